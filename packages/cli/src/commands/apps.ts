@@ -1,0 +1,97 @@
+import type { Command } from 'commander';
+import type { App, AppDetail } from '@pave/core';
+import type { CliIo } from '../io.ts';
+import type { Column } from '../output/table.ts';
+import { formatTime } from '../output/time.ts';
+import { addClientOptions, clientFor, examples } from './client-options.ts';
+import type { ClientOptions } from './client-options.ts';
+
+const appColumns: Column<App>[] = [
+  { header: 'id', value: (app) => app.id },
+  { header: 'name', value: (app) => app.name },
+  { header: 'created by', value: (app) => app.createdBy },
+  { header: 'created at', value: (app) => formatTime(app.createdAt) },
+];
+
+const environmentColumns: Column<AppDetail['environments'][number]>[] = [
+  { header: 'environment', value: (env) => env.id },
+  { header: 'type', value: (env) => env.type },
+];
+
+/** `pave apps create|list|get|delete`: manage applications. */
+export function registerAppsCommands(program: Command, io: CliIo): void {
+  const apps = program
+    .command('apps')
+    .description('Create, list, show and delete applications')
+    .addHelpText('after', examples('pave apps create shop --name "Web shop"', 'pave apps list -o json'));
+
+  addClientOptions(
+    apps
+      .command('create')
+      .description('Create an application; APP is its id, a DNS label that cannot change later')
+      .argument('<app>', 'application id, e.g. shop')
+      .option('--name <name>', 'display name (default: the id)'),
+  )
+    .addHelpText('after', examples('pave apps create shop', 'pave apps create shop --name "Web shop"'))
+    .action(async (app: string, options: ClientOptions & { name?: string }) => {
+      const { client, output } = await clientFor(options, io);
+      const created = await client.createApp({
+        id: app,
+        ...(options.name !== undefined ? { name: options.name } : {}),
+      });
+      output.show(
+        created,
+        (body) => `Created app ${body.id}` + (body.name !== body.id ? ` (${body.name})` : ''),
+      );
+    });
+
+  addClientOptions(apps.command('list').description('List applications'))
+    .addHelpText('after', examples('pave apps list', 'pave apps list -o json'))
+    .action(async (options: ClientOptions) => {
+      const { client, output } = await clientFor(options, io);
+      output.show(await client.listApps(), (body) =>
+        output.table(body.items, appColumns, 'No apps yet. Create one with `pave apps create NAME`.'),
+      );
+    });
+
+  addClientOptions(
+    apps
+      .command('get')
+      .description('Show an application and its environments')
+      .argument('<app>', 'application id'),
+  )
+    .addHelpText('after', examples('pave apps get shop', 'pave apps get shop -o json'))
+    .action(async (app: string, options: ClientOptions) => {
+      const { client, output } = await clientFor(options, io);
+      output.show(await client.getApp(app), (body) =>
+        [
+          output.details([
+            ['id', body.id],
+            ['name', body.name],
+            ['created by', body.createdBy],
+            ['created at', formatTime(body.createdAt)],
+          ]),
+          '',
+          output.table(
+            body.environments,
+            environmentColumns,
+            `No environments yet. Create one with \`pave envs create ENV --app ${body.id} --type TYPE\`.`,
+          ),
+        ].join('\n'),
+      );
+    });
+
+  addClientOptions(
+    apps
+      .command('delete')
+      .description('Delete an application; refused while it has environments unless --force')
+      .argument('<app>', 'application id')
+      .option('--force', 'also delete its environments'),
+  )
+    .addHelpText('after', examples('pave apps delete shop', 'pave apps delete shop --force'))
+    .action(async (app: string, options: ClientOptions & { force?: boolean }) => {
+      const { client, output } = await clientFor(options, io);
+      await client.deleteApp(app, { force: options.force === true });
+      output.confirm(`Deleted app ${app}`);
+    });
+}

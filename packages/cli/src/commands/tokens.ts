@@ -1,0 +1,86 @@
+import type { Command } from 'commander';
+import type { TokenInfo } from '@pave/core';
+import { DURATION_FORMAT, expiresAtAfter } from '../duration.ts';
+import type { CliIo } from '../io.ts';
+import type { Column } from '../output/table.ts';
+import { formatTime } from '../output/time.ts';
+import { addClientOptions, clientFor, examples } from './client-options.ts';
+import type { ClientOptions } from './client-options.ts';
+
+/** Whether a token still works: revoked and expired tokens are refused by the server. */
+export function tokenStatus(
+  token: Pick<TokenInfo, 'revokedAt' | 'expiresAt'>,
+  now: Date = new Date(),
+): string {
+  if (token.revokedAt !== null) return 'revoked';
+  if (token.expiresAt !== null && new Date(token.expiresAt).getTime() <= now.getTime()) return 'expired';
+  return 'active';
+}
+
+const tokenColumns: Column<TokenInfo>[] = [
+  { header: 'id', value: (token) => token.id },
+  { header: 'name', value: (token) => token.name },
+  { header: 'user', value: (token) => token.username },
+  { header: 'prefix', value: (token) => token.prefix },
+  { header: 'status', value: (token) => tokenStatus(token) },
+  { header: 'created at', value: (token) => formatTime(token.createdAt) },
+  { header: 'expires at', value: (token) => formatTime(token.expiresAt, 'never') },
+  { header: 'last used', value: (token) => formatTime(token.lastUsedAt, 'never') },
+];
+
+/** `pave tokens create|list|revoke`: API tokens of the current user. */
+export function registerTokensCommands(program: Command, io: CliIo): void {
+  const tokens = program
+    .command('tokens')
+    .description('Create, list and revoke API tokens')
+    .addHelpText('after', examples('pave tokens create ci --expires-in 90d', 'pave tokens list'));
+
+  addClientOptions(
+    tokens
+      .command('create')
+      .description('Create an API token for yourself; it is printed once and cannot be shown again')
+      .argument('<name>', 'what the token is for, e.g. ci')
+      .option('--expires-in <duration>', `when it stops working: ${DURATION_FORMAT} (default: never)`),
+  )
+    .addHelpText(
+      'after',
+      examples('pave tokens create laptop', 'pave tokens create ci --expires-in 90d -o json'),
+    )
+    .action(async (name: string, options: ClientOptions & { expiresIn?: string }) => {
+      // Checked before connecting, so a typo fails fast and without a request.
+      const expiresAt = options.expiresIn === undefined ? undefined : expiresAtAfter(options.expiresIn);
+      const { client, output } = await clientFor(options, io);
+      const created = await client.createToken({ name, ...(expiresAt !== undefined ? { expiresAt } : {}) });
+      output.show(created, (body) =>
+        [
+          `Created token ${body.name} (id ${body.id}, expires ${formatTime(body.expiresAt, 'never')}):`,
+          '',
+          body.token,
+          '',
+          'Copy it now: Pave keeps only a hash of it, so it will not be shown again.',
+        ].join('\n'),
+      );
+    });
+
+  addClientOptions(tokens.command('list').description('List your API tokens (never their secret values)'))
+    .addHelpText('after', examples('pave tokens list', 'pave tokens list -o json'))
+    .action(async (options: ClientOptions) => {
+      const { client, output } = await clientFor(options, io);
+      output.show(await client.listTokens(), (body) =>
+        output.table(body.items, tokenColumns, 'No tokens yet. Create one with `pave tokens create NAME`.'),
+      );
+    });
+
+  addClientOptions(
+    tokens
+      .command('revoke')
+      .description('Revoke an API token; it stops working at once')
+      .argument('<id>', 'token id (see `pave tokens list`)'),
+  )
+    .addHelpText('after', examples('pave tokens revoke tok_01HZX3V9'))
+    .action(async (id: string, options: ClientOptions) => {
+      const { client, output } = await clientFor(options, io);
+      await client.revokeToken(id);
+      output.confirm(`Revoked token ${id}`);
+    });
+}

@@ -1,0 +1,150 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PaveClient } from '@pave/core';
+import { configPath, readConfig } from './config.ts';
+import type { CliConfig, CliEnvironment } from './config.ts';
+import { CliUsageError } from './errors.ts';
+
+/** Where `pave up` listens by default. */
+export const DEFAULT_SERVER = 'http://127.0.0.1:7300';
+
+/** The connection flags every client command takes (each may also come from the environment). */
+export interface ConnectionFlags {
+  server?: string | undefined;
+  token?: string | undefined;
+  dataDir?: string | undefined;
+}
+
+/** Where the token in use came from, so messages can say which one the server refused. */
+export type TokenSource = '--token' | 'PAVE_TOKEN' | 'config' | 'admin.token';
+
+/** The server to talk to and the token to present. */
+export interface Connection {
+  server: string;
+  token: string;
+  tokenSource: TokenSource;
+}
+
+/**
+ * Chooses the server: --server, then PAVE_SERVER, then the server saved by `pave login`, then
+ * http://127.0.0.1:7300. Throws CliUsageError when the chosen value is not an http(s) URL.
+ */
+export function resolveServer(flags: ConnectionFlags, environment: CliEnvironment): string {
+  return resolveServerWith(flags, environment, lazyConfig(environment));
+}
+
+/** The data directory of a local `pave up`: --data-dir, then PAVE_DATA_DIR, then ~/.pave. */
+export function resolveDataDir(flags: ConnectionFlags, environment: CliEnvironment): string {
+  const dir = flags.dataDir ?? (environment.env.PAVE_DATA_DIR || join(environment.homeDir, '.pave'));
+  return dir === '~' || dir.startsWith('~/') ? join(environment.homeDir, dir.slice(1)) : dir;
+}
+
+/** Whether `server` is on this machine (127.0.0.1, localhost or ::1), where `pave up` leaves an admin token. */
+export function isLocalServer(server: string): boolean {
+  const host = new URL(server).hostname;
+  return host === '127.0.0.1' || host === 'localhost' || host === '[::1]' || host === '::1';
+}
+
+/**
+ * Chooses the server (see {@link resolveServer}) and the token, first found wins: --token, PAVE_TOKEN, the
+ * token saved by `pave login` if it was saved for this same server, and — only for a local server — the
+ * admin token `pave up` wrote to `<data-dir>/admin.token`. Throws CliUsageError, saying how to get a
+ * token, when there is none.
+ */
+export function resolveConnection(flags: ConnectionFlags, environment: CliEnvironment): Connection {
+  const config = lazyConfig(environment);
+  const server = resolveServerWith(flags, environment, config);
+  if (flags.token !== undefined) {
+    if (!flags.token.trim()) throw new CliUsageError('--token: the token is empty');
+    return { server, token: flags.token.trim(), tokenSource: '--token' };
+  }
+  const envToken = environment.env.PAVE_TOKEN?.trim();
+  if (envToken) return { server, token: envToken, tokenSource: 'PAVE_TOKEN' };
+  const saved = config();
+  if (saved && sameServer(saved.server, server) && saved.token.trim()) {
+    return { server, token: saved.token.trim(), tokenSource: 'config' };
+  }
+  if (isLocalServer(server)) {
+    const adminToken = readAdminToken(resolveDataDir(flags, environment));
+    if (adminToken) return { server, token: adminToken, tokenSource: 'admin.token' };
+  }
+  const local = isLocalServer(server)
+    ? `, or run \`pave up\` on this machine (it writes ${join(resolveDataDir(flags, environment), 'admin.token')})`
+    : '';
+  throw new CliUsageError(
+    `no API token for ${server}; log in with \`pave login --server ${server} --token T\`, ` +
+      `pass --token or set PAVE_TOKEN${local}`,
+  );
+}
+
+/**
+ * Resolves the connection and creates an API client for it. The client module is imported only here, so
+ * `pave --help` never loads it (and its schema library).
+ */
+export async function connect(
+  flags: ConnectionFlags,
+  environment: CliEnvironment,
+): Promise<{ client: PaveClient; connection: Connection }> {
+  const connection = resolveConnection(flags, environment);
+  const { PaveClient } = await import('@pave/core');
+  return { client: new PaveClient({ server: connection.server, token: connection.token }), connection };
+}
+
+/** Whether two server URLs name the same server (scheme, host, port and path; case and trailing slash aside). */
+export function sameServer(a: string, b: string): boolean {
+  return canonicalServer(a) === canonicalServer(b);
+}
+
+function resolveServerWith(
+  flags: ConnectionFlags,
+  { env }: CliEnvironment,
+  config: () => CliConfig | undefined,
+): string {
+  if (flags.server !== undefined) return checkServer(flags.server, '--server');
+  if (env.PAVE_SERVER) return checkServer(env.PAVE_SERVER, 'PAVE_SERVER');
+  const saved = config();
+  if (saved) return checkServer(saved.server, 'the server saved by `pave login`');
+  return DEFAULT_SERVER;
+}
+
+function checkServer(value: string, source: string): string {
+  const server = value.trim().replace(/\/+$/, '');
+  let url: URL | undefined;
+  try {
+    url = new URL(server);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new CliUsageError(`${source}: "${value}" is not an http(s) URL; use e.g. ${DEFAULT_SERVER}`);
+  }
+  return server;
+}
+
+function canonicalServer(server: string): string {
+  try {
+    const url = new URL(server.trim());
+    return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+  } catch {
+    return server.trim().replace(/\/+$/, '');
+  }
+}
+
+// The config file is read at most once, and only when a flag or variable did not already decide.
+function lazyConfig(environment: CliEnvironment): () => CliConfig | undefined {
+  let loaded: { config: CliConfig | undefined } | undefined;
+  return () => {
+    loaded ??= { config: readConfig(configPath(environment)) };
+    return loaded.config;
+  };
+}
+
+function readAdminToken(dataDir: string): string | undefined {
+  const path = join(dataDir, 'admin.token');
+  try {
+    return readFileSync(path, 'utf8').trim() || undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new Error(`cannot read the admin token ${path}: ${(error as Error).message}`);
+  }
+}

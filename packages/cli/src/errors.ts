@@ -1,0 +1,55 @@
+import type { ApiError } from '@pave/core';
+
+/** A mistake in how the command was called; printed as one line, exit code 2. */
+export class CliUsageError extends Error {
+  override name = 'CliUsageError';
+}
+
+/** Exit code for a failed command: 1 when the API refused or could not be reached, 2 for usage errors. */
+export const EXIT_FAILURE = 1;
+/** Exit code for a command called the wrong way (bad flag, missing argument, unparseable value). */
+export const EXIT_USAGE = 2;
+
+/** Options for {@link formatError}. */
+export interface ErrorFormatOptions {
+  /** Wraps the `pave: error:` prefix, e.g. in red; identity when colour is off. */
+  highlight?: (text: string) => string;
+  /** Append the stack of an unexpected error (PAVE_DEBUG=1). */
+  debug?: boolean;
+}
+
+/**
+ * The exit code for an error thrown by a command. Errors are recognised by `name`, never `instanceof`,
+ * because the bundle and the tests may load separate copies of @pave/core.
+ */
+export function exitCodeFor(error: unknown): number {
+  return errorName(error) === 'CliUsageError' ? EXIT_USAGE : EXIT_FAILURE;
+}
+
+/**
+ * Renders an error for stderr: one `pave: error: <detail>` line, then for an API problem each field error as
+ * `  - <path>: <message>` and the request id as `  (request id <id>)`. Expected errors (ApiError,
+ * ConnectionError, CliUsageError) never show a stack; an unexpected one shows it only with `debug`.
+ * The result ends with a newline.
+ */
+export function formatError(error: unknown, options: ErrorFormatOptions = {}): string {
+  const prefix = (options.highlight ?? ((text: string) => text))('pave: error:');
+  const name = errorName(error);
+  if (name === 'ApiError') {
+    const { problem } = error as ApiError;
+    const lines = [`${prefix} ${problem.detail || problem.title || (error as Error).message}`];
+    for (const field of problem.errors ?? []) lines.push(`  - ${field.path}: ${field.message}`);
+    if (problem.requestId) lines.push(`  (request id ${problem.requestId})`);
+    return `${lines.join('\n')}\n`;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  const expected = name === 'ConnectionError' || name === 'CliUsageError';
+  const stack = !expected && options.debug && error instanceof Error && error.stack ? `\n${error.stack}` : '';
+  return `${prefix} ${message}${stack}\n`;
+}
+
+function errorName(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && typeof (error as Error).name === 'string'
+    ? (error as Error).name
+    : undefined;
+}

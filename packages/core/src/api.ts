@@ -1,0 +1,155 @@
+import { z } from 'zod';
+import { dnsLabel } from './ids.ts';
+
+/**
+ * The schemas of Pave's REST API (`/api/v1`). The server validates requests and responses with them and
+ * generates its OpenAPI document from them; clients use the inferred types.
+ */
+
+const timestamp = z.string().describe('RFC 3339 timestamp (UTC)');
+
+/** RFC 9457 problem details, Pave's one error body. */
+export const Problem = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    instance: z.string().optional(),
+    requestId: z.string(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })),
+  })
+  .meta({ id: 'Problem' });
+export type Problem = z.infer<typeof Problem>;
+
+export const Health = z.object({ status: z.enum(['ok', 'unavailable']), detail: z.string().optional() });
+export type Health = z.infer<typeof Health>;
+
+// Applications
+
+export const App = z
+  .object({
+    id: dnsLabel,
+    name: z.string(),
+    createdBy: z.string(),
+    createdAt: timestamp,
+  })
+  .meta({ id: 'App' });
+export type App = z.infer<typeof App>;
+
+export const AppDetail = App.extend({
+  environments: z.array(z.object({ id: dnsLabel, type: dnsLabel })),
+}).meta({ id: 'AppDetail' });
+export type AppDetail = z.infer<typeof AppDetail>;
+
+export const CreateAppBody = z.strictObject({
+  id: dnsLabel.describe('The application id, a DNS label; it cannot change later.'),
+  name: z.string().min(1).max(200).optional().describe('A display name; defaults to the id.'),
+});
+export type CreateAppBody = z.infer<typeof CreateAppBody>;
+
+export const AppParams = z.strictObject({ app: dnsLabel });
+export const DeleteAppQuery = z.strictObject({
+  force: z
+    .enum(['true', 'false'])
+    .optional()
+    .describe('Delete the app even if it still has environments (they are deleted with it).'),
+});
+
+// Environment types
+
+export const EnvType = z
+  .object({ id: dnsLabel, description: z.string(), createdBy: z.string(), createdAt: timestamp })
+  .meta({ id: 'EnvType' });
+export type EnvType = z.infer<typeof EnvType>;
+
+export const CreateEnvTypeBody = z.strictObject({
+  id: dnsLabel,
+  description: z.string().max(500).optional(),
+});
+export type CreateEnvTypeBody = z.infer<typeof CreateEnvTypeBody>;
+
+// Environments
+
+export const Environment = z
+  .object({ appId: dnsLabel, id: dnsLabel, type: dnsLabel, createdBy: z.string(), createdAt: timestamp })
+  .meta({ id: 'Environment' });
+export type Environment = z.infer<typeof Environment>;
+
+export const CreateEnvironmentBody = z.strictObject({
+  id: dnsLabel,
+  type: dnsLabel.describe('An environment type id, e.g. development, staging or production.'),
+});
+export type CreateEnvironmentBody = z.infer<typeof CreateEnvironmentBody>;
+
+export const EnvParams = z.strictObject({ app: dnsLabel, env: dnsLabel });
+
+// Tokens
+
+export const TokenInfo = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    username: z.string(),
+    prefix: z.string().describe('The first characters of the token, to recognise it; never enough to use it.'),
+    createdAt: timestamp,
+    expiresAt: timestamp.nullable(),
+    revokedAt: timestamp.nullable(),
+    lastUsedAt: timestamp.nullable(),
+  })
+  .meta({ id: 'Token' });
+export type TokenInfo = z.infer<typeof TokenInfo>;
+
+export const CreatedToken = TokenInfo.extend({
+  token: z.string().describe('The secret token. It is shown only once: Pave keeps only its hash.'),
+}).meta({ id: 'CreatedToken' });
+export type CreatedToken = z.infer<typeof CreatedToken>;
+
+export const CreateTokenBody = z.strictObject({
+  name: z.string().min(1).max(100),
+  expiresAt: z.iso.datetime({ offset: true }).optional().describe('When the token stops working; never if absent.'),
+});
+export type CreateTokenBody = z.infer<typeof CreateTokenBody>;
+
+export const TokenParams = z.strictObject({ id: z.string().min(1).max(64) });
+
+export const WhoAmI = z.object({
+  username: z.string(),
+  token: z.object({ id: z.string(), name: z.string(), expiresAt: timestamp.nullable() }),
+});
+export type WhoAmI = z.infer<typeof WhoAmI>;
+
+// Audit
+
+export const AuditEntry = z
+  .object({
+    id: z.number().int(),
+    at: timestamp,
+    actor: z.string(),
+    action: z.string().describe('What happened, as <object>.<verb>, e.g. app.create.'),
+    target: z.string().describe('The object acted on, e.g. apps/shop/envs/dev.'),
+    appId: z.string().nullable(),
+    requestId: z.string(),
+    summary: z.record(z.string(), z.unknown()),
+  })
+  .meta({ id: 'AuditEntry' });
+export type AuditEntry = z.infer<typeof AuditEntry>;
+
+export const AuditQuery = z.strictObject({
+  app: dnsLabel.optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+  cursor: z
+    .string()
+    .regex(/^\d+$/, { message: 'must be the nextCursor value of a previous page' })
+    .optional(),
+});
+export type AuditQuery = z.infer<typeof AuditQuery>;
+
+/** A page of a list, newest first; `nextCursor` fetches the next page, null on the last one. */
+export const AuditPage = z.object({ items: z.array(AuditEntry), nextCursor: z.string().nullable() });
+export type AuditPage = z.infer<typeof AuditPage>;
+
+/** Wraps a list response; lists are objects so they can grow fields without breaking clients. */
+export function listOf<T extends z.ZodType>(item: T) {
+  return z.object({ items: z.array(item) });
+}

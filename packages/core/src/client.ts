@@ -1,0 +1,162 @@
+import type {
+  App,
+  AppDetail,
+  AuditPage,
+  AuditQuery,
+  CreateAppBody,
+  CreateEnvTypeBody,
+  CreateEnvironmentBody,
+  CreateTokenBody,
+  CreatedToken,
+  EnvType,
+  Environment,
+  Problem,
+  TokenInfo,
+  WhoAmI,
+} from './api.ts';
+
+/** The server answered with an error; `problem` is its RFC 9457 body. */
+export class ApiError extends Error {
+  override name = 'ApiError';
+  constructor(
+    readonly status: number,
+    readonly problem: Problem,
+  ) {
+    super(problem.detail || problem.title);
+  }
+}
+
+/** The server could not be reached at all. */
+export class ConnectionError extends Error {
+  override name = 'ConnectionError';
+}
+
+export interface PaveClientOptions {
+  /** Base URL of the control plane, e.g. http://127.0.0.1:7300 */
+  server: string;
+  /** A bearer token (`pave_…`). */
+  token?: string | undefined;
+  fetch?: typeof fetch;
+}
+
+type Query = Record<string, string | number | boolean | undefined>;
+
+/**
+ * A thin typed client of the REST API, shared by the CLI and the portal. Every method resolves with the
+ * response body, or rejects with ApiError (the server refused) or ConnectionError (it was not reached).
+ */
+export class PaveClient {
+  readonly server: string;
+  private readonly token: string | undefined;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(options: PaveClientOptions) {
+    this.server = options.server.replace(/\/+$/, '');
+    this.token = options.token;
+    this.fetchImpl = options.fetch ?? fetch;
+  }
+
+  /** Sends one request to `/api/v1{path}` and returns the parsed JSON body (undefined for 204). */
+  async request<T>(method: string, path: string, options: { body?: unknown; query?: Query } = {}): Promise<T> {
+    const url = new URL(`${this.server}/api/v1${path}`);
+    for (const [key, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    if (options.body !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await this.fetchImpl(url, {
+        method,
+        headers,
+        ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+      });
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      throw new ConnectionError(
+        `cannot reach Pave at ${this.server} (${cause?.code ?? cause?.message ?? String(error)}); ` +
+          'start it with `pave up` or pass --server',
+      );
+    }
+    if (response.status === 204) return undefined as T;
+    const text = await response.text();
+    let body: unknown;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      body = undefined;
+    }
+    if (!response.ok) {
+      const problem = isProblem(body)
+        ? body
+        : {
+            type: 'about:blank',
+            title: response.statusText || 'Error',
+            status: response.status,
+            detail: `the server at ${this.server} answered ${response.status} without a problem document`,
+            requestId: response.headers.get('x-request-id') ?? '',
+            errors: [],
+          };
+      throw new ApiError(response.status, problem);
+    }
+    return body as T;
+  }
+
+  whoami() {
+    return this.request<WhoAmI>('GET', '/whoami');
+  }
+  listApps() {
+    return this.request<{ items: App[] }>('GET', '/apps');
+  }
+  getApp(app: string) {
+    return this.request<AppDetail>('GET', `/apps/${encodeURIComponent(app)}`);
+  }
+  createApp(body: CreateAppBody) {
+    return this.request<App>('POST', '/apps', { body });
+  }
+  deleteApp(app: string, options: { force?: boolean } = {}) {
+    return this.request<void>('DELETE', `/apps/${encodeURIComponent(app)}`, {
+      query: { force: options.force ? 'true' : undefined },
+    });
+  }
+  listEnvTypes() {
+    return this.request<{ items: EnvType[] }>('GET', '/env-types');
+  }
+  createEnvType(body: CreateEnvTypeBody) {
+    return this.request<EnvType>('POST', '/env-types', { body });
+  }
+  listEnvironments(app: string) {
+    return this.request<{ items: Environment[] }>('GET', `/apps/${encodeURIComponent(app)}/envs`);
+  }
+  getEnvironment(app: string, env: string) {
+    return this.request<Environment>('GET', `/apps/${encodeURIComponent(app)}/envs/${encodeURIComponent(env)}`);
+  }
+  createEnvironment(app: string, body: CreateEnvironmentBody) {
+    return this.request<Environment>('POST', `/apps/${encodeURIComponent(app)}/envs`, { body });
+  }
+  deleteEnvironment(app: string, env: string) {
+    return this.request<void>('DELETE', `/apps/${encodeURIComponent(app)}/envs/${encodeURIComponent(env)}`);
+  }
+  listTokens() {
+    return this.request<{ items: TokenInfo[] }>('GET', '/tokens');
+  }
+  createToken(body: CreateTokenBody) {
+    return this.request<CreatedToken>('POST', '/tokens', { body });
+  }
+  revokeToken(id: string) {
+    return this.request<void>('DELETE', `/tokens/${encodeURIComponent(id)}`);
+  }
+  listAudit(query: AuditQuery = {}) {
+    return this.request<AuditPage>('GET', '/audit', { query });
+  }
+}
+
+function isProblem(body: unknown): body is Problem {
+  return (
+    typeof body === 'object' &&
+    body !== null &&
+    typeof (body as Problem).title === 'string' &&
+    Array.isArray((body as Problem).errors)
+  );
+}

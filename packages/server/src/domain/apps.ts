@@ -1,0 +1,103 @@
+import { ConflictError, NotFoundError, type App, type AppDetail, type CreateAppBody } from '@pave/core';
+import { isUniqueViolation, type Executor, type Store } from '../store/index.ts';
+import { recordAudit } from './audit.ts';
+import { now, type RequestContext } from './context.ts';
+import type { AppsTable } from '../store/schema.ts';
+
+function toApp(row: AppsTable): App {
+  return { id: row.id, name: row.name, createdBy: row.created_by, createdAt: row.created_at };
+}
+
+/** Creates an application; ConflictError if the id is taken. */
+export async function createApp(store: Store, context: RequestContext, body: CreateAppBody): Promise<App> {
+  const row: AppsTable = {
+    id: body.id,
+    name: body.name ?? body.id,
+    created_by: context.actor.username,
+    created_at: now(),
+  };
+  try {
+    await store.transaction(async (tx) => {
+      await tx.insertInto('apps').values(row).execute();
+      await recordAudit(tx, context, {
+        action: 'app.create',
+        target: `apps/${row.id}`,
+        appId: row.id,
+        summary: { id: row.id, name: row.name },
+      });
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) {
+      throw new ConflictError(`app "${body.id}" already exists`, [
+        { path: '/id', message: 'is taken; choose another id or use the existing app' },
+      ]);
+    }
+    throw error;
+  }
+  return toApp(row);
+}
+
+/** Every application, ordered by id. */
+export async function listApps(db: Executor): Promise<App[]> {
+  const rows = await db.selectFrom('apps').selectAll().orderBy('id').execute();
+  return rows.map(toApp);
+}
+
+/** One application with its environments; NotFoundError if it does not exist. */
+export async function getApp(db: Executor, appId: string): Promise<AppDetail> {
+  const row = await db.selectFrom('apps').selectAll().where('id', '=', appId).executeTakeFirst();
+  if (!row) throw appNotFound(appId);
+  const environments = await db
+    .selectFrom('environments')
+    .select(['id', 'type'])
+    .where('app_id', '=', appId)
+    .orderBy('id')
+    .execute();
+  return { ...toApp(row), environments };
+}
+
+/**
+ * Deletes an application. If it still has environments, refuses with ConflictError unless `force`, in
+ * which case the environments are deleted with it (and audited).
+ */
+export async function deleteApp(
+  store: Store,
+  context: RequestContext,
+  appId: string,
+  options: { force: boolean },
+): Promise<void> {
+  await store.transaction(async (tx) => {
+    const app = await tx.selectFrom('apps').select('id').where('id', '=', appId).executeTakeFirst();
+    if (!app) throw appNotFound(appId);
+    const environments = await tx
+      .selectFrom('environments')
+      .select('id')
+      .where('app_id', '=', appId)
+      .orderBy('id')
+      .execute();
+    if (environments.length > 0 && !options.force) {
+      const ids = environments.map((env) => env.id).join(', ');
+      throw new ConflictError(`app "${appId}" still has environments: ${ids}`, [
+        {
+          path: 'force',
+          message: 'delete the environments first, or pass --force (API: ?force=true) to delete them with the app',
+        },
+      ]);
+    }
+    await tx.deleteFrom('environments').where('app_id', '=', appId).execute();
+    await tx.deleteFrom('apps').where('id', '=', appId).execute();
+    await recordAudit(tx, context, {
+      action: 'app.delete',
+      target: `apps/${appId}`,
+      appId,
+      summary: { id: appId, force: options.force, environmentsDeleted: environments.map((env) => env.id) },
+    });
+  });
+}
+
+/** The error for an app that does not exist. */
+export function appNotFound(appId: string): NotFoundError {
+  return new NotFoundError(`app "${appId}" not found`, [
+    { path: 'app', message: 'no such app; `pave apps list` shows the apps you can see' },
+  ]);
+}

@@ -1,0 +1,188 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import {
+  AuthenticationError,
+  InputError,
+  NotFoundError,
+  type CreateTokenBody,
+  type CreatedToken,
+  type TokenInfo,
+} from '@pave/core';
+import type { Executor, Store } from '../store/index.ts';
+import type { TokensTable } from '../store/schema.ts';
+import { recordAudit } from './audit.ts';
+import { now, type Actor, type RequestContext } from './context.ts';
+
+/** Every token starts with this, so secret scanners (and people) can recognise a leaked Pave token. */
+export const TOKEN_PREFIX = 'pave_';
+const TOKEN_SHAPE = /^pave_[A-Za-z0-9_-]{43}$/;
+/** How many characters of a token are kept in clear to recognise it (the prefix plus 4). */
+const VISIBLE_CHARS = TOKEN_PREFIX.length + 4;
+
+/** A new random token: `pave_` + 256 bits, base64url. */
+export function generateToken(): string {
+  return TOKEN_PREFIX + randomBytes(32).toString('base64url');
+}
+
+/** The form a token is stored in. Tokens carry 256 random bits, so a fast hash is enough. */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+function toTokenInfo(row: TokensTable, username: string): TokenInfo {
+  return {
+    id: row.id,
+    name: row.name,
+    username,
+    prefix: row.prefix,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+    lastUsedAt: row.last_used_at,
+  };
+}
+
+/** Inserts a token for `userId` inside `tx` and returns it; the plain token exists only in the result. */
+export async function insertToken(
+  tx: Executor,
+  user: { id: string; username: string },
+  name: string,
+  expiresAt: string | null,
+): Promise<CreatedToken> {
+  const token = generateToken();
+  const row: TokensTable = {
+    id: `tok_${randomUUID().replaceAll('-', '').slice(0, 16)}`,
+    user_id: user.id,
+    name,
+    token_hash: hashToken(token),
+    prefix: token.slice(0, VISIBLE_CHARS),
+    created_at: now(),
+    expires_at: expiresAt,
+    revoked_at: null,
+    last_used_at: null,
+  };
+  await tx.insertInto('tokens').values(row).execute();
+  return { ...toTokenInfo(row, user.username), token };
+}
+
+/** Creates a token for the calling user. InputError if `expiresAt` is not in the future. */
+export async function createToken(
+  store: Store,
+  context: RequestContext,
+  body: CreateTokenBody,
+): Promise<CreatedToken> {
+  let expiresAt: string | null = null;
+  if (body.expiresAt) {
+    const at = new Date(body.expiresAt);
+    if (at.getTime() <= Date.now()) {
+      throw new InputError('the token would already be expired', [
+        { path: '/expiresAt', message: 'must be in the future' },
+      ]);
+    }
+    expiresAt = at.toISOString();
+  }
+  return store.transaction(async (tx) => {
+    const created = await insertToken(
+      tx,
+      { id: context.actor.userId, username: context.actor.username },
+      body.name,
+      expiresAt,
+    );
+    await recordAudit(tx, context, {
+      action: 'token.create',
+      target: `tokens/${created.id}`,
+      summary: { id: created.id, name: created.name, expiresAt, prefix: created.prefix },
+    });
+    return created;
+  });
+}
+
+/** The calling user's tokens (revoked ones included, marked), newest first. */
+export async function listTokens(db: Executor, actor: Actor): Promise<TokenInfo[]> {
+  const rows = await db
+    .selectFrom('tokens')
+    .selectAll()
+    .where('user_id', '=', actor.userId)
+    .orderBy('created_at', 'desc')
+    .execute();
+  return rows.map((row) => toTokenInfo(row, actor.username));
+}
+
+/** Revokes one of the calling user's tokens; it stops working at once. NotFoundError if there is no such token. */
+export async function revokeToken(store: Store, context: RequestContext, tokenId: string): Promise<void> {
+  await store.transaction(async (tx) => {
+    const row = await tx
+      .selectFrom('tokens')
+      .selectAll()
+      .where('id', '=', tokenId)
+      .where('user_id', '=', context.actor.userId)
+      .executeTakeFirst();
+    if (!row) {
+      throw new NotFoundError(`token "${tokenId}" not found`, [
+        { path: 'id', message: 'no such token of yours; `pave tokens list` shows their ids' },
+      ]);
+    }
+    if (row.revoked_at) return;
+    await tx.updateTable('tokens').set({ revoked_at: now() }).where('id', '=', tokenId).execute();
+    await recordAudit(tx, context, {
+      action: 'token.revoke',
+      target: `tokens/${tokenId}`,
+      summary: { id: tokenId, name: row.name, prefix: row.prefix },
+    });
+  });
+}
+
+/** Remembers when each token was last written as used, so a busy token costs one write a minute, not one a request. */
+const LAST_USED_WRITE_INTERVAL_MS = 60_000;
+const lastUsedWrites = new Map<string, number>();
+
+/**
+ * Resolves a bearer token to the acting user. Rejects with AuthenticationError (with how to fix it) when the
+ * token is malformed, unknown, revoked or expired.
+ */
+export async function authenticate(db: Executor, token: string): Promise<Actor> {
+  if (!TOKEN_SHAPE.test(token)) {
+    throw new AuthenticationError('the bearer token is not a Pave token', [
+      { path: 'Authorization', message: 'expected "Bearer pave_…"; create a token with `pave tokens create`' },
+    ]);
+  }
+  const row = await db
+    .selectFrom('tokens')
+    .innerJoin('users', 'users.id', 'tokens.user_id')
+    .select([
+      'tokens.id as id',
+      'tokens.name as name',
+      'tokens.expires_at as expires_at',
+      'tokens.revoked_at as revoked_at',
+      'users.id as user_id',
+      'users.username as username',
+    ])
+    .where('tokens.token_hash', '=', hashToken(token))
+    .executeTakeFirst();
+  if (!row) {
+    throw new AuthenticationError('the bearer token is not valid', [
+      { path: 'Authorization', message: 'unknown token; log in again or create a new token' },
+    ]);
+  }
+  if (row.revoked_at) {
+    throw new AuthenticationError('the bearer token has been revoked', [
+      { path: 'Authorization', message: `revoked at ${row.revoked_at}; use another token` },
+    ]);
+  }
+  if (row.expires_at && Date.parse(row.expires_at) <= Date.now()) {
+    throw new AuthenticationError('the bearer token has expired', [
+      { path: 'Authorization', message: `expired at ${row.expires_at}; create a new token` },
+    ]);
+  }
+  const lastWrite = lastUsedWrites.get(row.id) ?? 0;
+  if (Date.now() - lastWrite > LAST_USED_WRITE_INTERVAL_MS) {
+    lastUsedWrites.set(row.id, Date.now());
+    await db.updateTable('tokens').set({ last_used_at: now() }).where('id', '=', row.id).execute();
+  }
+  return {
+    userId: row.user_id,
+    username: row.username,
+    tokenId: row.id,
+    tokenName: row.name,
+    tokenExpiresAt: row.expires_at,
+  };
+}

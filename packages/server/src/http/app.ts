@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerOptions,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
+import fastifySwagger from '@fastify/swagger';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import { AuthenticationError } from '@pave/core';
+import type { Store } from '../store/index.ts';
+import { authenticate } from '../domain/tokens.ts';
+import type { RequestContext } from '../domain/context.ts';
+import { handleError, sendProblem } from './problems.ts';
+import { healthRoutes } from './routes/health.ts';
+import { appRoutes } from './routes/apps.ts';
+import { envTypeRoutes } from './routes/env-types.ts';
+import { environmentRoutes } from './routes/environments.ts';
+import { tokenRoutes } from './routes/tokens.ts';
+import { auditRoutes } from './routes/audit.ts';
+import { PAVE_VERSION } from '../version.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated caller; set on every /api/v1 route except public ones. */
+    pave: RequestContext;
+  }
+  interface FastifyContextConfig {
+    /** The route needs no token. */
+    public?: boolean;
+  }
+}
+
+/** Fastify with zod schemas on its routes: what every route module receives. */
+export type ApiServer = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  ZodTypeProvider
+>;
+
+export interface BuildApiOptions {
+  store: Store;
+  /** pino options or instance, as Fastify's `logger`; false in most tests. */
+  logger?: FastifyServerOptions['logger'];
+  loggerInstance?: FastifyServerOptions['loggerInstance'];
+  /** Largest accepted request body, bytes. */
+  bodyLimit?: number;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** The largest request body Pave accepts: 1 MiB. */
+export const BODY_LIMIT_BYTES = 1_048_576;
+
+/**
+ * Builds the HTTP API (not yet listening): health checks, `/api/v1` routes with token authentication,
+ * the OpenAPI document generated from the routes' zod schemas, problem+json errors and request ids.
+ */
+export async function buildApi(options: BuildApiOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(options.loggerInstance ? { loggerInstance: options.loggerInstance } : { logger: options.logger ?? false }),
+    bodyLimit: options.bodyLimit ?? BODY_LIMIT_BYTES,
+    // Honour a caller's request id when it is safe to log; otherwise make one.
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    // Health probes would drown the log; every other request is logged on arrival and completion.
+    logController: new LogController({
+      requestIdLogLabel: 'requestId',
+      disableRequestLogging: (request) => request.url === '/healthz' || request.url === '/readyz',
+    }),
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(request, reply, 404, `no route ${request.method} ${request.url.split('?')[0]}`, [
+      { path: 'url', message: 'see /api/v1/openapi.json for the routes Pave serves' },
+    ]),
+  );
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Pave API',
+        version: PAVE_VERSION,
+        description: 'The REST API of Pave, an Internal Developer Platform. Errors are RFC 9457 problem+json.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A pave_… token' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  healthRoutes(api, options.store);
+
+  await app.register(
+    async (v1) => {
+      v1.addHook('onRequest', async (request) => {
+        if (request.routeOptions.config.public) return;
+        const header = request.headers.authorization;
+        const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+        if (!match?.[1]) {
+          throw new AuthenticationError('this request needs a token', [
+            {
+              path: 'header.authorization',
+              message: 'send "Authorization: Bearer pave_…"; the CLI reads it from --token, PAVE_TOKEN or `pave login`',
+            },
+          ]);
+        }
+        const actor = await authenticate(options.store.db, match[1]);
+        request.pave = { actor, requestId: String(request.id) };
+      });
+      const scoped = v1.withTypeProvider<ZodTypeProvider>();
+      scoped.get(
+        '/openapi.json',
+        { schema: { hide: true }, config: { public: true } },
+        async () => app.swagger(),
+      );
+      appRoutes(scoped, options.store);
+      envTypeRoutes(scoped, options.store);
+      environmentRoutes(scoped, options.store);
+      tokenRoutes(scoped, options.store);
+      auditRoutes(scoped, options.store);
+    },
+    { prefix: '/api/v1' },
+  );
+  return app;
+}

@@ -1,0 +1,38 @@
+import { App, AppDetail, AppParams, CreateAppBody, DeleteAppQuery, listOf } from '@pave/core';
+import type { ApiServer } from '../app.ts';
+import type { Store } from '../../store/index.ts';
+import { createApp, deleteApp, getApp, listApps } from '../../domain/apps.ts';
+
+/** Applications: list, create, get (with environments), delete (`?force=true` with environments). */
+export function appRoutes(api: ApiServer, store: Store): void {
+  api.get(
+    '/apps',
+    { schema: { tags: ['apps'], summary: 'List applications', response: { 200: listOf(App) } } },
+    async () => ({ items: await listApps(store.db) }),
+  );
+  api.post(
+    '/apps',
+    { schema: { tags: ['apps'], summary: 'Create an application', body: CreateAppBody, response: { 201: App } } },
+    async (request, reply) => reply.code(201).send(await createApp(store, request.pave, request.body)),
+  );
+  api.get(
+    '/apps/:app',
+    { schema: { tags: ['apps'], summary: 'Get an application', params: AppParams, response: { 200: AppDetail } } },
+    async (request) => getApp(store.db, request.params.app),
+  );
+  api.delete(
+    '/apps/:app',
+    {
+      schema: {
+        tags: ['apps'],
+        summary: 'Delete an application',
+        params: AppParams,
+        querystring: DeleteAppQuery,
+      },
+    },
+    async (request, reply) => {
+      await deleteApp(store, request.pave, request.params.app, { force: request.query.force === 'true' });
+      return reply.code(204).send();
+    },
+  );
+}

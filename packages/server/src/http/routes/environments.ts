@@ -1,0 +1,59 @@
+import { AppParams, CreateEnvironmentBody, EnvParams, Environment, listOf } from '@pave/core';
+import type { ApiServer } from '../app.ts';
+import type { Store } from '../../store/index.ts';
+import {
+  createEnvironment,
+  deleteEnvironment,
+  getEnvironment,
+  listEnvironments,
+} from '../../domain/environments.ts';
+
+/** Environments of an application: list, create, get, delete. */
+export function environmentRoutes(api: ApiServer, store: Store): void {
+  api.get(
+    '/apps/:app/envs',
+    {
+      schema: {
+        tags: ['environments'],
+        summary: "List an application's environments",
+        params: AppParams,
+        response: { 200: listOf(Environment) },
+      },
+    },
+    async (request) => ({ items: await listEnvironments(store.db, request.params.app) }),
+  );
+  api.post(
+    '/apps/:app/envs',
+    {
+      schema: {
+        tags: ['environments'],
+        summary: 'Create an environment',
+        params: AppParams,
+        body: CreateEnvironmentBody,
+        response: { 201: Environment },
+      },
+    },
+    async (request, reply) =>
+      reply.code(201).send(await createEnvironment(store, request.pave, request.params.app, request.body)),
+  );
+  api.get(
+    '/apps/:app/envs/:env',
+    {
+      schema: {
+        tags: ['environments'],
+        summary: 'Get an environment',
+        params: EnvParams,
+        response: { 200: Environment },
+      },
+    },
+    async (request) => getEnvironment(store.db, request.params.app, request.params.env),
+  );
+  api.delete(
+    '/apps/:app/envs/:env',
+    { schema: { tags: ['environments'], summary: 'Delete an environment', params: EnvParams } },
+    async (request, reply) => {
+      await deleteEnvironment(store, request.pave, request.params.app, request.params.env);
+      return reply.code(204).send();
+    },
+  );
+}

@@ -1,0 +1,24 @@
+import { Health } from '@pave/core';
+import type { ApiServer } from '../app.ts';
+import type { Store } from '../../store/index.ts';
+
+/** `GET /healthz` (the process is alive) and `GET /readyz` (the store answers); neither needs a token. */
+export function healthRoutes(api: ApiServer, store: Store): void {
+  api.get(
+    '/healthz',
+    { schema: { tags: ['health'], security: [], response: { 200: Health } } },
+    async () => ({ status: 'ok' as const }),
+  );
+  api.get(
+    '/readyz',
+    { schema: { tags: ['health'], security: [], response: { 200: Health, 503: Health } } },
+    async (_request, reply) => {
+      try {
+        await store.ping();
+        return { status: 'ok' as const };
+      } catch (error) {
+        return reply.code(503).send({ status: 'unavailable' as const, detail: (error as Error).message });
+      }
+    },
+  );
+}

@@ -1,0 +1,45 @@
+import { CreateTokenBody, CreatedToken, TokenInfo, TokenParams, WhoAmI, listOf } from '@pave/core';
+import type { ApiServer } from '../app.ts';
+import type { Store } from '../../store/index.ts';
+import { createToken, listTokens, revokeToken } from '../../domain/tokens.ts';
+
+/** The caller's identity and tokens: whoami, list, create (the token is returned once), revoke. */
+export function tokenRoutes(api: ApiServer, store: Store): void {
+  api.get(
+    '/whoami',
+    { schema: { tags: ['tokens'], summary: 'Who the token belongs to', response: { 200: WhoAmI } } },
+    async (request) => ({
+      username: request.pave.actor.username,
+      token: {
+        id: request.pave.actor.tokenId,
+        name: request.pave.actor.tokenName,
+        expiresAt: request.pave.actor.tokenExpiresAt,
+      },
+    }),
+  );
+  api.get(
+    '/tokens',
+    { schema: { tags: ['tokens'], summary: 'List your tokens', response: { 200: listOf(TokenInfo) } } },
+    async (request) => ({ items: await listTokens(store.db, request.pave.actor) }),
+  );
+  api.post(
+    '/tokens',
+    {
+      schema: {
+        tags: ['tokens'],
+        summary: 'Create a token (shown once)',
+        body: CreateTokenBody,
+        response: { 201: CreatedToken },
+      },
+    },
+    async (request, reply) => reply.code(201).send(await createToken(store, request.pave, request.body)),
+  );
+  api.delete(
+    '/tokens/:id',
+    { schema: { tags: ['tokens'], summary: 'Revoke a token', params: TokenParams } },
+    async (request, reply) => {
+      await revokeToken(store, request.pave, request.params.id);
+      return reply.code(204).send();
+    },
+  );
+}

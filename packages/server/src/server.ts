@@ -1,0 +1,101 @@
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import pino, { type Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import { openStore, type Store, type StoreMigration } from './store/index.ts';
+import { bootstrapAdmin } from './domain/bootstrap.ts';
+import { buildApi } from './http/app.ts';
+import { PAVE_VERSION } from './version.ts';
+
+export interface ServerOptions {
+  port: number;
+  host: string;
+  /** Where Pave keeps SQLite state, the admin token and keys; created if missing (mode 0700). */
+  dataDir: string;
+  /** A postgres:// URL; SQLite in the data directory when absent. */
+  store?: string | undefined;
+  logLevel?: string;
+  /** Where logs go; stdout by default. */
+  logDestination?: NodeJS.WritableStream;
+  /** Store migrations, for tests that simulate another Pave version. */
+  migrations?: readonly StoreMigration[];
+}
+
+/** A control plane that is listening. */
+export interface RunningServer {
+  /** Base URL, e.g. http://127.0.0.1:7300 */
+  url: string;
+  app: FastifyInstance;
+  store: Store;
+  logger: Logger;
+  /** Stops accepting requests, finishes the ones in flight, and closes the store. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the control plane: opens (and migrates) the store, creates the first admin on an empty store,
+ * and serves the API on host:port. Rejects with a domain error (StoreVersionError, ServiceUnavailableError,
+ * InputError) when it cannot start, having released what it opened.
+ */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const logger = pino(
+    {
+      level: options.logLevel ?? 'info',
+      base: { service: 'pave' },
+      redact: { paths: ['req.headers.authorization', 'headers.authorization'], censor: '[redacted]' },
+    },
+    options.logDestination ?? process.stdout,
+  );
+  const dataDir = resolve(options.dataDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const store = await openStore({ url: options.store, dataDir, ...(options.migrations ? { migrations: options.migrations } : {}) });
+  logger.info({ engine: store.engine, store: store.location }, 'store ready');
+  let app: FastifyInstance | undefined;
+  try {
+    const tokenFile = await bootstrapAdmin(store, dataDir);
+    if (tokenFile) logger.info({ file: tokenFile }, `created the admin user; its token is in ${tokenFile} (mode 0600)`);
+    app = await buildApi({ store, loggerInstance: logger });
+    await app.listen({ port: options.port, host: options.host });
+  } catch (error) {
+    await app?.close().catch(() => undefined);
+    await store.close();
+    throw error;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const url = `http://${host}:${port}`;
+  logger.info({ url, version: PAVE_VERSION }, `Pave ${PAVE_VERSION} is listening on ${url}`);
+  const running = app;
+  return {
+    url,
+    app: running,
+    store,
+    logger,
+    async close() {
+      await running.close();
+      await store.close();
+    },
+  };
+}
+
+/**
+ * Runs the control plane in the foreground until SIGINT or SIGTERM, then stops cleanly. This is `pave up`.
+ */
+export async function runServer(options: ServerOptions): Promise<void> {
+  const server = await startServer(options);
+  await new Promise<void>((resolveStop) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      server.logger.info({ signal }, 'stopping');
+      server
+        .close()
+        .then(() => server.logger.info('stopped'))
+        .catch((error: unknown) => server.logger.error({ err: error }, 'error while stopping'))
+        .finally(resolveStop);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}

@@ -1,0 +1,15 @@
+import type { Kysely } from 'kysely';
+import { initial } from './0001_initial.ts';
+
+/** The database engines the store runs on. */
+export type StoreEngine = 'sqlite' | 'postgres';
+
+/** One schema change. Landed migrations are never edited: a change is always a new, later migration. */
+export interface StoreMigration {
+  /** Sortable unique name, `NNNN_what`; the order of execution. */
+  name: string;
+  up(db: Kysely<unknown>, engine: StoreEngine): Promise<void>;
+}
+
+/** Every migration this Pave knows, oldest first. */
+export const migrations: readonly StoreMigration[] = [initial];

@@ -1,0 +1,166 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationProvider, type Transaction } from 'kysely';
+import { InputError, ServiceUnavailableError, StoreVersionError } from '@pave/core';
+import type { Database } from './schema.ts';
+import { migrations as knownMigrations, type StoreEngine, type StoreMigration } from './migrations/index.ts';
+
+export interface StoreOptions {
+  /** `postgres://…` for PostgreSQL; absent for SQLite at `<dataDir>/pave.db`. */
+  url?: string | undefined;
+  dataDir: string;
+  /** Migrations to run; tests pass extra ones to simulate a newer Pave. */
+  migrations?: readonly StoreMigration[];
+}
+
+/** A database transaction, or the database itself outside one. */
+export type Executor = Kysely<Database> | Transaction<Database>;
+
+/**
+ * Pave's state store: one Kysely query layer over SQLite or PostgreSQL with the same schema. Open it with
+ * `openStore()`, which also runs pending migrations.
+ */
+export interface Store {
+  readonly engine: StoreEngine;
+  /** Where the store lives, with any password removed: safe to log. */
+  readonly location: string;
+  readonly db: Kysely<Database>;
+  /** Runs `fn` in one transaction: all its writes land together or not at all. */
+  transaction<T>(fn: (tx: Transaction<Database>) => Promise<T>): Promise<T>;
+  /** Resolves if the store answers a trivial query; rejects with ServiceUnavailableError otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the store named by `options`, refuses one written by a newer Pave (StoreVersionError), and applies
+ * this Pave's pending migrations in order. Rejects with InputError for an unsupported URL and
+ * ServiceUnavailableError when the database cannot be reached.
+ */
+export async function openStore(options: StoreOptions): Promise<Store> {
+  const migrations = options.migrations ?? knownMigrations;
+  const { engine, location, db } = connect(options);
+  try {
+    await db.selectNoFrom(sql<number>`1`.as('one')).execute();
+  } catch (error) {
+    await db.destroy().catch(() => undefined);
+    throw new ServiceUnavailableError(`cannot reach the store at ${location}: ${describe(error)}`);
+  }
+  try {
+    await refuseNewerStore(db as unknown as Kysely<unknown>, migrations, location);
+    await migrate(db as unknown as Kysely<unknown>, engine, migrations);
+  } catch (error) {
+    await db.destroy().catch(() => undefined);
+    throw error;
+  }
+  return {
+    engine,
+    location,
+    db,
+    transaction: (fn) => db.transaction().execute(fn),
+    async ping() {
+      try {
+        await db.selectNoFrom(sql<number>`1`.as('one')).execute();
+      } catch (error) {
+        throw new ServiceUnavailableError(`the store at ${location} does not answer: ${describe(error)}`);
+      }
+    },
+    close: () => db.destroy(),
+  };
+}
+
+function connect(options: StoreOptions): { engine: StoreEngine; location: string; db: Kysely<Database> } {
+  const url = options.url?.trim();
+  if (!url) {
+    mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+    const file = join(options.dataDir, 'pave.db');
+    return { engine: 'sqlite', location: file, db: sqliteDatabase(file) };
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5_000 });
+    // An idle client losing its connection must not crash the process; the next query reports it.
+    pool.on('error', () => undefined);
+    return { engine: 'postgres', location: redactUrl(url), db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }) };
+  }
+  if (url.startsWith('sqlite:')) {
+    const file = url.replace(/^sqlite:(\/\/)?/, '');
+    return { engine: 'sqlite', location: file, db: sqliteDatabase(file) };
+  }
+  throw new InputError(`unsupported store URL "${redactUrl(url)}"`, [
+    {
+      path: '--store',
+      message:
+        'use postgres://USER:PASSWORD@HOST:PORT/DATABASE for PostgreSQL, or leave it out for SQLite in the data directory',
+    },
+  ]);
+}
+
+function sqliteDatabase(file: string): Kysely<Database> {
+  return new Kysely<Database>({
+    dialect: new SqliteDialect({
+      database: async () => {
+        const database = new SqliteDatabase(file);
+        database.pragma('journal_mode = WAL');
+        database.pragma('synchronous = NORMAL');
+        database.pragma('foreign_keys = ON');
+        database.pragma('busy_timeout = 5000');
+        return database;
+      },
+    }),
+  });
+}
+
+async function refuseNewerStore(db: Kysely<unknown>, migrations: readonly StoreMigration[], location: string) {
+  const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
+  if (!tables.some((table) => table.name === 'kysely_migration')) return;
+  const applied = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(db);
+  const known = new Set(migrations.map((migration) => migration.name));
+  const unknown = applied.rows.map((row) => row.name).filter((name) => !known.has(name));
+  if (unknown.length > 0) {
+    throw new StoreVersionError(
+      `the store at ${location} was written by a newer Pave: it has schema changes this Pave does not know ` +
+        `(${unknown.join(', ')}). Upgrade Pave to the version that wrote it, or point --store/--data-dir at another store.`,
+    );
+  }
+}
+
+async function migrate(db: Kysely<unknown>, engine: StoreEngine, migrations: readonly StoreMigration[]) {
+  const provider: MigrationProvider = {
+    getMigrations: async () =>
+      Object.fromEntries(migrations.map((migration) => [migration.name, { up: (d: Kysely<unknown>) => migration.up(d, engine) }])),
+  };
+  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+  if (error) {
+    const failed = results?.find((result) => result.status === 'Error')?.migrationName;
+    throw new ServiceUnavailableError(
+      `could not migrate the store${failed ? ` (migration ${failed})` : ''}: ${describe(error)}`,
+    );
+  }
+}
+
+/** Removes the password from a connection URL so it can be logged or shown. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: string }).code;
+    return code && !error.message.includes(code) ? `${code} ${error.message}`.trim() : error.message || String(code);
+  }
+  return String(error);
+}
+
+/** Whether an error is a unique/primary-key violation, in either engine. */
+export function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+}

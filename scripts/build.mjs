@@ -1,0 +1,32 @@
+// Bundles the `pave` CLI (and the server it starts with `pave up`) into packages/cli/dist with esbuild.
+// npm dependencies stay external and load from node_modules; Pave's own workspace packages are bundled.
+import { build } from 'esbuild';
+import { readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const workspaces = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).workspaces;
+const external = new Set();
+for (const workspace of workspaces) {
+  const manifest = JSON.parse(readFileSync(join(root, workspace, 'package.json'), 'utf8'));
+  for (const name of Object.keys(manifest.dependencies ?? {})) {
+    if (!name.startsWith('@pave/')) external.add(name);
+  }
+}
+
+const outdir = join(root, 'packages/cli/dist');
+rmSync(outdir, { recursive: true, force: true });
+await build({
+  entryPoints: { pave: join(root, 'packages/cli/src/main.ts') },
+  outdir,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: true,
+  chunkNames: 'chunks/[name]-[hash]',
+  external: [...external].flatMap((name) => [name, `${name}/*`]),
+  logLevel: 'warning',
+});
