@@ -9,7 +9,11 @@ const boundaries = [
   { files: ['packages/plugin-api/src/**'], forbid: ['@pave/server', '@pave/cli'] },
   { files: ['packages/server/src/**'], forbid: ['@pave/cli'] },
   // `pave up` is the one place the CLI starts the server (see packages/cli/src/commands/up.ts).
-  { files: ['packages/cli/src/**'], ignores: ['packages/cli/src/commands/up.ts'], forbid: ['@pave/server', '@pave/plugin-api'] },
+  {
+    files: ['packages/cli/src/**'],
+    ignores: ['packages/cli/src/commands/up.ts'],
+    forbid: ['@pave/server', '@pave/plugin-api'],
+  },
 ];
 
 export default tseslint.config(
@@ -19,7 +23,11 @@ export default tseslint.config(
   {
     languageOptions: {
       globals: { ...globals.node },
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', 'scripts/*.mjs', 'bench/*.mjs'] } },
+      parserOptions: {
+        projectService: {
+          allowDefaultProject: ['*.js', 'scripts/*.mjs', 'bench/*.mjs', 'packages/cli/bin/*.js'],
+        },
+      },
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
@@ -32,7 +40,12 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: forbid.map((name) => ({ group: [name, `${name}/*`], message: 'crosses a package boundary (see STYLE.md)' })) },
+        {
+          patterns: forbid.map((name) => ({
+            group: [name, `${name}/*`],
+            message: 'crosses a package boundary (see STYLE.md)',
+          })),
+        },
       ],
     },
   })),

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
 /** The PostgreSQL server tests use (the machine's, on 127.0.0.1:5432); override with PAVE_TEST_PG_ADMIN_URL. */
-export const PG_ADMIN_URL = process.env.PAVE_TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const PG_ADMIN_URL =
+  process.env.PAVE_TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** A fresh, uniquely named database on the test server; `drop()` removes it. */
 export interface TestDatabase {

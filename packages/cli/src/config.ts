@@ -32,7 +32,7 @@ export function readConfig(path: string): CliConfig | undefined {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new Error(`cannot read the config file ${path}: ${(error as Error).message}`);
+    throw new Error(`cannot read the config file ${path}: ${(error as Error).message}`, { cause: error });
   }
   let parsed: unknown;
   try {
@@ -67,6 +67,6 @@ export function writeConfig(path: string, config: CliConfig): void {
     renameSync(temporary, path);
   } catch (error) {
     rmSync(temporary, { force: true });
-    throw new Error(`cannot save the config file ${path}: ${(error as Error).message}`);
+    throw new Error(`cannot save the config file ${path}: ${(error as Error).message}`, { cause: error });
   }
 }

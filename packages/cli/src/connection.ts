@@ -145,6 +145,8 @@ function readAdminToken(dataDir: string): string | undefined {
     return readFileSync(path, 'utf8').trim() || undefined;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new Error(`cannot read the admin token ${path}: ${(error as Error).message}`);
+    throw new Error(`cannot read the admin token ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }

@@ -91,7 +91,9 @@ export const TokenInfo = z
     id: z.string(),
     name: z.string(),
     username: z.string(),
-    prefix: z.string().describe('The first characters of the token, to recognise it; never enough to use it.'),
+    prefix: z
+      .string()
+      .describe('The first characters of the token, to recognise it; never enough to use it.'),
     createdAt: timestamp,
     expiresAt: timestamp.nullable(),
     revokedAt: timestamp.nullable(),
@@ -107,7 +109,10 @@ export type CreatedToken = z.infer<typeof CreatedToken>;
 
 export const CreateTokenBody = z.strictObject({
   name: z.string().min(1).max(100),
-  expiresAt: z.iso.datetime({ offset: true }).optional().describe('When the token stops working; never if absent.'),
+  expiresAt: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .describe('When the token stops working; never if absent.'),
 });
 export type CreateTokenBody = z.infer<typeof CreateTokenBody>;
 

@@ -57,7 +57,11 @@ export class PaveClient {
   }
 
   /** Sends one request to `/api/v1{path}` and returns the parsed JSON body (undefined for 204). */
-  async request<T>(method: string, path: string, options: { body?: unknown; query?: Query } = {}): Promise<T> {
+  async request<T>(
+    method: string,
+    path: string,
+    options: { body?: unknown; query?: Query } = {},
+  ): Promise<T> {
     const url = new URL(`${this.server}/api/v1${path}`);
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
@@ -130,7 +134,10 @@ export class PaveClient {
     return this.request<{ items: Environment[] }>('GET', `/apps/${encodeURIComponent(app)}/envs`);
   }
   getEnvironment(app: string, env: string) {
-    return this.request<Environment>('GET', `/apps/${encodeURIComponent(app)}/envs/${encodeURIComponent(env)}`);
+    return this.request<Environment>(
+      'GET',
+      `/apps/${encodeURIComponent(app)}/envs/${encodeURIComponent(env)}`,
+    );
   }
   createEnvironment(app: string, body: CreateEnvironmentBody) {
     return this.request<Environment>('POST', `/apps/${encodeURIComponent(app)}/envs`, { body });

@@ -81,6 +81,9 @@ export function httpStatusForError(error: { name?: unknown }): number {
 /** Whether a value is one of Pave's domain errors (by shape, so it works across package copies). */
 export function isPaveError(error: unknown): error is PaveError {
   return (
-    error instanceof Error && typeof error.name === 'string' && error.name in statusByName && 'errors' in error
+    error instanceof Error &&
+    typeof error.name === 'string' &&
+    error.name in statusByName &&
+    'errors' in error
   );
 }

@@ -48,12 +48,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   );
   const dataDir = resolve(options.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const store = await openStore({ url: options.store, dataDir, ...(options.migrations ? { migrations: options.migrations } : {}) });
+  const store = await openStore({
+    url: options.store,
+    dataDir,
+    ...(options.migrations ? { migrations: options.migrations } : {}),
+  });
   logger.info({ engine: store.engine, store: store.location }, 'store ready');
   let app: FastifyInstance | undefined;
   try {
     const tokenFile = await bootstrapAdmin(store, dataDir);
-    if (tokenFile) logger.info({ file: tokenFile }, `created the admin user; its token is in ${tokenFile} (mode 0600)`);
+    if (tokenFile)
+      logger.info({ file: tokenFile }, `created the admin user; its token is in ${tokenFile} (mode 0600)`);
     app = await buildApi({ store, loggerInstance: logger });
     await app.listen({ port: options.port, host: options.host });
   } catch (error) {

@@ -42,7 +42,12 @@ describe.each(storeEngines)('HTTP API on %s', (engine) => {
   });
 
   it('creates, lists, gets and deletes apps and environments, auditing each change as the caller', async () => {
-    const created = await app.inject({ method: 'POST', url: '/api/v1/apps', headers: auth(), payload: { id: 'shop' } });
+    const created = await app.inject({
+      method: 'POST',
+      url: '/api/v1/apps',
+      headers: auth(),
+      payload: { id: 'shop' },
+    });
     expect(created.statusCode).toBe(201);
     expect(created.json()).toMatchObject({ id: 'shop', name: 'shop', createdBy: 'admin' });
     const requestId = created.headers['x-request-id'];
@@ -83,12 +88,24 @@ describe.each(storeEngines)('HTTP API on %s', (engine) => {
     expect(refused.statusCode).toBe(409);
     expect(refused.json().detail).toContain('qa');
     expect(refused.json().errors[0].message).toContain('--force');
-    expect((await app.inject({ method: 'GET', url: '/api/v1/apps/doomed', headers: auth() })).statusCode).toBe(200);
+    expect(
+      (await app.inject({ method: 'GET', url: '/api/v1/apps/doomed', headers: auth() })).statusCode,
+    ).toBe(200);
 
-    const forced = await app.inject({ method: 'DELETE', url: '/api/v1/apps/doomed?force=true', headers: auth() });
+    const forced = await app.inject({
+      method: 'DELETE',
+      url: '/api/v1/apps/doomed?force=true',
+      headers: auth(),
+    });
     expect(forced.statusCode).toBe(204);
-    expect((await app.inject({ method: 'GET', url: '/api/v1/apps/doomed', headers: auth() })).statusCode).toBe(404);
-    const envRows = await store.db.selectFrom('environments').selectAll().where('app_id', '=', 'doomed').execute();
+    expect(
+      (await app.inject({ method: 'GET', url: '/api/v1/apps/doomed', headers: auth() })).statusCode,
+    ).toBe(404);
+    const envRows = await store.db
+      .selectFrom('environments')
+      .selectAll()
+      .where('app_id', '=', 'doomed')
+      .execute();
     expect(envRows).toEqual([]);
   });
 
@@ -100,7 +117,9 @@ describe.each(storeEngines)('HTTP API on %s', (engine) => {
       headers: auth(),
       payload: { id: 'tmp', type: 'development' },
     });
-    expect((await app.inject({ method: 'DELETE', url: '/api/v1/apps/cart/envs/tmp', headers: auth() })).statusCode).toBe(204);
+    expect(
+      (await app.inject({ method: 'DELETE', url: '/api/v1/apps/cart/envs/tmp', headers: auth() })).statusCode,
+    ).toBe(204);
     const again = await app.inject({ method: 'DELETE', url: '/api/v1/apps/cart/envs/tmp', headers: auth() });
     expect(again.statusCode).toBe(404);
     expect(again.headers['content-type']).toContain('application/problem+json');
@@ -115,7 +134,12 @@ describe.each(storeEngines)('HTTP API on %s', (engine) => {
     });
     expect(created.statusCode).toBe(201);
     const types = await app.inject({ method: 'GET', url: '/api/v1/env-types', headers: auth() });
-    expect(types.json().items.map((t: { id: string }) => t.id)).toEqual(['development', 'preview', 'production', 'staging']);
+    expect(types.json().items.map((t: { id: string }) => t.id)).toEqual([
+      'development',
+      'preview',
+      'production',
+      'staging',
+    ]);
     const before = await snapshot();
     const bad = await app.inject({
       method: 'POST',
@@ -129,7 +153,13 @@ describe.each(storeEngines)('HTTP API on %s', (engine) => {
   });
 
   describe('refuses bad input with 4xx problem+json naming the field, and writes nothing', () => {
-    const cases: Array<{ name: string; request: Record<string, unknown>; status: number; path: string; text: RegExp }> = [
+    const cases: Array<{
+      name: string;
+      request: Record<string, unknown>;
+      status: number;
+      path: string;
+      text: RegExp;
+    }> = [
       {
         name: 'a bad app id',
         request: { method: 'POST', url: '/api/v1/apps', payload: { id: 'Bad_Id' } },
@@ -184,7 +214,11 @@ describe.each(storeEngines)('HTTP API on %s', (engine) => {
       },
       {
         name: 'a bad environment id in the body',
-        request: { method: 'POST', url: '/api/v1/apps/shop/envs', payload: { id: '-dev', type: 'development' } },
+        request: {
+          method: 'POST',
+          url: '/api/v1/apps/shop/envs',
+          payload: { id: '-dev', type: 'development' },
+        },
         status: 400,
         path: '/id',
         text: /DNS label/,
@@ -212,7 +246,11 @@ describe.each(storeEngines)('HTTP API on %s', (engine) => {
       },
       {
         name: 'a token that expires in the past',
-        request: { method: 'POST', url: '/api/v1/tokens', payload: { name: 'old', expiresAt: '2001-01-01T00:00:00Z' } },
+        request: {
+          method: 'POST',
+          url: '/api/v1/tokens',
+          payload: { name: 'old', expiresAt: '2001-01-01T00:00:00Z' },
+        },
         status: 400,
         path: '/expiresAt',
         text: /future/,
@@ -259,7 +297,12 @@ describe.each(storeEngines)('HTTP API on %s', (engine) => {
     });
 
     it('refuses a revoked token, and the revocation is audited', async () => {
-      const created = await app.inject({ method: 'POST', url: '/api/v1/tokens', headers: auth(), payload: { name: 'ci' } });
+      const created = await app.inject({
+        method: 'POST',
+        url: '/api/v1/tokens',
+        headers: auth(),
+        payload: { name: 'ci' },
+      });
       expect(created.statusCode).toBe(201);
       const { id, token: secondToken, prefix } = created.json();
       expect(secondToken).toMatch(/^pave_[A-Za-z0-9_-]{43}$/);
@@ -269,7 +312,9 @@ describe.each(storeEngines)('HTTP API on %s', (engine) => {
         username: 'admin',
         token: { id, name: 'ci' },
       });
-      expect((await app.inject({ method: 'DELETE', url: `/api/v1/tokens/${id}`, headers: auth() })).statusCode).toBe(204);
+      expect(
+        (await app.inject({ method: 'DELETE', url: `/api/v1/tokens/${id}`, headers: auth() })).statusCode,
+      ).toBe(204);
       const refused = await app.inject({ method: 'GET', url: '/api/v1/apps', headers });
       expect(refused.statusCode).toBe(401);
       expect(refused.json().detail).toMatch(/revoked/);
@@ -280,8 +325,17 @@ describe.each(storeEngines)('HTTP API on %s', (engine) => {
     });
 
     it('refuses an expired token', async () => {
-      const admin = await store.db.selectFrom('users').selectAll().where('username', '=', 'admin').executeTakeFirstOrThrow();
-      const expired = await insertToken(store.db, admin, 'expired', new Date(Date.now() - 1000).toISOString());
+      const admin = await store.db
+        .selectFrom('users')
+        .selectAll()
+        .where('username', '=', 'admin')
+        .executeTakeFirstOrThrow();
+      const expired = await insertToken(
+        store.db,
+        admin,
+        'expired',
+        new Date(Date.now() - 1000).toISOString(),
+      );
       const response = await app.inject({
         method: 'GET',
         url: '/api/v1/apps',
@@ -307,7 +361,11 @@ describe.each(storeEngines)('HTTP API on %s', (engine) => {
     expect(first.items.map((e: { target: string }) => e.target)).toEqual(['apps/p3', 'apps/p2']);
     expect(first.nextCursor).not.toBeNull();
     const second = (
-      await app.inject({ method: 'GET', url: `/api/v1/audit?limit=2&cursor=${first.nextCursor}`, headers: auth() })
+      await app.inject({
+        method: 'GET',
+        url: `/api/v1/audit?limit=2&cursor=${first.nextCursor}`,
+        headers: auth(),
+      })
     ).json();
     expect(second.items[0].target).toBe('apps/p1');
     expect(second.items[0].id).toBeLessThan(first.items[1].id);
@@ -323,7 +381,12 @@ describe.each(storeEngines)('HTTP API on %s', (engine) => {
     expect(bodySchema.properties.id.pattern).toBe('^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$');
     expect(bodySchema.additionalProperties).toBe(false);
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(['/api/v1/apps/{app}', '/api/v1/apps/{app}/envs/{env}', '/api/v1/audit', '/api/v1/tokens/{id}']),
+      expect.arrayContaining([
+        '/api/v1/apps/{app}',
+        '/api/v1/apps/{app}/envs/{env}',
+        '/api/v1/audit',
+        '/api/v1/tokens/{id}',
+      ]),
     );
     expect(doc.components.schemas.App).toBeDefined();
   });

@@ -1,7 +1,11 @@
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrations, openStore, type StoreMigration } from '../src/index.ts';
-import { createTestStoreLocation, storeEngines, type TestStoreLocation } from '../../../test/support/stores.ts';
+import {
+  createTestStoreLocation,
+  storeEngines,
+  type TestStoreLocation,
+} from '../../../test/support/stores.ts';
 
 describe.each(storeEngines)('store on %s', (engine) => {
   let location: TestStoreLocation | undefined;
@@ -68,7 +72,11 @@ describe.each(storeEngines)('store on %s', (engine) => {
         await db.schema.createTable('future_things').addColumn('id', 'text').execute();
       },
     };
-    const newer = await openStore({ url: location.url, dataDir: location.dataDir, migrations: [...migrations, future] });
+    const newer = await openStore({
+      url: location.url,
+      dataDir: location.dataDir,
+      migrations: [...migrations, future],
+    });
     await newer.close();
     const error = await openStore({ url: location.url, dataDir: location.dataDir }).then(
       () => null,
@@ -81,9 +89,11 @@ describe.each(storeEngines)('store on %s', (engine) => {
 
 describe('store locations', () => {
   it('refuses an unsupported store URL, saying which URLs work', async () => {
-    const error = await openStore({ url: 'mysql://root@localhost/pave', dataDir: '/tmp' }).catch((e: Error) => e);
+    const error = await openStore({ url: 'mysql://root@localhost/pave', dataDir: '/tmp' }).catch(
+      (e: Error) => e,
+    );
     expect(error).toMatchObject({ name: 'InputError' });
-    expect((error as { errors: unknown[] }).errors).toEqual([
+    expect((error as unknown as { errors: unknown[] }).errors).toEqual([
       { path: '--store', message: expect.stringContaining('postgres://') },
     ]);
   });
@@ -93,7 +103,9 @@ describe('store locations', () => {
       (e: Error) => e,
     );
     expect(error).toMatchObject({ name: 'ServiceUnavailableError' });
-    expect((error as Error).message).toMatch(/cannot reach the store at postgres:\/\/pave:\*\*\*@127\.0\.0\.1:1\/pave/);
+    expect((error as Error).message).toMatch(
+      /cannot reach the store at postgres:\/\/pave:\*\*\*@127\.0\.0\.1:1\/pave/,
+    );
     expect((error as Error).message).not.toContain('hunter2');
   });
 });

@@ -18,20 +18,19 @@ export function registerLoginCommand(program: Command, io: CliIo): void {
   addOutputOption(
     program
       .command('login')
-      .description(
-        'Check a token with the server and save server and token (mode 0600) for later commands; ' +
-          'the file is $PAVE_CONFIG, else $XDG_CONFIG_HOME/pave/config.json, else ~/.config/pave/config.json',
-      )
+      .description('Check a token with the server and save both for later commands')
       .option('--server <url>', `Pave server URL (env PAVE_SERVER; default ${DEFAULT_SERVER})`)
       .option('--token <token>', 'API token to save (env PAVE_TOKEN)')
       .option('--token-stdin', 'read the token from standard input, keeping it out of shell history'),
   )
     .addHelpText(
       'after',
-      examples(
-        'pave login --server https://pave.example.com --token pave_0123abcd',
-        'pave login --server http://127.0.0.1:7300 --token-stdin < ~/.pave/admin.token',
-      ),
+      '\nThe server and token are saved (mode 0600) in $PAVE_CONFIG, else $XDG_CONFIG_HOME/pave/config.json,\n' +
+        'else ~/.config/pave/config.json. Later commands use the token when they talk to the same server.\n' +
+        examples(
+          'pave login --server https://pave.example.com --token pave_0123abcd',
+          'pave login --server http://127.0.0.1:7300 --token-stdin < ~/.pave/admin.token',
+        ),
     )
     .action(async (options: LoginOptions) => {
       const token = await loginToken(options, io);

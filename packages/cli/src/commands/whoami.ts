@@ -13,7 +13,8 @@ export function registerWhoamiCommand(program: Command, io: CliIo): void {
       output.show(await client.whoami(), (body) =>
         output.details([
           ['user', body.username],
-          ['token', `${body.token.name} (id ${body.token.id})`],
+          ['token', body.token.name],
+          ['token id', body.token.id],
           ['expires at', formatTime(body.token.expiresAt, 'never')],
           ['server', connection.server],
         ]),

@@ -80,7 +80,8 @@ export async function deleteApp(
       throw new ConflictError(`app "${appId}" still has environments: ${ids}`, [
         {
           path: 'force',
-          message: 'delete the environments first, or pass --force (API: ?force=true) to delete them with the app',
+          message:
+            'delete the environments first, or pass --force (API: ?force=true) to delete them with the app',
         },
       ]);
     }

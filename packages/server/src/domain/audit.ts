@@ -34,7 +34,11 @@ const DEFAULT_PAGE_SIZE = 50;
 /** Lists audit entries newest first, optionally for one app, one page at a time (cursor = last id seen). */
 export async function listAudit(db: Executor, query: AuditQuery): Promise<AuditPage> {
   const limit = query.limit ?? DEFAULT_PAGE_SIZE;
-  let select = db.selectFrom('audit_entries').selectAll().orderBy('id', 'desc').limit(limit + 1);
+  let select = db
+    .selectFrom('audit_entries')
+    .selectAll()
+    .orderBy('id', 'desc')
+    .limit(limit + 1);
   if (query.app) select = select.where('app_id', '=', query.app);
   if (query.cursor) select = select.where('id', '<', Number(query.cursor));
   const rows = await select.execute();

@@ -21,7 +21,10 @@ export async function bootstrapAdmin(store: Store, dataDir: string): Promise<str
   let token: string;
   try {
     token = await store.transaction(async (tx) => {
-      await tx.insertInto('users').values({ id: user.id, username: user.username, created_at: now() }).execute();
+      await tx
+        .insertInto('users')
+        .values({ id: user.id, username: user.username, created_at: now() })
+        .execute();
       const created = await insertToken(tx, user, 'admin (created at first start)', null);
       await recordAudit(
         tx,
@@ -29,7 +32,11 @@ export async function bootstrapAdmin(store: Store, dataDir: string): Promise<str
           actor: { userId: user.id, username: 'pave', tokenId: '', tokenName: '', tokenExpiresAt: null },
           requestId: 'bootstrap',
         },
-        { action: 'user.create', target: `users/${user.username}`, summary: { username: 'admin', tokenId: created.id } },
+        {
+          action: 'user.create',
+          target: `users/${user.username}`,
+          summary: { username: 'admin', tokenId: created.id },
+        },
       );
       return created.token;
     });

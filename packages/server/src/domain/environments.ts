@@ -12,7 +12,13 @@ import { recordAudit } from './audit.ts';
 import { now, type RequestContext } from './context.ts';
 
 function toEnvironment(row: EnvironmentsTable): Environment {
-  return { appId: row.app_id, id: row.id, type: row.type, createdBy: row.created_by, createdAt: row.created_at };
+  return {
+    appId: row.app_id,
+    id: row.id,
+    type: row.type,
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+  };
 }
 
 /**
@@ -36,9 +42,15 @@ export async function createEnvironment(
     await store.transaction(async (tx) => {
       const app = await tx.selectFrom('apps').select('id').where('id', '=', appId).executeTakeFirst();
       if (!app) throw appNotFound(appId);
-      const type = await tx.selectFrom('env_types').select('id').where('id', '=', body.type).executeTakeFirst();
+      const type = await tx
+        .selectFrom('env_types')
+        .select('id')
+        .where('id', '=', body.type)
+        .executeTakeFirst();
       if (!type) {
-        const known = (await tx.selectFrom('env_types').select('id').orderBy('id').execute()).map((t) => t.id);
+        const known = (await tx.selectFrom('env_types').select('id').orderBy('id').execute()).map(
+          (t) => t.id,
+        );
         throw new InputError(`environment type "${body.type}" does not exist`, [
           {
             path: '/type',
@@ -69,7 +81,12 @@ export async function createEnvironment(
 export async function listEnvironments(db: Executor, appId: string): Promise<Environment[]> {
   const app = await db.selectFrom('apps').select('id').where('id', '=', appId).executeTakeFirst();
   if (!app) throw appNotFound(appId);
-  const rows = await db.selectFrom('environments').selectAll().where('app_id', '=', appId).orderBy('id').execute();
+  const rows = await db
+    .selectFrom('environments')
+    .selectAll()
+    .where('app_id', '=', appId)
+    .orderBy('id')
+    .execute();
   return rows.map(toEnvironment);
 }
 

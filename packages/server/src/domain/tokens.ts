@@ -142,7 +142,10 @@ const lastUsedWrites = new Map<string, number>();
 export async function authenticate(db: Executor, token: string): Promise<Actor> {
   if (!TOKEN_SHAPE.test(token)) {
     throw new AuthenticationError('the bearer token is not a Pave token', [
-      { path: 'Authorization', message: 'expected "Bearer pave_…"; create a token with `pave tokens create`' },
+      {
+        path: 'Authorization',
+        message: 'expected "Bearer pave_…"; create a token with `pave tokens create`',
+      },
     ]);
   }
   const row = await db

@@ -69,7 +69,9 @@ export const BODY_LIMIT_BYTES = 1_048_576;
  */
 export async function buildApi(options: BuildApiOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    ...(options.loggerInstance ? { loggerInstance: options.loggerInstance } : { logger: options.logger ?? false }),
+    ...(options.loggerInstance
+      ? { loggerInstance: options.loggerInstance }
+      : { logger: options.logger ?? false }),
     bodyLimit: options.bodyLimit ?? BODY_LIMIT_BYTES,
     // Honour a caller's request id when it is safe to log; otherwise make one.
     genReqId: (request) => {
@@ -101,9 +103,12 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
       info: {
         title: 'Pave API',
         version: PAVE_VERSION,
-        description: 'The REST API of Pave, an Internal Developer Platform. Errors are RFC 9457 problem+json.',
+        description:
+          'The REST API of Pave, an Internal Developer Platform. Errors are RFC 9457 problem+json.',
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A pave_… token' } } },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A pave_… token' } },
+      },
       security: [{ bearer: [] }],
     },
     transform: jsonSchemaTransform,
@@ -123,7 +128,8 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
           throw new AuthenticationError('this request needs a token', [
             {
               path: 'header.authorization',
-              message: 'send "Authorization: Bearer pave_…"; the CLI reads it from --token, PAVE_TOKEN or `pave login`',
+              message:
+                'send "Authorization: Bearer pave_…"; the CLI reads it from --token, PAVE_TOKEN or `pave login`',
             },
           ]);
         }
@@ -131,10 +137,8 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
         request.pave = { actor, requestId: String(request.id) };
       });
       const scoped = v1.withTypeProvider<ZodTypeProvider>();
-      scoped.get(
-        '/openapi.json',
-        { schema: { hide: true }, config: { public: true } },
-        async () => app.swagger(),
+      scoped.get('/openapi.json', { schema: { hide: true }, config: { public: true } }, async () =>
+        app.swagger(),
       );
       appRoutes(scoped, options.store);
       envTypeRoutes(scoped, options.store);

@@ -34,13 +34,26 @@ export function sendProblem(
     errors,
   };
   if (status === 401) reply.header('www-authenticate', 'Bearer realm="pave"');
-  return reply.code(status).type('application/problem+json; charset=utf-8').serializer(JSON.stringify).send(body);
+  return reply
+    .code(status)
+    .type('application/problem+json; charset=utf-8')
+    .serializer(JSON.stringify)
+    .send(body);
 }
 
-const locations: Record<string, string> = { body: '', querystring: 'query.', params: 'path.', headers: 'header.' };
+const locations: Record<string, string> = {
+  body: '',
+  querystring: 'query.',
+  params: 'path.',
+  headers: 'header.',
+};
 
 /** Where a validation issue is, for people: a JSON pointer in the body, or `query.x` / `path.x`. */
-function issuePath(context: string | undefined, instancePath: string, params: Record<string, unknown>): string[] {
+function issuePath(
+  context: string | undefined,
+  instancePath: string,
+  params: Record<string, unknown>,
+): string[] {
   const keys = Array.isArray(params.keys) ? (params.keys as string[]) : [null];
   return keys.map((key) => {
     const pointer = key === null ? instancePath : `${instancePath.replace(/\/$/, '')}/${key}`;
@@ -60,10 +73,18 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
       const unknownKey = issue.keyword === 'unrecognized_keys';
       return issuePath(error.validationContext, issue.instancePath, issue.params).map((path) => ({
         path,
-        message: unknownKey ? 'is not a known field; remove it (see /api/v1/openapi.json)' : (issue.message ?? 'is invalid'),
+        message: unknownKey
+          ? 'is not a known field; remove it (see /api/v1/openapi.json)'
+          : (issue.message ?? 'is invalid'),
       }));
     });
-    return sendProblem(request, reply, 400, `the request ${error.validationContext ?? 'input'} is invalid`, errors);
+    return sendProblem(
+      request,
+      reply,
+      400,
+      `the request ${error.validationContext ?? 'input'} is invalid`,
+      errors,
+    );
   }
   if (isPaveError(error)) {
     const status = httpStatusForError(error);
@@ -72,7 +93,12 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
   }
   if (isResponseSerializationError(error)) {
     request.log.error({ err: error }, 'response does not match its schema');
-    return sendProblem(request, reply, 500, `internal error; the server log has details under request id ${request.id}`);
+    return sendProblem(
+      request,
+      reply,
+      500,
+      `internal error; the server log has details under request id ${request.id}`,
+    );
   }
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -98,5 +124,10 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
     return sendProblem(request, reply, status, detail, [{ path: '/', message: error.message }]);
   }
   request.log.error({ err: error }, 'request failed');
-  return sendProblem(request, reply, 500, `internal error; the server log has details under request id ${request.id}`);
+  return sendProblem(
+    request,
+    reply,
+    500,
+    `internal error; the server log has details under request id ${request.id}`,
+  );
 }

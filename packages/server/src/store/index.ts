@@ -1,3 +1,10 @@
-export { openStore, redactUrl, isUniqueViolation, type Store, type StoreOptions, type Executor } from './store.ts';
+export {
+  openStore,
+  redactUrl,
+  isUniqueViolation,
+  type Store,
+  type StoreOptions,
+  type Executor,
+} from './store.ts';
 export type { Database } from './schema.ts';
 export { migrations, type StoreMigration, type StoreEngine } from './migrations/index.ts';

@@ -2,7 +2,15 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationProvider, type Transaction } from 'kysely';
+import {
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+  sql,
+  type MigrationProvider,
+  type Transaction,
+} from 'kysely';
 import { InputError, ServiceUnavailableError, StoreVersionError } from '@pave/core';
 import type { Database } from './schema.ts';
 import { migrations as knownMigrations, type StoreEngine, type StoreMigration } from './migrations/index.ts';
@@ -82,7 +90,11 @@ function connect(options: StoreOptions): { engine: StoreEngine; location: string
     const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5_000 });
     // An idle client losing its connection must not crash the process; the next query reports it.
     pool.on('error', () => undefined);
-    return { engine: 'postgres', location: redactUrl(url), db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }) };
+    return {
+      engine: 'postgres',
+      location: redactUrl(url),
+      db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
+    };
   }
   if (url.startsWith('sqlite:')) {
     const file = url.replace(/^sqlite:(\/\/)?/, '');
@@ -112,7 +124,11 @@ function sqliteDatabase(file: string): Kysely<Database> {
   });
 }
 
-async function refuseNewerStore(db: Kysely<unknown>, migrations: readonly StoreMigration[], location: string) {
+async function refuseNewerStore(
+  db: Kysely<unknown>,
+  migrations: readonly StoreMigration[],
+  location: string,
+) {
   const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
   if (!tables.some((table) => table.name === 'kysely_migration')) return;
   const applied = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(db);
@@ -129,7 +145,12 @@ async function refuseNewerStore(db: Kysely<unknown>, migrations: readonly StoreM
 async function migrate(db: Kysely<unknown>, engine: StoreEngine, migrations: readonly StoreMigration[]) {
   const provider: MigrationProvider = {
     getMigrations: async () =>
-      Object.fromEntries(migrations.map((migration) => [migration.name, { up: (d: Kysely<unknown>) => migration.up(d, engine) }])),
+      Object.fromEntries(
+        migrations.map((migration) => [
+          migration.name,
+          { up: (d: Kysely<unknown>) => migration.up(d, engine) },
+        ]),
+      ),
   };
   const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
   if (error) {
@@ -154,7 +175,9 @@ export function redactUrl(url: string): string {
 function describe(error: unknown): string {
   if (error instanceof Error) {
     const code = (error as { code?: string }).code;
-    return code && !error.message.includes(code) ? `${code} ${error.message}`.trim() : error.message || String(code);
+    return code && !error.message.includes(code)
+      ? `${code} ${error.message}`.trim()
+      : error.message || String(code);
   }
   return String(error);
 }

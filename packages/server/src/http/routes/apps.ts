@@ -12,12 +12,26 @@ export function appRoutes(api: ApiServer, store: Store): void {
   );
   api.post(
     '/apps',
-    { schema: { tags: ['apps'], summary: 'Create an application', body: CreateAppBody, response: { 201: App } } },
+    {
+      schema: {
+        tags: ['apps'],
+        summary: 'Create an application',
+        body: CreateAppBody,
+        response: { 201: App },
+      },
+    },
     async (request, reply) => reply.code(201).send(await createApp(store, request.pave, request.body)),
   );
   api.get(
     '/apps/:app',
-    { schema: { tags: ['apps'], summary: 'Get an application', params: AppParams, response: { 200: AppDetail } } },
+    {
+      schema: {
+        tags: ['apps'],
+        summary: 'Get an application',
+        params: AppParams,
+        response: { 200: AppDetail },
+      },
+    },
     async (request) => getApp(store.db, request.params.app),
   );
   api.delete(

@@ -7,7 +7,9 @@ import { createEnvType, listEnvTypes } from '../../domain/env-types.ts';
 export function envTypeRoutes(api: ApiServer, store: Store): void {
   api.get(
     '/env-types',
-    { schema: { tags: ['env-types'], summary: 'List environment types', response: { 200: listOf(EnvType) } } },
+    {
+      schema: { tags: ['env-types'], summary: 'List environment types', response: { 200: listOf(EnvType) } },
+    },
     async () => ({ items: await listEnvTypes(store.db) }),
   );
   api.post(

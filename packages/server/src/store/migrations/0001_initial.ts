@@ -60,7 +60,11 @@ export const initial: StoreMigration = {
       .addColumn('request_id', 'text', (c) => c.notNull())
       .addColumn('summary', 'text', (c) => c.notNull())
       .execute();
-    await db.schema.createIndex('audit_entries_app_id').on('audit_entries').columns(['app_id', 'id']).execute();
+    await db.schema
+      .createIndex('audit_entries_app_id')
+      .on('audit_entries')
+      .columns(['app_id', 'id'])
+      .execute();
 
     const now = new Date().toISOString();
     const seeded = [
