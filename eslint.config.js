@@ -8,6 +8,7 @@ const boundaries = [
   { files: ['packages/core/src/**'], forbid: ['@pave/plugin-api', '@pave/server', '@pave/cli'] },
   { files: ['packages/plugin-api/src/**'], forbid: ['@pave/server', '@pave/cli'] },
   { files: ['packages/server/src/**'], forbid: ['@pave/cli'] },
+  { files: ['plugins/*/src/**'], forbid: ['@pave/server', '@pave/cli'] },
   // `pave up` is the one place the CLI starts the server (see packages/cli/src/commands/up.ts).
   {
     files: ['packages/cli/src/**'],
@@ -17,7 +18,7 @@ const boundaries = [
 ];
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', 'bench/results/**'] },
+  { ignores: ['**/node_modules/**', '**/dist/**', 'bench/results/**', 'test/fixtures/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,19 +1,24 @@
 // `npm run bench`: requests/s and latency of an authenticated GET /api/v1/apps/{app} on a real `pave up`,
 // against a bare Fastify route returning the same JSON body (bench/bare-fastify.mjs). Every server runs in
 // its own child process on loopback; autocannon runs in this process. Pave is measured with SQLite and with
-// PostgreSQL (skipped, with the reason, when 127.0.0.1:5432 does not answer), each at the default log level
-// (info: every request is logged) and at warn.
+// PostgreSQL (skipped, with the reason, when PostgreSQL does not answer), each at the default log level
+// (info: every request is logged, to a file) and at warn.
 //
-// Settings (environment): BENCH_DURATION seconds per measured run (10), BENCH_WARMUP seconds of warm-up
-// before each (3), BENCH_CONNECTIONS (50), BENCH_PG_URL (postgres://postgres@127.0.0.1:5432/postgres, the
-// maintenance database in which a throw-away pave_bench_* database is created and dropped).
-// Writes bench/results/api-throughput.json. Exits non-zero if any response was not 2xx, did not carry the
-// expected body, errored or timed out.
+// All servers start first; then each round measures every target once, in turn, so that load from other
+// processes on the machine falls on all targets alike. A target's figures are the median over rounds; the
+// ratio is the median of the per-round ratios (Pave req/s / bare Fastify req/s in the same round).
+//
+// Settings (environment): BENCH_DURATION seconds per measured run (10), BENCH_WARMUP seconds of warm-up per
+// target before the first round (3), BENCH_ROUNDS (3), BENCH_CONNECTIONS (50), BENCH_PG_URL
+// (postgres://postgres@127.0.0.1:5432/postgres: where a throw-away pave_bench_* database is created and
+// dropped), BENCH_CPU_PROF (a directory: Pave runs under `node --cpu-prof` and leaves one profile per target
+// there). Writes bench/results/api-throughput.json. Exits non-zero if any response was not a 2xx with the
+// expected body, or a request errored or timed out.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cpus, availableParallelism, tmpdir, totalmem, release, platform } from 'node:os';
-import { join, dirname } from 'node:path';
+import { cpus, availableParallelism, loadavg, tmpdir, totalmem, release, platform } from 'node:os';
+import { basename, join, dirname, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +32,7 @@ const require = createRequire(import.meta.url);
 const settings = {
   durationSeconds: positiveInt('BENCH_DURATION', 10),
   warmupSeconds: positiveInt('BENCH_WARMUP', 3, { allowZero: true }),
+  rounds: positiveInt('BENCH_ROUNDS', 3),
   connections: positiveInt('BENCH_CONNECTIONS', 50),
   pipelining: 1,
 };
@@ -94,7 +100,7 @@ function tempDir(prefix) {
 
 // ---- child processes ----
 
-/** Spawns a server process and registers its clean-up; resolves the handle once it is spawned. */
+/** Spawns a server process and registers its clean-up (SIGTERM, then SIGKILL after 5 s). */
 function spawnServer(name, args, { stdout, stderr, env }) {
   const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', stdout, stderr], env });
   const exited = new Promise((resolveExit) =>
@@ -146,7 +152,11 @@ async function startPave({ dataDir, store, logLevel }) {
   const err = openSync(stderrFile, 'a');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  const profileDir = process.env.BENCH_CPU_PROF
+    ? resolve(process.env.BENCH_CPU_PROF, `${basename(dataDir)}-${logLevel}`)
+    : null;
   const args = [
+    ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
     join(root, 'packages/cli/bin/pave.js'),
     'up',
     '--data-dir',
@@ -241,11 +251,11 @@ async function seedPave(url, token) {
 // ---- load ----
 
 /** One autocannon run; throws if any response was not a 2xx carrying `expectBody`. */
-async function load(url, { headers, expectBody, seconds }) {
+async function load(target, seconds) {
   const result = await autocannon({
-    url: url + PATH,
-    headers,
-    expectBody,
+    url: target.url + PATH,
+    headers: target.headers,
+    expectBody: target.body,
     connections: settings.connections,
     pipelining: settings.pipelining,
     duration: seconds,
@@ -257,31 +267,71 @@ async function load(url, { headers, expectBody, seconds }) {
   if (result.mismatches) problems.push(`${result.mismatches} responses with an unexpected body`);
   if (result['2xx'] === 0) problems.push('no 2xx responses at all');
   if (interrupted) problems.push('interrupted');
-  if (problems.length > 0) throw new Error(`load on ${url}${PATH} failed: ${problems.join(', ')}`);
+  if (problems.length > 0)
+    throw new Error(`load on ${target.name} (${target.url}${PATH}) failed: ${problems.join(', ')}`);
   return result;
 }
 
-/** Warm-up, then the measured run; returns one results row. */
-async function measure(target, url, options) {
-  process.stdout.write(`  ${target.padEnd(26)} `);
-  if (settings.warmupSeconds > 0) await load(url, { ...options, seconds: settings.warmupSeconds });
-  const result = await load(url, { ...options, seconds: settings.durationSeconds });
-  const row = {
-    target,
+/** CPU time (user + system) a process has used so far, in ms; null where /proc is missing. */
+function cpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 of /proc/PID/stat (utime, stime), counted from after the command name; in clock ticks.
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+const CLOCK_TICKS = 100;
+
+/** One measured run of `target`: requests/s, latency and the server's CPU time per request. */
+async function measure(target) {
+  const cpuBefore = cpuMs(target.server.child.pid);
+  const result = await load(target, settings.durationSeconds);
+  const cpuAfter = cpuMs(target.server.child.pid);
+  return {
     requestsPerSecond: result.requests.average,
-    requestsPerSecondStddev: result.requests.stddev,
     requests: result.requests.total,
     latencyMs: {
       mean: result.latency.average,
       p50: result.latency.p50,
-      p90: result.latency.p90,
       p99: result.latency.p99,
       max: result.latency.max,
     },
-    throughputBytesPerSecond: result.throughput.average,
+    serverCpuMicrosPerRequest:
+      cpuBefore === null || cpuAfter === null
+        ? null
+        : ((cpuAfter - cpuBefore) * 1000) / result.requests.total,
   };
-  console.log(`${Math.round(row.requestsPerSecond)} req/s, p99 ${row.latencyMs.p99} ms`);
-  return row;
+}
+
+function median(values) {
+  const sorted = values.filter((value) => value !== null).sort((a, b) => a - b);
+  if (sorted.length === 0) return null;
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** A target's figures over all rounds: medians, plus each round's numbers. */
+function summarize(target, runs, bareRuns) {
+  const ratios = bareRuns
+    ? runs.map((run, round) => run.requestsPerSecond / bareRuns[round].requestsPerSecond)
+    : null;
+  return {
+    target: target.name,
+    engine: target.engine ?? null,
+    logLevel: target.logLevel ?? null,
+    requestsPerSecond: median(runs.map((run) => run.requestsPerSecond)),
+    latencyMs: {
+      p50: median(runs.map((run) => run.latencyMs.p50)),
+      p99: median(runs.map((run) => run.latencyMs.p99)),
+    },
+    serverCpuMicrosPerRequest: median(runs.map((run) => run.serverCpuMicrosPerRequest)),
+    ratioToBare: ratios ? median(ratios) : 1,
+    ratioToBareRange: ratios ? [Math.min(...ratios), Math.max(...ratios)] : [1, 1],
+    runs,
+  };
 }
 
 // ---- PostgreSQL ----
@@ -341,6 +391,8 @@ function machine() {
     cpuModel: cpuList[0]?.model.trim() ?? 'unknown',
     cores: availableParallelism(),
     memoryGiB: Math.round(totalmem() / 2 ** 30),
+    loadAverageBefore: loadavg().map((load) => Number(load.toFixed(2))),
+    loadAverageAfter: null,
     commit,
     versions: {
       pave: JSON.parse(readFileSync(join(root, 'packages/server/package.json'), 'utf8')).version,
@@ -350,15 +402,17 @@ function machine() {
   };
 }
 
-function printTable(rows, bare) {
-  const header = ['target', 'req/s', '±sd', 'p50 ms', 'p99 ms', 'vs bare'];
+function printTable(rows) {
+  const header = ['target', 'req/s', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'req/s vs bare (range)'];
   const lines = rows.map((row) => [
     row.target,
     String(Math.round(row.requestsPerSecond)),
-    String(Math.round(row.requestsPerSecondStddev)),
     String(row.latencyMs.p50),
     String(row.latencyMs.p99),
-    row === bare ? '1.00' : (row.requestsPerSecond / bare.requestsPerSecond).toFixed(2),
+    row.serverCpuMicrosPerRequest === null ? '-' : String(Math.round(row.serverCpuMicrosPerRequest)),
+    row.engine === null
+      ? '1'
+      : `${row.ratioToBare.toFixed(2)} (${row.ratioToBareRange.map((ratio) => ratio.toFixed(2)).join('-')})`,
   ]);
   const widths = header.map((cell, column) =>
     Math.max(cell.length, ...lines.map((line) => line[column].length)),
@@ -371,76 +425,105 @@ function printTable(rows, bare) {
   for (const line of lines) console.log(format(line));
 }
 
-// ---- main ----
+/** Starts `pave up` at each log level on one store, seeds it, and returns one target per process. */
+async function paveTargets(engine, store) {
+  const dataDir = tempDir(`pave-bench-${engine}-`);
+  const targets = [];
+  for (const logLevel of ['info', 'warn']) {
+    const server = await startPave({ dataDir, store, logLevel });
+    const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
+    const body = await seedPave(server.url, token);
+    targets.push({
+      name: `pave ${engine}, log ${logLevel}`,
+      engine,
+      logLevel,
+      server,
+      url: server.url,
+      headers: { authorization: `Bearer ${token}` },
+      body,
+    });
+  }
+  return targets;
+}
 
 async function main() {
   const info = machine();
   console.log(
     `api-throughput: GET ${PATH}, ${settings.connections} connections, pipelining ${settings.pipelining}, ` +
-      `${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s per target\n` +
-      `${info.cpuModel}, ${info.cores} cores, Node ${info.node}\n`,
+      `${settings.rounds} rounds of ${settings.durationSeconds} s per target after ${settings.warmupSeconds} s warm-up\n` +
+      `${info.cpuModel}, ${info.cores} cores, Node ${info.node}, load average ${info.loadAverageBefore.join(' ')}\n`,
   );
-  const engines = [{ engine: 'sqlite', store: undefined }];
   const skipped = [];
+  const paves = await paveTargets('sqlite', undefined);
   const database = await createBenchDatabase();
   if (database.skipped) {
     skipped.push({ target: 'pave postgres', reason: database.skipped });
-    console.log(`  skipping PostgreSQL: ${database.skipped}`);
+    console.log(`skipping PostgreSQL: ${database.skipped}`);
   } else {
-    engines.push({ engine: 'postgres', store: database.url });
+    paves.push(...(await paveTargets('postgres', database.url)));
   }
+  // The baseline serves the body Pave returned, byte for byte.
+  const bodyFile = join(tempDir('pave-bench-bare-'), 'body.json');
+  writeFileSync(bodyFile, paves[0].body);
+  const bareServer = await startBareFastify(bodyFile);
+  const bare = {
+    name: 'bare fastify',
+    server: bareServer,
+    url: bareServer.url,
+    headers: {},
+    body: paves[0].body,
+  };
+  const targets = [bare, ...paves];
 
-  const rows = [];
-  let bare;
-  for (const { engine, store } of engines) {
-    const dataDir = tempDir(`pave-bench-${engine}-`);
-    for (const logLevel of ['info', 'warn']) {
-      const pave = await startPave({ dataDir, store, logLevel });
-      const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
-      const body = await seedPave(pave.url, token);
-      if (!bare) {
-        // The baseline serves the body Pave just returned, byte for byte.
-        const bodyFile = join(tempDir('pave-bench-bare-'), 'body.json');
-        writeFileSync(bodyFile, body);
-        const server = await startBareFastify(bodyFile);
-        bare = {
-          ...(await measure('bare fastify', server.url, { expectBody: body })),
-          engine: null,
-          logLevel: null,
-        };
-        rows.push(bare);
-        await server.stop();
-      }
-      const row = await measure(`pave ${engine}, log ${logLevel}`, pave.url, {
-        headers: { authorization: `Bearer ${token}` },
-        expectBody: body,
-      });
-      rows.push({ ...row, engine, logLevel, ratioToBare: row.requestsPerSecond / bare.requestsPerSecond });
-      await pave.stop();
+  if (settings.warmupSeconds > 0) {
+    console.log(`warming up (${settings.warmupSeconds} s each)`);
+    for (const target of targets) await load(target, settings.warmupSeconds);
+  }
+  const runs = new Map(targets.map((target) => [target, []]));
+  for (let round = 1; round <= settings.rounds; round++) {
+    for (const target of targets) {
+      const run = await measure(target);
+      runs.get(target).push(run);
+      console.log(
+        `  round ${round}  ${target.name.padEnd(22)} ${String(Math.round(run.requestsPerSecond)).padStart(6)} req/s` +
+          `  p99 ${String(run.latencyMs.p99).padStart(4)} ms`,
+      );
     }
   }
+  for (const target of targets) await target.server.stop();
+  info.loadAverageAfter = loadavg().map((load) => Number(load.toFixed(2)));
 
-  printTable(rows, bare);
-  const paveRows = rows.filter((row) => row !== bare);
-  const worst = Math.min(...paveRows.map((row) => row.ratioToBare));
+  const bareRuns = runs.get(bare);
+  const rows = targets.map((target) =>
+    summarize(target, runs.get(target), target === bare ? null : bareRuns),
+  );
+  printTable(rows);
+  const worst = Math.min(...rows.filter((row) => row.engine !== null).map((row) => row.ratioToBare));
   console.log(
     `\ngoal: Pave at least ${GOAL_RATIO} of bare Fastify's req/s; ` +
-      `lowest ratio ${worst.toFixed(2)} (${worst >= GOAL_RATIO ? 'met' : 'NOT met'})`,
+      `lowest median ratio ${worst.toFixed(2)} (${worst >= GOAL_RATIO ? 'met' : 'NOT met'})`,
   );
   for (const skip of skipped) console.log(`skipped ${skip.target}: ${skip.reason}`);
 
   const resultsDir = join(root, 'bench/results');
   mkdirSync(resultsDir, { recursive: true });
   const file = join(resultsDir, 'api-throughput.json');
-  writeFileSync(
-    file,
-    `${JSON.stringify({ benchmark: 'api-throughput', path: PATH, settings, machine: info, goalRatio: GOAL_RATIO, rows, skipped }, null, 2)}\n`,
-  );
+  const report = {
+    benchmark: 'api-throughput',
+    path: PATH,
+    settings,
+    machine: info,
+    goalRatio: GOAL_RATIO,
+    rows,
+    skipped,
+  };
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`results: ${file}`);
 }
 
 // Bounded in time: start-up allowance plus five targets' runs, then give up and clean up.
-const budgetMs = (60 + 5 * (settings.warmupSeconds + settings.durationSeconds + 30)) * 1_000;
+const budgetMs =
+  (120 + 5 * (settings.warmupSeconds + settings.rounds * (settings.durationSeconds + 10))) * 1_000;
 const watchdog = setTimeout(() => {
   console.error(`\napi-throughput: gave up after ${Math.round(budgetMs / 1000)} s`);
   void cleanUp().finally(() => process.exit(1));

@@ -18,7 +18,12 @@ for (const workspace of workspaces) {
 const outdir = join(root, 'packages/cli/dist');
 rmSync(outdir, { recursive: true, force: true });
 await build({
-  entryPoints: { pave: join(root, 'packages/cli/src/main.ts') },
+  entryPoints: {
+    pave: join(root, 'packages/cli/src/main.ts'),
+    // The process runtime's supervisor: one per running container, so it must start fast and stay small
+    // (it imports only node: built-ins and its own package's state/proc modules; see its README).
+    'process-supervisor': join(root, 'plugins/runtime-process/src/supervisor/main.ts'),
+  },
   outdir,
   bundle: true,
   splitting: true,

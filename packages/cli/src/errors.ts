@@ -43,7 +43,13 @@ export function formatError(error: unknown, options: ErrorFormatOptions = {}): s
     return `${lines.join('\n')}\n`;
   }
   const message = error instanceof Error ? error.message : String(error);
-  const expected = name === 'ConnectionError' || name === 'CliUsageError';
+  const expected = [
+    'ConnectionError',
+    'CliUsageError',
+    'DeploymentFailedError',
+    'WaitGaveUpError',
+    'ScoreFilesError',
+  ].includes(name ?? '');
   const stack = !expected && options.debug && error instanceof Error && error.stack ? `\n${error.stack}` : '';
   return `${prefix} ${message}${stack}\n`;
 }

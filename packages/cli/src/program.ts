@@ -3,11 +3,19 @@ import cliPackage from '../package.json' with { type: 'json' };
 import { registerAppsCommands } from './commands/apps.ts';
 import { registerAuditCommand } from './commands/audit.ts';
 import { examples } from './commands/client-options.ts';
+import { registerDeployCommand } from './commands/deploy.ts';
+import { registerDeploymentsCommands } from './commands/deployments.ts';
+import { registerDiffCommand } from './commands/diff.ts';
 import { registerEnvTypesCommands } from './commands/env-types.ts';
 import { registerEnvsCommands } from './commands/envs.ts';
 import { registerLoginCommand } from './commands/login.ts';
+import { registerLogsCommand } from './commands/logs.ts';
+import { registerPromoteCommand } from './commands/promote.ts';
+import { registerRollbackCommand } from './commands/rollback.ts';
+import { registerStatusCommand } from './commands/status.ts';
 import { registerTokensCommands } from './commands/tokens.ts';
 import { registerUpCommand } from './commands/up.ts';
+import { registerValidateCommand } from './commands/validate.ts';
 import { registerWhoamiCommand } from './commands/whoami.ts';
 import { EXIT_USAGE, exitCodeFor, formatError } from './errors.ts';
 import type { CliIo } from './io.ts';
@@ -46,6 +54,7 @@ export function createProgram(io: CliIo): Command {
         'pave up',
         'pave apps create shop',
         'pave envs create dev --app shop --type development',
+        'pave deploy -f score.yaml --app shop --env dev --wait',
         'pave login --server https://pave.example.com --token pave_0123abcd',
       ) + ENVIRONMENT_HELP,
     );
@@ -56,8 +65,16 @@ export function createProgram(io: CliIo): Command {
   registerAppsCommands(program, io);
   registerEnvTypesCommands(program, io);
   registerEnvsCommands(program, io);
+  registerDeployCommand(program, io);
+  registerStatusCommand(program, io);
+  registerLogsCommand(program, io);
+  registerDeploymentsCommands(program, io);
+  registerDiffCommand(program, io);
+  registerRollbackCommand(program, io);
+  registerPromoteCommand(program, io);
   registerTokensCommands(program, io);
   registerAuditCommand(program, io);
+  registerValidateCommand(program, io);
   return program;
 }
 

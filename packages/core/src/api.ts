@@ -79,6 +79,7 @@ export type Environment = z.infer<typeof Environment>;
 export const CreateEnvironmentBody = z.strictObject({
   id: dnsLabel,
   type: dnsLabel.describe('An environment type id, e.g. development, staging or production.'),
+  from: dnsLabel.optional().describe("Clone: start the new environment with this environment's current set."),
 });
 export type CreateEnvironmentBody = z.infer<typeof CreateEnvironmentBody>;
 

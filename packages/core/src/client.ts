@@ -1,4 +1,14 @@
 import type {
+  CreateDeploymentBody,
+  Deployment,
+  DeploymentDetail,
+  DeploymentPlan,
+  EnvironmentStatus,
+  LogEvent,
+  RollbackBody,
+  SetDiff,
+} from './deployments.ts';
+import type {
   App,
   AppDetail,
   AuditPage,
@@ -157,6 +167,101 @@ export class PaveClient {
   listAudit(query: AuditQuery = {}) {
     return this.request<AuditPage>('GET', '/audit', { query });
   }
+  /** Queues a deployment (202); with `plan: true` only returns what would change. */
+  createDeployment(app: string, env: string, body: CreateDeploymentBody) {
+    return this.request<Deployment | DeploymentPlan>('POST', `${envPath(app, env)}/deployments`, { body });
+  }
+  /** Queues a rollback deployment (202). */
+  rollback(app: string, env: string, body: RollbackBody = {}) {
+    return this.request<Deployment>('POST', `${envPath(app, env)}/rollback`, { body });
+  }
+  listDeployments(app: string, env: string, query: { limit?: number } = {}) {
+    return this.request<{ items: Deployment[] }>('GET', `${envPath(app, env)}/deployments`, { query });
+  }
+  getDeployment(app: string, env: string, id: string) {
+    return this.request<DeploymentDetail>(
+      'GET',
+      `${envPath(app, env)}/deployments/${encodeURIComponent(id)}`,
+    );
+  }
+  getStatus(app: string, env: string) {
+    return this.request<EnvironmentStatus>('GET', `${envPath(app, env)}/status`);
+  }
+  diff(app: string, env: string, query: { from?: string; to?: string; toEnv?: string } = {}) {
+    return this.request<SetDiff>('GET', `${envPath(app, env)}/diff`, { query });
+  }
+
+  /**
+   * Streams log lines of an environment (Server-Sent Events). Ends when the server closes the stream, or
+   * when `signal` aborts.
+   */
+  async *logs(
+    app: string,
+    env: string,
+    query: { workload?: string; tail?: number; follow?: boolean },
+    signal?: AbortSignal,
+  ): AsyncGenerator<LogEvent> {
+    const url = new URL(`${this.server}/api/v1${envPath(app, env)}/logs`);
+    if (query.workload) url.searchParams.set('workload', query.workload);
+    if (query.tail !== undefined) url.searchParams.set('tail', String(query.tail));
+    if (query.follow) url.searchParams.set('follow', 'true');
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    let response: Response;
+    try {
+      response = await this.fetchImpl(url, { headers, ...(signal ? { signal } : {}) });
+    } catch (error) {
+      if (signal?.aborted) return;
+      throw new ConnectionError(`cannot reach Pave at ${this.server} (${String(error)})`);
+    }
+    if (!response.ok || !response.body) {
+      const text = await response.text();
+      let problem: Problem | undefined;
+      try {
+        problem = JSON.parse(text) as Problem;
+      } catch {
+        problem = undefined;
+      }
+      throw new ApiError(
+        response.status,
+        problem && isProblem(problem)
+          ? problem
+          : {
+              type: 'about:blank',
+              title: response.statusText,
+              status: response.status,
+              detail: text || response.statusText,
+              requestId: response.headers.get('x-request-id') ?? '',
+              errors: [],
+            },
+      );
+    }
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(chunk, { stream: true });
+        let boundary: number;
+        while ((boundary = buffer.indexOf('\n\n')) >= 0) {
+          const event = buffer.slice(0, boundary);
+          buffer = buffer.slice(boundary + 2);
+          const data = event
+            .split('\n')
+            .filter((line) => line.startsWith('data:'))
+            .map((line) => line.slice(5).trimStart())
+            .join('\n');
+          if (data && /^event: log$/m.test(event)) yield JSON.parse(data) as LogEvent;
+        }
+      }
+    } catch (error) {
+      if (signal?.aborted) return;
+      throw error;
+    }
+  }
+}
+
+function envPath(app: string, env: string): string {
+  return `/apps/${encodeURIComponent(app)}/envs/${encodeURIComponent(env)}`;
 }
 
 function isProblem(body: unknown): body is Problem {

@@ -1,4 +1,6 @@
+export * from './deployments.ts';
 export * from './api.ts';
 export * from './client.ts';
 export * from './errors.ts';
 export * from './ids.ts';
+export * from './score/index.ts';

@@ -1,38 +1,138 @@
 import type { DriverContext } from './context.ts';
 
-/** A reference to what a runtime driver deployed, kept by the control plane and handed back later. */
-export interface RuntimeRef {
-  driver: string;
-  /** Driver-specific identifiers (process ids, container ids, namespace…), JSON-serialisable. */
-  state: Record<string, unknown>;
+/** The environment a runtime driver acts in. */
+export interface RuntimeTarget {
+  app: string;
+  env: string;
 }
+
+/** A probe, with ports already mapped to where the runtime exposes them. */
+export interface RenderedProbe {
+  httpGet?: {
+    /** The port as the runtime exposes it (for the process runtime: the host port). */
+    port: number;
+    path: string;
+    host?: string;
+    scheme?: 'HTTP' | 'HTTPS';
+    httpHeaders?: Array<{ name: string; value: string }>;
+  };
+  exec?: { command: string[] };
+}
+
+/** A file to place before the container starts. */
+export interface RenderedFile {
+  /** The path the Score file asked for (absolute in a container). */
+  target: string;
+  /** The content, placeholders already expanded; base64 when `binary`. */
+  content: string;
+  binary?: boolean;
+  /** Octal mode such as "0600"; default "0644". */
+  mode?: string;
+}
+
+/** One container of a workload, with every placeholder expanded: exactly what the runtime should run. */
+export interface RenderedContainer {
+  name: string;
+  image: string;
+  command?: string[];
+  args?: string[];
+  /** Final environment variables (may hold secrets: never log or persist them in plaintext). */
+  env: Record<string, string>;
+  files: RenderedFile[];
+  /** Directory the container's command runs in (the process runtime: the Score file's directory). */
+  workingDir: string;
+  readinessProbe?: RenderedProbe;
+  livenessProbe?: RenderedProbe;
+}
+
+/** A port a workload serves, with the host port Pave allocated for it (stable per env, workload and port). */
+export interface RenderedPort {
+  name: string;
+  /** The service port from the Score file. */
+  port: number;
+  /** The port the container listens on (Score's targetPort, default `port`). */
+  targetPort: number;
+  protocol: 'TCP' | 'UDP';
+  hostPort: number;
+}
+
+/** A workload ready to run: what a runtime driver receives. */
+export interface RenderedWorkload {
+  name: string;
+  containers: RenderedContainer[];
+  ports: RenderedPort[];
+  /**
+   * Hash of the rendered workload's canonical form. A runtime may skip redeploying a workload whose running
+   * version has the same hash.
+   */
+  hash: string;
+  /** The deployment that asked for this version, for labels and logs. */
+  deploymentId: string;
+}
+
+/** The outcome of waiting for a workload to become ready. */
+export type ReadyResult =
+  | { ready: true }
+  | {
+      ready: false;
+      /** Why, for people: "exited with code 3", "readiness probe GET /health: 500", "timed out after 60 s". */
+      reason: string;
+      exitCode?: number | null;
+      signal?: string | null;
+      /** The last log lines of the failing container(s), at most 20. */
+      lastLogs: string[];
+    };
 
 /** What a runtime reports about one deployed workload. */
 export interface WorkloadStatus {
   workload: string;
-  state: 'starting' | 'ready' | 'failed' | 'stopped';
+  state: 'starting' | 'running' | 'ready' | 'crash-looping' | 'stopped';
+  /** Restarts since this version started. */
+  restarts: number;
+  /** Hash of the running version (see RenderedWorkload.hash). */
+  hash: string;
+  deploymentId: string;
+  ports: RenderedPort[];
+  containers: Array<{ name: string; state: string; pid?: number; restarts: number; lastExit?: string }>;
   detail?: string;
 }
 
+/** One line of a workload's log. */
+export interface LogLine {
+  workload: string;
+  container: string;
+  stream: 'stdout' | 'stderr';
+  /** When the runtime saw the line, RFC 3339. */
+  at: string;
+  line: string;
+}
+
 /**
- * Runs workloads somewhere: local processes, Docker/Podman, Kubernetes. Required: `name`, `apply`,
- * `status`, `destroy`. Optional methods are capabilities: a runtime without `logs` cannot stream logs.
+ * Runs workloads somewhere: local processes, Docker/Podman, Kubernetes. Optional methods are capabilities:
+ * a runtime without `logs` cannot stream logs.
  *
- * - `apply` makes the runtime match `plan` (start, update or stop workloads) and resolves with a ref once
- *   the change is submitted; it rejects if the runtime refused the change, leaving what ran before running.
- * - `status` never changes anything.
- * - `destroy` removes everything `ref` names; removing what is already gone succeeds.
+ * - `deploy` makes `workload` run as rendered, replacing the version that ran before (if its hash differs),
+ *   and resolves once it is started, not ready. If it rejects, nothing of the new version is left running.
+ * - `waitReady` resolves with the readiness outcome; it stops waiting when `ctx.signal` aborts.
+ * - `remove` stops and removes one workload; removing one that is not there succeeds.
+ * - `status` never changes anything; it lists every workload of the target the runtime knows.
+ * - `destroy` removes everything of the target (environment deletion); idempotent.
+ * - `adopt` is called once at control-plane start so the runtime can take back workloads that kept running
+ *   while the control plane was down.
  */
-export interface RuntimeDriver<Plan = unknown> {
+export interface RuntimeDriver {
   readonly name: string;
-  apply(plan: Plan, ctx: DriverContext): Promise<RuntimeRef>;
-  status(ref: RuntimeRef, ctx: DriverContext): Promise<WorkloadStatus[]>;
-  destroy(ref: RuntimeRef, ctx: DriverContext): Promise<void>;
+  deploy(target: RuntimeTarget, workload: RenderedWorkload, ctx: DriverContext): Promise<void>;
+  waitReady(target: RuntimeTarget, workload: string, ctx: DriverContext): Promise<ReadyResult>;
+  remove(target: RuntimeTarget, workload: string, ctx: DriverContext): Promise<void>;
+  status(target: RuntimeTarget, ctx: DriverContext): Promise<WorkloadStatus[]>;
+  destroy(target: RuntimeTarget, ctx: DriverContext): Promise<void>;
+  adopt?(ctx: DriverContext): Promise<void>;
   logs?(
-    ref: RuntimeRef,
-    options: { workload?: string; follow: boolean },
+    target: RuntimeTarget,
+    options: { workload?: string; tail?: number; follow: boolean },
     ctx: DriverContext,
-  ): AsyncIterable<string>;
+  ): AsyncIterable<LogLine>;
 }
 
 /** A problem `check` found in a resource's inputs, with where it is. */

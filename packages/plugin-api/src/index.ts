@@ -2,9 +2,16 @@ export type { DriverContext, DriverLogger } from './context.ts';
 export type {
   CheckFailure,
   ResourceDiff,
+  LogLine,
+  ReadyResult,
+  RenderedContainer,
+  RenderedFile,
+  RenderedPort,
+  RenderedProbe,
+  RenderedWorkload,
   ResourceDriver,
   RuntimeDriver,
-  RuntimeRef,
+  RuntimeTarget,
   WorkloadStatus,
 } from './drivers.ts';
 export { DriverRegistry, type Named } from './registry.ts';

@@ -6,6 +6,9 @@ import { openStore, type Store, type StoreMigration } from './store/index.ts';
 import { bootstrapAdmin } from './domain/bootstrap.ts';
 import { buildApi } from './http/app.ts';
 import { PAVE_VERSION } from './version.ts';
+import { ProcessRuntime } from '@pave/runtime-process';
+import { DeploymentWorker } from './domain/deployments/worker.ts';
+import { driverContext } from './domain/deployments/orchestrator.ts';
 
 export interface ServerOptions {
   port: number;
@@ -19,6 +22,8 @@ export interface ServerOptions {
   logDestination?: NodeJS.WritableStream;
   /** Store migrations, for tests that simulate another Pave version. */
   migrations?: readonly StoreMigration[];
+  /** The bundled process supervisor (packages/cli/dist/process-supervisor.js); `pave up` passes it. */
+  supervisorScript: string;
 }
 
 /** A control plane that is listening. */
@@ -28,6 +33,7 @@ export interface RunningServer {
   app: FastifyInstance;
   store: Store;
   logger: Logger;
+  worker: DeploymentWorker;
   /** Stops accepting requests, finishes the ones in flight, and closes the store. */
   close(): Promise<void>;
 }
@@ -44,7 +50,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       base: { service: 'pave' },
       redact: { paths: ['req.headers.authorization', 'headers.authorization'], censor: '[redacted]' },
     },
-    options.logDestination ?? process.stdout,
+    // Buffered writes keep logging off the request path; close() and signals flush the buffer.
+    options.logDestination ?? pino.destination({ dest: 1, sync: false }),
   );
   const dataDir = resolve(options.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -55,13 +62,25 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   logger.info({ engine: store.engine, store: store.location }, 'store ready');
   let app: FastifyInstance | undefined;
+  // Workloads keep running while the control plane is down; on start it takes them back.
+  const runtime = ProcessRuntime.fromConfig({ dataDir, supervisorScript: options.supervisorScript });
+  const worker = new DeploymentWorker({ store, runtime, logger: logger.child({ component: 'deployments' }) });
   try {
     const tokenFile = await bootstrapAdmin(store, dataDir);
-    if (tokenFile)
+    if (tokenFile) {
       logger.info({ file: tokenFile }, `created the admin user; its token is in ${tokenFile} (mode 0600)`);
-    app = await buildApi({ store, loggerInstance: logger });
+    }
+    const ctx = driverContext(logger, AbortSignal.timeout(30_000));
+    try {
+      await runtime.adopt?.(ctx);
+    } finally {
+      ctx.dispose();
+    }
+    app = await buildApi({ store, loggerInstance: logger, runtime, onDeploymentQueued: () => worker.poke() });
     await app.listen({ port: options.port, host: options.host });
+    worker.start();
   } catch (error) {
+    await worker.stop();
     await app?.close().catch(() => undefined);
     await store.close();
     throw error;
@@ -77,9 +96,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     app: running,
     store,
     logger,
+    worker,
     async close() {
       await running.close();
+      await worker.stop();
       await store.close();
+      logger.flush();
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CliUsageError } from '../errors.ts';
 
 /**
@@ -38,6 +39,8 @@ export function registerUpCommand(program: Command): void {
           dataDir: options.dataDir ?? process.env.PAVE_DATA_DIR ?? join(homedir(), '.pave'),
           store: options.store ?? process.env.PAVE_STORE,
           logLevel: process.env.PAVE_LOG_LEVEL ?? options.logLevel,
+          // Bundled next to this file by scripts/build.mjs.
+          supervisorScript: fileURLToPath(new URL('./process-supervisor.js', import.meta.url)),
         });
       },
     );

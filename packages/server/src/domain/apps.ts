@@ -58,15 +58,15 @@ export async function getApp(db: Executor, appId: string): Promise<AppDetail> {
 
 /**
  * Deletes an application. If it still has environments, refuses with ConflictError unless `force`, in
- * which case the environments are deleted with it (and audited).
+ * which case the environments are deleted with it (and audited). Resolves with the deleted environments' ids.
  */
 export async function deleteApp(
   store: Store,
   context: RequestContext,
   appId: string,
   options: { force: boolean },
-): Promise<void> {
-  await store.transaction(async (tx) => {
+): Promise<string[]> {
+  return store.transaction(async (tx) => {
     const app = await tx.selectFrom('apps').select('id').where('id', '=', appId).executeTakeFirst();
     if (!app) throw appNotFound(appId);
     const environments = await tx
@@ -85,6 +85,8 @@ export async function deleteApp(
         },
       ]);
     }
+    await tx.deleteFrom('deployments').where('app_id', '=', appId).execute();
+    await tx.deleteFrom('port_allocations').where('app_id', '=', appId).execute();
     await tx.deleteFrom('environments').where('app_id', '=', appId).execute();
     await tx.deleteFrom('apps').where('id', '=', appId).execute();
     await recordAudit(tx, context, {
@@ -93,6 +95,7 @@ export async function deleteApp(
       appId,
       summary: { id: appId, force: options.force, environmentsDeleted: environments.map((env) => env.id) },
     });
+    return environments.map((env) => env.id);
   });
 }
 

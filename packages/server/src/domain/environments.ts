@@ -6,12 +6,15 @@ import {
   type Environment,
 } from '@pave/core';
 import { isUniqueViolation, type Executor, type Store } from '../store/index.ts';
+import type { Insertable, Selectable } from 'kysely';
 import type { EnvironmentsTable } from '../store/schema.ts';
 import { appNotFound } from './apps.ts';
 import { recordAudit } from './audit.ts';
+import { insertDeployment } from './deployments/service.ts';
+import { DEFAULT_TIMEOUT_SECONDS } from './deployments/records.ts';
 import { now, type RequestContext } from './context.ts';
 
-function toEnvironment(row: EnvironmentsTable): Environment {
+function toEnvironment(row: Selectable<EnvironmentsTable>): Environment {
   return {
     appId: row.app_id,
     id: row.id,
@@ -31,13 +34,13 @@ export async function createEnvironment(
   appId: string,
   body: CreateEnvironmentBody,
 ): Promise<Environment> {
-  const row: EnvironmentsTable = {
+  const row = {
     app_id: appId,
     id: body.id,
     type: body.type,
     created_by: context.actor.username,
     created_at: now(),
-  };
+  } satisfies Insertable<EnvironmentsTable>;
   try {
     await store.transaction(async (tx) => {
       const app = await tx.selectFrom('apps').select('id').where('id', '=', appId).executeTakeFirst();
@@ -58,13 +61,51 @@ export async function createEnvironment(
           },
         ]);
       }
+      let cloneSetId: string | null = null;
+      if (body.from) {
+        const source = await tx
+          .selectFrom('environments')
+          .select('current_set_id')
+          .where('app_id', '=', appId)
+          .where('id', '=', body.from)
+          .executeTakeFirst();
+        if (!source) {
+          throw new InputError(`environment "${body.from}" of app "${appId}" does not exist`, [
+            {
+              path: '/from',
+              message: `must be an environment of ${appId}; \`pave envs list --app ${appId}\` shows them`,
+            },
+          ]);
+        }
+        if (!source.current_set_id) {
+          throw new ConflictError(`environment "${body.from}" has no successful deployment to clone`, [
+            { path: '/from', message: 'deploy to it first, or create the environment without --from' },
+          ]);
+        }
+        cloneSetId = source.current_set_id;
+      }
       await tx.insertInto('environments').values(row).execute();
       await recordAudit(tx, context, {
         action: 'environment.create',
         target: `apps/${appId}/envs/${row.id}`,
         appId,
-        summary: { id: row.id, type: row.type },
+        summary: { id: row.id, type: row.type, ...(body.from ? { from: body.from } : {}) },
       });
+      if (cloneSetId) {
+        await insertDeployment(
+          tx,
+          context,
+          { app: appId, env: row.id },
+          'clone',
+          {
+            setId: cloneSetId,
+            fromEnvId: body.from,
+            timeoutSeconds: DEFAULT_TIMEOUT_SECONDS,
+            autoRollback: true,
+          },
+          `clone of ${body.from}`,
+        );
+      }
     });
   } catch (error) {
     if (isUniqueViolation(error)) {
@@ -74,7 +115,13 @@ export async function createEnvironment(
     }
     throw error;
   }
-  return toEnvironment(row);
+  return {
+    appId: row.app_id,
+    id: row.id,
+    type: row.type,
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+  };
 }
 
 /** The environments of an app, ordered by id; NotFoundError if the app does not exist. */
@@ -117,6 +164,8 @@ export async function deleteEnvironment(
       .where('id', '=', envId)
       .executeTakeFirst();
     if (!row) throw environmentNotFound(appId, envId);
+    await tx.deleteFrom('deployments').where('app_id', '=', appId).where('env_id', '=', envId).execute();
+    await tx.deleteFrom('port_allocations').where('app_id', '=', appId).where('env_id', '=', envId).execute();
     await tx.deleteFrom('environments').where('app_id', '=', appId).where('id', '=', envId).execute();
     await recordAudit(tx, context, {
       action: 'environment.delete',

@@ -123,12 +123,28 @@ export async function revokeToken(store: Store, context: RequestContext, tokenId
     }
     if (row.revoked_at) return;
     await tx.updateTable('tokens').set({ revoked_at: now() }).where('id', '=', tokenId).execute();
+    forgetToken(tokenId);
     await recordAudit(tx, context, {
       action: 'token.revoke',
       target: `tokens/${tokenId}`,
       summary: { id: tokenId, name: row.name, prefix: row.prefix },
     });
   });
+}
+
+/**
+ * A token's actor is cached for at most this long, so a busy client costs no store query per request. A
+ * revocation on this replica drops the entry at once; on other replicas it takes effect within this time.
+ */
+export const AUTH_CACHE_TTL_MS = 1_000;
+const AUTH_CACHE_MAX_ENTRIES = 10_000;
+const authCache = new Map<string, { actor: Actor; validUntil: number }>();
+
+/** Forgets cached authentications of one token (after it is revoked). */
+function forgetToken(tokenId: string): void {
+  for (const [hash, entry] of authCache) {
+    if (entry.actor.tokenId === tokenId) authCache.delete(hash);
+  }
 }
 
 /** Remembers when each token was last written as used, so a busy token costs one write a minute, not one a request. */
@@ -148,6 +164,9 @@ export async function authenticate(db: Executor, token: string): Promise<Actor> 
       },
     ]);
   }
+  const hash = hashToken(token);
+  const cached = authCache.get(hash);
+  if (cached && cached.validUntil > Date.now()) return cached.actor;
   const row = await db
     .selectFrom('tokens')
     .innerJoin('users', 'users.id', 'tokens.user_id')
@@ -159,7 +178,7 @@ export async function authenticate(db: Executor, token: string): Promise<Actor> 
       'users.id as user_id',
       'users.username as username',
     ])
-    .where('tokens.token_hash', '=', hashToken(token))
+    .where('tokens.token_hash', '=', hash)
     .executeTakeFirst();
   if (!row) {
     throw new AuthenticationError('the bearer token is not valid', [
@@ -181,11 +200,15 @@ export async function authenticate(db: Executor, token: string): Promise<Actor> 
     lastUsedWrites.set(row.id, Date.now());
     await db.updateTable('tokens').set({ last_used_at: now() }).where('id', '=', row.id).execute();
   }
-  return {
+  const actor: Actor = {
     userId: row.user_id,
     username: row.username,
     tokenId: row.id,
     tokenName: row.name,
     tokenExpiresAt: row.expires_at,
   };
+  if (authCache.size >= AUTH_CACHE_MAX_ENTRIES) authCache.clear();
+  const expiry = row.expires_at ? Date.parse(row.expires_at) : Infinity;
+  authCache.set(hash, { actor, validUntil: Math.min(Date.now() + AUTH_CACHE_TTL_MS, expiry) });
+  return actor;
 }

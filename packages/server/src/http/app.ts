@@ -17,6 +17,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { AuthenticationError } from '@pave/core';
+import type { RuntimeDriver } from '@pave/plugin-api';
 import type { Store } from '../store/index.ts';
 import { authenticate } from '../domain/tokens.ts';
 import type { RequestContext } from '../domain/context.ts';
@@ -27,6 +28,7 @@ import { envTypeRoutes } from './routes/env-types.ts';
 import { environmentRoutes } from './routes/environments.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { deploymentRoutes } from './routes/deployments.ts';
 import { PAVE_VERSION } from '../version.ts';
 
 declare module 'fastify' {
@@ -56,6 +58,10 @@ export interface BuildApiOptions {
   loggerInstance?: FastifyServerOptions['loggerInstance'];
   /** Largest accepted request body, bytes. */
   bodyLimit?: number;
+  /** Where workloads run; without one, the deployment routes are not served. */
+  runtime?: RuntimeDriver;
+  /** Called when a deployment is queued, so the local worker can start it at once. */
+  onDeploymentQueued?: () => void;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -78,11 +84,8 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
-    // Health probes would drown the log; every other request is logged on arrival and completion.
-    logController: new LogController({
-      requestIdLogLabel: 'requestId',
-      disableRequestLogging: (request) => request.url === '/healthz' || request.url === '/readyz',
-    }),
+    // One line per request, written when it completes (see the onResponse hook below).
+    logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true },
   });
   app.setValidatorCompiler(validatorCompiler);
@@ -95,6 +98,20 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
   );
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    // Health probes would drown the log.
+    if (request.url === '/healthz' || request.url === '/readyz') return;
+    request.log.info(
+      {
+        method: request.method,
+        url: request.url,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        user: request.pave?.actor.username,
+      },
+      'request',
+    );
   });
 
   await app.register(fastifySwagger, {
@@ -140,11 +157,18 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
       scoped.get('/openapi.json', { schema: { hide: true }, config: { public: true } }, async () =>
         app.swagger(),
       );
-      appRoutes(scoped, options.store);
+      appRoutes(scoped, options.store, options.runtime);
       envTypeRoutes(scoped, options.store);
-      environmentRoutes(scoped, options.store);
+      environmentRoutes(scoped, options.store, options.runtime, options.onDeploymentQueued);
       tokenRoutes(scoped, options.store);
       auditRoutes(scoped, options.store);
+      if (options.runtime) {
+        deploymentRoutes(scoped, {
+          store: options.store,
+          runtime: options.runtime,
+          onQueued: options.onDeploymentQueued ?? (() => undefined),
+        });
+      }
     },
     { prefix: '/api/v1' },
   );

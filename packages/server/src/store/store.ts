@@ -118,10 +118,34 @@ function sqliteDatabase(file: string): Kysely<Database> {
         database.pragma('synchronous = NORMAL');
         database.pragma('foreign_keys = ON');
         database.pragma('busy_timeout = 5000');
-        return database;
+        return withStatementCache(database);
       },
     }),
   });
+}
+
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * Kysely's SQLite driver prepares every query anew; preparing costs more than running a small query, so
+ * statements are kept by SQL text (bounded; the oldest is dropped first). Kysely runs one query at a time per
+ * connection, so a cached statement is never in use twice at once.
+ */
+function withStatementCache(database: SqliteDatabase.Database) {
+  const statements = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => database.close(),
+    prepare(sqlText: string) {
+      let statement = statements.get(sqlText);
+      if (!statement) {
+        statement = database.prepare(sqlText);
+        if (statements.size >= STATEMENT_CACHE_SIZE)
+          statements.delete(statements.keys().next().value as string);
+        statements.set(sqlText, statement);
+      }
+      return statement;
+    },
+  };
 }
 
 async function refuseNewerStore(

@@ -1,10 +1,12 @@
 import { App, AppDetail, AppParams, CreateAppBody, DeleteAppQuery, listOf } from '@pave/core';
+import type { RuntimeDriver } from '@pave/plugin-api';
 import type { ApiServer } from '../app.ts';
+import { destroyWorkloads } from './environments.ts';
 import type { Store } from '../../store/index.ts';
 import { createApp, deleteApp, getApp, listApps } from '../../domain/apps.ts';
 
 /** Applications: list, create, get (with environments), delete (`?force=true` with environments). */
-export function appRoutes(api: ApiServer, store: Store): void {
+export function appRoutes(api: ApiServer, store: Store, runtime?: RuntimeDriver): void {
   api.get(
     '/apps',
     { schema: { tags: ['apps'], summary: 'List applications', response: { 200: listOf(App) } } },
@@ -45,7 +47,14 @@ export function appRoutes(api: ApiServer, store: Store): void {
       },
     },
     async (request, reply) => {
-      await deleteApp(store, request.pave, request.params.app, { force: request.query.force === 'true' });
+      const deleted = await deleteApp(store, request.pave, request.params.app, {
+        force: request.query.force === 'true',
+      });
+      await destroyWorkloads(
+        runtime,
+        request.log,
+        deleted.map((env) => ({ app: request.params.app, env })),
+      );
       return reply.code(204).send();
     },
   );

@@ -1,5 +1,7 @@
 import { AppParams, CreateEnvironmentBody, EnvParams, Environment, listOf } from '@pave/core';
+import type { RuntimeDriver } from '@pave/plugin-api';
 import type { ApiServer } from '../app.ts';
+import { driverContext } from '../../domain/deployments/orchestrator.ts';
 import type { Store } from '../../store/index.ts';
 import {
   createEnvironment,
@@ -9,7 +11,12 @@ import {
 } from '../../domain/environments.ts';
 
 /** Environments of an application: list, create, get, delete. */
-export function environmentRoutes(api: ApiServer, store: Store): void {
+export function environmentRoutes(
+  api: ApiServer,
+  store: Store,
+  runtime?: RuntimeDriver,
+  onQueued: () => void = () => undefined,
+): void {
   api.get(
     '/apps/:app/envs',
     {
@@ -33,8 +40,11 @@ export function environmentRoutes(api: ApiServer, store: Store): void {
         response: { 201: Environment },
       },
     },
-    async (request, reply) =>
-      reply.code(201).send(await createEnvironment(store, request.pave, request.params.app, request.body)),
+    async (request, reply) => {
+      const created = await createEnvironment(store, request.pave, request.params.app, request.body);
+      if (request.body.from) onQueued();
+      return reply.code(201).send(created);
+    },
   );
   api.get(
     '/apps/:app/envs/:env',
@@ -53,7 +63,27 @@ export function environmentRoutes(api: ApiServer, store: Store): void {
     { schema: { tags: ['environments'], summary: 'Delete an environment', params: EnvParams } },
     async (request, reply) => {
       await deleteEnvironment(store, request.pave, request.params.app, request.params.env);
+      await destroyWorkloads(runtime, request.log, [{ app: request.params.app, env: request.params.env }]);
       return reply.code(204).send();
     },
   );
+}
+
+/** Stops and removes the workloads of deleted environments; a failure is logged, not reported to the caller. */
+export async function destroyWorkloads(
+  runtime: RuntimeDriver | undefined,
+  logger: Parameters<typeof driverContext>[0],
+  targets: Array<{ app: string; env: string }>,
+): Promise<void> {
+  if (!runtime) return;
+  const ctx = driverContext(logger, AbortSignal.timeout(60_000));
+  try {
+    for (const target of targets) {
+      await runtime
+        .destroy(target, ctx)
+        .catch((error: unknown) => logger.error({ err: error, ...target }, 'could not remove workloads'));
+    }
+  } finally {
+    ctx.dispose();
+  }
 }

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { initial } from './0001_initial.ts';
+import { deployments } from './0002_deployments.ts';
 
 /** The database engines the store runs on. */
 export type StoreEngine = 'sqlite' | 'postgres';
@@ -12,4 +13,4 @@ export interface StoreMigration {
 }
 
 /** Every migration this Pave knows, oldest first. */
-export const migrations: readonly StoreMigration[] = [initial];
+export const migrations: readonly StoreMigration[] = [initial, deployments];

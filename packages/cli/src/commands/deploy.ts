@@ -1,0 +1,275 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type { Command } from 'commander';
+import type {
+  CreateDeploymentBody,
+  Deployment,
+  DeploymentPlan,
+  ScoreContainer,
+  ScoreContainerFile,
+  ScoreContainerFileListItem,
+  ScoreWorkload,
+  WorkloadSource,
+} from '@pave/core';
+import { CliUsageError } from '../errors.ts';
+import type { CliIo } from '../io.ts';
+import { colorsFor } from '../output/colors.ts';
+import { addClientOptions, clientFor, examples } from './client-options.ts';
+import type { ClientOptions } from './client-options.ts';
+import { renderPlan } from './diff.ts';
+import { addWaitOptions, reportQueuedDeployment, timeoutSecondsOf } from './progress.ts';
+import type { WaitOptions } from './progress.ts';
+
+type DeployOptions = ClientOptions &
+  WaitOptions & {
+    app: string;
+    env: string;
+    file?: string[];
+    remove?: string[];
+    message?: string;
+    plan?: boolean;
+    autoRollback: boolean;
+  };
+
+/** Score files failed local validation; their problems have been printed on stderr already. Exit code 1. */
+export class ScoreFilesError extends Error {
+  override name = 'ScoreFilesError';
+}
+
+/** `pave deploy`: deploy Score workloads to an environment (or remove some), or only plan it. */
+export function registerDeployCommand(program: Command, io: CliIo): void {
+  addClientOptions(
+    addWaitOptions(
+      program
+        .command('deploy')
+        .summary('Deploy Score workloads to an environment, or plan it with --plan')
+        .description(
+          'Deploy Score workloads to an environment: each file replaces the workload of the same name, the ' +
+            "environment's other workloads stay. The files are validated here first, and files they mount " +
+            'with `source` are sent along.',
+        )
+        .option('-f, --file <files...>', 'Score files, one per workload (repeat -f or list several)')
+        .requiredOption('--app <app>', 'the application')
+        .requiredOption('--env <env>', 'the environment to deploy to')
+        .option('-m, --message <text>', 'why: shown in `pave deployments list` and the audit log')
+        .option('--remove <workload>', 'remove this workload from the environment (repeatable)', collect)
+        .option('--plan', 'only show what would change; deploy nothing')
+        .option(
+          '--no-auto-rollback',
+          'if the deployment fails, leave it as it is instead of restoring the previous set',
+        ),
+    ),
+  )
+    .addHelpText(
+      'after',
+      examples(
+        'pave deploy -f score.yaml --app shop --env dev',
+        'pave deploy -f web/score.yaml -f api/score.yaml --app shop --env dev -m "new checkout" --wait',
+        'pave deploy -f score.yaml --app shop --env dev --plan',
+        'pave deploy --remove worker --app shop --env dev --wait --timeout 2m',
+      ),
+    )
+    .action(async (options: DeployOptions) => {
+      const files = options.file ?? [];
+      if (files.length === 0 && (options.remove ?? []).length === 0) {
+        throw new CliUsageError('nothing to deploy; give a Score file with -f FILE, or --remove WORKLOAD');
+      }
+      if (options.plan && options.wait) {
+        throw new CliUsageError('--plan only shows what would change, so there is nothing to --wait for');
+      }
+      const timeoutSeconds = timeoutSecondsOf(options);
+      // Validate everything locally before the server is contacted (or even a token looked up).
+      const { workloads, problems } = await loadScoreFiles(files);
+      if (problems.length > 0) {
+        for (const problem of problems) io.stderr.write(`${problem}\n`);
+        throw new ScoreFilesError(
+          `${plural(problems.length, 'problem')} in the Score files; nothing was sent to the server`,
+        );
+      }
+      const body = deploymentBody(workloads, options, timeoutSeconds);
+      const { client, output } = await clientFor(options, io);
+      const colors = colorsFor(io.stdout, io.env);
+      const response = await client.createDeployment(options.app, options.env, body);
+      if (options.plan) {
+        output.show(response as DeploymentPlan, (plan) => renderPlan(plan, colors));
+        return;
+      }
+      await reportQueuedDeployment(client, response as Deployment, output, {
+        wait: options.wait,
+        timeoutSeconds,
+        colors,
+      });
+    });
+}
+
+/** The body of POST /deployments for `pave deploy` with these workloads and flags. */
+export function deploymentBody(
+  workloads: WorkloadSource[],
+  options: Pick<DeployOptions, 'remove' | 'message' | 'plan' | 'autoRollback'>,
+  timeoutSeconds: number | undefined,
+): CreateDeploymentBody {
+  return {
+    ...(workloads.length > 0 ? { workloads } : {}),
+    ...(options.remove !== undefined && options.remove.length > 0 ? { remove: options.remove } : {}),
+    ...(options.message !== undefined ? { message: options.message } : {}),
+    ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
+    autoRollback: options.autoRollback,
+    ...(options.plan ? { plan: true } : {}),
+  };
+}
+
+/**
+ * Reads and validates Score files for a deployment. Resolves with the workloads to send (each file's spec
+ * with the files its containers mount by `source` inlined, see {@link inlineFileSources}; the absolute
+ * directory of the Score file; its path as given) and every problem found in any file, one line each:
+ * `file:line:column: path: message` from validation, `file: path: message` for a source that cannot be read,
+ * and two files defining one workload. Relative paths are resolved against `cwd`. Throws CliUsageError, naming
+ * every one, when Score files cannot be read at all.
+ */
+export async function loadScoreFiles(
+  files: readonly string[],
+  cwd = process.cwd(),
+): Promise<{ workloads: WorkloadSource[]; problems: string[] }> {
+  if (files.length === 0) return { workloads: [], problems: [] };
+  const texts = await readScoreFiles(files, cwd);
+  const { parseScore, formatScoreProblem } = await import('@pave/core');
+  const problems: string[] = [];
+  const workloads: WorkloadSource[] = [];
+  const seen = new Map<string, string>();
+  for (const { file, path, text } of texts) {
+    const parsed = parseScore(text, file);
+    problems.push(...parsed.problems.map(formatScoreProblem));
+    if (!parsed.workload) continue;
+    const name = parsed.workload.metadata.name;
+    const earlier = seen.get(name);
+    if (earlier !== undefined) {
+      problems.push(`${file}: workload "${name}" is also defined by ${earlier}; deploy each workload once`);
+      continue;
+    }
+    seen.set(name, file);
+    const inlined = await inlineFileSources(parsed.workload, file, cwd);
+    problems.push(...inlined.problems);
+    workloads.push({ spec: inlined.spec, dir: dirname(path), file });
+  }
+  return { workloads, problems };
+}
+
+// Reads every file before validating any, so that a mistyped path is reported plainly, with all the others.
+async function readScoreFiles(
+  files: readonly string[],
+  cwd: string,
+): Promise<{ file: string; path: string; text: string }[]> {
+  const failures: string[] = [];
+  const texts = await Promise.all(
+    files.map(async (file) => {
+      const path = resolve(cwd, file);
+      try {
+        return { file, path, text: await readFile(path, 'utf8') };
+      } catch (error) {
+        failures.push(`${file}: ${describeFsError(error, file, path)}`);
+        return { file, path, text: '' };
+      }
+    }),
+  );
+  if (failures.length === 1) throw new CliUsageError(`cannot read the Score file ${failures[0]}`);
+  if (failures.length > 1) {
+    throw new CliUsageError(
+      `cannot read ${failures.length} Score files:\n${failures.map((line) => `  - ${line}`).join('\n')}`,
+    );
+  }
+  return texts;
+}
+
+/**
+ * Replaces each container file's `source` (a path relative to the Score file's directory, or absolute) by
+ * the file's bytes: `content` when they are valid UTF-8 (kept byte for byte, a BOM included), `binaryContent`
+ * (base64) otherwise; the file's other fields (mode, noExpand) stay. Both the map and the (deprecated) list
+ * form of `files` are handled. `scoreFile` is the Score file's path as given, relative to `cwd`. Returns the
+ * new spec (the input is not changed) and one `scoreFile: path: message` problem per source that cannot be
+ * read.
+ */
+export async function inlineFileSources(
+  spec: ScoreWorkload,
+  scoreFile: string,
+  cwd = process.cwd(),
+): Promise<{ spec: ScoreWorkload; problems: string[] }> {
+  const { formatScorePath } = await import('@pave/core');
+  const baseDir = dirname(resolve(cwd, scoreFile));
+  const problems: string[] = [];
+
+  async function inline<File extends ScoreContainerFile | ScoreContainerFileListItem>(
+    file: File,
+    path: (string | number)[],
+  ): Promise<File> {
+    if (file.source === undefined) return file;
+    const { source, ...rest } = file;
+    const sourcePath = resolve(baseDir, source);
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(sourcePath);
+    } catch (error) {
+      problems.push(
+        `${scoreFile}: ${formatScorePath([...path, 'source'])}: cannot read "${source}": ` +
+          describeFsError(error, source, sourcePath),
+      );
+      return file;
+    }
+    const text = decodeUtf8(bytes);
+    return (
+      text !== undefined ? { ...rest, content: text } : { ...rest, binaryContent: bytes.toString('base64') }
+    ) as File;
+  }
+
+  const containers: Record<string, ScoreContainer> = {};
+  for (const [name, container] of Object.entries(spec.containers)) {
+    const files = container.files;
+    const base = ['containers', name, 'files'];
+    if (files === undefined) {
+      containers[name] = container;
+    } else if (Array.isArray(files)) {
+      const inlined: ScoreContainerFileListItem[] = [];
+      for (const [index, file] of files.entries()) inlined.push(await inline(file, [...base, index]));
+      containers[name] = { ...container, files: inlined };
+    } else {
+      const inlined: Record<string, ScoreContainerFile> = {};
+      for (const [target, file] of Object.entries(files)) {
+        inlined[target] = await inline(file, [...base, target]);
+      }
+      containers[name] = { ...container, files: inlined };
+    }
+  }
+  return { spec: { ...spec, containers }, problems };
+}
+
+// The text of `bytes` if they are valid UTF-8, else undefined.
+function decodeUtf8(bytes: Uint8Array): string | undefined {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+// Why a file could not be read, in words, with the absolute path when `given` was relative.
+function describeFsError(error: unknown, given: string, path: string): string {
+  const where = given === path ? '' : ` (${path})`;
+  switch ((error as NodeJS.ErrnoException).code) {
+    case 'ENOENT':
+      return `no such file${where}`;
+    case 'EISDIR':
+      return `it is a directory, not a file${where}`;
+    case 'EACCES':
+    case 'EPERM':
+      return `permission denied${where}`;
+    default:
+      return `${(error as Error).message}`;
+  }
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}

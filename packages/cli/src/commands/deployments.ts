@@ -1,0 +1,184 @@
+import type { Command } from 'commander';
+import type { Deployment, DeploymentDetail, JournalEntry } from '@pave/core';
+import { CliUsageError } from '../errors.ts';
+import type { CliIo } from '../io.ts';
+import type { Colors } from '../output/colors.ts';
+import { colorsFor } from '../output/colors.ts';
+import { formatDetails, formatTable } from '../output/table.ts';
+import type { Column } from '../output/table.ts';
+import { formatTime } from '../output/time.ts';
+import { addClientOptions, clientFor, examples } from './client-options.ts';
+import type { ClientOptions } from './client-options.ts';
+import { colorStatus, deploymentDuration } from './progress.ts';
+
+type DeploymentsOptions = ClientOptions & { app: string; env: string };
+
+const MESSAGE_WIDTH = 50;
+
+/** `pave deployments list|get`: an environment's deployment history and one deployment's journal. */
+export function registerDeploymentsCommands(program: Command, io: CliIo): void {
+  const deployments = program
+    .command('deployments')
+    .description("List an environment's deployments, or show one with its journal and why it failed")
+    .addHelpText(
+      'after',
+      examples('pave deployments list --app shop --env dev', 'pave deployments get 17 --app shop --env dev'),
+    );
+
+  addClientOptions(
+    deployments
+      .command('list')
+      .description('List the deployments of an environment, newest first')
+      .requiredOption('--app <app>', 'the application')
+      .requiredOption('--env <env>', 'the environment')
+      .option('--limit <n>', 'at most this many (the server caps it at 500)'),
+  )
+    .addHelpText(
+      'after',
+      examples(
+        'pave deployments list --app shop --env dev',
+        'pave deployments list --app shop --env dev --limit 5 -o json',
+      ),
+    )
+    .action(async (options: DeploymentsOptions & { limit?: string }) => {
+      const query = options.limit === undefined ? {} : { limit: parseLimit(options.limit) };
+      const { client, output } = await clientFor(options, io);
+      const colors = colorsFor(io.stdout, io.env);
+      output.show(await client.listDeployments(options.app, options.env, query), (page) =>
+        renderDeploymentList(page.items, colors, options.app, options.env),
+      );
+    });
+
+  addClientOptions(
+    deployments
+      .command('get')
+      .description('Show one deployment: what it deployed, its journal step by step, and why it failed')
+      .argument('<id>', 'deployment id, e.g. 17')
+      .requiredOption('--app <app>', 'the application')
+      .requiredOption('--env <env>', 'the environment'),
+  )
+    .addHelpText(
+      'after',
+      examples(
+        'pave deployments get 17 --app shop --env dev',
+        'pave deployments get 17 --app shop --env dev -o json',
+      ),
+    )
+    .action(async (id: string, options: DeploymentsOptions) => {
+      if (!/^\d+$/.test(id))
+        throw new CliUsageError(`ID: "${id}" is not a deployment id; use a number such as 17`);
+      const { client, output } = await clientFor(options, io);
+      const colors = colorsFor(io.stdout, io.env);
+      output.show(await client.getDeployment(options.app, options.env, id), (detail) =>
+        renderDeploymentDetail(detail, colors),
+      );
+    });
+}
+
+/** Renders the deployments of `app`/`env` as a table: ID, KIND, STATUS, SET, ACTOR, MESSAGE, CREATED, DURATION. */
+export function renderDeploymentList(
+  items: readonly Deployment[],
+  colors: Colors,
+  app: string,
+  env: string,
+): string {
+  const columns: Column<Deployment>[] = [
+    { header: 'id', value: (deployment) => deployment.id },
+    { header: 'kind', value: (deployment) => describeKind(deployment) },
+    { header: 'status', value: (deployment) => describeStatus(deployment, colors) },
+    { header: 'set', value: (deployment) => deployment.setId?.slice(0, 12) ?? '-' },
+    { header: 'actor', value: (deployment) => deployment.actor },
+    { header: 'message', value: (deployment) => truncate(deployment.message, MESSAGE_WIDTH) || '-' },
+    { header: 'created', value: (deployment) => formatTime(deployment.createdAt) },
+    { header: 'duration', value: (deployment) => deploymentDuration(deployment) ?? '-' },
+  ];
+  return formatTable(items, columns, {
+    empty: `No deployments in ${app}/${env} yet. Deploy with \`pave deploy -f score.yaml --app ${app} --env ${env}\`.`,
+    styleHeader: colors.bold,
+  });
+}
+
+/** Renders one deployment for people: its fields, then its journal as a table. */
+export function renderDeploymentDetail(detail: DeploymentDetail, colors: Colors): string {
+  const fields: [string, string][] = [
+    ['id', detail.id],
+    ['environment', `${detail.appId}/${detail.envId}`],
+    ['kind', describeKind(detail)],
+    ['status', describeStatus(detail, colors)],
+  ];
+  if (detail.status === 'failed') {
+    fields.push([
+      'rolled back',
+      detail.rolledBack
+        ? 'yes: the previous successful set was restored'
+        : 'no: the failed set was left as it is',
+    ]);
+  }
+  fields.push(
+    ['set', detail.setId ?? '- (made when the deployment starts)'],
+    ['workloads', detail.workloads === null ? '-' : detail.workloads.join(', ') || '(none)'],
+    ['actor', detail.actor],
+    ['message', detail.message || '-'],
+    ['created', formatTime(detail.createdAt)],
+    ['started', formatTime(detail.startedAt)],
+    ['finished', formatTime(detail.finishedAt)],
+    ['duration', deploymentDuration(detail) ?? '-'],
+  );
+  const columns: Column<JournalEntry>[] = [
+    { header: 'time', value: (entry) => formatTime(entry.at) },
+    { header: 'step', value: (entry) => entry.step },
+    { header: 'workload', value: (entry) => entry.workload ?? '-' },
+    { header: 'status', value: (entry) => colorStatus(entry.status, colors) },
+    { header: 'message', value: (entry) => firstLine(entry.message) },
+  ];
+  const journal = formatTable(detail.journal, columns, {
+    empty: 'No journal entries yet (the deployment has not started).',
+    styleHeader: colors.bold,
+  });
+  const text = `${formatDetails(fields, { styleHeader: colors.bold })}\n\n${journal}`;
+  if (detail.reason === null) return text;
+  // The reason may hold the failed workload's last log lines: shown whole, after the journal.
+  const [first = '', ...rest] = detail.reason.split(/\r?\n/);
+  return [
+    text,
+    '',
+    `${colors.red(colors.bold('Reason:'))} ${first}`,
+    ...rest.map((line) => `  ${line}`),
+  ].join('\n');
+}
+
+// A multi-line journal message (a failure with log lines) shows its first line in the table; the reason
+// below the table has the rest.
+function firstLine(text: string): string {
+  const [first = ''] = text.split(/\r?\n/, 1);
+  return first === text ? text : `${first} …`;
+}
+
+function describeKind(deployment: Deployment): string {
+  const { deploymentId, envId } = deployment.source;
+  if (deployment.kind === 'rollback' && deploymentId !== undefined) return `rollback to ${deploymentId}`;
+  if ((deployment.kind === 'promote' || deployment.kind === 'clone') && envId !== undefined) {
+    return `${deployment.kind} from ${envId}`;
+  }
+  return deployment.kind;
+}
+
+function describeStatus(deployment: Deployment, colors: Colors): string {
+  const status = colorStatus(deployment.status, colors);
+  return deployment.rolledBack ? `${status} (rolled back)` : status;
+}
+
+// One line of at most `width` characters; an ellipsis shows where the message went on.
+function truncate(text: string, width: number): string {
+  const [first = ''] = text.split(/\r?\n/, 1);
+  const cut = first.length > width ? first.slice(0, width - 1) : first;
+  return cut === text ? text : `${cut.trimEnd()}…`;
+}
+
+function parseLimit(text: string): number {
+  const limit = Number(text.trim());
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(limit) || limit < 1) {
+    throw new CliUsageError(`--limit: "${text}" is not a number of deployments; use a whole number from 1`);
+  }
+  return limit;
+}

@@ -1,0 +1,141 @@
+import type { Command } from 'commander';
+import type { DeploymentPlan, SetDiff, WorkloadChange } from '@pave/core';
+import { CliUsageError } from '../errors.ts';
+import type { CliIo } from '../io.ts';
+import type { Colors } from '../output/colors.ts';
+import { colorsFor } from '../output/colors.ts';
+import { formatTable } from '../output/table.ts';
+import type { Column } from '../output/table.ts';
+import { addClientOptions, clientFor, examples } from './client-options.ts';
+import type { ClientOptions } from './client-options.ts';
+
+type DiffOptions = ClientOptions & { app: string; env: string; toEnv?: string };
+
+/** `pave diff`: what differs between two deployments of an environment, or between two environments. */
+export function registerDiffCommand(program: Command, io: CliIo): void {
+  addClientOptions(
+    program
+      .command('diff')
+      .summary('Show how two deployments (or two environments) differ')
+      .description(
+        'Show how the workloads of two deployments differ (default: the previous one against the current one), ' +
+          'or those of two environments with --to-env',
+      )
+      .argument('[from]', 'deployment id to compare from (default: the one before the current deployment)')
+      .argument('[to]', 'deployment id to compare to (default: the current deployment)')
+      .requiredOption('--app <app>', 'the application')
+      .requiredOption('--env <env>', 'the environment')
+      .option('--to-env <env>', "compare the environment's current set with this environment's current set"),
+  )
+    .addHelpText(
+      'after',
+      examples(
+        'pave diff --app shop --env dev',
+        'pave diff --app shop --env dev 12 17',
+        'pave diff --app shop --env staging --to-env prod',
+        'pave diff --app shop --env dev -o json',
+      ),
+    )
+    .action(async (from: string | undefined, to: string | undefined, options: DiffOptions) => {
+      const query = diffQuery(from, to, options.toEnv);
+      const { client, output } = await clientFor(options, io);
+      const colors = colorsFor(io.stdout, io.env);
+      output.show(await client.diff(options.app, options.env, query), (diff) => renderSetDiff(diff, colors));
+    });
+}
+
+/** The query of GET /diff for `pave diff [FROM [TO]] [--to-env E]`; throws CliUsageError for bad arguments. */
+export function diffQuery(
+  from: string | undefined,
+  to: string | undefined,
+  toEnv: string | undefined,
+): { from?: string; to?: string; toEnv?: string } {
+  for (const [name, value] of [
+    ['FROM', from],
+    ['TO', to],
+  ] as const) {
+    if (value !== undefined && !/^\d+$/.test(value)) {
+      throw new CliUsageError(`${name}: "${value}" is not a deployment id; use a number such as 17`);
+    }
+  }
+  if (toEnv !== undefined && (from !== undefined || to !== undefined)) {
+    throw new CliUsageError(
+      '--to-env compares the current sets of two environments; leave out the deployment ids FROM and TO',
+    );
+  }
+  return {
+    ...(from !== undefined ? { from } : {}),
+    ...(to !== undefined ? { to } : {}),
+    ...(toEnv !== undefined ? { toEnv } : {}),
+  };
+}
+
+/**
+ * Colours a unified diff for a terminal: file headers bold, hunk headers cyan, added lines green, removed
+ * lines red. With colour off the text comes back unchanged.
+ */
+export function colorUnifiedDiff(unified: string, colors: Colors): string {
+  return unified
+    .split('\n')
+    .map((line) => {
+      if (line.startsWith('+++') || line.startsWith('---')) return colors.bold(line);
+      if (line.startsWith('@@')) return colors.cyan(line);
+      if (line.startsWith('+')) return colors.green(line);
+      if (line.startsWith('-')) return colors.red(line);
+      return line;
+    })
+    .join('\n');
+}
+
+/** Renders a SetDiff for people: its unified diff, coloured, or one line saying there are no changes. */
+export function renderSetDiff(diff: SetDiff, colors: Colors): string {
+  const unified = diff.unified.trimEnd();
+  if (unified === '') return `No changes between ${diff.from.label} and ${diff.to.label}`;
+  return colorUnifiedDiff(unified, colors);
+}
+
+/** Renders workload changes as a WORKLOAD, ACTION, FIELDS table, the action coloured by what it does. */
+export function renderChanges(changes: readonly WorkloadChange[], colors: Colors): string {
+  const columns: Column<WorkloadChange>[] = [
+    { header: 'workload', value: (change) => change.workload },
+    { header: 'action', value: (change) => colorAction(change.action, colors) },
+    { header: 'fields', value: (change) => (change.fields.length > 0 ? change.fields.join(', ') : '-') },
+  ];
+  return formatTable(changes, columns, { empty: 'No workloads', styleHeader: colors.bold });
+}
+
+/**
+ * Renders what `pave deploy --plan` answers: the change per workload, then the unified diff of the
+ * workloads, then a line saying nothing was deployed.
+ */
+export function renderPlan(plan: DeploymentPlan, colors: Colors): string {
+  const changed = plan.diff.changes.some((change) => change.action !== 'keep');
+  const parts = [renderChanges(plan.diff.changes, colors)];
+  const unified = plan.diff.unified.trimEnd();
+  if (unified !== '') parts.push('', colorUnifiedDiff(unified, colors));
+  parts.push(
+    '',
+    changed
+      ? `Plan only: nothing was deployed. Set ${plan.setId.slice(0, 12)} would be deployed ` +
+          `(${plural(plan.workloads.length, 'workload')}).`
+      : `No changes against ${plan.diff.from.label}. Nothing was deployed.`,
+  );
+  return parts.join('\n');
+}
+
+function colorAction(action: WorkloadChange['action'], colors: Colors): string {
+  switch (action) {
+    case 'add':
+      return colors.green(action);
+    case 'remove':
+      return colors.red(action);
+    case 'update':
+      return colors.yellow(action);
+    case 'keep':
+      return colors.dim(action);
+  }
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}

@@ -1,0 +1,359 @@
+import type { Command } from 'commander';
+import type { Deployment, DeploymentDetail, JournalEntry, PaveClient } from '@pave/core';
+import { CliUsageError } from '../errors.ts';
+import type { Colors } from '../output/colors.ts';
+import type { CommandOutput } from '../output/output.ts';
+import { padEnd } from '../output/table.ts';
+
+/** The readiness timeout the server uses when a request gives none (CreateDeploymentBody.timeoutSeconds). */
+export const DEFAULT_TIMEOUT_SECONDS = 60;
+/** The longest readiness timeout the server accepts. */
+export const MAX_TIMEOUT_SECONDS = 3600;
+/** How long `--wait` keeps trying beyond the deployment's own timeout before it gives up on a silent server. */
+export const WAIT_MARGIN_MS = 30_000;
+/** How often `--wait` asks the server about the deployment. */
+export const POLL_INTERVAL_MS = 250;
+// After this long still queued, `--wait` says why nothing is happening.
+const QUEUED_NOTICE_MS = 2000;
+
+const TIMEOUT_FORMAT = 'seconds, minutes or hours such as 90, 60s, 2m, 1m30s or 1h (at most 1h)';
+const TIMEOUT_UNITS = { h: 3600, m: 60, s: 1 } as const;
+
+/** The `--wait` and `--timeout` flags of commands that start a deployment. */
+export interface WaitOptions {
+  wait?: boolean;
+  timeout?: string;
+}
+
+/**
+ * Adds `--wait` and `--timeout <duration>` to a command that starts a deployment. `timeoutHelp` replaces the
+ * help of `--timeout` where the command cannot send a readiness timeout to the server.
+ */
+export function addWaitOptions(command: Command, timeoutHelp?: string): Command {
+  return command
+    .option('--wait', 'follow the deployment, printing each step, and fail (exit 1) if it fails')
+    .option(
+      '--timeout <duration>',
+      timeoutHelp ??
+        `how long each workload may take to become ready, e.g. 60s or 2m (default ${DEFAULT_TIMEOUT_SECONDS}s)`,
+    );
+}
+
+/**
+ * Parses a `--timeout` value into whole seconds: a number of seconds (`90`), or hours, minutes and seconds in
+ * that order (`60s`, `2m`, `1m30s`, `1h`). Throws CliUsageError naming `flag` and the accepted format when
+ * `text` is not one, is zero, or is longer than the server accepts ({@link MAX_TIMEOUT_SECONDS}).
+ */
+export function parseTimeout(text: string, flag = '--timeout'): number {
+  const trimmed = text.trim();
+  const match = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(trimmed);
+  let seconds = NaN;
+  if (/^\d+$/.test(trimmed)) seconds = Number(trimmed);
+  else if (match && trimmed !== '') {
+    seconds =
+      Number(match[1] ?? 0) * TIMEOUT_UNITS.h +
+      Number(match[2] ?? 0) * TIMEOUT_UNITS.m +
+      Number(match[3] ?? 0) * TIMEOUT_UNITS.s;
+  }
+  if (!Number.isSafeInteger(seconds) || seconds < 1) {
+    throw new CliUsageError(`${flag}: "${text}" is not a duration; use ${TIMEOUT_FORMAT}`);
+  }
+  if (seconds > MAX_TIMEOUT_SECONDS) {
+    throw new CliUsageError(`${flag}: "${text}" is too long; the server waits at most 1h`);
+  }
+  return seconds;
+}
+
+/** The `--timeout` of `options` in seconds, or undefined when it was not given (the server's default applies). */
+export function timeoutSecondsOf(options: WaitOptions): number | undefined {
+  return options.timeout === undefined ? undefined : parseTimeout(options.timeout);
+}
+
+/** How long `--wait` tolerates a server that does not answer, for a deployment with this readiness timeout. */
+export function giveUpAfterMs(timeoutSeconds: number | undefined): number {
+  return (timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000 + WAIT_MARGIN_MS;
+}
+
+/** Renders a duration for people: `850ms`, `4.2s`, `1m05s`, `2h03m`. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
+  if (ms < 60_000) return `${(Math.floor(ms / 100) / 10).toFixed(1)}s`;
+  const totalSeconds = Math.floor(ms / 1000);
+  if (totalSeconds < 3600) {
+    return `${Math.floor(totalSeconds / 60)}m${String(totalSeconds % 60).padStart(2, '0')}s`;
+  }
+  const totalMinutes = Math.floor(totalSeconds / 60);
+  return `${Math.floor(totalMinutes / 60)}h${String(totalMinutes % 60).padStart(2, '0')}m`;
+}
+
+/** How long a deployment ran (start to finish), or undefined while it has not finished. */
+export function deploymentDuration(deployment: Deployment): string | undefined {
+  if (deployment.finishedAt === null) return undefined;
+  const start = Date.parse(deployment.startedAt ?? deployment.createdAt);
+  const end = Date.parse(deployment.finishedAt);
+  return Number.isNaN(start) || Number.isNaN(end) ? undefined : formatDuration(end - start);
+}
+
+/** Colours a deployment or journal status: green for success, red for failure, dim for the rest. */
+export function colorStatus(status: string, colors: Colors): string {
+  switch (status) {
+    case 'succeeded':
+      return colors.green(status);
+    case 'failed':
+      return colors.red(status);
+    case 'running':
+    case 'started':
+      return colors.yellow(status);
+    default:
+      return colors.dim(status);
+  }
+}
+
+/** Options for {@link formatJournalEntry}. */
+export interface JournalLineOptions {
+  colors?: Colors;
+  /** The IANA time zone the time is shown in; default the local one (this is a live progress stream). */
+  timeZone?: string;
+}
+
+// Wide enough for every step (`rollback`) and status (`succeeded`), so most lines line up.
+const STEP_WIDTH = 8;
+const WORKLOAD_WIDTH = 12;
+const STATUS_WIDTH = 9;
+
+/**
+ * Renders one journal entry as a progress line: `HH:MM:SS  step  workload  status  message`, with `-` for an
+ * entry about no workload in particular. Columns are padded to fixed widths, so lines printed one at a time
+ * still line up; the status is coloured when `colors` are on. A message of several lines (a failure with the
+ * workload's last log lines) continues on lines indented under the step. No final newline.
+ */
+export function formatJournalEntry(entry: JournalEntry, options: JournalLineOptions = {}): string {
+  const plain = (text: string) => text;
+  const status = padEnd(
+    options.colors ? colorStatus(entry.status, options.colors) : entry.status,
+    STATUS_WIDTH,
+  );
+  return [
+    (options.colors?.dim ?? plain)(clockTime(entry.at, options.timeZone)),
+    padEnd(entry.step, STEP_WIDTH),
+    padEnd(entry.workload ?? '-', WORKLOAD_WIDTH),
+    status,
+    entry.message,
+  ]
+    .join('  ')
+    .trimEnd()
+    .replace(/\r?\n/g, `\n${CONTINUATION}`);
+}
+
+// Continuation lines of a multi-line message start under the step column.
+const CONTINUATION = ' '.repeat('HH:MM:SS  '.length);
+
+function clockTime(timestamp: string, timeZone: string | undefined): string {
+  const date = new Date(timestamp);
+  if (Number.isNaN(date.getTime())) return timestamp;
+  return new Intl.DateTimeFormat('en-GB', {
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
+    ...(timeZone !== undefined ? { timeZone } : {}),
+  }).format(date);
+}
+
+/** The line that says a deployment was queued, e.g. `Deployment 17 queued for shop/dev`. */
+export function queuedLine(deployment: Deployment): string {
+  const line = `Deployment ${deployment.id} queued for ${deployment.appId}/${deployment.envId}`;
+  if (deployment.kind === 'rollback') {
+    const target = deployment.source.deploymentId;
+    return `${line} (rollback${target !== undefined ? ` to the set of deployment ${target}` : ''})`;
+  }
+  if ((deployment.kind === 'promote' || deployment.kind === 'clone') && deployment.source.envId) {
+    return `${line} (${deployment.kind} from ${deployment.source.envId})`;
+  }
+  return line;
+}
+
+/** The command that shows a deployment, for hints in messages. */
+export function showDeploymentCommand(app: string, env: string, id: string): string {
+  return `pave deployments get ${id} --app ${app} --env ${env}`;
+}
+
+/**
+ * Reports a deployment the server has just queued: without `wait`, the API's JSON or a line saying it was
+ * queued and how to follow it; with `wait`, that line (people only) and then {@link waitForDeployment}.
+ */
+export async function reportQueuedDeployment(
+  client: Pick<PaveClient, 'getDeployment'>,
+  deployment: Deployment,
+  output: CommandOutput,
+  options: { wait?: boolean | undefined; timeoutSeconds: number | undefined; colors: Colors },
+): Promise<void> {
+  const { appId: app, envId: env, id } = deployment;
+  if (!options.wait) {
+    output.show(
+      deployment,
+      (body) =>
+        `${queuedLine(body)}\n` +
+        `Follow it with \`${showDeploymentCommand(app, env, id)}\` or \`pave status --app ${app} --env ${env}\``,
+    );
+    return;
+  }
+  output.confirm(queuedLine(deployment));
+  await waitForDeployment(client, app, env, id, output, {
+    timeoutMs: giveUpAfterMs(options.timeoutSeconds),
+    colors: options.colors,
+  });
+}
+
+/** A deployment finished and failed; its message is the server's reason (and whether Pave restored the old set). */
+export class DeploymentFailedError extends Error {
+  override name = 'DeploymentFailedError';
+  constructor(readonly deployment: DeploymentDetail) {
+    super(failureMessage(deployment));
+  }
+}
+
+/** `--wait` stopped waiting because the server did not answer for too long; the deployment may still finish. */
+export class WaitGaveUpError extends Error {
+  override name = 'WaitGaveUpError';
+}
+
+function failureMessage(deployment: DeploymentDetail): string {
+  const reason = deployment.reason ?? lastFailure(deployment.journal) ?? 'no reason given';
+  const lines = [`deployment ${deployment.id} failed: ${reason.replace(/\r?\n/g, '\n  ')}`];
+  if (deployment.rolledBack) {
+    lines.push(
+      '  Pave restored the previous successful set (automatic rollback); the failed set is not running.',
+    );
+  }
+  lines.push(`  Details: ${showDeploymentCommand(deployment.appId, deployment.envId, deployment.id)}`);
+  return lines.join('\n');
+}
+
+function lastFailure(journal: readonly JournalEntry[]): string | undefined {
+  for (let index = journal.length - 1; index >= 0; index--) {
+    const entry = journal[index];
+    if (entry?.status === 'failed') return entry.message;
+  }
+  return undefined;
+}
+
+/** Options for {@link waitForDeployment}. */
+export interface WaitForDeploymentOptions {
+  /** Give up after the server has not answered for this long (see {@link giveUpAfterMs}). */
+  timeoutMs: number;
+  /** Colours of stdout, for the progress lines. */
+  colors: Colors;
+  /** Print the final DeploymentDetail with `-o json` (default true); false when the command prints its own result. */
+  printResult?: boolean;
+  /** For tests: the poll interval, the clock and how to sleep. */
+  pollIntervalMs?: number;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  timeZone?: string;
+}
+
+/**
+ * Follows deployment `id` of `app`/`env` until it has succeeded or failed, asking the server every 250 ms.
+ * For people (`-o table`) it prints each new journal entry once, as it appears, then a closing line; with
+ * `-o json` it prints nothing while waiting and then the final DeploymentDetail. Resolves with that detail
+ * when the deployment succeeded. Rejects with DeploymentFailedError (the server's reason, and whether the
+ * previous set was restored) when it failed, with the API's error when the server refuses to show it, and with
+ * WaitGaveUpError when the server has not answered for `timeoutMs`; a server that comes back in time is fine,
+ * since deployments survive a restart of the control plane.
+ */
+export async function waitForDeployment(
+  client: Pick<PaveClient, 'getDeployment'>,
+  app: string,
+  env: string,
+  id: string,
+  output: CommandOutput,
+  options: WaitForDeploymentOptions,
+): Promise<DeploymentDetail> {
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const pollIntervalMs = options.pollIntervalMs ?? POLL_INTERVAL_MS;
+  const colors = options.colors;
+  const printed = new Set<number>();
+  let lastAnswer = now();
+  let outage: string | undefined;
+  const startedWaiting = now();
+  let saidQueued = false;
+
+  for (;;) {
+    let detail: DeploymentDetail;
+    try {
+      detail = await client.getDeployment(app, env, id);
+    } catch (error) {
+      if (!isTransient(error)) throw error;
+      const silentFor = now() - lastAnswer;
+      const cause = error instanceof Error ? error.message : String(error);
+      if (silentFor >= options.timeoutMs) {
+        throw new WaitGaveUpError(
+          `gave up waiting for deployment ${id}: the server has not answered for ${formatDuration(silentFor)} ` +
+            `(${cause}). The deployment may still finish; check it with \`${showDeploymentCommand(app, env, id)}\``,
+        );
+      }
+      if (outage === undefined) {
+        outage = cause;
+        output.confirm(
+          colors.yellow(
+            `The server is not answering (${cause}); still trying for up to ${formatDuration(options.timeoutMs)}`,
+          ),
+        );
+      }
+      await sleep(pollIntervalMs);
+      continue;
+    }
+    lastAnswer = now();
+    if (outage !== undefined) {
+      outage = undefined;
+      output.confirm(colors.yellow('The server is answering again'));
+    }
+    if (detail.status === 'queued' && !saidQueued && now() - startedWaiting >= QUEUED_NOTICE_MS) {
+      saidQueued = true;
+      output.confirm(
+        colors.dim(`Deployment ${id} is still queued (another deployment of ${app}/${env} may be running)`),
+      );
+    }
+    for (const entry of detail.journal) {
+      if (printed.has(entry.id)) continue;
+      printed.add(entry.id);
+      output.confirm(formatJournalEntry(entry, { colors, ...optionalTimeZone(options.timeZone) }));
+    }
+    if (detail.status === 'succeeded' || detail.status === 'failed') {
+      // A failure is told on stderr (DeploymentFailedError); people get no second, stdout line about it.
+      if (output.format === 'json') {
+        if (options.printResult !== false) output.show(detail, () => '');
+      } else if (detail.status === 'succeeded') {
+        output.confirm(succeededLine(detail, colors));
+      }
+      if (detail.status === 'failed') throw new DeploymentFailedError(detail);
+      return detail;
+    }
+    await sleep(pollIntervalMs);
+  }
+}
+
+function optionalTimeZone(timeZone: string | undefined): { timeZone?: string } {
+  return timeZone === undefined ? {} : { timeZone };
+}
+
+function succeededLine(detail: DeploymentDetail, colors: Colors): string {
+  const took = deploymentDuration(detail);
+  return colors.green(
+    `Deployment ${detail.id} succeeded${took !== undefined ? ` in ${took}` : ''}: ` +
+      `${detail.appId}/${detail.envId} is up to date`,
+  );
+}
+
+// A lost connection or a server error may pass (the control plane restarting); a refusal (4xx) will not.
+function isTransient(error: unknown): boolean {
+  const name = (error as Error | undefined)?.name;
+  if (name === 'ConnectionError') return true;
+  if (name === 'ApiError') {
+    const status = (error as { status?: number }).status ?? 0;
+    return status >= 500 || status === 429;
+  }
+  return false;
+}

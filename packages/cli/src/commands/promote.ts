@@ -1,0 +1,77 @@
+import type { Command } from 'commander';
+import type { Deployment, DeploymentPlan } from '@pave/core';
+import { CliUsageError } from '../errors.ts';
+import type { CliIo } from '../io.ts';
+import { colorsFor } from '../output/colors.ts';
+import { addClientOptions, clientFor, examples } from './client-options.ts';
+import type { ClientOptions } from './client-options.ts';
+import { renderPlan } from './diff.ts';
+import { addWaitOptions, reportQueuedDeployment, timeoutSecondsOf } from './progress.ts';
+import type { WaitOptions } from './progress.ts';
+
+type PromoteOptions = ClientOptions &
+  WaitOptions & {
+    app: string;
+    from: string;
+    to: string;
+    message?: string;
+    plan?: boolean;
+    autoRollback: boolean;
+  };
+
+/** `pave promote`: deploy one environment's current set to another environment. */
+export function registerPromoteCommand(program: Command, io: CliIo): void {
+  addClientOptions(
+    addWaitOptions(
+      program
+        .command('promote')
+        .summary("Deploy one environment's current set to another environment")
+        .description(
+          "Deploy one environment's current set of workloads, exactly as it runs, to another environment",
+        )
+        .requiredOption('--app <app>', 'the application')
+        .requiredOption('--from <env>', 'the environment whose current set to promote')
+        .requiredOption('--to <env>', 'the environment to deploy it to')
+        .option('-m, --message <text>', 'why: shown in `pave deployments list` and the audit log')
+        .option('--plan', 'only show what would change in the target environment; deploy nothing')
+        .option(
+          '--no-auto-rollback',
+          'if the deployment fails, leave it as it is instead of restoring the previous set',
+        ),
+    ),
+  )
+    .addHelpText(
+      'after',
+      examples(
+        'pave promote --app shop --from staging --to prod --plan',
+        'pave promote --app shop --from staging --to prod -m "release 42" --wait',
+      ),
+    )
+    .action(async (options: PromoteOptions) => {
+      if (options.from === options.to) {
+        throw new CliUsageError(`--from and --to are both "${options.to}"; promote to another environment`);
+      }
+      if (options.plan && options.wait) {
+        throw new CliUsageError('--plan only shows what would change, so there is nothing to --wait for');
+      }
+      const timeoutSeconds = timeoutSecondsOf(options);
+      const { client, output } = await clientFor(options, io);
+      const colors = colorsFor(io.stdout, io.env);
+      const response = await client.createDeployment(options.app, options.to, {
+        fromEnv: options.from,
+        ...(options.message !== undefined ? { message: options.message } : {}),
+        ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
+        autoRollback: options.autoRollback,
+        ...(options.plan ? { plan: true } : {}),
+      });
+      if (options.plan) {
+        output.show(response as DeploymentPlan, (plan) => renderPlan(plan, colors));
+        return;
+      }
+      await reportQueuedDeployment(client, response as Deployment, output, {
+        wait: options.wait,
+        timeoutSeconds,
+        colors,
+      });
+    });
+}

@@ -1,0 +1,58 @@
+import type { Command } from 'commander';
+import { CliUsageError } from '../errors.ts';
+import type { CliIo } from '../io.ts';
+import { colorsFor } from '../output/colors.ts';
+import { addClientOptions, clientFor, examples } from './client-options.ts';
+import type { ClientOptions } from './client-options.ts';
+import { addWaitOptions, reportQueuedDeployment, timeoutSecondsOf } from './progress.ts';
+import type { WaitOptions } from './progress.ts';
+
+type RollbackOptions = ClientOptions & WaitOptions & { app: string; env: string; message?: string };
+
+/** `pave rollback`: redeploy an earlier deployment's set as a new deployment. */
+export function registerRollbackCommand(program: Command, io: CliIo): void {
+  addClientOptions(
+    addWaitOptions(
+      program
+        .command('rollback')
+        .summary("Redeploy an earlier deployment's set as a new deployment")
+        .description(
+          "Redeploy an earlier deployment's set of workloads as a new deployment " +
+            '(default: the previous successful one)',
+        )
+        .argument(
+          '[deployment]',
+          'the deployment whose set to restore, e.g. 15 (see `pave deployments list`)',
+        )
+        .requiredOption('--app <app>', 'the application')
+        .requiredOption('--env <env>', 'the environment')
+        .option('-m, --message <text>', 'why: shown in `pave deployments list` and the audit log'),
+    ),
+  )
+    .addHelpText(
+      'after',
+      examples(
+        'pave rollback --app shop --env dev --wait',
+        'pave rollback 15 --app shop --env dev -m "checkout broke" --wait --timeout 2m',
+      ),
+    )
+    .action(async (deployment: string | undefined, options: RollbackOptions) => {
+      if (deployment !== undefined && !/^\d+$/.test(deployment)) {
+        throw new CliUsageError(
+          `DEPLOYMENT: "${deployment}" is not a deployment id; use a number such as 15`,
+        );
+      }
+      const timeoutSeconds = timeoutSecondsOf(options);
+      const { client, output } = await clientFor(options, io);
+      const queued = await client.rollback(options.app, options.env, {
+        ...(deployment !== undefined ? { deploymentId: deployment } : {}),
+        ...(options.message !== undefined ? { message: options.message } : {}),
+        ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
+      });
+      await reportQueuedDeployment(client, queued, output, {
+        wait: options.wait,
+        timeoutSeconds,
+        colors: colorsFor(io.stdout, io.env),
+      });
+    });
+}

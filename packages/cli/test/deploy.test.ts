@@ -1,0 +1,195 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { deploymentBody, inlineFileSources, loadScoreFiles } from '../src/commands/deploy.ts';
+import { runCli } from '../src/program.ts';
+import { fakeIo, temporaryDir } from './helpers.ts';
+
+const WEB = `apiVersion: score.dev/v1b1
+metadata:
+  name: web
+containers:
+  main:
+    image: nginx:1.27
+`;
+
+function scoreWithFiles(files: string): string {
+  return `${WEB}    files:\n${files}`;
+}
+
+/** A project directory holding `files` (path -> text or bytes). */
+function project(files: Record<string, string | Uint8Array>): string {
+  const dir = temporaryDir();
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(join(dir, path, '..'), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  }
+  return dir;
+}
+
+describe('pave deploy: files mounted with `source`', () => {
+  it('sends a UTF-8 source file as `content`, byte for byte, keeping the file’s other fields', async () => {
+    const text = '\uFEFFgreeting=héllo ${metadata.name}\n';
+    const dir = project({
+      'svc/score.yaml': scoreWithFiles(
+        '      /etc/app.conf:\n        source: ./conf/app.conf\n        mode: "0600"\n        noExpand: true\n',
+      ),
+      'svc/conf/app.conf': text,
+    });
+    const { workloads, problems } = await loadScoreFiles(['svc/score.yaml'], dir);
+    expect(problems).toEqual([]);
+    expect(workloads).toHaveLength(1);
+    expect(workloads[0]?.dir).toBe(join(dir, 'svc'));
+    expect(workloads[0]?.file).toBe('svc/score.yaml');
+    expect(workloads[0]?.spec.containers.main?.files).toEqual({
+      '/etc/app.conf': { content: text, mode: '0600', noExpand: true },
+    });
+  });
+
+  it('sends a source file that is not valid UTF-8 as base64 `binaryContent`', async () => {
+    const bytes = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0xff, 0xfe, 0x00, 0x01]);
+    const dir = project({
+      'score.yaml': scoreWithFiles('      /srv/logo.png:\n        source: logo.png\n'),
+      'logo.png': bytes,
+    });
+    const { workloads } = await loadScoreFiles(['score.yaml'], dir);
+    const file = (workloads[0]?.spec.containers.main?.files as Record<string, object>)['/srv/logo.png'];
+    expect(file).toEqual({ binaryContent: Buffer.from(bytes).toString('base64') });
+  });
+
+  it('inlines the deprecated list form of `files` too, and leaves inline content alone', async () => {
+    const dir = project({ 'a.txt': 'A' });
+    const { parseScore } = await import('@pave/core');
+    const { workload } = parseScore(
+      scoreWithFiles('      - target: /a\n        source: a.txt\n      - target: /b\n        content: B\n'),
+      'score.yaml',
+    );
+    const result = await inlineFileSources(workload!, 'score.yaml', dir);
+    expect(result.problems).toEqual([]);
+    expect(result.spec.containers.main?.files).toEqual([
+      { target: '/a', content: 'A' },
+      { target: '/b', content: 'B' },
+    ]);
+    // The parsed spec itself is not changed.
+    expect(workload!.containers.main?.files).toEqual([
+      { target: '/a', source: 'a.txt' },
+      { target: '/b', content: 'B' },
+    ]);
+  });
+
+  it('reports every missing source file with the Score file and the path in the spec', async () => {
+    const dir = project({
+      'svc/score.yaml': scoreWithFiles(
+        '      /etc/a.conf:\n        source: missing-a.conf\n      /etc/b.conf:\n        source: ../missing-b.conf\n',
+      ),
+    });
+    const { problems } = await loadScoreFiles(['svc/score.yaml'], dir);
+    expect(problems).toEqual([
+      `svc/score.yaml: containers.main.files["/etc/a.conf"].source: cannot read "missing-a.conf": ` +
+        `no such file (${join(dir, 'svc/missing-a.conf')})`,
+      `svc/score.yaml: containers.main.files["/etc/b.conf"].source: cannot read "../missing-b.conf": ` +
+        `no such file (${join(dir, 'missing-b.conf')})`,
+    ]);
+  });
+});
+
+describe('pave deploy: local validation', () => {
+  it('reports the problems of every file as file:line:column: path: message', async () => {
+    const dir = project({
+      'web.yaml': WEB.replace('image: nginx:1.27', 'imag: nginx'),
+      'api.yaml': WEB.replace('name: web', 'name: API'),
+    });
+    const { workloads, problems } = await loadScoreFiles(['web.yaml', 'api.yaml'], dir);
+    expect(workloads).toEqual([]);
+    expect(
+      problems.some((line) =>
+        /^web\.yaml:\d+:\d+: containers\.main: missing required key "image"/.test(line),
+      ),
+    ).toBe(true);
+    expect(problems.some((line) => /^api\.yaml:3:9: metadata\.name: /.test(line))).toBe(true);
+  });
+
+  it('refuses two files that define the same workload', async () => {
+    const dir = project({ 'a.yaml': WEB, 'b.yaml': WEB });
+    const { problems } = await loadScoreFiles(['a.yaml', 'b.yaml'], dir);
+    expect(problems).toEqual(['b.yaml: workload "web" is also defined by a.yaml; deploy each workload once']);
+  });
+
+  it('refuses a broken Score file before contacting the server, exit code 1', async () => {
+    const dir = project({
+      'score.yaml': WEB.replace('image: nginx:1.27', 'imag: nginx'),
+      'ok.yaml': scoreWithFiles('      /x:\n        source: nowhere.txt\n').replace('name: web', 'name: ok'),
+    });
+    const io = fakeIo({ env: { NO_COLOR: '1' } });
+    // Port 9 (discard) on localhost: nothing answers, so any request would fail with "cannot reach Pave".
+    const code = await runCli(
+      [
+        'node',
+        'pave',
+        'deploy',
+        '-f',
+        join(dir, 'score.yaml'),
+        join(dir, 'ok.yaml'),
+        '--app',
+        'shop',
+        '--env',
+        'dev',
+        '--server',
+        'http://127.0.0.1:9',
+        '--token',
+        'pave_test',
+      ],
+      io,
+    );
+    expect(code).toBe(1);
+    expect(io.stderr.text).not.toContain('cannot reach');
+    const lines = io.stderr.text.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/score\.yaml:5:3: containers\.main: missing required key "image"/);
+    expect(lines).toContainEqual(
+      expect.stringMatching(/ok\.yaml: containers\.main\.files\["\/x"\]\.source: cannot read/),
+    );
+    expect(lines.at(-1)).toMatch(
+      /^pave: error: \d problems in the Score files; nothing was sent to the server$/,
+    );
+    expect(io.stdout.text).toBe('');
+  });
+
+  it('refuses a Score file that cannot be read as a usage error naming it', async () => {
+    const io = fakeIo();
+    const code = await runCli(
+      ['node', 'pave', 'deploy', '-f', 'no/such/score.yaml', '--app', 'shop', '--env', 'dev', '--token', 't'],
+      io,
+    );
+    expect(code).toBe(2);
+    expect(io.stderr.text).toMatch(
+      /^pave: error: cannot read the Score file no\/such\/score\.yaml: no such file/,
+    );
+  });
+
+  it('asks for a Score file or --remove, and refuses --plan with --wait', async () => {
+    const io = fakeIo();
+    expect(await runCli(['node', 'pave', 'deploy', '--app', 'shop', '--env', 'dev'], io)).toBe(2);
+    expect(io.stderr.text).toContain('give a Score file with -f FILE, or --remove WORKLOAD');
+    const both = fakeIo();
+    const args = ['deploy', '--remove', 'web', '--app', 'shop', '--env', 'dev', '--plan', '--wait'];
+    expect(await runCli(['node', 'pave', ...args], both)).toBe(2);
+    expect(both.stderr.text).toContain('--plan only shows what would change');
+  });
+});
+
+describe('pave deploy: the request', () => {
+  it('sends only the fields that were given, with autoRollback always explicit', () => {
+    expect(deploymentBody([], { remove: ['worker'], autoRollback: true }, undefined)).toEqual({
+      remove: ['worker'],
+      autoRollback: true,
+    });
+    const workload = { spec: { apiVersion: 'score.dev/v1b1' }, dir: '/srv', file: 'score.yaml' } as never;
+    expect(deploymentBody([workload], { message: 'm', plan: true, autoRollback: false }, 120)).toEqual({
+      workloads: [workload],
+      message: 'm',
+      timeoutSeconds: 120,
+      autoRollback: false,
+      plan: true,
+    });
+  });
+});

@@ -1,0 +1,246 @@
+import { describe, expect, it } from 'vitest';
+import type { Deployment, DeploymentPlan, EnvironmentStatus, SetDiff } from '@pave/core';
+import { renderDeploymentDetail, renderDeploymentList } from '../src/commands/deployments.ts';
+import { colorUnifiedDiff, diffQuery, renderPlan, renderSetDiff } from '../src/commands/diff.ts';
+import { logPrinter, parseTail } from '../src/commands/logs.ts';
+import { renderStatus } from '../src/commands/status.ts';
+import { colorsFor } from '../src/output/colors.ts';
+import { capture } from './helpers.ts';
+
+const plain = colorsFor(capture(true), { NO_COLOR: '1' });
+const colored = colorsFor(capture(true), {});
+const ESCAPE = '\u001b[';
+
+const UNIFIED = [
+  '--- deployment 16',
+  '+++ deployment 17',
+  '@@ -3,3 +3,3 @@',
+  ' containers:',
+  '-  image: shop/web:1.0',
+  '+  image: shop/web:1.1',
+].join('\n');
+
+const diff: SetDiff = {
+  from: { setId: 'aaaa', label: 'deployment 16' },
+  to: { setId: 'bbbb', label: 'deployment 17' },
+  changes: [
+    { workload: 'api', action: 'keep', fields: [] },
+    {
+      workload: 'web',
+      action: 'update',
+      fields: ['containers.main.image', 'containers.main.variables.MODE'],
+    },
+    { workload: 'worker', action: 'add', fields: [] },
+  ],
+  unified: `${UNIFIED}\n`,
+};
+
+function deployment(fields: Partial<Deployment> = {}): Deployment {
+  return {
+    id: '17',
+    appId: 'shop',
+    envId: 'dev',
+    kind: 'deploy',
+    setId: '0123456789abcdef0123',
+    source: {},
+    actor: 'alice',
+    message: 'new checkout',
+    status: 'succeeded',
+    reason: null,
+    rolledBack: false,
+    createdAt: '2025-01-31T09:30:00.000Z',
+    startedAt: '2025-01-31T09:30:01.000Z',
+    finishedAt: '2025-01-31T09:30:05.250Z',
+    ...fields,
+  };
+}
+
+describe('plan and diff output', () => {
+  it('shows a plan as a change table, the unified diff, and that nothing was deployed', () => {
+    const plan: DeploymentPlan = { setId: 'bbbbccccddddeeee', workloads: ['api', 'web', 'worker'], diff };
+    expect(renderPlan(plan, plain)).toBe(
+      [
+        'WORKLOAD  ACTION  FIELDS',
+        'api       keep    -',
+        'web       update  containers.main.image, containers.main.variables.MODE',
+        'worker    add     -',
+        '',
+        UNIFIED,
+        '',
+        'Plan only: nothing was deployed. Set bbbbccccdddd would be deployed (3 workloads).',
+      ].join('\n'),
+    );
+  });
+
+  it('says so when a plan changes nothing', () => {
+    const same: SetDiff = {
+      ...diff,
+      changes: [{ workload: 'api', action: 'keep', fields: [] }],
+      unified: '',
+    };
+    const text = renderPlan({ setId: 'aaaa', workloads: ['api'], diff: same }, plain);
+    expect(text.split('\n').at(-1)).toBe('No changes against deployment 16. Nothing was deployed.');
+  });
+
+  it('prints the unified diff, or "No changes" when it is empty', () => {
+    expect(renderSetDiff(diff, plain)).toBe(UNIFIED);
+    expect(renderSetDiff({ ...diff, changes: [], unified: '' }, plain)).toBe(
+      'No changes between deployment 16 and deployment 17',
+    );
+  });
+
+  it('colours added lines green and removed lines red only when colour is on', () => {
+    expect(colorUnifiedDiff(UNIFIED, plain)).toBe(UNIFIED);
+    const lines = colorUnifiedDiff(UNIFIED, colored).split('\n');
+    expect(lines[4]).toBe('\u001b[31m-  image: shop/web:1.0\u001b[39m');
+    expect(lines[5]).toBe('\u001b[32m+  image: shop/web:1.1\u001b[39m');
+    expect(lines[3]).toBe(' containers:');
+  });
+
+  it('refuses deployment ids that are not numbers, and --to-env mixed with ids', () => {
+    expect(diffQuery(undefined, undefined, undefined)).toEqual({});
+    expect(diffQuery('12', '17', undefined)).toEqual({ from: '12', to: '17' });
+    expect(diffQuery(undefined, undefined, 'prod')).toEqual({ toEnv: 'prod' });
+    expect(() => diffQuery('latest', undefined, undefined)).toThrow(/^FROM: "latest" is not a deployment id/);
+    expect(() => diffQuery('12', undefined, 'prod')).toThrow(/leave out the deployment ids/);
+  });
+});
+
+describe('status output', () => {
+  const status: EnvironmentStatus = {
+    appId: 'shop',
+    envId: 'dev',
+    currentDeployment: deployment(),
+    pendingDeployment: deployment({ id: '18', status: 'running', finishedAt: null }),
+    workloads: [
+      {
+        workload: 'web',
+        state: 'ready',
+        restarts: 0,
+        deploymentId: '17',
+        ports: [
+          { name: 'http', port: 8080, hostPort: 41001 },
+          { name: 'admin', port: 9090, hostPort: 41002 },
+        ],
+        urls: ['http://127.0.0.1:41001'],
+      },
+      { workload: 'worker', state: 'crash-looping', restarts: 4, deploymentId: '17', ports: [], urls: [] },
+    ],
+  };
+
+  it('names the current and pending deployments, then one row per workload', () => {
+    expect(renderStatus(status, plain)).toBe(
+      [
+        'shop/dev: current deployment 17 (deploy, succeeded); pending deployment 18 (deploy, running)',
+        '',
+        'WORKLOAD  STATE          RESTARTS  PORTS                    URLS                    DEPLOYMENT',
+        'web       ready          0         http:41001, admin:41002  http://127.0.0.1:41001  17',
+        'worker    crash-looping  4         -                        -                       17',
+      ].join('\n'),
+    );
+  });
+
+  it('says how to deploy when nothing runs', () => {
+    const text = renderStatus(
+      { ...status, currentDeployment: null, pendingDeployment: null, workloads: [] },
+      plain,
+    );
+    expect(text).toBe(
+      'shop/dev: nothing deployed yet\n\nNo workloads in shop/dev. ' +
+        'Deploy some with `pave deploy -f score.yaml --app shop --env dev`.',
+    );
+  });
+});
+
+describe('deployments output', () => {
+  it('lists deployments with the set shortened to 12 characters and the duration', () => {
+    const rows = renderDeploymentList(
+      [
+        deployment(),
+        deployment({
+          id: '16',
+          kind: 'rollback',
+          source: { deploymentId: '14' },
+          status: 'failed',
+          rolledBack: true,
+          message: '',
+        }),
+      ],
+      plain,
+      'shop',
+      'dev',
+    ).split('\n');
+    expect(rows[0]).toMatch(/^ID\s+KIND\s+STATUS\s+SET\s+ACTOR\s+MESSAGE\s+CREATED\s+DURATION$/);
+    expect(rows[1]).toMatch(
+      /^17\s+deploy\s+succeeded\s+0123456789ab\s+alice\s+new checkout\s+2025-01-31T09:30:00Z\s+4\.2s$/,
+    );
+    expect(rows[2]).toMatch(/^16\s+rollback to 14\s+failed \(rolled back\)\s+0123456789ab\s+alice\s+-\s+/);
+  });
+
+  it('shows a failed deployment with whether it was rolled back, its journal, and its whole reason last', () => {
+    const reason = 'web: exited with code 1\nlast log lines:\nboom';
+    const text = renderDeploymentDetail(
+      {
+        ...deployment({ status: 'failed', reason, rolledBack: true }),
+        workloads: ['web'],
+        journal: [
+          {
+            id: 1,
+            at: '2025-01-31T09:30:02.000Z',
+            step: 'ready',
+            workload: 'web',
+            status: 'failed',
+            message: 'exited with code 1\nlast log lines:\nboom',
+          },
+        ],
+      },
+      plain,
+    );
+    expect(text).toContain('STATUS       failed (rolled back)');
+    expect(text).toContain('ROLLED BACK  yes: the previous successful set was restored');
+    expect(text).toMatch(
+      /TIME\s+STEP\s+WORKLOAD\s+STATUS\s+MESSAGE\n2025-01-31T09:30:02Z\s+ready\s+web\s+failed\s+exited with code 1 …\n/,
+    );
+    expect(text.endsWith('\n\nReason: web: exited with code 1\n  last log lines:\n  boom')).toBe(true);
+    expect(text).not.toContain(ESCAPE);
+  });
+});
+
+describe('logs output', () => {
+  const event = (workload: string, line: string) => ({
+    workload,
+    container: 'main',
+    stream: 'stdout' as const,
+    at: '2025-01-31T09:30:00.000Z',
+    line,
+  });
+
+  it('prefixes each line with workload/container, padded to the widest prefix so far', () => {
+    const print = logPrinter('table', plain);
+    expect(print(event('worker', 'started'))).toBe('worker/main | started\n');
+    expect(print(event('web', 'GET /'))).toBe('web/main    | GET /\n');
+  });
+
+  it('colours the prefix per workload when colour is on, the same colour each time', () => {
+    const print = logPrinter('table', colored);
+    const first = print(event('web', 'a'));
+    expect(first.startsWith(ESCAPE)).toBe(true);
+    expect(print(event('web', 'b')).split('|')[0]).toBe(first.split('|')[0]);
+  });
+
+  it('prints each event as one line of JSON with -o json', () => {
+    const print = logPrinter('json', colored);
+    const line = print(event('web', 'GET /'));
+    expect(line.endsWith('\n')).toBe(true);
+    expect(line.trimEnd().includes('\n')).toBe(false);
+    expect(JSON.parse(line)).toEqual(event('web', 'GET /'));
+  });
+
+  it('accepts --tail from 0 to 10000 lines', () => {
+    expect(parseTail('0')).toBe(0);
+    expect(parseTail('10000')).toBe(10_000);
+    for (const text of ['-1', '10001', 'all', '1.5', '']) {
+      expect(() => parseTail(text), text).toThrow(expect.objectContaining({ name: 'CliUsageError' }));
+    }
+  });
+});

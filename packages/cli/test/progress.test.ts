@@ -1,0 +1,270 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { DeploymentDetail, JournalEntry } from '@pave/core';
+import {
+  formatDuration,
+  formatJournalEntry,
+  giveUpAfterMs,
+  parseTimeout,
+  queuedLine,
+  waitForDeployment,
+} from '../src/commands/progress.ts';
+import { colorsFor } from '../src/output/colors.ts';
+import { CommandOutput } from '../src/output/output.ts';
+import { capture } from './helpers.ts';
+
+const plain = colorsFor(capture(), { NO_COLOR: '1' });
+
+function entry(id: number, fields: Partial<JournalEntry> = {}): JournalEntry {
+  return {
+    id,
+    at: '2025-01-31T09:30:05.123Z',
+    step: 'deploy',
+    workload: 'web',
+    status: 'started',
+    message: `step ${id}`,
+    ...fields,
+  };
+}
+
+function detail(fields: Partial<DeploymentDetail> = {}): DeploymentDetail {
+  return {
+    id: '17',
+    appId: 'shop',
+    envId: 'dev',
+    kind: 'deploy',
+    setId: 'a1b2c3d4e5f6a7b8',
+    source: {},
+    actor: 'admin',
+    message: '',
+    status: 'running',
+    reason: null,
+    rolledBack: false,
+    createdAt: '2025-01-31T09:30:00.000Z',
+    startedAt: '2025-01-31T09:30:01.000Z',
+    finishedAt: null,
+    journal: [],
+    workloads: ['web'],
+    ...fields,
+  };
+}
+
+describe('parseTimeout', () => {
+  it('reads seconds, minutes and hours, alone or combined, as whole seconds', () => {
+    expect(parseTimeout('60s')).toBe(60);
+    expect(parseTimeout('2m')).toBe(120);
+    expect(parseTimeout('1m30s')).toBe(90);
+    expect(parseTimeout('90')).toBe(90);
+    expect(parseTimeout(' 1h ')).toBe(3600);
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 59 }), fc.integer({ min: 0, max: 59 }), (minutes, seconds) => {
+        fc.pre(minutes * 60 + seconds >= 1);
+        expect(parseTimeout(`${minutes}m${seconds}s`)).toBe(minutes * 60 + seconds);
+      }),
+    );
+  });
+
+  it('refuses anything else with a usage error naming the flag and the accepted format', () => {
+    for (const text of ['', 's', '0', '0s', '1.5m', '-5s', '5 s', '5S', '30s1m', '2d', 'soon']) {
+      expect(() => parseTimeout(text), text).toThrow(
+        expect.objectContaining({
+          name: 'CliUsageError',
+          message: expect.stringMatching(/^--timeout: .*60s, 2m/),
+        }),
+      );
+    }
+    expect(() => parseTimeout('61m')).toThrow(/--timeout: "61m" is too long; the server waits at most 1h/);
+  });
+
+  it('waits for a silent server the deployment’s own timeout plus a margin', () => {
+    expect(giveUpAfterMs(undefined)).toBe(90_000);
+    expect(giveUpAfterMs(120)).toBe(150_000);
+  });
+});
+
+describe('journal lines', () => {
+  it('print time, step, workload, status and message in padded columns', () => {
+    const options = { timeZone: 'UTC' };
+    expect(formatJournalEntry(entry(1, { status: 'succeeded', message: 'ready in 2.1s' }), options)).toBe(
+      '09:30:05  deploy    web           succeeded  ready in 2.1s',
+    );
+    expect(
+      formatJournalEntry(entry(2, { step: 'plan', workload: null, status: 'info', message: '' }), options),
+    ).toBe('09:30:05  plan      -             info');
+  });
+
+  it('continue a message of several lines (a failure with log lines) indented under the step', () => {
+    const failed = entry(3, {
+      step: 'ready',
+      status: 'failed',
+      message: 'exited with code 3\nlast log lines:\nboom',
+    });
+    expect(formatJournalEntry(failed, { timeZone: 'UTC' }).split('\n')).toEqual([
+      '09:30:05  ready     web           failed     exited with code 3',
+      '          last log lines:',
+      '          boom',
+    ]);
+  });
+
+  it('colour the status only when colour is on', () => {
+    const colored = formatJournalEntry(entry(1, { status: 'failed' }), {
+      colors: colorsFor(capture(true), {}),
+      timeZone: 'UTC',
+    });
+    expect(colored).toContain('\u001b[31mfailed\u001b[39m');
+    expect(
+      formatJournalEntry(entry(1, { status: 'failed' }), { colors: plain, timeZone: 'UTC' }),
+    ).not.toContain('\u001b[');
+  });
+
+  it('say what kind of deployment was queued', () => {
+    expect(queuedLine(detail())).toBe('Deployment 17 queued for shop/dev');
+    expect(queuedLine(detail({ kind: 'rollback', source: { deploymentId: '12' } }))).toBe(
+      'Deployment 17 queued for shop/dev (rollback to the set of deployment 12)',
+    );
+    expect(queuedLine(detail({ kind: 'promote', source: { envId: 'staging' } }))).toBe(
+      'Deployment 17 queued for shop/dev (promote from staging)',
+    );
+  });
+
+  it('show durations the way people read them', () => {
+    expect(formatDuration(850)).toBe('850ms');
+    expect(formatDuration(4_250)).toBe('4.2s');
+    expect(formatDuration(65_000)).toBe('1m05s');
+    expect(formatDuration(7_380_000)).toBe('2h03m');
+  });
+});
+
+/** A client whose getDeployment answers with `answers` in turn (the last one repeats); an Error is thrown. */
+function scriptedClient(answers: (DeploymentDetail | Error)[]) {
+  let calls = 0;
+  return {
+    get calls() {
+      return calls;
+    },
+    getDeployment: async () => {
+      const answer = answers[Math.min(calls, answers.length - 1)]!;
+      calls++;
+      if (answer instanceof Error) throw answer;
+      return answer;
+    },
+  };
+}
+
+function connectionError(): Error {
+  return Object.assign(new Error('cannot reach Pave at http://127.0.0.1:7300 (ECONNREFUSED)'), {
+    name: 'ConnectionError',
+  });
+}
+
+/** Runs waitForDeployment on a fake clock: each sleep advances it. */
+async function wait(
+  answers: (DeploymentDetail | Error)[],
+  format: 'table' | 'json' = 'table',
+  timeoutMs = 90_000,
+) {
+  const stdout = capture();
+  const output = new CommandOutput(format, stdout, plain);
+  let clock = 0;
+  const client = scriptedClient(answers);
+  const result = waitForDeployment(client, 'shop', 'dev', '17', output, {
+    timeoutMs,
+    colors: plain,
+    timeZone: 'UTC',
+    now: () => clock,
+    sleep: async (ms) => {
+      clock += ms;
+    },
+  }).then(
+    (value) => ({ value, error: undefined }),
+    (error: unknown) => ({ value: undefined, error: error as Error }),
+  );
+  return { ...(await result), stdout: stdout.text, client };
+}
+
+describe('waitForDeployment', () => {
+  const first = entry(1, {
+    step: 'render',
+    workload: null,
+    status: 'succeeded',
+    message: 'rendered 1 workload',
+  });
+  const second = entry(2, { message: 'starting web' });
+  const third = entry(3, { step: 'ready', status: 'succeeded', message: 'web is ready' });
+
+  it('prints each journal entry once, in order, then says the deployment succeeded', async () => {
+    const { value, error, stdout } = await wait([
+      detail({ status: 'queued', journal: [] }),
+      detail({ journal: [first] }),
+      detail({ journal: [first, second] }),
+      detail({ journal: [first, second] }),
+      detail({
+        status: 'succeeded',
+        finishedAt: '2025-01-31T09:30:05.300Z',
+        journal: [first, second, third],
+      }),
+    ]);
+    expect(error).toBeUndefined();
+    expect(value?.status).toBe('succeeded');
+    expect(stdout.split('\n')).toEqual([
+      '09:30:05  render    -             succeeded  rendered 1 workload',
+      '09:30:05  deploy    web           started    starting web',
+      '09:30:05  ready     web           succeeded  web is ready',
+      'Deployment 17 succeeded in 4.3s: shop/dev is up to date',
+      '',
+    ]);
+  });
+
+  it('fails with the reason, and says when the previous set was restored', async () => {
+    const failed = detail({
+      status: 'failed',
+      reason: 'web did not become ready within 60s',
+      rolledBack: true,
+      finishedAt: '2025-01-31T09:31:05.000Z',
+      journal: [first, entry(4, { step: 'rollback', status: 'succeeded', message: 'restored set 0f1e2d' })],
+    });
+    const { error, stdout } = await wait([failed]);
+    expect(error).toMatchObject({ name: 'DeploymentFailedError' });
+    const lines = error!.message.split('\n');
+    expect(lines[0]).toBe('deployment 17 failed: web did not become ready within 60s');
+    expect(lines[1]).toContain('restored the previous successful set');
+    expect(error!.message).toContain('pave deployments get 17 --app shop --env dev');
+    expect(stdout).toContain('rollback  web           succeeded  restored set 0f1e2d');
+    expect(stdout).not.toContain('Deployment 17');
+
+    const kept = await wait([{ ...failed, rolledBack: false }]);
+    expect(kept.error!.message).not.toContain('restored');
+  });
+
+  it('prints nothing while waiting with -o json, then the final DeploymentDetail as it came', async () => {
+    const done = detail({ status: 'succeeded', finishedAt: '2025-01-31T09:30:05.300Z', journal: [first] });
+    const { stdout } = await wait([detail({ journal: [first] }), done], 'json');
+    expect(JSON.parse(stdout)).toEqual(done);
+  });
+
+  it('rides out a server that stops answering for a while', async () => {
+    const done = detail({ status: 'succeeded', finishedAt: '2025-01-31T09:30:05.300Z' });
+    const { value, stdout } = await wait([detail(), connectionError(), connectionError(), done]);
+    expect(value?.status).toBe('succeeded');
+    expect(stdout).toContain('The server is not answering (cannot reach Pave');
+    expect(stdout).toContain('The server is answering again');
+  });
+
+  it('gives up with a clear message when the server stays silent longer than the timeout and margin', async () => {
+    const { error, client } = await wait([detail(), connectionError()], 'table', 5_000);
+    expect(error).toMatchObject({ name: 'WaitGaveUpError' });
+    expect(error!.message).toMatch(
+      /^gave up waiting for deployment 17: the server has not answered for 5\.0s/,
+    );
+    expect(error!.message).toContain('pave deployments get 17 --app shop --env dev');
+    // It kept asking every 250 ms until then.
+    expect(client.calls).toBeGreaterThanOrEqual(5_000 / 250);
+  });
+
+  it('stops at once when the server refuses (a 4xx is not going to pass)', async () => {
+    const notFound = Object.assign(new Error('deployment 17 not found'), { name: 'ApiError', status: 404 });
+    const { error, client } = await wait([notFound]);
+    expect(error).toBe(notFound);
+    expect(client.calls).toBe(1);
+  });
+});

@@ -1,0 +1,191 @@
+import { z } from 'zod';
+import { dnsLabel } from './ids.ts';
+import { ScoreWorkload } from './score/schema.ts';
+
+/**
+ * Schemas of deployments: immutable deployment sets, deployments (durable jobs with a journal), status,
+ * logs and diffs.
+ */
+
+const timestamp = z.string().describe('RFC 3339 timestamp (UTC)');
+
+/** One workload as sent by a client: its Score spec and where its Score file lives. */
+export const WorkloadSource = z.strictObject({
+  spec: ScoreWorkload,
+  /** The Score file's directory on the machine that runs it (the process runtime runs commands there). */
+  dir: z
+    .string()
+    .min(1)
+    .describe('Absolute directory of the Score file; the process runtime runs commands there.'),
+  /** The Score file's path, for messages. */
+  file: z.string().optional(),
+});
+export type WorkloadSource = z.infer<typeof WorkloadSource>;
+
+/** An immutable deployment set: every workload of an environment, identified by the hash of its canonical form. */
+export const DeploymentSet = z
+  .object({
+    id: z.string().describe('SHA-256 of the canonical JSON of `workloads`.'),
+    workloads: z.record(z.string(), WorkloadSource),
+    createdAt: timestamp,
+  })
+  .meta({ id: 'DeploymentSet' });
+export type DeploymentSet = z.infer<typeof DeploymentSet>;
+
+export const DeploymentStatus = z.enum(['queued', 'running', 'succeeded', 'failed']);
+export type DeploymentStatus = z.infer<typeof DeploymentStatus>;
+
+export const DeploymentKind = z.enum(['deploy', 'rollback', 'promote', 'clone']);
+export type DeploymentKind = z.infer<typeof DeploymentKind>;
+
+/** One step in a deployment's journal. */
+export const JournalEntry = z.object({
+  id: z.number().int(),
+  at: timestamp,
+  step: z.string().describe('plan, render, remove, deploy, ready, rollback, resume, finish'),
+  workload: z.string().nullable(),
+  status: z.enum(['started', 'succeeded', 'failed', 'info']),
+  message: z.string(),
+});
+export type JournalEntry = z.infer<typeof JournalEntry>;
+
+export const Deployment = z
+  .object({
+    id: z.string(),
+    appId: z.string(),
+    envId: z.string(),
+    kind: DeploymentKind,
+    /** The set this deployment applies; null while queued (a partial deploy's set is made when it starts). */
+    setId: z.string().nullable(),
+    /** What it was made from: another deployment (rollback) or environment (promote, clone). */
+    source: z.object({ deploymentId: z.string().optional(), envId: z.string().optional() }),
+    actor: z.string(),
+    message: z.string(),
+    status: DeploymentStatus,
+    reason: z.string().nullable().describe('Why it failed, for people.'),
+    /** Whether a failed deployment restored the previous set. */
+    rolledBack: z.boolean(),
+    createdAt: timestamp,
+    startedAt: timestamp.nullable(),
+    finishedAt: timestamp.nullable(),
+  })
+  .meta({ id: 'Deployment' });
+export type Deployment = z.infer<typeof Deployment>;
+
+export const DeploymentDetail = Deployment.extend({
+  journal: z.array(JournalEntry),
+  /** Workloads of the set (null while queued). */
+  workloads: z.array(z.string()).nullable(),
+}).meta({ id: 'DeploymentDetail' });
+export type DeploymentDetail = z.infer<typeof DeploymentDetail>;
+
+const deployOptions = {
+  message: z.string().max(1000).optional(),
+  timeoutSeconds: z.number().int().min(1).max(3600).optional().describe('Readiness timeout; default 60.'),
+  autoRollback: z.boolean().optional().describe('Restore the previous set if this one fails; default true.'),
+  plan: z.boolean().optional().describe('Only show what would change; nothing is queued.'),
+};
+
+/**
+ * Create a deployment. Exactly one of: `workloads`/`remove` (deploy: these workloads replace their namesakes,
+ * the environment's other workloads stay), `fromDeployment` (rollback to that deployment's set), or
+ * `fromEnv` (promote: that environment's current set).
+ */
+export const CreateDeploymentBody = z.strictObject({
+  workloads: z.array(WorkloadSource).max(200).optional(),
+  remove: z.array(dnsLabel).max(200).optional(),
+  fromDeployment: z.string().regex(/^\d+$/, { message: 'must be a deployment id' }).optional(),
+  fromEnv: dnsLabel.optional(),
+  ...deployOptions,
+});
+export type CreateDeploymentBody = z.infer<typeof CreateDeploymentBody>;
+
+/** Roll back: redeploy an earlier deployment's set as a new deployment (default: the previous successful set). */
+export const RollbackBody = z.strictObject({
+  deploymentId: z.string().regex(/^\d+$/, { message: 'must be a deployment id' }).optional(),
+  message: deployOptions.message,
+  timeoutSeconds: deployOptions.timeoutSeconds,
+});
+export type RollbackBody = z.infer<typeof RollbackBody>;
+
+/** A change a deployment would make to one workload. */
+export const WorkloadChange = z.object({
+  workload: z.string(),
+  action: z.enum(['add', 'update', 'remove', 'keep']),
+  /** Dotted paths of the Score fields that differ (update only). */
+  fields: z.array(z.string()),
+});
+export type WorkloadChange = z.infer<typeof WorkloadChange>;
+
+/** The difference between two deployment sets. */
+export const SetDiff = z
+  .object({
+    from: z.object({ setId: z.string().nullable(), label: z.string() }),
+    to: z.object({ setId: z.string().nullable(), label: z.string() }),
+    changes: z.array(WorkloadChange),
+    /** A unified diff of the workloads' canonical YAML, for people. */
+    unified: z.string(),
+  })
+  .meta({ id: 'SetDiff' });
+export type SetDiff = z.infer<typeof SetDiff>;
+
+/** What `plan: true` answers: the set that would be deployed and the changes against the current one. */
+export const DeploymentPlan = z
+  .object({ setId: z.string(), workloads: z.array(z.string()), diff: SetDiff })
+  .meta({ id: 'DeploymentPlan' });
+export type DeploymentPlan = z.infer<typeof DeploymentPlan>;
+
+export const DeploymentParams = z.strictObject({
+  app: dnsLabel,
+  env: dnsLabel,
+  id: z.string().regex(/^\d+$/),
+});
+
+export const DeploymentListQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+});
+
+export const DiffQuery = z.strictObject({
+  from: z.string().regex(/^\d+$/, { message: 'must be a deployment id' }).optional(),
+  to: z.string().regex(/^\d+$/, { message: 'must be a deployment id' }).optional(),
+  toEnv: dnsLabel.optional().describe('Compare this environment’s current set with another environment’s.'),
+});
+
+/** Live status of an environment's workloads. */
+export const EnvironmentStatus = z
+  .object({
+    appId: z.string(),
+    envId: z.string(),
+    currentDeployment: Deployment.nullable(),
+    /** The newest deployment that is queued or running, if any. */
+    pendingDeployment: Deployment.nullable(),
+    workloads: z.array(
+      z.object({
+        workload: z.string(),
+        state: z.enum(['starting', 'running', 'ready', 'crash-looping', 'stopped']),
+        restarts: z.number().int(),
+        deploymentId: z.string(),
+        ports: z.array(z.object({ name: z.string(), port: z.number().int(), hostPort: z.number().int() })),
+        urls: z.array(z.string()),
+        detail: z.string().optional(),
+      }),
+    ),
+  })
+  .meta({ id: 'EnvironmentStatus' });
+export type EnvironmentStatus = z.infer<typeof EnvironmentStatus>;
+
+export const LogsQuery = z.strictObject({
+  workload: dnsLabel.optional(),
+  tail: z.coerce.number().int().min(0).max(10_000).optional(),
+  follow: z.enum(['true', 'false']).optional(),
+});
+
+/** One log line, as sent in each Server-Sent Event (`event: log`). */
+export const LogEvent = z.object({
+  workload: z.string(),
+  container: z.string(),
+  stream: z.enum(['stdout', 'stderr']),
+  at: timestamp,
+  line: z.string(),
+});
+export type LogEvent = z.infer<typeof LogEvent>;

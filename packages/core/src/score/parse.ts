@@ -1,0 +1,455 @@
+import { LineCounter, isAlias, isMap, isScalar, isSeq, parseAllDocuments, visit } from 'yaml';
+import type { Document, Node, ParsedNode } from 'yaml';
+import type { z } from 'zod';
+import { checkScorePlaceholders } from './placeholders.ts';
+import { ScoreWorkload } from './schema.ts';
+
+/** One problem in a Score file: where it is and what to do about it. */
+export interface ScoreProblem {
+  /** The file name as given to {@link parseScore}. */
+  file: string;
+  /** 1-based line of the offending YAML node. */
+  line: number;
+  /** 1-based column of the offending YAML node. */
+  column: number;
+  /** JSON path of the offending value, e.g. `containers.web.variables.GREETING`; `(root)` for the document. */
+  path: string;
+  /** What is wrong and how to fix it. */
+  message: string;
+}
+
+/** What {@link parseScore} makes of a Score file. */
+export interface ScoreParseResult {
+  /** The workload, present exactly when `problems` is empty. */
+  workload?: ScoreWorkload;
+  /** Every problem found, sorted by position: YAML syntax, schema and placeholder problems together. */
+  problems: ScoreProblem[];
+}
+
+/** The path printed for problems with the document as a whole. */
+export const ROOT_PATH = '(root)';
+
+type PathSegment = string | number;
+
+/**
+ * Parses and validates the text of a Score file (`apiVersion: score.dev/v1b1`). Every problem is reported at
+ * once with the line and column of the node it concerns: YAML syntax errors, a second YAML document, schema
+ * violations (for a missing key: the mapping that lacks it; for an unknown key: the key itself), and
+ * placeholders that name an undeclared resource, a missing metadata key or an unknown root. Schema checks are
+ * skipped while the YAML structure is broken (anything worse than a duplicate key), since they would mostly
+ * restate the syntax error. `file` only labels the problems. Never throws for bad input: the result's
+ * `workload` is set only when there are no problems.
+ */
+export function parseScore(text: string, file: string): ScoreParseResult {
+  const lineCounter = new LineCounter();
+  const documents = parseAllDocuments(text, { lineCounter, prettyErrors: false, merge: true });
+  const problems: ScoreProblem[] = [];
+  const add = (position: Position, path: readonly PathSegment[], message: string) =>
+    problems.push({ file, ...position, path: formatScorePath(path), message });
+
+  const document = documents[0];
+  if (document === undefined) {
+    add(
+      { line: 1, column: 1 },
+      [],
+      'the file is empty; a Score workload needs apiVersion, metadata and containers',
+    );
+    return { problems };
+  }
+  const locator = new NodeLocator(text, lineCounter, document);
+
+  const syntaxErrorAt = new Set<string>();
+  for (const error of document.errors) {
+    // The parser often reports one mistake twice at the same place; the first message is the clearer one.
+    const key = String(error.pos[0]);
+    if (syntaxErrorAt.has(key)) continue;
+    syntaxErrorAt.add(key);
+    const path = locator.pathAt(error.pos[0]);
+    // An unclosed quote or bracket is noticed at the end of the file; point at where it was opened instead.
+    const atEnd = error.code === 'MISSING_CHAR' || error.pos[0] >= text.length;
+    const position =
+      atEnd && path.length > 0 ? locator.locate(path, 'value') : locator.position(error.pos[0]);
+    add(position, path, `YAML syntax error: ${error.message}`);
+  }
+  const extra = documents[1];
+  if (extra !== undefined) {
+    add(
+      locator.position(extra.range[0]),
+      [],
+      `a Score file holds one workload, but this is a second YAML document (after "---"); ` +
+        'move it to a file of its own',
+    );
+  }
+
+  let data: unknown;
+  try {
+    data = document.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    // An alias to an undefined anchor, or an alias bomb: nothing more can be checked.
+    const alias = unresolvedAlias(document);
+    const offset = alias?.range?.[0] ?? document.range[0];
+    add(locator.position(offset), locator.pathAt(offset), `YAML error: ${(error as Error).message}`);
+    return { problems: sortProblems(problems) };
+  }
+
+  // When the YAML structure itself is broken, the recovered tree is partly guesswork and schema problems would
+  // mostly restate the syntax error; a duplicate key leaves the structure intact.
+  const structureIntact = document.errors.every((error) => error.code === 'DUPLICATE_KEY');
+  const parsed = ScoreWorkload.safeParse(data);
+  if (!parsed.success && structureIntact) {
+    for (const issue of parsed.error.issues) {
+      for (const problem of problemsFromIssue(issue, [], data)) {
+        add(locator.locate(problem.path, problem.at), problem.path, problem.message);
+      }
+    }
+  }
+  for (const problem of checkScorePlaceholders(data)) {
+    const position = locator.locateInString(problem.path, problem.offset, problem.length);
+    add(position, problem.path, problem.message);
+  }
+
+  const sorted = sortProblems(problems);
+  return parsed.success && sorted.length === 0
+    ? { workload: parsed.data, problems: [] }
+    : { problems: sorted };
+}
+
+/** Renders a problem as one line: `file:line:column: json.path: message`. */
+export function formatScoreProblem(problem: ScoreProblem): string {
+  return `${problem.file}:${problem.line}:${problem.column}: ${problem.path}: ${problem.message}`;
+}
+
+/**
+ * Renders a path in a spec as a JSON path: names as `.name`, list items as `[0]`, and keys with other
+ * characters quoted, e.g. `containers.web.files["/etc/app.conf"].content`. The empty path is `(root)`.
+ */
+export function formatScorePath(path: readonly PathSegment[]): string {
+  if (path.length === 0) return ROOT_PATH;
+  let result = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') result += `[${segment}]`;
+    else if (/^[A-Za-z0-9_-]+$/u.test(segment)) result += result === '' ? segment : `.${segment}`;
+    else result += `[${JSON.stringify(segment)}]`;
+  }
+  return result;
+}
+
+function sortProblems(problems: ScoreProblem[]): ScoreProblem[] {
+  const seen = new Set<string>();
+  return problems
+    .filter((problem) => {
+      const key = formatScoreProblem(problem);
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    })
+    .sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+// Zod issues into problems ----------------------------------------------------------------------------------
+
+/**
+ * Where a problem points: at the key of its path (unknown or badly named keys), at the value (wrong type or
+ * format), or at the mapping the path ends in (a missing key, an object-level rule).
+ */
+type Anchor = 'key' | 'value' | 'parent';
+
+interface PathProblem {
+  path: PathSegment[];
+  at: Anchor;
+  message: string;
+}
+
+const REQUIRED_HINTS: Record<string, string> = {
+  apiVersion: 'add apiVersion: score.dev/v1b1',
+  metadata: 'add metadata: with the workload name',
+  containers: 'add containers: with at least one container and its image',
+  image: 'the container image to run, e.g. nginx:1.27',
+  type: 'the resource type, e.g. postgres',
+  port: 'a port number from 1 to 65535',
+  path: 'the HTTP path to probe, e.g. /healthz',
+  command: 'the command to run, as a list of strings',
+  source: 'the volume to mount, e.g. ${resources.data}',
+  ready: 'one of started, healthy, complete',
+  value: 'the header value',
+};
+
+function problemsFromIssue(issue: z.core.$ZodIssue, prefix: PathSegment[], data: unknown): PathProblem[] {
+  const path = [...prefix, ...(issue.path as PathSegment[])];
+  const value = valueAt(data, path);
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return issue.keys.map((key) => ({
+        path: [...path, key],
+        at: 'key' as const,
+        message: `unknown key; ${issue.message}`,
+      }));
+    case 'invalid_union': {
+      // files and volumes are a map or (deprecated) a list; report the branch that matches the value's type.
+      const branch = issue.errors.find(
+        (errors) => !errors.some((inner) => inner.code === 'invalid_type' && inner.path.length === 0),
+      );
+      if (branch) return branch.flatMap((inner) => problemsFromIssue(inner, path, data));
+      return [
+        { path, at: 'value', message: `expected a map (or, deprecated, a list), got ${describe(value)}` },
+      ];
+    }
+    case 'invalid_type': {
+      const last = path[path.length - 1];
+      const parent = valueAt(data, path.slice(0, -1));
+      if (
+        value === undefined &&
+        typeof last === 'string' &&
+        isObject(parent) &&
+        !Object.hasOwn(parent, last)
+      ) {
+        const hint =
+          last === 'name'
+            ? path[0] === 'metadata'
+              ? 'the workload name, an RFC 1123 label such as my-service'
+              : 'the header name, e.g. X-Request-Id'
+            : REQUIRED_HINTS[last];
+        const message = `missing required key "${last}"${hint ? `: ${hint}` : ''}`;
+        return [{ path: path.slice(0, -1), at: 'parent', message }];
+      }
+      return [{ path, at: 'value', message: typeMessage(issue.expected, value) }];
+    }
+    case 'invalid_value': {
+      const options = issue.values.map((option) => JSON.stringify(option)).join(', ');
+      const caseHint =
+        typeof value === 'string' &&
+        issue.values.some((option) => String(option).toLowerCase() === value.toLowerCase())
+          ? ' (values are case-sensitive)'
+          : '';
+      return [{ path, at: 'value', message: `must be one of ${options}, got ${describe(value)}${caseHint}` }];
+    }
+    case 'custom': {
+      const badKey = (issue.params as { scoreKey?: boolean } | undefined)?.scoreKey === true;
+      return [{ path, at: badKey ? 'key' : isObject(value) ? 'parent' : 'value', message: issue.message }];
+    }
+    default:
+      return [{ path, at: 'value', message: `${issue.message}${gotSuffix(value)}` }];
+  }
+}
+
+function typeMessage(expected: string, value: unknown): string {
+  const names: Record<string, string> = {
+    string: 'a string',
+    number: 'a number',
+    int: 'a whole number',
+    boolean: 'true or false',
+    object: 'a map',
+    record: 'a map',
+    array: 'a list',
+  };
+  const wanted = names[expected] ?? expected;
+  if (expected === 'string' && (typeof value === 'number' || typeof value === 'boolean')) {
+    return `expected a string, got the ${typeof value} ${String(value)}; put it in quotes: "${String(value)}"`;
+  }
+  if (value === null) return `expected ${wanted}, got an empty value`;
+  return `expected ${wanted}, got ${describe(value)}`;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'an empty value';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a map';
+  if (typeof value === 'string') return value.length > 60 ? 'a long string' : JSON.stringify(value);
+  if (typeof value === 'number' && !Number.isInteger(value)) return `the number ${value}`;
+  return `${typeof value === 'number' ? 'the number' : `the ${typeof value}`} ${String(value)}`;
+}
+
+function gotSuffix(value: unknown): string {
+  return typeof value === 'string' && value.length <= 60 ? ` (got ${JSON.stringify(value)})` : '';
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function valueAt(data: unknown, path: readonly PathSegment[]): unknown {
+  let value = data;
+  for (const segment of path) {
+    if (Array.isArray(value) && typeof segment === 'number') value = value[segment];
+    else if (isObject(value) && Object.hasOwn(value, segment)) value = value[String(segment)];
+    else return undefined;
+  }
+  return value;
+}
+
+// Positions ------------------------------------------------------------------------------------------------
+
+interface Position {
+  line: number;
+  column: number;
+}
+
+/** One step of a path resolved in the YAML tree: the key node (for map entries) and the value node. */
+interface Step {
+  key?: Node;
+  value?: Node;
+}
+
+/** Finds the YAML nodes behind paths in the parsed data, and their line and column. */
+class NodeLocator {
+  constructor(
+    private readonly text: string,
+    private readonly lineCounter: LineCounter,
+    private readonly document: Document.Parsed,
+  ) {}
+
+  position(offset: number): Position {
+    const { line, col } = this.lineCounter.linePos(offset);
+    return { line, column: col };
+  }
+
+  /** The position a problem at `path` should point at; the nearest existing ancestor when `path` is absent. */
+  locate(path: readonly PathSegment[], at: Anchor): Position {
+    const steps = this.resolve(path);
+    const complete = steps.length === path.length + 1;
+    if (complete && at !== 'parent') {
+      const step = steps[steps.length - 1] as Step;
+      const node = at === 'key' ? (step.key ?? step.value) : isEmpty(step.value) ? step.key : step.value;
+      if (node) return this.nodeStart(node);
+    }
+    // A missing key or an object-level rule points at the mapping concerned (through the key that names it,
+    // where there is one); so does a problem whose node the YAML tree lacks, e.g. one behind an alias.
+    const owner = steps[steps.length - 1];
+    const node = owner?.key ?? owner?.value;
+    return node ? this.nodeStart(node) : this.documentStart();
+  }
+
+  /**
+   * The position of a placeholder at `offset` (of `length` characters) inside the string at `path`: exact when
+   * the placeholder appears verbatim in the YAML source (plain, literal and simple quoted scalars), otherwise
+   * the start of the string.
+   */
+  locateInString(path: readonly PathSegment[], offset: number, length: number): Position {
+    const steps = this.resolve(path);
+    const step = steps[steps.length - 1];
+    const node = steps.length === path.length + 1 ? step?.value : undefined;
+    if (!node || !isScalar(node) || typeof node.value !== 'string' || !node.range)
+      return this.locate(path, 'value');
+    const value = node.value;
+    const needle = value.slice(offset, offset + length);
+    let occurrence = 0;
+    for (
+      let index = value.indexOf(needle);
+      index >= 0 && index < offset;
+      index = value.indexOf(needle, index + 1)
+    ) {
+      occurrence++;
+    }
+    const [start, end] = node.range;
+    const source = this.text.slice(start, end);
+    let found = -1;
+    for (let seen = 0; seen <= occurrence; seen++) {
+      found = source.indexOf(needle, found + 1);
+      if (found < 0) break;
+    }
+    return found >= 0 ? this.position(start + found) : this.nodeStart(node);
+  }
+
+  /** The path of the innermost node at `offset`, for YAML syntax errors. */
+  pathAt(offset: number): PathSegment[] {
+    const path: PathSegment[] = [];
+    let node: unknown = this.document.contents;
+    for (;;) {
+      if (isMap(node)) {
+        const pair = node.items.find((item) => {
+          const end = (item.value as Node | null)?.range?.[2] ?? (item.key as Node | null)?.range?.[2];
+          const start = (item.key as Node | null)?.range?.[0];
+          return start !== undefined && end !== undefined && start <= offset && offset <= end;
+        });
+        if (!pair) return path;
+        path.push(keyText(pair.key));
+        node = pair.value;
+      } else if (isSeq(node)) {
+        const index = node.items.findIndex((item) => {
+          const range = (item as Node | null)?.range;
+          return range !== undefined && range !== null && range[0] <= offset && offset <= range[2];
+        });
+        if (index < 0) return path;
+        path.push(index);
+        node = node.items[index];
+      } else {
+        return path;
+      }
+    }
+  }
+
+  // Steps for each prefix of `path` (the first step is the document itself) as far as the YAML tree has them.
+  private resolve(path: readonly PathSegment[]): Step[] {
+    const root = this.document.contents ?? undefined;
+    const steps: Step[] = [{ value: root }];
+    let node: unknown = root;
+    for (const segment of path) {
+      node = this.deref(node);
+      let step: Step | undefined;
+      if (isMap(node)) step = this.findPair(node, String(segment), 0);
+      else if (isSeq(node) && typeof segment === 'number') {
+        const item = node.items[segment] as Node | undefined;
+        if (item) step = { value: item };
+      }
+      if (!step) break;
+      steps.push(step);
+      node = step.value;
+    }
+    return steps;
+  }
+
+  // The entry for `key` in a mapping, looking through `<<` merge keys as the YAML loader does.
+  private findPair(map: unknown, key: string, depth: number): Step | undefined {
+    if (!isMap(map) || depth > 10) return undefined;
+    for (const pair of map.items) {
+      if (keyText(pair.key) === key)
+        return { key: pair.key as Node, value: (pair.value as Node | null) ?? undefined };
+    }
+    for (const pair of map.items) {
+      if (!isScalar(pair.key) || pair.key.source !== '<<') continue;
+      const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
+      for (const source of sources) {
+        const found = this.findPair(this.deref(source), key, depth + 1);
+        if (found) return found;
+      }
+    }
+    return undefined;
+  }
+
+  private deref(node: unknown): unknown {
+    return isAlias(node) ? node.resolve(this.document) : node;
+  }
+
+  private nodeStart(node: Node): Position {
+    return node.range ? this.position(node.range[0]) : this.documentStart();
+  }
+
+  private documentStart(): Position {
+    const contents = this.document.contents as ParsedNode | null;
+    return contents?.range ? this.position(contents.range[0]) : { line: 1, column: 1 };
+  }
+}
+
+function unresolvedAlias(document: Document.Parsed): Node | undefined {
+  let found: Node | undefined;
+  visit(document, {
+    Alias(_key, alias) {
+      if (alias.resolve(document) !== undefined) return undefined;
+      found = alias;
+      return visit.BREAK;
+    },
+  });
+  return found;
+}
+
+function isEmpty(node: Node | undefined): boolean {
+  return (
+    node === undefined ||
+    (isScalar(node) && node.value === null && (node.range?.[0] ?? 0) === node.range?.[1])
+  );
+}
+
+function keyText(key: unknown): string {
+  if (isScalar(key)) return String(key.value);
+  return String(key);
+}

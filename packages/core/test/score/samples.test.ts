@@ -1,0 +1,75 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { ScoreWorkload, formatScoreProblem, parseScore } from '../../src/index.ts';
+import {
+  NEGATIVE_SAMPLES,
+  SAMPLES_DIR,
+  SHARED_SCHEMA_FILE,
+  listSamples,
+  officialSchema,
+  officialValidator,
+} from './support.ts';
+
+const samples = listSamples();
+
+// The corpus lives outside the repository (set PAVE_SCORE_SAMPLES to point at it); without it there is
+// nothing to read, so these tests are skipped rather than failed.
+describe.skipIf(samples.length === 0)(`Score samples in ${SAMPLES_DIR}`, () => {
+  it('include the negative cases named in MANIFEST.md and dozens of real workloads', () => {
+    expect(samples).toEqual(expect.arrayContaining([...NEGATIVE_SAMPLES]));
+    expect(samples.length).toBeGreaterThanOrEqual(50);
+  });
+
+  it('come with the same official schema that the tests use', () => {
+    expect(JSON.parse(readFileSync(SHARED_SCHEMA_FILE, 'utf8'))).toEqual(officialSchema);
+  });
+
+  describe.each(samples.filter((sample) => !NEGATIVE_SAMPLES.has(sample)))('positive sample %s', (sample) => {
+    it('validates with no problems, as it does against the official schema', () => {
+      const text = readFileSync(join(SAMPLES_DIR, sample), 'utf8');
+      expect(officialValidator(parse(text))).toBe(true);
+      const result = parseScore(text, sample);
+      expect(result.problems.map(formatScoreProblem)).toEqual([]);
+      expect(result.workload?.apiVersion).toBe('score.dev/v1b1');
+    });
+  });
+
+  describe.each([...NEGATIVE_SAMPLES])('negative sample %s', (sample) => {
+    it('is refused, as the official schema refuses it, with problems that point into the file', () => {
+      const text = readFileSync(join(SAMPLES_DIR, sample), 'utf8');
+      expect(officialValidator(parse(text))).toBe(false);
+      const result = parseScore(text, sample);
+      expect(result.workload).toBeUndefined();
+      expect(result.problems.length).toBeGreaterThan(0);
+      for (const problem of result.problems) {
+        expect(problem.line).toBeGreaterThanOrEqual(1);
+        expect(problem.column).toBeGreaterThanOrEqual(1);
+      }
+    });
+  });
+
+  it('get the same schema verdict from the zod schema and from the official schema (ajv)', () => {
+    const verdicts = samples.map((sample) => {
+      const data: unknown = parse(readFileSync(join(SAMPLES_DIR, sample), 'utf8'));
+      return { sample, zod: ScoreWorkload.safeParse(data).success, ajv: officialValidator(data) };
+    });
+    expect(verdicts.filter((verdict) => verdict.zod !== verdict.ajv)).toEqual([]);
+  });
+
+  it('refuse the missing-containers cases for that reason, at the document', () => {
+    const text = readFileSync(join(SAMPLES_DIR, 'spec@d8af847-unmerged/samples/score-minimal.yaml'), 'utf8');
+    expect(parseScore(text, 'score-minimal.yaml').problems).toEqual([
+      expect.objectContaining({ path: '(root)', message: expect.stringContaining('"containers"') }),
+    ]);
+  });
+});
+
+describe('the sample corpus location', () => {
+  it('defaults to shared/score-samples next to the checkout', () => {
+    if (process.env.PAVE_SCORE_SAMPLES) return;
+    expect(SAMPLES_DIR.replaceAll('\\', '/')).toMatch(/\/shared\/score-samples$/u);
+    if (samples.length > 0) expect(existsSync(join(SAMPLES_DIR, 'MANIFEST.md'))).toBe(true);
+  });
+});

@@ -1,0 +1,283 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type {
+  DriverContext,
+  ReadyResult,
+  RenderedWorkload,
+  RuntimeDriver,
+  RuntimeTarget,
+} from '@pave/plugin-api';
+import type { Store } from '../../store/index.ts';
+import { now } from '../context.ts';
+import { journal, type DeploymentRequest } from './records.ts';
+import { renderSet } from './render.ts';
+import { applyPatch } from './service.ts';
+import { loadSet, saveSet, type SetWorkloads } from './sets.ts';
+
+/** Thrown inside a run when the replica is stopping or lost its lease: the deployment is left to be resumed. */
+export class DeploymentInterrupted extends Error {
+  override name = 'DeploymentInterrupted';
+}
+
+/** Everything a deployment run needs. */
+export interface OrchestratorDeps {
+  store: Store;
+  runtime: RuntimeDriver;
+  logger: Logger;
+}
+
+/** The part of a pino logger that driver contexts write to. */
+export type LevelLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+
+/** Builds the context object a driver call receives. */
+export function driverContext(logger: LevelLogger, signal: AbortSignal): DriverContext & { dispose(): void } {
+  const scratchDir = mkdtempSync(join(tmpdir(), 'pave-driver-'));
+  const checkpoints = new Map<string, unknown>();
+  const log =
+    (level: 'debug' | 'info' | 'warn' | 'error') => (message: string, fields?: Record<string, unknown>) =>
+      logger[level](fields ?? {}, message);
+  return {
+    logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
+    signal,
+    scratchDir,
+    dryRun: false,
+    async checkpoint<T>(key: string, fn: () => Promise<T>): Promise<T> {
+      if (checkpoints.has(key)) return checkpoints.get(key) as T;
+      const value = await fn();
+      checkpoints.set(key, value);
+      return value;
+    },
+    dispose: () => rmSync(scratchDir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * Runs one deployment to its end: resolves its set, renders it, removes workloads the set no longer has,
+ * deploys the rest and waits until they are ready. On failure it records the reason and, unless asked not
+ * to, restores the environment's previous set. Every step lands in the deployment's journal.
+ * Rejects only with DeploymentInterrupted (the deployment stays `running`, to be resumed).
+ */
+export async function runDeployment(
+  deps: OrchestratorDeps,
+  deploymentId: number,
+  signal: AbortSignal,
+  resumed: boolean,
+): Promise<void> {
+  const { store } = deps;
+  const row = await store.db
+    .selectFrom('deployments')
+    .selectAll()
+    .where('id', '=', deploymentId)
+    .executeTakeFirstOrThrow();
+  const target: RuntimeTarget = { app: row.app_id, env: row.env_id };
+  const logger = deps.logger.child({ deployment: deploymentId, app: target.app, env: target.env });
+  const request = JSON.parse(row.request) as DeploymentRequest;
+  const note = (entry: Parameters<typeof journal>[2]) => journal(store.db, deploymentId, entry);
+  const checkSignal = () => {
+    if (signal.aborted) throw new DeploymentInterrupted('the control plane is stopping');
+  };
+
+  if (resumed) {
+    await note({
+      step: 'resume',
+      status: 'info',
+      message: 'the control plane stopped during this deployment; running it again from the start',
+    });
+  }
+  const environment = await store.db
+    .selectFrom('environments')
+    .selectAll()
+    .where('app_id', '=', target.app)
+    .where('id', '=', target.env)
+    .executeTakeFirstOrThrow();
+  // On a resume the previous set is the one recorded at the first start, not what the env says now.
+  const previousSetId = resumed && row.set_id ? row.previous_set_id : environment.current_set_id;
+  const previousDeploymentId = environment.current_deployment_id;
+
+  let setId = row.set_id;
+  let workloads: SetWorkloads;
+  if (setId) {
+    workloads = (await loadSet(store.db, setId)).workloads;
+  } else {
+    const base = environment.current_set_id
+      ? (await loadSet(store.db, environment.current_set_id)).workloads
+      : {};
+    workloads = applyPatch(base, request.upsert, request.remove);
+    setId = await saveSet(store.db, workloads);
+  }
+  await store.db
+    .updateTable('deployments')
+    .set({ set_id: setId, previous_set_id: previousSetId, started_at: row.started_at ?? now() })
+    .where('id', '=', deploymentId)
+    .execute();
+  await note({
+    step: 'plan',
+    status: 'info',
+    message: `set ${setId.slice(0, 12)} with ${Object.keys(workloads).length} workload(s): ${Object.keys(workloads).sort().join(', ') || 'none'}`,
+  });
+
+  const outcome = await applySet(
+    deps,
+    target,
+    workloads,
+    String(deploymentId),
+    request.timeoutSeconds,
+    signal,
+    note,
+    logger,
+  );
+  checkSignal();
+  if (outcome.ok) {
+    await store.transaction(async (tx) => {
+      await tx
+        .updateTable('deployments')
+        .set({ status: 'succeeded', finished_at: now() })
+        .where('id', '=', deploymentId)
+        .execute();
+      await tx
+        .updateTable('environments')
+        .set({ current_set_id: setId, current_deployment_id: deploymentId })
+        .where('app_id', '=', target.app)
+        .where('id', '=', target.env)
+        .execute();
+    });
+    await note({ step: 'finish', status: 'succeeded', message: 'every workload is ready' });
+    logger.info('deployment succeeded');
+    return;
+  }
+
+  let rolledBack = false;
+  if (request.autoRollback && previousSetId && previousSetId !== setId) {
+    await note({
+      step: 'rollback',
+      status: 'started',
+      message: `restoring the previous set ${previousSetId.slice(0, 12)} (deployment ${previousDeploymentId ?? '?'})`,
+    });
+    const previous = (await loadSet(store.db, previousSetId)).workloads;
+    const restored = await applySet(
+      deps,
+      target,
+      previous,
+      String(previousDeploymentId ?? deploymentId),
+      request.timeoutSeconds,
+      signal,
+      note,
+      logger,
+    );
+    checkSignal();
+    rolledBack = restored.ok;
+    await note({
+      step: 'rollback',
+      status: restored.ok ? 'succeeded' : 'failed',
+      message: restored.ok
+        ? 'the previous set is back and ready'
+        : `the previous set did not come back: ${restored.reason}`,
+    });
+  } else if (!request.autoRollback) {
+    await note({
+      step: 'rollback',
+      status: 'info',
+      message: 'automatic rollback is off for this deployment',
+    });
+  } else if (!previousSetId) {
+    await note({ step: 'rollback', status: 'info', message: 'no previous successful set to restore' });
+  }
+  await store.db
+    .updateTable('deployments')
+    .set({ status: 'failed', reason: outcome.reason, finished_at: now(), rolled_back: rolledBack ? 1 : 0 })
+    .where('id', '=', deploymentId)
+    .execute();
+  await note({ step: 'finish', status: 'failed', message: outcome.reason });
+  logger.warn({ reason: outcome.reason }, 'deployment failed');
+}
+
+type ApplyOutcome = { ok: true } | { ok: false; reason: string };
+
+/** Makes the environment run exactly `workloads`: remove the others, deploy these, wait until ready. */
+async function applySet(
+  deps: OrchestratorDeps,
+  target: RuntimeTarget,
+  workloads: SetWorkloads,
+  deploymentId: string,
+  timeoutSeconds: number,
+  signal: AbortSignal,
+  note: (entry: Parameters<typeof journal>[2]) => Promise<void>,
+  logger: Logger,
+): Promise<ApplyOutcome> {
+  let rendered: RenderedWorkload[];
+  try {
+    rendered = await renderSet(deps.store.db, { ...target, deploymentId }, workloads);
+  } catch (error) {
+    const problems = (error as { errors?: Array<{ path: string; message: string }> }).errors ?? [];
+    const reason = [(error as Error).message, ...problems.map((p) => `${p.path}: ${p.message}`)].join('; ');
+    await note({ step: 'render', status: 'failed', message: reason });
+    return { ok: false, reason };
+  }
+  const timeout = AbortSignal.timeout(timeoutSeconds * 1000);
+  const callSignal = AbortSignal.any([signal, timeout]);
+  const ctx = driverContext(logger, callSignal);
+  try {
+    const running = await deps.runtime.status(target, ctx);
+    for (const workload of running.map((w) => w.workload).sort()) {
+      if (workload in workloads) continue;
+      await note({ step: 'remove', workload, status: 'started', message: 'not in the set' });
+      await deps.runtime.remove(target, workload, ctx);
+      await note({ step: 'remove', workload, status: 'succeeded', message: 'stopped and removed' });
+    }
+    const failures: string[] = [];
+    const deployed: RenderedWorkload[] = [];
+    for (const workload of rendered) {
+      if (signal.aborted) throw new DeploymentInterrupted('the control plane is stopping');
+      const existing = running.find((w) => w.workload === workload.name);
+      const unchanged = existing?.hash === workload.hash && existing.state !== 'stopped';
+      await note({
+        step: 'deploy',
+        workload: workload.name,
+        status: 'started',
+        message: unchanged
+          ? 'unchanged: keeps running'
+          : existing
+            ? 'replacing the running version'
+            : 'starting',
+      });
+      try {
+        await deps.runtime.deploy(target, workload, ctx);
+        deployed.push(workload);
+      } catch (error) {
+        const reason = `${workload.name}: ${(error as Error).message}`;
+        failures.push(reason);
+        await note({
+          step: 'deploy',
+          workload: workload.name,
+          status: 'failed',
+          message: (error as Error).message,
+        });
+      }
+    }
+    const results = await Promise.all(
+      deployed.map(async (workload): Promise<[RenderedWorkload, ReadyResult]> => [
+        workload,
+        await deps.runtime.waitReady(target, workload.name, ctx),
+      ]),
+    );
+    if (signal.aborted) throw new DeploymentInterrupted('the control plane is stopping');
+    for (const [workload, result] of results) {
+      if (result.ready) {
+        await note({ step: 'ready', workload: workload.name, status: 'succeeded', message: 'ready' });
+        continue;
+      }
+      const reason =
+        timeout.aborted && !/timed out/.test(result.reason)
+          ? `not ready after ${timeoutSeconds} s (${result.reason})`
+          : result.reason;
+      const logs = result.lastLogs.length ? `\nlast log lines:\n${result.lastLogs.join('\n')}` : '';
+      failures.push(`${workload.name}: ${reason}${logs}`);
+      await note({ step: 'ready', workload: workload.name, status: 'failed', message: `${reason}${logs}` });
+    }
+    return failures.length ? { ok: false, reason: failures.join('\n') } : { ok: true };
+  } finally {
+    ctx.dispose();
+  }
+}

@@ -1,0 +1,281 @@
+import { createServer } from 'node:net';
+import {
+  InputError,
+  substitutePlaceholders,
+  type FieldProblem,
+  type ScoreContainer,
+  type ScoreContainerProbe,
+  type ScoreWorkload,
+  type WorkloadSource,
+} from '@pave/core';
+import type {
+  RenderedContainer,
+  RenderedFile,
+  RenderedPort,
+  RenderedProbe,
+  RenderedWorkload,
+} from '@pave/plugin-api';
+import { isUniqueViolation, type Executor } from '../../store/index.ts';
+import { hashOf, type SetWorkloads } from './sets.ts';
+
+/** Where host ports for workloads are allocated from. */
+export const HOST_PORT_RANGE = { from: 20_000, to: 39_999 } as const;
+
+/** The environment a set is rendered for. */
+export interface RenderTarget {
+  app: string;
+  env: string;
+  deploymentId: string;
+}
+
+/**
+ * Renders every workload of a set for one environment: allocates (or reuses) its host ports, expands
+ * placeholders where Score expands them (variables, file content) and maps probe ports to host ports.
+ * Rejects with InputError listing every problem (unknown resource types, bad placeholders, probe ports that
+ * are not service ports).
+ */
+export async function renderSet(
+  db: Executor,
+  target: RenderTarget,
+  workloads: SetWorkloads,
+): Promise<RenderedWorkload[]> {
+  const ports = new Map<string, RenderedPort[]>();
+  for (const [name, source] of Object.entries(workloads)) {
+    ports.set(name, await allocatePorts(db, target, name, source.spec));
+  }
+  const problems: FieldProblem[] = [];
+  const rendered: RenderedWorkload[] = [];
+  for (const [name, source] of Object.entries(workloads).sort(([a], [b]) => a.localeCompare(b))) {
+    const outputs = resolveResources(name, source.spec, ports, problems);
+    const workloadPorts = ports.get(name) ?? [];
+    const containers: RenderedContainer[] = [];
+    for (const [containerName, container] of Object.entries(source.spec.containers).sort(([a], [b]) =>
+      a.localeCompare(b),
+    )) {
+      const where = `workloads.${name}.containers.${containerName}`;
+      const expand = (text: string, path: string) => {
+        try {
+          return substitutePlaceholders(text, (parts) => resolvePlaceholder(parts, source.spec, outputs));
+        } catch (error) {
+          problems.push({ path: `${where}.${path}`, message: (error as Error).message });
+          return text;
+        }
+      };
+      containers.push({
+        name: containerName,
+        image: container.image,
+        ...(container.command ? { command: container.command } : {}),
+        ...(container.args ? { args: container.args } : {}),
+        env: Object.fromEntries(
+          Object.entries(container.variables ?? {})
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([key, value]) => [key, expand(value, `variables.${key}`)]),
+        ),
+        files: renderFiles(container, expand, where, problems),
+        workingDir: source.dir,
+        ...probe(
+          'readinessProbe',
+          container.readinessProbe,
+          workloadPorts,
+          `${where}.readinessProbe`,
+          problems,
+        ),
+        ...probe('livenessProbe', container.livenessProbe, workloadPorts, `${where}.livenessProbe`, problems),
+      });
+    }
+    const body = { name, containers, ports: workloadPorts };
+    rendered.push({ ...body, hash: hashOf(body), deploymentId: target.deploymentId });
+  }
+  if (problems.length > 0) {
+    throw new InputError(`the deployment set cannot be rendered for ${target.app}/${target.env}`, problems);
+  }
+  return rendered;
+}
+
+function renderFiles(
+  container: ScoreContainer,
+  expand: (text: string, path: string) => string,
+  where: string,
+  problems: FieldProblem[],
+): RenderedFile[] {
+  const entries: Array<[string, Record<string, unknown>]> = Array.isArray(container.files)
+    ? container.files.map((file) => [String(file.target ?? ''), file as Record<string, unknown>])
+    : Object.entries(container.files ?? {});
+  return entries.map(([target, file]) => {
+    const path = `${where}.files.${target}`;
+    const mode = typeof file.mode === 'string' ? { mode: file.mode } : {};
+    if (typeof file.binaryContent === 'string')
+      return { target, content: file.binaryContent, binary: true, ...mode };
+    if (typeof file.content === 'string') {
+      return {
+        target,
+        content: file.noExpand ? file.content : expand(file.content, `files.${target}.content`),
+        ...mode,
+      };
+    }
+    problems.push({
+      path: `${path}.source`,
+      message: 'the client must send the content of `source` files (the pave CLI reads them from disk)',
+    });
+    return { target, content: '', ...mode };
+  });
+}
+
+function probe(
+  key: 'readinessProbe' | 'livenessProbe',
+  spec: ScoreContainerProbe | undefined,
+  ports: RenderedPort[],
+  where: string,
+  problems: FieldProblem[],
+): Partial<Record<typeof key, RenderedProbe>> {
+  if (!spec) return {};
+  const rendered: RenderedProbe = {};
+  if (spec.exec) rendered.exec = { command: spec.exec.command };
+  if (spec.httpGet) {
+    const { port, ...rest } = spec.httpGet;
+    const served = ports.find((p) => p.targetPort === port) ?? ports.find((p) => p.port === port);
+    if (!served) {
+      problems.push({
+        path: `${where}.httpGet.port`,
+        message: `port ${port} is not a port of service.ports; declare it there so Pave can map it to a host port`,
+      });
+    } else {
+      rendered.httpGet = { ...rest, port: served.hostPort };
+    }
+  }
+  return { [key]: rendered };
+}
+
+/** Outputs of the workload's resources, by resource name. */
+type ResourceOutputs = Map<string, Record<string, string>>;
+
+/** The resource types this version of Pave provisions, with what each outputs. */
+function resolveResources(
+  workload: string,
+  spec: ScoreWorkload,
+  ports: Map<string, RenderedPort[]>,
+  problems: FieldProblem[],
+): ResourceOutputs {
+  const outputs: ResourceOutputs = new Map();
+  for (const [name, resource] of Object.entries(spec.resources ?? {})) {
+    const path = `workloads.${workload}.resources.${name}`;
+    if (resource.type === 'service-port') {
+      const params = resource.params ?? {};
+      const other = typeof params.workload === 'string' ? params.workload : undefined;
+      const portName =
+        typeof params.port === 'string' || typeof params.port === 'number' ? String(params.port) : undefined;
+      const otherPorts = other ? ports.get(other) : undefined;
+      if (!other || !otherPorts) {
+        problems.push({
+          path: `${path}.params.workload`,
+          message: `must name a workload of this environment${other ? `; "${other}" is not deployed here` : ''}`,
+        });
+        continue;
+      }
+      const port =
+        otherPorts.find((p) => p.name === portName || String(p.port) === portName) ?? otherPorts[0];
+      if (!port) {
+        problems.push({
+          path: `${path}.params.port`,
+          message: `workload "${other}" declares no service ports`,
+        });
+        continue;
+      }
+      outputs.set(name, { hostname: '127.0.0.1', port: String(port.hostPort) });
+      continue;
+    }
+    problems.push({
+      path: `${path}.type`,
+      message:
+        `resource type "${resource.type}" has no provisioner in this Pave yet (supported: service-port); ` +
+        'resource definitions for other types (postgres, redis, route, …) arrive with Pave resources',
+    });
+  }
+  return outputs;
+}
+
+function resolvePlaceholder(parts: string[], spec: ScoreWorkload, outputs: ResourceOutputs): string {
+  const [root, ...rest] = parts;
+  if (root === 'metadata') {
+    let value: unknown = spec.metadata;
+    for (const part of rest) {
+      value = value && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
+    }
+    if (value === undefined) throw new Error(`\${${parts.join('.')}} names no metadata field`);
+    return typeof value === 'string' ? value : JSON.stringify(value);
+  }
+  if (root === 'resources' && rest.length >= 2) {
+    const [resource, output] = rest as [string, string];
+    const values = outputs.get(resource);
+    if (!values) throw new Error(`\${${parts.join('.')}}: resource "${resource}" has no outputs`);
+    const value = values[output];
+    if (value === undefined) {
+      throw new Error(
+        `\${${parts.join('.')}}: resource "${resource}" has no output "${output}" (it has: ${Object.keys(values).join(', ')})`,
+      );
+    }
+    return value;
+  }
+  throw new Error(
+    `\${${parts.join('.')}} is not a placeholder Score knows; use \${metadata.…} or \${resources.NAME.OUTPUT}`,
+  );
+}
+
+/** The host ports of one workload, allocated on first use and stable afterwards. */
+async function allocatePorts(
+  db: Executor,
+  target: RenderTarget,
+  workload: string,
+  spec: ScoreWorkload,
+): Promise<RenderedPort[]> {
+  const declared = Object.entries(spec.service?.ports ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  if (declared.length === 0) return [];
+  const existing = await db
+    .selectFrom('port_allocations')
+    .select(['port_name', 'host_port'])
+    .where('app_id', '=', target.app)
+    .where('env_id', '=', target.env)
+    .where('workload', '=', workload)
+    .execute();
+  const byName = new Map(existing.map((row) => [row.port_name, Number(row.host_port)]));
+  const result: RenderedPort[] = [];
+  for (const [name, port] of declared) {
+    let hostPort = byName.get(name);
+    for (let attempt = 0; hostPort === undefined && attempt < 50; attempt++) {
+      const candidate =
+        HOST_PORT_RANGE.from + Math.floor(Math.random() * (HOST_PORT_RANGE.to - HOST_PORT_RANGE.from));
+      if (!(await portIsFree(candidate))) continue;
+      try {
+        await db
+          .insertInto('port_allocations')
+          .values({ app_id: target.app, env_id: target.env, workload, port_name: name, host_port: candidate })
+          .execute();
+        hostPort = candidate;
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+      }
+    }
+    if (hostPort === undefined) throw new Error(`no free host port found for ${workload}.${name}`);
+    result.push({
+      name,
+      port: port.port,
+      targetPort: port.targetPort ?? port.port,
+      protocol: port.protocol ?? 'TCP',
+      hostPort,
+    });
+  }
+  return result;
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+/** The source of a workload, for messages. */
+export function describeSource(source: WorkloadSource): string {
+  return source.file ?? source.dir;
+}

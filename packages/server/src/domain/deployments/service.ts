@@ -1,0 +1,335 @@
+import {
+  ConflictError,
+  InputError,
+  NotFoundError,
+  type CreateDeploymentBody,
+  type Deployment,
+  type DeploymentKind,
+  type DeploymentPlan,
+  type RollbackBody,
+  type SetDiff,
+} from '@pave/core';
+import type { Store, Executor } from '../../store/index.ts';
+import { recordAudit } from '../audit.ts';
+import { now, type RequestContext } from '../context.ts';
+import { diffSets } from './diff.ts';
+import { DEFAULT_TIMEOUT_SECONDS, toDeployment, type DeploymentRequest } from './records.ts';
+import { loadSet, saveSet, type SetWorkloads } from './sets.ts';
+
+async function environmentRow(db: Executor, app: string, env: string) {
+  const row = await db
+    .selectFrom('environments')
+    .selectAll()
+    .where('app_id', '=', app)
+    .where('id', '=', env)
+    .executeTakeFirst();
+  if (!row) {
+    throw new NotFoundError(`environment "${env}" of app "${app}" not found`, [
+      { path: 'env', message: `\`pave envs list --app ${app}\` shows the environments` },
+    ]);
+  }
+  return row;
+}
+
+/** The workloads an environment currently runs (its last successful set), or none. */
+export async function currentWorkloads(
+  db: Executor,
+  app: string,
+  env: string,
+): Promise<{ setId: string | null; workloads: SetWorkloads }> {
+  const row = await environmentRow(db, app, env);
+  if (!row.current_set_id) return { setId: null, workloads: {} };
+  return { setId: row.current_set_id, workloads: (await loadSet(db, row.current_set_id)).workloads };
+}
+
+/** Applies a partial deploy (upsert some workloads, remove others) to a set's workloads. */
+export function applyPatch(
+  base: SetWorkloads,
+  upsert: DeploymentRequest['upsert'],
+  remove: string[] = [],
+): SetWorkloads {
+  const next: SetWorkloads = { ...base };
+  for (const source of upsert ?? []) next[source.spec.metadata.name] = source;
+  for (const name of remove) delete next[name];
+  return next;
+}
+
+/** Inserts a queued deployment and its audit entry (inside `tx`). */
+export async function insertDeployment(
+  tx: Executor,
+  context: RequestContext,
+  target: { app: string; env: string },
+  kind: DeploymentKind,
+  request: DeploymentRequest,
+  message: string,
+): Promise<Deployment> {
+  const row = await tx
+    .insertInto('deployments')
+    .values({
+      app_id: target.app,
+      env_id: target.env,
+      kind,
+      request: JSON.stringify(request),
+      set_id: request.setId ?? null,
+      previous_set_id: null,
+      actor: context.actor.username,
+      message,
+      status: 'queued',
+      reason: null,
+      created_at: now(),
+      started_at: null,
+      finished_at: null,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  const deployment = toDeployment(row);
+  await recordAudit(tx, context, {
+    action: `deployment.${kind}`,
+    target: `apps/${target.app}/envs/${target.env}/deployments/${deployment.id}`,
+    appId: target.app,
+    summary: {
+      id: deployment.id,
+      kind,
+      message,
+      workloads: request.upsert?.map((w) => w.spec.metadata.name),
+      remove: request.remove,
+      setId: request.setId,
+      fromDeployment: request.fromDeploymentId,
+      fromEnv: request.fromEnvId,
+    },
+  });
+  return deployment;
+}
+
+/**
+ * Queues a deployment of an environment, or with `plan: true` only says what it would change. Deploys
+ * replace the named workloads and keep the others; `fromEnv` promotes another environment's current set;
+ * `fromDeployment` redeploys an earlier deployment's set.
+ */
+export async function createDeployment(
+  store: Store,
+  context: RequestContext,
+  app: string,
+  env: string,
+  body: CreateDeploymentBody,
+): Promise<Deployment | DeploymentPlan> {
+  const modes = [
+    body.workloads || body.remove ? 'workloads' : null,
+    body.fromDeployment,
+    body.fromEnv,
+  ].filter(Boolean);
+  if (modes.length !== 1) {
+    throw new InputError(
+      'say what to deploy: workloads (and/or remove), fromDeployment or fromEnv — exactly one',
+      [{ path: '/', message: 'send exactly one of `workloads`/`remove`, `fromDeployment` or `fromEnv`' }],
+    );
+  }
+  const current = await currentWorkloads(store.db, app, env);
+  const request: DeploymentRequest = {
+    timeoutSeconds: body.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
+    autoRollback: body.autoRollback ?? true,
+  };
+  let kind: DeploymentKind = 'deploy';
+  let next: SetWorkloads;
+  if (body.fromEnv) {
+    if (body.fromEnv === env) {
+      throw new InputError('an environment cannot be promoted to itself', [
+        { path: '/fromEnv', message: 'name another environment' },
+      ]);
+    }
+    const source = await currentWorkloads(store.db, app, body.fromEnv);
+    if (!source.setId) {
+      throw new ConflictError(`environment "${body.fromEnv}" has no successful deployment to promote`, [
+        { path: '/fromEnv', message: 'deploy to it first' },
+      ]);
+    }
+    kind = 'promote';
+    request.setId = source.setId;
+    request.fromEnvId = body.fromEnv;
+    next = source.workloads;
+  } else if (body.fromDeployment) {
+    const source = await deploymentWithSet(store.db, app, env, body.fromDeployment, '/fromDeployment');
+    kind = 'rollback';
+    request.setId = source.setId;
+    request.fromDeploymentId = body.fromDeployment;
+    next = (await loadSet(store.db, source.setId)).workloads;
+  } else {
+    const problems = checkPatch(body, current.workloads);
+    if (problems.length) throw new InputError('the deployment request is invalid', problems);
+    request.upsert = body.workloads ?? [];
+    request.remove = body.remove ?? [];
+    next = applyPatch(current.workloads, request.upsert, request.remove);
+  }
+  if (body.plan) {
+    const setId = await saveSet(store.db, next);
+    return {
+      setId,
+      workloads: Object.keys(next).sort(),
+      diff: diffSets(
+        { setId: current.setId, label: `${app}/${env} (current)`, workloads: current.workloads },
+        { setId, label: `${app}/${env} (planned)`, workloads: next },
+      ),
+    };
+  }
+  return store.transaction((tx) =>
+    insertDeployment(tx, context, { app, env }, kind, request, body.message ?? ''),
+  );
+}
+
+function checkPatch(body: CreateDeploymentBody, current: SetWorkloads) {
+  const problems: Array<{ path: string; message: string }> = [];
+  const seen = new Map<string, number>();
+  (body.workloads ?? []).forEach((source, index) => {
+    const name = source.spec.metadata.name;
+    const first = seen.get(name);
+    if (first !== undefined) {
+      problems.push({
+        path: `/workloads/${index}/spec/metadata/name`,
+        message: `workload "${name}" is also given at /workloads/${first}; each workload may appear once`,
+      });
+    }
+    seen.set(name, index);
+  });
+  (body.remove ?? []).forEach((name, index) => {
+    if (!(name in current)) {
+      problems.push({
+        path: `/remove/${index}`,
+        message: `workload "${name}" is not deployed in this environment`,
+      });
+    } else if (seen.has(name)) {
+      problems.push({ path: `/remove/${index}`, message: `workload "${name}" is both deployed and removed` });
+    }
+  });
+  return problems;
+}
+
+async function deploymentWithSet(db: Executor, app: string, env: string, id: string, path: string) {
+  const row = await db
+    .selectFrom('deployments')
+    .select(['id', 'set_id', 'status'])
+    .where('id', '=', Number(id))
+    .where('app_id', '=', app)
+    .where('env_id', '=', env)
+    .executeTakeFirst();
+  if (!row)
+    throw new NotFoundError(`deployment ${id} of ${app}/${env} not found`, [
+      { path, message: 'no such deployment here' },
+    ]);
+  if (!row.set_id) {
+    throw new ConflictError(`deployment ${id} has no deployment set yet (it is ${row.status})`, [
+      { path, message: 'pick a deployment that has run' },
+    ]);
+  }
+  return { id: String(row.id), setId: row.set_id };
+}
+
+/**
+ * Queues a rollback: a new deployment of an earlier deployment's set. Without an id, the newest successful
+ * deployment whose set differs from the current one.
+ */
+export async function rollback(
+  store: Store,
+  context: RequestContext,
+  app: string,
+  env: string,
+  body: RollbackBody,
+): Promise<Deployment> {
+  const environment = await environmentRow(store.db, app, env);
+  let sourceId = body.deploymentId;
+  if (!sourceId) {
+    const previous = await store.db
+      .selectFrom('deployments')
+      .select(['id'])
+      .where('app_id', '=', app)
+      .where('env_id', '=', env)
+      .where('status', '=', 'succeeded')
+      .where('set_id', 'is not', null)
+      .where((eb) =>
+        environment.current_set_id ? eb('set_id', '!=', environment.current_set_id) : eb.lit(true),
+      )
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    if (!previous) {
+      throw new ConflictError(`${app}/${env} has no earlier successful deployment to roll back to`, [
+        { path: 'deploymentId', message: 'name a deployment, or deploy first' },
+      ]);
+    }
+    sourceId = String(previous.id);
+  }
+  const source = await deploymentWithSet(store.db, app, env, sourceId, '/deploymentId');
+  const request: DeploymentRequest = {
+    setId: source.setId,
+    fromDeploymentId: source.id,
+    timeoutSeconds: body.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
+    autoRollback: true,
+  };
+  return store.transaction((tx) =>
+    insertDeployment(
+      tx,
+      context,
+      { app, env },
+      'rollback',
+      request,
+      body.message ?? `rollback to deployment ${source.id}`,
+    ),
+  );
+}
+
+/**
+ * Compares deployment sets: by default the environment's previous successful deployment with its current
+ * one; `from`/`to` name deployments; `toEnv` compares the current sets of two environments.
+ */
+export async function diffDeployments(
+  db: Executor,
+  app: string,
+  env: string,
+  query: { from?: string | undefined; to?: string | undefined; toEnv?: string | undefined },
+): Promise<SetDiff> {
+  if (query.toEnv) {
+    const a = await currentWorkloads(db, app, env);
+    const b = await currentWorkloads(db, app, query.toEnv);
+    return diffSets(
+      { setId: a.setId, label: `${app}/${env}`, workloads: a.workloads },
+      { setId: b.setId, label: `${app}/${query.toEnv}`, workloads: b.workloads },
+    );
+  }
+  const environment = await environmentRow(db, app, env);
+  let toId =
+    query.to ?? (environment.current_deployment_id ? String(environment.current_deployment_id) : undefined);
+  let fromId = query.from;
+  if (query.from && !query.to) {
+    toId = environment.current_deployment_id ? String(environment.current_deployment_id) : undefined;
+  }
+  if (!toId) {
+    return diffSets(
+      { setId: null, label: 'nothing', workloads: {} },
+      { setId: null, label: 'nothing', workloads: {} },
+    );
+  }
+  const to = await deploymentWithSet(db, app, env, toId, 'to');
+  if (!fromId) {
+    const previous = await db
+      .selectFrom('deployments')
+      .select('id')
+      .where('app_id', '=', app)
+      .where('env_id', '=', env)
+      .where('status', '=', 'succeeded')
+      .where('id', '<', Number(to.id))
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    fromId = previous ? String(previous.id) : undefined;
+  }
+  const from = fromId ? await deploymentWithSet(db, app, env, fromId, 'from') : undefined;
+  return diffSets(
+    from
+      ? {
+          setId: from.setId,
+          label: `${app}/${env}@${from.id}`,
+          workloads: (await loadSet(db, from.setId)).workloads,
+        }
+      : { setId: null, label: `${app}/${env} (empty)`, workloads: {} },
+    { setId: to.setId, label: `${app}/${env}@${to.id}`, workloads: (await loadSet(db, to.setId)).workloads },
+  );
+}

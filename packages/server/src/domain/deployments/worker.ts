@@ -1,0 +1,171 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { now } from '../context.ts';
+import { DeploymentInterrupted, runDeployment, type OrchestratorDeps } from './orchestrator.ts';
+import { journal } from './records.ts';
+
+/** How long a replica's claim on an environment lasts without renewal. */
+export const LEASE_MS = 6_000;
+const RENEW_MS = 2_000;
+const POLL_MS = 250;
+
+/**
+ * Runs queued deployments. Every replica runs one; they share the work through the store: a replica takes
+ * a lease on an environment (a conditional update, atomic on both engines), runs that environment's oldest
+ * deployment, and renews the lease while it works. So deployments of one environment run one at a time, in
+ * the order they were queued, and a deployment whose replica died is resumed by whoever takes the lease
+ * next, once it has expired.
+ */
+export class DeploymentWorker {
+  /** This replica's identity in leases and logs. */
+  readonly replicaId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly active = new Map<string, Promise<void>>();
+  private readonly stopping = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  private ticking = false;
+
+  constructor(private readonly deps: OrchestratorDeps & { logger: Logger }) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.poke(), POLL_MS);
+    this.poke();
+  }
+
+  /** Looks for work now (called after a deployment is queued on this replica). */
+  poke(): void {
+    if (this.ticking || this.stopping.signal.aborted) return;
+    this.ticking = true;
+    this.tick()
+      .catch((error: unknown) => this.deps.logger.error({ err: error }, 'deployment worker tick failed'))
+      .finally(() => (this.ticking = false));
+  }
+
+  /** Stops taking work and interrupts running deployments; they stay `running` and are resumed elsewhere. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.stopping.abort();
+    await Promise.allSettled(this.active.values());
+  }
+
+  private async tick(): Promise<void> {
+    const { store } = this.deps;
+    const pending = await store.db
+      .selectFrom('deployments')
+      .select(['app_id', 'env_id'])
+      .where('status', 'in', ['queued', 'running'])
+      .orderBy('id')
+      .execute();
+    const seen = new Set<string>();
+    for (const { app_id: app, env_id: env } of pending) {
+      const key = `${app}/${env}`;
+      if (seen.has(key) || this.active.has(key)) continue;
+      seen.add(key);
+      if (!(await this.acquireLease(app, env))) continue;
+      const run = this.runEnvironment(app, env).finally(() => this.active.delete(key));
+      this.active.set(key, run);
+    }
+  }
+
+  private async acquireLease(app: string, env: string): Promise<boolean> {
+    const at = now();
+    const result = await this.deps.store.db
+      .updateTable('environments')
+      .set({ lease_owner: this.replicaId, lease_until: new Date(Date.now() + LEASE_MS).toISOString() })
+      .where('app_id', '=', app)
+      .where('id', '=', env)
+      .where((eb) =>
+        eb.or([
+          eb('lease_owner', 'is', null),
+          eb('lease_until', '<', at),
+          eb('lease_owner', '=', this.replicaId),
+        ]),
+      )
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  private async releaseLease(app: string, env: string): Promise<void> {
+    await this.deps.store.db
+      .updateTable('environments')
+      .set({ lease_owner: null, lease_until: null })
+      .where('app_id', '=', app)
+      .where('id', '=', env)
+      .where('lease_owner', '=', this.replicaId)
+      .execute();
+  }
+
+  /** Runs the environment's deployments one after another while this replica holds its lease. */
+  private async runEnvironment(app: string, env: string): Promise<void> {
+    const lost = new AbortController();
+    const signal = AbortSignal.any([this.stopping.signal, lost.signal]);
+    const renew = setInterval(() => {
+      this.acquireLease(app, env)
+        .then((held) => {
+          if (!held) lost.abort();
+        })
+        .catch(() => lost.abort());
+    }, RENEW_MS);
+    try {
+      while (!signal.aborted) {
+        const next = await this.deps.store.db
+          .selectFrom('deployments')
+          .select(['id', 'status'])
+          .where('app_id', '=', app)
+          .where('env_id', '=', env)
+          .where('status', 'in', ['queued', 'running'])
+          .orderBy('id')
+          .limit(1)
+          .executeTakeFirst();
+        if (!next) break;
+        const id = Number(next.id);
+        const resumed = next.status === 'running';
+        if (!resumed) {
+          await this.deps.store.db
+            .updateTable('deployments')
+            .set({ status: 'running', started_at: now() })
+            .where('id', '=', id)
+            .where('status', '=', 'queued')
+            .execute();
+        }
+        await journal(this.deps.store.db, id, {
+          step: 'start',
+          status: 'info',
+          message: `run by replica ${this.replicaId}`,
+        });
+        try {
+          await runDeployment(this.deps, id, signal, resumed);
+        } catch (error) {
+          if (error instanceof DeploymentInterrupted || signal.aborted) {
+            await journal(this.deps.store.db, id, {
+              step: 'interrupted',
+              status: 'info',
+              message: lost.signal.aborted
+                ? 'this replica lost its lease on the environment; another replica resumes the deployment'
+                : 'the control plane is stopping; the deployment resumes when a control plane runs again',
+            }).catch(() => undefined);
+            break;
+          }
+          this.deps.logger.error({ err: error, deployment: id }, 'deployment crashed');
+          await this.deps.store.db
+            .updateTable('deployments')
+            .set({
+              status: 'failed',
+              reason: `internal error: ${(error as Error).message}`,
+              finished_at: now(),
+            })
+            .where('id', '=', id)
+            .execute();
+          await journal(this.deps.store.db, id, {
+            step: 'finish',
+            status: 'failed',
+            message: `internal error: ${(error as Error).message}`,
+          });
+        }
+      }
+    } finally {
+      clearInterval(renew);
+      await this.releaseLease(app, env).catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,242 @@
+import {
+  CreateDeploymentBody,
+  Deployment,
+  DeploymentDetail,
+  DeploymentListQuery,
+  DeploymentParams,
+  DeploymentPlan,
+  DiffQuery,
+  EnvParams,
+  EnvironmentStatus,
+  LogsQuery,
+  RollbackBody,
+  SetDiff,
+  listOf,
+} from '@pave/core';
+import type { RuntimeDriver } from '@pave/plugin-api';
+import type { ApiServer } from '../app.ts';
+import type { Store } from '../../store/index.ts';
+import { getEnvironment } from '../../domain/environments.ts';
+import { getDeployment, listDeployments, toDeployment } from '../../domain/deployments/records.ts';
+import { createDeployment, diffDeployments, rollback } from '../../domain/deployments/service.ts';
+import { driverContext } from '../../domain/deployments/orchestrator.ts';
+
+/** What the deployment routes need besides the store. */
+export interface DeploymentRouteDeps {
+  store: Store;
+  runtime: RuntimeDriver;
+  /** Tells the local worker that work was queued, so it starts without waiting for its next poll. */
+  onQueued: () => void;
+}
+
+/** Deployments, rollback, promote, status, diff and logs of an environment. */
+export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): void {
+  const { store, runtime } = deps;
+  const tags = ['deployments'];
+  api.post(
+    '/apps/:app/envs/:env/deployments',
+    {
+      schema: {
+        tags,
+        summary: 'Deploy workloads, promote another environment, or redeploy an earlier set',
+        params: EnvParams,
+        body: CreateDeploymentBody,
+        response: { 200: DeploymentPlan, 202: Deployment },
+      },
+    },
+    async (request, reply) => {
+      const result = await createDeployment(
+        store,
+        request.pave,
+        request.params.app,
+        request.params.env,
+        request.body,
+      );
+      if ('diff' in result) return reply.code(200).send(result);
+      deps.onQueued();
+      return reply.code(202).send(result);
+    },
+  );
+  api.post(
+    '/apps/:app/envs/:env/rollback',
+    {
+      schema: {
+        tags,
+        summary: "Redeploy an earlier deployment's set (default: the previous successful one)",
+        params: EnvParams,
+        body: RollbackBody.optional(),
+        response: { 202: Deployment },
+      },
+    },
+    async (request, reply) => {
+      const result = await rollback(
+        store,
+        request.pave,
+        request.params.app,
+        request.params.env,
+        request.body ?? {},
+      );
+      deps.onQueued();
+      return reply.code(202).send(result);
+    },
+  );
+  api.get(
+    '/apps/:app/envs/:env/deployments',
+    {
+      schema: {
+        tags,
+        summary: "List an environment's deployments, newest first",
+        params: EnvParams,
+        querystring: DeploymentListQuery,
+        response: { 200: listOf(Deployment) },
+      },
+    },
+    async (request) => {
+      await getEnvironment(store.db, request.params.app, request.params.env);
+      return {
+        items: await listDeployments(store.db, request.params.app, request.params.env, request.query.limit),
+      };
+    },
+  );
+  api.get(
+    '/apps/:app/envs/:env/deployments/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Get a deployment with its journal',
+        params: DeploymentParams,
+        response: { 200: DeploymentDetail },
+      },
+    },
+    async (request) => getDeployment(store.db, request.params.app, request.params.env, request.params.id),
+  );
+  api.get(
+    '/apps/:app/envs/:env/diff',
+    {
+      schema: {
+        tags,
+        summary: 'Compare deployment sets (default: previous successful vs current)',
+        params: EnvParams,
+        querystring: DiffQuery,
+        response: { 200: SetDiff },
+      },
+    },
+    async (request) => {
+      await getEnvironment(store.db, request.params.app, request.params.env);
+      if (request.query.toEnv) await getEnvironment(store.db, request.params.app, request.query.toEnv);
+      return diffDeployments(store.db, request.params.app, request.params.env, request.query);
+    },
+  );
+  api.get(
+    '/apps/:app/envs/:env/status',
+    {
+      schema: {
+        tags,
+        summary: "Live status of an environment's workloads",
+        params: EnvParams,
+        response: { 200: EnvironmentStatus },
+      },
+    },
+    async (request) => {
+      const { app, env } = request.params;
+      const environment = await store.db
+        .selectFrom('environments')
+        .selectAll()
+        .where('app_id', '=', app)
+        .where('id', '=', env)
+        .executeTakeFirst();
+      if (!environment) await getEnvironment(store.db, app, env);
+      const current = environment?.current_deployment_id
+        ? await store.db
+            .selectFrom('deployments')
+            .selectAll()
+            .where('id', '=', Number(environment.current_deployment_id))
+            .executeTakeFirst()
+        : undefined;
+      const pending = await store.db
+        .selectFrom('deployments')
+        .selectAll()
+        .where('app_id', '=', app)
+        .where('env_id', '=', env)
+        .where('status', 'in', ['queued', 'running'])
+        .orderBy('id', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      const ctx = driverContext(request.log, AbortSignal.timeout(10_000));
+      try {
+        const workloads = await runtime.status({ app, env }, ctx);
+        return {
+          appId: app,
+          envId: env,
+          currentDeployment: current ? toDeployment(current) : null,
+          pendingDeployment: pending ? toDeployment(pending) : null,
+          workloads: workloads.map((w) => ({
+            workload: w.workload,
+            state: w.state,
+            restarts: w.restarts,
+            deploymentId: w.deploymentId,
+            ports: w.ports.map((p) => ({ name: p.name, port: p.port, hostPort: p.hostPort })),
+            urls: w.ports.filter((p) => p.protocol === 'TCP').map((p) => `http://127.0.0.1:${p.hostPort}`),
+            ...(w.detail ? { detail: w.detail } : {}),
+          })),
+        };
+      } finally {
+        ctx.dispose();
+      }
+    },
+  );
+  api.get(
+    '/apps/:app/envs/:env/logs',
+    {
+      schema: {
+        tags,
+        summary: 'Stream workload logs as Server-Sent Events (event: log, data: LogEvent JSON)',
+        params: EnvParams,
+        querystring: LogsQuery,
+      },
+    },
+    async (request, reply) => {
+      const { app, env } = request.params;
+      await getEnvironment(store.db, app, env);
+      if (!runtime.logs) {
+        return reply.code(204).send();
+      }
+      const closed = new AbortController();
+      request.raw.on('close', () => closed.abort());
+      reply.hijack();
+      reply.raw.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+        'x-request-id': String(request.id),
+      });
+      const heartbeat = setInterval(() => reply.raw.write(': keep-alive\n\n'), 15_000);
+      const ctx = driverContext(request.log, closed.signal);
+      try {
+        const lines = runtime.logs(
+          { app, env },
+          {
+            ...(request.query.workload ? { workload: request.query.workload } : {}),
+            tail: request.query.tail ?? 100,
+            follow: request.query.follow === 'true',
+          },
+          ctx,
+        );
+        for await (const line of lines) {
+          if (closed.signal.aborted) break;
+          reply.raw.write(`event: log\ndata: ${JSON.stringify(line)}\n\n`);
+        }
+        if (!closed.signal.aborted) reply.raw.write('event: end\ndata: {}\n\n');
+      } catch (error) {
+        if (!closed.signal.aborted) {
+          request.log.error({ err: error }, 'log stream failed');
+          reply.raw.write(`event: error\ndata: ${JSON.stringify({ message: (error as Error).message })}\n\n`);
+        }
+      } finally {
+        clearInterval(heartbeat);
+        ctx.dispose();
+        reply.raw.end();
+      }
+    },
+  );
+}

@@ -1,0 +1,3 @@
+export { ProcessRuntime, type ProcessRuntimeConfig, type ProcessRuntimeDeps } from './runtime.ts';
+export type { RestartBackoff } from './state.ts';
+export { INHERITED_VARIABLES, portVariableName } from './environment.ts';

@@ -1,0 +1,56 @@
+// Where the process runtime keeps things:
+//   <dataDir>/runtime/process/<app>/<env>/<workload>/
+//     workload.json           the deployed version: hash, deployment, ports, containers (no env)
+//     state/<container>.json  written by the container's supervisor
+//     files/<container>/...   the container's `files`, under their target path
+//     logs/<container>.jsonl  stdout and stderr as JSON lines (+ .1 after rotation); kept by `remove`
+//     logs/<container>.events.log  the supervisor's own events
+import { join } from 'node:path';
+import type { RuntimeTarget } from '@pave/plugin-api';
+
+/** The paths of one workload's runtime directory. */
+export interface WorkloadPaths {
+  dir: string;
+  record: string;
+  stateDir: string;
+  filesDir: string;
+  logsDir: string;
+  state(container: string): string;
+  files(container: string): string;
+  log(container: string): string;
+  eventLog(container: string): string;
+}
+
+/** The process runtime's root directory inside Pave's data directory. */
+export function runtimeRoot(dataDir: string): string {
+  return join(dataDir, 'runtime', 'process');
+}
+
+/** The directory holding every workload of `target`. */
+export function environmentDir(dataDir: string, target: RuntimeTarget): string {
+  return join(runtimeRoot(dataDir), target.app, target.env);
+}
+
+/** The paths of `workload` in `target`; names must already be validated as DNS labels. */
+export function workloadPaths(dataDir: string, target: RuntimeTarget, workload: string): WorkloadPaths {
+  const dir = join(environmentDir(dataDir, target), workload);
+  const stateDir = join(dir, 'state');
+  const filesDir = join(dir, 'files');
+  const logsDir = join(dir, 'logs');
+  return {
+    dir,
+    record: join(dir, 'workload.json'),
+    stateDir,
+    filesDir,
+    logsDir,
+    state: (container) => join(stateDir, `${container}.json`),
+    files: (container) => join(filesDir, container),
+    log: (container) => join(logsDir, `${container}.jsonl`),
+    eventLog: (container) => join(logsDir, `${container}.events.log`),
+  };
+}
+
+/** The container whose log file is `fileName` (`<container>.jsonl`), or null for any other file. */
+export function containerOfLogFile(fileName: string): string | null {
+  return fileName.endsWith('.jsonl') ? fileName.slice(0, -'.jsonl'.length) : null;
+}

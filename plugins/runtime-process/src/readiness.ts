@@ -1,0 +1,68 @@
+// Which readiness checks a workload gets (see ProcessRuntime.waitReady) and which may be kept on disk.
+import type { RenderedContainer, RenderedPort, RenderedWorkload } from '@pave/plugin-api';
+import type { ReadinessCheck } from './probes.ts';
+
+/** A readiness check and the container it belongs to (null: the workload as a whole). */
+export interface ContainerCheck {
+  container: string | null;
+  check: ReadinessCheck;
+}
+
+/** The readiness checks of `workload` (see waitReady), with everything they need to run. */
+export function readinessChecks(
+  workload: RenderedWorkload,
+  environmentOf: (container: RenderedContainer) => Record<string, string>,
+): ContainerCheck[] {
+  const checks: ContainerCheck[] = [];
+  for (const container of workload.containers) {
+    const probe = container.readinessProbe;
+    if (probe?.httpGet) {
+      const { port, path, host, scheme, httpHeaders } = probe.httpGet;
+      checks.push({
+        container: container.name,
+        check: {
+          kind: 'httpGet',
+          port,
+          path,
+          ...(host ? { host } : {}),
+          scheme: scheme ?? 'HTTP',
+          headers: httpHeaders ?? [],
+        },
+      });
+    } else if (probe?.exec) {
+      checks.push({
+        container: container.name,
+        check: {
+          kind: 'exec',
+          command: probe.exec.command,
+          cwd: container.workingDir,
+          env: environmentOf(container),
+        },
+      });
+    }
+  }
+  if (checks.length > 0) return checks;
+  const first = workload.ports[0];
+  return [{ container: null, check: first ? { kind: 'tcp', port: first.hostPort } : { kind: 'running' } }];
+}
+
+/**
+ * The form of a check kept in workload.json for a control plane that restarts: header values and exec
+ * probes (command and environment) may hold secrets, so an httpGet with headers becomes a TCP check of its
+ * port and an exec probe becomes the default check.
+ */
+export function persistableCheck(entry: ContainerCheck, ports: RenderedPort[]): ContainerCheck {
+  const { check } = entry;
+  if (check.kind === 'httpGet' && check.headers.length > 0) {
+    return { container: entry.container, check: { kind: 'tcp', port: check.port } };
+  }
+  if (check.kind === 'httpGet') return entry;
+  if (check.kind === 'exec') {
+    const first = ports[0];
+    return {
+      container: entry.container,
+      check: first ? { kind: 'tcp', port: first.hostPort } : { kind: 'running' },
+    };
+  }
+  return entry;
+}

@@ -1,0 +1,706 @@
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync } from 'node:fs';
+import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { isDnsLabel } from '@pave/core';
+import type {
+  DriverContext,
+  LogLine,
+  ReadyResult,
+  RenderedContainer,
+  RenderedPort,
+  RenderedWorkload,
+  RuntimeDriver,
+  RuntimeTarget,
+  WorkloadStatus,
+} from '@pave/plugin-api';
+import { containerEnvironment, inheritedEnvironment } from './environment.ts';
+import { writeFiles } from './files.ts';
+import { environmentDir, runtimeRoot, workloadPaths, type WorkloadPaths } from './layout.ts';
+import { byTime, listLogSources, LogCursor, tailLog, type SourcedLogLine } from './log-reader.ts';
+import { probeOnce, RUNNING_READY_MS, type ProbeOutcome } from './probes.ts';
+import { persistableCheck, readinessChecks, type ContainerCheck } from './readiness.ts';
+import { isRunning, signalGroup, signalProcess, type ProcessIdentity } from './proc.ts';
+import {
+  describeExit,
+  readJsonFile,
+  writeJsonFile,
+  type ContainerState,
+  type RestartBackoff,
+  type SupervisorConfig,
+} from './state.ts';
+import { assertValid, assertValidNames } from './validation.ts';
+
+/** Configuration of the process runtime. */
+export interface ProcessRuntimeConfig {
+  /** Pave's data directory; the runtime keeps everything under `<dataDir>/runtime/process/`. */
+  dataDir: string;
+  /** The bundled supervisor, `packages/cli/dist/process-supervisor.js` (run with this Node.js). */
+  supervisorScript: string;
+  /** Longest `waitReady` waits even if `ctx.signal` does not abort; default 60 000 ms. */
+  readyTimeoutMs?: number;
+  /** Restarts of crashed processes; default 1 s doubling to 60 s, reset after a run of 10 s. */
+  restartBackoff?: Partial<RestartBackoff>;
+  /** Between SIGTERM and SIGKILL when a container is stopped; default 5 000 ms. */
+  stopGraceMs?: number;
+  /** A container log is rotated (one previous file kept) at this size; default 10 MiB. */
+  maxLogBytes?: number;
+}
+
+/** What the process runtime takes from its surroundings (replaceable in tests). */
+export interface ProcessRuntimeDeps {
+  /** Where PATH, HOME, LANG… for workloads come from (see INHERITED_VARIABLES); default `process.env`. */
+  hostEnv?: NodeJS.ProcessEnv;
+}
+
+/** `workload.json`: the deployed version, without anything secret. */
+interface WorkloadRecord {
+  app: string;
+  env: string;
+  workload: string;
+  hash: string;
+  deploymentId: string;
+  ports: RenderedPort[];
+  deployedAt: string;
+  /** `image` is recorded for people; this runtime does not use it. */
+  containers: Array<{ name: string; image: string }>;
+  /** Readiness checks that can be kept on disk (see persistableCheck). */
+  readiness: ContainerCheck[];
+}
+
+type ContainerPhase = 'starting' | 'running' | 'crash-looping' | 'stopped';
+
+/** One container as read from its state file and checked against /proc. */
+interface ContainerView {
+  name: string;
+  phase: ContainerPhase;
+  state: ContainerState | null;
+}
+
+interface Snapshot {
+  paths: WorkloadPaths;
+  record: WorkloadRecord;
+  containers: ContainerView[];
+}
+
+const DEFAULT_BACKOFF: RestartBackoff = { initialMs: 1_000, maxMs: 60_000, resetAfterMs: 10_000 };
+const DEFAULT_READY_TIMEOUT_MS = 60_000;
+const DEFAULT_STOP_GRACE_MS = 5_000;
+const DEFAULT_MAX_LOG_BYTES = 10 * 1024 * 1024;
+const SUPERVISOR_START_TIMEOUT_MS = 10_000;
+/** Beyond the grace period, how long a stopping supervisor may take before it is killed. */
+const SUPERVISOR_EXIT_MARGIN_MS = 5_000;
+const POLL_MS = 200;
+const LAST_LOG_LINES = 20;
+const STATUS_PROBE_TIMEOUT_MS = 1_500;
+
+/**
+ * Runs each container of a workload as a local OS process, watched by its own detached supervisor (see
+ * supervisor/main.ts) that restarts it with exponential backoff and keeps running while the control plane
+ * is down. State, files and logs live under `<dataDir>/runtime/process/<app>/<env>/<workload>/`. The
+ * container `image` is recorded but not used: a container must give `command`.
+ */
+export class ProcessRuntime implements RuntimeDriver {
+  readonly name = 'process';
+  private readonly backoff: RestartBackoff;
+  private readonly hostEnv: NodeJS.ProcessEnv;
+  /** Full readiness checks of workloads deployed by this instance: they may hold secrets, so never on disk. */
+  private readonly checks = new Map<string, { hash: string; checks: ContainerCheck[] }>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly config: ProcessRuntimeConfig,
+    deps: ProcessRuntimeDeps = {},
+  ) {
+    this.backoff = { ...DEFAULT_BACKOFF, ...config.restartBackoff };
+    this.hostEnv = deps.hostEnv ?? process.env;
+  }
+
+  /** The process runtime for `config`; nothing is started or read until it is used. */
+  static fromConfig(config: ProcessRuntimeConfig, deps?: ProcessRuntimeDeps): ProcessRuntime {
+    return new ProcessRuntime(config, deps);
+  }
+
+  /**
+   * Starts `workload`'s containers, each under a new supervisor, after stopping the version that ran
+   * before; keeps the running version untouched when its hash is the same. Resolves once every process has
+   * been started (not when ready). Rejects with InputError (listing every problem) for a workload this
+   * runtime cannot run, e.g. a container without `command`; if it rejects, none of the new processes runs.
+   */
+  async deploy(target: RuntimeTarget, workload: RenderedWorkload, ctx: DriverContext): Promise<void> {
+    assertValid(target, workload);
+    await this.locked(target, workload.name, async () => {
+      const paths = this.paths(target, workload.name);
+      const current = this.snapshot(target, workload.name);
+      const log = { app: target.app, env: target.env, workload: workload.name, hash: workload.hash };
+      if (
+        current?.record.hash === workload.hash &&
+        current.containers.every((container) => container.phase !== 'stopped')
+      ) {
+        this.remember(target, workload, paths);
+        ctx.logger.info('workload unchanged: keeping its running processes', log);
+        return;
+      }
+      if (ctx.dryRun) {
+        ctx.logger.info(current ? 'would replace the running version' : 'would start the workload', log);
+        return;
+      }
+      await this.stopWorkload(paths, ctx);
+      await rm(paths.stateDir, { recursive: true, force: true });
+      await rm(paths.filesDir, { recursive: true, force: true });
+      await mkdir(paths.logsDir, { recursive: true, mode: 0o700 });
+      for (const container of workload.containers) {
+        await writeFiles(paths.files(container.name), container.files);
+      }
+      const checks = this.remember(target, workload, paths);
+      const record: WorkloadRecord = {
+        app: target.app,
+        env: target.env,
+        workload: workload.name,
+        hash: workload.hash,
+        deploymentId: workload.deploymentId,
+        ports: workload.ports,
+        deployedAt: new Date().toISOString(),
+        containers: workload.containers.map((container) => ({
+          name: container.name,
+          image: container.image,
+        })),
+        readiness: checks.map((check) => persistableCheck(check, workload.ports)),
+      };
+      writeJsonFile(paths.record, record);
+      try {
+        for (const container of workload.containers) {
+          ctx.signal.throwIfAborted();
+          const supervisor = await this.startSupervisor(target, workload, container, paths);
+          ctx.logger.info('started container', {
+            ...log,
+            container: container.name,
+            supervisor: supervisor.pid,
+          });
+        }
+      } catch (error) {
+        // Nothing of the new version may keep running: stop the containers that did start.
+        this.checks.delete(workloadKey(target, workload.name));
+        await this.stopWorkload(paths, ctx);
+        throw error;
+      }
+    });
+  }
+
+  /**
+   * Waits until `workload` is ready: its containers' readiness probes pass (httpGet: a 2xx/3xx answer;
+   * exec: exit code 0); without probes, its first port accepts connections; without ports, its processes
+   * have run for a second. Not ready when a process exits before that (with its exit code or signal and last
+   * log lines), or when `ctx.signal` aborts or `readyTimeoutMs` passes ("timed out after …").
+   */
+  async waitReady(target: RuntimeTarget, workload: string, ctx: DriverContext): Promise<ReadyResult> {
+    assertValidNames(target, workload);
+    const timeoutMs = this.config.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
+    const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)]);
+    const startedMs = Date.now();
+    let lastFailure = '';
+    for (;;) {
+      const snapshot = this.snapshot(target, workload);
+      if (!snapshot) return { ready: false, reason: `workload "${workload}" is not deployed`, lastLogs: [] };
+      const stopped = snapshot.containers.find((container) => container.phase === 'stopped');
+      if (stopped) {
+        const lastExit = stopped.state?.lastExit;
+        return {
+          ready: false,
+          reason: `container "${stopped.name}" is stopped${lastExit ? ` (it ${describeExit(lastExit)})` : ''}`,
+          exitCode: lastExit?.code ?? null,
+          signal: lastExit?.signal ?? null,
+          lastLogs: await this.lastLogs(snapshot, [stopped.name]),
+        };
+      }
+      const outcome = await this.evaluateReadiness(target, snapshot, signal);
+      if (outcome.ok) return { ready: true };
+      // A probe cut short by the deadline says nothing about the workload: report the one before.
+      if (!signal.aborted || !lastFailure) lastFailure = outcome.detail;
+      // Judge exits only after probing, so a same-hash version that once crashed but now serves is ready.
+      const exited = snapshot.containers
+        .filter((container) => container.state?.lastExit)
+        .sort((a, b) => ((a.state?.lastExit?.at ?? '') < (b.state?.lastExit?.at ?? '') ? 1 : -1))[0];
+      const lastExit = exited?.state?.lastExit;
+      if (exited && lastExit) {
+        return {
+          ready: false,
+          reason: describeExit(lastExit),
+          exitCode: lastExit.code,
+          signal: lastExit.signal,
+          lastLogs: await this.lastLogs(snapshot, [exited.name]),
+        };
+      }
+      if (!(await sleep(POLL_MS, signal))) {
+        const seconds = Math.round((Date.now() - startedMs) / 1000);
+        return {
+          ready: false,
+          reason: `timed out after ${seconds} s: ${lastFailure}`,
+          lastLogs: await this.lastLogs(snapshot, null),
+        };
+      }
+    }
+  }
+
+  /**
+   * Stops `workload` (every process of its containers, waiting until they are gone) and deletes its runtime
+   * directory except `logs/`, so its logs can still be read. Succeeds if the workload is not there.
+   */
+  async remove(target: RuntimeTarget, workload: string, ctx: DriverContext): Promise<void> {
+    assertValidNames(target, workload);
+    await this.locked(target, workload, async () => {
+      const paths = this.paths(target, workload);
+      if (ctx.dryRun) {
+        ctx.logger.info('would remove the workload', { app: target.app, env: target.env, workload });
+        return;
+      }
+      await this.stopWorkload(paths, ctx);
+      this.checks.delete(workloadKey(target, workload));
+      for (const entry of await readdir(paths.dir).catch(() => [] as string[])) {
+        if (entry !== 'logs') await rm(join(paths.dir, entry), { recursive: true, force: true });
+      }
+      await rmdir(paths.dir).catch(() => undefined); // only if no logs were kept
+    });
+  }
+
+  /**
+   * Every workload of `target` the runtime has a record of, sorted by name: `stopped` when its supervisors
+   * are gone (a live pid with another start time is a stranger, not ours), `crash-looping` while a process
+   * is waiting to restart or has not yet run 10 s since it last failed, `starting`, then `ready` when one
+   * readiness check passes right now, else `running`. Changes nothing.
+   */
+  async status(target: RuntimeTarget, _ctx: DriverContext): Promise<WorkloadStatus[]> {
+    assertValidNames(target);
+    const names = await this.workloadNames(target);
+    const statuses = await Promise.all(names.map((name) => this.workloadStatus(target, name)));
+    return statuses.filter((status): status is WorkloadStatus => status !== null);
+  }
+
+  /** Stops every workload of `target` and deletes its runtime directory, logs included. Idempotent. */
+  async destroy(target: RuntimeTarget, ctx: DriverContext): Promise<void> {
+    assertValidNames(target);
+    const dir = environmentDir(this.config.dataDir, target);
+    if (ctx.dryRun) {
+      ctx.logger.info('would destroy every workload of the environment', {
+        app: target.app,
+        env: target.env,
+      });
+      return;
+    }
+    const names = await readdir(dir).catch(() => [] as string[]);
+    await Promise.all(
+      names.map((name) =>
+        this.locked(target, name, async () => {
+          await this.stopWorkload(this.paths(target, name), ctx);
+          this.checks.delete(workloadKey(target, name));
+        }),
+      ),
+    );
+    await rm(dir, { recursive: true, force: true });
+    await rmdir(dirname(dir)).catch(() => undefined); // the app's directory, once its last environment is gone
+  }
+
+  /**
+   * Takes stock after a control-plane start. Supervisors keep running on their own, so a live one (pid and
+   * start time match) needs nothing; a container whose supervisor is gone is recorded as stopped, and a
+   * process it left behind (verified the same way) is killed, since nothing would restart or log it.
+   */
+  async adopt(ctx: DriverContext): Promise<void> {
+    let adopted = 0;
+    let stopped = 0;
+    for (const paths of await this.allWorkloads()) {
+      for (const file of await readdir(paths.stateDir).catch(() => [] as string[])) {
+        if (!file.endsWith('.json')) continue;
+        const stateFile = join(paths.stateDir, file);
+        const state = readJsonFile<ContainerState>(stateFile);
+        if (!state || state.status === 'stopped') continue;
+        if (isRunning(state.supervisor)) {
+          adopted += 1;
+          continue;
+        }
+        if (state.child && isRunning(state.child)) {
+          ctx.logger.warn('stopping a process whose supervisor is gone', {
+            workload: state.workload,
+            container: state.container,
+            pid: state.child.pid,
+          });
+          await killGroup(state.child);
+        }
+        writeJsonFile(stateFile, {
+          ...state,
+          status: 'stopped',
+          child: null,
+          updatedAt: new Date().toISOString(),
+        });
+        stopped += 1;
+      }
+    }
+    ctx.logger.info('adopted running containers', { adopted, stopped });
+  }
+
+  /**
+   * The last `tail` (default 100) lines of each container of `workload` (or of every workload of
+   * `target`), merged in time order; with `follow`, then the lines appended after, as they come, until
+   * `ctx.signal` aborts. Logs of a removed workload can still be read (remove keeps them).
+   */
+  async *logs(
+    target: RuntimeTarget,
+    options: { workload?: string; tail?: number; follow: boolean },
+    ctx: DriverContext,
+  ): AsyncIterable<LogLine> {
+    assertValidNames(target, options.workload);
+    const dir = environmentDir(this.config.dataDir, target);
+    const workloads = options.workload ? [options.workload] : null;
+    const cursors = new Map<string, LogCursor>();
+    const initial: SourcedLogLine[] = [];
+    for (const source of await listLogSources(dir, workloads)) {
+      const { cursor, end } = await LogCursor.atEnd(source);
+      cursors.set(source.path, cursor);
+      initial.push(...(await tailLog(source, options.tail ?? 100, end)));
+    }
+    for (const line of byTime(initial)) yield toLogLine(line);
+    if (!options.follow) return;
+    while (await sleep(POLL_MS, ctx.signal)) {
+      for (const source of await listLogSources(dir, workloads)) {
+        if (!cursors.has(source.path)) cursors.set(source.path, LogCursor.atStart(source));
+      }
+      const batch: SourcedLogLine[] = [];
+      for (const cursor of cursors.values()) batch.push(...(await cursor.readNew()));
+      for (const line of byTime(batch)) yield toLogLine(line);
+    }
+  }
+
+  private paths(target: RuntimeTarget, workload: string): WorkloadPaths {
+    return workloadPaths(this.config.dataDir, target, workload);
+  }
+
+  /** Runs `fn` after any other operation on the same workload of this instance has finished. */
+  private async locked<T>(target: RuntimeTarget, workload: string, fn: () => Promise<T>): Promise<T> {
+    const key = workloadKey(target, workload);
+    const previous = this.locks.get(key) ?? Promise.resolve();
+    const run = previous.catch(() => undefined).then(fn);
+    const settled = run.catch(() => undefined);
+    this.locks.set(key, settled);
+    try {
+      return await run;
+    } finally {
+      if (this.locks.get(key) === settled) this.locks.delete(key);
+    }
+  }
+
+  /** Keeps `workload`'s full readiness checks in memory and returns them. */
+  private remember(
+    target: RuntimeTarget,
+    workload: RenderedWorkload,
+    paths: WorkloadPaths,
+  ): ContainerCheck[] {
+    const checks = readinessChecks(workload, (container) => this.environmentOf(workload, container, paths));
+    this.checks.set(workloadKey(target, workload.name), { hash: workload.hash, checks });
+    return checks;
+  }
+
+  private environmentOf(
+    workload: RenderedWorkload,
+    container: RenderedContainer,
+    paths: WorkloadPaths,
+  ): Record<string, string> {
+    return containerEnvironment({
+      hostEnv: this.hostEnv,
+      ports: workload.ports,
+      filesDir: paths.files(container.name),
+      env: container.env,
+    });
+  }
+
+  /** Starts one container's supervisor and waits until it has started the process (or failed to). */
+  private async startSupervisor(
+    target: RuntimeTarget,
+    workload: RenderedWorkload,
+    container: RenderedContainer,
+    paths: WorkloadPaths,
+  ): Promise<ProcessIdentity> {
+    const config: SupervisorConfig = {
+      app: target.app,
+      env: target.env,
+      workload: workload.name,
+      container: container.name,
+      hash: workload.hash,
+      deploymentId: workload.deploymentId,
+      ports: workload.ports,
+      argv: [...(container.command ?? []), ...(container.args ?? [])],
+      cwd: container.workingDir,
+      environment: this.environmentOf(workload, container, paths),
+      logFile: paths.log(container.name),
+      eventLogFile: paths.eventLog(container.name),
+      stateFile: paths.state(container.name),
+      maxLogBytes: this.config.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES,
+      stopGraceMs: this.config.stopGraceMs ?? DEFAULT_STOP_GRACE_MS,
+      backoff: this.backoff,
+    };
+    if (!existsSync(this.config.supervisorScript)) {
+      throw new Error(
+        `the process runtime's supervisor is missing (${this.config.supervisorScript}): build Pave with "npm run build"`,
+      );
+    }
+    const output = openSync(config.eventLogFile, 'a', 0o600);
+    let supervisor;
+    try {
+      supervisor = spawn(process.execPath, [this.config.supervisorScript], {
+        cwd: paths.dir,
+        env: inheritedEnvironment(this.hostEnv),
+        detached: true,
+        stdio: ['pipe', output, output],
+      });
+    } finally {
+      closeSync(output);
+    }
+    let exit: string | null = null;
+    supervisor.once('exit', (code, signal) => (exit = signal ? `killed by ${signal}` : `exit code ${code}`));
+    supervisor.once('error', (error) => (exit = error.message));
+    supervisor.stdin?.on('error', () => undefined); // it died first: reported below
+    supervisor.stdin?.end(JSON.stringify(config));
+    supervisor.unref();
+    const deadline = Date.now() + SUPERVISOR_START_TIMEOUT_MS;
+    for (;;) {
+      const state = readJsonFile<ContainerState>(config.stateFile);
+      if (state && state.supervisor.pid === supervisor.pid && state.status !== 'starting') {
+        return state.supervisor;
+      }
+      if (exit !== null || Date.now() > deadline) {
+        if (exit === null) supervisor.kill('SIGKILL');
+        throw new Error(
+          `the supervisor of container "${container.name}" did not start it (${exit ?? 'timed out'}); ` +
+            `see ${config.eventLogFile}`,
+        );
+      }
+      await sleep(20);
+    }
+  }
+
+  /** Stops every container with a state file in `paths` and waits until their processes are gone. */
+  private async stopWorkload(paths: WorkloadPaths, ctx: DriverContext): Promise<void> {
+    const files = await readdir(paths.stateDir).catch(() => [] as string[]);
+    await Promise.all(
+      files
+        .filter((file) => file.endsWith('.json'))
+        .map(async (file) => {
+          const state = readJsonFile<ContainerState>(join(paths.stateDir, file));
+          if (state) await this.stopContainer(state, ctx);
+        }),
+    );
+  }
+
+  private async stopContainer(state: ContainerState, ctx: DriverContext): Promise<void> {
+    const grace = this.config.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
+    if (isRunning(state.supervisor)) {
+      signalProcess(state.supervisor.pid, 'SIGTERM');
+      if (!(await until(() => !isRunning(state.supervisor), grace + SUPERVISOR_EXIT_MARGIN_MS))) {
+        ctx.logger.warn('supervisor did not stop in time: killing it', {
+          workload: state.workload,
+          container: state.container,
+          pid: state.supervisor.pid,
+        });
+        signalProcess(state.supervisor.pid, 'SIGKILL');
+        await until(() => !isRunning(state.supervisor), SUPERVISOR_EXIT_MARGIN_MS);
+      }
+    }
+    // The supervisor stops its process group; this covers a supervisor that was killed.
+    const child = readJsonFile<ContainerState>(this.stateFileOf(state))?.child ?? state.child;
+    if (child && isRunning(child)) await killGroup(child);
+  }
+
+  private stateFileOf(state: ContainerState): string {
+    return this.paths(state, state.workload).state(state.container);
+  }
+
+  /** The record and container states of `workload`, or null if it has no record. */
+  private snapshot(target: RuntimeTarget, workload: string): Snapshot | null {
+    const paths = this.paths(target, workload);
+    const record = readJsonFile<WorkloadRecord>(paths.record);
+    if (!record) return null;
+    const now = Date.now();
+    const containers = record.containers.map(({ name }) => {
+      const state = readJsonFile<ContainerState>(paths.state(name));
+      return { name, state, phase: containerPhase(state, now) };
+    });
+    return { paths, record, containers };
+  }
+
+  private async workloadStatus(target: RuntimeTarget, workload: string): Promise<WorkloadStatus | null> {
+    const snapshot = this.snapshot(target, workload);
+    if (!snapshot) return null;
+    const { record, containers } = snapshot;
+    // The first phase in this order that a container is in decides; its container explains why.
+    const decisive = (['stopped', 'crash-looping', 'starting'] as const)
+      .map((phase) => containers.find((container) => container.phase === phase))
+      .find((container) => container !== undefined);
+    let state: WorkloadStatus['state'];
+    let detail: string | undefined;
+    if (decisive) {
+      state = decisive.phase;
+      detail = describeContainer(decisive);
+    } else {
+      const outcome = await this.evaluateReadiness(
+        target,
+        snapshot,
+        AbortSignal.timeout(STATUS_PROBE_TIMEOUT_MS),
+      );
+      state = outcome.ok ? 'ready' : 'running';
+      if (!outcome.ok) detail = outcome.detail;
+    }
+    return {
+      workload,
+      state,
+      restarts: containers.reduce((sum, container) => sum + (container.state?.restarts ?? 0), 0),
+      hash: record.hash,
+      deploymentId: record.deploymentId,
+      ports: record.ports,
+      containers: containers.map((container) => ({
+        name: container.name,
+        state: container.phase,
+        ...(container.phase !== 'stopped' && container.state?.child
+          ? { pid: container.state.child.pid }
+          : {}),
+        restarts: container.state?.restarts ?? 0,
+        ...(container.state?.lastExit
+          ? { lastExit: `${describeExit(container.state.lastExit)} at ${container.state.lastExit.at}` }
+          : {}),
+      })),
+      ...(detail ? { detail } : {}),
+    };
+  }
+
+  /** One round of readiness checks; every container must also have a running process. */
+  private async evaluateReadiness(
+    target: RuntimeTarget,
+    snapshot: Snapshot,
+    signal: AbortSignal,
+  ): Promise<ProbeOutcome> {
+    const now = Date.now();
+    for (const container of snapshot.containers) {
+      const state = container.state;
+      if (container.phase !== 'running' || state?.status !== 'running' || !isRunning(state.child)) {
+        return { ok: false, detail: `container "${container.name}" is not running` };
+      }
+    }
+    const remembered = this.checks.get(workloadKey(target, snapshot.record.workload));
+    const checks =
+      remembered?.hash === snapshot.record.hash ? remembered.checks : (snapshot.record.readiness ?? []);
+    for (const { check } of checks) {
+      if (check.kind === 'running') {
+        const youngest = Math.max(
+          ...snapshot.containers.map((container) => Date.parse(container.state?.childStartedAt ?? '') || now),
+        );
+        if (now - youngest < RUNNING_READY_MS) {
+          return { ok: false, detail: `running for less than ${RUNNING_READY_MS / 1000} s` };
+        }
+        continue;
+      }
+      const outcome = await probeOnce(check, signal);
+      if (!outcome.ok) return outcome;
+    }
+    return { ok: true, detail: 'ready' };
+  }
+
+  /** The last log lines of `containers` (null: all) for a ReadyResult, prefixed when there are several. */
+  private async lastLogs(snapshot: Snapshot, containers: string[] | null): Promise<string[]> {
+    const names = containers ?? snapshot.record.containers.map((container) => container.name);
+    const lines: SourcedLogLine[] = [];
+    for (const name of names) {
+      const source = { workload: snapshot.record.workload, container: name, path: snapshot.paths.log(name) };
+      lines.push(...(await tailLog(source, LAST_LOG_LINES)));
+    }
+    const prefix = snapshot.record.containers.length > 1;
+    return byTime(lines)
+      .slice(-LAST_LOG_LINES)
+      .map((line) => (prefix ? `${line.container}: ${line.line}` : line.line));
+  }
+
+  private async workloadNames(target: RuntimeTarget): Promise<string[]> {
+    const dir = environmentDir(this.config.dataDir, target);
+    const names = await readdir(dir).catch(() => [] as string[]);
+    return names.filter((name) => isDnsLabel(name)).sort();
+  }
+
+  /** The paths of every workload directory under the runtime root. */
+  private async allWorkloads(): Promise<WorkloadPaths[]> {
+    const root = runtimeRoot(this.config.dataDir);
+    const result: WorkloadPaths[] = [];
+    for (const app of await readdir(root).catch(() => [] as string[])) {
+      for (const env of await readdir(join(root, app)).catch(() => [] as string[])) {
+        for (const workload of await readdir(join(root, app, env)).catch(() => [] as string[])) {
+          result.push(this.paths({ app, env }, workload));
+        }
+      }
+    }
+    return result;
+  }
+}
+
+function containerPhase(state: ContainerState | null, now: number): ContainerPhase {
+  if (!state || state.status === 'stopped' || !isRunning(state.supervisor)) return 'stopped';
+  if (state.status === 'starting') return 'starting';
+  const ranMs = now - (Date.parse(state.childStartedAt ?? '') || now);
+  if (state.status === 'backoff' || (state.consecutiveFailures > 0 && ranMs < state.resetAfterMs)) {
+    return 'crash-looping';
+  }
+  return 'running';
+}
+
+function describeContainer(container: ContainerView): string {
+  const state = container.state;
+  if (container.phase === 'stopped') {
+    return state && state.status !== 'stopped'
+      ? `container "${container.name}" is not running: its supervisor is gone`
+      : `container "${container.name}" is stopped`;
+  }
+  const exit = state?.lastExit ? `${describeExit(state.lastExit)}` : 'has not run yet';
+  const next = state?.nextRestartAt ? `; restarting at ${state.nextRestartAt}` : '';
+  return `container "${container.name}" ${exit}${next} (restarts: ${state?.restarts ?? 0})`;
+}
+
+/** SIGKILLs the process group led by `leader` (verified by the caller) and waits until the leader is gone. */
+async function killGroup(leader: ProcessIdentity): Promise<void> {
+  signalGroup(leader.pid, 'SIGKILL');
+  await until(() => !isRunning(leader), 2_000);
+}
+
+function toLogLine(line: SourcedLogLine): LogLine {
+  return {
+    workload: line.workload,
+    container: line.container,
+    stream: line.stream,
+    at: line.at,
+    line: line.line,
+  };
+}
+
+function workloadKey(target: RuntimeTarget, workload: string): string {
+  return `${target.app}/${target.env}/${workload}`;
+}
+
+/** Waits `ms`; false if `signal` aborted first. */
+function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve(false);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Polls `condition` every 50 ms for up to `ms`; whether it became true. */
+async function until(condition: () => boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) return false;
+    await sleep(50);
+  }
+  return true;
+}

@@ -1,0 +1,105 @@
+// What the runtime and its supervisors keep on disk, and how they write it. Nothing here may hold an
+// environment variable's value: env reaches the supervisor only through its stdin.
+// Imported by the supervisor bundle: node: built-ins and types only.
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { RenderedPort } from '@pave/plugin-api';
+import type { ProcessIdentity } from './proc.ts';
+
+/** How a supervisor restarts a container that exited: exponential backoff, like pm2 or CrashLoopBackOff. */
+export interface RestartBackoff {
+  /** Delay before the first restart. */
+  initialMs: number;
+  /** The delay doubles per consecutive failure up to this. */
+  maxMs: number;
+  /** A run at least this long counts as healthy: the next failure starts again at `initialMs`. */
+  resetAfterMs: number;
+}
+
+/** Everything a supervisor needs, sent as JSON on its stdin (never in a file or argv: `env` may hold secrets). */
+export interface SupervisorConfig {
+  app: string;
+  env: string;
+  workload: string;
+  container: string;
+  hash: string;
+  deploymentId: string;
+  ports: RenderedPort[];
+  /** The command and its arguments; argv[0] is looked up on `environment.PATH`. */
+  argv: string[];
+  cwd: string;
+  /** The container's complete environment. */
+  environment: Record<string, string>;
+  /** JSON-lines log of the container's stdout and stderr. */
+  logFile: string;
+  /** The supervisor's own events (starts, exits, restarts). */
+  eventLogFile: string;
+  stateFile: string;
+  maxLogBytes: number;
+  stopGraceMs: number;
+  backoff: RestartBackoff;
+}
+
+/** How a container's process last ended. */
+export interface ExitRecord {
+  code: number | null;
+  signal: string | null;
+  /** Set when the process could not be started at all (e.g. "spawn ./server ENOENT"). */
+  error?: string;
+  at: string;
+}
+
+/** "exited with code 3", "killed by SIGSEGV", or why it could not start. */
+export function describeExit(exit: ExitRecord): string {
+  if (exit.error) return `could not start: ${exit.error}`;
+  if (exit.signal) return `killed by ${exit.signal}`;
+  return `exited with code ${exit.code}`;
+}
+
+/**
+ * One container's state file, written by its supervisor (and by the runtime only once the supervisor is
+ * gone). `status` is the supervisor's view: `backoff` means it is waiting to restart the process.
+ */
+export interface ContainerState {
+  app: string;
+  env: string;
+  workload: string;
+  container: string;
+  hash: string;
+  deploymentId: string;
+  ports: RenderedPort[];
+  status: 'starting' | 'running' | 'backoff' | 'stopped';
+  supervisor: ProcessIdentity;
+  /** The running process (leader of its own process group), or null between runs. */
+  child: ProcessIdentity | null;
+  /** When this version's supervisor started. */
+  startedAt: string;
+  /** When the current (or last) process started. */
+  childStartedAt: string | null;
+  /** Restarts since this version started. */
+  restarts: number;
+  /** Failures since the last healthy run (see RestartBackoff.resetAfterMs). */
+  consecutiveFailures: number;
+  /** Copied from the supervisor's config so readers can tell a recovering process from a healthy one. */
+  resetAfterMs: number;
+  lastExit: ExitRecord | null;
+  nextRestartAt: string | null;
+  updatedAt: string;
+}
+
+/** Reads a JSON file; null if it is missing or unreadable. */
+export function readJsonFile<T>(path: string): T | null {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
+  } catch {
+    return null;
+  }
+}
+
+/** Writes a JSON file atomically (temporary file + rename), readable by its owner only. */
+export function writeJsonFile(path: string, value: unknown): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+  renameSync(temporary, path);
+}
