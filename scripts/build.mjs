@@ -1,7 +1,7 @@
 // Bundles the `pave` CLI (and the server it starts with `pave up`) into packages/cli/dist with esbuild.
 // npm dependencies stay external and load from node_modules; Pave's own workspace packages are bundled.
 import { build } from 'esbuild';
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -15,7 +15,11 @@ for (const workspace of workspaces) {
   }
 }
 
-const outdir = join(root, 'packages/cli/dist');
+// Build beside the old bundle and swap directories at the end, so that a `pave` started meanwhile (tests,
+// benchmarks) never finds a half-written bundle.
+const finalDir = join(root, 'packages/cli/dist');
+const outdir = `${finalDir}.tmp-${process.pid}`;
+const oldDir = `${finalDir}.old-${process.pid}`;
 rmSync(outdir, { recursive: true, force: true });
 await build({
   entryPoints: {
@@ -35,3 +39,7 @@ await build({
   external: [...external].flatMap((name) => [name, `${name}/*`]),
   logLevel: 'warning',
 });
+
+if (existsSync(finalDir)) renameSync(finalDir, oldDir);
+renameSync(outdir, finalDir);
+rmSync(oldDir, { recursive: true, force: true });

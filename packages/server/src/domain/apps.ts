@@ -45,15 +45,27 @@ export async function listApps(db: Executor): Promise<App[]> {
 
 /** One application with its environments; NotFoundError if it does not exist. */
 export async function getApp(db: Executor, appId: string): Promise<AppDetail> {
-  const row = await db.selectFrom('apps').selectAll().where('id', '=', appId).executeTakeFirst();
-  if (!row) throw appNotFound(appId);
-  const environments = await db
-    .selectFrom('environments')
-    .select(['id', 'type'])
-    .where('app_id', '=', appId)
-    .orderBy('id')
+  // One round trip: this is the API's hottest read.
+  const rows = await db
+    .selectFrom('apps')
+    .leftJoin('environments', 'environments.app_id', 'apps.id')
+    .select([
+      'apps.id as id',
+      'apps.name as name',
+      'apps.created_by as created_by',
+      'apps.created_at as created_at',
+      'environments.id as env_id',
+      'environments.type as env_type',
+    ])
+    .where('apps.id', '=', appId)
+    .orderBy('environments.id')
     .execute();
-  return { ...toApp(row), environments };
+  const first = rows[0];
+  if (!first) throw appNotFound(appId);
+  const environments = rows.flatMap((row) =>
+    row.env_id && row.env_type ? [{ id: row.env_id, type: row.env_type }] : [],
+  );
+  return { ...toApp(first), environments };
 }
 
 /**
