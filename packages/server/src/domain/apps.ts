@@ -1,5 +1,7 @@
 import { ConflictError, NotFoundError, type App, type AppDetail, type CreateAppBody } from '@pave/core';
-import { isUniqueViolation, type Executor, type Store } from '../store/index.ts';
+import type { Kysely } from 'kysely';
+import { isUniqueViolation, type Database, type Executor, type Store } from '../store/index.ts';
+import { preparedQuery } from '../store/prepared.ts';
 import { recordAudit } from './audit.ts';
 import { now, type RequestContext } from './context.ts';
 import type { AppsTable } from '../store/schema.ts';
@@ -43,10 +45,8 @@ export async function listApps(db: Executor): Promise<App[]> {
   return rows.map(toApp);
 }
 
-/** One application with its environments; NotFoundError if it does not exist. */
-export async function getApp(db: Executor, appId: string): Promise<AppDetail> {
-  // One round trip: this is the API's hottest read.
-  const rows = await db
+const selectAppDetail = preparedQuery((db: Kysely<Database>, appId: string) =>
+  db
     .selectFrom('apps')
     .leftJoin('environments', 'environments.app_id', 'apps.id')
     .select([
@@ -58,8 +58,13 @@ export async function getApp(db: Executor, appId: string): Promise<AppDetail> {
       'environments.type as env_type',
     ])
     .where('apps.id', '=', appId)
-    .orderBy('environments.id')
-    .execute();
+    .orderBy('environments.id'),
+);
+
+/** One application with its environments; NotFoundError if it does not exist. */
+export async function getApp(db: Kysely<Database>, appId: string): Promise<AppDetail> {
+  // One round trip, compiled once: this is the API's hottest read.
+  const rows = await selectAppDetail(db, appId);
   const first = rows[0];
   if (!first) throw appNotFound(appId);
   const environments = rows.flatMap((row) =>
