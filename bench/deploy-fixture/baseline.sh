@@ -7,7 +7,8 @@
 # from the command) and then reads commands from stdin, one per line:
 #   restart  stop every server (SIGTERM, then wait for it to exit), start them all again, poll, "ready MS"
 #   stop     (or end of input) stop every server and exit 0
-# It exits 1 if a server is not ready within TIMEOUT_S seconds (default 30), after stopping the servers.
+# It exits 1 if a server exits or is not ready within BASELINE_TIMEOUT_S seconds (default 30), after stopping
+# the servers.
 #
 # Usage: baseline.sh DIR INTERVAL_MS PORT...
 set -uo pipefail
@@ -20,6 +21,7 @@ ports=("$@")
 timeout_s=${BASELINE_TIMEOUT_S:-30}
 interval=$(printf '%d.%03d' $((interval_ms / 1000)) $((interval_ms % 1000)))
 pids=()
+exec {never}<> <(:)
 
 stop_all() {
   if ((${#pids[@]} > 0)); then
@@ -49,19 +51,24 @@ probe() {
   [[ $status == "HTTP/1."?" 200"* ]]
 }
 
-# Polls one port until it is ready; gives up after timeout_s.
+# Polls port $1 (served by pid $2) until it is ready; gives up when the server exits or after timeout_s.
 wait_ready() {
   local deadline=$((SECONDS + timeout_s))
   until probe "$1"; do
+    if ! kill -0 "$2" 2>/dev/null; then
+      echo "the server on port $1 exited" >&2
+      return 1
+    fi
     ((SECONDS < deadline)) || return 1
-    sleep "$interval"
+    read -r -t "$interval" -u "$never"
   done
+  return 0 # not the status of the loop: that is the timed-out read's
 }
 
 poll_all() {
-  local port pollers=() failed=0 poller
-  for port in "${ports[@]}"; do
-    wait_ready "$port" &
+  local index pollers=() failed=0 poller
+  for index in "${!ports[@]}"; do
+    wait_ready "${ports[index]}" "${pids[index]}" &
     pollers+=($!)
   done
   for poller in "${pollers[@]}"; do

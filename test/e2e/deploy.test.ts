@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EnvironmentStatus } from '@pave/core';
 import { createTestStoreLocation, type TestStoreLocation } from '../support/stores.ts';
-import { clientEnv, runPave, startPave, type PaveProcess } from '../support/pave.ts';
+import { spawn } from 'node:child_process';
+import { clientEnv, PAVE_BIN, runPave, startPave, type PaveProcess } from '../support/pave.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/two-workloads', import.meta.url));
 
@@ -101,6 +102,26 @@ describe('deploying Score workloads on the process runtime, end to end through t
     ).toBe(true);
   });
 
+  it('follows the logs as they are written, until interrupted', async () => {
+    const child = spawn(
+      process.execPath,
+      [PAVE_BIN, 'logs', 'worker', '--app', 'shop', '--env', 'dev', '--tail', '0', '-f', '-o', 'json'],
+      { env: { ...process.env, ...env(), NO_COLOR: '1' } },
+    );
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    child.kill('SIGINT');
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect(code).toBe(0);
+    const lines = output
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { workload: string; line: string; at: string });
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    expect(lines.every((l) => l.workload === 'worker' && l.line.startsWith('worker heard'))).toBe(true);
+  });
+
   it('redeploys the API with a changed variable: the answer changes and the worker keeps running', async () => {
     const before = await status('dev');
     const workerBefore = before.workloads.find((w) => w.workload === 'worker');
@@ -124,6 +145,19 @@ describe('deploying Score workloads on the process runtime, end to end through t
     expect(after.workloads.find((w) => w.workload === 'api')?.urls).toEqual(
       before.workloads.find((w) => w.workload === 'api')?.urls,
     );
+  });
+
+  it('keeps the workloads running while the control plane is stopped, and takes them back when it restarts', async () => {
+    const before = await status('dev');
+    const url = await apiUrl('dev');
+    expect(await server.stop()).toBe(0);
+    expect(await answer(url)).toBe('howdy from api');
+    server = await startPave(['--data-dir', location.dataDir]);
+    const after = await status('dev');
+    expect(after.workloads.map((w) => [w.workload, w.state, w.restarts, w.deploymentId])).toEqual(
+      before.workloads.map((w) => [w.workload, 'ready', 0, w.deploymentId]),
+    );
+    expect(await answer(url)).toBe('howdy from api');
   });
 
   it('diffs the two deployments as a unified diff and as structured changes', async () => {
