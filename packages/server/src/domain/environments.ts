@@ -137,8 +137,8 @@ export async function listEnvironments(db: Executor, appId: string): Promise<Env
   return rows.map(toEnvironment);
 }
 
-/** One environment; NotFoundError if it (or its app) does not exist. */
-export async function getEnvironment(db: Executor, appId: string, envId: string): Promise<Environment> {
+/** An environment's stored row, deployment state included; NotFoundError if it (or its app) does not exist. */
+export async function environmentRow(db: Executor, appId: string, envId: string) {
   const row = await db
     .selectFrom('environments')
     .selectAll()
@@ -146,7 +146,12 @@ export async function getEnvironment(db: Executor, appId: string, envId: string)
     .where('id', '=', envId)
     .executeTakeFirst();
   if (!row) throw environmentNotFound(appId, envId);
-  return toEnvironment(row);
+  return row;
+}
+
+/** One environment; NotFoundError if it (or its app) does not exist. */
+export async function getEnvironment(db: Executor, appId: string, envId: string): Promise<Environment> {
+  return toEnvironment(await environmentRow(db, appId, envId));
 }
 
 /** Deletes an environment; NotFoundError if it does not exist. */
@@ -157,13 +162,7 @@ export async function deleteEnvironment(
   envId: string,
 ): Promise<void> {
   await store.transaction(async (tx) => {
-    const row = await tx
-      .selectFrom('environments')
-      .selectAll()
-      .where('app_id', '=', appId)
-      .where('id', '=', envId)
-      .executeTakeFirst();
-    if (!row) throw environmentNotFound(appId, envId);
+    const row = await environmentRow(tx, appId, envId);
     await tx.deleteFrom('deployments').where('app_id', '=', appId).where('env_id', '=', envId).execute();
     await tx.deleteFrom('port_allocations').where('app_id', '=', appId).where('env_id', '=', envId).execute();
     await tx.deleteFrom('environments').where('app_id', '=', appId).where('id', '=', envId).execute();

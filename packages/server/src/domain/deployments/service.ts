@@ -11,25 +11,11 @@ import {
 } from '@pave/core';
 import type { Store, Executor } from '../../store/index.ts';
 import { recordAudit } from '../audit.ts';
+import { environmentRow } from '../environments.ts';
 import { now, type RequestContext } from '../context.ts';
 import { diffSets } from './diff.ts';
 import { DEFAULT_TIMEOUT_SECONDS, toDeployment, type DeploymentRequest } from './records.ts';
 import { loadSet, saveSet, type SetWorkloads } from './sets.ts';
-
-async function environmentRow(db: Executor, app: string, env: string) {
-  const row = await db
-    .selectFrom('environments')
-    .selectAll()
-    .where('app_id', '=', app)
-    .where('id', '=', env)
-    .executeTakeFirst();
-  if (!row) {
-    throw new NotFoundError(`environment "${env}" of app "${app}" not found`, [
-      { path: 'env', message: `\`pave envs list --app ${app}\` shows the environments` },
-    ]);
-  }
-  return row;
-}
 
 /** The workloads an environment currently runs (its last successful set), or none. */
 export async function currentWorkloads(

@@ -16,7 +16,7 @@ import {
 import type { RuntimeDriver } from '@pave/plugin-api';
 import type { ApiServer } from '../app.ts';
 import type { Store } from '../../store/index.ts';
-import { getEnvironment } from '../../domain/environments.ts';
+import { environmentRow, getEnvironment } from '../../domain/environments.ts';
 import { getDeployment, listDeployments, toDeployment } from '../../domain/deployments/records.ts';
 import { createDeployment, diffDeployments, rollback } from '../../domain/deployments/service.ts';
 import { driverContext } from '../../domain/deployments/orchestrator.ts';
@@ -139,14 +139,8 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
     },
     async (request) => {
       const { app, env } = request.params;
-      const environment = await store.db
-        .selectFrom('environments')
-        .selectAll()
-        .where('app_id', '=', app)
-        .where('id', '=', env)
-        .executeTakeFirst();
-      if (!environment) await getEnvironment(store.db, app, env);
-      const current = environment?.current_deployment_id
+      const environment = await environmentRow(store.db, app, env);
+      const current = environment.current_deployment_id
         ? await store.db
             .selectFrom('deployments')
             .selectAll()
