@@ -24,6 +24,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import {
   closeSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   openSync,
@@ -96,7 +97,13 @@ function onCleanup(name, release, sync) {
   };
 }
 const cleanupProblems = [];
-async function cleanUp() {
+let cleaning = null;
+/** Releases everything, once: the main path and a signal handler may both ask for it. */
+function cleanUp() {
+  cleaning ??= releaseAll();
+  return cleaning;
+}
+async function releaseAll() {
   while (cleanups.length > 0) {
     const entry = cleanups.pop();
     try {
@@ -117,6 +124,7 @@ process.on('exit', () => {
   }
 });
 let interrupted = false;
+let failed = false;
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.once(signal, () => {
     interrupted = true;
@@ -277,7 +285,9 @@ function run(command, args, { env, cwd = root, timeoutMs = 180_000 } = {}) {
     child.stdout.on('data', (chunk) => (stdout += chunk));
     child.stderr.on('data', (chunk) => (stderr += chunk));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    const forget = onCleanup(`${args[1] ?? command} (pid ${child.pid})`, () => child.kill('SIGKILL'));
+    const forget = onCleanup(`${[command, ...args].join(' ').slice(0, 80)} (pid ${child.pid})`, () =>
+      child.kill('SIGKILL'),
+    );
     child.once('error', (error) => {
       clearTimeout(timer);
       forget();
@@ -340,7 +350,10 @@ function startBaseline(workloadsDir, ports) {
   child.stderr.on('data', (chunk) => (stderr += chunk));
   let done = false;
   const exited = new Promise((resolveExit) =>
-    child.once('exit', (code, signal) => resolveExit((done = true) && { code, signal })),
+    child.once('exit', (code, signal) => {
+      done = true;
+      resolveExit({ code, signal });
+    }),
   );
   const killGroup = () => {
     try {
@@ -411,22 +424,29 @@ async function baselineRestart(workloadsDir, count) {
   }
 }
 
-/** Where a Pave deployment's time went, from its journal and the CLI's spawn and exit times (ms). */
+/**
+ * Where a Pave deployment's time went (ms), from its journal and the CLI's spawn and exit times: the journal
+ * notes each workload's start before starting it, and the "ready" notes once every workload is ready. A phase
+ * whose journal entries are missing (the journal changed) is null rather than a failure.
+ */
 function phases(detail, result) {
-  const at = (value) => Date.parse(value);
+  const at = (value) => (value ? Date.parse(value) : NaN);
   const deploys = detail.journal.filter((entry) => entry.step === 'deploy' && entry.status === 'started');
   const readies = detail.journal.filter((entry) => entry.step === 'ready');
-  const firstDeploy = at(deploys[0].at);
-  const lastDeploy = at(deploys[deploys.length - 1].at);
-  const firstReady = at(readies[0].at);
+  const firstDeploy = at(deploys[0]?.at);
+  const lastDeploy = at(deploys[deploys.length - 1]?.at);
+  const firstReady = at(readies[0]?.at);
+  const span = (from, to) => (Number.isFinite(to - from) ? to - from : null);
   return {
-    cliUntilQueued: at(detail.createdAt) - result.spawnedAtEpochMs,
-    queuedUntilStarted: at(detail.startedAt) - at(detail.createdAt),
-    startedUntilFirstWorkload: firstDeploy - at(detail.startedAt),
-    startingWorkloads: lastDeploy - firstDeploy,
-    lastStartUntilAllReady: firstReady - lastDeploy,
-    allReadyUntilFinished: at(detail.finishedAt) - firstReady,
-    finishedUntilCliExit: result.exitedAtEpochMs - at(detail.finishedAt),
+    cliUntilQueued: span(result.spawnedAtEpochMs, at(detail.createdAt)),
+    queuedUntilStarted: span(at(detail.createdAt), at(detail.startedAt)),
+    startedUntilFirstWorkload: span(at(detail.startedAt), firstDeploy),
+    startingWorkloads: span(firstDeploy, lastDeploy),
+    lastStartUntilAllReady: span(lastDeploy, firstReady),
+    allReadyUntilFinished: span(firstReady, at(detail.finishedAt)),
+    finishedUntilCliExit: span(at(detail.finishedAt), result.exitedAtEpochMs),
+    // Workloads are started one after another; this is the mean step between two starts.
+    perWorkloadStart: deploys.length > 1 ? span(firstDeploy, lastDeploy) / (deploys.length - 1) : null,
   };
 }
 
@@ -507,7 +527,10 @@ function summarize(scenario, measured) {
     overheadMs: { median: median(overheads), range: [Math.min(...overheads), Math.max(...overheads)] },
     ratio: { median: median(ratios), range: [Math.min(...ratios), Math.max(...ratios)] },
     paveMedianPhasesMs: Object.fromEntries(
-      phaseNames.map((name) => [name, median(measured.map((entry) => entry.phases[name]))]),
+      phaseNames.map((name) => [
+        name,
+        median(measured.map((entry) => entry.phases[name]).filter((value) => value !== null)),
+      ]),
     ),
     goal: scenario.goal,
     met: null,
@@ -548,6 +571,7 @@ function printTable(rows) {
   console.log("\nwhere Pave's time went (medians, ms):");
   for (const row of rows) {
     const text = Object.entries(row.paveMedianPhasesMs)
+      .filter(([, ms]) => ms !== null)
       .map(([name, ms]) => `${name} ${Math.round(ms)}`)
       .join(', ');
     console.log(`  ${row.label}: ${text}`);
@@ -592,8 +616,17 @@ async function main() {
     () => rmSync(dir, { recursive: true, force: true }),
     () => rmSync(dir, { recursive: true, force: true }),
   );
+  const workloadsDir = join(dir, 'workloads');
+  const dataDir = join(dir, 'data');
+  // After a failure, the end of Pave's log says what the server saw; it goes with the directory.
+  onCleanup('pave up log', () => {
+    const logFile = join(dataDir, 'pave-up.log');
+    if ((failed || interrupted || cleanupProblems.length > 0) && existsSync(logFile)) {
+      const tail = readFileSync(logFile, 'utf8').trim().split('\n').slice(-30);
+      console.error(`\nlast lines of ${logFile}:\n${tail.map((line) => line.slice(0, 400)).join('\n')}`);
+    }
+  });
   // Runs after the server has stopped: anything still running from this directory was left behind.
-  const leftovers = [];
   onCleanup(
     'processes left behind',
     async () => {
@@ -604,7 +637,6 @@ async function main() {
         found = processesUnder(dir);
       }
       if (found.length > 0) {
-        leftovers.push(...found);
         killAll(found);
         throw new Error(
           `killed ${found.length} left behind: ${found.map((p) => `${p.pid} ${p.command}`).join('; ')}`,
@@ -613,8 +645,6 @@ async function main() {
     },
     () => killAll(processesUnder(dir)),
   );
-  const workloadsDir = join(dir, 'workloads');
-  const dataDir = join(dir, 'data');
   const files = writeWorkloads(workloadsDir);
   const server = await startPave(dataDir);
   await api(server, 'POST', '/api/v1/apps', { id: APP });
@@ -693,13 +723,13 @@ async function main() {
   };
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`results: ${file}`);
-  return { leftovers };
 }
 
 // Bounded in time: start-up allowance plus, per run, generous room for the three scenarios.
 const budgetMs = (120 + runs * 150) * 1_000;
 const watchdog = setTimeout(() => {
   console.error(`\ndeploy-overhead: gave up after ${Math.round(budgetMs / 1000)} s`);
+  failed = true;
   void cleanUp().finally(() => process.exit(1));
 }, budgetMs);
 
@@ -707,6 +737,7 @@ let exitCode = 0;
 try {
   await main();
 } catch (error) {
+  failed = true;
   if (!interrupted) {
     console.error(`\ndeploy-overhead failed: ${error.stack ?? error}`);
     exitCode = 1;

@@ -2,9 +2,10 @@
 # The baseline for bench/deploy-overhead.mjs: what `pave deploy --wait` does, done by hand. It starts
 # `node server.cjs` in DIR once per PORT, with PORT set, and polls each one's GET /healthz until it answers 200.
 # Like Pave's process runtime, every workload has its own polling loop: probe, then wait INTERVAL_MS, then
-# probe again. A probe is a plain HTTP/1.1 request over bash's /dev/tcp, so polling starts no processes
-# except `sleep`. When every server answers, the script prints "ready ELAPSED_MS" (from the script's start, or
-# from the command) and then reads commands from stdin, one per line:
+# probe again. A probe is a plain HTTP/1.1 request over bash's /dev/tcp and the wait is a `read -t` on a pipe
+# that never gets data, so polling starts no processes. When every server answers, the script prints
+# "ready ELAPSED_MS" (from the script's start, or from the command) and then reads commands from stdin, one
+# per line:
 #   restart  stop every server (SIGTERM, then wait for it to exit), start them all again, poll, "ready MS"
 #   stop     (or end of input) stop every server and exit 0
 # It exits 1 if a server exits or is not ready within BASELINE_TIMEOUT_S seconds (default 30), after stopping
@@ -84,7 +85,7 @@ elapsed_ms() {
 
 start_all
 if ! poll_all; then
-  echo "not ready within ${timeout_s} s" >&2
+  echo "not every server was ready within ${timeout_s} s" >&2
   exit 1
 fi
 echo "ready $(elapsed_ms "$started")"
@@ -96,7 +97,7 @@ while IFS= read -r command; do
       stop_all
       start_all
       if ! poll_all; then
-        echo "not ready within ${timeout_s} s after restart" >&2
+        echo "not every server was ready within ${timeout_s} s after the restart" >&2
         exit 1
       fi
       echo "ready $(elapsed_ms "$started")"

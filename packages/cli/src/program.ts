@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import cliPackage from '../package.json' with { type: 'json' };
+import { registerAdminCommands } from './commands/admin.ts';
 import { registerAppsCommands } from './commands/apps.ts';
 import { registerAuditCommand } from './commands/audit.ts';
 import { examples } from './commands/client-options.ts';
@@ -16,6 +17,7 @@ import { registerStatusCommand } from './commands/status.ts';
 import { registerTokensCommands } from './commands/tokens.ts';
 import { registerUpCommand } from './commands/up.ts';
 import { registerValidateCommand } from './commands/validate.ts';
+import { registerValuesCommands } from './commands/values.ts';
 import { registerWhoamiCommand } from './commands/whoami.ts';
 import { EXIT_USAGE, exitCodeFor, formatError } from './errors.ts';
 import type { CliIo } from './io.ts';
@@ -65,6 +67,7 @@ export function createProgram(io: CliIo): Command {
   registerAppsCommands(program, io);
   registerEnvTypesCommands(program, io);
   registerEnvsCommands(program, io);
+  registerValuesCommands(program, io);
   registerDeployCommand(program, io);
   registerStatusCommand(program, io);
   registerLogsCommand(program, io);
@@ -74,6 +77,7 @@ export function createProgram(io: CliIo): Command {
   registerPromoteCommand(program, io);
   registerTokensCommands(program, io);
   registerAuditCommand(program, io);
+  registerAdminCommands(program, io);
   registerValidateCommand(program, io);
   return program;
 }

@@ -32,6 +32,7 @@ const diff: SetDiff = {
     },
     { workload: 'worker', action: 'add', fields: [] },
   ],
+  values: [],
   unified: `${UNIFIED}\n`,
 };
 
@@ -48,6 +49,7 @@ function deployment(fields: Partial<Deployment> = {}): Deployment {
     status: 'succeeded',
     reason: null,
     rolledBack: false,
+    valuesVersion: null,
     createdAt: '2025-01-31T09:30:00.000Z',
     startedAt: '2025-01-31T09:30:01.000Z',
     finishedAt: '2025-01-31T09:30:05.250Z',
@@ -86,6 +88,45 @@ describe('plan and diff output', () => {
     expect(renderSetDiff(diff, plain)).toBe(UNIFIED);
     expect(renderSetDiff({ ...diff, changes: [], unified: '' }, plain)).toBe(
       'No changes between deployment 16 and deployment 17',
+    );
+  });
+
+  it('prints value changes after the workload diff, a secret only by its key', () => {
+    const values: SetDiff['values'] = [
+      { key: 'GREETING', action: 'changed', secret: false, from: 'hello', to: 'hi' },
+      { key: 'NEW_KEY', action: 'added', secret: false, to: 'x' },
+      { key: 'API_TOKEN', action: 'changed', secret: true },
+    ];
+    expect(renderSetDiff({ ...diff, values }, plain)).toBe(
+      [
+        UNIFIED,
+        '',
+        'Values:',
+        '  ~ GREETING: hello → hi',
+        '  + NEW_KEY: x',
+        '  ~ API_TOKEN (secret, changed)',
+      ].join('\n'),
+    );
+  });
+
+  it('does not say "No changes" when only values changed', () => {
+    const values: SetDiff['values'] = [{ key: 'OLD', action: 'removed', secret: true }];
+    expect(renderSetDiff({ ...diff, changes: [], unified: '', values }, plain)).toBe(
+      'Values:\n  - OLD (secret)',
+    );
+  });
+
+  it('counts value changes in a plan as changes', () => {
+    const same: SetDiff = {
+      ...diff,
+      changes: [{ workload: 'api', action: 'keep', fields: [] }],
+      values: [{ key: 'GREETING', action: 'changed', secret: false, from: 'hello', to: 'hi' }],
+      unified: '',
+    };
+    const text = renderPlan({ setId: 'aaaabbbbccccdddd', workloads: ['api'], diff: same }, plain);
+    expect(text).toContain('Values:\n  ~ GREETING: hello → hi');
+    expect(text.split('\n').at(-1)).toBe(
+      'Plan only: nothing was deployed. Set aaaabbbbcccc would be deployed (1 workload).',
     );
   });
 
@@ -140,6 +181,13 @@ describe('status output', () => {
     );
   });
 
+  it('names the values version the current deployment runs with', () => {
+    const text = renderStatus({ ...status, currentDeployment: deployment({ valuesVersion: 3 }) }, plain);
+    expect(text.split('\n')[0]).toBe(
+      'shop/dev: current deployment 17 (deploy, succeeded, values v3); pending deployment 18 (deploy, running)',
+    );
+  });
+
   it('says how to deploy when nothing runs', () => {
     const text = renderStatus(
       { ...status, currentDeployment: null, pendingDeployment: null, workloads: [] },
@@ -164,24 +212,27 @@ describe('deployments output', () => {
           status: 'failed',
           rolledBack: true,
           message: '',
+          valuesVersion: 4,
         }),
       ],
       plain,
       'shop',
       'dev',
     ).split('\n');
-    expect(rows[0]).toMatch(/^ID\s+KIND\s+STATUS\s+SET\s+ACTOR\s+MESSAGE\s+CREATED\s+DURATION$/);
+    expect(rows[0]).toMatch(/^ID\s+KIND\s+STATUS\s+SET\s+VALUES\s+ACTOR\s+MESSAGE\s+CREATED\s+DURATION$/);
     expect(rows[1]).toMatch(
-      /^17\s+deploy\s+succeeded\s+0123456789ab\s+alice\s+new checkout\s+2025-01-31T09:30:00Z\s+4\.2s$/,
+      /^17\s+deploy\s+succeeded\s+0123456789ab\s+-\s+alice\s+new checkout\s+2025-01-31T09:30:00Z\s+4\.2s$/,
     );
-    expect(rows[2]).toMatch(/^16\s+rollback to 14\s+failed \(rolled back\)\s+0123456789ab\s+alice\s+-\s+/);
+    expect(rows[2]).toMatch(
+      /^16\s+rollback to 14\s+failed \(rolled back\)\s+0123456789ab\s+v4\s+alice\s+-\s+/,
+    );
   });
 
   it('shows a failed deployment with whether it was rolled back, its journal, and its whole reason last', () => {
     const reason = 'web: exited with code 1\nlast log lines:\nboom';
     const text = renderDeploymentDetail(
       {
-        ...deployment({ status: 'failed', reason, rolledBack: true }),
+        ...deployment({ status: 'failed', reason, rolledBack: true, valuesVersion: 7 }),
         workloads: ['web'],
         journal: [
           {
@@ -198,6 +249,7 @@ describe('deployments output', () => {
     );
     expect(text).toContain('STATUS       failed (rolled back)');
     expect(text).toContain('ROLLED BACK  yes: the previous successful set was restored');
+    expect(text).toContain('VALUES       version 7');
     expect(text).toMatch(
       /TIME\s+STEP\s+WORKLOAD\s+STATUS\s+MESSAGE\n2025-01-31T09:30:02Z\s+ready\s+web\s+failed\s+exited with code 1 …\n/,
     );

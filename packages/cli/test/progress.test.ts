@@ -40,6 +40,7 @@ function detail(fields: Partial<DeploymentDetail> = {}): DeploymentDetail {
     status: 'running',
     reason: null,
     rolledBack: false,
+    valuesVersion: null,
     createdAt: '2025-01-31T09:30:00.000Z',
     startedAt: '2025-01-31T09:30:01.000Z',
     finishedAt: null,

@@ -9,6 +9,14 @@ import type {
   SetDiff,
 } from './deployments.ts';
 import type {
+  ImportValuesBody,
+  PatchValuesBody,
+  RotationResult,
+  ValueList,
+  ValuesChanged,
+  ValuesVersion,
+} from './values.ts';
+import type {
   App,
   AppDetail,
   AuditPage,
@@ -171,6 +179,31 @@ export class PaveClient {
   createDeployment(app: string, env: string, body: CreateDeploymentBody) {
     return this.request<Deployment | DeploymentPlan>('POST', `${envPath(app, env)}/deployments`, { body });
   }
+  /** App-level values (env absent) or an environment's effective values; secrets masked unless `reveal`. */
+  listValues(app: string, env?: string, options: { reveal?: boolean } = {}) {
+    return this.request<ValueList>('GET', `${valuesPath(app, env)}`, {
+      query: { reveal: options.reveal ? 'true' : undefined },
+    });
+  }
+  /** Sets and unsets values at app level (env absent) or for one environment; each change is a new version. */
+  patchValues(app: string, env: string | undefined, body: PatchValuesBody) {
+    return this.request<ValuesChanged>('PATCH', valuesPath(app, env), { body });
+  }
+  /** Imports a dotenv file; a malformed file is refused whole, naming its bad lines. */
+  importValues(app: string, env: string | undefined, body: ImportValuesBody) {
+    return this.request<ValuesChanged>('POST', `${valuesPath(app, env)}/import`, { body });
+  }
+  valuesHistory(app: string, env: string) {
+    return this.request<{ items: ValuesVersion[] }>('GET', `${envPath(app, env)}/values/versions`);
+  }
+  /** Restores an earlier version of an environment's values, as a new version. */
+  rollbackValues(app: string, env: string, version: number) {
+    return this.request<ValuesChanged>('POST', `${envPath(app, env)}/values/rollback`, { body: { version } });
+  }
+  /** Re-wraps every data key with a new master key. */
+  rotateMasterKey() {
+    return this.request<RotationResult>('POST', '/admin/rotate-master-key', { body: {} });
+  }
   /** Queues a rollback deployment (202). */
   rollback(app: string, env: string, body: RollbackBody = {}) {
     return this.request<Deployment>('POST', `${envPath(app, env)}/rollback`, { body });
@@ -258,6 +291,10 @@ export class PaveClient {
       throw error;
     }
   }
+}
+
+function valuesPath(app: string, env: string | undefined): string {
+  return env ? `${envPath(app, env)}/values` : `/apps/${encodeURIComponent(app)}/values`;
 }
 
 function envPath(app: string, env: string): string {

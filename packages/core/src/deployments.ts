@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { dnsLabel } from './ids.ts';
 import { ScoreWorkload } from './score/schema.ts';
+import { ValueChange } from './values.ts';
 
 /**
  * Schemas of deployments: immutable deployment sets, deployments (durable jobs with a journal), status,
@@ -65,6 +66,8 @@ export const Deployment = z
     reason: z.string().nullable().describe('Why it failed, for people.'),
     /** Whether a failed deployment restored the previous set. */
     rolledBack: z.boolean(),
+    /** The version of the environment's values it runs with (pinned when it starts). */
+    valuesVersion: z.number().int().nullable(),
     createdAt: timestamp,
     startedAt: timestamp.nullable(),
     finishedAt: timestamp.nullable(),
@@ -123,6 +126,8 @@ export const SetDiff = z
     from: z.object({ setId: z.string().nullable(), label: z.string() }),
     to: z.object({ setId: z.string().nullable(), label: z.string() }),
     changes: z.array(WorkloadChange),
+    /** Changes of the values (config and secrets) the two sides run with; secrets say only that they changed. */
+    values: z.array(ValueChange),
     /** A unified diff of the workloads' canonical YAML, for people. */
     unified: z.string(),
   })

@@ -1,3 +1,5 @@
+export * from './dotenv.ts';
+export * from './values.ts';
 export * from './deployments.ts';
 export * from './api.ts';
 export * from './client.ts';

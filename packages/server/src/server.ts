@@ -8,6 +8,8 @@ import { buildApi } from './http/app.ts';
 import { PAVE_VERSION } from './version.ts';
 import { ProcessRuntime } from '@pave/runtime-process';
 import { DeploymentWorker } from './domain/deployments/worker.ts';
+import { keyringSource } from './secrets/keyring.ts';
+import { SecretBox } from './secrets/secret-box.ts';
 import { driverContext } from './domain/deployments/orchestrator.ts';
 
 export interface ServerOptions {
@@ -22,6 +24,8 @@ export interface ServerOptions {
   logDestination?: NodeJS.WritableStream;
   /** Store migrations, for tests that simulate another Pave version. */
   migrations?: readonly StoreMigration[];
+  /** Where PAVE_MASTER_KEY is read from; process.env by default. */
+  env?: NodeJS.ProcessEnv;
   /** The bundled process supervisor (packages/cli/dist/process-supervisor.js); `pave up` passes it. */
   supervisorScript: string;
 }
@@ -64,19 +68,35 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let app: FastifyInstance | undefined;
   // Workloads keep running while the control plane is down; on start it takes them back.
   const runtime = ProcessRuntime.fromConfig({ dataDir, supervisorScript: options.supervisorScript });
-  const worker = new DeploymentWorker({ store, runtime, logger: logger.child({ component: 'deployments' }) });
+  const keyring = keyringSource(dataDir, options.env ?? process.env);
+  const box = new SecretBox(store.db, keyring);
+  const worker = new DeploymentWorker({
+    store,
+    runtime,
+    box,
+    logger: logger.child({ component: 'deployments' }),
+  });
   try {
     const tokenFile = await bootstrapAdmin(store, dataDir);
     if (tokenFile) {
       logger.info({ file: tokenFile }, `created the admin user; its token is in ${tokenFile} (mode 0600)`);
     }
+    keyring.load();
+    await box.init();
+    logger.info({ masterKey: keyring.description }, 'secrets are encrypted with the master key');
     const ctx = driverContext(logger, AbortSignal.timeout(30_000));
     try {
       await runtime.adopt?.(ctx);
     } finally {
       ctx.dispose();
     }
-    app = await buildApi({ store, loggerInstance: logger, runtime, onDeploymentQueued: () => worker.poke() });
+    app = await buildApi({
+      store,
+      loggerInstance: logger,
+      runtime,
+      secrets: { box, keyring },
+      onDeploymentQueued: () => worker.poke(),
+    });
     await app.listen({ port: options.port, host: options.host });
     worker.start();
   } catch (error) {

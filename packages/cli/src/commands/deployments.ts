@@ -75,7 +75,10 @@ export function registerDeploymentsCommands(program: Command, io: CliIo): void {
     });
 }
 
-/** Renders the deployments of `app`/`env` as a table: ID, KIND, STATUS, SET, ACTOR, MESSAGE, CREATED, DURATION. */
+/**
+ * Renders the deployments of `app`/`env` as a table: ID, KIND, STATUS, SET, VALUES (the values version it runs
+ * with), ACTOR, MESSAGE, CREATED, DURATION.
+ */
 export function renderDeploymentList(
   items: readonly Deployment[],
   colors: Colors,
@@ -87,6 +90,7 @@ export function renderDeploymentList(
     { header: 'kind', value: (deployment) => describeKind(deployment) },
     { header: 'status', value: (deployment) => describeStatus(deployment, colors) },
     { header: 'set', value: (deployment) => deployment.setId?.slice(0, 12) ?? '-' },
+    { header: 'values', value: (deployment) => describeValuesVersion(deployment.valuesVersion) },
     { header: 'actor', value: (deployment) => deployment.actor },
     { header: 'message', value: (deployment) => truncate(deployment.message, MESSAGE_WIDTH) || '-' },
     { header: 'created', value: (deployment) => formatTime(deployment.createdAt) },
@@ -116,6 +120,14 @@ export function renderDeploymentDetail(detail: DeploymentDetail, colors: Colors)
   }
   fields.push(
     ['set', detail.setId ?? '- (made when the deployment starts)'],
+    [
+      'values',
+      detail.valuesVersion === null
+        ? detail.status === 'queued'
+          ? '- (pinned when the deployment starts)'
+          : '-'
+        : `version ${detail.valuesVersion}`,
+    ],
     ['workloads', detail.workloads === null ? '-' : detail.workloads.join(', ') || '(none)'],
     ['actor', detail.actor],
     ['message', detail.message || '-'],
@@ -161,6 +173,10 @@ function describeKind(deployment: Deployment): string {
     return `${deployment.kind} from ${envId}`;
   }
   return deployment.kind;
+}
+
+function describeValuesVersion(version: number | null): string {
+  return version === null ? '-' : `v${version}`;
 }
 
 function describeStatus(deployment: Deployment, colors: Colors): string {

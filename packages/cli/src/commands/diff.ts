@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { DeploymentPlan, SetDiff, WorkloadChange } from '@pave/core';
+import type { DeploymentPlan, SetDiff, ValueChange, WorkloadChange } from '@pave/core';
 import { CliUsageError } from '../errors.ts';
 import type { CliIo } from '../io.ts';
 import type { Colors } from '../output/colors.ts';
@@ -8,6 +8,7 @@ import { formatTable } from '../output/table.ts';
 import type { Column } from '../output/table.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
+import { formatValueChange } from './values.ts';
 
 type DiffOptions = ClientOptions & { app: string; env: string; toEnv?: string };
 
@@ -18,8 +19,8 @@ export function registerDiffCommand(program: Command, io: CliIo): void {
       .command('diff')
       .summary('Show how two deployments (or two environments) differ')
       .description(
-        'Show how the workloads of two deployments differ (default: the previous one against the current one), ' +
-          'or those of two environments with --to-env',
+        'Show how the workloads and values of two deployments differ (default: the previous one against the ' +
+          'current one), or those of two environments with --to-env; a secret shows only that it changed',
       )
       .argument('[from]', 'deployment id to compare from (default: the one before the current deployment)')
       .argument('[to]', 'deployment id to compare to (default: the current deployment)')
@@ -87,11 +88,24 @@ export function colorUnifiedDiff(unified: string, colors: Colors): string {
     .join('\n');
 }
 
-/** Renders a SetDiff for people: its unified diff, coloured, or one line saying there are no changes. */
+/**
+ * Renders a SetDiff for people: its unified diff, coloured, then the changes of values (a secret's by key
+ * only), or one line saying there are no changes when neither differs.
+ */
 export function renderSetDiff(diff: SetDiff, colors: Colors): string {
   const unified = diff.unified.trimEnd();
-  if (unified === '') return `No changes between ${diff.from.label} and ${diff.to.label}`;
-  return colorUnifiedDiff(unified, colors);
+  const parts: string[] = [];
+  if (unified !== '') parts.push(colorUnifiedDiff(unified, colors));
+  if (diff.values.length > 0) parts.push(renderValueChanges(diff.values, colors));
+  if (parts.length === 0) return `No changes between ${diff.from.label} and ${diff.to.label}`;
+  return parts.join('\n\n');
+}
+
+/** Renders changes of values under a `Values:` heading, one per line (see {@link formatValueChange}). */
+export function renderValueChanges(changes: readonly ValueChange[], colors: Colors): string {
+  return [colors.bold('Values:'), ...changes.map((change) => `  ${formatValueChange(change, colors)}`)].join(
+    '\n',
+  );
 }
 
 /** Renders workload changes as a WORKLOAD, ACTION, FIELDS table, the action coloured by what it does. */
@@ -106,13 +120,14 @@ export function renderChanges(changes: readonly WorkloadChange[], colors: Colors
 
 /**
  * Renders what `pave deploy --plan` answers: the change per workload, then the unified diff of the
- * workloads, then a line saying nothing was deployed.
+ * workloads and the changes of values, then a line saying nothing was deployed.
  */
 export function renderPlan(plan: DeploymentPlan, colors: Colors): string {
-  const changed = plan.diff.changes.some((change) => change.action !== 'keep');
+  const changed = plan.diff.changes.some((change) => change.action !== 'keep') || plan.diff.values.length > 0;
   const parts = [renderChanges(plan.diff.changes, colors)];
   const unified = plan.diff.unified.trimEnd();
   if (unified !== '') parts.push('', colorUnifiedDiff(unified, colors));
+  if (plan.diff.values.length > 0) parts.push('', renderValueChanges(plan.diff.values, colors));
   parts.push(
     '',
     changed

@@ -12,7 +12,7 @@ export const MAX_TIMEOUT_SECONDS = 3600;
 /** How long `--wait` keeps trying beyond the deployment's own timeout before it gives up on a silent server. */
 export const WAIT_MARGIN_MS = 30_000;
 /** How often `--wait` asks the server about the deployment. */
-export const POLL_INTERVAL_MS = 250;
+export const POLL_INTERVAL_MS = 100;
 // After this long still queued, `--wait` says why nothing is happening.
 const QUEUED_NOTICE_MS = 2000;
 

@@ -38,7 +38,7 @@ export function registerStatusCommand(program: Command, io: CliIo): void {
 
 /**
  * Renders an environment's status for people: a line naming the current deployment (and any queued or
- * running one), then one row per workload.
+ * running one) with the values version it runs with, then one row per workload.
  */
 export function renderStatus(status: EnvironmentStatus, colors: Colors): string {
   const columns: Column<WorkloadStatus>[] = [
@@ -76,7 +76,8 @@ function statusHeader(status: EnvironmentStatus, colors: Colors): string {
 
 function describe(deployment: Deployment, colors: Colors): string {
   const rolledBack = deployment.rolledBack ? ', rolled back' : '';
-  return `${deployment.id} (${deployment.kind}, ${colorStatus(deployment.status, colors)}${rolledBack})`;
+  const values = deployment.valuesVersion !== null ? `, values v${deployment.valuesVersion}` : '';
+  return `${deployment.id} (${deployment.kind}, ${colorStatus(deployment.status, colors)}${rolledBack}${values})`;
 }
 
 function colorState(state: WorkloadStatus['state'], colors: Colors): string {

@@ -29,6 +29,9 @@ import { environmentRoutes } from './routes/environments.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
+import { valuesRoutes } from './routes/values.ts';
+import type { SecretBox } from '../secrets/secret-box.ts';
+import type { KeyringSource } from '../secrets/keyring.ts';
 import { PAVE_VERSION } from '../version.ts';
 
 declare module 'fastify' {
@@ -62,6 +65,8 @@ export interface BuildApiOptions {
   runtime?: RuntimeDriver;
   /** Called when a deployment is queued, so the local worker can start it at once. */
   onDeploymentQueued?: () => void;
+  /** Encryption of secret values; without it, the values routes are not served. */
+  secrets?: { box: SecretBox; keyring: KeyringSource };
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -162,6 +167,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
       environmentRoutes(scoped, options.store, options.runtime, options.onDeploymentQueued);
       tokenRoutes(scoped, options.store);
       auditRoutes(scoped, options.store);
+      if (options.secrets) valuesRoutes(scoped, { store: options.store, ...options.secrets });
       if (options.runtime) {
         deploymentRoutes(scoped, {
           store: options.store,

@@ -12,6 +12,10 @@ export interface Database {
   deployments: DeploymentsTable;
   deployment_journal: DeploymentJournalTable;
   port_allocations: PortAllocationsTable;
+  data_keys: DataKeysTable;
+  app_values: AppValuesTable;
+  env_values: EnvValuesTable;
+  env_value_versions: EnvValueVersionsTable;
 }
 
 export interface UsersTable {
@@ -97,6 +101,8 @@ export interface DeploymentsTable {
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
+  /** The environment's values version this deployment runs with (null: no values yet). */
+  values_version: Generated<number | null>;
 }
 
 export interface DeploymentJournalTable {
@@ -115,4 +121,49 @@ export interface PortAllocationsTable {
   workload: string;
   port_name: string;
   host_port: number;
+}
+
+export interface DataKeysTable {
+  id: Generated<number>;
+  /** `app:<app>` or `env:<app>/<env>`. */
+  scope: string;
+  /** The master key version that wrapped it. */
+  master_version: number;
+  /** base64(iv | tag | AES-256-GCM(data key)) under the master key. */
+  wrapped: string;
+  created_at: string;
+}
+
+export interface AppValuesTable {
+  app_id: string;
+  key: string;
+  secret: number;
+  /** Plain text, or for a secret the ciphertext (`pave:<data key id>:…`). */
+  value: string;
+  updated_by: string;
+  updated_at: string;
+}
+
+export interface EnvValuesTable {
+  app_id: string;
+  env_id: string;
+  key: string;
+  secret: number;
+  /** As in app_values; NULL hides the app-level value in this environment. */
+  value: string | null;
+  updated_by: string;
+  updated_at: string;
+}
+
+export interface EnvValueVersionsTable {
+  app_id: string;
+  env_id: string;
+  version: number;
+  /** JSON: the effective values, by key: { secret, value (ciphertext for secrets), source, updatedBy, updatedAt }. */
+  content: string;
+  actor: string;
+  reason: string;
+  /** JSON: ValueChange[] (never a secret's value). */
+  changes: string;
+  created_at: string;
 }

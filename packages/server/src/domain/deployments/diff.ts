@@ -2,12 +2,15 @@ import { createTwoFilesPatch } from 'diff';
 import { stringify } from 'yaml';
 import type { SetDiff, WorkloadChange } from '@pave/core';
 import { canonicalJson, type SetWorkloads } from './sets.ts';
+import { valueChanges, type ValuesContent } from '../values.ts';
 
 /** One side of a comparison: a set (or nothing) and how to name it for people. */
 export interface DiffSide {
   setId: string | null;
   label: string;
   workloads: SetWorkloads;
+  /** The values the side runs with, if known. */
+  values?: ValuesContent;
 }
 
 /**
@@ -42,6 +45,7 @@ export function diffSets(from: DiffSide, to: DiffSide): SetDiff {
     from: { setId: from.setId, label: from.label },
     to: { setId: to.setId, label: to.label },
     changes,
+    values: valueChanges(from.values ?? {}, to.values ?? {}),
     unified: changes.every((change) => change.action === 'keep') ? '' : unified,
   };
 }

@@ -12,6 +12,15 @@ import type {
 import type { Store } from '../../store/index.ts';
 import { now } from '../context.ts';
 import { journal, type DeploymentRequest } from './records.ts';
+import type { SecretBox } from '../../secrets/secret-box.ts';
+import {
+  currentValuesVersion,
+  decryptValues,
+  latestValuesVersion,
+  loadFingerprints,
+  restoreValues,
+  valuesContent,
+} from '../values.ts';
 import { renderSet } from './render.ts';
 import { applyPatch } from './service.ts';
 import { loadSet, saveSet, type SetWorkloads } from './sets.ts';
@@ -25,6 +34,8 @@ export class DeploymentInterrupted extends Error {
 export interface OrchestratorDeps {
   store: Store;
   runtime: RuntimeDriver;
+  /** Decrypts the secrets a deployment runs with. */
+  box: SecretBox;
   logger: Logger;
 }
 
@@ -95,6 +106,23 @@ export async function runDeployment(
   // On a resume the previous set is the one recorded at the first start, not what the env says now.
   const previousSetId = resumed && row.set_id ? row.previous_set_id : environment.current_set_id;
   const previousDeploymentId = environment.current_deployment_id;
+  const previousValuesVersion = previousDeploymentId
+    ? ((
+        await store.db
+          .selectFrom('deployments')
+          .select('values_version')
+          .where('id', '=', previousDeploymentId)
+          .executeTakeFirst()
+      )?.values_version ?? null)
+    : null;
+  // Config is pinned when a deployment starts: a rollback runs with its source's values, others with the
+  // environment's newest values.
+  const valuesVersion =
+    request.valuesVersion !== undefined
+      ? request.valuesVersion
+      : resumed && row.values_version !== null
+        ? Number(row.values_version)
+        : await currentValuesVersion(store, target.app, target.env);
 
   let setId = row.set_id;
   let workloads: SetWorkloads;
@@ -109,20 +137,27 @@ export async function runDeployment(
   }
   await store.db
     .updateTable('deployments')
-    .set({ set_id: setId, previous_set_id: previousSetId, started_at: row.started_at ?? now() })
+    .set({
+      set_id: setId,
+      previous_set_id: previousSetId,
+      values_version: valuesVersion,
+      started_at: row.started_at ?? now(),
+    })
     .where('id', '=', deploymentId)
     .execute();
   await note({
     step: 'plan',
     status: 'info',
-    message: `set ${setId.slice(0, 12)} with ${Object.keys(workloads).length} workload(s): ${Object.keys(workloads).sort().join(', ') || 'none'}`,
+    message:
+      `set ${setId.slice(0, 12)} with ${Object.keys(workloads).length} workload(s): ` +
+      `${Object.keys(workloads).sort().join(', ') || 'none'}; values version ${valuesVersion ?? 'none'}`,
   });
 
   const outcome = await applySet(
     deps,
     target,
     workloads,
-    String(deploymentId),
+    { deploymentId: String(deploymentId), valuesVersion },
     request.timeoutSeconds,
     signal,
     note,
@@ -130,6 +165,7 @@ export async function runDeployment(
   );
   checkSignal();
   if (outcome.ok) {
+    await loadFingerprints(store.db, target.app);
     await store.transaction(async (tx) => {
       await tx
         .updateTable('deployments')
@@ -142,6 +178,23 @@ export async function runDeployment(
         .where('app_id', '=', target.app)
         .where('id', '=', target.env)
         .execute();
+      // A rollback brings its config back too, so the next deployment does not undo it.
+      if (request.valuesVersion !== undefined && request.valuesVersion !== null) {
+        const latest = await latestValuesVersion(tx, target.app, target.env);
+        if (latest !== request.valuesVersion) {
+          await restoreValues(
+            tx,
+            {
+              actor: { userId: '', username: row.actor, tokenId: '', tokenName: '', tokenExpiresAt: null },
+              requestId: `deployment-${deploymentId}`,
+            },
+            target.app,
+            target.env,
+            request.valuesVersion,
+            `rollback with deployment ${deploymentId}`,
+          );
+        }
+      }
     });
     await note({ step: 'finish', status: 'succeeded', message: 'every workload is ready' });
     logger.info('deployment succeeded');
@@ -160,7 +213,10 @@ export async function runDeployment(
       deps,
       target,
       previous,
-      String(previousDeploymentId ?? deploymentId),
+      {
+        deploymentId: String(previousDeploymentId ?? deploymentId),
+        valuesVersion: previousValuesVersion === null ? null : Number(previousValuesVersion),
+      },
       request.timeoutSeconds,
       signal,
       note,
@@ -200,7 +256,7 @@ async function applySet(
   deps: OrchestratorDeps,
   target: RuntimeTarget,
   workloads: SetWorkloads,
-  deploymentId: string,
+  pinned: { deploymentId: string; valuesVersion: number | null },
   timeoutSeconds: number,
   signal: AbortSignal,
   note: (entry: Parameters<typeof journal>[2]) => Promise<void>,
@@ -208,7 +264,20 @@ async function applySet(
 ): Promise<ApplyOutcome> {
   let rendered: RenderedWorkload[];
   try {
-    rendered = await renderSet(deps.store.db, { ...target, deploymentId }, workloads);
+    const content =
+      pinned.valuesVersion === null
+        ? {}
+        : await valuesContent(deps.store.db, target.app, target.env, pinned.valuesVersion);
+    rendered = await renderSet(
+      deps.store.db,
+      {
+        ...target,
+        deploymentId: pinned.deploymentId,
+        values: await decryptValues(deps.box, content),
+        fingerprint: (value) => deps.box.fingerprint(value),
+      },
+      workloads,
+    );
   } catch (error) {
     const problems = (error as { errors?: Array<{ path: string; message: string }> }).errors ?? [];
     const reason = [(error as Error).message, ...problems.map((p) => `${p.path}: ${p.message}`)].join('; ');
@@ -227,43 +296,40 @@ async function applySet(
       await note({ step: 'remove', workload, status: 'succeeded', message: 'stopped and removed' });
     }
     const failures: string[] = [];
-    const deployed: RenderedWorkload[] = [];
-    for (const workload of rendered) {
-      if (signal.aborted) throw new DeploymentInterrupted('the control plane is stopping');
-      const existing = running.find((w) => w.workload === workload.name);
-      const unchanged = existing?.hash === workload.hash && existing.state !== 'stopped';
-      await note({
-        step: 'deploy',
-        workload: workload.name,
-        status: 'started',
-        message: unchanged
-          ? 'unchanged: keeps running'
-          : existing
-            ? 'replacing the running version'
-            : 'starting',
-      });
-      try {
-        await deps.runtime.deploy(target, workload, ctx);
-        deployed.push(workload);
-      } catch (error) {
-        const reason = `${workload.name}: ${(error as Error).message}`;
-        failures.push(reason);
+    if (signal.aborted) throw new DeploymentInterrupted('the control plane is stopping');
+    // Workloads start and become ready side by side; each one's steps are journaled as they happen.
+    const results = await Promise.all(
+      rendered.map(async (workload): Promise<[RenderedWorkload, ReadyResult | null]> => {
+        const existing = running.find((w) => w.workload === workload.name);
+        const unchanged = existing?.hash === workload.hash && existing.state !== 'stopped';
         await note({
           step: 'deploy',
           workload: workload.name,
-          status: 'failed',
-          message: (error as Error).message,
+          status: 'started',
+          message: unchanged
+            ? 'unchanged: keeps running'
+            : existing
+              ? 'replacing the running version'
+              : 'starting',
         });
-      }
-    }
-    const results = await Promise.all(
-      deployed.map(async (workload): Promise<[RenderedWorkload, ReadyResult]> => [
-        workload,
-        await deps.runtime.waitReady(target, workload.name, ctx),
-      ]),
+        try {
+          await deps.runtime.deploy(target, workload, ctx);
+        } catch (error) {
+          failures.push(`${workload.name}: ${(error as Error).message}`);
+          await note({
+            step: 'deploy',
+            workload: workload.name,
+            status: 'failed',
+            message: (error as Error).message,
+          });
+          return [workload, null];
+        }
+        return [workload, await deps.runtime.waitReady(target, workload.name, ctx)];
+      }),
     );
     if (signal.aborted) throw new DeploymentInterrupted('the control plane is stopping');
     for (const [workload, result] of results) {
+      if (!result) continue;
       if (result.ready) {
         await note({ step: 'ready', workload: workload.name, status: 'succeeded', message: 'ready' });
         continue;

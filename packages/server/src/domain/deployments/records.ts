@@ -24,6 +24,8 @@ export interface DeploymentRequest {
   fromEnvId?: string;
   timeoutSeconds: number;
   autoRollback: boolean;
+  /** Rollback: the values version to run with (the source deployment's), restored when it succeeds. */
+  valuesVersion?: number | null;
 }
 
 /** The default readiness timeout of a deployment. */
@@ -46,6 +48,7 @@ export function toDeployment(row: Selectable<DeploymentsTable>): Deployment {
     status: row.status as DeploymentStatus,
     reason: row.reason,
     rolledBack: Number(row.rolled_back) === 1,
+    valuesVersion: row.values_version === null ? null : Number(row.values_version),
     createdAt: row.created_at,
     startedAt: row.started_at,
     finishedAt: row.finished_at,

@@ -26,6 +26,13 @@ export interface RenderTarget {
   app: string;
   env: string;
   deploymentId: string;
+  /** The environment's values (plaintext, in memory only): the outputs of `environment` resources. */
+  values?: Record<string, string>;
+  /**
+   * Maps a variable's value to what the workload's hash covers. A keyed fingerprint keeps secrets out of
+   * hashes, which runtimes store on disk. Default: the value itself.
+   */
+  fingerprint?: (value: string) => string;
 }
 
 /**
@@ -46,7 +53,7 @@ export async function renderSet(
   const problems: FieldProblem[] = [];
   const rendered: RenderedWorkload[] = [];
   for (const [name, source] of Object.entries(workloads).sort(([a], [b]) => a.localeCompare(b))) {
-    const outputs = resolveResources(name, source.spec, ports, problems);
+    const outputs = resolveResources(name, source.spec, ports, problems, target.values ?? {});
     const workloadPorts = ports.get(name) ?? [];
     const containers: RenderedContainer[] = [];
     for (const [containerName, container] of Object.entries(source.spec.containers).sort(([a], [b]) =>
@@ -84,7 +91,18 @@ export async function renderSet(
       });
     }
     const body = { name, containers, ports: workloadPorts };
-    rendered.push({ ...body, hash: hashOf(body), deploymentId: target.deploymentId });
+    const fingerprint = target.fingerprint ?? ((value: string) => value);
+    const hashed = {
+      ...body,
+      containers: containers.map((container) => ({
+        ...container,
+        env: Object.fromEntries(
+          Object.entries(container.env).map(([key, value]) => [key, fingerprint(value)]),
+        ),
+        files: container.files.map((file) => ({ ...file, content: fingerprint(file.content) })),
+      })),
+    };
+    rendered.push({ ...body, hash: hashOf(hashed), deploymentId: target.deploymentId });
   }
   if (problems.length > 0) {
     throw new InputError(`the deployment set cannot be rendered for ${target.app}/${target.env}`, problems);
@@ -146,6 +164,9 @@ function probe(
   return { [key]: rendered };
 }
 
+/** Output maps that are an environment's values, for messages that say how to add a missing one. */
+const ENVIRONMENT_OUTPUTS = new WeakSet<Record<string, string>>();
+
 /** Outputs of the workload's resources, by resource name. */
 type ResourceOutputs = Map<string, Record<string, string>>;
 
@@ -155,10 +176,17 @@ function resolveResources(
   spec: ScoreWorkload,
   ports: Map<string, RenderedPort[]>,
   problems: FieldProblem[],
+  values: Record<string, string>,
 ): ResourceOutputs {
   const outputs: ResourceOutputs = new Map();
   for (const [name, resource] of Object.entries(spec.resources ?? {})) {
     const path = `workloads.${workload}.resources.${name}`;
+    if (resource.type === 'environment') {
+      // Score's standard type for configuration: its outputs are the environment's values.
+      outputs.set(name, values);
+      ENVIRONMENT_OUTPUTS.add(values);
+      continue;
+    }
     if (resource.type === 'service-port') {
       const params = resource.params ?? {};
       const other = typeof params.workload === 'string' ? params.workload : undefined;
@@ -187,7 +215,7 @@ function resolveResources(
     problems.push({
       path: `${path}.type`,
       message:
-        `resource type "${resource.type}" has no provisioner in this Pave yet (supported: service-port); ` +
+        `resource type "${resource.type}" has no provisioner in this Pave yet (supported: environment, service-port); ` +
         'resource definitions for other types (postgres, redis, route, …) arrive with Pave resources',
     });
   }
@@ -208,10 +236,13 @@ function resolvePlaceholder(parts: string[], spec: ScoreWorkload, outputs: Resou
     const [resource, output] = rest as [string, string];
     const values = outputs.get(resource);
     if (!values) throw new Error(`\${${parts.join('.')}}: resource "${resource}" has no outputs`);
-    const value = values[output];
+    const value = Object.hasOwn(values, output) ? values[output] : undefined;
     if (value === undefined) {
+      const known = Object.keys(values).sort().join(', ') || 'none';
       throw new Error(
-        `\${${parts.join('.')}}: resource "${resource}" has no output "${output}" (it has: ${Object.keys(values).join(', ')})`,
+        ENVIRONMENT_OUTPUTS.has(values)
+          ? `\${${parts.join('.')}}: the environment has no value ${output}; set it with \`pave values set ${output}=…\``
+          : `\${${parts.join('.')}}: resource "${resource}" has no output "${output}" (it has: ${known})`,
       );
     }
     return value;

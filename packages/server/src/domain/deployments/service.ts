@@ -12,6 +12,7 @@ import {
 import type { Store, Executor } from '../../store/index.ts';
 import { recordAudit } from '../audit.ts';
 import { environmentRow } from '../environments.ts';
+import { latestValuesVersion, valuesContent } from '../values.ts';
 import { now, type RequestContext } from '../context.ts';
 import { diffSets } from './diff.ts';
 import { DEFAULT_TIMEOUT_SECONDS, toDeployment, type DeploymentRequest } from './records.ts';
@@ -138,6 +139,7 @@ export async function createDeployment(
     kind = 'rollback';
     request.setId = source.setId;
     request.fromDeploymentId = body.fromDeployment;
+    request.valuesVersion = source.valuesVersion;
     next = (await loadSet(store.db, source.setId)).workloads;
   } else {
     const problems = checkPatch(body, current.workloads);
@@ -192,7 +194,7 @@ function checkPatch(body: CreateDeploymentBody, current: SetWorkloads) {
 async function deploymentWithSet(db: Executor, app: string, env: string, id: string, path: string) {
   const row = await db
     .selectFrom('deployments')
-    .select(['id', 'set_id', 'status'])
+    .select(['id', 'set_id', 'status', 'values_version'])
     .where('id', '=', Number(id))
     .where('app_id', '=', app)
     .where('env_id', '=', env)
@@ -206,7 +208,11 @@ async function deploymentWithSet(db: Executor, app: string, env: string, id: str
       { path, message: 'pick a deployment that has run' },
     ]);
   }
-  return { id: String(row.id), setId: row.set_id };
+  return {
+    id: String(row.id),
+    setId: row.set_id,
+    valuesVersion: row.values_version === null ? null : Number(row.values_version),
+  };
 }
 
 /**
@@ -223,19 +229,32 @@ export async function rollback(
   const environment = await environmentRow(store.db, app, env);
   let sourceId = body.deploymentId;
   if (!sourceId) {
-    const previous = await store.db
+    // The newest successful deployment before the current one that ran something else: another set, or the
+    // same set with other values.
+    const current = environment.current_deployment_id
+      ? await store.db
+          .selectFrom('deployments')
+          .select(['set_id', 'values_version'])
+          .where('id', '=', Number(environment.current_deployment_id))
+          .executeTakeFirst()
+      : undefined;
+    const candidates = await store.db
       .selectFrom('deployments')
-      .select(['id'])
+      .select(['id', 'set_id', 'values_version'])
       .where('app_id', '=', app)
       .where('env_id', '=', env)
       .where('status', '=', 'succeeded')
       .where('set_id', 'is not', null)
-      .where((eb) =>
-        environment.current_set_id ? eb('set_id', '!=', environment.current_set_id) : eb.lit(true),
-      )
+      .where('id', '<', Number(environment.current_deployment_id ?? Number.MAX_SAFE_INTEGER))
       .orderBy('id', 'desc')
-      .limit(1)
-      .executeTakeFirst();
+      .limit(200)
+      .execute();
+    const previous = candidates.find(
+      (candidate) =>
+        !current ||
+        candidate.set_id !== current.set_id ||
+        Number(candidate.values_version ?? 0) !== Number(current.values_version ?? 0),
+    );
     if (!previous) {
       throw new ConflictError(`${app}/${env} has no earlier successful deployment to roll back to`, [
         { path: 'deploymentId', message: 'name a deployment, or deploy first' },
@@ -247,6 +266,7 @@ export async function rollback(
   const request: DeploymentRequest = {
     setId: source.setId,
     fromDeploymentId: source.id,
+    valuesVersion: source.valuesVersion,
     timeoutSeconds: body.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
     autoRollback: true,
   };
@@ -276,17 +296,24 @@ export async function diffDeployments(
     const a = await currentWorkloads(db, app, env);
     const b = await currentWorkloads(db, app, query.toEnv);
     return diffSets(
-      { setId: a.setId, label: `${app}/${env}`, workloads: a.workloads },
-      { setId: b.setId, label: `${app}/${query.toEnv}`, workloads: b.workloads },
+      {
+        setId: a.setId,
+        label: `${app}/${env}`,
+        workloads: a.workloads,
+        values: await latestContent(db, app, env),
+      },
+      {
+        setId: b.setId,
+        label: `${app}/${query.toEnv}`,
+        workloads: b.workloads,
+        values: await latestContent(db, app, query.toEnv),
+      },
     );
   }
   const environment = await environmentRow(db, app, env);
-  let toId =
+  const toId =
     query.to ?? (environment.current_deployment_id ? String(environment.current_deployment_id) : undefined);
   let fromId = query.from;
-  if (query.from && !query.to) {
-    toId = environment.current_deployment_id ? String(environment.current_deployment_id) : undefined;
-  }
   if (!toId) {
     return diffSets(
       { setId: null, label: 'nothing', workloads: {} },
@@ -308,14 +335,27 @@ export async function diffDeployments(
     fromId = previous ? String(previous.id) : undefined;
   }
   const from = fromId ? await deploymentWithSet(db, app, env, fromId, 'from') : undefined;
+  const valuesOf = (version: number | null) =>
+    version === null ? Promise.resolve({}) : valuesContent(db, app, env, version);
   return diffSets(
     from
       ? {
           setId: from.setId,
           label: `${app}/${env}@${from.id}`,
           workloads: (await loadSet(db, from.setId)).workloads,
+          values: await valuesOf(from.valuesVersion),
         }
       : { setId: null, label: `${app}/${env} (empty)`, workloads: {} },
-    { setId: to.setId, label: `${app}/${env}@${to.id}`, workloads: (await loadSet(db, to.setId)).workloads },
+    {
+      setId: to.setId,
+      label: `${app}/${env}@${to.id}`,
+      workloads: (await loadSet(db, to.setId)).workloads,
+      values: await valuesOf(to.valuesVersion),
+    },
   );
+}
+
+async function latestContent(db: Executor, app: string, env: string) {
+  const version = await latestValuesVersion(db, app, env);
+  return version === null ? {} : valuesContent(db, app, env, version);
 }

@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { now } from '../context.ts';
-import { DeploymentInterrupted, runDeployment, type OrchestratorDeps } from './orchestrator.ts';
+import {
+  DeploymentInterrupted,
+  driverContext,
+  runDeployment,
+  type OrchestratorDeps,
+} from './orchestrator.ts';
 import { journal } from './records.ts';
 
 /** How long a replica's claim on an environment lasts without renewal. */
@@ -62,8 +67,36 @@ export class DeploymentWorker {
       if (seen.has(key) || this.active.has(key)) continue;
       seen.add(key);
       if (!(await this.acquireLease(app, env))) continue;
-      const run = this.runEnvironment(app, env).finally(() => this.active.delete(key));
+      const run = this.runEnvironment(app, env)
+        .catch((error: unknown) =>
+          this.deps.logger.error({ err: error, app, env }, 'deployment worker failed'),
+        )
+        .finally(() => this.active.delete(key));
       this.active.set(key, run);
+    }
+  }
+
+  private async environmentExists(app: string, env: string): Promise<boolean> {
+    const row = await this.deps.store.db
+      .selectFrom('environments')
+      .select('id')
+      .where('app_id', '=', app)
+      .where('id', '=', env)
+      .executeTakeFirst();
+    return Boolean(row);
+  }
+
+  private async removeLeftovers(app: string, env: string): Promise<void> {
+    const ctx = driverContext(this.deps.logger, AbortSignal.timeout(60_000));
+    try {
+      await this.deps.runtime.destroy({ app, env }, ctx);
+    } catch (error) {
+      this.deps.logger.error(
+        { err: error, app, env },
+        'could not remove the workloads of a deleted environment',
+      );
+    } finally {
+      ctx.dispose();
     }
   }
 
@@ -146,6 +179,12 @@ export class DeploymentWorker {
             }).catch(() => undefined);
             break;
           }
+          if (!(await this.environmentExists(app, env))) {
+            // Deleted while it deployed: take down whatever the run started after the deletion removed it.
+            this.deps.logger.warn({ app, env, deployment: id }, 'environment deleted during a deployment');
+            await this.removeLeftovers(app, env);
+            break;
+          }
           this.deps.logger.error({ err: error, deployment: id }, 'deployment crashed');
           await this.deps.store.db
             .updateTable('deployments')
@@ -155,12 +194,17 @@ export class DeploymentWorker {
               finished_at: now(),
             })
             .where('id', '=', id)
-            .execute();
+            .execute()
+            .catch(() => undefined);
           await journal(this.deps.store.db, id, {
             step: 'finish',
             status: 'failed',
             message: `internal error: ${(error as Error).message}`,
-          });
+          }).catch(() => undefined);
+        }
+        if (!(await this.environmentExists(app, env))) {
+          await this.removeLeftovers(app, env);
+          break;
         }
       }
     } finally {

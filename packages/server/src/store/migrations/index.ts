@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { initial } from './0001_initial.ts';
 import { deployments } from './0002_deployments.ts';
+import { values } from './0003_values.ts';
 
 /** The database engines the store runs on. */
 export type StoreEngine = 'sqlite' | 'postgres';
@@ -13,4 +14,4 @@ export interface StoreMigration {
 }
 
 /** Every migration this Pave knows, oldest first. */
-export const migrations: readonly StoreMigration[] = [initial, deployments];
+export const migrations: readonly StoreMigration[] = [initial, deployments, values];

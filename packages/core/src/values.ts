@@ -1,0 +1,93 @@
+import { z } from 'zod';
+
+/**
+ * Schemas of configuration values and secrets: app-level defaults, environment overrides, versions of an
+ * environment's effective values, and dotenv import.
+ */
+
+const timestamp = z.string().describe('RFC 3339 timestamp (UTC)');
+
+/** An environment variable name. */
+export const VALUE_KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export const valueKey = z.string().max(256).regex(VALUE_KEY_PATTERN, {
+  message: 'must be an environment variable name: letters, digits and "_", not starting with a digit',
+});
+
+/** One value as the API shows it: a secret's value is null unless revealed. */
+export const ValueEntry = z.object({
+  key: z.string(),
+  value: z.string().nullable().describe('null for a secret unless revealed'),
+  secret: z.boolean(),
+  /** Where an environment's effective value comes from. */
+  source: z.enum(['app', 'env']),
+  updatedBy: z.string(),
+  updatedAt: timestamp,
+});
+export type ValueEntry = z.infer<typeof ValueEntry>;
+
+export const ValueList = z
+  .object({
+    /** The environment's effective values version (null for app-level lists or before any value). */
+    version: z.number().int().nullable(),
+    items: z.array(ValueEntry),
+    revealed: z.boolean(),
+  })
+  .meta({ id: 'ValueList' });
+export type ValueList = z.infer<typeof ValueList>;
+
+/** Change values: set some keys (optionally as secrets), unset others. */
+export const PatchValuesBody = z.strictObject({
+  set: z
+    .record(valueKey, z.strictObject({ value: z.string().max(65_536), secret: z.boolean().optional() }))
+    .optional(),
+  unset: z.array(valueKey).optional(),
+});
+export type PatchValuesBody = z.infer<typeof PatchValuesBody>;
+
+/** What changed in one version, per key; never a secret's value. */
+export const ValueChange = z.object({
+  key: z.string(),
+  action: z.enum(['added', 'removed', 'changed']),
+  secret: z.boolean(),
+  /** Old and new values of plain values; absent for secrets. */
+  from: z.string().nullable().optional(),
+  to: z.string().nullable().optional(),
+});
+export type ValueChange = z.infer<typeof ValueChange>;
+
+export const ValuesVersion = z
+  .object({
+    version: z.number().int(),
+    actor: z.string(),
+    createdAt: timestamp,
+    reason: z.string().describe('set, unset, import, rollback to N, app change, …'),
+    changes: z.array(ValueChange),
+  })
+  .meta({ id: 'ValuesVersion' });
+export type ValuesVersion = z.infer<typeof ValuesVersion>;
+
+/** The result of a change: the new version of each environment whose effective values changed. */
+export const ValuesChanged = z.object({
+  changes: z.array(ValueChange),
+  versions: z.array(z.object({ envId: z.string(), version: z.number().int() })),
+});
+export type ValuesChanged = z.infer<typeof ValuesChanged>;
+
+export const ValuesQuery = z.strictObject({
+  reveal: z.enum(['true', 'false']).optional().describe('Show secret values (audited).'),
+});
+
+export const ValuesRollbackBody = z.strictObject({ version: z.number().int().min(1) });
+
+export const ImportValuesBody = z.strictObject({
+  dotenv: z.string().max(1_048_000).describe('The content of a dotenv file.'),
+  secret: z.boolean().optional().describe('Mark every imported key secret.'),
+});
+export type ImportValuesBody = z.infer<typeof ImportValuesBody>;
+
+/** A master-key rotation's outcome. */
+export const RotationResult = z.object({
+  masterKeyVersion: z.number().int(),
+  rewrappedDataKeys: z.number().int(),
+});
+export type RotationResult = z.infer<typeof RotationResult>;

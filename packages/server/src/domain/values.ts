@@ -1,0 +1,491 @@
+import {
+  ConflictError,
+  InputError,
+  NotFoundError,
+  parseDotenv,
+  type ImportValuesBody,
+  type PatchValuesBody,
+  type ValueChange,
+  type ValueEntry,
+  type ValueList,
+  type ValuesChanged,
+  type ValuesVersion,
+} from '@pave/core';
+import type { Executor, Store } from '../store/index.ts';
+import type { SecretBox } from '../secrets/secret-box.ts';
+import { appNotFound } from './apps.ts';
+import { recordAudit } from './audit.ts';
+import { now, type RequestContext } from './context.ts';
+import { environmentRow } from './environments.ts';
+
+/** One effective value as a version stores it. A secret's `value` is ciphertext and `fp` its fingerprint. */
+export interface StoredValue {
+  secret: boolean;
+  value: string;
+  fp?: string;
+  source: 'app' | 'env';
+  updatedBy: string;
+  updatedAt: string;
+}
+
+/** An environment's effective values, by key. */
+export type ValuesContent = Record<string, StoredValue>;
+
+/** The newest values version of an environment, or null before any value was set. */
+export async function latestValuesVersion(db: Executor, app: string, env: string): Promise<number | null> {
+  const row = await db
+    .selectFrom('env_value_versions')
+    .select('version')
+    .where('app_id', '=', app)
+    .where('env_id', '=', env)
+    .orderBy('version', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row ? Number(row.version) : null;
+}
+
+/** The content of one values version; NotFoundError if the environment has no such version. */
+export async function valuesContent(
+  db: Executor,
+  app: string,
+  env: string,
+  version: number,
+): Promise<ValuesContent> {
+  const row = await db
+    .selectFrom('env_value_versions')
+    .select('content')
+    .where('app_id', '=', app)
+    .where('env_id', '=', env)
+    .where('version', '=', version)
+    .executeTakeFirst();
+  if (!row) {
+    throw new NotFoundError(`${app}/${env} has no values version ${version}`, [
+      { path: 'version', message: `\`pave values history --app ${app} --env ${env}\` lists the versions` },
+    ]);
+  }
+  return JSON.parse(row.content) as ValuesContent;
+}
+
+/** Decrypts a version's values for a deployment: plaintext, in memory only. */
+export async function decryptValues(box: SecretBox, content: ValuesContent): Promise<Record<string, string>> {
+  const result: Record<string, string> = {};
+  for (const [key, entry] of Object.entries(content)) {
+    result[key] = entry.secret ? await box.decrypt(entry.value) : entry.value;
+  }
+  return result;
+}
+
+/** Which keys of `to` differ from `from`; secrets are compared by fingerprint and never show a value. */
+export function valueChanges(from: ValuesContent, to: ValuesContent): ValueChange[] {
+  const keys = [...new Set([...Object.keys(from), ...Object.keys(to)])].sort();
+  const changes: ValueChange[] = [];
+  for (const key of keys) {
+    const a = from[key];
+    const b = to[key];
+    const secret = Boolean(a?.secret || b?.secret);
+    const reveal = (entry: StoredValue | undefined) =>
+      secret ? {} : { [entry === a ? 'from' : 'to']: entry?.value ?? null };
+    if (!a && b) changes.push({ key, action: 'added', secret, ...(secret ? {} : { to: b.value }) });
+    else if (a && !b) changes.push({ key, action: 'removed', secret, ...(secret ? {} : { from: a.value }) });
+    else if (a && b) {
+      const same = a.secret === b.secret && (a.secret ? a.fp === b.fp : a.value === b.value);
+      if (!same) changes.push({ key, action: 'changed', secret, ...reveal(a), ...reveal(b) });
+    }
+  }
+  return changes;
+}
+
+async function effectiveContent(db: Executor, app: string, env: string): Promise<ValuesContent> {
+  const appRows = await db.selectFrom('app_values').selectAll().where('app_id', '=', app).execute();
+  const envRows = await db
+    .selectFrom('env_values')
+    .selectAll()
+    .where('app_id', '=', app)
+    .where('env_id', '=', env)
+    .execute();
+  const content: ValuesContent = {};
+  const entry = (
+    row: { secret: number; value: string; updated_by: string; updated_at: string },
+    source: 'app' | 'env',
+  ) => {
+    const fp = fingerprints.get(row.value);
+    return {
+      secret: Number(row.secret) === 1,
+      value: row.value,
+      ...(fp ? { fp } : {}),
+      source,
+      updatedBy: row.updated_by,
+      updatedAt: row.updated_at,
+    };
+  };
+  for (const row of appRows) content[row.key] = entry(row, 'app');
+  for (const row of envRows) {
+    if (row.value === null) delete content[row.key];
+    else content[row.key] = entry({ ...row, value: row.value }, 'env');
+  }
+  return content;
+}
+
+/**
+ * Fingerprints of secret ciphertexts, by ciphertext. A ciphertext's fingerprint is computed once, when it is
+ * made, and stored in the versions it enters; this map carries it from encryption to the version row.
+ */
+const fingerprints = new Map<string, string>();
+
+/** Loads the fingerprints of an app's stored secrets; call before a transaction that records versions. */
+export async function loadFingerprints(db: Executor, app: string): Promise<void> {
+  const rows = await db
+    .selectFrom('env_value_versions')
+    .select('content')
+    .where('app_id', '=', app)
+    .execute();
+  for (const row of rows) {
+    for (const entry of Object.values(JSON.parse(row.content) as ValuesContent)) {
+      if (entry.fp) fingerprints.set(entry.value, entry.fp);
+    }
+  }
+}
+
+/**
+ * Writes a new values version for each of the environments whose effective values differ from their newest
+ * version. Runs inside the transaction that changed the layers.
+ */
+async function recordVersions(
+  tx: Executor,
+  context: RequestContext,
+  app: string,
+  envs: string[],
+  reason: string,
+): Promise<ValuesChanged> {
+  const result: ValuesChanged = { changes: [], versions: [] };
+  for (const env of envs) {
+    const latest = await latestValuesVersion(tx, app, env);
+    const before = latest === null ? {} : await valuesContent(tx, app, env, latest);
+    const after = await effectiveContent(tx, app, env);
+    const changes = valueChanges(before, after);
+    if (changes.length === 0) continue;
+    const version = (latest ?? 0) + 1;
+    await tx
+      .insertInto('env_value_versions')
+      .values({
+        app_id: app,
+        env_id: env,
+        version,
+        content: JSON.stringify(after),
+        actor: context.actor.username,
+        reason,
+        changes: JSON.stringify(changes),
+        created_at: now(),
+      })
+      .execute();
+    result.versions.push({ envId: env, version });
+    for (const change of changes) {
+      if (!result.changes.some((c) => c.key === change.key)) result.changes.push(change);
+    }
+  }
+  return result;
+}
+
+async function envsOf(db: Executor, app: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('environments')
+    .select('id')
+    .where('app_id', '=', app)
+    .orderBy('id')
+    .execute();
+  return rows.map((row) => row.id);
+}
+
+async function requireApp(db: Executor, app: string): Promise<void> {
+  const exists = await db.selectFrom('apps').select('id').where('id', '=', app).executeTakeFirst();
+  if (!exists) throw appNotFound(app);
+}
+
+/**
+ * The values version a deployment of `env` should run with: the newest one, after recording a new version if
+ * the layers give something else (an environment created after its app's values were set has none yet).
+ */
+export async function currentValuesVersion(store: Store, app: string, env: string): Promise<number | null> {
+  await loadFingerprints(store.db, app);
+  await store.transaction((tx) =>
+    recordVersions(
+      tx,
+      {
+        actor: { userId: '', username: 'pave', tokenId: '', tokenName: '', tokenExpiresAt: null },
+        requestId: 'deployment',
+      },
+      app,
+      [env],
+      'inherited from the app',
+    ),
+  );
+  return latestValuesVersion(store.db, app, env);
+}
+
+/**
+ * Sets and unsets values at app level (`env` undefined: defaults for every environment) or for one
+ * environment. Secrets are encrypted before anything is written. Every environment whose effective values
+ * change gets a new version; the change is audited by key (never by value).
+ */
+export async function patchValues(
+  store: Store,
+  box: SecretBox,
+  context: RequestContext,
+  app: string,
+  env: string | undefined,
+  body: PatchValuesBody,
+  reason = 'set',
+): Promise<ValuesChanged> {
+  if (env) await environmentRow(store.db, app, env);
+  else await requireApp(store.db, app);
+  const set = Object.entries(body.set ?? {});
+  const unset = body.unset ?? [];
+  const overlap = unset.filter((key) => key in (body.set ?? {}));
+  if (overlap.length) {
+    throw new InputError(
+      'a key cannot be set and unset at once',
+      overlap.map((key) => ({ path: `/unset`, message: `${key} is also set` })),
+    );
+  }
+  const scope = env ? `env:${app}/${env}` : `app:${app}`;
+  // Encrypt outside the transaction: the data key may need creating, through the store.
+  const rows: Array<{ key: string; secret: number; value: string }> = [];
+  for (const [key, { value, secret }] of set) {
+    if (secret) {
+      const ciphertext = await box.encrypt(scope, value);
+      fingerprints.set(ciphertext, box.fingerprint(value));
+      rows.push({ key, secret: 1, value: ciphertext });
+    } else {
+      rows.push({ key, secret: 0, value });
+    }
+  }
+  await loadFingerprints(store.db, app);
+  const at = now();
+  return store.transaction(async (tx) => {
+    for (const row of rows) {
+      const values = { ...row, updated_by: context.actor.username, updated_at: at };
+      if (env) {
+        await tx
+          .insertInto('env_values')
+          .values({ app_id: app, env_id: env, ...values })
+          .onConflict((oc) => oc.columns(['app_id', 'env_id', 'key']).doUpdateSet(values))
+          .execute();
+      } else {
+        await tx
+          .insertInto('app_values')
+          .values({ app_id: app, ...values })
+          .onConflict((oc) => oc.columns(['app_id', 'key']).doUpdateSet(values))
+          .execute();
+      }
+    }
+    for (const key of unset) {
+      if (env) {
+        await tx
+          .deleteFrom('env_values')
+          .where('app_id', '=', app)
+          .where('env_id', '=', env)
+          .where('key', '=', key)
+          .execute();
+      } else {
+        await tx.deleteFrom('app_values').where('app_id', '=', app).where('key', '=', key).execute();
+      }
+    }
+    const changed = await recordVersions(
+      tx,
+      context,
+      app,
+      env ? [env] : await envsOf(tx, app),
+      env ? reason : `app ${reason}`,
+    );
+    await recordAudit(tx, context, {
+      action: `values.${reason === 'import' ? 'import' : unset.length && !set.length ? 'unset' : 'set'}`,
+      target: env ? `apps/${app}/envs/${env}/values` : `apps/${app}/values`,
+      appId: app,
+      summary: {
+        set: rows.map((row) => ({ key: row.key, secret: row.secret === 1 })),
+        unset,
+        versions: changed.versions,
+      },
+    });
+    return changed;
+  });
+}
+
+/** Imports a dotenv file; a malformed one is refused with every bad line named, and nothing is written. */
+export async function importValues(
+  store: Store,
+  box: SecretBox,
+  context: RequestContext,
+  app: string,
+  env: string | undefined,
+  body: ImportValuesBody,
+): Promise<ValuesChanged> {
+  const parsed = parseDotenv(body.dotenv, { quoteText: !body.secret });
+  if (parsed.problems.length) {
+    throw new InputError(
+      `the dotenv file has ${parsed.problems.length} problem(s); nothing was imported`,
+      parsed.problems.map((p) => ({
+        path: `line ${p.line}`,
+        message: p.message,
+      })),
+    );
+  }
+  const set = Object.fromEntries(
+    parsed.entries.map((e) => [e.key, { value: e.value, secret: body.secret ?? false }]),
+  );
+  return patchValues(store, box, context, app, env, { set }, 'import');
+}
+
+/** Lists app-level values, or an environment's effective values; secrets masked unless `reveal` (audited). */
+export async function listValues(
+  store: Store,
+  box: SecretBox,
+  context: RequestContext,
+  app: string,
+  env: string | undefined,
+  reveal: boolean,
+): Promise<ValueList> {
+  let content: ValuesContent;
+  let version: number | null = null;
+  if (env) {
+    await environmentRow(store.db, app, env);
+    version = await latestValuesVersion(store.db, app, env);
+    content = version === null ? {} : await valuesContent(store.db, app, env, version);
+  } else {
+    await requireApp(store.db, app);
+    const rows = await store.db.selectFrom('app_values').selectAll().where('app_id', '=', app).execute();
+    content = Object.fromEntries(
+      rows.map((row) => [
+        row.key,
+        {
+          secret: Number(row.secret) === 1,
+          value: row.value,
+          source: 'app' as const,
+          updatedBy: row.updated_by,
+          updatedAt: row.updated_at,
+        },
+      ]),
+    );
+  }
+  const items: ValueEntry[] = [];
+  for (const key of Object.keys(content).sort()) {
+    const entry = content[key]!;
+    items.push({
+      key,
+      value: entry.secret ? (reveal ? await box.decrypt(entry.value) : null) : entry.value,
+      secret: entry.secret,
+      source: entry.source,
+      updatedBy: entry.updatedBy,
+      updatedAt: entry.updatedAt,
+    });
+  }
+  if (reveal && items.some((item) => item.secret)) {
+    await recordAudit(store.db, context, {
+      action: 'values.reveal',
+      target: env ? `apps/${app}/envs/${env}/values` : `apps/${app}/values`,
+      appId: app,
+      summary: { keys: items.filter((item) => item.secret).map((item) => item.key), version },
+    });
+  }
+  return { version, items, revealed: reveal };
+}
+
+/** The versions of an environment's values, newest first. */
+export async function valuesHistory(db: Executor, app: string, env: string): Promise<ValuesVersion[]> {
+  await environmentRow(db, app, env);
+  const rows = await db
+    .selectFrom('env_value_versions')
+    .select(['version', 'actor', 'created_at', 'reason', 'changes'])
+    .where('app_id', '=', app)
+    .where('env_id', '=', env)
+    .orderBy('version', 'desc')
+    .execute();
+  return rows.map((row) => ({
+    version: Number(row.version),
+    actor: row.actor,
+    createdAt: row.created_at,
+    reason: row.reason,
+    changes: JSON.parse(row.changes) as ValueChange[],
+  }));
+}
+
+/**
+ * Makes an environment's effective values equal to an earlier version again, as a new version: the
+ * environment's own layer is rewritten so that, over today's app-level values, it gives that version.
+ */
+export async function restoreValues(
+  tx: Executor,
+  context: RequestContext,
+  app: string,
+  env: string,
+  version: number,
+  reason: string,
+): Promise<ValuesChanged> {
+  const target = await valuesContent(tx, app, env, version);
+  const appRows = await tx.selectFrom('app_values').selectAll().where('app_id', '=', app).execute();
+  const appContent = new Map(appRows.map((row) => [row.key, row]));
+  await tx.deleteFrom('env_values').where('app_id', '=', app).where('env_id', '=', env).execute();
+  const at = now();
+  for (const [key, entry] of Object.entries(target)) {
+    const fromApp = appContent.get(key);
+    if (fromApp && Number(fromApp.secret) === (entry.secret ? 1 : 0) && fromApp.value === entry.value)
+      continue;
+    if (entry.fp) fingerprints.set(entry.value, entry.fp);
+    await tx
+      .insertInto('env_values')
+      .values({
+        app_id: app,
+        env_id: env,
+        key,
+        secret: entry.secret ? 1 : 0,
+        value: entry.value,
+        updated_by: context.actor.username,
+        updated_at: at,
+      })
+      .execute();
+  }
+  for (const key of appContent.keys()) {
+    if (!(key in target)) {
+      await tx
+        .insertInto('env_values')
+        .values({
+          app_id: app,
+          env_id: env,
+          key,
+          secret: 0,
+          value: null,
+          updated_by: context.actor.username,
+          updated_at: at,
+        })
+        .execute();
+    }
+  }
+  return recordVersions(tx, context, app, [env], reason);
+}
+
+/** `pave values rollback`: restores an earlier version of an environment's values as a new version. */
+export async function rollbackValues(
+  store: Store,
+  context: RequestContext,
+  app: string,
+  env: string,
+  version: number,
+): Promise<ValuesChanged> {
+  await environmentRow(store.db, app, env);
+  await loadFingerprints(store.db, app);
+  return store.transaction(async (tx) => {
+    const changed = await restoreValues(tx, context, app, env, version, `rollback to ${version}`);
+    if (changed.versions.length === 0) {
+      throw new ConflictError(`${app}/${env} already has the values of version ${version}`, [
+        { path: '/version', message: 'nothing to roll back' },
+      ]);
+    }
+    await recordAudit(tx, context, {
+      action: 'values.rollback',
+      target: `apps/${app}/envs/${env}/values`,
+      appId: app,
+      summary: { toVersion: version, versions: changed.versions, keys: changed.changes.map((c) => c.key) },
+    });
+    return changed;
+  });
+}

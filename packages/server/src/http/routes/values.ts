@@ -1,0 +1,136 @@
+import {
+  AppParams,
+  EnvParams,
+  ImportValuesBody,
+  PatchValuesBody,
+  RotationResult,
+  ValueList,
+  ValuesChanged,
+  ValuesQuery,
+  ValuesRollbackBody,
+  ValuesVersion,
+  listOf,
+} from '@pave/core';
+import type { ApiServer } from '../app.ts';
+import type { Store } from '../../store/index.ts';
+import type { SecretBox } from '../../secrets/secret-box.ts';
+import type { KeyringSource } from '../../secrets/keyring.ts';
+import { importValues, listValues, patchValues, rollbackValues, valuesHistory } from '../../domain/values.ts';
+import { recordAudit } from '../../domain/audit.ts';
+
+/** What the values routes need. */
+export interface ValuesRouteDeps {
+  store: Store;
+  box: SecretBox;
+  keyring: KeyringSource;
+}
+
+/** Configuration values and secrets at app and environment level, their versions, and key rotation. */
+export function valuesRoutes(api: ApiServer, deps: ValuesRouteDeps): void {
+  const { store, box } = deps;
+  const tags = ['values'];
+  for (const scope of ['app', 'env'] as const) {
+    const base = scope === 'app' ? '/apps/:app/values' : '/apps/:app/envs/:env/values';
+    const params = scope === 'app' ? AppParams : EnvParams;
+    const envOf = (p: { app: string; env?: string }) => (scope === 'env' ? p.env : undefined);
+    api.get(
+      base,
+      {
+        schema: {
+          tags,
+          summary:
+            scope === 'app'
+              ? 'List app-level values (defaults for every environment)'
+              : "List an environment's effective values and where each comes from",
+          params,
+          querystring: ValuesQuery,
+          response: { 200: ValueList },
+        },
+      },
+      async (request) => {
+        const p = request.params as { app: string; env?: string };
+        return listValues(store, box, request.pave, p.app, envOf(p), request.query.reveal === 'true');
+      },
+    );
+    api.patch(
+      base,
+      {
+        schema: {
+          tags,
+          summary: 'Set and unset values; each change makes a new version',
+          params,
+          body: PatchValuesBody,
+          response: { 200: ValuesChanged },
+        },
+      },
+      async (request) => {
+        const p = request.params as { app: string; env?: string };
+        return patchValues(store, box, request.pave, p.app, envOf(p), request.body);
+      },
+    );
+    api.post(
+      `${base}/import`,
+      {
+        schema: {
+          tags,
+          summary: 'Import a dotenv file (refused whole, naming its bad lines, if malformed)',
+          params,
+          body: ImportValuesBody,
+          response: { 200: ValuesChanged },
+        },
+      },
+      async (request) => {
+        const p = request.params as { app: string; env?: string };
+        return importValues(store, box, request.pave, p.app, envOf(p), request.body);
+      },
+    );
+  }
+  api.get(
+    '/apps/:app/envs/:env/values/versions',
+    {
+      schema: {
+        tags,
+        summary: "Versions of an environment's values, newest first",
+        params: EnvParams,
+        response: { 200: listOf(ValuesVersion) },
+      },
+    },
+    async (request) => ({ items: await valuesHistory(store.db, request.params.app, request.params.env) }),
+  );
+  api.post(
+    '/apps/:app/envs/:env/values/rollback',
+    {
+      schema: {
+        tags,
+        summary:
+          'Restore an earlier version of the values (as a new version); takes effect on the next deployment',
+        params: EnvParams,
+        body: ValuesRollbackBody,
+        response: { 200: ValuesChanged },
+      },
+    },
+    async (request) =>
+      rollbackValues(store, request.pave, request.params.app, request.params.env, request.body.version),
+  );
+  api.post(
+    '/admin/rotate-master-key',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Create a new master key and re-wrap every data key with it',
+        response: { 200: RotationResult },
+      },
+    },
+    async (request) => {
+      const version = deps.keyring.addKey();
+      const rewrapped = await box.rewrapAll();
+      deps.keyring.retireOldKeys();
+      await recordAudit(store.db, request.pave, {
+        action: 'admin.rotate-master-key',
+        target: 'master-key',
+        summary: { masterKeyVersion: version, rewrappedDataKeys: rewrapped },
+      });
+      return { masterKeyVersion: version, rewrappedDataKeys: rewrapped };
+    },
+  );
+}
