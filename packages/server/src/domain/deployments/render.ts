@@ -59,7 +59,8 @@ export async function renderSet(
     for (const [containerName, container] of Object.entries(source.spec.containers).sort(([a], [b]) =>
       a.localeCompare(b),
     )) {
-      const where = `workloads.${name}.containers.${containerName}`;
+      // Name the Score file when the client sent it, so people know where to look.
+      const where = `${source.file ? `${source.file}: ` : ''}workloads.${name}.containers.${containerName}`;
       const expand = (text: string, path: string) => {
         try {
           return substitutePlaceholders(text, (parts) => resolvePlaceholder(parts, source.spec, outputs));
