@@ -6,14 +6,17 @@ import officialSchema from './score-v1b1.json' with { type: 'json' };
 
 /**
  * The Score sample corpus (Score files copied from the public Score repositories, see its MANIFEST.md): env
- * PAVE_SCORE_SAMPLES, else `shared/score-samples` next to the checkout.
+ * PAVE_SCORE_SAMPLES, else the copy in `test/fixtures/score-samples`.
  */
 export const SAMPLES_DIR =
   process.env.PAVE_SCORE_SAMPLES ??
-  fileURLToPath(new URL('../../../../../shared/score-samples', import.meta.url));
+  fileURLToPath(new URL('../../../../test/fixtures/score-samples', import.meta.url));
 
 /** Where the sample corpus keeps its copy of the official schema, to check ours has not drifted. */
-export const SHARED_SCHEMA_FILE = join(SAMPLES_DIR, '..', 'score-schema', 'score-v1b1.json');
+/** The official schema in the shared folder beside the checkout, when there is one. */
+export const SHARED_SCHEMA_FILE = fileURLToPath(
+  new URL('../../../../../shared/score-schema/score-v1b1.json', import.meta.url),
+);
 
 /** The samples that MANIFEST.md says fail the official schema. */
 export const NEGATIVE_SAMPLES = new Set([
