@@ -87,7 +87,11 @@ export async function connect(
 ): Promise<{ client: PaveClient; connection: Connection }> {
   const connection = resolveConnection(flags, environment);
   const { PaveClient } = await import('@pave/core');
-  return { client: new PaveClient({ server: connection.server, token: connection.token }), connection };
+  const { nodeFetch } = await import('./http-fetch.ts');
+  return {
+    client: new PaveClient({ server: connection.server, token: connection.token, fetch: nodeFetch }),
+    connection,
+  };
 }
 
 /** Whether two server URLs name the same server (scheme, host, port and path; case and trailing slash aside). */
