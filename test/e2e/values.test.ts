@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -130,6 +131,21 @@ describe.each(storeEngines)('values and secrets on %s', (engine) => {
     await ok('deployments', 'list', '--app', 'shop', '--env', 'dev', '-o', 'json');
     await ok('audit', '-o', 'json', '--limit', '200');
     await ok('values', 'list', '--app', 'shop');
+  });
+
+  it('fails the plan for a placeholder naming a missing value, at the file:line that uses it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pave-missing-'));
+    const file = join(dir, 'api.score.yaml');
+    writeFileSync(
+      file,
+      readFileSync(FIXTURE, 'utf8').replace('${resources.env.GREETING}', '${resources.env.NO_SUCH_KEY}'),
+    );
+    const result = await pave('deploy', '-f', file, '--app', 'shop', '--env', 'dev', '--wait');
+    rmSync(dir, { recursive: true, force: true });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /api\.score\.yaml:13:\d+: containers\.main\.variables\.GREETING: the environment has no value NO_SUCH_KEY/,
+    );
   });
 
   it('refuses bad input without echoing it', async () => {

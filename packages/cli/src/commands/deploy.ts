@@ -88,6 +88,25 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
       }
       const body = deploymentBody(workloads, options, timeoutSeconds);
       const { client, output } = await clientFor(options, io);
+      // A placeholder naming a value the environment does not have fails here, at its file:line.
+      const usesValues = workloads.some((w) =>
+        Object.values(w.spec.resources ?? {}).some((resource) => resource.type === 'environment'),
+      );
+      if (usesValues) {
+        const keys = await client
+          .listValues(options.app, options.env)
+          .then((list) => new Set(list.items.map((item) => item.key)))
+          .catch(() => undefined); // the server checks again when it renders the deployment
+        const missing = keys
+          ? (await loadScoreFiles(files, process.cwd(), { environmentKeys: keys })).problems
+          : [];
+        if (missing.length > 0) {
+          for (const problem of missing) io.stderr.write(`${problem}\n`);
+          throw new ScoreFilesError(
+            `${plural(missing.length, 'placeholder')} name values that ${options.app}/${options.env} does not have; nothing was deployed`,
+          );
+        }
+      }
       const colors = colorsFor(io.stdout, io.env);
       const response = await client.createDeployment(options.app, options.env, body);
       if (options.plan) {
@@ -129,6 +148,7 @@ export function deploymentBody(
 export async function loadScoreFiles(
   files: readonly string[],
   cwd = process.cwd(),
+  checks: { environmentKeys?: ReadonlySet<string> } = {},
 ): Promise<{ workloads: WorkloadSource[]; problems: string[] }> {
   if (files.length === 0) return { workloads: [], problems: [] };
   const texts = await readScoreFiles(files, cwd);
@@ -137,7 +157,7 @@ export async function loadScoreFiles(
   const workloads: WorkloadSource[] = [];
   const seen = new Map<string, string>();
   for (const { file, path, text } of texts) {
-    const parsed = parseScore(text, file);
+    const parsed = parseScore(text, file, checks);
     problems.push(...parsed.problems.map(formatScoreProblem));
     if (!parsed.workload) continue;
     const name = parsed.workload.metadata.name;

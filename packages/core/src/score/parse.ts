@@ -1,7 +1,7 @@
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseAllDocuments, visit } from 'yaml';
 import type { Document, Node, ParsedNode } from 'yaml';
 import type { z } from 'zod';
-import { checkScorePlaceholders } from './placeholders.ts';
+import { checkScorePlaceholders, type PlaceholderCheckOptions } from './placeholders.ts';
 import { ScoreWorkload } from './schema.ts';
 
 /** One problem in a Score file: where it is and what to do about it. */
@@ -40,7 +40,11 @@ type PathSegment = string | number;
  * restate the syntax error. `file` only labels the problems. Never throws for bad input: the result's
  * `workload` is set only when there are no problems.
  */
-export function parseScore(text: string, file: string): ScoreParseResult {
+export function parseScore(
+  text: string,
+  file: string,
+  options: PlaceholderCheckOptions = {},
+): ScoreParseResult {
   const lineCounter = new LineCounter();
   const documents = parseAllDocuments(text, { lineCounter, prettyErrors: false, merge: true });
   const problems: ScoreProblem[] = [];
@@ -103,7 +107,7 @@ export function parseScore(text: string, file: string): ScoreParseResult {
       }
     }
   }
-  for (const problem of checkScorePlaceholders(data)) {
+  for (const problem of checkScorePlaceholders(data, options)) {
     const position = locator.locateInString(problem.path, problem.offset, problem.length);
     add(position, problem.path, problem.message);
   }

@@ -165,6 +165,15 @@ function scan(
   }
 }
 
+/** What else to check placeholders against. */
+export interface PlaceholderCheckOptions {
+  /**
+   * The keys of the values of the environment being deployed to: a `${resources.R.KEY}` where R is an
+   * `environment` resource must name one of them.
+   */
+  environmentKeys?: ReadonlySet<string>;
+}
+
 /** A placeholder problem in a Score spec: the path of the string that holds it and what is wrong. */
 export interface PlaceholderProblem {
   /** Path of the string in the spec, e.g. containers, web, variables, DB_HOST. */
@@ -191,17 +200,32 @@ function isMap(value: unknown): value is Json {
  * provisioner and are not checked here. `spec` may be any parsed YAML: parts that do not have the shape of a
  * Score workload are skipped (the schema reports them). The result is empty when every placeholder is valid.
  */
-export function checkScorePlaceholders(spec: unknown): PlaceholderProblem[] {
+export function checkScorePlaceholders(
+  spec: unknown,
+  options: PlaceholderCheckOptions = {},
+): PlaceholderProblem[] {
   if (!isMap(spec)) return [];
   const metadata = isMap(spec.metadata) ? spec.metadata : {};
   const resources = isMap(spec.resources) ? Object.keys(spec.resources) : [];
+  const environmentResources = new Set(
+    Object.entries(isMap(spec.resources) ? spec.resources : {})
+      .filter(([, resource]) => isMap(resource) && resource.type === 'environment')
+      .map(([name]) => name),
+  );
   const problems: PlaceholderProblem[] = [];
+  const missingValue = (placeholder: Placeholder): string | undefined => {
+    const [root, resource, key] = placeholder.parts;
+    if (!options.environmentKeys || root !== 'resources' || key === undefined) return undefined;
+    if (!resource || !environmentResources.has(resource) || options.environmentKeys.has(key))
+      return undefined;
+    return `the environment has no value ${key}; set it with \`pave values set ${key}=…\``;
+  };
 
   const check = (value: unknown, path: (string | number)[]) => {
     if (typeof value !== 'string') return;
     const { placeholders, unterminated } = findPlaceholders(value);
     for (const placeholder of placeholders) {
-      const message = placeholderError(placeholder, metadata, resources);
+      const message = placeholderError(placeholder, metadata, resources) ?? missingValue(placeholder);
       if (message) {
         problems.push({
           path,
