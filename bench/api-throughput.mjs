@@ -14,19 +14,26 @@
 // dropped), BENCH_CPU_PROF (a directory: Pave runs under `node --cpu-prof` and leaves one profile per target
 // there). Writes bench/results/api-throughput.json. Exits non-zero if any response was not a 2xx with the
 // expected body, or a request errored or timed out.
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cpus, availableParallelism, loadavg, tmpdir, totalmem, release, platform } from 'node:os';
-import { basename, join, dirname, resolve } from 'node:path';
+import { loadavg, tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
+import {
+  cleanUp,
+  freePort,
+  machine as describeMachine,
+  median,
+  onCleanup,
+  positiveInt,
+  root,
+  wasInterrupted,
+} from './lib.mjs';
 import pg from 'pg';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 
 const settings = {
@@ -39,57 +46,6 @@ const settings = {
 const maintenanceUrl = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const PATH = '/api/v1/apps/shop';
 const GOAL_RATIO = 0.5;
-
-function positiveInt(name, fallback, { allowZero = false } = {}) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < (allowZero ? 0 : 1)) {
-    throw new Error(`${name}="${raw}" must be a whole number${allowZero ? '' : ' above 0'}`);
-  }
-  return value;
-}
-
-// ---- clean-up: every resource registers how to release it; released in reverse order, also on failure ----
-
-/** @type {{ name: string, release: () => Promise<void> | void, sync?: () => void }[]} */
-const cleanups = [];
-function onCleanup(name, release, sync) {
-  const entry = { name, release, sync };
-  cleanups.push(entry);
-  return () => {
-    const index = cleanups.indexOf(entry);
-    if (index >= 0) cleanups.splice(index, 1);
-  };
-}
-async function cleanUp() {
-  while (cleanups.length > 0) {
-    const entry = cleanups.pop();
-    try {
-      await entry.release();
-    } catch (error) {
-      console.error(`clean-up of ${entry.name} failed: ${error.message}`);
-    }
-  }
-}
-// Last resort if the process exits without running cleanUp(): kill children, remove directories.
-process.on('exit', () => {
-  for (const entry of cleanups.reverse()) {
-    try {
-      entry.sync?.();
-    } catch {
-      // nothing more can be done at exit
-    }
-  }
-});
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
-    interrupted = true;
-    console.error(`\n${signal}: stopping and cleaning up`);
-    void cleanUp().finally(() => process.exit(130));
-  });
-}
 
 function tempDir(prefix) {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -127,17 +83,6 @@ function spawnServer(name, args, { stdout, stderr, env }) {
       await stop();
     },
   };
-}
-
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-async function freePort() {
-  const server = createServer();
-  await new Promise((resolveListen, reject) =>
-    server.once('error', reject).listen(0, '127.0.0.1', resolveListen),
-  );
-  const { port } = server.address();
-  await new Promise((resolveClose) => server.close(resolveClose));
-  return port;
 }
 
 /**
@@ -266,7 +211,7 @@ async function load(target, seconds) {
   if (result.non2xx) problems.push(`${result.non2xx} non-2xx responses`);
   if (result.mismatches) problems.push(`${result.mismatches} responses with an unexpected body`);
   if (result['2xx'] === 0) problems.push('no 2xx responses at all');
-  if (interrupted) problems.push('interrupted');
+  if (wasInterrupted()) problems.push('interrupted');
   if (problems.length > 0)
     throw new Error(`load on ${target.name} (${target.url}${PATH}) failed: ${problems.join(', ')}`);
   return result;
@@ -304,13 +249,6 @@ async function measure(target) {
         ? null
         : ((cpuAfter - cpuBefore) * 1000) / result.requests.total,
   };
-}
-
-function median(values) {
-  const sorted = values.filter((value) => value !== null).sort((a, b) => a - b);
-  if (sorted.length === 0) return null;
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 /** A target's figures over all rounds: medians, plus each round's numbers. */
@@ -375,25 +313,8 @@ function redact(url) {
 // ---- report ----
 
 function machine() {
-  const cpuList = cpus();
-  let commit = null;
-  try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
-    if (execFileSync('git', ['status', '--porcelain'], { cwd: root, encoding: 'utf8' }).trim())
-      commit += '+dirty';
-  } catch {
-    // not a git checkout
-  }
   return {
-    date: new Date().toISOString(),
-    node: process.version,
-    platform: `${platform()} ${release()}`,
-    cpuModel: cpuList[0]?.model.trim() ?? 'unknown',
-    cores: availableParallelism(),
-    memoryGiB: Math.round(totalmem() / 2 ** 30),
-    loadAverageBefore: loadavg().map((load) => Number(load.toFixed(2))),
-    loadAverageAfter: null,
-    commit,
+    ...describeMachine(),
     versions: {
       pave: JSON.parse(readFileSync(join(root, 'packages/server/package.json'), 'utf8')).version,
       fastify: require('fastify/package.json').version,
@@ -533,7 +454,7 @@ let exitCode = 0;
 try {
   await main();
 } catch (error) {
-  if (!interrupted) {
+  if (!wasInterrupted()) {
     console.error(`\napi-throughput failed: ${error.stack ?? error}`);
     exitCode = 1;
   }
@@ -541,4 +462,4 @@ try {
   clearTimeout(watchdog);
   await cleanUp();
 }
-process.exit(interrupted ? 130 : exitCode);
+process.exit(wasInterrupted() ? 130 : exitCode);

@@ -21,7 +21,7 @@
 // Settings (environment): BENCH_DEPLOY_RUNS (5, including the warm-up run), BENCH_BASELINE_POLL_MS.
 // Writes bench/results/deploy-overhead.json. Exits non-zero if a deployment or the baseline fails, or if a
 // process started by this run is still alive at the end (it is killed and named).
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import {
   closeSync,
   existsSync,
@@ -34,14 +34,22 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { availableParallelism, cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  cleanUp,
+  cleanupProblems,
+  freePort,
+  machine,
+  median,
+  onCleanup,
+  positiveInt,
+  root,
+  wasInterrupted,
+} from './lib.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const paveBin = join(root, 'packages/cli/bin/pave.js');
 const baselineScript = join(root, 'bench/deploy-fixture/baseline.sh');
 
@@ -63,15 +71,6 @@ const scenarios = [
   { id: 'rollback-10', label: 'rollback 10 workloads', kind: 'rollback', workloads: 10, goal: null },
 ];
 
-function positiveInt(name, fallback) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1)
-    throw new Error(`${name}="${raw}" must be a whole number above 0`);
-  return value;
-}
-
 /** The value of `const NAME = 123;` in one of Pave's source files, or null if it is not there any more. */
 function constantIn(file, name) {
   try {
@@ -84,54 +83,7 @@ function constantIn(file, name) {
   }
 }
 
-// ---- clean-up: every resource registers how to release it; released in reverse order, also on failure ----
-
-/** @type {{ name: string, release: () => Promise<void> | void, sync?: () => void }[]} */
-const cleanups = [];
-function onCleanup(name, release, sync) {
-  const entry = { name, release, sync };
-  cleanups.push(entry);
-  return () => {
-    const index = cleanups.indexOf(entry);
-    if (index >= 0) cleanups.splice(index, 1);
-  };
-}
-const cleanupProblems = [];
-let cleaning = null;
-/** Releases everything, once: the main path and a signal handler may both ask for it. */
-function cleanUp() {
-  cleaning ??= releaseAll();
-  return cleaning;
-}
-async function releaseAll() {
-  while (cleanups.length > 0) {
-    const entry = cleanups.pop();
-    try {
-      await entry.release();
-    } catch (error) {
-      cleanupProblems.push(`clean-up of ${entry.name} failed: ${error.message}`);
-      console.error(`clean-up of ${entry.name} failed: ${error.message}`);
-    }
-  }
-}
-process.on('exit', () => {
-  for (const entry of cleanups.reverse()) {
-    try {
-      entry.sync?.();
-    } catch {
-      // nothing more can be done at exit
-    }
-  }
-});
-let interrupted = false;
 let failed = false;
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
-    interrupted = true;
-    console.error(`\n${signal}: stopping and cleaning up`);
-    void cleanUp().finally(() => process.exit(130));
-  });
-}
 
 /**
  * Processes of this run: every process this bench starts (servers, supervisors, the baseline script) has its
@@ -210,16 +162,6 @@ function writeWorkloads(dir) {
 // ---- child processes ----
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
-async function freePort() {
-  const server = createServer();
-  await new Promise((resolveListen, reject) =>
-    server.once('error', reject).listen(0, '127.0.0.1', resolveListen),
-  );
-  const { port } = server.address();
-  await new Promise((resolveClose) => server.close(resolveClose));
-  return port;
-}
-
 async function freePorts(count) {
   const ports = new Set();
   while (ports.size < count) ports.add(await freePort());
@@ -505,13 +447,6 @@ async function paveRollback(server, dataDir, setA, setB, env) {
 
 // ---- figures ----
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  if (sorted.length === 0) return null;
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
 function summarize(scenario, measured) {
   const baseline = measured.map((entry) => entry.baselineMs);
   const paveMs = measured.map((entry) => entry.paveMs);
@@ -578,28 +513,6 @@ function printTable(rows) {
   }
 }
 
-function machine() {
-  let commit = null;
-  try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
-    if (execFileSync('git', ['status', '--porcelain'], { cwd: root, encoding: 'utf8' }).trim())
-      commit += '+dirty';
-  } catch {
-    // not a git checkout
-  }
-  return {
-    date: new Date().toISOString(),
-    node: process.version,
-    platform: `${platform()} ${release()}`,
-    cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
-    cores: availableParallelism(),
-    memoryGiB: Math.round(totalmem() / 2 ** 30),
-    loadAverageBefore: loadavg().map((load) => Number(load.toFixed(2))),
-    loadAverageAfter: null,
-    commit,
-  };
-}
-
 // ---- main ----
 
 async function main() {
@@ -621,7 +534,7 @@ async function main() {
   // After a failure, the end of Pave's log says what the server saw; it goes with the directory.
   onCleanup('pave up log', () => {
     const logFile = join(dataDir, 'pave-up.log');
-    if ((failed || interrupted || cleanupProblems.length > 0) && existsSync(logFile)) {
+    if ((failed || wasInterrupted() || cleanupProblems.length > 0) && existsSync(logFile)) {
       const tail = readFileSync(logFile, 'utf8').trim().split('\n').slice(-30);
       console.error(`\nlast lines of ${logFile}:\n${tail.map((line) => line.slice(0, 400)).join('\n')}`);
     }
@@ -738,7 +651,7 @@ try {
   await main();
 } catch (error) {
   failed = true;
-  if (!interrupted) {
+  if (!wasInterrupted()) {
     console.error(`\ndeploy-overhead failed: ${error.stack ?? error}`);
     exitCode = 1;
   }
@@ -747,4 +660,4 @@ try {
   await cleanUp();
 }
 if (cleanupProblems.length > 0 && exitCode === 0) exitCode = 1;
-process.exit(interrupted ? 130 : exitCode);
+process.exit(wasInterrupted() ? 130 : exitCode);

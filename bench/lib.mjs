@@ -1,0 +1,120 @@
+// What the benchmarks share: settings from the environment, a clean-up registry that also runs on Ctrl-C, free
+// ports, medians and a description of the machine.
+import { execFileSync } from 'node:child_process';
+import { availableParallelism, cpus, loadavg, platform, release, totalmem } from 'node:os';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository's root. */
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** A whole-number setting from the environment variable `name`, or `fallback`. */
+export function positiveInt(name, fallback, { allowZero = false } = {}) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < (allowZero ? 0 : 1)) {
+    throw new Error(`${name}="${raw}" must be a whole number${allowZero ? '' : ' above 0'}`);
+  }
+  return value;
+}
+
+// ---- clean-up: every resource registers how to release it; released in reverse order, also on failure ----
+
+/** @type {{ name: string, release: () => Promise<void> | void, sync?: () => void }[]} */
+const cleanups = [];
+/** Messages of releases that failed. */
+export const cleanupProblems = [];
+
+/** Registers a resource to release at the end; the returned function unregisters it. */
+export function onCleanup(name, release, sync) {
+  const entry = { name, release, sync };
+  cleanups.push(entry);
+  return () => {
+    const index = cleanups.indexOf(entry);
+    if (index >= 0) cleanups.splice(index, 1);
+  };
+}
+
+let cleaning = null;
+/** Releases everything, once: the main path and a signal handler may both ask for it. */
+export function cleanUp() {
+  cleaning ??= releaseAll();
+  return cleaning;
+}
+async function releaseAll() {
+  while (cleanups.length > 0) {
+    const entry = cleanups.pop();
+    try {
+      await entry.release();
+    } catch (error) {
+      cleanupProblems.push(`clean-up of ${entry.name} failed: ${error.message}`);
+      console.error(`clean-up of ${entry.name} failed: ${error.message}`);
+    }
+  }
+}
+// Last resort if the process exits without running cleanUp(): kill children, remove directories.
+process.on('exit', () => {
+  for (const entry of cleanups.reverse()) {
+    try {
+      entry.sync?.();
+    } catch {
+      // nothing more can be done at exit
+    }
+  }
+});
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    interrupted = true;
+    console.error(`\n${signal}: stopping and cleaning up`);
+    void cleanUp().finally(() => process.exit(130));
+  });
+}
+/** Whether Ctrl-C (or SIGTERM) stopped the run. */
+export function wasInterrupted() {
+  return interrupted;
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export async function freePort() {
+  const server = createServer();
+  await new Promise((resolveListen, reject) =>
+    server.once('error', reject).listen(0, '127.0.0.1', resolveListen),
+  );
+  const { port } = server.address();
+  await new Promise((resolveClose) => server.close(resolveClose));
+  return port;
+}
+
+/** The median of the non-null values, or null when there are none. */
+export function median(values) {
+  const sorted = values.filter((value) => value !== null).sort((a, b) => a - b);
+  if (sorted.length === 0) return null;
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** The machine, Node and commit a result was measured on. */
+export function machine() {
+  let commit = null;
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+    if (execFileSync('git', ['status', '--porcelain'], { cwd: root, encoding: 'utf8' }).trim())
+      commit += '+dirty';
+  } catch {
+    // not a git checkout
+  }
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    platform: `${platform()} ${release()}`,
+    cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+    cores: availableParallelism(),
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    loadAverageBefore: loadavg().map((load) => Number(load.toFixed(2))),
+    loadAverageAfter: null,
+    commit,
+  };
+}
