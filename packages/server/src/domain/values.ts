@@ -105,14 +105,13 @@ async function effectiveContent(db: Executor, app: string, env: string): Promise
     .execute();
   const content: ValuesContent = {};
   const entry = (
-    row: { secret: number; value: string; updated_by: string; updated_at: string },
+    row: { secret: number; value: string; fp: string | null; updated_by: string; updated_at: string },
     source: 'app' | 'env',
   ) => {
-    const fp = fingerprints.get(row.value);
     return {
       secret: Number(row.secret) === 1,
       value: row.value,
-      ...(fp ? { fp } : {}),
+      ...(row.fp ? { fp: row.fp } : {}),
       source,
       updatedBy: row.updated_by,
       updatedAt: row.updated_at,
@@ -124,26 +123,6 @@ async function effectiveContent(db: Executor, app: string, env: string): Promise
     else content[row.key] = entry({ ...row, value: row.value }, 'env');
   }
   return content;
-}
-
-/**
- * Fingerprints of secret ciphertexts, by ciphertext. A ciphertext's fingerprint is computed once, when it is
- * made, and stored in the versions it enters; this map carries it from encryption to the version row.
- */
-const fingerprints = new Map<string, string>();
-
-/** Loads the fingerprints of an app's stored secrets; call before a transaction that records versions. */
-export async function loadFingerprints(db: Executor, app: string): Promise<void> {
-  const rows = await db
-    .selectFrom('env_value_versions')
-    .select('content')
-    .where('app_id', '=', app)
-    .execute();
-  for (const row of rows) {
-    for (const entry of Object.values(JSON.parse(row.content) as ValuesContent)) {
-      if (entry.fp) fingerprints.set(entry.value, entry.fp);
-    }
-  }
 }
 
 /**
@@ -206,7 +185,6 @@ async function requireApp(db: Executor, app: string): Promise<void> {
  * the layers give something else (an environment created after its app's values were set has none yet).
  */
 export async function currentValuesVersion(store: Store, app: string, env: string): Promise<number | null> {
-  await loadFingerprints(store.db, app);
   await store.transaction((tx) =>
     recordVersions(
       tx,
@@ -249,17 +227,14 @@ export async function patchValues(
   }
   const scope = env ? `env:${app}/${env}` : `app:${app}`;
   // Encrypt outside the transaction: the data key may need creating, through the store.
-  const rows: Array<{ key: string; secret: number; value: string }> = [];
+  const rows: Array<{ key: string; secret: number; value: string; fp: string | null }> = [];
   for (const [key, { value, secret }] of set) {
     if (secret) {
-      const ciphertext = await box.encrypt(scope, value);
-      fingerprints.set(ciphertext, box.fingerprint(value));
-      rows.push({ key, secret: 1, value: ciphertext });
+      rows.push({ key, secret: 1, value: await box.encrypt(scope, value), fp: box.fingerprint(value) });
     } else {
-      rows.push({ key, secret: 0, value });
+      rows.push({ key, secret: 0, value, fp: null });
     }
   }
-  await loadFingerprints(store.db, app);
   const at = now();
   return store.transaction(async (tx) => {
     for (const row of rows) {
@@ -430,7 +405,6 @@ export async function restoreValues(
     const fromApp = appContent.get(key);
     if (fromApp && Number(fromApp.secret) === (entry.secret ? 1 : 0) && fromApp.value === entry.value)
       continue;
-    if (entry.fp) fingerprints.set(entry.value, entry.fp);
     await tx
       .insertInto('env_values')
       .values({
@@ -439,6 +413,7 @@ export async function restoreValues(
         key,
         secret: entry.secret ? 1 : 0,
         value: entry.value,
+        fp: entry.fp ?? null,
         updated_by: context.actor.username,
         updated_at: at,
       })
@@ -472,7 +447,6 @@ export async function rollbackValues(
   version: number,
 ): Promise<ValuesChanged> {
   await environmentRow(store.db, app, env);
-  await loadFingerprints(store.db, app);
   return store.transaction(async (tx) => {
     const changed = await restoreValues(tx, context, app, env, version, `rollback to ${version}`);
     if (changed.versions.length === 0) {

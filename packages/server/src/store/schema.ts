@@ -140,6 +140,8 @@ export interface AppValuesTable {
   secret: number;
   /** Plain text, or for a secret the ciphertext (`pave:<data key id>:…`). */
   value: string;
+  /** A secret's keyed fingerprint; null for plain values. */
+  fp: string | null;
   updated_by: string;
   updated_at: string;
 }
@@ -151,6 +153,7 @@ export interface EnvValuesTable {
   secret: number;
   /** As in app_values; NULL hides the app-level value in this environment. */
   value: string | null;
+  fp: string | null;
   updated_by: string;
   updated_at: string;
 }

@@ -17,7 +17,6 @@ import {
   currentValuesVersion,
   decryptValues,
   latestValuesVersion,
-  loadFingerprints,
   restoreValues,
   valuesContent,
 } from '../values.ts';
@@ -165,7 +164,6 @@ export async function runDeployment(
   );
   checkSignal();
   if (outcome.ok) {
-    await loadFingerprints(store.db, target.app);
     await store.transaction(async (tx) => {
       await tx
         .updateTable('deployments')

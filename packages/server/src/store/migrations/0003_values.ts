@@ -25,6 +25,8 @@ export const values: StoreMigration = {
       .addColumn('key', 'text', (c) => c.notNull())
       .addColumn('secret', 'integer', (c) => c.notNull())
       .addColumn('value', 'text', (c) => c.notNull())
+      // A secret's keyed fingerprint (see SecretBox.fingerprint), to tell changes apart without decrypting.
+      .addColumn('fp', 'text')
       .addColumn('updated_by', 'text', (c) => c.notNull())
       .addColumn('updated_at', 'text', (c) => c.notNull())
       .addPrimaryKeyConstraint('app_values_pk', ['app_id', 'key'])
@@ -37,6 +39,7 @@ export const values: StoreMigration = {
       .addColumn('secret', 'integer', (c) => c.notNull())
       // NULL hides the app-level value of the key in this environment.
       .addColumn('value', 'text')
+      .addColumn('fp', 'text')
       .addColumn('updated_by', 'text', (c) => c.notNull())
       .addColumn('updated_at', 'text', (c) => c.notNull())
       .addPrimaryKeyConstraint('env_values_pk', ['app_id', 'env_id', 'key'])
