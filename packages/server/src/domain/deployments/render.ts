@@ -165,11 +165,8 @@ function probe(
   return { [key]: rendered };
 }
 
-/** Output maps that are an environment's values, for messages that say how to add a missing one. */
-const ENVIRONMENT_OUTPUTS = new WeakSet<Record<string, string>>();
-
 /** Outputs of the workload's resources, by resource name. */
-type ResourceOutputs = Map<string, Record<string, string>>;
+type ResourceOutputs = Map<string, { type: string; values: Record<string, string> }>;
 
 /** The resource types this version of Pave provisions, with what each outputs. */
 function resolveResources(
@@ -184,8 +181,7 @@ function resolveResources(
     const path = `workloads.${workload}.resources.${name}`;
     if (resource.type === 'environment') {
       // Score's standard type for configuration: its outputs are the environment's values.
-      outputs.set(name, values);
-      ENVIRONMENT_OUTPUTS.add(values);
+      outputs.set(name, { type: resource.type, values });
       continue;
     }
     if (resource.type === 'service-port') {
@@ -210,7 +206,10 @@ function resolveResources(
         });
         continue;
       }
-      outputs.set(name, { hostname: '127.0.0.1', port: String(port.hostPort) });
+      outputs.set(name, {
+        type: resource.type,
+        values: { hostname: '127.0.0.1', port: String(port.hostPort) },
+      });
       continue;
     }
     problems.push({
@@ -235,13 +234,14 @@ function resolvePlaceholder(parts: string[], spec: ScoreWorkload, outputs: Resou
   }
   if (root === 'resources' && rest.length >= 2) {
     const [resource, output] = rest as [string, string];
-    const values = outputs.get(resource);
-    if (!values) throw new Error(`\${${parts.join('.')}}: resource "${resource}" has no outputs`);
+    const provided = outputs.get(resource);
+    if (!provided) throw new Error(`\${${parts.join('.')}}: resource "${resource}" has no outputs`);
+    const { type, values } = provided;
     const value = Object.hasOwn(values, output) ? values[output] : undefined;
     if (value === undefined) {
       const known = Object.keys(values).sort().join(', ') || 'none';
       throw new Error(
-        ENVIRONMENT_OUTPUTS.has(values)
+        type === 'environment'
           ? `\${${parts.join('.')}}: the environment has no value ${output}; set it with \`pave values set ${output}=…\``
           : `\${${parts.join('.')}}: resource "${resource}" has no output "${output}" (it has: ${known})`,
       );
