@@ -63,6 +63,25 @@ export function driverContext(logger: LevelLogger, signal: AbortSignal): DriverC
   };
 }
 
+/** Stops and removes the workloads of deleted environments; a failure is logged, not reported to the caller. */
+export async function destroyWorkloads(
+  runtime: RuntimeDriver | undefined,
+  logger: LevelLogger,
+  targets: Array<{ app: string; env: string }>,
+): Promise<void> {
+  if (!runtime) return;
+  const ctx = driverContext(logger, AbortSignal.timeout(60_000));
+  try {
+    for (const target of targets) {
+      await runtime
+        .destroy(target, ctx)
+        .catch((error: unknown) => logger.error({ err: error, ...target }, 'could not remove workloads'));
+    }
+  } finally {
+    ctx.dispose();
+  }
+}
+
 /**
  * Runs one deployment to its end: resolves its set, renders it, removes workloads the set no longer has,
  * deploys the rest and waits until they are ready. On failure it records the reason and, unless asked not

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { now } from '../context.ts';
 import {
   DeploymentInterrupted,
-  driverContext,
+  destroyWorkloads,
   runDeployment,
   type OrchestratorDeps,
 } from './orchestrator.ts';
@@ -84,20 +84,6 @@ export class DeploymentWorker {
       .where('id', '=', env)
       .executeTakeFirst();
     return Boolean(row);
-  }
-
-  private async removeLeftovers(app: string, env: string): Promise<void> {
-    const ctx = driverContext(this.deps.logger, AbortSignal.timeout(60_000));
-    try {
-      await this.deps.runtime.destroy({ app, env }, ctx);
-    } catch (error) {
-      this.deps.logger.error(
-        { err: error, app, env },
-        'could not remove the workloads of a deleted environment',
-      );
-    } finally {
-      ctx.dispose();
-    }
   }
 
   private async acquireLease(app: string, env: string): Promise<boolean> {
@@ -182,7 +168,7 @@ export class DeploymentWorker {
           if (!(await this.environmentExists(app, env))) {
             // Deleted while it deployed: take down whatever the run started after the deletion removed it.
             this.deps.logger.warn({ app, env, deployment: id }, 'environment deleted during a deployment');
-            await this.removeLeftovers(app, env);
+            await destroyWorkloads(this.deps.runtime, this.deps.logger, [{ app, env }]);
             break;
           }
           this.deps.logger.error({ err: error, deployment: id }, 'deployment crashed');
@@ -203,7 +189,7 @@ export class DeploymentWorker {
           }).catch(() => undefined);
         }
         if (!(await this.environmentExists(app, env))) {
-          await this.removeLeftovers(app, env);
+          await destroyWorkloads(this.deps.runtime, this.deps.logger, [{ app, env }]);
           break;
         }
       }

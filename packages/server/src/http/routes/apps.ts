@@ -1,7 +1,7 @@
 import { App, AppDetail, AppParams, CreateAppBody, DeleteAppQuery, listOf } from '@pave/core';
 import type { RuntimeDriver } from '@pave/plugin-api';
 import type { ApiServer } from '../app.ts';
-import { destroyWorkloads } from './environments.ts';
+import { destroyWorkloads } from '../../domain/deployments/orchestrator.ts';
 import type { Store } from '../../store/index.ts';
 import { createApp, deleteApp, getApp, listApps } from '../../domain/apps.ts';
 

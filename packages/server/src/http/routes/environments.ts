@@ -1,7 +1,7 @@
 import { AppParams, CreateEnvironmentBody, EnvParams, Environment, listOf } from '@pave/core';
 import type { RuntimeDriver } from '@pave/plugin-api';
 import type { ApiServer } from '../app.ts';
-import { driverContext } from '../../domain/deployments/orchestrator.ts';
+import { destroyWorkloads } from '../../domain/deployments/orchestrator.ts';
 import type { Store } from '../../store/index.ts';
 import {
   createEnvironment,
@@ -67,23 +67,4 @@ export function environmentRoutes(
       return reply.code(204).send();
     },
   );
-}
-
-/** Stops and removes the workloads of deleted environments; a failure is logged, not reported to the caller. */
-export async function destroyWorkloads(
-  runtime: RuntimeDriver | undefined,
-  logger: Parameters<typeof driverContext>[0],
-  targets: Array<{ app: string; env: string }>,
-): Promise<void> {
-  if (!runtime) return;
-  const ctx = driverContext(logger, AbortSignal.timeout(60_000));
-  try {
-    for (const target of targets) {
-      await runtime
-        .destroy(target, ctx)
-        .catch((error: unknown) => logger.error({ err: error, ...target }, 'could not remove workloads'));
-    }
-  } finally {
-    ctx.dispose();
-  }
 }
