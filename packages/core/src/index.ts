@@ -6,3 +6,4 @@ export * from './client.ts';
 export * from './errors.ts';
 export * from './ids.ts';
 export * from './score/index.ts';
+export * from './resources.ts';

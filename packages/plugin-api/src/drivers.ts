@@ -135,6 +135,43 @@ export interface RuntimeDriver {
   ): AsyncIterable<LogLine>;
 }
 
+/** Where a resource lives and what it is: given to every resource driver call. */
+export interface ResourceScope {
+  app: string;
+  env: string;
+  envType: string;
+  /** The resource type: postgres, redis, dns, route, volume, … */
+  type: string;
+  /** Score's `class`; "default" when the Score file names none. */
+  class: string;
+  /** The Score resource `id` of a shared resource, else `<workload>.<name>`. */
+  resId: string;
+  /** The graph address: `<workload>.<name>` or `shared.<id>`. */
+  address: string;
+}
+
+/** What a resource driver provisions from. */
+export interface ResourceInputs {
+  scope: ResourceScope;
+  /** `driverInputs.values` of the matched resource definition. */
+  driverInputs: Record<string, unknown>;
+  /** `driverInputs.secrets` of the definition, decrypted (never log them). */
+  driverSecrets: Record<string, unknown>;
+  /** The Score resource's `params`, placeholders expanded. */
+  params: Record<string, unknown>;
+  /**
+   * Create only: the outputs of a resource of the same type (in another environment) whose data the new
+   * resource starts with (`pave envs create --from E --with-data`). Drivers that cannot copy data ignore it.
+   */
+  cloneFrom?: ResourceOutputs;
+}
+
+/** What a resource provides to workloads: plain values and secrets (encrypted at rest, masked in the API). */
+export interface ResourceOutputs {
+  values: Record<string, string>;
+  secrets: Record<string, string>;
+}
+
 /** A problem `check` found in a resource's inputs, with where it is. */
 export interface CheckFailure {
   property: string;
@@ -159,7 +196,7 @@ export interface ResourceDiff {
  * - `read` returns the current outputs, or null if the resource is gone;
  * - `delete`: if it rejects, the resource is assumed to still exist; deleting a missing one succeeds.
  */
-export interface ResourceDriver<Inputs = Record<string, unknown>, Outputs = Record<string, unknown>> {
+export interface ResourceDriver<Inputs = ResourceInputs, Outputs = ResourceOutputs> {
   readonly name: string;
   check(inputs: Inputs, ctx: DriverContext): Promise<CheckFailure[]>;
   diff(id: string, olds: Inputs, news: Inputs, ctx: DriverContext): Promise<ResourceDiff>;

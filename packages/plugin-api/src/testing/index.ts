@@ -1,0 +1,5 @@
+export {
+  describeResourceDriverContract,
+  testDriverContext,
+  type ResourceDriverContractOptions,
+} from './resource-contract.ts';
