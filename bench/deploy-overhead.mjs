@@ -23,11 +23,9 @@
 // process started by this run is still alive at the end (it is killed and named).
 import { spawn } from 'node:child_process';
 import {
-  closeSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
-  openSync,
   readFileSync,
   readdirSync,
   readlinkSync,
@@ -47,10 +45,12 @@ import {
   onCleanup,
   positiveInt,
   root,
+  paveBin,
+  startPave,
+  cleanEnvironment,
   wasInterrupted,
 } from './lib.mjs';
 
-const paveBin = join(root, 'packages/cli/bin/pave.js');
 const baselineScript = join(root, 'bench/deploy-fixture/baseline.sh');
 
 const runs = positiveInt('BENCH_DEPLOY_RUNS', 5);
@@ -166,54 +166,6 @@ async function freePorts(count) {
   const ports = new Set();
   while (ports.size < count) ports.add(await freePort());
   return [...ports];
-}
-
-/** The caller's environment without PAVE_* variables (they would override flags and PAVE_SERVER below). */
-function cleanEnvironment(extra = {}) {
-  return {
-    ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('PAVE_'))),
-    ...extra,
-  };
-}
-
-/** Starts `pave up` in `dataDir` on a free port; resolves with its URL and admin token once /healthz is 200. */
-async function startPave(dataDir) {
-  mkdirSync(dataDir, { recursive: true });
-  const logFile = join(dataDir, 'pave-up.log');
-  const out = openSync(logFile, 'a');
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [paveBin, 'up', '--data-dir', dataDir, '--port', String(port)], {
-    cwd: root,
-    stdio: ['ignore', out, out],
-    env: cleanEnvironment(),
-  });
-  closeSync(out);
-  let done = false;
-  const exited = new Promise((resolveExit) => child.once('exit', () => resolveExit((done = true))));
-  const stop = async () => {
-    if (done) return;
-    child.kill('SIGTERM');
-    if ((await Promise.race([exited, sleep(10_000).then(() => 'timeout')])) === 'timeout') {
-      child.kill('SIGKILL');
-      await exited;
-    }
-  };
-  onCleanup(`pave up (pid ${child.pid})`, stop, () => done || child.kill('SIGKILL'));
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline && !done) {
-    const healthy = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1_000) }).then(
-      (response) => response.ok,
-      () => false,
-    );
-    if (healthy) {
-      const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
-      return { url, token, logFile };
-    }
-    await sleep(100);
-  }
-  const tail = readFileSync(logFile, 'utf8').trim().split('\n').slice(-10).join('\n');
-  throw new Error(`pave up on ${url} did not start (${done ? 'it exited' : 'no 200 within 30 s'}):\n${tail}`);
 }
 
 /** Runs one command; resolves with its exit code, output, and wall time from spawn to exit (ms). */

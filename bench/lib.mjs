@@ -1,6 +1,8 @@
 // What the benchmarks share: settings from the environment, a clean-up registry that also runs on Ctrl-C, free
 // ports, medians and a description of the machine.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { availableParallelism, cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -117,4 +119,60 @@ export function machine() {
     loadAverageAfter: null,
     commit,
   };
+}
+
+// ---- a `pave up` of the repository's build ----
+
+/** The built `pave` executable. */
+export const paveBin = join(root, 'packages/cli/bin/pave.js');
+
+/** The caller's environment without PAVE_* variables (they would override flags and PAVE_SERVER). */
+export function cleanEnvironment(extra = {}) {
+  return {
+    ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('PAVE_'))),
+    ...extra,
+  };
+}
+
+/**
+ * Starts `pave up` in `dataDir` on a free port (stopped by the clean-up registry); resolves with its URL and
+ * admin token once /healthz is 200.
+ */
+export async function startPave(dataDir) {
+  mkdirSync(dataDir, { recursive: true });
+  const logFile = join(dataDir, 'pave-up.log');
+  const out = openSync(logFile, 'a');
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(process.execPath, [paveBin, 'up', '--data-dir', dataDir, '--port', String(port)], {
+    cwd: root,
+    stdio: ['ignore', out, out],
+    env: cleanEnvironment(),
+  });
+  closeSync(out);
+  let done = false;
+  const exited = new Promise((resolveExit) => child.once('exit', () => resolveExit((done = true))));
+  const stop = async () => {
+    if (done) return;
+    child.kill('SIGTERM');
+    if ((await Promise.race([exited, sleep(10_000).then(() => 'timeout')])) === 'timeout') {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  };
+  onCleanup(`pave up (pid ${child.pid})`, stop, () => done || child.kill('SIGKILL'));
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline && !done) {
+    const healthy = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1_000) }).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (healthy) {
+      const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
+      return { url, token, logFile };
+    }
+    await sleep(100);
+  }
+  const tail = readFileSync(logFile, 'utf8').trim().split('\n').slice(-10).join('\n');
+  throw new Error(`pave up on ${url} did not start (${done ? 'it exited' : 'no 200 within 30 s'}):\n${tail}`);
 }

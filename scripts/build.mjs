@@ -27,6 +27,8 @@ await build({
     // The process runtime's supervisor: one per running container, so it must start fast and stay small
     // (it imports only node: built-ins and its own package's state/proc modules; see its README).
     'process-supervisor': join(root, 'plugins/runtime-process/src/supervisor/main.ts'),
+    // The embedded Postgres for machines without PostgreSQL: one detached PGlite server per database.
+    'pglite-server': join(root, 'plugins/resource-postgres/src/pglite/main.ts'),
   },
   outdir,
   bundle: true,

@@ -215,7 +215,7 @@ describe('deploying Score workloads on the process runtime, end to end through t
     );
     expect(result.code, result.stderr).toBe(0);
     expect(await answer(await apiUrl('preview'))).toBe('hello from api');
-    expect((await pave('envs', 'delete', 'preview', '--app', 'shop')).code).toBe(0);
+    expect((await pave('envs', 'delete', 'preview', '--app', 'shop', '--force')).code).toBe(0);
   });
 
   it('fails a deployment whose workload exits at start, with the exit code and log lines, and restores the previous set', async () => {

@@ -49,6 +49,8 @@ export function formatError(error: unknown, options: ErrorFormatOptions = {}): s
     'DeploymentFailedError',
     'WaitGaveUpError',
     'ScoreFilesError',
+    'DefinitionsFileError',
+    'NotConfirmedError',
   ].includes(name ?? '');
   const stack = !expected && options.debug && error instanceof Error && error.stack ? `\n${error.stack}` : '';
   return `${prefix} ${message}${stack}\n`;

@@ -6,8 +6,15 @@ import type { OutputStream } from './output/colors.ts';
 export interface CliIo extends CliEnvironment {
   stdout: OutputStream;
   stderr: OutputStream;
-  /** Reads standard input to its end (for `--token-stdin`). */
+  /** Reads standard input to its end (for `--token-stdin`, `-f -`). */
   readStdin: () => Promise<string>;
+  /** Whether standard input is a terminal, so that a person can answer a question. */
+  stdinIsTTY: boolean;
+  /**
+   * Writes `question` to stderr and resolves with the line typed in answer, without its newline; with ''
+   * when input ends or Ctrl-C is pressed first.
+   */
+  ask: (question: string) => Promise<string>;
 }
 
 /** The real process: its streams, environment and home directory. */
@@ -21,6 +28,24 @@ export function processIo(): CliIo {
       const chunks: Buffer[] = [];
       for await (const chunk of process.stdin) chunks.push(Buffer.from(chunk as Buffer));
       return Buffer.concat(chunks).toString('utf8');
+    },
+    stdinIsTTY: process.stdin.isTTY === true,
+    ask: async (question) => {
+      const { createInterface } = await import('node:readline');
+      const lines = createInterface({ input: process.stdin, output: process.stderr });
+      try {
+        return await new Promise<string>((resolve) => {
+          lines.once('close', () => resolve(''));
+          // Without a listener Ctrl-C would only pause the prompt; take it as "no".
+          lines.once('SIGINT', () => {
+            process.stderr.write('\n');
+            lines.close();
+          });
+          lines.question(question, resolve);
+        });
+      } finally {
+        lines.close();
+      }
     },
   };
 }

@@ -192,4 +192,30 @@ describe('pave deploy: the request', () => {
       plan: true,
     });
   });
+
+  it('sends prune and allowDataLoss only when their flags are given', () => {
+    expect(deploymentBody([], { remove: ['worker'], autoRollback: true, prune: true }, undefined)).toEqual({
+      remove: ['worker'],
+      autoRollback: true,
+      prune: true,
+    });
+    expect(
+      deploymentBody(
+        [],
+        { remove: ['worker'], autoRollback: true, prune: true, allowDataLoss: true },
+        undefined,
+      ),
+    ).toMatchObject({ prune: true, allowDataLoss: true });
+  });
+
+  it('refuses --allow-data-loss without --prune as a usage error', async () => {
+    const io = fakeIo();
+    const args = ['deploy', '--remove', 'web', '--app', 'shop', '--env', 'dev', '--allow-data-loss'];
+    expect(
+      await runCli(['node', 'pave', ...args, '--server', 'http://127.0.0.1:9', '--token', 't'], io),
+    ).toBe(2);
+    expect(io.stderr.text).toMatch(
+      /^pave: error: --allow-data-loss lets --prune delete stateful resources; add --prune/,
+    );
+  });
 });

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Deployment, DeploymentPlan, EnvironmentStatus, SetDiff } from '@pave/core';
 import { renderDeploymentDetail, renderDeploymentList } from '../src/commands/deployments.ts';
-import { colorUnifiedDiff, diffQuery, renderPlan, renderSetDiff } from '../src/commands/diff.ts';
+import {
+  colorUnifiedDiff,
+  diffQuery,
+  renderPlan,
+  renderResourceChanges,
+  renderSetDiff,
+} from '../src/commands/diff.ts';
 import { logPrinter, parseTail } from '../src/commands/logs.ts';
 import { renderStatus } from '../src/commands/status.ts';
 import { colorsFor } from '../src/output/colors.ts';
@@ -59,7 +65,12 @@ function deployment(fields: Partial<Deployment> = {}): Deployment {
 
 describe('plan and diff output', () => {
   it('shows a plan as a change table, the unified diff, and that nothing was deployed', () => {
-    const plan: DeploymentPlan = { setId: 'bbbbccccddddeeee', workloads: ['api', 'web', 'worker'], diff };
+    const plan: DeploymentPlan = {
+      setId: 'bbbbccccddddeeee',
+      workloads: ['api', 'web', 'worker'],
+      diff,
+      resources: [],
+    };
     expect(renderPlan(plan, plain)).toBe(
       [
         'WORKLOAD  ACTION  FIELDS',
@@ -80,8 +91,91 @@ describe('plan and diff output', () => {
       changes: [{ workload: 'api', action: 'keep', fields: [] }],
       unified: '',
     };
-    const text = renderPlan({ setId: 'aaaa', workloads: ['api'], diff: same }, plain);
+    const text = renderPlan({ setId: 'aaaa', workloads: ['api'], diff: same, resources: [] }, plain);
     expect(text.split('\n').at(-1)).toBe('No changes against deployment 16. Nothing was deployed.');
+  });
+
+  it('shows what the deployment does to each resource between the workloads and the diff', () => {
+    const plan: DeploymentPlan = {
+      setId: 'bbbbccccddddeeee',
+      workloads: ['api', 'web', 'worker'],
+      diff,
+      resources: [
+        {
+          address: 'api.db',
+          type: 'postgres',
+          action: 'create',
+          definitionId: 'shop-postgres',
+          reason: 'provisioned by shop-postgres',
+        },
+        {
+          address: 'shared.cache',
+          type: 'redis',
+          action: 'keep',
+          definitionId: 'default-redis',
+          reason: 'in use',
+        },
+        {
+          address: 'old.db',
+          type: 'postgres',
+          action: 'delete',
+          definitionId: 'shop-postgres',
+          reason: 'no longer used',
+        },
+      ],
+    };
+    expect(renderPlan(plan, plain)).toBe(
+      [
+        'WORKLOAD  ACTION  FIELDS',
+        'api       keep    -',
+        'web       update  containers.main.image, containers.main.variables.MODE',
+        'worker    add     -',
+        '',
+        'ADDRESS       TYPE      ACTION  DEFINITION     REASON',
+        'api.db        postgres  create  shop-postgres  provisioned by shop-postgres',
+        'shared.cache  redis     keep    default-redis  in use',
+        'old.db        postgres  delete  shop-postgres  no longer used',
+        '',
+        UNIFIED,
+        '',
+        'Plan only: nothing was deployed. Set bbbbccccdddd would be deployed (3 workloads).',
+      ].join('\n'),
+    );
+  });
+
+  it('counts a resource change as a change even when no workload changes', () => {
+    const same: SetDiff = {
+      ...diff,
+      changes: [{ workload: 'api', action: 'keep', fields: [] }],
+      unified: '',
+    };
+    const resources: DeploymentPlan['resources'] = [
+      { address: 'old.cache', type: 'redis', action: 'delete', definitionId: null, reason: 'no longer used' },
+    ];
+    const text = renderPlan({ setId: 'aaaabbbbccccdddd', workloads: ['api'], diff: same, resources }, plain);
+    expect(text).toContain('old.cache  redis  delete  -           no longer used');
+    expect(text.split('\n').at(-1)).toMatch(/^Plan only: nothing was deployed\./);
+    const kept = renderPlan(
+      {
+        setId: 'aaaa',
+        workloads: ['api'],
+        diff: same,
+        resources: [{ ...resources[0]!, action: 'keep', reason: 'no longer used; kept' }],
+      },
+      plain,
+    );
+    expect(kept.split('\n').at(-1)).toBe('No changes against deployment 16. Nothing was deployed.');
+  });
+
+  it('colours a resource delete red and a create green only when colour is on', () => {
+    const changes: DeploymentPlan['resources'] = [
+      { address: 'a.db', type: 'postgres', action: 'delete', definitionId: 'd', reason: 'no longer used' },
+      { address: 'b.db', type: 'postgres', action: 'create', definitionId: 'd', reason: 'new' },
+    ];
+    expect(renderResourceChanges(changes, plain)).not.toContain(ESCAPE);
+    const lines = renderResourceChanges(changes, colored).split('\n');
+    expect(lines[1]).toContain('\u001b[31mdelete\u001b[39m');
+    expect(lines[2]).toContain('\u001b[32mcreate\u001b[39m');
   });
 
   it('prints the unified diff, or "No changes" when it is empty', () => {
@@ -123,7 +217,10 @@ describe('plan and diff output', () => {
       values: [{ key: 'GREETING', action: 'changed', secret: false, from: 'hello', to: 'hi' }],
       unified: '',
     };
-    const text = renderPlan({ setId: 'aaaabbbbccccdddd', workloads: ['api'], diff: same }, plain);
+    const text = renderPlan(
+      { setId: 'aaaabbbbccccdddd', workloads: ['api'], diff: same, resources: [] },
+      plain,
+    );
     expect(text).toContain('Values:\n  ~ GREETING: hello → hi');
     expect(text.split('\n').at(-1)).toBe(
       'Plan only: nothing was deployed. Set aaaabbbbcccc would be deployed (1 workload).',

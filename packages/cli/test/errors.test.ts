@@ -104,8 +104,8 @@ describe('runCli usage errors (no server needed)', () => {
     );
     expect(code).toBe(2);
     expect(io.stderr.text).toBe(
-      'pave: error: --expires-in: "3y" is not a duration; use a whole number followed by m (minutes), ' +
-        'h (hours) or d (days), e.g. 30m, 12h, 90d\n',
+      'pave: error: --expires-in: "3y" is not a duration; use a whole number followed by s (seconds), ' +
+        'm (minutes), h (hours) or d (days), e.g. 30m, 12h, 90d\n',
     );
   });
 

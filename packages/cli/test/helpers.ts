@@ -1,4 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
@@ -23,16 +26,35 @@ export function capture(isTTY = false): CapturedStream {
   };
 }
 
-/** A CliIo with captured streams, the given environment and a temporary home directory; no real process state. */
+/**
+ * A CliIo with captured streams, the given environment and a temporary home directory; no real process state.
+ * `stdinTTY` makes stdin a terminal whose person answers each question with the next of `answers` ('' once
+ * they run out); the questions asked are recorded in `questions`.
+ */
 export function fakeIo(
-  options: { env?: Record<string, string | undefined>; homeDir?: string; tty?: boolean; stdin?: string } = {},
-): CliIo & { stdout: CapturedStream; stderr: CapturedStream } {
+  options: {
+    env?: Record<string, string | undefined>;
+    homeDir?: string;
+    tty?: boolean;
+    stdin?: string;
+    stdinTTY?: boolean;
+    answers?: string[];
+  } = {},
+): CliIo & { stdout: CapturedStream; stderr: CapturedStream; questions: string[] } {
+  const answers = [...(options.answers ?? [])];
+  const questions: string[] = [];
   return {
     stdout: capture(options.tty ?? false),
     stderr: capture(options.tty ?? false),
     env: options.env ?? {},
     homeDir: options.homeDir ?? temporaryDir(),
     readStdin: async () => options.stdin ?? '',
+    stdinIsTTY: options.stdinTTY ?? false,
+    questions,
+    ask: async (question) => {
+      questions.push(question);
+      return answers.shift() ?? '';
+    },
   };
 }
 
@@ -46,4 +68,50 @@ export function temporaryDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'pave-cli-test-'));
   created.push(dir);
   return dir;
+}
+
+/** One request a {@link fakeServer} received: method, URL (path and query) and parsed JSON body. */
+export interface Recorded {
+  method: string;
+  url: string;
+  body: unknown;
+}
+
+let stopServers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  await Promise.all(stopServers.map((stop) => stop()));
+  stopServers = [];
+});
+
+/**
+ * A stand-in for the Pave server, stopped after the test: it records every request and answers each with
+ * what `answer` returns (as JSON; a 204 has no body).
+ */
+export async function fakeServer(
+  answer: (request: Recorded) => { status: number; body?: unknown },
+): Promise<{ url: string; requests: Recorded[] }> {
+  const requests: Recorded[] = [];
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    let text = '';
+    req.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+    req.on('end', () => {
+      const recorded = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        body: text ? JSON.parse(text) : undefined,
+      };
+      requests.push(recorded);
+      const { status, body } = answer(recorded);
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(status === 204 ? undefined : JSON.stringify(body));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  stopServers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
+}
+
+/** `pave ARGS` as runCli wants it, pointed at `server` with a test token. */
+export function cliArgs(server: string, ...args: string[]): string[] {
+  return ['node', 'pave', ...args, '--server', server, '--token', 'pave_test'];
 }

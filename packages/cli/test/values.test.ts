@@ -1,10 +1,7 @@
-import { createServer } from 'node:http';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseDotenv, VALUE_KEY_PATTERN } from '@pave/core';
 import type { ValueList, ValuesChanged } from '@pave/core';
 import {
@@ -23,7 +20,7 @@ import {
 import { renderRotation } from '../src/commands/admin.ts';
 import { colorsFor } from '../src/output/colors.ts';
 import { runCli } from '../src/program.ts';
-import { capture, fakeIo, temporaryDir } from './helpers.ts';
+import { capture, cliArgs, fakeIo, fakeServer, temporaryDir } from './helpers.ts';
 
 const plain = colorsFor(capture(true), { NO_COLOR: '1' });
 const colored = colorsFor(capture(true), {});
@@ -349,46 +346,6 @@ describe('pave values import: the local check', () => {
 });
 
 // ---- The commands against a stand-in server (the real server's end-to-end tests are elsewhere) ----
-
-interface Recorded {
-  method: string;
-  url: string;
-  body: unknown;
-}
-
-let stopServers: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await Promise.all(stopServers.map((stop) => stop()));
-  stopServers = [];
-});
-
-async function fakeServer(
-  answer: (request: Recorded) => { status: number; body: unknown },
-): Promise<{ url: string; requests: Recorded[] }> {
-  const requests: Recorded[] = [];
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    let text = '';
-    req.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-    req.on('end', () => {
-      const recorded = {
-        method: req.method ?? '',
-        url: req.url ?? '',
-        body: text ? JSON.parse(text) : undefined,
-      };
-      requests.push(recorded);
-      const { status, body } = answer(recorded);
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  stopServers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
-}
-
-function cliArgs(server: string, ...args: string[]): string[] {
-  return ['node', 'pave', ...args, '--server', server, '--token', 'pave_test'];
-}
 
 describe('pave values commands', () => {
   it('set sends the values as secrets and prints only their keys', async () => {

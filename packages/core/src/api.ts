@@ -72,7 +72,16 @@ export type CreateEnvTypeBody = z.infer<typeof CreateEnvTypeBody>;
 // Environments
 
 export const Environment = z
-  .object({ appId: dnsLabel, id: dnsLabel, type: dnsLabel, createdBy: z.string(), createdAt: timestamp })
+  .object({
+    appId: dnsLabel,
+    id: dnsLabel,
+    type: dnsLabel,
+    createdBy: z.string(),
+    createdAt: timestamp,
+    expiresAt: timestamp
+      .nullable()
+      .describe('When the janitor deletes this ephemeral environment; null: never.'),
+  })
   .meta({ id: 'Environment' });
 export type Environment = z.infer<typeof Environment>;
 
@@ -80,10 +89,27 @@ export const CreateEnvironmentBody = z.strictObject({
   id: dnsLabel,
   type: dnsLabel.describe('An environment type id, e.g. development, staging or production.'),
   from: dnsLabel.optional().describe("Clone: start the new environment with this environment's current set."),
+  withData: z
+    .boolean()
+    .optional()
+    .describe("With `from`: copy the source's postgres (and other data-holding) resources' data."),
+  ttlSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(3_153_600_000)
+    .optional()
+    .describe('Ephemeral: the environment and its resources are deleted this long after creation.'),
 });
 export type CreateEnvironmentBody = z.infer<typeof CreateEnvironmentBody>;
 
 export const EnvParams = z.strictObject({ app: dnsLabel, env: dnsLabel });
+
+/** Set an ephemeral environment's expiry to `ttlSeconds` from now. */
+export const ExtendEnvironmentBody = z.strictObject({
+  ttlSeconds: z.number().int().min(1).max(3_153_600_000),
+});
+export type ExtendEnvironmentBody = z.infer<typeof ExtendEnvironmentBody>;
 
 // Tokens
 

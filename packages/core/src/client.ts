@@ -28,10 +28,20 @@ import type {
   CreatedToken,
   EnvType,
   Environment,
+  ExtendEnvironmentBody,
   Problem,
   TokenInfo,
   WhoAmI,
 } from './api.ts';
+import type { MatchExplanation } from './matching.ts';
+import type {
+  DefinitionsPlan,
+  MoveResourceBody,
+  Resource,
+  ResourceDefinition,
+  ResourceDefinitionInput,
+  ResourceGraph,
+} from './resources.ts';
 
 /** The server answered with an error; `problem` is its RFC 9457 body. */
 export class ApiError extends Error {
@@ -160,8 +170,48 @@ export class PaveClient {
   createEnvironment(app: string, body: CreateEnvironmentBody) {
     return this.request<Environment>('POST', `/apps/${encodeURIComponent(app)}/envs`, { body });
   }
+  /** Deletes an environment: its workloads are stopped and its resources (databases included) deleted. */
   deleteEnvironment(app: string, env: string) {
     return this.request<void>('DELETE', `/apps/${encodeURIComponent(app)}/envs/${encodeURIComponent(env)}`);
+  }
+  /** Sets an ephemeral environment's expiry to `ttlSeconds` from now. */
+  extendEnvironment(app: string, env: string, body: ExtendEnvironmentBody) {
+    return this.request<Environment>('POST', `${envPath(app, env)}/extend`, { body });
+  }
+  listResourceDefinitions() {
+    return this.request<{ items: ResourceDefinition[] }>('GET', '/resource-definitions');
+  }
+  getResourceDefinition(id: string) {
+    return this.request<ResourceDefinition>('GET', `/resource-definitions/${encodeURIComponent(id)}`);
+  }
+  /** Deletes a resource definition; refused while a resource uses it. */
+  deleteResourceDefinition(id: string) {
+    return this.request<void>('DELETE', `/resource-definitions/${encodeURIComponent(id)}`);
+  }
+  /**
+   * Applies definitions declaratively: creates the new ones, updates the changed ones, leaves the rest; with
+   * `dryRun` only answers what it would change.
+   */
+  applyResourceDefinitions(body: { definitions: ResourceDefinitionInput[]; dryRun?: boolean }) {
+    return this.request<DefinitionsPlan>('POST', '/resource-definitions/apply', { body });
+  }
+  /** Which definition provisions a resource of `type` in an app's environment, and why the others do not. */
+  matchResourceDefinition(query: { app: string; env: string; type: string; class?: string; id?: string }) {
+    return this.request<MatchExplanation>('GET', '/resource-definitions/match', { query });
+  }
+  listResources(app: string, env: string) {
+    return this.request<{ items: Resource[] }>('GET', `${envPath(app, env)}/resources`);
+  }
+  /** One resource by its address, e.g. `api.db` or `shared.main`. */
+  getResource(app: string, env: string, address: string) {
+    return this.request<Resource>('GET', `${envPath(app, env)}/resources/${encodeURIComponent(address)}`);
+  }
+  /** Re-points a resource at a new address (a renamed Score resource), keeping its data. */
+  moveResource(app: string, env: string, body: MoveResourceBody) {
+    return this.request<Resource>('POST', `${envPath(app, env)}/resources/move`, { body });
+  }
+  resourceGraph(app: string, env: string) {
+    return this.request<ResourceGraph>('GET', `${envPath(app, env)}/resource-graph`);
   }
   listTokens() {
     return this.request<{ items: TokenInfo[] }>('GET', '/tokens');

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ResourceChange } from './resources.ts';
 import { dnsLabel } from './ids.ts';
 import { ScoreWorkload } from './score/schema.ts';
 import { ValueChange } from './values.ts';
@@ -87,6 +88,11 @@ const deployOptions = {
   timeoutSeconds: z.number().int().min(1).max(3600).optional().describe('Readiness timeout; default 60.'),
   autoRollback: z.boolean().optional().describe('Restore the previous set if this one fails; default true.'),
   plan: z.boolean().optional().describe('Only show what would change; nothing is queued.'),
+  prune: z.boolean().optional().describe('Delete resources the new set no longer uses; default false.'),
+  allowDataLoss: z
+    .boolean()
+    .optional()
+    .describe('With prune: also delete stateful resources (postgres, redis, volume); default false.'),
 };
 
 /**
@@ -136,7 +142,12 @@ export type SetDiff = z.infer<typeof SetDiff>;
 
 /** What `plan: true` answers: the set that would be deployed and the changes against the current one. */
 export const DeploymentPlan = z
-  .object({ setId: z.string(), workloads: z.array(z.string()), diff: SetDiff })
+  .object({
+    setId: z.string(),
+    workloads: z.array(z.string()),
+    diff: SetDiff,
+    resources: z.array(ResourceChange),
+  })
   .meta({ id: 'DeploymentPlan' });
 export type DeploymentPlan = z.infer<typeof DeploymentPlan>;
 

@@ -61,6 +61,11 @@ export class StoreVersionError extends PaveError {
   override name = 'StoreVersionError';
 }
 
+/** Infrastructure Pave drives (a resource driver, a database server) failed; the message says how. */
+export class UpstreamError extends PaveError {
+  override name = 'UpstreamError';
+}
+
 const statusByName: Record<string, number> = {
   InputError: 400,
   AuthenticationError: 401,
@@ -69,6 +74,7 @@ const statusByName: Record<string, number> = {
   ConflictError: 409,
   PayloadTooLargeError: 413,
   UnsupportedMediaTypeError: 415,
+  UpstreamError: 502,
   ServiceUnavailableError: 503,
   StoreVersionError: 503,
 };

@@ -7,3 +7,4 @@ export * from './errors.ts';
 export * from './ids.ts';
 export * from './score/index.ts';
 export * from './resources.ts';
+export * from './matching.ts';

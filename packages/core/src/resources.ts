@@ -75,19 +75,154 @@ export type ResourceDefinitionInput = z.input<typeof resourceDefinitionSchema>;
 export type ResourceDefinitionSpec = z.infer<typeof resourceDefinitionSchema>;
 
 /** A stored definition as the API returns it: secret inputs are listed by name only. */
-export const resourceDefinitionSchemaOut = z.object({
-  id: z.string(),
-  type: z.string(),
-  driver: z.string(),
-  driverInputs: z.object({
-    values: z.record(z.string(), z.unknown()),
-    /** Names of the secret inputs; their values are never returned. */
-    secrets: z.array(z.string()),
-  }),
-  criteria: z.array(matchCriterionSchema),
-  /** True for the definitions Pave ships as the embedded defaults (they cannot be changed or deleted). */
-  builtIn: z.boolean(),
-  updatedBy: z.string(),
-  updatedAt: z.string(),
+export const ResourceDefinition = z
+  .object({
+    id: z.string(),
+    type: z.string(),
+    driver: z.string(),
+    driverInputs: z.object({
+      values: z.record(z.string(), z.unknown()),
+      /** Names of the secret inputs; their values are never returned. */
+      secrets: z.array(z.string()),
+    }),
+    criteria: z.array(matchCriterionSchema),
+    /** True for the definitions Pave ships as the embedded defaults (they cannot be changed or deleted). */
+    builtIn: z.boolean(),
+    updatedBy: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'ResourceDefinition' });
+export type ResourceDefinition = z.infer<typeof ResourceDefinition>;
+
+/** Apply definitions declaratively: create the new ones, update the changed ones, leave the rest. */
+export const ApplyDefinitionsBody = z.strictObject({
+  definitions: z.array(resourceDefinitionSchema).min(1).max(500),
+  dryRun: z.boolean().optional().describe('Only show the plan; change nothing.'),
 });
-export type ResourceDefinition = z.infer<typeof resourceDefinitionSchemaOut>;
+export type ApplyDefinitionsBody = z.infer<typeof ApplyDefinitionsBody>;
+
+/** What applying definitions changes (or would change, on a dry run). */
+export const DefinitionsPlan = z
+  .object({
+    applied: z.boolean(),
+    changes: z.array(
+      z.object({
+        id: z.string(),
+        action: z.enum(['create', 'update', 'unchanged']),
+        /** Top-level fields that differ (update only); secret inputs are named, never shown. */
+        fields: z.array(z.string()),
+      }),
+    ),
+  })
+  .meta({ id: 'DefinitionsPlan' });
+export type DefinitionsPlan = z.infer<typeof DefinitionsPlan>;
+
+export const DefinitionParams = z.strictObject({ id: dnsLabel });
+
+export const MatchQueryString = z.strictObject({
+  app: dnsLabel,
+  env: dnsLabel,
+  type: z.string().min(1).max(63),
+  class: z.string().min(1).max(63).optional(),
+  id: z
+    .string()
+    .min(1)
+    .max(253)
+    .optional()
+    .describe('The resource id (a shared resource id, or workload.name).'),
+});
+
+/** Why one definition wins for a resource and why the others lose. */
+export const MatchExplanationSchema = z
+  .object({
+    query: z.object({
+      type: z.string(),
+      envType: z.string(),
+      envId: z.string(),
+      appId: z.string(),
+      resId: z.string(),
+      class: z.string(),
+    }),
+    winner: z
+      .object({ id: z.string(), criterion: matchCriterionSchema.nullable(), specificity: z.number() })
+      .nullable(),
+    candidates: z.array(
+      z.object({
+        id: z.string(),
+        builtIn: z.boolean(),
+        outcome: z.enum(['won', 'lost', 'no-match', 'other-type']),
+        specificity: z.number().nullable(),
+        criterion: matchCriterionSchema.nullable(),
+        reason: z.string(),
+      }),
+    ),
+  })
+  .meta({ id: 'MatchExplanation' });
+
+/** A resource provisioned for an environment. Secret outputs are named, never shown. */
+export const Resource = z
+  .object({
+    appId: z.string(),
+    envId: z.string(),
+    address: z.string().describe('`<workload>.<name>` or `shared.<id>`'),
+    type: z.string(),
+    class: z.string(),
+    resId: z.string(),
+    definitionId: z.string(),
+    driver: z.string(),
+    driverId: z.string(),
+    values: z.record(z.string(), z.string()),
+    secrets: z.array(z.string()),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'Resource' });
+export type Resource = z.infer<typeof Resource>;
+
+export const ResourceParams = z.strictObject({
+  app: dnsLabel,
+  env: dnsLabel,
+  address: z.string().min(3).max(300),
+});
+
+/** The resource graph of an environment's current set. */
+export const ResourceGraph = z
+  .object({
+    nodes: z.array(
+      z.object({
+        address: z.string(),
+        type: z.string(),
+        class: z.string(),
+        resId: z.string(),
+        shared: z.boolean(),
+        builtIn: z.boolean(),
+        provisioned: z.boolean(),
+        definitionId: z.string().nullable(),
+        consumers: z.array(z.object({ workload: z.string(), name: z.string() })),
+        dependsOn: z.array(z.string()),
+      }),
+    ),
+    edges: z.array(z.object({ from: z.string(), to: z.string(), kind: z.enum(['uses', 'depends-on']) })),
+    /** The same graph as text, for terminals. */
+    text: z.string(),
+  })
+  .meta({ id: 'ResourceGraph' });
+export type ResourceGraph = z.infer<typeof ResourceGraph>;
+
+/** Re-point an existing resource at a new address (a renamed Score resource), keeping its data. */
+export const MoveResourceBody = z.strictObject({
+  from: z.string().min(3).max(300),
+  to: z.string().min(3).max(300),
+});
+export type MoveResourceBody = z.infer<typeof MoveResourceBody>;
+
+/** A change a deployment makes to one resource. */
+export const ResourceChange = z.object({
+  address: z.string(),
+  type: z.string(),
+  action: z.enum(['create', 'keep', 'update', 'delete']),
+  definitionId: z.string().nullable(),
+  /** Why, for people (e.g. "no longer used; kept: deploy with --prune to delete it"). */
+  reason: z.string(),
+});
+export type ResourceChange = z.infer<typeof ResourceChange>;

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { openStore, type Store, type StoreMigration } from './store/index.ts';
@@ -10,7 +10,10 @@ import { ProcessRuntime } from '@pave/runtime-process';
 import { DeploymentWorker } from './domain/deployments/worker.ts';
 import { keyringSource } from './secrets/keyring.ts';
 import { SecretBox } from './secrets/secret-box.ts';
-import { driverContext } from './domain/deployments/orchestrator.ts';
+import { driverContext, environmentTeardown } from './domain/deployments/orchestrator.ts';
+import { resourceDriverRegistry } from './resource-drivers.ts';
+import { EnvironmentJanitor, JANITOR_INTERVAL_MS } from './domain/janitor.ts';
+import { RouteTable } from './domain/resources/routes.ts';
 
 export interface ServerOptions {
   port: number;
@@ -28,6 +31,8 @@ export interface ServerOptions {
   env?: NodeJS.ProcessEnv;
   /** The bundled process supervisor (packages/cli/dist/process-supervisor.js); `pave up` passes it. */
   supervisorScript: string;
+  /** How often expired environments are looked for; default PAVE_JANITOR_INTERVAL_MS, else 10 s. */
+  janitorIntervalMs?: number;
 }
 
 /** A control plane that is listening. */
@@ -70,11 +75,26 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const runtime = ProcessRuntime.fromConfig({ dataDir, supervisorScript: options.supervisorScript });
   const keyring = keyringSource(dataDir, options.env ?? process.env);
   const box = new SecretBox(store.db, keyring);
+  const resourceDrivers = resourceDriverRegistry({
+    dataDir,
+    // Bundled beside the supervisor by scripts/build.mjs.
+    pgliteScript: join(dirname(options.supervisorScript), 'pglite-server.js'),
+  });
   const worker = new DeploymentWorker({
     store,
     runtime,
     box,
+    resourceDrivers,
     logger: logger.child({ component: 'deployments' }),
+  });
+  const janitor = new EnvironmentJanitor({
+    store,
+    teardown: environmentTeardown(runtime, { store, box, drivers: resourceDrivers }, logger),
+    logger: logger.child({ component: 'janitor' }),
+    replicaId: worker.replicaId,
+    intervalMs:
+      options.janitorIntervalMs ??
+      (Number((options.env ?? process.env).PAVE_JANITOR_INTERVAL_MS) || JANITOR_INTERVAL_MS),
   });
   try {
     const tokenFile = await bootstrapAdmin(store, dataDir);
@@ -95,11 +115,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       loggerInstance: logger,
       runtime,
       secrets: { box, keyring },
+      resourceDrivers,
+      routes: new RouteTable(store.db),
       onDeploymentQueued: () => worker.poke(),
     });
     await app.listen({ port: options.port, host: options.host });
     worker.start();
+    janitor.start();
   } catch (error) {
+    await janitor.stop();
     await worker.stop();
     await app?.close().catch(() => undefined);
     await store.close();
@@ -119,6 +143,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     worker,
     async close() {
       await running.close();
+      await janitor.stop();
       await worker.stop();
       await store.close();
       logger.flush();

@@ -29,7 +29,13 @@ type DeployOptions = ClientOptions &
     message?: string;
     plan?: boolean;
     autoRollback: boolean;
-  };
+  } & PruneOptions;
+
+/** The `--prune` and `--allow-data-loss` flags of commands that start a deployment. */
+export interface PruneOptions {
+  prune?: boolean;
+  allowDataLoss?: boolean;
+}
 
 /** Score files failed local validation; their problems have been printed on stderr already. Exit code 1. */
 export class ScoreFilesError extends Error {
@@ -53,6 +59,14 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
         .requiredOption('--env <env>', 'the environment to deploy to')
         .option('-m, --message <text>', 'why: shown in `pave deployments list` and the audit log')
         .option('--remove <workload>', 'remove this workload from the environment (repeatable)', collect)
+        .option(
+          '--prune',
+          'delete the resources the new set no longer uses (stateful ones need --allow-data-loss)',
+        )
+        .option(
+          '--allow-data-loss',
+          'with --prune: also delete unused stateful resources (postgres, redis, volumes) and their data',
+        )
         .option('--plan', 'only show what would change; deploy nothing')
         .option(
           '--no-auto-rollback',
@@ -67,6 +81,7 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
         'pave deploy -f web/score.yaml -f api/score.yaml --app shop --env dev -m "new checkout" --wait',
         'pave deploy -f score.yaml --app shop --env dev --plan',
         'pave deploy --remove worker --app shop --env dev --wait --timeout 2m',
+        'pave deploy --remove worker --app shop --env dev --prune --allow-data-loss --plan',
       ),
     )
     .action(async (options: DeployOptions) => {
@@ -77,6 +92,7 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
       if (options.plan && options.wait) {
         throw new CliUsageError('--plan only shows what would change, so there is nothing to --wait for');
       }
+      checkPruneFlags(options);
       const timeoutSeconds = timeoutSecondsOf(options);
       // Validate everything locally before the server is contacted (or even a token looked up).
       const { workloads, problems } = await loadScoreFiles(files);
@@ -124,7 +140,7 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
 /** The body of POST /deployments for `pave deploy` with these workloads and flags. */
 export function deploymentBody(
   workloads: WorkloadSource[],
-  options: Pick<DeployOptions, 'remove' | 'message' | 'plan' | 'autoRollback'>,
+  options: Pick<DeployOptions, 'remove' | 'message' | 'plan' | 'autoRollback' | 'prune' | 'allowDataLoss'>,
   timeoutSeconds: number | undefined,
 ): CreateDeploymentBody {
   return {
@@ -133,7 +149,25 @@ export function deploymentBody(
     ...(options.message !== undefined ? { message: options.message } : {}),
     ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
     autoRollback: options.autoRollback,
+    ...pruneFields(options),
     ...(options.plan ? { plan: true } : {}),
+  };
+}
+
+/** Throws CliUsageError for `--allow-data-loss` without `--prune` (it only widens what --prune deletes). */
+export function checkPruneFlags(options: PruneOptions): void {
+  if (options.allowDataLoss && !options.prune) {
+    throw new CliUsageError(
+      '--allow-data-loss lets --prune delete stateful resources; add --prune (nothing is deleted without it)',
+    );
+  }
+}
+
+/** The `prune` and `allowDataLoss` fields of a deployment body: only those that were set. */
+export function pruneFields(options: PruneOptions): Pick<CreateDeploymentBody, 'prune' | 'allowDataLoss'> {
+  return {
+    ...(options.prune ? { prune: true } : {}),
+    ...(options.allowDataLoss ? { allowDataLoss: true } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { DeploymentPlan, SetDiff, ValueChange, WorkloadChange } from '@pave/core';
+import type { DeploymentPlan, ResourceChange, SetDiff, ValueChange, WorkloadChange } from '@pave/core';
 import { CliUsageError } from '../errors.ts';
 import type { CliIo } from '../io.ts';
 import type { Colors } from '../output/colors.ts';
@@ -119,12 +119,34 @@ export function renderChanges(changes: readonly WorkloadChange[], colors: Colors
 }
 
 /**
- * Renders what `pave deploy --plan` answers: the change per workload, then the unified diff of the
- * workloads and the changes of values, then a line saying nothing was deployed.
+ * Renders resource changes as an ADDRESS, TYPE, ACTION, DEFINITION, REASON table, the action coloured by what
+ * it does (a delete in red: with a stateful resource, its data goes too).
+ */
+export function renderResourceChanges(changes: readonly ResourceChange[], colors: Colors): string {
+  const columns: Column<ResourceChange>[] = [
+    { header: 'address', value: (change) => change.address },
+    { header: 'type', value: (change) => change.type },
+    { header: 'action', value: (change) => colorResourceAction(change.action, colors) },
+    { header: 'definition', value: (change) => change.definitionId ?? '-' },
+    { header: 'reason', value: (change) => change.reason },
+  ];
+  return formatTable(changes, columns, { empty: 'No resources', styleHeader: colors.bold });
+}
+
+/**
+ * Renders what `pave deploy --plan` answers: the change per workload, then the change per resource (when the
+ * set has any), the unified diff of the workloads and the changes of values, then a line saying nothing was
+ * deployed.
  */
 export function renderPlan(plan: DeploymentPlan, colors: Colors): string {
-  const changed = plan.diff.changes.some((change) => change.action !== 'keep') || plan.diff.values.length > 0;
+  // A server from before resources answers without the field.
+  const resources = plan.resources ?? [];
+  const changed =
+    plan.diff.changes.some((change) => change.action !== 'keep') ||
+    plan.diff.values.length > 0 ||
+    resources.some((change) => change.action !== 'keep');
   const parts = [renderChanges(plan.diff.changes, colors)];
+  if (resources.length > 0) parts.push('', renderResourceChanges(resources, colors));
   const unified = plan.diff.unified.trimEnd();
   if (unified !== '') parts.push('', colorUnifiedDiff(unified, colors));
   if (plan.diff.values.length > 0) parts.push('', renderValueChanges(plan.diff.values, colors));
@@ -136,6 +158,19 @@ export function renderPlan(plan: DeploymentPlan, colors: Colors): string {
       : `No changes against ${plan.diff.from.label}. Nothing was deployed.`,
   );
   return parts.join('\n');
+}
+
+function colorResourceAction(action: ResourceChange['action'], colors: Colors): string {
+  switch (action) {
+    case 'create':
+      return colors.green(action);
+    case 'delete':
+      return colors.red(action);
+    case 'update':
+      return colors.yellow(action);
+    case 'keep':
+      return colors.dim(action);
+  }
 }
 
 function colorAction(action: WorkloadChange['action'], colors: Colors): string {

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import type { Environment, PaveClient } from '@pave/core';
+import { confirmOrRefuse } from '../confirm.ts';
+import { DURATION_FORMAT, durationSeconds } from '../duration.ts';
 import { CliUsageError } from '../errors.ts';
 import type { CliIo } from '../io.ts';
 import type { Colors } from '../output/colors.ts';
@@ -19,22 +21,29 @@ import {
 import type { WaitOptions } from './progress.ts';
 
 type EnvOptions = ClientOptions & { app: string };
+type CreateOptions = EnvOptions &
+  WaitOptions & { type: string; from?: string; withData?: boolean; ttl?: string };
 
 const environmentColumns: Column<Environment>[] = [
   { header: 'id', value: (env) => env.id },
   { header: 'type', value: (env) => env.type },
   { header: 'created by', value: (env) => env.createdBy },
   { header: 'created at', value: (env) => formatTime(env.createdAt) },
+  { header: 'expires', value: (env) => formatTime(env.expiresAt, 'never') },
 ];
 
-/** `pave envs create|list|get|delete`: the environments of one application. */
+/** `pave envs create|list|get|extend|delete`: the environments of one application. */
 export function registerEnvsCommands(program: Command, io: CliIo): void {
   const envs = program
     .command('envs')
-    .description("Create, list, show and delete an application's environments")
+    .description("Create, list, show, extend and delete an application's environments")
     .addHelpText(
       'after',
-      examples('pave envs create dev --app shop --type development', 'pave envs list --app shop'),
+      examples(
+        'pave envs create dev --app shop --type development',
+        'pave envs create pr-42 --app shop --type development --from dev --with-data --ttl 48h',
+        'pave envs list --app shop',
+      ),
     );
 
   addClientOptions(
@@ -43,12 +52,19 @@ export function registerEnvsCommands(program: Command, io: CliIo): void {
         .command('create')
         .description(
           'Create an environment of an application; ENV is a DNS label. With --from it starts with the ' +
-            'current set of workloads of another environment (a clone deployment).',
+            'current set of workloads of another environment (a clone deployment), and with --with-data ' +
+            "also with a copy of that environment's data (its databases). With --ttl it is ephemeral: it " +
+            'and its resources are deleted when the time is up (see `pave envs extend`).',
         )
         .argument('<env>', 'environment id, e.g. dev')
         .requiredOption('--app <app>', 'the application it belongs to')
         .requiredOption('--type <type>', 'its environment type (see `pave env-types list`)')
-        .option('--from <env>', "start it with this environment's current set of workloads"),
+        .option('--from <env>', "start it with this environment's current set of workloads")
+        .option(
+          '--with-data',
+          "with --from: copy the source's data too (its postgres and other stateful resources)",
+        )
+        .option('--ttl <duration>', `delete it this long after it is created: ${DURATION_FORMAT}`),
       'with --wait: stop waiting when the server has not answered for this long plus 30s (default 60s)',
     ),
   )
@@ -57,27 +73,29 @@ export function registerEnvsCommands(program: Command, io: CliIo): void {
       examples(
         'pave envs create dev --app shop --type development',
         'pave envs create pr-42 --app shop --type development --from dev --wait',
+        'pave envs create pr-43 --app shop --type development --from staging --with-data --ttl 48h',
       ),
     )
-    .action(async (env: string, options: EnvOptions & WaitOptions & { type: string; from?: string }) => {
+    .action(async (env: string, options: CreateOptions) => {
       if (options.wait && options.from === undefined) {
         throw new CliUsageError(
           '--wait follows the clone deployment of --from; without --from nothing is deployed',
         );
       }
+      if (options.withData && options.from === undefined) {
+        throw new CliUsageError('--with-data copies the data of the --from environment; add --from ENV');
+      }
       const timeoutSeconds = timeoutSecondsOf(options);
+      const ttlSeconds = options.ttl === undefined ? undefined : durationSeconds(options.ttl, '--ttl');
       const { client, output } = await clientFor(options, io);
       const created = await client.createEnvironment(options.app, {
         id: env,
         type: options.type,
         ...(options.from !== undefined ? { from: options.from } : {}),
+        ...(options.withData ? { withData: true } : {}),
+        ...(ttlSeconds !== undefined ? { ttlSeconds } : {}),
       });
-      output.show(
-        created,
-        (body) =>
-          `Created environment ${body.id} (type ${body.type}) in app ${body.appId}` +
-          (options.from !== undefined ? `, starting with the current set of ${options.from}` : ''),
-      );
+      output.show(created, (body) => createdLine(body, options));
       if (options.wait) {
         await waitForClone(client, options.app, env, output, {
           timeoutMs: giveUpAfterMs(timeoutSeconds),
@@ -122,23 +140,74 @@ export function registerEnvsCommands(program: Command, io: CliIo): void {
           ['type', body.type],
           ['created by', body.createdBy],
           ['created at', formatTime(body.createdAt)],
+          ['expires', formatTime(body.expiresAt, 'never')],
         ]),
       );
     });
 
   addClientOptions(
     envs
-      .command('delete')
-      .description('Delete an environment')
+      .command('extend')
+      .description(
+        'Set when an ephemeral environment is deleted: --ttl from now (it may be sooner than before)',
+      )
       .argument('<env>', 'environment id')
-      .requiredOption('--app <app>', 'the application it belongs to'),
+      .requiredOption('--app <app>', 'the application it belongs to')
+      .requiredOption('--ttl <duration>', `how long from now it is kept: ${DURATION_FORMAT}`),
   )
-    .addHelpText('after', examples('pave envs delete dev --app shop'))
-    .action(async (env: string, options: EnvOptions) => {
+    .addHelpText('after', examples('pave envs extend pr-42 --app shop --ttl 24h'))
+    .action(async (env: string, options: EnvOptions & { ttl: string }) => {
+      const ttlSeconds = durationSeconds(options.ttl, '--ttl');
       const { client, output } = await clientFor(options, io);
-      await client.deleteEnvironment(options.app, env);
-      output.confirm(`Deleted environment ${env} of app ${options.app}`);
+      output.show(
+        await client.extendEnvironment(options.app, env, { ttlSeconds }),
+        (body) =>
+          `Environment ${body.id} of app ${body.appId} now expires at ` +
+          `${formatTime(body.expiresAt, 'never')} (${options.ttl.trim()} from now); it and its resources ` +
+          'are deleted then',
+      );
     });
+
+  addClientOptions(
+    envs
+      .command('delete')
+      .summary('Delete an environment, its workloads and its resources (asks first)')
+      .description(
+        'Delete an environment: its workloads are stopped and its resources deleted (databases are ' +
+          'dropped). Asks first; without a terminal to ask on it needs --force.',
+      )
+      .argument('<env>', 'environment id')
+      .requiredOption('--app <app>', 'the application it belongs to')
+      .option('--force', 'delete without asking'),
+  )
+    .addHelpText(
+      'after',
+      examples('pave envs delete dev --app shop', 'pave envs delete pr-42 --app shop --force'),
+    )
+    .action(async (env: string, options: EnvOptions & { force?: boolean }) => {
+      const { client, output } = await clientFor(options, io);
+      await confirmOrRefuse(io, {
+        question:
+          `Delete environment ${env} of ${options.app}, its workloads and its resources ` +
+          '(databases are dropped)?',
+        flag: '--force',
+        action: `delete environment ${env} of app ${options.app} and its resources`,
+        confirmed: options.force === true,
+      });
+      await client.deleteEnvironment(options.app, env);
+      output.confirm(`Deleted environment ${env} of app ${options.app}, its workloads and its resources`);
+    });
+}
+
+// What `pave envs create` says it did: the environment, where it started from, and when it expires.
+function createdLine(env: Environment, options: Pick<CreateOptions, 'from' | 'withData'>): string {
+  const from =
+    options.from === undefined
+      ? ''
+      : `, starting with the current set of ${options.from}${options.withData ? ' and a copy of its data' : ''}`;
+  const expires =
+    env.expiresAt !== null ? `; it expires at ${formatTime(env.expiresAt)} and is deleted then` : '';
+  return `Created environment ${env.id} (type ${env.type}) in app ${env.appId}${from}${expires}`;
 }
 
 // The server answers `envs create --from` with the environment and queues its clone deployment; that is

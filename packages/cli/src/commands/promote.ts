@@ -5,6 +5,8 @@ import type { CliIo } from '../io.ts';
 import { colorsFor } from '../output/colors.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
+import { checkPruneFlags, pruneFields } from './deploy.ts';
+import type { PruneOptions } from './deploy.ts';
 import { renderPlan } from './diff.ts';
 import { addWaitOptions, reportQueuedDeployment, timeoutSecondsOf } from './progress.ts';
 import type { WaitOptions } from './progress.ts';
@@ -17,7 +19,7 @@ type PromoteOptions = ClientOptions &
     message?: string;
     plan?: boolean;
     autoRollback: boolean;
-  };
+  } & PruneOptions;
 
 /** `pave promote`: deploy one environment's current set to another environment. */
 export function registerPromoteCommand(program: Command, io: CliIo): void {
@@ -33,6 +35,14 @@ export function registerPromoteCommand(program: Command, io: CliIo): void {
         .requiredOption('--from <env>', 'the environment whose current set to promote')
         .requiredOption('--to <env>', 'the environment to deploy it to')
         .option('-m, --message <text>', 'why: shown in `pave deployments list` and the audit log')
+        .option(
+          '--prune',
+          'delete the resources of the target that the promoted set no longer uses (stateful ones need --allow-data-loss)',
+        )
+        .option(
+          '--allow-data-loss',
+          'with --prune: also delete unused stateful resources (postgres, redis, volumes) and their data',
+        )
         .option('--plan', 'only show what would change in the target environment; deploy nothing')
         .option(
           '--no-auto-rollback',
@@ -54,6 +64,7 @@ export function registerPromoteCommand(program: Command, io: CliIo): void {
       if (options.plan && options.wait) {
         throw new CliUsageError('--plan only shows what would change, so there is nothing to --wait for');
       }
+      checkPruneFlags(options);
       const timeoutSeconds = timeoutSecondsOf(options);
       const { client, output } = await clientFor(options, io);
       const colors = colorsFor(io.stdout, io.env);
@@ -62,6 +73,7 @@ export function registerPromoteCommand(program: Command, io: CliIo): void {
         ...(options.message !== undefined ? { message: options.message } : {}),
         ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
         autoRollback: options.autoRollback,
+        ...pruneFields(options),
         ...(options.plan ? { plan: true } : {}),
       });
       if (options.plan) {

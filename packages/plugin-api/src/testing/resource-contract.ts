@@ -23,6 +23,11 @@ export interface ResourceDriverContractOptions {
   failingCreate?: { inputs: ResourceInputs; exists: () => Promise<boolean> };
   /** Why the suite skips `failingCreate`, when the driver has no way to fail part way. */
   failingCreateSkipReason?: string;
+  /**
+   * Set (to the reason) for a driver that keeps no state and computes its outputs from its inputs (static,
+   * dns): `delete` is then checked to succeed and change nothing, instead of making `read` return null.
+   */
+  stateless?: string;
   /** Runs after the suite, to release what the options set up. */
   cleanup?: () => Promise<void>;
 }
@@ -114,15 +119,25 @@ export function describeResourceDriverContract(name: string, options: ResourceDr
       expect((await d.diff(id, inputs, inputs, ctx)).changes).toBe(false);
     });
 
-    it('deletes the resource, after which read is null and a second delete succeeds', async () => {
-      const d = await getDriver();
-      const inputs = options.validInputs();
-      const { id, outputs } = await d.create(inputs, ctx);
-      await d.delete(id, inputs, ctx);
-      expect(await options.exists(id, outputs)).toBe(false);
-      expect(await d.read(id, inputs, ctx)).toBeNull();
-      await d.delete(id, inputs, ctx);
-    });
+    if (options.stateless) {
+      it(`deletes without error, twice (stateless: ${options.stateless})`, async () => {
+        const d = await getDriver();
+        const inputs = options.validInputs();
+        const { id } = await d.create(inputs, ctx);
+        await d.delete(id, inputs, ctx);
+        await d.delete(id, inputs, ctx);
+      });
+    } else {
+      it('deletes the resource, after which read is null and a second delete succeeds', async () => {
+        const d = await getDriver();
+        const inputs = options.validInputs();
+        const { id, outputs } = await d.create(inputs, ctx);
+        await d.delete(id, inputs, ctx);
+        expect(await options.exists(id, outputs)).toBe(false);
+        expect(await d.read(id, inputs, ctx)).toBeNull();
+        await d.delete(id, inputs, ctx);
+      });
+    }
 
     if (options.failingCreate) {
       it('leaves nothing behind when create fails', async () => {

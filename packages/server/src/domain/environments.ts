@@ -21,6 +21,7 @@ function toEnvironment(row: Selectable<EnvironmentsTable>): Environment {
     type: row.type,
     createdBy: row.created_by,
     createdAt: row.created_at,
+    expiresAt: row.expires_at ?? null,
   };
 }
 
@@ -40,7 +41,13 @@ export async function createEnvironment(
     type: body.type,
     created_by: context.actor.username,
     created_at: now(),
+    expires_at: body.ttlSeconds ? new Date(Date.now() + body.ttlSeconds * 1000).toISOString() : null,
   } satisfies Insertable<EnvironmentsTable>;
+  if (body.withData && !body.from) {
+    throw new InputError('withData copies data from another environment: say which with `from`', [
+      { path: '/withData', message: 'set `from` (--from) too, or leave withData out' },
+    ]);
+  }
   try {
     await store.transaction(async (tx) => {
       const app = await tx.selectFrom('apps').select('id').where('id', '=', appId).executeTakeFirst();
@@ -89,7 +96,12 @@ export async function createEnvironment(
         action: 'environment.create',
         target: `apps/${appId}/envs/${row.id}`,
         appId,
-        summary: { id: row.id, type: row.type, ...(body.from ? { from: body.from } : {}) },
+        summary: {
+          id: row.id,
+          type: row.type,
+          ...(body.from ? { from: body.from, withData: Boolean(body.withData) } : {}),
+          ...(row.expires_at ? { expiresAt: row.expires_at } : {}),
+        },
       });
       if (cloneSetId) {
         await insertDeployment(
@@ -102,8 +114,9 @@ export async function createEnvironment(
             fromEnvId: body.from,
             timeoutSeconds: DEFAULT_TIMEOUT_SECONDS,
             autoRollback: true,
+            ...(body.withData && body.from ? { cloneDataFrom: body.from } : {}),
           },
-          `clone of ${body.from}`,
+          `clone of ${body.from}${body.withData ? ' with data' : ''}`,
         );
       }
     });
@@ -121,6 +134,7 @@ export async function createEnvironment(
     type: row.type,
     createdBy: row.created_by,
     createdAt: row.created_at,
+    expiresAt: row.expires_at,
   };
 }
 
@@ -154,25 +168,87 @@ export async function getEnvironment(db: Executor, appId: string, envId: string)
   return toEnvironment(await environmentRow(db, appId, envId));
 }
 
-/** Deletes an environment; NotFoundError if it does not exist. */
+/** What deleting an environment tears down besides its rows. */
+export interface EnvironmentTeardown {
+  /** Stops and removes the environment's workloads. */
+  workloads(target: { app: string; env: string }): Promise<void>;
+  /** Deletes the environment's resources; rejects with the drivers' failures. */
+  resources(target: { app: string; env: string; envType: string }): Promise<void>;
+}
+
+/**
+ * Deletes an environment: stops its workloads, deprovisions its resources (databases are dropped), then
+ * removes its rows. NotFoundError if it does not exist. If a resource cannot be deleted, the environment
+ * is kept (with the resources that remain) and the driver's failure is returned, so nothing is orphaned.
+ */
 export async function deleteEnvironment(
   store: Store,
   context: RequestContext,
   appId: string,
   envId: string,
+  teardown?: EnvironmentTeardown,
 ): Promise<void> {
+  const existing = await environmentRow(store.db, appId, envId);
+  if (teardown) {
+    await teardown.workloads({ app: appId, env: envId });
+    await teardown.resources({ app: appId, env: envId, envType: existing.type });
+  }
   await store.transaction(async (tx) => {
     const row = await environmentRow(tx, appId, envId);
     await tx.deleteFrom('deployments').where('app_id', '=', appId).where('env_id', '=', envId).execute();
     await tx.deleteFrom('port_allocations').where('app_id', '=', appId).where('env_id', '=', envId).execute();
+    await tx.deleteFrom('routes').where('app_id', '=', appId).where('env_id', '=', envId).execute();
+    await tx.deleteFrom('resources').where('app_id', '=', appId).where('env_id', '=', envId).execute();
     await tx.deleteFrom('environments').where('app_id', '=', appId).where('id', '=', envId).execute();
     await recordAudit(tx, context, {
       action: 'environment.delete',
       target: `apps/${appId}/envs/${envId}`,
       appId,
-      summary: { id: envId, type: row.type },
+      summary: { id: envId, type: row.type, ...(row.expires_at ? { expiredAt: row.expires_at } : {}) },
     });
   });
+}
+
+/** Sets an environment to expire `ttlSeconds` from now (`pave envs extend`); audited. */
+export async function extendEnvironment(
+  store: Store,
+  context: RequestContext,
+  appId: string,
+  envId: string,
+  ttlSeconds: number,
+): Promise<Environment> {
+  const expiresAt = new Date(Date.now() + ttlSeconds * 1000).toISOString();
+  return store.transaction(async (tx) => {
+    const row = await environmentRow(tx, appId, envId);
+    await tx
+      .updateTable('environments')
+      .set({ expires_at: expiresAt })
+      .where('app_id', '=', appId)
+      .where('id', '=', envId)
+      .execute();
+    await recordAudit(tx, context, {
+      action: 'environment.extend',
+      target: `apps/${appId}/envs/${envId}`,
+      appId,
+      summary: { id: envId, from: row.expires_at ?? null, expiresAt },
+    });
+    return toEnvironment({ ...row, expires_at: expiresAt });
+  });
+}
+
+/** Environments whose time to live has run out, oldest expiry first. */
+export async function expiredEnvironments(
+  db: Executor,
+  at: string = now(),
+): Promise<Array<{ app: string; env: string }>> {
+  const rows = await db
+    .selectFrom('environments')
+    .select(['app_id', 'id'])
+    .where('expires_at', 'is not', null)
+    .where('expires_at', '<', at)
+    .orderBy('expires_at')
+    .execute();
+  return rows.map((row) => ({ app: row.app_id, env: row.id }));
 }
 
 function environmentNotFound(appId: string, envId: string): NotFoundError {

@@ -33,6 +33,11 @@ import { valuesRoutes } from './routes/values.ts';
 import type { SecretBox } from '../secrets/secret-box.ts';
 import type { KeyringSource } from '../secrets/keyring.ts';
 import { PAVE_VERSION } from '../version.ts';
+import { resourceRoutes } from './routes/resources.ts';
+import { proxyRoutes } from './proxy.ts';
+import { environmentTeardown } from '../domain/deployments/orchestrator.ts';
+import type { ResourceDriverRegistry } from '../domain/resources/provision.ts';
+import type { RouteTable } from '../domain/resources/routes.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -67,6 +72,10 @@ export interface BuildApiOptions {
   onDeploymentQueued?: () => void;
   /** Encryption of secret values; without it, the values routes are not served. */
   secrets?: { box: SecretBox; keyring: KeyringSource };
+  /** Resource drivers; without them, the resource routes are not served and resources are not deleted. */
+  resourceDrivers?: ResourceDriverRegistry;
+  /** Requests for hosts of Pave's routes go to the workloads (the embedded reverse proxy). */
+  routes?: RouteTable;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -139,6 +148,12 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
 
   const api = app.withTypeProvider<ZodTypeProvider>();
   healthRoutes(api, options.store);
+  if (options.routes) await proxyRoutes(app, options.routes);
+  const resources =
+    options.secrets && options.resourceDrivers
+      ? { store: options.store, box: options.secrets.box, drivers: options.resourceDrivers }
+      : undefined;
+  const teardown = environmentTeardown(options.runtime, resources, app.log);
 
   await app.register(
     async (v1) => {
@@ -162,9 +177,10 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
       scoped.get('/openapi.json', { schema: { hide: true }, config: { public: true } }, async () =>
         app.swagger(),
       );
-      appRoutes(scoped, options.store, options.runtime);
+      appRoutes(scoped, options.store, teardown);
       envTypeRoutes(scoped, options.store);
-      environmentRoutes(scoped, options.store, options.runtime, options.onDeploymentQueued);
+      environmentRoutes(scoped, options.store, teardown, options.onDeploymentQueued);
+      if (resources) resourceRoutes(scoped, resources);
       tokenRoutes(scoped, options.store);
       auditRoutes(scoped, options.store);
       if (options.secrets) valuesRoutes(scoped, { store: options.store, ...options.secrets });

@@ -16,6 +16,9 @@ export interface Database {
   app_values: AppValuesTable;
   env_values: EnvValuesTable;
   env_value_versions: EnvValueVersionsTable;
+  resource_definitions: ResourceDefinitionsTable;
+  resources: ResourcesTable;
+  routes: RoutesTable;
 }
 
 export interface UsersTable {
@@ -63,6 +66,8 @@ export interface EnvironmentsTable {
   /** The replica that may run this environment's deployments, until `lease_until`. */
   lease_owner: Generated<string | null>;
   lease_until: Generated<string | null>;
+  /** When an ephemeral environment is deleted by the janitor; null for environments that stay. */
+  expires_at: Generated<string | null>;
 }
 
 export interface AuditEntriesTable {
@@ -169,4 +174,44 @@ export interface EnvValueVersionsTable {
   /** JSON: ValueChange[] (never a secret's value). */
   changes: string;
   created_at: string;
+}
+
+export interface ResourceDefinitionsTable {
+  id: string;
+  type: string;
+  driver: string;
+  input_values: string;
+  input_secrets: string;
+  secrets_fp: string;
+  secret_names: string;
+  criteria: string;
+  updated_by: string;
+  updated_at: string;
+}
+
+export interface ResourcesTable {
+  app_id: string;
+  env_id: string;
+  address: string;
+  type: string;
+  class: string;
+  res_id: string;
+  definition_id: string;
+  driver: string;
+  driver_id: string;
+  inputs_fp: string;
+  params: string;
+  output_values: string;
+  output_secrets: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RoutesTable {
+  host: string;
+  path: string;
+  app_id: string;
+  env_id: string;
+  workload: string;
+  host_port: number;
 }

@@ -23,6 +23,19 @@ import {
 import { renderSet } from './render.ts';
 import { applyPatch } from './service.ts';
 import { loadSet, saveSet, type SetWorkloads } from './sets.ts';
+import type { EnvironmentTeardown } from '../environments.ts';
+import {
+  deprovisionEnvironment,
+  planResources,
+  provisionResources,
+  pruneResources,
+  ProvisioningError,
+  type ResourceDeps,
+  type ResourceDriverRegistry,
+  type ResourceTarget,
+  type WorkloadResourceOutputs,
+} from '../resources/provision.ts';
+import { writeRoutes } from '../resources/routes.ts';
 
 /** Thrown inside a run when the replica is stopping or lost its lease: the deployment is left to be resumed. */
 export class DeploymentInterrupted extends Error {
@@ -35,6 +48,8 @@ export interface OrchestratorDeps {
   runtime: RuntimeDriver;
   /** Decrypts the secrets a deployment runs with. */
   box: SecretBox;
+  /** Resource drivers by name; resources are provisioned before workloads start. */
+  resourceDrivers: ResourceDriverRegistry;
   logger: Logger;
 }
 
@@ -80,6 +95,31 @@ export async function destroyWorkloads(
   } finally {
     ctx.dispose();
   }
+}
+
+/**
+ * What deleting an environment tears down: its workloads (failures logged: the processes are gone with the
+ * environment either way) and its resources (failures reported, so the environment is kept).
+ */
+export function environmentTeardown(
+  runtime: RuntimeDriver | undefined,
+  resources: ResourceDeps | undefined,
+  logger: LevelLogger,
+): EnvironmentTeardown {
+  return {
+    workloads: (target) => destroyWorkloads(runtime, logger, [target]),
+    async resources(target) {
+      if (!resources) return;
+      const ctx = driverContext(logger, AbortSignal.timeout(600_000));
+      try {
+        await deprovisionEnvironment(resources, target, ctx, async (entry) =>
+          logger.info({ ...target, step: entry.step, status: entry.status }, entry.message),
+        );
+      } finally {
+        ctx.dispose();
+      }
+    },
+  };
 }
 
 /**
@@ -171,12 +211,13 @@ export async function runDeployment(
       `${Object.keys(workloads).sort().join(', ') || 'none'}; values version ${valuesVersion ?? 'none'}`,
   });
 
+  const resourceTarget: ResourceTarget = { ...target, envType: environment.type };
   const outcome = await applySet(
     deps,
-    target,
+    resourceTarget,
     workloads,
     { deploymentId: String(deploymentId), valuesVersion },
-    request.timeoutSeconds,
+    request,
     signal,
     note,
     logger,
@@ -219,7 +260,13 @@ export async function runDeployment(
   }
 
   let rolledBack = false;
-  if (request.autoRollback && previousSetId && previousSetId !== setId) {
+  if (!outcome.touched) {
+    await note({
+      step: 'rollback',
+      status: 'info',
+      message: 'no workload was changed: the previous deployment keeps running',
+    });
+  } else if (request.autoRollback && previousSetId && previousSetId !== setId) {
     await note({
       step: 'rollback',
       status: 'started',
@@ -228,13 +275,13 @@ export async function runDeployment(
     const previous = (await loadSet(store.db, previousSetId)).workloads;
     const restored = await applySet(
       deps,
-      target,
+      resourceTarget,
       previous,
       {
         deploymentId: String(previousDeploymentId ?? deploymentId),
         valuesVersion: previousValuesVersion === null ? null : Number(previousValuesVersion),
       },
-      request.timeoutSeconds,
+      { timeoutSeconds: request.timeoutSeconds, autoRollback: false, prune: false, allowDataLoss: false },
       signal,
       note,
       logger,
@@ -266,19 +313,51 @@ export async function runDeployment(
   logger.warn({ reason: outcome.reason }, 'deployment failed');
 }
 
-type ApplyOutcome = { ok: true } | { ok: false; reason: string };
+/** How applying a set ended; `touched` is false when it failed before any workload changed. */
+type ApplyOutcome = { ok: true } | { ok: false; reason: string; touched: boolean };
 
-/** Makes the environment run exactly `workloads`: remove the others, deploy these, wait until ready. */
+/**
+ * Makes the environment run exactly `workloads`: provision their resources, remove the other workloads,
+ * deploy these, wait until ready, then prune unused resources if asked to.
+ */
 async function applySet(
   deps: OrchestratorDeps,
-  target: RuntimeTarget,
+  resourceTarget: ResourceTarget,
   workloads: SetWorkloads,
   pinned: { deploymentId: string; valuesVersion: number | null },
-  timeoutSeconds: number,
+  request: Pick<
+    DeploymentRequest,
+    'timeoutSeconds' | 'prune' | 'allowDataLoss' | 'cloneDataFrom' | 'autoRollback'
+  >,
   signal: AbortSignal,
   note: (entry: Parameters<typeof journal>[2]) => Promise<void>,
   logger: Logger,
 ): Promise<ApplyOutcome> {
+  const target: RuntimeTarget = { app: resourceTarget.app, env: resourceTarget.env };
+  const timeoutSeconds = request.timeoutSeconds;
+  const resourceDeps = { store: deps.store, box: deps.box, drivers: deps.resourceDrivers };
+  let resources: WorkloadResourceOutputs;
+  const provisionCtx = driverContext(logger, AbortSignal.any([signal, AbortSignal.timeout(600_000)]));
+  try {
+    const plan = await planResources(deps.store.db, resourceTarget, workloads, request);
+    if (plan.problems.length) {
+      const reason = plan.problems.map((p) => `${p.path}: ${p.message}`).join('\n');
+      await note({ step: 'resources', status: 'failed', message: reason });
+      return { ok: false, reason, touched: false };
+    }
+    resources = await provisionResources(resourceDeps, resourceTarget, workloads, provisionCtx, note, {
+      cloneFrom: request.cloneDataFrom,
+    });
+  } catch (error) {
+    if (signal.aborted) throw new DeploymentInterrupted('the control plane is stopping');
+    const problems = (error as { errors?: Array<{ path: string; message: string }> }).errors ?? [];
+    const reason = [(error as Error).message, ...problems.map((p) => `${p.path}: ${p.message}`)].join('; ');
+    if (!(error instanceof ProvisioningError) && problems.length === 0) throw error;
+    await note({ step: 'resources', status: 'failed', message: reason });
+    return { ok: false, reason, touched: false };
+  } finally {
+    provisionCtx.dispose();
+  }
   let rendered: RenderedWorkload[];
   try {
     const content =
@@ -292,6 +371,7 @@ async function applySet(
         deploymentId: pinned.deploymentId,
         values: await decryptValues(deps.box, content),
         fingerprint: (value) => deps.box.fingerprint(value),
+        resources,
       },
       workloads,
     );
@@ -299,7 +379,7 @@ async function applySet(
     const problems = (error as { errors?: Array<{ path: string; message: string }> }).errors ?? [];
     const reason = [(error as Error).message, ...problems.map((p) => `${p.path}: ${p.message}`)].join('; ');
     await note({ step: 'render', status: 'failed', message: reason });
-    return { ok: false, reason };
+    return { ok: false, reason, touched: false };
   }
   const timeout = AbortSignal.timeout(timeoutSeconds * 1000);
   const callSignal = AbortSignal.any([signal, timeout]);
@@ -359,7 +439,17 @@ async function applySet(
       failures.push(`${workload.name}: ${reason}${logs}`);
       await note({ step: 'ready', workload: workload.name, status: 'failed', message: `${reason}${logs}` });
     }
-    return failures.length ? { ok: false, reason: failures.join('\n') } : { ok: true };
+    if (failures.length) return { ok: false, reason: failures.join('\n'), touched: true };
+    await writeRoutes(deps.store.db, resourceTarget, workloads, rendered, resources, note);
+    if (request.prune) {
+      await pruneResources(resourceDeps, resourceTarget, workloads, ctx, note, {
+        allowDataLoss: request.allowDataLoss ?? false,
+      }).catch(async (error: unknown) => {
+        // The workloads run; a resource that could not be deleted stays recorded and is retried next time.
+        await note({ step: 'prune', status: 'failed', message: (error as Error).message });
+      });
+    }
+    return { ok: true };
   } finally {
     ctx.dispose();
   }

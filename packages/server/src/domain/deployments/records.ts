@@ -26,6 +26,12 @@ export interface DeploymentRequest {
   autoRollback: boolean;
   /** Rollback: the values version to run with (the source deployment's), restored when it succeeds. */
   valuesVersion?: number | null;
+  /** Delete resources the set no longer uses. */
+  prune?: boolean;
+  /** With `prune`: stateful resources too. */
+  allowDataLoss?: boolean;
+  /** Clone with data: new resources start with the data of this environment's resources at the same address. */
+  cloneDataFrom?: string;
 }
 
 /** The default readiness timeout of a deployment. */

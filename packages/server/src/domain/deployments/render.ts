@@ -33,6 +33,8 @@ export interface RenderTarget {
    * hashes, which runtimes store on disk. Default: the value itself.
    */
   fingerprint?: (value: string) => string;
+  /** Outputs of the provisioned resources, by workload then resource name (see provisionResources). */
+  resources?: Map<string, Map<string, { type: string; values: Record<string, string> }>>;
 }
 
 /**
@@ -53,7 +55,14 @@ export async function renderSet(
   const problems: FieldProblem[] = [];
   const rendered: RenderedWorkload[] = [];
   for (const [name, source] of Object.entries(workloads).sort(([a], [b]) => a.localeCompare(b))) {
-    const outputs = resolveResources(name, source.spec, ports, problems, target.values ?? {});
+    const outputs = resolveResources(
+      name,
+      source.spec,
+      ports,
+      problems,
+      target.values ?? {},
+      target.resources?.get(name),
+    );
     const workloadPorts = ports.get(name) ?? [];
     const containers: RenderedContainer[] = [];
     for (const [containerName, container] of Object.entries(source.spec.containers).sort(([a], [b]) =>
@@ -175,10 +184,16 @@ function resolveResources(
   ports: Map<string, RenderedPort[]>,
   problems: FieldProblem[],
   values: Record<string, string>,
+  provisioned: Map<string, { type: string; values: Record<string, string> }> | undefined,
 ): ResourceOutputs {
   const outputs: ResourceOutputs = new Map();
   for (const [name, resource] of Object.entries(spec.resources ?? {})) {
     const path = `workloads.${workload}.resources.${name}`;
+    const provided = provisioned?.get(name);
+    if (provided) {
+      outputs.set(name, provided);
+      continue;
+    }
     if (resource.type === 'environment') {
       // Score's standard type for configuration: its outputs are the environment's values.
       outputs.set(name, { type: resource.type, values });
@@ -215,8 +230,8 @@ function resolveResources(
     problems.push({
       path: `${path}.type`,
       message:
-        `resource type "${resource.type}" has no provisioner in this Pave yet (supported: environment, service-port); ` +
-        'resource definitions for other types (postgres, redis, route, …) arrive with Pave resources',
+        `resource "${name}" of type "${resource.type}" was not provisioned; ` +
+        `\`pave defs match --type ${resource.type}\` shows which resource definition should provision it`,
     });
   }
   return outputs;

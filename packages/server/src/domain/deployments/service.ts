@@ -15,6 +15,7 @@ import { environmentRow } from '../environments.ts';
 import { latestValuesVersion, valuesContent } from '../values.ts';
 import { now, type RequestContext } from '../context.ts';
 import { diffSets } from './diff.ts';
+import { planResources } from '../resources/provision.ts';
 import { DEFAULT_TIMEOUT_SECONDS, toDeployment, type DeploymentRequest } from './records.ts';
 import { loadSet, saveSet, type SetWorkloads } from './sets.ts';
 
@@ -115,7 +116,14 @@ export async function createDeployment(
   const request: DeploymentRequest = {
     timeoutSeconds: body.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
     autoRollback: body.autoRollback ?? true,
+    ...(body.prune ? { prune: true } : {}),
+    ...(body.allowDataLoss ? { allowDataLoss: true } : {}),
   };
+  if (body.allowDataLoss && !body.prune) {
+    throw new InputError('--allow-data-loss only makes sense with --prune', [
+      { path: '/allowDataLoss', message: 'also set prune, or leave allowDataLoss out' },
+    ]);
+  }
   let kind: DeploymentKind = 'deploy';
   let next: SetWorkloads;
   if (body.fromEnv) {
@@ -148,6 +156,17 @@ export async function createDeployment(
     request.remove = body.remove ?? [];
     next = applyPatch(current.workloads, request.upsert, request.remove);
   }
+  const environment = await environmentRow(store.db, app, env);
+  const resources = await planResources(store.db, { app, env, envType: environment.type }, next, {
+    prune: body.prune,
+    allowDataLoss: body.allowDataLoss,
+  });
+  if (resources.problems.length) {
+    throw new ConflictError(
+      `the deployment would leave ${app}/${env}'s resources in a state Pave refuses`,
+      resources.problems,
+    );
+  }
   if (body.plan) {
     const setId = await saveSet(store.db, next);
     return {
@@ -157,6 +176,7 @@ export async function createDeployment(
         { setId: current.setId, label: `${app}/${env} (current)`, workloads: current.workloads },
         { setId, label: `${app}/${env} (planned)`, workloads: next },
       ),
+      resources: resources.changes,
     };
   }
   return store.transaction((tx) =>

@@ -1,12 +1,11 @@
 import { App, AppDetail, AppParams, CreateAppBody, DeleteAppQuery, listOf } from '@pave/core';
-import type { RuntimeDriver } from '@pave/plugin-api';
 import type { ApiServer } from '../app.ts';
-import { destroyWorkloads } from '../../domain/deployments/orchestrator.ts';
 import type { Store } from '../../store/index.ts';
 import { createApp, deleteApp, getApp, listApps } from '../../domain/apps.ts';
+import { deleteEnvironment, listEnvironments, type EnvironmentTeardown } from '../../domain/environments.ts';
 
 /** Applications: list, create, get (with environments), delete (`?force=true` with environments). */
-export function appRoutes(api: ApiServer, store: Store, runtime?: RuntimeDriver): void {
+export function appRoutes(api: ApiServer, store: Store, teardown?: EnvironmentTeardown): void {
   api.get(
     '/apps',
     { schema: { tags: ['apps'], summary: 'List applications', response: { 200: listOf(App) } } },
@@ -47,14 +46,14 @@ export function appRoutes(api: ApiServer, store: Store, runtime?: RuntimeDriver)
       },
     },
     async (request, reply) => {
-      const deleted = await deleteApp(store, request.pave, request.params.app, {
-        force: request.query.force === 'true',
-      });
-      await destroyWorkloads(
-        runtime,
-        request.log,
-        deleted.map((env) => ({ app: request.params.app, env })),
-      );
+      const force = request.query.force === 'true';
+      if (force) {
+        // Each environment's workloads and resources go first; a resource that cannot be deleted stops here.
+        for (const env of await listEnvironments(store.db, request.params.app)) {
+          await deleteEnvironment(store, request.pave, request.params.app, env.id, teardown);
+        }
+      }
+      await deleteApp(store, request.pave, request.params.app, { force });
       return reply.code(204).send();
     },
   );

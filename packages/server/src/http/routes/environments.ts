@@ -1,20 +1,27 @@
-import { AppParams, CreateEnvironmentBody, EnvParams, Environment, listOf } from '@pave/core';
-import type { RuntimeDriver } from '@pave/plugin-api';
+import {
+  AppParams,
+  CreateEnvironmentBody,
+  EnvParams,
+  Environment,
+  ExtendEnvironmentBody,
+  listOf,
+} from '@pave/core';
 import type { ApiServer } from '../app.ts';
-import { destroyWorkloads } from '../../domain/deployments/orchestrator.ts';
 import type { Store } from '../../store/index.ts';
 import {
   createEnvironment,
   deleteEnvironment,
+  extendEnvironment,
   getEnvironment,
   listEnvironments,
+  type EnvironmentTeardown,
 } from '../../domain/environments.ts';
 
-/** Environments of an application: list, create, get, delete. */
+/** Environments of an application: list, create, get, extend, delete. */
 export function environmentRoutes(
   api: ApiServer,
   store: Store,
-  runtime?: RuntimeDriver,
+  teardown?: EnvironmentTeardown,
   onQueued: () => void = () => undefined,
 ): void {
   api.get(
@@ -58,12 +65,31 @@ export function environmentRoutes(
     },
     async (request) => getEnvironment(store.db, request.params.app, request.params.env),
   );
+  api.post(
+    '/apps/:app/envs/:env/extend',
+    {
+      schema: {
+        tags: ['environments'],
+        summary: 'Set when an ephemeral environment expires: ttlSeconds from now',
+        params: EnvParams,
+        body: ExtendEnvironmentBody,
+        response: { 200: Environment },
+      },
+    },
+    async (request) =>
+      extendEnvironment(store, request.pave, request.params.app, request.params.env, request.body.ttlSeconds),
+  );
   api.delete(
     '/apps/:app/envs/:env',
-    { schema: { tags: ['environments'], summary: 'Delete an environment', params: EnvParams } },
+    {
+      schema: {
+        tags: ['environments'],
+        summary: 'Delete an environment: stop its workloads and delete its resources (databases included)',
+        params: EnvParams,
+      },
+    },
     async (request, reply) => {
-      await deleteEnvironment(store, request.pave, request.params.app, request.params.env);
-      await destroyWorkloads(runtime, request.log, [{ app: request.params.app, env: request.params.env }]);
+      await deleteEnvironment(store, request.pave, request.params.app, request.params.env, teardown);
       return reply.code(204).send();
     },
   );

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { initial } from './0001_initial.ts';
 import { deployments } from './0002_deployments.ts';
 import { values } from './0003_values.ts';
+import { resources } from './0004_resources.ts';
 
 /** The database engines the store runs on. */
 export type StoreEngine = 'sqlite' | 'postgres';
@@ -14,4 +15,4 @@ export interface StoreMigration {
 }
 
 /** Every migration this Pave knows, oldest first. */
-export const migrations: readonly StoreMigration[] = [initial, deployments, values];
+export const migrations: readonly StoreMigration[] = [initial, deployments, values, resources];

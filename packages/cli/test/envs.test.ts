@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import type { Environment } from '@pave/core';
+import { runCli } from '../src/program.ts';
+import { cliArgs, fakeIo, fakeServer } from './helpers.ts';
+
+const environment = (fields: Partial<Environment> = {}): Environment => ({
+  appId: 'shop',
+  id: 'pr-42',
+  type: 'development',
+  createdBy: 'alice',
+  createdAt: '2025-01-31T09:30:00.000Z',
+  expiresAt: null,
+  ...fields,
+});
+
+const QUESTION =
+  'Delete environment pr-42 of shop, its workloads and its resources (databases are dropped)? [y/N] ';
+
+describe('pave envs delete', () => {
+  async function deleteServer() {
+    return fakeServer(() => ({ status: 204 }));
+  }
+
+  it('refuses without --force when stdin is not a terminal, before sending anything (exit 2)', async () => {
+    const server = await deleteServer();
+    const io = fakeIo({ stdinTTY: false });
+    expect(await runCli(cliArgs(server.url, 'envs', 'delete', 'pr-42', '--app', 'shop'), io)).toBe(2);
+    expect(io.stderr.text).toBe(
+      'pave: error: refusing to delete environment pr-42 of app shop and its resources without ' +
+        'confirmation: stdin is not a terminal, so pave cannot ask; pass --force to go ahead\n',
+    );
+    expect(io.questions).toEqual([]);
+    expect(server.requests).toEqual([]);
+  });
+
+  it('deletes without asking with --force', async () => {
+    const server = await deleteServer();
+    const io = fakeIo({ stdinTTY: true });
+    expect(await runCli(cliArgs(server.url, 'envs', 'delete', 'pr-42', '--app', 'shop', '--force'), io)).toBe(
+      0,
+    );
+    expect(io.questions).toEqual([]);
+    expect(server.requests.map((request) => `${request.method} ${request.url}`)).toEqual([
+      'DELETE /api/v1/apps/shop/envs/pr-42',
+    ]);
+    expect(io.stdout.text).toBe('Deleted environment pr-42 of app shop, its workloads and its resources\n');
+  });
+
+  it('asks on a terminal and deletes only on yes', async () => {
+    const server = await deleteServer();
+    for (const answer of ['', 'n', 'no', 'whatever']) {
+      const io = fakeIo({ stdinTTY: true, answers: [answer] });
+      expect(await runCli(cliArgs(server.url, 'envs', 'delete', 'pr-42', '--app', 'shop'), io), answer).toBe(
+        1,
+      );
+      expect(io.questions).toEqual([QUESTION]);
+      expect(io.stderr.text).toBe(
+        'pave: error: cancelled: did not delete environment pr-42 of app shop and its resources\n',
+      );
+    }
+    expect(server.requests).toEqual([]);
+    for (const answer of ['y', 'YES', ' yes ']) {
+      const io = fakeIo({ stdinTTY: true, answers: [answer] });
+      expect(await runCli(cliArgs(server.url, 'envs', 'delete', 'pr-42', '--app', 'shop'), io), answer).toBe(
+        0,
+      );
+    }
+    expect(server.requests).toHaveLength(3);
+  });
+});
+
+describe('pave envs create|extend|list', () => {
+  it('sends --with-data and --ttl (as seconds) and says when the environment expires', async () => {
+    const server = await fakeServer(() => ({
+      status: 201,
+      body: environment({ expiresAt: '2025-02-02T09:30:00.000Z' }),
+    }));
+    const io = fakeIo();
+    const args = ['envs', 'create', 'pr-42', '--app', 'shop', '--type', 'development'];
+    expect(
+      await runCli(cliArgs(server.url, ...args, '--from', 'staging', '--with-data', '--ttl', '48h'), io),
+    ).toBe(0);
+    expect(server.requests[0]?.body).toEqual({
+      id: 'pr-42',
+      type: 'development',
+      from: 'staging',
+      withData: true,
+      ttlSeconds: 172_800,
+    });
+    expect(io.stdout.text).toBe(
+      'Created environment pr-42 (type development) in app shop, starting with the current set of staging ' +
+        'and a copy of its data; it expires at 2025-02-02T09:30:00Z and is deleted then\n',
+    );
+  });
+
+  it('refuses --with-data without --from and a bad --ttl as usage errors', async () => {
+    const server = await fakeServer(() => ({ status: 500, body: {} }));
+    const args = ['envs', 'create', 'pr-42', '--app', 'shop', '--type', 'development'];
+    const withData = fakeIo();
+    expect(await runCli(cliArgs(server.url, ...args, '--with-data'), withData)).toBe(2);
+    expect(withData.stderr.text).toContain('--with-data copies the data of the --from environment');
+    const ttl = fakeIo();
+    expect(await runCli(cliArgs(server.url, ...args, '--ttl', '2 days'), ttl)).toBe(2);
+    expect(ttl.stderr.text).toMatch(/^pave: error: --ttl: "2 days" is not a duration/);
+    expect(server.requests).toEqual([]);
+  });
+
+  it('extends an environment by --ttl from now', async () => {
+    const server = await fakeServer(() => ({
+      status: 200,
+      body: environment({ expiresAt: '2025-02-01T09:30:00.000Z' }),
+    }));
+    const io = fakeIo();
+    expect(
+      await runCli(cliArgs(server.url, 'envs', 'extend', 'pr-42', '--app', 'shop', '--ttl', '24h'), io),
+    ).toBe(0);
+    expect(server.requests.map((request) => [request.method, request.url, request.body])).toEqual([
+      ['POST', '/api/v1/apps/shop/envs/pr-42/extend', { ttlSeconds: 86_400 }],
+    ]);
+    expect(io.stdout.text).toBe(
+      'Environment pr-42 of app shop now expires at 2025-02-01T09:30:00Z (24h from now); it and its resources are deleted then\n',
+    );
+  });
+
+  it('lists environments with when each expires', async () => {
+    const server = await fakeServer(() => ({
+      status: 200,
+      body: { items: [environment({ id: 'dev' }), environment({ expiresAt: '2025-02-01T09:30:00.000Z' })] },
+    }));
+    const io = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'envs', 'list', '--app', 'shop'), io)).toBe(0);
+    expect(io.stdout.text).toBe(
+      [
+        'ID     TYPE         CREATED BY  CREATED AT            EXPIRES',
+        'dev    development  alice       2025-01-31T09:30:00Z  never',
+        'pr-42  development  alice       2025-01-31T09:30:00Z  2025-02-01T09:30:00Z',
+        '',
+      ].join('\n'),
+    );
+  });
+});

@@ -1,0 +1,83 @@
+import type { Logger } from 'pino';
+import type { Store } from '../store/index.ts';
+import { now, type RequestContext } from './context.ts';
+import { deleteEnvironment, expiredEnvironments, type EnvironmentTeardown } from './environments.ts';
+import { LEASE_MS } from './deployments/worker.ts';
+
+/** How often the janitor looks for expired environments by default. */
+export const JANITOR_INTERVAL_MS = 10_000;
+
+/** The actor the janitor's deletions are audited as. */
+const JANITOR: RequestContext = {
+  actor: { userId: '', username: 'pave-janitor', tokenId: '', tokenName: '', tokenExpiresAt: null },
+  requestId: 'janitor',
+};
+
+/**
+ * Deletes ephemeral environments whose time to live has run out, with their workloads and resources, as
+ * `pave envs delete` would. Every replica runs one; an environment is taken with the same lease deployments
+ * use, so one replica deletes it, and never while one of its deployments runs.
+ */
+export class EnvironmentJanitor {
+  private timer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<void> | undefined;
+
+  constructor(
+    private readonly deps: {
+      store: Store;
+      teardown: EnvironmentTeardown;
+      logger: Logger;
+      replicaId: string;
+      intervalMs?: number;
+    },
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.poke(), this.deps.intervalMs ?? JANITOR_INTERVAL_MS);
+    this.poke();
+  }
+
+  /** Sweeps now unless a sweep is running. */
+  poke(): void {
+    if (this.sweeping) return;
+    this.sweeping = this.sweep()
+      .catch((error: unknown) => this.deps.logger.error({ err: error }, 'janitor sweep failed'))
+      .finally(() => (this.sweeping = undefined));
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.sweeping;
+  }
+
+  /** Deletes every expired environment this replica can take; resolves when done. */
+  async sweep(): Promise<void> {
+    const { store, logger } = this.deps;
+    for (const { app, env } of await expiredEnvironments(store.db)) {
+      const owner = `janitor:${this.deps.replicaId}`;
+      const taken = await store.db
+        .updateTable('environments')
+        .set({ lease_owner: owner, lease_until: new Date(Date.now() + LEASE_MS * 10).toISOString() })
+        .where('app_id', '=', app)
+        .where('id', '=', env)
+        .where('expires_at', '<', now())
+        .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_until', '<', now())]))
+        .executeTakeFirst();
+      if (Number(taken.numUpdatedRows) !== 1) continue;
+      try {
+        await deleteEnvironment(store, JANITOR, app, env, this.deps.teardown);
+        logger.info({ app, env }, 'deleted an expired environment');
+      } catch (error) {
+        logger.error({ err: error, app, env }, 'could not delete an expired environment; retrying later');
+        await store.db
+          .updateTable('environments')
+          .set({ lease_owner: null, lease_until: null })
+          .where('app_id', '=', app)
+          .where('id', '=', env)
+          .where('lease_owner', '=', owner)
+          .execute()
+          .catch(() => undefined);
+      }
+    }
+  }
+}

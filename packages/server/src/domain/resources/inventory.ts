@@ -1,0 +1,193 @@
+import {
+  ConflictError,
+  InputError,
+  NotFoundError,
+  explainMatch,
+  type Resource,
+  type ResourceGraph,
+} from '@pave/core';
+import type { Selectable } from 'kysely';
+import type { Executor, Store } from '../../store/index.ts';
+import type { ResourcesTable } from '../../store/schema.ts';
+import { recordAudit } from '../audit.ts';
+import { now, type RequestContext } from '../context.ts';
+import { environmentRow } from '../environments.ts';
+import { currentWorkloads } from '../deployments/service.ts';
+import { candidates, listDefinitions } from './definitions.ts';
+import { buildResourceGraph, renderGraphText } from './graph.ts';
+
+/** A resource's address: `<workload>.<name>` or `shared.<id>`. */
+const ADDRESS = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\.[A-Za-z0-9]([-A-Za-z0-9._]*[A-Za-z0-9])?$/;
+
+function toResource(row: Selectable<ResourcesTable>): Resource {
+  return {
+    appId: row.app_id,
+    envId: row.env_id,
+    address: row.address,
+    type: row.type,
+    class: row.class,
+    resId: row.res_id,
+    definitionId: row.definition_id,
+    driver: row.driver,
+    driverId: row.driver_id,
+    values: JSON.parse(row.output_values) as Record<string, string>,
+    // Names only: the encrypted blob is not opened for a listing.
+    secrets: [],
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** The resources provisioned for an environment, by address. NotFoundError if the environment does not exist. */
+export async function listResources(db: Executor, app: string, env: string): Promise<Resource[]> {
+  await environmentRow(db, app, env);
+  const rows = await db
+    .selectFrom('resources')
+    .selectAll()
+    .where('app_id', '=', app)
+    .where('env_id', '=', env)
+    .orderBy('address')
+    .execute();
+  return rows.map(withSecretNames);
+}
+
+function withSecretNames(row: Selectable<ResourcesTable>): Resource {
+  const resource = toResource(row);
+  return { ...resource, secrets: secretNames(row.type) };
+}
+
+function secretNames(type: string): string[] {
+  // Secret outputs follow the type (password, url); drivers of custom types may add others, which stay hidden.
+  return type === 'postgres' || type === 'redis' ? ['password', 'url'] : [];
+}
+
+/** One resource; NotFoundError naming how to list them. */
+export async function getResource(
+  db: Executor,
+  app: string,
+  env: string,
+  address: string,
+): Promise<Resource> {
+  await environmentRow(db, app, env);
+  const row = await db
+    .selectFrom('resources')
+    .selectAll()
+    .where('app_id', '=', app)
+    .where('env_id', '=', env)
+    .where('address', '=', address)
+    .executeTakeFirst();
+  if (!row) throw resourceNotFound(app, env, address);
+  return withSecretNames(row);
+}
+
+function resourceNotFound(app: string, env: string, address: string): NotFoundError {
+  return new NotFoundError(`resource ${address} of ${app}/${env} not found`, [
+    { path: 'address', message: `\`pave resources list --app ${app} --env ${env}\` shows the resources` },
+  ]);
+}
+
+/**
+ * Re-points an existing resource at a new address (a Score resource renamed from `from` to `to`): the
+ * resource itself, and its data, are untouched. ConflictError if `to` is taken; audited.
+ */
+export async function moveResource(
+  store: Store,
+  context: RequestContext,
+  app: string,
+  env: string,
+  from: string,
+  to: string,
+): Promise<Resource> {
+  const problems = [
+    ...(ADDRESS.test(from) ? [] : [{ path: '/from', message: 'must be <workload>.<name> or shared.<id>' }]),
+    ...(ADDRESS.test(to) ? [] : [{ path: '/to', message: 'must be <workload>.<name> or shared.<id>' }]),
+  ];
+  if (from === to) problems.push({ path: '/to', message: 'is the same address as from' });
+  if (problems.length) throw new InputError('the resource addresses are invalid', problems);
+  return store.transaction(async (tx) => {
+    await environmentRow(tx, app, env);
+    const row = await tx
+      .selectFrom('resources')
+      .selectAll()
+      .where('app_id', '=', app)
+      .where('env_id', '=', env)
+      .where('address', '=', from)
+      .executeTakeFirst();
+    if (!row) throw resourceNotFound(app, env, from);
+    const taken = await tx
+      .selectFrom('resources')
+      .select('type')
+      .where('app_id', '=', app)
+      .where('env_id', '=', env)
+      .where('address', '=', to)
+      .executeTakeFirst();
+    if (taken) {
+      throw new ConflictError(`${app}/${env} already has a resource at ${to}`, [
+        {
+          path: '/to',
+          message: `choose a free address, or delete the ${taken.type} resource at ${to} first`,
+        },
+      ]);
+    }
+    const resId = to.startsWith('shared.') ? to.slice('shared.'.length) : to;
+    await tx
+      .updateTable('resources')
+      .set({ address: to, res_id: resId, updated_at: now() })
+      .where('app_id', '=', app)
+      .where('env_id', '=', env)
+      .where('address', '=', from)
+      .execute();
+    await recordAudit(tx, context, {
+      action: 'resource.move',
+      target: `apps/${app}/envs/${env}/resources/${to}`,
+      appId: app,
+      summary: { from, to, type: row.type },
+    });
+    return withSecretNames({ ...row, address: to, res_id: resId });
+  });
+}
+
+/** The resource graph of an environment's current set, with which resources are provisioned. */
+export async function environmentGraph(db: Executor, app: string, env: string): Promise<ResourceGraph> {
+  const environment = await environmentRow(db, app, env);
+  const { workloads } = await currentWorkloads(db, app, env);
+  const graph = buildResourceGraph(workloads);
+  const rows = new Map(
+    (
+      await db
+        .selectFrom('resources')
+        .select(['address', 'definition_id'])
+        .where('app_id', '=', app)
+        .where('env_id', '=', env)
+        .execute()
+    ).map((row) => [row.address, row.definition_id]),
+  );
+  const definitions = candidates(await listDefinitions(db));
+  return {
+    nodes: graph.nodes.map((node) => ({
+      address: node.address,
+      type: node.type,
+      class: node.class,
+      resId: node.resId,
+      shared: node.shared,
+      builtIn: node.builtIn,
+      provisioned: rows.has(node.address),
+      definitionId:
+        rows.get(node.address) ??
+        (node.builtIn
+          ? null
+          : (explainMatch(definitions, {
+              type: node.type,
+              envType: environment.type,
+              envId: env,
+              appId: app,
+              resId: node.resId,
+              class: node.class,
+            }).winner?.id ?? null)),
+      consumers: node.consumers,
+      dependsOn: node.dependsOn,
+    })),
+    edges: graph.edges,
+    text: renderGraphText(graph),
+  };
+}

@@ -1,0 +1,523 @@
+import {
+  RESOURCE_TYPES,
+  UpstreamError,
+  explainMatch,
+  substitutePlaceholders,
+  type FieldProblem,
+  type ResourceChange,
+} from '@pave/core';
+import type {
+  DriverContext,
+  DriverRegistry,
+  ResourceDriver,
+  ResourceInputs,
+  ResourceOutputs,
+} from '@pave/plugin-api';
+import type { Selectable } from 'kysely';
+import type { Executor, Store } from '../../store/index.ts';
+import type { ResourcesTable } from '../../store/schema.ts';
+import type { SecretBox } from '../../secrets/secret-box.ts';
+import { now } from '../context.ts';
+import { canonicalJson, type SetWorkloads } from '../deployments/sets.ts';
+import { candidates, loadDefinitions, listDefinitions, type LoadedDefinition } from './definitions.ts';
+import { buildResourceGraph, type ResourceNode } from './graph.ts';
+
+/** The resource drivers Pave knows, by name. */
+export type ResourceDriverRegistry = DriverRegistry<ResourceDriver>;
+
+/** What provisioning needs besides the store. */
+export interface ResourceDeps {
+  store: Store;
+  box: SecretBox;
+  drivers: ResourceDriverRegistry;
+}
+
+/** The outputs a workload's resources provide, by workload then resource name: what rendering consumes. */
+export type WorkloadResourceOutputs = Map<
+  string,
+  Map<string, { type: string; values: Record<string, string> }>
+>;
+
+/** The environment resources are provisioned for. */
+export interface ResourceTarget {
+  app: string;
+  env: string;
+  envType: string;
+}
+
+/** A provisioning failure: the driver's message, with the resource it concerns (HTTP 502 when it reaches a client). */
+export class ProvisioningError extends UpstreamError {}
+
+/** The SecretBox scope of an environment's secrets (the same as its values'). */
+export const envScope = (app: string, env: string) => `env:${app}/${env}`;
+
+/** The stored resources of an environment, by address. */
+export async function resourceRows(
+  db: Executor,
+  app: string,
+  env: string,
+): Promise<Map<string, Selectable<ResourcesTable>>> {
+  const rows = await db
+    .selectFrom('resources')
+    .selectAll()
+    .where('app_id', '=', app)
+    .where('env_id', '=', env)
+    .execute();
+  return new Map(rows.map((row) => [row.address, row]));
+}
+
+function resId(node: ResourceNode): string {
+  return node.resId;
+}
+
+/**
+ * What a deployment of `workloads` would do to the environment's resources: create the new ones, keep (or
+ * update) those it still uses, delete unused ones when `prune` allows it. `problems` lists what refuses the
+ * deployment: types no definition provisions, and stateful resources the set no longer uses without
+ * `--prune --allow-data-loss` (a renamed Score resource: `pave resources move` first).
+ */
+export async function planResources(
+  db: Executor,
+  target: ResourceTarget,
+  workloads: SetWorkloads,
+  options: { prune?: boolean | undefined; allowDataLoss?: boolean | undefined },
+): Promise<{ changes: ResourceChange[]; problems: FieldProblem[] }> {
+  const graph = buildResourceGraph(workloads);
+  const definitions = candidates(await listDefinitions(db));
+  const rows = await resourceRows(db, target.app, target.env);
+  const changes: ResourceChange[] = [];
+  const problems: FieldProblem[] = [];
+  const used = new Set<string>();
+  for (const node of graph.nodes) {
+    if (node.builtIn) continue;
+    used.add(node.address);
+    const row = rows.get(node.address);
+    const winner = explainMatch(definitions, matchQuery(target, node)).winner;
+    if (!winner) {
+      const consumer = node.consumers[0];
+      problems.push({
+        path: consumer ? `workloads.${consumer.workload}.resources.${consumer.name}.type` : node.address,
+        message:
+          `no resource definition provisions type "${node.type}"${node.class !== 'default' ? ` of class "${node.class}"` : ''} ` +
+          `in ${target.app}/${target.env}; add one with \`pave defs apply -f defs.yaml\` ` +
+          `(id, type: ${node.type}, driver: e.g. static or exec, criteria) — \`pave defs match --app ${target.app} --env ${target.env} --type ${node.type}\` explains the matching`,
+      });
+      continue;
+    }
+    if (!row) {
+      changes.push({
+        address: node.address,
+        type: node.type,
+        action: 'create',
+        definitionId: winner.id,
+        reason: `provisioned by ${winner.id}`,
+      });
+    } else if (row.type !== node.type) {
+      problems.push({
+        path: node.address,
+        message: `${node.address} is a ${row.type} resource here, but the set declares it as ${node.type}; move or delete the old one first`,
+      });
+    } else if (row.definition_id !== winner.id) {
+      changes.push({
+        address: node.address,
+        type: node.type,
+        action: 'keep',
+        definitionId: row.definition_id,
+        reason: `stays on ${row.definition_id} (${winner.id} matches now; delete and recreate the resource to switch)`,
+      });
+    } else {
+      const paramsChanged = row.params !== canonicalJson(node.params);
+      changes.push({
+        address: node.address,
+        type: node.type,
+        action: paramsChanged ? 'update' : 'keep',
+        definitionId: row.definition_id,
+        reason: paramsChanged ? 'params changed' : 'in use',
+      });
+    }
+  }
+  for (const row of [...rows.values()].sort((a, b) => a.address.localeCompare(b.address))) {
+    if (used.has(row.address)) continue;
+    const stateful = RESOURCE_TYPES[row.type]?.stateful ?? false;
+    if (stateful && !(options.prune && options.allowDataLoss)) {
+      problems.push({
+        path: row.address,
+        message:
+          `${row.type} resource ${row.address} is no longer used by the set and deleting it loses its data. ` +
+          `If you renamed it, re-point it first: \`pave resources move --app ${target.app} --env ${target.env} ${row.address} <workload>.<new-name>\`; ` +
+          'to delete it and its data, deploy with --prune --allow-data-loss',
+      });
+      continue;
+    }
+    changes.push({
+      address: row.address,
+      type: row.type,
+      action: options.prune ? 'delete' : 'keep',
+      definitionId: row.definition_id,
+      reason: options.prune ? 'no longer used' : 'no longer used; kept (deploy with --prune to delete it)',
+    });
+  }
+  return { changes, problems };
+}
+
+function matchQuery(target: ResourceTarget, node: ResourceNode) {
+  return {
+    type: node.type,
+    envType: target.envType,
+    envId: target.env,
+    appId: target.app,
+    resId: resId(node),
+    class: node.class,
+  };
+}
+
+/** Decrypts a stored resource's outputs. */
+export async function rowOutputs(box: SecretBox, row: Selectable<ResourcesTable>): Promise<ResourceOutputs> {
+  return {
+    values: JSON.parse(row.output_values) as Record<string, string>,
+    secrets: JSON.parse(await box.decrypt(row.output_secrets)) as Record<string, string>,
+  };
+}
+
+/** What a journal entry records. */
+export type JournalNote = (entry: {
+  step: string;
+  workload?: string | null;
+  status: 'started' | 'succeeded' | 'failed' | 'info';
+  message: string;
+}) => Promise<void>;
+
+/**
+ * Provisions the resources of `workloads` in dependency order: creates missing ones, updates those whose
+ * inputs changed, keeps the rest, and returns every workload's resource outputs for rendering. Resources
+ * it created are deleted again if a later one fails (nothing is left half-created); it then rejects with
+ * ProvisioningError carrying the driver's message. Resources that existed before are never touched by a
+ * failure. `cloneFrom` names an environment whose resources' data new ones start with.
+ */
+export async function provisionResources(
+  deps: ResourceDeps,
+  target: ResourceTarget,
+  workloads: SetWorkloads,
+  ctx: DriverContext,
+  note: JournalNote,
+  options: { cloneFrom?: string | undefined } = {},
+): Promise<WorkloadResourceOutputs> {
+  const { store, box, drivers } = deps;
+  const graph = buildResourceGraph(workloads);
+  const definitions = await loadDefinitions(store.db, box);
+  const byId = new Map(definitions.map((d) => [d.id, d]));
+  const rows = await resourceRows(store.db, target.app, target.env);
+  const outputsByAddress = new Map<string, ResourceOutputs>();
+  const created: Array<{ address: string; driver: ResourceDriver; id: string; inputs: ResourceInputs }> = [];
+  try {
+    for (const node of graph.nodes) {
+      if (node.builtIn) continue;
+      const winner = explainMatch(candidates(definitions), matchQuery(target, node)).winner;
+      const row = rows.get(node.address);
+      const definition = row ? byId.get(row.definition_id) : winner ? byId.get(winner.id) : undefined;
+      if (!definition) {
+        throw new ProvisioningError(
+          row
+            ? `${node.address}: its resource definition "${row.definition_id}" no longer exists; apply it again or delete the resource`
+            : `${node.address}: no resource definition provisions type "${node.type}" here; add one with \`pave defs apply\``,
+        );
+      }
+      const driver = drivers.get(definition.driver);
+      const inputs: ResourceInputs = {
+        scope: {
+          app: target.app,
+          env: target.env,
+          envType: target.envType,
+          type: node.type,
+          class: node.class,
+          resId: resId(node),
+          address: node.address,
+        },
+        driverInputs: definition.values,
+        driverSecrets: definition.secrets,
+        params: expandParams(node, workloads, graph.nodes, outputsByAddress),
+      };
+      const fingerprint = box.fingerprint(
+        canonicalJson({ definition: definition.id, driver: definition.driver, inputs }),
+      );
+      if (row && row.inputs_fp === fingerprint) {
+        outputsByAddress.set(node.address, await rowOutputs(box, row));
+        await note({
+          step: 'resource',
+          status: 'info',
+          message: `${node.address} (${node.type}): unchanged`,
+        });
+        continue;
+      }
+      if (row) {
+        await note({
+          step: 'resource',
+          status: 'started',
+          message: `${node.address} (${node.type}): updating with ${definition.driver}`,
+        });
+        const { outputs } = await driver
+          .update(row.driver_id, inputs, inputs, ctx)
+          .catch((error: unknown) => {
+            throw new ProvisioningError(
+              `${node.address} (${node.type}): ${definition.driver} could not update it: ${(error as Error).message}`,
+            );
+          });
+        await store.db
+          .updateTable('resources')
+          .set({
+            inputs_fp: fingerprint,
+            params: canonicalJson(node.params),
+            output_values: canonicalJson(outputs.values),
+            output_secrets: await box.encrypt(
+              envScope(target.app, target.env),
+              canonicalJson(outputs.secrets),
+            ),
+            updated_at: now(),
+          })
+          .where('app_id', '=', target.app)
+          .where('env_id', '=', target.env)
+          .where('address', '=', node.address)
+          .execute();
+        outputsByAddress.set(node.address, outputs);
+        await note({ step: 'resource', status: 'succeeded', message: `${node.address}: updated` });
+        continue;
+      }
+      const failures = await driver.check(inputs, ctx);
+      if (failures.length) {
+        throw new ProvisioningError(
+          `${node.address} (${node.type}) cannot be provisioned by ${definition.id} (${definition.driver}): ` +
+            failures.map((f) => `${f.property}: ${f.reason}`).join('; '),
+        );
+      }
+      if (options.cloneFrom) {
+        const source = (await resourceRows(store.db, target.app, options.cloneFrom)).get(node.address);
+        if (source && source.type === node.type) inputs.cloneFrom = await rowOutputs(box, source);
+      }
+      await note({
+        step: 'resource',
+        status: 'started',
+        message: `${node.address} (${node.type}): creating with ${definition.id} (${definition.driver})${inputs.cloneFrom ? `, data from ${options.cloneFrom}` : ''}`,
+      });
+      const started = Date.now();
+      const result = await driver.create(inputs, ctx).catch((error: unknown) => {
+        throw new ProvisioningError(
+          `${node.address} (${node.type}): ${definition.driver} could not create it: ${(error as Error).message}`,
+        );
+      });
+      created.push({ address: node.address, driver, id: result.id, inputs });
+      await store.db
+        .insertInto('resources')
+        .values({
+          app_id: target.app,
+          env_id: target.env,
+          address: node.address,
+          type: node.type,
+          class: node.class,
+          res_id: resId(node),
+          definition_id: definition.id,
+          driver: definition.driver,
+          driver_id: result.id,
+          inputs_fp: fingerprint,
+          params: canonicalJson(node.params),
+          output_values: canonicalJson(result.outputs.values),
+          output_secrets: await box.encrypt(
+            envScope(target.app, target.env),
+            canonicalJson(result.outputs.secrets),
+          ),
+          created_at: now(),
+          updated_at: now(),
+        })
+        .execute();
+      outputsByAddress.set(node.address, result.outputs);
+      await note({
+        step: 'resource',
+        status: 'succeeded',
+        message: `${node.address}: created in ${Date.now() - started} ms`,
+      });
+    }
+  } catch (error) {
+    // Nothing half-created: take back what this run created, newest first.
+    for (const resource of created.reverse()) {
+      try {
+        await resource.driver.delete(resource.id, resource.inputs, ctx);
+        await store.db
+          .deleteFrom('resources')
+          .where('app_id', '=', target.app)
+          .where('env_id', '=', target.env)
+          .where('address', '=', resource.address)
+          .execute();
+        await note({
+          step: 'resource',
+          status: 'info',
+          message: `${resource.address}: deleted again (this deployment created it)`,
+        });
+      } catch (cleanup) {
+        await note({
+          step: 'resource',
+          status: 'failed',
+          message: `${resource.address}: could not be deleted again: ${(cleanup as Error).message}; it is kept and reused by the next deployment`,
+        });
+      }
+    }
+    throw error;
+  }
+  return workloadOutputs(workloads, graph.nodes, outputsByAddress);
+}
+
+/** Maps each workload's resource names to the outputs of the resource at their address. */
+function workloadOutputs(
+  workloads: SetWorkloads,
+  nodes: ResourceNode[],
+  outputs: Map<string, ResourceOutputs>,
+): WorkloadResourceOutputs {
+  const result: WorkloadResourceOutputs = new Map();
+  for (const name of Object.keys(workloads)) result.set(name, new Map());
+  for (const node of nodes) {
+    const provided = outputs.get(node.address);
+    if (!provided) continue;
+    for (const consumer of node.consumers) {
+      result.get(consumer.workload)?.set(consumer.name, {
+        type: node.type,
+        values: { ...provided.values, ...provided.secrets },
+      });
+    }
+  }
+  return result;
+}
+
+/** Expands placeholders in a resource's params with the outputs of the resources it depends on. */
+function expandParams(
+  node: ResourceNode,
+  workloads: SetWorkloads,
+  nodes: ResourceNode[],
+  outputs: Map<string, ResourceOutputs>,
+): Record<string, unknown> {
+  const consumer = node.consumers[0];
+  const spec = consumer ? workloads[consumer.workload]?.spec : undefined;
+  const addressOf = (name: string) =>
+    nodes.find((n) => n.consumers.some((c) => c.workload === consumer?.workload && c.name === name))?.address;
+  const expand = (value: unknown): unknown => {
+    if (typeof value === 'string') {
+      return substitutePlaceholders(value, (parts) => {
+        const [root, name, output] = parts;
+        if (root === 'metadata' && spec) {
+          const field = (spec.metadata as Record<string, unknown>)[name ?? ''];
+          return typeof field === 'string' ? field : JSON.stringify(field ?? '');
+        }
+        if (root === 'resources' && name && output) {
+          const address = addressOf(name);
+          const provided = address ? outputs.get(address) : undefined;
+          const found = provided ? (provided.values[output] ?? provided.secrets[output]) : undefined;
+          if (found !== undefined) return found;
+          throw new ProvisioningError(
+            `${node.address}: params use \${resources.${name}.${output}}, which ${name} does not provide`,
+          );
+        }
+        throw new ProvisioningError(
+          `${node.address}: params use \${${parts.join('.')}}, which Pave cannot expand here`,
+        );
+      });
+    }
+    if (Array.isArray(value)) return value.map(expand);
+    if (value && typeof value === 'object') {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expand(v)]));
+    }
+    return value;
+  };
+  return expand(node.params) as Record<string, unknown>;
+}
+
+/**
+ * Deletes the environment's resources the set no longer uses (a deployment with `--prune`; stateful ones
+ * only with `--allow-data-loss` too, which planning has already checked). A failed delete keeps the
+ * resource's row (it is assumed to still exist) and is reported in the journal.
+ */
+export async function pruneResources(
+  deps: ResourceDeps,
+  target: ResourceTarget,
+  workloads: SetWorkloads,
+  ctx: DriverContext,
+  note: JournalNote,
+  options: { allowDataLoss: boolean },
+): Promise<void> {
+  const used = new Set(buildResourceGraph(workloads).nodes.map((n) => n.address));
+  const rows = await resourceRows(deps.store.db, target.app, target.env);
+  for (const row of rows.values()) {
+    if (used.has(row.address)) continue;
+    if ((RESOURCE_TYPES[row.type]?.stateful ?? false) && !options.allowDataLoss) continue;
+    await deleteResource(deps, target, row, ctx, note);
+  }
+}
+
+/** Deletes one resource with its driver, then its row; rejects (keeping the row) if the driver fails. */
+async function deleteResource(
+  deps: ResourceDeps,
+  target: ResourceTarget,
+  row: Selectable<ResourcesTable>,
+  ctx: DriverContext,
+  note: JournalNote,
+): Promise<void> {
+  const definitions = await loadDefinitions(deps.store.db, deps.box);
+  const definition: LoadedDefinition | undefined = definitions.find((d) => d.id === row.definition_id);
+  const driver = deps.drivers.get(row.driver);
+  const inputs: ResourceInputs = {
+    scope: {
+      app: target.app,
+      env: target.env,
+      envType: target.envType,
+      type: row.type,
+      class: row.class,
+      resId: row.res_id,
+      address: row.address,
+    },
+    driverInputs: definition?.values ?? {},
+    driverSecrets: definition?.secrets ?? {},
+    params: JSON.parse(row.params) as Record<string, unknown>,
+  };
+  await note({
+    step: 'resource',
+    status: 'started',
+    message: `${row.address} (${row.type}): deleting with ${row.driver}`,
+  });
+  try {
+    await driver.delete(row.driver_id, inputs, ctx);
+  } catch (error) {
+    await note({
+      step: 'resource',
+      status: 'failed',
+      message: `${row.address}: ${(error as Error).message}`,
+    });
+    throw new ProvisioningError(
+      `${row.address} (${row.type}): ${row.driver} could not delete it: ${(error as Error).message}`,
+    );
+  }
+  await deps.store.db
+    .deleteFrom('resources')
+    .where('app_id', '=', target.app)
+    .where('env_id', '=', target.env)
+    .where('address', '=', row.address)
+    .execute();
+  await note({ step: 'resource', status: 'succeeded', message: `${row.address}: deleted` });
+}
+
+/**
+ * Deletes every resource of an environment (environment deletion), newest first. Rejects with the first
+ * driver failure after trying them all; the resources that could not be deleted keep their rows.
+ */
+export async function deprovisionEnvironment(
+  deps: ResourceDeps,
+  target: ResourceTarget,
+  ctx: DriverContext,
+  note: JournalNote,
+): Promise<void> {
+  const rows = [...(await resourceRows(deps.store.db, target.app, target.env)).values()].sort(
+    (a, b) => b.created_at.localeCompare(a.created_at) || b.address.localeCompare(a.address),
+  );
+  const failures: string[] = [];
+  for (const row of rows) {
+    await deleteResource(deps, target, row, ctx, note).catch((error: unknown) =>
+      failures.push((error as Error).message),
+    );
+  }
+  if (failures.length) throw new ProvisioningError(failures.join('; '));
+}

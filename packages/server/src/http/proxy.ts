@@ -1,0 +1,55 @@
+import type { FastifyInstance } from 'fastify';
+import replyFrom from '@fastify/reply-from';
+import type { RouteTable } from '../domain/resources/routes.ts';
+import { sendProblem } from './problems.ts';
+
+/**
+ * Pave's embedded reverse proxy, on the API's own port: a request whose Host is a route's host under
+ * `.localhost` (e.g. `api.dev.shop.localhost`) goes to the workload behind the route, with its method,
+ * path, headers and body. Other hosts reach the API as before. An unknown `*.localhost` host with three or
+ * more labels gets a 404 problem naming the host, instead of the API's answer.
+ */
+export async function proxyRoutes(app: FastifyInstance, routes: RouteTable): Promise<void> {
+  await app.register(replyFrom, { http: { requestOptions: { timeout: 60_000 } } });
+  app.addHook('onRequest', async (request, reply) => {
+    const host = request.hostname.toLowerCase();
+    if (!host.endsWith('.localhost')) return;
+    const path = request.url.split('?')[0] ?? '/';
+    const route = await routes.lookup(host, path);
+    if (!route) {
+      if (host.split('.').length < 4) return;
+      return sendProblem(request, reply, 404, `no route serves http://${host}${path}`, [
+        {
+          path: 'header.host',
+          message:
+            'deploy a workload with a `route` resource for this host; `pave resources list` shows the routes',
+        },
+      ]);
+    }
+    // Stream the body through: the hook runs before Fastify reads it (GET and HEAD carry none).
+    if (request.method !== 'GET' && request.method !== 'HEAD')
+      (request as { body: unknown }).body = request.raw;
+    return reply.from(`http://127.0.0.1:${route.hostPort}${request.url}`, {
+      onError: (_failed, { error }) => {
+        request.log.warn({ err: error, route }, 'the workload behind a route did not answer');
+        return sendProblem(
+          request,
+          reply,
+          502,
+          `the workload behind http://${host}${path} is not answering`,
+          [
+            {
+              path: 'header.host',
+              message: `${route.app}/${route.env} workload ${route.workload} on 127.0.0.1:${route.hostPort}; \`pave status --app ${route.app} --env ${route.env}\` shows it`,
+            },
+          ],
+        );
+      },
+      rewriteRequestHeaders: (_original, headers) => ({
+        ...headers,
+        'x-forwarded-host': request.host,
+        'x-forwarded-proto': 'http',
+      }),
+    });
+  });
+}

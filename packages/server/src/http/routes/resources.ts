@@ -1,0 +1,170 @@
+import {
+  ApplyDefinitionsBody,
+  DefinitionParams,
+  DefinitionsPlan,
+  EnvParams,
+  MatchExplanationSchema,
+  MatchQueryString,
+  MoveResourceBody,
+  Resource,
+  ResourceDefinition,
+  ResourceGraph,
+  ResourceParams,
+  DEFAULT_RESOURCE_CLASS,
+  listOf,
+} from '@pave/core';
+import type { ApiServer } from '../app.ts';
+import type { Store } from '../../store/index.ts';
+import type { SecretBox } from '../../secrets/secret-box.ts';
+import { environmentRow } from '../../domain/environments.ts';
+import {
+  applyDefinitions,
+  deleteDefinition,
+  explainDefinitionMatch,
+  getDefinition,
+  listDefinitions,
+} from '../../domain/resources/definitions.ts';
+import {
+  environmentGraph,
+  getResource,
+  listResources,
+  moveResource,
+} from '../../domain/resources/inventory.ts';
+import type { ResourceDriverRegistry } from '../../domain/resources/provision.ts';
+
+/** What the resource routes need. */
+export interface ResourceRouteDeps {
+  store: Store;
+  box: SecretBox;
+  drivers: ResourceDriverRegistry;
+}
+
+/** Resource definitions (platform config) and the resources provisioned for each environment. */
+export function resourceRoutes(api: ApiServer, deps: ResourceRouteDeps): void {
+  const { store, box, drivers } = deps;
+  const tags = ['resources'];
+  api.get(
+    '/resource-definitions',
+    {
+      schema: {
+        tags,
+        summary: 'List resource definitions, the built-in defaults included',
+        response: { 200: listOf(ResourceDefinition) },
+      },
+    },
+    async () => ({ items: await listDefinitions(store.db) }),
+  );
+  api.post(
+    '/resource-definitions/apply',
+    {
+      schema: {
+        tags,
+        summary: 'Apply resource definitions declaratively (create or update; dryRun only plans)',
+        body: ApplyDefinitionsBody,
+        response: { 200: DefinitionsPlan },
+      },
+    },
+    async (request) => applyDefinitions(store, box, request.pave, request.body, drivers.names()),
+  );
+  api.get(
+    '/resource-definitions/match',
+    {
+      schema: {
+        tags,
+        summary: 'Explain which definition provisions a resource, and why the others do not',
+        querystring: MatchQueryString,
+        response: { 200: MatchExplanationSchema },
+      },
+    },
+    async (request) => {
+      const { app, env, type, id } = request.query;
+      const environment = await environmentRow(store.db, app, env);
+      return explainDefinitionMatch(store.db, {
+        type,
+        envType: environment.type,
+        envId: env,
+        appId: app,
+        resId: id ?? '',
+        class: request.query.class ?? DEFAULT_RESOURCE_CLASS,
+      });
+    },
+  );
+  api.get(
+    '/resource-definitions/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Get a resource definition (secret inputs by name only)',
+        params: DefinitionParams,
+        response: { 200: ResourceDefinition },
+      },
+    },
+    async (request) => getDefinition(store.db, request.params.id),
+  );
+  api.delete(
+    '/resource-definitions/:id',
+    { schema: { tags, summary: 'Delete a resource definition no resource uses', params: DefinitionParams } },
+    async (request, reply) => {
+      await deleteDefinition(store, request.pave, request.params.id);
+      return reply.code(204).send();
+    },
+  );
+
+  api.get(
+    '/apps/:app/envs/:env/resources',
+    {
+      schema: {
+        tags,
+        summary: "List an environment's provisioned resources (secret outputs by name only)",
+        params: EnvParams,
+        response: { 200: listOf(Resource) },
+      },
+    },
+    async (request) => ({ items: await listResources(store.db, request.params.app, request.params.env) }),
+  );
+  api.get(
+    '/apps/:app/envs/:env/resources/:address',
+    {
+      schema: {
+        tags,
+        summary: 'Get one resource by address (`<workload>.<name>` or `shared.<id>`)',
+        params: ResourceParams,
+        response: { 200: Resource },
+      },
+    },
+    async (request) => getResource(store.db, request.params.app, request.params.env, request.params.address),
+  );
+  api.post(
+    '/apps/:app/envs/:env/resources/move',
+    {
+      schema: {
+        tags,
+        summary: 'Re-point a resource at a new address (a renamed Score resource); its data is untouched',
+        params: EnvParams,
+        body: MoveResourceBody,
+        response: { 200: Resource },
+      },
+    },
+    async (request) =>
+      moveResource(
+        store,
+        request.pave,
+        request.params.app,
+        request.params.env,
+        request.body.from,
+        request.body.to,
+      ),
+  );
+  api.get(
+    '/apps/:app/envs/:env/resource-graph',
+    {
+      schema: {
+        tags,
+        summary: "The resource graph of an environment's current set (JSON and text)",
+        params: EnvParams,
+        response: { 200: ResourceGraph },
+      },
+    },
+    async (request) => environmentGraph(store.db, request.params.app, request.params.env),
+  );
+}

@@ -1,0 +1,38 @@
+import { DriverRegistry, type ResourceDriver } from '@pave/plugin-api';
+import { EmbeddedPostgresDriver, PostgresServerDriver } from '@pave/resource-postgres';
+import { EmbeddedRedisDriver, RedisServerDriver } from '@pave/resource-redis';
+import {
+  DnsLocalhostDriver,
+  ExecDriver,
+  RouteLocalhostDriver,
+  StaticDriver,
+  VolumeDirDriver,
+} from '@pave/resource-basic';
+
+/** Where the resource drivers keep their state and find their helpers. */
+export interface ResourceDriverConfig {
+  /** Pave's data directory: embedded servers and volumes live under `<dataDir>/resources` and `/volumes`. */
+  dataDir: string;
+  /** The bundled PGlite server (packages/cli/dist/pglite-server.js), for machines without PostgreSQL. */
+  pgliteScript: string;
+}
+
+/**
+ * The resource drivers Pave ships, registered by name: the embedded defaults (postgres-embedded,
+ * redis-embedded, volume-dir, dns-localhost, route-localhost) and the production ones (postgres-server,
+ * redis-server, static, exec). This is the one place the server touches the resource plugins.
+ */
+export function resourceDriverRegistry(config: ResourceDriverConfig): DriverRegistry<ResourceDriver> {
+  return new DriverRegistry<ResourceDriver>('resource')
+    .register(
+      EmbeddedPostgresDriver.fromConfig({ dataDir: config.dataDir, pgliteScript: config.pgliteScript }),
+    )
+    .register(PostgresServerDriver.fromConfig({}))
+    .register(EmbeddedRedisDriver.fromConfig({ dataDir: config.dataDir }))
+    .register(RedisServerDriver.fromConfig({}))
+    .register(StaticDriver.fromConfig({}))
+    .register(ExecDriver.fromConfig({}))
+    .register(VolumeDirDriver.fromConfig({ dataDir: config.dataDir }))
+    .register(DnsLocalhostDriver.fromConfig({}))
+    .register(RouteLocalhostDriver.fromConfig({}));
+}

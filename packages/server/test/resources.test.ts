@@ -1,0 +1,224 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseScore, type ScoreWorkload } from '@pave/core';
+import { bootstrapAdmin, buildApi, type Store } from '../src/index.ts';
+import { keyringSource } from '../src/secrets/keyring.ts';
+import { SecretBox } from '../src/secrets/secret-box.ts';
+import { resourceDriverRegistry } from '../src/resource-drivers.ts';
+import { ProcessRuntime } from '@pave/runtime-process';
+import { openTestStore, storeEngines } from '../../../test/support/stores.ts';
+import { listSamples, NEGATIVE_SAMPLES, SAMPLES_DIR } from '../../core/test/score/support.ts';
+
+const PLANNABLE = new Set(['postgres', 'redis', 'dns', 'route', 'volume', 'environment', 'service-port']);
+
+describe.each(storeEngines)('resource definitions and resources API on %s', (engine) => {
+  let store: Store;
+  let cleanup: () => Promise<void>;
+  let app: FastifyInstance;
+  let token: string;
+  const secret = `admin-secret-${Math.random().toString(36).slice(2)}`;
+
+  beforeAll(async () => {
+    const opened = await openTestStore(engine);
+    store = opened.store;
+    cleanup = opened.cleanup;
+    const dataDir = opened.location.dataDir;
+    token = readFileSync((await bootstrapAdmin(store, dataDir))!, 'utf8').trim();
+    const keyring = keyringSource(dataDir, {});
+    const box = new SecretBox(store.db, keyring);
+    await box.init();
+    app = await buildApi({
+      store,
+      secrets: { box, keyring },
+      // Only plans are asked for here: nothing reaches the runtime.
+      runtime: ProcessRuntime.fromConfig({ dataDir, supervisorScript: '/nonexistent/supervisor.js' }),
+      resourceDrivers: resourceDriverRegistry({ dataDir, pgliteScript: '/nonexistent/pglite-server.js' }),
+    });
+    await call('POST', '/apps', { id: 'shop' });
+    await call('POST', '/apps/shop/envs', { id: 'dev', type: 'development' });
+    await call('POST', '/apps/shop/envs', { id: 'stage', type: 'staging' });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await cleanup?.();
+  });
+  const call = (method: string, url: string, payload?: object) =>
+    app.inject({
+      method: method as 'GET',
+      url: `/api/v1${url}`,
+      headers: { authorization: `Bearer ${token}` },
+      ...(payload ? { payload } : {}),
+    });
+  const staging = (id: string, criteria: object[] = [{ envType: 'staging' }]) => ({
+    id,
+    type: 'postgres',
+    driver: 'postgres-server',
+    driverInputs: { secrets: { adminUrl: `postgres://admin:${secret}@db.internal:5432/postgres` } },
+    criteria,
+  });
+
+  it('lists the built-in defaults for a fresh machine', async () => {
+    const response = await call('GET', '/resource-definitions');
+    expect(response.statusCode).toBe(200);
+    const items = response.json().items as Array<{ id: string; driver: string; builtIn: boolean }>;
+    expect(items.filter((d) => d.builtIn).map((d) => [d.id, d.driver])).toEqual([
+      ['default-dns', 'dns-localhost'],
+      ['default-postgres', 'postgres-embedded'],
+      ['default-redis', 'redis-embedded'],
+      ['default-route', 'route-localhost'],
+      ['default-volume', 'volume-dir'],
+    ]);
+  });
+
+  it('refuses bad definitions, naming each problem, and writes nothing', async () => {
+    const response = await call('POST', '/resource-definitions/apply', {
+      definitions: [
+        { id: 'x', type: 'postgres', driver: 'postgres-sever' },
+        { id: 'default-redis', type: 'redis', driver: 'redis-server' },
+        { id: 'x', type: 'postgres', driver: 'static' },
+      ],
+    });
+    expect(response.statusCode).toBe(400);
+    const paths = (response.json().errors as Array<{ path: string; message: string }>).map((e) => e.path);
+    expect(paths).toEqual(['/definitions/0/driver', '/definitions/1/id', '/definitions/2/id']);
+    expect(response.json().errors[0].message).toContain('known drivers:');
+    expect(await store.db.selectFrom('resource_definitions').selectAll().execute()).toEqual([]);
+  });
+
+  it('applies declaratively: a dry run plans, a second apply changes nothing, secrets stay encrypted', async () => {
+    const dry = await call('POST', '/resource-definitions/apply', {
+      definitions: [staging('pg')],
+      dryRun: true,
+    });
+    expect(dry.json()).toEqual({ applied: false, changes: [{ id: 'pg', action: 'create', fields: [] }] });
+    expect(await store.db.selectFrom('resource_definitions').selectAll().execute()).toEqual([]);
+    const first = await call('POST', '/resource-definitions/apply', { definitions: [staging('pg')] });
+    expect(first.json().changes).toEqual([{ id: 'pg', action: 'create', fields: [] }]);
+    const second = await call('POST', '/resource-definitions/apply', { definitions: [staging('pg')] });
+    expect(second.json().changes).toEqual([{ id: 'pg', action: 'unchanged', fields: [] }]);
+    const changed = await call('POST', '/resource-definitions/apply', {
+      definitions: [{ ...staging('pg'), driverInputs: { secrets: { adminUrl: 'postgres://other@h/db' } } }],
+    });
+    expect(changed.json().changes).toEqual([
+      { id: 'pg', action: 'update', fields: ['driverInputs.secrets'] },
+    ]);
+    await call('POST', '/resource-definitions/apply', { definitions: [staging('pg')] });
+
+    const shown = await call('GET', '/resource-definitions/pg');
+    expect(shown.json().driverInputs).toEqual({ values: {}, secrets: ['adminUrl'] });
+    const everywhere = JSON.stringify([
+      await store.db.selectFrom('resource_definitions').selectAll().execute(),
+      await store.db.selectFrom('audit_entries').selectAll().execute(),
+      (await call('GET', '/resource-definitions')).json(),
+    ]);
+    expect(everywhere).not.toContain(secret);
+  });
+
+  it('refuses a definition whose criteria tie with another one', async () => {
+    const response = await call('POST', '/resource-definitions/apply', { definitions: [staging('pg-copy')] });
+    expect(response.statusCode).toBe(409);
+    expect(response.json().errors[0].message).toContain('pg');
+  });
+
+  it('explains which definition wins for an environment and why the others lose', async () => {
+    const stage = await call('GET', '/resource-definitions/match?app=shop&env=stage&type=postgres');
+    expect(stage.statusCode).toBe(200);
+    expect(stage.json().winner.id).toBe('pg');
+    const dev = await call('GET', '/resource-definitions/match?app=shop&env=dev&type=postgres');
+    expect(dev.json().winner.id).toBe('default-postgres');
+    const pg = dev.json().candidates.find((c: { id: string }) => c.id === 'pg');
+    expect(pg.outcome).toBe('no-match');
+    expect(pg.reason).toContain('staging');
+  });
+
+  it('refuses to plan a resource type no definition provisions, naming the type and the fix', async () => {
+    const spec = {
+      apiVersion: 'score.dev/v1b1',
+      metadata: { name: 'api' },
+      containers: { main: { image: 'busybox' } },
+      resources: { queue: { type: 'amqp' } },
+    };
+    const response = await call('POST', '/apps/shop/envs/dev/deployments', {
+      workloads: [{ spec, dir: '/tmp' }],
+      plan: true,
+    });
+    expect(response.statusCode).toBe(409);
+    const [problem] = response.json().errors;
+    expect(problem.path).toBe('workloads.api.resources.queue.type');
+    expect(problem.message).toContain('"amqp"');
+    expect(problem.message).toContain('pave defs apply');
+  });
+
+  it('plans resources to create for a new set', async () => {
+    const spec = {
+      apiVersion: 'score.dev/v1b1',
+      metadata: { name: 'api' },
+      containers: { main: { image: 'busybox', variables: { DB: '${resources.db.url}' } } },
+      resources: { db: { type: 'postgres' }, cache: { type: 'redis', id: 'main-cache' } },
+    };
+    const response = await call('POST', '/apps/shop/envs/stage/deployments', {
+      workloads: [{ spec, dir: '/tmp' }],
+      plan: true,
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    expect(
+      response
+        .json()
+        .resources.map((r: { address: string; action: string; definitionId: string }) => [
+          r.address,
+          r.action,
+          r.definitionId,
+        ]),
+    ).toEqual([
+      ['api.db', 'create', 'pg'],
+      ['shared.main-cache', 'create', 'default-redis'],
+    ]);
+  });
+
+  it('moves only existing resources to free, well-formed addresses', async () => {
+    expect(
+      (await call('POST', '/apps/shop/envs/dev/resources/move', { from: 'api.db', to: 'api.x' })).statusCode,
+    ).toBe(404);
+    const bad = await call('POST', '/apps/shop/envs/dev/resources/move', { from: 'api', to: 'api.db' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().errors[0].path).toBe('/from');
+    expect((await call('GET', '/apps/shop/envs/nope/resources')).statusCode).toBe(404);
+  });
+
+  it('refuses to delete a definition that is built in', async () => {
+    expect((await call('DELETE', '/resource-definitions/default-postgres')).statusCode).toBe(409);
+    expect((await call('DELETE', '/resource-definitions/pg')).statusCode).toBe(204);
+  });
+
+  it('plans every public Score sample that uses postgres, redis, dns, route, volume, environment or service-port', async () => {
+    const samples = listSamples().filter((sample) => !NEGATIVE_SAMPLES.has(sample));
+    let planned = 0;
+    for (const sample of samples) {
+      const { workload } = parseScore(readFileSync(join(SAMPLES_DIR, sample), 'utf8'), sample);
+      if (!workload) continue;
+      const types = Object.values((workload as ScoreWorkload).resources ?? {}).map((r) => r.type);
+      if (types.length === 0 || !types.every((type) => PLANNABLE.has(type))) continue;
+      // service-port needs the workload it names: plan the sample beside a stand-in for it.
+      const others = Object.values(workload.resources ?? {})
+        .filter((r) => r.type === 'service-port' && typeof r.params?.workload === 'string')
+        .map((r) => ({
+          spec: {
+            apiVersion: 'score.dev/v1b1',
+            metadata: { name: String(r.params!.workload) },
+            containers: { main: { image: 'busybox' } },
+          },
+          dir: '/tmp',
+        }))
+        .filter((other) => other.spec.metadata.name !== workload.metadata.name);
+      const response = await call('POST', '/apps/shop/envs/dev/deployments', {
+        workloads: [{ spec: workload, dir: '/tmp' }, ...others],
+        plan: true,
+      });
+      expect(response.statusCode, `${sample}: ${response.body}`).toBe(200);
+      planned++;
+    }
+    expect(planned).toBeGreaterThan(10);
+  });
+});

@@ -1,0 +1,14 @@
+export { StaticDriver, type StaticDriverConfig } from './static.ts';
+export {
+  DEFAULT_EXEC_TIMEOUT_SECONDS,
+  DEFAULT_INHERITED_ENV,
+  ExecCommandError,
+  ExecDriver,
+  type ExecAction,
+  type ExecDriverConfig,
+  type ExecDriverDeps,
+  type ExecRequest,
+} from './exec.ts';
+export { VolumeDirDriver, type VolumeDirDriverConfig } from './volume-dir.ts';
+export { DnsLocalhostDriver, localhostName, type DnsLocalhostDriverConfig } from './dns-localhost.ts';
+export { RouteLocalhostDriver, type RouteLocalhostDriverConfig } from './route-localhost.ts';
