@@ -93,7 +93,7 @@ describe('resources end to end: embedded defaults, shared servers, refactoring, 
       'shop',
       '--env',
       envId,
-      '--wait',
+      ...(extra.includes('--plan') ? [] : ['--wait']),
       ...extra,
     );
   const api = (envId: string, method: string, path: string) =>
@@ -127,6 +127,10 @@ describe('resources end to end: embedded defaults, shared servers, refactoring, 
   }, 120_000);
 
   it('provisions postgres and redis on the embedded defaults: the API writes and reads rows and keys', async () => {
+    const plan = await deploy('dev', '--plan');
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout).toMatch(/api\.db\s+postgres\s+create\s+default-postgres/);
+    expect(plan.stdout).toMatch(/api\.cache\s+redis\s+create\s+default-redis/);
     const result = await deploy('dev', '-m', 'with data');
     expect(result.code, result.stderr + result.stdout).toBe(0);
     expect((await api('dev', 'POST', '/rows?value=first')).status).toBe(200);
@@ -142,6 +146,13 @@ describe('resources end to end: embedded defaults, shared servers, refactoring, 
       ['api.dns', 'dns', 'default-dns'],
       ['api.web', 'route', 'default-route'],
     ]);
+    const graph = await ok('resources', 'graph', '--app', 'shop', '--env', 'dev');
+    expect(graph.stdout).toMatch(/db\s+postgres/);
+    const edges = JSON.parse(
+      (await ok('resources', 'graph', '--app', 'shop', '--env', 'dev', '-o', 'json')).stdout,
+    ).edges as Array<{ from: string; to: string; kind: string }>;
+    // The route's host comes from the dns resource, so the dns name is provisioned first.
+    expect(edges).toContainEqual({ from: 'api.web', to: 'api.dns', kind: 'depends-on' });
     // Secret outputs are named, never shown.
     const db = list.find((r) => r.address === 'api.db')!;
     expect(db.secrets).toEqual(['password', 'url']);
