@@ -13,7 +13,7 @@
 //
 // Settings (environment): BENCH_PROVISION_RUNS (6, the first one reported as cold), BENCH_PG_ADMIN_URL.
 // Writes bench/results/provision-postgres.json. Exits non-zero if a deployment or deletion fails.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -49,8 +49,11 @@ const workload = (dir) => ({
 });
 
 async function main() {
+  const about = machine();
   const dir = mkdtempSync(join(tmpdir(), 'pave-bench-provision-'));
   onCleanup(`directory ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
+  // The embedded PostgreSQL outlives `pave up` by design (workloads use it): stop it after Pave.
+  onCleanup('the embedded PostgreSQL', () => stopEmbeddedServer(join(dir, 'data')));
   const server = await startPave(join(dir, 'data'));
   const call = async (method, path, body) => {
     const response = await fetch(`${server.url}/api/v1${path}`, {
@@ -149,13 +152,26 @@ async function main() {
       `  ${name.padEnd(10)} environment delete ${String(s.cold.deleteMs).padStart(7)}   ${String(s.warmMedian.deleteMs).padStart(20)}`,
     );
   }
-  const about = machine();
   about.loadAverageAfter = loadavg().map((load) => Number(load.toFixed(2)));
   mkdirSync(join(root, 'bench/results'), { recursive: true });
   writeFileSync(
     join(root, 'bench/results/provision-postgres.json'),
     `${JSON.stringify({ machine: about, runs, summary, samples }, null, 2)}\n`,
   );
+}
+
+/** Stops the embedded PostgreSQL server of `dataDir` (its pid is in the driver's state file), if it runs. */
+async function stopEmbeddedServer(dataDir) {
+  const stateFile = join(dataDir, 'resources/postgres/system-server.json');
+  if (!existsSync(stateFile)) return;
+  const { pid } = JSON.parse(readFileSync(stateFile, 'utf8'));
+  if (!pid) return;
+  try {
+    process.kill(pid, 'SIGINT');
+  } catch {
+    return;
+  }
+  for (let i = 0; i < 100 && existsSync(`/proc/${pid}`); i++) await sleep(100);
 }
 
 try {
