@@ -401,6 +401,24 @@ describe('resources end to end: embedded defaults, shared servers, refactoring, 
       expect(status.workloads.map((w: { workload: string }) => w.workload)).toEqual(['store']);
     }, 120_000);
 
+    it('rolls back a failed deployment that added a stateful resource, keeping the resource', async () => {
+      const file = join(appDir, 'store.score.yaml');
+      writeFileSync(
+        file,
+        storeScore(false)
+          .replace("'setInterval(() => {}, 1000)'", "'process.exit(3)'")
+          .concat('  scratch:\n    type: volume\n'),
+      );
+      const failed = await pave('deploy', '-f', file, '--app', 'shop', '--env', 'tools', '--wait');
+      expect(failed.code).not.toBe(0);
+      const last = await lastDeployment('tools');
+      expect(last).toMatchObject({ status: 'failed', rolledBack: true });
+      // The previous set runs again; the new volume stays (deleting it needs --prune --allow-data-loss).
+      const status = JSON.parse((await ok('status', '--app', 'shop', '--env', 'tools', '-o', 'json')).stdout);
+      expect(status.workloads.map((w: { state: string }) => w.state)).toEqual(['ready']);
+      expect((await resources('tools')).map((r) => r.address)).toEqual(['store.files', 'store.scratch']);
+    }, 120_000);
+
     it('refuses a resource type that no definition provisions, naming the type and the fix', async () => {
       const file = join(appDir, 'odd.score.yaml');
       writeFileSync(

@@ -217,7 +217,7 @@ export async function runDeployment(
     resourceTarget,
     workloads,
     { deploymentId: String(deploymentId), valuesVersion },
-    request,
+    { ...request, keepUnused: row.kind === 'rollback' },
     signal,
     note,
     logger,
@@ -281,7 +281,13 @@ export async function runDeployment(
         deploymentId: String(previousDeploymentId ?? deploymentId),
         valuesVersion: previousValuesVersion === null ? null : Number(previousValuesVersion),
       },
-      { timeoutSeconds: request.timeoutSeconds, autoRollback: false, prune: false, allowDataLoss: false },
+      {
+        timeoutSeconds: request.timeoutSeconds,
+        autoRollback: false,
+        prune: false,
+        allowDataLoss: false,
+        keepUnused: true,
+      },
       signal,
       note,
       logger,
@@ -328,7 +334,10 @@ async function applySet(
   request: Pick<
     DeploymentRequest,
     'timeoutSeconds' | 'prune' | 'allowDataLoss' | 'cloneDataFrom' | 'autoRollback'
-  >,
+  > & {
+    /** A rollback: unused stateful resources are kept, not refused. */
+    keepUnused?: boolean;
+  },
   signal: AbortSignal,
   note: (entry: Parameters<typeof journal>[2]) => Promise<void>,
   logger: Logger,

@@ -160,6 +160,7 @@ export async function createDeployment(
   const resources = await planResources(store.db, { app, env, envType: environment.type }, next, {
     prune: body.prune,
     allowDataLoss: body.allowDataLoss,
+    keepUnused: kind === 'rollback',
   });
   if (resources.problems.length) {
     throw new ConflictError(

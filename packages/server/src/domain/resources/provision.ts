@@ -80,7 +80,15 @@ export async function planResources(
   db: Executor,
   target: ResourceTarget,
   workloads: SetWorkloads,
-  options: { prune?: boolean | undefined; allowDataLoss?: boolean | undefined },
+  options: {
+    prune?: boolean | undefined;
+    allowDataLoss?: boolean | undefined;
+    /**
+     * Keep unused stateful resources instead of refusing (rollbacks: going back to an earlier set never
+     * deletes what a later one added).
+     */
+    keepUnused?: boolean | undefined;
+  },
 ): Promise<{ changes: ResourceChange[]; problems: FieldProblem[] }> {
   const graph = buildResourceGraph(workloads);
   const definitions = candidates(await listDefinitions(db));
@@ -139,7 +147,7 @@ export async function planResources(
   for (const row of [...rows.values()].sort((a, b) => a.address.localeCompare(b.address))) {
     if (used.has(row.address)) continue;
     const stateful = RESOURCE_TYPES[row.type]?.stateful ?? false;
-    if (stateful && !(options.prune && options.allowDataLoss)) {
+    if (stateful && !(options.prune && options.allowDataLoss) && !options.keepUnused) {
       problems.push({
         path: row.address,
         message:
@@ -149,12 +157,17 @@ export async function planResources(
       });
       continue;
     }
+    const deleted = options.prune && (!stateful || options.allowDataLoss);
     changes.push({
       address: row.address,
       type: row.type,
-      action: options.prune ? 'delete' : 'keep',
+      action: deleted ? 'delete' : 'keep',
       definitionId: row.definition_id,
-      reason: options.prune ? 'no longer used' : 'no longer used; kept (deploy with --prune to delete it)',
+      reason: deleted
+        ? 'no longer used'
+        : stateful
+          ? 'no longer used; kept with its data (deploy with --prune --allow-data-loss to delete it)'
+          : 'no longer used; kept (deploy with --prune to delete it)',
     });
   }
   return { changes, problems };
