@@ -396,6 +396,9 @@ describe('resources end to end: embedded defaults, shared servers, refactoring, 
       expect(failed.code).not.toBe(0);
       expect(failed.stderr + failed.stdout).toContain('quota exceeded for other_files');
       expect(existsSync(join(resourceRoot, 'buckets', 'other_files'))).toBe(false);
+      const [files] = await resources('tools');
+      expect(files).toMatchObject({ address: 'store.files', definitionId: 'buckets', driver: 'exec' });
+      expect(files!.values.dir).toBe(join(resourceRoot, 'buckets', 'store_files'));
       expect((await resources('tools')).map((r) => r.address)).toEqual(['store.files']);
       const status = JSON.parse((await ok('status', '--app', 'shop', '--env', 'tools', '-o', 'json')).stdout);
       expect(status.workloads.map((w: { workload: string }) => w.workload)).toEqual(['store']);

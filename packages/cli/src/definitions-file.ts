@@ -1,8 +1,13 @@
 // Loaded lazily by `pave defs apply`, so that other commands do not pay for the YAML parser and the schemas.
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseAllDocuments } from 'yaml';
-import type { Document, Node } from 'yaml';
-import { formatScorePath, formatScoreProblem, resourceDefinitionSchema } from '@pave/core';
-import type { ResourceDefinitionSpec } from '@pave/core';
+import { LineCounter, parseAllDocuments } from 'yaml';
+import {
+  YamlNodeLocator,
+  formatScorePath,
+  formatScoreProblem,
+  isEmptyYamlNode,
+  resourceDefinitionSchema,
+} from '@pave/core';
+import type { ResourceDefinitionSpec, YamlAnchor } from '@pave/core';
 
 /** One problem in a definitions file, with where it is; the same shape as a Score file's problems. */
 export interface DefinitionProblem {
@@ -32,7 +37,7 @@ export function formatDefinitionProblem(problem: DefinitionProblem): string {
 }
 
 type PathSegment = string | number;
-type Anchor = 'key' | 'value' | 'parent';
+type Anchor = YamlAnchor;
 
 const REQUIRED_HINTS: Record<string, string> = {
   id: 'the definition id, a DNS label such as shop-postgres',
@@ -58,7 +63,7 @@ export function parseDefinitionsFile(text: string, file: string): DefinitionsFil
   let found = 0;
 
   for (const document of documents) {
-    const locator = new NodeLocator(lineCounter, document);
+    const locator = new YamlNodeLocator(text, lineCounter, document);
     const add = (path: readonly PathSegment[], at: Anchor, message: string) =>
       problems.push({ file, ...locator.locate(path, at), path: formatScorePath(path), message });
 
@@ -81,7 +86,7 @@ export function parseDefinitionsFile(text: string, file: string): DefinitionsFil
     }
     // When the YAML structure is broken the recovered tree is guesswork; a duplicate key leaves it intact.
     if (!document.errors.every((error) => error.code === 'DUPLICATE_KEY')) continue;
-    if (isEmpty(document.contents ?? undefined)) continue; // an empty document, e.g. after a final `---`
+    if (isEmptyYamlNode(document.contents ?? undefined)) continue; // an empty document, e.g. after a final `---`
 
     let data: unknown;
     try {
@@ -252,97 +257,3 @@ function valueAt(data: unknown, path: readonly PathSegment[]): unknown {
 }
 
 // Positions ------------------------------------------------------------------------------------------------
-
-/** One step of a path resolved in the YAML tree: the key node (for map entries) and the value node. */
-interface Step {
-  key?: Node;
-  value?: Node;
-}
-
-/** Finds the YAML nodes behind paths in one document's data, and their line and column. */
-class NodeLocator {
-  constructor(
-    private readonly lineCounter: LineCounter,
-    private readonly document: Document.Parsed,
-  ) {}
-
-  position(offset: number): { line: number; column: number } {
-    const { line, col } = this.lineCounter.linePos(offset);
-    return { line, column: col };
-  }
-
-  /** Where a problem at `path` points; at the nearest existing ancestor when the YAML tree lacks `path`. */
-  locate(path: readonly PathSegment[], at: Anchor): { line: number; column: number } {
-    const steps = this.resolve(path);
-    const last = steps[steps.length - 1];
-    if (steps.length === path.length + 1 && at !== 'parent' && last) {
-      const node = at === 'key' ? (last.key ?? last.value) : isEmpty(last.value) ? last.key : last.value;
-      if (node?.range) return this.position(node.range[0]);
-    }
-    // A missing key points at the mapping that lacks it, through the key naming it where there is one; so
-    // does a problem whose node the YAML tree lacks.
-    const node = last?.key ?? last?.value;
-    return node?.range ? this.position(node.range[0]) : this.position(this.document.range[0]);
-  }
-
-  /** The path of the innermost node at `offset`, for YAML syntax errors. */
-  pathAt(offset: number): PathSegment[] {
-    const path: PathSegment[] = [];
-    let node: unknown = this.document.contents;
-    for (;;) {
-      if (isMap(node)) {
-        const pair = node.items.find((item) => {
-          const start = (item.key as Node | null)?.range?.[0];
-          const end = (item.value as Node | null)?.range?.[2] ?? (item.key as Node | null)?.range?.[2];
-          return start !== undefined && end !== undefined && start <= offset && offset <= end;
-        });
-        if (!pair) return path;
-        path.push(keyText(pair.key));
-        node = pair.value;
-      } else if (isSeq(node)) {
-        const index = node.items.findIndex((item) => {
-          const range = (item as Node | null)?.range;
-          return range !== undefined && range !== null && range[0] <= offset && offset <= range[2];
-        });
-        if (index < 0) return path;
-        path.push(index);
-        node = node.items[index];
-      } else {
-        return path;
-      }
-    }
-  }
-
-  // Steps for each prefix of `path` (the first is the document itself) as far as the YAML tree has them.
-  private resolve(path: readonly PathSegment[]): Step[] {
-    const root = this.document.contents ?? undefined;
-    const steps: Step[] = [{ value: root }];
-    let node: unknown = root;
-    for (const segment of path) {
-      if (isAlias(node)) node = node.resolve(this.document);
-      let step: Step | undefined;
-      if (isMap(node)) {
-        const pair = node.items.find((item) => keyText(item.key) === String(segment));
-        if (pair) step = { key: pair.key as Node, value: (pair.value as Node | null) ?? undefined };
-      } else if (isSeq(node) && typeof segment === 'number') {
-        const item = node.items[segment] as Node | undefined;
-        if (item) step = { value: item };
-      }
-      if (!step) break;
-      steps.push(step);
-      node = step.value;
-    }
-    return steps;
-  }
-}
-
-function isEmpty(node: Node | undefined): boolean {
-  return (
-    node === undefined ||
-    (isScalar(node) && node.value === null && (node.range?.[0] ?? 0) === node.range?.[1])
-  );
-}
-
-function keyText(key: unknown): string {
-  return isScalar(key) ? String(key.value) : String(key);
-}

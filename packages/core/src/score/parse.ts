@@ -48,7 +48,7 @@ export function parseScore(
   const lineCounter = new LineCounter();
   const documents = parseAllDocuments(text, { lineCounter, prettyErrors: false, merge: true });
   const problems: ScoreProblem[] = [];
-  const add = (position: Position, path: readonly PathSegment[], message: string) =>
+  const add = (position: YamlPosition, path: readonly PathSegment[], message: string) =>
     problems.push({ file, ...position, path: formatScorePath(path), message });
 
   const document = documents[0];
@@ -60,7 +60,7 @@ export function parseScore(
     );
     return { problems };
   }
-  const locator = new NodeLocator(text, lineCounter, document);
+  const locator = new YamlNodeLocator(text, lineCounter, document);
 
   const syntaxErrorAt = new Set<string>();
   for (const error of document.errors) {
@@ -156,7 +156,8 @@ function sortProblems(problems: ScoreProblem[]): ScoreProblem[] {
  * Where a problem points: at the key of its path (unknown or badly named keys), at the value (wrong type or
  * format), or at the mapping the path ends in (a missing key, an object-level rule).
  */
-type Anchor = 'key' | 'value' | 'parent';
+export type YamlAnchor = 'key' | 'value' | 'parent';
+type Anchor = YamlAnchor;
 
 interface PathProblem {
   path: PathSegment[];
@@ -283,7 +284,8 @@ function valueAt(data: unknown, path: readonly PathSegment[]): unknown {
 
 // Positions ------------------------------------------------------------------------------------------------
 
-interface Position {
+/** A 1-based line and column in a YAML text. */
+export interface YamlPosition {
   line: number;
   column: number;
 }
@@ -294,26 +296,30 @@ interface Step {
   value?: Node;
 }
 
-/** Finds the YAML nodes behind paths in the parsed data, and their line and column. */
-class NodeLocator {
+/**
+ * Finds the YAML nodes behind paths in one parsed document (aliases and `<<` merge keys included) and their
+ * line and column: how Score files and resource definition files report problems as `file:line:column`.
+ */
+export class YamlNodeLocator {
   constructor(
     private readonly text: string,
     private readonly lineCounter: LineCounter,
     private readonly document: Document.Parsed,
   ) {}
 
-  position(offset: number): Position {
+  position(offset: number): YamlPosition {
     const { line, col } = this.lineCounter.linePos(offset);
     return { line, column: col };
   }
 
   /** The position a problem at `path` should point at; the nearest existing ancestor when `path` is absent. */
-  locate(path: readonly PathSegment[], at: Anchor): Position {
+  locate(path: readonly PathSegment[], at: Anchor): YamlPosition {
     const steps = this.resolve(path);
     const complete = steps.length === path.length + 1;
     if (complete && at !== 'parent') {
       const step = steps[steps.length - 1] as Step;
-      const node = at === 'key' ? (step.key ?? step.value) : isEmpty(step.value) ? step.key : step.value;
+      const node =
+        at === 'key' ? (step.key ?? step.value) : isEmptyYamlNode(step.value) ? step.key : step.value;
       if (node) return this.nodeStart(node);
     }
     // A missing key or an object-level rule points at the mapping concerned (through the key that names it,
@@ -328,7 +334,7 @@ class NodeLocator {
    * the placeholder appears verbatim in the YAML source (plain, literal and simple quoted scalars), otherwise
    * the start of the string.
    */
-  locateInString(path: readonly PathSegment[], offset: number, length: number): Position {
+  locateInString(path: readonly PathSegment[], offset: number, length: number): YamlPosition {
     const steps = this.resolve(path);
     const step = steps[steps.length - 1];
     const node = steps.length === path.length + 1 ? step?.value : undefined;
@@ -424,11 +430,11 @@ class NodeLocator {
     return isAlias(node) ? node.resolve(this.document) : node;
   }
 
-  private nodeStart(node: Node): Position {
+  private nodeStart(node: Node): YamlPosition {
     return node.range ? this.position(node.range[0]) : this.documentStart();
   }
 
-  private documentStart(): Position {
+  private documentStart(): YamlPosition {
     const contents = this.document.contents as ParsedNode | null;
     return contents?.range ? this.position(contents.range[0]) : { line: 1, column: 1 };
   }
@@ -446,7 +452,8 @@ function unresolvedAlias(document: Document.Parsed): Node | undefined {
   return found;
 }
 
-function isEmpty(node: Node | undefined): boolean {
+/** Whether a YAML node is absent or an empty value (`key:` with nothing after it, an empty document). */
+export function isEmptyYamlNode(node: Node | undefined): boolean {
   return (
     node === undefined ||
     (isScalar(node) && node.value === null && (node.range?.[0] ?? 0) === node.range?.[1])

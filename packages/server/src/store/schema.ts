@@ -203,6 +203,7 @@ export interface ResourcesTable {
   params: string;
   output_values: string;
   output_secrets: string;
+  secret_names: string;
   created_at: string;
   updated_at: string;
 }

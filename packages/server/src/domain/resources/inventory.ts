@@ -31,8 +31,8 @@ function toResource(row: Selectable<ResourcesTable>): Resource {
     driver: row.driver,
     driverId: row.driver_id,
     values: JSON.parse(row.output_values) as Record<string, string>,
-    // Names only: the encrypted blob is not opened for a listing.
-    secrets: [],
+    // Names only: the encrypted outputs are not opened for a listing.
+    secrets: JSON.parse(row.secret_names) as string[],
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -48,17 +48,7 @@ export async function listResources(db: Executor, app: string, env: string): Pro
     .where('env_id', '=', env)
     .orderBy('address')
     .execute();
-  return rows.map(withSecretNames);
-}
-
-function withSecretNames(row: Selectable<ResourcesTable>): Resource {
-  const resource = toResource(row);
-  return { ...resource, secrets: secretNames(row.type) };
-}
-
-function secretNames(type: string): string[] {
-  // Secret outputs follow the type (password, url); drivers of custom types may add others, which stay hidden.
-  return type === 'postgres' || type === 'redis' ? ['password', 'url'] : [];
+  return rows.map(toResource);
 }
 
 /** One resource; NotFoundError naming how to list them. */
@@ -77,7 +67,7 @@ export async function getResource(
     .where('address', '=', address)
     .executeTakeFirst();
   if (!row) throw resourceNotFound(app, env, address);
-  return withSecretNames(row);
+  return toResource(row);
 }
 
 function resourceNotFound(app: string, env: string, address: string): NotFoundError {
@@ -143,7 +133,7 @@ export async function moveResource(
       appId: app,
       summary: { from, to, type: row.type },
     });
-    return withSecretNames({ ...row, address: to, res_id: resId });
+    return toResource({ ...row, address: to, res_id: resId });
   });
 }
 

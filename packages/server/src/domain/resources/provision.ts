@@ -217,6 +217,7 @@ export async function provisionResources(
 ): Promise<WorkloadResourceOutputs> {
   const { store, box, drivers } = deps;
   const graph = buildResourceGraph(workloads);
+  if (graph.nodes.every((node) => node.builtIn)) return workloadOutputs(workloads, graph.nodes, new Map());
   const definitions = await loadDefinitions(store.db, box);
   const byId = new Map(definitions.map((d) => [d.id, d]));
   const rows = await resourceRows(store.db, target.app, target.env);
@@ -285,6 +286,7 @@ export async function provisionResources(
               envScope(target.app, target.env),
               canonicalJson(outputs.secrets),
             ),
+            secret_names: JSON.stringify(Object.keys(outputs.secrets).sort()),
             updated_at: now(),
           })
           .where('app_id', '=', target.app)
@@ -337,6 +339,7 @@ export async function provisionResources(
             envScope(target.app, target.env),
             canonicalJson(result.outputs.secrets),
           ),
+          secret_names: JSON.stringify(Object.keys(result.outputs.secrets).sort()),
           created_at: now(),
           updated_at: now(),
         })

@@ -41,8 +41,9 @@ export const resources: StoreMigration = {
       // Score params as declared (placeholders unexpanded), JSON.
       .addColumn('params', 'text', (c) => c.notNull())
       .addColumn('output_values', 'text', (c) => c.notNull())
-      // Secret outputs as Pave ciphertext of their JSON.
+      // Secret outputs as Pave ciphertext of their JSON, and their names (JSON) for listings.
       .addColumn('output_secrets', 'text', (c) => c.notNull())
+      .addColumn('secret_names', 'text', (c) => c.notNull())
       .addColumn('created_at', 'text', (c) => c.notNull())
       .addColumn('updated_at', 'text', (c) => c.notNull())
       .addPrimaryKeyConstraint('resources_pk', ['app_id', 'env_id', 'address'])
