@@ -321,6 +321,30 @@ describe('resources end to end: embedded defaults, shared servers, refactoring, 
         'the janitor to delete s1',
       );
       expect(await databaseExists(db.values.database!)).toBe(false);
+      // --ttl on create: an environment that was ephemeral from the start goes the same way.
+      const created = JSON.parse(
+        (
+          await ok(
+            'envs',
+            'create',
+            'brief',
+            '--app',
+            'shop',
+            '--type',
+            'staging',
+            '--ttl',
+            '1s',
+            '-o',
+            'json',
+          )
+        ).stdout,
+      );
+      expect(created.expiresAt).not.toBeNull();
+      await eventually(
+        async () => ((await pave('envs', 'get', 'brief', '--app', 'shop')).code === 1 ? true : undefined),
+        30_000,
+        'the janitor to delete brief',
+      );
       const audit = await ok('audit', '--app', 'shop', '-o', 'json');
       expect(audit.stdout).toContain('pave-janitor');
     }, 60_000);
