@@ -59,13 +59,22 @@ export const DeleteAppQuery = z.strictObject({
 // Environment types
 
 export const EnvType = z
-  .object({ id: dnsLabel, description: z.string(), createdBy: z.string(), createdAt: timestamp })
+  .object({
+    id: dnsLabel,
+    description: z.string(),
+    restricted: z
+      .boolean()
+      .describe('Deploying to its environments needs the deployer role on the type (production: true).'),
+    createdBy: z.string(),
+    createdAt: timestamp,
+  })
   .meta({ id: 'EnvType' });
 export type EnvType = z.infer<typeof EnvType>;
 
 export const CreateEnvTypeBody = z.strictObject({
   id: dnsLabel,
   description: z.string().max(500).optional(),
+  restricted: z.boolean().optional().describe('Default false.'),
 });
 export type CreateEnvTypeBody = z.infer<typeof CreateEnvTypeBody>;
 

@@ -8,3 +8,4 @@ export * from './ids.ts';
 export * from './score/index.ts';
 export * from './resources.ts';
 export * from './matching.ts';
+export * from './permissions.ts';

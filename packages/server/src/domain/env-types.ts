@@ -1,11 +1,18 @@
 import { ConflictError, type CreateEnvTypeBody, type EnvType } from '@pave/core';
 import { isUniqueViolation, type Executor, type Store } from '../store/index.ts';
+import type { Selectable } from 'kysely';
 import type { EnvTypesTable } from '../store/schema.ts';
 import { recordAudit } from './audit.ts';
 import { now, type RequestContext } from './context.ts';
 
-function toEnvType(row: EnvTypesTable): EnvType {
-  return { id: row.id, description: row.description, createdBy: row.created_by, createdAt: row.created_at };
+function toEnvType(row: Selectable<EnvTypesTable>): EnvType {
+  return {
+    id: row.id,
+    description: row.description,
+    restricted: Number(row.restricted) === 1,
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+  };
 }
 
 /** Every environment type, ordered by id (seeded: development, production, staging). */
@@ -20,9 +27,10 @@ export async function createEnvType(
   context: RequestContext,
   body: CreateEnvTypeBody,
 ): Promise<EnvType> {
-  const row: EnvTypesTable = {
+  const row: Selectable<EnvTypesTable> = {
     id: body.id,
     description: body.description ?? '',
+    restricted: body.restricted ? 1 : 0,
     created_by: context.actor.username,
     created_at: now(),
   };
@@ -32,7 +40,7 @@ export async function createEnvType(
       await recordAudit(tx, context, {
         action: 'env-type.create',
         target: `env-types/${row.id}`,
-        summary: { id: row.id, description: row.description },
+        summary: { id: row.id, description: row.description, restricted: row.restricted === 1 },
       });
     });
   } catch (error) {

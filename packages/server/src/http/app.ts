@@ -16,7 +16,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import { AuthenticationError } from '@pave/core';
+import { AuthenticationError, type Permission } from '@pave/core';
 import type { RuntimeDriver } from '@pave/plugin-api';
 import type { Store } from '../store/index.ts';
 import { authenticate } from '../domain/tokens.ts';
@@ -47,6 +47,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The route needs no token. */
     public?: boolean;
+    /**
+     * The permission the route needs (see @pave/core permissions). Checked for every /api/v1 route against
+     * the app (`:app`) and environment (`:env`) in its path; a route that declares none is refused at start.
+     */
+    permission?: Permission;
   }
 }
 

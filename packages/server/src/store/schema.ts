@@ -19,12 +19,21 @@ export interface Database {
   resource_definitions: ResourceDefinitionsTable;
   resources: ResourcesTable;
   routes: RoutesTable;
+  teams: TeamsTable;
+  team_members: TeamMembersTable;
+  login_failures: LoginFailuresTable;
+  audit_chain: AuditChainTable;
+  role_grants: RoleGrantsTable;
 }
 
 export interface UsersTable {
   id: string;
   username: string;
   created_at: string;
+  /** `user` (may have a password) or `service` (a service account: tokens only). */
+  kind: Generated<string>;
+  /** scrypt hash (`scrypt$N$r$p$salt$hash`, base64); null: no password login. */
+  password_hash: Generated<string | null>;
 }
 
 export interface TokensTable {
@@ -38,6 +47,8 @@ export interface TokensTable {
   expires_at: string | null;
   revoked_at: string | null;
   last_used_at: string | null;
+  /** A narrower scope than the user's roles, e.g. `app:shop:viewer`; null: the user's roles. */
+  scope: Generated<string | null>;
 }
 
 export interface AppsTable {
@@ -52,6 +63,8 @@ export interface EnvTypesTable {
   description: string;
   created_by: string;
   created_at: string;
+  /** 1: deploying to (and changing) its environments needs the `deployer` role on the type. */
+  restricted: Generated<number>;
 }
 
 export interface EnvironmentsTable {
@@ -80,6 +93,10 @@ export interface AuditEntriesTable {
   request_id: string;
   /** JSON text: what changed. Never holds a secret value. */
   summary: string;
+  /** Position in the hash chain (1, 2, …), the previous entry's hash and this entry's (hex SHA-256). */
+  seq: Generated<number | null>;
+  prev_hash: Generated<string | null>;
+  hash: Generated<string | null>;
 }
 
 export interface DeploymentSetsTable {
@@ -215,4 +232,41 @@ export interface RoutesTable {
   env_id: string;
   workload: string;
   host_port: number;
+}
+
+export interface TeamsTable {
+  id: string;
+  created_by: string;
+  created_at: string;
+}
+
+export interface TeamMembersTable {
+  team_id: string;
+  user_id: string;
+  added_at: string;
+}
+
+export interface LoginFailuresTable {
+  id: Generated<number>;
+  /** `user:<name>` or `client:<address>`. */
+  key: string;
+  at: string;
+}
+
+/** One row (id 1): the head of the audit hash chain. */
+export interface AuditChainTable {
+  id: number;
+  seq: number;
+  last_hash: string;
+}
+
+export interface RoleGrantsTable {
+  id: Generated<number>;
+  subject_kind: string;
+  subject_id: string;
+  role: string;
+  scope_kind: string;
+  scope_id: string;
+  created_by: string;
+  created_at: string;
 }

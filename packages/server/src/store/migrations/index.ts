@@ -3,6 +3,9 @@ import { initial } from './0001_initial.ts';
 import { deployments } from './0002_deployments.ts';
 import { values } from './0003_values.ts';
 import { resources } from './0004_resources.ts';
+import { identities } from './0005_identities.ts';
+import { auditChain } from './0006_audit_chain.ts';
+import { roles } from './0007_roles.ts';
 
 /** The database engines the store runs on. */
 export type StoreEngine = 'sqlite' | 'postgres';
@@ -15,4 +18,12 @@ export interface StoreMigration {
 }
 
 /** Every migration this Pave knows, oldest first. */
-export const migrations: readonly StoreMigration[] = [initial, deployments, values, resources];
+export const migrations: readonly StoreMigration[] = [
+  initial,
+  deployments,
+  values,
+  resources,
+  identities,
+  auditChain,
+  roles,
+];

@@ -1,0 +1,311 @@
+/*
+ * Who may do what, as data: permission names (`<resource>.<action>`, like Backstage's permissions), the roles
+ * that hold them, and one pure function that decides. The server checks every route with it; the CLI and
+ * the portal use the same names to explain and to hide what a user may not do.
+ */
+
+/** Roles held across the whole organisation. */
+export const ORG_ROLES = ['admin', 'platform', 'member'] as const;
+/** Roles held on one app. */
+export const APP_ROLES = ['owner', 'developer', 'viewer'] as const;
+/** Roles held on one environment type. */
+export const ENV_TYPE_ROLES = ['deployer'] as const;
+
+export type OrgRole = (typeof ORG_ROLES)[number];
+export type AppRole = (typeof APP_ROLES)[number];
+export type EnvTypeRole = (typeof ENV_TYPE_ROLES)[number];
+export type Role = OrgRole | AppRole | EnvTypeRole;
+
+/** Every permission, with what it allows. */
+export const PERMISSIONS = {
+  'app.list': 'list the apps the caller has a role on (admins: all)',
+  'app.create': 'create an app, becoming its owner',
+  'app.read': 'see an app and its environments',
+  'app.delete': 'delete an app with its environments',
+  'role.read': "list an app's role grants",
+  'role.grant': 'grant and revoke roles (app roles: owners; org and environment-type roles: admins)',
+  'env.read': 'see environments, their status and current deployment',
+  'env.create': 'create environments (fresh, cloned or ephemeral)',
+  'env.update': 'extend an ephemeral environment',
+  'env.delete': 'delete an environment with its workloads and resources',
+  'deployment.read': 'see deployments, their journals and diffs',
+  'deployment.create': 'deploy, promote into an environment, and queue clones',
+  'deployment.rollback': 'roll an environment back',
+  'logs.read': "read workloads' logs",
+  'values.read': 'list values (secrets masked)',
+  'values.reveal': 'see secret values in plaintext',
+  'values.write': 'set, unset, import and roll back values',
+  'resource.read': "see an environment's resources (secret outputs by name only) and their graph",
+  'resource.write': 'move resources (refactoring)',
+  'audit.read': "read an app's audit trail",
+  'audit.read-all': 'read the whole audit log and verify its hash chain',
+  'definition.read': 'see resource definitions and the match explainer',
+  'definition.write': 'apply and delete resource definitions',
+  'env-type.read': 'list environment types',
+  'env-type.write': 'create environment types',
+  'user.read': 'list users, service accounts and teams',
+  'user.write': 'create and delete users and service accounts, manage teams',
+  'token.self': 'create, list and revoke the caller’s own tokens',
+  'key.rotate': 'rotate the master key',
+} as const satisfies Record<string, string>;
+
+export type Permission = keyof typeof PERMISSIONS;
+
+/** The permissions of app roles, on their app. */
+const APP_ROLE_PERMISSIONS: Record<AppRole, readonly Permission[]> = {
+  owner: [
+    'app.read',
+    'app.delete',
+    'role.read',
+    'role.grant',
+    'env.read',
+    'env.create',
+    'env.update',
+    'env.delete',
+    'deployment.read',
+    'deployment.create',
+    'deployment.rollback',
+    'logs.read',
+    'values.read',
+    'values.reveal',
+    'values.write',
+    'resource.read',
+    'resource.write',
+    'audit.read',
+  ],
+  developer: [
+    'app.read',
+    'role.read',
+    'env.read',
+    'env.create',
+    'env.update',
+    'env.delete',
+    'deployment.read',
+    'deployment.create',
+    'deployment.rollback',
+    'logs.read',
+    'values.read',
+    'values.reveal',
+    'values.write',
+    'resource.read',
+    'resource.write',
+  ],
+  viewer: ['app.read', 'env.read', 'deployment.read', 'logs.read', 'values.read', 'resource.read'],
+};
+
+/** The permissions of org roles that are not about one app (admins hold every permission everywhere). */
+const ORG_ROLE_PERMISSIONS: Record<Exclude<OrgRole, 'admin'>, readonly Permission[]> = {
+  platform: [
+    'app.list',
+    'definition.read',
+    'definition.write',
+    'env-type.read',
+    'env-type.write',
+    'token.self',
+  ],
+  member: ['app.list', 'app.create', 'env-type.read', 'token.self'],
+};
+
+/** Permissions every signed-in caller holds, whatever their roles. */
+const EVERYONE: readonly Permission[] = ['app.list', 'env-type.read', 'token.self'];
+
+/**
+ * App permissions that, on an environment of a restricted type (production by default), also need the
+ * `deployer` role on that type: deploying, promoting into, rolling back, changing values of, deleting.
+ */
+export const RESTRICTED_PERMISSIONS: readonly Permission[] = [
+  'deployment.create',
+  'deployment.rollback',
+  'values.write',
+  'env.delete',
+];
+
+/** Permissions that concern one app: checked against the caller's roles on that app. */
+export const APP_PERMISSIONS: readonly Permission[] = [
+  ...new Set(Object.values(APP_ROLE_PERMISSIONS).flat()),
+] as Permission[];
+
+/** Where a role is held. */
+export type GrantScope = { kind: 'org' } | { kind: 'app'; id: string } | { kind: 'env-type'; id: string };
+
+/** A role the caller holds, and through what (`user` directly, or `team:<id>`). */
+export interface AccessGrant {
+  role: Role;
+  scope: GrantScope;
+  via: string;
+}
+
+/** What a permission is checked against: the app, and the environment's type when there is one. */
+export interface AccessTarget {
+  app?: string | undefined;
+  envType?: string | undefined;
+  /** The environment type is restricted (see RESTRICTED_PERMISSIONS). */
+  restricted?: boolean | undefined;
+}
+
+/** The outcome of {@link decide}: whether, and why, for people (`pave auth can-i`). */
+export interface AccessDecision {
+  allowed: boolean;
+  reason: string;
+}
+
+/** Which scope kind a role is held at. */
+export function roleScopeKind(role: Role): GrantScope['kind'] {
+  if ((ORG_ROLES as readonly string[]).includes(role)) return 'org';
+  if ((APP_ROLES as readonly string[]).includes(role)) return 'app';
+  return 'env-type';
+}
+
+/** Whether a string names a role. */
+export function isRole(value: string): value is Role {
+  return [...ORG_ROLES, ...APP_ROLES, ...ENV_TYPE_ROLES].includes(value as Role);
+}
+
+/** Whether a string names a permission. */
+export function isPermission(value: string): value is Permission {
+  return Object.hasOwn(PERMISSIONS, value);
+}
+
+/** A grant for people: `developer on app shop (via team:web)`. */
+export function describeGrant(grant: AccessGrant): string {
+  const where =
+    grant.scope.kind === 'org'
+      ? 'the organisation'
+      : grant.scope.kind === 'app'
+        ? `app ${grant.scope.id}`
+        : `environment type ${grant.scope.id}`;
+  return `${grant.role} on ${where}${grant.via === 'user' ? '' : ` (via ${grant.via})`}`;
+}
+
+/** The roles that hold `permission` (admin always does). */
+export function rolesWith(permission: Permission): Role[] {
+  const roles: Role[] = ['admin'];
+  for (const [role, permissions] of Object.entries(ORG_ROLE_PERMISSIONS)) {
+    if (permissions.includes(permission)) roles.push(role as Role);
+  }
+  for (const [role, permissions] of Object.entries(APP_ROLE_PERMISSIONS)) {
+    if (permissions.includes(permission)) roles.push(role as Role);
+  }
+  return roles;
+}
+
+/** Whether the grants make the caller visible to an app at all: any role on it, or org admin. */
+export function canSeeApp(grants: readonly AccessGrant[], app: string): boolean {
+  return grants.some(
+    (g) => (g.scope.kind === 'org' && g.role === 'admin') || (g.scope.kind === 'app' && g.scope.id === app),
+  );
+}
+
+/**
+ * Decides whether grants allow `permission` on `target`. Org admins may do everything. App permissions need
+ * a role on the target app that holds the permission; on a restricted environment type, the permissions in
+ * RESTRICTED_PERMISSIONS also need `deployer` on that type. Other permissions need an org role that holds
+ * them (or are held by everyone signed in). The reason names the grant that allows, or what is missing.
+ */
+export function decide(
+  grants: readonly AccessGrant[],
+  permission: Permission,
+  target: AccessTarget = {},
+): AccessDecision {
+  const admin = grants.find((g) => g.scope.kind === 'org' && g.role === 'admin');
+  if (admin) return { allowed: true, reason: `allowed by ${describeGrant(admin)}` };
+  if (APP_PERMISSIONS.includes(permission)) {
+    if (!target.app) {
+      return { allowed: false, reason: `${permission} concerns one app: name it` };
+    }
+    const appGrant = grants.find(
+      (g) =>
+        g.scope.kind === 'app' &&
+        g.scope.id === target.app &&
+        (APP_ROLE_PERMISSIONS[g.role as AppRole] ?? []).includes(permission),
+    );
+    if (!appGrant) {
+      const held = grants.filter((g) => g.scope.kind === 'app' && g.scope.id === target.app);
+      const needed = rolesWith(permission)
+        .filter((r) => r !== 'admin')
+        .join(' or ');
+      return {
+        allowed: false,
+        reason:
+          `${permission} on app ${target.app} needs ${needed} on the app` +
+          (held.length ? `; you have ${held.map(describeGrant).join(', ')}` : '; you have no role on it'),
+      };
+    }
+    if (target.restricted && RESTRICTED_PERMISSIONS.includes(permission)) {
+      const deployer = grants.find(
+        (g) => g.scope.kind === 'env-type' && g.scope.id === target.envType && g.role === 'deployer',
+      );
+      if (!deployer) {
+        return {
+          allowed: false,
+          reason:
+            `${permission} on a ${target.envType} environment needs deployer on environment type ` +
+            `${target.envType} besides ${describeGrant(appGrant)}`,
+        };
+      }
+      return {
+        allowed: true,
+        reason: `allowed by ${describeGrant(appGrant)} and ${describeGrant(deployer)}`,
+      };
+    }
+    return { allowed: true, reason: `allowed by ${describeGrant(appGrant)}` };
+  }
+  if (EVERYONE.includes(permission)) return { allowed: true, reason: 'allowed to everyone signed in' };
+  const orgGrant = grants.find(
+    (g) =>
+      g.scope.kind === 'org' &&
+      (ORG_ROLE_PERMISSIONS[g.role as Exclude<OrgRole, 'admin'>] ?? []).includes(permission),
+  );
+  if (orgGrant) return { allowed: true, reason: `allowed by ${describeGrant(orgGrant)}` };
+  const needed = rolesWith(permission).join(' or ');
+  return { allowed: false, reason: `${permission} needs ${needed} on the organisation` };
+}
+
+/**
+ * A token's narrower scope, written `app:<app>:<role>`, `env-type:<type>:deployer` or `org:<role>`; null
+ * when the text is not one. The token then acts with the intersection of its user's grants and this one.
+ */
+export function parseTokenScope(text: string): AccessGrant | null {
+  const parts = text.split(':');
+  if (parts[0] === 'org' && parts.length === 2 && isRole(parts[1]!) && roleScopeKind(parts[1]!) === 'org') {
+    return { role: parts[1]!, scope: { kind: 'org' }, via: `token scope ${text}` };
+  }
+  if (parts.length !== 3 || !parts[1] || !isRole(parts[2]!)) return null;
+  const role = parts[2]!;
+  if (parts[0] === 'app' && roleScopeKind(role) === 'app') {
+    return { role, scope: { kind: 'app', id: parts[1] }, via: `token scope ${text}` };
+  }
+  if (parts[0] === 'env-type' && roleScopeKind(role) === 'env-type') {
+    return { role, scope: { kind: 'env-type', id: parts[1] }, via: `token scope ${text}` };
+  }
+  return null;
+}
+
+/** How token scopes are written, for messages. */
+export const TOKEN_SCOPE_FORMAT =
+  'app:<app>:<owner|developer|viewer>, env-type:<type>:deployer or org:<role>';
+
+/**
+ * Decides for a token: its user's grants decide, and a scoped token must also be allowed by its scope alone
+ * (so a scope can narrow a user's access, never widen it).
+ */
+export function decideForToken(
+  grants: readonly AccessGrant[],
+  tokenScope: AccessGrant | null,
+  permission: Permission,
+  target: AccessTarget = {},
+): AccessDecision {
+  const byUser = decide(grants, permission, target);
+  if (!byUser.allowed || !tokenScope) return byUser;
+  // The scope alone, plus the user's deployer grants when the scope is an app role (a scope names one role).
+  const scoped = decide(
+    tokenScope.scope.kind === 'app'
+      ? [tokenScope, ...grants.filter((g) => g.role === 'deployer')]
+      : [tokenScope],
+    permission,
+    target,
+  );
+  return scoped.allowed
+    ? { allowed: true, reason: `${byUser.reason}, within the token's scope` }
+    : { allowed: false, reason: `the token is limited to ${describeGrant(tokenScope)}: ${scoped.reason}` };
+}
