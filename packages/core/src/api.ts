@@ -127,6 +127,10 @@ export const TokenInfo = z
     id: z.string(),
     name: z.string(),
     username: z.string(),
+    scope: z
+      .string()
+      .nullable()
+      .describe("A narrower scope than the user's roles, e.g. app:shop:viewer; null: the user's roles."),
     prefix: z
       .string()
       .describe('The first characters of the token, to recognise it; never enough to use it.'),

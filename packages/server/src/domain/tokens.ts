@@ -8,6 +8,7 @@ import {
   type TokenInfo,
 } from '@pave/core';
 import type { Executor, Store } from '../store/index.ts';
+import type { Insertable, Selectable } from 'kysely';
 import type { TokensTable } from '../store/schema.ts';
 import { recordAudit } from './audit.ts';
 import { now, type Actor, type RequestContext } from './context.ts';
@@ -28,11 +29,12 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-function toTokenInfo(row: TokensTable, username: string): TokenInfo {
+function toTokenInfo(row: Selectable<TokensTable>, username: string): TokenInfo {
   return {
     id: row.id,
     name: row.name,
     username,
+    scope: row.scope ?? null,
     prefix: row.prefix,
     createdAt: row.created_at,
     expiresAt: row.expires_at,
@@ -47,9 +49,10 @@ export async function insertToken(
   user: { id: string; username: string },
   name: string,
   expiresAt: string | null,
+  scope: string | null = null,
 ): Promise<CreatedToken> {
   const token = generateToken();
-  const row: TokensTable = {
+  const row: Selectable<TokensTable> & Insertable<TokensTable> = {
     id: `tok_${randomUUID().replaceAll('-', '').slice(0, 16)}`,
     user_id: user.id,
     name,
@@ -59,6 +62,7 @@ export async function insertToken(
     expires_at: expiresAt,
     revoked_at: null,
     last_used_at: null,
+    scope,
   };
   await tx.insertInto('tokens').values(row).execute();
   return { ...toTokenInfo(row, user.username), token };
