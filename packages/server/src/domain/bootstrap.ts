@@ -10,7 +10,7 @@ import { insertToken } from './tokens.ts';
 export const ADMIN_TOKEN_FILE = 'admin.token';
 
 /**
- * On a store with no users, creates the `admin` user and an admin token, and writes the token to
+ * On a store with no users, creates the `admin` user (an org admin) and an admin token, and writes the token to
  * `<dataDir>/admin.token` with mode 0600. Returns the file's path when it did so, null when the store
  * already had users (another replica may have bootstrapped it).
  */
@@ -24,6 +24,18 @@ export async function bootstrapAdmin(store: Store, dataDir: string): Promise<str
       await tx
         .insertInto('users')
         .values({ id: user.id, username: user.username, created_at: now() })
+        .execute();
+      await tx
+        .insertInto('role_grants')
+        .values({
+          subject_kind: 'user',
+          subject_id: user.id,
+          role: 'admin',
+          scope_kind: 'org',
+          scope_id: '',
+          created_by: 'pave',
+          created_at: now(),
+        })
         .execute();
       const created = await insertToken(tx, user, 'admin (created at first start)', null);
       await recordAudit(
