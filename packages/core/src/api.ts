@@ -149,6 +149,13 @@ export type CreatedToken = z.infer<typeof CreatedToken>;
 
 export const CreateTokenBody = z.strictObject({
   name: z.string().min(1).max(100),
+  scope: z
+    .string()
+    .max(200)
+    .optional()
+    .describe(
+      "Narrow the token below its user's roles: app:<app>:<owner|developer|viewer>, env-type:<type>:deployer or org:<role>.",
+    ),
   expiresAt: z.iso
     .datetime({ offset: true })
     .optional()
@@ -158,9 +165,24 @@ export type CreateTokenBody = z.infer<typeof CreateTokenBody>;
 
 export const TokenParams = z.strictObject({ id: z.string().min(1).max(64) });
 
+/** A role held somewhere, and through what (`user`, or `team:<id>`). */
+export const GrantView = z
+  .object({
+    role: z.string(),
+    scope: z.object({ kind: z.enum(['org', 'app', 'env-type']), id: z.string().optional() }),
+    via: z.string(),
+  })
+  .meta({ id: 'Grant' });
+
 export const WhoAmI = z.object({
   username: z.string(),
-  token: z.object({ id: z.string(), name: z.string(), expiresAt: timestamp.nullable() }),
+  token: z.object({
+    id: z.string(),
+    name: z.string(),
+    expiresAt: timestamp.nullable(),
+    scope: GrantView.nullable(),
+  }),
+  grants: z.array(GrantView),
 });
 export type WhoAmI = z.infer<typeof WhoAmI>;
 
@@ -193,6 +215,35 @@ export type AuditQuery = z.infer<typeof AuditQuery>;
 /** A page of a list, newest first; `nextCursor` fetches the next page, null on the last one. */
 export const AuditPage = z.object({ items: z.array(AuditEntry), nextCursor: z.string().nullable() });
 export type AuditPage = z.infer<typeof AuditPage>;
+
+/**
+ * The result of walking the audit log's hash chain (`GET /audit/verify`). `ok: false` means the store was
+ * changed outside Pave; `firstProblem` says where the chain first breaks.
+ */
+export const AuditVerification = z
+  .object({
+    ok: z.boolean().describe('True when every entry matches its hash and links to the one before.'),
+    entries: z.number().int().describe('How many entries were verified before the first problem (all when ok).'),
+    firstProblem: z
+      .object({
+        seq: z
+          .number()
+          .int()
+          .describe("The entry's position in the chain (1, 2, …); 0 for an entry that has none."),
+        id: z.number().int().nullable().describe('The entry id; null when the entry is missing.'),
+        problem: z
+          .enum(['changed', 'missing', 'broken-link', 'head-mismatch'])
+          .describe(
+            'changed: the entry does not match its hash; missing: entries were deleted; broken-link: the ' +
+              "entry's previous hash is not the previous entry's hash; head-mismatch: the newest entries " +
+              'do not match the head of the chain (deleted, or added outside Pave).',
+          ),
+        message: z.string().describe('Which entry (id, seq, time, action) and what is wrong with it.'),
+      })
+      .nullable(),
+  })
+  .meta({ id: 'AuditVerification' });
+export type AuditVerification = z.infer<typeof AuditVerification>;
 
 /** Wraps a list response; lists are objects so they can grow fields without breaking clients. */
 export function listOf<T extends z.ZodType>(item: T) {

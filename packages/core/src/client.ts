@@ -21,6 +21,7 @@ import type {
   AppDetail,
   AuditPage,
   AuditQuery,
+  AuditVerification,
   CreateAppBody,
   CreateEnvTypeBody,
   CreateEnvironmentBody,
@@ -34,6 +35,7 @@ import type {
   WhoAmI,
 } from './api.ts';
 import type { MatchExplanation } from './matching.ts';
+import type { CreateTeamBody, CreateUserBody, LoginBody, LoginResult, Team, User } from './identities.ts';
 import type {
   DefinitionsPlan,
   MoveResourceBody,
@@ -222,8 +224,46 @@ export class PaveClient {
   revokeToken(id: string) {
     return this.request<void>('DELETE', `/tokens/${encodeURIComponent(id)}`);
   }
+  /** Logs in with a username and password; resolves with a new token valid for 12 hours (needs no token). */
+  login(body: LoginBody) {
+    return this.request<LoginResult>('POST', '/auth/login', { body });
+  }
+  /** Users and service accounts, with the teams they are in. */
+  listUsers() {
+    return this.request<{ items: User[] }>('GET', '/users');
+  }
+  /** Creates a user (with an optional password) or a service account (`kind: 'service'`, no password). */
+  createUser(body: CreateUserBody) {
+    return this.request<User>('POST', '/users', { body });
+  }
+  /** Deletes a user with their tokens, team memberships and roles; refused for yourself and the last admin. */
+  deleteUser(username: string) {
+    return this.request<void>('DELETE', `/users/${encodeURIComponent(username)}`);
+  }
+  /** Teams, with their members. */
+  listTeams() {
+    return this.request<{ items: Team[] }>('GET', '/teams');
+  }
+  createTeam(body: CreateTeamBody) {
+    return this.request<Team>('POST', '/teams', { body });
+  }
+  /** Deletes a team and the roles granted to it; its members stay. */
+  deleteTeam(team: string) {
+    return this.request<void>('DELETE', `/teams/${encodeURIComponent(team)}`);
+  }
+  /** Adds a user to a team (nothing changes if they already are a member); resolves with the team. */
+  addTeamMember(team: string, username: string) {
+    return this.request<Team>('PUT', teamMemberPath(team, username));
+  }
+  removeTeamMember(team: string, username: string) {
+    return this.request<void>('DELETE', teamMemberPath(team, username));
+  }
   listAudit(query: AuditQuery = {}) {
     return this.request<AuditPage>('GET', '/audit', { query });
+  }
+  /** Walks the audit log's hash chain; `ok: false` (still a 200) when the store was changed outside Pave. */
+  verifyAudit() {
+    return this.request<AuditVerification>('GET', '/audit/verify');
   }
   /** Queues a deployment (202); with `plan: true` only returns what would change. */
   createDeployment(app: string, env: string, body: CreateDeploymentBody) {
@@ -341,6 +381,10 @@ export class PaveClient {
       throw error;
     }
   }
+}
+
+function teamMemberPath(team: string, username: string): string {
+  return `/teams/${encodeURIComponent(team)}/members/${encodeURIComponent(username)}`;
 }
 
 function valuesPath(app: string, env: string | undefined): string {

@@ -51,6 +51,19 @@ export class UnsupportedMediaTypeError extends PaveError {
   override name = 'UnsupportedMediaTypeError';
 }
 
+/**
+ * The caller tried too often (e.g. failed logins); `retryAfterSeconds` says when trying again may succeed
+ * (sent as the Retry-After header).
+ */
+export class TooManyRequestsError extends PaveError {
+  override name = 'TooManyRequestsError';
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds: number, errors: FieldProblem[] = []) {
+    super(message, errors);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
 /** A dependency Pave needs (the store, say) cannot be reached right now. */
 export class ServiceUnavailableError extends PaveError {
   override name = 'ServiceUnavailableError';
@@ -74,6 +87,7 @@ const statusByName: Record<string, number> = {
   ConflictError: 409,
   PayloadTooLargeError: 413,
   UnsupportedMediaTypeError: 415,
+  TooManyRequestsError: 429,
   UpstreamError: 502,
   ServiceUnavailableError: 503,
   StoreVersionError: 503,

@@ -9,3 +9,5 @@ export * from './score/index.ts';
 export * from './resources.ts';
 export * from './matching.ts';
 export * from './permissions.ts';
+export * from './identities.ts';
+export * from './roles.ts';

@@ -21,6 +21,19 @@ export async function createApp(store: Store, context: RequestContext, body: Cre
   try {
     await store.transaction(async (tx) => {
       await tx.insertInto('apps').values(row).execute();
+      // Whoever creates an app owns it.
+      await tx
+        .insertInto('role_grants')
+        .values({
+          subject_kind: 'user',
+          subject_id: context.actor.userId,
+          role: 'owner',
+          scope_kind: 'app',
+          scope_id: row.id,
+          created_by: context.actor.username,
+          created_at: now(),
+        })
+        .execute();
       await recordAudit(tx, context, {
         action: 'app.create',
         target: `apps/${row.id}`,
@@ -39,10 +52,10 @@ export async function createApp(store: Store, context: RequestContext, body: Cre
   return toApp(row);
 }
 
-/** Every application, ordered by id. */
-export async function listApps(db: Executor): Promise<App[]> {
+/** The applications `visible` lets through (the caller's: see actorSeesApp), ordered by id. */
+export async function listApps(db: Executor, visible: (app: string) => boolean = () => true): Promise<App[]> {
   const rows = await db.selectFrom('apps').selectAll().orderBy('id').execute();
-  return rows.map(toApp);
+  return rows.filter((row) => visible(row.id)).map(toApp);
 }
 
 const selectAppDetail = preparedQuery((db: Kysely<Database>, appId: string) =>
@@ -105,6 +118,11 @@ export async function deleteApp(
     await tx.deleteFrom('deployments').where('app_id', '=', appId).execute();
     await tx.deleteFrom('port_allocations').where('app_id', '=', appId).execute();
     await tx.deleteFrom('environments').where('app_id', '=', appId).execute();
+    await tx
+      .deleteFrom('role_grants')
+      .where('scope_kind', '=', 'app')
+      .where('scope_id', '=', appId)
+      .execute();
     await tx.deleteFrom('apps').where('id', '=', appId).execute();
     await recordAudit(tx, context, {
       action: 'app.delete',

@@ -3,7 +3,7 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isUniqueViolation, type Store } from '../store/index.ts';
 import { recordAudit } from './audit.ts';
-import { now } from './context.ts';
+import { now, systemContext } from './context.ts';
 import { insertToken } from './tokens.ts';
 
 /** The file, under the data directory, that receives the first admin token. */
@@ -38,18 +38,11 @@ export async function bootstrapAdmin(store: Store, dataDir: string): Promise<str
         })
         .execute();
       const created = await insertToken(tx, user, 'admin (created at first start)', null);
-      await recordAudit(
-        tx,
-        {
-          actor: { userId: user.id, username: 'pave', tokenId: '', tokenName: '', tokenExpiresAt: null },
-          requestId: 'bootstrap',
-        },
-        {
-          action: 'user.create',
-          target: `users/${user.username}`,
-          summary: { username: 'admin', tokenId: created.id },
-        },
-      );
+      await recordAudit(tx, systemContext('pave', 'bootstrap', user.id), {
+        action: 'user.create',
+        target: `users/${user.username}`,
+        summary: { username: 'admin', tokenId: created.id },
+      });
       return created.token;
     });
   } catch (error) {

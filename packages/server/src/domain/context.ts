@@ -1,3 +1,5 @@
+import type { AccessGrant } from '@pave/core';
+
 /** Who is acting and on behalf of which request; every domain change takes one, for the audit log. */
 export interface RequestContext {
   actor: Actor;
@@ -11,9 +13,32 @@ export interface Actor {
   tokenId: string;
   tokenName: string;
   tokenExpiresAt: string | null;
+  /** The user's roles, direct and through teams (cached with the token for at most a second). */
+  grants: AccessGrant[];
+  /** The token's narrower scope, if it has one. */
+  tokenScope: AccessGrant | null;
 }
 
 /** The current time as an RFC 3339 UTC string, the form the store keeps timestamps in. */
 export function now(): string {
   return new Date().toISOString();
+}
+
+/**
+ * The context of work Pave does on its own (bootstrap, the janitor, a deployment restoring values): audited
+ * under `username`, holding no roles (it is never authorised through the API).
+ */
+export function systemContext(username: string, requestId: string, userId = ''): RequestContext {
+  return {
+    actor: {
+      userId,
+      username,
+      tokenId: '',
+      tokenName: '',
+      tokenExpiresAt: null,
+      grants: [],
+      tokenScope: null,
+    },
+    requestId,
+  };
 }

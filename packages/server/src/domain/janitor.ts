@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Store } from '../store/index.ts';
-import { now, type RequestContext } from './context.ts';
+import { now, systemContext, type RequestContext } from './context.ts';
 import { deleteEnvironment, expiredEnvironments, type EnvironmentTeardown } from './environments.ts';
 import { LEASE_MS } from './deployments/worker.ts';
 
@@ -8,10 +8,7 @@ import { LEASE_MS } from './deployments/worker.ts';
 export const JANITOR_INTERVAL_MS = 10_000;
 
 /** The actor the janitor's deletions are audited as. */
-const JANITOR: RequestContext = {
-  actor: { userId: '', username: 'pave-janitor', tokenId: '', tokenName: '', tokenExpiresAt: null },
-  requestId: 'janitor',
-};
+const JANITOR: RequestContext = systemContext('pave-janitor', 'janitor');
 
 /**
  * Deletes ephemeral environments whose time to live has run out, with their workloads and resources, as

@@ -3,6 +3,8 @@ import {
   AuthenticationError,
   InputError,
   NotFoundError,
+  parseTokenScope,
+  TOKEN_SCOPE_FORMAT,
   type CreateTokenBody,
   type CreatedToken,
   type TokenInfo,
@@ -12,6 +14,7 @@ import type { Insertable, Selectable } from 'kysely';
 import type { TokensTable } from '../store/schema.ts';
 import { recordAudit } from './audit.ts';
 import { now, type Actor, type RequestContext } from './context.ts';
+import { loadGrants } from './access.ts';
 
 /** Every token starts with this, so secret scanners (and people) can recognise a leaked Pave token. */
 export const TOKEN_PREFIX = 'pave_';
@@ -84,17 +87,27 @@ export async function createToken(
     }
     expiresAt = at.toISOString();
   }
+  let scope: string | null = null;
+  if (body.scope !== undefined) {
+    if (!parseTokenScope(body.scope)) {
+      throw new InputError(`"${body.scope}" is not a token scope`, [
+        { path: '/scope', message: `write it as ${TOKEN_SCOPE_FORMAT}` },
+      ]);
+    }
+    scope = body.scope;
+  }
   return store.transaction(async (tx) => {
     const created = await insertToken(
       tx,
       { id: context.actor.userId, username: context.actor.username },
       body.name,
       expiresAt,
+      scope,
     );
     await recordAudit(tx, context, {
       action: 'token.create',
       target: `tokens/${created.id}`,
-      summary: { id: created.id, name: created.name, expiresAt, prefix: created.prefix },
+      summary: { id: created.id, name: created.name, expiresAt, prefix: created.prefix, scope },
     });
     return created;
   });
@@ -179,6 +192,7 @@ export async function authenticate(db: Executor, token: string): Promise<Actor> 
       'tokens.name as name',
       'tokens.expires_at as expires_at',
       'tokens.revoked_at as revoked_at',
+      'tokens.scope as scope',
       'users.id as user_id',
       'users.username as username',
     ])
@@ -210,6 +224,9 @@ export async function authenticate(db: Executor, token: string): Promise<Actor> 
     tokenId: row.id,
     tokenName: row.name,
     tokenExpiresAt: row.expires_at,
+    // Grants are cached with the token, so a role change reaches every replica within AUTH_CACHE_TTL_MS.
+    grants: await loadGrants(db, row.user_id),
+    tokenScope: row.scope ? parseTokenScope(row.scope) : null,
   };
   if (authCache.size >= AUTH_CACHE_MAX_ENTRIES) authCache.clear();
   const expiry = row.expires_at ? Date.parse(row.expires_at) : Infinity;

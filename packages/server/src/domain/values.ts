@@ -15,7 +15,7 @@ import type { Executor, Store } from '../store/index.ts';
 import type { SecretBox } from '../secrets/secret-box.ts';
 import { appNotFound } from './apps.ts';
 import { recordAudit } from './audit.ts';
-import { now, type RequestContext } from './context.ts';
+import { now, systemContext, type RequestContext } from './context.ts';
 import { environmentRow } from './environments.ts';
 
 /** One effective value as a version stores it. A secret's `value` is ciphertext and `fp` its fingerprint. */
@@ -186,16 +186,7 @@ async function requireApp(db: Executor, app: string): Promise<void> {
  */
 export async function currentValuesVersion(store: Store, app: string, env: string): Promise<number | null> {
   await store.transaction((tx) =>
-    recordVersions(
-      tx,
-      {
-        actor: { userId: '', username: 'pave', tokenId: '', tokenName: '', tokenExpiresAt: null },
-        requestId: 'deployment',
-      },
-      app,
-      [env],
-      'inherited from the app',
-    ),
+    recordVersions(tx, systemContext('pave', 'deployment'), app, [env], 'inherited from the app'),
   );
   return latestValuesVersion(store.db, app, env);
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, {
   LogController,
+  type FastifyRequest,
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyServerOptions,
@@ -16,7 +17,8 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import { AuthenticationError, type Permission } from '@pave/core';
+import { AuthenticationError, type AccessTarget, type Permission } from '@pave/core';
+import { authorize, environmentAccess } from '../domain/access.ts';
 import type { RuntimeDriver } from '@pave/plugin-api';
 import type { Store } from '../store/index.ts';
 import { authenticate } from '../domain/tokens.ts';
@@ -34,6 +36,7 @@ import type { SecretBox } from '../secrets/secret-box.ts';
 import type { KeyringSource } from '../secrets/keyring.ts';
 import { PAVE_VERSION } from '../version.ts';
 import { resourceRoutes } from './routes/resources.ts';
+import { roleRoutes } from './routes/roles.ts';
 import { proxyRoutes } from './proxy.ts';
 import { environmentTeardown } from '../domain/deployments/orchestrator.ts';
 import type { ResourceDriverRegistry } from '../domain/resources/provision.ts';
@@ -43,6 +46,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The authenticated caller; set on every /api/v1 route except public ones. */
     pave: RequestContext;
+    /** The app and environment (type) the route's permission was checked against. */
+    accessTarget: AccessTarget;
   }
   interface FastifyContextConfig {
     /** The route needs no token. */
@@ -87,6 +92,31 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** The largest request body Pave accepts: 1 MiB. */
 export const BODY_LIMIT_BYTES = 1_048_576;
+
+/** The permission a request needs: its route's; an audit listing without an app needs the whole log. */
+function permissionOf(request: FastifyRequest): Permission {
+  const permission = request.routeOptions.config.permission!;
+  const query = request.query as { app?: string } | undefined;
+  if (permission === 'audit.read' && !query?.app) return 'audit.read-all';
+  return permission;
+}
+
+/**
+ * What a request's permission is checked against: the app in its path (or, for routes that take it there,
+ * its query), and the type of the environment in its path.
+ */
+async function accessTarget(store: Store, request: FastifyRequest): Promise<AccessTarget> {
+  const params = (request.params ?? {}) as { app?: string; env?: string };
+  const query = (request.query ?? {}) as { app?: string; env?: string };
+  // Resource definitions are platform config: naming an app in the match explainer does not need a role on it.
+  const fromQuery = request.routeOptions.config.permission !== 'definition.read';
+  const app = params.app ?? (fromQuery && typeof query.app === 'string' ? query.app : undefined);
+  const env = params.env ?? (params.app ? undefined : typeof query.env === 'string' ? query.env : undefined);
+  if (!app) return {};
+  if (!env) return { app };
+  const access = await environmentAccess(store.db, app, env);
+  return access ? { app, envType: access.envType, restricted: access.restricted } : { app };
+}
 
 /**
  * Builds the HTTP API (not yet listening): health checks, `/api/v1` routes with token authentication,
@@ -177,6 +207,15 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
         }
         const actor = await authenticate(options.store.db, match[1]);
         request.pave = { actor, requestId: String(request.id) };
+        request.accessTarget = await accessTarget(options.store, request);
+        authorize(actor, permissionOf(request), request.accessTarget);
+      });
+      // Every route says which permission it needs; a route that forgets is a bug found at start-up.
+      v1.addHook('onRoute', (route) => {
+        if (route.config?.public || route.config?.permission) return;
+        throw new Error(
+          `route ${String(route.method)} ${route.url} declares no permission (config.permission)`,
+        );
       });
       const scoped = v1.withTypeProvider<ZodTypeProvider>();
       scoped.get('/openapi.json', { schema: { hide: true }, config: { public: true } }, async () =>
@@ -187,6 +226,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
       environmentRoutes(scoped, options.store, teardown, options.onDeploymentQueued);
       if (resources) resourceRoutes(scoped, resources);
       tokenRoutes(scoped, options.store);
+      roleRoutes(scoped, options.store);
       auditRoutes(scoped, options.store);
       if (options.secrets) valuesRoutes(scoped, { store: options.store, ...options.secrets });
       if (options.runtime) {

@@ -10,7 +10,7 @@ import type {
   RuntimeTarget,
 } from '@pave/plugin-api';
 import type { Store } from '../../store/index.ts';
-import { now } from '../context.ts';
+import { now, systemContext } from '../context.ts';
 import { journal, type DeploymentRequest } from './records.ts';
 import type { SecretBox } from '../../secrets/secret-box.ts';
 import {
@@ -242,10 +242,7 @@ export async function runDeployment(
         if (latest !== request.valuesVersion) {
           await restoreValues(
             tx,
-            {
-              actor: { userId: '', username: row.actor, tokenId: '', tokenName: '', tokenExpiresAt: null },
-              requestId: `deployment-${deploymentId}`,
-            },
+            systemContext(row.actor, `deployment-${deploymentId}`),
             target.app,
             target.env,
             request.valuesVersion,

@@ -1,5 +1,6 @@
 import { App, AppDetail, AppParams, CreateAppBody, DeleteAppQuery, listOf } from '@pave/core';
 import type { ApiServer } from '../app.ts';
+import { actorSeesApp } from '../../domain/access.ts';
 import type { Store } from '../../store/index.ts';
 import { createApp, deleteApp, getApp, listApps } from '../../domain/apps.ts';
 import { deleteEnvironment, listEnvironments, type EnvironmentTeardown } from '../../domain/environments.ts';
@@ -8,12 +9,18 @@ import { deleteEnvironment, listEnvironments, type EnvironmentTeardown } from '.
 export function appRoutes(api: ApiServer, store: Store, teardown?: EnvironmentTeardown): void {
   api.get(
     '/apps',
-    { schema: { tags: ['apps'], summary: 'List applications', response: { 200: listOf(App) } } },
-    async () => ({ items: await listApps(store.db) }),
+    {
+      config: { permission: 'app.list' },
+      schema: { tags: ['apps'], summary: 'List applications', response: { 200: listOf(App) } },
+    },
+    async (request) => ({
+      items: await listApps(store.db, (app) => actorSeesApp(request.pave.actor, app)),
+    }),
   );
   api.post(
     '/apps',
     {
+      config: { permission: 'app.create' },
       schema: {
         tags: ['apps'],
         summary: 'Create an application',
@@ -26,6 +33,7 @@ export function appRoutes(api: ApiServer, store: Store, teardown?: EnvironmentTe
   api.get(
     '/apps/:app',
     {
+      config: { permission: 'app.read' },
       schema: {
         tags: ['apps'],
         summary: 'Get an application',
@@ -38,6 +46,7 @@ export function appRoutes(api: ApiServer, store: Store, teardown?: EnvironmentTe
   api.delete(
     '/apps/:app',
     {
+      config: { permission: 'app.delete' },
       schema: {
         tags: ['apps'],
         summary: 'Delete an application',

@@ -15,6 +15,7 @@ import {
 } from '@pave/core';
 import type { RuntimeDriver } from '@pave/plugin-api';
 import type { ApiServer } from '../app.ts';
+import { authorize } from '../../domain/access.ts';
 import type { Store } from '../../store/index.ts';
 import { environmentRow, getEnvironment } from '../../domain/environments.ts';
 import { getDeployment, listDeployments, toDeployment } from '../../domain/deployments/records.ts';
@@ -36,6 +37,7 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
   api.post(
     '/apps/:app/envs/:env/deployments',
     {
+      config: { permission: 'deployment.create' },
       schema: {
         tags,
         summary: 'Deploy workloads, promote another environment, or redeploy an earlier set',
@@ -45,6 +47,10 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
       },
     },
     async (request, reply) => {
+      // Redeploying an earlier deployment's set is a rollback, whatever route asks for it.
+      if (request.body.fromDeployment) {
+        authorize(request.pave.actor, 'deployment.rollback', request.accessTarget);
+      }
       const result = await createDeployment(
         store,
         request.pave,
@@ -60,6 +66,7 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
   api.post(
     '/apps/:app/envs/:env/rollback',
     {
+      config: { permission: 'deployment.rollback' },
       schema: {
         tags,
         summary: "Redeploy an earlier deployment's set (default: the previous successful one)",
@@ -83,6 +90,7 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
   api.get(
     '/apps/:app/envs/:env/deployments',
     {
+      config: { permission: 'deployment.read' },
       schema: {
         tags,
         summary: "List an environment's deployments, newest first",
@@ -101,6 +109,7 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
   api.get(
     '/apps/:app/envs/:env/deployments/:id',
     {
+      config: { permission: 'deployment.read' },
       schema: {
         tags,
         summary: 'Get a deployment with its journal',
@@ -113,6 +122,7 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
   api.get(
     '/apps/:app/envs/:env/diff',
     {
+      config: { permission: 'deployment.read' },
       schema: {
         tags,
         summary: 'Compare deployment sets (default: previous successful vs current)',
@@ -130,6 +140,7 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
   api.get(
     '/apps/:app/envs/:env/status',
     {
+      config: { permission: 'deployment.read' },
       schema: {
         tags,
         summary: "Live status of an environment's workloads",
@@ -182,6 +193,7 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
   api.get(
     '/apps/:app/envs/:env/logs',
     {
+      config: { permission: 'logs.read' },
       schema: {
         tags,
         summary: 'Stream workload logs as Server-Sent Events (event: log, data: LogEvent JSON)',

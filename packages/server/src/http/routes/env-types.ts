@@ -8,6 +8,7 @@ export function envTypeRoutes(api: ApiServer, store: Store): void {
   api.get(
     '/env-types',
     {
+      config: { permission: 'env-type.read' },
       schema: { tags: ['env-types'], summary: 'List environment types', response: { 200: listOf(EnvType) } },
     },
     async () => ({ items: await listEnvTypes(store.db) }),
@@ -15,6 +16,7 @@ export function envTypeRoutes(api: ApiServer, store: Store): void {
   api.post(
     '/env-types',
     {
+      config: { permission: 'env-type.write' },
       schema: {
         tags: ['env-types'],
         summary: 'Create an environment type',

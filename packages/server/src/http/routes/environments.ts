@@ -27,6 +27,7 @@ export function environmentRoutes(
   api.get(
     '/apps/:app/envs',
     {
+      config: { permission: 'env.read' },
       schema: {
         tags: ['environments'],
         summary: "List an application's environments",
@@ -39,6 +40,7 @@ export function environmentRoutes(
   api.post(
     '/apps/:app/envs',
     {
+      config: { permission: 'env.create' },
       schema: {
         tags: ['environments'],
         summary: 'Create an environment',
@@ -56,6 +58,7 @@ export function environmentRoutes(
   api.get(
     '/apps/:app/envs/:env',
     {
+      config: { permission: 'env.read' },
       schema: {
         tags: ['environments'],
         summary: 'Get an environment',
@@ -68,6 +71,7 @@ export function environmentRoutes(
   api.post(
     '/apps/:app/envs/:env/extend',
     {
+      config: { permission: 'env.update' },
       schema: {
         tags: ['environments'],
         summary: 'Set when an ephemeral environment expires: ttlSeconds from now',
@@ -82,6 +86,7 @@ export function environmentRoutes(
   api.delete(
     '/apps/:app/envs/:env',
     {
+      config: { permission: 'env.delete' },
       schema: {
         tags: ['environments'],
         summary: 'Delete an environment: stop its workloads and delete its resources (databases included)',

@@ -46,6 +46,7 @@ export function resourceRoutes(api: ApiServer, deps: ResourceRouteDeps): void {
   api.get(
     '/resource-definitions',
     {
+      config: { permission: 'definition.read' },
       schema: {
         tags,
         summary: 'List resource definitions, the built-in defaults included',
@@ -57,6 +58,7 @@ export function resourceRoutes(api: ApiServer, deps: ResourceRouteDeps): void {
   api.post(
     '/resource-definitions/apply',
     {
+      config: { permission: 'definition.write' },
       schema: {
         tags,
         summary: 'Apply resource definitions declaratively (create or update; dryRun only plans)',
@@ -69,6 +71,7 @@ export function resourceRoutes(api: ApiServer, deps: ResourceRouteDeps): void {
   api.get(
     '/resource-definitions/match',
     {
+      config: { permission: 'definition.read' },
       schema: {
         tags,
         summary: 'Explain which definition provisions a resource, and why the others do not',
@@ -92,6 +95,7 @@ export function resourceRoutes(api: ApiServer, deps: ResourceRouteDeps): void {
   api.get(
     '/resource-definitions/:id',
     {
+      config: { permission: 'definition.read' },
       schema: {
         tags,
         summary: 'Get a resource definition (secret inputs by name only)',
@@ -103,7 +107,10 @@ export function resourceRoutes(api: ApiServer, deps: ResourceRouteDeps): void {
   );
   api.delete(
     '/resource-definitions/:id',
-    { schema: { tags, summary: 'Delete a resource definition no resource uses', params: DefinitionParams } },
+    {
+      config: { permission: 'definition.write' },
+      schema: { tags, summary: 'Delete a resource definition no resource uses', params: DefinitionParams },
+    },
     async (request, reply) => {
       await deleteDefinition(store, request.pave, request.params.id);
       return reply.code(204).send();
@@ -113,6 +120,7 @@ export function resourceRoutes(api: ApiServer, deps: ResourceRouteDeps): void {
   api.get(
     '/apps/:app/envs/:env/resources',
     {
+      config: { permission: 'resource.read' },
       schema: {
         tags,
         summary: "List an environment's provisioned resources (secret outputs by name only)",
@@ -125,6 +133,7 @@ export function resourceRoutes(api: ApiServer, deps: ResourceRouteDeps): void {
   api.get(
     '/apps/:app/envs/:env/resources/:address',
     {
+      config: { permission: 'resource.read' },
       schema: {
         tags,
         summary: 'Get one resource by address (`<workload>.<name>` or `shared.<id>`)',
@@ -137,6 +146,7 @@ export function resourceRoutes(api: ApiServer, deps: ResourceRouteDeps): void {
   api.post(
     '/apps/:app/envs/:env/resources/move',
     {
+      config: { permission: 'resource.write' },
       schema: {
         tags,
         summary: 'Re-point a resource at a new address (a renamed Score resource); its data is untouched',
@@ -158,6 +168,7 @@ export function resourceRoutes(api: ApiServer, deps: ResourceRouteDeps): void {
   api.get(
     '/apps/:app/envs/:env/resource-graph',
     {
+      config: { permission: 'resource.read' },
       schema: {
         tags,
         summary: "The resource graph of an environment's current set (JSON and text)",

@@ -7,24 +7,33 @@ import { createToken, listTokens, revokeToken } from '../../domain/tokens.ts';
 export function tokenRoutes(api: ApiServer, store: Store): void {
   api.get(
     '/whoami',
-    { schema: { tags: ['tokens'], summary: 'Who the token belongs to', response: { 200: WhoAmI } } },
+    {
+      config: { permission: 'token.self' },
+      schema: { tags: ['tokens'], summary: 'Who the token belongs to', response: { 200: WhoAmI } },
+    },
     async (request) => ({
       username: request.pave.actor.username,
       token: {
         id: request.pave.actor.tokenId,
         name: request.pave.actor.tokenName,
         expiresAt: request.pave.actor.tokenExpiresAt,
+        scope: request.pave.actor.tokenScope,
       },
+      grants: request.pave.actor.grants,
     }),
   );
   api.get(
     '/tokens',
-    { schema: { tags: ['tokens'], summary: 'List your tokens', response: { 200: listOf(TokenInfo) } } },
+    {
+      config: { permission: 'token.self' },
+      schema: { tags: ['tokens'], summary: 'List your tokens', response: { 200: listOf(TokenInfo) } },
+    },
     async (request) => ({ items: await listTokens(store.db, request.pave.actor) }),
   );
   api.post(
     '/tokens',
     {
+      config: { permission: 'token.self' },
       schema: {
         tags: ['tokens'],
         summary: 'Create a token (shown once)',
@@ -36,7 +45,10 @@ export function tokenRoutes(api: ApiServer, store: Store): void {
   );
   api.delete(
     '/tokens/:id',
-    { schema: { tags: ['tokens'], summary: 'Revoke a token', params: TokenParams } },
+    {
+      config: { permission: 'token.self' },
+      schema: { tags: ['tokens'], summary: 'Revoke a token', params: TokenParams },
+    },
     async (request, reply) => {
       await revokeToken(store, request.pave, request.params.id);
       return reply.code(204).send();

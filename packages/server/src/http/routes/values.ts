@@ -17,6 +17,7 @@ import type { SecretBox } from '../../secrets/secret-box.ts';
 import type { KeyringSource } from '../../secrets/keyring.ts';
 import { importValues, listValues, patchValues, rollbackValues, valuesHistory } from '../../domain/values.ts';
 import { recordAudit } from '../../domain/audit.ts';
+import { authorize } from '../../domain/access.ts';
 
 /** What the values routes need. */
 export interface ValuesRouteDeps {
@@ -36,6 +37,7 @@ export function valuesRoutes(api: ApiServer, deps: ValuesRouteDeps): void {
     api.get(
       base,
       {
+        config: { permission: 'values.read' },
         schema: {
           tags,
           summary:
@@ -49,12 +51,15 @@ export function valuesRoutes(api: ApiServer, deps: ValuesRouteDeps): void {
       },
       async (request) => {
         const p = request.params as { app: string; env?: string };
-        return listValues(store, box, request.pave, p.app, envOf(p), request.query.reveal === 'true');
+        const reveal = request.query.reveal === 'true';
+        if (reveal) authorize(request.pave.actor, 'values.reveal', request.accessTarget);
+        return listValues(store, box, request.pave, p.app, envOf(p), reveal);
       },
     );
     api.patch(
       base,
       {
+        config: { permission: 'values.write' },
         schema: {
           tags,
           summary: 'Set and unset values; each change makes a new version',
@@ -71,6 +76,7 @@ export function valuesRoutes(api: ApiServer, deps: ValuesRouteDeps): void {
     api.post(
       `${base}/import`,
       {
+        config: { permission: 'values.write' },
         schema: {
           tags,
           summary: 'Import a dotenv file (refused whole, naming its bad lines, if malformed)',
@@ -88,6 +94,7 @@ export function valuesRoutes(api: ApiServer, deps: ValuesRouteDeps): void {
   api.get(
     '/apps/:app/envs/:env/values/versions',
     {
+      config: { permission: 'values.read' },
       schema: {
         tags,
         summary: "Versions of an environment's values, newest first",
@@ -100,6 +107,7 @@ export function valuesRoutes(api: ApiServer, deps: ValuesRouteDeps): void {
   api.post(
     '/apps/:app/envs/:env/values/rollback',
     {
+      config: { permission: 'values.write' },
       schema: {
         tags,
         summary:
@@ -115,6 +123,7 @@ export function valuesRoutes(api: ApiServer, deps: ValuesRouteDeps): void {
   api.post(
     '/admin/rotate-master-key',
     {
+      config: { permission: 'key.rotate' },
       schema: {
         tags: ['admin'],
         summary: 'Create a new master key and re-wrap every data key with it',

@@ -1,0 +1,97 @@
+import { z } from 'zod';
+import { dnsLabel } from './ids.ts';
+
+/*
+ * Identities in the REST API: local users (who may log in with a password), service accounts (token-only
+ * users, for automation), teams of users, and password login.
+ */
+
+const timestamp = z.string().describe('RFC 3339 timestamp (UTC)');
+
+/** The shortest password Pave accepts. */
+export const PASSWORD_MIN_LENGTH = 12;
+/** The longest password Pave accepts (a bound on the work of hashing it). */
+export const PASSWORD_MAX_LENGTH = 1024;
+/** Why a password is refused, for messages. */
+export const PASSWORD_RULE = `must be at least ${PASSWORD_MIN_LENGTH} characters long (at most ${PASSWORD_MAX_LENGTH})`;
+
+/** `user`: a person, who may have a password; `service`: a service account, which has tokens only. */
+export const UserKind = z.enum(['user', 'service']);
+export type UserKind = z.infer<typeof UserKind>;
+
+/** A password as Pave accepts it when one is set (login accepts any, up to the maximum length). */
+export const NewPassword = z
+  .string()
+  .min(PASSWORD_MIN_LENGTH, { message: PASSWORD_RULE })
+  .max(PASSWORD_MAX_LENGTH, { message: PASSWORD_RULE });
+
+// Login
+
+export const LoginBody = z
+  .strictObject({
+    username: dnsLabel,
+    password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
+  })
+  .meta({ id: 'LoginBody' });
+export type LoginBody = z.infer<typeof LoginBody>;
+
+export const LoginResult = z
+  .object({
+    token: z
+      .string()
+      .describe('A new token for the user, valid for 12 hours. Shown only once: Pave keeps only its hash.'),
+    expiresAt: timestamp,
+    username: z.string(),
+  })
+  .meta({ id: 'LoginResult' });
+export type LoginResult = z.infer<typeof LoginResult>;
+
+// Users and service accounts
+
+export const User = z
+  .object({
+    id: z.string(),
+    username: dnsLabel,
+    kind: UserKind,
+    hasPassword: z.boolean().describe('Whether the user can log in with a password.'),
+    createdAt: timestamp,
+    teams: z.array(dnsLabel).describe('The teams the user is a member of, by id.'),
+  })
+  .meta({ id: 'User' });
+export type User = z.infer<typeof User>;
+
+export const CreateUserBody = z
+  .strictObject({
+    username: dnsLabel.describe('A DNS label; it cannot change later.'),
+    kind: UserKind.optional().describe('Default user; a service account (service) has no password.'),
+    password: NewPassword.optional().describe(
+      `For kind user: lets the user log in with \`pave login --username\`; ${PASSWORD_RULE}.`,
+    ),
+  })
+  .meta({ id: 'CreateUserBody' });
+export type CreateUserBody = z.infer<typeof CreateUserBody>;
+
+export const UserParams = z.strictObject({ username: dnsLabel });
+
+// Teams
+
+export const Team = z
+  .object({
+    id: dnsLabel,
+    members: z.array(dnsLabel).describe('Usernames of the members, sorted.'),
+    createdBy: z.string(),
+    createdAt: timestamp,
+  })
+  .meta({ id: 'Team' });
+export type Team = z.infer<typeof Team>;
+
+export const CreateTeamBody = z
+  .strictObject({ id: dnsLabel.describe('The team id, a DNS label; it cannot change later.') })
+  .meta({ id: 'CreateTeamBody' });
+export type CreateTeamBody = z.infer<typeof CreateTeamBody>;
+
+export const TeamMemberBody = z.strictObject({ username: dnsLabel }).meta({ id: 'TeamMemberBody' });
+export type TeamMemberBody = z.infer<typeof TeamMemberBody>;
+
+export const TeamParams = z.strictObject({ team: dnsLabel });
+export const TeamMemberParams = z.strictObject({ team: dnsLabel, username: dnsLabel });

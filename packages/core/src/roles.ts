@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import { dnsLabel } from './ids.ts';
+import { APP_ROLES, ENV_TYPE_ROLES, ORG_ROLES, PERMISSIONS, type Permission } from './permissions.ts';
+
+const roleName = z.enum([...ORG_ROLES, ...APP_ROLES, ...ENV_TYPE_ROLES]);
+
+/**
+ * Grant or revoke a role: to a user or a team, at org scope (no app, no envType), on an app, or on an
+ * environment type. The role decides the scope: org roles (admin, platform, member) take neither, app roles
+ * (owner, developer, viewer) take `app`, `deployer` takes `envType`.
+ */
+export const RoleGrantBody = z.strictObject({
+  role: roleName,
+  user: dnsLabel.optional(),
+  team: dnsLabel.optional(),
+  app: dnsLabel.optional(),
+  envType: dnsLabel.optional(),
+});
+export type RoleGrantBody = z.infer<typeof RoleGrantBody>;
+
+/** A stored role grant. */
+export const RoleGrant = z
+  .object({
+    role: z.string(),
+    scope: z.object({ kind: z.enum(['org', 'app', 'env-type']), id: z.string().optional() }),
+    subject: z.object({ kind: z.enum(['user', 'team']), name: z.string() }),
+    createdBy: z.string(),
+    createdAt: z.string(),
+  })
+  .meta({ id: 'RoleGrant' });
+export type RoleGrant = z.infer<typeof RoleGrant>;
+
+export const RolesQuery = z.strictObject({
+  app: dnsLabel.optional().describe("Only this app's grants (owners and developers may list them)."),
+  user: dnsLabel.optional().describe("Only this user's grants (admins)."),
+});
+
+const permissionName = z.string().refine((value): value is Permission => Object.hasOwn(PERMISSIONS, value), {
+  message: `must be a permission: ${Object.keys(PERMISSIONS).join(', ')}`,
+});
+
+/** Ask whether an action is allowed: for yourself, or (admins) for another user. */
+export const CanIQuery = z.strictObject({
+  action: permissionName,
+  app: dnsLabel.optional(),
+  env: dnsLabel.optional(),
+  as: dnsLabel.optional(),
+});
+
+export const CanIResult = z
+  .object({
+    allowed: z.boolean(),
+    reason: z.string(),
+    action: z.string(),
+    as: z.string(),
+  })
+  .meta({ id: 'CanIResult' });
+export type CanIResult = z.infer<typeof CanIResult>;

@@ -1,0 +1,89 @@
+import {
+  NotAllowedError,
+  canSeeApp,
+  decideForToken,
+  type AccessDecision,
+  type AccessGrant,
+  type AccessTarget,
+  type Permission,
+  type Role,
+} from '@pave/core';
+import type { Executor } from '../store/index.ts';
+import type { Actor } from './context.ts';
+import { appNotFound } from './apps.ts';
+
+/** The roles a user holds: granted to them directly or to one of their teams. */
+export async function loadGrants(db: Executor, userId: string): Promise<AccessGrant[]> {
+  const rows = await db
+    .selectFrom('role_grants')
+    .select(['role', 'scope_kind', 'scope_id', 'subject_kind', 'subject_id'])
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('subject_kind', '=', 'user'), eb('subject_id', '=', userId)]),
+        eb.and([
+          eb('subject_kind', '=', 'team'),
+          eb(
+            'subject_id',
+            'in',
+            eb.selectFrom('team_members').select('team_id').where('user_id', '=', userId),
+          ),
+        ]),
+      ]),
+    )
+    .execute();
+  return rows.map((row) => ({
+    role: row.role as Role,
+    scope:
+      row.scope_kind === 'org'
+        ? { kind: 'org' }
+        : { kind: row.scope_kind as 'app' | 'env-type', id: row.scope_id },
+    via: row.subject_kind === 'user' ? 'user' : `team:${row.subject_id}`,
+  }));
+}
+
+/**
+ * Whether the actor may know that `app` exists: some role on it (or org admin), and a token scoped to
+ * another app sees only that one. Callers answer 404 when this is false, never 403.
+ */
+export function actorSeesApp(actor: Actor, app: string): boolean {
+  if (!canSeeApp(actor.grants, app)) return false;
+  const scope = actor.tokenScope;
+  if (!scope) return true;
+  if (scope.scope.kind === 'app') return scope.scope.id === app;
+  return scope.scope.kind === 'org' && scope.role === 'admin';
+}
+
+/** Decides for the actor (its grants, narrowed by its token's scope). */
+export function decideFor(actor: Actor, permission: Permission, target: AccessTarget = {}): AccessDecision {
+  return decideForToken(actor.grants, actor.tokenScope, permission, target);
+}
+
+/**
+ * Throws unless the actor may do `permission` on `target`: NotFoundError (as if the app did not exist) when
+ * the actor has no role on the target app, NotAllowedError with the reason otherwise.
+ */
+export function authorize(actor: Actor, permission: Permission, target: AccessTarget = {}): void {
+  if (target.app && !actorSeesApp(actor, target.app)) throw appNotFound(target.app);
+  const decision = decideFor(actor, permission, target);
+  if (!decision.allowed) {
+    throw new NotAllowedError(`you may not do this: ${decision.reason}`, [
+      { path: 'permission', message: `${permission}: ${decision.reason}` },
+    ]);
+  }
+}
+
+/** The type of an environment and whether it is restricted; undefined when the environment does not exist. */
+export async function environmentAccess(
+  db: Executor,
+  app: string,
+  env: string,
+): Promise<{ envType: string; restricted: boolean } | undefined> {
+  const row = await db
+    .selectFrom('environments')
+    .innerJoin('env_types', 'env_types.id', 'environments.type')
+    .select(['env_types.id as type', 'env_types.restricted as restricted'])
+    .where('environments.app_id', '=', app)
+    .where('environments.id', '=', env)
+    .executeTakeFirst();
+  return row ? { envType: row.type, restricted: Number(row.restricted) === 1 } : undefined;
+}

@@ -1,0 +1,290 @@
+import {
+  ConflictError,
+  InputError,
+  NotFoundError,
+  roleScopeKind,
+  type AccessDecision,
+  type AccessTarget,
+  type Permission,
+  type RoleGrant,
+  type RoleGrantBody,
+} from '@pave/core';
+import { isUniqueViolation, type Executor, type Store } from '../store/index.ts';
+import { recordAudit } from './audit.ts';
+import { now, type Actor, type RequestContext } from './context.ts';
+import { authorize, decideFor, environmentAccess, loadGrants } from './access.ts';
+
+interface ResolvedGrant {
+  role: string;
+  subjectKind: 'user' | 'team';
+  subjectId: string;
+  subjectName: string;
+  scopeKind: 'org' | 'app' | 'env-type';
+  scopeId: string;
+}
+
+/** Checks a grant request's shape and that what it names exists; InputError/NotFoundError otherwise. */
+async function resolve(db: Executor, body: RoleGrantBody): Promise<ResolvedGrant> {
+  const problems: Array<{ path: string; message: string }> = [];
+  if (Boolean(body.user) === Boolean(body.team)) {
+    problems.push({ path: '/user', message: 'name exactly one of user (--user) or team (--team)' });
+  }
+  const kind = roleScopeKind(body.role);
+  if (kind === 'org' && (body.app || body.envType)) {
+    problems.push({ path: '/role', message: `${body.role} is an org role: leave out app and envType` });
+  }
+  if (kind === 'app' && (!body.app || body.envType)) {
+    problems.push({ path: '/app', message: `${body.role} is an app role: name the app (--app), no envType` });
+  }
+  if (kind === 'env-type' && (!body.envType || body.app)) {
+    problems.push({
+      path: '/envType',
+      message: `${body.role} is an environment-type role: name the type (--env-type), no app`,
+    });
+  }
+  if (problems.length) throw new InputError('the role grant is invalid', problems);
+  let subjectId: string;
+  if (body.user) {
+    const user = await db
+      .selectFrom('users')
+      .select('id')
+      .where('username', '=', body.user)
+      .executeTakeFirst();
+    if (!user) {
+      throw new NotFoundError(`user "${body.user}" not found`, [
+        { path: '/user', message: '`pave users list` shows the users' },
+      ]);
+    }
+    subjectId = user.id;
+  } else {
+    const team = await db.selectFrom('teams').select('id').where('id', '=', body.team!).executeTakeFirst();
+    if (!team) {
+      throw new NotFoundError(`team "${body.team}" not found`, [
+        { path: '/team', message: '`pave teams list` shows the teams' },
+      ]);
+    }
+    subjectId = team.id;
+  }
+  if (kind === 'env-type') {
+    const type = await db
+      .selectFrom('env_types')
+      .select('id')
+      .where('id', '=', body.envType!)
+      .executeTakeFirst();
+    if (!type) {
+      throw new NotFoundError(`environment type "${body.envType}" not found`, [
+        { path: '/envType', message: '`pave env-types list` shows the types' },
+      ]);
+    }
+  }
+  return {
+    role: body.role,
+    subjectKind: body.user ? 'user' : 'team',
+    subjectId,
+    subjectName: body.user ?? body.team!,
+    scopeKind: kind,
+    scopeId: kind === 'app' ? body.app! : kind === 'env-type' ? body.envType! : '',
+  };
+}
+
+/** App roles are granted by the app's owners (and admins); org and environment-type roles by admins. */
+function authorizeGrant(actor: Actor, grant: ResolvedGrant): void {
+  if (grant.scopeKind === 'app') authorize(actor, 'role.grant', { app: grant.scopeId });
+  else authorize(actor, 'user.write');
+}
+
+/** Grants a role; ConflictError if the subject holds it already. Audited. */
+export async function grantRole(
+  store: Store,
+  context: RequestContext,
+  body: RoleGrantBody,
+): Promise<RoleGrant> {
+  const grant = await resolve(store.db, body);
+  authorizeGrant(context.actor, grant);
+  if (grant.scopeKind === 'app') {
+    const app = await store.db
+      .selectFrom('apps')
+      .select('id')
+      .where('id', '=', grant.scopeId)
+      .executeTakeFirst();
+    if (!app)
+      throw new NotFoundError(`app "${grant.scopeId}" not found`, [{ path: '/app', message: 'no such app' }]);
+  }
+  const createdAt = now();
+  try {
+    await store.transaction(async (tx) => {
+      await tx
+        .insertInto('role_grants')
+        .values({
+          subject_kind: grant.subjectKind,
+          subject_id: grant.subjectId,
+          role: grant.role,
+          scope_kind: grant.scopeKind,
+          scope_id: grant.scopeId,
+          created_by: context.actor.username,
+          created_at: createdAt,
+        })
+        .execute();
+      await recordAudit(tx, context, {
+        action: 'role.grant',
+        target: `roles/${grant.role}`,
+        appId: grant.scopeKind === 'app' ? grant.scopeId : null,
+        summary: describe(grant),
+      });
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) {
+      throw new ConflictError(`${grant.subjectKind} ${grant.subjectName} already holds this role`, [
+        { path: '/role', message: '`pave roles list` shows the grants' },
+      ]);
+    }
+    throw error;
+  }
+  return toView(grant, context.actor.username, createdAt);
+}
+
+/** Revokes a role; NotFoundError if it is not held; ConflictError for the last org admin. Audited. */
+export async function revokeRole(store: Store, context: RequestContext, body: RoleGrantBody): Promise<void> {
+  const grant = await resolve(store.db, body);
+  authorizeGrant(context.actor, grant);
+  await store.transaction(async (tx) => {
+    if (grant.role === 'admin') {
+      const admins = await tx
+        .selectFrom('role_grants')
+        .select('id')
+        .where('role', '=', 'admin')
+        .where('scope_kind', '=', 'org')
+        .execute();
+      if (admins.length <= 1) {
+        throw new ConflictError('this is the last org admin grant', [
+          { path: '/role', message: 'grant admin to someone else first' },
+        ]);
+      }
+    }
+    const result = await tx
+      .deleteFrom('role_grants')
+      .where('subject_kind', '=', grant.subjectKind)
+      .where('subject_id', '=', grant.subjectId)
+      .where('role', '=', grant.role)
+      .where('scope_kind', '=', grant.scopeKind)
+      .where('scope_id', '=', grant.scopeId)
+      .executeTakeFirst();
+    if (Number(result.numDeletedRows) === 0) {
+      throw new NotFoundError(`${grant.subjectKind} ${grant.subjectName} does not hold this role`, [
+        { path: '/role', message: '`pave roles list` shows the grants' },
+      ]);
+    }
+    await recordAudit(tx, context, {
+      action: 'role.revoke',
+      target: `roles/${grant.role}`,
+      appId: grant.scopeKind === 'app' ? grant.scopeId : null,
+      summary: describe(grant),
+    });
+  });
+}
+
+function describe(grant: ResolvedGrant) {
+  return {
+    role: grant.role,
+    [grant.subjectKind]: grant.subjectName,
+    ...(grant.scopeKind === 'app' ? { app: grant.scopeId } : {}),
+    ...(grant.scopeKind === 'env-type' ? { envType: grant.scopeId } : {}),
+  };
+}
+
+function toView(grant: ResolvedGrant, createdBy: string, createdAt: string): RoleGrant {
+  return {
+    role: grant.role,
+    scope: grant.scopeKind === 'org' ? { kind: 'org' } : { kind: grant.scopeKind, id: grant.scopeId },
+    subject: { kind: grant.subjectKind, name: grant.subjectName },
+    createdBy,
+    createdAt,
+  };
+}
+
+/**
+ * Lists role grants: of one app (for those who may read its roles), or (admins) all of them or one user's.
+ */
+export async function listRoles(
+  db: Executor,
+  actor: Actor,
+  query: { app?: string | undefined; user?: string | undefined },
+): Promise<RoleGrant[]> {
+  if (query.app) authorize(actor, 'role.read', { app: query.app });
+  else authorize(actor, 'user.read');
+  let select = db
+    .selectFrom('role_grants')
+    .leftJoin('users', (join) =>
+      join.onRef('users.id', '=', 'role_grants.subject_id').on('role_grants.subject_kind', '=', 'user'),
+    )
+    .select([
+      'role_grants.role as role',
+      'role_grants.scope_kind as scope_kind',
+      'role_grants.scope_id as scope_id',
+      'role_grants.subject_kind as subject_kind',
+      'role_grants.subject_id as subject_id',
+      'users.username as username',
+      'role_grants.created_by as created_by',
+      'role_grants.created_at as created_at',
+    ]);
+  if (query.app)
+    select = select.where('role_grants.scope_kind', '=', 'app').where('role_grants.scope_id', '=', query.app);
+  if (query.user) select = select.where('users.username', '=', query.user);
+  const rows = await select.orderBy('role_grants.id').execute();
+  return rows.map((row) =>
+    toView(
+      {
+        role: row.role,
+        subjectKind: row.subject_kind as 'user' | 'team',
+        subjectId: row.subject_id,
+        subjectName: row.subject_kind === 'user' ? (row.username ?? row.subject_id) : row.subject_id,
+        scopeKind: row.scope_kind as ResolvedGrant['scopeKind'],
+        scopeId: row.scope_id,
+      },
+      row.created_by,
+      row.created_at,
+    ),
+  );
+}
+
+/**
+ * Answers `pave auth can-i`: whether the caller (or, for admins, another user with all their roles) may do
+ * `permission` on the app and environment named, and why.
+ */
+export async function canI(
+  db: Executor,
+  actor: Actor,
+  query: { action: Permission; app?: string | undefined; env?: string | undefined; as?: string | undefined },
+): Promise<AccessDecision & { action: string; as: string }> {
+  let subject = actor;
+  if (query.as && query.as !== actor.username) {
+    authorize(actor, 'user.read');
+    const user = await db
+      .selectFrom('users')
+      .select(['id', 'username'])
+      .where('username', '=', query.as)
+      .executeTakeFirst();
+    if (!user) {
+      throw new NotFoundError(`user "${query.as}" not found`, [
+        { path: 'as', message: '`pave users list` shows the users' },
+      ]);
+    }
+    subject = {
+      ...actor,
+      userId: user.id,
+      username: user.username,
+      grants: await loadGrants(db, user.id),
+      tokenScope: null,
+    };
+  }
+  const target: AccessTarget = {};
+  if (query.app) {
+    target.app = query.app;
+    if (query.env) {
+      const access = await environmentAccess(db, query.app, query.env);
+      if (access) Object.assign(target, access);
+    }
+  }
+  const decision = decideFor(subject, query.action, target);
+  return { ...decision, action: query.action, as: subject.username };
+}

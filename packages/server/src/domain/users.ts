@@ -1,0 +1,571 @@
+import { randomBytes, randomUUID, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import {
+  AuthenticationError,
+  ConflictError,
+  DNS_LABEL_RULE,
+  InputError,
+  NotFoundError,
+  PASSWORD_MAX_LENGTH,
+  PASSWORD_MIN_LENGTH,
+  PASSWORD_RULE,
+  TooManyRequestsError,
+  isDnsLabel,
+  type CreateTeamBody,
+  type CreateUserBody,
+  type LoginResult,
+  type Team,
+  type User,
+  type UserKind,
+} from '@pave/core';
+import type { Selectable } from 'kysely';
+import { isUniqueViolation, type Executor, type Store } from '../store/index.ts';
+import type { UsersTable } from '../store/schema.ts';
+import { recordAudit } from './audit.ts';
+import { now, type RequestContext } from './context.ts';
+import { insertToken } from './tokens.ts';
+
+// Passwords
+
+/** scrypt cost parameters for new hashes: N = 2^15, r = 8, p = 1 (32 MiB and tens of ms per hash). */
+const SCRYPT = { N: 32_768, r: 8, p: 1 } as const;
+const SALT_BYTES = 16;
+const KEY_BYTES = 32;
+// scrypt needs 128·N·r bytes, exactly Node's default limit for these parameters; leave room.
+const SCRYPT_MAX_MEMORY = 64 * 1024 * 1024;
+
+function scryptAsync(password: string, salt: Buffer, length: number, options: ScryptOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    scrypt(password, salt, length, options, (error, key) => (error ? reject(error) : resolve(key))),
+  );
+}
+
+/** Hashes a password for storage: `scrypt$32768$8$1$<salt, base64>$<hash, base64>` with a random salt. */
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(SALT_BYTES);
+  const key = await scryptAsync(password, salt, KEY_BYTES, { ...SCRYPT, maxmem: SCRYPT_MAX_MEMORY });
+  return ['scrypt', SCRYPT.N, SCRYPT.r, SCRYPT.p, salt.toString('base64'), key.toString('base64')].join('$');
+}
+
+const HASH_SHAPE = /^scrypt\$(\d+)\$(\d+)\$(\d+)\$([A-Za-z0-9+/]+=*)\$([A-Za-z0-9+/]+=*)$/;
+
+/**
+ * Whether `password` matches a hash made by {@link hashPassword}, compared in constant time. A hash that is
+ * not in that form matches nothing.
+ */
+export async function verifyPassword(password: string, hash: string): Promise<boolean> {
+  const match = HASH_SHAPE.exec(hash);
+  if (!match) return false;
+  const [N, r, p] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const salt = Buffer.from(match[4]!, 'base64');
+  const expected = Buffer.from(match[5]!, 'base64');
+  if (expected.length === 0) return false;
+  const actual = await scryptAsync(password, salt, expected.length, {
+    N,
+    r,
+    p,
+    maxmem: Math.max(SCRYPT_MAX_MEMORY, 256 * N * r),
+  });
+  return timingSafeEqual(actual, expected);
+}
+
+/**
+ * Verified instead when the user does not exist or has no password, so that answering takes as long as for
+ * a real user and the time does not tell which usernames exist. No password hashes to it.
+ */
+const DUMMY_HASH = `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$cGF2ZS1kdW1teS1zYWx0IQ==$${Buffer.alloc(KEY_BYTES, 0x5a).toString('base64')}`;
+
+function checkPassword(password: string, path: string): void {
+  if (password.length < PASSWORD_MIN_LENGTH || password.length > PASSWORD_MAX_LENGTH) {
+    throw new InputError(`the password is too ${password.length < PASSWORD_MIN_LENGTH ? 'short' : 'long'}`, [
+      { path, message: `${PASSWORD_RULE}; a passphrase of several words is easy to type and hard to guess` },
+    ]);
+  }
+}
+
+// Users
+
+function toUser(row: Selectable<UsersTable>, teams: string[]): User {
+  return {
+    id: row.id,
+    username: row.username,
+    kind: row.kind === 'service' ? 'service' : 'user',
+    hasPassword: row.password_hash !== null,
+    createdAt: row.created_at,
+    teams,
+  };
+}
+
+/** The error for a user that does not exist. */
+function userNotFound(username: string, path = 'username'): NotFoundError {
+  return new NotFoundError(`user "${username}" not found`, [
+    { path, message: 'no such user or service account; `pave users list` shows them' },
+  ]);
+}
+
+/**
+ * Creates a user (kind `user`, with a password when one is given) or a service account (kind `service`: it
+ * has tokens only, never a password). InputError for a username that is not a DNS label, a password shorter
+ * than 12 characters, or a password for a service account; ConflictError if the username is taken.
+ */
+export async function createUser(store: Store, context: RequestContext, body: CreateUserBody): Promise<User> {
+  const kind: UserKind = body.kind ?? 'user';
+  if (!isDnsLabel(body.username)) {
+    throw new InputError(`"${body.username}" is not a valid username`, [
+      { path: '/username', message: DNS_LABEL_RULE },
+    ]);
+  }
+  if (body.password !== undefined) {
+    if (kind === 'service') {
+      throw new InputError('a service account has no password', [
+        {
+          path: '/password',
+          message: 'leave it out: service accounts authenticate with tokens only; or create kind user',
+        },
+      ]);
+    }
+    checkPassword(body.password, '/password');
+  }
+  const row: Selectable<UsersTable> = {
+    id: `usr_${randomUUID().replaceAll('-', '').slice(0, 16)}`,
+    username: body.username,
+    created_at: now(),
+    kind,
+    password_hash: body.password === undefined ? null : await hashPassword(body.password),
+  };
+  try {
+    await store.transaction(async (tx) => {
+      await tx.insertInto('users').values(row).execute();
+      await recordAudit(tx, context, {
+        action: 'user.create',
+        target: `users/${row.username}`,
+        summary: { username: row.username, kind, hasPassword: row.password_hash !== null },
+      });
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) {
+      throw new ConflictError(`user "${body.username}" already exists`, [
+        { path: '/username', message: 'is taken by a user or service account; choose another' },
+      ]);
+    }
+    throw error;
+  }
+  return toUser(row, []);
+}
+
+/** Every user and service account, ordered by username, each with the ids of its teams (sorted). */
+export async function listUsers(db: Executor): Promise<User[]> {
+  const rows = await db.selectFrom('users').selectAll().orderBy('username').execute();
+  const memberships = await db
+    .selectFrom('team_members')
+    .select(['user_id', 'team_id'])
+    .orderBy('team_id')
+    .execute();
+  const teams = new Map<string, string[]>();
+  for (const { user_id, team_id } of memberships) {
+    teams.set(user_id, [...(teams.get(user_id) ?? []), team_id]);
+  }
+  return rows.map((row) => toUser(row, teams.get(row.id) ?? []));
+}
+
+/**
+ * How many users are org admins, directly or through a team. Used to refuse changes that would leave the
+ * organisation without one (nobody could grant roles any more).
+ */
+async function countOrgAdmins(tx: Executor): Promise<number> {
+  const direct = tx
+    .selectFrom('role_grants')
+    .select('subject_id')
+    .where('subject_kind', '=', 'user')
+    .where('role', '=', 'admin')
+    .where('scope_kind', '=', 'org');
+  const viaTeams = tx
+    .selectFrom('team_members')
+    .innerJoin('role_grants', (join) =>
+      join
+        .onRef('role_grants.subject_id', '=', 'team_members.team_id')
+        .on('role_grants.subject_kind', '=', 'team')
+        .on('role_grants.role', '=', 'admin')
+        .on('role_grants.scope_kind', '=', 'org'),
+    )
+    .select('team_members.user_id');
+  const row = await tx
+    .selectFrom('users')
+    .select((eb) => eb.fn.countAll<string | number>().as('count'))
+    .where((eb) => eb.or([eb('id', 'in', direct), eb('id', 'in', viaTeams)]))
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
+/**
+ * Runs `change` (inside `tx`) and throws `refusal()` if it left the organisation without an org admin when it
+ * had one before; the caller's transaction then rolls the change back.
+ */
+async function keepingAnOrgAdmin<T>(
+  tx: Executor,
+  change: () => Promise<T>,
+  refusal: () => ConflictError,
+): Promise<T> {
+  const before = await countOrgAdmins(tx);
+  const result = await change();
+  if (before > 0 && (await countOrgAdmins(tx)) === 0) throw refusal();
+  return result;
+}
+
+/**
+ * Deletes a user or service account with its tokens, team memberships and role grants. NotFoundError if there
+ * is none; ConflictError when it is the caller (log in as another admin to do it) or the last org admin.
+ */
+export async function deleteUser(store: Store, context: RequestContext, username: string): Promise<void> {
+  await store.transaction(async (tx) => {
+    const user = await tx.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
+    if (!user) throw userNotFound(username);
+    if (user.id === context.actor.userId) {
+      throw new ConflictError(`you cannot delete yourself ("${username}")`, [
+        { path: 'username', message: 'is the user you are logged in as; another admin can delete it' },
+      ]);
+    }
+    const teams = await tx
+      .selectFrom('team_members')
+      .select('team_id')
+      .where('user_id', '=', user.id)
+      .orderBy('team_id')
+      .execute();
+    const tokens = await tx
+      .selectFrom('tokens')
+      .select((eb) => eb.fn.countAll<string | number>().as('count'))
+      .where('user_id', '=', user.id)
+      .executeTakeFirstOrThrow();
+    await keepingAnOrgAdmin(
+      tx,
+      async () => {
+        await tx
+          .deleteFrom('role_grants')
+          .where('subject_kind', '=', 'user')
+          .where('subject_id', '=', user.id)
+          .execute();
+        await tx.deleteFrom('team_members').where('user_id', '=', user.id).execute();
+        // Tokens go with the user (foreign key, on delete cascade).
+        await tx.deleteFrom('users').where('id', '=', user.id).execute();
+      },
+      () =>
+        new ConflictError(`"${username}" is the last org admin`, [
+          {
+            path: 'username',
+            message: 'make another user an org admin first, so that someone can still manage Pave',
+          },
+        ]),
+    );
+    await recordAudit(tx, context, {
+      action: 'user.delete',
+      target: `users/${username}`,
+      summary: {
+        username,
+        kind: user.kind,
+        teams: teams.map((team) => team.team_id),
+        tokensDeleted: Number(tokens.count),
+      },
+    });
+  });
+}
+
+// Login
+
+/** How long a token from a password login works. */
+export const LOGIN_TOKEN_TTL_MS = 12 * 60 * 60 * 1000;
+/** Failed logins are counted over this window… */
+export const LOGIN_FAILURE_WINDOW_MS = 5 * 60 * 1000;
+/** …and this many, for one username or from one client address, make further attempts wait (429). */
+export const LOGIN_FAILURE_LIMIT = 5;
+
+/** What a login attempt presents, and where it comes from. */
+export interface LoginAttempt {
+  username: string;
+  password: string;
+  /** The client's address, for rate limiting. */
+  clientAddress: string;
+  requestId: string;
+}
+
+/**
+ * Logs a user in with their password and returns a new token, valid for 12 hours. Rejects with
+ * AuthenticationError ("username or password is wrong") for a wrong password, an unknown user, a service
+ * account or a user without a password, alike and after the same work, so neither the answer nor its timing
+ * tells whether a user exists. Each failure is counted for the username and for the client address; with 5
+ * failures for either within 5 minutes, attempts are refused with TooManyRequestsError (429, Retry-After)
+ * without checking the password, until the oldest of them is 5 minutes old.
+ */
+export async function login(store: Store, attempt: LoginAttempt): Promise<LoginResult> {
+  const keys = [`user:${attempt.username}`, `client:${attempt.clientAddress}`];
+  const retryAfterMs = await loginBlockedFor(store.db, keys);
+  if (retryAfterMs > 0) {
+    const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+    throw new TooManyRequestsError(`too many failed logins; try again in ${seconds} s`, seconds, [
+      {
+        path: '/',
+        message: `after ${LOGIN_FAILURE_LIMIT} failed logins within ${LOGIN_FAILURE_WINDOW_MS / 60_000} minutes, logins for that user or from that address wait`,
+      },
+    ]);
+  }
+  const user = await store.db
+    .selectFrom('users')
+    .select(['id', 'username', 'kind', 'password_hash'])
+    .where('username', '=', attempt.username)
+    .executeTakeFirst();
+  const hash = user?.kind === 'user' && user.password_hash ? user.password_hash : null;
+  // Always hash, even for no user, so timing does not reveal which usernames exist.
+  const matches = await verifyPassword(attempt.password, hash ?? DUMMY_HASH);
+  if (!user || !hash || !matches) {
+    await recordLoginFailure(store, keys);
+    throw new AuthenticationError('username or password is wrong', [
+      {
+        path: '/',
+        message: `check both; after ${LOGIN_FAILURE_LIMIT} failures within ${LOGIN_FAILURE_WINDOW_MS / 60_000} minutes logins wait`,
+      },
+    ]);
+  }
+  const loggedInAt = new Date();
+  const expiresAt = new Date(loggedInAt.getTime() + LOGIN_TOKEN_TTL_MS).toISOString();
+  return store.transaction(async (tx) => {
+    const created = await insertToken(
+      tx,
+      { id: user.id, username: user.username },
+      `login ${loggedInAt.toISOString()}`,
+      expiresAt,
+    );
+    await recordAudit(
+      tx,
+      {
+        actor: {
+          userId: user.id,
+          username: user.username,
+          tokenId: created.id,
+          tokenName: created.name,
+          tokenExpiresAt: expiresAt,
+        },
+        requestId: attempt.requestId,
+      },
+      {
+        action: 'user.login',
+        target: `users/${user.username}`,
+        summary: {
+          tokenId: created.id,
+          prefix: created.prefix,
+          expiresAt,
+          clientAddress: attempt.clientAddress,
+        },
+      },
+    );
+    return { token: created.token, expiresAt, username: user.username };
+  });
+}
+
+/** Milliseconds until a login for any of `keys` may be tried again; 0 when it may be tried now. */
+async function loginBlockedFor(db: Executor, keys: string[]): Promise<number> {
+  const cutoff = new Date(Date.now() - LOGIN_FAILURE_WINDOW_MS).toISOString();
+  const rows = await db
+    .selectFrom('login_failures')
+    .select(['key', 'at'])
+    .where('key', 'in', keys)
+    .where('at', '>', cutoff)
+    .orderBy('at')
+    .execute();
+  let wait = 0;
+  for (const key of keys) {
+    const times = rows.filter((row) => row.key === key).map((row) => Date.parse(row.at));
+    // Attempts resume when all but LIMIT - 1 of the failures have left the window.
+    const freeing = times[times.length - LOGIN_FAILURE_LIMIT];
+    if (freeing !== undefined) wait = Math.max(wait, freeing + LOGIN_FAILURE_WINDOW_MS - Date.now());
+  }
+  return wait;
+}
+
+/** Counts a failed login for each key, and forgets failures that no longer count. */
+async function recordLoginFailure(store: Store, keys: string[]): Promise<void> {
+  const at = now();
+  await store.transaction(async (tx) => {
+    await tx
+      .insertInto('login_failures')
+      .values(keys.map((key) => ({ key, at })))
+      .execute();
+    await tx
+      .deleteFrom('login_failures')
+      .where('at', '<', new Date(Date.now() - LOGIN_FAILURE_WINDOW_MS).toISOString())
+      .execute();
+  });
+}
+
+// Teams
+
+function teamNotFound(team: string): NotFoundError {
+  return new NotFoundError(`team "${team}" not found`, [
+    { path: 'team', message: 'no such team; `pave teams list` shows them' },
+  ]);
+}
+
+/** Every team, ordered by id, with the usernames of its members (sorted). */
+export async function listTeams(db: Executor): Promise<Team[]> {
+  const teams = await db.selectFrom('teams').selectAll().orderBy('id').execute();
+  const members = await db
+    .selectFrom('team_members')
+    .innerJoin('users', 'users.id', 'team_members.user_id')
+    .select(['team_members.team_id as team_id', 'users.username as username'])
+    .orderBy('users.username')
+    .execute();
+  return teams.map((team) => ({
+    id: team.id,
+    members: members.filter((member) => member.team_id === team.id).map((member) => member.username),
+    createdBy: team.created_by,
+    createdAt: team.created_at,
+  }));
+}
+
+async function getTeam(db: Executor, teamId: string): Promise<Team> {
+  const team = await db.selectFrom('teams').selectAll().where('id', '=', teamId).executeTakeFirst();
+  if (!team) throw teamNotFound(teamId);
+  const members = await db
+    .selectFrom('team_members')
+    .innerJoin('users', 'users.id', 'team_members.user_id')
+    .select('users.username as username')
+    .where('team_members.team_id', '=', teamId)
+    .orderBy('users.username')
+    .execute();
+  return {
+    id: team.id,
+    members: members.map((member) => member.username),
+    createdBy: team.created_by,
+    createdAt: team.created_at,
+  };
+}
+
+/** Creates an empty team; ConflictError if the id is taken, InputError if it is not a DNS label. */
+export async function createTeam(store: Store, context: RequestContext, body: CreateTeamBody): Promise<Team> {
+  if (!isDnsLabel(body.id)) {
+    throw new InputError(`"${body.id}" is not a valid team id`, [{ path: '/id', message: DNS_LABEL_RULE }]);
+  }
+  const row = { id: body.id, created_by: context.actor.username, created_at: now() };
+  try {
+    await store.transaction(async (tx) => {
+      await tx.insertInto('teams').values(row).execute();
+      await recordAudit(tx, context, {
+        action: 'team.create',
+        target: `teams/${row.id}`,
+        summary: { id: row.id },
+      });
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) {
+      throw new ConflictError(`team "${body.id}" already exists`, [
+        { path: '/id', message: 'is taken; `pave teams list` shows the teams' },
+      ]);
+    }
+    throw error;
+  }
+  return { id: row.id, members: [], createdBy: row.created_by, createdAt: row.created_at };
+}
+
+/**
+ * Deletes a team and the roles granted to it; its members stay users. NotFoundError if there is none;
+ * ConflictError if the team's org admin role is the last one anybody holds.
+ */
+export async function deleteTeam(store: Store, context: RequestContext, teamId: string): Promise<void> {
+  await store.transaction(async (tx) => {
+    const team = await getTeam(tx, teamId);
+    await keepingAnOrgAdmin(
+      tx,
+      async () => {
+        await tx
+          .deleteFrom('role_grants')
+          .where('subject_kind', '=', 'team')
+          .where('subject_id', '=', teamId)
+          .execute();
+        await tx.deleteFrom('team_members').where('team_id', '=', teamId).execute();
+        await tx.deleteFrom('teams').where('id', '=', teamId).execute();
+      },
+      () =>
+        new ConflictError(`team "${teamId}" holds the last org admin role`, [
+          {
+            path: 'team',
+            message: 'make a user an org admin first, so that someone can still manage Pave',
+          },
+        ]),
+    );
+    await recordAudit(tx, context, {
+      action: 'team.delete',
+      target: `teams/${teamId}`,
+      summary: { id: teamId, members: team.members },
+    });
+  });
+}
+
+/**
+ * Adds a user (or service account) to a team and returns the team; nothing changes (and nothing is audited)
+ * when they already are a member. NotFoundError for an unknown team or user.
+ */
+export async function addTeamMember(
+  store: Store,
+  context: RequestContext,
+  teamId: string,
+  username: string,
+): Promise<Team> {
+  return store.transaction(async (tx) => {
+    const team = await getTeam(tx, teamId);
+    if (team.members.includes(username)) return team;
+    const user = await tx.selectFrom('users').select('id').where('username', '=', username).executeTakeFirst();
+    if (!user) throw userNotFound(username);
+    await tx
+      .insertInto('team_members')
+      .values({ team_id: teamId, user_id: user.id, added_at: now() })
+      .execute();
+    await recordAudit(tx, context, {
+      action: 'team.member.add',
+      target: `teams/${teamId}`,
+      summary: { team: teamId, username },
+    });
+    return { ...team, members: [...team.members, username].sort() };
+  });
+}
+
+/**
+ * Removes a user from a team. NotFoundError for an unknown team, or a user who is not a member;
+ * ConflictError when that would leave the organisation without an org admin.
+ */
+export async function removeTeamMember(
+  store: Store,
+  context: RequestContext,
+  teamId: string,
+  username: string,
+): Promise<void> {
+  await store.transaction(async (tx) => {
+    const team = await getTeam(tx, teamId);
+    const user = await tx.selectFrom('users').select('id').where('username', '=', username).executeTakeFirst();
+    if (!user || !team.members.includes(username)) {
+      throw new NotFoundError(`"${username}" is not a member of team "${teamId}"`, [
+        {
+          path: 'username',
+          message: `members: ${team.members.join(', ') || 'none'}; \`pave teams list\` shows every team`,
+        },
+      ]);
+    }
+    await keepingAnOrgAdmin(
+      tx,
+      () =>
+        tx
+          .deleteFrom('team_members')
+          .where('team_id', '=', teamId)
+          .where('user_id', '=', user.id)
+          .execute(),
+      () =>
+        new ConflictError(`"${username}" is the last org admin (through team "${teamId}")`, [
+          {
+            path: 'username',
+            message: 'make another user an org admin first, so that someone can still manage Pave',
+          },
+        ]),
+    );
+    await recordAudit(tx, context, {
+      action: 'team.member.remove',
+      target: `teams/${teamId}`,
+      summary: { team: teamId, username },
+    });
+  });
+}

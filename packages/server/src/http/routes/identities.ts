@@ -1,0 +1,166 @@
+import {
+  CreateTeamBody,
+  CreateUserBody,
+  LoginBody,
+  LoginResult,
+  Team,
+  TeamMemberParams,
+  TeamParams,
+  User,
+  UserParams,
+  listOf,
+} from '@pave/core';
+import type { ApiServer } from '../app.ts';
+import type { Store } from '../../store/index.ts';
+import {
+  addTeamMember,
+  createTeam,
+  createUser,
+  deleteTeam,
+  deleteUser,
+  listTeams,
+  listUsers,
+  login,
+  removeTeamMember,
+} from '../../domain/users.ts';
+
+/**
+ * Identities: password login (public, rate limited), users and service accounts, teams and their members.
+ * Reads need `user.read`, changes `user.write`.
+ */
+export function identityRoutes(api: ApiServer, store: Store): void {
+  api.post(
+    '/auth/login',
+    {
+      config: { public: true },
+      schema: {
+        tags: ['auth'],
+        summary: 'Log in with a username and password; returns a token valid for 12 hours',
+        security: [],
+        body: LoginBody,
+        response: { 200: LoginResult },
+      },
+    },
+    async (request) => {
+      try {
+        return await login(store, {
+          ...request.body,
+          clientAddress: request.ip,
+          requestId: String(request.id),
+        });
+      } catch (error) {
+        if ((error as Error).name === 'AuthenticationError') {
+          request.log.warn({ username: request.body.username, client: request.ip }, 'login failed');
+        }
+        throw error;
+      }
+    },
+  );
+
+  api.get(
+    '/users',
+    {
+      config: { permission: 'user.read' },
+      schema: {
+        tags: ['users'],
+        summary: 'List users and service accounts',
+        response: { 200: listOf(User) },
+      },
+    },
+    async () => ({ items: await listUsers(store.db) }),
+  );
+  api.post(
+    '/users',
+    {
+      config: { permission: 'user.write' },
+      schema: {
+        tags: ['users'],
+        summary: 'Create a user (optionally with a password) or a service account',
+        body: CreateUserBody,
+        response: { 201: User },
+      },
+    },
+    async (request, reply) => reply.code(201).send(await createUser(store, request.pave, request.body)),
+  );
+  api.delete(
+    '/users/:username',
+    {
+      config: { permission: 'user.write' },
+      schema: {
+        tags: ['users'],
+        summary: 'Delete a user or service account with its tokens, team memberships and roles',
+        params: UserParams,
+      },
+    },
+    async (request, reply) => {
+      await deleteUser(store, request.pave, request.params.username);
+      return reply.code(204).send();
+    },
+  );
+
+  api.get(
+    '/teams',
+    {
+      config: { permission: 'user.read' },
+      schema: { tags: ['teams'], summary: 'List teams with their members', response: { 200: listOf(Team) } },
+    },
+    async () => ({ items: await listTeams(store.db) }),
+  );
+  api.post(
+    '/teams',
+    {
+      config: { permission: 'user.write' },
+      schema: {
+        tags: ['teams'],
+        summary: 'Create a team',
+        body: CreateTeamBody,
+        response: { 201: Team },
+      },
+    },
+    async (request, reply) => reply.code(201).send(await createTeam(store, request.pave, request.body)),
+  );
+  api.delete(
+    '/teams/:team',
+    {
+      config: { permission: 'user.write' },
+      schema: {
+        tags: ['teams'],
+        summary: 'Delete a team and the roles granted to it (its members stay)',
+        params: TeamParams,
+      },
+    },
+    async (request, reply) => {
+      await deleteTeam(store, request.pave, request.params.team);
+      return reply.code(204).send();
+    },
+  );
+  api.put(
+    '/teams/:team/members/:username',
+    {
+      config: { permission: 'user.write' },
+      schema: {
+        tags: ['teams'],
+        summary: 'Add a user to a team (no change if already a member)',
+        params: TeamMemberParams,
+        response: { 200: Team },
+      },
+    },
+    async (request) =>
+      addTeamMember(store, request.pave, request.params.team, request.params.username),
+  );
+  api.delete(
+    '/teams/:team/members/:username',
+    {
+      config: { permission: 'user.write' },
+      schema: {
+        tags: ['teams'],
+        summary: 'Remove a user from a team',
+        params: TeamMemberParams,
+      },
+    },
+    async (request, reply) => {
+      await removeTeamMember(store, request.pave, request.params.team, request.params.username);
+      return reply.code(204).send();
+    },
+  );
+}

@@ -1,0 +1,62 @@
+import { CanIQuery, CanIResult, RoleGrant, RoleGrantBody, RolesQuery, listOf } from '@pave/core';
+import type { ApiServer } from '../app.ts';
+import type { Store } from '../../store/index.ts';
+import { canI, grantRole, listRoles, revokeRole } from '../../domain/roles.ts';
+
+/**
+ * Role grants and the permission explainer. Who may grant depends on the role granted (app owners grant
+ * app roles; admins grant org and environment-type roles), so the routes check in the domain.
+ */
+export function roleRoutes(api: ApiServer, store: Store): void {
+  const tags = ['roles'];
+  api.get(
+    '/roles',
+    {
+      config: { permission: 'token.self' },
+      schema: {
+        tags,
+        summary: 'List role grants',
+        querystring: RolesQuery,
+        response: { 200: listOf(RoleGrant) },
+      },
+    },
+    async (request) => ({ items: await listRoles(store.db, request.pave.actor, request.query) }),
+  );
+  api.post(
+    '/roles',
+    {
+      config: { permission: 'token.self' },
+      schema: {
+        tags,
+        summary: 'Grant a role to a user or a team',
+        body: RoleGrantBody,
+        response: { 201: RoleGrant },
+      },
+    },
+    async (request, reply) => reply.code(201).send(await grantRole(store, request.pave, request.body)),
+  );
+  api.post(
+    '/roles/revoke',
+    {
+      config: { permission: 'token.self' },
+      schema: { tags, summary: 'Revoke a role from a user or a team', body: RoleGrantBody },
+    },
+    async (request, reply) => {
+      await revokeRole(store, request.pave, request.body);
+      return reply.code(204).send();
+    },
+  );
+  api.get(
+    '/auth/can-i',
+    {
+      config: { permission: 'token.self' },
+      schema: {
+        tags,
+        summary: 'Whether you (or, for admins, another user) may do an action, and why',
+        querystring: CanIQuery,
+        response: { 200: CanIResult },
+      },
+    },
+    async (request) => canI(store.db, request.pave.actor, request.query),
+  );
+}
