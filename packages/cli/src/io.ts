@@ -15,6 +15,11 @@ export interface CliIo extends CliEnvironment {
    * when input ends or Ctrl-C is pressed first.
    */
   ask: (question: string) => Promise<string>;
+  /**
+   * Like {@link ask}, for a password: what is typed is not shown. Absent where nothing can be typed unseen
+   * (test doubles); commands then refuse to prompt and name the `--…-stdin` flag to use instead.
+   */
+  askSecret?: (question: string) => Promise<string>;
 }
 
 /** The real process: its streams, environment and home directory. */
@@ -45,6 +50,31 @@ export function processIo(): CliIo {
         });
       } finally {
         lines.close();
+      }
+    },
+    askSecret: async (question) => {
+      const { createInterface } = await import('node:readline');
+      const { Writable } = await import('node:stream');
+      // readline echoes what is typed to its output: after the question, that output goes nowhere.
+      let muted = false;
+      const output = new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          if (!muted) process.stderr.write(chunk);
+          callback();
+        },
+      });
+      const lines = createInterface({ input: process.stdin, output, terminal: true });
+      try {
+        return await new Promise<string>((resolve) => {
+          lines.once('close', () => resolve(''));
+          lines.once('SIGINT', () => lines.close());
+          lines.question(question, resolve);
+          muted = true;
+        });
+      } finally {
+        lines.close();
+        // The Enter (or Ctrl-C) was not echoed either.
+        process.stderr.write('\n');
       }
     },
   };

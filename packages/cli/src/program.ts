@@ -17,6 +17,8 @@ import { registerResourcesCommands } from './commands/resources.ts';
 import { registerRollbackCommand } from './commands/rollback.ts';
 import { registerStatusCommand } from './commands/status.ts';
 import { registerTokensCommands } from './commands/tokens.ts';
+import { registerTeamsCommands } from './commands/teams.ts';
+import { registerUsersCommands } from './commands/users.ts';
 import { registerUpCommand } from './commands/up.ts';
 import { registerValidateCommand } from './commands/validate.ts';
 import { registerValuesCommands } from './commands/values.ts';
@@ -80,6 +82,8 @@ export function createProgram(io: CliIo): Command {
   registerRollbackCommand(program, io);
   registerPromoteCommand(program, io);
   registerTokensCommands(program, io);
+  registerUsersCommands(program, io);
+  registerTeamsCommands(program, io);
   registerAuditCommand(program, io);
   registerAdminCommands(program, io);
   registerValidateCommand(program, io);

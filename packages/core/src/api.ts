@@ -223,7 +223,10 @@ export type AuditPage = z.infer<typeof AuditPage>;
 export const AuditVerification = z
   .object({
     ok: z.boolean().describe('True when every entry matches its hash and links to the one before.'),
-    entries: z.number().int().describe('How many entries were verified before the first problem (all when ok).'),
+    entries: z
+      .number()
+      .int()
+      .describe('How many entries were verified before the first problem (all when ok).'),
     firstProblem: z
       .object({
         seq: z

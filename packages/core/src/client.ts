@@ -35,6 +35,8 @@ import type {
   WhoAmI,
 } from './api.ts';
 import type { MatchExplanation } from './matching.ts';
+import type { Permission } from './permissions.ts';
+import type { CanIResult, RoleGrant, RoleGrantBody } from './roles.ts';
 import type { CreateTeamBody, CreateUserBody, LoginBody, LoginResult, Team, User } from './identities.ts';
 import type {
   DefinitionsPlan,
@@ -214,6 +216,22 @@ export class PaveClient {
   }
   resourceGraph(app: string, env: string) {
     return this.request<ResourceGraph>('GET', `${envPath(app, env)}/resource-graph`);
+  }
+  /** Role grants: with `app` only those on that app (owners and developers), with `user` only theirs (admins). */
+  listRoles(query: { app?: string; user?: string } = {}) {
+    return this.request<{ items: RoleGrant[] }>('GET', '/roles', { query });
+  }
+  /** Grants a role to a user or a team; resolves with the grant (409 if they hold it already). */
+  grantRole(body: RoleGrantBody) {
+    return this.request<RoleGrant>('POST', '/roles', { body });
+  }
+  /** Revokes a role from a user or a team (404 if they do not hold it; refused for the last org admin). */
+  revokeRole(body: RoleGrantBody) {
+    return this.request<void>('POST', '/roles/revoke', { body });
+  }
+  /** Whether the caller (or, for admins, the user `as`) may do `action`, on an app or environment, and why. */
+  canI(query: { action: Permission; app?: string; env?: string; as?: string }) {
+    return this.request<CanIResult>('GET', '/auth/can-i', { query });
   }
   listTokens() {
     return this.request<{ items: TokenInfo[] }>('GET', '/tokens');

@@ -21,7 +21,7 @@ import type { Selectable } from 'kysely';
 import { isUniqueViolation, type Executor, type Store } from '../store/index.ts';
 import type { UsersTable } from '../store/schema.ts';
 import { recordAudit } from './audit.ts';
-import { now, type RequestContext } from './context.ts';
+import { now, systemContext, type RequestContext } from './context.ts';
 import { insertToken } from './tokens.ts';
 
 // Passwords
@@ -33,7 +33,12 @@ const KEY_BYTES = 32;
 // scrypt needs 128·N·r bytes, exactly Node's default limit for these parameters; leave room.
 const SCRYPT_MAX_MEMORY = 64 * 1024 * 1024;
 
-function scryptAsync(password: string, salt: Buffer, length: number, options: ScryptOptions): Promise<Buffer> {
+function scryptAsync(
+  password: string,
+  salt: Buffer,
+  length: number,
+  options: ScryptOptions,
+): Promise<Buffer> {
   return new Promise((resolve, reject) =>
     scrypt(password, salt, length, options, (error, key) => (error ? reject(error) : resolve(key))),
   );
@@ -332,29 +337,17 @@ export async function login(store: Store, attempt: LoginAttempt): Promise<LoginR
       `login ${loggedInAt.toISOString()}`,
       expiresAt,
     );
-    await recordAudit(
-      tx,
-      {
-        actor: {
-          userId: user.id,
-          username: user.username,
-          tokenId: created.id,
-          tokenName: created.name,
-          tokenExpiresAt: expiresAt,
-        },
-        requestId: attempt.requestId,
+    // Audited as the user who logged in.
+    await recordAudit(tx, systemContext(user.username, attempt.requestId, user.id), {
+      action: 'user.login',
+      target: `users/${user.username}`,
+      summary: {
+        tokenId: created.id,
+        prefix: created.prefix,
+        expiresAt,
+        clientAddress: attempt.clientAddress,
       },
-      {
-        action: 'user.login',
-        target: `users/${user.username}`,
-        summary: {
-          tokenId: created.id,
-          prefix: created.prefix,
-          expiresAt,
-          clientAddress: attempt.clientAddress,
-        },
-      },
-    );
+    });
     return { token: created.token, expiresAt, username: user.username };
   });
 }
@@ -510,7 +503,11 @@ export async function addTeamMember(
   return store.transaction(async (tx) => {
     const team = await getTeam(tx, teamId);
     if (team.members.includes(username)) return team;
-    const user = await tx.selectFrom('users').select('id').where('username', '=', username).executeTakeFirst();
+    const user = await tx
+      .selectFrom('users')
+      .select('id')
+      .where('username', '=', username)
+      .executeTakeFirst();
     if (!user) throw userNotFound(username);
     await tx
       .insertInto('team_members')
@@ -537,7 +534,11 @@ export async function removeTeamMember(
 ): Promise<void> {
   await store.transaction(async (tx) => {
     const team = await getTeam(tx, teamId);
-    const user = await tx.selectFrom('users').select('id').where('username', '=', username).executeTakeFirst();
+    const user = await tx
+      .selectFrom('users')
+      .select('id')
+      .where('username', '=', username)
+      .executeTakeFirst();
     if (!user || !team.members.includes(username)) {
       throw new NotFoundError(`"${username}" is not a member of team "${teamId}"`, [
         {
@@ -549,11 +550,7 @@ export async function removeTeamMember(
     await keepingAnOrgAdmin(
       tx,
       () =>
-        tx
-          .deleteFrom('team_members')
-          .where('team_id', '=', teamId)
-          .where('user_id', '=', user.id)
-          .execute(),
+        tx.deleteFrom('team_members').where('team_id', '=', teamId).where('user_id', '=', user.id).execute(),
       () =>
         new ConflictError(`"${username}" is the last org admin (through team "${teamId}")`, [
           {

@@ -29,6 +29,7 @@ import { appRoutes } from './routes/apps.ts';
 import { envTypeRoutes } from './routes/env-types.ts';
 import { environmentRoutes } from './routes/environments.ts';
 import { tokenRoutes } from './routes/tokens.ts';
+import { identityRoutes } from './routes/identities.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
 import { valuesRoutes } from './routes/values.ts';
@@ -86,6 +87,11 @@ export interface BuildApiOptions {
   resourceDrivers?: ResourceDriverRegistry;
   /** Requests for hosts of Pave's routes go to the workloads (the embedded reverse proxy). */
   routes?: RouteTable;
+  /**
+   * Answer 204 as soon as a request is authorised, without running its route: how the authorisation matrix
+   * test asks every route as every role without changing anything. Never set in a real server.
+   */
+  authorizeOnly?: boolean;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -192,7 +198,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
 
   await app.register(
     async (v1) => {
-      v1.addHook('onRequest', async (request) => {
+      v1.addHook('onRequest', async (request, reply) => {
         if (request.routeOptions.config.public) return;
         const header = request.headers.authorization;
         const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
@@ -209,6 +215,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
         request.pave = { actor, requestId: String(request.id) };
         request.accessTarget = await accessTarget(options.store, request);
         authorize(actor, permissionOf(request), request.accessTarget);
+        if (options.authorizeOnly) return reply.code(204).header('x-pave-authorized', 'yes').send();
       });
       // Every route says which permission it needs; a route that forgets is a bug found at start-up.
       v1.addHook('onRoute', (route) => {
@@ -226,6 +233,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
       environmentRoutes(scoped, options.store, teardown, options.onDeploymentQueued);
       if (resources) resourceRoutes(scoped, resources);
       tokenRoutes(scoped, options.store);
+      identityRoutes(scoped, options.store);
       roleRoutes(scoped, options.store);
       auditRoutes(scoped, options.store);
       if (options.secrets) valuesRoutes(scoped, { store: options.store, ...options.secrets });

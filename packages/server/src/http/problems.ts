@@ -90,6 +90,8 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
   if (isPaveError(error)) {
     const status = httpStatusForError(error);
     if (status >= 500) request.log.error({ err: error }, 'request failed');
+    const retryAfter = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+    if (status === 429 && typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
     return sendProblem(request, reply, status, error.message, error.errors);
   }
   if (isResponseSerializationError(error)) {

@@ -145,8 +145,7 @@ export function identityRoutes(api: ApiServer, store: Store): void {
         response: { 200: Team },
       },
     },
-    async (request) =>
-      addTeamMember(store, request.pave, request.params.team, request.params.username),
+    async (request) => addTeamMember(store, request.pave, request.params.team, request.params.username),
   );
   api.delete(
     '/teams/:team/members/:username',

@@ -1,0 +1,109 @@
+import type { Command } from 'commander';
+import type { User } from '@pave/core';
+import { confirmOrRefuse } from '../confirm.ts';
+import { CliUsageError } from '../errors.ts';
+import type { CliIo } from '../io.ts';
+import type { Column } from '../output/table.ts';
+import { formatTime } from '../output/time.ts';
+import { addClientOptions, clientFor, examples } from './client-options.ts';
+import type { ClientOptions } from './client-options.ts';
+import { readPassword } from './login.ts';
+
+const userColumns: Column<User>[] = [
+  { header: 'username', value: (user) => user.username },
+  { header: 'kind', value: (user) => user.kind },
+  { header: 'password', value: (user) => (user.hasPassword ? 'set' : 'none') },
+  { header: 'teams', value: (user) => user.teams.join(',') || '-' },
+  { header: 'created at', value: (user) => formatTime(user.createdAt) },
+];
+
+type CreateOptions = ClientOptions & { service?: boolean; passwordStdin?: boolean };
+
+/** `pave users create|list|delete`: users (who log in with a password) and service accounts (tokens only). */
+export function registerUsersCommands(program: Command, io: CliIo): void {
+  const users = program
+    .command('users')
+    .description('Create, list and delete users and service accounts')
+    .addHelpText(
+      'after',
+      examples('pave users create alice', 'pave users create deploy-bot --service', 'pave users list'),
+    );
+
+  addClientOptions(
+    users
+      .command('create')
+      .description(
+        'Create a user, who logs in with `pave login --username NAME`, or with --service a service ' +
+          'account, which has no password and uses tokens only. A password (at least 12 characters) is ' +
+          'asked for twice on a terminal; otherwise pass it with --password-stdin.',
+      )
+      .argument('<name>', 'username, a DNS label, e.g. alice')
+      .option('--service', 'create a service account (no password; tokens only)')
+      .option('--password-stdin', "read the user's password from standard input"),
+  )
+    .addHelpText(
+      'after',
+      examples(
+        'pave users create alice',
+        'pave users create bob --password-stdin < bob-password.txt',
+        'pave users create deploy-bot --service -o json',
+      ),
+    )
+    .action(async (name: string, options: CreateOptions) => {
+      if (options.service && options.passwordStdin) {
+        throw new CliUsageError('--service and --password-stdin: a service account has no password');
+      }
+      const { client, output } = await clientFor(options, io);
+      const password = options.service
+        ? undefined
+        : await readPassword(io, {
+            fromStdin: options.passwordStdin === true,
+            question: `Password for ${name}: `,
+            confirm: 'Repeat the password: ',
+          });
+      const created = await client.createUser({
+        username: name,
+        ...(options.service ? { kind: 'service' as const } : {}),
+        ...(password !== undefined ? { password } : {}),
+      });
+      output.show(created, (body) =>
+        body.kind === 'service'
+          ? `Created service account ${body.username}; it has no password and uses tokens only`
+          : `Created user ${body.username}; they log in with \`pave login --username ${body.username}\``,
+      );
+    });
+
+  addClientOptions(users.command('list').description('List users and service accounts, with their teams'))
+    .addHelpText('after', examples('pave users list', 'pave users list -o json'))
+    .action(async (options: ClientOptions) => {
+      const { client, output } = await clientFor(options, io);
+      output.show(await client.listUsers(), (body) =>
+        output.table(body.items, userColumns, 'No users yet. Create one with `pave users create NAME`.'),
+      );
+    });
+
+  addClientOptions(
+    users
+      .command('delete')
+      .summary('Delete a user or service account with its tokens (asks first)')
+      .description(
+        'Delete a user or service account: its tokens stop working, and its team memberships and roles ' +
+          'are removed. You cannot delete yourself or the last org admin. Asks first; without a terminal ' +
+          'to ask on it needs --force.',
+      )
+      .argument('<name>', 'username')
+      .option('--force', 'delete without asking'),
+  )
+    .addHelpText('after', examples('pave users delete alice', 'pave users delete deploy-bot --force'))
+    .action(async (name: string, options: ClientOptions & { force?: boolean }) => {
+      const { client, output } = await clientFor(options, io);
+      await confirmOrRefuse(io, {
+        question: `Delete user ${name}, their tokens, team memberships and roles?`,
+        flag: '--force',
+        action: `delete user ${name}`,
+        confirmed: options.force === true,
+      });
+      await client.deleteUser(name);
+      output.confirm(`Deleted user ${name}; their tokens no longer work`);
+    });
+}

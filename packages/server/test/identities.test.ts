@@ -1,0 +1,335 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApi, bootstrapAdmin, type Store } from '../src/index.ts';
+import { systemContext } from '../src/domain/context.ts';
+import { AUTH_CACHE_TTL_MS } from '../src/domain/tokens.ts';
+import { deleteUser } from '../src/domain/users.ts';
+import { openTestStore, storeEngines } from '../../../test/support/stores.ts';
+
+const PASSWORDS = {
+  alice: 'correct horse battery staple',
+  bob: 'bob-has-a-long-passphrase',
+  erin: 'erin erin erin erin',
+  frank: 'frank-is-root-here',
+};
+
+describe.each(storeEngines)('users, teams and password login on %s', (engine) => {
+  let store: Store;
+  let app: FastifyInstance;
+  let adminToken: string;
+  let cleanup: () => Promise<void>;
+  /** Every token a login handed out, to check none of them leaked into the store. */
+  const issuedTokens: string[] = [];
+
+  beforeAll(async () => {
+    const opened = await openTestStore(engine);
+    store = opened.store;
+    cleanup = opened.cleanup;
+    const file = await bootstrapAdmin(store, opened.location.dataDir);
+    adminToken = readFileSync(file ?? join(opened.location.dataDir, 'admin.token'), 'utf8').trim();
+    app = await buildApi({ store });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await cleanup?.();
+  });
+
+  const call = (
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    url: string,
+    options: { token?: string; payload?: unknown } = {},
+  ) =>
+    app.inject({
+      method,
+      url: `/api/v1${url}`,
+      headers: { authorization: `Bearer ${options.token ?? adminToken}` },
+      ...(options.payload !== undefined ? { payload: options.payload as object } : {}),
+    });
+
+  const login = async (username: string, password: string, clientAddress: string) => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      remoteAddress: clientAddress,
+      payload: { username, password },
+    });
+    if (response.statusCode === 200) issuedTokens.push(response.json().token);
+    return response;
+  };
+
+  /** What a person sees of a problem: everything but the request id. */
+  const problemOf = (response: { json(): unknown }) => {
+    const { requestId: _requestId, ...rest } = response.json() as Record<string, unknown>;
+    return rest;
+  };
+
+  it('creates users with scrypt-hashed passwords and service accounts without, never storing a password', async () => {
+    const alice = await call('POST', '/users', { payload: { username: 'alice', password: PASSWORDS.alice } });
+    expect(alice.statusCode).toBe(201);
+    expect(alice.json()).toEqual({
+      id: expect.stringMatching(/^usr_/),
+      username: 'alice',
+      kind: 'user',
+      hasPassword: true,
+      createdAt: expect.any(String),
+      teams: [],
+    });
+    const bot = await call('POST', '/users', { payload: { username: 'deploy-bot', kind: 'service' } });
+    expect(bot.statusCode).toBe(201);
+    expect(bot.json()).toMatchObject({ username: 'deploy-bot', kind: 'service', hasPassword: false });
+
+    const list = await call('GET', '/users');
+    expect(list.statusCode).toBe(200);
+    expect(list.json().items.map((u: { username: string; kind: string }) => [u.username, u.kind])).toEqual([
+      ['admin', 'user'],
+      ['alice', 'user'],
+      ['deploy-bot', 'service'],
+    ]);
+
+    const users = await store.db.selectFrom('users').selectAll().orderBy('username').execute();
+    expect(users.find((u) => u.username === 'alice')?.password_hash).toMatch(
+      /^scrypt\$32768\$8\$1\$[A-Za-z0-9+/]{22}==\$[A-Za-z0-9+/]{43}=$/,
+    );
+    expect(users.find((u) => u.username === 'deploy-bot')?.password_hash).toBeNull();
+    expect(JSON.stringify(users)).not.toContain(PASSWORDS.alice);
+  });
+
+  it('refuses short passwords, passwords for service accounts, bad usernames and taken ones, saying why', async () => {
+    const short = await call('POST', '/users', { payload: { username: 'carol', password: 'short' } });
+    expect(short.statusCode).toBe(400);
+    expect(short.json().errors).toEqual([
+      { path: '/password', message: expect.stringContaining('at least 12 characters') },
+    ]);
+    const service = await call('POST', '/users', {
+      payload: { username: 'ci', kind: 'service', password: 'a long enough password' },
+    });
+    expect(service.statusCode).toBe(400);
+    expect(service.json().detail).toBe('a service account has no password');
+    const badName = await call('POST', '/users', { payload: { username: 'Carol_1' } });
+    expect(badName.statusCode).toBe(400);
+    expect(badName.json().errors[0]).toMatchObject({ path: '/username' });
+    const taken = await call('POST', '/users', { payload: { username: 'alice' } });
+    expect(taken.statusCode).toBe(409);
+    expect(taken.json().detail).toBe('user "alice" already exists');
+    const names = (await store.db.selectFrom('users').select('username').execute()).map((u) => u.username);
+    expect(names).not.toContain('carol');
+    expect(names).not.toContain('ci');
+  });
+
+  it('logs in with the right password: the token works, is named for the login and expires in 12 hours', async () => {
+    const before = Date.now();
+    const response = await login('alice', PASSWORDS.alice, '10.0.1.1');
+    expect(response.statusCode).toBe(200);
+    const body = response.json();
+    expect(body).toEqual({
+      token: expect.stringMatching(/^pave_/),
+      expiresAt: expect.any(String),
+      username: 'alice',
+    });
+    const lifetime = Date.parse(body.expiresAt) - before;
+    expect(lifetime).toBeGreaterThan(12 * 3600_000 - 60_000);
+    expect(lifetime).toBeLessThanOrEqual(12 * 3600_000 + 60_000);
+
+    const whoami = await call('GET', '/whoami', { token: body.token });
+    expect(whoami.statusCode).toBe(200);
+    expect(whoami.json()).toMatchObject({ username: 'alice', token: { expiresAt: body.expiresAt } });
+    expect(whoami.json().token.name).toMatch(/^login \d{4}-\d\d-\d\dT/);
+  });
+
+  it('answers a wrong password, an unknown user and a service account with the same 401', async () => {
+    const wrongPassword = await login('alice', 'not the password at all', '10.0.2.1');
+    const unknownUser = await login('mallory', 'not the password at all', '10.0.2.2');
+    const serviceAccount = await login('deploy-bot', 'not the password at all', '10.0.2.3');
+    for (const response of [wrongPassword, unknownUser, serviceAccount]) {
+      expect(response.statusCode).toBe(401);
+      expect(problemOf(response)).toEqual(problemOf(wrongPassword));
+      expect(response.headers['www-authenticate']).toBe(wrongPassword.headers['www-authenticate']);
+    }
+    expect(wrongPassword.json().detail).toBe('username or password is wrong');
+  });
+
+  it('refuses the sixth failed login for one user within 5 minutes with 429 and Retry-After, even with the right password', async () => {
+    await call('POST', '/users', { payload: { username: 'bob', password: PASSWORDS.bob } });
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      const failed = await login('bob', `wrong guess number ${attempt}`, `10.0.3.${attempt}`);
+      expect(failed.statusCode, `attempt ${attempt}`).toBe(401);
+    }
+    const refused = await login('bob', PASSWORDS.bob, '10.0.3.99');
+    expect(refused.statusCode).toBe(429);
+    expect(refused.json()).toMatchObject({ status: 429, title: 'Too Many Requests' });
+    const retryAfter = Number(refused.headers['retry-after']);
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(300);
+
+    // A username that does not exist is limited alike, so the 429 does not tell either.
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      expect((await login('nobody', 'whatever it is', `10.0.4.${attempt}`)).statusCode).toBe(401);
+    }
+    const nobody = await login('nobody', 'whatever it is', '10.0.4.99');
+    expect(nobody.statusCode).toBe(429);
+    expect(problemOf(nobody)).toMatchObject({ detail: expect.stringMatching(/^too many failed logins/) });
+  });
+
+  it('refuses the sixth failed login from one client address, whatever the usernames', async () => {
+    for (const name of ['u1', 'u2', 'alice', 'u4', 'u5']) {
+      expect((await login(name, 'a wrong password', '10.0.5.1')).statusCode).toBe(401);
+    }
+    const refused = await login('alice', PASSWORDS.alice, '10.0.5.1');
+    expect(refused.statusCode).toBe(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    // alice herself is not blocked (one failure for her), only that address.
+    expect((await login('alice', PASSWORDS.alice, '10.0.5.2')).statusCode).toBe(200);
+  });
+
+  it('forgets failed logins older than 5 minutes', async () => {
+    const longAgo = new Date(Date.now() - 6 * 60_000).toISOString();
+    await store.db
+      .insertInto('login_failures')
+      .values(Array.from({ length: 5 }, () => ({ key: 'user:alice', at: longAgo })))
+      .execute();
+    expect((await login('alice', PASSWORDS.alice, '10.0.6.1')).statusCode).toBe(200);
+    // The next failure purges them.
+    expect((await login('alice', 'a wrong password', '10.0.6.1')).statusCode).toBe(401);
+    const stale = await store.db
+      .selectFrom('login_failures')
+      .select('id')
+      .where('at', '<=', longAgo)
+      .execute();
+    expect(stale).toEqual([]);
+  });
+
+  it('creates teams, adds and removes members, lists them and deletes teams, auditing each change', async () => {
+    const created = await call('POST', '/teams', { payload: { id: 'web' } });
+    expect(created.statusCode).toBe(201);
+    expect(created.json()).toEqual({
+      id: 'web',
+      members: [],
+      createdBy: 'admin',
+      createdAt: expect.any(String),
+    });
+    expect((await call('POST', '/teams', { payload: { id: 'web' } })).statusCode).toBe(409);
+
+    const added = await call('PUT', '/teams/web/members/bob');
+    expect(added.statusCode).toBe(200);
+    expect(added.json().members).toEqual(['bob']);
+    expect((await call('PUT', '/teams/web/members/alice')).json().members).toEqual(['alice', 'bob']);
+    // Adding a member again changes nothing.
+    expect((await call('PUT', '/teams/web/members/alice')).json().members).toEqual(['alice', 'bob']);
+    expect((await call('PUT', '/teams/web/members/nobody')).statusCode).toBe(404);
+    expect((await call('PUT', '/teams/nope/members/alice')).statusCode).toBe(404);
+
+    const teams = await call('GET', '/teams');
+    expect(teams.json().items).toEqual([expect.objectContaining({ id: 'web', members: ['alice', 'bob'] })]);
+    const users = (await call('GET', '/users')).json().items as Array<{ username: string; teams: string[] }>;
+    expect(users.find((u) => u.username === 'alice')?.teams).toEqual(['web']);
+
+    expect((await call('DELETE', '/teams/web/members/bob')).statusCode).toBe(204);
+    const notMember = await call('DELETE', '/teams/web/members/bob');
+    expect(notMember.statusCode).toBe(404);
+    expect(notMember.json().detail).toBe('"bob" is not a member of team "web"');
+    expect((await call('DELETE', '/teams/web')).statusCode).toBe(204);
+    expect((await call('GET', '/teams')).json().items).toEqual([]);
+    expect((await call('DELETE', '/teams/web')).statusCode).toBe(404);
+    const memberships = await store.db.selectFrom('team_members').selectAll().execute();
+    expect(memberships).toEqual([]);
+
+    const audit = await store.db
+      .selectFrom('audit_entries')
+      .select(['action', 'target', 'actor'])
+      .where('action', 'like', 'team.%')
+      .orderBy('id')
+      .execute();
+    expect(audit).toEqual([
+      { action: 'team.create', target: 'teams/web', actor: 'admin' },
+      { action: 'team.member.add', target: 'teams/web', actor: 'admin' },
+      { action: 'team.member.add', target: 'teams/web', actor: 'admin' },
+      { action: 'team.member.remove', target: 'teams/web', actor: 'admin' },
+      { action: 'team.delete', target: 'teams/web', actor: 'admin' },
+    ]);
+  });
+
+  it('deletes a user with their tokens, team memberships and roles, but never the caller or the last org admin', async () => {
+    const self = await call('DELETE', '/users/admin');
+    expect(self.statusCode).toBe(409);
+    expect(self.json().detail).toBe('you cannot delete yourself ("admin")');
+    await expect(deleteUser(store, systemContext('pave', 'test'), 'admin')).rejects.toMatchObject({
+      name: 'ConflictError',
+      message: '"admin" is the last org admin',
+    });
+
+    await call('POST', '/users', { payload: { username: 'erin', password: PASSWORDS.erin } });
+    await call('POST', '/teams', { payload: { id: 'qa' } });
+    await call('PUT', '/teams/qa/members/erin');
+    expect((await call('POST', '/roles', { payload: { role: 'member', user: 'erin' } })).statusCode).toBe(
+      201,
+    );
+    const erinToken = (await login('erin', PASSWORDS.erin, '10.0.7.1')).json().token as string;
+    expect((await call('GET', '/whoami', { token: erinToken })).statusCode).toBe(200);
+    const erinId = (
+      await store.db.selectFrom('users').select('id').where('username', '=', 'erin').executeTakeFirstOrThrow()
+    ).id;
+
+    expect((await call('DELETE', '/users/erin')).statusCode).toBe(204);
+    expect((await call('GET', '/teams')).json().items).toEqual([
+      expect.objectContaining({ id: 'qa', members: [] }),
+    ]);
+    expect(
+      await store.db.selectFrom('role_grants').selectAll().where('subject_id', '=', erinId).execute(),
+    ).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, AUTH_CACHE_TTL_MS + 50));
+    expect((await call('GET', '/whoami', { token: erinToken })).statusCode).toBe(401);
+    expect((await call('DELETE', '/users/erin')).statusCode).toBe(404);
+    const audited = await store.db
+      .selectFrom('audit_entries')
+      .select('summary')
+      .where('action', '=', 'user.delete')
+      .executeTakeFirstOrThrow();
+    expect(JSON.parse(audited.summary)).toEqual({
+      username: 'erin',
+      kind: 'user',
+      teams: ['qa'],
+      tokensDeleted: 1,
+    });
+  });
+
+  it('never writes a password or a login token into the store', async () => {
+    const dump = JSON.stringify({
+      users: await store.db.selectFrom('users').selectAll().execute(),
+      tokens: await store.db.selectFrom('tokens').selectAll().execute(),
+      audit: await store.db.selectFrom('audit_entries').selectAll().execute(),
+      failures: await store.db.selectFrom('login_failures').selectAll().execute(),
+    });
+    for (const password of Object.values(PASSWORDS)) expect(dump).not.toContain(password);
+    for (const token of issuedTokens) expect(dump).not.toContain(token);
+    expect(dump).not.toContain('wrong guess number');
+    const logins = await store.db
+      .selectFrom('audit_entries')
+      .selectAll()
+      .where('action', '=', 'user.login')
+      .execute();
+    expect(logins.length).toBeGreaterThan(0);
+    expect(logins.every((entry) => entry.actor === 'alice' || entry.actor === 'erin')).toBe(true);
+  });
+
+  // Last: the bootstrap admin is deleted here.
+  it('keeps at least one org admin when the only admin holds the role through a team', async () => {
+    await call('POST', '/users', { payload: { username: 'frank', password: PASSWORDS.frank } });
+    await call('POST', '/teams', { payload: { id: 'root' } });
+    await call('PUT', '/teams/root/members/frank');
+    expect((await call('POST', '/roles', { payload: { role: 'admin', team: 'root' } })).statusCode).toBe(201);
+    const frank = (await login('frank', PASSWORDS.frank, '10.0.8.1')).json().token as string;
+
+    // frank is an admin through root, so admin is not the last one.
+    expect((await call('DELETE', '/users/admin', { token: frank })).statusCode).toBe(204);
+    const leave = await call('DELETE', '/teams/root/members/frank', { token: frank });
+    expect(leave.statusCode).toBe(409);
+    expect(leave.json().detail).toBe('"frank" is the last org admin (through team "root")');
+    const disband = await call('DELETE', '/teams/root', { token: frank });
+    expect(disband.statusCode).toBe(409);
+    expect((await call('GET', '/teams', { token: frank })).json().items).toEqual([
+      expect.objectContaining({ id: 'root', members: ['frank'] }),
+    ]);
+  });
+});

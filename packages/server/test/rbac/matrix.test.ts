@@ -1,0 +1,121 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProcessRuntime } from '@pave/runtime-process';
+import { bootstrapAdmin, buildApi, type Store } from '../../src/index.ts';
+import { keyringSource } from '../../src/secrets/keyring.ts';
+import { SecretBox } from '../../src/secrets/secret-box.ts';
+import { resourceDriverRegistry } from '../../src/resource-drivers.ts';
+import { openTestStore } from '../../../../test/support/stores.ts';
+import {
+  MATRIX_ROLES,
+  MATRIX_TARGETS,
+  apiRoutes,
+  concreteUrl,
+  createMatrixUsers,
+  letters,
+  outcomeOf,
+  renderMatrix,
+  type ExpectedMatrix,
+  type MatrixRole,
+  type Outcome,
+} from './matrix.ts';
+
+const EXPECTED_FILE = fileURLToPath(new URL('./expected-matrix.json', import.meta.url));
+const DOCS_FILE = fileURLToPath(new URL('../../../../docs/rbac.md', import.meta.url));
+const BEGIN = '<!-- rbac-matrix:begin -->';
+const END = '<!-- rbac-matrix:end -->';
+
+describe('the authorisation matrix: every API route x every role x own and other app', () => {
+  let store: Store;
+  let cleanup: () => Promise<void>;
+  let app: FastifyInstance;
+  let tokens: Record<MatrixRole, string>;
+
+  beforeAll(async () => {
+    const opened = await openTestStore('sqlite');
+    store = opened.store;
+    cleanup = opened.cleanup;
+    const dataDir = opened.location.dataDir;
+    await bootstrapAdmin(store, dataDir);
+    const keyring = keyringSource(dataDir, {});
+    const box = new SecretBox(store.db, keyring);
+    await box.init();
+    app = await buildApi({
+      store,
+      secrets: { box, keyring },
+      runtime: ProcessRuntime.fromConfig({ dataDir, supervisorScript: '/nonexistent/supervisor.js' }),
+      resourceDrivers: resourceDriverRegistry({ dataDir, pgliteScript: '/nonexistent/pglite-server.js' }),
+      authorizeOnly: true,
+    });
+    const at = new Date().toISOString();
+    for (const id of ['own', 'other']) {
+      await store.db
+        .insertInto('apps')
+        .values({ id, name: id, created_by: 'admin', created_at: at })
+        .execute();
+      for (const [env, type] of [
+        ['dev', 'development'],
+        ['prod', 'production'],
+      ] as const) {
+        await store.db
+          .insertInto('environments')
+          .values({ app_id: id, id: env, type, created_by: 'admin', created_at: at })
+          .execute();
+      }
+    }
+    tokens = await createMatrixUsers(store);
+    await app.ready();
+  });
+  afterAll(async () => {
+    await app?.close();
+    await cleanup?.();
+  });
+
+  it('matches the expected table kept in expected-matrix.json, with 0 mismatches', async () => {
+    const actual: ExpectedMatrix = {};
+    for (const route of apiRoutes(app)) {
+      actual[route] = {} as Record<MatrixRole, string>;
+      for (const role of MATRIX_ROLES) {
+        const outcomes: Outcome[] = [];
+        for (const target of MATRIX_TARGETS) {
+          const { method, url } = concreteUrl(route, target);
+          const response = await app.inject({
+            method: method as 'GET',
+            url,
+            headers: { authorization: `Bearer ${tokens[role]}` },
+          });
+          outcomes.push(outcomeOf(response.statusCode, response.body));
+        }
+        actual[route]![role] = letters(outcomes);
+      }
+    }
+    if (process.env.PAVE_WRITE_RBAC_MATRIX === '1') {
+      writeFileSync(EXPECTED_FILE, `${JSON.stringify(actual, null, 2)}\n`);
+    }
+    const expected = existsSync(EXPECTED_FILE)
+      ? (JSON.parse(readFileSync(EXPECTED_FILE, 'utf8')) as ExpectedMatrix)
+      : {};
+    const mismatches: string[] = [];
+    for (const route of new Set([...Object.keys(actual), ...Object.keys(expected)])) {
+      for (const role of MATRIX_ROLES) {
+        const want = expected[route]?.[role];
+        const got = actual[route]?.[role];
+        if (want !== got)
+          mismatches.push(`${route} as ${role}: expected ${want ?? '(no row)'}, got ${got ?? '(no route)'}`);
+      }
+    }
+    expect(mismatches).toEqual([]);
+  });
+
+  it('is rendered into docs/rbac.md', () => {
+    const expected = JSON.parse(readFileSync(EXPECTED_FILE, 'utf8')) as ExpectedMatrix;
+    const table = `${BEGIN}\n${renderMatrix(expected)}\n${END}`;
+    const docs = readFileSync(DOCS_FILE, 'utf8');
+    if (process.env.PAVE_WRITE_RBAC_MATRIX === '1') {
+      writeFileSync(DOCS_FILE, docs.replace(new RegExp(`${BEGIN}[\\s\\S]*${END}`), table));
+    }
+    expect(readFileSync(DOCS_FILE, 'utf8')).toContain(table);
+  });
+});

@@ -1,0 +1,134 @@
+import type { FastifyInstance } from 'fastify';
+import type { Store } from '../../src/index.ts';
+import { insertToken } from '../../src/domain/tokens.ts';
+
+/** The roles the matrix asks as: each a user with exactly these grants. */
+export const MATRIX_ROLES = [
+  'admin',
+  'platform',
+  'member',
+  'owner',
+  'developer',
+  'viewer',
+  'developer+deployer',
+  'none',
+] as const;
+export type MatrixRole = (typeof MATRIX_ROLES)[number];
+
+/** Where a request points: the caller's own app (an environment of an unrestricted and a restricted type), or another app. */
+export const MATRIX_TARGETS = ['own/dev', 'own/prod', 'other'] as const;
+export type MatrixTarget = (typeof MATRIX_TARGETS)[number];
+
+/** What happened: authorised, refused with 403, or answered 404 as if the app did not exist. */
+export type Outcome = 'allow' | 'deny' | 'hide';
+
+/** The expected outcome of every route, by role and target: `routes[route][role]` is one letter per target. */
+export type ExpectedMatrix = Record<string, Record<MatrixRole, string>>;
+
+const LETTER: Record<Outcome, string> = { allow: 'A', deny: 'D', hide: 'H' };
+
+/** Grants of each matrix role (apps: `own`, `other`; environment types: development, production). */
+const GRANTS: Record<MatrixRole, Array<{ role: string; scopeKind: string; scopeId: string }>> = {
+  admin: [{ role: 'admin', scopeKind: 'org', scopeId: '' }],
+  platform: [{ role: 'platform', scopeKind: 'org', scopeId: '' }],
+  member: [{ role: 'member', scopeKind: 'org', scopeId: '' }],
+  owner: [{ role: 'owner', scopeKind: 'app', scopeId: 'own' }],
+  developer: [{ role: 'developer', scopeKind: 'app', scopeId: 'own' }],
+  viewer: [{ role: 'viewer', scopeKind: 'app', scopeId: 'own' }],
+  'developer+deployer': [
+    { role: 'developer', scopeKind: 'app', scopeId: 'own' },
+    { role: 'deployer', scopeKind: 'env-type', scopeId: 'production' },
+  ],
+  none: [],
+};
+
+/** Creates a user per matrix role with its grants; resolves with each role's token. */
+export async function createMatrixUsers(store: Store): Promise<Record<MatrixRole, string>> {
+  const tokens = {} as Record<MatrixRole, string>;
+  for (const role of MATRIX_ROLES) {
+    const id = `usr_matrix_${role.replace('+', '_')}`;
+    const username = `m-${role.replace('+', '-')}`;
+    await store.db
+      .insertInto('users')
+      .values({ id, username, created_at: new Date().toISOString() })
+      .execute();
+    for (const grant of GRANTS[role]) {
+      await store.db
+        .insertInto('role_grants')
+        .values({
+          subject_kind: 'user',
+          subject_id: id,
+          role: grant.role,
+          scope_kind: grant.scopeKind,
+          scope_id: grant.scopeId,
+          created_by: 'matrix',
+          created_at: new Date().toISOString(),
+        })
+        .execute();
+    }
+    tokens[role] = (await insertToken(store.db, { id, username }, 'matrix', null)).token;
+  }
+  return tokens;
+}
+
+/** Routes anyone may call without a token: outside the matrix. */
+export const PUBLIC_ROUTES = new Set(['POST /auth/login']);
+
+/** Every route the API serves that needs a token, as `METHOD /path`, from its OpenAPI document. */
+export function apiRoutes(app: FastifyInstance): string[] {
+  const document = (
+    app as unknown as { swagger(): { paths: Record<string, Record<string, unknown>> } }
+  ).swagger();
+  const routes: string[] = [];
+  for (const [path, methods] of Object.entries(document.paths)) {
+    if (!path.startsWith('/api/v1/')) continue;
+    for (const method of Object.keys(methods)) {
+      const route = `${method.toUpperCase()} ${path.slice('/api/v1'.length)}`;
+      if (!PUBLIC_ROUTES.has(route)) routes.push(route);
+    }
+  }
+  return routes.sort();
+}
+
+/** A concrete URL for a route and target: `{app}` becomes own/other, `{env}` dev/prod, other params a sample. */
+export function concreteUrl(route: string, target: MatrixTarget): { method: string; url: string } {
+  const [method, path] = route.split(' ') as [string, string];
+  const [app, env] = target === 'other' ? ['other', 'dev'] : (target.split('/') as [string, string]);
+  const samples: Record<string, string> = {
+    app,
+    env,
+    id: '1',
+    address: 'api.db',
+    username: 'someone',
+    team: 'some-team',
+  };
+  let url = `/api/v1${path.replace(/\{(\w+)\}/g, (_match, name: string) => samples[name] ?? 'x')}`;
+  // Listings that take the app in their query get it there.
+  if (method === 'GET' && /^\/(audit|roles|auth\/can-i|resource-definitions\/match)$/.test(path)) {
+    url += `?app=${app}&env=${env}${path === '/auth/can-i' ? '&action=app.read' : ''}${path === '/resource-definitions/match' ? '&type=postgres' : ''}`;
+  }
+  return { method, url };
+}
+
+/** The outcome of one response of an `authorizeOnly` API. */
+export function outcomeOf(status: number, body: string): Outcome {
+  if (status === 204) return 'allow';
+  if (status === 403) return 'deny';
+  if (status === 404 && body.includes('not found')) return 'hide';
+  throw new Error(`unexpected status ${status}: ${body}`);
+}
+
+/** One row of the table: a letter per target. */
+export function letters(outcomes: Outcome[]): string {
+  return outcomes.map((outcome) => LETTER[outcome]).join('');
+}
+
+/** The matrix as a Markdown table for docs/rbac.md. */
+export function renderMatrix(matrix: ExpectedMatrix): string {
+  const header = `| route | ${MATRIX_ROLES.join(' | ')} |`;
+  const rule = `| --- | ${MATRIX_ROLES.map(() => ':-:').join(' | ')} |`;
+  const rows = Object.keys(matrix)
+    .sort()
+    .map((route) => `| \`${route}\` | ${MATRIX_ROLES.map((role) => matrix[route]![role]).join(' | ')} |`);
+  return [header, rule, ...rows].join('\n');
+}
