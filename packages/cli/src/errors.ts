@@ -51,6 +51,7 @@ export function formatError(error: unknown, options: ErrorFormatOptions = {}): s
     'ScoreFilesError',
     'DefinitionsFileError',
     'NotConfirmedError',
+    'AuditLogBrokenError',
   ].includes(name ?? '');
   const stack = !expected && options.debug && error instanceof Error && error.stack ? `\n${error.stack}` : '';
   return `${prefix} ${message}${stack}\n`;

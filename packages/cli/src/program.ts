@@ -3,6 +3,7 @@ import cliPackage from '../package.json' with { type: 'json' };
 import { registerAdminCommands } from './commands/admin.ts';
 import { registerAppsCommands } from './commands/apps.ts';
 import { registerAuditCommand } from './commands/audit.ts';
+import { isCanIDenied, registerAuthCommands } from './commands/auth.ts';
 import { examples } from './commands/client-options.ts';
 import { registerDefsCommands } from './commands/defs.ts';
 import { registerDeployCommand } from './commands/deploy.ts';
@@ -14,6 +15,7 @@ import { registerLoginCommand } from './commands/login.ts';
 import { registerLogsCommand } from './commands/logs.ts';
 import { registerPromoteCommand } from './commands/promote.ts';
 import { registerResourcesCommands } from './commands/resources.ts';
+import { registerRolesCommands } from './commands/roles.ts';
 import { registerRollbackCommand } from './commands/rollback.ts';
 import { registerStatusCommand } from './commands/status.ts';
 import { registerTokensCommands } from './commands/tokens.ts';
@@ -84,6 +86,8 @@ export function createProgram(io: CliIo): Command {
   registerTokensCommands(program, io);
   registerUsersCommands(program, io);
   registerTeamsCommands(program, io);
+  registerRolesCommands(program, io);
+  registerAuthCommands(program, io);
   registerAuditCommand(program, io);
   registerAdminCommands(program, io);
   registerValidateCommand(program, io);
@@ -103,6 +107,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   } catch (error) {
     // Commander has already printed its message (or the help/version it was asked for).
     if (isCommanderError(error)) return error.exitCode === 0 ? 0 : EXIT_USAGE;
+    // `pave auth can-i` printed its "no" already; the exit code says the rest.
+    if (isCanIDenied(error)) return exitCodeFor(error);
     const colors = colorsFor(io.stderr, io.env);
     io.stderr.write(formatError(error, { highlight: colors.red, debug: io.env.PAVE_DEBUG === '1' }));
     return exitCodeFor(error);

@@ -149,6 +149,9 @@ export type CreatedToken = z.infer<typeof CreatedToken>;
 
 export const CreateTokenBody = z.strictObject({
   name: z.string().min(1).max(100),
+  user: dnsLabel
+    .optional()
+    .describe('Admins: create the token for this user or service account instead of yourself.'),
   scope: z
     .string()
     .max(200)

@@ -328,8 +328,8 @@ describe.each(storeEngines)('users, teams and password login on %s', (engine) =>
     expect(leave.json().detail).toBe('"frank" is the last org admin (through team "root")');
     const disband = await call('DELETE', '/teams/root', { token: frank });
     expect(disband.statusCode).toBe(409);
-    expect((await call('GET', '/teams', { token: frank })).json().items).toEqual([
+    expect((await call('GET', '/teams', { token: frank })).json().items).toContainEqual(
       expect.objectContaining({ id: 'root', members: ['frank'] }),
-    ]);
+    );
   });
 });

@@ -27,17 +27,21 @@ export function isCanIDenied(error: unknown): boolean {
 
 /**
  * Adds help text made from @pave/core's data to the subcommands of `group`. Core (and zod with it) is
- * imported only when one of them is about to run or show its help, so `pave --help` and every other command
- * start without it. Runs only under `parseAsync`, which is how runCli parses.
+ * imported only once `group` is dispatched to (to run a subcommand or show its help, `--help` or
+ * `pave GROUP help SUB`), so `pave --help` and every other command start without it. Runs only under
+ * `parseAsync`, which is how runCli parses.
  */
 export function addHelpFromCore(
   group: Command,
   text: (subcommand: string, core: PaveCore) => string | undefined,
 ): void {
-  group.hook('preSubcommand', async (_group, subcommand) => {
+  group.parent?.hook('preSubcommand', async (_parent, dispatched) => {
+    if (dispatched !== group) return;
     const core = await import('@pave/core');
-    const help = text(subcommand.name(), core);
-    if (help !== undefined) subcommand.addHelpText('after', help);
+    for (const subcommand of group.commands) {
+      const help = text(subcommand.name(), core);
+      if (help !== undefined) subcommand.addHelpText('after', help);
+    }
   });
 }
 
@@ -100,7 +104,9 @@ export function registerAuthCommands(program: Command, io: CliIo): void {
 
 /** One line for people: `yes — <reason>` or `no — <reason>`, the answer green or red when colour is on. */
 export function formatCanIAnswer(answer: Pick<CanIResult, 'allowed' | 'reason'>, colors: Colors): string {
-  return answer.allowed ? `${colors.green('yes')} — ${answer.reason}` : `${colors.red('no')} — ${answer.reason}`;
+  return answer.allowed
+    ? `${colors.green('yes')} — ${answer.reason}`
+    : `${colors.red('no')} — ${answer.reason}`;
 }
 
 // The "Actions:" help section: every permission with what it allows, aligned.
@@ -114,9 +120,8 @@ function actionsHelp(permissions: Record<Permission, string>): string {
 function unknownActionMessage(action: string, actions: readonly string[]): string {
   const resource = action.split('.')[0] ?? '';
   const near = actions.filter((name) => resource !== '' && name.split('.')[0] === resource);
-  return (
-    `"${action}" is not an action` +
-    (near.length > 0 ? `; did you mean ${near.join(', ')}?` : '') +
-    ' `pave auth can-i --help` lists them all'
-  );
+  const all = '`pave auth can-i --help` lists them all';
+  return near.length > 0
+    ? `"${action}" is not an action; did you mean ${near.join(', ')}? (${all})`
+    : `"${action}" is not an action; ${all}`;
 }

@@ -9,6 +9,7 @@ import type { ClientOptions } from './client-options.ts';
 const envTypeColumns: Column<EnvType>[] = [
   { header: 'id', value: (type) => type.id },
   { header: 'description', value: (type) => type.description },
+  { header: 'restricted', value: (type) => (type.restricted ? 'yes' : '-') },
   { header: 'created by', value: (type) => type.createdBy },
   { header: 'created at', value: (type) => formatTime(type.createdAt) },
 ];
@@ -41,15 +42,32 @@ export function registerEnvTypesCommands(program: Command, io: CliIo): void {
       .command('create')
       .description('Create an environment type; ID is a DNS label')
       .argument('<id>', 'environment type id, e.g. staging')
-      .option('--description <text>', 'what environments of this type are for'),
+      .option('--description <text>', 'what environments of this type are for')
+      .option(
+        '--restricted',
+        'deploying to, rolling back, changing values of and deleting its environments also need the ' +
+          'deployer role on this type (see `pave roles grant deployer`)',
+      ),
   )
-    .addHelpText('after', examples('pave env-types create staging --description "Pre-production"'))
-    .action(async (id: string, options: ClientOptions & { description?: string }) => {
+    .addHelpText(
+      'after',
+      examples(
+        'pave env-types create staging --description "Pre-production"',
+        'pave env-types create production --restricted',
+      ),
+    )
+    .action(async (id: string, options: ClientOptions & { description?: string; restricted?: boolean }) => {
       const { client, output } = await clientFor(options, io);
       const created = await client.createEnvType({
         id,
         ...(options.description !== undefined ? { description: options.description } : {}),
+        ...(options.restricted ? { restricted: true } : {}),
       });
-      output.show(created, (body) => `Created environment type ${body.id}`);
+      output.show(created, (body) =>
+        body.restricted
+          ? `Created environment type ${body.id}, restricted: changing its environments needs the deployer ` +
+            `role on it as well (\`pave roles grant deployer --user USER --env-type ${body.id}\`)`
+          : `Created environment type ${body.id}`,
+      );
     });
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { TokenInfo } from '@pave/core';
 import { DURATION_FORMAT, expiresAtAfter } from '../duration.ts';
+import { CliUsageError } from '../errors.ts';
 import type { CliIo } from '../io.ts';
 import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
@@ -21,6 +22,7 @@ const tokenColumns: Column<TokenInfo>[] = [
   { header: 'id', value: (token) => token.id },
   { header: 'name', value: (token) => token.name },
   { header: 'user', value: (token) => token.username },
+  { header: 'scope', value: (token) => token.scope ?? '-' },
   { header: 'prefix', value: (token) => token.prefix },
   { header: 'status', value: (token) => tokenStatus(token) },
   { header: 'created at', value: (token) => formatTime(token.createdAt) },
@@ -28,32 +30,64 @@ const tokenColumns: Column<TokenInfo>[] = [
   { header: 'last used', value: (token) => formatTime(token.lastUsedAt, 'never') },
 ];
 
+type CreateOptions = ClientOptions & { expiresIn?: string; scope?: string; user?: string };
+
 /** `pave tokens create|list|revoke`: API tokens of the current user. */
 export function registerTokensCommands(program: Command, io: CliIo): void {
   const tokens = program
     .command('tokens')
     .description('Create, list and revoke API tokens')
-    .addHelpText('after', examples('pave tokens create ci --expires-in 90d', 'pave tokens list'));
+    .addHelpText(
+      'after',
+      examples(
+        'pave tokens create ci --expires-in 90d',
+        'pave tokens create shop-ci --scope app:shop:developer',
+        'pave tokens list',
+      ),
+    );
 
   addClientOptions(
     tokens
       .command('create')
-      .description('Create an API token for yourself; it is printed once and cannot be shown again')
+      .description(
+        'Create an API token for yourself (admins: for a service account); it is printed once and cannot be shown again',
+      )
       .argument('<name>', 'what the token is for, e.g. ci')
-      .option('--expires-in <duration>', `when it stops working: ${DURATION_FORMAT} (default: never)`),
+      .option('--expires-in <duration>', `when it stops working: ${DURATION_FORMAT} (default: never)`)
+      .option(
+        '--scope <scope>',
+        'let it do no more than one role allows, e.g. app:shop:viewer ' +
+          '(default: everything your roles allow); it never widens your roles',
+      )
+      .option(
+        '--user <name>',
+        'admins: create it for this user or service account (see `pave users create --service`)',
+      ),
   )
     .addHelpText(
       'after',
-      examples('pave tokens create laptop', 'pave tokens create ci --expires-in 90d -o json'),
+      examples(
+        'pave tokens create laptop',
+        'pave tokens create ci --expires-in 90d -o json',
+        'pave tokens create shop-deploy --scope app:shop:developer --expires-in 30d',
+        'pave tokens create deploy-bot --user ci-bot --expires-in 90d',
+      ),
     )
-    .action(async (name: string, options: ClientOptions & { expiresIn?: string }) => {
+    .action(async (name: string, options: CreateOptions) => {
       // Checked before connecting, so a typo fails fast and without a request.
       const expiresAt = options.expiresIn === undefined ? undefined : expiresAtAfter(options.expiresIn);
+      const scope = options.scope === undefined ? undefined : await tokenScope(options.scope);
       const { client, output } = await clientFor(options, io);
-      const created = await client.createToken({ name, ...(expiresAt !== undefined ? { expiresAt } : {}) });
+      const created = await client.createToken({
+        name,
+        ...(options.user !== undefined ? { user: options.user } : {}),
+        ...(scope !== undefined ? { scope } : {}),
+        ...(expiresAt !== undefined ? { expiresAt } : {}),
+      });
       output.show(created, (body) =>
         [
-          `Created token ${body.name} (id ${body.id}, expires ${formatTime(body.expiresAt, 'never')}):`,
+          `Created token ${body.name} (id ${body.id}, ${body.scope === null ? '' : `scope ${body.scope}, `}` +
+            `expires ${formatTime(body.expiresAt, 'never')}):`,
           '',
           body.token,
           '',
@@ -83,4 +117,16 @@ export function registerTokensCommands(program: Command, io: CliIo): void {
       await client.revokeToken(id);
       output.confirm(`Revoked token ${id}`);
     });
+}
+
+// The --scope of a new token as the server wants it; a CliUsageError (exit 2) naming the format if it is not one.
+async function tokenScope(text: string): Promise<string> {
+  const { parseTokenScope, TOKEN_SCOPE_FORMAT } = await import('@pave/core');
+  const scope = text.trim();
+  if (parseTokenScope(scope) === null) {
+    throw new CliUsageError(
+      `--scope: "${text}" is not a token scope; write it as ${TOKEN_SCOPE_FORMAT}, e.g. app:shop:viewer`,
+    );
+  }
+  return scope;
 }

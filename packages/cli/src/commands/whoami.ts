@@ -1,23 +1,60 @@
 import type { Command } from 'commander';
+import type { AccessGrant, WhoAmI } from '@pave/core';
 import type { CliIo } from '../io.ts';
+import type { Colors } from '../output/colors.ts';
+import { colorsFor } from '../output/colors.ts';
+import { formatDetails } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
 
-/** `pave whoami`: which user and token the server sees. */
+/** `pave whoami`: which user and token the server sees, and the roles they act with. */
 export function registerWhoamiCommand(program: Command, io: CliIo): void {
-  addClientOptions(program.command('whoami').description('Show the user and token the server sees for you'))
+  addClientOptions(
+    program
+      .command('whoami')
+      .description('Show the user and token the server sees for you, and the roles you hold'),
+  )
     .addHelpText('after', examples('pave whoami', 'pave whoami --server https://pave.example.com -o json'))
     .action(async (options: ClientOptions) => {
       const { client, connection, output } = await clientFor(options, io);
-      output.show(await client.whoami(), (body) =>
-        output.details([
-          ['user', body.username],
-          ['token', body.token.name],
-          ['token id', body.token.id],
-          ['expires at', formatTime(body.token.expiresAt, 'never')],
-          ['server', connection.server],
-        ]),
+      const identity = await client.whoami();
+      const { describeGrant } = await import('@pave/core');
+      output.show(identity, (body) =>
+        renderWhoAmI(body, connection.server, colorsFor(io.stdout, io.env), describeGrant),
       );
     });
+}
+
+// `pave whoami` for people: the user, the token (with its scope, if it has one) and the server as aligned
+// lines, then the roles held, one a line, e.g. `developer on app shop (via team:web)`. The API's grants are
+// core's AccessGrant as JSON (role and scope kind as plain strings).
+function renderWhoAmI(
+  identity: WhoAmI,
+  server: string,
+  colors: Colors,
+  describeGrant: (grant: AccessGrant) => string,
+): string {
+  const { token } = identity;
+  const scope =
+    token.scope === null
+      ? 'none: all your roles apply'
+      : `only ${describeGrant({ ...token.scope, via: 'user' } as AccessGrant)}`;
+  const details = formatDetails(
+    [
+      ['user', identity.username],
+      ['token', token.name],
+      ['token id', token.id],
+      ['token scope', scope],
+      ['expires at', formatTime(token.expiresAt, 'never')],
+      ['server', server],
+    ],
+    { styleHeader: colors.bold },
+  );
+  const heading = colors.bold('Roles:');
+  if (identity.grants.length === 0) {
+    return `${details}\n\n${heading} none (an admin grants them with \`pave roles grant\`)`;
+  }
+  const grants = identity.grants.map((grant) => `  ${describeGrant(grant as AccessGrant)}`);
+  return `${details}\n\n${heading}\n${grants.join('\n')}`;
 }

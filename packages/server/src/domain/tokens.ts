@@ -14,7 +14,7 @@ import type { Insertable, Selectable } from 'kysely';
 import type { TokensTable } from '../store/schema.ts';
 import { recordAudit } from './audit.ts';
 import { now, type Actor, type RequestContext } from './context.ts';
-import { loadGrants } from './access.ts';
+import { authorize, loadGrants } from './access.ts';
 
 /** Every token starts with this, so secret scanners (and people) can recognise a leaked Pave token. */
 export const TOKEN_PREFIX = 'pave_';
@@ -71,7 +71,10 @@ export async function insertToken(
   return { ...toTokenInfo(row, user.username), token };
 }
 
-/** Creates a token for the calling user. InputError if `expiresAt` is not in the future. */
+/**
+ * Creates a token for the calling user, or (admins) for the user or service account `body.user`. InputError
+ * if `expiresAt` is not in the future or the scope is malformed.
+ */
 export async function createToken(
   store: Store,
   context: RequestContext,
@@ -96,18 +99,35 @@ export async function createToken(
     }
     scope = body.scope;
   }
+  // Admins create tokens for service accounts (and other users); everyone else only for themselves.
+  let owner = { id: context.actor.userId, username: context.actor.username };
+  if (body.user && body.user !== context.actor.username) {
+    authorize(context.actor, 'user.write');
+    const user = await store.db
+      .selectFrom('users')
+      .select(['id', 'username'])
+      .where('username', '=', body.user)
+      .executeTakeFirst();
+    if (!user) {
+      throw new NotFoundError(`user "${body.user}" not found`, [
+        { path: '/user', message: '`pave users list` shows the users and service accounts' },
+      ]);
+    }
+    owner = user;
+  }
   return store.transaction(async (tx) => {
-    const created = await insertToken(
-      tx,
-      { id: context.actor.userId, username: context.actor.username },
-      body.name,
-      expiresAt,
-      scope,
-    );
+    const created = await insertToken(tx, owner, body.name, expiresAt, scope);
     await recordAudit(tx, context, {
       action: 'token.create',
       target: `tokens/${created.id}`,
-      summary: { id: created.id, name: created.name, expiresAt, prefix: created.prefix, scope },
+      summary: {
+        id: created.id,
+        name: created.name,
+        user: owner.username,
+        expiresAt,
+        prefix: created.prefix,
+        scope,
+      },
     });
     return created;
   });
