@@ -43,6 +43,25 @@ export interface RenderedContainer {
   workingDir: string;
   readinessProbe?: RenderedProbe;
   livenessProbe?: RenderedProbe;
+  /**
+   * Volumes to mount: `source` is what the Score file's `source` expands to (for a `volume` resource, its
+   * `source` output: a host directory with the embedded default), `target` the mount path in the container.
+   */
+  volumes?: RenderedVolume[];
+  /** Score's resource limits and requests, as written (e.g. cpu "500m", memory "128Mi"). */
+  resources?: {
+    limits?: { cpu?: string; memory?: string };
+    requests?: { cpu?: string; memory?: string };
+  };
+}
+
+/** A volume mounted into a container. */
+export interface RenderedVolume {
+  source: string;
+  target: string;
+  /** A sub path within the source. */
+  path?: string;
+  readOnly?: boolean;
 }
 
 /** A port a workload serves, with the host port Pave allocated for it (stable per env, workload and port). */
@@ -122,6 +141,15 @@ export interface LogLine {
  */
 export interface RuntimeDriver {
   readonly name: string;
+  /**
+   * How workloads of this runtime reach another workload's port (the outputs of a `service-port` resource).
+   * Without it: `127.0.0.1` and the port's host port, which is right for local processes.
+   */
+  serviceAddress?(
+    target: RuntimeTarget,
+    workload: string,
+    port: RenderedPort,
+  ): { hostname: string; port: number };
   deploy(target: RuntimeTarget, workload: RenderedWorkload, ctx: DriverContext): Promise<void>;
   waitReady(target: RuntimeTarget, workload: string, ctx: DriverContext): Promise<ReadyResult>;
   remove(target: RuntimeTarget, workload: string, ctx: DriverContext): Promise<void>;

@@ -8,6 +8,7 @@ export type {
   RenderedFile,
   RenderedPort,
   RenderedProbe,
+  RenderedVolume,
   RenderedWorkload,
   ResourceDriver,
   ResourceInputs,

@@ -13,6 +13,7 @@ import type {
   RenderedFile,
   RenderedPort,
   RenderedProbe,
+  RenderedVolume,
   RenderedWorkload,
 } from '@pave/plugin-api';
 import { isUniqueViolation, type Executor } from '../../store/index.ts';
@@ -33,6 +34,8 @@ export interface RenderTarget {
    * hashes, which runtimes store on disk. Default: the value itself.
    */
   fingerprint?: (value: string) => string;
+  /** How workloads reach another workload's port (see RuntimeDriver.serviceAddress); default 127.0.0.1:hostPort. */
+  serviceAddress?: (workload: string, port: RenderedPort) => { hostname: string; port: number };
   /** Outputs of the provisioned resources, by workload then resource name (see provisionResources). */
   resources?: Map<string, Map<string, { type: string; values: Record<string, string> }>>;
 }
@@ -62,6 +65,7 @@ export async function renderSet(
       problems,
       target.values ?? {},
       target.resources?.get(name),
+      target.serviceAddress,
     );
     const workloadPorts = ports.get(name) ?? [];
     const containers: RenderedContainer[] = [];
@@ -98,6 +102,8 @@ export async function renderSet(
           problems,
         ),
         ...probe('livenessProbe', container.livenessProbe, workloadPorts, `${where}.livenessProbe`, problems),
+        ...renderVolumes(container, expand),
+        ...(container.resources ? { resources: container.resources } : {}),
       });
     }
     const body = { name, containers, ports: workloadPorts };
@@ -149,6 +155,26 @@ function renderFiles(
   });
 }
 
+function renderVolumes(
+  container: ScoreContainer,
+  expand: (text: string, path: string) => string,
+): { volumes?: RenderedVolume[] } {
+  if (!container.volumes) return {};
+  const entries: Array<[string, { source: string; path?: string; readOnly?: boolean }]> = Array.isArray(
+    container.volumes,
+  )
+    ? container.volumes.map((volume) => [String(volume.target ?? ''), volume])
+    : Object.entries(container.volumes);
+  return {
+    volumes: entries.map(([target, volume]) => ({
+      source: expand(volume.source, `volumes.${target}.source`),
+      target,
+      ...(volume.path ? { path: volume.path } : {}),
+      ...(volume.readOnly ? { readOnly: true } : {}),
+    })),
+  };
+}
+
 function probe(
   key: 'readinessProbe' | 'livenessProbe',
   spec: ScoreContainerProbe | undefined,
@@ -185,6 +211,7 @@ function resolveResources(
   problems: FieldProblem[],
   values: Record<string, string>,
   provisioned: Map<string, { type: string; values: Record<string, string> }> | undefined,
+  serviceAddress: RenderTarget['serviceAddress'],
 ): ResourceOutputs {
   const outputs: ResourceOutputs = new Map();
   for (const [name, resource] of Object.entries(spec.resources ?? {})) {
@@ -223,7 +250,11 @@ function resolveResources(
       }
       outputs.set(name, {
         type: resource.type,
-        values: { hostname: '127.0.0.1', port: String(port.hostPort) },
+        values: serviceAddress
+          ? (({ hostname, port: reached }) => ({ hostname, port: String(reached) }))(
+              serviceAddress(other, port),
+            )
+          : { hostname: '127.0.0.1', port: String(port.hostPort) },
       });
       continue;
     }
