@@ -11,3 +11,4 @@ export * from './matching.ts';
 export * from './permissions.ts';
 export * from './identities.ts';
 export * from './roles.ts';
+export * from './targets.ts';

@@ -12,6 +12,7 @@ import { keyringSource } from './secrets/keyring.ts';
 import { SecretBox } from './secrets/secret-box.ts';
 import { driverContext, environmentTeardown } from './domain/deployments/orchestrator.ts';
 import { resourceDriverRegistry } from './resource-drivers.ts';
+import { RuntimeRouter } from './runtime-router.ts';
 import { EnvironmentJanitor, JANITOR_INTERVAL_MS } from './domain/janitor.ts';
 import { RouteTable } from './domain/resources/routes.ts';
 
@@ -72,7 +73,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   logger.info({ engine: store.engine, store: store.location }, 'store ready');
   let app: FastifyInstance | undefined;
   // Workloads keep running while the control plane is down; on start it takes them back.
-  const runtime = ProcessRuntime.fromConfig({ dataDir, supervisorScript: options.supervisorScript });
+  const processes = ProcessRuntime.fromConfig({ dataDir, supervisorScript: options.supervisorScript });
+  // Each environment runs on the runtime target it matches (local processes by default).
+  const runtime = new RuntimeRouter(store, processes, dataDir);
   const keyring = keyringSource(dataDir, options.env ?? process.env);
   const box = new SecretBox(store.db, keyring);
   const resourceDrivers = resourceDriverRegistry({
@@ -85,6 +88,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     runtime,
     box,
     resourceDrivers,
+    targets: runtime,
     logger: logger.child({ component: 'deployments' }),
   });
   const janitor = new EnvironmentJanitor({

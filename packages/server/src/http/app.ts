@@ -38,6 +38,7 @@ import type { KeyringSource } from '../secrets/keyring.ts';
 import { PAVE_VERSION } from '../version.ts';
 import { resourceRoutes } from './routes/resources.ts';
 import { roleRoutes } from './routes/roles.ts';
+import { targetRoutes } from './routes/targets.ts';
 import { proxyRoutes } from './proxy.ts';
 import { environmentTeardown } from '../domain/deployments/orchestrator.ts';
 import type { ResourceDriverRegistry } from '../domain/resources/provision.ts';
@@ -115,7 +116,8 @@ async function accessTarget(store: Store, request: FastifyRequest): Promise<Acce
   const params = (request.params ?? {}) as { app?: string; env?: string };
   const query = (request.query ?? {}) as { app?: string; env?: string };
   // Resource definitions are platform config: naming an app in the match explainer does not need a role on it.
-  const fromQuery = request.routeOptions.config.permission !== 'definition.read';
+  const permission = request.routeOptions.config.permission;
+  const fromQuery = permission !== 'definition.read' && permission !== 'target.read';
   const app = params.app ?? (fromQuery && typeof query.app === 'string' ? query.app : undefined);
   const env = params.env ?? (params.app ? undefined : typeof query.env === 'string' ? query.env : undefined);
   if (!app) return {};
@@ -235,6 +237,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
       tokenRoutes(scoped, options.store);
       identityRoutes(scoped, options.store);
       roleRoutes(scoped, options.store);
+      targetRoutes(scoped, options.store);
       auditRoutes(scoped, options.store);
       if (options.secrets) valuesRoutes(scoped, { store: options.store, ...options.secrets });
       if (options.runtime) {

@@ -24,6 +24,7 @@ export interface Database {
   login_failures: LoginFailuresTable;
   audit_chain: AuditChainTable;
   role_grants: RoleGrantsTable;
+  runtime_targets: RuntimeTargetsTable;
 }
 
 export interface UsersTable {
@@ -81,6 +82,8 @@ export interface EnvironmentsTable {
   lease_until: Generated<string | null>;
   /** When an ephemeral environment is deleted by the janitor; null for environments that stay. */
   expires_at: Generated<string | null>;
+  /** The runtime target the environment's workloads run on; null until its first deployment. */
+  runtime_target: Generated<string | null>;
 }
 
 export interface AuditEntriesTable {
@@ -269,4 +272,13 @@ export interface RoleGrantsTable {
   scope_id: string;
   created_by: string;
   created_at: string;
+}
+
+export interface RuntimeTargetsTable {
+  id: string;
+  type: string;
+  config: string;
+  criteria: string;
+  updated_by: string;
+  updated_at: string;
 }

@@ -50,7 +50,20 @@ export interface OrchestratorDeps {
   box: SecretBox;
   /** Resource drivers by name; resources are provisioned before workloads start. */
   resourceDrivers: ResourceDriverRegistry;
+  /** Runtime targets: which runtime each environment deploys to (without: `runtime` for all). */
+  targets?: EnvironmentTargets;
   logger: Logger;
+}
+
+/** Chooses the runtime of a deployment and moves the environment to it (see RuntimeRouter). */
+export interface EnvironmentTargets {
+  plan(target: RuntimeTarget & { envType: string }): Promise<{ runtime: RuntimeDriver }>;
+  commit(
+    target: RuntimeTarget,
+    move: { runtime: RuntimeDriver },
+    ctx: DriverContext,
+    note: (entry: Parameters<typeof journal>[2]) => Promise<void>,
+  ): Promise<void>;
 }
 
 /** The part of a pino logger that driver contexts write to. */
@@ -364,6 +377,8 @@ async function applySet(
   } finally {
     provisionCtx.dispose();
   }
+  const move = deps.targets ? await deps.targets.plan(resourceTarget) : { runtime: deps.runtime };
+  const runtime = move.runtime;
   let rendered: RenderedWorkload[];
   try {
     const content =
@@ -378,6 +393,9 @@ async function applySet(
         values: await decryptValues(deps.box, content),
         fingerprint: (value) => deps.box.fingerprint(value),
         resources,
+        ...(runtime.serviceAddress
+          ? { serviceAddress: (workload, port) => runtime.serviceAddress!(target, workload, port) }
+          : {}),
       },
       workloads,
     );
@@ -391,11 +409,12 @@ async function applySet(
   const callSignal = AbortSignal.any([signal, timeout]);
   const ctx = driverContext(logger, callSignal);
   try {
-    const running = await deps.runtime.status(target, ctx);
+    if (deps.targets) await deps.targets.commit(target, move, ctx, note);
+    const running = await runtime.status(target, ctx);
     for (const workload of running.map((w) => w.workload).sort()) {
       if (workload in workloads) continue;
       await note({ step: 'remove', workload, status: 'started', message: 'not in the set' });
-      await deps.runtime.remove(target, workload, ctx);
+      await runtime.remove(target, workload, ctx);
       await note({ step: 'remove', workload, status: 'succeeded', message: 'stopped and removed' });
     }
     const failures: string[] = [];
@@ -416,7 +435,7 @@ async function applySet(
               : 'starting',
         });
         try {
-          await deps.runtime.deploy(target, workload, ctx);
+          await runtime.deploy(target, workload, ctx);
         } catch (error) {
           failures.push(`${workload.name}: ${(error as Error).message}`);
           await note({
@@ -427,7 +446,7 @@ async function applySet(
           });
           return [workload, null];
         }
-        return [workload, await deps.runtime.waitReady(target, workload.name, ctx)];
+        return [workload, await runtime.waitReady(target, workload.name, ctx)];
       }),
     );
     if (signal.aborted) throw new DeploymentInterrupted('the control plane is stopping');

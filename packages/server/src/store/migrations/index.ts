@@ -6,6 +6,7 @@ import { resources } from './0004_resources.ts';
 import { identities } from './0005_identities.ts';
 import { auditChain } from './0006_audit_chain.ts';
 import { roles } from './0007_roles.ts';
+import { runtimeTargets } from './0008_runtime_targets.ts';
 
 /** The database engines the store runs on. */
 export type StoreEngine = 'sqlite' | 'postgres';
@@ -26,4 +27,5 @@ export const migrations: readonly StoreMigration[] = [
   identities,
   auditChain,
   roles,
+  runtimeTargets,
 ];

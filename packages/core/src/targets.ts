@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { dnsLabel } from './ids.ts';
+
+/** The kinds of runtime a target can be. */
+export const RUNTIME_TYPES = ['process', 'docker', 'kubernetes'] as const;
+export type RuntimeType = (typeof RUNTIME_TYPES)[number];
+
+/** A criterion of a runtime target: matched to environments like resource definitions (no resId or class). */
+export const TargetCriterion = z
+  .strictObject({ envType: dnsLabel.optional(), envId: dnsLabel.optional(), appId: dnsLabel.optional() })
+  .meta({ id: 'TargetCriterion' });
+
+/**
+ * Where workloads run, as the platform team declares it. `config` by type — docker: `socketPath` or `host`
+ * (+ `port`); kubernetes: `kubeconfig` (path), `context`, `namespacePattern` (default `pave-{app}-{env}`);
+ * process: none.
+ */
+export const runtimeTargetSchema = z.strictObject({
+  id: dnsLabel,
+  type: z.enum(RUNTIME_TYPES),
+  config: z.record(z.string(), z.unknown()).default({}),
+  criteria: z.array(TargetCriterion).default([]),
+});
+export type RuntimeTargetSpec = z.infer<typeof runtimeTargetSchema>;
+
+/** A stored runtime target. */
+export const RuntimeTargetView = z
+  .object({
+    id: z.string(),
+    type: z.enum(RUNTIME_TYPES),
+    config: z.record(z.string(), z.unknown()),
+    criteria: z.array(TargetCriterion),
+    builtIn: z.boolean(),
+    updatedBy: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'RuntimeTarget' });
+export type RuntimeTargetView = z.infer<typeof RuntimeTargetView>;
+
+export const ApplyTargetsBody = z.strictObject({
+  targets: z.array(runtimeTargetSchema).min(1).max(200),
+  dryRun: z.boolean().optional(),
+});
+export type ApplyTargetsBody = z.infer<typeof ApplyTargetsBody>;
+
+export const TargetParams = z.strictObject({ id: dnsLabel });
+export const TargetMatchQuery = z.strictObject({ app: dnsLabel, env: dnsLabel });
+
+/** Render an environment's current set for a target without applying it. */
+export const RenderQuery = z.strictObject({
+  target: dnsLabel
+    .optional()
+    .describe("A kubernetes target's id; default: the target the environment matches."),
+});
+
+/** An environment's manifests as a target would apply them. */
+export const RenderResult = z
+  .object({
+    target: z.string(),
+    type: z.enum(RUNTIME_TYPES),
+    /** Multi-document YAML, keys sorted. */
+    manifests: z.string(),
+  })
+  .meta({ id: 'RenderResult' });
+export type RenderResult = z.infer<typeof RenderResult>;

@@ -1,0 +1,210 @@
+import {
+  ConflictError,
+  InputError,
+  NotFoundError,
+  explainMatch,
+  findDefinitionConflicts,
+  type ApplyTargetsBody,
+  type DefinitionsPlan,
+  type MatchCriterion,
+  type RuntimeTargetSpec,
+  type RuntimeTargetView,
+  type RuntimeType,
+} from '@pave/core';
+import type { Selectable } from 'kysely';
+import type { Executor, Store } from '../store/index.ts';
+import type { RuntimeTargetsTable } from '../store/schema.ts';
+import { recordAudit } from './audit.ts';
+import { now, type RequestContext } from './context.ts';
+import { canonicalJson } from './deployments/sets.ts';
+
+/** The target every environment runs on until a platform team's target matches it: local processes. */
+export const LOCAL_TARGET: RuntimeTargetSpec = { id: 'local', type: 'process', config: {}, criteria: [] };
+
+function toView(row: Selectable<RuntimeTargetsTable>): RuntimeTargetView {
+  return {
+    id: row.id,
+    type: row.type as RuntimeType,
+    config: JSON.parse(row.config) as Record<string, unknown>,
+    criteria: JSON.parse(row.criteria) as RuntimeTargetView['criteria'],
+    builtIn: false,
+    updatedBy: row.updated_by,
+    updatedAt: row.updated_at,
+  };
+}
+
+const localView: RuntimeTargetView = {
+  ...LOCAL_TARGET,
+  criteria: [],
+  builtIn: true,
+  updatedBy: 'pave',
+  updatedAt: '1970-01-01T00:00:00.000Z',
+};
+
+/** Every runtime target, the built-in `local` one included, by id. */
+export async function listTargets(db: Executor): Promise<RuntimeTargetView[]> {
+  const rows = await db.selectFrom('runtime_targets').selectAll().orderBy('id').execute();
+  return [...rows.map(toView), localView].sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/** One target; NotFoundError naming how to list them. */
+export async function getTarget(db: Executor, id: string): Promise<RuntimeTargetView> {
+  if (id === LOCAL_TARGET.id) return localView;
+  const row = await db.selectFrom('runtime_targets').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) {
+    throw new NotFoundError(`runtime target "${id}" not found`, [
+      { path: 'target', message: '`pave targets list` shows the targets' },
+    ]);
+  }
+  return toView(row);
+}
+
+/** Matching sees targets as definitions of one type, `runtime`, so they follow the same rules. */
+function candidates(targets: RuntimeTargetView[]) {
+  return targets.map((t) => ({
+    id: t.id,
+    type: 'runtime',
+    criteria: t.criteria as MatchCriterion[],
+    builtIn: t.builtIn,
+  }));
+}
+
+/** Which target an environment matches, and why the others do not (like `pave defs match`). */
+export async function explainTargetMatch(db: Executor, app: string, env: string, envType: string) {
+  const targets = await listTargets(db);
+  return explainMatch(candidates(targets), {
+    type: 'runtime',
+    envType,
+    envId: env,
+    appId: app,
+    resId: '',
+    class: 'default',
+  });
+}
+
+/** The target an environment's next deployment runs on. */
+export async function matchTarget(
+  db: Executor,
+  app: string,
+  env: string,
+  envType: string,
+): Promise<RuntimeTargetView> {
+  const winner = (await explainTargetMatch(db, app, env, envType)).winner;
+  return getTarget(db, winner?.id ?? LOCAL_TARGET.id);
+}
+
+const CONFIG_KEYS: Record<RuntimeType, string[]> = {
+  process: [],
+  docker: ['socketPath', 'host', 'port'],
+  kubernetes: ['kubeconfig', 'context', 'namespacePattern'],
+};
+
+/**
+ * Applies targets declaratively (create or update; others stay). Refuses, changing nothing, config keys the
+ * type does not know, the built-in id, and criteria that tie with another target's.
+ */
+export async function applyTargets(
+  store: Store,
+  context: RequestContext,
+  body: ApplyTargetsBody,
+): Promise<DefinitionsPlan> {
+  const problems: Array<{ path: string; message: string }> = [];
+  body.targets.forEach((target, index) => {
+    if (target.id === LOCAL_TARGET.id) {
+      problems.push({
+        path: `/targets/${index}/id`,
+        message: '"local" is the built-in process target; choose another id',
+      });
+    }
+    for (const key of Object.keys(target.config)) {
+      if (!CONFIG_KEYS[target.type].includes(key)) {
+        problems.push({
+          path: `/targets/${index}/config/${key}`,
+          message: `a ${target.type} target takes ${CONFIG_KEYS[target.type].join(', ') || 'no config'}`,
+        });
+      }
+    }
+  });
+  if (problems.length) throw new InputError('the runtime targets cannot be applied', problems);
+  return store.transaction(async (tx) => {
+    const existing = new Map(
+      (await tx.selectFrom('runtime_targets').selectAll().execute()).map((r) => [r.id, r]),
+    );
+    const merged = new Map<string, RuntimeTargetView>(
+      [...existing.values()].map((row) => [row.id, toView(row)]),
+    );
+    for (const t of body.targets) merged.set(t.id, { ...t, builtIn: false, updatedBy: '', updatedAt: '' });
+    const conflicts = findDefinitionConflicts(candidates([...merged.values()]));
+    if (conflicts.length) {
+      throw new ConflictError(
+        'the runtime targets would tie when matching',
+        conflicts.map((c) => ({ ...c, path: c.path.replace('/definitions/', '/targets/') })),
+      );
+    }
+    const changes: DefinitionsPlan['changes'] = [];
+    for (const target of body.targets) {
+      const row = existing.get(target.id);
+      const stored = {
+        type: target.type,
+        config: canonicalJson(target.config),
+        criteria: canonicalJson(target.criteria),
+        updated_by: context.actor.username,
+        updated_at: now(),
+      };
+      const fields = row
+        ? [
+            row.type !== stored.type ? 'type' : null,
+            canonicalJson(JSON.parse(row.config)) !== stored.config ? 'config' : null,
+            canonicalJson(JSON.parse(row.criteria)) !== stored.criteria ? 'criteria' : null,
+          ].filter((f): f is string => f !== null)
+        : [];
+      const action = !row ? 'create' : fields.length ? 'update' : 'unchanged';
+      changes.push({ id: target.id, action, fields });
+      if (body.dryRun || action === 'unchanged') continue;
+      if (row) await tx.updateTable('runtime_targets').set(stored).where('id', '=', target.id).execute();
+      else
+        await tx
+          .insertInto('runtime_targets')
+          .values({ id: target.id, ...stored })
+          .execute();
+      await recordAudit(tx, context, {
+        action: `target.${action}`,
+        target: `runtime-targets/${target.id}`,
+        summary: { id: target.id, type: target.type, fields },
+      });
+    }
+    return { applied: !body.dryRun, changes };
+  });
+}
+
+/** Deletes a target no environment runs on. */
+export async function deleteTarget(store: Store, context: RequestContext, id: string): Promise<void> {
+  if (id === LOCAL_TARGET.id) {
+    throw new ConflictError('"local" is built in and cannot be deleted', [
+      { path: 'id', message: 'apply a target whose criteria match the environments you want elsewhere' },
+    ]);
+  }
+  await store.transaction(async (tx) => {
+    await getTarget(tx, id);
+    const inUse = await tx
+      .selectFrom('environments')
+      .select(['app_id', 'id'])
+      .where('runtime_target', '=', id)
+      .limit(5)
+      .execute();
+    if (inUse.length) {
+      throw new ConflictError(`runtime target "${id}" still runs environments`, [
+        {
+          path: 'id',
+          message: `${inUse.map((e) => `${e.app_id}/${e.id}`).join(', ')} run on it; delete them or move them first`,
+        },
+      ]);
+    }
+    await tx.deleteFrom('runtime_targets').where('id', '=', id).execute();
+    await recordAudit(tx, context, {
+      action: 'target.delete',
+      target: `runtime-targets/${id}`,
+      summary: { id },
+    });
+  });
+}
