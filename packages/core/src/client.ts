@@ -46,6 +46,7 @@ import type {
   ResourceDefinitionInput,
   ResourceGraph,
 } from './resources.ts';
+import type { ApplyTargetsBody, RenderResult, RuntimeTargetView } from './targets.ts';
 
 /** The server answered with an error; `problem` is its RFC 9457 body. */
 export class ApiError extends Error {
@@ -202,6 +203,32 @@ export class PaveClient {
   /** Which definition provisions a resource of `type` in an app's environment, and why the others do not. */
   matchResourceDefinition(query: { app: string; env: string; type: string; class?: string; id?: string }) {
     return this.request<MatchExplanation>('GET', '/resource-definitions/match', { query });
+  }
+  /** Every runtime target, the built-in `local` one included. */
+  listTargets() {
+    return this.request<{ items: RuntimeTargetView[] }>('GET', '/runtime-targets');
+  }
+  getTarget(id: string) {
+    return this.request<RuntimeTargetView>('GET', `/runtime-targets/${encodeURIComponent(id)}`);
+  }
+  /** Deletes a runtime target; refused while an environment runs on it, and for the built-in one. */
+  deleteTarget(id: string) {
+    return this.request<void>('DELETE', `/runtime-targets/${encodeURIComponent(id)}`);
+  }
+  /**
+   * Applies runtime targets declaratively: creates the new ones, updates the changed ones, leaves the rest;
+   * with `dryRun` only answers what it would change.
+   */
+  applyTargets(body: ApplyTargetsBody) {
+    return this.request<DefinitionsPlan>('POST', '/runtime-targets/apply', { body });
+  }
+  /** Which runtime target an app's environment runs on, and why the others do not match. */
+  matchTarget(query: { app: string; env: string }) {
+    return this.request<MatchExplanation>('GET', '/runtime-targets/match', { query });
+  }
+  /** An environment's current set rendered as manifests for a target (default: its own), applying nothing. */
+  render(app: string, env: string, query: { target?: string } = {}) {
+    return this.request<RenderResult>('GET', `${envPath(app, env)}/render`, { query });
   }
   listResources(app: string, env: string) {
     return this.request<{ items: Resource[] }>('GET', `${envPath(app, env)}/resources`);
