@@ -1,4 +1,6 @@
-// Loaded lazily by `pave defs apply`, so that other commands do not pay for the YAML parser and the schemas.
+// Loaded lazily by `pave defs apply` and `pave targets apply`, so that other commands do not pay for the YAML
+// parser and the schemas.
+import { readFile } from 'node:fs/promises';
 import { LineCounter, parseAllDocuments } from 'yaml';
 import {
   YamlNodeLocator,
@@ -6,11 +8,16 @@ import {
   formatScoreProblem,
   isEmptyYamlNode,
   resourceDefinitionSchema,
+  runtimeTargetSchema,
 } from '@pave/core';
-import type { ResourceDefinitionSpec, YamlAnchor } from '@pave/core';
+import type { ResourceDefinitionSpec, RuntimeTargetSpec, YamlAnchor } from '@pave/core';
+import { CliUsageError } from './errors.ts';
 
-/** One problem in a definitions file, with where it is; the same shape as a Score file's problems. */
-export interface DefinitionProblem {
+/**
+ * One problem in a declarations file (resource definitions, runtime targets), with where it is; the same
+ * shape as a Score file's problems.
+ */
+export interface DeclarationProblem {
   /** The file name as given. */
   file: string;
   /** 1-based line of the offending YAML node. */
@@ -28,37 +35,110 @@ export interface DefinitionsFile {
   /** The definitions in file order, defaults applied; empty unless `problems` is empty. */
   definitions: ResourceDefinitionSpec[];
   /** Every problem found, sorted by position. */
-  problems: DefinitionProblem[];
+  problems: DeclarationProblem[];
+}
+
+/** What {@link parseTargetsFile} makes of a file. */
+export interface TargetsFile {
+  /** The runtime targets in file order, defaults applied; empty unless `problems` is empty. */
+  targets: RuntimeTargetSpec[];
+  /** Every problem found, sorted by position. */
+  problems: DeclarationProblem[];
 }
 
 /** Renders a problem as one line: `file:line:column: json.path: message`. */
-export function formatDefinitionProblem(problem: DefinitionProblem): string {
+export function formatDeclarationProblem(problem: DeclarationProblem): string {
   return formatScoreProblem(problem);
 }
+
+/** The name `pave defs apply` knows {@link formatDeclarationProblem} by. */
+export const formatDefinitionProblem = formatDeclarationProblem;
 
 type PathSegment = string | number;
 type Anchor = YamlAnchor;
 
-const REQUIRED_HINTS: Record<string, string> = {
-  id: 'the definition id, a DNS label such as shop-postgres',
-  type: 'the resource type it provisions, e.g. postgres',
-  driver: 'the resource driver that provisions it, e.g. postgres',
+/** The outcome of checking one item; a zod schema's `safeParse` result has this shape. */
+type SchemaResult<Spec> =
+  | { success: true; data: Spec }
+  | { success: false; error: { issues: readonly (Issue & { path: PropertyKey[] })[] } };
+
+/**
+ * One kind of declarations file: the schema each item is checked against, and the words its problems use.
+ * Every item has an `id`, unique in the file.
+ */
+export interface DeclarationsKind<Spec extends { id: string }> {
+  /** What one item is called, e.g. `definition`; its plural adds an `s`. */
+  noun: string;
+  /** An item's keys, named in the message for a file that holds none, e.g. `id, type, config, criteria`. */
+  keys: string;
+  /** Checks one item and applies its defaults; core's zod schemas fit. */
+  schema: { safeParse(value: unknown): SchemaResult<Spec> };
+  /** What each required top-level key is, for `missing required key` messages. */
+  requiredHints: Readonly<Record<string, string>>;
+  /** Which keys are allowed at `path` (relative to one item), for `unknown key` messages. */
+  knownKeys(path: readonly PathSegment[]): string;
+  /** Whether the value at `path` (relative to one item) is secret, so never quoted; default: nothing is. */
+  isSecret?(path: readonly PathSegment[]): boolean;
+}
+
+/** Resource definitions, checked with core's `resourceDefinitionSchema`; secret inputs are never quoted. */
+export const DEFINITIONS: DeclarationsKind<ResourceDefinitionSpec> = {
+  noun: 'definition',
+  keys: 'id, type, driver, driverInputs, criteria',
+  schema: resourceDefinitionSchema,
+  requiredHints: {
+    id: 'the definition id, a DNS label such as shop-postgres',
+    type: 'the resource type it provisions, e.g. postgres',
+    driver: 'the resource driver that provisions it, e.g. postgres',
+  },
+  knownKeys(path) {
+    if (path.length === 0) return 'a definition has id, type, driver, driverInputs and criteria';
+    if (path.length === 1 && path[0] === 'driverInputs') {
+      return 'driverInputs has values (shown as they are) and secrets (encrypted, never shown)';
+    }
+    if (path[0] === 'criteria') return 'a criterion may set envType, envId, appId, resId and class';
+    return 'remove it';
+  },
+  isSecret: (path) => path[0] === 'driverInputs' && path[1] === 'secrets',
 };
 
 /**
- * Parses and validates a file of resource definitions: either one YAML list of definitions, or one
- * definition per YAML document (separated by `---`; a document may also hold a list). Each definition is
- * checked against core's `resourceDefinitionSchema`, and ids must be unique in the file. Every problem is
- * reported at once with the line and column of the node it concerns (YAML syntax errors, schema violations:
- * an unknown key at the key, a missing key at the mapping that lacks it, a bad value at the value). The
- * values of secret inputs are never quoted in a message. `file` only labels the problems. Never throws for
- * bad input.
+ * Runtime targets, checked with core's `runtimeTargetSchema`. Which `config` keys a type takes is checked
+ * by the server when the file is applied.
  */
-export function parseDefinitionsFile(text: string, file: string): DefinitionsFile {
+export const TARGETS: DeclarationsKind<RuntimeTargetSpec> = {
+  noun: 'target',
+  keys: 'id, type, config, criteria',
+  schema: runtimeTargetSchema,
+  requiredHints: {
+    id: 'the target id, a DNS label such as staging-docker',
+    type: 'where workloads run: process, docker or kubernetes',
+  },
+  knownKeys(path) {
+    if (path.length === 0) return 'a target has id, type, config and criteria';
+    if (path[0] === 'criteria') return 'a criterion may set envType, envId and appId';
+    return 'remove it';
+  },
+};
+
+/**
+ * Parses and validates a declarations file of `kind`: either one YAML list of items, or one item per YAML
+ * document (separated by `---`; a document may also hold a list). Each item is checked against the kind's
+ * schema, and ids must be unique in the file. Every problem is reported at once with the line and column of
+ * the node it concerns (YAML syntax errors, schema violations: an unknown key at the key, a missing key at the
+ * mapping that lacks it, a bad value at the value). Secret values are never quoted in a message. `file` only
+ * labels the problems. Resolves to the items in file order with defaults applied and no problems, or to no
+ * items and every problem sorted by position. Never throws for bad input.
+ */
+export function parseDeclarationsFile<Spec extends { id: string }>(
+  text: string,
+  file: string,
+  kind: DeclarationsKind<Spec>,
+): { items: Spec[]; problems: DeclarationProblem[] } {
   const lineCounter = new LineCounter();
   const documents = parseAllDocuments(text, { lineCounter, prettyErrors: false });
-  const problems: DefinitionProblem[] = [];
-  const definitions: ResourceDefinitionSpec[] = [];
+  const problems: DeclarationProblem[] = [];
+  const items: Spec[] = [];
   const firstById = new Map<string, number>();
   let found = 0;
 
@@ -95,16 +175,16 @@ export function parseDefinitionsFile(text: string, file: string): DefinitionsFil
       add([], 'value', `YAML error: ${(error as Error).message}`);
       continue;
     }
-    const items: { prefix: PathSegment[]; value: unknown }[] = Array.isArray(data)
+    const entries: { prefix: PathSegment[]; value: unknown }[] = Array.isArray(data)
       ? data.map((value, index) => ({ prefix: [index], value }))
       : [{ prefix: [], value: data }];
-    for (const { prefix, value } of items) {
+    for (const { prefix, value } of entries) {
       found++;
-      const parsed = resourceDefinitionSchema.safeParse(value);
+      const parsed = kind.schema.safeParse(value);
       if (!parsed.success) {
         for (const issue of parsed.error.issues) {
           const path = [...prefix, ...(issue.path as PathSegment[])];
-          for (const problem of describeIssue(issue, path, value, prefix.length)) {
+          for (const problem of describeIssue(kind, issue, path, value, prefix.length)) {
             add(problem.path, problem.at, problem.message);
           }
         }
@@ -121,7 +201,7 @@ export function parseDefinitionsFile(text: string, file: string): DefinitionsFil
         continue;
       }
       firstById.set(parsed.data.id, locator.locate(idPath, 'value').line);
-      definitions.push(parsed.data);
+      items.push(parsed.data);
     }
   }
 
@@ -132,12 +212,47 @@ export function parseDefinitionsFile(text: string, file: string): DefinitionsFil
       column: 1,
       path: formatScorePath([]),
       message:
-        'no definitions: write a YAML list of definitions, or one definition (id, type, driver, ' +
-        'driverInputs, criteria) per YAML document',
+        `no ${kind.noun}s: write a YAML list of ${kind.noun}s, or one ${kind.noun} (${kind.keys}) ` +
+        'per YAML document',
     });
   }
   const sorted = problems.sort((a, b) => a.line - b.line || a.column - b.column);
-  return sorted.length === 0 ? { definitions, problems: [] } : { definitions: [], problems: sorted };
+  return sorted.length === 0 ? { items, problems: [] } : { items: [], problems: sorted };
+}
+
+/** {@link parseDeclarationsFile} for a file of resource definitions. */
+export function parseDefinitionsFile(text: string, file: string): DefinitionsFile {
+  const { items, problems } = parseDeclarationsFile(text, file, DEFINITIONS);
+  return { definitions: items, problems };
+}
+
+/** {@link parseDeclarationsFile} for a file of runtime targets. */
+export function parseTargetsFile(text: string, file: string): TargetsFile {
+  const { items, problems } = parseDeclarationsFile(text, file, TARGETS);
+  return { targets: items, problems };
+}
+
+/**
+ * Reads the declarations file given with `-f`; `-` reads it from stdin with `readStdin`. Throws CliUsageError
+ * naming the kind of file (`noun`, e.g. `targets`), the file and why, when it cannot be read.
+ */
+export async function readDeclarationsFile(
+  file: string,
+  noun: string,
+  readStdin: () => Promise<string>,
+): Promise<string> {
+  if (file === '-') return readStdin();
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    const reason = {
+      ENOENT: 'no such file',
+      EISDIR: 'it is a directory; pass the YAML file inside it',
+      EACCES: 'permission denied',
+      EPERM: 'permission denied',
+    }[(error as NodeJS.ErrnoException).code ?? ''];
+    throw new CliUsageError(`cannot read the ${noun} file ${file}: ${reason ?? (error as Error).message}`);
+  }
 }
 
 // Zod issues into problems ----------------------------------------------------------------------------------
@@ -150,34 +265,35 @@ interface Issue {
   values?: unknown[];
 }
 
-function describeIssue(
+function describeIssue<Spec extends { id: string }>(
+  kind: DeclarationsKind<Spec>,
   issue: Issue,
   path: PathSegment[],
-  definition: unknown,
+  item: unknown,
   prefixLength: number,
 ): { path: PathSegment[]; at: Anchor; message: string }[] {
   const local = path.slice(prefixLength);
-  const value = valueAt(definition, local);
-  // The values of secret inputs must not end up in a terminal or a CI log.
-  const secret = local[0] === 'driverInputs' && local[1] === 'secrets';
+  const value = valueAt(item, local);
+  // Secret values must not end up in a terminal or a CI log.
+  const secret = kind.isSecret?.(local) === true;
   const shown = (text: string) => (secret ? 'a secret value (not shown)' : text);
   switch (issue.code) {
     case 'unrecognized_keys':
       return (issue.keys ?? []).map((key) => ({
         path: [...path, key],
         at: 'key' as const,
-        message: `unknown key; ${knownKeys(local)}`,
+        message: `unknown key; ${kind.knownKeys(local)}`,
       }));
     case 'invalid_type': {
       const last = local[local.length - 1];
-      const parent = valueAt(definition, local.slice(0, -1));
+      const parent = valueAt(item, local.slice(0, -1));
       if (
         value === undefined &&
         typeof last === 'string' &&
         isObject(parent) &&
         !Object.hasOwn(parent, last)
       ) {
-        const hint = REQUIRED_HINTS[last];
+        const hint = kind.requiredHints[last];
         return [
           {
             path: path.slice(0, -1),
@@ -214,16 +330,6 @@ function describeIssue(
   }
 }
 
-// Which keys are allowed where an unknown one was found, so the message says what to write instead.
-function knownKeys(path: readonly PathSegment[]): string {
-  if (path.length === 0) return 'a definition has id, type, driver, driverInputs and criteria';
-  if (path.length === 1 && path[0] === 'driverInputs') {
-    return 'driverInputs has values (shown as they are) and secrets (encrypted, never shown)';
-  }
-  if (path[0] === 'criteria') return 'a criterion may set envType, envId, appId, resId and class';
-  return 'remove it';
-}
-
 const TYPE_NAMES: Record<string, string> = {
   string: 'a string',
   number: 'a number',
@@ -255,5 +361,3 @@ function valueAt(data: unknown, path: readonly PathSegment[]): unknown {
   }
   return value;
 }
-
-// Positions ------------------------------------------------------------------------------------------------

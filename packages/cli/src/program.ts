@@ -14,10 +14,12 @@ import { registerEnvsCommands } from './commands/envs.ts';
 import { registerLoginCommand } from './commands/login.ts';
 import { registerLogsCommand } from './commands/logs.ts';
 import { registerPromoteCommand } from './commands/promote.ts';
+import { registerRenderCommand } from './commands/render.ts';
 import { registerResourcesCommands } from './commands/resources.ts';
 import { registerRolesCommands } from './commands/roles.ts';
 import { registerRollbackCommand } from './commands/rollback.ts';
 import { registerStatusCommand } from './commands/status.ts';
+import { registerTargetsCommands } from './commands/targets.ts';
 import { registerTokensCommands } from './commands/tokens.ts';
 import { registerTeamsCommands } from './commands/teams.ts';
 import { registerUsersCommands } from './commands/users.ts';
@@ -73,6 +75,7 @@ export function createProgram(io: CliIo): Command {
   registerAppsCommands(program, io);
   registerEnvTypesCommands(program, io);
   registerDefsCommands(program, io);
+  registerTargetsCommands(program, io);
   registerEnvsCommands(program, io);
   registerResourcesCommands(program, io);
   registerValuesCommands(program, io);
@@ -81,6 +84,7 @@ export function createProgram(io: CliIo): Command {
   registerLogsCommand(program, io);
   registerDeploymentsCommands(program, io);
   registerDiffCommand(program, io);
+  registerRenderCommand(program, io);
   registerRollbackCommand(program, io);
   registerPromoteCommand(program, io);
   registerTokensCommands(program, io);

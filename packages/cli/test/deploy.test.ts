@@ -1,9 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { deploymentBody, inlineFileSources, loadScoreFiles } from '../src/commands/deploy.ts';
+import { deploymentBody, inlineFileSources, loadScoreFiles, setDotImages } from '../src/commands/deploy.ts';
 import { runCli } from '../src/program.ts';
-import { fakeIo, temporaryDir } from './helpers.ts';
+import { cliArgs, fakeIo, fakeServer, temporaryDir } from './helpers.ts';
 
 const WEB = `apiVersion: score.dev/v1b1
 metadata:
@@ -217,5 +217,110 @@ describe('pave deploy: the request', () => {
     expect(io.stderr.text).toMatch(
       /^pave: error: --allow-data-loss lets --prune delete stateful resources; add --prune/,
     );
+  });
+});
+
+describe('pave deploy --image', () => {
+  const BUILT = `apiVersion: score.dev/v1b1
+metadata:
+  name: api
+containers:
+  main:
+    image: .
+  proxy:
+    image: envoyproxy/envoy:v1.31
+`;
+  const WORKER = WEB.replace('name: web', 'name: worker').replace('image: nginx:1.27', 'image: .');
+  const IMAGE = 'registry.example.com/shop/api:1f2e3d';
+
+  // A stand-in server that answers every deployment request with an empty plan, for `--plan -o json`.
+  const planServer = () => fakeServer(() => ({ status: 200, body: {} }));
+  const imagesSent = (body: unknown) =>
+    (
+      body as {
+        workloads: { spec: { metadata: { name: string }; containers: Record<string, { image: string }> } }[];
+      }
+    ).workloads.map((workload) => [
+      workload.spec.metadata.name,
+      Object.fromEntries(Object.entries(workload.spec.containers).map(([name, c]) => [name, c.image])),
+    ]);
+
+  it('gives every container whose image is "." the image, in every file, and leaves the others', async () => {
+    const dir = project({ 'api.yaml': BUILT, 'worker.yaml': WORKER, 'web.yaml': WEB });
+    const server = await planServer();
+    const files = ['-f', join(dir, 'api.yaml'), join(dir, 'worker.yaml'), join(dir, 'web.yaml')];
+    const args = [
+      'deploy',
+      ...files,
+      '--image',
+      IMAGE,
+      '--app',
+      'shop',
+      '--env',
+      'dev',
+      '--plan',
+      '-o',
+      'json',
+    ];
+    const io = fakeIo();
+    expect(await runCli(cliArgs(server.url, ...args), io)).toBe(0);
+    expect(server.requests.map((request) => `${request.method} ${request.url}`)).toEqual([
+      'POST /api/v1/apps/shop/envs/dev/deployments',
+    ]);
+    expect(imagesSent(server.requests[0]?.body)).toEqual([
+      ['api', { main: IMAGE, proxy: 'envoyproxy/envoy:v1.31' }],
+      ['worker', { main: IMAGE }],
+      ['web', { main: 'nginx:1.27' }],
+    ]);
+  });
+
+  it('sends "." as it is without --image', async () => {
+    const dir = project({ 'api.yaml': BUILT });
+    const server = await planServer();
+    const args = [
+      'deploy',
+      '-f',
+      join(dir, 'api.yaml'),
+      '--app',
+      'shop',
+      '--env',
+      'dev',
+      '--plan',
+      '-o',
+      'json',
+    ];
+    expect(await runCli(cliArgs(server.url, ...args), fakeIo())).toBe(0);
+    expect(imagesSent(server.requests[0]?.body)).toEqual([
+      ['api', { main: '.', proxy: 'envoyproxy/envoy:v1.31' }],
+    ]);
+  });
+
+  it('refuses --image when no container has the image "." or no Score file is given, sending nothing', async () => {
+    const dir = project({ 'web.yaml': WEB });
+    const file = join(dir, 'web.yaml');
+    const unused = fakeIo();
+    const args = ['deploy', '-f', file, '--image', IMAGE, '--app', 'shop', '--env', 'dev'];
+    expect(await runCli(cliArgs('http://127.0.0.1:9', ...args), unused)).toBe(2);
+    expect(unused.stderr.text).toBe(
+      `pave: error: --image replaces the image "." and no container in ${file} has it; ` +
+        'write `image: .` for the container that runs the image you built\n',
+    );
+    const alone = fakeIo();
+    const remove = ['deploy', '--remove', 'web', '--image', IMAGE, '--app', 'shop', '--env', 'dev'];
+    expect(await runCli(cliArgs('http://127.0.0.1:9', ...remove), alone)).toBe(2);
+    expect(alone.stderr.text).toContain('--image sets the image of containers in the Score files');
+  });
+
+  it('does not change the workloads it is given', () => {
+    const spec = {
+      apiVersion: 'score.dev/v1b1',
+      metadata: { name: 'api' },
+      containers: { main: { image: '.' } },
+    };
+    const workloads = [{ spec, dir: '/srv', file: 'score.yaml' }] as never[];
+    const { workloads: built, replaced } = setDotImages(workloads, IMAGE);
+    expect(replaced).toBe(1);
+    expect((built[0] as unknown as { spec: typeof spec }).spec.containers.main.image).toBe(IMAGE);
+    expect(spec.containers.main.image).toBe('.');
   });
 });

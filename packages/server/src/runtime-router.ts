@@ -9,13 +9,15 @@ import type {
   RuntimeTarget,
   WorkloadStatus,
 } from '@pave/plugin-api';
-import type { RuntimeTargetView } from '@pave/core';
+import { InputError, type RuntimeTargetView } from '@pave/core';
 import { DockerRuntime } from '@pave/runtime-docker';
-import { KubernetesRuntime } from '@pave/runtime-kubernetes';
+import { KubernetesRuntime, manifestsToYaml, renderManifests } from '@pave/runtime-kubernetes';
 import type { Store } from './store/index.ts';
 import { getTarget, LOCAL_TARGET, matchTarget } from './domain/targets.ts';
 import { environmentRow } from './domain/environments.ts';
 import type { JournalNote } from './domain/resources/provision.ts';
+import type { SecretBox } from './secrets/secret-box.ts';
+import { previewEnvironment } from './domain/deployments/preview.ts';
 
 /** Where a deployment runs: the target matched now, and the one the environment ran on before. */
 export interface TargetMove {
@@ -144,6 +146,38 @@ export class RuntimeRouter implements RuntimeDriver {
     const runtime = await this.runtimeFor(target);
     if (!runtime.logs) throw new Error(`the ${runtime.name} runtime cannot stream logs`);
     yield* runtime.logs(target, options, ctx);
+  }
+
+  /**
+   * The manifests a kubernetes target would apply for an environment's current set (`pave render`), as
+   * YAML. InputError for targets of other types.
+   */
+  async render(
+    store: Store,
+    box: SecretBox,
+    target: RuntimeTarget,
+    view: RuntimeTargetView,
+  ): Promise<string> {
+    const runtime = this.runtimeOf(view);
+    if (!(runtime instanceof KubernetesRuntime)) {
+      throw new InputError(
+        `runtime target "${view.id}" is a ${view.type} target; only kubernetes targets render manifests`,
+        [{ path: 'query.target', message: 'name a kubernetes target (`pave targets list` shows them)' }],
+      );
+    }
+    const preview = await previewEnvironment(store, box, target, (workload, port) =>
+      runtime.serviceAddress(target, workload, port),
+    );
+    return manifestsToYaml(
+      renderManifests({
+        app: target.app,
+        env: target.env,
+        namespace: runtime.namespace(target),
+        workloads: preview.workloads,
+        routes: preview.routes,
+        secretKeys: preview.secretKeys,
+      }),
+    );
   }
 
   /** How workloads on the environment's runtime reach each other (see RuntimeDriver.serviceAddress). */

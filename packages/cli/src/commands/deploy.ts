@@ -25,6 +25,7 @@ type DeployOptions = ClientOptions &
     app: string;
     env: string;
     file?: string[];
+    image?: string;
     remove?: string[];
     message?: string;
     plan?: boolean;
@@ -55,6 +56,10 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
             'with `source` are sent along.',
         )
         .option('-f, --file <files...>', 'Score files, one per workload (repeat -f or list several)')
+        .option(
+          '--image <ref>',
+          'the image of every container whose image is "." in the Score files, e.g. a tag CI just built',
+        )
         .requiredOption('--app <app>', 'the application')
         .requiredOption('--env <env>', 'the environment to deploy to')
         .option('-m, --message <text>', 'why: shown in `pave deployments list` and the audit log')
@@ -80,6 +85,7 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
         'pave deploy -f score.yaml --app shop --env dev',
         'pave deploy -f web/score.yaml -f api/score.yaml --app shop --env dev -m "new checkout" --wait',
         'pave deploy -f score.yaml --app shop --env dev --plan',
+        'pave deploy -f score.yaml --image registry.example.com/shop/web:1f2e3d --app shop --env dev',
         'pave deploy --remove worker --app shop --env dev --wait --timeout 2m',
         'pave deploy --remove worker --app shop --env dev --prune --allow-data-loss --plan',
       ),
@@ -93,14 +99,34 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
         throw new CliUsageError('--plan only shows what would change, so there is nothing to --wait for');
       }
       checkPruneFlags(options);
+      if (options.image !== undefined && files.length === 0) {
+        throw new CliUsageError('--image sets the image of containers in the Score files; give them with -f');
+      }
+      if (options.image?.trim() === '') {
+        throw new CliUsageError(
+          '--image needs an image reference, e.g. registry.example.com/shop/web:1f2e3d',
+        );
+      }
       const timeoutSeconds = timeoutSecondsOf(options);
       // Validate everything locally before the server is contacted (or even a token looked up).
-      const { workloads, problems } = await loadScoreFiles(files);
+      const loaded = await loadScoreFiles(files);
+      const { problems } = loaded;
       if (problems.length > 0) {
         for (const problem of problems) io.stderr.write(`${problem}\n`);
         throw new ScoreFilesError(
           `${plural(problems.length, 'problem')} in the Score files; nothing was sent to the server`,
         );
+      }
+      let workloads = loaded.workloads;
+      if (options.image !== undefined) {
+        const built = setDotImages(workloads, options.image);
+        if (built.replaced === 0) {
+          throw new CliUsageError(
+            `--image replaces the image "." and no container in ${files.join(', ')} has it; ` +
+              'write `image: .` for the container that runs the image you built',
+          );
+        }
+        workloads = built.workloads;
       }
       const body = deploymentBody(workloads, options, timeoutSeconds);
       const { client, output } = await clientFor(options, io);
@@ -135,6 +161,32 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
         colors,
       });
     });
+}
+
+// The image a Score container names to say "the image built for this deployment", as in score-compose.
+const BUILT_IMAGE = '.';
+
+/**
+ * Sets `image` as the image of every container whose image is `.`, in every workload, as score-compose's
+ * `--image` does; other containers keep theirs. Returns the new workloads (the given ones are not changed)
+ * and how many containers got the image.
+ */
+export function setDotImages(
+  workloads: readonly WorkloadSource[],
+  image: string,
+): { workloads: WorkloadSource[]; replaced: number } {
+  let replaced = 0;
+  const result = workloads.map((workload) => {
+    const containers = Object.fromEntries(
+      Object.entries(workload.spec.containers).map(([name, container]) => {
+        if (container.image !== BUILT_IMAGE) return [name, container];
+        replaced++;
+        return [name, { ...container, image }];
+      }),
+    );
+    return { ...workload, spec: { ...workload.spec, containers } };
+  });
+  return { workloads: result, replaced };
 }
 
 /** The body of POST /deployments for `pave deploy` with these workloads and flags. */

@@ -38,7 +38,7 @@ import type { KeyringSource } from '../secrets/keyring.ts';
 import { PAVE_VERSION } from '../version.ts';
 import { resourceRoutes } from './routes/resources.ts';
 import { roleRoutes } from './routes/roles.ts';
-import { targetRoutes } from './routes/targets.ts';
+import { targetRoutes, type TargetRenderer } from './routes/targets.ts';
 import { proxyRoutes } from './proxy.ts';
 import { environmentTeardown } from '../domain/deployments/orchestrator.ts';
 import type { ResourceDriverRegistry } from '../domain/resources/provision.ts';
@@ -237,7 +237,13 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
       tokenRoutes(scoped, options.store);
       identityRoutes(scoped, options.store);
       roleRoutes(scoped, options.store);
-      targetRoutes(scoped, options.store);
+      targetRoutes(
+        scoped,
+        options.store,
+        options.secrets && options.runtime && 'render' in options.runtime
+          ? { renderer: options.runtime as unknown as TargetRenderer, box: options.secrets.box }
+          : undefined,
+      );
       auditRoutes(scoped, options.store);
       if (options.secrets) valuesRoutes(scoped, { store: options.store, ...options.secrets });
       if (options.runtime) {

@@ -7,6 +7,7 @@ import { bootstrapAdmin, buildApi, type Store } from '../../src/index.ts';
 import { keyringSource } from '../../src/secrets/keyring.ts';
 import { SecretBox } from '../../src/secrets/secret-box.ts';
 import { resourceDriverRegistry } from '../../src/resource-drivers.ts';
+import { RuntimeRouter } from '../../src/runtime-router.ts';
 import { openTestStore } from '../../../../test/support/stores.ts';
 import {
   MATRIX_ROLES,
@@ -45,7 +46,11 @@ describe('the authorisation matrix: every API route x every role x own and other
     app = await buildApi({
       store,
       secrets: { box, keyring },
-      runtime: ProcessRuntime.fromConfig({ dataDir, supervisorScript: '/nonexistent/supervisor.js' }),
+      runtime: new RuntimeRouter(
+        store,
+        ProcessRuntime.fromConfig({ dataDir, supervisorScript: '/nonexistent/supervisor.js' }),
+        dataDir,
+      ),
       resourceDrivers: resourceDriverRegistry({ dataDir, pgliteScript: '/nonexistent/pglite-server.js' }),
       authorizeOnly: true,
     });

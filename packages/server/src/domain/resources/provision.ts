@@ -381,7 +381,7 @@ export async function provisionResources(
 }
 
 /** Maps each workload's resource names to the outputs of the resource at their address. */
-function workloadOutputs(
+export function workloadOutputs(
   workloads: SetWorkloads,
   nodes: ResourceNode[],
   outputs: Map<string, ResourceOutputs>,

@@ -1,12 +1,17 @@
 import {
   ApplyTargetsBody,
   DefinitionsPlan,
+  EnvParams,
+  RenderQuery,
+  RenderResult,
   MatchExplanationSchema,
   RuntimeTargetView,
   TargetMatchQuery,
   TargetParams,
   listOf,
+  type RuntimeTargetView as RuntimeTargetViewType,
 } from '@pave/core';
+import type { SecretBox } from '../../secrets/secret-box.ts';
 import type { ApiServer } from '../app.ts';
 import type { Store } from '../../store/index.ts';
 import { environmentRow } from '../../domain/environments.ts';
@@ -16,10 +21,25 @@ import {
   explainTargetMatch,
   getTarget,
   listTargets,
+  matchTarget,
 } from '../../domain/targets.ts';
 
-/** Runtime targets: where each environment's workloads run (platform config). */
-export function targetRoutes(api: ApiServer, store: Store): void {
+/** Renders an environment for a target (the runtime router, in a real server). */
+export interface TargetRenderer {
+  render(
+    store: Store,
+    box: SecretBox,
+    target: { app: string; env: string },
+    view: RuntimeTargetViewType,
+  ): Promise<string>;
+}
+
+/** Runtime targets: where each environment's workloads run (platform config), and `pave render`. */
+export function targetRoutes(
+  api: ApiServer,
+  store: Store,
+  renderer?: { renderer: TargetRenderer; box: SecretBox },
+): void {
   const tags = ['runtime targets'];
   api.get(
     '/runtime-targets',
@@ -75,6 +95,32 @@ export function targetRoutes(api: ApiServer, store: Store): void {
     },
     async (request) => getTarget(store.db, request.params.id),
   );
+  if (renderer) {
+    api.get(
+      '/apps/:app/envs/:env/render',
+      {
+        // The manifests hold the environment's secret values (in Secret objects).
+        config: { permission: 'values.reveal' },
+        schema: {
+          tags,
+          summary:
+            "Render an environment's current set as a kubernetes target would apply it (YAML), applying nothing",
+          params: EnvParams,
+          querystring: RenderQuery,
+          response: { 200: RenderResult },
+        },
+      },
+      async (request) => {
+        const { app, env } = request.params;
+        const environment = await environmentRow(store.db, app, env);
+        const view = request.query.target
+          ? await getTarget(store.db, request.query.target)
+          : await matchTarget(store.db, app, env, environment.type);
+        const manifests = await renderer.renderer.render(store, renderer.box, { app, env }, view);
+        return { target: view.id, type: view.type, manifests };
+      },
+    );
+  }
   api.delete(
     '/runtime-targets/:id',
     {

@@ -1,0 +1,142 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import { ProcessRuntime } from '@pave/runtime-process';
+import type { ScoreWorkload } from '@pave/core';
+import { bootstrapAdmin, buildApi, type Store } from '../src/index.ts';
+import { keyringSource } from '../src/secrets/keyring.ts';
+import { SecretBox } from '../src/secrets/secret-box.ts';
+import { RuntimeRouter } from '../src/runtime-router.ts';
+import { saveSet } from '../src/domain/deployments/sets.ts';
+import { openTestStore, storeEngines } from '../../../test/support/stores.ts';
+
+const FIXTURE = fileURLToPath(new URL('../../../test/fixtures/busybox-app', import.meta.url));
+
+describe.each(storeEngines)('runtime targets and `pave render` through the API on %s', (engine) => {
+  let store: Store;
+  let cleanup: () => Promise<void>;
+  let app: FastifyInstance;
+  let token: string;
+  const call = (method: string, url: string, payload?: object) =>
+    app.inject({
+      method: method as 'GET',
+      url: `/api/v1${url}`,
+      headers: { authorization: `Bearer ${token}` },
+      ...(payload ? { payload } : {}),
+    });
+
+  beforeAll(async () => {
+    const opened = await openTestStore(engine);
+    store = opened.store;
+    cleanup = opened.cleanup;
+    const dataDir = opened.location.dataDir;
+    token = readFileSync((await bootstrapAdmin(store, dataDir))!, 'utf8').trim();
+    const keyring = keyringSource(dataDir, {});
+    const box = new SecretBox(store.db, keyring);
+    await box.init();
+    const processes = ProcessRuntime.fromConfig({ dataDir, supervisorScript: '/nonexistent/supervisor.js' });
+    app = await buildApi({
+      store,
+      secrets: { box, keyring },
+      runtime: new RuntimeRouter(store, processes, dataDir),
+    });
+    await call('POST', '/apps', { id: 'shop' });
+    await call('POST', '/apps/shop/envs', { id: 'dev', type: 'development' });
+    await call('POST', '/apps/shop/envs', { id: 'stage', type: 'staging' });
+    await call('PATCH', '/apps/shop/values', {
+      set: { API_KEY: { value: 'k8s-secret-value', secret: true } },
+    });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await cleanup?.();
+  });
+
+  it('runs every environment on the built-in local target until a target matches it', async () => {
+    const match = await call('GET', '/runtime-targets/match?app=shop&env=dev');
+    expect(match.json().winner.id).toBe('local');
+    const applied = await call('POST', '/runtime-targets/apply', {
+      targets: [
+        {
+          id: 'cluster',
+          type: 'kubernetes',
+          config: { namespacePattern: 'team-{app}-{env}' },
+          criteria: [{ envType: 'staging' }],
+        },
+      ],
+    });
+    expect(applied.json().changes).toEqual([{ id: 'cluster', action: 'create', fields: [] }]);
+    expect((await call('GET', '/runtime-targets/match?app=shop&env=stage')).json().winner.id).toBe('cluster');
+    expect((await call('GET', '/runtime-targets/match?app=shop&env=dev')).json().winner.id).toBe('local');
+  });
+
+  it('refuses config a target type does not take, the built-in id, and tied criteria', async () => {
+    const bad = await call('POST', '/runtime-targets/apply', {
+      targets: [
+        { id: 'local', type: 'process' },
+        { id: 'dock', type: 'docker', config: { kubeconfig: '/x' } },
+      ],
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().errors.map((e: { path: string }) => e.path)).toEqual([
+      '/targets/0/id',
+      '/targets/1/config/kubeconfig',
+    ]);
+    const tie = await call('POST', '/runtime-targets/apply', {
+      targets: [{ id: 'other', type: 'docker', criteria: [{ envType: 'staging' }] }],
+    });
+    expect(tie.statusCode).toBe(409);
+  });
+
+  it('renders the current set as validated Kubernetes manifests with secrets in a Secret, applying nothing', async () => {
+    const spec = (file: string) =>
+      ({ ...(parseYaml(readFileSync(join(FIXTURE, file), 'utf8')) as ScoreWorkload) }) as ScoreWorkload;
+    const api = spec('api.score.yaml');
+    api.containers.main!.image = 'registry.example.com/shop/api:1';
+    api.containers.main!.variables = {
+      ...api.containers.main!.variables,
+      API_KEY: '${resources.env.API_KEY}',
+    };
+    api.resources = { env: { type: 'environment' } };
+    const worker = spec('worker.score.yaml');
+    worker.containers.main!.image = 'registry.example.com/shop/worker:1';
+    const setId = await saveSet(store.db, {
+      api: { spec: api, dir: '/tmp' },
+      worker: { spec: worker, dir: '/tmp' },
+    });
+    await store.db
+      .updateTable('environments')
+      .set({ current_set_id: setId })
+      .where('app_id', '=', 'shop')
+      .where('id', '=', 'stage')
+      .execute();
+
+    const response = await call('GET', '/apps/shop/envs/stage/render');
+    expect(response.statusCode, response.body).toBe(200);
+    const { target, type, manifests } = response.json();
+    expect([target, type]).toEqual(['cluster', 'kubernetes']);
+    const objects = parseAllDocuments(manifests).map(
+      (d) => d.toJSON() as { kind: string; metadata: { name: string; namespace?: string } },
+    );
+    expect(objects[0]).toMatchObject({ kind: 'Namespace', metadata: { name: 'team-shop-stage' } });
+    expect(objects.map((o) => o.kind)).toEqual(
+      expect.arrayContaining(['Deployment', 'Service', 'ConfigMap', 'Secret']),
+    );
+    // The worker reaches the API through its Service, not a host port.
+    expect(manifests).toMatch(/API_HOST:\s*'?api\.team-shop-stage\.svc'?/);
+    // The secret value sits only in the Secret (base64 or stringData), never in a ConfigMap.
+    const configMaps = objects.filter((o) => o.kind === 'ConfigMap');
+    expect(JSON.stringify(configMaps)).not.toContain('k8s-secret-value');
+    // Rendering changed no deployment state.
+    expect(await store.db.selectFrom('deployments').selectAll().execute()).toEqual([]);
+  });
+
+  it('renders only for kubernetes targets', async () => {
+    const response = await call('GET', '/apps/shop/envs/stage/render?target=local');
+    expect(response.statusCode).toBe(400);
+    expect(response.json().detail).toContain('only kubernetes targets render manifests');
+  });
+});

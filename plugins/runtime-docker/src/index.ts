@@ -1,0 +1,1 @@
+export { DockerRuntime, type DockerRuntimeConfig, type DockerRuntimeDeps } from './runtime.ts';

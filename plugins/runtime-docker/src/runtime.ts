@@ -1,0 +1,941 @@
+import { readdir, rm, rmdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import Docker from 'dockerode';
+import { UpstreamError } from '@pave/core';
+import type {
+  DriverContext,
+  LogLine,
+  ReadyResult,
+  RenderedPort,
+  RenderedProbe,
+  RenderedWorkload,
+  RuntimeDriver,
+  RuntimeTarget,
+  WorkloadStatus,
+} from '@pave/plugin-api';
+import { containerSpec, portKey } from './container-spec.ts';
+import { commitFiles, restoreFiles, stageFiles } from './files.ts';
+import {
+  advance,
+  byTime,
+  demuxLogs,
+  FollowFilter,
+  keySeconds,
+  LogDemuxer,
+  type LogPosition,
+  type TimedLine,
+} from './logs.ts';
+import {
+  containerName,
+  dnsName,
+  environmentDir,
+  LABELS,
+  labelFilters,
+  networkName,
+  workloadDir,
+} from './names.ts';
+import { probeOnce, RUNNING_READY_MS, type ProbeOutcome } from './probes.ts';
+import { assertValid, assertValidNames } from './validation.ts';
+
+/** Configuration of the Docker runtime. Without `socketPath` or `host`: DOCKER_HOST, else /var/run/docker.sock. */
+export interface DockerRuntimeConfig {
+  /** The Engine API's Unix socket: Docker's, or the one `podman system service` listens on. */
+  socketPath?: string;
+  /** The Engine API over plain HTTP instead of a socket (files and volumes still need a shared disk). */
+  host?: string;
+  port?: number;
+  /** Pave's data directory; container files are kept under `<dataDir>/runtime/docker/`. */
+  dataDir: string;
+  /** Longest `waitReady` waits even if `ctx.signal` does not abort; default 60 000 ms. */
+  readyTimeoutMs?: number;
+  /** Between SIGTERM and SIGKILL when a container is stopped; default 5 000 ms. */
+  stopGraceMs?: number;
+}
+
+/** What the Docker runtime takes from its surroundings. */
+export interface DockerRuntimeDeps {
+  /** An Engine API client configured elsewhere (TLS, SSH…); replaces socketPath/host/port. */
+  docker?: Docker;
+}
+
+/** One container of ours, as the container list shows it. */
+interface ContainerRecord {
+  id: string;
+  /** The container's name on the engine (without the leading "/"). */
+  name: string;
+  workload: string;
+  container: string;
+  hash: string;
+  deploymentId: string;
+  /** created, running, restarting, exited… */
+  state: string;
+  labels: Record<string, string>;
+  /** Set while a deployment has renamed the container out of the new version's way: its name before. */
+  formerName?: string;
+}
+
+/** The running version of a workload: its containers, inspected. */
+interface Snapshot {
+  workload: string;
+  hash: string;
+  deploymentId: string;
+  containers: Array<{ record: ContainerRecord; info: Docker.ContainerInspectInfo }>;
+}
+
+type ContainerPhase = 'starting' | 'running' | 'crash-looping' | 'stopped';
+
+interface ExitInfo {
+  code: number | null;
+  oomKilled: boolean;
+}
+
+const DEFAULT_READY_TIMEOUT_MS = 60_000;
+const DEFAULT_STOP_GRACE_MS = 5_000;
+const POLL_MS = 200;
+const LOG_POLL_MS = 1_000;
+const LAST_LOG_LINES = 20;
+const DEFAULT_TAIL = 100;
+const STATUS_PROBE_TIMEOUT_MS = 1_500;
+/** A container that restarted and has not run this long since is crash-looping (as in the process runtime). */
+const CRASH_LOOP_WINDOW_MS = 10_000;
+const EVENTS_TIMEOUT_MS = 3_000;
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+/**
+ * Runs each workload as containers over the Docker Engine API (Docker, or Podman's Docker-compatible
+ * socket). Every environment gets one network, `pave-<app>-<env>`, on which a workload's first container
+ * answers to the workload's name; its other containers share that container's network namespace. Ports
+ * are published on 127.0.0.1 at their host port. Containers restart `unless-stopped` and keep running
+ * while the control plane is down; labels (see LABELS) say which workload, version and deployment each
+ * belongs to, so nothing but the container files is kept on disk.
+ */
+export class DockerRuntime implements RuntimeDriver {
+  readonly name = 'docker';
+  private readonly docker: Docker;
+  /** Full readiness probes of versions deployed by this instance (labels keep only what is not secret). */
+  private readonly probes = new Map<string, { hash: string; probes: Map<string, RenderedProbe> }>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly config: DockerRuntimeConfig,
+    deps: DockerRuntimeDeps = {},
+  ) {
+    this.docker =
+      deps.docker ??
+      (config.socketPath
+        ? new Docker({ socketPath: config.socketPath })
+        : config.host
+          ? new Docker({ host: config.host, port: config.port ?? 2375, protocol: 'http' })
+          : new Docker());
+  }
+
+  /** The Docker runtime for `config`; nothing is contacted until it is used. */
+  static fromConfig(config: DockerRuntimeConfig, deps?: DockerRuntimeDeps): DockerRuntime {
+    return new DockerRuntime(config, deps);
+  }
+
+  /** Workloads reach each other by workload name on the environment's network, at the container port. */
+  serviceAddress(
+    _target: RuntimeTarget,
+    workload: string,
+    port: RenderedPort,
+  ): { hostname: string; port: number } {
+    return { hostname: workload, port: port.targetPort };
+  }
+
+  /**
+   * Makes `workload` run as rendered; keeps the running version untouched when its containers carry the
+   * same hash and run. Otherwise pulls missing images, then: when the workload publishes ports (whose
+   * host ports the old version holds), stops and removes the old containers before creating and starting
+   * the new ones; without ports, starts the new ones first and removes the old ones after. Resolves once
+   * every container has started (not when ready). Rejects with InputError for a workload it cannot run and
+   * with UpstreamError when the engine refuses (a missing image that cannot be pulled, a port in use…);
+   * then none of the new containers is left, and without ports the old version keeps running.
+   */
+  async deploy(target: RuntimeTarget, workload: RenderedWorkload, ctx: DriverContext): Promise<void> {
+    assertValid(target, workload);
+    await this.locked(target, workload.name, async () => {
+      const log = { app: target.app, env: target.env, workload: workload.name, hash: workload.hash };
+      const current = await this.listContainers(target, workload.name);
+      if (isUnchanged(current, workload)) {
+        this.remember(target, workload);
+        ctx.logger.info('workload unchanged: keeping its running containers', log);
+        return;
+      }
+      if (ctx.dryRun) {
+        ctx.logger.info(
+          current.length ? 'would replace the running version' : 'would start the workload',
+          log,
+        );
+        return;
+      }
+      ctx.signal.throwIfAborted();
+      for (const image of new Set(workload.containers.map((container) => container.image))) {
+        await this.ensureImage(image, ctx);
+      }
+      const network = await this.ensureNetwork(target);
+      ctx.signal.throwIfAborted();
+      // A host port can be published by one container at a time: the old version must let go first.
+      const replaceFirst = workload.ports.length > 0;
+      if (replaceFirst) await this.removeContainers(current, this.stopGraceMs);
+      const dir = workloadDir(this.config.dataDir, target, workload.name);
+      const containers = [...workload.containers].sort((a, b) => a.name.localeCompare(b.name));
+      const retired: ContainerRecord[] = [];
+      const staged: string[] = [];
+      const created: ContainerRecord[] = [];
+      try {
+        if (!replaceFirst) await this.retire(target, current, retired);
+        let owner: string | null = null;
+        for (const container of containers) {
+          ctx.signal.throwIfAborted();
+          const containerDir = join(dir, container.name);
+          staged.push(containerDir);
+          const files = await stageFiles(containerDir, container.files);
+          const name = containerName(target, workload.name, container.name);
+          const spec = containerSpec({ target, workload, container, name, network, joins: owner, files });
+          const made = await this.docker
+            .createContainer(spec)
+            .catch((error: unknown) => engineFailure(`creating container "${container.name}"`, error));
+          created.push(recordOf(made.id, name, spec.Labels ?? {}, 'created'));
+          owner ??= made.id;
+        }
+        for (const record of created) {
+          ctx.signal.throwIfAborted();
+          await this.docker
+            .getContainer(record.id)
+            .start()
+            .catch((error: unknown) => engineFailure(`starting container "${record.container}"`, error));
+          ctx.logger.info('started container', { ...log, container: record.container, id: record.id });
+        }
+      } catch (error) {
+        // Nothing of the new version may keep running; an old version that still runs stays as it was.
+        const report = (what: string) => (cleanup: unknown) =>
+          ctx.logger.error(what, { ...log, error: engineMessage(cleanup) });
+        await this.removeContainers(created, 0).catch(
+          report('could not remove a container of the failed version'),
+        );
+        for (const containerDir of staged) {
+          await (
+            replaceFirst ? rm(containerDir, { recursive: true, force: true }) : restoreFiles(containerDir)
+          ).catch(report('could not restore the files of the running version'));
+        }
+        await this.reinstate(retired, ctx);
+        throw error;
+      }
+      // The new version runs: failing to remove the old one now is no reason to reject (the next deploy,
+      // remove or destroy of the workload removes it, since its labels still say whose it is).
+      await this.removeContainers(retired, this.stopGraceMs).catch((error: unknown) =>
+        ctx.logger.warn('could not remove the previous version', { ...log, error: engineMessage(error) }),
+      );
+      for (const containerDir of staged) await commitFiles(containerDir);
+      const kept = new Set(containers.map((container) => container.name));
+      for (const entry of await readdir(dir).catch(() => [] as string[])) {
+        if (!kept.has(entry)) await rm(join(dir, entry), { recursive: true, force: true });
+      }
+      this.remember(target, workload);
+    });
+  }
+
+  /**
+   * Waits until `workload` is ready: every container runs and their readiness probes pass (httpGet from
+   * this host: a 2xx/3xx answer; exec inside the container: exit code 0); without probes, its containers
+   * have run for a second. Not ready when a container exits or restarts before that (with its exit code
+   * and last log lines), or when `ctx.signal` aborts or `readyTimeoutMs` passes ("timed out after …").
+   */
+  async waitReady(target: RuntimeTarget, workload: string, ctx: DriverContext): Promise<ReadyResult> {
+    assertValidNames(target, workload);
+    const timeoutMs = this.config.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
+    const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)]);
+    const startedMs = Date.now();
+    let lastFailure = '';
+    for (;;) {
+      const snapshot = await this.snapshot(target, workload);
+      if (!snapshot) return { ready: false, reason: `workload "${workload}" is not deployed`, lastLogs: [] };
+      const outcome = await this.evaluateReadiness(target, snapshot, signal);
+      if (outcome.ok) return { ready: true };
+      // A probe cut short by the deadline says nothing about the workload: report the one before.
+      if (!signal.aborted || !lastFailure) lastFailure = outcome.detail;
+      // Judge exits only after probing, so a version that once crashed but now serves is ready.
+      const failed = snapshot.containers.find(({ info }) => hasFailed(info));
+      if (failed) {
+        const exit = await this.lastExit(failed.info, true);
+        const restarts = failed.info.RestartCount;
+        return {
+          ready: false,
+          reason:
+            `container "${failed.record.container}" ${describeExit(exit)}` +
+            (restarts > 0 ? ` (restarted ${restarts} time${restarts === 1 ? '' : 's'})` : ''),
+          exitCode: exit.code,
+          signal: null,
+          lastLogs: await this.lastLogs(snapshot, [failed.record]),
+        };
+      }
+      if (!(await sleep(POLL_MS, signal))) {
+        const seconds = Math.round((Date.now() - startedMs) / 1000);
+        return {
+          ready: false,
+          reason: `timed out after ${seconds} s: ${lastFailure}`,
+          lastLogs: await this.lastLogs(
+            snapshot,
+            snapshot.containers.map(({ record }) => record),
+          ),
+        };
+      }
+    }
+  }
+
+  /** Stops and removes `workload`'s containers and deletes its files. Succeeds if it is not there. */
+  async remove(target: RuntimeTarget, workload: string, ctx: DriverContext): Promise<void> {
+    assertValidNames(target, workload);
+    await this.locked(target, workload, async () => {
+      if (ctx.dryRun) {
+        ctx.logger.info('would remove the workload', { app: target.app, env: target.env, workload });
+        return;
+      }
+      await this.removeContainers(await this.listContainers(target, workload), this.stopGraceMs);
+      this.probes.delete(workloadKey(target, workload));
+      await rm(workloadDir(this.config.dataDir, target, workload), { recursive: true, force: true });
+    });
+  }
+
+  /**
+   * Every workload of `target` that has containers, sorted by name: `stopped` when a container is not
+   * running (and not about to restart), `crash-looping` while one restarts or has not run 10 s since it
+   * did, `starting` before a container has started, then `ready` when the readiness checks pass right
+   * now, else `running`. Ports are read from the published bindings. Changes nothing.
+   */
+  async status(target: RuntimeTarget, _ctx: DriverContext): Promise<WorkloadStatus[]> {
+    assertValidNames(target);
+    const workloads = [...new Set((await this.listContainers(target)).map((record) => record.workload))];
+    const statuses = await Promise.all(
+      workloads.sort().map(async (workload) => {
+        const snapshot = await this.snapshot(target, workload);
+        return snapshot ? this.workloadStatus(target, snapshot) : null;
+      }),
+    );
+    return statuses.filter((status): status is WorkloadStatus => status !== null);
+  }
+
+  /** Removes every container of `target`, its network and its files. Idempotent. */
+  async destroy(target: RuntimeTarget, ctx: DriverContext): Promise<void> {
+    assertValidNames(target);
+    if (ctx.dryRun) {
+      ctx.logger.info('would destroy every workload of the environment', {
+        app: target.app,
+        env: target.env,
+      });
+      return;
+    }
+    const workloads = new Set((await this.listContainers(target)).map((record) => record.workload));
+    await Promise.all(
+      [...workloads].map((workload) =>
+        this.locked(target, workload, async () => {
+          await this.removeContainers(await this.listContainers(target, workload), this.stopGraceMs);
+          this.probes.delete(workloadKey(target, workload));
+        }),
+      ),
+    );
+    // Containers the list missed (created while it ran) would keep the network: list once more.
+    await this.removeContainers(await this.listContainers(target), 0);
+    await this.docker
+      .getNetwork(networkName(target))
+      .remove()
+      .catch((error: unknown) => {
+        if (statusCode(error) !== 404) engineFailure(`removing network "${networkName(target)}"`, error);
+      });
+    const dir = environmentDir(this.config.dataDir, target);
+    await rm(dir, { recursive: true, force: true });
+    await rmdir(dirname(dir)).catch(() => undefined); // the app's directory, once its last environment is gone
+  }
+
+  /**
+   * Takes stock after a control-plane start. The engine keeps containers running (and restarts them) on
+   * its own, and labels say what they are, so there is nothing to take back: this only reports them.
+   */
+  async adopt(ctx: DriverContext): Promise<void> {
+    try {
+      const found = await this.docker.listContainers({ all: true, filters: { label: [LABELS.app] } });
+      ctx.logger.info('containers keep running under the container engine', {
+        running: found.filter((container) => container.State === 'running').length,
+        total: found.length,
+      });
+    } catch (error) {
+      ctx.logger.warn('the container engine cannot be reached', { error: engineMessage(error) });
+    }
+  }
+
+  /**
+   * The last `tail` (default 100) lines of each container of `workload` (or of every workload of
+   * `target`), merged in time order; with `follow`, then the lines that come after, as they come (from
+   * containers started meanwhile too), until `ctx.signal` aborts. Logs go with their containers: a removed
+   * workload has none.
+   */
+  async *logs(
+    target: RuntimeTarget,
+    options: { workload?: string; tail?: number; follow: boolean },
+    ctx: DriverContext,
+  ): AsyncIterable<LogLine> {
+    assertValidNames(target, options.workload);
+    const positions = new Map<string, LogPosition>();
+    const initial: LogLine[] = [];
+    for (const record of await this.listContainers(target, options.workload)) {
+      const lines = await this.readLogs(record.id, options.tail ?? DEFAULT_TAIL);
+      positions.set(record.id, advance({ key: '', linesAtKey: [] }, lines));
+      initial.push(...lines.map((line) => toLogLine(record, line)));
+    }
+    yield* byTime(initial);
+    if (!options.follow) return;
+    const stop = new AbortController();
+    const signal = AbortSignal.any([ctx.signal, stop.signal]);
+    const queue = new LineQueue(signal);
+    const following = new Set<string>();
+    const watch = async () => {
+      do {
+        const records = await this.listContainers(target, options.workload).catch(() => []);
+        for (const record of records) {
+          if (following.has(record.id) || (positions.has(record.id) && record.state !== 'running')) continue;
+          following.add(record.id);
+          const position = positions.get(record.id) ?? { key: '', linesAtKey: [] };
+          positions.set(record.id, position);
+          void this.followLogs(record, position, signal, (lines) => {
+            positions.set(record.id, advance(positions.get(record.id) ?? position, lines));
+            queue.push(lines.map((line) => toLogLine(record, line)));
+          }).finally(() => following.delete(record.id));
+        }
+      } while (await sleep(LOG_POLL_MS, signal));
+    };
+    const watching = watch();
+    try {
+      for (let lines = await queue.next(); lines; lines = await queue.next()) yield* lines;
+    } finally {
+      stop.abort();
+      await watching;
+    }
+  }
+
+  private get stopGraceMs(): number {
+    return this.config.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
+  }
+
+  /** Runs `fn` after any other operation on the same workload of this instance has finished. */
+  private async locked<T>(target: RuntimeTarget, workload: string, fn: () => Promise<T>): Promise<T> {
+    const key = workloadKey(target, workload);
+    const previous = this.locks.get(key) ?? Promise.resolve();
+    const run = previous.catch(() => undefined).then(fn);
+    const settled = run.catch(() => undefined);
+    this.locks.set(key, settled);
+    try {
+      return await run;
+    } finally {
+      if (this.locks.get(key) === settled) this.locks.delete(key);
+    }
+  }
+
+  /** Keeps the full readiness probes of `workload`'s version in memory (they may hold credentials). */
+  private remember(target: RuntimeTarget, workload: RenderedWorkload): void {
+    const probes = new Map<string, RenderedProbe>();
+    for (const container of workload.containers) {
+      if (container.readinessProbe) probes.set(container.name, container.readinessProbe);
+    }
+    this.probes.set(workloadKey(target, workload.name), { hash: workload.hash, probes });
+  }
+
+  /** Our containers in `target` (of one workload), found by their labels. */
+  private async listContainers(target: RuntimeTarget, workload?: string): Promise<ContainerRecord[]> {
+    const found = await this.docker
+      .listContainers({ all: true, filters: { label: labelFilters(target, workload) } })
+      .catch((error: unknown) => engineFailure('listing containers', error));
+    return found
+      .map((summary) =>
+        recordOf(summary.Id, (summary.Names[0] ?? '').replace(/^\//, ''), summary.Labels, summary.State),
+      )
+      .filter(
+        (record) =>
+          record.labels[LABELS.app] === target.app &&
+          record.labels[LABELS.env] === target.env &&
+          (workload === undefined || record.workload === workload),
+      );
+  }
+
+  /** The containers of `workload`'s current version, inspected; null if it has none. */
+  private async snapshot(target: RuntimeTarget, workload: string): Promise<Snapshot | null> {
+    const records = await this.listContainers(target, workload);
+    // During a deployment the old version may still run under another name: the canonical name is current.
+    const current =
+      records.find((record) => record.name === containerName(target, workload, record.container)) ??
+      records[0];
+    if (!current) return null;
+    const containers: Snapshot['containers'] = [];
+    for (const record of records.filter((candidate) => candidate.hash === current.hash)) {
+      const info = await this.docker
+        .getContainer(record.id)
+        .inspect()
+        .catch((error: unknown) => {
+          if (statusCode(error) === 404) return null; // removed meanwhile
+          return engineFailure(`inspecting container "${record.name}"`, error);
+        });
+      if (info) containers.push({ record, info });
+    }
+    if (containers.length === 0) return null;
+    containers.sort((a, b) => a.record.container.localeCompare(b.record.container));
+    return { workload, hash: current.hash, deploymentId: current.deploymentId, containers };
+  }
+
+  private async workloadStatus(target: RuntimeTarget, snapshot: Snapshot): Promise<WorkloadStatus> {
+    const now = Date.now();
+    const phases = snapshot.containers.map(({ record, info }) => ({
+      record,
+      info,
+      phase: containerPhase(info, now),
+    }));
+    // The first phase in this order that a container is in decides; its container explains why.
+    const decisive = (['stopped', 'crash-looping', 'starting'] as const)
+      .map((phase) => phases.find((container) => container.phase === phase))
+      .find((container) => container !== undefined);
+    let state: WorkloadStatus['state'];
+    let detail: string | undefined;
+    if (decisive) {
+      state = decisive.phase;
+      const exit = decisive.phase === 'starting' ? null : await this.lastExit(decisive.info, false);
+      detail =
+        `container "${decisive.record.container}" is ${decisive.info.State.Status}` +
+        (exit && exit.code !== null ? ` (it ${describeExit(exit)})` : '') +
+        ` (restarts: ${decisive.info.RestartCount})`;
+    } else {
+      const outcome = await this.evaluateReadiness(
+        target,
+        snapshot,
+        AbortSignal.timeout(STATUS_PROBE_TIMEOUT_MS),
+      );
+      state = outcome.ok ? 'ready' : 'running';
+      if (!outcome.ok) detail = outcome.detail;
+    }
+    return {
+      workload: snapshot.workload,
+      state,
+      restarts: phases.reduce((sum, { info }) => sum + info.RestartCount, 0),
+      hash: snapshot.hash,
+      deploymentId: snapshot.deploymentId,
+      ports: publishedPorts(snapshot),
+      containers: phases.map(({ record, info, phase }) => ({
+        name: record.container,
+        state: phase,
+        ...(info.State.Running && info.State.Pid ? { pid: info.State.Pid } : {}),
+        restarts: info.RestartCount,
+        ...(!info.State.Running && info.State.FinishedAt && info.State.FinishedAt !== ZERO_TIME
+          ? { lastExit: `exited with code ${info.State.ExitCode} at ${info.State.FinishedAt}` }
+          : {}),
+      })),
+      ...(detail ? { detail } : {}),
+    };
+  }
+
+  /** One round of readiness checks; every container must also be running. */
+  private async evaluateReadiness(
+    target: RuntimeTarget,
+    snapshot: Snapshot,
+    signal: AbortSignal,
+  ): Promise<ProbeOutcome> {
+    const now = Date.now();
+    for (const { record, info } of snapshot.containers) {
+      if (!info.State.Running || info.State.Restarting || info.State.Paused) {
+        return { ok: false, detail: `container "${record.container}" is ${info.State.Status}` };
+      }
+    }
+    const remembered = this.probes.get(workloadKey(target, snapshot.workload));
+    const probes = snapshot.containers.flatMap(({ record }) => {
+      const probe =
+        remembered?.hash === snapshot.hash
+          ? remembered.probes.get(record.container)
+          : parseLabel<RenderedProbe>(record.labels[LABELS.readiness]);
+      return probe ? [{ record, probe }] : [];
+    });
+    if (probes.length === 0) {
+      const youngest = Math.max(
+        ...snapshot.containers.map(({ info }) => Date.parse(info.State.StartedAt) || now),
+      );
+      if (now - youngest < RUNNING_READY_MS) {
+        return { ok: false, detail: `running for less than ${RUNNING_READY_MS / 1000} s` };
+      }
+      return { ok: true, detail: 'running' };
+    }
+    for (const { record, probe } of probes) {
+      const outcome = await probeOnce(probe, this.docker.getContainer(record.id), signal);
+      if (!outcome.ok) return { ok: false, detail: `container "${record.container}": ${outcome.detail}` };
+    }
+    return { ok: true, detail: 'ready' };
+  }
+
+  /**
+   * How a container last ended. A stopped container says so itself; a restarted one (Podman resets the
+   * exit code when it restarts a container) is looked up in the engine's events, waiting up to a second
+   * for the latest when `recent`.
+   */
+  private async lastExit(info: Docker.ContainerInspectInfo, recent: boolean): Promise<ExitInfo> {
+    const oomKilled = info.State.OOMKilled;
+    if (!info.State.Running || info.State.ExitCode !== 0 || info.RestartCount === 0) {
+      return { code: info.State.ExitCode, oomKilled };
+    }
+    const since = Math.floor(Date.parse(info.Created) / 1000) || 0;
+    const until = Math.floor(Date.now() / 1000) + (recent ? 1 : 0);
+    try {
+      const stream = await this.docker.getEvents({
+        since,
+        until,
+        filters: { container: [info.Id], type: ['container'] },
+        abortSignal: AbortSignal.timeout(EVENTS_TIMEOUT_MS),
+      } as Docker.GetEventsOptions);
+      let text = '';
+      for await (const chunk of stream) text += String(chunk);
+      let code: number | null = null;
+      for (const line of text.split('\n')) {
+        const event = parseLabel<{ Action?: string; Actor?: { Attributes?: Record<string, string> } }>(line);
+        const exitCode = event?.Actor?.Attributes?.exitCode;
+        if (event?.Action === 'die' && exitCode !== undefined) code = Number(exitCode);
+      }
+      return { code, oomKilled };
+    } catch {
+      return { code: null, oomKilled };
+    }
+  }
+
+  /** The last log lines of `records` for a ReadyResult, prefixed when the workload has several containers. */
+  private async lastLogs(snapshot: Snapshot, records: ContainerRecord[]): Promise<string[]> {
+    const lines: Array<TimedLine & { container: string }> = [];
+    for (const record of records) {
+      const read = await this.readLogs(record.id, LAST_LOG_LINES).catch(() => []);
+      lines.push(...read.map((line) => ({ ...line, container: record.container })));
+    }
+    const prefix = snapshot.containers.length > 1;
+    return byTime(lines)
+      .slice(-LAST_LOG_LINES)
+      .map((line) => (prefix ? `${line.container}: ${line.line}` : line.line));
+  }
+
+  /** The last `tail` lines of a container's log, stdout and stderr in the order the engine keeps them. */
+  private async readLogs(id: string, tail: number): Promise<TimedLine[]> {
+    try {
+      const buffer = await this.docker
+        .getContainer(id)
+        .logs({ stdout: true, stderr: true, timestamps: true, tail, follow: false });
+      return demuxLogs(Buffer.isBuffer(buffer) ? buffer : Buffer.from(String(buffer)));
+    } catch (error) {
+      if (statusCode(error) === 404) return [];
+      throw error;
+    }
+  }
+
+  /** Streams a container's log from `position` on to `emit` until the log ends or `signal` aborts. */
+  private async followLogs(
+    record: ContainerRecord,
+    position: LogPosition,
+    signal: AbortSignal,
+    emit: (lines: TimedLine[]) => void,
+  ): Promise<void> {
+    const filter = new FollowFilter(position);
+    const demuxer = new LogDemuxer();
+    try {
+      const stream = await this.docker.getContainer(record.id).logs({
+        stdout: true,
+        stderr: true,
+        timestamps: true,
+        follow: true,
+        since: keySeconds(position.key),
+        abortSignal: signal,
+      });
+      for await (const chunk of stream) {
+        const lines = filter.accept(demuxer.push(Buffer.from(chunk as Buffer)));
+        if (lines.length) emit(lines);
+      }
+      const rest = filter.accept(demuxer.end());
+      if (rest.length) emit(rest);
+    } catch {
+      // Aborted, or the container went away: the watcher decides whether to follow it again.
+    }
+  }
+
+  /** Pulls `image` unless the engine has it; UpstreamError naming the image when that fails. */
+  private async ensureImage(image: string, ctx: DriverContext): Promise<void> {
+    try {
+      await this.docker.getImage(image).inspect();
+      return;
+    } catch (error) {
+      if (statusCode(error) !== 404) engineFailure(`looking up image "${image}"`, error);
+    }
+    ctx.logger.info('pulling image', { image });
+    try {
+      const stream = await this.docker.pull(image, { abortSignal: ctx.signal });
+      await new Promise<void>((resolve, reject) => {
+        this.docker.modem.followProgress(stream, (error: Error | null, output: Array<{ error?: string }>) => {
+          const failed = output?.find((event) => event.error);
+          if (error || failed) reject(error ?? new Error(failed?.error));
+          else resolve();
+        });
+      });
+      await this.docker.getImage(image).inspect();
+    } catch (error) {
+      ctx.signal.throwIfAborted();
+      throw new UpstreamError(
+        `image "${image}" is not on the container engine and could not be pulled (${engineMessage(error)}); ` +
+          `no registry may be reachable from here: build or load "${image}" on the engine ` +
+          `(e.g. \`docker build -t ${image} .\` or \`podman build -t ${image} .\`), or use an image it has`,
+      );
+    }
+  }
+
+  /** Creates the environment's network unless it exists; its name. */
+  private async ensureNetwork(target: RuntimeTarget): Promise<string> {
+    const name = networkName(target);
+    const network = this.docker.getNetwork(name);
+    const exists = () =>
+      network.inspect().then(
+        () => true,
+        (error: unknown) =>
+          statusCode(error) === 404 ? false : engineFailure(`inspecting network "${name}"`, error),
+      );
+    if (await exists()) return name;
+    try {
+      await this.docker.createNetwork({
+        Name: name,
+        CheckDuplicate: true,
+        Labels: { [LABELS.app]: target.app, [LABELS.env]: target.env },
+      });
+    } catch (error) {
+      // Another deployment of the same environment created it first (Docker: 409, Podman: 500).
+      if (!(await exists())) engineFailure(`creating network "${name}"`, error);
+    }
+    return name;
+  }
+
+  /**
+   * Renames the running version's containers out of the way of the new one (those under another name, left
+   * by an interrupted deployment, already are), adding each to `retired` (renamed ones with `formerName`)
+   * as it goes, so a failure part way can be undone.
+   */
+  private async retire(
+    target: RuntimeTarget,
+    records: ContainerRecord[],
+    retired: ContainerRecord[],
+  ): Promise<void> {
+    for (const record of records) {
+      if (record.name !== containerName(target, record.workload, record.container)) {
+        retired.push(record);
+        continue;
+      }
+      const name = dnsName([record.name, 'old', record.id.slice(0, 8)]);
+      await this.docker
+        .getContainer(record.id)
+        .rename({ name })
+        .catch((error: unknown) => engineFailure(`renaming container "${record.name}"`, error));
+      retired.push({ ...record, name, formerName: record.name });
+    }
+  }
+
+  /** Gives retired containers their names back after a failed deployment. */
+  private async reinstate(retired: ContainerRecord[], ctx: DriverContext): Promise<void> {
+    for (const { id, name, formerName } of retired) {
+      if (!formerName) continue;
+      await this.docker
+        .getContainer(id)
+        .rename({ name: formerName })
+        .catch((error: unknown) =>
+          ctx.logger.warn('could not give a container of the running version its name back', {
+            container: name,
+            error: engineMessage(error),
+          }),
+        );
+    }
+  }
+
+  /**
+   * Stops (SIGTERM, then SIGKILL after `graceMs`) and removes containers; a workload's first container
+   * last, since the others use its network namespace. Containers already gone are fine.
+   */
+  private async removeContainers(records: ContainerRecord[], graceMs: number): Promise<void> {
+    const versions = new Map<string, ContainerRecord[]>();
+    for (const record of records) {
+      const key = `${record.workload}/${record.hash}`;
+      versions.set(key, [...(versions.get(key) ?? []), record]);
+    }
+    await Promise.all(
+      [...versions.values()].map(async (version) => {
+        const [owner, ...others] = version.sort((a, b) => a.container.localeCompare(b.container));
+        await Promise.all(others.map((record) => this.removeContainer(record, graceMs)));
+        if (owner) await this.removeContainer(owner, graceMs);
+      }),
+    );
+  }
+
+  private async removeContainer(record: ContainerRecord, graceMs: number): Promise<void> {
+    const container = this.docker.getContainer(record.id);
+    if (graceMs > 0) {
+      await container.stop({ t: Math.ceil(graceMs / 1000) }).catch(() => undefined); // remove decides
+    }
+    await container.remove({ force: true, v: true }).catch((error: unknown) => {
+      if (statusCode(error) !== 404) engineFailure(`removing container "${record.name}"`, error);
+    });
+  }
+}
+
+/** Whether `current` is exactly `workload`'s version, with every container running (or restarting). */
+function isUnchanged(current: ContainerRecord[], workload: RenderedWorkload): boolean {
+  if (current.length !== workload.containers.length) return false;
+  return workload.containers.every((container) =>
+    current.some(
+      (record) =>
+        record.container === container.name &&
+        record.hash === workload.hash &&
+        (record.state === 'running' || record.state === 'restarting'),
+    ),
+  );
+}
+
+function recordOf(id: string, name: string, labels: Record<string, string>, state: string): ContainerRecord {
+  return {
+    id,
+    name,
+    workload: labels[LABELS.workload] ?? '',
+    container: labels[LABELS.container] ?? '',
+    hash: labels[LABELS.hash] ?? '',
+    deploymentId: labels[LABELS.deployment] ?? '',
+    state,
+    labels,
+  };
+}
+
+/** Exited or restarting: a container that did not keep running since its version started. */
+function hasFailed(info: Docker.ContainerInspectInfo): boolean {
+  return (
+    info.State.Status === 'exited' ||
+    info.State.Status === 'dead' ||
+    info.State.Restarting ||
+    info.RestartCount > 0
+  );
+}
+
+function containerPhase(info: Docker.ContainerInspectInfo, now: number): ContainerPhase {
+  const { State: state } = info;
+  if (state.Restarting) return 'crash-looping';
+  if (state.Running && !state.Paused) {
+    const ranMs = now - (Date.parse(state.StartedAt) || now);
+    return info.RestartCount > 0 && ranMs < CRASH_LOOP_WINDOW_MS ? 'crash-looping' : 'running';
+  }
+  if (state.Status === 'created' || state.Status === 'configured' || state.Status === 'initialized') {
+    return 'starting';
+  }
+  // Podman shows a container it is about to restart as exited for a moment.
+  const sinceExitMs = now - (Date.parse(state.FinishedAt) || 0);
+  if (state.Status === 'exited' && info.RestartCount > 0 && sinceExitMs < CRASH_LOOP_WINDOW_MS) {
+    return 'crash-looping';
+  }
+  return 'stopped';
+}
+
+function describeExit(exit: ExitInfo): string {
+  if (exit.oomKilled) return 'was killed for using more memory than its limit';
+  return exit.code === null ? 'exited' : `exited with code ${exit.code}`;
+}
+
+/** The workload's published ports, named from the `dev.pave.ports` label where it matches a binding. */
+function publishedPorts(snapshot: Snapshot): RenderedPort[] {
+  const first = snapshot.containers[0];
+  if (!first) return [];
+  const declared = parseLabel<RenderedPort[]>(first.record.labels[LABELS.ports]) ?? [];
+  const ports: RenderedPort[] = [];
+  for (const [key, bindings] of Object.entries(first.info.HostConfig.PortBindings ?? {})) {
+    const [target = '', protocol = 'tcp'] = key.split('/');
+    for (const binding of (bindings ?? []) as Array<{ HostPort?: string }>) {
+      const hostPort = Number(binding.HostPort);
+      const known = declared.find(
+        (port) => portKey(port) === `${target}/${protocol}` && port.hostPort === hostPort,
+      );
+      ports.push(
+        known ?? {
+          name: key,
+          port: Number(target),
+          targetPort: Number(target),
+          protocol: protocol === 'udp' ? 'UDP' : 'TCP',
+          hostPort,
+        },
+      );
+    }
+  }
+  return ports.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function parseLabel<T>(value: string | undefined): T | null {
+  if (!value) return null;
+  try {
+    return JSON.parse(value) as T;
+  } catch {
+    return null;
+  }
+}
+
+function toLogLine(record: ContainerRecord, line: TimedLine): LogLine {
+  return {
+    workload: record.workload,
+    container: record.container,
+    stream: line.stream,
+    at: line.at,
+    line: line.line,
+  };
+}
+
+function workloadKey(target: RuntimeTarget, workload: string): string {
+  return `${target.app}/${target.env}/${workload}`;
+}
+
+function statusCode(error: unknown): number | undefined {
+  return (error as { statusCode?: number }).statusCode;
+}
+
+/** The engine's own words for a failed call (dockerode prefixes them with the HTTP status). */
+function engineMessage(error: unknown): string {
+  const { json, message } = error as { json?: { message?: string } | null; message?: string };
+  return (json && typeof json === 'object' && json.message) || message || String(error);
+}
+
+function engineFailure(what: string, error: unknown): never {
+  throw new UpstreamError(`${what} failed: ${engineMessage(error)}`);
+}
+
+/** Log lines handed from follow streams to the `logs` generator; `next` is null once `signal` aborts. */
+class LineQueue {
+  private batches: LogLine[][] = [];
+  private wake: (() => void) | null = null;
+
+  constructor(private readonly signal: AbortSignal) {
+    signal.addEventListener('abort', () => this.wake?.(), { once: true });
+  }
+
+  push(lines: LogLine[]): void {
+    this.batches.push(lines);
+    this.wake?.();
+  }
+
+  async next(): Promise<LogLine[] | null> {
+    while (this.batches.length === 0) {
+      if (this.signal.aborted) return null;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+      this.wake = null;
+    }
+    return this.signal.aborted ? null : (this.batches.shift() ?? null);
+  }
+}
+
+/** Waits `ms`; false if `signal` aborted first. */
+function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve(false);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,120 @@
+// What the Docker runtime refuses before changing anything: every problem, where it is, how to fix it.
+import { posix } from 'node:path';
+import { DNS_LABEL_RULE, InputError, isDnsLabel, type FieldProblem } from '@pave/core';
+import type { RenderedContainer, RenderedWorkload, RuntimeTarget } from '@pave/plugin-api';
+import { checkFiles } from './files.ts';
+import { parseMemory, parseNanoCpus } from './quantities.ts';
+
+/** Rejects names that are not DNS labels: they become container, network and directory names. */
+export function assertValidNames(target: RuntimeTarget, workload?: string): void {
+  const problems = nameProblems(target, workload);
+  if (problems.length > 0) throw new InputError('invalid names for the docker runtime', problems);
+}
+
+function nameProblems(target: RuntimeTarget, workload?: string): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  if (!isDnsLabel(target.app)) problems.push({ path: 'app', message: `"${target.app}" ${DNS_LABEL_RULE}` });
+  if (!isDnsLabel(target.env)) problems.push({ path: 'env', message: `"${target.env}" ${DNS_LABEL_RULE}` });
+  if (workload !== undefined && !isDnsLabel(workload)) {
+    problems.push({ path: 'workload', message: `"${workload}" ${DNS_LABEL_RULE}` });
+  }
+  return problems;
+}
+
+/** Every reason the Docker runtime cannot run `workload`, at once (an InputError listing them). */
+export function assertValid(target: RuntimeTarget, workload: RenderedWorkload): void {
+  const problems = nameProblems(target, workload.name);
+  if (workload.containers.length === 0) {
+    problems.push({ path: 'containers', message: 'a workload needs at least one container' });
+  }
+  const seen = new Set<string>();
+  for (const container of workload.containers) {
+    const path = `containers.${container.name}`;
+    if (!isDnsLabel(container.name)) {
+      problems.push({ path, message: `container name "${container.name}" ${DNS_LABEL_RULE}` });
+    } else if (seen.has(container.name)) {
+      problems.push({ path, message: `two containers are named "${container.name}"` });
+    }
+    seen.add(container.name);
+    problems.push(...containerProblems(container, path));
+  }
+  workload.ports.forEach((port, index) => {
+    const path = `ports[${index}]`;
+    if (!isPort(port.hostPort)) {
+      problems.push({ path: `${path}.hostPort`, message: `port "${port.name}" has no valid host port` });
+    }
+    if (!isPort(port.targetPort)) {
+      problems.push({
+        path: `${path}.targetPort`,
+        message: `port "${port.name}": ${port.targetPort} is not a port number (1-65535)`,
+      });
+    }
+    if (port.protocol !== 'TCP' && port.protocol !== 'UDP') {
+      problems.push({
+        path: `${path}.protocol`,
+        message: `port "${port.name}": protocol "${String(port.protocol)}" is neither TCP nor UDP`,
+      });
+    }
+  });
+  if (problems.length > 0) {
+    throw new InputError(`the docker runtime cannot run workload "${workload.name}"`, problems);
+  }
+}
+
+function containerProblems(container: RenderedContainer, path: string): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  if (container.image === '.') {
+    problems.push({
+      path: `${path}.image`,
+      message: 'the image `.` must be replaced at deploy time: pave deploy --image REF',
+    });
+  } else if (!container.image.trim()) {
+    problems.push({ path: `${path}.image`, message: 'names no image' });
+  }
+  problems.push(...checkFiles(container.name, container.files));
+  (container.volumes ?? []).forEach((volume, index) => {
+    const where = `${path}.volumes[${index}]`;
+    if (!posix.isAbsolute(volume.source)) {
+      problems.push({
+        path: `${where}.source`,
+        message: `"${volume.source}" is not an absolute host path (the docker runtime bind-mounts volumes)`,
+      });
+    }
+    if (!posix.isAbsolute(volume.target)) {
+      problems.push({ path: `${where}.target`, message: `"${volume.target}" is not an absolute path` });
+    }
+    if (volume.path !== undefined && posix.normalize(volume.path).split('/')[0] === '..') {
+      problems.push({ path: `${where}.path`, message: `"${volume.path}" climbs out of the volume` });
+    }
+  });
+  const { limits, requests } = container.resources ?? {};
+  for (const [kind, quantities] of [
+    ['limits', limits],
+    ['requests', requests],
+  ] as const) {
+    if (quantities?.memory !== undefined && parseMemory(quantities.memory) === null) {
+      problems.push({
+        path: `${path}.resources.${kind}.memory`,
+        message: `"${quantities.memory}" is not a memory quantity such as "128Mi" or "1Gi"`,
+      });
+    }
+    if (quantities?.cpu !== undefined && parseNanoCpus(quantities.cpu) === null) {
+      problems.push({
+        path: `${path}.resources.${kind}.cpu`,
+        message: `"${quantities.cpu}" is not a CPU quantity such as "500m" or "2"`,
+      });
+    }
+  }
+  const httpGet = container.readinessProbe?.httpGet;
+  if (httpGet && !isPort(httpGet.port)) {
+    problems.push({
+      path: `${path}.readinessProbe.httpGet.port`,
+      message: `${httpGet.port} is not a port number (1-65535)`,
+    });
+  }
+  return problems;
+}
+
+function isPort(value: number): boolean {
+  return Number.isInteger(value) && value >= 1 && value <= 65535;
+}

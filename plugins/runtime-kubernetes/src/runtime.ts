@@ -1,0 +1,412 @@
+import type { KubeConfig, V1Deployment, V1Pod } from '@kubernetes/client-node';
+import { isDnsLabel, InputError } from '@pave/core';
+import type {
+  DriverContext,
+  LogLine,
+  ReadyResult,
+  RenderedPort,
+  RenderedWorkload,
+  RuntimeDriver,
+  RuntimeTarget,
+  WorkloadStatus,
+} from '@pave/plugin-api';
+import {
+  MANAGED_KINDS,
+  NAMESPACE_KIND,
+  applyManifests,
+  deleteManaged,
+  describeRef,
+  kubernetesClients,
+  listDeployments,
+  listManaged,
+  listPods,
+  loadKubeConfig,
+  podFailure,
+  pruneManifests,
+  readPodLogs,
+  rolloutStatus,
+  sleep,
+  waitForRollout,
+  type KindRef,
+  type KubernetesClients,
+  type PodLogLine,
+} from './apply.ts';
+import {
+  ANNOTATIONS,
+  DEFAULT_NAMESPACE_PATTERN,
+  LABELS,
+  namespaceFor,
+  renderManifests,
+  selectorFor,
+  serviceAddress,
+  workloadObjectName,
+} from './render.ts';
+
+/** Configuration of the Kubernetes runtime. */
+export interface KubernetesRuntimeConfig {
+  /** A kubeconfig file; default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account. */
+  kubeconfig?: string;
+  /** The kubeconfig context; default: its current one. */
+  context?: string;
+  /** The namespace of an environment, with `{app}` and `{env}`; default {@link DEFAULT_NAMESPACE_PATTERN}. */
+  namespacePattern?: string;
+  /** Longest `waitReady` waits for a rollout; default 300 000 ms (images may have to be pulled). */
+  readyTimeoutMs?: number;
+  /** How often rollouts and followed logs are polled; default 1 000 ms. */
+  pollMs?: number;
+}
+
+/** What the Kubernetes runtime takes from its surroundings (replaceable in tests). */
+export interface KubernetesRuntimeDeps {
+  /** The API clients; default: made from the config's kubeconfig on first use. */
+  clients?: KubernetesClients;
+  /**
+   * The environment variables of a container whose values are secrets (stored in a Secret). Default: every
+   * variable, since RenderedContainer.env may hold secrets and this runtime cannot tell which.
+   */
+  secretKeys?: (workload: RenderedWorkload, container: string) => string[];
+}
+
+/** The kinds a workload's deploy renders (and prunes): a workload never renders Ingresses or claims of its own. */
+const WORKLOAD_KINDS: readonly KindRef[] = MANAGED_KINDS.filter(
+  (kind) => kind.kind !== 'Ingress' && kind.kind !== 'PersistentVolumeClaim',
+);
+const LAST_LOG_LINES = 20;
+
+/**
+ * Runs each workload as a Deployment in its environment's namespace (see renderManifests for everything
+ * rendered), applied with server-side apply under the field manager "pave". It keeps no state of its own:
+ * what runs is read back from the cluster by the `pave.dev/*` labels and annotations.
+ */
+export class KubernetesRuntime implements RuntimeDriver {
+  readonly name = 'kubernetes';
+  private clientsValue: KubernetesClients | undefined;
+
+  constructor(
+    private readonly config: KubernetesRuntimeConfig = {},
+    private readonly deps: KubernetesRuntimeDeps = {},
+  ) {
+    this.clientsValue = deps.clients;
+  }
+
+  /**
+   * The Kubernetes runtime for `config` (a runtime target's `config`: kubeconfig, context, namespacePattern,
+   * readyTimeoutMs, pollMs); the kubeconfig is read on first use, not here. Throws InputError listing every
+   * setting of the wrong type.
+   */
+  static fromConfig(config: KubernetesRuntimeConfig = {}, deps?: KubernetesRuntimeDeps): KubernetesRuntime {
+    const settings = config as Record<string, unknown>;
+    const problems = [
+      ...(['kubeconfig', 'context', 'namespacePattern'] as const)
+        .filter((key) => settings[key] !== undefined && typeof settings[key] !== 'string')
+        .map((key) => ({ path: `config.${key}`, message: 'must be a string' })),
+      ...(['readyTimeoutMs', 'pollMs'] as const)
+        .filter(
+          (key) => settings[key] !== undefined && !(typeof settings[key] === 'number' && settings[key] > 0),
+        )
+        .map((key) => ({ path: `config.${key}`, message: 'must be a positive number of milliseconds' })),
+    ];
+    if (problems.length > 0) {
+      throw new InputError('the kubernetes runtime target has invalid settings', problems);
+    }
+    return new KubernetesRuntime(config, deps);
+  }
+
+  /** The namespace of `target`'s objects. */
+  namespace(target: RuntimeTarget): string {
+    return namespaceFor(this.config.namespacePattern ?? DEFAULT_NAMESPACE_PATTERN, target.app, target.env);
+  }
+
+  /** Workloads reach each other through Services: `<service>.<namespace>.svc` and the service port. */
+  serviceAddress(
+    target: RuntimeTarget,
+    workload: string,
+    port: RenderedPort,
+  ): { hostname: string; port: number } {
+    return serviceAddress(workload, port, this.namespace(target));
+  }
+
+  /**
+   * Renders `workload` (its Namespace, Deployment, Service, ConfigMap, Secret and claims), validates the
+   * manifests, server-side applies them, and deletes the workload's objects the new version no longer has
+   * (a Service once its ports are gone, say). Resolves once applied, not once rolled out: see waitReady.
+   * Rejects with InputError listing every problem for manifests that do not validate (nothing is applied
+   * then), and with UpstreamError when the API server refuses an object; the running version keeps running
+   * until the new Deployment is applied. With `ctx.dryRun`, the API server checks the objects (server-side
+   * dry run) and nothing changes.
+   */
+  async deploy(target: RuntimeTarget, workload: RenderedWorkload, ctx: DriverContext): Promise<void> {
+    assertNames(target, workload.name);
+    const namespace = this.namespace(target);
+    const secretKeys = this.deps.secretKeys ?? ((rendered, container) => allVariables(rendered, container));
+    const objects = renderManifests({
+      app: target.app,
+      env: target.env,
+      namespace,
+      workloads: [workload],
+      secretKeys: (_name, container) => secretKeys(workload, container),
+    });
+    const clients = this.clients();
+    const log = { app: target.app, env: target.env, workload: workload.name, namespace, hash: workload.hash };
+    await applyManifests(clients, objects, { dryRun: ctx.dryRun, signal: ctx.signal });
+    const pruned = await pruneManifests(clients, {
+      namespace,
+      selector: selectorFor(target, workload.name),
+      keep: objects,
+      kinds: WORKLOAD_KINDS,
+      dryRun: ctx.dryRun,
+      signal: ctx.signal,
+    });
+    ctx.logger.info(ctx.dryRun ? 'server-side dry run of the workload passed' : 'applied the workload', {
+      ...log,
+      objects: objects.length,
+      ...(pruned.length > 0 ? { [ctx.dryRun ? 'wouldPrune' : 'pruned']: pruned.map(describeRef) } : {}),
+    });
+  }
+
+  /**
+   * Waits until the workload's Deployment has rolled out: ready. Not ready when the rollout fails (progress
+   * deadline exceeded), a container of the new version is stuck (CrashLoopBackOff with its last exit code,
+   * ImagePullBackOff, …), the workload is not deployed, or `readyTimeoutMs` passes or `ctx.signal` aborts;
+   * then with the last 20 log lines of the failing container (or of the workload's pods).
+   */
+  async waitReady(target: RuntimeTarget, workload: string, ctx: DriverContext): Promise<ReadyResult> {
+    assertNames(target, workload);
+    const namespace = this.namespace(target);
+    const clients = this.clients();
+    const outcome = await waitForRollout(clients, {
+      namespace,
+      name: workloadObjectName(workload),
+      timeoutMs: this.config.readyTimeoutMs ?? 300_000,
+      pollMs: this.config.pollMs ?? 1_000,
+      signal: ctx.signal,
+    });
+    if (outcome.ok) return { ready: true };
+    const selector = selectorFor(target, workload);
+    let lines: PodLogLine[];
+    if (outcome.pod) {
+      const pods = (await listPods(clients, namespace, selector)).filter(
+        (pod) => pod.metadata?.name === outcome.pod,
+      );
+      // A crash-looping container is waiting to restart: what it printed is in its previous run.
+      lines = await readPodLogs(clients, { namespace, selector, pods, tail: LAST_LOG_LINES, previous: true });
+      if (lines.length === 0) {
+        lines = await readPodLogs(clients, { namespace, selector, pods, tail: LAST_LOG_LINES });
+      }
+    } else {
+      lines = await readPodLogs(clients, { namespace, selector, tail: LAST_LOG_LINES });
+    }
+    const prefix = new Set(lines.map((line) => `${line.pod}/${line.container}`)).size > 1;
+    return {
+      ready: false,
+      reason: outcome.reason,
+      ...(outcome.exitCode !== undefined ? { exitCode: outcome.exitCode } : {}),
+      ...(outcome.signal !== undefined ? { signal: outcome.signal } : {}),
+      lastLogs: lines
+        .slice(-LAST_LOG_LINES)
+        .map((line) => (prefix ? `${line.container}: ${line.line}` : line.line)),
+    };
+  }
+
+  /**
+   * Deletes the workload's objects (found by its labels: Deployment, Service, ConfigMap, Secret, Ingress).
+   * Volume claims stay: they may be shared, and their data outlives a workload until the environment is
+   * destroyed. Succeeds if nothing is there.
+   */
+  async remove(target: RuntimeTarget, workload: string, ctx: DriverContext): Promise<void> {
+    assertNames(target, workload);
+    const options = { namespace: this.namespace(target), selector: selectorFor(target, workload) };
+    const kinds = MANAGED_KINDS.filter((kind) => kind.kind !== 'PersistentVolumeClaim');
+    if (ctx.dryRun) {
+      const found = await listManaged(this.clients(), { ...options, kinds });
+      ctx.logger.info('would remove the workload', { ...options, objects: found.map(describeRef) });
+      return;
+    }
+    const deleted = await deleteManaged(this.clients(), { ...options, kinds, signal: ctx.signal });
+    ctx.logger.info('removed the workload', { ...options, objects: deleted.map(describeRef) });
+  }
+
+  /**
+   * Every workload of `target` that has a Deployment, sorted by name: `ready` once rolled out,
+   * `crash-looping` when a container of its current version is stuck (see podFailure), `stopped` when
+   * scaled to zero, `running` while pods run but the rollout is not complete, else `starting`. Reads only.
+   */
+  async status(target: RuntimeTarget, _ctx: DriverContext): Promise<WorkloadStatus[]> {
+    assertNames(target);
+    const namespace = this.namespace(target);
+    const clients = this.clients();
+    const selector = selectorFor(target);
+    const deployments = await listDeployments(clients, namespace, selector);
+    const pods = await listPods(clients, namespace, selector);
+    return deployments
+      .map((deployment) => workloadStatus(deployment, pods))
+      .sort((a, b) => (a.workload < b.workload ? -1 : a.workload > b.workload ? 1 : 0));
+  }
+
+  /**
+   * Deletes everything of `target`: its workloads' objects, its volume claims, and its Namespace when Pave
+   * created it for this environment (labelled with the app and env). Idempotent.
+   */
+  async destroy(target: RuntimeTarget, ctx: DriverContext): Promise<void> {
+    assertNames(target);
+    const options = { namespace: this.namespace(target), selector: selectorFor(target) };
+    const kinds = [...MANAGED_KINDS, NAMESPACE_KIND];
+    if (ctx.dryRun) {
+      const found = await listManaged(this.clients(), { ...options, kinds });
+      ctx.logger.info('would destroy the environment', { ...options, objects: found.map(describeRef) });
+      return;
+    }
+    const deleted = await deleteManaged(this.clients(), { ...options, kinds, signal: ctx.signal });
+    ctx.logger.info('destroyed the environment', { ...options, objects: deleted.map(describeRef) });
+  }
+
+  /**
+   * The last `tail` (default 100) lines of each container of the workload's pods (or of every workload of
+   * `target`), in time order; with `follow`, then new lines as they come (polled), until `ctx.signal`
+   * aborts. Kubernetes merges stdout and stderr: every line is reported as stdout.
+   */
+  async *logs(
+    target: RuntimeTarget,
+    options: { workload?: string; tail?: number; follow: boolean },
+    ctx: DriverContext,
+  ): AsyncIterable<LogLine> {
+    assertNames(target, options.workload);
+    const namespace = this.namespace(target);
+    const selector = selectorFor(target, options.workload);
+    const clients = this.clients();
+    const seen = new Map<string, { at: string; lines: Set<string> }>();
+    const fresh = (line: PodLogLine): boolean => {
+      const key = `${line.pod}/${line.container}`;
+      const last = seen.get(key);
+      if (last && (line.at < last.at || (line.at === last.at && last.lines.has(line.line)))) return false;
+      if (!last || line.at > last.at) seen.set(key, { at: line.at, lines: new Set([line.line]) });
+      else last.lines.add(line.line);
+      return true;
+    };
+    let since = Date.now();
+    for (const line of await readPodLogs(clients, { namespace, selector, tail: options.tail ?? 100 })) {
+      if (fresh(line)) yield toLogLine(line);
+    }
+    if (!options.follow) return;
+    while (await sleep(this.config.pollMs ?? 1_000, ctx.signal)) {
+      const sinceSeconds = Math.max(1, Math.ceil((Date.now() - since) / 1000) + 1);
+      since = Date.now();
+      for (const line of await readPodLogs(clients, { namespace, selector, sinceSeconds })) {
+        if (fresh(line)) yield toLogLine(line);
+      }
+    }
+  }
+
+  private clients(): KubernetesClients {
+    this.clientsValue ??= kubernetesClients(this.kubeConfig());
+    return this.clientsValue;
+  }
+
+  private kubeConfig(): KubeConfig {
+    return loadKubeConfig({
+      ...(this.config.kubeconfig ? { kubeconfig: this.config.kubeconfig } : {}),
+      ...(this.config.context ? { context: this.config.context } : {}),
+    });
+  }
+}
+
+function allVariables(workload: RenderedWorkload, container: string): string[] {
+  return Object.keys(workload.containers.find((candidate) => candidate.name === container)?.env ?? {});
+}
+
+function assertNames(target: RuntimeTarget, workload?: string): void {
+  const problems = [
+    ...(isDnsLabel(target.app) ? [] : [{ path: 'app', message: `"${target.app}" is not a DNS label` }]),
+    ...(isDnsLabel(target.env) ? [] : [{ path: 'env', message: `"${target.env}" is not a DNS label` }]),
+    ...(workload === undefined || isDnsLabel(workload)
+      ? []
+      : [{ path: 'workload', message: `"${workload}" is not a DNS label` }]),
+  ];
+  if (problems.length > 0) throw new InputError('the Kubernetes runtime needs DNS-label names', problems);
+}
+
+/** A workload's status from its Deployment and the environment's pods. */
+function workloadStatus(deployment: V1Deployment, allPods: readonly V1Pod[]): WorkloadStatus {
+  const labels = deployment.metadata?.labels ?? {};
+  const annotations = deployment.metadata?.annotations ?? {};
+  const workload = labels[LABELS.workload] ?? deployment.metadata?.name ?? '';
+  const hash = annotations[ANNOTATIONS.hash] ?? '';
+  const pods = allPods.filter((pod) => pod.metadata?.labels?.[LABELS.workload] === workload);
+  const current = pods.filter((pod) => pod.metadata?.annotations?.[ANNOTATIONS.hash] === hash);
+  const rollout = rolloutStatus(deployment);
+  const failure = podFailure(pods, hash);
+  let state: WorkloadStatus['state'];
+  let detail: string | undefined;
+  if (deployment.spec?.replicas === 0) {
+    state = 'stopped';
+    detail = 'scaled to zero replicas';
+  } else if (failure) {
+    state = 'crash-looping';
+    detail = failure.reason;
+  } else if (rollout.state === 'complete') {
+    state = 'ready';
+  } else {
+    const running = current.some((pod) => pod.status?.phase === 'Running');
+    state = running ? 'running' : 'starting';
+    detail = rollout.state === 'failed' ? rollout.reason : rollout.message;
+  }
+  const containers = containerStates(deployment, current[0]);
+  return {
+    workload,
+    state,
+    restarts: current.reduce(
+      (sum, pod) =>
+        sum + (pod.status?.containerStatuses ?? []).reduce((total, status) => total + status.restartCount, 0),
+      0,
+    ),
+    hash,
+    deploymentId: annotations[ANNOTATIONS.deployment] ?? '',
+    ports: parsePorts(annotations[ANNOTATIONS.ports]),
+    containers,
+    ...(detail ? { detail } : {}),
+  };
+}
+
+function containerStates(deployment: V1Deployment, pod: V1Pod | undefined): WorkloadStatus['containers'] {
+  return (deployment.spec?.template?.spec?.containers ?? []).map((container) => {
+    const status = pod?.status?.containerStatuses?.find((candidate) => candidate.name === container.name);
+    const state = status?.state;
+    const last = status?.lastState?.terminated;
+    return {
+      name: container.name,
+      state: state?.running
+        ? 'running'
+        : state?.waiting
+          ? `waiting${state.waiting.reason ? `: ${state.waiting.reason}` : ''}`
+          : state?.terminated
+            ? `terminated: exit code ${state.terminated.exitCode}`
+            : 'pending',
+      restarts: status?.restartCount ?? 0,
+      ...(last
+        ? {
+            lastExit: `exited with code ${last.exitCode}${last.reason ? ` (${last.reason})` : ''}${last.finishedAt ? ` at ${new Date(last.finishedAt).toISOString()}` : ''}`,
+          }
+        : {}),
+    };
+  });
+}
+
+function parsePorts(text: string | undefined): RenderedPort[] {
+  if (!text) return [];
+  try {
+    const ports: unknown = JSON.parse(text);
+    return Array.isArray(ports) ? (ports as RenderedPort[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+function toLogLine(line: PodLogLine): LogLine {
+  return {
+    workload: line.workload,
+    container: line.container,
+    stream: 'stdout',
+    at: line.at,
+    line: line.line,
+  };
+}
