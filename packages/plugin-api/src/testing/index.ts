@@ -3,3 +3,4 @@ export {
   testDriverContext,
   type ResourceDriverContractOptions,
 } from './resource-contract.ts';
+export { describeRuntimeDriverContract, type RuntimeDriverContractOptions } from './runtime-contract.ts';
