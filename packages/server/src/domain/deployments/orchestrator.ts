@@ -50,6 +50,8 @@ export interface OrchestratorDeps {
   box: SecretBox;
   /** Resource drivers by name; resources are provisioned before workloads start. */
   resourceDrivers: ResourceDriverRegistry;
+  /** The replica running deployments: it finishes one only while it holds the environment's lease. */
+  replicaId?: string;
   /** Runtime targets: which runtime each environment deploys to (without: `runtime` for all). */
   targets?: EnvironmentTargets;
   logger: Logger;
@@ -238,16 +240,22 @@ export async function runDeployment(
   checkSignal();
   if (outcome.ok) {
     await store.transaction(async (tx) => {
-      await tx
-        .updateTable('deployments')
-        .set({ status: 'succeeded', finished_at: now() })
-        .where('id', '=', deploymentId)
-        .execute();
-      await tx
+      // Fencing: only the replica that still holds the environment's lease may finish the deployment (one
+      // that lost it while stalled leaves it to the replica that took over).
+      const held = await tx
         .updateTable('environments')
         .set({ current_set_id: setId, current_deployment_id: deploymentId })
         .where('app_id', '=', target.app)
         .where('id', '=', target.env)
+        .$if(deps.replicaId !== undefined, (qb) => qb.where('lease_owner', '=', deps.replicaId!))
+        .executeTakeFirst();
+      if (Number(held.numUpdatedRows) !== 1) {
+        throw new DeploymentInterrupted('this replica lost its lease on the environment');
+      }
+      await tx
+        .updateTable('deployments')
+        .set({ status: 'succeeded', finished_at: now() })
+        .where('id', '=', deploymentId)
         .execute();
       // A rollback brings its config back too, so the next deployment does not undo it.
       if (request.valuesVersion !== undefined && request.valuesVersion !== null) {

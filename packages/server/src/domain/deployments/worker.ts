@@ -153,7 +153,7 @@ export class DeploymentWorker {
           message: `run by replica ${this.replicaId}`,
         });
         try {
-          await runDeployment(this.deps, id, signal, resumed);
+          await runDeployment({ ...this.deps, replicaId: this.replicaId }, id, signal, resumed);
         } catch (error) {
           if (error instanceof DeploymentInterrupted || signal.aborted) {
             await journal(this.deps.store.db, id, {
