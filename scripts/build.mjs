@@ -42,6 +42,14 @@ await build({
   logLevel: 'warning',
 });
 
+// The portal: static files `pave up` serves at `/`.
+const { build: viteBuild } = await import('vite');
+await viteBuild({
+  configFile: join(root, 'packages/web/vite.config.ts'),
+  build: { outDir: join(outdir, 'portal'), emptyOutDir: true },
+  logLevel: 'warn',
+});
+
 if (existsSync(finalDir)) renameSync(finalDir, oldDir);
 renameSync(outdir, finalDir);
 rmSync(oldDir, { recursive: true, force: true });

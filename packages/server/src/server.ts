@@ -121,6 +121,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       secrets: { box, keyring },
       resourceDrivers,
       routes: new RouteTable(store.db),
+      // Bundled beside the supervisor by scripts/build.mjs.
+      portalDir: join(dirname(options.supervisorScript), 'portal'),
       onDeploymentQueued: () => worker.poke(),
     });
     await app.listen({ port: options.port, host: options.host });

@@ -823,9 +823,15 @@ function containerPhase(info: Docker.ContainerInspectInfo, now: number): Contain
   if (state.Status === 'created' || state.Status === 'configured' || state.Status === 'initialized') {
     return 'starting';
   }
-  // Podman shows a container it is about to restart as exited for a moment.
+  // Podman shows a container it is about to restart as exited for a moment. Pave removes the containers it
+  // stops, so an exited container under a restart policy is one the engine is restarting (FinishedAt is not
+  // reliable for this: under load it can still hold the zero time).
+  const restarts = (info.HostConfig?.RestartPolicy?.Name ?? 'no') !== 'no';
   const sinceExitMs = now - (Date.parse(state.FinishedAt) || 0);
-  if (state.Status === 'exited' && info.RestartCount > 0 && sinceExitMs < CRASH_LOOP_WINDOW_MS) {
+  if (
+    state.Status === 'exited' &&
+    (restarts || (info.RestartCount > 0 && sinceExitMs < CRASH_LOOP_WINDOW_MS))
+  ) {
     return 'crash-looping';
   }
   return 'stopped';

@@ -40,6 +40,7 @@ import { resourceRoutes } from './routes/resources.ts';
 import { roleRoutes } from './routes/roles.ts';
 import { targetRoutes, type TargetRenderer } from './routes/targets.ts';
 import { proxyRoutes } from './proxy.ts';
+import { portalRoutes } from './portal.ts';
 import { environmentTeardown } from '../domain/deployments/orchestrator.ts';
 import type { ResourceDriverRegistry } from '../domain/resources/provision.ts';
 import type { RouteTable } from '../domain/resources/routes.ts';
@@ -88,6 +89,8 @@ export interface BuildApiOptions {
   resourceDrivers?: ResourceDriverRegistry;
   /** Requests for hosts of Pave's routes go to the workloads (the embedded reverse proxy). */
   routes?: RouteTable;
+  /** The built portal to serve at `/` (packages/cli/dist/portal); not served when absent. */
+  portalDir?: string;
   /**
    * Answer 204 as soon as a request is authorised, without running its route: how the authorisation matrix
    * test asks every route as every role without changing anything. Never set in a real server.
@@ -192,6 +195,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
   const api = app.withTypeProvider<ZodTypeProvider>();
   healthRoutes(api, options.store);
   if (options.routes) await proxyRoutes(app, options.routes);
+  await portalRoutes(app, options.portalDir);
   const resources =
     options.secrets && options.resourceDrivers
       ? { store: options.store, box: options.secrets.box, drivers: options.resourceDrivers }

@@ -1,0 +1,126 @@
+import { useCallback, useEffect, useState, type ReactNode } from 'react';
+import { ApiError } from '@pave/core';
+
+/** The `pave` command that does the same as an action, so people learn the CLI from the portal. */
+export function Command({ children }: { children: string }) {
+  return (
+    <p className="command">
+      <span className="command-label">CLI:</span> <code>{children}</code>
+    </p>
+  );
+}
+
+/** An error for people: the server's problem detail and its field problems. */
+export function ErrorMessage({ error }: { error: unknown }) {
+  if (!error) return null;
+  const problems = error instanceof ApiError ? (error.problem.errors ?? []) : [];
+  return (
+    <div className="error" role="alert">
+      <p>{error instanceof Error ? error.message : String(error)}</p>
+      {problems.length > 0 && (
+        <ul>
+          {problems.map((p, i) => (
+            <li key={i}>
+              <code>{p.path}</code>: {p.message}
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+/** Loads data with `load`, reloading when `deps` change or `reload()` is called; polls every `pollMs` if set. */
+export function useLoad<T>(load: () => Promise<T>, deps: unknown[], pollMs?: number) {
+  const [data, setData] = useState<T | undefined>(undefined);
+  const [error, setError] = useState<unknown>(undefined);
+  const [tick, setTick] = useState(0);
+  const reload = useCallback(() => setTick((t) => t + 1), []);
+  useEffect(() => {
+    let live = true;
+    const run = () =>
+      load()
+        .then((value) => {
+          if (!live) return;
+          setData(value);
+          setError(undefined);
+        })
+        .catch((e: unknown) => live && setError(e));
+    void run();
+    const timer = pollMs ? window.setInterval(() => void run(), pollMs) : undefined;
+    return () => {
+      live = false;
+      if (timer) window.clearInterval(timer);
+    };
+  }, [...deps, tick]);
+  return { data, error, reload };
+}
+
+/** A titled section of a page. */
+export function Section({
+  title,
+  children,
+  actions,
+}: {
+  title: string;
+  children: ReactNode;
+  actions?: ReactNode;
+}) {
+  return (
+    <section aria-label={title}>
+      <div className="section-head">
+        <h2>{title}</h2>
+        {actions}
+      </div>
+      {children}
+    </section>
+  );
+}
+
+/** A confirmation dialog showing what an action will do before it runs. */
+export function Confirm({
+  title,
+  children,
+  confirmLabel,
+  onConfirm,
+  onCancel,
+}: {
+  title: string;
+  children: ReactNode;
+  confirmLabel: string;
+  onConfirm: () => void;
+  onCancel: () => void;
+}) {
+  return (
+    <div
+      className="dialog-backdrop"
+      onKeyDown={(event) => {
+        if (event.key === 'Escape') onCancel();
+      }}
+    >
+      <div role="dialog" aria-modal="true" aria-label={title} className="dialog">
+        <h3>{title}</h3>
+        {children}
+        <div className="dialog-actions">
+          <button type="button" onClick={onCancel}>
+            Cancel
+          </button>
+          <button type="button" className="primary" onClick={onConfirm} autoFocus>
+            {confirmLabel}
+          </button>
+        </div>
+      </div>
+    </div>
+  );
+}
+
+/** A time for people, in the browser's zone. */
+export function Time({ at }: { at: string | null | undefined }) {
+  if (!at) return <span>-</span>;
+  return <time dateTime={at}>{new Date(at).toLocaleString()}</time>;
+}
+
+/** Quotes a value for a POSIX shell when it needs it, so a command shown in the portal can be pasted as is. */
+export function shellWord(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
+}

@@ -1,0 +1,75 @@
+import type { Deployment } from '@pave/core';
+import { Time } from './common.tsx';
+
+/** What a deployment did, for people: `deploy`, `rollback to #3`, `promote from staging`. */
+export function describeKind(deployment: Deployment): string {
+  if (deployment.kind === 'rollback' && deployment.source.deploymentId) {
+    return `rollback to #${deployment.source.deploymentId}`;
+  }
+  if ((deployment.kind === 'promote' || deployment.kind === 'clone') && deployment.source.envId) {
+    return `${deployment.kind} from ${deployment.source.envId}`;
+  }
+  return deployment.kind;
+}
+
+function took(deployment: Deployment): string {
+  if (!deployment.startedAt || !deployment.finishedAt) return '-';
+  const ms = Date.parse(deployment.finishedAt) - Date.parse(deployment.startedAt);
+  return ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 60_000)} min`;
+}
+
+/** An environment's deployments, newest first, the current one marked. */
+export function DeploymentHistory({
+  deployments,
+  currentId,
+}: {
+  deployments: Deployment[];
+  currentId: string | undefined;
+}) {
+  if (deployments.length === 0) return <p className="muted">No deployments yet.</p>;
+  return (
+    <div className="table-scroll" role="region" aria-label="Deployment history, scrollable" tabIndex={0}>
+      <table aria-label="Deployment history">
+        <thead>
+          <tr>
+            <th scope="col">#</th>
+            <th scope="col">Kind</th>
+            <th scope="col">Status</th>
+            <th scope="col">Message</th>
+            <th scope="col" className="wide-only">
+              By
+            </th>
+            <th scope="col" className="wide-only">
+              Created
+            </th>
+            <th scope="col" className="wide-only">
+              Took
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {deployments.map((d) => (
+            <tr key={d.id} aria-current={d.id === currentId ? 'true' : undefined}>
+              <th scope="row" className="row-head">
+                {d.id}
+                {d.id === currentId && <span className="badge">current</span>}
+              </th>
+              <td>{describeKind(d)}</td>
+              <td>
+                <span className={`status-${d.status}`}>{d.status}</span>
+                {d.rolledBack && <span className="muted"> (previous set restored)</span>}
+                {d.reason && <div className="muted detail">{d.reason}</div>}
+              </td>
+              <td>{d.message || <span className="muted">-</span>}</td>
+              <td className="wide-only">{d.actor}</td>
+              <td className="wide-only">
+                <Time at={d.createdAt} />
+              </td>
+              <td className="wide-only">{took(d)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

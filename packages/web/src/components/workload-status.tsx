@@ -1,0 +1,68 @@
+import type { EnvironmentStatus } from '@pave/core';
+
+const STATE_TEXT: Record<EnvironmentStatus['workloads'][number]['state'], string> = {
+  starting: 'starting',
+  running: 'running (not ready)',
+  ready: 'ready',
+  'crash-looping': 'crash-looping',
+  stopped: 'stopped',
+};
+
+/** The workloads of an environment as they run now: state, restarts, URLs, and the deployment each came from. */
+export function WorkloadStatusTable({ status }: { status: EnvironmentStatus }) {
+  const pending = status.pendingDeployment;
+  return (
+    <>
+      <p role="status" className="deployment-state">
+        {pending
+          ? `Deployment #${pending.id} (${pending.kind}) is ${pending.status}…`
+          : status.currentDeployment
+            ? `Running deployment #${status.currentDeployment.id} (${status.currentDeployment.kind}).`
+            : 'Nothing deployed yet.'}
+      </p>
+      {status.workloads.length === 0 ? (
+        <p className="muted">No workloads run here.</p>
+      ) : (
+        <table aria-label="Workloads">
+          <thead>
+            <tr>
+              <th scope="col">Workload</th>
+              <th scope="col">State</th>
+              <th scope="col">Restarts</th>
+              <th scope="col">URLs</th>
+              <th scope="col" className="wide-only">
+                Deployment
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {status.workloads.map((w) => (
+              <tr key={w.workload}>
+                <th scope="row" className="row-head">
+                  {w.workload}
+                </th>
+                <td>
+                  <span className={`state state-${w.state}`}>{STATE_TEXT[w.state]}</span>
+                  {w.detail && <div className="muted detail">{w.detail}</div>}
+                </td>
+                <td>{w.restarts}</td>
+                <td>
+                  {w.urls.length === 0 ? (
+                    <span className="muted">-</span>
+                  ) : (
+                    w.urls.map((url) => (
+                      <a key={url} href={url} target="_blank" rel="noreferrer" className="url">
+                        {url.replace(/^https?:\/\//, '')}
+                      </a>
+                    ))
+                  )}
+                </td>
+                <td className="wide-only">#{w.deploymentId}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,441 @@
+import { useRef, useState, type FormEvent, type ReactNode } from 'react';
+import type { EnvType, Environment, EnvironmentStatus } from '@pave/core';
+import type { Session } from '../session.ts';
+import { href } from '../router.ts';
+import { Command, Confirm, ErrorMessage, Section, Time, useLoad } from '../components/common.tsx';
+
+/** How often the environments' status is fetched again while the page is open. */
+const STATUS_POLL_MS = 5000;
+
+/**
+ * One app: its environments with their current deployment, live status, type and expiry; a form to create an
+ * environment and a button to delete one, each shown only to those who may.
+ */
+export function AppPage({ session, app }: { session: Session; app: string }) {
+  const detail = useLoad(() => session.client.getApp(app), [session, app]);
+  const envs = useLoad(() => session.client.listEnvironments(app), [session, app]);
+  const envTypes = useLoad(() => session.client.listEnvTypes(), [session]);
+  const [deleting, setDeleting] = useState<Environment | null>(null);
+  const [deleted, setDeleted] = useState<string | null>(null);
+  // The button that opened the confirmation, to give focus back to when it is cancelled.
+  const opener = useRef<HTMLElement | null>(null);
+
+  const types = envTypes.data?.items ?? [];
+  // Until the types are known, treat every type as restricted so nothing is offered that may be refused.
+  const restricted = (type: string) => types.find((t) => t.id === type)?.restricted ?? !envTypes.data;
+  const mayDelete = (env: Environment) =>
+    session.can('env.delete', { app, envType: env.type, restricted: restricted(env.type) });
+  const items = envs.data?.items ?? [];
+  const anyDeletable = items.some(mayDelete);
+  const reload = () => {
+    envs.reload();
+    detail.reload();
+  };
+
+  return (
+    <>
+      <p className="breadcrumbs">
+        <a href={href('apps')}>← All apps</a>
+      </p>
+      <div className="page-head">
+        <h1>
+          {detail.data?.name ?? app}
+          {detail.data && detail.data.name !== app && (
+            <>
+              {' '}
+              <code className="muted">{app}</code>
+            </>
+          )}
+        </h1>
+        {session.can('audit.read', { app }) && <a href={href('audit', app)}>Audit log of {app}</a>}
+      </div>
+      <ErrorMessage error={detail.error} />
+      <Command>{`pave apps get ${app}`}</Command>
+
+      <Section title="Environments">
+        <ErrorMessage error={envs.error} />
+        {!envs.data && !envs.error && <p className="loading">Loading environments…</p>}
+        {envs.data && items.length === 0 && <p className="muted">No environments yet.</p>}
+        {deleted && (
+          <p className="notice" role="status">
+            Deleted environment {deleted}.
+          </p>
+        )}
+        {items.length > 0 && (
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Environment</th>
+                <th scope="col">Type</th>
+                <th scope="col">Current deployment</th>
+                <th scope="col">Workloads</th>
+                <th scope="col">Expires</th>
+                {anyDeletable && <th scope="col">Actions</th>}
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((env) => (
+                <EnvironmentRow
+                  key={env.id}
+                  session={session}
+                  env={env}
+                  restricted={restricted(env.type)}
+                  actions={
+                    !anyDeletable ? undefined : mayDelete(env) ? (
+                      <button
+                        type="button"
+                        className="danger"
+                        aria-label={`Delete environment ${env.id}`}
+                        onClick={(event) => {
+                          setDeleted(null);
+                          opener.current = event.currentTarget;
+                          setDeleting(env);
+                        }}
+                      >
+                        Delete
+                      </button>
+                    ) : (
+                      <span className="muted">-</span>
+                    )
+                  }
+                />
+              ))}
+            </tbody>
+          </table>
+        )}
+        <Command>{`pave envs list --app ${app}`}</Command>
+        <Command>{`pave status --app ${app} --env ENV`}</Command>
+      </Section>
+
+      {session.can('env.create', { app }) && (
+        <CreateEnvironment
+          session={session}
+          app={app}
+          types={types}
+          typesError={envTypes.error}
+          environments={items}
+          onCreated={reload}
+        />
+      )}
+
+      {deleting && (
+        <DeleteEnvironment
+          session={session}
+          env={deleting}
+          onDone={() => {
+            setDeleted(deleting.id);
+            setDeleting(null);
+            reload();
+          }}
+          onCancel={() => {
+            setDeleting(null);
+            opener.current?.focus();
+          }}
+        />
+      )}
+    </>
+  );
+}
+
+/** One environment: its type, current (and pending) deployment, workloads' status and expiry. */
+function EnvironmentRow({
+  session,
+  env,
+  restricted,
+  actions,
+}: {
+  session: Session;
+  env: Environment;
+  restricted: boolean;
+  /** The actions cell; undefined when the table has no actions column. */
+  actions?: ReactNode;
+}) {
+  const status = useLoad(
+    () => session.client.getStatus(env.appId, env.id),
+    [session, env.appId, env.id],
+    STATUS_POLL_MS,
+  );
+  return (
+    <tr>
+      <th scope="row" className="row-head">
+        <a href={href('apps', env.appId, 'envs', env.id)}>{env.id}</a>
+      </th>
+      <td>
+        {env.type}
+        {restricted && <span className="tag">restricted</span>}
+      </td>
+      <td>{status.data ? <DeploymentCell status={status.data} /> : <ErrorMessage error={status.error} />}</td>
+      <td>{status.data && <WorkloadsCell status={status.data} />}</td>
+      <td>{env.expiresAt ? <Time at={env.expiresAt} /> : <span className="muted">never</span>}</td>
+      {actions !== undefined && <td>{actions}</td>}
+    </tr>
+  );
+}
+
+function DeploymentCell({ status }: { status: EnvironmentStatus }) {
+  const { currentDeployment: current, pendingDeployment: pending } = status;
+  return (
+    <>
+      {current ? (
+        <div>
+          #{current.id} {current.kind} <span className={`status-${current.status}`}>{current.status}</span>
+          <br />
+          <span className="hint">
+            by {current.actor}, <Time at={current.finishedAt ?? current.startedAt ?? current.createdAt} />
+          </span>
+        </div>
+      ) : (
+        <span className="muted">nothing deployed yet</span>
+      )}
+      {pending && (
+        <div className="hint">
+          #{pending.id} {pending.kind} {pending.status}
+        </div>
+      )}
+    </>
+  );
+}
+
+function WorkloadsCell({ status }: { status: EnvironmentStatus }) {
+  if (status.workloads.length === 0) return <span className="muted">none running</span>;
+  const ready = status.workloads.filter((w) => w.state === 'ready').length;
+  return (
+    <>
+      <div>
+        {ready} of {status.workloads.length} ready
+      </div>
+      <ul className="plain-list">
+        {status.workloads.map((w) => (
+          <li key={w.workload}>
+            {w.workload}: <span className={`state-${w.state}`}>{w.state}</span>
+            {w.restarts > 0 && <span className="hint"> ({w.restarts} restarts)</span>}
+            {w.detail && <span className="hint"> — {w.detail}</span>}
+            {w.urls.filter(isWebUrl).map((url) => (
+              <div key={url}>
+                <a href={url} target="_blank" rel="noreferrer">
+                  {url}
+                </a>
+              </div>
+            ))}
+          </li>
+        ))}
+      </ul>
+    </>
+  );
+}
+
+// Only http(s) URLs become links: a workload's URL must never run script in the portal.
+function isWebUrl(url: string): boolean {
+  return /^https?:\/\//i.test(url);
+}
+
+/** Asks before deleting an environment, saying what is lost, and deletes it. */
+function DeleteEnvironment({
+  session,
+  env,
+  onDone,
+  onCancel,
+}: {
+  session: Session;
+  env: Environment;
+  onDone: () => void;
+  onCancel: () => void;
+}) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const confirm = async () => {
+    if (busy) return;
+    setBusy(true);
+    setError(null);
+    try {
+      await session.client.deleteEnvironment(env.appId, env.id);
+      onDone();
+    } catch (e) {
+      setError(e);
+      setBusy(false);
+    }
+  };
+  return (
+    <Confirm
+      title={`Delete environment ${env.id}?`}
+      confirmLabel={busy ? 'Deleting…' : 'Delete environment'}
+      onConfirm={() => void confirm()}
+      onCancel={onCancel}
+    >
+      <p>
+        This stops the workloads of <strong>{env.id}</strong> ({env.type}) and deletes its resources:
+        databases are dropped and their data is lost. This cannot be undone.
+      </p>
+      <ErrorMessage error={error} />
+      <Command>{`pave envs delete ${env.id} --app ${env.appId}`}</Command>
+    </Confirm>
+  );
+}
+
+const DURATION = /^([0-9]+)([smhd])$/;
+const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
+
+/** A duration such as 30m, 12h or 90d in seconds, or undefined when the text is not one. */
+function durationSeconds(text: string): number | undefined {
+  const match = DURATION.exec(text.trim());
+  if (!match) return undefined;
+  const amount = Number(match[1]);
+  const seconds = amount * UNIT_SECONDS[match[2] as keyof typeof UNIT_SECONDS];
+  return amount >= 1 && Number.isSafeInteger(seconds) ? seconds : undefined;
+}
+
+/** Creates an environment: fresh, cloned from another one (optionally with its data), and optionally ephemeral. */
+function CreateEnvironment({
+  session,
+  app,
+  types,
+  typesError,
+  environments,
+  onCreated,
+}: {
+  session: Session;
+  app: string;
+  types: EnvType[];
+  typesError: unknown;
+  environments: Environment[];
+  onCreated: () => void;
+}) {
+  const [id, setId] = useState('');
+  const [type, setType] = useState('');
+  const [from, setFrom] = useState('');
+  const [withData, setWithData] = useState(false);
+  const [ttl, setTtl] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [created, setCreated] = useState<{ id: string; cloned: boolean } | null>(null);
+
+  const chosenType = type || types[0]?.id || '';
+  const ttlSeconds = ttl.trim() ? durationSeconds(ttl) : undefined;
+  const ttlInvalid = ttl.trim() !== '' && ttlSeconds === undefined;
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setError(null);
+    setCreated(null);
+    if (ttlInvalid) {
+      setError(new Error(`Time to live: "${ttl.trim()}" is not a duration; use e.g. 30m, 12h or 90d.`));
+      return;
+    }
+    setBusy(true);
+    try {
+      const env = await session.client.createEnvironment(app, {
+        id: id.trim(),
+        type: chosenType,
+        ...(from ? { from, ...(withData ? { withData: true } : {}) } : {}),
+        ...(ttlSeconds !== undefined ? { ttlSeconds } : {}),
+      });
+      setCreated({ id: env.id, cloned: Boolean(from) });
+      setId('');
+      setFrom('');
+      setWithData(false);
+      setTtl('');
+      onCreated();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const command = [
+    `pave envs create ${id.trim() || 'ENV'} --app ${app} --type ${chosenType || 'TYPE'}`,
+    from && ` --from ${from}`,
+    from && withData && ' --with-data',
+    ttl.trim() && ` --ttl ${ttl.trim()}`,
+  ]
+    .filter(Boolean)
+    .join('');
+
+  return (
+    <Section title="Create environment">
+      <ErrorMessage error={typesError} />
+      <form onSubmit={submit}>
+        <div className="form-row">
+          <label>
+            Environment id
+            <input
+              name="id"
+              value={id}
+              onChange={(event) => setId(event.target.value)}
+              required
+              placeholder="e.g. dev"
+              autoComplete="off"
+            />
+          </label>
+          <label>
+            Type
+            <select name="type" value={chosenType} onChange={(event) => setType(event.target.value)} required>
+              {types.map((t) => (
+                <option key={t.id} value={t.id}>
+                  {t.id}
+                  {t.restricted ? ' (restricted)' : ''}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Clone from (optional)
+            <select
+              name="from"
+              value={from}
+              onChange={(event) => {
+                setFrom(event.target.value);
+                if (!event.target.value) setWithData(false);
+              }}
+            >
+              <option value="">Nothing: start empty</option>
+              {environments.map((env) => (
+                <option key={env.id} value={env.id}>
+                  {env.id}
+                </option>
+              ))}
+            </select>
+          </label>
+          <div className="field">
+            <label>
+              Time to live (optional)
+              <input
+                name="ttl"
+                value={ttl}
+                onChange={(event) => setTtl(event.target.value)}
+                placeholder="e.g. 48h"
+                autoComplete="off"
+                aria-invalid={ttlInvalid}
+                aria-describedby="create-env-ttl-hint"
+              />
+            </label>
+            <span id="create-env-ttl-hint" className="hint">
+              Makes it ephemeral: deleted with its resources after this long (s, m, h or d).
+            </span>
+          </div>
+        </div>
+        <label className="checkbox">
+          <input
+            type="checkbox"
+            name="withData"
+            checked={withData}
+            disabled={!from}
+            onChange={(event) => setWithData(event.target.checked)}
+          />
+          With data (copy the source environment&apos;s databases)
+        </label>
+        <button type="submit" className="primary" disabled={busy || !chosenType}>
+          Create environment
+        </button>
+      </form>
+      <ErrorMessage error={error} />
+      {created && (
+        <p className="notice" role="status">
+          Created environment <a href={href('apps', app, 'envs', created.id)}>{created.id}</a>
+          {created.cloned ? '; a clone deployment is queued.' : '.'}
+        </p>
+      )}
+      <Command>{command}</Command>
+    </Section>
+  );
+}

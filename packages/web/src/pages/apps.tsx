@@ -1,0 +1,181 @@
+import { useState, type FormEvent } from 'react';
+import type { App, RoleGrant } from '@pave/core';
+import type { Session } from '../session.ts';
+import { href } from '../router.ts';
+import { Command, ErrorMessage, Section, useLoad, shellWord } from '../components/common.tsx';
+
+/**
+ * The apps the user can see, searchable by id or name, each with its owners (when the user may read the app's
+ * roles) and its environments; and, for those who may create apps, a form to create one.
+ */
+export function AppsPage({ session }: { session: Session }) {
+  const apps = useLoad(() => session.client.listApps(), [session]);
+  const [search, setSearch] = useState('');
+
+  const needle = search.trim().toLowerCase();
+  const shown = (apps.data?.items ?? []).filter(
+    (app) => !needle || app.id.toLowerCase().includes(needle) || app.name.toLowerCase().includes(needle),
+  );
+
+  return (
+    <>
+      <h1>Apps</h1>
+      <Section title="Apps you can see">
+        <label>
+          Search apps
+          <input
+            type="search"
+            value={search}
+            placeholder="id or name"
+            onChange={(event) => setSearch(event.target.value)}
+          />
+        </label>
+        <ErrorMessage error={apps.error} />
+        {!apps.data && !apps.error && <p className="loading">Loading apps…</p>}
+        {apps.data && apps.data.items.length === 0 && <p className="muted">No apps yet.</p>}
+        {apps.data && apps.data.items.length > 0 && shown.length === 0 && (
+          <p className="muted">No app matches “{search.trim()}”.</p>
+        )}
+        {shown.length > 0 && (
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">App</th>
+                <th scope="col">Owners</th>
+                <th scope="col">Environments</th>
+              </tr>
+            </thead>
+            <tbody>
+              {shown.map((app) => (
+                <AppRow key={app.id} session={session} app={app} />
+              ))}
+            </tbody>
+          </table>
+        )}
+        <Command>pave apps list</Command>
+      </Section>
+      {session.can('app.create') && <CreateApp session={session} onCreated={apps.reload} />}
+    </>
+  );
+}
+
+/** One app: its name, its owners if the user may read its roles, and its environments by type. */
+function AppRow({ session, app }: { session: Session; app: App }) {
+  const detail = useLoad(() => session.client.getApp(app.id), [session, app.id]);
+  const mayReadRoles = session.can('role.read', { app: app.id });
+  const roles = useLoad(
+    () => (mayReadRoles ? session.client.listRoles({ app: app.id }) : Promise.resolve(null)),
+    [session, app.id, mayReadRoles],
+  );
+  const owners = roles.data?.items.filter((grant) => grant.role === 'owner') ?? [];
+
+  return (
+    <tr>
+      <td>
+        <a href={href('apps', app.id)}>{app.name}</a>
+        {app.name !== app.id && (
+          <>
+            {' '}
+            <code className="muted">{app.id}</code>
+          </>
+        )}
+      </td>
+      <td>
+        {mayReadRoles && roles.data && (owners.length > 0 ? owners.map(holderName).join(', ') : 'none')}
+        {mayReadRoles && <ErrorMessage error={roles.error} />}
+      </td>
+      <td>
+        <ErrorMessage error={detail.error} />
+        {detail.data && detail.data.environments.length === 0 && <span className="muted">none yet</span>}
+        {detail.data && detail.data.environments.length > 0 && (
+          <ul className="plain-list inline-list">
+            {detail.data.environments.map((env) => (
+              <li key={env.id}>
+                <a href={href('apps', app.id, 'envs', env.id)}>{env.id}</a>{' '}
+                <span className="tag">{env.type}</span>
+              </li>
+            ))}
+          </ul>
+        )}
+      </td>
+    </tr>
+  );
+}
+
+/** Who holds a grant, for people: a username, or `team <id>`. */
+function holderName(grant: RoleGrant): string {
+  return grant.subject.kind === 'team' ? `team ${grant.subject.name}` : grant.subject.name;
+}
+
+/** Creates an app; the creator becomes its owner. */
+function CreateApp({ session, onCreated }: { session: Session; onCreated: () => void }) {
+  const [id, setId] = useState('');
+  const [name, setName] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [created, setCreated] = useState<App | null>(null);
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    setCreated(null);
+    try {
+      const app = await session.client.createApp({
+        id: id.trim(),
+        ...(name.trim() ? { name: name.trim() } : {}),
+      });
+      await session.refresh();
+      setCreated(app);
+      setId('');
+      setName('');
+      onCreated();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Section title="Create app">
+      <form onSubmit={submit}>
+        <div className="form-row">
+          <div className="field">
+            <label>
+              App id
+              <input
+                name="id"
+                value={id}
+                onChange={(event) => setId(event.target.value)}
+                required
+                placeholder="e.g. shop"
+                autoComplete="off"
+                aria-describedby="create-app-id-hint"
+              />
+            </label>
+            <span id="create-app-id-hint" className="hint">
+              A DNS label (lowercase letters, digits, hyphens); it cannot change later.
+            </span>
+          </div>
+          <label>
+            Display name (optional)
+            <input name="name" value={name} onChange={(event) => setName(event.target.value)} />
+          </label>
+        </div>
+        <button type="submit" className="primary" disabled={busy}>
+          Create app
+        </button>
+      </form>
+      <ErrorMessage error={error} />
+      {created && (
+        <p className="notice" role="status">
+          Created app <a href={href('apps', created.id)}>{created.id}</a>; you are its owner.
+        </p>
+      )}
+      <Command>
+        {`pave apps create ${id.trim() ? shellWord(id.trim()) : 'ID'}${name.trim() ? ` --name ${shellWord(name.trim())}` : ''}`}
+      </Command>
+    </Section>
+  );
+}

@@ -1,0 +1,214 @@
+import { useMemo, useState } from 'react';
+import type { AccessTarget, Deployment } from '@pave/core';
+import type { Session } from '../session.ts';
+import { href } from '../router.ts';
+import { Command, ErrorMessage, Section, Time, useLoad } from '../components/common.tsx';
+import { WorkloadStatusTable } from '../components/workload-status.tsx';
+import { DeploymentHistory } from '../components/deployment-history.tsx';
+import { DeploymentDiff } from '../components/deployment-diff.tsx';
+import { PromoteAction, RollbackAction } from '../components/deployment-actions.tsx';
+import { ResourceGraphView } from '../components/resource-graph.tsx';
+import { ValuesTable } from '../components/values-table.tsx';
+import { LogsView } from '../components/logs-view.tsx';
+
+/** How often the workloads' live status is fetched. */
+const STATUS_POLL_MS = 2000;
+/** How many deployments the history shows at first; "Show older" asks for up to the API's maximum. */
+const HISTORY_LIMIT = 50;
+const HISTORY_MAX = 500;
+
+/**
+ * One environment of an app: its workloads' live status, deployment history with a diff between any two
+ * deployments, rollback and promote (each shows its plan first), the resource graph, values (secrets
+ * masked) and live logs. Controls the user may not use are hidden; the server decides regardless.
+ */
+export function EnvironmentPage({ session, app, env }: { session: Session; app: string; env: string }) {
+  // Keyed: moving to another environment starts afresh (choices, notices, the log stream).
+  return <EnvironmentView key={`${app}/${env}`} session={session} app={app} env={env} />;
+}
+
+function EnvironmentView({ session, app, env }: { session: Session; app: string; env: string }) {
+  const environment = useLoad(() => session.client.getEnvironment(app, env), [app, env]);
+  const appDetail = useLoad(() => session.client.getApp(app), [app]);
+  const envTypes = useLoad(() => session.client.listEnvTypes(), []);
+  const status = useLoad(() => session.client.getStatus(app, env), [app, env], STATUS_POLL_MS);
+  const current = status.data?.currentDeployment ?? null;
+  const pending = status.data?.pendingDeployment ?? null;
+  // The history is fetched again whenever the status shows a deployment queued, progressing or finished.
+  const deploymentKey = status.data ? `${current?.id}|${pending?.id}|${pending?.status}` : 'loading';
+  const [historyLimit, setHistoryLimit] = useState(HISTORY_LIMIT);
+  const [notice, setNotice] = useState<string | null>(null);
+  const history = useLoad(
+    () => session.client.listDeployments(app, env, { limit: historyLimit }),
+    [app, env, deploymentKey, historyLimit],
+  );
+  const graph = useLoad(() => session.client.resourceGraph(app, env), [app, env, current?.id]);
+  const values = useLoad(() => session.client.listValues(app, env), [app, env]);
+
+  const envType = environment.data?.type ?? appDetail.data?.environments.find((e) => e.id === env)?.type;
+  const typeInfo = envTypes.data?.items.find((t) => t.id === envType);
+  // Until the type (and whether it is restricted) is known, actions that depend on it stay hidden.
+  const target: AccessTarget | undefined =
+    envType && envTypes.data ? { app, envType, restricted: typeInfo?.restricted ?? false } : undefined;
+  const canRollback = target !== undefined && session.can('deployment.rollback', target);
+  const canPromote = target !== undefined && session.can('deployment.create', target);
+  const sources = (appDetail.data?.environments ?? []).map((e) => e.id).filter((id) => id !== env);
+  // Stable while the set of workloads is, so that the (memoized) logs view does not re-render on every poll.
+  const workloadList = (status.data?.workloads ?? []).map((w) => w.workload).join(' ');
+  const workloadNames = useMemo(() => workloadList.split(' ').filter(Boolean), [workloadList]);
+  const deployments = history.data?.items ?? [];
+
+  const queued = (what: string) => (deployment: Deployment) => {
+    setNotice(`${what} queued as deployment #${deployment.id}.`);
+    history.reload();
+    status.reload();
+  };
+
+  if (environment.error && !environment.data) {
+    return (
+      <>
+        <Breadcrumbs app={app} env={env} />
+        <h1>
+          {app} / {env}
+        </h1>
+        <ErrorMessage error={environment.error} />
+      </>
+    );
+  }
+
+  return (
+    <div className="environment-page">
+      <Breadcrumbs app={app} env={env} />
+      <div className="page-head">
+        <h1>
+          {app} / {env}
+        </h1>
+        {envType && (
+          <span className="badge" title={typeInfo?.description}>
+            {envType}
+            {typeInfo?.restricted ? ' · restricted' : ''}
+          </span>
+        )}
+        {environment.data?.expiresAt && (
+          <span className="muted">
+            expires <Time at={environment.data.expiresAt} />
+          </span>
+        )}
+      </div>
+
+      <Section title="Workloads">
+        <ErrorMessage error={status.error} />
+        {status.data ? (
+          <WorkloadStatusTable status={status.data} />
+        ) : (
+          !status.error && <p className="muted">Loading…</p>
+        )}
+        <Command>{`pave status --app ${app} --env ${env}`}</Command>
+      </Section>
+
+      <Section
+        title="Deployments"
+        actions={
+          (canRollback || canPromote) && (
+            <div className="deployment-actions">
+              {canRollback && (
+                <RollbackAction
+                  session={session}
+                  app={app}
+                  env={env}
+                  deployments={deployments}
+                  current={current}
+                  ready={Boolean(history.data && status.data)}
+                  onQueued={queued('Rollback')}
+                />
+              )}
+              {canPromote && (
+                <PromoteAction
+                  session={session}
+                  app={app}
+                  env={env}
+                  sources={sources}
+                  onQueued={queued('Promotion')}
+                />
+              )}
+            </div>
+          )
+        }
+      >
+        {notice && (
+          <p role="status" className="notice">
+            {notice}
+          </p>
+        )}
+        <ErrorMessage error={history.error} />
+        {history.data ? (
+          <DeploymentHistory deployments={deployments} currentId={current?.id} />
+        ) : (
+          !history.error && <p className="muted">Loading…</p>
+        )}
+        {deployments.length >= historyLimit && historyLimit < HISTORY_MAX && (
+          <button type="button" onClick={() => setHistoryLimit(HISTORY_MAX)}>
+            Show older deployments
+          </button>
+        )}
+        <Command>{`pave deployments list --app ${app} --env ${env}`}</Command>
+        {canRollback && <Command>{`pave rollback --app ${app} --env ${env}`}</Command>}
+        {canPromote && sources.length > 0 && (
+          <Command>{`pave promote --app ${app} --from ${sources[0]} --to ${env}`}</Command>
+        )}
+      </Section>
+
+      {session.can('deployment.read', { app }) && (
+        <Section title="Compare deployments">
+          <DeploymentDiff session={session} app={app} env={env} deployments={deployments} />
+        </Section>
+      )}
+
+      {session.can('resource.read', { app }) && (
+        <Section title="Resource graph">
+          <ErrorMessage error={graph.error} />
+          {graph.data ? (
+            <ResourceGraphView graph={graph.data} workloads={workloadNames} />
+          ) : (
+            !graph.error && <p className="muted">Loading…</p>
+          )}
+          <Command>{`pave resources graph --app ${app} --env ${env}`}</Command>
+        </Section>
+      )}
+
+      {session.can('values.read', { app }) && (
+        <Section
+          title="Values"
+          actions={
+            <button type="button" onClick={values.reload}>
+              Refresh values
+            </button>
+          }
+        >
+          <ErrorMessage error={values.error} />
+          {values.data ? (
+            <ValuesTable values={values.data} />
+          ) : (
+            !values.error && <p className="muted">Loading…</p>
+          )}
+          <Command>{`pave values list --app ${app} --env ${env}`}</Command>
+        </Section>
+      )}
+
+      {session.can('logs.read', { app }) && (
+        <Section title="Logs">
+          <LogsView session={session} app={app} env={env} workloads={workloadNames} />
+        </Section>
+      )}
+    </div>
+  );
+}
+
+function Breadcrumbs({ app, env }: { app: string; env: string }) {
+  return (
+    <nav aria-label="Breadcrumbs" className="breadcrumbs">
+      <a href={href('apps')}>Apps</a> / <a href={href('apps', app)}>{app}</a> /{' '}
+      <span aria-current="page">{env}</span>
+    </nav>
+  );
+}

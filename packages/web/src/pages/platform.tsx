@@ -1,0 +1,1058 @@
+import { useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import {
+  APP_ROLES,
+  ENV_TYPE_ROLES,
+  ORG_ROLES,
+  RESOURCE_TYPES,
+  type MatchCriterion,
+  type MatchExplanation,
+  type Permission,
+  type RoleGrant,
+  type RoleGrantBody,
+  type User,
+} from '@pave/core';
+import type { Session } from '../session.ts';
+import { href } from '../router.ts';
+import { Command, Confirm, ErrorMessage, Section, Time, useLoad, shellWord } from '../components/common.tsx';
+
+/** The platform page's tabs, in order, each with the permission needed to see it. */
+const TABS = [
+  { id: 'definitions', label: 'Resource definitions', permission: 'definition.read' },
+  { id: 'env-types', label: 'Environment types', permission: 'env-type.read' },
+  { id: 'targets', label: 'Runtime targets', permission: 'target.read' },
+  { id: 'users', label: 'Users', permission: 'user.read' },
+  { id: 'teams', label: 'Teams', permission: 'user.read' },
+  { id: 'roles', label: 'Roles', permission: 'user.read' },
+] as const satisfies ReadonlyArray<{ id: string; label: string; permission: Permission }>;
+
+type TabId = (typeof TABS)[number]['id'];
+
+/**
+ * What the platform team configures, one tab each (`#/platform/<tab>`): resource definitions, environment
+ * types, runtime targets, users, teams and roles. Only the tabs the user may read are shown; an unknown or
+ * hidden tab in the route shows the first one the user may read.
+ */
+export function PlatformPage({ session, tab }: { session: Session; tab?: string | undefined }) {
+  const tabs = TABS.filter((t) => session.can(t.permission));
+  const current = tabs.find((t) => t.id === tab) ?? tabs[0];
+  const buttons = useRef(new Map<TabId, HTMLButtonElement>());
+
+  if (!current) {
+    return (
+      <>
+        <h1>Platform</h1>
+        <p className="muted">Your roles do not let you see the platform configuration.</p>
+      </>
+    );
+  }
+
+  const select = (id: TabId) => {
+    window.location.hash = href('platform', id);
+    buttons.current.get(id)?.focus();
+  };
+  // Arrow keys, Home and End move between tabs, as the WAI-ARIA tabs pattern has it.
+  const onKeyDown = (event: KeyboardEvent<HTMLDivElement>) => {
+    const index = tabs.indexOf(current);
+    const next =
+      event.key === 'ArrowRight'
+        ? tabs[(index + 1) % tabs.length]
+        : event.key === 'ArrowLeft'
+          ? tabs[(index - 1 + tabs.length) % tabs.length]
+          : event.key === 'Home'
+            ? tabs[0]
+            : event.key === 'End'
+              ? tabs[tabs.length - 1]
+              : undefined;
+    if (!next) return;
+    event.preventDefault();
+    select(next.id);
+  };
+
+  return (
+    <>
+      <h1>Platform</h1>
+      <div role="tablist" aria-label="Platform settings" className="tabs tabs-wrap" onKeyDown={onKeyDown}>
+        {tabs.map((t) => (
+          <button
+            key={t.id}
+            ref={(element) => {
+              if (element) buttons.current.set(t.id, element);
+              else buttons.current.delete(t.id);
+            }}
+            id={`platform-tab-${t.id}`}
+            role="tab"
+            type="button"
+            aria-selected={t.id === current.id}
+            aria-controls="platform-panel"
+            tabIndex={t.id === current.id ? 0 : -1}
+            onClick={() => select(t.id)}
+          >
+            {t.label}
+          </button>
+        ))}
+      </div>
+      <div role="tabpanel" id="platform-panel" aria-labelledby={`platform-tab-${current.id}`}>
+        {current.id === 'definitions' && <DefinitionsTab session={session} />}
+        {current.id === 'env-types' && <EnvTypesTab session={session} />}
+        {current.id === 'targets' && <TargetsTab session={session} />}
+        {current.id === 'users' && <UsersTab session={session} />}
+        {current.id === 'teams' && <TeamsTab session={session} />}
+        {current.id === 'roles' && <RolesTab session={session} />}
+      </div>
+    </>
+  );
+}
+
+/** Runs a form's action: `busy` while it runs, and its failure kept for ErrorMessage. */
+function useAction() {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const run = async (action: () => Promise<void>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await action();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, run };
+}
+
+/** A definition's or target's criteria, one per line as `field=value` pairs; "none" when it has none. */
+function Criteria({ criteria }: { criteria: readonly MatchCriterion[] }) {
+  if (criteria.length === 0) return <span className="muted">none</span>;
+  return (
+    <ul className="plain-list">
+      {criteria.map((criterion, index) => (
+        <li key={index}>
+          <code>{formatCriterion(criterion)}</code>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/** One criterion as `field=value` pairs joined by `,`, as `pave defs list` prints it; `(any)` when empty. */
+function formatCriterion(criterion: MatchCriterion): string {
+  const fields = (['envType', 'envId', 'appId', 'resId', 'class'] as const)
+    .filter((field) => criterion[field] !== undefined)
+    .map((field) => `${field}=${criterion[field]}`);
+  return fields.length > 0 ? fields.join(',') : '(any)';
+}
+
+// Resource definitions
+
+function DefinitionsTab({ session }: { session: Session }) {
+  const definitions = useLoad(() => session.client.listResourceDefinitions(), [session]);
+  const items = definitions.data?.items ?? [];
+  return (
+    <>
+      <Section title="Resource definitions">
+        <ErrorMessage error={definitions.error} />
+        {!definitions.data && !definitions.error && <p className="loading">Loading definitions…</p>}
+        {definitions.data && items.length === 0 && <p className="muted">No resource definitions.</p>}
+        {items.length > 0 && (
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Id</th>
+                <th scope="col">Type</th>
+                <th scope="col">Driver</th>
+                <th scope="col">Criteria</th>
+                <th scope="col">Secret inputs</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((definition) => (
+                <tr key={definition.id}>
+                  <th scope="row" className="row-head">
+                    {definition.id}
+                    {definition.builtIn && <span className="tag">built-in</span>}
+                  </th>
+                  <td>{definition.type}</td>
+                  <td>{definition.driver}</td>
+                  <td>
+                    <Criteria criteria={definition.criteria} />
+                  </td>
+                  <td>
+                    {definition.driverInputs.secrets.length > 0 ? (
+                      definition.driverInputs.secrets.join(', ')
+                    ) : (
+                      <span className="muted">none</span>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        <p className="hint">Secret inputs are listed by name only; their values are never shown.</p>
+        <Command>pave defs list</Command>
+      </Section>
+      <DefinitionMatch session={session} />
+    </>
+  );
+}
+
+/** Explains which definition provisions a resource of a type in an app's environment. */
+function DefinitionMatch({ session }: { session: Session }) {
+  const [app, setApp] = useState('');
+  const [env, setEnv] = useState('');
+  const [type, setType] = useState('');
+  const [resourceClass, setResourceClass] = useState('');
+  const [id, setId] = useState('');
+  const [result, setResult] = useState<MatchExplanation | null>(null);
+  const action = useAction();
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    setResult(null);
+    void action.run(async () => {
+      setResult(
+        await session.client.matchResourceDefinition({
+          app: app.trim(),
+          env: env.trim(),
+          type: type.trim(),
+          ...(resourceClass.trim() ? { class: resourceClass.trim() } : {}),
+          ...(id.trim() ? { id: id.trim() } : {}),
+        }),
+      );
+    });
+  };
+
+  const command =
+    `pave defs match --app ${shellWord(app.trim() || 'APP')} --env ${shellWord(env.trim() || 'ENV')}` +
+    ` --type ${shellWord(type.trim() || 'TYPE')}` +
+    (resourceClass.trim() ? ` --class ${shellWord(resourceClass.trim())}` : '') +
+    (id.trim() ? ` --id ${shellWord(id.trim())}` : '');
+
+  return (
+    <Section title="Explain a definition match">
+      <p className="muted">Which definition provisions a resource, and why every other one does not.</p>
+      <form onSubmit={submit}>
+        <div className="form-row">
+          <label>
+            App
+            <input value={app} onChange={(event) => setApp(event.target.value)} required autoComplete="off" />
+          </label>
+          <label>
+            Environment
+            <input value={env} onChange={(event) => setEnv(event.target.value)} required autoComplete="off" />
+          </label>
+          <label>
+            Resource type
+            <input
+              value={type}
+              onChange={(event) => setType(event.target.value)}
+              required
+              list="platform-resource-types"
+              autoComplete="off"
+              placeholder="e.g. postgres"
+            />
+          </label>
+          <label>
+            Class (optional)
+            <input
+              value={resourceClass}
+              onChange={(event) => setResourceClass(event.target.value)}
+              placeholder="default"
+              autoComplete="off"
+            />
+          </label>
+          <label>
+            Resource id (optional)
+            <input
+              value={id}
+              onChange={(event) => setId(event.target.value)}
+              placeholder="e.g. api.db"
+              autoComplete="off"
+            />
+          </label>
+        </div>
+        <datalist id="platform-resource-types">
+          {Object.keys(RESOURCE_TYPES).map((name) => (
+            <option key={name} value={name} />
+          ))}
+        </datalist>
+        <button type="submit" className="primary" disabled={action.busy}>
+          Explain match
+        </button>
+      </form>
+      <ErrorMessage error={action.error} />
+      {result && <MatchResult explanation={result} noun="definition" />}
+      <Command>{command}</Command>
+    </Section>
+  );
+}
+
+/** A match explanation: the winner (or that none matches), then every candidate with why. */
+function MatchResult({
+  explanation,
+  noun,
+}: {
+  explanation: MatchExplanation;
+  noun: 'definition' | 'target';
+}) {
+  const { winner, candidates } = explanation;
+  const winnerBuiltIn = candidates.find((c) => c.id === winner?.id)?.builtIn === true;
+  return (
+    <div className="match-result">
+      <p role="status">
+        {winner ? (
+          <>
+            Winner: <strong>{winner.id}</strong>{' '}
+            {winnerBuiltIn
+              ? '(the built-in default: no other one matches)'
+              : winner.criterion
+                ? `(criterion ${formatCriterion(winner.criterion)}, specificity ${winner.specificity})`
+                : `(no criteria, specificity ${winner.specificity})`}
+          </>
+        ) : noun === 'definition' ? (
+          'No definition matches: a deployment that uses this resource is refused.'
+        ) : (
+          'No target matches this environment.'
+        )}
+      </p>
+      {candidates.length > 0 && (
+        <table>
+          <caption className="hint">Candidates</caption>
+          <thead>
+            <tr>
+              <th scope="col">{noun === 'definition' ? 'Definition' : 'Target'}</th>
+              <th scope="col">Outcome</th>
+              <th scope="col">Specificity</th>
+              <th scope="col">Criterion</th>
+              <th scope="col">Reason</th>
+            </tr>
+          </thead>
+          <tbody>
+            {candidates.map((candidate) => (
+              <tr key={candidate.id}>
+                <th scope="row" className="row-head">
+                  {candidate.id}
+                  {candidate.builtIn && <span className="tag">built-in</span>}
+                </th>
+                <td className={`outcome-${candidate.outcome}`}>{candidate.outcome}</td>
+                <td>
+                  {candidate.specificity === null
+                    ? '-'
+                    : candidate.builtIn
+                      ? 'built-in'
+                      : candidate.specificity}
+                </td>
+                <td>{candidate.criterion ? <code>{formatCriterion(candidate.criterion)}</code> : '-'}</td>
+                <td>{candidate.reason}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}
+
+// Environment types
+
+function EnvTypesTab({ session }: { session: Session }) {
+  const envTypes = useLoad(() => session.client.listEnvTypes(), [session]);
+  const items = envTypes.data?.items ?? [];
+  return (
+    <>
+      <Section title="Environment types">
+        <ErrorMessage error={envTypes.error} />
+        {!envTypes.data && !envTypes.error && <p className="loading">Loading environment types…</p>}
+        {envTypes.data && items.length === 0 && <p className="muted">No environment types.</p>}
+        {items.length > 0 && (
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Id</th>
+                <th scope="col">Description</th>
+                <th scope="col">Restricted</th>
+                <th scope="col">Created by</th>
+                <th scope="col">Created</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((envType) => (
+                <tr key={envType.id}>
+                  <th scope="row" className="row-head">
+                    {envType.id}
+                  </th>
+                  <td>{envType.description || <span className="muted">-</span>}</td>
+                  <td>{envType.restricted ? 'yes: needs the deployer role' : 'no'}</td>
+                  <td>{envType.createdBy}</td>
+                  <td>
+                    <Time at={envType.createdAt} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        <Command>pave env-types list</Command>
+      </Section>
+      {session.can('env-type.write') && <CreateEnvType session={session} onCreated={envTypes.reload} />}
+    </>
+  );
+}
+
+function CreateEnvType({ session, onCreated }: { session: Session; onCreated: () => void }) {
+  const [id, setId] = useState('');
+  const [description, setDescription] = useState('');
+  const [restricted, setRestricted] = useState(false);
+  const [created, setCreated] = useState<string | null>(null);
+  const action = useAction();
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    setCreated(null);
+    void action.run(async () => {
+      const envType = await session.client.createEnvType({
+        id: id.trim(),
+        ...(description.trim() ? { description: description.trim() } : {}),
+        restricted,
+      });
+      setCreated(envType.id);
+      setId('');
+      setDescription('');
+      setRestricted(false);
+      onCreated();
+    });
+  };
+
+  const command =
+    `pave env-types create ${shellWord(id.trim() || 'ID')}` +
+    (description.trim() ? ` --description ${shellWord(description.trim())}` : '') +
+    (restricted ? ' --restricted' : '');
+
+  return (
+    <Section title="Create environment type">
+      <form onSubmit={submit}>
+        <div className="form-row">
+          <label>
+            Environment type id
+            <input
+              value={id}
+              onChange={(event) => setId(event.target.value)}
+              required
+              placeholder="e.g. staging"
+              autoComplete="off"
+            />
+          </label>
+          <label>
+            Description (optional)
+            <input value={description} onChange={(event) => setDescription(event.target.value)} />
+          </label>
+        </div>
+        <label className="checkbox">
+          <input
+            type="checkbox"
+            checked={restricted}
+            onChange={(event) => setRestricted(event.target.checked)}
+          />
+          Restricted (deploying to, rolling back, changing values of and deleting its environments need the
+          deployer role)
+        </label>
+        <button type="submit" className="primary" disabled={action.busy}>
+          Create environment type
+        </button>
+      </form>
+      <ErrorMessage error={action.error} />
+      {created && (
+        <p className="notice" role="status">
+          Created environment type {created}.
+        </p>
+      )}
+      <Command>{command}</Command>
+    </Section>
+  );
+}
+
+// Runtime targets
+
+function TargetsTab({ session }: { session: Session }) {
+  const targets = useLoad(() => session.client.listTargets(), [session]);
+  const items = targets.data?.items ?? [];
+  return (
+    <>
+      <Section title="Runtime targets">
+        <ErrorMessage error={targets.error} />
+        {!targets.data && !targets.error && <p className="loading">Loading runtime targets…</p>}
+        {items.length > 0 && (
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Id</th>
+                <th scope="col">Type</th>
+                <th scope="col">Criteria</th>
+                <th scope="col">Config</th>
+                <th scope="col">Updated</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((target) => (
+                <tr key={target.id}>
+                  <th scope="row" className="row-head">
+                    {target.id}
+                    {target.builtIn && <span className="tag">built-in</span>}
+                  </th>
+                  <td>{target.type}</td>
+                  <td>
+                    <Criteria criteria={target.criteria} />
+                  </td>
+                  <td>
+                    {Object.keys(target.config).length > 0 ? (
+                      <code className="summary-json">{JSON.stringify(target.config)}</code>
+                    ) : (
+                      <span className="muted">-</span>
+                    )}
+                  </td>
+                  <td>
+                    {target.builtIn ? (
+                      <span className="muted">ships with Pave</span>
+                    ) : (
+                      <>
+                        {target.updatedBy}, <Time at={target.updatedAt} />
+                      </>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        <Command>pave targets list</Command>
+      </Section>
+      <TargetMatch session={session} />
+    </>
+  );
+}
+
+/** Explains which runtime target an app's environment runs on. */
+function TargetMatch({ session }: { session: Session }) {
+  const [app, setApp] = useState('');
+  const [env, setEnv] = useState('');
+  const [result, setResult] = useState<MatchExplanation | null>(null);
+  const action = useAction();
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    setResult(null);
+    void action.run(async () => {
+      setResult(await session.client.matchTarget({ app: app.trim(), env: env.trim() }));
+    });
+  };
+
+  return (
+    <Section title="Explain a target match">
+      <p className="muted">Which runtime target an environment runs on, and why every other one does not.</p>
+      <form onSubmit={submit}>
+        <div className="form-row">
+          <label>
+            App
+            <input value={app} onChange={(event) => setApp(event.target.value)} required autoComplete="off" />
+          </label>
+          <label>
+            Environment
+            <input value={env} onChange={(event) => setEnv(event.target.value)} required autoComplete="off" />
+          </label>
+        </div>
+        <button type="submit" className="primary" disabled={action.busy}>
+          Explain match
+        </button>
+      </form>
+      <ErrorMessage error={action.error} />
+      {result && <MatchResult explanation={result} noun="target" />}
+      <Command>{`pave targets match --app ${shellWord(app.trim() || 'APP')} --env ${shellWord(env.trim() || 'ENV')}`}</Command>
+    </Section>
+  );
+}
+
+// Users and service accounts
+
+function UsersTab({ session }: { session: Session }) {
+  const users = useLoad(() => session.client.listUsers(), [session]);
+  const items = users.data?.items ?? [];
+  return (
+    <>
+      <Section title="Users and service accounts">
+        <ErrorMessage error={users.error} />
+        {!users.data && !users.error && <p className="loading">Loading users…</p>}
+        {items.length > 0 && (
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Username</th>
+                <th scope="col">Kind</th>
+                <th scope="col">Password login</th>
+                <th scope="col">Teams</th>
+                <th scope="col">Created</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((user) => (
+                <tr key={user.id}>
+                  <th scope="row" className="row-head">
+                    {user.username}
+                  </th>
+                  <td>{user.kind === 'service' ? 'service account' : 'user'}</td>
+                  <td>{user.hasPassword ? 'yes' : 'no'}</td>
+                  <td>
+                    {user.teams.length > 0 ? user.teams.join(', ') : <span className="muted">none</span>}
+                  </td>
+                  <td>
+                    <Time at={user.createdAt} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        <Command>pave users list</Command>
+      </Section>
+      {session.can('user.write') && <CreateUser session={session} onCreated={users.reload} />}
+    </>
+  );
+}
+
+function CreateUser({ session, onCreated }: { session: Session; onCreated: () => void }) {
+  const [username, setUsername] = useState('');
+  const [kind, setKind] = useState<User['kind']>('user');
+  const [password, setPassword] = useState('');
+  const [created, setCreated] = useState<User | null>(null);
+  const action = useAction();
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    setCreated(null);
+    void action.run(async () => {
+      const user = await session.client.createUser({
+        username: username.trim(),
+        kind,
+        ...(kind === 'user' && password ? { password } : {}),
+      });
+      setCreated(user);
+      setUsername('');
+      setPassword('');
+      onCreated();
+    });
+  };
+
+  // The password is never part of the command: the CLI reads it from a terminal or standard input.
+  const command =
+    `pave users create ${shellWord(username.trim() || 'NAME')}` +
+    (kind === 'service' ? ' --service' : password ? ' --password-stdin' : '');
+
+  return (
+    <Section title="Create user or service account">
+      <form onSubmit={submit}>
+        <div className="form-row">
+          <label>
+            Username
+            <input
+              value={username}
+              onChange={(event) => setUsername(event.target.value)}
+              required
+              placeholder="e.g. alice"
+              autoComplete="off"
+            />
+          </label>
+          <label>
+            Kind
+            <select
+              value={kind}
+              onChange={(event) => {
+                setKind(event.target.value as User['kind']);
+                setPassword('');
+              }}
+            >
+              <option value="user">User (a person)</option>
+              <option value="service">Service account (tokens only)</option>
+            </select>
+          </label>
+          {kind === 'user' && (
+            <div className="field">
+              <label>
+                Password (optional)
+                <input
+                  type="password"
+                  value={password}
+                  onChange={(event) => setPassword(event.target.value)}
+                  autoComplete="new-password"
+                  minLength={12}
+                  aria-describedby="create-user-password-hint"
+                />
+              </label>
+              <span id="create-user-password-hint" className="hint">
+                At least 12 characters; without one the user cannot log in with a password.
+              </span>
+            </div>
+          )}
+        </div>
+        <button type="submit" className="primary" disabled={action.busy}>
+          Create user
+        </button>
+      </form>
+      <ErrorMessage error={action.error} />
+      {created && (
+        <p className="notice" role="status">
+          Created {created.kind === 'service' ? 'service account' : 'user'} {created.username}.
+        </p>
+      )}
+      <Command>{command}</Command>
+    </Section>
+  );
+}
+
+// Teams
+
+function TeamsTab({ session }: { session: Session }) {
+  const teams = useLoad(() => session.client.listTeams(), [session]);
+  const items = teams.data?.items ?? [];
+  return (
+    <Section title="Teams">
+      <ErrorMessage error={teams.error} />
+      {!teams.data && !teams.error && <p className="loading">Loading teams…</p>}
+      {teams.data && items.length === 0 && <p className="muted">No teams yet.</p>}
+      {items.length > 0 && (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Team</th>
+              <th scope="col">Members</th>
+              <th scope="col">Created</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((team) => (
+              <tr key={team.id}>
+                <th scope="row" className="row-head">
+                  {team.id}
+                </th>
+                <td>
+                  {team.members.length > 0 ? team.members.join(', ') : <span className="muted">none</span>}
+                </td>
+                <td>
+                  {team.createdBy}, <Time at={team.createdAt} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <Command>pave teams list</Command>
+    </Section>
+  );
+}
+
+// Roles
+
+type RoleName = RoleGrantBody['role'];
+
+const isAppRole = (role: string) => (APP_ROLES as readonly string[]).includes(role);
+const isEnvTypeRole = (role: string) => (ENV_TYPE_ROLES as readonly string[]).includes(role);
+
+/** The body that grants or revokes a stored grant. */
+function bodyOf(grant: RoleGrant): RoleGrantBody {
+  return {
+    role: grant.role as RoleName,
+    ...(grant.subject.kind === 'team' ? { team: grant.subject.name } : { user: grant.subject.name }),
+    ...(grant.scope.kind === 'app' ? { app: grant.scope.id } : {}),
+    ...(grant.scope.kind === 'env-type' ? { envType: grant.scope.id } : {}),
+  };
+}
+
+/** `pave roles grant|revoke …` for a body, with placeholders for what is missing. */
+function roleCommand(verb: 'grant' | 'revoke', body: RoleGrantBody): string {
+  const holder = body.team !== undefined ? `--team ${body.team || 'TEAM'}` : `--user ${body.user || 'USER'}`;
+  const scope = isAppRole(body.role)
+    ? ` --app ${body.app || 'APP'}`
+    : isEnvTypeRole(body.role)
+      ? ` --env-type ${body.envType || 'TYPE'}`
+      : '';
+  return `pave roles ${verb} ${body.role} ${holder}${scope}`;
+}
+
+/** A grant in words: `owner of app shop held by user alice`. */
+function describeGrant(body: RoleGrantBody): string {
+  const where = body.app ? ` on app ${body.app}` : body.envType ? ` on environment type ${body.envType}` : '';
+  const holder = body.team ? `team ${body.team}` : `user ${body.user ?? ''}`;
+  return `${body.role}${where} from ${holder}`;
+}
+
+function scopeText(grant: RoleGrant): string {
+  if (grant.scope.kind === 'app') return `app ${grant.scope.id ?? ''}`;
+  if (grant.scope.kind === 'env-type') return `environment type ${grant.scope.id ?? ''}`;
+  return 'organisation';
+}
+
+function RolesTab({ session }: { session: Session }) {
+  const roles = useLoad(() => session.client.listRoles(), [session]);
+  const [revoking, setRevoking] = useState<RoleGrantBody | null>(null);
+  // The button that opened the confirmation, to give focus back to when it is cancelled.
+  const opener = useRef<HTMLElement | null>(null);
+  const askToRevoke = (body: RoleGrantBody) => {
+    setDone(null);
+    opener.current = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+    setRevoking(body);
+  };
+  const [done, setDone] = useState<string | null>(null);
+  const mayWrite = session.can('user.write');
+  const items = roles.data?.items ?? [];
+
+  return (
+    <>
+      <Section title="Role grants">
+        <ErrorMessage error={roles.error} />
+        {!roles.data && !roles.error && <p className="loading">Loading role grants…</p>}
+        {done && (
+          <p className="notice" role="status">
+            {done}
+          </p>
+        )}
+        {items.length > 0 && (
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Role</th>
+                <th scope="col">Scope</th>
+                <th scope="col">Held by</th>
+                <th scope="col">Granted</th>
+                {mayWrite && <th scope="col">Actions</th>}
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((grant) => {
+                const body = bodyOf(grant);
+                return (
+                  <tr
+                    key={`${grant.role}|${grant.scope.kind}|${grant.scope.id}|${grant.subject.kind}|${grant.subject.name}`}
+                  >
+                    <th scope="row" className="row-head">
+                      {grant.role}
+                    </th>
+                    <td>{scopeText(grant)}</td>
+                    <td>
+                      {grant.subject.kind} {grant.subject.name}
+                    </td>
+                    <td>
+                      {grant.createdBy}, <Time at={grant.createdAt} />
+                    </td>
+                    {mayWrite && (
+                      <td>
+                        <button
+                          type="button"
+                          className="danger"
+                          aria-label={`Revoke ${describeGrant(body)}`}
+                          onClick={() => askToRevoke(body)}
+                        >
+                          Revoke
+                        </button>
+                      </td>
+                    )}
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        )}
+        <Command>pave roles list</Command>
+      </Section>
+      {mayWrite && (
+        <GrantRole
+          session={session}
+          onGranted={(body) => {
+            setDone(`Granted ${describeGrant(body).replace(' from ', ' to ')}.`);
+            roles.reload();
+          }}
+          onRevoke={askToRevoke}
+        />
+      )}
+      {revoking && (
+        <RevokeRole
+          session={session}
+          body={revoking}
+          onDone={() => {
+            setDone(`Revoked ${describeGrant(revoking)}.`);
+            setRevoking(null);
+            roles.reload();
+          }}
+          onCancel={() => {
+            setRevoking(null);
+            opener.current?.focus();
+          }}
+        />
+      )}
+    </>
+  );
+}
+
+/** The grant and revoke form: a role, who holds it, and where (an app, an environment type, or neither). */
+function GrantRole({
+  session,
+  onGranted,
+  onRevoke,
+}: {
+  session: Session;
+  onGranted: (body: RoleGrantBody) => void;
+  onRevoke: (body: RoleGrantBody) => void;
+}) {
+  const envTypes = useLoad(() => session.client.listEnvTypes(), [session]);
+  const form = useRef<HTMLFormElement>(null);
+  const [role, setRole] = useState<RoleName>('developer');
+  const [holderKind, setHolderKind] = useState<'user' | 'team'>('user');
+  const [holder, setHolder] = useState('');
+  const [app, setApp] = useState('');
+  const [envType, setEnvType] = useState('');
+  const action = useAction();
+
+  const types = envTypes.data?.items ?? [];
+  const chosenEnvType = envType || types[0]?.id || '';
+  const body: RoleGrantBody = {
+    role,
+    ...(holderKind === 'team' ? { team: holder.trim() } : { user: holder.trim() }),
+    ...(isAppRole(role) ? { app: app.trim() } : {}),
+    ...(isEnvTypeRole(role) ? { envType: chosenEnvType } : {}),
+  };
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    void action.run(async () => {
+      await session.client.grantRole(body);
+      onGranted(body);
+    });
+  };
+  const revoke = () => {
+    // The browser's own checks, as for submitting; then ask before revoking.
+    if (form.current && !form.current.reportValidity()) return;
+    onRevoke(body);
+  };
+
+  return (
+    <Section title="Grant or revoke a role">
+      <form ref={form} onSubmit={submit}>
+        <div className="form-row">
+          <label>
+            Role
+            <select value={role} onChange={(event) => setRole(event.target.value as RoleName)}>
+              <optgroup label="Organisation">
+                {ORG_ROLES.map((r) => (
+                  <option key={r} value={r}>
+                    {r}
+                  </option>
+                ))}
+              </optgroup>
+              <optgroup label="App">
+                {APP_ROLES.map((r) => (
+                  <option key={r} value={r}>
+                    {r}
+                  </option>
+                ))}
+              </optgroup>
+              <optgroup label="Environment type">
+                {ENV_TYPE_ROLES.map((r) => (
+                  <option key={r} value={r}>
+                    {r}
+                  </option>
+                ))}
+              </optgroup>
+            </select>
+          </label>
+          <label>
+            Held by
+            <select
+              value={holderKind}
+              onChange={(event) => setHolderKind(event.target.value as 'user' | 'team')}
+            >
+              <option value="user">User</option>
+              <option value="team">Team</option>
+            </select>
+          </label>
+          <label>
+            {holderKind === 'team' ? 'Team id' : 'Username'}
+            <input
+              value={holder}
+              onChange={(event) => setHolder(event.target.value)}
+              required
+              autoComplete="off"
+            />
+          </label>
+          {isAppRole(role) && (
+            <label>
+              App
+              <input
+                value={app}
+                onChange={(event) => setApp(event.target.value)}
+                required
+                autoComplete="off"
+              />
+            </label>
+          )}
+          {isEnvTypeRole(role) && (
+            <label>
+              Environment type
+              <select value={chosenEnvType} onChange={(event) => setEnvType(event.target.value)} required>
+                {types.map((t) => (
+                  <option key={t.id} value={t.id}>
+                    {t.id}
+                  </option>
+                ))}
+              </select>
+            </label>
+          )}
+        </div>
+        <div className="button-row">
+          <button type="submit" className="primary" disabled={action.busy}>
+            Grant role
+          </button>
+          <button type="button" className="danger" onClick={revoke} disabled={action.busy}>
+            Revoke role
+          </button>
+        </div>
+      </form>
+      <ErrorMessage error={action.error ?? envTypes.error} />
+      <Command>{roleCommand('grant', body)}</Command>
+      <Command>{roleCommand('revoke', body)}</Command>
+    </Section>
+  );
+}
+
+/** Asks before revoking a role, then revokes it. */
+function RevokeRole({
+  session,
+  body,
+  onDone,
+  onCancel,
+}: {
+  session: Session;
+  body: RoleGrantBody;
+  onDone: () => void;
+  onCancel: () => void;
+}) {
+  const action = useAction();
+  const confirm = () => {
+    if (action.busy) return;
+    void action.run(async () => {
+      await session.client.revokeRole(body);
+      onDone();
+    });
+  };
+  return (
+    <Confirm
+      title="Revoke role?"
+      confirmLabel={action.busy ? 'Revoking…' : 'Revoke role'}
+      onConfirm={confirm}
+      onCancel={onCancel}
+    >
+      <p>
+        Revoke <strong>{describeGrant(body)}</strong>? They lose what the role allows at once.
+      </p>
+      <ErrorMessage error={action.error} />
+      <Command>{roleCommand('revoke', body)}</Command>
+    </Confirm>
+  );
+}

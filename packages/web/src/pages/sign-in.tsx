@@ -1,0 +1,98 @@
+import { useState, type FormEvent } from 'react';
+import { clientWith, openSession, type Session } from '../session.ts';
+import { Command, ErrorMessage } from '../components/common.tsx';
+
+/** Sign in with a username and password, or with a token. */
+export function SignIn({
+  onSignedIn,
+  onSignOut,
+}: {
+  onSignedIn: (s: Session) => void;
+  onSignOut: () => void;
+}) {
+  const [mode, setMode] = useState<'password' | 'token'>('password');
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const [token, setToken] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const value =
+        mode === 'password' ? (await clientWith().login({ username, password })).token : token.trim();
+      onSignedIn(await openSession(value, onSignOut));
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <main className="sign-in">
+      <h1>Sign in to Pave</h1>
+      <div role="tablist" aria-label="Sign-in method" className="tabs">
+        <button
+          role="tab"
+          type="button"
+          aria-selected={mode === 'password'}
+          onClick={() => setMode('password')}
+        >
+          Username and password
+        </button>
+        <button role="tab" type="button" aria-selected={mode === 'token'} onClick={() => setMode('token')}>
+          Token
+        </button>
+      </div>
+      <form onSubmit={submit}>
+        {mode === 'password' ? (
+          <>
+            <label>
+              Username
+              <input
+                name="username"
+                autoComplete="username"
+                value={username}
+                onChange={(e) => setUsername(e.target.value)}
+                required
+              />
+            </label>
+            <label>
+              Password
+              <input
+                name="password"
+                type="password"
+                autoComplete="current-password"
+                value={password}
+                onChange={(e) => setPassword(e.target.value)}
+                required
+              />
+            </label>
+          </>
+        ) : (
+          <label>
+            Token
+            <input
+              name="token"
+              type="password"
+              value={token}
+              onChange={(e) => setToken(e.target.value)}
+              required
+            />
+          </label>
+        )}
+        <button type="submit" className="primary" disabled={busy}>
+          Sign in
+        </button>
+      </form>
+      <ErrorMessage error={error} />
+      <Command>
+        {mode === 'password' ? `pave login --username ${username || 'NAME'}` : 'pave login --token-stdin'}
+      </Command>
+    </main>
+  );
+}
