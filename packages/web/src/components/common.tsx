@@ -124,3 +124,22 @@ export function Time({ at }: { at: string | null | undefined }) {
 export function shellWord(value: string): string {
   return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
 }
+
+/** What a list shows while it loads, when it failed, and when it is empty; nothing once it has items. */
+export function LoadStatus({
+  state,
+  what,
+  empty,
+}: {
+  state: { data?: { items: readonly unknown[] } | undefined; error: unknown };
+  what: string;
+  empty: string;
+}) {
+  return (
+    <>
+      <ErrorMessage error={state.error} />
+      {!state.data && !state.error && <p className="loading">Loading {what}…</p>}
+      {state.data && state.data.items.length === 0 && <p className="muted">{empty}</p>}
+    </>
+  );
+}

@@ -2,7 +2,7 @@ import { useRef, useState, type FormEvent, type ReactNode } from 'react';
 import type { EnvType, Environment, EnvironmentStatus } from '@pave/core';
 import type { Session } from '../session.ts';
 import { href } from '../router.ts';
-import { Command, Confirm, ErrorMessage, Section, Time, useLoad } from '../components/common.tsx';
+import { Command, Confirm, ErrorMessage, LoadStatus, Section, Time, useLoad } from '../components/common.tsx';
 
 /** How often the environments' status is fetched again while the page is open. */
 const STATUS_POLL_MS = 5000;
@@ -53,9 +53,7 @@ export function AppPage({ session, app }: { session: Session; app: string }) {
       <Command>{`pave apps get ${app}`}</Command>
 
       <Section title="Environments">
-        <ErrorMessage error={envs.error} />
-        {!envs.data && !envs.error && <p className="loading">Loading environments…</p>}
-        {envs.data && items.length === 0 && <p className="muted">No environments yet.</p>}
+        <LoadStatus state={envs} what="environments" empty="No environments yet." />
         {deleted && (
           <p className="notice" role="status">
             Deleted environment {deleted}.

@@ -13,7 +13,16 @@ import {
 } from '@pave/core';
 import type { Session } from '../session.ts';
 import { href } from '../router.ts';
-import { Command, Confirm, ErrorMessage, Section, Time, useLoad, shellWord } from '../components/common.tsx';
+import {
+  Command,
+  Confirm,
+  ErrorMessage,
+  LoadStatus,
+  Section,
+  shellWord,
+  Time,
+  useLoad,
+} from '../components/common.tsx';
 
 /** The platform page's tabs, in order, each with the permission needed to see it. */
 const TABS = [
@@ -151,9 +160,7 @@ function DefinitionsTab({ session }: { session: Session }) {
   return (
     <>
       <Section title="Resource definitions">
-        <ErrorMessage error={definitions.error} />
-        {!definitions.data && !definitions.error && <p className="loading">Loading definitions…</p>}
-        {definitions.data && items.length === 0 && <p className="muted">No resource definitions.</p>}
+        <LoadStatus state={definitions} what="definitions" empty="No resource definitions." />
         {items.length > 0 && (
           <table>
             <thead>
@@ -362,9 +369,7 @@ function EnvTypesTab({ session }: { session: Session }) {
   return (
     <>
       <Section title="Environment types">
-        <ErrorMessage error={envTypes.error} />
-        {!envTypes.data && !envTypes.error && <p className="loading">Loading environment types…</p>}
-        {envTypes.data && items.length === 0 && <p className="muted">No environment types.</p>}
+        <LoadStatus state={envTypes} what="environment types" empty="No environment types." />
         {items.length > 0 && (
           <table>
             <thead>
@@ -715,9 +720,7 @@ function TeamsTab({ session }: { session: Session }) {
   const items = teams.data?.items ?? [];
   return (
     <Section title="Teams">
-      <ErrorMessage error={teams.error} />
-      {!teams.data && !teams.error && <p className="loading">Loading teams…</p>}
-      {teams.data && items.length === 0 && <p className="muted">No teams yet.</p>}
+      <LoadStatus state={teams} what="teams" empty="No teams yet." />
       {items.length > 0 && (
         <table>
           <thead>
