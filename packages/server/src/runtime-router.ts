@@ -3,7 +3,6 @@ import type {
   DriverContext,
   LogLine,
   ReadyResult,
-  RenderedPort,
   RenderedWorkload,
   RuntimeDriver,
   RuntimeTarget,
@@ -178,15 +177,5 @@ export class RuntimeRouter implements RuntimeDriver {
         secretKeys: preview.secretKeys,
       }),
     );
-  }
-
-  /** How workloads on the environment's runtime reach each other (see RuntimeDriver.serviceAddress). */
-  serviceAddressFor(
-    runtime: RuntimeDriver,
-    target: RuntimeTarget,
-  ): ((workload: string, port: RenderedPort) => { hostname: string; port: number }) | undefined {
-    return runtime.serviceAddress
-      ? (workload, port) => runtime.serviceAddress!(target, workload, port)
-      : undefined;
   }
 }
