@@ -19,3 +19,4 @@ export type {
   WorkloadStatus,
 } from './drivers.ts';
 export { DriverRegistry, type Named } from './registry.ts';
+export { runtimeNameProblems } from './validation.ts';

@@ -1,41 +1,26 @@
 // What the Docker runtime refuses before changing anything: every problem, where it is, how to fix it.
 import { posix } from 'node:path';
-import { DNS_LABEL_RULE, InputError, isDnsLabel, type FieldProblem } from '@pave/core';
-import type { RenderedContainer, RenderedWorkload, RuntimeTarget } from '@pave/plugin-api';
+import { InputError, type FieldProblem } from '@pave/core';
+import {
+  runtimeNameProblems,
+  type RenderedContainer,
+  type RenderedWorkload,
+  type RuntimeTarget,
+} from '@pave/plugin-api';
 import { checkFiles } from './files.ts';
 import { parseMemory, parseNanoCpus } from './quantities.ts';
 
 /** Rejects names that are not DNS labels: they become container, network and directory names. */
 export function assertValidNames(target: RuntimeTarget, workload?: string): void {
-  const problems = nameProblems(target, workload);
+  const problems = runtimeNameProblems(target, workload);
   if (problems.length > 0) throw new InputError('invalid names for the docker runtime', problems);
-}
-
-function nameProblems(target: RuntimeTarget, workload?: string): FieldProblem[] {
-  const problems: FieldProblem[] = [];
-  if (!isDnsLabel(target.app)) problems.push({ path: 'app', message: `"${target.app}" ${DNS_LABEL_RULE}` });
-  if (!isDnsLabel(target.env)) problems.push({ path: 'env', message: `"${target.env}" ${DNS_LABEL_RULE}` });
-  if (workload !== undefined && !isDnsLabel(workload)) {
-    problems.push({ path: 'workload', message: `"${workload}" ${DNS_LABEL_RULE}` });
-  }
-  return problems;
 }
 
 /** Every reason the Docker runtime cannot run `workload`, at once (an InputError listing them). */
 export function assertValid(target: RuntimeTarget, workload: RenderedWorkload): void {
-  const problems = nameProblems(target, workload.name);
-  if (workload.containers.length === 0) {
-    problems.push({ path: 'containers', message: 'a workload needs at least one container' });
-  }
-  const seen = new Set<string>();
+  const problems = runtimeNameProblems(target, workload);
   for (const container of workload.containers) {
     const path = `containers.${container.name}`;
-    if (!isDnsLabel(container.name)) {
-      problems.push({ path, message: `container name "${container.name}" ${DNS_LABEL_RULE}` });
-    } else if (seen.has(container.name)) {
-      problems.push({ path, message: `two containers are named "${container.name}"` });
-    }
-    seen.add(container.name);
     problems.push(...containerProblems(container, path));
   }
   workload.ports.forEach((port, index) => {

@@ -279,6 +279,14 @@ export function renderMatchExplanation(explanation: MatchExplanation, colors: Co
         : `with criterion ${formatCriterion(winner.criterion)} (specificity ${winner.specificity})`;
     headline = `${colors.green(winner.id)} provisions the ${subject}, ${how}.`;
   }
+  return `${headline}\n\n${renderCandidates(explanation, colors, 'No resource definitions at all.')}`;
+}
+
+/**
+ * The candidates of a match explanation (definitions or runtime targets) as a table: id, outcome, specificity
+ * and the reason; `empty` when there are none at all.
+ */
+export function renderCandidates(explanation: MatchExplanation, colors: Colors, empty: string): string {
   const columns: Column<MatchCandidate>[] = [
     { header: 'id', value: (candidate) => candidate.id },
     { header: 'outcome', value: (candidate) => colorOutcome(candidate.outcome, colors) },
@@ -289,14 +297,11 @@ export function renderMatchExplanation(explanation: MatchExplanation, colors: Co
     },
     { header: 'reason', value: (candidate) => candidate.reason },
   ];
-  const table = formatTable(explanation.candidates, columns, {
-    empty: 'No resource definitions at all.',
-    styleHeader: colors.bold,
-  });
-  return `${headline}\n\n${table}`;
+  return formatTable(explanation.candidates, columns, { empty, styleHeader: colors.bold });
 }
 
-function countChanges(plan: DefinitionsPlan): number {
+/** How many changes of a definitions (or targets) plan change something. */
+export function countChanges(plan: DefinitionsPlan): number {
   return plan.changes.filter((change) => change.action !== 'unchanged').length;
 }
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { DefinitionsPlan, MatchExplanation, RuntimeTargetView } from '@pave/core';
+import type { MatchExplanation, RuntimeTargetView } from '@pave/core';
 import { confirmOrRefuse } from '../confirm.ts';
 import type { CliIo } from '../io.ts';
 import type { Colors } from '../output/colors.ts';
@@ -9,11 +9,17 @@ import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
-import { DefinitionsFileError, formatCriteria, formatCriterion, renderDefinitionsPlan } from './defs.ts';
+import {
+  DefinitionsFileError,
+  countChanges,
+  formatCriteria,
+  formatCriterion,
+  renderCandidates,
+  renderDefinitionsPlan,
+} from './defs.ts';
 
 type ApplyOptions = ClientOptions & { file: string; dryRun?: boolean; yes?: boolean };
 type MatchOptions = ClientOptions & { app: string; env: string };
-type MatchCandidate = MatchExplanation['candidates'][number];
 
 /** `pave targets apply|list|get|delete|match`: the runtime targets environments run their workloads on. */
 export function registerTargetsCommands(program: Command, io: CliIo): void {
@@ -231,40 +237,9 @@ export function renderTargetMatch(explanation: MatchExplanation, colors: Colors)
         : `with criterion ${formatCriterion(winner.criterion)} (specificity ${winner.specificity})`;
     headline = `${colors.green(winner.id)} runs ${subject}, ${how}.`;
   }
-  const columns: Column<MatchCandidate>[] = [
-    { header: 'id', value: (candidate) => candidate.id },
-    { header: 'outcome', value: (candidate) => colorOutcome(candidate.outcome, colors) },
-    {
-      header: 'specificity',
-      value: (candidate) =>
-        candidate.specificity === null ? '-' : candidate.builtIn ? 'built-in' : String(candidate.specificity),
-    },
-    { header: 'reason', value: (candidate) => candidate.reason },
-  ];
-  const table = formatTable(explanation.candidates, columns, {
-    empty: 'No runtime targets at all.',
-    styleHeader: colors.bold,
-  });
-  return `${headline}\n\n${table}`;
+  return `${headline}\n\n${renderCandidates(explanation, colors, 'No runtime targets at all.')}`;
 }
 
-function countChanges(plan: DefinitionsPlan): number {
-  return plan.changes.filter((change) => change.action !== 'unchanged').length;
-}
-
-function colorOutcome(outcome: MatchCandidate['outcome'], colors: Colors): string {
-  switch (outcome) {
-    case 'won':
-      return colors.green(outcome);
-    case 'lost':
-      return colors.yellow(outcome);
-    case 'no-match':
-    case 'other-type':
-      return colors.dim(outcome);
-  }
-}
-
-// A config value in one line: strings as they are, anything else as JSON.
 function showValue(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }

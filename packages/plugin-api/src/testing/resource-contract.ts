@@ -6,8 +6,8 @@ import { RESOURCE_TYPES } from '@pave/core';
 import type { DriverContext } from '../context.ts';
 import type { ResourceDriver, ResourceInputs, ResourceOutputs } from '../drivers.ts';
 
-/** What the shared contract suite needs to exercise one resource driver against real infrastructure. */
-export interface ResourceDriverContractOptions {
+/** What every run of the contract suite names: the driver, its inputs and how to see its resources. */
+interface ContractBase {
   /** Builds the driver under test (called once). */
   driver: () => ResourceDriver | Promise<ResourceDriver>;
   /** Inputs that provision a fresh resource; each call returns a new scope so runs do not collide. */
@@ -19,10 +19,6 @@ export interface ResourceDriverContractOptions {
    * in the server's catalogue, a user in Redis' ACL list, a file on disk.
    */
   exists: (id: string, outputs: ResourceOutputs) => Promise<boolean>;
-  /** Inputs whose create fails part way; the suite then checks that nothing is left behind. */
-  failingCreate?: { inputs: ResourceInputs; exists: () => Promise<boolean> };
-  /** Why the suite skips `failingCreate`, when the driver has no way to fail part way. */
-  failingCreateSkipReason?: string;
   /**
    * Set (to the reason) for a driver that keeps no state and computes its outputs from its inputs (static,
    * dns): `delete` is then checked to succeed and change nothing, instead of making `read` return null.
@@ -31,6 +27,20 @@ export interface ResourceDriverContractOptions {
   /** Runs after the suite, to release what the options set up. */
   cleanup?: () => Promise<void>;
 }
+
+/**
+ * What the shared contract suite needs to exercise one resource driver against real infrastructure: either
+ * `failingCreate` (inputs whose create fails part way; the suite checks nothing is left behind) or, for a
+ * driver with no way to fail part way, `failingCreateSkipReason` saying why the check is skipped.
+ */
+export type ResourceDriverContractOptions = ContractBase &
+  (
+    | {
+        failingCreate: { inputs: ResourceInputs; exists: () => Promise<boolean> };
+        failingCreateSkipReason?: never;
+      }
+    | { failingCreate?: never; failingCreateSkipReason: string }
+  );
 
 /** A driver context for tests: console-free logger, a scratch directory, no dry run. */
 export function testDriverContext(signal: AbortSignal = AbortSignal.timeout(60_000)): DriverContext {
@@ -147,7 +157,7 @@ export function describeResourceDriverContract(name: string, options: ResourceDr
         expect(await exists()).toBe(false);
       });
     } else {
-      it.skip(`leaves nothing behind when create fails (${options.failingCreateSkipReason ?? 'no reason given'})`, () => {});
+      it.skip(`leaves nothing behind when create fails (${options.failingCreateSkipReason})`, () => {});
     }
   });
 }
