@@ -1,4 +1,5 @@
 import type { ApiError } from '@pave/core';
+import { escapeControlCharacters } from './output/terminal-text.ts';
 
 /** A mistake in how the command was called; printed as one line, exit code 2. */
 export class CliUsageError extends Error {
@@ -37,8 +38,10 @@ export function formatError(error: unknown, options: ErrorFormatOptions = {}): s
   const name = errorName(error);
   if (name === 'ApiError') {
     const { problem } = error as ApiError;
-    const lines = [`${prefix} ${problem.detail || problem.title || (error as Error).message}`];
-    for (const field of problem.errors ?? []) lines.push(`  - ${field.path}: ${field.message}`);
+    // What the server says is shown, never obeyed: its control characters are escaped.
+    const safe = (text: string) => escapeControlCharacters(text, { keepLineBreaks: true });
+    const lines = [`${prefix} ${safe(problem.detail || problem.title || (error as Error).message)}`];
+    for (const field of problem.errors ?? []) lines.push(`  - ${safe(field.path)}: ${safe(field.message)}`);
     if (problem.requestId) lines.push(`  (request id ${problem.requestId})`);
     return `${lines.join('\n')}\n`;
   }

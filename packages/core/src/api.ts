@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { dnsLabel } from './ids.ts';
+import { dnsLabel, printableText } from './ids.ts';
 
 /**
  * The schemas of Pave's REST API (`/api/v1`). The server validates requests and responses with them and
@@ -44,7 +44,7 @@ export type AppDetail = z.infer<typeof AppDetail>;
 
 export const CreateAppBody = z.strictObject({
   id: dnsLabel.describe('The application id, a DNS label; it cannot change later.'),
-  name: z.string().min(1).max(200).optional().describe('A display name; defaults to the id.'),
+  name: printableText().min(1).max(200).optional().describe('A display name; defaults to the id.'),
 });
 export type CreateAppBody = z.infer<typeof CreateAppBody>;
 
@@ -73,7 +73,7 @@ export type EnvType = z.infer<typeof EnvType>;
 
 export const CreateEnvTypeBody = z.strictObject({
   id: dnsLabel,
-  description: z.string().max(500).optional(),
+  description: printableText().max(500).optional(),
   restricted: z.boolean().optional().describe('Default false.'),
 });
 export type CreateEnvTypeBody = z.infer<typeof CreateEnvTypeBody>;
@@ -148,7 +148,7 @@ export const CreatedToken = TokenInfo.extend({
 export type CreatedToken = z.infer<typeof CreatedToken>;
 
 export const CreateTokenBody = z.strictObject({
-  name: z.string().min(1).max(100),
+  name: printableText().min(1).max(100),
   user: dnsLabel
     .optional()
     .describe('Admins: create the token for this user or service account instead of yourself.'),

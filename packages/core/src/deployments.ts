@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ResourceChange } from './resources.ts';
-import { dnsLabel } from './ids.ts';
+import { dnsLabel, printableText } from './ids.ts';
 import { ScoreWorkload } from './score/schema.ts';
 import { ValueChange } from './values.ts';
 
@@ -84,7 +84,7 @@ export const DeploymentDetail = Deployment.extend({
 export type DeploymentDetail = z.infer<typeof DeploymentDetail>;
 
 const deployOptions = {
-  message: z.string().max(1000).optional(),
+  message: printableText({ multiline: true }).max(1000).optional(),
   timeoutSeconds: z.number().int().min(1).max(3600).optional().describe('Readiness timeout; default 60.'),
   autoRollback: z.boolean().optional().describe('Restore the previous set if this one fails; default true.'),
   plan: z.boolean().optional().describe('Only show what would change; nothing is queued.'),

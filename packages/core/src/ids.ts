@@ -14,3 +14,49 @@ export const dnsLabel = z.string().regex(DNS_LABEL_PATTERN, { message: DNS_LABEL
 export function isDnsLabel(value: string): boolean {
   return DNS_LABEL_PATTERN.test(value);
 }
+
+/**
+ * The first character of `text` that people cannot see or that breaks terminals and JSON tools: a control
+ * character (C0 `U+0000`-`U+001F`, DEL `U+007F`, C1 `U+0080`-`U+009F`) or a lone UTF-16 surrogate. With
+ * `multiline`, line feeds and tabs are allowed (messages may span lines). `position` counts characters
+ * (code points) from 1; undefined when the text is clean.
+ */
+export function findUnprintable(
+  text: string,
+  options: { multiline?: boolean } = {},
+): { position: number; codePoint: string } | undefined {
+  let position = 0;
+  for (const char of text) {
+    position++;
+    const code = char.codePointAt(0)!;
+    if (options.multiline && (char === '\n' || char === '\t')) continue;
+    const control = code <= 0x1f || (code >= 0x7f && code <= 0x9f);
+    const loneSurrogate = code >= 0xd800 && code <= 0xdfff;
+    if (control || loneSurrogate) {
+      return { position, codePoint: `U+${code.toString(16).toUpperCase().padStart(4, '0')}` };
+    }
+  }
+  return undefined;
+}
+
+/** Why `text` is refused as a name or message, naming the character and where it is; undefined if it is fine. */
+export function unprintableProblem(text: string, options: { multiline?: boolean } = {}): string | undefined {
+  const found = findUnprintable(text, options);
+  if (!found) return undefined;
+  const kind = /^U\+D[89A-F]/.test(found.codePoint) ? 'a lone surrogate' : 'a control character';
+  return (
+    `contains ${kind} (${found.codePoint}) at character ${found.position}; remove it: names and messages ` +
+    `must be printable text${options.multiline ? ' (line breaks and tabs are allowed)' : ''}`
+  );
+}
+
+/**
+ * A zod schema for a name, description or message a person gives: any printable text, refusing control
+ * characters and lone surrogates (see {@link findUnprintable}) with the character and its position.
+ */
+export function printableText(options: { multiline?: boolean } = {}) {
+  return z.string().superRefine((value, context) => {
+    const problem = unprintableProblem(value, options);
+    if (problem) context.addIssue({ code: 'custom', message: problem });
+  });
+}

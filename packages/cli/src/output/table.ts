@@ -1,3 +1,5 @@
+import { escapeControlCharacters } from './terminal-text.ts';
+
 /** One column of a table: its header (shown upper-case) and how to read a cell from a row. */
 export interface Column<Row> {
   header: string;
@@ -85,7 +87,8 @@ export function formatDetails(
     .join('\n');
 }
 
-// A newline inside a cell would break the columns; show it escaped instead.
+// A newline or tab inside a cell would break the columns, and other control characters could drive the
+// terminal: show them escaped instead (colours the CLI added stay).
 function oneLine(text: string): string {
-  return text.replace(/\r?\n/g, '\\n');
+  return escapeControlCharacters(text.replace(/\r?\n/g, '\\n'), { keepColors: true });
 }
