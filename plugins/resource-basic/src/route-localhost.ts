@@ -23,6 +23,8 @@ export type RouteLocalhostDriverConfig = Record<string, never>;
  * - id: `route-localhost-` and a hash of app, environment and address. Nothing is created: `read` echoes the
  *   params again and `delete` does nothing (so `read` after `delete` still returns them).
  * - `diff` reports a change (never a replacement) when an output would differ.
+ * - Who may use a host is not this driver's call: the server gives each host to one environment when it
+ *   provisions the route (a host under `.<env>.<app>.localhost` to that environment only).
  */
 export class RouteLocalhostDriver implements ResourceDriver {
   readonly name = 'route-localhost';

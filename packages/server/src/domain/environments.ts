@@ -198,6 +198,7 @@ export async function deleteEnvironment(
     await tx.deleteFrom('deployments').where('app_id', '=', appId).where('env_id', '=', envId).execute();
     await tx.deleteFrom('port_allocations').where('app_id', '=', appId).where('env_id', '=', envId).execute();
     await tx.deleteFrom('routes').where('app_id', '=', appId).where('env_id', '=', envId).execute();
+    await tx.deleteFrom('route_hosts').where('app_id', '=', appId).where('env_id', '=', envId).execute();
     await tx.deleteFrom('resources').where('app_id', '=', appId).where('env_id', '=', envId).execute();
     await tx.deleteFrom('environments').where('app_id', '=', appId).where('id', '=', envId).execute();
     await recordAudit(tx, context, {

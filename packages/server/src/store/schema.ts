@@ -19,6 +19,7 @@ export interface Database {
   resource_definitions: ResourceDefinitionsTable;
   resources: ResourcesTable;
   routes: RoutesTable;
+  route_hosts: RouteHostsTable;
   teams: TeamsTable;
   team_members: TeamMembersTable;
   login_failures: LoginFailuresTable;
@@ -235,6 +236,14 @@ export interface RoutesTable {
   env_id: string;
   workload: string;
   host_port: number;
+}
+
+/** The environment a route host belongs to: only its routes may use any path of that host. */
+export interface RouteHostsTable {
+  host: string;
+  app_id: string;
+  env_id: string;
+  claimed_at: string;
 }
 
 export interface TeamsTable {

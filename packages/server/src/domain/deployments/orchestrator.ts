@@ -226,7 +226,7 @@ export async function runDeployment(
       `${Object.keys(workloads).sort().join(', ') || 'none'}; values version ${valuesVersion ?? 'none'}`,
   });
 
-  const resourceTarget: ResourceTarget = { ...target, envType: environment.type };
+  const resourceTarget: ResourceTarget = { ...target, envType: environment.type, actor: row.actor };
   const outcome = await applySet(
     deps,
     resourceTarget,

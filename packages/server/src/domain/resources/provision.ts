@@ -21,6 +21,7 @@ import { now } from '../context.ts';
 import { canonicalJson, type SetWorkloads } from '../deployments/sets.ts';
 import { candidates, loadDefinitions, listDefinitions, type LoadedDefinition } from './definitions.ts';
 import { buildResourceGraph, type ResourceNode } from './graph.ts';
+import { claimRouteHost, releaseRouteHosts } from './routes.ts';
 
 /** The resource drivers Pave knows, by name. */
 export type ResourceDriverRegistry = DriverRegistry<ResourceDriver>;
@@ -43,6 +44,8 @@ export interface ResourceTarget {
   app: string;
   env: string;
   envType: string;
+  /** The username the work is done for (a deployment's actor): refusals name only what they may see. */
+  actor?: string | undefined;
 }
 
 /** A provisioning failure: the driver's message, with the resource it concerns (HTTP 502 when it reaches a client). */
@@ -223,6 +226,16 @@ export async function provisionResources(
   const rows = await resourceRows(store.db, target.app, target.env);
   const outputsByAddress = new Map<string, ResourceOutputs>();
   const created: Array<{ address: string; driver: ResourceDriver; id: string; inputs: ResourceInputs }> = [];
+  // A route's host belongs to one environment: claim it before the route is stored (see claimRouteHost).
+  const claimed: string[] = [];
+  const claimHost = async (node: ResourceNode, outputs: ResourceOutputs) => {
+    const host = node.type === 'route' ? outputs.values.host : undefined;
+    const consumer = node.consumers[0];
+    const where = consumer
+      ? `workloads.${consumer.workload}.resources.${consumer.name}.params.host`
+      : `${node.address}.params.host`;
+    if (host && (await claimRouteHost(store.db, target, host, where))) claimed.push(host);
+  };
   try {
     for (const node of graph.nodes) {
       if (node.builtIn) continue;
@@ -256,6 +269,7 @@ export async function provisionResources(
       );
       if (row && row.inputs_fp === fingerprint) {
         outputsByAddress.set(node.address, await rowOutputs(box, row));
+        await claimHost(node, outputsByAddress.get(node.address)!);
         await note({
           step: 'resource',
           status: 'info',
@@ -276,6 +290,7 @@ export async function provisionResources(
               `${node.address} (${node.type}): ${definition.driver} could not update it: ${(error as Error).message}`,
             );
           });
+        await claimHost(node, outputs);
         await store.db
           .updateTable('resources')
           .set({
@@ -320,6 +335,7 @@ export async function provisionResources(
         );
       });
       created.push({ address: node.address, driver, id: result.id, inputs });
+      await claimHost(node, result.outputs);
       await store.db
         .insertInto('resources')
         .values({
@@ -352,6 +368,7 @@ export async function provisionResources(
       });
     }
   } catch (error) {
+    await releaseRouteHosts(store.db, target, claimed);
     // Nothing half-created: take back what this run created, newest first.
     for (const resource of created.reverse()) {
       try {

@@ -7,6 +7,7 @@ import { identities } from './0005_identities.ts';
 import { auditChain } from './0006_audit_chain.ts';
 import { roles } from './0007_roles.ts';
 import { runtimeTargets } from './0008_runtime_targets.ts';
+import { routeHosts } from './0009_route_hosts.ts';
 
 /** The database engines the store runs on. */
 export type StoreEngine = 'sqlite' | 'postgres';
@@ -28,4 +29,5 @@ export const migrations: readonly StoreMigration[] = [
   auditChain,
   roles,
   runtimeTargets,
+  routeHosts,
 ];
