@@ -1,13 +1,16 @@
 // Loaded lazily by `pave defs apply` and `pave targets apply`, so that other commands do not pay for the YAML
 // parser and the schemas.
 import { readFile } from 'node:fs/promises';
-import { LineCounter, parseAllDocuments } from 'yaml';
+import { LineCounter, parseAllDocuments, type ParsedNode } from 'yaml';
 import {
   YamlNodeLocator,
+  firstTooDeepValue,
   formatScorePath,
   formatScoreProblem,
   isEmptyYamlNode,
   resourceDefinitionSchema,
+  tooDeepMessage,
+  yamlTooDeepProblem,
   runtimeTargetSchema,
 } from '@pave/core';
 import type { ResourceDefinitionSpec, RuntimeTargetSpec, YamlAnchor } from '@pave/core';
@@ -136,7 +139,14 @@ export function parseDeclarationsFile<Spec extends { id: string }>(
   kind: DeclarationsKind<Spec>,
 ): { items: Spec[]; problems: DeclarationProblem[] } {
   const lineCounter = new LineCounter();
-  const documents = parseAllDocuments(text, { lineCounter, prettyErrors: false });
+  let documents: ReturnType<typeof parseAllDocuments<ParsedNode>>;
+  try {
+    documents = parseAllDocuments(text, { lineCounter, prettyErrors: false });
+  } catch (error) {
+    // The YAML parser recurses once per level of block nesting and overflows the stack on deep files.
+    if (error instanceof RangeError) return { items: [], problems: [yamlTooDeepProblem(text, file)] };
+    throw error;
+  }
   const problems: DeclarationProblem[] = [];
   const items: Spec[] = [];
   const firstById = new Map<string, number>();
@@ -161,7 +171,10 @@ export function parseDeclarationsFile<Spec extends { id: string }>(
         file,
         ...position,
         path: formatScorePath(path),
-        message: `YAML syntax error: ${error.message}`,
+        // The YAML parser gives up on very deep collections with the engine's stack overflow message.
+        message: /call stack/i.test(error.message)
+          ? `the YAML ${tooDeepMessage()}`
+          : `YAML syntax error: ${error.message}`,
       });
     }
     // When the YAML structure is broken the recovered tree is guesswork; a duplicate key leaves it intact.
@@ -173,6 +186,12 @@ export function parseDeclarationsFile<Spec extends { id: string }>(
       data = document.toJS({ maxAliasCount: 100 });
     } catch (error) {
       add([], 'value', `YAML error: ${(error as Error).message}`);
+      continue;
+    }
+    // Nothing recursive (the schemas) may see a value deep enough to exhaust the stack.
+    const tooDeep = firstTooDeepValue(data);
+    if (tooDeep) {
+      add(tooDeep, 'value', tooDeepMessage());
       continue;
     }
     const entries: { prefix: PathSegment[]; value: unknown }[] = Array.isArray(data)

@@ -4,6 +4,7 @@ export * from './deployments.ts';
 export * from './api.ts';
 export * from './client.ts';
 export * from './errors.ts';
+export * from './nesting.ts';
 export * from './ids.ts';
 export * from './score/index.ts';
 export * from './resources.ts';

@@ -3,6 +3,7 @@ import type { Document, Node, ParsedNode } from 'yaml';
 import type { z } from 'zod';
 import { checkScorePlaceholders, type PlaceholderCheckOptions } from './placeholders.ts';
 import { ScoreWorkload } from './schema.ts';
+import { MAX_NESTING_DEPTH, firstTooDeepValue, tooDeepMessage } from '../nesting.ts';
 
 /** One problem in a Score file: where it is and what to do about it. */
 export interface ScoreProblem {
@@ -46,7 +47,14 @@ export function parseScore(
   options: PlaceholderCheckOptions = {},
 ): ScoreParseResult {
   const lineCounter = new LineCounter();
-  const documents = parseAllDocuments(text, { lineCounter, prettyErrors: false, merge: true });
+  let documents: ReturnType<typeof parseAllDocuments<ParsedNode>>;
+  try {
+    documents = parseAllDocuments(text, { lineCounter, prettyErrors: false, merge: true });
+  } catch (error) {
+    // The YAML parser recurses once per level of block nesting and overflows the stack on deep files.
+    if (error instanceof RangeError) return { problems: [yamlTooDeepProblem(text, file)] };
+    throw error;
+  }
   const problems: ScoreProblem[] = [];
   const add = (position: YamlPosition, path: readonly PathSegment[], message: string) =>
     problems.push({ file, ...position, path: formatScorePath(path), message });
@@ -73,7 +81,11 @@ export function parseScore(
     const atEnd = error.code === 'MISSING_CHAR' || error.pos[0] >= text.length;
     const position =
       atEnd && path.length > 0 ? locator.locate(path, 'value') : locator.position(error.pos[0]);
-    add(position, path, `YAML syntax error: ${error.message}`);
+    // The YAML parser gives up on very deep flow collections with the engine's stack overflow message.
+    const message = /call stack/i.test(error.message)
+      ? `the YAML ${tooDeepMessage(MAX_NESTING_DEPTH)}`
+      : `YAML syntax error: ${error.message}`;
+    add(position, path, message);
   }
   const extra = documents[1];
   if (extra !== undefined) {
@@ -89,10 +101,19 @@ export function parseScore(
   try {
     data = document.toJS({ maxAliasCount: 100 });
   } catch (error) {
+    if (error instanceof RangeError)
+      return { problems: sortProblems([...problems, yamlTooDeepProblem(text, file)]) };
     // An alias to an undefined anchor, or an alias bomb: nothing more can be checked.
     const alias = unresolvedAlias(document);
     const offset = alias?.range?.[0] ?? document.range[0];
     add(locator.position(offset), locator.pathAt(offset), `YAML error: ${(error as Error).message}`);
+    return { problems: sortProblems(problems) };
+  }
+
+  // Nothing recursive (schema, placeholders) may see a value deep enough to exhaust the stack.
+  const tooDeep = firstTooDeepValue(data);
+  if (tooDeep) {
+    add(locator.locate(tooDeep, 'value'), tooDeep, tooDeepMessage());
     return { problems: sortProblems(problems) };
   }
 
@@ -116,6 +137,29 @@ export function parseScore(
   return parsed.success && sorted.length === 0
     ? { workload: parsed.data, problems: [] }
     : { problems: sorted };
+}
+
+/**
+ * The problem to report for a YAML file nested too deep to parse (the parser overflowed the stack): at the
+ * first line indented more than {@link MAX_NESTING_DEPTH} levels, or line 1 when the depth is in flow
+ * collections.
+ */
+export function yamlTooDeepProblem(text: string, file: string): ScoreProblem {
+  const indents: number[] = [];
+  const lines = text.split('\n');
+  let line = 1;
+  for (let i = 0; i < lines.length; i++) {
+    const content = lines[i]!;
+    const indent = content.length - content.trimStart().length;
+    if (content.trim() === '' || content.trimStart().startsWith('#')) continue;
+    while (indents.length > 0 && indents[indents.length - 1]! >= indent) indents.pop();
+    indents.push(indent);
+    if (indents.length > MAX_NESTING_DEPTH) {
+      line = i + 1;
+      break;
+    }
+  }
+  return { file, line, column: 1, path: ROOT_PATH, message: `the YAML ${tooDeepMessage()}` };
 }
 
 /** Renders a problem as one line: `file:line:column: json.path: message`. */

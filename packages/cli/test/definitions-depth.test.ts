@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { MAX_NESTING_DEPTH } from '@pave/core';
+import { parseDefinitionsFile } from '../src/definitions-file.ts';
+
+/** A definitions file whose first definition's driverInputs.values.deep is `levels` mappings deep. */
+function deepDefinitions(levels: number): string {
+  let text =
+    '- id: pg\n  type: postgres\n  driver: postgres-server\n  driverInputs:\n    values:\n      deep:\n';
+  let indent = '        ';
+  for (let i = 0; i < levels; i++) {
+    text += `${indent}k:\n`;
+    indent += '  ';
+  }
+  return `${text}${indent}v: 1\n`;
+}
+
+describe('definitions files nested too deep', () => {
+  it('names the first value deeper than the limit instead of validating it', () => {
+    const { definitions, problems } = parseDefinitionsFile(deepDefinitions(200), 'defs.yaml');
+    expect(definitions).toEqual([]);
+    expect(problems).toEqual([
+      expect.objectContaining({
+        // [0] driverInputs values deep: 4 levels, then k until the 65th.
+        path: `[0].driverInputs.values.deep${'.k'.repeat(MAX_NESTING_DEPTH - 4)}`,
+        message: expect.stringContaining(`more than ${MAX_NESTING_DEPTH}`),
+      }),
+    ]);
+  });
+
+  it('reports a file too deep for the YAML parser as one problem, without throwing', () => {
+    const { definitions, problems } = parseDefinitionsFile(deepDefinitions(3000), 'defs.yaml');
+    expect(definitions).toEqual([]);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]!.message).toContain(`more than ${MAX_NESTING_DEPTH}`);
+  });
+});
