@@ -136,6 +136,23 @@ describe('pave users list|delete', () => {
   });
 });
 
+describe('pave users unlock', () => {
+  it("clears the user's failed logins and says how many there were", async () => {
+    const server = await fakeServer(() => ({ status: 200, body: { username: 'alice', failuresCleared: 5 } }));
+    const io = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'users', 'unlock', 'alice'), io)).toBe(0);
+    expect(server.requests.map((request) => `${request.method} ${request.url}`)).toEqual([
+      'DELETE /api/v1/users/alice/login-failures',
+    ]);
+    expect(io.stdout.text).toBe('Cleared 5 failed logins of alice; they can log in again now\n');
+
+    const none = await fakeServer(() => ({ status: 200, body: { username: 'bob', failuresCleared: 0 } }));
+    const quiet = fakeIo();
+    expect(await runCli(cliArgs(none.url, 'users', 'unlock', 'bob'), quiet)).toBe(0);
+    expect(quiet.stdout.text).toBe('bob had no failed logins to clear; nothing was changed\n');
+  });
+});
+
 describe('pave teams', () => {
   const team = (fields: Partial<Team> = {}): Team => ({
     id: 'web',

@@ -37,7 +37,17 @@ import type {
 import type { MatchExplanation } from './matching.ts';
 import type { Permission } from './permissions.ts';
 import type { CanIResult, RoleGrant, RoleGrantBody } from './roles.ts';
-import type { CreateTeamBody, CreateUserBody, LoginBody, LoginResult, Team, User } from './identities.ts';
+import type {
+  CreateTeamBody,
+  CreateUserBody,
+  LoginBody,
+  LoginFailuresCleared,
+  LoginResult,
+  PasswordChanged,
+  SetPasswordBody,
+  Team,
+  User,
+} from './identities.ts';
 import type {
   DefinitionsPlan,
   MoveResourceBody,
@@ -284,6 +294,20 @@ export class PaveClient {
   /** Deletes a user with their tokens, team memberships and roles; refused for yourself and the last admin. */
   deleteUser(username: string) {
     return this.request<void>('DELETE', `/users/${encodeURIComponent(username)}`);
+  }
+  /** Forgets a user's failed logins, so that they may log in again at once (admins). */
+  unlockUser(username: string) {
+    return this.request<LoginFailuresCleared>(
+      'DELETE',
+      `/users/${encodeURIComponent(username)}/login-failures`,
+    );
+  }
+  /**
+   * Sets a user's password: your own (with `currentPassword` when you have one), or as an admin anyone's.
+   * Revokes the user's other tokens.
+   */
+  setPassword(username: string, body: SetPasswordBody) {
+    return this.request<PasswordChanged>('PUT', `/users/${encodeURIComponent(username)}/password`, { body });
   }
   /** Teams, with their members. */
   listTeams() {

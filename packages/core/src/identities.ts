@@ -46,6 +46,18 @@ export const LoginResult = z
   .meta({ id: 'LoginResult' });
 export type LoginResult = z.infer<typeof LoginResult>;
 
+/** What `DELETE /users/{username}/login-failures` (`pave users unlock`) cleared. */
+export const LoginFailuresCleared = z
+  .object({
+    username: dnsLabel,
+    failuresCleared: z
+      .number()
+      .int()
+      .describe('How many failed logins counted for the user (from any address) were forgotten.'),
+  })
+  .meta({ id: 'LoginFailuresCleared' });
+export type LoginFailuresCleared = z.infer<typeof LoginFailuresCleared>;
+
 // Users and service accounts
 
 export const User = z
@@ -72,6 +84,35 @@ export const CreateUserBody = z
 export type CreateUserBody = z.infer<typeof CreateUserBody>;
 
 export const UserParams = z.strictObject({ username: dnsLabel });
+
+/**
+ * Set a user's password (`PUT /users/{username}/password`). Your own: give `currentPassword` when you have
+ * one. An admin setting another user's password gives none.
+ */
+export const SetPasswordBody = z
+  .strictObject({
+    password: NewPassword.describe(`The new password; ${PASSWORD_RULE}.`),
+    currentPassword: z
+      .string()
+      .min(1)
+      .max(PASSWORD_MAX_LENGTH)
+      .optional()
+      .describe('Your current password, when you change your own and have one.'),
+  })
+  .meta({ id: 'SetPasswordBody' });
+export type SetPasswordBody = z.infer<typeof SetPasswordBody>;
+
+/** The outcome of setting a password: the user's other tokens were revoked. */
+export const PasswordChanged = z
+  .object({
+    username: dnsLabel,
+    tokensRevoked: z
+      .number()
+      .int()
+      .describe("How many of the user's tokens were revoked (all but the caller's own token)."),
+  })
+  .meta({ id: 'PasswordChanged' });
+export type PasswordChanged = z.infer<typeof PasswordChanged>;
 
 // Teams
 

@@ -19,7 +19,10 @@ const userColumns: Column<User>[] = [
 
 type CreateOptions = ClientOptions & { service?: boolean; passwordStdin?: boolean };
 
-/** `pave users create|list|delete`: users (who log in with a password) and service accounts (tokens only). */
+/**
+ * `pave users create|list|delete|set-password|unlock`: users (who log in with a password) and service
+ * accounts (tokens only).
+ */
 export function registerUsersCommands(program: Command, io: CliIo): void {
   const users = program
     .command('users')
@@ -105,5 +108,27 @@ export function registerUsersCommands(program: Command, io: CliIo): void {
       });
       await client.deleteUser(name);
       output.confirm(`Deleted user ${name}; their tokens no longer work`);
+    });
+
+  addClientOptions(
+    users
+      .command('unlock')
+      .summary("Clear a user's failed logins so that they may log in again now (admins)")
+      .description(
+        'After 5 failed logins for a user from one address within 5 minutes, logins for that user from that ' +
+          "address wait until the failures are 5 minutes old. This clears the user's failed logins from " +
+          'every address at once. Needs the admin role.',
+      )
+      .argument('<name>', 'username'),
+  )
+    .addHelpText('after', examples('pave users unlock alice'))
+    .action(async (name: string, options: ClientOptions) => {
+      const { client, output } = await clientFor(options, io);
+      output.show(await client.unlockUser(name), (body) =>
+        body.failuresCleared === 0
+          ? `${body.username} had no failed logins to clear; nothing was changed`
+          : `Cleared ${body.failuresCleared} failed login${body.failuresCleared === 1 ? '' : 's'} of ` +
+            `${body.username}; they can log in again now`,
+      );
     });
 }

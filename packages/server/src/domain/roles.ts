@@ -13,6 +13,7 @@ import { isUniqueViolation, type Executor, type Store } from '../store/index.ts'
 import { recordAudit } from './audit.ts';
 import { now, type Actor, type RequestContext } from './context.ts';
 import { authorize, decideFor, environmentAccess, loadGrants } from './access.ts';
+import { keepingAnOrgAdmin } from './users.ts';
 
 interface ResolvedGrant {
   role: string;
@@ -148,27 +149,28 @@ export async function revokeRole(store: Store, context: RequestContext, body: Ro
   const grant = await resolve(store.db, body);
   authorizeGrant(context.actor, grant);
   await store.transaction(async (tx) => {
-    if (grant.role === 'admin') {
-      const admins = await tx
-        .selectFrom('role_grants')
-        .select('id')
-        .where('role', '=', 'admin')
-        .where('scope_kind', '=', 'org')
-        .execute();
-      if (admins.length <= 1) {
-        throw new ConflictError('this is the last org admin grant', [
-          { path: '/role', message: 'grant admin to someone else first' },
-        ]);
-      }
-    }
-    const result = await tx
-      .deleteFrom('role_grants')
-      .where('subject_kind', '=', grant.subjectKind)
-      .where('subject_id', '=', grant.subjectId)
-      .where('role', '=', grant.role)
-      .where('scope_kind', '=', grant.scopeKind)
-      .where('scope_id', '=', grant.scopeId)
-      .executeTakeFirst();
+    const remove = () =>
+      tx
+        .deleteFrom('role_grants')
+        .where('subject_kind', '=', grant.subjectKind)
+        .where('subject_id', '=', grant.subjectId)
+        .where('role', '=', grant.role)
+        .where('scope_kind', '=', grant.scopeKind)
+        .where('scope_id', '=', grant.scopeId)
+        .executeTakeFirst();
+    // Counted in users, and in turn with concurrent changes, so that two admins cannot demote each other.
+    const result =
+      grant.role === 'admin'
+        ? await keepingAnOrgAdmin(
+            store,
+            tx,
+            remove,
+            () =>
+              new ConflictError('this is the last org admin grant', [
+                { path: '/role', message: 'grant admin to someone else first' },
+              ]),
+          )
+        : await remove();
     if (Number(result.numDeletedRows) === 0) {
       throw new NotFoundError(`${grant.subjectKind} ${grant.subjectName} does not hold this role`, [
         { path: '/role', message: '`pave roles list` shows the grants' },

@@ -12,12 +12,13 @@ import {
   isDnsLabel,
   type CreateTeamBody,
   type CreateUserBody,
+  type LoginFailuresCleared,
   type LoginResult,
   type Team,
   type User,
   type UserKind,
 } from '@pave/core';
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import { isUniqueViolation, type Executor, type Store } from '../store/index.ts';
 import type { UsersTable } from '../store/schema.ts';
 import { recordAudit } from './audit.ts';
@@ -202,14 +203,29 @@ async function countOrgAdmins(tx: Executor): Promise<number> {
 }
 
 /**
- * Runs `change` (inside `tx`) and throws `refusal()` if it left the organisation without an org admin when it
- * had one before; the caller's transaction then rolls the change back.
+ * Makes the org-admin count and the change after it one step among concurrent transactions, so that of two
+ * admins removing each other at the same moment the second counts after the first has committed. On
+ * PostgreSQL (read committed, several replicas) that is a transaction-scoped advisory lock, held until commit
+ * or rollback. SQLite needs none: Pave's one connection to it runs one transaction at a time.
  */
-async function keepingAnOrgAdmin<T>(
+async function lockOrgAdmins(store: Store, tx: Executor): Promise<void> {
+  if (store.engine === 'postgres') {
+    await sql`select pg_advisory_xact_lock(hashtext('pave.org-admins'))`.execute(tx);
+  }
+}
+
+/**
+ * Runs `change` (inside `tx`, a transaction of `store`) and throws `refusal()` if it left the organisation
+ * without an org admin when it had one before; the caller's transaction then rolls the change back.
+ * Concurrent callers take turns (see {@link lockOrgAdmins}), so two changes can never both pass the check.
+ */
+export async function keepingAnOrgAdmin<T>(
+  store: Store,
   tx: Executor,
   change: () => Promise<T>,
   refusal: () => ConflictError,
 ): Promise<T> {
+  await lockOrgAdmins(store, tx);
   const before = await countOrgAdmins(tx);
   const result = await change();
   if (before > 0 && (await countOrgAdmins(tx)) === 0) throw refusal();
@@ -241,6 +257,7 @@ export async function deleteUser(store: Store, context: RequestContext, username
       .where('user_id', '=', user.id)
       .executeTakeFirstOrThrow();
     await keepingAnOrgAdmin(
+      store,
       tx,
       async () => {
         await tx
@@ -279,8 +296,27 @@ export async function deleteUser(store: Store, context: RequestContext, username
 export const LOGIN_TOKEN_TTL_MS = 12 * 60 * 60 * 1000;
 /** Failed logins are counted over this window… */
 export const LOGIN_FAILURE_WINDOW_MS = 5 * 60 * 1000;
-/** …and this many, for one username or from one client address, make further attempts wait (429). */
+/**
+ * …and this many for one username from one client address make further attempts for that username from that
+ * address wait (429). Counting per username alone would let anyone lock any user out, admins included.
+ */
 export const LOGIN_FAILURE_LIMIT = 5;
+/** This many from one client address, whatever the usernames, make every login from it wait. */
+export const LOGIN_FAILURES_PER_ADDRESS = 20;
+
+/** The failure counters a login attempt is checked against and adds to, each with its limit. */
+function failureCounters(username: string, clientAddress: string): FailureCounter[] {
+  return [
+    // Usernames are DNS labels: no "@", and nothing LIKE would take for a wildcard (see unlockUser).
+    { key: `user:${username}@${clientAddress}`, limit: LOGIN_FAILURE_LIMIT },
+    { key: `client:${clientAddress}`, limit: LOGIN_FAILURES_PER_ADDRESS },
+  ];
+}
+
+interface FailureCounter {
+  key: string;
+  limit: number;
+}
 
 /** What a login attempt presents, and where it comes from. */
 export interface LoginAttempt {
@@ -295,22 +331,14 @@ export interface LoginAttempt {
  * Logs a user in with their password and returns a new token, valid for 12 hours. Rejects with
  * AuthenticationError ("username or password is wrong") for a wrong password, an unknown user, a service
  * account or a user without a password, alike and after the same work, so neither the answer nor its timing
- * tells whether a user exists. Each failure is counted for the username and for the client address; with 5
- * failures for either within 5 minutes, attempts are refused with TooManyRequestsError (429, Retry-After)
- * without checking the password, until the oldest of them is 5 minutes old.
+ * tells whether a user exists. Each failure is counted for the username from the client address, and for the
+ * address: with 5 failures for that username from that address, or 20 from that address, within 5 minutes,
+ * attempts from there are refused with TooManyRequestsError (429, Retry-After) without checking the password,
+ * until enough of them are 5 minutes old. Failures elsewhere never block a user: nobody can lock anyone out.
  */
 export async function login(store: Store, attempt: LoginAttempt): Promise<LoginResult> {
-  const keys = [`user:${attempt.username}`, `client:${attempt.clientAddress}`];
-  const retryAfterMs = await loginBlockedFor(store.db, keys);
-  if (retryAfterMs > 0) {
-    const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
-    throw new TooManyRequestsError(`too many failed logins; try again in ${seconds} s`, seconds, [
-      {
-        path: '/',
-        message: `after ${LOGIN_FAILURE_LIMIT} failed logins within ${LOGIN_FAILURE_WINDOW_MS / 60_000} minutes, logins for that user or from that address wait`,
-      },
-    ]);
-  }
+  const keys = failureCounters(attempt.username, attempt.clientAddress);
+  await refuseWhileBlocked(store.db, keys);
   const user = await store.db
     .selectFrom('users')
     .select(['id', 'username', 'kind', 'password_hash'])
@@ -324,7 +352,7 @@ export async function login(store: Store, attempt: LoginAttempt): Promise<LoginR
     throw new AuthenticationError('username or password is wrong', [
       {
         path: '/',
-        message: `check both; after ${LOGIN_FAILURE_LIMIT} failures within ${LOGIN_FAILURE_WINDOW_MS / 60_000} minutes logins wait`,
+        message: `check both; after ${LOGIN_FAILURE_LIMIT} failures within ${LOGIN_FAILURE_WINDOW_MS / 60_000} minutes logins from here wait`,
       },
     ]);
   }
@@ -352,38 +380,87 @@ export async function login(store: Store, attempt: LoginAttempt): Promise<LoginR
   });
 }
 
-/** Milliseconds until a login for any of `keys` may be tried again; 0 when it may be tried now. */
-async function loginBlockedFor(db: Executor, keys: string[]): Promise<number> {
+/** Rejects with TooManyRequestsError (429, Retry-After) while any of `keys` has reached its limit. */
+async function refuseWhileBlocked(db: Executor, keys: FailureCounter[]): Promise<void> {
+  const retryAfterMs = await loginBlockedFor(db, keys);
+  if (retryAfterMs <= 0) return;
+  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  const minutes = LOGIN_FAILURE_WINDOW_MS / 60_000;
+  throw new TooManyRequestsError(`too many failed logins; try again in ${seconds} s`, seconds, [
+    {
+      path: '/',
+      message:
+        `after ${LOGIN_FAILURE_LIMIT} failed logins for one user from one address, or ${LOGIN_FAILURES_PER_ADDRESS} ` +
+        `from one address, within ${minutes} minutes, logins from there wait; an admin can lift the wait for ` +
+        'a user with `pave users unlock USERNAME`',
+    },
+  ]);
+}
+
+/** Milliseconds until a login for all of `keys` may be tried again; 0 when it may be tried now. */
+async function loginBlockedFor(db: Executor, keys: FailureCounter[]): Promise<number> {
   const cutoff = new Date(Date.now() - LOGIN_FAILURE_WINDOW_MS).toISOString();
   const rows = await db
     .selectFrom('login_failures')
     .select(['key', 'at'])
-    .where('key', 'in', keys)
+    .where(
+      'key',
+      'in',
+      keys.map(({ key }) => key),
+    )
     .where('at', '>', cutoff)
     .orderBy('at')
     .execute();
   let wait = 0;
-  for (const key of keys) {
+  for (const { key, limit } of keys) {
     const times = rows.filter((row) => row.key === key).map((row) => Date.parse(row.at));
-    // Attempts resume when all but LIMIT - 1 of the failures have left the window.
-    const freeing = times[times.length - LOGIN_FAILURE_LIMIT];
+    // Attempts resume when all but limit - 1 of the failures have left the window.
+    const freeing = times[times.length - limit];
     if (freeing !== undefined) wait = Math.max(wait, freeing + LOGIN_FAILURE_WINDOW_MS - Date.now());
   }
   return wait;
 }
 
 /** Counts a failed login for each key, and forgets failures that no longer count. */
-async function recordLoginFailure(store: Store, keys: string[]): Promise<void> {
+async function recordLoginFailure(store: Store, keys: FailureCounter[]): Promise<void> {
   const at = now();
   await store.transaction(async (tx) => {
     await tx
       .insertInto('login_failures')
-      .values(keys.map((key) => ({ key, at })))
+      .values(keys.map(({ key }) => ({ key, at })))
       .execute();
     await tx
       .deleteFrom('login_failures')
       .where('at', '<', new Date(Date.now() - LOGIN_FAILURE_WINDOW_MS).toISOString())
       .execute();
+  });
+}
+
+/**
+ * Clears the failed logins counted for `username` from every address, so that they may log in again at once
+ * (`pave users unlock`), and returns how many were cleared (0 when none were). Failures counted for an
+ * address alone stay: they are not that user's. Audited; NotFoundError for an unknown user.
+ */
+export async function unlockUser(
+  store: Store,
+  context: RequestContext,
+  username: string,
+): Promise<LoginFailuresCleared> {
+  return store.transaction(async (tx) => {
+    const user = await tx
+      .selectFrom('users')
+      .select('id')
+      .where('username', '=', username)
+      .executeTakeFirst();
+    if (!user) throw userNotFound(username);
+    // A username is a DNS label: it holds none of LIKE's wildcards (% and _).
+    const result = await tx
+      .deleteFrom('login_failures')
+      .where('key', 'like', `user:${username}@%`)
+      .executeTakeFirst();
+    const cleared = { username, failuresCleared: Number(result.numDeletedRows) };
+    await recordAudit(tx, context, { action: 'user.unlock', target: `users/${username}`, summary: cleared });
+    return cleared;
   });
 }
 
@@ -464,6 +541,7 @@ export async function deleteTeam(store: Store, context: RequestContext, teamId: 
   await store.transaction(async (tx) => {
     const team = await getTeam(tx, teamId);
     await keepingAnOrgAdmin(
+      store,
       tx,
       async () => {
         await tx
@@ -548,6 +626,7 @@ export async function removeTeamMember(
       ]);
     }
     await keepingAnOrgAdmin(
+      store,
       tx,
       () =>
         tx.deleteFrom('team_members').where('team_id', '=', teamId).where('user_id', '=', user.id).execute(),

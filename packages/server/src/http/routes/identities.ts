@@ -2,6 +2,7 @@ import {
   CreateTeamBody,
   CreateUserBody,
   LoginBody,
+  LoginFailuresCleared,
   LoginResult,
   Team,
   TeamMemberParams,
@@ -22,6 +23,7 @@ import {
   listUsers,
   login,
   removeTeamMember,
+  unlockUser,
 } from '../../domain/users.ts';
 
 /**
@@ -96,6 +98,20 @@ export function identityRoutes(api: ApiServer, store: Store): void {
       await deleteUser(store, request.pave, request.params.username);
       return reply.code(204).send();
     },
+  );
+
+  api.delete(
+    '/users/:username/login-failures',
+    {
+      config: { permission: 'user.write' },
+      schema: {
+        tags: ['users'],
+        summary: "Forget a user's failed logins, so that they may log in again at once (admins)",
+        params: UserParams,
+        response: { 200: LoginFailuresCleared },
+      },
+    },
+    async (request) => unlockUser(store, request.pave, request.params.username),
   );
 
   api.get(
