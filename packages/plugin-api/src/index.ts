@@ -20,3 +20,21 @@ export type {
 } from './drivers.ts';
 export { DriverRegistry, type Named } from './registry.ts';
 export { runtimeNameProblems } from './validation.ts';
+export {
+  DEFAULT_WORKLOAD_USER,
+  ISOLATION_LEVELS,
+  describeIsolation,
+  detectIsolationHost,
+  directoryAccessProblem,
+  grantToWorkload,
+  isolatedCommand,
+  isolationFor,
+  restrictToOwner,
+  strongestIsolation,
+  type Isolation,
+  type IsolatedCommand,
+  type IsolatedRun,
+  type IsolationHost,
+  type IsolationLevel,
+  type WorkloadIdentity,
+} from './isolation.ts';

@@ -5,6 +5,9 @@ export interface CommandRun {
   /** Program and arguments, run without a shell. */
   argv: string[];
   cwd?: string;
+  /** Run as this user and group (the workload user); absent: the control plane's. */
+  uid?: number;
+  gid?: number;
   /** The complete environment of the command. */
   env: Record<string, string>;
   /** Written to the command's stdin, which is then closed. */
@@ -61,6 +64,8 @@ export function runCommand(run: CommandRun): Promise<CommandResult> {
       child = spawn(run.argv[0]!, run.argv.slice(1), {
         cwd: run.cwd,
         env: run.env,
+        ...(run.uid !== undefined ? { uid: run.uid } : {}),
+        ...(run.gid !== undefined ? { gid: run.gid } : {}),
         stdio: ['pipe', 'pipe', 'pipe'],
         detached: true,
       });

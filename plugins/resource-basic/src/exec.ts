@@ -1,4 +1,13 @@
-import { basename, isAbsolute } from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, isAbsolute, join } from 'node:path';
+import {
+  directoryAccessProblem,
+  grantToWorkload,
+  isolatedCommand,
+  type IsolatedCommand,
+  type Isolation,
+} from '@pave/plugin-api';
 import type {
   CheckFailure,
   DriverContext,
@@ -25,6 +34,11 @@ export interface ExecDriverConfig {
   inheritEnv?: string[];
   /** Between SIGTERM and SIGKILL when a command is stopped (timeout, cancelled deployment); default 5 000 ms. */
   killGraceMs?: number;
+  /**
+   * How commands are isolated, as the process runtime's workloads are (see `isolatedCommand`); default none.
+   * Isolated, a command may write only its `cwd` (default: a fresh empty directory, removed after the run).
+   */
+  isolation?: Isolation;
 }
 
 /** What the exec driver takes from its surroundings (replaceable in tests). */
@@ -154,11 +168,13 @@ export class ExecDriver implements ResourceDriver {
   private readonly inheritEnv: readonly string[];
   private readonly killGraceMs: number;
   private readonly hostEnv: NodeJS.ProcessEnv;
+  private readonly isolation: Isolation | undefined;
 
   private constructor(config: ExecDriverConfig, deps: ExecDriverDeps) {
     this.inheritEnv = config.inheritEnv ?? DEFAULT_INHERITED_ENV;
     this.killGraceMs = config.killGraceMs ?? 5_000;
     this.hostEnv = deps.hostEnv ?? process.env;
+    this.isolation = config.isolation?.level === 'none' ? undefined : config.isolation;
   }
 
   /** An exec driver; see ExecDriverConfig for what the control plane may pass on to commands. */
@@ -284,24 +300,28 @@ export class ExecDriver implements ResourceDriver {
       previous,
       cloneFrom: action === 'create' ? inputs.cloneFrom : undefined,
     };
-    const result = await runCommand({
-      argv: settings.argv,
-      cwd: settings.cwd,
-      env: this.environment(action, id, inputs.scope, settings),
-      stdin: JSON.stringify(request),
-      timeoutMs: settings.timeoutSeconds * 1000,
-      killGraceMs: this.killGraceMs,
-      signal,
-    });
-    const fail = (reason: string) =>
-      commandError(
-        action,
-        inputs.scope,
-        settings.argv,
-        reason,
-        result,
-        masker(secretValues(inputs, previous)),
-      );
+    const mask = masker(secretValues(inputs, previous));
+    const isolated = await this.isolate(settings);
+    if ('problem' in isolated) {
+      throw commandError(action, inputs.scope, settings.argv, isolated.problem, NOT_STARTED, mask);
+    }
+    let result: CommandResult;
+    try {
+      result = await runCommand({
+        argv: [isolated.command.file, ...isolated.command.args],
+        cwd: isolated.command.cwd,
+        ...(isolated.command.uid !== undefined ? { uid: isolated.command.uid } : {}),
+        ...(isolated.command.gid !== undefined ? { gid: isolated.command.gid } : {}),
+        env: this.environment(action, id, inputs.scope, settings),
+        stdin: JSON.stringify(request),
+        timeoutMs: settings.timeoutSeconds * 1000,
+        killGraceMs: this.killGraceMs,
+        signal,
+      });
+    } finally {
+      await isolated.cleanup();
+    }
+    const fail = (reason: string) => commandError(action, inputs.scope, settings.argv, reason, result, mask);
     const failure = failureReason(result, settings.timeoutSeconds);
     if (failure) throw fail(failure);
     if (action === 'delete') return null;
@@ -310,6 +330,46 @@ export class ExecDriver implements ResourceDriver {
     if (typeof parsed === 'string') throw fail(parsed);
     if (parsed === null && action !== 'read') throw fail('printed null on stdout; expected a JSON object');
     return parsed;
+  }
+
+  /**
+   * The command line of one run with the driver's isolation: the command may write only its `cwd`, or a
+   * fresh directory of its own (removed by `cleanup`) when the definition gives none. A `problem` (the
+   * workload user cannot reach `cwd` or the program) means the command was not started.
+   */
+  private async isolate(
+    settings: ExecSettings,
+  ): Promise<{ command: IsolatedCommand; cleanup: () => Promise<void> } | { problem: string }> {
+    const isolation = this.isolation;
+    if (!isolation) {
+      const [file = '', ...args] = settings.argv;
+      return { command: { file, args, cwd: settings.cwd ?? process.cwd() }, cleanup: async () => undefined };
+    }
+    const program = settings.argv[0] ?? '';
+    if (settings.cwd) {
+      const problem = directoryAccessProblem(isolation, settings.cwd);
+      if (problem) return { problem: `could not be started: ${problem}` };
+    }
+    if (isolation.level === 'user' && isAbsolute(program)) {
+      const problem = directoryAccessProblem(isolation, dirname(program));
+      if (problem) return { problem: `could not be started: ${problem}` };
+    }
+    const scratch = settings.cwd ? null : await mkdtemp(join(tmpdir(), 'pave-exec-'));
+    if (scratch) grantToWorkload(isolation, scratch, scratch);
+    const cwd = settings.cwd ?? scratch!;
+    const command = isolatedCommand(isolation, {
+      argv: settings.argv,
+      cwd,
+      writable: [cwd],
+      // The program itself, wherever it is: the sandbox shows it even in a directory it hides.
+      readOnly: isAbsolute(program) ? [program] : [],
+    });
+    return {
+      command,
+      cleanup: async () => {
+        if (scratch) await rm(scratch, { recursive: true, force: true });
+      },
+    };
   }
 
   private environment(
@@ -459,10 +519,46 @@ function secretValues(inputs: ResourceInputs, previous: ExecRequest['previous'])
   return values;
 }
 
-/** Replaces every occurrence of each secret (longest first, so no part of a longer one survives) with `***`. */
+/** A run that never started, for errors raised before it. */
+const NOT_STARTED: CommandResult = {
+  started: false,
+  exitCode: null,
+  exitSignal: null,
+  timedOut: false,
+  aborted: false,
+  stdout: undefined,
+  stderrLines: [],
+};
+
+/** Secrets shorter than this are masked only as they are: their encoded forms would mask ordinary text. */
+const MIN_ENCODED_SECRET_LENGTH = 4;
+
+/**
+ * The forms a secret may take in a command's output: as it is, JSON-escaped (a command echoing its
+ * stdin), URL-encoded (in a connection string or query), and base64 (standard and URL-safe, with and
+ * without padding).
+ */
+export function secretForms(secret: string): string[] {
+  const forms = [secret, JSON.stringify(secret).slice(1, -1)];
+  if (secret.length >= MIN_ENCODED_SECRET_LENGTH) {
+    const base64 = Buffer.from(secret, 'utf8').toString('base64');
+    forms.push(
+      encodeURIComponent(secret),
+      encodeURIComponent(secret).replace(/%20/g, '+'),
+      base64,
+      base64.replace(/=+$/, ''),
+      Buffer.from(secret, 'utf8').toString('base64url'),
+    );
+  }
+  return forms;
+}
+
+/**
+ * Replaces every occurrence of each secret, in each of its forms (secretForms), with `***`: longest first,
+ * so no part of a longer one survives.
+ */
 function masker(secrets: string[]): (line: string) => string {
-  // A command that echoes its stdin shows secrets JSON-escaped: mask that form too.
-  const forms = secrets.flatMap((secret) => [secret, JSON.stringify(secret).slice(1, -1)]);
+  const forms = secrets.flatMap(secretForms);
   const sorted = [...new Set(forms)].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
   return (line) => sorted.reduce((masked, secret) => masked.split(secret).join('***'), line);
 }

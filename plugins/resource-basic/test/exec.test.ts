@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ResourceInputs } from '@pave/plugin-api';
+import { detectIsolationHost, isolationFor, type ResourceInputs } from '@pave/plugin-api';
 import { describeResourceDriverContract } from '@pave/plugin-api/testing';
 import { ExecCommandError, ExecDriver, type ExecRequest } from '../src/index.ts';
 import { driverContext, eventually, inputsFor, isRunning } from './support.ts';
@@ -188,6 +188,19 @@ exit 7
     expect(error.message).not.toContain('tok-991');
   });
 
+  it('masks the URL-encoded and base64 forms of the secrets too', async () => {
+    const secret = 'p@ss word/+=?';
+    const encoded = encodeURIComponent(secret);
+    const base64 = Buffer.from(secret).toString('base64');
+    const base64url = Buffer.from(secret).toString('base64url');
+    const inputs = scriptInputs(
+      `printf '%s\\n' 'url postgres://app:${encoded}@db/x' 'basic ${base64}' 'safe ${base64url}' 'bare ${base64.replace(/=+$/, '')}' >&2\nexit 1`,
+      { driverSecrets: { password: secret } },
+    );
+    const error = (await driver.read('x', inputs, ctx).catch((e: unknown) => e)) as ExecCommandError;
+    expect(error.stderrTail).toEqual(['url postgres://app:***@db/x', 'basic ***', 'safe ***', 'bare ***']);
+  });
+
   it('kills the whole process group when the command times out, even if it ignores SIGTERM', async () => {
     const pids = join(work, 'timeout.pids');
     const inputs = scriptInputs(`trap '' TERM\nsleep 30 &\nprintf '%s %s' $$ $! > '${pids}'\nwait\n`, {}, 1);
@@ -270,4 +283,67 @@ exit 7
       await driver.check(inputsFor('volume', { driverInputs: { command: ['x'], env: 'A=1' } }), ctx),
     ).toEqual([expect.objectContaining({ property: 'env' })]);
   });
+});
+
+describe('exec driver with isolation', () => {
+  const root = process.getuid?.() === 0;
+  const dataDir = join(work, 'pave-data');
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  writeFileSync(join(dataDir, 'master.key'), 'master-key-canary', { mode: 0o600 });
+  const host = detectIsolationHost({ dataDir });
+  const ctx = driverContext();
+  // Tries to read Pave's master key and /etc/shadow, then prints who it ran as and where.
+  const attempt = script(
+    'attempt.sh',
+    String.raw`
+cat >/dev/null
+key=$(cat "$DATA_DIR/master.key" 2>/dev/null || echo denied)
+shadow=$(head -c 20 /etc/shadow 2>/dev/null || echo denied)
+printf '{"values":{"uid":"%s","key":"%s","shadow":"%s","cwd":"%s"}}' "$(id -u)" "$key" "$shadow" "$(pwd)"
+`,
+  );
+  const inputs = () =>
+    inputsFor('volume', { driverInputs: { command: [attempt], env: { DATA_DIR: dataDir } } });
+
+  it.skipIf(!host.bwrap)(
+    'runs a sandboxed command that cannot read the data directory or /etc/shadow, in a scratch directory',
+    async () => {
+      const sandboxed = ExecDriver.fromConfig({ isolation: isolationFor(host, 'sandbox') });
+      const { outputs } = await sandboxed.create(inputs(), ctx);
+      expect(outputs.values.key).toBe('denied');
+      if (root) {
+        expect(outputs.values.uid).toBe(String(host.identity!.uid));
+        expect(outputs.values.shadow).toBe('denied');
+      }
+      expect(outputs.values.cwd).toMatch(/pave-exec-/);
+      expect(existsSync(outputs.values.cwd!)).toBe(false); // removed after the run
+    },
+  );
+
+  it.skipIf(!root)('runs a command as the workload user with isolation user', async () => {
+    const asUser = ExecDriver.fromConfig({ isolation: isolationFor(host, 'user') });
+    // The script's directory must be open to the workload user at this level.
+    chmodSync(work, 0o755);
+    try {
+      const { outputs } = await asUser.create(inputs(), ctx);
+      expect(outputs.values).toMatchObject({
+        uid: String(host.identity!.uid),
+        key: 'denied',
+        shadow: 'denied',
+      });
+    } finally {
+      chmodSync(work, 0o700);
+    }
+  });
+
+  it.skipIf(!root)(
+    'refuses to start a command the workload user cannot reach, saying how to fix it',
+    async () => {
+      const asUser = ExecDriver.fromConfig({ isolation: isolationFor(host, 'user') });
+      const error = (await asUser.create(inputs(), ctx).catch((e: unknown) => e)) as ExecCommandError;
+      expect(error.started).toBe(false);
+      expect(error.message).toContain(`cannot read ${work}`);
+      expect(error.message).toContain(`chmod o+rx ${work}`);
+    },
+  );
 });

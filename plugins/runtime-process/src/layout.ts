@@ -3,6 +3,7 @@
 //     workload.json           the deployed version: hash, deployment, ports, containers (no env)
 //     state/<container>.json  written by the container's supervisor
 //     files/<container>/...   the container's `files`, under their target path
+//     home/<container>/       the container's HOME (only when it runs as the workload user)
 //     logs/<container>.jsonl  stdout and stderr as JSON lines (+ .1 after rotation); kept by `remove`
 //     logs/<container>.events.log  the supervisor's own events
 import { join } from 'node:path';
@@ -14,9 +15,11 @@ export interface WorkloadPaths {
   record: string;
   stateDir: string;
   filesDir: string;
+  homeDir: string;
   logsDir: string;
   state(container: string): string;
   files(container: string): string;
+  home(container: string): string;
   log(container: string): string;
   eventLog(container: string): string;
 }
@@ -36,15 +39,18 @@ export function workloadPaths(dataDir: string, target: RuntimeTarget, workload: 
   const dir = join(environmentDir(dataDir, target), workload);
   const stateDir = join(dir, 'state');
   const filesDir = join(dir, 'files');
+  const homeDir = join(dir, 'home');
   const logsDir = join(dir, 'logs');
   return {
     dir,
     record: join(dir, 'workload.json'),
     stateDir,
     filesDir,
+    homeDir,
     logsDir,
     state: (container) => join(stateDir, `${container}.json`),
     files: (container) => join(filesDir, container),
+    home: (container) => join(homeDir, container),
     log: (container) => join(logsDir, `${container}.jsonl`),
     eventLog: (container) => join(logsDir, `${container}.events.log`),
   };

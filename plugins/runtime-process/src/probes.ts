@@ -14,7 +14,15 @@ export type ReadinessCheck =
       scheme: 'HTTP' | 'HTTPS';
       headers: Array<{ name: string; value: string }>;
     }
-  | { kind: 'exec'; command: string[]; cwd: string; env: Record<string, string> }
+  | {
+      kind: 'exec';
+      /** The probe's command, isolated like its container (see isolatedCommand). */
+      command: string[];
+      cwd: string;
+      env: Record<string, string>;
+      uid?: number;
+      gid?: number;
+    }
   | { kind: 'tcp'; port: number }
   /** The processes have been running for RUNNING_READY_MS. */
   | { kind: 'running' };
@@ -136,6 +144,8 @@ function probeExec(
     const child = spawn(command, args, {
       cwd: check.cwd,
       env: check.env,
+      ...(check.uid !== undefined ? { uid: check.uid } : {}),
+      ...(check.gid !== undefined ? { gid: check.gid } : {}),
       stdio: 'ignore',
       timeout: EXEC_TIMEOUT_MS,
       killSignal: 'SIGKILL',

@@ -1,5 +1,5 @@
 // Which readiness checks a workload gets (see ProcessRuntime.waitReady) and which may be kept on disk.
-import type { RenderedContainer, RenderedPort, RenderedWorkload } from '@pave/plugin-api';
+import type { IsolatedCommand, RenderedContainer, RenderedPort, RenderedWorkload } from '@pave/plugin-api';
 import type { ReadinessCheck } from './probes.ts';
 
 /** A readiness check and the container it belongs to (null: the workload as a whole). */
@@ -12,6 +12,11 @@ export interface ContainerCheck {
 export function readinessChecks(
   workload: RenderedWorkload,
   environmentOf: (container: RenderedContainer) => Record<string, string>,
+  isolate: (container: RenderedContainer, argv: string[]) => IsolatedCommand = (container, argv) => ({
+    file: argv[0] ?? '',
+    args: argv.slice(1),
+    cwd: container.workingDir,
+  }),
 ): ContainerCheck[] {
   const checks: ContainerCheck[] = [];
   for (const container of workload.containers) {
@@ -30,13 +35,16 @@ export function readinessChecks(
         },
       });
     } else if (probe?.exec) {
+      const command = isolate(container, probe.exec.command);
       checks.push({
         container: container.name,
         check: {
           kind: 'exec',
-          command: probe.exec.command,
-          cwd: container.workingDir,
+          command: [command.file, ...command.args],
+          cwd: command.cwd,
           env: environmentOf(container),
+          ...(command.uid !== undefined ? { uid: command.uid } : {}),
+          ...(command.gid !== undefined ? { gid: command.gid } : {}),
         },
       });
     }

@@ -1,8 +1,18 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { isDnsLabel } from '@pave/core';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { InputError, isDnsLabel, type FieldProblem } from '@pave/core';
+import {
+  directoryAccessProblem,
+  grantToWorkload,
+  isolatedCommand,
+  isolationFor,
+  type IsolatedCommand,
+  type Isolation,
+  type IsolationHost,
+  type IsolationLevel,
+} from '@pave/plugin-api';
 import type {
   DriverContext,
   LogLine,
@@ -45,6 +55,13 @@ export interface ProcessRuntimeConfig {
   stopGraceMs?: number;
   /** A container log is rotated (one previous file kept) at this size; default 10 MiB. */
   maxLogBytes?: number;
+  /**
+   * What the host offers to isolate workloads (detectIsolationHost). Absent: no isolation, workloads run as
+   * the control plane's user (only for tests and embedding; `pave up` always passes it).
+   */
+  isolationHost?: IsolationHost;
+  /** The level `deploy` uses; default the strongest the host offers. Targets choose theirs with `isolated`. */
+  isolation?: IsolationLevel;
 }
 
 /** What the process runtime takes from its surroundings (replaceable in tests). */
@@ -66,6 +83,10 @@ interface WorkloadRecord {
   containers: Array<{ name: string; image: string }>;
   /** Readiness checks that can be kept on disk (see persistableCheck). */
   readiness: ContainerCheck[];
+  /** The isolation its processes run with. */
+  isolation?: IsolationLevel;
+  /** Directories in the data directory handed to the workload user (granted again after a restart). */
+  granted?: string[];
 }
 
 type ContainerPhase = 'starting' | 'running' | 'crash-looping' | 'stopped';
@@ -122,22 +143,53 @@ export class ProcessRuntime implements RuntimeDriver {
   }
 
   /**
+   * This runtime with workloads deployed at isolation `level` (default: the configured one), for a process
+   * target's `isolation` setting. Everything but `deploy` is the same runtime.
+   */
+  isolated(level: IsolationLevel | undefined): RuntimeDriver {
+    return new IsolatedProcessRuntime(this, level);
+  }
+
+  /**
    * Starts `workload`'s containers, each under a new supervisor, after stopping the version that ran
    * before; keeps the running version untouched when its hash is the same. Resolves once every process has
    * been started (not when ready). Rejects with InputError (listing every problem) for a workload this
-   * runtime cannot run, e.g. a container without `command`; if it rejects, none of the new processes runs.
+   * runtime cannot run, e.g. a container without `command`, a working directory the workload user cannot
+   * read, or an isolation level the host cannot give; if it rejects, none of the new processes runs.
    */
   async deploy(target: RuntimeTarget, workload: RenderedWorkload, ctx: DriverContext): Promise<void> {
+    return this.deployIsolated(target, workload, ctx, this.config.isolation);
+  }
+
+  /** `deploy` at isolation `level` (see isolated()). */
+  async deployIsolated(
+    target: RuntimeTarget,
+    workload: RenderedWorkload,
+    ctx: DriverContext,
+    level: IsolationLevel | undefined,
+  ): Promise<void> {
     assertValid(target, workload);
+    const isolation = this.isolationOf(level);
+    const problems: FieldProblem[] = workload.containers.flatMap((container) => {
+      const problem = directoryAccessProblem(isolation, container.workingDir);
+      return problem ? [{ path: `containers.${container.name}.workingDir`, message: problem }] : [];
+    });
+    if (problems.length > 0) {
+      throw new InputError(
+        `workload "${workload.name}" cannot run with isolation "${isolation.level}": its working directory is out of the workload user's reach`,
+        problems,
+      );
+    }
     await this.locked(target, workload.name, async () => {
       const paths = this.paths(target, workload.name);
       const current = this.snapshot(target, workload.name);
       const log = { app: target.app, env: target.env, workload: workload.name, hash: workload.hash };
       if (
         current?.record.hash === workload.hash &&
+        (current.record.isolation ?? 'none') === isolation.level &&
         current.containers.every((container) => container.phase !== 'stopped')
       ) {
-        this.remember(target, workload, paths);
+        this.remember(target, workload, paths, isolation);
         ctx.logger.info('workload unchanged: keeping its running processes', log);
         return;
       }
@@ -148,11 +200,22 @@ export class ProcessRuntime implements RuntimeDriver {
       await this.stopWorkload(paths, ctx);
       await rm(paths.stateDir, { recursive: true, force: true });
       await rm(paths.filesDir, { recursive: true, force: true });
+      await rm(paths.homeDir, { recursive: true, force: true });
       await mkdir(paths.logsDir, { recursive: true, mode: 0o700 });
+      const granted: string[] = [];
       for (const container of workload.containers) {
         await writeFiles(paths.files(container.name), container.files);
+        granted.push(paths.files(container.name));
+        if (isolation.identity) {
+          await mkdir(paths.home(container.name), { recursive: true, mode: 0o700 });
+          granted.push(paths.home(container.name));
+        }
+        for (const volume of volumesOf(container)) {
+          if (isInside(this.config.dataDir, volume.path)) granted.push(volume.path);
+        }
       }
-      const checks = this.remember(target, workload, paths);
+      for (const path of new Set(granted)) grantToWorkload(isolation, path, this.config.dataDir);
+      const checks = this.remember(target, workload, paths, isolation);
       const record: WorkloadRecord = {
         app: target.app,
         env: target.env,
@@ -166,12 +229,14 @@ export class ProcessRuntime implements RuntimeDriver {
           image: container.image,
         })),
         readiness: checks.map((check) => persistableCheck(check, workload.ports)),
+        isolation: isolation.level,
+        granted: [...new Set(granted)],
       };
       writeJsonFile(paths.record, record);
       try {
         for (const container of workload.containers) {
           ctx.signal.throwIfAborted();
-          const supervisor = await this.startSupervisor(target, workload, container, paths);
+          const supervisor = await this.startSupervisor(target, workload, container, paths, isolation);
           ctx.logger.info('started container', {
             ...log,
             container: container.name,
@@ -309,6 +374,7 @@ export class ProcessRuntime implements RuntimeDriver {
     let adopted = 0;
     let stopped = 0;
     for (const paths of await this.allWorkloads()) {
+      this.grantAgain(paths, ctx);
       for (const file of await readdir(paths.stateDir).catch(() => [] as string[])) {
         if (!file.endsWith('.json')) continue;
         const stateFile = join(paths.stateDir, file);
@@ -370,6 +436,39 @@ export class ProcessRuntime implements RuntimeDriver {
     }
   }
 
+  /** The isolation for `level` (default: the strongest the host offers); InputError when the host lacks it. */
+  private isolationOf(level: IsolationLevel | undefined): Isolation {
+    const host = this.config.isolationHost;
+    if (!host) {
+      if (level && level !== 'none') {
+        throw new InputError(
+          `isolation "${level}" is not available: this process runtime runs without isolation`,
+          [{ path: 'isolation', message: 'choose "none", or run the runtime with an isolation host' }],
+        );
+      }
+      return { level: 'none', identity: null, bwrap: null, setpriv: null, hidden: [] };
+    }
+    return isolationFor(host, level, 'runtime target config.isolation');
+  }
+
+  /**
+   * A running workload at level user lost its way through the data directory when the control plane
+   * restarted (it makes the data directory owner-only again): hand its directories back.
+   */
+  private grantAgain(paths: WorkloadPaths, ctx: DriverContext): void {
+    const record = readJsonFile<WorkloadRecord>(paths.record);
+    if (record?.isolation !== 'user' || !record.granted) return;
+    try {
+      const isolation = this.isolationOf('user');
+      for (const path of record.granted) grantToWorkload(isolation, path, this.config.dataDir);
+    } catch (error) {
+      ctx.logger.warn('cannot give a running workload its directories back', {
+        workload: record.workload,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+
   private paths(target: RuntimeTarget, workload: string): WorkloadPaths {
     return workloadPaths(this.config.dataDir, target, workload);
   }
@@ -393,8 +492,13 @@ export class ProcessRuntime implements RuntimeDriver {
     target: RuntimeTarget,
     workload: RenderedWorkload,
     paths: WorkloadPaths,
+    isolation: Isolation,
   ): ContainerCheck[] {
-    const checks = readinessChecks(workload, (container) => this.environmentOf(workload, container, paths));
+    const checks = readinessChecks(
+      workload,
+      (container) => this.environmentOf(workload, container, paths, isolation),
+      (container, argv) => this.commandOf(container, argv, paths, isolation),
+    );
     this.checks.set(workloadKey(target, workload.name), { hash: workload.hash, checks });
     return checks;
   }
@@ -403,12 +507,36 @@ export class ProcessRuntime implements RuntimeDriver {
     workload: RenderedWorkload,
     container: RenderedContainer,
     paths: WorkloadPaths,
+    isolation: Isolation,
   ): Record<string, string> {
+    const identity = isolation.identity;
     return containerEnvironment({
-      hostEnv: this.hostEnv,
+      hostEnv: identity
+        ? { ...this.hostEnv, USER: identity.user, LOGNAME: identity.user, HOME: paths.home(container.name) }
+        : this.hostEnv,
       ports: workload.ports,
       filesDir: paths.files(container.name),
       env: container.env,
+    });
+  }
+
+  /** `argv` run for `container` with `isolation`: its working, files, home and volume directories usable. */
+  private commandOf(
+    container: RenderedContainer,
+    argv: string[],
+    paths: WorkloadPaths,
+    isolation: Isolation,
+  ): IsolatedCommand {
+    const volumes = volumesOf(container);
+    return isolatedCommand(isolation, {
+      argv,
+      cwd: container.workingDir,
+      writable: [
+        paths.files(container.name),
+        ...(isolation.identity ? [paths.home(container.name)] : []),
+        ...volumes.filter((volume) => !volume.readOnly).map((volume) => volume.path),
+      ],
+      readOnly: volumes.filter((volume) => volume.readOnly).map((volume) => volume.path),
     });
   }
 
@@ -418,7 +546,14 @@ export class ProcessRuntime implements RuntimeDriver {
     workload: RenderedWorkload,
     container: RenderedContainer,
     paths: WorkloadPaths,
+    isolation: Isolation,
   ): Promise<ProcessIdentity> {
+    const command = this.commandOf(
+      container,
+      [...(container.command ?? []), ...(container.args ?? [])],
+      paths,
+      isolation,
+    );
     const config: SupervisorConfig = {
       app: target.app,
       env: target.env,
@@ -427,9 +562,11 @@ export class ProcessRuntime implements RuntimeDriver {
       hash: workload.hash,
       deploymentId: workload.deploymentId,
       ports: workload.ports,
-      argv: [...(container.command ?? []), ...(container.args ?? [])],
-      cwd: container.workingDir,
-      environment: this.environmentOf(workload, container, paths),
+      argv: [command.file, ...command.args],
+      cwd: command.cwd,
+      ...(command.uid !== undefined ? { uid: command.uid } : {}),
+      ...(command.gid !== undefined ? { gid: command.gid } : {}),
+      environment: this.environmentOf(workload, container, paths, isolation),
       logFile: paths.log(container.name),
       eventLogFile: paths.eventLog(container.name),
       stateFile: paths.state(container.name),
@@ -635,6 +772,57 @@ export class ProcessRuntime implements RuntimeDriver {
     }
     return result;
   }
+}
+
+/** A process runtime whose `deploy` uses one isolation level; see ProcessRuntime.isolated. */
+class IsolatedProcessRuntime implements RuntimeDriver {
+  readonly name = 'process';
+
+  constructor(
+    private readonly runtime: ProcessRuntime,
+    private readonly level: IsolationLevel | undefined,
+  ) {}
+
+  deploy(target: RuntimeTarget, workload: RenderedWorkload, ctx: DriverContext): Promise<void> {
+    return this.runtime.deployIsolated(target, workload, ctx, this.level);
+  }
+  waitReady(target: RuntimeTarget, workload: string, ctx: DriverContext): Promise<ReadyResult> {
+    return this.runtime.waitReady(target, workload, ctx);
+  }
+  remove(target: RuntimeTarget, workload: string, ctx: DriverContext): Promise<void> {
+    return this.runtime.remove(target, workload, ctx);
+  }
+  status(target: RuntimeTarget, ctx: DriverContext): Promise<WorkloadStatus[]> {
+    return this.runtime.status(target, ctx);
+  }
+  destroy(target: RuntimeTarget, ctx: DriverContext): Promise<void> {
+    return this.runtime.destroy(target, ctx);
+  }
+  adopt(ctx: DriverContext): Promise<void> {
+    return this.runtime.adopt(ctx);
+  }
+  logs(
+    target: RuntimeTarget,
+    options: { workload?: string; tail?: number; follow: boolean },
+    ctx: DriverContext,
+  ): AsyncIterable<LogLine> {
+    return this.runtime.logs(target, options, ctx);
+  }
+}
+
+/** The host directories of a container's volumes (source, plus sub path), that exist. */
+function volumesOf(container: RenderedContainer): Array<{ path: string; readOnly: boolean }> {
+  return (container.volumes ?? [])
+    .map((volume) => ({
+      path: volume.path ? join(volume.source, volume.path) : volume.source,
+      readOnly: volume.readOnly === true,
+    }))
+    .filter((volume) => isAbsolute(volume.path) && existsSync(volume.path));
+}
+
+function isInside(dir: string, path: string): boolean {
+  const inside = relative(resolve(dir), resolve(path));
+  return inside !== '' && !inside.startsWith('..') && !isAbsolute(inside);
 }
 
 function containerPhase(state: ContainerState | null, now: number): ContainerPhase {

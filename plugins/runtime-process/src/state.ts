@@ -25,9 +25,12 @@ export interface SupervisorConfig {
   hash: string;
   deploymentId: string;
   ports: RenderedPort[];
-  /** The command and its arguments; argv[0] is looked up on `environment.PATH`. */
+  /** The command and its arguments, isolation included (e.g. `bwrap … -- node server.js`); argv[0] is looked up on `environment.PATH`. */
   argv: string[];
   cwd: string;
+  /** Run the command as this user and group (the workload user); absent: the supervisor's own. */
+  uid?: number;
+  gid?: number;
   /** The container's complete environment. */
   environment: Record<string, string>;
   /** JSON-lines log of the container's stdout and stderr. */

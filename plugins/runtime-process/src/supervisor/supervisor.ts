@@ -107,6 +107,8 @@ export class ContainerSupervisor {
       child = spawn(command, args, {
         cwd: this.config.cwd,
         env: this.config.environment,
+        ...(this.config.uid !== undefined ? { uid: this.config.uid } : {}),
+        ...(this.config.gid !== undefined ? { gid: this.config.gid } : {}),
         // Its own process group (and session), so stop() can reach every process it starts.
         detached: true,
         stdio: ['ignore', 'pipe', 'pipe'],
