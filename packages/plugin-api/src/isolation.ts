@@ -214,7 +214,10 @@ export function isolatedCommand(isolation: Isolation, run: IsolatedRun): Isolate
     }
   }
   const args = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc'];
-  for (const path of [...hidden].sort(byDepth)) args.push('--tmpfs', path);
+  for (const path of [...hidden].sort(byDepth)) {
+    // The private /tmp is writable by everyone, like the host's; hidden directories are empty and fixed.
+    args.push(...(path === '/tmp' ? ['--perms', '1777'] : []), '--tmpfs', path);
+  }
   const seen = new Set<string>();
   for (const { path, flag } of binds.sort((a, b) => byDepth(a.path, b.path))) {
     if (seen.has(path)) continue;

@@ -1,0 +1,175 @@
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { detectIsolationHost, type IsolationLevel, type RuntimeTarget } from '@pave/plugin-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProcessRuntime } from '../src/index.ts';
+import { copySupervisor, freePort, httpText, nodeWorkload, port, testContext } from './support.ts';
+
+// A workload that tries to get at what is not its own and reports each attempt, while serving normally.
+const PROBE = `
+const fs = require('node:fs');
+const http = require('node:http');
+const path = require('node:path');
+const attempt = (fn) => { try { fn(); return 'succeeded'; } catch (error) { return 'failed: ' + error.code; } };
+http.createServer((req, res) => {
+  if (req.url !== '/attempts') return res.end('serving');
+  const targets = JSON.parse(process.env.TARGETS);
+  const result = { uid: process.getuid() };
+  for (const [name, file] of Object.entries(targets)) result[name] = attempt(() => fs.readFileSync(file));
+  result.listDataDir = attempt(() => fs.readdirSync(process.env.DATA_DIR));
+  result.writeOwnFiles = attempt(() => fs.writeFileSync(path.join(process.env.PAVE_FILES_DIR, 'note'), 'x'));
+  result.readOwnFile = attempt(() => fs.readFileSync(path.join(process.env.PAVE_FILES_DIR, 'app/config')));
+  result.writeVolume = attempt(() => fs.writeFileSync(path.join(process.env.VOLUME, 'data'), 'x'));
+  result.writeTmp = attempt(() => fs.writeFileSync('/tmp/pave-isolation-test', 'x'));
+  res.end(JSON.stringify(result));
+}).listen(Number(process.env.PORT), '127.0.0.1');
+`;
+
+const root = process.getuid?.() === 0;
+let dir: string;
+let dataDir: string;
+let appDir: string;
+let runtime: ProcessRuntime;
+let host: ReturnType<typeof detectIsolationHost>;
+const targets: RuntimeTarget[] = [];
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'pave-isolation-'));
+  chmodSync(dir, 0o755);
+  dataDir = join(dir, 'data');
+  mkdirSync(dataDir, { mode: 0o700 });
+  for (const secret of ['admin.token', 'master.key', 'pave.db']) {
+    writeFileSync(join(dataDir, secret), `${secret}-canary`, { mode: 0o600 });
+  }
+  appDir = join(dir, 'app');
+  mkdirSync(appDir, { mode: 0o755 });
+  writeFileSync(join(appDir, 'probe.cjs'), PROBE, { mode: 0o644 });
+  host = detectIsolationHost({ dataDir });
+  runtime = ProcessRuntime.fromConfig({
+    dataDir,
+    supervisorScript: await copySupervisor(dir),
+    isolationHost: host,
+    readyTimeoutMs: 15_000,
+    stopGraceMs: 1_000,
+  });
+}, 120_000);
+
+afterAll(async () => {
+  for (const target of targets) await runtime?.destroy(target, testContext());
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Deploys the probe at `level` next to a neighbour environment holding a file, and returns its report. */
+async function attempts(level: IsolationLevel): Promise<Record<string, unknown>> {
+  const target = { app: 'shop', env: `${level}-${process.pid}` };
+  const neighbour = { app: 'shop', env: `${level}-neighbour-${process.pid}` };
+  targets.push(target, neighbour);
+  const ctx = testContext();
+  const isolated = runtime.isolated(level);
+  const neighbourPort = await freePort();
+  await isolated.deploy(
+    neighbour,
+    nodeWorkload('other', {
+      dir: appDir,
+      script: 'probe.cjs',
+      env: { TARGETS: '{}', DATA_DIR: dataDir, VOLUME: '/nonexistent' },
+      ports: [port('web', neighbourPort)],
+      container: { files: [{ target: '/secret.txt', content: 'neighbour secret' }] },
+    }),
+    ctx,
+  );
+  const volume = join(dataDir, 'volumes', 'shop', target.env, 'data');
+  mkdirSync(volume, { recursive: true, mode: 0o700 });
+  const hostPort = await freePort();
+  await isolated.deploy(
+    target,
+    nodeWorkload('probe', {
+      dir: appDir,
+      script: 'probe.cjs',
+      env: {
+        DATA_DIR: dataDir,
+        VOLUME: volume,
+        TARGETS: JSON.stringify({
+          adminToken: join(dataDir, 'admin.token'),
+          masterKey: join(dataDir, 'master.key'),
+          store: join(dataDir, 'pave.db'),
+          neighbourFile: join(dataDir, 'runtime/process/shop', neighbour.env, 'other/files/main/secret.txt'),
+          shadow: '/etc/shadow',
+        }),
+      },
+      ports: [port('web', hostPort)],
+      container: {
+        files: [{ target: '/app/config', content: 'mine' }],
+        volumes: [{ source: volume, target: '/data' }],
+      },
+    }),
+    ctx,
+  );
+  expect(await isolated.waitReady(target, 'probe', ctx)).toEqual({ ready: true });
+  expect(await httpText(hostPort, '/')).toBe('serving');
+  return JSON.parse(await httpText(hostPort, '/attempts')) as Record<string, unknown>;
+}
+
+describe('workload isolation on the process runtime', () => {
+  it(
+    'sandbox: a workload cannot read Pave secrets, another environment files or /etc/shadow, yet serves and writes its own directories',
+    async (context) => {
+      if (!host.bwrap) context.skip(`bubblewrap is not usable here: ${host.bwrapProblem}`);
+      const report = await attempts('sandbox');
+      expect(report).toMatchObject({
+        adminToken: expect.stringMatching(/^failed/),
+        masterKey: expect.stringMatching(/^failed/),
+        store: expect.stringMatching(/^failed/),
+        neighbourFile: expect.stringMatching(/^failed/),
+        writeOwnFiles: 'succeeded',
+        readOwnFile: 'succeeded',
+        writeVolume: 'succeeded',
+        writeTmp: 'succeeded', // its private /tmp
+      });
+      if (root) {
+        expect(report.uid).toBe(host.identity!.uid);
+        expect(report.shadow).toMatch(/^failed/);
+      }
+    },
+    60_000,
+  );
+
+  it.skipIf(!root)(
+    'user: a workload runs as the workload user and cannot read Pave secrets, list the data directory or read /etc/shadow',
+    async () => {
+      const report = await attempts('user');
+      expect(report).toMatchObject({
+        uid: host.identity!.uid,
+        adminToken: expect.stringMatching(/^failed/),
+        masterKey: expect.stringMatching(/^failed/),
+        store: expect.stringMatching(/^failed/),
+        shadow: expect.stringMatching(/^failed/),
+        listDataDir: expect.stringMatching(/^failed/),
+        writeOwnFiles: 'succeeded',
+        readOwnFile: 'succeeded',
+        writeVolume: 'succeeded',
+      });
+    },
+    60_000,
+  );
+
+  it.skipIf(!root)(
+    'refuses a workload whose working directory the workload user cannot read, saying how to fix it',
+    async () => {
+      const closed = mkdtempSync(join(dir, 'closed-'));
+      const target = { app: 'shop', env: `closed-${process.pid}` };
+      targets.push(target);
+      const workload = nodeWorkload('probe', { dir: closed, script: 'probe.cjs' });
+      await expect(runtime.isolated('user').deploy(target, workload, testContext())).rejects.toMatchObject({
+        name: 'InputError',
+        errors: [
+          {
+            path: 'containers.main.workingDir',
+            message: expect.stringContaining(`chmod o+rx ${closed}`),
+          },
+        ],
+      });
+    },
+  );
+});
