@@ -13,7 +13,8 @@ export const TargetCriterion = z
 /**
  * Where workloads run, as the platform team declares it. `config` by type — docker: `socketPath` or `host`
  * (+ `port`); kubernetes: `kubeconfig` (path), `context`, `namespacePattern` (default `pave-{app}-{env}`);
- * process: none.
+ * process: `isolation` (`none`, `user` or `sandbox`; default the strongest the control plane's host offers,
+ * see docs/runtimes.md).
  */
 export const runtimeTargetSchema = z.strictObject({
   id: dnsLabel,

@@ -1,4 +1,4 @@
-import { DriverRegistry, type ResourceDriver } from '@pave/plugin-api';
+import { DriverRegistry, type Isolation, type ResourceDriver } from '@pave/plugin-api';
 import { EmbeddedPostgresDriver, PostgresServerDriver } from '@pave/resource-postgres';
 import { EmbeddedRedisDriver, RedisServerDriver } from '@pave/resource-redis';
 import {
@@ -15,6 +15,8 @@ export interface ResourceDriverConfig {
   dataDir: string;
   /** The bundled PGlite server (packages/cli/dist/pglite-server.js), for machines without PostgreSQL. */
   pgliteScript: string;
+  /** How exec commands are isolated (as workloads are); default none. */
+  isolation?: Isolation;
 }
 
 /**
@@ -31,7 +33,7 @@ export function resourceDriverRegistry(config: ResourceDriverConfig): DriverRegi
     .register(EmbeddedRedisDriver.fromConfig({ dataDir: config.dataDir }))
     .register(RedisServerDriver.fromConfig({}))
     .register(StaticDriver.fromConfig({}))
-    .register(ExecDriver.fromConfig({}))
+    .register(ExecDriver.fromConfig(config.isolation ? { isolation: config.isolation } : {}))
     .register(VolumeDirDriver.fromConfig({ dataDir: config.dataDir }))
     .register(DnsLocalhostDriver.fromConfig({}))
     .register(RouteLocalhostDriver.fromConfig({}));

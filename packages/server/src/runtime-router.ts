@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { ISOLATION_LEVELS, type IsolationLevel } from '@pave/plugin-api';
 import type {
   DriverContext,
   LogLine,
@@ -10,6 +11,7 @@ import type {
 } from '@pave/plugin-api';
 import { InputError, type RuntimeTargetView } from '@pave/core';
 import { DockerRuntime } from '@pave/runtime-docker';
+import type { ProcessRuntime } from '@pave/runtime-process';
 import { KubernetesRuntime, manifestsToYaml, renderManifests } from '@pave/runtime-kubernetes';
 import type { Store } from './store/index.ts';
 import { getTarget, LOCAL_TARGET, matchTarget } from './domain/targets.ts';
@@ -36,13 +38,14 @@ export class RuntimeRouter implements RuntimeDriver {
 
   constructor(
     private readonly store: Store,
-    private readonly local: RuntimeDriver,
+    private readonly local: ProcessRuntime,
     private readonly dataDir: string,
   ) {}
 
   /** The driver for a target, built once per target and configuration. */
   runtimeOf(target: RuntimeTargetView): RuntimeDriver {
-    if (target.type === 'process') return this.local;
+    // Process targets share the one local runtime; each deploys at its own `isolation` (default: strongest).
+    if (target.type === 'process') return this.local.isolated(processIsolation(target));
     const key = createHash('sha256')
       .update(JSON.stringify([target.type, target.config]))
       .digest('hex');
@@ -134,7 +137,7 @@ export class RuntimeRouter implements RuntimeDriver {
   }
 
   async adopt(ctx: DriverContext): Promise<void> {
-    await this.local.adopt?.(ctx);
+    await this.local.adopt(ctx);
   }
 
   async *logs(
@@ -178,4 +181,10 @@ export class RuntimeRouter implements RuntimeDriver {
       }),
     );
   }
+}
+
+/** A process target's `isolation` setting (checked when the target was applied), or undefined: the strongest. */
+function processIsolation(target: RuntimeTargetView): IsolationLevel | undefined {
+  const level = target.config.isolation;
+  return (ISOLATION_LEVELS as readonly unknown[]).includes(level) ? (level as IsolationLevel) : undefined;
 }

@@ -1,5 +1,13 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
+import {
+  describeIsolation,
+  detectIsolationHost,
+  isolationFor,
+  restrictToOwner,
+  strongestIsolation,
+} from '@pave/plugin-api';
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { openStore, type Store, type StoreMigration } from './store/index.ts';
@@ -36,6 +44,11 @@ export interface ServerOptions {
   janitorIntervalMs?: number;
 }
 
+  /**
+   * The unprivileged user workloads and exec commands run as when Pave runs as root; default
+   * `pave-workload`, created as a system user when missing.
+   */
+  workloadUser?: string | undefined;
 /** A control plane that is listening. */
 export interface RunningServer {
   /** Base URL, e.g. http://127.0.0.1:7300 */
@@ -64,7 +77,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     options.logDestination ?? pino.destination({ dest: 1, sync: false }),
   );
   const dataDir = resolve(options.dataDir);
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  ownDataDirectory(dataDir);
+  // What workloads and exec commands are isolated with: the strongest level this host offers, unless a
+  // process runtime target chooses another.
+  const isolationHost = detectIsolationHost({
+    dataDir,
+    workloadUser: options.workloadUser,
+    env: options.env ?? process.env,
+  });
+  const isolation = isolationFor(isolationHost, strongestIsolation(isolationHost));
+  logger.info(
+    { isolation: isolation.level, workloadUser: isolation.identity?.user ?? null },
+    `workloads and exec commands run with isolation ${describeIsolation(isolation, isolationHost)}`,
+  );
   const store = await openStore({
     url: options.store,
     dataDir,
@@ -73,12 +98,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   logger.info({ engine: store.engine, store: store.location }, 'store ready');
   let app: FastifyInstance | undefined;
   // Workloads keep running while the control plane is down; on start it takes them back.
-  const processes = ProcessRuntime.fromConfig({ dataDir, supervisorScript: options.supervisorScript });
+  const processes = ProcessRuntime.fromConfig({
+    dataDir,
+    supervisorScript: options.supervisorScript,
+    isolationHost,
+  });
   // Each environment runs on the runtime target it matches (local processes by default).
   const runtime = new RuntimeRouter(store, processes, dataDir);
   const keyring = keyringSource(dataDir, options.env ?? process.env);
   const box = new SecretBox(store.db, keyring);
   const resourceDrivers = resourceDriverRegistry({
+  let ipv6Loopback: Server | null = null;
     dataDir,
     // Bundled beside the supervisor by scripts/build.mjs.
     pgliteScript: join(dirname(options.supervisorScript), 'pglite-server.js'),
@@ -89,6 +119,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     box,
     resourceDrivers,
     targets: runtime,
+    isolation,
     logger: logger.child({ component: 'deployments' }),
   });
   const janitor = new EnvironmentJanitor({
@@ -136,12 +167,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     throw error;
   }
   const address = app.server.address();
+    ipv6Loopback = await listenOnIpv6Loopback(app, options.host, logger);
   const port = typeof address === 'object' && address ? address.port : options.port;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   const url = `http://${host}:${port}`;
   logger.info({ url, version: PAVE_VERSION }, `Pave ${PAVE_VERSION} is listening on ${url}`);
   const running = app;
   return {
+    ipv6Loopback?.close();
     url,
     app: running,
     store,
@@ -158,6 +191,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 }
 
 /**
+      ipv6Loopback?.closeAllConnections();
+      ipv6Loopback?.close();
  * Runs the control plane in the foreground until SIGINT or SIGTERM, then stops cleanly. This is `pave up`.
  */
 export async function runServer(options: ServerOptions): Promise<void> {
@@ -167,6 +202,56 @@ export async function runServer(options: ServerOptions): Promise<void> {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
       server.logger.info({ signal }, 'stopping');
+/**
+ * Makes the data directory Pave's alone: created if missing, owned by Pave's user and mode 0700, and
+ * everything Pave keeps in it without access for group or others, whatever a pre-existing directory's
+ * modes were (workloads must not read the admin token, the master key or the store). What belongs to the
+ * workload user (workloads' files and volumes) keeps its owner.
+ */
+function ownDataDirectory(dataDir: string): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const uid = process.getuid?.();
+  const gid = process.getgid?.();
+  if (uid === 0 && gid !== undefined && statSync(dataDir).uid !== 0) chownSync(dataDir, 0, gid);
+  chmodSync(dataDir, 0o700);
+  restrictToOwner(dataDir);
+}
+
+/**
+ * When Pave serves loopback (127.0.0.1 or localhost), it serves [::1] on the same port too: browsers that
+ * resolve `localhost` to ::1 must reach Pave, not a workload that took [::1] at Pave's port. Null when
+ * the host has no IPv6 loopback; rejects (naming the fix) when something else holds the port there.
+ */
+async function listenOnIpv6Loopback(
+  app: FastifyInstance,
+  host: string,
+  logger: Logger,
+): Promise<Server | null> {
+  if (host !== '127.0.0.1' && host !== 'localhost') return null;
+  const address = app.server.address();
+  if (typeof address !== 'object' || !address) return null;
+  const server = createServer((request, response) => app.server.emit('request', request, response));
+  server.on('upgrade', (...args) => app.server.emit('upgrade', ...args));
+  try {
+    await new Promise<void>((resolveListen, reject) => {
+      server.once('error', reject);
+      server.listen({ port: address.port, host: '::1', ipv6Only: true }, () => resolveListen());
+    });
+    return server;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT') {
+      logger.info('no IPv6 loopback on this host: listening on 127.0.0.1 only');
+      return null;
+    }
+    throw new Error(
+      `cannot listen on [::1]:${address.port} as well as 127.0.0.1 (${code ?? String(error)}): another ` +
+        `process holds that port on the IPv6 loopback; stop it, or start Pave with another --port`,
+      { cause: error },
+    );
+  }
+}
+
       server
         .close()
         .then(() => server.logger.info('stopped'))

@@ -20,12 +20,23 @@ export function registerUpCommand(program: Command): void {
       'state store: a postgres:// URL; default SQLite in the data dir (env PAVE_STORE)',
     )
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace (env PAVE_LOG_LEVEL)', 'info')
+    .option(
+      '--workload-user <user>',
+      'when run as root: the unprivileged user workloads and exec commands run as (env PAVE_WORKLOAD_USER; default pave-workload, created if missing)',
+    )
     .addHelpText(
       'after',
-      '\nExamples:\n  $ pave up\n  $ pave up --data-dir /tmp/pave --port 7400\n  $ pave up --store postgres://pave@db.internal:5432/pave\n',
+      '\nExamples:\n  $ pave up\n  $ pave up --data-dir /tmp/pave --port 7400\n  $ pave up --store postgres://pave@db.internal:5432/pave\n  $ sudo pave up --workload-user svc-apps\n',
     )
     .action(
-      async (options: { port: string; host: string; dataDir?: string; store?: string; logLevel: string }) => {
+      async (options: {
+        port: string;
+        host: string;
+        dataDir?: string;
+        store?: string;
+        logLevel: string;
+        workloadUser?: string;
+      }) => {
         const port = Number(options.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) {
           throw new CliUsageError(
@@ -39,6 +50,7 @@ export function registerUpCommand(program: Command): void {
           dataDir: options.dataDir ?? process.env.PAVE_DATA_DIR ?? join(homedir(), '.pave'),
           store: options.store ?? process.env.PAVE_STORE,
           logLevel: process.env.PAVE_LOG_LEVEL ?? options.logLevel,
+          workloadUser: options.workloadUser ?? (process.env.PAVE_WORKLOAD_USER || undefined),
           // Bundled next to this file by scripts/build.mjs.
           supervisorScript: fileURLToPath(new URL('./process-supervisor.js', import.meta.url)),
         });

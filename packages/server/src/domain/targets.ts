@@ -11,6 +11,7 @@ import {
   type RuntimeTargetView,
   type RuntimeType,
 } from '@pave/core';
+import { ISOLATION_LEVELS } from '@pave/plugin-api';
 import type { Selectable } from 'kysely';
 import type { Executor, Store } from '../store/index.ts';
 import type { RuntimeTargetsTable } from '../store/schema.ts';
@@ -94,7 +95,7 @@ export async function matchTarget(
 }
 
 const CONFIG_KEYS: Record<RuntimeType, string[]> = {
-  process: [],
+  process: ['isolation'],
   docker: ['socketPath', 'host', 'port'],
   kubernetes: ['kubeconfig', 'context', 'namespacePattern'],
 };
@@ -123,6 +124,17 @@ export async function applyTargets(
           message: `a ${target.type} target takes ${CONFIG_KEYS[target.type].join(', ') || 'no config'}`,
         });
       }
+    }
+    const isolation = target.config.isolation;
+    if (
+      target.type === 'process' &&
+      isolation !== undefined &&
+      !ISOLATION_LEVELS.includes(isolation as never)
+    ) {
+      problems.push({
+        path: `/targets/${index}/config/isolation`,
+        message: `must be one of ${ISOLATION_LEVELS.join(', ')} (default: the strongest the host offers), not ${JSON.stringify(isolation)}`,
+      });
     }
   });
   if (problems.length) throw new InputError('the runtime targets cannot be applied', problems);
