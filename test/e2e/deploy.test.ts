@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +43,8 @@ describe('deploying Score workloads on the process runtime, end to end through t
     location = await createTestStoreLocation('sqlite');
     server = await startPave(['--data-dir', location.dataDir]);
     appDir = mkdtempSync(join(tmpdir(), 'pave-app-'));
+    // Workloads run as an unprivileged user when Pave is root: like any service user, it must read its code.
+    chmodSync(appDir, 0o755);
     cpSync(FIXTURE, appDir, { recursive: true });
     expect((await pave('apps', 'create', 'shop')).code).toBe(0);
     expect((await pave('envs', 'create', 'dev', '--app', 'shop', '--type', 'development')).code).toBe(0);

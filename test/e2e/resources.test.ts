@@ -108,6 +108,8 @@ describe('resources end to end: embedded defaults, shared servers, refactoring, 
     location = await createTestStoreLocation('sqlite');
     server = await startPave(['--data-dir', location.dataDir], { PAVE_JANITOR_INTERVAL_MS: '300' });
     appDir = mkdtempSync(join(tmpdir(), 'pave-data-app-'));
+    // Workloads run as an unprivileged user when Pave is root: like any service user, it must read its code.
+    chmodSync(appDir, 0o755);
     cpSync(FIXTURE, appDir, { recursive: true });
     // The app requires pg and ioredis: let it find the repository's.
     symlinkSync(fileURLToPath(new URL('../../node_modules', import.meta.url)), join(appDir, 'node_modules'));
@@ -355,6 +357,8 @@ describe('resources end to end: embedded defaults, shared servers, refactoring, 
 
     beforeAll(async () => {
       resourceRoot = mkdtempSync(join(tmpdir(), 'pave-exec-'));
+      // Exec commands are isolated like workloads: the script may write only its `cwd`, as the workload user.
+      chmodSync(resourceRoot, 0o777);
       const script = join(resourceRoot, 'bucket.sh');
       // A platform script: keeps each "bucket" as a directory; fails part way when params.fail is set.
       writeFileSync(
@@ -380,7 +384,7 @@ describe('resources end to end: embedded defaults, shared servers, refactoring, 
       chmodSync(script, 0o755);
       writeFileSync(
         join(appDir, 'exec-defs.yaml'),
-        `- id: buckets\n  type: bucket\n  driver: exec\n  driverInputs:\n    values:\n      command: ['${script}']\n`,
+        `- id: buckets\n  type: bucket\n  driver: exec\n  driverInputs:\n    values:\n      command: ['${script}']\n      cwd: ${resourceRoot}\n`,
       );
       await ok('defs', 'apply', '-f', join(appDir, 'exec-defs.yaml'));
       await ok('envs', 'create', 'tools', '--app', 'shop', '--type', 'development');

@@ -176,7 +176,7 @@ export class ProcessRuntime implements RuntimeDriver {
     });
     if (problems.length > 0) {
       throw new InputError(
-        `workload "${workload.name}" cannot run with isolation "${isolation.level}": its working directory is out of the workload user's reach`,
+        `workload "${workload.name}" cannot run with isolation "${isolation.level}": ${problems.map((problem) => problem.message).join('; ')}`,
         problems,
       );
     }
