@@ -136,6 +136,83 @@ describe('pave users list|delete', () => {
   });
 });
 
+describe('pave users set-password', () => {
+  /** A server where the caller is `me`; set-password answers with `revoked` tokens revoked. */
+  const passwordServer = (me: string, revoked = 2) =>
+    fakeServer((request) =>
+      request.url === '/api/v1/whoami'
+        ? {
+            status: 200,
+            body: {
+              username: me,
+              token: { id: 'tok_1', name: 'x', expiresAt: null, scope: null },
+              grants: [],
+            },
+          }
+        : { status: 200, body: { username: request.url.split('/')[4], tokensRevoked: revoked } },
+    );
+  const NEW = 'a new passphrase of mine';
+
+  it('changes your own password: asks the current one, then the new one twice, unseen', async () => {
+    const server = await passwordServer('alice');
+    const io = terminalIo([PASSWORD, NEW, NEW]);
+    expect(await runCli(cliArgs(server.url, 'users', 'set-password'), io)).toBe(0);
+    expect(io.prompts).toEqual([
+      'Current password of alice (Enter if you have none): ',
+      'New password for alice: ',
+      'Repeat the new password: ',
+    ]);
+    expect(server.requests.map((request) => [request.method, request.url, request.body])).toEqual([
+      ['GET', '/api/v1/whoami', undefined],
+      ['PUT', '/api/v1/users/alice/password', { password: NEW, currentPassword: PASSWORD }],
+    ]);
+    expect(io.stdout.text).toBe('Changed your password; 2 other tokens of yours were revoked\n');
+  });
+
+  it('reads the current and the new password as two lines of stdin; an empty first line when you have none', async () => {
+    const server = await passwordServer('admin', 0);
+    const io = fakeIo({ stdin: `\n${NEW}\n` });
+    expect(await runCli(cliArgs(server.url, 'users', 'set-password', 'admin', '--password-stdin'), io)).toBe(
+      0,
+    );
+    expect(server.requests[1]?.body).toEqual({ password: NEW });
+    expect(io.stdout.text).toBe('Changed your password\n');
+
+    const oneLine = fakeIo({ stdin: `${NEW}\n` });
+    expect(await runCli(cliArgs(server.url, 'users', 'set-password', '--password-stdin'), oneLine)).toBe(2);
+    expect(oneLine.stderr.text).toBe(
+      'pave: error: --password-stdin: to change your own password, pipe two lines: your current password ' +
+        '(an empty line if you have none), then the new one\n',
+    );
+    expect(server.requests.filter((request) => request.method === 'PUT')).toHaveLength(1);
+  });
+
+  it("sets another user's password (admins) from stdin, without asking for a current one", async () => {
+    const server = await passwordServer('admin', 3);
+    const io = fakeIo({ stdin: `${NEW}\n` });
+    expect(await runCli(cliArgs(server.url, 'users', 'set-password', 'bob', '--password-stdin'), io)).toBe(0);
+    expect(server.requests[1]).toEqual({
+      method: 'PUT',
+      url: '/api/v1/users/bob/password',
+      body: { password: NEW },
+    });
+    expect(io.stdout.text).toBe(
+      'Set the password of bob; 3 tokens of theirs were revoked, so they log in again with the new password\n',
+    );
+  });
+
+  it('refuses without a terminal or --password-stdin, and when the new passwords differ (exit 2)', async () => {
+    const server = await passwordServer('alice');
+    const script = fakeIo({ stdinTTY: false });
+    expect(await runCli(cliArgs(server.url, 'users', 'set-password'), script)).toBe(2);
+    expect(script.stderr.text).toContain('pass --password-stdin');
+    const differ = terminalIo([PASSWORD, NEW, 'something else entirely']);
+    expect(await runCli(cliArgs(server.url, 'users', 'set-password'), differ)).toBe(2);
+    expect(differ.stderr.text).toBe('pave: error: the two passwords differ; nothing was changed\n');
+    expect(server.requests.filter((request) => request.method === 'PUT')).toEqual([]);
+  });
+});
+
 describe('pave users unlock', () => {
   it("clears the user's failed logins and says how many there were", async () => {
     const server = await fakeServer(() => ({ status: 200, body: { username: 'alice', failuresCleared: 5 } }));

@@ -13,6 +13,9 @@ const PASSWORDS = {
   bob: 'bob-has-a-long-passphrase',
   erin: 'erin erin erin erin',
   frank: 'frank-is-root-here',
+  aliceNew: 'a brand new passphrase for alice',
+  bobReset: 'bob was reset by the admin',
+  adminOwn: 'the admin finally has a password',
 };
 
 describe.each(storeEngines)('users, teams and password login on %s', (engine) => {
@@ -337,6 +340,125 @@ describe.each(storeEngines)('users, teams and password login on %s', (engine) =>
     });
   });
 
+  it('lets a user change their own password with the current one, revoking their other tokens', async () => {
+    const session = (await login('alice', PASSWORDS.alice, '10.0.9.1')).json().token as string;
+    const other = (await login('alice', PASSWORDS.alice, '10.0.9.2')).json().token as string;
+    const setOwn = (payload: object, token = session) =>
+      call('PUT', '/users/alice/password', { token, payload });
+
+    const missing = await setOwn({ password: PASSWORDS.aliceNew });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json().errors).toEqual([
+      { path: '/currentPassword', message: expect.stringContaining('give your current password') },
+    ]);
+    const wrong = await setOwn({ password: PASSWORDS.aliceNew, currentPassword: 'not my password at all' });
+    expect(wrong.statusCode).toBe(400);
+    expect(wrong.json().errors).toEqual([
+      { path: '/currentPassword', message: expect.stringContaining('is not your current password') },
+    ]);
+    const short = await setOwn({ password: 'short', currentPassword: PASSWORDS.alice });
+    expect(short.statusCode).toBe(400);
+    expect(short.json().errors[0]).toMatchObject({ path: '/password' });
+
+    const changed = await setOwn({ password: PASSWORDS.aliceNew, currentPassword: PASSWORDS.alice });
+    expect(changed.statusCode).toBe(200);
+    // Every other token of hers (earlier logins included) is revoked; the one she used keeps working.
+    expect(changed.json()).toEqual({ username: 'alice', tokensRevoked: expect.any(Number) });
+    expect(changed.json().tokensRevoked).toBeGreaterThanOrEqual(1);
+    await new Promise((resolve) => setTimeout(resolve, AUTH_CACHE_TTL_MS + 50));
+    expect((await call('GET', '/whoami', { token: other })).statusCode).toBe(401);
+    expect((await call('GET', '/whoami', { token: session })).statusCode).toBe(200);
+    expect((await login('alice', PASSWORDS.alice, '10.0.9.3')).statusCode).toBe(401);
+    expect((await login('alice', PASSWORDS.aliceNew, '10.0.9.3')).statusCode).toBe(200);
+  });
+
+  it('counts wrong current passwords like failed logins', async () => {
+    const session = (await login('alice', PASSWORDS.aliceNew, '10.0.9.10')).json().token as string;
+    const guess = (attempt: number) =>
+      app.inject({
+        method: 'PUT',
+        url: '/api/v1/users/alice/password',
+        remoteAddress: '10.0.9.11',
+        headers: { authorization: `Bearer ${session}` },
+        payload: { password: 'a password of the attacker', currentPassword: `guess number ${attempt}` },
+      });
+    for (let attempt = 1; attempt <= 5; attempt++) expect((await guess(attempt)).statusCode).toBe(400);
+    const refused = await guess(6);
+    expect(refused.statusCode).toBe(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    // An admin's unlock lifts the wait for her password changes too.
+    expect(
+      (await call('DELETE', '/users/alice/login-failures')).json().failuresCleared,
+    ).toBeGreaterThanOrEqual(5);
+    expect((await guess(7)).statusCode).toBe(400);
+  });
+
+  it("lets only an admin set another user's password, and never a service account's", async () => {
+    const alice = (await login('alice', PASSWORDS.aliceNew, '10.0.9.20')).json().token as string;
+    const bob = (await login('bob', PASSWORDS.bob, '10.0.9.21')).json().token as string;
+    const notAdmin = await call('PUT', '/users/bob/password', {
+      token: alice,
+      payload: { password: 'alice would like this one' },
+    });
+    expect(notAdmin.statusCode).toBe(403);
+    expect(notAdmin.json().detail).toContain('user.write');
+
+    const reset = await call('PUT', '/users/bob/password', { payload: { password: PASSWORDS.bobReset } });
+    expect(reset.statusCode).toBe(200);
+    expect(reset.json()).toEqual({ username: 'bob', tokensRevoked: expect.any(Number) });
+    await new Promise((resolve) => setTimeout(resolve, AUTH_CACHE_TTL_MS + 50));
+    expect((await call('GET', '/whoami', { token: bob })).statusCode).toBe(401);
+    expect((await login('bob', PASSWORDS.bob, '10.0.9.22')).statusCode).toBe(401);
+    expect((await login('bob', PASSWORDS.bobReset, '10.0.9.22')).statusCode).toBe(200);
+
+    const service = await call('PUT', '/users/deploy-bot/password', {
+      payload: { password: PASSWORDS.bobReset },
+    });
+    expect(service.statusCode).toBe(400);
+    expect(service.json().detail).toBe('deploy-bot is a service account, which has no password');
+    const unknown = await call('PUT', '/users/nobody/password', {
+      payload: { password: PASSWORDS.bobReset },
+    });
+    expect(unknown.statusCode).toBe(404);
+
+    const audited = await store.db
+      .selectFrom('audit_entries')
+      .select(['actor', 'summary'])
+      .where('action', '=', 'user.password.set')
+      .orderBy('id')
+      .execute();
+    expect(audited.map((entry) => [entry.actor, JSON.parse(entry.summary).username])).toEqual([
+      ['alice', 'alice'],
+      ['admin', 'bob'],
+    ]);
+  });
+
+  it('refuses a password change through a token limited to a scope, unless the scope is org:admin', async () => {
+    const alice = await store.db
+      .selectFrom('users')
+      .select(['id', 'username'])
+      .where('username', '=', 'alice')
+      .executeTakeFirstOrThrow();
+    const scoped = await insertToken(store.db, alice, 'ci', null, 'org:member');
+    const refused = await call('PUT', '/users/alice/password', {
+      token: scoped.token,
+      payload: { password: 'changed through a scoped token', currentPassword: PASSWORDS.aliceNew },
+    });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().detail).toBe(
+      'this token is limited to org:member; a password can be changed only with an unscoped token',
+    );
+    expect((await login('alice', PASSWORDS.aliceNew, '10.0.9.30')).statusCode).toBe(200);
+  });
+
+  it('lets a user without a password (the bootstrap admin) set one without a current password', async () => {
+    const set = await call('PUT', '/users/admin/password', { payload: { password: PASSWORDS.adminOwn } });
+    expect(set.statusCode).toBe(200);
+    expect(set.json()).toEqual({ username: 'admin', tokensRevoked: 0 });
+    expect((await call('GET', '/whoami')).statusCode).toBe(200);
+    expect((await login('admin', PASSWORDS.adminOwn, '10.0.9.40')).statusCode).toBe(200);
+  });
+
   it('never writes a password or a login token into the store', async () => {
     const dump = JSON.stringify({
       users: await store.db.selectFrom('users').selectAll().execute(),
@@ -353,7 +475,7 @@ describe.each(storeEngines)('users, teams and password login on %s', (engine) =>
       .where('action', '=', 'user.login')
       .execute();
     expect(logins.length).toBeGreaterThan(0);
-    expect(new Set(logins.map((entry) => entry.actor))).toEqual(new Set(['alice', 'bob', 'erin']));
+    expect(new Set(logins.map((entry) => entry.actor))).toEqual(new Set(['admin', 'alice', 'bob', 'erin']));
   });
 
   // Last: the bootstrap admin is deleted here.

@@ -9,6 +9,41 @@ import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
 import { readPassword } from './login.ts';
 
+/**
+ * Reads the current password (empty when the user has none) and the new one: two lines of standard input with
+ * `fromStdin`, otherwise asked for on a terminal, unseen (the new one twice).
+ */
+async function readOwnPasswords(
+  io: CliIo,
+  username: string,
+  fromStdin: boolean,
+): Promise<{ currentPassword: string; password: string }> {
+  if (fromStdin) {
+    const text = (await io.readStdin()).replace(/\r?\n$/, '');
+    const match = /^(.*?)\r?\n([^]+)$/.exec(text);
+    if (!match) {
+      throw new CliUsageError(
+        '--password-stdin: to change your own password, pipe two lines: your current password (an empty ' +
+          'line if you have none), then the new one',
+      );
+    }
+    return { currentPassword: match[1]!, password: match[2]! };
+  }
+  if (!io.stdinIsTTY || !io.askSecret) {
+    throw new CliUsageError(
+      'no password: stdin is not a terminal, so pave cannot ask for one; pass --password-stdin and pipe ' +
+        'your current password and the new one in, one a line',
+    );
+  }
+  const currentPassword = await io.askSecret(`Current password of ${username} (Enter if you have none): `);
+  const password = await readPassword(io, {
+    fromStdin: false,
+    question: `New password for ${username}: `,
+    confirm: 'Repeat the new password: ',
+  });
+  return { currentPassword, password };
+}
+
 const userColumns: Column<User>[] = [
   { header: 'username', value: (user) => user.username },
   { header: 'kind', value: (user) => user.kind },
@@ -26,10 +61,16 @@ type CreateOptions = ClientOptions & { service?: boolean; passwordStdin?: boolea
 export function registerUsersCommands(program: Command, io: CliIo): void {
   const users = program
     .command('users')
-    .description('Create, list and delete users and service accounts')
+    .description('Create, list and delete users and service accounts; change passwords; clear failed logins')
     .addHelpText(
       'after',
-      examples('pave users create alice', 'pave users create deploy-bot --service', 'pave users list'),
+      examples(
+        'pave users create alice',
+        'pave users create deploy-bot --service',
+        'pave users list',
+        'pave users set-password',
+        'pave users unlock alice',
+      ),
     );
 
   addClientOptions(
@@ -108,6 +149,61 @@ export function registerUsersCommands(program: Command, io: CliIo): void {
       });
       await client.deleteUser(name);
       output.confirm(`Deleted user ${name}; their tokens no longer work`);
+    });
+
+  addClientOptions(
+    users
+      .command('set-password')
+      .summary("Change your password, or as an admin set another user's (revokes their other tokens)")
+      .description(
+        'Change your own password (without NAME, or with your own): you give your current one first, if you ' +
+          "have one. An admin can set another user's password without it. Either way every other token of " +
+          'the user is revoked, so whoever knew the old password is signed out; the token you use keeps ' +
+          'working. Passwords are asked for on a terminal, unseen; otherwise pass --password-stdin and pipe ' +
+          'the new password in, preceded, for your own, by a line with your current one (empty if none).',
+      )
+      .argument('[name]', 'the user; default: you')
+      .option('--password-stdin', 'read the password(s) from standard input'),
+  )
+    .addHelpText(
+      'after',
+      examples(
+        'pave users set-password',
+        'printf "%s\\n%s\\n" "$OLD" "$NEW" | pave users set-password --password-stdin',
+        'pave users set-password bob --password-stdin < bob-password.txt',
+      ),
+    )
+    .action(async (name: string | undefined, options: ClientOptions & { passwordStdin?: boolean }) => {
+      const { client, output } = await clientFor(options, io);
+      const me = (await client.whoami()).username;
+      const username = name ?? me;
+      const own = username === me;
+      const fromStdin = options.passwordStdin === true;
+      const { currentPassword, password } = own
+        ? await readOwnPasswords(io, username, fromStdin)
+        : {
+            currentPassword: '',
+            password: await readPassword(io, {
+              fromStdin,
+              question: `New password for ${username}: `,
+              confirm: 'Repeat the new password: ',
+            }),
+          };
+      const changed = await client.setPassword(username, {
+        password,
+        ...(currentPassword ? { currentPassword } : {}),
+      });
+      output.show(changed, (body) => {
+        const count = body.tokensRevoked;
+        const tokens = `${count} ${count === 1 ? 'token' : 'tokens'}`;
+        const were = count === 1 ? 'was' : 'were';
+        if (own) {
+          return count === 0
+            ? 'Changed your password'
+            : `Changed your password; ${count} other ${count === 1 ? 'token' : 'tokens'} of yours ${were} revoked`;
+        }
+        return `Set the password of ${body.username}; ${tokens} of theirs ${were} revoked, so they log in again with the new password`;
+      });
     });
 
   addClientOptions(

@@ -4,6 +4,7 @@ import {
   ConflictError,
   DNS_LABEL_RULE,
   InputError,
+  NotAllowedError,
   NotFoundError,
   PASSWORD_MAX_LENGTH,
   PASSWORD_MIN_LENGTH,
@@ -14,6 +15,8 @@ import {
   type CreateUserBody,
   type LoginFailuresCleared,
   type LoginResult,
+  type PasswordChanged,
+  type SetPasswordBody,
   type Team,
   type User,
   type UserKind,
@@ -21,6 +24,7 @@ import {
 import { sql, type Selectable } from 'kysely';
 import { isUniqueViolation, type Executor, type Store } from '../store/index.ts';
 import type { UsersTable } from '../store/schema.ts';
+import { authorize } from './access.ts';
 import { recordAudit } from './audit.ts';
 import { now, systemContext, type RequestContext } from './context.ts';
 import { insertToken } from './tokens.ts';
@@ -462,6 +466,104 @@ export async function unlockUser(
     await recordAudit(tx, context, { action: 'user.unlock', target: `users/${username}`, summary: cleared });
     return cleared;
   });
+}
+
+// Passwords of users
+
+/**
+ * Sets `username`'s password and revokes every other token of theirs, so that whoever knew the old password
+ * (and any token made with it) is signed out; the token making the change keeps working.
+ *
+ * Your own password: `currentPassword` is required when you have one (a stolen session token alone cannot
+ * take over the account), and wrong ones count like failed logins from `clientAddress` (429 after 5). Another
+ * user's: needs `user.write` (admins), no current password. A token limited to a scope other than org:admin
+ * can do neither. NotAllowedError (403), InputError for a missing or wrong current password, a weak new one
+ * or a service account; NotFoundError for an unknown user; TooManyRequestsError while failures block.
+ */
+export async function setPassword(
+  store: Store,
+  context: RequestContext,
+  target: { username: string; clientAddress: string },
+  body: SetPasswordBody,
+): Promise<PasswordChanged> {
+  const { actor } = context;
+  const own = target.username === actor.username;
+  const scope = actor.tokenScope;
+  if (scope && !(scope.scope.kind === 'org' && scope.role === 'admin')) {
+    throw new NotAllowedError(
+      `this token is limited to ${scope.via.replace(/^token scope /, '')}; a password can be changed only with an unscoped token`,
+      [
+        {
+          path: 'Authorization',
+          message: 'log in with `pave login --username NAME`, or use an unscoped token',
+        },
+      ],
+    );
+  }
+  if (!own) authorize(actor, 'user.write');
+  checkPassword(body.password, '/password');
+  const user = await store.db
+    .selectFrom('users')
+    .select(['id', 'kind', 'password_hash'])
+    .where('username', '=', target.username)
+    .executeTakeFirst();
+  if (!user) throw userNotFound(target.username);
+  if (user.kind === 'service') {
+    throw new InputError(`${target.username} is a service account, which has no password`, [
+      {
+        path: 'username',
+        message: 'service accounts use tokens only: `pave tokens create NAME --user NAME`',
+      },
+    ]);
+  }
+  const checkCurrent = own && user.password_hash !== null;
+  if (checkCurrent) await checkCurrentPassword(store, target, user.password_hash!, body.currentPassword);
+  const hash = await hashPassword(body.password);
+  return store.transaction(async (tx) => {
+    await tx.updateTable('users').set({ password_hash: hash }).where('id', '=', user.id).execute();
+    const revoked = await tx
+      .updateTable('tokens')
+      .set({ revoked_at: now() })
+      .where('user_id', '=', user.id)
+      .where('revoked_at', 'is', null)
+      .where('id', '!=', actor.tokenId)
+      .executeTakeFirst();
+    const changed = { username: target.username, tokensRevoked: Number(revoked.numUpdatedRows) };
+    await recordAudit(tx, context, {
+      action: 'user.password.set',
+      target: `users/${target.username}`,
+      summary: { ...changed, currentPasswordChecked: checkCurrent },
+    });
+    return changed;
+  });
+}
+
+/** Verifies the caller's current password, counting a wrong one like a failed login from that address. */
+async function checkCurrentPassword(
+  store: Store,
+  target: { username: string; clientAddress: string },
+  hash: string,
+  currentPassword: string | undefined,
+): Promise<void> {
+  if (currentPassword === undefined) {
+    throw new InputError('your current password is needed to change it', [
+      {
+        path: '/currentPassword',
+        message: 'give your current password; if you forgot it, an admin can set a new one for you',
+      },
+    ]);
+  }
+  const keys = failureCounters(target.username, target.clientAddress);
+  await refuseWhileBlocked(store.db, keys);
+  if (!(await verifyPassword(currentPassword, hash))) {
+    await recordLoginFailure(store, keys);
+    throw new InputError('the current password is wrong', [
+      {
+        path: '/currentPassword',
+        message: `is not your current password; after ${LOGIN_FAILURE_LIMIT} wrong ones within ${LOGIN_FAILURE_WINDOW_MS / 60_000} minutes, attempts wait`,
+      },
+    ]);
+  }
 }
 
 // Teams

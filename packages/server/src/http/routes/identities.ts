@@ -3,6 +3,8 @@ import {
   CreateUserBody,
   LoginBody,
   LoginFailuresCleared,
+  PasswordChanged,
+  SetPasswordBody,
   LoginResult,
   Team,
   TeamMemberParams,
@@ -23,6 +25,7 @@ import {
   listUsers,
   login,
   removeTeamMember,
+  setPassword,
   unlockUser,
 } from '../../domain/users.ts';
 
@@ -112,6 +115,29 @@ export function identityRoutes(api: ApiServer, store: Store): void {
       },
     },
     async (request) => unlockUser(store, request.pave, request.params.username),
+  );
+
+  api.put(
+    '/users/:username/password',
+    {
+      // Everyone signed in may change their own password; another user's needs user.write (checked inside).
+      config: { permission: 'token.self' },
+      schema: {
+        tags: ['users'],
+        summary:
+          "Set a password: your own (with the current one, if you have one) or, as an admin, anyone's; revokes the user's other tokens",
+        params: UserParams,
+        body: SetPasswordBody,
+        response: { 200: PasswordChanged },
+      },
+    },
+    async (request) =>
+      setPassword(
+        store,
+        request.pave,
+        { username: request.params.username, clientAddress: request.ip },
+        request.body,
+      ),
   );
 
   api.get(
