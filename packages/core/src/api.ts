@@ -199,6 +199,14 @@ export const AuditEntry = z
     action: z.string().describe('What happened, as <object>.<verb>, e.g. app.create.'),
     target: z.string().describe('The object acted on, e.g. apps/shop/envs/dev.'),
     appId: z.string().nullable(),
+    appIncarnation: z
+      .string()
+      .nullable()
+      .describe(
+        'Which incarnation of the app the entry is about: an app id deleted and created again is a new ' +
+          'incarnation, with an audit trail of its own. Null for entries about no app, or about an app ' +
+          'deleted before Pave recorded incarnations.',
+      ),
     requestId: z.string(),
     summary: z.record(z.string(), z.unknown()),
   })
@@ -207,6 +215,13 @@ export type AuditEntry = z.infer<typeof AuditEntry>;
 
 export const AuditQuery = z.strictObject({
   app: dnsLabel.optional(),
+  incarnation: z
+    .enum(['current', 'all'])
+    .optional()
+    .describe(
+      'With `app`: `current` (the default) lists the trail of the app as it exists now; `all` also that of ' +
+        'earlier apps with the same id, and needs audit.read-all.',
+    ),
   limit: z.coerce.number().int().min(1).max(500).optional(),
   cursor: z
     .string()
@@ -238,18 +253,62 @@ export const AuditVerification = z
           .describe("The entry's position in the chain (1, 2, …); 0 for an entry that has none."),
         id: z.number().int().nullable().describe('The entry id; null when the entry is missing.'),
         problem: z
-          .enum(['changed', 'missing', 'broken-link', 'head-mismatch'])
+          .enum(['changed', 'missing', 'broken-link', 'head-mismatch', 'key-mismatch', 'published-head'])
           .describe(
             'changed: the entry does not match its hash; missing: entries were deleted; broken-link: the ' +
               "entry's previous hash is not the previous entry's hash; head-mismatch: the newest entries " +
-              'do not match the head of the chain (deleted, or added outside Pave).',
+              'do not match the head of the chain (deleted, or added outside Pave); key-mismatch: the ' +
+              "chain's record of its key does not match the audit key; published-head: the log does not " +
+              'contain the head published earlier (`head` query parameter).',
           ),
         message: z.string().describe('Which entry (id, seq, time, action) and what is wrong with it.'),
       })
       .nullable(),
+    keyedFrom: z
+      .number()
+      .int()
+      .nullable()
+      .describe(
+        'The first entry hashed with the audit key (HMAC-SHA-256); entries before it were written before ' +
+          'Pave keyed the chain and are checked with the unkeyed hash. Null: the chain is not keyed yet.',
+      ),
+    publishedHead: z
+      .number()
+      .int()
+      .nullable()
+      .describe(
+        'The position of the published head that was checked too (`head`); null when none was given.',
+      ),
   })
   .meta({ id: 'AuditVerification' });
 export type AuditVerification = z.infer<typeof AuditVerification>;
+
+/** A head of the audit chain as it is published and given back: `SEQ:HASH`, e.g. `42:9f86d0…` (64 hex digits). */
+export const PublishedAuditHead = z.string().regex(/^\d{1,15}:[0-9a-f]{64}$/, {
+  message: 'must be SEQ:HASH as `pave audit head` prints it, e.g. 42: and 64 lowercase hex digits',
+});
+
+export const AuditVerifyQuery = z.strictObject({
+  head: PublishedAuditHead.optional().describe(
+    'A head published earlier (`GET /audit/head`): the entry at that position must still have that hash.',
+  ),
+});
+export type AuditVerifyQuery = z.infer<typeof AuditVerifyQuery>;
+
+/**
+ * The head of the audit chain (`GET /audit/head`): its newest position and hash. Publish it elsewhere (a
+ * ticket, a chat, another system's log); `GET /audit/verify?head=SEQ:HASH` later proves that nothing up to it
+ * was changed, even by someone who could rewrite the whole store.
+ */
+export const AuditHead = z
+  .object({
+    seq: z.number().int().describe("The newest entry's position; 0 for an empty log."),
+    hash: z.string().describe("The newest entry's hash (64 zeros for an empty log)."),
+    head: z.string().describe('SEQ:HASH, the form to publish and to give to `pave audit verify --head`.'),
+    keyedFrom: z.number().int().nullable().describe('The first entry hashed with the audit key.'),
+  })
+  .meta({ id: 'AuditHead' });
+export type AuditHead = z.infer<typeof AuditHead>;
 
 /** Wraps a list response; lists are objects so they can grow fields without breaking clients. */
 export function listOf<T extends z.ZodType>(item: T) {

@@ -19,6 +19,7 @@ import type {
 import type {
   App,
   AppDetail,
+  AuditHead,
   AuditPage,
   AuditQuery,
   AuditVerification,
@@ -330,9 +331,16 @@ export class PaveClient {
   listAudit(query: AuditQuery = {}) {
     return this.request<AuditPage>('GET', '/audit', { query });
   }
-  /** Walks the audit log's hash chain; `ok: false` (still a 200) when the store was changed outside Pave. */
-  verifyAudit() {
-    return this.request<AuditVerification>('GET', '/audit/verify');
+  /**
+   * Walks the audit log's hash chain; `ok: false` (still a 200) when the store was changed outside Pave. With
+   * `head` (`SEQ:HASH`, as {@link getAuditHead} gave it earlier), the entry at SEQ must still have that hash.
+   */
+  verifyAudit(options: { head?: string } = {}) {
+    return this.request<AuditVerification>('GET', '/audit/verify', { query: { head: options.head } });
+  }
+  /** The head of the audit chain (newest position and hash), to publish outside Pave. */
+  getAuditHead() {
+    return this.request<AuditHead>('GET', '/audit/head');
   }
   /** Queues a deployment (202); with `plan: true` only returns what would change. */
   createDeployment(app: string, env: string, body: CreateDeploymentBody) {

@@ -18,6 +18,7 @@ import { ProcessRuntime } from '@pave/runtime-process';
 import { DeploymentWorker } from './domain/deployments/worker.ts';
 import { keyringSource } from './secrets/keyring.ts';
 import { SecretBox } from './secrets/secret-box.ts';
+import { loadAuditKey } from './domain/audit-key.ts';
 import { driverContext, environmentTeardown } from './domain/deployments/orchestrator.ts';
 import { resourceDriverRegistry } from './resource-drivers.ts';
 import { RuntimeRouter } from './runtime-router.ts';
@@ -132,6 +133,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       (Number((options.env ?? process.env).PAVE_JANITOR_INTERVAL_MS) || JANITOR_INTERVAL_MS),
   });
   try {
+    // Before anything is audited: entries are hashed with the audit key (created on the first start).
+    const audit = await loadAuditKey(store.db, box);
+    logger.info({ keyedFrom: audit.keyedFrom }, 'the audit chain is keyed with the audit key');
     const tokenFile = await bootstrapAdmin(store, dataDir);
     if (tokenFile) {
       logger.info({ file: tokenFile }, `created the admin user; its token is in ${tokenFile} (mode 0600)`);

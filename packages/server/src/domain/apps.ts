@@ -6,13 +6,13 @@ import { recordAudit } from './audit.ts';
 import { now, type RequestContext } from './context.ts';
 import type { AppsTable } from '../store/schema.ts';
 
-function toApp(row: AppsTable): App {
+function toApp(row: Omit<AppsTable, 'incarnation'>): App {
   return { id: row.id, name: row.name, createdBy: row.created_by, createdAt: row.created_at };
 }
 
 /** Creates an application; ConflictError if the id is taken. */
 export async function createApp(store: Store, context: RequestContext, body: CreateAppBody): Promise<App> {
-  const row: AppsTable = {
+  const row: Omit<AppsTable, 'incarnation'> = {
     id: body.id,
     name: body.name ?? body.id,
     created_by: context.actor.username,

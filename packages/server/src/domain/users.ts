@@ -26,6 +26,7 @@ import { isUniqueViolation, type Executor, type Store } from '../store/index.ts'
 import type { UsersTable } from '../store/schema.ts';
 import { authorize } from './access.ts';
 import { recordAudit } from './audit.ts';
+import { refusalsFor } from './audit-refusals.ts';
 import { now, systemContext, type RequestContext } from './context.ts';
 import { insertToken } from './tokens.ts';
 
@@ -353,6 +354,7 @@ export async function login(store: Store, attempt: LoginAttempt): Promise<LoginR
   const matches = await verifyPassword(attempt.password, hash ?? DUMMY_HASH);
   if (!user || !hash || !matches) {
     await recordLoginFailure(store, keys);
+    refusalsFor(store).loginFailed(attempt);
     throw new AuthenticationError('username or password is wrong', [
       {
         path: '/',

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { ServiceUnavailableError } from '@pave/core';
-import type { Database } from '../store/index.ts';
+import type { Database, Executor } from '../store/index.ts';
 import type { KeyringSource } from './keyring.ts';
 
 const PREFIX = 'pave';
@@ -67,6 +67,39 @@ export class SecretBox {
     return createHmac('sha256', this.fingerprintKey).update(value).digest('hex');
   }
 
+  /**
+   * The random key of a keyed MAC (HMAC-SHA-256) for `scope`, e.g. the audit chain's: kept in data_keys
+   * wrapped by the master key like a data key, so master-key rotation re-wraps it and it keeps working.
+   * Created in `db` when missing (pass a transaction to create it together with what depends on it); never
+   * written anywhere unwrapped. Rejects with ServiceUnavailableError when its master key is missing.
+   */
+  async macKey(scope: string, db: Executor = this.db): Promise<Buffer> {
+    const row = await db.selectFrom('data_keys').selectAll().where('scope', '=', scope).executeTakeFirst();
+    if (row) return this.unwrap(row.wrapped, row.master_version, row.scope);
+    const { key, values } = this.newDataKey(scope);
+    const inserted = await db
+      .insertInto('data_keys')
+      .values(values)
+      .onConflict((oc) => oc.column('scope').doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    // Another replica created it first: use theirs.
+    return inserted ? key : this.macKey(scope, db);
+  }
+
+  /** A new random key for `scope`, and the data_keys row that holds it wrapped by the current master key. */
+  private newDataKey(scope: string) {
+    const keyring = this.keyring.load();
+    const key = randomBytes(32);
+    const values = {
+      scope,
+      master_version: keyring.current,
+      wrapped: seal(keyring.keys.get(keyring.current)!, key, `data-key:${scope}`),
+      created_at: new Date().toISOString(),
+    };
+    return { key, values };
+  }
+
   /** Re-wraps every data key with the current master key; returns how many it re-wrapped. */
   async rewrapAll(): Promise<number> {
     const keyring = this.keyring.load();
@@ -115,16 +148,10 @@ export class SecretBox {
       .where('scope', '=', scope)
       .executeTakeFirst();
     if (existing) return { id: Number(existing.id), key: await this.dataKeyById(Number(existing.id)) };
-    const keyring = this.keyring.load();
-    const key = randomBytes(32);
+    const { key, values } = this.newDataKey(scope);
     const inserted = await this.db
       .insertInto('data_keys')
-      .values({
-        scope,
-        master_version: keyring.current,
-        wrapped: seal(keyring.keys.get(keyring.current)!, key, `data-key:${scope}`),
-        created_at: new Date().toISOString(),
-      })
+      .values(values)
       .onConflict((oc) => oc.column('scope').doNothing())
       .returning('id')
       .executeTakeFirst();

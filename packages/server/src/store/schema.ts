@@ -58,6 +58,11 @@ export interface AppsTable {
   name: string;
   created_by: string;
   created_at: string;
+  /**
+   * Random, set by the database when the row is inserted (0010): an app id deleted and created again is a new
+   * incarnation, whose audit trail starts afresh.
+   */
+  incarnation: Generated<string>;
 }
 
 export interface EnvTypesTable {
@@ -101,6 +106,8 @@ export interface AuditEntriesTable {
   seq: Generated<number | null>;
   prev_hash: Generated<string | null>;
   hash: Generated<string | null>;
+  /** The incarnation of the app (apps.incarnation) the entry is about; null for entries about no app. */
+  app_incarnation: Generated<string | null>;
 }
 
 export interface DeploymentSetsTable {
@@ -270,6 +277,10 @@ export interface AuditChainTable {
   id: number;
   seq: number;
   last_hash: string;
+  /** The first entry hashed with the audit key (HMAC); earlier ones use the unkeyed hash. Null: not keyed yet. */
+  keyed_from: Generated<number | null>;
+  /** HMAC under the audit key of `keyed_from` (see auditKeyCheck): names the key and pins where keying began. */
+  key_check: Generated<string | null>;
 }
 
 export interface RoleGrantsTable {

@@ -1,13 +1,29 @@
-import { AuditPage, AuditQuery, AuditVerification } from '@pave/core';
+import type { FastifyError, FastifyRequest } from 'fastify';
+import { AuditHead, AuditPage, AuditQuery, AuditVerification, AuditVerifyQuery } from '@pave/core';
 import type { ApiServer } from '../app.ts';
 import type { Store } from '../../store/index.ts';
-import { listAudit, verifyAuditChain } from '../../domain/audit.ts';
+import { authorize } from '../../domain/access.ts';
+import { listAudit, parsePublishedHead, readAuditHead, verifyAuditChain } from '../../domain/audit.ts';
+import { refusalsFor } from '../../domain/audit-refusals.ts';
 
 /**
- * The audit log, newest first, filterable by app, paginated with `cursor`; and the check of its hash chain,
- * which answers 200 whether or not the chain is intact (`ok` tells).
+ * The audit log, newest first, filterable by app (its current incarnation, or all of them for those who
+ * may read the whole log), paginated with `cursor`; the head of its hash chain, to publish elsewhere; and
+ * the check of the chain (optionally against a published head), which answers 200 whether or not the chain
+ * is intact (`ok` tells).
+ *
+ * It also records every request of `api` refused for want of a permission (403) in the log, counted per
+ * actor, permission and target over a minute (see RefusalRecorder), and writes what is counted when the
+ * server closes.
  */
 export function auditRoutes(api: ApiServer, store: Store): void {
+  const refusals = refusalsFor(store);
+  refusals.reportWriteErrorsTo((error, count) =>
+    api.log.error({ err: error, refusals: count }, 'could not record refused requests in the audit log'),
+  );
+  api.addHook('onError', async (request, _reply, error) => noteRefusal(store, request, error));
+  api.addHook('onClose', async () => refusals.flush());
+
   api.get(
     '/audit',
     {
@@ -19,7 +35,28 @@ export function auditRoutes(api: ApiServer, store: Store): void {
         response: { 200: AuditPage },
       },
     },
-    async (request) => listAudit(store.db, request.query),
+    async (request) => {
+      // Earlier apps with the same id are not the current owners' business.
+      if (request.query.app && request.query.incarnation === 'all') {
+        authorize(request.pave.actor, 'audit.read-all');
+      }
+      return listAudit(store.db, request.query);
+    },
+  );
+  api.get(
+    '/audit/head',
+    {
+      config: { permission: 'audit.read-all' },
+      schema: {
+        tags: ['audit'],
+        summary: 'The head of the audit hash chain, to publish outside Pave',
+        description:
+          'The newest position and hash (`head`: SEQ:HASH). Publish it somewhere the store cannot reach; ' +
+          '`GET /audit/verify?head=SEQ:HASH` later proves that nothing up to it was changed.',
+        response: { 200: AuditHead },
+      },
+    },
+    async () => readAuditHead(store.db),
   );
   api.get(
     '/audit/verify',
@@ -29,11 +66,34 @@ export function auditRoutes(api: ApiServer, store: Store): void {
         tags: ['audit'],
         summary: 'Verify the hash chain of the audit log',
         description:
-          'Walks every entry in order and recomputes its hash. `ok: false` means the store was changed ' +
-          'outside Pave; `firstProblem` names the first entry where the chain breaks.',
+          'Walks every entry in order and recomputes its hash (keyed with the audit key from `keyedFrom` ' +
+          'on). `ok: false` means the store was changed outside Pave; `firstProblem` names the first entry ' +
+          'where the chain breaks. With `head`, the entry at that position must still have that hash.',
+        querystring: AuditVerifyQuery,
         response: { 200: AuditVerification },
       },
     },
-    async () => verifyAuditChain(store.db),
+    async (request) =>
+      verifyAuditChain(
+        store.db,
+        request.query.head ? { publishedHead: parsePublishedHead(request.query.head) } : {},
+      ),
   );
+}
+
+/** Counts a request refused for want of a permission; the authoriser says which one in `errors`. */
+function noteRefusal(store: Store, request: FastifyRequest, error: FastifyError): void {
+  if (error.name !== 'NotAllowedError' || !request.pave) return;
+  const problems = (error as { errors?: Array<{ path: string; message: string }> }).errors ?? [];
+  const named = problems.find((problem) => problem.path === 'permission')?.message;
+  const permission = named?.split(':')[0] ?? request.routeOptions.config.permission ?? 'unknown';
+  refusalsFor(store).accessDenied({
+    actor: request.pave.actor,
+    permission,
+    reason: error.message,
+    target: request.url.split('?')[0]!.replace(/^\/api\/v1\//, ''),
+    appId: request.accessTarget?.app ?? null,
+    method: request.method,
+    requestId: String(request.id),
+  });
 }

@@ -1,6 +1,40 @@
+import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { AUDIT_GENESIS_HASH, auditEntryHash } from '../../domain/audit.ts';
 import type { StoreMigration } from './index.ts';
+
+/** The previous hash of the first entry of the chain: 64 zeros. */
+const AUDIT_GENESIS_HASH = '0'.repeat(64);
+
+/**
+ * This migration's own copy of the unkeyed entry hash, frozen as the entries it chains were written: hex
+ * SHA-256 of the previous hash, a newline, and the JSON of the fields with their keys sorted. It must never
+ * change, whatever becomes of the server's hash (test/audit-chain.test.ts pins both with fixed vectors).
+ */
+export function auditEntryHash(
+  prevHash: string,
+  fields: {
+    seq: number;
+    at: string;
+    actor: string;
+    action: string;
+    target: string;
+    appId: string | null;
+    requestId: string;
+    summary: string;
+  },
+): string {
+  const content = JSON.stringify({
+    action: fields.action,
+    actor: fields.actor,
+    appId: fields.appId,
+    at: fields.at,
+    requestId: fields.requestId,
+    seq: fields.seq,
+    summary: fields.summary,
+    target: fields.target,
+  });
+  return createHash('sha256').update(`${prevHash}\n${content}`).digest('hex');
+}
 
 /** How many existing entries the backfill reads at a time. */
 const BACKFILL_PAGE_SIZE = 1000;

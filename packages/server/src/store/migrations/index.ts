@@ -8,6 +8,7 @@ import { auditChain } from './0006_audit_chain.ts';
 import { roles } from './0007_roles.ts';
 import { runtimeTargets } from './0008_runtime_targets.ts';
 import { routeHosts } from './0009_route_hosts.ts';
+import { auditKeyAndIncarnations } from './0010_audit_key_and_incarnations.ts';
 
 /** The database engines the store runs on. */
 export type StoreEngine = 'sqlite' | 'postgres';
@@ -30,4 +31,5 @@ export const migrations: readonly StoreMigration[] = [
   roles,
   runtimeTargets,
   routeHosts,
+  auditKeyAndIncarnations,
 ];
