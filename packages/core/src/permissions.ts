@@ -4,6 +4,8 @@
  * the portal use the same names to explain and to hide what a user may not do.
  */
 
+import { isDnsLabel } from './ids.ts';
+
 /** Roles held across the whole organisation. */
 export const ORG_ROLES = ['admin', 'platform', 'member'] as const;
 /** Roles held on one app. */
@@ -26,7 +28,7 @@ export const PERMISSIONS = {
   'role.grant': 'grant and revoke roles (app roles: owners; org and environment-type roles: admins)',
   'env.read': 'see environments, their status and current deployment',
   'env.create': 'create environments (fresh, cloned or ephemeral)',
-  'env.update': 'extend an ephemeral environment',
+  'env.update': "change an environment's time to live (`pave envs extend`)",
   'env.delete': 'delete an environment with its workloads and resources',
   'deployment.read': 'see deployments, their journals and diffs',
   'deployment.create': 'deploy, promote into an environment, and queue clones',
@@ -115,13 +117,19 @@ const EVERYONE: readonly Permission[] = ['app.list', 'env-type.read', 'token.sel
 
 /**
  * App permissions that, on an environment of a restricted type (production by default), also need the
- * `deployer` role on that type: deploying, promoting into, rolling back, changing values of, deleting.
+ * `deployer` role on that type: everything that creates, changes, reveals or reaches such an environment —
+ * creating one (or cloning from one), deploying, promoting into, rolling back, changing its time to live, its
+ * values or its resources, revealing its secrets, deleting it.
  */
 export const RESTRICTED_PERMISSIONS: readonly Permission[] = [
+  'env.create',
+  'env.update',
+  'env.delete',
   'deployment.create',
   'deployment.rollback',
   'values.write',
-  'env.delete',
+  'values.reveal',
+  'resource.write',
 ];
 
 /** Permissions that concern one app: checked against the caller's roles on that app. */
@@ -274,15 +282,35 @@ export function parseTokenScope(text: string): AccessGrant | null {
   if (parts[0] === 'org' && parts.length === 2 && isRole(parts[1]!) && roleScopeKind(parts[1]!) === 'org') {
     return { role: parts[1]!, scope: { kind: 'org' }, via: `token scope ${text}` };
   }
-  if (parts.length !== 3 || !parts[1] || !isRole(parts[2]!)) return null;
-  const role = parts[2]!;
-  if (parts[0] === 'app' && roleScopeKind(role) === 'app') {
-    return { role, scope: { kind: 'app', id: parts[1] }, via: `token scope ${text}` };
+  const [kind, id, role] = parts;
+  if (parts.length !== 3 || !id || !isDnsLabel(id) || !role || !isRole(role)) return null;
+  if (kind === 'app' && roleScopeKind(role) === 'app') {
+    return { role, scope: { kind: 'app', id }, via: `token scope ${text}` };
   }
-  if (parts[0] === 'env-type' && roleScopeKind(role) === 'env-type') {
-    return { role, scope: { kind: 'env-type', id: parts[1] }, via: `token scope ${text}` };
+  if (kind === 'env-type' && roleScopeKind(role) === 'env-type') {
+    return { role, scope: { kind: 'env-type', id }, via: `token scope ${text}` };
   }
   return null;
+}
+
+/**
+ * Whether a scope grants no more than `outer` does: org admin covers everything; otherwise the same kind
+ * and place, and (for app roles) a role whose permissions are a subset of the outer role's.
+ */
+export function scopeWithin(inner: AccessGrant, outer: AccessGrant): boolean {
+  if (outer.scope.kind === 'org' && outer.role === 'admin') return true;
+  if (inner.scope.kind !== outer.scope.kind) return false;
+  if (inner.scope.kind !== 'org' && outer.scope.kind !== 'org' && inner.scope.id !== outer.scope.id) {
+    return false;
+  }
+  if (inner.scope.kind !== 'app') return inner.role === outer.role;
+  const outerPermissions = APP_ROLE_PERMISSIONS[outer.role as AppRole] ?? [];
+  return (APP_ROLE_PERMISSIONS[inner.role as AppRole] ?? []).every((p) => outerPermissions.includes(p));
+}
+
+/** Whether the grants hold `scope` (some grant covers it), so a token may be limited to it. */
+export function holdsScope(grants: readonly AccessGrant[], scope: AccessGrant): boolean {
+  return grants.some((grant) => scopeWithin(scope, grant));
 }
 
 /** How token scopes are written, for messages. */

@@ -53,11 +53,14 @@ export function registerTokensCommands(program: Command, io: CliIo): void {
         'Create an API token for yourself (admins: for a service account); it is printed once and cannot be shown again',
       )
       .argument('<name>', 'what the token is for, e.g. ci')
-      .option('--expires-in <duration>', `when it stops working: ${DURATION_FORMAT} (default: never)`)
+      .option(
+        '--expires-in <duration>',
+        `when it stops working: ${DURATION_FORMAT} (default: when the token you use expires; never for one without expiry)`,
+      )
       .option(
         '--scope <scope>',
         'let it do no more than one role allows, e.g. app:shop:viewer ' +
-          '(default: everything your roles allow); it never widens your roles',
+          "(default: your token's scope, or everything your roles allow); it never widens your roles",
       )
       .option(
         '--user <name>',

@@ -87,3 +87,70 @@ export async function environmentAccess(
     .executeTakeFirst();
   return row ? { envType: row.type, restricted: Number(row.restricted) === 1 } : undefined;
 }
+
+/** A permission to check against a target, besides the one a route declares for its path. */
+export interface AccessCheck {
+  permission: Permission;
+  target: AccessTarget;
+}
+
+/** The restricted environment types among an app's environments: what an app-level change reaches. */
+async function restrictedTypesOfApp(db: Executor, app: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('environments')
+    .innerJoin('env_types', 'env_types.id', 'environments.type')
+    .select('env_types.id as type')
+    .distinct()
+    .where('environments.app_id', '=', app)
+    .where('env_types.restricted', '=', 1)
+    .orderBy('env_types.id')
+    .execute();
+  return rows.map((row) => row.type);
+}
+
+/**
+ * `permission` on every restricted environment type the app has: app-level values are the defaults of
+ * every environment, and deleting an app deletes them all, so such changes reach production too.
+ */
+export async function onEveryRestrictedType(
+  db: Executor,
+  app: string,
+  permission: Permission,
+): Promise<AccessCheck[]> {
+  return (await restrictedTypesOfApp(db, app)).map((envType) => ({
+    permission,
+    target: { app, envType, restricted: true },
+  }));
+}
+
+/**
+ * What creating an environment reaches besides the app: the new environment's type, and (for a clone) the
+ * source environment, which is read and whose data may be copied. Body fields are read defensively: the
+ * checks run before the body is validated, and a missing or malformed field adds no check (validation
+ * refuses it next).
+ */
+export async function environmentCreationChecks(
+  db: Executor,
+  app: string,
+  body: unknown,
+): Promise<AccessCheck[]> {
+  const fields = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  const checks: AccessCheck[] = [];
+  if (typeof fields.type === 'string') {
+    const type = await db
+      .selectFrom('env_types')
+      .select(['id', 'restricted'])
+      .where('id', '=', fields.type)
+      .executeTakeFirst();
+    if (type && Number(type.restricted) === 1) {
+      checks.push({ permission: 'env.create', target: { app, envType: type.id, restricted: true } });
+    }
+  }
+  if (typeof fields.from === 'string') {
+    const source = await environmentAccess(db, app, fields.from);
+    if (source?.restricted) {
+      checks.push({ permission: 'env.create', target: { app, ...source } });
+    }
+  }
+  return checks;
+}

@@ -2,9 +2,14 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import {
   AuthenticationError,
   InputError,
+  NotAllowedError,
   NotFoundError,
+  describeGrant,
+  holdsScope,
   parseTokenScope,
+  scopeWithin,
   TOKEN_SCOPE_FORMAT,
+  type AccessGrant,
   type CreateTokenBody,
   type CreatedToken,
   type TokenInfo,
@@ -72,15 +77,20 @@ export async function insertToken(
 }
 
 /**
- * Creates a token for the calling user, or (admins) for the user or service account `body.user`. InputError
- * if `expiresAt` is not in the future or the scope is malformed.
+ * Creates a token for the calling user, or (admins) for the user or service account `body.user`. A token can
+ * never reach further than the one that creates it: its scope must be one the creator holds and within the
+ * creating token's own scope (a scoped token's new token gets that scope when none is asked for), and it
+ * expires no later than the creating token (which it inherits when no expiry is asked for). InputError if
+ * `expiresAt` is not in the future or the scope is malformed; NotAllowedError for a scope or expiry beyond
+ * the creator's.
  */
 export async function createToken(
   store: Store,
   context: RequestContext,
   body: CreateTokenBody,
 ): Promise<CreatedToken> {
-  let expiresAt: string | null = null;
+  const creator = context.actor;
+  let expiresAt: string | null = creator.tokenExpiresAt;
   if (body.expiresAt) {
     const at = new Date(body.expiresAt);
     if (at.getTime() <= Date.now()) {
@@ -88,14 +98,34 @@ export async function createToken(
         { path: '/expiresAt', message: 'must be in the future' },
       ]);
     }
+    if (creator.tokenExpiresAt && at.getTime() > Date.parse(creator.tokenExpiresAt)) {
+      throw new NotAllowedError('a token cannot outlive the token that creates it', [
+        {
+          path: '/expiresAt',
+          message: `must be no later than ${creator.tokenExpiresAt}, when your token expires; ask for an earlier expiry`,
+        },
+      ]);
+    }
     expiresAt = at.toISOString();
   }
-  let scope: string | null = null;
+  let scope: string | null = creator.tokenScope ? scopeText(creator.tokenScope) : null;
   if (body.scope !== undefined) {
-    if (!parseTokenScope(body.scope)) {
+    const asked = parseTokenScope(body.scope);
+    if (!asked) {
       throw new InputError(`"${body.scope}" is not a token scope`, [
-        { path: '/scope', message: `write it as ${TOKEN_SCOPE_FORMAT}` },
+        { path: '/scope', message: `write it as ${TOKEN_SCOPE_FORMAT}, with a DNS-label app or type id` },
       ]);
+    }
+    if (!holdsScope(creator.grants, asked)) {
+      throw new NotAllowedError(`you do not hold ${describeGrant(asked)}, so no token of yours can`, [
+        { path: '/scope', message: 'ask for a scope within your roles; `pave whoami` lists them' },
+      ]);
+    }
+    if (creator.tokenScope && !scopeWithin(asked, creator.tokenScope)) {
+      throw new NotAllowedError(
+        `this token is limited to ${scopeText(creator.tokenScope)}; it cannot create a token for ${body.scope}`,
+        [{ path: '/scope', message: `ask for ${scopeText(creator.tokenScope)} or a narrower scope` }],
+      );
     }
     scope = body.scope;
   }
@@ -131,6 +161,13 @@ export async function createToken(
     });
     return created;
   });
+}
+
+/** A scope as it is written and stored: `app:shop:viewer`, `env-type:production:deployer`, `org:admin`. */
+function scopeText(scope: AccessGrant): string {
+  return scope.scope.kind === 'org'
+    ? `org:${scope.role}`
+    : `${scope.scope.kind}:${scope.scope.id}:${scope.role}`;
 }
 
 /** The calling user's tokens (revoked ones included, marked), newest first. */

@@ -18,7 +18,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { AuthenticationError, type AccessTarget, type Permission } from '@pave/core';
-import { authorize, environmentAccess } from '../domain/access.ts';
+import { authorize, environmentAccess, type AccessCheck } from '../domain/access.ts';
 import type { RuntimeDriver } from '@pave/plugin-api';
 import type { Store } from '../store/index.ts';
 import { authenticate } from '../domain/tokens.ts';
@@ -69,6 +69,12 @@ export type ApiServer = FastifyInstance<
   RawRequestDefaultExpression,
   RawReplyDefaultExpression,
   FastifyBaseLogger,
+    /**
+     * Further checks that depend on the request's query or body (e.g. the type of an environment being
+     * created), each authorised like the route's own permission. They run after the body is parsed and
+     * before it is validated, so they read it defensively.
+     */
+    access?: (request: FastifyRequest) => Promise<AccessCheck[]>;
   ZodTypeProvider
 >;
 
@@ -233,6 +239,13 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
       const scoped = v1.withTypeProvider<ZodTypeProvider>();
       scoped.get('/openapi.json', { schema: { hide: true }, config: { public: true } }, async () =>
         app.swagger(),
+      });
+      v1.addHook('preValidation', async (request, reply) => {
+        if (request.routeOptions.config.public) return;
+        const further = request.routeOptions.config.access;
+        for (const check of further ? await further(request) : []) {
+          authorize(request.pave.actor, check.permission, check.target);
+        }
       );
       appRoutes(scoped, options.store, teardown);
       envTypeRoutes(scoped, options.store);

@@ -12,12 +12,15 @@ import { openTestStore } from '../../../../test/support/stores.ts';
 import {
   MATRIX_ROLES,
   MATRIX_TARGETS,
+  MATRIX_VARIANTS,
   apiRoutes,
   concreteUrl,
   createMatrixUsers,
   letters,
   outcomeOf,
   renderMatrix,
+  variantBody,
+  variantRow,
   type ExpectedMatrix,
   type MatrixRole,
   type Outcome,
@@ -94,6 +97,24 @@ describe('the authorisation matrix: every API route x every role x own and other
           outcomes.push(outcomeOf(response.statusCode, response.body));
         }
         actual[route]![role] = letters(outcomes);
+      }
+    }
+    for (const variant of MATRIX_VARIANTS) {
+      const row = (actual[variantRow(variant)] = {} as Record<MatrixRole, string>);
+      for (const role of MATRIX_ROLES) {
+        const outcomes: Outcome[] = [];
+        for (const target of MATRIX_TARGETS) {
+          const { method, url } = concreteUrl(variant.route, target);
+          const body = variantBody(variant, target);
+          const response = await app.inject({
+            method: method as 'GET',
+            url: variant.query ? `${url}${url.includes('?') ? '&' : '?'}${variant.query}` : url,
+            headers: { authorization: `Bearer ${tokens[role]}` },
+            ...(body ? { payload: body } : {}),
+          });
+          outcomes.push(outcomeOf(response.statusCode, response.body));
+        }
+        row[role] = letters(outcomes);
       }
     }
     if (process.env.PAVE_WRITE_RBAC_MATRIX === '1') {

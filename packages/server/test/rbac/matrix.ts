@@ -110,6 +110,54 @@ export function concreteUrl(route: string, target: MatrixTarget): { method: stri
   return { method, url };
 }
 
+/**
+ * Requests whose permission depends on their body or query, asked besides the plain route: `{env}` in a
+ * body becomes the target's environment and `{envType}` its type (development for dev, production for
+ * prod), so the own/prod column shows the restricted case.
+ */
+export interface MatrixVariant {
+  route: string;
+  /** What the row adds to the route's name in the table. */
+  label: string;
+  query?: string;
+  body?: Record<string, unknown>;
+}
+
+export const MATRIX_VARIANTS: readonly MatrixVariant[] = [
+  {
+    route: 'POST /apps/{app}/envs',
+    label: 'of the type of {env}',
+    body: { id: 'new', type: '{envType}' },
+  },
+  {
+    route: 'POST /apps/{app}/envs',
+    label: 'cloned from {env} with data',
+    body: { id: 'new', type: 'development', from: '{env}', withData: true },
+  },
+  { route: 'GET /apps/{app}/envs/{env}/values', label: '?reveal=true', query: 'reveal=true' },
+  { route: 'GET /apps/{app}/values', label: '?reveal=true', query: 'reveal=true' },
+  {
+    route: 'POST /apps/{app}/envs/{env}/deployments',
+    label: 'redeploying an earlier set',
+    body: { fromDeployment: '1' },
+  },
+];
+
+/** The table's name for a variant's row. */
+export function variantRow(variant: MatrixVariant): string {
+  return `${variant.route} (${variant.label})`;
+}
+
+/** A variant's body for a target: `{env}` and `{envType}` filled in. */
+export function variantBody(variant: MatrixVariant, target: MatrixTarget): object | undefined {
+  if (!variant.body) return undefined;
+  const env = target === 'own/prod' ? 'prod' : 'dev';
+  const envType = env === 'prod' ? 'production' : 'development';
+  return JSON.parse(
+    JSON.stringify(variant.body).replaceAll('{envType}', envType).replaceAll('{env}', env),
+  ) as object;
+}
+
 /** The outcome of one response of an `authorizeOnly` API. */
 export function outcomeOf(status: number, body: string): Outcome {
   if (status === 204) return 'allow';

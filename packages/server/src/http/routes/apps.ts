@@ -1,6 +1,6 @@
 import { App, AppDetail, AppParams, CreateAppBody, DeleteAppQuery, listOf } from '@pave/core';
 import type { ApiServer } from '../app.ts';
-import { actorSeesApp } from '../../domain/access.ts';
+import { actorSeesApp, onEveryRestrictedType } from '../../domain/access.ts';
 import type { Store } from '../../store/index.ts';
 import { createApp, deleteApp, getApp, listApps } from '../../domain/apps.ts';
 import { deleteEnvironment, listEnvironments, type EnvironmentTeardown } from '../../domain/environments.ts';
@@ -46,7 +46,12 @@ export function appRoutes(api: ApiServer, store: Store, teardown?: EnvironmentTe
   api.delete(
     '/apps/:app',
     {
-      config: { permission: 'app.delete' },
+      config: {
+        permission: 'app.delete',
+        // Deleting an app deletes its environments, restricted ones included.
+        access: async (request) =>
+          onEveryRestrictedType(store.db, (request.params as { app: string }).app, 'env.delete'),
+      },
       schema: {
         tags: ['apps'],
         summary: 'Delete an application',

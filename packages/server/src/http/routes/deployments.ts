@@ -15,7 +15,7 @@ import {
 } from '@pave/core';
 import type { RuntimeDriver } from '@pave/plugin-api';
 import type { ApiServer } from '../app.ts';
-import { authorize } from '../../domain/access.ts';
+import { API_SECURITY_HEADERS } from '../headers.ts';
 import type { Store } from '../../store/index.ts';
 import { environmentRow, getEnvironment } from '../../domain/environments.ts';
 import { getDeployment, listDeployments, toDeployment } from '../../domain/deployments/records.ts';
@@ -37,7 +37,14 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
   api.post(
     '/apps/:app/envs/:env/deployments',
     {
-      config: { permission: 'deployment.create' },
+      config: {
+        permission: 'deployment.create',
+        // Redeploying an earlier deployment's set is a rollback, whatever route asks for it.
+        access: async (request) =>
+          (request.body as { fromDeployment?: unknown } | undefined)?.fromDeployment === undefined
+            ? []
+            : [{ permission: 'deployment.rollback', target: request.accessTarget }],
+      },
       schema: {
         tags,
         summary: 'Deploy workloads, promote another environment, or redeploy an earlier set',
@@ -47,10 +54,6 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
       },
     },
     async (request, reply) => {
-      // Redeploying an earlier deployment's set is a rollback, whatever route asks for it.
-      if (request.body.fromDeployment) {
-        authorize(request.pave.actor, 'deployment.rollback', request.accessTarget);
-      }
       const result = await createDeployment(
         store,
         request.pave,
@@ -211,8 +214,8 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
       request.raw.on('close', () => closed.abort());
       reply.hijack();
       reply.raw.writeHead(200, {
+        ...API_SECURITY_HEADERS,
         'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache',
         connection: 'keep-alive',
         'x-request-id': String(request.id),
       });

@@ -8,6 +8,7 @@ import {
 } from '@pave/core';
 import type { ApiServer } from '../app.ts';
 import type { Store } from '../../store/index.ts';
+import { environmentCreationChecks } from '../../domain/access.ts';
 import {
   createEnvironment,
   deleteEnvironment,
@@ -40,7 +41,12 @@ export function environmentRoutes(
   api.post(
     '/apps/:app/envs',
     {
-      config: { permission: 'env.create' },
+      config: {
+        permission: 'env.create',
+        // A restricted type, or a clone of a restricted environment, needs deployer on that type too.
+        access: async (request) =>
+          environmentCreationChecks(store.db, (request.params as { app: string }).app, request.body),
+      },
       schema: {
         tags: ['environments'],
         summary: 'Create an environment',

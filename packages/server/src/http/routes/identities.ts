@@ -120,8 +120,14 @@ export function identityRoutes(api: ApiServer, store: Store): void {
   api.put(
     '/users/:username/password',
     {
-      // Everyone signed in may change their own password; another user's needs user.write (checked inside).
-      config: { permission: 'token.self' },
+      // Everyone signed in may change their own password; another user's needs user.write.
+      config: {
+        permission: 'token.self',
+        access: async (request) =>
+          (request.params as { username: string }).username === request.pave.actor.username
+            ? []
+            : [{ permission: 'user.write', target: {} }],
+      },
       schema: {
         tags: ['users'],
         summary:

@@ -17,7 +17,8 @@ import type { SecretBox } from '../../secrets/secret-box.ts';
 import type { KeyringSource } from '../../secrets/keyring.ts';
 import { importValues, listValues, patchValues, rollbackValues, valuesHistory } from '../../domain/values.ts';
 import { recordAudit } from '../../domain/audit.ts';
-import { authorize } from '../../domain/access.ts';
+import { onEveryRestrictedType, type AccessCheck } from '../../domain/access.ts';
+import type { FastifyRequest } from 'fastify';
 
 /** What the values routes need. */
 export interface ValuesRouteDeps {
@@ -34,10 +35,27 @@ export function valuesRoutes(api: ApiServer, deps: ValuesRouteDeps): void {
     const base = scope === 'app' ? '/apps/:app/values' : '/apps/:app/envs/:env/values';
     const params = scope === 'app' ? AppParams : EnvParams;
     const envOf = (p: { app: string; env?: string }) => (scope === 'env' ? p.env : undefined);
+    // App-level values are the defaults of every environment: changing them reaches restricted ones too.
+    const appLevelWrite =
+      scope === 'app'
+        ? async (request: FastifyRequest) =>
+            onEveryRestrictedType(store.db, (request.params as { app: string }).app, 'values.write')
+        : undefined;
     api.get(
       base,
       {
-        config: { permission: 'values.read' },
+        config: {
+          permission: 'values.read',
+          // Revealing app-level secrets reveals the defaults of every environment, restricted ones included.
+          access: async (request) => {
+            if ((request.query as { reveal?: unknown }).reveal !== 'true') return [];
+            const { app } = request.params as { app: string };
+            const own: AccessCheck = { permission: 'values.reveal', target: request.accessTarget };
+            return scope === 'env'
+              ? [own]
+              : [own, ...(await onEveryRestrictedType(store.db, app, 'values.reveal'))];
+          },
+        },
         schema: {
           tags,
           summary:
@@ -51,15 +69,13 @@ export function valuesRoutes(api: ApiServer, deps: ValuesRouteDeps): void {
       },
       async (request) => {
         const p = request.params as { app: string; env?: string };
-        const reveal = request.query.reveal === 'true';
-        if (reveal) authorize(request.pave.actor, 'values.reveal', request.accessTarget);
-        return listValues(store, box, request.pave, p.app, envOf(p), reveal);
+        return listValues(store, box, request.pave, p.app, envOf(p), request.query.reveal === 'true');
       },
     );
     api.patch(
       base,
       {
-        config: { permission: 'values.write' },
+        config: { permission: 'values.write', access: appLevelWrite },
         schema: {
           tags,
           summary: 'Set and unset values; each change makes a new version',
@@ -76,7 +92,7 @@ export function valuesRoutes(api: ApiServer, deps: ValuesRouteDeps): void {
     api.post(
       `${base}/import`,
       {
-        config: { permission: 'values.write' },
+        config: { permission: 'values.write', access: appLevelWrite },
         schema: {
           tags,
           summary: 'Import a dotenv file (refused whole, naming its bad lines, if malformed)',
