@@ -13,6 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import { openStore, type Store, type StoreMigration } from './store/index.ts';
 import { bootstrapAdmin } from './domain/bootstrap.ts';
 import { buildApi } from './http/app.ts';
+import { REDACTED, redactUrl } from './http/redact.ts';
 import { PAVE_VERSION } from './version.ts';
 import { ProcessRuntime } from '@pave/runtime-process';
 import { DeploymentWorker } from './domain/deployments/worker.ts';
@@ -72,7 +73,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     {
       level: options.logLevel ?? 'info',
       base: { service: 'pave' },
-      redact: { paths: ['req.headers.authorization', 'headers.authorization'], censor: '[redacted]' },
+      // Credentials never reach the log: auth headers whole, and credential-like query parameters of URLs.
+      redact: {
+        paths: ['req.headers.authorization', 'headers.authorization', 'req.headers.cookie', 'url', 'req.url'],
+        censor: (value: unknown, path: string[]) =>
+          path[path.length - 1] === 'url' && typeof value === 'string' ? redactUrl(value) : REDACTED,
+      },
     },
     // Buffered writes keep logging off the request path; close() and signals flush the buffer.
     options.logDestination ?? pino.destination({ dest: 1, sync: false }),

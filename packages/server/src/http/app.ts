@@ -23,7 +23,16 @@ import type { RuntimeDriver } from '@pave/plugin-api';
 import type { Store } from '../store/index.ts';
 import { authenticate } from '../domain/tokens.ts';
 import type { RequestContext } from '../domain/context.ts';
-import { handleError, sendProblem } from './problems.ts';
+import {
+  RouteMethods,
+  handleClientError,
+  handleError,
+  handleFrameworkError,
+  notFoundHandler,
+} from './problems.ts';
+import { jsonBodies } from './body.ts';
+import { securityHeaders } from './headers.ts';
+import { redactUrl } from './redact.ts';
 import { healthRoutes } from './routes/health.ts';
 import { appRoutes } from './routes/apps.ts';
 import { envTypeRoutes } from './routes/env-types.ts';
@@ -153,15 +162,18 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
     // One line per request, written when it completes (see the onResponse hook below).
     logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true },
+    // Errors before routing (a too-long path parameter, a bad URL, malformed HTTP) are problem+json too.
+    frameworkErrors: handleFrameworkError,
+    clientErrorHandler: handleClientError,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(handleError);
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(request, reply, 404, `no route ${request.method} ${request.url.split('?')[0]}`, [
-      { path: 'url', message: 'see /api/v1/openapi.json for the routes Pave serves' },
-    ]),
-  );
+  const routeMethods = new RouteMethods();
+  app.addHook('onRoute', (route) => routeMethods.add(route.method, route.url));
+  app.setNotFoundHandler(notFoundHandler(routeMethods));
+  jsonBodies(app);
+  securityHeaders(app);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -171,7 +183,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
     request.log.info(
       {
         method: request.method,
-        url: request.url,
+        url: redactUrl(request.url),
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 10) / 10,
         user: request.pave?.actor.username,

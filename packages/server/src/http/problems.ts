@@ -1,6 +1,10 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { httpStatusForError, isPaveError, type FieldProblem, type Problem } from '@pave/core';
+import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { STATUS_CODES } from 'node:http';
+import { redactUrl } from './redact.ts';
 
 const titles: Record<number, string> = {
   400: 'Bad Request',
@@ -8,29 +12,40 @@ const titles: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  408: 'Request Timeout',
   409: 'Conflict',
   413: 'Content Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
 };
 
-/** Sends an RFC 9457 problem document. */
+/** URLs longer than this are not echoed in a problem's `instance`. */
+const ECHOED_URL_MAX = 2048;
+
+/**
+ * Sends an RFC 9457 problem document. Its `instance` is the request URL with credentials in its query
+ * redacted, left out when the URL is what is wrong (414, `echoUrl: false`) or too long to echo.
+ */
 export function sendProblem(
   request: FastifyRequest,
   reply: FastifyReply,
   status: number,
   detail: string,
   errors: FieldProblem[] = [],
+  options: { echoUrl?: boolean } = {},
 ): FastifyReply {
+  const echo = options.echoUrl !== false && status !== 414 && request.url.length <= ECHOED_URL_MAX;
   const body: Problem = {
     type: `urn:pave:problem:${status}`,
     title: titles[status] ?? 'Error',
     status,
     detail,
-    instance: request.url,
+    ...(echo ? { instance: redactUrl(request.url) } : {}),
     requestId: String(request.id),
     errors,
   };
@@ -133,4 +148,120 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
     500,
     `internal error; the server log has details under request id ${request.id}`,
   );
+}
+
+/**
+ * Errors Fastify raises while routing, before a request reaches a route (its `frameworkErrors` option): a
+ * path parameter longer than the router accepts is a 414, a URL with broken percent-encoding a 400. Neither
+ * echoes the URL.
+ */
+export function handleFrameworkError(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
+  switch (error.code) {
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return sendProblem(
+        request,
+        reply,
+        414,
+        'a part of the URL path is too long',
+        [{ path: 'url', message: 'path parameters are at most 100 characters; use the names Pave gave' }],
+        { echoUrl: false },
+      );
+    case 'FST_ERR_BAD_URL':
+      return sendProblem(
+        request,
+        reply,
+        400,
+        'the URL is not valid',
+        [{ path: 'url', message: 'percent-encode the path as UTF-8 (e.g. with encodeURIComponent)' }],
+        { echoUrl: false },
+      );
+  }
+  return handleError(error, request, reply);
+}
+
+/**
+ * Answers requests Node's HTTP parser refuses before Fastify sees them (Fastify's `clientErrorHandler`):
+ * headers or a request line too large (431), a client too slow (408), anything malformed (400); a
+ * problem+json body that echoes nothing the client sent, then the connection is closed.
+ */
+export function handleClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, detail, message] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'the request line and headers are too large', 'send a shorter URL and fewer or smaller headers']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'the request took too long to arrive', 'send the whole request promptly']
+        : [400, 'the request is not valid HTTP/1.1', 'send a well-formed HTTP request'];
+  const body = JSON.stringify({
+    type: `urn:pave:problem:${status}`,
+    title: titles[status] ?? STATUS_CODES[status] ?? 'Error',
+    status,
+    detail,
+    requestId: randomUUID(),
+    errors: [{ path: status === 431 ? 'header' : 'url', message }],
+  } satisfies Problem);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n` +
+        `Connection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
+}
+
+/** The methods each API route pattern answers, to tell a wrong method (405) from a wrong path (404). */
+export class RouteMethods {
+  private readonly patterns = new Map<string, { regex: RegExp; methods: Set<string> }>();
+
+  /** Records a route as Fastify's `onRoute` hook sees it; only `/api/` routes count. */
+  add(method: string | string[], url: string): void {
+    if (!url.startsWith('/api/')) return;
+    let entry = this.patterns.get(url);
+    if (!entry) {
+      const source = url
+        .split('/')
+        .map((part) =>
+          part.startsWith(':') ? '[^/]+' : part === '*' ? '.*' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+        )
+        .join('/');
+      entry = { regex: new RegExp(`^${source}/?$`), methods: new Set() };
+      this.patterns.set(url, entry);
+    }
+    for (const one of Array.isArray(method) ? method : [method]) entry.methods.add(one.toUpperCase());
+  }
+
+  /** The methods some route answers for `path`, sorted; empty when no route has this path. */
+  allowed(path: string): string[] {
+    const methods = new Set<string>();
+    for (const { regex, methods: those } of this.patterns.values()) {
+      if (regex.test(path)) for (const method of those) methods.add(method);
+    }
+    return [...methods].sort();
+  }
+}
+
+/**
+ * Fastify's not-found handler: a path some route serves with other methods is a 405 with `Allow`; anything
+ * else a 404 pointing at the OpenAPI document. Neither echoes a long path.
+ */
+export function notFoundHandler(routes: RouteMethods) {
+  return (request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    const path = request.url.split('?')[0] ?? '/';
+    const shown = path.length > 200 ? `${path.slice(0, 200)}…` : path;
+    const allowed = routes.allowed(path);
+    if (allowed.length > 0) {
+      reply.header('allow', allowed.join(', '));
+      return sendProblem(request, reply, 405, `${request.method} is not allowed on ${shown}`, [
+        { path: 'method', message: `use one of ${allowed.join(', ')}` },
+      ]);
+    }
+    return sendProblem(request, reply, 404, `no route ${request.method} ${shown}`, [
+      { path: 'url', message: 'see /api/v1/openapi.json for the routes Pave serves' },
+    ]);
+  };
 }

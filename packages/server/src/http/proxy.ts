@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import replyFrom from '@fastify/reply-from';
 import type { RouteTable } from '../domain/resources/routes.ts';
 import { sendProblem } from './problems.ts';
+import { markProxied } from './headers.ts';
 
 /**
  * Pave's embedded reverse proxy, on the API's own port: a request whose Host is a route's host under
@@ -26,6 +27,7 @@ export async function proxyRoutes(app: FastifyInstance, routes: RouteTable): Pro
         },
       ]);
     }
+    markProxied(request);
     // Stream the body through: the hook runs before Fastify reads it (GET and HEAD carry none).
     if (request.method !== 'GET' && request.method !== 'HEAD')
       (request as { body: unknown }).body = request.raw;
