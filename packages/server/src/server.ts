@@ -44,13 +44,13 @@ export interface ServerOptions {
   supervisorScript: string;
   /** How often expired environments are looked for; default PAVE_JANITOR_INTERVAL_MS, else 10 s. */
   janitorIntervalMs?: number;
-}
-
   /**
    * The unprivileged user workloads and exec commands run as when Pave runs as root; default
    * `pave-workload`, created as a system user when missing.
    */
   workloadUser?: string | undefined;
+}
+
 /** A control plane that is listening. */
 export interface RunningServer {
   /** Base URL, e.g. http://127.0.0.1:7300 */
@@ -104,6 +104,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   logger.info({ engine: store.engine, store: store.location }, 'store ready');
   let app: FastifyInstance | undefined;
+  let ipv6Loopback: Server | null = null;
   // Workloads keep running while the control plane is down; on start it takes them back.
   const processes = ProcessRuntime.fromConfig({
     dataDir,
@@ -115,10 +116,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const keyring = keyringSource(dataDir, options.env ?? process.env);
   const box = new SecretBox(store.db, keyring);
   const resourceDrivers = resourceDriverRegistry({
-  let ipv6Loopback: Server | null = null;
     dataDir,
     // Bundled beside the supervisor by scripts/build.mjs.
     pgliteScript: join(dirname(options.supervisorScript), 'pglite-server.js'),
+    isolation,
   });
   const worker = new DeploymentWorker({
     store,
@@ -126,7 +127,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     box,
     resourceDrivers,
     targets: runtime,
-    isolation,
     logger: logger.child({ component: 'deployments' }),
   });
   const janitor = new EnvironmentJanitor({
@@ -167,30 +167,32 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       onDeploymentQueued: () => worker.poke(),
     });
     await app.listen({ port: options.port, host: options.host });
+    ipv6Loopback = await listenOnIpv6Loopback(app, options.host, logger);
     worker.start();
     janitor.start();
   } catch (error) {
     await janitor.stop();
     await worker.stop();
     await app?.close().catch(() => undefined);
+    ipv6Loopback?.close();
     await store.close();
     throw error;
   }
   const address = app.server.address();
-    ipv6Loopback = await listenOnIpv6Loopback(app, options.host, logger);
   const port = typeof address === 'object' && address ? address.port : options.port;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   const url = `http://${host}:${port}`;
   logger.info({ url, version: PAVE_VERSION }, `Pave ${PAVE_VERSION} is listening on ${url}`);
   const running = app;
   return {
-    ipv6Loopback?.close();
     url,
     app: running,
     store,
     logger,
     worker,
     async close() {
+      ipv6Loopback?.closeAllConnections();
+      ipv6Loopback?.close();
       await running.close();
       await janitor.stop();
       await worker.stop();
@@ -200,18 +202,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
 }
 
-/**
-      ipv6Loopback?.closeAllConnections();
-      ipv6Loopback?.close();
- * Runs the control plane in the foreground until SIGINT or SIGTERM, then stops cleanly. This is `pave up`.
- */
-export async function runServer(options: ServerOptions): Promise<void> {
-  const server = await startServer(options);
-  await new Promise<void>((resolveStop) => {
-    const stop = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      server.logger.info({ signal }, 'stopping');
 /**
  * Makes the data directory Pave's alone: created if missing, owned by Pave's user and mode 0700, and
  * everything Pave keeps in it without access for group or others, whatever a pre-existing directory's
@@ -262,6 +252,16 @@ async function listenOnIpv6Loopback(
   }
 }
 
+/**
+ * Runs the control plane in the foreground until SIGINT or SIGTERM, then stops cleanly. This is `pave up`.
+ */
+export async function runServer(options: ServerOptions): Promise<void> {
+  const server = await startServer(options);
+  await new Promise<void>((resolveStop) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      server.logger.info({ signal }, 'stopping');
       server
         .close()
         .then(() => server.logger.info('stopped'))

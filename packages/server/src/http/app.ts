@@ -69,6 +69,12 @@ declare module 'fastify' {
      * the app (`:app`) and environment (`:env`) in its path; a route that declares none is refused at start.
      */
     permission?: Permission;
+    /**
+     * Further checks that depend on the request's query or body (e.g. the type of an environment being
+     * created), each authorised like the route's own permission. They run after the body is parsed and
+     * before it is validated, so they read it defensively.
+     */
+    access?: (request: FastifyRequest) => Promise<AccessCheck[]>;
   }
 }
 
@@ -78,12 +84,6 @@ export type ApiServer = FastifyInstance<
   RawRequestDefaultExpression,
   RawReplyDefaultExpression,
   FastifyBaseLogger,
-    /**
-     * Further checks that depend on the request's query or body (e.g. the type of an environment being
-     * created), each authorised like the route's own permission. They run after the body is parsed and
-     * before it is validated, so they read it defensively.
-     */
-    access?: (request: FastifyRequest) => Promise<AccessCheck[]>;
   ZodTypeProvider
 >;
 
@@ -222,7 +222,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
 
   await app.register(
     async (v1) => {
-      v1.addHook('onRequest', async (request, reply) => {
+      v1.addHook('onRequest', async (request) => {
         if (request.routeOptions.config.public) return;
         const header = request.headers.authorization;
         const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
@@ -239,6 +239,13 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
         request.pave = { actor, requestId: String(request.id) };
         request.accessTarget = await accessTarget(options.store, request);
         authorize(actor, permissionOf(request), request.accessTarget);
+      });
+      v1.addHook('preValidation', async (request, reply) => {
+        if (request.routeOptions.config.public) return;
+        const further = request.routeOptions.config.access;
+        for (const check of further ? await further(request) : []) {
+          authorize(request.pave.actor, check.permission, check.target);
+        }
         if (options.authorizeOnly) return reply.code(204).header('x-pave-authorized', 'yes').send();
       });
       // Every route says which permission it needs; a route that forgets is a bug found at start-up.
@@ -251,13 +258,6 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
       const scoped = v1.withTypeProvider<ZodTypeProvider>();
       scoped.get('/openapi.json', { schema: { hide: true }, config: { public: true } }, async () =>
         app.swagger(),
-      });
-      v1.addHook('preValidation', async (request, reply) => {
-        if (request.routeOptions.config.public) return;
-        const further = request.routeOptions.config.access;
-        for (const check of further ? await further(request) : []) {
-          authorize(request.pave.actor, check.permission, check.target);
-        }
       );
       appRoutes(scoped, options.store, teardown);
       envTypeRoutes(scoped, options.store);
