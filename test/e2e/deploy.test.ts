@@ -1,5 +1,4 @@
-import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +6,7 @@ import type { EnvironmentStatus } from '@pave/core';
 import { createTestStoreLocation, type TestStoreLocation } from '../support/stores.ts';
 import { spawn } from 'node:child_process';
 import { clientEnv, PAVE_BIN, runPave, startPave, type PaveProcess } from '../support/pave.ts';
+import { makeAppDir } from '../support/app-dir.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/two-workloads', import.meta.url));
 
@@ -42,9 +42,8 @@ describe('deploying Score workloads on the process runtime, end to end through t
   beforeAll(async () => {
     location = await createTestStoreLocation('sqlite');
     server = await startPave(['--data-dir', location.dataDir]);
-    appDir = mkdtempSync(join(tmpdir(), 'pave-app-'));
+    appDir = makeAppDir('pave-app-');
     // Workloads run as an unprivileged user when Pave is root: like any service user, it must read its code.
-    chmodSync(appDir, 0o755);
     cpSync(FIXTURE, appDir, { recursive: true });
     expect((await pave('apps', 'create', 'shop')).code).toBe(0);
     expect((await pave('envs', 'create', 'dev', '--app', 'shop', '--type', 'development')).code).toBe(0);

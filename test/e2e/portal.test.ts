@@ -7,6 +7,7 @@ import type { Page } from 'playwright-core';
 import type { EnvironmentStatus } from '@pave/core';
 import { hasChromium, launchBrowser, type TestBrowser } from '../support/browser.ts';
 import { clientEnv, runPave, startPave, type PaveProcess } from '../support/pave.ts';
+import { makeAppDir } from '../support/app-dir.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/two-workloads', import.meta.url));
 const ALICE_PASSWORD = 'alice correct horse battery';
@@ -67,7 +68,7 @@ describe.skipIf(!hasChromium)('the portal in a real browser, against a real `pav
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'pave-portal-'));
-    appDir = mkdtempSync(join(tmpdir(), 'pave-portal-app-'));
+    appDir = makeAppDir('pave-portal-app-');
     cpSync(FIXTURE, appDir, { recursive: true });
     server = await startPave(['--data-dir', dataDir]);
     await pave(['apps', 'create', 'shop']);

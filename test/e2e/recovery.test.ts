@@ -1,5 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,6 +6,7 @@ import type { DeploymentDetail, EnvironmentStatus } from '@pave/core';
 import { createTestStoreLocation, type TestStoreLocation } from '../support/stores.ts';
 import { clientEnv, runPave, startPave, type PaveProcess } from '../support/pave.ts';
 import { eventually, processesIn } from '../support/processes.ts';
+import { makeAppDir } from '../support/app-dir.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/two-workloads', import.meta.url));
 
@@ -19,7 +19,7 @@ describe('a control plane killed in the middle of a deployment', () => {
   it('resumes it after a restart: one consistent set, no orphaned or doubled workload, and the record says so', async () => {
     const location: TestStoreLocation = await createTestStoreLocation('sqlite');
     cleanups.push(() => location.cleanup());
-    const appDir = mkdtempSync(join(tmpdir(), 'pave-crash-'));
+    const appDir = makeAppDir('pave-crash-');
     cleanups.push(() => rmSync(appDir, { recursive: true, force: true }));
     cpSync(FIXTURE, appDir, { recursive: true });
     let server: PaveProcess = await startPave(['--data-dir', location.dataDir]);

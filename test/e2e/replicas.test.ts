@@ -1,5 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,6 +6,7 @@ import type { Deployment, DeploymentDetail, EnvironmentStatus } from '@pave/core
 import { createTestStoreLocation } from '../support/stores.ts';
 import { clientEnv, runPave, startPave, type PaveProcess } from '../support/pave.ts';
 import { eventually, processesIn } from '../support/processes.ts';
+import { makeAppDir } from '../support/app-dir.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/two-workloads', import.meta.url));
 const DEPLOYS = 20;
@@ -20,7 +20,7 @@ describe('two control-plane replicas on one PostgreSQL store', () => {
   it('run 20 concurrent deploys to one environment one at a time, in order, and hand work over when one dies', async () => {
     const location = await createTestStoreLocation('postgres');
     cleanups.push(() => location.cleanup());
-    const appDir = mkdtempSync(join(tmpdir(), 'pave-replicas-'));
+    const appDir = makeAppDir('pave-replicas-');
     cleanups.push(() => rmSync(appDir, { recursive: true, force: true }));
     cpSync(FIXTURE, appDir, { recursive: true });
     // Replicas on one host share the data directory: its runtime state is how they share the workloads.

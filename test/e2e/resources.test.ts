@@ -22,6 +22,7 @@ import { createTestStoreLocation, type TestStoreLocation } from '../support/stor
 import { clientEnv, runPave, startPave, type PaveProcess } from '../support/pave.ts';
 import { eventually } from '../support/processes.ts';
 import { PG_ADMIN_URL } from '../support/postgres.ts';
+import { makeAppDir } from '../support/app-dir.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/data-app', import.meta.url));
 const REDIS_ADMIN_URL = process.env.PAVE_TEST_REDIS_ADMIN_URL ?? 'redis://127.0.0.1:6379';
@@ -107,9 +108,8 @@ describe('resources end to end: embedded defaults, shared servers, refactoring, 
   beforeAll(async () => {
     location = await createTestStoreLocation('sqlite');
     server = await startPave(['--data-dir', location.dataDir], { PAVE_JANITOR_INTERVAL_MS: '300' });
-    appDir = mkdtempSync(join(tmpdir(), 'pave-data-app-'));
+    appDir = makeAppDir('pave-data-app-');
     // Workloads run as an unprivileged user when Pave is root: like any service user, it must read its code.
-    chmodSync(appDir, 0o755);
     cpSync(FIXTURE, appDir, { recursive: true });
     // The app requires pg and ioredis: let it find the repository's.
     symlinkSync(fileURLToPath(new URL('../../node_modules', import.meta.url)), join(appDir, 'node_modules'));

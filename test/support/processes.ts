@@ -8,7 +8,10 @@ export interface ProcessInfo {
   argv: string[];
 }
 
-/** Every process whose working directory is `dir` (Linux /proc). */
+/**
+ * Every process whose working directory is `dir` (Linux /proc), leaving out the bubblewrap processes that
+ * hold a sandboxed workload (they carry the workload's command line as their arguments, but are not it).
+ */
 export function processesIn(dir: string): ProcessInfo[] {
   const found: ProcessInfo[] = [];
   for (const entry of readdirSync('/proc')) {
@@ -20,7 +23,7 @@ export function processesIn(dir: string): ProcessInfo[] {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-      if (state === 'Z') continue;
+      if (state === 'Z' || argv[0]?.endsWith('bwrap')) continue;
       found.push({ pid: Number(entry), ppid, cwd, argv });
     } catch {
       // the process ended while we looked

@@ -1,0 +1,14 @@
+import { chmodSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * A fresh temporary directory to deploy an app's Score files from. mkdtemp makes it 0700, which the
+ * unprivileged workload user (Pave running as root isolates workloads) could not read: like a checkout, it
+ * is made 0755.
+ */
+export function makeAppDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(dir, 0o755);
+  return dir;
+}
