@@ -112,28 +112,24 @@ async function attempts(level: IsolationLevel): Promise<Record<string, unknown>>
 }
 
 describe('workload isolation on the process runtime', () => {
-  it(
-    'sandbox: a workload cannot read Pave secrets, another environment files or /etc/shadow, yet serves and writes its own directories',
-    async (context) => {
-      if (!host.bwrap) context.skip(`bubblewrap is not usable here: ${host.bwrapProblem}`);
-      const report = await attempts('sandbox');
-      expect(report).toMatchObject({
-        adminToken: expect.stringMatching(/^failed/),
-        masterKey: expect.stringMatching(/^failed/),
-        store: expect.stringMatching(/^failed/),
-        neighbourFile: expect.stringMatching(/^failed/),
-        writeOwnFiles: 'succeeded',
-        readOwnFile: 'succeeded',
-        writeVolume: 'succeeded',
-        writeTmp: 'succeeded', // its private /tmp
-      });
-      if (root) {
-        expect(report.uid).toBe(host.identity!.uid);
-        expect(report.shadow).toMatch(/^failed/);
-      }
-    },
-    60_000,
-  );
+  it('sandbox: a workload cannot read Pave secrets, another environment files or /etc/shadow, yet serves and writes its own directories', async (context) => {
+    if (!host.bwrap) context.skip(`bubblewrap is not usable here: ${host.bwrapProblem}`);
+    const report = await attempts('sandbox');
+    expect(report).toMatchObject({
+      adminToken: expect.stringMatching(/^failed/),
+      masterKey: expect.stringMatching(/^failed/),
+      store: expect.stringMatching(/^failed/),
+      neighbourFile: expect.stringMatching(/^failed/),
+      writeOwnFiles: 'succeeded',
+      readOwnFile: 'succeeded',
+      writeVolume: 'succeeded',
+      writeTmp: 'succeeded', // its private /tmp
+    });
+    if (root) {
+      expect(report.uid).toBe(host.identity!.uid);
+      expect(report.shadow).toMatch(/^failed/);
+    }
+  }, 60_000);
 
   it.skipIf(!root)(
     'user: a workload runs as the workload user and cannot read Pave secrets, list the data directory or read /etc/shadow',
