@@ -7,7 +7,7 @@
 //            /proc, Pave's data directory not there at all, no new privileges; as the workload user when
 //            Pave runs as root.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, lstatSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { InputError } from '@pave/core';
 
@@ -198,12 +198,16 @@ export function isolatedCommand(isolation: Isolation, run: IsolatedRun): Isolate
     };
   }
   if (!isolation.bwrap) throw new Error('sandbox isolation without bwrap');
+  const secret = isolation.hidden.map((path) => resolve(path));
   const binds = [
     ...run.writable.map((path) => ({ path: resolve(path), flag: '--bind' })),
     ...(run.readOnly ?? []).map((path) => ({ path: resolve(path), flag: '--ro-bind' })),
     { path: resolve(run.cwd), flag: '--bind' },
+    // A checkout under /tmp links to its dependencies (node_modules -> ../../node_modules): the private
+    // /tmp would hide them, so what the working directory links to there stays readable.
+    ...linkedIntoPrivateTmp(resolve(run.cwd), secret).map((path) => ({ path, flag: '--ro-bind' })),
   ];
-  const hidden = new Set(['/tmp', ...isolation.hidden.map((path) => resolve(path))]);
+  const hidden = new Set(['/tmp', ...secret]);
   // A bound directory below one the workload user cannot enter would be out of its reach: hide such
   // ancestors behind a tmpfs (it could not see into them anyway), so the bind is reachable.
   if (identity) {
@@ -218,6 +222,15 @@ export function isolatedCommand(isolation: Isolation, run: IsolatedRun): Isolate
     // The private /tmp is writable by everyone, like the host's; hidden directories are empty and fixed.
     args.push(...(path === '/tmp' ? ['--perms', '1777'] : []), '--tmpfs', path);
   }
+  // bwrap makes the directories on the way to a bind inside a tmpfs owner-only; the workload user must be
+  // able to pass them (node resolves its main module by absolute path), so they are made 0755 first.
+  const onTheWay = new Set<string>();
+  for (const { path } of binds) {
+    for (const ancestor of ancestorsOf(path)) {
+      if ([...hidden].some((dir) => isBelow(ancestor, dir))) onTheWay.add(ancestor);
+    }
+  }
+  for (const dir of [...onTheWay].sort(byDepth)) args.push('--perms', '0755', '--dir', dir);
   const seen = new Set<string>();
   for (const { path, flag } of binds.sort((a, b) => byDepth(a.path, b.path))) {
     if (seen.has(path)) continue;
@@ -361,6 +374,32 @@ function findOnPath(program: string, env: NodeJS.ProcessEnv): string | null {
 }
 
 /** Every directory above `path`, below the root: /a/b/c gives /a, /a/b. */
+/** Whether `path` lies strictly inside `dir`. */
+function isBelow(path: string, dir: string): boolean {
+  return path.startsWith(dir.endsWith(sep) ? dir : `${dir}${sep}`);
+}
+
+/**
+ * Where the symbolic links directly in `cwd` lead, for those that lead into /tmp (which a sandbox replaces
+ * with a private one) and not into a directory the command must not see.
+ */
+function linkedIntoPrivateTmp(cwd: string, secret: readonly string[]): string[] {
+  const targets: string[] = [];
+  for (const entry of readdirSync(cwd, { withFileTypes: true })) {
+    if (!entry.isSymbolicLink()) continue;
+    let target: string;
+    try {
+      target = realpathSync(join(cwd, entry.name));
+    } catch {
+      continue; // a dangling link leads nowhere
+    }
+    if (!isBelow(target, '/tmp') || isBelow(target, cwd)) continue;
+    if (secret.some((dir) => target === dir || isBelow(target, dir) || isBelow(dir, target))) continue;
+    targets.push(target);
+  }
+  return targets;
+}
+
 function ancestorsOf(path: string): string[] {
   const result: string[] = [];
   for (let dir = dirname(path); dir !== dirname(dir); dir = dirname(dir)) result.unshift(dir);
