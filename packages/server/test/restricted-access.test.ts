@@ -1,13 +1,7 @@
-import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProcessRuntime } from '@pave/runtime-process';
-import { bootstrapAdmin, buildApi, type Store } from '../src/index.ts';
-import { keyringSource } from '../src/secrets/keyring.ts';
-import { SecretBox } from '../src/secrets/secret-box.ts';
-import { resourceDriverRegistry } from '../src/resource-drivers.ts';
-import { RuntimeRouter } from '../src/runtime-router.ts';
-import { openTestStore, storeEngines } from '../../../test/support/stores.ts';
+import { storeEngines } from '../../../test/support/stores.ts';
+import { openFullApi } from './support/full-api.ts';
 
 const PASSWORD = 'a long enough password';
 const PROD_SECRET = 'prod-only-s3cret';
@@ -18,7 +12,6 @@ const APP_SECRET = 'app-wide-s3cret';
  * each test is the reproduction, and passes only once the hole is closed.
  */
 describe.each(storeEngines)('restricted environments and token scopes on %s', (engine) => {
-  let store: Store;
   let cleanup: () => Promise<void>;
   let app: FastifyInstance;
   let admin: string;
@@ -41,24 +34,8 @@ describe.each(storeEngines)('restricted environments and token scopes on %s', (e
   };
 
   beforeAll(async () => {
-    const opened = await openTestStore(engine);
-    store = opened.store;
-    cleanup = opened.cleanup;
-    const dataDir = opened.location.dataDir;
-    admin = readFileSync((await bootstrapAdmin(store, dataDir))!, 'utf8').trim();
-    const keyring = keyringSource(dataDir, {});
-    const box = new SecretBox(store.db, keyring);
-    await box.init();
-    app = await buildApi({
-      store,
-      secrets: { box, keyring },
-      runtime: new RuntimeRouter(
-        store,
-        ProcessRuntime.fromConfig({ dataDir, supervisorScript: '/nonexistent/supervisor.js' }),
-        dataDir,
-      ),
-      resourceDrivers: resourceDriverRegistry({ dataDir, pgliteScript: '/nonexistent/pglite-server.js' }),
-    });
+    const api = await openFullApi(engine);
+    ({ app, token: admin, cleanup } = api);
     const setup: Array<[string, string, object]> = [
       ['POST', '/apps', { id: 'alpha' }],
       ['POST', '/apps', { id: 'beta' }],
@@ -102,7 +79,6 @@ describe.each(storeEngines)('restricted environments and token scopes on %s', (e
     }
   });
   afterAll(async () => {
-    await app?.close();
     await cleanup?.();
   });
 
