@@ -41,21 +41,24 @@ const STDERR_TAIL_BYTES = 64 * 1024;
 /** How long to wait for stdout/stderr to close once the command exited and its group was killed. */
 const CLOSE_AFTER_EXIT_MS = 2_000;
 
+/** A run that never started: what a result says before the command runs, and for errors raised before it. */
+export const NOT_STARTED: Readonly<CommandResult> = {
+  started: false,
+  exitCode: null,
+  exitSignal: null,
+  timedOut: false,
+  aborted: false,
+  stdout: undefined,
+  stderrLines: [],
+};
+
 /**
  * Runs a command as the leader of its own process group, writes `stdin` to it and collects stdout and the
  * tail of stderr. On timeout, abort or oversized stdout the whole group gets SIGTERM, then SIGKILL after the
  * grace period; once the command exits, anything it left running in its group is killed.
  */
 export function runCommand(run: CommandRun): Promise<CommandResult> {
-  const result: CommandResult = {
-    started: false,
-    exitCode: null,
-    exitSignal: null,
-    timedOut: false,
-    aborted: false,
-    stdout: undefined,
-    stderrLines: [],
-  };
+  const result: CommandResult = { ...NOT_STARTED, stderrLines: [] };
   if (run.signal?.aborted) return Promise.resolve({ ...result, aborted: true });
 
   return new Promise((resolve) => {

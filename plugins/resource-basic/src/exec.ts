@@ -17,7 +17,7 @@ import type {
   ResourceOutputs,
   ResourceScope,
 } from '@pave/plugin-api';
-import { runCommand, type CommandResult } from './command.ts';
+import { NOT_STARTED, runCommand, type CommandResult } from './command.ts';
 import { describeValue, scopeId } from './names.ts';
 import { assertNoFailures, changedKeys, isRecord, isScalar } from './values.ts';
 
@@ -518,17 +518,6 @@ function secretValues(inputs: ResourceInputs, previous: ExecRequest['previous'])
   collect(inputs.cloneFrom?.secrets);
   return values;
 }
-
-/** A run that never started, for errors raised before it. */
-const NOT_STARTED: CommandResult = {
-  started: false,
-  exitCode: null,
-  exitSignal: null,
-  timedOut: false,
-  aborted: false,
-  stdout: undefined,
-  stderrLines: [],
-};
 
 /** Secrets shorter than this are masked only as they are: their encoded forms would mask ordinary text. */
 const MIN_ENCODED_SECRET_LENGTH = 4;
