@@ -1,10 +1,10 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EnvironmentStatus } from '@pave/core';
 import { createTestStoreLocation, type TestStoreLocation } from '../support/stores.ts';
 import { clientEnv, runPave, startPave, type PaveProcess } from '../support/pave.ts';
+import { makeAppDir } from '../support/app-dir.ts';
 
 // A workload that tries to get at Pave's secrets, another environment's files and the host's password
 // hashes, and to take Pave's port on the IPv6 loopback; it reports every attempt and otherwise serves.
@@ -38,10 +38,13 @@ describe('workload isolation, end to end through `pave up`', () => {
 
   beforeAll(async () => {
     location = await createTestStoreLocation('sqlite');
+    // A data directory someone left open to everyone, with a file anyone could read.
+    chmodSync(location.dataDir, 0o777);
+    writeFileSync(join(location.dataDir, 'notes.txt'), 'left here', { mode: 0o666 });
+    chmodSync(join(location.dataDir, 'notes.txt'), 0o666);
     server = await startPave(['--data-dir', location.dataDir]);
-    appDir = mkdtempSync(join(tmpdir(), 'pave-isolation-app-'));
     // The workload user must be able to read its code, as any service user must.
-    chmodSync(appDir, 0o755);
+    appDir = makeAppDir('pave-isolation-app-');
     writeFileSync(join(appDir, 'probe.cjs'), PROBE);
     expect((await pave('apps', 'create', 'shop')).code).toBe(0);
     for (const envId of ['dev', 'other']) {
@@ -54,6 +57,15 @@ describe('workload isolation, end to end through `pave up`', () => {
     await location?.cleanup();
     if (appDir) rmSync(appDir, { recursive: true, force: true });
   }, 60_000);
+
+  it("makes the data directory Pave's alone, whatever its modes were", () => {
+    const owner = process.getuid?.();
+    for (const name of ['', 'notes.txt', 'admin.token', 'master.key', 'pave.db']) {
+      const stat = statSync(join(location.dataDir, name));
+      expect(stat.mode & 0o077, `${name || 'the data directory'} is open to others`).toBe(0);
+      expect(stat.uid).toBe(owner);
+    }
+  });
 
   it('says at start which isolation is in force', () => {
     expect(server.output()).toMatch(/workloads and exec commands run with isolation (sandbox|user|none)/);

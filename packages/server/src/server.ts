@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import {
@@ -102,6 +102,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     dataDir,
     ...(options.migrations ? { migrations: options.migrations } : {}),
   });
+  // SQLite creates its files (and their -wal and -shm companions) with the process umask: Pave's alone too.
+  for (const entry of readdirSync(dataDir, { withFileTypes: true })) {
+    if (entry.isFile()) restrictToOwner(join(dataDir, entry.name));
+  }
   logger.info({ engine: store.engine, store: store.location }, 'store ready');
   let app: FastifyInstance | undefined;
   let ipv6Loopback: Server | null = null;
