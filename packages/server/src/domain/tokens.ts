@@ -221,6 +221,13 @@ function forgetToken(tokenId: string): void {
   }
 }
 
+/** Forgets cached authentications of a user's tokens but `keep` (after they are revoked together). */
+export function forgetUserTokens(userId: string, keep?: string): void {
+  for (const [hash, entry] of authCache) {
+    if (entry.actor.userId === userId && entry.actor.tokenId !== keep) authCache.delete(hash);
+  }
+}
+
 /** Remembers when each token was last written as used, so a busy token costs one write a minute, not one a request. */
 const LAST_USED_WRITE_INTERVAL_MS = 60_000;
 const lastUsedWrites = new Map<string, number>();

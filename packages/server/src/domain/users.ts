@@ -28,7 +28,7 @@ import { authorize } from './access.ts';
 import { recordAudit } from './audit.ts';
 import { refusalsFor } from './audit-refusals.ts';
 import { now, systemContext, type RequestContext } from './context.ts';
-import { insertToken } from './tokens.ts';
+import { forgetUserTokens, insertToken } from './tokens.ts';
 
 // Passwords
 
@@ -521,7 +521,7 @@ export async function setPassword(
   const checkCurrent = own && user.password_hash !== null;
   if (checkCurrent) await checkCurrentPassword(store, target, user.password_hash!, body.currentPassword);
   const hash = await hashPassword(body.password);
-  return store.transaction(async (tx) => {
+  const changed = await store.transaction(async (tx) => {
     await tx.updateTable('users').set({ password_hash: hash }).where('id', '=', user.id).execute();
     const revoked = await tx
       .updateTable('tokens')
@@ -538,6 +538,9 @@ export async function setPassword(
     });
     return changed;
   });
+  // On this replica the revoked tokens stop at once; others drop them within AUTH_CACHE_TTL_MS.
+  forgetUserTokens(user.id, actor.tokenId);
+  return changed;
 }
 
 /** Verifies the caller's current password, counting a wrong one like a failed login from that address. */
