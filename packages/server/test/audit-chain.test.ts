@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bootstrapAdmin, buildApi, migrations, openStore, type Store } from '../src/index.ts';
 import {
@@ -134,6 +134,18 @@ describe('persisted hash formats are frozen', () => {
 
   it('the key check that pins where the keyed part starts', () => {
     expect(auditKeyCheck(key, 3)).toBe('58a5d90977989d12f5b8ef7e1ed1a824eb1c972c156d744d56a0c085dc1ab3d7');
+  });
+
+  it('no migration imports live server code, whose change would alter what it writes', () => {
+    const dir = new URL('../src/store/migrations/', import.meta.url);
+    for (const file of readdirSync(dir).filter((name) => /^\d{4}_.*\.ts$/.test(name))) {
+      const imports = [...readFileSync(new URL(file, dir), 'utf8').matchAll(/from '([^']+)'/g)].map(
+        (m) => m[1],
+      );
+      for (const source of imports) {
+        expect(source, `${file} imports ${source}`).toMatch(/^(kysely|node:.+|\.\/index\.ts)$/);
+      }
+    }
   });
 });
 

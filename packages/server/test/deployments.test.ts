@@ -1,11 +1,9 @@
-import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RuntimeDriver, WorkloadStatus } from '@pave/plugin-api';
 import type { ScoreWorkload, WorkloadSource } from '@pave/core';
 import { bootstrapAdmin, buildApi, type Store } from '../src/index.ts';
-import { canonicalJson, hashOf } from '../src/domain/deployments/sets.ts';
 import { renderSet } from '../src/domain/deployments/render.ts';
 import { diffSets } from '../src/domain/deployments/diff.ts';
 import { openTestStore, storeEngines } from '../../../test/support/stores.ts';
@@ -23,18 +21,6 @@ const spec = (name: string, extra: Partial<ScoreWorkload> = {}): ScoreWorkload =
   ...extra,
 });
 const source = (workload: ScoreWorkload): WorkloadSource => ({ spec: workload, dir: '/srv/app' });
-
-describe('canonical form of deployment sets', () => {
-  it('does not depend on the order of keys', () => {
-    fc.assert(
-      fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (value) => {
-        const reversed = Object.fromEntries(Object.entries(value).reverse());
-        expect(canonicalJson(reversed)).toBe(canonicalJson(value));
-        expect(hashOf(reversed)).toBe(hashOf(value));
-      }),
-    );
-  });
-});
 
 describe('diff of deployment sets', () => {
   it('names added, removed, updated and kept workloads with the fields that changed', () => {

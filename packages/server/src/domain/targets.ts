@@ -17,7 +17,7 @@ import type { Executor, Store } from '../store/index.ts';
 import type { RuntimeTargetsTable } from '../store/schema.ts';
 import { recordAudit } from './audit.ts';
 import { now, type RequestContext } from './context.ts';
-import { canonicalJson } from './deployments/sets.ts';
+import { canonicalJson } from './canonical-json.ts';
 
 /** The target every environment runs on until a platform team's target matches it: local processes. */
 export const LOCAL_TARGET: RuntimeTargetSpec = { id: 'local', type: 'process', config: {}, criteria: [] };

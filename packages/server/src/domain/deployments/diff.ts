@@ -1,7 +1,8 @@
 import { createTwoFilesPatch } from 'diff';
 import { stringify } from 'yaml';
 import type { SetDiff, WorkloadChange } from '@pave/core';
-import { canonicalJson, type SetWorkloads } from './sets.ts';
+import { canonicalJson } from '../canonical-json.ts';
+import type { SetWorkloads } from './sets.ts';
 import { valueChanges, type ValuesContent } from '../values.ts';
 
 /** One side of a comparison: a set (or nothing) and how to name it for people. */

@@ -17,7 +17,8 @@ import type {
   RenderedWorkload,
 } from '@pave/plugin-api';
 import { isUniqueViolation, type Executor } from '../../store/index.ts';
-import { hashOf, type SetWorkloads } from './sets.ts';
+import { hashOf } from '../canonical-json.ts';
+import type { SetWorkloads } from './sets.ts';
 
 /** Where host ports for workloads are allocated from. */
 export const HOST_PORT_RANGE = { from: 20_000, to: 39_999 } as const;

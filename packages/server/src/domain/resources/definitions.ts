@@ -18,7 +18,7 @@ import type { ResourceDefinitionsTable } from '../../store/schema.ts';
 import type { SecretBox } from '../../secrets/secret-box.ts';
 import { recordAudit } from '../audit.ts';
 import { now, type RequestContext } from '../context.ts';
-import { canonicalJson } from '../deployments/sets.ts';
+import { canonicalJson } from '../canonical-json.ts';
 
 /** The SecretBox scope definition secrets are encrypted under. */
 const PLATFORM_SCOPE = 'platform:definitions';
