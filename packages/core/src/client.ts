@@ -200,9 +200,11 @@ export class PaveClient {
   getResourceDefinition(id: string) {
     return this.request<ResourceDefinition>('GET', `/resource-definitions/${encodeURIComponent(id)}`);
   }
-  /** Deletes a resource definition; refused while a resource uses it. */
-  deleteResourceDefinition(id: string) {
-    return this.request<void>('DELETE', `/resource-definitions/${encodeURIComponent(id)}`);
+  /** Deletes a resource definition; refused while a resource uses it, unless `force`. */
+  deleteResourceDefinition(id: string, options: { force?: boolean } = {}) {
+    return this.request<void>('DELETE', `/resource-definitions/${encodeURIComponent(id)}`, {
+      query: { force: options.force ? 'true' : undefined },
+    });
   }
   /**
    * Applies definitions declaratively: creates the new ones, updates the changed ones, leaves the rest; with

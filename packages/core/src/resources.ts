@@ -118,6 +118,14 @@ export const DefinitionsPlan = z
 export type DefinitionsPlan = z.infer<typeof DefinitionsPlan>;
 
 export const DefinitionParams = z.strictObject({ id: dnsLabel });
+export const DeleteDefinitionQuery = z.strictObject({
+  force: z
+    .enum(['true', 'false'])
+    .optional()
+    .describe(
+      'Delete the definition even while resources use it: they keep running and are deleted with the inputs stored with them.',
+    ),
+});
 
 export const MatchQueryString = z.strictObject({
   app: dnsLabel,

@@ -141,13 +141,21 @@ export function registerDefsCommands(program: Command, io: CliIo): void {
   addClientOptions(
     defs
       .command('delete')
-      .description('Delete a resource definition; refused while a resource uses it, and for built-in ones')
-      .argument('<id>', 'definition id'),
+      .description(
+        'Delete a resource definition; refused for built-in ones, and while resources use it unless --force ' +
+          '(they keep running and are deleted with the inputs stored with them; deploying them needs a ' +
+          'definition again)',
+      )
+      .argument('<id>', 'definition id')
+      .option('--force', 'delete it even while resources use it'),
   )
-    .addHelpText('after', examples('pave defs delete shop-postgres'))
-    .action(async (id: string, options: ClientOptions) => {
+    .addHelpText(
+      'after',
+      examples('pave defs delete shop-postgres', 'pave defs delete shop-postgres --force'),
+    )
+    .action(async (id: string, options: ClientOptions & { force?: boolean }) => {
       const { client, output } = await clientFor(options, io);
-      await client.deleteResourceDefinition(id);
+      await client.deleteResourceDefinition(id, { force: options.force === true });
       output.confirm(`Deleted resource definition ${id}`);
     });
 

@@ -234,6 +234,12 @@ export interface ResourcesTable {
   secret_names: string;
   created_at: string;
   updated_at: string;
+  /**
+   * The driver inputs the resource was last created or updated with (0011): canonical JSON of its
+   * ResourceInputs without `cloneFrom`, sealed with the environment's data key. Null for resources
+   * provisioned before 0011 and not deployed since.
+   */
+  inputs: Generated<string | null>;
 }
 
 export interface RoutesTable {

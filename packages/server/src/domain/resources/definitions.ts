@@ -255,8 +255,19 @@ export async function applyDefinitions(
   });
 }
 
-/** Deletes a definition. Resources it provisioned keep running; the next deployment re-matches them. */
-export async function deleteDefinition(store: Store, context: RequestContext, id: string): Promise<void> {
+/**
+ * Deletes a definition. ConflictError naming the resources (app/env address) it still provisions, unless
+ * `force`: then they keep running, and deleting them (or their environment) still works, because their driver
+ * gets the inputs they were provisioned with, stored with each resource; deploying them needs a definition
+ * again. Even with `force`, refused while one of them was provisioned before Pave stored resource inputs
+ * (migration 0011) and not deployed since: it could only be deleted with empty inputs.
+ */
+export async function deleteDefinition(
+  store: Store,
+  context: RequestContext,
+  id: string,
+  options: { force?: boolean } = {},
+): Promise<void> {
   if (BUILT_IN_IDS.has(id)) {
     throw new ConflictError(`"${id}" is a built-in default and cannot be deleted`, [
       { path: 'id', message: 'apply a definition of the same type: it wins over the built-in one' },
@@ -271,17 +282,38 @@ export async function deleteDefinition(store: Store, context: RequestContext, id
     if (!row) throw definitionNotFound(id);
     const inUse = await tx
       .selectFrom('resources')
-      .select(['app_id', 'env_id', 'address'])
+      .select(['app_id', 'env_id', 'address', 'inputs'])
       .where('definition_id', '=', id)
-      .limit(5)
+      .orderBy('app_id')
+      .orderBy('env_id')
+      .orderBy('address')
       .execute();
-    if (inUse.length) {
-      throw new ConflictError(`resource definition "${id}" still provisions resources`, [
+    const named = (rows: typeof inUse) => {
+      const shown = rows.slice(0, 10).map((r) => `${r.app_id}/${r.env_id} ${r.address}`);
+      return rows.length > shown.length
+        ? `${shown.join(', ')} and ${rows.length - shown.length} more`
+        : shown.join(', ');
+    };
+    if (inUse.length && !options.force) {
+      throw new ConflictError(`resource definition "${id}" still provisions ${inUse.length} resource(s)`, [
         {
           path: 'id',
           message:
-            `used by ${inUse.map((r) => `${r.app_id}/${r.env_id} ${r.address}`).join(', ')}; ` +
-            'delete those environments or deploy them with --prune first',
+            `used by ${named(inUse)}; delete those environments or deploy them with --prune first, or delete ` +
+            'it with --force (?force=true): the resources keep running and can still be deleted with the ' +
+            'inputs they were provisioned with, but deploying them needs a definition again',
+        },
+      ]);
+    }
+    const unstored = inUse.filter((r) => r.inputs === null);
+    if (unstored.length) {
+      throw new ConflictError(`resource definition "${id}" cannot be deleted, even with --force`, [
+        {
+          path: 'id',
+          message:
+            `${named(unstored)} were provisioned before Pave stored resource inputs, so without the ` +
+            'definition they could only be deleted with empty inputs; deploy those environments once ' +
+            '(which stores their inputs), then delete it again',
         },
       ]);
     }
@@ -289,7 +321,13 @@ export async function deleteDefinition(store: Store, context: RequestContext, id
     await recordAudit(tx, context, {
       action: 'definition.delete',
       target: `resource-definitions/${id}`,
-      summary: { id, type: row.type },
+      summary: {
+        id,
+        type: row.type,
+        ...(inUse.length
+          ? { forced: true, resources: inUse.map((r) => `${r.app_id}/${r.env_id} ${r.address}`) }
+          : {}),
+      },
     });
   });
 }

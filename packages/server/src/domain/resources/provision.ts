@@ -196,6 +196,26 @@ export async function rowOutputs(box: SecretBox, row: Selectable<ResourcesTable>
   };
 }
 
+/**
+ * Seals the inputs a resource is created or updated with, for its later `update` (as `olds`) and `delete`.
+ * `cloneFrom` is left out: it is a create-only hint that holds another environment's secrets.
+ */
+async function sealInputs(box: SecretBox, target: ResourceTarget, inputs: ResourceInputs): Promise<string> {
+  const { cloneFrom: _cloneFrom, ...kept } = inputs;
+  return box.encrypt(envScope(target.app, target.env), canonicalJson(kept));
+}
+
+/**
+ * The inputs a stored resource was last created or updated with, decrypted; null for a resource provisioned
+ * before migration 0011 and not deployed since, which has none.
+ */
+export async function storedInputs(
+  box: SecretBox,
+  row: Selectable<ResourcesTable>,
+): Promise<ResourceInputs | null> {
+  return row.inputs === null ? null : (JSON.parse(await box.decrypt(row.inputs)) as ResourceInputs);
+}
+
 /** What a journal entry records. */
 export type JournalNote = (entry: {
   step: string;
@@ -270,6 +290,16 @@ export async function provisionResources(
       );
       if (row && row.inputs_fp === fingerprint) {
         outputsByAddress.set(node.address, await rowOutputs(box, row));
+        if (row.inputs === null) {
+          // Provisioned before 0011: its inputs are unchanged, so they are the ones it was provisioned with.
+          await store.db
+            .updateTable('resources')
+            .set({ inputs: await sealInputs(box, target, inputs) })
+            .where('app_id', '=', target.app)
+            .where('env_id', '=', target.env)
+            .where('address', '=', node.address)
+            .execute();
+        }
         await claimHost(node, outputsByAddress.get(node.address)!);
         await note({
           step: 'resource',
@@ -284,18 +314,20 @@ export async function provisionResources(
           status: 'started',
           message: `${node.address} (${node.type}): updating with ${definition.driver}`,
         });
-        const { outputs } = await driver
-          .update(row.driver_id, inputs, inputs, ctx)
-          .catch((error: unknown) => {
-            throw new ProvisioningError(
-              `${node.address} (${node.type}): ${definition.driver} could not update it: ${(error as Error).message}`,
-            );
-          });
+        // The contract: `olds` are the inputs the resource was last created or updated with. A resource
+        // provisioned before 0011 has none stored; it gets today's inputs as `olds`, as it did before.
+        const olds = (await storedInputs(box, row)) ?? inputs;
+        const { outputs } = await driver.update(row.driver_id, olds, inputs, ctx).catch((error: unknown) => {
+          throw new ProvisioningError(
+            `${node.address} (${node.type}): ${definition.driver} could not update it: ${(error as Error).message}`,
+          );
+        });
         await claimHost(node, outputs);
         await store.db
           .updateTable('resources')
           .set({
             inputs_fp: fingerprint,
+            inputs: await sealInputs(box, target, inputs),
             params: canonicalJson(node.params),
             output_values: canonicalJson(outputs.values),
             output_secrets: await box.encrypt(
@@ -350,6 +382,7 @@ export async function provisionResources(
           driver: definition.driver,
           driver_id: result.id,
           inputs_fp: fingerprint,
+          inputs: await sealInputs(box, target, inputs),
           params: canonicalJson(node.params),
           output_values: canonicalJson(result.outputs.values),
           output_secrets: await box.encrypt(
@@ -483,7 +516,11 @@ export async function pruneResources(
   }
 }
 
-/** Deletes one resource with its driver, then its row; rejects (keeping the row) if the driver fails. */
+/**
+ * Deletes one resource with its driver, then its row; rejects (keeping the row) if the driver fails. The
+ * driver gets the inputs the resource was last created or updated with, whatever its definition says now
+ * (or if it was deleted).
+ */
 async function deleteResource(
   deps: ResourceDeps,
   target: ResourceTarget,
@@ -491,23 +528,8 @@ async function deleteResource(
   ctx: DriverContext,
   note: JournalNote,
 ): Promise<void> {
-  const definitions = await loadDefinitions(deps.store.db, deps.box);
-  const definition: LoadedDefinition | undefined = definitions.find((d) => d.id === row.definition_id);
   const driver = deps.drivers.get(row.driver);
-  const inputs: ResourceInputs = {
-    scope: {
-      app: target.app,
-      env: target.env,
-      envType: target.envType,
-      type: row.type,
-      class: row.class,
-      resId: row.res_id,
-      address: row.address,
-    },
-    driverInputs: definition?.values ?? {},
-    driverSecrets: definition?.secrets ?? {},
-    params: JSON.parse(row.params) as Record<string, unknown>,
-  };
+  const inputs = (await storedInputs(deps.box, row)) ?? (await currentInputs(deps, target, row));
   await note({
     step: 'resource',
     status: 'started',
@@ -532,6 +554,33 @@ async function deleteResource(
     .where('address', '=', row.address)
     .execute();
   await note({ step: 'resource', status: 'succeeded', message: `${row.address}: deleted` });
+}
+
+/**
+ * The inputs of a resource provisioned before migration 0011, which has none stored: built from its current
+ * definition, as before 0011 (empty driver inputs if the definition was deleted since).
+ */
+async function currentInputs(
+  deps: ResourceDeps,
+  target: ResourceTarget,
+  row: Selectable<ResourcesTable>,
+): Promise<ResourceInputs> {
+  const definitions = await loadDefinitions(deps.store.db, deps.box);
+  const definition: LoadedDefinition | undefined = definitions.find((d) => d.id === row.definition_id);
+  return {
+    scope: {
+      app: target.app,
+      env: target.env,
+      envType: target.envType,
+      type: row.type,
+      class: row.class,
+      resId: row.res_id,
+      address: row.address,
+    },
+    driverInputs: definition?.values ?? {},
+    driverSecrets: definition?.secrets ?? {},
+    params: JSON.parse(row.params) as Record<string, unknown>,
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 import {
   ApplyDefinitionsBody,
   DefinitionParams,
+  DeleteDefinitionQuery,
   DefinitionsPlan,
   EnvParams,
   MatchExplanationSchema,
@@ -109,10 +110,17 @@ export function resourceRoutes(api: ApiServer, deps: ResourceRouteDeps): void {
     '/resource-definitions/:id',
     {
       config: { permission: 'definition.write' },
-      schema: { tags, summary: 'Delete a resource definition no resource uses', params: DefinitionParams },
+      schema: {
+        tags,
+        summary: 'Delete a resource definition; refused while resources use it unless force=true',
+        params: DefinitionParams,
+        querystring: DeleteDefinitionQuery,
+      },
     },
     async (request, reply) => {
-      await deleteDefinition(store, request.pave, request.params.id);
+      await deleteDefinition(store, request.pave, request.params.id, {
+        force: request.query.force === 'true',
+      });
       return reply.code(204).send();
     },
   );

@@ -9,6 +9,7 @@ import { roles } from './0007_roles.ts';
 import { runtimeTargets } from './0008_runtime_targets.ts';
 import { routeHosts } from './0009_route_hosts.ts';
 import { auditKeyAndIncarnations } from './0010_audit_key_and_incarnations.ts';
+import { resourceInputs } from './0011_resource_inputs.ts';
 
 /** The database engines the store runs on. */
 export type StoreEngine = 'sqlite' | 'postgres';
@@ -32,4 +33,5 @@ export const migrations: readonly StoreMigration[] = [
   runtimeTargets,
   routeHosts,
   auditKeyAndIncarnations,
+  resourceInputs,
 ];
