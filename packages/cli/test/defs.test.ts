@@ -517,4 +517,29 @@ describe('pave defs list|get|delete|match', () => {
       'DELETE /api/v1/resource-definitions/shop-postgres',
     ]);
   });
+
+  it('deletes a definition resources still use only with --force', async () => {
+    const server = await fakeServer((request) =>
+      request.url.endsWith('?force=true')
+        ? { status: 204 }
+        : {
+            status: 409,
+            body: {
+              type: 'about:blank',
+              title: 'resource definition "shop-postgres" still provisions 1 resource(s)',
+              status: 409,
+              errors: [{ path: 'id', message: 'used by shop/dev api.db; … or delete it with --force' }],
+            },
+          },
+    );
+    const refused = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'defs', 'delete', 'shop-postgres'), refused)).not.toBe(0);
+    expect(refused.stderr.text).toContain('shop/dev api.db');
+    const forced = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'defs', 'delete', 'shop-postgres', '--force'), forced)).toBe(0);
+    expect(server.requests.map((request) => `${request.method} ${request.url}`)).toEqual([
+      'DELETE /api/v1/resource-definitions/shop-postgres',
+      'DELETE /api/v1/resource-definitions/shop-postgres?force=true',
+    ]);
+  });
 });
