@@ -126,6 +126,24 @@ export interface LogLine {
   line: string;
 }
 
+/** A route of an environment, as a runtime that renders manifests publishes it. */
+export interface RenderedRoute {
+  host: string;
+  /** A path prefix, starting with "/". */
+  path: string;
+  workload: string;
+  /** The service port (Score's `port`, not the target port). */
+  port: number;
+}
+
+/** What RuntimeDriver.renderManifests renders: an environment's workloads and routes, as they would run. */
+export interface RenderableEnvironment {
+  workloads: RenderedWorkload[];
+  routes: RenderedRoute[];
+  /** The names of the environment variables of a container whose values are secrets. */
+  secretKeys: (workload: string, container: string) => string[];
+}
+
 /**
  * Runs workloads somewhere: local processes, Docker/Podman, Kubernetes. Optional methods are capabilities:
  * a runtime without `logs` cannot stream logs.
@@ -156,6 +174,12 @@ export interface RuntimeDriver {
   status(target: RuntimeTarget, ctx: DriverContext): Promise<WorkloadStatus[]>;
   destroy(target: RuntimeTarget, ctx: DriverContext): Promise<void>;
   adopt?(ctx: DriverContext): Promise<void>;
+  /**
+   * Capability: the manifests this runtime would apply for `environment`, as one text (YAML for kubernetes),
+   * applying nothing (`pave render`). A runtime without it cannot render manifests. Throws an InputError
+   * naming what to fix when the environment cannot be rendered.
+   */
+  renderManifests?(target: RuntimeTarget, environment: RenderableEnvironment): string;
   logs?(
     target: RuntimeTarget,
     options: { workload?: string; tail?: number; follow: boolean },

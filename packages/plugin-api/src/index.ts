@@ -7,6 +7,8 @@ export type {
   RenderedContainer,
   RenderedFile,
   RenderedPort,
+  RenderedRoute,
+  RenderableEnvironment,
   RenderedProbe,
   RenderedVolume,
   RenderedWorkload,
@@ -18,7 +20,7 @@ export type {
   RuntimeTarget,
   WorkloadStatus,
 } from './drivers.ts';
-export { DriverRegistry, type Named } from './registry.ts';
+export { DriverRegistry, RuntimeRegistry, type Named, type RuntimeFactory } from './registry.ts';
 export { runtimeNameProblems } from './validation.ts';
 export {
   DEFAULT_WORKLOAD_USER,

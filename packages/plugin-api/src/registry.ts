@@ -1,4 +1,5 @@
 import { ConflictError, NotFoundError } from '@pave/core';
+import type { RuntimeDriver } from './drivers.ts';
 
 /** Anything registered by name. */
 export interface Named {
@@ -47,5 +48,59 @@ export class DriverRegistry<T extends Named> {
   /** Names of the registered drivers, sorted. */
   names(): string[] {
     return [...this.drivers.keys()].sort();
+  }
+}
+
+/**
+ * Builds the runtime driver of a runtime target of one type from the target's configuration (checked when the
+ * target was applied). Throws if the configuration cannot give a driver.
+ */
+export interface RuntimeFactory {
+  /** The target type it serves: `process`, `docker`, `kubernetes`, ... */
+  readonly type: string;
+  fromConfig(config: Record<string, unknown>): RuntimeDriver;
+}
+
+/**
+ * Runtime factories by target type. Registering a second factory for a taken type is refused with
+ * ConflictError, so two plugins cannot silently shadow each other; looking up a missing one is NotFoundError
+ * listing the types known.
+ */
+export class RuntimeRegistry {
+  private readonly factories = new Map<string, RuntimeFactory>();
+
+  /** Adds `factory`; ConflictError if a runtime for its target type is registered already. */
+  register(factory: RuntimeFactory): this {
+    if (this.factories.has(factory.type)) {
+      throw new ConflictError(`a runtime for targets of type "${factory.type}" is already registered`, [
+        {
+          path: factory.type,
+          message:
+            'each target type has one runtime: remove one of the two runtime plugins from the configuration',
+        },
+      ]);
+    }
+    this.factories.set(factory.type, factory);
+    return this;
+  }
+
+  /** The factory for targets of `type`; NotFoundError naming the registered types if there is none. */
+  get(type: string): RuntimeFactory {
+    const factory = this.factories.get(type);
+    if (!factory) {
+      const known = this.types();
+      throw new NotFoundError(`no runtime for targets of type "${type}"`, [
+        {
+          path: type,
+          message: known.length ? `known target types: ${known.join(', ')}` : 'no runtimes are registered',
+        },
+      ]);
+    }
+    return factory;
+  }
+
+  /** The target types with a registered runtime, sorted. */
+  types(): string[] {
+    return [...this.factories.keys()].sort();
   }
 }

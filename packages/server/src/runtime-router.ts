@@ -1,20 +1,17 @@
 import { createHash } from 'node:crypto';
-import { ISOLATION_LEVELS, type IsolationLevel } from '@pave/plugin-api';
 import type {
   DriverContext,
   LogLine,
   ReadyResult,
   RenderedWorkload,
   RuntimeDriver,
+  RuntimeRegistry,
   RuntimeTarget,
   WorkloadStatus,
 } from '@pave/plugin-api';
 import { InputError, type RuntimeTargetView } from '@pave/core';
-import { DockerRuntime } from '@pave/runtime-docker';
-import type { ProcessRuntime } from '@pave/runtime-process';
-import { KubernetesRuntime, manifestsToYaml, renderManifests } from '@pave/runtime-kubernetes';
 import type { Store } from './store/index.ts';
-import { getTarget, LOCAL_TARGET, matchTarget } from './domain/targets.ts';
+import { getTarget, listTargets, LOCAL_TARGET, matchTarget } from './domain/targets.ts';
 import { environmentRow } from './domain/environments.ts';
 import type { JournalNote } from './domain/resources/provision.ts';
 import type { SecretBox } from './secrets/secret-box.ts';
@@ -29,8 +26,8 @@ export interface TargetMove {
 
 /**
  * The runtime of every environment: routes each runtime call to the driver of the target the environment
- * runs on (`environments.runtime_target`; the built-in `local` process runtime until a target matches). This
- * is the one place the server touches the runtime plugins besides start-up.
+ * runs on (`environments.runtime_target`; the built-in `local` process target until a target matches), built
+ * by the runtime registered for the target's type.
  */
 export class RuntimeRouter implements RuntimeDriver {
   readonly name = 'router';
@@ -38,23 +35,20 @@ export class RuntimeRouter implements RuntimeDriver {
 
   constructor(
     private readonly store: Store,
-    private readonly local: ProcessRuntime,
-    private readonly dataDir: string,
+    private readonly runtimes: RuntimeRegistry,
   ) {}
 
-  /** The driver for a target, built once per target and configuration. */
+  /**
+   * The driver for a target, built once per target and configuration by the runtime of its type. Throws
+   * NotFoundError for a type no runtime serves, and what the runtime throws for a configuration it refuses.
+   */
   runtimeOf(target: RuntimeTargetView): RuntimeDriver {
-    // Process targets share the one local runtime; each deploys at its own `isolation` (default: strongest).
-    if (target.type === 'process') return this.local.isolated(processIsolation(target));
     const key = createHash('sha256')
       .update(JSON.stringify([target.type, target.config]))
       .digest('hex');
     const cached = this.drivers.get(target.id);
     if (cached?.key === key) return cached.runtime;
-    const runtime =
-      target.type === 'docker'
-        ? DockerRuntime.fromConfig({ ...(target.config as object), dataDir: this.dataDir })
-        : KubernetesRuntime.fromConfig(target.config as object);
+    const runtime = this.runtimes.get(target.type).fromConfig(target.config);
     this.drivers.set(target.id, { key, runtime });
     return runtime;
   }
@@ -136,8 +130,28 @@ export class RuntimeRouter implements RuntimeDriver {
     return (await this.runtimeFor(target)).destroy(target, ctx);
   }
 
+  /**
+   * Asks the runtime of every target to take back its workloads after a control-plane start. A target whose
+   * runtime cannot be built or reached (a docker socket that is gone, say) is logged and skipped: the others
+   * are still adopted and the server still starts. Several process targets share one local runtime, whose
+   * adopt may run once per target: it is idempotent.
+   */
   async adopt(ctx: DriverContext): Promise<void> {
-    await this.local.adopt(ctx);
+    const asked = new Set<RuntimeDriver>();
+    for (const view of await listTargets(this.store.db)) {
+      try {
+        const runtime = this.runtimeOf(view);
+        if (!runtime.adopt || asked.has(runtime)) continue;
+        asked.add(runtime);
+        await runtime.adopt(ctx);
+      } catch (error) {
+        ctx.logger.warn('cannot take back the workloads of a runtime target; they are left as they are', {
+          target: view.id,
+          type: view.type,
+          error: (error as Error).message,
+        });
+      }
+    }
   }
 
   async *logs(
@@ -151,8 +165,8 @@ export class RuntimeRouter implements RuntimeDriver {
   }
 
   /**
-   * The manifests a kubernetes target would apply for an environment's current set (`pave render`), as
-   * YAML. InputError for targets of other types.
+   * The manifests a target would apply for an environment's current set (`pave render`), as its runtime
+   * renders them (YAML for kubernetes). InputError for targets whose runtime cannot render manifests.
    */
   async render(
     store: Store,
@@ -161,30 +175,18 @@ export class RuntimeRouter implements RuntimeDriver {
     view: RuntimeTargetView,
   ): Promise<string> {
     const runtime = this.runtimeOf(view);
-    if (!(runtime instanceof KubernetesRuntime)) {
+    if (!runtime.renderManifests) {
       throw new InputError(
         `runtime target "${view.id}" is a ${view.type} target; only kubernetes targets render manifests`,
         [{ path: 'query.target', message: 'name a kubernetes target (`pave targets list` shows them)' }],
       );
     }
-    const preview = await previewEnvironment(store, box, target, (workload, port) =>
-      runtime.serviceAddress(target, workload, port),
+    const preview = await previewEnvironment(
+      store,
+      box,
+      target,
+      runtime.serviceAddress && ((workload, port) => runtime.serviceAddress!(target, workload, port)),
     );
-    return manifestsToYaml(
-      renderManifests({
-        app: target.app,
-        env: target.env,
-        namespace: runtime.namespace(target),
-        workloads: preview.workloads,
-        routes: preview.routes,
-        secretKeys: preview.secretKeys,
-      }),
-    );
+    return runtime.renderManifests(target, preview);
   }
-}
-
-/** A process target's `isolation` setting (checked when the target was applied), or undefined: the strongest. */
-function processIsolation(target: RuntimeTargetView): IsolationLevel | undefined {
-  const level = target.config.isolation;
-  return (ISOLATION_LEVELS as readonly unknown[]).includes(level) ? (level as IsolationLevel) : undefined;
 }

@@ -23,6 +23,7 @@ import { loadAuditKey } from './domain/audit-key.ts';
 import { driverContext, environmentTeardown } from './domain/deployments/orchestrator.ts';
 import { resourceDriverRegistry } from './resource-drivers.ts';
 import { RuntimeRouter } from './runtime-router.ts';
+import { runtimeRegistry } from './runtimes.ts';
 import { EnvironmentJanitor, JANITOR_INTERVAL_MS } from './domain/janitor.ts';
 import { RouteTable } from './domain/resources/routes.ts';
 
@@ -116,7 +117,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     isolationHost,
   });
   // Each environment runs on the runtime target it matches (local processes by default).
-  const runtime = new RuntimeRouter(store, processes, dataDir);
+  const runtime = new RuntimeRouter(store, runtimeRegistry({ local: processes, dataDir }));
   const keyring = keyringSource(dataDir, options.env ?? process.env);
   const box = new SecretBox(store.db, keyring);
   const resourceDrivers = resourceDriverRegistry({
@@ -163,6 +164,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       store,
       loggerInstance: logger,
       runtime,
+      renderer: runtime,
       secrets: { box, keyring },
       resourceDrivers,
       routes: new RouteTable(store.db),

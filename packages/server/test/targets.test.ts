@@ -10,6 +10,7 @@ import { bootstrapAdmin, buildApi, type Store } from '../src/index.ts';
 import { keyringSource } from '../src/secrets/keyring.ts';
 import { SecretBox } from '../src/secrets/secret-box.ts';
 import { RuntimeRouter } from '../src/runtime-router.ts';
+import { runtimeRegistry } from '../src/runtimes.ts';
 import { saveSet } from '../src/domain/deployments/sets.ts';
 import { openTestStore, storeEngines } from '../../../test/support/stores.ts';
 
@@ -38,11 +39,8 @@ describe.each(storeEngines)('runtime targets and `pave render` through the API o
     const box = new SecretBox(store.db, keyring);
     await box.init();
     const processes = ProcessRuntime.fromConfig({ dataDir, supervisorScript: '/nonexistent/supervisor.js' });
-    app = await buildApi({
-      store,
-      secrets: { box, keyring },
-      runtime: new RuntimeRouter(store, processes, dataDir),
-    });
+    const runtime = new RuntimeRouter(store, runtimeRegistry({ local: processes, dataDir }));
+    app = await buildApi({ store, secrets: { box, keyring }, runtime, renderer: runtime });
     await call('POST', '/apps', { id: 'shop' });
     await call('POST', '/apps/shop/envs', { id: 'dev', type: 'development' });
     await call('POST', '/apps/shop/envs', { id: 'stage', type: 'staging' });

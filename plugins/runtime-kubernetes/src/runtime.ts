@@ -4,6 +4,7 @@ import type {
   DriverContext,
   LogLine,
   ReadyResult,
+  RenderableEnvironment,
   RenderedPort,
   RenderedWorkload,
   RuntimeDriver,
@@ -41,6 +42,7 @@ import {
   serviceAddress,
   workloadObjectName,
 } from './render.ts';
+import { manifestsToYaml } from './yaml.ts';
 
 /** Configuration of the Kubernetes runtime. */
 export interface KubernetesRuntimeConfig {
@@ -124,6 +126,23 @@ export class KubernetesRuntime implements RuntimeDriver {
     port: RenderedPort,
   ): { hostname: string; port: number } {
     return serviceAddress(workload, port, this.namespace(target));
+  }
+
+  /**
+   * The manifests `deploy` would apply for every workload and route of `environment`, as YAML, applying
+   * nothing (`pave render`). InputError listing every problem for manifests that do not validate.
+   */
+  renderManifests(target: RuntimeTarget, environment: RenderableEnvironment): string {
+    return manifestsToYaml(
+      renderManifests({
+        app: target.app,
+        env: target.env,
+        namespace: this.namespace(target),
+        workloads: environment.workloads,
+        routes: environment.routes,
+        secretKeys: environment.secretKeys,
+      }),
+    );
   }
 
   /**

@@ -96,6 +96,8 @@ export interface BuildApiOptions {
   bodyLimit?: number;
   /** Where workloads run; without one, the deployment routes are not served. */
   runtime?: RuntimeDriver;
+  /** Renders environments for `pave render` (the runtime router); without it, the render route is not served. */
+  renderer?: TargetRenderer;
   /** Called when a deployment is queued, so the local worker can start it at once. */
   onDeploymentQueued?: () => void;
   /** Encryption of secret values; without it, the values routes are not served. */
@@ -269,8 +271,8 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
       targetRoutes(
         scoped,
         options.store,
-        options.secrets && options.runtime && 'render' in options.runtime
-          ? { renderer: options.runtime as unknown as TargetRenderer, box: options.secrets.box }
+        options.secrets && options.renderer
+          ? { renderer: options.renderer, box: options.secrets.box }
           : undefined,
       );
       auditRoutes(scoped, options.store);

@@ -6,6 +6,7 @@ import { keyringSource } from '../../src/secrets/keyring.ts';
 import { SecretBox } from '../../src/secrets/secret-box.ts';
 import { resourceDriverRegistry } from '../../src/resource-drivers.ts';
 import { RuntimeRouter } from '../../src/runtime-router.ts';
+import { runtimeRegistry } from '../../src/runtimes.ts';
 import { openTestStore, type TestEngine } from '../../../../test/support/stores.ts';
 
 /** An in-process API with every route served, and the admin's token. */
@@ -33,14 +34,13 @@ export async function openFullApi(
   const keyring = keyringSource(dataDir, {});
   const box = new SecretBox(store.db, keyring);
   await box.init();
+  const local = ProcessRuntime.fromConfig({ dataDir, supervisorScript: '/nonexistent/supervisor.js' });
+  const runtime = new RuntimeRouter(store, runtimeRegistry({ local, dataDir }));
   const app = await buildApi({
     store,
     secrets: { box, keyring },
-    runtime: new RuntimeRouter(
-      store,
-      ProcessRuntime.fromConfig({ dataDir, supervisorScript: '/nonexistent/supervisor.js' }),
-      dataDir,
-    ),
+    runtime,
+    renderer: runtime,
     resourceDrivers: resourceDriverRegistry({ dataDir, pgliteScript: '/nonexistent/pglite-server.js' }),
     ...extra,
   });
