@@ -40,3 +40,6 @@ export {
   type IsolationLevel,
   type WorkloadIdentity,
 } from './isolation.ts';
+export { sleep, waitForReady, type ReadinessCheck, type ReadinessOutcome } from './readiness.ts';
+export { WorkloadLocks, workloadKey } from './workload-locks.ts';
+export { MAX_DNS_LABEL_LENGTH, dnsLabel, joinedDnsLabel, shortHash } from './dns-names.ts';

@@ -2,9 +2,8 @@
 //   network    pave-<app>-<env>
 //   container  pave-<app>-<env>-<workload>-<container>, labelled with LABELS
 //   files      <dataDir>/runtime/docker/<app>/<env>/<workload>/<container>/files/<target path>
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import type { RuntimeTarget } from '@pave/plugin-api';
+import { joinedDnsLabel, type RuntimeTarget } from '@pave/plugin-api';
 
 /** The labels on every container this runtime creates; `app`…`hash` are how it finds its containers. */
 export const LABELS = {
@@ -21,29 +20,14 @@ export const LABELS = {
   readiness: 'dev.pave.readiness',
 } as const;
 
-const MAX_LABEL = 63;
-const HASH_CHARS = 8;
-
-/**
- * `parts` joined with "-" when that is a DNS label's length (63), else cut short and suffixed with a hash
- * of the whole, so that distinct long names stay distinct. Parts must already be DNS labels.
- */
-export function dnsName(parts: string[]): string {
-  const full = parts.join('-');
-  if (full.length <= MAX_LABEL) return full;
-  const hash = createHash('sha256').update(full).digest('hex').slice(0, HASH_CHARS);
-  const kept = full.slice(0, MAX_LABEL - HASH_CHARS - 1).replace(/-+$/, '');
-  return `${kept}-${hash}`;
-}
-
 /** The network every container of `target` joins: workloads reach each other by name on it. */
 export function networkName(target: RuntimeTarget): string {
-  return dnsName(['pave', target.app, target.env]);
+  return joinedDnsLabel(['pave', target.app, target.env]);
 }
 
 /** The name of one container of a workload. */
 export function containerName(target: RuntimeTarget, workload: string, container: string): string {
-  return dnsName(['pave', target.app, target.env, workload, container]);
+  return joinedDnsLabel(['pave', target.app, target.env, workload, container]);
 }
 
 /** Label filters (`key=value`) selecting the containers of `target`, or of one of its workloads. */

@@ -13,6 +13,7 @@ import type {
   RuntimeTarget,
   WorkloadStatus,
 } from '@pave/plugin-api';
+import { joinedDnsLabel, sleep, waitForReady, workloadKey, WorkloadLocks } from '@pave/plugin-api';
 import { containerSpec, portKey } from './container-spec.ts';
 import { commitFiles, restoreFiles, stageFiles } from './files.ts';
 import {
@@ -25,15 +26,7 @@ import {
   type LogPosition,
   type TimedLine,
 } from './logs.ts';
-import {
-  containerName,
-  dnsName,
-  environmentDir,
-  LABELS,
-  labelFilters,
-  networkName,
-  workloadDir,
-} from './names.ts';
+import { containerName, environmentDir, LABELS, labelFilters, networkName, workloadDir } from './names.ts';
 import { probeOnce, RUNNING_READY_MS, type ProbeOutcome } from './probes.ts';
 import { assertValid, assertValidNames } from './validation.ts';
 
@@ -114,7 +107,7 @@ export class DockerRuntime implements RuntimeDriver {
   private readonly docker: Docker;
   /** Full readiness probes of versions deployed by this instance (labels keep only what is not secret). */
   private readonly probes = new Map<string, { hash: string; probes: Map<string, RenderedProbe> }>();
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly locks = new WorkloadLocks();
 
   constructor(
     private readonly config: DockerRuntimeConfig,
@@ -154,7 +147,7 @@ export class DockerRuntime implements RuntimeDriver {
    */
   async deploy(target: RuntimeTarget, workload: RenderedWorkload, ctx: DriverContext): Promise<void> {
     assertValid(target, workload);
-    await this.locked(target, workload.name, async () => {
+    await this.locks.run(target, workload.name, async () => {
       const log = { app: target.app, env: target.env, workload: workload.name, hash: workload.hash };
       const current = await this.listContainers(target, workload.name);
       if (isUnchanged(current, workload)) {
@@ -245,49 +238,40 @@ export class DockerRuntime implements RuntimeDriver {
   async waitReady(target: RuntimeTarget, workload: string, ctx: DriverContext): Promise<ReadyResult> {
     assertValidNames(target, workload);
     const timeoutMs = this.config.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
-    const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)]);
-    const startedMs = Date.now();
-    let lastFailure = '';
-    for (;;) {
-      const snapshot = await this.snapshot(target, workload);
-      if (!snapshot) return { ready: false, reason: `workload "${workload}" is not deployed`, lastLogs: [] };
-      const outcome = await this.evaluateReadiness(target, snapshot, signal);
-      if (outcome.ok) return { ready: true };
-      // A probe cut short by the deadline says nothing about the workload: report the one before.
-      if (!signal.aborted || !lastFailure) lastFailure = outcome.detail;
-      // Judge exits only after probing, so a version that once crashed but now serves is ready.
-      const failed = snapshot.containers.find(({ info }) => hasFailed(info));
-      if (failed) {
-        const exit = await this.lastExit(failed.info, true);
-        const restarts = failed.info.RestartCount;
-        return {
-          ready: false,
-          reason:
-            `container "${failed.record.container}" ${describeExit(exit)}` +
-            (restarts > 0 ? ` (restarted ${restarts} time${restarts === 1 ? '' : 's'})` : ''),
-          exitCode: exit.code,
-          signal: null,
-          lastLogs: await this.lastLogs(snapshot, [failed.record]),
-        };
-      }
-      if (!(await sleep(POLL_MS, signal))) {
-        const seconds = Math.round((Date.now() - startedMs) / 1000);
-        return {
-          ready: false,
-          reason: `timed out after ${seconds} s: ${lastFailure}`,
-          lastLogs: await this.lastLogs(
+    return waitForReady(
+      workload,
+      { signal: ctx.signal, timeoutMs, pollMs: POLL_MS },
+      {
+        snapshot: () => this.snapshot(target, workload),
+        probe: (snapshot, signal) => this.evaluateReadiness(target, snapshot, signal),
+        failed: async (snapshot) => {
+          const failed = snapshot.containers.find(({ info }) => hasFailed(info));
+          if (!failed) return null;
+          const exit = await this.lastExit(failed.info, true);
+          const restarts = failed.info.RestartCount;
+          return {
+            ready: false,
+            reason:
+              `container "${failed.record.container}" ${describeExit(exit)}` +
+              (restarts > 0 ? ` (restarted ${restarts} time${restarts === 1 ? '' : 's'})` : ''),
+            exitCode: exit.code,
+            signal: null,
+            lastLogs: await this.lastLogs(snapshot, [failed.record]),
+          };
+        },
+        lastLogs: (snapshot) =>
+          this.lastLogs(
             snapshot,
             snapshot.containers.map(({ record }) => record),
           ),
-        };
-      }
-    }
+      },
+    );
   }
 
   /** Stops and removes `workload`'s containers and deletes its files. Succeeds if it is not there. */
   async remove(target: RuntimeTarget, workload: string, ctx: DriverContext): Promise<void> {
     assertValidNames(target, workload);
-    await this.locked(target, workload, async () => {
+    await this.locks.run(target, workload, async () => {
       if (ctx.dryRun) {
         ctx.logger.info('would remove the workload', { app: target.app, env: target.env, workload });
         return;
@@ -329,7 +313,7 @@ export class DockerRuntime implements RuntimeDriver {
     const workloads = new Set((await this.listContainers(target)).map((record) => record.workload));
     await Promise.all(
       [...workloads].map((workload) =>
-        this.locked(target, workload, async () => {
+        this.locks.run(target, workload, async () => {
           await this.removeContainers(await this.listContainers(target, workload), this.stopGraceMs);
           this.probes.delete(workloadKey(target, workload));
         }),
@@ -415,20 +399,6 @@ export class DockerRuntime implements RuntimeDriver {
 
   private get stopGraceMs(): number {
     return this.config.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
-  }
-
-  /** Runs `fn` after any other operation on the same workload of this instance has finished. */
-  private async locked<T>(target: RuntimeTarget, workload: string, fn: () => Promise<T>): Promise<T> {
-    const key = workloadKey(target, workload);
-    const previous = this.locks.get(key) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(fn);
-    const settled = run.catch(() => undefined);
-    this.locks.set(key, settled);
-    try {
-      return await run;
-    } finally {
-      if (this.locks.get(key) === settled) this.locks.delete(key);
-    }
   }
 
   /** Keeps the full readiness probes of `workload`'s version in memory (they may hold credentials). */
@@ -722,7 +692,7 @@ export class DockerRuntime implements RuntimeDriver {
         retired.push(record);
         continue;
       }
-      const name = dnsName([record.name, 'old', record.id.slice(0, 8)]);
+      const name = joinedDnsLabel([record.name, 'old', record.id.slice(0, 8)]);
       await this.docker
         .getContainer(record.id)
         .rename({ name })
@@ -888,10 +858,6 @@ function toLogLine(record: ContainerRecord, line: TimedLine): LogLine {
   };
 }
 
-function workloadKey(target: RuntimeTarget, workload: string): string {
-  return `${target.app}/${target.env}/${workload}`;
-}
-
 function statusCode(error: unknown): number | undefined {
   return (error as { statusCode?: number }).statusCode;
 }
@@ -928,20 +894,4 @@ class LineQueue {
     }
     return this.signal.aborted ? null : (this.batches.shift() ?? null);
   }
-}
-
-/** Waits `ms`; false if `signal` aborted first. */
-function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve(false);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -3,7 +3,8 @@ import { isDnsLabel } from '@pave/core';
 import type { RenderedWorkload } from '@pave/plugin-api';
 import { describe, expect, it } from 'vitest';
 import { containerSpec, persistableProbe } from '../src/container-spec.ts';
-import { containerName, dnsName, networkName } from '../src/names.ts';
+import { joinedDnsLabel } from '@pave/plugin-api';
+import { containerName, networkName } from '../src/names.ts';
 import { parseMemory, parseNanoCpus } from '../src/quantities.ts';
 import { assertValid } from '../src/validation.ts';
 import { port } from './support.ts';
@@ -40,8 +41,8 @@ describe('naming containers and networks', () => {
         fc.array(label, { minLength: 1, maxLength: 5 }),
         fc.array(label, { minLength: 1, maxLength: 5 }),
         (a, b) => {
-          expect(isDnsLabel(dnsName(a))).toBe(true);
-          if (a.join('-') !== b.join('-')) expect(dnsName(a)).not.toBe(dnsName(b));
+          expect(isDnsLabel(joinedDnsLabel(a))).toBe(true);
+          if (a.join('-') !== b.join('-')) expect(joinedDnsLabel(a)).not.toBe(joinedDnsLabel(b));
         },
       ),
     );

@@ -47,5 +47,5 @@ export {
   type RolloutOutcome,
   type RolloutStatus,
 } from './apply.ts';
-export { dnsLabel, labelValue } from './names.ts';
+export { labelValue } from './names.ts';
 export { KubernetesRuntime, type KubernetesRuntimeConfig, type KubernetesRuntimeDeps } from './runtime.ts';

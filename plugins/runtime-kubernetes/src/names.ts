@@ -1,34 +1,7 @@
-import { createHash } from 'node:crypto';
+import { MAX_DNS_LABEL_LENGTH as MAX_LABEL_LENGTH, dnsLabel, shortHash } from '@pave/plugin-api';
 
-/** The longest DNS label (RFC 1123) and the longest label value Kubernetes accepts. */
-export const MAX_LABEL_LENGTH = 63;
-
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/u;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/u;
 const DATA_KEY = /^[-._a-zA-Z0-9]+$/u;
-
-/** The first `length` hex digits of the SHA-256 of `text`: a short, stable suffix that keeps names apart. */
-export function shortHash(text: string, length = 8): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, length);
-}
-
-/**
- * A stable DNS label (RFC 1123: 1-63 of a-z, 0-9 and "-", starting and ending with a letter or digit) for
- * `raw`. A valid label comes back unchanged. Otherwise it is lowercased, every other character becomes "-",
- * and, because that can make two inputs equal, `-<hash of raw>` is appended; a label that is too long is
- * cut and given the same suffix. The same `raw` always gives the same label.
- */
-export function dnsLabel(raw: string, maxLength = MAX_LABEL_LENGTH): string {
-  if (raw.length <= maxLength && DNS_LABEL.test(raw)) return raw;
-  const suffix = `-${shortHash(raw)}`;
-  const cleaned = raw
-    .toLowerCase()
-    .replace(/[^a-z0-9-]+/gu, '-')
-    .replace(/-{2,}/gu, '-')
-    .replace(/^-+|-+$/gu, '');
-  const head = cleaned.slice(0, maxLength - suffix.length).replace(/-+$/u, '');
-  return head ? `${head}${suffix}` : suffix.slice(1);
-}
 
 /**
  * A DNS-1035 label (a DNS label that starts with a letter), which Service names must be: `raw` as a DNS

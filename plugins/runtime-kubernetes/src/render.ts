@@ -1,5 +1,6 @@
 import { InputError, type FieldProblem } from '@pave/core';
 import type { RenderedContainer, RenderedPort, RenderedProbe, RenderedWorkload } from '@pave/plugin-api';
+import { dnsLabel } from '@pave/plugin-api';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IIngress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
 import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
@@ -13,7 +14,7 @@ import type { ISecret } from 'kubernetes-models/v1/Secret';
 import type { IService } from 'kubernetes-models/v1/Service';
 import type { IVolume } from 'kubernetes-models/v1/Volume';
 import type { IVolumeMount } from 'kubernetes-models/v1/VolumeMount';
-import { dataKey, dns1035Label, dnsLabel, labelValue } from './names.ts';
+import { dataKey, dns1035Label, labelValue } from './names.ts';
 import { assertValidManifests } from './validate.ts';
 
 /** Every kind Pave renders, as the kubernetes-models types that check their fields at compile time. */

@@ -11,6 +11,7 @@ import type {
   RuntimeTarget,
   WorkloadStatus,
 } from '@pave/plugin-api';
+import { sleep } from '@pave/plugin-api';
 import {
   MANAGED_KINDS,
   NAMESPACE_KIND,
@@ -26,7 +27,6 @@ import {
   pruneManifests,
   readPodLogs,
   rolloutStatus,
-  sleep,
   waitForRollout,
   type KindRef,
   type KubernetesClients,

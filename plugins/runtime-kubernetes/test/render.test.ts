@@ -2,11 +2,10 @@ import fc from 'fast-check';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import type { PaveError } from '@pave/core';
-import type { RenderedWorkload } from '@pave/plugin-api';
+import { dnsLabel, type RenderedWorkload } from '@pave/plugin-api';
 import {
   KIND_ORDER,
   assertValidManifests,
-  dnsLabel,
   labelValue,
   manifestsToYaml,
   namespaceFor,

@@ -8,6 +8,10 @@ import {
   grantToWorkload,
   isolatedCommand,
   isolationFor,
+  sleep,
+  waitForReady,
+  workloadKey,
+  WorkloadLocks,
   type IsolatedCommand,
   type Isolation,
   type IsolationHost,
@@ -127,7 +131,7 @@ export class ProcessRuntime implements RuntimeDriver {
   private readonly hostEnv: NodeJS.ProcessEnv;
   /** Full readiness checks of workloads deployed by this instance: they may hold secrets, so never on disk. */
   private readonly checks = new Map<string, { hash: string; checks: ContainerCheck[] }>();
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly locks = new WorkloadLocks();
 
   constructor(
     private readonly config: ProcessRuntimeConfig,
@@ -180,7 +184,7 @@ export class ProcessRuntime implements RuntimeDriver {
         problems,
       );
     }
-    await this.locked(target, workload.name, async () => {
+    await this.locks.run(target, workload.name, async () => {
       const paths = this.paths(target, workload.name);
       const current = this.snapshot(target, workload.name);
       const log = { app: target.app, env: target.env, workload: workload.name, hash: workload.hash };
@@ -261,50 +265,41 @@ export class ProcessRuntime implements RuntimeDriver {
   async waitReady(target: RuntimeTarget, workload: string, ctx: DriverContext): Promise<ReadyResult> {
     assertValidNames(target, workload);
     const timeoutMs = this.config.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
-    const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)]);
-    const startedMs = Date.now();
-    let lastFailure = '';
-    for (;;) {
-      const snapshot = this.snapshot(target, workload);
-      if (!snapshot) return { ready: false, reason: `workload "${workload}" is not deployed`, lastLogs: [] };
-      const stopped = snapshot.containers.find((container) => container.phase === 'stopped');
-      if (stopped) {
-        const lastExit = stopped.state?.lastExit;
-        return {
-          ready: false,
-          reason: `container "${stopped.name}" is stopped${lastExit ? ` (it ${describeExit(lastExit)})` : ''}`,
-          exitCode: lastExit?.code ?? null,
-          signal: lastExit?.signal ?? null,
-          lastLogs: await this.lastLogs(snapshot, [stopped.name]),
-        };
-      }
-      const outcome = await this.evaluateReadiness(target, snapshot, signal);
-      if (outcome.ok) return { ready: true };
-      // A probe cut short by the deadline says nothing about the workload: report the one before.
-      if (!signal.aborted || !lastFailure) lastFailure = outcome.detail;
-      // Judge exits only after probing, so a same-hash version that once crashed but now serves is ready.
-      const exited = snapshot.containers
-        .filter((container) => container.state?.lastExit)
-        .sort((a, b) => ((a.state?.lastExit?.at ?? '') < (b.state?.lastExit?.at ?? '') ? 1 : -1))[0];
-      const lastExit = exited?.state?.lastExit;
-      if (exited && lastExit) {
-        return {
-          ready: false,
-          reason: describeExit(lastExit),
-          exitCode: lastExit.code,
-          signal: lastExit.signal,
-          lastLogs: await this.lastLogs(snapshot, [exited.name]),
-        };
-      }
-      if (!(await sleep(POLL_MS, signal))) {
-        const seconds = Math.round((Date.now() - startedMs) / 1000);
-        return {
-          ready: false,
-          reason: `timed out after ${seconds} s: ${lastFailure}`,
-          lastLogs: await this.lastLogs(snapshot, null),
-        };
-      }
-    }
+    return waitForReady(
+      workload,
+      { signal: ctx.signal, timeoutMs, pollMs: POLL_MS },
+      {
+        snapshot: () => this.snapshot(target, workload),
+        before: async (snapshot) => {
+          const stopped = snapshot.containers.find((container) => container.phase === 'stopped');
+          if (!stopped) return null;
+          const lastExit = stopped.state?.lastExit;
+          return {
+            ready: false,
+            reason: `container "${stopped.name}" is stopped${lastExit ? ` (it ${describeExit(lastExit)})` : ''}`,
+            exitCode: lastExit?.code ?? null,
+            signal: lastExit?.signal ?? null,
+            lastLogs: await this.lastLogs(snapshot, [stopped.name]),
+          };
+        },
+        probe: (snapshot, signal) => this.evaluateReadiness(target, snapshot, signal),
+        failed: async (snapshot) => {
+          const exited = snapshot.containers
+            .filter((container) => container.state?.lastExit)
+            .sort((a, b) => ((a.state?.lastExit?.at ?? '') < (b.state?.lastExit?.at ?? '') ? 1 : -1))[0];
+          const lastExit = exited?.state?.lastExit;
+          if (!exited || !lastExit) return null;
+          return {
+            ready: false,
+            reason: describeExit(lastExit),
+            exitCode: lastExit.code,
+            signal: lastExit.signal,
+            lastLogs: await this.lastLogs(snapshot, [exited.name]),
+          };
+        },
+        lastLogs: (snapshot) => this.lastLogs(snapshot, null),
+      },
+    );
   }
 
   /**
@@ -313,7 +308,7 @@ export class ProcessRuntime implements RuntimeDriver {
    */
   async remove(target: RuntimeTarget, workload: string, ctx: DriverContext): Promise<void> {
     assertValidNames(target, workload);
-    await this.locked(target, workload, async () => {
+    await this.locks.run(target, workload, async () => {
       const paths = this.paths(target, workload);
       if (ctx.dryRun) {
         ctx.logger.info('would remove the workload', { app: target.app, env: target.env, workload });
@@ -355,7 +350,7 @@ export class ProcessRuntime implements RuntimeDriver {
     const names = await readdir(dir).catch(() => [] as string[]);
     await Promise.all(
       names.map((name) =>
-        this.locked(target, name, async () => {
+        this.locks.run(target, name, async () => {
           await this.stopWorkload(this.paths(target, name), ctx);
           this.checks.delete(workloadKey(target, name));
         }),
@@ -471,20 +466,6 @@ export class ProcessRuntime implements RuntimeDriver {
 
   private paths(target: RuntimeTarget, workload: string): WorkloadPaths {
     return workloadPaths(this.config.dataDir, target, workload);
-  }
-
-  /** Runs `fn` after any other operation on the same workload of this instance has finished. */
-  private async locked<T>(target: RuntimeTarget, workload: string, fn: () => Promise<T>): Promise<T> {
-    const key = workloadKey(target, workload);
-    const previous = this.locks.get(key) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(fn);
-    const settled = run.catch(() => undefined);
-    this.locks.set(key, settled);
-    try {
-      return await run;
-    } finally {
-      if (this.locks.get(key) === settled) this.locks.delete(key);
-    }
   }
 
   /** Keeps `workload`'s full readiness checks in memory and returns them. */
@@ -861,26 +842,6 @@ function toLogLine(line: SourcedLogLine): LogLine {
     at: line.at,
     line: line.line,
   };
-}
-
-function workloadKey(target: RuntimeTarget, workload: string): string {
-  return `${target.app}/${target.env}/${workload}`;
-}
-
-/** Waits `ms`; false if `signal` aborted first. */
-function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve(false);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** Polls `condition` every 50 ms for up to `ms`; whether it became true. */
