@@ -8,6 +8,16 @@ const boundaries = [
   { files: ['packages/core/src/**'], forbid: ['@pave/plugin-api', '@pave/server', '@pave/cli'] },
   { files: ['packages/plugin-api/src/**'], forbid: ['@pave/server', '@pave/cli'] },
   { files: ['packages/server/src/**'], forbid: ['@pave/cli', '@pave/web'] },
+  // The server touches the plugins only in its start-up wiring.
+  {
+    files: ['packages/server/src/**'],
+    ignores: [
+      'packages/server/src/server.ts',
+      'packages/server/src/resource-drivers.ts',
+      'packages/server/src/runtimes.ts',
+    ],
+    forbid: ['@pave/cli', '@pave/web', '@pave/runtime-*', '@pave/resource-*'],
+  },
   // The portal talks to Pave only through the API: core's client and types.
   { files: ['packages/web/src/**'], forbid: ['@pave/server', '@pave/cli', '@pave/plugin-api'] },
   { files: ['plugins/*/src/**'], forbid: ['@pave/server', '@pave/cli'] },
