@@ -58,7 +58,7 @@ export default tseslint.config(
         {
           patterns: forbid.map((name) => ({
             group: [name, `${name}/*`],
-            message: 'crosses a package boundary (see STYLE.md)',
+            message: 'crosses a package boundary (see docs/architecture.md, Packages)',
           })),
         },
       ],

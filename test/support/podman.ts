@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /**
- * Podman as the tests' container engine (see ../shared/ENVIRONMENT.md): a containers.conf that works on this
+ * Podman as the tests' container engine: a containers.conf that works on this
  * host (runc, cgroupfs, file events), the Docker-compatible API on a private socket, and images built
  * locally (no registry is reachable).
  */

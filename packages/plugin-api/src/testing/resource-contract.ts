@@ -60,7 +60,7 @@ export function testDriverContext(signal: AbortSignal = AbortSignal.timeout(60_0
 }
 
 /**
- * The rules every resource driver follows (STYLE.md, Pulumi's dynamic provider contract), as one suite that
+ * The rules every resource driver follows (Pulumi's dynamic provider contract), as one suite that
  * each driver's tests call with their own infrastructure:
  * - `check` accepts valid inputs and names the property of invalid ones;
  * - `create` provides every output of the type, the resource exists afterwards and `read` returns the same
