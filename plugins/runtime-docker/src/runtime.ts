@@ -92,6 +92,9 @@ const STATUS_PROBE_TIMEOUT_MS = 1_500;
 /** A container that restarted and has not run this long since is crash-looping (as in the process runtime). */
 const CRASH_LOOP_WINDOW_MS = 10_000;
 const EVENTS_TIMEOUT_MS = 3_000;
+/** How often, and how far apart, a recent exit's `die` event is looked for. */
+const EXIT_EVENT_ATTEMPTS = 4;
+const EXIT_EVENT_RETRY_MS = 250;
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
 /**
@@ -546,6 +549,17 @@ export class DockerRuntime implements RuntimeDriver {
     if (!info.State.Running || info.State.ExitCode !== 0 || info.RestartCount === 0) {
       return { code: info.State.ExitCode, oomKilled };
     }
+    // Podman may list a restart before the `die` event that carries the exit code: a recent exit is asked
+    // for again, briefly, before it is reported as unknown.
+    for (let attempt = 1; ; attempt++) {
+      const found = await this.exitFromEvents(info, recent);
+      if (found !== null || !recent || attempt === EXIT_EVENT_ATTEMPTS) return { code: found, oomKilled };
+      await sleep(EXIT_EVENT_RETRY_MS);
+    }
+  }
+
+  /** The exit code of the container's last `die` event, or null when there is none (or the engine fails). */
+  private async exitFromEvents(info: Docker.ContainerInspectInfo, recent: boolean): Promise<number | null> {
     const since = Math.floor(Date.parse(info.Created) / 1000) || 0;
     const until = Math.floor(Date.now() / 1000) + (recent ? 1 : 0);
     try {
@@ -563,9 +577,9 @@ export class DockerRuntime implements RuntimeDriver {
         const exitCode = event?.Actor?.Attributes?.exitCode;
         if (event?.Action === 'die' && exitCode !== undefined) code = Number(exitCode);
       }
-      return { code, oomKilled };
+      return code;
     } catch {
-      return { code: null, oomKilled };
+      return null;
     }
   }
 
