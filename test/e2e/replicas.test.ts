@@ -107,14 +107,13 @@ describe('two control-plane replicas on one PostgreSQL store', () => {
     expect(finished.map((d) => d.status)).toEqual(Array(DEPLOYS).fill('succeeded'));
 
     // One at a time: ordered by id, each started after the previous one finished.
-    const details = await Promise.all(
-      finished.map(
-        async (d) =>
-          JSON.parse(
-            (await via(b, 'deployments', 'get', d.id, '--app', 'shop', '--env', 'dev', '-o', 'json')).stdout,
-          ) as DeploymentDetail,
-      ),
-    );
+    // One CLI process at a time: twenty at once on a two-core machine compete with the replica they ask.
+    const details: DeploymentDetail[] = [];
+    for (const d of finished) {
+      const result = await via(b, 'deployments', 'get', d.id, '--app', 'shop', '--env', 'dev', '-o', 'json');
+      expect(result.code, `deployments get ${d.id}: ${result.stderr}`).toBe(0);
+      details.push(JSON.parse(result.stdout) as DeploymentDetail);
+    }
     const byId = details.sort((x, y) => Number(x.id) - Number(y.id));
     for (let i = 1; i < byId.length; i++) {
       const previous = byId[i - 1]!;

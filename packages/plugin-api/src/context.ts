@@ -8,7 +8,9 @@ export interface DriverLogger {
 
 /**
  * The one object every driver call receives (like Backstage's scaffolder ActionContext): where to log,
- * when to stop, where to put scratch files, how to make a step idempotent, and whether to change anything.
+ * when to stop, where to put scratch files, and whether to change anything. A deployment resumed after a crash
+ * does not repeat finished work through the context: the control plane records every resource it created or
+ * updated in its store and calls a driver again only for what is not recorded as done.
  */
 export interface DriverContext {
   logger: DriverLogger;
@@ -16,11 +18,6 @@ export interface DriverContext {
   signal: AbortSignal;
   /** A directory private to this call, removed afterwards. */
   scratchDir: string;
-  /**
-   * Runs `fn` once per `key` within a deployment and remembers its JSON result, so a retried deployment
-   * skips steps that already succeeded.
-   */
-  checkpoint<T>(key: string, fn: () => Promise<T>): Promise<T>;
   /** When true, report what would change and change nothing. */
   dryRun: boolean;
 }

@@ -22,7 +22,6 @@ function recordingContext(): DriverContext & { warnings: Array<Record<string, un
     },
     signal: new AbortController().signal,
     scratchDir: '/nonexistent',
-    checkpoint: (_key, fn) => fn(),
     dryRun: false,
   };
 }

@@ -812,8 +812,9 @@ function containerPhase(info: Docker.ContainerInspectInfo, now: number): Contain
   // reliable for this: under load it can still hold the zero time).
   const restarts = (info.HostConfig?.RestartPolicy?.Name ?? 'no') !== 'no';
   const sinceExitMs = now - (Date.parse(state.FinishedAt) || 0);
+  // Podman's Docker API passes its own in-between states through ('stopping', 'stopped') while it restarts.
   if (
-    state.Status === 'exited' &&
+    ['exited', 'stopping', 'stopped'].includes(state.Status) &&
     (restarts || (info.RestartCount > 0 && sinceExitMs < CRASH_LOOP_WINDOW_MS))
   ) {
     return 'crash-looping';

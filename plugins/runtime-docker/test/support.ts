@@ -15,7 +15,6 @@ export function testContext(options: { signal?: AbortSignal; dryRun?: boolean } 
     logger: { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') },
     signal: options.signal ?? new AbortController().signal,
     scratchDir: '/tmp',
-    checkpoint: (_key, fn) => fn(),
     dryRun: options.dryRun ?? false,
     logged,
   };

@@ -20,7 +20,6 @@ function context(overrides: Partial<DriverContext> = {}): DriverContext & { logg
     logger: { debug: log, info: log, warn: log, error: log },
     signal: new AbortController().signal,
     scratchDir: '/tmp',
-    checkpoint: (_key, fn) => fn(),
     dryRun: false,
     logged,
     ...overrides,

@@ -45,17 +45,12 @@ export type ResourceDriverContractOptions = ContractBase &
 /** A driver context for tests: console-free logger, a scratch directory, no dry run. */
 export function testDriverContext(signal: AbortSignal = AbortSignal.timeout(60_000)): DriverContext {
   const scratchDir = mkdtempSync(join(tmpdir(), 'pave-contract-'));
-  const checkpoints = new Map<string, unknown>();
   const noop = () => undefined;
   return {
     logger: { debug: noop, info: noop, warn: noop, error: noop },
     signal,
     scratchDir,
     dryRun: false,
-    async checkpoint<T>(key: string, fn: () => Promise<T>): Promise<T> {
-      if (!checkpoints.has(key)) checkpoints.set(key, await fn());
-      return checkpoints.get(key) as T;
-    },
   };
 }
 

@@ -74,7 +74,6 @@ export type LevelLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 /** Builds the context object a driver call receives. */
 export function driverContext(logger: LevelLogger, signal: AbortSignal): DriverContext & { dispose(): void } {
   const scratchDir = mkdtempSync(join(tmpdir(), 'pave-driver-'));
-  const checkpoints = new Map<string, unknown>();
   const log =
     (level: 'debug' | 'info' | 'warn' | 'error') => (message: string, fields?: Record<string, unknown>) =>
       logger[level](fields ?? {}, message);
@@ -83,12 +82,6 @@ export function driverContext(logger: LevelLogger, signal: AbortSignal): DriverC
     signal,
     scratchDir,
     dryRun: false,
-    async checkpoint<T>(key: string, fn: () => Promise<T>): Promise<T> {
-      if (checkpoints.has(key)) return checkpoints.get(key) as T;
-      const value = await fn();
-      checkpoints.set(key, value);
-      return value;
-    },
     dispose: () => rmSync(scratchDir, { recursive: true, force: true }),
   };
 }
@@ -372,9 +365,14 @@ async function applySet(
       await note({ step: 'resources', status: 'failed', message: reason });
       return { ok: false, reason, touched: false };
     }
-    resources = await provisionResources(resourceDeps, resourceTarget, workloads, provisionCtx, note, {
-      cloneFrom: request.cloneDataFrom,
-    });
+    ({ outputs: resources } = await provisionResources(
+      resourceDeps,
+      resourceTarget,
+      workloads,
+      provisionCtx,
+      note,
+      { cloneFrom: request.cloneDataFrom },
+    ));
   } catch (error) {
     if (signal.aborted) throw new DeploymentInterrupted('the control plane is stopping');
     const problems = (error as { errors?: Array<{ path: string; message: string }> }).errors ?? [];

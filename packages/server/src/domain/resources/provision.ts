@@ -229,7 +229,9 @@ export type JournalNote = (entry: {
  * inputs changed, keeps the rest, and returns every workload's resource outputs for rendering. Resources
  * it created are deleted again if a later one fails (nothing is left half-created); it then rejects with
  * ProvisioningError carrying the driver's message. Resources that existed before are never touched by a
- * failure. `cloneFrom` names an environment whose resources' data new ones start with.
+ * failure. `cloneFrom` names an environment whose resources' data new ones start with. `created` lists the
+ * addresses of the resources this call created, in order, for a caller that must take them back when a later
+ * phase of its deployment fails (deleteCreatedResources).
  */
 export async function provisionResources(
   deps: ResourceDeps,
@@ -238,10 +240,12 @@ export async function provisionResources(
   ctx: DriverContext,
   note: JournalNote,
   options: { cloneFrom?: string | undefined } = {},
-): Promise<WorkloadResourceOutputs> {
+): Promise<{ outputs: WorkloadResourceOutputs; created: string[] }> {
   const { store, box, drivers } = deps;
   const graph = buildResourceGraph(workloads);
-  if (graph.nodes.every((node) => node.builtIn)) return workloadOutputs(workloads, graph.nodes, new Map());
+  if (graph.nodes.every((node) => node.builtIn)) {
+    return { outputs: workloadOutputs(workloads, graph.nodes, new Map()), created: [] };
+  }
   const definitions = await loadDefinitions(store.db, box);
   const byId = new Map(definitions.map((d) => [d.id, d]));
   const rows = await resourceRows(store.db, target.app, target.env);
@@ -428,7 +432,32 @@ export async function provisionResources(
     }
     throw error;
   }
-  return workloadOutputs(workloads, graph.nodes, outputsByAddress);
+  return {
+    outputs: workloadOutputs(workloads, graph.nodes, outputsByAddress),
+    created: created.map((resource) => resource.address),
+  };
+}
+
+/**
+ * Takes back the resources a failed deployment created (`addresses`, in the order they were created),
+ * newest first, with the inputs stored for them. Resolves with the addresses that could not be deleted: their
+ * rows stay (the resources are assumed to still exist) and the next deployment reuses them.
+ */
+export async function deleteCreatedResources(
+  deps: ResourceDeps,
+  target: ResourceTarget,
+  addresses: string[],
+  ctx: DriverContext,
+  note: JournalNote,
+): Promise<string[]> {
+  const rows = await resourceRows(deps.store.db, target.app, target.env);
+  const kept: string[] = [];
+  for (const address of [...addresses].reverse()) {
+    const row = rows.get(address);
+    if (!row) continue;
+    await deleteResource(deps, target, row, ctx, note).catch(() => kept.push(address));
+  }
+  return kept;
 }
 
 /** Maps each workload's resource names to the outputs of the resource at their address. */
