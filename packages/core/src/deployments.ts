@@ -93,6 +93,21 @@ const deployOptions = {
     .boolean()
     .optional()
     .describe('With prune: also delete stateful resources (postgres, redis, volume); default false.'),
+  minReadySeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(3600)
+    .optional()
+    .describe(
+      "The stability window: a workload without a readiness probe counts as ready once it kept running this long; default: the environment type's setting, else 5.",
+    ),
+  recreateMissing: z
+    .boolean()
+    .optional()
+    .describe(
+      'Create resources again that are recorded but gone (see `pave resources check`); default false.',
+    ),
 };
 
 /**

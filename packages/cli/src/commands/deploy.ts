@@ -12,6 +12,7 @@ import type {
   WorkloadSource,
 } from '@pave/core';
 import { CliUsageError } from '../errors.ts';
+import { durationSeconds } from '../duration.ts';
 import type { CliIo } from '../io.ts';
 import { colorsFor } from '../output/colors.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
@@ -30,6 +31,8 @@ type DeployOptions = ClientOptions &
     message?: string;
     plan?: boolean;
     autoRollback: boolean;
+    minReady?: string;
+    recreateMissing?: boolean;
   } & PruneOptions;
 
 /** The `--prune` and `--allow-data-loss` flags of commands that start a deployment. */
@@ -71,6 +74,14 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
         .option(
           '--allow-data-loss',
           'with --prune: also delete unused stateful resources (postgres, redis, volumes) and their data',
+        )
+        .option(
+          '--min-ready <duration>',
+          "how long a workload without a readiness probe must keep running to count as ready, e.g. 10s or 0s (default: the environment type's, else 5s)",
+        )
+        .option(
+          '--recreate-missing',
+          'create resources again that Pave recorded but that are gone (see `pave resources check`)',
         )
         .option('--plan', 'only show what would change; deploy nothing')
         .option(
@@ -128,7 +139,11 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
         }
         workloads = built.workloads;
       }
-      const body = deploymentBody(workloads, options, timeoutSeconds);
+      const body = {
+        ...deploymentBody(workloads, options, timeoutSeconds),
+        ...(options.minReady !== undefined ? { minReadySeconds: minReadySecondsOf(options.minReady) } : {}),
+        ...(options.recreateMissing ? { recreateMissing: true } : {}),
+      };
       const { client, output } = await clientFor(options, io);
       // A placeholder naming a value the environment does not have fails here, at its file:line.
       const usesValues = workloads.some((w) =>
@@ -204,6 +219,14 @@ export function deploymentBody(
     ...pruneFields(options),
     ...(options.plan ? { plan: true } : {}),
   };
+}
+
+/** `--min-ready`: a duration in whole seconds; `0s` (or `0`) turns the stability window off. */
+export function minReadySecondsOf(text: string): number {
+  if (/^0[smhd]?$/.test(text.trim())) return 0;
+  const seconds = durationSeconds(text, '--min-ready');
+  if (seconds > 3600) throw new CliUsageError(`--min-ready: "${text}" is too long; use at most 1h`);
+  return seconds;
 }
 
 /** Throws CliUsageError for `--allow-data-loss` without `--prune` (it only widens what --prune deletes). */

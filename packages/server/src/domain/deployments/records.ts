@@ -32,6 +32,10 @@ export interface DeploymentRequest {
   allowDataLoss?: boolean;
   /** Clone with data: new resources start with the data of this environment's resources at the same address. */
   cloneDataFrom?: string;
+  /** The stability window of workloads without a readiness probe (default: the environment type's). */
+  minReadySeconds?: number;
+  /** Create resources again that are recorded but gone, instead of failing. */
+  recreateMissing?: boolean;
 }
 
 /** The default readiness timeout of a deployment. */

@@ -118,6 +118,8 @@ export async function createDeployment(
     autoRollback: body.autoRollback ?? true,
     ...(body.prune ? { prune: true } : {}),
     ...(body.allowDataLoss ? { allowDataLoss: true } : {}),
+    ...(body.minReadySeconds !== undefined ? { minReadySeconds: body.minReadySeconds } : {}),
+    ...(body.recreateMissing ? { recreateMissing: true } : {}),
   };
   if (body.allowDataLoss && !body.prune) {
     throw new InputError('--allow-data-loss only makes sense with --prune', [
