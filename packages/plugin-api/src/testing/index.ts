@@ -1,6 +1,28 @@
 export {
+  FakeResourceDriver,
+  type FakeResource,
+  type FakeResourceCall,
+  type FakeResourceFailingMethod,
+  type FakeResourceMethod,
+} from './fake-resource-driver.ts';
+export {
+  FAKE_EXIT_CODE,
+  FAKE_NEVER_READY,
+  FakeRuntime,
+  type FakeCheckedWorkload,
+  type FakeRunningWorkload,
+  type FakeRuntimeCall,
+  type FakeRuntimeFailingMethod,
+  type FakeRuntimeMethod,
+} from './fake-runtime.ts';
+export {
   describeResourceDriverContract,
   testDriverContext,
   type ResourceDriverContractOptions,
 } from './resource-contract.ts';
-export { describeRuntimeDriverContract, type RuntimeDriverContractOptions } from './runtime-contract.ts';
+export {
+  RUNTIME_CONTRACT_TESTS,
+  describeRuntimeDriverContract,
+  type RuntimeContractTest,
+  type RuntimeDriverContractOptions,
+} from './runtime-contract.ts';

@@ -1,9 +1,29 @@
 import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { RenderedWorkload, RuntimeDriver, RuntimeTarget } from '../drivers.ts';
+import type { DriverContext } from '../context.ts';
+import type { ReadyResult, RenderedWorkload, RuntimeDriver, RuntimeTarget } from '../drivers.ts';
 import { testDriverContext } from './resource-contract.ts';
 
-/** What the runtime contract suite needs to run one runtime driver against real infrastructure. */
+/**
+ * The titles of the runtime contract suite's tests: the keys of
+ * {@link RuntimeDriverContractOptions.skipTests}.
+ */
+export const RUNTIME_CONTRACT_TESTS = {
+  deploys: 'deploys a workload that becomes ready, answers on its host port and shows in status',
+  keepsOrReplaces: 'keeps a workload whose hash did not change, and replaces one whose hash did',
+  removes: 'removes a workload, and removing a missing one succeeds',
+  destroys: 'destroys everything of an environment, twice without error',
+  logs: 'returns the workload’s log lines, where the runtime has logs',
+  failedStart: 'a deploy that cannot start the workload rejects and leaves nothing of it running',
+  crashReported:
+    'waitReady reports a workload that crashes as not ready, with a reason and its last log lines',
+  abortStopsWait: 'waitReady stops waiting, not ready, soon after ctx.signal aborts',
+} as const;
+
+/** The title of one test of the runtime contract suite. */
+export type RuntimeContractTest = (typeof RUNTIME_CONTRACT_TESTS)[keyof typeof RUNTIME_CONTRACT_TESTS];
+
+/** What the runtime contract suite needs to run one runtime driver. */
 export interface RuntimeDriverContractOptions {
   /** Builds the driver under test (called once). */
   driver: () => RuntimeDriver | Promise<RuntimeDriver>;
@@ -14,11 +34,45 @@ export interface RuntimeDriverContractOptions {
    * (127.0.0.1), as the runtime runs it (e.g. a local command, or an image built for the test).
    */
   workload: (name: string, greeting: string) => RenderedWorkload;
-  /** Why the suite is skipped here (no engine on this machine), if it is. */
+  /**
+   * A workload the runtime cannot start (a command that does not exist, an image that cannot be pulled, an
+   * object the API server refuses), with a port: its deploy must reject. Needed unless the test
+   * {@link RUNTIME_CONTRACT_TESTS.failedStart} is skipped.
+   */
+  unstartable?: (name: string) => RenderedWorkload;
+  /**
+   * A workload that prints `something broke` to stderr and exits with code 3. Needed unless the test
+   * {@link RUNTIME_CONTRACT_TESTS.crashReported} is skipped.
+   */
+  crashing?: (name: string) => RenderedWorkload;
+  /**
+   * A workload that keeps running but never becomes ready (e.g. a readiness probe on a port nothing listens
+   * on). Needed unless the test {@link RUNTIME_CONTRACT_TESTS.abortStopsWait} is skipped.
+   */
+  neverReady?: (name: string) => RenderedWorkload;
+  /**
+   * What a client gets from GET / of `workload` on `hostPort`, or a text starting with "no answer" when
+   * nothing answers. Default: a real HTTP request to 127.0.0.1. A runtime tested against a stand-in for its
+   * infrastructure (a fake API server, where nothing really runs) answers from what the stand-in would serve.
+   */
+  answers?: (workload: RenderedWorkload, hostPort: number) => Promise<string>;
+  /** Why the whole suite is skipped here (no engine on this machine), if it is. */
   skip?: string;
+  /**
+   * Tests skipped for this runtime: title (see {@link RUNTIME_CONTRACT_TESTS}) -> why. The reason shows in
+   * the skipped test's name, so every skip carries its written reason.
+   */
+  skipTests?: Partial<Record<RuntimeContractTest, string>>;
   /** Runs after the suite. */
   cleanup?: () => Promise<void>;
 }
+
+/** The `stableMs` the suite asks for: a workload without a readiness probe is judged after 300 ms. */
+const STABLE_MS = 300;
+/** How long after the abort `waitReady` may take to give up. */
+const ABORT_GRACE_MS = 2_500;
+/** A line the `crashing` workload prints before it exits with code 3. */
+const CRASH_LINE = 'something broke';
 
 async function get(url: string): Promise<string> {
   try {
@@ -33,9 +87,19 @@ async function get(url: string): Promise<string> {
  * deploy starts a workload that waitReady then reports ready and that answers on its host port; status lists
  * it with its hash; deploying the same hash again changes nothing; a new version replaces the old one;
  * remove stops it and removing a missing one succeeds; destroy removes everything and is idempotent; logs,
- * where the runtime has them, return the workload's lines.
+ * where the runtime has them, return the workload's lines. And the failure rules: a deploy that cannot start
+ * the workload rejects and leaves nothing of it running; waitReady reports a crashed workload as not ready
+ * with a reason, its last log lines and (where the runtime knows it) its exit code; waitReady gives up soon
+ * after `ctx.signal` aborts. Each test can be skipped for one runtime with a written reason (`skipTests`).
  */
 export function describeRuntimeDriverContract(name: string, options: RuntimeDriverContractOptions): void {
+  const known = new Set<string>(Object.values(RUNTIME_CONTRACT_TESTS));
+  const unknown = Object.keys(options.skipTests ?? {}).filter((title) => !known.has(title));
+  if (unknown.length > 0) {
+    throw new Error(
+      `runtime contract "${name}": skipTests names tests the suite does not have: ${unknown.join('; ')} (use the titles in RUNTIME_CONTRACT_TESTS)`,
+    );
+  }
   describe.skipIf(Boolean(options.skip))(
     `runtime driver contract: ${name}${options.skip ? ` (skipped: ${options.skip})` : ''}`,
     () => {
@@ -48,6 +112,31 @@ export function describeRuntimeDriverContract(name: string, options: RuntimeDriv
         targets.push(target);
         return target;
       };
+      const answer = (workload: RenderedWorkload): Promise<string> => {
+        const hostPort = workload.ports[0]!.hostPort;
+        return options.answers ? options.answers(workload, hostPort) : get(`http://127.0.0.1:${hostPort}/`);
+      };
+      const waitReady = (d: RuntimeDriver, target: RuntimeTarget, workload: string, context = ctx) =>
+        d.waitReady(target, workload, context, { stableMs: STABLE_MS });
+      /** Declares a contract test, or skips it with the reason `skipTests` gives. */
+      const test = (title: RuntimeContractTest, fn: () => Promise<void>, timeoutMs?: number) => {
+        const reason = options.skipTests?.[title];
+        if (reason) it.skip(`${title} (skipped: ${reason})`, () => undefined);
+        else it(title, fn, timeoutMs);
+      };
+      /** The option a failure-rule test needs; without it (and without a skip reason) the test fails. */
+      const needed = <K extends 'unstartable' | 'crashing' | 'neverReady'>(
+        key: K,
+        title: RuntimeContractTest,
+      ): NonNullable<RuntimeDriverContractOptions[K]> => {
+        const value = options[key];
+        if (!value) {
+          throw new Error(
+            `the runtime contract test "${title}" needs the option \`${key}\`; give it, or skip the test with a reason in skipTests`,
+          );
+        }
+        return value as NonNullable<RuntimeDriverContractOptions[K]>;
+      };
 
       afterAll(async () => {
         for (const target of targets) await driver?.destroy(target, ctx).catch(() => undefined);
@@ -55,13 +144,13 @@ export function describeRuntimeDriverContract(name: string, options: RuntimeDriv
         rmSync(ctx.scratchDir, { recursive: true, force: true });
       });
 
-      it('deploys a workload that becomes ready, answers on its host port and shows in status', async () => {
+      test(RUNTIME_CONTRACT_TESTS.deploys, async () => {
         const d = await getDriver();
         const target = newTarget();
         const workload = options.workload('web', 'hello contract');
         await d.deploy(target, workload, ctx);
-        expect(await d.waitReady(target, 'web', ctx)).toEqual({ ready: true });
-        expect(await get(`http://127.0.0.1:${workload.ports[0]!.hostPort}/`)).toBe('hello contract');
+        expect(await waitReady(d, target, 'web')).toEqual({ ready: true });
+        expect(await answer(workload)).toBe('hello contract');
         const [status] = await d.status(target, ctx);
         expect(status).toMatchObject({
           workload: 'web',
@@ -70,12 +159,12 @@ export function describeRuntimeDriverContract(name: string, options: RuntimeDriv
         });
       });
 
-      it('keeps a workload whose hash did not change, and replaces one whose hash did', async () => {
+      test(RUNTIME_CONTRACT_TESTS.keepsOrReplaces, async () => {
         const d = await getDriver();
         const target = newTarget();
         const first = options.workload('web', 'first');
         await d.deploy(target, first, ctx);
-        expect((await d.waitReady(target, 'web', ctx)).ready).toBe(true);
+        expect((await waitReady(d, target, 'web')).ready).toBe(true);
         const before = (await d.status(target, ctx))[0];
         await d.deploy(target, first, ctx);
         const after = (await d.status(target, ctx))[0];
@@ -84,21 +173,23 @@ export function describeRuntimeDriverContract(name: string, options: RuntimeDriv
         );
         const second = options.workload('web', 'second');
         await d.deploy(target, second, ctx);
-        expect((await d.waitReady(target, 'web', ctx)).ready).toBe(true);
-        expect(await get(`http://127.0.0.1:${second.ports[0]!.hostPort}/`)).toBe('second');
+        expect((await waitReady(d, target, 'web')).ready).toBe(true);
+        expect(await answer(second)).toBe('second');
         expect((await d.status(target, ctx))[0]?.hash).toBe(second.hash);
       });
 
-      it('removes a workload, and removing a missing one succeeds', async () => {
+      test(RUNTIME_CONTRACT_TESTS.removes, async () => {
         const d = await getDriver();
         const target = newTarget();
-        await d.deploy(target, options.workload('web', 'bye'), ctx);
+        const workload = options.workload('web', 'bye');
+        await d.deploy(target, workload, ctx);
         await d.remove(target, 'web', ctx);
         expect(await d.status(target, ctx)).toEqual([]);
+        expect(await answer(workload)).toMatch(/^no answer/u);
         await d.remove(target, 'web', ctx);
       });
 
-      it('destroys everything of an environment, twice without error', async () => {
+      test(RUNTIME_CONTRACT_TESTS.destroys, async () => {
         const d = await getDriver();
         const target = newTarget();
         await d.deploy(target, options.workload('a', 'a'), ctx);
@@ -108,17 +199,55 @@ export function describeRuntimeDriverContract(name: string, options: RuntimeDriv
         await d.destroy(target, ctx);
       });
 
-      it('returns the workload’s log lines, where the runtime has logs', async () => {
+      test(RUNTIME_CONTRACT_TESTS.logs, async () => {
         const d = await getDriver();
         if (!d.logs) return;
         const target = newTarget();
         await d.deploy(target, options.workload('web', 'logged'), ctx);
-        expect((await d.waitReady(target, 'web', ctx)).ready).toBe(true);
+        expect((await waitReady(d, target, 'web')).ready).toBe(true);
         const lines = [];
         for await (const line of d.logs(target, { workload: 'web', tail: 50, follow: false }, ctx))
           lines.push(line);
         expect(lines.length).toBeGreaterThan(0);
         expect(lines.every((line) => line.workload === 'web')).toBe(true);
+      });
+
+      test(RUNTIME_CONTRACT_TESTS.failedStart, async () => {
+        const d = await getDriver();
+        const workload = needed('unstartable', RUNTIME_CONTRACT_TESTS.failedStart)('broken');
+        const target = newTarget();
+        await expect(d.deploy(target, workload, ctx)).rejects.toThrow();
+        const left = (await d.status(target, ctx)).filter(
+          (status) => status.workload === 'broken' && status.state !== 'stopped',
+        );
+        expect(left, 'workloads of the failed deploy still running').toEqual([]);
+        if (workload.ports[0]) expect(await answer(workload)).toMatch(/^no answer/u);
+      });
+
+      test(RUNTIME_CONTRACT_TESTS.crashReported, async () => {
+        const d = await getDriver();
+        const workload = needed('crashing', RUNTIME_CONTRACT_TESTS.crashReported)('crasher');
+        const target = newTarget();
+        await d.deploy(target, workload, ctx);
+        const result: ReadyResult = await waitReady(d, target, 'crasher');
+        expect(result.ready).toBe(false);
+        if (result.ready) return;
+        expect(result.reason.trim()).not.toBe('');
+        expect(result.lastLogs.some((line) => line.includes(CRASH_LINE))).toBe(true);
+        // A runtime that cannot tell the exit code leaves it out (or null); one that tells must be right.
+        if (result.exitCode !== undefined && result.exitCode !== null) expect(result.exitCode).toBe(3);
+      });
+
+      test(RUNTIME_CONTRACT_TESTS.abortStopsWait, async () => {
+        const d = await getDriver();
+        const workload = needed('neverReady', RUNTIME_CONTRACT_TESTS.abortStopsWait)('stuck');
+        const target = newTarget();
+        await d.deploy(target, workload, ctx);
+        const aborting: DriverContext = { ...ctx, signal: AbortSignal.timeout(300) };
+        const started = Date.now();
+        const result = await waitReady(d, target, 'stuck', aborting);
+        expect(result.ready).toBe(false);
+        expect(Date.now() - started).toBeLessThan(300 + ABORT_GRACE_MS);
       });
     },
   );
