@@ -250,6 +250,6 @@ describe('deploying Score workloads on the process runtime, end to end through t
         .stdout,
     ).items;
     expect(failed).toMatchObject({ status: 'failed', rolledBack: true });
-    expect(failed.reason).toMatch(/api: exited with code 3/);
+    expect(failed.reason).toMatch(/^wait ready failed \(process\): api: container "main" exited with code 3/);
   });
 });

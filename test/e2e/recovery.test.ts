@@ -49,7 +49,7 @@ describe('a control plane killed in the middle of a deployment', () => {
         const detail = JSON.parse(
           (await pave('deployments', 'get', id, '--app', 'shop', '--env', 'dev', '-o', 'json')).stdout,
         ) as DeploymentDetail;
-        return detail.journal.some((entry) => entry.step === 'deploy' && entry.workload === 'api')
+        return detail.journal.some((entry) => entry.step === 'start' && entry.workload === 'api')
           ? true
           : undefined;
       },

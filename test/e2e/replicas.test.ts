@@ -118,7 +118,7 @@ describe('two control-plane replicas on one PostgreSQL store', () => {
     for (let i = 1; i < byId.length; i++) {
       const previous = byId[i - 1]!;
       const current = byId[i]!;
-      const lastStartOfCurrent = current.journal.filter((e) => e.step === 'start').at(-1)!.at;
+      const lastStartOfCurrent = current.journal.filter((e) => e.step === 'run').at(-1)!.at;
       expect(
         lastStartOfCurrent >= previous.finishedAt!,
         `deployment ${current.id} overlapped ${previous.id}`,

@@ -7,6 +7,7 @@ import type {
   RuntimeDriver,
   RuntimeRegistry,
   RuntimeTarget,
+  WaitReadyOptions,
   WorkloadStatus,
 } from '@pave/plugin-api';
 import { InputError, type RuntimeTargetView } from '@pave/core';
@@ -22,6 +23,8 @@ export interface TargetMove {
   runtime: RuntimeDriver;
   next: RuntimeTargetView;
   previous: RuntimeTargetView | null;
+  /** The environment ran on another target before: committing the move removes its workloads there. */
+  moving: boolean;
 }
 
 /**
@@ -80,7 +83,12 @@ export class RuntimeRouter implements RuntimeDriver {
     const previous = row.runtime_target
       ? await getTarget(this.store.db, row.runtime_target).catch(() => null)
       : null;
-    return { runtime: this.runtimeOf(next), next, previous };
+    return {
+      runtime: this.runtimeOf(next),
+      next,
+      previous,
+      moving: previous !== null && previous.id !== next.id,
+    };
   }
 
   /**
@@ -114,8 +122,13 @@ export class RuntimeRouter implements RuntimeDriver {
     return (await this.runtimeFor(target)).deploy(target, workload, ctx);
   }
 
-  async waitReady(target: RuntimeTarget, workload: string, ctx: DriverContext): Promise<ReadyResult> {
-    return (await this.runtimeFor(target)).waitReady(target, workload, ctx);
+  async waitReady(
+    target: RuntimeTarget,
+    workload: string,
+    ctx: DriverContext,
+    options?: WaitReadyOptions,
+  ): Promise<ReadyResult> {
+    return (await this.runtimeFor(target)).waitReady(target, workload, ctx, options);
   }
 
   async remove(target: RuntimeTarget, workload: string, ctx: DriverContext): Promise<void> {

@@ -9,7 +9,7 @@ import {
   type WorkloadSource,
 } from '@pave/core';
 import type { Executor } from '../../store/index.ts';
-import type { DeploymentsTable } from '../../store/schema.ts';
+import type { DeploymentsTable, EnvironmentsTable } from '../../store/schema.ts';
 import { now } from '../context.ts';
 
 /** What a deployment was asked to do, as stored in its `request` column. */
@@ -63,6 +63,97 @@ export function toDeployment(row: Selectable<DeploymentsTable>): Deployment {
     startedAt: row.started_at,
     finishedAt: row.finished_at,
   };
+}
+
+/** A deployment about to run, with the environment it deploys to as it is now. */
+export async function deploymentToRun(
+  db: Executor,
+  id: number,
+): Promise<{ row: Selectable<DeploymentsTable>; environment: Selectable<EnvironmentsTable> }> {
+  const row = await db.selectFrom('deployments').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  const environment = await db
+    .selectFrom('environments')
+    .selectAll()
+    .where('app_id', '=', row.app_id)
+    .where('id', '=', row.env_id)
+    .executeTakeFirstOrThrow();
+  return { row, environment };
+}
+
+/** The values version a deployment ran with (null: none, or no such deployment). */
+export async function valuesVersionOf(db: Executor, id: string | number | null): Promise<number | null> {
+  if (id === null) return null;
+  const row = await db
+    .selectFrom('deployments')
+    .select('values_version')
+    .where('id', '=', Number(id))
+    .executeTakeFirst();
+  return row?.values_version === null || row?.values_version === undefined
+    ? null
+    : Number(row.values_version);
+}
+
+/** Records what a deployment runs when it starts: its set, the set it replaces, the values version. */
+export async function recordRunStart(
+  db: Executor,
+  id: number,
+  run: {
+    setId: string;
+    previousSetId: string | null;
+    valuesVersion: number | null;
+    startedAt: string | null;
+  },
+): Promise<void> {
+  await db
+    .updateTable('deployments')
+    .set({
+      set_id: run.setId,
+      previous_set_id: run.previousSetId,
+      values_version: run.valuesVersion,
+      started_at: run.startedAt ?? now(),
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
+/**
+ * Makes a deployment the environment's current one and marks it succeeded. Fencing: only the replica that
+ * still holds the environment's lease (`replicaId`) may finish it; false when it no longer does.
+ */
+export async function recordSuccess(
+  tx: Executor,
+  id: number,
+  target: { app: string; env: string; setId: string },
+  replicaId: string | undefined,
+): Promise<boolean> {
+  const held = await tx
+    .updateTable('environments')
+    .set({ current_set_id: target.setId, current_deployment_id: id })
+    .where('app_id', '=', target.app)
+    .where('id', '=', target.env)
+    .$if(replicaId !== undefined, (qb) => qb.where('lease_owner', '=', replicaId!))
+    .executeTakeFirst();
+  if (Number(held.numUpdatedRows) !== 1) return false;
+  await tx
+    .updateTable('deployments')
+    .set({ status: 'succeeded', finished_at: now() })
+    .where('id', '=', id)
+    .execute();
+  return true;
+}
+
+/** Marks a deployment failed with its reason, and whether the previous set was restored. */
+export async function recordFailure(
+  db: Executor,
+  id: number,
+  reason: string,
+  rolledBack: boolean,
+): Promise<void> {
+  await db
+    .updateTable('deployments')
+    .set({ status: 'failed', reason, finished_at: now(), rolled_back: rolledBack ? 1 : 0 })
+    .where('id', '=', id)
+    .execute();
 }
 
 /** Appends one journal entry to a deployment. */

@@ -148,7 +148,7 @@ export class DeploymentWorker {
             .execute();
         }
         await journal(this.deps.store.db, id, {
-          step: 'start',
+          step: 'run',
           status: 'info',
           message: `run by replica ${this.replicaId}`,
         });

@@ -1,0 +1,63 @@
+import { driverContext } from '../orchestrator.ts';
+import { writeRoutes } from '../../resources/routes.ts';
+import { PhaseFailed, runPhase, type PhaseName, type RunProgress, type SetRun } from './phase.ts';
+import { plan } from './plan.ts';
+import { provision } from './provision.ts';
+import { switchTarget } from './switch-target.ts';
+import { render } from './render.ts';
+import { remove } from './remove.ts';
+import { start } from './start.ts';
+import { waitReady } from './wait-ready.ts';
+import { prune } from './prune.ts';
+
+/** How applying a set ended; a failure names its phase and says what the run had done by then. */
+export type ApplyOutcome =
+  { ok: true } | ({ ok: false; phase: PhaseName; driver: string | null; reason: string } & RunProgress);
+
+/**
+ * Makes the environment run exactly `run.workloads`, phase by phase: plan → provision → switch target →
+ * render → remove → start → wait ready → routes → prune. The first phase that fails ends the run; its
+ * failure is journaled under the phase's name with the driver and its message, and returned with what the
+ * run had changed, for the caller's rollback decision. Rejects only with DeploymentInterrupted.
+ */
+export async function applySet(run: SetRun): Promise<ApplyOutcome> {
+  const progress: RunProgress = { touched: false, started: [], created: [] };
+  const { signal } = run;
+  try {
+    const planned = await runPhase('plan', null, signal, () => plan(run));
+    const { runtime } = planned;
+    const resources = await runPhase('provision', null, signal, () => provision(run, progress));
+    const timeout = AbortSignal.timeout(run.options.timeoutSeconds * 1000);
+    const ctx = driverContext(run.logger, AbortSignal.any([signal, timeout]));
+    try {
+      const running = await runPhase('switch target', runtime.name, signal, () =>
+        switchTarget(run, planned, ctx, progress),
+      );
+      const rendered = await runPhase('render', null, signal, () => render(run, runtime, resources));
+      await runPhase('remove', runtime.name, signal, () => remove(run, runtime, running, ctx, progress));
+      await runPhase('start', runtime.name, signal, () =>
+        start(run, runtime, rendered, running, ctx, progress),
+      );
+      await runPhase('wait ready', runtime.name, signal, () =>
+        waitReady(run, runtime, rendered, ctx, timeout),
+      );
+      await runPhase('routes', null, signal, () =>
+        writeRoutes(run.deps.store.db, run.target, run.workloads, rendered, resources, run.note),
+      );
+      await runPhase('prune', null, signal, () => prune(run, ctx));
+    } finally {
+      ctx.dispose();
+    }
+    return { ok: true };
+  } catch (error) {
+    if (!(error instanceof PhaseFailed)) throw error;
+    if (!error.journaled) {
+      await run.note({
+        step: error.phase,
+        status: 'failed',
+        message: error.driver ? `${error.driver}: ${error.message}` : error.message,
+      });
+    }
+    return { ok: false, phase: error.phase, driver: error.driver, reason: error.message, ...progress };
+  }
+}

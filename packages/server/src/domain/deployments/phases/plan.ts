@@ -1,0 +1,18 @@
+import { planResources } from '../../resources/provision.ts';
+import { PhaseFailed, type PlannedRuntime, type SetRun } from './phase.ts';
+
+/**
+ * Plan: the set's resource changes are ones Pave accepts, and the runtime target the environment matches now
+ * is chosen (nothing is changed yet).
+ */
+export async function plan(run: SetRun): Promise<PlannedRuntime> {
+  const resources = await planResources(run.deps.store.db, run.target, run.workloads, run.options);
+  if (resources.problems.length) {
+    throw new PhaseFailed(
+      'plan',
+      resources.problems.map((problem) => `${problem.path}: ${problem.message}`).join('\n'),
+    );
+  }
+  const move = run.deps.targets ? await run.deps.targets.plan(run.target) : null;
+  return { runtime: move?.runtime ?? run.deps.runtime, move };
+}

@@ -1,0 +1,50 @@
+import type { DriverContext, RenderedWorkload, RuntimeDriver, WorkloadStatus } from '@pave/plugin-api';
+import { DeploymentInterrupted, messageOf, PhaseFailed, type RunProgress, type SetRun } from './phase.ts';
+
+/**
+ * Start: deploys every workload of the set side by side (a workload whose running version has the same hash
+ * keeps running). Fails naming every workload the runtime could not start.
+ */
+export async function start(
+  run: SetRun,
+  runtime: RuntimeDriver,
+  rendered: RenderedWorkload[],
+  running: WorkloadStatus[],
+  ctx: DriverContext,
+  progress: RunProgress,
+): Promise<void> {
+  const target = { app: run.target.app, env: run.target.env };
+  const failures: string[] = [];
+  await Promise.all(
+    rendered.map(async (workload) => {
+      const existing = running.find((w) => w.workload === workload.name);
+      const unchanged = existing?.hash === workload.hash && existing.state !== 'stopped';
+      await run.note({
+        step: 'start',
+        workload: workload.name,
+        status: 'started',
+        message: unchanged
+          ? 'unchanged: keeps running'
+          : existing
+            ? 'replacing the running version'
+            : 'starting',
+      });
+      if (!unchanged) progress.touched = true;
+      try {
+        await runtime.deploy(target, workload, ctx);
+      } catch (error) {
+        failures.push(`${workload.name}: ${messageOf(error)}`);
+        await run.note({
+          step: 'start',
+          workload: workload.name,
+          status: 'failed',
+          message: messageOf(error),
+        });
+        return;
+      }
+      if (!unchanged) progress.started.push(workload.name);
+    }),
+  );
+  if (run.signal.aborted) throw new DeploymentInterrupted('the control plane is stopping');
+  if (failures.length) throw new PhaseFailed('start', failures.sort().join('\n'), runtime.name, true);
+}
