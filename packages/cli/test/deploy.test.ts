@@ -208,15 +208,10 @@ describe('pave deploy: the request', () => {
     ).toMatchObject({ prune: true, allowDataLoss: true });
   });
 
-  it('refuses --allow-data-loss without --prune as a usage error', async () => {
-    const io = fakeIo();
-    const args = ['deploy', '--remove', 'web', '--app', 'shop', '--env', 'dev', '--allow-data-loss'];
+  it('sends --allow-data-loss on its own: it also allows replacing a stateful resource', () => {
     expect(
-      await runCli(['node', 'pave', ...args, '--server', 'http://127.0.0.1:9', '--token', 't'], io),
-    ).toBe(2);
-    expect(io.stderr.text).toMatch(
-      /^pave: error: --allow-data-loss lets --prune delete stateful resources; add --prune/,
-    );
+      deploymentBody([], { remove: ['worker'], autoRollback: true, allowDataLoss: true }, undefined),
+    ).toEqual({ remove: ['worker'], autoRollback: true, allowDataLoss: true });
   });
 });
 

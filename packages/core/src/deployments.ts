@@ -92,7 +92,9 @@ const deployOptions = {
   allowDataLoss: z
     .boolean()
     .optional()
-    .describe('With prune: also delete stateful resources (postgres, redis, volume); default false.'),
+    .describe(
+      'Accept losing data: with prune, also delete unused stateful resources (postgres, redis, volume); and replace a stateful resource its driver cannot change in place (deleted and created again, empty). Default false.',
+    ),
   minReadySeconds: z
     .number()
     .int()

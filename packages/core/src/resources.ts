@@ -224,11 +224,14 @@ export const MoveResourceBody = z.strictObject({
 });
 export type MoveResourceBody = z.infer<typeof MoveResourceBody>;
 
-/** A change a deployment makes to one resource. */
+/**
+ * A change a deployment makes to one resource. `replace`: its driver cannot make the change in place, so the
+ * resource is deleted and created again (a stateful one loses its data: only with `allowDataLoss`).
+ */
 export const ResourceChange = z.object({
   address: z.string(),
   type: z.string(),
-  action: z.enum(['create', 'keep', 'update', 'delete']),
+  action: z.enum(['create', 'keep', 'update', 'replace', 'delete']),
   definitionId: z.string().nullable(),
   /** Why, for people (e.g. "no longer used; kept: deploy with --prune to delete it"). */
   reason: z.string(),

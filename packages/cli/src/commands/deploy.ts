@@ -73,7 +73,7 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
         )
         .option(
           '--allow-data-loss',
-          'with --prune: also delete unused stateful resources (postgres, redis, volumes) and their data',
+          'accept losing data: --prune may delete unused stateful resources (postgres, redis, volumes), and a stateful resource whose driver cannot change it in place is replaced (deleted and created again, empty)',
         )
         .option(
           '--min-ready <duration>',
@@ -109,7 +109,6 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
       if (options.plan && options.wait) {
         throw new CliUsageError('--plan only shows what would change, so there is nothing to --wait for');
       }
-      checkPruneFlags(options);
       if (options.image !== undefined && files.length === 0) {
         throw new CliUsageError('--image sets the image of containers in the Score files; give them with -f');
       }
@@ -227,15 +226,6 @@ export function minReadySecondsOf(text: string): number {
   const seconds = durationSeconds(text, '--min-ready');
   if (seconds > 3600) throw new CliUsageError(`--min-ready: "${text}" is too long; use at most 1h`);
   return seconds;
-}
-
-/** Throws CliUsageError for `--allow-data-loss` without `--prune` (it only widens what --prune deletes). */
-export function checkPruneFlags(options: PruneOptions): void {
-  if (options.allowDataLoss && !options.prune) {
-    throw new CliUsageError(
-      '--allow-data-loss lets --prune delete stateful resources; add --prune (nothing is deleted without it)',
-    );
-  }
 }
 
 /** The `prune` and `allowDataLoss` fields of a deployment body: only those that were set. */

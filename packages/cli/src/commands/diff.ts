@@ -165,6 +165,7 @@ function colorResourceAction(action: ResourceChange['action'], colors: Colors): 
     case 'create':
       return colors.green(action);
     case 'delete':
+    case 'replace':
       return colors.red(action);
     case 'update':
       return colors.yellow(action);

@@ -5,7 +5,7 @@ import type { CliIo } from '../io.ts';
 import { colorsFor } from '../output/colors.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
-import { checkPruneFlags, pruneFields } from './deploy.ts';
+import { pruneFields } from './deploy.ts';
 import type { PruneOptions } from './deploy.ts';
 import { renderPlan } from './diff.ts';
 import { addWaitOptions, reportQueuedDeployment, timeoutSecondsOf } from './progress.ts';
@@ -41,7 +41,7 @@ export function registerPromoteCommand(program: Command, io: CliIo): void {
         )
         .option(
           '--allow-data-loss',
-          'with --prune: also delete unused stateful resources (postgres, redis, volumes) and their data',
+          'accept losing data: --prune may delete unused stateful resources (postgres, redis, volumes), and a stateful resource whose driver cannot change it in place is replaced (deleted and created again, empty)',
         )
         .option('--plan', 'only show what would change in the target environment; deploy nothing')
         .option(
@@ -64,7 +64,6 @@ export function registerPromoteCommand(program: Command, io: CliIo): void {
       if (options.plan && options.wait) {
         throw new CliUsageError('--plan only shows what would change, so there is nothing to --wait for');
       }
-      checkPruneFlags(options);
       const timeoutSeconds = timeoutSecondsOf(options);
       const { client, output } = await clientFor(options, io);
       const colors = colorsFor(io.stdout, io.env);

@@ -282,6 +282,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
           store: options.store,
           runtime: options.runtime,
           onQueued: options.onDeploymentQueued ?? (() => undefined),
+          resources,
         });
       }
     },

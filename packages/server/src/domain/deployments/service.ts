@@ -15,7 +15,8 @@ import { environmentRow } from '../environments.ts';
 import { latestValuesVersion, valuesContent } from '../values.ts';
 import { now, type RequestContext } from '../context.ts';
 import { diffSets } from './diff.ts';
-import { planResources } from '../resources/provision.ts';
+import { planResources, ProvisioningError, type ResourceDeps } from '../resources/provision.ts';
+import { driverContext, type LevelLogger } from './orchestrator.ts';
 import { DEFAULT_TIMEOUT_SECONDS, toDeployment, type DeploymentRequest } from './records.ts';
 import { loadSet, saveSet, type SetWorkloads } from './sets.ts';
 
@@ -90,9 +91,23 @@ export async function insertDeployment(
 }
 
 /**
+ * What lets planning ask resource drivers (`diff`, and for a plan `read`): without it the plan compares
+ * resources by their Score params only.
+ */
+export interface DeploymentPlanning {
+  resources: Pick<ResourceDeps, 'box' | 'drivers'>;
+  /** Where the drivers' log lines go (the request's logger). */
+  logger: LevelLogger;
+}
+
+/** How long planning may wait for resource drivers to answer `diff` and `read`. */
+const PLAN_TIMEOUT_MS = 30_000;
+
+/**
  * Queues a deployment of an environment, or with `plan: true` only says what it would change. Deploys
  * replace the named workloads and keep the others; `fromEnv` promotes another environment's current set;
- * `fromDeployment` redeploys an earlier deployment's set.
+ * `fromDeployment` redeploys an earlier deployment's set. ConflictError when the resources would end in a
+ * state Pave refuses (see planResources), e.g. a stateful resource replaced without `allowDataLoss`.
  */
 export async function createDeployment(
   store: Store,
@@ -100,6 +115,7 @@ export async function createDeployment(
   app: string,
   env: string,
   body: CreateDeploymentBody,
+  planning?: DeploymentPlanning,
 ): Promise<Deployment | DeploymentPlan> {
   const modes = [
     body.workloads || body.remove ? 'workloads' : null,
@@ -121,11 +137,6 @@ export async function createDeployment(
     ...(body.minReadySeconds !== undefined ? { minReadySeconds: body.minReadySeconds } : {}),
     ...(body.recreateMissing ? { recreateMissing: true } : {}),
   };
-  if (body.allowDataLoss && !body.prune) {
-    throw new InputError('--allow-data-loss only makes sense with --prune', [
-      { path: '/allowDataLoss', message: 'also set prune, or leave allowDataLoss out' },
-    ]);
-  }
   let kind: DeploymentKind = 'deploy';
   let next: SetWorkloads;
   if (body.fromEnv) {
@@ -159,11 +170,31 @@ export async function createDeployment(
     next = applyPatch(current.workloads, request.upsert, request.remove);
   }
   const environment = await environmentRow(store.db, app, env);
-  const resources = await planResources(store.db, { app, env, envType: environment.type }, next, {
-    prune: body.prune,
-    allowDataLoss: body.allowDataLoss,
-    keepUnused: kind === 'rollback',
-  });
+  const ctx = planning ? driverContext(planning.logger, AbortSignal.timeout(PLAN_TIMEOUT_MS)) : undefined;
+  const resources = await planResources(
+    store.db,
+    { app, env, envType: environment.type, actor: context.actor.username },
+    next,
+    {
+      prune: body.prune,
+      allowDataLoss: body.allowDataLoss,
+      keepUnused: kind === 'rollback',
+      recreateMissing: body.recreateMissing,
+    },
+    planning && ctx
+      ? { ...planning.resources, ctx: { ...ctx, dryRun: true }, read: body.plan === true }
+      : undefined,
+  )
+    .catch((error: unknown) => {
+      // A driver that cannot answer is the deployment's problem to report, not an internal error.
+      if (error instanceof ProvisioningError) {
+        throw new ConflictError(`the resources of ${app}/${env} cannot be planned`, [
+          { path: 'resources', message: error.message },
+        ]);
+      }
+      throw error;
+    })
+    .finally(() => ctx?.dispose());
   if (resources.problems.length) {
     throw new ConflictError(
       `the deployment would leave ${app}/${env}'s resources in a state Pave refuses`,

@@ -5,6 +5,7 @@ import {
   substitutePlaceholders,
   type FieldProblem,
   type ResourceChange,
+  type ResourceDefinition,
 } from '@pave/core';
 import type {
   DriverContext,
@@ -75,10 +76,34 @@ function resId(node: ResourceNode): string {
 }
 
 /**
- * What a deployment of `workloads` would do to the environment's resources: create the new ones, keep (or
- * update) those it still uses, delete unused ones when `prune` allows it. `problems` lists what refuses the
- * deployment: types no definition provisions, and stateful resources the set no longer uses without
- * `--prune --allow-data-loss` (a renamed Score resource: `pave resources move` first).
+ * What planning asks resource drivers, besides reading the store: the plan of `pave deploy --plan`, the
+ * check when a deployment is queued, and the resources phase of a running deployment pass it.
+ */
+export interface PlanInspection {
+  box: SecretBox;
+  drivers: ResourceDriverRegistry;
+  /** Where the drivers log and what stops them; the plan calls them with `dryRun` set. */
+  ctx: DriverContext;
+  /**
+   * Also ask each kept or updated resource's driver (`read`) whether the resource still exists. Off when a
+   * deployment is queued: its resources phase reads them anyway, and queuing stays fast.
+   */
+  read: boolean;
+}
+
+/**
+ * What a deployment of `workloads` would do to the environment's resources: create the new ones, keep,
+ * update or replace those it still uses, delete unused ones when `prune` allows it. `problems` lists what
+ * refuses the deployment: types no definition provisions, stateful resources the set no longer uses without
+ * `--prune --allow-data-loss` (a renamed Score resource: `pave resources move` first), and stateful resources
+ * their driver can only replace without `--allow-data-loss`.
+ *
+ * With `inspect`, an existing resource's new inputs are built as provisionResources builds them and
+ * compared with the stored ones; where they differ the driver's `diff` (called with `dryRun`) decides between
+ * keep, update and replace, and names the changed properties. Params that use the outputs of a resource this
+ * deployment creates cannot be known yet: such a resource is compared by its Score params, as are resources
+ * provisioned before their inputs were stored (migration 0011) and every resource without `inspect`.
+ * With `inspect.read`, a kept or updated resource that its driver reports gone is planned as a `create`.
  */
 export async function planResources(
   db: Executor,
@@ -92,19 +117,28 @@ export async function planResources(
      * deletes what a later one added).
      */
     keepUnused?: boolean | undefined;
+    /** Create resources again that are recorded but gone (only known with `inspect.read`). */
+    recreateMissing?: boolean | undefined;
   },
+  inspect?: PlanInspection,
 ): Promise<{ changes: ResourceChange[]; problems: FieldProblem[] }> {
   const graph = buildResourceGraph(workloads);
-  const definitions = candidates(await listDefinitions(db));
+  const definitions = inspect ? await loadDefinitions(db, inspect.box) : await listDefinitions(db);
+  const loaded = new Map(
+    definitions.map((definition) => [definition.id, definition as LoadedDefinition | ResourceDefinition]),
+  );
+  const matchable = candidates(definitions);
   const rows = await resourceRows(db, target.app, target.env);
   const changes: ResourceChange[] = [];
   const problems: FieldProblem[] = [];
   const used = new Set<string>();
+  // The outputs params may use: those of resources that exist and are kept, as stored.
+  const known = new Map<string, ResourceOutputs>();
   for (const node of graph.nodes) {
     if (node.builtIn) continue;
     used.add(node.address);
     const row = rows.get(node.address);
-    const winner = explainMatch(definitions, matchQuery(target, node)).winner;
+    const winner = explainMatch(matchable, matchQuery(target, node)).winner;
     if (!winner) {
       const consumer = node.consumers[0];
       problems.push({
@@ -124,33 +158,77 @@ export async function planResources(
         definitionId: winner.id,
         reason: `provisioned by ${winner.id}`,
       });
-    } else if (row.type !== node.type) {
+      continue;
+    }
+    if (row.type !== node.type) {
       problems.push({
         path: node.address,
         message: `${node.address} is a ${row.type} resource here, but the set declares it as ${node.type}; move or delete the old one first`,
       });
-    } else if (row.definition_id !== winner.id) {
-      changes.push({
-        address: node.address,
-        type: node.type,
-        action: 'keep',
-        definitionId: row.definition_id,
-        reason: `stays on ${row.definition_id} (${winner.id} matches now; delete and recreate the resource to switch)`,
-      });
-    } else {
+      continue;
+    }
+    const stays =
+      row.definition_id !== winner.id
+        ? `stays on ${row.definition_id} (${winner.id} matches now; delete and recreate the resource to switch)`
+        : undefined;
+    const definition = loaded.get(row.definition_id);
+    const inspected =
+      inspect && definition && 'secrets' in definition
+        ? await inspectChange(inspect, target, node, row, definition, workloads, graph.nodes, known)
+        : undefined;
+    if (!inspect || !inspected) {
       const paramsChanged = row.params !== canonicalJson(node.params);
       changes.push({
         address: node.address,
         type: node.type,
         action: paramsChanged ? 'update' : 'keep',
         definitionId: row.definition_id,
-        reason: paramsChanged ? 'params changed' : 'in use',
+        reason: stays ?? (paramsChanged ? 'params changed' : 'in use'),
       });
+      continue;
     }
+    const { change } = inspected;
+    if (change.action === 'replace') {
+      if (isStateful(node.type) && !options.allowDataLoss) {
+        problems.push(replaceRefusal(target, node.address, node.type, row.driver, change.properties));
+        continue;
+      }
+      changes.push({
+        address: node.address,
+        type: node.type,
+        action: 'replace',
+        definitionId: row.definition_id,
+        reason: `${row.driver} cannot change ${describeProperties(change.properties)} in place: deleted and created again`,
+      });
+      continue;
+    }
+    if (inspect.read && change.olds && (await isMissing(inspect, row, change.olds))) {
+      changes.push({
+        address: node.address,
+        type: node.type,
+        action: 'create',
+        definitionId: row.definition_id,
+        reason: options.recreateMissing
+          ? 'missing: recorded but gone; created again (--recreate-missing)'
+          : 'missing: recorded but gone; deploy with --recreate-missing to create it again',
+      });
+      continue;
+    }
+    known.set(node.address, await rowOutputs(inspect.box, row));
+    changes.push({
+      address: node.address,
+      type: node.type,
+      action: change.action,
+      definitionId: row.definition_id,
+      reason:
+        change.action === 'update'
+          ? `changed: ${describeProperties(change.properties)}`
+          : (stays ?? (change.properties.length ? 'in use (nothing to change in place)' : 'in use')),
+    });
   }
   for (const row of [...rows.values()].sort((a, b) => a.address.localeCompare(b.address))) {
     if (used.has(row.address)) continue;
-    const stateful = RESOURCE_TYPES[row.type]?.stateful ?? false;
+    const stateful = isStateful(row.type);
     if (stateful && !(options.prune && options.allowDataLoss) && !options.keepUnused) {
       problems.push({
         path: row.address,
@@ -175,6 +253,137 @@ export async function planResources(
     });
   }
   return { changes, problems };
+}
+
+/**
+ * The change planned for an existing resource from its inputs, or undefined when its new inputs cannot be
+ * known yet (its params use outputs of a resource this deployment creates) or it has none stored.
+ */
+async function inspectChange(
+  inspect: PlanInspection,
+  target: ResourceTarget,
+  node: ResourceNode,
+  row: Selectable<ResourcesTable>,
+  definition: LoadedDefinition,
+  workloads: SetWorkloads,
+  nodes: ResourceNode[],
+  known: Map<string, ResourceOutputs>,
+): Promise<{ change: ResourceChangeOf } | undefined> {
+  if (row.inputs === null) return undefined;
+  let inputs: ResourceInputs;
+  try {
+    inputs = resourceInputs(target, node, definition, expandParams(node, workloads, nodes, known));
+  } catch (error) {
+    if (error instanceof ProvisioningError) return undefined;
+    throw error;
+  }
+  const driver = inspect.drivers.get(definition.driver);
+  return { change: await changeOf(inspect.box, driver, row, definition, inputs, inspect.ctx) };
+}
+
+/** How an existing resource changes with new inputs, as its driver's diff says. */
+interface ResourceChangeOf {
+  action: 'keep' | 'update' | 'replace';
+  /** The input properties that differ (the driver's words; secret values are never named). */
+  properties: string[];
+  /** The inputs the resource was last created or updated with; null when none are stored (before 0011). */
+  olds: ResourceInputs | null;
+  fingerprint: string;
+}
+
+/**
+ * Compares `inputs` with the inputs `row` was provisioned with: unchanged when their fingerprints match;
+ * otherwise the driver's `diff`, called with `dryRun` (it reports and changes nothing), decides. A resource
+ * provisioned before migration 0011 has no inputs to compare with and is updated, as it was before.
+ */
+async function changeOf(
+  box: SecretBox,
+  driver: ResourceDriver,
+  row: Selectable<ResourcesTable>,
+  definition: LoadedDefinition,
+  inputs: ResourceInputs,
+  ctx: DriverContext,
+): Promise<ResourceChangeOf> {
+  const fingerprint = inputsFingerprint(box, definition, inputs);
+  const olds = await storedInputs(box, row);
+  if (row.inputs_fp === fingerprint) return { action: 'keep', properties: [], olds, fingerprint };
+  if (!olds) return { action: 'update', properties: [], olds, fingerprint };
+  const diff = await driver
+    .diff(row.driver_id, olds, inputs, { ...ctx, dryRun: true })
+    .catch((error: unknown) => {
+      throw new ProvisioningError(
+        `${row.address} (${row.type}): ${definition.driver} could not compare its inputs: ${(error as Error).message}`,
+      );
+    });
+  const properties = diff.changedProperties ?? [];
+  if (diff.replace) return { action: 'replace', properties, olds, fingerprint };
+  return { action: diff.changes ? 'update' : 'keep', properties, olds, fingerprint };
+}
+
+/** Whether `row`'s driver reports the resource gone (`read` resolved null); a failed read is not "gone". */
+async function isMissing(
+  inspect: Pick<PlanInspection, 'drivers' | 'ctx'>,
+  row: Selectable<ResourcesTable>,
+  olds: ResourceInputs,
+): Promise<boolean> {
+  const found = await inspect.drivers
+    .get(row.driver)
+    .read(row.driver_id, olds, { ...inspect.ctx, dryRun: true })
+    .catch(() => undefined);
+  return found === null;
+}
+
+/** The problem that refuses replacing a stateful resource without --allow-data-loss. */
+function replaceRefusal(
+  target: ResourceTarget,
+  address: string,
+  type: string,
+  driver: string,
+  properties: string[],
+): FieldProblem {
+  return {
+    path: address,
+    message:
+      `${type} resource ${address} cannot keep its data: ${driver} cannot change ${describeProperties(properties)} in place, ` +
+      `so it would be deleted and created again, empty. Revert that change to its resource definition, or deploy ` +
+      `to ${target.app}/${target.env} with --allow-data-loss to replace it`,
+  };
+}
+
+function describeProperties(properties: string[]): string {
+  return properties.length ? properties.join(', ') : 'its inputs';
+}
+
+function isStateful(type: string): boolean {
+  return RESOURCE_TYPES[type]?.stateful ?? false;
+}
+
+/** The inputs a resource's driver gets: its definition's inputs and its params, placeholders expanded. */
+function resourceInputs(
+  target: ResourceTarget,
+  node: ResourceNode,
+  definition: LoadedDefinition,
+  params: Record<string, unknown>,
+): ResourceInputs {
+  return {
+    scope: {
+      app: target.app,
+      env: target.env,
+      envType: target.envType,
+      type: node.type,
+      class: node.class,
+      resId: resId(node),
+      address: node.address,
+    },
+    driverInputs: definition.values,
+    driverSecrets: definition.secrets,
+    params,
+  };
+}
+
+/** The fingerprint stored as `inputs_fp`: changes whenever the definition, its driver or the inputs do. */
+function inputsFingerprint(box: SecretBox, definition: LoadedDefinition, inputs: ResourceInputs): string {
+  return box.fingerprint(canonicalJson({ definition: definition.id, driver: definition.driver, inputs }));
 }
 
 function matchQuery(target: ResourceTarget, node: ResourceNode) {
@@ -226,12 +435,16 @@ export type JournalNote = (entry: {
 
 /**
  * Provisions the resources of `workloads` in dependency order: creates missing ones, updates those whose
- * inputs changed, keeps the rest, and returns every workload's resource outputs for rendering. Resources
- * it created are deleted again if a later one fails (nothing is left half-created); it then rejects with
- * ProvisioningError carrying the driver's message. Resources that existed before are never touched by a
- * failure. `cloneFrom` names an environment whose resources' data new ones start with. `created` lists the
- * addresses of the resources this call created, in order, for a caller that must take them back when a later
- * phase of its deployment fails (deleteCreatedResources).
+ * inputs changed (as their driver's `diff` says), replaces those the driver cannot change in place (deletes
+ * with the stored inputs, then creates), keeps the rest, and returns every workload's resource outputs for
+ * rendering. A stateful resource is replaced only with `allowDataLoss`; otherwise provisioning rejects naming
+ * it. A kept or updated resource whose driver's `read` reports it gone rejects, naming `--recreate-missing`,
+ * unless `recreateMissing` says to create it again. Resources it created are deleted again if a later one
+ * fails (nothing is left half-created); it then rejects with ProvisioningError carrying the driver's message.
+ * Resources that existed before are never touched by a failure. `cloneFrom` names an environment whose
+ * resources' data new ones start with. `created` lists the addresses of the resources this call created, in
+ * order (those created again with `recreateMissing` too, not replaced ones), for a caller that must take
+ * them back when a later phase of its deployment fails (deleteCreatedResources).
  */
 export async function provisionResources(
   deps: ResourceDeps,
@@ -239,7 +452,11 @@ export async function provisionResources(
   workloads: SetWorkloads,
   ctx: DriverContext,
   note: JournalNote,
-  options: { cloneFrom?: string | undefined } = {},
+  options: {
+    cloneFrom?: string | undefined;
+    recreateMissing?: boolean | undefined;
+    allowDataLoss?: boolean | undefined;
+  } = {},
 ): Promise<{ outputs: WorkloadResourceOutputs; created: string[] }> {
   const { store, box, drivers } = deps;
   const graph = buildResourceGraph(workloads);
@@ -261,6 +478,56 @@ export async function provisionResources(
       : `${node.address}.params.host`;
     if (host && (await claimRouteHost(store.db, target, host, where))) claimed.push(host);
   };
+  const rowFields = async (
+    node: ResourceNode,
+    fingerprint: string,
+    inputs: ResourceInputs,
+    outputs: ResourceOutputs,
+  ) => ({
+    inputs_fp: fingerprint,
+    inputs: await sealInputs(box, target, inputs),
+    params: canonicalJson(node.params),
+    output_values: canonicalJson(outputs.values),
+    output_secrets: await box.encrypt(envScope(target.app, target.env), canonicalJson(outputs.secrets)),
+    secret_names: JSON.stringify(Object.keys(outputs.secrets).sort()),
+    updated_at: now(),
+  });
+  const updateRow = (address: string, fields: Partial<Selectable<ResourcesTable>>) =>
+    store.db
+      .updateTable('resources')
+      .set(fields)
+      .where('app_id', '=', target.app)
+      .where('env_id', '=', target.env)
+      .where('address', '=', address)
+      .execute();
+  /** Checks the inputs and creates the resource with its driver; rejects with ProvisioningError. */
+  const createWith = async (
+    node: ResourceNode,
+    definition: LoadedDefinition,
+    driver: ResourceDriver,
+    inputs: ResourceInputs,
+    why: string,
+  ) => {
+    const failures = await driver.check(inputs, ctx);
+    if (failures.length) {
+      throw new ProvisioningError(
+        `${node.address} (${node.type}) cannot be provisioned by ${definition.id} (${definition.driver}): ` +
+          failures.map((f) => `${f.property}: ${f.reason}`).join('; '),
+      );
+    }
+    await note({
+      step: 'resource',
+      status: 'started',
+      message: `${node.address} (${node.type}): ${why} with ${definition.id} (${definition.driver})${inputs.cloneFrom ? `, data from ${options.cloneFrom}` : ''}`,
+    });
+    const started = Date.now();
+    const result = await driver.create(inputs, ctx).catch((error: unknown) => {
+      throw new ProvisioningError(
+        `${node.address} (${node.type}): ${definition.driver} could not create it: ${(error as Error).message}`,
+      );
+    });
+    return { ...result, ms: Date.now() - started };
+  };
   try {
     for (const node of graph.nodes) {
       if (node.builtIn) continue;
@@ -275,102 +542,118 @@ export async function provisionResources(
         );
       }
       const driver = drivers.get(definition.driver);
-      const inputs: ResourceInputs = {
-        scope: {
-          app: target.app,
-          env: target.env,
-          envType: target.envType,
-          type: node.type,
-          class: node.class,
-          resId: resId(node),
-          address: node.address,
-        },
-        driverInputs: definition.values,
-        driverSecrets: definition.secrets,
-        params: expandParams(node, workloads, graph.nodes, outputsByAddress),
-      };
-      const fingerprint = box.fingerprint(
-        canonicalJson({ definition: definition.id, driver: definition.driver, inputs }),
+      const inputs = resourceInputs(
+        target,
+        node,
+        definition,
+        expandParams(node, workloads, graph.nodes, outputsByAddress),
       );
-      if (row && row.inputs_fp === fingerprint) {
-        outputsByAddress.set(node.address, await rowOutputs(box, row));
-        if (row.inputs === null) {
-          // Provisioned before 0011: its inputs are unchanged, so they are the ones it was provisioned with.
-          await store.db
-            .updateTable('resources')
-            .set({ inputs: await sealInputs(box, target, inputs) })
-            .where('app_id', '=', target.app)
-            .where('env_id', '=', target.env)
-            .where('address', '=', node.address)
-            .execute();
-        }
-        await claimHost(node, outputsByAddress.get(node.address)!);
-        await note({
-          step: 'resource',
-          status: 'info',
-          message: `${node.address} (${node.type}): unchanged`,
-        });
-        continue;
-      }
       if (row) {
+        const change = await changeOf(box, driver, row, definition, inputs, ctx);
+        if (change.action === 'replace') {
+          if (isStateful(node.type) && !options.allowDataLoss) {
+            throw new ProvisioningError(
+              replaceRefusal(target, node.address, node.type, row.driver, change.properties).message,
+            );
+          }
+          // Replacing is deleting with the inputs the resource was provisioned with, then creating anew.
+          await deleteResource(deps, target, row, ctx, note, { keepRow: true });
+          const replaced = await createWith(
+            node,
+            definition,
+            driver,
+            inputs,
+            `replacing (${describeProperties(change.properties)} cannot change in place)`,
+          ).catch(async (error: unknown) => {
+            // The old resource is gone: its row goes too, so the next deployment creates it.
+            await store.db
+              .deleteFrom('resources')
+              .where('app_id', '=', target.app)
+              .where('env_id', '=', target.env)
+              .where('address', '=', node.address)
+              .execute();
+            throw error;
+          });
+          await claimHost(node, replaced.outputs);
+          await updateRow(node.address, {
+            driver_id: replaced.id,
+            created_at: now(),
+            ...(await rowFields(node, change.fingerprint, inputs, replaced.outputs)),
+          });
+          outputsByAddress.set(node.address, replaced.outputs);
+          await note({
+            step: 'resource',
+            status: 'succeeded',
+            message: `${node.address}: replaced in ${replaced.ms} ms`,
+          });
+          continue;
+        }
+        if (change.olds && (await isMissing({ drivers, ctx }, row, change.olds))) {
+          if (!options.recreateMissing) {
+            throw new ProvisioningError(
+              `${node.address} (${node.type}) is missing: Pave recorded it, but ${row.driver} reports it gone ` +
+                `(deleted outside Pave?). Deploy with --recreate-missing to create it again (its data is not ` +
+                `restored); \`pave resources check --app ${target.app} --env ${target.env}\` lists what is missing`,
+            );
+          }
+          const recreated = await createWith(node, definition, driver, inputs, 'missing: creating it again');
+          created.push({ address: node.address, driver, id: recreated.id, inputs });
+          await claimHost(node, recreated.outputs);
+          await updateRow(node.address, {
+            driver_id: recreated.id,
+            ...(await rowFields(node, change.fingerprint, inputs, recreated.outputs)),
+          });
+          outputsByAddress.set(node.address, recreated.outputs);
+          await note({
+            step: 'resource',
+            status: 'succeeded',
+            message: `${node.address}: created again in ${recreated.ms} ms`,
+          });
+          continue;
+        }
+        if (change.action === 'keep') {
+          outputsByAddress.set(node.address, await rowOutputs(box, row));
+          if (row.inputs_fp !== change.fingerprint || row.inputs === null) {
+            // The driver has nothing to change, or the resource was provisioned before 0011 with these very
+            // inputs: these are the inputs it now stands for.
+            await updateRow(node.address, {
+              inputs_fp: change.fingerprint,
+              inputs: await sealInputs(box, target, inputs),
+              params: canonicalJson(node.params),
+            });
+          }
+          await claimHost(node, outputsByAddress.get(node.address)!);
+          await note({
+            step: 'resource',
+            status: 'info',
+            message: `${node.address} (${node.type}): unchanged`,
+          });
+          continue;
+        }
         await note({
           step: 'resource',
           status: 'started',
-          message: `${node.address} (${node.type}): updating with ${definition.driver}`,
+          message: `${node.address} (${node.type}): updating with ${definition.driver}${change.properties.length ? ` (${describeProperties(change.properties)})` : ''}`,
         });
         // The contract: `olds` are the inputs the resource was last created or updated with. A resource
         // provisioned before 0011 has none stored; it gets today's inputs as `olds`, as it did before.
-        const olds = (await storedInputs(box, row)) ?? inputs;
+        const olds = change.olds ?? inputs;
         const { outputs } = await driver.update(row.driver_id, olds, inputs, ctx).catch((error: unknown) => {
           throw new ProvisioningError(
             `${node.address} (${node.type}): ${definition.driver} could not update it: ${(error as Error).message}`,
           );
         });
         await claimHost(node, outputs);
-        await store.db
-          .updateTable('resources')
-          .set({
-            inputs_fp: fingerprint,
-            inputs: await sealInputs(box, target, inputs),
-            params: canonicalJson(node.params),
-            output_values: canonicalJson(outputs.values),
-            output_secrets: await box.encrypt(
-              envScope(target.app, target.env),
-              canonicalJson(outputs.secrets),
-            ),
-            secret_names: JSON.stringify(Object.keys(outputs.secrets).sort()),
-            updated_at: now(),
-          })
-          .where('app_id', '=', target.app)
-          .where('env_id', '=', target.env)
-          .where('address', '=', node.address)
-          .execute();
+        await updateRow(node.address, await rowFields(node, change.fingerprint, inputs, outputs));
         outputsByAddress.set(node.address, outputs);
         await note({ step: 'resource', status: 'succeeded', message: `${node.address}: updated` });
         continue;
-      }
-      const failures = await driver.check(inputs, ctx);
-      if (failures.length) {
-        throw new ProvisioningError(
-          `${node.address} (${node.type}) cannot be provisioned by ${definition.id} (${definition.driver}): ` +
-            failures.map((f) => `${f.property}: ${f.reason}`).join('; '),
-        );
       }
       if (options.cloneFrom) {
         const source = (await resourceRows(store.db, target.app, options.cloneFrom)).get(node.address);
         if (source && source.type === node.type) inputs.cloneFrom = await rowOutputs(box, source);
       }
-      await note({
-        step: 'resource',
-        status: 'started',
-        message: `${node.address} (${node.type}): creating with ${definition.id} (${definition.driver})${inputs.cloneFrom ? `, data from ${options.cloneFrom}` : ''}`,
-      });
-      const started = Date.now();
-      const result = await driver.create(inputs, ctx).catch((error: unknown) => {
-        throw new ProvisioningError(
-          `${node.address} (${node.type}): ${definition.driver} could not create it: ${(error as Error).message}`,
-        );
-      });
+      const result = await createWith(node, definition, driver, inputs, 'creating');
       created.push({ address: node.address, driver, id: result.id, inputs });
       await claimHost(node, result.outputs);
       await store.db
@@ -385,24 +668,15 @@ export async function provisionResources(
           definition_id: definition.id,
           driver: definition.driver,
           driver_id: result.id,
-          inputs_fp: fingerprint,
-          inputs: await sealInputs(box, target, inputs),
-          params: canonicalJson(node.params),
-          output_values: canonicalJson(result.outputs.values),
-          output_secrets: await box.encrypt(
-            envScope(target.app, target.env),
-            canonicalJson(result.outputs.secrets),
-          ),
-          secret_names: JSON.stringify(Object.keys(result.outputs.secrets).sort()),
+          ...(await rowFields(node, inputsFingerprint(box, definition, inputs), inputs, result.outputs)),
           created_at: now(),
-          updated_at: now(),
         })
         .execute();
       outputsByAddress.set(node.address, result.outputs);
       await note({
         step: 'resource',
         status: 'succeeded',
-        message: `${node.address}: created in ${Date.now() - started} ms`,
+        message: `${node.address}: created in ${result.ms} ms`,
       });
     }
   } catch (error) {
@@ -546,9 +820,9 @@ export async function pruneResources(
 }
 
 /**
- * Deletes one resource with its driver, then its row; rejects (keeping the row) if the driver fails. The
- * driver gets the inputs the resource was last created or updated with, whatever its definition says now
- * (or if it was deleted).
+ * Deletes one resource with its driver, then its row (unless `keepRow`: a replacement stores the new
+ * resource in it); rejects (keeping the row) if the driver fails. The driver gets the inputs the resource was
+ * last created or updated with, whatever its definition says now (or if it was deleted).
  */
 async function deleteResource(
   deps: ResourceDeps,
@@ -556,6 +830,7 @@ async function deleteResource(
   row: Selectable<ResourcesTable>,
   ctx: DriverContext,
   note: JournalNote,
+  options: { keepRow?: boolean } = {},
 ): Promise<void> {
   const driver = deps.drivers.get(row.driver);
   const inputs = (await storedInputs(deps.box, row)) ?? (await currentInputs(deps, target, row));
@@ -575,6 +850,14 @@ async function deleteResource(
     throw new ProvisioningError(
       `${row.address} (${row.type}): ${row.driver} could not delete it: ${(error as Error).message}`,
     );
+  }
+  if (options.keepRow) {
+    await note({
+      step: 'resource',
+      status: 'succeeded',
+      message: `${row.address}: deleted, to be created again`,
+    });
+    return;
   }
   await deps.store.db
     .deleteFrom('resources')

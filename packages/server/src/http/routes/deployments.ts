@@ -21,6 +21,7 @@ import { environmentRow, getEnvironment } from '../../domain/environments.ts';
 import { getDeployment, listDeployments, toDeployment } from '../../domain/deployments/records.ts';
 import { createDeployment, diffDeployments, rollback } from '../../domain/deployments/service.ts';
 import { driverContext } from '../../domain/deployments/orchestrator.ts';
+import type { ResourceDeps } from '../../domain/resources/provision.ts';
 
 /** What the deployment routes need besides the store. */
 export interface DeploymentRouteDeps {
@@ -28,6 +29,8 @@ export interface DeploymentRouteDeps {
   runtime: RuntimeDriver;
   /** Tells the local worker that work was queued, so it starts without waiting for its next poll. */
   onQueued: () => void;
+  /** The resource drivers and the secret box: plans ask drivers what a change means (diff, read). */
+  resources?: Pick<ResourceDeps, 'box' | 'drivers'> | undefined;
 }
 
 /** Deployments, rollback, promote, status, diff and logs of an environment. */
@@ -60,6 +63,7 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
         request.params.app,
         request.params.env,
         request.body,
+        deps.resources ? { resources: deps.resources, logger: request.log } : undefined,
       );
       if ('diff' in result) return reply.code(200).send(result);
       deps.onQueued();

@@ -1,0 +1,306 @@
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type {
+  DriverContext,
+  ResourceDiff,
+  ResourceDriver,
+  ResourceInputs,
+  ResourceOutputs,
+  RuntimeDriver,
+  WorkloadStatus,
+} from '@pave/plugin-api';
+import type { ResourceChange, ScoreWorkload } from '@pave/core';
+import { bootstrapAdmin, buildApi, type Store } from '../src/index.ts';
+import { keyringSource } from '../src/secrets/keyring.ts';
+import { SecretBox } from '../src/secrets/secret-box.ts';
+import { resourceDriverRegistry } from '../src/resource-drivers.ts';
+import { DeploymentWorker } from '../src/domain/deployments/worker.ts';
+import { openTestStore, storeEngines } from '../../../test/support/stores.ts';
+
+/** A runtime that runs nothing and answers ready: these tests are about the resources of a deployment. */
+const idleRuntime: RuntimeDriver = {
+  name: 'idle',
+  deploy: async () => undefined,
+  waitReady: async () => ({ ready: true }),
+  remove: async () => undefined,
+  status: async (): Promise<WorkloadStatus[]> => [],
+  destroy: async () => undefined,
+};
+
+/**
+ * A volume driver whose `zone` cannot change in place, as a cloud disk's cannot: its diff answers `replace`
+ * when the zone changes. It keeps its volumes in memory and records every call, so a test can remove a
+ * volume behind Pave's back and see what Pave asked for.
+ */
+class ZonedVolumeDriver implements ResourceDriver {
+  readonly name = 'zoned-volume';
+  /** The volumes that exist, by id: their zone. */
+  readonly volumes = new Map<string, string>();
+  /** Each call: `<verb> <id or address> [zone]`, and for diff whether it was a dry run. */
+  readonly calls: string[] = [];
+  private created = 0;
+
+  async check(): Promise<[]> {
+    return [];
+  }
+  async diff(
+    _id: string,
+    olds: ResourceInputs,
+    news: ResourceInputs,
+    ctx: DriverContext,
+  ): Promise<ResourceDiff> {
+    this.calls.push(`diff dryRun=${ctx.dryRun}`);
+    const moved = olds.driverInputs.zone !== news.driverInputs.zone;
+    return { changes: moved, replace: moved, changedProperties: moved ? ['driverInputs.zone'] : [] };
+  }
+  async create(inputs: ResourceInputs): Promise<{ id: string; outputs: ResourceOutputs }> {
+    const zone = String(inputs.driverInputs.zone);
+    const id = `${inputs.scope.env}-${zone}-${++this.created}`;
+    this.volumes.set(id, zone);
+    this.calls.push(`create ${id} ${zone}`);
+    return { id, outputs: outputsOf(id, zone) };
+  }
+  async update(
+    id: string,
+    _olds: ResourceInputs,
+    news: ResourceInputs,
+  ): Promise<{ outputs: ResourceOutputs }> {
+    this.calls.push(`update ${id}`);
+    return { outputs: outputsOf(id, String(news.driverInputs.zone)) };
+  }
+  async read(id: string): Promise<{ outputs: ResourceOutputs } | null> {
+    this.calls.push(`read ${id}`);
+    const zone = this.volumes.get(id);
+    return zone === undefined ? null : { outputs: outputsOf(id, zone) };
+  }
+  async delete(id: string, inputs: ResourceInputs): Promise<void> {
+    this.calls.push(`delete ${id} ${String(inputs.driverInputs.zone)}`);
+    this.volumes.delete(id);
+  }
+}
+
+function outputsOf(id: string, zone: string): ResourceOutputs {
+  return { values: { source: `/volumes/${zone}/${id}` }, secrets: {} };
+}
+
+/** The JSON request the exec driver wrote to its command's stdin, as the script logged it. */
+interface LoggedRequest {
+  action: 'create' | 'update' | 'read' | 'delete';
+  inputs: Record<string, unknown>;
+  previous: { inputs: Record<string, unknown> } | null;
+  scope: { env: string };
+}
+
+/** A workload using a `dns` resource (provisioned by exec) and a `volume` (provisioned by zoned-volume). */
+const workload: ScoreWorkload = {
+  apiVersion: 'score.dev/v1b1',
+  metadata: { name: 'api' },
+  containers: { main: { image: 'node:20', command: ['node', 'server.js'] } },
+  resources: { name: { type: 'dns' }, data: { type: 'volume' } },
+};
+
+describe.each(storeEngines)(
+  'the deployment plan asks resource drivers what a change means on %s',
+  (engine) => {
+    let store: Store;
+    let cleanup: () => Promise<void>;
+    let app: FastifyInstance;
+    let worker: DeploymentWorker;
+    let token: string;
+    let script: string;
+    let log: string;
+    const volumes = new ZonedVolumeDriver();
+
+    const call = (method: string, url: string, payload?: object) =>
+      app.inject({
+        method: method as 'GET',
+        url: `/api/v1${url}`,
+        headers: { authorization: `Bearer ${token}` },
+        ...(payload ? { payload } : {}),
+      });
+    /** Applies the definitions: exec for `dns` with `version`, zoned-volume for `volume` in `zone`. */
+    const applyDefinitions = async (version: string, zone: string) => {
+      const response = await call('POST', '/resource-definitions/apply', {
+        definitions: [
+          {
+            id: 'dns-exec',
+            type: 'dns',
+            driver: 'exec',
+            driverInputs: { values: { command: [script], version } },
+            criteria: [{ appId: 'shop' }],
+          },
+          {
+            id: 'zoned-volumes',
+            type: 'volume',
+            driver: 'zoned-volume',
+            driverInputs: { values: { zone } },
+            criteria: [{ appId: 'shop' }],
+          },
+        ],
+      });
+      expect(response.statusCode, response.body).toBe(200);
+    };
+    const deployBody = (extra: object = {}) => ({
+      workloads: [{ spec: workload, dir: '/srv/app' }],
+      ...extra,
+    });
+    /** The plan of deploying the workload to shop/dev with `extra` options. */
+    const plan = (extra: object = {}) =>
+      call('POST', '/apps/shop/envs/dev/deployments', deployBody({ plan: true, ...extra }));
+    const planned = async (extra: object = {}): Promise<Record<string, ResourceChange>> => {
+      const response = await plan(extra);
+      expect(response.statusCode, response.body).toBe(200);
+      const changes = response.json().resources as ResourceChange[];
+      return Object.fromEntries(changes.map((change) => [change.address, change]));
+    };
+    /** Deploys the workload to shop/dev; resolves with the finished deployment (status and reason). */
+    const deploy = async (extra: object = {}): Promise<{ status: string; reason: string | null }> => {
+      const queued = await call('POST', '/apps/shop/envs/dev/deployments', deployBody(extra));
+      expect(queued.statusCode, queued.body).toBe(202);
+      const id = queued.json().id as string;
+      for (let attempt = 0; attempt < 300; attempt++) {
+        const shown = (await call('GET', `/apps/shop/envs/dev/deployments/${id}`)).json();
+        if (shown.status === 'succeeded' || shown.status === 'failed') return shown;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      throw new Error(`deployment ${id} of shop/dev did not finish in 15 s`);
+    };
+    const lastOf = (action: LoggedRequest['action']) =>
+      (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : [])
+        .map((line) => JSON.parse(line) as LoggedRequest)
+        .filter((request) => request.action === action)
+        .at(-1);
+    const volumeRow = () =>
+      store.db
+        .selectFrom('resources')
+        .select(['driver_id', 'output_values'])
+        .where('address', '=', 'api.data')
+        .executeTakeFirstOrThrow();
+
+    beforeAll(async () => {
+      const opened = await openTestStore(engine);
+      store = opened.store;
+      cleanup = opened.cleanup;
+      const dataDir = opened.location.dataDir;
+      // The exec command: appends the request it reads on stdin to a log and provides a host.
+      log = join(dataDir, 'requests.jsonl');
+      script = join(dataDir, 'dns.sh');
+      writeFileSync(
+        script,
+        [
+          '#!/bin/sh',
+          'request=$(cat)',
+          `printf '%s\\n' "$request" >> '${log}'`,
+          '[ "$PAVE_ACTION" = delete ] || printf \'{"values":{"host":"%s.example.test"}}\' "$PAVE_ENV"',
+          '',
+        ].join('\n'),
+      );
+      chmodSync(script, 0o755);
+      token = readFileSync((await bootstrapAdmin(store, dataDir))!, 'utf8').trim();
+      const keyring = keyringSource(dataDir, {});
+      const box = new SecretBox(store.db, keyring);
+      await box.init();
+      const resourceDrivers = resourceDriverRegistry({
+        dataDir,
+        pgliteScript: '/nonexistent/pglite-server.js',
+      }).register(volumes);
+      worker = new DeploymentWorker({
+        store,
+        runtime: idleRuntime,
+        box,
+        resourceDrivers,
+        logger: pino({ level: 'silent' }),
+      });
+      app = await buildApi({
+        store,
+        runtime: idleRuntime,
+        secrets: { box, keyring },
+        resourceDrivers,
+        onDeploymentQueued: () => worker.poke(),
+      });
+      expect((await call('POST', '/apps', { id: 'shop' })).statusCode).toBe(201);
+      expect((await call('POST', '/apps/shop/envs', { id: 'dev', type: 'development' })).statusCode).toBe(
+        201,
+      );
+      await applyDefinitions('v1', 'eu-1');
+      expect((await deploy()).status).toBe('succeeded');
+    });
+    afterAll(async () => {
+      await worker?.stop();
+      await app?.close();
+      await cleanup?.();
+    });
+
+    it('plans an update when a definition’s inputs changed, naming the property; the update gets old and new inputs', async () => {
+      expect((await planned())['api.name']).toMatchObject({ action: 'keep' });
+      await applyDefinitions('v2', 'eu-1');
+      expect((await planned())['api.name']).toMatchObject({
+        action: 'update',
+        reason: expect.stringContaining('driverInputs.version'),
+      });
+      expect((await deploy()).status).toBe('succeeded');
+      const update = lastOf('update');
+      expect(update?.inputs).toEqual({ version: 'v2' });
+      expect(update?.previous).toMatchObject({ inputs: { version: 'v1' } });
+      expect((await planned())['api.name']).toMatchObject({ action: 'keep' });
+    });
+
+    it('refuses to replace a stateful resource without allowDataLoss, naming it, the property and the fix', async () => {
+      const before = await volumeRow();
+      await applyDefinitions('v2', 'eu-2');
+      for (const body of [{ plan: true }, {}]) {
+        const refused = await call('POST', '/apps/shop/envs/dev/deployments', deployBody(body));
+        expect(refused.statusCode, refused.body).toBe(409);
+        const problem = refused.json().errors[0] as { path: string; message: string };
+        expect(problem.path).toBe('api.data');
+        expect(problem.message).toContain('driverInputs.zone');
+        expect(problem.message).toContain('--allow-data-loss');
+      }
+      // The plan asked the driver with a dry run, and nothing was deleted or created.
+      expect(volumes.calls).toContain('diff dryRun=true');
+      expect(await volumeRow()).toEqual(before);
+      expect(volumes.volumes.get(before.driver_id)).toBe('eu-1');
+    });
+
+    it('replaces it with allowDataLoss: deleted with its stored inputs, then created anew', async () => {
+      const before = await volumeRow();
+      expect((await planned({ allowDataLoss: true }))['api.data']).toMatchObject({
+        action: 'replace',
+        reason: expect.stringContaining('driverInputs.zone'),
+      });
+      volumes.calls.length = 0;
+      expect(await deploy({ allowDataLoss: true })).toMatchObject({ status: 'succeeded' });
+      const after = await volumeRow();
+      expect(after.driver_id).not.toBe(before.driver_id);
+      expect(volumes.calls.filter((c) => /^(create|delete|update)/.test(c))).toEqual([
+        `delete ${before.driver_id} eu-1`,
+        `create ${after.driver_id} eu-2`,
+      ]);
+      expect(JSON.parse(after.output_values)).toEqual({ source: `/volumes/eu-2/${after.driver_id}` });
+      expect([...volumes.volumes.keys()]).toEqual([after.driver_id]);
+    });
+
+    it('finds a resource gone behind Pave’s back: plans it as create, fails without recreateMissing, creates it with it', async () => {
+      const before = await volumeRow();
+      volumes.volumes.delete(before.driver_id);
+      expect((await planned())['api.data']).toMatchObject({
+        action: 'create',
+        reason: expect.stringContaining('--recreate-missing'),
+      });
+      const failed = await deploy();
+      expect(failed.status).toBe('failed');
+      expect(failed.reason).toContain('api.data');
+      expect(failed.reason).toContain('--recreate-missing');
+      expect(await volumeRow()).toEqual(before);
+
+      expect((await deploy({ recreateMissing: true })).status).toBe('succeeded');
+      const after = await volumeRow();
+      expect(after.driver_id).not.toBe(before.driver_id);
+      expect(volumes.volumes.get(after.driver_id)).toBe('eu-2');
+      expect((await planned())['api.data']).toMatchObject({ action: 'keep' });
+    });
+  },
+);
