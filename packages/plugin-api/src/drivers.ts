@@ -94,7 +94,10 @@ export type ReadyResult =
   | { ready: true }
   | {
       ready: false;
-      /** Why, for people: "exited with code 3", "readiness probe GET /health: 500", "timed out after 60 s". */
+      /**
+       * Why, for people: `container "main" exited with code 3`, "readiness probe GET /health: 500",
+       * "timed out after 60 s: …".
+       */
       reason: string;
       exitCode?: number | null;
       signal?: string | null;
@@ -144,13 +147,33 @@ export interface RenderableEnvironment {
   secretKeys: (workload: string, container: string) => string[];
 }
 
+/** How `waitReady` judges readiness. */
+export interface WaitReadyOptions {
+  /**
+   * A container without a readiness probe counts as ready only after it kept running this long without a
+   * restart (the stability window). Default DEFAULT_STABLE_MS.
+   */
+  stableMs?: number;
+}
+
+/** What `check` looks at: a workload as planned, before anything of it is provisioned or rendered. */
+export interface WorkloadShape {
+  name: string;
+  containers: Array<{ name: string; image: string; command?: string[]; args?: string[] }>;
+}
+
 /**
  * Runs workloads somewhere: local processes, Docker/Podman, Kubernetes. Optional methods are capabilities:
  * a runtime without `logs` cannot stream logs.
  *
  * - `deploy` makes `workload` run as rendered, replacing the version that ran before (if its hash differs),
  *   and resolves once it is started, not ready. If it rejects, nothing of the new version is left running.
- * - `waitReady` resolves with the readiness outcome; it stops waiting when `ctx.signal` aborts.
+ *   It refuses what `check` refuses, with the same reasons: a driver does not trust its caller.
+ * - `waitReady` resolves with the readiness outcome: ready once every container runs and its readiness probe
+ *   passes; a container without a probe counts only after it kept running `options.stableMs` (default
+ *   DEFAULT_STABLE_MS) without a restart, so a workload that crashes a few seconds after it starts is not
+ *   reported ready. A container that exits or restarts before then makes the workload not ready at once,
+ *   with its exit code, a reason naming it and its last log lines. It stops waiting when `ctx.signal` aborts.
  * - `remove` stops and removes one workload; removing one that is not there succeeds.
  * - `status` never changes anything; it lists every workload of the target the runtime knows.
  * - `destroy` removes everything of the target (environment deletion); idempotent.
@@ -168,8 +191,19 @@ export interface RuntimeDriver {
     workload: string,
     port: RenderedPort,
   ): { hostname: string; port: number };
+  /**
+   * Capability, called when a deployment is planned, before anything is provisioned or started: why this
+   * runtime cannot run the workload (empty when it can); each reason says how to fix it. `property` is a
+   * path such as `containers.main.command`.
+   */
+  check?(workload: WorkloadShape): CheckFailure[];
   deploy(target: RuntimeTarget, workload: RenderedWorkload, ctx: DriverContext): Promise<void>;
-  waitReady(target: RuntimeTarget, workload: string, ctx: DriverContext): Promise<ReadyResult>;
+  waitReady(
+    target: RuntimeTarget,
+    workload: string,
+    ctx: DriverContext,
+    options?: WaitReadyOptions,
+  ): Promise<ReadyResult>;
   remove(target: RuntimeTarget, workload: string, ctx: DriverContext): Promise<void>;
   status(target: RuntimeTarget, ctx: DriverContext): Promise<WorkloadStatus[]>;
   destroy(target: RuntimeTarget, ctx: DriverContext): Promise<void>;
@@ -224,7 +258,7 @@ export interface ResourceOutputs {
   secrets: Record<string, string>;
 }
 
-/** A problem `check` found in a resource's inputs, with where it is. */
+/** A problem `check` found (in a resource's inputs, or a workload a runtime cannot run), with where it is. */
 export interface CheckFailure {
   property: string;
   reason: string;

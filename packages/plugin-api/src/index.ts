@@ -18,6 +18,8 @@ export type {
   ResourceScope,
   RuntimeDriver,
   RuntimeTarget,
+  WaitReadyOptions,
+  WorkloadShape,
   WorkloadStatus,
 } from './drivers.ts';
 export { DriverRegistry, RuntimeRegistry, type Named, type RuntimeFactory } from './registry.ts';
@@ -40,6 +42,13 @@ export {
   type IsolationLevel,
   type WorkloadIdentity,
 } from './isolation.ts';
-export { sleep, waitForReady, type ReadinessCheck, type ReadinessOutcome } from './readiness.ts';
+export {
+  DEFAULT_STABLE_MS,
+  sleep,
+  waitForReady,
+  type ReadinessCheck,
+  type ReadinessOutcome,
+  type UnprobedContainer,
+} from './readiness.ts';
 export { WorkloadLocks, workloadKey } from './workload-locks.ts';
 export { MAX_DNS_LABEL_LENGTH, dnsLabel, joinedDnsLabel, shortHash } from './dns-names.ts';

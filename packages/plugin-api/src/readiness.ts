@@ -1,5 +1,11 @@
 import type { ReadyResult } from './drivers.ts';
 
+/**
+ * How long a container without a readiness probe must keep running, without a restart, before its workload
+ * counts as ready (Kubernetes' `minReadySeconds`), unless the caller of `waitReady` chooses another window.
+ */
+export const DEFAULT_STABLE_MS = 5_000;
+
 /** Waits `ms`; resolves true when the time is up, false if `signal` aborted first (or had already). */
 export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
   return new Promise((resolve) => {
@@ -22,6 +28,13 @@ export interface ReadinessOutcome {
   detail: string;
 }
 
+/** A container without a readiness probe, as the stability window judges it. */
+export interface UnprobedContainer {
+  name: string;
+  /** When its current run started, in ms since the epoch (a restart starts a new run); null while it does not run. */
+  runningSinceMs: number | null;
+}
+
 /** How a runtime looks at one of its workloads while waitForReady polls it; `S` is its snapshot. */
 export interface ReadinessCheck<S> {
   /** The workload as it runs now; null when it is not deployed. */
@@ -30,6 +43,11 @@ export interface ReadinessCheck<S> {
   before?(snapshot: S): Promise<ReadyResult | null>;
   /** One round of readiness checks; stops early when `signal` aborts. */
   probe(snapshot: S, signal: AbortSignal): Promise<ReadinessOutcome>;
+  /**
+   * The containers that have no readiness probe. Once a round of checks passes, the workload is ready only
+   * when each of them has run `stableMs` since it last started; one that exits meanwhile is for `failed`.
+   */
+  unprobed(snapshot: S): UnprobedContainer[];
   /**
    * Asked after a round that did not pass: a final not-ready answer (a container that exited, with its
    * exit code and last log lines), or null to keep waiting. Judged after probing, so a version that once
@@ -42,15 +60,18 @@ export interface ReadinessCheck<S> {
 
 /**
  * The readiness loop every polling runtime shares: looks at `workload` every `pollMs` until its checks pass
- * (`{ ready: true }`), it fails for good (the runtime's answer), or `signal` aborts or `timeoutMs` passes
- * (not ready: "timed out after N s: <the last probe's detail>", with the last log lines).
+ * and every container without a readiness probe has kept running for `stableMs` (default DEFAULT_STABLE_MS)
+ * since it last started (`{ ready: true }`), it fails for good (the runtime's answer, e.g. a container that
+ * exited inside that window), or `signal` aborts or `timeoutMs` passes (not ready: "timed out after N s:
+ * <the last round's detail>", with the last log lines). A window longer than `timeoutMs` can never pass.
  */
 export async function waitForReady<S>(
   workload: string,
-  options: { signal: AbortSignal; timeoutMs: number; pollMs: number },
+  options: { signal: AbortSignal; timeoutMs: number; pollMs: number; stableMs?: number },
   check: ReadinessCheck<S>,
 ): Promise<ReadyResult> {
   const signal = AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)]);
+  const stableMs = options.stableMs ?? DEFAULT_STABLE_MS;
   const startedMs = Date.now();
   let lastFailure = '';
   for (;;) {
@@ -58,7 +79,8 @@ export async function waitForReady<S>(
     if (!snapshot) return { ready: false, reason: `workload "${workload}" is not deployed`, lastLogs: [] };
     const early = check.before ? await check.before(snapshot) : null;
     if (early) return early;
-    const outcome = await check.probe(snapshot, signal);
+    const probed = await check.probe(snapshot, signal);
+    const outcome = probed.ok ? stability(check.unprobed(snapshot), stableMs, Date.now()) : probed;
     if (outcome.ok) return { ready: true };
     // A probe cut short by the deadline says nothing about the workload: report the one before.
     if (!signal.aborted || !lastFailure) lastFailure = outcome.detail;
@@ -73,4 +95,27 @@ export async function waitForReady<S>(
       };
     }
   }
+}
+
+/** Whether every container in `containers` has run `stableMs` by `nowMs`; else which one has not, and how long it has. */
+function stability(containers: UnprobedContainer[], stableMs: number, nowMs: number): ReadinessOutcome {
+  for (const { name, runningSinceMs } of containers) {
+    if (runningSinceMs === null) return { ok: false, detail: `container "${name}" is not running` };
+    // The runtime's clock (a container engine's) may run a little ahead of ours.
+    const ranMs = Math.max(0, nowMs - runningSinceMs);
+    if (ranMs < stableMs) {
+      return {
+        ok: false,
+        detail:
+          `container "${name}" has no readiness probe and has run for ${seconds(ranMs)} s of the ` +
+          `${seconds(stableMs)} s it must run without a restart`,
+      };
+    }
+  }
+  return { ok: true, detail: 'stable' };
+}
+
+/** `ms` in seconds with at most one decimal: "5", "0.5", "1.2". */
+function seconds(ms: number): string {
+  return String(Math.round(ms / 100) / 10);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sleep, waitForReady, type ReadinessCheck } from '../src/index.ts';
+import { DEFAULT_STABLE_MS, sleep, waitForReady, type ReadinessCheck } from '../src/index.ts';
 
 const never = () => new AbortController().signal;
 
@@ -14,6 +14,7 @@ describe('waitForReady', () => {
   const check = (over: Partial<ReadinessCheck<string>>): ReadinessCheck<string> => ({
     snapshot: () => 'running',
     probe: () => Promise.resolve({ ok: false, detail: 'GET /health: 503' }),
+    unprobed: () => [],
     failed: () => Promise.resolve(null),
     lastLogs: () => Promise.resolve(['booting']),
     ...over,
@@ -62,5 +63,91 @@ describe('waitForReady', () => {
       check({}),
     );
     expect(aborted).toMatchObject({ ready: false, reason: 'timed out after 0 s: GET /health: 503' });
+  });
+
+  describe('the stability window of containers without a readiness probe', () => {
+    const passing = () => Promise.resolve({ ok: true, detail: 'ready' });
+
+    it('is ready only once every such container has run for the window since it last started', async () => {
+      const startedMs = Date.now();
+      const result = await waitForReady(
+        'worker',
+        { signal: never(), timeoutMs: 5_000, pollMs: 10, stableMs: 300 },
+        check({
+          probe: passing,
+          unprobed: () => [
+            { name: 'main', runningSinceMs: startedMs - 250 },
+            { name: 'sidecar', runningSinceMs: startedMs },
+          ],
+        }),
+      );
+      expect(result).toEqual({ ready: true });
+      expect(Date.now() - startedMs).toBeGreaterThanOrEqual(300);
+    });
+
+    it('is ready as soon as the probes pass when every container has a probe, whatever the window', async () => {
+      const startedMs = Date.now();
+      const result = await waitForReady(
+        'web',
+        { signal: never(), timeoutMs: 5_000, pollMs: 10, stableMs: 60_000 },
+        check({ probe: passing, unprobed: () => [] }),
+      );
+      expect(result).toEqual({ ready: true });
+      expect(Date.now() - startedMs).toBeLessThan(1_000);
+    });
+
+    it("returns the runtime's answer when a container exits inside the window, without waiting it out", async () => {
+      const startedMs = Date.now();
+      const exitsAtMs = startedMs + 100;
+      const exited = {
+        ready: false as const,
+        reason: 'container "main" exited with code 3',
+        exitCode: 3,
+        lastLogs: ['boom'],
+      };
+      const result = await waitForReady(
+        'worker',
+        { signal: never(), timeoutMs: 10_000, pollMs: 10, stableMs: 5_000 },
+        check({
+          probe: () =>
+            Promise.resolve({ ok: Date.now() < exitsAtMs, detail: 'container "main" is not running' }),
+          unprobed: () => [{ name: 'main', runningSinceMs: Date.now() < exitsAtMs ? startedMs : null }],
+          failed: () => Promise.resolve(Date.now() >= exitsAtMs ? exited : null),
+        }),
+      );
+      expect(result).toEqual(exited);
+      expect(Date.now() - startedMs).toBeLessThan(2_000);
+    });
+
+    it('starts the window again when a container restarts', async () => {
+      const startedMs = Date.now();
+      // The container restarts 150 ms in: from then on it has to run the whole window again.
+      const restartMs = startedMs + 150;
+      const result = await waitForReady(
+        'worker',
+        { signal: never(), timeoutMs: 5_000, pollMs: 10, stableMs: 200 },
+        check({
+          probe: passing,
+          unprobed: () => [{ name: 'main', runningSinceMs: Date.now() < restartMs ? startedMs : restartMs }],
+        }),
+      );
+      expect(result).toEqual({ ready: true });
+      expect(Date.now() - startedMs).toBeGreaterThanOrEqual(350);
+    });
+
+    it(`says how long a container has run of the window when it times out (default ${DEFAULT_STABLE_MS} ms)`, async () => {
+      const result = await waitForReady(
+        'worker',
+        { signal: never(), timeoutMs: 100, pollMs: 10 },
+        check({ probe: passing, unprobed: () => [{ name: 'main', runningSinceMs: Date.now() - 1_200 }] }),
+      );
+      expect(result).toEqual({
+        ready: false,
+        reason: expect.stringMatching(
+          /^timed out after 0 s: container "main" has no readiness probe and has run for 1\.[2-4] s of the 5 s it must run without a restart$/,
+        ),
+        lastLogs: ['booting'],
+      });
+    });
   });
 });

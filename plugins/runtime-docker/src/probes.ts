@@ -12,8 +12,6 @@ export interface ProbeOutcome {
   detail: string;
 }
 
-/** How long a container without a readiness probe must run to count as ready (as in the process runtime). */
-export const RUNNING_READY_MS = 1_000;
 const HTTP_TIMEOUT_MS = 2_000;
 const EXEC_TIMEOUT_MS = 5_000;
 

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import Docker from 'dockerode';
 import { UpstreamError } from '@pave/core';
 import type {
+  CheckFailure,
   DriverContext,
   LogLine,
   ReadyResult,
@@ -11,6 +12,8 @@ import type {
   RenderedWorkload,
   RuntimeDriver,
   RuntimeTarget,
+  WaitReadyOptions,
+  WorkloadShape,
   WorkloadStatus,
 } from '@pave/plugin-api';
 import { joinedDnsLabel, sleep, waitForReady, workloadKey, WorkloadLocks } from '@pave/plugin-api';
@@ -27,8 +30,8 @@ import {
   type TimedLine,
 } from './logs.ts';
 import { containerName, environmentDir, LABELS, labelFilters, networkName, workloadDir } from './names.ts';
-import { probeOnce, RUNNING_READY_MS, type ProbeOutcome } from './probes.ts';
-import { assertValid, assertValidNames } from './validation.ts';
+import { probeOnce, type ProbeOutcome } from './probes.ts';
+import { assertValid, assertValidNames, shapeFailures } from './validation.ts';
 
 /** Configuration of the Docker runtime. Without `socketPath` or `host`: DOCKER_HOST, else /var/run/docker.sock. */
 export interface DockerRuntimeConfig {
@@ -139,6 +142,11 @@ export class DockerRuntime implements RuntimeDriver {
     return { hostname: workload, port: port.targetPort };
   }
 
+  /** An image to run is needed: the `.` image (build this directory) must be built and named first. */
+  check(workload: WorkloadShape): CheckFailure[] {
+    return shapeFailures(workload);
+  }
+
   /**
    * Makes `workload` run as rendered; keeps the running version untouched when its containers carry the
    * same hash and run. Otherwise pulls missing images, then: when the workload publishes ports (whose
@@ -218,35 +226,56 @@ export class DockerRuntime implements RuntimeDriver {
         await this.reinstate(retired, ctx);
         throw error;
       }
-      // The new version runs: failing to remove the old one now is no reason to reject (the next deploy,
-      // remove or destroy of the workload removes it, since its labels still say whose it is).
+      // The new version runs, so deploy resolves from here on (rejecting would leave it running): failing
+      // to remove the old one is logged (the next deploy, remove or destroy of the workload removes it,
+      // since its labels still say whose it is), and so is failing to tidy the files of the old one.
+      this.remember(target, workload);
       await this.removeContainers(retired, this.stopGraceMs).catch((error: unknown) =>
         ctx.logger.warn('could not remove the previous version', { ...log, error: engineMessage(error) }),
       );
-      for (const containerDir of staged) await commitFiles(containerDir);
-      const kept = new Set(containers.map((container) => container.name));
-      for (const entry of await readdir(dir).catch(() => [] as string[])) {
-        if (!kept.has(entry)) await rm(join(dir, entry), { recursive: true, force: true });
+      try {
+        for (const containerDir of staged) await commitFiles(containerDir);
+        const kept = new Set(containers.map((container) => container.name));
+        for (const entry of await readdir(dir).catch(() => [] as string[])) {
+          if (!kept.has(entry)) await rm(join(dir, entry), { recursive: true, force: true });
+        }
+      } catch (error) {
+        ctx.logger.warn('could not remove the files of the previous version', {
+          ...log,
+          error: (error as Error).message,
+        });
       }
-      this.remember(target, workload);
     });
   }
 
   /**
    * Waits until `workload` is ready: every container runs and their readiness probes pass (httpGet from
-   * this host: a 2xx/3xx answer; exec inside the container: exit code 0); without probes, its containers
-   * have run for a second. Not ready when a container exits or restarts before that (with its exit code
+   * this host: a 2xx/3xx answer; exec inside the container: exit code 0); a container without a probe must
+   * have kept running `options.stableMs` (default DEFAULT_STABLE_MS) since it last started. Not ready when
+   * a container exits or restarts before that (`container "main" exited with code 3`, with its exit code
    * and last log lines), or when `ctx.signal` aborts or `readyTimeoutMs` passes ("timed out after …").
    */
-  async waitReady(target: RuntimeTarget, workload: string, ctx: DriverContext): Promise<ReadyResult> {
+  async waitReady(
+    target: RuntimeTarget,
+    workload: string,
+    ctx: DriverContext,
+    options: WaitReadyOptions = {},
+  ): Promise<ReadyResult> {
     assertValidNames(target, workload);
     const timeoutMs = this.config.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
     return waitForReady(
       workload,
-      { signal: ctx.signal, timeoutMs, pollMs: POLL_MS },
+      { signal: ctx.signal, timeoutMs, pollMs: POLL_MS, stableMs: options.stableMs },
       {
         snapshot: () => this.snapshot(target, workload),
         probe: (snapshot, signal) => this.evaluateReadiness(target, snapshot, signal),
+        unprobed: (snapshot) =>
+          this.probesOf(target, snapshot)
+            .filter(({ probe }) => !probe)
+            .map(({ record, info }) => ({
+              name: record.container,
+              runningSinceMs: isRunning(info) ? Date.parse(info.State.StartedAt) || null : null,
+            })),
         failed: async (snapshot) => {
           const failed = snapshot.containers.find(({ info }) => hasFailed(info));
           if (!failed) return null;
@@ -509,34 +538,35 @@ export class DockerRuntime implements RuntimeDriver {
     snapshot: Snapshot,
     signal: AbortSignal,
   ): Promise<ProbeOutcome> {
-    const now = Date.now();
     for (const { record, info } of snapshot.containers) {
-      if (!info.State.Running || info.State.Restarting || info.State.Paused) {
+      if (!isRunning(info)) {
         return { ok: false, detail: `container "${record.container}" is ${info.State.Status}` };
       }
     }
-    const remembered = this.probes.get(workloadKey(target, snapshot.workload));
-    const probes = snapshot.containers.flatMap(({ record }) => {
-      const probe =
-        remembered?.hash === snapshot.hash
-          ? remembered.probes.get(record.container)
-          : parseLabel<RenderedProbe>(record.labels[LABELS.readiness]);
-      return probe ? [{ record, probe }] : [];
-    });
-    if (probes.length === 0) {
-      const youngest = Math.max(
-        ...snapshot.containers.map(({ info }) => Date.parse(info.State.StartedAt) || now),
-      );
-      if (now - youngest < RUNNING_READY_MS) {
-        return { ok: false, detail: `running for less than ${RUNNING_READY_MS / 1000} s` };
-      }
-      return { ok: true, detail: 'running' };
-    }
-    for (const { record, probe } of probes) {
+    for (const { record, probe } of this.probesOf(target, snapshot)) {
+      if (!probe) continue;
       const outcome = await probeOnce(probe, this.docker.getContainer(record.id), signal);
       if (!outcome.ok) return { ok: false, detail: `container "${record.container}": ${outcome.detail}` };
     }
     return { ok: true, detail: 'ready' };
+  }
+
+  /**
+   * The readiness probe of each container of the running version (undefined: it has none): as deployed by
+   * this instance, else as its label keeps it.
+   */
+  private probesOf(
+    target: RuntimeTarget,
+    snapshot: Snapshot,
+  ): Array<Snapshot['containers'][number] & { probe: RenderedProbe | undefined }> {
+    const remembered = this.probes.get(workloadKey(target, snapshot.workload));
+    return snapshot.containers.map((container) => ({
+      ...container,
+      probe:
+        remembered?.hash === snapshot.hash
+          ? remembered.probes.get(container.record.container)
+          : (parseLabel<RenderedProbe>(container.record.labels[LABELS.readiness]) ?? undefined),
+    }));
   }
 
   /**
@@ -785,6 +815,11 @@ function recordOf(id: string, name: string, labels: Record<string, string>, stat
     state,
     labels,
   };
+}
+
+/** Running now, neither restarting nor paused. */
+function isRunning(info: Docker.ContainerInspectInfo): boolean {
+  return info.State.Running && !info.State.Restarting && !info.State.Paused;
 }
 
 /** Exited or restarting: a container that did not keep running since its version started. */

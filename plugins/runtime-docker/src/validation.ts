@@ -3,9 +3,11 @@ import { posix } from 'node:path';
 import { InputError, type FieldProblem } from '@pave/core';
 import {
   runtimeNameProblems,
+  type CheckFailure,
   type RenderedContainer,
   type RenderedWorkload,
   type RuntimeTarget,
+  type WorkloadShape,
 } from '@pave/plugin-api';
 import { checkFiles } from './files.ts';
 import { parseMemory, parseNanoCpus } from './quantities.ts';
@@ -16,9 +18,44 @@ export function assertValidNames(target: RuntimeTarget, workload?: string): void
   if (problems.length > 0) throw new InputError('invalid names for the docker runtime', problems);
 }
 
+/**
+ * Why the Docker runtime cannot run `workload` whatever its placeholders expand to (see RuntimeDriver.check):
+ * a container whose image is `.` (the Score file's directory, to be built) or missing.
+ */
+export function shapeFailures(workload: WorkloadShape): CheckFailure[] {
+  return workload.containers.flatMap((container): CheckFailure[] => {
+    const property = `containers.${container.name}.image`;
+    if (container.image === '.') {
+      return [
+        {
+          property,
+          reason:
+            `container "${container.name}" has the image ".", which stands for an image built from the ` +
+            `Score file's directory, and the docker runtime builds no images: build one (e.g. ` +
+            `\`podman build -t web:dev .\` or \`docker build -t web:dev .\`) and deploy it with ` +
+            `\`pave deploy --image web:dev\`, or deploy to a process target, which runs the container's ` +
+            `"command" on the host`,
+        },
+      ];
+    }
+    if (!container.image.trim()) {
+      return [
+        {
+          property,
+          reason: `container "${container.name}" names no image: set its "image" in the Score file`,
+        },
+      ];
+    }
+    return [];
+  });
+}
+
 /** Every reason the Docker runtime cannot run `workload`, at once (an InputError listing them). */
 export function assertValid(target: RuntimeTarget, workload: RenderedWorkload): void {
   const problems = runtimeNameProblems(target, workload);
+  problems.push(
+    ...shapeFailures(workload).map((failure) => ({ path: failure.property, message: failure.reason })),
+  );
   for (const container of workload.containers) {
     const path = `containers.${container.name}`;
     problems.push(...containerProblems(container, path));
@@ -42,21 +79,15 @@ export function assertValid(target: RuntimeTarget, workload: RenderedWorkload): 
     }
   });
   if (problems.length > 0) {
-    throw new InputError(`the docker runtime cannot run workload "${workload.name}"`, problems);
+    throw new InputError(
+      `the docker runtime cannot run workload "${workload.name}": ${problems.map((problem) => problem.message).join('; ')}`,
+      problems,
+    );
   }
 }
 
 function containerProblems(container: RenderedContainer, path: string): FieldProblem[] {
-  const problems: FieldProblem[] = [];
-  if (container.image === '.') {
-    problems.push({
-      path: `${path}.image`,
-      message: 'the image `.` must be replaced at deploy time: pave deploy --image REF',
-    });
-  } else if (!container.image.trim()) {
-    problems.push({ path: `${path}.image`, message: 'names no image' });
-  }
-  problems.push(...checkFiles(container.name, container.files));
+  const problems: FieldProblem[] = checkFiles(container.name, container.files);
   (container.volumes ?? []).forEach((volume, index) => {
     const where = `${path}.volumes[${index}]`;
     if (!posix.isAbsolute(volume.source)) {

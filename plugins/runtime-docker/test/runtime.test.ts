@@ -134,7 +134,8 @@ describe.skipIf(!podmanAvailable())(
     it('lets a second workload reach the first by its service address on the environment network', async () => {
       expect(runtime.serviceAddress(target, 'api', apiPort)).toEqual({ hostname: 'api', port: 8080 });
       await runtime.deploy(target, worker('w1'), ctx);
-      expect(await runtime.waitReady(target, 'worker', ctx)).toEqual({ ready: true });
+      // It has no readiness probe: a short stability window keeps the test fast.
+      expect(await runtime.waitReady(target, 'worker', ctx, { stableMs: 300 })).toEqual({ ready: true });
       await eventually(
         async () => {
           const lines = await collect(
@@ -270,6 +271,45 @@ describe.skipIf(!podmanAvailable())(
       await runtime.remove(target, 'crasher', ctx);
     });
 
+    it('does not count a container without a probe as ready when it exits inside the stability window', async () => {
+      const exitLater = (hash: string) =>
+        workload('flaky', hash, {
+          image,
+          command: ['/bin/sh', '-c', 'echo working; sleep 1.5; echo "lost the connection" >&2; exit 3'],
+        });
+      await runtime.deploy(target, exitLater('f1'), ctx);
+      const started = Date.now();
+      const result = await runtime.waitReady(target, 'flaky', ctx, { stableMs: 3_000 });
+      expect(result).toMatchObject({ ready: false, exitCode: 3 });
+      if (result.ready) return;
+      expect(result.reason).toMatch(/^container "main" exited with code 3/);
+      expect(result.lastLogs).toEqual(expect.arrayContaining(['working', 'lost the connection']));
+      // Said when the container exited, not when waiting timed out (after 60 s here).
+      expect(Date.now() - started).toBeLessThan(10_000);
+      await runtime.remove(target, 'flaky', ctx);
+
+      // The same container, given a window it lasts through, is ready.
+      await runtime.deploy(target, exitLater('f2'), ctx);
+      expect(await runtime.waitReady(target, 'flaky', ctx, { stableMs: 500 })).toEqual({ ready: true });
+      await runtime.remove(target, 'flaky', ctx);
+    });
+
+    it('counts a container with a probe as ready as soon as the probe passes, whatever the stability window', async () => {
+      await runtime.deploy(
+        target,
+        workload('probed', 'p1', {
+          image,
+          command: ['/bin/sh', '-c', 'touch /ready; while true; do sleep 1; done'],
+          readinessProbe: { exec: { command: ['/bin/sh', '-c', 'test -f /ready'] } },
+        }),
+        ctx,
+      );
+      const started = Date.now();
+      expect(await runtime.waitReady(target, 'probed', ctx, { stableMs: 60_000 })).toEqual({ ready: true });
+      expect(Date.now() - started).toBeLessThan(10_000);
+      await runtime.remove(target, 'probed', ctx);
+    });
+
     it('runs exec readiness probes inside the container and stops waiting when the signal aborts', async () => {
       await runtime.deploy(
         target,
@@ -341,13 +381,14 @@ describe.skipIf(!podmanAvailable())(
       expect(await runtime.status(other, ctx)).toEqual([]);
     });
 
-    it('refuses the `.` image and an image it cannot pull, leaving nothing behind', async () => {
+    it('refuses the `.` image (with the reason check gives) and an image it cannot pull, leaving nothing behind', async () => {
       const dot = workload('dotted', 'd1', { image: '.' });
+      const [reason] = runtime.check(dot).map((failure) => failure.reason);
+      expect(reason).toMatch(/build one .* and deploy it with `pave deploy --image web:dev`/);
       await expect(runtime.deploy(target, dot, ctx)).rejects.toMatchObject({
         name: 'InputError',
-        errors: [
-          { path: 'containers.main.image', message: expect.stringMatching(/pave deploy --image REF/) },
-        ],
+        message: `the docker runtime cannot run workload "dotted": ${reason}`,
+        errors: [{ path: 'containers.main.image', message: reason }],
       });
       const missing = workload('missing', 'm1', { image: `localhost/pave-no-such-image-${run}:never` });
       await expect(runtime.deploy(target, missing, ctx)).rejects.toThrow(

@@ -24,7 +24,7 @@ export type ReadinessCheck =
       gid?: number;
     }
   | { kind: 'tcp'; port: number }
-  /** The processes have been running for RUNNING_READY_MS. */
+  /** Nothing to probe: the processes run (and the stability window of waitForReady decides). */
   | { kind: 'running' };
 
 /** What one attempt found; `detail` says why for people ("readiness probe GET /health: 500"). */
@@ -33,8 +33,6 @@ export interface ProbeOutcome {
   detail: string;
 }
 
-/** How long a process without a probe or ports must run to count as ready. */
-export const RUNNING_READY_MS = 1_000;
 const CONNECT_TIMEOUT_MS = 1_000;
 const HTTP_TIMEOUT_MS = 2_000;
 const EXEC_TIMEOUT_MS = 5_000;

@@ -18,6 +18,7 @@ import {
   type IsolationLevel,
 } from '@pave/plugin-api';
 import type {
+  CheckFailure,
   DriverContext,
   LogLine,
   ReadyResult,
@@ -26,13 +27,16 @@ import type {
   RenderedWorkload,
   RuntimeDriver,
   RuntimeTarget,
+  UnprobedContainer,
+  WaitReadyOptions,
+  WorkloadShape,
   WorkloadStatus,
 } from '@pave/plugin-api';
 import { containerEnvironment, inheritedEnvironment } from './environment.ts';
 import { writeFiles } from './files.ts';
 import { environmentDir, runtimeRoot, workloadPaths, type WorkloadPaths } from './layout.ts';
 import { byTime, listLogSources, LogCursor, tailLog, type SourcedLogLine } from './log-reader.ts';
-import { probeOnce, RUNNING_READY_MS, type ProbeOutcome } from './probes.ts';
+import { probeOnce, type ProbeOutcome } from './probes.ts';
 import { persistableCheck, readinessChecks, type ContainerCheck } from './readiness.ts';
 import { isRunning, signalGroup, signalProcess, type ProcessIdentity } from './proc.ts';
 import {
@@ -43,7 +47,7 @@ import {
   type RestartBackoff,
   type SupervisorConfig,
 } from './state.ts';
-import { assertValid, assertValidNames } from './validation.ts';
+import { assertValid, assertValidNames, shapeFailures } from './validation.ts';
 
 /** Configuration of the process runtime. */
 export interface ProcessRuntimeConfig {
@@ -154,6 +158,11 @@ export class ProcessRuntime implements RuntimeDriver {
     return new IsolatedProcessRuntime(this, level);
   }
 
+  /** A container without `command` cannot run here: a process cannot run an image's entrypoint. */
+  check(workload: WorkloadShape): CheckFailure[] {
+    return shapeFailures(workload);
+  }
+
   /**
    * Starts `workload`'s containers, each under a new supervisor, after stopping the version that ran
    * before; keeps the running version untouched when its hash is the same. Resolves once every process has
@@ -257,17 +266,24 @@ export class ProcessRuntime implements RuntimeDriver {
   }
 
   /**
-   * Waits until `workload` is ready: its containers' readiness probes pass (httpGet: a 2xx/3xx answer;
-   * exec: exit code 0); without probes, its first port accepts connections; without ports, its processes
-   * have run for a second. Not ready when a process exits before that (with its exit code or signal and last
-   * log lines), or when `ctx.signal` aborts or `readyTimeoutMs` passes ("timed out after …").
+   * Waits until `workload` is ready: every process runs and its containers' readiness probes pass (httpGet:
+   * a 2xx/3xx answer; exec: exit code 0); without probes, its first port accepts connections. A container
+   * without a probe must also have kept running `options.stableMs` (default DEFAULT_STABLE_MS) since it
+   * last started. Not ready when a process exits before that (`container "main" exited with code 3`, with
+   * its exit code or signal and last log lines), or when `ctx.signal` aborts or `readyTimeoutMs` passes
+   * ("timed out after …").
    */
-  async waitReady(target: RuntimeTarget, workload: string, ctx: DriverContext): Promise<ReadyResult> {
+  async waitReady(
+    target: RuntimeTarget,
+    workload: string,
+    ctx: DriverContext,
+    options: WaitReadyOptions = {},
+  ): Promise<ReadyResult> {
     assertValidNames(target, workload);
     const timeoutMs = this.config.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
     return waitForReady(
       workload,
-      { signal: ctx.signal, timeoutMs, pollMs: POLL_MS },
+      { signal: ctx.signal, timeoutMs, pollMs: POLL_MS, stableMs: options.stableMs },
       {
         snapshot: () => this.snapshot(target, workload),
         before: async (snapshot) => {
@@ -283,6 +299,7 @@ export class ProcessRuntime implements RuntimeDriver {
           };
         },
         probe: (snapshot, signal) => this.evaluateReadiness(target, snapshot, signal),
+        unprobed: (snapshot) => this.unprobed(target, snapshot),
         failed: async (snapshot) => {
           const exited = snapshot.containers
             .filter((container) => container.state?.lastExit)
@@ -291,7 +308,7 @@ export class ProcessRuntime implements RuntimeDriver {
           if (!exited || !lastExit) return null;
           return {
             ready: false,
-            reason: describeExit(lastExit),
+            reason: `container "${exited.name}" ${describeExit(lastExit)}`,
             exitCode: lastExit.code,
             signal: lastExit.signal,
             lastLogs: await this.lastLogs(snapshot, [exited.name]),
@@ -694,30 +711,38 @@ export class ProcessRuntime implements RuntimeDriver {
     snapshot: Snapshot,
     signal: AbortSignal,
   ): Promise<ProbeOutcome> {
-    const now = Date.now();
     for (const container of snapshot.containers) {
       const state = container.state;
       if (container.phase !== 'running' || state?.status !== 'running' || !isRunning(state.child)) {
         return { ok: false, detail: `container "${container.name}" is not running` };
       }
     }
-    const remembered = this.checks.get(workloadKey(target, snapshot.record.workload));
-    const checks =
-      remembered?.hash === snapshot.record.hash ? remembered.checks : (snapshot.record.readiness ?? []);
-    for (const { check } of checks) {
-      if (check.kind === 'running') {
-        const youngest = Math.max(
-          ...snapshot.containers.map((container) => Date.parse(container.state?.childStartedAt ?? '') || now),
-        );
-        if (now - youngest < RUNNING_READY_MS) {
-          return { ok: false, detail: `running for less than ${RUNNING_READY_MS / 1000} s` };
-        }
-        continue;
-      }
+    for (const { check } of this.checksOf(target, snapshot)) {
+      if (check.kind === 'running') continue;
       const outcome = await probeOnce(check, signal);
       if (!outcome.ok) return outcome;
     }
     return { ok: true, detail: 'ready' };
+  }
+
+  /** The readiness checks of the running version: those it was deployed with, else those on disk. */
+  private checksOf(target: RuntimeTarget, snapshot: Snapshot): ContainerCheck[] {
+    const remembered = this.checks.get(workloadKey(target, snapshot.record.workload));
+    return remembered?.hash === snapshot.record.hash ? remembered.checks : (snapshot.record.readiness ?? []);
+  }
+
+  /** The containers without a readiness probe of their own, with when their process started. */
+  private unprobed(target: RuntimeTarget, snapshot: Snapshot): UnprobedContainer[] {
+    const probed = new Set(this.checksOf(target, snapshot).map((entry) => entry.container));
+    return snapshot.containers
+      .filter((container) => !probed.has(container.name))
+      .map((container) => ({
+        name: container.name,
+        runningSinceMs:
+          container.state?.child && container.state.childStartedAt
+            ? Date.parse(container.state.childStartedAt)
+            : null,
+      }));
   }
 
   /** The last log lines of `containers` (null: all) for a ReadyResult, prefixed when there are several. */
@@ -767,8 +792,16 @@ class IsolatedProcessRuntime implements RuntimeDriver {
   deploy(target: RuntimeTarget, workload: RenderedWorkload, ctx: DriverContext): Promise<void> {
     return this.runtime.deployIsolated(target, workload, ctx, this.level);
   }
-  waitReady(target: RuntimeTarget, workload: string, ctx: DriverContext): Promise<ReadyResult> {
-    return this.runtime.waitReady(target, workload, ctx);
+  check(workload: WorkloadShape): CheckFailure[] {
+    return this.runtime.check(workload);
+  }
+  waitReady(
+    target: RuntimeTarget,
+    workload: string,
+    ctx: DriverContext,
+    options?: WaitReadyOptions,
+  ): Promise<ReadyResult> {
+    return this.runtime.waitReady(target, workload, ctx, options);
   }
   remove(target: RuntimeTarget, workload: string, ctx: DriverContext): Promise<void> {
     return this.runtime.remove(target, workload, ctx);

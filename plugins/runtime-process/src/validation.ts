@@ -2,7 +2,13 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { InputError } from '@pave/core';
-import { runtimeNameProblems, type RenderedWorkload, type RuntimeTarget } from '@pave/plugin-api';
+import {
+  runtimeNameProblems,
+  type CheckFailure,
+  type RenderedWorkload,
+  type RuntimeTarget,
+  type WorkloadShape,
+} from '@pave/plugin-api';
 import { checkFiles } from './files.ts';
 
 /** Rejects names that are not DNS labels: they become directory names. */
@@ -11,19 +17,31 @@ export function assertValidNames(target: RuntimeTarget, workload?: string): void
   if (problems.length > 0) throw new InputError('invalid names for the process runtime', problems);
 }
 
-/** Every reason the process runtime cannot run `workload`, at once. */
+/**
+ * Why the process runtime cannot run `workload` whatever its placeholders expand to (see RuntimeDriver.check):
+ * a container without `command`, since a process cannot run an image's entrypoint.
+ */
+export function shapeFailures(workload: WorkloadShape): CheckFailure[] {
+  return workload.containers
+    .filter((container) => !container.command?.length)
+    .map((container) => ({
+      property: `containers.${container.name}.command`,
+      reason:
+        `container "${container.name}" has no "command", and the process runtime runs commands on this ` +
+        `host, not images ("${container.image}"): give it a "command" in the Score file, e.g. ` +
+        `["node", "server.js"] (paths are relative to the Score file's directory), or deploy it to a ` +
+        `docker or kubernetes target to run the image`,
+    }));
+}
+
+/** Every reason the process runtime cannot run `workload`, at once; the message lists them all. */
 export function assertValid(target: RuntimeTarget, workload: RenderedWorkload): void {
   const problems = runtimeNameProblems(target, workload);
+  problems.push(
+    ...shapeFailures(workload).map((failure) => ({ path: failure.property, message: failure.reason })),
+  );
   for (const container of workload.containers) {
     const path = `containers.${container.name}`;
-    if (!container.command?.length) {
-      problems.push({
-        path: `${path}.command`,
-        message:
-          `the process runtime runs "command" + "args" on this host and cannot run the entrypoint of image ` +
-          `"${container.image}": add "command" to container "${container.name}" in the Score file`,
-      });
-    }
     if (!isAbsolute(container.workingDir)) {
       problems.push({
         path: `${path}.workingDir`,
@@ -46,6 +64,9 @@ export function assertValid(target: RuntimeTarget, workload: RenderedWorkload): 
     }
   });
   if (problems.length > 0) {
-    throw new InputError(`the process runtime cannot run workload "${workload.name}"`, problems);
+    throw new InputError(
+      `the process runtime cannot run workload "${workload.name}": ${problems.map((problem) => problem.message).join('; ')}`,
+      problems,
+    );
   }
 }

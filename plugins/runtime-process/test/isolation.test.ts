@@ -106,7 +106,8 @@ async function attempts(level: IsolationLevel): Promise<Record<string, unknown>>
     }),
     ctx,
   );
-  expect(await isolated.waitReady(target, 'probe', ctx)).toEqual({ ready: true });
+  // It has no readiness probe: a short stability window keeps the test fast.
+  expect(await isolated.waitReady(target, 'probe', ctx, { stableMs: 300 })).toEqual({ ready: true });
   expect(await httpText(hostPort, '/')).toBe('serving');
   return JSON.parse(await httpText(hostPort, '/attempts')) as Record<string, unknown>;
 }

@@ -52,6 +52,9 @@ function newRuntime(overrides: Partial<ProcessRuntimeConfig> = {}): ProcessRunti
   });
 }
 
+/** A short stability window for workloads without a probe, so the tests that only need them running stay fast. */
+const SHORT_WINDOW = { stableMs: 300 };
+
 /** A fresh app/env for one test; afterEach destroys it. */
 function newTarget(): RuntimeTarget {
   counter += 1;
@@ -147,7 +150,7 @@ describe('ProcessRuntime', () => {
     });
 
     await runtime.deploy(target, workload, testContext());
-    expect(await runtime.waitReady(target, 'api', testContext())).toEqual({ ready: true });
+    expect(await runtime.waitReady(target, 'api', testContext(), SHORT_WINDOW)).toEqual({ ready: true });
 
     expect(await httpText(web)).toBe('hello from api');
     expect(JSON.parse(await httpText(web, '/ports'))).toEqual({
@@ -183,7 +186,7 @@ describe('ProcessRuntime', () => {
     const before = (await statusOf(runtime, target, 'api')).containers[0]?.pid;
 
     await runtime.deploy(target, { ...workload, deploymentId: 'dep-again' }, testContext());
-    expect(await runtime.waitReady(target, 'api', testContext())).toEqual({ ready: true });
+    expect(await runtime.waitReady(target, 'api', testContext(), SHORT_WINDOW)).toEqual({ ready: true });
 
     expect((await statusOf(runtime, target, 'api')).containers[0]?.pid).toBe(before);
   });
@@ -205,11 +208,11 @@ describe('ProcessRuntime', () => {
       ports: [port('web', web)],
     });
     await runtime.deploy(target, v1, testContext());
-    expect(await runtime.waitReady(target, 'api', testContext())).toEqual({ ready: true });
+    expect(await runtime.waitReady(target, 'api', testContext(), SHORT_WINDOW)).toEqual({ ready: true });
     const before = (await statusOf(runtime, target, 'api')).containers[0]?.pid ?? -1;
 
     await runtime.deploy(target, v2, testContext());
-    expect(await runtime.waitReady(target, 'api', testContext())).toEqual({ ready: true });
+    expect(await runtime.waitReady(target, 'api', testContext(), SHORT_WINDOW)).toEqual({ ready: true });
 
     expect(await httpText(web)).toBe('v2');
     expect(isAlive(before)).toBe(false);
@@ -231,7 +234,12 @@ describe('ProcessRuntime', () => {
 
     const result = await runtime.waitReady(target, 'migrate', testContext());
 
-    expect(result).toMatchObject({ ready: false, reason: 'exited with code 3', exitCode: 3, signal: null });
+    expect(result).toMatchObject({
+      ready: false,
+      reason: 'container "main" exited with code 3',
+      exitCode: 3,
+      signal: null,
+    });
     expect(result.ready === false && result.lastLogs).toEqual(
       expect.arrayContaining(['connecting to the database', 'cannot connect to the database']),
     );
@@ -250,7 +258,7 @@ describe('ProcessRuntime', () => {
 
     expect(result).toMatchObject({
       ready: false,
-      reason: 'killed by SIGSEGV',
+      reason: 'container "main" killed by SIGSEGV',
       exitCode: null,
       signal: 'SIGSEGV',
     });
@@ -356,18 +364,68 @@ describe('ProcessRuntime', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(600);
   });
 
-  it('counts a process without ports or probe as ready once it has run for a second', async () => {
+  it('does not count a process without a probe as ready when it exits inside the stability window', async () => {
     const runtime = newRuntime();
     const target = newTarget();
     const started = Date.now();
     await runtime.deploy(
       target,
-      nodeWorkload('worker', { dir: fixtures, script: 'worker.cjs' }),
+      nodeWorkload('worker', { dir: fixtures, script: 'exit-later.cjs', env: { EXIT_AFTER_MS: '1500' } }),
       testContext(),
     );
 
-    expect(await runtime.waitReady(target, 'worker', testContext())).toEqual({ ready: true });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    const result = await runtime.waitReady(target, 'worker', testContext(), { stableMs: 3_000 });
+
+    expect(result).toMatchObject({
+      ready: false,
+      reason: 'container "main" exited with code 3',
+      exitCode: 3,
+    });
+    expect(result.ready === false && result.lastLogs).toEqual(
+      expect.arrayContaining(['working', 'lost the connection']),
+    );
+    // Said when the process exited, not when waiting timed out (after 15 s here).
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_500);
+    expect(Date.now() - started).toBeLessThan(6_000);
+  });
+
+  it('counts a process without a probe as ready once it has run for the stability window', async () => {
+    const runtime = newRuntime();
+    const target = newTarget();
+    const started = Date.now();
+    await runtime.deploy(
+      target,
+      nodeWorkload('worker', { dir: fixtures, script: 'exit-later.cjs', env: { EXIT_AFTER_MS: '1500' } }),
+      testContext(),
+    );
+
+    expect(await runtime.waitReady(target, 'worker', testContext(), { stableMs: 500 })).toEqual({
+      ready: true,
+    });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(500);
+  });
+
+  it('counts a probed process as ready as soon as its probe passes, whatever the stability window', async () => {
+    const runtime = newRuntime();
+    const target = newTarget();
+    const web = await freePort();
+    const started = Date.now();
+    await runtime.deploy(
+      target,
+      nodeWorkload('api', {
+        dir: fixtures,
+        script: 'flaky-health.cjs',
+        env: { HEALTHY_AFTER_MS: '0' },
+        ports: [port('web', web)],
+        container: { readinessProbe: { httpGet: { port: web, path: '/health' } } },
+      }),
+      testContext(),
+    );
+
+    expect(await runtime.waitReady(target, 'api', testContext(), { stableMs: 60_000 })).toEqual({
+      ready: true,
+    });
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it('shows the last lines of the logs in time order, then follows new ones until aborted', async () => {
@@ -475,7 +533,7 @@ describe('ProcessRuntime', () => {
     expect(status.containers[0]?.pid).toBe(child?.pid);
     expect(isAlive(supervisor.pid)).toBe(true);
     expect(await httpText(web)).toBe('still here');
-    expect(await restarted.waitReady(target, 'api', testContext())).toEqual({ ready: true });
+    expect(await restarted.waitReady(target, 'api', testContext(), SHORT_WINDOW)).toEqual({ ready: true });
     await restarted.deploy(target, workload, testContext());
     expect((await statusOf(restarted, target, 'api')).containers[0]?.pid).toBe(child?.pid);
   });
@@ -645,7 +703,30 @@ describe('ProcessRuntime', () => {
     expect(readFileSync(`/proc/${supervisor}/cmdline`, 'utf8')).not.toContain(marker);
   });
 
-  it('refuses a container without a command, saying how to fix it, and starts nothing', async () => {
+  it('refuses a container without a command when it is planned, saying how to fix it', () => {
+    const runtime = newRuntime();
+    const failures = runtime.check({
+      name: 'shop',
+      containers: [
+        { name: 'web', image: 'nginx:1.27' },
+        { name: 'api', image: 'node:20', command: ['node', 'server.js'] },
+        { name: 'worker', image: 'node:20', command: [], args: ['worker.js'] },
+      ],
+    });
+
+    expect(failures.map((failure) => failure.property)).toEqual([
+      'containers.web.command',
+      'containers.worker.command',
+    ]);
+    expect(failures[0]?.reason).toBe(
+      'container "web" has no "command", and the process runtime runs commands on this host, not images ' +
+        '("nginx:1.27"): give it a "command" in the Score file, e.g. ["node", "server.js"] (paths are ' +
+        "relative to the Score file's directory), or deploy it to a docker or kubernetes target to run the image",
+    );
+    expect(runtime.isolated(undefined).check?.({ name: 'api', containers: [] })).toEqual([]);
+  });
+
+  it('refuses a container without a command at deploy too, with the same reason, and starts nothing', async () => {
     const runtime = newRuntime();
     const target = newTarget();
     const workload = nodeWorkload('api', {
@@ -653,17 +734,14 @@ describe('ProcessRuntime', () => {
       script: 'server.cjs',
       container: { image: 'nginx:1.27', command: undefined, args: [] },
     });
+    const [reason] = runtime.check(workload).map((failure) => failure.reason);
 
     const error = await runtime.deploy(target, workload, testContext()).catch((caught: unknown) => caught);
 
     expect(error).toMatchObject({
       name: 'InputError',
-      errors: [
-        {
-          path: 'containers.main.command',
-          message: expect.stringContaining('cannot run the entrypoint of image "nginx:1.27": add "command"'),
-        },
-      ],
+      message: `the process runtime cannot run workload "api": ${reason}`,
+      errors: [{ path: 'containers.main.command', message: reason }],
     });
     expect(await runtime.status(target, testContext())).toEqual([]);
   });
@@ -682,7 +760,7 @@ describe('ProcessRuntime', () => {
 
     expect(result).toMatchObject({
       ready: false,
-      reason: expect.stringMatching(/^could not start: .*ENOENT/),
+      reason: expect.stringMatching(/^container "main" could not start: .*ENOENT/),
     });
     expect(result.ready === false && result.lastLogs.join('\n')).toMatch(/cannot start \.\/no-such-program/);
   });

@@ -182,6 +182,11 @@ console.log('connecting to the database');
 console.error('cannot connect to the database');
 process.exit(3);
 `,
+  'exit-later.cjs': `
+console.log('working');
+setTimeout(() => { console.error('lost the connection'); process.exit(3); }, Number(process.env.EXIT_AFTER_MS));
+setInterval(() => {}, 1000);
+`,
   'segv.cjs': `
 console.error('about to crash');
 process.kill(process.pid, 'SIGSEGV');
@@ -223,7 +228,7 @@ import { testContext } from './support.ts';
 const { config, target, workload } = JSON.parse(process.argv[2]);
 const runtime = ProcessRuntime.fromConfig(config);
 await runtime.deploy(target, workload, testContext());
-const result = await runtime.waitReady(target, workload.name, testContext());
+const result = await runtime.waitReady(target, workload.name, testContext(), { stableMs: 300 });
 const report = result.ready ? 'ready' : JSON.stringify(result);
 process.stdout.write(report + '\\n', () => process.kill(process.pid, 'SIGKILL'));
 `;
