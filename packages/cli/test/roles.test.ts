@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CanIResult, EnvType, RoleGrant, TokenInfo, WhoAmI } from '@pave/core';
+import type { CanIResult, RoleGrant, TokenInfo, WhoAmI } from '@pave/core';
 import { runCli } from '../src/program.ts';
 import { cliArgs, fakeIo, fakeServer } from './helpers.ts';
 
@@ -364,55 +364,5 @@ describe('pave whoami', () => {
     const json = fakeIo();
     expect(await runCli(cliArgs(server.url, 'whoami', '-o', 'json'), json)).toBe(0);
     expect(JSON.parse(json.stdout.text)).toEqual(body);
-  });
-});
-
-describe('pave env-types and restriction', () => {
-  const envType = (fields: Partial<EnvType> = {}): EnvType => ({
-    id: 'production',
-    description: 'Live',
-    restricted: true,
-    createdBy: 'admin',
-    createdAt: '2025-01-31T09:30:00.000Z',
-    ...fields,
-  });
-
-  it('creates a restricted type with --restricted, and an unrestricted one without', async () => {
-    const server = await fakeServer((request) => ({
-      status: 201,
-      body: envType({ restricted: (request.body as { restricted?: boolean }).restricted === true }),
-    }));
-    const restricted = fakeIo();
-    expect(
-      await runCli(cliArgs(server.url, 'env-types', 'create', 'production', '--restricted'), restricted),
-    ).toBe(0);
-    expect(restricted.stdout.text).toBe(
-      'Created environment type production, restricted: changing its environments needs the deployer role ' +
-        'on it as well (`pave roles grant deployer --user USER --env-type production`)\n',
-    );
-    const open = fakeIo();
-    expect(await runCli(cliArgs(server.url, 'env-types', 'create', 'production'), open)).toBe(0);
-    expect(open.stdout.text).toBe('Created environment type production\n');
-    expect(server.requests.map((request) => request.body)).toEqual([
-      { id: 'production', restricted: true },
-      { id: 'production' },
-    ]);
-  });
-
-  it('lists whether each type is restricted', async () => {
-    const server = await fakeServer(() => ({
-      status: 200,
-      body: { items: [envType({ id: 'development', description: '', restricted: false }), envType()] },
-    }));
-    const io = fakeIo();
-    expect(await runCli(cliArgs(server.url, 'env-types', 'list'), io)).toBe(0);
-    expect(io.stdout.text).toBe(
-      [
-        'ID           DESCRIPTION  RESTRICTED  CREATED BY  CREATED AT',
-        'development               -           admin       2025-01-31T09:30:00Z',
-        'production   Live         yes         admin       2025-01-31T09:30:00Z',
-        '',
-      ].join('\n'),
-    );
   });
 });

@@ -58,6 +58,9 @@ export const DeleteAppQuery = z.strictObject({
 
 // Environment types
 
+/** A stability window in seconds; null stands for the default, 5 seconds. */
+const envTypeMinReadySeconds = z.number().int().min(0).max(3600).nullable();
+
 export const EnvType = z
   .object({
     id: dnsLabel,
@@ -65,18 +68,46 @@ export const EnvType = z
     restricted: z
       .boolean()
       .describe('Deploying to its environments needs the deployer role on the type (production: true).'),
+    minReadySeconds: envTypeMinReadySeconds.describe(
+      'The stability window of deployments to its environments: a workload without a readiness probe counts ' +
+        'as ready once it kept running this long (0: at once); null: the default, 5 seconds. A deployment ' +
+        'may set its own (minReadySeconds).',
+    ),
     createdBy: z.string(),
     createdAt: timestamp,
   })
   .meta({ id: 'EnvType' });
 export type EnvType = z.infer<typeof EnvType>;
 
+const envTypeDescription = printableText().max(500);
+
 export const CreateEnvTypeBody = z.strictObject({
   id: dnsLabel,
-  description: printableText().max(500).optional(),
+  description: envTypeDescription.optional(),
   restricted: z.boolean().optional().describe('Default false.'),
+  minReadySeconds: envTypeMinReadySeconds
+    .optional()
+    .describe(
+      'The stability window in seconds (0 to 3600) of deployments to its environments; omitted or null: the ' +
+        'default, 5 seconds.',
+    ),
 });
 export type CreateEnvTypeBody = z.infer<typeof CreateEnvTypeBody>;
+
+export const EnvTypeParams = z.strictObject({ type: dnsLabel });
+
+/** Changes an environment type: only the fields given change; `minReadySeconds: null` resets the window. */
+export const UpdateEnvTypeBody = z
+  .strictObject({
+    description: envTypeDescription.optional(),
+    minReadySeconds: envTypeMinReadySeconds
+      .optional()
+      .describe('The stability window in seconds (0 to 3600); null resets it to the default, 5 seconds.'),
+  })
+  .refine((body) => body.description !== undefined || body.minReadySeconds !== undefined, {
+    message: 'nothing to change: give description or minReadySeconds (null resets the window to the default)',
+  });
+export type UpdateEnvTypeBody = z.infer<typeof UpdateEnvTypeBody>;
 
 // Environments
 

@@ -33,6 +33,7 @@ import type {
   ExtendEnvironmentBody,
   Problem,
   TokenInfo,
+  UpdateEnvTypeBody,
   WhoAmI,
 } from './api.ts';
 import type { MatchExplanation } from './matching.ts';
@@ -173,6 +174,13 @@ export class PaveClient {
   }
   createEnvType(body: CreateEnvTypeBody) {
     return this.request<EnvType>('POST', '/env-types', { body });
+  }
+  getEnvType(type: string) {
+    return this.request<EnvType>('GET', `/env-types/${encodeURIComponent(type)}`);
+  }
+  /** Changes the fields given; `minReadySeconds: null` resets the stability window to the default. */
+  updateEnvType(type: string, body: UpdateEnvTypeBody) {
+    return this.request<EnvType>('PATCH', `/env-types/${encodeURIComponent(type)}`, { body });
   }
   listEnvironments(app: string) {
     return this.request<{ items: Environment[] }>('GET', `/apps/${encodeURIComponent(app)}/envs`);

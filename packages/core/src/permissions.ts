@@ -46,7 +46,7 @@ export const PERMISSIONS = {
   'target.read': 'see runtime targets and which one an environment matches',
   'target.write': 'apply and delete runtime targets',
   'env-type.read': 'list environment types',
-  'env-type.write': 'create environment types',
+  'env-type.write': 'create and change environment types',
   'user.read': 'list users, service accounts and teams',
   'user.write': 'create and delete users and service accounts, manage teams',
   'token.self': 'create, list and revoke the caller’s own tokens',

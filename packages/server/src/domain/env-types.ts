@@ -1,15 +1,29 @@
-import { ConflictError, type CreateEnvTypeBody, type EnvType } from '@pave/core';
+import {
+  ConflictError,
+  NotFoundError,
+  type CreateEnvTypeBody,
+  type EnvType,
+  type UpdateEnvTypeBody,
+} from '@pave/core';
 import { isUniqueViolation, type Executor, type Store } from '../store/index.ts';
 import type { Selectable } from 'kysely';
 import type { EnvTypesTable } from '../store/schema.ts';
 import { recordAudit } from './audit.ts';
 import { now, type RequestContext } from './context.ts';
 
+/**
+ * The stability window, in seconds, of deployments to environments whose type sets none: a workload without a
+ * readiness probe counts as ready once it kept running this long.
+ */
+export const DEFAULT_MIN_READY_SECONDS = 5;
+
 function toEnvType(row: Selectable<EnvTypesTable>): EnvType {
   return {
     id: row.id,
     description: row.description,
     restricted: Number(row.restricted) === 1,
+    // PostgreSQL's driver may hand integers back as strings; null stays null (the default).
+    minReadySeconds: row.min_ready_seconds === null ? null : Number(row.min_ready_seconds),
     createdBy: row.created_by,
     createdAt: row.created_at,
   };
@@ -19,6 +33,29 @@ function toEnvType(row: Selectable<EnvTypesTable>): EnvType {
 export async function listEnvTypes(db: Executor): Promise<EnvType[]> {
   const rows = await db.selectFrom('env_types').selectAll().orderBy('id').execute();
   return rows.map(toEnvType);
+}
+
+async function envTypeRow(db: Executor, id: string): Promise<Selectable<EnvTypesTable>> {
+  const row = await db.selectFrom('env_types').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) {
+    throw new NotFoundError(`environment type "${id}" not found`, [
+      { path: 'path.type', message: 'is not an environment type; `pave env-types list` shows them' },
+    ]);
+  }
+  return row;
+}
+
+/** One environment type; NotFoundError naming how to list them. */
+export async function getEnvType(db: Executor, id: string): Promise<EnvType> {
+  return toEnvType(await envTypeRow(db, id));
+}
+
+/**
+ * The stability window, in seconds, of deployments to environments of `envType`: the type's own setting, else
+ * {@link DEFAULT_MIN_READY_SECONDS}. NotFoundError if the type does not exist.
+ */
+export async function minReadySecondsOf(db: Executor, envType: string): Promise<number> {
+  return (await getEnvType(db, envType)).minReadySeconds ?? DEFAULT_MIN_READY_SECONDS;
 }
 
 /** Adds an environment type; ConflictError if the id is taken. */
@@ -31,6 +68,7 @@ export async function createEnvType(
     id: body.id,
     description: body.description ?? '',
     restricted: body.restricted ? 1 : 0,
+    min_ready_seconds: body.minReadySeconds ?? null,
     created_by: context.actor.username,
     created_at: now(),
   };
@@ -40,7 +78,12 @@ export async function createEnvType(
       await recordAudit(tx, context, {
         action: 'env-type.create',
         target: `env-types/${row.id}`,
-        summary: { id: row.id, description: row.description, restricted: row.restricted === 1 },
+        summary: {
+          id: row.id,
+          description: row.description,
+          restricted: row.restricted === 1,
+          minReadySeconds: row.min_ready_seconds,
+        },
       });
     });
   } catch (error) {
@@ -52,4 +95,40 @@ export async function createEnvType(
     throw error;
   }
   return toEnvType(row);
+}
+
+/**
+ * Changes the fields of environment type `id` that `body` gives (`minReadySeconds: null` resets the window to
+ * the default) and audits each field that changed with its old and new value. NotFoundError if the type does
+ * not exist.
+ */
+export async function updateEnvType(
+  store: Store,
+  context: RequestContext,
+  id: string,
+  body: UpdateEnvTypeBody,
+): Promise<EnvType> {
+  return store.transaction(async (tx) => {
+    const before = toEnvType(await envTypeRow(tx, id));
+    const after: EnvType = {
+      ...before,
+      ...(body.description !== undefined ? { description: body.description } : {}),
+      ...(body.minReadySeconds !== undefined ? { minReadySeconds: body.minReadySeconds } : {}),
+    };
+    const changes: Record<string, { from: unknown; to: unknown }> = {};
+    for (const field of ['description', 'minReadySeconds'] as const) {
+      if (before[field] !== after[field]) changes[field] = { from: before[field], to: after[field] };
+    }
+    await tx
+      .updateTable('env_types')
+      .set({ description: after.description, min_ready_seconds: after.minReadySeconds })
+      .where('id', '=', id)
+      .execute();
+    await recordAudit(tx, context, {
+      action: 'env-type.update',
+      target: `env-types/${id}`,
+      summary: { id, changes },
+    });
+    return after;
+  });
 }

@@ -72,6 +72,8 @@ export interface EnvTypesTable {
   created_at: string;
   /** 1: deploying to (and changing) its environments needs the `deployer` role on the type. */
   restricted: Generated<number>;
+  /** The stability window (seconds) of deployments to its environments; null: the platform default. */
+  min_ready_seconds: number | null;
 }
 
 export interface EnvironmentsTable {

@@ -10,6 +10,7 @@ import { runtimeTargets } from './0008_runtime_targets.ts';
 import { routeHosts } from './0009_route_hosts.ts';
 import { auditKeyAndIncarnations } from './0010_audit_key_and_incarnations.ts';
 import { resourceInputs } from './0011_resource_inputs.ts';
+import { envTypeMinReady } from './0012_env_type_min_ready.ts';
 
 /** The database engines the store runs on. */
 export type StoreEngine = 'sqlite' | 'postgres';
@@ -34,4 +35,5 @@ export const migrations: readonly StoreMigration[] = [
   routeHosts,
   auditKeyAndIncarnations,
   resourceInputs,
+  envTypeMinReady,
 ];
