@@ -41,7 +41,12 @@ describe('waitForReady', () => {
   });
 
   it("returns the runtime's answer for a workload that failed for good", async () => {
-    const exited = { ready: false as const, reason: 'exited with code 3', exitCode: 3, lastLogs: ['boom'] };
+    const exited = {
+      ready: false as const,
+      reason: 'container "main" exited with code 3',
+      exitCode: 3,
+      lastLogs: ['boom'],
+    };
     const result = await waitForReady(
       'web',
       { signal: never(), timeoutMs: 5_000, pollMs: 1 },
