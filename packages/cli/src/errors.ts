@@ -10,6 +10,13 @@ export class CliUsageError extends Error {
 export const EXIT_FAILURE = 1;
 /** Exit code for a command called the wrong way (bad flag, missing argument, unparseable value). */
 export const EXIT_USAGE = 2;
+/** Exit code for a check that ran and found something wrong (`pave resources check`: a resource not ok). */
+export const EXIT_CHECK_FAILED = 3;
+
+/** A check ran and found something wrong; what it found is printed already. Exit code 3. */
+export class CheckFailedError extends Error {
+  override name = 'CheckFailedError';
+}
 
 /** Options for {@link formatError}. */
 export interface ErrorFormatOptions {
@@ -24,7 +31,9 @@ export interface ErrorFormatOptions {
  * because the bundle and the tests may load separate copies of @pave/core.
  */
 export function exitCodeFor(error: unknown): number {
-  return errorName(error) === 'CliUsageError' ? EXIT_USAGE : EXIT_FAILURE;
+  const name = errorName(error);
+  if (name === 'CheckFailedError') return EXIT_CHECK_FAILED;
+  return name === 'CliUsageError' ? EXIT_USAGE : EXIT_FAILURE;
 }
 
 /**
@@ -49,6 +58,7 @@ export function formatError(error: unknown, options: ErrorFormatOptions = {}): s
   const expected = [
     'ConnectionError',
     'CliUsageError',
+    'CheckFailedError',
     'DeploymentFailedError',
     'WaitGaveUpError',
     'ScoreFilesError',

@@ -187,6 +187,25 @@ export const Resource = z
   .meta({ id: 'Resource' });
 export type Resource = z.infer<typeof Resource>;
 
+/**
+ * What `pave resources check` found for one resource when its driver read it: `ok`; `missing` (the driver
+ * reports it gone: `pave deploy --recreate-missing` creates it again); `drifted` (its outputs differ from
+ * those Pave recorded; `driftedOutputs` names them, never their values); `error` (the read failed; `detail`
+ * holds the driver's message, secrets masked).
+ */
+export const ResourceCheck = z
+  .object({
+    address: z.string(),
+    type: z.string(),
+    driver: z.string(),
+    status: z.enum(['ok', 'missing', 'drifted', 'error']),
+    /** For people: what was found and what to do about it; empty when ok. */
+    detail: z.string(),
+    driftedOutputs: z.array(z.string()),
+  })
+  .meta({ id: 'ResourceCheck' });
+export type ResourceCheck = z.infer<typeof ResourceCheck>;
+
 export const ResourceParams = z.strictObject({
   app: dnsLabel,
   env: dnsLabel,

@@ -71,8 +71,12 @@ class ZonedVolumeDriver implements ResourceDriver {
     this.calls.push(`update ${id}`);
     return { outputs: outputsOf(id, String(news.driverInputs.zone)) };
   }
-  async read(id: string): Promise<{ outputs: ResourceOutputs } | null> {
+  /** When set, read fails with a message that quotes the definition's secret token, as a careless driver might. */
+  failReads = false;
+
+  async read(id: string, inputs: ResourceInputs): Promise<{ outputs: ResourceOutputs } | null> {
     this.calls.push(`read ${id}`);
+    if (this.failReads) throw new Error(`zone API refused token ${String(inputs.driverSecrets.token)}`);
     const zone = this.volumes.get(id);
     return zone === undefined ? null : { outputs: outputsOf(id, zone) };
   }
@@ -113,6 +117,7 @@ describe.each(storeEngines)(
     let script: string;
     let log: string;
     const volumes = new ZonedVolumeDriver();
+    const zoneToken = `zone-${Math.random().toString(36).slice(2)}`;
 
     const call = (method: string, url: string, payload?: object) =>
       app.inject({
@@ -136,7 +141,7 @@ describe.each(storeEngines)(
             id: 'zoned-volumes',
             type: 'volume',
             driver: 'zoned-volume',
-            driverInputs: { values: { zone } },
+            driverInputs: { values: { zone }, secrets: { token: zoneToken } },
             criteria: [{ appId: 'shop' }],
           },
         ],
@@ -301,6 +306,48 @@ describe.each(storeEngines)(
       expect(after.driver_id).not.toBe(before.driver_id);
       expect(volumes.volumes.get(after.driver_id)).toBe('eu-2');
       expect((await planned())['api.data']).toMatchObject({ action: 'keep' });
+    });
+
+    it('checks every resource with its driver: ok, missing, drifted (naming outputs) and error (secrets masked)', async () => {
+      const check = async () => {
+        const response = await call('GET', '/apps/shop/envs/dev/resources/check');
+        expect(response.statusCode, response.body).toBe(200);
+        expect(response.body).not.toContain(zoneToken);
+        const items = response.json().items as Array<{
+          address: string;
+          status: string;
+          detail: string;
+          driftedOutputs: string[];
+        }>;
+        return Object.fromEntries(items.map((item) => [item.address, item]));
+      };
+      expect(await check()).toMatchObject({ 'api.name': { status: 'ok' }, 'api.data': { status: 'ok' } });
+
+      const row = await volumeRow();
+      await store.db
+        .updateTable('resources')
+        .set({ output_values: JSON.stringify({ source: '/elsewhere' }) })
+        .where('address', '=', 'api.data')
+        .execute();
+      expect((await check())['api.data']).toMatchObject({ status: 'drifted', driftedOutputs: ['source'] });
+      await store.db
+        .updateTable('resources')
+        .set({ output_values: row.output_values })
+        .where('address', '=', 'api.data')
+        .execute();
+
+      volumes.failReads = true;
+      const failed = (await check())['api.data']!;
+      volumes.failReads = false;
+      expect(failed.status).toBe('error');
+      expect(failed.detail).toContain('zone API refused token ***');
+
+      volumes.volumes.delete(row.driver_id);
+      expect((await check())['api.data']).toMatchObject({
+        status: 'missing',
+        detail: expect.stringContaining('--recreate-missing'),
+      });
+      expect((await check())['api.name']).toMatchObject({ status: 'ok' });
     });
   },
 );

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import type { Resource } from '@pave/core';
+import type { Resource, ResourceCheck } from '@pave/core';
+import { CheckFailedError } from '../errors.ts';
 import type { CliIo } from '../io.ts';
 import type { Colors } from '../output/colors.ts';
 import { colorsFor } from '../output/colors.ts';
@@ -12,11 +13,11 @@ import { SECRET_MARK } from './defs.ts';
 
 type ResourceOptions = ClientOptions & { app: string; env: string };
 
-/** `pave resources list|get|move|graph`: the resources (databases, caches, routes, ...) of an environment. */
+/** `pave resources list|get|check|move|graph`: the resources (databases, caches, routes, ...) of an environment. */
 export function registerResourcesCommands(program: Command, io: CliIo): void {
   const resources = program
     .command('resources')
-    .summary("List, show, move and graph an environment's resources")
+    .summary("List, show, check, move and graph an environment's resources")
     .description(
       "The resources of an environment (databases, caches, DNS names, routes, volumes) that its workloads' " +
         'Score files declare; deployments provision them through resource definitions (see `pave defs`).',
@@ -25,6 +26,7 @@ export function registerResourcesCommands(program: Command, io: CliIo): void {
       'after',
       examples(
         'pave resources list --app shop --env dev',
+        'pave resources check --app shop --env dev',
         'pave resources graph --app shop --env dev',
         'pave resources move --app shop --env dev api.db api.orders',
       ),
@@ -101,6 +103,43 @@ export function registerResourcesCommands(program: Command, io: CliIo): void {
 
   addClientOptions(
     resources
+      .command('check')
+      .summary('Find resources that are gone or changed behind Pave’s back')
+      .description(
+        "Ask each resource's driver whether the resource still exists as Pave recorded it, changing nothing: " +
+          '`ok`; `missing` (gone: `pave deploy --recreate-missing` creates it again, without its data); ' +
+          '`drifted` (its outputs differ: their names are shown, never their values); `error` (the driver ' +
+          'could not tell). Exits with code 3 when any resource is not ok.',
+      )
+      .requiredOption('--app <app>', 'the application')
+      .requiredOption('--env <env>', 'the environment'),
+  )
+    .addHelpText(
+      'after',
+      examples(
+        'pave resources check --app shop --env dev',
+        'pave resources check --app shop --env dev -o json',
+      ),
+    )
+    .action(async (options: ResourceOptions) => {
+      const { client, output } = await clientFor(options, io);
+      const colors = colorsFor(io.stdout, io.env);
+      const body = await client.request<{ items: ResourceCheck[] }>(
+        'GET',
+        `/apps/${encodeURIComponent(options.app)}/envs/${encodeURIComponent(options.env)}/resources/check`,
+      );
+      output.show(body, (checked) => renderResourceChecks(checked.items, options.app, options.env, colors));
+      const failing = body.items.filter((check) => check.status !== 'ok');
+      if (failing.length > 0) {
+        throw new CheckFailedError(
+          `${failing.length} of ${body.items.length} resources of ${options.app}/${options.env} are not ok: ` +
+            failing.map((check) => `${check.address} ${check.status}`).join(', '),
+        );
+      }
+    });
+
+  addClientOptions(
+    resources
       .command('graph')
       .description(
         "Show the resource graph of an environment's current set: which workloads use which resources, and " +
@@ -155,6 +194,28 @@ export function renderResourceList(
     empty:
       `No resources in ${app}/${env} yet. A deployment provisions those its Score files declare ` +
       '(see `pave defs list` for how).',
+    styleHeader: colors.bold,
+  });
+}
+
+/** Renders what `pave resources check` found as an ADDRESS, TYPE, STATUS, DETAIL table. */
+export function renderResourceChecks(
+  items: readonly ResourceCheck[],
+  app: string,
+  env: string,
+  colors: Colors,
+): string {
+  const columns: Column<ResourceCheck>[] = [
+    { header: 'address', value: (check) => check.address },
+    { header: 'type', value: (check) => check.type },
+    {
+      header: 'status',
+      value: (check) => (check.status === 'ok' ? colors.green(check.status) : colors.red(check.status)),
+    },
+    { header: 'detail', value: (check) => check.detail || '-' },
+  ];
+  return formatTable(items, columns, {
+    empty: `No resources in ${app}/${env} to check yet.`,
     styleHeader: colors.bold,
   });
 }

@@ -4,8 +4,10 @@ import {
   NotFoundError,
   explainMatch,
   type Resource,
+  type ResourceCheck,
   type ResourceGraph,
 } from '@pave/core';
+import type { DriverContext } from '@pave/plugin-api';
 import type { Selectable } from 'kysely';
 import type { Executor, Store } from '../../store/index.ts';
 import type { ResourcesTable } from '../../store/schema.ts';
@@ -15,6 +17,7 @@ import { environmentRow } from '../environments.ts';
 import { currentWorkloads } from '../deployments/service.ts';
 import { candidates, listDefinitions } from './definitions.ts';
 import { buildResourceGraph, renderGraphText } from './graph.ts';
+import { lastInputs, resourceRows, rowOutputs, type ResourceDeps } from './provision.ts';
 
 /** A resource's address: `<workload>.<name>` or `shared.<id>`. */
 const ADDRESS = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\.[A-Za-z0-9]([-A-Za-z0-9._]*[A-Za-z0-9])?$/;
@@ -180,4 +183,78 @@ export async function environmentGraph(db: Executor, app: string, env: string): 
     edges: graph.edges,
     text: renderGraphText(graph),
   };
+}
+
+/**
+ * Asks each resource's driver to read it (`read` with the inputs it was provisioned with, as a dry run) and
+ * compares what it finds with what Pave recorded: `ok`, `missing` (read found nothing), `drifted` (outputs
+ * differ: their names, never their values) or `error` (the read failed: the driver's message with the
+ * resource's secrets masked). Changes nothing. NotFoundError if the environment does not exist.
+ */
+export async function checkResources(
+  deps: ResourceDeps,
+  app: string,
+  env: string,
+  ctx: DriverContext,
+): Promise<ResourceCheck[]> {
+  const environment = await environmentRow(deps.store.db, app, env);
+  const target = { app, env, envType: environment.type };
+  const rows = [...(await resourceRows(deps.store.db, app, env)).values()].sort((a, b) =>
+    a.address.localeCompare(b.address),
+  );
+  const checks: ResourceCheck[] = [];
+  for (const row of rows) {
+    const recorded = await rowOutputs(deps.box, row);
+    const inputs = await lastInputs(deps, target, row);
+    const result = { address: row.address, type: row.type, driver: row.driver, driftedOutputs: [] };
+    try {
+      const found = await deps.drivers.get(row.driver).read(row.driver_id, inputs, { ...ctx, dryRun: true });
+      if (!found) {
+        checks.push({
+          ...result,
+          status: 'missing',
+          detail: `recorded, but ${row.driver} finds no resource ${row.driver_id}; \`pave deploy --recreate-missing\` creates it again`,
+        });
+        continue;
+      }
+      const drifted = [
+        ...differingKeys(recorded.values, found.outputs.values),
+        ...differingKeys(recorded.secrets, found.outputs.secrets),
+      ].sort();
+      checks.push(
+        drifted.length
+          ? {
+              ...result,
+              status: 'drifted',
+              driftedOutputs: drifted,
+              detail: `outputs differ from those recorded: ${drifted.join(', ')}; a deployment that updates it records them again`,
+            }
+          : { ...result, status: 'ok', detail: '' },
+      );
+    } catch (error) {
+      const secrets = [
+        ...Object.values(recorded.secrets),
+        ...Object.values(inputs.driverSecrets).filter((value) => typeof value === 'string'),
+      ];
+      checks.push({
+        ...result,
+        status: 'error',
+        detail: `${row.driver} could not read it: ${masked((error as Error).message, secrets)}`,
+      });
+    }
+  }
+  return checks;
+}
+
+/** The keys whose values differ between two records (present in one only, or with other values). */
+function differingKeys(a: Record<string, string>, b: Record<string, string>): string[] {
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((key) => a[key] !== b[key]);
+}
+
+/** `text` with every secret in it replaced by `***`. */
+function masked(text: string, secrets: string[]): string {
+  return secrets
+    .filter((secret) => secret.length > 0)
+    .sort((x, y) => y.length - x.length)
+    .reduce((result, secret) => result.split(secret).join('***'), text);
 }

@@ -833,7 +833,7 @@ async function deleteResource(
   options: { keepRow?: boolean } = {},
 ): Promise<void> {
   const driver = deps.drivers.get(row.driver);
-  const inputs = (await storedInputs(deps.box, row)) ?? (await currentInputs(deps, target, row));
+  const inputs = await lastInputs(deps, target, row);
   await note({
     step: 'resource',
     status: 'started',
@@ -869,11 +869,23 @@ async function deleteResource(
 }
 
 /**
+ * The inputs a stored resource was last created or updated with, for `read` and `delete`: those stored with
+ * it, or for a resource provisioned before migration 0011, those its current definition gives.
+ */
+export async function lastInputs(
+  deps: Pick<ResourceDeps, 'store' | 'box'>,
+  target: ResourceTarget,
+  row: Selectable<ResourcesTable>,
+): Promise<ResourceInputs> {
+  return (await storedInputs(deps.box, row)) ?? (await currentInputs(deps, target, row));
+}
+
+/**
  * The inputs of a resource provisioned before migration 0011, which has none stored: built from its current
  * definition, as before 0011 (empty driver inputs if the definition was deleted since).
  */
 async function currentInputs(
-  deps: ResourceDeps,
+  deps: Pick<ResourceDeps, 'store' | 'box'>,
   target: ResourceTarget,
   row: Selectable<ResourcesTable>,
 ): Promise<ResourceInputs> {

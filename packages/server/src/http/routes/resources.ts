@@ -8,6 +8,7 @@ import {
   MatchQueryString,
   MoveResourceBody,
   Resource,
+  ResourceCheck,
   ResourceDefinition,
   ResourceGraph,
   ResourceParams,
@@ -25,7 +26,9 @@ import {
   getDefinition,
   listDefinitions,
 } from '../../domain/resources/definitions.ts';
+import { driverContext } from '../../domain/deployments/orchestrator.ts';
 import {
+  checkResources,
   environmentGraph,
   getResource,
   listResources,
@@ -39,6 +42,9 @@ export interface ResourceRouteDeps {
   box: SecretBox;
   drivers: ResourceDriverRegistry;
 }
+
+/** How long `pave resources check` may wait for the drivers of an environment's resources to answer. */
+const CHECK_TIMEOUT_MS = 60_000;
 
 /** Resource definitions (platform config) and the resources provisioned for each environment. */
 export function resourceRoutes(api: ApiServer, deps: ResourceRouteDeps): void {
@@ -137,6 +143,29 @@ export function resourceRoutes(api: ApiServer, deps: ResourceRouteDeps): void {
       },
     },
     async (request) => ({ items: await listResources(store.db, request.params.app, request.params.env) }),
+  );
+  api.get(
+    '/apps/:app/envs/:env/resources/check',
+    {
+      config: { permission: 'resource.read' },
+      schema: {
+        tags,
+        summary:
+          "Ask each resource's driver whether it still exists as recorded: ok, missing, drifted or error (changes nothing)",
+        params: EnvParams,
+        response: { 200: listOf(ResourceCheck) },
+      },
+    },
+    async (request) => {
+      const ctx = driverContext(request.log, AbortSignal.timeout(CHECK_TIMEOUT_MS));
+      try {
+        return {
+          items: await checkResources(deps, request.params.app, request.params.env, ctx),
+        };
+      } finally {
+        ctx.dispose();
+      }
+    },
   );
   api.get(
     '/apps/:app/envs/:env/resources/:address',
