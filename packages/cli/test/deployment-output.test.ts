@@ -250,6 +250,7 @@ describe('status output', () => {
     envId: 'dev',
     currentDeployment: deployment(),
     pendingDeployment: deployment({ id: '18', status: 'running', finishedAt: null }),
+    target: { id: 'local', reachable: true },
     workloads: [
       {
         workload: 'web',
@@ -294,6 +295,17 @@ describe('status output', () => {
       'shop/dev: nothing deployed yet\n\nNo workloads in shop/dev. ' +
         'Deploy some with `pave deploy -f score.yaml --app shop --env dev`.',
     );
+  });
+
+  it('says why a runtime target cannot be reached instead of listing workloads', () => {
+    const unreachable = {
+      ...status,
+      target: { id: 'cluster', reachable: false, detail: 'the kubeconfig has no context "gone"' },
+      workloads: [],
+    };
+    const lines = renderStatus(unreachable, plain).split('\n');
+    expect(lines[2]).toBe('Runtime target cluster cannot be reached: the kubeconfig has no context "gone".');
+    expect(lines[3]).toMatch(/pave targets apply/);
   });
 });
 

@@ -192,6 +192,12 @@ export const EnvironmentStatus = z
     currentDeployment: Deployment.nullable(),
     /** The newest deployment that is queued or running, if any. */
     pendingDeployment: Deployment.nullable(),
+    /** The runtime target the environment runs on; unreachable targets report no workloads. */
+    target: z.object({
+      id: z.string(),
+      reachable: z.boolean(),
+      detail: z.string().optional().describe('Why the target cannot be reached, in its runtime’s words.'),
+    }),
     workloads: z.array(
       z.object({
         workload: z.string(),

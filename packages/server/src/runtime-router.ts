@@ -104,11 +104,21 @@ export class RuntimeRouter implements RuntimeDriver {
     if (move.previous?.id === move.next.id) return;
     if (move.previous) {
       await note({
-        step: 'target',
+        step: 'switch target',
         status: 'info',
         message: `moving from runtime target ${move.previous.id} (${move.previous.type}) to ${move.next.id} (${move.next.type})`,
       });
-      await this.runtimeOf(move.previous).destroy({ app: target.app, env: target.env }, ctx);
+      // An environment must be able to leave a target that cannot be reached any more (a deleted cluster
+      // context, a docker socket that is gone): its workloads there are reported as possibly left behind.
+      try {
+        await this.runtimeOf(move.previous).destroy({ app: target.app, env: target.env }, ctx);
+      } catch (error) {
+        await note({
+          step: 'switch target',
+          status: 'info',
+          message: `could not remove the workloads on ${move.previous.id}: ${(error as Error).message}; they may still run there`,
+        });
+      }
     }
     await this.store.db
       .updateTable('environments')

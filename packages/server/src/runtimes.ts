@@ -1,12 +1,14 @@
-import { ISOLATION_LEVELS, RuntimeRegistry, type IsolationLevel } from '@pave/plugin-api';
+import { ISOLATION_LEVELS, RuntimeRegistry, type IsolationLevel, type RuntimeDriver } from '@pave/plugin-api';
 import { DockerRuntime, type DockerRuntimeConfig } from '@pave/runtime-docker';
-import type { ProcessRuntime } from '@pave/runtime-process';
 import { KubernetesRuntime, type KubernetesRuntimeConfig } from '@pave/runtime-kubernetes';
 
 /** What the runtimes Pave ships need to be built. */
 export interface RuntimeRegistryConfig {
-  /** The one process runtime every `process` target shares (the built-in `local` target included). */
-  local: ProcessRuntime;
+  /**
+   * The one process runtime every `process` target shares (the built-in `local` target included), seen
+   * through what the registry needs of it: its driver at a target's isolation level (ProcessRuntime).
+   */
+  local: { isolated(level: IsolationLevel | undefined): RuntimeDriver };
   /** Pave's data directory: the docker runtime keeps environment files under it. */
   dataDir: string;
 }

@@ -38,7 +38,8 @@ export function registerStatusCommand(program: Command, io: CliIo): void {
 
 /**
  * Renders an environment's status for people: a line naming the current deployment (and any queued or
- * running one) with the values version it runs with, then one row per workload.
+ * running one) with the values version it runs with, then one row per workload; or, when the runtime target
+ * cannot be reached, why and what to do.
  */
 export function renderStatus(status: EnvironmentStatus, colors: Colors): string {
   const columns: Column<WorkloadStatus>[] = [
@@ -56,6 +57,15 @@ export function renderStatus(status: EnvironmentStatus, colors: Colors): string 
     columns.push({ header: 'detail', value: (workload) => workload.detail ?? '' });
   }
   const where = `${status.appId}/${status.envId}`;
+  if (!status.target.reachable) {
+    return (
+      `${statusHeader(status, colors)}\n\n` +
+      colors.red(
+        `Runtime target ${status.target.id} cannot be reached: ${status.target.detail ?? 'no answer'}.`,
+      ) +
+      `\nFix the target (\`pave targets apply\`), or move ${where} to another one and deploy again.`
+    );
+  }
   const table = formatTable(status.workloads, columns, {
     empty: `No workloads in ${where}. Deploy some with \`pave deploy -f score.yaml --app ${status.appId} --env ${status.envId}\`.`,
     styleHeader: colors.bold,

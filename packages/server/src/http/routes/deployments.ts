@@ -17,10 +17,11 @@ import type { RuntimeDriver } from '@pave/plugin-api';
 import type { ApiServer } from '../app.ts';
 import { API_SECURITY_HEADERS } from '../headers.ts';
 import type { Store } from '../../store/index.ts';
-import { environmentRow, getEnvironment } from '../../domain/environments.ts';
-import { getDeployment, listDeployments, toDeployment } from '../../domain/deployments/records.ts';
+import { getEnvironment } from '../../domain/environments.ts';
+import { getDeployment, listDeployments } from '../../domain/deployments/records.ts';
 import { createDeployment, diffDeployments, rollback } from '../../domain/deployments/service.ts';
 import { driverContext } from '../../domain/deployments/orchestrator.ts';
+import { environmentStatus } from '../../domain/deployments/status.ts';
 import type { ResourceDeps } from '../../domain/resources/provision.ts';
 
 /** What the deployment routes need besides the store. */
@@ -155,47 +156,7 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
         response: { 200: EnvironmentStatus },
       },
     },
-    async (request) => {
-      const { app, env } = request.params;
-      const environment = await environmentRow(store.db, app, env);
-      const current = environment.current_deployment_id
-        ? await store.db
-            .selectFrom('deployments')
-            .selectAll()
-            .where('id', '=', Number(environment.current_deployment_id))
-            .executeTakeFirst()
-        : undefined;
-      const pending = await store.db
-        .selectFrom('deployments')
-        .selectAll()
-        .where('app_id', '=', app)
-        .where('env_id', '=', env)
-        .where('status', 'in', ['queued', 'running'])
-        .orderBy('id', 'desc')
-        .limit(1)
-        .executeTakeFirst();
-      const ctx = driverContext(request.log, AbortSignal.timeout(10_000));
-      try {
-        const workloads = await runtime.status({ app, env }, ctx);
-        return {
-          appId: app,
-          envId: env,
-          currentDeployment: current ? toDeployment(current) : null,
-          pendingDeployment: pending ? toDeployment(pending) : null,
-          workloads: workloads.map((w) => ({
-            workload: w.workload,
-            state: w.state,
-            restarts: w.restarts,
-            deploymentId: w.deploymentId,
-            ports: w.ports.map((p) => ({ name: p.name, port: p.port, hostPort: p.hostPort })),
-            urls: w.ports.filter((p) => p.protocol === 'TCP').map((p) => `http://127.0.0.1:${p.hostPort}`),
-            ...(w.detail ? { detail: w.detail } : {}),
-          })),
-        };
-      } finally {
-        ctx.dispose();
-      }
-    },
+    async (request) => environmentStatus(store, runtime, request.params, request.log),
   );
   api.get(
     '/apps/:app/envs/:env/logs',

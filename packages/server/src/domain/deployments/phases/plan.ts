@@ -1,9 +1,10 @@
 import { planResources } from '../../resources/provision.ts';
+import { unrunnable } from '../runnable.ts';
 import { PhaseFailed, type PlannedRuntime, type SetRun } from './phase.ts';
 
 /**
- * Plan: the set's resource changes are ones Pave accepts, and the runtime target the environment matches now
- * is chosen (nothing is changed yet).
+ * Plan: the set's resource changes are ones Pave accepts, the runtime target the environment matches now is
+ * chosen, and its runtime can run every workload (nothing is changed yet).
  */
 export async function plan(run: SetRun): Promise<PlannedRuntime> {
   const resources = await planResources(run.deps.store.db, run.target, run.workloads, run.options);
@@ -14,5 +15,14 @@ export async function plan(run: SetRun): Promise<PlannedRuntime> {
     );
   }
   const move = run.deps.targets ? await run.deps.targets.plan(run.target) : null;
-  return { runtime: move?.runtime ?? run.deps.runtime, move };
+  const runtime = move?.runtime ?? run.deps.runtime;
+  const problems = unrunnable(runtime, run.workloads);
+  if (problems.length) {
+    throw new PhaseFailed(
+      'plan',
+      problems.map((problem) => `${problem.path}: ${problem.message}`).join('\n'),
+      runtime.name,
+    );
+  }
+  return { runtime, move };
 }
