@@ -19,7 +19,7 @@ function entry(id: number, fields: Partial<JournalEntry> = {}): JournalEntry {
   return {
     id,
     at: '2025-01-31T09:30:05.123Z',
-    step: 'deploy',
+    step: 'start',
     workload: 'web',
     status: 'started',
     message: `step ${id}`,
@@ -87,21 +87,21 @@ describe('journal lines', () => {
   it('print time, step, workload, status and message in padded columns', () => {
     const options = { timeZone: 'UTC' };
     expect(formatJournalEntry(entry(1, { status: 'succeeded', message: 'ready in 2.1s' }), options)).toBe(
-      '09:30:05  deploy    web           succeeded  ready in 2.1s',
+      '09:30:05  start          web           succeeded  ready in 2.1s',
     );
     expect(
       formatJournalEntry(entry(2, { step: 'plan', workload: null, status: 'info', message: '' }), options),
-    ).toBe('09:30:05  plan      -             info');
+    ).toBe('09:30:05  plan           -             info');
   });
 
   it('continue a message of several lines (a failure with log lines) indented under the step', () => {
     const failed = entry(3, {
-      step: 'ready',
+      step: 'wait ready',
       status: 'failed',
       message: 'exited with code 3\nlast log lines:\nboom',
     });
     expect(formatJournalEntry(failed, { timeZone: 'UTC' }).split('\n')).toEqual([
-      '09:30:05  ready     web           failed     exited with code 3',
+      '09:30:05  wait ready     web           failed     exited with code 3',
       '          last log lines:',
       '          boom',
     ]);
@@ -191,7 +191,7 @@ describe('waitForDeployment', () => {
     message: 'rendered 1 workload',
   });
   const second = entry(2, { message: 'starting web' });
-  const third = entry(3, { step: 'ready', status: 'succeeded', message: 'web is ready' });
+  const third = entry(3, { step: 'wait ready', status: 'succeeded', message: 'web is ready' });
 
   it('prints each journal entry once, in order, then says the deployment succeeded', async () => {
     const { value, error, stdout } = await wait([
@@ -208,9 +208,9 @@ describe('waitForDeployment', () => {
     expect(error).toBeUndefined();
     expect(value?.status).toBe('succeeded');
     expect(stdout.split('\n')).toEqual([
-      '09:30:05  render    -             succeeded  rendered 1 workload',
-      '09:30:05  deploy    web           started    starting web',
-      '09:30:05  ready     web           succeeded  web is ready',
+      '09:30:05  render         -             succeeded  rendered 1 workload',
+      '09:30:05  start          web           started    starting web',
+      '09:30:05  wait ready     web           succeeded  web is ready',
       'Deployment 17 succeeded in 4.3s: shop/dev is up to date',
       '',
     ]);
@@ -230,7 +230,7 @@ describe('waitForDeployment', () => {
     expect(lines[0]).toBe('deployment 17 failed: web did not become ready within 60s');
     expect(lines[1]).toContain('restored the previous successful set');
     expect(error!.message).toContain('pave deployments get 17 --app shop --env dev');
-    expect(stdout).toContain('rollback  web           succeeded  restored set 0f1e2d');
+    expect(stdout).toContain('rollback       web           succeeded  restored set 0f1e2d');
     expect(stdout).not.toContain('Deployment 17');
 
     const kept = await wait([{ ...failed, rolledBack: false }]);

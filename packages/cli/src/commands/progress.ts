@@ -116,8 +116,8 @@ export interface JournalLineOptions {
   timeZone?: string;
 }
 
-// Wide enough for every step (`rollback`) and status (`succeeded`), so most lines line up.
-const STEP_WIDTH = 8;
+// Wide enough for every step (the longest phase, `switch target`) and status (`succeeded`), so lines line up.
+const STEP_WIDTH = 13;
 const WORKLOAD_WIDTH = 12;
 const STATUS_WIDTH = 9;
 
