@@ -417,6 +417,94 @@ export async function waitForRollout(
   }
 }
 
+/**
+ * After a rollout, waits until every container without a readiness probe in the current pods of Deployment
+ * `name` (those whose `pave.dev/hash` annotation is the pod template's) has kept running `stableMs` since it
+ * last started, polling every `pollMs` (default 1 s): Kubernetes counts such a container ready as soon as it
+ * runs, so a workload that crashes a few seconds after it starts would otherwise pass. Fails at once when
+ * one of them restarted within that window or stopped running after a restart (with its last exit), or the
+ * Deployment does not exist; fails with "timed out after N s: …" after `timeoutMs` or when `signal` aborts.
+ * Ages are measured from the kubelet's `startedAt` against this machine's clock.
+ */
+export async function waitForStableContainers(
+  clients: KubernetesClients,
+  options: {
+    namespace: string;
+    name: string;
+    stableMs: number;
+    timeoutMs?: number;
+    pollMs?: number;
+    signal?: AbortSignal;
+  },
+): Promise<RolloutOutcome> {
+  const signal = AbortSignal.any([
+    ...(options.signal ? [options.signal] : []),
+    AbortSignal.timeout(options.timeoutMs ?? 300_000),
+  ]);
+  const started = Date.now();
+  for (;;) {
+    let deployment: V1Deployment;
+    try {
+      deployment = await clients.objects.read<V1Deployment>({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: options.name, namespace: options.namespace },
+      });
+    } catch (error) {
+      if (statusCode(error) === 404) {
+        return { ok: false, reason: `Deployment ${options.namespace}/${options.name} does not exist` };
+      }
+      throw upstream(`reading Deployment ${options.namespace}/${options.name} failed`, error);
+    }
+    const template = deployment.spec?.template;
+    const unprobed = new Set(
+      (template?.spec?.containers ?? [])
+        .filter((container) => !container.readinessProbe)
+        .map((container) => container.name),
+    );
+    if (unprobed.size === 0) return { ok: true };
+    const hash = template?.metadata?.annotations?.[ANNOTATIONS.hash];
+    const pods = (await listPods(clients, options.namespace, matchLabelsSelector(deployment))).filter(
+      (pod) => pod.metadata?.annotations?.[ANNOTATIONS.hash] === hash && !pod.metadata?.deletionTimestamp,
+    );
+    let waitMs = pods.length === 0 ? options.stableMs : 0;
+    let where = pods.length === 0 ? 'no pod of the new version runs' : '';
+    for (const pod of pods) {
+      for (const container of pod.status?.containerStatuses ?? []) {
+        if (!unprobed.has(container.name)) continue;
+        const since = container.state?.running?.startedAt;
+        const ageMs = since ? Date.now() - new Date(since).getTime() : 0;
+        if (container.restartCount > 0 && (!since || ageMs < options.stableMs)) {
+          const last = container.lastState?.terminated ?? container.state?.terminated;
+          const exit = last
+            ? `; it last ${last.signal ? `was killed by signal ${last.signal}` : `exited with code ${last.exitCode}`}${last.reason ? ` (${last.reason})` : ''}`
+            : '';
+          return {
+            ok: false,
+            reason: `container "${container.name}" of pod ${pod.metadata?.name ?? '?'} restarted within ${options.stableMs} ms of starting${exit}`,
+            exitCode: last ? last.exitCode : null,
+            signal: last?.signal !== undefined ? String(last.signal) : null,
+            pod: pod.metadata?.name ?? '',
+          };
+        }
+        if (options.stableMs - ageMs > waitMs || !since) {
+          waitMs = since ? options.stableMs - ageMs : options.stableMs;
+          where = since
+            ? `container "${container.name}" has run ${ageMs} of the ${options.stableMs} ms it must run without a restart`
+            : `container "${container.name}" is not running`;
+        }
+      }
+    }
+    if (waitMs <= 0) return { ok: true };
+    if (!(await sleep(Math.min(waitMs, options.pollMs ?? 1_000), signal))) {
+      return {
+        ok: false,
+        reason: `timed out after ${Math.round((Date.now() - started) / 1000)} s: ${where}`,
+      };
+    }
+  }
+}
+
 /** The Deployments in `namespace` whose labels match `selector`; none when the namespace does not exist. */
 export async function listDeployments(
   clients: KubernetesClients,

@@ -37,6 +37,7 @@ export {
   readPodLogs,
   rolloutStatus,
   waitForRollout,
+  waitForStableContainers,
   type KindRef,
   type KubeConfigSource,
   type KubernetesClients,

@@ -9,9 +9,10 @@ import type {
   RenderedWorkload,
   RuntimeDriver,
   RuntimeTarget,
+  WaitReadyOptions,
   WorkloadStatus,
 } from '@pave/plugin-api';
-import { sleep } from '@pave/plugin-api';
+import { DEFAULT_STABLE_MS, sleep } from '@pave/plugin-api';
 import {
   MANAGED_KINDS,
   NAMESPACE_KIND,
@@ -28,6 +29,7 @@ import {
   readPodLogs,
   rolloutStatus,
   waitForRollout,
+  waitForStableContainers,
   type KindRef,
   type KubernetesClients,
   type PodLogLine,
@@ -184,22 +186,37 @@ export class KubernetesRuntime implements RuntimeDriver {
   }
 
   /**
-   * Waits until the workload's Deployment has rolled out: ready. Not ready when the rollout fails (progress
-   * deadline exceeded), a container of the new version is stuck (CrashLoopBackOff with its last exit code,
-   * ImagePullBackOff, …), the workload is not deployed, or `readyTimeoutMs` passes or `ctx.signal` aborts;
-   * then with the last 20 log lines of the failing container (or of the workload's pods).
+   * Waits until the workload's Deployment has rolled out and every container without a readiness probe has
+   * kept running `options.stableMs` (default DEFAULT_STABLE_MS) since it last started: ready. Not ready when
+   * the rollout fails (progress deadline exceeded), a container of the new version is stuck (CrashLoopBackOff
+   * with its last exit code, ImagePullBackOff, …) or restarts within that window, the workload is not
+   * deployed, or `readyTimeoutMs` passes or `ctx.signal` aborts; then with the last 20 log lines of the
+   * failing container (or of the workload's pods).
    */
-  async waitReady(target: RuntimeTarget, workload: string, ctx: DriverContext): Promise<ReadyResult> {
+  async waitReady(
+    target: RuntimeTarget,
+    workload: string,
+    ctx: DriverContext,
+    options: WaitReadyOptions = {},
+  ): Promise<ReadyResult> {
     assertNames(target, workload);
     const namespace = this.namespace(target);
     const clients = this.clients();
-    const outcome = await waitForRollout(clients, {
-      namespace,
-      name: workloadObjectName(workload),
-      timeoutMs: this.config.readyTimeoutMs ?? 300_000,
-      pollMs: this.config.pollMs ?? 1_000,
-      signal: ctx.signal,
-    });
+    const timeoutMs = this.config.readyTimeoutMs ?? 300_000;
+    const pollMs = this.config.pollMs ?? 1_000;
+    const started = Date.now();
+    const name = workloadObjectName(workload);
+    const rollout = await waitForRollout(clients, { namespace, name, timeoutMs, pollMs, signal: ctx.signal });
+    const outcome = !rollout.ok
+      ? rollout
+      : await waitForStableContainers(clients, {
+          namespace,
+          name,
+          stableMs: options.stableMs ?? DEFAULT_STABLE_MS,
+          timeoutMs: Math.max(1, timeoutMs - (Date.now() - started)),
+          pollMs,
+          signal: ctx.signal,
+        });
     if (outcome.ok) return { ready: true };
     const selector = selectorFor(target, workload);
     let lines: PodLogLine[];

@@ -6,7 +6,14 @@ import logs from './recorded/logs.json' with { type: 'json' };
 import prune from './recorded/prune.json' with { type: 'json' };
 import rollout from './recorded/rollout.json' with { type: 'json' };
 import status from './recorded/status.json' with { type: 'json' };
-import { appliedObject, startFakeKubeApi, type FakeKubeApi, type Route } from './support/fake-kube-api.ts';
+import {
+  appliedObject,
+  startFakeCluster,
+  startFakeKubeApi,
+  type FakeKubeApi,
+  type PodBehaviour,
+  type Route,
+} from './support/fake-kube-api.ts';
 import { NAMESPACE, twoWorkloadsApp } from './support/two-workloads.ts';
 
 const target = { app: 'shop', env: 'dev' };
@@ -40,6 +47,22 @@ afterEach(async () => {
   await api?.close();
   api = undefined;
 });
+
+/** The pods once the rollout of rollout.json completed: the new pod runs (since long ago), the old one is gone. */
+function rolledOut(): typeof rollout.podsRolling {
+  const pods = structuredClone(rollout.podsRolling);
+  pods.items = pods.items.filter(
+    (pod) => pod.metadata.annotations['pave.dev/hash'] === 'sha256-3f1c0e2a9b7d',
+  );
+  for (const pod of pods.items) {
+    pod.status.phase = 'Running';
+    for (const container of pod.status.containerStatuses ?? []) {
+      container.state = { running: { startedAt: '2026-11-28T10:59:58Z' } } as typeof container.state;
+      container.ready = true;
+    }
+  }
+  return pods;
+}
 
 const apiWorkload = (): RenderedWorkload => {
   const workload = twoWorkloadsApp().workloads[0];
@@ -146,7 +169,7 @@ describe('the kubernetes runtime', () => {
         path: `/apis/apps/v1/namespaces/${NAMESPACE}/deployments/api`,
         reply: [{ body: rollout.progressing }, { body: rollout.complete }],
       },
-      { method: 'GET', path: `${base}/pods`, reply: { body: rollout.podsRolling } },
+      { method: 'GET', path: `${base}/pods`, reply: [{ body: rollout.podsRolling }, { body: rolledOut() }] },
     ]);
     expect(await runtime.waitReady(target, 'api', context())).toEqual({ ready: true });
   });
@@ -307,6 +330,92 @@ describe('the kubernetes runtime', () => {
         line: 'worker calling http://api.pave-shop-dev.svc:8080/',
       },
     ]);
+  });
+
+  describe('with containers that have no readiness probe', () => {
+    /** A runtime against a fake cluster whose pods behave as `behaviour`, and a probe-less workload. */
+    async function probeless(behaviour: PodBehaviour, probed = false) {
+      await api?.close();
+      const started = await startFakeCluster({ kubelet: () => behaviour });
+      api = started.api;
+      const runtime = KubernetesRuntime.fromConfig({
+        kubeconfig: api.kubeconfigFile,
+        context: 'fake',
+        pollMs: 10,
+      });
+      const workload: RenderedWorkload = {
+        name: 'worker',
+        hash: `h-${behaviour.kind}-${probed}`,
+        deploymentId: 'dep-1',
+        ports: [],
+        containers: [
+          {
+            name: 'main',
+            image: 'registry.example/worker:1',
+            env: {},
+            files: [],
+            workingDir: '/',
+            ...(probed ? { readinessProbe: { exec: { command: ['true'] } } } : {}),
+          },
+        ],
+      };
+      await runtime.deploy(target, workload, context());
+      return runtime;
+    }
+
+    it('counts them ready only once they kept running stableMs since they started', async () => {
+      // The window starts when the pod starts, during deploy.
+      const started = Date.now();
+      const runtime = await probeless({ kind: 'ready' });
+      expect(await runtime.waitReady(target, 'worker', context(), { stableMs: 400 })).toEqual({
+        ready: true,
+      });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(390);
+
+      const probed = await probeless({ kind: 'ready' }, true);
+      const again = Date.now();
+      expect(await probed.waitReady(target, 'worker', context(), { stableMs: 5_000 })).toEqual({
+        ready: true,
+      });
+      expect(Date.now() - again).toBeLessThan(1_000);
+    });
+
+    it('is not ready, at once, when one restarts within stableMs: with its exit code and last logs', async () => {
+      const runtime = await probeless({
+        kind: 'restarts',
+        afterMs: 150,
+        exitCode: 1,
+        logs: ['lost the connection to the queue'],
+      });
+      const started = Date.now();
+      const result = await runtime.waitReady(target, 'worker', context(), { stableMs: 5_000 });
+      expect(result).toEqual({
+        ready: false,
+        reason: expect.stringMatching(
+          /^container "main" of pod worker-\S+ restarted within 5000 ms of starting; it last exited with code 1 \(Error\)$/u,
+        ),
+        exitCode: 1,
+        signal: null,
+        lastLogs: ['lost the connection to the queue'],
+      });
+      expect(Date.now() - started).toBeLessThan(2_000);
+    });
+
+    it('stops waiting for the window when ctx.signal aborts', async () => {
+      const runtime = await probeless({ kind: 'ready' });
+      const result = await runtime.waitReady(
+        target,
+        'worker',
+        context({ signal: AbortSignal.timeout(200) }),
+        { stableMs: 60_000 },
+      );
+      expect(result).toMatchObject({
+        ready: false,
+        reason: expect.stringMatching(
+          /^timed out after \d+ s: container "main" has run \d+ of the 60000 ms/u,
+        ),
+      });
+    });
   });
 
   it('refuses settings of the wrong type, listing each', () => {

@@ -197,7 +197,12 @@ export type PodBehaviour =
   /** They start and log `logs`, but never pass their readiness probes. */
   | { kind: 'never-ready'; logs?: string[] }
   /** They print `logs`, exit with `exitCode` and are restarted again and again: CrashLoopBackOff. */
-  | { kind: 'crash'; exitCode: number; logs: string[] };
+  | { kind: 'crash'; exitCode: number; logs: string[] }
+  /**
+   * They start and count as ready (with no readiness probe, Kubernetes counts a running container ready),
+   * then, `afterMs` later, print `logs`, exit with `exitCode` and are restarted once.
+   */
+  | { kind: 'restarts'; afterMs: number; exitCode: number; logs: string[] };
 
 /** The stand-in for a cluster's controllers, kubelet and admission. */
 export interface FakeClusterOptions {
@@ -292,6 +297,8 @@ export class FakeCluster {
   readonly objects = new Map<string, FakeObject>();
   /** How each pod's containers behave, by pod name: what the kubelet would see them do. */
   private readonly behaviours = new Map<string, PodBehaviour>();
+  /** The pods whose containers restarted (behaviour `restarts`), by pod name. */
+  private readonly restarted = new Set<string>();
   private nextUid = 1;
 
   constructor(private readonly options: FakeClusterOptions = {}) {}
@@ -343,6 +350,7 @@ export class FakeCluster {
   }
 
   private handle(request: SeenRequest): Reply {
+    this.restartDue();
     const path = parsePath(request.path);
     const type = path ? KINDS[path.plural] : undefined;
     if (!path || !type) return status(404, 'NotFound', `the server could not find ${request.path}`);
@@ -386,6 +394,27 @@ export class FakeCluster {
     this.objects.set(key, applied);
     if (applied.kind === 'Deployment') this.reconcile(applied);
     return { body: applied };
+  }
+
+  /** Restarts the containers of pods whose `restarts` behaviour says they exit by now. */
+  private restartDue(): void {
+    const now = Date.now();
+    for (const pod of this.list('pods')) {
+      const behaviour = this.behaviours.get(pod.metadata.name);
+      const status = pod.status as { startTime: string; containerStatuses: Array<Record<string, unknown>> };
+      if (behaviour?.kind !== 'restarts' || this.restarted.has(pod.metadata.name)) continue;
+      const startedAt = status.startTime;
+      if (now < new Date(startedAt).getTime() + behaviour.afterMs) continue;
+      this.restarted.add(pod.metadata.name);
+      const finishedAt = new Date(now).toISOString();
+      for (const container of status.containerStatuses) {
+        container.restartCount = 1;
+        container.lastState = {
+          terminated: { exitCode: behaviour.exitCode, reason: 'Error', startedAt, finishedAt },
+        };
+        container.state = { running: { startedAt: finishedAt } };
+      }
+    }
   }
 
   private list(plural: string, namespace?: string): FakeObject[] {
@@ -487,7 +516,7 @@ export class FakeCluster {
               : {
                   name: container.name,
                   image: container.image,
-                  ready: behaviour.kind === 'ready',
+                  ready: behaviour.kind === 'ready' || behaviour.kind === 'restarts',
                   started: true,
                   restartCount: 0,
                   state: { running: { startedAt } },
@@ -497,7 +526,7 @@ export class FakeCluster {
         },
       });
     }
-    const ready = behaviour.kind === 'ready' ? wanted : 0;
+    const ready = behaviour.kind === 'ready' || behaviour.kind === 'restarts' ? wanted : 0;
     deployment.status = {
       observedGeneration: deployment.metadata.generation,
       replicas: wanted,
@@ -527,12 +556,13 @@ export class FakeCluster {
     if (!pod) return status(404, 'NotFound', `pods "${path.name}" not found`);
     const behaviour = this.behaviours.get(pod.metadata.name) ?? { kind: 'ready' };
     const container = query.container ?? '';
-    const crashed = behaviour.kind === 'crash';
-    if (crashed !== (query.previous === 'true')) {
+    const waiting = behaviour.kind === 'crash';
+    const exited = waiting || this.restarted.has(pod.metadata.name);
+    if (query.previous === 'true' ? !exited : waiting) {
       return status(
         400,
         'BadRequest',
-        crashed
+        waiting && query.previous !== 'true'
           ? `container "${container}" in pod "${path.name}" is waiting to start: CrashLoopBackOff`
           : `previous terminated container "${container}" in pod "${path.name}" not found`,
       );
