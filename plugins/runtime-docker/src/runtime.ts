@@ -763,7 +763,9 @@ export class DockerRuntime implements RuntimeDriver {
 
   /**
    * Stops (SIGTERM, then SIGKILL after `graceMs`) and removes containers; a workload's first container
-   * last, since the others use its network namespace. Containers already gone are fine.
+   * last, since the others use its network namespace. Containers already gone are fine. Every container is
+   * tried even when removing another fails (a failed deployment must not leave one running); then the first
+   * failure is thrown.
    */
   private async removeContainers(records: ContainerRecord[], graceMs: number): Promise<void> {
     const versions = new Map<string, ContainerRecord[]>();
@@ -771,13 +773,17 @@ export class DockerRuntime implements RuntimeDriver {
       const key = `${record.workload}/${record.hash}`;
       versions.set(key, [...(versions.get(key) ?? []), record]);
     }
-    await Promise.all(
+    const removed = await Promise.allSettled(
       [...versions.values()].map(async (version) => {
         const [owner, ...others] = version.sort((a, b) => a.container.localeCompare(b.container));
-        await Promise.all(others.map((record) => this.removeContainer(record, graceMs)));
+        const othersRemoved = await Promise.allSettled(
+          others.map((record) => this.removeContainer(record, graceMs)),
+        );
         if (owner) await this.removeContainer(owner, graceMs);
+        throwFirstFailure(othersRemoved);
       }),
     );
+    throwFirstFailure(removed);
   }
 
   private async removeContainer(record: ContainerRecord, graceMs: number): Promise<void> {
@@ -789,6 +795,12 @@ export class DockerRuntime implements RuntimeDriver {
       if (statusCode(error) !== 404) engineFailure(`removing container "${record.name}"`, error);
     });
   }
+}
+
+/** Throws the reason of the first of `results` that failed, if one did. */
+function throwFirstFailure(results: PromiseSettledResult<unknown>[]): void {
+  const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** Whether `current` is exactly `workload`'s version, with every container running (or restarting). */

@@ -167,8 +167,11 @@ describe('what the docker runtime refuses', () => {
       'containers.main.resources.limits.memory',
       'containers.main.resources.limits.cpu',
     ]);
-    expect(JSON.stringify(error === undefined ? null : (error as { errors: unknown }).errors)).toContain(
-      'the image `.` must be replaced at deploy time: pave deploy --image REF',
+    // The message itself carries every reason, for callers that show only the message.
+    const { message, errors } = error as { message: string; errors: Array<{ message: string }> };
+    expect(message).toBe(
+      `the docker runtime cannot run workload "api": ${errors.map((problem) => problem.message).join('; ')}`,
     );
+    expect(message).toContain('deploy it with `pave deploy --image web:dev`');
   });
 });
