@@ -439,9 +439,10 @@ export type JournalNote = (entry: {
  * with the stored inputs, then creates), keeps the rest, and returns every workload's resource outputs for
  * rendering. A stateful resource is replaced only with `allowDataLoss`; otherwise provisioning rejects naming
  * it. A kept or updated resource whose driver's `read` reports it gone rejects, naming `--recreate-missing`,
- * unless `recreateMissing` says to create it again. Resources it created are deleted again if a later one
- * fails (nothing is left half-created); it then rejects with ProvisioningError carrying the driver's message.
- * Resources that existed before are never touched by a failure. `cloneFrom` names an environment whose
+ * unless `recreateMissing` says to create it again (after a `delete` that clears whatever is left).
+ * Resources it created are deleted again if a later one fails (nothing is left half-created); it then
+ * rejects with ProvisioningError carrying the driver's message. Resources that existed before are never
+ * touched by a failure. `cloneFrom` names an environment whose
  * resources' data new ones start with. `created` lists the addresses of the resources this call created, in
  * order (those created again with `recreateMissing` too, not replaced ones), for a caller that must take
  * them back when a later phase of its deployment fails (deleteCreatedResources).
@@ -596,6 +597,9 @@ export async function provisionResources(
                 `restored); \`pave resources check --app ${target.app} --env ${target.env}\` lists what is missing`,
             );
           }
+          // Gone to its driver's read is not always gone entirely (a dropped database leaves its role): the
+          // delete the contract makes idempotent clears what is left before the create.
+          await deleteResource(deps, target, row, ctx, note, { keepRow: true });
           const recreated = await createWith(node, definition, driver, inputs, 'missing: creating it again');
           created.push({ address: node.address, driver, id: recreated.id, inputs });
           await claimHost(node, recreated.outputs);
@@ -820,8 +824,8 @@ export async function pruneResources(
 }
 
 /**
- * Deletes one resource with its driver, then its row (unless `keepRow`: a replacement stores the new
- * resource in it); rejects (keeping the row) if the driver fails. The driver gets the inputs the resource was
+ * Deletes one resource with its driver, then its row (unless `keepRow`: a replacement or a re-creation
+ * stores the new resource in it); rejects (keeping the row) if the driver fails. The driver gets the inputs the resource was
  * last created or updated with, whatever its definition says now (or if it was deleted).
  */
 async function deleteResource(
