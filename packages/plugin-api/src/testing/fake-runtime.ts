@@ -8,6 +8,8 @@ import type {
   RenderedWorkload,
   RuntimeDriver,
   RuntimeTarget,
+  WaitReadyOptions,
+  WorkloadShape,
   WorkloadStatus,
 } from '../drivers.ts';
 import { sleep } from '../readiness.ts';
@@ -35,12 +37,6 @@ export interface FakeRunningWorkload {
   deploymentId: string;
   /** The first container's environment. */
   env: Record<string, string>;
-}
-
-/** The shape of a workload `check` looks at: its name and what each container runs. */
-export interface FakeCheckedWorkload {
-  name: string;
-  containers: Array<{ name: string; image: string; command?: string[]; args?: string[] }>;
 }
 
 /** The environment variable that makes a fake workload crash: its value is the exit code. */
@@ -136,7 +132,7 @@ export class FakeRuntime implements RuntimeDriver {
   }
 
   /** Why this runtime cannot run `workload`: one failure per container with neither an image nor a command. */
-  check(workload: FakeCheckedWorkload): CheckFailure[] {
+  check(workload: WorkloadShape): CheckFailure[] {
     return workload.containers
       .filter((container) => container.image.trim() === '' && (container.command ?? []).length === 0)
       .map((container) => ({
@@ -175,7 +171,7 @@ export class FakeRuntime implements RuntimeDriver {
     target: RuntimeTarget,
     workload: string,
     ctx: DriverContext,
-    _options?: { stableMs?: number },
+    _options?: WaitReadyOptions,
   ): Promise<ReadyResult> {
     this.record('waitReady', target, workload);
     this.injectedFailure('waitReady', workload);

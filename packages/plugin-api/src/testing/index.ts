@@ -9,7 +9,6 @@ export {
   FAKE_EXIT_CODE,
   FAKE_NEVER_READY,
   FakeRuntime,
-  type FakeCheckedWorkload,
   type FakeRunningWorkload,
   type FakeRuntimeCall,
   type FakeRuntimeFailingMethod,
