@@ -20,6 +20,12 @@ export function WorkloadStatusTable({ status }: { status: EnvironmentStatus }) {
             ? `Running deployment #${status.currentDeployment.id} (${status.currentDeployment.kind}).`
             : 'Nothing deployed yet.'}
       </p>
+      {!status.target.reachable && (
+        <div className="error" role="alert">
+          Runtime target {status.target.id} cannot be reached: {status.target.detail ?? 'no answer'}. Fix the
+          target, or move the environment to another one and deploy again.
+        </div>
+      )}
       {status.workloads.length === 0 ? (
         <p className="muted">No workloads run here.</p>
       ) : (
