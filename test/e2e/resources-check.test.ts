@@ -54,7 +54,7 @@ describe('pave resources check finds a database dropped behind Pave’s back; --
   };
   const deploy = (...extra: string[]) =>
     pave('deploy', '-f', join(appDir, 'api.score.yaml'), '--app', 'shop', '--env', 'dev', '--wait', ...extra);
-  const checked = async (): Promise<{ code: number; items: ResourceCheck[]; stderr: string }> => {
+  const checked = async (): Promise<{ code: number | null; items: ResourceCheck[]; stderr: string }> => {
     const result = await pave('resources', 'check', '--app', 'shop', '--env', 'dev', '-o', 'json');
     return { code: result.code, items: JSON.parse(result.stdout).items, stderr: result.stderr };
   };
