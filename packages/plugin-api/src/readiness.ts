@@ -62,21 +62,28 @@ export interface ReadinessCheck<S> {
  * The readiness loop every polling runtime shares: looks at `workload` every `pollMs` until its checks pass
  * and every container without a readiness probe has kept running for `stableMs` (default DEFAULT_STABLE_MS)
  * since it last started (`{ ready: true }`), it fails for good (the runtime's answer, e.g. a container that
- * exited inside that window), or `signal` aborts or `timeoutMs` passes (not ready: "timed out after N s:
- * <the last round's detail>", with the last log lines). A window longer than `timeoutMs` can never pass.
+ * exited inside that window), or `signal` aborts or the time is up (not ready: "timed out after N s: <the
+ * last round's detail>", with the last log lines). The time is `timeoutMs`, plus `stableMs` when a container
+ * has no readiness probe: the window comes on top of the time a workload may take to start.
  */
 export async function waitForReady<S>(
   workload: string,
   options: { signal: AbortSignal; timeoutMs: number; pollMs: number; stableMs?: number },
   check: ReadinessCheck<S>,
 ): Promise<ReadyResult> {
-  const signal = AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)]);
   const stableMs = options.stableMs ?? DEFAULT_STABLE_MS;
   const startedMs = Date.now();
+  let signal: AbortSignal | undefined;
   let lastFailure = '';
   for (;;) {
     const snapshot = await check.snapshot();
     if (!snapshot) return { ready: false, reason: `workload "${workload}" is not deployed`, lastLogs: [] };
+    // Whether the window applies is known from the first snapshot on; a window longer than the timeout
+    // could otherwise never pass.
+    signal ??= AbortSignal.any([
+      options.signal,
+      AbortSignal.timeout(options.timeoutMs + (check.unprobed(snapshot).length > 0 ? stableMs : 0)),
+    ]);
     const early = check.before ? await check.before(snapshot) : null;
     if (early) return early;
     const probed = await check.probe(snapshot, signal);

@@ -140,10 +140,30 @@ describe('waitForReady', () => {
       expect(Date.now() - startedMs).toBeGreaterThanOrEqual(350);
     });
 
-    it(`says how long a container has run of the window when it times out (default ${DEFAULT_STABLE_MS} ms)`, async () => {
+    it('waits out a window longer than the timeout for a container without a probe, but no longer for probes', async () => {
+      const startedMs = Date.now();
+      const stable = await waitForReady(
+        'worker',
+        { signal: never(), timeoutMs: 100, pollMs: 10, stableMs: 300 },
+        check({ probe: passing, unprobed: () => [{ name: 'main', runningSinceMs: startedMs }] }),
+      );
+      expect(stable).toEqual({ ready: true });
+      expect(Date.now() - startedMs).toBeGreaterThanOrEqual(300);
+
+      const probedMs = Date.now();
+      const probed = await waitForReady(
+        'web',
+        { signal: never(), timeoutMs: 100, pollMs: 10, stableMs: 60_000 },
+        check({}),
+      );
+      expect(probed).toMatchObject({ ready: false, reason: 'timed out after 0 s: GET /health: 503' });
+      expect(Date.now() - probedMs).toBeLessThan(1_000);
+    });
+
+    it(`says how long a container has run of the window when waiting stops (default ${DEFAULT_STABLE_MS} ms)`, async () => {
       const result = await waitForReady(
         'worker',
-        { signal: never(), timeoutMs: 100, pollMs: 10 },
+        { signal: AbortSignal.timeout(100), timeoutMs: 60_000, pollMs: 10 },
         check({ probe: passing, unprobed: () => [{ name: 'main', runningSinceMs: Date.now() - 1_200 }] }),
       );
       expect(result).toEqual({

@@ -42,7 +42,10 @@ export interface DockerRuntimeConfig {
   port?: number;
   /** Pave's data directory; container files are kept under `<dataDir>/runtime/docker/`. */
   dataDir: string;
-  /** Longest `waitReady` waits even if `ctx.signal` does not abort; default 60 000 ms. */
+  /**
+   * Longest `waitReady` waits even if `ctx.signal` does not abort, plus the stability window when a container
+   * has no readiness probe; default 60 000 ms.
+   */
   readyTimeoutMs?: number;
   /** Between SIGTERM and SIGKILL when a container is stopped; default 5 000 ms. */
   stopGraceMs?: number;

@@ -55,7 +55,10 @@ export interface ProcessRuntimeConfig {
   dataDir: string;
   /** The bundled supervisor, `packages/cli/dist/process-supervisor.js` (run with this Node.js). */
   supervisorScript: string;
-  /** Longest `waitReady` waits even if `ctx.signal` does not abort; default 60 000 ms. */
+  /**
+   * Longest `waitReady` waits even if `ctx.signal` does not abort, plus the stability window when a container
+   * has no readiness probe; default 60 000 ms.
+   */
   readyTimeoutMs?: number;
   /** Restarts of crashed processes; default 1 s doubling to 60 s, reset after a run of 10 s. */
   restartBackoff?: Partial<RestartBackoff>;
