@@ -15,7 +15,7 @@ import { environmentRow } from '../environments.ts';
 import { latestValuesVersion, valuesContent } from '../values.ts';
 import { now, type RequestContext } from '../context.ts';
 import { diffSets } from './diff.ts';
-import { planResources, ProvisioningError, type ResourceDeps } from '../resources/provision.ts';
+import { planResources, type ResourceDeps } from '../resources/provision.ts';
 import { driverContext, type LevelLogger } from './orchestrator.ts';
 import { DEFAULT_TIMEOUT_SECONDS, toDeployment, type DeploymentRequest } from './records.ts';
 import { loadSet, saveSet, type SetWorkloads } from './sets.ts';
@@ -184,17 +184,7 @@ export async function createDeployment(
     planning && ctx
       ? { ...planning.resources, ctx: { ...ctx, dryRun: true }, read: body.plan === true }
       : undefined,
-  )
-    .catch((error: unknown) => {
-      // A driver that cannot answer is the deployment's problem to report, not an internal error.
-      if (error instanceof ProvisioningError) {
-        throw new ConflictError(`the resources of ${app}/${env} cannot be planned`, [
-          { path: 'resources', message: error.message },
-        ]);
-      }
-      throw error;
-    })
-    .finally(() => ctx?.dispose());
+  ).finally(() => ctx?.dispose());
   if (resources.problems.length) {
     throw new ConflictError(
       `the deployment would leave ${app}/${env}'s resources in a state Pave refuses`,
