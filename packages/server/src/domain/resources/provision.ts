@@ -132,7 +132,7 @@ export async function planResources(
   const changes: ResourceChange[] = [];
   const problems: FieldProblem[] = [];
   const used = new Set<string>();
-  // The outputs params may use: those of resources that exist and are kept, as stored.
+  // The outputs params may use: those of the resources that exist and stay, as stored.
   const known = new Map<string, ResourceOutputs>();
   for (const node of graph.nodes) {
     if (node.builtIn) continue;
@@ -177,6 +177,7 @@ export async function planResources(
         ? await inspectChange(inspect, target, node, row, definition, workloads, graph.nodes, known)
         : undefined;
     if (!inspect || !inspected) {
+      if (inspect) known.set(node.address, await rowOutputs(inspect.box, row));
       const paramsChanged = row.params !== canonicalJson(node.params);
       changes.push({
         address: node.address,
