@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { RenderedWorkload, ResourceInputs, RuntimeTarget } from '../src/index.ts';
 import {
@@ -9,7 +10,31 @@ import {
   testDriverContext,
 } from '../src/testing/index.ts';
 
-let nextPort = 31_000 + (process.pid % 5_000);
+/** `count` distinct ports that were free a moment ago: all bound to port 0 at once, then released. */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<Server>((resolve, reject) => {
+          const server = createServer();
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => (server.address() as AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
+
+// Host ports the system handed out, so the fake's servers do not collide with other tests' sockets.
+const ports = await freePorts(40);
+const nextPort = (): number => {
+  const port = ports.shift();
+  if (port === undefined) throw new Error('fakes.test.ts ran out of host ports: allocate more');
+  return port;
+};
 let environments = 0;
 let scopes = 0;
 
@@ -19,7 +44,7 @@ function workload(
   env: Record<string, string>,
   image = 'registry.example/app:1',
 ): RenderedWorkload {
-  const hostPort = nextPort++;
+  const hostPort = nextPort();
   return {
     name,
     deploymentId: `dep-${name}`,

@@ -15,8 +15,10 @@ export {
   type FakeRuntimeMethod,
 } from './fake-runtime.ts';
 export {
+  RESOURCE_CONTRACT_TESTS,
   describeResourceDriverContract,
   testDriverContext,
+  type ResourceContractTest,
   type ResourceDriverContractOptions,
 } from './resource-contract.ts';
 export {

@@ -6,13 +6,33 @@ import { RESOURCE_TYPES } from '@pave/core';
 import type { DriverContext } from '../context.ts';
 import type { ResourceDriver, ResourceInputs, ResourceOutputs } from '../drivers.ts';
 
+/**
+ * The titles of the resource contract suite's tests: the keys of `skipTests` in
+ * {@link ResourceDriverContractOptions}.
+ */
+export const RESOURCE_CONTRACT_TESTS = {
+  acceptsValid: 'accepts valid inputs',
+  refusesInvalid: 'refuses invalid inputs, naming the property',
+  creates: 'creates a resource with every output of its type that read returns unchanged',
+  scopes: 'gives each scope its own resource',
+  noChange: 'reports no change for unchanged inputs',
+  deletes: 'deletes the resource, after which read is null and a second delete succeeds',
+  failedCreate: 'leaves nothing behind when create fails',
+} as const;
+
+/** The title of one test of the resource contract suite. */
+export type ResourceContractTest = (typeof RESOURCE_CONTRACT_TESTS)[keyof typeof RESOURCE_CONTRACT_TESTS];
+
 /** What every run of the contract suite names: the driver, its inputs and how to see its resources. */
 interface ContractBase {
   /** Builds the driver under test (called once). */
   driver: () => ResourceDriver | Promise<ResourceDriver>;
   /** Inputs that provision a fresh resource; each call returns a new scope so runs do not collide. */
   validInputs: () => ResourceInputs;
-  /** Inputs `check` must refuse, with the property it must name. */
+  /**
+   * Inputs `check` must refuse, with the property it must name. Without them, the test is skipped with a
+   * reason saying so.
+   */
   invalidInputs?: { inputs: ResourceInputs; property: string };
   /**
    * Whether the resource really exists, asked of the infrastructure itself (not of the driver): a database
@@ -24,6 +44,11 @@ interface ContractBase {
    * dns): `delete` is then checked to succeed and change nothing, instead of making `read` return null.
    */
   stateless?: string;
+  /**
+   * Tests skipped for this driver: title (see {@link RESOURCE_CONTRACT_TESTS}) -> why. The reason shows in
+   * the skipped test's name.
+   */
+  skipTests?: Partial<Record<ResourceContractTest, string>>;
   /** Runs after the suite, to release what the options set up. */
   cleanup?: () => Promise<void>;
 }
@@ -65,6 +90,26 @@ export function testDriverContext(signal: AbortSignal = AbortSignal.timeout(60_0
  * - a `create` that fails leaves nothing behind.
  */
 export function describeResourceDriverContract(name: string, options: ResourceDriverContractOptions): void {
+  const known = new Set<string>(Object.values(RESOURCE_CONTRACT_TESTS));
+  const unknown = Object.keys(options.skipTests ?? {}).filter((title) => !known.has(title));
+  if (unknown.length > 0) {
+    throw new Error(
+      `resource contract "${name}": skipTests names tests the suite does not have: ${unknown.join('; ')} (use the titles in RESOURCE_CONTRACT_TESTS)`,
+    );
+  }
+  const skips: Partial<Record<ResourceContractTest, string>> = {
+    ...(options.invalidInputs ? {} : { [RESOURCE_CONTRACT_TESTS.refusesInvalid]: 'no invalidInputs given' }),
+    ...(options.failingCreateSkipReason
+      ? { [RESOURCE_CONTRACT_TESTS.failedCreate]: options.failingCreateSkipReason }
+      : {}),
+    ...options.skipTests,
+  };
+  /** Declares a contract test, or skips it with its reason. */
+  const test = (title: ResourceContractTest, fn: () => Promise<void>, shownTitle: string = title) => {
+    const reason = skips[title];
+    if (reason) it.skip(`${shownTitle} (skipped: ${reason})`, () => undefined);
+    else it(shownTitle, fn);
+  };
   describe(`resource driver contract: ${name}`, () => {
     const ctx = testDriverContext();
     let driver: ResourceDriver;
@@ -77,12 +122,12 @@ export function describeResourceDriverContract(name: string, options: ResourceDr
       rmSync(ctx.scratchDir, { recursive: true, force: true });
     });
 
-    it('accepts valid inputs', async () => {
+    test(RESOURCE_CONTRACT_TESTS.acceptsValid, async () => {
       const d = await getDriver();
       expect(await d.check(options.validInputs(), ctx)).toEqual([]);
     });
 
-    it.skipIf(!options.invalidInputs)('refuses invalid inputs, naming the property', async () => {
+    test(RESOURCE_CONTRACT_TESTS.refusesInvalid, async () => {
       const d = await getDriver();
       const { inputs, property } = options.invalidInputs!;
       const failures = await d.check(inputs, ctx);
@@ -90,7 +135,7 @@ export function describeResourceDriverContract(name: string, options: ResourceDr
       for (const failure of failures) expect(failure.reason.length).toBeGreaterThan(0);
     });
 
-    it('creates a resource with every output of its type that read returns unchanged', async () => {
+    test(RESOURCE_CONTRACT_TESTS.creates, async () => {
       const d = await getDriver();
       const inputs = options.validInputs();
       const { id, outputs } = await d.create(inputs, ctx);
@@ -105,7 +150,7 @@ export function describeResourceDriverContract(name: string, options: ResourceDr
       expect(await d.read(id, inputs, ctx)).toEqual({ outputs });
     });
 
-    it('gives each scope its own resource', async () => {
+    test(RESOURCE_CONTRACT_TESTS.scopes, async () => {
       const d = await getDriver();
       const a = options.validInputs();
       const b = options.validInputs();
@@ -116,7 +161,7 @@ export function describeResourceDriverContract(name: string, options: ResourceDr
       expect(second.id).not.toBe(first.id);
     });
 
-    it('reports no change for unchanged inputs', async () => {
+    test(RESOURCE_CONTRACT_TESTS.noChange, async () => {
       const d = await getDriver();
       const inputs = options.validInputs();
       const { id } = await d.create(inputs, ctx);
@@ -124,35 +169,29 @@ export function describeResourceDriverContract(name: string, options: ResourceDr
       expect((await d.diff(id, inputs, inputs, ctx)).changes).toBe(false);
     });
 
-    if (options.stateless) {
-      it(`deletes without error, twice (stateless: ${options.stateless})`, async () => {
-        const d = await getDriver();
-        const inputs = options.validInputs();
-        const { id } = await d.create(inputs, ctx);
-        await d.delete(id, inputs, ctx);
-        await d.delete(id, inputs, ctx);
-      });
-    } else {
-      it('deletes the resource, after which read is null and a second delete succeeds', async () => {
+    const stateless = options.stateless;
+    test(
+      RESOURCE_CONTRACT_TESTS.deletes,
+      async () => {
         const d = await getDriver();
         const inputs = options.validInputs();
         const { id, outputs } = await d.create(inputs, ctx);
         await d.delete(id, inputs, ctx);
-        expect(await options.exists(id, outputs)).toBe(false);
-        expect(await d.read(id, inputs, ctx)).toBeNull();
+        if (!stateless) {
+          expect(await options.exists(id, outputs)).toBe(false);
+          expect(await d.read(id, inputs, ctx)).toBeNull();
+        }
         await d.delete(id, inputs, ctx);
-      });
-    }
+      },
+      // A stateless driver computes its outputs from its inputs: read has nothing to lose.
+      stateless ? `deletes without error, twice (stateless: ${stateless})` : RESOURCE_CONTRACT_TESTS.deletes,
+    );
 
-    if (options.failingCreate) {
-      it('leaves nothing behind when create fails', async () => {
-        const d = await getDriver();
-        const { inputs, exists } = options.failingCreate!;
-        await expect(d.create(inputs, ctx)).rejects.toThrow();
-        expect(await exists()).toBe(false);
-      });
-    } else {
-      it.skip(`leaves nothing behind when create fails (${options.failingCreateSkipReason})`, () => {});
-    }
+    test(RESOURCE_CONTRACT_TESTS.failedCreate, async () => {
+      const d = await getDriver();
+      const { inputs, exists } = options.failingCreate!;
+      await expect(d.create(inputs, ctx)).rejects.toThrow();
+      expect(await exists()).toBe(false);
+    });
   });
 }
