@@ -5,7 +5,6 @@ import {
   substitutePlaceholders,
   type FieldProblem,
   type ResourceChange,
-  type ResourceDefinition,
 } from '@pave/core';
 import type {
   DriverContext,
@@ -123,11 +122,10 @@ export async function planResources(
   inspect?: PlanInspection,
 ): Promise<{ changes: ResourceChange[]; problems: FieldProblem[] }> {
   const graph = buildResourceGraph(workloads);
-  const definitions = inspect ? await loadDefinitions(db, inspect.box) : await listDefinitions(db);
-  const loaded = new Map(
-    definitions.map((definition) => [definition.id, definition as LoadedDefinition | ResourceDefinition]),
-  );
-  const matchable = candidates(definitions);
+  // Inputs need the definitions' secrets, which only inspecting decrypts.
+  const loaded = inspect ? await loadDefinitions(db, inspect.box) : undefined;
+  const byId = new Map((loaded ?? []).map((definition) => [definition.id, definition]));
+  const matchable = candidates(loaded ?? (await listDefinitions(db)));
   const rows = await resourceRows(db, target.app, target.env);
   const changes: ResourceChange[] = [];
   const problems: FieldProblem[] = [];
@@ -171,9 +169,9 @@ export async function planResources(
       row.definition_id !== winner.id
         ? `stays on ${row.definition_id} (${winner.id} matches now; delete and recreate the resource to switch)`
         : undefined;
-    const definition = loaded.get(row.definition_id);
+    const definition = byId.get(row.definition_id);
     const inspected =
-      inspect && definition && 'secrets' in definition
+      inspect && definition
         ? await inspectChange(inspect, target, node, row, definition, workloads, graph.nodes, known)
         : undefined;
     if (!inspect || !inspected) {
