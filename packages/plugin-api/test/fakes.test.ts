@@ -203,7 +203,7 @@ describe('FakeRuntime', () => {
     expect(runtime.check(empty)).toEqual([
       {
         property: 'containers.main.image',
-        reason: 'container "main" has neither an image nor a command: nothing to run',
+        reason: 'container "main" has neither an image nor a command: nothing to run; give it one',
       },
     ]);
     expect(

@@ -137,7 +137,7 @@ export class FakeRuntime implements RuntimeDriver {
       .filter((container) => container.image.trim() === '' && (container.command ?? []).length === 0)
       .map((container) => ({
         property: `containers.${container.name}.image`,
-        reason: `container "${container.name}" has neither an image nor a command: nothing to run`,
+        reason: `container "${container.name}" has neither an image nor a command: nothing to run; give it one`,
       }));
   }
 
