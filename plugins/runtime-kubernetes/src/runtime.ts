@@ -190,8 +190,8 @@ export class KubernetesRuntime implements RuntimeDriver {
    * kept running `options.stableMs` (default DEFAULT_STABLE_MS) since it last started: ready. Not ready when
    * the rollout fails (progress deadline exceeded), a container of the new version is stuck (CrashLoopBackOff
    * with its last exit code, ImagePullBackOff, …) or restarts within that window, the workload is not
-   * deployed, or `readyTimeoutMs` passes or `ctx.signal` aborts; then with the last 20 log lines of the
-   * failing container (or of the workload's pods).
+   * deployed, or `ctx.signal` aborts or the time is up (`readyTimeoutMs`, plus the window for containers
+   * without a probe); then with the last 20 log lines of the failing container (or of the workload's pods).
    */
   async waitReady(
     target: RuntimeTarget,
@@ -205,6 +205,7 @@ export class KubernetesRuntime implements RuntimeDriver {
     const timeoutMs = this.config.readyTimeoutMs ?? 300_000;
     const pollMs = this.config.pollMs ?? 1_000;
     const started = Date.now();
+    const stableMs = options.stableMs ?? DEFAULT_STABLE_MS;
     const name = workloadObjectName(workload);
     const rollout = await waitForRollout(clients, { namespace, name, timeoutMs, pollMs, signal: ctx.signal });
     const outcome = !rollout.ok
@@ -212,8 +213,10 @@ export class KubernetesRuntime implements RuntimeDriver {
       : await waitForStableContainers(clients, {
           namespace,
           name,
-          stableMs: options.stableMs ?? DEFAULT_STABLE_MS,
-          timeoutMs: Math.max(1, timeoutMs - (Date.now() - started)),
+          stableMs,
+          // The window comes on top of the time a rollout may take, as in the other runtimes: a window
+          // longer than the timeout could otherwise never pass.
+          timeoutMs: Math.max(1, timeoutMs - (Date.now() - started)) + stableMs,
           pollMs,
           signal: ctx.signal,
         });

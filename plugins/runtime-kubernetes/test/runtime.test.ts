@@ -334,7 +334,7 @@ describe('the kubernetes runtime', () => {
 
   describe('with containers that have no readiness probe', () => {
     /** A runtime against a fake cluster whose pods behave as `behaviour`, and a probe-less workload. */
-    async function probeless(behaviour: PodBehaviour, probed = false) {
+    async function probeless(behaviour: PodBehaviour, probed = false, readyTimeoutMs?: number) {
       await api?.close();
       const started = await startFakeCluster({ kubelet: () => behaviour });
       api = started.api;
@@ -342,6 +342,7 @@ describe('the kubernetes runtime', () => {
         kubeconfig: api.kubeconfigFile,
         context: 'fake',
         pollMs: 10,
+        ...(readyTimeoutMs ? { readyTimeoutMs } : {}),
       });
       const workload: RenderedWorkload = {
         name: 'worker',
@@ -378,6 +379,13 @@ describe('the kubernetes runtime', () => {
         ready: true,
       });
       expect(Date.now() - again).toBeLessThan(1_000);
+    });
+
+    it('waits out a window longer than readyTimeoutMs: the window comes on top of it', async () => {
+      const runtime = await probeless({ kind: 'ready' }, false, 200);
+      expect(await runtime.waitReady(target, 'worker', context(), { stableMs: 500 })).toEqual({
+        ready: true,
+      });
     });
 
     it('is not ready, at once, when one restarts within stableMs: with its exit code and last logs', async () => {
