@@ -432,7 +432,7 @@ describe('resources end to end: embedded defaults, shared servers, refactoring, 
       expect(status.workloads.map((w: { workload: string }) => w.workload)).toEqual(['store']);
     }, 120_000);
 
-    it('rolls back a failed deployment that added a stateful resource, keeping the resource', async () => {
+    it('rolls back a failed deployment that added a stateful resource, and deletes the resource it created', async () => {
       const file = join(appDir, 'store.score.yaml');
       writeFileSync(
         file,
@@ -444,10 +444,15 @@ describe('resources end to end: embedded defaults, shared servers, refactoring, 
       expect(failed.code).not.toBe(0);
       const last = await lastDeployment('tools');
       expect(last).toMatchObject({ status: 'failed', rolledBack: true });
-      // The previous set runs again; the new volume stays (deleting it needs --prune --allow-data-loss).
+      // The previous set runs again, and the volume the failed run created is deleted again: nothing of the
+      // failed set uses it, and no deployment that succeeded ever did. The volume that existed before stays.
       const status = JSON.parse((await ok('status', '--app', 'shop', '--env', 'tools', '-o', 'json')).stdout);
       expect(status.workloads.map((w: { state: string }) => w.state)).toEqual(['ready']);
-      expect((await resources('tools')).map((r) => r.address)).toEqual(['store.files', 'store.scratch']);
+      expect((await resources('tools')).map((r) => r.address)).toEqual(['store.files']);
+      const journal = JSON.parse(
+        (await ok('deployments', 'get', last!.id, '--app', 'shop', '--env', 'tools', '-o', 'json')).stdout,
+      ).journal as Array<{ message: string }>;
+      expect(journal.some((e) => /store\.scratch: deleted/.test(e.message))).toBe(true);
     }, 120_000);
 
     it('refuses a resource type that no definition provisions, naming the type and the fix', async () => {
