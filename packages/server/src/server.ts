@@ -164,6 +164,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       store,
       loggerInstance: logger,
       runtime,
+      targets: runtime,
       renderer: runtime,
       secrets: { box, keyring },
       resourceDrivers,

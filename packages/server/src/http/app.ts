@@ -50,7 +50,7 @@ import { roleRoutes } from './routes/roles.ts';
 import { targetRoutes, type TargetRenderer } from './routes/targets.ts';
 import { proxyRoutes } from './proxy.ts';
 import { portalRoutes } from './portal.ts';
-import { environmentTeardown } from '../domain/deployments/orchestrator.ts';
+import { environmentTeardown, type EnvironmentTargets } from '../domain/deployments/orchestrator.ts';
 import type { ResourceDriverRegistry } from '../domain/resources/provision.ts';
 import type { RouteTable } from '../domain/resources/routes.ts';
 
@@ -96,6 +96,11 @@ export interface BuildApiOptions {
   bodyLimit?: number;
   /** Where workloads run; without one, the deployment routes are not served. */
   runtime?: RuntimeDriver;
+  /**
+   * Which runtime each environment deploys to (the runtime router): a deployment is refused when it is
+   * queued if that runtime cannot run its workloads. Without it, `runtime` is asked.
+   */
+  targets?: EnvironmentTargets;
   /** Renders environments for `pave render` (the runtime router); without it, the render route is not served. */
   renderer?: TargetRenderer;
   /** Called when a deployment is queued, so the local worker can start it at once. */
@@ -283,6 +288,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
           runtime: options.runtime,
           onQueued: options.onDeploymentQueued ?? (() => undefined),
           resources,
+          targets: options.targets,
         });
       }
     },

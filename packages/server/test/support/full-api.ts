@@ -20,7 +20,7 @@ export interface FullApi {
 
 /**
  * Builds the API with all its parts real: a migrated store, encrypted values, the runtime router over the
- * process runtime and the resource drivers. The supervisor and pglite scripts do not exist, so a deployment
+ * process runtime (which also chooses each environment's runtime) and the resource drivers. The supervisor and pglite scripts do not exist, so a deployment
  * that got as far as starting a workload would fail rather than run one; nothing here starts a worker.
  */
 export async function openFullApi(
@@ -40,6 +40,7 @@ export async function openFullApi(
     store,
     secrets: { box, keyring },
     runtime,
+    targets: runtime,
     renderer: runtime,
     resourceDrivers: resourceDriverRegistry({ dataDir, pgliteScript: '/nonexistent/pglite-server.js' }),
     ...extra,

@@ -19,6 +19,8 @@ import { planResources, type ResourceDeps } from '../resources/provision.ts';
 import { driverContext, type LevelLogger } from './orchestrator.ts';
 import { DEFAULT_TIMEOUT_SECONDS, toDeployment, type DeploymentRequest } from './records.ts';
 import { loadSet, saveSet, type SetWorkloads } from './sets.ts';
+import { unrunnable } from './runnable.ts';
+import type { RuntimeDriver } from '@pave/plugin-api';
 
 /** The workloads an environment currently runs (its last successful set), or none. */
 export async function currentWorkloads(
@@ -95,9 +97,14 @@ export async function insertDeployment(
  * resources by their Score params only.
  */
 export interface DeploymentPlanning {
-  resources: Pick<ResourceDeps, 'box' | 'drivers'>;
+  resources?: Pick<ResourceDeps, 'box' | 'drivers'> | undefined;
   /** Where the drivers' log lines go (the request's logger). */
   logger: LevelLogger;
+  /**
+   * The runtime of the target an environment matches now, asked whether it can run the set
+   * (RuntimeDriver.check). Rejects when the target cannot be built: the deployment's plan phase reports that.
+   */
+  runtimeOf?: (target: { app: string; env: string; envType: string }) => Promise<RuntimeDriver>;
 }
 
 /** How long planning may wait for resource drivers to answer `diff` and `read`. */
@@ -170,7 +177,9 @@ export async function createDeployment(
     next = applyPatch(current.workloads, request.upsert, request.remove);
   }
   const environment = await environmentRow(store.db, app, env);
-  const ctx = planning ? driverContext(planning.logger, AbortSignal.timeout(PLAN_TIMEOUT_MS)) : undefined;
+  const ctx = planning?.resources
+    ? driverContext(planning.logger, AbortSignal.timeout(PLAN_TIMEOUT_MS))
+    : undefined;
   const resources = await planResources(
     store.db,
     { app, env, envType: environment.type, actor: context.actor.username },
@@ -181,7 +190,7 @@ export async function createDeployment(
       keepUnused: kind === 'rollback',
       recreateMissing: body.recreateMissing,
     },
-    planning && ctx
+    planning?.resources && ctx
       ? { ...planning.resources, ctx: { ...ctx, dryRun: true }, read: body.plan === true }
       : undefined,
   ).finally(() => ctx?.dispose());
@@ -189,6 +198,14 @@ export async function createDeployment(
     throw new ConflictError(
       `the deployment would leave ${app}/${env}'s resources in a state Pave refuses`,
       resources.problems,
+    );
+  }
+  const runtime = await planning?.runtimeOf?.({ app, env, envType: environment.type }).catch(() => undefined);
+  const unrunnableProblems = runtime ? unrunnable(runtime, next) : [];
+  if (runtime && unrunnableProblems.length) {
+    throw new ConflictError(
+      `the ${runtime.name} runtime ${app}/${env} deploys to cannot run this set`,
+      unrunnableProblems,
     );
   }
   if (body.plan) {

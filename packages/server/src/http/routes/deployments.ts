@@ -20,7 +20,7 @@ import type { Store } from '../../store/index.ts';
 import { getEnvironment } from '../../domain/environments.ts';
 import { getDeployment, listDeployments } from '../../domain/deployments/records.ts';
 import { createDeployment, diffDeployments, rollback } from '../../domain/deployments/service.ts';
-import { driverContext } from '../../domain/deployments/orchestrator.ts';
+import { driverContext, type EnvironmentTargets } from '../../domain/deployments/orchestrator.ts';
 import { environmentStatus } from '../../domain/deployments/status.ts';
 import type { ResourceDeps } from '../../domain/resources/provision.ts';
 
@@ -32,6 +32,8 @@ export interface DeploymentRouteDeps {
   onQueued: () => void;
   /** The resource drivers and the secret box: plans ask drivers what a change means (diff, read). */
   resources?: Pick<ResourceDeps, 'box' | 'drivers'> | undefined;
+  /** Which runtime each environment deploys to; without it, `runtime` for all. */
+  targets?: EnvironmentTargets | undefined;
 }
 
 /** Deployments, rollback, promote, status, diff and logs of an environment. */
@@ -64,7 +66,11 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
         request.params.app,
         request.params.env,
         request.body,
-        deps.resources ? { resources: deps.resources, logger: request.log } : undefined,
+        {
+          resources: deps.resources,
+          logger: request.log,
+          runtimeOf: async (target) => (deps.targets ? (await deps.targets.plan(target)).runtime : runtime),
+        },
       );
       if ('diff' in result) return reply.code(200).send(result);
       deps.onQueued();
