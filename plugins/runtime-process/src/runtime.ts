@@ -260,9 +260,12 @@ export class ProcessRuntime implements RuntimeDriver {
           });
         }
       } catch (error) {
-        // Nothing of the new version may keep running: stop the containers that did start.
+        // Nothing of the new version may keep running: stop the containers that did start, and forget the
+        // version (its logs stay) so status does not list a workload that never ran.
         this.checks.delete(workloadKey(target, workload.name));
         await this.stopWorkload(paths, ctx);
+        await rm(paths.record, { force: true });
+        await rm(paths.stateDir, { recursive: true, force: true });
         throw error;
       }
     });
@@ -602,6 +605,14 @@ export class ProcessRuntime implements RuntimeDriver {
     for (;;) {
       const state = readJsonFile<ContainerState>(config.stateFile);
       if (state && state.supervisor.pid === supervisor.pid && state.status !== 'starting') {
+        // A command that cannot be spawned at all (missing, not executable) would only be retried: the
+        // deploy rejects instead, and its caller stops the supervisor.
+        if (state.status !== 'running' && state.lastExit?.error) {
+          throw new Error(
+            `container "${container.name}" could not start: ${state.lastExit.error}; check its command ` +
+              `(${JSON.stringify(config.argv[0])}) exists in ${config.cwd} or on PATH and is executable`,
+          );
+        }
         return state.supervisor;
       }
       if (exit !== null || Date.now() > deadline) {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RUNTIME_CONTRACT_TESTS, describeRuntimeDriverContract } from '@pave/plugin-api/testing';
+import { describeRuntimeDriverContract } from '@pave/plugin-api/testing';
 import type { RenderedWorkload } from '@pave/plugin-api';
 import { ProcessRuntime } from '../src/index.ts';
 import { copySupervisor } from './support.ts';
@@ -54,9 +54,5 @@ describeRuntimeDriverContract('process', {
   unstartable: (name) => nodeWorkload(name, { command: [join(dataDir, 'no-such-command')] }),
   crashing: (name) => nodeWorkload(name, { script: "console.error('something broke'); process.exit(3)" }),
   neverReady: (name) => nodeWorkload(name, { script: 'setInterval(() => {}, 1000)' }),
-  skipTests: {
-    [RUNTIME_CONTRACT_TESTS.failedStart]:
-      'known defect: deploying a command that does not exist resolves; the supervisor keeps retrying the spawn (status: crash-looping, "could not start: spawn … ENOENT") instead of deploy rejecting with nothing left running',
-  },
   cleanup: async () => rmSync(dataDir, { recursive: true, force: true }),
 });

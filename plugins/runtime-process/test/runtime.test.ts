@@ -746,7 +746,7 @@ describe('ProcessRuntime', () => {
     expect(await runtime.status(target, testContext())).toEqual([]);
   });
 
-  it('reports a command that cannot be started, with the reason in the last log lines', async () => {
+  it('refuses to deploy a command that cannot be started, naming it, and leaves nothing running', async () => {
     const runtime = newRuntime();
     const target = newTarget();
     const workload = nodeWorkload('api', {
@@ -755,14 +755,10 @@ describe('ProcessRuntime', () => {
       container: { command: ['./no-such-program'] },
     });
 
-    await runtime.deploy(target, workload, testContext());
-    const result = await runtime.waitReady(target, 'api', testContext());
-
-    expect(result).toMatchObject({
-      ready: false,
-      reason: expect.stringMatching(/^container "main" could not start: .*ENOENT/),
-    });
-    expect(result.ready === false && result.lastLogs.join('\n')).toMatch(/cannot start \.\/no-such-program/);
+    await expect(runtime.deploy(target, workload, testContext())).rejects.toThrow(
+      /^container "main" could not start: .*ENOENT.*"\.\/no-such-program"/,
+    );
+    expect(await runtime.status(target, testContext())).toEqual([]);
   });
 
   it('changes nothing on a dry run', async () => {
