@@ -320,13 +320,13 @@ async function baselineRestart(workloadsDir, count) {
 
 /**
  * Where a Pave deployment's time went (ms), from its journal and the CLI's spawn and exit times: the journal
- * notes each workload's start before starting it, and the "ready" notes once every workload is ready. A phase
+ * notes each workload's start before starting it, and the "wait ready" notes once every workload is ready. A phase
  * whose journal entries are missing (the journal changed) is null rather than a failure.
  */
 function phases(detail, result) {
   const at = (value) => (value ? Date.parse(value) : NaN);
-  const deploys = detail.journal.filter((entry) => entry.step === 'deploy' && entry.status === 'started');
-  const readies = detail.journal.filter((entry) => entry.step === 'ready');
+  const deploys = detail.journal.filter((entry) => entry.step === 'start' && entry.status === 'started');
+  const readies = detail.journal.filter((entry) => entry.step === 'wait ready');
   const firstDeploy = at(deploys[0]?.at);
   const lastDeploy = at(deploys[deploys.length - 1]?.at);
   const firstReady = at(readies[0]?.at);

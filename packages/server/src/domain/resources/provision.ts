@@ -516,7 +516,7 @@ export async function provisionResources(
       );
     }
     await note({
-      step: 'resource',
+      step: 'provision',
       status: 'started',
       message: `${node.address} (${node.type}): ${why} with ${definition.id} (${definition.driver})${inputs.cloneFrom ? `, data from ${options.cloneFrom}` : ''}`,
     });
@@ -582,7 +582,7 @@ export async function provisionResources(
           });
           outputsByAddress.set(node.address, replaced.outputs);
           await note({
-            step: 'resource',
+            step: 'provision',
             status: 'succeeded',
             message: `${node.address}: replaced in ${replaced.ms} ms`,
           });
@@ -608,7 +608,7 @@ export async function provisionResources(
           });
           outputsByAddress.set(node.address, recreated.outputs);
           await note({
-            step: 'resource',
+            step: 'provision',
             status: 'succeeded',
             message: `${node.address}: created again in ${recreated.ms} ms`,
           });
@@ -627,14 +627,14 @@ export async function provisionResources(
           }
           await claimHost(node, outputsByAddress.get(node.address)!);
           await note({
-            step: 'resource',
+            step: 'provision',
             status: 'info',
             message: `${node.address} (${node.type}): unchanged`,
           });
           continue;
         }
         await note({
-          step: 'resource',
+          step: 'provision',
           status: 'started',
           message: `${node.address} (${node.type}): updating with ${definition.driver}${change.properties.length ? ` (${describeProperties(change.properties)})` : ''}`,
         });
@@ -649,7 +649,7 @@ export async function provisionResources(
         await claimHost(node, outputs);
         await updateRow(node.address, await rowFields(node, change.fingerprint, inputs, outputs));
         outputsByAddress.set(node.address, outputs);
-        await note({ step: 'resource', status: 'succeeded', message: `${node.address}: updated` });
+        await note({ step: 'provision', status: 'succeeded', message: `${node.address}: updated` });
         continue;
       }
       if (options.cloneFrom) {
@@ -677,7 +677,7 @@ export async function provisionResources(
         .execute();
       outputsByAddress.set(node.address, result.outputs);
       await note({
-        step: 'resource',
+        step: 'provision',
         status: 'succeeded',
         message: `${node.address}: created in ${result.ms} ms`,
       });
@@ -695,13 +695,13 @@ export async function provisionResources(
           .where('address', '=', resource.address)
           .execute();
         await note({
-          step: 'resource',
+          step: 'provision',
           status: 'info',
           message: `${resource.address}: deleted again (this deployment created it)`,
         });
       } catch (cleanup) {
         await note({
-          step: 'resource',
+          step: 'provision',
           status: 'failed',
           message: `${resource.address}: could not be deleted again: ${(cleanup as Error).message}; it is kept and reused by the next deployment`,
         });
@@ -838,7 +838,7 @@ async function deleteResource(
   const driver = deps.drivers.get(row.driver);
   const inputs = await lastInputs(deps, target, row);
   await note({
-    step: 'resource',
+    step: 'provision',
     status: 'started',
     message: `${row.address} (${row.type}): deleting with ${row.driver}`,
   });
@@ -846,7 +846,7 @@ async function deleteResource(
     await driver.delete(row.driver_id, inputs, ctx);
   } catch (error) {
     await note({
-      step: 'resource',
+      step: 'provision',
       status: 'failed',
       message: `${row.address}: ${(error as Error).message}`,
     });
@@ -856,7 +856,7 @@ async function deleteResource(
   }
   if (options.keepRow) {
     await note({
-      step: 'resource',
+      step: 'provision',
       status: 'succeeded',
       message: `${row.address}: deleted, to be created again`,
     });
@@ -868,7 +868,7 @@ async function deleteResource(
     .where('env_id', '=', target.env)
     .where('address', '=', row.address)
     .execute();
-  await note({ step: 'resource', status: 'succeeded', message: `${row.address}: deleted` });
+  await note({ step: 'provision', status: 'succeeded', message: `${row.address}: deleted` });
 }
 
 /**

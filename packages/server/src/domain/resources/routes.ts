@@ -139,7 +139,7 @@ export async function writeRoutes(
         ?.ports.find((p) => p.port === port || p.targetPort === port);
       if (!served || !output.values.host) {
         await note({
-          step: 'route',
+          step: 'routes',
           workload,
           status: 'failed',
           message: `route ${name}: port ${output.values.port} is not a service port of ${workload}; the route is not served`,
@@ -185,7 +185,7 @@ export async function writeRoutes(
   for (const route of routes) {
     if (!kept.includes(route.host)) {
       await note({
-        step: 'route',
+        step: 'routes',
         workload: route.workload,
         status: 'failed',
         message: `http://${route.host}${route.path}: the host is not claimed by ${target.app}/${target.env}; not routed (deploy again to claim it)`,
@@ -195,7 +195,7 @@ export async function writeRoutes(
     const first = written.get(`${route.host}${route.path}`);
     if (first) {
       await note({
-        step: 'route',
+        step: 'routes',
         workload: route.workload,
         status: 'failed',
         message: `http://${route.host}${route.path} is already routed to workload ${first} of this environment; not routed to ${route.workload}`,
@@ -215,7 +215,7 @@ export async function writeRoutes(
       })
       .execute();
     await note({
-      step: 'route',
+      step: 'routes',
       workload: route.workload,
       status: 'info',
       message: `http://${route.host}${route.path} -> 127.0.0.1:${route.hostPort}`,
