@@ -380,18 +380,9 @@ export async function waitForRollout(
   ]);
   const started = Date.now();
   for (;;) {
-    let deployment: V1Deployment;
-    try {
-      deployment = await clients.objects.read<V1Deployment>({
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        metadata: { name: options.name, namespace: options.namespace },
-      });
-    } catch (error) {
-      if (statusCode(error) === 404) {
-        return { ok: false, reason: `Deployment ${options.namespace}/${options.name} does not exist` };
-      }
-      throw upstream(`reading Deployment ${options.namespace}/${options.name} failed`, error);
+    const deployment = await readDeployment(clients, options.namespace, options.name);
+    if (!deployment) {
+      return { ok: false, reason: `Deployment ${options.namespace}/${options.name} does not exist` };
     }
     const status = rolloutStatus(deployment);
     if (status.state === 'complete') return { ok: true };
@@ -414,6 +405,24 @@ export async function waitForRollout(
         reason: `timed out after ${Math.round((Date.now() - started) / 1000)} s: ${where}`,
       };
     }
+  }
+}
+
+/** Deployment `namespace`/`name`, or null when it does not exist; UpstreamError when it cannot be read. */
+async function readDeployment(
+  clients: KubernetesClients,
+  namespace: string,
+  name: string,
+): Promise<V1Deployment | null> {
+  try {
+    return await clients.objects.read<V1Deployment>({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, namespace },
+    });
+  } catch (error) {
+    if (statusCode(error) === 404) return null;
+    throw upstream(`reading Deployment ${namespace}/${name} failed`, error);
   }
 }
 
@@ -443,18 +452,9 @@ export async function waitForStableContainers(
   ]);
   const started = Date.now();
   for (;;) {
-    let deployment: V1Deployment;
-    try {
-      deployment = await clients.objects.read<V1Deployment>({
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        metadata: { name: options.name, namespace: options.namespace },
-      });
-    } catch (error) {
-      if (statusCode(error) === 404) {
-        return { ok: false, reason: `Deployment ${options.namespace}/${options.name} does not exist` };
-      }
-      throw upstream(`reading Deployment ${options.namespace}/${options.name} failed`, error);
+    const deployment = await readDeployment(clients, options.namespace, options.name);
+    if (!deployment) {
+      return { ok: false, reason: `Deployment ${options.namespace}/${options.name} does not exist` };
     }
     const template = deployment.spec?.template;
     const unprobed = new Set(
