@@ -27,7 +27,9 @@ export async function applySet(run: SetRun): Promise<ApplyOutcome> {
     const planned = await runPhase('plan', null, signal, () => plan(run));
     const { runtime } = planned;
     const resources = await runPhase('provision', null, signal, () => provision(run, progress));
-    const timeout = AbortSignal.timeout(run.options.timeoutSeconds * 1000);
+    // The readiness timeout, plus the stability window probe-less workloads must run for after it (as the
+    // runtimes count it).
+    const timeout = AbortSignal.timeout((run.options.timeoutSeconds + run.options.minReadySeconds) * 1000);
     const ctx = driverContext(run.logger, AbortSignal.any([signal, timeout]));
     try {
       const running = await runPhase('switch target', runtime.name, signal, () =>
