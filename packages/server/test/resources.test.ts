@@ -7,7 +7,7 @@ import { bootstrapAdmin, buildApi, type Store } from '../src/index.ts';
 import { keyringSource } from '../src/secrets/keyring.ts';
 import { SecretBox } from '../src/secrets/secret-box.ts';
 import { resourceDriverRegistry } from '../src/resource-drivers.ts';
-import { ProcessRuntime } from '@pave/runtime-process';
+import { FakeRuntime } from '@pave/plugin-api/testing';
 import { openTestStore, storeEngines } from '../../../test/support/stores.ts';
 import { listSamples, NEGATIVE_SAMPLES, SAMPLES_DIR } from '../../core/test/score/support.ts';
 
@@ -32,8 +32,8 @@ describe.each(storeEngines)('resource definitions and resources API on %s', (eng
     app = await buildApi({
       store,
       secrets: { box, keyring },
-      // Only plans are asked for here: nothing reaches the runtime.
-      runtime: ProcessRuntime.fromConfig({ dataDir, supervisorScript: '/nonexistent/supervisor.js' }),
+      // Only plans are asked for here, of Score samples that run images: a runtime that can run any image.
+      runtime: new FakeRuntime({ serveHttp: false }),
       resourceDrivers: resourceDriverRegistry({ dataDir, pgliteScript: '/nonexistent/pglite-server.js' }),
     });
     await call('POST', '/apps', { id: 'shop' });
