@@ -1,13 +1,8 @@
-import { readFileSync } from 'node:fs';
-import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DriverRegistry, type ResourceDriver, type RuntimeDriver } from '@pave/plugin-api';
+import { DriverRegistry, type ResourceDriver } from '@pave/plugin-api';
 import { FakeResourceDriver, FakeRuntime } from '@pave/plugin-api/testing';
 import type { DeploymentDetail, ScoreWorkload } from '@pave/core';
-import { bootstrapAdmin, buildApi, type Store } from '../src/index.ts';
-import { keyringSource } from '../src/secrets/keyring.ts';
-import { SecretBox } from '../src/secrets/secret-box.ts';
 import {
   DeploymentInterrupted,
   runDeployment,
@@ -15,7 +10,8 @@ import {
   type OrchestratorDeps,
 } from '../src/domain/deployments/orchestrator.ts';
 import type { PhaseName } from '../src/domain/deployments/phases/phase.ts';
-import { openTestStore, storeEngines } from '../../../test/support/stores.ts';
+import { storeEngines } from '../../../test/support/stores.ts';
+import { openDeployingApi, type DeployingApi } from './support/deploying-api.ts';
 
 const TARGET = { app: 'shop', env: 'dev' };
 
@@ -51,23 +47,12 @@ const worker: ScoreWorkload = {
  * takes milliseconds.
  */
 describe.each(storeEngines)('the deployment orchestrator with fake drivers on %s', (engine) => {
-  let store: Store;
-  let cleanup: () => Promise<void>;
-  let api: FastifyInstance;
-  let token: string;
-  let box: SecretBox;
+  let api: DeployingApi;
   let runtime: FakeRuntime;
   let resources: FakeResourceDriver;
   /** Makes the target match fail (the plan phase) while set. */
   let unreachableTarget: string | null = null;
 
-  const call = (method: string, url: string, payload?: object) =>
-    api.inject({
-      method: method as 'GET',
-      url: `/api/v1${url}`,
-      headers: { authorization: `Bearer ${token}` },
-      ...(payload ? { payload } : {}),
-    });
   const targets: EnvironmentTargets = {
     async plan() {
       if (unreachableTarget) throw new Error(unreachableTarget);
@@ -76,9 +61,9 @@ describe.each(storeEngines)('the deployment orchestrator with fake drivers on %s
     async commit() {},
   };
   const deps = (extra: Partial<OrchestratorDeps> = {}): OrchestratorDeps => ({
-    store,
+    store: api.store,
     runtime,
-    box,
+    box: api.box,
     resourceDrivers: new DriverRegistry<ResourceDriver>('resource').register(resources),
     targets,
     logger: pino({ level: 'silent' }),
@@ -89,7 +74,7 @@ describe.each(storeEngines)('the deployment orchestrator with fake drivers on %s
     workloads: ScoreWorkload[],
     body: { remove?: string[]; prune?: boolean; allowDataLoss?: boolean } = {},
   ): Promise<number> => {
-    const queued = await call('POST', '/apps/shop/envs/dev/deployments', {
+    const queued = await api.call('POST', '/apps/shop/envs/dev/deployments', {
       ...(workloads.length ? { workloads: workloads.map((spec) => ({ spec, dir: '/srv/app' })) } : {}),
       ...body,
       minReadySeconds: 0,
@@ -98,7 +83,7 @@ describe.each(storeEngines)('the deployment orchestrator with fake drivers on %s
     return Number(queued.json().id);
   };
   const detail = async (id: number): Promise<DeploymentDetail> =>
-    (await call('GET', `/apps/shop/envs/dev/deployments/${id}`)).json();
+    (await api.call('GET', `/apps/shop/envs/dev/deployments/${id}`)).json();
   /** Queues and runs a deployment to its end; resolves with its record. */
   const deploy = async (
     workloads: ScoreWorkload[],
@@ -111,7 +96,7 @@ describe.each(storeEngines)('the deployment orchestrator with fake drivers on %s
   /** The addresses of the resources the store records for shop/dev. */
   const recorded = async () =>
     (
-      await store.db
+      await api.store.db
         .selectFrom('resources')
         .select('address')
         .where('app_id', '=', 'shop')
@@ -124,22 +109,14 @@ describe.each(storeEngines)('the deployment orchestrator with fake drivers on %s
     Object.fromEntries([...runtime.running(TARGET)].map(([name, w]) => [name, w.env.GREETING ?? '']));
 
   beforeAll(async () => {
-    const opened = await openTestStore(engine);
-    store = opened.store;
-    cleanup = opened.cleanup;
-    const dataDir = opened.location.dataDir;
-    token = readFileSync((await bootstrapAdmin(store, dataDir))!, 'utf8').trim();
-    const keyring = keyringSource(dataDir, {});
-    box = new SecretBox(store.db, keyring);
-    await box.init();
-    api = await buildApi({
-      store,
-      runtime: new FakeRuntime({ serveHttp: false }) as RuntimeDriver,
-      secrets: { box, keyring },
-      resourceDrivers: new DriverRegistry<ResourceDriver>('resource').register(new FakeResourceDriver()),
+    // The API's runtime and resource driver serve its routes (deleting an environment among them); the tests
+    // run their deployments with fresh fakes of their own.
+    api = await openDeployingApi(engine, {
+      runtime: new FakeRuntime({ serveHttp: false }),
+      resourceDrivers: [new FakeResourceDriver()],
     });
-    expect((await call('POST', '/apps', { id: 'shop' })).statusCode).toBe(201);
-    const applied = await call('POST', '/resource-definitions/apply', {
+    expect((await api.call('POST', '/apps', { id: 'shop' })).statusCode).toBe(201);
+    const applied = await api.call('POST', '/resource-definitions/apply', {
       definitions: ['postgres', 'redis'].map((type) => ({
         id: `fake-${type}`,
         type,
@@ -151,13 +128,14 @@ describe.each(storeEngines)('the deployment orchestrator with fake drivers on %s
     expect(applied.statusCode, applied.body).toBe(200);
   });
   afterAll(async () => {
-    await api?.close();
-    await cleanup?.();
+    await api?.cleanup();
   });
   beforeEach(async () => {
     // Every test starts on a fresh environment with one successful deployment (web v1 and worker).
-    await call('DELETE', '/apps/shop/envs/dev?force=true');
-    expect((await call('POST', '/apps/shop/envs', { id: 'dev', type: 'development' })).statusCode).toBe(201);
+    await api.call('DELETE', '/apps/shop/envs/dev?force=true');
+    expect((await api.call('POST', '/apps/shop/envs', { id: 'dev', type: 'development' })).statusCode).toBe(
+      201,
+    );
     runtime = new FakeRuntime({ serveHttp: false });
     resources = new FakeResourceDriver();
     unreachableTarget = null;
@@ -241,8 +219,10 @@ describe.each(storeEngines)('the deployment orchestrator with fake drivers on %s
   });
 
   it('a failed first deployment stops what it started and deletes what it created', async () => {
-    await call('DELETE', '/apps/shop/envs/dev?force=true');
-    expect((await call('POST', '/apps/shop/envs', { id: 'dev', type: 'development' })).statusCode).toBe(201);
+    await api.call('DELETE', '/apps/shop/envs/dev?force=true');
+    expect((await api.call('POST', '/apps/shop/envs', { id: 'dev', type: 'development' })).statusCode).toBe(
+      201,
+    );
     // The API deleted the environment with its own drivers: these start empty, as the environment does.
     runtime = new FakeRuntime({ serveHttp: false });
     resources = new FakeResourceDriver();

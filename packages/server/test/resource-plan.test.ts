@@ -1,7 +1,3 @@
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {
   DriverContext,
@@ -9,26 +5,12 @@ import type {
   ResourceDriver,
   ResourceInputs,
   ResourceOutputs,
-  RuntimeDriver,
-  WorkloadStatus,
 } from '@pave/plugin-api';
 import type { ResourceChange, ScoreWorkload } from '@pave/core';
-import { bootstrapAdmin, buildApi, type Store } from '../src/index.ts';
-import { keyringSource } from '../src/secrets/keyring.ts';
-import { SecretBox } from '../src/secrets/secret-box.ts';
-import { resourceDriverRegistry } from '../src/resource-drivers.ts';
-import { DeploymentWorker } from '../src/domain/deployments/worker.ts';
-import { openTestStore, storeEngines } from '../../../test/support/stores.ts';
-
-/** A runtime that runs nothing and answers ready: these tests are about the resources of a deployment. */
-const idleRuntime: RuntimeDriver = {
-  name: 'idle',
-  deploy: async () => undefined,
-  waitReady: async () => ({ ready: true }),
-  remove: async () => undefined,
-  status: async (): Promise<WorkloadStatus[]> => [],
-  destroy: async () => undefined,
-};
+import type { ExecAction } from '@pave/resource-basic';
+import { storeEngines } from '../../../test/support/stores.ts';
+import { execLoggingScript, idleRuntime, openDeployingApi } from './support/deploying-api.ts';
+import type { DeployingApi, ExecLoggingScript } from './support/deploying-api.ts';
 
 /**
  * A volume driver whose `zone` cannot change in place, as a cloud disk's cannot: its diff answers `replace`
@@ -90,14 +72,6 @@ function outputsOf(id: string, zone: string): ResourceOutputs {
   return { values: { source: `/volumes/${zone}/${id}` }, secrets: {} };
 }
 
-/** The JSON request the exec driver wrote to its command's stdin, as the script logged it. */
-interface LoggedRequest {
-  action: 'create' | 'update' | 'read' | 'delete';
-  inputs: Record<string, unknown>;
-  previous: { inputs: Record<string, unknown> } | null;
-  scope: { env: string };
-}
-
 /** A workload using a `dns` resource (provisioned by exec) and a `volume` (provisioned by zoned-volume). */
 const workload: ScoreWorkload = {
   apiVersion: 'score.dev/v1b1',
@@ -109,32 +83,20 @@ const workload: ScoreWorkload = {
 describe.each(storeEngines)(
   'the deployment plan asks resource drivers what a change means on %s',
   (engine) => {
-    let store: Store;
-    let cleanup: () => Promise<void>;
-    let app: FastifyInstance;
-    let worker: DeploymentWorker;
-    let token: string;
-    let script: string;
-    let log: string;
+    let api: DeployingApi;
+    let exec: ExecLoggingScript;
     const volumes = new ZonedVolumeDriver();
     const zoneToken = `zone-${Math.random().toString(36).slice(2)}`;
 
-    const call = (method: string, url: string, payload?: object) =>
-      app.inject({
-        method: method as 'GET',
-        url: `/api/v1${url}`,
-        headers: { authorization: `Bearer ${token}` },
-        ...(payload ? { payload } : {}),
-      });
     /** Applies the definitions: exec for `dns` with `version`, zoned-volume for `volume` in `zone`. */
     const applyDefinitions = async (version: string, zone: string) => {
-      const response = await call('POST', '/resource-definitions/apply', {
+      const response = await api.call('POST', '/resource-definitions/apply', {
         definitions: [
           {
             id: 'dns-exec',
             type: 'dns',
             driver: 'exec',
-            driverInputs: { values: { command: [script], version } },
+            driverInputs: { values: { command: [exec.script], version } },
             criteria: [{ appId: 'shop' }],
           },
           {
@@ -154,7 +116,7 @@ describe.each(storeEngines)(
     });
     /** The plan of deploying the workload to shop/dev with `extra` options. */
     const plan = (extra: object = {}) =>
-      call('POST', '/apps/shop/envs/dev/deployments', deployBody({ plan: true, ...extra }));
+      api.call('POST', '/apps/shop/envs/dev/deployments', deployBody({ plan: true, ...extra }));
     const planned = async (extra: object = {}): Promise<Record<string, ResourceChange>> => {
       const response = await plan(extra);
       expect(response.statusCode, response.body).toBe(200);
@@ -162,81 +124,37 @@ describe.each(storeEngines)(
       return Object.fromEntries(changes.map((change) => [change.address, change]));
     };
     /** Deploys the workload to shop/dev; resolves with the finished deployment (status and reason). */
-    const deploy = async (extra: object = {}): Promise<{ status: string; reason: string | null }> => {
-      const queued = await call('POST', '/apps/shop/envs/dev/deployments', deployBody(extra));
-      expect(queued.statusCode, queued.body).toBe(202);
-      const id = queued.json().id as string;
-      for (let attempt = 0; attempt < 300; attempt++) {
-        const shown = (await call('GET', `/apps/shop/envs/dev/deployments/${id}`)).json();
-        if (shown.status === 'succeeded' || shown.status === 'failed') return shown;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      throw new Error(`deployment ${id} of shop/dev did not finish in 15 s`);
-    };
-    const lastOf = (action: LoggedRequest['action']) =>
-      (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : [])
-        .map((line) => JSON.parse(line) as LoggedRequest)
+    const deploy = (extra: object = {}) => api.deploy('shop', 'dev', deployBody(extra));
+    const lastOf = (action: ExecAction) =>
+      exec
+        .requests()
         .filter((request) => request.action === action)
         .at(-1);
     const volumeRow = () =>
-      store.db
+      api.store.db
         .selectFrom('resources')
         .select(['driver_id', 'output_values'])
         .where('address', '=', 'api.data')
         .executeTakeFirstOrThrow();
 
     beforeAll(async () => {
-      const opened = await openTestStore(engine);
-      store = opened.store;
-      cleanup = opened.cleanup;
-      const dataDir = opened.location.dataDir;
-      // The exec command: appends the request it reads on stdin to a log and provides a host.
-      log = join(dataDir, 'requests.jsonl');
-      script = join(dataDir, 'dns.sh');
-      writeFileSync(
-        script,
-        [
-          '#!/bin/sh',
-          'request=$(cat)',
-          `printf '%s\\n' "$request" >> '${log}'`,
-          '[ "$PAVE_ACTION" = delete ] || printf \'{"values":{"host":"%s.example.test"}}\' "$PAVE_ENV"',
-          '',
-        ].join('\n'),
-      );
-      chmodSync(script, 0o755);
-      token = readFileSync((await bootstrapAdmin(store, dataDir))!, 'utf8').trim();
-      const keyring = keyringSource(dataDir, {});
-      const box = new SecretBox(store.db, keyring);
-      await box.init();
-      const resourceDrivers = resourceDriverRegistry({
-        dataDir,
-        pgliteScript: '/nonexistent/pglite-server.js',
-      }).register(volumes);
-      worker = new DeploymentWorker({
-        store,
+      // Nothing runs: these tests are about the resources of a deployment.
+      api = await openDeployingApi(engine, {
         runtime: idleRuntime,
-        box,
-        resourceDrivers,
-        logger: pino({ level: 'silent' }),
+        resourceDrivers: [volumes],
+        worker: true,
       });
-      app = await buildApi({
-        store,
-        runtime: idleRuntime,
-        secrets: { box, keyring },
-        resourceDrivers,
-        onDeploymentQueued: () => worker.poke(),
-      });
-      expect((await call('POST', '/apps', { id: 'shop' })).statusCode).toBe(201);
-      expect((await call('POST', '/apps/shop/envs', { id: 'dev', type: 'development' })).statusCode).toBe(
+      // The exec command provisions `dns`: it logs the requests it is sent and provides a host.
+      exec = execLoggingScript(api.dataDir);
+      expect((await api.call('POST', '/apps', { id: 'shop' })).statusCode).toBe(201);
+      expect((await api.call('POST', '/apps/shop/envs', { id: 'dev', type: 'development' })).statusCode).toBe(
         201,
       );
       await applyDefinitions('v1', 'eu-1');
       expect((await deploy()).status).toBe('succeeded');
     });
     afterAll(async () => {
-      await worker?.stop();
-      await app?.close();
-      await cleanup?.();
+      await api?.cleanup();
     });
 
     it('plans an update when a definition’s inputs changed, naming the property; the update gets old and new inputs', async () => {
@@ -257,7 +175,7 @@ describe.each(storeEngines)(
       const before = await volumeRow();
       await applyDefinitions('v2', 'eu-2');
       for (const body of [{ plan: true }, {}]) {
-        const refused = await call('POST', '/apps/shop/envs/dev/deployments', deployBody(body));
+        const refused = await api.call('POST', '/apps/shop/envs/dev/deployments', deployBody(body));
         expect(refused.statusCode, refused.body).toBe(409);
         const problem = refused.json().errors[0] as { path: string; message: string };
         expect(problem.path).toBe('api.data');
@@ -310,7 +228,7 @@ describe.each(storeEngines)(
 
     it('checks every resource with its driver: ok, missing, drifted (naming outputs) and error (secrets masked)', async () => {
       const check = async () => {
-        const response = await call('GET', '/apps/shop/envs/dev/resources/check');
+        const response = await api.call('GET', '/apps/shop/envs/dev/resources/check');
         expect(response.statusCode, response.body).toBe(200);
         expect(response.body).not.toContain(zoneToken);
         const items = response.json().items as Array<{
@@ -324,13 +242,13 @@ describe.each(storeEngines)(
       expect(await check()).toMatchObject({ 'api.name': { status: 'ok' }, 'api.data': { status: 'ok' } });
 
       const row = await volumeRow();
-      await store.db
+      await api.store.db
         .updateTable('resources')
         .set({ output_values: JSON.stringify({ source: '/elsewhere' }) })
         .where('address', '=', 'api.data')
         .execute();
       expect((await check())['api.data']).toMatchObject({ status: 'drifted', driftedOutputs: ['source'] });
-      await store.db
+      await api.store.db
         .updateTable('resources')
         .set({ output_values: row.output_values })
         .where('address', '=', 'api.data')

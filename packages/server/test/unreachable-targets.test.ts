@@ -1,18 +1,11 @@
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeRuntime } from '@pave/plugin-api/testing';
-import type { DeploymentDetail, EnvironmentStatus, ScoreWorkload } from '@pave/core';
-import { bootstrapAdmin, buildApi, type Store } from '../src/index.ts';
-import { keyringSource } from '../src/secrets/keyring.ts';
-import { SecretBox } from '../src/secrets/secret-box.ts';
-import { resourceDriverRegistry } from '../src/resource-drivers.ts';
-import { RuntimeRouter } from '../src/runtime-router.ts';
-import { runtimeRegistry } from '../src/runtimes.ts';
-import { DeploymentWorker } from '../src/domain/deployments/worker.ts';
-import { openTestStore, storeEngines } from '../../../test/support/stores.ts';
+import type { EnvironmentStatus, ScoreWorkload } from '@pave/core';
+import { storeEngines } from '../../../test/support/stores.ts';
+import { execLoggingScript, openDeployingApi } from './support/deploying-api.ts';
+import type { DeployingApi, ExecLoggingScript } from './support/deploying-api.ts';
 
 /** A workload with one `dns` resource, which an exec script provisions and logs. */
 const workload: ScoreWorkload = {
@@ -30,54 +23,22 @@ const workload: ScoreWorkload = {
  * The built-in local target runs a fake runtime here: what runs locally is not what these tests are about.
  */
 describe.each(storeEngines)('deploying to a runtime target that cannot be reached on %s', (engine) => {
-  let store: Store;
-  let cleanup: () => Promise<void>;
-  let app: FastifyInstance;
-  let worker: DeploymentWorker;
-  let token: string;
-  let log: string;
-  let dataDir: string;
+  let api: DeployingApi;
+  let exec: ExecLoggingScript;
 
-  const call = (method: string, url: string, payload?: object) =>
-    app.inject({
-      method: method as 'GET',
-      url: `/api/v1${url}`,
-      headers: { authorization: `Bearer ${token}` },
-      ...(payload ? { payload } : {}),
-    });
   /** Deploys the workload to shop/`env` and resolves with the finished deployment. */
-  const deploy = async (env: string): Promise<DeploymentDetail> => {
-    const queued = await call('POST', `/apps/shop/envs/${env}/deployments`, {
-      workloads: [{ spec: workload, dir: '/srv/app' }],
-      minReadySeconds: 0,
-    });
-    expect(queued.statusCode, queued.body).toBe(202);
-    const id = queued.json().id as string;
-    for (let attempt = 0; attempt < 300; attempt++) {
-      const shown = (
-        await call('GET', `/apps/shop/envs/${env}/deployments/${id}`)
-      ).json() as DeploymentDetail;
-      if (shown.status === 'succeeded' || shown.status === 'failed') return shown;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    throw new Error(`deployment ${id} of shop/${env} did not finish in 15 s`);
-  };
+  const deploy = (env: string) =>
+    api.deploy('shop', env, { workloads: [{ spec: workload, dir: '/srv/app' }], minReadySeconds: 0 });
   const status = async (env: string) => {
-    const response = await call('GET', `/apps/shop/envs/${env}/status`);
+    const response = await api.call('GET', `/apps/shop/envs/${env}/status`);
     expect(response.statusCode, response.body).toBe(200);
     return response.json() as EnvironmentStatus;
   };
   /** The actions the exec script ran for shop/`env`, oldest first. */
-  const actions = (env: string): string[] =>
-    existsSync(log)
-      ? readFileSync(log, 'utf8')
-          .split('\n')
-          .filter((line) => line.startsWith(`${env} `))
-          .map((line) => line.slice(env.length + 1))
-      : [];
+  const actions = (env: string) => exec.requests(env).map((request) => request.action);
   const recorded = async (env: string) =>
     (
-      await store.db
+      await api.store.db
         .selectFrom('resources')
         .select('address')
         .where('app_id', '=', 'shop')
@@ -86,67 +47,28 @@ describe.each(storeEngines)('deploying to a runtime target that cannot be reache
     ).map((row) => row.address);
 
   beforeAll(async () => {
-    const opened = await openTestStore(engine);
-    store = opened.store;
-    cleanup = opened.cleanup;
-    dataDir = opened.location.dataDir;
-    log = join(dataDir, 'dns.log');
-    const script = join(dataDir, 'dns.sh');
-    writeFileSync(
-      script,
-      [
-        '#!/bin/sh',
-        'cat > /dev/null',
-        `printf '%s %s\\n' "$PAVE_ENV" "$PAVE_ACTION" >> '${log}'`,
-        '[ "$PAVE_ACTION" = delete ] || printf \'{"values":{"host":"%s.example.test"}}\' "$PAVE_ENV"',
-        '',
-      ].join('\n'),
-    );
-    chmodSync(script, 0o755);
-    token = readFileSync((await bootstrapAdmin(store, dataDir))!, 'utf8').trim();
-    const keyring = keyringSource(dataDir, {});
-    const box = new SecretBox(store.db, keyring);
-    await box.init();
-    const resourceDrivers = resourceDriverRegistry({
-      dataDir,
-      pgliteScript: '/nonexistent/pglite-server.js',
-    });
     const local = new FakeRuntime({ serveHttp: false });
-    const runtime = new RuntimeRouter(store, runtimeRegistry({ local: { isolated: () => local }, dataDir }));
-    worker = new DeploymentWorker({
-      store,
-      runtime,
-      box,
-      resourceDrivers,
-      targets: runtime,
-      logger: pino({ level: 'silent' }),
-    });
-    app = await buildApi({
-      store,
-      runtime,
-      renderer: runtime,
-      secrets: { box, keyring },
-      resourceDrivers,
-      onDeploymentQueued: () => worker.poke(),
-    });
-    worker.start();
-    expect((await call('POST', '/apps', { id: 'shop' })).statusCode).toBe(201);
+    api = await openDeployingApi(engine, { processRuntime: () => ({ isolated: () => local }), worker: true });
+    exec = execLoggingScript(api.dataDir);
+    expect((await api.call('POST', '/apps', { id: 'shop' })).statusCode).toBe(201);
     for (const env of ['dev', 'stage', 'other']) {
-      expect((await call('POST', '/apps/shop/envs', { id: env, type: 'development' })).statusCode).toBe(201);
+      expect((await api.call('POST', '/apps/shop/envs', { id: env, type: 'development' })).statusCode).toBe(
+        201,
+      );
     }
-    const applied = await call('POST', '/resource-definitions/apply', {
+    const applied = await api.call('POST', '/resource-definitions/apply', {
       definitions: [
         {
           id: 'dns-exec',
           type: 'dns',
           driver: 'exec',
-          driverInputs: { values: { command: [script] } },
+          driverInputs: { values: { command: [exec.script] } },
           criteria: [{ appId: 'shop' }],
         },
       ],
     });
     expect(applied.statusCode, applied.body).toBe(200);
-    const kubeconfig = join(dataDir, 'kubeconfig.yaml');
+    const kubeconfig = join(api.dataDir, 'kubeconfig.yaml');
     writeFileSync(
       kubeconfig,
       [
@@ -159,12 +81,12 @@ describe.each(storeEngines)('deploying to a runtime target that cannot be reache
         '',
       ].join('\n'),
     );
-    const targets = await call('POST', '/runtime-targets/apply', {
+    const targets = await api.call('POST', '/runtime-targets/apply', {
       targets: [
         {
           id: 'docker-gone',
           type: 'docker',
-          config: { socketPath: join(dataDir, 'no-such-docker.sock') },
+          config: { socketPath: join(api.dataDir, 'no-such-docker.sock') },
           criteria: [{ envId: 'dev' }],
         },
         {
@@ -179,9 +101,7 @@ describe.each(storeEngines)('deploying to a runtime target that cannot be reache
     expect((await deploy('other')).status).toBe('succeeded');
   });
   afterAll(async () => {
-    await worker?.stop();
-    await app?.close();
-    await cleanup?.();
+    await api?.cleanup();
   });
 
   it('a docker target whose socket is gone: failed naming the socket and the phase, its resources gone', async () => {
@@ -206,7 +126,7 @@ describe.each(storeEngines)('deploying to a runtime target that cannot be reache
     expect(await recorded('stage')).toEqual([]);
 
     // An environment that ran on the target before its context went away: `status` says so instead of a 500.
-    await store.db
+    await api.store.db
       .updateTable('environments')
       .set({ runtime_target: 'cluster' })
       .where('app_id', '=', 'shop')
@@ -218,12 +138,12 @@ describe.each(storeEngines)('deploying to a runtime target that cannot be reache
     expect(unreachable.target?.detail).toMatch(/no context "gone"/);
 
     // Move it off: the target stops matching it, the next deployment runs locally, then the target can go.
-    const moved = await call('POST', '/runtime-targets/apply', {
+    const moved = await api.call('POST', '/runtime-targets/apply', {
       targets: [
         {
           id: 'cluster',
           type: 'kubernetes',
-          config: { kubeconfig: join(dataDir, 'kubeconfig.yaml'), context: 'gone' },
+          config: { kubeconfig: join(api.dataDir, 'kubeconfig.yaml'), context: 'gone' },
           criteria: [{ envId: 'nowhere' }],
         },
       ],
@@ -235,6 +155,6 @@ describe.each(storeEngines)('deploying to a runtime target that cannot be reache
       local.journal.some((e) => e.step === 'switch target' && /may still run there/.test(e.message)),
     ).toBe(true);
     expect(await status('stage')).toMatchObject({ target: { id: 'local', reachable: true } });
-    expect((await call('DELETE', '/runtime-targets/cluster')).statusCode).toBe(204);
+    expect((await api.call('DELETE', '/runtime-targets/cluster')).statusCode).toBe(204);
   });
 });
