@@ -5,7 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EnvironmentStatus } from '@pave/core';
 import { createTestStoreLocation, type TestStoreLocation } from '../support/stores.ts';
 import { spawn } from 'node:child_process';
-import { clientEnv, PAVE_BIN, runPave, startPave, type PaveProcess } from '../support/pave.ts';
+import {
+  clientEnv,
+  PAVE_BIN,
+  runPave,
+  shortenStabilityWindow,
+  startPave,
+  type PaveProcess,
+} from '../support/pave.ts';
 import { makeAppDir } from '../support/app-dir.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/two-workloads', import.meta.url));
@@ -42,6 +49,7 @@ describe('deploying Score workloads on the process runtime, end to end through t
   beforeAll(async () => {
     location = await createTestStoreLocation('sqlite');
     server = await startPave(['--data-dir', location.dataDir]);
+    await shortenStabilityWindow(server.url, location.dataDir);
     appDir = makeAppDir('pave-app-');
     // Workloads run as an unprivileged user when Pave is root: like any service user, it must read its code.
     cpSync(FIXTURE, appDir, { recursive: true });

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EnvironmentStatus } from '@pave/core';
 import { createTestStoreLocation, type TestStoreLocation } from '../support/stores.ts';
-import { clientEnv, runPave, startPave, type PaveProcess } from '../support/pave.ts';
+import { clientEnv, runPave, shortenStabilityWindow, startPave, type PaveProcess } from '../support/pave.ts';
 import { eventually } from '../support/processes.ts';
 import {
   buildBusyboxImage,
@@ -85,6 +85,7 @@ describe.skipIf(!podmanAvailable())(
       }
       location = await createTestStoreLocation('sqlite');
       server = await startPave(['--data-dir', location.dataDir]);
+      await shortenStabilityWindow(server.url, location.dataDir);
       writeFileSync(
         join(dir, 'targets.yaml'),
         [

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EnvironmentStatus } from '@pave/core';
 import { createTestStoreLocation, type TestStoreLocation } from '../support/stores.ts';
-import { clientEnv, runPave, startPave, type PaveProcess } from '../support/pave.ts';
+import { clientEnv, runPave, shortenStabilityWindow, startPave, type PaveProcess } from '../support/pave.ts';
 import { makeAppDir } from '../support/app-dir.ts';
 
 // A workload that tries to get at Pave's secrets, another environment's files and the host's password
@@ -43,6 +43,7 @@ describe('workload isolation, end to end through `pave up`', () => {
     writeFileSync(join(location.dataDir, 'notes.txt'), 'left here', { mode: 0o666 });
     chmodSync(join(location.dataDir, 'notes.txt'), 0o666);
     server = await startPave(['--data-dir', location.dataDir]);
+    await shortenStabilityWindow(server.url, location.dataDir);
     // The workload user must be able to read its code, as any service user must.
     appDir = makeAppDir('pave-isolation-app-');
     writeFileSync(join(appDir, 'probe.cjs'), PROBE);

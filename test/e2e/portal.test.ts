@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { EnvironmentStatus } from '@pave/core';
 import { hasChromium, launchBrowser, type TestBrowser } from '../support/browser.ts';
-import { clientEnv, runPave, startPave, type PaveProcess } from '../support/pave.ts';
+import { clientEnv, runPave, shortenStabilityWindow, startPave, type PaveProcess } from '../support/pave.ts';
 import { makeAppDir } from '../support/app-dir.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/two-workloads', import.meta.url));
@@ -71,6 +71,7 @@ describe.skipIf(!hasChromium)('the portal in a real browser, against a real `pav
     appDir = makeAppDir('pave-portal-app-');
     cpSync(FIXTURE, appDir, { recursive: true });
     server = await startPave(['--data-dir', dataDir]);
+    await shortenStabilityWindow(server.url, dataDir);
     await pave(['apps', 'create', 'shop']);
     await pave(['users', 'create', 'alice', '--password-stdin'], `${ALICE_PASSWORD}\n`);
     await pave(['roles', 'grant', 'owner', '--user', 'alice', '--app', 'shop']);

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestStoreLocation, type TestStoreLocation } from '../support/stores.ts';
-import { clientEnv, runPave, startPave, type PaveProcess } from '../support/pave.ts';
+import { clientEnv, runPave, shortenStabilityWindow, startPave, type PaveProcess } from '../support/pave.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/two-workloads', import.meta.url));
 const PASSWORD = 'correct horse battery staple';
@@ -51,6 +51,7 @@ describe('access control end to end: roles, restricted environment types, hidden
   beforeAll(async () => {
     location = await createTestStoreLocation('sqlite');
     server = await startPave(['--data-dir', location.dataDir]);
+    await shortenStabilityWindow(server.url, location.dataDir);
     homes = mkdtempSync(join(tmpdir(), 'pave-rbac-homes-'));
     await ok(admin('apps', 'create', 'shop'));
     await ok(admin('envs', 'create', 'dev', '--app', 'shop', '--type', 'development'));

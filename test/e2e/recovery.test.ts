@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DeploymentDetail, EnvironmentStatus } from '@pave/core';
 import { createTestStoreLocation, type TestStoreLocation } from '../support/stores.ts';
-import { clientEnv, runPave, startPave, type PaveProcess } from '../support/pave.ts';
+import { clientEnv, runPave, shortenStabilityWindow, startPave, type PaveProcess } from '../support/pave.ts';
 import { eventually, processesIn } from '../support/processes.ts';
 import { makeAppDir } from '../support/app-dir.ts';
 
@@ -23,6 +23,7 @@ describe('a control plane killed in the middle of a deployment', () => {
     cleanups.push(() => rmSync(appDir, { recursive: true, force: true }));
     cpSync(FIXTURE, appDir, { recursive: true });
     let server: PaveProcess = await startPave(['--data-dir', location.dataDir]);
+    await shortenStabilityWindow(server.url, location.dataDir);
     cleanups.push(async () => {
       await runPave(['apps', 'delete', 'shop', '--force'], clientEnv(server.url, location.dataDir));
       await server.stop();

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Deployment, DeploymentDetail, EnvironmentStatus } from '@pave/core';
 import { createTestStoreLocation } from '../support/stores.ts';
-import { clientEnv, runPave, startPave, type PaveProcess } from '../support/pave.ts';
+import { clientEnv, runPave, shortenStabilityWindow, startPave, type PaveProcess } from '../support/pave.ts';
 import { eventually, processesIn } from '../support/processes.ts';
 import { makeAppDir } from '../support/app-dir.ts';
 
@@ -27,6 +27,7 @@ describe('two control-plane replicas on one PostgreSQL store', () => {
     const args = ['--data-dir', location.dataDir, '--store', location.url!];
     const a: PaveProcess = await startPave(args);
     const b: PaveProcess = await startPave(args);
+    await shortenStabilityWindow(a.url, location.dataDir);
     cleanups.push(
       () => a.stop(),
       () => b.stop(),

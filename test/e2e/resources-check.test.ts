@@ -5,7 +5,7 @@ import pg from 'pg';
 import type { Resource, ResourceCheck } from '@pave/core';
 import { stopEmbeddedPostgres } from '@pave/resource-postgres';
 import { createTestStoreLocation, type TestStoreLocation } from '../support/stores.ts';
-import { clientEnv, runPave, startPave, type PaveProcess } from '../support/pave.ts';
+import { clientEnv, runPave, shortenStabilityWindow, startPave, type PaveProcess } from '../support/pave.ts';
 import { makeAppDir } from '../support/app-dir.ts';
 
 /** A workload that idles, with one postgres database provisioned by the embedded default. */
@@ -69,6 +69,7 @@ describe('pave resources check finds a database dropped behind Pave’s back; --
     location = await createTestStoreLocation('sqlite');
     // The system engine: a real PostgreSQL server whose databases a superuser can drop.
     server = await startPave(['--data-dir', location.dataDir], { PAVE_EMBEDDED_POSTGRES: 'system' });
+    await shortenStabilityWindow(server.url, location.dataDir);
     appDir = makeAppDir('pave-check-app-');
     writeFileSync(join(appDir, 'api.score.yaml'), SCORE);
     await ok('apps', 'create', 'shop');

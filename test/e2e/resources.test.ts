@@ -19,7 +19,7 @@ import type { Deployment, Resource } from '@pave/core';
 import { stopEmbeddedPostgres } from '@pave/resource-postgres';
 import { stopEmbeddedRedis } from '@pave/resource-redis';
 import { createTestStoreLocation, type TestStoreLocation } from '../support/stores.ts';
-import { clientEnv, runPave, startPave, type PaveProcess } from '../support/pave.ts';
+import { clientEnv, runPave, shortenStabilityWindow, startPave, type PaveProcess } from '../support/pave.ts';
 import { eventually } from '../support/processes.ts';
 import { PG_ADMIN_URL } from '../support/postgres.ts';
 import { makeAppDir } from '../support/app-dir.ts';
@@ -108,6 +108,7 @@ describe('resources end to end: embedded defaults, shared servers, refactoring, 
   beforeAll(async () => {
     location = await createTestStoreLocation('sqlite');
     server = await startPave(['--data-dir', location.dataDir], { PAVE_JANITOR_INTERVAL_MS: '300' });
+    await shortenStabilityWindow(server.url, location.dataDir);
     appDir = makeAppDir('pave-data-app-');
     // Workloads run as an unprivileged user when Pave is root: like any service user, it must read its code.
     cpSync(FIXTURE, appDir, { recursive: true });

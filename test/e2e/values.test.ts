@@ -7,7 +7,14 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EnvironmentStatus } from '@pave/core';
 import { createTestStoreLocation, storeEngines, type TestStoreLocation } from '../support/stores.ts';
-import { clientEnv, runPave, startPave, type CliResult, type PaveProcess } from '../support/pave.ts';
+import {
+  clientEnv,
+  runPave,
+  shortenStabilityWindow,
+  startPave,
+  type CliResult,
+  type PaveProcess,
+} from '../support/pave.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/config-app/api.score.yaml', import.meta.url));
 
@@ -59,6 +66,7 @@ describe.each(storeEngines)('values and secrets on %s', (engine) => {
       location.dataDir,
       ...(location.url ? ['--store', location.url] : []),
     ]);
+    await shortenStabilityWindow(server.url, location.dataDir);
     await ok('apps', 'create', 'shop');
     await ok('envs', 'create', 'dev', '--app', 'shop', '--type', 'development');
     await ok('envs', 'create', 'prod', '--app', 'shop', '--type', 'production');

@@ -99,3 +99,18 @@ export function clientEnv(server: string, dataDir: string): NodeJS.ProcessEnv {
     PAVE_CONFIG: join(dataDir, 'client-config.json'),
   };
 }
+
+/**
+ * Sets the stability window of the seeded environment types to `seconds` (`pave env-types update`). A
+ * workload without a readiness probe counts as ready only after running that long (default 5 s), which end to
+ * end tests that are not about it would otherwise wait at every deploy; stability.test.ts tests the default.
+ */
+export async function shortenStabilityWindow(server: string, dataDir: string, seconds = 1): Promise<void> {
+  for (const type of ['development', 'staging', 'production']) {
+    const result = await runPave(
+      ['env-types', 'update', type, '--min-ready', `${seconds}s`],
+      clientEnv(server, dataDir),
+    );
+    if (result.code !== 0) throw new Error(`could not shorten the window of ${type}: ${result.stderr}`);
+  }
+}
