@@ -26,6 +26,9 @@ import { RuntimeRouter } from './runtime-router.ts';
 import { runtimeRegistry } from './runtimes.ts';
 import { EnvironmentJanitor, JANITOR_INTERVAL_MS } from './domain/janitor.ts';
 import { RouteTable } from './domain/resources/routes.ts';
+import { claimDataDir } from './data-dir-lock.ts';
+import { portHolder } from './port-holder.ts';
+import { ConflictError } from '@pave/core';
 
 export interface ServerOptions {
   port: number;
@@ -65,9 +68,11 @@ export interface RunningServer {
 }
 
 /**
- * Starts the control plane: opens (and migrates) the store, creates the first admin on an empty store,
- * and serves the API on host:port. Rejects with a domain error (StoreVersionError, ServiceUnavailableError,
- * InputError) when it cannot start, having released what it opened.
+ * Starts the control plane: claims the data directory (SQLite: one control plane each), opens (and migrates)
+ * the store, listens on host:port, and only then creates the first admin on an empty store and adopts the
+ * running workloads. Rejects with a domain error (StoreVersionError, ServiceUnavailableError, InputError;
+ * ConflictError for a port in use or a data directory another `pave up` holds) when it cannot start, having
+ * released what it opened.
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const logger = pino(
@@ -98,11 +103,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     { isolation: isolation.level, workloadUser: isolation.identity?.user ?? null },
     `workloads and exec commands run with isolation ${describeIsolation(isolation, isolationHost)}`,
   );
-  const store = await openStore({
-    url: options.store,
-    dataDir,
-    ...(options.migrations ? { migrations: options.migrations } : {}),
-  });
+  // One control plane per data directory on SQLite; replicas share a PostgreSQL store (and may share the dir).
+  const releaseDataDir = options.store ? () => undefined : claimDataDir(dataDir);
+  let store: Store;
+  try {
+    store = await openStore({
+      url: options.store,
+      dataDir,
+      ...(options.migrations ? { migrations: options.migrations } : {}),
+    });
+  } catch (error) {
+    releaseDataDir();
+    throw error;
+  }
   // SQLite creates its files (and their -wal and -shm companions) with the process umask: Pave's alone too.
   for (const entry of readdirSync(dataDir, { withFileTypes: true })) {
     if (entry.isFile()) restrictToOwner(join(dataDir, entry.name));
@@ -147,19 +160,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // Before anything is audited: entries are hashed with the audit key (created on the first start).
     const audit = await loadAuditKey(store.db, box);
     logger.info({ keyedFrom: audit.keyedFrom }, 'the audit chain is keyed with the audit key');
-    const tokenFile = await bootstrapAdmin(store, dataDir);
-    if (tokenFile) {
-      logger.info({ file: tokenFile }, `created the admin user; its token is in ${tokenFile} (mode 0600)`);
-    }
     keyring.load();
     await box.init();
     logger.info({ masterKey: keyring.description }, 'secrets are encrypted with the master key');
-    const ctx = driverContext(logger, AbortSignal.timeout(30_000));
-    try {
-      await runtime.adopt?.(ctx);
-    } finally {
-      ctx.dispose();
-    }
     app = await buildApi({
       store,
       loggerInstance: logger,
@@ -173,8 +176,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       portalDir: join(dirname(options.supervisorScript), 'portal'),
       onDeploymentQueued: () => worker.poke(),
     });
-    await app.listen({ port: options.port, host: options.host });
+    // Bind before anything changes: a busy port fails the start with no user created and no workload adopted.
+    await app.listen({ port: options.port, host: options.host }).catch((error: unknown) => {
+      throw listenError(error, options.host, options.port);
+    });
     ipv6Loopback = await listenOnIpv6Loopback(app, options.host, logger);
+    const tokenFile = await bootstrapAdmin(store, dataDir);
+    if (tokenFile) {
+      logger.info({ file: tokenFile }, `created the admin user; its token is in ${tokenFile} (mode 0600)`);
+    }
+    const ctx = driverContext(logger, AbortSignal.timeout(30_000));
+    try {
+      await runtime.adopt?.(ctx);
+    } finally {
+      ctx.dispose();
+    }
     worker.start();
     janitor.start();
   } catch (error) {
@@ -183,6 +199,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await app?.close().catch(() => undefined);
     ipv6Loopback?.close();
     await store.close();
+    releaseDataDir();
     throw error;
   }
   const address = app.server.address();
@@ -204,6 +221,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await janitor.stop();
       await worker.stop();
       await store.close();
+      releaseDataDir();
       logger.flush();
     },
   };
@@ -222,6 +240,20 @@ function ownDataDirectory(dataDir: string): void {
   if (uid === 0 && gid !== undefined && statSync(dataDir).uid !== 0) chownSync(dataDir, 0, gid);
   chmodSync(dataDir, 0o700);
   restrictToOwner(dataDir);
+}
+
+/**
+ * The error for a port Pave cannot listen on: for a port in use, which process holds it (when this host shows
+ * it) and the `--port` fix; anything else as it came.
+ */
+function listenError(error: unknown, host: string, port: number): unknown {
+  if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') return error;
+  const holder = portHolder(port);
+  const by = holder ? ` by pid ${holder.pid}${holder.command ? ` (${holder.command})` : ''}` : '';
+  const fix = `stop that process, or start Pave on another port, e.g. --port ${port + 1}`;
+  return new ConflictError(`port ${port} on ${host} is already in use${by}; ${fix}`, [
+    { path: '--port', message: fix },
+  ]);
 }
 
 /**
