@@ -31,7 +31,7 @@ const WORKER_LOOP =
   'i=0; while true; do i=$((i+1)); echo "tick $i heard: $(wget -qO- http://$API_HOST:$API_PORT/)"; sleep 0.3; done';
 
 describe.skipIf(!podmanAvailable())(
-  "DockerRuntime on Podman's Docker API (skipped without podman, busybox-static and root: see shared/ENVIRONMENT.md)",
+  "DockerRuntime on Podman's Docker API (skipped without podman, busybox-static and root: see docs/runtimes.md)",
   () => {
     let service: PodmanService;
     let runtime: DockerRuntime;

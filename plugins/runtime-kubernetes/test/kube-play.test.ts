@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manifestsToYaml, renderManifests } from '../src/index.ts';
 import { buildBusyboxImage, podman, podmanAvailable } from '../../../test/support/podman.ts';
 
-const SKIP_REASON = 'needs podman, busybox-static and root (see shared/ENVIRONMENT.md)';
+const SKIP_REASON = 'needs podman, busybox-static and root (see docs/runtimes.md)';
 const run = `${process.pid.toString(36)}${Date.now().toString(36)}`;
 const GREETING = `hello from Pave's Kubernetes manifests (${run})`;
 

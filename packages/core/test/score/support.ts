@@ -12,12 +12,6 @@ export const SAMPLES_DIR =
   process.env.PAVE_SCORE_SAMPLES ??
   fileURLToPath(new URL('../../../../test/fixtures/score-samples', import.meta.url));
 
-/** Where the sample corpus keeps its copy of the official schema, to check ours has not drifted. */
-/** The official schema in the shared folder beside the checkout, when there is one. */
-export const SHARED_SCHEMA_FILE = fileURLToPath(
-  new URL('../../../../../shared/score-schema/score-v1b1.json', import.meta.url),
-);
-
 /** The samples that MANIFEST.md says fail the official schema. */
 export const NEGATIVE_SAMPLES = new Set([
   'score-compose/examples/07-overrides/overrides.compose.yaml',
@@ -39,6 +33,3 @@ export function listSamples(): string[] {
  * copy is only reformatted) compiled with ajv for draft 2020-12: the reference our zod schema must agree with.
  */
 export const officialValidator = new Ajv2020({ allErrors: true, strict: false }).compile(officialSchema);
-
-/** The official schema as stored in this repository. */
-export { officialSchema };
