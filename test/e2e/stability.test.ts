@@ -38,6 +38,9 @@ describe('a workload without a readiness probe must stay up for the stability wi
   let server: PaveProcess;
   let appDir: string;
   const pave = (...args: string[]) => runPave(args, clientEnv(server.url, location.dataDir));
+  /** `pave deploy --wait` of the `kind` workload to shop/`env`, with `extra` flags. */
+  const deploy = (kind: 'steady' | 'quitter', env: string, ...extra: string[]) =>
+    pave('deploy', '-f', scoreFile(appDir, kind), '--app', 'shop', '--env', env, ...extra, '--wait');
   const running = (kind: string) => processesIn(appDir).filter((p) => p.argv.at(-1) === kind);
   const lastDeployment = async (env: string): Promise<Deployment> =>
     JSON.parse(
@@ -61,29 +64,11 @@ describe('a workload without a readiness probe must stay up for the stability wi
   });
 
   it('fails a deploy whose workload exits after 3 s, with its exit code, and runs the previous one again', async () => {
-    const steady = await pave(
-      'deploy',
-      '-f',
-      scoreFile(appDir, 'steady'),
-      '--app',
-      'shop',
-      '--env',
-      'dev',
-      '--wait',
-    );
+    const steady = await deploy('steady', 'dev');
     expect(steady.code, steady.stderr + steady.stdout).toBe(0);
 
     const started = Date.now();
-    const quitter = await pave(
-      'deploy',
-      '-f',
-      scoreFile(appDir, 'quitter'),
-      '--app',
-      'shop',
-      '--env',
-      'dev',
-      '--wait',
-    );
+    const quitter = await deploy('quitter', 'dev');
     expect(quitter.code).not.toBe(0);
     expect(quitter.stderr + quitter.stdout).toMatch(/exited with code 4/);
     expect(quitter.stderr + quitter.stdout).toContain('giving up');
@@ -101,37 +86,14 @@ describe('a workload without a readiness probe must stay up for the stability wi
   });
 
   it('with --min-ready 1s, the same workload counts as ready before it exits (the window is per deploy)', async () => {
-    const quick = await pave(
-      'deploy',
-      '-f',
-      scoreFile(appDir, 'quitter'),
-      '--app',
-      'shop',
-      '--env',
-      'dev',
-      '--min-ready',
-      '1s',
-      '--wait',
-    );
+    const quick = await deploy('quitter', 'dev', '--min-ready', '1s');
     expect(quick.code, quick.stderr + quick.stdout).toBe(0);
     // Put the steady one back, for the environment's sake.
-    expect(
-      (await pave('deploy', '-f', scoreFile(appDir, 'steady'), '--app', 'shop', '--env', 'dev', '--wait'))
-        .code,
-    ).toBe(0);
+    expect((await deploy('steady', 'dev')).code).toBe(0);
   });
 
   it('a failed first deployment leaves no process behind', async () => {
-    const first = await pave(
-      'deploy',
-      '-f',
-      scoreFile(appDir, 'quitter'),
-      '--app',
-      'shop',
-      '--env',
-      'fresh',
-      '--wait',
-    );
+    const first = await deploy('quitter', 'fresh');
     expect(first.code).not.toBe(0);
     const failed = await lastDeployment('fresh');
     expect(failed).toMatchObject({ status: 'failed', rolledBack: false });
