@@ -236,6 +236,25 @@ describe.each(storeEngines)('the deployment orchestrator with fake drivers on %s
     expect(resources.resources.size).toBe(0);
   });
 
+  it('waits the environment type’s stability window unless the deployment names its own', async () => {
+    const patched = await api.call('PATCH', '/env-types/development', { minReadySeconds: 7 });
+    expect(patched.statusCode, patched.body).toBe(200);
+    try {
+      const queued = await api.call('POST', '/apps/shop/envs/dev/deployments', {
+        workloads: [{ spec: web('v2'), dir: '/srv/app' }],
+      });
+      expect(queued.statusCode, queued.body).toBe(202);
+      const id = Number(queued.json().id);
+      await runDeployment(deps(), id, new AbortController().signal, false);
+      const planned = (await detail(id)).journal.find((e) => e.step === 'plan');
+      expect(planned?.message).toMatch(/must run 7 s$/);
+      const own = await deploy([web('v3')]);
+      expect(own.journal.find((e) => e.step === 'plan')?.message).toMatch(/must run 0 s$/);
+    } finally {
+      await api.call('PATCH', '/env-types/development', { minReadySeconds: null });
+    }
+  });
+
   it('a replica that lost its lease does not finish the deployment: it is left to be resumed', async () => {
     const id = await queue([web('v2')]);
     await expect(
