@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EnvironmentStatus, HealthStatus } from './deployments.ts';
 import { dnsLabel, printableText } from './ids.ts';
 
 /**
@@ -47,6 +48,24 @@ export const CreateAppBody = z.strictObject({
   name: printableText().min(1).max(200).optional().describe('A display name; defaults to the id.'),
 });
 export type CreateAppBody = z.infer<typeof CreateAppBody>;
+
+/**
+ * The live status of every environment of an app the caller may read (`GET /apps/{app}/status`): each
+ * environment's status with its type, and the app's health, the worst of theirs.
+ */
+export const AppStatus = z
+  .object({
+    appId: dnsLabel,
+    health: HealthStatus.describe('The worst health of its environments; healthy when it has none.'),
+    environments: z.array(
+      EnvironmentStatus.extend({
+        type: dnsLabel,
+        restricted: z.boolean().describe('Whether the environment type is restricted (production).'),
+      }),
+    ),
+  })
+  .meta({ id: 'AppStatus' });
+export type AppStatus = z.infer<typeof AppStatus>;
 
 export const AppParams = z.strictObject({ app: dnsLabel });
 export const DeleteAppQuery = z.strictObject({

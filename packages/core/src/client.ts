@@ -19,6 +19,7 @@ import type {
 import type {
   App,
   AppDetail,
+  AppStatus,
   AuditHead,
   AuditPage,
   AuditQuery,
@@ -396,6 +397,10 @@ export class PaveClient {
   }
   getStatus(app: string, env: string) {
     return this.request<EnvironmentStatus>('GET', `${envPath(app, env)}/status`);
+  }
+  /** The live status and health of every environment of `app` the caller may read, in one request. */
+  getAppStatus(app: string) {
+    return this.request<AppStatus>('GET', `/apps/${encodeURIComponent(app)}/status`);
   }
   diff(app: string, env: string, query: { from?: string; to?: string; toEnv?: string } = {}) {
     return this.request<SetDiff>('GET', `${envPath(app, env)}/diff`, { query });

@@ -184,6 +184,16 @@ export const DiffQuery = z.strictObject({
   toEnv: dnsLabel.optional().describe('Compare this environment’s current set with another environment’s.'),
 });
 
+/**
+ * How a workload or environment is doing now, apart from how its last deployment went (as Argo CD separates
+ * health from sync): `healthy` (ready), `progressing` (starting, not ready yet, or a deployment is running),
+ * `degraded` (crash-looping, stopped or missing though it should run), `unknown` (the runtime cannot say).
+ */
+export const HealthStatus = z
+  .enum(['healthy', 'progressing', 'degraded', 'unknown'])
+  .meta({ id: 'HealthStatus' });
+export type HealthStatus = z.infer<typeof HealthStatus>;
+
 /** Live status of an environment's workloads. */
 export const EnvironmentStatus = z
   .object({
@@ -192,6 +202,19 @@ export const EnvironmentStatus = z
     currentDeployment: Deployment.nullable(),
     /** The newest deployment that is queued or running, if any. */
     pendingDeployment: Deployment.nullable(),
+    latestDeployment: Deployment.nullable()
+      .optional()
+      .describe(
+        'The newest deployment whatever its status (the sync: did the last deployment succeed?); null: none yet.',
+      ),
+    health: HealthStatus.optional().describe(
+      'The worst health of its workloads (degraded > unknown > progressing > healthy); healthy when nothing ' +
+        'is deployed, unknown when the runtime target cannot be reached.',
+    ),
+    healthDetail: z
+      .string()
+      .optional()
+      .describe('Why it is not healthy, for people: e.g. `api: crash-looping (5 restarts)`.'),
     /** The runtime target the environment runs on; unreachable targets report no workloads. */
     target: z.object({
       id: z.string(),
@@ -206,7 +229,15 @@ export const EnvironmentStatus = z
         deploymentId: z.string(),
         ports: z.array(z.object({ name: z.string(), port: z.number().int(), hostPort: z.number().int() })),
         urls: z.array(z.string()),
+        routes: z
+          .array(z.string())
+          .optional()
+          .describe(
+            "URLs of the workload's `route` resources through Pave's reverse proxy, on the port Pave listens on.",
+          ),
         detail: z.string().optional(),
+        health: HealthStatus.optional(),
+        healthDetail: z.string().optional().describe('Why it is not healthy, for people.'),
       }),
     ),
   })

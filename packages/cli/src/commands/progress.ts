@@ -180,10 +180,11 @@ export function showDeploymentCommand(app: string, env: string, id: string): str
 
 /**
  * Reports a deployment the server has just queued: without `wait`, the API's JSON or a line saying it was
- * queued and how to follow it; with `wait`, that line (people only) and then {@link waitForDeployment}.
+ * queued and how to follow it; with `wait`, that line (people only), then {@link waitForDeployment}, then
+ * (people only, when the client can ask for the status) where the environment's routes answer.
  */
 export async function reportQueuedDeployment(
-  client: Pick<PaveClient, 'getDeployment'>,
+  client: Pick<PaveClient, 'getDeployment'> & Partial<Pick<PaveClient, 'getStatus'>>,
   deployment: Deployment,
   output: CommandOutput,
   options: { wait?: boolean | undefined; timeoutSeconds: number | undefined; colors: Colors },
@@ -203,6 +204,29 @@ export async function reportQueuedDeployment(
     timeoutMs: giveUpAfterMs(options.timeoutSeconds),
     colors: options.colors,
   });
+  if (output.format === 'table' && client.getStatus) {
+    for (const line of await routeLines(client.getStatus.bind(client), app, env)) output.confirm(line);
+  }
+}
+
+/**
+ * `api is served at http://api.dev.shop.localhost:7300/`, one line per route of the environment through Pave's reverse
+ * proxy. None when the status cannot be had: the deployment succeeded whatever it says.
+ */
+export async function routeLines(
+  getStatus: PaveClient['getStatus'],
+  app: string,
+  env: string,
+): Promise<string[]> {
+  let status: Awaited<ReturnType<PaveClient['getStatus']>>;
+  try {
+    status = await getStatus(app, env);
+  } catch {
+    return [];
+  }
+  return status.workloads.flatMap((workload) =>
+    (workload.routes ?? []).map((url) => `${workload.workload} is served at ${url}`),
+  );
 }
 
 /** A deployment finished and failed; its message is the server's reason (and whether Pave restored the old set). */

@@ -49,6 +49,7 @@ import { resourceRoutes } from './routes/resources.ts';
 import { roleRoutes } from './routes/roles.ts';
 import { targetRoutes, type TargetRenderer } from './routes/targets.ts';
 import { proxyRoutes } from './proxy.ts';
+import { appStatusRoutes } from './routes/app-status.ts';
 import { portalRoutes } from './portal.ts';
 import { environmentTeardown, type EnvironmentTargets } from '../domain/deployments/orchestrator.ts';
 import type { ResourceDriverRegistry } from '../domain/resources/provision.ts';
@@ -290,6 +291,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
           resources,
           targets: options.targets,
         });
+        appStatusRoutes(scoped, { store: options.store, runtime: options.runtime });
       }
     },
     { prefix: '/api/v1' },

@@ -1,4 +1,5 @@
 import type { EnvironmentStatus } from '@pave/core';
+import { HealthBadge } from './health-badge.tsx';
 
 const STATE_TEXT: Record<EnvironmentStatus['workloads'][number]['state'], string> = {
   starting: 'starting',
@@ -8,7 +9,10 @@ const STATE_TEXT: Record<EnvironmentStatus['workloads'][number]['state'], string
   stopped: 'stopped',
 };
 
-/** The workloads of an environment as they run now: state, restarts, URLs, and the deployment each came from. */
+/**
+ * The workloads of an environment as they run now: the environment's health, then each workload's state,
+ * health, restarts, URLs (routes through Pave's proxy first) and the deployment it came from.
+ */
 export function WorkloadStatusTable({ status }: { status: EnvironmentStatus }) {
   const pending = status.pendingDeployment;
   return (
@@ -19,6 +23,12 @@ export function WorkloadStatusTable({ status }: { status: EnvironmentStatus }) {
           : status.currentDeployment
             ? `Running deployment #${status.currentDeployment.id} (${status.currentDeployment.kind}).`
             : 'Nothing deployed yet.'}
+        {status.health && (
+          <>
+            {' '}
+            Health: <HealthBadge health={status.health} detail={status.healthDetail} showDetail />
+          </>
+        )}
       </p>
       {!status.target.reachable && (
         <div className="error" role="alert">
@@ -34,6 +44,7 @@ export function WorkloadStatusTable({ status }: { status: EnvironmentStatus }) {
             <tr>
               <th scope="col">Workload</th>
               <th scope="col">State</th>
+              <th scope="col">Health</th>
               <th scope="col">Restarts</th>
               <th scope="col">URLs</th>
               <th scope="col" className="wide-only">
@@ -51,12 +62,15 @@ export function WorkloadStatusTable({ status }: { status: EnvironmentStatus }) {
                   <span className={`state state-${w.state}`}>{STATE_TEXT[w.state]}</span>
                   {w.detail && <div className="muted detail">{w.detail}</div>}
                 </td>
+                <td>
+                  <HealthBadge health={w.health} detail={w.healthDetail} />
+                </td>
                 <td>{w.restarts}</td>
                 <td>
-                  {w.urls.length === 0 ? (
+                  {urlsOf(w).length === 0 ? (
                     <span className="muted">-</span>
                   ) : (
-                    w.urls.map((url) => (
+                    urlsOf(w).map((url) => (
                       <a key={url} href={url} target="_blank" rel="noreferrer" className="url">
                         {url.replace(/^https?:\/\//, '')}
                       </a>
@@ -71,4 +85,10 @@ export function WorkloadStatusTable({ status }: { status: EnvironmentStatus }) {
       )}
     </>
   );
+}
+
+// Routes through Pave's proxy are the addresses to share; host ports follow. Only http(s) URLs become links:
+// a workload's URL must never run script in the portal.
+function urlsOf(workload: EnvironmentStatus['workloads'][number]): string[] {
+  return [...(workload.routes ?? []), ...workload.urls].filter((url) => /^https?:\/\//i.test(url));
 }

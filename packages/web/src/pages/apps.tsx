@@ -3,10 +3,14 @@ import type { App, RoleGrant } from '@pave/core';
 import type { Session } from '../session.ts';
 import { href } from '../router.ts';
 import { Command, ErrorMessage, Section, useLoad, shellWord } from '../components/common.tsx';
+import { HealthBadge } from '../components/health-badge.tsx';
+
+// The health of environments is live: a workload that starts crash-looping shows up without a reload.
+const HEALTH_POLL_MS = 5000;
 
 /**
  * The apps the user can see, searchable by id or name, each with its owners (when the user may read the app's
- * roles) and its environments; and, for those who may create apps, a form to create one.
+ * roles) and its environments with their health; and, for those who may create apps, a form to create one.
  */
 export function AppsPage({ session }: { session: Session }) {
   const apps = useLoad(() => session.client.listApps(), [session]);
@@ -59,9 +63,19 @@ export function AppsPage({ session }: { session: Session }) {
   );
 }
 
-/** One app: its name, its owners if the user may read its roles, and its environments by type. */
+/**
+ * One app: its name, its owners if the user may read its roles, and its environments by type with the health
+ * of those whose status the user may read (a degraded one with its reason).
+ */
 function AppRow({ session, app }: { session: Session; app: App }) {
   const detail = useLoad(() => session.client.getApp(app.id), [session, app.id]);
+  const mayReadStatus = session.can('deployment.read', { app: app.id });
+  const status = useLoad(
+    () => (mayReadStatus ? session.client.getAppStatus(app.id) : Promise.resolve(null)),
+    [session, app.id, mayReadStatus],
+    HEALTH_POLL_MS,
+  );
+  const healthOf = (env: string) => status.data?.environments.find((e) => e.envId === env);
   const mayReadRoles = session.can('role.read', { app: app.id });
   const roles = useLoad(
     () => (mayReadRoles ? session.client.listRoles({ app: app.id }) : Promise.resolve(null)),
@@ -86,15 +100,26 @@ function AppRow({ session, app }: { session: Session; app: App }) {
       </td>
       <td>
         <ErrorMessage error={detail.error} />
+        <ErrorMessage error={status.error} />
         {detail.data && detail.data.environments.length === 0 && <span className="muted">none yet</span>}
         {detail.data && detail.data.environments.length > 0 && (
           <ul className="plain-list inline-list">
-            {detail.data.environments.map((env) => (
-              <li key={env.id}>
-                <a href={href('apps', app.id, 'envs', env.id)}>{env.id}</a>{' '}
-                <span className="tag">{env.type}</span>
-              </li>
-            ))}
+            {detail.data.environments.map((env) => {
+              const health = healthOf(env.id);
+              return (
+                <li key={env.id}>
+                  <a href={href('apps', app.id, 'envs', env.id)}>{env.id}</a>{' '}
+                  <span className="tag">{env.type}</span>
+                  {health && (
+                    <HealthBadge
+                      health={health.health}
+                      detail={health.healthDetail}
+                      showDetail={health.health === 'degraded'}
+                    />
+                  )}
+                </li>
+              );
+            })}
           </ul>
         )}
       </td>

@@ -22,6 +22,7 @@ import { getDeployment, listDeployments } from '../../domain/deployments/records
 import { createDeployment, diffDeployments, rollback } from '../../domain/deployments/service.ts';
 import { driverContext, type EnvironmentTargets } from '../../domain/deployments/orchestrator.ts';
 import { environmentStatus } from '../../domain/deployments/status.ts';
+import { listeningPort } from './app-status.ts';
 import type { ResourceDeps } from '../../domain/resources/provision.ts';
 
 /** What the deployment routes need besides the store. */
@@ -162,7 +163,10 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
         response: { 200: EnvironmentStatus },
       },
     },
-    async (request) => environmentStatus(store, runtime, request.params, request.log),
+    async (request) =>
+      environmentStatus(store, runtime, request.params, request.log, {
+        proxyPort: listeningPort(request.server),
+      }),
   );
   api.get(
     '/apps/:app/envs/:env/logs',
