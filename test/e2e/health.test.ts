@@ -2,6 +2,7 @@ import { request } from 'node:http';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Locator } from 'playwright-core';
 import type { AppStatus, EnvironmentStatus } from '@pave/core';
 import { hasChromium, launchBrowser, SCREENSHOTS_DIR } from '../support/browser.ts';
 import { clientEnv, runPave, shortenStabilityWindow, startPave, type PaveProcess } from '../support/pave.ts';
@@ -61,6 +62,18 @@ function scoreFile(dir: string, env: string): string {
     ].join('\n'),
   );
   return file;
+}
+
+/** The browser's window, as far as these tests use it (the tests are type-checked without the DOM library). */
+type BrowserWindow = { getComputedStyle(element: unknown): { getPropertyValue(name: string): string } };
+
+/** The computed value of CSS `property` of the element `locator` finds, e.g. `rgb(180, 35, 24)`. */
+function cssOf(locator: Locator, property: string): Promise<string> {
+  return locator.evaluate(
+    (element, name) =>
+      (globalThis as unknown as BrowserWindow).getComputedStyle(element).getPropertyValue(name),
+    property,
+  );
 }
 
 /** GETs `path` through Pave's reverse proxy with the route's host name; resolves with the body. */
@@ -214,8 +227,8 @@ describe('health apart from sync: a workload that starts crash-looping after a s
         await reason.waitFor();
         // Degraded reads red: the badge is filled with the danger colour, the reason written in it.
         const badge = dev.getByText('degraded', { exact: true });
-        expect(await badge.evaluate((el) => getComputedStyle(el).backgroundColor)).toBe('rgb(180, 35, 24)');
-        expect(await reason.evaluate((el) => getComputedStyle(el).color)).toBe('rgb(180, 35, 24)');
+        expect(await cssOf(badge, 'background-color')).toBe('rgb(180, 35, 24)');
+        expect(await cssOf(reason, 'color')).toBe('rgb(180, 35, 24)');
         expect(await badge.getAttribute('title')).toMatch(/^api: crash-looping/);
         await browser.screenshot(page, 'apps-health');
         expect(existsSync(join(SCREENSHOTS_DIR, 'apps-health.png'))).toBe(true);
