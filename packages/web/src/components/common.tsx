@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState, type ReactNode } from 'react';
-import { ApiError } from '@pave/core';
+import { ApiError, type FieldProblem } from '@pave/core';
 
 /** The `pave` command that does the same as an action, so people learn the CLI from the portal. */
 export function Command({ children }: { children: string }) {
@@ -10,23 +10,75 @@ export function Command({ children }: { children: string }) {
   );
 }
 
-/** An error for people: the server's problem detail and its field problems. */
-export function ErrorMessage({ error }: { error: unknown }) {
+/** A sentence for people: first letter capitalized, ending with a full stop. */
+export function asSentence(text: string): string {
+  const trimmed = text.trim();
+  if (!trimmed) return trimmed;
+  const capitalized = trimmed[0]!.toUpperCase() + trimmed.slice(1);
+  return /[.!?]$/.test(capitalized) ? capitalized : `${capitalized}.`;
+}
+
+/**
+ * The field a problem's path names, for people: the last part of a JSON pointer (`/body/name` -> `name`) or
+ * of a dotted location (`query.limit` -> `limit`); undefined for the request as a whole (`/`, `url`).
+ */
+export function problemField(path: string): string | undefined {
+  const parts = path.split(/[/.]/).filter(Boolean);
+  const last = parts.at(-1);
+  if (!last || path === 'url' || path === 'method') return undefined;
+  return /^\d+$/.test(last) ? parts.at(-2) : last;
+}
+
+/** One field problem as a sentence: "Name must be …", or the message with the field named after it. */
+export function problemSentence(problem: FieldProblem, field = problemField(problem.path)): string {
+  if (!field) return asSentence(problem.message);
+  return /^(must|is|are|should|cannot|can't|has|was|does|needs|may)\b/.test(problem.message)
+    ? asSentence(`${field} ${problem.message}`)
+    : asSentence(`${problem.message} (${field})`);
+}
+
+/** The problems of an API error (none for other errors). */
+export function problemsOf(error: unknown): FieldProblem[] {
+  return error instanceof ApiError ? (error.problem.errors ?? []) : [];
+}
+
+/**
+ * An error for people, as sentences: the server's problem detail and its field problems. Problems that
+ * `shownAtField` accepts are left out: the form shows them next to their fields.
+ */
+export function ErrorMessage({
+  error,
+  shownAtField,
+}: {
+  error: unknown;
+  shownAtField?: (problem: FieldProblem) => boolean;
+}) {
   if (!error) return null;
-  const problems = error instanceof ApiError ? (error.problem.errors ?? []) : [];
+  const problems = problemsOf(error).filter((p) => !shownAtField?.(p));
+  const detail = asSentence(error instanceof Error ? error.message : String(error));
+  // A lone problem that only repeats the detail adds nothing.
+  const extra = problems.map((p) => problemSentence(p)).filter((sentence) => sentence !== detail);
   return (
     <div className="error" role="alert">
-      <p>{error instanceof Error ? error.message : String(error)}</p>
-      {problems.length > 0 && (
+      <p>{detail}</p>
+      {extra.length > 0 && (
         <ul>
-          {problems.map((p, i) => (
-            <li key={i}>
-              <code>{p.path}</code>: {p.message}
-            </li>
+          {extra.map((sentence, i) => (
+            <li key={i}>{sentence}</li>
           ))}
         </ul>
       )}
     </div>
+  );
+}
+
+/** A problem shown under the form field that caused it; the field names it with `aria-describedby`. */
+export function FieldError({ id, messages }: { id: string; messages: readonly string[] }) {
+  if (messages.length === 0) return null;
+  return (
+    <span id={id} className="field-error" role="alert">
+      {messages.join(' ')}
+    </span>
   );
 }
 

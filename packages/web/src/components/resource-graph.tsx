@@ -1,4 +1,4 @@
-import { useId } from 'react';
+import { useId, useRef, useState, type ReactNode } from 'react';
 import type { ResourceGraph } from '@pave/core';
 
 type GraphNode = ResourceGraph['nodes'][number];
@@ -173,94 +173,158 @@ const clip = (text: string) => (text.length > MAX_LABEL ? `${text.slice(0, MAX_L
  * The resource graph of an environment's current set, drawn: workloads on the left, resources in columns
  * by dependency depth, a solid line where a workload uses a resource and a dashed one where a resource's
  * params use another's outputs. An accessible image with a summary, and the graph as a list below it.
+ * With `details`, each resource box is a button (click, or Tab and Enter) that opens a side panel showing
+ * what `details` renders for it.
  */
 export function ResourceGraphView({
   graph,
   workloads = [],
+  details,
 }: {
   graph: ResourceGraph;
   /** The environment's workloads, so those that use no resource are drawn too. */
   workloads?: readonly string[];
+  /** What the side panel shows for the resource chosen. */
+  details?: (node: GraphNode) => ReactNode;
 }) {
   const markerId = `arrow-${useId().replace(/[^a-zA-Z0-9_-]/g, '')}`;
+  const panelId = `${markerId}-panel`;
+  const [selected, setSelected] = useState<string | null>(null);
+  const opener = useRef<HTMLButtonElement | null>(null);
+  const panel = useRef<HTMLElement>(null);
   if (graph.nodes.length === 0) {
     return <p className="muted">No resources: the current set&apos;s Score files declare none.</p>;
   }
   const layout = layoutResourceGraph(graph, workloads);
   const sourcesOf = (address: string, kind: 'uses' | 'depends-on') =>
     graph.edges.filter((e) => e.to === address && e.kind === kind).map((e) => e.from);
+  const chosen = details ? graph.nodes.find((node) => node.address === selected) : undefined;
+  const choose = (address: string, button: HTMLButtonElement) => {
+    opener.current = button;
+    setSelected(address === selected ? null : address);
+    // Focus moves into the panel once it is drawn, so that a keyboard user lands on what opened.
+    window.requestAnimationFrame(() => panel.current?.focus());
+  };
+  const close = () => {
+    setSelected(null);
+    opener.current?.focus();
+  };
   return (
-    <div className="resource-graph">
-      {/* Focusable so that keyboard users can scroll a graph wider than the screen. */}
-      <div className="graph-canvas" role="group" aria-label="Resource graph drawing" tabIndex={0}>
-        <svg
-          role="img"
-          aria-label={summarizeResourceGraph(graph, workloads)}
-          width={layout.width}
-          height={layout.height}
-          viewBox={`0 0 ${layout.width} ${layout.height}`}
-        >
-          <defs>
-            <marker
-              id={markerId}
-              viewBox="0 0 10 10"
-              refX="9"
-              refY="5"
-              markerWidth="7"
-              markerHeight="7"
-              orient="auto-start-reverse"
+    <div className={chosen ? 'resource-graph with-details' : 'resource-graph'}>
+      <div className="graph-main">
+        {/* Focusable so that keyboard users can scroll a graph wider than the screen. */}
+        <div className="graph-canvas" role="group" aria-label="Resource graph drawing" tabIndex={0}>
+          <div className="graph-stage" style={{ width: layout.width, height: layout.height }}>
+            <svg
+              role="img"
+              aria-label={summarizeResourceGraph(graph, workloads)}
+              width={layout.width}
+              height={layout.height}
+              viewBox={`0 0 ${layout.width} ${layout.height}`}
             >
-              <path d="M 0 0 L 10 5 L 0 10 z" className="graph-arrow" />
-            </marker>
-          </defs>
-          {layout.lines.map((line) => (
-            <path
-              key={line.key}
-              d={line.path}
-              className={`graph-edge graph-edge-${line.kind}`}
-              markerEnd={`url(#${markerId})`}
-            />
-          ))}
-          {layout.boxes.map((box) => (
-            <g key={box.key} className={`graph-node graph-node-${box.kind}`}>
-              <title>{`${box.title}: ${box.subtitle}`}</title>
-              <rect
-                x={box.x}
-                y={box.y}
-                width={BOX_WIDTH}
-                height={BOX_HEIGHT}
-                rx={6}
-                strokeDasharray={box.dashed ? '5 3' : undefined}
-              />
-              <text x={box.x + 10} y={box.y + 20} className="graph-title">
-                {clip(box.title)}
-              </text>
-              <text x={box.x + 10} y={box.y + 38} className="graph-subtitle">
-                {clip(box.subtitle)}
-              </text>
-            </g>
-          ))}
-        </svg>
+              <defs>
+                <marker
+                  id={markerId}
+                  viewBox="0 0 10 10"
+                  refX="9"
+                  refY="5"
+                  markerWidth="7"
+                  markerHeight="7"
+                  orient="auto-start-reverse"
+                >
+                  <path d="M 0 0 L 10 5 L 0 10 z" className="graph-arrow" />
+                </marker>
+              </defs>
+              {layout.lines.map((line) => (
+                <path
+                  key={line.key}
+                  d={line.path}
+                  className={`graph-edge graph-edge-${line.kind}`}
+                  markerEnd={`url(#${markerId})`}
+                />
+              ))}
+              {layout.boxes.map((box) => (
+                <g
+                  key={box.key}
+                  className={`graph-node graph-node-${box.kind}${box.key === `r:${selected}` ? ' graph-node-selected' : ''}`}
+                >
+                  <title>{`${box.title}: ${box.subtitle}`}</title>
+                  <rect
+                    x={box.x}
+                    y={box.y}
+                    width={BOX_WIDTH}
+                    height={BOX_HEIGHT}
+                    rx={6}
+                    strokeDasharray={box.dashed ? '5 3' : undefined}
+                  />
+                  <text x={box.x + 10} y={box.y + 20} className="graph-title">
+                    {clip(box.title)}
+                  </text>
+                  <text x={box.x + 10} y={box.y + 38} className="graph-subtitle">
+                    {clip(box.subtitle)}
+                  </text>
+                </g>
+              ))}
+            </svg>
+            {/* The boxes' buttons lie over the drawing: the drawing stays one image for screen readers. */}
+            {details &&
+              layout.boxes
+                .filter((box) => box.kind === 'resource')
+                .map((box) => (
+                  <button
+                    key={box.key}
+                    type="button"
+                    className="graph-node-button"
+                    style={{ left: box.x, top: box.y, width: BOX_WIDTH, height: BOX_HEIGHT }}
+                    aria-label={`${box.title}: ${box.subtitle}. Show its details`}
+                    aria-expanded={box.key === `r:${selected}`}
+                    aria-controls={box.key === `r:${selected}` ? panelId : undefined}
+                    onClick={(event) => choose(box.title, event.currentTarget)}
+                  />
+                ))}
+          </div>
+        </div>
+        <p className="graph-legend muted">
+          Solid line: a workload uses a resource. Dashed line: a resource depends on another&apos;s outputs.
+          Dashed box: built in, or not provisioned yet.
+        </p>
+        <details className="graph-list">
+          <summary>The graph as a list</summary>
+          <ul>
+            {graph.nodes.map((node) => (
+              <li key={node.address}>
+                <strong>{node.address}</strong> ({describeNode(node)}
+                {node.definitionId ? `, definition ${node.definitionId}` : ''}): used by{' '}
+                {sourcesOf(node.address, 'uses').join(', ') || 'no workload'}
+                {node.dependsOn.length > 0 && `; depends on ${node.dependsOn.join(', ')}`}
+                {sourcesOf(node.address, 'depends-on').length > 0 &&
+                  `; needed by ${sourcesOf(node.address, 'depends-on').join(', ')}`}
+              </li>
+            ))}
+          </ul>
+        </details>
       </div>
-      <p className="graph-legend muted">
-        Solid line: a workload uses a resource. Dashed line: a resource depends on another&apos;s outputs.
-        Dashed box: built in, or not provisioned yet.
-      </p>
-      <details className="graph-list">
-        <summary>The graph as a list</summary>
-        <ul>
-          {graph.nodes.map((node) => (
-            <li key={node.address}>
-              <strong>{node.address}</strong> ({describeNode(node)}
-              {node.definitionId ? `, definition ${node.definitionId}` : ''}): used by{' '}
-              {sourcesOf(node.address, 'uses').join(', ') || 'no workload'}
-              {node.dependsOn.length > 0 && `; depends on ${node.dependsOn.join(', ')}`}
-              {sourcesOf(node.address, 'depends-on').length > 0 &&
-                `; needed by ${sourcesOf(node.address, 'depends-on').join(', ')}`}
-            </li>
-          ))}
-        </ul>
-      </details>
+      {chosen && details && (
+        <aside
+          id={panelId}
+          ref={panel}
+          className="graph-details"
+          aria-label={`Resource ${chosen.address}`}
+          tabIndex={-1}
+          onKeyDown={(event) => {
+            if (event.key === 'Escape') close();
+          }}
+        >
+          <div className="section-head">
+            <h3>{chosen.address}</h3>
+            <button type="button" onClick={close} aria-label={`Close the details of ${chosen.address}`}>
+              Close
+            </button>
+          </div>
+          {/* Keyed: another resource starts with its own state (its check result, say). */}
+          <div key={chosen.address}>{details(chosen)}</div>
+        </aside>
+      )}
     </div>
   );
 }

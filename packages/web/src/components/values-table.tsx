@@ -5,7 +5,17 @@ import { Time } from './common.tsx';
  * An environment's effective values. A secret is always drawn masked: the portal never asks the server to
  * reveal one, and would not show it if a value came anyway.
  */
-export function ValuesTable({ values }: { values: ValueList }) {
+export function ValuesTable({
+  values,
+  onUnset,
+  unsetting = null,
+}: {
+  values: ValueList;
+  /** Given to those who may write values: an "Unset" button on each of this environment's own values. */
+  onUnset?: (key: string) => void;
+  /** The key being unset, whose button is disabled meanwhile. */
+  unsetting?: string | null;
+}) {
   if (values.items.length === 0) return <p className="muted">No values set.</p>;
   return (
     <>
@@ -21,6 +31,11 @@ export function ValuesTable({ values }: { values: ValueList }) {
             <th scope="col" className="wide-only">
               Updated
             </th>
+            {onUnset && (
+              <th scope="col">
+                <span className="visually-hidden">Actions</span>
+              </th>
+            )}
           </tr>
         </thead>
         <tbody>
@@ -42,6 +57,20 @@ export function ValuesTable({ values }: { values: ValueList }) {
               <td className="wide-only">
                 <Time at={item.updatedAt} /> by {item.updatedBy}
               </td>
+              {onUnset && (
+                <td>
+                  {item.source === 'env' && (
+                    <button
+                      type="button"
+                      aria-label={`Unset ${item.key}`}
+                      disabled={unsetting !== null}
+                      onClick={() => onUnset(item.key)}
+                    >
+                      {unsetting === item.key ? 'Unsetting…' : 'Unset'}
+                    </button>
+                  )}
+                </td>
+              )}
             </tr>
           ))}
         </tbody>

@@ -3,6 +3,7 @@ import type { AuditEntry, AuditVerification } from '@pave/core';
 import type { Session } from '../session.ts';
 import { href } from '../router.ts';
 import { Command, ErrorMessage, Section, Time, useLoad } from '../components/common.tsx';
+import { describeAuditEntry } from '../components/audit-summary.ts';
 
 /**
  * The audit log, newest first: the whole log (`#/audit`, for those who may read it all) or one app's
@@ -119,13 +120,7 @@ function AuditEntries({ session, app }: { session: Session; app: string | undefi
                   <code>{entry.action}</code>
                 </td>
                 <td>{entry.target}</td>
-                <td>
-                  {Object.keys(entry.summary).length > 0 ? (
-                    <code className="summary-json">{JSON.stringify(entry.summary)}</code>
-                  ) : (
-                    <span className="muted">-</span>
-                  )}
-                </td>
+                <td>{describeAuditEntry(entry) || <span className="muted">-</span>}</td>
               </tr>
             ))}
           </tbody>

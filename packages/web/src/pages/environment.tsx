@@ -8,7 +8,8 @@ import { DeploymentHistory } from '../components/deployment-history.tsx';
 import { DeploymentDiff } from '../components/deployment-diff.tsx';
 import { PromoteAction, RollbackAction } from '../components/deployment-actions.tsx';
 import { ResourceGraphView } from '../components/resource-graph.tsx';
-import { ValuesTable } from '../components/values-table.tsx';
+import { ResourceDetails } from '../components/resource-details.tsx';
+import { ValuesPanel } from '../components/values-panel.tsx';
 import { LogsView } from '../components/logs-view.tsx';
 
 /** How often the workloads' live status is fetched. */
@@ -19,8 +20,9 @@ const HISTORY_MAX = 500;
 
 /**
  * One environment of an app: its workloads' live status, deployment history with a diff between any two
- * deployments, rollback and promote (each shows its plan first), the resource graph, values (secrets
- * masked) and live logs. Controls the user may not use are hidden; the server decides regardless.
+ * deployments, rollback and promote (each shows its plan first), the resource graph (a resource's details
+ * on click), values (secrets masked; set, unset, history and comparison of versions) and live logs.
+ * Controls the user may not use are hidden; the server decides regardless.
  */
 export function EnvironmentPage({ session, app, env }: { session: Session; app: string; env: string }) {
   // Keyed: moving to another environment starts afresh (choices, notices, the log stream).
@@ -43,7 +45,6 @@ function EnvironmentView({ session, app, env }: { session: Session; app: string;
     [app, env, deploymentKey, historyLimit],
   );
   const graph = useLoad(() => session.client.resourceGraph(app, env), [app, env, current?.id]);
-  const values = useLoad(() => session.client.listValues(app, env), [app, env]);
 
   const envType = environment.data?.type ?? appDetail.data?.environments.find((e) => e.id === env)?.type;
   const typeInfo = envTypes.data?.items.find((t) => t.id === envType);
@@ -52,6 +53,7 @@ function EnvironmentView({ session, app, env }: { session: Session; app: string;
     envType && envTypes.data ? { app, envType, restricted: typeInfo?.restricted ?? false } : undefined;
   const canRollback = target !== undefined && session.can('deployment.rollback', target);
   const canPromote = target !== undefined && session.can('deployment.create', target);
+  const canWriteValues = target !== undefined && session.can('values.write', target);
   const sources = (appDetail.data?.environments ?? []).map((e) => e.id).filter((id) => id !== env);
   // Stable while the set of workloads is, so that the (memoized) logs view does not re-render on every poll.
   const workloadList = (status.data?.workloads ?? []).map((w) => w.workload).join(' ');
@@ -168,7 +170,11 @@ function EnvironmentView({ session, app, env }: { session: Session; app: string;
         <Section title="Resource graph">
           <ErrorMessage error={graph.error} />
           {graph.data ? (
-            <ResourceGraphView graph={graph.data} workloads={workloadNames} />
+            <ResourceGraphView
+              graph={graph.data}
+              workloads={workloadNames}
+              details={(node) => <ResourceDetails session={session} app={app} env={env} node={node} />}
+            />
           ) : (
             !graph.error && <p className="muted">Loading…</p>
           )}
@@ -177,21 +183,8 @@ function EnvironmentView({ session, app, env }: { session: Session; app: string;
       )}
 
       {session.can('values.read', { app }) && (
-        <Section
-          title="Values"
-          actions={
-            <button type="button" onClick={values.reload}>
-              Refresh values
-            </button>
-          }
-        >
-          <ErrorMessage error={values.error} />
-          {values.data ? (
-            <ValuesTable values={values.data} />
-          ) : (
-            !values.error && <p className="muted">Loading…</p>
-          )}
-          <Command>{`pave values list --app ${app} --env ${env}`}</Command>
+        <Section title="Values">
+          <ValuesPanel session={session} app={app} env={env} canWrite={canWriteValues} />
         </Section>
       )}
 

@@ -1,0 +1,222 @@
+import { useState } from 'react';
+import type { ValueChange, ValuesVersion } from '@pave/core';
+import { Command, ErrorMessage, Time } from './common.tsx';
+
+/** A key as it stood at one version: a secret's value is never known to the portal. */
+export interface KeyState {
+  secret: boolean;
+  /** The plain value; null for a secret. */
+  value: string | null;
+}
+
+/** How one key differs between two versions; `from` and `to` are plain values only, never a secret's. */
+export interface KeyDiff {
+  key: string;
+  change: 'added' | 'removed' | 'changed' | 'unchanged';
+  secret: boolean;
+  from: string | null;
+  to: string | null;
+}
+
+/**
+ * The keys an environment's values held at `version`, replayed from the history's changes (version 0 is
+ * before any value). A secret's value stays null: the history never carries one.
+ */
+export function valuesAt(versions: readonly ValuesVersion[], version: number): Map<string, KeyState> {
+  const state = new Map<string, KeyState>();
+  const oldestFirst = [...versions].sort((a, b) => a.version - b.version);
+  for (const entry of oldestFirst) {
+    if (entry.version > version) break;
+    for (const change of entry.changes) {
+      if (change.action === 'removed') state.delete(change.key);
+      else
+        state.set(change.key, { secret: change.secret, value: change.secret ? null : (change.to ?? null) });
+    }
+  }
+  return state;
+}
+
+/**
+ * Every key of either version and how it differs, sorted by key. Plain values are compared; a secret counts
+ * as changed when any version between the two changed it (its value is never seen, so a secret set and set
+ * back counts as changed), and as unchanged otherwise.
+ */
+export function diffValueVersions(versions: readonly ValuesVersion[], from: number, to: number): KeyDiff[] {
+  const before = valuesAt(versions, from);
+  const after = valuesAt(versions, to);
+  const [low, high] = from < to ? [from, to] : [to, from];
+  const touched = new Set(
+    versions
+      .filter((v) => v.version > low && v.version <= high)
+      .flatMap((v) => v.changes.map((change) => change.key)),
+  );
+  const keys = [...new Set([...before.keys(), ...after.keys()])].sort();
+  return keys.map((key): KeyDiff => {
+    const a = before.get(key);
+    const b = after.get(key);
+    const secret = Boolean(a?.secret || b?.secret);
+    const shown = (state: KeyState | undefined) => (secret || !state ? null : state.value);
+    const change = !a
+      ? 'added'
+      : !b
+        ? 'removed'
+        : !touched.has(key)
+          ? 'unchanged'
+          : !secret && a.value === b.value
+            ? 'unchanged'
+            : 'changed';
+    return { key, change, secret, from: shown(a), to: shown(b) };
+  });
+}
+
+/** `+GREETING`, `~API_TOKEN (secret)`, `-OLD`: one version's changes, compactly. */
+function describeChange(change: ValueChange): string {
+  const sign = change.action === 'added' ? '+' : change.action === 'removed' ? '−' : '~';
+  return `${sign}${change.key}${change.secret ? ' (secret)' : ''}`;
+}
+
+/**
+ * The versions of an environment's values (who, when, why, which keys), and a comparison of any two:
+ * key names, plain values, and for secrets only whether they changed.
+ */
+export function ValuesHistory({
+  versions,
+  error,
+  app,
+  env,
+}: {
+  /** Newest first, as the API lists them; undefined while loading. */
+  versions: readonly ValuesVersion[] | undefined;
+  error: unknown;
+  app: string;
+  env: string;
+}) {
+  const [picked, setPicked] = useState<{ from: number; to: number } | null>(null);
+  const list = versions ?? [];
+  const from = picked?.from ?? list[1]?.version ?? 0;
+  const to = picked?.to ?? list[0]?.version ?? 0;
+  const choose = (side: 'from' | 'to', value: string) => setPicked({ from, to, [side]: Number(value) });
+  const diff = diffValueVersions(list, from, to);
+  const options = [...list.map((v) => v.version), 0];
+
+  return (
+    <div className="values-history">
+      <h3>History</h3>
+      <ErrorMessage error={error} />
+      {!versions && !error && <p className="muted">Loading…</p>}
+      {versions && versions.length === 0 && <p className="muted">No versions yet: no value was ever set.</p>}
+      {list.length > 0 && (
+        <div className="table-scroll">
+          <table aria-label="Versions">
+            <thead>
+              <tr>
+                <th scope="col">Version</th>
+                <th scope="col">When</th>
+                <th scope="col">Who</th>
+                <th scope="col">Why</th>
+                <th scope="col">Keys changed</th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.map((v) => (
+                <tr key={v.version}>
+                  <th scope="row" className="row-head">
+                    {v.version}
+                  </th>
+                  <td>
+                    <Time at={v.createdAt} />
+                  </td>
+                  <td>{v.actor}</td>
+                  <td>{v.reason}</td>
+                  <td>
+                    {v.changes.length === 0 ? (
+                      <span className="muted">none</span>
+                    ) : (
+                      <code>{v.changes.map(describeChange).join(' ')}</code>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <Command>{`pave values history --app ${app} --env ${env}`}</Command>
+      {list.length > 0 && (
+        <>
+          <h3>Compare versions</h3>
+          <div className="diff-pickers">
+            <label>
+              From version
+              <select value={from} onChange={(e) => choose('from', e.target.value)}>
+                {options.map((v) => (
+                  <option key={v} value={v}>
+                    {v === 0 ? 'before any value' : `version ${v}`}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label>
+              To version
+              <select value={to} onChange={(e) => choose('to', e.target.value)}>
+                {options.map((v) => (
+                  <option key={v} value={v}>
+                    {v === 0 ? 'before any value' : `version ${v}`}
+                  </option>
+                ))}
+              </select>
+            </label>
+          </div>
+          {from === to ? (
+            <p className="muted">Pick two different versions.</p>
+          ) : diff.length === 0 ? (
+            <p className="muted">Neither version holds a value.</p>
+          ) : (
+            <div className="table-scroll">
+              <table aria-label="Key changes">
+                <thead>
+                  <tr>
+                    <th scope="col">Key</th>
+                    <th scope="col">Change</th>
+                    <th scope="col">{versionName(from)}</th>
+                    <th scope="col">{versionName(to)}</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {diff.map((d) => (
+                    <tr key={d.key} className={`value-${d.change}`}>
+                      <th scope="row" className="row-head">
+                        <code>{d.key}</code>
+                      </th>
+                      <td>
+                        {d.change}
+                        {d.secret ? ' (secret)' : ''}
+                      </td>
+                      <td>
+                        <KeyValue diff={d} side="from" />
+                      </td>
+                      <td>
+                        <KeyValue diff={d} side="to" />
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </>
+      )}
+    </div>
+  );
+}
+
+/** A column heading for one side of a comparison. */
+const versionName = (version: number) => (version === 0 ? 'Before any value' : `In version ${version}`);
+
+/** One side of a key's comparison: the plain value, "secret" for a secret, "-" where the key is absent. */
+function KeyValue({ diff, side }: { diff: KeyDiff; side: 'from' | 'to' }) {
+  const absent = side === 'from' ? diff.change === 'added' : diff.change === 'removed';
+  if (absent) return <span className="muted">-</span>;
+  if (diff.secret) return <span className="badge">secret, hidden</span>;
+  return <code className="value">{diff[side]}</code>;
+}

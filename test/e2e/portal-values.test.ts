@@ -1,0 +1,265 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import type { ValueList, ValuesVersion } from '@pave/core';
+import { hasChromium, launchBrowser, type TestBrowser } from '../support/browser.ts';
+import { makeAppDir } from '../support/app-dir.ts';
+import { clientEnv, runPave, shortenStabilityWindow, startPave, type PaveProcess } from '../support/pave.ts';
+
+const ALICE_PASSWORD = 'alice correct horse battery';
+const VERA_PASSWORD = 'vera staple battery horse';
+/** The secret typed into the portal: it must never come back to a browser. */
+const SECRET = `portal-typed-secret-${process.pid}-${Date.now()}`;
+
+/** One workload whose route takes its host from its dns resource, both provided by the embedded defaults. */
+const EDGE_SCORE = [
+  'apiVersion: score.dev/v1b1',
+  'metadata:',
+  '  name: edge',
+  'containers:',
+  '  main:',
+  '    image: node:20',
+  "    command: ['node', '-e', 'setInterval(() => {}, 1000)']",
+  'resources:',
+  '  dns:',
+  '    type: dns',
+  '  route:',
+  '    type: route',
+  '    params:',
+  '      host: ${resources.dns.host}',
+  '      path: /',
+  '      port: 8080',
+  '',
+].join('\n');
+
+describe.skipIf(!hasChromium)('values, resource details, audit lines and errors in the portal', () => {
+  let dataDir: string;
+  let appDir: string;
+  let server: PaveProcess;
+  let browser: TestBrowser;
+  let alice: Page;
+  const pageErrors: string[] = [];
+  const pave = async (args: string[], input?: string) => {
+    const result = await runPave(args, clientEnv(server.url, dataDir), input);
+    expect(result.code, `pave ${args.join(' ')}\n${result.stderr}${result.stdout}`).toBe(0);
+    return result;
+  };
+  const portal = (route: string) => `${server.url}/#/${route}`;
+  const history = async () =>
+    (
+      JSON.parse(
+        (await pave(['values', 'history', '--app', 'shop', '--env', 'dev', '-o', 'json'])).stdout,
+      ) as {
+        items: ValuesVersion[];
+      }
+    ).items;
+
+  async function signIn(page: Page, username: string, password: string) {
+    await page.goto(portal('apps'));
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+  }
+
+  /** The message a field points at with aria-describedby, or '' when it points at none. */
+  const fieldMessage = async (page: Page, label: string) => {
+    const id = await page.getByLabel(label, { exact: true }).getAttribute('aria-describedby');
+    return id ? page.locator(`[id="${id}"]`).innerText() : '';
+  };
+
+  const valuesRow = (page: Page, key: string) =>
+    page
+      .getByRole('table', { name: 'Values', exact: true })
+      .getByRole('row')
+      .filter({
+        has: page.getByRole('rowheader', { name: key, exact: true }),
+      });
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'pave-portal-values-'));
+    appDir = makeAppDir('pave-portal-values-app-');
+    writeFileSync(join(appDir, 'edge.score.yaml'), EDGE_SCORE);
+    server = await startPave(['--data-dir', dataDir]);
+    await shortenStabilityWindow(server.url, dataDir);
+    await pave(['apps', 'create', 'shop']);
+    await pave(['envs', 'create', 'dev', '--app', 'shop', '--type', 'development']);
+    await pave(['users', 'create', 'alice', '--password-stdin'], `${ALICE_PASSWORD}\n`);
+    await pave(['roles', 'grant', 'owner', '--user', 'alice', '--app', 'shop']);
+    await pave(['users', 'create', 'vera', '--password-stdin'], `${VERA_PASSWORD}\n`);
+    await pave(['roles', 'grant', 'viewer', '--user', 'vera', '--app', 'shop']);
+    await pave(['deploy', '-f', join(appDir, 'edge.score.yaml'), '--app', 'shop', '--env', 'dev', '--wait']);
+    browser = await launchBrowser({ errors: pageErrors });
+    browser.context.setDefaultTimeout(30_000);
+    alice = await browser.newPage();
+    await signIn(alice, 'alice', ALICE_PASSWORD);
+  }, 180_000);
+
+  afterAll(async () => {
+    // Deleting the app stops its workloads; stopping the control plane alone would leave them running.
+    if (server) await runPave(['apps', 'delete', 'shop', '--force'], clientEnv(server.url, dataDir));
+    await browser?.close();
+    await server?.stop();
+    rmSync(appDir, { recursive: true, force: true });
+    rmSync(dataDir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('sets a plain value and a secret and unsets one; each is a new version, and the secret never comes back', async () => {
+    await alice.goto(portal('apps/shop/envs/dev'));
+    const form = alice.getByRole('form', { name: 'Set a value' });
+    await form.waitFor();
+    await form.getByText('pave values set KEY=VALUE --app shop --env dev').waitFor();
+    const status = alice.getByRole('status').filter({ hasText: /saved as version/ });
+
+    await alice.getByLabel('Key', { exact: true }).fill('GREETING');
+    await form.getByText('pave values set GREETING=VALUE --app shop --env dev').waitFor();
+    await alice.getByLabel('Value', { exact: true }).fill('hello from the portal');
+    await alice.getByRole('button', { name: 'Save value' }).click();
+    await status.filter({ hasText: 'Set GREETING: saved as version 1.' }).waitFor();
+    await valuesRow(alice, 'GREETING').getByText('hello from the portal').waitFor();
+
+    await alice.getByLabel('Key', { exact: true }).fill('API_TOKEN');
+    await alice.getByLabel('Secret', { exact: true }).check();
+    expect(await alice.getByLabel('Value', { exact: true }).getAttribute('type')).toBe('password');
+    // The CLI equivalent of a secret reads it from stdin: it never echoes what was typed.
+    await form.getByText('pave values import - --secret --app shop --env dev < secrets.env').waitFor();
+    await alice.getByLabel('Value', { exact: true }).fill(SECRET);
+    await form.evaluate((element) => element.scrollIntoView({ block: 'center' }));
+    await browser.screenshot(alice, 'values');
+    await alice.getByRole('button', { name: 'Save value' }).click();
+    await status.filter({ hasText: 'Set API_TOKEN (secret): saved as version 2.' }).waitFor();
+    expect(await alice.getByLabel('Value', { exact: true }).inputValue()).toBe('');
+    expect(await valuesRow(alice, 'API_TOKEN').innerText()).toContain('secret, hidden');
+    expect(await alice.content()).not.toContain(SECRET);
+
+    // The secret reached the server as typed: an admin may reveal it with the CLI.
+    const revealed = JSON.parse(
+      (await pave(['values', 'list', '--app', 'shop', '--env', 'dev', '--reveal', '-o', 'json'])).stdout,
+    ) as ValueList;
+    expect(revealed.items.find((item) => item.key === 'API_TOKEN')).toMatchObject({
+      value: SECRET,
+      secret: true,
+    });
+
+    await alice.getByRole('button', { name: 'Unset GREETING' }).click();
+    await status.filter({ hasText: 'Unset GREETING: saved as version 3.' }).waitFor();
+    await valuesRow(alice, 'GREETING').waitFor({ state: 'detached' });
+
+    const versions = await history();
+    expect(versions.map((v) => [v.version, v.actor])).toEqual([
+      [3, 'alice'],
+      [2, 'alice'],
+      [1, 'alice'],
+    ]);
+    expect(versions[0]?.changes).toEqual([
+      { key: 'GREETING', action: 'removed', secret: false, from: 'hello from the portal' },
+    ]);
+    expect(versions[1]?.changes).toEqual([{ key: 'API_TOKEN', action: 'added', secret: true }]);
+
+    // After a reload, in the history and in a comparison, the secret is named but never shown.
+    await alice.reload();
+    const versionsTable = alice.getByRole('table', { name: 'Versions', exact: true });
+    await versionsTable.getByRole('rowheader', { name: '3', exact: true }).waitFor();
+    expect(await versionsTable.getByRole('row').filter({ hasText: 'alice' }).count()).toBe(3);
+    expect(await versionsTable.innerText()).toContain('+API_TOKEN (secret)');
+    await alice.getByRole('combobox', { name: 'From version' }).selectOption('1');
+    await alice.getByRole('combobox', { name: 'To version' }).selectOption('3');
+    const changes = alice.getByRole('table', { name: 'Key changes' });
+    const change = (key: string) =>
+      changes.getByRole('row').filter({ has: alice.getByRole('rowheader', { name: key, exact: true }) });
+    expect(await change('GREETING').innerText()).toMatch(/removed\s+hello from the portal\s+-/);
+    expect(await change('API_TOKEN').innerText()).toMatch(/added \(secret\)\s+-\s+secret, hidden/);
+    await alice.getByRole('combobox', { name: 'From version' }).selectOption('2');
+    expect(await change('API_TOKEN').innerText()).toMatch(/unchanged \(secret\)/);
+    expect(await alice.content()).not.toContain(SECRET);
+
+    await changes.scrollIntoViewIfNeeded();
+    await browser.screenshot(alice, 'values-history');
+  }, 90_000);
+
+  it('says what is wrong with a bad key next to the key field, and a refused value next to the value', async () => {
+    await alice.getByLabel('Key', { exact: true }).fill('1BAD');
+    await alice.getByLabel('Value', { exact: true }).fill('x');
+    await alice.getByRole('button', { name: 'Save value' }).click();
+    await expect
+      .poll(() => fieldMessage(alice, 'Key'))
+      .toBe(
+        '"1BAD" is not an environment variable name: use letters, digits and "_", not starting with a digit.',
+      );
+    expect(await alice.getByLabel('Key', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+
+    // A value longer than the server takes: its refusal lands next to the value, as a sentence.
+    await alice.getByLabel('Key', { exact: true }).fill('BIG');
+    await alice.getByLabel('Value', { exact: true }).fill('x'.repeat(70_000));
+    await alice.getByRole('button', { name: 'Save value' }).click();
+    await expect.poll(() => fieldMessage(alice, 'Value')).toMatch(/^Too big: .*65536.*\.$/);
+    const banner = await alice
+      .getByRole('form', { name: 'Set a value' })
+      .getByRole('alert')
+      .first()
+      .innerText();
+    expect(banner).not.toMatch(/\/set|\/body|^\//m);
+    expect((await history()).length).toBe(3);
+  }, 60_000);
+
+  it('shows a viewer the values and their history, but no control to change them', async () => {
+    const vera = await browser.newPage();
+    await signIn(vera, 'vera', VERA_PASSWORD);
+    await vera.goto(portal('apps/shop/envs/dev'));
+    await valuesRow(vera, 'API_TOKEN').waitFor();
+    await vera.getByRole('table', { name: 'Versions', exact: true }).waitFor();
+    expect(await vera.getByRole('form', { name: 'Set a value' }).count()).toBe(0);
+    expect(await vera.getByRole('button', { name: /^(Save value|Unset)/ }).count()).toBe(0);
+    expect(await vera.getByLabel('Key', { exact: true }).count()).toBe(0);
+    expect(await vera.getByText('pave values set').count()).toBe(0);
+    expect(await vera.content()).not.toContain(SECRET);
+    await vera.close();
+  }, 60_000);
+
+  it('shows a resource graph node’s details in a side panel, by click and by keyboard', async () => {
+    const graph = alice.getByRole('region', { name: 'Resource graph' });
+    await graph.scrollIntoViewIfNeeded();
+    await graph.getByRole('button', { name: /^edge\.dns: dns/ }).click();
+    const panel = alice.getByRole('complementary', { name: 'Resource edge.dns' });
+    await panel.waitFor();
+    const text = async () => (await panel.innerText()).replace(/\s+/g, ' ');
+    await expect.poll(text).toMatch(/Driver \S+/);
+    expect(await text()).toMatch(/Type dns Class default Id edge\.dns/);
+    expect(await text()).toMatch(/Definition \S+/);
+    expect(await text()).toContain('Status provisioned');
+    await panel.getByRole('list', { name: 'Outputs' }).getByText('host', { exact: true }).waitFor();
+    await browser.screenshot(alice, 'resource-details');
+
+    // Tab to another node and open it with Enter; Escape closes the panel and gives the focus back.
+    const route = graph.getByRole('button', { name: /^edge\.route: route/ });
+    await route.focus();
+    await alice.keyboard.press('Enter');
+    const routePanel = alice.getByRole('complementary', { name: 'Resource edge.route' });
+    await routePanel.waitFor();
+    expect(await routePanel.innerText()).toMatch(/Depends on\s+edge\.dns/);
+    await alice.keyboard.press('Escape');
+    await routePanel.waitFor({ state: 'detached' });
+    expect(await alice.evaluate<string>("document.activeElement?.getAttribute('aria-label') ?? ''")).toMatch(
+      /^edge\.route: route/,
+    );
+  }, 60_000);
+
+  it('reads audit entries as sentences, not JSON', async () => {
+    await alice.goto(portal('audit/shop'));
+    await alice.getByRole('heading', { name: 'Audit log of shop' }).waitFor();
+    const row = (action: string) => alice.getByRole('row').filter({ hasText: action }).first();
+    await row('values.set').waitFor();
+    expect(await row('values.unset').innerText()).toContain('unset values GREETING on shop/dev');
+    expect(
+      await alice.getByRole('row').filter({ hasText: 'set values API_TOKEN (secret) on shop/dev' }).count(),
+    ).toBe(1);
+    expect(await row('deployment.deploy').innerText()).toMatch(/deployed shop\/dev \(deployment 1\)/);
+    expect(await row('environment.create').innerText()).toContain(
+      'created environment shop/dev of type development',
+    );
+    expect(await alice.getByRole('table').innerText()).not.toContain('{"');
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+});
