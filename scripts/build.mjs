@@ -1,19 +1,16 @@
-// Bundles the `pave` CLI (and the server it starts with `pave up`) into packages/cli/dist with esbuild.
-// npm dependencies stay external and load from node_modules; Pave's own workspace packages are bundled.
+// Bundles the `pave` CLI (and the server it starts with `pave up`) into packages/cli/dist with esbuild, with
+// every npm dependency inside except better-sqlite3 (a native addon, the package's one runtime dependency),
+// then packs the installable CLI into dist/pave-cli.tgz: `npm install -g ./dist/pave-cli.tgz`.
 import { build } from 'esbuild';
-import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const workspaces = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).workspaces;
-const external = new Set();
-for (const workspace of workspaces) {
-  const manifest = JSON.parse(readFileSync(join(root, workspace, 'package.json'), 'utf8'));
-  for (const name of Object.keys(manifest.dependencies ?? {})) {
-    if (!name.startsWith('@pave/')) external.add(name);
-  }
-}
+const require = createRequire(import.meta.url);
+const cliManifest = JSON.parse(readFileSync(join(root, 'packages/cli/package.json'), 'utf8'));
 
 // Build beside the old bundle and swap directories at the end, so that a `pave` started meanwhile (tests,
 // benchmarks) never finds a half-written bundle.
@@ -21,26 +18,57 @@ const finalDir = join(root, 'packages/cli/dist');
 const outdir = `${finalDir}.tmp-${process.pid}`;
 const oldDir = `${finalDir}.old-${process.pid}`;
 rmSync(outdir, { recursive: true, force: true });
+
+const common = {
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: true,
+  // Errors are told apart by name (commander's CommanderError sets it from its class name): keep class names.
+  keepNames: true,
+  logLevel: 'warning',
+  external: [
+    // The runtime dependencies in packages/cli/package.json: installed beside the bundle.
+    ...Object.keys(cliManifest.dependencies ?? {}),
+    // Optional native speed-ups of ssh2 (under dockerode), loaded in try/catch: without them ssh2 uses JS.
+    'cpu-features',
+    '*.node',
+  ],
+  // Bundled CommonJS modules call require() and read __dirname; an ES module has neither, so each output file
+  // defines them (pointing at itself: the packages that read files beside them do so in try/catch).
+  banner: {
+    js: [
+      "import { createRequire as __paveCreateRequire } from 'node:module';",
+      "import { fileURLToPath as __paveFileURLToPath } from 'node:url';",
+      'const require = __paveCreateRequire(import.meta.url);',
+      'const __filename = __paveFileURLToPath(import.meta.url);',
+      "const __dirname = __paveFileURLToPath(new URL('.', import.meta.url));",
+    ].join('\n'),
+  },
+};
+
 await build({
+  ...common,
   entryPoints: {
     pave: join(root, 'packages/cli/src/main.ts'),
     // The process runtime's supervisor: one per running container, so it must start fast and stay small
     // (it imports only node: built-ins and its own package's state/proc modules; see its README).
     'process-supervisor': join(root, 'plugins/runtime-process/src/supervisor/main.ts'),
-    // The embedded Postgres for machines without PostgreSQL: one detached PGlite server per database.
-    'pglite-server': join(root, 'plugins/resource-postgres/src/pglite/main.ts'),
   },
   outdir,
-  bundle: true,
+  // Client commands load only their own code; the server is a chunk `pave up` imports.
   splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  sourcemap: true,
   chunkNames: 'chunks/[name]-[hash]',
-  external: [...external].flatMap((name) => [name, `${name}/*`]),
-  logLevel: 'warning',
 });
+// The embedded Postgres for machines without PostgreSQL: one detached PGlite server per database. One file,
+// so PGlite's WebAssembly and data files (copied below) sit beside the code that loads them.
+await build({
+  ...common,
+  entryPoints: { 'pglite-server': join(root, 'plugins/resource-postgres/src/pglite/main.ts') },
+  outdir,
+});
+copyAssetsBesideCode(outdir, dirname(require.resolve('@electric-sql/pglite')));
 
 // The portal: static files `pave up` serves at `/`.
 const { build: viteBuild } = await import('vite');
@@ -53,3 +81,55 @@ await viteBuild({
 if (existsSync(finalDir)) renameSync(finalDir, oldDir);
 renameSync(outdir, finalDir);
 rmSync(oldDir, { recursive: true, force: true });
+
+packCli();
+
+/**
+ * Copies the files bundled code loads at run time with `new URL('./name', import.meta.url)` (PGlite's .wasm
+ * and .data) from `assetDir` next to the output file that loads them. Fails the build when one is missing,
+ * rather than leaving an install that breaks on its first postgres resource.
+ */
+function copyAssetsBesideCode(dir, assetDir) {
+  for (const file of outputFiles(dir)) {
+    const code = readFileSync(file, 'utf8');
+    for (const [, name] of code.matchAll(
+      /new URL\(["'](?:\.\/)?([\w.-]+\.(?:wasm|data))["'], import\.meta\.url\)/g,
+    )) {
+      const target = join(dirname(file), name);
+      if (existsSync(target)) continue;
+      const source = join(assetDir, name);
+      if (!existsSync(source)) {
+        throw new Error(`${basename(file)} loads ${name} at run time, but ${assetDir} has no such file`);
+      }
+      copyFileSync(source, target);
+    }
+  }
+}
+
+/** The .js files under `dir`. */
+function outputFiles(dir) {
+  return readdirSync(dir, { recursive: true })
+    .filter((name) => name.endsWith('.js'))
+    .map((name) => join(dir, name));
+}
+
+/**
+ * Packs packages/cli (its bin, the bundle and the portal) into dist/pave-cli.tgz: a self-contained package
+ * whose only dependency npm fetches at install time is better-sqlite3.
+ */
+function packCli() {
+  const destination = join(root, 'dist');
+  mkdirSync(destination, { recursive: true });
+  const [packed] = JSON.parse(
+    execFileSync(
+      'npm',
+      ['pack', '--json', '--workspace', 'packages/cli', '--pack-destination', destination],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    ),
+  );
+  renameSync(join(destination, packed.filename), join(destination, 'pave-cli.tgz'));
+}
