@@ -63,6 +63,8 @@ export interface RunningServer {
   store: Store;
   logger: Logger;
   worker: DeploymentWorker;
+  /** How workloads and exec commands are isolated, in words, e.g. "sandbox: bubblewrap, …". */
+  isolation: string;
   /** Stops accepting requests, finishes the ones in flight, and closes the store. */
   close(): Promise<void>;
 }
@@ -99,9 +101,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     env: options.env ?? process.env,
   });
   const isolation = isolationFor(isolationHost, strongestIsolation(isolationHost));
+  const isolationDescription = describeIsolation(isolation, isolationHost);
   logger.info(
     { isolation: isolation.level, workloadUser: isolation.identity?.user ?? null },
-    `workloads and exec commands run with isolation ${describeIsolation(isolation, isolationHost)}`,
+    `workloads and exec commands run with isolation ${isolationDescription}`,
   );
   // One control plane per data directory on SQLite; replicas share a PostgreSQL store (and may share the dir).
   const releaseDataDir = options.store ? () => undefined : claimDataDir(dataDir);
@@ -214,6 +217,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     store,
     logger,
     worker,
+    isolation: isolationDescription,
     async close() {
       ipv6Loopback?.closeAllConnections();
       ipv6Loopback?.close();
@@ -292,10 +296,15 @@ async function listenOnIpv6Loopback(
 }
 
 /**
- * Runs the control plane in the foreground until SIGINT or SIGTERM, then stops cleanly. This is `pave up`.
+ * Runs the control plane in the foreground until SIGINT or SIGTERM, then stops cleanly. This is `pave up`;
+ * `onStarted` is called once it listens (it prints the banner on a terminal).
  */
-export async function runServer(options: ServerOptions): Promise<void> {
+export async function runServer(
+  options: ServerOptions,
+  onStarted?: (server: RunningServer) => void,
+): Promise<void> {
   const server = await startServer(options);
+  onStarted?.(server);
   await new Promise<void>((resolveStop) => {
     const stop = (signal: NodeJS.Signals) => {
       process.off('SIGINT', stop);

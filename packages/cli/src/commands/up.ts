@@ -1,8 +1,11 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { RunningServer } from '@pave/server';
 import { CliUsageError } from '../errors.ts';
+import { colorsFor, type Colors } from '../output/colors.ts';
+import { humanLogStream } from '../output/log-lines.ts';
 
 /**
  * `pave up`: runs the control plane in the foreground. This is the one CLI module allowed to import the
@@ -20,6 +23,12 @@ export function registerUpCommand(program: Command): void {
       'state store: a postgres:// URL; default SQLite in the data dir (env PAVE_STORE)',
     )
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace (env PAVE_LOG_LEVEL)', 'info')
+    .addOption(
+      new Option(
+        '--log-format <format>',
+        'json: one JSON object a line; pretty: a banner, then one readable line a record (default pretty on a terminal, else json)',
+      ).choices(['json', 'pretty']),
+    )
     .option(
       '--workload-user <user>',
       'when run as root: the unprivileged user workloads and exec commands run as (env PAVE_WORKLOAD_USER; default pave-workload, created if missing)',
@@ -35,6 +44,7 @@ export function registerUpCommand(program: Command): void {
         dataDir?: string;
         store?: string;
         logLevel: string;
+        logFormat?: 'json' | 'pretty';
         workloadUser?: string;
       }) => {
         const port = Number(options.port);
@@ -43,17 +53,44 @@ export function registerUpCommand(program: Command): void {
             `--port: "${options.port}" is not a TCP port; use a number from 0 to 65535`,
           );
         }
+        const pretty = (options.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json')) === 'pretty';
+        const colors = colorsFor(process.stdout, process.env);
+        const dataDir = resolve(options.dataDir ?? process.env.PAVE_DATA_DIR ?? join(homedir(), '.pave'));
         const { runServer } = await import('@pave/server');
-        await runServer({
-          port,
-          host: options.host,
-          dataDir: options.dataDir ?? process.env.PAVE_DATA_DIR ?? join(homedir(), '.pave'),
-          store: options.store ?? process.env.PAVE_STORE,
-          logLevel: process.env.PAVE_LOG_LEVEL ?? options.logLevel,
-          workloadUser: options.workloadUser ?? (process.env.PAVE_WORKLOAD_USER || undefined),
-          // Bundled next to this file by scripts/build.mjs.
-          supervisorScript: fileURLToPath(new URL('./process-supervisor.js', import.meta.url)),
-        });
+        await runServer(
+          {
+            port,
+            host: options.host,
+            dataDir,
+            store: options.store ?? process.env.PAVE_STORE,
+            logLevel: process.env.PAVE_LOG_LEVEL ?? options.logLevel,
+            workloadUser: options.workloadUser ?? (process.env.PAVE_WORKLOAD_USER || undefined),
+            // Bundled next to this file by scripts/build.mjs.
+            supervisorScript: fileURLToPath(new URL('./process-supervisor.js', import.meta.url)),
+            ...(pretty ? { logDestination: humanLogStream(process.stdout, colors) } : {}),
+          },
+          pretty ? (server) => process.stdout.write(banner(server, dataDir, colors)) : undefined,
+        );
       },
     );
+}
+
+/**
+ * What a person starting `pave up` in a terminal needs first: where the API and the portal are, where
+ * Pave keeps its state, how to sign in (the admin token's file, never the token) and how workloads run.
+ */
+function banner(server: RunningServer, dataDir: string, colors: Colors): string {
+  const store = server.store.engine === 'sqlite' ? `SQLite ${server.store.location}` : server.store.location;
+  const tokenFile = join(dataDir, 'admin.token');
+  const rows: Array<[string, string]> = [
+    ['API', `${server.url}/api/v1`],
+    ['Portal', `${server.url}/`],
+    ['Data dir', dataDir],
+    ['Store', store],
+    ['Isolation', server.isolation],
+    ['Admin token', `${tokenFile} (the CLI on this machine uses it; paste it on the portal's sign-in page)`],
+    ['Users', 'pave users create <name> makes a user who signs in with a password'],
+  ];
+  const lines = rows.map(([label, value]) => `  ${colors.dim(`${label}:`.padEnd(13))}${value}`);
+  return `\n${colors.bold(`Pave is running at ${server.url}`)}\n${lines.join('\n')}\n  Stop it with Ctrl-C.\n\n`;
 }

@@ -90,6 +90,13 @@ export function SignIn({
         </button>
       </form>
       <ErrorMessage error={error} />
+      <p className="hint" data-testid="sign-in-hint">
+        First time here? <code>pave up</code> wrote an admin token to{' '}
+        <code>&lt;data dir&gt;/admin.token</code> on the machine running it (<code>~/.pave/admin.token</code>{' '}
+        unless started with <code>--data-dir</code>
+        ): paste it on the Token tab. To sign in with a password, make a user with{' '}
+        <code>pave users create NAME</code>.
+      </p>
       <Command>
         {mode === 'password' ? `pave login --username ${username || 'NAME'}` : 'pave login --token-stdin'}
       </Command>
