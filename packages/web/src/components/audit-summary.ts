@@ -27,10 +27,15 @@ function keyList(entries: unknown): string {
   );
 }
 
-/** ` (deployment 7: "message")`. */
-function deploymentNote(summary: Summary): string {
-  const message = text(summary.message);
+/** ` (deployment 7: "message")`; the message only when people wrote it (`deploy -m`), not Pave's own. */
+function deploymentNote(summary: Summary, withMessage = false): string {
+  const message = withMessage ? text(summary.message) : '';
   return ` (deployment ${text(summary.id) || '?'}${message ? `: "${message}"` : ''})`;
+}
+
+/** `shop/dev` for environment `dev` of the app `where` (`shop/staging`) is in. */
+function sibling(env: unknown, where: string): string {
+  return text(env) ? `${where.split('/')[0]}/${text(env)}` : 'another environment';
 }
 
 /** A subject of a role grant or team change: `user alice`, `team ops`. */
@@ -61,15 +66,13 @@ const describers: Record<string, (summary: Summary, where: string) => string> = 
   'values.rollback': (s, where) =>
     `rolled the values of ${where} back to version ${text(s.toVersion)}` +
     (list(s.keys).length ? ` (keys ${keyList(s.keys)})` : ''),
-  'deployment.deploy': (s, where) => `deployed ${where}${deploymentNote(s)}`,
+  'deployment.deploy': (s, where) => `deployed ${where}${deploymentNote(s, true)}`,
   'deployment.rollback': (s, where) =>
     `rolled ${where} back` +
     (s.fromDeployment ? ` to deployment ${text(s.fromDeployment)}` : '') +
     deploymentNote(s),
-  'deployment.promote': (s, where) =>
-    `promoted ${text(s.fromEnv) || 'another environment'} to ${where}${deploymentNote(s)}`,
-  'deployment.clone': (s, where) =>
-    `cloned ${text(s.fromEnv) || 'another environment'} into ${where}${deploymentNote(s)}`,
+  'deployment.promote': (s, where) => `promoted ${sibling(s.fromEnv, where)} to ${where}${deploymentNote(s)}`,
+  'deployment.clone': (s, where) => `cloned ${sibling(s.fromEnv, where)} into ${where}${deploymentNote(s)}`,
   'app.create': (s) => `created app ${text(s.id)}`,
   'app.delete': (s) =>
     `deleted app ${text(s.id)}` +

@@ -1,7 +1,8 @@
 import { useId, useRef, useState, type FormEvent } from 'react';
 import { VALUE_KEY_PATTERN, type FieldProblem, type ValuesChanged } from '@pave/core';
 import type { Session } from '../session.ts';
-import { Command, ErrorMessage, FieldError, asSentence, problemsOf, useLoad } from './common.tsx';
+import { Command, ErrorMessage, FieldError, problemsOf, useLoad } from './common.tsx';
+import { asSentence } from './problem-text.ts';
 import { ValuesTable } from './values-table.tsx';
 import { ValuesHistory } from './values-history.tsx';
 
