@@ -413,12 +413,13 @@ export class PaveClient {
   async *logs(
     app: string,
     env: string,
-    query: { workload?: string; tail?: number; follow?: boolean },
+    query: { workload?: string; tail?: number; since?: string; follow?: boolean },
     signal?: AbortSignal,
   ): AsyncGenerator<LogEvent> {
     const url = new URL(`${this.server}/api/v1${envPath(app, env)}/logs`);
     if (query.workload) url.searchParams.set('workload', query.workload);
     if (query.tail !== undefined) url.searchParams.set('tail', String(query.tail));
+    if (query.since !== undefined) url.searchParams.set('since', query.since);
     if (query.follow) url.searchParams.set('follow', 'true');
     const headers: Record<string, string> = { accept: 'text/event-stream' };
     if (this.token) headers.authorization = `Bearer ${this.token}`;

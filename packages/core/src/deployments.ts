@@ -246,7 +246,17 @@ export type EnvironmentStatus = z.infer<typeof EnvironmentStatus>;
 
 export const LogsQuery = z.strictObject({
   workload: dnsLabel.optional(),
-  tail: z.coerce.number().int().min(0).max(10_000).optional(),
+  tail: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(10_000)
+    .optional()
+    .describe('The last N lines, counted across the selected containers merged by time (default 100).'),
+  since: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .describe('Only lines printed at or after this RFC 3339 time.'),
   follow: z.enum(['true', 'false']).optional(),
 });
 

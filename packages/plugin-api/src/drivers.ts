@@ -129,6 +129,24 @@ export interface LogLine {
   line: string;
 }
 
+/** What RuntimeDriver.logs reads. */
+export interface LogsOptions {
+  /** Only this workload's containers; default: every workload of the target. */
+  workload?: string;
+  /**
+   * At most this many lines of each container (its last ones), default 100. Per container: the caller
+   * merges the containers by time and keeps the last lines overall (`pave logs --tail`).
+   */
+  tail?: number;
+  /**
+   * Only lines printed at or after this RFC 3339 time (`LogLine.at` compared as an instant), in the backlog
+   * and while following. Runtimes whose API filters by whole seconds filter the rest themselves.
+   */
+  since?: string;
+  /** After the backlog, keep yielding new lines until `ctx.signal` aborts. */
+  follow: boolean;
+}
+
 /** A route of an environment, as a runtime that renders manifests publishes it. */
 export interface RenderedRoute {
   host: string;
@@ -214,11 +232,13 @@ export interface RuntimeDriver {
    * naming what to fix when the environment cannot be rendered.
    */
   renderManifests?(target: RuntimeTarget, environment: RenderableEnvironment): string;
-  logs?(
-    target: RuntimeTarget,
-    options: { workload?: string; tail?: number; follow: boolean },
-    ctx: DriverContext,
-  ): AsyncIterable<LogLine>;
+  /**
+   * Capability: the log lines of `options.workload` (or of every workload of `target`), see {@link LogsOptions}:
+   * first the last `tail` lines of each container printed at or after `since`, merged in time order; then,
+   * with `follow`, the lines printed after, as they come, until `ctx.signal` aborts. A runtime without it
+   * cannot stream logs.
+   */
+  logs?(target: RuntimeTarget, options: LogsOptions, ctx: DriverContext): AsyncIterable<LogLine>;
 }
 
 /** Where a resource lives and what it is: given to every resource driver call. */

@@ -3,6 +3,7 @@ export type {
   CheckFailure,
   ResourceDiff,
   LogLine,
+  LogsOptions,
   ReadyResult,
   RenderedContainer,
   RenderedFile,
@@ -22,6 +23,7 @@ export type {
   WorkloadShape,
   WorkloadStatus,
 } from './drivers.ts';
+export { byLogTime, logTimeKey, sinceFilter } from './log-times.ts';
 export { DriverRegistry, RuntimeRegistry, type Named, type RuntimeFactory } from './registry.ts';
 export { runtimeNameProblems } from './validation.ts';
 export {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type {
   DriverContext,
   LogLine,
+  LogsOptions,
   ReadyResult,
   RenderedWorkload,
   RuntimeDriver,
@@ -177,11 +178,7 @@ export class RuntimeRouter implements RuntimeDriver {
     }
   }
 
-  async *logs(
-    target: RuntimeTarget,
-    options: { workload?: string; tail?: number; follow: boolean },
-    ctx: DriverContext,
-  ): AsyncIterable<LogLine> {
+  async *logs(target: RuntimeTarget, options: LogsOptions, ctx: DriverContext): AsyncIterable<LogLine> {
     const runtime = await this.runtimeFor(target);
     if (!runtime.logs) throw new Error(`the ${runtime.name} runtime cannot stream logs`);
     yield* runtime.logs(target, options, ctx);

@@ -1,6 +1,7 @@
 // Container logs as the Engine API sends them (without a TTY): frames of an 8-byte header, [stream, 0, 0,
 // 0, size as uint32 big-endian], then `size` bytes; with `timestamps`, every line starts with an RFC 3339
 // time and a space. Docker gives nanoseconds, Podman whole seconds.
+import { byLogTime, logTimeKey } from '@pave/plugin-api';
 
 /** One log line of a container, with the engine's timestamp. */
 export interface TimedLine {
@@ -60,18 +61,8 @@ function timedLine(stream: 'stdout' | 'stderr', text: string): TimedLine {
   return { stream, at: match[1], line: line.slice(match[0].length) };
 }
 
-/**
- * A key that sorts RFC 3339 times in time order at nanosecond precision: UTC seconds, then the fraction
- * padded to 9 digits. Times that do not parse sort first.
- */
-export function timeKey(at: string): string {
-  const match = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(at);
-  if (!match) return '';
-  const [, whole = '', fraction = '', zone = 'Z'] = match;
-  const seconds = Date.parse(`${whole}${zone}`);
-  if (Number.isNaN(seconds)) return '';
-  return `${String(seconds / 1000).padStart(12, '0')}.${fraction.padEnd(9, '0').slice(0, 9)}`;
-}
+/** A key that sorts RFC 3339 times in time order at nanosecond precision ('' for one that does not parse). */
+export const timeKey = logTimeKey;
 
 /** Whole UTC seconds of a time key, for the Engine API's `since`. */
 export function keySeconds(key: string): number {
@@ -79,12 +70,7 @@ export function keySeconds(key: string): number {
 }
 
 /** `lines` sorted by time; lines of the same time keep their order. */
-export function byTime<T extends { at: string }>(lines: T[]): T[] {
-  return lines
-    .map((line, index) => ({ line, index, key: timeKey(line.at) }))
-    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.index - b.index))
-    .map(({ line }) => line);
-}
+export const byTime = byLogTime;
 
 /**
  * What a container's log has been shown up to: the time of its last line shown and the lines shown at that

@@ -6,6 +6,7 @@ import type {
   CheckFailure,
   DriverContext,
   LogLine,
+  LogsOptions,
   ReadyResult,
   RenderedPort,
   RenderedProbe,
@@ -16,7 +17,14 @@ import type {
   WorkloadShape,
   WorkloadStatus,
 } from '@pave/plugin-api';
-import { joinedDnsLabel, sleep, waitForReady, workloadKey, WorkloadLocks } from '@pave/plugin-api';
+import {
+  joinedDnsLabel,
+  sinceFilter,
+  sleep,
+  waitForReady,
+  workloadKey,
+  WorkloadLocks,
+} from '@pave/plugin-api';
 import { containerSpec, portKey } from './container-spec.ts';
 import { commitFiles, restoreFiles, stageFiles } from './files.ts';
 import {
@@ -26,6 +34,7 @@ import {
   FollowFilter,
   keySeconds,
   LogDemuxer,
+  timeKey,
   type LogPosition,
   type TimedLine,
 } from './logs.ts';
@@ -384,22 +393,23 @@ export class DockerRuntime implements RuntimeDriver {
   }
 
   /**
-   * The last `tail` (default 100) lines of each container of `workload` (or of every workload of
-   * `target`), merged in time order; with `follow`, then the lines that come after, as they come (from
-   * containers started meanwhile too), until `ctx.signal` aborts. Logs go with their containers: a removed
-   * workload has none.
+   * The last `tail` (default 100) lines since `since` of each container of `workload` (or of every
+   * workload of `target`), merged in time order; with `follow`, then the lines that come after, as they come
+   * (from containers started meanwhile too), until `ctx.signal` aborts. Logs go with their containers: a
+   * removed workload has none.
    */
-  async *logs(
-    target: RuntimeTarget,
-    options: { workload?: string; tail?: number; follow: boolean },
-    ctx: DriverContext,
-  ): AsyncIterable<LogLine> {
+  async *logs(target: RuntimeTarget, options: LogsOptions, ctx: DriverContext): AsyncIterable<LogLine> {
     assertValidNames(target, options.workload);
     const positions = new Map<string, LogPosition>();
     const initial: LogLine[] = [];
+    // Following a container starts after its backlog, or at `since` (the start of its log without one).
+    const start: LogPosition = {
+      key: options.since === undefined ? '' : timeKey(options.since),
+      linesAtKey: [],
+    };
     for (const record of await this.listContainers(target, options.workload)) {
-      const lines = await this.readLogs(record.id, options.tail ?? DEFAULT_TAIL);
-      positions.set(record.id, advance({ key: '', linesAtKey: [] }, lines));
+      const lines = await this.readLogs(record.id, options.tail ?? DEFAULT_TAIL, options.since);
+      positions.set(record.id, advance(start, lines));
       initial.push(...lines.map((line) => toLogLine(record, line)));
     }
     yield* byTime(initial);
@@ -414,7 +424,7 @@ export class DockerRuntime implements RuntimeDriver {
         for (const record of records) {
           if (following.has(record.id) || (positions.has(record.id) && record.state !== 'running')) continue;
           following.add(record.id);
-          const position = positions.get(record.id) ?? { key: '', linesAtKey: [] };
+          const position = positions.get(record.id) ?? start;
           positions.set(record.id, position);
           void this.followLogs(record, position, signal, (lines) => {
             positions.set(record.id, advance(positions.get(record.id) ?? position, lines));
@@ -629,13 +639,25 @@ export class DockerRuntime implements RuntimeDriver {
       .map((line) => (prefix ? `${line.container}: ${line.line}` : line.line));
   }
 
-  /** The last `tail` lines of a container's log, stdout and stderr in the order the engine keeps them. */
-  private async readLogs(id: string, tail: number): Promise<TimedLine[]> {
+  /**
+   * The last `tail` lines since `since` of a container's log, stdout and stderr in the order the engine
+   * keeps them. The Engine API's `since` takes whole seconds: the lines of that second before `since` are
+   * dropped here.
+   */
+  private async readLogs(id: string, tail: number, since?: string): Promise<TimedLine[]> {
     try {
-      const buffer = await this.docker
-        .getContainer(id)
-        .logs({ stdout: true, stderr: true, timestamps: true, tail, follow: false });
-      return demuxLogs(Buffer.isBuffer(buffer) ? buffer : Buffer.from(String(buffer)));
+      const fromSeconds = since === undefined ? 0 : keySeconds(timeKey(since));
+      const buffer = await this.docker.getContainer(id).logs({
+        stdout: true,
+        stderr: true,
+        timestamps: true,
+        tail,
+        follow: false,
+        ...(fromSeconds > 0 ? { since: fromSeconds } : {}),
+      });
+      return demuxLogs(Buffer.isBuffer(buffer) ? buffer : Buffer.from(String(buffer))).filter(
+        sinceFilter(since),
+      );
     } catch (error) {
       if (statusCode(error) === 404) return [];
       throw error;

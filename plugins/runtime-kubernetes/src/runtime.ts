@@ -3,6 +3,7 @@ import { isDnsLabel, InputError } from '@pave/core';
 import type {
   DriverContext,
   LogLine,
+  LogsOptions,
   ReadyResult,
   RenderableEnvironment,
   RenderedPort,
@@ -12,7 +13,7 @@ import type {
   WaitReadyOptions,
   WorkloadStatus,
 } from '@pave/plugin-api';
-import { DEFAULT_STABLE_MS, sleep } from '@pave/plugin-api';
+import { DEFAULT_STABLE_MS, sinceFilter, sleep } from '@pave/plugin-api';
 import {
   MANAGED_KINDS,
   NAMESPACE_KIND,
@@ -300,15 +301,13 @@ export class KubernetesRuntime implements RuntimeDriver {
   }
 
   /**
-   * The last `tail` (default 100) lines of each container of the workload's pods (or of every workload of
-   * `target`), in time order; with `follow`, then new lines as they come (polled), until `ctx.signal`
-   * aborts. Kubernetes merges stdout and stderr: every line is reported as stdout.
+   * The last `tail` (default 100) lines since `since` of each container of the workload's pods (or of every
+   * workload of `target`), in time order; with `follow`, then new lines as they come (polled), until
+   * `ctx.signal` aborts. Kubernetes merges stdout and stderr: every line is reported as stdout. The API's
+   * `sinceSeconds` counts whole seconds back on the kubelet's clock: it is asked for a little more, and the
+   * lines before `since` are dropped here.
    */
-  async *logs(
-    target: RuntimeTarget,
-    options: { workload?: string; tail?: number; follow: boolean },
-    ctx: DriverContext,
-  ): AsyncIterable<LogLine> {
+  async *logs(target: RuntimeTarget, options: LogsOptions, ctx: DriverContext): AsyncIterable<LogLine> {
     assertNames(target, options.workload);
     const namespace = this.namespace(target);
     const selector = selectorFor(target, options.workload);
@@ -322,16 +321,32 @@ export class KubernetesRuntime implements RuntimeDriver {
       else last.lines.add(line.line);
       return true;
     };
+    const recent = sinceFilter(options.since);
+    const backlogSeconds =
+      options.since === undefined
+        ? undefined
+        : Math.max(1, Math.ceil((Date.now() - Date.parse(options.since)) / 1000) + 1);
     let since = Date.now();
-    for (const line of await readPodLogs(clients, { namespace, selector, tail: options.tail ?? 100 })) {
-      if (fresh(line)) yield toLogLine(line);
+    // Asked for no lines, it reads none: a tailLines of 0 is easily taken for "not given" on the way.
+    const tail = options.tail ?? 100;
+    const backlog =
+      tail === 0
+        ? []
+        : await readPodLogs(clients, {
+            namespace,
+            selector,
+            tail,
+            ...(backlogSeconds !== undefined ? { sinceSeconds: backlogSeconds } : {}),
+          });
+    for (const line of backlog) {
+      if (recent(line) && fresh(line)) yield toLogLine(line);
     }
     if (!options.follow) return;
     while (await sleep(this.config.pollMs ?? 1_000, ctx.signal)) {
       const sinceSeconds = Math.max(1, Math.ceil((Date.now() - since) / 1000) + 1);
       since = Date.now();
       for (const line of await readPodLogs(clients, { namespace, selector, sinceSeconds })) {
-        if (fresh(line)) yield toLogLine(line);
+        if (recent(line) && fresh(line)) yield toLogLine(line);
       }
     }
   }

@@ -8,6 +8,7 @@ import {
   grantToWorkload,
   isolatedCommand,
   isolationFor,
+  sinceFilter,
   sleep,
   waitForReady,
   workloadKey,
@@ -21,6 +22,7 @@ import type {
   CheckFailure,
   DriverContext,
   LogLine,
+  LogsOptions,
   ReadyResult,
   RenderedContainer,
   RenderedPort,
@@ -423,24 +425,23 @@ export class ProcessRuntime implements RuntimeDriver {
   }
 
   /**
-   * The last `tail` (default 100) lines of each container of `workload` (or of every workload of
-   * `target`), merged in time order; with `follow`, then the lines appended after, as they come, until
-   * `ctx.signal` aborts. Logs of a removed workload can still be read (remove keeps them).
+   * The last `tail` (default 100) lines since `since` of each container of `workload` (or of every
+   * workload of `target`), merged in time order; with `follow`, then the lines appended after, as they come,
+   * until `ctx.signal` aborts. Logs of a removed workload can still be read (remove keeps them).
    */
-  async *logs(
-    target: RuntimeTarget,
-    options: { workload?: string; tail?: number; follow: boolean },
-    ctx: DriverContext,
-  ): AsyncIterable<LogLine> {
+  async *logs(target: RuntimeTarget, options: LogsOptions, ctx: DriverContext): AsyncIterable<LogLine> {
     assertValidNames(target, options.workload);
     const dir = environmentDir(this.config.dataDir, target);
     const workloads = options.workload ? [options.workload] : null;
     const cursors = new Map<string, LogCursor>();
     const initial: SourcedLogLine[] = [];
+    // A file's lines are in time order, so the last `tail` lines since `since` are the last `tail` read
+    // with the older ones dropped.
+    const recent = sinceFilter(options.since);
     for (const source of await listLogSources(dir, workloads)) {
       const { cursor, end } = await LogCursor.atEnd(source);
       cursors.set(source.path, cursor);
-      initial.push(...(await tailLog(source, options.tail ?? 100, end)));
+      initial.push(...(await tailLog(source, options.tail ?? 100, end)).filter(recent));
     }
     for (const line of byTime(initial)) yield toLogLine(line);
     if (!options.follow) return;
@@ -449,7 +450,7 @@ export class ProcessRuntime implements RuntimeDriver {
         if (!cursors.has(source.path)) cursors.set(source.path, LogCursor.atStart(source));
       }
       const batch: SourcedLogLine[] = [];
-      for (const cursor of cursors.values()) batch.push(...(await cursor.readNew()));
+      for (const cursor of cursors.values()) batch.push(...(await cursor.readNew()).filter(recent));
       for (const line of byTime(batch)) yield toLogLine(line);
     }
   }
@@ -829,11 +830,7 @@ class IsolatedProcessRuntime implements RuntimeDriver {
   adopt(ctx: DriverContext): Promise<void> {
     return this.runtime.adopt(ctx);
   }
-  logs(
-    target: RuntimeTarget,
-    options: { workload?: string; tail?: number; follow: boolean },
-    ctx: DriverContext,
-  ): AsyncIterable<LogLine> {
+  logs(target: RuntimeTarget, options: LogsOptions, ctx: DriverContext): AsyncIterable<LogLine> {
     return this.runtime.logs(target, options, ctx);
   }
 }

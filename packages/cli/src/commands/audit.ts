@@ -133,8 +133,8 @@ async function verifyAudit(options: AuditOptions, io: CliIo): Promise<void> {
   }
   const { client, output } = await clientFor(options, io);
   const result = await client.verifyAudit(head === undefined ? {} : { head });
-  // A broken log is told on stderr (AuditLogBrokenError); with -o json the report also goes to stdout.
-  if (result.ok || output.format === 'json') output.show(result, describeIntact);
+  // A broken log is told on stderr (AuditLogBrokenError); with -o json or yaml the report also goes to stdout.
+  if (result.ok || output.forScripts) output.show(result, describeIntact);
   if (!result.ok) throw new AuditLogBrokenError(brokenMessage(result));
 }
 

@@ -13,10 +13,13 @@ export interface ClientOptions extends ConnectionFlags {
   output: OutputFormat;
 }
 
-/** Adds `-o, --output <format>` (table or json) to `command`. */
+/** Adds `-o, --output <format>` (table, json or yaml) to `command`. */
 export function addOutputOption(command: Command): Command {
   return command.addOption(
-    new Option('-o, --output <format>', 'print a table for people or the API JSON for scripts')
+    new Option(
+      '-o, --output <format>',
+      'print a table for people, or the API data for scripts as JSON or YAML',
+    )
       .choices(OUTPUT_FORMATS)
       .default('table'),
   );

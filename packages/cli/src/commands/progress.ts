@@ -347,7 +347,7 @@ export async function waitForDeployment(
     }
     if (detail.status === 'succeeded' || detail.status === 'failed') {
       // A failure is told on stderr (DeploymentFailedError); people get no second, stdout line about it.
-      if (output.format === 'json') {
+      if (output.forScripts) {
         if (options.printResult !== false) output.show(detail, () => '');
       } else if (detail.status === 'succeeded') {
         output.confirm(succeededLine(detail, colors));

@@ -15,6 +15,7 @@ import { CliUsageError } from '../errors.ts';
 import type { CliIo } from '../io.ts';
 import type { Colors } from '../output/colors.ts';
 import { colorsFor } from '../output/colors.ts';
+import { dataText } from '../output/output.ts';
 import type { CommandOutput } from '../output/output.ts';
 import { formatTable } from '../output/table.ts';
 import type { Column } from '../output/table.ts';
@@ -264,10 +265,10 @@ export function registerValuesCommands(program: Command, io: CliIo): void {
       const { client, output } = await clientFor(options, io);
       const list = await client.listValues(options.app, options.env, { reveal: options.reveal === true });
       const exported = await exportDotenv(list);
-      // With -o json the API's list is written as it came (masked secrets are null in it).
-      const text = output.format === 'json' ? `${JSON.stringify(list, null, 2)}\n` : exported.text;
+      // With -o json or yaml the API's list is written as it came (masked secrets are null in it).
+      const text = output.format === 'table' ? exported.text : dataText(output.format, list);
       const holdsSecrets = list.items.some((item) => item.secret && item.value !== null);
-      if (output.format !== 'json' && exported.omittedSecrets.length > 0) {
+      if (!output.forScripts && exported.omittedSecrets.length > 0) {
         io.stderr.write(`${omittedSecretsNote(exported.omittedSecrets)}\n`);
       }
       if (options.file === undefined) {
@@ -370,7 +371,7 @@ async function reportValuesChange(
     message: redeploy.message,
     ...(redeploy.timeoutSeconds !== undefined ? { timeoutSeconds: redeploy.timeoutSeconds } : {}),
   };
-  if (output.format !== 'json') {
+  if (!output.forScripts) {
     output.show(changed, (result) => renderValuesChanged(result, target, colors, { hintDeploy: false }));
     const queued = (await client.createDeployment(options.app, env, body)) as Deployment;
     await reportQueuedDeployment(client, queued, output, {

@@ -1,13 +1,20 @@
+import { stringify } from 'yaml';
 import { formatDetails, formatTable } from './table.ts';
 import type { Column } from './table.ts';
 import type { Colors, OutputStream } from './colors.ts';
 import { escapeControlCharacters, escapeStrings } from './terminal-text.ts';
 
-/** How results are printed: aligned text for people, or the API's JSON unchanged for scripts. */
-export type OutputFormat = 'table' | 'json';
+/**
+ * How results are printed: aligned text for people, or the API's data unchanged for scripts, as JSON or as
+ * YAML (the same data: `-o yaml` parses to what `-o json` prints).
+ */
+export type OutputFormat = 'table' | 'json' | 'yaml';
 
 /** The accepted values of `-o, --output`. */
-export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'json'];
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'json', 'yaml'];
+
+/** A data format of `-o`: the API's response printed as it came. */
+export type DataFormat = Exclude<OutputFormat, 'table'>;
 
 /**
  * Prints command results to stdout in the chosen format. Commands hand it the API response and say how to
@@ -22,15 +29,21 @@ export class CommandOutput {
     private readonly colors: Colors,
   ) {}
 
+  /** True with `-o json` and `-o yaml`: results are printed as data for scripts, and confirmations not at all. */
+  get forScripts(): boolean {
+    return this.format !== 'table';
+  }
+
   /**
-   * Prints an API response: as indented JSON with `-o json`, otherwise as the text `render` makes of it,
-   * from a copy of the response whose strings have their control characters escaped.
+   * Prints an API response: as indented JSON with `-o json`, as a YAML document with `-o yaml`, otherwise as
+   * the text `render` makes of it, from a copy of the response whose strings have their control characters
+   * escaped.
    */
   show<T>(body: T, render: (body: T) => string): void {
-    if (this.format === 'json') {
-      this.stdout.write(`${jsonText(body)}\n`);
-    } else {
+    if (this.format === 'table') {
       this.stdout.write(`${forPeople(render(escapeStrings(body)))}\n`);
+    } else {
+      this.stdout.write(dataText(this.format, body));
     }
   }
 
@@ -56,12 +69,40 @@ function forPeople(text: string): string {
 }
 
 /**
+ * `body` as the text `-o json` or `-o yaml` prints, ending with a newline: indented JSON, or one YAML
+ * document (block style, lines never folded). Either way DEL and the C1 controls are written as escapes.
+ */
+export function dataText(format: DataFormat, body: unknown): string {
+  return format === 'json' ? `${jsonText(body)}\n` : yamlText(body);
+}
+
+/**
+ * One item of a stream (`pave logs -f`) as `-o json` or `-o yaml` prints it: one line of JSON per item (JSON
+ * Lines), or one YAML document per item, each starting with `---`.
+ */
+export function streamItemText(format: DataFormat, item: unknown): string {
+  return format === 'json' ? `${escapeC1(JSON.stringify(item))}\n` : `---\n${yamlText(item)}`;
+}
+
+/**
  * Indented JSON with DEL and the C1 controls (U+007F-U+009F) written as \u escapes too: JSON.stringify
  * leaves them raw, and some terminals obey C1. The data is the same; only its spelling changes.
  */
 function jsonText(body: unknown): string {
-  return JSON.stringify(body, null, 2).replace(
+  return escapeC1(JSON.stringify(body, null, 2));
+}
+
+function escapeC1(json: string): string {
+  return json.replace(/[\u007f-\u009f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * YAML of `body`. The yaml package double-quotes every string holding a control character but writes DEL
+ * and C1 raw inside the quotes; they become `\xNN` escapes there, which parse back to the same characters.
+ */
+function yamlText(body: unknown): string {
+  return stringify(body, { lineWidth: 0 }).replace(
     /[\u007f-\u009f]/g,
-    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`,
   );
 }

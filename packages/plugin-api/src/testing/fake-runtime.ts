@@ -4,6 +4,7 @@ import type { DriverContext } from '../context.ts';
 import type {
   CheckFailure,
   LogLine,
+  LogsOptions,
   ReadyResult,
   RenderedWorkload,
   RuntimeDriver,
@@ -12,6 +13,7 @@ import type {
   WorkloadShape,
   WorkloadStatus,
 } from '../drivers.ts';
+import { byLogTime, sinceFilter } from '../log-times.ts';
 import { sleep } from '../readiness.ts';
 import { WorkloadLocks, workloadKey } from '../workload-locks.ts';
 
@@ -265,17 +267,22 @@ export class FakeRuntime implements RuntimeDriver {
     this.calls.push({ method: 'adopt', app: '', env: '' });
   }
 
-  /** The workload's log lines (the fake prints one as it starts and `something broke` as it crashes). */
-  async *logs(
-    target: RuntimeTarget,
-    options: { workload?: string; tail?: number; follow: boolean },
-    ctx: DriverContext,
-  ): AsyncIterable<LogLine> {
-    const lines = [...this.workloadsOf(target)]
-      .filter(([name]) => options.workload === undefined || name === options.workload)
-      .flatMap(([, deployed]) => deployed.logs)
-      .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
-    yield* lines.slice(-(options.tail ?? 100));
+  /**
+   * The workload's log lines (the fake prints one as it starts and `something broke` as it crashes): the
+   * last `tail` since `since` of each container, merged by time.
+   */
+  async *logs(target: RuntimeTarget, options: LogsOptions, ctx: DriverContext): AsyncIterable<LogLine> {
+    const recent = sinceFilter(options.since);
+    const byContainer = new Map<string, LogLine[]>();
+    for (const [name, deployed] of this.workloadsOf(target)) {
+      if (options.workload !== undefined && name !== options.workload) continue;
+      for (const line of deployed.logs.filter(recent)) {
+        const key = `${line.workload}/${line.container}`;
+        byContainer.set(key, [...(byContainer.get(key) ?? []), line]);
+      }
+    }
+    const tail = options.tail ?? 100;
+    yield* byLogTime([...byContainer.values()].flatMap((lines) => (tail === 0 ? [] : lines.slice(-tail))));
     // Nothing prints once started: following only waits for the end.
     if (options.follow) await sleep(Number.MAX_SAFE_INTEGER, ctx.signal);
   }

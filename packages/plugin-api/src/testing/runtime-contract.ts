@@ -1,7 +1,8 @@
 import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DriverContext } from '../context.ts';
-import type { ReadyResult, RenderedWorkload, RuntimeDriver, RuntimeTarget } from '../drivers.ts';
+import type { LogsOptions, ReadyResult, RenderedWorkload, RuntimeDriver, RuntimeTarget } from '../drivers.ts';
+import { logTimeKey } from '../log-times.ts';
 import { testDriverContext } from './resource-contract.ts';
 
 /**
@@ -14,6 +15,8 @@ export const RUNTIME_CONTRACT_TESTS = {
   removes: 'removes a workload, and removing a missing one succeeds',
   destroys: 'destroys everything of an environment, twice without error',
   logs: 'returns the workload’s log lines, where the runtime has logs',
+  logsTailSince:
+    'logs stamps every line with its time, in time order, and honours tail (per container) and since',
   failedStart: 'a deploy that cannot start the workload rejects and leaves nothing of it running',
   crashReported:
     'waitReady reports a workload that crashes as not ready, with a reason and its last log lines',
@@ -210,6 +213,36 @@ export function describeRuntimeDriverContract(name: string, options: RuntimeDriv
           lines.push(line);
         expect(lines.length).toBeGreaterThan(0);
         expect(lines.every((line) => line.workload === 'web')).toBe(true);
+      });
+
+      test(RUNTIME_CONTRACT_TESTS.logsTailSince, async () => {
+        const d = await getDriver();
+        if (!d.logs) return;
+        const logs = d.logs.bind(d);
+        const read = async (options: LogsOptions) => {
+          const lines = [];
+          for await (const line of logs(target, options, ctx)) lines.push(line);
+          return lines;
+        };
+        const target = newTarget();
+        await d.deploy(target, options.workload('web', 'logged'), ctx);
+        expect((await waitReady(d, target, 'web')).ready).toBe(true);
+        const all = await read({ workload: 'web', tail: 50, follow: false });
+        const keys = all.map((line) => logTimeKey(line.at));
+        expect(
+          keys.every((key) => key !== ''),
+          'every line has an RFC 3339 time',
+        ).toBe(true);
+        expect(keys, 'lines in time order').toEqual([...keys].sort());
+        const last = await read({ workload: 'web', tail: 1, follow: false });
+        expect(last).toHaveLength(1);
+        expect(await read({ workload: 'web', tail: 0, follow: false })).toEqual([]);
+        const first = all[0]!;
+        const since = await read({ workload: 'web', tail: 50, since: first.at, follow: false });
+        expect(since.length).toBeGreaterThanOrEqual(all.length);
+        expect(since.every((line) => logTimeKey(line.at) >= logTimeKey(first.at))).toBe(true);
+        const future = new Date(Date.now() + 3_600_000).toISOString();
+        expect(await read({ workload: 'web', tail: 50, since: future, follow: false })).toEqual([]);
       });
 
       test(RUNTIME_CONTRACT_TESTS.failedStart, async () => {

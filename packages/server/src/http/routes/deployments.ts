@@ -22,6 +22,7 @@ import { getDeployment, listDeployments } from '../../domain/deployments/records
 import { createDeployment, diffDeployments, rollback } from '../../domain/deployments/service.ts';
 import { driverContext, type EnvironmentTargets } from '../../domain/deployments/orchestrator.ts';
 import { environmentStatus } from '../../domain/deployments/status.ts';
+import { environmentLogs } from '../../domain/logs.ts';
 import { listeningPort } from './app-status.ts';
 import type { ResourceDeps } from '../../domain/resources/provision.ts';
 
@@ -197,11 +198,13 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
       const heartbeat = setInterval(() => reply.raw.write(': keep-alive\n\n'), 15_000);
       const ctx = driverContext(request.log, closed.signal);
       try {
-        const lines = runtime.logs(
+        const lines = environmentLogs(
+          runtime.logs.bind(runtime),
           { app, env },
           {
             ...(request.query.workload ? { workload: request.query.workload } : {}),
             tail: request.query.tail ?? 100,
+            ...(request.query.since ? { since: request.query.since } : {}),
             follow: request.query.follow === 'true',
           },
           ctx,

@@ -1,0 +1,81 @@
+// `GET /apps/{app}/envs/{env}/logs`: the last lines of an environment's containers, merged by time, then
+// (when following) the lines that come after.
+import { byLogTime, logTimeKey } from '@pave/plugin-api';
+import type { DriverContext, LogLine, RuntimeDriver, RuntimeTarget } from '@pave/plugin-api';
+
+/** The most lines one request may ask for (LogsQuery.tail's maximum). */
+export const MAX_LOG_LINES = 10_000;
+
+/** What a client asked of an environment's logs. */
+export interface EnvironmentLogsRequest {
+  /** Only this workload's containers; default: every workload. */
+  workload?: string;
+  /** The last N lines, counted across the selected containers merged by time (not per container). */
+  tail: number;
+  /** Only lines printed at or after this RFC 3339 time. */
+  since?: string;
+  follow: boolean;
+}
+
+/**
+ * The log lines of `target` as `request` asks: the runtime is asked for the last `tail` lines since `since`
+ * of each container; they are merged by time and the last `tail` of them all are yielded, oldest first.
+ * With `follow`, the runtime is then asked again for the lines printed from the moment this started, and
+ * those not in the backlog already (per container: newer than its last line read) are yielded as they come,
+ * until `ctx.signal` aborts. Rejects with the runtime's error when it cannot read the logs.
+ */
+export async function* environmentLogs(
+  logs: NonNullable<RuntimeDriver['logs']>,
+  target: RuntimeTarget,
+  request: EnvironmentLogsRequest,
+  ctx: DriverContext,
+): AsyncIterable<LogLine> {
+  const startedAt = new Date().toISOString();
+  const workload = request.workload === undefined ? {} : { workload: request.workload };
+  const since = request.since === undefined ? {} : { since: request.since };
+  const backlog: LogLine[] = [];
+  for await (const line of logs(target, { ...workload, ...since, tail: request.tail, follow: false }, ctx)) {
+    backlog.push(line);
+  }
+  yield* request.tail === 0 ? [] : byLogTime(backlog).slice(-request.tail);
+  if (!request.follow) return;
+
+  // Lines printed while the backlog was read come again when following from `startedAt`: each container's
+  // lines up to its last one read (and that one's twins at the same time) were dealt with already.
+  const shown = lastReadPerContainer(backlog);
+  const followFrom =
+    request.since !== undefined && logTimeKey(request.since) > logTimeKey(startedAt)
+      ? request.since
+      : startedAt;
+  const options = { ...workload, since: followFrom, tail: MAX_LOG_LINES, follow: true };
+  for await (const line of logs(target, options, ctx)) {
+    const last = shown.get(containerKey(line));
+    const key = logTimeKey(line.at);
+    if (last && (key < last.key || (key === last.key && last.lines.has(lineKey(line))))) continue;
+    yield line;
+  }
+}
+
+interface LastRead {
+  key: string;
+  lines: Set<string>;
+}
+
+function lastReadPerContainer(lines: readonly LogLine[]): Map<string, LastRead> {
+  const last = new Map<string, LastRead>();
+  for (const line of lines) {
+    const key = logTimeKey(line.at);
+    const seen = last.get(containerKey(line));
+    if (!seen || key > seen.key) last.set(containerKey(line), { key, lines: new Set([lineKey(line)]) });
+    else if (key === seen.key) seen.lines.add(lineKey(line));
+  }
+  return last;
+}
+
+function containerKey(line: LogLine): string {
+  return `${line.workload}/${line.container}`;
+}
+
+function lineKey(line: LogLine): string {
+  return `${line.stream}:${line.line}`;
+}
