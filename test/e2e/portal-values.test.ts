@@ -179,7 +179,7 @@ describe.skipIf(!hasChromium)('values, resource details, audit lines and errors 
     await browser.screenshot(alice, 'values-history');
   }, 90_000);
 
-  it('says what is wrong with a bad key next to the key field, and a refused value next to the value', async () => {
+  it('says what is wrong next to the field that caused it: a bad key, a refused value, a bad or taken environment id', async () => {
     await alice.getByLabel('Key', { exact: true }).fill('1BAD');
     await alice.getByLabel('Value', { exact: true }).fill('x');
     await alice.getByRole('button', { name: 'Save value' }).click();
@@ -202,6 +202,22 @@ describe.skipIf(!hasChromium)('values, resource details, audit lines and errors 
       .innerText();
     expect(banner).not.toMatch(/\/set|\/body|^\//m);
     expect((await history()).length).toBe(3);
+
+    // The same on the app page: the server's problem with the id stands under it, the banner says why.
+    await alice.goto(portal('apps/shop'));
+    await alice.getByLabel('Environment id').fill('Bad_Env');
+    await alice.getByRole('button', { name: 'Create environment' }).click();
+    await expect
+      .poll(() => fieldMessage(alice, 'Environment id'))
+      .toMatch(/^The environment id must be a DNS label/);
+    expect(await alice.getByText('Correct the fields marked below.').count()).toBe(1);
+    await alice.getByLabel('Environment id').fill('dev');
+    await alice.getByRole('button', { name: 'Create environment' }).click();
+    await expect
+      .poll(() => fieldMessage(alice, 'Environment id'))
+      .toBe('The environment id is taken in this app; choose another id.');
+    const banner2 = await alice.getByRole('alert').filter({ hasText: 'already has' }).innerText();
+    expect(banner2.trim()).toBe('App "shop" already has an environment "dev".');
   }, 60_000);
 
   it('shows a viewer the values and their history, but no control to change them', async () => {
@@ -219,6 +235,7 @@ describe.skipIf(!hasChromium)('values, resource details, audit lines and errors 
   }, 60_000);
 
   it('shows a resource graph node’s details in a side panel, by click and by keyboard', async () => {
+    await alice.goto(portal('apps/shop/envs/dev'));
     const graph = alice.getByRole('region', { name: 'Resource graph' });
     await graph.scrollIntoViewIfNeeded();
     await graph.getByRole('button', { name: /^edge\.dns: dns/ }).click();
@@ -231,6 +248,10 @@ describe.skipIf(!hasChromium)('values, resource details, audit lines and errors 
     expect(await text()).toContain('Status provisioned');
     await panel.getByRole('list', { name: 'Outputs' }).getByText('host', { exact: true }).waitFor();
     await browser.screenshot(alice, 'resource-details');
+    // At phone width the panel goes under the drawing; nothing is wider than the screen but the drawing's box.
+    await alice.setViewportSize({ width: 390, height: 844 });
+    expect(await alice.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    await alice.setViewportSize({ width: 1280, height: 800 });
 
     // Tab to another node and open it with Enter; Escape closes the panel and gives the focus back.
     const route = graph.getByRole('button', { name: /^edge\.route: route/ });

@@ -28,8 +28,15 @@ export function ErrorMessage({
   shownAtField?: (problem: FieldProblem) => boolean;
 }) {
   if (!error) return null;
-  const problems = problemsOf(error).filter((p) => !shownAtField?.(p));
-  const detail = asSentence(error instanceof Error ? error.message : String(error));
+  const all = problemsOf(error);
+  const problems = all.filter((p) => !shownAtField?.(p));
+  // "The request body is invalid" says nothing once every problem stands next to its field.
+  const generic =
+    error instanceof ApiError && error.status === 400 && /^the request \w+ is invalid$/.test(error.message);
+  const detail =
+    generic && all.length > 0 && problems.length === 0
+      ? 'Correct the fields marked below.'
+      : asSentence(error instanceof Error ? error.message : String(error));
   // A lone problem that only repeats the detail adds nothing.
   const extra = problems.map((p) => problemSentence(p)).filter((sentence) => sentence !== detail);
   return (

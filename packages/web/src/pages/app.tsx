@@ -2,7 +2,18 @@ import { useRef, useState, type FormEvent, type ReactNode } from 'react';
 import type { EnvType, Environment, EnvironmentStatus } from '@pave/core';
 import type { Session } from '../session.ts';
 import { href } from '../router.ts';
-import { Command, Confirm, ErrorMessage, LoadStatus, Section, Time, useLoad } from '../components/common.tsx';
+import {
+  Command,
+  Confirm,
+  ErrorMessage,
+  FieldError,
+  LoadStatus,
+  Section,
+  Time,
+  problemsOf,
+  useLoad,
+} from '../components/common.tsx';
+import { problemSentence } from '../components/problem-text.ts';
 
 /** How often the environments' status is fetched again while the page is open. */
 const STATUS_POLL_MS = 5000;
@@ -270,6 +281,9 @@ function DeleteEnvironment({
   );
 }
 
+/** The create-environment fields a server problem can point at, named for people. */
+const FIELD_NAMES: Record<string, string> = { '/id': 'the environment id', '/type': 'the type' };
+
 const DURATION = /^([0-9]+)([smhd])$/;
 const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
 
@@ -340,6 +354,12 @@ function CreateEnvironment({
     }
   };
 
+  // The server's problems with the id or type stand under those fields, as sentences.
+  const atField = (field: 'id' | 'type') =>
+    problemsOf(error)
+      .filter((p) => p.path === `/${field}`)
+      .map((p) => problemSentence(p, FIELD_NAMES[p.path]));
+
   const command = [
     `pave envs create ${id.trim() || 'ENV'} --app ${app} --type ${chosenType || 'TYPE'}`,
     from && ` --from ${from}`,
@@ -354,28 +374,43 @@ function CreateEnvironment({
       <ErrorMessage error={typesError} />
       <form onSubmit={submit}>
         <div className="form-row">
-          <label>
-            Environment id
-            <input
-              name="id"
-              value={id}
-              onChange={(event) => setId(event.target.value)}
-              required
-              placeholder="e.g. dev"
-              autoComplete="off"
-            />
-          </label>
-          <label>
-            Type
-            <select name="type" value={chosenType} onChange={(event) => setType(event.target.value)} required>
-              {types.map((t) => (
-                <option key={t.id} value={t.id}>
-                  {t.id}
-                  {t.restricted ? ' (restricted)' : ''}
-                </option>
-              ))}
-            </select>
-          </label>
+          <div className="field">
+            <label>
+              Environment id
+              <input
+                name="id"
+                value={id}
+                onChange={(event) => setId(event.target.value)}
+                required
+                placeholder="e.g. dev"
+                autoComplete="off"
+                aria-invalid={atField('id').length > 0}
+                aria-describedby={atField('id').length > 0 ? 'create-env-id-error' : undefined}
+              />
+            </label>
+            <FieldError id="create-env-id-error" messages={atField('id')} />
+          </div>
+          <div className="field">
+            <label>
+              Type
+              <select
+                name="type"
+                value={chosenType}
+                onChange={(event) => setType(event.target.value)}
+                required
+                aria-invalid={atField('type').length > 0}
+                aria-describedby={atField('type').length > 0 ? 'create-env-type-error' : undefined}
+              >
+                {types.map((t) => (
+                  <option key={t.id} value={t.id}>
+                    {t.id}
+                    {t.restricted ? ' (restricted)' : ''}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <FieldError id="create-env-type-error" messages={atField('type')} />
+          </div>
           <label>
             Clone from (optional)
             <select
@@ -426,7 +461,7 @@ function CreateEnvironment({
           Create environment
         </button>
       </form>
-      <ErrorMessage error={error} />
+      <ErrorMessage error={error} shownAtField={(p) => FIELD_NAMES[p.path] !== undefined} />
       {created && (
         <p className="notice" role="status">
           Created environment <a href={href('apps', app, 'envs', created.id)}>{created.id}</a>
