@@ -11,6 +11,7 @@ metadata:
 containers:
   web:
     image: nginx
+    command: ['nginx', '-g', 'daemon off;']
     variables:
       DB_HOST: \${resources.db.host}
 resources:

@@ -1,15 +1,25 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { ScoreProblem } from '@pave/core';
+import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
+import type { ScoreProblem, ScoreWorkload } from '@pave/core';
+import { connect } from '../connection.ts';
 import { CliUsageError } from '../errors.ts';
 import type { CliIo } from '../io.ts';
-import type { OutputFormat } from '../output/output.ts';
-import { addOutputOption, examples } from './client-options.ts';
+import { dataText } from '../output/output.ts';
+import { addClientOptions, examples } from './client-options.ts';
+import type { ClientOptions } from './client-options.ts';
 
-/** What `pave validate -o json` prints: one entry per file, in the order given. */
+/**
+ * What `pave validate -o json` (or yaml) prints: one entry per file, in the order given. `problems` are
+ * errors (the file is not valid); `warnings` are what may not run as meant, depending on where it runs.
+ */
 export interface ValidateReport {
-  files: { file: string; valid: boolean; problems: ScoreProblem[] }[];
+  /** With --app and --env: the runtime target the environment runs on, and its runtime. */
+  target?: { id: string; type: string };
+  files: { file: string; valid: boolean; problems: ScoreProblem[]; warnings: ScoreProblem[] }[];
 }
+
+type ValidateOptions = ClientOptions & { file: string[]; app?: string; env?: string };
 
 /** Score files were read but have problems; the problems are already printed. Exit code 1. */
 export class ScoreFilesInvalidError extends Error {
@@ -19,17 +29,24 @@ export class ScoreFilesInvalidError extends Error {
 /**
  * `pave validate -f FILE…`: checks Score files offline (YAML syntax, the Score v1b1 schema, placeholders) and
  * prints every problem as `file:line:column: json.path: message` on stderr; `-o json` prints a
- * {@link ValidateReport} on stdout instead. Exits 1 when any file has problems, 2 when a file cannot be read.
+ * {@link ValidateReport} on stdout instead. A container without `command` is a warning (the process runtime
+ * cannot run it) or, with --app and --env naming an environment that runs on the process runtime, an
+ * error. Exits 1 when any file has errors, 2 when a file cannot be read; warnings do not change the exit code.
  */
 export function registerValidateCommand(program: Command, io: CliIo): void {
-  addOutputOption(
+  addClientOptions(
     program
       .command('validate')
-      .description('Check Score files (apiVersion score.dev/v1b1) offline: YAML, schema and placeholders')
+      .description(
+        'Check Score files (apiVersion score.dev/v1b1): YAML, schema and placeholders offline; with --app and ' +
+          '--env also what the runtime of that environment can run',
+      )
       .requiredOption(
         '-f, --file <files...>',
         'Score files to check (repeat -f or list several; - reads stdin)',
-      ),
+      )
+      .option('--app <app>', "with --env: check against that environment's runtime target")
+      .option('--env <env>', "with --app: check against that environment's runtime target"),
   )
     .addHelpText(
       'after',
@@ -37,26 +54,56 @@ export function registerValidateCommand(program: Command, io: CliIo): void {
         'pave validate -f score.yaml',
         'pave validate -f api/score.yaml -f worker/score.yaml',
         'pave validate -f services/*/score.yaml -o json',
+        'pave validate -f score.yaml --app shop --env dev',
       ),
     )
-    .action(async (options: { file: string[]; output: OutputFormat }) => {
+    .action(async (options: ValidateOptions) => {
+      if ((options.app === undefined) !== (options.env === undefined)) {
+        throw new CliUsageError(
+          `${options.app === undefined ? '--env' : '--app'} needs ${options.app === undefined ? '--app' : '--env'}: ` +
+            "give both to check the files against that environment's runtime target, or neither to check " +
+            'the files alone',
+        );
+      }
       const texts = await readScoreFiles(options.file, io);
       // Loaded here, not at the top, so that `pave --help` does not pay for the Score schema.
       const { formatScoreProblem, parseScore } = await import('@pave/core');
+      const target =
+        options.app !== undefined && options.env !== undefined
+          ? await environmentTarget(options, options.app, options.env, io)
+          : undefined;
       const report: ValidateReport = {
+        ...(target ? { target } : {}),
         files: texts.map(({ file, text }) => {
-          const { problems } = parseScore(text, file);
-          return { file, valid: problems.length === 0, problems };
+          const { problems, workload } = parseScore(text, file);
+          const onProcess =
+            target?.type === 'process' && options.app !== undefined && options.env !== undefined
+              ? { app: options.app, env: options.env, target: target.id }
+              : undefined;
+          const commandless = workload ? containersWithoutCommand(text, file, workload, onProcess) : [];
+          // Only the process runtime needs a command; without --app/--env the runtime is not known.
+          const errors = onProcess ? commandless : [];
+          const warnings = target === undefined ? commandless : [];
+          return {
+            file,
+            valid: problems.length + errors.length === 0,
+            problems: [...problems, ...errors],
+            warnings,
+          };
         }),
       };
       const invalid = report.files.filter((entry) => !entry.valid);
-      if (options.output === 'json') {
-        io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-      } else if (invalid.length === 0) {
-        io.stdout.write(`${plural(report.files.length, 'file')} valid\n`);
+      const warnings = report.files.flatMap((entry) => entry.warnings);
+      if (options.output !== 'table') {
+        io.stdout.write(dataText(options.output, report));
       } else {
-        for (const entry of invalid) {
-          for (const problem of entry.problems) io.stderr.write(`${formatScoreProblem(problem)}\n`);
+        for (const warning of warnings) io.stderr.write(`${formatScoreProblem(warning)}\n`);
+        if (invalid.length === 0) {
+          io.stdout.write(`${plural(report.files.length, 'file')} valid\n`);
+        } else {
+          for (const entry of invalid) {
+            for (const problem of entry.problems) io.stderr.write(`${formatScoreProblem(problem)}\n`);
+          }
         }
       }
       if (invalid.length > 0) {
@@ -66,6 +113,85 @@ export function registerValidateCommand(program: Command, io: CliIo): void {
         );
       }
     });
+}
+
+/**
+ * The runtime target `app`/`env` runs on (the one a deployment would use now) and its runtime type, as the
+ * server tells it. Reading runtime targets needs the target.read permission; without it, says so and how to
+ * validate anyway.
+ */
+async function environmentTarget(
+  options: ClientOptions,
+  app: string,
+  env: string,
+  io: CliIo,
+): Promise<{ id: string; type: string }> {
+  const { client } = await connect(options, io);
+  try {
+    const match = await client.matchTarget({ app, env });
+    const id = match.winner?.id ?? 'local';
+    const target = await client.getTarget(id);
+    return { id, type: target.type };
+  } catch (error) {
+    if ((error as Error).name === 'ApiError' && (error as { status?: number }).status === 403) {
+      throw new CliUsageError(
+        `--app ${app} --env ${env}: cannot tell which runtime target ${app}/${env} runs on, since reading ` +
+          'runtime targets needs the target.read permission (platform engineers and admins hold it); validate ' +
+          'the files alone without --app and --env, or ask a platform engineer for the target (`pave targets match`)',
+      );
+    }
+    throw error;
+  }
+}
+
+/**
+ * One problem for each container of `workload` without a `command`, at its key in `file`: the process runtime
+ * runs a container's command on the host and ignores its image, so it cannot run such a container. The
+ * message says why and how to fix it in the words `pave deploy` uses when it refuses one: as a warning, or,
+ * given the process runtime target `onProcess` an environment runs on, as an error naming it.
+ */
+export function containersWithoutCommand(
+  text: string,
+  file: string,
+  workload: ScoreWorkload,
+  onProcess?: { app: string; env: string; target: string },
+): ScoreProblem[] {
+  const lineCounter = new LineCounter();
+  const containers = parseDocument(text, { lineCounter }).get('containers', true);
+  const keyOffsets = new Map<string, number>();
+  if (isMap(containers)) {
+    for (const { key } of containers.items) {
+      if (isScalar(key) && typeof key.value === 'string' && key.range)
+        keyOffsets.set(key.value, key.range[0]);
+    }
+  }
+  return Object.entries(workload.containers)
+    .filter(([, container]) => !container.command?.length)
+    .map(([name, container]) => {
+      const { line, col } = lineCounter.linePos(keyOffsets.get(name) ?? 0);
+      return {
+        file,
+        line,
+        column: col,
+        path: `containers.${name}`,
+        message: onProcess
+          ? `${commandlessReason(name, workload.metadata.name, container.image)} ` +
+            `(${onProcess.app}/${onProcess.env} runs on the process runtime target "${onProcess.target}")`
+          : `warning: ${commandlessReason(name, workload.metadata.name, container.image)}; this matters ` +
+            'where the environment runs on the process runtime (the `local` target of `pave up`): pass --app ' +
+            "and --env to check against an environment's runtime target",
+      };
+    });
+}
+
+// The reason `pave deploy` gives (the process runtime's check), naming the workload too.
+function commandlessReason(container: string, workload: string, image: string): string {
+  return (
+    `container "${container}" of workload "${workload}" has no "command", and the process runtime runs ` +
+    `commands on this host, not images ("${image}"): give it a "command" in the Score file, e.g. ` +
+    `["node", "server.js"] (paths are relative to the Score file's directory), or deploy it to a docker or ` +
+    'kubernetes target to run the image'
+  );
 }
 
 // Reads every file before validating any, so that a typo in one path is reported alone and plainly.
