@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { cpSync, rmSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -152,6 +152,16 @@ describe('pave logs on the process runtime: --tail across workloads, --timestamp
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--since: "yesterday" is neither a duration nor a time');
     expect(result.stderr).toContain('RFC 3339');
+  });
+
+  it('the API answers a since that is not an RFC 3339 time with a 400 naming the parameter', async () => {
+    const token = readFileSync(join(location.dataDir, 'admin.token'), 'utf8').trim();
+    const response = await fetch(`${server.url}/api/v1/apps/shop/envs/dev/logs?since=10m`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(response.status).toBe(400);
+    const problem = (await response.json()) as { errors: Array<{ path: string; message: string }> };
+    expect(problem.errors).toEqual([expect.objectContaining({ path: expect.stringContaining('since') })]);
   });
 
   it('-o yaml prints one YAML document per line, the same events as -o json', async () => {
