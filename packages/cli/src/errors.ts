@@ -65,6 +65,7 @@ export function formatError(error: unknown, options: ErrorFormatOptions = {}): s
     'DefinitionsFileError',
     'NotConfirmedError',
     'AuditLogBrokenError',
+    'NotHealthyError',
   ].includes(name ?? '');
   const stack = !expected && options.debug && error instanceof Error && error.stack ? `\n${error.stack}` : '';
   return `${prefix} ${message}${stack}\n`;

@@ -1,6 +1,7 @@
 import { ApiError, ConnectionError } from '@pave/core';
 import { describe, expect, it } from 'vitest';
 import { CliUsageError, exitCodeFor, formatError } from '../src/errors.ts';
+import { NotHealthyError } from '../src/commands/status.ts';
 import { runCli } from '../src/program.ts';
 import { fakeIo } from './helpers.ts';
 
@@ -43,6 +44,7 @@ describe('formatError', () => {
     for (const error of [
       new ConnectionError('cannot reach Pave'),
       new CliUsageError('--limit: bad'),
+      new NotHealthyError('shop is degraded: dev degraded (api: crash-looping (5 restarts))'),
       validationProblem,
     ]) {
       const text = formatError(error, { debug: true });
@@ -78,9 +80,9 @@ describe('runCli usage errors (no server needed)', () => {
     expect(await runCli(['node', 'pave', 'apps', 'list', '--bogus'], unknown)).toBe(2);
     expect(unknown.stderr.text).toMatch(/^pave: error: unknown option '--bogus'/);
     const badOutput = fakeIo();
-    expect(await runCli(['node', 'pave', 'apps', 'list', '-o', 'yaml'], badOutput)).toBe(2);
+    expect(await runCli(['node', 'pave', 'apps', 'list', '-o', 'xml'], badOutput)).toBe(2);
     expect(badOutput.stderr.text).toMatch(
-      /^pave: error: option '-o, --output <format>' argument 'yaml' is invalid/,
+      /^pave: error: option '-o, --output <format>' argument 'xml' is invalid/,
     );
   });
 
