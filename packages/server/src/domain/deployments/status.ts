@@ -3,6 +3,7 @@ import type { RuntimeDriver } from '@pave/plugin-api';
 import type { Store } from '../../store/index.ts';
 import { environmentRow } from '../environments.ts';
 import { LOCAL_TARGET } from '../targets.ts';
+import { servedRoutes } from '../resources/routes.ts';
 import { environmentHealth } from './health.ts';
 import { driverContext, type LevelLogger } from './orchestrator.ts';
 import { toDeployment } from './records.ts';
@@ -115,21 +116,14 @@ export async function environmentStatus(
 
 /**
  * The URLs the reverse proxy serves for each workload of the environment, on `port`: the routes of hosts the
- * environment owns, as the proxy serves them (RouteTable), sorted.
+ * environment owns, as the proxy serves them, sorted.
  */
 async function routeUrls(
   store: Store,
   target: { app: string; env: string },
   port: number,
 ): Promise<Map<string, string[]>> {
-  const rows = await store.db
-    .selectFrom('routes')
-    .innerJoin('route_hosts', (join) =>
-      join
-        .onRef('route_hosts.host', '=', 'routes.host')
-        .onRef('route_hosts.app_id', '=', 'routes.app_id')
-        .onRef('route_hosts.env_id', '=', 'routes.env_id'),
-    )
+  const rows = await servedRoutes(store.db)
     .select(['routes.host', 'routes.path', 'routes.workload'])
     .where('routes.app_id', '=', target.app)
     .where('routes.env_id', '=', target.env)

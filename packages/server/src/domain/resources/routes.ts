@@ -229,6 +229,21 @@ function normalisePath(path: string): string {
 }
 
 /**
+ * The routes the reverse proxy serves, to select from: only the environment that owns a host is served on it,
+ * whatever routes the table still holds.
+ */
+export function servedRoutes(db: Executor) {
+  return db
+    .selectFrom('routes')
+    .innerJoin('route_hosts', (join) =>
+      join
+        .onRef('route_hosts.host', '=', 'routes.host')
+        .onRef('route_hosts.app_id', '=', 'routes.app_id')
+        .onRef('route_hosts.env_id', '=', 'routes.env_id'),
+    );
+}
+
+/**
  * The routes the reverse proxy serves, read from the store at most once a second (so every replica sees a
  * deployment's routes within a second).
  */
@@ -262,17 +277,7 @@ export class RouteTable {
 
   private async routes(): Promise<ProxyRoute[]> {
     if (this.cache && Date.now() - this.cache.at < this.maxAgeMs) return this.cache.routes;
-    // Only the environment that owns a host is served on it, whatever routes the table still holds.
-    const rows = await this.db
-      .selectFrom('routes')
-      .innerJoin('route_hosts', (join) =>
-        join
-          .onRef('route_hosts.host', '=', 'routes.host')
-          .onRef('route_hosts.app_id', '=', 'routes.app_id')
-          .onRef('route_hosts.env_id', '=', 'routes.env_id'),
-      )
-      .selectAll('routes')
-      .execute();
+    const rows = await servedRoutes(this.db).selectAll('routes').execute();
     const routes = rows.map((row) => ({
       host: row.host,
       path: row.path,
