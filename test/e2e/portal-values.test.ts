@@ -5,34 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { ValueList, ValuesVersion } from '@pave/core';
 import { hasChromium, launchBrowser, type TestBrowser } from '../support/browser.ts';
-import { makeAppDir } from '../support/app-dir.ts';
+import { EDGE_SCORE, makeAppDir } from '../support/app-dir.ts';
 import { clientEnv, runPave, shortenStabilityWindow, startPave, type PaveProcess } from '../support/pave.ts';
 
 const ALICE_PASSWORD = 'alice correct horse battery';
 const VERA_PASSWORD = 'vera staple battery horse';
 /** The secret typed into the portal: it must never come back to a browser. */
 const SECRET = `portal-typed-secret-${process.pid}-${Date.now()}`;
-
-/** One workload whose route takes its host from its dns resource, both provided by the embedded defaults. */
-const EDGE_SCORE = [
-  'apiVersion: score.dev/v1b1',
-  'metadata:',
-  '  name: edge',
-  'containers:',
-  '  main:',
-  '    image: node:20',
-  "    command: ['node', '-e', 'setInterval(() => {}, 1000)']",
-  'resources:',
-  '  dns:',
-  '    type: dns',
-  '  route:',
-  '    type: route',
-  '    params:',
-  '      host: ${resources.dns.host}',
-  '      path: /',
-  '      port: 8080',
-  '',
-].join('\n');
 
 describe.skipIf(!hasChromium)('values, resource details, audit lines and errors in the portal', () => {
   let dataDir: string;

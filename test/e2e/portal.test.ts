@@ -7,7 +7,7 @@ import type { Page } from 'playwright-core';
 import type { EnvironmentStatus } from '@pave/core';
 import { hasChromium, launchBrowser, type TestBrowser } from '../support/browser.ts';
 import { clientEnv, runPave, shortenStabilityWindow, startPave, type PaveProcess } from '../support/pave.ts';
-import { makeAppDir } from '../support/app-dir.ts';
+import { EDGE_SCORE, makeAppDir } from '../support/app-dir.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/two-workloads', import.meta.url));
 const ALICE_PASSWORD = 'alice correct horse battery';
@@ -265,28 +265,7 @@ describe.skipIf(!hasChromium)('the portal in a real browser, against a real `pav
   it('draws a resource that another depends on one column further right, with its list fallback', async () => {
     // A workload whose route takes its host from its dns resource: route depends on dns.
     const file = join(appDir, 'edge.score.yaml');
-    writeFileSync(
-      file,
-      [
-        'apiVersion: score.dev/v1b1',
-        'metadata:',
-        '  name: edge',
-        'containers:',
-        '  main:',
-        '    image: node:20',
-        "    command: ['node', '-e', 'setInterval(() => {}, 1000)']",
-        'resources:',
-        '  dns:',
-        '    type: dns',
-        '  route:',
-        '    type: route',
-        '    params:',
-        '      host: ${resources.dns.host}',
-        '      path: /',
-        '      port: 8080',
-        '',
-      ].join('\n'),
-    );
+    writeFileSync(file, EDGE_SCORE);
     await pave(['envs', 'create', 'edge', '--app', 'shop', '--type', 'development']);
     await pave(['deploy', '-f', file, '--app', 'shop', '--env', 'edge', '--wait']);
     await alice.goto(portal('apps/shop/envs/edge'));

@@ -12,3 +12,24 @@ export function makeAppDir(prefix: string): string {
   chmodSync(dir, 0o755);
   return dir;
 }
+
+/** One workload whose route takes its host from its dns resource, both provided by the embedded defaults. */
+export const EDGE_SCORE = [
+  'apiVersion: score.dev/v1b1',
+  'metadata:',
+  '  name: edge',
+  'containers:',
+  '  main:',
+  '    image: node:20',
+  "    command: ['node', '-e', 'setInterval(() => {}, 1000)']",
+  'resources:',
+  '  dns:',
+  '    type: dns',
+  '  route:',
+  '    type: route',
+  '    params:',
+  '      host: ${resources.dns.host}',
+  '      path: /',
+  '      port: 8080',
+  '',
+].join('\n');
