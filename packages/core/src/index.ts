@@ -13,3 +13,4 @@ export * from './permissions.ts';
 export * from './identities.ts';
 export * from './roles.ts';
 export * from './targets.ts';
+export * from './events.ts';

@@ -41,6 +41,9 @@ export const PERMISSIONS = {
   'resource.write': 'move resources (refactoring)',
   'audit.read': "read an app's audit trail",
   'audit.read-all': 'read the whole audit log and verify its hash chain',
+  'event.read':
+    'read the event stream: each event only when the caller may read its app (app.read) or, for org-wide ' +
+    'events, the thing it is about (role.read, target.read, definition.read)',
   'definition.read': 'see resource definitions and the match explainer',
   'definition.write': 'apply and delete resource definitions',
   'target.read': 'see runtime targets and which one an environment matches',
@@ -113,7 +116,7 @@ const ORG_ROLE_PERMISSIONS: Record<Exclude<OrgRole, 'admin'>, readonly Permissio
 };
 
 /** Permissions every signed-in caller holds, whatever their roles. */
-const EVERYONE: readonly Permission[] = ['app.list', 'env-type.read', 'token.self'];
+const EVERYONE: readonly Permission[] = ['app.list', 'env-type.read', 'token.self', 'event.read'];
 
 /**
  * App permissions that, on an environment of a restricted type (production by default), also need the

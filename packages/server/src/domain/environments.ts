@@ -10,6 +10,7 @@ import type { Insertable, Selectable } from 'kysely';
 import type { EnvironmentsTable } from '../store/schema.ts';
 import { appNotFound } from './apps.ts';
 import { recordAudit } from './audit.ts';
+import { recordEvent } from './events.ts';
 import { insertDeployment } from './deployments/service.ts';
 import { DEFAULT_TIMEOUT_SECONDS } from './deployments/records.ts';
 import { now, type RequestContext } from './context.ts';
@@ -103,6 +104,12 @@ export async function createEnvironment(
           ...(row.expires_at ? { expiresAt: row.expires_at } : {}),
         },
       });
+      await recordEvent(tx, context, {
+        type: 'environment.created',
+        app: appId,
+        env: row.id,
+        data: { type: row.type, ttlSeconds: body.ttlSeconds ?? null },
+      });
       if (cloneSetId) {
         await insertDeployment(
           tx,
@@ -180,6 +187,7 @@ export interface EnvironmentTeardown {
  * Deletes an environment: stops its workloads, deprovisions its resources (databases are dropped), then
  * removes its rows. NotFoundError if it does not exist. If a resource cannot be deleted, the environment
  * is kept (with the resources that remain) and the driver's failure is returned, so nothing is orphaned.
+ * `cause`: a request (the event environment.deleted) or the end of its time to live (environment.expired).
  */
 export async function deleteEnvironment(
   store: Store,
@@ -187,6 +195,7 @@ export async function deleteEnvironment(
   appId: string,
   envId: string,
   teardown?: EnvironmentTeardown,
+  cause: 'request' | 'expiry' = 'request',
 ): Promise<void> {
   const existing = await environmentRow(store.db, appId, envId);
   if (teardown) {
@@ -207,6 +216,21 @@ export async function deleteEnvironment(
       appId,
       summary: { id: envId, type: row.type, ...(row.expires_at ? { expiredAt: row.expires_at } : {}) },
     });
+    if (cause === 'expiry' && row.expires_at) {
+      await recordEvent(tx, context, {
+        type: 'environment.expired',
+        app: appId,
+        env: envId,
+        data: { type: row.type, expiresAt: row.expires_at },
+      });
+    } else {
+      await recordEvent(tx, context, {
+        type: 'environment.deleted',
+        app: appId,
+        env: envId,
+        data: { type: row.type },
+      });
+    }
   });
 }
 

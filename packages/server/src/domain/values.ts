@@ -15,6 +15,7 @@ import type { Executor, Store } from '../store/index.ts';
 import type { SecretBox } from '../secrets/secret-box.ts';
 import { appNotFound } from './apps.ts';
 import { recordAudit } from './audit.ts';
+import { recordEvent } from './events.ts';
 import { now, systemContext, type RequestContext } from './context.ts';
 import { environmentRow } from './environments.ts';
 
@@ -273,8 +274,44 @@ export async function patchValues(
         versions: changed.versions,
       },
     });
+    await recordValuesEvents(tx, context, app, env ? 'env' : 'app', changed);
     return changed;
   });
+}
+
+/**
+ * Records one values.changed event per environment that got a new version in `changed` (inside the
+ * transaction that wrote the versions, after its audit entry): the names of the keys set and removed,
+ * never their values.
+ */
+export async function recordValuesEvents(
+  tx: Executor,
+  context: RequestContext,
+  app: string,
+  scope: 'app' | 'env',
+  changed: ValuesChanged,
+): Promise<void> {
+  for (const { envId, version } of changed.versions) {
+    const row = await tx
+      .selectFrom('env_value_versions')
+      .select('changes')
+      .where('app_id', '=', app)
+      .where('env_id', '=', envId)
+      .where('version', '=', version)
+      .executeTakeFirstOrThrow();
+    const changes = JSON.parse(row.changes) as ValueChange[];
+    await recordEvent(tx, context, {
+      type: 'values.changed',
+      app,
+      env: envId,
+      data: {
+        scope,
+        version,
+        set: changes.filter((c) => c.action !== 'removed').map((c) => c.key),
+        unset: changes.filter((c) => c.action === 'removed').map((c) => c.key),
+      },
+    });
+  }
 }
 
 /** Imports a dotenv file; a malformed one is refused with every bad line named, and nothing is written. */
@@ -451,6 +488,7 @@ export async function rollbackValues(
       appId: app,
       summary: { toVersion: version, versions: changed.versions, keys: changed.changes.map((c) => c.key) },
     });
+    await recordValuesEvents(tx, context, app, 'env', changed);
     return changed;
   });
 }

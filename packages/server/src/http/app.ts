@@ -40,6 +40,7 @@ import { environmentRoutes } from './routes/environments.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { identityRoutes } from './routes/identities.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { eventRoutes } from './routes/events.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
 import { valuesRoutes } from './routes/values.ts';
 import type { SecretBox } from '../secrets/secret-box.ts';
@@ -282,6 +283,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
           : undefined,
       );
       auditRoutes(scoped, options.store);
+      eventRoutes(scoped, options.store);
       if (options.secrets) valuesRoutes(scoped, { store: options.store, ...options.secrets });
       if (options.runtime) {
         deploymentRoutes(scoped, {

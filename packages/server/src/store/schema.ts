@@ -26,6 +26,8 @@ export interface Database {
   audit_chain: AuditChainTable;
   role_grants: RoleGrantsTable;
   runtime_targets: RuntimeTargetsTable;
+  events: EventsTable;
+  event_cursor: EventCursorTable;
 }
 
 export interface UsersTable {
@@ -309,4 +311,23 @@ export interface RuntimeTargetsTable {
   criteria: string;
   updated_by: string;
   updated_at: string;
+}
+
+/** The event outbox: one row per change Pave makes, written in the change's transaction. */
+export interface EventsTable {
+  /** Monotonic, committed in order (taken from event_cursor): the cursor of readers. */
+  id: number | string;
+  type: string;
+  time: string;
+  actor: string;
+  app_id: string | null;
+  env_id: string | null;
+  /** JSON text: the event's data (see EVENT_DATA in @pave/core). Never holds a secret value. */
+  data: string;
+}
+
+/** One row (id 1): the last event id handed out. */
+export interface EventCursorTable {
+  id: number;
+  last_id: number | string;
 }

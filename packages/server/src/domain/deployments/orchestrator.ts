@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { DriverContext, RuntimeDriver, RuntimeTarget } from '@pave/plugin-api';
+import type { DeploymentKind } from '@pave/core';
 import type { Store } from '../../store/index.ts';
 import { systemContext } from '../context.ts';
+import { recordEvent } from '../events.ts';
 import {
   deploymentToRun,
   journal,
@@ -15,7 +17,7 @@ import {
   type DeploymentRequest,
 } from './records.ts';
 import type { SecretBox } from '../../secrets/secret-box.ts';
-import { currentValuesVersion, latestValuesVersion, restoreValues } from '../values.ts';
+import { currentValuesVersion, latestValuesVersion, recordValuesEvents, restoreValues } from '../values.ts';
 import { applyPatch } from './service.ts';
 import { loadSet, saveSet, type SetWorkloads } from './sets.ts';
 import type { EnvironmentTeardown } from '../environments.ts';
@@ -181,11 +183,23 @@ export async function runDeployment(
     workloads = applyPatch(base, request.upsert, request.remove);
     setId = await saveSet(store.db, workloads);
   }
-  await recordRunStart(store.db, deploymentId, {
-    setId,
-    previousSetId,
-    valuesVersion,
-    startedAt: row.started_at,
+  // Events of the run are the actor's who queued it.
+  const actor = systemContext(row.actor, `deployment-${deploymentId}`);
+  const about = { app: target.app, env: target.env };
+  const deployment = { deploymentId: String(deploymentId), kind: row.kind as DeploymentKind };
+  const runSetId = setId;
+  await store.transaction(async (tx) => {
+    await recordRunStart(tx, deploymentId, {
+      setId: runSetId,
+      previousSetId,
+      valuesVersion,
+      startedAt: row.started_at,
+    });
+    await recordEvent(tx, actor, {
+      type: 'deployment.started',
+      ...about,
+      data: { ...deployment, status: 'running', setId: runSetId, valuesVersion },
+    });
   });
   const minReadySeconds = request.minReadySeconds ?? (await minReadySecondsOf(store.db, environment.type));
   await note({
@@ -218,16 +232,22 @@ export async function runDeployment(
       if (request.valuesVersion !== undefined && request.valuesVersion !== null) {
         const latest = await latestValuesVersion(tx, target.app, target.env);
         if (latest !== request.valuesVersion) {
-          await restoreValues(
+          const restored = await restoreValues(
             tx,
-            systemContext(row.actor, `deployment-${deploymentId}`),
+            actor,
             target.app,
             target.env,
             request.valuesVersion,
             `rollback with deployment ${deploymentId}`,
           );
+          await recordValuesEvents(tx, actor, target.app, 'env', restored);
         }
       }
+      await recordEvent(tx, actor, {
+        type: 'deployment.succeeded',
+        ...about,
+        data: { ...deployment, status: 'succeeded' },
+      });
     });
     await note({ step: 'finish', status: 'succeeded', message: 'every workload is ready' });
     logger.info('deployment succeeded');
@@ -287,7 +307,12 @@ export async function runDeployment(
   }
   await takeBackResources(deps, target, outcome.created, cleared, logger, note);
   const reason = `${outcome.phase} failed${outcome.driver ? ` (${outcome.driver})` : ''}: ${outcome.reason}`;
-  await recordFailure(store.db, deploymentId, reason, rolledBack);
+  await store.transaction(async (tx) => {
+    await recordFailure(tx, deploymentId, reason, rolledBack);
+    const failure = { ...deployment, status: 'failed' as const, reason, rolledBack };
+    await recordEvent(tx, actor, { type: 'deployment.failed', ...about, data: failure });
+    if (rolledBack) await recordEvent(tx, actor, { type: 'deployment.rolled-back', ...about, data: failure });
+  });
   await note({ step: 'finish', status: 'failed', message: reason });
   logger.warn({ reason }, 'deployment failed');
 }

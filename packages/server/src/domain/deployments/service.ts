@@ -11,6 +11,7 @@ import {
 } from '@pave/core';
 import type { Store, Executor } from '../../store/index.ts';
 import { recordAudit } from '../audit.ts';
+import { recordEvent } from '../events.ts';
 import { environmentRow } from '../environments.ts';
 import { latestValuesVersion, valuesContent } from '../values.ts';
 import { now, type RequestContext } from '../context.ts';
@@ -45,7 +46,7 @@ export function applyPatch(
   return next;
 }
 
-/** Inserts a queued deployment and its audit entry (inside `tx`). */
+/** Inserts a queued deployment, its audit entry and its deployment.queued event (inside `tx`). */
 export async function insertDeployment(
   tx: Executor,
   context: RequestContext,
@@ -88,6 +89,12 @@ export async function insertDeployment(
       fromDeployment: request.fromDeploymentId,
       fromEnv: request.fromEnvId,
     },
+  });
+  await recordEvent(tx, context, {
+    type: 'deployment.queued',
+    app: target.app,
+    env: target.env,
+    data: { deploymentId: deployment.id, kind, status: deployment.status, message },
   });
   return deployment;
 }

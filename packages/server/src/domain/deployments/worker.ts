@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { now } from '../context.ts';
+import type { DeploymentKind } from '@pave/core';
+import { now, systemContext } from '../context.ts';
+import { recordEvent } from '../events.ts';
 import {
   DeploymentInterrupted,
   destroyWorkloads,
@@ -172,20 +174,34 @@ export class DeploymentWorker {
             break;
           }
           this.deps.logger.error({ err: error, deployment: id }, 'deployment crashed');
-          await this.deps.store.db
-            .updateTable('deployments')
-            .set({
-              status: 'failed',
-              reason: `internal error: ${(error as Error).message}`,
-              finished_at: now(),
+          const reason = `internal error: ${(error as Error).message}`;
+          await this.deps.store
+            .transaction(async (tx) => {
+              const failed = await tx
+                .updateTable('deployments')
+                .set({ status: 'failed', reason, finished_at: now() })
+                .where('id', '=', id)
+                .returning(['kind', 'actor'])
+                .executeTakeFirst();
+              if (!failed) return;
+              await recordEvent(tx, systemContext(failed.actor, `deployment-${id}`), {
+                type: 'deployment.failed',
+                app,
+                env,
+                data: {
+                  deploymentId: String(id),
+                  kind: failed.kind as DeploymentKind,
+                  status: 'failed',
+                  reason,
+                  rolledBack: false,
+                },
+              });
             })
-            .where('id', '=', id)
-            .execute()
             .catch(() => undefined);
           await journal(this.deps.store.db, id, {
             step: 'finish',
             status: 'failed',
-            message: `internal error: ${(error as Error).message}`,
+            message: reason,
           }).catch(() => undefined);
         }
         if (!(await this.environmentExists(app, env))) {

@@ -11,6 +11,7 @@ import { routeHosts } from './0009_route_hosts.ts';
 import { auditKeyAndIncarnations } from './0010_audit_key_and_incarnations.ts';
 import { resourceInputs } from './0011_resource_inputs.ts';
 import { envTypeMinReady } from './0012_env_type_min_ready.ts';
+import { events } from './0013_events.ts';
 
 /** The database engines the store runs on. */
 export type StoreEngine = 'sqlite' | 'postgres';
@@ -36,4 +37,5 @@ export const migrations: readonly StoreMigration[] = [
   auditKeyAndIncarnations,
   resourceInputs,
   envTypeMinReady,
+  events,
 ];

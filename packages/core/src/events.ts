@@ -1,0 +1,141 @@
+import { z } from 'zod';
+import { DeploymentKind, DeploymentStatus } from './deployments.ts';
+import { dnsLabel } from './ids.ts';
+
+/*
+ * Pave's event stream: every change Pave makes writes one typed event in the same transaction as the change
+ * (an outbox), read in order of `id` by `GET /events`, its Server-Sent Events stream and, later, webhooks.
+ * Each type has its own schema for `data`; none ever holds a secret value.
+ */
+
+const deploymentData = z.object({
+  deploymentId: z.string().describe('The deployment (`pave deployments get`).'),
+  kind: DeploymentKind,
+  status: DeploymentStatus,
+});
+
+const deploymentFinished = deploymentData.extend({
+  reason: z.string().describe('Why it failed: the phase that failed and what the driver said.'),
+  rolledBack: z.boolean().describe('Whether the previous set was restored.'),
+});
+
+const environmentData = z.object({ type: z.string().describe('The environment type.') });
+
+const resourceData = z.object({
+  resourceId: z.string(),
+  resourceType: z.string(),
+  class: z.string(),
+});
+
+/** The `data` of each event type, by type. */
+export const EVENT_DATA = {
+  'deployment.queued': deploymentData.extend({ message: z.string() }),
+  'deployment.started': deploymentData.extend({
+    setId: z.string().describe('The deployment set it runs.'),
+    valuesVersion: z.number().int().nullable().describe('The values version it runs with.'),
+  }),
+  'deployment.succeeded': deploymentData,
+  'deployment.failed': deploymentFinished,
+  'deployment.rolled-back': deploymentFinished.describe(
+    'A failed deployment after which the previous set was restored (follows its deployment.failed).',
+  ),
+  'deployment.cancelled': deploymentData.extend({ reason: z.string() }),
+  'environment.created': environmentData.extend({
+    ttlSeconds: z.number().int().nullable().describe('Ephemeral environments: the time to live.'),
+  }),
+  'environment.deleted': environmentData,
+  'environment.expired': environmentData.extend({ expiresAt: z.string() }),
+  'values.changed': z.object({
+    scope: z.enum(['app', 'env']).describe('App-wide values, or those of one environment.'),
+    version: z.number().int().nullable().describe('The new values version (environment values only).'),
+    set: z.array(z.string()).describe('The names of keys set; never their values.'),
+    unset: z.array(z.string()).describe('The names of keys removed.'),
+  }),
+  'resource.provisioned': resourceData,
+  'resource.deleted': resourceData,
+  'resource.failed': resourceData.extend({ reason: z.string() }),
+  'role.granted': z.object({ role: z.string(), subject: z.string(), scope: z.string() }),
+  'role.revoked': z.object({ role: z.string(), subject: z.string(), scope: z.string() }),
+  'target.changed': z.object({
+    target: z.string(),
+    change: z.enum(['created', 'updated', 'deleted']),
+  }),
+  'definition.changed': z.object({
+    definition: z.string(),
+    change: z.enum(['created', 'updated', 'deleted']),
+  }),
+} as const;
+
+/** Every event type. */
+export type EventType = keyof typeof EVENT_DATA;
+
+/** The event types, in a stable order, for validation and help. */
+export const EVENT_TYPES = Object.keys(EVENT_DATA) as EventType[];
+
+/** The `data` of an event of `type`. */
+export type EventData<T extends EventType> = z.infer<(typeof EVENT_DATA)[T]>;
+
+const eventFields = {
+  id: z.string().regex(/^\d+$/).describe('Monotonic: the cursor (`after`, `Last-Event-ID`).'),
+  time: z.string().describe('RFC 3339 timestamp (UTC) of the change.'),
+  actor: z.string().describe('Who made the change (a username, or Pave itself, e.g. `janitor`).'),
+  app: dnsLabel.nullable().describe('The app the change concerns; null for org-wide events.'),
+  env: dnsLabel.nullable().describe('The environment the change concerns, if one.'),
+};
+
+function eventSchema<T extends EventType>(type: T) {
+  return z.object({ ...eventFields, type: z.literal(type), data: EVENT_DATA[type] });
+}
+
+/** One event: a discriminated union on `type`, so each type's `data` is documented. */
+export const PaveEvent = z
+  .discriminatedUnion(
+    'type',
+    EVENT_TYPES.map((type) => eventSchema(type)) as unknown as [
+      ReturnType<typeof eventSchema<EventType>>,
+      ...ReturnType<typeof eventSchema<EventType>>[],
+    ],
+  )
+  .meta({ id: 'Event' });
+export type PaveEvent = {
+  [T in EventType]: {
+    id: string;
+    time: string;
+    actor: string;
+    app: string | null;
+    env: string | null;
+    type: T;
+    data: EventData<T>;
+  };
+}[EventType];
+
+/** The largest page of `GET /events`. */
+export const EVENT_PAGE_MAX = 1000;
+
+/** `GET /events` and `GET /events/stream`: filters and the cursor. */
+export const EventQuery = z.strictObject({
+  app: dnsLabel.optional(),
+  env: dnsLabel.optional(),
+  type: z
+    .enum(EVENT_TYPES as [EventType, ...EventType[]], {
+      message: `must be an event type: ${EVENT_TYPES.join(', ')}`,
+    })
+    .optional(),
+  after: z
+    .string()
+    .regex(/^\d{1,15}$/, { message: 'must be the id of an event (a whole number), e.g. from Last-Event-ID' })
+    .optional(),
+  limit: z.coerce
+    .number({ message: 'must be a whole number' })
+    .int({ message: 'must be a whole number' })
+    .min(1, { message: 'must be at least 1' })
+    .max(EVENT_PAGE_MAX, { message: `must be at most ${EVENT_PAGE_MAX}` })
+    .optional(),
+});
+export type EventQuery = z.infer<typeof EventQuery>;
+
+/** A page of events, oldest first; `nextAfter` continues after the last one (null when the page is empty). */
+export const EventPage = z
+  .object({ items: z.array(PaveEvent), nextAfter: z.string().nullable() })
+  .meta({ id: 'EventPage' });
+export type EventPage = z.infer<typeof EventPage>;

@@ -1,0 +1,138 @@
+import { EVENT_DATA, type EventData, type EventQuery, type EventType, type PaveEvent } from '@pave/core';
+import type { Selectable } from 'kysely';
+import type { Executor } from '../store/index.ts';
+import type { EventsTable } from '../store/schema.ts';
+import { decideFor } from './access.ts';
+import { now, type Actor, type RequestContext } from './context.ts';
+
+/** What a change records in the event stream. `data` never holds a secret value. */
+export interface EventRecord<T extends EventType> {
+  type: T;
+  app: string | null;
+  env?: string | null;
+  data: EventData<T>;
+}
+
+/**
+ * Appends one event to the outbox. Call it with the transaction that makes the change, so the event exists
+ * exactly when the change does (a change that rolls back leaves no event); given the database itself, it
+ * opens a transaction of its own. Call it after recordAudit in the same transaction, so every transaction
+ * takes the two single-row locks (audit chain, then event cursor) in the same order.
+ *
+ * The id comes from the event cursor row, taken with an UPDATE that on PostgreSQL holds the row until the
+ * transaction ends: ids are committed in order across replicas, so a reader resuming after id N never misses
+ * an event committed later with a smaller id. Rejects when `data` does not fit its type's schema (a bug).
+ */
+export async function recordEvent<T extends EventType>(
+  db: Executor,
+  context: RequestContext,
+  event: EventRecord<T>,
+): Promise<void> {
+  // Parsing drops any field the type does not declare, so nothing unplanned (a value) slips in.
+  const data = EVENT_DATA[event.type].parse(event.data);
+  const append = async (tx: Executor) => {
+    const cursor = await tx
+      .updateTable('event_cursor')
+      .set((eb) => ({ last_id: eb('last_id', '+', 1) }))
+      .where('id', '=', 1)
+      .returning('last_id')
+      .executeTakeFirstOrThrow();
+    await tx
+      .insertInto('events')
+      .values({
+        id: Number(cursor.last_id),
+        type: event.type,
+        time: now(),
+        actor: context.actor.username,
+        app_id: event.app,
+        env_id: event.env ?? null,
+        data: JSON.stringify(data),
+      })
+      .execute();
+  };
+  if (db.isTransaction) await append(db);
+  else await db.transaction().execute(append);
+}
+
+/** Event types about no app, and the permission that lets a reader see them. */
+const ORG_EVENT_PERMISSIONS = {
+  'role.granted': 'role.read',
+  'role.revoked': 'role.read',
+  'target.changed': 'target.read',
+  'definition.changed': 'definition.read',
+} as const;
+
+/**
+ * What of the stream an actor may read: events of the apps it may read (`app.read`; every app for org
+ * admins), and org-wide events (no app) of the types whose subject it may read: target.changed with
+ * target.read, definition.changed with definition.read, org and environment-type role changes with role.read
+ * on the organisation (admins).
+ */
+export interface EventVisibility {
+  allApps: boolean;
+  apps: string[];
+  orgTypes: EventType[];
+}
+
+/** The visibility of the stream for `actor` (see EventVisibility). */
+export function eventVisibility(actor: Actor): EventVisibility {
+  const scope = actor.tokenScope;
+  const orgAdmin = (grant: { role: string; scope: { kind: string } }) =>
+    grant.scope.kind === 'org' && grant.role === 'admin';
+  const allApps = actor.grants.some(orgAdmin) && (!scope || orgAdmin(scope));
+  const candidates = new Set(actor.grants.flatMap((g) => (g.scope.kind === 'app' ? [g.scope.id] : [])));
+  const apps = [...candidates].filter((app) => decideFor(actor, 'app.read', { app }).allowed);
+  const orgTypes = (Object.keys(ORG_EVENT_PERMISSIONS) as (keyof typeof ORG_EVENT_PERMISSIONS)[]).filter(
+    (type) => decideFor(actor, ORG_EVENT_PERMISSIONS[type]).allowed,
+  );
+  return { allApps, apps, orgTypes };
+}
+
+/**
+ * The events after `query.after` (all when absent), oldest first, that match the filters and that the
+ * visibility admits; at most `query.limit` (default 100).
+ */
+export async function listEvents(
+  db: Executor,
+  visibility: EventVisibility,
+  query: EventQuery,
+): Promise<PaveEvent[]> {
+  const rows = await db
+    .selectFrom('events')
+    .selectAll()
+    .$if(query.after !== undefined, (qb) => qb.where('id', '>', Number(query.after)))
+    .$if(query.app !== undefined, (qb) => qb.where('app_id', '=', query.app!))
+    .$if(query.env !== undefined, (qb) => qb.where('env_id', '=', query.env!))
+    .$if(query.type !== undefined, (qb) => qb.where('type', '=', query.type!))
+    .where((eb) => {
+      const org =
+        visibility.orgTypes.length > 0
+          ? eb.and([eb('app_id', 'is', null), eb('type', 'in', visibility.orgTypes)])
+          : eb.lit(false);
+      if (visibility.allApps) return eb.or([eb('app_id', 'is not', null), org]);
+      if (visibility.apps.length === 0) return org;
+      return eb.or([eb('app_id', 'in', visibility.apps), org]);
+    })
+    .orderBy('id')
+    .limit(query.limit ?? 100)
+    .execute();
+  return rows.map(toEvent);
+}
+
+function toEvent(row: Selectable<EventsTable>): PaveEvent {
+  return {
+    id: String(row.id),
+    type: row.type,
+    time: row.time,
+    actor: row.actor,
+    app: row.app_id,
+    env: row.env_id,
+    data: JSON.parse(row.data) as unknown,
+  } as PaveEvent;
+}
+
+/** Deletes the events recorded before `before` (RFC 3339); resolves with how many were deleted. */
+export async function deleteEventsBefore(db: Executor, before: string): Promise<number> {
+  const result = await db.deleteFrom('events').where('time', '<', before).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

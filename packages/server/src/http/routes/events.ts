@@ -1,0 +1,114 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { EventPage, EventQuery, InputError } from '@pave/core';
+import type { ApiServer } from '../app.ts';
+import { API_SECURITY_HEADERS } from '../headers.ts';
+import type { Store } from '../../store/index.ts';
+import { eventVisibility, listEvents } from '../../domain/events.ts';
+
+/** How often the stream looks for new events: the table is the only channel, so every replica sees all. */
+export const EVENT_POLL_MS = 300;
+/** How often the stream sends an SSE comment, so proxies keep an idle connection open. */
+const HEARTBEAT_MS = 15_000;
+
+/**
+ * The event stream: `GET /events` lists events after a cursor, oldest first; `GET /events/stream` sends
+ * them as Server-Sent Events as they are committed, resumable with `Last-Event-ID`. Both show a caller only
+ * the events it may read (see eventVisibility); naming an app the caller cannot see answers 404.
+ */
+export function eventRoutes(api: ApiServer, store: Store): void {
+  const tags = ['events'];
+  const streams = new Set<AbortController>();
+  api.addHook('onClose', async () => {
+    for (const stream of streams) stream.abort();
+  });
+
+  api.get(
+    '/events',
+    {
+      config: { permission: 'event.read' },
+      schema: {
+        tags,
+        summary: 'List events after a cursor, oldest first',
+        description:
+          '`after` is the id of the last event seen (`nextAfter` of the previous page); `limit` defaults ' +
+          'to 100. Events of apps the caller may not read, and org-wide events about things it may not ' +
+          'read, are left out.',
+        querystring: EventQuery,
+        response: { 200: EventPage },
+      },
+    },
+    async (request) => {
+      const items = await listEvents(store.db, eventVisibility(request.pave.actor), request.query);
+      return { items, nextAfter: items.at(-1)?.id ?? request.query.after ?? null };
+    },
+  );
+
+  api.get(
+    '/events/stream',
+    {
+      config: { permission: 'event.read' },
+      schema: {
+        tags,
+        summary: 'Stream events as Server-Sent Events (id: event id, event: type, data: Event JSON)',
+        description:
+          'Sends the events after `after` (or the `Last-Event-ID` header, which wins), then every new one ' +
+          'as it is committed, with a comment line every 15 s. Reconnecting with the last id received ' +
+          'continues without gaps or repeats. `limit` is not used.',
+        querystring: EventQuery,
+      },
+    },
+    async (request, reply) => {
+      const header = request.headers['last-event-id'];
+      let after = request.query.after;
+      if (header !== undefined) {
+        if (typeof header !== 'string' || !/^\d{1,15}$/.test(header.trim())) {
+          throw new InputError('the Last-Event-ID header is not an event id', [
+            { path: 'header.last-event-id', message: 'must be the id of an event (a whole number)' },
+          ]);
+        }
+        after = header.trim();
+      }
+      const visibility = eventVisibility(request.pave.actor);
+      const closed = new AbortController();
+      streams.add(closed);
+      request.raw.on('close', () => closed.abort());
+      reply.hijack();
+      reply.raw.writeHead(200, {
+        ...API_SECURITY_HEADERS,
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-store',
+        connection: 'keep-alive',
+        'x-request-id': String(request.id),
+      });
+      reply.raw.write(': connected\n\n');
+      const heartbeat = setInterval(() => reply.raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
+      try {
+        while (!closed.signal.aborted) {
+          const events = await listEvents(store.db, visibility, {
+            ...request.query,
+            ...(after === undefined ? {} : { after }),
+            limit: 1000,
+          });
+          for (const event of events) {
+            reply.raw.write(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+            after = event.id;
+          }
+          if (events.length < 1000) {
+            await sleep(EVENT_POLL_MS, undefined, { signal: closed.signal }).catch(() => undefined);
+          }
+        }
+      } catch (error) {
+        if (!closed.signal.aborted) {
+          request.log.error({ err: error }, 'event stream failed');
+          reply.raw.write(
+            `event: error\ndata: ${JSON.stringify({ message: 'the event stream failed' })}\n\n`,
+          );
+        }
+      } finally {
+        clearInterval(heartbeat);
+        streams.delete(closed);
+        reply.raw.end();
+      }
+    },
+  );
+}

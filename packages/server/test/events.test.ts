@@ -1,0 +1,264 @@
+import type { AddressInfo } from 'node:net';
+import type { PaveEvent } from '@pave/core';
+import type { RuntimeDriver, WorkloadStatus } from '@pave/plugin-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordEvent } from '../src/domain/events.ts';
+import { systemContext } from '../src/domain/context.ts';
+import { storeEngines } from '../../../test/support/stores.ts';
+import { openDeployingApi, type DeployingApi } from './support/deploying-api.ts';
+
+const PASSWORD = 'a long enough password';
+
+/** A runtime that runs nothing: every workload is ready, except one named `broken`. */
+const runtime: RuntimeDriver = {
+  name: 'idle',
+  deploy: async () => undefined,
+  waitReady: async (_target, workload) =>
+    workload === 'broken'
+      ? { ready: false, reason: 'container "main" exited with code 3', lastLogs: [] }
+      : { ready: true },
+  remove: async () => undefined,
+  status: async (): Promise<WorkloadStatus[]> => [],
+  destroy: async () => undefined,
+};
+
+const workload = (name: string) => ({
+  spec: {
+    apiVersion: 'score.dev/v1b1',
+    metadata: { name },
+    containers: { main: { image: 'node:20', command: ['node', 'server.js'] } },
+  },
+  dir: '/srv/app',
+});
+
+describe.each(storeEngines)('the event stream on %s', (engine) => {
+  let api: DeployingApi;
+  let viewer: string;
+  const canary = `canary-${Math.random().toString(36).slice(2)}`;
+
+  const as = (token: string, url: string, headers: Record<string, string> = {}) =>
+    api.app.inject({
+      method: 'GET',
+      url: `/api/v1${url}`,
+      headers: { authorization: `Bearer ${token}`, ...headers },
+    });
+  const events = async (query = '', token = api.token): Promise<PaveEvent[]> => {
+    const response = await as(token, `/events${query}`);
+    expect(response.statusCode, response.body).toBe(200);
+    return response.json().items;
+  };
+
+  beforeAll(async () => {
+    api = await openDeployingApi(engine, { runtime, worker: true });
+    for (const [method, url, body] of [
+      ['POST', '/apps', { id: 'shop' }],
+      ['POST', '/apps', { id: 'blog' }],
+      ['POST', '/apps/shop/envs', { id: 'dev', type: 'development' }],
+      ['POST', '/apps/blog/envs', { id: 'dev', type: 'development' }],
+      ['POST', '/users', { username: 'vera', password: PASSWORD }],
+      ['POST', '/roles', { role: 'viewer', user: 'vera', app: 'blog' }],
+    ] as const) {
+      const response = await api.call(method, url, body);
+      expect(response.statusCode, `${method} ${url}: ${response.body}`).toBeLessThan(300);
+    }
+    const login = await api.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { username: 'vera', password: PASSWORD },
+    });
+    viewer = login.json().token;
+  });
+  afterAll(async () => {
+    await api?.cleanup();
+  });
+
+  it('records environment creation, values and a deployment as typed events, in order', async () => {
+    const before = (await events()).at(-1)?.id;
+    const values = await api.call('PATCH', '/apps/shop/envs/dev/values', {
+      set: { API_TOKEN: { value: canary, secret: true }, MODE: { value: 'fast' } },
+    });
+    expect(values.statusCode, values.body).toBe(200);
+    expect((await api.deploy('shop', 'dev', { workloads: [workload('api')] })).status).toBe('succeeded');
+
+    const after = await events(`?app=shop&after=${before}`);
+    expect(after.map((e) => e.type)).toEqual([
+      'values.changed',
+      'deployment.queued',
+      'deployment.started',
+      'deployment.succeeded',
+    ]);
+    expect(after[0]).toMatchObject({
+      app: 'shop',
+      env: 'dev',
+      actor: 'admin',
+      data: { scope: 'env', version: 1, set: ['API_TOKEN', 'MODE'], unset: [] },
+    });
+    const id = after[1]!.data as { deploymentId: string };
+    expect(after.slice(1).map((e) => (e.data as { deploymentId: string }).deploymentId)).toEqual([
+      id.deploymentId,
+      id.deploymentId,
+      id.deploymentId,
+    ]);
+    expect(after[3]).toMatchObject({ data: { kind: 'deploy', status: 'succeeded' } });
+    const ids = after.map((e) => Number(e.id));
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+
+    const created = await events('?type=environment.created');
+    expect(created.map((e) => `${e.app}/${e.env}`)).toEqual(['shop/dev', 'blog/dev']);
+    expect(created[0]).toMatchObject({ data: { type: 'development', ttlSeconds: null } });
+  });
+
+  it("never lets a secret's value into the events table or the API", async () => {
+    const rows = await api.store.db.selectFrom('events').selectAll().execute();
+    expect(rows.length).toBeGreaterThan(0);
+    expect(JSON.stringify(rows)).not.toContain(canary);
+    expect((await as(api.token, '/events?limit=1000')).body).not.toContain(canary);
+  });
+
+  it('records a failed deployment with its reason', async () => {
+    const failed = await api.deploy('shop', 'dev', { workloads: [workload('broken')] });
+    expect(failed.status).toBe('failed');
+    const last = (await events('?app=shop&type=deployment.failed')).at(-1)!;
+    expect(last).toMatchObject({
+      data: { deploymentId: failed.id, status: 'failed', rolledBack: true },
+    });
+    expect((last.data as { reason: string }).reason).toContain('exited with code 3');
+    const rolledBack = await events('?app=shop&type=deployment.rolled-back');
+    expect(rolledBack.map((e) => (e.data as { deploymentId: string }).deploymentId)).toEqual([failed.id]);
+  });
+
+  it('writes no event for a change that fails and rolls back', async () => {
+    const before = await api.store.db.selectFrom('events').select('id').execute();
+    const clash = await api.call('POST', '/apps/shop/envs', { id: 'dev', type: 'development' });
+    expect(clash.statusCode).toBe(409);
+    await expect(
+      api.store.transaction(async (tx) => {
+        await recordEvent(tx, systemContext('test', 'test'), {
+          type: 'environment.deleted',
+          app: 'shop',
+          env: 'dev',
+          data: { type: 'development' },
+        });
+        throw new Error('the change failed');
+      }),
+    ).rejects.toThrow('the change failed');
+    expect(await api.store.db.selectFrom('events').select('id').execute()).toEqual(before);
+    // The id the rolled-back event took is handed out again: the cursor has no holes to wait for.
+    const next = await api.call('POST', '/apps/shop/envs', { id: 'tmp', type: 'development' });
+    expect(next.statusCode, next.body).toBe(201);
+    const created = (await events('?type=environment.created')).at(-1)!;
+    expect(Number(created.id)).toBe(Math.max(...before.map((row) => Number(row.id))) + 1);
+    const deleted = await api.call('DELETE', '/apps/shop/envs/tmp');
+    expect(deleted.statusCode, deleted.body).toBeLessThan(300);
+    expect((await events('?app=shop&env=tmp')).map((e) => e.type)).toEqual([
+      'environment.created',
+      'environment.deleted',
+    ]);
+  });
+
+  it('pages with after and limit, oldest first', async () => {
+    const all = await events('?limit=1000');
+    const first = await as(api.token, '/events?limit=2');
+    expect(first.json().items.map((e: PaveEvent) => e.id)).toEqual(all.slice(0, 2).map((e) => e.id));
+    expect(first.json().nextAfter).toBe(all[1]!.id);
+    const second = await events(`?limit=2&after=${first.json().nextAfter}`);
+    expect(second.map((e) => e.id)).toEqual(all.slice(2, 4).map((e) => e.id));
+    const end = await as(api.token, `/events?after=${all.at(-1)!.id}`);
+    expect(end.json()).toEqual({ items: [], nextAfter: all.at(-1)!.id });
+  });
+
+  it('shows a reader only the events of apps it may read', async () => {
+    const seen = await events('?limit=1000', viewer);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(new Set(seen.map((e) => e.app))).toEqual(new Set(['blog']));
+    expect((await as(viewer, '/events?app=shop')).statusCode).toBe(404);
+  });
+
+  it('answers bad parameters with a 400 naming the parameter', async () => {
+    for (const [query, path] of [
+      ['limit=0', 'limit'],
+      ['limit=1001', 'limit'],
+      ['limit=many', 'limit'],
+      ['after=-1', 'after'],
+      ['type=deployment.exploded', 'type'],
+      ['app=Not_An_App', 'app'],
+      ['colour=blue', ''],
+    ]) {
+      const response = await as(api.token, `/events?${query}`);
+      expect(response.statusCode, query).toBe(400);
+      expect(JSON.stringify(response.json().errors), query).toContain(path);
+    }
+    const stream = await as(api.token, '/events/stream', { 'last-event-id': 'yesterday' });
+    expect(stream.statusCode).toBe(400);
+    expect(stream.json().errors[0].path).toBe('header.last-event-id');
+  });
+
+  it('streams live events as Server-Sent Events and resumes from Last-Event-ID without gaps or repeats', async () => {
+    await api.app.listen({ port: 0, host: '127.0.0.1' });
+    const base = `http://127.0.0.1:${(api.app.server.address() as AddressInfo).port}/api/v1`;
+    const start = (await events('?limit=1000')).at(-1)!.id;
+
+    const first = await openStream(`${base}/events/stream?app=shop`, api.token, start);
+    const created = await api.call('POST', '/apps/shop/envs', { id: 'live', type: 'development' });
+    expect(created.statusCode, created.body).toBe(201);
+    const live = await first.next();
+    expect(live).toMatchObject({ event: 'environment.created', data: { app: 'shop', env: 'live' } });
+    expect(live.id).toBe(live.data.id);
+    first.close();
+
+    // While nobody listens, more happens; the resumed stream sends exactly what was missed.
+    await api.call('PATCH', '/apps/shop/envs/live/values', { set: { A: { value: '1' } } });
+    await api.call('DELETE', '/apps/shop/envs/live');
+    const resumed = await openStream(`${base}/events/stream?app=shop`, api.token, live.id);
+    const missed = [await resumed.next(), await resumed.next()];
+    resumed.close();
+    expect(missed.map((m) => m.event)).toEqual(['values.changed', 'environment.deleted']);
+    expect(Number(missed[0]!.id)).toBe(Number(live.id) + 1);
+    const stored = await events(`?app=shop&after=${start}`);
+    expect(stored.map((e) => e.id)).toEqual([live.id, ...missed.map((m) => m.id)]);
+  });
+});
+
+interface StreamedEvent {
+  id: string;
+  event: string;
+  data: PaveEvent;
+}
+
+/** Opens the SSE stream over real HTTP; `next()` resolves with the next event (comments skipped). */
+async function openStream(url: string, token: string, lastEventId: string) {
+  const controller = new AbortController();
+  const response = await fetch(url, {
+    headers: { authorization: `Bearer ${token}`, 'last-event-id': lastEventId },
+    signal: controller.signal,
+  });
+  expect(response.status).toBe(200);
+  expect(response.headers.get('content-type')).toContain('text/event-stream');
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  return {
+    async next(): Promise<StreamedEvent> {
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const end = buffer.indexOf('\n\n');
+        if (end >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const fields = Object.fromEntries(
+            block
+              .split('\n')
+              .filter((line) => !line.startsWith(':'))
+              .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)]),
+          );
+          if (fields.id === undefined || fields.event === undefined || fields.data === undefined) continue;
+          return { id: fields.id, event: fields.event, data: JSON.parse(fields.data) };
+        }
+        if (Date.now() > deadline) throw new Error('no event within 10 s');
+        const chunk = await reader.read();
+        if (chunk.done) throw new Error('the stream ended');
+        buffer += chunk.value;
+      }
+    },
+    close: () => controller.abort(),
+  };
+}
