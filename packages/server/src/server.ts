@@ -24,7 +24,7 @@ import { driverContext, environmentTeardown } from './domain/deployments/orchest
 import { resourceDriverRegistry } from './resource-drivers.ts';
 import { RuntimeRouter } from './runtime-router.ts';
 import { runtimeRegistry } from './runtimes.ts';
-import { EnvironmentJanitor, JANITOR_INTERVAL_MS } from './domain/janitor.ts';
+import { EnvironmentJanitor, EVENT_RETENTION_MS, JANITOR_INTERVAL_MS } from './domain/janitor.ts';
 import { RouteTable } from './domain/resources/routes.ts';
 import { claimDataDir } from './data-dir-lock.ts';
 import { portHolder } from './port-holder.ts';
@@ -48,6 +48,8 @@ export interface ServerOptions {
   supervisorScript: string;
   /** How often expired environments are looked for; default PAVE_JANITOR_INTERVAL_MS, else 10 s. */
   janitorIntervalMs?: number;
+  /** How long events are kept before the janitor deletes them; default EVENT_RETENTION_MS (30 days). */
+  eventRetentionMs?: number | undefined;
   /**
    * The unprivileged user workloads and exec commands run as when Pave runs as root; default
    * `pave-workload`, created as a system user when missing.
@@ -155,6 +157,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     teardown: environmentTeardown(runtime, { store, box, drivers: resourceDrivers }, logger),
     logger: logger.child({ component: 'janitor' }),
     replicaId: worker.replicaId,
+    eventRetentionMs: options.eventRetentionMs ?? EVENT_RETENTION_MS,
     intervalMs:
       options.janitorIntervalMs ??
       (Number((options.env ?? process.env).PAVE_JANITOR_INTERVAL_MS) || JANITOR_INTERVAL_MS),

@@ -1,9 +1,11 @@
 import type { AddressInfo } from 'node:net';
 import type { PaveEvent } from '@pave/core';
 import type { RuntimeDriver, WorkloadStatus } from '@pave/plugin-api';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordEvent } from '../src/domain/events.ts';
 import { systemContext } from '../src/domain/context.ts';
+import { EnvironmentJanitor } from '../src/domain/janitor.ts';
 import { storeEngines } from '../../../test/support/stores.ts';
 import { openDeployingApi, type DeployingApi } from './support/deploying-api.ts';
 
@@ -154,6 +156,41 @@ describe.each(storeEngines)('the event stream on %s', (engine) => {
       'environment.created',
       'environment.deleted',
     ]);
+  });
+
+  it('records an expired environment, and the janitor deletes events past their retention', async () => {
+    const created = await api.call('POST', '/apps/shop/envs', {
+      id: 'pr-1',
+      type: 'development',
+      ttlSeconds: 3600,
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const past = new Date(Date.now() - 1000).toISOString();
+    await api.store.db
+      .updateTable('environments')
+      .set({ expires_at: past })
+      .where('id', '=', 'pr-1')
+      .execute();
+    const oldest = (await events('?limit=1'))[0]!;
+    const old = new Date(Date.now() - 31 * 86_400_000).toISOString();
+    await api.store.db.updateTable('events').set({ time: old }).where('id', '=', Number(oldest.id)).execute();
+
+    const janitor = new EnvironmentJanitor({
+      store: api.store,
+      teardown: { workloads: async () => undefined, resources: async () => undefined },
+      logger: pino({ level: 'silent' }),
+      replicaId: 'test',
+      eventRetentionMs: 30 * 86_400_000,
+    });
+    await janitor.sweep();
+
+    expect((await events('?app=shop&env=pr-1')).map((e) => [e.type, e.actor])).toEqual([
+      ['environment.created', 'admin'],
+      ['environment.expired', 'pave-janitor'],
+    ]);
+    const remaining = await events('?limit=1000');
+    expect(remaining.map((e) => e.id)).not.toContain(oldest.id);
+    expect(remaining.length).toBeGreaterThan(0);
   });
 
   it('pages with after and limit, oldest first', async () => {

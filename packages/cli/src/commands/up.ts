@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunningServer } from '@pave/server';
+import { DURATION_FORMAT, parseDuration } from '../duration.ts';
 import { CliUsageError } from '../errors.ts';
 import { colorsFor, type Colors } from '../output/colors.ts';
 import { humanLogStream } from '../output/log-lines.ts';
@@ -33,6 +34,10 @@ export function registerUpCommand(program: Command): void {
       '--workload-user <user>',
       'when run as root: the unprivileged user workloads and exec commands run as (env PAVE_WORKLOAD_USER; default pave-workload, created if missing)',
     )
+    .option(
+      '--event-retention <duration>',
+      `how long events are kept before they are deleted (${DURATION_FORMAT}; env PAVE_EVENT_RETENTION; default 30d)`,
+    )
     .addHelpText(
       'after',
       '\nExamples:\n  $ pave up\n  $ pave up --data-dir /tmp/pave --port 7400\n  $ pave up --store postgres://pave@db.internal:5432/pave\n  $ sudo pave up --workload-user svc-apps\n',
@@ -46,6 +51,7 @@ export function registerUpCommand(program: Command): void {
         logLevel: string;
         logFormat?: 'json' | 'pretty';
         workloadUser?: string;
+        eventRetention?: string;
       }) => {
         const port = Number(options.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -53,6 +59,10 @@ export function registerUpCommand(program: Command): void {
             `--port: "${options.port}" is not a TCP port; use a number from 0 to 65535`,
           );
         }
+        const fromEnv = options.eventRetention === undefined && process.env.PAVE_EVENT_RETENTION;
+        const eventRetentionMs = fromEnv
+          ? parseDuration(fromEnv, 'PAVE_EVENT_RETENTION')
+          : parseDuration(options.eventRetention ?? '30d', '--event-retention');
         const pretty = (options.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json')) === 'pretty';
         const colors = colorsFor(process.stdout, process.env);
         const dataDir = resolve(options.dataDir ?? process.env.PAVE_DATA_DIR ?? join(homedir(), '.pave'));
@@ -65,6 +75,7 @@ export function registerUpCommand(program: Command): void {
             store: options.store ?? process.env.PAVE_STORE,
             logLevel: process.env.PAVE_LOG_LEVEL ?? options.logLevel,
             workloadUser: options.workloadUser ?? (process.env.PAVE_WORKLOAD_USER || undefined),
+            eventRetentionMs,
             // Bundled next to this file by scripts/build.mjs.
             supervisorScript: fileURLToPath(new URL('./process-supervisor.js', import.meta.url)),
             ...(pretty ? { logDestination: humanLogStream(process.stdout, colors) } : {}),

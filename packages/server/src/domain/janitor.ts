@@ -3,9 +3,13 @@ import type { Store } from '../store/index.ts';
 import { now, systemContext, type RequestContext } from './context.ts';
 import { deleteEnvironment, expiredEnvironments, type EnvironmentTeardown } from './environments.ts';
 import { LEASE_MS } from './deployments/worker.ts';
+import { deleteEventsBefore } from './events.ts';
 
 /** How often the janitor looks for expired environments by default. */
 export const JANITOR_INTERVAL_MS = 10_000;
+
+/** How long events are kept by default (`pave up --event-retention`): 30 days. */
+export const EVENT_RETENTION_MS = 30 * 86_400_000;
 
 /** The actor the janitor's deletions are audited as. */
 const JANITOR: RequestContext = systemContext('pave-janitor', 'janitor');
@@ -13,7 +17,8 @@ const JANITOR: RequestContext = systemContext('pave-janitor', 'janitor');
 /**
  * Deletes ephemeral environments whose time to live has run out, with their workloads and resources, as
  * `pave envs delete` would. Every replica runs one; an environment is taken with the same lease deployments
- * use, so one replica deletes it, and never while one of its deployments runs.
+ * use, so one replica deletes it, and never while one of its deployments runs. It also deletes the events
+ * older than `eventRetentionMs` (default EVENT_RETENTION_MS); every replica may, deleting twice is harmless.
  */
 export class EnvironmentJanitor {
   private timer: NodeJS.Timeout | undefined;
@@ -26,6 +31,7 @@ export class EnvironmentJanitor {
       logger: Logger;
       replicaId: string;
       intervalMs?: number;
+      eventRetentionMs?: number;
     },
   ) {}
 
@@ -47,8 +53,18 @@ export class EnvironmentJanitor {
     await this.sweeping;
   }
 
-  /** Deletes every expired environment this replica can take; resolves when done. */
+  /** Deletes every expired environment this replica can take, then the events past retention. */
   async sweep(): Promise<void> {
+    await this.sweepEnvironments();
+    const retention = this.deps.eventRetentionMs ?? EVENT_RETENTION_MS;
+    const deleted = await deleteEventsBefore(
+      this.deps.store.db,
+      new Date(Date.now() - retention).toISOString(),
+    );
+    if (deleted > 0) this.deps.logger.info({ deleted }, 'deleted events older than the retention');
+  }
+
+  private async sweepEnvironments(): Promise<void> {
     const { store, logger } = this.deps;
     for (const { app, env } of await expiredEnvironments(store.db)) {
       const owner = `janitor:${this.deps.replicaId}`;
