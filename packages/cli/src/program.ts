@@ -13,6 +13,7 @@ import { registerEnvTypesCommands } from './commands/env-types.ts';
 import { registerEnvsCommands } from './commands/envs.ts';
 import { registerLoginCommand } from './commands/login.ts';
 import { registerLogsCommand } from './commands/logs.ts';
+import { registerEventsCommand } from './commands/events.ts';
 import { registerPromoteCommand } from './commands/promote.ts';
 import { registerRenderCommand } from './commands/render.ts';
 import { registerResourcesCommands } from './commands/resources.ts';
@@ -93,6 +94,7 @@ export function createProgram(io: CliIo): Command {
   registerRolesCommands(program, io);
   registerAuthCommands(program, io);
   registerAuditCommand(program, io);
+  registerEventsCommand(program, io);
   registerAdminCommands(program, io);
   registerValidateCommand(program, io);
   return program;

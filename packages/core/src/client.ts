@@ -38,6 +38,7 @@ import type {
   WhoAmI,
 } from './api.ts';
 import type { MatchExplanation } from './matching.ts';
+import type { EventPage, EventQuery, PaveEvent } from './events.ts';
 import type { Permission } from './permissions.ts';
 import type { CanIResult, RoleGrant, RoleGrantBody } from './roles.ts';
 import type {
@@ -421,6 +422,38 @@ export class PaveClient {
     if (query.tail !== undefined) url.searchParams.set('tail', String(query.tail));
     if (query.since !== undefined) url.searchParams.set('since', query.since);
     if (query.follow) url.searchParams.set('follow', 'true');
+    for await (const message of this.serverSentEvents(url, signal)) {
+      if (message.event === 'log') yield JSON.parse(message.data) as LogEvent;
+    }
+  }
+
+  /** A page of events after `query.after`, oldest first, of those the caller may read. */
+  listEvents(query: EventQuery = {}) {
+    return this.request<EventPage>('GET', '/events', { query });
+  }
+
+  /**
+   * Streams events (Server-Sent Events): those after `query.after`, then each new one as it happens. Ends
+   * when the server closes the stream, or when `signal` aborts.
+   */
+  async *streamEvents(
+    query: Omit<EventQuery, 'limit'> = {},
+    signal?: AbortSignal,
+  ): AsyncGenerator<PaveEvent> {
+    const url = new URL(`${this.server}/api/v1/events/stream`);
+    for (const [key, value] of Object.entries(query)) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    for await (const message of this.serverSentEvents(url, signal)) {
+      if (message.id !== undefined) yield JSON.parse(message.data) as PaveEvent;
+    }
+  }
+
+  /** The messages of a Server-Sent Events response (comments skipped); ends quietly when `signal` aborts. */
+  private async *serverSentEvents(
+    url: URL,
+    signal?: AbortSignal,
+  ): AsyncGenerator<{ event: string | undefined; id: string | undefined; data: string }> {
     const headers: Record<string, string> = { accept: 'text/event-stream' };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     let response: Response;
@@ -459,14 +492,15 @@ export class PaveClient {
         buffer += decoder.decode(chunk, { stream: true });
         let boundary: number;
         while ((boundary = buffer.indexOf('\n\n')) >= 0) {
-          const event = buffer.slice(0, boundary);
+          const block = buffer.slice(0, boundary);
           buffer = buffer.slice(boundary + 2);
-          const data = event
-            .split('\n')
-            .filter((line) => line.startsWith('data:'))
-            .map((line) => line.slice(5).trimStart())
-            .join('\n');
-          if (data && /^event: log$/m.test(event)) yield JSON.parse(data) as LogEvent;
+          const field = (name: string) =>
+            block
+              .split('\n')
+              .filter((line) => line.startsWith(`${name}:`))
+              .map((line) => line.slice(name.length + 1).trimStart());
+          const data = field('data').join('\n');
+          if (data) yield { event: field('event')[0], id: field('id')[0], data };
         }
       }
     } catch (error) {

@@ -138,4 +138,7 @@ export type EventQuery = z.infer<typeof EventQuery>;
 export const EventPage = z
   .object({ items: z.array(PaveEvent), nextAfter: z.string().nullable() })
   .meta({ id: 'EventPage' });
-export type EventPage = z.infer<typeof EventPage>;
+export interface EventPage {
+  items: PaveEvent[];
+  nextAfter: string | null;
+}
