@@ -193,6 +193,56 @@ describe.each(storeEngines)('the event stream on %s', (engine) => {
     expect(remaining.length).toBeGreaterThan(0);
   });
 
+  it('records role, target and definition changes; org-wide ones only for those who may read them', async () => {
+    const before = (await events('?limit=1000')).at(-1)!.id;
+    const changes: Array<[string, string, object]> = [
+      ['POST', '/roles', { role: 'developer', user: 'vera', app: 'shop' }],
+      ['POST', '/roles/revoke', { role: 'developer', user: 'vera', app: 'shop' }],
+      ['POST', '/roles', { role: 'platform', user: 'vera' }],
+      ['POST', '/roles/revoke', { role: 'platform', user: 'vera' }],
+      [
+        'POST',
+        '/runtime-targets/apply',
+        { targets: [{ id: 'cluster', type: 'kubernetes', config: {}, criteria: [{ envType: 'staging' }] }] },
+      ],
+      ['DELETE', '/runtime-targets/cluster', {}],
+      [
+        'POST',
+        '/resource-definitions/apply',
+        {
+          definitions: [
+            {
+              id: 'dns-exec',
+              type: 'dns',
+              driver: 'exec',
+              driverInputs: { values: { command: ['/bin/true'] }, secrets: { token: canary } },
+              criteria: [{ appId: 'shop' }],
+            },
+          ],
+        },
+      ],
+    ];
+    for (const [method, url, body] of changes) {
+      const response = await api.call(method as 'POST', url, method === 'DELETE' ? undefined : body);
+      expect(response.statusCode, `${method} ${url}: ${response.body}`).toBeLessThan(300);
+    }
+    const recorded = await events(`?after=${before}`);
+    expect(recorded.map((e) => [e.type, e.app, e.data])).toEqual([
+      ['role.granted', 'shop', { role: 'developer', subject: 'user:vera', scope: 'app:shop' }],
+      ['role.revoked', 'shop', { role: 'developer', subject: 'user:vera', scope: 'app:shop' }],
+      ['role.granted', null, { role: 'platform', subject: 'user:vera', scope: 'org' }],
+      ['role.revoked', null, { role: 'platform', subject: 'user:vera', scope: 'org' }],
+      ['target.changed', null, { target: 'cluster', change: 'created' }],
+      ['target.changed', null, { target: 'cluster', change: 'deleted' }],
+      ['definition.changed', null, { definition: 'dns-exec', change: 'created' }],
+    ]);
+    expect(JSON.stringify(await api.store.db.selectFrom('events').selectAll().execute())).not.toContain(
+      canary,
+    );
+    // vera views blog only: none of these is hers to read.
+    expect(await events(`?after=${before}`, viewer)).toEqual([]);
+  });
+
   it('pages with after and limit, oldest first', async () => {
     const all = await events('?limit=1000');
     const first = await as(api.token, '/events?limit=2');

@@ -11,6 +11,7 @@ import {
 } from '@pave/core';
 import { isUniqueViolation, type Executor, type Store } from '../store/index.ts';
 import { recordAudit } from './audit.ts';
+import { recordEvent } from './events.ts';
 import { now, type Actor, type RequestContext } from './context.ts';
 import { authorize, decideFor, environmentAccess, loadGrants } from './access.ts';
 import { keepingAnOrgAdmin } from './users.ts';
@@ -132,6 +133,7 @@ export async function grantRole(
         appId: grant.scopeKind === 'app' ? grant.scopeId : null,
         summary: describe(grant),
       });
+      await recordEvent(tx, context, roleEvent('role.granted', grant));
     });
   } catch (error) {
     if (isUniqueViolation(error)) {
@@ -182,7 +184,21 @@ export async function revokeRole(store: Store, context: RequestContext, body: Ro
       appId: grant.scopeKind === 'app' ? grant.scopeId : null,
       summary: describe(grant),
     });
+    await recordEvent(tx, context, roleEvent('role.revoked', grant));
   });
+}
+
+/** The event of a grant or revocation: about its app for app roles, org-wide otherwise. */
+function roleEvent(type: 'role.granted' | 'role.revoked', grant: ResolvedGrant) {
+  return {
+    type,
+    app: grant.scopeKind === 'app' ? grant.scopeId : null,
+    data: {
+      role: grant.role,
+      subject: `${grant.subjectKind}:${grant.subjectName}`,
+      scope: grant.scopeKind === 'org' ? 'org' : `${grant.scopeKind}:${grant.scopeId}`,
+    },
+  };
 }
 
 function describe(grant: ResolvedGrant) {

@@ -16,6 +16,7 @@ import type { Selectable } from 'kysely';
 import type { Executor, Store } from '../store/index.ts';
 import type { RuntimeTargetsTable } from '../store/schema.ts';
 import { recordAudit } from './audit.ts';
+import { recordEvent } from './events.ts';
 import { now, type RequestContext } from './context.ts';
 import { canonicalJson } from './canonical-json.ts';
 
@@ -184,6 +185,11 @@ export async function applyTargets(
         target: `runtime-targets/${target.id}`,
         summary: { id: target.id, type: target.type, fields },
       });
+      await recordEvent(tx, context, {
+        type: 'target.changed',
+        app: null,
+        data: { target: target.id, change: action === 'create' ? 'created' : 'updated' },
+      });
     }
     return { applied: !body.dryRun, changes };
   });
@@ -217,6 +223,11 @@ export async function deleteTarget(store: Store, context: RequestContext, id: st
       action: 'target.delete',
       target: `runtime-targets/${id}`,
       summary: { id },
+    });
+    await recordEvent(tx, context, {
+      type: 'target.changed',
+      app: null,
+      data: { target: id, change: 'deleted' },
     });
   });
 }

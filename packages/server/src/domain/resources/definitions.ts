@@ -17,6 +17,7 @@ import type { Executor, Store } from '../../store/index.ts';
 import type { ResourceDefinitionsTable } from '../../store/schema.ts';
 import type { SecretBox } from '../../secrets/secret-box.ts';
 import { recordAudit } from '../audit.ts';
+import { recordEvent } from '../events.ts';
 import { now, type RequestContext } from '../context.ts';
 import { canonicalJson } from '../canonical-json.ts';
 
@@ -250,6 +251,11 @@ export async function applyDefinitions(
           secretInputs: Object.keys(secrets).sort(),
         },
       });
+      await recordEvent(tx, context, {
+        type: 'definition.changed',
+        app: null,
+        data: { definition: definition.id, change: change.action === 'create' ? 'created' : 'updated' },
+      });
     }
     return { applied: !body.dryRun, changes };
   });
@@ -328,6 +334,11 @@ export async function deleteDefinition(
           ? { forced: true, resources: inUse.map((r) => `${r.app_id}/${r.env_id} ${r.address}`) }
           : {}),
       },
+    });
+    await recordEvent(tx, context, {
+      type: 'definition.changed',
+      app: null,
+      data: { definition: id, change: 'deleted' },
     });
   });
 }
