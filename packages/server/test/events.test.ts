@@ -156,6 +156,14 @@ describe.each(storeEngines)('the event stream on %s', (engine) => {
       'environment.created',
       'environment.deleted',
     ]);
+    const gone = await api.call('POST', '/apps', { id: 'gone' });
+    expect(gone.statusCode, gone.body).toBe(201);
+    await api.call('POST', '/apps/gone/envs', { id: 'qa', type: 'development' });
+    expect((await api.call('DELETE', '/apps/gone?force=true')).statusCode).toBeLessThan(300);
+    expect((await events('?app=gone')).map((e) => `${e.type} ${e.env}`)).toEqual([
+      'environment.created qa',
+      'environment.deleted qa',
+    ]);
   });
 
   it('records an expired environment, and the janitor deletes events past their retention', async () => {

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import { isUniqueViolation, type Database, type Executor, type Store } from '../store/index.ts';
 import { preparedQuery } from '../store/prepared.ts';
 import { recordAudit } from './audit.ts';
+import { recordEvent } from './events.ts';
 import { now, type RequestContext } from './context.ts';
 import type { AppsTable } from '../store/schema.ts';
 
@@ -101,7 +102,7 @@ export async function deleteApp(
     if (!app) throw appNotFound(appId);
     const environments = await tx
       .selectFrom('environments')
-      .select('id')
+      .select(['id', 'type'])
       .where('app_id', '=', appId)
       .orderBy('id')
       .execute();
@@ -130,6 +131,14 @@ export async function deleteApp(
       appId,
       summary: { id: appId, force: options.force, environmentsDeleted: environments.map((env) => env.id) },
     });
+    for (const env of environments) {
+      await recordEvent(tx, context, {
+        type: 'environment.deleted',
+        app: appId,
+        env: env.id,
+        data: { type: env.type },
+      });
+    }
     return environments.map((env) => env.id);
   });
 }
