@@ -78,7 +78,7 @@ export type EventData<T extends EventType> = z.infer<(typeof EVENT_DATA)[T]>;
 const eventFields = {
   id: z.string().regex(/^\d+$/).describe('Monotonic: the cursor (`after`, `Last-Event-ID`).'),
   time: z.string().describe('RFC 3339 timestamp (UTC) of the change.'),
-  actor: z.string().describe('Who made the change (a username, or Pave itself, e.g. `janitor`).'),
+  actor: z.string().describe('Who made the change (a username, or Pave itself, e.g. `pave-janitor`).'),
   app: dnsLabel.nullable().describe('The app the change concerns; null for org-wide events.'),
   env: dnsLabel.nullable().describe('The environment the change concerns, if one.'),
 };
