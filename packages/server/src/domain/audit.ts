@@ -179,7 +179,7 @@ async function hashForAppend(tx: Executor, head: ChainHead, fields: KeyedAuditFi
  * The incarnation of the app an entry is about: that of the app as it exists, or, once it was deleted (the
  * entry recording the deletion is written after the row is gone), the one its trail was last recorded under.
  */
-async function incarnationOf(tx: Executor, appId: string): Promise<string | null> {
+export async function incarnationOf(tx: Executor, appId: string): Promise<string | null> {
   const app = await tx.selectFrom('apps').select('incarnation').where('id', '=', appId).executeTakeFirst();
   if (app) return app.incarnation;
   const last = await tx

@@ -3,6 +3,7 @@ import type { Selectable } from 'kysely';
 import type { Executor } from '../store/index.ts';
 import type { EventsTable } from '../store/schema.ts';
 import { decideFor } from './access.ts';
+import { incarnationOf } from './audit.ts';
 import { now, type Actor, type RequestContext } from './context.ts';
 
 /** What a change records in the event stream. `data` never holds a secret value. */
@@ -45,6 +46,7 @@ export async function recordEvent<T extends EventType>(
         time: now(),
         actor: context.actor.username,
         app_id: event.app,
+        app_incarnation: event.app === null ? null : await incarnationOf(tx, event.app),
         env_id: event.env ?? null,
         data: JSON.stringify(data),
       })
@@ -63,8 +65,9 @@ const ORG_EVENT_PERMISSIONS = {
 } as const;
 
 /**
- * What of the stream an actor may read: events of the apps it may read (`app.read`; every app for org
- * admins), and org-wide events (no app) of the types whose subject it may read: target.changed with
+ * What of the stream an actor may read: events of the apps it may read (`app.read`; of their current
+ * incarnation only, since an app id deleted and created again is another app; every app's, whole history
+ * included, for org admins), and org-wide events (no app) of the types whose subject it may read: target.changed with
  * target.read, definition.changed with definition.read, org and environment-type role changes with role.read
  * on the organisation (admins).
  */
@@ -111,7 +114,12 @@ export async function listEvents(
           : eb.lit(false);
       if (visibility.allApps) return eb.or([eb('app_id', 'is not', null), org]);
       if (visibility.apps.length === 0) return org;
-      return eb.or([eb('app_id', 'in', visibility.apps), org]);
+      // Only the app as it is now: the events of an earlier app with the same id are not its readers'.
+      const current = eb
+        .selectFrom('apps')
+        .select('apps.incarnation')
+        .whereRef('apps.id', '=', 'events.app_id');
+      return eb.or([eb.and([eb('app_id', 'in', visibility.apps), eb('app_incarnation', '=', current)]), org]);
     })
     .orderBy('id')
     .limit(query.limit ?? 100)

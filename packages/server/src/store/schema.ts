@@ -321,6 +321,8 @@ export interface EventsTable {
   time: string;
   actor: string;
   app_id: string | null;
+  /** The incarnation of the app (apps.incarnation) the event is about; null for events about no app. */
+  app_incarnation: string | null;
   env_id: string | null;
   /** JSON text: the event's data (see EVENT_DATA in @pave/core). Never holds a secret value. */
   data: string;
