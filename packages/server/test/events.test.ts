@@ -337,6 +337,23 @@ describe.each(storeEngines)('the event stream on %s', (engine) => {
     const stored = await events(`?app=shop&after=${start}`);
     expect(stored.map((e) => e.id)).toEqual([live.id, ...missed.map((m) => m.id)]);
   });
+
+  it('ends a stream whose token is revoked while it is open', async () => {
+    const base = `http://127.0.0.1:${(api.app.server.address() as AddressInfo).port}/api/v1`;
+    const created = await api.call('POST', '/tokens', { name: 'sse' });
+    expect(created.statusCode, created.body).toBe(201);
+    const { id, token } = created.json() as { id: string; token: string };
+    const start = (await events('?limit=1000')).at(-1)!.id;
+    const stream = await openStream(`${base}/events/stream`, token, start);
+    await api.call('POST', '/apps/shop/envs', { id: 'revoked', type: 'development' });
+    expect((await stream.next()).event).toBe('environment.created');
+    expect((await api.call('DELETE', `/tokens/${id}`)).statusCode).toBe(204);
+    await api.call('DELETE', '/apps/shop/envs/revoked');
+    const last = await stream.next();
+    stream.close();
+    expect(last.event).toBe('error');
+    expect(JSON.stringify(last.data)).toContain('revoked');
+  });
 });
 
 interface StreamedEvent {
@@ -370,8 +387,8 @@ async function openStream(url: string, token: string, lastEventId: string) {
               .filter((line) => !line.startsWith(':'))
               .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)]),
           );
-          if (fields.id === undefined || fields.event === undefined || fields.data === undefined) continue;
-          return { id: fields.id, event: fields.event, data: JSON.parse(fields.data) };
+          if (fields.event === undefined || fields.data === undefined) continue;
+          return { id: fields.id ?? '', event: fields.event, data: JSON.parse(fields.data) };
         }
         if (Date.now() > deadline) throw new Error('no event within 10 s');
         const chunk = await reader.read();

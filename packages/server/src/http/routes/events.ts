@@ -4,6 +4,7 @@ import type { ApiServer } from '../app.ts';
 import { API_SECURITY_HEADERS } from '../headers.ts';
 import type { Store } from '../../store/index.ts';
 import { eventVisibility, listEvents } from '../../domain/events.ts';
+import { authenticate } from '../../domain/tokens.ts';
 
 /** How often the stream looks for new events: the table is the only channel, so every replica sees all. */
 export const EVENT_POLL_MS = 300;
@@ -68,7 +69,10 @@ export function eventRoutes(api: ApiServer, store: Store): void {
         }
         after = header.trim();
       }
-      const visibility = eventVisibility(request.pave.actor);
+      // The stream asks again who the caller is before each look (answered from the token cache, a query a
+      // second at most): a token revoked or expired meanwhile ends it, and roles granted or revoked meanwhile
+      // change what it shows, as they would for a new request.
+      const token = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1] ?? '';
       const closed = new AbortController();
       streams.add(closed);
       request.raw.on('close', () => closed.abort());
@@ -84,7 +88,13 @@ export function eventRoutes(api: ApiServer, store: Store): void {
       const heartbeat = setInterval(() => reply.raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
       try {
         while (!closed.signal.aborted) {
-          const events = await listEvents(store.db, visibility, {
+          const actor = await authenticate(store.db, token).catch((error: Error) => {
+            const message = `${error.message}; reconnect with a valid token`;
+            reply.raw.write(`event: error\ndata: ${JSON.stringify({ message })}\n\n`);
+            return undefined;
+          });
+          if (!actor) break;
+          const events = await listEvents(store.db, eventVisibility(actor), {
             ...request.query,
             ...(after === undefined ? {} : { after }),
             limit: 1000,
