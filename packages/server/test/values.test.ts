@@ -97,6 +97,21 @@ describe.each(storeEngines)('values API on %s', (engine) => {
     expect(await rows()).toEqual(before);
   });
 
+  it('refuses a key that is no environment variable name, saying what a key must be, and writes nothing', async () => {
+    const before = await rows();
+    const response = await call('PATCH', '/apps/shop/envs/dev/values', {
+      set: { 'bad-key': { value: 'x' } },
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().errors).toEqual([
+      {
+        path: '/set/bad-key',
+        message: 'must be an environment variable name: letters, digits and "_", not starting with a digit',
+      },
+    ]);
+    expect(await rows()).toEqual(before);
+  });
+
   it('does not quote the text of a malformed secret import back', async () => {
     const response = await call('POST', '/apps/shop/envs/dev/values/import', {
       dotenv: `${marker}\n`,

@@ -79,6 +79,18 @@ function issuePath(
 }
 
 /**
+ * What is wrong with a record's key (zod's `invalid_key`, whose own message is only "Invalid key in record"):
+ * the messages of the key's schema, which say what a key must be; undefined for other issues.
+ */
+function keyProblem(keyword: string, params: Record<string, unknown>): string | undefined {
+  if (keyword !== 'invalid_key' || !Array.isArray(params.issues)) return undefined;
+  const messages = (params.issues as Array<{ message?: unknown }>)
+    .map((inner) => inner.message)
+    .filter((message): message is string => typeof message === 'string');
+  return messages.length > 0 ? messages.join('; ') : undefined;
+}
+
+/**
  * Fastify's error handler: the one place where errors become HTTP statuses. Domain errors map by name;
  * client mistakes (bad JSON, unknown fields, too large) are 4xx with the field or limit named; anything
  * else is logged and answered with a 500 that carries only the request id.
@@ -91,7 +103,7 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
         path,
         message: unknownKey
           ? 'is not a known field; remove it (see /api/v1/openapi.json)'
-          : (issue.message ?? 'is invalid'),
+          : (keyProblem(issue.keyword, issue.params) ?? issue.message ?? 'is invalid'),
       }));
     });
     return sendProblem(
