@@ -110,4 +110,38 @@ describe('pave events through the real CLI and server', () => {
     expect(followed).toHaveLength(1);
     expect(followed[0]).toMatchObject({ type: 'environment.created', app: 'shop', env: 'pr-7' });
   });
+
+  it('-f keeps following across a restart of pave up, missing nothing', async () => {
+    const last = (JSON.parse((await pave('events', '-o', 'json', '--limit', '1000')).stdout) as EventPage)
+      .nextAfter!;
+    const child = spawn(
+      process.execPath,
+      [PAVE_BIN, 'events', '--app', 'shop', '--after', last, '-f', '-o', 'json'],
+      { env: { ...process.env, ...clientEnv(server.url, location.dataDir), NO_COLOR: '1' } },
+    );
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const port = new URL(server.url).port;
+    await server.stop();
+    server = await startPave(['--data-dir', location.dataDir, '--port', port]);
+    expect(new URL(server.url).port).toBe(port);
+    const created = await pave('envs', 'create', 'after-restart', '--app', 'shop', '--type', 'development');
+    expect(created.code, created.stderr).toBe(0);
+    for (let waited = 0; !output.includes('\n') && waited < 15_000; waited += 100) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(child.exitCode, output).toBe(null);
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    const followed = output
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as PaveEvent);
+    expect(followed.map((event) => `${event.type} ${event.env}`)).toEqual([
+      'environment.created after-restart',
+    ]);
+  }, 60_000);
 });

@@ -78,6 +78,14 @@ export class ConnectionError extends Error {
   override name = 'ConnectionError';
 }
 
+/** How many times in a row `streamEvents` connects again after its stream dropped, before it gives up. */
+export const STREAM_RECONNECTS = 6;
+
+/** The server ended an event stream with an error message (internal to streamEvents). */
+class StreamEndedError extends Error {
+  override name = 'StreamEndedError';
+}
+
 export interface PaveClientOptions {
   /** Base URL of the control plane, e.g. http://127.0.0.1:7300 */
   server: string;
@@ -433,19 +441,57 @@ export class PaveClient {
   }
 
   /**
-   * Streams events (Server-Sent Events): those after `query.after`, then each new one as it happens. Ends
-   * when the server closes the stream, or when `signal` aborts.
+   * Streams events (Server-Sent Events): those after `query.after`, then each new one as it happens, until
+   * `signal` aborts. When the connection drops (the server restarts, a proxy times out) it connects again
+   * and resumes after the last event received, so none is missed or repeated; after
+   * {@link STREAM_RECONNECTS} tries in a row without an event it rejects with ConnectionError. An error the
+   * server sends on the stream (a token revoked meanwhile) ends it with ConnectionError saying so.
    */
   async *streamEvents(
     query: Omit<EventQuery, 'limit'> = {},
     signal?: AbortSignal,
   ): AsyncGenerator<PaveEvent> {
-    const url = new URL(`${this.server}/api/v1/events/stream`);
-    for (const [key, value] of Object.entries(query)) {
-      if (value !== undefined) url.searchParams.set(key, String(value));
-    }
-    for await (const message of this.serverSentEvents(url, signal)) {
-      if (message.id !== undefined) yield JSON.parse(message.data) as PaveEvent;
+    let after = query.after;
+    for (let failures = 0, tries = 0; ; failures += 1, tries += 1) {
+      const url = new URL(`${this.server}/api/v1/events/stream`);
+      for (const [key, value] of Object.entries({ ...query, after })) {
+        if (value !== undefined) url.searchParams.set(key, String(value));
+      }
+      let dropped: unknown;
+      try {
+        for await (const message of this.serverSentEvents(url, signal)) {
+          if (message.event === 'error') {
+            const { message: text } = JSON.parse(message.data) as { message?: string };
+            throw new StreamEndedError(`the event stream ended: ${text ?? 'the server sent an error'}`);
+          }
+          if (message.id === undefined) continue;
+          after = message.id;
+          failures = 0;
+          yield JSON.parse(message.data) as PaveEvent;
+        }
+      } catch (error) {
+        // A refusal (401, 403, 404, a bad parameter) or an error the server sent is final; a dropped
+        // connection is tried again (an ApiError on a retry: the server came back and refuses, also final).
+        if (error instanceof ApiError) throw error;
+        if (error instanceof StreamEndedError) throw new ConnectionError(error.message);
+        // A server that cannot be reached at all when following starts is said at once.
+        if (tries === 0 && error instanceof ConnectionError) throw error;
+        dropped = error;
+      }
+      if (signal?.aborted) return;
+      if (failures >= STREAM_RECONNECTS) {
+        const resume = after === undefined ? '' : ` (resume with --after ${after})`;
+        throw new ConnectionError(
+          `the event stream from ${this.server} dropped and could not be resumed after ${STREAM_RECONNECTS} ` +
+            `tries${dropped ? ` (${String(dropped)})` : ''}${resume}`,
+        );
+      }
+      // 0.5 s, 1 s, 2 s, … between tries; Ctrl-C (the signal) ends the wait too.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 500 * 2 ** failures);
+        signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+      });
+      if (signal?.aborted) return;
     }
   }
 

@@ -25,6 +25,7 @@ import { environmentStatus } from '../../domain/deployments/status.ts';
 import { environmentLogs } from '../../domain/logs.ts';
 import { listeningPort } from './app-status.ts';
 import type { ResourceDeps } from '../../domain/resources/provision.ts';
+import { streamSignals } from '../streams.ts';
 
 /** What the deployment routes need besides the store. */
 export interface DeploymentRouteDeps {
@@ -40,6 +41,7 @@ export interface DeploymentRouteDeps {
 
 /** Deployments, rollback, promote, status, diff and logs of an environment. */
 export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): void {
+  const streamSignal = streamSignals(api);
   const { store, runtime } = deps;
   const tags = ['deployments'];
   api.post(
@@ -186,8 +188,7 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
       if (!runtime.logs) {
         return reply.code(204).send();
       }
-      const closed = new AbortController();
-      request.raw.on('close', () => closed.abort());
+      const signal = streamSignal(request);
       reply.hijack();
       reply.raw.writeHead(200, {
         ...API_SECURITY_HEADERS,
@@ -196,7 +197,7 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
         'x-request-id': String(request.id),
       });
       const heartbeat = setInterval(() => reply.raw.write(': keep-alive\n\n'), 15_000);
-      const ctx = driverContext(request.log, closed.signal);
+      const ctx = driverContext(request.log, signal);
       try {
         const lines = environmentLogs(
           runtime.logs.bind(runtime),
@@ -210,12 +211,12 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
           ctx,
         );
         for await (const line of lines) {
-          if (closed.signal.aborted) break;
+          if (signal.aborted) break;
           reply.raw.write(`event: log\ndata: ${JSON.stringify(line)}\n\n`);
         }
-        if (!closed.signal.aborted) reply.raw.write('event: end\ndata: {}\n\n');
+        if (!signal.aborted) reply.raw.write('event: end\ndata: {}\n\n');
       } catch (error) {
-        if (!closed.signal.aborted) {
+        if (!signal.aborted) {
           request.log.error({ err: error }, 'log stream failed');
           reply.raw.write(`event: error\ndata: ${JSON.stringify({ message: (error as Error).message })}\n\n`);
         }

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { EventPage, EventQuery, InputError } from '@pave/core';
 import type { ApiServer } from '../app.ts';
 import { API_SECURITY_HEADERS } from '../headers.ts';
+import { streamSignals } from '../streams.ts';
 import type { Store } from '../../store/index.ts';
 import { eventVisibility, listEvents } from '../../domain/events.ts';
 import { authenticate } from '../../domain/tokens.ts';
@@ -18,10 +19,7 @@ const HEARTBEAT_MS = 15_000;
  */
 export function eventRoutes(api: ApiServer, store: Store): void {
   const tags = ['events'];
-  const streams = new Set<AbortController>();
-  api.addHook('onClose', async () => {
-    for (const stream of streams) stream.abort();
-  });
+  const streamSignal = streamSignals(api);
 
   api.get(
     '/events',
@@ -73,9 +71,7 @@ export function eventRoutes(api: ApiServer, store: Store): void {
       // second at most): a token revoked or expired meanwhile ends it, and roles granted or revoked meanwhile
       // change what it shows, as they would for a new request.
       const token = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1] ?? '';
-      const closed = new AbortController();
-      streams.add(closed);
-      request.raw.on('close', () => closed.abort());
+      const signal = streamSignal(request);
       reply.hijack();
       reply.raw.writeHead(200, {
         ...API_SECURITY_HEADERS,
@@ -87,7 +83,7 @@ export function eventRoutes(api: ApiServer, store: Store): void {
       reply.raw.write(': connected\n\n');
       const heartbeat = setInterval(() => reply.raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
       try {
-        while (!closed.signal.aborted) {
+        while (!signal.aborted) {
           const actor = await authenticate(store.db, token).catch((error: Error) => {
             const message = `${error.message}; reconnect with a valid token`;
             reply.raw.write(`event: error\ndata: ${JSON.stringify({ message })}\n\n`);
@@ -104,11 +100,11 @@ export function eventRoutes(api: ApiServer, store: Store): void {
             after = event.id;
           }
           if (events.length < 1000) {
-            await sleep(EVENT_POLL_MS, undefined, { signal: closed.signal }).catch(() => undefined);
+            await sleep(EVENT_POLL_MS, undefined, { signal }).catch(() => undefined);
           }
         }
       } catch (error) {
-        if (!closed.signal.aborted) {
+        if (!signal.aborted) {
           request.log.error({ err: error }, 'event stream failed');
           reply.raw.write(
             `event: error\ndata: ${JSON.stringify({ message: 'the event stream failed' })}\n\n`,
@@ -116,7 +112,6 @@ export function eventRoutes(api: ApiServer, store: Store): void {
         }
       } finally {
         clearInterval(heartbeat);
-        streams.delete(closed);
         reply.raw.end();
       }
     },
