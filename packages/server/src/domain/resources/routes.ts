@@ -245,7 +245,8 @@ export function servedRoutes(db: Executor) {
 
 /**
  * The routes the reverse proxy serves, read from the store at most once a second (so every replica sees a
- * deployment's routes within a second).
+ * deployment's changed routes within a second), and again at once for a host the cached table does not serve
+ * (so a new route is served as soon as its deployment has succeeded).
  */
 export class RouteTable {
   private cache: { at: number; routes: ProxyRoute[] } | undefined;
@@ -255,24 +256,30 @@ export class RouteTable {
     private readonly maxAgeMs = 1_000,
   ) {}
 
-  /** The route for a request: the one for its host with the longest path prefix; undefined if none. */
+  /**
+   * The route for a request: the one for its host with the longest path prefix; undefined if none. A host
+   * the cached table does not serve is looked up again in the store (at most every {@link MISS_REFRESH_MS}),
+   * so a route is served as soon as the deployment that made it has succeeded.
+   */
   async lookup(host: string, path: string): Promise<ProxyRoute | undefined> {
-    const routes = await this.routes();
-    const name = host.toLowerCase();
-    let best: ProxyRoute | undefined;
-    for (const route of routes) {
-      if (route.host !== name) continue;
-      const prefix = route.path === '/' ? '/' : `${route.path}`;
-      const matches =
-        path === prefix || path.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`) || prefix === '/';
-      if (matches && (!best || route.path.length > best.path.length)) best = route;
-    }
-    return best;
+    return (
+      bestRoute(await this.routes(), host, path) ??
+      (this.mayRefresh() ? bestRoute(await this.routes(), host, path) : undefined)
+    );
   }
 
   /** Whether any route serves `host` (so unknown hosts under .localhost get a clear 404). */
   async knowsHost(host: string): Promise<boolean> {
-    return (await this.routes()).some((route) => route.host === host.toLowerCase());
+    const name = host.toLowerCase();
+    const serves = (routes: ProxyRoute[]) => routes.some((route) => route.host === name);
+    return serves(await this.routes()) || (this.mayRefresh() && serves(await this.routes()));
+  }
+
+  /** Drops the cached table when it is older than MISS_REFRESH_MS, so the next read goes to the store. */
+  private mayRefresh(): boolean {
+    if (!this.cache || Date.now() - this.cache.at < MISS_REFRESH_MS) return false;
+    this.cache = undefined;
+    return true;
   }
 
   private async routes(): Promise<ProxyRoute[]> {
@@ -289,4 +296,21 @@ export class RouteTable {
     this.cache = { at: Date.now(), routes };
     return routes;
   }
+}
+
+/** How soon a host the cached route table does not serve makes the proxy read the store again. */
+const MISS_REFRESH_MS = 100;
+
+/** The route for `host` with the longest path prefix of `path`; undefined if none. */
+function bestRoute(routes: readonly ProxyRoute[], host: string, path: string): ProxyRoute | undefined {
+  const name = host.toLowerCase();
+  let best: ProxyRoute | undefined;
+  for (const route of routes) {
+    if (route.host !== name) continue;
+    const prefix = route.path === '/' ? '/' : `${route.path}`;
+    const matches =
+      path === prefix || path.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`) || prefix === '/';
+    if (matches && (!best || route.path.length > best.path.length)) best = route;
+  }
+  return best;
 }
