@@ -21,12 +21,6 @@ const deploymentFinished = deploymentData.extend({
 
 const environmentData = z.object({ type: z.string().describe('The environment type.') });
 
-const resourceData = z.object({
-  resourceId: z.string(),
-  resourceType: z.string(),
-  class: z.string(),
-});
-
 /** The `data` of each event type, by type. */
 export const EVENT_DATA = {
   'deployment.queued': deploymentData.extend({ message: z.string() }),
@@ -39,7 +33,6 @@ export const EVENT_DATA = {
   'deployment.rolled-back': deploymentFinished.describe(
     'A failed deployment after which the previous set was restored (follows its deployment.failed).',
   ),
-  'deployment.cancelled': deploymentData.extend({ reason: z.string() }),
   'environment.created': environmentData.extend({
     ttlSeconds: z.number().int().nullable().describe('Ephemeral environments: the time to live.'),
   }),
@@ -51,9 +44,6 @@ export const EVENT_DATA = {
     set: z.array(z.string()).describe('The names of keys set; never their values.'),
     unset: z.array(z.string()).describe('The names of keys removed.'),
   }),
-  'resource.provisioned': resourceData,
-  'resource.deleted': resourceData,
-  'resource.failed': resourceData.extend({ reason: z.string() }),
   'role.granted': z.object({ role: z.string(), subject: z.string(), scope: z.string() }),
   'role.revoked': z.object({ role: z.string(), subject: z.string(), scope: z.string() }),
   'target.changed': z.object({

@@ -136,7 +136,6 @@ export function eventSummary(event: PaveEvent): string {
       return `deployment ${event.data.deploymentId} (${event.data.kind})`;
     case 'deployment.failed':
     case 'deployment.rolled-back':
-    case 'deployment.cancelled':
       return `deployment ${event.data.deploymentId}: ${event.data.reason}`;
     case 'environment.created':
     case 'environment.deleted':
@@ -147,11 +146,6 @@ export function eventSummary(event: PaveEvent): string {
       const keys = [...event.data.set, ...event.data.unset.map((key) => `-${key}`)].join(', ');
       return `${event.data.version === null ? '' : `version ${event.data.version}: `}${keys}`;
     }
-    case 'resource.provisioned':
-    case 'resource.deleted':
-      return `${event.data.resourceType} ${event.data.resourceId}`;
-    case 'resource.failed':
-      return `${event.data.resourceType} ${event.data.resourceId}: ${event.data.reason}`;
     case 'role.granted':
     case 'role.revoked':
       return `${event.data.role} on ${event.data.scope} to ${event.data.subject}`;
