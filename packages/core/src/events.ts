@@ -21,6 +21,15 @@ const deploymentFinished = deploymentData.extend({
 
 const environmentData = z.object({ type: z.string().describe('The environment type.') });
 
+const resourceData = z.object({
+  resource: z.string().describe('The resource, as `pave resources list` names it.'),
+  type: z.string().describe('Its type, e.g. `postgres`.'),
+  class: z.string().describe('Its class (`default` unless the Score file names one).'),
+  definition: z.string().nullable().describe('The resource definition that provisions it.'),
+  driver: z.string().nullable().describe('The driver of that definition.'),
+  deploymentId: z.string().nullable().describe('The deployment that did it, if one did.'),
+});
+
 /** The `data` of each event type, by type. */
 export const EVENT_DATA = {
   'deployment.queued': deploymentData.extend({ message: z.string() }),
@@ -33,6 +42,9 @@ export const EVENT_DATA = {
   'deployment.rolled-back': deploymentFinished.describe(
     'A failed deployment after which the previous set was restored (follows its deployment.failed).',
   ),
+  'deployment.cancelled': deploymentData.extend({
+    reason: z.string().describe('Who cancelled it and why, or what superseded it.'),
+  }),
   'environment.created': environmentData.extend({
     ttlSeconds: z.number().int().nullable().describe('Ephemeral environments: the time to live.'),
   }),
@@ -43,6 +55,30 @@ export const EVENT_DATA = {
     version: z.number().int().nullable().describe('The new values version (environment values only).'),
     set: z.array(z.string()).describe('The names of keys set; never their values.'),
     unset: z.array(z.string()).describe('The names of keys removed.'),
+  }),
+  'resource.provisioned': resourceData,
+  'resource.deleted': resourceData,
+  'resource.failed': resourceData.extend({
+    reason: z.string().describe('What the driver said (secret values never appear).'),
+  }),
+  'artifact.pushed': z.object({
+    artifactId: z.string().describe('The artifact (`pave artifacts list`, `pave deploy --artifact`).'),
+    commit: z.string().describe('The commit it was built from.'),
+    branch: z.string().nullable().describe('The branch, when CI named one.'),
+    workloads: z.array(z.string()).describe('The workloads its Score files describe.'),
+    image: z.string().nullable().describe('The image reference CI built, if one.'),
+  }),
+  'rule.triggered': z.object({
+    ruleId: z.string(),
+    artifactId: z.string(),
+    commit: z.string(),
+    deploymentId: z.string().nullable().describe('The deployment it queued; null when it was refused.'),
+    refused: z.string().nullable().describe('Why the rule did not deploy (a permission it lacks), if so.'),
+  }),
+  'webhook.disabled': z.object({
+    webhookId: z.string(),
+    name: z.string(),
+    consecutiveFailures: z.number().int().describe('Failed deliveries in a row that disabled it.'),
   }),
   'role.granted': z.object({ role: z.string(), subject: z.string(), scope: z.string() }),
   'role.revoked': z.object({ role: z.string(), subject: z.string(), scope: z.string() }),

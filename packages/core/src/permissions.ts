@@ -44,6 +44,13 @@ export const PERMISSIONS = {
   'event.read':
     'read the event stream: each event only when the caller may read its app (app.read) or, for org-wide ' +
     'events, the thing it is about (role.read, target.read, definition.read)',
+  'webhook.manage':
+    "create, list, test, enable and delete an app's webhooks, read their deliveries and redeliver them",
+  'webhook.manage-org': 'the same for org-wide webhooks (events of every app and org-wide events)',
+  'artifact.read': "list an app's build artifacts and automation rules",
+  'artifact.push': 'register a build artifact of an app (CI)',
+  'rule.write':
+    'create and delete automation rules (a rule into an environment also needs deployment.create there)',
   'definition.read': 'see resource definitions and the match explainer',
   'definition.write': 'apply and delete resource definitions',
   'target.read': 'see runtime targets and which one an environment matches',
@@ -79,6 +86,10 @@ const APP_ROLE_PERMISSIONS: Record<AppRole, readonly Permission[]> = {
     'resource.read',
     'resource.write',
     'audit.read',
+    'webhook.manage',
+    'artifact.read',
+    'artifact.push',
+    'rule.write',
   ],
   developer: [
     'app.read',
@@ -96,8 +107,19 @@ const APP_ROLE_PERMISSIONS: Record<AppRole, readonly Permission[]> = {
     'values.write',
     'resource.read',
     'resource.write',
+    'artifact.read',
+    'artifact.push',
+    'rule.write',
   ],
-  viewer: ['app.read', 'env.read', 'deployment.read', 'logs.read', 'values.read', 'resource.read'],
+  viewer: [
+    'app.read',
+    'env.read',
+    'deployment.read',
+    'logs.read',
+    'values.read',
+    'resource.read',
+    'artifact.read',
+  ],
 };
 
 /** The permissions of org roles that are not about one app (admins hold every permission everywhere). */
@@ -110,6 +132,7 @@ const ORG_ROLE_PERMISSIONS: Record<Exclude<OrgRole, 'admin'>, readonly Permissio
     'target.write',
     'env-type.read',
     'env-type.write',
+    'webhook.manage-org',
     'token.self',
   ],
   member: ['app.list', 'app.create', 'env-type.read', 'token.self'],

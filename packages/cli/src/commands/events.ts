@@ -136,7 +136,21 @@ export function eventSummary(event: PaveEvent): string {
       return `deployment ${event.data.deploymentId} (${event.data.kind})`;
     case 'deployment.failed':
     case 'deployment.rolled-back':
+    case 'deployment.cancelled':
       return `deployment ${event.data.deploymentId}: ${event.data.reason}`;
+    case 'resource.provisioned':
+    case 'resource.deleted':
+      return `${event.data.resource} (${event.data.type}${event.data.driver ? `, ${event.data.driver}` : ''})`;
+    case 'resource.failed':
+      return `${event.data.resource} (${event.data.type}): ${event.data.reason}`;
+    case 'artifact.pushed':
+      return `artifact ${event.data.artifactId}, commit ${event.data.commit.slice(0, 12)}${event.data.branch ? ` on ${event.data.branch}` : ''}`;
+    case 'rule.triggered':
+      return event.data.deploymentId === null
+        ? `rule ${event.data.ruleId} did not deploy artifact ${event.data.artifactId}: ${event.data.refused ?? ''}`
+        : `rule ${event.data.ruleId} queued deployment ${event.data.deploymentId} of artifact ${event.data.artifactId}`;
+    case 'webhook.disabled':
+      return `webhook ${event.data.name} disabled after ${event.data.consecutiveFailures} failed deliveries`;
     case 'environment.created':
     case 'environment.deleted':
       return `type ${event.data.type}`;

@@ -62,6 +62,7 @@ const ORG_EVENT_PERMISSIONS = {
   'role.revoked': 'role.read',
   'target.changed': 'target.read',
   'definition.changed': 'definition.read',
+  'webhook.disabled': 'webhook.manage-org',
 } as const;
 
 /**
