@@ -135,16 +135,17 @@ export function cleanEnvironment(extra = {}) {
 }
 
 /**
- * Starts `pave up` in `dataDir` on a free port (stopped by the clean-up registry); resolves with its URL and
- * admin token once /healthz is 200.
+ * Starts `pave up` in `dataDir` on a free port, with `extraArgs` after its own flags (stopped by the clean-up
+ * registry); resolves with its URL and admin token once /healthz is 200.
  */
-export async function startPave(dataDir) {
+export async function startPave(dataDir, extraArgs = []) {
   mkdirSync(dataDir, { recursive: true });
   const logFile = join(dataDir, 'pave-up.log');
   const out = openSync(logFile, 'a');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [paveBin, 'up', '--data-dir', dataDir, '--port', String(port)], {
+  const args = [paveBin, 'up', '--data-dir', dataDir, '--port', String(port), ...extraArgs];
+  const child = spawn(process.execPath, args, {
     cwd: root,
     stdio: ['ignore', out, out],
     env: cleanEnvironment(),

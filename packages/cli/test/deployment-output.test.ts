@@ -56,6 +56,8 @@ function deployment(fields: Partial<Deployment> = {}): Deployment {
     reason: null,
     rolledBack: false,
     valuesVersion: null,
+    artifactId: null,
+    commit: null,
     createdAt: '2025-01-31T09:30:00.000Z',
     startedAt: '2025-01-31T09:30:01.000Z',
     finishedAt: '2025-01-31T09:30:05.250Z',

@@ -41,6 +41,8 @@ function detail(fields: Partial<DeploymentDetail> = {}): DeploymentDetail {
     reason: null,
     rolledBack: false,
     valuesVersion: null,
+    artifactId: null,
+    commit: null,
     createdAt: '2025-01-31T09:30:00.000Z',
     startedAt: '2025-01-31T09:30:01.000Z',
     finishedAt: null,
@@ -235,6 +237,24 @@ describe('waitForDeployment', () => {
 
     const kept = await wait([{ ...failed, rolledBack: false }]);
     expect(kept.error!.message).not.toContain('restored');
+  });
+
+  it('stops waiting for a deployment cancelled before it ran, and says so', async () => {
+    const cancelled = detail({
+      status: 'cancelled',
+      startedAt: null,
+      reason: 'cancelled by alice before it started',
+      finishedAt: '2025-01-31T09:30:02.000Z',
+      journal: [
+        entry(1, { step: 'cancel', status: 'info', message: 'cancelled by alice before it started' }),
+      ],
+    });
+    const { error } = await wait([detail({ status: 'queued', startedAt: null }), cancelled]);
+    expect(error).toMatchObject({ name: 'DeploymentFailedError' });
+    expect(error!.message.split('\n')).toEqual([
+      'deployment 17 was cancelled by alice before it started; nothing of it ran.',
+      '  Details: pave deployments get 17 --app shop --env dev',
+    ]);
   });
 
   it('prints nothing while waiting with -o json, then the final DeploymentDetail as it came', async () => {

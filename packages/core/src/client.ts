@@ -38,7 +38,15 @@ import type {
   WhoAmI,
 } from './api.ts';
 import type { MatchExplanation } from './matching.ts';
+import type { Artifact, CreateRuleInput, PushArtifactInput, PushedArtifact, Rule } from './artifacts.ts';
 import type { EventPage, EventQuery, PaveEvent } from './events.ts';
+import type {
+  CreateWebhookInput,
+  CreatedWebhook,
+  Webhook,
+  WebhookDelivery,
+  WebhookTestResult,
+} from './webhooks.ts';
 import type { Permission } from './permissions.ts';
 import type { CanIResult, RoleGrant, RoleGrantBody } from './roles.ts';
 import type {
@@ -404,6 +412,13 @@ export class PaveClient {
       `${envPath(app, env)}/deployments/${encodeURIComponent(id)}`,
     );
   }
+  /** Cancels a queued deployment (409 once it has started). */
+  cancelDeployment(app: string, env: string, id: string) {
+    return this.request<DeploymentDetail>(
+      'POST',
+      `${envPath(app, env)}/deployments/${encodeURIComponent(id)}/cancel`,
+    );
+  }
   getStatus(app: string, env: string) {
     return this.request<EnvironmentStatus>('GET', `${envPath(app, env)}/status`);
   }
@@ -433,6 +448,33 @@ export class PaveClient {
     for await (const message of this.serverSentEvents(url, signal)) {
       if (message.event === 'log') yield JSON.parse(message.data) as LogEvent;
     }
+  }
+
+  /** Registers a build artifact (CI); the answer says which rules it triggered and what they queued. */
+  pushArtifact(app: string, body: PushArtifactInput) {
+    return this.request<PushedArtifact>('POST', `/apps/${encodeURIComponent(app)}/artifacts`, { body });
+  }
+  /** The build artifacts of `app`, newest first. */
+  listArtifacts(app: string, query: { limit?: number } = {}) {
+    return this.request<{ items: Artifact[] }>('GET', `/apps/${encodeURIComponent(app)}/artifacts`, {
+      query,
+    });
+  }
+  getArtifact(app: string, id: string) {
+    return this.request<Artifact>(
+      'GET',
+      `/apps/${encodeURIComponent(app)}/artifacts/${encodeURIComponent(id)}`,
+    );
+  }
+  /** Creates an automation rule: artifacts of matching branches are deployed to `body.env` when pushed. */
+  createRule(app: string, body: CreateRuleInput) {
+    return this.request<Rule>('POST', `/apps/${encodeURIComponent(app)}/rules`, { body });
+  }
+  listRules(app: string) {
+    return this.request<{ items: Rule[] }>('GET', `/apps/${encodeURIComponent(app)}/rules`);
+  }
+  deleteRule(app: string, id: string) {
+    return this.request<void>('DELETE', `/apps/${encodeURIComponent(app)}/rules/${encodeURIComponent(id)}`);
   }
 
   /** A page of events after `query.after`, oldest first, of those the caller may read. */
@@ -554,6 +596,45 @@ export class PaveClient {
       throw error;
     }
   }
+
+  /** Creates a webhook (of `app`, or org-wide); the answer holds its signing secret, shown only this once. */
+  createWebhook(body: CreateWebhookInput) {
+    return this.request<CreatedWebhook>('POST', '/webhooks', { body });
+  }
+  /** The webhooks of an app, or without `app` the org-wide ones. */
+  listWebhooks(query: { app?: string | undefined } = {}) {
+    return this.request<{ items: Webhook[] }>('GET', '/webhooks', { query });
+  }
+  getWebhook(id: string) {
+    return this.request<Webhook>('GET', webhookPath(id));
+  }
+  /** Deletes a webhook with its deliveries. */
+  deleteWebhook(id: string) {
+    return this.request<void>('DELETE', webhookPath(id));
+  }
+  /** Enables a webhook again (after Pave disabled it); its failures in a row start again from 0. */
+  enableWebhook(id: string) {
+    return this.request<Webhook>('POST', `${webhookPath(id)}/enable`);
+  }
+  /** Sends a signed `webhook.test` message to the webhook now and answers what the receiver said. */
+  testWebhook(id: string) {
+    return this.request<WebhookTestResult>('POST', `${webhookPath(id)}/test`);
+  }
+  /** A webhook's deliveries, newest first. */
+  listWebhookDeliveries(id: string, query: { limit?: number | undefined } = {}) {
+    return this.request<{ items: WebhookDelivery[] }>('GET', `${webhookPath(id)}/deliveries`, { query });
+  }
+  /** Queues a new delivery of the same event to the same webhook. */
+  redeliverWebhookDelivery(deliveryId: string) {
+    return this.request<WebhookDelivery>(
+      'POST',
+      `/webhook-deliveries/${encodeURIComponent(deliveryId)}/redeliver`,
+    );
+  }
+}
+
+function webhookPath(id: string): string {
+  return `/webhooks/${encodeURIComponent(id)}`;
 }
 
 function teamMemberPath(team: string, username: string): string {

@@ -34,7 +34,7 @@ export const DeploymentSet = z
   .meta({ id: 'DeploymentSet' });
 export type DeploymentSet = z.infer<typeof DeploymentSet>;
 
-export const DeploymentStatus = z.enum(['queued', 'running', 'succeeded', 'failed']);
+export const DeploymentStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
 export type DeploymentStatus = z.infer<typeof DeploymentStatus>;
 
 export const DeploymentKind = z.enum(['deploy', 'rollback', 'promote', 'clone']);
@@ -69,6 +69,10 @@ export const Deployment = z
     rolledBack: z.boolean(),
     /** The version of the environment's values it runs with (pinned when it starts). */
     valuesVersion: z.number().int().nullable(),
+    /** The build artifact it deploys (`pave deploy --artifact`, or a rule), if one. */
+    artifactId: z.string().nullable(),
+    /** The commit of that artifact. */
+    commit: z.string().nullable(),
     createdAt: timestamp,
     startedAt: timestamp.nullable(),
     finishedAt: timestamp.nullable(),
@@ -114,14 +118,19 @@ const deployOptions = {
 
 /**
  * Create a deployment. Exactly one of: `workloads`/`remove` (deploy: these workloads replace their namesakes,
- * the environment's other workloads stay), `fromDeployment` (rollback to that deployment's set), or
- * `fromEnv` (promote: that environment's current set).
+ * the environment's other workloads stay), `artifact` (deploy a build artifact's workloads the same way),
+ * `fromDeployment` (rollback to that deployment's set), or `fromEnv` (promote: that environment's current set).
  */
 export const CreateDeploymentBody = z.strictObject({
   workloads: z.array(WorkloadSource).max(200).optional(),
   remove: z.array(dnsLabel).max(200).optional(),
   fromDeployment: z.string().regex(/^\d+$/, { message: 'must be a deployment id' }).optional(),
   fromEnv: dnsLabel.optional(),
+  artifact: z
+    .string()
+    .regex(/^\d+$/, { message: 'must be an artifact id (`pave artifacts list`)' })
+    .optional()
+    .describe("Deploy a build artifact's workloads (`POST /apps/{app}/artifacts`) instead of `workloads`."),
   ...deployOptions,
 });
 export type CreateDeploymentBody = z.infer<typeof CreateDeploymentBody>;

@@ -32,7 +32,11 @@ const resourceData = z.object({
 
 /** The `data` of each event type, by type. */
 export const EVENT_DATA = {
-  'deployment.queued': deploymentData.extend({ message: z.string() }),
+  'deployment.queued': deploymentData.extend({
+    message: z.string(),
+    artifactId: z.string().nullable().describe('The build artifact it deploys, if one.'),
+    commit: z.string().nullable().describe('The commit of that artifact.'),
+  }),
   'deployment.started': deploymentData.extend({
     setId: z.string().describe('The deployment set it runs.'),
     valuesVersion: z.number().int().nullable().describe('The values version it runs with.'),
@@ -56,7 +60,13 @@ export const EVENT_DATA = {
     set: z.array(z.string()).describe('The names of keys set; never their values.'),
     unset: z.array(z.string()).describe('The names of keys removed.'),
   }),
-  'resource.provisioned': resourceData,
+  'resource.provisioned': resourceData.extend({
+    change: z
+      .enum(['created', 'updated', 'replaced'])
+      .describe(
+        'Created (again, when it had gone missing), updated in place, or replaced (deleted, then created).',
+      ),
+  }),
   'resource.deleted': resourceData,
   'resource.failed': resourceData.extend({
     reason: z.string().describe('What the driver said (secret values never appear).'),

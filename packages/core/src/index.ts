@@ -14,3 +14,5 @@ export * from './identities.ts';
 export * from './roles.ts';
 export * from './targets.ts';
 export * from './events.ts';
+export * from './artifacts.ts';
+export * from './webhooks.ts';

@@ -24,6 +24,8 @@ import { driverContext, environmentTeardown } from './domain/deployments/orchest
 import { resourceDriverRegistry } from './resource-drivers.ts';
 import { RuntimeRouter } from './runtime-router.ts';
 import { runtimeRegistry } from './runtimes.ts';
+import { WebhookDispatcher } from './domain/webhooks/dispatcher.ts';
+import { WebhookAllowList, parseAllowList } from './domain/webhooks/ssrf.ts';
 import { EnvironmentJanitor, EVENT_RETENTION_MS, JANITOR_INTERVAL_MS } from './domain/janitor.ts';
 import { RouteTable } from './domain/resources/routes.ts';
 import { claimDataDir } from './data-dir-lock.ts';
@@ -55,6 +57,11 @@ export interface ServerOptions {
    * `pave-workload`, created as a system user when missing.
    */
   workloadUser?: string | undefined;
+  /**
+   * CIDRs webhooks may reach although they are loopback, private or link-local (`pave up --webhook-allow`);
+   * default PAVE_WEBHOOK_ALLOW (comma-separated), else none.
+   */
+  webhookAllow?: readonly string[] | undefined;
 }
 
 /** A control plane that is listening. */
@@ -92,6 +99,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
     // Buffered writes keep logging off the request path; close() and signals flush the buffer.
     options.logDestination ?? pino.destination({ dest: 1, sync: false }),
+  );
+  // A bad CIDR stops the start before anything is opened (InputError naming the flag).
+  const webhookAllow = new WebhookAllowList(
+    options.webhookAllow ?? parseAllowList((options.env ?? process.env).PAVE_WEBHOOK_ALLOW),
+    options.webhookAllow ? '--webhook-allow' : 'PAVE_WEBHOOK_ALLOW',
   );
   const dataDir = resolve(options.dataDir);
   ownDataDirectory(dataDir);
@@ -152,6 +164,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     targets: runtime,
     logger: logger.child({ component: 'deployments' }),
   });
+  const webhooks = new WebhookDispatcher({
+    store,
+    box,
+    allow: webhookAllow,
+    logger: logger.child({ component: 'webhooks' }),
+    replicaId: worker.replicaId,
+  });
   const janitor = new EnvironmentJanitor({
     store,
     teardown: environmentTeardown(runtime, { store, box, drivers: resourceDrivers }, logger),
@@ -181,6 +200,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       // Bundled beside the supervisor by scripts/build.mjs.
       portalDir: join(dirname(options.supervisorScript), 'portal'),
       onDeploymentQueued: () => worker.poke(),
+      webhookAllow: webhookAllow.cidrs,
     });
     // Bind before anything changes: a busy port fails the start with no user created and no workload adopted.
     await app.listen({ port: options.port, host: options.host }).catch((error: unknown) => {
@@ -199,7 +219,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     worker.start();
     janitor.start();
+    webhooks.start();
   } catch (error) {
+    await webhooks.stop();
     await janitor.stop();
     await worker.stop();
     await app?.close().catch(() => undefined);
@@ -225,6 +247,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ipv6Loopback?.closeAllConnections();
       ipv6Loopback?.close();
       await running.close();
+      await webhooks.stop();
       await janitor.stop();
       await worker.stop();
       await store.close();

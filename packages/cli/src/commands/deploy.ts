@@ -26,6 +26,7 @@ type DeployOptions = ClientOptions &
     app: string;
     env: string;
     file?: string[];
+    artifact?: string;
     image?: string;
     remove?: string[];
     message?: string;
@@ -59,6 +60,10 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
             'with `source` are sent along.',
         )
         .option('-f, --file <files...>', 'Score files, one per workload (repeat -f or list several)')
+        .option(
+          '--artifact <id>',
+          'deploy a build artifact CI pushed (`pave artifacts list`): its Score files and image, instead of -f',
+        )
         .option(
           '--image <ref>',
           'the image of every container whose image is "." in the Score files, e.g. a tag CI just built',
@@ -97,14 +102,21 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
         'pave deploy -f web/score.yaml -f api/score.yaml --app shop --env dev -m "new checkout" --wait',
         'pave deploy -f score.yaml --app shop --env dev --plan',
         'pave deploy -f score.yaml --image registry.example.com/shop/web:1f2e3d --app shop --env dev',
+        'pave deploy --artifact 42 --app shop --env staging --wait',
         'pave deploy --remove worker --app shop --env dev --wait --timeout 2m',
         'pave deploy --remove worker --app shop --env dev --prune --allow-data-loss --plan',
       ),
     )
     .action(async (options: DeployOptions) => {
       const files = options.file ?? [];
+      if (options.artifact !== undefined) {
+        await deployArtifact(options, options.artifact, files, io);
+        return;
+      }
       if (files.length === 0 && (options.remove ?? []).length === 0) {
-        throw new CliUsageError('nothing to deploy; give a Score file with -f FILE, or --remove WORKLOAD');
+        throw new CliUsageError(
+          'nothing to deploy; give a Score file with -f FILE, or --remove WORKLOAD (or a build artifact with --artifact ID)',
+        );
       }
       if (options.plan && options.wait) {
         throw new CliUsageError('--plan only shows what would change, so there is nothing to --wait for');
@@ -175,6 +187,54 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
         colors,
       });
     });
+}
+
+/**
+ * `pave deploy --artifact ID`: deploys a build artifact's Score files and image. It says what to deploy on
+ * its own, so -f, --image and --remove are refused with it.
+ */
+async function deployArtifact(options: DeployOptions, artifact: string, files: string[], io: CliIo) {
+  if (files.length > 0) {
+    throw new CliUsageError(
+      '--artifact and -f/--file both say what to deploy; give one: --artifact ID deploys the Score files ' +
+        'CI pushed, -f FILE deploys local ones',
+    );
+  }
+  if (options.image !== undefined) {
+    throw new CliUsageError('--image sets the image of -f files; an artifact carries the image CI pushed');
+  }
+  if ((options.remove ?? []).length > 0) {
+    throw new CliUsageError(
+      '--remove cannot be combined with --artifact; remove workloads in a deploy of its own',
+    );
+  }
+  if (!/^\d+$/.test(artifact)) {
+    throw new CliUsageError(
+      `--artifact: "${artifact}" is not an artifact id; \`pave artifacts list\` shows them`,
+    );
+  }
+  if (options.plan && options.wait) {
+    throw new CliUsageError('--plan only shows what would change, so there is nothing to --wait for');
+  }
+  const timeoutSeconds = timeoutSecondsOf(options);
+  const body: CreateDeploymentBody = {
+    ...deploymentBody([], options, timeoutSeconds),
+    artifact,
+    ...(options.minReady !== undefined ? { minReadySeconds: minReadySecondsOf(options.minReady) } : {}),
+    ...(options.recreateMissing ? { recreateMissing: true } : {}),
+  };
+  const { client, output } = await clientFor(options, io);
+  const colors = colorsFor(io.stdout, io.env);
+  const response = await client.createDeployment(options.app, options.env, body);
+  if (options.plan) {
+    output.show(response as DeploymentPlan, (plan) => renderPlan(plan, colors));
+    return;
+  }
+  await reportQueuedDeployment(client, response as Deployment, output, {
+    wait: options.wait,
+    timeoutSeconds,
+    colors,
+  });
 }
 
 // The image a Score container names to say "the image built for this deployment", as in score-compose.

@@ -73,11 +73,31 @@ export function registerDeploymentsCommands(program: Command, io: CliIo): void {
         renderDeploymentDetail(detail, colors),
       );
     });
+
+  addClientOptions(
+    deployments
+      .command('cancel')
+      .description('Cancel a queued deployment before it starts (a running one cannot be cancelled)')
+      .argument('<id>', 'deployment id, e.g. 17')
+      .requiredOption('--app <app>', 'the application')
+      .requiredOption('--env <env>', 'the environment'),
+  )
+    .addHelpText('after', examples('pave deployments cancel 17 --app shop --env dev'))
+    .action(async (id: string, options: DeploymentsOptions) => {
+      if (!/^\d+$/.test(id))
+        throw new CliUsageError(`ID: "${id}" is not a deployment id; use a number such as 17`);
+      const { client, output } = await clientFor(options, io);
+      output.show(
+        await client.cancelDeployment(options.app, options.env, id),
+        (detail) =>
+          `Deployment ${detail.id} of ${detail.appId}/${detail.envId} is cancelled; it will not run.`,
+      );
+    });
 }
 
 /**
  * Renders the deployments of `app`/`env` as a table: ID, KIND, STATUS, SET, VALUES (the values version it runs
- * with), ACTOR, MESSAGE, CREATED, DURATION.
+ * with), COMMIT (only when one of them deployed a build artifact), ACTOR, MESSAGE, CREATED, DURATION.
  */
 export function renderDeploymentList(
   items: readonly Deployment[],
@@ -91,6 +111,10 @@ export function renderDeploymentList(
     { header: 'status', value: (deployment) => describeStatus(deployment, colors) },
     { header: 'set', value: (deployment) => deployment.setId?.slice(0, 12) ?? '-' },
     { header: 'values', value: (deployment) => describeValuesVersion(deployment.valuesVersion) },
+    // The commit column appears once something deployed a build artifact (`pave deploy --artifact`, a rule).
+    ...(items.some((deployment) => deployment.commit)
+      ? [{ header: 'commit', value: (deployment: Deployment) => deployment.commit?.slice(0, 12) ?? '-' }]
+      : []),
     { header: 'actor', value: (deployment) => deployment.actor },
     { header: 'message', value: (deployment) => truncate(deployment.message, MESSAGE_WIDTH) || '-' },
     { header: 'created', value: (deployment) => formatTime(deployment.createdAt) },
@@ -129,6 +153,11 @@ export function renderDeploymentDetail(detail: DeploymentDetail, colors: Colors)
         : `version ${detail.valuesVersion}`,
     ],
     ['workloads', detail.workloads === null ? '-' : detail.workloads.join(', ') || '(none)'],
+  );
+  if (detail.artifactId !== null) {
+    fields.push(['artifact', detail.artifactId], ['commit', detail.commit ?? '-']);
+  }
+  fields.push(
     ['actor', detail.actor],
     ['message', detail.message || '-'],
     ['created', formatTime(detail.createdAt)],

@@ -139,8 +139,9 @@ export function eventSummary(event: PaveEvent): string {
     case 'deployment.cancelled':
       return `deployment ${event.data.deploymentId}: ${event.data.reason}`;
     case 'resource.provisioned':
+      return `${event.data.resource} (${event.data.type}${event.data.driver ? `, ${event.data.driver}` : ''}) ${event.data.change}`;
     case 'resource.deleted':
-      return `${event.data.resource} (${event.data.type}${event.data.driver ? `, ${event.data.driver}` : ''})`;
+      return `${event.data.resource} (${event.data.type}${event.data.driver ? `, ${event.data.driver}` : ''}) deleted`;
     case 'resource.failed':
       return `${event.data.resource} (${event.data.type}): ${event.data.reason}`;
     case 'artifact.pushed':

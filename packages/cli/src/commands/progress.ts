@@ -229,7 +229,7 @@ export async function routeLines(
   );
 }
 
-/** A deployment finished and failed; its message is the server's reason (and whether Pave restored the old set). */
+/** A deployment finished and failed (or was cancelled before it ran); its message is the server's reason (and whether Pave restored the old set). */
 export class DeploymentFailedError extends Error {
   override name = 'DeploymentFailedError';
   constructor(readonly deployment: DeploymentDetail) {
@@ -243,6 +243,12 @@ export class WaitGaveUpError extends Error {
 }
 
 function failureMessage(deployment: DeploymentDetail): string {
+  if (deployment.status === 'cancelled') {
+    return (
+      `deployment ${deployment.id} was ${deployment.reason ?? 'cancelled'}; nothing of it ran.\n` +
+      `  Details: ${showDeploymentCommand(deployment.appId, deployment.envId, deployment.id)}`
+    );
+  }
   const reason = deployment.reason ?? lastFailure(deployment.journal) ?? 'no reason given';
   const lines = [`deployment ${deployment.id} failed: ${reason.replace(/\r?\n/g, '\n  ')}`];
   if (deployment.rolledBack) {
@@ -345,14 +351,14 @@ export async function waitForDeployment(
       printed.add(entry.id);
       output.confirm(formatJournalEntry(entry, { colors, ...optionalTimeZone(options.timeZone) }));
     }
-    if (detail.status === 'succeeded' || detail.status === 'failed') {
+    if (detail.status === 'succeeded' || detail.status === 'failed' || detail.status === 'cancelled') {
       // A failure is told on stderr (DeploymentFailedError); people get no second, stdout line about it.
       if (output.forScripts) {
         if (options.printResult !== false) output.show(detail, () => '');
       } else if (detail.status === 'succeeded') {
         output.confirm(succeededLine(detail, colors));
       }
-      if (detail.status === 'failed') throw new DeploymentFailedError(detail);
+      if (detail.status !== 'succeeded') throw new DeploymentFailedError(detail);
       return detail;
     }
     await sleep(pollIntervalMs);

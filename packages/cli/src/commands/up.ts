@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +39,10 @@ export function registerUpCommand(program: Command): void {
       '--event-retention <duration>',
       `how long events are kept before they are deleted (${DURATION_FORMAT}; env PAVE_EVENT_RETENTION; default 30d)`,
     )
+    .option(
+      '--webhook-allow <cidrs>',
+      'CIDRs webhooks may reach although they are loopback, private or link-local, comma-separated, e.g. 10.0.0.0/8,127.0.0.1/32 (env PAVE_WEBHOOK_ALLOW; default none)',
+    )
     .addHelpText(
       'after',
       '\nExamples:\n  $ pave up\n  $ pave up --data-dir /tmp/pave --port 7400\n  $ pave up --store postgres://pave@db.internal:5432/pave\n  $ sudo pave up --workload-user svc-apps\n',
@@ -52,6 +57,7 @@ export function registerUpCommand(program: Command): void {
         logFormat?: 'json' | 'pretty';
         workloadUser?: string;
         eventRetention?: string;
+        webhookAllow?: string;
       }) => {
         const port = Number(options.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -63,6 +69,10 @@ export function registerUpCommand(program: Command): void {
         const eventRetentionMs = fromEnv
           ? parseDuration(fromEnv, 'PAVE_EVENT_RETENTION')
           : parseDuration(options.eventRetention ?? '30d', '--event-retention');
+        const webhookAllow =
+          options.webhookAllow !== undefined
+            ? parseCidrs(options.webhookAllow, '--webhook-allow')
+            : parseCidrs(process.env.PAVE_WEBHOOK_ALLOW ?? '', 'PAVE_WEBHOOK_ALLOW');
         const pretty = (options.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json')) === 'pretty';
         const colors = colorsFor(process.stdout, process.env);
         const dataDir = resolve(options.dataDir ?? process.env.PAVE_DATA_DIR ?? join(homedir(), '.pave'));
@@ -76,6 +86,7 @@ export function registerUpCommand(program: Command): void {
             logLevel: process.env.PAVE_LOG_LEVEL ?? options.logLevel,
             workloadUser: options.workloadUser ?? (process.env.PAVE_WORKLOAD_USER || undefined),
             eventRetentionMs,
+            webhookAllow,
             // Bundled next to this file by scripts/build.mjs.
             supervisorScript: fileURLToPath(new URL('./process-supervisor.js', import.meta.url)),
             ...(pretty ? { logDestination: humanLogStream(process.stdout, colors) } : {}),
@@ -84,6 +95,25 @@ export function registerUpCommand(program: Command): void {
         );
       },
     );
+}
+
+/** The CIDRs of `--webhook-allow` (comma or space separated); a usage error naming `source` for a bad one. */
+export function parseCidrs(text: string, source: string): string[] {
+  const cidrs = text
+    .split(/[\s,]+/)
+    .map((part) => part.trim())
+    .filter(Boolean);
+  const bad = cidrs.filter((cidr) => {
+    const match = /^([^/]+)\/(\d{1,3})$/.exec(cidr);
+    const family = match ? isIP(match[1]!) : 0;
+    return family === 0 || Number(match![2]) > (family === 6 ? 128 : 32);
+  });
+  if (bad.length > 0) {
+    throw new CliUsageError(
+      `${source}: not a CIDR: ${bad.join(', ')}; give addresses in CIDR form, comma-separated, e.g. 10.0.0.0/8,127.0.0.1/32,fd00::/8`,
+    );
+  }
+  return cidrs;
 }
 
 /**

@@ -4,7 +4,9 @@ import { isUniqueViolation, type Database, type Executor, type Store } from '../
 import { preparedQuery } from '../store/prepared.ts';
 import { recordAudit } from './audit.ts';
 import { recordEvent } from './events.ts';
+import { deleteArtifactsOfApp } from './artifacts.ts';
 import { now, type RequestContext } from './context.ts';
+import { retireAppWebhooks } from './webhooks/records.ts';
 import type { AppsTable } from '../store/schema.ts';
 
 function toApp(row: Omit<AppsTable, 'incarnation'>): App {
@@ -117,6 +119,7 @@ export async function deleteApp(
       ]);
     }
     await tx.deleteFrom('deployments').where('app_id', '=', appId).execute();
+    await deleteArtifactsOfApp(tx, appId);
     await tx.deleteFrom('port_allocations').where('app_id', '=', appId).execute();
     await tx.deleteFrom('environments').where('app_id', '=', appId).execute();
     await tx
@@ -139,6 +142,8 @@ export async function deleteApp(
         data: { type: env.type },
       });
     }
+    // After the deletion's events: the app's webhooks deliver them, then retire.
+    await retireAppWebhooks(tx, appId);
     return environments.map((env) => env.id);
   });
 }

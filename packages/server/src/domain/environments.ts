@@ -180,7 +180,7 @@ export interface EnvironmentTeardown {
   /** Stops and removes the environment's workloads. */
   workloads(target: { app: string; env: string }): Promise<void>;
   /** Deletes the environment's resources; rejects with the drivers' failures. */
-  resources(target: { app: string; env: string; envType: string }): Promise<void>;
+  resources(target: { app: string; env: string; envType: string; actor: string }): Promise<void>;
 }
 
 /**
@@ -200,7 +200,12 @@ export async function deleteEnvironment(
   const existing = await environmentRow(store.db, appId, envId);
   if (teardown) {
     await teardown.workloads({ app: appId, env: envId });
-    await teardown.resources({ app: appId, env: envId, envType: existing.type });
+    await teardown.resources({
+      app: appId,
+      env: envId,
+      envType: existing.type,
+      actor: context.actor.username,
+    });
   }
   await store.transaction(async (tx) => {
     const row = await environmentRow(tx, appId, envId);
@@ -209,6 +214,7 @@ export async function deleteEnvironment(
     await tx.deleteFrom('routes').where('app_id', '=', appId).where('env_id', '=', envId).execute();
     await tx.deleteFrom('route_hosts').where('app_id', '=', appId).where('env_id', '=', envId).execute();
     await tx.deleteFrom('resources').where('app_id', '=', appId).where('env_id', '=', envId).execute();
+    await tx.deleteFrom('rules').where('app_id', '=', appId).where('env_id', '=', envId).execute();
     await tx.deleteFrom('environments').where('app_id', '=', appId).where('id', '=', envId).execute();
     await recordAudit(tx, context, {
       action: 'environment.delete',

@@ -4,6 +4,7 @@ import { now, systemContext, type RequestContext } from './context.ts';
 import { deleteEnvironment, expiredEnvironments, type EnvironmentTeardown } from './environments.ts';
 import { LEASE_MS } from './deployments/worker.ts';
 import { deleteEventsBefore } from './events.ts';
+import { deleteDeliveriesBefore, removeRetiredWebhooks } from './webhooks/records.ts';
 
 /** How often the janitor looks for expired environments by default. */
 export const JANITOR_INTERVAL_MS = 10_000;
@@ -18,7 +19,9 @@ const JANITOR: RequestContext = systemContext('pave-janitor', 'janitor');
  * Deletes ephemeral environments whose time to live has run out, with their workloads and resources, as
  * `pave envs delete` would. Every replica runs one; an environment is taken with the same lease deployments
  * use, so one replica deletes it, and never while one of its deployments runs. It also deletes the events
- * older than `eventRetentionMs` (default EVENT_RETENTION_MS); every replica may, deleting twice is harmless.
+ * and finished webhook deliveries older than `eventRetentionMs` (default EVENT_RETENTION_MS), and removes the
+ * webhooks of deleted apps once they delivered the app's last events; every replica may, deleting twice is
+ * harmless.
  */
 export class EnvironmentJanitor {
   private timer: NodeJS.Timeout | undefined;
@@ -57,11 +60,15 @@ export class EnvironmentJanitor {
   async sweep(): Promise<void> {
     await this.sweepEnvironments();
     const retention = this.deps.eventRetentionMs ?? EVENT_RETENTION_MS;
-    const deleted = await deleteEventsBefore(
-      this.deps.store.db,
-      new Date(Date.now() - retention).toISOString(),
-    );
+    const before = new Date(Date.now() - retention).toISOString();
+    const deleted = await deleteEventsBefore(this.deps.store.db, before);
     if (deleted > 0) this.deps.logger.info({ deleted }, 'deleted events older than the retention');
+    const deliveries = await deleteDeliveriesBefore(this.deps.store.db, before);
+    if (deliveries > 0) {
+      this.deps.logger.info({ deleted: deliveries }, 'deleted webhook deliveries older than the retention');
+    }
+    const retired = await removeRetiredWebhooks(this.deps.store);
+    if (retired > 0) this.deps.logger.info({ removed: retired }, "removed deleted apps' webhooks");
   }
 
   private async sweepEnvironments(): Promise<void> {

@@ -41,6 +41,8 @@ import { tokenRoutes } from './routes/tokens.ts';
 import { identityRoutes } from './routes/identities.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { eventRoutes } from './routes/events.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
+import { artifactRoutes } from './routes/artifacts.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
 import { valuesRoutes } from './routes/values.ts';
 import type { SecretBox } from '../secrets/secret-box.ts';
@@ -120,6 +122,8 @@ export interface BuildApiOptions {
    * test asks every route as every role without changing anything. Never set in a real server.
    */
   authorizeOnly?: boolean;
+  /** CIDRs webhooks may reach although they are loopback, private or link-local (`--webhook-allow`). */
+  webhookAllow?: readonly string[];
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -284,6 +288,20 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
       );
       auditRoutes(scoped, options.store);
       eventRoutes(scoped, options.store);
+      if (options.secrets) {
+        webhookRoutes(scoped, {
+          store: options.store,
+          box: options.secrets.box,
+          allow: options.webhookAllow,
+        });
+      }
+      artifactRoutes(scoped, {
+        store: options.store,
+        onQueued: options.onDeploymentQueued,
+        resources,
+        runtime: options.runtime,
+        targets: options.targets,
+      });
       if (options.secrets) valuesRoutes(scoped, { store: options.store, ...options.secrets });
       if (options.runtime) {
         deploymentRoutes(scoped, {

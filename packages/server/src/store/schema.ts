@@ -28,6 +28,10 @@ export interface Database {
   runtime_targets: RuntimeTargetsTable;
   events: EventsTable;
   event_cursor: EventCursorTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  artifacts: ArtifactsTable;
+  rules: RulesTable;
 }
 
 export interface UsersTable {
@@ -140,6 +144,10 @@ export interface DeploymentsTable {
   finished_at: string | null;
   /** The environment's values version this deployment runs with (null: no values yet). */
   values_version: Generated<number | null>;
+  /** The build artifact it deploys (0015), if one. */
+  artifact_id: Generated<number | string | null>;
+  /** The commit of that artifact. */
+  commit: Generated<string | null>;
 }
 
 export interface DeploymentJournalTable {
@@ -332,4 +340,81 @@ export interface EventsTable {
 export interface EventCursorTable {
   id: number;
   last_id: number | string;
+}
+
+/** A webhook: where events are sent, its cursor in the outbox and the lease of the replica sending them. */
+export interface WebhooksTable {
+  id: string;
+  name: string;
+  url: string;
+  /** The app whose events it receives (of incarnation `app_incarnation`); null: every event. */
+  app_id: string | null;
+  app_incarnation: string | null;
+  /** JSON text: the event types it receives; null: every type. */
+  events: string | null;
+  /** The signing secret (`whsec_…`), encrypted with the secret box. */
+  secret: string;
+  enabled: number;
+  disabled_reason: string | null;
+  consecutive_failures: number;
+  /** The last event delivered or given up on (0: none yet). */
+  last_event_id: number | string;
+  lease_owner: string | null;
+  lease_until: string | null;
+  /**
+   * Set when its app is deleted: the last event of the deletion. It delivers up to there, then the janitor
+   * removes it; meanwhile the API no longer shows it.
+   */
+  retire_after_event_id: Generated<number | string | null>;
+  created_at: string;
+  created_by: string;
+}
+
+/** One event sent (or to send) to one webhook; `id` is the `webhook-id` header on every attempt. */
+export interface WebhookDeliveriesTable {
+  id: string;
+  webhook_id: string;
+  event_id: number | string | null;
+  event_type: string;
+  /** The exact body sent. */
+  payload: string;
+  status: string;
+  attempts: number;
+  created_at: string;
+  next_attempt_at: string | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  /** JSON text: the attempts, oldest first (WebhookAttempt in @pave/core). */
+  attempt_log: string;
+}
+
+/** A build artifact CI pushed (0015): the Score workloads of one commit and the image built for them. */
+export interface ArtifactsTable {
+  id: Generated<number>;
+  app_id: string;
+  /** The incarnation of the app (apps.incarnation) it was pushed to. */
+  app_incarnation: string | null;
+  /** JSON: workload name -> WorkloadSource, as a deployment stores them (the image already applied). */
+  workloads: string;
+  image: string | null;
+  commit: string;
+  branch: string | null;
+  commit_time: string | null;
+  created_at: string;
+  created_by: string;
+}
+
+/** An automation rule (0015): deploy the artifacts of branches matching `branch` to an environment. */
+export interface RulesTable {
+  id: Generated<number>;
+  app_id: string;
+  env_id: string;
+  /** A glob matched against the artifact's branch. */
+  branch: string;
+  /** Only artifacts with this workload; null: any. */
+  workload: string | null;
+  /** The user whose roles the rule deploys with, checked at every push. */
+  created_by_id: string;
+  created_by: string;
+  created_at: string;
 }

@@ -15,6 +15,7 @@ import {
   outcomeOf,
   renderMatrix,
   variantBody,
+  variantQuery,
   variantRow,
   type ExpectedMatrix,
   type MatrixRole,
@@ -51,6 +52,46 @@ describe('the authorisation matrix: every API route x every role x own and other
           .execute();
       }
     }
+    // A webhook of each app with one delivery, for the routes that take their ids.
+    for (const id of ['own', 'other']) {
+      await store.db
+        .insertInto('webhooks')
+        .values({
+          id: `wh_${id}`,
+          name: 'hook',
+          url: 'https://hooks.example.com/pave',
+          app_id: id,
+          app_incarnation: null,
+          events: null,
+          secret: 'sealed',
+          enabled: 1,
+          disabled_reason: null,
+          consecutive_failures: 0,
+          last_event_id: 0,
+          lease_owner: null,
+          lease_until: null,
+          created_at: at,
+          created_by: 'admin',
+        })
+        .execute();
+      await store.db
+        .insertInto('webhook_deliveries')
+        .values({
+          id: `msg_${id}`,
+          webhook_id: `wh_${id}`,
+          event_id: 1,
+          event_type: 'values.changed',
+          payload: '{}',
+          status: 'succeeded',
+          attempts: 1,
+          created_at: at,
+          next_attempt_at: null,
+          last_status_code: 200,
+          last_error: null,
+          attempt_log: '[]',
+        })
+        .execute();
+    }
     tokens = await createMatrixUsers(store);
   });
   afterAll(async () => {
@@ -71,9 +112,10 @@ describe('the authorisation matrix: every API route x every role x own and other
         for (const target of MATRIX_TARGETS) {
           const { method, url } = concreteUrl(variant.route, target);
           const body = variantBody(variant, target);
+          const query = variantQuery(variant, target);
           const response = await app.inject({
             method: method as 'GET',
-            url: variant.query ? `${url}${url.includes('?') ? '&' : '?'}${variant.query}` : url,
+            url: query ? `${url}${url.includes('?') ? '&' : '?'}${query}` : url,
             headers: { authorization: `Bearer ${tokens[role]}` },
             ...(body ? { payload: body } : {}),
           });

@@ -102,6 +102,9 @@ export function concreteUrl(route: string, target: MatrixTarget): { method: stri
     username: 'someone',
     team: 'some-team',
   };
+  // Webhooks and their deliveries are looked up by id: the sample ones of the target's app (see the test's setup).
+  if (path.startsWith('/webhooks/')) samples.id = `wh_${app}`;
+  if (path.startsWith('/webhook-deliveries/')) samples.id = `msg_${app}`;
   let url = `/api/v1${path.replace(/\{(\w+)\}/g, (_match, name: string) => samples[name] ?? 'x')}`;
   // Listings that take the app in their query get it there.
   if (method === 'GET' && /^\/(audit|roles|auth\/can-i|resource-definitions\/match)$/.test(path)) {
@@ -141,6 +144,17 @@ export const MATRIX_VARIANTS: readonly MatrixVariant[] = [
     label: 'redeploying an earlier set',
     body: { fromDeployment: '1' },
   },
+  {
+    route: 'POST /apps/{app}/rules',
+    label: 'into {env}',
+    body: { env: '{env}', branch: 'main' },
+  },
+  { route: 'GET /webhooks', label: "?app= (the app's webhooks)", query: 'app={app}' },
+  {
+    route: 'POST /webhooks',
+    label: 'for the app',
+    body: { name: 'hook', url: 'https://hooks.example.com/pave', app: '{app}' },
+  },
 ];
 
 /** The table's name for a variant's row. */
@@ -154,8 +168,16 @@ export function variantBody(variant: MatrixVariant, target: MatrixTarget): objec
   const env = target === 'own/prod' ? 'prod' : 'dev';
   const envType = env === 'prod' ? 'production' : 'development';
   return JSON.parse(
-    JSON.stringify(variant.body).replaceAll('{envType}', envType).replaceAll('{env}', env),
+    JSON.stringify(variant.body)
+      .replaceAll('{envType}', envType)
+      .replaceAll('{env}', env)
+      .replaceAll('{app}', target === 'other' ? 'other' : 'own'),
   ) as object;
+}
+
+/** A variant's query for a target: `{app}` filled in. */
+export function variantQuery(variant: MatrixVariant, target: MatrixTarget): string | undefined {
+  return variant.query?.replaceAll('{app}', target === 'other' ? 'other' : 'own');
 }
 
 /** The outcome of one response of an `authorizeOnly` API. */

@@ -18,13 +18,18 @@ function took(deployment: Deployment): string {
   return ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 60_000)} min`;
 }
 
-/** An environment's deployments, newest first, the current one marked. */
+/**
+ * An environment's deployments, newest first, the current one marked. With `onCancel` (for those who may
+ * deploy there), a queued deployment has a Cancel button.
+ */
 export function DeploymentHistory({
   deployments,
   currentId,
+  onCancel,
 }: {
   deployments: Deployment[];
   currentId: string | undefined;
+  onCancel?: ((deployment: Deployment) => void) | undefined;
 }) {
   if (deployments.length === 0) return <p className="muted">No deployments yet.</p>;
   return (
@@ -59,6 +64,16 @@ export function DeploymentHistory({
                 <span className={`status-${d.status}`}>{d.status}</span>
                 {d.rolledBack && <span className="muted"> (previous set restored)</span>}
                 {d.reason && <div className="muted detail">{d.reason}</div>}
+                {onCancel && d.status === 'queued' && (
+                  <button
+                    type="button"
+                    className="small"
+                    onClick={() => onCancel(d)}
+                    title={`Cancel deployment #${d.id} before it starts`}
+                  >
+                    Cancel
+                  </button>
+                )}
               </td>
               <td>{d.message || <span className="muted">-</span>}</td>
               <td className="wide-only">{d.actor}</td>

@@ -14,13 +14,15 @@ import {
   useLoad,
 } from '../components/common.tsx';
 import { problemSentence } from '../components/problem-text.ts';
+import { WebhooksPanel } from '../components/webhooks-panel.tsx';
 
 /** How often the environments' status is fetched again while the page is open. */
 const STATUS_POLL_MS = 5000;
 
 /**
  * One app: its environments with their current deployment, live status, type and expiry; a form to create an
- * environment and a button to delete one, each shown only to those who may.
+ * environment and a button to delete one; its webhooks with their recent deliveries. Each is shown only to
+ * those who may.
  */
 export function AppPage({ session, app }: { session: Session; app: string }) {
   const detail = useLoad(() => session.client.getApp(app), [session, app]);
@@ -126,6 +128,8 @@ export function AppPage({ session, app }: { session: Session; app: string }) {
           onCreated={reload}
         />
       )}
+
+      <WebhooksPanel session={session} app={app} />
 
       {deleting && (
         <DeleteEnvironment

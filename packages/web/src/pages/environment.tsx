@@ -60,6 +60,18 @@ function EnvironmentView({ session, app, env }: { session: Session; app: string;
   const workloadNames = useMemo(() => workloadList.split(' ').filter(Boolean), [workloadList]);
   const deployments = history.data?.items ?? [];
 
+  const [cancelError, setCancelError] = useState<unknown>(null);
+  const cancel = (deployment: Deployment) => {
+    setCancelError(null);
+    session.client
+      .cancelDeployment(app, env, deployment.id)
+      .then(() => {
+        setNotice(`Deployment #${deployment.id} is cancelled; it will not run.`);
+        history.reload();
+        status.reload();
+      })
+      .catch(setCancelError);
+  };
   const queued = (what: string) => (deployment: Deployment) => {
     setNotice(`${what} queued as deployment #${deployment.id}.`);
     history.reload();
@@ -143,8 +155,13 @@ function EnvironmentView({ session, app, env }: { session: Session; app: string;
           </p>
         )}
         <ErrorMessage error={history.error} />
+        <ErrorMessage error={cancelError} />
         {history.data ? (
-          <DeploymentHistory deployments={deployments} currentId={current?.id} />
+          <DeploymentHistory
+            deployments={deployments}
+            currentId={current?.id}
+            onCancel={canPromote ? cancel : undefined}
+          />
         ) : (
           !history.error && <p className="muted">Loading…</p>
         )}

@@ -144,6 +144,7 @@ export async function runDeployment(
     env: row.env_id,
     envType: environment.type,
     actor: row.actor,
+    deploymentId,
   };
   const logger = deps.logger.child({ deployment: deploymentId, app: target.app, env: target.env });
   const request = JSON.parse(row.request) as DeploymentRequest;

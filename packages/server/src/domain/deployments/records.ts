@@ -59,6 +59,8 @@ export function toDeployment(row: Selectable<DeploymentsTable>): Deployment {
     reason: row.reason,
     rolledBack: Number(row.rolled_back) === 1,
     valuesVersion: row.values_version === null ? null : Number(row.values_version),
+    artifactId: row.artifact_id === null || row.artifact_id === undefined ? null : String(row.artifact_id),
+    commit: row.commit ?? null,
     createdAt: row.created_at,
     startedAt: row.started_at,
     finishedAt: row.finished_at,

@@ -21,6 +21,7 @@ import { driverContext, type LevelLogger } from './orchestrator.ts';
 import { DEFAULT_TIMEOUT_SECONDS, toDeployment, type DeploymentRequest } from './records.ts';
 import { loadSet, saveSet, type SetWorkloads } from './sets.ts';
 import { unrunnable } from './runnable.ts';
+import { artifactToDeploy } from '../artifacts.ts';
 import type { RuntimeDriver } from '@pave/plugin-api';
 
 /** The workloads an environment currently runs (its last successful set), or none. */
@@ -46,7 +47,10 @@ export function applyPatch(
   return next;
 }
 
-/** Inserts a queued deployment, its audit entry and its deployment.queued event (inside `tx`). */
+/**
+ * Inserts a queued deployment, its audit entry and its deployment.queued event (inside `tx`). `artifact`:
+ * the build artifact it deploys, recorded with its commit.
+ */
 export async function insertDeployment(
   tx: Executor,
   context: RequestContext,
@@ -54,6 +58,7 @@ export async function insertDeployment(
   kind: DeploymentKind,
   request: DeploymentRequest,
   message: string,
+  artifact?: { id: string; commit: string },
 ): Promise<Deployment> {
   const row = await tx
     .insertInto('deployments')
@@ -71,6 +76,8 @@ export async function insertDeployment(
       created_at: now(),
       started_at: null,
       finished_at: null,
+      artifact_id: artifact ? Number(artifact.id) : null,
+      commit: artifact?.commit ?? null,
     })
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -88,13 +95,21 @@ export async function insertDeployment(
       setId: request.setId,
       fromDeployment: request.fromDeploymentId,
       fromEnv: request.fromEnvId,
+      ...(artifact ? { artifact: artifact.id, commit: artifact.commit } : {}),
     },
   });
   await recordEvent(tx, context, {
     type: 'deployment.queued',
     app: target.app,
     env: target.env,
-    data: { deploymentId: deployment.id, kind, status: deployment.status, message },
+    data: {
+      deploymentId: deployment.id,
+      kind,
+      status: deployment.status,
+      message,
+      artifactId: deployment.artifactId,
+      commit: deployment.commit,
+    },
   });
   return deployment;
 }
@@ -131,17 +146,33 @@ export async function createDeployment(
   body: CreateDeploymentBody,
   planning?: DeploymentPlanning,
 ): Promise<Deployment | DeploymentPlan> {
+  if (body.artifact !== undefined && body.workloads !== undefined) {
+    throw new InputError('deploy either a build artifact or Score workloads, not both', [
+      {
+        path: '/artifact',
+        message: 'send `artifact` (its Score files are deployed) or `workloads`, not both',
+      },
+    ]);
+  }
   const modes = [
     body.workloads || body.remove ? 'workloads' : null,
+    body.artifact,
     body.fromDeployment,
     body.fromEnv,
   ].filter(Boolean);
   if (modes.length !== 1) {
     throw new InputError(
-      'say what to deploy: workloads (and/or remove), fromDeployment or fromEnv — exactly one',
-      [{ path: '/', message: 'send exactly one of `workloads`/`remove`, `fromDeployment` or `fromEnv`' }],
+      'say what to deploy: workloads (and/or remove), artifact, fromDeployment or fromEnv — exactly one',
+      [
+        {
+          path: '/',
+          message: 'send exactly one of `workloads`/`remove`, `artifact`, `fromDeployment` or `fromEnv`',
+        },
+      ],
     );
   }
+  const artifact =
+    body.artifact === undefined ? undefined : await artifactToDeploy(store.db, app, body.artifact);
   const current = await currentWorkloads(store.db, app, env);
   const request: DeploymentRequest = {
     timeoutSeconds: body.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
@@ -176,6 +207,10 @@ export async function createDeployment(
     request.fromDeploymentId = body.fromDeployment;
     request.valuesVersion = source.valuesVersion;
     next = (await loadSet(store.db, source.setId)).workloads;
+  } else if (artifact) {
+    request.upsert = artifact.workloads;
+    request.remove = [];
+    next = applyPatch(current.workloads, request.upsert);
   } else {
     const problems = checkPatch(body, current.workloads);
     if (problems.length) throw new InputError('the deployment request is invalid', problems);
@@ -227,8 +262,9 @@ export async function createDeployment(
       resources: resources.changes,
     };
   }
+  const message = body.message ?? (artifact ? `artifact ${artifact.id} (${artifact.commit})` : '');
   return store.transaction((tx) =>
-    insertDeployment(tx, context, { app, env }, kind, request, body.message ?? ''),
+    insertDeployment(tx, context, { app, env }, kind, request, message, artifact),
   );
 }
 

@@ -142,12 +142,14 @@ export class DeploymentWorker {
         const id = Number(next.id);
         const resumed = next.status === 'running';
         if (!resumed) {
-          await this.deps.store.db
+          const taken = await this.deps.store.db
             .updateTable('deployments')
             .set({ status: 'running', started_at: now() })
             .where('id', '=', id)
             .where('status', '=', 'queued')
-            .execute();
+            .executeTakeFirst();
+          // Cancelled since it was read: it never runs.
+          if (Number(taken.numUpdatedRows) === 0) continue;
         }
         await journal(this.deps.store.db, id, {
           step: 'run',

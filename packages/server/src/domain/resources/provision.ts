@@ -17,7 +17,8 @@ import type { Selectable } from 'kysely';
 import type { Executor, Store } from '../../store/index.ts';
 import type { ResourcesTable } from '../../store/schema.ts';
 import type { SecretBox } from '../../secrets/secret-box.ts';
-import { now } from '../context.ts';
+import { now, systemContext } from '../context.ts';
+import { recordEvent } from '../events.ts';
 import { canonicalJson } from '../canonical-json.ts';
 import type { SetWorkloads } from '../deployments/sets.ts';
 import { candidates, loadDefinitions, listDefinitions, type LoadedDefinition } from './definitions.ts';
@@ -47,7 +48,74 @@ export interface ResourceTarget {
   envType: string;
   /** The username the work is done for (a deployment's actor): refusals name only what they may see. */
   actor?: string | undefined;
+  /** The deployment doing the work, if one is: resource events name it. */
+  deploymentId?: number | undefined;
 }
+
+/** What a resource event says about the resource (see `resource.*` in @pave/core's events). */
+interface ResourceEventSubject {
+  address: string;
+  type: string;
+  class: string;
+  definition: string | null;
+  driver: string | null;
+}
+
+/**
+ * Records a `resource.provisioned|deleted|failed` event, as the target's actor (Pave itself when none is
+ * named), with `db`: the transaction that records the change, so the event exists exactly when it does.
+ */
+async function recordResourceEvent(
+  db: Executor,
+  target: ResourceTarget,
+  subject: ResourceEventSubject,
+  outcome:
+    | { type: 'resource.provisioned'; change: 'created' | 'updated' | 'replaced' }
+    | { type: 'resource.deleted' }
+    | { type: 'resource.failed'; reason: string },
+): Promise<void> {
+  const context = systemContext(target.actor ?? 'pave', `resources:${target.app}/${target.env}`);
+  const data = {
+    resource: subject.address,
+    type: subject.type,
+    class: subject.class,
+    definition: subject.definition,
+    driver: subject.driver,
+    deploymentId: target.deploymentId === undefined ? null : String(target.deploymentId),
+  };
+  const base = { app: target.app, env: target.env };
+  if (outcome.type === 'resource.provisioned') {
+    await recordEvent(db, context, {
+      ...base,
+      type: outcome.type,
+      data: { ...data, change: outcome.change },
+    });
+  } else if (outcome.type === 'resource.failed') {
+    await recordEvent(db, context, {
+      ...base,
+      type: outcome.type,
+      data: { ...data, reason: outcome.reason },
+    });
+  } else {
+    await recordEvent(db, context, { ...base, type: outcome.type, data });
+  }
+}
+
+const nodeSubject = (node: ResourceNode, definition: LoadedDefinition): ResourceEventSubject => ({
+  address: node.address,
+  type: node.type,
+  class: node.class,
+  definition: definition.id,
+  driver: definition.driver,
+});
+
+const rowSubject = (row: Selectable<ResourcesTable>): ResourceEventSubject => ({
+  address: row.address,
+  type: row.type,
+  class: row.class,
+  definition: row.definition_id,
+  driver: row.driver,
+});
 
 /** A provisioning failure: the driver's message, with the resource it concerns (HTTP 502 when it reaches a client). */
 export class ProvisioningError extends UpstreamError {}
@@ -500,6 +568,28 @@ export async function provisionResources(
       .where('env_id', '=', target.env)
       .where('address', '=', address)
       .execute();
+  /** Stores what a driver made of a resource, with its resource.provisioned event, in one transaction. */
+  const storeProvisioned = (
+    node: ResourceNode,
+    definition: LoadedDefinition,
+    change: 'created' | 'updated' | 'replaced',
+    write: (tx: Executor) => Promise<unknown>,
+  ) =>
+    store.transaction(async (tx) => {
+      await write(tx);
+      await recordResourceEvent(tx, target, nodeSubject(node, definition), {
+        type: 'resource.provisioned',
+        change,
+      });
+    });
+  /** Records a resource.failed event and rejects with the error. */
+  const failed = async (node: ResourceNode, definition: LoadedDefinition, error: ProvisioningError) => {
+    await recordResourceEvent(store.db, target, nodeSubject(node, definition), {
+      type: 'resource.failed',
+      reason: error.message,
+    });
+    return Promise.reject(error);
+  };
   /** Checks the inputs and creates the resource with its driver; rejects with ProvisioningError. */
   const createWith = async (
     node: ResourceNode,
@@ -510,9 +600,13 @@ export async function provisionResources(
   ) => {
     const failures = await driver.check(inputs, ctx);
     if (failures.length) {
-      throw new ProvisioningError(
-        `${node.address} (${node.type}) cannot be provisioned by ${definition.id} (${definition.driver}): ` +
-          failures.map((f) => `${f.property}: ${f.reason}`).join('; '),
+      return failed(
+        node,
+        definition,
+        new ProvisioningError(
+          `${node.address} (${node.type}) cannot be provisioned by ${definition.id} (${definition.driver}): ` +
+            failures.map((f) => `${f.property}: ${f.reason}`).join('; '),
+        ),
       );
     }
     await note({
@@ -521,11 +615,17 @@ export async function provisionResources(
       message: `${node.address} (${node.type}): ${why} with ${definition.id} (${definition.driver})${inputs.cloneFrom ? `, data from ${options.cloneFrom}` : ''}`,
     });
     const started = Date.now();
-    const result = await driver.create(inputs, ctx).catch((error: unknown) => {
-      throw new ProvisioningError(
-        `${node.address} (${node.type}): ${definition.driver} could not create it: ${(error as Error).message}`,
+    const result = await driver
+      .create(inputs, ctx)
+      .catch((error: unknown) =>
+        failed(
+          node,
+          definition,
+          new ProvisioningError(
+            `${node.address} (${node.type}): ${definition.driver} could not create it: ${(error as Error).message}`,
+          ),
+        ),
       );
-    });
     return { ...result, ms: Date.now() - started };
   };
   try {
@@ -566,20 +666,22 @@ export async function provisionResources(
             `replacing (${describeProperties(change.properties)} cannot change in place)`,
           ).catch(async (error: unknown) => {
             // The old resource is gone: its row goes too, so the next deployment creates it.
-            await store.db
-              .deleteFrom('resources')
-              .where('app_id', '=', target.app)
-              .where('env_id', '=', target.env)
-              .where('address', '=', node.address)
-              .execute();
+            await store.transaction(async (tx) => {
+              await tx
+                .deleteFrom('resources')
+                .where('app_id', '=', target.app)
+                .where('env_id', '=', target.env)
+                .where('address', '=', node.address)
+                .execute();
+              await recordResourceEvent(tx, target, rowSubject(row), { type: 'resource.deleted' });
+            });
             throw error;
           });
           await claimHost(node, replaced.outputs);
-          await updateRow(node.address, {
-            driver_id: replaced.id,
-            created_at: now(),
-            ...(await rowFields(node, change.fingerprint, inputs, replaced.outputs)),
-          });
+          const replacedFields = await rowFields(node, change.fingerprint, inputs, replaced.outputs);
+          await storeProvisioned(node, definition, 'replaced', () =>
+            updateRow(node.address, { driver_id: replaced.id, created_at: now(), ...replacedFields }),
+          );
           outputsByAddress.set(node.address, replaced.outputs);
           await note({
             step: 'provision',
@@ -602,10 +704,10 @@ export async function provisionResources(
           const recreated = await createWith(node, definition, driver, inputs, 'missing: creating it again');
           created.push({ address: node.address, driver, id: recreated.id, inputs });
           await claimHost(node, recreated.outputs);
-          await updateRow(node.address, {
-            driver_id: recreated.id,
-            ...(await rowFields(node, change.fingerprint, inputs, recreated.outputs)),
-          });
+          const recreatedFields = await rowFields(node, change.fingerprint, inputs, recreated.outputs);
+          await storeProvisioned(node, definition, 'created', () =>
+            updateRow(node.address, { driver_id: recreated.id, ...recreatedFields }),
+          );
           outputsByAddress.set(node.address, recreated.outputs);
           await note({
             step: 'provision',
@@ -641,13 +743,20 @@ export async function provisionResources(
         // The contract: `olds` are the inputs the resource was last created or updated with. A resource
         // provisioned before 0011 has none stored; it gets today's inputs as `olds`, as it did before.
         const olds = change.olds ?? inputs;
-        const { outputs } = await driver.update(row.driver_id, olds, inputs, ctx).catch((error: unknown) => {
-          throw new ProvisioningError(
-            `${node.address} (${node.type}): ${definition.driver} could not update it: ${(error as Error).message}`,
+        const { outputs } = await driver
+          .update(row.driver_id, olds, inputs, ctx)
+          .catch((error: unknown) =>
+            failed(
+              node,
+              definition,
+              new ProvisioningError(
+                `${node.address} (${node.type}): ${definition.driver} could not update it: ${(error as Error).message}`,
+              ),
+            ),
           );
-        });
         await claimHost(node, outputs);
-        await updateRow(node.address, await rowFields(node, change.fingerprint, inputs, outputs));
+        const updatedFields = await rowFields(node, change.fingerprint, inputs, outputs);
+        await storeProvisioned(node, definition, 'updated', () => updateRow(node.address, updatedFields));
         outputsByAddress.set(node.address, outputs);
         await note({ step: 'provision', status: 'succeeded', message: `${node.address}: updated` });
         continue;
@@ -659,22 +768,30 @@ export async function provisionResources(
       const result = await createWith(node, definition, driver, inputs, 'creating');
       created.push({ address: node.address, driver, id: result.id, inputs });
       await claimHost(node, result.outputs);
-      await store.db
-        .insertInto('resources')
-        .values({
-          app_id: target.app,
-          env_id: target.env,
-          address: node.address,
-          type: node.type,
-          class: node.class,
-          res_id: resId(node),
-          definition_id: definition.id,
-          driver: definition.driver,
-          driver_id: result.id,
-          ...(await rowFields(node, inputsFingerprint(box, definition, inputs), inputs, result.outputs)),
-          created_at: now(),
-        })
-        .execute();
+      const createdFields = await rowFields(
+        node,
+        inputsFingerprint(box, definition, inputs),
+        inputs,
+        result.outputs,
+      );
+      await storeProvisioned(node, definition, 'created', (tx) =>
+        tx
+          .insertInto('resources')
+          .values({
+            app_id: target.app,
+            env_id: target.env,
+            address: node.address,
+            type: node.type,
+            class: node.class,
+            res_id: resId(node),
+            definition_id: definition.id,
+            driver: definition.driver,
+            driver_id: result.id,
+            ...createdFields,
+            created_at: now(),
+          })
+          .execute(),
+      );
       outputsByAddress.set(node.address, result.outputs);
       await note({
         step: 'provision',
@@ -688,12 +805,16 @@ export async function provisionResources(
     for (const resource of created.reverse()) {
       try {
         await resource.driver.delete(resource.id, resource.inputs, ctx);
-        await store.db
-          .deleteFrom('resources')
-          .where('app_id', '=', target.app)
-          .where('env_id', '=', target.env)
-          .where('address', '=', resource.address)
-          .execute();
+        await store.transaction(async (tx) => {
+          const gone = await tx
+            .deleteFrom('resources')
+            .where('app_id', '=', target.app)
+            .where('env_id', '=', target.env)
+            .where('address', '=', resource.address)
+            .returningAll()
+            .executeTakeFirst();
+          if (gone) await recordResourceEvent(tx, target, rowSubject(gone), { type: 'resource.deleted' });
+        });
         await note({
           step: 'provision',
           status: 'info',
@@ -850,9 +971,14 @@ async function deleteResource(
       status: 'failed',
       message: `${row.address}: ${(error as Error).message}`,
     });
-    throw new ProvisioningError(
+    const failure = new ProvisioningError(
       `${row.address} (${row.type}): ${row.driver} could not delete it: ${(error as Error).message}`,
     );
+    await recordResourceEvent(deps.store.db, target, rowSubject(row), {
+      type: 'resource.failed',
+      reason: failure.message,
+    });
+    throw failure;
   }
   if (options.keepRow) {
     await note({
@@ -862,12 +988,15 @@ async function deleteResource(
     });
     return;
   }
-  await deps.store.db
-    .deleteFrom('resources')
-    .where('app_id', '=', target.app)
-    .where('env_id', '=', target.env)
-    .where('address', '=', row.address)
-    .execute();
+  await deps.store.transaction(async (tx) => {
+    await tx
+      .deleteFrom('resources')
+      .where('app_id', '=', target.app)
+      .where('env_id', '=', target.env)
+      .where('address', '=', row.address)
+      .execute();
+    await recordResourceEvent(tx, target, rowSubject(row), { type: 'resource.deleted' });
+  });
   await note({ step: 'provision', status: 'succeeded', message: `${row.address}: deleted` });
 }
 

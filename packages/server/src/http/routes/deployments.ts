@@ -20,6 +20,7 @@ import type { Store } from '../../store/index.ts';
 import { getEnvironment } from '../../domain/environments.ts';
 import { getDeployment, listDeployments } from '../../domain/deployments/records.ts';
 import { createDeployment, diffDeployments, rollback } from '../../domain/deployments/service.ts';
+import { cancelDeployment } from '../../domain/deployments/cancel.ts';
 import { driverContext, type EnvironmentTargets } from '../../domain/deployments/orchestrator.ts';
 import { environmentStatus } from '../../domain/deployments/status.ts';
 import { environmentLogs } from '../../domain/logs.ts';
@@ -136,6 +137,20 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
       },
     },
     async (request) => getDeployment(store.db, request.params.app, request.params.env, request.params.id),
+  );
+  api.post(
+    '/apps/:app/envs/:env/deployments/:id/cancel',
+    {
+      config: { permission: 'deployment.create' },
+      schema: {
+        tags,
+        summary: 'Cancel a queued deployment (409 once it has started)',
+        params: DeploymentParams,
+        response: { 200: DeploymentDetail },
+      },
+    },
+    async (request) =>
+      cancelDeployment(store, request.pave, request.params.app, request.params.env, request.params.id),
   );
   api.get(
     '/apps/:app/envs/:env/diff',

@@ -12,6 +12,8 @@ import { auditKeyAndIncarnations } from './0010_audit_key_and_incarnations.ts';
 import { resourceInputs } from './0011_resource_inputs.ts';
 import { envTypeMinReady } from './0012_env_type_min_ready.ts';
 import { events } from './0013_events.ts';
+import { webhooks } from './0014_webhooks.ts';
+import { artifacts } from './0015_artifacts.ts';
 
 /** The database engines the store runs on. */
 export type StoreEngine = 'sqlite' | 'postgres';
@@ -38,4 +40,6 @@ export const migrations: readonly StoreMigration[] = [
   resourceInputs,
   envTypeMinReady,
   events,
+  webhooks,
+  artifacts,
 ];

@@ -1,0 +1,179 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import type { Artifact, ArtifactScoreFile, PushArtifactInput, PushedArtifact } from '@pave/core';
+import { CliUsageError } from '../errors.ts';
+import type { CliIo } from '../io.ts';
+import type { Colors } from '../output/colors.ts';
+import { colorsFor } from '../output/colors.ts';
+import { formatTable } from '../output/table.ts';
+import type { Column } from '../output/table.ts';
+import { formatTime } from '../output/time.ts';
+import { addClientOptions, clientFor, examples } from './client-options.ts';
+import type { ClientOptions } from './client-options.ts';
+import { ScoreFilesError, loadScoreFiles } from './deploy.ts';
+
+type PushOptions = ClientOptions & {
+  app: string;
+  file: string[];
+  image?: string;
+  workload?: string;
+  commit: string;
+  branch?: string;
+  commitTime?: string;
+};
+
+/** `pave artifacts push|list`: build artifacts CI registers, which rules and `pave deploy --artifact` deploy. */
+export function registerArtifactsCommands(program: Command, io: CliIo): void {
+  const artifacts = program
+    .command('artifacts')
+    .summary('Push and list build artifacts (what CI built, for rules and `pave deploy --artifact`)')
+    .description(
+      "A build artifact is what CI built from one commit: the app's Score files and the image it pushed. " +
+        'Pushing one runs the rules of the app (`pave rules`): each rule whose branch matches deploys it ' +
+        'to its environment at once. `pave deploy --artifact ID` deploys one by hand.',
+    )
+    .addHelpText(
+      'after',
+      examples(
+        'pave artifacts push --app shop -f score.yaml --image registry.example.com/shop/web:1f2e3d --commit 1f2e3d4 --branch main',
+        'pave artifacts list --app shop',
+      ),
+    );
+
+  addClientOptions(
+    artifacts
+      .command('push')
+      .description(
+        'Register a build artifact: the Score files (validated here first, then by the server), the image ' +
+          'CI built for the containers whose image is "." and the commit; prints the deployments the ' +
+          "app's rules queued for it",
+      )
+      .requiredOption('--app <app>', 'the application')
+      .requiredOption('-f, --file <files...>', 'Score files, one per workload (repeat -f or list several)')
+      .option('--image <ref>', 'the image CI built: it replaces the image "." of the workload\'s containers')
+      .option('--workload <name>', 'the workload the image is for (needed with several workloads)')
+      .requiredOption('--commit <sha>', 'the commit the artifact was built from')
+      .option('--branch <name>', 'the branch CI built; rules deploy the artifacts of matching branches')
+      .option(
+        '--commit-time <time>',
+        'when the commit was made (RFC 3339), e.g. from `git log -1 --format=%cI`',
+      ),
+  )
+    .addHelpText(
+      'after',
+      examples(
+        'pave artifacts push --app shop -f score.yaml --commit "$GITHUB_SHA" --branch "$GITHUB_REF_NAME"',
+        'pave artifacts push --app shop -f web.score.yaml -f api.score.yaml --image ghcr.io/acme/api:1f2e3d --workload api --commit 1f2e3d4 -o json',
+      ),
+    )
+    .action(async (options: PushOptions) => {
+      if (options.commit.trim() === '' || /\s/.test(options.commit)) {
+        throw new CliUsageError('--commit needs a commit id without spaces, e.g. a git SHA');
+      }
+      if (options.workload !== undefined && options.image === undefined) {
+        throw new CliUsageError('--workload says which workload --image is for; give --image too');
+      }
+      if (options.commitTime !== undefined && Number.isNaN(Date.parse(options.commitTime))) {
+        throw new CliUsageError(
+          `--commit-time: "${options.commitTime}" is not an RFC 3339 time, e.g. 2026-01-31T12:00:00Z`,
+        );
+      }
+      const scoreFiles = await artifactScoreFiles(options.file, io);
+      const body: PushArtifactInput = {
+        scoreFiles,
+        commit: options.commit,
+        ...(options.image !== undefined ? { image: options.image } : {}),
+        ...(options.workload !== undefined ? { workload: options.workload } : {}),
+        ...(options.branch !== undefined ? { branch: options.branch } : {}),
+        ...(options.commitTime !== undefined ? { commitTime: options.commitTime } : {}),
+      };
+      const { client, output } = await clientFor(options, io);
+      const colors = colorsFor(io.stdout, io.env);
+      output.show(await client.pushArtifact(options.app, body), (pushed) => renderPushed(pushed, colors));
+    });
+
+  addClientOptions(
+    artifacts
+      .command('list')
+      .description("List an app's build artifacts, newest first")
+      .requiredOption('--app <app>', 'the application')
+      .option('--limit <n>', 'at most this many (the server caps it at 500)'),
+  )
+    .addHelpText(
+      'after',
+      examples('pave artifacts list --app shop', 'pave artifacts list --app shop -o json'),
+    )
+    .action(async (options: ClientOptions & { app: string; limit?: string }) => {
+      let query = {};
+      if (options.limit !== undefined) {
+        if (!/^\d+$/.test(options.limit) || Number(options.limit) < 1) {
+          throw new CliUsageError(`--limit: "${options.limit}" is not a positive number`);
+        }
+        query = { limit: Number(options.limit) };
+      }
+      const { client, output } = await clientFor(options, io);
+      const colors = colorsFor(io.stdout, io.env);
+      output.show(await client.listArtifacts(options.app, query), (page) =>
+        renderArtifactList(page.items, colors, options.app),
+      );
+    });
+}
+
+/**
+ * The Score files of a push, validated here as `pave deploy` validates them (problems printed on stderr at
+ * file:line:column; ScoreFilesError then). Each is sent as its text, or, when it mounts files by `source`,
+ * as YAML of its spec with those files inlined (the server cannot read them).
+ */
+async function artifactScoreFiles(files: string[], io: CliIo): Promise<ArtifactScoreFile[]> {
+  const loaded = await loadScoreFiles(files);
+  if (loaded.problems.length > 0) {
+    for (const problem of loaded.problems) io.stderr.write(`${problem}\n`);
+    throw new ScoreFilesError(
+      `${loaded.problems.length} problem${loaded.problems.length === 1 ? '' : 's'} in the Score files; nothing was pushed`,
+    );
+  }
+  const { parseScore } = await import('@pave/core');
+  const { stringify } = await import('yaml');
+  return Promise.all(
+    loaded.workloads.map(async (workload) => {
+      const file = workload.file ?? '';
+      const text = await readFile(resolve(file), 'utf8');
+      const asWritten = parseScore(text, file).workload;
+      const inlined = JSON.stringify(asWritten) !== JSON.stringify(workload.spec);
+      return { file, dir: workload.dir, content: inlined ? stringify(workload.spec) : text };
+    }),
+  );
+}
+
+/** Renders a pushed artifact: its id and commit, then one line per rule it triggered. */
+export function renderPushed(pushed: PushedArtifact, colors: Colors): string {
+  const head = `Pushed artifact ${colors.bold(pushed.id)} of ${pushed.app} (commit ${pushed.commit.slice(0, 12)}${
+    pushed.branch ? ` on ${pushed.branch}` : ''
+  }; workloads ${pushed.workloads.join(', ')})`;
+  if (pushed.triggered.length === 0) return `${head}\nNo rule matched it.`;
+  const lines = pushed.triggered.map((outcome) =>
+    outcome.deploymentId !== null
+      ? `  rule ${outcome.ruleId}: queued deployment ${outcome.deploymentId} to ${pushed.app}/${outcome.env}` +
+        ` (\`pave deployments get ${outcome.deploymentId} --app ${pushed.app} --env ${outcome.env}\`)`
+      : `  rule ${outcome.ruleId}: ${colors.red('refused')} to deploy to ${pushed.app}/${outcome.env}: ${outcome.refused ?? ''}`,
+  );
+  return `${head}\nRules:\n${lines.join('\n')}`;
+}
+
+/** Renders artifacts as an ID, COMMIT (12 characters), BRANCH, WORKLOADS, IMAGE, PUSHED, BY table. */
+export function renderArtifactList(items: readonly Artifact[], colors: Colors, app: string): string {
+  const columns: Column<Artifact>[] = [
+    { header: 'id', value: (artifact) => artifact.id },
+    { header: 'commit', value: (artifact) => artifact.commit.slice(0, 12) },
+    { header: 'branch', value: (artifact) => artifact.branch ?? '-' },
+    { header: 'workloads', value: (artifact) => artifact.workloads.join(',') },
+    { header: 'image', value: (artifact) => artifact.image ?? '-' },
+    { header: 'pushed', value: (artifact) => formatTime(artifact.createdAt) },
+    { header: 'by', value: (artifact) => artifact.createdBy },
+  ];
+  return formatTable(items, columns, {
+    empty: `No artifacts of ${app} yet. CI pushes them with \`pave artifacts push --app ${app} -f score.yaml --commit SHA\`.`,
+    styleHeader: colors.bold,
+  });
+}

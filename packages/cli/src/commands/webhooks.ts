@@ -1,0 +1,280 @@
+import type { Command } from 'commander';
+import {
+  EVENT_TYPES,
+  WEBHOOK_DELIVERY_PAGE_MAX,
+  type CreatedWebhook,
+  type EventType,
+  type Webhook,
+  type WebhookDelivery,
+  type WebhookTestResult,
+} from '@pave/core';
+import { CliUsageError } from '../errors.ts';
+import type { CliIo } from '../io.ts';
+import type { Column } from '../output/table.ts';
+import { formatTime } from '../output/time.ts';
+import { addClientOptions, clientFor, examples } from './client-options.ts';
+import type { ClientOptions } from './client-options.ts';
+
+type CreateOptions = ClientOptions & { url: string; app?: string; events?: string };
+type ListOptions = ClientOptions & { app?: string };
+type DeliveriesOptions = ClientOptions & { limit?: string };
+
+/** The receiver did not answer a `pave webhooks test` with 2xx in time: exit code 1, after the result. */
+class WebhookTestFailedError extends Error {
+  override name = 'WebhookTestFailedError';
+}
+
+const webhookColumns: Column<Webhook>[] = [
+  { header: 'id', value: (webhook) => webhook.id },
+  { header: 'name', value: (webhook) => webhook.name },
+  { header: 'app', value: (webhook) => webhook.app ?? '(org-wide)' },
+  { header: 'url', value: (webhook) => webhook.url },
+  { header: 'events', value: (webhook) => webhook.events?.join(',') ?? 'all' },
+  { header: 'state', value: (webhook) => state(webhook) },
+  { header: 'last event', value: (webhook) => webhook.lastEventId ?? '-' },
+];
+
+const deliveryColumns: Column<WebhookDelivery>[] = [
+  { header: 'id', value: (delivery) => delivery.id },
+  { header: 'event', value: (delivery) => delivery.eventId ?? '-' },
+  { header: 'type', value: (delivery) => delivery.eventType },
+  { header: 'status', value: (delivery) => delivery.status },
+  { header: 'attempts', value: (delivery) => String(delivery.attempts) },
+  { header: 'last code/error', value: (delivery) => lastOutcome(delivery) },
+  { header: 'time', value: (delivery) => formatTime(delivery.createdAt) },
+];
+
+/**
+ * `pave webhooks create|list|get|delete|enable|test|deliveries|redeliver`: signed HTTP callbacks of the
+ * event stream, for an app (its owners) or the whole organisation (platform).
+ */
+export function registerWebhooksCommands(program: Command, io: CliIo): void {
+  const webhooks = program
+    .command('webhooks')
+    .summary('Send events to HTTP endpoints, signed (Standard Webhooks)')
+    .description(
+      'A webhook POSTs each event Pave records (as `pave events -o json` shows it) to a URL, in order, ' +
+        'signed with a secret so the receiver can verify it (Standard Webhooks: webhook-id, ' +
+        'webhook-timestamp, webhook-signature). A webhook of an app receives that app’s events (app ' +
+        'owners manage them); one without --app receives every event (platform and admins). Failed ' +
+        'deliveries are retried with backoff for 24 hours; 20 failed deliveries in a row disable it.',
+    )
+    .addHelpText(
+      'after',
+      examples(
+        'pave webhooks create ci --url https://ci.example.com/pave --app shop --events deployment.failed',
+        'pave webhooks list --app shop',
+        'pave webhooks test wh_0123',
+        'pave webhooks deliveries wh_0123',
+      ),
+    );
+
+  addClientOptions(
+    webhooks
+      .command('create')
+      .description('Create a webhook; prints its signing secret, shown only this once')
+      .argument('<name>', 'a name, unique among the webhooks of its app (lowercase letters, digits, -)')
+      .requiredOption('--url <url>', 'where events are POSTed (http:// or https://)')
+      .option('--app <app>', "only this app's events (default: every event, org-wide; needs platform)")
+      .option('--events <types>', `only these event types, comma-separated (${EVENT_TYPES.join(', ')})`),
+  )
+    .addHelpText(
+      'after',
+      examples(
+        'pave webhooks create ci --url https://ci.example.com/pave --app shop',
+        'pave webhooks create alerts --url https://alerts.example.com/in --events deployment.failed,resource.failed',
+        'pave webhooks create ci --url https://ci.example.com/pave --app shop -o json',
+      ),
+    )
+    .action(async (name: string, options: CreateOptions) => {
+      const events = options.events === undefined ? undefined : parseEventTypes(options.events);
+      const { client, output } = await clientFor(options, io);
+      const created = await client.createWebhook({
+        name,
+        url: options.url,
+        ...(options.app !== undefined ? { app: options.app } : {}),
+        ...(events ? { events } : {}),
+      });
+      output.show(created, (body: CreatedWebhook) =>
+        [
+          `Created webhook ${body.webhook.name} (${body.webhook.id}) for ${scopeOf(body.webhook)}.`,
+          `Signing secret: ${body.secret}`,
+          'This secret is shown only now: keep it in the receiver, which verifies each request with it.',
+        ].join('\n'),
+      );
+    });
+
+  addClientOptions(
+    webhooks
+      .command('list')
+      .description("List an app's webhooks, or without --app the org-wide ones")
+      .option('--app <app>', 'the application (default: the org-wide webhooks)'),
+  )
+    .addHelpText('after', examples('pave webhooks list --app shop', 'pave webhooks list -o json'))
+    .action(async (options: ListOptions) => {
+      const { client, output } = await clientFor(options, io);
+      const list = await client.listWebhooks(options.app !== undefined ? { app: options.app } : {});
+      output.show(list, (body) =>
+        output.table(
+          body.items,
+          webhookColumns,
+          `No webhooks ${options.app ? `for app ${options.app}` : 'org-wide'}. Create one with \`pave webhooks create\`.`,
+        ),
+      );
+    });
+
+  addClientOptions(
+    webhooks
+      .command('get')
+      .description('Show one webhook (never its secret)')
+      .argument('<id>', 'webhook id (see `pave webhooks list`)'),
+  )
+    .addHelpText('after', examples('pave webhooks get wh_0123', 'pave webhooks get wh_0123 -o json'))
+    .action(async (id: string, options: ClientOptions) => {
+      const { client, output } = await clientFor(options, io);
+      output.show(await client.getWebhook(id), (webhook) =>
+        output.details([
+          ['id', webhook.id],
+          ['name', webhook.name],
+          ['scope', scopeOf(webhook)],
+          ['url', webhook.url],
+          ['events', webhook.events?.join(', ') ?? 'all'],
+          ['state', state(webhook)],
+          ['failures in a row', String(webhook.consecutiveFailures)],
+          ['last event', webhook.lastEventId ?? '-'],
+          ['created', `${formatTime(webhook.createdAt)} by ${webhook.createdBy}`],
+        ]),
+      );
+    });
+
+  addClientOptions(
+    webhooks
+      .command('delete')
+      .description('Delete a webhook and its deliveries')
+      .argument('<id>', 'webhook id'),
+  )
+    .addHelpText('after', examples('pave webhooks delete wh_0123'))
+    .action(async (id: string, options: ClientOptions) => {
+      const { client, output } = await clientFor(options, io);
+      await client.deleteWebhook(id);
+      output.confirm(`Deleted webhook ${id}`);
+    });
+
+  addClientOptions(
+    webhooks
+      .command('enable')
+      .description('Enable a webhook Pave disabled; it goes on from the event where it stopped')
+      .argument('<id>', 'webhook id'),
+  )
+    .addHelpText('after', examples('pave webhooks enable wh_0123'))
+    .action(async (id: string, options: ClientOptions) => {
+      const { client, output } = await clientFor(options, io);
+      output.show(
+        await client.enableWebhook(id),
+        (webhook) => `Enabled webhook ${webhook.name} (${webhook.id}).`,
+      );
+    });
+
+  addClientOptions(
+    webhooks
+      .command('test')
+      .description(
+        'Send a signed webhook.test message now and show what the receiver answered (exit 1 if not 2xx)',
+      )
+      .argument('<id>', 'webhook id'),
+  )
+    .addHelpText('after', examples('pave webhooks test wh_0123', 'pave webhooks test wh_0123 -o json'))
+    .action(async (id: string, options: ClientOptions) => {
+      const { client, output } = await clientFor(options, io);
+      const result = await client.testWebhook(id);
+      output.show(result, renderTestResult);
+      if (!result.ok) {
+        throw new WebhookTestFailedError(
+          `the test message to webhook ${id} failed: ${result.error ?? `status ${result.statusCode}`}`,
+        );
+      }
+    });
+
+  addClientOptions(
+    webhooks
+      .command('deliveries')
+      .description("List a webhook's deliveries, newest first")
+      .argument('<id>', 'webhook id')
+      .option('--limit <n>', `at most N deliveries (1 to ${WEBHOOK_DELIVERY_PAGE_MAX}; default 50)`),
+  )
+    .addHelpText(
+      'after',
+      examples('pave webhooks deliveries wh_0123', 'pave webhooks deliveries wh_0123 -o json'),
+    )
+    .action(async (id: string, options: DeliveriesOptions) => {
+      let limit: number | undefined;
+      if (options.limit !== undefined) {
+        limit = Number(options.limit.trim());
+        if (!/^\d+$/.test(options.limit.trim()) || limit < 1 || limit > WEBHOOK_DELIVERY_PAGE_MAX) {
+          throw new CliUsageError(
+            `--limit: "${options.limit}" is not a whole number from 1 to ${WEBHOOK_DELIVERY_PAGE_MAX}`,
+          );
+        }
+      }
+      const { client, output } = await clientFor(options, io);
+      const list = await client.listWebhookDeliveries(id, limit === undefined ? {} : { limit });
+      output.show(list, (body) => output.table(body.items, deliveryColumns, 'No deliveries yet.'));
+    });
+
+  addClientOptions(
+    webhooks
+      .command('redeliver')
+      .description('Queue a new delivery of the same event to the same webhook (a new webhook-id)')
+      .argument('<delivery-id>', 'delivery id (see `pave webhooks deliveries`)'),
+  )
+    .addHelpText('after', examples('pave webhooks redeliver msg_0123'))
+    .action(async (deliveryId: string, options: ClientOptions) => {
+      const { client, output } = await clientFor(options, io);
+      output.show(
+        await client.redeliverWebhookDelivery(deliveryId),
+        (delivery) =>
+          `Queued delivery ${delivery.id} of event ${delivery.eventId ?? '-'} (${delivery.eventType}) ` +
+          `to webhook ${delivery.webhookId}.`,
+      );
+    });
+}
+
+/** The event types of `--events`; a usage error naming the valid ones for an unknown type. */
+export function parseEventTypes(text: string): EventType[] {
+  const types = text
+    .split(',')
+    .map((type) => type.trim())
+    .filter(Boolean);
+  const unknown = types.filter((type) => !(EVENT_TYPES as string[]).includes(type));
+  if (types.length === 0 || unknown.length > 0) {
+    throw new CliUsageError(
+      `--events: ${unknown.length > 0 ? `"${unknown.join('", "')}" is not an event type` : 'no event type given'}; ` +
+        `use one or more of ${EVENT_TYPES.join(', ')}`,
+    );
+  }
+  return types as EventType[];
+}
+
+function scopeOf(webhook: Webhook): string {
+  return webhook.app === null ? 'every app (org-wide)' : `app ${webhook.app}`;
+}
+
+function state(webhook: Webhook): string {
+  if (webhook.enabled)
+    return webhook.consecutiveFailures > 0 ? `enabled (${webhook.consecutiveFailures} failing)` : 'enabled';
+  return `disabled${webhook.disabledReason ? `: ${webhook.disabledReason}` : ''}`;
+}
+
+function lastOutcome(delivery: WebhookDelivery): string {
+  if (delivery.lastError)
+    return delivery.lastStatusCode ? `${delivery.lastStatusCode} ${delivery.lastError}` : delivery.lastError;
+  return delivery.lastStatusCode === null ? '-' : String(delivery.lastStatusCode);
+}
+
+function renderTestResult(result: WebhookTestResult): string {
+  const answer = result.statusCode === null ? 'no answer' : `status ${result.statusCode}`;
+  const lines = [`${result.ok ? 'OK' : 'Failed'}: ${answer} in ${Math.round(result.latencyMs)} ms`];
+  if (result.error) lines.push(`Error: ${result.error}`);
+  if (result.responseBody) lines.push(`Response: ${result.responseBody.slice(0, 200)}`);
+  return lines.join('\n');
+}

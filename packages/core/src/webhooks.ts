@@ -1,0 +1,145 @@
+import { z } from 'zod';
+import { EVENT_TYPES, type EventType } from './events.ts';
+import { dnsLabel } from './ids.ts';
+
+/*
+ * Webhooks: Pave POSTs each event of the stream (as `GET /events` shows it) to a URL, signed the Standard
+ * Webhooks way (`webhook-id`, `webhook-timestamp`, `webhook-signature`) with a secret only the receiver and
+ * Pave know. A webhook belongs to an app (its events) or to the organisation (every event).
+ */
+
+/** The prefix of a webhook signing secret (Standard Webhooks): `whsec_` + base64 of random bytes. */
+export const WEBHOOK_SECRET_PREFIX = 'whsec_';
+
+/** The largest page of `GET /webhooks/{id}/deliveries`. */
+export const WEBHOOK_DELIVERY_PAGE_MAX = 500;
+
+const eventType = z.enum(EVENT_TYPES as [EventType, ...EventType[]], {
+  message: `must be an event type: ${EVENT_TYPES.join(', ')}`,
+});
+
+/** An http(s) URL a webhook is sent to. */
+export const webhookUrl = z
+  .string()
+  .max(2048, { message: 'must be at most 2048 characters' })
+  .refine(
+    (value) => {
+      try {
+        const url = new URL(value);
+        return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+      } catch {
+        return false;
+      }
+    },
+    { message: 'must be an http:// or https:// URL, e.g. https://hooks.example.com/pave' },
+  );
+
+/** A webhook as the API shows it: never its secret. */
+export const Webhook = z
+  .object({
+    id: z.string(),
+    name: z.string().describe('Unique among the webhooks of its app (or the org-wide ones).'),
+    url: z.string(),
+    app: z.string().nullable().describe('The app whose events it receives; null: every event (org-wide).'),
+    events: z.array(eventType).nullable().describe('The event types it receives; null: every type.'),
+    enabled: z.boolean(),
+    disabledReason: z.string().nullable().describe('Why Pave disabled it (failures in a row), if it did.'),
+    consecutiveFailures: z.number().int().describe('Deliveries that failed in a row.'),
+    createdAt: z.string(),
+    createdBy: z.string(),
+    lastEventId: z.string().nullable().describe('The last event delivered (or given up on): its cursor.'),
+  })
+  .meta({ id: 'Webhook' });
+export type Webhook = z.infer<typeof Webhook>;
+
+/** `POST /webhooks`: without `app`, an org-wide webhook (every event Pave records). */
+export const CreateWebhookInput = z
+  .strictObject({
+    name: dnsLabel,
+    url: webhookUrl,
+    app: dnsLabel.optional(),
+    events: z
+      .array(eventType)
+      .min(1, { message: 'name at least one event type, or leave `events` out for every type' })
+      .optional(),
+  })
+  .meta({ id: 'CreateWebhookInput' });
+export type CreateWebhookInput = z.infer<typeof CreateWebhookInput>;
+
+/** A new webhook and its signing secret: the only time the secret is shown. */
+export const CreatedWebhook = z
+  .object({
+    webhook: Webhook,
+    secret: z.string().describe('The `whsec_…` signing secret; shown this once only.'),
+  })
+  .meta({ id: 'CreatedWebhook' });
+export type CreatedWebhook = z.infer<typeof CreatedWebhook>;
+
+/** One attempt of a delivery. */
+export const WebhookAttempt = z
+  .object({
+    at: z.string(),
+    statusCode: z.number().int().nullable().describe('The receiver’s status; null when none came.'),
+    latencyMs: z.number(),
+    responseBody: z.string().describe('The first 1 KiB of the response body.'),
+    error: z.string().nullable().describe('Why the attempt failed, if it did.'),
+  })
+  .meta({ id: 'WebhookAttempt' });
+export type WebhookAttempt = z.infer<typeof WebhookAttempt>;
+
+/** The delivery statuses: pending (to send or retry), succeeded, failed (given up after 24 h). */
+export const WEBHOOK_DELIVERY_STATUSES = ['pending', 'succeeded', 'failed'] as const;
+export type WebhookDeliveryStatus = (typeof WEBHOOK_DELIVERY_STATUSES)[number];
+
+/** One event sent (or to send) to one webhook; its id is the `webhook-id` header, the same on every retry. */
+export const WebhookDelivery = z
+  .object({
+    id: z.string(),
+    webhookId: z.string(),
+    eventId: z.string().nullable(),
+    eventType: z.string(),
+    status: z.enum(WEBHOOK_DELIVERY_STATUSES),
+    attempts: z.number().int(),
+    createdAt: z.string(),
+    nextAttemptAt: z.string().nullable(),
+    lastStatusCode: z.number().int().nullable(),
+    lastError: z.string().nullable(),
+    attemptLog: z.array(WebhookAttempt).describe('Every attempt, oldest first.'),
+  })
+  .meta({ id: 'WebhookDelivery' });
+export type WebhookDelivery = z.infer<typeof WebhookDelivery>;
+
+/** What `POST /webhooks/{id}/test` got back from the receiver. */
+export const WebhookTestResult = z
+  .object({
+    ok: z.boolean().describe('The receiver answered 2xx within 10 s.'),
+    statusCode: z.number().int().nullable(),
+    latencyMs: z.number(),
+    error: z.string().nullable(),
+    responseBody: z.string().describe('The first 1 KiB of the response body.'),
+  })
+  .meta({ id: 'WebhookTestResult' });
+export type WebhookTestResult = z.infer<typeof WebhookTestResult>;
+
+/** `GET /webhooks`: an app's webhooks, or without `app` the org-wide ones. */
+export const WebhookListQuery = z.strictObject({ app: dnsLabel.optional() });
+export type WebhookListQuery = z.infer<typeof WebhookListQuery>;
+
+/** A webhook in the path. */
+export const WebhookParams = z.strictObject({ id: z.string().min(1).max(64) });
+
+/** `GET /webhooks/{id}/deliveries`. */
+export const WebhookDeliveryQuery = z.strictObject({
+  limit: z.coerce
+    .number({ message: 'must be a whole number' })
+    .int({ message: 'must be a whole number' })
+    .min(1, { message: 'must be at least 1' })
+    .max(WEBHOOK_DELIVERY_PAGE_MAX, { message: `must be at most ${WEBHOOK_DELIVERY_PAGE_MAX}` })
+    .optional(),
+});
+export type WebhookDeliveryQuery = z.infer<typeof WebhookDeliveryQuery>;
+
+/** Whether a string names an event type. */
+export function isEventType(value: string): value is EventType {
+  return (EVENT_TYPES as string[]).includes(value);
+}

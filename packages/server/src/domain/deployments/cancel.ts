@@ -1,0 +1,59 @@
+import { ConflictError, type DeploymentDetail, type DeploymentKind } from '@pave/core';
+import type { Store } from '../../store/index.ts';
+import { recordAudit } from '../audit.ts';
+import { now, type RequestContext } from '../context.ts';
+import { recordEvent } from '../events.ts';
+import { getDeployment, journal } from './records.ts';
+
+/**
+ * Cancels a queued deployment: it becomes `cancelled` and never runs. A deployment that has started cannot be
+ * cancelled (its changes are under way; roll back once it has finished) and one that has finished is left as
+ * it is: both are a ConflictError saying so. The status changes only if it is still `queued` at that moment,
+ * so a worker that takes the deployment at the same time either runs it (and the cancel is refused) or finds
+ * it cancelled (and skips it). Audited, with a `deployment.cancelled` event.
+ */
+export async function cancelDeployment(
+  store: Store,
+  context: RequestContext,
+  app: string,
+  env: string,
+  id: string,
+): Promise<DeploymentDetail> {
+  const existing = await getDeployment(store.db, app, env, id);
+  const reason = `cancelled by ${context.actor.username} before it started`;
+  const cancelled = await store.transaction(async (tx) => {
+    const row = await tx
+      .updateTable('deployments')
+      .set({ status: 'cancelled', reason, finished_at: now() })
+      .where('id', '=', Number(existing.id))
+      .where('status', '=', 'queued')
+      .returning(['kind'])
+      .executeTakeFirst();
+    if (!row) return false;
+    await journal(tx, Number(existing.id), { step: 'cancel', status: 'info', message: reason });
+    await recordAudit(tx, context, {
+      action: 'deployment.cancel',
+      target: `apps/${app}/envs/${env}/deployments/${existing.id}`,
+      appId: app,
+      summary: { id: existing.id, kind: row.kind },
+    });
+    await recordEvent(tx, context, {
+      type: 'deployment.cancelled',
+      app,
+      env,
+      data: { deploymentId: existing.id, kind: row.kind as DeploymentKind, status: 'cancelled', reason },
+    });
+    return true;
+  });
+  if (!cancelled) {
+    const now = await getDeployment(store.db, app, env, id);
+    const why =
+      now.status === 'running'
+        ? 'it is running: its changes are under way. Wait for it to finish, then roll back with `pave rollback` if you do not want it'
+        : `it has already ${now.status === 'cancelled' ? 'been cancelled' : now.status}`;
+    throw new ConflictError(`deployment ${id} of ${app}/${env} cannot be cancelled: ${why}`, [
+      { path: 'id', message: 'only a queued deployment can be cancelled' },
+    ]);
+  }
+  return getDeployment(store.db, app, env, id);
+}

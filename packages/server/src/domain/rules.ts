@@ -1,0 +1,210 @@
+import type { Selectable } from 'kysely';
+import { minimatch } from 'minimatch';
+import { NotFoundError, type Artifact, type CreateRuleInput, type Rule, type RuleOutcome } from '@pave/core';
+import type { Executor, Store } from '../store/index.ts';
+import type { RulesTable } from '../store/schema.ts';
+import { recordAudit } from './audit.ts';
+import { recordEvent } from './events.ts';
+import { now, systemContext, type Actor, type RequestContext } from './context.ts';
+import { actorSeesApp, decideFor, environmentAccess, loadGrants } from './access.ts';
+import { environmentRow } from './environments.ts';
+import { createDeployment, type DeploymentPlanning } from './deployments/service.ts';
+
+function toRule(row: Selectable<RulesTable>): Rule {
+  return {
+    id: String(row.id),
+    app: row.app_id,
+    env: row.env_id,
+    branch: row.branch,
+    workload: row.workload,
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+  };
+}
+
+/**
+ * Whether a branch matches a rule's glob: `*` stays within one path segment (`release/*` matches
+ * `release/1.2`, not `release/1/hotfix`), `**` crosses them; a dot is an ordinary character.
+ */
+export function branchMatches(glob: string, branch: string): boolean {
+  return minimatch(branch, glob, { dot: true, nocomment: true, nonegate: true });
+}
+
+/**
+ * Creates a rule of `app` into `input.env`, made by (and deploying with the roles of) the caller. The route
+ * has checked that the caller may deploy there; NotFoundError when the environment does not exist.
+ */
+export async function createRule(
+  store: Store,
+  context: RequestContext,
+  app: string,
+  input: CreateRuleInput,
+): Promise<Rule> {
+  return store.transaction(async (tx) => {
+    await environmentRow(tx, app, input.env);
+    const row = await tx
+      .insertInto('rules')
+      .values({
+        app_id: app,
+        env_id: input.env,
+        branch: input.branch,
+        workload: input.workload ?? null,
+        created_by_id: context.actor.userId,
+        created_by: context.actor.username,
+        created_at: now(),
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    const rule = toRule(row);
+    await recordAudit(tx, context, {
+      action: 'rule.create',
+      target: `apps/${app}/rules/${rule.id}`,
+      appId: app,
+      summary: { id: rule.id, env: rule.env, branch: rule.branch, workload: rule.workload },
+    });
+    return rule;
+  });
+}
+
+/** The rules of `app`, oldest first. */
+export async function listRules(db: Executor, app: string): Promise<Rule[]> {
+  const rows = await db.selectFrom('rules').selectAll().where('app_id', '=', app).orderBy('id').execute();
+  return rows.map(toRule);
+}
+
+/** Deletes a rule of `app`; NotFoundError if there is no such rule. */
+export async function deleteRule(
+  store: Store,
+  context: RequestContext,
+  app: string,
+  id: string,
+): Promise<void> {
+  await store.transaction(async (tx) => {
+    const row = await tx
+      .selectFrom('rules')
+      .selectAll()
+      .where('app_id', '=', app)
+      .where('id', '=', Number(id))
+      .executeTakeFirst();
+    if (!row) {
+      throw new NotFoundError(`rule ${id} of ${app} not found`, [
+        { path: 'id', message: `\`pave rules list --app ${app}\` shows its rules` },
+      ]);
+    }
+    await tx.deleteFrom('rules').where('id', '=', row.id).execute();
+    await recordAudit(tx, context, {
+      action: 'rule.delete',
+      target: `apps/${app}/rules/${id}`,
+      appId: app,
+      summary: { id, env: row.env_id, branch: row.branch, workload: row.workload },
+    });
+  });
+}
+
+/**
+ * Why the rule's creator may not deploy to its environment now, or null when they may: their current roles
+ * (direct and through teams, as a token of theirs would have them) must give deployment.create there, which
+ * on a restricted environment type also needs `deployer` on it.
+ */
+async function refusal(db: Executor, rule: Selectable<RulesTable>): Promise<string | null> {
+  const creator = await db
+    .selectFrom('users')
+    .select(['id', 'username'])
+    .where('id', '=', rule.created_by_id)
+    .executeTakeFirst();
+  if (!creator) return `its creator ${rule.created_by} no longer exists; create the rule again`;
+  const actor: Actor = {
+    userId: creator.id,
+    username: creator.username,
+    tokenId: '',
+    tokenName: '',
+    tokenExpiresAt: null,
+    grants: await loadGrants(db, creator.id),
+    tokenScope: null,
+  };
+  const access = await environmentAccess(db, rule.app_id, rule.env_id);
+  if (!access) return `environment ${rule.app_id}/${rule.env_id} no longer exists`;
+  const who = `its creator ${creator.username}`;
+  if (!actorSeesApp(actor, rule.app_id)) return `${who} no longer has a role on app ${rule.app_id}`;
+  const decision = decideFor(actor, 'deployment.create', { app: rule.app_id, ...access });
+  if (!decision.allowed) {
+    return `${who} may no longer deploy to ${rule.app_id}/${rule.env_id}: ${decision.reason}`;
+  }
+  return null;
+}
+
+// Errors that mean "this deployment cannot be queued" (a refusal), rather than a fault of Pave.
+const REFUSALS = new Set(['InputError', 'NotFoundError', 'ConflictError', 'NotAllowedError']);
+
+/**
+ * Runs the rules of an artifact's app just after it was pushed: each rule whose branch glob matches the
+ * artifact's branch, and whose workload (if it names one) the artifact has, queues a deployment of the
+ * artifact to its environment as `rule:<id>`, provided its creator still may deploy there (see refusal).
+ * Every rule that matched is audited (`rule.trigger`) and records a rule.triggered event naming the
+ * deployment or why there is none. An artifact without a branch matches no rule. Resolves with what each
+ * matching rule did; rejects only on a fault of the store.
+ */
+export async function triggerRules(
+  store: Store,
+  requestId: string,
+  artifact: Artifact,
+  planning: DeploymentPlanning,
+): Promise<RuleOutcome[]> {
+  const branch = artifact.branch;
+  if (branch === null) return [];
+  const rules = await store.db
+    .selectFrom('rules')
+    .selectAll()
+    .where('app_id', '=', artifact.app)
+    .orderBy('id')
+    .execute();
+  const outcomes: RuleOutcome[] = [];
+  for (const rule of rules) {
+    if (!branchMatches(rule.branch, branch)) continue;
+    if (rule.workload !== null && !artifact.workloads.includes(rule.workload)) continue;
+    const id = String(rule.id);
+    const context = systemContext(`rule:${id}`, requestId, rule.created_by_id);
+    let refused = await refusal(store.db, rule);
+    let deploymentId: string | null = null;
+    if (refused === null) {
+      try {
+        const queued = await createDeployment(
+          store,
+          context,
+          rule.app_id,
+          rule.env_id,
+          { artifact: artifact.id, message: `rule ${id}: artifact ${artifact.id} (${artifact.commit})` },
+          planning,
+        );
+        if ('id' in queued) deploymentId = queued.id;
+      } catch (error) {
+        if (!REFUSALS.has((error as Error).name)) throw error;
+        refused = (error as Error).message;
+      }
+    }
+    const outcome: RuleOutcome = { ruleId: id, env: rule.env_id, deploymentId, refused };
+    await store.transaction(async (tx) => {
+      await recordAudit(tx, context, {
+        action: 'rule.trigger',
+        target: `apps/${rule.app_id}/rules/${id}`,
+        appId: rule.app_id,
+        summary: {
+          id,
+          env: rule.env_id,
+          artifact: artifact.id,
+          commit: artifact.commit,
+          deploymentId,
+          refused,
+        },
+      });
+      await recordEvent(tx, context, {
+        type: 'rule.triggered',
+        app: rule.app_id,
+        env: rule.env_id,
+        data: { ruleId: id, artifactId: artifact.id, commit: artifact.commit, deploymentId, refused },
+      });
+    });
+    outcomes.push(outcome);
+  }
+  return outcomes;
+}

@@ -1,0 +1,433 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  ConflictError,
+  InputError,
+  NotFoundError,
+  WEBHOOK_SECRET_PREFIX,
+  type CreateWebhookInput,
+  type CreatedWebhook,
+  type EventType,
+  type Webhook,
+  type WebhookAttempt,
+  type WebhookDelivery,
+  type WebhookTestResult,
+} from '@pave/core';
+import type { Selectable } from 'kysely';
+import type { Executor, Store } from '../../store/index.ts';
+import type { WebhookDeliveriesTable, WebhooksTable } from '../../store/schema.ts';
+import type { SecretBox } from '../../secrets/secret-box.ts';
+import { actorSeesApp, type AccessCheck } from '../access.ts';
+import { appNotFound } from '../apps.ts';
+import { incarnationOf, recordAudit } from '../audit.ts';
+import { now, type Actor, type RequestContext } from '../context.ts';
+import type { WebhookSender } from './sender.ts';
+import type { WebhookAllowList } from './ssrf.ts';
+
+/** What the webhook routes need besides the store. */
+export interface WebhookDeps {
+  store: Store;
+  /** Encrypts signing secrets at rest. */
+  box: SecretBox;
+  /** The SSRF guard's exceptions: a URL whose literal address it refuses is refused at creation. */
+  allow: WebhookAllowList;
+  /** Sends `POST /webhooks/{id}/test`, through the same guard as deliveries. */
+  sender: WebhookSender;
+}
+
+/** The secret-box scope of a webhook's signing secret: its app's, or the platform's for org-wide ones. */
+export function webhookSecretScope(app: string | null): string {
+  return app === null ? 'platform:webhooks' : `app:${app}`;
+}
+
+/** A new signing secret: `whsec_` + base64 of 32 random bytes (Standard Webhooks). */
+export function newWebhookSecret(): string {
+  return WEBHOOK_SECRET_PREFIX + randomBytes(32).toString('base64');
+}
+
+/** A URL fit to show and audit: its password (if any) masked, everything else as given. */
+export function displayUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (!parsed.password) return url;
+    parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}
+
+/** A URL fit for the audit log: no credentials, no query (it may hold a token). */
+function auditUrl(url: string): string {
+  const parsed = new URL(url);
+  parsed.username = '';
+  parsed.password = '';
+  if (parsed.search) parsed.search = '?…';
+  return parsed.toString();
+}
+
+/** The error for a webhook id that does not exist (or that the caller may not see). */
+export function webhookNotFound(id: string): NotFoundError {
+  return new NotFoundError(`webhook "${id}" not found`, [
+    {
+      path: 'id',
+      message: 'no such webhook; `pave webhooks list [--app APP]` shows the webhooks you manage',
+    },
+  ]);
+}
+
+function deliveryNotFound(id: string): NotFoundError {
+  return new NotFoundError(`webhook delivery "${id}" not found`, [
+    { path: 'id', message: 'no such delivery; `pave webhooks deliveries WEBHOOK` lists them' },
+  ]);
+}
+
+/** The API's view of a stored webhook: never its secret. */
+export function toWebhook(row: Selectable<WebhooksTable>): Webhook {
+  const cursor = Number(row.last_event_id);
+  return {
+    id: row.id,
+    name: row.name,
+    url: displayUrl(row.url),
+    app: row.app_id,
+    events: row.events === null ? null : (JSON.parse(row.events) as EventType[]),
+    enabled: Number(row.enabled) === 1,
+    disabledReason: row.disabled_reason,
+    consecutiveFailures: Number(row.consecutive_failures),
+    createdAt: row.created_at,
+    createdBy: row.created_by,
+    lastEventId: cursor > 0 ? String(cursor) : null,
+  };
+}
+
+/** The API's view of a stored delivery. */
+export function toDelivery(row: Selectable<WebhookDeliveriesTable>): WebhookDelivery {
+  return {
+    id: row.id,
+    webhookId: row.webhook_id,
+    eventId: row.event_id === null ? null : String(row.event_id),
+    eventType: row.event_type,
+    status: row.status as WebhookDelivery['status'],
+    attempts: Number(row.attempts),
+    createdAt: row.created_at,
+    nextAttemptAt: row.next_attempt_at,
+    lastStatusCode: row.last_status_code === null ? null : Number(row.last_status_code),
+    lastError: row.last_error,
+    attemptLog: JSON.parse(row.attempt_log) as WebhookAttempt[],
+  };
+}
+
+/**
+ * The permission managing webhook `id` needs: webhook.manage on its app, webhook.manage-org for an
+ * org-wide one. NotFoundError when it does not exist or belongs to an app the actor cannot see.
+ */
+export async function webhookAccess(db: Executor, actor: Actor, id: string): Promise<AccessCheck[]> {
+  const row = await db
+    .selectFrom('webhooks')
+    .select('app_id')
+    .where('id', '=', id)
+    .where('retire_after_event_id', 'is', null)
+    .executeTakeFirst();
+  if (!row || (row.app_id !== null && !actorSeesApp(actor, row.app_id))) throw webhookNotFound(id);
+  return [webhookScopeCheck(row.app_id)];
+}
+
+/** Like webhookAccess, for the webhook of delivery `id`. */
+export async function deliveryAccess(db: Executor, actor: Actor, id: string): Promise<AccessCheck[]> {
+  const row = await db
+    .selectFrom('webhook_deliveries')
+    .innerJoin('webhooks', 'webhooks.id', 'webhook_deliveries.webhook_id')
+    .select('webhooks.app_id')
+    .where('webhook_deliveries.id', '=', id)
+    .where('webhooks.retire_after_event_id', 'is', null)
+    .executeTakeFirst();
+  if (!row || (row.app_id !== null && !actorSeesApp(actor, row.app_id))) throw deliveryNotFound(id);
+  return [webhookScopeCheck(row.app_id)];
+}
+
+/** webhook.manage on `app`, or webhook.manage-org for org-wide webhooks (`app` null or absent). */
+export function webhookScopeCheck(app: string | null | undefined): AccessCheck {
+  return app
+    ? { permission: 'webhook.manage', target: { app } }
+    : { permission: 'webhook.manage-org', target: {} };
+}
+
+/**
+ * Creates a webhook and its signing secret (stored encrypted; the result is the only place it appears). It
+ * receives the events recorded from now on. Rejects with NotFoundError for an app that does not exist,
+ * ConflictError for a name taken in its scope, InputError for a URL whose literal address the guard refuses.
+ */
+export async function createWebhook(
+  deps: Pick<WebhookDeps, 'store' | 'box' | 'allow'>,
+  context: RequestContext,
+  input: CreateWebhookInput,
+): Promise<CreatedWebhook> {
+  const refused = deps.allow.refuseLiteral(input.url);
+  if (refused) throw new InputError(refused.message, [{ path: '/url', message: refused.message }]);
+  const app = input.app ?? null;
+  const secret = newWebhookSecret();
+  const sealed = await deps.box.encrypt(webhookSecretScope(app), secret);
+  const row = await deps.store.transaction(async (tx) => {
+    if (app !== null) {
+      const found = await tx.selectFrom('apps').select('id').where('id', '=', app).executeTakeFirst();
+      if (!found) throw appNotFound(app);
+    }
+    const taken = await tx
+      .selectFrom('webhooks')
+      .select('id')
+      .where('name', '=', input.name)
+      .where((eb) => (app === null ? eb('app_id', 'is', null) : eb('app_id', '=', app)))
+      .where('retire_after_event_id', 'is', null)
+      .executeTakeFirst();
+    if (taken) {
+      throw new ConflictError(
+        `a webhook named "${input.name}" already exists ${app ? `for app ${app}` : 'org-wide'}`,
+        [{ path: '/name', message: 'choose another name, or delete that webhook first' }],
+      );
+    }
+    // It starts at the end of the stream: the events recorded before it existed are not its.
+    const cursor = await tx
+      .selectFrom('event_cursor')
+      .select('last_id')
+      .where('id', '=', 1)
+      .executeTakeFirst();
+    const values = {
+      id: `wh_${randomUUID().replaceAll('-', '').slice(0, 20)}`,
+      name: input.name,
+      url: input.url,
+      app_id: app,
+      app_incarnation: app === null ? null : await incarnationOf(tx, app),
+      events: input.events ? JSON.stringify([...new Set(input.events)]) : null,
+      secret: sealed,
+      enabled: 1,
+      disabled_reason: null,
+      consecutive_failures: 0,
+      last_event_id: Number(cursor?.last_id ?? 0),
+      lease_owner: null,
+      lease_until: null,
+      retire_after_event_id: null,
+      created_at: now(),
+      created_by: context.actor.username,
+    };
+    await tx.insertInto('webhooks').values(values).execute();
+    await recordAudit(tx, context, {
+      action: 'webhook.create',
+      target: `webhooks/${values.id}`,
+      appId: app,
+      summary: { id: values.id, name: values.name, url: auditUrl(values.url), events: input.events ?? null },
+    });
+    return values;
+  });
+  return { webhook: toWebhook(row), secret };
+}
+
+/** The webhooks of `app`, or the org-wide ones when `app` is null, by name; NotFoundError for no such app. */
+export async function listWebhooks(db: Executor, app: string | null): Promise<Webhook[]> {
+  if (app !== null && !(await db.selectFrom('apps').select('id').where('id', '=', app).executeTakeFirst())) {
+    throw appNotFound(app);
+  }
+  const rows = await db
+    .selectFrom('webhooks')
+    .selectAll()
+    .where((eb) => (app === null ? eb('app_id', 'is', null) : eb('app_id', '=', app)))
+    .where('retire_after_event_id', 'is', null)
+    .orderBy('name')
+    .execute();
+  return rows.map(toWebhook);
+}
+
+/** One webhook; NotFoundError when it does not exist. */
+export async function getWebhook(db: Executor, id: string): Promise<Webhook> {
+  const row = await db.selectFrom('webhooks').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) throw webhookNotFound(id);
+  return toWebhook(row);
+}
+
+/** Deletes a webhook with its deliveries; NotFoundError when it does not exist. */
+export async function deleteWebhook(store: Store, context: RequestContext, id: string): Promise<void> {
+  await store.transaction(async (tx) => {
+    const row = await tx.selectFrom('webhooks').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw webhookNotFound(id);
+    await tx.deleteFrom('webhook_deliveries').where('webhook_id', '=', id).execute();
+    await tx.deleteFrom('webhooks').where('id', '=', id).execute();
+    await recordAudit(tx, context, {
+      action: 'webhook.delete',
+      target: `webhooks/${id}`,
+      appId: row.app_id,
+      summary: { id, name: row.name },
+    });
+  });
+}
+
+/**
+ * Retires the webhooks of an app being deleted, in the transaction that deletes it, after the events of the
+ * deletion are recorded: they deliver the app's events up to the last of them (the deletion's own
+ * included), then removeRetiredWebhooks removes them. The API no longer shows them.
+ */
+export async function retireAppWebhooks(tx: Executor, app: string): Promise<void> {
+  const cursor = await tx.selectFrom('event_cursor').select('last_id').where('id', '=', 1).executeTakeFirst();
+  await tx
+    .updateTable('webhooks')
+    .set({ retire_after_event_id: Number(cursor?.last_id ?? 0) })
+    .where('app_id', '=', app)
+    .where('retire_after_event_id', 'is', null)
+    .execute();
+}
+
+/**
+ * Removes the retired webhooks that are done: their cursor has passed the event they retire after and no
+ * delivery of theirs is pending, or they are disabled (they would deliver nothing more). Resolves with how
+ * many were removed.
+ */
+export async function removeRetiredWebhooks(store: Store): Promise<number> {
+  return store.transaction(async (tx) => {
+    const done = await tx
+      .selectFrom('webhooks')
+      .select('id')
+      .where('retire_after_event_id', 'is not', null)
+      .where((eb) =>
+        eb.or([
+          eb('enabled', '=', 0),
+          eb.and([
+            eb('last_event_id', '>=', eb.ref('retire_after_event_id')),
+            eb.not(
+              eb.exists(
+                eb
+                  .selectFrom('webhook_deliveries')
+                  .select('webhook_deliveries.id')
+                  .whereRef('webhook_deliveries.webhook_id', '=', 'webhooks.id')
+                  .where('webhook_deliveries.status', '=', 'pending'),
+              ),
+            ),
+          ]),
+        ]),
+      )
+      .execute();
+    const ids = done.map((row) => row.id);
+    if (ids.length === 0) return 0;
+    await tx.deleteFrom('webhook_deliveries').where('webhook_id', 'in', ids).execute();
+    await tx.deleteFrom('webhooks').where('id', 'in', ids).execute();
+    return ids.length;
+  });
+}
+
+/**
+ * Deletes the finished deliveries (succeeded or failed) created before `before` (RFC 3339), as events past
+ * their retention are; pending ones stay. Resolves with how many were deleted.
+ */
+export async function deleteDeliveriesBefore(db: Executor, before: string): Promise<number> {
+  const result = await db
+    .deleteFrom('webhook_deliveries')
+    .where('created_at', '<', before)
+    .where('status', '!=', 'pending')
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+/**
+ * Enables a webhook (again): it goes on from its cursor, its count of failures in a row back at 0. Resolves
+ * with the webhook; NotFoundError when it does not exist.
+ */
+export async function enableWebhook(store: Store, context: RequestContext, id: string): Promise<Webhook> {
+  return store.transaction(async (tx) => {
+    const row = await tx.selectFrom('webhooks').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw webhookNotFound(id);
+    await tx
+      .updateTable('webhooks')
+      .set({ enabled: 1, disabled_reason: null, consecutive_failures: 0 })
+      .where('id', '=', id)
+      .execute();
+    await recordAudit(tx, context, {
+      action: 'webhook.enable',
+      target: `webhooks/${id}`,
+      appId: row.app_id,
+      summary: { id, name: row.name, wasEnabled: Number(row.enabled) === 1 },
+    });
+    return toWebhook({ ...row, enabled: 1, disabled_reason: null, consecutive_failures: 0 });
+  });
+}
+
+/** A webhook's deliveries, newest first; NotFoundError when the webhook does not exist. */
+export async function listDeliveries(db: Executor, id: string, limit = 50): Promise<WebhookDelivery[]> {
+  await getWebhook(db, id);
+  const rows = await db
+    .selectFrom('webhook_deliveries')
+    .selectAll()
+    .where('webhook_id', '=', id)
+    .orderBy('created_at', 'desc')
+    .orderBy('event_id', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.map(toDelivery);
+}
+
+/**
+ * Queues a new delivery of the event of delivery `id` to its webhook (a new `webhook-id`, the same body);
+ * the dispatcher sends it before the webhook's next new events. NotFoundError when it does not exist.
+ */
+export async function redeliver(store: Store, context: RequestContext, id: string): Promise<WebhookDelivery> {
+  return store.transaction(async (tx) => {
+    const source = await tx
+      .selectFrom('webhook_deliveries')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (!source) throw deliveryNotFound(id);
+    const row = {
+      id: newDeliveryId(),
+      webhook_id: source.webhook_id,
+      event_id: source.event_id,
+      event_type: source.event_type,
+      payload: source.payload,
+      status: 'pending',
+      attempts: 0,
+      created_at: now(),
+      next_attempt_at: now(),
+      last_status_code: null,
+      last_error: null,
+      attempt_log: '[]',
+    };
+    await tx.insertInto('webhook_deliveries').values(row).execute();
+    const webhook = await tx
+      .selectFrom('webhooks')
+      .select('app_id')
+      .where('id', '=', source.webhook_id)
+      .executeTakeFirst();
+    await recordAudit(tx, context, {
+      action: 'webhook.redeliver',
+      target: `webhooks/${source.webhook_id}`,
+      appId: webhook?.app_id ?? null,
+      summary: { delivery: row.id, of: id, eventId: row.event_id === null ? null : String(row.event_id) },
+    });
+    return toDelivery(row);
+  });
+}
+
+/** A delivery id (`webhook-id`) for a delivery that is not an event's first (redeliveries, tests). */
+export function newDeliveryId(): string {
+  return `msg_${randomUUID().replaceAll('-', '')}`;
+}
+
+/**
+ * Sends one signed synthetic `webhook.test` message to the webhook now, through the same sender (and SSRF
+ * guard) as deliveries; records nothing. NotFoundError when it does not exist.
+ */
+export async function testWebhook(
+  deps: WebhookDeps,
+  context: RequestContext,
+  id: string,
+): Promise<WebhookTestResult> {
+  const row = await deps.store.db.selectFrom('webhooks').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) throw webhookNotFound(id);
+  const secret = await deps.box.decrypt(row.secret);
+  const body = JSON.stringify({
+    id: '0',
+    time: now(),
+    actor: context.actor.username,
+    app: row.app_id,
+    env: null,
+    type: 'webhook.test',
+    data: { webhookId: row.id, name: row.name },
+  });
+  return deps.sender.send(row.url, secret, { id: newDeliveryId(), body });
+}

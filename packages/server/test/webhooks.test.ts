@@ -1,0 +1,390 @@
+import type { CreatedWebhook, PaveEvent, Webhook as WebhookView, WebhookDelivery } from '@pave/core';
+import { pino } from 'pino';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { recordEvent } from '../src/domain/events.ts';
+import { systemContext } from '../src/domain/context.ts';
+import { WebhookDispatcher, type WebhookDispatcherOptions } from '../src/domain/webhooks/dispatcher.ts';
+import { WebhookAllowList } from '../src/domain/webhooks/ssrf.ts';
+import { removeRetiredWebhooks } from '../src/domain/webhooks/records.ts';
+import { storeEngines } from '../../../test/support/stores.ts';
+import { openFullApi, type FullApi } from './support/full-api.ts';
+import { eventually, signatureHeaders, startReceiver, type Receiver } from './support/webhook-receiver.ts';
+
+const PASSWORD = 'a long enough password';
+
+describe.each(storeEngines)('webhooks on %s', (engine) => {
+  let api: FullApi;
+  const receivers: Receiver[] = [];
+  const dispatchers: WebhookDispatcher[] = [];
+  const tokens: Record<string, string> = {};
+
+  const as = (who: string, method: 'GET' | 'POST' | 'DELETE', url: string, payload?: object) =>
+    api.app.inject({
+      method,
+      url: `/api/v1${url}`,
+      headers: { authorization: `Bearer ${tokens[who] ?? api.token}` },
+      ...(payload ? { payload } : {}),
+    });
+  const create = async (body: object, who = 'admin'): Promise<CreatedWebhook> => {
+    const response = await as(who, 'POST', '/webhooks', body);
+    expect(response.statusCode, response.body).toBe(201);
+    return response.json();
+  };
+  const receiver = async (answer?: Receiver['answer']) => {
+    const started = await startReceiver(answer);
+    receivers.push(started);
+    return started;
+  };
+  const dispatcher = (options: Partial<WebhookDispatcherOptions> = {}) => {
+    const started = new WebhookDispatcher({
+      store: api.store,
+      box: api.box,
+      allow: new WebhookAllowList(['127.0.0.1/32']),
+      logger: pino({ level: 'silent' }),
+      pollMs: 50,
+      ...options,
+    });
+    dispatchers.push(started);
+    started.start();
+    return started;
+  };
+  const record = async (count: number, app: string | null = 'shop') => {
+    for (let index = 0; index < count; index++) {
+      await recordEvent(api.store.db, systemContext('tester', 'test'), {
+        type: 'values.changed',
+        app,
+        env: null,
+        data: { scope: 'app', version: null, set: [`KEY_${index}`], unset: [] },
+      });
+    }
+  };
+  const deliveries = async (id: string): Promise<WebhookDelivery[]> => {
+    const response = await as('admin', 'GET', `/webhooks/${id}/deliveries`);
+    expect(response.statusCode, response.body).toBe(200);
+    return response.json().items;
+  };
+
+  beforeAll(async () => {
+    api = await openFullApi(engine);
+    for (const [method, url, body] of [
+      ['POST', '/apps', { id: 'shop' }],
+      ['POST', '/apps', { id: 'blog' }],
+      ['POST', '/users', { username: 'olga', password: PASSWORD }],
+      ['POST', '/users', { username: 'dev', password: PASSWORD }],
+      ['POST', '/users', { username: 'pat', password: PASSWORD }],
+      ['POST', '/roles', { role: 'owner', user: 'olga', app: 'shop' }],
+      ['POST', '/roles', { role: 'developer', user: 'dev', app: 'shop' }],
+      ['POST', '/roles', { role: 'platform', user: 'pat' }],
+    ] as const) {
+      const response = await api.call(method, url, body);
+      expect(response.statusCode, `${method} ${url}: ${response.body}`).toBeLessThan(300);
+    }
+    for (const username of ['olga', 'dev', 'pat']) {
+      const login = await api.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { username, password: PASSWORD },
+      });
+      tokens[username] = login.json().token;
+    }
+  });
+  afterEach(async () => {
+    await Promise.all(dispatchers.splice(0).map((started) => started.stop()));
+    await Promise.all(receivers.splice(0).map((started) => started.close()));
+    // Each test starts with no webhook: one left behind would fail (its receiver closed) in the next.
+    for (const { id } of await api.store.db.selectFrom('webhooks').select('id').execute()) {
+      await api.call('DELETE', `/webhooks/${id}`);
+    }
+  });
+  afterAll(async () => {
+    await api?.cleanup();
+  });
+
+  it('creates a webhook whose secret is shown once: never in GET, the audit log or the store in plaintext', async () => {
+    const created = await create({
+      name: 'ci',
+      url: 'https://hooks.example.com/pave?token=abc',
+      app: 'shop',
+    });
+    expect(created.secret).toMatch(/^whsec_[A-Za-z0-9+/]{42}[A-Za-z0-9+/=]{2}$/);
+    expect(created.webhook).toMatchObject({
+      name: 'ci',
+      app: 'shop',
+      events: null,
+      enabled: true,
+      consecutiveFailures: 0,
+      createdBy: 'admin',
+    });
+    const shown = await as('admin', 'GET', `/webhooks/${created.webhook.id}`);
+    expect(shown.json()).toEqual(created.webhook);
+    const listed = await as('admin', 'GET', '/webhooks?app=shop');
+    expect(listed.json().items).toEqual([created.webhook]);
+    const audit = await as('admin', 'GET', '/audit?app=shop');
+    expect(audit.body).toContain('webhook.create');
+    const secretBody = created.secret.slice('whsec_'.length);
+    for (const text of [shown.body, listed.body, audit.body]) expect(text).not.toContain(secretBody);
+    // The URL's query may hold a credential of the receiver: the audit log keeps it out.
+    expect(audit.body).not.toContain('token=abc');
+    const rows = await api.store.db.selectFrom('webhooks').selectAll().execute();
+    const audits = await api.store.db.selectFrom('audit_entries').selectAll().execute();
+    expect(JSON.stringify([rows, audits])).not.toContain(secretBody);
+    const duplicate = await as('admin', 'POST', '/webhooks', {
+      name: 'ci',
+      url: 'https://x.example.com',
+      app: 'shop',
+    });
+    expect(duplicate.statusCode).toBe(409);
+    expect((await as('admin', 'DELETE', `/webhooks/${created.webhook.id}`)).statusCode).toBe(204);
+    const gone = await as('admin', 'GET', `/webhooks/${created.webhook.id}`);
+    expect(gone.statusCode).toBe(404);
+    expect(gone.json().detail).toContain(`webhook "${created.webhook.id}" not found`);
+  });
+
+  it('answers bad input with a 400 naming the field and what is allowed', async () => {
+    const ftp = await as('admin', 'POST', '/webhooks', { name: 'x', url: 'ftp://example.com/' });
+    expect(ftp.statusCode).toBe(400);
+    expect(ftp.body).toContain('must be an http:// or https:// URL');
+    const types = await as('admin', 'POST', '/webhooks', {
+      name: 'x',
+      url: 'https://a.example',
+      events: ['nope'],
+    });
+    expect(types.statusCode).toBe(400);
+    expect(types.body).toContain('deployment.succeeded');
+    const empty = await as('admin', 'POST', '/webhooks', { name: 'x', url: 'https://a.example', events: [] });
+    expect(empty.statusCode).toBe(400);
+  });
+
+  it('delivers events in order, signed so that standardwebhooks verifies them, as GET /events shows them', async () => {
+    const hook = await receiver();
+    const created = await create({ name: 'ordered', url: hook.url, app: 'shop' });
+    await record(2, 'blog');
+    await record(30);
+    dispatcher();
+    await eventually(() => hook.requests.length >= 30);
+    const verifier = new Webhook(created.secret);
+    const ids = hook.requests.map((request) => {
+      const event = verifier.verify(request.body, signatureHeaders(request.headers)) as PaveEvent;
+      expect(event.app).toBe('shop');
+      return Number(event.id);
+    });
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    expect(new Set(ids).size).toBe(30);
+    const listed = await as('admin', 'GET', `/events?app=shop&after=${ids[0]! - 1}&limit=1`);
+    expect(hook.requests[0]!.body).toBe(JSON.stringify(listed.json().items[0]));
+    await eventually(async () => (await deliveries(created.webhook.id)).length === 30);
+    const shown = (await as('admin', 'GET', `/webhooks/${created.webhook.id}`)).json() as WebhookView;
+    expect(shown.lastEventId).toBe(String(ids.at(-1)));
+  });
+
+  it('retries a failed delivery with the same webhook-id and lets later events wait', async () => {
+    const hook = await receiver((_request, index) => (index === 0 ? 500 : 200));
+    const created = await create({ name: 'retried', url: hook.url, app: 'shop', events: ['values.changed'] });
+    await record(3);
+    dispatcher({ retry: { firstBackoffMs: 100 } });
+    await eventually(() => hook.requests.length >= 4);
+    const ids = hook.requests.map((request) => request.headers['webhook-id']);
+    expect(ids[1]).toBe(ids[0]);
+    expect(new Set(ids).size).toBe(3);
+    const bodies = hook.requests.map((request) => Number(JSON.parse(request.body).id));
+    expect(bodies[1]).toBe(bodies[0]);
+    expect(bodies.slice(1)).toEqual([...bodies.slice(1)].sort((a, b) => a - b));
+    await eventually(async () =>
+      (await deliveries(created.webhook.id)).every((d) => d.status === 'succeeded'),
+    );
+    const first = (await deliveries(created.webhook.id)).find((delivery) => delivery.id === ids[0]);
+    expect(first).toMatchObject({ status: 'succeeded', attempts: 2, lastStatusCode: 200 });
+    expect(first!.attemptLog.map((attempt) => attempt.statusCode)).toEqual([500, 200]);
+    expect(first!.attemptLog[0]!.responseBody).toBe('receiver is down');
+    const shown = (await as('admin', 'GET', `/webhooks/${created.webhook.id}`)).json() as WebhookView;
+    expect(shown.lastEventId).toBe(String(bodies.at(-1)));
+  });
+
+  it('disables a webhook after 20 failed deliveries in a row, with a webhook.disabled event; enable resets it', async () => {
+    const hook = await receiver(() => 500);
+    const created = await create({ name: 'failing', url: hook.url, app: 'shop' });
+    await record(25);
+    dispatcher({ retry: { giveUpAfterMs: 0 } });
+    await eventually(async () => {
+      const shown = (await as('admin', 'GET', `/webhooks/${created.webhook.id}`)).json() as WebhookView;
+      return !shown.enabled;
+    });
+    const shown = (await as('admin', 'GET', `/webhooks/${created.webhook.id}`)).json() as WebhookView;
+    expect(shown.consecutiveFailures).toBe(20);
+    expect(shown.disabledReason).toContain('20 deliveries in a row failed');
+    expect(hook.requests).toHaveLength(20);
+    const failed = await deliveries(created.webhook.id);
+    expect(failed.filter((delivery) => delivery.status === 'failed')).toHaveLength(20);
+    const events = (await as('admin', 'GET', '/events?type=webhook.disabled')).json().items as PaveEvent[];
+    expect(events.at(-1)).toMatchObject({
+      type: 'webhook.disabled',
+      app: 'shop',
+      actor: 'pave-webhooks',
+      data: { webhookId: created.webhook.id, name: 'failing', consecutiveFailures: 20 },
+    });
+    const enabled = await as('olga', 'POST', `/webhooks/${created.webhook.id}/enable`);
+    expect(enabled.statusCode, enabled.body).toBe(200);
+    expect(enabled.json()).toMatchObject({ enabled: true, consecutiveFailures: 0, disabledReason: null });
+  });
+
+  it('redelivers a delivery under a new webhook-id with the same body', async () => {
+    const hook = await receiver();
+    const created = await create({ name: 'again', url: hook.url, app: 'shop' });
+    await record(1);
+    dispatcher();
+    await eventually(() => hook.requests.length === 1);
+    await eventually(async () => (await deliveries(created.webhook.id)).length === 1);
+    const [original] = await deliveries(created.webhook.id);
+    const queued = await as('olga', 'POST', `/webhook-deliveries/${original!.id}/redeliver`);
+    expect(queued.statusCode, queued.body).toBe(202);
+    expect(queued.json()).toMatchObject({ status: 'pending', eventId: original!.eventId, attempts: 0 });
+    await eventually(() => hook.requests.length === 2);
+    expect(hook.requests[1]!.body).toBe(hook.requests[0]!.body);
+    expect(hook.requests[1]!.headers['webhook-id']).toBe(queued.json().id);
+    new Webhook(created.secret).verify(hook.requests[1]!.body, signatureHeaders(hook.requests[1]!.headers));
+    const unknown = await as('admin', 'POST', '/webhook-deliveries/msg_nope/redeliver');
+    expect(unknown.statusCode).toBe(404);
+  });
+
+  it('lets app owners manage their app’s webhooks, not developers; org-wide ones need platform', async () => {
+    const owned = await create({ name: 'owned', url: 'https://hooks.example.com/a', app: 'shop' }, 'olga');
+    expect((await as('olga', 'GET', '/webhooks?app=shop')).statusCode).toBe(200);
+    expect((await as('olga', 'GET', `/webhooks/${owned.webhook.id}/deliveries`)).statusCode).toBe(200);
+    const byDeveloper = await as('dev', 'POST', '/webhooks', {
+      name: 'mine',
+      url: 'https://a.example',
+      app: 'shop',
+    });
+    expect(byDeveloper.statusCode).toBe(403);
+    expect(byDeveloper.body).toContain('webhook.manage');
+    expect((await as('dev', 'GET', `/webhooks/${owned.webhook.id}`)).statusCode).toBe(403);
+    expect((await as('dev', 'DELETE', `/webhooks/${owned.webhook.id}`)).statusCode).toBe(403);
+    expect((await as('dev', 'GET', '/webhooks?app=shop')).statusCode).toBe(403);
+    // An app the caller has no role on does not exist, as for every other route.
+    expect(
+      (await as('olga', 'POST', '/webhooks', { name: 'b', url: 'https://a.example', app: 'blog' }))
+        .statusCode,
+    ).toBe(404);
+    expect((await as('olga', 'GET', '/webhooks?app=blog')).statusCode).toBe(404);
+    const orgWide = await as('olga', 'POST', '/webhooks', { name: 'all', url: 'https://a.example' });
+    expect(orgWide.statusCode).toBe(403);
+    expect(orgWide.body).toContain('webhook.manage-org');
+    const platform = await create({ name: 'all', url: 'https://a.example' }, 'pat');
+    expect(platform.webhook.app).toBeNull();
+    expect((await as('pat', 'GET', '/webhooks')).json().items).toHaveLength(1);
+    expect((await as('olga', 'GET', `/webhooks/${platform.webhook.id}`)).statusCode).toBe(403);
+    expect((await as('pat', 'GET', `/webhooks/${owned.webhook.id}`)).statusCode).toBe(404);
+    expect((await as('olga', 'DELETE', `/webhooks/${owned.webhook.id}`)).statusCode).toBe(204);
+    expect((await as('pat', 'DELETE', `/webhooks/${platform.webhook.id}`)).statusCode).toBe(204);
+  });
+
+  it('refuses metadata and loopback addresses unless allowed, at creation and at send time', async () => {
+    const metadata = await as('admin', 'POST', '/webhooks', {
+      name: 'meta',
+      url: 'http://169.254.169.254/latest',
+    });
+    expect(metadata.statusCode).toBe(400);
+    expect(metadata.json().detail).toBe(
+      'refused: http://169.254.169.254/latest resolves to 169.254.169.254, a loopback/private/link-local ' +
+        'address; allow it with pave up --webhook-allow 169.254.169.254/32',
+    );
+    const hook = await receiver();
+    const created = await create({ name: 'local', url: hook.url, app: 'shop' });
+    const tested = await as('olga', 'POST', `/webhooks/${created.webhook.id}/test`);
+    expect(tested.statusCode, tested.body).toBe(200);
+    expect(tested.json()).toMatchObject({ ok: false, statusCode: null });
+    expect(tested.json().error).toMatch(
+      new RegExp(
+        `^refused: ${hook.url} resolves to (127\\.0\\.0\\.1|::1), a loopback/private/link-local address; ` +
+          'allow it with pave up --webhook-allow (127\\.0\\.0\\.1/32|::1/128)$',
+      ),
+    );
+    await record(1);
+    dispatcher({ allow: new WebhookAllowList([]), retry: { giveUpAfterMs: 0 } });
+    await eventually(async () => (await deliveries(created.webhook.id)).length === 1);
+    const [refused] = await deliveries(created.webhook.id);
+    expect(refused).toMatchObject({ status: 'failed', lastStatusCode: null });
+    expect(refused!.lastError).toContain('a loopback/private/link-local address');
+    expect(hook.requests).toHaveLength(0);
+
+    // Allowed: the same receiver through an API whose allow list has 127.0.0.1/32.
+    const allowed = await openFullApi('sqlite', { webhookAllow: ['127.0.0.1/32'] });
+    try {
+      const made = await allowed.call('POST', '/webhooks', {
+        name: 'local',
+        url: `http://127.0.0.1:${hook.port}/`,
+      });
+      expect(made.statusCode, made.body).toBe(201);
+      const sent = await allowed.call('POST', `/webhooks/${made.json().webhook.id}/test`);
+      expect(sent.json()).toMatchObject({ ok: true, statusCode: 200, error: null, responseBody: 'ok' });
+      const test = hook.requests.at(-1)!;
+      const body = new Webhook(made.json().secret).verify(test.body, signatureHeaders(test.headers));
+      expect(body).toMatchObject({ type: 'webhook.test', data: { webhookId: made.json().webhook.id } });
+    } finally {
+      await allowed.cleanup();
+    }
+  });
+
+  it('stops at once with a delivery in flight to a receiver that does not answer, counting no failure', async () => {
+    const hook = await receiver(() => null);
+    const created = await create({ name: 'silent', url: hook.url, app: 'shop' });
+    await record(1);
+    const started = dispatcher();
+    await eventually(() => hook.requests.length === 1);
+    const before = Date.now();
+    await started.stop();
+    expect(Date.now() - before).toBeLessThan(1_000);
+    const shown = (await as('admin', 'GET', `/webhooks/${created.webhook.id}`)).json() as WebhookView;
+    expect(shown.consecutiveFailures).toBe(0);
+    expect(await deliveries(created.webhook.id)).toEqual([]);
+  });
+
+  it('delivers a deleted app’s last events to its webhooks, hides them at once and removes them once done', async () => {
+    await api.call('POST', '/apps', { id: 'temp' });
+    await api.call('POST', '/apps/temp/envs', { id: 'dev', type: 'development' });
+    const hook = await receiver();
+    const created = await create({ name: 'gone', url: hook.url, app: 'temp' });
+    const deleted = await api.call('DELETE', '/apps/temp?force=true');
+    expect(deleted.statusCode, deleted.body).toBeLessThan(300);
+    expect((await as('admin', 'GET', `/webhooks/${created.webhook.id}`)).statusCode).toBe(404);
+    expect((await as('admin', 'GET', '/webhooks?app=temp')).statusCode).toBe(404);
+    // Not done yet: the deletion's event is still to be delivered.
+    expect(await removeRetiredWebhooks(api.store)).toBe(0);
+    dispatcher();
+    await eventually(() => hook.requests.length === 1);
+    expect(JSON.parse(hook.requests[0]!.body)).toMatchObject({
+      type: 'environment.deleted',
+      app: 'temp',
+      env: 'dev',
+    });
+    await eventually(async () => (await removeRetiredWebhooks(api.store)) === 1);
+    expect(
+      await api.store.db.selectFrom('webhooks').select('id').where('id', '=', created.webhook.id).execute(),
+    ).toEqual([]);
+    // The same app id created again starts with no webhook, and may reuse the name.
+    await api.call('POST', '/apps', { id: 'temp' });
+    expect((await as('admin', 'GET', '/webhooks?app=temp')).json().items).toEqual([]);
+    await create({ name: 'gone', url: hook.url, app: 'temp' });
+    await api.call('DELETE', '/apps/temp');
+  });
+
+  it('sends a redelivery as soon as asked, even while the delivery it repeats waits for its retry', async () => {
+    let up = false;
+    const hook = await receiver(() => (up ? 200 : 500));
+    const created = await create({ name: 'blocked', url: hook.url, app: 'shop' });
+    await record(1);
+    dispatcher({ retry: { firstBackoffMs: 600_000 } });
+    await eventually(() => hook.requests.length === 1);
+    await eventually(async () => (await deliveries(created.webhook.id)).length === 1);
+    const [pending] = await deliveries(created.webhook.id);
+    expect(pending).toMatchObject({ status: 'pending', attempts: 1 });
+    up = true;
+    const queued = await as('olga', 'POST', `/webhook-deliveries/${pending!.id}/redeliver`);
+    expect(queued.statusCode, queued.body).toBe(202);
+    // Well before the ten-minute backoff of the blocked delivery.
+    await eventually(() => hook.requests.length === 2, 5_000);
+    expect(hook.requests[1]!.headers['webhook-id']).toBe(queued.json().id);
+    expect(hook.requests[1]!.body).toBe(hook.requests[0]!.body);
+  });
+});

@@ -1,0 +1,141 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import type { CreatedWebhook } from '@pave/core';
+import { hasChromium, launchBrowser, type TestBrowser } from '../support/browser.ts';
+import { EDGE_SCORE, makeAppDir } from '../support/app-dir.ts';
+import { clientEnv, runPave, shortenStabilityWindow, startPave, type PaveProcess } from '../support/pave.ts';
+import { eventually } from '../support/processes.ts';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
+
+const ALICE_PASSWORD = 'alice correct horse battery';
+const VERA_PASSWORD = 'vera staple battery horse';
+
+describe.skipIf(!hasChromium)('webhooks and their deliveries in the portal', () => {
+  let dataDir: string;
+  let appDir: string;
+  let server: PaveProcess;
+  let receiver: WebhookReceiver;
+  let browser: TestBrowser;
+  const pageErrors: string[] = [];
+  const pave = async (args: string[], input?: string) => {
+    const result = await runPave(args, clientEnv(server.url, dataDir), input);
+    expect(result.code, `pave ${args.join(' ')}\n${result.stderr}${result.stdout}`).toBe(0);
+    return result;
+  };
+  const portal = (route: string) => `${server.url}/#/${route}`;
+
+  async function signIn(page: Page, username: string, password: string) {
+    await page.goto(portal('apps'));
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+  }
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'pave-portal-webhooks-'));
+    appDir = makeAppDir('pave-portal-webhooks-app-');
+    writeFileSync(join(appDir, 'edge.score.yaml'), EDGE_SCORE);
+    server = await startPave(['--data-dir', dataDir, '--webhook-allow', '127.0.0.1/32']);
+    await shortenStabilityWindow(server.url, dataDir);
+    receiver = await startWebhookReceiver();
+    await pave(['apps', 'create', 'shop']);
+    await pave(['envs', 'create', 'dev', '--app', 'shop', '--type', 'development']);
+    await pave(['users', 'create', 'alice', '--password-stdin'], `${ALICE_PASSWORD}\n`);
+    await pave(['roles', 'grant', 'owner', '--user', 'alice', '--app', 'shop']);
+    await pave(['users', 'create', 'vera', '--password-stdin'], `${VERA_PASSWORD}\n`);
+    await pave(['roles', 'grant', 'viewer', '--user', 'vera', '--app', 'shop']);
+    const created = JSON.parse(
+      (
+        await pave([
+          ...['webhooks', 'create', 'deploys', '--url', receiver.url, '--app', 'shop'],
+          ...['--events', 'deployment.succeeded', '-o', 'json'],
+        ])
+      ).stdout,
+    ) as CreatedWebhook;
+    receiver.secret = created.secret;
+    await pave(['deploy', '-f', join(appDir, 'edge.score.yaml'), '--app', 'shop', '--env', 'dev', '--wait']);
+    browser = await launchBrowser({ errors: pageErrors });
+    browser.context.setDefaultTimeout(30_000);
+  }, 180_000);
+
+  afterAll(async () => {
+    // Deleting the app stops its workloads; stopping the control plane alone would leave them running.
+    if (server) await runPave(['apps', 'delete', 'shop', '--force'], clientEnv(server.url, dataDir));
+    await browser?.close();
+    await server?.stop();
+    await receiver?.stop();
+    rmSync(appDir, { recursive: true, force: true });
+    rmSync(dataDir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('shows an owner the app’s webhooks and their deliveries, and redelivers one: the receiver gets the same event again', async () => {
+    const [first] = await eventually(
+      () => (receiver.unique().length > 0 ? receiver.unique() : undefined),
+      30_000,
+      'the deployment.succeeded delivery',
+    );
+    expect(first!.event).toMatchObject({ type: 'deployment.succeeded', app: 'shop', env: 'dev' });
+
+    const alice = await browser.newPage();
+    await signIn(alice, 'alice', ALICE_PASSWORD);
+    await alice.goto(portal('apps/shop'));
+    const section = alice.getByRole('region', { name: 'Webhooks' });
+    const webhookRow = section
+      .getByRole('table', { name: 'Webhooks' })
+      .getByRole('row')
+      .filter({ has: alice.getByRole('rowheader', { name: /^deploys/ }) });
+    await webhookRow.waitFor();
+    const rowText = (await webhookRow.innerText()).replace(/\s+/g, ' ');
+    expect(rowText).toContain(receiver.url);
+    expect(rowText).toContain('deployment.succeeded');
+    expect(rowText).toContain('enabled');
+
+    const deliveries = section.getByRole('table', { name: 'Deliveries of deploys' });
+    const rows = deliveries.getByRole('row').filter({ hasText: 'deployment.succeeded' });
+    await expect.poll(() => rows.count()).toBe(1);
+    expect((await rows.first().innerText()).replace(/\s+/g, ' ')).toMatch(
+      new RegExp(`deployment\\.succeeded #${first!.event.id} succeeded 1 HTTP 200`),
+    );
+    await section.scrollIntoViewIfNeeded();
+    await browser.screenshot(alice, 'webhooks');
+
+    await deliveries
+      .getByRole('button', { name: `Redeliver event ${first!.event.id} (deployment.succeeded) to deploys` })
+      .click();
+    await section
+      .getByRole('status')
+      .filter({
+        hasText: new RegExp(`^Event ${first!.event.id} \\(deployment\\.succeeded\\) is queued again`),
+      })
+      .waitFor();
+    const again = await eventually(
+      () => {
+        const copies = receiver.unique().filter((r) => r.event.id === first!.event.id);
+        return copies.length === 2 ? copies : undefined;
+      },
+      30_000,
+      'the redelivery',
+    );
+    // The same event, as a new delivery (its own webhook-id), verified with the same secret.
+    expect(again[1]!.event).toEqual(first!.event);
+    expect(again[1]!.id).not.toBe(first!.id);
+    await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(2);
+    expect(receiver.rejected).toEqual([]);
+    await alice.close();
+  }, 90_000);
+
+  it('shows a viewer neither the webhooks nor a Redeliver button', async () => {
+    const vera = await browser.newPage();
+    await signIn(vera, 'vera', VERA_PASSWORD);
+    await vera.goto(portal('apps/shop'));
+    await vera.getByRole('region', { name: 'Environments' }).getByRole('link', { name: 'dev' }).waitFor();
+    expect(await vera.getByRole('region', { name: 'Webhooks' }).count()).toBe(0);
+    expect(await vera.getByRole('button', { name: /Redeliver/ }).count()).toBe(0);
+    await vera.close();
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+});
