@@ -127,8 +127,22 @@ async function effectiveContent(db: Executor, app: string, env: string): Promise
 }
 
 /**
+ * Takes the app's row lock until the transaction ends (an update that changes nothing: PostgreSQL holds the
+ * row; SQLite runs one writer at a time anyway). Transactions that change an app's values take it first, so
+ * they run one after another: two at once on replicas of one store would otherwise both number their new
+ * version N+1, and one would fail on the unique key.
+ */
+async function lockAppValues(tx: Executor, app: string): Promise<void> {
+  await tx
+    .updateTable('apps')
+    .set((eb) => ({ incarnation: eb.ref('incarnation') }))
+    .where('id', '=', app)
+    .execute();
+}
+
+/**
  * Writes a new values version for each of the environments whose effective values differ from their newest
- * version. Runs inside the transaction that changed the layers.
+ * version. Runs inside the transaction that changed the layers (and took the app's lock, see lockAppValues).
  */
 async function recordVersions(
   tx: Executor,
@@ -137,6 +151,7 @@ async function recordVersions(
   envs: string[],
   reason: string,
 ): Promise<ValuesChanged> {
+  await lockAppValues(tx, app);
   const result: ValuesChanged = { changes: [], versions: [] };
   for (const env of envs) {
     const latest = await latestValuesVersion(tx, app, env);
@@ -229,6 +244,7 @@ export async function patchValues(
   }
   const at = now();
   return store.transaction(async (tx) => {
+    await lockAppValues(tx, app);
     for (const row of rows) {
       const values = { ...row, updated_by: context.actor.username, updated_at: at };
       if (env) {
@@ -476,6 +492,7 @@ export async function rollbackValues(
 ): Promise<ValuesChanged> {
   await environmentRow(store.db, app, env);
   return store.transaction(async (tx) => {
+    await lockAppValues(tx, app);
     const changed = await restoreValues(tx, context, app, env, version, `rollback to ${version}`);
     if (changed.versions.length === 0) {
       throw new ConflictError(`${app}/${env} already has the values of version ${version}`, [

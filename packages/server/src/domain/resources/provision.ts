@@ -560,8 +560,8 @@ export async function provisionResources(
     secret_names: JSON.stringify(Object.keys(outputs.secrets).sort()),
     updated_at: now(),
   });
-  const updateRow = (address: string, fields: Partial<Selectable<ResourcesTable>>) =>
-    store.db
+  const updateRow = (address: string, fields: Partial<Selectable<ResourcesTable>>, db: Executor = store.db) =>
+    db
       .updateTable('resources')
       .set(fields)
       .where('app_id', '=', target.app)
@@ -679,8 +679,8 @@ export async function provisionResources(
           });
           await claimHost(node, replaced.outputs);
           const replacedFields = await rowFields(node, change.fingerprint, inputs, replaced.outputs);
-          await storeProvisioned(node, definition, 'replaced', () =>
-            updateRow(node.address, { driver_id: replaced.id, created_at: now(), ...replacedFields }),
+          await storeProvisioned(node, definition, 'replaced', (tx) =>
+            updateRow(node.address, { driver_id: replaced.id, created_at: now(), ...replacedFields }, tx),
           );
           outputsByAddress.set(node.address, replaced.outputs);
           await note({
@@ -705,8 +705,8 @@ export async function provisionResources(
           created.push({ address: node.address, driver, id: recreated.id, inputs });
           await claimHost(node, recreated.outputs);
           const recreatedFields = await rowFields(node, change.fingerprint, inputs, recreated.outputs);
-          await storeProvisioned(node, definition, 'created', () =>
-            updateRow(node.address, { driver_id: recreated.id, ...recreatedFields }),
+          await storeProvisioned(node, definition, 'created', (tx) =>
+            updateRow(node.address, { driver_id: recreated.id, ...recreatedFields }, tx),
           );
           outputsByAddress.set(node.address, recreated.outputs);
           await note({
@@ -756,7 +756,9 @@ export async function provisionResources(
           );
         await claimHost(node, outputs);
         const updatedFields = await rowFields(node, change.fingerprint, inputs, outputs);
-        await storeProvisioned(node, definition, 'updated', () => updateRow(node.address, updatedFields));
+        await storeProvisioned(node, definition, 'updated', (tx) =>
+          updateRow(node.address, updatedFields, tx),
+        );
         outputsByAddress.set(node.address, outputs);
         await note({ step: 'provision', status: 'succeeded', message: `${node.address}: updated` });
         continue;
