@@ -21,6 +21,12 @@ const deploymentFinished = deploymentData.extend({
 
 const environmentData = z.object({ type: z.string().describe('The environment type.') });
 
+const approvalData = z.object({
+  deploymentId: z.string().describe('The deployment awaiting approval (its id is the approval id).'),
+  kind: DeploymentKind,
+  requestedBy: z.string().describe('Who asked for it; never its approver.'),
+});
+
 const resourceData = z.object({
   resource: z.string().describe('The resource, as `pave resources list` names it.'),
   type: z.string().describe('Its type, e.g. `postgres`.'),
@@ -59,6 +65,18 @@ export const EVENT_DATA = {
     version: z.number().int().nullable().describe('The new values version (environment values only).'),
     set: z.array(z.string()).describe('The names of keys set; never their values.'),
     unset: z.array(z.string()).describe('The names of keys removed.'),
+  }),
+  'approval.requested': approvalData.extend({
+    expiresAt: z.string().describe('When the request expires unless approved or rejected.'),
+  }),
+  'approval.approved': approvalData.extend({
+    approver: z.string(),
+    comment: z.string().nullable(),
+  }),
+  'approval.rejected': approvalData.extend({ approver: z.string(), comment: z.string() }),
+  'approval.expired': approvalData,
+  'approval.superseded': approvalData.extend({
+    supersededBy: z.string().describe('The newer deployment of the same environment that replaced it.'),
   }),
   'resource.provisioned': resourceData.extend({
     change: z

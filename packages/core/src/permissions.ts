@@ -51,6 +51,8 @@ export const PERMISSIONS = {
   'artifact.push': 'register a build artifact of an app (CI)',
   'rule.write':
     'create and delete automation rules (a rule into an environment also needs deployment.create there)',
+  'policy.read': 'see policies, and evaluate them (`pave deploy --plan`, `pave policies test`)',
+  'policy.write': 'apply and delete policies',
   'definition.read': 'see resource definitions and the match explainer',
   'definition.write': 'apply and delete resource definitions',
   'target.read': 'see runtime targets and which one an environment matches',
@@ -133,13 +135,20 @@ const ORG_ROLE_PERMISSIONS: Record<Exclude<OrgRole, 'admin'>, readonly Permissio
     'env-type.read',
     'env-type.write',
     'webhook.manage-org',
+    'policy.write',
     'token.self',
   ],
   member: ['app.list', 'app.create', 'env-type.read', 'token.self'],
 };
 
 /** Permissions every signed-in caller holds, whatever their roles. */
-const EVERYONE: readonly Permission[] = ['app.list', 'env-type.read', 'token.self', 'event.read'];
+const EVERYONE: readonly Permission[] = [
+  'app.list',
+  'env-type.read',
+  'token.self',
+  'event.read',
+  'policy.read',
+];
 
 /**
  * App permissions that, on an environment of a restricted type (production by default), also need the

@@ -138,6 +138,16 @@ export function eventSummary(event: PaveEvent): string {
     case 'deployment.rolled-back':
     case 'deployment.cancelled':
       return `deployment ${event.data.deploymentId}: ${event.data.reason}`;
+    case 'approval.requested':
+      return `deployment ${event.data.deploymentId} (${event.data.kind}) by ${event.data.requestedBy} awaits approval`;
+    case 'approval.approved':
+      return `deployment ${event.data.deploymentId} approved by ${event.data.approver}${event.data.comment ? `: ${event.data.comment}` : ''}`;
+    case 'approval.rejected':
+      return `deployment ${event.data.deploymentId} rejected by ${event.data.approver}: ${event.data.comment}`;
+    case 'approval.expired':
+      return `deployment ${event.data.deploymentId} was not approved in time`;
+    case 'approval.superseded':
+      return `deployment ${event.data.deploymentId} superseded by deployment ${event.data.supersededBy}`;
     case 'resource.provisioned':
       return `${event.data.resource} (${event.data.type}${event.data.driver ? `, ${event.data.driver}` : ''}) ${event.data.change}`;
     case 'resource.deleted':
