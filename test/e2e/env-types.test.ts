@@ -34,9 +34,9 @@ describe('the stability window of an environment type through `pave env-types` a
     await ok('env-types', 'update', 'development', '--min-ready', '0');
     expect((await stored('development')).minReadySeconds).toBe(0);
     const list = (await ok('env-types', 'list')).stdout;
-    expect(list).toMatch(/^production .* yes +30s +pave /m);
-    expect(list).toMatch(/^development .* - +0s +pave /m);
-    expect(list).toMatch(/^staging .* - +5s \(default\) +pave /m);
+    expect(list).toMatch(/^production .* yes +- +30s +pave /m);
+    expect(list).toMatch(/^development .* - +- +0s +pave /m);
+    expect(list).toMatch(/^staging .* - +- +5s \(default\) +pave /m);
 
     await ok('env-types', 'update', 'production', '--min-ready', 'default');
     expect((await stored('production')).minReadySeconds).toBeNull();

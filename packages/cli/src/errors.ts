@@ -6,12 +6,26 @@ export class CliUsageError extends Error {
   override name = 'CliUsageError';
 }
 
-/** Exit code for a failed command: 1 when the API refused or could not be reached, 2 for usage errors. */
+/**
+ * Exit code for a failed command: 1 when the API refused or could not be reached, 2 for usage errors, 3 for a
+ * check that found something wrong, 4 when `--wait-timeout` ran out.
+ */
 export const EXIT_FAILURE = 1;
 /** Exit code for a command called the wrong way (bad flag, missing argument, unparseable value). */
 export const EXIT_USAGE = 2;
 /** Exit code for a check that ran and found something wrong (`pave resources check`: a resource not ok). */
 export const EXIT_CHECK_FAILED = 3;
+
+/** Exit code for `--wait-timeout` running out while the deployment is still pending (e.g. awaiting approval). */
+export const EXIT_WAIT_TIMEOUT = 4;
+
+/**
+ * `--wait --wait-timeout` ran out before the deployment finished; it is left as it is (still awaiting approval,
+ * queued or running). Exit code 4.
+ */
+export class WaitTimeoutError extends Error {
+  override name = 'WaitTimeoutError';
+}
 
 /** A check ran and found something wrong; what it found is printed already. Exit code 3. */
 export class CheckFailedError extends Error {
@@ -33,6 +47,7 @@ export interface ErrorFormatOptions {
 export function exitCodeFor(error: unknown): number {
   const name = errorName(error);
   if (name === 'CheckFailedError') return EXIT_CHECK_FAILED;
+  if (name === 'WaitTimeoutError') return EXIT_WAIT_TIMEOUT;
   return name === 'CliUsageError' ? EXIT_USAGE : EXIT_FAILURE;
 }
 
@@ -61,6 +76,7 @@ export function formatError(error: unknown, options: ErrorFormatOptions = {}): s
     'CheckFailedError',
     'DeploymentFailedError',
     'WaitGaveUpError',
+    'WaitTimeoutError',
     'ScoreFilesError',
     'DefinitionsFileError',
     'NotConfirmedError',

@@ -9,6 +9,7 @@ const envType = (fields: Partial<EnvType> = {}): EnvType => ({
   id: 'production',
   description: 'Live',
   restricted: true,
+  requiresApproval: false,
   minReadySeconds: null,
   createdBy: 'admin',
   createdAt: '2025-01-31T09:30:00.000Z',
@@ -44,7 +45,7 @@ describe('pave env-types and restriction', () => {
       body: {
         items: [
           envType({ id: 'development', description: '', restricted: false, minReadySeconds: 0 }),
-          envType({ minReadySeconds: 30 }),
+          envType({ minReadySeconds: 30, requiresApproval: true }),
           envType({ id: 'staging', description: '', restricted: false }),
         ],
       },
@@ -53,10 +54,10 @@ describe('pave env-types and restriction', () => {
     expect(await runCli(cliArgs(server.url, 'env-types', 'list'), io)).toBe(0);
     expect(io.stdout.text).toBe(
       [
-        'ID           DESCRIPTION  RESTRICTED  MIN READY     CREATED BY  CREATED AT',
-        'development               -           0s            admin       2025-01-31T09:30:00Z',
-        'production   Live         yes         30s           admin       2025-01-31T09:30:00Z',
-        'staging                   -           5s (default)  admin       2025-01-31T09:30:00Z',
+        'ID           DESCRIPTION  RESTRICTED  APPROVAL  MIN READY     CREATED BY  CREATED AT',
+        'development               -           -         0s            admin       2025-01-31T09:30:00Z',
+        'production   Live         yes         required  30s           admin       2025-01-31T09:30:00Z',
+        'staging                   -           -         5s (default)  admin       2025-01-31T09:30:00Z',
         '',
       ].join('\n'),
     );
@@ -136,8 +137,8 @@ describe('pave env-types --min-ready', () => {
     expect(await runCli(cliArgs(server.url, 'env-types', 'get', 'production'), table)).toBe(0);
     expect(table.stdout.text).toBe(
       [
-        'ID          DESCRIPTION  RESTRICTED  MIN READY  CREATED BY  CREATED AT',
-        'production  Live         yes         30s        admin       2025-01-31T09:30:00Z',
+        'ID          DESCRIPTION  RESTRICTED  APPROVAL  MIN READY  CREATED BY  CREATED AT',
+        'production  Live         yes         -         30s        admin       2025-01-31T09:30:00Z',
         '',
       ].join('\n'),
     );

@@ -74,7 +74,7 @@ describe('pave roles grant|revoke', () => {
     [
       ['grant', 'dev', '--user', 'alice', '--app', 'shop'],
       '"dev" is not a role; use an organisation role (admin, platform, member), an app role with --app ' +
-        '(owner, developer, viewer) or deployer with --env-type',
+        '(owner, developer, viewer) or an environment-type role with --env-type (deployer, approver)',
     ],
     [['grant', 'viewer', '--app', 'shop'], 'say who gets the role: add --user USER or --team TEAM'],
     [['revoke', 'viewer', '--app', 'shop'], 'say who loses the role: add --user USER or --team TEAM'],
@@ -239,7 +239,7 @@ describe('pave auth can-i', () => {
     expect(await runCli(cliArgs(OFFLINE, 'auth', 'can-i', 'deployment', '--app', 'shop'), typo)).toBe(2);
     expect(typo.stderr.text).toBe(
       'pave: error: "deployment" is not an action; did you mean deployment.read, deployment.create, ' +
-        'deployment.rollback? (`pave auth can-i --help` lists them all)\n',
+        'deployment.rollback, deployment.approve? (`pave auth can-i --help` lists them all)\n',
     );
     const unknown = fakeIo();
     expect(await runCli(cliArgs(OFFLINE, 'auth', 'can-i', 'fly'), unknown)).toBe(2);
@@ -294,7 +294,7 @@ describe('pave tokens with scopes', () => {
       expect(await runCli(cliArgs(OFFLINE, 'tokens', 'create', 'ci', '--scope', scope), io)).toBe(2);
       expect(io.stderr.text).toBe(
         `pave: error: --scope: "${scope}" is not a token scope; write it as app:<app>:<owner|developer|viewer>, ` +
-          'env-type:<type>:deployer or org:<role>, e.g. app:shop:viewer\n',
+          'env-type:<type>:<deployer|approver> or org:<role>, e.g. app:shop:viewer\n',
       );
     },
   );

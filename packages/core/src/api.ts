@@ -87,6 +87,12 @@ export const EnvType = z
     restricted: z
       .boolean()
       .describe('Deploying to its environments needs the deployer role on the type (production: true).'),
+    requiresApproval: z
+      .boolean()
+      .describe(
+        'Deployments, rollbacks and promotions into its environments wait for another person to approve them ' +
+          '(`pave approvals approve`); default false.',
+      ),
     minReadySeconds: envTypeMinReadySeconds.describe(
       'The stability window of deployments to its environments: a workload without a readiness probe counts ' +
         'as ready once it kept running this long (0: at once); null: the default, 5 seconds. A deployment ' +
@@ -104,6 +110,10 @@ export const CreateEnvTypeBody = z.strictObject({
   id: dnsLabel,
   description: envTypeDescription.optional(),
   restricted: z.boolean().optional().describe('Default false.'),
+  requiresApproval: z
+    .boolean()
+    .optional()
+    .describe('Deployments into its environments need approval; default false.'),
   minReadySeconds: envTypeMinReadySeconds
     .optional()
     .describe(
@@ -122,10 +132,22 @@ export const UpdateEnvTypeBody = z
     minReadySeconds: envTypeMinReadySeconds
       .optional()
       .describe('The stability window in seconds (0 to 3600); null resets it to the default, 5 seconds.'),
+    requiresApproval: z
+      .boolean()
+      .optional()
+      .describe('Whether deployments into its environments need approval.'),
   })
-  .refine((body) => body.description !== undefined || body.minReadySeconds !== undefined, {
-    message: 'nothing to change: give description or minReadySeconds (null resets the window to the default)',
-  });
+  .refine(
+    (body) =>
+      body.description !== undefined ||
+      body.minReadySeconds !== undefined ||
+      body.requiresApproval !== undefined,
+    {
+      message:
+        'nothing to change: give description, minReadySeconds (null resets the window to the default) or ' +
+        'requiresApproval',
+    },
+  );
 export type UpdateEnvTypeBody = z.infer<typeof UpdateEnvTypeBody>;
 
 // Environments
@@ -207,7 +229,7 @@ export const CreateTokenBody = z.strictObject({
     .max(200)
     .optional()
     .describe(
-      "Narrow the token below its user's roles: app:<app>:<owner|developer|viewer>, env-type:<type>:deployer or org:<role>.",
+      "Narrow the token below its user's roles: app:<app>:<owner|developer|viewer>, env-type:<type>:<deployer|approver> or org:<role>.",
     ),
   expiresAt: z.iso
     .datetime({ offset: true })

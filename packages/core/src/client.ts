@@ -48,6 +48,7 @@ import type {
   WebhookTestResult,
 } from './webhooks.ts';
 import type { Permission } from './permissions.ts';
+import type { Approval, ApproveBody, RejectBody } from './approvals.ts';
 import type { CanIResult, RoleGrant, RoleGrantBody } from './roles.ts';
 import type {
   CreateTeamBody,
@@ -630,6 +631,19 @@ export class PaveClient {
       'POST',
       `/webhook-deliveries/${encodeURIComponent(deliveryId)}/redeliver`,
     );
+  }
+
+  /** The deployments awaiting approval the caller may see (of `app`, or of every app), newest first. */
+  listApprovals(query: { app?: string | undefined } = {}) {
+    return this.request<{ items: Approval[] }>('GET', '/approvals', { query });
+  }
+  /** Approves deployment `id` (awaiting approval): it is queued and runs. Answers the deployment. */
+  approveDeployment(id: string, body: ApproveBody = {}) {
+    return this.request<DeploymentDetail>('POST', `/approvals/${encodeURIComponent(id)}/approve`, { body });
+  }
+  /** Rejects deployment `id` (awaiting approval) with the reason: it never runs. Answers the deployment. */
+  rejectDeployment(id: string, body: RejectBody) {
+    return this.request<DeploymentDetail>('POST', `/approvals/${encodeURIComponent(id)}/reject`, { body });
   }
 }
 

@@ -3,6 +3,7 @@ import { ResourceChange } from './resources.ts';
 import { dnsLabel, printableText } from './ids.ts';
 import { ScoreWorkload } from './score/schema.ts';
 import { ValueChange } from './values.ts';
+import { PolicyOverride, PolicyVerdict, RecordedPolicyOverride } from './policies.ts';
 
 /**
  * Schemas of deployments: immutable deployment sets, deployments (durable jobs with a journal), status,
@@ -34,7 +35,22 @@ export const DeploymentSet = z
   .meta({ id: 'DeploymentSet' });
 export type DeploymentSet = z.infer<typeof DeploymentSet>;
 
-export const DeploymentStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
+/**
+ * `awaiting-approval`: into an environment whose type requires approval, not yet approved (it never runs
+ * until approved, which makes it `queued`); `rejected`, `expired` (not decided in time) and `superseded` (a
+ * newer deployment of the environment was asked for) end such a request without running it.
+ */
+export const DeploymentStatus = z.enum([
+  'queued',
+  'running',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'awaiting-approval',
+  'rejected',
+  'expired',
+  'superseded',
+]);
 export type DeploymentStatus = z.infer<typeof DeploymentStatus>;
 
 export const DeploymentKind = z.enum(['deploy', 'rollback', 'promote', 'clone']);
@@ -73,6 +89,10 @@ export const Deployment = z
     artifactId: z.string().nullable(),
     /** The commit of that artifact. */
     commit: z.string().nullable(),
+    policyOverrides: z
+      .array(RecordedPolicyOverride)
+      .optional()
+      .describe('Denying policies an org admin overrode for this deployment, and why.'),
     createdAt: timestamp,
     startedAt: timestamp.nullable(),
     finishedAt: timestamp.nullable(),
@@ -114,6 +134,11 @@ const deployOptions = {
     .describe(
       'Create resources again that are recorded but gone (see `pave resources check`); default false.',
     ),
+  overridePolicies: z
+    .array(PolicyOverride)
+    .max(50)
+    .optional()
+    .describe('Let it through denying policies, each with a reason; org admins only. Recorded and audited.'),
 };
 
 /**
@@ -140,6 +165,7 @@ export const RollbackBody = z.strictObject({
   deploymentId: z.string().regex(/^\d+$/, { message: 'must be a deployment id' }).optional(),
   message: deployOptions.message,
   timeoutSeconds: deployOptions.timeoutSeconds,
+  overridePolicies: deployOptions.overridePolicies,
 });
 export type RollbackBody = z.infer<typeof RollbackBody>;
 
@@ -173,6 +199,10 @@ export const DeploymentPlan = z
     workloads: z.array(z.string()),
     diff: SetDiff,
     resources: z.array(ResourceChange),
+    policies: z
+      .array(PolicyVerdict)
+      .optional()
+      .describe('How every policy that applies judges the deployment; a deny refuses it (HTTP 422).'),
   })
   .meta({ id: 'DeploymentPlan' });
 export type DeploymentPlan = z.infer<typeof DeploymentPlan>;

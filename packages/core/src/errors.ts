@@ -74,6 +74,14 @@ export class StoreVersionError extends PaveError {
   override name = 'StoreVersionError';
 }
 
+/**
+ * A policy refuses the request (e.g. a deployment): `errors` name each denying policy, its message and, for
+ * container rules, the workload and container.
+ */
+export class PolicyDeniedError extends PaveError {
+  override name = 'PolicyDeniedError';
+}
+
 /** Infrastructure Pave drives (a resource driver, a database server) failed; the message says how. */
 export class UpstreamError extends PaveError {
   override name = 'UpstreamError';
@@ -87,6 +95,7 @@ const statusByName: Record<string, number> = {
   ConflictError: 409,
   PayloadTooLargeError: 413,
   UnsupportedMediaTypeError: 415,
+  PolicyDeniedError: 422,
   TooManyRequestsError: 429,
   UpstreamError: 502,
   ServiceUnavailableError: 503,

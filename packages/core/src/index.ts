@@ -16,3 +16,5 @@ export * from './targets.ts';
 export * from './events.ts';
 export * from './artifacts.ts';
 export * from './webhooks.ts';
+export * from './approvals.ts';
+export * from './policies.ts';

@@ -11,7 +11,7 @@ export const ORG_ROLES = ['admin', 'platform', 'member'] as const;
 /** Roles held on one app. */
 export const APP_ROLES = ['owner', 'developer', 'viewer'] as const;
 /** Roles held on one environment type. */
-export const ENV_TYPE_ROLES = ['deployer'] as const;
+export const ENV_TYPE_ROLES = ['deployer', 'approver'] as const;
 
 export type OrgRole = (typeof ORG_ROLES)[number];
 export type AppRole = (typeof APP_ROLES)[number];
@@ -33,6 +33,9 @@ export const PERMISSIONS = {
   'deployment.read': 'see deployments, their journals and diffs',
   'deployment.create': 'deploy, promote into an environment, and queue clones',
   'deployment.rollback': 'roll an environment back',
+  'deployment.approve':
+    'approve or reject deployments awaiting approval (org admins, or approver on the environment type; never ' +
+    'the requester)',
   'logs.read': "read workloads' logs",
   'values.read': 'list values (secrets masked)',
   'values.reveal': 'see secret values in plaintext',
@@ -246,7 +249,8 @@ export function canSeeApp(grants: readonly AccessGrant[], app: string): boolean 
 /**
  * Decides whether grants allow `permission` on `target`. Org admins may do everything. App permissions need
  * a role on the target app that holds the permission; on a restricted environment type, the permissions in
- * RESTRICTED_PERMISSIONS also need `deployer` on that type. Other permissions need an org role that holds
+ * RESTRICTED_PERMISSIONS also need `deployer` on that type. deployment.approve needs `approver` on the
+ * deployment's environment type. Other permissions need an org role that holds
  * them (or are held by everyone signed in). The reason names the grant that allows, or what is missing.
  */
 export function decide(
@@ -256,6 +260,7 @@ export function decide(
 ): AccessDecision {
   const admin = grants.find((g) => g.scope.kind === 'org' && g.role === 'admin');
   if (admin) return { allowed: true, reason: `allowed by ${describeGrant(admin)}` };
+  if (permission === 'deployment.approve') return decideApproval(grants, target);
   if (APP_PERMISSIONS.includes(permission)) {
     if (!target.app) {
       return { allowed: false, reason: `${permission} concerns one app: name it` };
@@ -309,7 +314,33 @@ export function decide(
 }
 
 /**
- * A token's narrower scope, written `app:<app>:<role>`, `env-type:<type>:deployer` or `org:<role>`; null
+ * deployment.approve: `approver` on the deployment's environment type (org admins are decided before). Without
+ * a type (a route about a deployment not yet read), `approver` on any type; the deployment's type decides next.
+ */
+function decideApproval(grants: readonly AccessGrant[], target: AccessTarget): AccessDecision {
+  if (!target.envType) {
+    const any = grants.find((g) => g.scope.kind === 'env-type' && g.role === 'approver');
+    return any
+      ? {
+          allowed: true,
+          reason: `allowed by ${describeGrant(any)}; the deployment's environment type decides`,
+        }
+      : { allowed: false, reason: 'deployment.approve needs approver on an environment type (or admin)' };
+  }
+  const approver = grants.find(
+    (g) => g.scope.kind === 'env-type' && g.scope.id === target.envType && g.role === 'approver',
+  );
+  if (approver) return { allowed: true, reason: `allowed by ${describeGrant(approver)}` };
+  return {
+    allowed: false,
+    reason:
+      `deployment.approve on a ${target.envType} environment needs approver on environment type ` +
+      `${target.envType} (or admin on the organisation)`,
+  };
+}
+
+/**
+ * A token's narrower scope, written `app:<app>:<role>`, `env-type:<type>:<deployer|approver>` or `org:<role>`; null
  * when the text is not one. The token then acts with the intersection of its user's grants and this one.
  */
 export function parseTokenScope(text: string): AccessGrant | null {
@@ -350,7 +381,7 @@ export function holdsScope(grants: readonly AccessGrant[], scope: AccessGrant): 
 
 /** How token scopes are written, for messages. */
 export const TOKEN_SCOPE_FORMAT =
-  'app:<app>:<owner|developer|viewer>, env-type:<type>:deployer or org:<role>';
+  'app:<app>:<owner|developer|viewer>, env-type:<type>:<deployer|approver> or org:<role>';
 
 /**
  * Decides for a token: its user's grants decide, and a scoped token must also be allowed by its scope alone
@@ -364,10 +395,10 @@ export function decideForToken(
 ): AccessDecision {
   const byUser = decide(grants, permission, target);
   if (!byUser.allowed || !tokenScope) return byUser;
-  // The scope alone, plus the user's deployer grants when the scope is an app role (a scope names one role).
+  // The scope alone, plus the user's env-type grants (deployer, approver) when the scope is an app role (a scope names one role).
   const scoped = decide(
     tokenScope.scope.kind === 'app'
-      ? [tokenScope, ...grants.filter((g) => g.role === 'deployer')]
+      ? [tokenScope, ...grants.filter((g) => g.role === 'deployer' || g.role === 'approver')]
       : [tokenScope],
     permission,
     target,

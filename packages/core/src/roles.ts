@@ -7,7 +7,7 @@ const roleName = z.enum([...ORG_ROLES, ...APP_ROLES, ...ENV_TYPE_ROLES]);
 /**
  * Grant or revoke a role: to a user or a team, at org scope (no app, no envType), on an app, or on an
  * environment type. The role decides the scope: org roles (admin, platform, member) take neither, app roles
- * (owner, developer, viewer) take `app`, `deployer` takes `envType`.
+ * (owner, developer, viewer) take `app`, `deployer` and `approver` take `envType`.
  */
 export const RoleGrantBody = z.strictObject({
   role: roleName,

@@ -27,6 +27,7 @@ import { runtimeRegistry } from './runtimes.ts';
 import { WebhookDispatcher } from './domain/webhooks/dispatcher.ts';
 import { WebhookAllowList, parseAllowList } from './domain/webhooks/ssrf.ts';
 import { EnvironmentJanitor, EVENT_RETENTION_MS, JANITOR_INTERVAL_MS } from './domain/janitor.ts';
+import { setApprovalTtlMs } from './domain/deployments/approvals.ts';
 import { RouteTable } from './domain/resources/routes.ts';
 import { claimDataDir } from './data-dir-lock.ts';
 import { portHolder } from './port-holder.ts';
@@ -52,6 +53,8 @@ export interface ServerOptions {
   janitorIntervalMs?: number;
   /** How long events are kept before the janitor deletes them; default EVENT_RETENTION_MS (30 days). */
   eventRetentionMs?: number | undefined;
+  /** How long a deployment may await approval before the janitor expires it; default 24 hours. */
+  approvalTtlMs?: number | undefined;
   /**
    * The unprivileged user workloads and exec commands run as when Pave runs as root; default
    * `pave-workload`, created as a system user when missing.
@@ -171,12 +174,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     logger: logger.child({ component: 'webhooks' }),
     replicaId: worker.replicaId,
   });
+  if (options.approvalTtlMs !== undefined) setApprovalTtlMs(options.approvalTtlMs);
   const janitor = new EnvironmentJanitor({
     store,
     teardown: environmentTeardown(runtime, { store, box, drivers: resourceDrivers }, logger),
     logger: logger.child({ component: 'janitor' }),
     replicaId: worker.replicaId,
     eventRetentionMs: options.eventRetentionMs ?? EVENT_RETENTION_MS,
+    approvalTtlMs: options.approvalTtlMs,
     intervalMs:
       options.janitorIntervalMs ??
       (Number((options.env ?? process.env).PAVE_JANITOR_INTERVAL_MS) || JANITOR_INTERVAL_MS),

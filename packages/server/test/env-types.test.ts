@@ -138,6 +138,7 @@ describe.each(storeEngines)('environment types on %s', (engine) => {
     expect(Object.keys(patch.requestBody.content['application/json'].schema.properties)).toEqual([
       'description',
       'minReadySeconds',
+      'requiresApproval',
     ]);
   });
 

@@ -18,7 +18,13 @@ import { colorsFor } from '../output/colors.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
 import { renderPlan } from './diff.ts';
-import { addWaitOptions, reportQueuedDeployment, timeoutSecondsOf } from './progress.ts';
+import { addPolicyOverrideOptions, policyOverrideFields, type PolicyOverrideOptions } from './policies.ts';
+import {
+  addWaitOptions,
+  addWaitTimeoutOption,
+  reportQueuedDeployment,
+  timeoutSecondsOf,
+} from './progress.ts';
 import type { WaitOptions } from './progress.ts';
 
 type DeployOptions = ClientOptions &
@@ -34,7 +40,8 @@ type DeployOptions = ClientOptions &
     autoRollback: boolean;
     minReady?: string;
     recreateMissing?: boolean;
-  } & PruneOptions;
+  } & PruneOptions &
+  PolicyOverrideOptions;
 
 /** The `--prune` and `--allow-data-loss` flags of commands that start a deployment. */
 export interface PruneOptions {
@@ -50,49 +57,53 @@ export class ScoreFilesError extends Error {
 /** `pave deploy`: deploy Score workloads to an environment (or remove some), or only plan it. */
 export function registerDeployCommand(program: Command, io: CliIo): void {
   addClientOptions(
-    addWaitOptions(
-      program
-        .command('deploy')
-        .summary('Deploy Score workloads to an environment, or plan it with --plan')
-        .description(
-          'Deploy Score workloads to an environment: each file replaces the workload of the same name, the ' +
-            "environment's other workloads stay. The files are validated here first, and files they mount " +
-            'with `source` are sent along.',
-        )
-        .option('-f, --file <files...>', 'Score files, one per workload (repeat -f or list several)')
-        .option(
-          '--artifact <id>',
-          'deploy a build artifact CI pushed (`pave artifacts list`): its Score files and image, instead of -f',
-        )
-        .option(
-          '--image <ref>',
-          'the image of every container whose image is "." in the Score files, e.g. a tag CI just built',
-        )
-        .requiredOption('--app <app>', 'the application')
-        .requiredOption('--env <env>', 'the environment to deploy to')
-        .option('-m, --message <text>', 'why: shown in `pave deployments list` and the audit log')
-        .option('--remove <workload>', 'remove this workload from the environment (repeatable)', collect)
-        .option(
-          '--prune',
-          'delete the resources the new set no longer uses (stateful ones need --allow-data-loss)',
-        )
-        .option(
-          '--allow-data-loss',
-          'accept losing data: --prune may delete unused stateful resources (postgres, redis, volumes), and a stateful resource whose driver cannot change it in place is replaced (deleted and created again, empty)',
-        )
-        .option(
-          '--min-ready <duration>',
-          "how long a workload without a readiness probe must keep running to count as ready, e.g. 10s or 0s (default: the environment type's, else 5s)",
-        )
-        .option(
-          '--recreate-missing',
-          'create resources again that Pave recorded but that are gone (see `pave resources check`)',
-        )
-        .option('--plan', 'only show what would change; deploy nothing')
-        .option(
-          '--no-auto-rollback',
-          'if the deployment fails, leave it as it is instead of restoring the previous set',
+    addWaitTimeoutOption(
+      addWaitOptions(
+        addPolicyOverrideOptions(
+          program
+            .command('deploy')
+            .summary('Deploy Score workloads to an environment, or plan it with --plan')
+            .description(
+              'Deploy Score workloads to an environment: each file replaces the workload of the same name, the ' +
+                "environment's other workloads stay. The files are validated here first, and files they mount " +
+                'with `source` are sent along.',
+            )
+            .option('-f, --file <files...>', 'Score files, one per workload (repeat -f or list several)')
+            .option(
+              '--artifact <id>',
+              'deploy a build artifact CI pushed (`pave artifacts list`): its Score files and image, instead of -f',
+            )
+            .option(
+              '--image <ref>',
+              'the image of every container whose image is "." in the Score files, e.g. a tag CI just built',
+            )
+            .requiredOption('--app <app>', 'the application')
+            .requiredOption('--env <env>', 'the environment to deploy to')
+            .option('-m, --message <text>', 'why: shown in `pave deployments list` and the audit log')
+            .option('--remove <workload>', 'remove this workload from the environment (repeatable)', collect)
+            .option(
+              '--prune',
+              'delete the resources the new set no longer uses (stateful ones need --allow-data-loss)',
+            )
+            .option(
+              '--allow-data-loss',
+              'accept losing data: --prune may delete unused stateful resources (postgres, redis, volumes), and a stateful resource whose driver cannot change it in place is replaced (deleted and created again, empty)',
+            )
+            .option(
+              '--min-ready <duration>',
+              "how long a workload without a readiness probe must keep running to count as ready, e.g. 10s or 0s (default: the environment type's, else 5s)",
+            )
+            .option(
+              '--recreate-missing',
+              'create resources again that Pave recorded but that are gone (see `pave resources check`)',
+            )
+            .option('--plan', 'only show what would change (and what each policy says); deploy nothing')
+            .option(
+              '--no-auto-rollback',
+              'if the deployment fails, leave it as it is instead of restoring the previous set',
+            ),
         ),
+      ),
     ),
   )
     .addHelpText(
@@ -108,6 +119,7 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
       ),
     )
     .action(async (options: DeployOptions) => {
+      policyOverrideFields(options); // --override-policy without --reason is refused before anything is read
       const files = options.file ?? [];
       if (options.artifact !== undefined) {
         await deployArtifact(options, options.artifact, files, io);
@@ -183,6 +195,7 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
       }
       await reportQueuedDeployment(client, response as Deployment, output, {
         wait: options.wait,
+        waitTimeout: options.waitTimeout,
         timeoutSeconds,
         colors,
       });
@@ -232,6 +245,7 @@ async function deployArtifact(options: DeployOptions, artifact: string, files: s
   }
   await reportQueuedDeployment(client, response as Deployment, output, {
     wait: options.wait,
+    waitTimeout: options.waitTimeout,
     timeoutSeconds,
     colors,
   });
@@ -266,7 +280,10 @@ export function setDotImages(
 /** The body of POST /deployments for `pave deploy` with these workloads and flags. */
 export function deploymentBody(
   workloads: WorkloadSource[],
-  options: Pick<DeployOptions, 'remove' | 'message' | 'plan' | 'autoRollback' | 'prune' | 'allowDataLoss'>,
+  options: Pick<
+    DeployOptions,
+    'remove' | 'message' | 'plan' | 'autoRollback' | 'prune' | 'allowDataLoss' | 'overridePolicy' | 'reason'
+  >,
   timeoutSeconds: number | undefined,
 ): CreateDeploymentBody {
   return {
@@ -277,6 +294,7 @@ export function deploymentBody(
     autoRollback: options.autoRollback,
     ...pruneFields(options),
     ...(options.plan ? { plan: true } : {}),
+    ...policyOverrideFields(options),
   };
 }
 

@@ -9,6 +9,7 @@ import type { Column } from '../output/table.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
 import { formatValueChange } from './values.ts';
+import { renderPolicyVerdicts } from './policies.ts';
 
 type DiffOptions = ClientOptions & { app: string; env: string; toEnv?: string };
 
@@ -150,6 +151,7 @@ export function renderPlan(plan: DeploymentPlan, colors: Colors): string {
   const unified = plan.diff.unified.trimEnd();
   if (unified !== '') parts.push('', colorUnifiedDiff(unified, colors));
   if (plan.diff.values.length > 0) parts.push('', renderValueChanges(plan.diff.values, colors));
+  if (plan.policies?.length) parts.push('', 'Policies:', renderPolicyVerdicts(plan.policies, colors));
   parts.push(
     '',
     changed

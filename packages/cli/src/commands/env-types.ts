@@ -29,10 +29,17 @@ const MIN_READY_HELP =
   'of this type counts it as ready, e.g. 30s, 2m or 0s (off); `default` is 5s. `pave deploy --min-ready` ' +
   'overrides it per deployment';
 
+const REQUIRES_APPROVAL_HELP =
+  'deployments, rollbacks and promotions into its environments wait until someone else with the approver ' +
+  'role on this type approves them (`pave approvals approve`)';
+
+type UpdateOptions = ClientOptions & { description?: string; minReady?: string; requiresApproval?: boolean };
+
 const envTypeColumns: Column<EnvType>[] = [
   { header: 'id', value: (type) => type.id },
   { header: 'description', value: (type) => type.description },
   { header: 'restricted', value: (type) => (type.restricted ? 'yes' : '-') },
+  { header: 'approval', value: (type) => (type.requiresApproval ? 'required' : '-') },
   { header: 'min ready', value: describeMinReady },
   { header: 'created by', value: (type) => type.createdBy },
   { header: 'created at', value: (type) => formatTime(type.createdAt) },
@@ -49,6 +56,7 @@ export function registerEnvTypesCommands(program: Command, io: CliIo): void {
         'pave env-types list',
         'pave env-types create staging --description "Pre-production"',
         'pave env-types update production --min-ready 30s',
+        'pave env-types update production --requires-approval',
       ),
     );
 
@@ -88,6 +96,7 @@ export function registerEnvTypesCommands(program: Command, io: CliIo): void {
         'deploying to, rolling back, changing values of and deleting its environments also need the ' +
           'deployer role on this type (see `pave roles grant deployer`)',
       )
+      .option('--requires-approval', REQUIRES_APPROVAL_HELP)
       .option('--min-ready <duration>', MIN_READY_HELP),
   )
     .addHelpText(
@@ -95,13 +104,19 @@ export function registerEnvTypesCommands(program: Command, io: CliIo): void {
       examples(
         'pave env-types create staging --description "Pre-production"',
         'pave env-types create production --restricted --min-ready 30s',
+        'pave env-types create regulated --restricted --requires-approval',
         'pave env-types create sandbox --min-ready 0s',
       ),
     )
     .action(
       async (
         id: string,
-        options: ClientOptions & { description?: string; restricted?: boolean; minReady?: string },
+        options: ClientOptions & {
+          description?: string;
+          restricted?: boolean;
+          requiresApproval?: boolean;
+          minReady?: string;
+        },
       ) => {
         const minReadySeconds =
           options.minReady === undefined ? undefined : minReadySettingOf(options.minReady);
@@ -110,13 +125,17 @@ export function registerEnvTypesCommands(program: Command, io: CliIo): void {
           id,
           ...(options.description !== undefined ? { description: options.description } : {}),
           ...(options.restricted ? { restricted: true } : {}),
+          ...(options.requiresApproval ? { requiresApproval: true } : {}),
           ...(minReadySeconds !== undefined ? { minReadySeconds } : {}),
         });
         output.show(created, (body) =>
-          body.restricted
-            ? `Created environment type ${body.id}, restricted: changing its environments needs the deployer ` +
-              `role on it as well (\`pave roles grant deployer --user USER --env-type ${body.id}\`)`
-            : `Created environment type ${body.id}`,
+          [
+            body.restricted
+              ? `Created environment type ${body.id}, restricted: changing its environments needs the deployer ` +
+                `role on it as well (\`pave roles grant deployer --user USER --env-type ${body.id}\`)`
+              : `Created environment type ${body.id}`,
+            ...(body.requiresApproval ? [approvalLine(body.id)] : []),
+          ].join('\n'),
         );
       },
     );
@@ -127,6 +146,8 @@ export function registerEnvTypesCommands(program: Command, io: CliIo): void {
       .description('Change an environment type: only the flags given change')
       .argument('<id>', 'environment type id (see `pave env-types list`)')
       .option('--description <text>', 'what environments of this type are for')
+      .option('--requires-approval', REQUIRES_APPROVAL_HELP)
+      .option('--no-requires-approval', 'deployments into its environments run without approval')
       .option('--min-ready <duration>', MIN_READY_HELP),
   )
     .addHelpText(
@@ -135,13 +156,20 @@ export function registerEnvTypesCommands(program: Command, io: CliIo): void {
         'pave env-types update production --min-ready 30s',
         'pave env-types update development --min-ready 0s',
         'pave env-types update production --min-ready default',
+        'pave env-types update production --requires-approval',
+        'pave env-types update production --no-requires-approval',
         'pave env-types update staging --description "Pre-production, reset nightly"',
       ),
     )
-    .action(async (id: string, options: ClientOptions & { description?: string; minReady?: string }) => {
-      if (options.description === undefined && options.minReady === undefined) {
+    .action(async (id: string, options: UpdateOptions) => {
+      if (
+        options.description === undefined &&
+        options.minReady === undefined &&
+        options.requiresApproval === undefined
+      ) {
         throw new CliUsageError(
-          'nothing to change: give --min-ready DURATION (or `default`) or --description TEXT',
+          'nothing to change: give --min-ready DURATION (or `default`), --description TEXT or ' +
+            '--requires-approval / --no-requires-approval',
         );
       }
       const minReadySeconds =
@@ -150,10 +178,22 @@ export function registerEnvTypesCommands(program: Command, io: CliIo): void {
       const updated = await client.updateEnvType(id, {
         ...(options.description !== undefined ? { description: options.description } : {}),
         ...(minReadySeconds !== undefined ? { minReadySeconds } : {}),
+        ...(options.requiresApproval !== undefined ? { requiresApproval: options.requiresApproval } : {}),
       });
       output.show(
         updated,
-        (body) => `Updated environment type ${body.id}: min ready ${describeMinReady(body)}`,
+        (body) =>
+          `Updated environment type ${body.id}: min ready ${describeMinReady(body)}` +
+          (options.requiresApproval === undefined
+            ? ''
+            : `, approval ${body.requiresApproval ? 'required' : 'not required'}`),
       );
     });
+}
+
+function approvalLine(id: string): string {
+  return (
+    `Deployments into its environments wait for approval by someone else: grant it with ` +
+    `\`pave roles grant approver --user USER --env-type ${id}\``
+  );
 }

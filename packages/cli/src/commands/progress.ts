@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Deployment, DeploymentDetail, JournalEntry, PaveClient } from '@pave/core';
-import { CliUsageError } from '../errors.ts';
+import { parseDuration } from '../duration.ts';
+import { CliUsageError, WaitTimeoutError } from '../errors.ts';
 import type { Colors } from '../output/colors.ts';
 import type { CommandOutput } from '../output/output.ts';
 import { padEnd } from '../output/table.ts';
@@ -19,10 +20,11 @@ const QUEUED_NOTICE_MS = 2000;
 const TIMEOUT_FORMAT = 'seconds, minutes or hours such as 90, 60s, 2m, 1m30s or 1h (at most 1h)';
 const TIMEOUT_UNITS = { h: 3600, m: 60, s: 1 } as const;
 
-/** The `--wait` and `--timeout` flags of commands that start a deployment. */
+/** The `--wait`, `--timeout` and (deploy, rollback, promote) `--wait-timeout` flags of commands that start a deployment. */
 export interface WaitOptions {
   wait?: boolean;
   timeout?: string;
+  waitTimeout?: string;
 }
 
 /**
@@ -37,6 +39,23 @@ export function addWaitOptions(command: Command, timeoutHelp?: string): Command 
       timeoutHelp ??
         `how long each workload may take to become ready, e.g. 60s or 2m (default ${DEFAULT_TIMEOUT_SECONDS}s)`,
     );
+}
+
+/**
+ * Adds `--wait-timeout <duration>` to a command that starts a deployment which may await approval: `--wait`
+ * then stops (exit 4) after that long, leaving the deployment as it is.
+ */
+export function addWaitTimeoutOption(command: Command): Command {
+  return command.option(
+    '--wait-timeout <duration>',
+    'with --wait: stop waiting after this long (e.g. 10m), exit 4 and leave the deployment as it is ' +
+      '(still awaiting approval, queued or running); default: wait as long as it takes',
+  );
+}
+
+/** `--wait-timeout` in milliseconds, or undefined when not given. CliUsageError for a malformed one. */
+export function waitTimeoutMsOf(options: WaitOptions): number | undefined {
+  return options.waitTimeout === undefined ? undefined : parseDuration(options.waitTimeout, '--wait-timeout');
 }
 
 /**
@@ -162,7 +181,11 @@ function clockTime(timestamp: string, timeZone: string | undefined): string {
 
 /** The line that says a deployment was queued, e.g. `Deployment 17 queued for shop/dev`. */
 export function queuedLine(deployment: Deployment): string {
-  const line = `Deployment ${deployment.id} queued for ${deployment.appId}/${deployment.envId}`;
+  const line =
+    deployment.status === 'awaiting-approval'
+      ? `Deployment ${deployment.id} of ${deployment.appId}/${deployment.envId} awaits approval by someone ` +
+        `else (\`pave approvals approve ${deployment.id}\`)`
+      : `Deployment ${deployment.id} queued for ${deployment.appId}/${deployment.envId}`;
   if (deployment.kind === 'rollback') {
     const target = deployment.source.deploymentId;
     return `${line} (rollback${target !== undefined ? ` to the set of deployment ${target}` : ''})`;
@@ -187,7 +210,13 @@ export async function reportQueuedDeployment(
   client: Pick<PaveClient, 'getDeployment'> & Partial<Pick<PaveClient, 'getStatus'>>,
   deployment: Deployment,
   output: CommandOutput,
-  options: { wait?: boolean | undefined; timeoutSeconds: number | undefined; colors: Colors },
+  options: {
+    wait?: boolean | undefined;
+    timeoutSeconds: number | undefined;
+    colors: Colors;
+    /** `--wait-timeout`: stop waiting after this long (WaitTimeoutError, exit 4). */
+    waitTimeout?: string | undefined;
+  },
 ): Promise<void> {
   const { appId: app, envId: env, id } = deployment;
   if (!options.wait) {
@@ -200,9 +229,11 @@ export async function reportQueuedDeployment(
     return;
   }
   output.confirm(queuedLine(deployment));
+  const waitTimeoutMs = waitTimeoutMsOf({ waitTimeout: options.waitTimeout });
   await waitForDeployment(client, app, env, id, output, {
     timeoutMs: giveUpAfterMs(options.timeoutSeconds),
     colors: options.colors,
+    ...(waitTimeoutMs !== undefined ? { waitTimeoutMs } : {}),
   });
   if (output.format === 'table' && client.getStatus) {
     for (const line of await routeLines(client.getStatus.bind(client), app, env)) output.confirm(line);
@@ -229,7 +260,8 @@ export async function routeLines(
   );
 }
 
-/** A deployment finished and failed (or was cancelled before it ran); its message is the server's reason (and whether Pave restored the old set). */
+/**
+ * A deployment finished and failed (or ended before it ran: cancelled, rejected, expired, superseded); its message is the server's reason (and whether Pave restored the old set). */
 export class DeploymentFailedError extends Error {
   override name = 'DeploymentFailedError';
   constructor(readonly deployment: DeploymentDetail) {
@@ -243,6 +275,23 @@ export class WaitGaveUpError extends Error {
 }
 
 function failureMessage(deployment: DeploymentDetail): string {
+  const details = `  Details: ${showDeploymentCommand(deployment.appId, deployment.envId, deployment.id)}`;
+  switch (deployment.status) {
+    case 'rejected':
+      return `deployment ${deployment.id} was ${deployment.reason ?? 'rejected'}; nothing of it ran.\n${details}`;
+    case 'expired':
+      return (
+        `deployment ${deployment.id} expired before anyone approved it (${deployment.reason ?? 'expired'}); ` +
+        `nothing of it ran. Deploy again to ask anew.\n${details}`
+      );
+    case 'superseded':
+      return (
+        `deployment ${deployment.id} was ${deployment.reason ?? 'superseded'}, a newer deployment of ` +
+        `${deployment.appId}/${deployment.envId}; nothing of it ran.\n${details}`
+      );
+    default:
+      break;
+  }
   if (deployment.status === 'cancelled') {
     return (
       `deployment ${deployment.id} was ${deployment.reason ?? 'cancelled'}; nothing of it ran.\n` +
@@ -274,6 +323,8 @@ export interface WaitForDeploymentOptions {
   timeoutMs: number;
   /** Colours of stdout, for the progress lines. */
   colors: Colors;
+  /** Stop waiting after this long, whatever the deployment is doing (`--wait-timeout`): WaitTimeoutError. */
+  waitTimeoutMs?: number;
   /** Print the final DeploymentDetail with `-o json` (default true); false when the command prints its own result. */
   printResult?: boolean;
   /** For tests: the poll interval, the clock and how to sleep. */
@@ -290,7 +341,9 @@ export interface WaitForDeploymentOptions {
  * when the deployment succeeded. Rejects with DeploymentFailedError (the server's reason, and whether the
  * previous set was restored) when it failed, with the API's error when the server refuses to show it, and with
  * WaitGaveUpError when the server has not answered for `timeoutMs`; a server that comes back in time is fine,
- * since deployments survive a restart of the control plane.
+ * since deployments survive a restart of the control plane. A deployment awaiting approval is waited for
+ * (`waiting for approval ID`, said once); rejected, expired or superseded it ends in DeploymentFailedError.
+ * With `waitTimeoutMs` it rejects with WaitTimeoutError once that long has passed, whatever the deployment does.
  */
 export async function waitForDeployment(
   client: Pick<PaveClient, 'getDeployment'>,
@@ -309,8 +362,15 @@ export async function waitForDeployment(
   let outage: string | undefined;
   const startedWaiting = now();
   let saidQueued = false;
+  let saidAwaiting = false;
 
   for (;;) {
+    if (options.waitTimeoutMs !== undefined && now() - startedWaiting >= options.waitTimeoutMs) {
+      throw new WaitTimeoutError(
+        `stopped waiting for deployment ${id} after ${formatDuration(now() - startedWaiting)} ` +
+          `(--wait-timeout); it is left as it is. Check it with \`${showDeploymentCommand(app, env, id)}\``,
+      );
+    }
     let detail: DeploymentDetail;
     try {
       detail = await client.getDeployment(app, env, id);
@@ -340,6 +400,13 @@ export async function waitForDeployment(
       outage = undefined;
       output.confirm(colors.yellow('The server is answering again'));
     }
+    if (detail.status === 'awaiting-approval' && !saidAwaiting) {
+      saidAwaiting = true;
+      output.confirm(
+        colors.yellow(`waiting for approval ${id}`) +
+          colors.dim(` (someone else approves it with \`pave approvals approve ${id}\`)`),
+      );
+    }
     if (detail.status === 'queued' && !saidQueued && now() - startedWaiting >= QUEUED_NOTICE_MS) {
       saidQueued = true;
       output.confirm(
@@ -351,7 +418,7 @@ export async function waitForDeployment(
       printed.add(entry.id);
       output.confirm(formatJournalEntry(entry, { colors, ...optionalTimeZone(options.timeZone) }));
     }
-    if (detail.status === 'succeeded' || detail.status === 'failed' || detail.status === 'cancelled') {
+    if (isFinished(detail.status)) {
       // A failure is told on stderr (DeploymentFailedError); people get no second, stdout line about it.
       if (output.forScripts) {
         if (options.printResult !== false) output.show(detail, () => '');
@@ -363,6 +430,10 @@ export async function waitForDeployment(
     }
     await sleep(pollIntervalMs);
   }
+}
+
+function isFinished(status: DeploymentDetail['status']): boolean {
+  return !['queued', 'running', 'awaiting-approval'].includes(status);
 }
 
 function optionalTimeZone(timeZone: string | undefined): { timeZone?: string } {

@@ -8,7 +8,13 @@ import type { ClientOptions } from './client-options.ts';
 import { pruneFields } from './deploy.ts';
 import type { PruneOptions } from './deploy.ts';
 import { renderPlan } from './diff.ts';
-import { addWaitOptions, reportQueuedDeployment, timeoutSecondsOf } from './progress.ts';
+import { addPolicyOverrideOptions, policyOverrideFields, type PolicyOverrideOptions } from './policies.ts';
+import {
+  addWaitOptions,
+  addWaitTimeoutOption,
+  reportQueuedDeployment,
+  timeoutSecondsOf,
+} from './progress.ts';
 import type { WaitOptions } from './progress.ts';
 
 type PromoteOptions = ClientOptions &
@@ -19,35 +25,40 @@ type PromoteOptions = ClientOptions &
     message?: string;
     plan?: boolean;
     autoRollback: boolean;
-  } & PruneOptions;
+  } & PruneOptions &
+  PolicyOverrideOptions;
 
 /** `pave promote`: deploy one environment's current set to another environment. */
 export function registerPromoteCommand(program: Command, io: CliIo): void {
   addClientOptions(
-    addWaitOptions(
-      program
-        .command('promote')
-        .summary("Deploy one environment's current set to another environment")
-        .description(
-          "Deploy one environment's current set of workloads, exactly as it runs, to another environment",
-        )
-        .requiredOption('--app <app>', 'the application')
-        .requiredOption('--from <env>', 'the environment whose current set to promote')
-        .requiredOption('--to <env>', 'the environment to deploy it to')
-        .option('-m, --message <text>', 'why: shown in `pave deployments list` and the audit log')
-        .option(
-          '--prune',
-          'delete the resources of the target that the promoted set no longer uses (stateful ones need --allow-data-loss)',
-        )
-        .option(
-          '--allow-data-loss',
-          'accept losing data: --prune may delete unused stateful resources (postgres, redis, volumes), and a stateful resource whose driver cannot change it in place is replaced (deleted and created again, empty)',
-        )
-        .option('--plan', 'only show what would change in the target environment; deploy nothing')
-        .option(
-          '--no-auto-rollback',
-          'if the deployment fails, leave it as it is instead of restoring the previous set',
+    addWaitTimeoutOption(
+      addWaitOptions(
+        addPolicyOverrideOptions(
+          program
+            .command('promote')
+            .summary("Deploy one environment's current set to another environment")
+            .description(
+              "Deploy one environment's current set of workloads, exactly as it runs, to another environment",
+            )
+            .requiredOption('--app <app>', 'the application')
+            .requiredOption('--from <env>', 'the environment whose current set to promote')
+            .requiredOption('--to <env>', 'the environment to deploy it to')
+            .option('-m, --message <text>', 'why: shown in `pave deployments list` and the audit log')
+            .option(
+              '--prune',
+              'delete the resources of the target that the promoted set no longer uses (stateful ones need --allow-data-loss)',
+            )
+            .option(
+              '--allow-data-loss',
+              'accept losing data: --prune may delete unused stateful resources (postgres, redis, volumes), and a stateful resource whose driver cannot change it in place is replaced (deleted and created again, empty)',
+            )
+            .option('--plan', 'only show what would change in the target environment; deploy nothing')
+            .option(
+              '--no-auto-rollback',
+              'if the deployment fails, leave it as it is instead of restoring the previous set',
+            ),
         ),
+      ),
     ),
   )
     .addHelpText(
@@ -65,6 +76,7 @@ export function registerPromoteCommand(program: Command, io: CliIo): void {
         throw new CliUsageError('--plan only shows what would change, so there is nothing to --wait for');
       }
       const timeoutSeconds = timeoutSecondsOf(options);
+      const overrides = policyOverrideFields(options);
       const { client, output } = await clientFor(options, io);
       const colors = colorsFor(io.stdout, io.env);
       const response = await client.createDeployment(options.app, options.to, {
@@ -74,6 +86,7 @@ export function registerPromoteCommand(program: Command, io: CliIo): void {
         autoRollback: options.autoRollback,
         ...pruneFields(options),
         ...(options.plan ? { plan: true } : {}),
+        ...overrides,
       });
       if (options.plan) {
         output.show(response as DeploymentPlan, (plan) => renderPlan(plan, colors));
@@ -81,6 +94,7 @@ export function registerPromoteCommand(program: Command, io: CliIo): void {
       }
       await reportQueuedDeployment(client, response as Deployment, output, {
         wait: options.wait,
+        waitTimeout: options.waitTimeout,
         timeoutSeconds,
         colors,
       });

@@ -38,7 +38,8 @@ export function registerRolesCommands(program: Command, io: CliIo): void {
     .description(
       'Grant, revoke and list roles. A role is held by a user or a team, on the organisation (admin, ' +
         'platform, member), on one app (owner, developer, viewer) or on one environment type (deployer: ' +
-        'needed besides an app role to deploy to a restricted type such as production).',
+        'needed besides an app role to deploy to a restricted type such as production; approver: approves ' +
+        'deployments into a type that requires approval).',
     )
     .addHelpText(
       'after',
@@ -55,7 +56,7 @@ export function registerRolesCommands(program: Command, io: CliIo): void {
       .summary('Grant a role to a user or a team')
       .description(
         'Grant ROLE to a user or a team. The role decides where it is held: organisation roles take neither ' +
-          '--app nor --env-type, app roles need --app, deployer needs --env-type. App owners grant app ' +
+          '--app nor --env-type, app roles need --app, deployer and approver need --env-type. App owners grant app ' +
           'roles; admins grant the others.',
       ),
   )
@@ -65,6 +66,7 @@ export function registerRolesCommands(program: Command, io: CliIo): void {
         'pave roles grant developer --team web --app shop',
         'pave roles grant viewer --user bob --app shop',
         'pave roles grant deployer --user alice --env-type production',
+        'pave roles grant approver --user bob --env-type production',
         'pave roles grant platform --team infra',
       ),
     )
@@ -146,7 +148,7 @@ function addGrantOptions(command: Command): Command {
       .option('--user <user>', 'the user who holds the role')
       .option('--team <team>', 'the team that holds the role (its members have it)')
       .option('--app <app>', 'the app an app role is held on')
-      .option('--env-type <type>', 'the environment type deployer is held on'),
+      .option('--env-type <type>', 'the environment type deployer or approver is held on'),
   );
 }
 
@@ -210,7 +212,7 @@ function grantScope(scope: RoleGrant['scope']): string {
 function roleList(core: PaveCore): string {
   return (
     `an organisation role (${core.ORG_ROLES.join(', ')}), an app role with --app ` +
-    `(${core.APP_ROLES.join(', ')}) or ${core.ENV_TYPE_ROLES.join(', ')} with --env-type`
+    `(${core.APP_ROLES.join(', ')}) or an environment-type role with --env-type (${core.ENV_TYPE_ROLES.join(', ')})`
   );
 }
 

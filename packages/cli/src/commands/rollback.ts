@@ -4,29 +4,41 @@ import type { CliIo } from '../io.ts';
 import { colorsFor } from '../output/colors.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
-import { addWaitOptions, reportQueuedDeployment, timeoutSecondsOf } from './progress.ts';
+import {
+  addWaitOptions,
+  addWaitTimeoutOption,
+  reportQueuedDeployment,
+  timeoutSecondsOf,
+} from './progress.ts';
 import type { WaitOptions } from './progress.ts';
+import { addPolicyOverrideOptions, policyOverrideFields, type PolicyOverrideOptions } from './policies.ts';
 
-type RollbackOptions = ClientOptions & WaitOptions & { app: string; env: string; message?: string };
+type RollbackOptions = ClientOptions &
+  WaitOptions &
+  PolicyOverrideOptions & { app: string; env: string; message?: string };
 
 /** `pave rollback`: redeploy an earlier deployment's set as a new deployment. */
 export function registerRollbackCommand(program: Command, io: CliIo): void {
   addClientOptions(
-    addWaitOptions(
-      program
-        .command('rollback')
-        .summary("Redeploy an earlier deployment's set as a new deployment")
-        .description(
-          "Redeploy an earlier deployment's set of workloads as a new deployment " +
-            '(default: the previous successful one)',
-        )
-        .argument(
-          '[deployment]',
-          'the deployment whose set to restore, e.g. 15 (see `pave deployments list`)',
-        )
-        .requiredOption('--app <app>', 'the application')
-        .requiredOption('--env <env>', 'the environment')
-        .option('-m, --message <text>', 'why: shown in `pave deployments list` and the audit log'),
+    addWaitTimeoutOption(
+      addWaitOptions(
+        addPolicyOverrideOptions(
+          program
+            .command('rollback')
+            .summary("Redeploy an earlier deployment's set as a new deployment")
+            .description(
+              "Redeploy an earlier deployment's set of workloads as a new deployment " +
+                '(default: the previous successful one)',
+            )
+            .argument(
+              '[deployment]',
+              'the deployment whose set to restore, e.g. 15 (see `pave deployments list`)',
+            )
+            .requiredOption('--app <app>', 'the application')
+            .requiredOption('--env <env>', 'the environment')
+            .option('-m, --message <text>', 'why: shown in `pave deployments list` and the audit log'),
+        ),
+      ),
     ),
   )
     .addHelpText(
@@ -43,14 +55,17 @@ export function registerRollbackCommand(program: Command, io: CliIo): void {
         );
       }
       const timeoutSeconds = timeoutSecondsOf(options);
+      const overrides = policyOverrideFields(options);
       const { client, output } = await clientFor(options, io);
       const queued = await client.rollback(options.app, options.env, {
         ...(deployment !== undefined ? { deploymentId: deployment } : {}),
         ...(options.message !== undefined ? { message: options.message } : {}),
         ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
+        ...overrides,
       });
       await reportQueuedDeployment(client, queued, output, {
         wait: options.wait,
+        waitTimeout: options.waitTimeout,
         timeoutSeconds,
         colors: colorsFor(io.stdout, io.env),
       });

@@ -40,6 +40,10 @@ export function registerUpCommand(program: Command): void {
       `how long events are kept before they are deleted (${DURATION_FORMAT}; env PAVE_EVENT_RETENTION; default 30d)`,
     )
     .option(
+      '--approval-ttl <duration>',
+      `how long a deployment may await approval before it expires (${DURATION_FORMAT}; env PAVE_APPROVAL_TTL; default 24h)`,
+    )
+    .option(
       '--webhook-allow <cidrs>',
       'CIDRs webhooks may reach although they are loopback, private or link-local, comma-separated, e.g. 10.0.0.0/8,127.0.0.1/32 (env PAVE_WEBHOOK_ALLOW; default none)',
     )
@@ -57,6 +61,7 @@ export function registerUpCommand(program: Command): void {
         logFormat?: 'json' | 'pretty';
         workloadUser?: string;
         eventRetention?: string;
+        approvalTtl?: string;
         webhookAllow?: string;
       }) => {
         const port = Number(options.port);
@@ -69,6 +74,10 @@ export function registerUpCommand(program: Command): void {
         const eventRetentionMs = fromEnv
           ? parseDuration(fromEnv, 'PAVE_EVENT_RETENTION')
           : parseDuration(options.eventRetention ?? '30d', '--event-retention');
+        const ttlFromEnv = options.approvalTtl === undefined && process.env.PAVE_APPROVAL_TTL;
+        const approvalTtlMs = ttlFromEnv
+          ? parseDuration(ttlFromEnv, 'PAVE_APPROVAL_TTL')
+          : parseDuration(options.approvalTtl ?? '24h', '--approval-ttl');
         const webhookAllow =
           options.webhookAllow !== undefined
             ? parseCidrs(options.webhookAllow, '--webhook-allow')
@@ -86,6 +95,7 @@ export function registerUpCommand(program: Command): void {
             logLevel: process.env.PAVE_LOG_LEVEL ?? options.logLevel,
             workloadUser: options.workloadUser ?? (process.env.PAVE_WORKLOAD_USER || undefined),
             eventRetentionMs,
+            approvalTtlMs,
             webhookAllow,
             // Bundled next to this file by scripts/build.mjs.
             supervisorScript: fileURLToPath(new URL('./process-supervisor.js', import.meta.url)),

@@ -22,6 +22,7 @@ function toEnvType(row: Selectable<EnvTypesTable>): EnvType {
     id: row.id,
     description: row.description,
     restricted: Number(row.restricted) === 1,
+    requiresApproval: Number(row.requires_approval) === 1,
     // PostgreSQL's driver may hand integers back as strings; null stays null (the default).
     minReadySeconds: row.min_ready_seconds === null ? null : Number(row.min_ready_seconds),
     createdBy: row.created_by,
@@ -68,6 +69,7 @@ export async function createEnvType(
     id: body.id,
     description: body.description ?? '',
     restricted: body.restricted ? 1 : 0,
+    requires_approval: body.requiresApproval ? 1 : 0,
     min_ready_seconds: body.minReadySeconds ?? null,
     created_by: context.actor.username,
     created_at: now(),
@@ -82,6 +84,7 @@ export async function createEnvType(
           id: row.id,
           description: row.description,
           restricted: row.restricted === 1,
+          requiresApproval: row.requires_approval === 1,
           minReadySeconds: row.min_ready_seconds,
         },
       });
@@ -114,14 +117,19 @@ export async function updateEnvType(
       ...before,
       ...(body.description !== undefined ? { description: body.description } : {}),
       ...(body.minReadySeconds !== undefined ? { minReadySeconds: body.minReadySeconds } : {}),
+      ...(body.requiresApproval !== undefined ? { requiresApproval: body.requiresApproval } : {}),
     };
     const changes: Record<string, { from: unknown; to: unknown }> = {};
-    for (const field of ['description', 'minReadySeconds'] as const) {
+    for (const field of ['description', 'minReadySeconds', 'requiresApproval'] as const) {
       if (before[field] !== after[field]) changes[field] = { from: before[field], to: after[field] };
     }
     await tx
       .updateTable('env_types')
-      .set({ description: after.description, min_ready_seconds: after.minReadySeconds })
+      .set({
+        description: after.description,
+        min_ready_seconds: after.minReadySeconds,
+        requires_approval: after.requiresApproval ? 1 : 0,
+      })
       .where('id', '=', id)
       .execute();
     await recordAudit(tx, context, {

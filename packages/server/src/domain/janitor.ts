@@ -5,6 +5,7 @@ import { deleteEnvironment, expiredEnvironments, type EnvironmentTeardown } from
 import { LEASE_MS } from './deployments/worker.ts';
 import { deleteEventsBefore } from './events.ts';
 import { deleteDeliveriesBefore, removeRetiredWebhooks } from './webhooks/records.ts';
+import { approvalTtlMs, expirePendingApprovals } from './deployments/approvals.ts';
 
 /** How often the janitor looks for expired environments by default. */
 export const JANITOR_INTERVAL_MS = 10_000;
@@ -21,7 +22,8 @@ const JANITOR: RequestContext = systemContext('pave-janitor', 'janitor');
  * use, so one replica deletes it, and never while one of its deployments runs. It also deletes the events
  * and finished webhook deliveries older than `eventRetentionMs` (default EVENT_RETENTION_MS), and removes the
  * webhooks of deleted apps once they delivered the app's last events; every replica may, deleting twice is
- * harmless.
+ * harmless. Deployments that awaited approval longer than `approvalTtlMs` (default: the server's approval TTL)
+ * expire; each is taken with a conditional update, so one replica expires it.
  */
 export class EnvironmentJanitor {
   private timer: NodeJS.Timeout | undefined;
@@ -35,6 +37,7 @@ export class EnvironmentJanitor {
       replicaId: string;
       intervalMs?: number;
       eventRetentionMs?: number;
+      approvalTtlMs?: number | undefined;
     },
   ) {}
 
@@ -56,9 +59,18 @@ export class EnvironmentJanitor {
     await this.sweeping;
   }
 
-  /** Deletes every expired environment this replica can take, then the events past retention. */
+  /**
+   * Deletes every expired environment this replica can take, expires deployments that awaited approval too
+   * long, then deletes the events past retention.
+   */
   async sweep(): Promise<void> {
     await this.sweepEnvironments();
+    const expired = await expirePendingApprovals(
+      this.deps.store,
+      JANITOR,
+      this.deps.approvalTtlMs ?? approvalTtlMs(),
+    );
+    if (expired > 0) this.deps.logger.info({ expired }, 'expired deployments that awaited approval too long');
     const retention = this.deps.eventRetentionMs ?? EVENT_RETENTION_MS;
     const before = new Date(Date.now() - retention).toISOString();
     const deleted = await deleteEventsBefore(this.deps.store.db, before);

@@ -134,7 +134,13 @@ async function refusal(db: Executor, rule: Selectable<RulesTable>): Promise<stri
 }
 
 // Errors that mean "this deployment cannot be queued" (a refusal), rather than a fault of Pave.
-const REFUSALS = new Set(['InputError', 'NotFoundError', 'ConflictError', 'NotAllowedError']);
+const REFUSALS = new Set([
+  'InputError',
+  'NotFoundError',
+  'ConflictError',
+  'NotAllowedError',
+  'PolicyDeniedError',
+]);
 
 /**
  * Runs the rules of an artifact's app just after it was pushed: each rule whose branch glob matches the

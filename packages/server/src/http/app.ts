@@ -42,6 +42,7 @@ import { identityRoutes } from './routes/identities.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { eventRoutes } from './routes/events.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
+import { approvalRoutes } from './routes/approvals.ts';
 import { artifactRoutes } from './routes/artifacts.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
 import { valuesRoutes } from './routes/values.ts';
@@ -49,6 +50,7 @@ import type { SecretBox } from '../secrets/secret-box.ts';
 import type { KeyringSource } from '../secrets/keyring.ts';
 import { PAVE_VERSION } from '../version.ts';
 import { resourceRoutes } from './routes/resources.ts';
+import { policyRoutes } from './routes/policies.ts';
 import { roleRoutes } from './routes/roles.ts';
 import { targetRoutes, type TargetRenderer } from './routes/targets.ts';
 import { proxyRoutes } from './proxy.ts';
@@ -287,7 +289,9 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
           : undefined,
       );
       auditRoutes(scoped, options.store);
+      policyRoutes(scoped, options.store);
       eventRoutes(scoped, options.store);
+      approvalRoutes(scoped, { store: options.store, onQueued: options.onDeploymentQueued });
       if (options.secrets) {
         webhookRoutes(scoped, {
           store: options.store,

@@ -32,6 +32,7 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   artifacts: ArtifactsTable;
   rules: RulesTable;
+  policies: PoliciesTable;
 }
 
 export interface UsersTable {
@@ -80,6 +81,8 @@ export interface EnvTypesTable {
   restricted: Generated<number>;
   /** The stability window (seconds) of deployments to its environments; null: the platform default. */
   min_ready_seconds: number | null;
+  /** 1: deployments into its environments wait for approval (0016). */
+  requires_approval: Generated<number>;
 }
 
 export interface EnvironmentsTable {
@@ -148,6 +151,14 @@ export interface DeploymentsTable {
   artifact_id: Generated<number | string | null>;
   /** The commit of that artifact. */
   commit: Generated<string | null>;
+  /** Who approved or rejected it, when it awaited approval (0016). */
+  approved_by: Generated<string | null>;
+  /** Their comment. */
+  approval_comment: Generated<string | null>;
+  /** When they decided. */
+  decided_at: Generated<string | null>;
+  /** JSON: the denying policies an org admin overrode for it, `[{id, reason, by}]` (0017); null: none. */
+  policy_overrides: Generated<string | null>;
 }
 
 export interface DeploymentJournalTable {
@@ -417,4 +428,22 @@ export interface RulesTable {
   created_by_id: string;
   created_by: string;
   created_at: string;
+}
+
+/** A policy (0017): a CEL rule, promotion gate or freeze every matching deployment is checked against. */
+export interface PoliciesTable {
+  id: string;
+  description: string | null;
+  /** JSON: the criteria list (empty: everywhere). */
+  criteria: string;
+  severity: string;
+  message: string;
+  /** rule, promotionGate or freeze. */
+  kind: string;
+  /** JSON: `{rule, each}`, the promotion gate or the freeze. */
+  spec: string;
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+  updated_by: string;
 }

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/index.ts';
 import { openFullApi } from '../support/full-api.ts';
 import {
+  APPROVAL_SAMPLE_IDS,
   MATRIX_ROLES,
   MATRIX_TARGETS,
   MATRIX_VARIANTS,
@@ -89,6 +90,29 @@ describe('the authorisation matrix: every API route x every role x own and other
           last_status_code: 200,
           last_error: null,
           attempt_log: '[]',
+        })
+        .execute();
+    }
+    // A deployment awaiting approval per target, asked for by someone outside the matrix.
+    for (const [target, id] of Object.entries(APPROVAL_SAMPLE_IDS)) {
+      const [app, env] = target === 'other' ? ['other', 'dev'] : target.split('/');
+      await store.db
+        .insertInto('deployments')
+        .values({
+          id: Number(id),
+          app_id: app!,
+          env_id: env!,
+          kind: 'deploy',
+          request: JSON.stringify({ upsert: [], remove: [], timeoutSeconds: 60, autoRollback: true }),
+          set_id: null,
+          previous_set_id: null,
+          actor: 'someone',
+          message: '',
+          status: 'awaiting-approval',
+          reason: null,
+          created_at: at,
+          started_at: null,
+          finished_at: null,
         })
         .execute();
     }

@@ -11,6 +11,7 @@ export const MATRIX_ROLES = [
   'developer',
   'viewer',
   'developer+deployer',
+  'developer+approver',
   'none',
 ] as const;
 export type MatrixRole = (typeof MATRIX_ROLES)[number];
@@ -38,6 +39,10 @@ const GRANTS: Record<MatrixRole, Array<{ role: string; scopeKind: string; scopeI
   'developer+deployer': [
     { role: 'developer', scopeKind: 'app', scopeId: 'own' },
     { role: 'deployer', scopeKind: 'env-type', scopeId: 'production' },
+  ],
+  'developer+approver': [
+    { role: 'developer', scopeKind: 'app', scopeId: 'own' },
+    { role: 'approver', scopeKind: 'env-type', scopeId: 'production' },
   ],
   none: [],
 };
@@ -90,6 +95,13 @@ export function apiRoutes(app: FastifyInstance): string[] {
   return routes.sort();
 }
 
+/** The deployments awaiting approval the test's setup inserts, one per target, by id. */
+export const APPROVAL_SAMPLE_IDS: Record<MatrixTarget, string> = {
+  'own/dev': '101',
+  'own/prod': '102',
+  other: '103',
+};
+
 /** A concrete URL for a route and target: `{app}` becomes own/other, `{env}` dev/prod, other params a sample. */
 export function concreteUrl(route: string, target: MatrixTarget): { method: string; url: string } {
   const [method, path] = route.split(' ') as [string, string];
@@ -105,6 +117,8 @@ export function concreteUrl(route: string, target: MatrixTarget): { method: stri
   // Webhooks and their deliveries are looked up by id: the sample ones of the target's app (see the test's setup).
   if (path.startsWith('/webhooks/')) samples.id = `wh_${app}`;
   if (path.startsWith('/webhook-deliveries/')) samples.id = `msg_${app}`;
+  // Approvals are looked up by deployment id: the sample deployment awaiting approval of the target.
+  if (path.startsWith('/approvals/')) samples.id = APPROVAL_SAMPLE_IDS[target];
   let url = `/api/v1${path.replace(/\{(\w+)\}/g, (_match, name: string) => samples[name] ?? 'x')}`;
   // Listings that take the app in their query get it there.
   if (method === 'GET' && /^\/(audit|roles|auth\/can-i|resource-definitions\/match)$/.test(path)) {
@@ -150,6 +164,7 @@ export const MATRIX_VARIANTS: readonly MatrixVariant[] = [
     body: { env: '{env}', branch: 'main' },
   },
   { route: 'GET /webhooks', label: "?app= (the app's webhooks)", query: 'app={app}' },
+  { route: 'GET /approvals', label: "?app= (the app's pending deployments)", query: 'app={app}' },
   {
     route: 'POST /webhooks',
     label: 'for the app',

@@ -11,6 +11,7 @@ import { ResourceGraphView } from '../components/resource-graph.tsx';
 import { ResourceDetails } from '../components/resource-details.tsx';
 import { ValuesPanel } from '../components/values-panel.tsx';
 import { LogsView } from '../components/logs-view.tsx';
+import { ApprovalPanel } from '../components/approval-panel.tsx';
 
 /** How often the workloads' live status is fetched. */
 const STATUS_POLL_MS = 2000;
@@ -119,6 +120,21 @@ function EnvironmentView({ session, app, env }: { session: Session; app: string;
         )}
         <Command>{`pave status --app ${app} --env ${env}`}</Command>
       </Section>
+
+      {session.can('deployment.read', { app }) && (
+        <ApprovalPanel
+          session={session}
+          app={app}
+          env={env}
+          target={target}
+          refreshKey={`${deploymentKey}|${notice ?? ''}`}
+          onDecided={(deployment, verb) => {
+            setNotice(`Deployment #${deployment.id} is ${verb}.`);
+            history.reload();
+            status.reload();
+          }}
+        />
+      )}
 
       <Section
         title="Deployments"

@@ -6,7 +6,8 @@ import { recordEvent } from '../events.ts';
 import { getDeployment, journal } from './records.ts';
 
 /**
- * Cancels a queued deployment: it becomes `cancelled` and never runs. A deployment that has started cannot be
+ * Cancels a queued deployment, or one awaiting approval (its requester withdrawing it, say): it becomes
+ * `cancelled` and never runs. A deployment that has started cannot be
  * cancelled (its changes are under way; roll back once it has finished) and one that has finished is left as
  * it is: both are a ConflictError saying so. The status changes only if it is still `queued` at that moment,
  * so a worker that takes the deployment at the same time either runs it (and the cancel is refused) or finds
@@ -20,13 +21,13 @@ export async function cancelDeployment(
   id: string,
 ): Promise<DeploymentDetail> {
   const existing = await getDeployment(store.db, app, env, id);
-  const reason = `cancelled by ${context.actor.username} before it started`;
+  const reason = `cancelled by ${context.actor.username} before it started${existing.status === 'awaiting-approval' ? ' (it was awaiting approval)' : ''}`;
   const cancelled = await store.transaction(async (tx) => {
     const row = await tx
       .updateTable('deployments')
       .set({ status: 'cancelled', reason, finished_at: now() })
       .where('id', '=', Number(existing.id))
-      .where('status', '=', 'queued')
+      .where('status', 'in', ['queued', 'awaiting-approval'])
       .returning(['kind'])
       .executeTakeFirst();
     if (!row) return false;
@@ -52,7 +53,7 @@ export async function cancelDeployment(
         ? 'it is running: its changes are under way. Wait for it to finish, then roll back with `pave rollback` if you do not want it'
         : `it has already ${now.status === 'cancelled' ? 'been cancelled' : now.status}`;
     throw new ConflictError(`deployment ${id} of ${app}/${env} cannot be cancelled: ${why}`, [
-      { path: 'id', message: 'only a queued deployment can be cancelled' },
+      { path: 'id', message: 'only a deployment that is queued or awaiting approval can be cancelled' },
     ]);
   }
   return getDeployment(store.db, app, env, id);

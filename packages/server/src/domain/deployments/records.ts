@@ -6,6 +6,7 @@ import {
   type DeploymentKind,
   type DeploymentStatus,
   type JournalEntry,
+  type RecordedPolicyOverride,
   type WorkloadSource,
 } from '@pave/core';
 import type { Executor } from '../../store/index.ts';
@@ -61,6 +62,9 @@ export function toDeployment(row: Selectable<DeploymentsTable>): Deployment {
     valuesVersion: row.values_version === null ? null : Number(row.values_version),
     artifactId: row.artifact_id === null || row.artifact_id === undefined ? null : String(row.artifact_id),
     commit: row.commit ?? null,
+    ...(row.policy_overrides
+      ? { policyOverrides: JSON.parse(row.policy_overrides) as RecordedPolicyOverride[] }
+      : {}),
     createdAt: row.created_at,
     startedAt: row.started_at,
     finishedAt: row.finished_at,

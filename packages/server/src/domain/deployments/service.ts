@@ -22,6 +22,8 @@ import { DEFAULT_TIMEOUT_SECONDS, toDeployment, type DeploymentRequest } from '.
 import { loadSet, saveSet, type SetWorkloads } from './sets.ts';
 import { unrunnable } from './runnable.ts';
 import { artifactToDeploy } from '../artifacts.ts';
+import { enforcePolicies, recordPolicyOutcome } from '../policies.ts';
+import { approvalRequired, requestApproval, supersedePending } from './approvals.ts';
 import type { RuntimeDriver } from '@pave/plugin-api';
 
 /** The workloads an environment currently runs (its last successful set), or none. */
@@ -49,7 +51,9 @@ export function applyPatch(
 
 /**
  * Inserts a queued deployment, its audit entry and its deployment.queued event (inside `tx`). `artifact`:
- * the build artifact it deploys, recorded with its commit.
+ * the build artifact it deploys, recorded with its commit. Into an environment whose type requires approval
+ * it is `awaiting-approval` instead, with an approval.requested event; either way it supersedes the older
+ * deployments of the environment still awaiting approval.
  */
 export async function insertDeployment(
   tx: Executor,
@@ -60,6 +64,7 @@ export async function insertDeployment(
   message: string,
   artifact?: { id: string; commit: string },
 ): Promise<Deployment> {
+  const awaitsApproval = await approvalRequired(tx, target.app, target.env);
   const row = await tx
     .insertInto('deployments')
     .values({
@@ -71,7 +76,7 @@ export async function insertDeployment(
       previous_set_id: null,
       actor: context.actor.username,
       message,
-      status: 'queued',
+      status: awaitsApproval ? 'awaiting-approval' : 'queued',
       reason: null,
       created_at: now(),
       started_at: null,
@@ -111,6 +116,8 @@ export async function insertDeployment(
       commit: deployment.commit,
     },
   });
+  await supersedePending(tx, context, deployment);
+  if (awaitsApproval) await requestApproval(tx, context, deployment);
   return deployment;
 }
 
@@ -250,6 +257,17 @@ export async function createDeployment(
       unrunnableProblems,
     );
   }
+  const policyCheck = await enforcePolicies(store.db, context, {
+    app,
+    env,
+    envType: environment.type,
+    kind,
+    allowDataLoss: body.allowDataLoss,
+    prune: body.prune,
+    workloads: next,
+    resources: resources.changes,
+    overrides: body.overridePolicies,
+  });
   if (body.plan) {
     const setId = await saveSet(store.db, next);
     return {
@@ -260,11 +278,17 @@ export async function createDeployment(
         { setId, label: `${app}/${env} (planned)`, workloads: next },
       ),
       resources: resources.changes,
+      policies: policyCheck.verdicts,
     };
   }
   const message = body.message ?? (artifact ? `artifact ${artifact.id} (${artifact.commit})` : '');
-  return store.transaction((tx) =>
-    insertDeployment(tx, context, { app, env }, kind, request, message, artifact),
+  return store.transaction(async (tx) =>
+    recordPolicyOutcome(
+      tx,
+      context,
+      await insertDeployment(tx, context, { app, env }, kind, request, message, artifact),
+      policyCheck,
+    ),
   );
 }
 
@@ -374,14 +398,27 @@ export async function rollback(
     timeoutSeconds: body.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
     autoRollback: true,
   };
-  return store.transaction((tx) =>
-    insertDeployment(
+  const policyCheck = await enforcePolicies(store.db, context, {
+    app,
+    env,
+    envType: environment.type,
+    kind: 'rollback',
+    workloads: (await loadSet(store.db, source.setId)).workloads,
+    overrides: body.overridePolicies,
+  });
+  return store.transaction(async (tx) =>
+    recordPolicyOutcome(
       tx,
       context,
-      { app, env },
-      'rollback',
-      request,
-      body.message ?? `rollback to deployment ${source.id}`,
+      await insertDeployment(
+        tx,
+        context,
+        { app, env },
+        'rollback',
+        request,
+        body.message ?? `rollback to deployment ${source.id}`,
+      ),
+      policyCheck,
     ),
   );
 }

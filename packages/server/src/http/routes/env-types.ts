@@ -41,7 +41,8 @@ export function envTypeRoutes(api: ApiServer, store: Store): void {
       config: { permission: 'env-type.write' },
       schema: {
         tags,
-        summary: 'Change an environment type (description, stability window); fields not given stay',
+        summary:
+          'Change an environment type (description, stability window, approval); fields not given stay',
         params: EnvTypeParams,
         body: UpdateEnvTypeBody,
         response: { 200: EnvType },

@@ -14,6 +14,8 @@ import { envTypeMinReady } from './0012_env_type_min_ready.ts';
 import { events } from './0013_events.ts';
 import { webhooks } from './0014_webhooks.ts';
 import { artifacts } from './0015_artifacts.ts';
+import { approvals } from './0016_approvals.ts';
+import { policies } from './0017_policies.ts';
 
 /** The database engines the store runs on. */
 export type StoreEngine = 'sqlite' | 'postgres';
@@ -42,4 +44,6 @@ export const migrations: readonly StoreMigration[] = [
   events,
   webhooks,
   artifacts,
+  approvals,
+  policies,
 ];

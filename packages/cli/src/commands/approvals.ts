@@ -1,0 +1,101 @@
+import type { Command } from 'commander';
+import type { Approval, DeploymentDetail } from '@pave/core';
+import { CliUsageError } from '../errors.ts';
+import type { CliIo } from '../io.ts';
+import type { Column } from '../output/table.ts';
+import { formatTime } from '../output/time.ts';
+import { addClientOptions, clientFor, examples } from './client-options.ts';
+import type { ClientOptions } from './client-options.ts';
+
+const approvalColumns: Column<Approval>[] = [
+  { header: 'id', value: (approval) => approval.id },
+  { header: 'app/env', value: (approval) => `${approval.deployment.appId}/${approval.deployment.envId}` },
+  { header: 'kind', value: (approval) => approval.deployment.kind },
+  { header: 'requested by', value: (approval) => approval.requestedBy },
+  { header: 'when', value: (approval) => formatTime(approval.requestedAt) },
+  { header: 'expires', value: (approval) => formatTime(approval.expiresAt) },
+  { header: 'changes', value: (approval) => approval.summary },
+];
+
+function deploymentId(id: string): string {
+  if (!/^\d+$/.test(id)) {
+    throw new CliUsageError(`ID: "${id}" is not a deployment id; \`pave approvals list\` shows them`);
+  }
+  return id;
+}
+
+/**
+ * `pave approvals list|approve|reject`: four-eyes approvals of deployments into environment types that require
+ * them (`pave env-types update TYPE --requires-approval`).
+ */
+export function registerApprovalsCommands(program: Command, io: CliIo): void {
+  const approvals = program
+    .command('approvals')
+    .summary('List, approve and reject deployments awaiting approval')
+    .description(
+      'Deployments, rollbacks and promotions into an environment whose type requires approval wait until ' +
+        'someone else approves them: an admin, or a holder of the approver role on the type ' +
+        '(`pave roles grant approver --user USER --env-type TYPE`). The requester never decides their own. ' +
+        'The id is the deployment id.',
+    )
+    .addHelpText(
+      'after',
+      examples(
+        'pave approvals list --app shop',
+        'pave approvals approve 42 --comment "checked the diff"',
+        'pave approvals reject 42 --comment "wait for the freeze to end"',
+      ),
+    );
+
+  addClientOptions(
+    approvals
+      .command('list')
+      .description('List the deployments awaiting approval you may see, newest first, with what they change')
+      .option('--app <app>', "only this app's (default: every app you may read)"),
+  )
+    .addHelpText('after', examples('pave approvals list', 'pave approvals list --app shop -o json'))
+    .action(async (options: ClientOptions & { app?: string }) => {
+      const { client, output } = await clientFor(options, io);
+      output.show(await client.listApprovals(options.app !== undefined ? { app: options.app } : {}), (body) =>
+        output.table(body.items, approvalColumns, 'No deployments await approval.'),
+      );
+    });
+
+  addClientOptions(
+    approvals
+      .command('approve')
+      .description('Approve a deployment awaiting approval: it is queued and runs')
+      .argument('<id>', 'the deployment id (see `pave approvals list`)')
+      .option('--comment <text>', 'why, for the record'),
+  )
+    .addHelpText('after', examples('pave approvals approve 42', 'pave approvals approve 42 --comment "LGTM"'))
+    .action(async (id: string, options: ClientOptions & { comment?: string }) => {
+      const { client, output } = await clientFor(options, io);
+      const detail = await client.approveDeployment(
+        deploymentId(id),
+        options.comment !== undefined ? { comment: options.comment } : {},
+      );
+      output.show(detail, (body) => `Approved deployment ${body.id} of ${where(body)}: it is ${body.status}`);
+    });
+
+  addClientOptions(
+    approvals
+      .command('reject')
+      .description('Reject a deployment awaiting approval, saying why: it never runs')
+      .argument('<id>', 'the deployment id (see `pave approvals list`)')
+      .option('--comment <text>', 'why it is rejected (required; the requester sees it)'),
+  )
+    .addHelpText('after', examples('pave approvals reject 42 --comment "not during the sale"'))
+    .action(async (id: string, options: ClientOptions & { comment?: string }) => {
+      if (options.comment === undefined || options.comment.trim() === '') {
+        throw new CliUsageError('say why with --comment "..."; the requester sees it');
+      }
+      const { client, output } = await clientFor(options, io);
+      const detail = await client.rejectDeployment(deploymentId(id), { comment: options.comment });
+      output.show(detail, (body) => `Rejected deployment ${body.id} of ${where(body)}: it will not run`);
+    });
+}
+
+function where(deployment: DeploymentDetail): string {
+  return `${deployment.appId}/${deployment.envId}`;
+}

@@ -1,0 +1,172 @@
+import { describe, expect, it } from 'vitest';
+import type { Approval, DeploymentDetail } from '@pave/core';
+import { waitForDeployment } from '../src/commands/progress.ts';
+import { exitCodeFor } from '../src/errors.ts';
+import { colorsFor } from '../src/output/colors.ts';
+import { CommandOutput } from '../src/output/output.ts';
+import { runCli } from '../src/program.ts';
+import { capture, cliArgs, fakeIo, fakeServer } from './helpers.ts';
+
+const plain = colorsFor(capture(), { NO_COLOR: '1' });
+
+function detail(fields: Partial<DeploymentDetail> = {}): DeploymentDetail {
+  return {
+    id: '17',
+    appId: 'shop',
+    envId: 'prod',
+    kind: 'deploy',
+    setId: null,
+    source: {},
+    actor: 'alice',
+    message: '',
+    status: 'awaiting-approval',
+    reason: null,
+    rolledBack: false,
+    valuesVersion: null,
+    artifactId: null,
+    commit: null,
+    createdAt: '2025-01-31T09:30:00.000Z',
+    startedAt: null,
+    finishedAt: null,
+    journal: [],
+    workloads: null,
+    ...fields,
+  };
+}
+
+/** Runs waitForDeployment against `answers` (the last repeats) on a fake clock. */
+async function wait(answers: DeploymentDetail[], waitTimeoutMs?: number) {
+  const stdout = capture();
+  let clock = 0;
+  let calls = 0;
+  const client = {
+    getDeployment: async () => answers[Math.min(calls++, answers.length - 1)]!,
+  };
+  const outcome = await waitForDeployment(
+    client,
+    'shop',
+    'prod',
+    '17',
+    new CommandOutput('table', stdout, plain),
+    {
+      timeoutMs: 90_000,
+      colors: plain,
+      timeZone: 'UTC',
+      now: () => clock,
+      sleep: async (ms) => {
+        clock += ms;
+      },
+      ...(waitTimeoutMs !== undefined ? { waitTimeoutMs } : {}),
+    },
+  ).then(
+    (value) => ({ value, error: undefined }),
+    (error: unknown) => ({ value: undefined, error: error as Error }),
+  );
+  return { ...outcome, stdout: stdout.text };
+}
+
+describe('--wait on a deployment awaiting approval', () => {
+  it('says "waiting for approval" once, then follows the deployment once approved', async () => {
+    const { value, stdout } = await wait([
+      detail(),
+      detail(),
+      detail(),
+      detail({ status: 'queued' }),
+      detail({
+        status: 'succeeded',
+        startedAt: '2025-01-31T09:40:00.000Z',
+        finishedAt: '2025-01-31T09:40:02.000Z',
+      }),
+    ]);
+    expect(value?.status).toBe('succeeded');
+    expect(stdout.match(/waiting for approval 17/g)).toHaveLength(1);
+    expect(stdout).toContain('pave approvals approve 17');
+    expect(stdout).toContain('Deployment 17 succeeded');
+  });
+
+  it('ends with who rejected it and why, or that it expired or was superseded', async () => {
+    const rejected = await wait([
+      detail(),
+      detail({ status: 'rejected', reason: 'rejected by bob: not today' }),
+    ]);
+    expect(rejected.error).toMatchObject({ name: 'DeploymentFailedError' });
+    expect(rejected.error!.message).toMatch(
+      /^deployment 17 was rejected by bob: not today; nothing of it ran/,
+    );
+
+    const expired = await wait([detail({ status: 'expired', reason: 'not approved within 24h: expired' })]);
+    expect(expired.error!.message).toMatch(/^deployment 17 expired before anyone approved it/);
+
+    const superseded = await wait([detail({ status: 'superseded', reason: 'superseded by deployment 18' })]);
+    expect(superseded.error!.message).toMatch(
+      /^deployment 17 was superseded by deployment 18, a newer deployment/,
+    );
+  });
+
+  it('stops after --wait-timeout with exit code 4, leaving the request pending', async () => {
+    const { error, stdout } = await wait([detail()], 2_000);
+    expect(error).toMatchObject({ name: 'WaitTimeoutError' });
+    expect(error!.message).toMatch(/^stopped waiting for deployment 17 after 2\.0s \(--wait-timeout\)/);
+    expect(exitCodeFor(error)).toBe(4);
+    expect(stdout).toContain('waiting for approval 17');
+  });
+
+  it('`pave rollback --wait --wait-timeout 1s` exits 4 while the rollback awaits approval', async () => {
+    const server = await fakeServer((request) =>
+      request.method === 'POST'
+        ? { status: 202, body: detail({ kind: 'rollback' }) }
+        : { status: 200, body: detail({ kind: 'rollback' }) },
+    );
+    const io = fakeIo();
+    const args = ['rollback', '--app', 'shop', '--env', 'prod', '--wait', '--wait-timeout', '1s'];
+    expect(await runCli(cliArgs(server.url, ...args), io)).toBe(4);
+    expect(io.stdout.text).toContain('waiting for approval 17');
+    expect(io.stderr.text).toContain('stopped waiting for deployment 17');
+    expect(server.requests.filter((request) => request.method === 'POST')).toHaveLength(1);
+  });
+});
+
+describe('pave approvals', () => {
+  it('lists pending deployments with who asked, when they expire and what they change', async () => {
+    const approval: Approval = {
+      id: '17',
+      deployment: detail(),
+      envType: 'production',
+      requestedBy: 'alice',
+      requestedAt: '2025-01-31T09:30:00.000Z',
+      expiresAt: '2025-02-01T09:30:00.000Z',
+      summary: 'update api (containers.main.image)',
+      diff: {
+        from: { setId: null, label: 'shop/prod (current)' },
+        to: { setId: null, label: 'shop/prod@17' },
+        changes: [],
+        values: [],
+        unified: '',
+      },
+    };
+    const server = await fakeServer(() => ({ status: 200, body: { items: [approval] } }));
+    const io = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'approvals', 'list', '--app', 'shop'), io)).toBe(0);
+    expect(server.requests[0]!.url).toBe('/api/v1/approvals?app=shop');
+    const [header, row] = io.stdout.text.split('\n');
+    expect(header).toMatch(/^ID\s+APP\/ENV\s+KIND\s+REQUESTED BY\s+WHEN\s+EXPIRES\s+CHANGES$/);
+    expect(row).toMatch(/^17\s+shop\/prod\s+deploy\s+alice\s+.*update api \(containers\.main\.image\)$/);
+  });
+
+  it('approves with an optional comment and refuses to reject without one', async () => {
+    const server = await fakeServer(() => ({ status: 200, body: detail({ status: 'queued' }) }));
+    const io = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'approvals', 'approve', '17', '--comment', 'ok'), io)).toBe(0);
+    expect(server.requests[0]).toMatchObject({
+      method: 'POST',
+      url: '/api/v1/approvals/17/approve',
+      body: { comment: 'ok' },
+    });
+    expect(io.stdout.text).toBe('Approved deployment 17 of shop/prod: it is queued\n');
+
+    const silent = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'approvals', 'reject', '17'), silent)).toBe(2);
+    expect(silent.stderr.text).toContain('--comment');
+    expect(server.requests).toHaveLength(1);
+  });
+});

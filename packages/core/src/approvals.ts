@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { dnsLabel, printableText } from './ids.ts';
+import { Deployment, SetDiff } from './deployments.ts';
+
+/*
+ * Four-eyes approvals: a deployment, rollback or promotion into an environment whose type requires approval
+ * waits (status `awaiting-approval`) until someone else who may approve it does; the approval's id is the
+ * deployment's id.
+ */
+
+const timestamp = z.string().describe('RFC 3339 timestamp (UTC)');
+
+/** A deployment awaiting approval, with what it would change. */
+export const Approval = z
+  .object({
+    id: z.string().describe('The deployment id; `pave approvals approve ID`.'),
+    deployment: Deployment,
+    envType: z.string().describe("The type of the deployment's environment (approver is held on it)."),
+    requestedBy: z.string().describe('Who asked for the deployment; they may not approve it themselves.'),
+    requestedAt: timestamp,
+    expiresAt: timestamp.describe('When it expires unless approved or rejected.'),
+    summary: z
+      .string()
+      .describe('What it would change, in one line, e.g. `update api (containers.main.image); add worker`.'),
+    diff: SetDiff.describe("Its planned set against the environment's current one."),
+  })
+  .meta({ id: 'Approval' });
+export type Approval = z.infer<typeof Approval>;
+
+export const ApprovalListQuery = z.strictObject({
+  app: dnsLabel
+    .optional()
+    .describe("Only this app's pending deployments; default: every app the caller may read."),
+});
+export type ApprovalListQuery = z.infer<typeof ApprovalListQuery>;
+
+export const ApprovalParams = z.strictObject({
+  id: z.string().regex(/^\d+$/, { message: 'must be a deployment id' }),
+});
+
+/** Approve a deployment: it is queued and runs. */
+export const ApproveBody = z.strictObject({
+  comment: printableText({ multiline: true }).max(1000).optional().describe('Why, for the record.'),
+});
+export type ApproveBody = z.infer<typeof ApproveBody>;
+
+/** Reject a deployment: it never runs; the comment tells the requester why. */
+export const RejectBody = z.strictObject({
+  comment: printableText({ multiline: true })
+    .max(1000)
+    .refine((text) => text.trim() !== '', { message: 'say why it is rejected' })
+    .describe('Why it is rejected (required).'),
+});
+export type RejectBody = z.infer<typeof RejectBody>;

@@ -1,0 +1,489 @@
+import {
+  ConflictError,
+  NotAllowedError,
+  NotFoundError,
+  decide,
+  type AccessTarget,
+  type Approval,
+  type ApproveBody,
+  type Deployment,
+  type DeploymentDetail,
+  type DeploymentKind,
+  type Permission,
+  type RejectBody,
+  type SetDiff,
+} from '@pave/core';
+import type { Selectable } from 'kysely';
+import type { Executor, Store } from '../../store/index.ts';
+import type { DeploymentsTable } from '../../store/schema.ts';
+import { actorSeesApp, decideFor, loadGrants, type AccessCheck } from '../access.ts';
+import { recordAudit } from '../audit.ts';
+import { now, type Actor, type RequestContext } from '../context.ts';
+import { recordEvent } from '../events.ts';
+import { checkDeploymentPolicies } from '../policies.ts';
+import { diffSets } from './diff.ts';
+import { getDeployment, journal, toDeployment, type DeploymentRequest } from './records.ts';
+import { applyPatch, currentWorkloads } from './service.ts';
+import { loadSet } from './sets.ts';
+
+/*
+ * Four-eyes approvals. A deployment, rollback or promotion into an environment whose type requires approval
+ * is recorded `awaiting-approval` and never runs until someone else who holds deployment.approve on the type
+ * approves it (it becomes `queued`). A rejection, the approval TTL running out (the janitor) or a newer
+ * deployment of the same environment end it without running it. Every change is audited, with an
+ * `approval.*` event in the same transaction.
+ */
+
+/** How long a deployment may await approval by default (`pave up --approval-ttl`): 24 hours. */
+export const DEFAULT_APPROVAL_TTL_MS = 24 * 3_600_000;
+
+// The TTL of this process: `pave up --approval-ttl` sets it once at start-up (see setApprovalTtlMs).
+let approvalTtl = DEFAULT_APPROVAL_TTL_MS;
+
+/**
+ * Sets how long deployments await approval before the janitor expires them; the `expiresAt` of requests
+ * made from now on. Called once when the server starts.
+ */
+export function setApprovalTtlMs(ms: number): void {
+  approvalTtl = ms;
+}
+
+/** How long deployments await approval before they expire (DEFAULT_APPROVAL_TTL_MS unless set). */
+export function approvalTtlMs(): number {
+  return approvalTtl;
+}
+
+function expiryOf(createdAt: string): string {
+  return new Date(Date.parse(createdAt) + approvalTtl).toISOString();
+}
+
+/** Whether deployments into `app`/`env` await approval: its type requires it. False for no such environment. */
+export async function approvalRequired(db: Executor, app: string, env: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('environments')
+    .innerJoin('env_types', 'env_types.id', 'environments.type')
+    .select('env_types.requires_approval as requiresApproval')
+    .where('environments.app_id', '=', app)
+    .where('environments.id', '=', env)
+    .executeTakeFirst();
+  return Number(row?.requiresApproval ?? 0) === 1;
+}
+
+/** Records the `approval.requested` event of a deployment just inserted as awaiting approval (inside `tx`). */
+export async function requestApproval(
+  tx: Executor,
+  context: RequestContext,
+  deployment: Deployment,
+): Promise<void> {
+  await recordEvent(tx, context, {
+    type: 'approval.requested',
+    app: deployment.appId,
+    env: deployment.envId,
+    data: {
+      deploymentId: deployment.id,
+      kind: deployment.kind,
+      requestedBy: deployment.actor,
+      expiresAt: expiryOf(deployment.createdAt),
+    },
+  });
+}
+
+/**
+ * Supersedes every deployment of the same environment older than `newer` still awaiting approval: they end
+ * `superseded` (audited, `approval.superseded`) and never run; only the newest request can be approved.
+ * Inside the transaction that inserts `newer`.
+ */
+export async function supersedePending(
+  tx: Executor,
+  context: RequestContext,
+  newer: Deployment,
+): Promise<void> {
+  const reason = `superseded by deployment ${newer.id}`;
+  const rows = await tx
+    .updateTable('deployments')
+    .set({ status: 'superseded', reason, finished_at: now(), decided_at: now() })
+    .where('app_id', '=', newer.appId)
+    .where('env_id', '=', newer.envId)
+    .where('status', '=', 'awaiting-approval')
+    .where('id', '<', Number(newer.id))
+    .returning(['id', 'kind', 'actor'])
+    .execute();
+  for (const row of rows) {
+    const id = String(row.id);
+    await journal(tx, Number(row.id), { step: 'approval', status: 'info', message: reason });
+    await recordAudit(tx, context, {
+      action: 'deployment.supersede',
+      target: `apps/${newer.appId}/envs/${newer.envId}/deployments/${id}`,
+      appId: newer.appId,
+      summary: { id, supersededBy: newer.id },
+    });
+    await recordEvent(tx, context, {
+      type: 'approval.superseded',
+      app: newer.appId,
+      env: newer.envId,
+      data: {
+        deploymentId: id,
+        kind: row.kind as DeploymentKind,
+        requestedBy: row.actor,
+        supersededBy: newer.id,
+      },
+    });
+  }
+}
+
+interface PendingRow {
+  deployment: Selectable<DeploymentsTable>;
+  envType: string;
+  restricted: boolean;
+}
+
+async function deploymentWithType(db: Executor, id: string): Promise<PendingRow | undefined> {
+  if (!/^\d+$/.test(id)) return undefined;
+  const row = await db
+    .selectFrom('deployments')
+    .innerJoin('environments', (join) =>
+      join
+        .onRef('environments.app_id', '=', 'deployments.app_id')
+        .onRef('environments.id', '=', 'deployments.env_id'),
+    )
+    .innerJoin('env_types', 'env_types.id', 'environments.type')
+    .selectAll('deployments')
+    .select(['env_types.id as envType', 'env_types.restricted as typeRestricted'])
+    .where('deployments.id', '=', Number(id))
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const { envType, typeRestricted, ...deployment } = row;
+  return { deployment, envType, restricted: Number(typeRestricted) === 1 };
+}
+
+function deploymentNotFound(id: string): NotFoundError {
+  return new NotFoundError(`deployment ${id} not found`, [
+    { path: 'path.id', message: '`pave approvals list` shows the deployments awaiting approval' },
+  ]);
+}
+
+/**
+ * The check of `POST /approvals/{id}/approve|reject` (a route's `config.access`): deployment.approve on the
+ * deployment's environment type. NotFoundError when there is no such deployment or the caller may not see
+ * its app; NotAllowedError (403) when the caller asked for the deployment themselves, whatever their roles.
+ */
+export async function approvalAccess(db: Executor, actor: Actor, id: string): Promise<AccessCheck[]> {
+  const pending = await deploymentWithType(db, id);
+  if (!pending || !actorSeesApp(actor, pending.deployment.app_id)) throw deploymentNotFound(id);
+  const requester = await requesterOf(db, pending.deployment.actor);
+  if (requester?.username === actor.username || pending.deployment.actor === actor.username) {
+    throw new NotAllowedError(
+      `you asked for deployment ${id} yourself: someone else must approve or reject it (four eyes)`,
+      [{ path: 'path.id', message: 'the requester of a deployment may not decide it, whatever their role' }],
+    );
+  }
+  const target: AccessTarget = {
+    app: pending.deployment.app_id,
+    envType: pending.envType,
+    restricted: pending.restricted,
+  };
+  return [{ permission: 'deployment.approve', target }];
+}
+
+/**
+ * Who asked for a deployment: the user named as its actor or, for a deployment a rule queued (actor
+ * `rule:<id>`), the user whose roles the rule deploys with. Undefined when they no longer exist.
+ */
+async function requesterOf(
+  db: Executor,
+  actor: string,
+): Promise<{ userId: string; username: string } | undefined> {
+  const rule = /^rule:(\d+)$/.exec(actor);
+  if (rule) {
+    const row = await db
+      .selectFrom('rules')
+      .innerJoin('users', 'users.id', 'rules.created_by_id')
+      .select(['users.id as userId', 'users.username as username'])
+      .where('rules.id', '=', Number(rule[1]))
+      .executeTakeFirst();
+    return row ?? undefined;
+  }
+  const row = await db
+    .selectFrom('users')
+    .select(['id as userId', 'username'])
+    .where('username', '=', actor)
+    .executeTakeFirst();
+  return row ?? undefined;
+}
+
+/** The permission the requester of a deployment of `kind` needs to ask for it. */
+function permissionToRequest(kind: string): Permission {
+  return kind === 'rollback' ? 'deployment.rollback' : 'deployment.create';
+}
+
+/**
+ * Throws unless the requester of `pending` may still ask for it: they may have lost a role since. 409 when
+ * they no longer exist, 403 naming the permission they lost.
+ */
+async function checkRequesterStillAllowed(db: Executor, pending: PendingRow): Promise<void> {
+  const { deployment } = pending;
+  const user = await requesterOf(db, deployment.actor);
+  if (!user) {
+    throw new ConflictError(
+      `deployment ${deployment.id} cannot be approved: its requester ${deployment.actor} no longer exists`,
+      [{ path: 'path.id', message: 'reject it; whoever deploys now asks again' }],
+    );
+  }
+  const permission = permissionToRequest(deployment.kind);
+  const decision = decide(await loadGrants(db, user.userId), permission, {
+    app: deployment.app_id,
+    envType: pending.envType,
+    restricted: pending.restricted,
+  });
+  if (!decision.allowed) {
+    throw new NotAllowedError(
+      `deployment ${deployment.id} cannot be approved: its requester ${user.username} may no longer ` +
+        `do ${permission} on ${deployment.app_id}/${deployment.env_id} (${decision.reason})`,
+      [{ path: 'path.id', message: 'reject it, or grant the requester their roles again' }],
+    );
+  }
+}
+
+async function pendingOrThrow(db: Executor, id: string): Promise<PendingRow> {
+  const pending = await deploymentWithType(db, id);
+  if (!pending) throw deploymentNotFound(id);
+  if (pending.deployment.status !== 'awaiting-approval') {
+    throw new ConflictError(
+      `deployment ${id} is ${pending.deployment.status}, not awaiting approval: there is nothing to decide`,
+      [{ path: 'path.id', message: 'only a deployment awaiting approval can be approved or rejected' }],
+    );
+  }
+  return pending;
+}
+
+/**
+ * Approves deployment `id`: it becomes `queued` and the worker runs it. The caller's right to approve is
+ * checked by the route (approvalAccess). ConflictError when it is not awaiting approval (naming its status,
+ * also when another approver decided it at the same moment); NotAllowedError when its requester may no longer
+ * deploy there; the policies' error (422) when a policy denies it now. Audited, with an `approval.approved` event. Answers the deployment as it is now.
+ */
+export async function approveDeployment(
+  store: Store,
+  context: RequestContext,
+  id: string,
+  body: ApproveBody,
+): Promise<DeploymentDetail> {
+  const pending = await pendingOrThrow(store.db, id);
+  await checkRequesterStillAllowed(store.db, pending);
+  // Policies may have changed (or a freeze begun) since it was asked for: a deny now refuses it (422).
+  await checkDeploymentPolicies(store, context, id);
+  const comment = body.comment?.trim() ? body.comment.trim() : null;
+  return decideDeployment(store, context, pending, {
+    status: 'queued',
+    comment,
+    reason: null,
+    message: `approved by ${context.actor.username}${comment ? `: ${comment}` : ''}`,
+    event: (data) => ({
+      type: 'approval.approved',
+      data: { ...data, approver: context.actor.username, comment },
+    }),
+  });
+}
+
+/**
+ * Rejects deployment `id` with the reason in `body.comment`: it ends `rejected` and never runs. The caller's
+ * right is checked by the route (approvalAccess). ConflictError when it is not awaiting approval. Audited, with
+ * an `approval.rejected` event. Answers the deployment as it is now.
+ */
+export async function rejectDeployment(
+  store: Store,
+  context: RequestContext,
+  id: string,
+  body: RejectBody,
+): Promise<DeploymentDetail> {
+  const pending = await pendingOrThrow(store.db, id);
+  const comment = body.comment.trim();
+  const message = `rejected by ${context.actor.username}: ${comment}`;
+  return decideDeployment(store, context, pending, {
+    status: 'rejected',
+    comment,
+    reason: message,
+    message,
+    event: (data) => ({
+      type: 'approval.rejected',
+      data: { ...data, approver: context.actor.username, comment },
+    }),
+  });
+}
+
+type ApprovalData = { deploymentId: string; kind: DeploymentKind; requestedBy: string };
+
+async function decideDeployment(
+  store: Store,
+  context: RequestContext,
+  pending: PendingRow,
+  decision: {
+    status: 'queued' | 'rejected';
+    comment: string | null;
+    reason: string | null;
+    message: string;
+    event: (
+      data: ApprovalData,
+    ) =>
+      | { type: 'approval.approved'; data: ApprovalData & { approver: string; comment: string | null } }
+      | { type: 'approval.rejected'; data: ApprovalData & { approver: string; comment: string } };
+  },
+): Promise<DeploymentDetail> {
+  const { deployment } = pending;
+  const id = String(deployment.id);
+  const app = deployment.app_id;
+  const env = deployment.env_id;
+  const decided = await store.transaction(async (tx) => {
+    const at = now();
+    const row = await tx
+      .updateTable('deployments')
+      .set({
+        status: decision.status,
+        approved_by: context.actor.username,
+        approval_comment: decision.comment,
+        decided_at: at,
+        ...(decision.status === 'rejected' ? { reason: decision.reason, finished_at: at } : {}),
+      })
+      .where('id', '=', Number(id))
+      .where('status', '=', 'awaiting-approval')
+      .returning(['kind', 'actor'])
+      .executeTakeFirst();
+    if (!row) return false;
+    await journal(tx, Number(id), { step: 'approval', status: 'info', message: decision.message });
+    await recordAudit(tx, context, {
+      action: decision.status === 'queued' ? 'deployment.approve' : 'deployment.reject',
+      target: `apps/${app}/envs/${env}/deployments/${id}`,
+      appId: app,
+      summary: { id, kind: row.kind, requestedBy: row.actor, comment: decision.comment },
+    });
+    const event = decision.event({
+      deploymentId: id,
+      kind: row.kind as DeploymentKind,
+      requestedBy: row.actor,
+    });
+    await recordEvent(tx, context, { ...event, app, env });
+    return true;
+  });
+  // Decided by someone else (or superseded, expired) since it was read.
+  if (!decided) await pendingOrThrow(store.db, id);
+  return getDeployment(store.db, app, env, id);
+}
+
+/**
+ * Expires the deployments that have awaited approval longer than `ttlMs`: each ends `expired` (audited as
+ * `context`, the janitor, with an `approval.expired` event) and never runs. Answers how many expired.
+ */
+export async function expirePendingApprovals(
+  store: Store,
+  context: RequestContext,
+  ttlMs: number,
+): Promise<number> {
+  const before = new Date(Date.now() - ttlMs).toISOString();
+  const rows = await store.db
+    .selectFrom('deployments')
+    .select(['id', 'app_id', 'env_id'])
+    .where('status', '=', 'awaiting-approval')
+    .where('created_at', '<', before)
+    .orderBy('id')
+    .execute();
+  let expired = 0;
+  for (const { id, app_id: app, env_id: env } of rows) {
+    const reason = `not approved within ${describeTtl(ttlMs)}: expired`;
+    const done = await store.transaction(async (tx) => {
+      const row = await tx
+        .updateTable('deployments')
+        .set({ status: 'expired', reason, finished_at: now(), decided_at: now() })
+        .where('id', '=', Number(id))
+        .where('status', '=', 'awaiting-approval')
+        .returning(['kind', 'actor'])
+        .executeTakeFirst();
+      if (!row) return false;
+      await journal(tx, Number(id), { step: 'approval', status: 'info', message: reason });
+      await recordAudit(tx, context, {
+        action: 'deployment.expire',
+        target: `apps/${app}/envs/${env}/deployments/${id}`,
+        appId: app,
+        summary: { id: String(id), kind: row.kind, requestedBy: row.actor },
+      });
+      await recordEvent(tx, context, {
+        type: 'approval.expired',
+        app,
+        env,
+        data: { deploymentId: String(id), kind: row.kind as DeploymentKind, requestedBy: row.actor },
+      });
+      return true;
+    });
+    if (done) expired++;
+  }
+  return expired;
+}
+
+function describeTtl(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  return `${Math.round(ms / 1000)}s`;
+}
+
+/**
+ * The deployments awaiting approval the actor may see (deployment.read on their app), of `app` or of every
+ * app, newest first, each with what it would change against the environment's current set.
+ */
+export async function listApprovals(db: Executor, actor: Actor, app?: string): Promise<Approval[]> {
+  let query = db
+    .selectFrom('deployments')
+    .innerJoin('environments', (join) =>
+      join
+        .onRef('environments.app_id', '=', 'deployments.app_id')
+        .onRef('environments.id', '=', 'deployments.env_id'),
+    )
+    .selectAll('deployments')
+    .select('environments.type as envType')
+    .where('deployments.status', '=', 'awaiting-approval');
+  if (app) query = query.where('deployments.app_id', '=', app);
+  const rows = await query.orderBy('deployments.id', 'desc').limit(500).execute();
+  const approvals: Approval[] = [];
+  for (const { envType, ...row } of rows) {
+    if (!actorSeesApp(actor, row.app_id)) continue;
+    if (!decideFor(actor, 'deployment.read', { app: row.app_id }).allowed) continue;
+    const deployment = toDeployment(row);
+    const diff = await plannedDiff(db, row);
+    approvals.push({
+      id: deployment.id,
+      deployment,
+      envType,
+      requestedBy: row.actor,
+      requestedAt: row.created_at,
+      expiresAt: expiryOf(row.created_at),
+      summary: summarizeDiff(diff),
+      diff,
+    });
+  }
+  return approvals;
+}
+
+/** What a pending deployment would change: its set (or patch) against the environment's current set. */
+async function plannedDiff(db: Executor, row: Selectable<DeploymentsTable>): Promise<SetDiff> {
+  const request = JSON.parse(row.request) as DeploymentRequest;
+  const current = await currentWorkloads(db, row.app_id, row.env_id);
+  const next = request.setId
+    ? (await loadSet(db, request.setId)).workloads
+    : applyPatch(current.workloads, request.upsert, request.remove);
+  const label = `${row.app_id}/${row.env_id}`;
+  return diffSets(
+    { setId: current.setId, label: `${label} (current)`, workloads: current.workloads },
+    { setId: request.setId ?? null, label: `${label}@${row.id} (awaiting approval)`, workloads: next },
+  );
+}
+
+/** One line for people: `update api (containers.main.image); add worker`, or `no workload changes`. */
+export function summarizeDiff(diff: SetDiff): string {
+  const parts = diff.changes
+    .filter((change) => change.action !== 'keep')
+    .map(
+      (change) =>
+        `${change.action} ${change.workload}` +
+        (change.action === 'update' && change.fields.length ? ` (${change.fields.join(', ')})` : ''),
+    );
+  const values = diff.values.length ? [`${diff.values.length} value change(s)`] : [];
+  return [...parts, ...values].join('; ') || 'no workload changes';
+}

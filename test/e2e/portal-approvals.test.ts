@@ -1,0 +1,123 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import type { Deployment, DeploymentDetail } from '@pave/core';
+import { hasChromium, launchBrowser, type TestBrowser } from '../support/browser.ts';
+import { EDGE_SCORE, makeAppDir } from '../support/app-dir.ts';
+import { clientEnv, runPave, shortenStabilityWindow, startPave, type PaveProcess } from '../support/pave.ts';
+import { eventually } from '../support/processes.ts';
+
+const ALICE_PASSWORD = 'alice correct horse battery';
+const BOB_PASSWORD = 'bob staple battery horse';
+
+describe.skipIf(!hasChromium)('approving a deployment in the portal', () => {
+  let dataDir: string;
+  let appDir: string;
+  let server: PaveProcess;
+  let browser: TestBrowser;
+  let pendingId: string;
+  const pageErrors: string[] = [];
+  const pave = async (args: string[], input?: string) => {
+    const result = await runPave(args, clientEnv(server.url, dataDir), input);
+    expect(result.code, `pave ${args.join(' ')}\n${result.stderr}${result.stdout}`).toBe(0);
+    return result;
+  };
+  const portal = (route: string) => `${server.url}/#/${route}`;
+
+  async function signIn(page: Page, username: string, password: string) {
+    await page.goto(portal('apps'));
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+  }
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'pave-portal-approvals-'));
+    appDir = makeAppDir('pave-portal-approvals-app-');
+    writeFileSync(join(appDir, 'edge.score.yaml'), EDGE_SCORE);
+    server = await startPave(['--data-dir', dataDir]);
+    await shortenStabilityWindow(server.url, dataDir);
+    await pave(['env-types', 'update', 'production', '--requires-approval']);
+    await pave(['apps', 'create', 'shop']);
+    await pave(['envs', 'create', 'prod', '--app', 'shop', '--type', 'production']);
+    await pave(['users', 'create', 'alice', '--password-stdin'], `${ALICE_PASSWORD}\n`);
+    await pave(['roles', 'grant', 'developer', '--user', 'alice', '--app', 'shop']);
+    await pave(['roles', 'grant', 'deployer', '--user', 'alice', '--env-type', 'production']);
+    await pave(['users', 'create', 'bob', '--password-stdin'], `${BOB_PASSWORD}\n`);
+    await pave(['roles', 'grant', 'viewer', '--user', 'bob', '--app', 'shop']);
+    await pave(['roles', 'grant', 'approver', '--user', 'bob', '--env-type', 'production']);
+    browser = await launchBrowser({ errors: pageErrors });
+    browser.context.setDefaultTimeout(30_000);
+  }, 180_000);
+
+  afterAll(async () => {
+    if (server) await runPave(['apps', 'delete', 'shop', '--force'], clientEnv(server.url, dataDir));
+    await browser?.close();
+    await server?.stop();
+    rmSync(appDir, { recursive: true, force: true });
+    rmSync(dataDir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('shows the requester the pending deployment and its diff, without Approve', async () => {
+    const alice = await browser.newPage();
+    await signIn(alice, 'alice', ALICE_PASSWORD);
+    // Alice deploys through the CLI with the token of her portal session.
+    const token = String(await alice.evaluate('window.sessionStorage.getItem("pave.token")'));
+    const queued = await runPave(
+      ['deploy', '-f', join(appDir, 'edge.score.yaml'), '--app', 'shop', '--env', 'prod', '-o', 'json'],
+      { PAVE_SERVER: server.url, PAVE_TOKEN: token },
+    );
+    expect(queued.code, queued.stderr).toBe(0);
+    const deployment = JSON.parse(queued.stdout) as Deployment;
+    expect(deployment.status).toBe('awaiting-approval');
+    pendingId = deployment.id;
+
+    await alice.goto(portal('apps/shop/envs/prod'));
+    const panel = alice.getByRole('region', { name: 'Pending approval' });
+    await panel.getByText(`#${pendingId}`).waitFor();
+    await panel.getByRole('table', { name: 'Workload changes' }).waitFor();
+    await panel.getByText('You asked for it').waitFor();
+    expect(await panel.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+    await alice.close();
+  }, 90_000);
+
+  it('lets an approver reject only with a comment, and approve: the deployment then runs', async () => {
+    const bob = await browser.newPage();
+    await signIn(bob, 'bob', BOB_PASSWORD);
+    await bob.goto(portal('apps/shop/envs/prod'));
+    const panel = bob.getByRole('region', { name: 'Pending approval' });
+    await panel.getByText('edge').first().waitFor();
+    await panel.scrollIntoViewIfNeeded();
+    await browser.screenshot(bob, 'approval');
+
+    await panel.getByRole('button', { name: 'Reject' }).click();
+    await panel.getByRole('alert').filter({ hasText: 'Say why it is rejected' }).waitFor();
+
+    await panel.getByLabel('Comment (required to reject)').fill('checked the diff');
+    await panel.getByRole('button', { name: 'Approve' }).click();
+    await bob
+      .getByRole('status')
+      .filter({ hasText: `Deployment #${pendingId} is approved.` })
+      .waitFor();
+    const done = await eventually(
+      async () => {
+        const shown = await runPave(
+          ['deployments', 'get', pendingId, '--app', 'shop', '--env', 'prod', '-o', 'json'],
+          clientEnv(server.url, dataDir),
+        );
+        const detail = JSON.parse(shown.stdout) as DeploymentDetail;
+        return detail.status === 'succeeded' || detail.status === 'failed' ? detail : undefined;
+      },
+      60_000,
+      'the approved deployment to finish',
+    );
+    expect(done.status).toBe('succeeded');
+    expect(done.journal.map((entry) => entry.message)).toContain('approved by bob: checked the diff');
+    await expect.poll(() => panel.count(), { timeout: 15_000 }).toBe(0);
+    await bob.close();
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
+});
