@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeploymentDetail } from '@pave/core';
 import { makeAppDir } from '../support/app-dir.ts';
 import { clientEnv, runPave, shortenStabilityWindow, startPave, type PaveProcess } from '../support/pave.ts';
-import { createTestStoreLocation, type TestStoreLocation } from '../support/stores.ts';
+import { createTestStoreLocation, storeEngines, type TestStoreLocation } from '../support/stores.ts';
 
 const score = (image: string) =>
   [
@@ -29,6 +29,18 @@ const POLICIES = [
   '',
 ].join('\n');
 
+const GATE = [
+  '- id: staging-first',
+  '  criteria:',
+  '    - envType: production',
+  '  severity: deny',
+  '  message: deploy it to staging first',
+  '  promotionGate:',
+  '    from: staging',
+  '    within: 7d',
+  '',
+].join('\n');
+
 const freeze = () => {
   const hour = 3_600_000;
   return [
@@ -44,7 +56,7 @@ const freeze = () => {
   ].join('\n');
 };
 
-describe('policies through the real CLI and server', () => {
+describe.each(storeEngines)('policies through the real CLI and server on %s', (engine) => {
   let location: TestStoreLocation;
   let server: PaveProcess;
   let appDir: string;
@@ -52,8 +64,12 @@ describe('policies through the real CLI and server', () => {
   const path = (name: string) => join(appDir, name);
 
   beforeAll(async () => {
-    location = await createTestStoreLocation('sqlite');
-    server = await startPave(['--data-dir', location.dataDir]);
+    location = await createTestStoreLocation(engine);
+    server = await startPave([
+      '--data-dir',
+      location.dataDir,
+      ...(location.url ? ['--store', location.url] : []),
+    ]);
     await shortenStabilityWindow(server.url, location.dataDir);
     appDir = makeAppDir('pave-policies-');
     writeFileSync(path('latest.score.yaml'), score('nginx:latest'));
@@ -134,6 +150,29 @@ describe('policies through the real CLI and server', () => {
       'development',
     ]);
     expect(devOffline.code, devOffline.stderr).toBe(0);
+  });
+
+  it('lets into production only a set that succeeded in staging: the same set, not one variable apart', async () => {
+    const gated = (greeting: string) => `${score('nginx:1.27')}    variables:\n      GREETING: ${greeting}\n`;
+    writeFileSync(path('gate.yaml'), GATE);
+    writeFileSync(path('hello.score.yaml'), gated('hello'));
+    writeFileSync(path('howdy.score.yaml'), gated('howdy'));
+    expect((await pave('policies', 'apply', '-f', path('gate.yaml'))).code).toBe(0);
+    expect((await pave('envs', 'create', 'staging', '--app', 'shop', '--type', 'staging')).code).toBe(0);
+    const into = (env: string, file: string) =>
+      pave('deploy', '-f', path(file), '--app', 'shop', '--env', env, '--wait');
+
+    const untried = await into('prod', 'hello.score.yaml');
+    expect(untried.code).toBe(1);
+    expect(untried.stderr).toContain('staging-first: deploy it to staging first');
+    const staged = await into('staging', 'hello.score.yaml');
+    expect(staged.code, staged.stderr).toBe(0);
+    const promoted = await into('prod', 'hello.score.yaml');
+    expect(promoted.code, promoted.stderr).toBe(0);
+    const changed = await into('prod', 'howdy.score.yaml');
+    expect(changed.code).toBe(1);
+    expect(changed.stderr).toContain('staging-first');
+    expect((await pave('policies', 'delete', 'staging-first')).code).toBe(0);
   });
 
   it('freezes production; an admin overrides it with a reason, recorded on the deployment', async () => {
