@@ -30,7 +30,16 @@ const boundaries = [
 ];
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', 'bench/results/**', 'test/fixtures/**'] },
+  // Templates' files are Nunjucks templates of other projects, not Pave's code.
+  {
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      'bench/results/**',
+      'test/fixtures/**',
+      'packages/server/templates/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

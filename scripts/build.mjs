@@ -3,7 +3,16 @@
 // then packs the installable CLI into dist/pave-cli.tgz: `npm install -g ./dist/pave-cli.tgz`.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { basename, dirname, join } from 'node:path';
@@ -77,6 +86,9 @@ await viteBuild({
   build: { outDir: join(outdir, 'portal'), emptyOutDir: true },
   logLevel: 'warn',
 });
+
+// The built-in templates `pave up` seeds (packages/server/templates), beside the bundle like the portal.
+cpSync(join(root, 'packages/server/templates'), join(outdir, 'templates'), { recursive: true });
 
 if (existsSync(finalDir)) renameSync(finalDir, oldDir);
 renameSync(outdir, finalDir);

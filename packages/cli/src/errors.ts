@@ -79,6 +79,7 @@ export function formatError(error: unknown, options: ErrorFormatOptions = {}): s
     'WaitTimeoutError',
     'ScoreFilesError',
     'DefinitionsFileError',
+    'ProfilesFileError',
     'NotConfirmedError',
     'AuditLogBrokenError',
     'NotHealthyError',

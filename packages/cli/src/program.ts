@@ -7,6 +7,9 @@ import { isCanIDenied, registerAuthCommands } from './commands/auth.ts';
 import { examples } from './commands/client-options.ts';
 import { registerDefsCommands } from './commands/defs.ts';
 import { registerPoliciesCommands } from './commands/policies.ts';
+import { registerProfilesCommands } from './commands/profiles.ts';
+import { registerTemplatesCommands } from './commands/templates.ts';
+import { registerInitCommand } from './commands/init.ts';
 import { registerDeployCommand } from './commands/deploy.ts';
 import { registerDeploymentsCommands } from './commands/deployments.ts';
 import { registerDiffCommand } from './commands/diff.ts';
@@ -15,6 +18,7 @@ import { registerEnvsCommands } from './commands/envs.ts';
 import { registerLoginCommand } from './commands/login.ts';
 import { registerLogsCommand } from './commands/logs.ts';
 import { registerEventsCommand } from './commands/events.ts';
+import { registerCatalogCommands } from './commands/catalog.ts';
 import { registerArtifactsCommands } from './commands/artifacts.ts';
 import { registerRulesCommands } from './commands/rules.ts';
 import { registerPromoteCommand } from './commands/promote.ts';
@@ -58,6 +62,8 @@ export function createProgram(io: CliIo): Command {
       'Pave: an Internal Developer Platform. Run the control plane with `pave up`; the other commands are its clients.',
     )
     .version(cliPackage.version, '-V, --version', 'print the version of pave')
+    // `pave --version` before any command; after one, `--version N` is that command's (`pave init --version 1`).
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
@@ -82,6 +88,9 @@ export function createProgram(io: CliIo): Command {
   registerEnvTypesCommands(program, io);
   registerDefsCommands(program, io);
   registerPoliciesCommands(program, io);
+  registerProfilesCommands(program, io);
+  registerTemplatesCommands(program, io);
+  registerInitCommand(program, io);
   registerTargetsCommands(program, io);
   registerEnvsCommands(program, io);
   registerResourcesCommands(program, io);
@@ -102,6 +111,7 @@ export function createProgram(io: CliIo): Command {
   registerAuthCommands(program, io);
   registerAuditCommand(program, io);
   registerEventsCommand(program, io);
+  registerCatalogCommands(program, io);
   registerWebhooksCommands(program, io);
   registerArtifactsCommands(program, io);
   registerRulesCommands(program, io);

@@ -404,7 +404,12 @@ describe('pave targets list|get|delete|match', () => {
 describe('pave render', () => {
   const MANIFESTS =
     'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: pave-shop-prod\n---\napiVersion: apps/v1\nkind: Deployment\n';
-  const result: RenderResult = { target: 'prod-cluster', type: 'kubernetes', manifests: MANIFESTS };
+  const result: RenderResult = {
+    format: 'kubernetes',
+    target: 'prod-cluster',
+    type: 'kubernetes',
+    manifests: MANIFESTS,
+  };
 
   it('prints the manifests as they are by default, for the target asked for', async () => {
     const server = await fakeServer(() => ({ status: 200, body: result }));
@@ -430,6 +435,30 @@ describe('pave render', () => {
       await runCli(cliArgs(server.url, 'render', '--app', 'shop', '--env', 'prod', '-o', 'json'), io),
     ).toBe(0);
     expect(JSON.parse(io.stdout.text)).toEqual(result);
+  });
+
+  it('asks for a Compose file with --format compose and prints it as it came', async () => {
+    const COMPOSE = '# Compose file of app shop, environment dev\nname: pave-shop-dev\nservices: {}\n';
+    const server = await fakeServer(() => ({
+      status: 200,
+      body: { format: 'compose', manifests: COMPOSE } satisfies RenderResult,
+    }));
+    const io = fakeIo();
+    const args = ['render', '--app', 'shop', '--env', 'dev', '--format', 'compose'];
+    expect(await runCli(cliArgs(server.url, ...args), io)).toBe(0);
+    expect(server.requests[0]?.url).toBe('/api/v1/apps/shop/envs/dev/render?format=compose');
+    expect(io.stdout.text).toBe(COMPOSE);
+    const json = fakeIo();
+    expect(await runCli(cliArgs(server.url, ...args, '-o', 'json'), json)).toBe(0);
+    expect(JSON.parse(json.stdout.text)).toEqual({ format: 'compose', manifests: COMPOSE });
+    const unknown = fakeIo();
+    expect(
+      await runCli(
+        cliArgs(server.url, 'render', '--app', 'shop', '--env', 'dev', '--format', 'helm'),
+        unknown,
+      ),
+    ).toBe(2);
+    expect(unknown.stderr.text).toMatch(/Allowed choices are yaml, compose/);
   });
 
   it('refuses an output format it does not print, and a missing --env, as usage errors', async () => {

@@ -40,6 +40,7 @@ import type {
 import type { MatchExplanation } from './matching.ts';
 import type { Artifact, CreateRuleInput, PushArtifactInput, PushedArtifact, Rule } from './artifacts.ts';
 import type { EventPage, EventQuery, PaveEvent } from './events.ts';
+import type { CatalogEntityList, CatalogQuery } from './catalog.ts';
 import type {
   CreateWebhookInput,
   CreatedWebhook,
@@ -69,7 +70,19 @@ import type {
   ResourceDefinitionInput,
   ResourceGraph,
 } from './resources.ts';
-import type { ApplyTargetsBody, RenderResult, RuntimeTargetView } from './targets.ts';
+import type { ApplyTargetsBody, RenderFormat, RenderResult, RuntimeTargetView } from './targets.ts';
+import type { ApplyProfilesBody, ProfileMatch, ProfilesPlan, WorkloadProfileRecord } from './profiles.ts';
+
+import type {
+  InstantiateTemplateBody,
+  RenderTemplateBody,
+  RenderedTemplate,
+  TemplateApplied,
+  TemplateInput,
+  TemplateInstance,
+  TemplateRecord,
+  TemplateSummary,
+} from './templates.ts';
 
 /** The server answered with an error; `problem` is its RFC 9457 body. */
 export class ApiError extends Error {
@@ -266,9 +279,33 @@ export class PaveClient {
   matchTarget(query: { app: string; env: string }) {
     return this.request<MatchExplanation>('GET', '/runtime-targets/match', { query });
   }
-  /** An environment's current set rendered as manifests for a target (default: its own), applying nothing. */
-  render(app: string, env: string, query: { target?: string } = {}) {
+  /**
+   * An environment's current set rendered as manifests for a target (default: its own), or as a Compose file
+   * (`format: 'compose'`), applying nothing.
+   */
+  render(app: string, env: string, query: { target?: string; format?: RenderFormat } = {}) {
     return this.request<RenderResult>('GET', `${envPath(app, env)}/render`, { query });
+  }
+  /** Every workload profile, by id. */
+  listProfiles() {
+    return this.request<{ items: WorkloadProfileRecord[] }>('GET', '/profiles');
+  }
+  getProfile(id: string) {
+    return this.request<WorkloadProfileRecord>('GET', `/profiles/${encodeURIComponent(id)}`);
+  }
+  deleteProfile(id: string) {
+    return this.request<void>('DELETE', `/profiles/${encodeURIComponent(id)}`);
+  }
+  /**
+   * Applies workload profiles declaratively: creates the new ones, updates the changed ones, leaves the
+   * rest; with `dryRun` only answers what it would change.
+   */
+  applyProfiles(body: ApplyProfilesBody) {
+    return this.request<ProfilesPlan>('POST', '/profiles/apply', { body });
+  }
+  /** Which profiles apply to an app's environment, most specific first. */
+  matchProfiles(query: { app: string; env: string }) {
+    return this.request<ProfileMatch>('GET', '/profiles/match', { query });
   }
   listResources(app: string, env: string) {
     return this.request<{ items: Resource[] }>('GET', `${envPath(app, env)}/resources`);
@@ -478,6 +515,11 @@ export class PaveClient {
     return this.request<void>('DELETE', `/apps/${encodeURIComponent(app)}/rules/${encodeURIComponent(id)}`);
   }
 
+  /** The Backstage catalog entities the caller may read (`pave catalog`): see docs/backstage.md. */
+  listCatalogEntities(query: CatalogQuery = {}) {
+    return this.request<CatalogEntityList>('GET', '/catalog/entities', { query });
+  }
+
   /** A page of events after `query.after`, oldest first, of those the caller may read. */
   listEvents(query: EventQuery = {}) {
     return this.request<EventPage>('GET', '/events', { query });
@@ -645,6 +687,41 @@ export class PaveClient {
   rejectDeployment(id: string, body: RejectBody) {
     return this.request<DeploymentDetail>('POST', `/approvals/${encodeURIComponent(id)}/reject`, { body });
   }
+
+  /** The templates (golden paths), each at its latest version. */
+  listTemplates() {
+    return this.request<{ items: TemplateSummary[] }>('GET', '/templates');
+  }
+  /** A template at `version` (default: the latest). */
+  getTemplate(id: string, version?: number) {
+    return this.request<TemplateRecord>('GET', templatePath(id), { query: { version } });
+  }
+  /** Applies a template: a new version when its content changed, nothing when it did not. */
+  applyTemplate(template: TemplateInput, options: { dryRun?: boolean } = {}) {
+    return this.request<TemplateApplied>('PUT', templatePath(template.id), {
+      body: template,
+      query: { dryRun: options.dryRun ? 'true' : undefined },
+    });
+  }
+  /** Deletes a template with every version. */
+  deleteTemplate(id: string) {
+    return this.request<void>('DELETE', templatePath(id));
+  }
+  /** Validates answers and renders a template's files and setup; creates nothing. */
+  renderTemplate(id: string, body: RenderTemplateBody, version?: number) {
+    return this.request<RenderedTemplate>('POST', `${templatePath(id)}/render`, { body, query: { version } });
+  }
+  /** Creates the app, environments and values of a template; answers with them and the files. */
+  instantiateTemplate(id: string, body: InstantiateTemplateBody, version?: number) {
+    return this.request<TemplateInstance>('POST', `${templatePath(id)}/instantiate`, {
+      body,
+      query: { version },
+    });
+  }
+}
+
+function templatePath(id: string): string {
+  return `/templates/${encodeURIComponent(id)}`;
 }
 
 function webhookPath(id: string): string {

@@ -12,6 +12,77 @@ import { PolicyOverride, PolicyVerdict, RecordedPolicyOverride } from './policie
 
 const timestamp = z.string().describe('RFC 3339 timestamp (UTC)');
 
+/** How many of the developer's own manifests one workload may carry, and how large each may be (as JSON). */
+export const WORKLOAD_MANIFEST_LIMITS = { count: 100, bytes: 256 * 1024 } as const;
+
+/**
+ * One of the developer's own Kubernetes manifests deployed with a workload (`pave deploy --manifests DIR`): the
+ * object as parsed from its YAML document, and where it comes from. It needs `apiVersion`, `kind` and
+ * `metadata.name`; the runtime places it in the environment's namespace and labels it as the workload's.
+ */
+export const WorkloadManifest = z
+  .strictObject({
+    /** The YAML file it was read from, as given on the command line (`k8s/netpol.yaml`). */
+    file: z.string().min(1).max(1000),
+    /** Which document of the file it is, counted from 1 (empty documents count too). */
+    document: z.number().int().min(1).max(10_000).optional(),
+    manifest: z.record(z.string(), z.unknown()),
+  })
+  .superRefine((entry, ctx) => {
+    const { manifest } = entry;
+    for (const field of ['apiVersion', 'kind'] as const) {
+      const value = manifest[field];
+      if (typeof value !== 'string' || value.trim() === '') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['manifest', field],
+          message: `a Kubernetes manifest needs \`${field}\` (a string)`,
+        });
+      }
+    }
+    if (manifest.kind === 'Secret' && manifest.apiVersion === 'v1') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['manifest', 'kind'],
+        message:
+          'a Secret would be stored in plaintext in the deployment set; keep secrets in the environment ' +
+          '(`pave values set KEY --secret`) and use them through Score variables',
+      });
+    }
+    const metadata = manifest.metadata;
+    const name =
+      metadata !== null && typeof metadata === 'object' && !Array.isArray(metadata)
+        ? (metadata as Record<string, unknown>).name
+        : undefined;
+    if (typeof name !== 'string' || name.trim() === '') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['manifest', 'metadata', 'name'],
+        message: 'a Kubernetes manifest needs `metadata.name` (a string)',
+      });
+    }
+    const size = new TextEncoder().encode(JSON.stringify(manifest)).length;
+    if (size > WORKLOAD_MANIFEST_LIMITS.bytes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['manifest'],
+        message: `is ${size} bytes as JSON; a manifest may have at most ${WORKLOAD_MANIFEST_LIMITS.bytes}`,
+      });
+    }
+  });
+export type WorkloadManifest = z.infer<typeof WorkloadManifest>;
+
+/** Where a workload's manifest comes from, for messages: `k8s/netpol.yaml#2` (its document, from 1). */
+export function manifestSource(entry: WorkloadManifest, index: number): string {
+  return `${entry.file}#${entry.document ?? index + 1}`;
+}
+
+/** `ConfigMap/api-config`: how a manifest is named in diffs and messages. */
+export function manifestName(manifest: Record<string, unknown>): string {
+  const metadata = manifest.metadata as { name?: unknown } | undefined;
+  return `${String(manifest.kind ?? '?')}/${String(metadata?.name ?? '?')}`;
+}
+
 /** One workload as sent by a client: its Score spec and where its Score file lives. */
 export const WorkloadSource = z.strictObject({
   spec: ScoreWorkload,
@@ -22,6 +93,14 @@ export const WorkloadSource = z.strictObject({
     .describe('Absolute directory of the Score file; the process runtime runs commands there.'),
   /** The Score file's path, for messages. */
   file: z.string().optional(),
+  manifests: z
+    .array(WorkloadManifest)
+    .max(WORKLOAD_MANIFEST_LIMITS.count)
+    .optional()
+    .describe(
+      "The developer's own Kubernetes manifests deployed with the workload (`pave deploy --manifests DIR`); " +
+        'only kubernetes runtime targets accept them.',
+    ),
 });
 export type WorkloadSource = z.infer<typeof WorkloadSource>;
 
@@ -175,6 +254,18 @@ export const WorkloadChange = z.object({
   action: z.enum(['add', 'update', 'remove', 'keep']),
   /** Dotted paths of the Score fields that differ (update only). */
   fields: z.array(z.string()),
+  manifests: z
+    .array(
+      z.object({
+        action: z.enum(['add', 'remove', 'update']),
+        /** `Kind/name`, e.g. `ConfigMap/api-config`. */
+        manifest: z.string(),
+        /** Where it comes from (`k8s/config.yaml#1`): the new side's, or the old one's when removed. */
+        source: z.string(),
+      }),
+    )
+    .optional()
+    .describe("The workload's own manifests (`--manifests`) that are added, removed or changed."),
 });
 export type WorkloadChange = z.infer<typeof WorkloadChange>;
 

@@ -18,3 +18,6 @@ export * from './artifacts.ts';
 export * from './webhooks.ts';
 export * from './approvals.ts';
 export * from './policies.ts';
+export * from './profiles.ts';
+export * from './catalog.ts';
+export * from './templates.ts';

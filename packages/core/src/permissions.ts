@@ -47,6 +47,9 @@ export const PERMISSIONS = {
   'event.read':
     'read the event stream: each event only when the caller may read its app (app.read) or, for org-wide ' +
     'events, the thing it is about (role.read, target.read, definition.read)',
+  'catalog.read':
+    'read the Backstage catalog (`pave catalog`): entities of the apps the caller may read, and users and ' +
+    'teams when it holds user.read',
   'webhook.manage':
     "create, list, test, enable and delete an app's webhooks, read their deliveries and redeliver them",
   'webhook.manage-org': 'the same for org-wide webhooks (events of every app and org-wide events)',
@@ -56,6 +59,10 @@ export const PERMISSIONS = {
     'create and delete automation rules (a rule into an environment also needs deployment.create there)',
   'policy.read': 'see policies, and evaluate them (`pave deploy --plan`, `pave policies test`)',
   'policy.write': 'apply and delete policies',
+  'profile.read': 'see workload profiles and which ones apply to an environment',
+  'profile.write': 'apply and delete workload profiles',
+  'template.read': 'see templates (golden paths) and render them',
+  'template.write': 'apply and delete templates',
   'definition.read': 'see resource definitions and the match explainer',
   'definition.write': 'apply and delete resource definitions',
   'target.read': 'see runtime targets and which one an environment matches',
@@ -139,6 +146,8 @@ const ORG_ROLE_PERMISSIONS: Record<Exclude<OrgRole, 'admin'>, readonly Permissio
     'env-type.write',
     'webhook.manage-org',
     'policy.write',
+    'profile.write',
+    'template.write',
     'token.self',
   ],
   member: ['app.list', 'app.create', 'env-type.read', 'token.self'],
@@ -150,7 +159,10 @@ const EVERYONE: readonly Permission[] = [
   'env-type.read',
   'token.self',
   'event.read',
+  'catalog.read',
   'policy.read',
+  'profile.read',
+  'template.read',
 ];
 
 /**

@@ -190,8 +190,9 @@ export type Resource = z.infer<typeof Resource>;
 /**
  * What `pave resources check` found for one resource when its driver read it: `ok`; `missing` (the driver
  * reports it gone: `pave deploy --recreate-missing` creates it again); `drifted` (its outputs differ from
- * those Pave recorded; `driftedOutputs` names them, never their values); `error` (the read failed; `detail`
- * holds the driver's message, secrets masked).
+ * those Pave recorded, `driftedOutputs` naming them, never their values; or its driver found it changed outside
+ * Pave, e.g. a Terraform refresh-only plan with changes or a failing `check` block, said in `detail`); `error`
+ * (the read failed; `detail` holds the driver's message, secrets masked).
  */
 export const ResourceCheck = z
   .object({

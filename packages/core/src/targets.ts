@@ -12,7 +12,8 @@ export const TargetCriterion = z
 
 /**
  * Where workloads run, as the platform team declares it. `config` by type — docker: `socketPath` or `host`
- * (+ `port`); kubernetes: `kubeconfig` (path), `context`, `namespacePattern` (default `pave-{app}-{env}`);
+ * (+ `port`); kubernetes: `kubeconfig` (path), `context`, `namespacePattern` (default `pave-{app}-{env}`),
+ * `allowClusterScoped` (accept workloads' own cluster-scoped manifests, `pave deploy --manifests`; default false);
  * process: `isolation` (`none`, `user` or `sandbox`; default the strongest the control plane's host offers,
  * see docs/runtimes.md).
  */
@@ -47,20 +48,40 @@ export type ApplyTargetsBody = z.infer<typeof ApplyTargetsBody>;
 export const TargetParams = z.strictObject({ id: dnsLabel });
 export const TargetMatchQuery = z.strictObject({ app: dnsLabel, env: dnsLabel });
 
-/** Render an environment's current set for a target without applying it. */
+/**
+ * What `pave render` renders: `kubernetes`, the manifests a kubernetes target would apply; `compose`, a Compose
+ * file of the environment's workloads (Docker Compose, podman-compose), whatever target it runs on.
+ */
+export const RENDER_FORMATS = ['kubernetes', 'compose'] as const;
+export type RenderFormat = (typeof RENDER_FORMATS)[number];
+
+/** Render an environment's current set for a target, or as a Compose file, without applying it. */
 export const RenderQuery = z.strictObject({
   target: dnsLabel
     .optional()
-    .describe("A kubernetes target's id; default: the target the environment matches."),
+    .describe(
+      "A kubernetes target's id; default: the target the environment matches. Not with format=compose.",
+    ),
+  format: z
+    .enum(RENDER_FORMATS)
+    .optional()
+    .describe(
+      'kubernetes (default): the manifests of a kubernetes target. compose: a Compose file of the workloads, ' +
+        'whatever their target; secret values are ${VAR} references, never their values.',
+    ),
 });
 
-/** An environment's manifests as a target would apply them. */
+/** An environment's manifests as a target would apply them, or its Compose file. */
 export const RenderResult = z
   .object({
-    target: z.string(),
-    type: z.enum(RUNTIME_TYPES),
-    /** Multi-document YAML, keys sorted. */
-    manifests: z.string(),
+    format: z.enum(RENDER_FORMATS),
+    /** The target rendered for (the kubernetes format only). */
+    target: z.string().optional().describe('The target rendered for (format kubernetes only).'),
+    type: z.enum(RUNTIME_TYPES).optional().describe("That target's type (format kubernetes only)."),
+    /** Multi-document YAML, keys sorted: Kubernetes manifests, or one Compose file under a comment header. */
+    manifests: z
+      .string()
+      .describe('YAML, keys sorted: multi-document Kubernetes manifests, or one Compose file.'),
   })
   .meta({ id: 'RenderResult' });
 export type RenderResult = z.infer<typeof RenderResult>;

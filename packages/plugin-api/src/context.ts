@@ -1,4 +1,9 @@
-/** The logger a driver writes to; the control plane adds the deployment and step to every line. */
+/**
+ * The logger a driver writes to; the control plane adds the deployment and step to every line. While a
+ * deployment provisions or prunes resources, the info, warn and error lines of resource drivers also land in its
+ * journal (`pave deployments get`): the message only, prefixed with a string `address` field when the line has
+ * one. Keep secrets out of messages (mask them); fields go only to the control plane's log.
+ */
 export interface DriverLogger {
   debug(message: string, fields?: Record<string, unknown>): void;
   info(message: string, fields?: Record<string, unknown>): void;
@@ -20,4 +25,27 @@ export interface DriverContext {
   scratchDir: string;
   /** When true, report what would change and change nothing. */
   dryRun: boolean;
+  /**
+   * Resource driver calls only: the state store of the one resource the call is about, served by the control
+   * plane (`pave up` serves one; see {@link ResourceStateBackend}). A driver that keeps state elsewhere ignores
+   * it; a driver that needs it fails with a clear message when it is absent.
+   */
+  stateBackend?: ResourceStateBackend;
+}
+
+/**
+ * A resource's own state store, kept by the control plane in its store (encrypted with the environment's data
+ * key, so it moves with the control plane and every replica sees it). It speaks Terraform's `http` backend
+ * protocol: GET `address` reads the state (404 when there is none), POST writes it, DELETE removes it, and the
+ * LOCK / UNLOCK methods on `lockAddress` / `unlockAddress` take and release its lock (a held lock answers 423
+ * with the holder's lock info). Writes while the lock is held must carry `?ID=<lock id>`.
+ */
+export interface ResourceStateBackend {
+  address: string;
+  lockAddress: string;
+  unlockAddress: string;
+  /** HTTP basic credentials good for this resource's state only, until `expiresAt` (RFC 3339). */
+  username: string;
+  password: string;
+  expiresAt: string;
 }

@@ -87,6 +87,53 @@ export interface RenderedWorkload {
   hash: string;
   /** The deployment that asked for this version, for labels and logs. */
   deploymentId: string;
+  /**
+   * Patches and objects of the workload profiles matched to the environment (`pave profiles`), for the
+   * manifests a runtime renders for this workload. A runtime that renders manifests applies them (and validates
+   * the result); one that renders none ignores them.
+   */
+  profiles?: WorkloadProfileEffects;
+  /**
+   * The developer's own manifests deployed with this workload (`pave deploy --manifests DIR`): placed in the
+   * environment's namespace, labelled as the workload's, applied, diffed and pruned with it. Only runtimes that
+   * render manifests accept them; the control plane refuses them on others before anything starts.
+   */
+  manifests?: ExtraManifest[];
+}
+
+/** An RFC 6902 JSON Patch operation. */
+export interface JsonPatchOperation {
+  op: 'add' | 'remove' | 'replace' | 'move' | 'copy' | 'test';
+  path: string;
+  value?: unknown;
+  from?: string;
+}
+
+/** One patch of a workload profile: operations for every rendered object of `kind` (and `name`, when given). */
+export interface ManifestPatch {
+  /** The profile it comes from, for errors ("profile prod-hardening, patch 1, operation 2, /spec/replicas"). */
+  profile: string;
+  /** Its index in the profile's `patches`. */
+  index: number;
+  target: { kind: string; name?: string };
+  /** Placeholders (`${workload.name}`, `${app}`, `${env}`) already expanded. */
+  ops: JsonPatchOperation[];
+}
+
+/** A manifest added to a workload's own (by a profile, or the developer's `--manifests`). */
+export interface ExtraManifest {
+  /** Where it comes from, for errors: `profile prod-hardening` or `k8s/netpol.yaml#2`. */
+  source: string;
+  manifest: Record<string, unknown>;
+}
+
+/** What the profiles matched to an environment do to a workload's manifests. */
+export interface WorkloadProfileEffects {
+  /** Profile ids, most specific first. */
+  ids: string[];
+  patches: ManifestPatch[];
+  /** Extra objects (a PodDisruptionBudget, a ServiceAccount), placeholders expanded. */
+  objects: ExtraManifest[];
 }
 
 /** The outcome of waiting for a workload to become ready. */
@@ -178,6 +225,8 @@ export interface WaitReadyOptions {
 export interface WorkloadShape {
   name: string;
   containers: Array<{ name: string; image: string; command?: string[]; args?: string[] }>;
+  /** The developer's own manifests (`--manifests`), for runtimes that render manifests to check. */
+  manifests?: ExtraManifest[];
 }
 
 /**
@@ -299,7 +348,9 @@ export interface ResourceDiff {
  * - `check` validates inputs and returns every failure at once (an empty list means valid);
  * - `create`: if it rejects, the resource must not exist;
  * - `update`: if it rejects, the resource keeps its previous outputs;
- * - `read` returns the current outputs, or null if the resource is gone;
+ * - `read` returns the current outputs, or null if the resource is gone; `drift` says, for people, what the
+ *   driver found changed outside Pave although the resource exists (a Terraform refresh that finds changes, a
+ *   failing check), with no secret in it: `pave resources check` reports such a resource as drifted;
  * - `delete`: if it rejects, the resource is assumed to still exist; deleting a missing one succeeds.
  */
 export interface ResourceDriver<Inputs = ResourceInputs, Outputs = ResourceOutputs> {
@@ -308,6 +359,10 @@ export interface ResourceDriver<Inputs = ResourceInputs, Outputs = ResourceOutpu
   diff(id: string, olds: Inputs, news: Inputs, ctx: DriverContext): Promise<ResourceDiff>;
   create(inputs: Inputs, ctx: DriverContext): Promise<{ id: string; outputs: Outputs }>;
   update(id: string, olds: Inputs, news: Inputs, ctx: DriverContext): Promise<{ outputs: Outputs }>;
-  read(id: string, inputs: Inputs, ctx: DriverContext): Promise<{ outputs: Outputs } | null>;
+  read(
+    id: string,
+    inputs: Inputs,
+    ctx: DriverContext,
+  ): Promise<{ outputs: Outputs; drift?: string[] } | null>;
   delete(id: string, inputs: Inputs, ctx: DriverContext): Promise<void>;
 }

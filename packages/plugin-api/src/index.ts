@@ -1,6 +1,10 @@
-export type { DriverContext, DriverLogger } from './context.ts';
+export type { DriverContext, DriverLogger, ResourceStateBackend } from './context.ts';
 export type {
   CheckFailure,
+  ExtraManifest,
+  JsonPatchOperation,
+  ManifestPatch,
+  WorkloadProfileEffects,
   ResourceDiff,
   LogLine,
   LogsOptions,

@@ -8,6 +8,7 @@ import {
   StaticDriver,
   VolumeDirDriver,
 } from '@pave/resource-basic';
+import { TerraformDriver } from '@pave/resource-terraform';
 
 /** Where the resource drivers keep their state and find their helpers. */
 export interface ResourceDriverConfig {
@@ -22,7 +23,7 @@ export interface ResourceDriverConfig {
 /**
  * The resource drivers Pave ships, registered by name: the embedded defaults (postgres-embedded,
  * redis-embedded, volume-dir, dns-localhost, route-localhost) and the production ones (postgres-server,
- * redis-server, static, exec). This is the one place the server touches the resource plugins.
+ * redis-server, static, exec, terraform). This is the one place the server touches the resource plugins.
  */
 export function resourceDriverRegistry(config: ResourceDriverConfig): DriverRegistry<ResourceDriver> {
   return new DriverRegistry<ResourceDriver>('resource')
@@ -36,5 +37,6 @@ export function resourceDriverRegistry(config: ResourceDriverConfig): DriverRegi
     .register(ExecDriver.fromConfig(config.isolation ? { isolation: config.isolation } : {}))
     .register(VolumeDirDriver.fromConfig({ dataDir: config.dataDir }))
     .register(DnsLocalhostDriver.fromConfig({}))
-    .register(RouteLocalhostDriver.fromConfig({}));
+    .register(RouteLocalhostDriver.fromConfig({}))
+    .register(TerraformDriver.fromConfig({}));
 }

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import type {
   DriverContext,
+  RenderableEnvironment,
   LogLine,
   LogsOptions,
   ReadyResult,
+  RenderedPort,
   RenderedWorkload,
   RuntimeDriver,
   RuntimeRegistry,
@@ -29,6 +31,22 @@ export interface TargetMove {
 }
 
 /**
+ * Renders an environment's workloads as a Compose file (`pave render --format compose`): the docker runtime
+ * plugin's renderCompose, handed over at start-up. `render` never writes a secret value into the text.
+ */
+export interface ComposeRenderer {
+  /** How a service reaches another workload's port in the file (a `service-port` resource's outputs). */
+  serviceAddress(workload: string, port: RenderedPort): { hostname: string; port: number };
+  render(
+    target: RuntimeTarget,
+    environment: RenderableEnvironment & {
+      deploymentSet?: string | null;
+      secretFiles?: (workload: string, container: string) => string[];
+    },
+  ): string;
+}
+
+/**
  * The runtime of every environment: routes each runtime call to the driver of the target the environment
  * runs on (`environments.runtime_target`; the built-in `local` process target until a target matches), built
  * by the runtime registered for the target's type.
@@ -37,9 +55,11 @@ export class RuntimeRouter implements RuntimeDriver {
   readonly name = 'router';
   private readonly drivers = new Map<string, { key: string; runtime: RuntimeDriver }>();
 
+  /** `compose`: how `renderCompose` renders (without it, it refuses). */
   constructor(
     private readonly store: Store,
     private readonly runtimes: RuntimeRegistry,
+    private readonly compose?: ComposeRenderer,
   ) {}
 
   /**
@@ -209,4 +229,46 @@ export class RuntimeRouter implements RuntimeDriver {
     );
     return runtime.renderManifests(target, preview);
   }
+
+  /**
+   * An environment's current set as a Compose file (`pave render --format compose`), whatever target it runs
+   * on: rendered as the docker runtime would run it (workloads reach each other by name), secret variables as
+   * references, secret files left out. InputError when a secret value would still be printed (in a command,
+   * an argument, a probe, an image or a volume source), naming where.
+   */
+  async renderCompose(store: Store, box: SecretBox, target: RuntimeTarget): Promise<string> {
+    const compose = this.compose;
+    if (!compose) throw new InputError('this server cannot render Compose files');
+    const preview = await previewEnvironment(store, box, target, (workload, port) =>
+      compose.serviceAddress(workload, port),
+    );
+    const problems = preview.workloads.flatMap((workload) =>
+      workload.containers.flatMap((container) => {
+        const where = `workloads.${workload.name}.containers.${container.name}`;
+        const printed: Array<[string, string[]]> = [
+          ['image', [container.image]],
+          ['command', container.command ?? []],
+          ['args', container.args ?? []],
+          ['readinessProbe', probeTexts(container.readinessProbe)],
+          ['volumes', (container.volumes ?? []).map((volume) => `${volume.source} ${volume.path ?? ''}`)],
+        ];
+        return printed
+          .filter(([, texts]) => texts.some(preview.holdsSecret))
+          .map(([field]) => ({
+            path: `${where}.${field}`,
+            message: 'holds a secret value; pass it in a variable so the Compose file can leave it out',
+          }));
+      }),
+    );
+    if (problems.length > 0) {
+      throw new InputError('the Compose file would print a secret value', problems);
+    }
+    return compose.render(target, { ...preview, deploymentSet: preview.setId });
+  }
+}
+
+/** The texts of a probe a Compose healthcheck would print. */
+function probeTexts(probe: RenderedWorkload['containers'][number]['readinessProbe']): string[] {
+  if (!probe) return [];
+  return [...(probe.exec?.command ?? []), probe.httpGet?.path ?? '', probe.httpGet?.host ?? ''];
 }

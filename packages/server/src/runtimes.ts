@@ -1,6 +1,12 @@
 import { ISOLATION_LEVELS, RuntimeRegistry, type IsolationLevel, type RuntimeDriver } from '@pave/plugin-api';
-import { DockerRuntime, type DockerRuntimeConfig } from '@pave/runtime-docker';
+import {
+  composeServiceAddress,
+  DockerRuntime,
+  renderCompose,
+  type DockerRuntimeConfig,
+} from '@pave/runtime-docker';
 import { KubernetesRuntime, type KubernetesRuntimeConfig } from '@pave/runtime-kubernetes';
+import type { ComposeRenderer } from './runtime-router.ts';
 
 /** What the runtimes Pave ships need to be built. */
 export interface RuntimeRegistryConfig {
@@ -15,8 +21,8 @@ export interface RuntimeRegistryConfig {
 
 /**
  * The runtimes Pave ships, registered by target type: `process` (local processes, at the target's
- * `isolation`, default the strongest), `docker` and `kubernetes`. This is the one place the server touches
- * the runtime plugins.
+ * `isolation`, default the strongest), `docker` and `kubernetes`. This and composeRenderer are the one place
+ * the server touches the runtime plugins.
  */
 export function runtimeRegistry(config: RuntimeRegistryConfig): RuntimeRegistry {
   return new RuntimeRegistry()
@@ -34,6 +40,12 @@ export function runtimeRegistry(config: RuntimeRegistryConfig): RuntimeRegistry 
       fromConfig: (settings) => KubernetesRuntime.fromConfig(settings as KubernetesRuntimeConfig),
     });
 }
+
+/** `pave render --format compose`: Compose is the Docker/Podman world, so the docker plugin renders it. */
+export const composeRenderer: ComposeRenderer = {
+  serviceAddress: composeServiceAddress,
+  render: renderCompose,
+};
 
 /** A process target's `isolation` setting (checked when the target was applied), or undefined: the strongest. */
 function processIsolation(settings: Record<string, unknown>): IsolationLevel | undefined {

@@ -12,6 +12,7 @@ import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { openStore, type Store, type StoreMigration } from './store/index.ts';
 import { bootstrapAdmin } from './domain/bootstrap.ts';
+import { seedBuiltInTemplates } from './domain/templates.ts';
 import { buildApi } from './http/app.ts';
 import { REDACTED, redactUrl } from './http/redact.ts';
 import { PAVE_VERSION } from './version.ts';
@@ -23,12 +24,13 @@ import { loadAuditKey } from './domain/audit-key.ts';
 import { driverContext, environmentTeardown } from './domain/deployments/orchestrator.ts';
 import { resourceDriverRegistry } from './resource-drivers.ts';
 import { RuntimeRouter } from './runtime-router.ts';
-import { runtimeRegistry } from './runtimes.ts';
+import { composeRenderer, runtimeRegistry } from './runtimes.ts';
 import { WebhookDispatcher } from './domain/webhooks/dispatcher.ts';
 import { WebhookAllowList, parseAllowList } from './domain/webhooks/ssrf.ts';
 import { EnvironmentJanitor, EVENT_RETENTION_MS, JANITOR_INTERVAL_MS } from './domain/janitor.ts';
 import { setApprovalTtlMs } from './domain/deployments/approvals.ts';
 import { RouteTable } from './domain/resources/routes.ts';
+import { StateCredentials, withStateBackends } from './domain/resources/state.ts';
 import { claimDataDir } from './data-dir-lock.ts';
 import { portHolder } from './port-holder.ts';
 import { ConflictError } from '@pave/core';
@@ -65,6 +67,11 @@ export interface ServerOptions {
    * default PAVE_WEBHOOK_ALLOW (comma-separated), else none.
    */
   webhookAllow?: readonly string[] | undefined;
+  /**
+   * The built-in templates to seed (one directory each); default `templates` beside the supervisor script,
+   * where scripts/build.mjs bundles packages/server/templates.
+   */
+  templatesDir?: string | undefined;
 }
 
 /** A control plane that is listening. */
@@ -150,15 +157,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     isolationHost,
   });
   // Each environment runs on the runtime target it matches (local processes by default).
-  const runtime = new RuntimeRouter(store, runtimeRegistry({ local: processes, dataDir }));
+  const runtime = new RuntimeRouter(store, runtimeRegistry({ local: processes, dataDir }), composeRenderer);
   const keyring = keyringSource(dataDir, options.env ?? process.env);
   const box = new SecretBox(store.db, keyring);
-  const resourceDrivers = resourceDriverRegistry({
-    dataDir,
-    // Bundled beside the supervisor by scripts/build.mjs.
-    pgliteScript: join(dirname(options.supervisorScript), 'pglite-server.js'),
-    isolation,
-  });
+  // Drivers that keep state in the control plane (terraform) get their resource's state backend in every call.
+  const stateCredentials = new StateCredentials(box);
+  const resourceDrivers = withStateBackends(
+    resourceDriverRegistry({
+      dataDir,
+      // Bundled beside the supervisor by scripts/build.mjs.
+      pgliteScript: join(dirname(options.supervisorScript), 'pglite-server.js'),
+      isolation,
+    }),
+    stateCredentials,
+  );
   const worker = new DeploymentWorker({
     store,
     runtime,
@@ -192,6 +204,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     logger.info({ keyedFrom: audit.keyedFrom }, 'the audit chain is keyed with the audit key');
     keyring.load();
     await box.init();
+    await stateCredentials.init();
     logger.info({ masterKey: keyring.description }, 'secrets are encrypted with the master key');
     app = await buildApi({
       store,
@@ -201,6 +214,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       renderer: runtime,
       secrets: { box, keyring },
       resourceDrivers,
+      stateCredentials,
       routes: new RouteTable(store.db),
       // Bundled beside the supervisor by scripts/build.mjs.
       portalDir: join(dirname(options.supervisorScript), 'portal'),
@@ -212,7 +226,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       throw listenError(error, options.host, options.port);
     });
     ipv6Loopback = await listenOnIpv6Loopback(app, options.host, logger);
+    stateCredentials.setBaseUrl(localUrl(app, options.host));
     const tokenFile = await bootstrapAdmin(store, dataDir);
+    const seeded = await seedBuiltInTemplates(
+      store,
+      options.templatesDir ?? join(dirname(options.supervisorScript), 'templates'),
+    );
+    if (seeded.length) {
+      logger.info({ templates: seeded }, `seeded the built-in templates ${seeded.join(', ')}`);
+    }
     if (tokenFile) {
       logger.info({ file: tokenFile }, `created the admin user; its token is in ${tokenFile} (mode 0600)`);
     }
@@ -275,6 +297,18 @@ function ownDataDirectory(dataDir: string): void {
   if (uid === 0 && gid !== undefined && statSync(dataDir).uid !== 0) chownSync(dataDir, 0, gid);
   chmodSync(dataDir, 0o700);
   restrictToOwner(dataDir);
+}
+
+/**
+ * The URL drivers on this host reach the API at: the listening address, or loopback when Pave listens on every
+ * address (drivers run on the replica that calls them).
+ */
+function localUrl(app: FastifyInstance, host: string): string {
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const wildcard = host === '0.0.0.0' || host === '::' || host === '';
+  const reachable = wildcard ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  return `http://${reachable}:${port}`;
 }
 
 /**

@@ -56,11 +56,19 @@ class ZonedVolumeDriver implements ResourceDriver {
   /** When set, read fails with a message that quotes the definition's secret token, as a careless driver might. */
   failReads = false;
 
-  async read(id: string, inputs: ResourceInputs): Promise<{ outputs: ResourceOutputs } | null> {
+  /** When set, read reports this drift (quoting the secret token, which the check must mask). */
+  driftReport: string[] | undefined;
+
+  async read(
+    id: string,
+    inputs: ResourceInputs,
+  ): Promise<{ outputs: ResourceOutputs; drift?: string[] } | null> {
     this.calls.push(`read ${id}`);
     if (this.failReads) throw new Error(`zone API refused token ${String(inputs.driverSecrets.token)}`);
     const zone = this.volumes.get(id);
-    return zone === undefined ? null : { outputs: outputsOf(id, zone) };
+    if (zone === undefined) return null;
+    const drift = this.driftReport?.map((line) => `${line} (token ${String(inputs.driverSecrets.token)})`);
+    return { outputs: outputsOf(id, zone), ...(drift ? { drift } : {}) };
   }
   async delete(id: string, inputs: ResourceInputs): Promise<void> {
     this.calls.push(`delete ${id} ${String(inputs.driverInputs.zone)}`);
@@ -253,6 +261,12 @@ describe.each(storeEngines)(
         .set({ output_values: row.output_values })
         .where('address', '=', 'api.data')
         .execute();
+
+      volumes.driftReport = ['disk resized outside Pave'];
+      const reported = (await check())['api.data']!;
+      volumes.driftReport = undefined;
+      expect(reported).toMatchObject({ status: 'drifted', driftedOutputs: [] });
+      expect(reported.detail).toBe('disk resized outside Pave (token ***)');
 
       volumes.failReads = true;
       const failed = (await check())['api.data']!;

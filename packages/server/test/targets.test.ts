@@ -10,7 +10,7 @@ import { bootstrapAdmin, buildApi, type Store } from '../src/index.ts';
 import { keyringSource } from '../src/secrets/keyring.ts';
 import { SecretBox } from '../src/secrets/secret-box.ts';
 import { RuntimeRouter } from '../src/runtime-router.ts';
-import { runtimeRegistry } from '../src/runtimes.ts';
+import { composeRenderer, runtimeRegistry } from '../src/runtimes.ts';
 import { saveSet } from '../src/domain/deployments/sets.ts';
 import { openTestStore, storeEngines } from '../../../test/support/stores.ts';
 
@@ -39,7 +39,7 @@ describe.each(storeEngines)('runtime targets and `pave render` through the API o
     const box = new SecretBox(store.db, keyring);
     await box.init();
     const processes = ProcessRuntime.fromConfig({ dataDir, supervisorScript: '/nonexistent/supervisor.js' });
-    const runtime = new RuntimeRouter(store, runtimeRegistry({ local: processes, dataDir }));
+    const runtime = new RuntimeRouter(store, runtimeRegistry({ local: processes, dataDir }), composeRenderer);
     app = await buildApi({ store, secrets: { box, keyring }, runtime, renderer: runtime });
     await call('POST', '/apps', { id: 'shop' });
     await call('POST', '/apps/shop/envs', { id: 'dev', type: 'development' });
@@ -130,6 +130,56 @@ describe.each(storeEngines)('runtime targets and `pave render` through the API o
     expect(JSON.stringify(configMaps)).not.toContain('k8s-secret-value');
     // Rendering changed no deployment state.
     expect(await store.db.selectFrom('deployments').selectAll().execute()).toEqual([]);
+  });
+
+  it('renders the same set as a Compose file whatever its target, with no secret value in it', async () => {
+    const response = await call('GET', '/apps/shop/envs/stage/render?format=compose');
+    expect(response.statusCode, response.body).toBe(200);
+    const body = response.json();
+    expect(body.format).toBe('compose');
+    expect(body.target).toBeUndefined();
+    expect(body.manifests).not.toContain('k8s-secret-value');
+    const project = parseYaml(body.manifests) as {
+      services: Record<string, { image: string; environment?: Record<string, string> }>;
+    };
+    expect(Object.keys(project.services)).toEqual(['api', 'worker']);
+    expect(project.services.api?.image).toBe('registry.example.com/shop/api:1');
+    expect(project.services.api?.environment?.API_KEY).toMatch(/^\$\{API_API_KEY:\?/);
+    // The worker reaches the API by its service name, as in the docker runtime.
+    expect(project.services.worker?.environment?.API_HOST).toBe('api');
+    expect(body.manifests).toMatch(/^# {3}API_API_KEY {2}\(service api, variable API_KEY\)$/m);
+    // Rendering changed no deployment state.
+    expect(await store.db.selectFrom('deployments').selectAll().execute()).toEqual([]);
+  });
+
+  it('refuses to print a Compose file whose command line would hold a secret value', async () => {
+    const api = parseYaml(readFileSync(join(FIXTURE, 'api.score.yaml'), 'utf8')) as ScoreWorkload;
+    // Pave expands no placeholders in args, but a secret value may still be typed into them.
+    api.containers.main!.args = ['--token', 'k8s-secret-value'];
+    const setId = await saveSet(store.db, { api: { spec: api, dir: '/tmp' } });
+    await store.db
+      .updateTable('environments')
+      .set({ current_set_id: setId })
+      .where('app_id', '=', 'shop')
+      .where('id', '=', 'dev')
+      .execute();
+    const response = await call('GET', '/apps/shop/envs/dev/render?format=compose');
+    expect(response.statusCode).toBe(400);
+    expect(response.body).not.toContain('k8s-secret-value');
+    expect(response.json().errors).toEqual([
+      {
+        path: 'workloads.api.containers.main.args',
+        message: 'holds a secret value; pass it in a variable so the Compose file can leave it out',
+      },
+    ]);
+  });
+
+  it('refuses a target with format=compose, which depends on none', async () => {
+    const response = await call('GET', '/apps/shop/envs/stage/render?format=compose&target=cluster');
+    expect(response.statusCode).toBe(400);
+    expect(response.json().errors).toEqual([
+      { path: 'query.target', message: 'leave the target out with format=compose' },
+    ]);
   });
 
   it('renders only for kubernetes targets', async () => {

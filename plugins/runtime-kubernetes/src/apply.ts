@@ -185,7 +185,17 @@ export async function pruneManifests(
     signal?: AbortSignal;
   },
 ): Promise<ObjectRef[]> {
-  const kept = new Set(options.keep.map((object) => refKey(refOf(object, options.namespace))));
+  const kinds = options.kinds ?? MANAGED_KINDS;
+  const clusterScoped = (object: ManifestObject) =>
+    kinds.some(
+      (kind) => !kind.namespaced && kind.kind === object.kind && kind.apiVersion === object.apiVersion,
+    );
+  // A cluster-scoped object is listed without a namespace: keep it by its name alone.
+  const kept = new Set(
+    options.keep.map((object) =>
+      refKey(refOf(object, clusterScoped(object) ? undefined : options.namespace)),
+    ),
+  );
   const stale = (await listManaged(clients, options)).filter((ref) => !kept.has(refKey(ref)));
   if (!options.dryRun) await deleteObjects(clients, stale, options.signal);
   return stale;

@@ -16,6 +16,8 @@ import type { IVolume } from 'kubernetes-models/v1/Volume';
 import type { IVolumeMount } from 'kubernetes-models/v1/VolumeMount';
 import { dataKey, dns1035Label, labelValue } from './names.ts';
 import { assertValidManifests } from './validate.ts';
+import { kindKey, kindRank, renderExtraManifests } from './extra-manifests.ts';
+import { applyProfilePatches, withProfileObjects } from './profiles.ts';
 
 /** Every kind Pave renders, as the kubernetes-models types that check their fields at compile time. */
 export type KubernetesManifest =
@@ -56,6 +58,11 @@ export const ANNOTATIONS = {
   deployment: 'pave.dev/deployment',
   /** The workload's RenderedPorts as JSON, so `status` can report them as they were rendered. */
   ports: 'pave.dev/ports',
+  /**
+   * The kinds of the workload's own manifests (`--manifests`) as JSON (`[{apiVersion, kind, namespaced}]`),
+   * so the next deploy, remove and destroy know which kinds to look for labelled objects of.
+   */
+  manifestKinds: 'pave.dev/manifest-kinds',
 } as const;
 
 /** The namespace pattern used when none is configured: one namespace per app and environment. */
@@ -99,6 +106,11 @@ export interface RenderManifestsInput {
   volumeSize?: string;
   /** `spec.ingressClassName` of the Ingresses; default: the cluster's default class. */
   ingressClassName?: string;
+  /**
+   * Accept workloads' own manifests of cluster-scoped kinds (see CLUSTER_SCOPED_KINDS); default false: they
+   * are refused.
+   */
+  allowClusterScoped?: boolean;
 }
 
 /**
@@ -134,6 +146,13 @@ export function renderManifests(input: RenderManifestsInput): KubernetesManifest
     const ingress = renderIngress(input, route, `routes[${index}]`, problems);
     if (ingress) add(ingress);
   }
+  // The developer's own manifests (`--manifests`) come last, so a clash with an object of Pave's is theirs.
+  const extraKeys = new Set<string>();
+  for (const workload of input.workloads) {
+    for (const key of addExtraManifests(input, withProfileObjects(workload), objects, problems)) {
+      extraKeys.add(key);
+    }
+  }
   if (problems.length > 0) {
     throw new InputError(
       `the Kubernetes manifests of ${input.app}/${input.env} cannot be rendered`,
@@ -141,14 +160,72 @@ export function renderManifests(input: RenderManifestsInput): KubernetesManifest
     );
   }
   const sorted = [...objects.values()].sort(compareManifests).map((object) => sortKeysDeep(object));
-  assertValidManifests(sorted);
+  // The developer's manifests were checked on their own, with their file and document in the errors.
+  assertValidManifests(sorted.filter((object) => !extraKeys.has(objectKey(object))));
   return sorted;
 }
 
-/** Orders manifests by {@link KIND_ORDER}, then namespace, then name. */
+function objectKey(object: { kind: string; metadata?: { name?: string } }): string {
+  return `${object.kind}/${object.metadata?.name ?? ''}`;
+}
+
+/**
+ * Adds `workload`'s own manifests to `objects` (see renderExtraManifests), refusing one that has the kind and
+ * name of another object, and records their kinds on the workload's Deployment (ANNOTATIONS.manifestKinds) so
+ * that a later deploy prunes them when they are gone. Returns the keys of the objects added.
+ */
+function addExtraManifests(
+  input: RenderManifestsInput,
+  workload: RenderedWorkload,
+  objects: Map<string, KubernetesManifest>,
+  problems: FieldProblem[],
+): string[] {
+  if (!workload.manifests?.length) return [];
+  const extras = renderExtraManifests(
+    workload.manifests,
+    {
+      namespace: input.namespace,
+      labels: workloadLabels(input, workload.name),
+      ...(input.allowClusterScoped ? { allowClusterScoped: true } : {}),
+    },
+    problems,
+  );
+  const keys: string[] = [];
+  const kinds = new Map<string, { apiVersion: string; kind: string; namespaced: boolean }>();
+  for (const { object, namespaced, source } of extras) {
+    const key = objectKey(object);
+    if (objects.has(key)) {
+      problems.push({
+        path: `${source}: /metadata/name`,
+        message: `${key} is already rendered for ${input.app}/${input.env} (by Pave or another manifest); rename it`,
+      });
+      continue;
+    }
+    objects.set(key, object as unknown as KubernetesManifest);
+    keys.push(key);
+    kinds.set(kindKey(object), { apiVersion: object.apiVersion, kind: object.kind, namespaced });
+  }
+  const deployment = objects.get(`Deployment/${workloadObjectName(workload.name)}`) as
+    IDeployment | undefined;
+  if (deployment?.metadata && kinds.size > 0) {
+    deployment.metadata.annotations = {
+      ...deployment.metadata.annotations,
+      [ANNOTATIONS.manifestKinds]: JSON.stringify(
+        [...kinds.entries()].sort(([a], [b]) => compareText(a, b)).map(([, kind]) => kind),
+      ),
+    };
+  }
+  return keys;
+}
+
+/**
+ * Orders manifests by {@link KIND_ORDER} (other kinds, from workloads' own manifests, where Helm's install
+ * order puts them: see kindRank), then kind, namespace and name.
+ */
 export function compareManifests(a: KubernetesManifest, b: KubernetesManifest): number {
   return (
-    KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) ||
+    kindRank(a.kind, KIND_ORDER) - kindRank(b.kind, KIND_ORDER) ||
+    compareText(a.kind, b.kind) ||
     compareText(a.metadata?.namespace ?? '', b.metadata?.namespace ?? '') ||
     compareText(a.metadata?.name ?? '', b.metadata?.name ?? '')
   );
@@ -370,7 +447,8 @@ function renderWorkload(
       },
     });
   }
-  return objects;
+  // Profiles shape what Pave renders; the result is validated with everything else.
+  return applyProfilePatches(objects, workload);
 }
 
 function renderContainer(

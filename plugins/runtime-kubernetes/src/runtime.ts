@@ -1,6 +1,7 @@
 import type { KubeConfig, V1Deployment, V1Pod } from '@kubernetes/client-node';
-import { isDnsLabel, InputError } from '@pave/core';
+import { isDnsLabel, InputError, type FieldProblem } from '@pave/core';
 import type {
+  CheckFailure,
   DriverContext,
   LogLine,
   LogsOptions,
@@ -11,6 +12,7 @@ import type {
   RuntimeDriver,
   RuntimeTarget,
   WaitReadyOptions,
+  WorkloadShape,
   WorkloadStatus,
 } from '@pave/plugin-api';
 import { DEFAULT_STABLE_MS, sinceFilter, sleep } from '@pave/plugin-api';
@@ -44,8 +46,10 @@ import {
   selectorFor,
   serviceAddress,
   workloadObjectName,
+  type KubernetesManifest,
 } from './render.ts';
 import { manifestsToYaml } from './yaml.ts';
+import { renderExtraManifests } from './extra-manifests.ts';
 
 /** Configuration of the Kubernetes runtime. */
 export interface KubernetesRuntimeConfig {
@@ -59,6 +63,12 @@ export interface KubernetesRuntimeConfig {
   readyTimeoutMs?: number;
   /** How often rollouts and followed logs are polled; default 1 000 ms. */
   pollMs?: number;
+  /**
+   * Accept workloads' own manifests (`pave deploy --manifests`) of cluster-scoped kinds (ClusterRole,
+   * CustomResourceDefinition, …: see CLUSTER_SCOPED_KINDS); default false. They are shared by every
+   * environment of the cluster, so only a platform team that trusts its deployers turns this on.
+   */
+  allowClusterScoped?: boolean;
 }
 
 /** What the Kubernetes runtime takes from its surroundings (replaceable in tests). */
@@ -110,11 +120,42 @@ export class KubernetesRuntime implements RuntimeDriver {
           (key) => settings[key] !== undefined && !(typeof settings[key] === 'number' && settings[key] > 0),
         )
         .map((key) => ({ path: `config.${key}`, message: 'must be a positive number of milliseconds' })),
+      ...(settings.allowClusterScoped !== undefined && typeof settings.allowClusterScoped !== 'boolean'
+        ? [{ path: 'config.allowClusterScoped', message: 'must be true or false' }]
+        : []),
     ];
     if (problems.length > 0) {
       throw new InputError('the kubernetes runtime target has invalid settings', problems);
     }
     return new KubernetesRuntime(config, deps);
+  }
+
+  /**
+   * Why the workload's own manifests (`--manifests`) cannot be deployed, as far as that is known without the
+   * environment: cluster-scoped kinds the target does not allow, and manifests that fail their schema or the
+   * generic checks (see renderExtraManifests), each reason starting with the manifest's `file#document`.
+   * Whether a manifest names another namespace is checked when it is deployed.
+   */
+  check(workload: WorkloadShape): CheckFailure[] {
+    if (!workload.manifests?.length) return [];
+    const problems: FieldProblem[] = [];
+    renderExtraManifests(
+      workload.manifests.map(({ source, manifest }) => {
+        const metadata: Record<string, unknown> = { ...(manifest.metadata as object) };
+        delete metadata.namespace;
+        return { source, manifest: { ...manifest, metadata } };
+      }),
+      {
+        namespace: 'pave-check',
+        labels: {},
+        ...(this.config.allowClusterScoped ? { allowClusterScoped: true } : {}),
+      },
+      problems,
+    );
+    return problems.map((problem) => ({
+      property: 'manifests',
+      reason: `${problem.path}: ${problem.message}`,
+    }));
   }
 
   /** The namespace of `target`'s objects. */
@@ -144,6 +185,7 @@ export class KubernetesRuntime implements RuntimeDriver {
         workloads: environment.workloads,
         routes: environment.routes,
         secretKeys: environment.secretKeys,
+        ...(this.config.allowClusterScoped ? { allowClusterScoped: true } : {}),
       }),
     );
   }
@@ -167,15 +209,19 @@ export class KubernetesRuntime implements RuntimeDriver {
       namespace,
       workloads: [workload],
       secretKeys: (_name, container) => secretKeys(workload, container),
+      ...(this.config.allowClusterScoped ? { allowClusterScoped: true } : {}),
     });
     const clients = this.clients();
     const log = { app: target.app, env: target.env, workload: workload.name, namespace, hash: workload.hash };
+    const selector = selectorFor(target, workload.name);
+    // The kinds of the developer's manifests the running version has: those the new one dropped are pruned.
+    const before = await recordedManifestKinds(clients, namespace, selector);
     await applyManifests(clients, objects, { dryRun: ctx.dryRun, signal: ctx.signal });
     const pruned = await pruneManifests(clients, {
       namespace,
-      selector: selectorFor(target, workload.name),
+      selector,
       keep: objects,
-      kinds: WORKLOAD_KINDS,
+      kinds: withKinds(WORKLOAD_KINDS, [...before, ...manifestKindsOf(objects)]),
       dryRun: ctx.dryRun,
       signal: ctx.signal,
     });
@@ -256,7 +302,10 @@ export class KubernetesRuntime implements RuntimeDriver {
   async remove(target: RuntimeTarget, workload: string, ctx: DriverContext): Promise<void> {
     assertNames(target, workload);
     const options = { namespace: this.namespace(target), selector: selectorFor(target, workload) };
-    const kinds = MANAGED_KINDS.filter((kind) => kind.kind !== 'PersistentVolumeClaim');
+    const kinds = withKinds(
+      MANAGED_KINDS.filter((kind) => kind.kind !== 'PersistentVolumeClaim'),
+      await recordedManifestKinds(this.clients(), options.namespace, options.selector),
+    );
     if (ctx.dryRun) {
       const found = await listManaged(this.clients(), { ...options, kinds });
       ctx.logger.info('would remove the workload', { ...options, objects: found.map(describeRef) });
@@ -290,7 +339,11 @@ export class KubernetesRuntime implements RuntimeDriver {
   async destroy(target: RuntimeTarget, ctx: DriverContext): Promise<void> {
     assertNames(target);
     const options = { namespace: this.namespace(target), selector: selectorFor(target) };
-    const kinds = [...MANAGED_KINDS, NAMESPACE_KIND];
+    // The workloads' own manifests first (a cluster-scoped one outlives the Namespace), then Pave's objects.
+    const kinds = withKinds(
+      await recordedManifestKinds(this.clients(), options.namespace, options.selector),
+      [...MANAGED_KINDS, NAMESPACE_KIND],
+    );
     if (ctx.dryRun) {
       const found = await listManaged(this.clients(), { ...options, kinds });
       ctx.logger.info('would destroy the environment', { ...options, objects: found.map(describeRef) });
@@ -362,6 +415,59 @@ export class KubernetesRuntime implements RuntimeDriver {
       ...(this.config.context ? { context: this.config.context } : {}),
     });
   }
+}
+
+/**
+ * The kinds of the developer's own manifests recorded on the Deployments matching `selector` (the
+ * ANNOTATIONS.manifestKinds annotation render puts there); none when there are none or the namespace is new.
+ */
+async function recordedManifestKinds(
+  clients: KubernetesClients,
+  namespace: string,
+  selector: string,
+): Promise<KindRef[]> {
+  const deployments = await listDeployments(clients, namespace, selector);
+  return deployments.flatMap((deployment) =>
+    parseKinds(deployment.metadata?.annotations?.[ANNOTATIONS.manifestKinds]),
+  );
+}
+
+/** The kinds of the developer's manifests recorded on the rendered Deployment among `objects`. */
+function manifestKindsOf(objects: readonly KubernetesManifest[]): KindRef[] {
+  return objects.flatMap((object) =>
+    object.kind === 'Deployment' ? parseKinds(object.metadata?.annotations?.[ANNOTATIONS.manifestKinds]) : [],
+  );
+}
+
+function parseKinds(text: string | undefined): KindRef[] {
+  if (!text) return [];
+  try {
+    const kinds: unknown = JSON.parse(text);
+    if (!Array.isArray(kinds)) return [];
+    return kinds.filter(
+      (kind): kind is KindRef =>
+        kind !== null &&
+        typeof kind === 'object' &&
+        typeof (kind as KindRef).apiVersion === 'string' &&
+        typeof (kind as KindRef).kind === 'string' &&
+        typeof (kind as KindRef).namespaced === 'boolean',
+    );
+  } catch {
+    return [];
+  }
+}
+
+/** `first`, then the kinds of `more` not in it yet, each once. */
+function withKinds(first: readonly KindRef[], more: readonly KindRef[]): KindRef[] {
+  const result = [...first];
+  const seen = new Set(result.map((kind) => `${kind.apiVersion} ${kind.kind}`));
+  for (const kind of more) {
+    const key = `${kind.apiVersion} ${kind.kind}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    result.push(kind);
+  }
+  return result;
 }
 
 function allVariables(workload: RenderedWorkload, container: string): string[] {

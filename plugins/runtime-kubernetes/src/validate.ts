@@ -17,8 +17,15 @@ export interface ManifestProblem {
   message: string;
 }
 
-interface ModelClass {
+/** A kubernetes-models class: constructed from an object, `validate()` throws with the schema's errors. */
+export interface ModelClass {
   new (data: never): { validate(): void };
+}
+
+/** How to check objects of one kind: its schema (null: none known, only the generic checks) and its scope. */
+export interface KindCheck {
+  model: ModelClass | null;
+  namespaced: boolean;
 }
 
 /** The kubernetes-models class that checks each kind Pave renders, keyed by `<apiVersion> <kind>`. */
@@ -83,8 +90,24 @@ function validateManifest(object: unknown): ManifestProblem[] {
     add('/kind', `Pave has no schema for ${apiVersion} ${kind}; it renders ${[...MODELS.keys()].join(', ')}`);
     return problems;
   }
+  return validateObject(object, entry);
+}
+
+/**
+ * Checks one object as {@link validateManifests} does, against `entry` instead of the kinds Pave renders:
+ * its schema when `entry.model` is given, then names, namespace, labels and data keys. Returns every problem.
+ */
+export function validateObject(object: unknown, entry: KindCheck): ManifestProblem[] {
+  const record = isRecord(object) ? object : {};
+  const kind = typeof record.kind === 'string' ? record.kind : '(no kind)';
+  const metadata = isRecord(record.metadata) ? record.metadata : {};
+  const name = typeof metadata.name === 'string' ? metadata.name : '';
+  const namespace = typeof metadata.namespace === 'string' ? metadata.namespace : '';
+  const label = `${namespace ? `${namespace}/` : ''}${name || '(unnamed)'}`;
+  const problems: ManifestProblem[] = [];
+  const add = (path: string, message: string) => problems.push({ kind, name: label, path, message });
   try {
-    new entry.model(object as never).validate();
+    if (entry.model) new entry.model(object as never).validate();
   } catch (error) {
     const details = (
       error as { errors?: Array<{ instancePath?: string; message?: string; params?: unknown }> }

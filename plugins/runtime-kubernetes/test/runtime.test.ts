@@ -120,6 +120,8 @@ describe('the kubernetes runtime', () => {
     expect(Object.keys(secret.data).sort()).toEqual(['main.API_TOKEN', 'main.GREETING']);
     const lists = calls.filter((call) => call.method === 'GET');
     expect(lists.map((call) => call.path)).toEqual([
+      // The kinds of the workload's own manifests are read from its Deployment first (none here).
+      `/apis/apps/v1/namespaces/${NAMESPACE}/deployments`,
       `/apis/apps/v1/namespaces/${NAMESPACE}/deployments`,
       `${base}/services`,
       `${base}/secrets`,
@@ -286,7 +288,7 @@ describe('the kubernetes runtime', () => {
         .calls()
         .filter((call) => call.method === 'GET')
         .map((call) => call.query.labelSelector),
-    ).toEqual(Array(5).fill('pave.dev/app=shop,pave.dev/env=dev,pave.dev/workload=old-worker'));
+    ).toEqual(Array(6).fill('pave.dev/app=shop,pave.dev/env=dev,pave.dev/workload=old-worker'));
     expect(fake.calls().some((call) => call.path.endsWith('/persistentvolumeclaims'))).toBe(false);
 
     fake.requests.length = 0;

@@ -12,6 +12,7 @@ import type {
   WorkloadSource,
 } from '@pave/core';
 import { CliUsageError } from '../errors.ts';
+import { readManifestsDir } from '../manifests-dir.ts';
 import { durationSeconds } from '../duration.ts';
 import type { CliIo } from '../io.ts';
 import { colorsFor } from '../output/colors.ts';
@@ -40,6 +41,7 @@ type DeployOptions = ClientOptions &
     autoRollback: boolean;
     minReady?: string;
     recreateMissing?: boolean;
+    manifests?: string[];
   } & PruneOptions &
   PolicyOverrideOptions;
 
@@ -69,6 +71,11 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
                 'with `source` are sent along.',
             )
             .option('-f, --file <files...>', 'Score files, one per workload (repeat -f or list several)')
+            .option(
+              '--manifests <dir>',
+              "your own Kubernetes YAML (every *.yaml/*.yml in DIR) deployed with the Score file's workload; with several Score files give one --manifests per -f, in the same order (kubernetes targets only)",
+              collect,
+            )
             .option(
               '--artifact <id>',
               'deploy a build artifact CI pushed (`pave artifacts list`): its Score files and image, instead of -f',
@@ -112,6 +119,7 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
         'pave deploy -f score.yaml --app shop --env dev',
         'pave deploy -f web/score.yaml -f api/score.yaml --app shop --env dev -m "new checkout" --wait',
         'pave deploy -f score.yaml --app shop --env dev --plan',
+        'pave deploy -f api.score.yaml --manifests k8s/ --app shop --env dev',
         'pave deploy -f score.yaml --image registry.example.com/shop/web:1f2e3d --app shop --env dev',
         'pave deploy --artifact 42 --app shop --env staging --wait',
         'pave deploy --remove worker --app shop --env dev --wait --timeout 2m',
@@ -141,9 +149,17 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
           '--image needs an image reference, e.g. registry.example.com/shop/web:1f2e3d',
         );
       }
+      const manifestDirs = options.manifests ?? [];
+      if (manifestDirs.length > 0 && manifestDirs.length !== files.length) {
+        throw new CliUsageError(
+          `--manifests is given ${plural(manifestDirs.length, 'time')} for ${plural(files.length, 'Score file')}; ` +
+            'give one --manifests DIR per -f FILE, in the same order (the first directory goes with the first ' +
+            'file), or deploy the workloads one at a time',
+        );
+      }
       const timeoutSeconds = timeoutSecondsOf(options);
       // Validate everything locally before the server is contacted (or even a token looked up).
-      const loaded = await loadScoreFiles(files);
+      const loaded = await loadScoreFiles(files, process.cwd(), {}, manifestDirs);
       const { problems } = loaded;
       if (problems.length > 0) {
         for (const problem of problems) io.stderr.write(`${problem}\n`);
@@ -215,6 +231,11 @@ async function deployArtifact(options: DeployOptions, artifact: string, files: s
   }
   if (options.image !== undefined) {
     throw new CliUsageError('--image sets the image of -f files; an artifact carries the image CI pushed');
+  }
+  if ((options.manifests ?? []).length > 0) {
+    throw new CliUsageError(
+      '--manifests goes with the workloads of -f files; an artifact carries its own files',
+    );
   }
   if ((options.remove ?? []).length > 0) {
     throw new CliUsageError(
@@ -319,13 +340,16 @@ export function pruneFields(options: PruneOptions): Pick<CreateDeploymentBody, '
  * with the files its containers mount by `source` inlined, see {@link inlineFileSources}; the absolute
  * directory of the Score file; its path as given) and every problem found in any file, one line each:
  * `file:line:column: path: message` from validation, `file: path: message` for a source that cannot be read,
- * and two files defining one workload. Relative paths are resolved against `cwd`. Throws CliUsageError, naming
+ * and two files defining one workload. `manifestDirs[i]`, when given, is the `--manifests` directory of
+ * `files[i]`: its Kubernetes manifests go with that workload (see readManifestsDir), and their problems are
+ * listed too. Relative paths are resolved against `cwd`. Throws CliUsageError, naming
  * every one, when Score files cannot be read at all.
  */
 export async function loadScoreFiles(
   files: readonly string[],
   cwd = process.cwd(),
   checks: { environmentKeys?: ReadonlySet<string> } = {},
+  manifestDirs: readonly string[] = [],
 ): Promise<{ workloads: WorkloadSource[]; problems: string[] }> {
   if (files.length === 0) return { workloads: [], problems: [] };
   const texts = await readScoreFiles(files, cwd);
@@ -333,7 +357,7 @@ export async function loadScoreFiles(
   const problems: string[] = [];
   const workloads: WorkloadSource[] = [];
   const seen = new Map<string, string>();
-  for (const { file, path, text } of texts) {
+  for (const [index, { file, path, text }] of texts.entries()) {
     const parsed = parseScore(text, file, checks);
     problems.push(...parsed.problems.map(formatScoreProblem));
     if (!parsed.workload) continue;
@@ -346,7 +370,15 @@ export async function loadScoreFiles(
     seen.set(name, file);
     const inlined = await inlineFileSources(parsed.workload, file, cwd);
     problems.push(...inlined.problems);
-    workloads.push({ spec: inlined.spec, dir: dirname(path), file });
+    const dir = manifestDirs[index];
+    const own = dir === undefined ? undefined : await readManifestsDir(dir, cwd);
+    problems.push(...(own?.problems ?? []));
+    workloads.push({
+      spec: inlined.spec,
+      dir: dirname(path),
+      file,
+      ...(own && own.manifests.length > 0 ? { manifests: own.manifests } : {}),
+    });
   }
   return { workloads, problems };
 }

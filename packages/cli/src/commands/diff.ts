@@ -96,6 +96,8 @@ export function colorUnifiedDiff(unified: string, colors: Colors): string {
 export function renderSetDiff(diff: SetDiff, colors: Colors): string {
   const unified = diff.unified.trimEnd();
   const parts: string[] = [];
+  const manifests = renderManifestChanges(diff.changes, colors);
+  if (manifests !== '') parts.push(manifests);
   if (unified !== '') parts.push(colorUnifiedDiff(unified, colors));
   if (diff.values.length > 0) parts.push(renderValueChanges(diff.values, colors));
   if (parts.length === 0) return `No changes between ${diff.from.label} and ${diff.to.label}`;
@@ -117,6 +119,27 @@ export function renderChanges(changes: readonly WorkloadChange[], colors: Colors
     { header: 'fields', value: (change) => (change.fields.length > 0 ? change.fields.join(', ') : '-') },
   ];
   return formatTable(changes, columns, { empty: 'No workloads', styleHeader: colors.bold });
+}
+
+/**
+ * Renders the workloads' own manifests (`--manifests`) that are added, removed or changed under a
+ * `Manifests:` heading, one per line: `api: + ConfigMap/api-config (k8s/config.yaml#1)`, `-` for removed and
+ * `~` for changed; an empty string when there are none.
+ */
+export function renderManifestChanges(changes: readonly WorkloadChange[], colors: Colors): string {
+  const lines = changes.flatMap((change) =>
+    (change.manifests ?? []).map((manifest) => {
+      const line = `${manifest.manifest} (${manifest.source})`;
+      const marked =
+        manifest.action === 'add'
+          ? colors.green(`+ ${line}`)
+          : manifest.action === 'remove'
+            ? colors.red(`- ${line}`)
+            : colors.yellow(`~ ${line}`);
+      return `  ${change.workload}: ${marked}`;
+    }),
+  );
+  return lines.length === 0 ? '' : [colors.bold('Manifests:'), ...lines].join('\n');
 }
 
 /**
@@ -147,6 +170,8 @@ export function renderPlan(plan: DeploymentPlan, colors: Colors): string {
     plan.diff.values.length > 0 ||
     resources.some((change) => change.action !== 'keep');
   const parts = [renderChanges(plan.diff.changes, colors)];
+  const manifests = renderManifestChanges(plan.diff.changes, colors);
+  if (manifests !== '') parts.push('', manifests);
   if (resources.length > 0) parts.push('', renderResourceChanges(resources, colors));
   const unified = plan.diff.unified.trimEnd();
   if (unified !== '') parts.push('', colorUnifiedDiff(unified, colors));

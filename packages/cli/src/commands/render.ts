@@ -4,32 +4,48 @@ import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
 
 /** How `pave render` prints: the manifests as YAML (the default), or the API's JSON for scripts. */
-export type RenderFormat = 'yaml' | 'json';
+export type RenderOutput = 'yaml' | 'json';
+
+/** What `pave render` renders: a kubernetes target's manifests (`yaml`, the default), or a Compose file. */
+export type RenderTextFormat = 'yaml' | 'compose';
 
 type RenderOptions = Omit<ClientOptions, 'output'> & {
   app: string;
   env: string;
   target?: string;
-  output: RenderFormat;
+  format: RenderTextFormat;
+  output: RenderOutput;
 };
 
-/** `pave render`: an environment's current deployment set as the manifests a runtime target would apply. */
+/**
+ * `pave render`: an environment's current deployment set as the manifests a runtime target would apply, or
+ * (`--format compose`) as a Compose file for Docker Compose or podman-compose.
+ */
 export function registerRenderCommand(program: Command, io: CliIo): void {
   const render = program
     .command('render')
-    .summary('Print the manifests an environment would apply on a runtime target, applying nothing')
+    .summary('Print the manifests an environment would apply on a runtime target, or a Compose file')
     .description(
       "Render an environment's current deployment set for a runtime target and print the manifests as " +
         'multi-document YAML, keys sorted, ready for `kubectl apply -f -` or a diff. Nothing is applied. ' +
-        'The target defaults to the one the environment runs on (see `pave targets match`).',
+        'The target defaults to the one the environment runs on (see `pave targets match`).\n\n' +
+        'With --format compose, print the set as a Compose file instead, whatever target it runs on, for ' +
+        '`docker compose` or `podman-compose`: one service per container, ports published on 127.0.0.1 at ' +
+        "Pave's host ports, files as configs. Secret values are never printed: they are ${VAR} references, " +
+        'and the header says which variables to export and what was left out (routes, liveness probes).',
     )
     .requiredOption('--app <app>', 'the application')
     .requiredOption('--env <env>', 'the environment')
-    .option('--target <id>', 'render for this runtime target instead (see `pave targets list`)');
+    .option('--target <id>', 'render for this runtime target instead (see `pave targets list`)')
+    .addOption(
+      new Option('--format <format>', 'the manifests of a kubernetes target (yaml), or a Compose file')
+        .choices(['yaml', 'compose'] satisfies RenderTextFormat[])
+        .default('yaml'),
+    );
   addConnectionOptions(render)
     .addOption(
       new Option('-o, --output <format>', 'print the manifests as YAML, or the API JSON for scripts')
-        .choices(['yaml', 'json'] satisfies RenderFormat[])
+        .choices(['yaml', 'json'] satisfies RenderOutput[])
         .default('yaml'),
     )
     .addHelpText(
@@ -38,6 +54,7 @@ export function registerRenderCommand(program: Command, io: CliIo): void {
         'pave render --app shop --env prod',
         'pave render --app shop --env prod --target prod-cluster | kubectl diff -f -',
         'pave render --app shop --env dev -o json',
+        'pave render --app shop --env dev --format compose > compose.yaml && docker compose -f compose.yaml up',
       ),
     );
   render.action(async (options: RenderOptions) => {
@@ -45,7 +62,10 @@ export function registerRenderCommand(program: Command, io: CliIo): void {
     // passed as `table`, and `-o json` prints the API's JSON like every other command.
     const format = options.output === 'json' ? 'json' : 'table';
     const { client, output } = await clientFor({ ...options, output: format }, io);
-    const result = await client.render(options.app, options.env, { target: options.target });
+    const result = await client.render(options.app, options.env, {
+      target: options.target,
+      ...(options.format === 'compose' ? { format: 'compose' as const } : {}),
+    });
     // The manifests as they came: `show` adds the final newline, so theirs is taken off first.
     output.show(result, (body) => body.manifests.replace(/\n$/, ''));
   });

@@ -122,6 +122,7 @@ export async function deleteApp(
     await deleteArtifactsOfApp(tx, appId);
     await tx.deleteFrom('port_allocations').where('app_id', '=', appId).execute();
     await tx.deleteFrom('environments').where('app_id', '=', appId).execute();
+    await tx.deleteFrom('resource_states').where('app_id', '=', appId).execute();
     await tx
       .deleteFrom('role_grants')
       .where('scope_kind', '=', 'app')

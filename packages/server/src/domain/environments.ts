@@ -14,6 +14,7 @@ import { recordEvent } from './events.ts';
 import { insertDeployment } from './deployments/service.ts';
 import { DEFAULT_TIMEOUT_SECONDS } from './deployments/records.ts';
 import { now, type RequestContext } from './context.ts';
+import { deleteStates } from './resources/state.ts';
 
 function toEnvironment(row: Selectable<EnvironmentsTable>): Environment {
   return {
@@ -214,6 +215,7 @@ export async function deleteEnvironment(
     await tx.deleteFrom('routes').where('app_id', '=', appId).where('env_id', '=', envId).execute();
     await tx.deleteFrom('route_hosts').where('app_id', '=', appId).where('env_id', '=', envId).execute();
     await tx.deleteFrom('resources').where('app_id', '=', appId).where('env_id', '=', envId).execute();
+    await deleteStates(tx, appId, envId);
     await tx.deleteFrom('rules').where('app_id', '=', appId).where('env_id', '=', envId).execute();
     await tx.deleteFrom('environments').where('app_id', '=', appId).where('id', '=', envId).execute();
     await recordAudit(tx, context, {

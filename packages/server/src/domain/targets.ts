@@ -98,7 +98,7 @@ export async function matchTarget(
 const CONFIG_KEYS: Record<RuntimeType, string[]> = {
   process: ['isolation'],
   docker: ['socketPath', 'host', 'port'],
-  kubernetes: ['kubeconfig', 'context', 'namespacePattern'],
+  kubernetes: ['kubeconfig', 'context', 'namespacePattern', 'allowClusterScoped'],
 };
 
 /**
@@ -125,6 +125,13 @@ export async function applyTargets(
           message: `a ${target.type} target takes ${CONFIG_KEYS[target.type].join(', ') || 'no config'}`,
         });
       }
+    }
+    const allowClusterScoped = target.config.allowClusterScoped;
+    if (allowClusterScoped !== undefined && typeof allowClusterScoped !== 'boolean') {
+      problems.push({
+        path: `/targets/${index}/config/allowClusterScoped`,
+        message: `must be true or false (accept workloads' own cluster-scoped manifests), not ${JSON.stringify(allowClusterScoped)}`,
+      });
     }
     const isolation = target.config.isolation;
     if (

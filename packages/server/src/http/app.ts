@@ -41,6 +41,7 @@ import { tokenRoutes } from './routes/tokens.ts';
 import { identityRoutes } from './routes/identities.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { eventRoutes } from './routes/events.ts';
+import { catalogRoutes } from './routes/catalog.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { approvalRoutes } from './routes/approvals.ts';
 import { artifactRoutes } from './routes/artifacts.ts';
@@ -51,6 +52,8 @@ import type { KeyringSource } from '../secrets/keyring.ts';
 import { PAVE_VERSION } from '../version.ts';
 import { resourceRoutes } from './routes/resources.ts';
 import { policyRoutes } from './routes/policies.ts';
+import { profileRoutes } from './routes/profiles.ts';
+import { templateRoutes } from './routes/templates.ts';
 import { roleRoutes } from './routes/roles.ts';
 import { targetRoutes, type TargetRenderer } from './routes/targets.ts';
 import { proxyRoutes } from './proxy.ts';
@@ -59,6 +62,8 @@ import { portalRoutes } from './portal.ts';
 import { environmentTeardown, type EnvironmentTargets } from '../domain/deployments/orchestrator.ts';
 import type { ResourceDriverRegistry } from '../domain/resources/provision.ts';
 import type { RouteTable } from '../domain/resources/routes.ts';
+import type { StateCredentials } from '../domain/resources/state.ts';
+import { terraformStateRoutes } from './routes/terraform-state.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -115,6 +120,11 @@ export interface BuildApiOptions {
   secrets?: { box: SecretBox; keyring: KeyringSource };
   /** Resource drivers; without them, the resource routes are not served and resources are not deleted. */
   resourceDrivers?: ResourceDriverRegistry;
+  /**
+   * The credentials of the resource states the control plane keeps (see withStateBackends); with `secrets`,
+   * Terraform's http state backend is served under /api/v1/terraform/state.
+   */
+  stateCredentials?: StateCredentials;
   /** Requests for hosts of Pave's routes go to the workloads (the embedded reverse proxy). */
   routes?: RouteTable;
   /** The built portal to serve at `/` (packages/cli/dist/portal); not served when absent. */
@@ -229,6 +239,13 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
   healthRoutes(api, options.store);
   if (options.routes) await proxyRoutes(app, options.routes);
   await portalRoutes(app, options.portalDir);
+  if (options.secrets && options.stateCredentials) {
+    await terraformStateRoutes(app, {
+      store: options.store,
+      box: options.secrets.box,
+      credentials: options.stateCredentials,
+    });
+  }
   const resources =
     options.secrets && options.resourceDrivers
       ? { store: options.store, box: options.secrets.box, drivers: options.resourceDrivers }
@@ -290,7 +307,10 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
       );
       auditRoutes(scoped, options.store);
       policyRoutes(scoped, options.store);
+      profileRoutes(scoped, options.store);
+      templateRoutes(scoped, { store: options.store, box: options.secrets?.box });
       eventRoutes(scoped, options.store);
+      catalogRoutes(scoped, options.store);
       approvalRoutes(scoped, { store: options.store, onQueued: options.onDeploymentQueued });
       if (options.secrets) {
         webhookRoutes(scoped, {

@@ -33,6 +33,9 @@ export interface Database {
   artifacts: ArtifactsTable;
   rules: RulesTable;
   policies: PoliciesTable;
+  resource_states: ResourceStatesTable;
+  profiles: ProfilesTable;
+  templates: TemplatesTable;
 }
 
 export interface UsersTable {
@@ -446,4 +449,43 @@ export interface PoliciesTable {
   created_by: string;
   updated_at: string;
   updated_by: string;
+}
+
+/** A resource's state kept by the control plane (Terraform's http backend), 0018. */
+export interface ResourceStatesTable {
+  app_id: string;
+  env_id: string;
+  address: string;
+  /** The state, sealed with the environment's data key; null: none written yet (or deleted). */
+  state: string | null;
+  /** The id of the lock a run holds; null: unlocked. */
+  lock_id: string | null;
+  /** The holder's lock info as it sent it (JSON: who, operation, when; no secrets). */
+  lock_info: string | null;
+  locked_at: string | null;
+  updated_at: string;
+}
+
+/** A workload profile (0019): JSON columns hold the criteria, patches and extra objects as applied. */
+export interface ProfilesTable {
+  id: string;
+  description: string | null;
+  criteria: string;
+  patches: string;
+  objects: string;
+  /** 1 when created, one more on each change. */
+  version: number;
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+  updated_by: string;
+}
+
+/** One version of a template (0021): `content` is the template as applied, canonical JSON. */
+export interface TemplatesTable {
+  id: string;
+  version: number;
+  content: string;
+  created_at: string;
+  created_by: string;
 }

@@ -53,10 +53,30 @@ export interface FakeKubeApi {
   close(): Promise<void>;
 }
 
+/** The RBAC group's discovery document, cut down to the kinds the tests apply (as a 1.31 API server says). */
+const discoveryRbac = {
+  kind: 'APIResourceList',
+  apiVersion: 'v1',
+  groupVersion: 'rbac.authorization.k8s.io/v1',
+  resources: [
+    ['clusterroles', 'clusterrole', false, 'ClusterRole'],
+    ['clusterrolebindings', 'clusterrolebinding', false, 'ClusterRoleBinding'],
+    ['roles', 'role', true, 'Role'],
+    ['rolebindings', 'rolebinding', true, 'RoleBinding'],
+  ].map(([name, singularName, namespaced, kind]) => ({
+    name,
+    singularName,
+    namespaced,
+    kind,
+    verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
+  })),
+};
+
 const DISCOVERY: Route[] = [
   { method: 'GET', path: '/api/v1', reply: { body: discoveryCore } },
   { method: 'GET', path: '/apis/apps/v1', reply: { body: discoveryApps } },
   { method: 'GET', path: '/apis/networking.k8s.io/v1', reply: { body: discoveryNetworking } },
+  { method: 'GET', path: '/apis/rbac.authorization.k8s.io/v1', reply: { body: discoveryRbac } },
 ];
 
 const isDiscovery = (request: SeenRequest) =>
@@ -250,6 +270,11 @@ const KINDS: Record<string, { kind: string; namespaced: boolean }> = {
   pods: { kind: 'Pod', namespaced: true },
   deployments: { kind: 'Deployment', namespaced: true },
   ingresses: { kind: 'Ingress', namespaced: true },
+  networkpolicies: { kind: 'NetworkPolicy', namespaced: true },
+  roles: { kind: 'Role', namespaced: true },
+  rolebindings: { kind: 'RoleBinding', namespaced: true },
+  clusterroles: { kind: 'ClusterRole', namespaced: false },
+  clusterrolebindings: { kind: 'ClusterRoleBinding', namespaced: false },
 };
 
 /** A REST path taken apart: `/api/v1/namespaces/ns/pods/name/log` and the like. */
@@ -266,6 +291,10 @@ function parsePath(path: string): ParsedPath | null {
   if (!match) return null;
   const apiVersion = match[1] ?? match[2] ?? '';
   const parts = (match[3] ?? '').split('/');
+  const clusterScoped = KINDS[parts[0] ?? ''];
+  if (clusterScoped && !clusterScoped.namespaced && clusterScoped.kind !== 'Namespace') {
+    return { apiVersion, plural: parts[0] ?? '', namespace: '', ...(parts[1] ? { name: parts[1] } : {}) };
+  }
   if (parts[0] !== 'namespaces') return null;
   if (parts.length <= 2) {
     return { apiVersion, plural: 'namespaces', namespace: '', ...(parts[1] ? { name: parts[1] } : {}) };

@@ -1,6 +1,12 @@
 import { createTwoFilesPatch } from 'diff';
 import { stringify } from 'yaml';
-import type { SetDiff, WorkloadChange } from '@pave/core';
+import {
+  manifestName,
+  manifestSource,
+  type SetDiff,
+  type WorkloadChange,
+  type WorkloadSource,
+} from '@pave/core';
 import { canonicalJson } from '../canonical-json.ts';
 import type { SetWorkloads } from './sets.ts';
 import { valueChanges, type ValuesContent } from '../values.ts';
@@ -23,10 +29,12 @@ export function diffSets(from: DiffSide, to: DiffSide): SetDiff {
   const changes: WorkloadChange[] = names.map((workload) => {
     const before = from.workloads[workload];
     const after = to.workloads[workload];
-    if (!before) return { workload, action: 'add', fields: [] };
-    if (!after) return { workload, action: 'remove', fields: [] };
+    const manifests = manifestChanges(before, after);
+    const extra = manifests.length > 0 ? { manifests } : {};
+    if (!before) return { workload, action: 'add', fields: [], ...extra };
+    if (!after) return { workload, action: 'remove', fields: [], ...extra };
     const fields = changedPaths(before, after, '');
-    return { workload, action: fields.length ? 'update' : 'keep', fields };
+    return { workload, action: fields.length ? 'update' : 'keep', fields, ...extra };
   });
   const unified =
     from.setId === to.setId
@@ -49,6 +57,35 @@ export function diffSets(from: DiffSide, to: DiffSide): SetDiff {
     values: valueChanges(from.values ?? {}, to.values ?? {}),
     unified: changes.every((change) => change.action === 'keep') ? '' : unified,
   };
+}
+
+/**
+ * The workload's own manifests (`--manifests`) added, removed or changed between two versions of it, each
+ * known by `Kind/name` (what it is in the cluster), sorted by that name.
+ */
+function manifestChanges(
+  before: WorkloadSource | undefined,
+  after: WorkloadSource | undefined,
+): NonNullable<WorkloadChange['manifests']> {
+  const byName = (source: WorkloadSource | undefined) =>
+    new Map(
+      (source?.manifests ?? []).map((entry, index) => [
+        manifestName(entry.manifest),
+        { manifest: entry.manifest, source: manifestSource(entry, index) },
+      ]),
+    );
+  const old = byName(before);
+  const next = byName(after);
+  const names = [...new Set([...old.keys(), ...next.keys()])].sort();
+  return names.flatMap((manifest): NonNullable<WorkloadChange['manifests']> => {
+    const a = old.get(manifest);
+    const b = next.get(manifest);
+    if (!a) return [{ action: 'add', manifest, source: b!.source }];
+    if (!b) return [{ action: 'remove', manifest, source: a.source }];
+    return canonicalJson(a.manifest) === canonicalJson(b.manifest)
+      ? []
+      : [{ action: 'update', manifest, source: b.source }];
+  });
 }
 
 function asYaml(workloads: SetWorkloads): string {

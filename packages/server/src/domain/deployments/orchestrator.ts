@@ -52,8 +52,15 @@ export interface OrchestratorDeps {
 
 /** Chooses the runtime of a deployment and moves the environment to it (see RuntimeRouter). */
 export interface EnvironmentTargets {
-  /** The runtime of the target the environment matches now; `moving` when that is not the one it runs on. */
-  plan(target: RuntimeTarget & { envType: string }): Promise<{ runtime: RuntimeDriver; moving: boolean }>;
+  /**
+   * The runtime of the target the environment matches now (`next`, when known); `moving` when that is not
+   * the one it runs on.
+   */
+  plan(target: RuntimeTarget & { envType: string }): Promise<{
+    runtime: RuntimeDriver;
+    moving: boolean;
+    next?: { id: string; type: string };
+  }>;
   commit(
     target: RuntimeTarget,
     move: { runtime: RuntimeDriver; moving: boolean },
@@ -65,18 +72,37 @@ export interface EnvironmentTargets {
 /** The part of a pino logger that driver contexts write to. */
 export type LevelLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 
-/** Builds the context object a driver call receives. */
-export function driverContext(logger: LevelLogger, signal: AbortSignal): DriverContext & { dispose(): void } {
+/**
+ * Builds the context object a driver call receives. With `journal` (a deployment's resource phases), every
+ * info, warn and error line also lands in the deployment's journal under `step`, as DriverLogger documents: the
+ * message only, prefixed with the resource's `address` field when it has one. `flushed()` resolves once every
+ * line so far is written; the returned `note` waits for it, so journal entries keep their order.
+ */
+export function driverContext(
+  logger: LevelLogger,
+  signal: AbortSignal,
+  journal?: { note: JournalNote; step: string },
+): DriverContext & { dispose(): void; note: JournalNote } {
   const scratchDir = mkdtempSync(join(tmpdir(), 'pave-driver-'));
+  let written: Promise<void> = Promise.resolve();
   const log =
-    (level: 'debug' | 'info' | 'warn' | 'error') => (message: string, fields?: Record<string, unknown>) =>
+    (level: 'debug' | 'info' | 'warn' | 'error') => (message: string, fields?: Record<string, unknown>) => {
       logger[level](fields ?? {}, message);
+      if (!journal || level === 'debug') return;
+      const address = typeof fields?.address === 'string' ? `${fields.address}: ` : '';
+      const entry = { step: journal.step, status: 'info' as const, message: `${address}${message}` };
+      written = written.then(() => journal.note(entry)).catch(() => undefined);
+    };
   return {
     logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
     signal,
     scratchDir,
     dryRun: false,
     dispose: () => rmSync(scratchDir, { recursive: true, force: true }),
+    note: async (entry) => {
+      await written;
+      await journal?.note(entry);
+    },
   };
 }
 

@@ -10,10 +10,16 @@ import { renderSet } from './render.ts';
 
 /** An environment's current set rendered as it runs, plus which rendered values are secrets. */
 export interface EnvironmentPreview {
+  /** The environment's current deployment set (null before its first deployment). */
+  setId: string | null;
   workloads: RenderedWorkload[];
   /** Environment variables whose values hold a secret (a secret value or a secret resource output), by workload and container. */
   secretKeys: (workload: string, container: string) => string[];
   routes: Array<{ host: string; path: string; workload: string; port: number }>;
+  /** The targets of a container's files whose content holds a secret, by workload and container. */
+  secretFiles: (workload: string, container: string) => string[];
+  /** Whether `text` holds a secret value (for what renderers print outside variables and files). */
+  holdsSecret: (text: string) => boolean;
 }
 
 /**
@@ -27,7 +33,7 @@ export async function previewEnvironment(
   target: { app: string; env: string },
   serviceAddress?: (workload: string, port: RenderedPort) => { hostname: string; port: number },
 ): Promise<EnvironmentPreview> {
-  const { workloads } = await currentWorkloads(store.db, target.app, target.env);
+  const { setId, workloads } = await currentWorkloads(store.db, target.app, target.env);
   const version = await latestValuesVersion(store.db, target.app, target.env);
   const content = version === null ? {} : await valuesContent(store.db, target.app, target.env, version);
   const values = await decryptValues(box, content);
@@ -55,6 +61,7 @@ export async function previewEnvironment(
       deploymentId: 'preview',
       values,
       resources,
+      withProfiles: true,
       ...(serviceAddress ? { serviceAddress } : {}),
     },
     workloads,
@@ -71,9 +78,21 @@ export async function previewEnvironment(
       });
     }
   }
+  const container = (workload: string, name: string) =>
+    rendered.find((w) => w.name === workload)?.containers.find((c) => c.name === name);
+  const holdsSecret = (text: string) => [...secrets].some((secret) => text.includes(secret));
   return {
+    setId,
     workloads: rendered,
     routes,
+    secretFiles: (workload, name) =>
+      (container(workload, name)?.files ?? [])
+        .filter((file) =>
+          holdsSecret(file.binary ? Buffer.from(file.content, 'base64').toString() : file.content),
+        )
+        .map((file) => file.target)
+        .sort(),
+    holdsSecret,
     secretKeys: (workload, container) => {
       const env =
         rendered.find((w) => w.name === workload)?.containers.find((c) => c.name === container)?.env ?? {};

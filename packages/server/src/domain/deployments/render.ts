@@ -1,6 +1,7 @@
 import { createServer } from 'node:net';
 import {
   InputError,
+  manifestSource,
   substitutePlaceholders,
   type FieldProblem,
   type ScoreContainer,
@@ -18,6 +19,7 @@ import type {
 } from '@pave/plugin-api';
 import { isUniqueViolation, type Executor } from '../../store/index.ts';
 import { hashOf } from '../canonical-json.ts';
+import { profilesForEnvironment } from '../profiles.ts';
 import type { SetWorkloads } from './sets.ts';
 
 /** Where host ports for workloads are allocated from. */
@@ -39,6 +41,12 @@ export interface RenderTarget {
   serviceAddress?: (workload: string, port: RenderedPort) => { hostname: string; port: number };
   /** Outputs of the provisioned resources, by workload then resource name (see provisionResources). */
   resources?: Map<string, Map<string, { type: string; values: Record<string, string> }>>;
+  /**
+   * Attach the workload profiles matched to the environment (`pave profiles`): for a runtime that renders
+   * manifests. Others ignore profiles, and leaving them out keeps their workloads' hashes, so changing a profile
+   * does not restart their workloads. Default false.
+   */
+  withProfiles?: boolean;
 }
 
 /**
@@ -58,6 +66,8 @@ export async function renderSet(
   }
   const problems: FieldProblem[] = [];
   const rendered: RenderedWorkload[] = [];
+  // The workload profiles matched to the environment (`pave profiles`), for runtimes that render manifests.
+  const profilesOf = target.withProfiles ? await profilesForEnvironment(db, target) : () => undefined;
   for (const [name, source] of Object.entries(workloads).sort(([a], [b]) => a.localeCompare(b))) {
     const outputs = resolveResources(
       name,
@@ -107,7 +117,21 @@ export async function renderSet(
         ...(container.resources ? { resources: container.resources } : {}),
       });
     }
-    const body = { name, containers, ports: workloadPorts };
+    // The developer's own manifests (`--manifests`) count in the hash, so changing one rolls the workload
+    // out; a workload without any hashes as before.
+    const manifests = source.manifests?.map((entry, index) => ({
+      source: manifestSource(entry, index),
+      manifest: entry.manifest,
+    }));
+    // Profiles count in the hash too, so changing one that applies rolls the workload out.
+    const profiles = profilesOf(name);
+    const body = {
+      name,
+      containers,
+      ports: workloadPorts,
+      ...(manifests?.length ? { manifests } : {}),
+      ...(profiles ? { profiles } : {}),
+    };
     const fingerprint = target.fingerprint ?? ((value: string) => value);
     const hashed = {
       ...body,

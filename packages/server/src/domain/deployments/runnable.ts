@@ -1,4 +1,4 @@
-import type { FieldProblem } from '@pave/core';
+import { manifestSource, type FieldProblem } from '@pave/core';
 import type { RuntimeDriver } from '@pave/plugin-api';
 import type { SetWorkloads } from './sets.ts';
 
@@ -18,6 +18,36 @@ export function unrunnable(runtime: RuntimeDriver, workloads: SetWorkloads): Fie
         ...(spec.command ? { command: spec.command } : {}),
         ...(spec.args ? { args: spec.args } : {}),
       })),
+      ...(source.manifests?.length
+        ? {
+            manifests: source.manifests.map((entry, index) => ({
+              source: manifestSource(entry, index),
+              manifest: entry.manifest,
+            })),
+          }
+        : {}),
     }).map((failure) => ({ path: `workloads.${name}.${failure.property}`, message: failure.reason })),
   );
+}
+
+/**
+ * Workloads of a set that carry their own manifests (`pave deploy --manifests`) when `runtime` renders none
+ * (it has no `renderManifests`): one problem per such workload at `workloads.<name>.manifests`, saying which
+ * target the environment runs on (`where`, e.g. `target local (process)`) and how to fix it. Empty when the
+ * runtime renders manifests or no workload has any.
+ */
+export function unrenderableManifests(
+  runtime: RuntimeDriver,
+  workloads: SetWorkloads,
+  where = `the ${runtime.name} runtime`,
+): FieldProblem[] {
+  if (runtime.renderManifests) return [];
+  return Object.entries(workloads)
+    .filter(([, source]) => (source.manifests?.length ?? 0) > 0)
+    .map(([name]) => ({
+      path: `workloads.${name}.manifests`,
+      message:
+        `workload ${name}: --manifests needs a Kubernetes runtime target; this environment runs on ${where}. ` +
+        'Deploy without --manifests or move the environment to a kubernetes target (`pave targets`)',
+    }));
 }

@@ -20,7 +20,7 @@ import { planResources, type ResourceDeps } from '../resources/provision.ts';
 import { driverContext, type LevelLogger } from './orchestrator.ts';
 import { DEFAULT_TIMEOUT_SECONDS, toDeployment, type DeploymentRequest } from './records.ts';
 import { loadSet, saveSet, type SetWorkloads } from './sets.ts';
-import { unrunnable } from './runnable.ts';
+import { unrenderableManifests, unrunnable } from './runnable.ts';
 import { artifactToDeploy } from '../artifacts.ts';
 import { enforcePolicies, recordPolicyOutcome } from '../policies.ts';
 import { approvalRequired, requestApproval, supersedePending } from './approvals.ts';
@@ -134,6 +134,12 @@ export interface DeploymentPlanning {
    * (RuntimeDriver.check). Rejects when the target cannot be built: the deployment's plan phase reports that.
    */
   runtimeOf?: (target: { app: string; env: string; envType: string }) => Promise<RuntimeDriver>;
+  /** The runtime target an environment matches now, to name it in refusals (null: no targets in use). */
+  targetOf?: (target: {
+    app: string;
+    env: string;
+    envType: string;
+  }) => Promise<{ id: string; type: string } | null>;
 }
 
 /** How long planning may wait for resource drivers to answer `diff` and `read`. */
@@ -250,6 +256,16 @@ export async function createDeployment(
     );
   }
   const runtime = await planning?.runtimeOf?.({ app, env, envType: environment.type }).catch(() => undefined);
+  // Manifests on a runtime without them first: moving to a kubernetes target may fix the rest as well.
+  if (runtime && !runtime.renderManifests && Object.values(next).some((w) => w.manifests?.length)) {
+    const view = await planning?.targetOf?.({ app, env, envType: environment.type }).catch(() => null);
+    const problems = unrenderableManifests(
+      runtime,
+      next,
+      view ? `target ${view.id} (${view.type})` : undefined,
+    );
+    throw new InputError(problems[0]!.message, problems);
+  }
   const unrunnableProblems = runtime ? unrunnable(runtime, next) : [];
   if (runtime && unrunnableProblems.length) {
     throw new ConflictError(

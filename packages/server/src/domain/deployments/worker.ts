@@ -11,6 +11,7 @@ import {
   type OrchestratorDeps,
 } from './orchestrator.ts';
 import { journal } from './records.ts';
+import { releaseStateLocks } from '../resources/state.ts';
 
 /** How long a replica's claim on an environment lasts without renewal. */
 export const LEASE_MS = 6_000;
@@ -76,6 +77,20 @@ export class DeploymentWorker {
         .finally(() => this.active.delete(key));
       this.active.set(key, run);
     }
+  }
+
+  /**
+   * Releases the state locks of the environment's resources that a killed run left behind (one deployment runs
+   * per environment at a time, so none is still in use), noting them in the deployment's journal.
+   */
+  private async releaseStateLocks(app: string, env: string, id: number): Promise<void> {
+    const released = await releaseStateLocks(this.deps.store.db, app, env);
+    if (released.length === 0) return;
+    await journal(this.deps.store.db, id, {
+      step: 'run',
+      status: 'info',
+      message: `released the state lock of ${released.join(', ')} left by an interrupted run`,
+    });
   }
 
   private async environmentExists(app: string, env: string): Promise<boolean> {
@@ -156,8 +171,10 @@ export class DeploymentWorker {
           status: 'info',
           message: `run by replica ${this.replicaId}`,
         });
+        if (resumed) await this.releaseStateLocks(app, env, id);
         try {
           await runDeployment({ ...this.deps, replicaId: this.replicaId }, id, signal, resumed);
+          await this.releaseStateLocks(app, env, id);
         } catch (error) {
           if (error instanceof DeploymentInterrupted || signal.aborted) {
             await journal(this.deps.store.db, id, {
@@ -205,6 +222,7 @@ export class DeploymentWorker {
             status: 'failed',
             message: reason,
           }).catch(() => undefined);
+          await this.releaseStateLocks(app, env, id);
         }
         if (!(await this.environmentExists(app, env))) {
           await destroyWorkloads(this.deps.runtime, this.deps.logger, [{ app, env }]);

@@ -7,7 +7,7 @@ import {
   type ResourceCheck,
   type ResourceGraph,
 } from '@pave/core';
-import type { DriverContext } from '@pave/plugin-api';
+import type { DriverContext, ResourceInputs, ResourceOutputs } from '@pave/plugin-api';
 import type { Selectable } from 'kysely';
 import type { Executor, Store } from '../../store/index.ts';
 import type { ResourcesTable } from '../../store/schema.ts';
@@ -221,25 +221,25 @@ export async function checkResources(
         ...differingKeys(recorded.values, found.outputs.values),
         ...differingKeys(recorded.secrets, found.outputs.secrets),
       ].sort();
+      const reported = found.drift ?? [];
+      const details = [
+        ...(drifted.length
+          ? [
+              `outputs differ from those recorded: ${drifted.join(', ')}; a deployment that updates it records them again`,
+            ]
+          : []),
+        ...reported.map((line) => masked(line, secretsOf(recorded, inputs))),
+      ];
       checks.push(
-        drifted.length
-          ? {
-              ...result,
-              status: 'drifted',
-              driftedOutputs: drifted,
-              detail: `outputs differ from those recorded: ${drifted.join(', ')}; a deployment that updates it records them again`,
-            }
+        details.length
+          ? { ...result, status: 'drifted', driftedOutputs: drifted, detail: details.join('; ') }
           : { ...result, status: 'ok', detail: '' },
       );
     } catch (error) {
-      const secrets = [
-        ...Object.values(recorded.secrets),
-        ...Object.values(inputs.driverSecrets).filter((value) => typeof value === 'string'),
-      ];
       checks.push({
         ...result,
         status: 'error',
-        detail: `${row.driver} could not read it: ${masked((error as Error).message, secrets)}`,
+        detail: `${row.driver} could not read it: ${masked((error as Error).message, secretsOf(recorded, inputs))}`,
       });
     }
   }
@@ -249,6 +249,14 @@ export async function checkResources(
 /** The keys whose values differ between two records (present in one only, or with other values). */
 function differingKeys(a: Record<string, string>, b: Record<string, string>): string[] {
   return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((key) => a[key] !== b[key]);
+}
+
+/** The secret strings a resource's check must not show: its recorded secret outputs and its driver secrets. */
+function secretsOf(recorded: ResourceOutputs, inputs: ResourceInputs): string[] {
+  return [
+    ...Object.values(recorded.secrets),
+    ...Object.values(inputs.driverSecrets).filter((value) => typeof value === 'string'),
+  ];
 }
 
 /** `text` with every secret in it replaced by `***`. */

@@ -24,6 +24,7 @@ import type { SetWorkloads } from '../deployments/sets.ts';
 import { candidates, loadDefinitions, listDefinitions, type LoadedDefinition } from './definitions.ts';
 import { buildResourceGraph, type ResourceNode } from './graph.ts';
 import { claimRouteHost, releaseRouteHosts } from './routes.ts';
+import { deleteStates } from './state.ts';
 
 /** The resource drivers Pave knows, by name. */
 export type ResourceDriverRegistry = DriverRegistry<ResourceDriver>;
@@ -815,6 +816,7 @@ export async function provisionResources(
             .where('address', '=', resource.address)
             .returningAll()
             .executeTakeFirst();
+          await deleteStates(tx, target.app, target.env, resource.address);
           if (gone) await recordResourceEvent(tx, target, rowSubject(gone), { type: 'resource.deleted' });
         });
         await note({
@@ -997,6 +999,7 @@ async function deleteResource(
       .where('env_id', '=', target.env)
       .where('address', '=', row.address)
       .execute();
+    await deleteStates(tx, target.app, target.env, row.address);
     await recordResourceEvent(tx, target, rowSubject(row), { type: 'resource.deleted' });
   });
   await note({ step: 'provision', status: 'succeeded', message: `${row.address}: deleted` });

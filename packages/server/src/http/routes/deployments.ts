@@ -75,6 +75,8 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
           resources: deps.resources,
           logger: request.log,
           runtimeOf: async (target) => (deps.targets ? (await deps.targets.plan(target)).runtime : runtime),
+          targetOf: async (target) =>
+            deps.targets ? ((await deps.targets.plan(target)).next ?? null) : null,
         },
       );
       if ('diff' in result) return reply.code(200).send(result);

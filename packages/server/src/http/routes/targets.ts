@@ -1,5 +1,6 @@
 import {
   ApplyTargetsBody,
+  InputError,
   DefinitionsPlan,
   EnvParams,
   RenderQuery,
@@ -24,7 +25,7 @@ import {
   matchTarget,
 } from '../../domain/targets.ts';
 
-/** Renders an environment for a target (the runtime router, in a real server). */
+/** Renders an environment for a target, or as a Compose file (the runtime router, in a real server). */
 export interface TargetRenderer {
   render(
     store: Store,
@@ -32,6 +33,7 @@ export interface TargetRenderer {
     target: { app: string; env: string },
     view: RuntimeTargetViewType,
   ): Promise<string>;
+  renderCompose(store: Store, box: SecretBox, target: { app: string; env: string }): Promise<string>;
 }
 
 /** Runtime targets: where each environment's workloads run (platform config), and `pave render`. */
@@ -99,12 +101,14 @@ export function targetRoutes(
     api.get(
       '/apps/:app/envs/:env/render',
       {
-        // The manifests hold the environment's secret values (in Secret objects).
+        // The manifests hold the environment's secret values (in Secret objects). A Compose file holds none
+        // (references instead), but shows every other value as rendered: the same permission guards both.
         config: { permission: 'values.reveal' },
         schema: {
           tags,
           summary:
-            "Render an environment's current set as a kubernetes target would apply it (YAML), applying nothing",
+            "Render an environment's current set as a kubernetes target would apply it, or as a Compose file " +
+            '(YAML), applying nothing',
           params: EnvParams,
           querystring: RenderQuery,
           response: { 200: RenderResult },
@@ -113,11 +117,20 @@ export function targetRoutes(
       async (request) => {
         const { app, env } = request.params;
         const environment = await environmentRow(store.db, app, env);
+        if (request.query.format === 'compose') {
+          if (request.query.target) {
+            throw new InputError('a Compose file does not depend on a runtime target', [
+              { path: 'query.target', message: 'leave the target out with format=compose' },
+            ]);
+          }
+          const manifests = await renderer.renderer.renderCompose(store, renderer.box, { app, env });
+          return { format: 'compose' as const, manifests };
+        }
         const view = request.query.target
           ? await getTarget(store.db, request.query.target)
           : await matchTarget(store.db, app, env, environment.type);
         const manifests = await renderer.renderer.render(store, renderer.box, { app, env }, view);
-        return { target: view.id, type: view.type, manifests };
+        return { format: 'kubernetes' as const, target: view.id, type: view.type, manifests };
       },
     );
   }

@@ -16,6 +16,9 @@ import { webhooks } from './0014_webhooks.ts';
 import { artifacts } from './0015_artifacts.ts';
 import { approvals } from './0016_approvals.ts';
 import { policies } from './0017_policies.ts';
+import { resourceStates } from './0018_resource_states.ts';
+import { profiles } from './0019_profiles.ts';
+import { templates } from './0021_templates.ts';
 
 /** The database engines the store runs on. */
 export type StoreEngine = 'sqlite' | 'postgres';
@@ -46,4 +49,7 @@ export const migrations: readonly StoreMigration[] = [
   artifacts,
   approvals,
   policies,
+  resourceStates,
+  profiles,
+  templates,
 ];

@@ -46,7 +46,7 @@ export async function applySet(run: SetRun): Promise<ApplyOutcome> {
       await runPhase('routes', null, signal, () =>
         writeRoutes(run.deps.store.db, run.target, run.workloads, rendered, resources, run.note),
       );
-      await runPhase('prune', null, signal, () => prune(run, ctx));
+      await runPhase('prune', null, signal, () => prune(run, ctx.signal));
     } finally {
       ctx.dispose();
     }

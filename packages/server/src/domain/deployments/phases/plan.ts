@@ -1,5 +1,5 @@
 import { planResources } from '../../resources/provision.ts';
-import { unrunnable } from '../runnable.ts';
+import { unrenderableManifests, unrunnable } from '../runnable.ts';
 import { PhaseFailed, type PlannedRuntime, type SetRun } from './phase.ts';
 
 /**
@@ -16,7 +16,8 @@ export async function plan(run: SetRun): Promise<PlannedRuntime> {
   }
   const move = run.deps.targets ? await run.deps.targets.plan(run.target) : null;
   const runtime = move?.runtime ?? run.deps.runtime;
-  const problems = unrunnable(runtime, run.workloads);
+  // A rollback or promotion may bring manifests to an environment that has moved to a target without them.
+  const problems = [...unrunnable(runtime, run.workloads), ...unrenderableManifests(runtime, run.workloads)];
   if (problems.length) {
     throw new PhaseFailed(
       'plan',

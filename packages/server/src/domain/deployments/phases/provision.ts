@@ -10,9 +10,11 @@ const PROVISION_TIMEOUT_MS = 600_000;
  * fails) and records what it created, for the rollback decision to take back if a later phase fails.
  */
 export async function provision(run: SetRun, progress: RunProgress): Promise<WorkloadResourceOutputs> {
+  // What drivers print (Terraform's output, say) goes into the journal, in order with the phase's own entries.
   const ctx = driverContext(
     run.logger,
     AbortSignal.any([run.signal, AbortSignal.timeout(PROVISION_TIMEOUT_MS)]),
+    { note: run.note, step: 'provision' },
   );
   try {
     const { outputs, created } = await provisionResources(
@@ -20,7 +22,7 @@ export async function provision(run: SetRun, progress: RunProgress): Promise<Wor
       run.target,
       run.workloads,
       ctx,
-      run.note,
+      ctx.note,
       {
         cloneFrom: run.options.cloneDataFrom,
         recreateMissing: run.options.recreateMissing,

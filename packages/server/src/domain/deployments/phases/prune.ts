@@ -1,4 +1,4 @@
-import type { DriverContext } from '@pave/plugin-api';
+import { driverContext } from '../orchestrator.ts';
 import { pruneResources } from '../../resources/provision.ts';
 import { messageOf, type SetRun } from './phase.ts';
 
@@ -7,16 +7,22 @@ import { messageOf, type SetRun } from './phase.ts';
  * resource that could not be deleted does not fail the deployment: it stays recorded, is journaled, and is
  * tried again by the next pruning deployment.
  */
-export async function prune(run: SetRun, ctx: DriverContext): Promise<void> {
+export async function prune(run: SetRun, signal: AbortSignal): Promise<void> {
   if (!run.options.prune) return;
-  await pruneResources(
-    { store: run.deps.store, box: run.deps.box, drivers: run.deps.resourceDrivers },
-    run.target,
-    run.workloads,
-    ctx,
-    run.note,
-    { allowDataLoss: run.options.allowDataLoss ?? false },
-  ).catch(async (error: unknown) => {
-    await run.note({ step: 'prune', status: 'failed', message: messageOf(error) });
-  });
+  // What drivers print while deleting goes into the journal, as it does while provisioning.
+  const ctx = driverContext(run.logger, signal, { note: run.note, step: 'prune' });
+  try {
+    await pruneResources(
+      { store: run.deps.store, box: run.deps.box, drivers: run.deps.resourceDrivers },
+      run.target,
+      run.workloads,
+      ctx,
+      ctx.note,
+      { allowDataLoss: run.options.allowDataLoss ?? false },
+    ).catch(async (error: unknown) => {
+      await ctx.note({ step: 'prune', status: 'failed', message: messageOf(error) });
+    });
+  } finally {
+    ctx.dispose();
+  }
 }

@@ -24,6 +24,7 @@ export async function render(
       values: await decryptValues(box, content),
       fingerprint: (value) => box.fingerprint(value),
       resources,
+      withProfiles: runtime.renderManifests !== undefined,
       ...(runtime.serviceAddress
         ? { serviceAddress: (workload, port) => runtime.serviceAddress!(target, workload, port) }
         : {}),

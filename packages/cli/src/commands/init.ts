@@ -1,0 +1,521 @@
+import { execFile, spawn } from 'node:child_process';
+import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import type { Command } from 'commander';
+import type {
+  Deployment,
+  PaveClient,
+  RenderedTemplate,
+  TemplateAnswers,
+  TemplateParameters,
+  TemplateRecord,
+} from '@pave/core';
+import { CliUsageError } from '../errors.ts';
+import type { CliIo } from '../io.ts';
+import { colorsFor } from '../output/colors.ts';
+import { addClientOptions, clientFor, examples } from './client-options.ts';
+import type { ClientOptions } from './client-options.ts';
+import { templateVersionOf } from './templates.ts';
+
+type InitOptions = ClientOptions & {
+  set?: string[];
+  version?: string;
+  deploy: boolean;
+  dryRun?: boolean;
+  force?: boolean;
+};
+
+/** `pave init` stopped after it had written files: the message says what exists and how to finish or undo it. */
+export class InitIncompleteError extends Error {
+  override name = 'InitIncompleteError';
+}
+
+/** Git's identity when the user has none configured, so the first commit can be made anyway. */
+const FALLBACK_AUTHOR = ['-c', 'user.name=Pave', '-c', 'user.email=pave@localhost'];
+
+/**
+ * A `--set` value as the parameter's JSON Schema type wants it: integers and numbers from their digits, booleans
+ * from true/false, arrays and objects from JSON. Text that does not convert stays text, so the server's check
+ * names the parameter and the rule it breaks (`port: must be integer (type)`).
+ */
+export function coerceAnswer(text: string, schema: Record<string, unknown> | undefined): unknown {
+  const types = Array.isArray(schema?.type) ? (schema.type as unknown[]) : [schema?.type];
+  if (
+    (types.includes('integer') || types.includes('number')) &&
+    /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/u.test(text)
+  ) {
+    return Number(text);
+  }
+  if (types.includes('boolean') && (text === 'true' || text === 'false')) return text === 'true';
+  if (types.includes('array') || types.includes('object')) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+/**
+ * Splits `--set key=value` flags into answers to the template's parameters (coerced, see {@link coerceAnswer})
+ * and the values of its secret values. CliUsageError for a flag without `=`, or a key that is neither.
+ */
+export function parseSetFlags(
+  flags: readonly string[],
+  parameters: TemplateParameters,
+  secretKeys: readonly string[],
+): { answers: TemplateAnswers; secrets: Record<string, string> } {
+  const answers: TemplateAnswers = {};
+  const secrets: Record<string, string> = {};
+  for (const flag of flags) {
+    const at = flag.indexOf('=');
+    if (at <= 0) throw new CliUsageError(`--set "${flag}": write --set key=value, e.g. --set port=8080`);
+    const key = flag.slice(0, at);
+    const value = flag.slice(at + 1);
+    if (Object.hasOwn(parameters.properties, key))
+      answers[key] = coerceAnswer(value, parameters.properties[key]);
+    else if (secretKeys.includes(key)) secrets[key] = value;
+    else {
+      const known = [...Object.keys(parameters.properties), ...secretKeys];
+      throw new CliUsageError(
+        `--set ${key}: the template has no such parameter or secret value; it has ${known.join(', ') || 'none'}`,
+      );
+    }
+  }
+  return { answers, secrets };
+}
+
+/** A directory as people should type it: `./orders`, `../x` or an absolute path. */
+export function shownDir(dir: string, cwd = process.cwd()): string {
+  const path = relative(cwd, dir);
+  if (path === '') return '.';
+  return path.startsWith('..') || isAbsolute(path) ? dir : `./${path}`;
+}
+
+function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/u.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The `pave deploy` command that deploys the generated Score files. */
+function deployCommand(rendered: RenderedTemplate, env: string): string {
+  const files = rendered.setup.score.map((file) => `-f ${shellQuote(file)}`).join(' ');
+  return `pave deploy ${files} --app ${rendered.setup.app} --env ${env} --wait`;
+}
+
+/** What `--dry-run` shows: the files to write, the commands to run and the API calls to make. */
+export interface InitPlan {
+  template: { id: string; version: number };
+  dir: string;
+  files: string[];
+  commands: string[];
+  calls: string[];
+}
+
+/** The plan of `pave init` for a rendered template into `dir`, deploying `deployEnv` (null: nothing). */
+export function initPlan(rendered: RenderedTemplate, dir: string, deployEnv: string | null): InitPlan {
+  const { setup } = rendered;
+  const where = `?version=${rendered.version}`;
+  const envs = setup.environments.filter((env) => env.from === undefined).map((env) => env.id);
+  const values = setup.values.map((v) => `${v.key}${v.secret ? ' (secret)' : ''}`);
+  const calls = [
+    `POST /api/v1/templates/${rendered.id}/instantiate${where}: create app ${setup.app}` +
+      (envs.length ? `, environments ${envs.join(', ')}` : '') +
+      (values.length ? `, values ${values.join(', ')}` : ''),
+  ];
+  if (deployEnv) {
+    calls.push(
+      `POST /api/v1/apps/${setup.app}/envs/${deployEnv}/deployments: deploy ${setup.score.join(', ')}, then wait`,
+    );
+  }
+  for (const env of setup.environments.filter((e) => e.from !== undefined)) {
+    calls.push(`POST /api/v1/apps/${setup.app}/envs: create ${env.id} (${env.type}) from ${env.from}`);
+  }
+  return {
+    template: { id: rendered.id, version: rendered.version },
+    dir,
+    files: rendered.files.map((file) => file.path),
+    commands: [
+      'git init',
+      'git add -A',
+      `git commit -m "${commitMessage(rendered)}"`,
+      ...setup.prepare.filter(() => deployEnv !== null),
+    ],
+    calls,
+  };
+}
+
+function renderInitPlan(plan: InitPlan): string {
+  return [
+    `Would write ${plan.files.length} files to ${plan.dir} (template ${plan.template.id} version ${plan.template.version}):`,
+    ...plan.files.map((file) => `  ${file}`),
+    `Would run in ${plan.dir}:`,
+    ...plan.commands.map((command) => `  ${command}`),
+    'Would call:',
+    ...plan.calls.map((call) => `  ${call}`),
+    'Dry run: nothing was written or created.',
+  ].join('\n');
+}
+
+function commitMessage(rendered: RenderedTemplate): string {
+  return `Generated from template ${rendered.id} version ${rendered.version} by pave init`;
+}
+
+/** Whether `dir` is missing or empty. */
+async function isEmptyDir(dir: string): Promise<boolean> {
+  try {
+    return (await readdir(dir)).length === 0;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true;
+    throw new CliUsageError(`cannot use ${dir}: ${(error as Error).message}`);
+  }
+}
+
+/** Writes the rendered files under `dir` (created as needed). */
+async function writeFiles(rendered: RenderedTemplate, dir: string): Promise<void> {
+  for (const file of rendered.files) {
+    const path = join(dir, file.path);
+    await mkdir(dirname(path), { recursive: true });
+    const bytes =
+      file.binaryContent !== undefined ? Buffer.from(file.binaryContent, 'base64') : (file.content ?? '');
+    await writeFile(path, bytes);
+    if (file.executable) await chmod(path, 0o755);
+  }
+}
+
+function run(
+  command: string,
+  args: readonly string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; output: string }> {
+  return new Promise((resolvePromise) => {
+    execFile(command, args, { cwd, env, encoding: 'utf8' }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 127) : 0;
+      resolvePromise({ code, output: `${stdout}${stderr}`.trim() || (error?.message ?? '') });
+    });
+  });
+}
+
+/**
+ * Makes `dir` a git repository (unless it is inside one already) with a first commit of everything in it. A
+ * user with no git identity gets Pave's. Resolves with why it could not, or undefined when committed.
+ */
+async function commitFirst(
+  dir: string,
+  message: string,
+  env: NodeJS.ProcessEnv,
+): Promise<string | undefined> {
+  const inside = await run('git', ['rev-parse', '--is-inside-work-tree'], dir, env);
+  if (inside.code === 127) return 'git is not installed';
+  if (inside.code !== 0) {
+    const init = await run('git', ['init', '-q'], dir, env);
+    if (init.code !== 0) return `git init failed: ${init.output}`;
+  }
+  const add = await run('git', ['add', '-A'], dir, env);
+  if (add.code !== 0) return `git add failed: ${add.output}`;
+  const identity = await run('git', ['config', 'user.email'], dir, env);
+  const author = identity.code === 0 && identity.output ? [] : FALLBACK_AUTHOR;
+  const commit = await run('git', [...author, 'commit', '-q', '-m', message], dir, env);
+  return commit.code === 0 ? undefined : `git commit failed: ${commit.output}`;
+}
+
+/** Runs one `prepare` command with `sh -c` in `dir`, its output on stderr; rejects when it fails. */
+function runPrepare(command: string, dir: string, io: CliIo): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn('sh', ['-c', command], { cwd: dir, env: io.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', (chunk: Buffer) => io.stderr.write(chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => io.stderr.write(chunk.toString()));
+    child.on('error', reject);
+    child.on('exit', (code, signal) =>
+      code === 0
+        ? resolvePromise()
+        : reject(new Error(`\`${command}\` exited with ${signal ?? `code ${code}`}`)),
+    );
+  });
+}
+
+/** What `pave init` has done so far, for the message of a failure half-way. */
+class InitProgress {
+  private readonly done: string[] = [];
+  appCreated = false;
+  constructor(
+    private readonly dir: string,
+    private readonly createdDir: boolean,
+    private readonly app: string,
+  ) {}
+
+  record(step: string): void {
+    this.done.push(step);
+  }
+
+  /** The error for `step` failing with `error`: what exists, and the commands that finish or undo it. */
+  failure(step: string, error: unknown, finish: string): InitIncompleteError {
+    const reason = error instanceof Error ? error.message : String(error);
+    const undo = [
+      ...(this.appCreated ? [`pave apps delete ${this.app} --force`] : []),
+      this.createdDir ? `rm -rf ${shellQuote(this.dir)}` : `remove the generated files from ${this.dir}`,
+    ].join(' && ');
+    return new InitIncompleteError(
+      `${this.done.join('; ')}; ${step} failed: ${reason}\n` +
+        `  finish with \`${finish}\`,\n  or undo with \`${undo}\``,
+    );
+  }
+}
+
+/**
+ * Asks for what is missing when a person is at the terminal: each parameter not given with --set (its default
+ * offered) and each secret value. Loaded only then, so scripts never load the prompt library.
+ */
+async function askMissing(
+  template: TemplateRecord,
+  answers: TemplateAnswers,
+  secrets: Record<string, string>,
+  io: CliIo,
+): Promise<void> {
+  const { askTemplateAnswers } = await import('../init-prompts.ts');
+  await askTemplateAnswers(template, answers, secrets, io);
+}
+
+/** `pave init TEMPLATE [DIR]`: generate a project from a template, set it up in Pave and deploy it. */
+export function registerInitCommand(program: Command, io: CliIo): void {
+  addClientOptions(
+    program
+      .command('init')
+      .summary('Generate a project from a template, create its app and deploy it')
+      .description(
+        'Generate a project from a template (a golden path, see `pave templates list`): the answers are checked ' +
+          'by the server before anything is written, then the files are written to DIR (default ./NAME) and ' +
+          'committed with git, the app, its environments and values are created (you own the app), the ' +
+          "template's prepare commands run in DIR, and its environment is deployed; the URL is printed. Missing " +
+          'answers are asked for when stdin is a terminal.',
+      )
+      .argument('<template>', 'the template id, e.g. node-http')
+      .argument('[dir]', 'where to generate the project (default ./NAME); its name is the default of `name`')
+      .option('--set <key=value>', 'answer a parameter, or give a secret value (repeatable)', collect)
+      .option('--version <n>', 'use this version of the template (default: the latest)')
+      .option('--no-deploy', 'create the app and its environments, deploy nothing (prepare is not run)')
+      .option('--dry-run', 'list the files, commands and API calls; write and create nothing')
+      .option('--force', 'write into DIR even if it is not empty (files of the same name are replaced)'),
+  )
+    .addHelpText(
+      'after',
+      examples(
+        'pave init node-http orders',
+        'pave init node-http orders --set port=9090 --dry-run',
+        'pave init static-site site --set title="Our docs" --no-deploy',
+        'pave init node-http orders --version 1',
+      ),
+    )
+    .action(async (templateId: string, dirArg: string | undefined, options: InitOptions) => {
+      const version = templateVersionOf(options.version);
+      const { client, output } = await clientFor(options, io);
+      const template = await client.getTemplate(templateId, version);
+      const secretKeys = template.setup.values.filter((value) => value.secret).map((value) => value.key);
+      const { answers, secrets } = parseSetFlags(options.set ?? [], template.parameters, secretKeys);
+      if (
+        dirArg !== undefined &&
+        Object.hasOwn(template.parameters.properties, 'name') &&
+        !('name' in answers)
+      ) {
+        answers.name = basename(resolve(dirArg));
+      }
+      if (io.stdinIsTTY && output.format === 'table') await askMissing(template, answers, secrets, io);
+      // The server checks the answers (naming each parameter and rule) before anything is written.
+      const rendered = await client.renderTemplate(template.id, { answers }, template.version);
+      const missing = secretKeys.filter((key) => !secrets[key]);
+      if (missing.length) {
+        throw new CliUsageError(
+          `${missing.map((key) => `${key}: is required (a secret value of the template)`).join('; ')}; give ` +
+            `${missing.map((key) => `--set ${key}=…`).join(' ')} (stored as a secret value of the app)`,
+        );
+      }
+      const dir = resolve(dirArg ?? String(rendered.answers.name ?? rendered.setup.app));
+      const shown = shownDir(dir);
+      const createdDir = await isEmptyDir(dir);
+      if (!createdDir && !options.force) {
+        throw new CliUsageError(
+          `${shown} is not empty; choose another directory, or pass --force to write into it ` +
+            '(files of the template replace files of the same name)',
+        );
+      }
+      if (await appExists(client, rendered.setup.app)) {
+        throw new CliUsageError(
+          `app ${rendered.setup.app} already exists; choose another name (--set name=…), or delete it first ` +
+            `(\`pave apps delete ${rendered.setup.app} --force\`)`,
+        );
+      }
+      const deployEnv = options.deploy ? rendered.setup.deploy : null;
+      if (options.dryRun) {
+        output.show(initPlan(rendered, shown, deployEnv), renderInitPlan);
+        return;
+      }
+
+      await writeFiles(rendered, dir);
+      const app = rendered.setup.app;
+      const progress = new InitProgress(shown, createdDir, app);
+      progress.record(`files written to ${shown}`);
+      const notCommitted = await commitFirst(dir, commitMessage(rendered), io.env as NodeJS.ProcessEnv);
+      if (notCommitted) {
+        io.stderr.write(`pave: warning: the files are not committed (${notCommitted})\n`);
+      } else {
+        progress.record('committed');
+      }
+      output.confirm(
+        `Wrote ${rendered.files.length} files to ${shown}${notCommitted ? '' : ' and committed them'} ` +
+          `(template ${rendered.id} version ${rendered.version})`,
+      );
+
+      const again = `pave init ${template.id} ${shellQuote(shown)} --version ${rendered.version} --force`;
+      let instance;
+      try {
+        instance = await client.instantiateTemplate(template.id, { answers, secrets }, rendered.version);
+      } catch (error) {
+        throw progress.failure(
+          `creating the app ${app}`,
+          error,
+          `${again} ${setFlags(options, secretKeys)}`.trim(),
+        );
+      }
+      progress.appCreated = true;
+      const envs = instance.environments.map((env) => env.id);
+      progress.record(`the app ${app} exists${envs.length ? ` with ${envs.join(', ')}` : ''}`);
+      output.confirm(
+        `Created app ${app}${envs.length ? ` with environment${envs.length === 1 ? '' : 's'} ${envs.join(', ')}` : ''}` +
+          (instance.values.length ? ` and values ${instance.values.map((v) => v.key).join(', ')}` : ''),
+      );
+
+      const urls: string[] = [];
+      let deployment: Deployment | undefined;
+      if (deployEnv) {
+        const finish = `cd ${shellQuote(shown)} && ${deployCommand(rendered, deployEnv)}`;
+        for (const command of rendered.setup.prepare) {
+          output.confirm(`Running ${command}`);
+          try {
+            await runPrepare(command, dir, io);
+          } catch (error) {
+            throw progress.failure(
+              `\`${command}\``,
+              error,
+              `cd ${shellQuote(shown)} && ${command} && ${deployCommand(rendered, deployEnv)}`,
+            );
+          }
+        }
+        try {
+          deployment = await deploy(client, rendered, dir, deployEnv, io, output);
+          urls.push(...(await routeUrls(client, app, deployEnv)));
+        } catch (error) {
+          throw progress.failure(`deploying ${deployEnv}`, error, finish);
+        }
+        progress.record(`${deployEnv} is deployed`);
+        for (const env of instance.pendingEnvironments) {
+          try {
+            await client.createEnvironment(app, {
+              id: env.id,
+              type: env.type,
+              from: env.from,
+              ...(env.ttl ? { ttlSeconds: ttlSeconds(env.ttl) } : {}),
+            });
+          } catch (error) {
+            throw progress.failure(
+              `creating ${env.id} from ${env.from}`,
+              error,
+              `pave envs create ${env.id} --app ${app} --type ${env.type} --from ${env.from}`,
+            );
+          }
+          output.confirm(`Created environment ${env.id} from ${env.from}`);
+        }
+      }
+      const summary = {
+        template: { id: rendered.id, version: rendered.version },
+        dir,
+        files: rendered.files.map((file) => file.path),
+        committed: !notCommitted,
+        app,
+        environments: [...envs, ...(deployEnv ? instance.pendingEnvironments.map((env) => env.id) : [])],
+        deployment: deployment ? { env: deployEnv, id: deployment.id } : null,
+        urls,
+      };
+      output.show(summary, (body) =>
+        [
+          ...body.urls.map((url) => `Your app is served at ${url}`),
+          nextStep(rendered, shown, deployEnv),
+        ].join('\n'),
+      );
+    });
+}
+
+/** What to do next: deploy again after a change, or (nothing deployed) prepare and deploy. */
+function nextStep(rendered: RenderedTemplate, shown: string, deployed: string | null): string {
+  const env = deployed ?? rendered.setup.deploy ?? rendered.setup.environments[0]?.id;
+  if (!env) return `Next: cd ${shellQuote(shown)}`;
+  const deployIt = deployCommand(rendered, env);
+  if (deployed) return `Next: cd ${shellQuote(shown)}, change it, and deploy again with \`${deployIt}\``;
+  const steps = [`cd ${shellQuote(shown)}`, ...rendered.setup.prepare, deployIt].join(' && ');
+  return `Next: deploy it with \`${steps}\``;
+}
+
+/** Whether the caller can see an app with this id (an app they may not see is found out when it is created). */
+async function appExists(client: PaveClient, app: string): Promise<boolean> {
+  try {
+    await client.getApp(app);
+    return true;
+  } catch (error) {
+    if ((error as { status?: number }).status === 404) return false;
+    throw error;
+  }
+}
+
+/** The --set flags to give again, secret values left for the user to fill in (they are never printed). */
+function setFlags(options: InitOptions, secretKeys: readonly string[]): string {
+  return (options.set ?? [])
+    .map((flag) => {
+      const key = flag.slice(0, flag.indexOf('='));
+      return secretKeys.includes(key) ? `--set ${key}=…` : `--set ${shellQuote(flag)}`;
+    })
+    .join(' ');
+}
+
+function ttlSeconds(ttl: string): number {
+  const factor = { m: 60, h: 3600, d: 86_400, w: 604_800 }[ttl.slice(-1)] ?? 1;
+  return Number(ttl.slice(0, -1)) * factor;
+}
+
+/** Deploys the generated Score files to `env` the way `pave deploy --wait` does; resolves when it succeeded. */
+async function deploy(
+  client: PaveClient,
+  rendered: RenderedTemplate,
+  dir: string,
+  env: string,
+  io: CliIo,
+  output: Awaited<ReturnType<typeof clientFor>>['output'],
+): Promise<Deployment> {
+  const { loadScoreFiles, deploymentBody } = await import('./deploy.ts');
+  const { queuedLine, giveUpAfterMs, waitForDeployment } = await import('./progress.ts');
+  const loaded = await loadScoreFiles(rendered.setup.score, dir);
+  if (loaded.problems.length)
+    throw new Error(`the generated Score files have problems:\n  ${loaded.problems.join('\n  ')}`);
+  const body = deploymentBody(
+    loaded.workloads,
+    { autoRollback: true, message: `pave init from template ${rendered.id} version ${rendered.version}` },
+    undefined,
+  );
+  const deployment = (await client.createDeployment(rendered.setup.app, env, body)) as Deployment;
+  output.confirm(queuedLine(deployment));
+  await waitForDeployment(client, rendered.setup.app, env, deployment.id, output, {
+    timeoutMs: giveUpAfterMs(undefined),
+    colors: colorsFor(io.stdout, io.env),
+    printResult: false,
+  });
+  return deployment;
+}
+
+/** The URLs of the environment's routes, as `pave status` shows them. */
+async function routeUrls(client: PaveClient, app: string, env: string): Promise<string[]> {
+  const status = await client.getStatus(app, env).catch(() => undefined);
+  return (status?.workloads ?? []).flatMap((workload) => workload.routes ?? []);
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}

@@ -1,0 +1,242 @@
+import type { Command } from 'commander';
+import type { ProfileMatch, ProfilesPlan, WorkloadProfile, WorkloadProfileRecord } from '@pave/core';
+import type { CliIo } from '../io.ts';
+import { colorsFor } from '../output/colors.ts';
+import { formatTable } from '../output/table.ts';
+import type { DeclarationProblem } from '../definitions-file.ts';
+import { addClientOptions, clientFor, examples } from './client-options.ts';
+import type { ClientOptions } from './client-options.ts';
+
+type ApplyOptions = ClientOptions & { file: string; dryRun?: boolean };
+type MatchOptions = ClientOptions & { app: string; env: string };
+
+/** A profiles file failed local validation; its problems are printed on stderr already. Exit code 1. */
+export class ProfilesFileError extends Error {
+  override name = 'ProfilesFileError';
+}
+
+/**
+ * Parses a profiles file (a YAML list, or one profile per document) and checks it offline: the schema
+ * (RFC 6902 operations with JSON pointer paths, objects with apiVersion, kind and metadata.name), then every
+ * patch against the objects Pave renders for a sample workload. Each problem has the file's line and column.
+ * Resolves to the profiles, or none and every problem.
+ */
+export async function parseProfilesFile(
+  text: string,
+  file: string,
+): Promise<{ profiles: WorkloadProfile[]; problems: DeclarationProblem[] }> {
+  const { parseDeclarationsFile } = await import('../definitions-file.ts');
+  const { WorkloadProfile: ProfileSchema } = await import('@pave/core');
+  const { items, problems } = parseDeclarationsFile<WorkloadProfile>(text, file, {
+    noun: 'profile',
+    keys: 'id, criteria, patches, objects',
+    schema: ProfileSchema,
+    requiredHints: {
+      id: 'the profile id, a DNS label such as prod-hardening',
+      criteria: 'where it applies, e.g. [{ envType: production }]; [] applies everywhere',
+    },
+    knownKeys(path) {
+      if (path.length === 0) return 'a profile has id, description, criteria, patches and objects';
+      if (path[0] === 'criteria') return 'a criterion may set envType, envId and appId';
+      if (path[0] === 'patches' && path.length === 2) return 'a patch has target and ops';
+      if (path[0] === 'patches' && path[2] === 'target') return 'a target has kind and name';
+      if (path[0] === 'patches') return 'an operation has op, path, value and from (RFC 6902)';
+      return 'remove it';
+    },
+  });
+  if (problems.length) return { profiles: [], problems };
+  const { checkProfilePatches } = await import('@pave/core/profile-patch');
+  const { locateDeclarationPath } = await import('../profile-positions.ts');
+  const found: DeclarationProblem[] = [];
+  items.forEach((profile, index) => {
+    for (const problem of checkProfilePatches(profile)) {
+      const path = problem.path.split('/').slice(1);
+      found.push({
+        file,
+        ...locateDeclarationPath(text, index, path),
+        path: `${profile.id}.${path.join('.')}`,
+        message: problem.message,
+      });
+    }
+  });
+  return found.length ? { profiles: [], problems: found } : { profiles: items, problems: [] };
+}
+
+async function loadProfiles(file: string, io: CliIo): Promise<WorkloadProfile[]> {
+  const name = file === '-' ? '<stdin>' : file;
+  const { formatDeclarationProblem, readDeclarationsFile } = await import('../definitions-file.ts');
+  const text = await readDeclarationsFile(file, 'profiles', () => io.readStdin());
+  const { profiles, problems } = await parseProfilesFile(text, name);
+  if (problems.length) {
+    for (const problem of problems) io.stderr.write(`${formatDeclarationProblem(problem)}\n`);
+    throw new ProfilesFileError(
+      `${problems.length} problem${problems.length === 1 ? '' : 's'} in ${name}; nothing was sent`,
+    );
+  }
+  return profiles;
+}
+
+function renderApplyPlan(plan: ProfilesPlan): string {
+  return plan.changes
+    .map(
+      (change) =>
+        `${change.action.padEnd(9)} ${change.id}${change.fields.length ? ` (${change.fields.join(', ')})` : ''}`,
+    )
+    .join('\n');
+}
+
+function criteriaText(criteria: WorkloadProfile['criteria']): string {
+  return criteria.length
+    ? criteria
+        .map((criterion) =>
+          Object.entries(criterion)
+            .map(([key, value]) => `${key}=${value}`)
+            .join(','),
+        )
+        .join(' | ')
+    : 'everywhere';
+}
+
+function renderProfile(profile: WorkloadProfileRecord): string {
+  const patches = profile.patches.map(
+    (patch, index) =>
+      `  ${index}: ${patch.target.kind}${patch.target.name ? `/${patch.target.name}` : ''}: ` +
+      patch.ops.map((op) => `${op.op} ${op.path}`).join(', '),
+  );
+  const objects = (profile.objects ?? []).map(
+    (object) => `  ${String(object.kind)} ${String((object.metadata as { name?: unknown }).name)}`,
+  );
+  return [
+    `id:        ${profile.id}`,
+    `applies:   ${criteriaText(profile.criteria)}`,
+    ...(profile.description ? [`about:     ${profile.description}`] : []),
+    `version:   ${profile.version}`,
+    `updated:   ${profile.updatedAt} by ${profile.updatedBy}`,
+    ...(patches.length ? ['patches:', ...patches] : []),
+    ...(objects.length ? ['objects:', ...objects] : []),
+  ].join('\n');
+}
+
+function renderMatch(match: ProfileMatch): string {
+  if (match.matches.length === 0) {
+    return `No profile applies to ${match.app}/${match.env} (type ${match.envType}).`;
+  }
+  return formatTable(match.matches, [
+    { header: 'profile', value: (m) => m.id },
+    { header: 'matched with', value: (m) => (m.criterion ? criteriaText([m.criterion]) : 'no criteria') },
+    { header: 'specificity', value: (m) => String(m.specificity) },
+  ]);
+}
+
+/** `pave profiles apply|list|get|delete|match`: workload profiles, which shape the Kubernetes manifests of workloads. */
+export function registerProfilesCommands(program: Command, io: CliIo): void {
+  const profiles = program
+    .command('profiles')
+    .summary('Apply, list and match workload profiles (patches and extra objects for Kubernetes manifests)')
+    .description(
+      'A workload profile shapes the Kubernetes manifests Pave renders for every workload of the ' +
+        'environments it matches: RFC 6902 JSON Patches (a securityContext, replicas, annotations) and extra ' +
+        'objects (a PodDisruptionBudget, a ServiceAccount). See docs/profiles.md.',
+    )
+    .addHelpText(
+      'after',
+      examples(
+        'pave profiles apply -f profiles.yaml',
+        'pave profiles match --app shop --env prod',
+        'pave profiles list',
+      ),
+    );
+
+  addClientOptions(
+    profiles
+      .command('apply')
+      .description(
+        'Apply the profiles in a YAML file declaratively (checked here first, then planned, then applied); ' +
+          'profiles not in the file are kept',
+      )
+      .requiredOption('-f, --file <file>', 'the YAML file of profiles; - reads stdin')
+      .option('--dry-run', 'only show what would change; apply nothing'),
+  )
+    .addHelpText(
+      'after',
+      examples('pave profiles apply -f profiles.yaml', 'pave profiles apply -f profiles.yaml --dry-run'),
+    )
+    .action(async (options: ApplyOptions) => {
+      const items = await loadProfiles(options.file, io);
+      const { client, output } = await clientFor(options, io);
+      const plan = await client.applyProfiles({ profiles: items, dryRun: true });
+      const changes = plan.changes.filter((change) => change.action !== 'unchanged').length;
+      if (changes === 0) {
+        output.show(plan, () => 'No changes: every profile in the file is applied already.');
+        return;
+      }
+      if (options.dryRun) {
+        output.show(plan, (body) => `${renderApplyPlan(body)}\n\nDry run: nothing was applied.`);
+        return;
+      }
+      output.confirm(renderApplyPlan(plan));
+      const applied = await client.applyProfiles({ profiles: items });
+      output.show(applied, () => `Applied ${changes} change${changes === 1 ? '' : 's'}.`);
+    });
+
+  addClientOptions(profiles.command('list').description('List the workload profiles'))
+    .addHelpText('after', examples('pave profiles list', 'pave profiles list -o json'))
+    .action(async (options: ClientOptions) => {
+      const { client, output } = await clientFor(options, io);
+      const colors = colorsFor(io.stdout, io.env);
+      output.show(await client.listProfiles(), ({ items }) =>
+        formatTable(
+          items,
+          [
+            { header: 'id', value: (p) => p.id },
+            { header: 'applies', value: (p) => criteriaText(p.criteria) },
+            { header: 'patches', value: (p) => String(p.patches.length) },
+            { header: 'objects', value: (p) => String((p.objects ?? []).length) },
+            { header: 'version', value: (p) => String(p.version) },
+          ],
+          {
+            empty: 'No profiles yet. Apply some with `pave profiles apply -f profiles.yaml`.',
+            styleHeader: colors.bold,
+          },
+        ),
+      );
+    });
+
+  addClientOptions(
+    profiles
+      .command('get')
+      .description('Show one workload profile')
+      .argument('<id>', 'profile id (see `pave profiles list`)'),
+  )
+    .addHelpText(
+      'after',
+      examples('pave profiles get prod-hardening', 'pave profiles get prod-hardening -o json'),
+    )
+    .action(async (id: string, options: ClientOptions) => {
+      const { client, output } = await clientFor(options, io);
+      output.show(await client.getProfile(id), renderProfile);
+    });
+
+  addClientOptions(
+    profiles.command('delete').description('Delete a workload profile').argument('<id>', 'profile id'),
+  )
+    .addHelpText('after', examples('pave profiles delete prod-hardening'))
+    .action(async (id: string, options: ClientOptions) => {
+      const { client, output } = await clientFor(options, io);
+      await client.deleteProfile(id);
+      output.confirm(`Deleted profile ${id}.`);
+    });
+
+  addClientOptions(
+    profiles
+      .command('match')
+      .description("Show which profiles apply to an app's environment, most specific first")
+      .requiredOption('--app <app>', 'the app')
+      .requiredOption('--env <env>', 'the environment'),
+  )
+    .addHelpText('after', examples('pave profiles match --app shop --env prod'))
+    .action(async (options: MatchOptions) => {
+      const { client, output } = await clientFor(options, io);
+      output.show(await client.matchProfiles({ app: options.app, env: options.env }), renderMatch);
+    });
+}

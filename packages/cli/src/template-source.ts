@@ -1,0 +1,124 @@
+// Loaded lazily by `pave templates apply`: reads a template from a directory or a YAML file.
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import type { Template, TemplateInput } from '@pave/core';
+import { CliUsageError } from './errors.ts';
+import type { DeclarationProblem, DeclarationsKind } from './definitions-file.ts';
+
+/** Templates read from a directory or file, with where each of their files came from. */
+export interface TemplateSource {
+  /** The templates (one for a directory; a file may hold several, one per YAML document or a list). */
+  templates: Template[];
+  /** `origins[t][i]`: the local file the i-th file of template t was read from, or undefined when inline. */
+  origins: Array<Array<string | undefined>>;
+  /** Every problem of the YAML, at its file:line:column; no templates when there is one. */
+  problems: DeclarationProblem[];
+}
+
+/** How `parseDeclarationsFile` checks a template and words its problems. */
+async function templatesKind(): Promise<DeclarationsKind<Template>> {
+  const { Template: schema } = await import('@pave/core');
+  return {
+    noun: 'template',
+    keys: 'id, title, description, tags, parameters, files, setup',
+    schema,
+    requiredHints: {
+      id: 'the template id, a DNS label such as node-http',
+      title: 'what the template makes, in a few words',
+      files: 'the files it generates (a list of path and content; may be empty when files/ holds them)',
+    },
+    knownKeys(path) {
+      if (path.length === 0)
+        return 'a template has id, title, description, tags, parameters, files and setup';
+      if (path[0] === 'files')
+        return 'a file has path and content (or binaryContent, base64), and executable';
+      if (path[0] === 'setup' && path.length === 1) {
+        return 'setup has app, environments, values, prepare, score and deploy';
+      }
+      if (path[0] === 'setup' && path[1] === 'environments')
+        return 'an environment has id, type, from and ttl';
+      if (path[0] === 'setup' && path[1] === 'values')
+        return 'a value has key, secret or value, and description';
+      return 'remove it';
+    },
+  };
+}
+
+/**
+ * Reads a template: a directory holding `template.yaml` and its files under `files/` (text rendered, anything
+ * that is not UTF-8 copied as base64), or one YAML file with the files inline. The YAML's problems are
+ * reported at file:line:column; a path that cannot be read is a CliUsageError.
+ */
+export async function readTemplateSource(path: string): Promise<TemplateSource> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info) throw new CliUsageError(`cannot read the template ${path}: no such file or directory`);
+  const yamlFile = info.isDirectory() ? join(path, 'template.yaml') : path;
+  const text = await readFile(yamlFile, 'utf8').catch(() => {
+    throw new CliUsageError(
+      `cannot read ${yamlFile}: a template directory holds template.yaml, and its files under files/`,
+    );
+  });
+  const { parseDeclarationsFile } = await import('./definitions-file.ts');
+  const parsed = parseDeclarationsFile<Template>(text, yamlFile, await templatesKind());
+  if (parsed.problems.length) return { templates: [], origins: [], problems: parsed.problems };
+  if (!info.isDirectory()) {
+    return {
+      templates: parsed.items,
+      origins: parsed.items.map((t) => t.files.map(() => undefined)),
+      problems: [],
+    };
+  }
+  if (parsed.items.length !== 1) {
+    throw new CliUsageError(
+      `${yamlFile} holds ${parsed.items.length} templates; a template directory holds one`,
+    );
+  }
+  const template = parsed.items[0]!;
+  const root = join(path, 'files');
+  const origins: Array<string | undefined> = template.files.map(() => undefined);
+  const files = [...template.files];
+  const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
+  const local = entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name))
+    .sort();
+  for (const file of local) {
+    const bytes = await readFile(file);
+    const text = utf8(bytes);
+    const mode = (await stat(file)).mode;
+    files.push({
+      path: relative(root, file).split(sep).join('/'),
+      ...(text !== undefined ? { content: text } : { binaryContent: bytes.toString('base64') }),
+      ...(mode & 0o100 ? { executable: true } : {}),
+    });
+    origins.push(file);
+  }
+  return { templates: [{ ...template, files }], origins: [origins], problems: [] };
+}
+
+/**
+ * The server's problems with a template, pointed at the local files: `/files/3/content` of a file read from
+ * files/ becomes that file's path (its line and column stay), others keep the template's pointer.
+ */
+export function localProblem(
+  problem: { path: string; message: string },
+  template: TemplateInput,
+  origins: ReadonlyArray<string | undefined>,
+): string {
+  const index = /^\/files\/(\d+)\//u.exec(problem.path)?.[1];
+  const origin = index === undefined ? undefined : origins[Number(index)];
+  const file = index === undefined ? undefined : template.files?.[Number(index)];
+  if (origin && file && problem.message.startsWith(`${file.path}:`)) {
+    return `${origin}${problem.message.slice(file.path.length)}`;
+  }
+  if (origin) return `${origin}: ${problem.message}`;
+  return `${problem.path}: ${problem.message}`;
+}
+
+function utf8(bytes: Uint8Array): string | undefined {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,256 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { TemplateParameters } from '@pave/core';
+import { runCli } from '../src/program.ts';
+import { coerceAnswer, initPlan, parseSetFlags } from '../src/commands/init.ts';
+import { cliArgs, fakeIo, fakeServer, temporaryDir } from './helpers.ts';
+
+const PARAMETERS: TemplateParameters = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    port: { type: 'integer', default: 8080 },
+    debug: { type: 'boolean' },
+    tags: { type: 'array' },
+  },
+  required: ['name'],
+};
+
+const TEMPLATE = {
+  id: 'node-http',
+  title: 'Node HTTP',
+  tags: [],
+  parameters: PARAMETERS,
+  files: [{ path: 'score.yaml', content: 'port: {{ port }}\n' }],
+  setup: {
+    app: '{{ name }}',
+    environments: [{ id: 'dev', type: 'development' }],
+    values: [{ key: 'API_KEY', secret: true }],
+    prepare: ['npm install'],
+    deploy: 'dev',
+  },
+  version: 2,
+  createdAt: '2026-01-01T00:00:00.000Z',
+  createdBy: 'system',
+};
+
+const NO_APP = {
+  status: 404,
+  body: {
+    type: 'about:blank',
+    title: 'Not Found',
+    status: 404,
+    detail: 'no app',
+    requestId: 'r',
+    errors: [],
+  },
+};
+
+const RENDERED = {
+  id: 'node-http',
+  version: 2,
+  answers: { name: 'orders', port: 8080 },
+  files: [{ path: 'score.yaml', content: 'port: 8080\n' }],
+  setup: {
+    app: 'orders',
+    environments: [{ id: 'dev', type: 'development' }],
+    values: [{ key: 'API_KEY', secret: true }],
+    prepare: ['npm install'],
+    score: ['score.yaml'],
+    deploy: 'dev',
+  },
+};
+
+describe('--set answers', () => {
+  it("are coerced to the parameter's type, and left as text when they do not convert", () => {
+    expect(coerceAnswer('8080', { type: 'integer' })).toBe(8080);
+    expect(coerceAnswer('abc', { type: 'integer' })).toBe('abc');
+    expect(coerceAnswer('true', { type: 'boolean' })).toBe(true);
+    expect(coerceAnswer('["a"]', { type: 'array' })).toEqual(['a']);
+    expect(coerceAnswer('0123', { type: 'string' })).toBe('0123');
+  });
+
+  it('go to parameters or secret values by key; anything else is a usage error naming both', () => {
+    expect(parseSetFlags(['port=9090', 'name=a=b', 'API_KEY=s3cret'], PARAMETERS, ['API_KEY'])).toEqual({
+      answers: { port: 9090, name: 'a=b' },
+      secrets: { API_KEY: 's3cret' },
+    });
+    expect(() => parseSetFlags(['colour=blue'], PARAMETERS, ['API_KEY'])).toThrow(
+      /--set colour: the template has no such parameter or secret value; it has name, port, debug, tags, API_KEY/,
+    );
+    expect(() => parseSetFlags(['port'], PARAMETERS, [])).toThrow(/write --set key=value/);
+  });
+});
+
+describe('pave init --dry-run', () => {
+  it('lists the files, commands and API calls', () => {
+    const plan = initPlan(RENDERED, './orders', 'dev');
+    expect(plan.files).toEqual(['score.yaml']);
+    expect(plan.commands).toEqual([
+      'git init',
+      'git add -A',
+      'git commit -m "Generated from template node-http version 2 by pave init"',
+      'npm install',
+    ]);
+    expect(plan.calls).toEqual([
+      'POST /api/v1/templates/node-http/instantiate?version=2: create app orders, environments dev, values API_KEY (secret)',
+      'POST /api/v1/apps/orders/envs/dev/deployments: deploy score.yaml, then wait',
+    ]);
+    expect(initPlan(RENDERED, './orders', null).commands).not.toContain('npm install');
+  });
+
+  it('asks the server to check the answers, then writes nothing', async () => {
+    const server = await fakeServer((request) => {
+      if (request.url.startsWith('/api/v1/apps/')) return NO_APP;
+      return request.url.includes('/render')
+        ? { status: 200, body: RENDERED }
+        : { status: 200, body: TEMPLATE };
+    });
+    const dir = join(temporaryDir(), 'orders');
+    const io = fakeIo();
+    const code = await runCli(
+      cliArgs(server.url, 'init', 'node-http', dir, '--set', 'port=8080', '--set', 'API_KEY=x', '--dry-run'),
+      io,
+    );
+    expect(code, io.stderr.text).toBe(0);
+    expect(server.requests.map((r) => [r.method, r.url, r.body])).toEqual([
+      ['GET', '/api/v1/templates/node-http', undefined],
+      ['POST', '/api/v1/templates/node-http/render?version=2', { answers: { port: 8080, name: 'orders' } }],
+      ['GET', '/api/v1/apps/orders', undefined],
+    ]);
+    expect(io.stdout.text).toContain('Would write 1 files to');
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it('refuses a missing secret value and a non-empty directory before writing anything', async () => {
+    const server = await fakeServer((request) => {
+      if (request.url.startsWith('/api/v1/apps/')) return NO_APP;
+      return request.url.includes('/render')
+        ? { status: 200, body: RENDERED }
+        : { status: 200, body: TEMPLATE };
+    });
+    const dir = join(temporaryDir(), 'orders');
+    const noSecret = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'init', 'node-http', dir), noSecret)).toBe(2);
+    expect(noSecret.stderr.text).toContain('API_KEY: is required (a secret value of the template)');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'keep.txt'), 'mine');
+    const notEmpty = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'init', 'node-http', dir, '--set', 'API_KEY=x'), notEmpty)).toBe(
+      2,
+    );
+    expect(notEmpty.stderr.text).toContain('is not empty; choose another directory, or pass --force');
+    expect(server.requests.some((r) => r.url.includes('/instantiate'))).toBe(false);
+  });
+
+  it('says what exists and how to finish or undo it when creating the app fails after the files were written', async () => {
+    const server = await fakeServer((request) => {
+      if (request.url.includes('/render')) return { status: 200, body: RENDERED };
+      if (request.url.startsWith('/api/v1/apps/')) return NO_APP;
+      if (request.url.includes('/instantiate')) {
+        return {
+          status: 409,
+          body: {
+            type: 'about:blank',
+            title: 'Conflict',
+            status: 409,
+            detail: 'app "orders" already exists',
+            requestId: 'r',
+            errors: [],
+          },
+        };
+      }
+      return { status: 200, body: TEMPLATE };
+    });
+    const dir = join(temporaryDir(), 'orders');
+    const io = fakeIo({
+      env: { GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', PATH: process.env.PATH },
+    });
+    expect(await runCli(cliArgs(server.url, 'init', 'node-http', dir, '--set', 'API_KEY=x'), io)).toBe(1);
+    expect(existsSync(join(dir, 'score.yaml'))).toBe(true);
+    expect(io.stderr.text).toContain(
+      `files written to ${dir}; committed; creating the app orders failed: app "orders" already exists`,
+    );
+    expect(io.stderr.text).toContain(
+      `finish with \`pave init node-http ${dir} --version 2 --force --set API_KEY=…\``,
+    );
+    expect(io.stderr.text).toContain(`or undo with \`rm -rf ${dir}\``);
+    expect(io.stderr.text).not.toContain('API_KEY=x');
+  });
+
+  it('refuses an app id that is taken before writing anything', async () => {
+    const server = await fakeServer((request) =>
+      request.url.includes('/render') ? { status: 200, body: RENDERED } : { status: 200, body: TEMPLATE },
+    );
+    const dir = join(temporaryDir(), 'orders');
+    const io = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'init', 'node-http', dir, '--set', 'API_KEY=x'), io)).toBe(2);
+    expect(io.stderr.text).toContain('app orders already exists; choose another name (--set name=…)');
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it('refuses a --version that is not a version, asking nothing', async () => {
+    const server = await fakeServer(() => ({ status: 500 }));
+    const io = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'init', 'node-http', 'x', '--version', 'latest'), io)).toBe(2);
+    expect(io.stderr.text).toContain('--version: "latest" is not a version');
+    expect(server.requests).toEqual([]);
+  });
+});
+
+describe('pave templates apply', () => {
+  it('reads a directory (template.yaml and files/) and sends the files inline', async () => {
+    const dir = temporaryDir();
+    writeFileSync(join(dir, 'template.yaml'), 'id: hello\ntitle: Hello\nfiles: []\n');
+    mkdirSync(join(dir, 'files', 'src'), { recursive: true });
+    writeFileSync(join(dir, 'files', 'src', 'index.js'), 'console.log("{{ name }}");\n');
+    writeFileSync(join(dir, 'files', 'logo.png'), Buffer.from([0x89, 0xff, 0x00]));
+    const server = await fakeServer(() => ({
+      status: 200,
+      body: { id: 'hello', version: 1, action: 'create', applied: true },
+    }));
+    const io = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'templates', 'apply', '-f', dir), io)).toBe(0);
+    const sent = server.requests[0]!;
+    expect([sent.method, sent.url]).toEqual(['PUT', '/api/v1/templates/hello']);
+    expect((sent.body as { files: unknown[] }).files).toEqual([
+      { path: 'logo.png', binaryContent: Buffer.from([0x89, 0xff, 0x00]).toString('base64') },
+      { path: 'src/index.js', content: 'console.log("{{ name }}");\n' },
+    ]);
+    expect(io.stdout.text).toContain('Template hello created: version 1.');
+  });
+
+  it("reports the YAML's own problems at file:line:column, sending nothing", async () => {
+    const path = join(temporaryDir(), 'template.yaml');
+    writeFileSync(path, 'id: hello\ntitle: Hello\nfiles: []\nsetup:\n  deploy: dev\n  colour: blue\n');
+    const server = await fakeServer(() => ({ status: 500 }));
+    const io = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'templates', 'apply', '-f', path), io)).toBe(1);
+    expect(io.stderr.text).toMatch(new RegExp(`${path}:6:3: .*colour`));
+    expect(server.requests).toEqual([]);
+  });
+
+  it("points the server's problems with a file at the local file, line and column", async () => {
+    const dir = temporaryDir();
+    writeFileSync(join(dir, 'template.yaml'), 'id: hello\ntitle: Hello\nfiles: []\n');
+    mkdirSync(join(dir, 'files'));
+    writeFileSync(join(dir, 'files', 'server.js'), 'x\n{{ prot }}\n');
+    const server = await fakeServer(() => ({
+      status: 400,
+      body: {
+        type: 'about:blank',
+        title: 'Bad Request',
+        status: 400,
+        detail: 'template "hello" cannot be applied: 1 problem(s)',
+        requestId: 'r',
+        errors: [
+          { path: '/files/0/content', message: 'server.js:2:1: {{ prot }} is undefined; use a parameter' },
+        ],
+      },
+    }));
+    const io = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'templates', 'apply', '-f', dir), io)).toBe(1);
+    expect(io.stderr.text).toContain(`${join(dir, 'files', 'server.js')}:2:1: {{ prot }} is undefined`);
+  });
+});

@@ -1,0 +1,267 @@
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import nunjucks from 'nunjucks';
+import {
+  isDnsLabel,
+  DNS_LABEL_RULE,
+  type FieldProblem,
+  type RenderedFile,
+  type RenderedSetup,
+  type Template,
+  type TemplateAnswers,
+  type TemplateParameters,
+} from '@pave/core';
+
+/*
+ * The pure half of templates: checking a template's parameters (a JSON Schema, compiled with Ajv), checking
+ * answers against them, and rendering its files and setup with Nunjucks. Nothing here touches the store.
+ */
+
+function newAjv(): Ajv2020 {
+  const ajv = new Ajv2020({ allErrors: true, strict: false, useDefaults: true });
+  addFormats(ajv);
+  return ajv;
+}
+
+/**
+ * Every problem of a template's parameters as a JSON Schema, as JSON pointers into the template: keywords
+ * with wrong values (a type that does not exist, a default of the wrong shape is not checked), patterns that
+ * are not regular expressions, `required` naming no property.
+ */
+export function parameterProblems(parameters: TemplateParameters): FieldProblem[] {
+  const ajv = newAjv();
+  if (!ajv.validateSchema(parameters)) {
+    return (ajv.errors ?? []).map((error) => ({
+      path: `/parameters${error.instancePath}`,
+      message: `${error.message ?? 'is invalid'} (${error.keyword}); see https://json-schema.org/understanding-json-schema`,
+    }));
+  }
+  const problems: FieldProblem[] = [];
+  try {
+    ajv.compile(parameters);
+  } catch (error) {
+    problems.push({ path: '/parameters', message: `does not compile: ${(error as Error).message}` });
+  }
+  for (const [index, name] of (parameters.required ?? []).entries()) {
+    if (!(name in parameters.properties)) {
+      problems.push({
+        path: `/parameters/required/${index}`,
+        message: `"${name}" is not one of the properties; declare it under properties, or drop it here`,
+      });
+    }
+  }
+  return problems;
+}
+
+/**
+ * Answers that exercise every parameter, to render a template with when it is applied: each parameter's
+ * default, else its first enum value (or const), else a sample of its type that fits its pattern when one of
+ * a few candidates does.
+ */
+export function sampleAnswers(parameters: TemplateParameters): TemplateAnswers {
+  return Object.fromEntries(
+    Object.entries(parameters.properties).map(([name, schema]) => [name, sampleOf(schema)]),
+  );
+}
+
+function sampleOf(schema: Record<string, unknown>): unknown {
+  if ('default' in schema) return schema.default;
+  if (Array.isArray(schema.enum) && schema.enum.length) return schema.enum[0];
+  if ('const' in schema) return schema.const;
+  const type = Array.isArray(schema.type) ? schema.type[0] : schema.type;
+  switch (type) {
+    case 'integer':
+    case 'number':
+      return typeof schema.minimum === 'number' ? schema.minimum : 1;
+    case 'boolean':
+      return false;
+    case 'array':
+      return [];
+    case 'object':
+      return {};
+    default:
+      return sampleString(schema);
+  }
+}
+
+function sampleString(schema: Record<string, unknown>): string {
+  if (schema.format === 'email') return 'someone@example.com';
+  if (schema.format === 'uri' || schema.format === 'url') return 'https://example.com/';
+  const minLength = typeof schema.minLength === 'number' ? schema.minLength : 0;
+  const candidates = ['sample', 'example', 'a', 'sample-1', 'Sample', '1', 'x1'].map((text) =>
+    text.padEnd(minLength, 'x'),
+  );
+  if (typeof schema.pattern !== 'string') return candidates[0]!;
+  try {
+    const pattern = new RegExp(schema.pattern, 'u');
+    return candidates.find((text) => pattern.test(text)) ?? candidates[0]!;
+  } catch {
+    return candidates[0]!;
+  }
+}
+
+/**
+ * Checks answers against a template's parameters. Resolves to the answers with defaults filled in, or to
+ * every problem, each at `/answers/<parameter>` and worded `<parameter>: <what is wrong> (<schema rule>)`,
+ * e.g. `port: must be integer (type)`.
+ */
+export function checkAnswers(
+  parameters: TemplateParameters,
+  answers: TemplateAnswers,
+): { answers: TemplateAnswers; problems: FieldProblem[] } {
+  let validate: ValidateFunction;
+  try {
+    validate = newAjv().compile(parameters);
+  } catch (error) {
+    return {
+      answers,
+      problems: [{ path: '/parameters', message: `does not compile: ${(error as Error).message}` }],
+    };
+  }
+  const filled = structuredClone(answers);
+  if (validate(filled)) return { answers: filled, problems: [] };
+  return { answers: filled, problems: (validate.errors ?? []).map(answerProblem) };
+}
+
+function answerProblem(error: ErrorObject): FieldProblem {
+  const params = error.params as Record<string, unknown>;
+  if (error.keyword === 'required') {
+    const name = String(params.missingProperty);
+    return {
+      path: `/answers/${name}`,
+      message: `${name}: is required (required); give it with --set ${name}=…`,
+    };
+  }
+  if (error.keyword === 'additionalProperties') {
+    const name = String(params.additionalProperty);
+    return {
+      path: `/answers/${name}`,
+      message: `${name}: is not a parameter of this template (additionalProperties)`,
+    };
+  }
+  const name = error.instancePath.split('/')[1] ?? '';
+  const allowed = error.keyword === 'enum' ? `: ${(params.allowedValues as unknown[]).join(', ')}` : '';
+  return {
+    path: `/answers${error.instancePath}`,
+    message: `${name || '(answers)'}: ${error.message ?? 'is invalid'}${allowed} (${error.keyword})`,
+  };
+}
+
+/** What rendering a template gives: the files and setup, or the problems that stopped it. */
+export interface Rendering {
+  files: RenderedFile[];
+  setup: RenderedSetup;
+  problems: FieldProblem[];
+}
+
+const SCORE_FILE = /(^|\/)(score\.ya?ml|[^/]+\.score\.ya?ml)$/u;
+
+/**
+ * Renders every file path and text file of a template, and the expressions of its setup, with Nunjucks
+ * (`throwOnUndefined`: a variable that is not an answer fails). Problems point into the template
+ * (`/files/3/content`) and say which file, line and column: `src/server.js:12:5: {{ nme }} is undefined`.
+ * Binary files are copied as they are. Nothing is thrown for a bad template.
+ */
+export function renderTemplateFiles(template: Template, answers: TemplateAnswers): Rendering {
+  const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
+  const problems: FieldProblem[] = [];
+  const render = (text: string, name: string, pointer: string): string => {
+    try {
+      return new nunjucks.Template(text, env, name, true).render(answers);
+    } catch (error) {
+      problems.push({ path: pointer, message: nunjucksProblem(error, text, name) });
+      return '';
+    }
+  };
+  const files: RenderedFile[] = [];
+  const seen = new Map<string, number>();
+  template.files.forEach((file, index) => {
+    const path = render(file.path, file.path, `/files/${index}/path`).trim();
+    if (!path) return;
+    const earlier = seen.get(path);
+    if (earlier !== undefined) {
+      problems.push({
+        path: `/files/${index}/path`,
+        message: `${path} is also generated by /files/${earlier}; each path may be generated once`,
+      });
+      return;
+    }
+    if (path.startsWith('/') || path.split('/').some((part) => part === '..' || part === '')) {
+      problems.push({
+        path: `/files/${index}/path`,
+        message: `renders to "${path}", which is not a relative path inside the project`,
+      });
+      return;
+    }
+    seen.set(path, index);
+    const executable = file.executable ? { executable: true } : {};
+    if (file.binaryContent !== undefined) {
+      files.push({ path, binaryContent: file.binaryContent, ...executable });
+    } else {
+      files.push({
+        path,
+        content: render(file.content ?? '', file.path, `/files/${index}/content`),
+        ...executable,
+      });
+    }
+  });
+  const { setup } = template;
+  const app = render(setup.app, 'setup.app', '/setup/app').trim();
+  const values = setup.values.map((value, index) => ({
+    key: value.key,
+    secret: value.secret === true,
+    ...(value.value !== undefined
+      ? { value: render(value.value, `setup.values[${index}]`, `/setup/values/${index}/value`) }
+      : {}),
+    ...(value.description !== undefined ? { description: value.description } : {}),
+  }));
+  const prepare = setup.prepare.map((command, index) =>
+    render(command, `setup.prepare[${index}]`, `/setup/prepare/${index}`),
+  );
+  const score = setup.score ?? files.filter((file) => SCORE_FILE.test(file.path)).map((file) => file.path);
+  return {
+    files,
+    setup: {
+      app,
+      environments: setup.environments,
+      values,
+      prepare,
+      score,
+      deploy: setup.deploy,
+    },
+    problems,
+  };
+}
+
+/** Problems of a rendered setup that only answers can cause: an app id that is not a DNS label. */
+export function renderedSetupProblems(rendering: Rendering): FieldProblem[] {
+  const { app } = rendering.setup;
+  if (isDnsLabel(app)) return [];
+  return [{ path: '/setup/app', message: `the app id renders to "${app}", which ${DNS_LABEL_RULE}` }];
+}
+
+/**
+ * A Nunjucks error as `name:line:column: message`. Nunjucks puts the position in the message text
+ * (`(name) [Line 2, Column 3]\n  message`); for an undefined value the expression at that position is named.
+ */
+export function nunjucksProblem(error: unknown, text: string, name: string): string {
+  const raw = error instanceof Error ? error.message : String(error);
+  const position = /\[Line (\d+), Column (\d+)\]/u.exec(raw);
+  const detail = (raw.split('\n').slice(1).join(' ').trim() || raw).replace(/^Error: /u, '');
+  if (!position) {
+    // A block left open is found at the end of the text.
+    if (/end of file/u.test(detail)) return `${name}:${text.split('\n').length}:1: ${detail}`;
+    return `${name}: ${detail}`;
+  }
+  const line = Number(position[1]);
+  const column = Number(position[2]);
+  if (/undefined value/u.test(detail)) {
+    const source = text.split('\n')[line - 1] ?? '';
+    const expression = /\{\{.*?\}\}/u.exec(source.slice(Math.max(0, column - 3)))?.[0];
+    return (
+      `${name}:${line}:${column}: ${expression ?? 'a value'} is undefined; ` +
+      'use a parameter of the template (or give it a default, or guard it with {% if %})'
+    );
+  }
+  return `${name}:${line}:${column}: ${detail}`;
+}

@@ -1,0 +1,471 @@
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import {
+  ConflictError,
+  InputError,
+  NotFoundError,
+  Template,
+  durationMs,
+  type AccessGrant,
+  type Environment,
+  type FieldProblem,
+  type InstantiateTemplateBody,
+  type RenderTemplateBody,
+  type RenderedTemplate,
+  type TemplateApplied,
+  type TemplateInput,
+  type TemplateInstance,
+  type TemplateRecord,
+  type TemplateSummary,
+} from '@pave/core';
+import { parse as parseYaml } from 'yaml';
+import { isUniqueViolation, type Executor, type Store } from '../store/index.ts';
+import type { SecretBox } from '../secrets/secret-box.ts';
+import { authorize } from './access.ts';
+import { createApp, deleteApp } from './apps.ts';
+import { recordAudit } from './audit.ts';
+import { canonicalJson } from './canonical-json.ts';
+import { now, systemContext, type RequestContext } from './context.ts';
+import { createEnvironment } from './environments.ts';
+import { patchValues } from './values.ts';
+import { forgetUserTokens } from './tokens.ts';
+import {
+  checkAnswers,
+  parameterProblems,
+  renderTemplateFiles,
+  renderedSetupProblems,
+  sampleAnswers,
+  type Rendering,
+} from './template-render.ts';
+import { templateArchive } from './template-archive.ts';
+
+/*
+ * Templates (golden paths): stored in versions (applying changed content adds one, the same content adds
+ * none), rendered from answers, and instantiated into an app with its environments and values through the
+ * same domain functions the API's own routes use.
+ */
+
+function templateNotFound(id: string, version?: number): NotFoundError {
+  return new NotFoundError(
+    version === undefined ? `template "${id}" not found` : `template "${id}" has no version ${version}`,
+    [{ path: 'id', message: '`pave templates list` shows the templates and their latest versions' }],
+  );
+}
+
+/**
+ * Every problem of a template, at once, as JSON pointers into it: parameters that are not a valid JSON
+ * Schema, files that do not render with sample answers (an undefined variable or a syntax error, with the
+ * file, line and column), and a setup that does not add up (repeated ids or keys, `deploy` or `from` naming
+ * no environment of the template).
+ */
+export function templateProblems(template: Template): FieldProblem[] {
+  const problems = parameterProblems(template.parameters);
+  if (problems.length) return problems;
+  problems.push(...renderTemplateFiles(template, sampleAnswers(template.parameters)).problems);
+  const { setup } = template;
+  const envIds = setup.environments.map((env) => env.id);
+  setup.environments.forEach((env, index) => {
+    if (envIds.indexOf(env.id) !== index) {
+      problems.push({ path: `/setup/environments/${index}/id`, message: `"${env.id}" is listed twice` });
+    }
+    if (env.from !== undefined && (env.from === env.id || !envIds.includes(env.from))) {
+      problems.push({
+        path: `/setup/environments/${index}/from`,
+        message: `must name another environment of the template (${envIds.join(', ')})`,
+      });
+    }
+  });
+  if (setup.deploy !== null && !envIds.includes(setup.deploy)) {
+    problems.push({
+      path: '/setup/deploy',
+      message: `must name an environment of the template${envIds.length ? ` (${envIds.join(', ')})` : ''}, or be null`,
+    });
+  }
+  const deployed = setup.environments.find((env) => env.id === setup.deploy);
+  if (deployed?.from !== undefined) {
+    problems.push({
+      path: '/setup/deploy',
+      message: `${deployed.id} is cloned from ${deployed.from}: deploy that one`,
+    });
+  }
+  const keys = setup.values.map((value) => value.key);
+  setup.values.forEach((value, index) => {
+    if (keys.indexOf(value.key) !== index) {
+      problems.push({ path: `/setup/values/${index}/key`, message: `"${value.key}" is listed twice` });
+    }
+  });
+  return problems;
+}
+
+function toRecord(row: { content: string; version: number; created_at: string; created_by: string }) {
+  const template = JSON.parse(row.content) as Template;
+  return { ...template, version: row.version, createdAt: row.created_at, createdBy: row.created_by };
+}
+
+/**
+ * Applies a template: validates it (InputError listing every problem; nothing is stored), then stores it as
+ * version 1, or as the next version when its content differs from the latest; the same content stores
+ * nothing (`unchanged`). Earlier versions stay. With `dryRun` it only validates.
+ */
+export async function applyTemplate(
+  store: Store,
+  context: RequestContext,
+  input: TemplateInput,
+  options: { dryRun?: boolean; pathId?: string } = {},
+): Promise<TemplateApplied> {
+  const template = Template.parse(input);
+  if (options.pathId !== undefined && options.pathId !== template.id) {
+    throw new InputError(`the body is template "${template.id}", the path names "${options.pathId}"`, [
+      { path: '/id', message: `must be ${options.pathId}, as in the path` },
+    ]);
+  }
+  const problems = templateProblems(template);
+  if (problems.length) {
+    throw new InputError(
+      `template "${template.id}" cannot be applied: ${problems.length} problem(s)`,
+      problems,
+    );
+  }
+  const content = canonicalJson(template);
+  return storeVersion(store, context, template, content, options.dryRun === true);
+}
+
+/** Stores `content` as the template's next version unless it is the latest's; ConflictError on a race. */
+async function storeVersion(
+  store: Store,
+  context: RequestContext,
+  template: Template,
+  content: string,
+  dryRun: boolean,
+): Promise<TemplateApplied> {
+  return store
+    .transaction(async (tx): Promise<TemplateApplied> => {
+      const latest = await latestRow(tx, template.id);
+      if (latest && latest.content === content) {
+        return { id: template.id, version: latest.version, action: 'unchanged', applied: !dryRun };
+      }
+      const version = (latest?.version ?? 0) + 1;
+      const action = latest ? 'update' : 'create';
+      if (dryRun) return { id: template.id, version, action, applied: false };
+      await tx
+        .insertInto('templates')
+        .values({ id: template.id, version, content, created_at: now(), created_by: context.actor.username })
+        .execute();
+      await recordAudit(tx, context, {
+        action: `template.${action}`,
+        target: `templates/${template.id}`,
+        summary: { id: template.id, version, files: template.files.length },
+      });
+      return { id: template.id, version, action, applied: true };
+    })
+    .catch((error: unknown) => {
+      if (!isUniqueViolation(error)) throw error;
+      throw new ConflictError(`template "${template.id}" was applied by someone else at the same moment`, [
+        { path: '/id', message: 'apply it again: it becomes the next version if it still differs' },
+      ]);
+    });
+}
+
+async function latestRow(db: Executor, id: string) {
+  return db
+    .selectFrom('templates')
+    .selectAll()
+    .where('id', '=', id)
+    .orderBy('version', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+/** Every template at its latest version, by id, without files. */
+export async function listTemplates(db: Executor): Promise<TemplateSummary[]> {
+  const rows = await db
+    .selectFrom('templates')
+    .selectAll()
+    .orderBy('id')
+    .orderBy('version', 'desc')
+    .execute();
+  const latest = new Map<string, (typeof rows)[number]>();
+  for (const row of rows) if (!latest.has(row.id)) latest.set(row.id, row);
+  return [...latest.values()].map((row) => {
+    const record = toRecord(row);
+    return {
+      id: record.id,
+      title: record.title,
+      ...(record.description !== undefined ? { description: record.description } : {}),
+      tags: record.tags,
+      version: record.version,
+      parameters: record.parameters,
+      createdAt: record.createdAt,
+      createdBy: record.createdBy,
+    };
+  });
+}
+
+/** A template at `version` (default: the latest); NotFoundError if there is no such template or version. */
+export async function getTemplate(db: Executor, id: string, version?: number): Promise<TemplateRecord> {
+  const row =
+    version === undefined
+      ? await latestRow(db, id)
+      : await db
+          .selectFrom('templates')
+          .selectAll()
+          .where('id', '=', id)
+          .where('version', '=', version)
+          .executeTakeFirst();
+  if (!row) {
+    if (version !== undefined && (await latestRow(db, id))) throw templateNotFound(id, version);
+    throw templateNotFound(id);
+  }
+  return toRecord(row);
+}
+
+/** Deletes a template with every version; NotFoundError if there is none. */
+export async function deleteTemplate(store: Store, context: RequestContext, id: string): Promise<void> {
+  await store.transaction(async (tx) => {
+    const latest = await latestRow(tx, id);
+    if (!latest) throw templateNotFound(id);
+    await tx.deleteFrom('templates').where('id', '=', id).execute();
+    await recordAudit(tx, context, {
+      action: 'template.delete',
+      target: `templates/${id}`,
+      summary: { id, versions: latest.version },
+    });
+  });
+}
+
+function renderChecked(
+  record: TemplateRecord,
+  given: Record<string, unknown>,
+): Rendering & { answers: Record<string, unknown> } {
+  const template = Template.parse(templateOf(record));
+  const { answers, problems } = checkAnswers(template.parameters, given);
+  if (problems.length) {
+    throw new InputError(
+      `the answers do not fit template ${record.id} version ${record.version}: ${problems.length} problem(s)`,
+      problems,
+    );
+  }
+  const rendering = renderTemplateFiles(template, answers);
+  const rendered = [...rendering.problems, ...renderedSetupProblems(rendering)];
+  if (rendered.length) {
+    throw new InputError(
+      `template ${record.id} version ${record.version} does not render with these answers`,
+      rendered,
+    );
+  }
+  return { ...rendering, answers };
+}
+
+function templateOf(record: TemplateRecord): Template {
+  const { version: _v, createdAt: _c, createdBy: _b, ...template } = record;
+  return template;
+}
+
+/**
+ * Checks answers against a template's parameters and renders its files and setup; creates nothing.
+ * InputError naming each parameter and the rule it breaks (`/answers/port`: `port: must be integer (type)`).
+ */
+export async function renderTemplate(
+  db: Executor,
+  id: string,
+  version: number | undefined,
+  body: RenderTemplateBody,
+): Promise<RenderedTemplate> {
+  const record = await getTemplate(db, id, version);
+  const { files, setup, answers } = renderChecked(record, body.answers ?? {});
+  return { id, version: record.version, answers, files, setup };
+}
+
+/**
+ * Instantiates a template: renders it (as {@link renderTemplate}), then creates the app (the caller becomes
+ * its owner), its environments (except those cloned `from` another, which need that one deployed first:
+ * they are answered as pending) and its app-level values (secret ones from `secrets`), each through the
+ * domain function its own route uses, so each is audited as usual; then audits `template.instantiate`.
+ * Everything is checked first (the app id is free, the environment types exist and the caller may create
+ * them, every secret is given); if creating fails half-way, the new app is deleted again.
+ */
+export async function instantiateTemplate(
+  store: Store,
+  box: SecretBox | undefined,
+  context: RequestContext,
+  id: string,
+  version: number | undefined,
+  body: InstantiateTemplateBody,
+): Promise<TemplateInstance> {
+  const record = await getTemplate(store.db, id, version);
+  const { files, setup } = renderChecked(record, body.answers ?? {});
+  const secrets = body.secrets ?? {};
+  const problems: FieldProblem[] = [];
+  for (const value of setup.values.filter((v) => v.secret)) {
+    if (!secrets[value.key]) {
+      problems.push({
+        path: `/secrets/${value.key}`,
+        message: `${value.key}: is required (a secret value of the template)`,
+      });
+    }
+  }
+  for (const key of Object.keys(secrets)) {
+    if (!setup.values.some((v) => v.secret && v.key === key)) {
+      problems.push({ path: `/secrets/${key}`, message: `${key}: is not a secret value of this template` });
+    }
+  }
+  if (problems.length) throw new InputError('the secrets do not fit the template', problems);
+  if (setup.values.length && !box) {
+    throw new InputError('this server keeps no values (it has no master key); the template sets some');
+  }
+  await checkSetupAllowed(
+    store.db,
+    context,
+    setup.app,
+    setup.environments.map((env) => env.type),
+  );
+
+  const app = await createApp(store, context, { id: setup.app });
+  // The caller now owns the app: their next request (a deployment, say) must not meet their cached roles.
+  forgetUserTokens(context.actor.userId);
+  const environments: Environment[] = [];
+  try {
+    for (const env of setup.environments.filter((e) => e.from === undefined)) {
+      environments.push(
+        await createEnvironment(store, context, app.id, {
+          id: env.id,
+          type: env.type,
+          ...(env.ttl !== undefined ? { ttlSeconds: durationMs(env.ttl) / 1000 } : {}),
+        }),
+      );
+    }
+    if (setup.values.length && box) {
+      const set = Object.fromEntries(
+        setup.values.map((value) => [
+          value.key,
+          { value: value.secret ? secrets[value.key]! : (value.value ?? ''), secret: value.secret },
+        ]),
+      );
+      await patchValues(store, box, context, app.id, undefined, { set });
+    }
+    await store.transaction((tx) =>
+      recordAudit(tx, context, {
+        action: 'template.instantiate',
+        target: `templates/${id}`,
+        appId: app.id,
+        summary: { id, version: record.version, app: app.id, environments: environments.map((e) => e.id) },
+      }),
+    );
+  } catch (error) {
+    await deleteApp(store, context, app.id, { force: true }).catch(() => undefined);
+    throw error;
+  }
+  const archive = await templateArchive(files, app.id);
+  return {
+    template: { id, version: record.version },
+    app,
+    environments,
+    pendingEnvironments: setup.environments.filter((env) => env.from !== undefined),
+    values: setup.values.map((value) => ({ key: value.key, secret: value.secret })),
+    setup: { ...setup },
+    files: files.map((file) => file.path),
+    archive: archive.toString('base64'),
+  };
+}
+
+/**
+ * Refuses, before anything is created, what instantiation would fail at half-way: an app id that is taken,
+ * an environment type that does not exist, and restricted types the caller may not create environments of
+ * (checked as if the caller already owned the new app).
+ */
+async function checkSetupAllowed(
+  db: Executor,
+  context: RequestContext,
+  app: string,
+  types: string[],
+): Promise<void> {
+  if (await db.selectFrom('apps').select('id').where('id', '=', app).executeTakeFirst()) {
+    throw new ConflictError(`app "${app}" already exists`, [
+      {
+        path: '/answers',
+        message: 'the template names its app after the answers (e.g. name); choose another',
+      },
+    ]);
+  }
+  const known = new Map(
+    (await db.selectFrom('env_types').select(['id', 'restricted']).execute()).map((row) => [
+      row.id,
+      Number(row.restricted) === 1,
+    ]),
+  );
+  const owner: AccessGrant = { role: 'owner', scope: { kind: 'app', id: app }, via: 'user' };
+  const asOwner = { ...context.actor, grants: [...context.actor.grants, owner] };
+  for (const type of new Set(types)) {
+    const restricted = known.get(type);
+    if (restricted === undefined) {
+      throw new InputError(`environment type "${type}" does not exist`, [
+        {
+          path: '/setup/environments',
+          message: `must be one of: ${[...known.keys()].sort().join(', ')}; an admin adds types with \`pave env-types create\``,
+        },
+      ]);
+    }
+    authorize(asOwner, 'env.create', { app, envType: type, restricted });
+  }
+}
+
+/**
+ * Reads a template directory: `template.yaml` plus every file under `files/` (UTF-8 text as `content`,
+ * anything else as base64 `binaryContent`; executable when its owner may run it), appended to the files
+ * `template.yaml` lists inline.
+ */
+export async function readTemplateDirectory(dir: string): Promise<TemplateInput> {
+  const spec = parseYaml(await readFile(join(dir, 'template.yaml'), 'utf8')) as TemplateInput;
+  const root = join(dir, 'files');
+  const names = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
+  const files = [...(spec.files ?? [])];
+  for (const entry of names
+    .filter((e) => e.isFile())
+    .sort((a, b) => pathOf(root, a).localeCompare(pathOf(root, b)))) {
+    const path = join(entry.parentPath, entry.name);
+    const bytes = await readFile(path);
+    const text = utf8(bytes);
+    files.push({
+      path: pathOf(root, entry),
+      ...(text !== undefined ? { content: text } : { binaryContent: bytes.toString('base64') }),
+      ...((await stat(path)).mode & 0o100 ? { executable: true } : {}),
+    });
+  }
+  return { ...spec, files };
+}
+
+function pathOf(root: string, entry: { parentPath: string; name: string }): string {
+  return relative(root, join(entry.parentPath, entry.name)).split(sep).join('/');
+}
+
+function utf8(bytes: Uint8Array): string | undefined {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Seeds the built-in templates shipped in `dir` (one sub-directory each): a template that is not stored yet
+ * is stored as version 1 by `system`; one that exists (at any version, or changed by someone) is left alone.
+ * Resolves with the ids seeded. A directory that is missing seeds nothing.
+ */
+export async function seedBuiltInTemplates(store: Store, dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const seeded: string[] = [];
+  const context = systemContext('system', 'seed-templates');
+  for (const entry of entries.filter((e) => e.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
+    const input = await readTemplateDirectory(join(dir, entry.name));
+    if (await latestRow(store.db, input.id)) continue;
+    try {
+      await applyTemplate(store, context, input);
+    } catch (error) {
+      // Another replica seeded it at the same moment.
+      if ((error as Error).name === 'ConflictError') continue;
+      throw error;
+    }
+    seeded.push(input.id);
+  }
+  return seeded;
+}

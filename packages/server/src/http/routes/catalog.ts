@@ -1,0 +1,36 @@
+import { CatalogEntityList, CatalogQuery } from '@pave/core';
+import type { ApiServer } from '../app.ts';
+import type { Store } from '../../store/index.ts';
+import { catalogEntities, catalogSnapshot } from '../../domain/catalog.ts';
+
+/**
+ * The Backstage catalog (docs/backstage.md): `GET /catalog/entities` describes the apps the caller may read,
+ * their workloads and resources, and (for callers who may list users) teams and users, as Backstage entities.
+ */
+export function catalogRoutes(api: ApiServer, store: Store): void {
+  api.get(
+    '/catalog/entities',
+    {
+      config: { permission: 'catalog.read' },
+      schema: {
+        tags: ['catalog'],
+        summary: 'List Backstage catalog entities of what the caller may read',
+        description:
+          'A System per app, a Component per workload (`<app>.<workload>`), a Resource per provisioned ' +
+          'resource (`<app>.<env>.<address>`), and, for callers with user.read, a Group per team and a ' +
+          'User per user. Apps the caller has no role on are left out; no entity holds a secret. Links ' +
+          'point at the portal: `portalUrl`, or the URL the request was sent to.',
+        querystring: CatalogQuery,
+        response: { 200: CatalogEntityList },
+      },
+    },
+    async (request) => {
+      const portalUrl = (request.query.portalUrl ?? `${request.protocol}://${request.host}`).replace(
+        /\/+$/,
+        '',
+      );
+      const snapshot = await catalogSnapshot(store.db, request.pave.actor);
+      return { items: catalogEntities(snapshot, portalUrl) };
+    },
+  );
+}

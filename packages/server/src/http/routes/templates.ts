@@ -1,0 +1,149 @@
+import {
+  ApplyTemplateQuery,
+  InstantiateTemplateBody,
+  RenderTemplateBody,
+  RenderedTemplate,
+  Template,
+  TemplateApplied,
+  TemplateInstance,
+  TemplateParams,
+  TemplateRecord,
+  TemplateSummary,
+  TemplateVersionQuery,
+  listOf,
+} from '@pave/core';
+import type { ApiServer } from '../app.ts';
+import type { Store } from '../../store/index.ts';
+import type { SecretBox } from '../../secrets/secret-box.ts';
+import {
+  applyTemplate,
+  deleteTemplate,
+  getTemplate,
+  instantiateTemplate,
+  listTemplates,
+  renderTemplate,
+} from '../../domain/templates.ts';
+
+/**
+ * Templates (golden paths): apply (platform users and org admins), read and render (everyone signed in), and
+ * instantiate into a new app (whoever may create apps; they own it). `box` encrypts the values a template sets.
+ */
+export function templateRoutes(api: ApiServer, deps: { store: Store; box?: SecretBox | undefined }): void {
+  const { store, box } = deps;
+  const tags = ['templates'];
+  api.post(
+    '/templates',
+    {
+      config: { permission: 'template.write' },
+      schema: {
+        tags,
+        summary: 'Apply a template: a new version when its content changed, nothing when it did not',
+        body: Template,
+        querystring: ApplyTemplateQuery,
+        response: { 200: TemplateApplied },
+      },
+    },
+    async (request) =>
+      applyTemplate(store, request.pave, request.body, { dryRun: request.query.dryRun === 'true' }),
+  );
+  api.put(
+    '/templates/:id',
+    {
+      config: { permission: 'template.write' },
+      schema: {
+        tags,
+        summary: 'Apply a template by id (as POST /templates)',
+        params: TemplateParams,
+        body: Template,
+        querystring: ApplyTemplateQuery,
+        response: { 200: TemplateApplied },
+      },
+    },
+    async (request) =>
+      applyTemplate(store, request.pave, request.body, {
+        dryRun: request.query.dryRun === 'true',
+        pathId: request.params.id,
+      }),
+  );
+  api.get(
+    '/templates',
+    {
+      config: { permission: 'template.read' },
+      schema: {
+        tags,
+        summary: 'List templates at their latest versions',
+        response: { 200: listOf(TemplateSummary) },
+      },
+    },
+    async () => ({ items: await listTemplates(store.db) }),
+  );
+  api.get(
+    '/templates/:id',
+    {
+      config: { permission: 'template.read' },
+      schema: {
+        tags,
+        summary: 'Get a template (?version=N; default the latest)',
+        params: TemplateParams,
+        querystring: TemplateVersionQuery,
+        response: { 200: TemplateRecord },
+      },
+    },
+    async (request) => getTemplate(store.db, request.params.id, request.query.version),
+  );
+  api.delete(
+    '/templates/:id',
+    {
+      config: { permission: 'template.write' },
+      schema: { tags, summary: 'Delete a template with every version', params: TemplateParams },
+    },
+    async (request, reply) => {
+      await deleteTemplate(store, request.pave, request.params.id);
+      return reply.code(204).send();
+    },
+  );
+  api.post(
+    '/templates/:id/render',
+    {
+      config: { permission: 'template.read' },
+      schema: {
+        tags,
+        summary: 'Check answers and render the files and setup; creates nothing',
+        params: TemplateParams,
+        querystring: TemplateVersionQuery,
+        body: RenderTemplateBody,
+        response: { 200: RenderedTemplate },
+      },
+    },
+    async (request) => renderTemplate(store.db, request.params.id, request.query.version, request.body),
+  );
+  api.post(
+    '/templates/:id/instantiate',
+    {
+      config: { permission: 'app.create' },
+      schema: {
+        tags,
+        summary:
+          'Create the app (the caller owns it), environments and values of a template; answers with them and ' +
+          'the files as a base64 .tar.gz',
+        params: TemplateParams,
+        querystring: TemplateVersionQuery,
+        body: InstantiateTemplateBody,
+        response: { 201: TemplateInstance },
+      },
+    },
+    async (request, reply) =>
+      reply
+        .code(201)
+        .send(
+          await instantiateTemplate(
+            store,
+            box,
+            request.pave,
+            request.params.id,
+            request.query.version,
+            request.body,
+          ),
+        ),
+  );
+}
