@@ -35,6 +35,9 @@ export default tseslint.config(
     ignores: [
       '**/node_modules/**',
       '**/dist/**',
+      // A build in progress (or interrupted) writes beside dist first.
+      '**/dist.tmp-*/**',
+      '**/dist.old-*/**',
       'bench/results/**',
       'test/fixtures/**',
       'packages/server/templates/**',

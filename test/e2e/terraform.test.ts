@@ -1,55 +1,18 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { cpSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeploymentDetail, Resource, ResourceCheck } from '@pave/core';
 import { createTestStoreLocation, type TestStoreLocation } from '../support/stores.ts';
 import { clientEnv, runPave, shortenStabilityWindow, startPave, type PaveProcess } from '../support/pave.ts';
-import { PG_ADMIN_URL } from '../support/postgres.ts';
+import { PG_ADMIN_URL, adminQuery, databaseExists } from '../support/postgres.ts';
+import { viaRoute } from '../support/routes.ts';
 import { makeAppDir } from '../support/app-dir.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/data-app', import.meta.url));
 const MODULE = fileURLToPath(new URL('../fixtures/terraform/postgres', import.meta.url));
 const REDIS_ADMIN_URL = process.env.PAVE_TEST_REDIS_ADMIN_URL ?? 'redis://127.0.0.1:6379';
-
-/** Sends a request through Pave's reverse proxy with the route's host name. */
-function viaRoute(
-  pave: string,
-  host: string,
-  method: string,
-  path: string,
-): Promise<{ status: number; body: string }> {
-  const url = new URL(pave);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: url.hostname, port: url.port, method, path, headers: { host }, timeout: 5000 },
-      (response) => {
-        let body = '';
-        response.on('data', (chunk: Buffer) => (body += chunk.toString()));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: body.trim() }));
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-async function adminQuery(sql: string, params: unknown[] = []): Promise<unknown[]> {
-  const client = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await client.connect();
-  try {
-    return (await client.query(sql, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
-async function databaseExists(name: string): Promise<boolean> {
-  return (await adminQuery('select 1 from pg_database where datname = $1', [name])).length === 1;
-}
 
 describe('the terraform driver end to end: a postgres resource from a Terraform module, state in Pave', () => {
   let location: TestStoreLocation;

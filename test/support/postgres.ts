@@ -37,3 +37,19 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     },
   };
 }
+
+/** Runs `sql` on the test server as its admin; resolves with the rows. */
+export async function adminQuery<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await client.connect();
+  try {
+    return (await client.query(sql, params)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
+/** Whether the test server has a database named `name`. */
+export async function databaseExists(name: string): Promise<boolean> {
+  return (await adminQuery('select 1 from pg_database where datname = $1', [name])).length === 1;
+}

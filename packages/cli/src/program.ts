@@ -37,6 +37,7 @@ import { registerValuesCommands } from './commands/values.ts';
 import { registerWhoamiCommand } from './commands/whoami.ts';
 import { registerWebhooksCommands } from './commands/webhooks.ts';
 import { registerApprovalsCommands } from './commands/approvals.ts';
+import { registerInsightsCommand } from './commands/insights.ts';
 import { EXIT_USAGE, exitCodeFor, formatError } from './errors.ts';
 import type { CliIo } from './io.ts';
 import { colorsFor } from './output/colors.ts';
@@ -104,6 +105,7 @@ export function createProgram(io: CliIo): Command {
   registerRollbackCommand(program, io);
   registerPromoteCommand(program, io);
   registerApprovalsCommands(program, io);
+  registerInsightsCommand(program, io);
   registerTokensCommands(program, io);
   registerUsersCommands(program, io);
   registerTeamsCommands(program, io);

@@ -234,6 +234,7 @@ describe('pave teams', () => {
   const team = (fields: Partial<Team> = {}): Team => ({
     id: 'web',
     members: [],
+    oidcGroup: null,
     createdBy: 'admin',
     createdAt: '2025-01-31T09:30:00.000Z',
     ...fields,
@@ -262,9 +263,9 @@ describe('pave teams', () => {
     expect(await runCli(cliArgs(server.url, 'teams', 'list'), io)).toBe(0);
     expect(io.stdout.text).toBe(
       [
-        'ID   MEMBERS    CREATED BY  CREATED AT',
-        'web  alice,bob  admin       2025-01-31T09:30:00Z',
-        'ops  -          admin       2025-01-31T09:30:00Z',
+        'ID   MEMBERS    SSO GROUP  CREATED BY  CREATED AT',
+        'web  alice,bob  -          admin       2025-01-31T09:30:00Z',
+        'ops  -          -          admin       2025-01-31T09:30:00Z',
         '',
       ].join('\n'),
     );

@@ -1,3 +1,4 @@
+import type { AuthMethods } from './sso.ts';
 import type {
   CreateDeploymentBody,
   Deployment,
@@ -38,6 +39,7 @@ import type {
   WhoAmI,
 } from './api.ts';
 import type { MatchExplanation } from './matching.ts';
+import type { Insights } from './insights.ts';
 import type { Artifact, CreateRuleInput, PushArtifactInput, PushedArtifact, Rule } from './artifacts.ts';
 import type { EventPage, EventQuery, PaveEvent } from './events.ts';
 import type { CatalogEntityList, CatalogQuery } from './catalog.ts';
@@ -53,6 +55,7 @@ import type { Approval, ApproveBody, RejectBody } from './approvals.ts';
 import type { CanIResult, RoleGrant, RoleGrantBody } from './roles.ts';
 import type {
   CreateTeamBody,
+  UpdateTeamBody,
   CreateUserBody,
   LoginBody,
   LoginFailuresCleared,
@@ -350,6 +353,10 @@ export class PaveClient {
   login(body: LoginBody) {
     return this.request<LoginResult>('POST', '/auth/login', { body });
   }
+  /** How one may sign in to the server: password, SSO (needs no token). */
+  authMethods() {
+    return this.request<AuthMethods>('GET', '/auth/methods');
+  }
   /** Users and service accounts, with the teams they are in. */
   listUsers() {
     return this.request<{ items: User[] }>('GET', '/users');
@@ -382,6 +389,10 @@ export class PaveClient {
   }
   createTeam(body: CreateTeamBody) {
     return this.request<Team>('POST', '/teams', { body });
+  }
+  /** Changes a team: the SSO group it follows (null: by hand only); resolves with the team. */
+  updateTeam(team: string, body: UpdateTeamBody) {
+    return this.request<Team>('PATCH', `/teams/${encodeURIComponent(team)}`, { body });
   }
   /** Deletes a team and the roles granted to it; its members stay. */
   deleteTeam(team: string) {
@@ -463,6 +474,10 @@ export class PaveClient {
   /** The live status and health of every environment of `app` the caller may read, in one request. */
   getAppStatus(app: string) {
     return this.request<AppStatus>('GET', `/apps/${encodeURIComponent(app)}/status`);
+  }
+  /** The DORA measures of `app`'s deployments over a window (`since`: `30d`, `12w`, `24h`). */
+  getInsights(app: string, query: { env?: string; since?: string } = {}) {
+    return this.request<Insights>('GET', `/apps/${encodeURIComponent(app)}/insights`, { query });
   }
   diff(app: string, env: string, query: { from?: string; to?: string; toEnv?: string } = {}) {
     return this.request<SetDiff>('GET', `${envPath(app, env)}/diff`, { query });

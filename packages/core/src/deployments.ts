@@ -166,8 +166,12 @@ export const Deployment = z
     valuesVersion: z.number().int().nullable(),
     /** The build artifact it deploys (`pave deploy --artifact`, or a rule), if one. */
     artifactId: z.string().nullable(),
-    /** The commit of that artifact. */
+    /** The commit of that artifact, or the one `pave deploy --commit` named. */
     commit: z.string().nullable(),
+    commitTime: timestamp
+      .nullable()
+      .optional()
+      .describe('When that commit was made (the artifact’s, or `--commit-time`); lead time starts there.'),
     policyOverrides: z
       .array(RecordedPolicyOverride)
       .optional()
@@ -235,6 +239,17 @@ export const CreateDeploymentBody = z.strictObject({
     .regex(/^\d+$/, { message: 'must be an artifact id (`pave artifacts list`)' })
     .optional()
     .describe("Deploy a build artifact's workloads (`POST /apps/{app}/artifacts`) instead of `workloads`."),
+  commit: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^\S+$/, { message: 'must be a commit id without spaces, e.g. a git SHA' })
+    .optional()
+    .describe('The commit the workloads were built from (an artifact names its own).'),
+  commitTime: z.iso
+    .datetime({ offset: true, message: 'must be an RFC 3339 time, e.g. 2026-01-31T12:00:00Z' })
+    .optional()
+    .describe('When that commit was made: the start of its lead time (see docs/insights.md).'),
   ...deployOptions,
 });
 export type CreateDeploymentBody = z.infer<typeof CreateDeploymentBody>;

@@ -120,16 +120,40 @@ export const Team = z
   .object({
     id: dnsLabel,
     members: z.array(dnsLabel).describe('Usernames of the members, sorted.'),
+    oidcGroup: z
+      .string()
+      .nullable()
+      .describe(
+        'The SSO (OIDC) group whose members are the members, refreshed at each sign-in; null: by hand.',
+      ),
     createdBy: z.string(),
     createdAt: timestamp,
   })
   .meta({ id: 'Team' });
 export type Team = z.infer<typeof Team>;
 
+/** An OIDC group name, as the provider's groups claim lists it. */
+export const OidcGroup = z.string().min(1).max(256);
+
 export const CreateTeamBody = z
-  .strictObject({ id: dnsLabel.describe('The team id, a DNS label; it cannot change later.') })
+  .strictObject({
+    id: dnsLabel.describe('The team id, a DNS label; it cannot change later.'),
+    oidcGroup: OidcGroup.optional().describe(
+      'Follow this SSO group: at each SSO sign-in, members of the group join the team and others leave it.',
+    ),
+  })
   .meta({ id: 'CreateTeamBody' });
 export type CreateTeamBody = z.infer<typeof CreateTeamBody>;
+
+/** Change a team (`PATCH /teams/{team}`): the SSO group it follows, or null to manage it by hand. */
+export const UpdateTeamBody = z
+  .strictObject({
+    oidcGroup: OidcGroup.nullable().describe(
+      'The SSO group the team follows; null: membership by hand only.',
+    ),
+  })
+  .meta({ id: 'UpdateTeamBody' });
+export type UpdateTeamBody = z.infer<typeof UpdateTeamBody>;
 
 export const TeamMemberBody = z.strictObject({ username: dnsLabel }).meta({ id: 'TeamMemberBody' });
 export type TeamMemberBody = z.infer<typeof TeamMemberBody>;

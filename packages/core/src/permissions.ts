@@ -73,6 +73,7 @@ export const PERMISSIONS = {
   'user.write': 'create and delete users and service accounts, manage teams',
   'token.self': 'create, list and revoke the caller’s own tokens',
   'key.rotate': 'rotate the master key',
+  'metrics.read': "scrape the control plane's Prometheus metrics (`GET /metrics`)",
 } as const satisfies Record<string, string>;
 
 export type Permission = keyof typeof PERMISSIONS;
@@ -149,6 +150,7 @@ const ORG_ROLE_PERMISSIONS: Record<Exclude<OrgRole, 'admin'>, readonly Permissio
     'profile.write',
     'template.write',
     'token.self',
+    'metrics.read',
   ],
   member: ['app.list', 'app.create', 'env-type.read', 'token.self'],
 };

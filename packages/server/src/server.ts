@@ -7,6 +7,7 @@ import {
   isolationFor,
   restrictToOwner,
   strongestIsolation,
+  type RuntimeDriver,
 } from '@pave/plugin-api';
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
@@ -34,6 +35,16 @@ import { StateCredentials, withStateBackends } from './domain/resources/state.ts
 import { claimDataDir } from './data-dir-lock.ts';
 import { portHolder } from './port-holder.ts';
 import { ConflictError } from '@pave/core';
+import { PaveMetrics } from './observability/metrics.ts';
+import { runtimeWorkloads } from './observability/workload-source.ts';
+import {
+  DeploymentTelemetry,
+  instrumentResourceDrivers,
+  instrumentRuntimes,
+} from './observability/telemetry.ts';
+import { startTracing } from './observability/tracing.ts';
+import { listenForMetrics, type MetricsListener } from './http/metrics.ts';
+import { OidcSignOn, checkSsoSettings, type SsoSettings } from './domain/sso.ts';
 
 export interface ServerOptions {
   port: number;
@@ -72,6 +83,17 @@ export interface ServerOptions {
    * where scripts/build.mjs bundles packages/server/templates.
    */
   templatesDir?: string | undefined;
+  /**
+   * Also serve `GET /metrics` without a token on this port (`pave up --metrics-port`; 0 picks a free one);
+   * without it, metrics are only at `/metrics` on the API port, for tokens holding metrics.read.
+   */
+  metricsPort?: number | undefined;
+  /** The address of the metrics port; default 127.0.0.1 (`--metrics-host`). */
+  metricsHost?: string | undefined;
+  /** Single sign-on with an OIDC provider (`pave up --oidc-issuer …`); none when absent. */
+  sso?: SsoSettings | undefined;
+  /** False refuses password logins (`pave up --disable-password-login`); default true. */
+  passwordLogin?: boolean | undefined;
 }
 
 /** A control plane that is listening. */
@@ -84,6 +106,10 @@ export interface RunningServer {
   worker: DeploymentWorker;
   /** How workloads and exec commands are isolated, in words, e.g. "sandbox: bubblewrap, …". */
   isolation: string;
+  /** The control plane's Prometheus metrics (what `/metrics` serves). */
+  metrics: PaveMetrics;
+  /** The unauthenticated metrics URL of `metricsPort`, when one was asked for. */
+  metricsUrl?: string | undefined;
   /** Stops accepting requests, finishes the ones in flight, and closes the store. */
   close(): Promise<void>;
 }
@@ -115,6 +141,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     options.webhookAllow ?? parseAllowList((options.env ?? process.env).PAVE_WEBHOOK_ALLOW),
     options.webhookAllow ? '--webhook-allow' : 'PAVE_WEBHOOK_ALLOW',
   );
+  // Bad SSO settings stop the start before anything is opened (InputError naming the flag).
+  if (options.sso) checkSsoSettings(options.sso);
   const dataDir = resolve(options.dataDir);
   ownDataDirectory(dataDir);
   // What workloads and exec commands are isolated with: the strongest level this host offers, unless a
@@ -157,19 +185,31 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     isolationHost,
   });
   // Each environment runs on the runtime target it matches (local processes by default).
-  const runtime = new RuntimeRouter(store, runtimeRegistry({ local: processes, dataDir }), composeRenderer);
+  // Metrics in a registry of this control plane's own; driver calls are timed (and traced) through wrappers.
+  const metrics: PaveMetrics = new PaveMetrics({
+    store,
+    workloads: runtimeWorkloads(store, (): RuntimeDriver => runtime, logger.child({ component: 'metrics' })),
+  });
+  const runtime = new RuntimeRouter(
+    store,
+    instrumentRuntimes(runtimeRegistry({ local: processes, dataDir }), metrics),
+    composeRenderer,
+  );
   const keyring = keyringSource(dataDir, options.env ?? process.env);
   const box = new SecretBox(store.db, keyring);
   // Drivers that keep state in the control plane (terraform) get their resource's state backend in every call.
   const stateCredentials = new StateCredentials(box);
-  const resourceDrivers = withStateBackends(
-    resourceDriverRegistry({
-      dataDir,
-      // Bundled beside the supervisor by scripts/build.mjs.
-      pgliteScript: join(dirname(options.supervisorScript), 'pglite-server.js'),
-      isolation,
-    }),
-    stateCredentials,
+  const resourceDrivers = instrumentResourceDrivers(
+    withStateBackends(
+      resourceDriverRegistry({
+        dataDir,
+        // Bundled beside the supervisor by scripts/build.mjs.
+        pgliteScript: join(dirname(options.supervisorScript), 'pglite-server.js'),
+        isolation,
+      }),
+      stateCredentials,
+    ),
+    metrics,
   );
   const worker = new DeploymentWorker({
     store,
@@ -178,6 +218,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     resourceDrivers,
     targets: runtime,
     logger: logger.child({ component: 'deployments' }),
+    telemetry: new DeploymentTelemetry(store, metrics),
   });
   const webhooks = new WebhookDispatcher({
     store,
@@ -185,6 +226,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     allow: webhookAllow,
     logger: logger.child({ component: 'webhooks' }),
     replicaId: worker.replicaId,
+    onAttempt: (result) => metrics.webhookDeliveries.inc({ outcome: result.ok ? 'succeeded' : 'failed' }),
   });
   if (options.approvalTtlMs !== undefined) setApprovalTtlMs(options.approvalTtlMs);
   const janitor = new EnvironmentJanitor({
@@ -198,6 +240,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       options.janitorIntervalMs ??
       (Number((options.env ?? process.env).PAVE_JANITOR_INTERVAL_MS) || JANITOR_INTERVAL_MS),
   });
+  let metricsListener: MetricsListener | undefined;
+  // Spans are exported only when OTEL_EXPORTER_OTLP_ENDPOINT is set; otherwise the SDK is not even loaded.
+  const tracing = await startTracing(options.env ?? process.env, logger);
   try {
     // Before anything is audited: entries are hashed with the audit key (created on the first start).
     const audit = await loadAuditKey(store.db, box);
@@ -220,12 +265,27 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       portalDir: join(dirname(options.supervisorScript), 'portal'),
       onDeploymentQueued: () => worker.poke(),
       webhookAllow: webhookAllow.cidrs,
+      metrics,
+      sso: options.sso ? new OidcSignOn(store, options.sso) : undefined,
+      passwordLogin: options.passwordLogin,
     });
     // Bind before anything changes: a busy port fails the start with no user created and no workload adopted.
     await app.listen({ port: options.port, host: options.host }).catch((error: unknown) => {
       throw listenError(error, options.host, options.port);
     });
     ipv6Loopback = await listenOnIpv6Loopback(app, options.host, logger);
+    if (options.metricsPort !== undefined) {
+      const metricsHost = options.metricsHost ?? '127.0.0.1';
+      metricsListener = await listenForMetrics(metrics, metricsHost, options.metricsPort).catch(
+        (error: unknown) => {
+          throw metricsListenError(error, metricsHost, options.metricsPort!);
+        },
+      );
+      logger.info(
+        { metricsUrl: metricsListener.url },
+        `serving metrics without a token at ${metricsListener.url}`,
+      );
+    }
     stateCredentials.setBaseUrl(localUrl(app, options.host));
     const tokenFile = await bootstrapAdmin(store, dataDir);
     const seeded = await seedBuiltInTemplates(
@@ -251,6 +311,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await webhooks.stop();
     await janitor.stop();
     await worker.stop();
+    await metricsListener?.close();
+    await tracing?.shutdown().catch(() => undefined);
     await app?.close().catch(() => undefined);
     ipv6Loopback?.close();
     await store.close();
@@ -270,13 +332,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     logger,
     worker,
     isolation: isolationDescription,
+    metrics,
+    metricsUrl: metricsListener?.url,
     async close() {
       ipv6Loopback?.closeAllConnections();
       ipv6Loopback?.close();
+      await metricsListener?.close();
       await running.close();
       await webhooks.stop();
       await janitor.stop();
       await worker.stop();
+      // Flushes the spans still buffered (the deployments' last ones).
+      await tracing?.shutdown().catch(() => undefined);
       await store.close();
       releaseDataDir();
       logger.flush();
@@ -322,6 +389,15 @@ function listenError(error: unknown, host: string, port: number): unknown {
   const fix = `stop that process, or start Pave on another port, e.g. --port ${port + 1}`;
   return new ConflictError(`port ${port} on ${host} is already in use${by}; ${fix}`, [
     { path: '--port', message: fix },
+  ]);
+}
+
+/** The error for a metrics port Pave cannot listen on: for a port in use, the `--metrics-port` fix. */
+function metricsListenError(error: unknown, host: string, port: number): unknown {
+  if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') return error;
+  const fix = `stop that process, or choose another port, e.g. --metrics-port ${port + 1}`;
+  return new ConflictError(`metrics port ${port} on ${host} is already in use; ${fix}`, [
+    { path: '--metrics-port', message: fix },
   ]);
 }
 

@@ -258,6 +258,7 @@ describe.each(storeEngines)('users, teams and password login on %s', (engine) =>
     expect(created.json()).toEqual({
       id: 'web',
       members: [],
+      oidcGroup: null,
       createdBy: 'admin',
       createdAt: expect.any(String),
     });

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { Suspense, lazy, useEffect, useState } from 'react';
 import { openSession, storedToken, type Session } from './session.ts';
 import { useRoute, href } from './router.ts';
 import { SignIn } from './pages/sign-in.tsx';
@@ -7,6 +7,16 @@ import { AppPage } from './pages/app.tsx';
 import { EnvironmentPage } from './pages/environment.tsx';
 import { AuditPage } from './pages/audit.tsx';
 import { PlatformPage } from './pages/platform.tsx';
+
+// The insights page (and its chart library) is loaded only when someone opens it.
+const InsightsPage = lazy(() =>
+  import('./pages/insights.tsx').then((module) => ({ default: module.InsightsPage })),
+);
+
+// The template form (rjsf and its JSON Schema validator) is loaded only when someone opens it.
+const TemplatesPage = lazy(() =>
+  import('./pages/templates.tsx').then((module) => ({ default: module.TemplatesPage })),
+);
 
 /** The portal: sign-in, then the pages the route names. */
 export function App() {
@@ -29,9 +39,21 @@ export function App() {
   const [section, app, , env] = route;
   let page;
   if (section === 'apps' && app && env) page = <EnvironmentPage session={session} app={app} env={env} />;
+  else if (section === 'apps' && app && route[2] === 'insights')
+    page = (
+      <Suspense fallback={<p className="loading">Loading…</p>}>
+        <InsightsPage session={session} app={app} />
+      </Suspense>
+    );
   else if (section === 'apps' && app) page = <AppPage session={session} app={app} />;
   else if (section === 'audit') page = <AuditPage session={session} app={app} />;
   else if (section === 'platform') page = <PlatformPage session={session} tab={app} />;
+  else if (section === 'templates')
+    page = (
+      <Suspense fallback={<p className="loading">Loading…</p>}>
+        <TemplatesPage session={session} template={app} />
+      </Suspense>
+    );
   else page = <AppsPage session={session} />;
 
   return (
@@ -41,7 +63,10 @@ export function App() {
           Pave
         </a>
         <nav aria-label="Main">
-          <a href={href('apps')} aria-current={section === 'apps' || !section ? 'page' : undefined}>
+          <a
+            href={href('apps')}
+            aria-current={section === 'apps' || section === 'templates' || !section ? 'page' : undefined}
+          >
             Apps
           </a>
           {session.can('audit.read-all') && (

@@ -12,3 +12,11 @@ export {
 export { VolumeDirDriver, type VolumeDirDriverConfig } from './volume-dir.ts';
 export { DnsLocalhostDriver, localhostName, type DnsLocalhostDriverConfig } from './dns-localhost.ts';
 export { RouteLocalhostDriver, type RouteLocalhostDriverConfig } from './route-localhost.ts';
+export {
+  MAX_STDOUT_BYTES,
+  NOT_STARTED,
+  runCommand,
+  type CommandResult,
+  type CommandRun,
+  type CommandStream,
+} from './command.ts';

@@ -2,8 +2,8 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { InputError } from '@pave/core';
 import type { DriverContext, ResourceScope, ResourceStateBackend } from '@pave/plugin-api';
+import { runCommand, type CommandResult } from '@pave/resource-basic';
 import { copyModule, inspectModule } from './module.ts';
-import { runProcess, type ProcessResult } from './process.ts';
 import { INSTALL_HINT, moduleFailures, type TerraformSettings } from './settings.ts';
 
 /** Lines of Terraform's output quoted in a TerraformError. */
@@ -14,6 +14,8 @@ const MAX_QUOTED_LINE = 2_000;
 const LOCK_FAILURE = 'Error acquiring the state lock';
 /** Terraform gives up waiting for the state lock this long before the driver's own timeout stops it. */
 const LOCK_MARGIN_SECONDS = 10;
+/** Captured stdout beyond this size stops Terraform (a plan's JSON is large, but not this large). */
+const MAX_CAPTURED_BYTES = 64 * 1024 * 1024;
 
 /** The files the driver adds to the module's directory (named so that they sort after the module's own). */
 const GENERATED_FILES = {
@@ -170,23 +172,27 @@ export class TerraformWorkspace {
   }
 
   /**
-   * Runs one Terraform command in the module directory, logging each line it prints (masked) at info level.
-   * Resolves with its captured stdout; rejects with TerraformError when it could not be run,
-   * was stopped, or exited with another code than 0.
+   * Runs one Terraform command in the module directory, logging each line it prints (masked) at info level,
+   * except captured stdout. Resolves with its captured stdout; rejects with TerraformError when it could not be
+   * run, was stopped, or exited with another code than 0. A stopped command's process group gets SIGTERM
+   * (Terraform then stops and releases its state lock if it can), then SIGKILL after the grace period; once it
+   * exits, anything it left running in its group (a provisioner's children) is killed.
    */
   async run(command: string, args: string[], options: RunOptions = {}): Promise<{ stdout: string }> {
     const { ctx, settings } = this.options;
     const tail: string[] = [];
-    const result = await runProcess({
+    const capture = options.capture ?? false;
+    const result = await runCommand({
       argv: [settings.binary, ...args],
       cwd: this.moduleDir,
       env: this.env,
       timeoutMs: Math.max(1_000, this.deadline - Date.now()),
       killGraceMs: this.options.killGraceMs,
       signal: options.stopOnAbort === false ? undefined : ctx.signal,
-      captureStdout: options.capture ?? false,
+      captureStdout: capture,
+      maxStdoutBytes: MAX_CAPTURED_BYTES,
       onLine: (line, stream) => {
-        if (line.trim() === '') return;
+        if ((capture && stream === 'stdout') || line.trim() === '') return;
         const masked = this.masked(line);
         ctx.logger.info(masked, { terraform: command, stream });
         tail.push(masked);
@@ -198,7 +204,7 @@ export class TerraformWorkspace {
     throw this.error(command, reason, tail, result);
   }
 
-  private error(command: string, reason: string, rawTail: string[], result: ProcessResult): TerraformError {
+  private error(command: string, reason: string, rawTail: string[], result: CommandResult): TerraformError {
     const { scope, settings } = this.options;
     const tail = rawTail.map((line) => {
       const located = this.locate(line);
@@ -284,7 +290,7 @@ function describeSource(settings: TerraformSettings): string {
 }
 
 /** Why a run failed; undefined when it exited with 0. */
-function failureReason(result: ProcessResult, timeoutSeconds: number): string | undefined {
+function failureReason(result: CommandResult, timeoutSeconds: number): string | undefined {
   if (result.spawnError) return `could not be started: ${result.spawnError.message}`;
   if (!result.started && result.aborted) return 'was not started: the deployment was cancelled';
   if (result.timedOut)

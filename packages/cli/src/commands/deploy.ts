@@ -42,6 +42,8 @@ type DeployOptions = ClientOptions &
     minReady?: string;
     recreateMissing?: boolean;
     manifests?: string[];
+    commit?: string;
+    commitTime?: string;
   } & PruneOptions &
   PolicyOverrideOptions;
 
@@ -106,6 +108,14 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
             )
             .option('--plan', 'only show what would change (and what each policy says); deploy nothing')
             .option(
+              '--commit <sha>',
+              'the commit the Score files were built from, recorded with the deployment (an artifact names its own)',
+            )
+            .option(
+              '--commit-time <time>',
+              'when that commit was made (RFC 3339, e.g. 2026-01-31T12:00:00Z): lead times start there (`pave insights`)',
+            )
+            .option(
               '--no-auto-rollback',
               'if the deployment fails, leave it as it is instead of restoring the previous set',
             ),
@@ -122,6 +132,7 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
         'pave deploy -f api.score.yaml --manifests k8s/ --app shop --env dev',
         'pave deploy -f score.yaml --image registry.example.com/shop/web:1f2e3d --app shop --env dev',
         'pave deploy --artifact 42 --app shop --env staging --wait',
+        'pave deploy -f score.yaml --app shop --env prod --commit "$(git rev-parse HEAD)" --commit-time "$(git show -s --format=%cI)"',
         'pave deploy --remove worker --app shop --env dev --wait --timeout 2m',
         'pave deploy --remove worker --app shop --env dev --prune --allow-data-loss --plan',
       ),
@@ -180,6 +191,7 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
       }
       const body = {
         ...deploymentBody(workloads, options, timeoutSeconds),
+        ...commitFields(options),
         ...(options.minReady !== undefined ? { minReadySeconds: minReadySecondsOf(options.minReady) } : {}),
         ...(options.recreateMissing ? { recreateMissing: true } : {}),
       };
@@ -254,6 +266,7 @@ async function deployArtifact(options: DeployOptions, artifact: string, files: s
   const body: CreateDeploymentBody = {
     ...deploymentBody([], options, timeoutSeconds),
     artifact,
+    ...commitFields(options),
     ...(options.minReady !== undefined ? { minReadySeconds: minReadySecondsOf(options.minReady) } : {}),
     ...(options.recreateMissing ? { recreateMissing: true } : {}),
   };
@@ -316,6 +329,36 @@ export function deploymentBody(
     ...pruneFields(options),
     ...(options.plan ? { plan: true } : {}),
     ...policyOverrideFields(options),
+  };
+}
+
+/**
+ * `--commit` and `--commit-time` as body fields. An artifact names its own commit, so `--commit` is refused
+ * with `--artifact`; `--commit-time` alone (without `--commit` or `--artifact`) has no commit to be the time of.
+ */
+export function commitFields(
+  options: Pick<DeployOptions, 'commit' | 'commitTime' | 'artifact'>,
+): Pick<CreateDeploymentBody, 'commit' | 'commitTime'> {
+  if (options.commit !== undefined && options.artifact !== undefined) {
+    throw new CliUsageError('--commit: an artifact names its own commit; leave --commit out with --artifact');
+  }
+  if (options.commitTime !== undefined) {
+    if (options.commit === undefined && options.artifact === undefined) {
+      throw new CliUsageError('--commit-time is the time of a commit: give --commit SHA too');
+    }
+    const valid =
+      /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(options.commitTime) &&
+      !Number.isNaN(Date.parse(options.commitTime));
+    if (!valid) {
+      throw new CliUsageError(
+        `--commit-time: "${options.commitTime}" is not an RFC 3339 time; use e.g. 2026-01-31T12:00:00Z ` +
+          "(`git show -s --format=%cI` prints a commit's)",
+      );
+    }
+  }
+  return {
+    ...(options.commit !== undefined ? { commit: options.commit } : {}),
+    ...(options.commitTime !== undefined ? { commitTime: options.commitTime } : {}),
   };
 }
 

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { configPath, writeConfig } from '../config.ts';
 import { connect, DEFAULT_SERVER, resolveServer } from '../connection.ts';
 import { CliUsageError } from '../errors.ts';
+import { ssoLogin } from '../sso-login.ts';
 import type { CliIo } from '../io.ts';
 import type { OutputFormat } from '../output/output.ts';
 import { formatTime } from '../output/time.ts';
@@ -13,6 +14,8 @@ interface LoginOptions {
   tokenStdin?: boolean;
   username?: string;
   passwordStdin?: boolean;
+  sso?: boolean;
+  browser: boolean;
   output: OutputFormat;
 }
 
@@ -32,7 +35,12 @@ export function registerLoginCommand(program: Command, io: CliIo): void {
         '--username <name>',
         'log in as this user with their password (asked for on a terminal); saves a token valid for 12 hours',
       )
-      .option('--password-stdin', 'with --username: read the password from standard input'),
+      .option('--password-stdin', 'with --username: read the password from standard input')
+      .option(
+        '--sso',
+        "sign in with the server's single sign-on in a browser; saves a token valid for 12 hours",
+      )
+      .option('--no-browser', 'with --sso: only print the sign-in URL, do not open a browser'),
   )
     .addHelpText(
       'after',
@@ -43,6 +51,7 @@ export function registerLoginCommand(program: Command, io: CliIo): void {
           'pave login --server http://127.0.0.1:7300 --token-stdin < ~/.pave/admin.token',
           'pave login --server https://pave.example.com --username alice',
           'pave login --username alice --password-stdin < ~/.pave-password',
+          'pave login --server https://pave.example.com --sso',
         ),
     )
     .action(async (options: LoginOptions) => {
@@ -52,13 +61,21 @@ export function registerLoginCommand(program: Command, io: CliIo): void {
           '--username and --token/--token-stdin: log in with a password or with a token, not both',
         );
       }
-      const token =
-        username === undefined ? await loginToken(options, io) : await passwordLogin(options, username, io);
+      if (options.sso && (username !== undefined || options.token !== undefined || options.tokenStdin)) {
+        throw new CliUsageError(
+          '--sso signs in in a browser: leave out --username and --token/--token-stdin',
+        );
+      }
+      const token = options.sso
+        ? await ssoLogin(resolveServer({ server: options.server }, io), io, { openBrowser: options.browser })
+        : username === undefined
+          ? await loginToken(options, io)
+          : await passwordLogin(options, username, io);
       const { client, connection } = await connect({ server: options.server, token }, io);
       const identity = await client.whoami();
       writeConfig(configPath(io), { server: connection.server, token });
       outputFor(options, io).show(identity, (body) =>
-        username === undefined
+        username === undefined && !options.sso
           ? `Logged in to ${connection.server} as ${body.username}`
           : `Logged in to ${connection.server} as ${body.username} until ${formatTime(body.token.expiresAt, 'never')}`,
       );

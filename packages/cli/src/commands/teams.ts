@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Team } from '@pave/core';
+import { CliUsageError } from '../errors.ts';
 import type { CliIo } from '../io.ts';
 import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
@@ -9,11 +10,12 @@ import type { ClientOptions } from './client-options.ts';
 const teamColumns: Column<Team>[] = [
   { header: 'id', value: (team) => team.id },
   { header: 'members', value: (team) => team.members.join(',') || '-' },
+  { header: 'sso group', value: (team) => team.oidcGroup ?? '-' },
   { header: 'created by', value: (team) => team.createdBy },
   { header: 'created at', value: (team) => formatTime(team.createdAt) },
 ];
 
-/** `pave teams create|list|delete|add|remove`: teams of users, which roles can be granted to. */
+/** `pave teams create|update|list|delete|add|remove`: teams of users, which roles can be granted to. */
 export function registerTeamsCommands(program: Command, io: CliIo): void {
   const teams = program
     .command('teams')
@@ -24,12 +26,58 @@ export function registerTeamsCommands(program: Command, io: CliIo): void {
     teams
       .command('create')
       .description('Create an empty team; roles granted to the team apply to all its members')
-      .argument('<team>', 'team id, a DNS label, e.g. web'),
+      .argument('<team>', 'team id, a DNS label, e.g. web')
+      .option(
+        '--oidc-group <group>',
+        'follow this SSO group: at each SSO sign-in its members join the team and others leave it',
+      ),
   )
-    .addHelpText('after', examples('pave teams create web', 'pave teams create platform -o json'))
-    .action(async (team: string, options: ClientOptions) => {
+    .addHelpText(
+      'after',
+      examples(
+        'pave teams create web',
+        'pave teams create backend --oidc-group backend-devs',
+        'pave teams create platform -o json',
+      ),
+    )
+    .action(async (team: string, options: ClientOptions & { oidcGroup?: string }) => {
       const { client, output } = await clientFor(options, io);
-      output.show(await client.createTeam({ id: team }), (body) => `Created team ${body.id}`);
+      const body = { id: team, ...(options.oidcGroup ? { oidcGroup: options.oidcGroup } : {}) };
+      output.show(await client.createTeam(body), (created) =>
+        created.oidcGroup
+          ? `Created team ${created.id}, following SSO group ${created.oidcGroup}`
+          : `Created team ${created.id}`,
+      );
+    });
+
+  addClientOptions(
+    teams
+      .command('update')
+      .description('Change a team: the SSO group whose members are its members')
+      .argument('<team>', 'team id')
+      .option('--oidc-group <group>', 'follow this SSO group from the next sign-in of each user on')
+      .option('--no-oidc-group', 'stop following an SSO group: members are then managed by hand'),
+  )
+    .addHelpText(
+      'after',
+      examples(
+        'pave teams update backend --oidc-group backend-devs',
+        'pave teams update backend --no-oidc-group',
+      ),
+    )
+    .action(async (team: string, options: ClientOptions & { oidcGroup?: string | boolean }) => {
+      if (options.oidcGroup === undefined || options.oidcGroup === true) {
+        throw new CliUsageError(
+          'pave teams update: say what to change, e.g. --oidc-group GROUP or --no-oidc-group',
+        );
+      }
+      const { client, output } = await clientFor(options, io);
+      const oidcGroup = typeof options.oidcGroup === 'string' ? options.oidcGroup : null;
+      output.show(await client.updateTeam(team, { oidcGroup }), (body) =>
+        body.oidcGroup
+          ? `Team ${body.id} follows SSO group ${body.oidcGroup}`
+          : `Team ${body.id} follows no SSO group; its members are managed by hand`,
+      );
     });
 
   addClientOptions(teams.command('list').description('List teams with their members'))

@@ -8,13 +8,14 @@ import { DURATION_FORMAT, parseDuration } from '../duration.ts';
 import { CliUsageError } from '../errors.ts';
 import { colorsFor, type Colors } from '../output/colors.ts';
 import { humanLogStream } from '../output/log-lines.ts';
+import { addSsoOptions, ssoServerOptions, type SsoUpOptions } from '../sso-options.ts';
 
 /**
  * `pave up`: runs the control plane in the foreground. This is the one CLI module allowed to import the
  * server (lazily, so client commands start without loading it).
  */
 export function registerUpCommand(program: Command): void {
-  program
+  const up = program
     .command('up')
     .description('Run the Pave control plane in the foreground (API on --host:--port); stop with Ctrl-C')
     .option('--port <port>', 'TCP port to listen on (0 picks a free one)', '7300')
@@ -47,6 +48,14 @@ export function registerUpCommand(program: Command): void {
       '--webhook-allow <cidrs>',
       'CIDRs webhooks may reach although they are loopback, private or link-local, comma-separated, e.g. 10.0.0.0/8,127.0.0.1/32 (env PAVE_WEBHOOK_ALLOW; default none)',
     )
+    .option(
+      '--metrics-port <port>',
+      'also serve Prometheus metrics at /metrics on this port without a token (0 picks a free one; env PAVE_METRICS_PORT; default: only /metrics on the API port, for tokens with metrics.read)',
+    )
+    .option(
+      '--metrics-host <host>',
+      'the address of --metrics-port (env PAVE_METRICS_HOST; default 127.0.0.1)',
+    )
     .addHelpText(
       'after',
       '\nExamples:\n  $ pave up\n  $ pave up --data-dir /tmp/pave --port 7400\n  $ pave up --store postgres://pave@db.internal:5432/pave\n  $ sudo pave up --workload-user svc-apps\n',
@@ -63,6 +72,8 @@ export function registerUpCommand(program: Command): void {
         eventRetention?: string;
         approvalTtl?: string;
         webhookAllow?: string;
+        metricsPort?: string;
+        metricsHost?: string;
       }) => {
         const port = Number(options.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -82,9 +93,22 @@ export function registerUpCommand(program: Command): void {
           options.webhookAllow !== undefined
             ? parseCidrs(options.webhookAllow, '--webhook-allow')
             : parseCidrs(process.env.PAVE_WEBHOOK_ALLOW ?? '', 'PAVE_WEBHOOK_ALLOW');
+        const metricsPortText = options.metricsPort ?? (process.env.PAVE_METRICS_PORT || undefined);
+        const metricsPort = metricsPortText === undefined ? undefined : Number(metricsPortText);
+        if (
+          metricsPort !== undefined &&
+          (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)
+        ) {
+          const source = options.metricsPort !== undefined ? '--metrics-port' : 'PAVE_METRICS_PORT';
+          throw new CliUsageError(
+            `${source}: "${metricsPortText}" is not a TCP port; use a number from 0 to 65535`,
+          );
+        }
         const pretty = (options.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json')) === 'pretty';
         const colors = colorsFor(process.stdout, process.env);
         const dataDir = resolve(options.dataDir ?? process.env.PAVE_DATA_DIR ?? join(homedir(), '.pave'));
+        // The --oidc-* options are added by addSsoOptions below.
+        const sso = ssoServerOptions(options as SsoUpOptions, process.env);
         const { runServer } = await import('@pave/server');
         await runServer(
           {
@@ -97,6 +121,9 @@ export function registerUpCommand(program: Command): void {
             eventRetentionMs,
             approvalTtlMs,
             webhookAllow,
+            ...sso,
+            metricsPort,
+            metricsHost: options.metricsHost ?? (process.env.PAVE_METRICS_HOST || undefined),
             // Bundled next to this file by scripts/build.mjs.
             supervisorScript: fileURLToPath(new URL('./process-supervisor.js', import.meta.url)),
             ...(pretty ? { logDestination: humanLogStream(process.stdout, colors) } : {}),
@@ -105,6 +132,7 @@ export function registerUpCommand(program: Command): void {
         );
       },
     );
+  addSsoOptions(up);
 }
 
 /** The CIDRs of `--webhook-allow` (comma or space separated); a usage error naming `source` for a bad one. */
@@ -139,6 +167,7 @@ function banner(server: RunningServer, dataDir: string, colors: Colors): string 
     ['Data dir', dataDir],
     ['Store', store],
     ['Isolation', server.isolation],
+    ...(server.metricsUrl ? [['Metrics', server.metricsUrl] as [string, string]] : []),
     ['Admin token', `${tokenFile} (the CLI on this machine uses it; paste it on the portal's sign-in page)`],
     ['Users', 'pave users create <name> makes a user who signs in with a password'],
   ];

@@ -198,12 +198,13 @@ export async function artifactToDeploy(
   db: Executor,
   app: string,
   id: string,
-): Promise<{ id: string; commit: string; workloads: WorkloadSource[] }> {
+): Promise<{ id: string; commit: string; commitTime: string | null; workloads: WorkloadSource[] }> {
   const row = await artifactRow(db, app, id, '/artifact');
   const workloads = JSON.parse(row.workloads) as Record<string, WorkloadSource>;
   return {
     id: String(row.id),
     commit: row.commit,
+    commitTime: row.commit_time,
     workloads: Object.keys(workloads)
       .sort()
       .map((name) => workloads[name]!),

@@ -28,6 +28,14 @@ export interface LoginFailure {
   requestId: string;
 }
 
+/** An SSO sign-in that was refused: a bad or replayed state, an ID token that did not validate, … */
+export interface SsoFailure {
+  /** What was wrong, as the user was told. */
+  reason: string;
+  clientAddress: string;
+  requestId: string;
+}
+
 /** What the recorder does with an error writing to the store: the entries of that window are lost. */
 export type RefusalWriteErrorHandler = (error: unknown, refusals: number) => void;
 
@@ -49,7 +57,8 @@ function clip(text: string): string {
 }
 
 /**
- * Records refused requests (`access.denied`) and failed logins (`auth.login-failed`) in the audit log
+ * Records refused requests (`access.denied`), failed logins (`auth.login-failed`) and refused SSO sign-ins
+ * (`auth.sso-failed`) in the audit log
  * without letting a flood of them flood the log: refusals are counted in memory per kind (actor, permission
  * and target; or username and client address) and written when the window (a minute) ends, one entry per
  * kind with how many there were, when, and the first and last request ids. Past 100 kinds in one window,
@@ -104,6 +113,18 @@ export class RefusalRecorder {
         target: `users/${username}`,
         summary: { username, clientAddress },
       },
+      failure.requestId,
+    );
+  }
+
+  /** Counts a refused SSO sign-in. */
+  ssoFailed(failure: SsoFailure): void {
+    const reason = clip(failure.reason);
+    const clientAddress = clip(failure.clientAddress);
+    this.count(
+      ['auth.sso-failed', reason, clientAddress].join('\n'),
+      { userId: '', username: 'anonymous' },
+      { action: 'auth.sso-failed', target: 'auth/sso', summary: { reason, clientAddress } },
       failure.requestId,
     );
   }

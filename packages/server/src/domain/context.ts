@@ -25,6 +25,12 @@ export function now(): string {
 }
 
 /**
+ * Where a function that records times reads the time: {@link now} unless a caller (a test seeding history,
+ * a bench) hands it another clock. It answers RFC 3339 UTC strings, as `now()` does.
+ */
+export type Clock = () => string;
+
+/**
  * The context of work Pave does on its own (bootstrap, the janitor, a deployment restoring values): audited
  * under `username`, holding no roles (it is never authorised through the API).
  */

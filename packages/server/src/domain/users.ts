@@ -18,6 +18,7 @@ import {
   type PasswordChanged,
   type SetPasswordBody,
   type Team,
+  type UpdateTeamBody,
   type User,
   type UserKind,
 } from '@pave/core';
@@ -591,6 +592,7 @@ export async function listTeams(db: Executor): Promise<Team[]> {
   return teams.map((team) => ({
     id: team.id,
     members: members.filter((member) => member.team_id === team.id).map((member) => member.username),
+    oidcGroup: team.oidc_group,
     createdBy: team.created_by,
     createdAt: team.created_at,
   }));
@@ -609,6 +611,7 @@ async function getTeam(db: Executor, teamId: string): Promise<Team> {
   return {
     id: team.id,
     members: members.map((member) => member.username),
+    oidcGroup: team.oidc_group,
     createdBy: team.created_by,
     createdAt: team.created_at,
   };
@@ -619,14 +622,19 @@ export async function createTeam(store: Store, context: RequestContext, body: Cr
   if (!isDnsLabel(body.id)) {
     throw new InputError(`"${body.id}" is not a valid team id`, [{ path: '/id', message: DNS_LABEL_RULE }]);
   }
-  const row = { id: body.id, created_by: context.actor.username, created_at: now() };
+  const row = {
+    id: body.id,
+    created_by: context.actor.username,
+    created_at: now(),
+    oidc_group: body.oidcGroup ?? null,
+  };
   try {
     await store.transaction(async (tx) => {
       await tx.insertInto('teams').values(row).execute();
       await recordAudit(tx, context, {
         action: 'team.create',
         target: `teams/${row.id}`,
-        summary: { id: row.id },
+        summary: { id: row.id, ...(row.oidc_group ? { oidcGroup: row.oidc_group } : {}) },
       });
     });
   } catch (error) {
@@ -637,7 +645,36 @@ export async function createTeam(store: Store, context: RequestContext, body: Cr
     }
     throw error;
   }
-  return { id: row.id, members: [], createdBy: row.created_by, createdAt: row.created_at };
+  return {
+    id: row.id,
+    members: [],
+    oidcGroup: row.oidc_group,
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+  };
+}
+
+/**
+ * Changes a team: the SSO (OIDC) group it follows, or null to manage its members by hand. Members stay as
+ * they are until each one's next SSO sign-in. Audited; NotFoundError for an unknown team.
+ */
+export async function updateTeam(
+  store: Store,
+  context: RequestContext,
+  teamId: string,
+  body: UpdateTeamBody,
+): Promise<Team> {
+  return store.transaction(async (tx) => {
+    const team = await getTeam(tx, teamId);
+    if (team.oidcGroup === body.oidcGroup) return team;
+    await tx.updateTable('teams').set({ oidc_group: body.oidcGroup }).where('id', '=', teamId).execute();
+    await recordAudit(tx, context, {
+      action: 'team.update',
+      target: `teams/${teamId}`,
+      summary: { id: teamId, oidcGroup: body.oidcGroup, previousOidcGroup: team.oidcGroup },
+    });
+    return { ...team, oidcGroup: body.oidcGroup };
+  });
 }
 
 /**

@@ -58,12 +58,17 @@ import { roleRoutes } from './routes/roles.ts';
 import { targetRoutes, type TargetRenderer } from './routes/targets.ts';
 import { proxyRoutes } from './proxy.ts';
 import { appStatusRoutes } from './routes/app-status.ts';
+import { insightsRoutes } from './routes/insights.ts';
 import { portalRoutes } from './portal.ts';
 import { environmentTeardown, type EnvironmentTargets } from '../domain/deployments/orchestrator.ts';
 import type { ResourceDriverRegistry } from '../domain/resources/provision.ts';
 import type { RouteTable } from '../domain/resources/routes.ts';
 import type { StateCredentials } from '../domain/resources/state.ts';
 import { terraformStateRoutes } from './routes/terraform-state.ts';
+import { metricsRoute, requestTelemetry } from './metrics.ts';
+import type { PaveMetrics } from '../observability/metrics.ts';
+import { signInRoutes } from './routes/sso.ts';
+import type { OidcSignOn } from '../domain/sso.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -136,6 +141,15 @@ export interface BuildApiOptions {
   authorizeOnly?: boolean;
   /** CIDRs webhooks may reach although they are loopback, private or link-local (`--webhook-allow`). */
   webhookAllow?: readonly string[];
+  /**
+   * Prometheus metrics: requests are measured into them and `GET /metrics` (permission metrics.read) serves
+   * them; not served when absent (requests are still traced).
+   */
+  metrics?: PaveMetrics | undefined;
+  /** Single sign-on with an OIDC provider (`--oidc-issuer`); not offered when absent. */
+  sso?: OidcSignOn | undefined;
+  /** False refuses `POST /auth/login` (`--disable-password-login`); default true. */
+  passwordLogin?: boolean | undefined;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -202,6 +216,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  requestTelemetry(app, options.metrics);
   app.addHook('onResponse', async (request, reply) => {
     // Health probes would drown the log.
     if (request.url === '/healthz' || request.url === '/readyz') return;
@@ -237,6 +252,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
 
   const api = app.withTypeProvider<ZodTypeProvider>();
   healthRoutes(api, options.store);
+  if (options.metrics) metricsRoute(app, options.store, options.metrics);
   if (options.routes) await proxyRoutes(app, options.routes);
   await portalRoutes(app, options.portalDir);
   if (options.secrets && options.stateCredentials) {
@@ -296,6 +312,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
       environmentRoutes(scoped, options.store, teardown, options.onDeploymentQueued);
       if (resources) resourceRoutes(scoped, resources);
       tokenRoutes(scoped, options.store);
+      signInRoutes(scoped, { sso: options.sso, passwordLogin: options.passwordLogin ?? true });
       identityRoutes(scoped, options.store);
       roleRoutes(scoped, options.store);
       targetRoutes(
@@ -312,6 +329,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
       eventRoutes(scoped, options.store);
       catalogRoutes(scoped, options.store);
       approvalRoutes(scoped, { store: options.store, onQueued: options.onDeploymentQueued });
+      insightsRoutes(scoped, { store: options.store });
       if (options.secrets) {
         webhookRoutes(scoped, {
           store: options.store,

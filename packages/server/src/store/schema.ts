@@ -36,6 +36,8 @@ export interface Database {
   resource_states: ResourceStatesTable;
   profiles: ProfilesTable;
   templates: TemplatesTable;
+  sso_sign_ins: SsoSignInsTable;
+  oidc_identities: OidcIdentitiesTable;
 }
 
 export interface UsersTable {
@@ -154,6 +156,8 @@ export interface DeploymentsTable {
   artifact_id: Generated<number | string | null>;
   /** The commit of that artifact. */
   commit: Generated<string | null>;
+  /** When that commit was made (0023): the artifact's commit time, or `pave deploy --commit-time`. */
+  commit_time: Generated<string | null>;
   /** Who approved or rejected it, when it awaited approval (0016). */
   approved_by: Generated<string | null>;
   /** Their comment. */
@@ -289,6 +293,8 @@ export interface TeamsTable {
   id: string;
   created_by: string;
   created_at: string;
+  /** The OIDC group whose members are this team's members at each SSO sign-in; null: managed by hand. */
+  oidc_group: Generated<string | null>;
 }
 
 export interface TeamMembersTable {
@@ -488,4 +494,24 @@ export interface TemplatesTable {
   content: string;
   created_at: string;
   created_by: string;
+}
+
+/** An SSO sign-in under way: started at /auth/sso/start, finished (once) at /auth/sso/callback. */
+export interface SsoSignInsTable {
+  state_hash: string;
+  nonce: string;
+  code_verifier: string;
+  callback_url: string;
+  return_to: string;
+  created_at: string;
+  expires_at: string;
+}
+
+/** Which Pave user an OIDC provider's subject is. */
+export interface OidcIdentitiesTable {
+  issuer: string;
+  subject: string;
+  user_id: string;
+  created_at: string;
+  last_sign_in_at: string;
 }

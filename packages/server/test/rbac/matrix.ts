@@ -77,7 +77,12 @@ export async function createMatrixUsers(store: Store): Promise<Record<MatrixRole
 }
 
 /** Routes anyone may call without a token: outside the matrix. */
-export const PUBLIC_ROUTES = new Set(['POST /auth/login']);
+export const PUBLIC_ROUTES = new Set([
+  'POST /auth/login',
+  'GET /auth/methods',
+  'GET /auth/sso/start',
+  'GET /auth/sso/callback',
+]);
 
 /** Every route the API serves that needs a token, as `METHOD /path`, from its OpenAPI document. */
 export function apiRoutes(app: FastifyInstance): string[] {

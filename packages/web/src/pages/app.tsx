@@ -15,6 +15,7 @@ import {
 } from '../components/common.tsx';
 import { problemSentence } from '../components/problem-text.ts';
 import { WebhooksPanel } from '../components/webhooks-panel.tsx';
+import { AppTabs } from '../components/app-tabs.tsx';
 
 /** How often the environments' status is fetched again while the page is open. */
 const STATUS_POLL_MS = 5000;
@@ -62,6 +63,7 @@ export function AppPage({ session, app }: { session: Session; app: string }) {
         </h1>
         {session.can('audit.read', { app }) && <a href={href('audit', app)}>Audit log of {app}</a>}
       </div>
+      <AppTabs app={app} current="environments" />
       <ErrorMessage error={detail.error} />
       <Command>{`pave apps get ${app}`}</Command>
 

@@ -23,7 +23,14 @@ export function AppsPage({ session }: { session: Session }) {
 
   return (
     <>
-      <h1>Apps</h1>
+      <div className="page-head">
+        <h1>Apps</h1>
+        {session.can('app.create') && (
+          <a className="button" href={href('templates')}>
+            New app from template
+          </a>
+        )}
+      </div>
       <Section title="Apps you can see">
         <label>
           Search apps

@@ -1,8 +1,9 @@
 import { useState, type FormEvent } from 'react';
 import { clientWith, openSession, type Session } from '../session.ts';
 import { Command, ErrorMessage } from '../components/common.tsx';
+import { SsoSignIn, useSsoHandOver } from '../components/sso-sign-in.tsx';
 
-/** Sign in with a username and password, or with a token. */
+/** Sign in with SSO (when the server offers it), a username and password, or a token. */
 export function SignIn({
   onSignedIn,
   onSignOut,
@@ -16,6 +17,7 @@ export function SignIn({
   const [token, setToken] = useState('');
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  const sso = useSsoHandOver(onSignedIn, onSignOut);
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -35,6 +37,8 @@ export function SignIn({
   return (
     <main className="sign-in">
       <h1>Sign in to Pave</h1>
+      <SsoSignIn />
+      <ErrorMessage error={sso.error} />
       <div role="tablist" aria-label="Sign-in method" className="tabs">
         <button
           role="tab"

@@ -32,6 +32,7 @@ import {
 import { minReadySecondsOf } from '../env-types.ts';
 import { applySet, type ApplyOutcome } from './phases/apply-set.ts';
 import { DeploymentInterrupted, type SetRun } from './phases/phase.ts';
+import type { DeploymentTelemetry } from '../../observability/telemetry.ts';
 
 export { DeploymentInterrupted } from './phases/phase.ts';
 
@@ -48,6 +49,8 @@ export interface OrchestratorDeps {
   /** Runtime targets: which runtime each environment deploys to (without: `runtime` for all). */
   targets?: EnvironmentTargets;
   logger: Logger;
+  /** Metrics and spans of each deployment and its phases; none when absent. */
+  telemetry?: DeploymentTelemetry | undefined;
 }
 
 /** Chooses the runtime of a deployment and moves the environment to it (see RuntimeRouter). */

@@ -11,7 +11,7 @@ import {
 } from '@pave/core';
 import type { Executor } from '../../store/index.ts';
 import type { DeploymentsTable, EnvironmentsTable } from '../../store/schema.ts';
-import { now } from '../context.ts';
+import { now, type Clock } from '../context.ts';
 
 /** What a deployment was asked to do, as stored in its `request` column. */
 export interface DeploymentRequest {
@@ -62,6 +62,7 @@ export function toDeployment(row: Selectable<DeploymentsTable>): Deployment {
     valuesVersion: row.values_version === null ? null : Number(row.values_version),
     artifactId: row.artifact_id === null || row.artifact_id === undefined ? null : String(row.artifact_id),
     commit: row.commit ?? null,
+    commitTime: row.commit_time ?? null,
     ...(row.policy_overrides
       ? { policyOverrides: JSON.parse(row.policy_overrides) as RecordedPolicyOverride[] }
       : {}),
@@ -123,14 +124,15 @@ export async function recordRunStart(
 }
 
 /**
- * Makes a deployment the environment's current one and marks it succeeded. Fencing: only the replica that
- * still holds the environment's lease (`replicaId`) may finish it; false when it no longer does.
+ * Makes a deployment the environment's current one and marks it succeeded (at `clock()`). Fencing: only the
+ * replica that still holds the environment's lease (`replicaId`) may finish it; false when it no longer does.
  */
 export async function recordSuccess(
   tx: Executor,
   id: number,
   target: { app: string; env: string; setId: string },
   replicaId: string | undefined,
+  clock: Clock = now,
 ): Promise<boolean> {
   const held = await tx
     .updateTable('environments')
@@ -142,22 +144,23 @@ export async function recordSuccess(
   if (Number(held.numUpdatedRows) !== 1) return false;
   await tx
     .updateTable('deployments')
-    .set({ status: 'succeeded', finished_at: now() })
+    .set({ status: 'succeeded', finished_at: clock() })
     .where('id', '=', id)
     .execute();
   return true;
 }
 
-/** Marks a deployment failed with its reason, and whether the previous set was restored. */
+/** Marks a deployment failed (at `clock()`) with its reason, and whether the previous set was restored. */
 export async function recordFailure(
   db: Executor,
   id: number,
   reason: string,
   rolledBack: boolean,
+  clock: Clock = now,
 ): Promise<void> {
   await db
     .updateTable('deployments')
-    .set({ status: 'failed', reason, finished_at: now(), rolled_back: rolledBack ? 1 : 0 })
+    .set({ status: 'failed', reason, finished_at: clock(), rolled_back: rolledBack ? 1 : 0 })
     .where('id', '=', id)
     .execute();
 }

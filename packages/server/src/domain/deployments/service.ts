@@ -14,7 +14,7 @@ import { recordAudit } from '../audit.ts';
 import { recordEvent } from '../events.ts';
 import { environmentRow } from '../environments.ts';
 import { latestValuesVersion, valuesContent } from '../values.ts';
-import { now, type RequestContext } from '../context.ts';
+import { now, type Clock, type RequestContext } from '../context.ts';
 import { diffSets } from './diff.ts';
 import { planResources, type ResourceDeps } from '../resources/provision.ts';
 import { driverContext, type LevelLogger } from './orchestrator.ts';
@@ -50,8 +50,19 @@ export function applyPatch(
 }
 
 /**
+ * What a deployment deploys, when it is known: the build artifact (`id`, null for `pave deploy --commit`), its
+ * commit and when the commit was made.
+ */
+export interface DeploymentOrigin {
+  id: string | null;
+  commit: string;
+  commitTime: string | null;
+}
+
+/**
  * Inserts a queued deployment, its audit entry and its deployment.queued event (inside `tx`). `artifact`:
- * the build artifact it deploys, recorded with its commit. Into an environment whose type requires approval
+ * the build artifact or commit it deploys, recorded with its commit and commit time. `clock` says when it is
+ * created (tests seeding a history pass their own). Into an environment whose type requires approval
  * it is `awaiting-approval` instead, with an approval.requested event; either way it supersedes the older
  * deployments of the environment still awaiting approval.
  */
@@ -62,7 +73,8 @@ export async function insertDeployment(
   kind: DeploymentKind,
   request: DeploymentRequest,
   message: string,
-  artifact?: { id: string; commit: string },
+  artifact?: DeploymentOrigin,
+  clock: Clock = now,
 ): Promise<Deployment> {
   const awaitsApproval = await approvalRequired(tx, target.app, target.env);
   const row = await tx
@@ -78,11 +90,12 @@ export async function insertDeployment(
       message,
       status: awaitsApproval ? 'awaiting-approval' : 'queued',
       reason: null,
-      created_at: now(),
+      created_at: clock(),
       started_at: null,
       finished_at: null,
-      artifact_id: artifact ? Number(artifact.id) : null,
+      artifact_id: artifact?.id ? Number(artifact.id) : null,
       commit: artifact?.commit ?? null,
+      commit_time: artifact?.commitTime ? new Date(artifact.commitTime).toISOString() : null,
     })
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -100,7 +113,8 @@ export async function insertDeployment(
       setId: request.setId,
       fromDeployment: request.fromDeploymentId,
       fromEnv: request.fromEnvId,
-      ...(artifact ? { artifact: artifact.id, commit: artifact.commit } : {}),
+      ...(artifact?.id ? { artifact: artifact.id } : {}),
+      ...(artifact ? { commit: artifact.commit } : {}),
     },
   });
   await recordEvent(tx, context, {
@@ -184,8 +198,24 @@ export async function createDeployment(
       ],
     );
   }
+  if (body.artifact !== undefined && body.commit !== undefined) {
+    throw new InputError('an artifact names its own commit', [
+      { path: '/commit', message: 'leave `commit` out when deploying an artifact' },
+    ]);
+  }
+  if (body.commitTime !== undefined && body.commit === undefined && body.artifact === undefined) {
+    throw new InputError('a commit time needs the commit it is the time of', [
+      { path: '/commitTime', message: 'send `commit` too (`pave deploy --commit SHA --commit-time TIME`)' },
+    ]);
+  }
   const artifact =
     body.artifact === undefined ? undefined : await artifactToDeploy(store.db, app, body.artifact);
+  // The artifact's commit time wins; `commitTime` fills in for an artifact whose CI did not say.
+  const origin: DeploymentOrigin | undefined = artifact
+    ? { id: artifact.id, commit: artifact.commit, commitTime: artifact.commitTime ?? body.commitTime ?? null }
+    : body.commit !== undefined
+      ? { id: null, commit: body.commit, commitTime: body.commitTime ?? null }
+      : undefined;
   const current = await currentWorkloads(store.db, app, env);
   const request: DeploymentRequest = {
     timeoutSeconds: body.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
@@ -302,7 +332,7 @@ export async function createDeployment(
     recordPolicyOutcome(
       tx,
       context,
-      await insertDeployment(tx, context, { app, env }, kind, request, message, artifact),
+      await insertDeployment(tx, context, { app, env }, kind, request, message, origin),
       policyCheck,
     ),
   );

@@ -173,7 +173,13 @@ export class DeploymentWorker {
         });
         if (resumed) await this.releaseStateLocks(app, env, id);
         try {
-          await runDeployment({ ...this.deps, replicaId: this.replicaId }, id, signal, resumed);
+          const deps = { ...this.deps, replicaId: this.replicaId };
+          const telemetry = this.deps.telemetry;
+          await (telemetry
+            ? telemetry.deployment({ app, env, deploymentId: id }, signal, () =>
+                runDeployment(deps, id, signal, resumed),
+              )
+            : runDeployment(deps, id, signal, resumed));
           await this.releaseStateLocks(app, env, id);
         } catch (error) {
           if (error instanceof DeploymentInterrupted || signal.aborted) {

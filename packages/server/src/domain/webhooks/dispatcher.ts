@@ -48,6 +48,8 @@ export interface WebhookDispatcherOptions {
   /** How long a receiver has to answer. Default 10 s. */
   timeoutMs?: number;
   retry?: Partial<WebhookRetryPolicy>;
+  /** Told of every delivery attempt that was not aborted (for metrics). */
+  onAttempt?: (result: SendResult) => void;
 }
 
 /** How many of a webhook's pending deliveries are looked at for one that is due. */
@@ -323,6 +325,7 @@ export class WebhookDispatcher {
       const createdAt = now();
       const result = await this.sender.send(webhook.url, secret, { id, body }, signal);
       if (signal.aborted) break;
+      this.options.onAttempt?.(result);
       const row: Selectable<WebhookDeliveriesTable> & { event_id: number } = {
         id,
         webhook_id: webhook.id,
@@ -386,6 +389,7 @@ export class WebhookDispatcher {
       signal,
     );
     if (signal.aborted) return { outcome: 'idle', failed: true };
+    this.options.onAttempt?.(result);
     const log = [...(JSON.parse(delivery.attempt_log) as WebhookAttempt[]), attemptOf(result)];
     await this.options.store.transaction(async (tx) => {
       if (result.ok) {

@@ -9,6 +9,7 @@ import {
   Team,
   TeamMemberParams,
   TeamParams,
+  UpdateTeamBody,
   User,
   UserParams,
   listOf,
@@ -27,6 +28,7 @@ import {
   removeTeamMember,
   setPassword,
   unlockUser,
+  updateTeam,
 } from '../../domain/users.ts';
 
 /**
@@ -166,6 +168,20 @@ export function identityRoutes(api: ApiServer, store: Store): void {
       },
     },
     async (request, reply) => reply.code(201).send(await createTeam(store, request.pave, request.body)),
+  );
+  api.patch(
+    '/teams/:team',
+    {
+      config: { permission: 'user.write' },
+      schema: {
+        tags: ['teams'],
+        summary: 'Change a team: the SSO group it follows (null: members by hand only)',
+        params: TeamParams,
+        body: UpdateTeamBody,
+        response: { 200: Team },
+      },
+    },
+    async (request) => updateTeam(store, request.pave, request.params.team, request.body),
   );
   api.delete(
     '/teams/:team',

@@ -19,6 +19,8 @@ import { policies } from './0017_policies.ts';
 import { resourceStates } from './0018_resource_states.ts';
 import { profiles } from './0019_profiles.ts';
 import { templates } from './0021_templates.ts';
+import { sso } from './0022_sso.ts';
+import { insights } from './0023_insights.ts';
 
 /** The database engines the store runs on. */
 export type StoreEngine = 'sqlite' | 'postgres';
@@ -52,4 +54,6 @@ export const migrations: readonly StoreMigration[] = [
   resourceStates,
   profiles,
   templates,
+  sso,
+  insights,
 ];

@@ -1,6 +1,12 @@
 import { driverContext } from '../orchestrator.ts';
 import { writeRoutes } from '../../resources/routes.ts';
-import { PhaseFailed, runPhase, type PhaseName, type RunProgress, type SetRun } from './phase.ts';
+import {
+  PhaseFailed,
+  runPhase as runPlainPhase,
+  type PhaseName,
+  type RunProgress,
+  type SetRun,
+} from './phase.ts';
 import { plan } from './plan.ts';
 import { provision } from './provision.ts';
 import { switchTarget } from './switch-target.ts';
@@ -23,6 +29,12 @@ export type ApplyOutcome =
 export async function applySet(run: SetRun): Promise<ApplyOutcome> {
   const progress: RunProgress = { touched: false, started: [], created: [] };
   const { signal } = run;
+  // Each phase is timed and traced (a span under the deployment's) when the run has telemetry.
+  const { telemetry } = run.deps;
+  const runPhase = <T>(phase: PhaseName, driver: string | null, stop: AbortSignal, fn: () => Promise<T>) =>
+    telemetry
+      ? telemetry.phase(run.target, phase, driver, () => runPlainPhase(phase, driver, stop, fn))
+      : runPlainPhase(phase, driver, stop, fn);
   try {
     const planned = await runPhase('plan', null, signal, () => plan(run));
     const { runtime } = planned;

@@ -1,0 +1,543 @@
+import { createHash, randomUUID } from 'node:crypto';
+import * as oidc from 'openid-client';
+import {
+  AuthenticationError,
+  InputError,
+  ServiceUnavailableError,
+  isDnsLabel,
+  type LoginResult,
+  type OrgRole,
+} from '@pave/core';
+import type { Executor, Store } from '../store/index.ts';
+import { recordAudit } from './audit.ts';
+import { refusalsFor } from './audit-refusals.ts';
+import { now, systemContext } from './context.ts';
+import { insertToken } from './tokens.ts';
+import { LOGIN_TOKEN_TTL_MS } from './users.ts';
+
+/** How Pave signs users in with an OpenID Connect provider (`pave up --oidc-issuer …`). */
+export interface SsoSettings {
+  /** The provider's issuer URL; its discovery document is at `<issuer>/.well-known/openid-configuration`. */
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  /** The ID token (or userinfo) claim that lists the user's groups; default `groups`. */
+  groupsClaim?: string | undefined;
+  /**
+   * Pave's callback as registered at the provider, e.g. https://pave.example.com/api/v1/auth/sso/callback;
+   * default: built from the Host the browser used. Set it behind a proxy that terminates TLS.
+   */
+  callbackUrl?: string | undefined;
+  /** The org role a user gets at their first sign-in; default `member`; `none` grants nothing. */
+  defaultRole?: OrgRole | 'none' | undefined;
+  /**
+   * Seconds to add to this host's clock when checking the ID token's times (for a host whose clock is off);
+   * default 0. The provider's own tolerance of 30 s applies on top.
+   */
+  clockSkewSeconds?: number | undefined;
+  /** How Pave talks to the provider; the global fetch by default (tests intercept the token response). */
+  fetch?: typeof fetch | undefined;
+}
+
+/** How long a started sign-in may take at the provider before it must start again. */
+export const SSO_SIGN_IN_TTL_MS = 10 * 60 * 1000;
+
+/** The org roles a first SSO sign-in may grant, or none. */
+export const SSO_DEFAULT_ROLES = ['member', 'platform', 'admin', 'none'] as const;
+
+/** Where an SSO sign-in hands the token over: the portal (by origin), or the CLI's loopback server. */
+export type SsoReturn = { kind: 'portal'; origin: string } | { kind: 'cli'; url: string };
+
+/** A finished sign-in: the user's new token, and where it goes. */
+export interface SsoSignedIn {
+  returnTo: SsoReturn;
+  login: LoginResult;
+}
+
+/** A refused sign-in: why (an AuthenticationError the caller may see) and, when known, where to say so. */
+export class SsoRefusal extends Error {
+  constructor(
+    readonly error: AuthenticationError,
+    readonly returnTo: SsoReturn | null,
+  ) {
+    super(error.message);
+    this.name = 'SsoRefusal';
+  }
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * Checks SSO settings before the server starts: an issuer must be https, except on loopback (a provider on
+ * this machine, for tests and trials), where http is allowed. InputError naming the flag otherwise.
+ */
+export function checkSsoSettings(settings: SsoSettings): void {
+  let issuer: URL;
+  try {
+    issuer = new URL(settings.issuer);
+  } catch {
+    throw new InputError(`--oidc-issuer: "${settings.issuer}" is not a URL`, [
+      { path: '--oidc-issuer', message: 'give the issuer URL, e.g. https://login.example.com/realms/acme' },
+    ]);
+  }
+  if (issuer.protocol !== 'https:' && !(issuer.protocol === 'http:' && LOOPBACK_HOSTS.has(issuer.hostname))) {
+    throw new InputError(`--oidc-issuer: ${settings.issuer} is not https`, [
+      { path: '--oidc-issuer', message: 'an issuer must be https (http only on 127.0.0.1 or localhost)' },
+    ]);
+  }
+  if (
+    settings.callbackUrl !== undefined &&
+    !/^https?:\/\/[^/]+\/api\/v1\/auth\/sso\/callback$/.test(settings.callbackUrl)
+  ) {
+    throw new InputError(`--oidc-redirect-url: "${settings.callbackUrl}" is not Pave's callback URL`, [
+      {
+        path: '--oidc-redirect-url',
+        message: 'give https://HOST/api/v1/auth/sso/callback, as registered at the provider',
+      },
+    ]);
+  }
+  if (!settings.clientId || !settings.clientSecret) {
+    throw new InputError('SSO needs a client id and a client secret', [
+      { path: '--oidc-client-id', message: 'give --oidc-client-id and --oidc-client-secret-file' },
+    ]);
+  }
+}
+
+function hashState(state: string): string {
+  return createHash('sha256').update(state).digest('hex');
+}
+
+/**
+ * Single sign-on with an OpenID Connect provider: the authorization code flow with PKCE, state and nonce.
+ * What a sign-in needs between its start and its callback is kept in the store (single use, 10 minutes), so
+ * any replica can finish a sign-in another started. The provider is discovered at the first sign-in (and
+ * again after a failure), so Pave starts while the provider is down.
+ */
+export class OidcSignOn {
+  private configuration: Promise<oidc.Configuration> | undefined;
+  private readonly groupsClaim: string;
+
+  constructor(
+    private readonly store: Store,
+    readonly settings: SsoSettings,
+  ) {
+    checkSsoSettings(settings);
+    this.groupsClaim = settings.groupsClaim ?? 'groups';
+  }
+
+  /** The provider's configuration (discovery and its keys); ServiceUnavailableError when it cannot be had. */
+  private async provider(): Promise<oidc.Configuration> {
+    this.configuration ??= this.discover();
+    try {
+      return await this.configuration;
+    } catch (error) {
+      this.configuration = undefined;
+      throw new ServiceUnavailableError(
+        `the SSO provider ${this.settings.issuer} cannot be reached: ${(error as Error).message}`,
+        [
+          {
+            path: '--oidc-issuer',
+            message: 'check the issuer URL and that Pave can reach it; then try again',
+          },
+        ],
+      );
+    }
+  }
+
+  private async discover(): Promise<oidc.Configuration> {
+    const issuer = new URL(this.settings.issuer);
+    const insecure = issuer.protocol === 'http:';
+    const metadata: Partial<oidc.ClientMetadata> = { client_secret: this.settings.clientSecret };
+    if (this.settings.clockSkewSeconds) metadata[oidc.clockSkew] = this.settings.clockSkewSeconds;
+    const configuration = await oidc.discovery(
+      issuer,
+      this.settings.clientId,
+      metadata,
+      oidc.ClientSecretBasic(this.settings.clientSecret),
+      {
+        // Only ever for an issuer on loopback (checkSsoSettings refuses http elsewhere).
+        ...(insecure ? { execute: [oidc.allowInsecureRequests] } : {}),
+        ...(this.settings.fetch ? { [oidc.customFetch]: this.customFetch() } : {}),
+      },
+    );
+    // Check the ID token's signature with the provider's keys (JWKS) too, not only TLS to the provider.
+    oidc.enableNonRepudiationChecks(configuration);
+    return configuration;
+  }
+
+  private customFetch(): oidc.CustomFetch {
+    const fetcher = this.settings.fetch!;
+    return (url, options) => fetcher(url, options as RequestInit);
+  }
+
+  /**
+   * Starts a sign-in: keeps its state, nonce and PKCE verifier, and returns the provider's authorization
+   * URL to send the browser to. `callbackUrl` is Pave's /auth/sso/callback as the browser reaches it.
+   */
+  async start(returnTo: SsoReturn, callbackUrl: string): Promise<URL> {
+    const configuration = await this.provider();
+    const state = oidc.randomState();
+    const nonce = oidc.randomNonce();
+    const verifier = oidc.randomPKCECodeVerifier();
+    const at = Date.now();
+    await this.store.db
+      .deleteFrom('sso_sign_ins')
+      .where('expires_at', '<', new Date(at).toISOString())
+      .execute();
+    await this.store.db
+      .insertInto('sso_sign_ins')
+      .values({
+        state_hash: hashState(state),
+        nonce,
+        code_verifier: verifier,
+        callback_url: callbackUrl,
+        return_to: JSON.stringify(returnTo),
+        created_at: new Date(at).toISOString(),
+        expires_at: new Date(at + SSO_SIGN_IN_TTL_MS).toISOString(),
+      })
+      .execute();
+    const supported = configuration.serverMetadata().scopes_supported ?? [];
+    const scopes = ['openid', 'profile', 'email', ...(supported.includes('groups') ? ['groups'] : [])];
+    return oidc.buildAuthorizationUrl(configuration, {
+      redirect_uri: callbackUrl,
+      scope: scopes.join(' '),
+      state,
+      nonce,
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    });
+  }
+
+  /**
+   * Finishes a sign-in from the provider's redirect (`query`: the callback's query parameters): takes the
+   * sign-in its state names (once), exchanges the code with the PKCE verifier, validates the ID token
+   * (signature with the provider's keys, issuer, audience, expiry, nonce), then finds or creates the user,
+   * refreshes their teams from the groups claim and issues a token like a password login. Rejects with
+   * SsoRefusal (saying what was wrong) for anything that does not validate, after auditing it as
+   * `auth.sso-failed`.
+   */
+  async finish(
+    query: Record<string, string>,
+    client: { address: string; requestId: string },
+  ): Promise<SsoSignedIn> {
+    let returnTo: SsoReturn | null = null;
+    try {
+      const state = query.state;
+      if (!state) throw refused('the answer from the SSO provider has no state', 'start the sign-in again');
+      const signIn = await this.takeSignIn(state);
+      returnTo = JSON.parse(signIn.return_to) as SsoReturn;
+      if (query.error) {
+        const description = query.error_description ? `: ${query.error_description}` : '';
+        throw refused(
+          `the SSO provider refused the sign-in (${query.error}${description})`,
+          'try again, or ask your SSO admin',
+        );
+      }
+      const configuration = await this.provider();
+      const currentUrl = new URL(signIn.callback_url);
+      for (const [name, value] of Object.entries(query)) currentUrl.searchParams.set(name, value);
+      let tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
+      try {
+        tokens = await oidc.authorizationCodeGrant(configuration, currentUrl, {
+          pkceCodeVerifier: signIn.code_verifier,
+          expectedState: state,
+          expectedNonce: signIn.nonce,
+          idTokenExpected: true,
+        });
+      } catch (error) {
+        throw validationRefusal(error);
+      }
+      const claims = tokens.claims();
+      if (!claims) throw refused('the SSO provider sent no ID token', 'check the client is an OIDC client');
+      let groupsValue = claims[this.groupsClaim];
+      if (groupsValue === undefined && configuration.serverMetadata().userinfo_endpoint) {
+        try {
+          const info = await oidc.fetchUserInfo(configuration, tokens.access_token, claims.sub);
+          groupsValue = info[this.groupsClaim];
+        } catch (error) {
+          throw refused(
+            `the SSO provider's userinfo, where the groups are, could not be read: ${(error as Error).message}`,
+            'start the sign-in again; if it keeps failing, ask your SSO admin',
+          );
+        }
+      }
+      const groups = Array.isArray(groupsValue)
+        ? groupsValue.filter((g): g is string => typeof g === 'string')
+        : [];
+      const login = await this.signIn(
+        {
+          issuer: claims.iss,
+          subject: claims.sub,
+          preferredName: stringClaim(claims.preferred_username) ?? stringClaim(claims.email),
+          groups,
+        },
+        client,
+      );
+      return { returnTo, login };
+    } catch (error) {
+      const refusal =
+        error instanceof SsoRefusal
+          ? new SsoRefusal(error.error, returnTo)
+          : (error as Error).name === 'AuthenticationError'
+            ? new SsoRefusal(error as AuthenticationError, returnTo)
+            : null;
+      if (!refusal) throw error;
+      refusalsFor(this.store).ssoFailed({
+        reason: refusal.error.message,
+        clientAddress: client.address,
+        requestId: client.requestId,
+      });
+      throw refusal;
+    }
+  }
+
+  /** Takes (deletes) the sign-in `state` names; refused when it is unknown, used already, or expired. */
+  private async takeSignIn(state: string) {
+    const row = await this.store.db
+      .deleteFrom('sso_sign_ins')
+      .where('state_hash', '=', hashState(state))
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) {
+      throw refused(
+        'this SSO sign-in is unknown or was used already (state)',
+        'a sign-in link works once; start the sign-in again',
+      );
+    }
+    if (Date.parse(row.expires_at) <= Date.now()) {
+      throw refused(
+        `this SSO sign-in took longer than ${SSO_SIGN_IN_TTL_MS / 60_000} minutes`,
+        'start the sign-in again',
+      );
+    }
+    return row;
+  }
+
+  /** Finds or creates the user of a validated identity, refreshes their teams, and issues their token. */
+  private async signIn(
+    identity: { issuer: string; subject: string; preferredName: string | undefined; groups: string[] },
+    client: { address: string; requestId: string },
+  ): Promise<LoginResult> {
+    const signedInAt = new Date();
+    const expiresAt = new Date(signedInAt.getTime() + LOGIN_TOKEN_TTL_MS).toISOString();
+    return this.store.transaction(async (tx) => {
+      const linked = await tx
+        .selectFrom('oidc_identities')
+        .innerJoin('users', 'users.id', 'oidc_identities.user_id')
+        .select(['users.id as id', 'users.username as username'])
+        .where('oidc_identities.issuer', '=', identity.issuer)
+        .where('oidc_identities.subject', '=', identity.subject)
+        .executeTakeFirst();
+      const user = linked ?? (await this.createUser(tx, identity, client.requestId));
+      if (linked) {
+        await tx
+          .updateTable('oidc_identities')
+          .set({ last_sign_in_at: signedInAt.toISOString() })
+          .where('issuer', '=', identity.issuer)
+          .where('subject', '=', identity.subject)
+          .execute();
+      }
+      const context = systemContext(user.username, client.requestId, user.id);
+      const teams = await syncTeams(tx, user, identity.groups, context);
+      const created = await insertToken(tx, user, `sso ${signedInAt.toISOString()}`, expiresAt);
+      await recordAudit(tx, context, {
+        action: 'user.login',
+        target: `users/${user.username}`,
+        summary: {
+          method: 'sso',
+          issuer: identity.issuer,
+          tokenId: created.id,
+          prefix: created.prefix,
+          expiresAt,
+          clientAddress: client.address,
+          teamsJoined: teams.joined,
+          teamsLeft: teams.left,
+        },
+      });
+      return { token: created.token, expiresAt, username: user.username };
+    });
+  }
+
+  /** Creates the user of an identity seen for the first time, links it, and grants the default role. */
+  private async createUser(
+    tx: Executor,
+    identity: { issuer: string; subject: string; preferredName: string | undefined },
+    requestId: string,
+  ): Promise<{ id: string; username: string }> {
+    const username = await freeUsername(tx, usernameFrom(identity.preferredName));
+    const id = `usr_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
+    const at = now();
+    await tx
+      .insertInto('users')
+      .values({ id, username, created_at: at, kind: 'user', password_hash: null })
+      .execute();
+    await tx
+      .insertInto('oidc_identities')
+      .values({
+        issuer: identity.issuer,
+        subject: identity.subject,
+        user_id: id,
+        created_at: at,
+        last_sign_in_at: at,
+      })
+      .execute();
+    const role = this.settings.defaultRole ?? 'member';
+    if (role !== 'none') {
+      await tx
+        .insertInto('role_grants')
+        .values({
+          subject_kind: 'user',
+          subject_id: id,
+          role,
+          scope_kind: 'org',
+          scope_id: '',
+          created_by: 'pave',
+          created_at: at,
+        })
+        .execute();
+    }
+    await recordAudit(tx, systemContext('pave', requestId), {
+      action: 'user.create',
+      target: `users/${username}`,
+      summary: {
+        username,
+        kind: 'user',
+        hasPassword: false,
+        via: 'sso',
+        issuer: identity.issuer,
+        subject: identity.subject,
+        role: role === 'none' ? null : role,
+      },
+    });
+    return { id, username };
+  }
+}
+
+function refused(message: string, fix: string): SsoRefusal {
+  return new SsoRefusal(new AuthenticationError(message, [{ path: 'sso', message: fix }]), null);
+}
+
+/** What a failed code exchange or ID token check means, in words a user can act on. */
+function validationRefusal(error: unknown): SsoRefusal {
+  const { message, code, cause } = error as { message: string; code?: string; cause?: { message?: string } };
+  // openid-client's errors say what kind of check failed; the check itself is in their cause.
+  const detail = `${message} ${cause?.message ?? ''}`;
+  const again = 'start the sign-in again; if it keeps failing, ask your SSO admin';
+  if (error instanceof oidc.ResponseBodyError || error instanceof oidc.AuthorizationResponseError) {
+    const description = error.error_description ? `: ${error.error_description}` : '';
+    return refused(`the SSO provider refused the sign-in (${error.error}${description})`, again);
+  }
+  if (/signature/i.test(detail)) {
+    return refused('the ID token is not signed by the SSO provider (its signature does not verify)', again);
+  }
+  if (/"aud"|"azp"/.test(detail)) {
+    return refused(
+      'the ID token was issued for another client (its audience is not this Pave)',
+      'check --oidc-client-id; start the sign-in again',
+    );
+  }
+  if (/"exp"|"iat"|"nbf"/.test(detail) || code === 'OAUTH_JWT_TIMESTAMP_CHECK_FAILED') {
+    return refused('the ID token has expired (or its times are not valid now)', `${again}; check the clocks`);
+  }
+  if (/"nonce"/.test(detail)) {
+    return refused('the ID token is not for this sign-in (nonce)', again);
+  }
+  if (/"iss"/.test(detail)) {
+    return refused('the ID token comes from another issuer', 'check --oidc-issuer; start the sign-in again');
+  }
+  return refused(`the SSO provider's answer did not validate: ${message}`, again);
+}
+
+function stringClaim(value: unknown): string | undefined {
+  return typeof value === 'string' && value.trim() ? value.trim() : undefined;
+}
+
+/**
+ * A username (a DNS label) from a provider's preferred username or email: the part before `@`, lower case,
+ * other characters as `-`; `user` when nothing is left.
+ */
+export function usernameFrom(name: string | undefined): string {
+  const local = (name ?? '').split('@')[0]!.toLowerCase();
+  const label = local
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^[^a-z]+/, '')
+    .replace(/-+$/, '')
+    .slice(0, 50)
+    .replace(/-+$/, '');
+  return label && isDnsLabel(label) ? label : 'user';
+}
+
+/** `base`, or `base-2`, `base-3`, … : the first that no user or service account has. */
+async function freeUsername(tx: Executor, base: string): Promise<string> {
+  const taken = new Set(
+    (
+      await tx
+        .selectFrom('users')
+        .select('username')
+        .where((eb) => eb.or([eb('username', '=', base), eb('username', 'like', `${base}-%`)]))
+        .execute()
+    ).map((row) => row.username),
+  );
+  if (!taken.has(base)) return base;
+  for (let n = 2; ; n += 1) {
+    if (!taken.has(`${base}-${n}`)) return `${base}-${n}`;
+  }
+}
+
+/**
+ * Makes the user a member of exactly those teams following an SSO group that `groups` holds: joins the
+ * ones they are missing, leaves the others. Teams without a group are left alone. Audited per change.
+ */
+async function syncTeams(
+  tx: Executor,
+  user: { id: string; username: string },
+  groups: string[],
+  context: ReturnType<typeof systemContext>,
+): Promise<{ joined: string[]; left: string[] }> {
+  const following = await tx
+    .selectFrom('teams')
+    .select(['id', 'oidc_group'])
+    .where('oidc_group', 'is not', null)
+    .orderBy('id')
+    .execute();
+  const current = new Set(
+    (await tx.selectFrom('team_members').select('team_id').where('user_id', '=', user.id).execute()).map(
+      (row) => row.team_id,
+    ),
+  );
+  const inGroups = new Set(groups);
+  const joined: string[] = [];
+  const left: string[] = [];
+  for (const team of following) {
+    const member = inGroups.has(team.oidc_group!);
+    if (member && !current.has(team.id)) {
+      await tx
+        .insertInto('team_members')
+        .values({ team_id: team.id, user_id: user.id, added_at: now() })
+        .execute();
+      joined.push(team.id);
+    } else if (!member && current.has(team.id)) {
+      await tx
+        .deleteFrom('team_members')
+        .where('team_id', '=', team.id)
+        .where('user_id', '=', user.id)
+        .execute();
+      left.push(team.id);
+    }
+  }
+  for (const team of joined) {
+    await recordAudit(tx, context, {
+      action: 'team.member.add',
+      target: `teams/${team}`,
+      summary: { team, username: user.username, via: 'sso' },
+    });
+  }
+  for (const team of left) {
+    await recordAudit(tx, context, {
+      action: 'team.member.remove',
+      target: `teams/${team}`,
+      summary: { team, username: user.username, via: 'sso' },
+    });
+  }
+  return { joined, left };
+}
