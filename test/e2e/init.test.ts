@@ -189,4 +189,19 @@ describe('pave init end to end: a golden path from template to a deployed app', 
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`${join(broken, 'files', 'server.js')}:2:14: {{ prot }} is undefined`);
   });
+
+  it('points at template.yaml, line and column, when its parameters are not a valid JSON Schema', async () => {
+    const broken = join(work, 'bad-schema');
+    cpSync(NODE_HTTP, broken, { recursive: true });
+    const yamlFile = join(broken, 'template.yaml');
+    const lines = readFileSync(yamlFile, 'utf8').split('\n');
+    const at = lines.findIndex((line) => /^\s+type: integer\s*$/.test(line));
+    expect(at, 'the port parameter of node-http').toBeGreaterThan(0);
+    lines[at] = lines[at]!.replace('integer', 'integr');
+    writeFileSync(yamlFile, lines.join('\n'));
+    const result = await pave('templates', 'apply', '-f', broken, '--dry-run');
+    expect(result.code).toBe(1);
+    const column = lines[at]!.indexOf('integr') + 1;
+    expect(result.stderr).toContain(`${yamlFile}:${at + 1}:${column}: /parameters/properties/port/type:`);
+  });
 });

@@ -1,4 +1,4 @@
-// Loaded lazily by `pave profiles apply` when a profile's patch does not apply, to say where it is in the file.
+// Loaded lazily by `pave profiles apply` and `pave templates apply`, to say where a problem is in their YAML file.
 import { LineCounter, isSeq, parseAllDocuments } from 'yaml';
 import { YamlNodeLocator } from '@pave/core';
 

@@ -13,6 +13,8 @@ export interface TemplateSource {
   origins: Array<Array<string | undefined>>;
   /** Every problem of the YAML, at its file:line:column; no templates when there is one. */
   problems: DeclarationProblem[];
+  /** The YAML file the templates were declared in, and its text (to point the server's problems at lines). */
+  yaml: { file: string; text: string };
 }
 
 /** How `parseDeclarationsFile` checks a template and words its problems. */
@@ -60,12 +62,14 @@ export async function readTemplateSource(path: string): Promise<TemplateSource> 
   });
   const { parseDeclarationsFile } = await import('./definitions-file.ts');
   const parsed = parseDeclarationsFile<Template>(text, yamlFile, await templatesKind());
-  if (parsed.problems.length) return { templates: [], origins: [], problems: parsed.problems };
+  const yaml = { file: yamlFile, text };
+  if (parsed.problems.length) return { templates: [], origins: [], problems: parsed.problems, yaml };
   if (!info.isDirectory()) {
     return {
       templates: parsed.items,
       origins: parsed.items.map((t) => t.files.map(() => undefined)),
       problems: [],
+      yaml,
     };
   }
   if (parsed.items.length !== 1) {
@@ -93,26 +97,35 @@ export async function readTemplateSource(path: string): Promise<TemplateSource> 
     });
     origins.push(file);
   }
-  return { templates: [{ ...template, files }], origins: [origins], problems: [] };
+  return { templates: [{ ...template, files }], origins: [origins], problems: [], yaml };
 }
 
 /**
  * The server's problems with a template, pointed at the local files: `/files/3/content` of a file read from
- * files/ becomes that file's path (its line and column stay), others keep the template's pointer.
+ * files/ becomes that file's path (its line and column stay); any other pointer (`/parameters/properties/port/
+ * type`, `/setup/deploy`) becomes the line and column of that key in the YAML file, the `index`-th template in it.
  */
-export function localProblem(
+export async function localProblem(
   problem: { path: string; message: string },
   template: TemplateInput,
   origins: ReadonlyArray<string | undefined>,
-): string {
-  const index = /^\/files\/(\d+)\//u.exec(problem.path)?.[1];
-  const origin = index === undefined ? undefined : origins[Number(index)];
-  const file = index === undefined ? undefined : template.files?.[Number(index)];
+  yaml: { file: string; text: string },
+  index: number,
+): Promise<string> {
+  const fileIndex = /^\/files\/(\d+)\//u.exec(problem.path)?.[1];
+  const origin = fileIndex === undefined ? undefined : origins[Number(fileIndex)];
+  const file = fileIndex === undefined ? undefined : template.files?.[Number(fileIndex)];
   if (origin && file && problem.message.startsWith(`${file.path}:`)) {
     return `${origin}${problem.message.slice(file.path.length)}`;
   }
   if (origin) return `${origin}: ${problem.message}`;
-  return `${problem.path}: ${problem.message}`;
+  const { locateDeclarationPath } = await import('./profile-positions.ts');
+  const segments = problem.path
+    .split('/')
+    .slice(1)
+    .map((segment) => segment.replaceAll('~1', '/').replaceAll('~0', '~'));
+  const { line, column } = locateDeclarationPath(yaml.text, index, segments);
+  return `${yaml.file}:${line}:${column}: ${problem.path}: ${problem.message}`;
 }
 
 function utf8(bytes: Uint8Array): string | undefined {

@@ -126,8 +126,10 @@ export function registerTemplatesCommands(program: Command, io: CliIo): void {
           const problems = (error as { problem?: { errors?: Array<{ path: string; message: string }> } })
             .problem?.errors;
           if ((error as Error).name !== 'ApiError' || !problems?.length) throw error;
-          for (const problem of problems)
-            io.stderr.write(`${localProblem(problem, template, source.origins[index] ?? [])}\n`);
+          for (const problem of problems) {
+            const origins = source.origins[index] ?? [];
+            io.stderr.write(`${await localProblem(problem, template, origins, source.yaml, index)}\n`);
+          }
           throw new TemplateFileError(`${(error as Error).message}; nothing was applied`);
         }
       }

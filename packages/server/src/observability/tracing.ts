@@ -39,29 +39,38 @@ export function startTracing(env: NodeJS.ProcessEnv, logger: Pick<Logger, 'info'
 async function loadTracing(env: NodeJS.ProcessEnv, endpoint: string): Promise<Tracing> {
   // Imported only here, so a control plane without an endpoint never loads the SDK (a chunk of its own in
   // the bundled CLI).
-  const [{ TracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes }, hooks] =
+  const [{ NodeSDK }, { BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes }] =
     await Promise.all([
+      import('@opentelemetry/sdk-node'),
       import('@opentelemetry/sdk-trace'),
       import('@opentelemetry/exporter-trace-otlp-http'),
       import('@opentelemetry/resources'),
-      import('@opentelemetry/context-async-hooks'),
     ]);
-  const provider = new TracerProvider({
+  const sdk = new NodeSDK({
     resource: resourceFromAttributes({
       'service.name': env.OTEL_SERVICE_NAME || 'pave',
       'service.version': PAVE_VERSION,
     }),
+    // No resource detectors: the process detector would export `pave up`'s command line, which may hold a
+    // store URL with its password.
+    autoDetectResources: false,
+    resourceDetectors: [],
+    // Pave's spans are its own (the bundled CLI leaves nothing for require-hook instrumentations to patch).
+    instrumentations: [],
     spanProcessors: [
       new BatchSpanProcessor({ exporter: new OTLPTraceExporter(), scheduledDelayMillis: 1000 }),
     ],
+    // Traces only: metrics are Prometheus's (/metrics), and logs go to pino. Without these the SDK would set
+    // up OTLP metric and log exporters from the environment's defaults.
+    metricReaders: [],
+    logRecordProcessors: [],
   });
-  // Child spans find their parent through async context (AsyncLocalStorage).
-  context.setGlobalContextManager(new hooks.AsyncLocalStorageContextManager().enable());
-  trace.setGlobalTracerProvider(provider);
+  // Registers the tracer provider and an AsyncLocalStorage context manager, so child spans find their parent.
+  sdk.start();
   return {
     endpoint: redactEndpoint(endpoint),
     async shutdown() {
-      await provider.shutdown();
+      await sdk.shutdown();
       trace.disable();
       context.disable();
       running = undefined;
