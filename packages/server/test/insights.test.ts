@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeploymentKind, Insights } from '@pave/core';
-import { storeEngines } from '../../../test/support/stores.ts';
 import { idleRuntime, openDeployingApi, type DeployingApi } from './support/deploying-api.ts';
 import { systemContext } from '../src/domain/context.ts';
 import { insertDeployment } from '../src/domain/deployments/service.ts';
 import { recordFailure, recordRunStart, recordSuccess } from '../src/domain/deployments/records.ts';
 import { saveSet } from '../src/domain/deployments/sets.ts';
+import { computeInsights } from '../src/domain/insights.ts';
+import { migrations, openStore } from '../src/index.ts';
+import { createTestStoreLocation, storeEngines } from '../../../test/support/stores.ts';
 
 const PASSWORD = 'a long enough password';
 const HOUR = 3_600_000;
@@ -198,6 +200,62 @@ describe.each(storeEngines)('DORA insights on %s', (engine) => {
     expect(lastHours.deploymentFrequency).toMatchObject({ deployments: 0, band: 'low' });
     expect(lastHours.leadTime).toEqual({ count: 0, medianSeconds: null, p90Seconds: null, band: null });
     expect(lastHours.changeFailureRate).toEqual({ finished: 0, failures: 0, rate: null, band: null });
+  });
+
+  it('gives the same figures for deployments recorded before migration 0024, which fills in their facts', async () => {
+    const location = await createTestStoreLocation(engine);
+    const before = migrations.filter((migration) => migration.name < '0024');
+    expect(before.length).toBe(migrations.length - 1);
+    try {
+      const old = await openStore({ url: location.url, dataDir: location.dataDir, migrations: before });
+      const created = { created_by: 'seed', created_at: iso(-30 * DAY) };
+      await old.db
+        .insertInto('apps')
+        .values({ id: 'shop', name: 'shop', ...created })
+        .execute();
+      for (const env of ['dev', 'prod']) {
+        await old.db
+          .insertInto('environments')
+          .values({ app_id: 'shop', id: env, type: 'development', ...created })
+          .execute();
+      }
+      for (const deployment of HISTORY) {
+        await old.db
+          .insertInto('deployments')
+          .values({
+            app_id: 'shop',
+            env_id: deployment.env,
+            kind: deployment.kind ?? 'deploy',
+            request: '{}',
+            set_id: null,
+            previous_set_id: null,
+            actor: 'seed',
+            message: '',
+            status: deployment.outcome === 'succeeded' ? 'succeeded' : 'failed',
+            reason: deployment.outcome === 'succeeded' ? null : 'seeded failure',
+            rolled_back: deployment.outcome === 'rolled-back' ? 1 : 0,
+            created_at: iso(deployment.createdAt),
+            started_at: iso(deployment.createdAt),
+            finished_at: iso(deployment.finishedAt),
+            commit: deployment.commitAt === undefined ? null : `c${deployment.createdAt}`,
+            commit_time: deployment.commitAt === undefined ? null : iso(deployment.commitAt),
+          })
+          .execute();
+      }
+      await old.close();
+      const migrated = await openStore({ url: location.url, dataDir: location.dataDir });
+      try {
+        const scope = { app: 'shop', envs: ['dev', 'prod'], since: iso(-4 * DAY), until: iso(10 * DAY) };
+        const figures = await computeInsights(migrated, scope);
+        expect(figures.changeFailureRate).toMatchObject({ finished: 10, failures: 3 });
+        expect(figures.timeToRestore).toMatchObject({ count: 2, medianSeconds: 3600, unrestored: 1 });
+        expect(figures).toEqual(await computeInsights(api.store, scope));
+      } finally {
+        await migrated.close();
+      }
+    } finally {
+      await location.cleanup();
+    }
   });
 
   it('is read like deployments: a viewer of the app sees it, others do not learn the app exists', async () => {

@@ -21,16 +21,18 @@ export interface InsightsScope {
   until: string;
 }
 
-/** How long after a deployment finished a rollback still makes it a failed change. */
-export const ROLLBACK_HORIZON_SECONDS = 24 * 3600;
-
 const DAY_SECONDS = 86_400;
 
+/** The two measures that have percentiles, by their column in `deployments`. */
+const MEASURES = { lead: 'lead_seconds', restore: 'restore_seconds' } as const;
+type Measure = keyof typeof MEASURES;
+
 /**
- * Computes the four DORA measures of `scope` in the store, with SQL that runs on SQLite and PostgreSQL alike:
- * window functions over the app's deployments find each one's successor and the next success of its
- * environment, aggregates count per UTC day, and percentiles are picked by rank (nearest-rank method), so no
- * more than one row per day and measure leaves the database. docs/insights.md defines each figure.
+ * Computes the four DORA measures of `scope` from the facts stored with each deployment (whether it is a failed
+ * change, its lead time, its time to restore: see deployments/facts.ts). One `group by` counts the finished
+ * deployments per UTC day and takes each day's medians; the window's medians and 90th percentiles are read
+ * by rank (nearest-rank method) from the index that holds each measure in order. docs/insights.md defines each
+ * figure and says how the SQL differs between SQLite and PostgreSQL.
  */
 export async function computeInsights(
   store: Pick<Store, 'db' | 'engine'>,
@@ -38,70 +40,30 @@ export async function computeInsights(
 ): Promise<Insights> {
   const days = (Date.parse(scope.until) - Date.parse(scope.since)) / 1000 / DAY_SECONDS;
   const counts = new Map<string, DayCounts>();
-  const percentiles = new Map<string, Percentiles>();
+  const medians = new Map<string, { lead: number | null; restore: number | null }>();
+  const window: Record<Measure, Percentiles> = {
+    lead: { count: 0, median: null, p90: null },
+    restore: { count: 0, median: null, p90: null },
+  };
   if (scope.envs.length > 0) {
-    // One statement, so the deployments are read and windowed once. Rows of kind `day` count a day's
-    // deployments; rows of kind `rank` hold a measure's sample count (a), median (b) and 90th percentile (c)
-    // for a day or for `all`. Each sample is ranked within its day and within the window; (n + 1) / 2 and
-    // (9n + 9) / 10 are the ranks ceil(n / 2) and ceil(0.9 n) in integer arithmetic, which both engines share.
-    const rows = await sql<{
-      row_kind: 'day' | 'rank';
-      bucket: string;
-      measure: string;
-      a: number | string | null;
-      b: number | string | null;
-      c: number | string | null;
-      d: number | string | null;
-    }>`${finishedFacts(store.engine, scope)},
-      samples as (
-        select day, 'lead' as measure, lead_seconds as v from facts where lead_seconds is not null
-        union all
-        select day, 'restore' as measure, restore_seconds as v from facts where restore_seconds is not null
-      ),
-      ranked as materialized (
-        select day, measure, v,
-          row_number() over (partition by day, measure order by v) as rn_day,
-          count(*) over (partition by day, measure) as n_day,
-          row_number() over (partition by measure order by v) as rn_all,
-          count(*) over (partition by measure) as n_all
-        from samples
-      )
-      select 'day' as row_kind, day as bucket, '' as measure,
-        sum(case when status = 'succeeded' then 1 else 0 end) as a,
-        count(*) as b,
-        sum(failure) as c,
-        sum(case when failure = 1 and restore_seconds is null then 1 else 0 end) as d
-      from facts group by day
-      union all
-      select 'rank' as row_kind, day as bucket, measure, max(n_day) as a,
-        max(case when rn_day = (n_day + 1) / 2 then v end) as b,
-        max(case when rn_day = (9 * n_day + 9) / 10 then v end) as c,
-        null as d
-      from ranked group by day, measure
-      union all
-      select 'rank' as row_kind, 'all' as bucket, measure, max(n_all) as a,
-        max(case when rn_all = (n_all + 1) / 2 then v end) as b,
-        max(case when rn_all = (9 * n_all + 9) / 10 then v end) as c,
-        null as d
-      from ranked group by measure`.execute(store.db);
-    const number = (value: number | string | null) => (value === null ? null : Number(value));
-    for (const row of rows.rows) {
-      if (row.row_kind === 'day') {
-        counts.set(row.bucket, {
-          deployments: Number(row.a),
-          finished: Number(row.b),
-          failures: Number(row.c),
-          unrestored: Number(row.d),
-        });
-      } else {
-        const median = number(row.b);
-        const p90 = number(row.c);
-        percentiles.set(`${row.bucket}/${row.measure}`, {
-          count: Number(row.a),
-          median: median === null ? null : round(median),
-          p90: p90 === null ? null : round(p90),
-        });
-      }
+    const rows = await dailyFigures(store, scope);
+    for (const row of rows) {
+      counts.set(row.day, {
+        deployments: Number(row.succeeded),
+        finished: Number(row.finished),
+        failures: Number(row.failures),
+        unrestored: Number(row.unrestored),
+      });
+      medians.set(row.day, { lead: rounded(row.lead_median), restore: rounded(row.restore_median) });
+      window.lead.count += Number(row.lead_count);
+      window.restore.count += Number(row.restore_count);
+    }
+    for (const measure of Object.keys(MEASURES) as Measure[]) {
+      const n = window[measure].count;
+      if (n === 0) continue;
+      // Ranks ⌈n/2⌉ and ⌈0.9 n⌉, in integer arithmetic.
+      window[measure].median = await valueAtRank(store, scope, measure, Math.floor((n + 1) / 2));
+      window[measure].p90 = await valueAtRank(store, scope, measure, Math.floor((9 * n + 9) / 10));
     }
   }
 
@@ -112,8 +74,8 @@ export async function computeInsights(
       deployments: day?.deployments ?? 0,
       finished: day?.finished ?? 0,
       failures: day?.failures ?? 0,
-      leadTimeMedianSeconds: percentiles.get(`${date}/lead`)?.median ?? null,
-      restoreMedianSeconds: percentiles.get(`${date}/restore`)?.median ?? null,
+      leadTimeMedianSeconds: medians.get(date)?.lead ?? null,
+      restoreMedianSeconds: medians.get(date)?.restore ?? null,
     };
   });
   const total = [...counts.values()].reduce(
@@ -126,8 +88,7 @@ export async function computeInsights(
     { deployments: 0, finished: 0, failures: 0, unrestored: 0 },
   );
   const perDay = days > 0 ? total.deployments / days : 0;
-  const lead = percentiles.get('all/lead');
-  const restore = percentiles.get('all/restore');
+  const { lead, restore } = window;
   const rate = total.finished > 0 ? total.failures / total.finished : null;
   return {
     app: scope.app,
@@ -142,10 +103,10 @@ export async function computeInsights(
       band: frequencyBand(perDay),
     },
     leadTime: {
-      count: lead?.count ?? 0,
-      medianSeconds: lead?.median ?? null,
-      p90Seconds: lead?.p90 ?? null,
-      band: lead?.median == null ? null : leadTimeBand(lead.median),
+      count: lead.count,
+      medianSeconds: lead.median,
+      p90Seconds: lead.p90,
+      band: lead.median === null ? null : leadTimeBand(lead.median),
     },
     changeFailureRate: {
       finished: total.finished,
@@ -154,10 +115,10 @@ export async function computeInsights(
       band: rate === null ? null : changeFailureRateBand(rate),
     },
     timeToRestore: {
-      count: restore?.count ?? 0,
-      medianSeconds: restore?.median ?? null,
-      p90Seconds: restore?.p90 ?? null,
-      band: restore?.median == null ? null : timeToRestoreBand(restore.median),
+      count: restore.count,
+      medianSeconds: restore.median,
+      p90Seconds: restore.p90,
+      band: restore.median === null ? null : timeToRestoreBand(restore.median),
       unrestored: total.unrestored,
     },
     series,
@@ -177,63 +138,95 @@ interface Percentiles {
   p90: number | null;
 }
 
-/** Seconds since the epoch of an RFC 3339 text column, in the engine's SQL (offsets are honoured). */
-function epoch(engine: StoreEngine, column: string): RawBuilder<number> {
-  return sql.raw<number>(
-    engine === 'postgres'
-      ? `extract(epoch from (${column})::timestamptz)::double precision`
-      : `((julianday(${column}) - 2440587.5) * 86400.0)`,
-  );
+/** What one UTC day of the window counts, and its medians (drivers give numbers or numeric strings). */
+interface DayRow {
+  day: string;
+  succeeded: number | string;
+  finished: number | string;
+  failures: number | string;
+  unrestored: number | string;
+  lead_count: number | string;
+  restore_count: number | string;
+  lead_median: number | string | null;
+  restore_median: number | string | null;
 }
 
 /**
- * `with ran as (…), facts as (…)`: one row per deployment of the scope that finished (succeeded or failed) in
- * the window, with its UTC day, whether it is a failed change, its lead time (succeeded, not a rollback, commit
- * time known) and, for a failed change, the seconds until its environment's next success (null: not yet).
- * `ran` holds the deployments that started, from the oldest that finished in the window on (by id, which
- * both indexes serve): a deployment's successor is seen whatever it is, and nothing older is read. An
- * environment runs one deployment at a time, so none that is older can still be running after it.
+ * The figures of each UTC day of the window that has finished deployments. SQLite groups the rows that the
+ * index on `(app_id, finished_at, …)` holds, by day. PostgreSQL would sort all of them by day before
+ * aggregating (and spill to disk), so it aggregates each day's range of that index on its own instead (a
+ * lateral join over the days), sorting only a day's values for its medians.
  */
-function finishedFacts(engine: StoreEngine, scope: InsightsScope): RawBuilder<unknown> {
-  const envs = sql.join(scope.envs.map((env) => sql`${env}`));
-  // One window order for all three, so each environment's deployments are sorted once.
-  const newestFirst = sql.raw('partition by env_id order by id desc');
-  return sql`with ran as (
-      select id, env_id, kind, status, finished_at, commit_time,
-        lag(kind) over (${newestFirst}) as next_kind,
-        lag(created_at) over (${newestFirst}) as next_created_at,
-        -- Newest first with a frame that grows from the partition's start: both engines aggregate that
-        -- incrementally, where a frame whose start moves (1 following .. unbounded) is re-aggregated per row.
-        min(case when status = 'succeeded' then finished_at end)
-          over (${newestFirst} rows between unbounded preceding and 1 preceding) as restored_at
+async function dailyFigures(store: Pick<Store, 'db' | 'engine'>, scope: InsightsScope): Promise<DayRow[]> {
+  const figures = sql`sum(case when status = 'succeeded' then 1 else 0 end) as succeeded,
+    count(*) as finished,
+    sum(failed_change) as failures,
+    sum(case when failed_change = 1 and restore_seconds is null then 1 else 0 end) as unrestored,
+    count(lead_seconds) as lead_count,
+    count(restore_seconds) as restore_count,
+    ${median(store.engine, 'lead_seconds')} as lead_median,
+    ${median(store.engine, 'restore_seconds')} as restore_median`;
+  if (store.engine === 'sqlite') {
+    const { rows } = await sql<DayRow>`select substr(finished_at, 1, 10) as day, ${figures}
       from deployments
-      where app_id = ${scope.app} and env_id in (${envs}) and started_at is not null
-        and id >= (
-          select min(id) from deployments
-          where app_id = ${scope.app} and env_id in (${envs}) and finished_at >= ${scope.since}
-        )
-    ),
-    failures as (
-      select substr(finished_at, 1, 10) as day, status, kind, finished_at, commit_time, restored_at,
-        case
-          when status = 'failed' then 1
-          when next_kind = 'rollback'
-            and ${epoch(engine, 'next_created_at')} - ${epoch(engine, 'finished_at')} <= ${sql.lit(ROLLBACK_HORIZON_SECONDS)}
-            then 1
-          else 0
-        end as failure
-      from ran
-      where status in ('succeeded', 'failed') and finished_at >= ${scope.since} and finished_at <= ${scope.until}
-    ),
-    facts as materialized (
-      select day, status, failure,
-        case when status = 'succeeded' and kind <> 'rollback' and commit_time is not null
-          then ${epoch(engine, 'finished_at')} - ${epoch(engine, 'commit_time')} end as lead_seconds,
-        case when failure = 1 and restored_at is not null
-          then ${epoch(engine, 'restored_at')} - ${epoch(engine, 'finished_at')} end as restore_seconds
-      from failures
-    )`;
+      where ${inScope(scope)} and status in ('succeeded', 'failed')
+      group by substr(finished_at, 1, 10)`.execute(store.db);
+    return rows;
+  }
+  // A day's deployments are those with day <= finished_at < the next day (RFC 3339 UTC texts sort by time).
+  const days = daysBetween(scope.since, scope.until);
+  const nextDays = days.map((day) =>
+    new Date(Date.parse(`${day}T00:00:00Z`) + DAY_SECONDS * 1000).toISOString(),
+  );
+  const { rows } = await sql<DayRow>`select d.day, f.*
+    from unnest(${days}::text[], ${nextDays}::text[]) as d(day, next_day)
+    cross join lateral (
+      select ${figures} from deployments
+      where ${inScope(scope)} and status in ('succeeded', 'failed')
+        and finished_at >= d.day and finished_at < d.next_day
+    ) f
+    where f.finished > 0`.execute(store.db);
+  return rows;
 }
+
+/** The deployments of the scope that finished in its window (any status). */
+function inScope(scope: InsightsScope): RawBuilder<boolean> {
+  const envs = sql.join(scope.envs.map((env) => sql`${env}`));
+  return sql<boolean>`app_id = ${scope.app} and env_id in (${envs})
+    and finished_at >= ${scope.since} and finished_at <= ${scope.until}`;
+}
+
+/**
+ * The nearest-rank median of a column, as an aggregate. PostgreSQL's `percentile_disc(0.5)` is the value at
+ * rank ⌈0.5 n⌉; SQLite's `percentile_disc(v, 0.5)` is the one at index ⌊0.5 (n − 1)⌋ counted from 0, the same
+ * rank for every n (it differs for other fractions, hence valueAtRank for the 90th percentile).
+ */
+function median(engine: StoreEngine, column: 'lead_seconds' | 'restore_seconds'): RawBuilder<number> {
+  return engine === 'postgres'
+    ? sql<number>`percentile_disc(0.5) within group (order by ${sql.ref(column)})`
+    : sql<number>`percentile_disc(${sql.ref(column)}, 0.5)`;
+}
+
+/**
+ * The `rank`-th smallest value (from 1) of a measure among the scope's deployments: the index on
+ * `(app_id, <measure>, env_id, finished_at)` holds them in order, so the database walks `rank` entries of it
+ * and sorts nothing. A measure is only set on finished deployments, so no status test is needed.
+ */
+async function valueAtRank(
+  store: Pick<Store, 'db' | 'engine'>,
+  scope: InsightsScope,
+  measure: Measure,
+  rank: number,
+): Promise<number | null> {
+  const column = sql.ref(MEASURES[measure]);
+  const { rows } = await sql<{ v: number | string }>`select ${column} as v from deployments
+    where ${inScope(scope)} and ${column} is not null
+    order by ${column} limit 1 offset ${rank - 1}`.execute(store.db);
+  return rounded(rows[0]?.v ?? null);
+}
+
+const rounded = (value: number | string | null): number | null =>
+  value === null ? null : round(Number(value));
 
 /** Every UTC day (YYYY-MM-DD) from the day of `since` to the day of `until`, oldest first. */
 function daysBetween(since: string, until: string): string[] {

@@ -166,6 +166,15 @@ export interface DeploymentsTable {
   decided_at: Generated<string | null>;
   /** JSON: the denying policies an org admin overrode for it, `[{id, reason, by}]` (0017); null: none. */
   policy_overrides: Generated<string | null>;
+  /**
+   * DORA facts, kept up to date as deployments start and finish (0024; see domain/deployments/facts.ts):
+   * 1 when it is a failed change (it failed, or it succeeded and a rollback came within 24 h).
+   */
+  failed_change: Generated<number>;
+  /** Seconds from its commit to its success (deploys with a commit time); null otherwise. */
+  lead_seconds: Generated<number | null>;
+  /** For a failed change: seconds until its environment's next success; null while there is none. */
+  restore_seconds: Generated<number | null>;
 }
 
 export interface DeploymentJournalTable {

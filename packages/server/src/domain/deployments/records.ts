@@ -12,6 +12,7 @@ import {
 import type { Executor } from '../../store/index.ts';
 import type { DeploymentsTable, EnvironmentsTable } from '../../store/schema.ts';
 import { now, type Clock } from '../context.ts';
+import { recordRollbackStartFacts, recordSuccessFacts } from './facts.ts';
 
 /** What a deployment was asked to do, as stored in its `request` column. */
 export interface DeploymentRequest {
@@ -121,6 +122,7 @@ export async function recordRunStart(
     })
     .where('id', '=', id)
     .execute();
+  await recordRollbackStartFacts(db, id);
 }
 
 /**
@@ -142,11 +144,13 @@ export async function recordSuccess(
     .$if(replicaId !== undefined, (qb) => qb.where('lease_owner', '=', replicaId!))
     .executeTakeFirst();
   if (Number(held.numUpdatedRows) !== 1) return false;
+  const finishedAt = clock();
   await tx
     .updateTable('deployments')
-    .set({ status: 'succeeded', finished_at: clock() })
+    .set({ status: 'succeeded', finished_at: finishedAt })
     .where('id', '=', id)
     .execute();
+  await recordSuccessFacts(tx, id, finishedAt);
   return true;
 }
 
@@ -160,7 +164,13 @@ export async function recordFailure(
 ): Promise<void> {
   await db
     .updateTable('deployments')
-    .set({ status: 'failed', reason, finished_at: clock(), rolled_back: rolledBack ? 1 : 0 })
+    .set({
+      status: 'failed',
+      reason,
+      finished_at: clock(),
+      rolled_back: rolledBack ? 1 : 0,
+      failed_change: 1,
+    })
     .where('id', '=', id)
     .execute();
 }

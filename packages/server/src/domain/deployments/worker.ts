@@ -204,7 +204,7 @@ export class DeploymentWorker {
             .transaction(async (tx) => {
               const failed = await tx
                 .updateTable('deployments')
-                .set({ status: 'failed', reason, finished_at: now() })
+                .set({ status: 'failed', reason, finished_at: now(), failed_change: 1 })
                 .where('id', '=', id)
                 .returning(['kind', 'actor'])
                 .executeTakeFirst();

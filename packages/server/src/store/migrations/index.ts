@@ -21,6 +21,7 @@ import { profiles } from './0019_profiles.ts';
 import { templates } from './0021_templates.ts';
 import { sso } from './0022_sso.ts';
 import { insights } from './0023_insights.ts';
+import { deploymentFacts } from './0024_deployment_facts.ts';
 
 /** The database engines the store runs on. */
 export type StoreEngine = 'sqlite' | 'postgres';
@@ -56,4 +57,5 @@ export const migrations: readonly StoreMigration[] = [
   templates,
   sso,
   insights,
+  deploymentFacts,
 ];
