@@ -52,7 +52,8 @@ const common = {
       "import { fileURLToPath as __paveFileURLToPath } from 'node:url';",
       'const require = __paveCreateRequire(import.meta.url);',
       'const __filename = __paveFileURLToPath(import.meta.url);',
-      "const __dirname = __paveFileURLToPath(new URL('.', import.meta.url));",
+      // globalThis: a bundled module may declare a top-level `URL` of its own (uuid does), hoisted over this line.
+      "const __dirname = __paveFileURLToPath(new globalThis.URL('.', import.meta.url));",
     ].join('\n'),
   },
 };

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 
 /** A Redis server and the user Pave logs in as, parsed from a `redis://` or `rediss://` URL. */
 export interface RedisEndpoint {
@@ -72,6 +72,8 @@ export async function withRedis<T>(
   options: { connectTimeoutMs?: number } = {},
 ): Promise<T> {
   signal.throwIfAborted();
+  // Loaded on first use: a Pave that never provisions a redis does not load the client.
+  const { Redis } = await import('ioredis');
   const redis = new Redis({
     host: endpoint.host,
     port: endpoint.port,

@@ -1,6 +1,6 @@
 import { readdir, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { UpstreamError } from '@pave/core';
 import type {
   CheckFailure,
@@ -122,7 +122,8 @@ const ZERO_TIME = '0001-01-01T00:00:00Z';
  */
 export class DockerRuntime implements RuntimeDriver {
   readonly name = 'docker';
-  private readonly docker: Docker;
+  /** The Engine API client, made on first use (see engine). */
+  private client: Promise<Docker> | undefined;
   /** Full readiness probes of versions deployed by this instance (labels keep only what is not secret). */
   private readonly probes = new Map<string, { hash: string; probes: Map<string, RenderedProbe> }>();
   private readonly locks = new WorkloadLocks();
@@ -131,13 +132,22 @@ export class DockerRuntime implements RuntimeDriver {
     private readonly config: DockerRuntimeConfig,
     deps: DockerRuntimeDeps = {},
   ) {
-    this.docker =
-      deps.docker ??
-      (config.socketPath
-        ? new Docker({ socketPath: config.socketPath })
-        : config.host
-          ? new Docker({ host: config.host, port: config.port ?? 2375, protocol: 'http' })
-          : new Docker());
+    if (deps.docker) this.client = Promise.resolve(deps.docker);
+  }
+
+  /**
+   * The Engine API client. dockerode (with ssh2 under it) is loaded on first use, so a Pave whose targets are
+   * not Docker never loads it.
+   */
+  private engine(): Promise<Docker> {
+    this.client ??= import('dockerode').then(({ default: Docker }) =>
+      this.config.socketPath
+        ? new Docker({ socketPath: this.config.socketPath })
+        : this.config.host
+          ? new Docker({ host: this.config.host, port: this.config.port ?? 2375, protocol: 'http' })
+          : new Docker(),
+    );
+    return this.client;
   }
 
   /** The Docker runtime for `config`; nothing is contacted until it is used. */
@@ -169,6 +179,7 @@ export class DockerRuntime implements RuntimeDriver {
    * then none of the new containers is left, and without ports the old version keeps running.
    */
   async deploy(target: RuntimeTarget, workload: RenderedWorkload, ctx: DriverContext): Promise<void> {
+    const docker = await this.engine();
     assertValid(target, workload);
     await this.locks.run(target, workload.name, async () => {
       const log = { app: target.app, env: target.env, workload: workload.name, hash: workload.hash };
@@ -209,7 +220,7 @@ export class DockerRuntime implements RuntimeDriver {
           const files = await stageFiles(containerDir, container.files);
           const name = containerName(target, workload.name, container.name);
           const spec = containerSpec({ target, workload, container, name, network, joins: owner, files });
-          const made = await this.docker
+          const made = await docker
             .createContainer(spec)
             .catch((error: unknown) => engineFailure(`creating container "${container.name}"`, error));
           created.push(recordOf(made.id, name, spec.Labels ?? {}, 'created'));
@@ -217,7 +228,7 @@ export class DockerRuntime implements RuntimeDriver {
         }
         for (const record of created) {
           ctx.signal.throwIfAborted();
-          await this.docker
+          await docker
             .getContainer(record.id)
             .start()
             .catch((error: unknown) => engineFailure(`starting container "${record.container}"`, error));
@@ -346,6 +357,7 @@ export class DockerRuntime implements RuntimeDriver {
 
   /** Removes every container of `target`, its network and its files. Idempotent. */
   async destroy(target: RuntimeTarget, ctx: DriverContext): Promise<void> {
+    const docker = await this.engine();
     assertValidNames(target);
     if (ctx.dryRun) {
       ctx.logger.info('would destroy every workload of the environment', {
@@ -365,7 +377,7 @@ export class DockerRuntime implements RuntimeDriver {
     );
     // Containers the list missed (created while it ran) would keep the network: list once more.
     await this.removeContainers(await this.listContainers(target), 0);
-    await this.docker
+    await docker
       .getNetwork(networkName(target))
       .remove()
       .catch((error: unknown) => {
@@ -381,8 +393,9 @@ export class DockerRuntime implements RuntimeDriver {
    * its own, and labels say what they are, so there is nothing to take back: this only reports them.
    */
   async adopt(ctx: DriverContext): Promise<void> {
+    const docker = await this.engine();
     try {
-      const found = await this.docker.listContainers({ all: true, filters: { label: [LABELS.app] } });
+      const found = await docker.listContainers({ all: true, filters: { label: [LABELS.app] } });
       ctx.logger.info('containers keep running under the container engine', {
         running: found.filter((container) => container.State === 'running').length,
         total: found.length,
@@ -457,7 +470,8 @@ export class DockerRuntime implements RuntimeDriver {
 
   /** Our containers in `target` (of one workload), found by their labels. */
   private async listContainers(target: RuntimeTarget, workload?: string): Promise<ContainerRecord[]> {
-    const found = await this.docker
+    const docker = await this.engine();
+    const found = await docker
       .listContainers({ all: true, filters: { label: labelFilters(target, workload) } })
       .catch((error: unknown) => engineFailure('listing containers', error));
     return found
@@ -474,6 +488,7 @@ export class DockerRuntime implements RuntimeDriver {
 
   /** The containers of `workload`'s current version, inspected; null if it has none. */
   private async snapshot(target: RuntimeTarget, workload: string): Promise<Snapshot | null> {
+    const docker = await this.engine();
     const records = await this.listContainers(target, workload);
     // During a deployment the old version may still run under another name: the canonical name is current.
     const current =
@@ -482,7 +497,7 @@ export class DockerRuntime implements RuntimeDriver {
     if (!current) return null;
     const containers: Snapshot['containers'] = [];
     for (const record of records.filter((candidate) => candidate.hash === current.hash)) {
-      const info = await this.docker
+      const info = await docker
         .getContainer(record.id)
         .inspect()
         .catch((error: unknown) => {
@@ -551,6 +566,7 @@ export class DockerRuntime implements RuntimeDriver {
     snapshot: Snapshot,
     signal: AbortSignal,
   ): Promise<ProbeOutcome> {
+    const docker = await this.engine();
     for (const { record, info } of snapshot.containers) {
       if (!isRunning(info)) {
         return { ok: false, detail: `container "${record.container}" is ${info.State.Status}` };
@@ -558,7 +574,7 @@ export class DockerRuntime implements RuntimeDriver {
     }
     for (const { record, probe } of this.probesOf(target, snapshot)) {
       if (!probe) continue;
-      const outcome = await probeOnce(probe, this.docker.getContainer(record.id), signal);
+      const outcome = await probeOnce(probe, docker.getContainer(record.id), signal);
       if (!outcome.ok) return { ok: false, detail: `container "${record.container}": ${outcome.detail}` };
     }
     return { ok: true, detail: 'ready' };
@@ -603,10 +619,11 @@ export class DockerRuntime implements RuntimeDriver {
 
   /** The exit code of the container's last `die` event, or null when there is none (or the engine fails). */
   private async exitFromEvents(info: Docker.ContainerInspectInfo, recent: boolean): Promise<number | null> {
+    const docker = await this.engine();
     const since = Math.floor(Date.parse(info.Created) / 1000) || 0;
     const until = Math.floor(Date.now() / 1000) + (recent ? 1 : 0);
     try {
-      const stream = await this.docker.getEvents({
+      const stream = await docker.getEvents({
         since,
         until,
         filters: { container: [info.Id], type: ['container'] },
@@ -645,9 +662,10 @@ export class DockerRuntime implements RuntimeDriver {
    * dropped here.
    */
   private async readLogs(id: string, tail: number, since?: string): Promise<TimedLine[]> {
+    const docker = await this.engine();
     try {
       const fromSeconds = since === undefined ? 0 : keySeconds(timeKey(since));
-      const buffer = await this.docker.getContainer(id).logs({
+      const buffer = await docker.getContainer(id).logs({
         stdout: true,
         stderr: true,
         timestamps: true,
@@ -671,10 +689,11 @@ export class DockerRuntime implements RuntimeDriver {
     signal: AbortSignal,
     emit: (lines: TimedLine[]) => void,
   ): Promise<void> {
+    const docker = await this.engine();
     const filter = new FollowFilter(position);
     const demuxer = new LogDemuxer();
     try {
-      const stream = await this.docker.getContainer(record.id).logs({
+      const stream = await docker.getContainer(record.id).logs({
         stdout: true,
         stderr: true,
         timestamps: true,
@@ -695,23 +714,24 @@ export class DockerRuntime implements RuntimeDriver {
 
   /** Pulls `image` unless the engine has it; UpstreamError naming the image when that fails. */
   private async ensureImage(image: string, ctx: DriverContext): Promise<void> {
+    const docker = await this.engine();
     try {
-      await this.docker.getImage(image).inspect();
+      await docker.getImage(image).inspect();
       return;
     } catch (error) {
       if (statusCode(error) !== 404) engineFailure(`looking up image "${image}"`, error);
     }
     ctx.logger.info('pulling image', { image });
     try {
-      const stream = await this.docker.pull(image, { abortSignal: ctx.signal });
+      const stream = await docker.pull(image, { abortSignal: ctx.signal });
       await new Promise<void>((resolve, reject) => {
-        this.docker.modem.followProgress(stream, (error: Error | null, output: Array<{ error?: string }>) => {
+        docker.modem.followProgress(stream, (error: Error | null, output: Array<{ error?: string }>) => {
           const failed = output?.find((event) => event.error);
           if (error || failed) reject(error ?? new Error(failed?.error));
           else resolve();
         });
       });
-      await this.docker.getImage(image).inspect();
+      await docker.getImage(image).inspect();
     } catch (error) {
       ctx.signal.throwIfAborted();
       throw new UpstreamError(
@@ -724,8 +744,9 @@ export class DockerRuntime implements RuntimeDriver {
 
   /** Creates the environment's network unless it exists; its name. */
   private async ensureNetwork(target: RuntimeTarget): Promise<string> {
+    const docker = await this.engine();
     const name = networkName(target);
-    const network = this.docker.getNetwork(name);
+    const network = docker.getNetwork(name);
     const exists = () =>
       network.inspect().then(
         () => true,
@@ -734,7 +755,7 @@ export class DockerRuntime implements RuntimeDriver {
       );
     if (await exists()) return name;
     try {
-      await this.docker.createNetwork({
+      await docker.createNetwork({
         Name: name,
         CheckDuplicate: true,
         Labels: { [LABELS.app]: target.app, [LABELS.env]: target.env },
@@ -756,13 +777,14 @@ export class DockerRuntime implements RuntimeDriver {
     records: ContainerRecord[],
     retired: ContainerRecord[],
   ): Promise<void> {
+    const docker = await this.engine();
     for (const record of records) {
       if (record.name !== containerName(target, record.workload, record.container)) {
         retired.push(record);
         continue;
       }
       const name = joinedDnsLabel([record.name, 'old', record.id.slice(0, 8)]);
-      await this.docker
+      await docker
         .getContainer(record.id)
         .rename({ name })
         .catch((error: unknown) => engineFailure(`renaming container "${record.name}"`, error));
@@ -772,9 +794,10 @@ export class DockerRuntime implements RuntimeDriver {
 
   /** Gives retired containers their names back after a failed deployment. */
   private async reinstate(retired: ContainerRecord[], ctx: DriverContext): Promise<void> {
+    const docker = await this.engine();
     for (const { id, name, formerName } of retired) {
       if (!formerName) continue;
-      await this.docker
+      await docker
         .getContainer(id)
         .rename({ name: formerName })
         .catch((error: unknown) =>
@@ -812,7 +835,8 @@ export class DockerRuntime implements RuntimeDriver {
   }
 
   private async removeContainer(record: ContainerRecord, graceMs: number): Promise<void> {
-    const container = this.docker.getContainer(record.id);
+    const docker = await this.engine();
+    const container = docker.getContainer(record.id);
     if (graceMs > 0) {
       await container.stop({ t: Math.ceil(graceMs / 1000) }).catch(() => undefined); // remove decides
     }

@@ -1,11 +1,10 @@
-import {
+import type {
   CoreV1Api,
   KubeConfig,
+  KubernetesObject,
   KubernetesObjectApi,
-  PatchStrategy,
-  type KubernetesObject,
-  type V1Deployment,
-  type V1Pod,
+  V1Deployment,
+  V1Pod,
 } from '@kubernetes/client-node';
 import { UpstreamError } from '@pave/core';
 import { sleep } from '@pave/plugin-api';
@@ -16,6 +15,12 @@ import { ANNOTATIONS, LABELS } from './render.ts';
  * pod logs over @kubernetes/client-node. Everything goes through KubernetesClients, so tests point a
  * KubeConfig at a local HTTP server that replays recorded API responses.
  */
+
+/**
+ * @kubernetes/client-node, loaded on first use: it is about 15 MB of code, so a Pave with no Kubernetes target
+ * (and `pave up` starting) never parses it.
+ */
+const clientNode = () => import('@kubernetes/client-node');
 
 /** The field manager of Pave's server-side applies. */
 export const FIELD_MANAGER = 'pave';
@@ -37,7 +42,8 @@ export interface KubeConfigSource {
 }
 
 /** Loads a kubeconfig (see {@link KubeConfigSource}); throws when the file or context does not exist. */
-export function loadKubeConfig(source: KubeConfigSource = {}): KubeConfig {
+export async function loadKubeConfig(source: KubeConfigSource = {}): Promise<KubeConfig> {
+  const { KubeConfig } = await clientNode();
   const config = new KubeConfig();
   if (source.kubeconfig) config.loadFromFile(source.kubeconfig);
   else config.loadFromDefault();
@@ -54,7 +60,8 @@ export function loadKubeConfig(source: KubeConfigSource = {}): KubeConfig {
 }
 
 /** The clients for the cluster `config` points at. Nothing is requested until they are used. */
-export function kubernetesClients(config: KubeConfig): KubernetesClients {
+export async function kubernetesClients(config: KubeConfig): Promise<KubernetesClients> {
+  const { CoreV1Api, KubernetesObjectApi } = await clientNode();
   return { objects: KubernetesObjectApi.makeApiClient(config), core: config.makeApiClient(CoreV1Api) };
 }
 
@@ -106,6 +113,7 @@ export async function applyManifests(
   objects: readonly ManifestObject[],
   options: { dryRun?: boolean; signal?: AbortSignal } = {},
 ): Promise<ObjectRef[]> {
+  const { PatchStrategy } = await clientNode();
   const applied: ObjectRef[] = [];
   for (const object of objects) {
     options.signal?.throwIfAborted();

@@ -95,13 +95,13 @@ const LAST_LOG_LINES = 20;
  */
 export class KubernetesRuntime implements RuntimeDriver {
   readonly name = 'kubernetes';
-  private clientsValue: KubernetesClients | undefined;
+  private clientsValue: Promise<KubernetesClients> | undefined;
 
   constructor(
     private readonly config: KubernetesRuntimeConfig = {},
     private readonly deps: KubernetesRuntimeDeps = {},
   ) {
-    this.clientsValue = deps.clients;
+    this.clientsValue = deps.clients && Promise.resolve(deps.clients);
   }
 
   /**
@@ -211,7 +211,7 @@ export class KubernetesRuntime implements RuntimeDriver {
       secretKeys: (_name, container) => secretKeys(workload, container),
       ...(this.config.allowClusterScoped ? { allowClusterScoped: true } : {}),
     });
-    const clients = this.clients();
+    const clients = await this.clients();
     const log = { app: target.app, env: target.env, workload: workload.name, namespace, hash: workload.hash };
     const selector = selectorFor(target, workload.name);
     // The kinds of the developer's manifests the running version has: those the new one dropped are pruned.
@@ -248,7 +248,7 @@ export class KubernetesRuntime implements RuntimeDriver {
   ): Promise<ReadyResult> {
     assertNames(target, workload);
     const namespace = this.namespace(target);
-    const clients = this.clients();
+    const clients = await this.clients();
     const timeoutMs = this.config.readyTimeoutMs ?? 300_000;
     const pollMs = this.config.pollMs ?? 1_000;
     const started = Date.now();
@@ -304,14 +304,14 @@ export class KubernetesRuntime implements RuntimeDriver {
     const options = { namespace: this.namespace(target), selector: selectorFor(target, workload) };
     const kinds = withKinds(
       MANAGED_KINDS.filter((kind) => kind.kind !== 'PersistentVolumeClaim'),
-      await recordedManifestKinds(this.clients(), options.namespace, options.selector),
+      await recordedManifestKinds(await this.clients(), options.namespace, options.selector),
     );
     if (ctx.dryRun) {
-      const found = await listManaged(this.clients(), { ...options, kinds });
+      const found = await listManaged(await this.clients(), { ...options, kinds });
       ctx.logger.info('would remove the workload', { ...options, objects: found.map(describeRef) });
       return;
     }
-    const deleted = await deleteManaged(this.clients(), { ...options, kinds, signal: ctx.signal });
+    const deleted = await deleteManaged(await this.clients(), { ...options, kinds, signal: ctx.signal });
     ctx.logger.info('removed the workload', { ...options, objects: deleted.map(describeRef) });
   }
 
@@ -323,7 +323,7 @@ export class KubernetesRuntime implements RuntimeDriver {
   async status(target: RuntimeTarget, _ctx: DriverContext): Promise<WorkloadStatus[]> {
     assertNames(target);
     const namespace = this.namespace(target);
-    const clients = this.clients();
+    const clients = await this.clients();
     const selector = selectorFor(target);
     const deployments = await listDeployments(clients, namespace, selector);
     const pods = await listPods(clients, namespace, selector);
@@ -341,15 +341,15 @@ export class KubernetesRuntime implements RuntimeDriver {
     const options = { namespace: this.namespace(target), selector: selectorFor(target) };
     // The workloads' own manifests first (a cluster-scoped one outlives the Namespace), then Pave's objects.
     const kinds = withKinds(
-      await recordedManifestKinds(this.clients(), options.namespace, options.selector),
+      await recordedManifestKinds(await this.clients(), options.namespace, options.selector),
       [...MANAGED_KINDS, NAMESPACE_KIND],
     );
     if (ctx.dryRun) {
-      const found = await listManaged(this.clients(), { ...options, kinds });
+      const found = await listManaged(await this.clients(), { ...options, kinds });
       ctx.logger.info('would destroy the environment', { ...options, objects: found.map(describeRef) });
       return;
     }
-    const deleted = await deleteManaged(this.clients(), { ...options, kinds, signal: ctx.signal });
+    const deleted = await deleteManaged(await this.clients(), { ...options, kinds, signal: ctx.signal });
     ctx.logger.info('destroyed the environment', { ...options, objects: deleted.map(describeRef) });
   }
 
@@ -364,7 +364,7 @@ export class KubernetesRuntime implements RuntimeDriver {
     assertNames(target, options.workload);
     const namespace = this.namespace(target);
     const selector = selectorFor(target, options.workload);
-    const clients = this.clients();
+    const clients = await this.clients();
     const seen = new Map<string, { at: string; lines: Set<string> }>();
     const fresh = (line: PodLogLine): boolean => {
       const key = `${line.pod}/${line.container}`;
@@ -404,12 +404,18 @@ export class KubernetesRuntime implements RuntimeDriver {
     }
   }
 
-  private clients(): KubernetesClients {
-    this.clientsValue ??= kubernetesClients(this.kubeConfig());
+  /** The clients, made on first use; a failure (no kubeconfig, say) is not kept, so the next call tries again. */
+  private clients(): Promise<KubernetesClients> {
+    this.clientsValue ??= this.kubeConfig()
+      .then(kubernetesClients)
+      .catch((error: unknown) => {
+        this.clientsValue = undefined;
+        throw error;
+      });
     return this.clientsValue;
   }
 
-  private kubeConfig(): KubeConfig {
+  private kubeConfig(): Promise<KubeConfig> {
     return loadKubeConfig({
       ...(this.config.kubeconfig ? { kubeconfig: this.config.kubeconfig } : {}),
       ...(this.config.context ? { context: this.config.context } : {}),

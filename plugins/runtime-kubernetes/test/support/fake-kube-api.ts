@@ -161,7 +161,7 @@ export async function startFakeKubeApi(routes: Route[]): Promise<FakeKubeApi> {
     url,
     kubeConfig,
     kubeconfigFile,
-    clients: kubernetesClients(kubeConfig),
+    clients: await kubernetesClients(kubeConfig),
     requests,
     calls: () => requests.filter((request) => !isDiscovery(request)),
     close: async () => {
