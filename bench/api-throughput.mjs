@@ -15,7 +15,16 @@
 // there). Writes bench/results/api-throughput.json. Exits non-zero if any response was not a 2xx with the
 // expected body, or a request errored or timed out.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
@@ -26,6 +35,7 @@ import {
   cleanUp,
   freePort,
   machine as describeMachine,
+  machineLine,
   median,
   onCleanup,
   positiveInt,
@@ -184,6 +194,16 @@ async function api(url, token, method, path, body) {
 }
 
 /** Creates app `shop` with environment `dev` (unless they exist) and returns GET /api/v1/apps/shop's body. */
+/** The admin token `pave up` writes into `dataDir` on first start (just after /healthz first answers). */
+async function adminToken(dataDir) {
+  const file = join(dataDir, 'admin.token');
+  for (let waited = 0; !existsSync(file); waited += 50) {
+    if (waited >= 10_000) throw new Error(`pave up wrote no ${file} within 10 s`);
+    await sleep(50);
+  }
+  return readFileSync(file, 'utf8').trim();
+}
+
 async function seedPave(url, token) {
   const existing = await fetch(url + PATH, { headers: { authorization: `Bearer ${token}` } });
   if (existing.status === 404) {
@@ -346,13 +366,18 @@ function printTable(rows) {
   for (const line of lines) console.log(format(line));
 }
 
-/** Starts `pave up` at each log level on one store, seeds it, and returns one target per process. */
+/**
+ * Starts `pave up` at each log level, seeds it, and returns one target per process. On PostgreSQL both share
+ * the store (and the data directory with its keys); a SQLite store belongs to one `pave up`, so each gets its
+ * own data directory.
+ */
 async function paveTargets(engine, store) {
-  const dataDir = tempDir(`pave-bench-${engine}-`);
+  const sharedDir = engine === 'sqlite' ? null : tempDir(`pave-bench-${engine}-`);
   const targets = [];
   for (const logLevel of ['info', 'warn']) {
+    const dataDir = sharedDir ?? tempDir(`pave-bench-${engine}-${logLevel}-`);
     const server = await startPave({ dataDir, store, logLevel });
-    const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
+    const token = await adminToken(dataDir);
     const body = await seedPave(server.url, token);
     targets.push({
       name: `pave ${engine}, log ${logLevel}`,
@@ -372,7 +397,7 @@ async function main() {
   console.log(
     `api-throughput: GET ${PATH}, ${settings.connections} connections, pipelining ${settings.pipelining}, ` +
       `${settings.rounds} rounds of ${settings.durationSeconds} s per target after ${settings.warmupSeconds} s warm-up\n` +
-      `${info.cpuModel}, ${info.cores} cores, Node ${info.node}, load average ${info.loadAverageBefore.join(' ')}\n`,
+      `${machineLine(info)}\n`,
   );
   const skipped = [];
   const paves = await paveTargets('sqlite', undefined);

@@ -41,6 +41,7 @@ import {
   cleanupProblems,
   freePort,
   machine,
+  machineLine,
   median,
   onCleanup,
   positiveInt,
@@ -473,7 +474,7 @@ async function main() {
     `deploy-overhead: ${runs} runs (the first is a warm-up), baseline polls every ${baselinePollMs} ms ` +
       `(Pave: runtime probe every ${pollIntervals.paveRuntimeProbeMs} ms, worker poll ${pollIntervals.paveWorkerPollMs} ms, ` +
       `--wait poll ${pollIntervals.cliWaitPollMs} ms)\n` +
-      `${info.cpuModel}, ${info.cores} cores, Node ${info.node}, load average ${info.loadAverageBefore.join(' ')}\n`,
+      `${machineLine(info)}\n`,
   );
   const dir = mkdtempSync(join(tmpdir(), 'pave-bench-deploy-'));
   onCleanup(

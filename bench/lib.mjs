@@ -1,7 +1,7 @@
 // What the benchmarks share: settings from the environment, a clean-up registry that also runs on Ctrl-C, free
 // ports, medians and a description of the machine.
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { availableParallelism, cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { createServer } from 'node:net';
@@ -121,6 +121,11 @@ export function machine() {
   };
 }
 
+/** One line naming the machine, Node and the load average a bench starts on (every bench prints it first). */
+export function machineLine(about) {
+  return `${about.cpuModel}, ${about.cores} cores, ${about.memoryGiB} GiB, Node ${about.node}, load average ${about.loadAverageBefore.join(' ')}`;
+}
+
 // ---- a `pave up` of the repository's build ----
 
 /** The built `pave` executable. */
@@ -168,7 +173,8 @@ export async function startPave(dataDir, extraArgs = []) {
       (response) => response.ok,
       () => false,
     );
-    if (healthy) {
+    // The admin token is written just after /healthz first answers.
+    if (healthy && existsSync(join(dataDir, 'admin.token'))) {
       const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
       return { url, token, logFile };
     }

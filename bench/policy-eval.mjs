@@ -5,13 +5,17 @@
 // cold (rules compiled on first use), then warm (compiled rules are cached, as in a running server).
 //
 // Settings (environment): BENCH_POLICY_RUNS measured evaluations (500). Goal: the median below 10 ms.
-// Writes bench/results/policy-eval.json.
+// Writes bench/results/policy-eval.json. Exits non-zero when a verdict is wrong (the fixture must pass every
+// policy), never because the goal is missed.
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
-import { machine as describeMachine, median, positiveInt, root } from './lib.mjs';
+import { machine as describeMachine, machineLine, median, positiveInt, root } from './lib.mjs';
+
+const about = describeMachine();
+console.log(machineLine(about));
 
 const runs = positiveInt('BENCH_POLICY_RUNS', 500);
 const dir = mkdtempSync(join(tmpdir(), 'pave-bench-policy-'));
@@ -100,7 +104,7 @@ const result = {
   maxMs: Number(samples.at(-1).toFixed(3)),
   runs,
   goalMs: 10,
-  machine: describeMachine(),
+  machine: about,
 };
 mkdirSync(join(root, 'bench/results'), { recursive: true });
 writeFileSync(join(root, 'bench/results/policy-eval.json'), `${JSON.stringify(result, null, 2)}\n`);
@@ -109,4 +113,6 @@ console.log(
     `cold ${result.coldMs} ms, median ${result.medianMs} ms, p95 ${result.p95Ms} ms, max ${result.maxMs} ms ` +
     `over ${runs} runs (goal < ${result.goalMs} ms)`,
 );
-if (result.medianMs >= result.goalMs) process.exitCode = 1;
+// A bench measures and reports; a missed goal does not fail `npm run bench` (a wrong verdict does, above).
+if (result.medianMs >= result.goalMs)
+  console.log(`goal missed: the median takes ${result.goalMs} ms or more`);

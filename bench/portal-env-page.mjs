@@ -26,6 +26,7 @@ import {
   cleanUp,
   cleanupProblems,
   machine,
+  machineLine,
   median,
   onCleanup,
   positiveInt,
@@ -81,7 +82,7 @@ async function main() {
   }).trim();
   console.log(
     `portal-env-page: ${runs} runs (after one warm-up), ${DEPLOYMENTS} deployments, ${chromiumVersion}\n` +
-      `${about.cpuModel}, ${about.cores} cores, Node ${about.node}, load average ${about.loadAverageBefore.join(' ')}\n`,
+      `${machineLine(about)}\n`,
   );
   const dir = mkdtempSync(join(tmpdir(), 'pave-bench-portal-'));
   onCleanup(`directory ${dir}`, () => rmSync(dir, { recursive: true, force: true }));

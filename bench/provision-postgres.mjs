@@ -21,6 +21,7 @@ import {
   cleanUp,
   cleanupProblems,
   machine,
+  machineLine,
   median,
   onCleanup,
   positiveInt,
@@ -50,6 +51,7 @@ const workload = (dir) => ({
 
 async function main() {
   const about = machine();
+  console.log(`postgres provisioning, ${runs} runs\n${machineLine(about)}`);
   const dir = mkdtempSync(join(tmpdir(), 'pave-bench-provision-'));
   onCleanup(`directory ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
   // The embedded PostgreSQL outlives `pave up` by design (workloads use it): stop it after Pave.

@@ -19,6 +19,7 @@ import {
   cleanupProblems,
   freePort,
   machine,
+  machineLine,
   median,
   onCleanup,
   paveBin,
@@ -86,9 +87,7 @@ function rssMB(pid) {
 
 async function main() {
   const about = machine();
-  console.log(
-    `startup bench: ${about.cpuModel}, ${about.cores} cores, Node ${about.node}, load average ${about.loadAverageBefore.join(' ')}`,
-  );
+  console.log(`startup: first start and idle memory of pave up, ${runs} runs\n${machineLine(about)}`);
   const samples = [];
   for (let run = 1; run <= runs; run++) {
     const dataDir = mkdtempSync(join(tmpdir(), 'pave-bench-startup-'));

@@ -21,7 +21,16 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Webhook } from 'standardwebhooks';
-import { cleanUp, cleanupProblems, machine, onCleanup, positiveInt, root, startPave } from './lib.mjs';
+import {
+  cleanUp,
+  cleanupProblems,
+  machine,
+  machineLine,
+  onCleanup,
+  positiveInt,
+  root,
+  startPave,
+} from './lib.mjs';
 
 const EVENTS = positiveInt('BENCH_WEBHOOK_EVENTS', 300);
 const FANOUT = positiveInt('BENCH_WEBHOOK_FANOUT', 10);
@@ -71,7 +80,7 @@ async function main() {
   const about = machine();
   console.log(
     `webhook-delivery: (a) ${EVENTS} events to 1 webhook, (b) ${BURST * ENVS} events to ${FANOUT} webhooks\n` +
-      `${about.cpuModel}, ${about.cores} cores, Node ${about.node}, load average ${about.loadAverageBefore.join(' ')}\n`,
+      `${machineLine(about)}\n`,
   );
   const dir = mkdtempSync(join(tmpdir(), 'pave-bench-webhooks-'));
   onCleanup(`directory ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
