@@ -424,11 +424,11 @@ describe('resources end to end: embedded defaults, shared servers, refactoring, 
       const file = join(appDir, 'odd.score.yaml');
       writeFileSync(
         file,
-        storeScore(false).replace('type: bucket', 'type: amqp').replace('name: store', 'name: odd'),
+        storeScore(false).replace('type: bucket', 'type: s3').replace('name: store', 'name: odd'),
       );
       const result = await pave('deploy', '-f', file, '--app', 'shop', '--env', 'tools', '--plan');
       expect(result.code).toBe(1);
-      expect(result.stderr).toContain('no resource definition provisions type "amqp"');
+      expect(result.stderr).toContain('no resource definition provisions type "s3"');
       expect(result.stderr).toContain('pave defs apply');
     }, 60_000);
   });

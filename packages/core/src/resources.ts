@@ -23,6 +23,16 @@ export const RESOURCE_TYPES: Readonly<Record<string, ResourceTypeInfo>> = {
     secretOutputs: ['password', 'url'],
     stateful: true,
   },
+  mysql: {
+    outputs: ['host', 'port', 'name', 'database', 'username', 'password', 'url'],
+    secretOutputs: ['password', 'url'],
+    stateful: true,
+  },
+  amqp: {
+    outputs: ['host', 'port', 'vhost', 'username', 'password', 'url'],
+    secretOutputs: ['password', 'url'],
+    stateful: true,
+  },
   dns: { outputs: ['host'], secretOutputs: [], stateful: false },
   route: { outputs: ['host', 'path', 'port'], secretOutputs: [], stateful: false },
   volume: { outputs: ['source'], secretOutputs: [], stateful: true },

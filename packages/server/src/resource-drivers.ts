@@ -1,6 +1,8 @@
 import { DriverRegistry, type Isolation, type ResourceDriver } from '@pave/plugin-api';
 import { EmbeddedPostgresDriver, PostgresServerDriver } from '@pave/resource-postgres';
 import { EmbeddedRedisDriver, RedisServerDriver } from '@pave/resource-redis';
+import { EmbeddedMysqlDriver, MysqlServerDriver } from '@pave/resource-mysql';
+import { EmbeddedRabbitmqDriver, RabbitmqServerDriver } from '@pave/resource-amqp';
 import {
   DnsLocalhostDriver,
   ExecDriver,
@@ -22,8 +24,8 @@ export interface ResourceDriverConfig {
 
 /**
  * The resource drivers Pave ships, registered by name: the embedded defaults (postgres-embedded,
- * redis-embedded, volume-dir, dns-localhost, route-localhost) and the production ones (postgres-server,
- * redis-server, static, exec, terraform). This is the one place the server touches the resource plugins.
+ * redis-embedded, mysql-embedded, rabbitmq-embedded, volume-dir, dns-localhost, route-localhost) and the
+ * production ones (postgres-server, redis-server, mysql-server, rabbitmq-server, static, exec, terraform). This is the one place the server touches the resource plugins.
  */
 export function resourceDriverRegistry(config: ResourceDriverConfig): DriverRegistry<ResourceDriver> {
   return new DriverRegistry<ResourceDriver>('resource')
@@ -33,6 +35,10 @@ export function resourceDriverRegistry(config: ResourceDriverConfig): DriverRegi
     .register(PostgresServerDriver.fromConfig({}))
     .register(EmbeddedRedisDriver.fromConfig({ dataDir: config.dataDir }))
     .register(RedisServerDriver.fromConfig({}))
+    .register(EmbeddedMysqlDriver.fromConfig({ dataDir: config.dataDir }))
+    .register(MysqlServerDriver.fromConfig({}))
+    .register(EmbeddedRabbitmqDriver.fromConfig({ dataDir: config.dataDir }))
+    .register(RabbitmqServerDriver.fromConfig({}))
     .register(StaticDriver.fromConfig({}))
     .register(ExecDriver.fromConfig(config.isolation ? { isolation: config.isolation } : {}))
     .register(VolumeDirDriver.fromConfig({ dataDir: config.dataDir }))

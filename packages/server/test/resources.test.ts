@@ -11,7 +11,17 @@ import { FakeRuntime } from '@pave/plugin-api/testing';
 import { openTestStore, storeEngines } from '../../../test/support/stores.ts';
 import { listSamples, NEGATIVE_SAMPLES, SAMPLES_DIR } from '../../core/test/score/support.ts';
 
-const PLANNABLE = new Set(['postgres', 'redis', 'dns', 'route', 'volume', 'environment', 'service-port']);
+const PLANNABLE = new Set([
+  'postgres',
+  'redis',
+  'mysql',
+  'amqp',
+  'dns',
+  'route',
+  'volume',
+  'environment',
+  'service-port',
+]);
 
 describe.each(storeEngines)('resource definitions and resources API on %s', (engine) => {
   let store: Store;
@@ -64,7 +74,9 @@ describe.each(storeEngines)('resource definitions and resources API on %s', (eng
     expect(response.statusCode).toBe(200);
     const items = response.json().items as Array<{ id: string; driver: string; builtIn: boolean }>;
     expect(items.filter((d) => d.builtIn).map((d) => [d.id, d.driver])).toEqual([
+      ['default-amqp', 'rabbitmq-embedded'],
       ['default-dns', 'dns-localhost'],
+      ['default-mysql', 'mysql-embedded'],
       ['default-postgres', 'postgres-embedded'],
       ['default-redis', 'redis-embedded'],
       ['default-route', 'route-localhost'],
@@ -138,7 +150,7 @@ describe.each(storeEngines)('resource definitions and resources API on %s', (eng
       apiVersion: 'score.dev/v1b1',
       metadata: { name: 'api' },
       containers: { main: { image: 'busybox' } },
-      resources: { queue: { type: 'amqp' } },
+      resources: { queue: { type: 's3' } },
     };
     const response = await call('POST', '/apps/shop/envs/dev/deployments', {
       workloads: [{ spec, dir: '/tmp' }],
@@ -147,7 +159,7 @@ describe.each(storeEngines)('resource definitions and resources API on %s', (eng
     expect(response.statusCode).toBe(409);
     const [problem] = response.json().errors;
     expect(problem.path).toBe('workloads.api.resources.queue.type');
-    expect(problem.message).toContain('"amqp"');
+    expect(problem.message).toContain('"s3"');
     expect(problem.message).toContain('pave defs apply');
   });
 
@@ -192,7 +204,7 @@ describe.each(storeEngines)('resource definitions and resources API on %s', (eng
     expect((await call('DELETE', '/resource-definitions/pg')).statusCode).toBe(204);
   });
 
-  it('plans every public Score sample that uses postgres, redis, dns, route, volume, environment or service-port', async () => {
+  it('plans every public Score sample that uses postgres, redis, mysql, amqp, dns, route, volume, environment or service-port', async () => {
     const samples = listSamples().filter((sample) => !NEGATIVE_SAMPLES.has(sample));
     let planned = 0;
     for (const sample of samples) {

@@ -31,6 +31,8 @@ const PLATFORM_SCOPE = 'platform:definitions';
 export const BUILT_IN_DEFINITIONS: readonly ResourceDefinitionSpec[] = [
   { id: 'default-postgres', type: 'postgres', driver: 'postgres-embedded' },
   { id: 'default-redis', type: 'redis', driver: 'redis-embedded' },
+  { id: 'default-mysql', type: 'mysql', driver: 'mysql-embedded' },
+  { id: 'default-amqp', type: 'amqp', driver: 'rabbitmq-embedded' },
   { id: 'default-volume', type: 'volume', driver: 'volume-dir' },
   { id: 'default-dns', type: 'dns', driver: 'dns-localhost' },
   { id: 'default-route', type: 'route', driver: 'route-localhost' },
