@@ -1,4 +1,4 @@
-import { createConnection, type Connection } from 'mysql2/promise';
+import type { Connection } from 'mysql2/promise';
 import type { ResourceOutputs } from '@pave/plugin-api';
 
 /** Where and as whom to connect to a MySQL or MariaDB server (over TCP). */
@@ -98,6 +98,8 @@ export async function withMysql<T>(
   fn: (connection: Connection) => Promise<T>,
   options: { connectTimeoutMs?: number; socketPath?: string } = {},
 ): Promise<T> {
+  // Loaded on first use: a Pave that never provisions a mysql does not load the client.
+  const { createConnection } = await import('mysql2/promise');
   const connection = await createConnection({
     ...(options.socketPath
       ? { socketPath: options.socketPath }
