@@ -28,11 +28,11 @@ import {
 import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import {
   cleanUp,
+  createBenchDatabase,
   freePort,
   machine as describeMachine,
   machineLine,
@@ -42,7 +42,6 @@ import {
   root,
   wasInterrupted,
 } from './lib.mjs';
-import pg from 'pg';
 
 const require = createRequire(import.meta.url);
 
@@ -294,42 +293,6 @@ function summarize(target, runs, bareRuns) {
 
 // ---- PostgreSQL ----
 
-/** Creates a throw-away database; resolves with its URL, or with `{ skipped }` when PostgreSQL is unreachable. */
-async function createBenchDatabase() {
-  const name = `pave_bench_${randomBytes(6).toString('hex')}`;
-  const client = new pg.Client({ connectionString: maintenanceUrl, connectionTimeoutMillis: 3_000 });
-  try {
-    await client.connect();
-  } catch (error) {
-    return {
-      skipped: `PostgreSQL at ${redact(maintenanceUrl)} is unreachable (${error.code ?? error.message})`,
-    };
-  }
-  try {
-    await client.query(`create database "${name}"`);
-  } finally {
-    await client.end();
-  }
-  onCleanup(`database ${name}`, async () => {
-    const admin = new pg.Client({ connectionString: maintenanceUrl, connectionTimeoutMillis: 3_000 });
-    await admin.connect();
-    try {
-      await admin.query(`drop database if exists "${name}" with (force)`);
-    } finally {
-      await admin.end();
-    }
-  });
-  const url = new URL(maintenanceUrl);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), name };
-}
-
-function redact(url) {
-  const parsed = new URL(url);
-  if (parsed.password) parsed.password = '***';
-  return parsed.toString();
-}
-
 // ---- report ----
 
 function machine() {
@@ -401,7 +364,7 @@ async function main() {
   );
   const skipped = [];
   const paves = await paveTargets('sqlite', undefined);
-  const database = await createBenchDatabase();
+  const database = await createBenchDatabase(maintenanceUrl);
   if (database.skipped) {
     skipped.push({ target: 'pave postgres', reason: database.skipped });
     console.log(`skipping PostgreSQL: ${database.skipped}`);

@@ -1,6 +1,7 @@
 // What the benchmarks share: settings from the environment, a clean-up registry that also runs on Ctrl-C, free
 // ports, medians and a description of the machine.
 import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { availableParallelism, cpus, loadavg, platform, release, totalmem } from 'node:os';
@@ -124,6 +125,49 @@ export function machine() {
 /** One line naming the machine, Node and the load average a bench starts on (every bench prints it first). */
 export function machineLine(about) {
   return `${about.cpuModel}, ${about.cores} cores, ${about.memoryGiB} GiB, Node ${about.node}, load average ${about.loadAverageBefore.join(' ')}`;
+}
+
+// ---- PostgreSQL ----
+
+/** `url` with its password hidden, for messages. */
+export function redactUrl(url) {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
+}
+
+/**
+ * A throw-away `pave_bench_*` database on the server of `maintenanceUrl` (dropped by the clean-up registry):
+ * resolves with its URL and name, or with `{ skipped }` saying why when PostgreSQL is unreachable.
+ */
+export async function createBenchDatabase(maintenanceUrl) {
+  const { default: pg } = await import('pg');
+  const name = `pave_bench_${randomBytes(6).toString('hex')}`;
+  const client = new pg.Client({ connectionString: maintenanceUrl, connectionTimeoutMillis: 3_000 });
+  try {
+    await client.connect();
+  } catch (error) {
+    return {
+      skipped: `PostgreSQL at ${redactUrl(maintenanceUrl)} is unreachable (${error.code ?? error.message})`,
+    };
+  }
+  try {
+    await client.query(`create database "${name}"`);
+  } finally {
+    await client.end();
+  }
+  onCleanup(`database ${name}`, async () => {
+    const admin = new pg.Client({ connectionString: maintenanceUrl, connectionTimeoutMillis: 3_000 });
+    await admin.connect();
+    try {
+      await admin.query(`drop database if exists "${name}" with (force)`);
+    } finally {
+      await admin.end();
+    }
+  });
+  const url = new URL(maintenanceUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), name };
 }
 
 // ---- a `pave up` of the repository's build ----
