@@ -3,6 +3,7 @@ import type {
   CreateDeploymentBody,
   Deployment,
   DeploymentDetail,
+  DeploymentPage,
   DeploymentPlan,
   EnvironmentStatus,
   LogEvent,
@@ -452,8 +453,8 @@ export class PaveClient {
   rollback(app: string, env: string, body: RollbackBody = {}) {
     return this.request<Deployment>('POST', `${envPath(app, env)}/rollback`, { body });
   }
-  listDeployments(app: string, env: string, query: { limit?: number } = {}) {
-    return this.request<{ items: Deployment[] }>('GET', `${envPath(app, env)}/deployments`, { query });
+  listDeployments(app: string, env: string, query: { limit?: number; cursor?: string } = {}) {
+    return this.request<DeploymentPage>('GET', `${envPath(app, env)}/deployments`, { query });
   }
   getDeployment(app: string, env: string, id: string) {
     return this.request<DeploymentDetail>(

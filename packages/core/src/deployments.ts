@@ -321,7 +321,19 @@ export const DeploymentParams = z.strictObject({
 
 export const DeploymentListQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).optional(),
+  cursor: z
+    .string()
+    .regex(/^\d+$/, { message: 'must be the nextCursor value of a previous page' })
+    .optional()
+    .describe('Continue after a previous page: its `nextCursor` (deployments older than that one).'),
 });
+
+/** A page of an environment's deployments, newest first; `nextCursor` fetches the next (older) page. */
+export const DeploymentPage = z.object({
+  items: z.array(Deployment),
+  nextCursor: z.string().nullable(),
+});
+export type DeploymentPage = z.infer<typeof DeploymentPage>;
 
 export const DiffQuery = z.strictObject({
   from: z.string().regex(/^\d+$/, { message: 'must be a deployment id' }).optional(),

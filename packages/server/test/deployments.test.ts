@@ -182,4 +182,38 @@ describe.each(storeEngines)('rendering and the deployment API on %s', (engine) =
       summary: { workloads: ['api'] },
     });
   });
+
+  it('pages the deployment list with cursors, newest first, without gaps or repeats', async () => {
+    for (let i = 0; i < 4; i++) {
+      expect((await post({ workloads: [source(spec('api'))], message: `page ${i}` })).statusCode).toBe(202);
+    }
+    const list = (query: string) =>
+      app.inject({
+        method: 'GET',
+        url: `/api/v1/apps/shop/envs/dev/deployments${query}`,
+        headers: { authorization: `Bearer ${token}` },
+      });
+    const all = (await list('?limit=500')).json();
+    expect(all.nextCursor).toBeNull();
+    const ids = all.items.map((d: { id: string }) => d.id);
+    expect(ids.length).toBeGreaterThanOrEqual(5);
+    expect([...ids].sort((a: string, b: string) => Number(b) - Number(a))).toEqual(ids);
+    const paged: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const page: { items: Array<{ id: string }>; nextCursor: string | null } = (
+        await list(`?limit=2${cursor ? `&cursor=${cursor}` : ''}`)
+      ).json();
+      expect(page.items.length).toBeLessThanOrEqual(2);
+      paged.push(...page.items.map((d: { id: string }) => d.id));
+      cursor = page.nextCursor;
+      pages++;
+    } while (cursor !== null);
+    expect(paged).toEqual(ids);
+    expect(pages).toBe(Math.ceil(ids.length / 2));
+    const bad = await list('?cursor=abc');
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().errors[0].message).toMatch(/nextCursor/);
+  });
 });

@@ -31,22 +31,32 @@ export function registerDeploymentsCommands(program: Command, io: CliIo): void {
       .description('List the deployments of an environment, newest first')
       .requiredOption('--app <app>', 'the application')
       .requiredOption('--env <env>', 'the environment')
-      .option('--limit <n>', 'at most this many (the server caps it at 500)'),
+      .option('--limit <n>', 'at most this many (the server caps it at 500)')
+      .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)'),
   )
     .addHelpText(
       'after',
       examples(
         'pave deployments list --app shop --env dev',
         'pave deployments list --app shop --env dev --limit 5 -o json',
+        'pave deployments list --app shop --env dev --cursor 1042',
       ),
     )
-    .action(async (options: DeploymentsOptions & { limit?: string }) => {
-      const query = options.limit === undefined ? {} : { limit: parseLimit(options.limit) };
+    .action(async (options: DeploymentsOptions & { limit?: string; cursor?: string }) => {
+      const query = {
+        ...(options.limit === undefined ? {} : { limit: parseLimit(options.limit) }),
+        ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
+      };
       const { client, output } = await clientFor(options, io);
       const colors = colorsFor(io.stdout, io.env);
-      output.show(await client.listDeployments(options.app, options.env, query), (page) =>
-        renderDeploymentList(page.items, colors, options.app, options.env),
-      );
+      output.show(await client.listDeployments(options.app, options.env, query), (page) => {
+        const list = renderDeploymentList(page.items, colors, options.app, options.env);
+        if (page.nextCursor === null) return list;
+        const next = [`pave deployments list --app ${options.app} --env ${options.env}`];
+        if (options.limit !== undefined) next.push(`--limit ${options.limit.trim()}`);
+        next.push(`--cursor ${page.nextCursor}`);
+        return `${list}\n\nMore deployments: ${next.join(' ')}`;
+      });
     });
 
   addClientOptions(

@@ -4,6 +4,7 @@ import {
   type Deployment,
   type DeploymentDetail,
   type DeploymentKind,
+  type DeploymentPage,
   type DeploymentStatus,
   type JournalEntry,
   type RecordedPolicyOverride,
@@ -247,15 +248,19 @@ export async function listDeployments(
   db: Executor,
   app: string,
   env: string,
-  limit = 50,
-): Promise<Deployment[]> {
+  page: { limit?: number | undefined; cursor?: string | undefined } = {},
+): Promise<DeploymentPage> {
+  const limit = page.limit ?? 50;
+  // Keyset pagination on the index (app_id, env_id, id): a deep page costs what the first does.
   const rows = await db
     .selectFrom('deployments')
     .selectAll()
     .where('app_id', '=', app)
     .where('env_id', '=', env)
+    .$if(page.cursor !== undefined, (qb) => qb.where('id', '<', Number(page.cursor)))
     .orderBy('id', 'desc')
-    .limit(limit)
+    .limit(limit + 1)
     .execute();
-  return rows.map(toDeployment);
+  const items = rows.slice(0, limit).map(toDeployment);
+  return { items, nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
 }

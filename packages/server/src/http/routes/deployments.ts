@@ -3,6 +3,7 @@ import {
   Deployment,
   DeploymentDetail,
   DeploymentListQuery,
+  DeploymentPage,
   DeploymentParams,
   DeploymentPlan,
   DiffQuery,
@@ -11,7 +12,6 @@ import {
   LogsQuery,
   RollbackBody,
   SetDiff,
-  listOf,
 } from '@pave/core';
 import type { RuntimeDriver } from '@pave/plugin-api';
 import type { ApiServer } from '../app.ts';
@@ -117,14 +117,12 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
         summary: "List an environment's deployments, newest first",
         params: EnvParams,
         querystring: DeploymentListQuery,
-        response: { 200: listOf(Deployment) },
+        response: { 200: DeploymentPage },
       },
     },
     async (request) => {
       await getEnvironment(store.db, request.params.app, request.params.env);
-      return {
-        items: await listDeployments(store.db, request.params.app, request.params.env, request.query.limit),
-      };
+      return listDeployments(store.db, request.params.app, request.params.env, request.query);
     },
   );
   api.get(
