@@ -98,8 +98,10 @@ export async function withMysql<T>(
   fn: (connection: Connection) => Promise<T>,
   options: { connectTimeoutMs?: number; socketPath?: string } = {},
 ): Promise<T> {
-  // Loaded on first use: a Pave that never provisions a mysql does not load the client.
-  const { createConnection } = await import('mysql2/promise');
+  // Loaded on first use: a Pave that never provisions a mysql does not load the client. mysql2 is CommonJS:
+  // imported dynamically, its exports are `default` (Pave's bundle has nothing else).
+  const mysql2 = await import('mysql2/promise');
+  const { createConnection } = (mysql2 as unknown as { default: typeof mysql2 }).default;
   const connection = await createConnection({
     ...(options.socketPath
       ? { socketPath: options.socketPath }

@@ -72,8 +72,9 @@ export async function withRedis<T>(
   options: { connectTimeoutMs?: number } = {},
 ): Promise<T> {
   signal.throwIfAborted();
-  // Loaded on first use: a Pave that never provisions a redis does not load the client.
-  const { Redis } = await import('ioredis');
+  // Loaded on first use: a Pave that never provisions a redis does not load the client. ioredis is CommonJS:
+  // imported dynamically, its exports are `default` (the Redis class), in Node and in Pave's bundle alike.
+  const { default: Redis } = await import('ioredis');
   const redis = new Redis({
     host: endpoint.host,
     port: endpoint.port,
