@@ -28,12 +28,56 @@ const outdir = `${finalDir}.tmp-${process.pid}`;
 const oldDir = `${finalDir}.old-${process.pid}`;
 rmSync(outdir, { recursive: true, force: true });
 
+// @pave/core's modules declare types, schemas and constants and do nothing else when loaded. Saying so lets
+// esbuild leave out the ones a chunk does not use, so a command that imports only the API client (or one
+// constant) from core's index does not load every zod schema with it.
+const coreSource = join(root, 'packages/core/src');
+const coreWithoutSideEffects = {
+  name: 'core-without-side-effects',
+  setup(build) {
+    build.onResolve({ filter: /^(@pave\/core(\/.*)?|\..*)$/ }, async (args) => {
+      if (args.pluginData === coreWithoutSideEffects) return undefined;
+      if (!args.path.startsWith('@pave/core') && !args.importer.startsWith(coreSource)) return undefined;
+      const resolved = await build.resolve(args.path, {
+        kind: args.kind,
+        importer: args.importer,
+        resolveDir: args.resolveDir,
+        pluginData: coreWithoutSideEffects,
+      });
+      if (resolved.errors.length > 0 || !resolved.path.startsWith(coreSource)) return resolved;
+      return { ...resolved, sideEffects: false };
+    });
+  },
+};
+
+// zod's namespace re-exports its 60-odd message locales (`z.locales`, ~370 kB of code); Pave uses none of them
+// (zod's own English messages are imported apart), so each `pave` command that loads zod would only compile them.
+const zodWithoutLocales = {
+  name: 'zod-without-locales',
+  setup(build) {
+    build.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
+      /[\\/]node_modules[\\/]zod[\\/]/.test(args.importer)
+        ? { path: 'zod-locales', namespace: 'zod-without-locales' }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'zod-without-locales' }, () => ({
+      contents: 'export {};',
+      loader: 'js',
+    }));
+  },
+};
+
 const common = {
   bundle: true,
+  plugins: [coreWithoutSideEffects, zodWithoutLocales],
   format: 'esm',
   platform: 'node',
   target: 'node20',
   sourcemap: true,
+  // Less source for every `pave` command to read and compile at start-up; names stay (below), and the source
+  // maps lead back to the code.
+  minifyWhitespace: true,
+  minifySyntax: true,
   // Errors are told apart by name (commander's CommanderError sets it from its class name): keep class names.
   keepNames: true,
   logLevel: 'warning',

@@ -79,14 +79,15 @@ export function resolveConnection(flags: ConnectionFlags, environment: CliEnviro
 
 /**
  * Resolves the connection and creates an API client for it. The client module is imported only here, so
- * `pave --help` never loads it (and its schema library).
+ * `pave --help` never loads it; ./api-client.ts keeps core's schemas (and zod) out of the commands that only
+ * call the API.
  */
 export async function connect(
   flags: ConnectionFlags,
   environment: CliEnvironment,
 ): Promise<{ client: PaveClient; connection: Connection }> {
   const connection = resolveConnection(flags, environment);
-  const { PaveClient } = await import('@pave/core');
+  const { PaveClient } = await import('./api-client.ts');
   const { nodeFetch } = await import('./http-fetch.ts');
   return {
     client: new PaveClient({ server: connection.server, token: connection.token, fetch: nodeFetch }),

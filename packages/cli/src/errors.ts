@@ -27,6 +27,19 @@ export class WaitTimeoutError extends Error {
   override name = 'WaitTimeoutError';
 }
 
+/**
+ * `pave auth can-i` answered no. The answer is printed already (on stdout), so runCli prints nothing more
+ * for it and only exits 1, the way `test` and `kubectl auth can-i` do.
+ */
+export class CanIDeniedError extends Error {
+  override name = 'CanIDeniedError';
+}
+
+/** Whether `error` is a {@link CanIDeniedError} (recognised by name, as every CLI error is). */
+export function isCanIDenied(error: unknown): boolean {
+  return error instanceof Error && error.name === 'CanIDeniedError';
+}
+
 /** A check ran and found something wrong; what it found is printed already. Exit code 3. */
 export class CheckFailedError extends Error {
   override name = 'CheckFailedError';

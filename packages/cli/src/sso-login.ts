@@ -18,7 +18,7 @@ export async function ssoLogin(
   io: CliIo,
   options: { openBrowser: boolean },
 ): Promise<string> {
-  const { PaveClient } = await import('@pave/core');
+  const { PaveClient } = await import('./api-client.ts');
   const { nodeFetch } = await import('./http-fetch.ts');
   const methods = await new PaveClient({ server, fetch: nodeFetch }).authMethods();
   if (!methods.sso) {

@@ -19,7 +19,7 @@ export interface TemplateSource {
 
 /** How `parseDeclarationsFile` checks a template and words its problems. */
 async function templatesKind(): Promise<DeclarationsKind<Template>> {
-  const { Template: schema } = await import('@pave/core');
+  const { Template: schema } = await import('./core.ts');
   return {
     noun: 'template',
     keys: 'id, title, description, tags, parameters, files, setup',

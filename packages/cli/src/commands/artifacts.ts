@@ -133,7 +133,7 @@ async function artifactScoreFiles(files: string[], io: CliIo): Promise<ArtifactS
       `${loaded.problems.length} problem${loaded.problems.length === 1 ? '' : 's'} in the Score files; nothing was pushed`,
     );
   }
-  const { parseScore } = await import('@pave/core');
+  const { parseScore } = await import('../score.ts');
   const { stringify } = await import('yaml');
   return Promise.all(
     loaded.workloads.map(async (workload) => {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { CanIResult, Permission } from '@pave/core';
-import { CliUsageError } from '../errors.ts';
+import { CanIDeniedError, CliUsageError } from '../errors.ts';
 import type { CliIo } from '../io.ts';
 import type { Colors } from '../output/colors.ts';
 import { colorsFor } from '../output/colors.ts';
@@ -11,19 +11,6 @@ type CanIOptions = ClientOptions & { app?: string; env?: string; as?: string };
 
 /** The @pave/core module, loaded on demand. */
 export type PaveCore = typeof import('@pave/core');
-
-/**
- * `pave auth can-i` answered no. The answer is printed already (on stdout), so runCli prints nothing more
- * for it and only exits 1, the way `test` and `kubectl auth can-i` do.
- */
-export class CanIDeniedError extends Error {
-  override name = 'CanIDeniedError';
-}
-
-/** Whether `error` is a {@link CanIDeniedError} (recognised by name, as every CLI error is). */
-export function isCanIDenied(error: unknown): boolean {
-  return error instanceof Error && error.name === 'CanIDeniedError';
-}
 
 /**
  * Adds help text made from @pave/core's data to the subcommands of `group`. Core (and zod with it) is
@@ -37,7 +24,7 @@ export function addHelpFromCore(
 ): void {
   group.parent?.hook('preSubcommand', async (_parent, dispatched) => {
     if (dispatched !== group) return;
-    const core = await import('@pave/core');
+    const core = await import('../core.ts');
     for (const subcommand of group.commands) {
       const help = text(subcommand.name(), core);
       if (help !== undefined) subcommand.addHelpText('after', help);
@@ -79,7 +66,7 @@ export function registerAuthCommands(program: Command, io: CliIo): void {
       ),
     )
     .action(async (action: string, options: CanIOptions) => {
-      const { PERMISSIONS, isPermission } = await import('@pave/core');
+      const { PERMISSIONS, isPermission } = await import('../core.ts');
       if (!isPermission(action)) {
         throw new CliUsageError(unknownActionMessage(action, Object.keys(PERMISSIONS)));
       }

@@ -8,6 +8,9 @@ import { colorsFor } from '../output/colors.ts';
 import { CommandOutput, OUTPUT_FORMATS } from '../output/output.ts';
 import type { OutputFormat } from '../output/output.ts';
 
+// Kept here for the commands that import it with the client options; ../cli.ts takes it from ../help-text.ts.
+export { examples } from '../help-text.ts';
+
 /** The options every client command takes: where the server is, how to authenticate, how to print. */
 export interface ClientOptions extends ConnectionFlags {
   output: OutputFormat;
@@ -52,9 +55,4 @@ export async function clientFor(
 ): Promise<{ client: PaveClient; connection: Connection; output: CommandOutput }> {
   const { client, connection } = await connect(options, io);
   return { client, connection, output: outputFor(options, io) };
-}
-
-/** A help section listing example invocations, for `addHelpText('after', ...)`. */
-export function examples(...commands: string[]): string {
-  return `\nExamples:\n${commands.map((line) => `  $ ${line}`).join('\n')}\n`;
 }

@@ -396,7 +396,7 @@ export async function loadScoreFiles(
 ): Promise<{ workloads: WorkloadSource[]; problems: string[] }> {
   if (files.length === 0) return { workloads: [], problems: [] };
   const texts = await readScoreFiles(files, cwd);
-  const { parseScore, formatScoreProblem } = await import('@pave/core');
+  const { parseScore, formatScoreProblem } = await import('../score.ts');
   const problems: string[] = [];
   const workloads: WorkloadSource[] = [];
   const seen = new Map<string, string>();
@@ -465,7 +465,7 @@ export async function inlineFileSources(
   scoreFile: string,
   cwd = process.cwd(),
 ): Promise<{ spec: ScoreWorkload; problems: string[] }> {
-  const { formatScorePath } = await import('@pave/core');
+  const { formatScorePath } = await import('../score.ts');
   const baseDir = dirname(resolve(cwd, scoreFile));
   const problems: string[] = [];
 

@@ -110,7 +110,7 @@ async function passwordLogin(options: LoginOptions, username: string, io: CliIo)
     question: `Password for ${username}: `,
   });
   const server = resolveServer({ server: options.server }, io);
-  const { PaveClient } = await import('@pave/core');
+  const { PaveClient } = await import('../api-client.ts');
   const { nodeFetch } = await import('../http-fetch.ts');
   const client = new PaveClient({ server, fetch: nodeFetch });
   const result = await client.login({ username, password });

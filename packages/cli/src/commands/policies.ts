@@ -109,7 +109,7 @@ export async function parsePoliciesFile(
   file: string,
 ): Promise<{ policies: Policy[]; problems: DeclarationProblem[] }> {
   const { parseDeclarationsFile } = await import('../definitions-file.ts');
-  const { Policy: PolicySchema } = await import('@pave/core');
+  const { Policy: PolicySchema } = await import('../core.ts');
   const { items, problems } = parseDeclarationsFile<Policy>(text, file, {
     noun: 'policy',
     keys: 'id, criteria, severity, message and one of rule, promotionGate, freeze',

@@ -26,7 +26,7 @@ export async function parseProfilesFile(
   file: string,
 ): Promise<{ profiles: WorkloadProfile[]; problems: DeclarationProblem[] }> {
   const { parseDeclarationsFile } = await import('../definitions-file.ts');
-  const { WorkloadProfile: ProfileSchema } = await import('@pave/core');
+  const { WorkloadProfile: ProfileSchema } = await import('../core.ts');
   const { items, problems } = parseDeclarationsFile<WorkloadProfile>(text, file, {
     noun: 'profile',
     keys: 'id, criteria, patches, objects',

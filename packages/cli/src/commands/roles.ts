@@ -162,7 +162,7 @@ async function roleGrantBody(
   options: GrantOptions,
   verb: 'grant' | 'revoke',
 ): Promise<RoleGrantBody> {
-  const core = await import('@pave/core');
+  const core = await import('../core.ts');
   if (!core.isRole(role)) {
     throw new CliUsageError(`"${role}" is not a role; use ${roleList(core)}`);
   }

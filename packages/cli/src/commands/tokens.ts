@@ -124,7 +124,7 @@ export function registerTokensCommands(program: Command, io: CliIo): void {
 
 // The --scope of a new token as the server wants it; a CliUsageError (exit 2) naming the format if it is not one.
 async function tokenScope(text: string): Promise<string> {
-  const { parseTokenScope, TOKEN_SCOPE_FORMAT } = await import('@pave/core');
+  const { parseTokenScope, TOKEN_SCOPE_FORMAT } = await import('../core.ts');
   const scope = text.trim();
   if (parseTokenScope(scope) === null) {
     throw new CliUsageError(

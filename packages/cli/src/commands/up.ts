@@ -124,8 +124,8 @@ export function registerUpCommand(program: Command): void {
             ...sso,
             metricsPort,
             metricsHost: options.metricsHost ?? (process.env.PAVE_METRICS_HOST || undefined),
-            // Bundled next to this file by scripts/build.mjs.
-            supervisorScript: fileURLToPath(new URL('./process-supervisor.js', import.meta.url)),
+            // scripts/build.mjs bundles this command into dist/chunks/ and the supervisor into dist/.
+            supervisorScript: fileURLToPath(new URL('../process-supervisor.js', import.meta.url)),
             ...(pretty ? { logDestination: humanLogStream(process.stdout, colors) } : {}),
           },
           pretty ? (server) => process.stdout.write(banner(server, dataDir, colors)) : undefined,

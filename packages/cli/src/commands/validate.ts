@@ -67,7 +67,7 @@ export function registerValidateCommand(program: Command, io: CliIo): void {
       }
       const texts = await readScoreFiles(options.file, io);
       // Loaded here, not at the top, so that `pave --help` does not pay for the Score schema.
-      const { formatScoreProblem, parseScore } = await import('@pave/core');
+      const { formatScoreProblem, parseScore } = await import('../score.ts');
       const target =
         options.app !== undefined && options.env !== undefined
           ? await environmentTarget(options, options.app, options.env, io)

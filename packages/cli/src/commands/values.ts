@@ -102,7 +102,7 @@ export function registerValuesCommands(program: Command, io: CliIo): void {
     )
     .action(async (assignments: string[], options: RedeployOptions & { secret?: boolean }) => {
       const timeoutSeconds = checkRedeployFlags(options);
-      const { VALUE_KEY_PATTERN } = await import('@pave/core');
+      const { VALUE_KEY_PATTERN } = await import('../core.ts');
       const parsed = parseAssignments(assignments, {
         keyPattern: VALUE_KEY_PATTERN,
         secret: options.secret === true,
@@ -139,7 +139,7 @@ export function registerValuesCommands(program: Command, io: CliIo): void {
     )
     .action(async (keys: string[], options: RedeployOptions) => {
       const timeoutSeconds = checkRedeployFlags(options);
-      const { VALUE_KEY_PATTERN } = await import('@pave/core');
+      const { VALUE_KEY_PATTERN } = await import('../core.ts');
       const unset = parseKeys(keys, VALUE_KEY_PATTERN);
       const { client, output } = await clientFor(options, io);
       const changed = await client.patchValues(options.app, options.env, { unset });
@@ -619,7 +619,7 @@ export function summarizeChanges(changes: readonly ValueChange[]): string {
  * out because their values were masked (listed without --reveal).
  */
 export async function exportDotenv(list: ValueList): Promise<{ text: string; omittedSecrets: string[] }> {
-  const { formatDotenv } = await import('@pave/core');
+  const { formatDotenv } = await import('../core.ts');
   const shown: { key: string; value: string }[] = [];
   const omittedSecrets: string[] = [];
   for (const entry of list.items) {
@@ -647,7 +647,7 @@ export async function checkDotenv(
   text: string,
   options: { secret: boolean } = { secret: false },
 ): Promise<{ keys: string[]; problems: string[] }> {
-  const { parseDotenv } = await import('@pave/core');
+  const { parseDotenv } = await import('../core.ts');
   const parsed = parseDotenv(text);
   return {
     keys: parsed.entries.map((entry) => entry.key),

@@ -19,7 +19,7 @@ export function registerWhoamiCommand(program: Command, io: CliIo): void {
     .action(async (options: ClientOptions) => {
       const { client, connection, output } = await clientFor(options, io);
       const identity = await client.whoami();
-      const { describeGrant } = await import('@pave/core');
+      const { describeGrant } = await import('../core.ts');
       output.show(identity, (body) =>
         renderWhoAmI(body, connection.server, colorsFor(io.stdout, io.env), describeGrant),
       );

@@ -21,7 +21,8 @@ const ANSI_ESCAPE = /\u001b\[[0-9;?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u00
 const ZERO_WIDTH = /^(?:\p{Mark}|\p{Default_Ignorable_Code_Point}|\p{Control})+$/u;
 const WIDE =
   /^(?:\p{Extended_Pictographic}|[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]|[\u{20000}-\u{3fffd}])/u;
-const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+// Made on first use: creating it loads ICU's break rules (~20 ms), which plain ASCII tables never need.
+let graphemes: Intl.Segmenter | undefined;
 
 /**
  * The number of terminal cells `text` takes: escape sequences count 0, East Asian wide characters and
@@ -31,6 +32,7 @@ export function visibleWidth(text: string): number {
   const plain = text.replace(ANSI_ESCAPE, '');
   if (/^[\x20-\x7e]*$/.test(plain)) return plain.length;
   let width = 0;
+  graphemes ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' });
   for (const { segment } of graphemes.segment(plain)) {
     if (ZERO_WIDTH.test(segment)) continue;
     width += WIDE.test(segment) ? 2 : 1;

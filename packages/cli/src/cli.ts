@@ -1,0 +1,163 @@
+import { Command } from 'commander';
+import cliPackage from '../package.json' with { type: 'json' };
+import { EXIT_USAGE, exitCodeFor, formatError, isCanIDenied } from './errors.ts';
+import { examples } from './help-text.ts';
+import type { CliIo } from './io.ts';
+import { colorsFor } from './output/colors.ts';
+
+const ENVIRONMENT_HELP = `
+Environment:
+  PAVE_SERVER    server URL for client commands (default: the logged-in server, else http://127.0.0.1:7300)
+  PAVE_TOKEN     API token for client commands
+  PAVE_DATA_DIR  data directory of \`pave up\` (default ~/.pave); its admin.token is used for a local server
+  PAVE_CONFIG    path of the config file \`pave login\` writes
+  NO_COLOR       set to turn colour off
+  PAVE_DEBUG     set to 1 to print stack traces of unexpected errors
+`;
+
+/** Adds one top-level command (with its subcommands) to the program. */
+export type Registration = (program: Command, io: CliIo) => void;
+
+/**
+ * Every top-level command, in the order `pave --help` lists them, with how to add it to the program. A command's
+ * module (and what it imports: the API client, zod, YAML, ...) is loaded only when that command is about to run
+ * or every command's help is asked for, so `pave apps list` does not compile the code of 36 other commands.
+ */
+export const COMMANDS = {
+  up: async () => (await import('./commands/up.ts')).registerUpCommand,
+  login: async () => (await import('./commands/login.ts')).registerLoginCommand,
+  whoami: async () => (await import('./commands/whoami.ts')).registerWhoamiCommand,
+  apps: async () => (await import('./commands/apps.ts')).registerAppsCommands,
+  'env-types': async () => (await import('./commands/env-types.ts')).registerEnvTypesCommands,
+  defs: async () => (await import('./commands/defs.ts')).registerDefsCommands,
+  policies: async () => (await import('./commands/policies.ts')).registerPoliciesCommands,
+  profiles: async () => (await import('./commands/profiles.ts')).registerProfilesCommands,
+  templates: async () => (await import('./commands/templates.ts')).registerTemplatesCommands,
+  init: async () => (await import('./commands/init.ts')).registerInitCommand,
+  targets: async () => (await import('./commands/targets.ts')).registerTargetsCommands,
+  envs: async () => (await import('./commands/envs.ts')).registerEnvsCommands,
+  resources: async () => (await import('./commands/resources.ts')).registerResourcesCommands,
+  values: async () => (await import('./commands/values.ts')).registerValuesCommands,
+  deploy: async () => (await import('./commands/deploy.ts')).registerDeployCommand,
+  status: async () => (await import('./commands/status.ts')).registerStatusCommand,
+  logs: async () => (await import('./commands/logs.ts')).registerLogsCommand,
+  deployments: async () => (await import('./commands/deployments.ts')).registerDeploymentsCommands,
+  diff: async () => (await import('./commands/diff.ts')).registerDiffCommand,
+  render: async () => (await import('./commands/render.ts')).registerRenderCommand,
+  rollback: async () => (await import('./commands/rollback.ts')).registerRollbackCommand,
+  promote: async () => (await import('./commands/promote.ts')).registerPromoteCommand,
+  approvals: async () => (await import('./commands/approvals.ts')).registerApprovalsCommands,
+  insights: async () => (await import('./commands/insights.ts')).registerInsightsCommand,
+  tokens: async () => (await import('./commands/tokens.ts')).registerTokensCommands,
+  users: async () => (await import('./commands/users.ts')).registerUsersCommands,
+  teams: async () => (await import('./commands/teams.ts')).registerTeamsCommands,
+  roles: async () => (await import('./commands/roles.ts')).registerRolesCommands,
+  auth: async () => (await import('./commands/auth.ts')).registerAuthCommands,
+  audit: async () => (await import('./commands/audit.ts')).registerAuditCommand,
+  events: async () => (await import('./commands/events.ts')).registerEventsCommand,
+  catalog: async () => (await import('./commands/catalog.ts')).registerCatalogCommands,
+  webhooks: async () => (await import('./commands/webhooks.ts')).registerWebhooksCommands,
+  artifacts: async () => (await import('./commands/artifacts.ts')).registerArtifactsCommands,
+  rules: async () => (await import('./commands/rules.ts')).registerRulesCommands,
+  admin: async () => (await import('./commands/admin.ts')).registerAdminCommands,
+  validate: async () => (await import('./commands/validate.ts')).registerValidateCommand,
+} satisfies Record<string, () => Promise<Registration>>;
+
+/** The name of a top-level command. */
+export type CommandName = keyof typeof COMMANDS;
+
+/**
+ * The `pave` command without its subcommands. Commander is told not to exit the process and to print its own
+ * usage errors in Pave's `pave: error: ...` form; {@link runCli} turns what it throws into exit codes.
+ */
+export function rootCommand(io: CliIo): Command {
+  const errorPrefix = colorsFor(io.stderr, io.env).red('pave: error:');
+  const program = new Command('pave')
+    .description(
+      'Pave: an Internal Developer Platform. Run the control plane with `pave up`; the other commands are its clients.',
+    )
+    .version(cliPackage.version, '-V, --version', 'print the version of pave')
+    // `pave --version` before any command; after one, `--version N` is that command's (`pave init --version 1`).
+    .enablePositionalOptions()
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+      outputError: (text, write) => write(formatCommanderError(text, errorPrefix)),
+    })
+    .addHelpText(
+      'after',
+      examples(
+        'pave up',
+        'pave apps create shop',
+        'pave envs create dev --app shop --type development',
+        'pave deploy -f score.yaml --app shop --env dev --wait',
+        'pave login --server https://pave.example.com --token pave_0123abcd',
+      ) + ENVIRONMENT_HELP,
+    );
+
+  // Only the command named on the command line; all of them for `pave`, `pave --help`, `pave help ...` or a
+  // name that is not a command (so commander can list them or suggest the nearest).
+  return program;
+}
+
+/**
+ * Runs `pave` with `argv` (as in process.argv: node, script, then the arguments) and resolves with the
+ * exit code: 0 on success, 1 when the server refused or could not be reached (or anything unexpected
+ * failed), 2 for usage errors. Errors are printed to stderr, never thrown.
+ */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  try {
+    const program = rootCommand(io);
+    // Loaded side by side, added in order.
+    const registrations = await Promise.all(commandsFor(argv).map((load) => load()));
+    for (const register of registrations) register(program, io);
+    await program.parseAsync([...argv]);
+    return 0;
+  } catch (error) {
+    // Commander has already printed its message (or the help/version it was asked for).
+    if (isCommanderError(error)) return error.exitCode === 0 ? 0 : EXIT_USAGE;
+    // `pave auth can-i` printed its "no" already; the exit code says the rest.
+    if (isCanIDenied(error)) return exitCodeFor(error);
+    const colors = colorsFor(io.stderr, io.env);
+    io.stderr.write(formatError(error, { highlight: colors.red, debug: io.env.PAVE_DEBUG === '1' }));
+    return exitCodeFor(error);
+  }
+}
+
+/**
+ * The commands the program needs to run `argv`: the top-level command its first operand names; none for
+ * `pave --version` (commander prints the version before it looks at commands); every command otherwise, for
+ * `pave`, `pave --help`, `pave -h apps`, `pave help ...` and a name that is not a command (commander lists
+ * them or suggests the nearest). Only `-V`/`--version` and `-h`/`--help` (short ones also run together, as
+ * `-hV`) can come before the command, and they take no value.
+ */
+function commandsFor(argv: readonly string[]): Array<() => Promise<Registration>> {
+  const loaders: Record<string, () => Promise<Registration>> = COMMANDS;
+  const args = argv.slice(2);
+  const operand = args.findIndex((arg) => !arg.startsWith('-'));
+  const leading = operand === -1 ? args : args.slice(0, operand);
+  const given = (short: string, long: string) =>
+    leading.some((arg) => arg === long || (/^-[^-]/.test(arg) && arg.includes(short)));
+  if (given('h', '--help')) return Object.values(loaders);
+  const first = operand === -1 ? undefined : args[operand]!;
+  if (first !== undefined && Object.hasOwn(loaders, first)) return [loaders[first]!];
+  if (first === undefined && given('V', '--version')) return [];
+  return Object.values(loaders);
+}
+
+function isCommanderError(error: unknown): error is { exitCode: number; code: string } {
+  return (
+    error instanceof Error &&
+    (error.name === 'CommanderError' || error.name === 'InvalidArgumentError') &&
+    typeof (error as { exitCode?: unknown }).exitCode === 'number'
+  );
+}
+
+// Commander writes "error: <message>\n(Did you mean …?)\n"; Pave's form is "pave: error: <message>" with any
+// further lines indented under it.
+function formatCommanderError(text: string, prefix: string): string {
+  const [first = '', ...rest] = text.trimEnd().split('\n');
+  const lines = [`${prefix} ${first.replace(/^error: /, '')}`, ...rest.map((line) => `  ${line}`)];
+  return `${lines.join('\n')}\n`;
+}
