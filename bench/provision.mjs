@@ -21,7 +21,7 @@
 // provision in under 300 ms. Writes bench/results/provision.json. Exits non-zero if a deployment or a deletion
 // fails, never because a goal is missed. The embedded servers outlive `pave up` by design (workloads use
 // them): the bench stops them at the end.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -116,7 +116,13 @@ async function stopEmbeddedServers(dataDir) {
     platform: 'node',
     format: 'esm',
     outfile: bundle,
-    packages: 'external',
+    // The clients stay outside (they resolve from node_modules beside the bundle); Pave's own packages are
+    // TypeScript and go in.
+    external: ['pg', '@electric-sql/*', 'mysql2', 'ioredis'],
+    // Bundled CommonJS modules call require(); an ES module has none, so the bundle defines it.
+    banner: {
+      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+    },
     logLevel: 'warning',
   });
   try {
@@ -135,6 +141,8 @@ async function main() {
   const about = machine();
   console.log(`resource provisioning (${types.join(', ')}), ${runs} runs\n${machineLine(about)}`);
   const dir = mkdtempSync(join(tmpdir(), 'pave-bench-provision-'));
+  // The workload runs in it, as Pave's unprivileged workload user when Pave runs as root.
+  chmodSync(dir, 0o755);
   onCleanup(`directory ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
   onCleanup('the embedded servers', () => stopEmbeddedServers(join(dir, 'data')));
   const server = await startPave(join(dir, 'data'));
