@@ -109,8 +109,8 @@ export function defaultSearchPath(pathEnv = process.env.PATH ?? ''): string[] {
 }
 
 /**
- * The rabbitmq-server start script to run: `configured` when given (null if it is not an executable file), else
- * the first `rabbitmq-server` in `searchPath`, else null. Debian's /usr/sbin/rabbitmq-server is a wrapper that
+ * The rabbitmq-server start script to run: `configured` when given, else the first `rabbitmq-server` in
+ * `searchPath` that is (or leads to) RabbitMQ's own start script, with `rabbitmq-env` beside it; else null. Debian's /usr/sbin/rabbitmq-server is a wrapper that
  * switches to the `rabbitmq` user (and drops the environment): the script it wraps, in ../lib/rabbitmq/bin, is
  * run instead.
  */
@@ -124,7 +124,9 @@ export function findRabbitmqServer(
     const real = realpathSync(candidate);
     const scripts = [candidate, join(dirname(real), 'rabbitmq-server')];
     scripts.push(resolve(dirname(candidate), '..', 'lib', 'rabbitmq', 'bin', 'rabbitmq-server'));
-    return scripts.map(startScript).find((script) => script !== null) ?? real;
+    // Anything else (a distribution's wrapper, which may switch users and call itself again) is never run.
+    const script = scripts.map(startScript).find((found) => found !== null);
+    if (script) return script;
   }
   return null;
 }

@@ -1,9 +1,19 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeResourceDriverContract, testDriverContext } from '@pave/plugin-api/testing';
 import type { ResourceInputs } from '@pave/plugin-api';
+import { findRabbitmqServer } from '../src/embedded-server.ts';
 import {
   EmbeddedRabbitmqDriver,
   embeddedRabbitmqAdminUrl,
@@ -143,5 +153,24 @@ describe('rabbitmq-embedded driver without the rabbitmq-server program', () => {
     }
     expect(await without.read('a-b-c', inputs, ctx)).toBeNull();
     await without.delete('a-b-c', inputs, ctx);
+  });
+
+  it('never runs a rabbitmq-server that is not RabbitMQ’s start script (a distribution wrapper, say)', () => {
+    // Debian's /usr/sbin/rabbitmq-server links to a wrapper that, run under another name, calls itself again
+    // and again (it once left 28 000 processes behind). A wrapper without its start script is "not found".
+    const sbin = join(missing, 'sbin');
+    const bin = join(missing, 'lib', 'bin');
+    mkdirSync(sbin, { recursive: true });
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'wrapper'), '#!/bin/sh\nexit 0\n');
+    chmodSync(join(bin, 'wrapper'), 0o755);
+    symlinkSync(join(bin, 'wrapper'), join(sbin, 'rabbitmq-server'));
+    expect(findRabbitmqServer(undefined, [sbin])).toBeNull();
+    expect(findRabbitmqServer(join(sbin, 'rabbitmq-server'), [])).toBeNull();
+    // Beside its rabbitmq-env, the real start script is found through the wrapper's directory.
+    writeFileSync(join(bin, 'rabbitmq-server'), '#!/bin/sh\nexit 0\n');
+    writeFileSync(join(bin, 'rabbitmq-env'), '');
+    chmodSync(join(bin, 'rabbitmq-server'), 0o755);
+    expect(findRabbitmqServer(undefined, [sbin])).toBe(join(bin, 'rabbitmq-server'));
   });
 });
