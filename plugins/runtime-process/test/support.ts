@@ -19,9 +19,12 @@ function ensureSupervisorBuilt(): void {
   }
 }
 
-/** `file` and every chunk it imports, recursively (an ES module bundle built with splitting). */
+/**
+ * `file` and every chunk it imports, recursively (an ES module bundle built with splitting; minified, so
+ * `from"./x.js"`, `import"./x.js"` and `import("./x.js")` have no spaces).
+ */
 export function bundleFiles(file: string, seen = new Set<string>([file])): string[] {
-  for (const match of readFileSync(file, 'utf8').matchAll(/from ["'](\.[^"']+)["']/g)) {
+  for (const match of readFileSync(file, 'utf8').matchAll(/\b(?:from|import)\s*\(?\s*["'](\.[^"']+)["']/g)) {
     const path = join(dirname(file), match[1] ?? '');
     if (!seen.has(path)) {
       seen.add(path);
