@@ -57,4 +57,14 @@ export {
   type UnprobedContainer,
 } from './readiness.ts';
 export { WorkloadLocks, workloadKey } from './workload-locks.ts';
+export {
+  freePort,
+  logTail,
+  portIsFree,
+  procStat,
+  signalIfRunning,
+  waitUntil,
+  withStartLock,
+  type StartLock,
+} from './local-servers.ts';
 export { MAX_DNS_LABEL_LENGTH, dnsLabel, joinedDnsLabel, shortHash } from './dns-names.ts';

@@ -10,15 +10,23 @@ import {
   openSync,
   readFileSync,
   realpathSync,
-  rmSync,
   statSync,
-  writeSync,
 } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { basename, delimiter, dirname, join, resolve } from 'node:path';
 import type { DriverLogger } from '@pave/plugin-api';
-import { errorMessage, type ManagementEndpoint } from './management-api.ts';
+import { type ManagementEndpoint } from './management-api.ts';
+import {
+  freePort,
+  logTail,
+  portIsFree,
+  procStat,
+  signalIfRunning,
+  sleep,
+  waitUntil,
+  withStartLock,
+} from '@pave/plugin-api';
 
 /** The files of the embedded node, all under `<dataDir>/resources/rabbitmq/`. */
 export interface EmbeddedRabbitmqLayout {
@@ -198,11 +206,11 @@ export async function stopEmbeddedRabbitmq(dataDir: string): Promise<void> {
   const vmPid = readVmPid(layout);
   const vmAlive = () => vmPid !== null && procStat(vmPid) !== null && !procStat(vmPid)?.zombie;
   const gone = () => !isNodeProcess(state) && !vmAlive();
-  if (isNodeProcess(state)) signal(state.pid, 'SIGTERM');
-  else if (vmAlive() && vmPid) signal(vmPid, 'SIGTERM');
+  if (isNodeProcess(state)) signalIfRunning(state.pid, 'SIGTERM');
+  else if (vmAlive() && vmPid) signalIfRunning(vmPid, 'SIGTERM');
   if (!(await waitUntil(gone, 30_000))) {
-    if (state.pid > 0) signal(-state.pid, 'SIGKILL');
-    if (vmPid) signal(vmPid, 'SIGKILL');
+    if (state.pid > 0) signalIfRunning(-state.pid, 'SIGKILL');
+    if (vmPid) signalIfRunning(vmPid, 'SIGKILL');
     await waitUntil(gone, 5_000);
   }
   await writeState(layout, { ...state, pid: 0, startTime: undefined, startedAt: '' });
@@ -216,27 +224,37 @@ async function ensureRunning(
 ): Promise<EmbeddedRabbitmqNode | null> {
   const running = await runningNode(layout);
   if (running || !start) return running;
-  return withStartLock(layout, async () => {
-    // Another process may have started it while this one waited for the lock.
-    const meanwhile = await runningNode(layout);
-    if (meanwhile) return meanwhile;
-    const previous = readState(layout);
-    if (previous && isNodeProcess(previous)) {
-      // Alive but not answering: a node still booting (or hung). Give it the usual boot time, then replace it.
-      const password = readPassword(layout);
-      if (password && (await waitUntil(() => answers(previous, password), 60_000))) {
-        return { ...previous, password };
+  return withStartLock(
+    {
+      dir: layout.root,
+      file: layout.lockFile,
+      what: 'the embedded RabbitMQ node',
+      timeoutMs: 120_000,
+      pollMs: 200,
+    },
+    async () => {
+      // Another process may have started it while this one waited for the lock.
+      const meanwhile = await runningNode(layout);
+      if (meanwhile) return meanwhile;
+      const previous = readState(layout);
+      if (previous && isNodeProcess(previous)) {
+        // Alive but not answering: a node still booting (or hung). Give it the usual boot time, then replace it.
+        const password = readPassword(layout);
+        if (password && (await waitUntil(() => answers(previous, password), 60_000))) {
+          return { ...previous, password };
+        }
+        logger.warn('the embedded RabbitMQ node runs but does not answer: restarting it', {
+          pid: previous.pid,
+        });
+        signalIfRunning(-previous.pid, 'SIGKILL');
+        await waitUntil(() => !isNodeProcess(previous), 5_000);
       }
-      logger.warn('the embedded RabbitMQ node runs but does not answer: restarting it', {
-        pid: previous.pid,
-      });
-      signal(-previous.pid, 'SIGKILL');
-      await waitUntil(() => !isNodeProcess(previous), 5_000);
-    }
-    const executable = rabbitmqServerPath();
-    if (previous) logger.info('the embedded RabbitMQ node is down: starting it again', { dir: layout.root });
-    return startNode(layout, executable, previous, logger);
-  });
+      const executable = rabbitmqServerPath();
+      if (previous)
+        logger.info('the embedded RabbitMQ node is down: starting it again', { dir: layout.root });
+      return startNode(layout, executable, previous, logger);
+    },
+  );
 }
 
 /** The node recorded in the state file, if its management API answers with the admin credentials. */
@@ -383,7 +401,7 @@ async function spawnNode(
       250,
     );
     if (ready && status.exit === null) return { ok: true, pid };
-    if (status.exit === null) signal(-pid, 'SIGKILL');
+    if (status.exit === null) signalIfRunning(-pid, 'SIGKILL');
     await writeState(layout, { ...state, pid: 0, startedAt: '' });
   } else {
     await sleep(50); // spawn reports why (ENOENT, EACCES…) in an 'error' event
@@ -393,54 +411,6 @@ async function spawnNode(
     reason: status.exit ?? `its management API did not answer within ${BOOT_TIMEOUT_MS / 1000} s`,
     log: await logTail(layout.logFile, logOffset),
   };
-}
-
-/**
- * Runs `fn` holding the start lock of `layout`: a file created with O_EXCL holding this process' pid. A lock
- * whose holder is gone (or older than two minutes: a start takes at most about one) is stale and taken over.
- */
-async function withStartLock<T>(layout: EmbeddedRabbitmqLayout, fn: () => Promise<T>): Promise<T> {
-  await mkdir(layout.root, { recursive: true, mode: 0o700 });
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    try {
-      const fd = openSync(layout.lockFile, 'wx', 0o600);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    if (lockIsStale(layout.lockFile)) {
-      rmSync(layout.lockFile, { force: true });
-      continue;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `another process is starting the embedded RabbitMQ node (lock ${layout.lockFile}); ` +
-          'remove the file if no Pave process is running',
-      );
-    }
-    await sleep(200);
-  }
-  try {
-    return await fn();
-  } finally {
-    rmSync(layout.lockFile, { force: true });
-  }
-}
-
-function lockIsStale(lockFile: string): boolean {
-  try {
-    const holder = Number(readFileSync(lockFile, 'utf8'));
-    if (Date.now() - statSync(lockFile).mtimeMs > 120_000) return true;
-    if (!Number.isInteger(holder) || holder <= 0) return false; // being written right now
-    process.kill(holder, 0);
-    return false;
-  } catch (error) {
-    // ESRCH: the holder is gone; ENOENT: released meanwhile (taking it over is harmless then).
-    return (error as NodeJS.ErrnoException).code !== 'EPERM';
-  }
 }
 
 function readState(layout: EmbeddedRabbitmqLayout): EmbeddedRabbitmqState | null {
@@ -470,18 +440,6 @@ function readVmPid(layout: EmbeddedRabbitmqLayout): number | null {
   try {
     const pid = Number(readFileSync(layout.pidFile, 'utf8').trim());
     return Number.isInteger(pid) && pid > 0 ? pid : null;
-  } catch {
-    return null;
-  }
-}
-
-/** What Linux' /proc/<pid>/stat says about a process; null if it does not exist (or there is no /proc). */
-function procStat(pid: number): { zombie: boolean; startTime: number } | null {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Field 2 (the command) is in parentheses and may hold spaces: split after the last one.
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { zombie: fields[0] === 'Z', startTime: Number(fields[19]) };
   } catch {
     return null;
   }
@@ -541,61 +499,4 @@ function accepts(port: number): Promise<boolean> {
     socket.once('error', () => finish(false));
     socket.once('timeout', () => finish(false));
   });
-}
-
-function signal(pid: number, name: NodeJS.Signals): void {
-  try {
-    process.kill(pid, name);
-  } catch {
-    // already gone
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((done) => setTimeout(done, ms));
-}
-
-/** Polls `condition` every `intervalMs` until it holds (true) or `timeoutMs` passes (false). */
-async function waitUntil(
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  intervalMs = 100,
-): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await condition()) return true;
-    if (Date.now() > deadline) return false;
-    await sleep(intervalMs);
-  }
-}
-
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const server = createServer();
-    server.once('error', () => done(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? done(address.port) : fail(new Error('no port')),
-      );
-    });
-  });
-}
-
-/** The last 20 lines the log got since `offset`. */
-async function logTail(logFile: string, offset: number): Promise<string> {
-  try {
-    const text = (await readFile(logFile)).subarray(offset).toString('utf8');
-    return text.trimEnd().split('\n').slice(-20).join('\n') || '(empty)';
-  } catch (error) {
-    return `(unreadable: ${errorMessage(error)})`;
-  }
 }

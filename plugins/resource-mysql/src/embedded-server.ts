@@ -2,25 +2,24 @@
 // every call finds it again from its state file, checks it answers, and starts it when it does not.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import {
-  chmodSync,
-  chownSync,
-  closeSync,
-  existsSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { chmodSync, chownSync, closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { DriverLogger } from '@pave/plugin-api';
-import { errorCode, errorMessage, mysqlUrl, withMysql, type MysqlEndpoint } from './connection.ts';
+import { errorCode, mysqlUrl, withMysql, type MysqlEndpoint } from './connection.ts';
 import { findExecutable } from './executables.ts';
 import { randomPassword } from './passwords.ts';
+import {
+  freePort,
+  logTail,
+  portIsFree,
+  procStat,
+  signalIfRunning,
+  sleep,
+  waitUntil,
+  withStartLock,
+} from '@pave/plugin-api';
 
 /** The files of the embedded server, all under `<dataDir>/resources/mysql/` (the socket may be elsewhere). */
 export interface EmbeddedMysqlLayout {
@@ -177,8 +176,8 @@ export async function stopEmbeddedMysql(dataDir: string): Promise<void> {
   const state = readState(layout);
   if (!state) return;
   if (isServerProcess(state)) {
-    signal(state.pid, 'SIGTERM');
-    if (!(await waitUntil(() => !isServerProcess(state), 60_000))) signal(state.pid, 'SIGKILL');
+    signalIfRunning(state.pid, 'SIGTERM');
+    if (!(await waitUntil(() => !isServerProcess(state), 60_000))) signalIfRunning(state.pid, 'SIGKILL');
     await waitUntil(() => !isServerProcess(state), 5_000);
   }
   // Keep the port: the next start uses it again, so the outputs of every resource stay right.
@@ -193,24 +192,27 @@ async function ensureRunning(
 ): Promise<EmbeddedMysqlServer | null> {
   const running = await runningServer(layout);
   if (running || !start) return running;
-  return withStartLock(layout, async () => {
-    // Another process may have started it while this one waited for the lock.
-    const started = await runningServer(layout);
-    if (started) return started;
-    const state = readState(layout);
-    const password = readPassword(layout);
-    if (state && password && isServerProcess(state)) {
-      // Ours, but not answering yet: it may still be recovering.
-      if (await waitUntil(async () => (await probe(state.port, password)) === 'ok', 30_000)) {
-        return { pid: state.pid, port: state.port, password };
+  return withStartLock(
+    { dir: layout.root, file: layout.lockFile, what: 'the embedded MySQL server', timeoutMs: 120_000 },
+    async () => {
+      // Another process may have started it while this one waited for the lock.
+      const started = await runningServer(layout);
+      if (started) return started;
+      const state = readState(layout);
+      const password = readPassword(layout);
+      if (state && password && isServerProcess(state)) {
+        // Ours, but not answering yet: it may still be recovering.
+        if (await waitUntil(async () => (await probe(state.port, password)) === 'ok', 30_000)) {
+          return { pid: state.pid, port: state.port, password };
+        }
+        throw new Error(
+          `the embedded MySQL server (pid ${state.pid}) does not answer on ${HOST}:${state.port}; ` +
+            `see ${layout.logFile}, or stop it so that Pave starts it again`,
+        );
       }
-      throw new Error(
-        `the embedded MySQL server (pid ${state.pid}) does not answer on ${HOST}:${state.port}; ` +
-          `see ${layout.logFile}, or stop it so that Pave starts it again`,
-      );
-    }
-    return startServer(layout, programs(), state?.port, logger);
-  });
+      return startServer(layout, programs(), state?.port, logger);
+    },
+  );
 }
 
 /** The server recorded in the state file, if it answers as root with the recorded password. */
@@ -457,7 +459,7 @@ async function spawnServer(
       60_000,
     );
     if (ready && status.exit === null) return { ok: true, pid };
-    if (status.exit === null) signal(pid, 'SIGKILL');
+    if (status.exit === null) signalIfRunning(pid, 'SIGKILL');
     await writeState(layout, { pid: 0, port, command: basename(serverPath), startedAt: '' });
   } else {
     await sleep(50); // spawn reports why (ENOENT, EACCES…) in an 'error' event
@@ -467,54 +469,6 @@ async function spawnServer(
     reason: status.exit ?? 'it did not answer within 60 s',
     log: await logTail(layout.logFile, logOffset),
   };
-}
-
-/**
- * Runs `fn` holding the start lock of `layout`: a file created with O_EXCL holding this process' pid. A lock
- * whose holder is gone (or older than two minutes) is stale and taken over.
- */
-async function withStartLock<T>(layout: EmbeddedMysqlLayout, fn: () => Promise<T>): Promise<T> {
-  await mkdir(layout.root, { recursive: true, mode: 0o700 });
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    try {
-      const fd = openSync(layout.lockFile, 'wx', 0o600);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    if (lockIsStale(layout.lockFile)) {
-      rmSync(layout.lockFile, { force: true });
-      continue;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `another process is starting the embedded MySQL server (lock ${layout.lockFile}); ` +
-          'remove the file if no Pave process is running',
-      );
-    }
-    await sleep(100);
-  }
-  try {
-    return await fn();
-  } finally {
-    rmSync(layout.lockFile, { force: true });
-  }
-}
-
-function lockIsStale(lockFile: string): boolean {
-  try {
-    const holder = Number(readFileSync(lockFile, 'utf8'));
-    if (Date.now() - statSync(lockFile).mtimeMs > 120_000) return true;
-    if (!Number.isInteger(holder) || holder <= 0) return false; // being written right now
-    process.kill(holder, 0);
-    return false;
-  } catch (error) {
-    // ESRCH: the holder is gone; ENOENT: released meanwhile (taking it over is harmless then).
-    return (error as NodeJS.ErrnoException).code !== 'EPERM';
-  }
 }
 
 function readState(layout: EmbeddedMysqlLayout): EmbeddedMysqlState | null {
@@ -534,18 +488,6 @@ async function writeState(layout: EmbeddedMysqlLayout, state: EmbeddedMysqlState
 function readPassword(layout: EmbeddedMysqlLayout): string | null {
   try {
     return readFileSync(layout.passwordFile, 'utf8').trim() || null;
-  } catch {
-    return null;
-  }
-}
-
-/** What Linux' /proc/<pid>/stat says about a process; null if it does not exist (or there is no /proc). */
-function procStat(pid: number): { zombie: boolean; startTime: number } | null {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Field 2 (the command) is in parentheses and may hold spaces: split after the last one.
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { zombie: fields[0] === 'Z', startTime: Number(fields[19]) };
   } catch {
     return null;
   }
@@ -584,58 +526,5 @@ async function probe(port: number, password: string): Promise<'ok' | 'denied' | 
     return 'ok';
   } catch (error) {
     return errorCode(error) === 'ER_ACCESS_DENIED_ERROR' ? 'denied' : 'down';
-  }
-}
-
-function signal(pid: number, name: NodeJS.Signals): void {
-  try {
-    process.kill(pid, name);
-  } catch {
-    // already gone
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((done) => setTimeout(done, ms));
-}
-
-/** Polls `condition` every 100 ms until it holds (true) or `timeoutMs` passes (false). */
-async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await condition()) return true;
-    if (Date.now() > deadline) return false;
-    await sleep(100);
-  }
-}
-
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const server = createServer();
-    server.once('error', () => done(false));
-    server.listen(port, HOST, () => server.close(() => done(true)));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? done(address.port) : fail(new Error('no port')),
-      );
-    });
-  });
-}
-
-/** The last 20 lines the log got since `offset`. */
-async function logTail(logFile: string, offset: number): Promise<string> {
-  try {
-    const text = (await readFile(logFile)).subarray(offset).toString('utf8');
-    return text.trimEnd().split('\n').slice(-20).join('\n') || '(empty)';
-  } catch (error) {
-    return `(unreadable: ${errorMessage(error)})`;
   }
 }

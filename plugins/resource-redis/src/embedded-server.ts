@@ -2,23 +2,21 @@
 // finds it again from its state file, checks it answers, and starts it when it does not.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import {
-  accessSync,
-  closeSync,
-  constants,
-  existsSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, openSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { basename, delimiter, join, resolve } from 'node:path';
 import type { DriverLogger } from '@pave/plugin-api';
-import { errorMessage } from './acl-users.ts';
 import { formatRedisUrl, withRedis, type RedisEndpoint } from './connection.ts';
+import {
+  freePort,
+  logTail,
+  portIsFree,
+  procStat,
+  signalIfRunning,
+  sleep,
+  waitUntil,
+  withStartLock,
+} from '@pave/plugin-api';
 
 /** The files of the embedded server, all under `<dataDir>/resources/redis/`. */
 export interface EmbeddedRedisLayout {
@@ -162,8 +160,8 @@ export async function stopEmbeddedRedis(dataDir: string): Promise<void> {
     ).catch(() => undefined); // the server closes the connection instead of answering
   }
   if (!(await waitUntil(() => !isServerProcess(state), 10_000)) && isServerProcess(state)) {
-    signal(state.pid, 'SIGTERM');
-    if (!(await waitUntil(() => !isServerProcess(state), 5_000))) signal(state.pid, 'SIGKILL');
+    signalIfRunning(state.pid, 'SIGTERM');
+    if (!(await waitUntil(() => !isServerProcess(state), 5_000))) signalIfRunning(state.pid, 'SIGKILL');
   }
   // Keep the port: the next start uses it again, so the outputs of every resource stay right.
   await writeState(layout, { ...state, pid: 0 });
@@ -177,22 +175,31 @@ async function ensureRunning(
 ): Promise<EmbeddedRedisServer | null> {
   const running = await runningServer(layout);
   if (running || !start) return running;
-  return withStartLock(layout, async () => {
-    // Another process may have started it while this one waited for the lock.
-    const started = await runningServer(layout);
-    if (started) return started;
-    const state = readState(layout);
-    const password = readPassword(layout);
-    if (state && password && isServerProcess(state)) {
-      // Ours, but not answering yet: it may still be loading its append-only file.
-      if (await waitUntil(() => answers(state.port, password), 15_000)) return { ...state, password };
-      throw new Error(
-        `the embedded redis-server (pid ${state.pid}) does not answer on 127.0.0.1:${state.port}; ` +
-          `see ${layout.logFile}, or stop it so that Pave starts it again`,
-      );
-    }
-    return startServer(layout, redisServerPath(), state?.port, logger);
-  });
+  return withStartLock(
+    {
+      dir: layout.root,
+      file: layout.lockFile,
+      what: 'the embedded redis-server',
+      timeoutMs: 30_000,
+      staleMs: 60_000,
+    },
+    async () => {
+      // Another process may have started it while this one waited for the lock.
+      const started = await runningServer(layout);
+      if (started) return started;
+      const state = readState(layout);
+      const password = readPassword(layout);
+      if (state && password && isServerProcess(state)) {
+        // Ours, but not answering yet: it may still be loading its append-only file.
+        if (await waitUntil(() => answers(state.port, password), 15_000)) return { ...state, password };
+        throw new Error(
+          `the embedded redis-server (pid ${state.pid}) does not answer on 127.0.0.1:${state.port}; ` +
+            `see ${layout.logFile}, or stop it so that Pave starts it again`,
+        );
+      }
+      return startServer(layout, redisServerPath(), state?.port, logger);
+    },
+  );
 }
 
 /** The server recorded in the state file, if it answers PING with the recorded password. */
@@ -296,7 +303,7 @@ async function spawnServer(
       15_000,
     );
     if (ready && status.exit === null) return { ok: true, pid };
-    if (status.exit === null) signal(pid, 'SIGKILL');
+    if (status.exit === null) signalIfRunning(pid, 'SIGKILL');
     await writeState(layout, { pid: 0, port, command: basename(redisServerPath), startedAt: '' });
   } else {
     await sleep(50); // spawn reports why (ENOENT, EACCES…) in an 'error' event
@@ -320,54 +327,6 @@ async function writeAclFile(layout: EmbeddedRedisLayout, password: string): Prom
   await writeFile(layout.aclFile, `${lines.join('\n')}\n`, { mode: 0o600 });
 }
 
-/**
- * Runs `fn` holding the start lock of `layout`: a file created with O_EXCL holding this process' pid. A lock
- * whose holder is gone (or older than a minute) is stale and taken over.
- */
-async function withStartLock<T>(layout: EmbeddedRedisLayout, fn: () => Promise<T>): Promise<T> {
-  await mkdir(layout.root, { recursive: true, mode: 0o700 });
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      const fd = openSync(layout.lockFile, 'wx', 0o600);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    if (lockIsStale(layout.lockFile)) {
-      rmSync(layout.lockFile, { force: true });
-      continue;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `another process is starting the embedded redis-server (lock ${layout.lockFile}); ` +
-          'remove the file if no Pave process is running',
-      );
-    }
-    await sleep(100);
-  }
-  try {
-    return await fn();
-  } finally {
-    rmSync(layout.lockFile, { force: true });
-  }
-}
-
-function lockIsStale(lockFile: string): boolean {
-  try {
-    const holder = Number(readFileSync(lockFile, 'utf8'));
-    if (Date.now() - statSync(lockFile).mtimeMs > 60_000) return true;
-    if (!Number.isInteger(holder) || holder <= 0) return false; // being written right now
-    process.kill(holder, 0);
-    return false;
-  } catch (error) {
-    // ESRCH: the holder is gone; ENOENT: released meanwhile (taking it over is harmless then).
-    return (error as NodeJS.ErrnoException).code !== 'EPERM';
-  }
-}
-
 function readState(layout: EmbeddedRedisLayout): EmbeddedRedisState | null {
   try {
     const state = JSON.parse(readFileSync(layout.stateFile, 'utf8')) as Partial<EmbeddedRedisState>;
@@ -380,18 +339,6 @@ function readState(layout: EmbeddedRedisLayout): EmbeddedRedisState | null {
 
 async function writeState(layout: EmbeddedRedisLayout, state: EmbeddedRedisState): Promise<void> {
   await writeFile(layout.stateFile, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
-}
-
-/** What Linux' /proc/<pid>/stat says about a process; null if it does not exist (or there is no /proc). */
-function procStat(pid: number): { zombie: boolean; startTime: number } | null {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Field 2 (the command) is in parentheses and may hold spaces: split after the last one.
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { zombie: fields[0] === 'Z', startTime: Number(fields[19]) };
-  } catch {
-    return null;
-  }
 }
 
 function readPassword(layout: EmbeddedRedisLayout): string | null {
@@ -444,58 +391,5 @@ async function answers(port: number, password: string): Promise<boolean> {
     );
   } catch {
     return false;
-  }
-}
-
-function signal(pid: number, name: NodeJS.Signals): void {
-  try {
-    process.kill(pid, name);
-  } catch {
-    // already gone
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((done) => setTimeout(done, ms));
-}
-
-/** Polls `condition` every 100 ms until it holds (true) or `timeoutMs` passes (false). */
-async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await condition()) return true;
-    if (Date.now() > deadline) return false;
-    await sleep(100);
-  }
-}
-
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const server = createServer();
-    server.once('error', () => done(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? done(address.port) : fail(new Error('no port')),
-      );
-    });
-  });
-}
-
-/** The last 20 lines the log got since `offset`. */
-async function logTail(logFile: string, offset: number): Promise<string> {
-  try {
-    const text = (await readFile(logFile)).subarray(offset).toString('utf8');
-    return text.trimEnd().split('\n').slice(-20).join('\n') || '(empty)';
-  } catch (error) {
-    return `(unreadable: ${errorMessage(error)})`;
   }
 }
