@@ -150,7 +150,7 @@ function copyAssetsBesideCode(dir, assetDir) {
   for (const file of outputFiles(dir)) {
     const code = readFileSync(file, 'utf8');
     for (const [, name] of code.matchAll(
-      /new URL\(["'](?:\.\/)?([\w.-]+\.(?:wasm|data))["'], import\.meta\.url\)/g,
+      /new URL\(\s*["'](?:\.\/)?([\w.-]+\.(?:wasm|data))["']\s*,\s*import\.meta\.url\s*\)/g,
     )) {
       const target = join(dirname(file), name);
       if (existsSync(target)) continue;
