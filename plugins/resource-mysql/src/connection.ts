@@ -126,6 +126,16 @@ export function errorCode(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+/**
+ * Whether the server refused the login. MariaDB answers a login as a user that does not exist (or no longer
+ * does) with either ER_ACCESS_DENIED_ERROR (1045) or ER_ACCESS_DENIED_NO_PASSWORD_ERROR (1698), depending on
+ * which authentication plugin it pretends the unknown user has.
+ */
+export function isAccessDenied(error: unknown): boolean {
+  const code = errorCode(error);
+  return code === 'ER_ACCESS_DENIED_ERROR' || code === 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR';
+}
+
 /** The message of `error`, for error texts and logs. */
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -7,7 +7,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { DriverLogger } from '@pave/plugin-api';
-import { errorCode, mysqlUrl, withMysql, type MysqlEndpoint } from './connection.ts';
+import { isAccessDenied, mysqlUrl, withMysql, type MysqlEndpoint } from './connection.ts';
 import { findExecutable } from './executables.ts';
 import { randomPassword } from './passwords.ts';
 import {
@@ -525,6 +525,6 @@ async function probe(port: number, password: string): Promise<'ok' | 'denied' | 
     });
     return 'ok';
   } catch (error) {
-    return errorCode(error) === 'ER_ACCESS_DENIED_ERROR' ? 'denied' : 'down';
+    return isAccessDenied(error) ? 'denied' : 'down';
   }
 }
