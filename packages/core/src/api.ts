@@ -68,6 +68,23 @@ export const AppStatus = z
 export type AppStatus = z.infer<typeof AppStatus>;
 
 export const AppParams = z.strictObject({ app: dnsLabel });
+
+export const AppListQuery = z.strictObject({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(500)
+    .optional()
+    .describe('At most this many apps (100 unless given).'),
+  cursor: dnsLabel
+    .optional()
+    .describe('Continue after a previous page: its `nextCursor` (apps whose id sorts after that one).'),
+});
+export type AppListQuery = z.infer<typeof AppListQuery>;
+
+export const AppPage = z.object({ items: z.array(App), nextCursor: dnsLabel.nullable() });
+export type AppPage = z.infer<typeof AppPage>;
 export const DeleteAppQuery = z.strictObject({
   force: z
     .enum(['true', 'false'])

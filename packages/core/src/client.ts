@@ -21,6 +21,7 @@ import type {
 import type {
   App,
   AppDetail,
+  AppPage,
   AppStatus,
   AuditHead,
   AuditPage,
@@ -191,8 +192,8 @@ export class PaveClient {
   whoami() {
     return this.request<WhoAmI>('GET', '/whoami');
   }
-  listApps() {
-    return this.request<{ items: App[] }>('GET', '/apps');
+  listApps(query: { limit?: number; cursor?: string } = {}) {
+    return this.request<AppPage>('GET', '/apps', { query });
   }
   getApp(app: string) {
     return this.request<AppDetail>('GET', `/apps/${encodeURIComponent(app)}`);

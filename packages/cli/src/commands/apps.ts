@@ -4,6 +4,7 @@ import type { CliIo } from '../io.ts';
 import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
+import { parseLimit } from './paging.ts';
 import type { ClientOptions } from './client-options.ts';
 
 const appColumns: Column<App>[] = [
@@ -45,13 +46,33 @@ export function registerAppsCommands(program: Command, io: CliIo): void {
       );
     });
 
-  addClientOptions(apps.command('list').description('List applications'))
-    .addHelpText('after', examples('pave apps list', 'pave apps list -o json'))
-    .action(async (options: ClientOptions) => {
+  addClientOptions(
+    apps
+      .command('list')
+      .description('List applications, ordered by id, a page at a time')
+      .option('--limit <n>', 'at most this many (100 unless given; the server caps it at 500)')
+      .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)'),
+  )
+    .addHelpText(
+      'after',
+      examples('pave apps list', 'pave apps list --limit 20 -o json', 'pave apps list --cursor shop'),
+    )
+    .action(async (options: ClientOptions & { limit?: string; cursor?: string }) => {
+      const query = {
+        ...(options.limit === undefined ? {} : { limit: parseLimit(options.limit, 'apps') }),
+        ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
+      };
       const { client, output } = await clientFor(options, io);
-      output.show(await client.listApps(), (body) =>
-        output.table(body.items, appColumns, 'No apps yet. Create one with `pave apps create NAME`.'),
-      );
+      output.show(await client.listApps(query), (page) => {
+        const table = output.table(
+          page.items,
+          appColumns,
+          'No apps yet. Create one with `pave apps create NAME`.',
+        );
+        if (page.nextCursor === null) return table;
+        const limit = options.limit === undefined ? '' : ` --limit ${options.limit.trim()}`;
+        return `${table}\n\nMore apps: pave apps list${limit} --cursor ${page.nextCursor}`;
+      });
     });
 
   addClientOptions(

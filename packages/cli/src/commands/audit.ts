@@ -7,6 +7,7 @@ import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
+import { parseLimit } from './paging.ts';
 
 type AuditOptions = ClientOptions & {
   app?: string;
@@ -182,15 +183,7 @@ function auditQuery(options: AuditOptions): AuditQuery {
     }
     query.incarnation = 'all';
   }
-  if (options.limit !== undefined) {
-    const limit = Number(options.limit);
-    if (!/^[0-9]+$/.test(options.limit.trim()) || !Number.isSafeInteger(limit) || limit < 1) {
-      throw new CliUsageError(
-        `--limit: "${options.limit}" is not a number of entries; use a whole number from 1`,
-      );
-    }
-    query.limit = limit;
-  }
+  if (options.limit !== undefined) query.limit = parseLimit(options.limit, 'entries');
   if (options.cursor !== undefined) query.cursor = options.cursor;
   return query;
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Deployment, DeploymentDetail, JournalEntry } from '@pave/core';
 import { CliUsageError } from '../errors.ts';
+import { parseLimit } from './paging.ts';
 import type { CliIo } from '../io.ts';
 import type { Colors } from '../output/colors.ts';
 import { colorsFor } from '../output/colors.ts';
@@ -44,7 +45,7 @@ export function registerDeploymentsCommands(program: Command, io: CliIo): void {
     )
     .action(async (options: DeploymentsOptions & { limit?: string; cursor?: string }) => {
       const query = {
-        ...(options.limit === undefined ? {} : { limit: parseLimit(options.limit) }),
+        ...(options.limit === undefined ? {} : { limit: parseLimit(options.limit, 'deployments') }),
         ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
       };
       const { client, output } = await clientFor(options, io);
@@ -228,12 +229,4 @@ function truncate(text: string, width: number): string {
   const [first = ''] = text.split(/\r?\n/, 1);
   const cut = first.length > width ? first.slice(0, width - 1) : first;
   return cut === text ? text : `${cut.trimEnd()}…`;
-}
-
-function parseLimit(text: string): number {
-  const limit = Number(text.trim());
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(limit) || limit < 1) {
-    throw new CliUsageError(`--limit: "${text}" is not a number of deployments; use a whole number from 1`);
-  }
-  return limit;
 }

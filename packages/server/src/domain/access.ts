@@ -53,6 +53,19 @@ export function actorSeesApp(actor: Actor, app: string): boolean {
   return scope.scope.kind === 'org' && scope.role === 'admin';
 }
 
+/**
+ * The apps the actor may know exist, as `actorSeesApp` decides: `all` for an org admin (with a token that
+ * is not narrowed to one app), otherwise the ids its grants and token name.
+ */
+export function appsActorSees(actor: Actor): 'all' | string[] {
+  const scope = actor.tokenScope;
+  if (scope?.scope.kind === 'app') return actorSeesApp(actor, scope.scope.id) ? [scope.scope.id] : [];
+  if (scope && !(scope.scope.kind === 'org' && scope.role === 'admin')) return [];
+  if (actor.grants.some((g) => g.scope.kind === 'org' && g.role === 'admin')) return 'all';
+  const apps = actor.grants.flatMap((g) => (g.scope.kind === 'app' ? [g.scope.id] : []));
+  return [...new Set(apps)];
+}
+
 /** Decides for the actor (its grants, narrowed by its token's scope). */
 export function decideFor(actor: Actor, permission: Permission, target: AccessTarget = {}): AccessDecision {
   return decideForToken(actor.grants, actor.tokenScope, permission, target);

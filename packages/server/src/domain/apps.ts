@@ -1,4 +1,11 @@
-import { ConflictError, NotFoundError, type App, type AppDetail, type CreateAppBody } from '@pave/core';
+import {
+  ConflictError,
+  NotFoundError,
+  type App,
+  type AppDetail,
+  type AppPage,
+  type CreateAppBody,
+} from '@pave/core';
 import type { Kysely } from 'kysely';
 import { isUniqueViolation, type Database, type Executor, type Store } from '../store/index.ts';
 import { preparedQuery } from '../store/prepared.ts';
@@ -55,10 +62,28 @@ export async function createApp(store: Store, context: RequestContext, body: Cre
   return toApp(row);
 }
 
-/** The applications `visible` lets through (the caller's: see actorSeesApp), ordered by id. */
-export async function listApps(db: Executor, visible: (app: string) => boolean = () => true): Promise<App[]> {
-  const rows = await db.selectFrom('apps').selectAll().orderBy('id').execute();
-  return rows.filter((row) => visible(row.id)).map(toApp);
+/** How many apps a page holds when the caller does not say. */
+const DEFAULT_APP_PAGE = 100;
+
+/** One page of the applications in `visible` (the caller's: see appsActorSees), ordered by id. */
+export async function listApps(
+  db: Executor,
+  visible: 'all' | readonly string[],
+  page: { limit?: number | undefined; cursor?: string | undefined } = {},
+): Promise<AppPage> {
+  if (visible !== 'all' && visible.length === 0) return { items: [], nextCursor: null };
+  const limit = page.limit ?? DEFAULT_APP_PAGE;
+  // Keyset pagination on the primary key: a deep page costs what the first does.
+  const rows = await db
+    .selectFrom('apps')
+    .selectAll()
+    .$if(visible !== 'all', (qb) => qb.where('id', 'in', visible as readonly string[]))
+    .$if(page.cursor !== undefined, (qb) => qb.where('id', '>', page.cursor!))
+    .orderBy('id')
+    .limit(limit + 1)
+    .execute();
+  const items = rows.slice(0, limit).map(toApp);
+  return { items, nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
 }
 
 const selectAppDetail = preparedQuery((db: Kysely<Database>, appId: string) =>

@@ -89,6 +89,46 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[], pollMs?: num
   return { data, error, reload };
 }
 
+/** A page of a list the API pages with cursors. */
+export interface ListPage<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/**
+ * Loads the first page of a cursor-paged list like `useLoad`, then appends further pages on `more()`.
+ * `reload()` starts again from the first page; `cursor` is the last loaded page's nextCursor.
+ */
+export function usePages<T>(load: (cursor?: string) => Promise<ListPage<T>>, deps: unknown[]) {
+  const first = useLoad(() => load(), deps);
+  const [further, setFurther] = useState<{ items: T[]; cursor: string | null } | undefined>(undefined);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  // A new first page (other deps or a reload) drops the pages loaded after the old one.
+  useEffect(() => setFurther(undefined), [first.data]);
+
+  const cursor = further ? further.cursor : (first.data?.nextCursor ?? null);
+  const more = async () => {
+    if (!cursor) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const page = await load(cursor);
+      setFurther((loaded) => ({ items: [...(loaded?.items ?? []), ...page.items], cursor: page.nextCursor }));
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const reload = () => {
+    setError(null);
+    first.reload();
+  };
+  const items = first.data ? [...first.data.items, ...(further?.items ?? [])] : undefined;
+  return { items, error: first.error, moreError: error, cursor, busy, more, reload };
+}
+
 /** A titled section of a page. */
 export function Section({
   title,

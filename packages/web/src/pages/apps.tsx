@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react';
 import type { App, RoleGrant } from '@pave/core';
 import type { Session } from '../session.ts';
 import { href } from '../router.ts';
-import { Command, ErrorMessage, Section, useLoad, shellWord } from '../components/common.tsx';
+import { Command, ErrorMessage, Section, useLoad, usePages, shellWord } from '../components/common.tsx';
 import { HealthBadge } from '../components/health-badge.tsx';
 
 // The health of environments is live: a workload that starts crash-looping shows up without a reload.
@@ -13,11 +13,11 @@ const HEALTH_POLL_MS = 5000;
  * roles) and its environments with their health; and, for those who may create apps, a form to create one.
  */
 export function AppsPage({ session }: { session: Session }) {
-  const apps = useLoad(() => session.client.listApps(), [session]);
+  const apps = usePages((cursor) => session.client.listApps(cursor ? { cursor } : {}), [session]);
   const [search, setSearch] = useState('');
 
   const needle = search.trim().toLowerCase();
-  const shown = (apps.data?.items ?? []).filter(
+  const shown = (apps.items ?? []).filter(
     (app) => !needle || app.id.toLowerCase().includes(needle) || app.name.toLowerCase().includes(needle),
   );
 
@@ -42,10 +42,12 @@ export function AppsPage({ session }: { session: Session }) {
           />
         </label>
         <ErrorMessage error={apps.error} />
-        {!apps.data && !apps.error && <p className="loading">Loading apps…</p>}
-        {apps.data && apps.data.items.length === 0 && <p className="muted">No apps yet.</p>}
-        {apps.data && apps.data.items.length > 0 && shown.length === 0 && (
-          <p className="muted">No app matches “{search.trim()}”.</p>
+        {!apps.items && !apps.error && <p className="loading">Loading apps…</p>}
+        {apps.items && apps.items.length === 0 && <p className="muted">No apps yet.</p>}
+        {apps.items && apps.items.length > 0 && shown.length === 0 && (
+          <p className="muted">
+            No app matches “{search.trim()}”{apps.cursor ? ' among the apps loaded' : ''}.
+          </p>
         )}
         {shown.length > 0 && (
           <table>
@@ -62,6 +64,14 @@ export function AppsPage({ session }: { session: Session }) {
               ))}
             </tbody>
           </table>
+        )}
+        <ErrorMessage error={apps.moreError} />
+        {apps.cursor && (
+          <p>
+            <button type="button" onClick={() => void apps.more()} disabled={apps.busy}>
+              More apps
+            </button>
+          </p>
         )}
         <Command>pave apps list</Command>
       </Section>

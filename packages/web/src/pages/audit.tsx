@@ -1,8 +1,8 @@
 import { useState, type FormEvent } from 'react';
-import type { AuditEntry, AuditVerification } from '@pave/core';
+import type { AuditVerification } from '@pave/core';
 import type { Session } from '../session.ts';
 import { href } from '../router.ts';
-import { Command, ErrorMessage, Section, Time, useLoad } from '../components/common.tsx';
+import { Command, ErrorMessage, Section, Time, usePages } from '../components/common.tsx';
 import { describeAuditEntry } from '../components/audit-summary.ts';
 
 /**
@@ -53,51 +53,26 @@ function AuditFilter({ app }: { app: string | undefined }) {
 
 /** A page of entries, then older pages appended on request. */
 function AuditEntries({ session, app }: { session: Session; app: string | undefined }) {
-  const first = useLoad(() => session.client.listAudit(app ? { app } : {}), [session, app]);
-  const [older, setOlder] = useState<AuditEntry[]>([]);
-  const [olderCursor, setOlderCursor] = useState<string | null | undefined>(undefined);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-
-  // The cursor of the last page loaded: the first page's until "Older entries" loaded another.
-  const cursor = olderCursor === undefined ? first.data?.nextCursor : olderCursor;
-  const entries = [...(first.data?.items ?? []), ...older];
+  const pages = usePages(
+    (cursor) => session.client.listAudit({ ...(app ? { app } : {}), ...(cursor ? { cursor } : {}) }),
+    [session, app],
+  );
+  const { cursor } = pages;
+  const entries = pages.items ?? [];
   const appFlag = app ? ` --app ${app}` : '';
-
-  const loadOlder = async () => {
-    if (!cursor) return;
-    setBusy(true);
-    setError(null);
-    try {
-      const page = await session.client.listAudit({ ...(app ? { app } : {}), cursor });
-      setOlder((entries) => [...entries, ...page.items]);
-      setOlderCursor(page.nextCursor);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  const refresh = () => {
-    setOlder([]);
-    setOlderCursor(undefined);
-    setError(null);
-    first.reload();
-  };
 
   return (
     <Section
       title="Entries"
       actions={
-        <button type="button" onClick={refresh}>
+        <button type="button" onClick={pages.reload}>
           Refresh
         </button>
       }
     >
-      <ErrorMessage error={first.error} />
-      {!first.data && !first.error && <p className="loading">Loading the audit log…</p>}
-      {first.data && entries.length === 0 && <p className="muted">No entries.</p>}
+      <ErrorMessage error={pages.error} />
+      {!pages.items && !pages.error && <p className="loading">Loading the audit log…</p>}
+      {pages.items && entries.length === 0 && <p className="muted">No entries.</p>}
       {entries.length > 0 && (
         <table>
           <thead>
@@ -126,10 +101,10 @@ function AuditEntries({ session, app }: { session: Session; app: string | undefi
           </tbody>
         </table>
       )}
-      <ErrorMessage error={error} />
+      <ErrorMessage error={pages.moreError} />
       {cursor && (
         <p>
-          <button type="button" onClick={() => void loadOlder()} disabled={busy}>
+          <button type="button" onClick={() => void pages.more()} disabled={pages.busy}>
             Older entries
           </button>
         </p>

@@ -1,6 +1,6 @@
-import { App, AppDetail, AppParams, CreateAppBody, DeleteAppQuery, listOf } from '@pave/core';
+import { App, AppDetail, AppListQuery, AppPage, AppParams, CreateAppBody, DeleteAppQuery } from '@pave/core';
 import type { ApiServer } from '../app.ts';
-import { actorSeesApp, onEveryRestrictedType } from '../../domain/access.ts';
+import { appsActorSees, onEveryRestrictedType } from '../../domain/access.ts';
 import type { Store } from '../../store/index.ts';
 import { createApp, deleteApp, getApp, listApps } from '../../domain/apps.ts';
 import { deleteEnvironment, listEnvironments, type EnvironmentTeardown } from '../../domain/environments.ts';
@@ -11,11 +11,14 @@ export function appRoutes(api: ApiServer, store: Store, teardown?: EnvironmentTe
     '/apps',
     {
       config: { permission: 'app.list' },
-      schema: { tags: ['apps'], summary: 'List applications', response: { 200: listOf(App) } },
+      schema: {
+        tags: ['apps'],
+        summary: 'List the applications the caller may see, ordered by id, a page at a time',
+        querystring: AppListQuery,
+        response: { 200: AppPage },
+      },
     },
-    async (request) => ({
-      items: await listApps(store.db, (app) => actorSeesApp(request.pave.actor, app)),
-    }),
+    async (request) => listApps(store.db, appsActorSees(request.pave.actor), request.query),
   );
   api.post(
     '/apps',
