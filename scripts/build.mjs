@@ -74,10 +74,13 @@ const common = {
   platform: 'node',
   target: 'node20',
   sourcemap: true,
-  // Less source for every `pave` command to read and compile at start-up; names stay (below), and the source
-  // maps lead back to the code.
+  // Less source for every `pave` command to read and compile at start-up, and for `pave up` to hold in memory
+  // (the server chunk's source text stays in the heap: 4.6 MB before local names were shortened, 3.5 MB
+  // after). Class and function names stay (below); stack traces name bundle lines, and the source maps
+  // beside the bundles lead back to the code.
   minifyWhitespace: true,
   minifySyntax: true,
+  minifyIdentifiers: true,
   // Errors are told apart by name (commander's CommanderError sets it from its class name): keep class names.
   keepNames: true,
   logLevel: 'warning',
@@ -106,8 +109,9 @@ await build({
   ...common,
   entryPoints: {
     pave: join(root, 'packages/cli/src/main.ts'),
-    // The process runtime's supervisor: one per running container, so it must start fast and stay small
-    // (it imports only node: built-ins and its own package's state/proc modules; see its README).
+    // The process runtime's supervisor host: one per data directory, started on a deploy's critical path, so
+    // it must start fast and stay small (it imports only node: built-ins and its own package's state/proc
+    // modules; see its README).
     'process-supervisor': join(root, 'plugins/runtime-process/src/supervisor/main.ts'),
   },
   outdir,

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { isIP } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -109,6 +110,7 @@ export function registerUpCommand(program: Command): void {
         const dataDir = resolve(options.dataDir ?? process.env.PAVE_DATA_DIR ?? join(homedir(), '.pave'));
         // The --oidc-* options are added by addSsoOptions below.
         const sso = ssoServerOptions(options as SsoUpOptions, process.env);
+        keepYoungGenerationSmall();
         const { runServer } = await import('@pave/server');
         await runServer(
           {
@@ -173,4 +175,15 @@ function banner(server: RunningServer, dataDir: string, colors: Colors): string 
   ];
   const lines = rows.map(([label, value]) => `  ${colors.dim(`${label}:`.padEnd(13))}${value}`);
   return `\n${colors.bold(`Pave is running at ${server.url}`)}\n${lines.join('\n')}\n  Stop it with Ctrl-C.\n\n`;
+}
+
+/**
+ * Keeps V8's young generation at its initial size. Loading the server's code makes V8 grow it to its 32 MB
+ * maximum, which it then keeps for good: a fifth of an idle control plane's memory. The one V8 setting that
+ * can still change once the process runs is the growth factor; 1 means no growth. Requests allocate little
+ * that lives long, so the more frequent young-generation collections cost little (docs/benchmarks.md,
+ * "Start-up and memory of pave up").
+ */
+function keepYoungGenerationSmall(): void {
+  setFlagsFromString('--semi-space-growth-factor=1');
 }
