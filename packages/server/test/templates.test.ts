@@ -1,8 +1,11 @@
 import { gunzipSync } from 'node:zlib';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { extract } from 'tar-stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { seedBuiltInTemplates } from '../src/domain/templates.ts';
+import { readTemplateDirectory, seedBuiltInTemplates, templateProblems } from '../src/domain/templates.ts';
+import { Template } from '@pave/core';
 import { storeEngines } from '../../../test/support/stores.ts';
 import { idleRuntime, openDeployingApi, type DeployingApi } from './support/deploying-api.ts';
 
@@ -275,6 +278,15 @@ describe.each(storeEngines)('templates on %s', (engine) => {
     expect(response.statusCode).toBe(400);
     expect(response.json().detail).toContain('no-such-type');
     expect((await api.call('GET', '/apps/lost')).statusCode).toBe(404);
+  });
+
+  it('finds no problem in any built-in template (seeding trusts this check and skips it)', async () => {
+    const dirs = readdirSync(BUILT_INS, { withFileTypes: true }).filter((entry) => entry.isDirectory());
+    expect(dirs.map((entry) => entry.name).sort()).toEqual(['node-http', 'static-site', 'worker']);
+    for (const entry of dirs) {
+      const template = Template.parse(await readTemplateDirectory(join(BUILT_INS, entry.name)));
+      expect(await templateProblems(template), entry.name).toEqual([]);
+    }
   });
 
   it('seeds the built-in templates once, and each renders with only a name', async () => {
