@@ -112,6 +112,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     // Loaded side by side, added in order.
     const registrations = await Promise.all(commandsFor(argv).map((load) => load()));
     for (const register of registrations) register(program, io);
+    program.hook('preAction', async (_program, command) => {
+      if (command.opts().output === 'yaml') await (await import('./output/output.ts')).loadYamlOutput();
+    });
     await program.parseAsync([...argv]);
     return 0;
   } catch (error) {

@@ -1,13 +1,15 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { logPrinter, parseSince } from '../src/commands/logs.ts';
 import { colorsFor } from '../src/output/colors.ts';
-import { dataText, streamItemText } from '../src/output/output.ts';
+import { dataText, loadYamlOutput, streamItemText } from '../src/output/output.ts';
 
 // eslint-disable-next-line no-control-regex
 const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 const plain = colorsFor({ isTTY: false, write: () => true }, {});
+
+beforeAll(loadYamlOutput);
 
 describe('-o yaml prints the same data as -o json', () => {
   it('parses back to what -o json parses to, for any JSON value, with no raw control characters', () => {

@@ -18,7 +18,7 @@ describe('what the CLI prints for people never carries raw control characters', 
   it('escapes escape sequences, NUL and C1 in `pave apps list`, keeping the columns aligned', async () => {
     const server = await fakeServer(() => ({
       status: 200,
-      body: { items: [app('Shop\u001b[2J\u001b]0;owned\u0007\u0000\ud800')] },
+      body: { items: [app('Shop\u001b[2J\u001b]0;owned\u0007\u0000\ud800')], nextCursor: null },
     }));
     const io = fakeIo();
     expect(await runCli(cliArgs(server.url, 'apps', 'list'), io)).toBe(0);
@@ -32,7 +32,7 @@ describe('what the CLI prints for people never carries raw control characters', 
   });
 
   it('prints the JSON unchanged with -o json (JSON escapes control characters itself)', async () => {
-    const body = { items: [app('Shop\u001b[2J')] };
+    const body = { items: [app('Shop\u001b[2J')], nextCursor: null };
     const server = await fakeServer(() => ({ status: 200, body }));
     const io = fakeIo();
     expect(await runCli([...cliArgs(server.url, 'apps', 'list'), '-o', 'json'], io)).toBe(0);
@@ -60,7 +60,10 @@ describe('what the CLI prints for people never carries raw control characters', 
   });
 
   it('keeps the colours the CLI adds itself on a terminal', async () => {
-    const server = await fakeServer(() => ({ status: 200, body: { items: [app('Shop\u001b[31m')] } }));
+    const server = await fakeServer(() => ({
+      status: 200,
+      body: { items: [app('Shop\u001b[31m')], nextCursor: null },
+    }));
     const io = fakeIo({ tty: true, env: { FORCE_COLOR: '1' } });
     expect(await runCli(cliArgs(server.url, 'apps', 'list'), io)).toBe(0);
     // The header is bold (the CLI's own SGR); the name's escape sequence is shown, not obeyed.

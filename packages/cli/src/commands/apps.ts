@@ -69,7 +69,7 @@ export function registerAppsCommands(program: Command, io: CliIo): void {
           appColumns,
           'No apps yet. Create one with `pave apps create NAME`.',
         );
-        if (page.nextCursor === null) return table;
+        if (!page.nextCursor) return table;
         const limit = options.limit === undefined ? '' : ` --limit ${options.limit.trim()}`;
         return `${table}\n\nMore apps: pave apps list${limit} --cursor ${page.nextCursor}`;
       });

@@ -1,4 +1,3 @@
-import { stringify } from 'yaml';
 import { formatDetails, formatTable } from './table.ts';
 import type { Column } from './table.ts';
 import type { Colors, OutputStream } from './colors.ts';
@@ -101,8 +100,20 @@ function escapeC1(json: string): string {
  * and C1 raw inside the quotes; they become `\xNN` escapes there, which parse back to the same characters.
  */
 function yamlText(body: unknown): string {
-  return stringify(body, { lineWidth: 0 }).replace(
-    /[\u007f-\u009f]/g,
-    (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`,
-  );
+  if (!yaml) throw new Error('-o yaml before loadYamlOutput(): runCli loads it before a command runs');
+  return yaml
+    .stringify(body, { lineWidth: 0 })
+    .replace(/[\u007f-\u009f]/g, (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+let yaml: typeof import('yaml') | undefined;
+
+/**
+ * Loads the yaml package for `-o yaml` (runCli does, before a command with that flag runs): the other
+ * formats, and so most commands, start without compiling its 120 kB.
+ */
+export async function loadYamlOutput(): Promise<void> {
+  // A CommonJS package imported dynamically: its exports are `default`, in Node and in Pave's bundle alike.
+  const loaded = (await import('yaml')) as unknown as { default: typeof import('yaml') };
+  yaml ??= loaded.default;
 }
