@@ -1,5 +1,4 @@
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { InputError, isDnsLabel, type FieldProblem } from '@pave/core';
@@ -36,7 +35,8 @@ import type {
 } from '@pave/plugin-api';
 import { containerEnvironment, inheritedEnvironment } from './environment.ts';
 import { writeFiles } from './files.ts';
-import { environmentDir, runtimeRoot, workloadPaths, type WorkloadPaths } from './layout.ts';
+import { HostTimeout, SupervisorHostClient } from './host-client.ts';
+import { environmentDir, hostPaths, runtimeRoot, workloadPaths, type WorkloadPaths } from './layout.ts';
 import { byTime, listLogSources, LogCursor, tailLog, type SourcedLogLine } from './log-reader.ts';
 import { probeOnce, type ProbeOutcome } from './probes.ts';
 import { persistableCheck, readinessChecks, type ContainerCheck } from './readiness.ts';
@@ -68,6 +68,11 @@ export interface ProcessRuntimeConfig {
   stopGraceMs?: number;
   /** A container log is rotated (one previous file kept) at this size; default 10 MiB. */
   maxLogBytes?: number;
+  /**
+   * How long the supervisor host stays once it supervises no container, so that stopping a version and
+   * starting the next reuse it; default 2 000 ms (the host's own default).
+   */
+  hostIdleExitMs?: number;
   /**
    * What the host offers to isolate workloads (detectIsolationHost). Absent: no isolation, workloads run as
    * the control plane's user (only for tests and embedding; `pave up` always passes it).
@@ -121,18 +126,20 @@ const DEFAULT_BACKOFF: RestartBackoff = { initialMs: 1_000, maxMs: 60_000, reset
 const DEFAULT_READY_TIMEOUT_MS = 60_000;
 const DEFAULT_STOP_GRACE_MS = 5_000;
 const DEFAULT_MAX_LOG_BYTES = 10 * 1024 * 1024;
+/** How long the supervisor host may take to start a container's process (not counting its own start). */
 const SUPERVISOR_START_TIMEOUT_MS = 10_000;
-/** Beyond the grace period, how long a stopping supervisor may take before it is killed. */
+/** Beyond the grace period, how long a stopping supervisor may take before its process group is killed. */
 const SUPERVISOR_EXIT_MARGIN_MS = 5_000;
 const POLL_MS = 200;
 const LAST_LOG_LINES = 20;
 const STATUS_PROBE_TIMEOUT_MS = 1_500;
 
 /**
- * Runs each container of a workload as a local OS process, watched by its own detached supervisor (see
- * supervisor/main.ts) that restarts it with exponential backoff and keeps running while the control plane
- * is down. State, files and logs live under `<dataDir>/runtime/process/<app>/<env>/<workload>/`. The
- * container `image` is recorded but not used: a container must give `command`.
+ * Runs each container of a workload as a local OS process, watched by the supervisor host of the data
+ * directory (see supervisor/main.ts): one detached process, started on first need, that supervises every
+ * container, restarts them with exponential backoff and keeps running while the control plane is down.
+ * State, files and logs live under `<dataDir>/runtime/process/<app>/<env>/<workload>/`. The container
+ * `image` is recorded but not used: a container must give `command`.
  */
 export class ProcessRuntime implements RuntimeDriver {
   readonly name = 'process';
@@ -141,6 +148,7 @@ export class ProcessRuntime implements RuntimeDriver {
   /** Full readiness checks of workloads deployed by this instance: they may hold secrets, so never on disk. */
   private readonly checks = new Map<string, { hash: string; checks: ContainerCheck[] }>();
   private readonly locks = new WorkloadLocks();
+  private readonly host: SupervisorHostClient;
 
   constructor(
     private readonly config: ProcessRuntimeConfig,
@@ -148,6 +156,12 @@ export class ProcessRuntime implements RuntimeDriver {
   ) {
     this.backoff = { ...DEFAULT_BACKOFF, ...config.restartBackoff };
     this.hostEnv = deps.hostEnv ?? process.env;
+    this.host = new SupervisorHostClient({
+      paths: hostPaths(config.dataDir),
+      supervisorScript: config.supervisorScript,
+      env: inheritedEnvironment(this.hostEnv),
+      ...(config.hostIdleExitMs !== undefined ? { idleExitMs: config.hostIdleExitMs } : {}),
+    });
   }
 
   /** The process runtime for `config`; nothing is started or read until it is used. */
@@ -169,7 +183,7 @@ export class ProcessRuntime implements RuntimeDriver {
   }
 
   /**
-   * Starts `workload`'s containers, each under a new supervisor, after stopping the version that ran
+   * Starts `workload`'s containers under the supervisor host (started if none runs), after stopping the version that ran
    * before; keeps the running version untouched when its hash is the same. Resolves once every process has
    * been started (not when ready). Rejects with InputError (listing every problem) for a workload this
    * runtime cannot run, e.g. a container without `command`, a working directory the workload user cannot
@@ -386,9 +400,10 @@ export class ProcessRuntime implements RuntimeDriver {
   }
 
   /**
-   * Takes stock after a control-plane start. Supervisors keep running on their own, so a live one (pid and
-   * start time match) needs nothing; a container whose supervisor is gone is recorded as stopped, and a
-   * process it left behind (verified the same way) is killed, since nothing would restart or log it.
+   * Takes stock after a control-plane start. The supervisor host keeps running on its own, so a container
+   * whose supervisor is alive (pid and start time match) needs nothing; a container whose supervisor is gone
+   * (the host was killed) is recorded as stopped, and a process it left behind (verified the same way) is
+   * killed, since nothing would restart or log it.
    */
   async adopt(ctx: DriverContext): Promise<void> {
     let adopted = 0;
@@ -545,7 +560,10 @@ export class ProcessRuntime implements RuntimeDriver {
     });
   }
 
-  /** Starts one container's supervisor and waits until it has started the process (or failed to). */
+  /**
+   * Has the supervisor host start one container (starting the host first if none runs) and waits until it
+   * has started the process (or failed to); resolves with the host's identity.
+   */
   private async startSupervisor(
     target: RuntimeTarget,
     workload: RenderedWorkload,
@@ -579,52 +597,24 @@ export class ProcessRuntime implements RuntimeDriver {
       stopGraceMs: this.config.stopGraceMs ?? DEFAULT_STOP_GRACE_MS,
       backoff: this.backoff,
     };
-    if (!existsSync(this.config.supervisorScript)) {
+    // The configuration (environment included) crosses the host's socket only.
+    const reply = await this.host.send({ type: 'start', config }, SUPERVISOR_START_TIMEOUT_MS);
+    if (!reply.ok || !reply.host || !reply.state) {
       throw new Error(
-        `the process runtime's supervisor is missing (${this.config.supervisorScript}): build Pave with "npm run build"`,
+        `the supervisor did not start container "${container.name}" (${reply.error ?? 'no state in its answer'}); ` +
+          `see ${hostPaths(this.config.dataDir).log}`,
       );
     }
-    const output = openSync(config.eventLogFile, 'a', 0o600);
-    let supervisor;
-    try {
-      supervisor = spawn(process.execPath, [this.config.supervisorScript], {
-        cwd: paths.dir,
-        env: inheritedEnvironment(this.hostEnv),
-        detached: true,
-        stdio: ['pipe', output, output],
-      });
-    } finally {
-      closeSync(output);
+    const state = reply.state;
+    // A command that cannot be spawned at all (missing, not executable) would only be retried: the deploy
+    // rejects instead, and its caller stops the container.
+    if (state.status !== 'running' && state.lastExit?.error) {
+      throw new Error(
+        `container "${container.name}" could not start: ${state.lastExit.error}; check its command ` +
+          `(${JSON.stringify(config.argv[0])}) exists in ${config.cwd} or on PATH and is executable`,
+      );
     }
-    let exit: string | null = null;
-    supervisor.once('exit', (code, signal) => (exit = signal ? `killed by ${signal}` : `exit code ${code}`));
-    supervisor.once('error', (error) => (exit = error.message));
-    supervisor.stdin?.on('error', () => undefined); // it died first: reported below
-    supervisor.stdin?.end(JSON.stringify(config));
-    supervisor.unref();
-    const deadline = Date.now() + SUPERVISOR_START_TIMEOUT_MS;
-    for (;;) {
-      const state = readJsonFile<ContainerState>(config.stateFile);
-      if (state && state.supervisor.pid === supervisor.pid && state.status !== 'starting') {
-        // A command that cannot be spawned at all (missing, not executable) would only be retried: the
-        // deploy rejects instead, and its caller stops the supervisor.
-        if (state.status !== 'running' && state.lastExit?.error) {
-          throw new Error(
-            `container "${container.name}" could not start: ${state.lastExit.error}; check its command ` +
-              `(${JSON.stringify(config.argv[0])}) exists in ${config.cwd} or on PATH and is executable`,
-          );
-        }
-        return state.supervisor;
-      }
-      if (exit !== null || Date.now() > deadline) {
-        if (exit === null) supervisor.kill('SIGKILL');
-        throw new Error(
-          `the supervisor of container "${container.name}" did not start it (${exit ?? 'timed out'}); ` +
-            `see ${config.eventLogFile}`,
-        );
-      }
-      await sleep(20);
-    }
+    return reply.host;
   }
 
   /** Stops every container with a state file in `paths` and waits until their processes are gone. */
@@ -640,9 +630,35 @@ export class ProcessRuntime implements RuntimeDriver {
     );
   }
 
+  /**
+   * Stops one container: asks the supervisor host to stop it and waits until its process group is gone. A
+   * live supervisor that the host is not (one per container, from an earlier Pave) or that does not answer on
+   * the socket is stopped with SIGTERM as before, and killed if it does not exit in time. Whatever is left of
+   * the process group afterwards (its supervisor was killed) is killed.
+   */
   private async stopContainer(state: ContainerState, ctx: DriverContext): Promise<void> {
     const grace = this.config.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
-    if (isRunning(state.supervisor)) {
+    const stateFile = this.stateFileOf(state);
+    let signal = isRunning(state.supervisor) && state.status !== 'stopped';
+    if (signal) {
+      try {
+        const reply = await this.host.request(
+          { type: 'stop', stateFile, graceMs: grace, reason: 'stop requested by the runtime' },
+          grace + SUPERVISOR_EXIT_MARGIN_MS,
+        );
+        signal = reply.host?.pid !== state.supervisor.pid;
+      } catch (error) {
+        if (error instanceof HostTimeout) {
+          // The host keeps it stopped (it will not restart a stopping container): end its group here.
+          ctx.logger.warn('supervisor did not stop the container in time: killing its processes', {
+            workload: state.workload,
+            container: state.container,
+          });
+          signal = false;
+        }
+      }
+    }
+    if (signal) {
       signalProcess(state.supervisor.pid, 'SIGTERM');
       if (!(await until(() => !isRunning(state.supervisor), grace + SUPERVISOR_EXIT_MARGIN_MS))) {
         ctx.logger.warn('supervisor did not stop in time: killing it', {
@@ -655,7 +671,7 @@ export class ProcessRuntime implements RuntimeDriver {
       }
     }
     // The supervisor stops its process group; this covers a supervisor that was killed.
-    const child = readJsonFile<ContainerState>(this.stateFileOf(state))?.child ?? state.child;
+    const child = readJsonFile<ContainerState>(stateFile)?.child ?? state.child;
     if (child && isRunning(child)) await killGroup(child);
   }
 

@@ -1,5 +1,5 @@
-// What the runtime and its supervisors keep on disk, and how they write it. Nothing here may hold an
-// environment variable's value: env reaches the supervisor only through its stdin.
+// What the runtime and its supervisor host keep on disk, and how they write it. Nothing here may hold an
+// environment variable's value: env reaches the supervisor host only through its socket.
 // Imported by the supervisor bundle: node: built-ins and types only.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -16,7 +16,10 @@ export interface RestartBackoff {
   resetAfterMs: number;
 }
 
-/** Everything a supervisor needs, sent as JSON on its stdin (never in a file or argv: `env` may hold secrets). */
+/**
+ * Everything the supervisor host needs to supervise one container, sent as JSON over its socket in a start
+ * request (never in a file or argv: `env` may hold secrets).
+ */
 export interface SupervisorConfig {
   app: string;
   env: string;
@@ -35,7 +38,7 @@ export interface SupervisorConfig {
   environment: Record<string, string>;
   /** JSON-lines log of the container's stdout and stderr. */
   logFile: string;
-  /** The supervisor's own events (starts, exits, restarts). */
+  /** The supervisor's own events for this container (starts, exits, restarts). */
   eventLogFile: string;
   stateFile: string;
   maxLogBytes: number;
@@ -60,7 +63,7 @@ export function describeExit(exit: ExitRecord): string {
 }
 
 /**
- * One container's state file, written by its supervisor (and by the runtime only once the supervisor is
+ * One container's state file, written by the supervisor host (and by the runtime only once the host is
  * gone). `status` is the supervisor's view: `backoff` means it is waiting to restart the process.
  */
 export interface ContainerState {
@@ -72,10 +75,11 @@ export interface ContainerState {
   deploymentId: string;
   ports: RenderedPort[];
   status: 'starting' | 'running' | 'backoff' | 'stopped';
+  /** The supervisor host (one per runtime directory; a per-container supervisor before it existed). */
   supervisor: ProcessIdentity;
   /** The running process (leader of its own process group), or null between runs. */
   child: ProcessIdentity | null;
-  /** When this version's supervisor started. */
+  /** When the supervisor started supervising this version. */
   startedAt: string;
   /** When the current (or last) process started. */
   childStartedAt: string | null;

@@ -54,6 +54,34 @@ function newRuntime(overrides: Partial<ProcessRuntimeConfig> = {}): ProcessRunti
 
 /** A short stability window for workloads without a probe, so the tests that only need them running stay fast. */
 const SHORT_WINDOW = { stableMs: 300 };
+/** The supervisor host exits about 2 s after it last supervised a container; this allows for a busy machine. */
+const HOST_GONE_MS = 8_000;
+
+/** The supervisor hosts of this file's data directory, by pid (their title names their socket). */
+function supervisorHosts(): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith(`pave-supervisor ${hostSocket()}`);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number)
+    .filter(isAlive);
+}
+
+/** The socket of the supervisor host of this file's data directory. */
+function hostSocket(): string {
+  return join(dataDir, 'runtime', 'process', 'supervisor.sock');
+}
+
+/** Fields of /proc/<pid>/stat after the command: [state, ppid, pgrp, session, …]. */
+function procStat(pid: number): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
 
 /** A fresh app/env for one test; afterEach destroys it. */
 function newTarget(): RuntimeTarget {
@@ -507,6 +535,8 @@ describe('ProcessRuntime', () => {
       env: { MESSAGE: 'still here' },
       ports: [port('web', web)],
     });
+    // So that the dying control plane starts the supervisor host, no host from an earlier test may be left.
+    await waitFor(() => supervisorHosts().length === 0, HOST_GONE_MS, 'no supervisor host');
     // The first control plane is a separate process that deploys and then is killed with SIGKILL.
     const first = spawn(
       process.execPath,
@@ -600,6 +630,110 @@ describe('ProcessRuntime', () => {
     expect(isAlive(state.child?.pid ?? -1)).toBe(false);
   });
 
+  it('supervises every container of the data directory from one host, started once by concurrent deploys', async () => {
+    const target = newTarget();
+    await waitFor(() => supervisorHosts().length === 0, HOST_GONE_MS, 'no supervisor host');
+    const marker = `secret-${process.pid}-${Date.now()}-host`;
+    // Two runtimes (as two control planes would) deploy five workloads at once, one with two containers.
+    const runtimes = [newRuntime(), newRuntime()];
+    const workloads = ['a', 'b', 'c', 'd'].map((name) =>
+      nodeWorkload(name, { dir: fixtures, script: 'worker.cjs', env: { TOKEN: marker } }),
+    );
+    const pair = nodeWorkload('pair', { dir: fixtures, script: 'worker.cjs' });
+    pair.containers.push({ ...pair.containers[0]!, name: 'sidecar' });
+    await Promise.all(
+      [...workloads, pair].map((workload, index) =>
+        runtimes[index % 2]!.deploy(target, workload, testContext()),
+      ),
+    );
+
+    const states = [
+      ...['a', 'b', 'c', 'd', 'pair'].map((name) => stateOf(target, name)),
+      stateOf(target, 'pair', 'sidecar'),
+    ];
+    const hosts = supervisorHosts();
+    expect(hosts).toHaveLength(1);
+    expect(new Set(states.map((state) => state.supervisor.pid))).toEqual(new Set(hosts));
+    expect(new Set(states.map((state) => state.child?.pid)).size).toBe(6);
+    expect(states.every((state) => isAlive(state.child?.pid ?? -1))).toBe(true);
+    // Detached: the leader of its own session, with neither the configuration nor its secrets on its command line.
+    const host = hosts[0]!;
+    expect(procStat(host)[3]).toBe(String(host));
+    const cmdline = readFileSync(`/proc/${host}/cmdline`, 'utf8');
+    expect(cmdline).not.toContain(marker);
+    expect(statSync(hostSocket()).mode & 0o777).toBe(0o600);
+    for (const name of ['a', 'pair']) {
+      expect(await runtimes[1]!.waitReady(target, name, testContext(), SHORT_WINDOW)).toEqual({
+        ready: true,
+      });
+    }
+  });
+
+  it('reports the containers of a killed supervisor host as stopped, and adopt stops what it left', async () => {
+    const runtime = newRuntime();
+    const target = newTarget();
+    for (const name of ['a', 'b']) {
+      await runtime.deploy(
+        target,
+        nodeWorkload(name, { dir: fixtures, script: 'worker.cjs' }),
+        testContext(),
+      );
+    }
+    const [a, b] = [stateOf(target, 'a'), stateOf(target, 'b')];
+    expect(a.supervisor).toEqual(b.supervisor);
+
+    process.kill(a.supervisor.pid, 'SIGKILL');
+    await waitFor(() => !isAlive(a.supervisor.pid), 5_000, 'supervisor host gone');
+
+    // Its processes still run, but nothing supervises them: status says so, for every container.
+    expect([a.child?.pid ?? -1, b.child?.pid ?? -1].map(isAlive)).toEqual([true, true]);
+    const statuses = await runtime.status(target, testContext());
+    expect(statuses.map((status) => [status.workload, status.state])).toEqual([
+      ['a', 'stopped'],
+      ['b', 'stopped'],
+    ]);
+    expect(statuses.map((status) => status.detail)).toEqual([
+      'container "main" is not running: its supervisor is gone',
+      'container "main" is not running: its supervisor is gone',
+    ]);
+    const ctx = testContext();
+    await newRuntime().adopt(ctx);
+    expect(ctx.logged.join('\n')).toMatch(/"adopted":0,"stopped":2/);
+    expect([a.child?.pid ?? -1, b.child?.pid ?? -1].map(isAlive)).toEqual([false, false]);
+
+    // The next deploy starts a new host (over the killed one's socket).
+    await runtime.deploy(
+      target,
+      nodeWorkload('a', { dir: fixtures, script: 'server.cjs', ports: [port('web', await freePort())] }),
+      testContext(),
+    );
+    expect(await runtime.waitReady(target, 'a', testContext(), SHORT_WINDOW)).toEqual({ ready: true });
+    expect(stateOf(target, 'a').supervisor.pid).not.toBe(a.supervisor.pid);
+  });
+
+  it('keeps its host through a hang-up, and the host leaves by itself, socket and all, once idle', async () => {
+    const runtime = newRuntime();
+    const target = newTarget();
+    await runtime.deploy(
+      target,
+      nodeWorkload('worker', { dir: fixtures, script: 'worker.cjs' }),
+      testContext(),
+    );
+    const { supervisor, child } = stateOf(target, 'worker');
+
+    process.kill(supervisor.pid, 'SIGHUP');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect([supervisor.pid, child?.pid ?? -1].map(isAlive)).toEqual([true, true]);
+    expect((await statusOf(runtime, target, 'worker')).state).toBe('ready');
+
+    await runtime.remove(target, 'worker', testContext());
+    // Still there right after the last container went (a redeploy reuses it)…
+    expect(isAlive(supervisor.pid)).toBe(true);
+    // …and gone, with its socket, after its idle period.
+    await waitFor(() => !isAlive(supervisor.pid), HOST_GONE_MS, 'the supervisor host gone');
+    expect(existsSync(hostSocket())).toBe(false);
+  });
+
   it('removes a workload with every process it started, keeping its logs', async () => {
     const runtime = newRuntime();
     const target = newTarget();
@@ -620,13 +754,15 @@ describe('ProcessRuntime', () => {
       'grandchild pid in the log',
     );
     const state = stateOf(target, 'spawner');
-    const pids = [state.supervisor.pid, state.child?.pid ?? -1, grandchild];
-    expect(pids.map(isAlive)).toEqual([true, true, true]);
+    const pids = [state.child?.pid ?? -1, grandchild];
+    expect([state.supervisor.pid, ...pids].map(isAlive)).toEqual([true, true, true]);
 
     await runtime.remove(target, 'spawner', testContext());
     await runtime.remove(target, 'spawner', testContext()); // removing what is not there succeeds
 
-    expect(pids.map(isAlive)).toEqual([false, false, false]);
+    expect(pids.map(isAlive)).toEqual([false, false]);
+    // The supervisor host has nothing left to supervise: it goes by itself after its idle period.
+    await waitFor(() => !isAlive(state.supervisor.pid), HOST_GONE_MS, 'the supervisor host gone');
     expect(await runtime.status(target, testContext())).toEqual([]);
     expect(readdirSync(workloadDir(target, 'spawner'))).toEqual(['logs']);
     const kept = await collect(runtime.logs(target, { workload: 'spawner', follow: false }, testContext()));
@@ -642,16 +778,15 @@ describe('ProcessRuntime', () => {
       nodeWorkload('b', { dir: fixtures, script: 'server.cjs', ports: [port('web', await freePort())] }),
       testContext(),
     );
-    const pids = ['a', 'b'].flatMap((name) => {
-      const state = stateOf(target, name);
-      return [state.supervisor.pid, state.child?.pid ?? -1];
-    });
-    expect(pids.every(isAlive)).toBe(true);
+    const pids = ['a', 'b'].map((name) => stateOf(target, name).child?.pid ?? -1);
+    const host = stateOf(target, 'a').supervisor.pid;
+    expect([host, ...pids].every(isAlive)).toBe(true);
 
     await runtime.destroy(target, testContext());
     await runtime.destroy(target, testContext());
 
     expect(pids.some(isAlive)).toBe(false);
+    await waitFor(() => !isAlive(host), HOST_GONE_MS, 'the supervisor host gone');
     expect(existsSync(join(dataDir, 'runtime', 'process', target.app, target.env))).toBe(false);
     expect(await runtime.status(target, testContext())).toEqual([]);
   });

@@ -1,71 +1,48 @@
-// Entry point of the process runtime's supervisor, bundled to packages/cli/dist/process-supervisor.js.
-// The runtime starts one per container (detached, in its own session) and writes its SupervisorConfig as
-// JSON to stdin, so the container's environment never touches a file or a command line. It keeps running
-// when the control plane stops. SIGTERM (or SIGINT) stops the container and then the supervisor.
+// Entry point of the process runtime's supervisor host, bundled to packages/cli/dist/process-supervisor.js:
+//
+//   node process-supervisor.js --socket <path> [--idle-exit-ms <ms>]
+//
+// One runs per runtime directory (the runtime starts it detached, in its own session, on first need) and
+// supervises every container of it (host.ts), taking requests on the Unix socket at <path>: a container's
+// configuration, environment included, arrives there, never on its command line. It keeps running when the
+// control plane stops, and exits by itself once it has supervised nothing for a moment. SIGTERM (or SIGINT)
+// stops every container and then the host. Its own messages go to stdout (the runtime points it at a file).
 // Keep it small: node: built-ins and this package's state/proc/log modules only.
-import type { SupervisorConfig } from '../state.ts';
-import { ContainerSupervisor } from './supervisor.ts';
+import { SupervisorHost } from './host.ts';
 
-const STDIN_TIMEOUT_MS = 10_000;
+const DEFAULT_IDLE_EXIT_MS = 2_000;
 
-function readStdin(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const timer = setTimeout(() => reject(new Error('no configuration on stdin')), STDIN_TIMEOUT_MS);
-    process.stdin.on('data', (chunk: Buffer) => chunks.push(chunk));
-    process.stdin.on('error', reject);
-    process.stdin.on('end', () => {
-      clearTimeout(timer);
-      resolve(Buffer.concat(chunks).toString('utf8'));
-    });
-  });
+function option(name: string): string | undefined {
+  const index = process.argv.indexOf(name);
+  return index === -1 ? undefined : process.argv[index + 1];
 }
 
-/** Checks the shape of the configuration; the message never repeats its content (it holds secrets). */
-function parseConfig(text: string): SupervisorConfig {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new Error('the configuration on stdin is not JSON');
-  }
-  const config = value as Record<string, unknown>;
-  const strings = ['app', 'env', 'workload', 'container', 'hash', 'deploymentId', 'cwd'] as const;
-  const paths = ['logFile', 'eventLogFile', 'stateFile'] as const;
-  const problems: string[] = [...strings, ...paths].filter((key) => typeof config[key] !== 'string');
-  if (!Array.isArray(config.argv) || config.argv.length === 0 || !config.argv.every(isString)) {
-    problems.push('argv');
-  }
-  const environment = config.environment;
-  if (
-    typeof environment !== 'object' ||
-    environment === null ||
-    !Object.values(environment).every(isString)
-  ) {
-    problems.push('environment');
-  }
-  if (problems.length > 0) throw new Error(`invalid configuration fields: ${problems.join(', ')}`);
-  return value as SupervisorConfig;
-}
-
-function isString(value: unknown): value is string {
-  return typeof value === 'string';
+function log(message: string): void {
+  process.stdout.write(`${new Date().toISOString()} ${message}\n`);
 }
 
 // Detached from any terminal; a hang-up of the control plane's terminal is not a reason to stop.
 process.on('SIGHUP', () => undefined);
 
-let supervisor: ContainerSupervisor;
+const socketPath = option('--socket');
+const idleExitMs = Number(option('--idle-exit-ms') ?? DEFAULT_IDLE_EXIT_MS);
+if (!socketPath || !Number.isFinite(idleExitMs) || idleExitMs < 0) {
+  console.error('usage: process-supervisor.js --socket <path> [--idle-exit-ms <ms>]');
+  process.exit(2);
+}
+// What ps shows (it replaces the command line, which holds nothing secret either).
+process.title = `pave-supervisor ${socketPath}`;
+let host: SupervisorHost;
 try {
-  const config = parseConfig(await readStdin());
-  process.title = `pave-supervisor ${config.app}/${config.env}/${config.workload}/${config.container}`;
-  supervisor = new ContainerSupervisor(config, (code) => process.exit(code));
+  host = new SupervisorHost(socketPath, idleExitMs, log);
+  if (!(await host.listen())) {
+    log(`another supervisor host already listens on ${socketPath}: exiting`);
+    process.exit(0);
+  }
 } catch (error) {
   console.error(`pave supervisor: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(2);
 }
-process.stdin.destroy();
-process.on('SIGTERM', () => supervisor.stop('SIGTERM'));
-process.on('SIGINT', () => supervisor.stop('SIGINT'));
-process.on('uncaughtException', (error) => supervisor.abort(error));
-supervisor.start();
+process.on('SIGTERM', () => void host.stopAll('SIGTERM'));
+process.on('SIGINT', () => void host.stopAll('SIGINT'));
+process.on('uncaughtException', (error) => host.abort(error));

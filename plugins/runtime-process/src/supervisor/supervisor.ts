@@ -17,9 +17,9 @@ const KILL_WAIT_MS = 2_000;
 
 /**
  * Keeps one container's process running: starts it in its own process group, writes its output to the
- * log, restarts it with exponential backoff when it exits, and records what it does in the state file.
- * `stop()` ends the whole process group (SIGTERM, then SIGKILL after the grace period) and then calls
- * `onStopped`.
+ * log, restarts it with exponential backoff when it exits, and records what it does in the state file (with
+ * this process, the supervisor host, as its `supervisor`). `stop()` ends the whole process group (SIGTERM,
+ * then SIGKILL after the grace period) and then calls `onStopped`. The host (host.ts) runs one per container.
  */
 export class ContainerSupervisor {
   private readonly state: ContainerState;
@@ -32,6 +32,9 @@ export class ContainerSupervisor {
   private stopping = false;
   /** When a stopping process group gets SIGKILL. */
   private graceEndsMs = 0;
+  private settle: ((state: ContainerState) => void) | null = null;
+  /** The state once the first process has started, or failed to start (see `start()`). */
+  readonly settled: Promise<ContainerState>;
 
   constructor(
     private readonly config: SupervisorConfig,
@@ -62,20 +65,27 @@ export class ContainerSupervisor {
       nextRestartAt: null,
       updatedAt: now,
     };
+    this.settled = new Promise((resolve) => (this.settle = resolve));
   }
 
-  /** Records the supervisor and starts the container's process. */
+  /**
+   * Records the supervisor and starts the container's process; `settled` resolves once it runs (`running`) or
+   * could not be started (`backoff`, with `lastExit.error`).
+   */
   start(): void {
-    this.event(`supervisor ${process.pid} started for version ${this.config.hash}`);
+    this.event(`supervisor ${process.pid} supervises version ${this.config.hash}`);
     this.save();
     this.spawnChild();
   }
 
-  /** Stops the process group, records `stopped`, then calls `onStopped(0)`. Safe to call more than once. */
-  stop(reason: string): void {
+  /**
+   * Stops the process group (SIGKILL after `graceMs`, default the configured grace period), records
+   * `stopped`, then calls `onStopped(0)`. Safe to call more than once.
+   */
+  stop(reason: string, graceMs = this.config.stopGraceMs): void {
     if (this.stopping) return;
     this.stopping = true;
-    this.graceEndsMs = Date.now() + this.config.stopGraceMs;
+    this.graceEndsMs = Date.now() + graceMs;
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.restartTimer = null;
     const pid = this.child?.pid;
@@ -83,7 +93,7 @@ export class ContainerSupervisor {
     if (pid !== undefined && this.child?.exitCode === null && this.child.signalCode === null) {
       signalGroup(pid, 'SIGTERM');
       // finishStop runs from the exit handler; this makes sure there will be an exit.
-      setTimeout(() => signalGroup(pid, 'SIGKILL'), this.config.stopGraceMs).unref();
+      setTimeout(() => signalGroup(pid, 'SIGKILL'), graceMs).unref();
     } else {
       void this.finishStop(null);
     }
@@ -186,7 +196,7 @@ export class ContainerSupervisor {
     if (pgid !== null) {
       while (liveGroupMembers(pgid).length > 0 && Date.now() < this.graceEndsMs) await sleep(50);
       if (liveGroupMembers(pgid).length > 0) {
-        this.event(`process group ${pgid} still running after ${this.config.stopGraceMs} ms: SIGKILL`);
+        this.event(`process group ${pgid} still running at the end of the grace period: SIGKILL`);
         signalGroup(pgid, 'SIGKILL');
         const killEnds = Date.now() + KILL_WAIT_MS;
         while (liveGroupMembers(pgid).length > 0 && Date.now() < killEnds) await sleep(50);
@@ -219,6 +229,10 @@ export class ContainerSupervisor {
 
   private save(): void {
     this.state.updatedAt = now();
+    if (this.settle && this.state.status !== 'starting') {
+      this.settle({ ...this.state });
+      this.settle = null;
+    }
     try {
       writeJsonFile(this.config.stateFile, this.state);
     } catch (error) {
