@@ -128,6 +128,57 @@ describe.skipIf(!hasChromium)('webhooks and their deliveries in the portal', () 
     await alice.close();
   }, 90_000);
 
+  it('shows the newest deliveries of a webhook and older ones a page at a time on "More deliveries"', async () => {
+    const values = await startWebhookReceiver();
+    try {
+      const created = JSON.parse(
+        (
+          await pave([
+            ...['webhooks', 'create', 'values', '--url', values.url, '--app', 'shop'],
+            ...['--events', 'values.changed', '-o', 'json'],
+          ])
+        ).stdout,
+      ) as CreatedWebhook;
+      values.secret = created.secret;
+      // 12 events: more than the 10 the portal shows before "More deliveries".
+      for (let n = 1; n <= 12; n++) {
+        await pave(['values', 'set', `KEY_${n}=${n}`, '--app', 'shop', '--env', 'dev']);
+      }
+      await eventually(
+        () => (values.unique().length >= 12 ? true : undefined),
+        30_000,
+        'the 12 values.changed deliveries',
+      );
+
+      const alice = await browser.newPage();
+      await signIn(alice, 'alice', ALICE_PASSWORD);
+      await alice.goto(portal('apps/shop'));
+      const section = alice.getByRole('region', { name: 'Webhooks' });
+      const panel = section
+        .locator('.webhook-deliveries')
+        .filter({ has: alice.getByRole('heading', { name: 'Deliveries of values' }) });
+      const rows = panel.getByRole('table', { name: 'Deliveries of values' }).getByRole('row');
+      // The header row and the 10 newest deliveries.
+      await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(11);
+      const events = async () =>
+        (await rows.allInnerTexts()).slice(1).map((text) => Number(/#(\d+)/.exec(text)?.[1]));
+      const newest = await events();
+      expect(newest).toEqual([...newest].sort((a, b) => b - a));
+
+      await panel.getByRole('button', { name: 'More deliveries' }).click();
+      await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(13);
+      const all = await events();
+      expect(all.slice(0, 10)).toEqual(newest);
+      expect(new Set(all).size).toBe(12);
+      expect(all).toEqual([...all].sort((a, b) => b - a));
+      expect(await panel.getByRole('button', { name: 'More deliveries' }).count()).toBe(0);
+      await alice.close();
+      expect(values.rejected).toEqual([]);
+    } finally {
+      await values.stop();
+    }
+  }, 120_000);
+
   it('shows a viewer neither the webhooks nor a Redeliver button', async () => {
     const vera = await browser.newPage();
     await signIn(vera, 'vera', VERA_PASSWORD);

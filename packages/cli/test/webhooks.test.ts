@@ -82,7 +82,7 @@ describe('pave webhooks', () => {
   });
 
   it('lists deliveries as a table with their last code or error', async () => {
-    const server = await fakeServer(() => ({ status: 200, body: { items: [delivery] } }));
+    const server = await fakeServer(() => ({ status: 200, body: { items: [delivery], nextCursor: null } }));
     const io = fakeIo({ env: { NO_COLOR: '1' } });
     expect(await runCli(cliArgs(server.url, 'webhooks', 'deliveries', 'wh_0123', '--limit', '5'), io)).toBe(
       0,

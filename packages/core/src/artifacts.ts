@@ -123,8 +123,18 @@ export const ArtifactParams = z.strictObject({ app: dnsLabel, id: numericId('an 
 export const RuleParams = z.strictObject({ app: dnsLabel, id: numericId('a rule') });
 
 export const ArtifactListQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(500).optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional().describe('At most this many (50 unless given).'),
+  cursor: z
+    .string()
+    .regex(/^\d{1,15}$/, { message: 'must be the nextCursor value of a previous page' })
+    .optional()
+    .describe('Continue after a previous page: its `nextCursor` (artifacts older than that one).'),
 });
+export type ArtifactListQuery = z.infer<typeof ArtifactListQuery>;
+
+/** A page of an app's artifacts, newest first; `nextCursor` fetches the next (older) page, null on the last. */
+export const ArtifactPage = z.object({ items: z.array(Artifact), nextCursor: z.string().nullable() });
+export type ArtifactPage = z.infer<typeof ArtifactPage>;
 
 /** The image a Score container names to say "the image built for this deployment", as in score-compose. */
 export const BUILT_IMAGE = '.';

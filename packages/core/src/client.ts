@@ -16,7 +16,7 @@ import type {
   RotationResult,
   ValueList,
   ValuesChanged,
-  ValuesVersion,
+  ValuesVersionPage,
 } from './values.ts';
 import type {
   App,
@@ -42,7 +42,14 @@ import type {
 } from './api.ts';
 import type { MatchExplanation } from './matching.ts';
 import type { Insights } from './insights.ts';
-import type { Artifact, CreateRuleInput, PushArtifactInput, PushedArtifact, Rule } from './artifacts.ts';
+import type {
+  Artifact,
+  ArtifactPage,
+  CreateRuleInput,
+  PushArtifactInput,
+  PushedArtifact,
+  Rule,
+} from './artifacts.ts';
 import type { EventPage, EventQuery, PaveEvent } from './events.ts';
 import type { CatalogEntityList, CatalogQuery } from './catalog.ts';
 import type {
@@ -50,6 +57,7 @@ import type {
   CreatedWebhook,
   Webhook,
   WebhookDelivery,
+  WebhookDeliveryPage,
   WebhookTestResult,
 } from './webhooks.ts';
 import type { Permission } from './permissions.ts';
@@ -439,8 +447,9 @@ export class PaveClient {
   importValues(app: string, env: string | undefined, body: ImportValuesBody) {
     return this.request<ValuesChanged>('POST', `${valuesPath(app, env)}/import`, { body });
   }
-  valuesHistory(app: string, env: string) {
-    return this.request<{ items: ValuesVersion[] }>('GET', `${envPath(app, env)}/values/versions`);
+  /** A page of the versions of an environment's values, newest first (`nextCursor` fetches older ones). */
+  valuesHistory(app: string, env: string, query: { limit?: number; cursor?: string } = {}) {
+    return this.request<ValuesVersionPage>('GET', `${envPath(app, env)}/values/versions`, { query });
   }
   /** Restores an earlier version of an environment's values, as a new version. */
   rollbackValues(app: string, env: string, version: number) {
@@ -509,11 +518,9 @@ export class PaveClient {
   pushArtifact(app: string, body: PushArtifactInput) {
     return this.request<PushedArtifact>('POST', `/apps/${encodeURIComponent(app)}/artifacts`, { body });
   }
-  /** The build artifacts of `app`, newest first. */
-  listArtifacts(app: string, query: { limit?: number } = {}) {
-    return this.request<{ items: Artifact[] }>('GET', `/apps/${encodeURIComponent(app)}/artifacts`, {
-      query,
-    });
+  /** A page of the build artifacts of `app`, newest first (`nextCursor` fetches older ones). */
+  listArtifacts(app: string, query: { limit?: number; cursor?: string } = {}) {
+    return this.request<ArtifactPage>('GET', `/apps/${encodeURIComponent(app)}/artifacts`, { query });
   }
   getArtifact(app: string, id: string) {
     return this.request<Artifact>(
@@ -680,9 +687,9 @@ export class PaveClient {
   testWebhook(id: string) {
     return this.request<WebhookTestResult>('POST', `${webhookPath(id)}/test`);
   }
-  /** A webhook's deliveries, newest first. */
-  listWebhookDeliveries(id: string, query: { limit?: number | undefined } = {}) {
-    return this.request<{ items: WebhookDelivery[] }>('GET', `${webhookPath(id)}/deliveries`, { query });
+  /** A page of a webhook's deliveries, newest first (`nextCursor` fetches older ones). */
+  listWebhookDeliveries(id: string, query: { limit?: number; cursor?: string } = {}) {
+    return this.request<WebhookDeliveryPage>('GET', `${webhookPath(id)}/deliveries`, { query });
   }
   /** Queues a new delivery of the same event to the same webhook. */
   redeliverWebhookDelivery(deliveryId: string) {

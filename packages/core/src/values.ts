@@ -66,6 +66,33 @@ export const ValuesVersion = z
   .meta({ id: 'ValuesVersion' });
 export type ValuesVersion = z.infer<typeof ValuesVersion>;
 
+/** `GET /apps/{app}/envs/{env}/values/versions`: a page of the versions, newest first. */
+export const ValuesHistoryQuery = z.strictObject({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(500)
+    .optional()
+    .describe('At most this many versions (100 unless given).'),
+  cursor: z
+    .string()
+    // A version number (an integer column): digits, at most 2^31 - 1.
+    .refine((text) => /^\d{1,10}$/.test(text) && Number(text) <= 2_147_483_647, {
+      message: 'must be the nextCursor value of a previous page',
+    })
+    .optional()
+    .describe('Continue after a previous page: its `nextCursor` (versions older than that one).'),
+});
+export type ValuesHistoryQuery = z.infer<typeof ValuesHistoryQuery>;
+
+/** A page of an environment's values versions, newest first; `nextCursor` is null on the last page. */
+export const ValuesVersionPage = z.object({
+  items: z.array(ValuesVersion),
+  nextCursor: z.string().nullable(),
+});
+export type ValuesVersionPage = z.infer<typeof ValuesVersionPage>;
+
 /** The result of a change: the new version of each environment whose effective values changed. */
 export const ValuesChanged = z.object({
   changes: z.array(ValueChange),

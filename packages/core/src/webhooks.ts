@@ -128,6 +128,46 @@ export type WebhookListQuery = z.infer<typeof WebhookListQuery>;
 /** A webhook in the path. */
 export const WebhookParams = z.strictObject({ id: z.string().min(1).max(64) });
 
+/**
+ * Where a page of deliveries ends: the sort key (newest first: `createdAt`, then `eventId`, then `id`) of its
+ * last delivery. `nextCursor` carries it, base64url-encoded (see deliveryCursor).
+ */
+export interface WebhookDeliveryPosition {
+  createdAt: string;
+  eventId: string | null;
+  id: string;
+}
+
+const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+
+/** The `nextCursor` of a page of deliveries that ends at `last`: opaque base64url text. */
+export function deliveryCursor(last: WebhookDeliveryPosition): string {
+  const bytes = new TextEncoder().encode(JSON.stringify([last.createdAt, last.eventId, last.id]));
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+}
+
+/** The position a delivery cursor stands for; undefined when `cursor` is not one deliveryCursor made. */
+export function parseDeliveryCursor(cursor: string): WebhookDeliveryPosition | undefined {
+  if (cursor.length > 512 || !/^[A-Za-z0-9_-]+$/.test(cursor)) return undefined;
+  try {
+    const binary = atob(cursor.replaceAll('-', '+').replaceAll('_', '/'));
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(
+      Uint8Array.from(binary, (char) => char.charCodeAt(0)),
+    );
+    const value: unknown = JSON.parse(text);
+    if (!Array.isArray(value) || value.length !== 3) return undefined;
+    const [createdAt, eventId, id] = value as unknown[];
+    if (typeof createdAt !== 'string' || !CURSOR_TIME.test(createdAt)) return undefined;
+    if (eventId !== null && (typeof eventId !== 'string' || !/^\d{1,15}$/.test(eventId))) return undefined;
+    if (typeof id !== 'string' || id.length === 0 || id.length > 128) return undefined;
+    return { createdAt, eventId, id };
+  } catch {
+    return undefined;
+  }
+}
+
 /** `GET /webhooks/{id}/deliveries`. */
 export const WebhookDeliveryQuery = z.strictObject({
   limit: z.coerce
@@ -135,9 +175,24 @@ export const WebhookDeliveryQuery = z.strictObject({
     .int({ message: 'must be a whole number' })
     .min(1, { message: 'must be at least 1' })
     .max(WEBHOOK_DELIVERY_PAGE_MAX, { message: `must be at most ${WEBHOOK_DELIVERY_PAGE_MAX}` })
-    .optional(),
+    .optional()
+    .describe('At most this many deliveries (50 unless given).'),
+  cursor: z
+    .string()
+    .refine((text) => parseDeliveryCursor(text) !== undefined, {
+      message: 'must be the nextCursor value of a previous page',
+    })
+    .optional()
+    .describe('Continue after a previous page: its `nextCursor` (deliveries older than its last one).'),
 });
 export type WebhookDeliveryQuery = z.infer<typeof WebhookDeliveryQuery>;
+
+/** A page of a webhook's deliveries, newest first; `nextCursor` fetches the next (older) page, null on the last. */
+export const WebhookDeliveryPage = z.object({
+  items: z.array(WebhookDelivery),
+  nextCursor: z.string().nullable(),
+});
+export type WebhookDeliveryPage = z.infer<typeof WebhookDeliveryPage>;
 
 /** Whether a string names an event type. */
 export function isEventType(value: string): value is EventType {

@@ -11,6 +11,7 @@ import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
+import { parseLimit } from './paging.ts';
 import { ScoreFilesError, loadScoreFiles } from './deploy.ts';
 
 type PushOptions = ClientOptions & {
@@ -96,27 +97,33 @@ export function registerArtifactsCommands(program: Command, io: CliIo): void {
   addClientOptions(
     artifacts
       .command('list')
-      .description("List an app's build artifacts, newest first")
+      .description("List an app's build artifacts, newest first, a page at a time")
       .requiredOption('--app <app>', 'the application')
-      .option('--limit <n>', 'at most this many (the server caps it at 500)'),
+      .option('--limit <n>', 'at most this many (50 unless given; the server caps it at 500)')
+      .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)'),
   )
     .addHelpText(
       'after',
-      examples('pave artifacts list --app shop', 'pave artifacts list --app shop -o json'),
+      examples(
+        'pave artifacts list --app shop',
+        'pave artifacts list --app shop --limit 20 -o json',
+        'pave artifacts list --app shop --cursor 120',
+      ),
     )
-    .action(async (options: ClientOptions & { app: string; limit?: string }) => {
-      let query = {};
-      if (options.limit !== undefined) {
-        if (!/^\d+$/.test(options.limit) || Number(options.limit) < 1) {
-          throw new CliUsageError(`--limit: "${options.limit}" is not a positive number`);
-        }
-        query = { limit: Number(options.limit) };
-      }
+    .action(async (options: ClientOptions & { app: string; limit?: string; cursor?: string }) => {
+      const query = {
+        ...(options.limit === undefined ? {} : { limit: parseLimit(options.limit, 'artifacts') }),
+        ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
+      };
       const { client, output } = await clientFor(options, io);
       const colors = colorsFor(io.stdout, io.env);
-      output.show(await client.listArtifacts(options.app, query), (page) =>
-        renderArtifactList(page.items, colors, options.app),
-      );
+      output.show(await client.listArtifacts(options.app, query), (page) => {
+        const table = renderArtifactList(page.items, colors, options.app);
+        // A server from before paging answers no nextCursor: one page, nothing more to fetch.
+        if (!page.nextCursor) return table;
+        const limit = options.limit === undefined ? '' : ` --limit ${options.limit.trim()}`;
+        return `${table}\n\nMore artifacts: pave artifacts list --app ${options.app}${limit} --cursor ${page.nextCursor}`;
+      });
     });
 }
 

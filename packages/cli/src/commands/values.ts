@@ -22,6 +22,7 @@ import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
+import { parseLimit } from './paging.ts';
 import {
   addWaitOptions,
   giveUpAfterMs,
@@ -178,23 +179,40 @@ export function registerValuesCommands(program: Command, io: CliIo): void {
   addClientOptions(
     values
       .command('history')
-      .description("List the versions of an environment's effective values, with who changed what")
+      .description(
+        "List the versions of an environment's effective values, with who changed what, newest first, " +
+          'a page at a time',
+      )
       .requiredOption('--app <app>', 'the application')
-      .requiredOption('--env <env>', 'the environment'),
+      .requiredOption('--env <env>', 'the environment')
+      .option('--limit <n>', 'at most this many versions (100 unless given; the server caps it at 500)')
+      .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)'),
   )
     .addHelpText(
       'after',
       examples(
         'pave values history --app shop --env prod',
-        'pave values history --app shop --env prod -o json',
+        'pave values history --app shop --env prod --limit 20 -o json',
+        'pave values history --app shop --env prod --cursor 120',
       ),
     )
-    .action(async (options: ValuesOptions & { env: string }) => {
+    .action(async (options: ValuesOptions & { env: string; limit?: string; cursor?: string }) => {
+      const query = {
+        ...(options.limit === undefined ? {} : { limit: parseLimit(options.limit, 'versions') }),
+        ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
+      };
       const { client, output } = await clientFor(options, io);
       const colors = colorsFor(io.stdout, io.env);
-      output.show(await client.valuesHistory(options.app, options.env), (body) =>
-        renderValuesHistory(body.items, options.app, options.env, colors),
-      );
+      output.show(await client.valuesHistory(options.app, options.env, query), (page) => {
+        const table = renderValuesHistory(page.items, options.app, options.env, colors);
+        // A server from before paging answers no nextCursor: one page, nothing more to fetch.
+        if (!page.nextCursor) return table;
+        const limit = options.limit === undefined ? '' : ` --limit ${options.limit.trim()}`;
+        return (
+          `${table}\n\nMore versions: pave values history --app ${options.app} --env ${options.env}${limit}` +
+          ` --cursor ${page.nextCursor}`
+        );
+      });
     });
 
   addClientOptions(

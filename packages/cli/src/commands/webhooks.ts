@@ -14,10 +14,11 @@ import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
+import { parseLimit } from './paging.ts';
 
 type CreateOptions = ClientOptions & { url: string; app?: string; events?: string };
 type ListOptions = ClientOptions & { app?: string };
-type DeliveriesOptions = ClientOptions & { limit?: string };
+type DeliveriesOptions = ClientOptions & { limit?: string; cursor?: string };
 
 /** The receiver did not answer a `pave webhooks test` with 2xx in time: exit code 1, after the result. */
 class WebhookTestFailedError extends Error {
@@ -198,27 +199,34 @@ export function registerWebhooksCommands(program: Command, io: CliIo): void {
   addClientOptions(
     webhooks
       .command('deliveries')
-      .description("List a webhook's deliveries, newest first")
+      .description("List a webhook's deliveries, newest first, a page at a time")
       .argument('<id>', 'webhook id')
-      .option('--limit <n>', `at most N deliveries (1 to ${WEBHOOK_DELIVERY_PAGE_MAX}; default 50)`),
+      .option('--limit <n>', `at most N deliveries (1 to ${WEBHOOK_DELIVERY_PAGE_MAX}; default 50)`)
+      .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)'),
   )
     .addHelpText(
       'after',
-      examples('pave webhooks deliveries wh_0123', 'pave webhooks deliveries wh_0123 -o json'),
+      examples('pave webhooks deliveries wh_0123', 'pave webhooks deliveries wh_0123 --limit 20 -o json'),
     )
     .action(async (id: string, options: DeliveriesOptions) => {
-      let limit: number | undefined;
-      if (options.limit !== undefined) {
-        limit = Number(options.limit.trim());
-        if (!/^\d+$/.test(options.limit.trim()) || limit < 1 || limit > WEBHOOK_DELIVERY_PAGE_MAX) {
-          throw new CliUsageError(
-            `--limit: "${options.limit}" is not a whole number from 1 to ${WEBHOOK_DELIVERY_PAGE_MAX}`,
-          );
-        }
+      const limit = options.limit === undefined ? undefined : parseLimit(options.limit, 'deliveries');
+      if (limit !== undefined && limit > WEBHOOK_DELIVERY_PAGE_MAX) {
+        throw new CliUsageError(
+          `--limit: "${options.limit}" is more deliveries than a page holds; use at most ${WEBHOOK_DELIVERY_PAGE_MAX}`,
+        );
       }
+      const query = {
+        ...(limit === undefined ? {} : { limit }),
+        ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
+      };
       const { client, output } = await clientFor(options, io);
-      const list = await client.listWebhookDeliveries(id, limit === undefined ? {} : { limit });
-      output.show(list, (body) => output.table(body.items, deliveryColumns, 'No deliveries yet.'));
+      output.show(await client.listWebhookDeliveries(id, query), (page) => {
+        const table = output.table(page.items, deliveryColumns, 'No deliveries yet.');
+        // A server from before paging answers no nextCursor: one page, nothing more to fetch.
+        if (!page.nextCursor) return table;
+        const limitFlag = limit === undefined ? '' : ` --limit ${limit}`;
+        return `${table}\n\nMore deliveries: pave webhooks deliveries ${id}${limitFlag} --cursor ${page.nextCursor}`;
+      });
     });
 
   addClientOptions(

@@ -6,6 +6,7 @@ import {
   parseScore,
   setBuiltImage,
   type Artifact,
+  type ArtifactPage,
   type PushArtifactInput,
   type WorkloadSource,
 } from '@pave/core';
@@ -158,16 +159,30 @@ export async function pushArtifact(
   });
 }
 
-/** The artifacts of `app`, newest first (at most `limit`, default 50). */
-export async function listArtifacts(db: Executor, app: string, limit = 50): Promise<Artifact[]> {
+/** How many artifacts a page holds when the caller does not say. */
+const DEFAULT_ARTIFACT_PAGE = 50;
+
+/**
+ * One page of the artifacts of `app`, newest first (`limit`, default 50): those older than `cursor` (a
+ * previous page's nextCursor, the id of its last artifact) when given.
+ */
+export async function listArtifacts(
+  db: Executor,
+  app: string,
+  page: { limit?: number | undefined; cursor?: string | undefined } = {},
+): Promise<ArtifactPage> {
+  const limit = page.limit ?? DEFAULT_ARTIFACT_PAGE;
+  // Keyset pagination on the index artifacts_app (app_id, id): a deep page costs what the first does.
   const rows = await db
     .selectFrom('artifacts')
     .selectAll()
     .where('app_id', '=', app)
+    .$if(page.cursor !== undefined, (qb) => qb.where('id', '<', Number(page.cursor)))
     .orderBy('id', 'desc')
-    .limit(limit)
+    .limit(limit + 1)
     .execute();
-  return rows.map(toArtifact);
+  const items = rows.slice(0, limit).map(toArtifact);
+  return { items, nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
 }
 
 async function artifactRow(db: Executor, app: string, id: string, path: string) {

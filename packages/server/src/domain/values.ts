@@ -10,6 +10,7 @@ import {
   type ValueList,
   type ValuesChanged,
   type ValuesVersion,
+  type ValuesVersionPage,
 } from '@pave/core';
 import type { Executor, Store } from '../store/index.ts';
 import type { SecretBox } from '../secrets/secret-box.ts';
@@ -409,23 +410,40 @@ export async function listValues(
   return { version, items, revealed: reveal };
 }
 
-/** The versions of an environment's values, newest first. */
-export async function valuesHistory(db: Executor, app: string, env: string): Promise<ValuesVersion[]> {
+/** How many versions a page of an environment's values history holds when the caller does not say. */
+const DEFAULT_VERSION_PAGE = 100;
+
+/**
+ * One page of the versions of an environment's values, newest first (`limit`, default 100): those older than
+ * `cursor` (a previous page's nextCursor, the number of its last version) when given.
+ */
+export async function valuesHistory(
+  db: Executor,
+  app: string,
+  env: string,
+  page: { limit?: number | undefined; cursor?: string | undefined } = {},
+): Promise<ValuesVersionPage> {
   await environmentRow(db, app, env);
+  const limit = page.limit ?? DEFAULT_VERSION_PAGE;
+  // Keyset pagination on the primary key (app_id, env_id, version): a deep page costs what the first does.
   const rows = await db
     .selectFrom('env_value_versions')
     .select(['version', 'actor', 'created_at', 'reason', 'changes'])
     .where('app_id', '=', app)
     .where('env_id', '=', env)
+    .$if(page.cursor !== undefined, (qb) => qb.where('version', '<', Number(page.cursor)))
     .orderBy('version', 'desc')
+    .limit(limit + 1)
     .execute();
-  return rows.map((row) => ({
+  const items: ValuesVersion[] = rows.slice(0, limit).map((row) => ({
     version: Number(row.version),
     actor: row.actor,
     createdAt: row.created_at,
     reason: row.reason,
     changes: JSON.parse(row.changes) as ValueChange[],
   }));
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > limit && last ? String(last.version) : null };
 }
 
 /**

@@ -10,20 +10,24 @@ function describeChange(change: ValueChange): string {
 }
 
 /**
- * The versions of an environment's values (who, when, why, which keys), and a comparison of any two:
- * key names, plain values, and for secrets only whether they changed.
+ * The versions of an environment's values (who, when, why, which keys), a page at a time, and a comparison of
+ * any two: key names, plain values, and for secrets only whether they changed. A comparison replays the
+ * changes from the first version, so it is offered once every version is loaded.
  */
 export function ValuesHistory({
   versions,
   error,
   app,
   env,
+  older = {},
 }: {
   /** Newest first, as the API lists them; undefined while loading. */
   versions: readonly ValuesVersion[] | undefined;
   error: unknown;
   app: string;
   env: string;
+  /** Older versions: `more` loads the next page (absent when every version is loaded). */
+  older?: { more?: (() => void) | undefined; busy?: boolean; error?: unknown };
 }) {
   const [picked, setPicked] = useState<{ from: number; to: number } | null>(null);
   const list = versions ?? [];
@@ -75,8 +79,22 @@ export function ValuesHistory({
           </table>
         </div>
       )}
+      <ErrorMessage error={older.error} />
+      {older.more && (
+        <p>
+          <button type="button" onClick={older.more} disabled={older.busy}>
+            More versions
+          </button>
+        </p>
+      )}
       <Command>{`pave values history --app ${app} --env ${env}`}</Command>
-      {list.length > 0 && (
+      {list.length > 0 && older.more && (
+        <p className="muted">
+          Comparing versions replays every change from the first version: load the older versions (More
+          versions) to compare.
+        </p>
+      )}
+      {list.length > 0 && !older.more && (
         <>
           <h3>Compare versions</h3>
           <div className="diff-pickers">

@@ -1,7 +1,7 @@
 import { useId, useRef, useState, type FormEvent } from 'react';
 import { VALUE_KEY_PATTERN, type FieldProblem, type ValuesChanged } from '@pave/core';
 import type { Session } from '../session.ts';
-import { Command, ErrorMessage, FieldError, problemsOf, useLoad } from './common.tsx';
+import { Command, ErrorMessage, FieldError, problemsOf, useLoad, usePages } from './common.tsx';
 import { asSentence } from './problem-text.ts';
 import { ValuesTable } from './values-table.tsx';
 import { ValuesHistory } from './values-history.tsx';
@@ -26,7 +26,10 @@ export function ValuesPanel({
 }) {
   const values = useLoad(() => session.client.listValues(app, env), [app, env]);
   const version = values.data?.version ?? null;
-  const history = useLoad(() => session.client.valuesHistory(app, env), [app, env, version]);
+  const history = usePages(
+    (cursor) => session.client.valuesHistory(app, env, cursor ? { cursor } : {}),
+    [app, env, version],
+  );
   const [notice, setNotice] = useState<string | null>(null);
   const [unsetting, setUnsetting] = useState<string | null>(null);
   const [unsetError, setUnsetError] = useState<unknown>(null);
@@ -85,7 +88,17 @@ export function ValuesPanel({
         />
       )}
       {canWrite && <Command>{`pave values unset KEY --app ${app} --env ${env}`}</Command>}
-      <ValuesHistory versions={history.data?.items} error={history.error} app={app} env={env} />
+      <ValuesHistory
+        versions={history.items}
+        error={history.error}
+        app={app}
+        env={env}
+        older={{
+          more: history.cursor ? () => void history.more() : undefined,
+          busy: history.busy,
+          error: history.moreError,
+        }}
+      />
     </>
   );
 }

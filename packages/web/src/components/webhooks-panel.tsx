@@ -1,13 +1,15 @@
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { Webhook, WebhookDelivery } from '@pave/core';
 import type { Session } from '../session.ts';
-import { Command, ErrorMessage, LoadStatus, Section, Time, useLoad } from './common.tsx';
+import { Command, ErrorMessage, LoadStatus, Section, Time, useLoad, usePages } from './common.tsx';
 import { asSentence } from './problem-text.ts';
 
 /** How often the webhooks and their deliveries are fetched again while the page is open. */
 const POLL_MS = 5000;
-/** How many deliveries of each webhook are shown, newest first. */
+/** How many deliveries of each webhook are shown, newest first, before "More deliveries". */
 const DELIVERIES_SHOWN = 10;
+/** How many older deliveries "More deliveries" loads at a time. */
+const DELIVERIES_MORE = 50;
 
 /**
  * An app's webhooks: where each one posts, which events it takes, whether it is enabled (and why not), and
@@ -86,17 +88,32 @@ function failuresInARow(count: number): string {
   return count === 1 ? '1 failed delivery' : `${count} failed deliveries in a row`;
 }
 
-/** A webhook's recent deliveries, newest first; each can be sent again. */
+/**
+ * A webhook's recent deliveries, newest first, with older ones a page at a time on request; each can be sent
+ * again. The recent ones are fetched again every few seconds while no older page is shown (a refresh starts
+ * again from the newest, which would drop the older pages loaded).
+ */
 function WebhookDeliveries({ session, webhook }: { session: Session; webhook: Webhook }) {
-  const deliveries = useLoad(
-    () => session.client.listWebhookDeliveries(webhook.id, { limit: DELIVERIES_SHOWN }),
+  const deliveries = usePages(
+    (cursor) =>
+      session.client.listWebhookDeliveries(
+        webhook.id,
+        cursor ? { limit: DELIVERIES_MORE, cursor } : { limit: DELIVERIES_SHOWN },
+      ),
     [session, webhook.id],
-    POLL_MS,
   );
   const [sending, setSending] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const items = deliveries.data?.items ?? [];
+  const items = deliveries.items ?? [];
+  const showingOlder = items.length > DELIVERIES_SHOWN;
+  const reload = useRef(deliveries.reload);
+  reload.current = deliveries.reload;
+  useEffect(() => {
+    if (showingOlder) return undefined;
+    const timer = window.setInterval(() => reload.current(), POLL_MS);
+    return () => window.clearInterval(timer);
+  }, [showingOlder, session, webhook.id]);
 
   const redeliver = async (delivery: WebhookDelivery) => {
     setSending(delivery.id);
@@ -123,7 +140,11 @@ function WebhookDeliveries({ session, webhook }: { session: Session; webhook: We
         </p>
       )}
       <ErrorMessage error={error} />
-      <LoadStatus state={deliveries} what="deliveries" empty="Nothing delivered yet." />
+      <LoadStatus
+        state={{ data: deliveries.items && { items: deliveries.items }, error: deliveries.error }}
+        what="deliveries"
+        empty="Nothing delivered yet."
+      />
       {items.length > 0 && (
         <table aria-label={title}>
           <thead>
@@ -172,6 +193,14 @@ function WebhookDeliveries({ session, webhook }: { session: Session; webhook: We
             ))}
           </tbody>
         </table>
+      )}
+      <ErrorMessage error={deliveries.moreError} />
+      {deliveries.cursor && (
+        <p>
+          <button type="button" onClick={() => void deliveries.more()} disabled={deliveries.busy}>
+            More deliveries
+          </button>
+        </p>
       )}
       <Command>{`pave webhooks deliveries ${webhook.id}`}</Command>
       <Command>{`pave webhooks redeliver DELIVERY_ID`}</Command>

@@ -4,12 +4,15 @@ import {
   InputError,
   NotFoundError,
   WEBHOOK_SECRET_PREFIX,
+  deliveryCursor,
+  parseDeliveryCursor,
   type CreateWebhookInput,
   type CreatedWebhook,
   type EventType,
   type Webhook,
   type WebhookAttempt,
   type WebhookDelivery,
+  type WebhookDeliveryPage,
   type WebhookTestResult,
 } from '@pave/core';
 import type { Selectable } from 'kysely';
@@ -346,19 +349,61 @@ export async function enableWebhook(store: Store, context: RequestContext, id: s
   });
 }
 
-/** A webhook's deliveries, newest first; NotFoundError when the webhook does not exist. */
-export async function listDeliveries(db: Executor, id: string, limit = 50): Promise<WebhookDelivery[]> {
+/** How many deliveries a page holds when the caller does not say. */
+const DEFAULT_DELIVERY_PAGE = 50;
+
+/**
+ * One page of a webhook's deliveries, newest first (`limit`, default 50): by creation time, then event
+ * (a delivery without one last), then id. With `cursor` (a previous page's nextCursor: the position of its
+ * last delivery, see deliveryCursor), the deliveries after that one. NotFoundError when the webhook does not
+ * exist.
+ */
+export async function listDeliveries(
+  db: Executor,
+  id: string,
+  page: { limit?: number | undefined; cursor?: string | undefined } = {},
+): Promise<WebhookDeliveryPage> {
   await getWebhook(db, id);
+  const limit = page.limit ?? DEFAULT_DELIVERY_PAGE;
+  const after = page.cursor === undefined ? undefined : parseDeliveryCursor(page.cursor);
+  if (page.cursor !== undefined && !after) {
+    throw new InputError('invalid cursor', [
+      { path: 'query.cursor', message: 'must be the nextCursor value of a previous page' },
+    ]);
+  }
+  // Keyset pagination: `created_at <= cursor` bounds the scan of the index webhook_deliveries_webhook
+  // (webhook_id, created_at), so a deep page costs what the first does; the rest of the condition orders
+  // deliveries of the same instant as ORDER BY does.
   const rows = await db
     .selectFrom('webhook_deliveries')
     .selectAll()
     .where('webhook_id', '=', id)
+    .$if(after !== undefined, (qb) =>
+      qb.where('created_at', '<=', after!.createdAt).where((eb) => {
+        const { createdAt, eventId, id: lastId } = after!;
+        const sameInstant =
+          eventId === null
+            ? eb.and([eb('event_id', 'is', null), eb('id', '<', lastId)])
+            : eb.or([
+                eb('event_id', '<', Number(eventId)),
+                eb('event_id', 'is', null),
+                eb.and([eb('event_id', '=', Number(eventId)), eb('id', '<', lastId)]),
+              ]);
+        return eb.or([
+          eb('created_at', '<', createdAt),
+          eb.and([eb('created_at', '=', createdAt), sameInstant]),
+        ]);
+      }),
+    )
     .orderBy('created_at', 'desc')
-    .orderBy('event_id', 'desc')
+    // Explicitly last: SQLite and PostgreSQL put NULLs at different ends by default.
+    .orderBy('event_id', (ob) => ob.desc().nullsLast())
     .orderBy('id', 'desc')
-    .limit(limit)
+    .limit(limit + 1)
     .execute();
-  return rows.map(toDelivery);
+  const items = rows.slice(0, limit).map(toDelivery);
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > limit && last ? deliveryCursor(last) : null };
 }
 
 /**

@@ -2,6 +2,7 @@ import {
   AppParams,
   Artifact,
   ArtifactListQuery,
+  ArtifactPage,
   ArtifactParams,
   CreateRuleInput,
   PushArtifactInput,
@@ -80,15 +81,15 @@ export function artifactRoutes(api: ApiServer, deps: ArtifactRouteDeps): void {
       config: { permission: 'artifact.read' },
       schema: {
         tags,
-        summary: "List an app's build artifacts, newest first",
+        summary: "List an app's build artifacts, newest first, a page at a time",
         params: AppParams,
         querystring: ArtifactListQuery,
-        response: { 200: listOf(Artifact) },
+        response: { 200: ArtifactPage },
       },
     },
     async (request) => {
       await getApp(store.db, request.params.app);
-      return { items: await listArtifacts(store.db, request.params.app, request.query.limit) };
+      return listArtifacts(store.db, request.params.app, request.query);
     },
   );
   api.get(

@@ -7,9 +7,9 @@ import {
   ValueList,
   ValuesChanged,
   ValuesQuery,
+  ValuesHistoryQuery,
   ValuesRollbackBody,
-  ValuesVersion,
-  listOf,
+  ValuesVersionPage,
 } from '@pave/core';
 import type { ApiServer } from '../app.ts';
 import type { Store } from '../../store/index.ts';
@@ -113,12 +113,13 @@ export function valuesRoutes(api: ApiServer, deps: ValuesRouteDeps): void {
       config: { permission: 'values.read' },
       schema: {
         tags,
-        summary: "Versions of an environment's values, newest first",
+        summary: "Versions of an environment's values, newest first, a page at a time",
         params: EnvParams,
-        response: { 200: listOf(ValuesVersion) },
+        querystring: ValuesHistoryQuery,
+        response: { 200: ValuesVersionPage },
       },
     },
-    async (request) => ({ items: await valuesHistory(store.db, request.params.app, request.params.env) }),
+    async (request) => valuesHistory(store.db, request.params.app, request.params.env, request.query),
   );
   api.post(
     '/apps/:app/envs/:env/values/rollback',

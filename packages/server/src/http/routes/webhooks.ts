@@ -3,6 +3,7 @@ import {
   CreatedWebhook,
   Webhook,
   WebhookDelivery,
+  WebhookDeliveryPage,
   WebhookDeliveryQuery,
   WebhookListQuery,
   WebhookParams,
@@ -153,15 +154,13 @@ export function webhookRoutes(
       config: { permission: 'event.read', access: byId },
       schema: {
         tags,
-        summary: "List a webhook's deliveries, newest first (default 50)",
+        summary: "List a webhook's deliveries, newest first, a page at a time (default 50)",
         params: WebhookParams,
         querystring: WebhookDeliveryQuery,
-        response: { 200: listOf(WebhookDelivery) },
+        response: { 200: WebhookDeliveryPage },
       },
     },
-    async (request) => ({
-      items: await listDeliveries(store.db, request.params.id, request.query.limit ?? 50),
-    }),
+    async (request) => listDeliveries(store.db, request.params.id, request.query),
   );
 
   api.post(
