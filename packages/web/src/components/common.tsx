@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { ApiError, type FieldProblem } from '@pave/core';
 import { asSentence, problemSentence } from './problem-text.ts';
 
@@ -107,13 +107,19 @@ export function usePages<T>(load: (cursor?: string) => Promise<ListPage<T>>, dep
   // A new first page (other deps or a reload) drops the pages loaded after the old one.
   useEffect(() => setFurther(undefined), [first.data]);
 
+  // The first page that further pages continue: a page that arrives after a reload replaced it is dropped.
+  const firstPage = useRef(first.data);
+  firstPage.current = first.data;
+
   const cursor = further ? further.cursor : (first.data?.nextCursor ?? null);
   const more = async () => {
     if (!cursor) return;
+    const continues = first.data;
     setBusy(true);
     setError(null);
     try {
       const page = await load(cursor);
+      if (firstPage.current !== continues) return;
       setFurther((loaded) => ({ items: [...(loaded?.items ?? []), ...page.items], cursor: page.nextCursor }));
     } catch (e) {
       setError(e);
