@@ -1,4 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { ServiceUnavailableError } from '@pave/core';
 import type { AuditEntry, AuditHead, AuditPage, AuditQuery, AuditVerification } from '@pave/core';
 import type { Executor } from '../store/index.ts';
@@ -347,6 +348,10 @@ export async function verifyAuditChain(
       verified += 1;
     }
     if (rows.length < VERIFY_PAGE_SIZE) break;
+    // On SQLite every query answers synchronously, so without this the walk would never let the event loop
+    // run: the server would answer nothing else until the whole chain was checked (bench/scale.mjs measured
+    // 13 s for 110 000 entries).
+    await yieldToEventLoop();
   }
 
   const headProblem = await checkHead(db, head, previous);

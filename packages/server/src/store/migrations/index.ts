@@ -22,6 +22,7 @@ import { templates } from './0021_templates.ts';
 import { sso } from './0022_sso.ts';
 import { insights } from './0023_insights.ts';
 import { deploymentFacts } from './0024_deployment_facts.ts';
+import { scaleIndexes } from './0025_scale_indexes.ts';
 
 /** The database engines the store runs on. */
 export type StoreEngine = 'sqlite' | 'postgres';
@@ -58,4 +59,5 @@ export const migrations: readonly StoreMigration[] = [
   sso,
   insights,
   deploymentFacts,
+  scaleIndexes,
 ];
