@@ -220,7 +220,8 @@ export async function startPave(dataDir, extraArgs = []) {
     // The admin token is written just after /healthz first answers.
     if (healthy && existsSync(join(dataDir, 'admin.token'))) {
       const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
-      return { url, token, logFile };
+      // pid and stop: for benches that watch the server's memory or stop it before the end.
+      return { url, token, logFile, pid: child.pid, stop };
     }
     await sleep(100);
   }
