@@ -243,6 +243,34 @@ export async function getDeployment(
   };
 }
 
+/**
+ * The environment's queued or running deployment that comes first by id (`asc`: the oldest, which runs next;
+ * `desc`: the newest). One lookup per status on the index (app_id, env_id, status, id): asked with
+ * `status in (...)` and ordered by id, SQLite walks the environment's whole history instead.
+ */
+export async function pendingDeployment(
+  db: Executor,
+  app: string,
+  env: string,
+  order: 'asc' | 'desc',
+): Promise<Selectable<DeploymentsTable> | undefined> {
+  const found = await Promise.all(
+    (['queued', 'running'] as const).map((status) =>
+      db
+        .selectFrom('deployments')
+        .selectAll()
+        .where('app_id', '=', app)
+        .where('env_id', '=', env)
+        .where('status', '=', status)
+        .orderBy('id', order)
+        .limit(1)
+        .executeTakeFirst(),
+    ),
+  );
+  const sign = order === 'asc' ? 1 : -1;
+  return found.filter((row) => row !== undefined).sort((a, b) => sign * (Number(a.id) - Number(b.id)))[0];
+}
+
 /** An environment's deployments, newest first. */
 export async function listDeployments(
   db: Executor,

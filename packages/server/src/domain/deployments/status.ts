@@ -6,7 +6,7 @@ import { LOCAL_TARGET } from '../targets.ts';
 import { servedRoutes } from '../resources/routes.ts';
 import { environmentHealth } from './health.ts';
 import { driverContext, type LevelLogger } from './orchestrator.ts';
-import { toDeployment } from './records.ts';
+import { pendingDeployment, toDeployment } from './records.ts';
 import { loadSet } from './sets.ts';
 
 /** How long `status` waits for a runtime before it reports the target as unreachable. */
@@ -44,15 +44,7 @@ export async function environmentStatus(
         .where('id', '=', Number(environment.current_deployment_id))
         .executeTakeFirst()
     : undefined;
-  const pending = await store.db
-    .selectFrom('deployments')
-    .selectAll()
-    .where('app_id', '=', app)
-    .where('env_id', '=', env)
-    .where('status', 'in', ['queued', 'running'])
-    .orderBy('id', 'desc')
-    .limit(1)
-    .executeTakeFirst();
+  const pending = await pendingDeployment(store.db, app, env, 'desc');
   const latest = await store.db
     .selectFrom('deployments')
     .selectAll()

@@ -10,7 +10,7 @@ import {
   runDeployment,
   type OrchestratorDeps,
 } from './orchestrator.ts';
-import { journal } from './records.ts';
+import { journal, pendingDeployment } from './records.ts';
 import { releaseStateLocks } from '../resources/state.ts';
 
 /** How long a replica's claim on an environment lasts without renewal. */
@@ -144,15 +144,7 @@ export class DeploymentWorker {
     }, RENEW_MS);
     try {
       while (!signal.aborted) {
-        const next = await this.deps.store.db
-          .selectFrom('deployments')
-          .select(['id', 'status'])
-          .where('app_id', '=', app)
-          .where('env_id', '=', env)
-          .where('status', 'in', ['queued', 'running'])
-          .orderBy('id')
-          .limit(1)
-          .executeTakeFirst();
+        const next = await pendingDeployment(this.deps.store.db, app, env, 'asc');
         if (!next) break;
         const id = Number(next.id);
         const resumed = next.status === 'running';
