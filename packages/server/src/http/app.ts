@@ -13,7 +13,6 @@ import fastifySwagger from '@fastify/swagger';
 import {
   jsonSchemaTransform,
   jsonSchemaTransformObject,
-  serializerCompiler,
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
@@ -33,6 +32,7 @@ import {
 import { jsonBodies } from './body.ts';
 import { securityHeaders } from './headers.ts';
 import { redactUrl } from './redact.ts';
+import { ResponseSerializers } from './serializers.ts';
 import { healthRoutes } from './routes/health.ts';
 import { appRoutes } from './routes/apps.ts';
 import { envTypeRoutes } from './routes/env-types.ts';
@@ -91,6 +91,10 @@ declare module 'fastify' {
      * before it is validated, so they read it defensively.
      */
     access?: (request: FastifyRequest) => Promise<AccessCheck[]>;
+  }
+  interface FastifyInstance {
+    /** Which serializer each route's answers got (compiled or zod's): see serializers.ts. */
+    responseSerializers: ResponseSerializers;
   }
 }
 
@@ -206,7 +210,9 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
     clientErrorHandler: handleClientError,
   });
   app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  const serializers = new ResponseSerializers();
+  app.setSerializerCompiler(serializers.compile);
+  app.decorate('responseSerializers', serializers);
   app.setErrorHandler(handleError);
   const routeMethods = new RouteMethods();
   app.addHook('onRoute', (route) => routeMethods.add(route.method, route.url));
