@@ -42,6 +42,7 @@ describe.each(storeEngines)('pave CLI against a real `pave up` on %s', (engine) 
     expect(list.code).toBe(0);
     expect(JSON.parse(list.stdout)).toEqual({
       items: [{ id: 'shop', name: 'shop', createdBy: 'admin', createdAt: expect.any(String) }],
+      nextCursor: null,
     });
     const detail = JSON.parse((await runPave(['apps', 'get', 'shop', '-o', 'json'], env())).stdout);
     expect(detail.environments).toEqual([{ id: 'dev', type: 'development' }]);
@@ -125,7 +126,7 @@ describe('pave CLI errors and tokens', () => {
     expect(statSync(configFile).mode & 0o777).toBe(0o600);
     const after = await runPave(['apps', 'list', '-o', 'json'], noLocalToken);
     expect(after.code).toBe(0);
-    expect(JSON.parse(after.stdout)).toEqual({ items: [] });
+    expect(JSON.parse(after.stdout)).toEqual({ items: [], nextCursor: null });
   });
 
   it('explains an unreachable server without a stack trace', async () => {
