@@ -180,9 +180,8 @@ function banner(server: RunningServer, dataDir: string, colors: Colors): string 
 /**
  * Keeps V8's young generation at its initial size. Loading the server's code makes V8 grow it to its 32 MB
  * maximum, which it then keeps for good: a fifth of an idle control plane's memory. The one V8 setting that
- * can still change once the process runs is the growth factor; 1 means no growth. Requests allocate little
- * that lives long, so the more frequent young-generation collections cost little (docs/benchmarks.md,
- * "Start-up and memory of pave up").
+ * can still change once the process runs is the growth factor; 1 means no growth. The price is more frequent
+ * young-generation collections under load (docs/benchmarks.md, "Start-up and memory of pave up").
  */
 function keepYoungGenerationSmall(): void {
   setFlagsFromString('--semi-space-growth-factor=1');
