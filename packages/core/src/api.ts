@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EnvironmentStatus, HealthStatus } from './deployments.ts';
 import { dnsLabel, printableText } from './ids.ts';
+import { pageLimit } from './paging.ts';
 
 /**
  * The schemas of Pave's REST API (`/api/v1`). The server validates requests and responses with them and
@@ -70,13 +71,7 @@ export type AppStatus = z.infer<typeof AppStatus>;
 export const AppParams = z.strictObject({ app: dnsLabel });
 
 export const AppListQuery = z.strictObject({
-  limit: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(500)
-    .optional()
-    .describe('At most this many apps (100 unless given).'),
+  limit: pageLimit('apps', 100),
   cursor: dnsLabel
     .optional()
     .describe('Continue after a previous page: its `nextCursor` (apps whose id sorts after that one).'),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pageLimit } from './paging.ts';
 
 /**
  * Schemas of configuration values and secrets: app-level defaults, environment overrides, versions of an
@@ -68,13 +69,7 @@ export type ValuesVersion = z.infer<typeof ValuesVersion>;
 
 /** `GET /apps/{app}/envs/{env}/values/versions`: a page of the versions, newest first. */
 export const ValuesHistoryQuery = z.strictObject({
-  limit: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(500)
-    .optional()
-    .describe('At most this many versions (100 unless given).'),
+  limit: pageLimit('versions', 100),
   cursor: z
     .string()
     // A version number (an integer column): digits, at most 2^31 - 1.
