@@ -28,8 +28,6 @@ export interface HostClientOptions {
   supervisorScript: string;
   /** The host's environment (its containers get theirs in their configuration). */
   env: NodeJS.ProcessEnv;
-  /** Passed to the host: how long it stays once it supervises nothing; default the host's. */
-  idleExitMs?: number;
 }
 
 export class SupervisorHostClient {
@@ -122,15 +120,9 @@ export class SupervisorHostClient {
         const output = openSync(paths.log, 'a', 0o600);
         let host;
         try {
-          const idle = this.options.idleExitMs;
           host = spawn(
             process.execPath,
-            [
-              supervisorScript,
-              '--socket',
-              paths.socket,
-              ...(idle !== undefined ? ['--idle-exit-ms', String(idle)] : []),
-            ],
+            [supervisorScript, '--socket', paths.socket],
             // Its own session: it outlives the control plane and its terminal.
             { cwd: paths.dir, env: this.options.env, detached: true, stdio: ['ignore', output, output] },
           );

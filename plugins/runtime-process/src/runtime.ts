@@ -69,11 +69,6 @@ export interface ProcessRuntimeConfig {
   /** A container log is rotated (one previous file kept) at this size; default 10 MiB. */
   maxLogBytes?: number;
   /**
-   * How long the supervisor host stays once it supervises no container, so that stopping a version and
-   * starting the next reuse it; default 2 000 ms (the host's own default).
-   */
-  hostIdleExitMs?: number;
-  /**
    * What the host offers to isolate workloads (detectIsolationHost). Absent: no isolation, workloads run as
    * the control plane's user (only for tests and embedding; `pave up` always passes it).
    */
@@ -160,7 +155,6 @@ export class ProcessRuntime implements RuntimeDriver {
       paths: hostPaths(config.dataDir),
       supervisorScript: config.supervisorScript,
       env: inheritedEnvironment(this.hostEnv),
-      ...(config.hostIdleExitMs !== undefined ? { idleExitMs: config.hostIdleExitMs } : {}),
     });
   }
 

@@ -10,7 +10,8 @@
 // Keep it small: node: built-ins and this package's state/proc/log modules only.
 import { SupervisorHost } from './host.ts';
 
-const DEFAULT_IDLE_EXIT_MS = 2_000;
+/** How long the host stays once it supervises nothing, so that stopping a version and starting the next reuse it. */
+const IDLE_EXIT_MS = 2_000;
 
 function option(name: string): string | undefined {
   const index = process.argv.indexOf(name);
@@ -25,16 +26,15 @@ function log(message: string): void {
 process.on('SIGHUP', () => undefined);
 
 const socketPath = option('--socket');
-const idleExitMs = Number(option('--idle-exit-ms') ?? DEFAULT_IDLE_EXIT_MS);
-if (!socketPath || !Number.isFinite(idleExitMs) || idleExitMs < 0) {
-  console.error('usage: process-supervisor.js --socket <path> [--idle-exit-ms <ms>]');
+if (!socketPath) {
+  console.error('usage: process-supervisor.js --socket <path>');
   process.exit(2);
 }
 // What ps shows (it replaces the command line, which holds nothing secret either).
 process.title = `pave-supervisor ${socketPath}`;
 let host: SupervisorHost;
 try {
-  host = new SupervisorHost(socketPath, idleExitMs, log);
+  host = new SupervisorHost(socketPath, IDLE_EXIT_MS, log);
   if (!(await host.listen())) {
     log(`another supervisor host already listens on ${socketPath}: exiting`);
     process.exit(0);
