@@ -42,7 +42,7 @@
 // 30 s in constant memory; `pave up` RSS <= 250 MB under load. Writes bench/results/scale.json (results of
 // other scales measured earlier are kept, one per engine and scale). Exits non-zero on wrong results only: a
 // non-2xx answer, a failed verify, counts that do not match.
-/* global document */
+/* global document, window -- the functions given to the page run in the browser */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -656,7 +656,6 @@ async function portalPage(server, app, env) {
   const forgetBrowser = onCleanup('Chromium', () => context.close());
   try {
     await context.addInitScript((token) => {
-      // eslint-disable-next-line no-undef -- runs in the page
       window.sessionStorage.setItem('pave.token', token);
     }, server.token);
     const samples = [];
