@@ -279,7 +279,7 @@ describe.each(storeEngines)('state locks left by a killed run (%s)', (engine) =>
     await api?.cleanup();
   });
 
-  it('are released when the environment’s next deployment ends, and the journal says so', async () => {
+  it('are released when the environment’s next deployment starts, and its journal says so before it ends', async () => {
     const key = { app: 'shop', env: 'dev', address: 'shared.db' };
     expect(await lockState(api.store.db, key, 'killed-run', '{"ID":"killed-run"}')).toEqual({ locked: true });
     const other = { app: 'shop', env: 'staging', address: 'shared.db' };

@@ -163,7 +163,9 @@ export class DeploymentWorker {
           status: 'info',
           message: `run by replica ${this.replicaId}`,
         });
-        if (resumed) await this.releaseStateLocks(app, env, id);
+        // Locks found before the run were left by one that was killed; released before it, so that the journal
+        // says so before the deployment ends.
+        await this.releaseStateLocks(app, env, id);
         try {
           const deps = { ...this.deps, replicaId: this.replicaId };
           const telemetry = this.deps.telemetry;

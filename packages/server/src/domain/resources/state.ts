@@ -2,8 +2,8 @@
  * The state resource drivers keep in the control plane: Terraform's `http` backend, served under
  * /api/v1/terraform/state/{resource}. Each driver call gets a credential for its own resource's state only,
  * good for STATE_CREDENTIAL_TTL_MS; states are sealed with the environment's data key; a lock keeps two runs
- * on one resource from overlapping, and locks a crashed run left behind are released when its environment's
- * deployment is resumed or ends (releaseStateLocks).
+ * on one resource from overlapping, and locks a crashed run left behind are released when a deployment of its
+ * environment starts or ends (releaseStateLocks).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { DriverContext, ResourceDriver, ResourceScope, ResourceStateBackend } from '@pave/plugin-api';
@@ -248,8 +248,8 @@ export async function unlockState(
 
 /**
  * Releases every state lock of an environment's resources, returning the addresses whose lock was held.
- * Called when a deployment of the environment is resumed or has ended: one deployment runs per environment at a
- * time, so a lock still held then was left by a run that was killed.
+ * Called when a deployment of the environment starts (or resumes) and when it has ended: one deployment runs per
+ * environment at a time, so a lock still held then was left by a run that was killed.
  */
 export async function releaseStateLocks(db: Executor, app: string, env: string): Promise<string[]> {
   const held = await db
