@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestStoreLocation } from '../support/stores.ts';
-import { runPave, startPave } from '../support/pave.ts';
+import { PAVE_BIN, runPave, startPave } from '../support/pave.ts';
 
 /** Listens on a free port of 127.0.0.1 and resolves with the server and the port. */
 async function occupyPort(): Promise<{ server: Server; port: number }> {
@@ -51,5 +52,73 @@ describe('pave up refuses to start where it cannot serve, having changed nothing
     expect((await fetch(`${third.url}/healthz`)).status).toBe(200);
     await third.stop();
     expect(existsSync(join(location.dataDir, 'pave.lock'))).toBe(false);
+  });
+});
+
+/**
+ * Spawns `pave up ARGS` (JSON log lines), sends SIGTERM once its output matches `when` (and again `again` ms
+ * later, if given), and resolves with how it ended and what it printed.
+ */
+async function signalWhileStarting(
+  args: string[],
+  when: RegExp,
+  again?: number,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('PAVE_')));
+  const child = spawn(process.execPath, [PAVE_BIN, 'up', '--port', '0', ...args], {
+    env: { ...env, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  let signalled = false;
+  const onOutput = (chunk: Buffer) => {
+    output += chunk.toString();
+    if (signalled || !when.test(output)) return;
+    signalled = true;
+    child.kill('SIGTERM');
+    if (again !== undefined) setTimeout(() => child.kill('SIGTERM'), again);
+  };
+  child.stdout.on('data', onOutput);
+  child.stderr.on('data', onOutput);
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.once('exit', (exitCode, exitSignal) => resolve([exitCode, exitSignal])),
+  );
+  return { code, signal, output };
+}
+
+describe('pave up stops on a signal that comes while it starts', () => {
+  const cleanups: Array<() => unknown> = [];
+  afterAll(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  it('stops cleanly once started: it logs that it stopped, exits 0 and releases its data directory', async () => {
+    const location = await createTestStoreLocation('sqlite');
+    cleanups.push(() => location.cleanup());
+    // "store ready" comes while the server is still being built, before it listens.
+    const result = await signalWhileStarting(['--data-dir', location.dataDir], /"msg":"store ready"/);
+    expect(result.signal, result.output).toBeNull();
+    expect(result.code, result.output).toBe(0);
+    expect(result.output).toContain('"msg":"stopping"');
+    expect(result.output).toContain('"msg":"stopped"');
+    expect(existsSync(join(location.dataDir, 'pave.lock'))).toBe(false);
+  });
+
+  it('ends a start that hangs at the second signal, with the exit code of a SIGTERM', async () => {
+    const location = await createTestStoreLocation('sqlite');
+    cleanups.push(() => location.cleanup());
+    // A PostgreSQL store that accepts connections and never answers: the start waits on it.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => silent.close());
+    const port = (silent.address() as { port: number }).port;
+    const result = await signalWhileStarting(
+      ['--data-dir', location.dataDir, '--store', `postgres://pave:pave@127.0.0.1:${port}/pave`],
+      /"msg":"workloads and exec commands run with isolation/,
+      200,
+    );
+    expect(result.signal, result.output).toBeNull();
+    expect(result.code, result.output).toBe(143);
+    expect(result.output).not.toContain('is listening on');
   });
 });

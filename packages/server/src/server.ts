@@ -1,6 +1,7 @@
 import { chmodSync, chownSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
+import { constants as osConstants } from 'node:os';
 import {
   describeIsolation,
   detectIsolationHost,
@@ -438,18 +439,37 @@ async function listenOnIpv6Loopback(
 
 /**
  * Runs the control plane in the foreground until SIGINT or SIGTERM, then stops cleanly. This is `pave up`;
- * `onStarted` is called once it listens (it prints the banner on a terminal).
+ * `onStarted` is called once it listens (it prints the banner on a terminal). The signal handlers are in place
+ * before anything is started: a signal that comes while Pave starts (even right after it said it listens)
+ * stops it cleanly once started, and a second one ends the start at once.
  */
 export async function runServer(
   options: ServerOptions,
   onStarted?: (server: RunningServer) => void,
 ): Promise<void> {
-  const server = await startServer(options);
-  onStarted?.(server);
+  let requested: NodeJS.Signals | undefined;
+  let stop: ((signal: NodeJS.Signals) => void) | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stop) stop(signal);
+    else if (requested) process.exit(128 + (osConstants.signals[signal] ?? 0));
+    else requested = signal;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const ignoreSignals = () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+  let server: RunningServer;
+  try {
+    server = await startServer(options);
+  } catch (error) {
+    ignoreSignals();
+    throw error;
+  }
   await new Promise<void>((resolveStop) => {
-    const stop = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+    stop = (signal) => {
+      ignoreSignals();
       server.logger.info({ signal }, 'stopping');
       server
         .close()
@@ -457,7 +477,7 @@ export async function runServer(
         .catch((error: unknown) => server.logger.error({ err: error }, 'error while stopping'))
         .finally(resolveStop);
     };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+    if (requested) stop(requested);
+    else onStarted?.(server);
   });
 }
