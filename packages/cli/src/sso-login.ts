@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CliUsageError } from './errors.ts';
@@ -10,8 +11,10 @@ export const SSO_LOGIN_TIMEOUT_MS = 5 * 60 * 1000;
 /**
  * Signs in with the server's SSO: listens on 127.0.0.1 (a random port) for the server's redirect, prints
  * the sign-in URL (and opens it in a browser with `openBrowser`), and resolves with the token the
- * redirect brings. Rejects with CliUsageError when the server offers no SSO, the sign-in was refused (with
- * the server's reason), or nothing came back within 5 minutes.
+ * redirect brings. The redirect's path holds a random secret that only the sign-in URL carries: any other
+ * local process can reach the port, but not hand this CLI a token of its choosing. Rejects with
+ * CliUsageError when the server offers no SSO, the sign-in was refused (with the server's reason), or nothing
+ * came back within 5 minutes.
  */
 export async function ssoLogin(
   server: string,
@@ -28,9 +31,10 @@ export async function ssoLogin(
   }
   let settle!: { resolve: (token: string) => void; reject: (error: Error) => void };
   const result = new Promise<string>((resolve, reject) => (settle = { resolve, reject }));
+  const callbackPath = `/callback/${randomBytes(24).toString('base64url')}`;
   const loopback = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
-    if (url.pathname !== '/callback') {
+    if (request.method !== 'GET' || url.pathname !== callbackPath) {
       response.writeHead(404).end();
       return;
     }
@@ -55,7 +59,7 @@ export async function ssoLogin(
   );
   try {
     const port = (loopback.address() as AddressInfo).port;
-    const redirect = `http://127.0.0.1:${port}/callback`;
+    const redirect = `http://127.0.0.1:${port}${callbackPath}`;
     const start = new URL(`${server.replace(/\/+$/, '')}${methods.sso.startUrl}`);
     start.searchParams.set('redirect', redirect);
     io.stderr.write(
