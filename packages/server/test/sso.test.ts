@@ -149,6 +149,42 @@ describe.each(storeEngines)('single sign-on with OIDC on %s', (engine) => {
     expect(users.find((user) => user.username === 'alice')).toMatchObject({ hasPassword: false });
   });
 
+  it('gives a user created at the first sign-in the org role --oidc-default-role names, none included', async () => {
+    provider.accounts.set('erin-sub', { preferredUsername: 'erin', groups: [] });
+    provider.accounts.set('finn-sub', { preferredUsername: 'finn', groups: [] });
+    for (const [login, defaultRole] of [
+      ['erin-sub', 'none'],
+      ['finn-sub', 'platform'],
+    ] as const) {
+      const sso = new OidcSignOn(store, {
+        issuer: provider.issuer,
+        clientId: provider.clientId,
+        clientSecret: provider.clientSecret,
+        fetch: interceptingFetch,
+        defaultRole,
+      });
+      const other = await buildApi({ store, sso });
+      try {
+        const started = await other.inject({ url: '/api/v1/auth/sso/start', headers: HOST });
+        const { pathname, search } = new URL(
+          await signInAtProvider(started.headers.location as string, login),
+        );
+        const back = await other.inject({ url: `${pathname}${search}`, headers: HOST });
+        const whoami = await call(
+          'GET',
+          '/whoami',
+          portalParams(back.headers.location as string).get('token')!,
+        );
+        expect(whoami.statusCode).toBe(200);
+        const grants = whoami.json().grants as unknown[];
+        if (defaultRole === 'none') expect(grants, login).toEqual([]);
+        else expect(JSON.stringify(grants), login).toContain('"platform"');
+      } finally {
+        await other.close();
+      }
+    }
+  });
+
   it('never takes over a local user of the same name: the SSO user gets a name of their own', async () => {
     expect(
       (await call('POST', '/users', adminToken, { username: 'bob', password: 'bob has a password' }))
