@@ -3,9 +3,29 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { hasChromium, launchBrowser, type TestBrowser } from '../support/browser.ts';
 import { signInAtProvider, startOidcProvider, type TestOidcProvider } from '../support/oidc-provider.ts';
 import { PAVE_BIN, clientEnv, runPave, startPave, type PaveProcess } from '../support/pave.ts';
+
+/**
+ * From the portal's sign-in page: "Sign in with SSO", the provider's (development) login page as `login`, its
+ * consent page if it asks, and back to the portal, signed in.
+ */
+async function signInWithSso(page: Page, login: string): Promise<void> {
+  await page.getByRole('link', { name: 'Sign in with SSO' }).click();
+  // The provider's own (development) sign-in page.
+  await page.locator('input[name="login"]').fill(login);
+  await page.locator('input[name="password"]').fill('any password');
+  await page.locator('button[type="submit"]').first().click();
+  const consent = page.locator('input[name="prompt"][value="consent"]');
+  // The provider's consent page, then back to the portal, signed in (a string: no DOM types here).
+  await page.waitForFunction(
+    `document.querySelector('input[name="prompt"][value="consent"]') || document.body.innerText.includes('Sign out')`,
+  );
+  if (await consent.count()) await page.locator('button[type="submit"]').first().click();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+}
 
 /** Follows one redirect by hand; resolves with where it points. */
 async function redirectOf(url: string): Promise<string> {
@@ -60,19 +80,7 @@ describe('single sign-on through a real `pave up` and an OIDC provider', () => {
           // A refused sign-in comes back with its reason, which the sign-in page shows.
           await page.goto(`${server.url}/#/sso?error=${encodeURIComponent('the ID token has expired')}`);
           await page.getByRole('alert').getByText('SSO sign-in failed: the ID token has expired').waitFor();
-          await page.getByRole('link', { name: 'Sign in with SSO' }).click();
-          // The provider's own (development) sign-in page.
-          await page.locator('input[name="login"]').fill('carol-sub');
-          await page.locator('input[name="password"]').fill('any password');
-          await page.locator('button[type="submit"]').first().click();
-          const consent = page.locator('input[name="prompt"][value="consent"]');
-          const signOut = page.getByRole('button', { name: 'Sign out' });
-          // The provider's consent page, then back to the portal, signed in (a string: no DOM types here).
-          await page.waitForFunction(
-            `document.querySelector('input[name="prompt"][value="consent"]') || document.body.innerText.includes('Sign out')`,
-          );
-          if (await consent.count()) await page.locator('button[type="submit"]').first().click();
-          await signOut.waitFor();
+          await signInWithSso(page, 'carol-sub');
           await expect(page.getByText('carol').first().isVisible()).resolves.toBe(true);
           // The token left the address bar.
           expect(page.url()).not.toContain('token=');
@@ -87,6 +95,49 @@ describe('single sign-on through a real `pave up` and an OIDC provider', () => {
         items: Array<{ id: string; members: string[] }>;
       };
       expect(teams.items.find((team) => team.id === 'backend')?.members).toEqual(['carol']);
+    },
+    60_000,
+  );
+
+  it.skipIf(!hasChromium)(
+    'shows a sign-in cancelled at the provider, and drops the user from the team when the provider drops its group',
+    async () => {
+      const members = async () => {
+        const teams = JSON.parse((await pave(['teams', 'list', '-o', 'json'])).stdout) as {
+          items: Array<{ id: string; members: string[] }>;
+        };
+        return teams.items.find((team) => team.id === 'backend')?.members;
+      };
+      // Carol joined the team at her first sign-in (the test above); now the provider drops the group.
+      expect(await members()).toEqual(['carol']);
+      provider.accounts.set('carol-sub', { preferredUsername: 'carol', groups: ['frontend-devs'] });
+      const errors: string[] = [];
+      const browser: TestBrowser = await launchBrowser({ errors });
+      try {
+        const page = await browser.newPage();
+        page.setDefaultTimeout(10_000);
+        const where = async () => `at ${page.url()}: ${(await page.content()).slice(0, 1500)}`;
+        try {
+          await page.goto(`${server.url}/`);
+          // Cancelled at the provider's login page: the provider refuses, and the portal says so.
+          await page.getByRole('link', { name: 'Sign in with SSO' }).click();
+          await page.getByRole('link', { name: '[ Cancel ]' }).click();
+          await page
+            .getByRole('alert')
+            .getByText(
+              'SSO sign-in failed: the SSO provider refused the sign-in (access_denied: End-User aborted interaction)',
+            )
+            .waitFor();
+          await signInWithSso(page, 'carol-sub');
+          await expect(page.getByText('carol').first().isVisible()).resolves.toBe(true);
+        } catch (error) {
+          throw new Error(`${(error as Error).message}\n${await where()}`, { cause: error });
+        }
+        expect(errors).toEqual([]);
+      } finally {
+        await browser.close();
+      }
+      expect(await members()).toEqual([]);
     },
     60_000,
   );
@@ -119,7 +170,7 @@ describe('single sign-on through a real `pave up` and an OIDC provider', () => {
     // The test is the browser: to the provider, sign in, back to Pave, on to the CLI's loopback server.
     const back = await signInAtProvider(await redirectOf(startUrl), 'dave-sub');
     const loopback = await redirectOf(back);
-    expect(loopback).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback\?token=pave_/);
+    expect(loopback).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback\/[\w-]{32}\?token=pave_/);
     const page = await fetch(loopback);
     expect(await page.text()).toContain('Signed in to Pave');
     expect(await exited, `${stdout}${stderr}`).toBe(0);

@@ -165,6 +165,47 @@ describe.each(storeEngines)('build artifacts and automation rules on %s', (engin
     expect(deployed.find((d) => d.workload.name === 'web')!.workload.containers[0]!.image).toBe('.');
   });
 
+  it('records the commit time of a deployed artifact, and the app insights take lead time from it', async () => {
+    // An environment of its own, so the insights for it count this deployment only.
+    const env = await api.call('POST', '/apps/shop/envs', { id: 'lead', type: 'development' });
+    expect(env.statusCode, env.body).toBe(201);
+    // Three hours before now (inside the insights window), written with an offset and milliseconds.
+    const committed = new Date(Date.now() - 3 * 3600_000);
+    committed.setUTCMilliseconds(250);
+    const shifted = new Date(committed.getTime() + 2 * 3600_000).toISOString().slice(0, 23);
+    const artifact = await push({
+      commit: 'lead01',
+      branch: 'lead-time',
+      commitTime: `${shifted}+02:00`,
+      scoreFiles: [scoreFile('api', 'lead')],
+    });
+    expect(artifact.commitTime).toBe(committed.toISOString());
+
+    const deployment = await api.deploy('shop', 'lead', { artifact: artifact.id });
+    expect(deployment.status, deployment.reason ?? '').toBe('succeeded');
+    expect(deployment).toMatchObject({
+      artifactId: artifact.id,
+      commit: 'lead01',
+      commitTime: committed.toISOString(),
+    });
+    const shown = (await api.call('GET', `/apps/shop/envs/lead/deployments/${deployment.id}`)).json();
+    expect(shown.commitTime).toBe(committed.toISOString());
+    expect(shown.finishedAt).toEqual(expect.any(String));
+    const leadSeconds = (Date.parse(shown.finishedAt) - Date.parse(shown.commitTime)) / 1000;
+
+    const response = await api.call('GET', '/apps/shop/insights?env=lead');
+    expect(response.statusCode, response.body).toBe(200);
+    const insights = response.json();
+    expect(insights.envs).toEqual(['lead']);
+    expect(insights.leadTime).toMatchObject({
+      count: 1,
+      medianSeconds: leadSeconds,
+      p90Seconds: leadSeconds,
+    });
+    const day = insights.series.find((d: { date: string }) => d.date === shown.finishedAt.slice(0, 10));
+    expect(day).toMatchObject({ deployments: 1, leadTimeMedianSeconds: leadSeconds });
+  });
+
   it('deploys a push on a matching branch at once as rule:<id>, and nothing for other branches', async () => {
     const created = await as(tokens.dave!, 'POST', '/apps/shop/rules', { env: 'dev', branch: 'main' });
     expect(created.statusCode, created.body).toBe(201);

@@ -10,6 +10,6 @@ const server = http.createServer((request, response) => {
   });
 });
 // The process runtime gives each workload its port in PORT; in a container it is APP_PORT.
-const port = Number(process.env.PORT || process.env.APP_PORT || 8080);
+const port = Number(process.env.PORT || process.env.APP_PORT || {{ port }});
 server.listen(port, () => console.log(`{{ name }} serving ${root} on ${port}`));
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
