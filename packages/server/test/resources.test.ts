@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseScore, type ScoreWorkload } from '@pave/core';
 import { bootstrapAdmin, buildApi, type Store } from '../src/index.ts';
@@ -22,6 +23,14 @@ const PLANNABLE = new Set([
   'environment',
   'service-port',
 ]);
+
+/** The `type` of every resource in the Score file `sample`, read from its YAML directly (not via parseScore). */
+function sampleResourceTypes(sample: string): string[] {
+  return parseAllDocuments(readFileSync(join(SAMPLES_DIR, sample), 'utf8')).flatMap((doc) => {
+    const spec = doc.toJS() as { resources?: Record<string, { type?: unknown } | null> } | null;
+    return Object.values(spec?.resources ?? {}).map((resource) => String(resource?.type));
+  });
+}
 
 describe.each(storeEngines)('resource definitions and resources API on %s', (engine) => {
   let store: Store;
@@ -207,6 +216,7 @@ describe.each(storeEngines)('resource definitions and resources API on %s', (eng
   it('plans every public Score sample that uses postgres, redis, mysql, amqp, dns, route, volume, environment or service-port', async () => {
     const samples = listSamples().filter((sample) => !NEGATIVE_SAMPLES.has(sample));
     let planned = 0;
+    const plannedSamples = new Set<string>();
     for (const sample of samples) {
       const { workload } = parseScore(readFileSync(join(SAMPLES_DIR, sample), 'utf8'), sample);
       if (!workload) continue;
@@ -230,7 +240,23 @@ describe.each(storeEngines)('resource definitions and resources API on %s', (eng
       });
       expect(response.statusCode, `${sample}: ${response.body}`).toBe(200);
       planned++;
+      plannedSamples.add(sample);
     }
     expect(planned).toBeGreaterThan(10);
+    // Every sample with a mysql or amqp resource whose other types Pave supports was planned, by name.
+    const mysqlOrAmqp = samples.filter((sample) => {
+      const types = sampleResourceTypes(sample);
+      return (
+        types.some((type) => type === 'mysql' || type === 'amqp') &&
+        types.every((type) => PLANNABLE.has(type))
+      );
+    });
+    expect(
+      mysqlOrAmqp.filter((sample) => sampleResourceTypes(sample).includes('mysql')).length,
+    ).toBeGreaterThan(0);
+    expect(
+      mysqlOrAmqp.filter((sample) => sampleResourceTypes(sample).includes('amqp')).length,
+    ).toBeGreaterThan(0);
+    expect(mysqlOrAmqp.filter((sample) => !plannedSamples.has(sample))).toEqual([]);
   });
 });

@@ -13,12 +13,14 @@ import {
 import { isAccessDenied } from '../src/connection.ts';
 import {
   catalogueHas,
+  expectIndependentCopy,
   expectIsolated,
   inputsFor,
   rejection,
   rows,
   scopes,
   withConnection,
+  writeSourceRows,
 } from './support.ts';
 
 /** Whether the embedded server of `dataDir` has the database (or user) `name`, asked of that server. */
@@ -99,6 +101,10 @@ describe('mysql-embedded driver', () => {
     return dir;
   }
 
+  // One server (a reachable data directory) the tests below share, started by the first of them that runs.
+  let sharedDir: string | undefined;
+  const shared = (): string => (sharedDir ??= dataDir(true));
+
   afterAll(async () => {
     for (const dir of dataDirs) {
       await stopEmbeddedMysql(dir);
@@ -161,7 +167,7 @@ describe('mysql-embedded driver', () => {
     'isolates its resources like mysql-server, and lets nobody in without a password',
     SERVER_START,
     async () => {
-      const dir = dataDir(true);
+      const dir = shared();
       const driver = EmbeddedMysqlDriver.fromConfig({ dataDir: dir });
       const a = await driver.create(inputsFor(scope('iso-a')), ctx);
       const b = await driver.create(inputsFor(scope('iso-b')), ctx);
@@ -177,6 +183,27 @@ describe('mysql-embedded driver', () => {
       expect(await embeddedHas(dir, 'database', a.id)).toBe(false);
       expect(await embeddedHas(dir, 'user', a.id)).toBe(false);
       expect(await embeddedHas(dir, 'database', b.id)).toBe(true);
+    },
+  );
+
+  it(
+    'copies the source database into a clone in another scope, which then changes on its own, and listens on 127.0.0.1 only',
+    SERVER_START,
+    async () => {
+      const dir = shared();
+      const driver = EmbeddedMysqlDriver.fromConfig({ dataDir: dir });
+      const source = await driver.create(inputsFor(scope('clone-src')), ctx);
+      await writeSourceRows(source.outputs);
+      const clone = await driver.create({ ...inputsFor(scope('clone-dst')), cloneFrom: source.outputs }, ctx);
+      expect(clone.id).not.toBe(source.id);
+      expect(clone.outputs.values.database).not.toBe(source.outputs.values.database);
+      await expectIndependentCopy(source.outputs, clone.outputs);
+
+      const adminUrl = await embeddedMysqlAdminUrl(dir);
+      expect(adminUrl).not.toBeNull();
+      expect(await withConnection(adminUrl!, (c) => rows(c, 'SELECT @@bind_address AS bindAddress'))).toEqual(
+        [{ bindAddress: '127.0.0.1' }],
+      );
     },
   );
 

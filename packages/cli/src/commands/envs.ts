@@ -53,8 +53,10 @@ export function registerEnvsCommands(program: Command, io: CliIo): void {
         .description(
           'Create an environment of an application; ENV is a DNS label. With --from it starts with the ' +
             'current set of workloads of another environment (a clone deployment), and with --with-data ' +
-            "also with a copy of that environment's data (its databases). With --ttl it is ephemeral: it " +
-            'and its resources are deleted when the time is up (see `pave envs extend`).',
+            "also with a copy of that environment's data: postgres, mysql and redis resources and volumes " +
+            'are copied; amqp resources start empty (queues and messages are not copied), which the clone ' +
+            "deployment's journal says (printed with --wait, else see `pave deployments get`). With --ttl it " +
+            'is ephemeral: it and its resources are deleted when the time is up (see `pave envs extend`).',
         )
         .argument('<env>', 'environment id, e.g. dev')
         .requiredOption('--app <app>', 'the application it belongs to')
@@ -62,7 +64,8 @@ export function registerEnvsCommands(program: Command, io: CliIo): void {
         .option('--from <env>', "start it with this environment's current set of workloads")
         .option(
           '--with-data',
-          "with --from: copy the source's data too (its postgres and other stateful resources)",
+          "with --from: copy the source's data too (postgres, mysql, redis, volumes); amqp resources " +
+            "start empty, as the clone deployment's journal notes",
         )
         .option('--ttl <duration>', `delete it this long after it is created: ${DURATION_FORMAT}`),
       'with --wait: stop waiting when the server has not answered for this long plus 30s (default 60s)',
