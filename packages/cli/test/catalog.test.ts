@@ -2,6 +2,11 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import {
+  DefaultNamespaceEntityPolicy,
+  EntityPolicies,
+  FieldFormatEntityPolicy,
+  NoForeignRootFieldsEntityPolicy,
+  SchemaValidEntityPolicy,
   componentEntityV1alpha1Validator,
   locationEntityV1alpha1Validator,
   resourceEntityV1alpha1Validator,
@@ -25,10 +30,22 @@ const validators = [
   userEntityV1alpha1Validator,
 ];
 
-/** The entities of a multi-document catalog-info.yaml, each checked by the Backstage validator of its kind. */
+/** Backstage's own checks of an entity, as its catalog runs them when it ingests one. */
+const policies = EntityPolicies.allOf([
+  new DefaultNamespaceEntityPolicy(),
+  new FieldFormatEntityPolicy(),
+  new NoForeignRootFieldsEntityPolicy(),
+  new SchemaValidEntityPolicy(),
+]);
+
+/**
+ * The entities of a multi-document catalog-info.yaml, each passing Backstage's entity policies (which throw
+ * with Backstage's words) and checked by the Backstage validator of its kind.
+ */
 async function readCatalogFile(path: string): Promise<Entity[]> {
   const entities = parseAllDocuments(readFileSync(path, 'utf8')).map((document) => document.toJS() as Entity);
   for (const entity of entities) {
+    expect(await policies.enforce(structuredClone(entity))).toBeDefined();
     const accepted = await Promise.all(validators.map((validator) => validator.check(entity)));
     expect(accepted.filter(Boolean), `${entity.kind} ${entity.metadata.name}`).toHaveLength(1);
   }

@@ -254,3 +254,120 @@ describe('pave templates apply', () => {
     expect(io.stderr.text).toContain(`${join(dir, 'files', 'server.js')}:2:1: {{ prot }} is undefined`);
   });
 });
+
+describe('pave templates list and delete', () => {
+  const SUMMARIES = [
+    {
+      id: 'node-http',
+      title: 'Node HTTP',
+      tags: ['node', 'http'],
+      version: 2,
+      parameters: PARAMETERS,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      createdBy: 'system',
+    },
+    {
+      id: 'static-site',
+      title: 'Static site',
+      tags: [],
+      version: 1,
+      parameters: { type: 'object', properties: {} },
+      createdAt: '2026-01-01T00:00:00.000Z',
+      createdBy: 'alice',
+    },
+  ];
+
+  it('list prints id, version, title, tags and parameters; -o json prints the API response', async () => {
+    const server = await fakeServer(() => ({ status: 200, body: { items: SUMMARIES } }));
+    const table = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'templates', 'list'), table)).toBe(0);
+    expect(table.stderr.text).toBe('');
+    const lines = table.stdout.text.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^ID\s+VERSION\s+TITLE\s+TAGS\s+PARAMETERS$/);
+    expect(lines.slice(1).map((line) => line.split(/\s{2,}/))).toEqual([
+      ['node-http', '2', 'Node HTTP', 'node,http', 'name, port, debug, tags'],
+      ['static-site', '1', 'Static site', '-', '-'],
+    ]);
+    const json = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'templates', 'list', '-o', 'json'), json)).toBe(0);
+    expect(JSON.parse(json.stdout.text)).toEqual({ items: SUMMARIES });
+    expect(server.requests.map((r) => [r.method, r.url, r.body])).toEqual([
+      ['GET', '/api/v1/templates', undefined],
+      ['GET', '/api/v1/templates', undefined],
+    ]);
+  });
+
+  it('list says how to add one when there is none', async () => {
+    const server = await fakeServer(() => ({ status: 200, body: { items: [] } }));
+    const io = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'templates', 'list'), io)).toBe(0);
+    expect(io.stdout.text).toContain('No templates yet. Apply one with `pave templates apply -f DIR`.');
+  });
+
+  it('delete ID deletes the template with every version and says so', async () => {
+    const server = await fakeServer(() => ({ status: 204 }));
+    const io = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'templates', 'delete', 'node-http'), io)).toBe(0);
+    expect(server.requests.map((r) => [r.method, r.url, r.body])).toEqual([
+      ['DELETE', '/api/v1/templates/node-http', undefined],
+    ]);
+    expect(io.stdout.text).toBe('Deleted template node-http.\n');
+    expect(io.stderr.text).toBe('');
+  });
+});
+
+describe('pave templates apply -f FILE.yaml', () => {
+  it('sends a single template with its files inline and says it was applied', async () => {
+    const path = join(temporaryDir(), 'hello.yaml');
+    writeFileSync(
+      path,
+      [
+        'id: hello',
+        'title: Hello',
+        'parameters:',
+        '  type: object',
+        '  properties:',
+        '    name: { type: string }',
+        '  required: [name]',
+        'files:',
+        '  - path: score.yaml',
+        '    content: |',
+        '      apiVersion: score.dev/v1b1',
+        '      metadata:',
+        '        name: "{{ name }}"',
+        '  - path: bin/start.sh',
+        '    content: "#!/bin/sh\\necho {{ name }}\\n"',
+        '    executable: true',
+        'setup:',
+        '  app: "{{ name }}"',
+        '  environments: [{ id: dev, type: development }]',
+        '  deploy: dev',
+        '',
+      ].join('\n'),
+    );
+    const server = await fakeServer(() => ({
+      status: 200,
+      body: { id: 'hello', version: 3, action: 'update', applied: true },
+    }));
+    const io = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'templates', 'apply', '-f', path), io)).toBe(0);
+    expect(server.requests).toHaveLength(1);
+    const sent = server.requests[0]!;
+    expect([sent.method, sent.url]).toEqual(['PUT', '/api/v1/templates/hello']);
+    expect(sent.body).toMatchObject({
+      id: 'hello',
+      title: 'Hello',
+      parameters: { properties: { name: { type: 'string' } }, required: ['name'] },
+      setup: { app: '{{ name }}', environments: [{ id: 'dev', type: 'development' }], deploy: 'dev' },
+    });
+    expect((sent.body as { files: unknown[] }).files).toEqual([
+      {
+        path: 'score.yaml',
+        content: 'apiVersion: score.dev/v1b1\nmetadata:\n  name: "{{ name }}"\n',
+      },
+      { path: 'bin/start.sh', content: '#!/bin/sh\necho {{ name }}\n', executable: true },
+    ]);
+    expect(io.stdout.text).toBe('Template hello updated: version 3.\n');
+    expect(io.stderr.text).toBe('');
+  });
+});

@@ -199,7 +199,9 @@ function run(
 
 /**
  * Makes `dir` a git repository (unless it is inside one already) with a first commit of everything in it. A
- * user with no git identity gets Pave's. Resolves with why it could not, or undefined when committed.
+ * user with no git identity gets Pave's. Inside an existing repository only `dir` is added and committed:
+ * the user's other changes, staged or not, stay as they were. Resolves with why it could not, or undefined
+ * when committed.
  */
 async function commitFirst(
   dir: string,
@@ -212,11 +214,11 @@ async function commitFirst(
     const init = await run('git', ['init', '-q'], dir, env);
     if (init.code !== 0) return `git init failed: ${init.output}`;
   }
-  const add = await run('git', ['add', '-A'], dir, env);
+  const add = await run('git', ['add', '-A', '--', '.'], dir, env);
   if (add.code !== 0) return `git add failed: ${add.output}`;
   const identity = await run('git', ['config', 'user.email'], dir, env);
   const author = identity.code === 0 && identity.output ? [] : FALLBACK_AUTHOR;
-  const commit = await run('git', [...author, 'commit', '-q', '-m', message], dir, env);
+  const commit = await run('git', [...author, 'commit', '-q', '-m', message, '--', '.'], dir, env);
   return commit.code === 0 ? undefined : `git commit failed: ${commit.output}`;
 }
 
@@ -388,7 +390,19 @@ export function registerInitCommand(program: Command, io: CliIo): void {
       const urls: string[] = [];
       let deployment: Deployment | undefined;
       if (deployEnv) {
-        const finish = `cd ${shellQuote(shown)} && ${deployCommand(rendered, deployEnv)}`;
+        // Environments cloned from the deployed one are created last: a failure before leaves them to do too.
+        const createPending = (from: number) =>
+          instance.pendingEnvironments
+            .slice(from)
+            .map(
+              (env) =>
+                `pave envs create ${env.id} --app ${app} --type ${env.type} --from ${env.from}` +
+                (env.ttl ? ` --ttl ${env.ttl}` : ''),
+            );
+        const thenPending = createPending(0)
+          .map((command) => ` && ${command}`)
+          .join('');
+        const finish = `cd ${shellQuote(shown)} && ${deployCommand(rendered, deployEnv)}${thenPending}`;
         for (const command of rendered.setup.prepare) {
           output.confirm(`Running ${command}`);
           try {
@@ -397,7 +411,7 @@ export function registerInitCommand(program: Command, io: CliIo): void {
             throw progress.failure(
               `\`${command}\``,
               error,
-              `cd ${shellQuote(shown)} && ${command} && ${deployCommand(rendered, deployEnv)}`,
+              `cd ${shellQuote(shown)} && ${command} && ${deployCommand(rendered, deployEnv)}${thenPending}`,
             );
           }
         }
@@ -408,7 +422,7 @@ export function registerInitCommand(program: Command, io: CliIo): void {
           throw progress.failure(`deploying ${deployEnv}`, error, finish);
         }
         progress.record(`${deployEnv} is deployed`);
-        for (const env of instance.pendingEnvironments) {
+        for (const [index, env] of instance.pendingEnvironments.entries()) {
           try {
             await client.createEnvironment(app, {
               id: env.id,
@@ -420,7 +434,7 @@ export function registerInitCommand(program: Command, io: CliIo): void {
             throw progress.failure(
               `creating ${env.id} from ${env.from}`,
               error,
-              `pave envs create ${env.id} --app ${app} --type ${env.type} --from ${env.from}`,
+              createPending(index).join(' && '),
             );
           }
           output.confirm(`Created environment ${env.id} from ${env.from}`);

@@ -1,0 +1,279 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Deployment, DeploymentDetail, RenderedTemplate, TemplateRecord } from '@pave/core';
+import { runCli } from '../src/program.ts';
+import { cliArgs, fakeIo, fakeServer, temporaryDir } from './helpers.ts';
+import type { Recorded } from './helpers.ts';
+
+// `pave init` stopping half-way, after it wrote files: the message names what exists and how to finish or undo.
+
+const SCORE = [
+  'apiVersion: score.dev/v1b1',
+  'metadata:',
+  '  name: orders',
+  'containers:',
+  '  main:',
+  '    image: nginx:1.27',
+  '',
+].join('\n');
+
+const SETUP = {
+  app: 'orders',
+  environments: [{ id: 'dev', type: 'development' }],
+  values: [{ key: 'API_KEY', secret: true }],
+  prepare: ['exit 3'],
+  deploy: 'dev',
+};
+
+const TEMPLATE: TemplateRecord = {
+  id: 'node-http',
+  title: 'Node HTTP',
+  tags: [],
+  parameters: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+  files: [{ path: 'score.yaml', content: SCORE }],
+  setup: SETUP,
+  version: 2,
+  createdAt: '2026-01-01T00:00:00.000Z',
+  createdBy: 'system',
+};
+
+/** The template rendered for `name: orders`, running `prepare` before it deploys dev. */
+function rendered(prepare: string[]): RenderedTemplate {
+  return {
+    id: 'node-http',
+    version: 2,
+    answers: { name: 'orders' },
+    files: [{ path: 'score.yaml', content: SCORE }],
+    setup: { ...SETUP, prepare, score: ['score.yaml'] },
+  };
+}
+
+const INSTANCE = {
+  template: { id: 'node-http', version: 2 },
+  app: { id: 'orders', name: 'orders', createdBy: 'alice', createdAt: '2026-01-02T00:00:00.000Z' },
+  environments: [
+    {
+      appId: 'orders',
+      id: 'dev',
+      type: 'development',
+      createdBy: 'alice',
+      createdAt: '2026-01-02T00:00:00.000Z',
+      expiresAt: null,
+    },
+  ],
+  pendingEnvironments: [] as Array<{ id: string; type: string; from: string; ttl?: string }>,
+  values: [{ key: 'API_KEY', secret: true }],
+  setup: { ...SETUP, score: ['score.yaml'] },
+  files: ['score.yaml'],
+  archive: '',
+};
+
+const QUEUED: Deployment = {
+  id: '7',
+  appId: 'orders',
+  envId: 'dev',
+  kind: 'deploy',
+  setId: '0123456789abcdef0123',
+  source: {},
+  actor: 'alice',
+  message: 'pave init from template node-http version 2',
+  status: 'queued',
+  reason: null,
+  rolledBack: false,
+  valuesVersion: null,
+  artifactId: null,
+  commit: null,
+  createdAt: '2026-01-02T00:00:01.000Z',
+  startedAt: null,
+  finishedAt: null,
+};
+
+const FAILED: DeploymentDetail = {
+  ...QUEUED,
+  status: 'failed',
+  reason: 'orders never became ready: ImagePullBackOff',
+  startedAt: '2026-01-02T00:00:02.000Z',
+  finishedAt: '2026-01-02T00:00:09.000Z',
+  workloads: ['orders'],
+  journal: [
+    {
+      id: 1,
+      at: '2026-01-02T00:00:02.000Z',
+      step: 'start',
+      workload: null,
+      status: 'started',
+      message: 'deploying 1 workload',
+    },
+    {
+      id: 2,
+      at: '2026-01-02T00:00:09.000Z',
+      step: 'ready',
+      workload: 'orders',
+      status: 'failed',
+      message: 'orders never became ready: ImagePullBackOff',
+    },
+  ],
+};
+
+const NO_APP = {
+  status: 404,
+  body: {
+    type: 'about:blank',
+    title: 'Not Found',
+    status: 404,
+    detail: 'no app',
+    requestId: 'r',
+    errors: [],
+  },
+};
+
+/** A Pave server for `pave init` of {@link TEMPLATE} whose deployment of dev fails. */
+function answerInit(
+  prepare: string[],
+  instance: typeof INSTANCE = INSTANCE,
+): (request: Recorded) => { status: number; body?: unknown } {
+  return (request) => {
+    const { method, url } = request;
+    if (url.includes('/render')) return { status: 200, body: rendered(prepare) };
+    if (url.includes('/instantiate')) return { status: 201, body: instance };
+    if (method === 'POST' && url === '/api/v1/apps/orders/envs/dev/deployments') {
+      return { status: 202, body: QUEUED };
+    }
+    if (method === 'GET' && url === '/api/v1/apps/orders/envs/dev/deployments/7') {
+      return { status: 200, body: FAILED };
+    }
+    if (url.startsWith('/api/v1/apps/')) return NO_APP;
+    return { status: 200, body: TEMPLATE };
+  };
+}
+
+/** An io whose git has no user configuration, so the commit is made with Pave's fallback identity. */
+function gitIo() {
+  return fakeIo({
+    env: { GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', PATH: process.env.PATH },
+  });
+}
+
+function commitSubject(dir: string): string {
+  return execFileSync('git', ['log', '-1', '--format=%s'], { cwd: dir, encoding: 'utf8' }).trim();
+}
+
+describe('pave init stopped after the app was created', () => {
+  it('says what exists and how to finish or undo it when a prepare command fails', async () => {
+    const server = await fakeServer(answerInit(['echo preparing', 'exit 3']));
+    const dir = join(temporaryDir(), 'orders');
+    const io = gitIo();
+    expect(await runCli(cliArgs(server.url, 'init', 'node-http', dir, '--set', 'API_KEY=x'), io)).toBe(1);
+
+    // What the message says exists does: the files, their commit, the app with dev; nothing was deployed.
+    expect(existsSync(join(dir, 'score.yaml'))).toBe(true);
+    expect(commitSubject(dir)).toBe('Generated from template node-http version 2 by pave init');
+    expect(server.requests.filter((r) => r.url.includes('/instantiate'))).toHaveLength(1);
+    expect(server.requests.some((r) => r.url.includes('/deployments'))).toBe(false);
+
+    expect(io.stdout.text).toContain('Running echo preparing');
+    expect(io.stdout.text).toContain('Running exit 3');
+    expect(io.stderr.text).toContain('preparing\n');
+    expect(io.stderr.text).toContain(
+      `pave: error: files written to ${dir}; committed; the app orders exists with dev; ` +
+        '`exit 3` failed: `exit 3` exited with code 3\n' +
+        `  finish with \`cd ${dir} && exit 3 && pave deploy -f score.yaml --app orders --env dev --wait\`,\n` +
+        `  or undo with \`pave apps delete orders --force && rm -rf ${dir}\``,
+    );
+    expect(io.stderr.text).not.toContain('API_KEY=x');
+  });
+
+  it('says what exists and how to finish or undo it when the deployment fails', async () => {
+    const server = await fakeServer(answerInit([]));
+    const dir = join(temporaryDir(), 'orders');
+    const io = gitIo();
+    expect(await runCli(cliArgs(server.url, 'init', 'node-http', dir, '--set', 'API_KEY=x'), io)).toBe(1);
+
+    expect(existsSync(join(dir, 'score.yaml'))).toBe(true);
+    expect(commitSubject(dir)).toBe('Generated from template node-http version 2 by pave init');
+    const deploy = server.requests.find((r) => r.method === 'POST' && r.url.endsWith('/deployments'));
+    expect(deploy?.url).toBe('/api/v1/apps/orders/envs/dev/deployments');
+    expect(deploy?.body).toMatchObject({
+      autoRollback: true,
+      message: 'pave init from template node-http version 2',
+      workloads: [{ spec: { metadata: { name: 'orders' } } }],
+    });
+    expect(server.requests.some((r) => r.url === '/api/v1/apps/orders/envs/dev/deployments/7')).toBe(true);
+
+    expect(io.stdout.text).toContain('Deployment 7 queued for orders/dev');
+    expect(io.stderr.text).toContain(
+      `pave: error: files written to ${dir}; committed; the app orders exists with dev; ` +
+        'deploying dev failed: deployment 7 failed: orders never became ready: ImagePullBackOff\n' +
+        '  Details: pave deployments get 7 --app orders --env dev\n' +
+        `  finish with \`cd ${dir} && pave deploy -f score.yaml --app orders --env dev --wait\`,\n` +
+        `  or undo with \`pave apps delete orders --force && rm -rf ${dir}\``,
+    );
+    expect(io.stderr.text).not.toContain('API_KEY=x');
+  });
+});
+
+describe('pave init stopped before the environments cloned from the deployed one', () => {
+  it('lists their creation among the commands that finish it', async () => {
+    const pending = [
+      { id: 'staging', type: 'staging', from: 'dev' },
+      { id: 'preview', type: 'development', from: 'dev', ttl: '7d' },
+    ];
+    const server = await fakeServer(answerInit([], { ...INSTANCE, pendingEnvironments: pending }));
+    const dir = join(temporaryDir(), 'orders');
+    const io = gitIo();
+    expect(await runCli(cliArgs(server.url, 'init', 'node-http', dir, '--set', 'API_KEY=x'), io)).toBe(1);
+
+    expect(io.stderr.text).toContain(
+      `  finish with \`cd ${dir} && pave deploy -f score.yaml --app orders --env dev --wait && ` +
+        'pave envs create staging --app orders --type staging --from dev && ' +
+        'pave envs create preview --app orders --type development --from dev --ttl 7d`,\n',
+    );
+    expect(server.requests.some((r) => r.method === 'POST' && r.url === '/api/v1/apps/orders/envs')).toBe(
+      false,
+    );
+  });
+});
+
+describe('pave init into a directory inside an existing git repository', () => {
+  it('commits only the generated files, leaving the repository’s other changes as they were', async () => {
+    const server = await fakeServer(answerInit([]));
+    const repo = temporaryDir();
+    const git = (...args: string[]) =>
+      execFileSync('git', args, {
+        cwd: repo,
+        encoding: 'utf8',
+        env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' },
+      }).trim();
+    git('init', '-q');
+    git(
+      '-c',
+      'user.name=t',
+      '-c',
+      'user.email=t@example.com',
+      'commit',
+      '-q',
+      '--allow-empty',
+      '-m',
+      'start',
+    );
+    // The user's own work in progress: one change staged, one not.
+    writeFileSync(join(repo, 'staged.txt'), 'staged\n');
+    git('add', 'staged.txt');
+    writeFileSync(join(repo, 'unstaged.txt'), 'unstaged\n');
+    const dir = join(repo, 'services', 'orders');
+    const io = gitIo();
+    expect(
+      await runCli(cliArgs(server.url, 'init', 'node-http', dir, '--set', 'API_KEY=x', '--no-deploy'), io),
+      io.stderr.text,
+    ).toBe(0);
+
+    expect(git('log', '-1', '--format=%s')).toBe('Generated from template node-http version 2 by pave init');
+    expect(git('show', '--name-only', '--format=', 'HEAD').split('\n')).toEqual([
+      'services/orders/score.yaml',
+    ]);
+    // Still staged, still untracked: nothing of the user's went into Pave's commit.
+    expect(git('status', '--porcelain')).toBe('A  staged.txt\n?? unstaged.txt');
+  });
+});
