@@ -6,6 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildApi, bootstrapAdmin, type Store } from '../src/index.ts';
 import { OidcSignOn, usernameFrom } from '../src/domain/sso.ts';
 import { refusalsFor } from '../src/domain/audit-refusals.ts';
+import { SSO_STARTS_PER_MINUTE } from '../src/http/routes/sso.ts';
 import { openTestStore, storeEngines } from '../../../test/support/stores.ts';
 import {
   signInAtProvider,
@@ -182,6 +183,34 @@ describe.each(storeEngines)('single sign-on with OIDC on %s', (engine) => {
       } finally {
         await other.close();
       }
+    }
+  });
+
+  it('refuses more than 60 sign-in starts a minute from one address with a 429 that says when to retry', async () => {
+    const sso = new OidcSignOn(store, {
+      issuer: provider.issuer,
+      clientId: provider.clientId,
+      clientSecret: provider.clientSecret,
+    });
+    const limited = await buildApi({ store, sso });
+    try {
+      const startFrom = (remoteAddress: string) =>
+        limited.inject({ url: '/api/v1/auth/sso/start', headers: HOST, remoteAddress });
+      for (let i = 0; i < SSO_STARTS_PER_MINUTE; i++) {
+        expect((await startFrom('192.0.2.1')).statusCode).toBe(302);
+      }
+      const refused = await startFrom('192.0.2.1');
+      expect(refused.statusCode).toBe(429);
+      expect(refused.headers['content-type']).toContain('application/problem+json');
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      expect(refused.json()).toMatchObject({
+        status: 429,
+        detail: 'too many requests from this address: at most 60 in 1 minute',
+      });
+      // Another address is not held back by the first one's starts.
+      expect((await startFrom('192.0.2.2')).statusCode).toBe(302);
+    } finally {
+      await limited.close();
     }
   });
 

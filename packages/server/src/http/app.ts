@@ -10,13 +10,14 @@ import Fastify, {
   type RawServerDefault,
 } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
+import fastifyRateLimit from '@fastify/rate-limit';
 import {
   jsonSchemaTransform,
   jsonSchemaTransformObject,
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import { AuthenticationError, type AccessTarget, type Permission } from '@pave/core';
+import { AuthenticationError, TooManyRequestsError, type AccessTarget, type Permission } from '@pave/core';
 import { authorize, environmentAccess, type AccessCheck } from '../domain/access.ts';
 import type { RuntimeDriver } from '@pave/plugin-api';
 import type { Store } from '../store/index.ts';
@@ -274,6 +275,16 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
       : undefined;
   const teardown = environmentTeardown(options.runtime, resources, app.log);
 
+  // Only routes that ask for it (config.rateLimit) are limited, per client address.
+  await app.register(fastifyRateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) =>
+      new TooManyRequestsError(
+        `too many requests from this address: at most ${context.max} in ${context.after}`,
+        Math.max(1, Math.ceil(context.ttl / 1000)),
+        [{ path: '/', message: `try again in ${Math.max(1, Math.ceil(context.ttl / 1000))} s` }],
+      ),
+  });
   await app.register(
     async (v1) => {
       v1.addHook('onRequest', async (request) => {

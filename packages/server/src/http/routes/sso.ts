@@ -12,6 +12,11 @@ export interface SignInMethods {
 }
 
 const CALLBACK_PATH = '/api/v1/auth/sso/callback';
+/**
+ * Sign-ins one client address may start a minute. Each start keeps a row for 10 minutes, so without a limit
+ * anyone could fill the store; a person needs one or two, and a whole office behind one address a few dozen.
+ */
+export const SSO_STARTS_PER_MINUTE = 60;
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /** The origin the browser reached Pave at, e.g. http://127.0.0.1:7300. */
@@ -107,7 +112,7 @@ export function signInRoutes(api: ApiServer, methods: SignInMethods): void {
     SSO_START_PATH,
     {
       // Public: starting a sign-in is how one gets a token.
-      config: { public: true },
+      config: { public: true, rateLimit: { max: SSO_STARTS_PER_MINUTE, timeWindow: 60_000 } },
       schema: {
         tags: ['auth'],
         summary: 'Start an SSO sign-in: redirects to the OIDC provider',
