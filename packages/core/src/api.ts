@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { EnvironmentStatus, HealthStatus } from './deployments.ts';
-import { dnsLabel, printableText } from './ids.ts';
+import { DNS_LABEL_PATTERN, dnsLabel, printableText } from './ids.ts';
 import { pageLimit } from './paging.ts';
 
 /**
@@ -72,7 +72,9 @@ export const AppParams = z.strictObject({ app: dnsLabel });
 
 export const AppListQuery = z.strictObject({
   limit: pageLimit('apps', 100),
-  cursor: dnsLabel
+  cursor: z
+    .string()
+    .regex(DNS_LABEL_PATTERN, { message: 'must be the nextCursor value of a previous page' })
     .optional()
     .describe('Continue after a previous page: its `nextCursor` (apps whose id sorts after that one).'),
 });

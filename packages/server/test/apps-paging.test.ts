@@ -74,7 +74,12 @@ describe.each(storeEngines)('GET /apps pages with cursors on %s', (engine) => {
   it('refuses a cursor or limit that cannot be one, naming the parameter', async () => {
     const badCursor = await api.call('GET', '/apps?cursor=Not_An_Id');
     expect(badCursor.statusCode).toBe(400);
-    expect(JSON.stringify(badCursor.json())).toContain('cursor');
+    expect(badCursor.json().errors).toEqual([
+      expect.objectContaining({
+        path: 'query.cursor',
+        message: 'must be the nextCursor value of a previous page',
+      }),
+    ]);
     const badLimit = await api.call('GET', '/apps?limit=0');
     expect(badLimit.statusCode).toBe(400);
     expect(JSON.stringify(badLimit.json())).toContain('limit');
