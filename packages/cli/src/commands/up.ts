@@ -191,7 +191,7 @@ function keepYoungGenerationSmall(): void {
 
 /**
  * Once Pave has started, the young generation may grow again (V8's default factor, 2) when load needs it:
- * kept at its initial size, it made the API serve 15–25 % fewer requests a second (docs/benchmarks.md,
+ * kept at its initial size, it made the API serve 20–30 % fewer requests a second (docs/benchmarks.md,
  * "Start-up and memory of pave up").
  */
 function letYoungGenerationGrow(): void {
