@@ -1,57 +1,15 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { request } from 'node:http';
+import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { embeddedRedisAdminUrl, stopEmbeddedRedis } from '@pave/resource-redis';
-import { createTestStoreLocation, type TestStoreLocation } from '../support/stores.ts';
-import { clientEnv, runPave, shortenStabilityWindow, startPave, type PaveProcess } from '../support/pave.ts';
-import { makeAppDir } from '../support/app-dir.ts';
+import type { TestStoreLocation } from '../support/stores.ts';
+import type { PaveProcess } from '../support/pave.ts';
+import { NO_GIT_IDENTITY, startInitFixture, viaUrl, type InitFixture } from '../support/init.ts';
 
 const NODE_MODULES = fileURLToPath(new URL('../../node_modules', import.meta.url));
-
-/** Git with no identity configured (no global or system config), as on a fresh machine. */
-const NO_GIT_IDENTITY = { GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' };
-
-/**
- * Sends a GET to a route's URL as `pave init` printed it: to Pave's address with the URL's host name (so the
- * test needs no resolver for *.localhost).
- */
-function viaUrl(
-  pave: string,
-  url: string,
-  path: string,
-): Promise<{ status: number; type: string; body: string }> {
-  const server = new URL(pave);
-  const route = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: server.hostname,
-        port: server.port,
-        method: 'GET',
-        path: new URL(path, route).pathname,
-        headers: { host: route.host },
-        timeout: 5000,
-      },
-      (response) => {
-        let text = '';
-        response.on('data', (chunk: Buffer) => (text += chunk.toString()));
-        response.on('end', () =>
-          resolve({
-            status: response.statusCode ?? 0,
-            type: String(response.headers['content-type'] ?? ''),
-            body: text,
-          }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 /** The generated project's own `npm test` (node --test): throws with its output when it fails. */
 function npmTest(dir: string): string {
@@ -59,16 +17,12 @@ function npmTest(dir: string): string {
 }
 
 describe('pave init end to end with the static-site and worker templates', () => {
+  let fixture: InitFixture;
   let location: TestStoreLocation;
   let server: PaveProcess;
   let work: string;
-  const env = () => ({ ...clientEnv(server.url, location.dataDir), ...NO_GIT_IDENTITY });
-  const pave = (...args: string[]) => runPave(args, env());
-  const ok = async (...args: string[]) => {
-    const result = await pave(...args);
-    expect(result.code, `pave ${args.join(' ')}\n${result.stderr}${result.stdout}`).toBe(0);
-    return result;
-  };
+  const pave = (...args: string[]) => fixture.pave(...args);
+  const ok = (...args: string[]) => fixture.ok(...args);
   const deployments = async (app: string) =>
     JSON.parse((await ok('deployments', 'list', '--app', app, '--env', 'dev', '-o', 'json')).stdout)
       .items as {
@@ -76,23 +30,12 @@ describe('pave init end to end with the static-site and worker templates', () =>
     }[];
 
   beforeAll(async () => {
-    location = await createTestStoreLocation('sqlite');
-    server = await startPave(['--data-dir', location.dataDir]);
-    await shortenStabilityWindow(server.url, location.dataDir);
-    work = makeAppDir('pave-init-builtins-');
+    fixture = await startInitFixture('pave-init-builtins-');
+    ({ location, server, work } = fixture);
   }, 60_000);
   afterAll(async () => {
     // Deleting an app deletes its workloads and resources (the worker's Redis user and keys too).
-    if (server) {
-      for (const app of ['site', 'jobs']) await pave('apps', 'delete', app, '--force');
-    }
-    await server?.stop();
-    if (location) {
-      // The embedded redis-server outlives Pave (workloads use it): stop it before its data dir goes.
-      await stopEmbeddedRedis(location.dataDir).catch(() => undefined);
-      await location.cleanup();
-    }
-    if (work) rmSync(work, { recursive: true, force: true });
+    await fixture?.cleanup(['site', 'jobs'], stopEmbeddedRedis);
   }, 120_000);
 
   it('refuses a port for static-site that is not an integer before anything is written', async () => {
@@ -148,15 +91,15 @@ describe('pave init end to end with the static-site and worker templates', () =>
 
     const url = /Your app is served at (\S+)/.exec(result.stdout)?.[1];
     expect(url, result.stdout).toMatch(/^http:\/\/web\.dev\.site\.localhost:\d+\/$/);
-    const home = await viaUrl(server.url, url!, '/');
+    const home = await viaUrl(server.url, url!, 'GET', '/');
     expect(home.status).toBe(200);
     expect(home.type).toContain('text/html');
     expect(home.body).toContain('<title>Docs of the site</title>');
     expect(home.body).toContain('<h1>Docs of the site</h1>');
-    const style = await viaUrl(server.url, url!, '/style.css');
+    const style = await viaUrl(server.url, url!, 'GET', '/style.css');
     expect(style.status).toBe(200);
     expect(style.type).toContain('text/css');
-    expect((await viaUrl(server.url, url!, '/nothing.txt')).status).toBe(404);
+    expect((await viaUrl(server.url, url!, 'GET', '/nothing.txt')).status).toBe(404);
 
     const test = npmTest(dir);
     expect(test).toMatch(/# pass 2/);

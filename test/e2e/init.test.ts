@@ -1,82 +1,28 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stopEmbeddedPostgres } from '@pave/resource-postgres';
-import { createTestStoreLocation, type TestStoreLocation } from '../support/stores.ts';
-import { clientEnv, runPave, shortenStabilityWindow, startPave, type PaveProcess } from '../support/pave.ts';
-import { makeAppDir } from '../support/app-dir.ts';
+import type { PaveProcess } from '../support/pave.ts';
+import { NO_GIT_IDENTITY, startInitFixture, viaUrl, type InitFixture } from '../support/init.ts';
 
 const NODE_MODULES = fileURLToPath(new URL('../../node_modules', import.meta.url));
 const NODE_HTTP = fileURLToPath(new URL('../../packages/server/templates/node-http', import.meta.url));
 
-/** Git with no identity configured (no global or system config), as on a fresh machine. */
-const NO_GIT_IDENTITY = { GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' };
-
-/**
- * Sends a request to a route's URL as `pave init` printed it: to Pave's address with the URL's host name (so
- * the test needs no resolver for *.localhost).
- */
-function viaUrl(
-  pave: string,
-  url: string,
-  method: string,
-  path: string,
-  body?: string,
-): Promise<{ status: number; body: string }> {
-  const server = new URL(pave);
-  const route = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: server.hostname,
-        port: server.port,
-        method,
-        path: new URL(path, route).pathname,
-        headers: { host: route.host, 'content-type': 'application/json' },
-        timeout: 5000,
-      },
-      (response) => {
-        let text = '';
-        response.on('data', (chunk: Buffer) => (text += chunk.toString()));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text.trim() }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 describe('pave init end to end: a golden path from template to a deployed app', () => {
-  let location: TestStoreLocation;
+  let fixture: InitFixture;
   let server: PaveProcess;
   let work: string;
-  const env = () => ({ ...clientEnv(server.url, location.dataDir), ...NO_GIT_IDENTITY });
-  const pave = (...args: string[]) => runPave(args, env());
-  const ok = async (...args: string[]) => {
-    const result = await pave(...args);
-    expect(result.code, `pave ${args.join(' ')}\n${result.stderr}${result.stdout}`).toBe(0);
-    return result;
-  };
+  const pave = (...args: string[]) => fixture.pave(...args);
+  const ok = (...args: string[]) => fixture.ok(...args);
 
   beforeAll(async () => {
-    location = await createTestStoreLocation('sqlite');
-    server = await startPave(['--data-dir', location.dataDir]);
-    await shortenStabilityWindow(server.url, location.dataDir);
-    work = makeAppDir('pave-init-');
+    fixture = await startInitFixture('pave-init-');
+    ({ server, work } = fixture);
   }, 60_000);
   afterAll(async () => {
-    if (server) {
-      for (const app of ['orders', 'legacy']) await pave('apps', 'delete', app, '--force');
-    }
-    await server?.stop();
-    if (location) {
-      await stopEmbeddedPostgres(location.dataDir).catch(() => undefined);
-      await location.cleanup();
-    }
-    if (work) rmSync(work, { recursive: true, force: true });
+    await fixture?.cleanup(['orders', 'legacy'], stopEmbeddedPostgres);
   }, 120_000);
 
   it('refuses bad answers before anything is written, naming the parameter and the rule', async () => {

@@ -115,3 +115,16 @@ export async function fakeServer(
 export function cliArgs(server: string, ...args: string[]): string[] {
   return ['node', 'pave', ...args, '--server', server, '--token', 'pave_test'];
 }
+
+/** A fake server's answer for an app that does not exist (problem+json 404). */
+export const NO_APP = {
+  status: 404,
+  body: {
+    type: 'about:blank',
+    title: 'Not Found',
+    status: 404,
+    detail: 'no app',
+    requestId: 'r',
+    errors: [],
+  },
+};

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Deployment, DeploymentDetail, RenderedTemplate, TemplateRecord } from '@pave/core';
 import { runCli } from '../src/program.ts';
-import { cliArgs, fakeIo, fakeServer, temporaryDir } from './helpers.ts';
+import { NO_APP, cliArgs, fakeIo, fakeServer, temporaryDir } from './helpers.ts';
 import type { Recorded } from './helpers.ts';
 
 // `pave init` stopping half-way, after it wrote files: the message names what exists and how to finish or undo.
@@ -115,18 +115,6 @@ const FAILED: DeploymentDetail = {
       message: 'orders never became ready: ImagePullBackOff',
     },
   ],
-};
-
-const NO_APP = {
-  status: 404,
-  body: {
-    type: 'about:blank',
-    title: 'Not Found',
-    status: 404,
-    detail: 'no app',
-    requestId: 'r',
-    errors: [],
-  },
 };
 
 /** A Pave server for `pave init` of {@link TEMPLATE} whose deployment of dev fails. */

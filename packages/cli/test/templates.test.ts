@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { TemplateParameters } from '@pave/core';
 import { runCli } from '../src/program.ts';
 import { coerceAnswer, initPlan, parseSetFlags } from '../src/commands/init.ts';
-import { cliArgs, fakeIo, fakeServer, temporaryDir } from './helpers.ts';
+import { NO_APP, cliArgs, fakeIo, fakeServer, temporaryDir } from './helpers.ts';
 
 const PARAMETERS: TemplateParameters = {
   type: 'object',
@@ -33,18 +33,6 @@ const TEMPLATE = {
   version: 2,
   createdAt: '2026-01-01T00:00:00.000Z',
   createdBy: 'system',
-};
-
-const NO_APP = {
-  status: 404,
-  body: {
-    type: 'about:blank',
-    title: 'Not Found',
-    status: 404,
-    detail: 'no app',
-    requestId: 'r',
-    errors: [],
-  },
 };
 
 const RENDERED = {
