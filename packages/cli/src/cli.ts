@@ -109,6 +109,7 @@ export function rootCommand(io: CliIo): Command {
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   try {
     const program = rootCommand(io);
+    loadClientAhead(argv);
     // Loaded side by side, added in order.
     const registrations = await Promise.all(commandsFor(argv).map((load) => load()));
     for (const register of registrations) register(program, io);
@@ -147,6 +148,21 @@ function commandsFor(argv: readonly string[]): Array<() => Promise<Registration>
   if (first !== undefined && Object.hasOwn(loaders, first)) return [loaders[first]!];
   if (first === undefined && given('V', '--version')) return [];
   return Object.values(loaders);
+}
+
+/** Top-level commands that do not call the API (`validate` does only with --app and --env). */
+const OFFLINE_COMMANDS: ReadonlySet<string> = new Set(['up', 'validate']);
+
+/**
+ * Starts loading the API client and the HTTP layer when `argv` names a command that calls the API, so they load
+ * while the command's own module does rather than after it (see `connect`, which awaits the same modules).
+ */
+function loadClientAhead(argv: readonly string[]): void {
+  const first = argv.slice(2).find((arg) => !arg.startsWith('-'));
+  if (first === undefined || !Object.hasOwn(COMMANDS, first) || OFFLINE_COMMANDS.has(first)) return;
+  // A failure shows where the modules are awaited; here it would only be an unhandled rejection.
+  import('./api-client.ts').catch(() => undefined);
+  import('./http-fetch.ts').catch(() => undefined);
 }
 
 function isCommanderError(error: unknown): error is { exitCode: number; code: string } {

@@ -87,8 +87,10 @@ export async function connect(
   environment: CliEnvironment,
 ): Promise<{ client: PaveClient; connection: Connection }> {
   const connection = resolveConnection(flags, environment);
-  const { PaveClient } = await import('./api-client.ts');
-  const { nodeFetch } = await import('./http-fetch.ts');
+  const [{ PaveClient }, { nodeFetch }] = await Promise.all([
+    import('./api-client.ts'),
+    import('./http-fetch.ts'),
+  ]);
   return {
     client: new PaveClient({ server: connection.server, token: connection.token, fetch: nodeFetch }),
     connection,
