@@ -85,6 +85,22 @@ const commanderChildProcessOnUse = {
   },
 };
 
+// The Score parser (packages/cli/src/score.ts) is bundled on its own, as dist/score-parser.js: in the split
+// bundle it would share zod and yaml with the server's chunks, and a chunk shared that way holds every part of
+// a module that any entry uses (all of zod's core, 160 kB). Built alone it holds only what parsing a Score file
+// needs, and `pave validate` starts about 40 ms sooner. The commands import it from there.
+const cliSource = join(root, 'packages/cli/src');
+const scoreParserApart = {
+  name: 'score-parser-apart',
+  setup(build) {
+    build.onResolve({ filter: /\/score\.ts$/ }, (args) =>
+      join(args.resolveDir, args.path) === join(cliSource, 'score.ts')
+        ? { path: '../score-parser.js', external: true }
+        : undefined,
+    );
+  },
+};
+
 const common = {
   bundle: true,
   plugins: [coreWithoutSideEffects, zodWithoutLocales, commanderChildProcessOnUse],
@@ -133,9 +149,21 @@ await build({
     'process-supervisor': join(root, 'plugins/runtime-process/src/supervisor/main.ts'),
   },
   outdir,
+  plugins: [...common.plugins, scoreParserApart],
   // Client commands load only their own code; the server is a chunk `pave up` imports.
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
+});
+// '../score-parser.js' (above) is right from chunks/, where every command's code goes.
+for (const file of outputFiles(outdir)) {
+  if (dirname(file) !== join(outdir, 'chunks') && readFileSync(file, 'utf8').includes('score-parser.js')) {
+    throw new Error(`${file} imports ../score-parser.js, but only files in chunks/ can`);
+  }
+}
+await build({
+  ...common,
+  entryPoints: { 'score-parser': join(cliSource, 'score.ts') },
+  outdir,
 });
 // The embedded Postgres for machines without PostgreSQL: one detached PGlite server per database. One file,
 // so PGlite's WebAssembly and data files (copied below) sit beside the code that loads them.

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import type { ScoreProblem, ScoreWorkload } from '@pave/core';
 import { connect } from '../connection.ts';
 import { CliUsageError } from '../errors.ts';
@@ -67,7 +66,7 @@ export function registerValidateCommand(program: Command, io: CliIo): void {
       }
       const texts = await readScoreFiles(options.file, io);
       // Loaded here, not at the top, so that `pave --help` does not pay for the Score schema.
-      const { formatScoreProblem, parseScore } = await import('../score.ts');
+      const { formatScoreProblem, mappingKeyPositions, parseScore } = await import('../score.ts');
       const target =
         options.app !== undefined && options.env !== undefined
           ? await environmentTarget(options, options.app, options.env, io)
@@ -80,7 +79,9 @@ export function registerValidateCommand(program: Command, io: CliIo): void {
             target?.type === 'process' && options.app !== undefined && options.env !== undefined
               ? { app: options.app, env: options.env, target: target.id }
               : undefined;
-          const commandless = workload ? containersWithoutCommand(text, file, workload, onProcess) : [];
+          const commandless = workload
+            ? containersWithoutCommand(file, workload, mappingKeyPositions(text, 'containers'), onProcess)
+            : [];
           // Only the process runtime needs a command; without --app/--env the runtime is not known.
           const errors = onProcess ? commandless : [];
           const warnings = target === undefined ? commandless : [];
@@ -145,34 +146,26 @@ async function environmentTarget(
 }
 
 /**
- * One problem for each container of `workload` without a `command`, at its key in `file`: the process runtime
+ * One problem for each container of `workload` without a `command`, at its key in `file` (`containerPositions`,
+ * by container name): the process runtime
  * runs a container's command on the host and ignores its image, so it cannot run such a container. The
  * message says why and how to fix it in the words `pave deploy` uses when it refuses one: as a warning, or,
  * given the process runtime target `onProcess` an environment runs on, as an error naming it.
  */
-export function containersWithoutCommand(
-  text: string,
+function containersWithoutCommand(
   file: string,
   workload: ScoreWorkload,
+  containerPositions: Map<string, { line: number; column: number }>,
   onProcess?: { app: string; env: string; target: string },
 ): ScoreProblem[] {
-  const lineCounter = new LineCounter();
-  const containers = parseDocument(text, { lineCounter }).get('containers', true);
-  const keyOffsets = new Map<string, number>();
-  if (isMap(containers)) {
-    for (const { key } of containers.items) {
-      if (isScalar(key) && typeof key.value === 'string' && key.range)
-        keyOffsets.set(key.value, key.range[0]);
-    }
-  }
   return Object.entries(workload.containers)
     .filter(([, container]) => !container.command?.length)
     .map(([name, container]) => {
-      const { line, col } = lineCounter.linePos(keyOffsets.get(name) ?? 0);
+      const { line, column } = containerPositions.get(name) ?? { line: 1, column: 1 };
       return {
         file,
         line,
-        column: col,
+        column,
         path: `containers.${name}`,
         message: onProcess
           ? `${commandlessReason(name, workload.metadata.name, container.image)} ` +
