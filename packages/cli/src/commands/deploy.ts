@@ -12,7 +12,6 @@ import type {
   WorkloadSource,
 } from '@pave/core';
 import { CliUsageError } from '../errors.ts';
-import { readManifestsDir } from '../manifests-dir.ts';
 import { durationSeconds } from '../duration.ts';
 import type { CliIo } from '../io.ts';
 import { colorsFor } from '../output/colors.ts';
@@ -414,7 +413,9 @@ export async function loadScoreFiles(
     const inlined = await inlineFileSources(parsed.workload, file, cwd);
     problems.push(...inlined.problems);
     const dir = manifestDirs[index];
-    const own = dir === undefined ? undefined : await readManifestsDir(dir, cwd);
+    // Loaded only for --manifests: checking manifests needs core's deployment schemas, and with them classic zod.
+    const own =
+      dir === undefined ? undefined : await (await import('../manifests-dir.ts')).readManifestsDir(dir, cwd);
     problems.push(...(own?.problems ?? []));
     workloads.push({
       spec: inlined.spec,
