@@ -116,6 +116,9 @@ const common = {
   minifySyntax: true,
   minifyIdentifiers: true,
   // Errors are told apart by name (commander's CommanderError sets it from its class name): keep class names.
+  // This costs the server a `name` redefinition per closure it creates per request (Fastify's hook runner
+  // makes 13 per request); unshortened names would avoid most of them but cost 3 MB of idle memory, see
+  // docs/benchmarks.md, "Function names the bundle keeps".
   keepNames: true,
   logLevel: 'warning',
   external: [
