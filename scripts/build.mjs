@@ -50,40 +50,36 @@ const coreWithoutSideEffects = {
   },
 };
 
+/**
+ * A plugin that gives the modules of package `dependent` that import a path matching `filter` the module
+ * `contents` instead.
+ */
+function standIn(name, dependent, filter, contents) {
+  const importer = new RegExp(`[\\\\/]node_modules[\\\\/]${dependent}[\\\\/]`);
+  return {
+    name,
+    setup(build) {
+      build.onResolve({ filter }, (args) =>
+        importer.test(args.importer) ? { path: args.path, namespace: name } : undefined,
+      );
+      build.onLoad({ filter: /.*/, namespace: name }, () => ({ contents, loader: 'js' }));
+    },
+  };
+}
+
 // zod's namespace re-exports its 60-odd message locales (`z.locales`, ~370 kB of code); Pave uses none of them
 // (zod's own English messages are imported apart), so each `pave` command that loads zod would only compile them.
-const zodWithoutLocales = {
-  name: 'zod-without-locales',
-  setup(build) {
-    build.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
-      /[\\/]node_modules[\\/]zod[\\/]/.test(args.importer)
-        ? { path: 'zod-locales', namespace: 'zod-without-locales' }
-        : undefined,
-    );
-    build.onLoad({ filter: /.*/, namespace: 'zod-without-locales' }, () => ({
-      contents: 'export {};',
-      loader: 'js',
-    }));
-  },
-};
+const zodWithoutLocales = standIn('zod-without-locales', 'zod', /\/locales\/index\.js$/, 'export {};');
 
 // Commander requires node:child_process when it loads, for subcommands that are executables of their own, which
-// Pave has none of; loading it (with net, dgram and streams) cost every `pave` command about 4 ms of its start.
+// Pave has none of; loading it (with net, dgram and streams) cost every `pave` command a few ms of its start.
 // Commander gets it on first use instead.
-const commanderChildProcessOnUse = {
-  name: 'commander-child-process-on-use',
-  setup(build) {
-    build.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
-      /[\\/]node_modules[\\/]commander[\\/]/.test(args.importer)
-        ? { path: 'child_process', namespace: 'commander-child-process-on-use' }
-        : undefined,
-    );
-    build.onLoad({ filter: /.*/, namespace: 'commander-child-process-on-use' }, () => ({
-      contents: "module.exports = new Proxy({}, { get: (_, key) => require('node:child_process')[key] });",
-      loader: 'js',
-    }));
-  },
-};
+const commanderChildProcessOnUse = standIn(
+  'commander-child-process-on-use',
+  'commander',
+  /^(node:)?child_process$/,
+  "module.exports = new Proxy({}, { get: (_, key) => require('node:child_process')[key] });",
+);
 
 // The Score parser (packages/cli/src/score.ts) is bundled on its own, as dist/score-parser.js: in the split
 // bundle it would share zod and yaml with the server's chunks, and a chunk shared that way holds every part of
