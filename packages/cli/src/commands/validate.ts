@@ -147,10 +147,10 @@ async function environmentTarget(
 
 /**
  * One problem for each container of `workload` without a `command`, at its key in `file` (`containerPositions`,
- * by container name): the process runtime
- * runs a container's command on the host and ignores its image, so it cannot run such a container. The
- * message says why and how to fix it in the words `pave deploy` uses when it refuses one: as a warning, or,
- * given the process runtime target `onProcess` an environment runs on, as an error naming it.
+ * by container name): the process runtime runs a container's command on the host and ignores its image, so it
+ * cannot run such a container. The message says why and how to fix it in the words `pave deploy` uses when it
+ * refuses one: as a warning, or, given the process runtime target `onProcess` an environment runs on, as an
+ * error naming it.
  */
 function containersWithoutCommand(
   file: string,
