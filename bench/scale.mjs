@@ -69,7 +69,9 @@ const HOT_DEPLOYMENTS = 5_100;
 const PAGE = 50;
 const DEEP_PAGE = 100;
 const YEAR_MS = 365 * 86_400_000;
-const GOALS = { p95Ms: { sqlite: 10, postgres: 20 }, growth: 1.5, verifySeconds: 30, rssMiB: 250 };
+const GOALS = { p95Ms: { sqlite: 10, postgres: 20 }, growth: 1.5, verifySeconds: 30, rssMB: 250 };
+// RSS is sampled in MiB; the goal is in MB (250 MB is 238.4 MiB).
+const MIB_PER_MB = 1e6 / 2 ** 20;
 
 const requests = positiveInt('BENCH_SCALE_REQUESTS', 200);
 // Calls per transaction. PostgreSQL keeps every version of a row updated in one transaction (the head of the
@@ -807,11 +809,13 @@ function table(result) {
   );
   const slow = result.endpoints.filter((e) => e.p95 > goal).map((e) => e.name);
   const verifyGrowthMiB = Number((v.serverPeakRssMiB - v.serverRssBeforeMiB).toFixed(1));
+  const rssPeakMiB = Math.max(result.rss.underLoadMaxMiB, v.serverPeakRssMiB);
   lines.push(
     `  goals: p95 <= ${goal} ms ${slow.length ? `MISSED by ${slow.join(', ')}` : 'met'}; ` +
       `verify < ${GOALS.verifySeconds} s ${v.wallSeconds < GOALS.verifySeconds ? 'met' : 'MISSED'} ` +
       `(server RSS grew ${verifyGrowthMiB} MiB while verifying); ` +
-      `RSS <= ${GOALS.rssMiB} MB ${result.rss.underLoadMaxMiB <= GOALS.rssMiB ? 'met' : 'MISSED'}`,
+      `RSS <= ${GOALS.rssMB} MB ${rssPeakMiB <= GOALS.rssMB * MIB_PER_MB ? 'met' : 'MISSED'} ` +
+      `(peak ${rssPeakMiB} MiB, the audit walk included)`,
   );
   for (const note of result.notes) lines.push(`  note: ${note}`);
   for (const problem of result.problems) lines.push(`  WRONG: ${problem}`);
