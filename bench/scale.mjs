@@ -407,6 +407,36 @@ function sampleRss(pid) {
   };
 }
 
+/**
+ * Samples the V8 heap of `pave up` from its /metrics every 200 ms until stopped; resolves with the largest
+ * size seen of each heap space (young generation, old generation, large objects), in MiB. That tells what an
+ * RSS peak was made of: V8's heap, or memory outside it (SQLite's page cache, native buffers).
+ */
+function sampleHeap(server) {
+  const largest = {};
+  let stopped = false;
+  const poll = (async () => {
+    while (!stopped) {
+      const response = await fetch(`${server.url}/metrics`, {
+        headers: { authorization: `Bearer ${server.token}` },
+      }).catch(() => null);
+      const text = response?.ok ? await response.text() : '';
+      for (const match of text.matchAll(/^\w*nodejs_heap_space_size_total_bytes\{space="(\w+)"\} (\d+)/gmu)) {
+        const mib = Number(match[2]) / 2 ** 20;
+        if (mib > 0) largest[match[1]] = Math.max(largest[match[1]] ?? 0, Number(mib.toFixed(1)));
+      }
+      await new Promise((resolveWait) => setTimeout(resolveWait, 200));
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await poll;
+      return largest;
+    },
+  };
+}
+
 async function measure(engine, size, dataDir, storeArgs) {
   const server = await startPave(dataDir, storeArgs);
   const idleRss = memoryOf(server.pid)?.rss ?? null;
@@ -589,6 +619,7 @@ async function auditVerify(server) {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const serverRss = sampleRss(server.pid);
+  const serverHeap = sampleHeap(server);
   const cliRss = sampleRss(child.pid);
   let stdout = '';
   let stderr = '';
@@ -614,6 +645,7 @@ async function auditVerify(server) {
   await probe;
   const wallSeconds = Number(((performance.now() - started) / 1000).toFixed(2));
   const serverMax = serverRss.stop();
+  const serverHeapMiB = await serverHeap.stop();
   const cliMax = cliRss.stop();
   let result = null;
   try {
@@ -628,6 +660,7 @@ async function auditVerify(server) {
     keyedFrom: result?.keyedFrom ?? null,
     wallSeconds,
     serverRssMaxMiB: serverMax,
+    serverHeapMaxMiB: serverHeapMiB,
     cliRssMaxMiB: cliMax,
     apiDuringVerifyMs: apiDuringVerify.length
       ? { p50: round(percentile(apiDuringVerify, 0.5)), max: round(Math.max(...apiDuringVerify)) }
@@ -799,7 +832,10 @@ function table(result) {
   const v = result.verify;
   lines.push(
     `  pave audit verify: ${v.ok ? `ok, ${v.entries} entries` : `FAILED ${v.error}`} in ${v.wallSeconds} s; ` +
-      `pave up RSS ${v.serverRssBeforeMiB} MiB before, peak ${v.serverPeakRssMiB} MiB during; CLI peak ${v.cliRssMaxMiB} MiB` +
+      `pave up RSS ${v.serverRssBeforeMiB} MiB before, peak ${v.serverPeakRssMiB} MiB during ` +
+      `(V8 heap spaces at their largest: ${Object.entries(v.serverHeapMaxMiB ?? {})
+        .map(([space, mib]) => `${space} ${mib}`)
+        .join(', ')} MiB); CLI peak ${v.cliRssMaxMiB} MiB` +
       (v.apiDuringVerifyMs
         ? `; GET /apps/:app meanwhile p50 ${v.apiDuringVerifyMs.p50} ms, max ${v.apiDuringVerifyMs.max} ms`
         : ''),

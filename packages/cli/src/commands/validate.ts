@@ -80,7 +80,12 @@ export function registerValidateCommand(program: Command, io: CliIo): void {
               ? { app: options.app, env: options.env, target: target.id }
               : undefined;
           const commandless = workload
-            ? containersWithoutCommand(file, workload, mappingKeyPositions(text, 'containers'), onProcess)
+            ? containersWithoutCommand(
+                file,
+                workload,
+                () => mappingKeyPositions(text, 'containers'),
+                onProcess,
+              )
             : [];
           // Only the process runtime needs a command; without --app/--env the runtime is not known.
           const errors = onProcess ? commandless : [];
@@ -146,7 +151,7 @@ async function environmentTarget(
 }
 
 /**
- * One problem for each container of `workload` without a `command`, at its key in `file` (`containerPositions`,
+ * One problem for each container of `workload` without a `command`, at its key in `file` (`containerPositions()`,
  * by container name): the process runtime runs a container's command on the host and ignores its image, so it
  * cannot run such a container. The message says why and how to fix it in the words `pave deploy` uses when it
  * refuses one: as a warning, or, given the process runtime target `onProcess` an environment runs on, as an
@@ -155,26 +160,29 @@ async function environmentTarget(
 function containersWithoutCommand(
   file: string,
   workload: ScoreWorkload,
-  containerPositions: Map<string, { line: number; column: number }>,
+  containerPositions: () => Map<string, { line: number; column: number }>,
   onProcess?: { app: string; env: string; target: string },
 ): ScoreProblem[] {
-  return Object.entries(workload.containers)
-    .filter(([, container]) => !container.command?.length)
-    .map(([name, container]) => {
-      const { line, column } = containerPositions.get(name) ?? { line: 1, column: 1 };
-      return {
-        file,
-        line,
-        column,
-        path: `containers.${name}`,
-        message: onProcess
-          ? `${commandlessReason(name, workload.metadata.name, container.image)} ` +
-            `(${onProcess.app}/${onProcess.env} runs on the process runtime target "${onProcess.target}")`
-          : `warning: ${commandlessReason(name, workload.metadata.name, container.image)}; this matters ` +
-            'where the environment runs on the process runtime (the `local` target of `pave up`): pass --app ' +
-            "and --env to check against an environment's runtime target",
-      };
-    });
+  const commandless = Object.entries(workload.containers).filter(
+    ([, container]) => !container.command?.length,
+  );
+  // Finding the lines parses the file again: only when there is something to point at.
+  const positions = commandless.length > 0 ? containerPositions() : new Map<string, never>();
+  return commandless.map(([name, container]) => {
+    const { line, column } = positions.get(name) ?? { line: 1, column: 1 };
+    return {
+      file,
+      line,
+      column,
+      path: `containers.${name}`,
+      message: onProcess
+        ? `${commandlessReason(name, workload.metadata.name, container.image)} ` +
+          `(${onProcess.app}/${onProcess.env} runs on the process runtime target "${onProcess.target}")`
+        : `warning: ${commandlessReason(name, workload.metadata.name, container.image)}; this matters ` +
+          'where the environment runs on the process runtime (the `local` target of `pave up`): pass --app ' +
+          "and --env to check against an environment's runtime target",
+    };
+  });
 }
 
 // The reason `pave deploy` gives (the process runtime's check), naming the workload too.
