@@ -1,8 +1,9 @@
-import { CompiledQuery, sql, type KyselyPlugin, type RootOperationNode } from 'kysely';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../src/index.ts';
 import { listAudit } from '../src/domain/audit.ts';
 import { openTestStore, storeEngines } from '../../../test/support/stores.ts';
+import { withPlanOfLastQuery } from './support/query-plan.ts';
 
 const APPS = 300;
 const ENTRIES = 60_000;
@@ -45,46 +46,8 @@ describe.each(storeEngines)('the audit log of one app on %s', (engine) => {
 
   /** Runs listAudit, returning its page and the plan of the audit_entries query it ran. */
   async function listWithPlan(query: Parameters<typeof listAudit>[1]) {
-    const nodes: RootOperationNode[] = [];
-    const recorder: KyselyPlugin = {
-      transformQuery: (args) => {
-        nodes.push(args.node);
-        return args.node;
-      },
-      transformResult: async (args) => args.result,
-    };
-    const db = store.db.withPlugin(recorder);
-    const page = await listAudit(db, query);
-    const node = nodes.at(-1)!;
-    const compiled = store.db.getExecutor().compileQuery(node, { queryId: 'plan' });
-    const explain = engine === 'postgres' ? 'explain (format json) ' : 'explain query plan ';
-    const result = await store.db.executeQuery(
-      CompiledQuery.raw(explain + compiled.sql, [...compiled.parameters]),
-    );
-    return { page, plan: planSteps(result.rows), sql: compiled.sql };
-  }
-
-  /** The plan's steps, one line each: PostgreSQL's node types with the relation and direction they scan. */
-  function planSteps(rows: unknown[]): string[] {
-    if (engine !== 'postgres') return rows.map((row) => (row as { detail: string }).detail);
-    interface PlanNode {
-      'Node Type': string;
-      'Relation Name'?: string;
-      'Index Name'?: string;
-      'Scan Direction'?: string;
-      Plans?: PlanNode[];
-    }
-    const steps: string[] = [];
-    const walk = (node: PlanNode) => {
-      steps.push(
-        [node['Node Type'], node['Relation Name'], node['Index Name'], node['Scan Direction']]
-          .filter(Boolean)
-          .join(' '),
-      );
-      for (const child of node.Plans ?? []) walk(child);
-    };
-    walk((rows[0] as { 'QUERY PLAN': [{ Plan: PlanNode }] })['QUERY PLAN'][0].Plan);
-    return steps;
+    const { result: page, plan, sql: text } = await withPlanOfLastQuery(store, (db) => listAudit(db, query));
+    return { page, plan, sql: text };
   }
 
   it.each([

@@ -93,38 +93,77 @@ export function eventVisibility(actor: Actor): EventVisibility {
 }
 
 /**
+ * Above this many readable apps, a restricted reader's events are read with one query instead of one ordered
+ * read per app (SQLite allows at most 500 parts in one compound select; there are at most 5 org-wide types).
+ */
+export const MAX_APP_READS = 200;
+
+/**
  * The events after `query.after` (all when absent), oldest first, that match the filters and that the
  * visibility admits; at most `query.limit` (default 100).
+ *
+ * For a reader who sees only some apps, each app's events and each org-wide type it may see are read in
+ * order through an index and merged, each read stopping at the limit: one query that filters the whole
+ * log by app makes the database read every event of those apps and sort them, which grows with history
+ * (docs/benchmarks.md, "A year of history").
  */
 export async function listEvents(
   db: Executor,
   visibility: EventVisibility,
   query: EventQuery,
 ): Promise<PaveEvent[]> {
-  const rows = await db
-    .selectFrom('events')
-    .selectAll()
-    .$if(query.after !== undefined, (qb) => qb.where('id', '>', Number(query.after)))
-    .$if(query.app !== undefined, (qb) => qb.where('app_id', '=', query.app!))
-    .$if(query.env !== undefined, (qb) => qb.where('env_id', '=', query.env!))
-    .$if(query.type !== undefined, (qb) => qb.where('type', '=', query.type!))
-    .where((eb) => {
-      const org =
-        visibility.orgTypes.length > 0
-          ? eb.and([eb('app_id', 'is', null), eb('type', 'in', visibility.orgTypes)])
-          : eb.lit(false);
-      if (visibility.allApps) return eb.or([eb('app_id', 'is not', null), org]);
-      if (visibility.apps.length === 0) return org;
+  const limit = query.limit ?? 100;
+  const matching = () =>
+    db
+      .selectFrom('events')
+      .selectAll()
+      .$if(query.after !== undefined, (qb) => qb.where('id', '>', Number(query.after)))
+      .$if(query.app !== undefined, (qb) => qb.where('app_id', '=', query.app!))
+      .$if(query.env !== undefined, (qb) => qb.where('env_id', '=', query.env!))
+      .$if(query.type !== undefined, (qb) => qb.where('type', '=', query.type!));
+  const orgTypes = visibility.orgTypes;
+  const apps = visibility.apps.filter((app) => query.app === undefined || app === query.app);
+  if (visibility.allApps || apps.length > MAX_APP_READS) {
+    const rows = await matching()
+      .where((eb) => {
+        const org =
+          orgTypes.length > 0
+            ? eb.and([eb('app_id', 'is', null), eb('type', 'in', orgTypes)])
+            : eb.lit(false);
+        if (visibility.allApps) return eb.or([eb('app_id', 'is not', null), org]);
+        // Only the app as it is now: the events of an earlier app with the same id are not its readers'.
+        const current = eb
+          .selectFrom('apps')
+          .select('apps.incarnation')
+          .whereRef('apps.id', '=', 'events.app_id');
+        return eb.or([eb.and([eb('app_id', 'in', apps), eb('app_incarnation', '=', current)]), org]);
+      })
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map(toEvent);
+  }
+  const reads = apps.map((app) =>
+    matching()
+      .where('app_id', '=', app)
       // Only the app as it is now: the events of an earlier app with the same id are not its readers'.
-      const current = eb
-        .selectFrom('apps')
-        .select('apps.incarnation')
-        .whereRef('apps.id', '=', 'events.app_id');
-      return eb.or([eb.and([eb('app_id', 'in', visibility.apps), eb('app_incarnation', '=', current)]), org]);
-    })
-    .orderBy('id')
-    .limit(query.limit ?? 100)
-    .execute();
+      .where((eb) =>
+        eb('app_incarnation', '=', eb.selectFrom('apps').select('incarnation').where('id', '=', app)),
+      )
+      .orderBy('id')
+      .limit(limit),
+  );
+  if (query.app === undefined) {
+    // One read per type, each in order through the index of org-wide events by type.
+    for (const type of orgTypes) {
+      reads.push(matching().where('app_id', 'is', null).where('type', '=', type).orderBy('id').limit(limit));
+    }
+  }
+  if (reads.length === 0) return [];
+  // Each read is wrapped in a select of its own: SQLite takes no ORDER BY or LIMIT on a part of a compound.
+  const parts = reads.map((read, index) => db.selectFrom(read.as(`part${index}`)).selectAll());
+  const merged = parts.slice(1).reduce((all, part) => all.unionAll(part), parts[0]!);
+  const rows = await db.selectFrom(merged.as('visible')).selectAll().orderBy('id').limit(limit).execute();
   return rows.map(toEvent);
 }
 

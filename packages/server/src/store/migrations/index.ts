@@ -23,7 +23,7 @@ import { sso } from './0022_sso.ts';
 import { insights } from './0023_insights.ts';
 import { deploymentFacts } from './0024_deployment_facts.ts';
 import { scaleIndexes } from './0025_scale_indexes.ts';
-import { auditStatistics } from './0026_audit_statistics.ts';
+import { readsByApp } from './0026_reads_by_app.ts';
 
 /** The database engines the store runs on. */
 export type StoreEngine = 'sqlite' | 'postgres';
@@ -61,5 +61,5 @@ export const migrations: readonly StoreMigration[] = [
   insights,
   deploymentFacts,
   scaleIndexes,
-  auditStatistics,
+  readsByApp,
 ];
