@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../src/index.ts';
 import { listAudit } from '../src/domain/audit.ts';
 import { openTestStore, storeEngines } from '../../../test/support/stores.ts';
-import { withPlanOfLastQuery } from './support/query-plan.ts';
+import { seedApps, withPlanOfLastQuery } from './support/query-plan.ts';
 
 const APPS = 300;
 const ENTRIES = 60_000;
@@ -24,11 +24,7 @@ describe.each(storeEngines)('the audit log of one app on %s', (engine) => {
     const opened = await openTestStore(engine);
     store = opened.store;
     cleanup = opened.cleanup;
-    await sql`
-      with recursive n(i) as (select 0 union all select i + 1 from n where i < ${sql.lit(APPS - 1)})
-      insert into apps (id, name, created_by, created_at, incarnation)
-      select 'app-' || i, 'app-' || i, 'admin', '2026-01-01T00:00:00.000Z', 'incarnation-' || i from n
-    `.execute(store.db);
+    await seedApps(store, APPS);
     await sql`
       with recursive n(i) as (select 1 union all select i + 1 from n where i < ${sql.lit(ENTRIES)})
       insert into audit_entries (at, actor, action, target, app_id, app_incarnation, request_id, summary)

@@ -4,7 +4,7 @@ import type { EventQuery, EventType } from '@pave/core';
 import type { Store } from '../src/index.ts';
 import { listEvents, MAX_APP_READS, type EventVisibility } from '../src/domain/events.ts';
 import { openTestStore, storeEngines } from '../../../test/support/stores.ts';
-import { withPlanOfLastQuery } from './support/query-plan.ts';
+import { seedApps, withPlanOfLastQuery } from './support/query-plan.ts';
 
 const APPS = MAX_APP_READS + 50;
 const EVENTS = 60_000;
@@ -62,11 +62,7 @@ describe.each(storeEngines)('the events a reader may see, in a long log, on %s',
     const opened = await openTestStore(engine);
     store = opened.store;
     cleanup = opened.cleanup;
-    await sql`
-      with recursive n(i) as (select 0 union all select i + 1 from n where i < ${sql.lit(APPS - 1)})
-      insert into apps (id, name, created_by, created_at, incarnation)
-      select 'app-' || i, 'app-' || i, 'admin', '2026-01-01T00:00:00.000Z', 'incarnation-' || i from n
-    `.execute(store.db);
+    await seedApps(store, APPS);
     const rows = Array.from({ length: EVENTS }, (_, index) => eventAt(index + 1));
     for (let from = 0; from < rows.length; from += 1000) {
       await store.db

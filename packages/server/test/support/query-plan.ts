@@ -1,4 +1,4 @@
-import { CompiledQuery, type KyselyPlugin, type RootOperationNode } from 'kysely';
+import { CompiledQuery, sql, type KyselyPlugin, type RootOperationNode } from 'kysely';
 import type { Store } from '../../src/index.ts';
 import type { Executor } from '../../src/store/index.ts';
 
@@ -56,4 +56,13 @@ export async function withPlanOfLastQuery<T>(
   };
   walk((explained.rows[0] as { 'QUERY PLAN': [{ Plan: PlanNode }] })['QUERY PLAN'][0].Plan);
   return { result, sql: compiled.sql, plan };
+}
+
+/** Inserts apps app-0 … app-(count-1) with incarnations incarnation-0 …, in one statement (for long logs). */
+export async function seedApps(store: Store, count: number): Promise<void> {
+  await sql`
+    with recursive n(i) as (select 0 union all select i + 1 from n where i < ${sql.lit(count - 1)})
+    insert into apps (id, name, created_by, created_at, incarnation)
+    select 'app-' || i, 'app-' || i, 'admin', '2026-01-01T00:00:00.000Z', 'incarnation-' || i from n
+  `.execute(store.db);
 }
