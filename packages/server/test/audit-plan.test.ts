@@ -40,12 +40,6 @@ describe.each(storeEngines)('the audit log of one app on %s', (engine) => {
     await cleanup?.();
   });
 
-  /** Runs listAudit, returning its page and the plan of the audit_entries query it ran. */
-  async function listWithPlan(query: Parameters<typeof listAudit>[1]) {
-    const { result: page, plan, sql: text } = await withPlanOfLastQuery(store, (db) => listAudit(db, query));
-    return { page, plan, sql: text };
-  }
-
   it.each([
     ['the busiest app', 'app-0', undefined],
     ['the busiest app', 'app-0', String(ENTRIES / 2)],
@@ -54,7 +48,11 @@ describe.each(storeEngines)('the audit log of one app on %s', (engine) => {
   ])(
     '%s (%s, cursor %s): walks an index newest first, without reading and sorting all its entries',
     async (_, appId, cursor) => {
-      const { page, plan, sql: text } = await listWithPlan({ app: appId, limit: 50, cursor });
+      const {
+        result: page,
+        plan,
+        sql: text,
+      } = await withPlanOfLastQuery(store, (db) => listAudit(db, { app: appId, limit: 50, cursor }));
       expect(text).toContain('audit_entries');
       expect(page.items).toHaveLength(50);
       expect(
