@@ -8,7 +8,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     // Most test files wait on real processes, containers, browsers and databases rather than compute, so
-    // they run one more at a time than the machine has cores (vitest's default is one fewer).
-    maxWorkers: availableParallelism() + 1,
+    // they run one more at a time than the machine has cores (vitest's default is one fewer), and at most
+    // four: each may start servers, containers and a browser of its own. CI's two cores run three.
+    maxWorkers: Math.min(availableParallelism() + 1, 4),
   },
 });
