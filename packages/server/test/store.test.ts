@@ -1,8 +1,6 @@
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrations, openStore, type StoreMigration } from '../src/index.ts';
-import { systemContext } from '../src/domain/context.ts';
-import { recordEvent, type EventRecord } from '../src/domain/events.ts';
 import {
   createTestStoreLocation,
   storeEngines,
@@ -61,71 +59,6 @@ describe.each(storeEngines)('store on %s', (engine) => {
         }),
       ).rejects.toThrow('boom');
       expect(await store.db.selectFrom('apps').selectAll().execute()).toEqual([]);
-    } finally {
-      await store.close();
-    }
-  });
-
-  it('tells its listeners about a commit that added events once it has committed, and about nothing else', async () => {
-    location = await createTestStoreLocation(engine);
-    const store = await openStore({ url: location.url, dataDir: location.dataDir });
-    const event: EventRecord<'values.changed'> = {
-      type: 'values.changed',
-      app: null,
-      data: { scope: 'app', version: null, set: ['KEY'], unset: [] },
-    };
-    const context = systemContext('tester', 'test');
-    const count = () =>
-      store.db
-        .selectFrom('events')
-        .select(sql<number>`count(*)`.as('n'))
-        .executeTakeFirstOrThrow();
-    try {
-      // Each call reads how many events there are, with a query of its own: the commit must be visible to it.
-      const reads: Promise<number>[] = [];
-      const stop = store.onEventsCommitted(() => reads.push(count().then((row) => Number(row.n))));
-      await store.transaction(async (tx) => {
-        await recordEvent(tx, context, event);
-        await recordEvent(tx, context, event);
-        await tx
-          .updateTable('event_cursor')
-          .set({ last_id: sql`last_id` })
-          .execute();
-      });
-      expect(await Promise.all(reads)).toEqual([2]);
-      await recordEvent(store.db, context, event); // in a transaction of its own
-      expect(await Promise.all(reads)).toEqual([2, 3]);
-      await store.transaction(async (tx) => {
-        await tx
-          .updateTable('event_cursor')
-          .set({ last_id: sql`last_id` })
-          .execute(); // no event
-      });
-      await expect(
-        store.transaction(async (tx) => {
-          await recordEvent(tx, context, event);
-          throw new Error('changed my mind');
-        }),
-      ).rejects.toThrow('changed my mind');
-      expect(reads).toHaveLength(2);
-      // Outside a transaction (Pave's own code always opens one), the insert is its own commit.
-      await store.db
-        .insertInto('events')
-        .values({
-          id: 1000,
-          type: 'values.changed',
-          time: new Date().toISOString(),
-          actor: 'tester',
-          app_id: null,
-          app_incarnation: null,
-          env_id: null,
-          data: '{}',
-        })
-        .execute();
-      expect(await Promise.all(reads)).toEqual([2, 3, 4]);
-      stop();
-      await recordEvent(store.db, context, event);
-      expect(reads).toHaveLength(3);
     } finally {
       await store.close();
     }

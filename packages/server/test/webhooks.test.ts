@@ -178,17 +178,6 @@ describe.each(storeEngines)('webhooks on %s', (engine) => {
     expect(shown.lastEventId).toBe(String(ids.at(-1)));
   });
 
-  it('delivers an event committed in this process without waiting for its next poll', async () => {
-    const hook = await receiver();
-    await create({ name: 'woken', url: hook.url, app: 'shop' });
-    // It polls once an hour: after its first look (at start), only the commit can make it send.
-    dispatcher({ pollMs: 3_600_000 });
-    await record(1);
-    await eventually(() => hook.requests.length === 1);
-    await record(2);
-    await eventually(() => hook.requests.length === 3);
-  });
-
   it('retries a failed delivery with the same webhook-id and lets later events wait', async () => {
     const hook = await receiver((_request, index) => (index === 0 ? 500 : 200));
     const created = await create({ name: 'retried', url: hook.url, app: 'shop', events: ['values.changed'] });

@@ -1,71 +1,10 @@
 import { EVENT_DATA, type EventData, type EventQuery, type EventType, type PaveEvent } from '@pave/core';
 import type { Selectable } from 'kysely';
-import type { Executor, Store } from '../store/index.ts';
+import type { Executor } from '../store/index.ts';
 import type { EventsTable } from '../store/schema.ts';
 import { decideFor } from './access.ts';
 import { incarnationOf } from './audit.ts';
 import { now, type Actor, type RequestContext } from './context.ts';
-
-/**
- * The least time between two looks of a reader of new events that commits in this process wake: a burst of
- * commits costs it one look per this many ms instead of one per commit.
- */
-export const EVENT_WAKE_SPACING_MS = 20;
-
-/**
- * Paces a reader that looks for new events again and again (an event stream): call `looking()` as each look
- * begins; `next(pollMs)` resolves when it is time for the next one: after `pollMs`, or as soon as this process
- * has committed events since that look began (but not sooner than EVENT_WAKE_SPACING_MS after it), or when
- * `signal` aborts. Events other replicas commit are seen at the poll. `close()` stops watching the store.
- */
-export class EventWaiter {
-  private committed = false;
-  private lookedAt = 0;
-  private wake: (() => void) | undefined;
-  private readonly stopWatching: () => void;
-
-  constructor(
-    store: Store,
-    private readonly signal: AbortSignal,
-  ) {
-    this.stopWatching = store.onEventsCommitted(() => {
-      this.committed = true;
-      this.wake?.();
-    });
-  }
-
-  looking(): void {
-    this.committed = false;
-    this.lookedAt = Date.now();
-  }
-
-  next(pollMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      const done = () => {
-        clearTimeout(timer);
-        this.wake = undefined;
-        this.signal.removeEventListener('abort', done);
-        resolve();
-      };
-      if (this.signal.aborted) return done();
-      this.signal.addEventListener('abort', done, { once: true });
-      const soon = () => {
-        this.wake = undefined;
-        clearTimeout(timer);
-        timer = setTimeout(done, Math.max(0, this.lookedAt + EVENT_WAKE_SPACING_MS - Date.now()));
-      };
-      timer = setTimeout(done, pollMs);
-      if (this.committed) soon();
-      else this.wake = soon;
-    });
-  }
-
-  close(): void {
-    this.stopWatching();
-    this.wake = undefined;
-  }
-}
 
 /** What a change records in the event stream. `data` never holds a secret value. */
 export interface EventRecord<T extends EventType> {

@@ -8,14 +8,8 @@ import {
   PostgresDialect,
   SqliteDialect,
   sql,
-  type CompiledQuery,
-  type DatabaseConnection,
-  type Dialect,
-  type Driver,
   type MigrationProvider,
-  type QueryResult,
   type Transaction,
-  type TransactionSettings,
 } from 'kysely';
 import { InputError, ServiceUnavailableError, StoreVersionError } from '@pave/core';
 import type { Database } from './schema.ts';
@@ -45,13 +39,6 @@ export interface Store {
   transaction<T>(fn: (tx: Transaction<Database>) => Promise<T>): Promise<T>;
   /** Resolves if the store answers a trivial query; rejects with ServiceUnavailableError otherwise. */
   ping(): Promise<void>;
-  /**
-   * Calls `listener` each time a transaction of this store that added events has committed, so that readers
-   * of new events in this process (the webhook dispatcher, event streams) look at once instead of at their
-   * next poll. Events other replicas commit are not reported: their readers still poll. Returns the function
-   * that stops the calls.
-   */
-  onEventsCommitted(listener: () => void): () => void;
   close(): Promise<void>;
 }
 
@@ -62,17 +49,7 @@ export interface Store {
  */
 export async function openStore(options: StoreOptions): Promise<Store> {
   const migrations = options.migrations ?? knownMigrations;
-  const eventListeners = new Set<() => void>();
-  const { engine, location, db } = connect(options, () => {
-    for (const listener of eventListeners) {
-      // A listener only wakes a reader that polls anyway; its failure must not fail the commit it follows.
-      try {
-        listener();
-      } catch {
-        // ignored: see above
-      }
-    }
-  });
+  const { engine, location, db } = connect(options);
   try {
     await db.selectNoFrom(sql<number>`1`.as('one')).execute();
   } catch (error) {
@@ -98,24 +75,16 @@ export async function openStore(options: StoreOptions): Promise<Store> {
         throw new ServiceUnavailableError(`the store at ${location} does not answer: ${describe(error)}`);
       }
     },
-    onEventsCommitted(listener) {
-      const own = () => listener();
-      eventListeners.add(own);
-      return () => eventListeners.delete(own);
-    },
     close: () => db.destroy(),
   };
 }
 
-function connect(
-  options: StoreOptions,
-  eventsCommitted: () => void,
-): { engine: StoreEngine; location: string; db: Kysely<Database> } {
+function connect(options: StoreOptions): { engine: StoreEngine; location: string; db: Kysely<Database> } {
   const url = options.url?.trim();
   if (!url) {
     mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
     const file = join(options.dataDir, 'pave.db');
-    return { engine: 'sqlite', location: file, db: sqliteDatabase(file, eventsCommitted) };
+    return { engine: 'sqlite', location: file, db: sqliteDatabase(file) };
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
     const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5_000 });
@@ -124,14 +93,12 @@ function connect(
     return {
       engine: 'postgres',
       location: redactUrl(url),
-      db: new Kysely<Database>({
-        dialect: watchingEventCommits(new PostgresDialect({ pool }), eventsCommitted),
-      }),
+      db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
     };
   }
   if (url.startsWith('sqlite:')) {
     const file = url.replace(/^sqlite:(\/\/)?/, '');
-    return { engine: 'sqlite', location: file, db: sqliteDatabase(file, eventsCommitted) };
+    return { engine: 'sqlite', location: file, db: sqliteDatabase(file) };
   }
   throw new InputError(`unsupported store URL "${redactUrl(url)}"`, [
     {
@@ -142,108 +109,19 @@ function connect(
   ]);
 }
 
-function sqliteDatabase(file: string, eventsCommitted: () => void): Kysely<Database> {
-  const dialect = new SqliteDialect({
-    database: async () => {
-      const database = new SqliteDatabase(file);
-      database.pragma('journal_mode = WAL');
-      database.pragma('synchronous = NORMAL');
-      database.pragma('foreign_keys = ON');
-      database.pragma('busy_timeout = 5000');
-      return withStatementCache(database);
-    },
+function sqliteDatabase(file: string): Kysely<Database> {
+  return new Kysely<Database>({
+    dialect: new SqliteDialect({
+      database: async () => {
+        const database = new SqliteDatabase(file);
+        database.pragma('journal_mode = WAL');
+        database.pragma('synchronous = NORMAL');
+        database.pragma('foreign_keys = ON');
+        database.pragma('busy_timeout = 5000');
+        return withStatementCache(database);
+      },
+    }),
   });
-  return new Kysely<Database>({ dialect: watchingEventCommits(dialect, eventsCommitted) });
-}
-
-/** Whether a query adds rows to the event outbox (recordEvent's insert). */
-function addsEvents(query: CompiledQuery): boolean {
-  const node = query.query;
-  return node.kind === 'InsertQueryNode' && node.into?.table.identifier.name === 'events';
-}
-
-/**
- * `dialect` with a driver that calls `eventsCommitted` once a transaction that inserted into `events` has
- * committed (or at once after such an insert outside a transaction). Kysely tells only the driver about
- * commits, so the driver is where they can be seen.
- */
-function watchingEventCommits(dialect: Dialect, eventsCommitted: () => void): Dialect {
-  return {
-    createAdapter: () => dialect.createAdapter(),
-    createDriver: () => new EventCommitsDriver(dialect.createDriver(), eventsCommitted),
-    createIntrospector: (db) => dialect.createIntrospector(db),
-    createQueryCompiler: () => dialect.createQueryCompiler(),
-  };
-}
-
-/** A connection as EventCommitsDriver hands it out: notes event inserts, runs everything on `inner`. */
-class WatchedConnection implements DatabaseConnection {
-  inTransaction = false;
-  addedEvents = false;
-
-  constructor(
-    readonly inner: DatabaseConnection,
-    private readonly eventsCommitted: () => void,
-  ) {}
-
-  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-    const result = await this.inner.executeQuery<R>(query);
-    if (addsEvents(query)) {
-      if (this.inTransaction) this.addedEvents = true;
-      else this.eventsCommitted();
-    }
-    return result;
-  }
-
-  streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
-    return this.inner.streamQuery<R>(query, chunkSize);
-  }
-}
-
-class EventCommitsDriver implements Driver {
-  constructor(
-    private readonly inner: Driver,
-    private readonly eventsCommitted: () => void,
-  ) {}
-
-  init(): Promise<void> {
-    return this.inner.init();
-  }
-
-  async acquireConnection(): Promise<DatabaseConnection> {
-    return new WatchedConnection(await this.inner.acquireConnection(), this.eventsCommitted);
-  }
-
-  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
-    const watched = connection as WatchedConnection;
-    await this.inner.beginTransaction(watched.inner, settings);
-    watched.inTransaction = true;
-    watched.addedEvents = false;
-  }
-
-  async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    const watched = connection as WatchedConnection;
-    await this.inner.commitTransaction(watched.inner);
-    const added = watched.addedEvents;
-    watched.inTransaction = false;
-    watched.addedEvents = false;
-    if (added) this.eventsCommitted();
-  }
-
-  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    const watched = connection as WatchedConnection;
-    watched.inTransaction = false;
-    watched.addedEvents = false;
-    await this.inner.rollbackTransaction(watched.inner);
-  }
-
-  releaseConnection(connection: DatabaseConnection): Promise<void> {
-    return this.inner.releaseConnection((connection as WatchedConnection).inner);
-  }
-
-  destroy(): Promise<void> {
-    return this.inner.destroy();
-  }
 }
 
 const STATEMENT_CACHE_SIZE = 500;

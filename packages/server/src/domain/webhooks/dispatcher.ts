@@ -9,7 +9,7 @@ import type { EventsTable, WebhookDeliveriesTable, WebhooksTable } from '../../s
 import type { SecretBox } from '../../secrets/secret-box.ts';
 import { recordAudit } from '../audit.ts';
 import { now, systemContext } from '../context.ts';
-import { EVENT_WAKE_SPACING_MS, recordEvent } from '../events.ts';
+import { recordEvent } from '../events.ts';
 import { WebhookSender, WEBHOOK_TIMEOUT_MS, type SendResult } from './sender.ts';
 import type { WebhookAllowList } from './ssrf.ts';
 
@@ -91,11 +91,7 @@ export class WebhookDispatcher {
   private readonly secrets = new Map<string, { sealed: string; secret: string }>();
   private readonly stopping = new AbortController();
   private timer: NodeJS.Timeout | undefined;
-  private stopWatching: (() => void) | undefined;
-  private pokeTimer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
-  private tickedAt = 0;
-  private pokedMeanwhile = false;
   /** The last event id the tick saw committed; loops read up to it. */
   private latest = 0;
 
@@ -108,51 +104,23 @@ export class WebhookDispatcher {
     this.leaseMs = options.leaseMs ?? 10_000;
   }
 
-  /**
-   * Starts looking for work every `pollMs`, and at once whenever this process commits events (other
-   * replicas' events wait for the next look).
-   */
+  /** Starts looking for work every `pollMs`. */
   start(): void {
     this.timer = setInterval(() => this.poke(), this.pollMs);
-    this.stopWatching = this.options.store.onEventsCommitted(() => this.pokeSoon());
     this.poke();
   }
 
-  /** Looks for work now; when a look is under way, once more after it (it may have missed what is new). */
+  /** Looks for work now (e.g. after a local commit recorded events). */
   poke(): void {
-    if (this.stopping.signal.aborted) return;
-    if (this.ticking) {
-      this.pokedMeanwhile = true;
-      return;
-    }
-    this.pokedMeanwhile = false;
-    this.tickedAt = Date.now();
+    if (this.ticking || this.stopping.signal.aborted) return;
     this.ticking = this.tick()
       .catch((error: unknown) => this.options.logger.error({ err: error }, 'webhook dispatcher tick failed'))
-      .finally(() => {
-        this.ticking = undefined;
-        if (this.pokedMeanwhile) this.poke();
-      });
-  }
-
-  /**
-   * Looks for work soon after this process committed events: at once, or EVENT_WAKE_SPACING_MS after the
-   * previous look began, so that a burst of commits costs one look per spacing rather than one per commit.
-   */
-  private pokeSoon(): void {
-    if (this.pokeTimer) return;
-    const wait = Math.max(0, this.tickedAt + EVENT_WAKE_SPACING_MS - Date.now());
-    this.pokeTimer = setTimeout(() => {
-      this.pokeTimer = undefined;
-      this.poke();
-    }, wait);
+      .finally(() => (this.ticking = undefined));
   }
 
   /** Stops: in-flight requests are aborted (not counted as failures), leases released. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    clearTimeout(this.pokeTimer);
-    this.stopWatching?.();
     this.stopping.abort();
     await this.ticking;
     await Promise.allSettled([...this.held.values()].map((held) => held.loop));

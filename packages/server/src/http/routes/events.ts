@@ -1,15 +1,13 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { EventPage, EventQuery, InputError } from '@pave/core';
 import type { ApiServer } from '../app.ts';
 import { API_SECURITY_HEADERS } from '../headers.ts';
 import { streamSignals } from '../streams.ts';
 import type { Store } from '../../store/index.ts';
-import { EventWaiter, eventVisibility, listEvents } from '../../domain/events.ts';
+import { eventVisibility, listEvents } from '../../domain/events.ts';
 import { authenticate } from '../../domain/tokens.ts';
 
-/**
- * How often the stream looks for new events: the table is the only channel, so every replica sees all. Events
- * this replica commits wake it sooner (EventWaiter).
- */
+/** How often the stream looks for new events: the table is the only channel, so every replica sees all. */
 export const EVENT_POLL_MS = 300;
 /** How often the stream sends an SSE comment, so proxies keep an idle connection open. */
 const HEARTBEAT_MS = 15_000;
@@ -84,10 +82,8 @@ export function eventRoutes(api: ApiServer, store: Store): void {
       });
       reply.raw.write(': connected\n\n');
       const heartbeat = setInterval(() => reply.raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
-      const waiter = new EventWaiter(store, signal);
       try {
         while (!signal.aborted) {
-          waiter.looking();
           const actor = await authenticate(store.db, token).catch((error: Error) => {
             const message = `${error.message}; reconnect with a valid token`;
             reply.raw.write(`event: error\ndata: ${JSON.stringify({ message })}\n\n`);
@@ -103,7 +99,9 @@ export function eventRoutes(api: ApiServer, store: Store): void {
             reply.raw.write(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
             after = event.id;
           }
-          if (events.length < 1000) await waiter.next(EVENT_POLL_MS);
+          if (events.length < 1000) {
+            await sleep(EVENT_POLL_MS, undefined, { signal }).catch(() => undefined);
+          }
         }
       } catch (error) {
         if (!signal.aborted) {
@@ -114,7 +112,6 @@ export function eventRoutes(api: ApiServer, store: Store): void {
         }
       } finally {
         clearInterval(heartbeat);
-        waiter.close();
         reply.raw.end();
       }
     },
