@@ -203,7 +203,7 @@ function letYoungGenerationGrow(): void {
  * Lets V8's old generation grow to 1.5 times what a full collection left alive before it collects again.
  * V8's own factor climbs to 4 in a process that allocates fast and collects quickly, which is what walking
  * the audit chain does (`pave audit verify`): rows of PostgreSQL answers outlive two young-generation
- * collections and end up in the old generation as garbage, which V8 then let reach four times the live
+ * collections and end up in the old generation as garbage, which V8 then lets reach four times the live
  * heap. Bounded, the walk of 122 000 entries peaked at 145–149 instead of 182–192 MiB RSS, and the API served
  * as many requests a second (docs/benchmarks.md, "A year of history").
  */
