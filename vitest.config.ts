@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -7,9 +6,5 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // Most test files wait on real processes, containers, browsers and databases rather than compute, so
-    // they run one more at a time than the machine has cores (vitest's default is one fewer), and at most
-    // four: each may start servers, containers and a browser of its own. CI's two cores run three.
-    maxWorkers: Math.min(availableParallelism() + 1, 4),
   },
 });
