@@ -169,7 +169,17 @@ describe.skipIf(!podmanAvailable())(
     });
 
     it('tails the last lines of a log and follows it without losing or repeating a line', async () => {
-      const tail = await collect(runtime.logs(target, { workload: 'worker', tail: 3, follow: false }, ctx));
+      // The worker logs a line a tick: on a fast machine this test can come before its third.
+      const tail = await eventually(
+        async () => {
+          const lines = await collect(
+            runtime.logs(target, { workload: 'worker', tail: 3, follow: false }, ctx),
+          );
+          return lines.length >= 3 ? lines : undefined;
+        },
+        10_000,
+        'three lines in the worker log',
+      );
       expect(tail).toHaveLength(3);
       expect(tail[0]).toMatchObject({ workload: 'worker', container: 'main', stream: 'stdout' });
       expect(Date.parse(tail[0]?.at ?? '')).toBeGreaterThan(Date.now() - 60_000);
