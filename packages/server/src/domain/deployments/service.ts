@@ -76,6 +76,7 @@ export async function insertDeployment(
   artifact?: DeploymentOrigin,
   clock: Clock = now,
 ): Promise<Deployment> {
+  await holdQueue(tx, target);
   const awaitsApproval = await approvalRequired(tx, target.app, target.env);
   const row = await tx
     .insertInto('deployments')
@@ -133,6 +134,22 @@ export async function insertDeployment(
   await supersedePending(tx, context, deployment);
   if (awaitsApproval) await requestApproval(tx, context, deployment);
   return deployment;
+}
+
+/**
+ * Holds the environment's queue until `tx` ends, before a deployment draws its id. The worker runs an
+ * environment's deployments in id order, so ids must follow the order in which deployments commit: on
+ * PostgreSQL two deploys queued at once could otherwise draw ids 1 and 2 and commit 2 first (whichever takes
+ * the audit chain's head first), and the worker would run 2 before 1 existed for it. An UPDATE that changes
+ * nothing takes the row lock on PostgreSQL, as for the audit chain; SQLite runs one transaction at a time.
+ */
+async function holdQueue(tx: Executor, target: { app: string; env: string }): Promise<void> {
+  await tx
+    .updateTable('environments')
+    .set((eb) => ({ type: eb.ref('type') }))
+    .where('app_id', '=', target.app)
+    .where('id', '=', target.env)
+    .execute();
 }
 
 /**
