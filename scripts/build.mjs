@@ -8,11 +8,14 @@ import {
   cpSync,
   existsSync,
   mkdirSync,
+  mkdtempSync,
   readFileSync,
   readdirSync,
   renameSync,
   rmSync,
+  writeFileSync,
 } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { basename, dirname, join } from 'node:path';
@@ -81,21 +84,24 @@ const commanderChildProcessOnUse = standIn(
   "module.exports = new Proxy({}, { get: (_, key) => require('node:child_process')[key] });",
 );
 
-// The Score parser (packages/cli/src/score.ts) is bundled on its own, as dist/score-parser.js: in the split
+// The Score parser (packages/cli/src/score.ts) is bundled on its own, as dist/score-parser.cjs: in the split
 // bundle it would share zod and yaml with the server's chunks, and a chunk shared that way holds every part of
 // a module that any entry uses (all of zod's core, 160 kB). Built alone it holds only what parsing a Score file
-// needs, and `pave validate` starts about 40 ms sooner. The commands import it from there.
+// needs, and `pave validate` starts about 40 ms sooner. It is CommonJS so that the commands can load it with
+// V8's code cache (packages/cli/src/score-compiled.ts, which their imports of score.ts are redirected to):
+// Node 20 keeps no compiled code for ES modules.
 const cliSource = join(root, 'packages/cli/src');
 const scoreParserApart = {
   name: 'score-parser-apart',
   setup(build) {
     build.onResolve({ filter: /\/score\.ts$/ }, (args) =>
-      join(args.resolveDir, args.path) === join(cliSource, 'score.ts')
-        ? { path: '../score-parser.js', external: true }
+      join(args.resolveDir, args.path) === join(cliSource, 'score.ts') && args.importer !== scoreCompiled
+        ? { path: scoreCompiled }
         : undefined,
     );
   },
 };
+const scoreCompiled = join(cliSource, 'score-compiled.ts');
 
 const common = {
   bundle: true,
@@ -153,15 +159,19 @@ await build({
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
 });
-// '../score-parser.js' (above) is right from chunks/, where every command's code goes.
+// '../score-parser.cjs' (in score-compiled.ts) is right from chunks/, where every command's code goes.
 for (const file of outputFiles(outdir)) {
-  if (dirname(file) !== join(outdir, 'chunks') && readFileSync(file, 'utf8').includes('score-parser.js')) {
-    throw new Error(`${file} imports ../score-parser.js, but only files in chunks/ can`);
+  if (dirname(file) !== join(outdir, 'chunks') && readFileSync(file, 'utf8').includes('score-parser.cjs')) {
+    throw new Error(`${file} loads ../score-parser.cjs, but only files in chunks/ can`);
   }
 }
 await build({
   ...common,
+  format: 'cjs',
+  // CommonJS has require, __filename and __dirname of its own.
+  banner: {},
   entryPoints: { 'score-parser': join(cliSource, 'score.ts') },
+  outExtension: { '.js': '.cjs' },
   outdir,
 });
 // The embedded Postgres for machines without PostgreSQL: one detached PGlite server per database. One file,
@@ -187,6 +197,7 @@ cpSync(join(root, 'packages/server/templates'), join(outdir, 'templates'), { rec
 if (existsSync(finalDir)) renameSync(finalDir, oldDir);
 renameSync(outdir, finalDir);
 rmSync(oldDir, { recursive: true, force: true });
+writeScoreParserCache(finalDir);
 
 packCli();
 
@@ -209,6 +220,29 @@ function copyAssetsBesideCode(dir, assetDir) {
       }
       copyFileSync(source, target);
     }
+  }
+}
+
+/**
+ * Writes the Score parser's code cache (dist/score-parser.cjs.cache) with the Node that builds, which is the
+ * one `npm install` runs, in the directory the CLI runs from (the cache names it): the built CLI writes it when
+ * it first parses a Score file and finds none. A Node of another version refuses it, and the CLI then writes
+ * its own where it may. The packed CLI leaves it out: installed elsewhere, it writes its own.
+ */
+function writeScoreParserCache(dir) {
+  const scratch = mkdtempSync(join(tmpdir(), 'pave-build-'));
+  try {
+    const file = join(scratch, 'score.yaml');
+    writeFileSync(file, 'apiVersion: score.dev/v1b1\nmetadata:\n  name: build\ncontainers:\n  main:\n    image: busybox\n');
+    execFileSync(process.execPath, [join(dir, 'pave.js'), 'validate', '-f', file], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  if (!existsSync(join(dir, 'score-parser.cjs.cache'))) {
+    throw new Error('the built CLI wrote no code cache for the Score parser (dist/score-parser.cjs.cache)');
   }
 }
 

@@ -1,6 +1,7 @@
 // Score parsing alone, for commands to import on demand. `npm run build` bundles this module on its own
-// (dist/score-parser.js, see scripts/build.mjs): only the parts of zod and yaml that parsing a Score file uses,
+// (dist/score-parser.cjs, see scripts/build.mjs): only the parts of zod and yaml that parsing a Score file uses,
 // not the copies shared with the server's chunks, so `pave validate` and `pave deploy` compile ~170 kB less.
+// The bundled commands get it through score-compiled.ts, with V8's code cache.
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 
 export { formatScorePath, formatScoreProblem, parseScore } from '@pave/core';
