@@ -233,7 +233,10 @@ function writeScoreParserCache(dir) {
   const scratch = mkdtempSync(join(tmpdir(), 'pave-build-'));
   try {
     const file = join(scratch, 'score.yaml');
-    writeFileSync(file, 'apiVersion: score.dev/v1b1\nmetadata:\n  name: build\ncontainers:\n  main:\n    image: busybox\n');
+    writeFileSync(
+      file,
+      'apiVersion: score.dev/v1b1\nmetadata:\n  name: build\ncontainers:\n  main:\n    image: busybox\n',
+    );
     execFileSync(process.execPath, [join(dir, 'pave.js'), 'validate', '-f', file], {
       stdio: ['ignore', 'ignore', 'inherit'],
       env: { ...process.env, NO_COLOR: '1' },

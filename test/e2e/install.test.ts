@@ -98,13 +98,18 @@ describe('the CLI installs from its tarball and runs a control plane away from t
   it('validates a Score file, and keeps the Score parser code cache where it is installed', () => {
     const parser = join(prefix, 'lib', 'node_modules', '@pave', 'cli', 'dist', 'score-parser.cjs');
     expect(existsSync(parser)).toBe(true);
-    expect(existsSync(`${parser}.cache`), 'the tarball carries no code cache: it names the build directory').toBe(
-      false,
-    );
+    expect(
+      existsSync(`${parser}.cache`),
+      'the tarball carries no code cache: it names the build directory',
+    ).toBe(false);
     const result = run('validate', '-f', join(appDir, 'score.yaml'));
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('1 file valid');
-    expect(readFileSync(`${parser}.cache`).subarray(0, parser.length + 1).toString()).toBe(`${parser}\n`);
+    expect(
+      readFileSync(`${parser}.cache`)
+        .subarray(0, parser.length + 1)
+        .toString(),
+    ).toBe(`${parser}\n`);
   });
 
   it('pave up serves the API and the portal', async () => {

@@ -113,9 +113,11 @@ describe('loading a CommonJS bundle with V8 code cache', () => {
     expect(bundle.stack).toContain(join(moved, 'bundle.cjs'));
     expect(load(join(moved, 'bundle.cjs')).stack).toContain(join(moved, 'bundle.cjs'));
     expect(warmUps, 'the rewritten cache is used').toBe(2);
-    expect(readFileSync(codeCacheFile(join(moved, 'bundle.cjs'))).subarray(0, moved.length).toString()).toBe(
-      moved,
-    );
+    expect(
+      readFileSync(codeCacheFile(join(moved, 'bundle.cjs')))
+        .subarray(0, moved.length)
+        .toString(),
+    ).toBe(moved);
   });
 
   it('still loads when the cache cannot be written', () => {
