@@ -91,6 +91,7 @@ const commanderChildProcessOnUse = standIn(
 // V8's code cache (packages/cli/src/score-compiled.ts, which their imports of score.ts are redirected to):
 // Node 20 keeps no compiled code for ES modules.
 const cliSource = join(root, 'packages/cli/src');
+const scoreCompiled = join(cliSource, 'score-compiled.ts');
 const scoreParserApart = {
   name: 'score-parser-apart',
   setup(build) {
@@ -101,7 +102,6 @@ const scoreParserApart = {
     );
   },
 };
-const scoreCompiled = join(cliSource, 'score-compiled.ts');
 
 const common = {
   bundle: true,

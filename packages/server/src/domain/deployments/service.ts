@@ -140,8 +140,9 @@ export async function insertDeployment(
  * Holds the environment's queue until `tx` ends, before a deployment draws its id. The worker runs an
  * environment's deployments in id order, so ids must follow the order in which deployments commit: on
  * PostgreSQL two deploys queued at once could otherwise draw ids 1 and 2 and commit 2 first (whichever takes
- * the audit chain's head first), and the worker would run 2 before 1 existed for it. An UPDATE that changes
- * nothing takes the row lock on PostgreSQL, as for the audit chain; SQLite runs one transaction at a time.
+ * the audit chain's head first), and the worker would run 2 before 1 existed for it. An UPDATE, even one that
+ * changes nothing, takes the row's lock on PostgreSQL (as the audit chain's head is taken); SQLite runs one
+ * transaction at a time.
  */
 async function holdQueue(tx: Executor, target: { app: string; env: string }): Promise<void> {
   await tx
