@@ -112,16 +112,16 @@ const common = {
   sourcemap: true,
   // Less source for every `pave` command to read and compile at start-up, and for `pave up` to hold in memory
   // (the server chunk's source text stays in the heap: 4.6 MB before local names were shortened, 3.5 MB
-  // after). Class and function names stay (below); stack traces name bundle lines, and the source maps
-  // beside the bundles lead back to the code.
+  // after). Stack traces name bundle lines, and the source maps beside the bundles lead back to the code.
   minifyWhitespace: true,
   minifySyntax: true,
   minifyIdentifiers: true,
-  // Errors are told apart by name (commander's CommanderError sets it from its class name): keep class names.
-  // This costs the server a `name` redefinition per closure it creates per request (Fastify's hook runner
-  // makes 13 per request); unshortened names would avoid most of them but cost 3 MB of idle memory, see
-  // docs/benchmarks.md, "Function names the bundle keeps".
-  keepNames: true,
+  // Functions and classes get short names too, so nothing may tell them apart by `name`: Pave's errors name
+  // themselves (`override name = '…'`), and commander's errors, which take their class's name, are told
+  // apart by their `code`. Keeping names cost a `name` redefinition per function created, at start-up and
+  // for every closure Fastify creates per request: 8–10 % of the server's CPU per request, 6 MB of idle
+  // memory and 90 ms of its first start (docs/benchmarks.md, "Function names the bundle keeps").
+  keepNames: false,
   logLevel: 'warning',
   external: [
     // The runtime dependencies in packages/cli/package.json: installed beside the bundle.

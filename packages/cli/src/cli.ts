@@ -165,11 +165,14 @@ function loadClientAhead(argv: readonly string[]): void {
   import('./http-fetch.ts').catch(() => undefined);
 }
 
+// By code, not by name: commander's errors take their names from their classes, which the bundle shortens.
 function isCommanderError(error: unknown): error is { exitCode: number; code: string } {
+  const { code, exitCode } = (error ?? {}) as { code?: unknown; exitCode?: unknown };
   return (
     error instanceof Error &&
-    (error.name === 'CommanderError' || error.name === 'InvalidArgumentError') &&
-    typeof (error as { exitCode?: unknown }).exitCode === 'number'
+    typeof code === 'string' &&
+    code.startsWith('commander.') &&
+    typeof exitCode === 'number'
   );
 }
 

@@ -127,6 +127,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     {
       level: options.logLevel ?? 'info',
       base: { service: 'pave' },
+      // An error's type is its name: the bundle shortens class names (scripts/build.mjs), and Pave's errors
+      // name themselves.
+      serializers: { err: logError },
       // Credentials never reach the log: auth headers whole, and credential-like query parameters of URLs.
       redact: {
         paths: ['req.headers.authorization', 'headers.authorization', 'req.headers.cookie', 'url', 'req.url'],
@@ -480,4 +483,11 @@ export async function runServer(
     if (requested) stop(requested);
     else onStarted?.(server);
   });
+}
+
+/** pino's error serializer, with the error's `name` as its type rather than its class's (see startServer). */
+function logError(error: Error): ReturnType<typeof pino.stdSerializers.err> {
+  const serialized = pino.stdSerializers.err(error);
+  if (typeof error?.name === 'string') serialized.type = error.name;
+  return serialized;
 }

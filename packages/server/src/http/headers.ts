@@ -45,14 +45,17 @@ export function markProxied(request: FastifyRequest): void {
  * workloads behind the reverse proxy are left alone.
  */
 export function securityHeaders(app: FastifyInstance): void {
-  app.addHook('onSend', async (request, reply, payload) => {
-    if (proxied.has(request)) return payload;
-    const cached = reply.hasHeader('cache-control') || reply.raw.hasHeader('cache-control');
-    for (const [name, value] of Object.entries(API_SECURITY_HEADERS)) {
-      if (name === 'cache-control' && cached) continue;
-      reply.header(name, value);
+  const headers = Object.entries(API_SECURITY_HEADERS);
+  // A callback hook: every answer runs it (see app.ts).
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (!proxied.has(request)) {
+      const cached = reply.hasHeader('cache-control') || reply.raw.hasHeader('cache-control');
+      for (const [name, value] of headers) {
+        if (name === 'cache-control' && cached) continue;
+        reply.header(name, value);
+      }
+      if (!request.url.startsWith('/api/')) reply.header('content-security-policy', PORTAL_CSP);
     }
-    if (!request.url.startsWith('/api/')) reply.header('content-security-policy', PORTAL_CSP);
-    return payload;
+    done(null, payload);
   });
 }

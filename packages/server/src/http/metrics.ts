@@ -6,7 +6,7 @@ import type { Store } from '../store/index.ts';
 import { authenticate } from '../domain/tokens.ts';
 import { authorize } from '../domain/access.ts';
 import type { PaveMetrics } from '../observability/metrics.ts';
-import { paveTracer } from '../observability/tracing.ts';
+import { paveTracer, tracingRunning } from '../observability/tracing.ts';
 
 /** Where the public login routes live: a 401 or 429 from one of them is a failed login. */
 const LOGIN_ROUTES = /^\/api\/v1\/auth\/(?!can-i$)/;
@@ -20,17 +20,21 @@ declare module 'fastify' {
 
 /**
  * Measures and traces every request: `pave_http_request_duration_seconds` by method, route pattern and
- * status, `pave_login_failures_total` for refused logins, and one span per request named after its route
- * pattern (never its URL, whose query may hold credentials).
+ * status, `pave_login_failures_total` for refused logins, and, while traces are exported (startTracing), one
+ * span per request named after its route pattern (never its URL, whose query may hold credentials).
  */
 export function requestTelemetry(app: FastifyInstance, metrics: PaveMetrics | undefined): void {
-  app.addHook('onRequest', async (request) => {
-    const route = request.routeOptions.url;
-    request.paveSpan = paveTracer().startSpan(`${request.method} ${route ?? '(unmatched)'}`, {
-      attributes: { 'http.request.method': request.method, ...(route ? { 'http.route': route } : {}) },
-    });
+  // Callback hooks, as in app.ts: every request runs them.
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (tracingRunning()) {
+      const route = request.routeOptions.url;
+      request.paveSpan = paveTracer().startSpan(`${request.method} ${route ?? '(unmatched)'}`, {
+        attributes: { 'http.request.method': request.method, ...(route ? { 'http.route': route } : {}) },
+      });
+    }
+    done();
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url;
     const status = reply.statusCode;
     metrics?.observeRequest(request.method, route, status, reply.elapsedTime / 1000);
@@ -43,6 +47,7 @@ export function requestTelemetry(app: FastifyInstance, metrics: PaveMetrics | un
       if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
     }
+    done();
   });
 }
 

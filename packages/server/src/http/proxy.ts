@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import replyFrom from '@fastify/reply-from';
 import type { RouteTable } from '../domain/resources/routes.ts';
 import { sendProblem } from './problems.ts';
@@ -12,9 +12,15 @@ import { markProxied } from './headers.ts';
  */
 export async function proxyRoutes(app: FastifyInstance, routes: RouteTable): Promise<void> {
   await app.register(replyFrom, { http: { requestOptions: { timeout: 60_000 } } });
-  app.addHook('onRequest', async (request, reply) => {
+  // A callback hook, as in app.ts: every request runs it, and most are for the API.
+  app.addHook('onRequest', (request, reply, done) => {
     const host = request.hostname.toLowerCase();
-    if (!host.endsWith('.localhost')) return;
+    if (!host.endsWith('.localhost')) return done();
+    forward(request, reply, host).then(() => done(), done);
+  });
+
+  /** Answers a request for a `*.localhost` host: through to its route's workload, or with a 404 problem. */
+  async function forward(request: FastifyRequest, reply: FastifyReply, host: string) {
     const path = request.url.split('?')[0] ?? '/';
     const route = await routes.lookup(host, path);
     if (!route) {
@@ -53,5 +59,5 @@ export async function proxyRoutes(app: FastifyInstance, routes: RouteTable): Pro
         'x-forwarded-proto': 'http',
       }),
     });
-  });
+  }
 }

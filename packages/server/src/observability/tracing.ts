@@ -18,6 +18,13 @@ export interface Tracing {
 }
 
 let running: Promise<Tracing | null> | undefined;
+/** Whether an exporter is registered: until then a span records nothing, and requests start none. */
+let exporting = false;
+
+/** True while startTracing's exporter runs (from when it started until its shutdown). */
+export function tracingRunning(): boolean {
+  return exporting;
+}
 
 /**
  * Starts exporting spans with OTLP over HTTP (JSON) when `OTEL_EXPORTER_OTLP_ENDPOINT` (or
@@ -67,9 +74,11 @@ async function loadTracing(env: NodeJS.ProcessEnv, endpoint: string): Promise<Tr
   });
   // Registers the tracer provider and an AsyncLocalStorage context manager, so child spans find their parent.
   sdk.start();
+  exporting = true;
   return {
     endpoint: redactEndpoint(endpoint),
     async shutdown() {
+      exporting = false;
       await sdk.shutdown();
       trace.disable();
       context.disable();
