@@ -86,7 +86,7 @@ export async function listApps(
   return { items, nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
 }
 
-const selectAppDetail = preparedQuery((db: Kysely<Database>, appId: string) =>
+const selectAppDetail = preparedQuery('app_detail', (db: Kysely<Database>, appId: string) =>
   db
     .selectFrom('apps')
     .leftJoin('environments', 'environments.app_id', 'apps.id')

@@ -18,7 +18,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import { AuthenticationError, TooManyRequestsError, type AccessTarget, type Permission } from '@pave/core';
+import { TooManyRequestsError, type AccessTarget, type Permission } from '@pave/core';
 import { authorize, environmentAccess, type AccessCheck } from '../domain/access.ts';
 import type { RuntimeDriver } from '@pave/plugin-api';
 import type { Store } from '../store/index.ts';
@@ -32,6 +32,7 @@ import {
   notFoundHandler,
 } from './problems.ts';
 import { jsonBodies } from './body.ts';
+import { bearerToken } from './bearer.ts';
 import { securityHeaders } from './headers.ts';
 import { redactUrl } from './redact.ts';
 import { ResponseSerializers } from './serializers.ts';
@@ -202,22 +203,6 @@ function namedTarget(request: FastifyRequest): { app?: string | undefined; env?:
   return { app, env };
 }
 
-/** The bearer token of a request; AuthenticationError (401) saying how to send one when there is none. */
-function bearerToken(request: FastifyRequest): string {
-  const header = request.headers.authorization;
-  const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-  if (!match?.[1]) {
-    throw new AuthenticationError('this request needs a token', [
-      {
-        path: 'header.authorization',
-        message:
-          'send "Authorization: Bearer pave_…"; the CLI reads it from --token, PAVE_TOKEN or `pave login`',
-      },
-    ]);
-  }
-  return match[1];
-}
-
 /**
  * Authenticates a request and checks its route's permission against the app and environment it names, setting
  * `request.pave` and `request.accessTarget`. Returns undefined when that is done, which it is without waiting
@@ -226,7 +211,10 @@ function bearerToken(request: FastifyRequest): string {
  * NotFoundError.
  */
 function authorizeRequest(store: Store, request: FastifyRequest): Promise<void> | undefined {
-  const token = bearerToken(request);
+  const token = bearerToken(
+    request,
+    'send "Authorization: Bearer pave_…"; the CLI reads it from --token, PAVE_TOKEN or `pave login`',
+  );
   const actor = cachedActor(token);
   const target = actor ? knownAccessTarget(request) : undefined;
   if (!actor || !target) {

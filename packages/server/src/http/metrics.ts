@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import { bearerToken } from './bearer.ts';
 import { SpanStatusCode, type Span } from '@opentelemetry/api';
-import { AuthenticationError } from '@pave/core';
 import type { Store } from '../store/index.ts';
 import { authenticate } from '../domain/tokens.ts';
 import { authorize } from '../domain/access.ts';
@@ -63,7 +63,10 @@ export function metricsRoute(app: FastifyInstance, store: Store, metrics: PaveMe
       schema: { hide: true },
       config: { permission: 'metrics.read' },
       onRequest: async (request) => {
-        const actor = await authenticate(store.db, bearerToken(request));
+        const actor = await authenticate(
+          store.db,
+          bearerToken(request, 'send "Authorization: Bearer pave_…" of a token that holds metrics.read'),
+        );
         request.pave = { actor, requestId: String(request.id) };
         authorize(actor, 'metrics.read');
       },
@@ -73,21 +76,6 @@ export function metricsRoute(app: FastifyInstance, store: Store, metrics: PaveMe
       return reply.type(metrics.contentType).header('cache-control', 'no-store').send(text);
     },
   );
-}
-
-/** The bearer token of a request; AuthenticationError (401) saying how to send one when there is none. */
-function bearerToken(request: FastifyRequest): string {
-  const header = request.headers.authorization;
-  const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-  if (!match?.[1]) {
-    throw new AuthenticationError('this request needs a token', [
-      {
-        path: 'header.authorization',
-        message: 'send "Authorization: Bearer pave_…" of a token that holds metrics.read',
-      },
-    ]);
-  }
-  return match[1];
 }
 
 /** A metrics listener of its own (`pave up --metrics-port`): `close` stops it. */

@@ -14,6 +14,7 @@ import {
 import { InputError, ServiceUnavailableError, StoreVersionError } from '@pave/core';
 import type { Database } from './schema.ts';
 import { migrations as knownMigrations, type StoreEngine, type StoreMigration } from './migrations/index.ts';
+import { readDirectly, type DirectReads } from './prepared.ts';
 
 export interface StoreOptions {
   /** `postgres://…` for PostgreSQL; absent for SQLite at `<dataDir>/pave.db`. */
@@ -49,7 +50,7 @@ export interface Store {
  */
 export async function openStore(options: StoreOptions): Promise<Store> {
   const migrations = options.migrations ?? knownMigrations;
-  const { engine, location, db } = connect(options);
+  const { engine, location, db, direct } = connect(options);
   try {
     await db.selectNoFrom(sql<number>`1`.as('one')).execute();
   } catch (error) {
@@ -63,6 +64,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     await db.destroy().catch(() => undefined);
     throw error;
   }
+  if (direct) readDirectly(db, direct);
   return {
     engine,
     location,
@@ -75,16 +77,27 @@ export async function openStore(options: StoreOptions): Promise<Store> {
         throw new ServiceUnavailableError(`the store at ${location} does not answer: ${describe(error)}`);
       }
     },
-    close: () => db.destroy(),
+    async close() {
+      direct?.close();
+      await db.destroy();
+    },
   };
 }
 
-function connect(options: StoreOptions): { engine: StoreEngine; location: string; db: Kysely<Database> } {
+interface Connection {
+  engine: StoreEngine;
+  location: string;
+  db: Kysely<Database>;
+  /** The engine's path for prepared reads (prepared.ts); none for an in-memory SQLite database. */
+  direct?: DirectReads | undefined;
+}
+
+function connect(options: StoreOptions): Connection {
   const url = options.url?.trim();
   if (!url) {
     mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
     const file = join(options.dataDir, 'pave.db');
-    return { engine: 'sqlite', location: file, db: sqliteDatabase(file) };
+    return { engine: 'sqlite', location: file, db: sqliteDatabase(file), direct: sqliteReads(file) };
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
     const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5_000 });
@@ -94,11 +107,18 @@ function connect(options: StoreOptions): { engine: StoreEngine; location: string
       engine: 'postgres',
       location: redactUrl(url),
       db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
+      direct: postgresReads(pool),
     };
   }
   if (url.startsWith('sqlite:')) {
     const file = url.replace(/^sqlite:(\/\/)?/, '');
-    return { engine: 'sqlite', location: file, db: sqliteDatabase(file) };
+    const inMemory = file === '' || file === ':memory:' || file.includes('mode=memory');
+    return {
+      engine: 'sqlite',
+      location: file,
+      db: sqliteDatabase(file),
+      direct: inMemory ? undefined : sqliteReads(file),
+    };
   }
   throw new InputError(`unsupported store URL "${redactUrl(url)}"`, [
     {
@@ -122,6 +142,61 @@ function sqliteDatabase(file: string): Kysely<Database> {
       },
     }),
   });
+}
+
+/**
+ * Prepared reads on SQLite (see prepared.ts): on a read-only connection of their own, opened at the first one,
+ * so that they never see the uncommitted writes of a transaction open on the main connection (Kysely's
+ * transactions wait between statements), and run synchronously, without waiting for Kysely's lock on the main
+ * connection. In WAL mode a reader sees every transaction committed before its query starts.
+ */
+function sqliteReads(file: string): DirectReads {
+  let reader: SqliteDatabase.Database | undefined;
+  const statements = new Map<string, SqliteDatabase.Statement>();
+  return {
+    all<O>(name: string, sqlText: string, parameters: readonly unknown[]): O[] {
+      if (!reader) {
+        reader = new SqliteDatabase(file, { readonly: true, fileMustExist: true });
+        reader.pragma('busy_timeout = 5000');
+      }
+      let statement = statements.get(name);
+      if (!statement) {
+        statement = reader.prepare(sqlText);
+        statements.set(name, statement);
+      }
+      return statement.all(parameters) as O[];
+    },
+    close() {
+      reader?.close();
+      reader = undefined;
+      statements.clear();
+    },
+  };
+}
+
+/**
+ * Prepared reads on PostgreSQL (see prepared.ts): named statements, which each pooled connection parses and
+ * plans once. Should a migration by a newer replica change the type of a column a statement returns,
+ * PostgreSQL refuses to run it again (0A000, "cached plan must not change result type"): that query then runs
+ * unnamed, as Kysely runs every other one.
+ */
+function postgresReads(pool: pg.Pool): DirectReads {
+  const unnamed = new Set<string>();
+  return {
+    async all<O>(name: string, sqlText: string, parameters: readonly unknown[]): Promise<O[]> {
+      const values = [...parameters];
+      if (!unnamed.has(name)) {
+        try {
+          return (await pool.query({ name: `pave_${name}`, text: sqlText, values })).rows as O[];
+        } catch (error) {
+          if ((error as { code?: unknown }).code !== '0A000') throw error;
+          unnamed.add(name);
+        }
+      }
+      return (await pool.query(sqlText, values)).rows as O[];
+    },
+    close() {},
+  };
 }
 
 const STATEMENT_CACHE_SIZE = 500;
