@@ -8,7 +8,9 @@ import {
   type Permission,
   type Role,
 } from '@pave/core';
-import type { Executor } from '../store/index.ts';
+import type { Kysely } from 'kysely';
+import type { Database, Executor } from '../store/index.ts';
+import { preparedQuery } from '../store/prepared.ts';
 import type { Actor } from './context.ts';
 import { appNotFound } from './apps.ts';
 
@@ -85,19 +87,27 @@ export function authorize(actor: Actor, permission: Permission, target: AccessTa
   }
 }
 
-/** The type of an environment and whether it is restricted; undefined when the environment does not exist. */
+const selectEnvironmentAccess = preparedQuery(
+  'environment_access',
+  (db: Kysely<Database>, app: string, env: string) =>
+    db
+      .selectFrom('environments')
+      .innerJoin('env_types', 'env_types.id', 'environments.type')
+      .select(['env_types.id as type', 'env_types.restricted as restricted'])
+      .where('environments.app_id', '=', app)
+      .where('environments.id', '=', env),
+);
+
+/**
+ * The type of an environment and whether it is restricted; undefined when the environment does not exist.
+ * Every request to an environment's path asks, so it is a prepared query.
+ */
 export async function environmentAccess(
   db: Executor,
   app: string,
   env: string,
 ): Promise<{ envType: string; restricted: boolean } | undefined> {
-  const row = await db
-    .selectFrom('environments')
-    .innerJoin('env_types', 'env_types.id', 'environments.type')
-    .select(['env_types.id as type', 'env_types.restricted as restricted'])
-    .where('environments.app_id', '=', app)
-    .where('environments.id', '=', env)
-    .executeTakeFirst();
+  const [row] = await selectEnvironmentAccess(db, app, env);
   return row ? { envType: row.type, restricted: Number(row.restricted) === 1 } : undefined;
 }
 
