@@ -119,8 +119,9 @@ const common = {
   // Functions and classes get short names too, so nothing may tell them apart by `name`: Pave's errors name
   // themselves (`override name = '…'`), and commander's errors, which take their class's name, are told
   // apart by their `code`. Keeping names cost a `name` redefinition per function created, at start-up and
-  // for every closure Fastify creates per request: 8–10 % of the server's CPU per request, 6 MB of idle
-  // memory and 90 ms of its first start (docs/benchmarks.md, "Function names the bundle keeps").
+  // for every closure Fastify creates per request: 8–10 % of the server's CPU per request, 5 MB of idle
+  // memory and 90 ms of its first start (docs/benchmarks.md, "Callback hooks, shortened names, prepared
+  // reads").
   keepNames: false,
   logLevel: 'warning',
   external: [
