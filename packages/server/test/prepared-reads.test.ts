@@ -81,4 +81,15 @@ describe.each(storeEngines)('prepared reads (%s)', (engine) => {
       expect(rows[0]?.n).toBe(1);
     },
   );
+
+  it.runIf(engine === 'postgres')(
+    'keeps answering when the server forgets the named statement (DEALLOCATE ALL, a pooler in transaction mode)',
+    async () => {
+      for (let i = 0; i < 3; i++) await getApp(store.db, 'shop');
+      // Queries one after another take the same idle pooled connection: the one that prepared the statement.
+      await sql`deallocate all`.execute(store.db);
+      // Without the fallback: 26000, prepared statement "pave_app_detail" does not exist.
+      for (let i = 0; i < 3; i++) expect((await getApp(store.db, 'shop')).id).toBe('shop');
+    },
+  );
 });

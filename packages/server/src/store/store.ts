@@ -175,10 +175,17 @@ function sqliteReads(file: string): DirectReads {
 }
 
 /**
+ * Why PostgreSQL may refuse a named statement that worked before: a newer replica's migration changed the type
+ * of a column it returns (0A000, "cached plan must not change result type"), or the statement is gone from the
+ * server connection or there already (26000, 42P05): `DEALLOCATE ALL`, or a pooler such as PgBouncer in
+ * transaction mode handing the client another server connection.
+ */
+const NAMED_STATEMENT_REFUSALS = new Set(['0A000', '26000', '42P05']);
+
+/**
  * Prepared reads on PostgreSQL (see prepared.ts): named statements, which each pooled connection parses and
- * plans once. Should a migration by a newer replica change the type of a column a statement returns,
- * PostgreSQL refuses to run it again (0A000, "cached plan must not change result type"): that query then runs
- * unnamed, as Kysely runs every other one.
+ * plans once. A query whose named statement PostgreSQL refuses (see NAMED_STATEMENT_REFUSALS) runs unnamed from
+ * then on, as Kysely runs every other query.
  */
 function postgresReads(pool: pg.Pool): DirectReads {
   const unnamed = new Set<string>();
@@ -189,7 +196,7 @@ function postgresReads(pool: pg.Pool): DirectReads {
         try {
           return (await pool.query({ name: `pave_${name}`, text: sqlText, values })).rows as O[];
         } catch (error) {
-          if ((error as { code?: unknown }).code !== '0A000') throw error;
+          if (!NAMED_STATEMENT_REFUSALS.has((error as { code?: string }).code ?? '')) throw error;
           unnamed.add(name);
         }
       }
