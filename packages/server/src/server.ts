@@ -485,9 +485,12 @@ export async function runServer(
   });
 }
 
-/** pino's error serializer, with the error's `name` as its type rather than its class's (see startServer). */
-function logError(error: Error): ReturnType<typeof pino.stdSerializers.err> {
+/**
+ * pino's error serializer, with an error's `name` as its type rather than its class's name, which the bundle
+ * shortens (see startServer).
+ */
+export function logError(error: Error): ReturnType<typeof pino.stdSerializers.err> {
   const serialized = pino.stdSerializers.err(error);
-  if (typeof error?.name === 'string') serialized.type = error.name;
+  if (error instanceof Error) serialized.type = error.name;
   return serialized;
 }
