@@ -6,6 +6,7 @@ import {
   formatJournalEntry,
   giveUpAfterMs,
   parseTimeout,
+  pollDelayMs,
   queuedLine,
   waitForDeployment,
 } from '../src/commands/progress.ts';
@@ -182,8 +183,24 @@ async function wait(
     (value) => ({ value, error: undefined }),
     (error: unknown) => ({ value: undefined, error: error as Error }),
   );
-  return { ...(await result), stdout: stdout.text, client };
+  return { ...(await result), stdout: stdout.text, client, waitedMs: clock };
 }
+
+describe('pollDelayMs', () => {
+  it('asks often while a short deployment is likely to finish, then less and less', () => {
+    expect([0, 999, 1_000, 9_999, 10_000, 3_600_000].map(pollDelayMs)).toEqual([25, 25, 100, 100, 250, 250]);
+  });
+
+  it('asks a waiting client at most 40 times in its first second, and 4 times a second after 10 s', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 7_200_000 }), (waited) => {
+        const delay = pollDelayMs(waited);
+        expect(delay).toBeGreaterThanOrEqual(25);
+        if (waited >= 10_000) expect(delay).toBe(250);
+      }),
+    );
+  });
+});
 
 describe('waitForDeployment', () => {
   const first = entry(1, {
@@ -194,6 +211,18 @@ describe('waitForDeployment', () => {
   });
   const second = entry(2, { message: 'starting web' });
   const third = entry(3, { step: 'wait ready', status: 'succeeded', message: 'web is ready' });
+
+  it('asks again on the schedule of pollDelayMs: 40 times in the first second, then every 100 ms', async () => {
+    const running = Array.from({ length: 50 }, () => detail({ status: 'running', journal: [] }));
+    const { value, client, waitedMs } = await wait([
+      ...running,
+      detail({ status: 'succeeded', journal: [] }),
+    ]);
+    expect(value?.status).toBe('succeeded');
+    expect(client.calls).toBe(51);
+    // 40 pauses of 25 ms, then 10 of 100 ms.
+    expect(waitedMs).toBe(40 * 25 + 10 * 100);
+  });
 
   it('prints each journal entry once, in order, then says the deployment succeeded', async () => {
     const { value, error, stdout } = await wait([

@@ -12,8 +12,16 @@ export const DEFAULT_TIMEOUT_SECONDS = 60;
 export const MAX_TIMEOUT_SECONDS = 3600;
 /** How long `--wait` keeps trying beyond the deployment's own timeout before it gives up on a silent server. */
 export const WAIT_MARGIN_MS = 30_000;
-/** How often `--wait` asks the server about the deployment. */
-export const POLL_INTERVAL_MS = 100;
+/**
+ * How long `--wait` waits before asking the server about the deployment again, `waitedMs` after it started
+ * waiting: every 25 ms in the first second (most deployments of one workload are done within it, and a user
+ * waits for the answer), every 100 ms up to 10 s, then every 250 ms, so that long deployments cost the server
+ * less than one request every 100 ms.
+ */
+export function pollDelayMs(waitedMs: number): number {
+  if (waitedMs < 1_000) return 25;
+  return waitedMs < 10_000 ? 100 : 250;
+}
 // After this long still queued, `--wait` says why nothing is happening.
 const QUEUED_NOTICE_MS = 2000;
 
@@ -327,7 +335,7 @@ export interface WaitForDeploymentOptions {
   waitTimeoutMs?: number;
   /** Print the final DeploymentDetail with `-o json` (default true); false when the command prints its own result. */
   printResult?: boolean;
-  /** For tests: the poll interval, the clock and how to sleep. */
+  /** For tests: a fixed poll interval (otherwise {@link pollDelayMs}), the clock and how to sleep. */
   pollIntervalMs?: number;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -335,7 +343,8 @@ export interface WaitForDeploymentOptions {
 }
 
 /**
- * Follows deployment `id` of `app`/`env` until it has succeeded or failed, asking the server every 250 ms.
+ * Follows deployment `id` of `app`/`env` until it has succeeded or failed, asking the server again and again
+ * (see {@link pollDelayMs}).
  * For people (`-o table`) it prints each new journal entry once, as it appears, then a closing line; with
  * `-o json` it prints nothing while waiting and then the final DeploymentDetail. Resolves with that detail
  * when the deployment succeeded. Rejects with DeploymentFailedError (the server's reason, and whether the
@@ -355,12 +364,12 @@ export async function waitForDeployment(
 ): Promise<DeploymentDetail> {
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const pollIntervalMs = options.pollIntervalMs ?? POLL_INTERVAL_MS;
   const colors = options.colors;
   const printed = new Set<number>();
   let lastAnswer = now();
   let outage: string | undefined;
   const startedWaiting = now();
+  const pause = () => sleep(options.pollIntervalMs ?? pollDelayMs(now() - startedWaiting));
   let saidQueued = false;
   let saidAwaiting = false;
 
@@ -392,7 +401,7 @@ export async function waitForDeployment(
           ),
         );
       }
-      await sleep(pollIntervalMs);
+      await pause();
       continue;
     }
     lastAnswer = now();
@@ -428,7 +437,7 @@ export async function waitForDeployment(
       if (detail.status !== 'succeeded') throw new DeploymentFailedError(detail);
       return detail;
     }
-    await sleep(pollIntervalMs);
+    await pause();
   }
 }
 
