@@ -319,3 +319,77 @@ containers:
     expect(spec.containers.main.image).toBe('.');
   });
 });
+
+describe('pave deploy --wait: where the routes serve the workloads', () => {
+  const deployment = {
+    id: '17',
+    appId: 'shop',
+    envId: 'dev',
+    kind: 'deploy',
+    setId: 'a1b2c3d4e5f6a7b8',
+    source: {},
+    actor: 'admin',
+    message: '',
+    status: 'succeeded',
+    reason: null,
+    rolledBack: false,
+    valuesVersion: null,
+    artifactId: null,
+    commit: null,
+    createdAt: '2025-01-31T09:30:00.000Z',
+    startedAt: '2025-01-31T09:30:01.000Z',
+    finishedAt: '2025-01-31T09:30:02.000Z',
+    journal: [],
+    workloads: ['web'],
+  };
+  const ROUTE = 'http://web.dev.shop.localhost:7300/';
+  const server = () =>
+    fakeServer(({ method, url }) => {
+      if (method === 'POST') return { status: 202, body: { ...deployment, status: 'queued' } };
+      if (url.endsWith('/status')) {
+        return {
+          status: 200,
+          body: {
+            app: 'shop',
+            env: 'dev',
+            health: 'healthy',
+            target: { id: 'local', reachable: true },
+            workloads: [
+              {
+                workload: 'web',
+                state: 'ready',
+                restarts: 0,
+                deploymentId: '17',
+                ports: [],
+                urls: [],
+                routes: [ROUTE],
+              },
+            ],
+          },
+        };
+      }
+      return { status: 200, body: deployment };
+    });
+
+  it('asks for them, and prints them, when a workload it deploys has a `route` resource', async () => {
+    const dir = project({
+      'web.yaml': `${WEB}resources:\n  web-route:\n    type: route\n    params: {host: web, path: /, port: 80}\n`,
+    });
+    const fake = await server();
+    const io = fakeIo();
+    const args = ['deploy', '-f', join(dir, 'web.yaml'), '--app', 'shop', '--env', 'dev', '--wait'];
+    expect(await runCli(cliArgs(fake.url, ...args), io)).toBe(0);
+    expect(fake.requests.filter((request) => request.url.endsWith('/status'))).toHaveLength(1);
+    expect(io.stdout.text).toContain(`web is served at ${ROUTE}`);
+  });
+
+  it('does not make the user wait for them when no workload it deploys has one', async () => {
+    const dir = project({ 'web.yaml': WEB });
+    const fake = await server();
+    const io = fakeIo();
+    const args = ['deploy', '-f', join(dir, 'web.yaml'), '--app', 'shop', '--env', 'dev', '--wait'];
+    expect(await runCli(cliArgs(fake.url, ...args), io)).toBe(0);
+    expect(io.stdout.text).toContain('Deployment 17 succeeded');
+    expect(fake.requests.map((request) => request.url).filter((url) => url.endsWith('/status'))).toEqual([]);
+  });
+});

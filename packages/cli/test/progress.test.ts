@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { DeploymentDetail, JournalEntry } from '@pave/core';
 import {
+  clockTime,
   formatDuration,
   formatJournalEntry,
   giveUpAfterMs,
@@ -185,6 +186,34 @@ async function wait(
   );
   return { ...(await result), stdout: stdout.text, client, waitedMs: clock };
 }
+
+describe('clockTime', () => {
+  const intl = (timestamp: string, timeZone?: string) =>
+    new Intl.DateTimeFormat('en-GB', {
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+      ...(timeZone !== undefined ? { timeZone } : {}),
+    }).format(new Date(timestamp));
+
+  it("reads the local clock and UTC's off the Date exactly as Intl formats them", () => {
+    fc.assert(
+      fc.property(
+        fc.date({ min: new Date('1970-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }),
+        (date) => {
+          const timestamp = date.toISOString();
+          expect(clockTime(timestamp, undefined)).toBe(intl(timestamp));
+          expect(clockTime(timestamp, 'UTC')).toBe(intl(timestamp, 'UTC'));
+          expect(clockTime(timestamp, 'Asia/Kolkata')).toBe(intl(timestamp, 'Asia/Kolkata'));
+        },
+      ),
+    );
+    expect(clockTime('2026-12-05T23:59:07.120Z', 'UTC')).toBe('23:59:07');
+    expect(clockTime('2026-12-05T00:00:00Z', 'Asia/Kolkata')).toBe('05:30:00');
+    expect(clockTime('not a time', undefined)).toBe('not a time');
+  });
+});
 
 describe('pollDelayMs', () => {
   it('asks often while a short deployment is likely to finish, then less and less', () => {

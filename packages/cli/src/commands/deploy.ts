@@ -225,6 +225,11 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
         waitTimeout: options.waitTimeout,
         timeoutSeconds,
         colors,
+        // Only a `route` resource gives a workload an address through Pave's proxy: without one in the files,
+        // asking for the environment's routes would only make the user wait for the answer.
+        showRoutes: workloads.some((w) =>
+          Object.values(w.spec.resources ?? {}).some((resource) => resource.type === 'route'),
+        ),
       });
     });
 }

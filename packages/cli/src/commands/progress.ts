@@ -175,16 +175,35 @@ export function formatJournalEntry(entry: JournalEntry, options: JournalLineOpti
 // Continuation lines of a multi-line message start under the step column.
 const CONTINUATION = ' '.repeat('HH:MM:SS  '.length);
 
-function clockTime(timestamp: string, timeZone: string | undefined): string {
+// Formats of named time zones, made on first use (see clockTime).
+const clockFormats = new Map<string, Intl.DateTimeFormat>();
+
+/**
+ * `HH:MM:SS` of `timestamp` on the 24-hour clock of `timeZone` (default: the local one). The local clock and UTC
+ * are read off the Date: creating the first Intl.DateTimeFormat loads ICU's locale data, about 30 ms of every
+ * `--wait` (docs/benchmarks.md).
+ */
+export function clockTime(timestamp: string, timeZone: string | undefined): string {
   const date = new Date(timestamp);
   if (Number.isNaN(date.getTime())) return timestamp;
-  return new Intl.DateTimeFormat('en-GB', {
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hourCycle: 'h23',
-    ...(timeZone !== undefined ? { timeZone } : {}),
-  }).format(date);
+  if (timeZone === undefined) return clock(date.getHours(), date.getMinutes(), date.getSeconds());
+  if (timeZone === 'UTC') return clock(date.getUTCHours(), date.getUTCMinutes(), date.getUTCSeconds());
+  let format = clockFormats.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-GB', {
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+      timeZone,
+    });
+    clockFormats.set(timeZone, format);
+  }
+  return format.format(date);
+}
+
+function clock(hours: number, minutes: number, seconds: number): string {
+  return [hours, minutes, seconds].map((part) => String(part).padStart(2, '0')).join(':');
 }
 
 /** The line that says a deployment was queued, e.g. `Deployment 17 queued for shop/dev`. */
@@ -224,6 +243,11 @@ export async function reportQueuedDeployment(
     colors: Colors;
     /** `--wait-timeout`: stop waiting after this long (WaitTimeoutError, exit 4). */
     waitTimeout?: string | undefined;
+    /**
+     * After a deployment that succeeded, print where the environment's routes serve its workloads (default
+     * true; false when no workload it deploys has a `route` resource).
+     */
+    showRoutes?: boolean | undefined;
   },
 ): Promise<void> {
   const { appId: app, envId: env, id } = deployment;
@@ -243,7 +267,7 @@ export async function reportQueuedDeployment(
     colors: options.colors,
     ...(waitTimeoutMs !== undefined ? { waitTimeoutMs } : {}),
   });
-  if (output.format === 'table' && client.getStatus) {
+  if (output.format === 'table' && client.getStatus && options.showRoutes !== false) {
     for (const line of await routeLines(client.getStatus.bind(client), app, env)) output.confirm(line);
   }
 }
