@@ -5,33 +5,20 @@ import { exitCodeFor } from '../src/errors.ts';
 import { colorsFor } from '../src/output/colors.ts';
 import { CommandOutput } from '../src/output/output.ts';
 import { runCli } from '../src/program.ts';
-import { capture, cliArgs, fakeIo, fakeServer } from './helpers.ts';
+import { capture, cliArgs, deploymentDetail, fakeIo, fakeServer } from './helpers.ts';
 
 const plain = colorsFor(capture(), { NO_COLOR: '1' });
 
 function detail(fields: Partial<DeploymentDetail> = {}): DeploymentDetail {
-  return {
-    id: '17',
-    appId: 'shop',
+  return deploymentDetail({
     envId: 'prod',
-    kind: 'deploy',
     setId: null,
-    source: {},
     actor: 'alice',
-    message: '',
     status: 'awaiting-approval',
-    reason: null,
-    rolledBack: false,
-    valuesVersion: null,
-    artifactId: null,
-    commit: null,
-    createdAt: '2025-01-31T09:30:00.000Z',
     startedAt: null,
-    finishedAt: null,
-    journal: [],
     workloads: null,
     ...fields,
-  };
+  });
 }
 
 /** Runs waitForDeployment against `answers` (the last repeats) on a fake clock. */

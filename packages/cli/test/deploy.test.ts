@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { deploymentBody, inlineFileSources, loadScoreFiles, setDotImages } from '../src/commands/deploy.ts';
 import { runCli } from '../src/program.ts';
-import { cliArgs, fakeIo, fakeServer, temporaryDir } from './helpers.ts';
+import { cliArgs, deploymentDetail, fakeIo, fakeServer, temporaryDir } from './helpers.ts';
 
 const WEB = `apiVersion: score.dev/v1b1
 metadata:
@@ -321,27 +321,10 @@ containers:
 });
 
 describe('pave deploy --wait: where the routes serve the workloads', () => {
-  const deployment = {
-    id: '17',
-    appId: 'shop',
-    envId: 'dev',
-    kind: 'deploy',
-    setId: 'a1b2c3d4e5f6a7b8',
-    source: {},
-    actor: 'admin',
-    message: '',
+  const deployment = deploymentDetail({
     status: 'succeeded',
-    reason: null,
-    rolledBack: false,
-    valuesVersion: null,
-    artifactId: null,
-    commit: null,
-    createdAt: '2025-01-31T09:30:00.000Z',
-    startedAt: '2025-01-31T09:30:01.000Z',
     finishedAt: '2025-01-31T09:30:02.000Z',
-    journal: [],
-    workloads: ['web'],
-  };
+  });
   const ROUTE = 'http://web.dev.shop.localhost:7300/';
   const server = () =>
     fakeServer(({ method, url }) => {
@@ -350,8 +333,10 @@ describe('pave deploy --wait: where the routes serve the workloads', () => {
         return {
           status: 200,
           body: {
-            app: 'shop',
-            env: 'dev',
+            appId: 'shop',
+            envId: 'dev',
+            currentDeployment: deployment,
+            pendingDeployment: null,
             health: 'healthy',
             target: { id: 'local', reachable: true },
             workloads: [

@@ -11,7 +11,7 @@ import {
 import { logPrinter, parseTail } from '../src/commands/logs.ts';
 import { renderStatus } from '../src/commands/status.ts';
 import { colorsFor } from '../src/output/colors.ts';
-import { capture } from './helpers.ts';
+import { capture, deployment as sharedDeployment } from './helpers.ts';
 
 const plain = colorsFor(capture(true), { NO_COLOR: '1' });
 const colored = colorsFor(capture(true), {});
@@ -43,26 +43,14 @@ const diff: SetDiff = {
 };
 
 function deployment(fields: Partial<Deployment> = {}): Deployment {
-  return {
-    id: '17',
-    appId: 'shop',
-    envId: 'dev',
-    kind: 'deploy',
+  return sharedDeployment({
     setId: '0123456789abcdef0123',
-    source: {},
     actor: 'alice',
-    message: 'new checkout',
     status: 'succeeded',
-    reason: null,
-    rolledBack: false,
-    valuesVersion: null,
-    artifactId: null,
-    commit: null,
-    createdAt: '2025-01-31T09:30:00.000Z',
-    startedAt: '2025-01-31T09:30:01.000Z',
     finishedAt: '2025-01-31T09:30:05.250Z',
+    message: 'new checkout',
     ...fields,
-  };
+  });
 }
 
 describe('plan and diff output', () => {

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
+import type { Deployment, DeploymentDetail } from '@pave/core';
 import type { CliIo } from '../src/io.ts';
 
 /** A captured stream: everything written to it, and whether it claims to be a terminal. */
@@ -128,3 +129,32 @@ export const NO_APP = {
     errors: [],
   },
 };
+
+/** A deployment as the API lists it: deployment 17 of shop/dev, running, with `fields` over it. */
+export function deployment(fields: Partial<Deployment> = {}): Deployment {
+  return {
+    id: '17',
+    appId: 'shop',
+    envId: 'dev',
+    kind: 'deploy',
+    setId: 'a1b2c3d4e5f6a7b8',
+    source: {},
+    actor: 'admin',
+    message: '',
+    status: 'running',
+    reason: null,
+    rolledBack: false,
+    valuesVersion: null,
+    artifactId: null,
+    commit: null,
+    createdAt: '2025-01-31T09:30:00.000Z',
+    startedAt: '2025-01-31T09:30:01.000Z',
+    finishedAt: null,
+    ...fields,
+  };
+}
+
+/** A deployment as the API shows one: {@link deployment} with its journal (empty) and workloads (`web`). */
+export function deploymentDetail(fields: Partial<DeploymentDetail> = {}): DeploymentDetail {
+  return { ...deployment(), journal: [], workloads: ['web'], ...fields };
+}

@@ -13,7 +13,7 @@ import {
 } from '../src/commands/progress.ts';
 import { colorsFor } from '../src/output/colors.ts';
 import { CommandOutput } from '../src/output/output.ts';
-import { capture } from './helpers.ts';
+import { capture, deploymentDetail } from './helpers.ts';
 
 const plain = colorsFor(capture(), { NO_COLOR: '1' });
 
@@ -29,30 +29,7 @@ function entry(id: number, fields: Partial<JournalEntry> = {}): JournalEntry {
   };
 }
 
-function detail(fields: Partial<DeploymentDetail> = {}): DeploymentDetail {
-  return {
-    id: '17',
-    appId: 'shop',
-    envId: 'dev',
-    kind: 'deploy',
-    setId: 'a1b2c3d4e5f6a7b8',
-    source: {},
-    actor: 'admin',
-    message: '',
-    status: 'running',
-    reason: null,
-    rolledBack: false,
-    valuesVersion: null,
-    artifactId: null,
-    commit: null,
-    createdAt: '2025-01-31T09:30:00.000Z',
-    startedAt: '2025-01-31T09:30:01.000Z',
-    finishedAt: null,
-    journal: [],
-    workloads: ['web'],
-    ...fields,
-  };
-}
+const detail = deploymentDetail;
 
 describe('parseTimeout', () => {
   it('reads seconds, minutes and hours, alone or combined, as whole seconds', () => {

@@ -2,31 +2,18 @@ import { describe, expect, it } from 'vitest';
 import type { AppStatus, Deployment, EnvironmentStatus } from '@pave/core';
 import { renderAppStatus, renderStatus } from '../src/commands/status.ts';
 import { colorsFor } from '../src/output/colors.ts';
-import { capture } from './helpers.ts';
+import { capture, deployment as sharedDeployment } from './helpers.ts';
 
 const plain = colorsFor(capture(true), { NO_COLOR: '1' });
 
 function deployment(fields: Partial<Deployment> = {}): Deployment {
-  return {
-    id: '17',
-    appId: 'shop',
-    envId: 'dev',
-    kind: 'deploy',
+  return sharedDeployment({
     setId: '0123456789abcdef0123',
-    source: {},
     actor: 'alice',
-    message: '',
     status: 'succeeded',
-    reason: null,
-    rolledBack: false,
-    valuesVersion: null,
-    artifactId: null,
-    commit: null,
-    createdAt: '2025-01-31T09:30:00.000Z',
-    startedAt: '2025-01-31T09:30:01.000Z',
     finishedAt: '2025-01-31T09:30:05.250Z',
     ...fields,
-  };
+  });
 }
 
 const dev: EnvironmentStatus = {
