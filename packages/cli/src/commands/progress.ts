@@ -359,8 +359,7 @@ export interface WaitForDeploymentOptions {
   waitTimeoutMs?: number;
   /** Print the final DeploymentDetail with `-o json` (default true); false when the command prints its own result. */
   printResult?: boolean;
-  /** For tests: a fixed poll interval (otherwise {@link pollDelayMs}), the clock and how to sleep. */
-  pollIntervalMs?: number;
+  /** For tests: the clock and how to sleep. */
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   timeZone?: string;
@@ -393,7 +392,7 @@ export async function waitForDeployment(
   let lastAnswer = now();
   let outage: string | undefined;
   const startedWaiting = now();
-  const pause = () => sleep(options.pollIntervalMs ?? pollDelayMs(now() - startedWaiting));
+  const pause = () => sleep(pollDelayMs(now() - startedWaiting));
   let saidQueued = false;
   let saidAwaiting = false;
 
