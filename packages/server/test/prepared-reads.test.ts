@@ -35,7 +35,7 @@ describe.each(storeEngines)('prepared reads (%s)', (engine) => {
     expect(app).toMatchObject({ id: 'shop', name: 'shop', createdBy: 'admin' });
     expect(app.environments).toEqual([{ id: 'dev', type: 'development' }]);
     // The same app read inside a transaction goes through Kysely on the main connection.
-    expect(await store.transaction((tx) => getApp(tx as never, 'shop'))).toEqual(app);
+    expect(await store.transaction((tx) => getApp(tx, 'shop'))).toEqual(app);
 
     await createEnvironment(store, context, 'shop', { id: 'prod', type: 'production' });
     expect((await getApp(store.db, 'shop')).environments.map((env) => env.id)).toEqual(['dev', 'prod']);

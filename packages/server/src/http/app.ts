@@ -23,7 +23,7 @@ import { authorize, environmentAccess, type AccessCheck } from '../domain/access
 import type { RuntimeDriver } from '@pave/plugin-api';
 import type { Store } from '../store/index.ts';
 import { authenticate, cachedActor } from '../domain/tokens.ts';
-import type { RequestContext } from '../domain/context.ts';
+import type { Actor, RequestContext } from '../domain/context.ts';
 import {
   RouteMethods,
   handleClientError,
@@ -173,25 +173,9 @@ function permissionOf(request: FastifyRequest): Permission {
 }
 
 /**
- * What a request's permission is checked against: the app in its path (or, for routes that take it there,
- * its query), and the type of the environment in its path.
+ * The app and environment a request's permission is checked against: the app in its path (or, for routes that
+ * take it there, its query), and the environment in its path.
  */
-async function accessTarget(store: Store, request: FastifyRequest): Promise<AccessTarget> {
-  const { app, env } = namedTarget(request);
-  if (!app) return {};
-  if (!env) return { app };
-  const access = await environmentAccess(store.db, app, env);
-  return access ? { app, envType: access.envType, restricted: access.restricted } : { app };
-}
-
-/** {@link accessTarget} when the request names no environment, so that nothing needs looking up; else undefined. */
-function knownAccessTarget(request: FastifyRequest): AccessTarget | undefined {
-  const { app, env } = namedTarget(request);
-  if (!app) return {};
-  return env ? undefined : { app };
-}
-
-/** The app and environment a request names in its path or (for routes that take them there) its query. */
 function namedTarget(request: FastifyRequest): { app?: string | undefined; env?: string | undefined } {
   const params = (request.params ?? {}) as { app?: string; env?: string };
   const query = (request.query ?? {}) as { app?: string; env?: string };
@@ -204,11 +188,11 @@ function namedTarget(request: FastifyRequest): { app?: string | undefined; env?:
 }
 
 /**
- * Authenticates a request and checks its route's permission against the app and environment it names, setting
- * `request.pave` and `request.accessTarget`. Returns undefined when that is done, which it is without waiting
- * for anything when the token's actor is cached and the path names no environment (most requests of a busy
- * client); otherwise a promise of it. Throws (or rejects with) AuthenticationError, NotAllowedError or
- * NotFoundError.
+ * Authenticates a request and checks its route's permission against the app and the type of the environment it
+ * names, setting `request.pave` and `request.accessTarget`. Returns undefined when that is done, which it is
+ * without waiting for anything when the token's actor is cached and the request names no environment (most
+ * requests of a busy client); otherwise a promise of it. Throws (or rejects with) AuthenticationError,
+ * NotAllowedError or NotFoundError.
  */
 function authorizeRequest(store: Store, request: FastifyRequest): Promise<void> | undefined {
   const token = bearerToken(
@@ -216,19 +200,24 @@ function authorizeRequest(store: Store, request: FastifyRequest): Promise<void> 
     'send "Authorization: Bearer pave_…"; the CLI reads it from --token, PAVE_TOKEN or `pave login`',
   );
   const actor = cachedActor(token);
-  const target = actor ? knownAccessTarget(request) : undefined;
-  if (!actor || !target) {
-    return (async () => {
-      const found = actor ?? (await authenticate(store.db, token));
-      request.pave = { actor: found, requestId: String(request.id) };
-      request.accessTarget = await accessTarget(store, request);
-      authorize(found, permissionOf(request), request.accessTarget);
-    })();
+  const { app, env } = namedTarget(request);
+  const check = (found: Actor, target: AccessTarget) => {
+    request.pave = { actor: found, requestId: String(request.id) };
+    request.accessTarget = target;
+    authorize(found, permissionOf(request), target);
+  };
+  if (actor && !(app && env)) {
+    check(actor, app ? { app } : {});
+    return undefined;
   }
-  request.pave = { actor, requestId: String(request.id) };
-  request.accessTarget = target;
-  authorize(actor, permissionOf(request), target);
-  return undefined;
+  return (async () => {
+    const found = actor ?? (await authenticate(store.db, token));
+    const access = app && env ? await environmentAccess(store.db, app, env) : undefined;
+    check(
+      found,
+      !app ? {} : access ? { app, envType: access.envType, restricted: access.restricted } : { app },
+    );
+  })();
 }
 
 /**
