@@ -190,9 +190,12 @@ describe.each(storeEngines)('webhooks on %s', (engine) => {
     const bodies = hook.requests.map((request) => Number(JSON.parse(request.body).id));
     expect(bodies[1]).toBe(bodies[0]);
     expect(bodies.slice(1)).toEqual([...bodies.slice(1)].sort((a, b) => a - b));
-    await eventually(async () =>
-      (await deliveries(created.webhook.id)).every((d) => d.status === 'succeeded'),
-    );
+    // The receiver has answered every request before the dispatcher records the deliveries of a batch: wait
+    // until all three are recorded, not only the retried one.
+    await eventually(async () => {
+      const recorded = await deliveries(created.webhook.id);
+      return recorded.length === 3 && recorded.every((d) => d.status === 'succeeded');
+    });
     const first = (await deliveries(created.webhook.id)).find((delivery) => delivery.id === ids[0]);
     expect(first).toMatchObject({ status: 'succeeded', attempts: 2, lastStatusCode: 200 });
     expect(first!.attemptLog.map((attempt) => attempt.statusCode)).toEqual([500, 200]);
