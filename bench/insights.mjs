@@ -35,7 +35,7 @@ const GOAL_MS = 200;
 const DAY = 86_400_000;
 const ENVS = ['dev', 'staging', 'prod', 'perf'];
 
-// The bundle sits under node_modules/.cache so that better-sqlite3 and pg (left outside it) resolve from it.
+// The bundle sits under node_modules/.cache so that @photostructure/sqlite and pg (left outside it) resolve from it.
 const cacheDir = join(root, 'node_modules/.cache/pave-bench');
 mkdirSync(cacheDir, { recursive: true });
 const bundle = join(cacheDir, `insights-${process.pid}.mjs`);
@@ -54,7 +54,7 @@ await build({
   platform: 'node',
   format: 'esm',
   outfile: bundle,
-  external: ['better-sqlite3', 'pg'],
+  external: ['@photostructure/sqlite', 'pg'],
   // Bundled CommonJS modules call require(); an ES module has none, so the bundle defines it.
   banner: {
     js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",

@@ -115,7 +115,7 @@ function sizes(fraction) {
   };
 }
 
-// ---- Pave's domain layer, bundled from source (better-sqlite3, pg and the other packages stay outside) ----
+// ---- Pave's domain layer, bundled from source (@photostructure/sqlite, pg and the other packages stay outside) ----
 
 const cacheDir = join(root, 'node_modules/.cache/pave-bench');
 mkdirSync(cacheDir, { recursive: true });

@@ -1,5 +1,5 @@
 // Bundles the `pave` CLI (and the server it starts with `pave up`) into packages/cli/dist with esbuild, with
-// every npm dependency inside except better-sqlite3 (a native addon, the package's one runtime dependency),
+// every npm dependency inside except @photostructure/sqlite (SQLite, a native addon, the package's one runtime dependency),
 // then packs the installable CLI into dist/pave-cli.tgz: `npm install -g ./dist/pave-cli.tgz`.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
@@ -259,7 +259,7 @@ function outputFiles(dir) {
 
 /**
  * Packs packages/cli (its bin, the bundle and the portal) into dist/pave-cli.tgz: a self-contained package
- * whose only dependency npm fetches at install time is better-sqlite3.
+ * whose only dependency npm fetches at install time is @photostructure/sqlite.
  */
 function packCli() {
   const destination = join(root, 'dist');

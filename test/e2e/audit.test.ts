@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { DatabaseSync } from '@photostructure/sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_GENESIS_HASH, auditEntryHash } from '../../packages/server/src/domain/audit.ts';
 import { createTestStoreLocation, type TestStoreLocation } from '../support/stores.ts';
@@ -21,34 +21,34 @@ interface Row {
  * a secret: delete the entry and recompute the chain with the unkeyed formula, which anyone can compute.
  */
 function deleteRevealAndRechain(dataDir: string): void {
-  const db = new Database(join(dataDir, 'pave.db'));
+  const db = new DatabaseSync(join(dataDir, 'pave.db'));
   try {
-    db.transaction(() => {
-      db.prepare("delete from audit_entries where action = 'values.reveal'").run();
-      const rows = db.prepare('select * from audit_entries order by seq').all() as Row[];
-      let previous = AUDIT_GENESIS_HASH;
-      rows.forEach((row, index) => {
-        const seq = index + 1;
-        const hash = auditEntryHash(previous, {
-          seq,
-          at: row.at,
-          actor: row.actor,
-          action: row.action,
-          target: row.target,
-          appId: row.app_id,
-          requestId: row.request_id,
-          summary: row.summary,
-        });
-        db.prepare('update audit_entries set seq = ?, prev_hash = ?, hash = ? where id = ?').run(
-          seq,
-          previous,
-          hash,
-          row.id,
-        );
-        previous = hash;
+    db.exec('begin');
+    db.prepare("delete from audit_entries where action = 'values.reveal'").run();
+    const rows = db.prepare('select * from audit_entries order by seq').all() as Row[];
+    let previous = AUDIT_GENESIS_HASH;
+    rows.forEach((row, index) => {
+      const seq = index + 1;
+      const hash = auditEntryHash(previous, {
+        seq,
+        at: row.at,
+        actor: row.actor,
+        action: row.action,
+        target: row.target,
+        appId: row.app_id,
+        requestId: row.request_id,
+        summary: row.summary,
       });
-      db.prepare('update audit_chain set seq = ?, last_hash = ? where id = 1').run(rows.length, previous);
-    })();
+      db.prepare('update audit_entries set seq = ?, prev_hash = ?, hash = ? where id = ?').run(
+        seq,
+        previous,
+        hash,
+        row.id,
+      );
+      previous = hash;
+    });
+    db.prepare('update audit_chain set seq = ?, last_hash = ? where id = 1').run(rows.length, previous);
+    db.exec('commit');
   } finally {
     db.close();
   }

@@ -1,6 +1,6 @@
 import { readFileSync, statSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { DatabaseSync } from '@photostructure/sqlite';
 import { migrations } from '../../packages/server/src/index.ts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestStoreLocation, storeEngines, type TestStoreLocation } from '../support/stores.ts';
@@ -148,7 +148,7 @@ describe('pave up on a store written by a newer Pave', () => {
     const first = await startPave(['--data-dir', location.dataDir]);
     expect(await first.stop()).toBe(0);
     const file = join(location.dataDir, 'pave.db');
-    const db = new Database(file);
+    const db = new DatabaseSync(file);
     db.prepare("insert into kysely_migration (name, timestamp) values ('0999_future', 'x')").run();
     db.close();
     const files = () =>
@@ -162,7 +162,7 @@ describe('pave up on a store written by a newer Pave', () => {
     expect(code).not.toBe(0);
     expect(output).toMatch(/written by a newer Pave.*0999_future.*Upgrade Pave/);
     expect(output).not.toMatch(/at .*\.js:\d+/);
-    const check = new Database(file, { readonly: true });
+    const check = new DatabaseSync(file, { readOnly: true });
     expect(check.prepare('select count(*) as n from apps').get()).toEqual({ n: 0 });
     expect(check.prepare('select name from kysely_migration order by name').all()).toEqual([
       ...migrations.map((m) => ({ name: m.name })),

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
+import { DatabaseSync } from '@photostructure/sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestStoreLocation, type TestStoreLocation } from '../support/stores.ts';
 import { clientEnv, runPave, shortenStabilityWindow, startPave, type PaveProcess } from '../support/pave.ts';
@@ -180,7 +180,7 @@ describe('access control end to end: roles, restricted environment types, hidden
     expect(intact.stdout).toContain('intact');
     const audit = JSON.parse((await ok(admin('audit', '-o', 'json'))).stdout);
     expect(audit.items.some((e: { action: string }) => e.action === 'role.grant')).toBe(true);
-    const db = new Database(join(location.dataDir, 'pave.db'));
+    const db = new DatabaseSync(join(location.dataDir, 'pave.db'));
     try {
       db.prepare("update audit_entries set actor = 'someone-else' where action = 'role.grant'").run();
     } finally {

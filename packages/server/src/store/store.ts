@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import SqliteDatabase from 'better-sqlite3';
+import { DatabaseSync, type DatabaseSyncInstance, type StatementSyncInstance } from '@photostructure/sqlite';
 import pg from 'pg';
 import {
   Kysely,
@@ -9,6 +9,8 @@ import {
   SqliteDialect,
   sql,
   type MigrationProvider,
+  type SqliteDatabase,
+  type SqliteStatement,
   type Transaction,
 } from 'kysely';
 import { InputError, ServiceUnavailableError, StoreVersionError } from '@pave/core';
@@ -133,12 +135,11 @@ function sqliteDatabase(file: string): Kysely<Database> {
   return new Kysely<Database>({
     dialect: new SqliteDialect({
       database: async () => {
-        const database = new SqliteDatabase(file);
-        database.pragma('journal_mode = WAL');
-        database.pragma('synchronous = NORMAL');
-        database.pragma('foreign_keys = ON');
-        database.pragma('busy_timeout = 5000');
-        return withStatementCache(database);
+        const database = new DatabaseSync(file);
+        database.exec(
+          'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000',
+        );
+        return forKysely(database);
       },
     }),
   });
@@ -151,20 +152,20 @@ function sqliteDatabase(file: string): Kysely<Database> {
  * connection. In WAL mode a reader sees every transaction committed before its query starts.
  */
 function sqliteReads(file: string): DirectReads {
-  let reader: SqliteDatabase.Database | undefined;
-  const statements = new Map<string, SqliteDatabase.Statement>();
+  let reader: DatabaseSyncInstance | undefined;
+  const statements = new Map<string, StatementSyncInstance>();
   return {
     all<O>(name: string, sqlText: string, parameters: readonly unknown[]): O[] {
       if (!reader) {
-        reader = new SqliteDatabase(file, { readonly: true, fileMustExist: true });
-        reader.pragma('busy_timeout = 5000');
+        reader = new DatabaseSync(file, { readOnly: true });
+        reader.exec('PRAGMA busy_timeout = 5000');
       }
       let statement = statements.get(name);
       if (!statement) {
         statement = reader.prepare(sqlText);
         statements.set(name, statement);
       }
-      return statement.all(parameters) as O[];
+      return statement.all(...(parameters as SqliteValue[])) as O[];
     },
     close() {
       reader?.close();
@@ -208,25 +209,40 @@ function postgresReads(pool: pg.Pool): DirectReads {
 
 const STATEMENT_CACHE_SIZE = 500;
 
+/** What a SQLite statement binds: Kysely hands over only these. */
+type SqliteValue = null | number | bigint | string | Uint8Array;
+
 /**
+ * The connection as Kysely's SQLite dialect drives it (better-sqlite3's shape: one parameter array, `reader`
+ * for statements that return rows).
+ *
  * Kysely's SQLite driver prepares every query anew; preparing costs more than running a small query, so
  * statements are kept by SQL text (bounded; the oldest is dropped first). Kysely runs one query at a time per
  * connection, so a cached statement is never in use twice at once.
  */
-function withStatementCache(database: SqliteDatabase.Database) {
-  const statements = new Map<string, SqliteDatabase.Statement>();
+function forKysely(database: DatabaseSyncInstance): SqliteDatabase {
+  const statements = new Map<string, SqliteStatement>();
   return {
     close: () => database.close(),
     prepare(sqlText: string) {
       let statement = statements.get(sqlText);
       if (!statement) {
-        statement = database.prepare(sqlText);
+        statement = kyselyStatement(database.prepare(sqlText));
         if (statements.size >= STATEMENT_CACHE_SIZE)
           statements.delete(statements.keys().next().value as string);
         statements.set(sqlText, statement);
       }
       return statement;
     },
+  };
+}
+
+function kyselyStatement(statement: StatementSyncInstance): SqliteStatement {
+  return {
+    reader: statement.columns().length > 0,
+    all: (parameters) => statement.all(...(parameters as SqliteValue[])),
+    run: (parameters) => statement.run(...(parameters as SqliteValue[])),
+    iterate: (parameters) => statement.iterate(...(parameters as SqliteValue[])),
   };
 }
 
@@ -288,8 +304,12 @@ function describe(error: unknown): string {
   return String(error);
 }
 
+/** SQLite's extended result codes for a duplicate primary key and a duplicate unique key. */
+const SQLITE_CONSTRAINT_PRIMARYKEY = 1555;
+const SQLITE_CONSTRAINT_UNIQUE = 2067;
+
 /** Whether an error is a unique/primary-key violation, in either engine. */
 export function isUniqueViolation(error: unknown): boolean {
-  const code = (error as { code?: unknown })?.code;
-  return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+  const { code, errcode } = (error ?? {}) as { code?: unknown; errcode?: unknown };
+  return code === '23505' || errcode === SQLITE_CONSTRAINT_PRIMARYKEY || errcode === SQLITE_CONSTRAINT_UNIQUE;
 }
