@@ -59,7 +59,6 @@ if (runs < 2) throw new Error('BENCH_DEPLOY_RUNS must be at least 2: the first r
 const pollIntervals = {
   paveRuntimeProbeMs: constantIn('plugins/runtime-process/src/runtime.ts', 'POLL_MS'),
   paveWorkerPollMs: constantIn('packages/server/src/domain/deployments/worker.ts', 'POLL_MS'),
-  cliWaitPollMs: constantIn('packages/cli/src/commands/progress.ts', 'POLL_INTERVAL_MS'),
 };
 const baselinePollMs = positiveInt('BENCH_BASELINE_POLL_MS', pollIntervals.paveRuntimeProbeMs ?? 200);
 const APP = 'bench';
@@ -473,7 +472,7 @@ async function main() {
   console.log(
     `deploy-overhead: ${runs} runs (the first is a warm-up), baseline polls every ${baselinePollMs} ms ` +
       `(Pave: runtime probe every ${pollIntervals.paveRuntimeProbeMs} ms, worker poll ${pollIntervals.paveWorkerPollMs} ms, ` +
-      `--wait poll ${pollIntervals.cliWaitPollMs} ms)\n` +
+      `--wait polls on the schedule of pollDelayMs in packages/cli/src/commands/progress.ts)\n` +
       `${machineLine(info)}\n`,
   );
   const dir = mkdtempSync(join(tmpdir(), 'pave-bench-deploy-'));
