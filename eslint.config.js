@@ -50,7 +50,7 @@ export default tseslint.config(
       globals: { ...globals.node },
       parserOptions: {
         projectService: {
-          allowDefaultProject: ['*.js', 'scripts/*.mjs', 'bench/*.mjs', 'packages/cli/bin/*.js'],
+          allowDefaultProject: ['*.js', 'scripts/*.mjs', 'bench/*.mjs', 'packages/cli/bin/*.cjs'],
           // The benchmarks and scripts are plain .mjs files outside any tsconfig; there are more than 8.
           maximumDefaultProjectFileMatchCount_THIS_WILL_SLOW_DOWN_LINTING: 20,
         },

@@ -111,7 +111,7 @@ async function startPave({ dataDir, store, logLevel }) {
     : null;
   const args = [
     ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
-    join(root, 'packages/cli/bin/pave.js'),
+    join(root, 'packages/cli/bin/pave.cjs'),
     'up',
     '--data-dir',
     dataDir,

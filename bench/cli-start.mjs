@@ -4,7 +4,7 @@
 //   pave apps list (one API call)        goal: median at most 1.5x node -e 0
 //   pave validate -f <one Score file>    goal: median at most 1.6x node -e 0
 //
-// Runs the built CLI (packages/cli/bin/pave.js, as `npm install -g` installs it; never npx) against one
+// Runs the built CLI (packages/cli/bin/pave.cjs, as `npm install -g` installs it; never npx) against one
 // `pave up` on a temporary data directory, with the app it creates. Each round runs every command once, in
 // turn, so load from other processes falls on all alike; the first BENCH_CLI_WARMUP rounds are discarded.
 // Figures are wall times from spawn to exit: medians and 90th percentiles, and the ratio of the medians.

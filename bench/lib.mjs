@@ -173,7 +173,7 @@ export async function createBenchDatabase(maintenanceUrl) {
 // ---- a `pave up` of the repository's build ----
 
 /** The built `pave` executable. */
-export const paveBin = join(root, 'packages/cli/bin/pave.js');
+export const paveBin = join(root, 'packages/cli/bin/pave.cjs');
 
 /** The caller's environment without PAVE_* variables (they would override flags and PAVE_SERVER). */
 export function cleanEnvironment(extra = {}) {

@@ -1,6 +1,6 @@
 // Bundles the `pave` CLI (and the server it starts with `pave up`) into packages/cli/dist with esbuild, with
-// every npm dependency inside except @photostructure/sqlite (SQLite, a native addon, the package's one runtime dependency),
-// then packs the installable CLI into dist/pave-cli.tgz: `npm install -g ./dist/pave-cli.tgz`.
+// every npm dependency inside except @photostructure/sqlite (SQLite, a native addon, the package's one runtime
+// dependency), then packs the installable CLI into dist/pave-cli.tgz: `npm install -g ./dist/pave-cli.tgz`.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import {
@@ -145,23 +145,69 @@ const common = {
   },
 };
 
+// The CLI, split: each command loads only its own code; the server is a chunk `pave up` loads. esbuild splits
+// ES modules only, but Node starts CommonJS sooner: with an ES module entry it first loads its ES module loader,
+// and then reads every module asynchronously (about 15–20 ms of every `pave` command on a 2-core machine, see
+// docs/benchmarks.md, "CommonJS instead of ES modules"). So the split ES modules are written to a scratch
+// directory and each is then turned into a CommonJS file of its own (`.cjs`), importing the others with
+// require(); source maps lead through both steps back to the TypeScript.
+const splitDir = join(outdir, 'split');
 await build({
   ...common,
-  entryPoints: {
-    pave: join(root, 'packages/cli/src/main.ts'),
-    // The process runtime's supervisor host: one per data directory, started on a deploy's critical path, so
-    // it must start fast and stay small (it imports only node: built-ins and its own package's state/proc
-    // modules; see its README).
-    'process-supervisor': join(root, 'plugins/runtime-process/src/supervisor/main.ts'),
-  },
-  outdir,
+  entryPoints: { pave: join(root, 'packages/cli/src/main.ts') },
+  outdir: splitDir,
   plugins: [...common.plugins, scoreParserApart],
-  // Client commands load only their own code; the server is a chunk `pave up` imports.
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
+  // CommonJS has require, __filename and __dirname of its own; import.meta.url is given below.
+  banner: {},
+  define: { 'import.meta.url': 'import_meta_url' },
+});
+const toCommonJs = {
+  ...common,
+  outbase: splitDir,
+  outdir,
+  outExtension: { '.js': '.cjs' },
+  format: 'cjs',
+  banner: {},
+  // import() of another file of the bundle becomes require(): loading through Node's ES module loader is what
+  // this step saves.
+  supported: { 'dynamic-import': false },
+  plugins: [
+    {
+      name: 'files-stay-apart',
+      setup(build) {
+        build.onResolve({ filter: /.*/ }, (args) => {
+          if (args.kind === 'entry-point') return undefined;
+          const relative = args.path.startsWith('./') || args.path.startsWith('../');
+          return { path: relative ? args.path.replace(/\.js$/, '.cjs') : args.path, external: true };
+        });
+      },
+    },
+  ],
+};
+// In a "type": "module" package esbuild gives import() Node's meaning for a CommonJS file (its `default` is
+// the whole module.exports); these files were ES modules, and their `default` must stay what they exported.
+writeFileSync(join(splitDir, 'package.json'), '{ "type": "commonjs" }\n');
+const split = outputFiles(splitDir);
+const readMetaUrl = split.filter((file) => readFileSync(file, 'utf8').includes('import_meta_url'));
+await build({ ...toCommonJs, entryPoints: split.filter((file) => !readMetaUrl.includes(file)) });
+await build({
+  ...toCommonJs,
+  entryPoints: readMetaUrl,
+  banner: { js: 'var import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
+});
+rmSync(splitDir, { recursive: true });
+// The process runtime's supervisor host: one per data directory, started on a deploy's critical path, so it
+// must start fast and stay small (it imports only node: built-ins and its own package's state/proc modules; see
+// its README). An ES module of its own.
+await build({
+  ...common,
+  entryPoints: { 'process-supervisor': join(root, 'plugins/runtime-process/src/supervisor/main.ts') },
+  outdir,
 });
 // '../score-parser.cjs' (in score-compiled.ts) is right from chunks/, where every command's code goes.
-for (const file of outputFiles(outdir)) {
+for (const file of outputFiles(outdir, '.cjs')) {
   if (dirname(file) !== join(outdir, 'chunks') && readFileSync(file, 'utf8').includes('score-parser.cjs')) {
     throw new Error(`${file} loads ../score-parser.cjs, but only files in chunks/ can`);
   }
@@ -238,7 +284,7 @@ function writeScoreParserCache(dir) {
       file,
       'apiVersion: score.dev/v1b1\nmetadata:\n  name: build\ncontainers:\n  main:\n    image: busybox\n',
     );
-    execFileSync(process.execPath, [join(dir, 'pave.js'), 'validate', '-f', file], {
+    execFileSync(process.execPath, [join(dir, 'pave.cjs'), 'validate', '-f', file], {
       stdio: ['ignore', 'ignore', 'inherit'],
       env: { ...process.env, NO_COLOR: '1' },
     });
@@ -250,10 +296,10 @@ function writeScoreParserCache(dir) {
   }
 }
 
-/** The .js files under `dir`. */
-function outputFiles(dir) {
+/** The files under `dir` whose names end with `extension`. */
+function outputFiles(dir, extension = '.js') {
   return readdirSync(dir, { recursive: true })
-    .filter((name) => name.endsWith('.js'))
+    .filter((name) => name.endsWith(extension))
     .map((name) => join(dir, name));
 }
 

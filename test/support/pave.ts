@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
 /** The built `pave` executable (npm test builds it first). */
-export const PAVE_BIN = fileURLToPath(new URL('../../packages/cli/bin/pave.js', import.meta.url));
+export const PAVE_BIN = fileURLToPath(new URL('../../packages/cli/bin/pave.cjs', import.meta.url));
 
 /** A `pave up` child process serving on a free port. */
 export interface PaveProcess {

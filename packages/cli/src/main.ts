@@ -1,4 +1,5 @@
-// The entry point of the `pave` bundle (see scripts/build.mjs and bin/pave.js).
+// The entry point of the `pave` bundle (see scripts/build.mjs and bin/pave.cjs). CommonJS once built, so no
+// top-level await.
 import { processIo } from './io.ts';
 import { runCli } from './cli.ts';
 
@@ -8,12 +9,13 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
-const code = await runCli(process.argv, processIo());
-if (process.argv[2] === 'up') {
-  // The control plane has stopped; let its buffered logs drain on their own.
-  process.exitCode = code;
-} else {
-  // Exit now: Node 20 would otherwise wait ~0.3 s for V8 to finish compiling fetch's WebAssembly parser in the
-  // background. stdout and stderr are synchronous for files and pipes on Linux, so nothing printed is lost.
-  process.exit(code);
-}
+void runCli(process.argv, processIo()).then((code) => {
+  if (process.argv[2] === 'up') {
+    // The control plane has stopped; let its buffered logs drain on their own.
+    process.exitCode = code;
+  } else {
+    // Exit now: Node 20 would otherwise wait ~0.3 s for V8 to finish compiling fetch's WebAssembly parser in
+    // the background. stdout and stderr are synchronous for files and pipes on Linux, so nothing printed is lost.
+    process.exit(code);
+  }
+});
