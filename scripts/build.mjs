@@ -200,13 +200,15 @@ const toCommonJs = {
         build.onResolve({ filter: /.*/ }, (args) => {
           if (args.kind === 'entry-point') return undefined;
           const relative = args.path.startsWith('./') || args.path.startsWith('../');
-          if (!relative || args.path === serverEntry) return { path: args.path, external: true };
-          const path = args.path.replace(/\.js$/, '.cjs');
+          if (args.path === serverEntry || !(relative || args.path.startsWith('node:'))) {
+            return { path: args.path, external: true };
+          }
+          const path = relative ? args.path.replace(/\.js$/, '.cjs') : args.path;
           if (args.namespace === 'required' || args.kind !== 'dynamic-import')
             return { path, external: true };
-          // import() of another file of the bundle: through a module that require()s it, which esbuild loads
-          // when the import() runs. A plain import() would go through Node's ES module loader, which is what
-          // this step saves.
+          // import() of another file of the bundle or of a Node built-in: through a module that require()s it,
+          // which esbuild loads when the import() runs. A plain import() would go through Node's ES module
+          // loader, which is what this step saves.
           return { path, namespace: 'required' };
         });
         build.onLoad({ filter: /.*/, namespace: 'required' }, (args) => ({
