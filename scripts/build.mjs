@@ -228,7 +228,8 @@ await build({ ...toCommonJs, entryPoints: split.filter((file) => !readMetaUrl.in
 await build({
   ...toCommonJs,
   entryPoints: readMetaUrl,
-  banner: { js: 'var import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
+  // "use strict" first: a banner goes before esbuild's own, which would then not make the file strict.
+  banner: { js: '"use strict";var import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
 });
 rmSync(splitDir, { recursive: true });
 // The process runtime's supervisor host: one per data directory, started on a deploy's critical path, so it
