@@ -315,12 +315,19 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
   // Only routes that ask for it (config.rateLimit) are limited, per client address.
   await app.register(fastifyRateLimit, {
     global: false,
-    errorResponseBuilder: (_request, context) =>
-      new TooManyRequestsError(
-        `too many requests from this address: at most ${context.max} in ${context.after}`,
-        Math.max(1, Math.ceil(context.ttl / 1000)),
-        [{ path: '/', message: `try again in ${Math.max(1, Math.ceil(context.ttl / 1000))} s` }],
-      ),
+    // The route's window, not the plugin's `after` (the time until this address may ask again, which reads
+    // "at most 60 in 59 seconds" once a second of the window has passed).
+    errorResponseBuilder: (request, context) => {
+      const { timeWindow = 60_000 } =
+        (request.routeOptions.config as { rateLimit?: { timeWindow?: number } }).rateLimit ?? {};
+      const window = timeWindow === 60_000 ? '1 minute' : `${Math.round(timeWindow / 1000)} s`;
+      const retryAfter = Math.max(1, Math.ceil(context.ttl / 1000));
+      return new TooManyRequestsError(
+        `too many requests from this address: at most ${context.max} in ${window}`,
+        retryAfter,
+        [{ path: '/', message: `try again in ${retryAfter} s` }],
+      );
+    },
   });
   await app.register(
     async (v1) => {
