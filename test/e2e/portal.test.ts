@@ -320,4 +320,56 @@ describe.skipIf(!hasChromium)('the portal in a real browser, against a real `pav
     await vera.close();
     expect(pageErrors).toEqual([]);
   }, 90_000);
+
+  it('tries a failed load again: with the environment types refused once, the actions appear a moment later', async () => {
+    // The page loads the environment types once; the actions that depend on them stayed hidden for good when
+    // that one request failed.
+    let asked = 0;
+    // The second try waits until the test has seen the first one's error.
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    await alice.route('**/api/v1/env-types', async (route) => {
+      asked += 1;
+      if (asked > 1) {
+        await released;
+        return route.continue();
+      }
+      return route.fulfill({
+        status: 503,
+        contentType: 'application/problem+json',
+        body: JSON.stringify({
+          type: 'about:blank',
+          title: 'Service Unavailable',
+          status: 503,
+          detail: 'the store is busy',
+          requestId: 'test',
+          errors: [],
+        }),
+      });
+    });
+    try {
+      // From another page, so that the environment page mounts afresh.
+      await alice.goto(portal('apps'));
+      await alice.getByRole('heading', { name: 'Apps', exact: true }).waitFor();
+      await alice.goto(portal('apps/shop/envs/dev'));
+      // The failure shows while the page waits to try again…
+      await alice
+        .getByRole('alert')
+        .filter({ hasText: /store is busy/i })
+        .waitFor();
+      release();
+      // …and the second try brings the actions.
+      await alice.getByText('pave rollback --app shop --env dev').waitFor();
+      expect(
+        await alice
+          .getByRole('alert')
+          .filter({ hasText: /store is busy/i })
+          .count(),
+      ).toBe(0);
+      expect(asked).toBe(2);
+    } finally {
+      release();
+      await alice.unroute('**/api/v1/env-types');
+    }
+  }, 60_000);
 });

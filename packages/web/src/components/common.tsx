@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
-import { ApiError, type FieldProblem } from '@pave/core';
+import { ApiError, ConnectionError, type FieldProblem } from '@pave/core';
 import { asSentence, problemSentence } from './problem-text.ts';
 
 /** The `pave` command that does the same as an action, so people learn the CLI from the portal. */
@@ -63,7 +63,20 @@ export function FieldError({ id, messages }: { id: string; messages: readonly st
   );
 }
 
-/** Loads data with `load`, reloading when `deps` change or `reload()` is called; polls every `pollMs` if set. */
+/** How long a one-shot load waits before each new try after a failure that may pass (see `mayPass`). */
+export const RETRY_DELAYS_MS = [1000, 2000, 4000];
+
+/** Whether trying again may help: the server was unreachable, overloaded or failed, not refused the request. */
+export function mayPass(error: unknown): boolean {
+  if (error instanceof ConnectionError) return true;
+  return error instanceof ApiError && (error.status >= 500 || error.status === 429);
+}
+
+/**
+ * Loads data with `load`, reloading when `deps` change or `reload()` is called; polls every `pollMs` if set.
+ * A load without `pollMs` that fails in a way that may pass (see `mayPass`) is tried again after each of
+ * RETRY_DELAYS_MS; its error shows meanwhile, and the last one stays.
+ */
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[], pollMs?: number) {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
@@ -71,19 +84,28 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[], pollMs?: num
   const reload = useCallback(() => setTick((t) => t + 1), []);
   useEffect(() => {
     let live = true;
-    const run = () =>
+    let retry: number | undefined;
+    const run = (failures: number) =>
       load()
         .then((value) => {
           if (!live) return;
           setData(value);
           setError(undefined);
         })
-        .catch((e: unknown) => live && setError(e));
-    void run();
-    const timer = pollMs ? window.setInterval(() => void run(), pollMs) : undefined;
+        .catch((e: unknown) => {
+          if (!live) return;
+          setError(e);
+          const delay = RETRY_DELAYS_MS[failures];
+          if (!pollMs && delay !== undefined && mayPass(e)) {
+            retry = window.setTimeout(() => void run(failures + 1), delay);
+          }
+        });
+    void run(0);
+    const timer = pollMs ? window.setInterval(() => void run(0), pollMs) : undefined;
     return () => {
       live = false;
       if (timer) window.clearInterval(timer);
+      if (retry) window.clearTimeout(retry);
     };
   }, [...deps, tick]);
   return { data, error, reload };

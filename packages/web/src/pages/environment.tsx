@@ -110,6 +110,8 @@ function EnvironmentView({ session, app, env }: { session: Session; app: string;
           </span>
         )}
       </div>
+      {/* Without the environment types, the actions that depend on them stay hidden: say why. */}
+      {!envTypes.data && <ErrorMessage error={envTypes.error} />}
 
       <Section title="Workloads">
         <ErrorMessage error={status.error} />
