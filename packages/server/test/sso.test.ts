@@ -277,6 +277,21 @@ describe.each(storeEngines)('single sign-on with OIDC on %s', (engine) => {
     expect(unknown.json().detail).toContain('unknown or was used already');
   });
 
+  it("shows a browser that comes back with a used sign-in the portal's sign-in page with the reason", async () => {
+    const back = await signInAtProvider(await start(), 'alice-sub');
+    expect((await callback(back)).statusCode).toBe(302);
+    // As a browser asks for the page again (going back, or reloading it).
+    const url = new URL(back);
+    const replayed = await app.inject({
+      url: url.pathname + url.search,
+      headers: { ...HOST, accept: 'text/html,application/xhtml+xml,*/*;q=0.8' },
+    });
+    expect(replayed.statusCode).toBe(302);
+    const params = portalParams(replayed.headers.location as string);
+    expect(params.get('token')).toBeNull();
+    expect(params.get('error')).toBe('this SSO sign-in is unknown or was used already (state)');
+  });
+
   const refusedWith = async (message: string) => {
     const response = await signIn('alice-sub');
     expect(response.statusCode).toBe(302);

@@ -51,6 +51,11 @@ export function ssoReturnFor(redirect: string | undefined, origin: string): SsoR
   ]);
 }
 
+/** Whether a browser asks (a page, not an API call). */
+function acceptsHtml(request: FastifyRequest): boolean {
+  return (request.headers.accept ?? '').includes('text/html');
+}
+
 /** The URL that hands a finished (or refused) sign-in to where it started. */
 function handOver(returnTo: SsoReturn, params: Record<string, string>): string {
   const query = new URLSearchParams(params).toString();
@@ -108,6 +113,12 @@ export function signInRoutes(api: ApiServer, methods: SignInMethods): void {
   );
   if (!sso) return;
 
+  /** Where people reach this portal: behind a proxy that terminates TLS, the configured callback says. */
+  const portalOrigin = (request: FastifyRequest): string => {
+    const configured = sso.settings.callbackUrl;
+    return configured ? new URL(configured).origin : originOf(request);
+  };
+
   api.get(
     SSO_START_PATH,
     {
@@ -129,11 +140,9 @@ export function signInRoutes(api: ApiServer, methods: SignInMethods): void {
       },
     },
     async (request, reply) => {
-      // Behind a proxy that terminates TLS, the configured callback says where people reach Pave.
-      const configured = sso.settings.callbackUrl;
-      const origin = configured ? new URL(configured).origin : originOf(request);
+      const origin = portalOrigin(request);
       const returnTo = ssoReturnFor(request.query.redirect, origin);
-      const url = await sso.start(returnTo, configured ?? `${origin}${CALLBACK_PATH}`);
+      const url = await sso.start(returnTo, sso.settings.callbackUrl ?? `${origin}${CALLBACK_PATH}`);
       return redirect(reply, url.toString());
     },
   );
@@ -163,8 +172,14 @@ export function signInRoutes(api: ApiServer, methods: SignInMethods): void {
       } catch (error) {
         if (!(error instanceof SsoRefusal)) throw error;
         request.log.warn({ client: request.ip, reason: error.message }, 'SSO sign-in refused');
-        if (!error.returnTo) throw error.error;
-        return redirect(reply, handOver(error.returnTo, { error: error.error.message }));
+        // A sign-in whose start is unknown (used already, e.g. by going back to the provider's page, or
+        // expired) has nowhere to return to: a browser is shown this portal's sign-in page with the reason,
+        // anything else gets the problem.
+        const returnTo =
+          error.returnTo ??
+          (acceptsHtml(request) ? { kind: 'portal' as const, origin: portalOrigin(request) } : null);
+        if (!returnTo) throw error.error;
+        return redirect(reply, handOver(returnTo, { error: error.error.message }));
       }
     },
   );
