@@ -471,9 +471,9 @@ export class DockerRuntime implements RuntimeDriver {
   /** Our containers in `target` (of one workload), found by their labels. */
   private async listContainers(target: RuntimeTarget, workload?: string): Promise<ContainerRecord[]> {
     const docker = await this.engine();
-    const found = await docker
-      .listContainers({ all: true, filters: { label: labelFilters(target, workload) } })
-      .catch((error: unknown) => engineFailure('listing containers', error));
+    const found = await askAgainAfterExitRace(() =>
+      docker.listContainers({ all: true, filters: { label: labelFilters(target, workload) } }),
+    ).catch((error: unknown) => engineFailure('listing containers', error));
     return found
       .map((summary) =>
         recordOf(summary.Id, (summary.Names[0] ?? '').replace(/^\//, ''), summary.Labels, summary.State),
@@ -497,13 +497,12 @@ export class DockerRuntime implements RuntimeDriver {
     if (!current) return null;
     const containers: Snapshot['containers'] = [];
     for (const record of records.filter((candidate) => candidate.hash === current.hash)) {
-      const info = await docker
-        .getContainer(record.id)
-        .inspect()
-        .catch((error: unknown) => {
+      const info = await askAgainAfterExitRace(() => docker.getContainer(record.id).inspect()).catch(
+        (error: unknown) => {
           if (statusCode(error) === 404) return null; // removed meanwhile
           return engineFailure(`inspecting container "${record.name}"`, error);
-        });
+        },
+      );
       if (info) containers.push({ record, info });
     }
     if (containers.length === 0) return null;
@@ -977,6 +976,31 @@ function statusCode(error: unknown): number | undefined {
 function engineMessage(error: unknown): string {
   const { json, message } = error as { json?: { message?: string } | null; message?: string };
   return (json && typeof json === 'object' && json.message) || message || String(error);
+}
+
+/** How long a read waits before asking the engine again after it lost a race with an exiting process. */
+const EXIT_RACE_RETRY_MS = [50, 200];
+
+/**
+ * Podman before 4.4 fails a read (listing or inspecting containers) with a 500 "read /proc/<pid>/cgroup: no such
+ * process" when a container's process exits while it looks at it; a crash-looping container makes that common.
+ * Asking again gets a consistent answer, so a read that failed that way is tried again (EXIT_RACE_RETRY_MS).
+ * Only reads: they change nothing, so asking twice is harmless.
+ */
+async function askAgainAfterExitRace<T>(read: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await read();
+    } catch (error) {
+      const delay = EXIT_RACE_RETRY_MS[attempt];
+      if (delay === undefined || !lostExitRace(error)) throw error;
+      await sleep(delay);
+    }
+  }
+}
+
+function lostExitRace(error: unknown): boolean {
+  return statusCode(error) === 500 && /\/proc\/\d+\/\S+: no such process/.test(engineMessage(error));
 }
 
 function engineFailure(what: string, error: unknown): never {

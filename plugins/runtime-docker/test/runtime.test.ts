@@ -1,4 +1,5 @@
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LogLine, RenderedPort, RenderedWorkload, RuntimeTarget } from '@pave/plugin-api';
@@ -247,6 +248,65 @@ describe.skipIf(!podmanAvailable())(
       expect(second.Id).not.toBe(first.Id);
       expect(second.Config.Labels['dev.pave.hash']).toBe('w2');
       expect(workloadContainers('worker')).toEqual([`pave-${app}-test-worker-main`]);
+    });
+
+    it('asks the engine again when a read lost a race with an exiting process, a bounded number of times', async () => {
+      // In front of Podman's socket, a proxy fails container listings and inspections the way Podman 4.3 does
+      // when a container's process exits while it looks (seen in CI with a crash-looping container), and
+      // forwards everything else.
+      const proxyDir = mkdtempSync(join(tmpdir(), 'pave-docker-proxy-'));
+      const socketPath = join(proxyDir, 'engine.sock');
+      const failures = { list: 0, inspect: 0 };
+      const proxy = createServer((request, response) => {
+        const path = request.url ?? '/';
+        const kind = /\/containers\/json(\?|$)/.test(path)
+          ? 'list'
+          : /\/containers\/[^/]+\/json(\?|$)/.test(path)
+            ? 'inspect'
+            : null;
+        if (kind && failures[kind] > 0) {
+          failures[kind] -= 1;
+          response.writeHead(500, { 'content-type': 'application/json' });
+          response.end(
+            JSON.stringify({
+              cause: 'no such process',
+              message: 'read /proc/4242/cgroup: no such process',
+              response: 500,
+            }),
+          );
+          return;
+        }
+        const upstream = httpRequest(
+          { socketPath: service.socketPath, path, method: request.method, headers: request.headers },
+          (answer) => {
+            response.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(response);
+          },
+        );
+        upstream.on('error', (error) => response.destroy(error));
+        request.pipe(upstream);
+      });
+      await new Promise<void>((resolve) => proxy.listen(socketPath, resolve));
+      const raced = workload('raced', 'r1', { image, command: ['/bin/sh', '-c', 'sleep 300'] });
+      try {
+        await runtime.deploy(target, raced, ctx);
+        const behind = DockerRuntime.fromConfig({ socketPath, dataDir, stopGraceMs: 2_000 });
+        // Two listings and an inspection fail: each is asked again, and status answers as if none had.
+        failures.list = 2;
+        failures.inspect = 1;
+        const statuses = await behind.status(target, ctx);
+        expect(statuses.map((status) => status.workload)).toContain('raced');
+        expect(failures).toEqual({ list: 0, inspect: 0 });
+        // Three in a row: the engine's answer reaches the caller, naming what failed.
+        failures.list = 3;
+        await expect(behind.status(target, ctx)).rejects.toThrow(
+          'listing containers failed: read /proc/4242/cgroup: no such process',
+        );
+      } finally {
+        await runtime.remove(target, 'raced', ctx);
+        await new Promise((resolve) => proxy.close(resolve));
+        rmSync(proxyDir, { recursive: true, force: true });
+      }
     });
 
     it('reports a container that exits as not ready, with its exit code and last log lines', async () => {
