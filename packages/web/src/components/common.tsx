@@ -64,10 +64,10 @@ export function FieldError({ id, messages }: { id: string; messages: readonly st
 }
 
 /** How long a one-shot load waits before each new try after a failure that may pass (see `mayPass`). */
-export const RETRY_DELAYS_MS = [1000, 2000, 4000];
+const RETRY_DELAYS_MS = [1000, 2000, 4000];
 
 /** Whether trying again may help: the server was unreachable, overloaded or failed, not refused the request. */
-export function mayPass(error: unknown): boolean {
+function mayPass(error: unknown): boolean {
   if (error instanceof ConnectionError) return true;
   return error instanceof ApiError && (error.status >= 500 || error.status === 429);
 }
