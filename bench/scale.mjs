@@ -945,7 +945,10 @@ async function main() {
 try {
   await main();
 } catch (error) {
-  console.error(`\nscale bench failed: ${error.stack ?? error}`);
+  // Ctrl-C (or SIGTERM) is not a failure to explain with a stack: the handler has said what it stops.
+  console.error(
+    wasInterrupted() ? '\nscale bench interrupted' : `\nscale bench failed: ${error.stack ?? error}`,
+  );
   process.exitCode = 1;
 } finally {
   await cleanUp();
