@@ -14,6 +14,17 @@ import { RotatingFile } from './log-file.ts';
 const EVENT_LOG_MAX_BYTES = 1024 * 1024;
 /** After SIGKILL, how long to wait for the process group to disappear before giving up on it. */
 const KILL_WAIT_MS = 2_000;
+/**
+ * What bwrap says when building the sandbox lost a race with a mount that appeared or vanished on the host
+ * meanwhile (bubblewrap issue 650; e.g. a network namespace Podman or Docker adds under /run/netns): the
+ * command never ran, and building the sandbox again succeeds.
+ */
+const SANDBOX_RACE =
+  /^bwrap: Can't bind mount .*: Unable to apply mount flags: remount .*: Invalid argument$/;
+/** How many times in a row a sandbox that lost that race is built again at once, before it counts as an exit. */
+const SANDBOX_RACE_RETRIES = 3;
+/** How long an exit waits for the rest of the process's output, to tell whether its sandbox lost that race. */
+const SANDBOX_RACE_OUTPUT_WAIT_MS = 200;
 
 /**
  * Keeps one container's process running: starts it in its own process group, writes its output to the
@@ -33,6 +44,10 @@ export class ContainerSupervisor {
   /** When a stopping process group gets SIGKILL. */
   private graceEndsMs = 0;
   private settle: ((state: ContainerState) => void) | null = null;
+  /** Whether the current process's stderr says its sandbox lost the race (SANDBOX_RACE). */
+  private sandboxRaceSeen = false;
+  /** Sandboxes built again in a row after losing that race. */
+  private sandboxRetries = 0;
   /** The state once the first process has started, or failed to start (see `start()`). */
   readonly settled: Promise<ContainerState>;
 
@@ -111,6 +126,7 @@ export class ContainerSupervisor {
   private spawnChild(): void {
     const [command = '', ...args] = this.config.argv;
     this.childStartedMs = Date.now();
+    this.sandboxRaceSeen = false;
     this.state.childStartedAt = new Date(this.childStartedMs).toISOString();
     let child: ChildProcess;
     try {
@@ -140,7 +156,17 @@ export class ContainerSupervisor {
         onGone({ code: null, signal: null, error: errorMessage(error), at: now() });
       }
     });
-    child.once('exit', (code, signal) => onGone({ code, signal, at: now() }));
+    child.once('exit', (code, signal) => {
+      const exit = { code, signal, at: now() };
+      // bwrap's complaint may still be on its way through the pipe.
+      if (code === 1 && this.sandboxed() && !this.stopping) {
+        void Promise.race([this.childOutputClosed, sleep(SANDBOX_RACE_OUTPUT_WAIT_MS)]).then(() =>
+          onGone(exit),
+        );
+      } else {
+        onGone(exit);
+      }
+    });
     const streams = [
       ['stdout', child.stdout],
       ['stderr', child.stderr],
@@ -148,8 +174,12 @@ export class ContainerSupervisor {
     for (const [name, stream] of streams) {
       if (!stream) continue;
       const splitter = new LineSplitter();
-      stream.on('data', (chunk: Buffer) => this.writeLines(name, splitter.push(chunk)));
-      stream.on('end', () => this.writeLines(name, splitter.end()));
+      const take = (lines: string[]) => {
+        if (name === 'stderr' && lines.some((line) => SANDBOX_RACE.test(line))) this.sandboxRaceSeen = true;
+        this.writeLines(name, lines);
+      };
+      stream.on('data', (chunk: Buffer) => take(splitter.push(chunk)));
+      stream.on('end', () => take(splitter.end()));
       stream.on('error', () => undefined);
     }
     this.childOutputClosed = Promise.all(
@@ -166,6 +196,22 @@ export class ContainerSupervisor {
   private onChildGone(child: ChildProcess | null, exit: ExitRecord): void {
     if (child && this.child === child) this.child = null;
     const pid = child?.pid;
+    if (
+      !this.stopping &&
+      exit.code === 1 &&
+      this.sandboxRaceSeen &&
+      this.sandboxRetries < SANDBOX_RACE_RETRIES
+    ) {
+      // The command never ran: build its sandbox again, without counting an exit or a restart.
+      this.sandboxRetries += 1;
+      if (pid !== undefined) signalGroup(pid, 'SIGKILL');
+      this.event(
+        `process ${pid ?? '-'} could not build its sandbox (bwrap lost a race with a mount change on this host): starting it again`,
+      );
+      this.spawnChild();
+      return;
+    }
+    this.sandboxRetries = 0;
     this.state.child = null;
     this.state.lastExit = exit;
     if (exit.error) this.writeLines('stderr', [`pave: cannot start ${this.config.argv[0]}: ${exit.error}`]);
@@ -215,6 +261,11 @@ export class ContainerSupervisor {
     this.state.child = null;
     this.state.nextRestartAt = null;
     this.save();
+  }
+
+  /** Whether the command runs in a bwrap sandbox (isolation `sandbox`). */
+  private sandboxed(): boolean {
+    return /(^|\/)bwrap$/.test(this.config.argv[0] ?? '');
   }
 
   private writeLines(stream: 'stdout' | 'stderr', lines: string[]): void {
