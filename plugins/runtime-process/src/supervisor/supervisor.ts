@@ -160,9 +160,10 @@ export class ContainerSupervisor {
       const exit = { code, signal, at: now() };
       // bwrap's complaint may still be on its way through the pipe.
       if (code === 1 && this.sandboxed() && !this.stopping) {
-        void Promise.race([this.childOutputClosed, sleep(SANDBOX_RACE_OUTPUT_WAIT_MS)]).then(() =>
-          onGone(exit),
-        );
+        // A stop() meanwhile has found the process gone and finished the stop itself.
+        void Promise.race([this.childOutputClosed, sleep(SANDBOX_RACE_OUTPUT_WAIT_MS)]).then(() => {
+          if (!this.stopping) onGone(exit);
+        });
       } else {
         onGone(exit);
       }
