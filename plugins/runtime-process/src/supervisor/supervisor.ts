@@ -175,8 +175,12 @@ export class ContainerSupervisor {
     for (const [name, stream] of streams) {
       if (!stream) continue;
       const splitter = new LineSplitter();
+      // Only a sandbox's stderr can carry bwrap's complaint; other output is only logged.
+      const watch = name === 'stderr' && this.sandboxed();
       const take = (lines: string[]) => {
-        if (name === 'stderr' && lines.some((line) => SANDBOX_RACE.test(line))) this.sandboxRaceSeen = true;
+        if (watch && !this.sandboxRaceSeen && lines.some((line) => SANDBOX_RACE.test(line))) {
+          this.sandboxRaceSeen = true;
+        }
         this.writeLines(name, lines);
       };
       stream.on('data', (chunk: Buffer) => take(splitter.push(chunk)));
