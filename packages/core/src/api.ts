@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { EnvironmentStatus, HealthStatus } from './deployments.ts';
-import { DNS_LABEL_PATTERN, dnsLabel, printableText } from './ids.ts';
+import { DNS_LABEL_PATTERN, NUMERIC_ID_PATTERN, dnsLabel, printableText } from './ids.ts';
 import { pageLimit } from './paging.ts';
 
 /**
@@ -311,7 +311,7 @@ export const AuditQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).optional(),
   cursor: z
     .string()
-    .regex(/^\d+$/, { message: 'must be the nextCursor value of a previous page' })
+    .regex(NUMERIC_ID_PATTERN, { message: 'must be the nextCursor value of a previous page' })
     .optional(),
 });
 export type AuditQuery = z.infer<typeof AuditQuery>;

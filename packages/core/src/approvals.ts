@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { dnsLabel, printableText } from './ids.ts';
+import { NUMERIC_ID_PATTERN, dnsLabel, printableText } from './ids.ts';
 import { Deployment, SetDiff } from './deployments.ts';
 
 /*
@@ -35,7 +35,7 @@ export const ApprovalListQuery = z.strictObject({
 export type ApprovalListQuery = z.infer<typeof ApprovalListQuery>;
 
 export const ApprovalParams = z.strictObject({
-  id: z.string().regex(/^\d+$/, { message: 'must be a deployment id' }),
+  id: z.string().regex(NUMERIC_ID_PATTERN, { message: 'must be a deployment id' }),
 });
 
 /** Approve a deployment: it is queued and runs. */

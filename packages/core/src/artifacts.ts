@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { dnsLabel } from './ids.ts';
+import { NUMERIC_ID_PATTERN, dnsLabel } from './ids.ts';
 import type { WorkloadSource } from './deployments.ts';
 
 /*
@@ -9,7 +9,7 @@ import type { WorkloadSource } from './deployments.ts';
  */
 
 const timestamp = z.string().describe('RFC 3339 timestamp (UTC)');
-const numericId = (what: string) => z.string().regex(/^\d+$/, { message: `must be ${what} id` });
+const numericId = (what: string) => z.string().regex(NUMERIC_ID_PATTERN, { message: `must be ${what} id` });
 
 /** A build artifact: the Score workloads of one commit, with the image CI built for them. */
 export const Artifact = z

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ResourceChange } from './resources.ts';
-import { dnsLabel, printableText } from './ids.ts';
+import { NUMERIC_ID_PATTERN, dnsLabel, printableText } from './ids.ts';
 import { ScoreWorkload } from './score/schema.ts';
 import { ValueChange } from './values.ts';
 import { PolicyOverride, PolicyVerdict, RecordedPolicyOverride } from './policies.ts';
@@ -232,11 +232,11 @@ const deployOptions = {
 export const CreateDeploymentBody = z.strictObject({
   workloads: z.array(WorkloadSource).max(200).optional(),
   remove: z.array(dnsLabel).max(200).optional(),
-  fromDeployment: z.string().regex(/^\d+$/, { message: 'must be a deployment id' }).optional(),
+  fromDeployment: z.string().regex(NUMERIC_ID_PATTERN, { message: 'must be a deployment id' }).optional(),
   fromEnv: dnsLabel.optional(),
   artifact: z
     .string()
-    .regex(/^\d+$/, { message: 'must be an artifact id (`pave artifacts list`)' })
+    .regex(NUMERIC_ID_PATTERN, { message: 'must be an artifact id (`pave artifacts list`)' })
     .optional()
     .describe("Deploy a build artifact's workloads (`POST /apps/{app}/artifacts`) instead of `workloads`."),
   commit: z
@@ -256,7 +256,7 @@ export type CreateDeploymentBody = z.infer<typeof CreateDeploymentBody>;
 
 /** Roll back: redeploy an earlier deployment's set as a new deployment (default: the previous successful set). */
 export const RollbackBody = z.strictObject({
-  deploymentId: z.string().regex(/^\d+$/, { message: 'must be a deployment id' }).optional(),
+  deploymentId: z.string().regex(NUMERIC_ID_PATTERN, { message: 'must be a deployment id' }).optional(),
   message: deployOptions.message,
   timeoutSeconds: deployOptions.timeoutSeconds,
   overridePolicies: deployOptions.overridePolicies,
@@ -316,14 +316,14 @@ export type DeploymentPlan = z.infer<typeof DeploymentPlan>;
 export const DeploymentParams = z.strictObject({
   app: dnsLabel,
   env: dnsLabel,
-  id: z.string().regex(/^\d+$/),
+  id: z.string().regex(NUMERIC_ID_PATTERN, { message: 'must be a deployment id' }),
 });
 
 export const DeploymentListQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).optional(),
   cursor: z
     .string()
-    .regex(/^\d+$/, { message: 'must be the nextCursor value of a previous page' })
+    .regex(NUMERIC_ID_PATTERN, { message: 'must be the nextCursor value of a previous page' })
     .optional()
     .describe('Continue after a previous page: its `nextCursor` (deployments older than that one).'),
 });
@@ -336,8 +336,8 @@ export const DeploymentPage = z.object({
 export type DeploymentPage = z.infer<typeof DeploymentPage>;
 
 export const DiffQuery = z.strictObject({
-  from: z.string().regex(/^\d+$/, { message: 'must be a deployment id' }).optional(),
-  to: z.string().regex(/^\d+$/, { message: 'must be a deployment id' }).optional(),
+  from: z.string().regex(NUMERIC_ID_PATTERN, { message: 'must be a deployment id' }).optional(),
+  to: z.string().regex(NUMERIC_ID_PATTERN, { message: 'must be a deployment id' }).optional(),
   toEnv: dnsLabel.optional().describe('Compare this environment’s current set with another environment’s.'),
 });
 

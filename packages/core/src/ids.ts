@@ -10,6 +10,13 @@ export const DNS_LABEL_RULE =
 /** A zod schema for an id; a bad one is refused with the rule in the message. */
 export const dnsLabel = z.string().regex(DNS_LABEL_PATTERN, { message: DNS_LABEL_RULE });
 
+/**
+ * The ids Pave numbers itself (deployments, artifacts, rules, audit entries, events): whole numbers of at most
+ * 15 digits, which both stores' 64-bit integer columns and a JavaScript number hold exactly. A longer one names
+ * nothing, and PostgreSQL would refuse to compare a column with it.
+ */
+export const NUMERIC_ID_PATTERN = /^\d{1,15}$/;
+
 /** Whether `value` is a valid Pave id. */
 export function isDnsLabel(value: string): boolean {
   return DNS_LABEL_PATTERN.test(value);

@@ -166,7 +166,16 @@ export type TemplateApplied = z.infer<typeof TemplateApplied>;
 
 export const TemplateParams = z.object({ id: dnsLabel });
 export const TemplateVersionQuery = z.object({
-  version: z.coerce.number().int().positive().optional().describe('A version; default the latest.'),
+  version: z.coerce
+    .number()
+    .int()
+    .positive()
+    // An integer column: at most 2^31 - 1.
+    .max(2_147_483_647, {
+      message: 'must be a version of the template; `pave templates get ID` shows the latest',
+    })
+    .optional()
+    .describe('A version; default the latest.'),
 });
 export const ApplyTemplateQuery = z.object({
   dryRun: z.enum(['true', 'false']).optional().describe('true: validate only, store nothing.'),

@@ -99,7 +99,14 @@ export const ValuesQuery = z.strictObject({
   reveal: z.enum(['true', 'false']).optional().describe('Show secret values (audited).'),
 });
 
-export const ValuesRollbackBody = z.strictObject({ version: z.number().int().min(1) });
+export const ValuesRollbackBody = z.strictObject({
+  // An integer column: at most 2^31 - 1.
+  version: z
+    .number()
+    .int()
+    .min(1)
+    .max(2_147_483_647, { message: 'must be a version of the values; `pave values history` lists them' }),
+});
 
 export const ImportValuesBody = z.strictObject({
   dotenv: z.string().max(1_048_000).describe('The content of a dotenv file.'),

@@ -2,6 +2,7 @@ import {
   ConflictError,
   NotAllowedError,
   NotFoundError,
+  NUMERIC_ID_PATTERN,
   decide,
   type AccessTarget,
   type Approval,
@@ -138,7 +139,7 @@ interface PendingRow {
 }
 
 async function deploymentWithType(db: Executor, id: string): Promise<PendingRow | undefined> {
-  if (!/^\d+$/.test(id)) return undefined;
+  if (!NUMERIC_ID_PATTERN.test(id)) return undefined;
   const row = await db
     .selectFrom('deployments')
     .innerJoin('environments', (join) =>

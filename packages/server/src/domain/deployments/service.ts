@@ -489,7 +489,8 @@ export async function rollback(
 
 /**
  * Compares deployment sets: by default the environment's previous successful deployment with its current
- * one; `from`/`to` name deployments; `toEnv` compares the current sets of two environments.
+ * one; `from`/`to` name deployments; `toEnv` compares the current sets of two environments (InputError
+ * when `from` or `to` is given with it).
  */
 export async function diffDeployments(
   db: Executor,
@@ -498,6 +499,16 @@ export async function diffDeployments(
   query: { from?: string | undefined; to?: string | undefined; toEnv?: string | undefined },
 ): Promise<SetDiff> {
   if (query.toEnv) {
+    const ignored = (['from', 'to'] as const).filter((name) => query[name] !== undefined);
+    if (ignored.length) {
+      throw new InputError(
+        'toEnv compares the current sets of two environments, not deployments',
+        ignored.map((name) => ({
+          path: `query.${name}`,
+          message: 'leave it out with toEnv, or leave toEnv out to compare deployments of this environment',
+        })),
+      );
+    }
     const a = await currentWorkloads(db, app, env);
     const b = await currentWorkloads(db, app, query.toEnv);
     return diffSets(
