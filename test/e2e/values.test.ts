@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EnvironmentStatus } from '@pave/core';
+import type { EnvironmentStatus, ValuesDiff } from '@pave/core';
 import { createTestStoreLocation, storeEngines, type TestStoreLocation } from '../support/stores.ts';
 import {
   clientEnv,
@@ -137,6 +137,16 @@ describe.each(storeEngines)('values and secrets on %s', (engine) => {
     );
     expect(history.items[0].changes).toEqual([{ key: 'API_TOKEN', action: 'changed', secret: true }]);
     await ok('values', 'history', '--app', 'shop', '--env', 'dev');
+    const compared = JSON.parse(
+      (await ok('values', 'diff', '--app', 'shop', '--env', 'dev', '-o', 'json')).stdout,
+    ) as ValuesDiff;
+    expect(compared.to).toBe(history.items[0].version);
+    expect(compared.keys.filter((key) => key.change !== 'unchanged')).toEqual([
+      { key: 'API_TOKEN', change: 'changed', secret: true, from: null, to: null },
+    ]);
+    expect((await ok('values', 'diff', '--app', 'shop', '--env', 'dev')).stdout).toMatch(
+      /API_TOKEN +changed +\(secret\) +\(secret\)/,
+    );
     await ok('deployments', 'list', '--app', 'shop', '--env', 'dev', '-o', 'json');
     await ok('audit', '-o', 'json', '--limit', '200');
     await ok('values', 'list', '--app', 'shop');
@@ -163,6 +173,12 @@ describe.each(storeEngines)('values and secrets on %s', (engine) => {
       0,
     );
     expect((await pave('values', 'rollback', '99', '--app', 'shop', '--env', 'dev')).code).not.toBe(0);
+    const word = await pave('values', 'diff', '--app', 'shop', '--env', 'dev', '--from', 'latest');
+    expect(word.code).not.toBe(0);
+    expect(word.stderr).toMatch(/--from: "latest" is not a values version/);
+    const missing = await pave('values', 'diff', '--app', 'shop', '--env', 'dev', '--to', '99');
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/shop\/dev has no values version 99/);
   });
 
   it('keeps every secret readable after rotate-master-key, and deployments still work', async () => {

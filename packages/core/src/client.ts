@@ -16,6 +16,7 @@ import type {
   RotationResult,
   ValueList,
   ValuesChanged,
+  ValuesDiff,
   ValuesVersionPage,
 } from './values.ts';
 import type {
@@ -193,6 +194,10 @@ export class PaveClient {
             errors: [],
           };
       throw new ApiError(response.status, problem);
+    }
+    // Every answer of the API is a JSON object; anything else (an HTML page, a cut-off body) is not Pave's.
+    if (text && (typeof body !== 'object' || body === null || Array.isArray(body))) {
+      throw new ApiError(response.status, notPaveAnswer(this.server, response, 'a JSON object'));
     }
     return body as T;
   }
@@ -451,6 +456,13 @@ export class PaveClient {
   valuesHistory(app: string, env: string, query: { limit?: number; cursor?: string } = {}) {
     return this.request<ValuesVersionPage>('GET', `${envPath(app, env)}/values/versions`, { query });
   }
+  /**
+   * Compares two versions of an environment's values (`to`: the newest unless given; `from`: the one before
+   * `to` unless given; 0 is before any value); secrets show only whether they changed.
+   */
+  valuesDiff(app: string, env: string, query: { from?: number; to?: number } = {}) {
+    return this.request<ValuesDiff>('GET', `${envPath(app, env)}/values/diff`, { query });
+  }
   /** Restores an earlier version of an environment's values, as a new version. */
   rollbackValues(app: string, env: string, version: number) {
     return this.request<ValuesChanged>('POST', `${envPath(app, env)}/values/rollback`, { body: { version } });
@@ -640,6 +652,11 @@ export class PaveClient {
             },
       );
     }
+    // Read as a stream of events, an HTML page would end "successfully" having said nothing.
+    const type = response.headers.get('content-type');
+    if (!type?.toLowerCase().startsWith('text/event-stream')) {
+      throw new ApiError(response.status, notPaveAnswer(this.server, response, 'an event stream'));
+    }
     const decoder = new TextDecoder();
     let buffer = '';
     try {
@@ -762,6 +779,21 @@ function valuesPath(app: string, env: string | undefined): string {
 
 function envPath(app: string, env: string): string {
   return `/apps/${encodeURIComponent(app)}/envs/${encodeURIComponent(env)}`;
+}
+
+// The problem of a successful answer that is not what Pave sends (`expected`): an HTML page, a cut-off body.
+function notPaveAnswer(server: string, response: Response, expected: string): Problem {
+  return {
+    type: 'about:blank',
+    title: response.statusText || 'Not a Pave answer',
+    status: response.status,
+    detail:
+      `the server at ${server} answered ${response.status} with something other than ${expected} ` +
+      `(content type ${response.headers.get('content-type') ?? 'not given'}); is it a Pave server? ` +
+      'Check --server or PAVE_SERVER',
+    requestId: response.headers.get('x-request-id') ?? '',
+    errors: [],
+  };
 }
 
 function isProblem(body: unknown): body is Problem {

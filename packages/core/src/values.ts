@@ -88,6 +88,48 @@ export const ValuesVersionPage = z.object({
 });
 export type ValuesVersionPage = z.infer<typeof ValuesVersionPage>;
 
+/** A values version number in a query: digits, at most 2^31 - 1 (an integer column); 0 is before any value. */
+const versionNumber = (what: string) =>
+  z
+    .string()
+    .refine((text) => /^\d{1,10}$/.test(text) && Number(text) <= 2_147_483_647, {
+      message: 'must be a version number (0 for before any value); `pave values history` lists them',
+    })
+    .optional()
+    .describe(what);
+
+/** `GET /apps/{app}/envs/{env}/values/diff`: which two versions to compare. */
+export const ValuesDiffQuery = z.strictObject({
+  from: versionNumber('The older side (the version before `to` unless given; 0 is before any value).'),
+  to: versionNumber('The newer side (the newest version unless given).'),
+});
+export type ValuesDiffQuery = z.infer<typeof ValuesDiffQuery>;
+
+/** How one key differs between two values versions: plain values are shown, a secret's never. */
+export const ValueKeyDiff = z
+  .object({
+    key: z.string(),
+    change: z.enum(['added', 'removed', 'changed', 'unchanged']),
+    secret: z.boolean(),
+    from: z.string().nullable().describe('The plain value at `from`; null for a secret or a key it lacks.'),
+    to: z.string().nullable().describe('The plain value at `to`; null for a secret or a key it lacks.'),
+  })
+  .meta({ id: 'ValueKeyDiff' });
+export type ValueKeyDiff = z.infer<typeof ValueKeyDiff>;
+
+/**
+ * Every key of two versions of an environment's values, sorted, and how each differs. Secrets are compared by
+ * their keyed fingerprints: a secret set and set back is unchanged.
+ */
+export const ValuesDiff = z
+  .object({
+    from: z.number().int(),
+    to: z.number().int(),
+    keys: z.array(ValueKeyDiff),
+  })
+  .meta({ id: 'ValuesDiff' });
+export type ValuesDiff = z.infer<typeof ValuesDiff>;
+
 /** The result of a change: the new version of each environment whose effective values changed. */
 export const ValuesChanged = z.object({
   changes: z.array(ValueChange),

@@ -8,7 +8,9 @@ import type {
   ValueChange,
   ValueEntry,
   ValueList,
+  ValueKeyDiff,
   ValuesChanged,
+  ValuesDiff,
   ValuesVersion,
 } from '@pave/core';
 import { CliUsageError } from '../errors.ts';
@@ -49,7 +51,7 @@ export class DotenvFileError extends Error {
 }
 
 /**
- * `pave values set|unset|list|history|import|export|rollback`: an application's configuration values and
+ * `pave values set|unset|list|history|diff|import|export|rollback`: an application's configuration values and
  * secrets, at app level (every environment's default) or per environment (overrides).
  */
 export function registerValuesCommands(program: Command, io: CliIo): void {
@@ -68,6 +70,7 @@ export function registerValuesCommands(program: Command, io: CliIo): void {
         'pave values set API_TOKEN=s3cr3t --secret --app shop --env prod --deploy --wait',
         'pave values list --app shop --env prod',
         'pave values history --app shop --env prod',
+        'pave values diff --app shop --env prod --from 3',
         'pave values rollback 3 --app shop --env prod',
       ),
     );
@@ -213,6 +216,41 @@ export function registerValuesCommands(program: Command, io: CliIo): void {
           ` --cursor ${page.nextCursor}`
         );
       });
+    });
+
+  addClientOptions(
+    values
+      .command('diff')
+      .description(
+        "Compare two versions of an environment's values, key by key (by default the newest with the one " +
+          'before); plain values are shown, secrets only whether they changed',
+      )
+      .requiredOption('--app <app>', 'the application')
+      .requiredOption('--env <env>', 'the environment')
+      .option(
+        '--from <version>',
+        'the older side (the version before --to unless given; 0: before any value)',
+      )
+      .option('--to <version>', 'the newer side (the newest version unless given)'),
+  )
+    .addHelpText(
+      'after',
+      examples(
+        'pave values diff --app shop --env prod',
+        'pave values diff --app shop --env prod --from 3 --to 7',
+        'pave values diff --app shop --env prod --from 0 -o json',
+      ),
+    )
+    .action(async (options: ValuesOptions & { env: string; from?: string; to?: string }) => {
+      const query = {
+        ...(options.from === undefined ? {} : { from: parseVersionFlag(options.from, '--from') }),
+        ...(options.to === undefined ? {} : { to: parseVersionFlag(options.to, '--to') }),
+      };
+      const { client, output } = await clientFor(options, io);
+      const colors = colorsFor(io.stdout, io.env);
+      output.show(await client.valuesDiff(options.app, options.env, query), (diff) =>
+        renderValuesDiff(diff, options.app, options.env, colors),
+      );
     });
 
   addClientOptions(
@@ -624,6 +662,42 @@ export function renderValuesHistory(
     empty: `No values versions in ${app}/${env} yet. Set a value with \`pave values set KEY=VALUE --app ${app} --env ${env}\`.`,
     styleHeader: colors.bold,
   });
+}
+
+/** A version number given to `flag`: digits (0 is before any value); CliUsageError otherwise. */
+function parseVersionFlag(text: string, flag: string): number {
+  const version = Number(text.trim());
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(version)) {
+    throw new CliUsageError(
+      `${flag}: "${text}" is not a values version; use a number such as 3 (0: before any value; see \`pave values history\`)`,
+    );
+  }
+  return version;
+}
+
+/**
+ * Renders a comparison of two values versions for people: a line naming them, then KEY, CHANGE, FROM, TO,
+ * with `(secret)` in place of a secret's values.
+ */
+export function renderValuesDiff(diff: ValuesDiff, app: string, env: string, colors: Colors): string {
+  const name = (version: number) => (version === 0 ? 'before any value' : `version ${version}`);
+  const shown = (entry: ValueKeyDiff, value: string | null, present: boolean) =>
+    !present ? '-' : entry.secret ? '(secret)' : showValue(value);
+  const columns: Column<ValueKeyDiff>[] = [
+    { header: 'key', value: (entry) => entry.key },
+    { header: 'change', value: (entry) => entry.change },
+    { header: 'from', value: (entry) => shown(entry, entry.from, entry.change !== 'added') },
+    { header: 'to', value: (entry) => shown(entry, entry.to, entry.change !== 'removed') },
+  ];
+  const changed = diff.keys.filter((entry) => entry.change !== 'unchanged').length;
+  const heading =
+    `${app}/${env}: ${name(diff.from)} → ${name(diff.to)}, ` +
+    (changed === 0 ? 'no key changed' : `${plural(changed, 'key')} changed`);
+  const table = formatTable(diff.keys, columns, {
+    empty: 'Neither version holds a value.',
+    styleHeader: colors.bold,
+  });
+  return `${heading}\n\n${table}`;
 }
 
 /** The keys of changes with their action's sign, e.g. `+NEW ~GREETING -OLD`; never a value. */

@@ -8,7 +8,9 @@ import {
   type ValueChange,
   type ValueEntry,
   type ValueList,
+  type ValueKeyDiff,
   type ValuesChanged,
+  type ValuesDiff,
   type ValuesVersion,
   type ValuesVersionPage,
 } from '@pave/core';
@@ -46,12 +48,16 @@ export async function latestValuesVersion(db: Executor, app: string, env: string
   return row ? Number(row.version) : null;
 }
 
-/** The content of one values version; NotFoundError if the environment has no such version. */
+/**
+ * The content of one values version; NotFoundError if the environment has no such version (naming `path`,
+ * where the caller was given the number).
+ */
 export async function valuesContent(
   db: Executor,
   app: string,
   env: string,
   version: number,
+  path = 'version',
 ): Promise<ValuesContent> {
   const row = await db
     .selectFrom('env_value_versions')
@@ -62,7 +68,7 @@ export async function valuesContent(
     .executeTakeFirst();
   if (!row) {
     throw new NotFoundError(`${app}/${env} has no values version ${version}`, [
-      { path: 'version', message: `\`pave values history --app ${app} --env ${env}\` lists the versions` },
+      { path, message: `\`pave values history --app ${app} --env ${env}\` lists the versions` },
     ]);
   }
   return JSON.parse(row.content) as ValuesContent;
@@ -444,6 +450,50 @@ export async function valuesHistory(
   }));
   const last = items.at(-1);
   return { items, nextCursor: rows.length > limit && last ? String(last.version) : null };
+}
+
+/**
+ * Compares two versions of an environment's values (`to`: the newest unless given; `from`: the version
+ * before `to` unless given; 0 is before any value): every key of either, sorted, with plain values shown and
+ * secrets compared by fingerprint, never shown. NotFoundError for an environment or version that does not
+ * exist.
+ */
+export async function valuesDiff(
+  db: Executor,
+  app: string,
+  env: string,
+  query: { from?: string | undefined; to?: string | undefined } = {},
+): Promise<ValuesDiff> {
+  await environmentRow(db, app, env);
+  const to = query.to !== undefined ? Number(query.to) : ((await latestValuesVersion(db, app, env)) ?? 0);
+  const from = query.from !== undefined ? Number(query.from) : Math.max(to - 1, 0);
+  const contentAt = async (version: number, side: 'from' | 'to'): Promise<ValuesContent> =>
+    version === 0 ? {} : valuesContent(db, app, env, version, `query.${side}`);
+  const after = await contentAt(to, 'to');
+  const before = await contentAt(from, 'from');
+  return { from, to, keys: diffValuesContent(before, after) };
+}
+
+/**
+ * Every key of two versions' contents, sorted, and how it differs from `from` to `to`: plain values shown,
+ * secrets compared by fingerprint (a secret set and set back is unchanged) and never shown. A key that is a
+ * secret on either side counts as a secret.
+ */
+export function diffValuesContent(from: ValuesContent, to: ValuesContent): ValueKeyDiff[] {
+  const changed = new Map(valueChanges(from, to).map((change) => [change.key, change.action]));
+  const keys = [...new Set([...Object.keys(from), ...Object.keys(to)])].sort();
+  return keys.map((key): ValueKeyDiff => {
+    const a = from[key];
+    const b = to[key];
+    const secret = Boolean(a?.secret || b?.secret);
+    return {
+      key,
+      change: changed.get(key) ?? 'unchanged',
+      secret,
+      from: secret || !a ? null : a.value,
+      to: secret || !b ? null : b.value,
+    };
+  });
 }
 
 /**

@@ -1,7 +1,7 @@
 import { useState } from 'react';
-import type { ValueChange, ValuesVersion } from '@pave/core';
-import { diffValueVersions, type KeyDiff } from './values-versions.ts';
-import { Command, ErrorMessage, Time } from './common.tsx';
+import type { ValueChange, ValueKeyDiff, ValuesVersion } from '@pave/core';
+import type { Session } from '../session.ts';
+import { Command, ErrorMessage, Time, useLoad } from './common.tsx';
 
 /** `+GREETING`, `~API_TOKEN (secret)`, `-OLD`: one version's changes, compactly. */
 function describeChange(change: ValueChange): string {
@@ -11,16 +11,18 @@ function describeChange(change: ValueChange): string {
 
 /**
  * The versions of an environment's values (who, when, why, which keys), a page at a time, and a comparison of
- * any two: key names, plain values, and for secrets only whether they changed. A comparison replays the
- * changes from the first version, so it is offered once every version is loaded.
+ * any two of those loaded, which the server makes: key names, plain values, and for secrets only whether they
+ * changed.
  */
 export function ValuesHistory({
+  session,
   versions,
   error,
   app,
   env,
   older = {},
 }: {
+  session: Session;
   /** Newest first, as the API lists them; undefined while loading. */
   versions: readonly ValuesVersion[] | undefined;
   error: unknown;
@@ -34,7 +36,11 @@ export function ValuesHistory({
   const from = picked?.from ?? list[1]?.version ?? 0;
   const to = picked?.to ?? list[0]?.version ?? 0;
   const choose = (side: 'from' | 'to', value: string) => setPicked({ from, to, [side]: Number(value) });
-  const diff = diffValueVersions(list, from, to);
+  const comparable = list.length > 0 && from !== to;
+  const diff = useLoad(
+    () => (comparable ? session.client.valuesDiff(app, env, { from, to }) : Promise.resolve(undefined)),
+    [app, env, from, to, comparable],
+  );
   const options = [...list.map((v) => v.version), 0];
 
   return (
@@ -88,13 +94,7 @@ export function ValuesHistory({
         </p>
       )}
       <Command>{`pave values history --app ${app} --env ${env}`}</Command>
-      {list.length > 0 && older.more && (
-        <p className="muted">
-          Comparing versions replays every change from the first version: load the older versions (More
-          versions) to compare.
-        </p>
-      )}
-      {list.length > 0 && !older.more && (
+      {list.length > 0 && (
         <>
           <h3>Compare versions</h3>
           <div className="diff-pickers">
@@ -119,9 +119,13 @@ export function ValuesHistory({
               </select>
             </label>
           </div>
+          <Command>{`pave values diff --app ${app} --env ${env} --from ${from} --to ${to}`}</Command>
+          <ErrorMessage error={diff.error} />
           {from === to ? (
             <p className="muted">Pick two different versions.</p>
-          ) : diff.length === 0 ? (
+          ) : !diff.data || diff.data.from !== from || diff.data.to !== to ? (
+            !diff.error && <p className="muted">Comparing…</p>
+          ) : diff.data.keys.length === 0 ? (
             <p className="muted">Neither version holds a value.</p>
           ) : (
             <div className="table-scroll">
@@ -135,7 +139,7 @@ export function ValuesHistory({
                   </tr>
                 </thead>
                 <tbody>
-                  {diff.map((d) => (
+                  {diff.data.keys.map((d) => (
                     <tr key={d.key} className={`value-${d.change}`}>
                       <th scope="row" className="row-head">
                         <code>{d.key}</code>
@@ -166,7 +170,7 @@ export function ValuesHistory({
 const versionName = (version: number) => (version === 0 ? 'Before any value' : `In version ${version}`);
 
 /** One side of a key's comparison: the plain value, "secret" for a secret, "-" where the key is absent. */
-function KeyValue({ diff, side }: { diff: KeyDiff; side: 'from' | 'to' }) {
+function KeyValue({ diff, side }: { diff: ValueKeyDiff; side: 'from' | 'to' }) {
   const absent = side === 'from' ? diff.change === 'added' : diff.change === 'removed';
   if (absent) return <span className="muted">-</span>;
   if (diff.secret) return <span className="badge">secret, hidden</span>;

@@ -89,6 +89,7 @@ export function ValuesPanel({
       )}
       {canWrite && <Command>{`pave values unset KEY --app ${app} --env ${env}`}</Command>}
       <ValuesHistory
+        session={session}
         versions={history.items}
         error={history.error}
         app={app}

@@ -6,6 +6,8 @@ import {
   RotationResult,
   ValueList,
   ValuesChanged,
+  ValuesDiff,
+  ValuesDiffQuery,
   ValuesQuery,
   ValuesHistoryQuery,
   ValuesRollbackBody,
@@ -15,7 +17,14 @@ import type { ApiServer } from '../app.ts';
 import type { Store } from '../../store/index.ts';
 import type { SecretBox } from '../../secrets/secret-box.ts';
 import type { KeyringSource } from '../../secrets/keyring.ts';
-import { importValues, listValues, patchValues, rollbackValues, valuesHistory } from '../../domain/values.ts';
+import {
+  importValues,
+  listValues,
+  patchValues,
+  rollbackValues,
+  valuesDiff,
+  valuesHistory,
+} from '../../domain/values.ts';
 import { recordAudit } from '../../domain/audit.ts';
 import { onEveryRestrictedType, type AccessCheck } from '../../domain/access.ts';
 import type { FastifyRequest } from 'fastify';
@@ -120,6 +129,21 @@ export function valuesRoutes(api: ApiServer, deps: ValuesRouteDeps): void {
       },
     },
     async (request) => valuesHistory(store.db, request.params.app, request.params.env, request.query),
+  );
+  api.get(
+    '/apps/:app/envs/:env/values/diff',
+    {
+      config: { permission: 'values.read' },
+      schema: {
+        tags,
+        summary:
+          "Compare two versions of an environment's values (by default the newest with the one before); secrets show only whether they changed",
+        params: EnvParams,
+        querystring: ValuesDiffQuery,
+        response: { 200: ValuesDiff },
+      },
+    },
+    async (request) => valuesDiff(store.db, request.params.app, request.params.env, request.query),
   );
   api.post(
     '/apps/:app/envs/:env/values/rollback',
