@@ -316,6 +316,17 @@ describe('a listening server', () => {
     for (const secret of [...secrets, token]) expect(log.join('\n')).not.toContain(secret);
   });
 
+  it('answers a too-long path parameter 414 whatever the method, with the portal served beside the API', async () => {
+    const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
+    const long = `x${'y'.repeat(100)}`;
+    for (const path of [`/api/v1/apps/${long}`, `/api/v1/apps/${long}/envs`, `/api/v1/users/${long}`]) {
+      const response = await get(path, { authorization: `Bearer ${token}` });
+      expect(response.status, path).toBe(414);
+      expect(response.headers['content-type']).toContain('application/problem+json');
+      expect(response.body).not.toContain(long);
+    }
+  });
+
   it('answers a URL too large for the HTTP parser with a 431 problem that does not echo it', async () => {
     const long = `/api/v1/apps?q=${'z'.repeat(20_000)}`;
     const response = await get(long);

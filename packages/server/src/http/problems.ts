@@ -175,14 +175,7 @@ export function handleFrameworkError(
 ): FastifyReply {
   switch (error.code) {
     case 'FST_ERR_MAX_PARAM_LENGTH':
-      return sendProblem(
-        request,
-        reply,
-        414,
-        'a part of the URL path is too long',
-        [{ path: 'url', message: 'path parameters are at most 100 characters; use the names Pave gave' }],
-        { echoUrl: false },
-      );
+      return pathTooLong(request, reply);
     case 'FST_ERR_BAD_URL':
       return sendProblem(
         request,
@@ -194,6 +187,26 @@ export function handleFrameworkError(
       );
   }
   return handleError(error, request, reply);
+}
+
+/** The longest path parameter the router takes (Fastify's `maxParamLength`, 100 unless set). */
+const MAX_PARAM_LENGTH = 100;
+
+/** The 414 for a path with a part longer than MAX_PARAM_LENGTH; the URL is not echoed. */
+function pathTooLong(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return sendProblem(
+    request,
+    reply,
+    414,
+    'a part of the URL path is too long',
+    [
+      {
+        path: 'url',
+        message: `path parameters are at most ${MAX_PARAM_LENGTH} characters; use the names Pave gave`,
+      },
+    ],
+    { echoUrl: false },
+  );
 }
 
 /**
@@ -259,12 +272,15 @@ export class RouteMethods {
 }
 
 /**
- * Fastify's not-found handler: a path some route serves with other methods is a 405 with `Allow`; anything
- * else a 404 pointing at the OpenAPI document. Neither echoes a long path.
+ * Fastify's not-found handler: a path with a part longer than a path parameter may be is a 414 (the router
+ * reports that itself only where no wildcard route, such as the portal's, takes the request instead); a path
+ * some route serves with other methods is a 405 with `Allow`; anything else a 404 pointing at the OpenAPI
+ * document. None echoes a long path.
  */
 export function notFoundHandler(routes: RouteMethods) {
   return (request: FastifyRequest, reply: FastifyReply): FastifyReply => {
     const path = request.url.split('?')[0] ?? '/';
+    if (path.split('/').some((part) => part.length > MAX_PARAM_LENGTH)) return pathTooLong(request, reply);
     const shown = path.length > 200 ? `${path.slice(0, 200)}…` : path;
     const allowed = routes.allowed(path);
     if (allowed.length > 0) {
