@@ -5,6 +5,7 @@ import {
   type CreateEnvironmentBody,
   type Environment,
 } from '@pave/core';
+import { randomUUID } from 'node:crypto';
 import { isUniqueViolation, type Executor, type Store } from '../store/index.ts';
 import type { Insertable, Selectable } from 'kysely';
 import type { EnvironmentsTable } from '../store/schema.ts';
@@ -185,10 +186,20 @@ export interface EnvironmentTeardown {
 }
 
 /**
+ * How long a deletion holds an environment's deployment lease: no replica starts or resumes a deployment of
+ * it meanwhile. A deletion that succeeds removes the row with it; one that fails releases it at once.
+ */
+const DELETION_LEASE_MS = 10 * 60_000;
+
+/**
  * Deletes an environment: stops its workloads, deprovisions its resources (databases are dropped), then
- * removes its rows. NotFoundError if it does not exist. If a resource cannot be deleted, the environment
- * is kept (with the resources that remain) and the driver's failure is returned, so nothing is orphaned.
- * `cause`: a request (the event environment.deleted) or the end of its time to live (environment.expired).
+ * removes its rows. NotFoundError if it does not exist. ConflictError while a deployment of it runs (its
+ * resources would be created as they are deleted, and be left behind): the deletion takes the environment's
+ * deployment lease first, so none starts meanwhile, and queued ones are deleted with it. If a resource cannot
+ * be deleted, the environment is kept (with the resources that remain) and the driver's failure is returned,
+ * so nothing is orphaned. `cause`: a request (the event environment.deleted) or the end of its time to live
+ * (environment.expired); `leaseOwner`: the caller took the lease already, as this owner (released on
+ * failure by the caller).
  */
 export async function deleteEnvironment(
   store: Store,
@@ -196,17 +207,30 @@ export async function deleteEnvironment(
   appId: string,
   envId: string,
   teardown?: EnvironmentTeardown,
-  cause: 'request' | 'expiry' = 'request',
+  options: { cause?: 'request' | 'expiry'; leaseOwner?: string } = {},
 ): Promise<void> {
+  const cause = options.cause ?? 'request';
   const existing = await environmentRow(store.db, appId, envId);
-  if (teardown) {
-    await teardown.workloads({ app: appId, env: envId });
-    await teardown.resources({
-      app: appId,
-      env: envId,
-      envType: existing.type,
-      actor: context.actor.username,
-    });
+  const owner = options.leaseOwner ?? (await takeLeaseForDeletion(store.db, appId, envId));
+  try {
+    if (teardown) {
+      await teardown.workloads({ app: appId, env: envId });
+      await teardown.resources({
+        app: appId,
+        env: envId,
+        envType: existing.type,
+        actor: context.actor.username,
+      });
+    }
+  } catch (error) {
+    await store.db
+      .updateTable('environments')
+      .set({ lease_owner: null, lease_until: null })
+      .where('app_id', '=', appId)
+      .where('id', '=', envId)
+      .where('lease_owner', '=', owner)
+      .execute();
+    throw error;
   }
   await store.transaction(async (tx) => {
     const row = await environmentRow(tx, appId, envId);
@@ -240,6 +264,41 @@ export async function deleteEnvironment(
       });
     }
   });
+}
+
+/**
+ * Takes the deployment lease of an environment (the one a replica's deployment worker holds while it runs the
+ * environment's deployments) for its deletion; resolves with the owner written. ConflictError when a worker
+ * holds it: a deployment of the environment is running or about to.
+ */
+async function takeLeaseForDeletion(db: Executor, appId: string, envId: string): Promise<string> {
+  const owner = `deletion:${randomUUID()}`;
+  const at = now();
+  const taken = await db
+    .updateTable('environments')
+    .set({ lease_owner: owner, lease_until: new Date(Date.now() + DELETION_LEASE_MS).toISOString() })
+    .where('app_id', '=', appId)
+    .where('id', '=', envId)
+    .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_until', '<', at)]))
+    .executeTakeFirst();
+  if (Number(taken.numUpdatedRows) === 1) return owner;
+  const running = await db
+    .selectFrom('deployments')
+    .select('id')
+    .where('app_id', '=', appId)
+    .where('env_id', '=', envId)
+    .where('status', '=', 'running')
+    .orderBy('id')
+    .executeTakeFirst();
+  const what = running ? `deployment ${running.id} of it is running` : 'a deployment of it is starting';
+  throw new ConflictError(`environment "${envId}" of app "${appId}" cannot be deleted now: ${what}`, [
+    {
+      path: 'env',
+      message:
+        'its resources would be created while they are deleted; delete it again once the deployment has ' +
+        `finished (\`pave deployments list --app ${appId} --env ${envId}\` shows it)`,
+    },
+  ]);
 }
 
 /** Sets an environment to expire `ttlSeconds` from now (`pave envs extend`); audited. */

@@ -97,7 +97,10 @@ export class EnvironmentJanitor {
         .executeTakeFirst();
       if (Number(taken.numUpdatedRows) !== 1) continue;
       try {
-        await deleteEnvironment(store, JANITOR, app, env, this.deps.teardown, 'expiry');
+        await deleteEnvironment(store, JANITOR, app, env, this.deps.teardown, {
+          cause: 'expiry',
+          leaseOwner: owner,
+        });
         logger.info({ app, env }, 'deleted an expired environment');
       } catch (error) {
         logger.error({ err: error, app, env }, 'could not delete an expired environment; retrying later');
