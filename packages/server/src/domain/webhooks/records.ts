@@ -16,7 +16,7 @@ import {
   type WebhookTestResult,
 } from '@pave/core';
 import type { Selectable } from 'kysely';
-import type { Executor, Store } from '../../store/index.ts';
+import { isUniqueViolation, type Executor, type Store } from '../../store/index.ts';
 import type { WebhookDeliveriesTable, WebhooksTable } from '../../store/schema.ts';
 import type { SecretBox } from '../../secrets/secret-box.ts';
 import { actorSeesApp, type AccessCheck } from '../access.ts';
@@ -169,58 +169,71 @@ export async function createWebhook(
   const app = input.app ?? null;
   const secret = newWebhookSecret();
   const sealed = await deps.box.encrypt(webhookSecretScope(app), secret);
-  const row = await deps.store.transaction(async (tx) => {
-    if (app !== null) {
-      const found = await tx.selectFrom('apps').select('id').where('id', '=', app).executeTakeFirst();
-      if (!found) throw appNotFound(app);
-    }
-    const taken = await tx
-      .selectFrom('webhooks')
-      .select('id')
-      .where('name', '=', input.name)
-      .where((eb) => (app === null ? eb('app_id', 'is', null) : eb('app_id', '=', app)))
-      .where('retire_after_event_id', 'is', null)
-      .executeTakeFirst();
-    if (taken) {
-      throw new ConflictError(
-        `a webhook named "${input.name}" already exists ${app ? `for app ${app}` : 'org-wide'}`,
-        [{ path: '/name', message: 'choose another name, or delete that webhook first' }],
-      );
-    }
-    // It starts at the end of the stream: the events recorded before it existed are not its.
-    const cursor = await tx
-      .selectFrom('event_cursor')
-      .select('last_id')
-      .where('id', '=', 1)
-      .executeTakeFirst();
-    const values = {
-      id: `wh_${randomUUID().replaceAll('-', '').slice(0, 20)}`,
-      name: input.name,
-      url: input.url,
-      app_id: app,
-      app_incarnation: app === null ? null : await incarnationOf(tx, app),
-      events: input.events ? JSON.stringify([...new Set(input.events)]) : null,
-      secret: sealed,
-      enabled: 1,
-      disabled_reason: null,
-      consecutive_failures: 0,
-      last_event_id: Number(cursor?.last_id ?? 0),
-      lease_owner: null,
-      lease_until: null,
-      retire_after_event_id: null,
-      created_at: now(),
-      created_by: context.actor.username,
-    };
-    await tx.insertInto('webhooks').values(values).execute();
-    await recordAudit(tx, context, {
-      action: 'webhook.create',
-      target: `webhooks/${values.id}`,
-      appId: app,
-      summary: { id: values.id, name: values.name, url: auditUrl(values.url), events: input.events ?? null },
+  const row = await deps.store
+    .transaction(async (tx) => {
+      if (app !== null) {
+        const found = await tx.selectFrom('apps').select('id').where('id', '=', app).executeTakeFirst();
+        if (!found) throw appNotFound(app);
+      }
+      const taken = await tx
+        .selectFrom('webhooks')
+        .select('id')
+        .where('name', '=', input.name)
+        .where((eb) => (app === null ? eb('app_id', 'is', null) : eb('app_id', '=', app)))
+        .where('retire_after_event_id', 'is', null)
+        .executeTakeFirst();
+      if (taken) throw nameTaken(input.name, app);
+      // It starts at the end of the stream: the events recorded before it existed are not its.
+      const cursor = await tx
+        .selectFrom('event_cursor')
+        .select('last_id')
+        .where('id', '=', 1)
+        .executeTakeFirst();
+      const values = {
+        id: `wh_${randomUUID().replaceAll('-', '').slice(0, 20)}`,
+        name: input.name,
+        url: input.url,
+        app_id: app,
+        app_incarnation: app === null ? null : await incarnationOf(tx, app),
+        events: input.events ? JSON.stringify([...new Set(input.events)]) : null,
+        secret: sealed,
+        enabled: 1,
+        disabled_reason: null,
+        consecutive_failures: 0,
+        last_event_id: Number(cursor?.last_id ?? 0),
+        lease_owner: null,
+        lease_until: null,
+        retire_after_event_id: null,
+        created_at: now(),
+        created_by: context.actor.username,
+      };
+      await tx.insertInto('webhooks').values(values).execute();
+      await recordAudit(tx, context, {
+        action: 'webhook.create',
+        target: `webhooks/${values.id}`,
+        appId: app,
+        summary: {
+          id: values.id,
+          name: values.name,
+          url: auditUrl(values.url),
+          events: input.events ?? null,
+        },
+      });
+      return values;
+    })
+    .catch((error: unknown) => {
+      // Another creation of the same name committed between the check above and the insert.
+      throw isUniqueViolation(error) ? nameTaken(input.name, app) : error;
     });
-    return values;
-  });
   return { webhook: toWebhook(row), secret };
+}
+
+/** The error for a webhook name already taken among the live webhooks of `app` (or the org-wide ones). */
+function nameTaken(name: string, app: string | null): ConflictError {
+  return new ConflictError(
+    `a webhook named "${name}" already exists ${app ? `for app ${app}` : 'org-wide'}`,
+    [{ path: '/name', message: 'choose another name, or delete that webhook first' }],
+  );
 }
 
 /** The webhooks of `app`, or the org-wide ones when `app` is null, by name; NotFoundError for no such app. */

@@ -24,6 +24,7 @@ import { insights } from './0023_insights.ts';
 import { deploymentFacts } from './0024_deployment_facts.ts';
 import { scaleIndexes } from './0025_scale_indexes.ts';
 import { readsByApp } from './0026_reads_by_app.ts';
+import { webhookNames } from './0027_webhook_names.ts';
 
 /** The database engines the store runs on. */
 export type StoreEngine = 'sqlite' | 'postgres';
@@ -62,4 +63,5 @@ export const migrations: readonly StoreMigration[] = [
   deploymentFacts,
   scaleIndexes,
   readsByApp,
+  webhookNames,
 ];
