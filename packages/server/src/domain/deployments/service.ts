@@ -530,14 +530,14 @@ export async function diffDeployments(
   const toId =
     query.to ?? (environment.current_deployment_id ? String(environment.current_deployment_id) : undefined);
   let fromId = query.from;
-  if (!toId) {
+  if (!toId && !fromId) {
     return diffSets(
       { setId: null, label: 'nothing', workloads: {} },
       { setId: null, label: 'nothing', workloads: {} },
     );
   }
-  const to = await deploymentWithSet(db, app, env, toId, 'to');
-  if (!fromId) {
+  const to = toId ? await deploymentWithSet(db, app, env, toId, 'to') : undefined;
+  if (!fromId && to) {
     const previous = await db
       .selectFrom('deployments')
       .select('id')
@@ -553,21 +553,19 @@ export async function diffDeployments(
   const from = fromId ? await deploymentWithSet(db, app, env, fromId, 'from') : undefined;
   const valuesOf = (version: number | null) =>
     version === null ? Promise.resolve({}) : valuesContent(db, app, env, version);
-  return diffSets(
-    from
+  // A deployment's side, or an empty one: before the first deployment, or where nothing runs now.
+  const side = async (deployment: typeof to, empty: string) =>
+    deployment
       ? {
-          setId: from.setId,
-          label: `${app}/${env}@${from.id}`,
-          workloads: (await loadSet(db, from.setId)).workloads,
-          values: await valuesOf(from.valuesVersion),
+          setId: deployment.setId,
+          label: `${app}/${env}@${deployment.id}`,
+          workloads: (await loadSet(db, deployment.setId)).workloads,
+          values: await valuesOf(deployment.valuesVersion),
         }
-      : { setId: null, label: `${app}/${env} (empty)`, workloads: {} },
-    {
-      setId: to.setId,
-      label: `${app}/${env}@${to.id}`,
-      workloads: (await loadSet(db, to.setId)).workloads,
-      values: await valuesOf(to.valuesVersion),
-    },
+      : { setId: null, label: empty, workloads: {} };
+  return diffSets(
+    await side(from, `${app}/${env} (empty)`),
+    await side(to, `${app}/${env} (nothing deployed)`),
   );
 }
 
