@@ -1,8 +1,9 @@
 /**
- * The logger a driver writes to; the control plane adds the deployment and step to every line. While a
- * deployment provisions or prunes resources, the info, warn and error lines of resource drivers also land in its
- * journal (`pave deployments get`): the message only, prefixed with a string `address` field when the line has
- * one. Keep secrets out of messages (mask them); fields go only to the control plane's log.
+ * The logger a driver writes to; the control plane adds the deployment and step to every line a deployment's
+ * calls write. While a deployment provisions or prunes resources, the info, warn and error lines of resource
+ * drivers also land in its journal (`pave deployments get`): the message only, prefixed with a string
+ * `address` field when the line has one. Keep secrets out of messages (mask them); fields go only to the
+ * control plane's log.
  */
 export interface DriverLogger {
   debug(message: string, fields?: Record<string, unknown>): void;
@@ -19,9 +20,16 @@ export interface DriverLogger {
  */
 export interface DriverContext {
   logger: DriverLogger;
-  /** Aborted when the deployment is cancelled or times out; drivers stop promptly and clean up. */
+  /**
+   * Aborted when the call's time is up (a deployment's timeout, say) or the control plane stops or loses the
+   * environment's lease; drivers stop promptly and clean up. (A deployment cannot be cancelled once it runs.)
+   */
   signal: AbortSignal;
-  /** A directory private to this call, removed afterwards. */
+  /**
+   * A scratch directory of the control-plane step making the call (a deployment's phase, say), removed when
+   * the step ends. The calls of one step share it, and may run at once: make a sub-directory of your own
+   * (mkdtemp) for each call.
+   */
   scratchDir: string;
   /** When true, report what would change and change nothing. */
   dryRun: boolean;

@@ -77,9 +77,10 @@ export type LevelLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 
 /**
  * Builds the context object a driver call receives. With `journal` (a deployment's resource phases), every
- * info, warn and error line also lands in the deployment's journal under `step`, as DriverLogger documents: the
- * message only, prefixed with the resource's `address` field when it has one. `flushed()` resolves once every
- * line so far is written; the returned `note` waits for it, so journal entries keep their order.
+ * line names its `step` in the log, and every info, warn and error line also lands in the deployment's journal
+ * under it, as DriverLogger documents: the message only, prefixed with the resource's `address` field when it
+ * has one. `flushed()` resolves once every line so far is written; the returned `note` waits for it, so journal
+ * entries keep their order.
  */
 export function driverContext(
   logger: LevelLogger,
@@ -90,7 +91,7 @@ export function driverContext(
   let written: Promise<void> = Promise.resolve();
   const log =
     (level: 'debug' | 'info' | 'warn' | 'error') => (message: string, fields?: Record<string, unknown>) => {
-      logger[level](fields ?? {}, message);
+      logger[level](journal ? { ...fields, step: journal.step } : (fields ?? {}), message);
       if (!journal || level === 'debug') return;
       const address = typeof fields?.address === 'string' ? `${fields.address}: ` : '';
       const entry = { step: journal.step, status: 'info' as const, message: `${address}${message}` };
@@ -355,10 +356,10 @@ async function stopStarted(
   runtime: RuntimeDriver,
   target: RuntimeTarget,
   started: string[],
-  logger: LevelLogger,
+  logger: Logger,
   note: JournalNote,
 ): Promise<boolean> {
-  const ctx = driverContext(logger, AbortSignal.timeout(60_000));
+  const ctx = driverContext(logger.child({ step: 'rollback' }), AbortSignal.timeout(60_000));
   const failures: string[] = [];
   try {
     for (const workload of [...started].sort()) {
@@ -388,7 +389,7 @@ async function takeBackResources(
   target: ResourceTarget,
   created: string[],
   cleared: boolean,
-  logger: LevelLogger,
+  logger: Logger,
   note: JournalNote,
 ): Promise<void> {
   if (created.length === 0) return;
@@ -400,7 +401,7 @@ async function takeBackResources(
     });
     return;
   }
-  const ctx = driverContext(logger, AbortSignal.timeout(600_000));
+  const ctx = driverContext(logger.child({ step: 'provision' }), AbortSignal.timeout(600_000));
   try {
     const kept = await deleteCreatedResources(
       { store: deps.store, box: deps.box, drivers: deps.resourceDrivers },

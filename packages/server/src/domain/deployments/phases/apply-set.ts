@@ -1,3 +1,4 @@
+import type { DriverContext } from '@pave/plugin-api';
 import { driverContext } from '../orchestrator.ts';
 import { writeRoutes } from '../../resources/routes.ts';
 import {
@@ -42,26 +43,28 @@ export async function applySet(run: SetRun): Promise<ApplyOutcome> {
     // The readiness timeout, plus the stability window probe-less workloads must run for after it (as the
     // runtimes count it).
     const timeout = AbortSignal.timeout((run.options.timeoutSeconds + run.options.minReadySeconds) * 1000);
-    const ctx = driverContext(run.logger, AbortSignal.any([signal, timeout]));
-    try {
-      const running = await runPhase('switch target', runtime.name, signal, () =>
-        switchTarget(run, planned, ctx, progress),
-      );
-      const rendered = await runPhase('render', null, signal, () => render(run, runtime, resources));
-      await runPhase('remove', runtime.name, signal, () => remove(run, runtime, running, ctx, progress));
-      await runPhase('start', runtime.name, signal, () =>
-        start(run, runtime, rendered, running, ctx, progress),
-      );
-      await runPhase('wait ready', runtime.name, signal, () =>
-        waitReady(run, runtime, rendered, ctx, timeout),
-      );
-      await runPhase('routes', null, signal, () =>
-        writeRoutes(run.deps.store.db, run.target, run.workloads, rendered, resources, run.note),
-      );
-      await runPhase('prune', null, signal, () => prune(run, ctx.signal));
-    } finally {
-      ctx.dispose();
-    }
+    const stop = AbortSignal.any([signal, timeout]);
+    // Each runtime phase calls its driver with a context of its own, whose log lines name the phase.
+    const runRuntimePhase = <T>(phase: PhaseName, fn: (ctx: DriverContext) => Promise<T>) =>
+      runPhase(phase, runtime.name, signal, async () => {
+        const ctx = driverContext(run.logger.child({ step: phase }), stop);
+        try {
+          return await fn(ctx);
+        } finally {
+          ctx.dispose();
+        }
+      });
+    const running = await runRuntimePhase('switch target', (ctx) =>
+      switchTarget(run, planned, ctx, progress),
+    );
+    const rendered = await runPhase('render', null, signal, () => render(run, runtime, resources));
+    await runRuntimePhase('remove', (ctx) => remove(run, runtime, running, ctx, progress));
+    await runRuntimePhase('start', (ctx) => start(run, runtime, rendered, running, ctx, progress));
+    await runRuntimePhase('wait ready', (ctx) => waitReady(run, runtime, rendered, ctx, timeout));
+    await runPhase('routes', null, signal, () =>
+      writeRoutes(run.deps.store.db, run.target, run.workloads, rendered, resources, run.note),
+    );
+    await runPhase('prune', null, signal, () => prune(run, stop));
     return { ok: true };
   } catch (error) {
     if (!(error instanceof PhaseFailed)) throw error;
