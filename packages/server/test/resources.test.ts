@@ -208,6 +208,64 @@ describe.each(storeEngines)('resource definitions and resources API on %s', (eng
     expect((await call('GET', '/apps/shop/envs/nope/resources')).statusCode).toBe(404);
   });
 
+  it('refuses to move a resource whose driver keeps its state in Pave, moving nothing', async () => {
+    const at = new Date().toISOString();
+    await store.db
+      .insertInto('resources')
+      .values({
+        app_id: 'shop',
+        env_id: 'dev',
+        address: 'api.bucket',
+        type: 's3',
+        class: 'default',
+        res_id: 'api.bucket',
+        definition_id: 'tf-bucket',
+        driver: 'terraform',
+        driver_id: 'tf-1',
+        inputs_fp: 'fp',
+        params: '{}',
+        output_values: '{}',
+        output_secrets: '{}',
+        secret_names: '[]',
+        created_at: at,
+        updated_at: at,
+      })
+      .execute();
+    await store.db
+      .insertInto('resource_states')
+      .values({
+        app_id: 'shop',
+        env_id: 'dev',
+        address: 'api.bucket',
+        state: 'sealed state',
+        lock_id: null,
+        lock_info: null,
+        locked_at: null,
+        updated_at: at,
+      })
+      .execute();
+    const refused = await call('POST', '/apps/shop/envs/dev/resources/move', {
+      from: 'api.bucket',
+      to: 'api.files',
+    });
+    expect(refused.statusCode, refused.body).toBe(409);
+    expect(refused.json()).toMatchObject({
+      detail:
+        'api.bucket (s3, driver terraform) keeps its state in Pave under its address and cannot be moved',
+      errors: [{ path: '/from', message: expect.stringContaining('rename it back in the Score file') }],
+    });
+    const addresses = await store.db
+      .selectFrom('resources')
+      .select('address')
+      .where('app_id', '=', 'shop')
+      .where('env_id', '=', 'dev')
+      .where('type', '=', 's3')
+      .execute();
+    expect(addresses).toEqual([{ address: 'api.bucket' }]);
+    await store.db.deleteFrom('resource_states').where('address', '=', 'api.bucket').execute();
+    await store.db.deleteFrom('resources').where('address', '=', 'api.bucket').execute();
+  });
+
   it('refuses to delete a definition that is built in', async () => {
     expect((await call('DELETE', '/resource-definitions/default-postgres')).statusCode).toBe(409);
     expect((await call('DELETE', '/resource-definitions/pg')).statusCode).toBe(204);

@@ -81,7 +81,8 @@ function resourceNotFound(app: string, env: string, address: string): NotFoundEr
 
 /**
  * Re-points an existing resource at a new address (a Score resource renamed from `from` to `to`): the
- * resource itself, and its data, are untouched. ConflictError if `to` is taken; audited.
+ * resource itself, and its data, are untouched. ConflictError if `to` is taken, or if the resource's driver
+ * keeps a state in Pave (Terraform's, keyed by the address); audited.
  */
 export async function moveResource(
   store: Store,
@@ -107,6 +108,29 @@ export async function moveResource(
       .where('address', '=', from)
       .executeTakeFirst();
     if (!row) throw resourceNotFound(app, env, from);
+    // A state the control plane keeps for the resource's driver (Terraform's) is keyed by the address, and
+    // the driver's stored inputs name the old one: moving the resource alone would leave the next deployment
+    // with an empty state at the new address, planning everything again.
+    const state = await tx
+      .selectFrom('resource_states')
+      .select('address')
+      .where('app_id', '=', app)
+      .where('env_id', '=', env)
+      .where('address', '=', from)
+      .where('state', 'is not', null)
+      .executeTakeFirst();
+    if (state) {
+      throw new ConflictError(
+        `${from} (${row.type}, driver ${row.driver}) keeps its state in Pave under its address and cannot be moved`,
+        [
+          {
+            path: '/from',
+            message:
+              'rename it back in the Score file; moving a resource whose driver keeps state in Pave (terraform) is not supported',
+          },
+        ],
+      );
+    }
     const taken = await tx
       .selectFrom('resources')
       .select('type')
