@@ -1,31 +1,16 @@
-import { readFileSync } from 'node:fs';
-import type { FastifyInstance } from 'fastify';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ValuesDiff } from '@pave/core';
-import { bootstrapAdmin, buildApi, type Store } from '../src/index.ts';
-import { keyringSource } from '../src/secrets/keyring.ts';
-import { SecretBox } from '../src/secrets/secret-box.ts';
 import { diffValuesContent, type ValuesContent } from '../src/domain/values.ts';
-import { openTestStore, storeEngines } from '../../../test/support/stores.ts';
+import { storeEngines } from '../../../test/support/stores.ts';
+import { openFullApi, type FullApi } from './support/full-api.ts';
 
 describe.each(storeEngines)('comparing two values versions on %s', (engine) => {
-  let store: Store;
-  let cleanup: () => Promise<void>;
-  let app: FastifyInstance;
-  let token: string;
+  let api: FullApi;
   const canary = `canary-${Math.random().toString(36).slice(2)}`;
 
   beforeAll(async () => {
-    const opened = await openTestStore(engine);
-    store = opened.store;
-    cleanup = opened.cleanup;
-    const dataDir = opened.location.dataDir;
-    token = readFileSync((await bootstrapAdmin(store, dataDir))!, 'utf8').trim();
-    const keyring = keyringSource(dataDir, {});
-    const box = new SecretBox(store.db, keyring);
-    await box.init();
-    app = await buildApi({ store, secrets: { box, keyring } });
+    api = await openFullApi(engine);
     await call('POST', '/apps', { id: 'shop' });
     for (const id of ['dev', 'empty']) await call('POST', '/apps/shop/envs', { id, type: 'development' });
     // v1: MODE, TOKEN; v2: MODE changed, LEVEL added; v3: TOKEN to another secret; v4: TOKEN back, LEVEL gone.
@@ -41,17 +26,10 @@ describe.each(storeEngines)('comparing two values versions on %s', (engine) => {
     }
   });
   afterAll(async () => {
-    await app?.close();
-    await cleanup?.();
+    await api?.cleanup();
   });
-  async function call(method: string, url: string, payload?: object) {
-    return app.inject({
-      method: method as 'GET',
-      url: `/api/v1${url}`,
-      headers: { authorization: `Bearer ${token}` },
-      ...(payload ? { payload } : {}),
-    });
-  }
+  const call = (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object) =>
+    api.call(method, url, payload);
   const diff = async (query = '') => {
     const response = await call('GET', `/apps/shop/envs/dev/values/diff${query}`);
     expect(response.statusCode, response.body).toBe(200);

@@ -3,6 +3,26 @@ import { migrations, openStore } from '../src/index.ts';
 import { createTestStoreLocation, storeEngines } from '../../../test/support/stores.ts';
 import { openFullApi, type FullApi } from './support/full-api.ts';
 
+/** A stored webhook row of `app` named `name`, created `minute` minutes into 2026. */
+const webhook = (id: string, app: string | null, name: string, minute: number, retired = false) => ({
+  id,
+  name,
+  url: 'https://hooks.example.com/',
+  app_id: app,
+  app_incarnation: null,
+  events: null,
+  secret: 'sealed',
+  enabled: 1,
+  disabled_reason: null,
+  consecutive_failures: 0,
+  last_event_id: 0,
+  lease_owner: null,
+  lease_until: null,
+  retire_after_event_id: retired ? 1 : null,
+  created_at: `2026-01-01T00:0${minute}:00.000Z`,
+  created_by: 'seed',
+});
+
 describe.each(storeEngines)('webhook names on %s', (engine) => {
   let api: FullApi;
 
@@ -44,24 +64,7 @@ describe.each(storeEngines)('webhook names on %s', (engine) => {
       const other = api.store.db.transaction().execute(async (tx) => {
         await tx
           .insertInto('webhooks')
-          .values({
-            id: 'wh_other',
-            name: 'deploys',
-            url: 'https://hooks.example.com/other',
-            app_id: 'shop',
-            app_incarnation: null,
-            events: null,
-            secret: 'sealed',
-            enabled: 1,
-            disabled_reason: null,
-            consecutive_failures: 0,
-            last_event_id: 0,
-            lease_owner: null,
-            lease_until: null,
-            retire_after_event_id: null,
-            created_at: new Date().toISOString(),
-            created_by: 'admin',
-          })
+          .values(webhook('wh_other', 'shop', 'deploys', 0))
           .execute();
         inserted();
         await held;
@@ -97,24 +100,6 @@ describe.each(storeEngines)('webhook names on %s', (engine) => {
         .insertInto('apps')
         .values({ id: 'shop', name: 'shop', created_by: 'seed', created_at: '2026-01-01T00:00:00.000Z' })
         .execute();
-      const webhook = (id: string, app: string | null, name: string, minute: number, retired = false) => ({
-        id,
-        name,
-        url: 'https://hooks.example.com/',
-        app_id: app,
-        app_incarnation: null,
-        events: null,
-        secret: 'sealed',
-        enabled: 1,
-        disabled_reason: null,
-        consecutive_failures: 0,
-        last_event_id: 0,
-        lease_owner: null,
-        lease_until: null,
-        retire_after_event_id: retired ? 1 : null,
-        created_at: `2026-01-01T00:0${minute}:00.000Z`,
-        created_by: 'seed',
-      });
       await old.db
         .insertInto('webhooks')
         .values([
