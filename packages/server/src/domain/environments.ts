@@ -222,7 +222,44 @@ export async function deleteEnvironment(
         actor: context.actor.username,
       });
     }
+    await store.transaction(async (tx) => {
+      const row = await environmentRow(tx, appId, envId);
+      await tx.deleteFrom('deployments').where('app_id', '=', appId).where('env_id', '=', envId).execute();
+      await tx
+        .deleteFrom('port_allocations')
+        .where('app_id', '=', appId)
+        .where('env_id', '=', envId)
+        .execute();
+      await tx.deleteFrom('routes').where('app_id', '=', appId).where('env_id', '=', envId).execute();
+      await tx.deleteFrom('route_hosts').where('app_id', '=', appId).where('env_id', '=', envId).execute();
+      await tx.deleteFrom('resources').where('app_id', '=', appId).where('env_id', '=', envId).execute();
+      await deleteStates(tx, appId, envId);
+      await tx.deleteFrom('rules').where('app_id', '=', appId).where('env_id', '=', envId).execute();
+      await tx.deleteFrom('environments').where('app_id', '=', appId).where('id', '=', envId).execute();
+      await recordAudit(tx, context, {
+        action: 'environment.delete',
+        target: `apps/${appId}/envs/${envId}`,
+        appId,
+        summary: { id: envId, type: row.type, ...(row.expires_at ? { expiredAt: row.expires_at } : {}) },
+      });
+      if (cause === 'expiry' && row.expires_at) {
+        await recordEvent(tx, context, {
+          type: 'environment.expired',
+          app: appId,
+          env: envId,
+          data: { type: row.type, expiresAt: row.expires_at },
+        });
+      } else {
+        await recordEvent(tx, context, {
+          type: 'environment.deleted',
+          app: appId,
+          env: envId,
+          data: { type: row.type },
+        });
+      }
+    });
   } catch (error) {
+    // Kept (in whole or in part): deployments of it may run again.
     await store.db
       .updateTable('environments')
       .set({ lease_owner: null, lease_until: null })
@@ -232,38 +269,6 @@ export async function deleteEnvironment(
       .execute();
     throw error;
   }
-  await store.transaction(async (tx) => {
-    const row = await environmentRow(tx, appId, envId);
-    await tx.deleteFrom('deployments').where('app_id', '=', appId).where('env_id', '=', envId).execute();
-    await tx.deleteFrom('port_allocations').where('app_id', '=', appId).where('env_id', '=', envId).execute();
-    await tx.deleteFrom('routes').where('app_id', '=', appId).where('env_id', '=', envId).execute();
-    await tx.deleteFrom('route_hosts').where('app_id', '=', appId).where('env_id', '=', envId).execute();
-    await tx.deleteFrom('resources').where('app_id', '=', appId).where('env_id', '=', envId).execute();
-    await deleteStates(tx, appId, envId);
-    await tx.deleteFrom('rules').where('app_id', '=', appId).where('env_id', '=', envId).execute();
-    await tx.deleteFrom('environments').where('app_id', '=', appId).where('id', '=', envId).execute();
-    await recordAudit(tx, context, {
-      action: 'environment.delete',
-      target: `apps/${appId}/envs/${envId}`,
-      appId,
-      summary: { id: envId, type: row.type, ...(row.expires_at ? { expiredAt: row.expires_at } : {}) },
-    });
-    if (cause === 'expiry' && row.expires_at) {
-      await recordEvent(tx, context, {
-        type: 'environment.expired',
-        app: appId,
-        env: envId,
-        data: { type: row.type, expiresAt: row.expires_at },
-      });
-    } else {
-      await recordEvent(tx, context, {
-        type: 'environment.deleted',
-        app: appId,
-        env: envId,
-        data: { type: row.type },
-      });
-    }
-  });
 }
 
 /**
