@@ -125,6 +125,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (isCanIDenied(error)) return exitCodeFor(error);
     const colors = colorsFor(io.stderr, io.env);
     io.stderr.write(formatError(error, { highlight: colors.red, debug: io.env.PAVE_DEBUG === '1' }));
+    if (isUnauthorized(error)) {
+      const note = (await import('./connection.ts')).refusedTokenNote(io);
+      if (note) io.stderr.write(`  (${note})\n`);
+    }
     return exitCodeFor(error);
   }
 }
@@ -163,6 +167,13 @@ function loadClientAhead(argv: readonly string[]): void {
   // A failure shows where the modules are awaited; here it would only be an unhandled rejection.
   import('./api-client.ts').catch(() => undefined);
   import('./http-fetch.ts').catch(() => undefined);
+}
+
+// The server refused the token (401): an ApiError, recognised by name as every CLI error is.
+function isUnauthorized(error: unknown): boolean {
+  return (
+    error instanceof Error && error.name === 'ApiError' && (error as { status?: unknown }).status === 401
+  );
 }
 
 // By code, not by name: commander's errors take their names from their classes, which the bundle shortens.

@@ -87,6 +87,7 @@ export async function connect(
   environment: CliEnvironment,
 ): Promise<{ client: PaveClient; connection: Connection }> {
   const connection = resolveConnection(flags, environment);
+  tokenSources.set(environment, describeTokenSource(connection.tokenSource, flags, environment));
   const [{ PaveClient }, { nodeFetch }] = await Promise.all([
     import('./api-client.ts'),
     import('./http-fetch.ts'),
@@ -95,6 +96,35 @@ export async function connect(
     client: new PaveClient({ server: connection.server, token: connection.token, fetch: nodeFetch }),
     connection,
   };
+}
+
+// Where the token of each run's connection came from, in words, by the run's environment (see refusedTokenNote).
+const tokenSources = new WeakMap<CliEnvironment, string>();
+
+/**
+ * What to add when the server refused the token (401) of the connection {@link connect} made for this run:
+ * where the token came from and how to replace it, e.g. a stale PAVE_TOKEN shadowing a fresh `pave login`.
+ * Undefined when no connection was made (a password login, say).
+ */
+export function refusedTokenNote(environment: CliEnvironment): string | undefined {
+  return tokenSources.get(environment);
+}
+
+function describeTokenSource(
+  source: TokenSource,
+  flags: ConnectionFlags,
+  environment: CliEnvironment,
+): string {
+  switch (source) {
+    case '--token':
+      return 'the token came from --token';
+    case 'PAVE_TOKEN':
+      return 'the token came from PAVE_TOKEN, which is used before the one `pave login` saved; fix or unset it';
+    case 'config':
+      return `the token came from ${configPath(environment)}, saved by \`pave login\`; log in again`;
+    case 'admin.token':
+      return `the token came from ${join(resolveDataDir(flags, environment), 'admin.token')}, written by \`pave up\``;
+  }
 }
 
 /** Whether two server URLs name the same server (scheme, host, port and path; case and trailing slash aside). */

@@ -507,8 +507,9 @@ export class PaveClient {
   }
 
   /**
-   * Streams log lines of an environment (Server-Sent Events). Ends when the server closes the stream, or
-   * when `signal` aborts.
+   * Streams log lines of an environment (Server-Sent Events). Ends when the server ends the stream, or
+   * when `signal` aborts; rejects with ConnectionError when the server sends an error, or the stream is cut
+   * off before its end.
    */
   async *logs(
     app: string,
@@ -521,8 +522,20 @@ export class PaveClient {
     if (query.tail !== undefined) url.searchParams.set('tail', String(query.tail));
     if (query.since !== undefined) url.searchParams.set('since', query.since);
     if (query.follow) url.searchParams.set('follow', 'true');
+    // The server ends a stream it finished with `end`, and one the runtime failed with `error` and why.
+    let ended = false;
     for await (const message of this.serverSentEvents(url, signal)) {
       if (message.event === 'log') yield JSON.parse(message.data) as LogEvent;
+      if (message.event === 'end') ended = true;
+      if (message.event === 'error') {
+        const { message: text } = JSON.parse(message.data) as { message?: string };
+        throw new ConnectionError(`the log stream ended: ${text ?? 'the server sent an error'}`);
+      }
+    }
+    if (!ended && !signal?.aborted) {
+      throw new ConnectionError(
+        `the log stream from ${this.server} was cut off before its end (did the server stop?)`,
+      );
     }
   }
 

@@ -22,6 +22,7 @@ import { addPolicyOverrideOptions, policyOverrideFields, type PolicyOverrideOpti
 import {
   addWaitOptions,
   addWaitTimeoutOption,
+  checkWaitTimeout,
   reportQueuedDeployment,
   timeoutSecondsOf,
 } from './progress.ts';
@@ -168,6 +169,7 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
         );
       }
       const timeoutSeconds = timeoutSecondsOf(options);
+      checkWaitTimeout(options);
       // Validate everything locally before the server is contacted (or even a token looked up).
       const loaded = await loadScoreFiles(files, process.cwd(), {}, manifestDirs);
       const { problems } = loaded;
@@ -267,6 +269,7 @@ async function deployArtifact(options: DeployOptions, artifact: string, files: s
     throw new CliUsageError('--plan only shows what would change, so there is nothing to --wait for');
   }
   const timeoutSeconds = timeoutSecondsOf(options);
+  checkWaitTimeout(options);
   const body: CreateDeploymentBody = {
     ...deploymentBody([], options, timeoutSeconds),
     artifact,

@@ -28,7 +28,10 @@ export function registerLoginCommand(program: Command, io: CliIo): void {
         'Check a token with the server, or log in with a username and password, and save the server and ' +
           'token for later commands',
       )
-      .option('--server <url>', `Pave server URL (env PAVE_SERVER; default ${DEFAULT_SERVER})`)
+      .option(
+        '--server <url>',
+        `Pave server URL (env PAVE_SERVER; default: the logged-in server, else ${DEFAULT_SERVER})`,
+      )
       .option('--token <token>', 'API token to save (env PAVE_TOKEN)')
       .option('--token-stdin', 'read the token from standard input, keeping it out of shell history')
       .option(
@@ -64,6 +67,11 @@ export function registerLoginCommand(program: Command, io: CliIo): void {
       if (options.sso && (username !== undefined || options.token !== undefined || options.tokenStdin)) {
         throw new CliUsageError(
           '--sso signs in in a browser: leave out --username and --token/--token-stdin',
+        );
+      }
+      if (!options.browser && !options.sso) {
+        throw new CliUsageError(
+          '--no-browser goes with --sso: it prints the sign-in URL instead of opening it',
         );
       }
       const token = options.sso

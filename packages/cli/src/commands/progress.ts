@@ -61,6 +61,20 @@ export function addWaitTimeoutOption(command: Command): Command {
   );
 }
 
+/**
+ * Checks `--wait-timeout` before anything is sent (a deployment queued and then a usage error would leave it
+ * running unseen): it goes with --wait, and is a duration. Throws CliUsageError.
+ */
+export function checkWaitTimeout(options: WaitOptions): void {
+  if (options.waitTimeout === undefined) return;
+  if (!options.wait) {
+    throw new CliUsageError(
+      '--wait-timeout goes with --wait: add --wait to follow the deployment (and stop waiting after that long)',
+    );
+  }
+  waitTimeoutMsOf(options);
+}
+
 /** `--wait-timeout` in milliseconds, or undefined when not given. CliUsageError for a malformed one. */
 export function waitTimeoutMsOf(options: WaitOptions): number | undefined {
   return options.waitTimeout === undefined ? undefined : parseDuration(options.waitTimeout, '--wait-timeout');

@@ -12,6 +12,7 @@ import { addPolicyOverrideOptions, policyOverrideFields, type PolicyOverrideOpti
 import {
   addWaitOptions,
   addWaitTimeoutOption,
+  checkWaitTimeout,
   reportQueuedDeployment,
   timeoutSecondsOf,
 } from './progress.ts';
@@ -76,6 +77,7 @@ export function registerPromoteCommand(program: Command, io: CliIo): void {
         throw new CliUsageError('--plan only shows what would change, so there is nothing to --wait for');
       }
       const timeoutSeconds = timeoutSecondsOf(options);
+      checkWaitTimeout(options);
       const overrides = policyOverrideFields(options);
       const { client, output } = await clientFor(options, io);
       const colors = colorsFor(io.stdout, io.env);

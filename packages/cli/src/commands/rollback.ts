@@ -7,6 +7,7 @@ import type { ClientOptions } from './client-options.ts';
 import {
   addWaitOptions,
   addWaitTimeoutOption,
+  checkWaitTimeout,
   reportQueuedDeployment,
   timeoutSecondsOf,
 } from './progress.ts';
@@ -55,6 +56,7 @@ export function registerRollbackCommand(program: Command, io: CliIo): void {
         );
       }
       const timeoutSeconds = timeoutSecondsOf(options);
+      checkWaitTimeout(options);
       const overrides = policyOverrideFields(options);
       const { client, output } = await clientFor(options, io);
       const queued = await client.rollback(options.app, options.env, {

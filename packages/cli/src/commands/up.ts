@@ -5,6 +5,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunningServer } from '@pave/server';
+import { resolveDataDir } from '../connection.ts';
 import { DURATION_FORMAT, parseDuration } from '../duration.ts';
 import { CliUsageError } from '../errors.ts';
 import { colorsFor, type Colors } from '../output/colors.ts';
@@ -26,7 +27,10 @@ export function registerUpCommand(program: Command): void {
       '--store <url>',
       'state store: a postgres:// URL; default SQLite in the data dir (env PAVE_STORE)',
     )
-    .option('--log-level <level>', 'fatal, error, warn, info, debug or trace (env PAVE_LOG_LEVEL)', 'info')
+    .option(
+      '--log-level <level>',
+      'fatal, error, warn, info, debug, trace or silent (env PAVE_LOG_LEVEL; default info)',
+    )
     .addOption(
       new Option(
         '--log-format <format>',
@@ -67,7 +71,7 @@ export function registerUpCommand(program: Command): void {
         host: string;
         dataDir?: string;
         store?: string;
-        logLevel: string;
+        logLevel?: string;
         logFormat?: 'json' | 'pretty';
         workloadUser?: string;
         eventRetention?: string;
@@ -105,9 +109,13 @@ export function registerUpCommand(program: Command): void {
             `${source}: "${metricsPortText}" is not a TCP port; use a number from 0 to 65535`,
           );
         }
+        const logLevel = checkLogLevel(options.logLevel, process.env.PAVE_LOG_LEVEL);
         const pretty = (options.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json')) === 'pretty';
         const colors = colorsFor(process.stdout, process.env);
-        const dataDir = resolve(options.dataDir ?? process.env.PAVE_DATA_DIR ?? join(homedir(), '.pave'));
+        // Found as client commands find it (`~` expanded), so they find the admin token written there.
+        const dataDir = resolve(
+          resolveDataDir({ dataDir: options.dataDir }, { env: process.env, homeDir: homedir() }),
+        );
         // The --oidc-* options are added by addSsoOptions below.
         const sso = ssoServerOptions(options as SsoUpOptions, process.env);
         keepYoungGenerationSmall();
@@ -118,7 +126,7 @@ export function registerUpCommand(program: Command): void {
             host: options.host,
             dataDir,
             store: options.store ?? process.env.PAVE_STORE,
-            logLevel: process.env.PAVE_LOG_LEVEL ?? options.logLevel,
+            logLevel,
             workloadUser: options.workloadUser ?? (process.env.PAVE_WORKLOAD_USER || undefined),
             eventRetentionMs,
             approvalTtlMs,
@@ -139,6 +147,24 @@ export function registerUpCommand(program: Command): void {
       },
     );
   addSsoOptions(up);
+}
+
+/** The log levels `--log-level` (and PAVE_LOG_LEVEL) accept: pino's. */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/**
+ * The log level of `pave up`: --log-level, else PAVE_LOG_LEVEL, else info. A usage error naming where a level
+ * that is not one of {@link LOG_LEVELS} came from.
+ */
+export function checkLogLevel(flag: string | undefined, env: string | undefined): string {
+  const [level, source] =
+    flag !== undefined ? [flag, '--log-level'] : env ? [env, 'PAVE_LOG_LEVEL'] : ['info', ''];
+  if (!LOG_LEVELS.includes(level)) {
+    throw new CliUsageError(
+      `${source}: "${level}" is not a log level; use fatal, error, warn, info, debug, trace or silent`,
+    );
+  }
+  return level;
 }
 
 /** The CIDRs of `--webhook-allow` (comma or space separated); a usage error naming `source` for a bad one. */
