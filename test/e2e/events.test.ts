@@ -123,16 +123,25 @@ describe('pave events through the real CLI and server', () => {
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const exited = new Promise((resolve) => child.once('exit', resolve));
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const lines = () => output.split('\n').length - 1;
+    const waitForLines = async (count: number) => {
+      for (let waited = 0; lines() < count && waited < 15_000; waited += 100) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    // An event the stream delivers shows it is connected (a slow start of the CLI would otherwise still be
+    // connecting when the server stops, which -f reports at once as a server it cannot reach).
+    const before = await pave('envs', 'create', 'before-restart', '--app', 'shop', '--type', 'development');
+    expect(before.code, before.stderr).toBe(0);
+    await waitForLines(1);
+    expect(lines(), output).toBe(1);
     const port = new URL(server.url).port;
     await server.stop();
     server = await startPave(['--data-dir', location.dataDir, '--port', port]);
     expect(new URL(server.url).port).toBe(port);
     const created = await pave('envs', 'create', 'after-restart', '--app', 'shop', '--type', 'development');
     expect(created.code, created.stderr).toBe(0);
-    for (let waited = 0; !output.includes('\n') && waited < 15_000; waited += 100) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await waitForLines(2);
     expect(child.exitCode, output).toBe(null);
     child.kill('SIGINT');
     expect(await exited).toBe(0);
@@ -141,6 +150,7 @@ describe('pave events through the real CLI and server', () => {
       .split('\n')
       .map((line) => JSON.parse(line) as PaveEvent);
     expect(followed.map((event) => `${event.type} ${event.env}`)).toEqual([
+      'environment.created before-restart',
       'environment.created after-restart',
     ]);
   }, 60_000);
