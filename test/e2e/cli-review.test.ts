@@ -7,6 +7,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestStoreLocation, type TestStoreLocation } from '../support/stores.ts';
 import { clientEnv, PaveExitedError, runPave, startPave, type PaveProcess } from '../support/pave.ts';
 
+describe('pave validate of several files', () => {
+  it('refuses two files that define one workload, at the second name, as pave deploy of them would', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pave-validate-twice-'));
+    try {
+      const score =
+        'apiVersion: score.dev/v1b1\nmetadata:\n  name: api\ncontainers:\n  main:\n    image: busybox\n';
+      for (const name of ['a.yaml', 'b.yaml']) writeFileSync(join(dir, name), score);
+      const result = await runPave(['validate', '-f', join(dir, 'a.yaml'), '-f', join(dir, 'b.yaml')], {});
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(
+        `${join(dir, 'b.yaml')}:3:3: metadata.name: workload "api" is also defined by ${join(dir, 'a.yaml')}`,
+      );
+      expect(result.stdout).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('pave CLI against a server that is not Pave', () => {
   let other: Server;
   let url: string;

@@ -71,10 +71,25 @@ export function registerValidateCommand(program: Command, io: CliIo): void {
         options.app !== undefined && options.env !== undefined
           ? await environmentTarget(options, options.app, options.env, io)
           : undefined;
+      // Each workload once, as `pave deploy` of the same files requires.
+      const seen = new Map<string, string>();
       const report: ValidateReport = {
         ...(target ? { target } : {}),
         files: texts.map(({ file, text }) => {
           const { problems, workload } = parseScore(text, file);
+          const name = workload?.metadata.name;
+          const earlier = name === undefined ? undefined : seen.get(name);
+          if (name !== undefined && earlier !== undefined) {
+            const at = mappingKeyPositions(text, 'metadata').get('name') ?? { line: 1, column: 1 };
+            problems.push({
+              file,
+              ...at,
+              path: 'metadata.name',
+              message: `workload "${name}" is also defined by ${earlier}; deploy each workload once (rename one)`,
+            });
+          } else if (name !== undefined) {
+            seen.set(name, file);
+          }
           const onProcess =
             target?.type === 'process' && options.app !== undefined && options.env !== undefined
               ? { app: options.app, env: options.env, target: target.id }
