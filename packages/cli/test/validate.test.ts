@@ -54,8 +54,8 @@ async function validate(args: string[], stdin?: string) {
 
 describe('pave validate', () => {
   it('says how many files are valid and exits 0 when all are', async () => {
-    const { good } = scoreFiles({ good: GOOD });
-    expect(await validate(['-f', good!, '--file', good!])).toEqual({
+    const { good, other } = scoreFiles({ good: GOOD, other: GOOD.replace('name: shop', 'name: cart') });
+    expect(await validate(['-f', good!, '--file', other!])).toEqual({
       code: 0,
       stdout: '2 files valid\n',
       stderr: '',
