@@ -26,6 +26,29 @@ describe('pave validate of several files', () => {
   });
 });
 
+describe('a --server URL with a password', () => {
+  it('never prints the password, whether the server cannot be reached or no token is known for it', async () => {
+    const server = 'http://ops:hunter2pw@127.0.0.1:9';
+    const unreachable = await runPave(['apps', 'list', '--server', server, '--token', 'pave_x'], {});
+    expect(unreachable.code).not.toBe(0);
+    expect(unreachable.stderr).toContain('cannot reach Pave at http://ops:***@127.0.0.1:9');
+    const dataDir = mkdtempSync(join(tmpdir(), 'pave-server-password-'));
+    try {
+      const tokenless = await runPave(['apps', 'list', '--server', server], {
+        PAVE_DATA_DIR: dataDir,
+        PAVE_CONFIG: join(dataDir, 'client-config.json'),
+      });
+      expect(tokenless.code).not.toBe(0);
+      expect(tokenless.stderr).toContain('no API token for http://ops:***@127.0.0.1:9');
+      for (const result of [unreachable, tokenless]) {
+        expect(`${result.stdout}${result.stderr}`).not.toContain('hunter2pw');
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('pave CLI against a server that is not Pave', () => {
   let other: Server;
   let url: string;

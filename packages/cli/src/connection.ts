@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { PaveClient } from '@pave/core';
+import { redactUrlPassword, type PaveClient } from '@pave/core';
 import { configPath, readConfig } from './config.ts';
 import type { CliConfig, CliEnvironment } from './config.ts';
 import { CliUsageError } from './errors.ts';
@@ -71,8 +71,9 @@ export function resolveConnection(flags: ConnectionFlags, environment: CliEnviro
   const local = isLocalServer(server)
     ? `, or run \`pave up\` on this machine (it writes ${join(resolveDataDir(flags, environment), 'admin.token')})`
     : '';
+  const shown = redactUrlPassword(server);
   throw new CliUsageError(
-    `no API token for ${server}; log in with \`pave login --server ${server} --token T\`, ` +
+    `no API token for ${shown}; log in with \`pave login --server ${shown} --token T\`, ` +
       `pass --token or set PAVE_TOKEN${local}`,
   );
 }

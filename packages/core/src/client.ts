@@ -1,4 +1,5 @@
 import type { AuthMethods } from './sso.ts';
+import { redactUrlPassword } from './urls.ts';
 import type {
   CreateDeploymentBody,
   Deployment,
@@ -138,11 +139,14 @@ type Query = Record<string, string | number | boolean | undefined>;
  */
 export class PaveClient {
   readonly server: string;
+  /** The server as messages show it: without a password its URL may carry. */
+  private readonly shownServer: string;
   private readonly token: string | undefined;
   private readonly fetchImpl: typeof fetch;
 
   constructor(options: PaveClientOptions) {
     this.server = options.server.replace(/\/+$/, '');
+    this.shownServer = redactUrlPassword(this.server);
     this.token = options.token;
     this.fetchImpl = options.fetch ?? fetch;
   }
@@ -170,7 +174,7 @@ export class PaveClient {
     } catch (error) {
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
       throw new ConnectionError(
-        `cannot reach Pave at ${this.server} (${cause?.code ?? cause?.message ?? String(error)}); ` +
+        `cannot reach Pave at ${this.shownServer} (${cause?.code ?? cause?.message ?? String(error)}); ` +
           'start it with `pave up` or pass --server',
       );
     }
@@ -189,7 +193,7 @@ export class PaveClient {
             type: 'about:blank',
             title: response.statusText || 'Error',
             status: response.status,
-            detail: `the server at ${this.server} answered ${response.status} without a problem document`,
+            detail: `the server at ${this.shownServer} answered ${response.status} without a problem document`,
             requestId: response.headers.get('x-request-id') ?? '',
             errors: [],
           };
@@ -197,7 +201,7 @@ export class PaveClient {
     }
     // Every answer of the API is a JSON object; anything else (an HTML page, a cut-off body) is not Pave's.
     if (text && (typeof body !== 'object' || body === null || Array.isArray(body))) {
-      throw new ApiError(response.status, notPaveAnswer(this.server, response, 'a JSON object'));
+      throw new ApiError(response.status, notPaveAnswer(this.shownServer, response, 'a JSON object'));
     }
     return body as T;
   }
@@ -534,7 +538,7 @@ export class PaveClient {
     }
     if (!ended && !signal?.aborted) {
       throw new ConnectionError(
-        `the log stream from ${this.server} was cut off before its end (did the server stop?)`,
+        `the log stream from ${this.shownServer} was cut off before its end (did the server stop?)`,
       );
     }
   }
@@ -616,7 +620,7 @@ export class PaveClient {
       if (failures >= STREAM_RECONNECTS) {
         const resume = after === undefined ? '' : ` (resume with --after ${after})`;
         throw new ConnectionError(
-          `the event stream from ${this.server} dropped and could not be resumed after ${STREAM_RECONNECTS} ` +
+          `the event stream from ${this.shownServer} dropped and could not be resumed after ${STREAM_RECONNECTS} ` +
             `tries${dropped ? ` (${String(dropped)})` : ''}${resume}`,
         );
       }
@@ -641,7 +645,7 @@ export class PaveClient {
       response = await this.fetchImpl(url, { headers, ...(signal ? { signal } : {}) });
     } catch (error) {
       if (signal?.aborted) return;
-      throw new ConnectionError(`cannot reach Pave at ${this.server} (${String(error)})`);
+      throw new ConnectionError(`cannot reach Pave at ${this.shownServer} (${String(error)})`);
     }
     if (!response.ok || !response.body) {
       const text = await response.text();
@@ -668,7 +672,7 @@ export class PaveClient {
     // Read as a stream of events, an HTML page would end "successfully" having said nothing.
     const type = response.headers.get('content-type');
     if (!type?.toLowerCase().startsWith('text/event-stream')) {
-      throw new ApiError(response.status, notPaveAnswer(this.server, response, 'an event stream'));
+      throw new ApiError(response.status, notPaveAnswer(this.shownServer, response, 'an event stream'));
     }
     const decoder = new TextDecoder();
     let buffer = '';

@@ -6,6 +6,7 @@ export * from './client.ts';
 export * from './errors.ts';
 export * from './nesting.ts';
 export * from './ids.ts';
+export * from './urls.ts';
 export * from './score/index.ts';
 export * from './resources.ts';
 export * from './matching.ts';

@@ -13,7 +13,7 @@ import {
   type SqliteStatement,
   type Transaction,
 } from 'kysely';
-import { InputError, ServiceUnavailableError, StoreVersionError } from '@pave/core';
+import { InputError, ServiceUnavailableError, StoreVersionError, redactUrlPassword } from '@pave/core';
 import type { Database } from './schema.ts';
 import { migrations as knownMigrations, type StoreEngine, type StoreMigration } from './migrations/index.ts';
 import { readDirectly, type DirectReads } from './prepared.ts';
@@ -285,13 +285,7 @@ async function migrate(db: Kysely<unknown>, engine: StoreEngine, migrations: rea
 
 /** Removes the password from a connection URL so it can be logged or shown. */
 export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
-  }
+  return redactUrlPassword(url);
 }
 
 function describe(error: unknown): string {
