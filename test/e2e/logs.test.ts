@@ -84,6 +84,14 @@ describe('pave logs on the process runtime: --tail across workloads, --timestamp
     expect(beta.map((event) => event.workload)).toEqual(['beta', 'beta', 'beta']);
   });
 
+  it('says a workload the environment does not have has no logs, naming the ones it has, exit 1', async () => {
+    const result = await logs('nosuch');
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('workload "nosuch" of shop/dev not found: it has no logs');
+    expect(result.stderr).toMatch(/the environment's workloads: \w+, \w+/);
+  });
+
   it('-f goes on from the last lines without a gap or a repeat, until interrupted', async () => {
     const child = spawn(
       process.execPath,

@@ -2,6 +2,7 @@
 // (when following) the lines that come after.
 import { byLogTime, logTimeKey } from '@pave/plugin-api';
 import type { DriverContext, LogLine, RuntimeDriver, RuntimeTarget } from '@pave/plugin-api';
+import { NotFoundError } from '@pave/core';
 
 /** The most lines one request may ask for (LogsQuery.tail's maximum). */
 export const MAX_LOG_LINES = 10_000;
@@ -78,4 +79,30 @@ function containerKey(line: LogLine): string {
 
 function lineKey(line: LogLine): string {
   return `${line.stream}:${line.line}`;
+}
+
+/**
+ * NotFoundError unless `workload` is one of the environment's: in its current deployment set (`expected`), or
+ * known to the runtime (one that a deployment is starting). A runtime that cannot be reached does not decide:
+ * the log request then fails with its error as before.
+ */
+export async function requireLoggedWorkload(
+  runtime: RuntimeDriver,
+  target: RuntimeTarget,
+  workload: string,
+  expected: readonly string[],
+  ctx: DriverContext,
+): Promise<void> {
+  if (expected.includes(workload)) return;
+  const running = await runtime.status(target, ctx).catch(() => undefined);
+  if (!running || running.some((status) => status.workload === workload)) return;
+  const names = [...new Set([...expected, ...running.map((status) => status.workload)])].sort();
+  throw new NotFoundError(`workload "${workload}" of ${target.app}/${target.env} not found: it has no logs`, [
+    {
+      path: 'query.workload',
+      message: names.length
+        ? `the environment's workloads: ${names.join(', ')}`
+        : `nothing is deployed in ${target.app}/${target.env} yet`,
+    },
+  ]);
 }

@@ -17,13 +17,14 @@ import type { RuntimeDriver } from '@pave/plugin-api';
 import type { ApiServer } from '../app.ts';
 import { API_SECURITY_HEADERS } from '../headers.ts';
 import type { Store } from '../../store/index.ts';
-import { getEnvironment } from '../../domain/environments.ts';
+import { environmentRow, getEnvironment } from '../../domain/environments.ts';
 import { getDeployment, listDeployments } from '../../domain/deployments/records.ts';
 import { createDeployment, diffDeployments, rollback } from '../../domain/deployments/service.ts';
 import { cancelDeployment } from '../../domain/deployments/cancel.ts';
 import { driverContext, type EnvironmentTargets } from '../../domain/deployments/orchestrator.ts';
 import { environmentStatus } from '../../domain/deployments/status.ts';
-import { environmentLogs } from '../../domain/logs.ts';
+import { environmentLogs, requireLoggedWorkload } from '../../domain/logs.ts';
+import { loadSet } from '../../domain/deployments/sets.ts';
 import { listeningPort } from './app-status.ts';
 import type { ResourceDeps } from '../../domain/resources/provision.ts';
 import { streamSignals } from '../streams.ts';
@@ -199,9 +200,20 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
     },
     async (request, reply) => {
       const { app, env } = request.params;
-      await getEnvironment(store.db, app, env);
+      const environment = await environmentRow(store.db, app, env);
       if (!runtime.logs) {
         return reply.code(204).send();
+      }
+      if (request.query.workload) {
+        const expected = environment.current_set_id
+          ? Object.keys((await loadSet(store.db, environment.current_set_id)).workloads)
+          : [];
+        const check = driverContext(request.log, AbortSignal.timeout(10_000));
+        try {
+          await requireLoggedWorkload(runtime, { app, env }, request.query.workload, expected, check);
+        } finally {
+          check.dispose();
+        }
       }
       const signal = streamSignal(request);
       reply.hijack();
