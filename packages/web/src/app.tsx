@@ -1,4 +1,4 @@
-import { Suspense, lazy, useEffect, useState } from 'react';
+import { Component, Suspense, lazy, useEffect, useState, type ReactNode } from 'react';
 import { openSession, storedToken, type Session } from './session.ts';
 import { useRoute, href } from './router.ts';
 import { SignIn } from './pages/sign-in.tsx';
@@ -7,6 +7,7 @@ import { AppPage } from './pages/app.tsx';
 import { EnvironmentPage } from './pages/environment.tsx';
 import { AuditPage } from './pages/audit.tsx';
 import { PlatformPage } from './pages/platform.tsx';
+import { ErrorMessage } from './components/common.tsx';
 
 // The insights page (and its chart library) is loaded only when someone opens it.
 const InsightsPage = lazy(() =>
@@ -22,6 +23,9 @@ const TemplatesPage = lazy(() =>
 export function App() {
   const [session, setSession] = useState<Session | null>(null);
   const [restoring, setRestoring] = useState(Boolean(storedToken()));
+  // Why the kept token could not be checked (the server unreachable or failing); tried again on request.
+  const [restoreError, setRestoreError] = useState<unknown>(null);
+  const [restoreAttempt, setRestoreAttempt] = useState(0);
   const route = useRoute();
 
   useEffect(() => {
@@ -29,11 +33,35 @@ export function App() {
     if (!token) return;
     openSession(token, () => setSession(null))
       .then(setSession)
-      .catch(() => window.sessionStorage.clear())
+      .catch((error: unknown) => {
+        // Only a token the server refuses is forgotten; a server that is down keeps the user signed in.
+        const { name, status } = (error ?? {}) as { name?: unknown; status?: unknown };
+        if (name === 'ApiError' && status === 401) window.sessionStorage.clear();
+        else setRestoreError(error);
+      })
       .finally(() => setRestoring(false));
-  }, []);
+  }, [restoreAttempt]);
 
   if (restoring) return <p className="loading">Loading…</p>;
+  if (restoreError && !session) {
+    return (
+      <main className="sign-in">
+        <h1>Pave</h1>
+        <ErrorMessage error={restoreError} />
+        <button
+          type="button"
+          className="primary"
+          onClick={() => {
+            setRestoreError(null);
+            setRestoring(true);
+            setRestoreAttempt((n) => n + 1);
+          }}
+        >
+          Try again
+        </button>
+      </main>
+    );
+  }
   if (!session) return <SignIn onSignedIn={setSession} onSignOut={() => setSession(null)} />;
 
   const [section, app, , env] = route;
@@ -87,7 +115,35 @@ export function App() {
           </button>
         </span>
       </header>
-      <main>{page}</main>
+      <main>
+        {/* Keyed by route: moving to another page starts without the failure of the last one. */}
+        <PageBoundary key={route.join('/')}>{page}</PageBoundary>
+      </main>
     </div>
   );
+}
+
+/**
+ * Shows why a page failed instead of a blank portal: a page's code that could not be loaded (the server
+ * unreachable, or upgraded since the portal was opened) or a page that failed to render.
+ */
+class PageBoundary extends Component<{ children: ReactNode }, { error: unknown }> {
+  override state: { error: unknown } = { error: null };
+  static getDerivedStateFromError(error: unknown) {
+    return { error };
+  }
+  override render() {
+    if (!this.state.error) return this.props.children;
+    return (
+      <>
+        <ErrorMessage error={this.state.error} />
+        <p className="muted">
+          This page could not be shown; if reloading does not help, check that Pave runs.
+        </p>
+        <button type="button" onClick={() => window.location.reload()}>
+          Reload the page
+        </button>
+      </>
+    );
+  }
 }

@@ -39,6 +39,9 @@ export function AppPage({ session, app }: { session: Session; app: string }) {
   const restricted = (type: string) => types.find((t) => t.id === type)?.restricted ?? !envTypes.data;
   const mayDelete = (env: Environment) =>
     session.can('env.delete', { app, envType: env.type, restricted: restricted(env.type) });
+  // A restricted type, or a clone of a restricted environment, needs the deployer role on that type too.
+  const mayCreateAs = (type: string) =>
+    session.can('env.create', { app, envType: type, restricted: restricted(type) });
   const items = envs.data?.items ?? [];
   const anyDeletable = items.some(mayDelete);
   const reload = () => {
@@ -124,9 +127,9 @@ export function AppPage({ session, app }: { session: Session; app: string }) {
         <CreateEnvironment
           session={session}
           app={app}
-          types={types}
+          types={types.filter((t) => mayCreateAs(t.id))}
           typesError={envTypes.error}
-          environments={items}
+          environments={items.filter((env) => mayCreateAs(env.type))}
           onCreated={reload}
         />
       )}

@@ -2,7 +2,17 @@ import { useState, type FormEvent } from 'react';
 import type { App, RoleGrant } from '@pave/core';
 import type { Session } from '../session.ts';
 import { href } from '../router.ts';
-import { Command, ErrorMessage, Section, useLoad, usePages, shellWord } from '../components/common.tsx';
+import {
+  Command,
+  ErrorMessage,
+  FieldError,
+  Section,
+  problemsOf,
+  useLoad,
+  usePages,
+  shellWord,
+} from '../components/common.tsx';
+import { problemSentence } from '../components/problem-text.ts';
 import { HealthBadge } from '../components/health-badge.tsx';
 
 // The health of environments is live: a workload that starts crash-looping shows up without a reload.
@@ -149,6 +159,9 @@ function holderName(grant: RoleGrant): string {
   return grant.subject.kind === 'team' ? `team ${grant.subject.name}` : grant.subject.name;
 }
 
+/** The create-app fields a server problem can point at, named for people. */
+const FIELD_NAMES: Record<string, string> = { '/id': 'the app id', '/name': 'the display name' };
+
 /** Creates an app; the creator becomes its owner. */
 function CreateApp({ session, onCreated }: { session: Session; onCreated: () => void }) {
   const [id, setId] = useState('');
@@ -179,6 +192,12 @@ function CreateApp({ session, onCreated }: { session: Session; onCreated: () => 
     }
   };
 
+  // The server's problems with the id or name stand under those fields, as sentences.
+  const atField = (field: 'id' | 'name') =>
+    problemsOf(error)
+      .filter((p) => p.path === `/${field}`)
+      .map((p) => problemSentence(p, FIELD_NAMES[p.path]));
+
   return (
     <Section title="Create app">
       <form onSubmit={submit}>
@@ -193,23 +212,36 @@ function CreateApp({ session, onCreated }: { session: Session; onCreated: () => 
                 required
                 placeholder="e.g. shop"
                 autoComplete="off"
-                aria-describedby="create-app-id-hint"
+                aria-invalid={atField('id').length > 0}
+                aria-describedby={
+                  atField('id').length > 0 ? 'create-app-id-error create-app-id-hint' : 'create-app-id-hint'
+                }
               />
             </label>
+            <FieldError id="create-app-id-error" messages={atField('id')} />
             <span id="create-app-id-hint" className="hint">
               A DNS label (lowercase letters, digits, hyphens); it cannot change later.
             </span>
           </div>
-          <label>
-            Display name (optional)
-            <input name="name" value={name} onChange={(event) => setName(event.target.value)} />
-          </label>
+          <div className="field">
+            <label>
+              Display name (optional)
+              <input
+                name="name"
+                value={name}
+                onChange={(event) => setName(event.target.value)}
+                aria-invalid={atField('name').length > 0}
+                aria-describedby={atField('name').length > 0 ? 'create-app-name-error' : undefined}
+              />
+            </label>
+            <FieldError id="create-app-name-error" messages={atField('name')} />
+          </div>
         </div>
         <button type="submit" className="primary" disabled={busy}>
           Create app
         </button>
       </form>
-      <ErrorMessage error={error} />
+      <ErrorMessage error={error} shownAtField={(p) => FIELD_NAMES[p.path] !== undefined} />
       {created && (
         <p className="notice" role="status">
           Created app <a href={href('apps', created.id)}>{created.id}</a>; you are its owner.

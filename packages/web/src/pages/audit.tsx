@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react';
 import type { AuditVerification } from '@pave/core';
 import type { Session } from '../session.ts';
 import { href } from '../router.ts';
-import { Command, ErrorMessage, Section, Time, usePages } from '../components/common.tsx';
+import { Command, ErrorMessage, Section, Time, shellWord, usePages } from '../components/common.tsx';
 import { describeAuditEntry } from '../components/audit-summary.ts';
 
 /**
@@ -59,7 +59,7 @@ function AuditEntries({ session, app }: { session: Session; app: string | undefi
   );
   const { cursor } = pages;
   const entries = pages.items ?? [];
-  const appFlag = app ? ` --app ${app}` : '';
+  const appFlag = app ? ` --app ${shellWord(app)}` : '';
 
   return (
     <Section
