@@ -448,7 +448,13 @@ export class DockerRuntime implements RuntimeDriver {
     };
     const watching = watch();
     try {
-      for (let lines = await queue.next(); lines; lines = await queue.next()) yield* lines;
+      for (let lines = await queue.next(); lines; lines = await queue.next()) {
+        for (const line of lines) {
+          // Aborted while the caller took the lines before it: the rest of the batch is not its.
+          if (signal.aborted) return;
+          yield line;
+        }
+      }
     } finally {
       stop.abort();
       await watching;

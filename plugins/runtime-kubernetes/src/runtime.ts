@@ -399,6 +399,8 @@ export class KubernetesRuntime implements RuntimeDriver {
       const sinceSeconds = Math.max(1, Math.ceil((Date.now() - since) / 1000) + 1);
       since = Date.now();
       for (const line of await readPodLogs(clients, { namespace, selector, sinceSeconds })) {
+        // Aborted while the caller took the lines before it: the rest of the batch is not its.
+        if (ctx.signal.aborted) return;
         if (recent(line) && fresh(line)) yield toLogLine(line);
       }
     }

@@ -460,7 +460,11 @@ export class ProcessRuntime implements RuntimeDriver {
       }
       const batch: SourcedLogLine[] = [];
       for (const cursor of cursors.values()) batch.push(...(await cursor.readNew()).filter(recent));
-      for (const line of byTime(batch)) yield toLogLine(line);
+      for (const line of byTime(batch)) {
+        // Aborted while the caller took the lines before it: the rest of the batch is not its.
+        if (ctx.signal.aborted) return;
+        yield toLogLine(line);
+      }
     }
   }
 
