@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { RESOURCE_TYPES } from '@pave/core';
 import type { DriverContext } from '../context.ts';
 import type { ResourceDriver, ResourceInputs, ResourceOutputs } from '../drivers.ts';
@@ -111,12 +111,17 @@ export function describeResourceDriverContract(name: string, options: ResourceDr
     else it(shownTitle, fn);
   };
   describe(`resource driver contract: ${name}`, () => {
-    const ctx = testDriverContext();
+    // One scratch directory for the suite; each test (and the cleanup) gets its own minute, counted from its
+    // start rather than from when the suite was declared, which may be long before in a busy file.
+    let ctx = testDriverContext();
+    const freshMinute = () => (ctx = { ...ctx, signal: AbortSignal.timeout(60_000) });
+    beforeEach(freshMinute);
     let driver: ResourceDriver;
     const created: Array<{ id: string; inputs: ResourceInputs }> = [];
     const getDriver = async () => (driver ??= await options.driver());
 
     afterAll(async () => {
+      freshMinute();
       for (const { id, inputs } of created) await driver?.delete(id, inputs, ctx).catch(() => undefined);
       await options.cleanup?.();
       rmSync(ctx.scratchDir, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DriverContext } from '../context.ts';
 import type { LogsOptions, ReadyResult, RenderedWorkload, RuntimeDriver, RuntimeTarget } from '../drivers.ts';
 import { logTimeKey } from '../log-times.ts';
@@ -106,7 +106,11 @@ export function describeRuntimeDriverContract(name: string, options: RuntimeDriv
   describe.skipIf(Boolean(options.skip))(
     `runtime driver contract: ${name}${options.skip ? ` (skipped: ${options.skip})` : ''}`,
     () => {
-      const ctx = testDriverContext(AbortSignal.timeout(300_000));
+      // Each test (and the cleanup) gets its own five minutes, counted from its start rather than from when
+      // the suite was declared, which may be long before in a busy file.
+      let ctx = testDriverContext();
+      const freshTime = () => (ctx = { ...ctx, signal: AbortSignal.timeout(300_000) });
+      beforeEach(freshTime);
       const targets: RuntimeTarget[] = [];
       let driver: RuntimeDriver;
       const getDriver = async () => (driver ??= await options.driver());
@@ -142,6 +146,7 @@ export function describeRuntimeDriverContract(name: string, options: RuntimeDriv
       };
 
       afterAll(async () => {
+        freshTime();
         for (const target of targets) await driver?.destroy(target, ctx).catch(() => undefined);
         await options.cleanup?.();
         rmSync(ctx.scratchDir, { recursive: true, force: true });
