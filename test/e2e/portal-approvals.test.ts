@@ -120,4 +120,33 @@ describe.skipIf(!hasChromium)('approving a deployment in the portal', () => {
     await bob.close();
     expect(pageErrors).toEqual([]);
   }, 120_000);
+
+  it('lets the requester withdraw a deployment awaiting approval, as pave deployments cancel does', async () => {
+    const alice = await browser.newPage();
+    await signIn(alice, 'alice', ALICE_PASSWORD);
+    const token = String(await alice.evaluate('window.sessionStorage.getItem("pave.token")'));
+    const queued = await runPave(
+      ['deploy', '-f', join(appDir, 'edge.score.yaml'), '--app', 'shop', '--env', 'prod', '-o', 'json'],
+      { PAVE_SERVER: server.url, PAVE_TOKEN: token },
+    );
+    expect(queued.code, queued.stderr).toBe(0);
+    const waiting = JSON.parse(queued.stdout) as Deployment;
+    expect(waiting.status).toBe('awaiting-approval');
+
+    await alice.goto(portal('apps/shop/envs/prod'));
+    const row = alice
+      .getByRole('row')
+      .filter({ has: alice.getByRole('rowheader', { name: waiting.id, exact: true }) });
+    await row.getByRole('button', { name: 'Cancel' }).click();
+    await alice
+      .getByRole('status')
+      .filter({ hasText: `Deployment #${waiting.id} is cancelled` })
+      .waitFor();
+    const shown = JSON.parse(
+      (await pave(['deployments', 'get', waiting.id, '--app', 'shop', '--env', 'prod', '-o', 'json'])).stdout,
+    ) as DeploymentDetail;
+    expect(shown.status).toBe('cancelled');
+    await alice.close();
+    expect(pageErrors).toEqual([]);
+  }, 90_000);
 });

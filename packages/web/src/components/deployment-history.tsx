@@ -20,7 +20,8 @@ function took(deployment: Deployment): string {
 
 /**
  * An environment's deployments, newest first, the current one marked. With `onCancel` (for those who may
- * deploy there), a queued deployment has a Cancel button.
+ * deploy there), a deployment that is queued or awaiting approval has a Cancel button (`pave deployments
+ * cancel`): it never runs.
  */
 export function DeploymentHistory({
   deployments,
@@ -64,7 +65,7 @@ export function DeploymentHistory({
                 <span className={`status-${d.status}`}>{d.status}</span>
                 {d.rolledBack && <span className="muted"> (previous set restored)</span>}
                 {d.reason && <div className="muted detail">{d.reason}</div>}
-                {onCancel && d.status === 'queued' && (
+                {onCancel && (d.status === 'queued' || d.status === 'awaiting-approval') && (
                   <button
                     type="button"
                     className="small"
