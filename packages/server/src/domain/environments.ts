@@ -198,8 +198,8 @@ const DELETION_LEASE_MS = 10 * 60_000;
  * deployment lease first, so none starts meanwhile, and queued ones are deleted with it. If a resource cannot
  * be deleted, the environment is kept (with the resources that remain) and the driver's failure is returned,
  * so nothing is orphaned. `cause`: a request (the event environment.deleted) or the end of its time to live
- * (environment.expired); `leaseOwner`: the caller took the lease already, as this owner (released on
- * failure by the caller).
+ * (environment.expired); `leaseOwner`: the caller took the lease already, as this owner (released here on
+ * failure, as one taken here is).
  */
 export async function deleteEnvironment(
   store: Store,
@@ -260,15 +260,25 @@ export async function deleteEnvironment(
     });
   } catch (error) {
     // Kept (in whole or in part): deployments of it may run again.
-    await store.db
-      .updateTable('environments')
-      .set({ lease_owner: null, lease_until: null })
-      .where('app_id', '=', appId)
-      .where('id', '=', envId)
-      .where('lease_owner', '=', owner)
-      .execute();
+    await releaseEnvironmentLease(store.db, appId, envId, owner);
     throw error;
   }
+}
+
+/** Gives back the deployment lease of an environment that `owner` holds (nothing when another holds it). */
+export async function releaseEnvironmentLease(
+  db: Executor,
+  appId: string,
+  envId: string,
+  owner: string,
+): Promise<void> {
+  await db
+    .updateTable('environments')
+    .set({ lease_owner: null, lease_until: null })
+    .where('app_id', '=', appId)
+    .where('id', '=', envId)
+    .where('lease_owner', '=', owner)
+    .execute();
 }
 
 /**

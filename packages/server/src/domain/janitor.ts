@@ -103,15 +103,8 @@ export class EnvironmentJanitor {
         });
         logger.info({ app, env }, 'deleted an expired environment');
       } catch (error) {
+        // deleteEnvironment gave the lease back: the next sweep tries again.
         logger.error({ err: error, app, env }, 'could not delete an expired environment; retrying later');
-        await store.db
-          .updateTable('environments')
-          .set({ lease_owner: null, lease_until: null })
-          .where('app_id', '=', app)
-          .where('id', '=', env)
-          .where('lease_owner', '=', owner)
-          .execute()
-          .catch(() => undefined);
       }
     }
   }

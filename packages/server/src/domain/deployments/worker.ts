@@ -12,6 +12,7 @@ import {
 } from './orchestrator.ts';
 import { journal, pendingDeployment } from './records.ts';
 import { releaseStateLocks } from '../resources/state.ts';
+import { releaseEnvironmentLease } from '../environments.ts';
 
 /** How long a replica's claim on an environment lasts without renewal. */
 export const LEASE_MS = 6_000;
@@ -122,13 +123,7 @@ export class DeploymentWorker {
   }
 
   private async releaseLease(app: string, env: string): Promise<void> {
-    await this.deps.store.db
-      .updateTable('environments')
-      .set({ lease_owner: null, lease_until: null })
-      .where('app_id', '=', app)
-      .where('id', '=', env)
-      .where('lease_owner', '=', this.replicaId)
-      .execute();
+    await releaseEnvironmentLease(this.deps.store.db, app, env, this.replicaId);
   }
 
   /** Runs the environment's deployments one after another while this replica holds its lease. */
