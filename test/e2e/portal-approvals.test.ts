@@ -34,6 +34,17 @@ describe.skipIf(!hasChromium)('approving a deployment in the portal', () => {
     await page.getByRole('button', { name: 'Sign out' }).waitFor();
   }
 
+  /** Deploys edge to prod through the CLI with the token of `page`'s portal session; the deployment. */
+  async function deployAs(page: Page): Promise<Deployment> {
+    const token = String(await page.evaluate('window.sessionStorage.getItem("pave.token")'));
+    const queued = await runPave(
+      ['deploy', '-f', join(appDir, 'edge.score.yaml'), '--app', 'shop', '--env', 'prod', '-o', 'json'],
+      { PAVE_SERVER: server.url, PAVE_TOKEN: token },
+    );
+    expect(queued.code, queued.stderr).toBe(0);
+    return JSON.parse(queued.stdout) as Deployment;
+  }
+
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'pave-portal-approvals-'));
     appDir = makeAppDir('pave-portal-approvals-app-');
@@ -64,14 +75,7 @@ describe.skipIf(!hasChromium)('approving a deployment in the portal', () => {
   it('shows the requester the pending deployment and its diff, without Approve', async () => {
     const alice = await browser.newPage();
     await signIn(alice, 'alice', ALICE_PASSWORD);
-    // Alice deploys through the CLI with the token of her portal session.
-    const token = String(await alice.evaluate('window.sessionStorage.getItem("pave.token")'));
-    const queued = await runPave(
-      ['deploy', '-f', join(appDir, 'edge.score.yaml'), '--app', 'shop', '--env', 'prod', '-o', 'json'],
-      { PAVE_SERVER: server.url, PAVE_TOKEN: token },
-    );
-    expect(queued.code, queued.stderr).toBe(0);
-    const deployment = JSON.parse(queued.stdout) as Deployment;
+    const deployment = await deployAs(alice);
     expect(deployment.status).toBe('awaiting-approval');
     pendingId = deployment.id;
 
@@ -124,13 +128,7 @@ describe.skipIf(!hasChromium)('approving a deployment in the portal', () => {
   it('lets the requester withdraw a deployment awaiting approval, as pave deployments cancel does', async () => {
     const alice = await browser.newPage();
     await signIn(alice, 'alice', ALICE_PASSWORD);
-    const token = String(await alice.evaluate('window.sessionStorage.getItem("pave.token")'));
-    const queued = await runPave(
-      ['deploy', '-f', join(appDir, 'edge.score.yaml'), '--app', 'shop', '--env', 'prod', '-o', 'json'],
-      { PAVE_SERVER: server.url, PAVE_TOKEN: token },
-    );
-    expect(queued.code, queued.stderr).toBe(0);
-    const waiting = JSON.parse(queued.stdout) as Deployment;
+    const waiting = await deployAs(alice);
     expect(waiting.status).toBe('awaiting-approval');
 
     await alice.goto(portal('apps/shop/envs/prod'));
