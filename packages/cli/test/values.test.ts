@@ -151,7 +151,7 @@ describe('printing changes of values', () => {
     fc.assert(
       fc.property(
         keyArbitrary,
-        fc.constantFrom('added', 'removed', 'changed'),
+        fc.constantFrom('added', 'removed', 'changed', 'not-compared'),
         // Secret values carry a marker that nothing else in the output has.
         fc.string().map((text) => `VALUE-${text}`),
         fc.string().map((text) => `VALUE-${text}`),
@@ -169,6 +169,14 @@ describe('printing changes of values', () => {
     expect(summarizeChanges(changed.changes)).toBe(
       '~GREETING +NEW_KEY -OLD ~API_TOKEN +DB_PASSWORD -LEGACY_KEY',
     );
+  });
+
+  it('says a secret of two environments was not compared, and why', () => {
+    const change = { key: 'DB_PASSWORD', action: 'not-compared', secret: true } as const;
+    expect(formatValueChange(change, plain)).toBe(
+      "? DB_PASSWORD (secret, not compared: comparing two environments' secrets needs values.reveal on both)",
+    );
+    expect(summarizeChanges([change])).toBe('?DB_PASSWORD');
   });
 
   it('lists the new version of each environment an app-level change reached', () => {

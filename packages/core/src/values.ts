@@ -45,10 +45,14 @@ export const PatchValuesBody = z.strictObject({
 });
 export type PatchValuesBody = z.infer<typeof PatchValuesBody>;
 
-/** What changed in one version, per key; never a secret's value. */
+/**
+ * What changed in one version, per key; never a secret's value. `not-compared` is a secret both sides hold
+ * that the caller may not compare: comparing the secrets of two environments needs `values.reveal` on both,
+ * since whether they are equal tells something about a value the caller may not see.
+ */
 export const ValueChange = z.object({
   key: z.string(),
-  action: z.enum(['added', 'removed', 'changed']),
+  action: z.enum(['added', 'removed', 'changed', 'not-compared']),
   secret: z.boolean(),
   /** Old and new values of plain values; absent for secrets. */
   from: z.string().nullable().optional(),

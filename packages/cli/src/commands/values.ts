@@ -553,10 +553,14 @@ export function parseKeys(args: readonly string[], keyPattern: RegExp): string[]
 
 /**
  * One change of a value for people: `+ KEY: value`, `- KEY: value`, `~ KEY: old → new` for plain values,
- * and for a secret only its key, e.g. `~ API_TOKEN (secret, changed)`. A secret's value is never shown,
- * even if the change were to carry it.
+ * and for a secret only its key, e.g. `~ API_TOKEN (secret, changed)`, or `? API_TOKEN (secret, not
+ * compared: …)` where the server would not compare it. A secret's value is never shown, even if the change
+ * were to carry it.
  */
 export function formatValueChange(change: ValueChange, colors: Colors): string {
+  if (change.action === 'not-compared') {
+    return `${colors.dim('?')} ${change.key} (secret, not compared: comparing two environments' secrets needs values.reveal on both)`;
+  }
   const sign = { added: colors.green('+'), removed: colors.red('-'), changed: colors.yellow('~') }[
     change.action
   ];
@@ -702,7 +706,7 @@ export function renderValuesDiff(diff: ValuesDiff, app: string, env: string, col
 
 /** The keys of changes with their action's sign, e.g. `+NEW ~GREETING -OLD`; never a value. */
 export function summarizeChanges(changes: readonly ValueChange[]): string {
-  const signs = { added: '+', removed: '-', changed: '~' } as const;
+  const signs = { added: '+', removed: '-', changed: '~', 'not-compared': '?' } as const;
   return changes.map((change) => `${signs[change.action]}${change.key}`).join(' ');
 }
 

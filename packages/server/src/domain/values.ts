@@ -83,10 +83,13 @@ export async function decryptValues(box: SecretBox, content: ValuesContent): Pro
   return result;
 }
 
+/** A change found by comparing: never `not-compared`. */
+type ComparedChange = ValueChange & { action: Exclude<ValueChange['action'], 'not-compared'> };
+
 /** Which keys of `to` differ from `from`; secrets are compared by fingerprint and never show a value. */
-export function valueChanges(from: ValuesContent, to: ValuesContent): ValueChange[] {
+export function valueChanges(from: ValuesContent, to: ValuesContent): ComparedChange[] {
   const keys = [...new Set([...Object.keys(from), ...Object.keys(to)])].sort();
-  const changes: ValueChange[] = [];
+  const changes: ComparedChange[] = [];
   for (const key of keys) {
     const a = from[key];
     const b = to[key];
@@ -101,6 +104,21 @@ export function valueChanges(from: ValuesContent, to: ValuesContent): ValueChang
     }
   }
   return changes;
+}
+
+/**
+ * valueChanges for a caller who may not compare the secrets of the two sides (two environments, without
+ * `values.reveal` on both): a secret both sides hold is `not-compared`, whether equal or not, since whether
+ * they are equal would tell something about a value the caller may not see.
+ */
+export function valueChangesHidingSecrets(from: ValuesContent, to: ValuesContent): ValueChange[] {
+  const bothSecret = (key: string) => Boolean(from[key]?.secret && to[key]?.secret);
+  const hidden: ValueChange[] = Object.keys(to)
+    .filter(bothSecret)
+    .map((key) => ({ key, action: 'not-compared', secret: true }));
+  return [...valueChanges(from, to).filter((change) => !bothSecret(change.key)), ...hidden].sort((a, b) =>
+    a.key < b.key ? -1 : a.key > b.key ? 1 : 0,
+  );
 }
 
 async function effectiveContent(db: Executor, app: string, env: string): Promise<ValuesContent> {

@@ -75,7 +75,9 @@ export function SetDiffView({ diff, title }: { diff: SetDiff; title?: string }) 
                 <td>{value.action}</td>
                 {value.secret ? (
                   <td colSpan={2} className="muted">
-                    secret: value not shown
+                    {value.action === 'not-compared'
+                      ? 'secret: not compared (comparing two environments’ secrets needs values.reveal on both)'
+                      : 'secret: value not shown'}
                   </td>
                 ) : (
                   <>

@@ -9,7 +9,7 @@ import {
 } from '@pave/core';
 import { canonicalJson } from '../canonical-json.ts';
 import type { SetWorkloads } from './sets.ts';
-import { valueChanges, type ValuesContent } from '../values.ts';
+import { valueChanges, valueChangesHidingSecrets, type ValuesContent } from '../values.ts';
 
 /** One side of a comparison: a set (or nothing) and how to name it for people. */
 export interface DiffSide {
@@ -22,9 +22,10 @@ export interface DiffSide {
 
 /**
  * Compares two deployment sets: per workload whether it is added, removed, updated (with the dotted paths
- * of the fields that differ) or kept, and a unified diff of the sets as YAML with sorted keys.
+ * of the fields that differ) or kept, and a unified diff of the sets as YAML with sorted keys. Secrets both
+ * sides hold are compared only with `compareSecrets` (see valueChangesHidingSecrets).
  */
-export function diffSets(from: DiffSide, to: DiffSide): SetDiff {
+export function diffSets(from: DiffSide, to: DiffSide, options = { compareSecrets: true }): SetDiff {
   const names = [...new Set([...Object.keys(from.workloads), ...Object.keys(to.workloads)])].sort();
   const changes: WorkloadChange[] = names.map((workload) => {
     const before = from.workloads[workload];
@@ -54,7 +55,10 @@ export function diffSets(from: DiffSide, to: DiffSide): SetDiff {
     from: { setId: from.setId, label: from.label },
     to: { setId: to.setId, label: to.label },
     changes,
-    values: valueChanges(from.values ?? {}, to.values ?? {}),
+    values: (options.compareSecrets ? valueChanges : valueChangesHidingSecrets)(
+      from.values ?? {},
+      to.values ?? {},
+    ),
     unified: changes.every((change) => change.action === 'keep') ? '' : unified,
   };
 }

@@ -490,13 +490,15 @@ export async function rollback(
 /**
  * Compares deployment sets: by default the environment's previous successful deployment with its current
  * one; `from`/`to` name deployments; `toEnv` compares the current sets of two environments (InputError
- * when `from` or `to` is given with it).
+ * when `from` or `to` is given with it), their secrets only when `mayCompareSecrets` (the caller may reveal
+ * the secrets of both).
  */
 export async function diffDeployments(
   db: Executor,
   app: string,
   env: string,
   query: { from?: string | undefined; to?: string | undefined; toEnv?: string | undefined },
+  mayCompareSecrets = false,
 ): Promise<SetDiff> {
   if (query.toEnv) {
     const ignored = (['from', 'to'] as const).filter((name) => query[name] !== undefined);
@@ -524,6 +526,7 @@ export async function diffDeployments(
         workloads: b.workloads,
         values: await latestContent(db, app, query.toEnv),
       },
+      { compareSecrets: mayCompareSecrets },
     );
   }
   const environment = await environmentRow(db, app, env);

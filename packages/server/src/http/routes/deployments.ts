@@ -18,6 +18,7 @@ import type { ApiServer } from '../app.ts';
 import { API_SECURITY_HEADERS } from '../headers.ts';
 import type { Store } from '../../store/index.ts';
 import { environmentRow, getEnvironment } from '../../domain/environments.ts';
+import { decideFor, environmentAccess } from '../../domain/access.ts';
 import { getDeployment, listDeployments } from '../../domain/deployments/records.ts';
 import { createDeployment, diffDeployments, rollback } from '../../domain/deployments/service.ts';
 import { cancelDeployment } from '../../domain/deployments/cancel.ts';
@@ -166,9 +167,22 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
       },
     },
     async (request) => {
-      await getEnvironment(store.db, request.params.app, request.params.env);
-      if (request.query.toEnv) await getEnvironment(store.db, request.params.app, request.query.toEnv);
-      return diffDeployments(store.db, request.params.app, request.params.env, request.query);
+      const { app, env } = request.params;
+      const { toEnv } = request.query;
+      await getEnvironment(store.db, app, env);
+      if (toEnv) await getEnvironment(store.db, app, toEnv);
+      // Whether two environments' secrets are equal tells something about them: only for who may see both.
+      let mayCompareSecrets = false;
+      if (toEnv) {
+        mayCompareSecrets = true;
+        for (const side of [env, toEnv]) {
+          const access = await environmentAccess(store.db, app, side);
+          if (!decideFor(request.pave.actor, 'values.reveal', { app, ...access }).allowed) {
+            mayCompareSecrets = false;
+          }
+        }
+      }
+      return diffDeployments(store.db, app, env, request.query, mayCompareSecrets);
     },
   );
   api.get(
