@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { createServer, type AddressInfo, type Server } from 'node:net';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, type RunnerTask } from 'vitest';
 import type { RenderedWorkload, ResourceInputs, RuntimeTarget } from '../src/index.ts';
 import {
   FakeResourceDriver,
   FakeRuntime,
+  RUNTIME_CONTRACT_TESTS,
   describeResourceDriverContract,
   describeRuntimeDriverContract,
   testDriverContext,
@@ -29,7 +30,7 @@ async function freePorts(count: number): Promise<number[]> {
 }
 
 // Host ports the system handed out, so the fake's servers do not collide with other tests' sockets.
-const ports = await freePorts(40);
+const ports = await freePorts(60);
 const nextPort = (): number => {
   const port = ports.shift();
   if (port === undefined) throw new Error('fakes.test.ts ran out of host ports: allocate more');
@@ -89,6 +90,35 @@ describeRuntimeDriverContract('FakeRuntime', {
   unstartable: (name) => workload(name, {}, ''),
   crashing: (name) => workload(name, { FAKE_EXIT_CODE: '3' }),
   neverReady: (name) => workload(name, { FAKE_NEVER_READY: '1' }),
+});
+
+// logs is optional: a runtime without it skips the two logs tests with the reason, rather than passing them.
+describe('the runtime contract for a runtime without logs', () => {
+  describeRuntimeDriverContract('FakeRuntime without logs', {
+    driver: () => {
+      const runtime = new FakeRuntime();
+      return new Proxy(runtime, {
+        get: (target, property) => (property === 'logs' ? undefined : Reflect.get(target, property, target)),
+      });
+    },
+    target: () => ({ app: 'fake', env: `env-${++environments}` }),
+    workload: (name, greeting) => workload(name, { GREETING: greeting }),
+    unstartable: (name) => workload(name, {}, ''),
+    crashing: (name) => workload(name, { FAKE_EXIT_CODE: '3' }),
+    neverReady: (name) => workload(name, { FAKE_NEVER_READY: '1' }),
+  });
+  // eslint-disable-next-line no-empty-pattern -- vitest wants the fixtures destructured; the suite comes second
+  afterAll(({}, suite) => {
+    const outcomes = new Map<string, string | undefined>();
+    const visit = (task: RunnerTask) => {
+      if (task.type === 'suite') task.tasks.forEach(visit);
+      else outcomes.set(task.name, task.result?.state);
+    };
+    suite.tasks.forEach(visit);
+    expect(outcomes.get(RUNTIME_CONTRACT_TESTS.logs)).toBe('skip');
+    expect(outcomes.get(RUNTIME_CONTRACT_TESTS.logsTailSince)).toBe('skip');
+    expect(outcomes.get(RUNTIME_CONTRACT_TESTS.deploys)).toBe('pass');
+  });
 });
 
 // Every create for the address web.refused fails: the suite's failing create.

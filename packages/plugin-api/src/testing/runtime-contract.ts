@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it, type TestContext } from 'vitest';
 import type { DriverContext } from '../context.ts';
 import type { LogsOptions, ReadyResult, RenderedWorkload, RuntimeDriver, RuntimeTarget } from '../drivers.ts';
 import { logTimeKey } from '../log-times.ts';
@@ -76,6 +76,8 @@ const STABLE_MS = 300;
 const ABORT_GRACE_MS = 2_500;
 /** A line the `crashing` workload prints before it exits with code 3. */
 const CRASH_LINE = 'something broke';
+/** Why the logs tests skip for a runtime without `logs` (an optional method). */
+const NO_LOGS = 'the runtime has no logs()';
 
 async function get(url: string): Promise<string> {
   try {
@@ -126,7 +128,11 @@ export function describeRuntimeDriverContract(name: string, options: RuntimeDriv
       const waitReady = (d: RuntimeDriver, target: RuntimeTarget, workload: string, context = ctx) =>
         d.waitReady(target, workload, context, { stableMs: STABLE_MS });
       /** Declares a contract test, or skips it with the reason `skipTests` gives. */
-      const test = (title: RuntimeContractTest, fn: () => Promise<void>, timeoutMs?: number) => {
+      const test = (
+        title: RuntimeContractTest,
+        fn: (context: TestContext) => Promise<void>,
+        timeoutMs?: number,
+      ) => {
         const reason = options.skipTests?.[title];
         if (reason) it.skip(`${title} (skipped: ${reason})`, () => undefined);
         else it(title, fn, timeoutMs);
@@ -207,9 +213,9 @@ export function describeRuntimeDriverContract(name: string, options: RuntimeDriv
         await d.destroy(target, ctx);
       });
 
-      test(RUNTIME_CONTRACT_TESTS.logs, async () => {
+      test(RUNTIME_CONTRACT_TESTS.logs, async (context) => {
         const d = await getDriver();
-        if (!d.logs) return;
+        if (!d.logs) return context.skip(NO_LOGS);
         const target = newTarget();
         await d.deploy(target, options.workload('web', 'logged'), ctx);
         expect((await waitReady(d, target, 'web')).ready).toBe(true);
@@ -220,9 +226,9 @@ export function describeRuntimeDriverContract(name: string, options: RuntimeDriv
         expect(lines.every((line) => line.workload === 'web')).toBe(true);
       });
 
-      test(RUNTIME_CONTRACT_TESTS.logsTailSince, async () => {
+      test(RUNTIME_CONTRACT_TESTS.logsTailSince, async (context) => {
         const d = await getDriver();
-        if (!d.logs) return;
+        if (!d.logs) return context.skip(NO_LOGS);
         const logs = d.logs.bind(d);
         const read = async (options: LogsOptions) => {
           const lines = [];
