@@ -9,6 +9,7 @@ import { clientEnv, runPave, startPave, type PaveProcess } from '../support/pave
 const ALICE_PASSWORD = 'alice correct horse battery';
 const DAVE_PASSWORD = 'dave staple battery horse';
 const MIA_PASSWORD = 'mia staple horse battery';
+const ADA_PASSWORD = 'ada horse staple battery';
 /** The portal's token kept for the browser tab (null when none). */
 const STORED_TOKEN = 'window.sessionStorage.getItem("pave.token")';
 
@@ -58,6 +59,8 @@ describe.skipIf(!hasChromium)('the portal under review: failures, permissions, f
     await pave(['roles', 'grant', 'developer', '--user', 'dave', '--app', 'shop']);
     await pave(['users', 'create', 'mia', '--password-stdin'], `${MIA_PASSWORD}\n`);
     await pave(['roles', 'grant', 'member', '--user', 'mia']);
+    await pave(['users', 'create', 'ada', '--password-stdin'], `${ADA_PASSWORD}\n`);
+    await pave(['roles', 'grant', 'admin', '--user', 'ada']);
     browser = await launchBrowser({ errors: pageErrors });
     browser.context.setDefaultTimeout(30_000);
   }, 120_000);
@@ -162,6 +165,68 @@ describe.skipIf(!hasChromium)('the portal under review: failures, permissions, f
     );
     expect(pageErrors).toEqual([]);
     await mia.close();
+  }, 60_000);
+
+  it('puts the platform forms’ problems under their fields and keeps what was typed', async () => {
+    const ada = await signIn('ada', ADA_PASSWORD);
+    /** Submits a form with `button`; the server's problem stands under `label`, whose value is kept. */
+    const refused = async (button: string, label: string, typed: string, problem: RegExp) => {
+      await ada.getByRole('button', { name: button, exact: true }).click();
+      await expect.poll(() => fieldMessage(ada, label)).toMatch(problem);
+      expect(await ada.getByLabel(label, { exact: true }).getAttribute('aria-invalid')).toBe('true');
+      expect(await ada.getByLabel(label, { exact: true }).inputValue()).toBe(typed);
+    };
+
+    await ada.goto(portal('platform/users'));
+    await ada.getByLabel('Username', { exact: true }).fill('Bad_Name');
+    await ada.getByLabel('Password (optional)').fill(ADA_PASSWORD);
+    await refused('Create user', 'Username', 'Bad_Name', /^The username must be a DNS label/);
+    expect(await ada.getByLabel('Password (optional)').inputValue()).toBe(ADA_PASSWORD);
+    const users = ada.getByRole('region', { name: 'Create user or service account' });
+    expect(await users.getByText('Correct the fields marked below.').count()).toBe(1);
+
+    await ada.goto(portal('platform/env-types'));
+    await ada.getByLabel('Environment type id').fill('production');
+    await ada.getByLabel('Description (optional)').fill('Ünïcödé 名前');
+    await refused(
+      'Create environment type',
+      'Environment type id',
+      'production',
+      /^The environment type id is taken; /,
+    );
+    expect(await ada.getByLabel('Description (optional)').inputValue()).toBe('Ünïcödé 名前');
+    const envTypes = ada.getByRole('region', { name: 'Create environment type' });
+    await envTypes.getByRole('alert').filter({ hasText: 'already exists' }).waitFor();
+
+    await ada.goto(portal('platform/roles'));
+    await ada.getByRole('combobox', { name: 'Role', exact: true }).selectOption('viewer');
+    await ada.getByLabel('Username', { exact: true }).fill('Bad_Name');
+    await ada.getByLabel('App', { exact: true }).fill('shop');
+    await refused('Grant role', 'Username', 'Bad_Name', /^The username must be a DNS label/);
+    expect(await ada.getByLabel('App', { exact: true }).inputValue()).toBe('shop');
+    expect(await ada.getByLabel('App', { exact: true }).getAttribute('aria-invalid')).not.toBe('true');
+    expect(pageErrors).toEqual([]);
+    await ada.close();
+  }, 60_000);
+
+  it('says once that an app does not exist', async () => {
+    const alice = await signIn('alice', ALICE_PASSWORD);
+    // Every request of the page has been answered before the messages are counted.
+    const answered = Promise.all([
+      alice.waitForResponse((response) => response.url().endsWith('/api/v1/apps/nosuch')),
+      alice.waitForResponse((response) => response.url().endsWith('/api/v1/apps/nosuch/envs')),
+    ]);
+    await alice.goto(portal('apps/nosuch'));
+    await answered;
+    const notFound = alice.getByRole('alert').filter({ hasText: 'App "nosuch" not found.' });
+    await notFound.first().waitFor();
+    // Two frames: React has drawn what the last answer brought.
+    await alice.evaluate(
+      'new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))',
+    );
+    expect(await alice.getByText('not found', { exact: false }).count()).toBe(1);
+    expect(pageErrors).toEqual([]);
+    await alice.close();
   }, 60_000);
 
   it('shows an audit filter’s CLI equivalent quoted for the shell', async () => {

@@ -63,6 +63,44 @@ export function FieldError({ id, messages }: { id: string; messages: readonly st
   );
 }
 
+/** A failed request's problems with the fields of the form that sent it, each to show under its field. */
+export interface FieldProblems {
+  /** The problems with the field at `path` (a JSON pointer into the request body, e.g. `/id`), as sentences. */
+  at(path: string): string[];
+  /** Whether a problem stands under its field; ErrorMessage's `shownAtField`. */
+  shownAtField(problem: FieldProblem): boolean;
+  /**
+   * The attributes of the input at `path`: `aria-invalid` while it has problems, and `aria-describedby` naming
+   * its FieldError (`errorId`, while it has problems) and then its hints.
+   */
+  describe(
+    path: string,
+    errorId: string,
+    ...hintIds: string[]
+  ): { 'aria-invalid': boolean; 'aria-describedby': string | undefined };
+}
+
+/**
+ * Sorts a failed request's problems (see `problemsOf`) by the form field they point at. `fields` maps each
+ * field's path in the request body (`/id`) to its name for people (`the app id`), which the field's sentences
+ * start with; a problem with any other path is left to the form's ErrorMessage.
+ */
+export function fieldProblems(error: unknown, fields: Readonly<Record<string, string>>): FieldProblems {
+  const shownAtField = (problem: FieldProblem) => Object.hasOwn(fields, problem.path);
+  const problems = problemsOf(error).filter(shownAtField);
+  const at = (path: string) =>
+    problems.filter((p) => p.path === path).map((p) => problemSentence(p, fields[path]));
+  return {
+    at,
+    shownAtField,
+    describe(path, errorId, ...hintIds) {
+      const invalid = at(path).length > 0;
+      const ids = [...(invalid ? [errorId] : []), ...hintIds];
+      return { 'aria-invalid': invalid, 'aria-describedby': ids.length > 0 ? ids.join(' ') : undefined };
+    },
+  };
+}
+
 /** How long a one-shot load waits before each new try after a failure that may pass (see `mayPass`). */
 const RETRY_DELAYS_MS = [1000, 2000, 4000];
 
@@ -118,32 +156,57 @@ export interface ListPage<T> {
 }
 
 /**
- * Loads the first page of a cursor-paged list like `useLoad`, then appends further pages on `more()`.
- * `reload()` starts again from the first page; `cursor` is the last loaded page's nextCursor.
+ * Loads the first page of a cursor-paged list like `useLoad`, then appends further pages on `more()`;
+ * `cursor` is the last loaded page's nextCursor. `reload()` (and a change of `deps`) starts again from the first
+ * page. With `keepDepth`, for deps that only refresh the same list, it loads again as many pages as were shown
+ * (or asked for), so that a refresh keeps the older entries the user paged to, fresh and without a gap.
  */
-export function usePages<T>(load: (cursor?: string) => Promise<ListPage<T>>, deps: unknown[]) {
-  const first = useLoad(() => load(), deps);
-  const [further, setFurther] = useState<{ items: T[]; cursor: string | null } | undefined>(undefined);
+export function usePages<T>(
+  load: (cursor?: string) => Promise<ListPage<T>>,
+  deps: unknown[],
+  { keepDepth = false }: { keepDepth?: boolean } = {},
+) {
+  // How many pages a load from the top fetches: 1, or with keepDepth as many as the user has asked for.
+  const depth = useRef(1);
+  const first = useLoad(async () => {
+    let page = await load();
+    const items = [...page.items];
+    for (let pages = 1; pages < depth.current && page.nextCursor; pages++) {
+      page = await load(page.nextCursor);
+      items.push(...page.items);
+    }
+    return { items, nextCursor: page.nextCursor };
+  }, deps);
+  const [further, setFurther] = useState<
+    { after: ListPage<T>; items: T[]; cursor: string | null } | undefined
+  >(undefined);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  // A new first page (other deps or a reload) drops the pages loaded after the old one.
-  useEffect(() => setFurther(undefined), [first.data]);
 
   // The first page that further pages continue: a page that arrives after a reload replaced it is dropped.
   const firstPage = useRef(first.data);
   firstPage.current = first.data;
 
-  const cursor = further ? further.cursor : (first.data?.nextCursor ?? null);
+  // Pages loaded after an older first page (other deps or a reload) are not shown with a new one.
+  const loaded = first.data && further?.after === first.data ? further : undefined;
+  const cursor = loaded ? loaded.cursor : (first.data?.nextCursor ?? null);
   const more = async () => {
-    if (!cursor) return;
     const continues = first.data;
+    if (!cursor || !continues) return;
+    // Counted at once: a reload that starts meanwhile loads this page too.
+    if (keepDepth) depth.current += 1;
     setBusy(true);
     setError(null);
     try {
       const page = await load(cursor);
       if (firstPage.current !== continues) return;
-      setFurther((loaded) => ({ items: [...(loaded?.items ?? []), ...page.items], cursor: page.nextCursor }));
+      setFurther((previous) => ({
+        after: continues,
+        items: [...(previous?.after === continues ? previous.items : []), ...page.items],
+        cursor: page.nextCursor,
+      }));
     } catch (e) {
+      if (keepDepth) depth.current -= 1;
       setError(e);
     } finally {
       setBusy(false);
@@ -153,7 +216,7 @@ export function usePages<T>(load: (cursor?: string) => Promise<ListPage<T>>, dep
     setError(null);
     first.reload();
   };
-  const items = first.data ? [...first.data.items, ...(further?.items ?? [])] : undefined;
+  const items = first.data ? [...first.data.items, ...(loaded?.items ?? [])] : undefined;
   return { items, error: first.error, moreError: error, cursor, busy, more, reload };
 }
 

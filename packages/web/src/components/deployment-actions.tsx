@@ -164,6 +164,8 @@ export function PromoteAction({
   app,
   env,
   sources,
+  source,
+  onSourceChange,
   onQueued,
 }: {
   session: Session;
@@ -171,14 +173,15 @@ export function PromoteAction({
   env: string;
   /** The app's other environments. */
   sources: readonly string[];
+  /** The one of `sources` to promote from, as picked (the page's CLI hint names it too). */
+  source: string;
+  onSourceChange: (source: string) => void;
   onQueued: (deployment: Deployment) => void;
 }) {
-  const [from, setFrom] = useState('');
   const [plan, setPlan] = useState<{ from: string; plan: DeploymentPlan } | null>(null);
   const [busy, setBusy] = useState<'planning' | 'queueing' | null>(null);
   const [error, setError] = useState<unknown>(null);
   const button = useRef<HTMLButtonElement>(null);
-  const source = from || sources[0] || '';
 
   if (sources.length === 0) return null;
   const open = async () => {
@@ -215,7 +218,7 @@ export function PromoteAction({
     <div className="action promote">
       <label>
         Promote from
-        <select value={source} onChange={(e) => setFrom(e.target.value)}>
+        <select value={source} onChange={(e) => onSourceChange(e.target.value)}>
           {sources.map((id) => (
             <option key={id} value={id}>
               {id}

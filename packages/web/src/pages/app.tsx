@@ -10,10 +10,9 @@ import {
   LoadStatus,
   Section,
   Time,
-  problemsOf,
+  fieldProblems,
   useLoad,
 } from '../components/common.tsx';
-import { problemSentence } from '../components/problem-text.ts';
 import { WebhooksPanel } from '../components/webhooks-panel.tsx';
 import { AppTabs } from '../components/app-tabs.tsx';
 
@@ -48,6 +47,19 @@ export function AppPage({ session, app }: { session: Session; app: string }) {
     envs.reload();
     detail.reload();
   };
+
+  // Without the app (not found, not allowed), its environments and webhooks fail alike: say why once.
+  if (detail.error && !detail.data) {
+    return (
+      <>
+        <p className="breadcrumbs">
+          <a href={href('apps')}>← All apps</a>
+        </p>
+        <h1>{app}</h1>
+        <ErrorMessage error={detail.error} />
+      </>
+    );
+  }
 
   return (
     <>
@@ -364,10 +376,7 @@ function CreateEnvironment({
   };
 
   // The server's problems with the id or type stand under those fields, as sentences.
-  const atField = (field: 'id' | 'type') =>
-    problemsOf(error)
-      .filter((p) => p.path === `/${field}`)
-      .map((p) => problemSentence(p, FIELD_NAMES[p.path]));
+  const fields = fieldProblems(error, FIELD_NAMES);
 
   const command = [
     `pave envs create ${id.trim() || 'ENV'} --app ${app} --type ${chosenType || 'TYPE'}`,
@@ -393,11 +402,10 @@ function CreateEnvironment({
                 required
                 placeholder="e.g. dev"
                 autoComplete="off"
-                aria-invalid={atField('id').length > 0}
-                aria-describedby={atField('id').length > 0 ? 'create-env-id-error' : undefined}
+                {...fields.describe('/id', 'create-env-id-error')}
               />
             </label>
-            <FieldError id="create-env-id-error" messages={atField('id')} />
+            <FieldError id="create-env-id-error" messages={fields.at('/id')} />
           </div>
           <div className="field">
             <label>
@@ -407,8 +415,7 @@ function CreateEnvironment({
                 value={chosenType}
                 onChange={(event) => setType(event.target.value)}
                 required
-                aria-invalid={atField('type').length > 0}
-                aria-describedby={atField('type').length > 0 ? 'create-env-type-error' : undefined}
+                {...fields.describe('/type', 'create-env-type-error')}
               >
                 {types.map((t) => (
                   <option key={t.id} value={t.id}>
@@ -418,7 +425,7 @@ function CreateEnvironment({
                 ))}
               </select>
             </label>
-            <FieldError id="create-env-type-error" messages={atField('type')} />
+            <FieldError id="create-env-type-error" messages={fields.at('/type')} />
           </div>
           <label>
             Clone from (optional)
@@ -470,7 +477,7 @@ function CreateEnvironment({
           Create environment
         </button>
       </form>
-      <ErrorMessage error={error} shownAtField={(p) => FIELD_NAMES[p.path] !== undefined} />
+      <ErrorMessage error={error} shownAtField={fields.shownAtField} />
       {created && (
         <p className="notice" role="status">
           Created environment <a href={href('apps', app, 'envs', created.id)}>{created.id}</a>

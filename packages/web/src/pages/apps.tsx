@@ -7,12 +7,11 @@ import {
   ErrorMessage,
   FieldError,
   Section,
-  problemsOf,
+  fieldProblems,
   useLoad,
   usePages,
   shellWord,
 } from '../components/common.tsx';
-import { problemSentence } from '../components/problem-text.ts';
 import { HealthBadge } from '../components/health-badge.tsx';
 
 // The health of environments is live: a workload that starts crash-looping shows up without a reload.
@@ -193,10 +192,7 @@ function CreateApp({ session, onCreated }: { session: Session; onCreated: () => 
   };
 
   // The server's problems with the id or name stand under those fields, as sentences.
-  const atField = (field: 'id' | 'name') =>
-    problemsOf(error)
-      .filter((p) => p.path === `/${field}`)
-      .map((p) => problemSentence(p, FIELD_NAMES[p.path]));
+  const fields = fieldProblems(error, FIELD_NAMES);
 
   return (
     <Section title="Create app">
@@ -212,13 +208,10 @@ function CreateApp({ session, onCreated }: { session: Session; onCreated: () => 
                 required
                 placeholder="e.g. shop"
                 autoComplete="off"
-                aria-invalid={atField('id').length > 0}
-                aria-describedby={
-                  atField('id').length > 0 ? 'create-app-id-error create-app-id-hint' : 'create-app-id-hint'
-                }
+                {...fields.describe('/id', 'create-app-id-error', 'create-app-id-hint')}
               />
             </label>
-            <FieldError id="create-app-id-error" messages={atField('id')} />
+            <FieldError id="create-app-id-error" messages={fields.at('/id')} />
             <span id="create-app-id-hint" className="hint">
               A DNS label (lowercase letters, digits, hyphens); it cannot change later.
             </span>
@@ -230,18 +223,17 @@ function CreateApp({ session, onCreated }: { session: Session; onCreated: () => 
                 name="name"
                 value={name}
                 onChange={(event) => setName(event.target.value)}
-                aria-invalid={atField('name').length > 0}
-                aria-describedby={atField('name').length > 0 ? 'create-app-name-error' : undefined}
+                {...fields.describe('/name', 'create-app-name-error')}
               />
             </label>
-            <FieldError id="create-app-name-error" messages={atField('name')} />
+            <FieldError id="create-app-name-error" messages={fields.at('/name')} />
           </div>
         </div>
         <button type="submit" className="primary" disabled={busy}>
           Create app
         </button>
       </form>
-      <ErrorMessage error={error} shownAtField={(p) => FIELD_NAMES[p.path] !== undefined} />
+      <ErrorMessage error={error} shownAtField={fields.shownAtField} />
       {created && (
         <p className="notice" role="status">
           Created app <a href={href('apps', created.id)}>{created.id}</a>; you are its owner.

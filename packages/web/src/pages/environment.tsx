@@ -2,7 +2,7 @@ import { useMemo, useState } from 'react';
 import type { AccessTarget, Deployment } from '@pave/core';
 import type { Session } from '../session.ts';
 import { href } from '../router.ts';
-import { Command, ErrorMessage, Section, Time, useLoad } from '../components/common.tsx';
+import { Command, ErrorMessage, Section, Time, useLoad, usePages } from '../components/common.tsx';
 import { WorkloadStatusTable } from '../components/workload-status.tsx';
 import { DeploymentHistory } from '../components/deployment-history.tsx';
 import { DeploymentDiff } from '../components/deployment-diff.tsx';
@@ -15,9 +15,8 @@ import { ApprovalPanel } from '../components/approval-panel.tsx';
 
 /** How often the workloads' live status is fetched. */
 const STATUS_POLL_MS = 2000;
-/** How many deployments the history shows at first; "Show older" asks for up to the API's maximum. */
-const HISTORY_LIMIT = 50;
-const HISTORY_MAX = 500;
+/** How many deployments a page of the history holds: the newest at first, each "Show older" appends one more. */
+const HISTORY_PAGE = 50;
 
 /**
  * One environment of an app: its workloads' live status, deployment history with a diff between any two
@@ -37,13 +36,19 @@ function EnvironmentView({ session, app, env }: { session: Session; app: string;
   const status = useLoad(() => session.client.getStatus(app, env), [app, env], STATUS_POLL_MS);
   const current = status.data?.currentDeployment ?? null;
   const pending = status.data?.pendingDeployment ?? null;
-  // The history is fetched again whenever the status shows a deployment queued, progressing or finished.
-  const deploymentKey = status.data ? `${current?.id}|${pending?.id}|${pending?.status}` : 'loading';
-  const [historyLimit, setHistoryLimit] = useState(HISTORY_LIMIT);
+  // The history is fetched again whenever the status shows a deployment asked for (awaiting approval too),
+  // queued, progressing or finished.
+  const latest = status.data?.latestDeployment ?? null;
+  const deploymentKey = status.data
+    ? `${current?.id}|${pending?.id}|${pending?.status}|${latest?.id}|${latest?.status}`
+    : 'loading';
   const [notice, setNotice] = useState<string | null>(null);
-  const history = useLoad(
-    () => session.client.listDeployments(app, env, { limit: historyLimit }),
-    [app, env, deploymentKey, historyLimit],
+  // Refreshed with the status, keeping the older deployments the user paged to (the view is keyed by app/env).
+  const history = usePages(
+    (cursor) =>
+      session.client.listDeployments(app, env, { limit: HISTORY_PAGE, ...(cursor ? { cursor } : {}) }),
+    [app, env, deploymentKey],
+    { keepDepth: true },
   );
   const graph = useLoad(() => session.client.resourceGraph(app, env), [app, env, current?.id]);
 
@@ -56,10 +61,13 @@ function EnvironmentView({ session, app, env }: { session: Session; app: string;
   const canPromote = target !== undefined && session.can('deployment.create', target);
   const canWriteValues = target !== undefined && session.can('values.write', target);
   const sources = (appDetail.data?.environments ?? []).map((e) => e.id).filter((id) => id !== env);
+  // The environment to promote from: the one picked, else the first; the CLI hint below names it too.
+  const [pickedSource, pickSource] = useState('');
+  const promoteSource = sources.includes(pickedSource) ? pickedSource : (sources[0] ?? '');
   // Stable while the set of workloads is, so that the (memoized) logs view does not re-render on every poll.
   const workloadList = (status.data?.workloads ?? []).map((w) => w.workload).join(' ');
   const workloadNames = useMemo(() => workloadList.split(' ').filter(Boolean), [workloadList]);
-  const deployments = history.data?.items ?? [];
+  const deployments = history.items ?? [];
 
   const [cancelError, setCancelError] = useState<unknown>(null);
   const cancel = (deployment: Deployment) => {
@@ -150,7 +158,7 @@ function EnvironmentView({ session, app, env }: { session: Session; app: string;
                   env={env}
                   deployments={deployments}
                   current={current}
-                  ready={Boolean(history.data && status.data)}
+                  ready={Boolean(history.items && status.data)}
                   onQueued={queued('Rollback')}
                 />
               )}
@@ -160,6 +168,8 @@ function EnvironmentView({ session, app, env }: { session: Session; app: string;
                   app={app}
                   env={env}
                   sources={sources}
+                  source={promoteSource}
+                  onSourceChange={pickSource}
                   onQueued={queued('Promotion')}
                 />
               )}
@@ -174,7 +184,7 @@ function EnvironmentView({ session, app, env }: { session: Session; app: string;
         )}
         <ErrorMessage error={history.error} />
         <ErrorMessage error={cancelError} />
-        {history.data ? (
+        {history.items ? (
           <DeploymentHistory
             deployments={deployments}
             currentId={current?.id}
@@ -183,15 +193,16 @@ function EnvironmentView({ session, app, env }: { session: Session; app: string;
         ) : (
           !history.error && <p className="muted">Loading…</p>
         )}
-        {deployments.length >= historyLimit && historyLimit < HISTORY_MAX && (
-          <button type="button" onClick={() => setHistoryLimit(HISTORY_MAX)}>
+        <ErrorMessage error={history.moreError} />
+        {history.cursor && (
+          <button type="button" onClick={() => void history.more()} disabled={history.busy}>
             Show older deployments
           </button>
         )}
         <Command>{`pave deployments list --app ${app} --env ${env}`}</Command>
         {canRollback && <Command>{`pave rollback --app ${app} --env ${env}`}</Command>}
         {canPromote && sources.length > 0 && (
-          <Command>{`pave promote --app ${app} --from ${sources[0]} --to ${env}`}</Command>
+          <Command>{`pave promote --app ${app} --from ${promoteSource} --to ${env}`}</Command>
         )}
       </Section>
 

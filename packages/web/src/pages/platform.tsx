@@ -17,8 +17,10 @@ import {
   Command,
   Confirm,
   ErrorMessage,
+  FieldError,
   LoadStatus,
   Section,
+  fieldProblems,
   shellWord,
   Time,
   useLoad,
@@ -405,6 +407,12 @@ function EnvTypesTab({ session }: { session: Session }) {
   );
 }
 
+/** The create-environment-type fields a server problem can point at, named for people. */
+const ENV_TYPE_FIELDS: Record<string, string> = {
+  '/id': 'the environment type id',
+  '/description': 'the description',
+};
+
 function CreateEnvType({ session, onCreated }: { session: Session; onCreated: () => void }) {
   const [id, setId] = useState('');
   const [description, setDescription] = useState('');
@@ -433,25 +441,37 @@ function CreateEnvType({ session, onCreated }: { session: Session; onCreated: ()
     `pave env-types create ${shellWord(id.trim() || 'ID')}` +
     (description.trim() ? ` --description ${shellWord(description.trim())}` : '') +
     (restricted ? ' --restricted' : '');
+  const fields = fieldProblems(action.error, ENV_TYPE_FIELDS);
 
   return (
     <Section title="Create environment type">
       <form onSubmit={submit}>
         <div className="form-row">
-          <label>
-            Environment type id
-            <input
-              value={id}
-              onChange={(event) => setId(event.target.value)}
-              required
-              placeholder="e.g. staging"
-              autoComplete="off"
-            />
-          </label>
-          <label>
-            Description (optional)
-            <input value={description} onChange={(event) => setDescription(event.target.value)} />
-          </label>
+          <div className="field">
+            <label>
+              Environment type id
+              <input
+                value={id}
+                onChange={(event) => setId(event.target.value)}
+                required
+                placeholder="e.g. staging"
+                autoComplete="off"
+                {...fields.describe('/id', 'create-env-type-id-error')}
+              />
+            </label>
+            <FieldError id="create-env-type-id-error" messages={fields.at('/id')} />
+          </div>
+          <div className="field">
+            <label>
+              Description (optional)
+              <input
+                value={description}
+                onChange={(event) => setDescription(event.target.value)}
+                {...fields.describe('/description', 'create-env-type-description-error')}
+              />
+            </label>
+            <FieldError id="create-env-type-description-error" messages={fields.at('/description')} />
+          </div>
         </div>
         <label className="checkbox">
           <input
@@ -466,7 +486,7 @@ function CreateEnvType({ session, onCreated }: { session: Session; onCreated: ()
           Create environment type
         </button>
       </form>
-      <ErrorMessage error={action.error} />
+      <ErrorMessage error={action.error} shownAtField={fields.shownAtField} />
       {created && (
         <p className="notice" role="status">
           Created environment type {created}.
@@ -651,21 +671,30 @@ function CreateUser({ session, onCreated }: { session: Session; onCreated: () =>
   const command =
     `pave users create ${shellWord(username.trim() || 'NAME')}` +
     (kind === 'service' ? ' --service' : password ? ' --password-stdin' : '');
+  // The fields shown that a server problem can point at, named for people.
+  const fields = fieldProblems(action.error, {
+    '/username': 'the username',
+    ...(kind === 'user' ? { '/password': 'the password' } : {}),
+  });
 
   return (
     <Section title="Create user or service account">
       <form onSubmit={submit}>
         <div className="form-row">
-          <label>
-            Username
-            <input
-              value={username}
-              onChange={(event) => setUsername(event.target.value)}
-              required
-              placeholder="e.g. alice"
-              autoComplete="off"
-            />
-          </label>
+          <div className="field">
+            <label>
+              Username
+              <input
+                value={username}
+                onChange={(event) => setUsername(event.target.value)}
+                required
+                placeholder="e.g. alice"
+                autoComplete="off"
+                {...fields.describe('/username', 'create-user-username-error')}
+              />
+            </label>
+            <FieldError id="create-user-username-error" messages={fields.at('/username')} />
+          </div>
           <label>
             Kind
             <select
@@ -689,9 +718,10 @@ function CreateUser({ session, onCreated }: { session: Session; onCreated: () =>
                   onChange={(event) => setPassword(event.target.value)}
                   autoComplete="new-password"
                   minLength={12}
-                  aria-describedby="create-user-password-hint"
+                  {...fields.describe('/password', 'create-user-password-error', 'create-user-password-hint')}
                 />
               </label>
+              <FieldError id="create-user-password-error" messages={fields.at('/password')} />
               <span id="create-user-password-hint" className="hint">
                 At least 12 characters; without one the user cannot log in with a password.
               </span>
@@ -702,7 +732,7 @@ function CreateUser({ session, onCreated }: { session: Session; onCreated: () =>
           Create user
         </button>
       </form>
-      <ErrorMessage error={action.error} />
+      <ErrorMessage error={action.error} shownAtField={fields.shownAtField} />
       {created && (
         <p className="notice" role="status">
           Created {created.kind === 'service' ? 'service account' : 'user'} {created.username}.
@@ -921,6 +951,14 @@ function GrantRole({
     ...(isAppRole(role) ? { app: app.trim() } : {}),
     ...(isEnvTypeRole(role) ? { envType: chosenEnvType } : {}),
   };
+  // The fields shown that a server problem can point at, named for people.
+  const holderPath = holderKind === 'team' ? '/team' : '/user';
+  const fields = fieldProblems(action.error, {
+    '/role': 'the role',
+    [holderPath]: holderKind === 'team' ? 'the team id' : 'the username',
+    ...(isAppRole(role) ? { '/app': 'the app' } : {}),
+    ...(isEnvTypeRole(role) ? { '/envType': 'the environment type' } : {}),
+  });
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -939,32 +977,39 @@ function GrantRole({
     <Section title="Grant or revoke a role">
       <form ref={form} onSubmit={submit}>
         <div className="form-row">
-          <label>
-            Role
-            <select value={role} onChange={(event) => setRole(event.target.value as RoleName)}>
-              <optgroup label="Organisation">
-                {ORG_ROLES.map((r) => (
-                  <option key={r} value={r}>
-                    {r}
-                  </option>
-                ))}
-              </optgroup>
-              <optgroup label="App">
-                {APP_ROLES.map((r) => (
-                  <option key={r} value={r}>
-                    {r}
-                  </option>
-                ))}
-              </optgroup>
-              <optgroup label="Environment type">
-                {ENV_TYPE_ROLES.map((r) => (
-                  <option key={r} value={r}>
-                    {r}
-                  </option>
-                ))}
-              </optgroup>
-            </select>
-          </label>
+          <div className="field">
+            <label>
+              Role
+              <select
+                value={role}
+                onChange={(event) => setRole(event.target.value as RoleName)}
+                {...fields.describe('/role', 'grant-role-role-error')}
+              >
+                <optgroup label="Organisation">
+                  {ORG_ROLES.map((r) => (
+                    <option key={r} value={r}>
+                      {r}
+                    </option>
+                  ))}
+                </optgroup>
+                <optgroup label="App">
+                  {APP_ROLES.map((r) => (
+                    <option key={r} value={r}>
+                      {r}
+                    </option>
+                  ))}
+                </optgroup>
+                <optgroup label="Environment type">
+                  {ENV_TYPE_ROLES.map((r) => (
+                    <option key={r} value={r}>
+                      {r}
+                    </option>
+                  ))}
+                </optgroup>
+              </select>
+            </label>
+            <FieldError id="grant-role-role-error" messages={fields.at('/role')} />
+          </div>
           <label>
             Held by
             <select
@@ -975,37 +1020,53 @@ function GrantRole({
               <option value="team">Team</option>
             </select>
           </label>
-          <label>
-            {holderKind === 'team' ? 'Team id' : 'Username'}
-            <input
-              value={holder}
-              onChange={(event) => setHolder(event.target.value)}
-              required
-              autoComplete="off"
-            />
-          </label>
-          {isAppRole(role) && (
+          <div className="field">
             <label>
-              App
+              {holderKind === 'team' ? 'Team id' : 'Username'}
               <input
-                value={app}
-                onChange={(event) => setApp(event.target.value)}
+                value={holder}
+                onChange={(event) => setHolder(event.target.value)}
                 required
                 autoComplete="off"
+                {...fields.describe(holderPath, 'grant-role-holder-error')}
               />
             </label>
+            <FieldError id="grant-role-holder-error" messages={fields.at(holderPath)} />
+          </div>
+          {isAppRole(role) && (
+            <div className="field">
+              <label>
+                App
+                <input
+                  value={app}
+                  onChange={(event) => setApp(event.target.value)}
+                  required
+                  autoComplete="off"
+                  {...fields.describe('/app', 'grant-role-app-error')}
+                />
+              </label>
+              <FieldError id="grant-role-app-error" messages={fields.at('/app')} />
+            </div>
           )}
           {isEnvTypeRole(role) && (
-            <label>
-              Environment type
-              <select value={chosenEnvType} onChange={(event) => setEnvType(event.target.value)} required>
-                {types.map((t) => (
-                  <option key={t.id} value={t.id}>
-                    {t.id}
-                  </option>
-                ))}
-              </select>
-            </label>
+            <div className="field">
+              <label>
+                Environment type
+                <select
+                  value={chosenEnvType}
+                  onChange={(event) => setEnvType(event.target.value)}
+                  required
+                  {...fields.describe('/envType', 'grant-role-env-type-error')}
+                >
+                  {types.map((t) => (
+                    <option key={t.id} value={t.id}>
+                      {t.id}
+                    </option>
+                  ))}
+                </select>
+              </label>
+              <FieldError id="grant-role-env-type-error" messages={fields.at('/envType')} />
+            </div>
           )}
         </div>
         <div className="button-row">
@@ -1017,7 +1078,8 @@ function GrantRole({
           </button>
         </div>
       </form>
-      <ErrorMessage error={action.error ?? envTypes.error} />
+      <ErrorMessage error={action.error} shownAtField={fields.shownAtField} />
+      {!action.error && <ErrorMessage error={envTypes.error} />}
       <Command>{roleCommand('grant', body)}</Command>
       <Command>{roleCommand('revoke', body)}</Command>
     </Section>
