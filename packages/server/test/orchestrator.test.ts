@@ -297,4 +297,92 @@ describe.each(storeEngines)('the deployment orchestrator with fake drivers on %s
     ]);
     expect(greetings()).toEqual({ web: 'v2', worker: '' });
   });
+
+  /**
+   * A control plane that dies in a driver call: `dies` is the call, which never returns, so nothing of the
+   * run after it happens; `death` resolves once the run is in it.
+   */
+  const mortal = () => {
+    let died: () => void = () => undefined;
+    const death = new Promise<void>((resolve) => (died = resolve));
+    const dies = () => {
+      died();
+      return new Promise<never>(() => undefined);
+    };
+    return { death, dies };
+  };
+  const registryOf = (driver: ResourceDriver) =>
+    new DriverRegistry<ResourceDriver>('resource').register(driver);
+  /** The fake resource driver, but the control plane dies creating the resource at `address`. */
+  const dyingOn = (address: string, dies: () => Promise<never>) =>
+    Object.assign(Object.create(resources) as FakeResourceDriver, {
+      create: (...args: Parameters<FakeResourceDriver['create']>) =>
+        args[0].scope.address === address ? dies() : resources.create(...args),
+    });
+  /** The fake runtime as the environment's target, but the control plane dies waiting for its workloads. */
+  const dyingWaiting = (dies: () => Promise<never>): Partial<OrchestratorDeps> => {
+    const dying = Object.assign(Object.create(runtime) as FakeRuntime, { waitReady: dies });
+    return { runtime: dying, targets: { ...targets, plan: async () => ({ runtime: dying, moving: false }) } };
+  };
+
+  /**
+   * Where the control plane dies during a deployment of web v2 with two new resources (cache, queue), and
+   * what makes the run that resumes it fail: it must end as a run that was never interrupted would have.
+   */
+  const resumedFailures: Array<
+    [string, (dies: () => Promise<never>) => Partial<OrchestratorDeps>, () => void]
+  > = [
+    [
+      'creating the second resource, and the resumed run cannot create it',
+      (dies) => ({ resourceDrivers: registryOf(dyingOn('web.queue', dies)) }),
+      () => resources.fail('create', { address: 'web.queue', message: 'no capacity' }),
+    ],
+    [
+      'creating the second resource, and the resumed run fails waiting for the workloads',
+      (dies) => ({ resourceDrivers: registryOf(dyingOn('web.queue', dies)) }),
+      () => runtime.fail('waitReady', { message: 'lost the engine', times: 1 }),
+    ],
+    [
+      'waiting for the workloads it started, and the resumed run fails waiting for them',
+      (dies) => dyingWaiting(dies),
+      () => runtime.fail('waitReady', { message: 'lost the engine', times: 1 }),
+    ],
+  ];
+  it.each(resumedFailures)(
+    'a deployment resumed after the control plane died %s: the previous set runs, what it created is deleted',
+    async (_where, dying, inject) => {
+      const id = await queue([
+        web('v2', { resources: { cache: { type: 'redis' }, queue: { type: 'redis' } } }),
+      ]);
+      const { death, dies } = mortal();
+      void runDeployment(deps(dying(dies)), id, new AbortController().signal, false);
+      await death;
+      inject();
+      await runDeployment(deps(), id, new AbortController().signal, true);
+      expect((await detail(id)).status).toBe('failed');
+      expect(greetings()).toEqual({ web: 'v1', worker: '' });
+      expect(await recorded()).toEqual(['web.db']);
+      expect([...resources.resources.keys()].filter((id) => /cache|queue/.test(id))).toEqual([]);
+    },
+  );
+
+  it('a first deployment resumed after the control plane died, failing again, stops what it started and deletes what it created', async () => {
+    await api.call('DELETE', '/apps/shop/envs/dev?force=true');
+    expect((await api.call('POST', '/apps/shop/envs', { id: 'dev', type: 'development' })).statusCode).toBe(
+      201,
+    );
+    runtime = new FakeRuntime({ serveHttp: false });
+    resources = new FakeResourceDriver();
+    const id = await queue([web('v1', { resources: { cache: { type: 'redis' } } }), worker]);
+    const { death, dies } = mortal();
+    void runDeployment(deps(dyingWaiting(dies)), id, new AbortController().signal, false);
+    await death;
+    expect(runtime.running(TARGET).size).toBe(2);
+    runtime.fail('waitReady', { workload: 'web', message: 'lost the engine' });
+    await runDeployment(deps(), id, new AbortController().signal, true);
+    expect(await detail(id)).toMatchObject({ status: 'failed', rolledBack: false });
+    expect(runtime.running(TARGET).size).toBe(0);
+    expect(await recorded()).toEqual([]);
+    expect(resources.resources.size).toBe(0);
+  });
 });

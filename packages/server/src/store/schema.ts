@@ -175,6 +175,11 @@ export interface DeploymentsTable {
   lead_seconds: Generated<number | null>;
   /** For a failed change: seconds until its environment's next success; null while there is none. */
   restore_seconds: Generated<number | null>;
+  /**
+   * JSON: what its run has changed so far, kept so a run resumed after a crash knows it (0028; RunProgress in
+   * domain/deployments/phases/phase.ts); null until a run changes something.
+   */
+  progress: Generated<string | null>;
 }
 
 export interface DeploymentJournalTable {

@@ -10,7 +10,9 @@ import { recordEvent } from '../events.ts';
 import {
   deploymentToRun,
   journal,
+  progressOf,
   recordFailure,
+  recordProgress,
   recordRunStart,
   recordSuccess,
   valuesVersionOf,
@@ -31,7 +33,7 @@ import {
 } from '../resources/provision.ts';
 import { minReadySecondsOf } from '../env-types.ts';
 import { applySet, type ApplyOutcome } from './phases/apply-set.ts';
-import { DeploymentInterrupted, type SetRun } from './phases/phase.ts';
+import { DeploymentInterrupted, type ProgressRecord, type SetRun } from './phases/phase.ts';
 import type { DeploymentTelemetry } from '../../observability/telemetry.ts';
 
 export { DeploymentInterrupted } from './phases/phase.ts';
@@ -246,12 +248,19 @@ export async function runDeployment(
     set: SetWorkloads,
     pinned: SetRun['pinned'],
     options: SetRun['options'],
+    record?: ProgressRecord,
   ): Promise<ApplyOutcome> =>
-    applySet({ deps, target, workloads: set, pinned, options, signal, note, logger });
+    applySet({ deps, target, workloads: set, pinned, options, signal, note, logger, record });
+  // The run of the deployment's own set keeps its progress in the store as it goes; resumed, it starts from
+  // what the interrupted runs had done, so a failure now takes that back too.
   const outcome = await run(
     workloads,
     { deploymentId: String(deploymentId), valuesVersion },
     { ...request, keepUnused: row.kind === 'rollback', minReadySeconds },
+    {
+      earlier: resumed ? progressOf(row) : { touched: false, started: [], created: [] },
+      save: (progress, db = store.db) => recordProgress(db, deploymentId, progress),
+    },
   );
   checkSignal();
   if (outcome.ok) {

@@ -14,6 +14,7 @@ import type { Executor } from '../../store/index.ts';
 import type { DeploymentsTable, EnvironmentsTable } from '../../store/schema.ts';
 import { now, type Clock } from '../context.ts';
 import { recordRollbackStartFacts, recordSuccessFacts } from './facts.ts';
+import type { RunProgress } from './phases/phase.ts';
 
 /** What a deployment was asked to do, as stored in its `request` column. */
 export interface DeploymentRequest {
@@ -172,6 +173,22 @@ export async function recordFailure(
       rolled_back: rolledBack ? 1 : 0,
       failed_change: 1,
     })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** What a deployment's runs have changed so far, as recordProgress stored it (nothing before its first change). */
+export function progressOf(row: Pick<Selectable<DeploymentsTable>, 'progress'>): RunProgress {
+  const stored = row.progress ? (JSON.parse(row.progress) as Partial<RunProgress>) : {};
+  return { touched: stored.touched ?? false, started: stored.started ?? [], created: stored.created ?? [] };
+}
+
+/** Stores what a deployment's run has changed so far, for a run that resumes it (see progressOf). */
+export async function recordProgress(db: Executor, id: number, progress: RunProgress): Promise<void> {
+  const { touched, started, created } = progress;
+  await db
+    .updateTable('deployments')
+    .set({ progress: JSON.stringify({ touched, started, created }) })
     .where('id', '=', id)
     .execute();
 }

@@ -508,12 +508,14 @@ export type JournalNote = (entry: {
  * rendering. A stateful resource is replaced only with `allowDataLoss`; otherwise provisioning rejects naming
  * it. A kept or updated resource whose driver's `read` reports it gone rejects, naming `--recreate-missing`,
  * unless `recreateMissing` says to create it again (after a `delete` that clears whatever is left).
- * Resources it created are deleted again if a later one fails (nothing is left half-created); it then
- * rejects with ProvisioningError carrying the driver's message. Resources that existed before are never
- * touched by a failure. `cloneFrom` names an environment whose
+ * Resources it created are deleted again if a later one fails (nothing is left half-created), and so is a
+ * resource a driver created whose record cannot be stored (a replacement's too, whose row then goes with the
+ * resource it replaced); it then rejects with ProvisioningError carrying the driver's message. Resources that
+ * existed before are never touched by a failure. `cloneFrom` names an environment whose
  * resources' data new ones start with. `created` lists the addresses of the resources this call created, in
  * order (those created again with `recreateMissing` too, not replaced ones), for a caller that must take
- * them back when a later phase of its deployment fails (deleteCreatedResources).
+ * them back when a later phase of its deployment fails (deleteCreatedResources). A deployment resumed after a
+ * crash passes what its interrupted runs created as `createdBefore`, and keeps the list with `saveCreated`.
  */
 export async function provisionResources(
   deps: ResourceDeps,
@@ -525,6 +527,16 @@ export async function provisionResources(
     cloneFrom?: string | undefined;
     recreateMissing?: boolean | undefined;
     allowDataLoss?: boolean | undefined;
+    /**
+     * The resources an interrupted run of the same deployment created (addresses, in the order they were
+     * created): counted as created by this call, so a failure deletes them again and `created` lists them.
+     */
+    createdBefore?: string[] | undefined;
+    /**
+     * Keeps the list durable with the deployment: called with `created` as it is then, in the transaction that
+     * stores each resource this call creates and in the one that deletes such a resource again.
+     */
+    saveCreated?: ((db: Executor, created: string[]) => Promise<void>) | undefined;
   } = {},
 ): Promise<{ outputs: WorkloadResourceOutputs; created: string[] }> {
   const { store, box, drivers } = deps;
@@ -536,7 +548,57 @@ export async function provisionResources(
   const byId = new Map(definitions.map((d) => [d.id, d]));
   const rows = await resourceRows(store.db, target.app, target.env);
   const outputsByAddress = new Map<string, ResourceOutputs>();
-  const created: Array<{ address: string; driver: ResourceDriver; id: string; inputs: ResourceInputs }> = [];
+  // What this deployment created, oldest first. Those this call created carry what deleting them takes, and
+  // whether their record is stored yet; those of `createdBefore` are deleted as their rows say.
+  const created: CreatedResource[] = (options.createdBefore ?? []).map((address) => ({ address }));
+  const createdAddresses = () => created.map((resource) => resource.address);
+  /** Counts a resource this call created as the deployment's newest (it may be one an earlier run created). */
+  const addCreated = (resource: CreatedResource) => {
+    const earlier = created.findIndex((entry) => entry.address === resource.address);
+    if (earlier >= 0) created.splice(earlier, 1);
+    created.push(resource);
+  };
+  /**
+   * Deletes a resource this deployment created, with its driver, then its row if it has one (a replacement's
+   * is the row of the resource it replaced, which is gone). A failure is journaled and keeps the resource.
+   */
+  const takeBack = async (address: string, resource: MadeResource | Promise<MadeResource>) => {
+    let made: MadeResource | undefined;
+    try {
+      made = await resource;
+      await made.driver.delete(made.id, made.inputs, ctx);
+      await store.transaction(async (tx) => {
+        const gone = await tx
+          .deleteFrom('resources')
+          .where('app_id', '=', target.app)
+          .where('env_id', '=', target.env)
+          .where('address', '=', address)
+          .returningAll()
+          .executeTakeFirst();
+        await deleteStates(tx, target.app, target.env, address);
+        if (gone) await recordResourceEvent(tx, target, rowSubject(gone), { type: 'resource.deleted' });
+        const remaining = createdAddresses().filter((other) => other !== address);
+        if (remaining.length < created.length) await options.saveCreated?.(tx, remaining);
+      });
+      const index = created.findIndex((entry) => entry.address === address);
+      if (index >= 0) created.splice(index, 1);
+      await note({
+        step: 'provision',
+        status: 'info',
+        message: `${address}: deleted again (this deployment created it)`,
+      });
+    } catch (cleanup) {
+      const kept =
+        !made || made.recorded
+          ? 'it is kept and reused by the next deployment'
+          : `Pave has no record of it: delete ${made.driver.name} resource ${made.id} by hand`;
+      await note({
+        step: 'provision',
+        status: 'failed',
+        message: `${address}: could not be deleted again: ${(cleanup as Error).message}; ${kept}`,
+      });
+    }
+  };
   // A route's host belongs to one environment: claim it before the route is stored (see claimRouteHost).
   const claimed: string[] = [];
   const claimHost = async (node: ResourceNode, outputs: ResourceOutputs) => {
@@ -569,7 +631,10 @@ export async function provisionResources(
       .where('env_id', '=', target.env)
       .where('address', '=', address)
       .execute();
-  /** Stores what a driver made of a resource, with its resource.provisioned event, in one transaction. */
+  /**
+   * Stores what a driver made of a resource, with its resource.provisioned event (and for one it created, the
+   * deployment's list of what it created), in one transaction.
+   */
   const storeProvisioned = (
     node: ResourceNode,
     definition: LoadedDefinition,
@@ -582,6 +647,7 @@ export async function provisionResources(
         type: 'resource.provisioned',
         change,
       });
+      if (change === 'created') await options.saveCreated?.(tx, createdAddresses());
     });
   /** Records a resource.failed event and rejects with the error. */
   const failed = async (node: ResourceNode, definition: LoadedDefinition, error: ProvisioningError) => {
@@ -678,11 +744,18 @@ export async function provisionResources(
             });
             throw error;
           });
-          await claimHost(node, replaced.outputs);
-          const replacedFields = await rowFields(node, change.fingerprint, inputs, replaced.outputs);
-          await storeProvisioned(node, definition, 'replaced', (tx) =>
-            updateRow(node.address, { driver_id: replaced.id, created_at: now(), ...replacedFields }, tx),
-          );
+          try {
+            await claimHost(node, replaced.outputs);
+            const replacedFields = await rowFields(node, change.fingerprint, inputs, replaced.outputs);
+            await storeProvisioned(node, definition, 'replaced', (tx) =>
+              updateRow(node.address, { driver_id: replaced.id, created_at: now(), ...replacedFields }, tx),
+            );
+          } catch (error) {
+            // Unrecorded, nothing would ever delete the new resource: it goes again, as a created one
+            // whose record cannot be stored does, and so does the row of the one it replaced.
+            await takeBack(node.address, { driver, id: replaced.id, inputs, recorded: false });
+            throw error;
+          }
           outputsByAddress.set(node.address, replaced.outputs);
           await note({
             step: 'provision',
@@ -703,12 +776,14 @@ export async function provisionResources(
           // delete the contract makes idempotent clears what is left before the create.
           await deleteResource(deps, target, row, ctx, note, { keepRow: true });
           const recreated = await createWith(node, definition, driver, inputs, 'missing: creating it again');
-          created.push({ address: node.address, driver, id: recreated.id, inputs });
+          const made = { driver, id: recreated.id, inputs, recorded: false };
+          addCreated({ address: node.address, made });
           await claimHost(node, recreated.outputs);
           const recreatedFields = await rowFields(node, change.fingerprint, inputs, recreated.outputs);
           await storeProvisioned(node, definition, 'created', (tx) =>
             updateRow(node.address, { driver_id: recreated.id, ...recreatedFields }, tx),
           );
+          made.recorded = true;
           outputsByAddress.set(node.address, recreated.outputs);
           await note({
             step: 'provision',
@@ -769,7 +844,8 @@ export async function provisionResources(
         if (source && source.type === node.type) inputs.cloneFrom = await rowOutputs(box, source);
       }
       const result = await createWith(node, definition, driver, inputs, 'creating');
-      created.push({ address: node.address, driver, id: result.id, inputs });
+      const made = { driver, id: result.id, inputs, recorded: false };
+      addCreated({ address: node.address, made });
       await claimHost(node, result.outputs);
       const createdFields = await rowFields(
         node,
@@ -795,6 +871,7 @@ export async function provisionResources(
           })
           .execute(),
       );
+      made.recorded = true;
       outputsByAddress.set(node.address, result.outputs);
       await note({
         step: 'provision',
@@ -804,39 +881,49 @@ export async function provisionResources(
     }
   } catch (error) {
     await releaseRouteHosts(store.db, target, claimed);
-    // Nothing half-created: take back what this run created, newest first.
-    for (const resource of created.reverse()) {
-      try {
-        await resource.driver.delete(resource.id, resource.inputs, ctx);
-        await store.transaction(async (tx) => {
-          const gone = await tx
-            .deleteFrom('resources')
-            .where('app_id', '=', target.app)
-            .where('env_id', '=', target.env)
-            .where('address', '=', resource.address)
-            .returningAll()
-            .executeTakeFirst();
-          await deleteStates(tx, target.app, target.env, resource.address);
-          if (gone) await recordResourceEvent(tx, target, rowSubject(gone), { type: 'resource.deleted' });
-        });
-        await note({
-          step: 'provision',
-          status: 'info',
-          message: `${resource.address}: deleted again (this deployment created it)`,
-        });
-      } catch (cleanup) {
-        await note({
-          step: 'provision',
-          status: 'failed',
-          message: `${resource.address}: could not be deleted again: ${(cleanup as Error).message}; it is kept and reused by the next deployment`,
-        });
-      }
+    // Nothing half-created: take back what this deployment created, newest first; those an interrupted run
+    // created as their rows say now (this run may have updated them).
+    const rowsNow = created.every((resource) => resource.made)
+      ? new Map<string, Selectable<ResourcesTable>>()
+      : await resourceRows(store.db, target.app, target.env);
+    for (const resource of [...created].reverse()) {
+      const row = rowsNow.get(resource.address);
+      if (resource.made) await takeBack(resource.address, resource.made);
+      else if (row) await takeBack(resource.address, madeOf(deps, target, row));
     }
     throw error;
   }
   return {
     outputs: workloadOutputs(workloads, graph.nodes, outputsByAddress),
-    created: created.map((resource) => resource.address),
+    created: createdAddresses(),
+  };
+}
+
+/** A resource a driver created: what deleting it takes, and whether Pave has stored its record. */
+interface MadeResource {
+  driver: ResourceDriver;
+  id: string;
+  inputs: ResourceInputs;
+  recorded: boolean;
+}
+
+/** A resource a deployment created: `made` when this run created it, else it is as its row says. */
+interface CreatedResource {
+  address: string;
+  made?: MadeResource;
+}
+
+/** What deleting a stored resource takes: its driver, its id and the inputs it was last provisioned with. */
+async function madeOf(
+  deps: ResourceDeps,
+  target: ResourceTarget,
+  row: Selectable<ResourcesTable>,
+): Promise<MadeResource> {
+  return {
+    driver: deps.drivers.get(row.driver),
+    id: row.driver_id,
+    inputs: await lastInputs(deps, target, row),
+    recorded: true,
   };
 }
 

@@ -25,6 +25,7 @@ import { deploymentFacts } from './0024_deployment_facts.ts';
 import { scaleIndexes } from './0025_scale_indexes.ts';
 import { readsByApp } from './0026_reads_by_app.ts';
 import { webhookNames } from './0027_webhook_names.ts';
+import { deploymentProgress } from './0028_deployment_progress.ts';
 
 /** The database engines the store runs on. */
 export type StoreEngine = 'sqlite' | 'postgres';
@@ -64,4 +65,5 @@ export const migrations: readonly StoreMigration[] = [
   scaleIndexes,
   readsByApp,
   webhookNames,
+  deploymentProgress,
 ];

@@ -25,10 +25,16 @@ export type ApplyOutcome =
  * Makes the environment run exactly `run.workloads`, phase by phase: plan → provision → switch target →
  * render → remove → start → wait ready → routes → prune. The first phase that fails ends the run; its
  * failure is journaled under the phase's name with the driver and its message, and returned with what the
- * run had changed, for the caller's rollback decision. Rejects only with DeploymentInterrupted.
+ * run had changed (with `run.record`, what interrupted runs of the deployment had changed too), for the
+ * caller's rollback decision. Rejects only with DeploymentInterrupted.
  */
 export async function applySet(run: SetRun): Promise<ApplyOutcome> {
-  const progress: RunProgress = { touched: false, started: [], created: [] };
+  const earlier = run.record?.earlier;
+  const progress: RunProgress = {
+    touched: earlier?.touched ?? false,
+    started: [...(earlier?.started ?? [])],
+    created: [...(earlier?.created ?? [])],
+  };
   const { signal } = run;
   // Each phase is timed and traced (a span under the deployment's) when the run has telemetry.
   const { telemetry } = run.deps;

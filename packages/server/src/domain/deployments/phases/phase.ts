@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { RuntimeDriver } from '@pave/plugin-api';
+import type { Executor } from '../../../store/index.ts';
 import type { OrchestratorDeps } from '../orchestrator.ts';
 import type { DeploymentRequest } from '../records.ts';
 import type { SetWorkloads } from '../sets.ts';
@@ -60,16 +61,36 @@ export interface SetRun {
   signal: AbortSignal;
   note: JournalNote;
   logger: Logger;
+  /**
+   * Keeps the run's progress with its deployment, for a run of the deployment's own set; a rollback's run of
+   * the previous set has none.
+   */
+  record?: ProgressRecord | undefined;
 }
 
 /**
  * What a failed run had done when it stopped, so the rollback decision knows what to undo: whether any
- * workload changed, which workloads it started, and which resources it created.
+ * workload changed, which workloads it started, and which resources it created (in order).
  */
 export interface RunProgress {
   touched: boolean;
   started: string[];
   created: string[];
+}
+
+/**
+ * A deployment's progress, kept in the store as it changes: a run resumed after the control plane died
+ * starts from what the interrupted runs had done, so its failure undoes that too, as theirs would have.
+ */
+export interface ProgressRecord {
+  /** What interrupted runs of the deployment had done; nothing for a first run. */
+  earlier: RunProgress;
+  /**
+   * Stores `progress` with the deployment, with `db` when given (the transaction that records the change it
+   * is about). A phase saves before it calls the driver that makes a change, so a run that dies in the call
+   * is counted as having made it.
+   */
+  save(progress: RunProgress, db?: Executor): Promise<void>;
 }
 
 /** The runtime a run deploys to, with the name its failures are reported under. */

@@ -12,7 +12,10 @@ export async function remove(
   const target = { app: run.target.app, env: run.target.env };
   for (const workload of running.map((w) => w.workload).sort()) {
     if (workload in run.workloads) continue;
-    progress.touched = true;
+    if (!progress.touched) {
+      progress.touched = true;
+      await run.record?.save(progress);
+    }
     await run.note({ step: 'remove', workload, status: 'started', message: 'not in the set' });
     await runtime.remove(target, workload, ctx);
     await run.note({ step: 'remove', workload, status: 'succeeded', message: 'stopped and removed' });

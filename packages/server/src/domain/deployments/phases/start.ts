@@ -14,11 +14,22 @@ export async function start(
   progress: RunProgress,
 ): Promise<void> {
   const target = { app: run.target.app, env: run.target.env };
+  const unchangedOf = (workload: RenderedWorkload) => {
+    const existing = running.find((w) => w.workload === workload.name);
+    return existing?.hash === workload.hash && existing.state !== 'stopped';
+  };
+  // Recorded before the runtime is called: a run resumed after the control plane died in a deploy counts
+  // the workload as started by this deployment, whether the deploy got through or not.
+  const starting = rendered.filter((workload) => !unchangedOf(workload)).map((workload) => workload.name);
+  if (starting.length && run.record) {
+    const started = [...new Set([...progress.started, ...starting])];
+    await run.record.save({ ...progress, touched: true, started });
+  }
   const failures: string[] = [];
   await Promise.all(
     rendered.map(async (workload) => {
       const existing = running.find((w) => w.workload === workload.name);
-      const unchanged = existing?.hash === workload.hash && existing.state !== 'stopped';
+      const unchanged = unchangedOf(workload);
       await run.note({
         step: 'start',
         workload: workload.name,
@@ -42,7 +53,7 @@ export async function start(
         });
         return;
       }
-      if (!unchanged) progress.started.push(workload.name);
+      if (!unchanged && !progress.started.includes(workload.name)) progress.started.push(workload.name);
     }),
   );
   if (run.signal.aborted) throw new DeploymentInterrupted('the control plane is stopping');

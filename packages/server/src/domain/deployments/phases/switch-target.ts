@@ -15,7 +15,10 @@ export async function switchTarget(
   const target = { app: run.target.app, env: run.target.env };
   const running = await planned.runtime.status(target, ctx);
   if (run.deps.targets && planned.move) {
-    if (planned.move.moving) progress.touched = true;
+    if (planned.move.moving && !progress.touched) {
+      progress.touched = true;
+      await run.record?.save(progress);
+    }
     await run.deps.targets.commit(target, planned.move, ctx, run.note);
   }
   return running;
