@@ -152,6 +152,26 @@ describe.each(storeEngines)('runtime targets and `pave render` through the API o
     expect(await store.db.selectFrom('deployments').selectAll().execute()).toEqual([]);
   });
 
+  it('audits Kubernetes manifests as a reveal of the environment’s secrets; a Compose file reveals none', async () => {
+    const reveals = async () =>
+      (await call('GET', '/audit?app=shop&limit=500'))
+        .json()
+        .items.filter((entry: { action: string }) => entry.action === 'values.reveal') as Array<{
+        target: string;
+        summary: Record<string, unknown>;
+      }>;
+    const before = (await reveals()).length;
+    expect((await call('GET', '/apps/shop/envs/stage/render')).statusCode).toBe(200);
+    expect((await call('GET', '/apps/shop/envs/stage/render?format=compose')).statusCode).toBe(200);
+    const after = await reveals();
+    expect(after.slice(0, after.length - before)).toEqual([
+      expect.objectContaining({
+        target: 'apps/shop/envs/stage/render',
+        summary: { format: 'kubernetes', target: 'cluster', keys: ['API_KEY'], version: 1 },
+      }),
+    ]);
+  });
+
   it('refuses to print a Compose file whose command line would hold a secret value', async () => {
     const api = parseYaml(readFileSync(join(FIXTURE, 'api.score.yaml'), 'utf8')) as ScoreWorkload;
     // Pave expands no placeholders in args, but a secret value may still be typed into them.

@@ -102,11 +102,12 @@ export async function deleteRule(
 }
 
 /**
- * Why the rule's creator may not deploy to its environment now, or null when they may: their current roles
- * (direct and through teams, as a token of theirs would have them) must give deployment.create there, which
- * on a restricted environment type also needs `deployer` on it.
+ * Why the rule may not deploy the artifact `pusher` pushed to its environment now, or null when it may. Its
+ * creator's current roles (direct and through teams, as a token of theirs would have them) must give
+ * deployment.create there, which on a restricted environment type also needs `deployer` on it; and so must
+ * the pusher's (through the token they pushed with), since the artifact they pushed is what gets deployed.
  */
-async function refusal(db: Executor, rule: Selectable<RulesTable>): Promise<string | null> {
+async function refusal(db: Executor, rule: Selectable<RulesTable>, pusher: Actor): Promise<string | null> {
   const creator = await db
     .selectFrom('users')
     .select(['id', 'username'])
@@ -130,6 +131,13 @@ async function refusal(db: Executor, rule: Selectable<RulesTable>): Promise<stri
   if (!decision.allowed) {
     return `${who} may no longer deploy to ${rule.app_id}/${rule.env_id}: ${decision.reason}`;
   }
+  const pushed = decideFor(pusher, 'deployment.create', { app: rule.app_id, ...access });
+  if (!pushed.allowed) {
+    return (
+      `${pusher.username}, who pushed the artifact, may not deploy to ${rule.app_id}/${rule.env_id}: ` +
+      pushed.reason
+    );
+  }
   return null;
 }
 
@@ -143,16 +151,16 @@ const REFUSALS = new Set([
 ]);
 
 /**
- * Runs the rules of an artifact's app just after it was pushed: each rule whose branch glob matches the
+ * Runs the rules of an artifact's app just after `push` pushed it: each rule whose branch glob matches the
  * artifact's branch, and whose workload (if it names one) the artifact has, queues a deployment of the
- * artifact to its environment as `rule:<id>`, provided its creator still may deploy there (see refusal).
- * Every rule that matched is audited (`rule.trigger`) and records a rule.triggered event naming the
- * deployment or why there is none. An artifact without a branch matches no rule. Resolves with what each
- * matching rule did; rejects only on a fault of the store.
+ * artifact to its environment as `rule:<id>`, provided its creator still may deploy there and the pusher
+ * may too (see refusal). Every rule that matched is audited (`rule.trigger`) and records a rule.triggered
+ * event naming the deployment or why there is none. An artifact without a branch matches no rule. Resolves
+ * with what each matching rule did; rejects only on a fault of the store.
  */
 export async function triggerRules(
   store: Store,
-  requestId: string,
+  push: RequestContext,
   artifact: Artifact,
   planning: DeploymentPlanning,
 ): Promise<RuleOutcome[]> {
@@ -169,8 +177,8 @@ export async function triggerRules(
     if (!branchMatches(rule.branch, branch)) continue;
     if (rule.workload !== null && !artifact.workloads.includes(rule.workload)) continue;
     const id = String(rule.id);
-    const context = systemContext(`rule:${id}`, requestId, rule.created_by_id);
-    let refused = await refusal(store.db, rule);
+    const context = systemContext(`rule:${id}`, push.requestId, rule.created_by_id);
+    let refused = await refusal(store.db, rule, push.actor);
     let deploymentId: string | null = null;
     if (refused === null) {
       try {

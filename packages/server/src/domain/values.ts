@@ -434,6 +434,32 @@ export async function listValues(
   return { version, items, revealed: reveal };
 }
 
+/**
+ * Audits that `context` was shown an environment's secrets in plaintext other than by listing its values
+ * (`pave render`: Kubernetes manifests hold them in Secret objects): a `values.reveal` entry at `target`
+ * with the secret keys of the environment's newest values version, that version, and `how` (what was shown).
+ */
+export async function recordSecretsShown(
+  db: Executor,
+  context: RequestContext,
+  app: string,
+  env: string,
+  target: string,
+  how: Record<string, unknown>,
+): Promise<void> {
+  const version = await latestValuesVersion(db, app, env);
+  const content = version === null ? {} : await valuesContent(db, app, env, version);
+  const keys = Object.keys(content)
+    .filter((key) => content[key]!.secret)
+    .sort();
+  await recordAudit(db, context, {
+    action: 'values.reveal',
+    target,
+    appId: app,
+    summary: { ...how, keys, version },
+  });
+}
+
 /** How many versions a page of an environment's values history holds when the caller does not say. */
 const DEFAULT_VERSION_PAGE = 100;
 

@@ -53,7 +53,8 @@ export function artifactRoutes(api: ApiServer, deps: ArtifactRouteDeps): void {
           'and the Score path. `image` replaces the image `.` of the containers of `workload` (needed ' +
           'when there are several workloads). Every rule of the app whose branch glob matches `branch` ' +
           '(and whose workload, if any, the artifact has) then queues a deployment of the artifact, or is ' +
-          'refused when its creator may no longer deploy there; `triggered` says which.',
+          'refused when its creator may no longer deploy there, or the caller may not (on a restricted ' +
+          'environment type such as production: the deployer role); `triggered` says which.',
         params: AppParams,
         body: PushArtifactInput,
         response: { 201: PushedArtifact },
@@ -61,7 +62,7 @@ export function artifactRoutes(api: ApiServer, deps: ArtifactRouteDeps): void {
     },
     async (request, reply) => {
       const artifact = await pushArtifact(store, request.pave, request.params.app, request.body);
-      const triggered = await triggerRules(store, request.pave.requestId, artifact, {
+      const triggered = await triggerRules(store, request.pave, artifact, {
         resources: deps.resources,
         logger: request.log,
         ...(deps.runtime || deps.targets

@@ -16,6 +16,7 @@ import type { SecretBox } from '../../secrets/secret-box.ts';
 import type { ApiServer } from '../app.ts';
 import type { Store } from '../../store/index.ts';
 import { environmentRow } from '../../domain/environments.ts';
+import { recordSecretsShown } from '../../domain/values.ts';
 import {
   applyTargets,
   deleteTarget,
@@ -130,6 +131,11 @@ export function targetRoutes(
           ? await getTarget(store.db, request.query.target)
           : await matchTarget(store.db, app, env, environment.type);
         const manifests = await renderer.renderer.render(store, renderer.box, { app, env }, view);
+        // The manifests hold the environment's secrets in plaintext: audited as listing them revealed is.
+        await recordSecretsShown(store.db, request.pave, app, env, `apps/${app}/envs/${env}/render`, {
+          format: 'kubernetes',
+          target: view.id,
+        });
         return { format: 'kubernetes' as const, target: view.id, type: view.type, manifests };
       },
     );

@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PushedArtifact } from '@pave/core';
+import { storeEngines } from '../../../test/support/stores.ts';
+import { openFullApi, type FullApi } from './support/full-api.ts';
+
+const PASSWORD = 'a long enough password';
+
+const scoreFile = (greeting: string) => ({
+  file: 'api.score.yaml',
+  dir: '/srv/shop',
+  content: [
+    'apiVersion: score.dev/v1b1',
+    'metadata:',
+    '  name: api',
+    'containers:',
+    '  main:',
+    '    image: busybox',
+    '    command: ["sleep", "100"]',
+    '    variables:',
+    `      GREETING: ${greeting}`,
+    '',
+  ].join('\n'),
+});
+
+/*
+ * A rule checked only its creator's roles, while whoever pushed the artifact chose what it deploys: a
+ * developer without deployer on production could not deploy there, nor make a rule that does, yet could push
+ * any Score files on the rule's branch and have a deployer's rule deploy them to production.
+ */
+describe.each(storeEngines)('what a rule deploys for the person who pushed it on %s', (engine) => {
+  let api: FullApi;
+  const tokens: Record<string, string> = {};
+
+  const as = (token: string, method: 'GET' | 'POST', url: string, payload?: object) =>
+    api.app.inject({
+      method,
+      url: `/api/v1${url}`,
+      headers: { authorization: `Bearer ${token}` },
+      ...(payload ? { payload } : {}),
+    });
+  const push = async (token: string, commit: string): Promise<PushedArtifact> => {
+    const response = await as(token, 'POST', '/apps/shop/artifacts', {
+      commit,
+      branch: 'main',
+      scoreFiles: [scoreFile(commit)],
+    });
+    expect(response.statusCode, response.body).toBe(201);
+    return response.json();
+  };
+  const deploymentsOf = async (env: string): Promise<Array<{ id: string; commit: string | null }>> =>
+    (await api.call('GET', `/apps/shop/envs/${env}/deployments`)).json().items;
+
+  beforeAll(async () => {
+    api = await openFullApi(engine);
+    const setup: Array<[string, object]> = [
+      ['/apps', { id: 'shop' }],
+      ['/apps/shop/envs', { id: 'dev', type: 'development' }],
+      ['/apps/shop/envs', { id: 'prod', type: 'production' }],
+      ['/users', { username: 'dave', password: PASSWORD }],
+      ['/users', { username: 'dora', password: PASSWORD }],
+      ['/roles', { role: 'developer', user: 'dave', app: 'shop' }],
+      ['/roles', { role: 'developer', user: 'dora', app: 'shop' }],
+      ['/roles', { role: 'deployer', user: 'dora', envType: 'production' }],
+    ];
+    for (const [url, body] of setup) {
+      const response = await api.call('POST', url, body);
+      expect(response.statusCode, `POST ${url}: ${response.body}`).toBe(201);
+    }
+    for (const username of ['dave', 'dora']) {
+      const login = await api.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { username, password: PASSWORD },
+      });
+      tokens[username] = login.json().token;
+    }
+    for (const env of ['dev', 'prod']) {
+      const rule = await as(tokens.dora!, 'POST', '/apps/shop/rules', { env, branch: 'main' });
+      expect(rule.statusCode, rule.body).toBe(201);
+    }
+  });
+  afterAll(async () => {
+    await api?.cleanup();
+  });
+
+  it('does not deploy to production what a developer without deployer pushed, and says why', async () => {
+    const pushed = await push(tokens.dave!, 'd4ve001');
+    const [dev, prod] = pushed.triggered;
+    expect(dev).toMatchObject({ env: 'dev', deploymentId: expect.any(String), refused: null });
+    expect(prod).toMatchObject({ env: 'prod', deploymentId: null });
+    expect(prod!.refused).toContain('dave, who pushed the artifact, may not deploy to shop/prod');
+    expect(prod!.refused).toContain('deployer on environment type production');
+    expect((await deploymentsOf('prod')).map((d) => d.commit)).not.toContain('d4ve001');
+    const events = (await api.call('GET', '/events?app=shop&env=prod&type=rule.triggered')).json().items;
+    expect(events.at(-1).data).toMatchObject({ artifactId: pushed.id, deploymentId: null });
+  });
+
+  it('deploys to production what a deployer pushed', async () => {
+    const pushed = await push(tokens.dora!, 'd0ra001');
+    expect(pushed.triggered.map((t) => [t.env, t.refused])).toEqual([
+      ['dev', null],
+      ['prod', null],
+    ]);
+    expect((await deploymentsOf('prod')).map((d) => d.commit)).toContain('d0ra001');
+  });
+});
