@@ -75,11 +75,32 @@ describe.each(storeEngines)('deleting an environment while it deploys, on %s', (
       10_000,
       `deployment ${id} to succeed`,
     );
-    await eventually(
-      async () => ((await api.call('DELETE', '/apps/shop/envs/dev')).statusCode === 204 ? true : undefined),
-      10_000,
-      'the environment to be deleted',
-    );
+    // At once: a deployment that has finished no longer holds the environment, whatever the worker does next.
+    const deleted = await api.call('DELETE', '/apps/shop/envs/dev');
+    expect(deleted.statusCode, deleted.body).toBe(204);
     expect((await api.call('GET', '/apps/shop/envs/dev')).statusCode).toBe(404);
+  });
+
+  it('waits for a worker to give the lease back when none of the environment’s deployments runs', async () => {
+    expect((await api.call('POST', '/apps/shop/envs', { id: 'qa', type: 'development' })).statusCode).toBe(
+      201,
+    );
+    // A worker between deployments, or done and about to give the lease back: it holds the lease, nothing runs.
+    const hold = (owner: string | null) =>
+      api.store.db
+        .updateTable('environments')
+        .set({
+          lease_owner: owner,
+          lease_until: owner ? new Date(Date.now() + 60_000).toISOString() : null,
+        })
+        .where('app_id', '=', 'shop')
+        .where('id', '=', 'qa')
+        .execute();
+    await hold('other-replica');
+    const released = new Promise((resolve) => setTimeout(resolve, 300)).then(() => hold(null));
+    const deleted = await api.call('DELETE', '/apps/shop/envs/qa');
+    await released;
+    expect(deleted.statusCode, deleted.body).toBe(204);
+    expect((await api.call('GET', '/apps/shop/envs/qa')).statusCode).toBe(404);
   });
 });

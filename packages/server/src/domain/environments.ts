@@ -6,6 +6,7 @@ import {
   type Environment,
 } from '@pave/core';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isUniqueViolation, type Executor, type Store } from '../store/index.ts';
 import type { Insertable, Selectable } from 'kysely';
 import type { EnvironmentsTable } from '../store/schema.ts';
@@ -282,29 +283,44 @@ export async function releaseEnvironmentLease(
 }
 
 /**
+ * How long a deletion waits for a worker to give an environment's lease back while none of its deployments
+ * runs: a worker keeps the lease for a moment after a deployment has finished (it looks for the next one first).
+ */
+const LEASE_RETURN_WAIT_MS = 3_000;
+/** How often a waiting deletion tries the lease again. */
+const LEASE_RETRY_MS = 25;
+
+/**
  * Takes the deployment lease of an environment (the one a replica's deployment worker holds while it runs the
- * environment's deployments) for its deletion; resolves with the owner written. ConflictError when a worker
- * holds it: a deployment of the environment is running or about to.
+ * environment's deployments) for its deletion; resolves with the owner written. ConflictError when a
+ * deployment of the environment is running, or a worker keeps the lease for longer than LEASE_RETURN_WAIT_MS
+ * (a deployment of it is about to run).
  */
 async function takeLeaseForDeletion(db: Executor, appId: string, envId: string): Promise<string> {
   const owner = `deletion:${randomUUID()}`;
-  const at = now();
-  const taken = await db
-    .updateTable('environments')
-    .set({ lease_owner: owner, lease_until: new Date(Date.now() + DELETION_LEASE_MS).toISOString() })
-    .where('app_id', '=', appId)
-    .where('id', '=', envId)
-    .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_until', '<', at)]))
-    .executeTakeFirst();
-  if (Number(taken.numUpdatedRows) === 1) return owner;
-  const running = await db
-    .selectFrom('deployments')
-    .select('id')
-    .where('app_id', '=', appId)
-    .where('env_id', '=', envId)
-    .where('status', '=', 'running')
-    .orderBy('id')
-    .executeTakeFirst();
+  const giveUpAt = Date.now() + LEASE_RETURN_WAIT_MS;
+  let running: { id: number | string } | undefined;
+  for (;;) {
+    const at = now();
+    const taken = await db
+      .updateTable('environments')
+      .set({ lease_owner: owner, lease_until: new Date(Date.now() + DELETION_LEASE_MS).toISOString() })
+      .where('app_id', '=', appId)
+      .where('id', '=', envId)
+      .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_until', '<', at)]))
+      .executeTakeFirst();
+    if (Number(taken.numUpdatedRows) === 1) return owner;
+    running = await db
+      .selectFrom('deployments')
+      .select('id')
+      .where('app_id', '=', appId)
+      .where('env_id', '=', envId)
+      .where('status', '=', 'running')
+      .orderBy('id')
+      .executeTakeFirst();
+    if (running || Date.now() >= giveUpAt) break;
+    await sleep(LEASE_RETRY_MS);
+  }
   const what = running ? `deployment ${running.id} of it is running` : 'a deployment of it is starting';
   throw new ConflictError(`environment "${envId}" of app "${appId}" cannot be deleted now: ${what}`, [
     {
