@@ -1,12 +1,20 @@
 import type { Selectable } from 'kysely';
 import { minimatch } from 'minimatch';
-import { NotFoundError, type Artifact, type CreateRuleInput, type Rule, type RuleOutcome } from '@pave/core';
+import {
+  NUMERIC_ID_PATTERN,
+  NotAllowedError,
+  NotFoundError,
+  type Artifact,
+  type CreateRuleInput,
+  type Rule,
+  type RuleOutcome,
+} from '@pave/core';
 import type { Executor, Store } from '../store/index.ts';
 import type { RulesTable } from '../store/schema.ts';
 import { recordAudit } from './audit.ts';
 import { recordEvent } from './events.ts';
 import { now, systemContext, type Actor, type RequestContext } from './context.ts';
-import { actorSeesApp, decideFor, environmentAccess, loadGrants } from './access.ts';
+import { actorSeesApp, decideFor, environmentAccess, loadGrants, type AccessCheck } from './access.ts';
 import { environmentRow } from './environments.ts';
 import { createDeployment, type DeploymentPlanning } from './deployments/service.ts';
 
@@ -72,7 +80,46 @@ export async function listRules(db: Executor, app: string): Promise<Rule[]> {
   return rows.map(toRule);
 }
 
-/** Deletes a rule of `app`; NotFoundError if there is no such rule. */
+/**
+ * The check of `DELETE /apps/{app}/rules/{id}` (a route's `config.access`): deleting a rule changes what
+ * reaches its environment, so it needs what creating it does, deployment.create there (on a restricted
+ * environment type such as production: the deployer role). NotAllowedError (403) naming the rule's
+ * environment when the caller lacks it. No check for a rule that does not exist (deleteRule answers 404)
+ * or whose environment is gone (it deploys nowhere).
+ */
+export async function ruleDeletionAccess(
+  db: Executor,
+  actor: Actor,
+  app: string,
+  id: string,
+): Promise<AccessCheck[]> {
+  if (!NUMERIC_ID_PATTERN.test(id)) return [];
+  const rule = await db
+    .selectFrom('rules')
+    .select('env_id')
+    .where('app_id', '=', app)
+    .where('id', '=', Number(id))
+    .executeTakeFirst();
+  if (!rule) return [];
+  const access = await environmentAccess(db, app, rule.env_id);
+  if (!access) return [];
+  const target = { app, ...access };
+  const decision = decideFor(actor, 'deployment.create', target);
+  if (!decision.allowed) {
+    throw new NotAllowedError(
+      `rule ${id} deploys to ${app}/${rule.env_id}: deleting it needs deployment.create there, as creating ` +
+        `it does (${decision.reason})`,
+      // Named as authorize() names it, so the refusal is audited as one of deployment.create.
+      [{ path: 'permission', message: `deployment.create: ${decision.reason}` }],
+    );
+  }
+  return [{ permission: 'deployment.create', target }];
+}
+
+/**
+ * Deletes a rule of `app`; NotFoundError if there is no such rule. The route has checked that the caller may
+ * deploy to its environment (ruleDeletionAccess).
+ */
 export async function deleteRule(
   store: Store,
   context: RequestContext,

@@ -9,6 +9,7 @@ import {
   MATRIX_ROLES,
   MATRIX_TARGETS,
   MATRIX_VARIANTS,
+  RULE_SAMPLE_IDS,
   apiRoutes,
   concreteUrl,
   createMatrixUsers,
@@ -113,6 +114,23 @@ describe('the authorisation matrix: every API route x every role x own and other
           created_at: at,
           started_at: null,
           finished_at: null,
+        })
+        .execute();
+    }
+    // A rule per target into its environment, made by someone outside the matrix.
+    for (const [target, id] of Object.entries(RULE_SAMPLE_IDS)) {
+      const [app, env] = target === 'other' ? ['other', 'dev'] : target.split('/');
+      await store.db
+        .insertInto('rules')
+        .values({
+          id: Number(id),
+          app_id: app!,
+          env_id: env!,
+          branch: 'main',
+          workload: null,
+          created_by_id: 'usr_someone',
+          created_by: 'someone',
+          created_at: at,
         })
         .execute();
     }

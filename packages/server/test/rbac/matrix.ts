@@ -107,6 +107,13 @@ export const APPROVAL_SAMPLE_IDS: Record<MatrixTarget, string> = {
   other: '103',
 };
 
+/** The rules the test's setup inserts, one per target (into its environment), by id. */
+export const RULE_SAMPLE_IDS: Record<MatrixTarget, string> = {
+  'own/dev': '201',
+  'own/prod': '202',
+  other: '203',
+};
+
 /** A concrete URL for a route and target: `{app}` becomes own/other, `{env}` dev/prod, other params a sample. */
 export function concreteUrl(route: string, target: MatrixTarget): { method: string; url: string } {
   const [method, path] = route.split(' ') as [string, string];
@@ -124,6 +131,8 @@ export function concreteUrl(route: string, target: MatrixTarget): { method: stri
   if (path.startsWith('/webhook-deliveries/')) samples.id = `msg_${app}`;
   // Approvals are looked up by deployment id: the sample deployment awaiting approval of the target.
   if (path.startsWith('/approvals/')) samples.id = APPROVAL_SAMPLE_IDS[target];
+  // Rules are deleted by id: the sample rule into the target's environment.
+  if (path.startsWith('/apps/{app}/rules/')) samples.id = RULE_SAMPLE_IDS[target];
   let url = `/api/v1${path.replace(/\{(\w+)\}/g, (_match, name: string) => samples[name] ?? 'x')}`;
   // Listings that take the app in their query get it there.
   if (method === 'GET' && /^\/(audit|roles|auth\/can-i|resource-definitions\/match)$/.test(path)) {

@@ -166,17 +166,18 @@ function deploymentNotFound(id: string): NotFoundError {
 /**
  * The check of `POST /approvals/{id}/approve|reject` (a route's `config.access`): deployment.approve on the
  * deployment's environment type. NotFoundError when there is no such deployment or the caller may not see
- * its app; NotAllowedError (403) when the caller asked for the deployment themselves, whatever their roles.
+ * its app; NotAllowedError (403) when the caller is one of its requesters (requestersOf), whatever their roles.
  */
 export async function approvalAccess(db: Executor, actor: Actor, id: string): Promise<AccessCheck[]> {
   const pending = await deploymentWithType(db, id);
   if (!pending || !actorSeesApp(actor, pending.deployment.app_id)) throw deploymentNotFound(id);
-  const requester = await requesterOf(db, pending.deployment.actor);
-  if (requester?.username === actor.username || pending.deployment.actor === actor.username) {
-    throw new NotAllowedError(
-      `you asked for deployment ${id} yourself: someone else must approve or reject it (four eyes)`,
-      [{ path: 'path.id', message: 'the requester of a deployment may not decide it, whatever their role' }],
-    );
+  const own = (await requestersOf(db, pending.deployment)).find(
+    (requester) => requester.username === actor.username,
+  );
+  if (own) {
+    throw new NotAllowedError(`${own.how}: someone else must approve or reject it (four eyes)`, [
+      { path: 'path.id', message: 'the requesters of a deployment may not decide it, whatever their role' },
+    ]);
   }
   const target: AccessTarget = {
     app: pending.deployment.app_id,
@@ -186,30 +187,69 @@ export async function approvalAccess(db: Executor, actor: Actor, id: string): Pr
   return [{ permission: 'deployment.approve', target }];
 }
 
+/** Someone who asked for a deployment, and so may not decide it. */
+interface Requester {
+  /** Their user id; undefined when they no longer exist. */
+  userId: string | undefined;
+  username: string;
+  /** How they asked for it, said to them: `you asked for deployment 7 yourself`. */
+  how: string;
+}
+
 /**
  * Who asked for a deployment: the user named as its actor or, for a deployment a rule queued (actor
- * `rule:<id>`), the user whose roles the rule deploys with. Undefined when they no longer exist.
+ * `rule:<id>`), the user whose roles the rule deploys with and the user who pushed the artifact it deploys
+ * (what gets deployed is theirs; the rule's creator may never have seen it). A rule that no longer exists
+ * counts as a requester who no longer exists.
  */
-async function requesterOf(
-  db: Executor,
-  actor: string,
-): Promise<{ userId: string; username: string } | undefined> {
-  const rule = /^rule:(\d+)$/.exec(actor);
-  if (rule) {
-    const row = await db
-      .selectFrom('rules')
-      .innerJoin('users', 'users.id', 'rules.created_by_id')
-      .select(['users.id as userId', 'users.username as username'])
-      .where('rules.id', '=', Number(rule[1]))
-      .executeTakeFirst();
-    return row ?? undefined;
+async function requestersOf(db: Executor, deployment: Selectable<DeploymentsTable>): Promise<Requester[]> {
+  const id = String(deployment.id);
+  const rule = /^rule:(\d+)$/.exec(deployment.actor);
+  if (!rule) {
+    return [
+      {
+        userId: await userIdOf(db, deployment.actor),
+        username: deployment.actor,
+        how: `you asked for deployment ${id} yourself`,
+      },
+    ];
   }
-  const row = await db
-    .selectFrom('users')
-    .select(['id as userId', 'username'])
-    .where('username', '=', actor)
+  const ruleId = rule[1]!;
+  const creator = await db
+    .selectFrom('rules')
+    .innerJoin('users', 'users.id', 'rules.created_by_id')
+    .select(['users.id as userId', 'users.username as username'])
+    .where('rules.id', '=', Number(ruleId))
     .executeTakeFirst();
-  return row ?? undefined;
+  const requesters: Requester[] = [
+    {
+      userId: creator?.userId,
+      username: creator?.username ?? deployment.actor,
+      how: `you made rule ${ruleId}, which asked for deployment ${id}`,
+    },
+  ];
+  if (deployment.artifact_id !== null) {
+    const artifact = await db
+      .selectFrom('artifacts')
+      .select('created_by')
+      .where('id', '=', Number(deployment.artifact_id))
+      .executeTakeFirst();
+    if (artifact && artifact.created_by !== creator?.username) {
+      requesters.push({
+        userId: await userIdOf(db, artifact.created_by),
+        username: artifact.created_by,
+        how:
+          `you pushed the artifact that rule ${ruleId} deploys in deployment ${id} ` +
+          `(artifact ${String(deployment.artifact_id)})`,
+      });
+    }
+  }
+  return requesters;
+}
+
+async function userIdOf(db: Executor, username: string): Promise<string | undefined> {
+  const row = await db.selectFrom('users').select('id').where('username', '=', username).executeTakeFirst();
+  return row?.id;
 }
 
 /** The permission the requester of a deployment of `kind` needs to ask for it. */
@@ -218,30 +258,31 @@ function permissionToRequest(kind: string): Permission {
 }
 
 /**
- * Throws unless the requester of `pending` may still ask for it: they may have lost a role since. 409 when
- * they no longer exist, 403 naming the permission they lost.
+ * Throws unless every requester of `pending` (requestersOf) may still ask for it: they may have lost a role
+ * since. 409 when one no longer exists, 403 naming the permission one lost.
  */
-async function checkRequesterStillAllowed(db: Executor, pending: PendingRow): Promise<void> {
+async function checkRequestersStillAllowed(db: Executor, pending: PendingRow): Promise<void> {
   const { deployment } = pending;
-  const user = await requesterOf(db, deployment.actor);
-  if (!user) {
-    throw new ConflictError(
-      `deployment ${deployment.id} cannot be approved: its requester ${deployment.actor} no longer exists`,
-      [{ path: 'path.id', message: 'reject it; whoever deploys now asks again' }],
-    );
-  }
   const permission = permissionToRequest(deployment.kind);
-  const decision = decide(await loadGrants(db, user.userId), permission, {
-    app: deployment.app_id,
-    envType: pending.envType,
-    restricted: pending.restricted,
-  });
-  if (!decision.allowed) {
-    throw new NotAllowedError(
-      `deployment ${deployment.id} cannot be approved: its requester ${user.username} may no longer ` +
-        `do ${permission} on ${deployment.app_id}/${deployment.env_id} (${decision.reason})`,
-      [{ path: 'path.id', message: 'reject it, or grant the requester their roles again' }],
-    );
+  for (const requester of await requestersOf(db, deployment)) {
+    if (requester.userId === undefined) {
+      throw new ConflictError(
+        `deployment ${deployment.id} cannot be approved: its requester ${requester.username} no longer exists`,
+        [{ path: 'path.id', message: 'reject it; whoever deploys now asks again' }],
+      );
+    }
+    const decision = decide(await loadGrants(db, requester.userId), permission, {
+      app: deployment.app_id,
+      envType: pending.envType,
+      restricted: pending.restricted,
+    });
+    if (!decision.allowed) {
+      throw new NotAllowedError(
+        `deployment ${deployment.id} cannot be approved: its requester ${requester.username} may no longer ` +
+          `do ${permission} on ${deployment.app_id}/${deployment.env_id} (${decision.reason})`,
+        [{ path: 'path.id', message: 'reject it, or grant the requester their roles again' }],
+      );
+    }
   }
 }
 
@@ -261,7 +302,7 @@ async function pendingOrThrow(db: Executor, id: string): Promise<PendingRow> {
  * Approves deployment `id`: it becomes `queued` and the worker runs it. The caller's right to approve is
  * checked by the route (approvalAccess). ConflictError when it is not awaiting approval (naming its status,
  * also when another approver decided it at the same moment); NotAllowedError when its requester may no longer
- * deploy there; the policies' error (422) when a policy denies it now. Audited, with an `approval.approved` event. Answers the deployment as it is now.
+ * deploy there (any of its requesters: requestersOf); the policies' error (422) when a policy denies it now. Audited, with an `approval.approved` event. Answers the deployment as it is now.
  */
 export async function approveDeployment(
   store: Store,
@@ -270,7 +311,7 @@ export async function approveDeployment(
   body: ApproveBody,
 ): Promise<DeploymentDetail> {
   const pending = await pendingOrThrow(store.db, id);
-  await checkRequesterStillAllowed(store.db, pending);
+  await checkRequestersStillAllowed(store.db, pending);
   // Policies may have changed (or a freeze begun) since it was asked for: a deny now refuses it (422).
   await checkDeploymentPolicies(store, context, id);
   const comment = body.comment?.trim() ? body.comment.trim() : null;

@@ -17,7 +17,7 @@ import type { Store } from '../../store/index.ts';
 import { environmentAccess, type AccessCheck } from '../../domain/access.ts';
 import { getApp } from '../../domain/apps.ts';
 import { getArtifact, listArtifacts, pushArtifact } from '../../domain/artifacts.ts';
-import { createRule, deleteRule, listRules, triggerRules } from '../../domain/rules.ts';
+import { createRule, deleteRule, listRules, ruleDeletionAccess, triggerRules } from '../../domain/rules.ts';
 import type { EnvironmentTargets } from '../../domain/deployments/orchestrator.ts';
 import type { ResourceDeps } from '../../domain/resources/provision.ts';
 
@@ -148,8 +148,22 @@ export function artifactRoutes(api: ApiServer, deps: ArtifactRouteDeps): void {
   api.delete(
     '/apps/:app/rules/:id',
     {
-      config: { permission: 'rule.write' },
-      schema: { tags, summary: 'Delete an automation rule', params: RuleParams },
+      config: {
+        permission: 'rule.write',
+        // Deleting a rule changes what reaches its environment: it needs what creating the rule needs.
+        access: async (request) => {
+          const { app, id } = request.params as { app: string; id?: unknown };
+          return ruleDeletionAccess(store.db, request.pave.actor, app, String(id));
+        },
+      },
+      schema: {
+        tags,
+        summary: 'Delete an automation rule',
+        description:
+          "Needs deployment.create on the rule's environment too, as creating it does (on a restricted type " +
+          'such as production: the deployer role).',
+        params: RuleParams,
+      },
     },
     async (request, reply) => {
       await deleteRule(store, request.pave, request.params.app, request.params.id);
