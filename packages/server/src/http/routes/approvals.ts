@@ -61,8 +61,9 @@ export function approvalRoutes(
         tags,
         summary: 'Approve a deployment awaiting approval: it is queued and runs',
         description:
-          'Needs deployment.approve on its environment type (approver there, or admin); never its requester. ' +
-          'Its requester must still be allowed to deploy there. 409 when it is not awaiting approval.',
+          'Needs deployment.approve on its environment type (approver there, or admin); never its requester ' +
+          '(for a deployment a rule queued: neither the rule’s creator nor who pushed the artifact). Its ' +
+          'requesters must still be allowed to deploy there. 409 when it is not awaiting approval.',
         params: ApprovalParams,
         body: ApproveBody.optional(),
         response: { 200: DeploymentDetail },
