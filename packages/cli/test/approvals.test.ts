@@ -120,6 +120,7 @@ describe('pave approvals', () => {
       deployment: detail(),
       envType: 'production',
       requestedBy: 'alice',
+      requesters: ['alice'],
       requestedAt: '2025-01-31T09:30:00.000Z',
       expiresAt: '2025-02-01T09:30:00.000Z',
       summary: 'update api (containers.main.image)',

@@ -17,6 +17,12 @@ export const Approval = z
     deployment: Deployment,
     envType: z.string().describe("The type of the deployment's environment (approver is held on it)."),
     requestedBy: z.string().describe('Who asked for the deployment; they may not approve it themselves.'),
+    requesters: z
+      .array(z.string())
+      .describe(
+        'The users who may not decide it: its requester or, for a deployment a rule queued (`rule:<id>`), ' +
+          'the rule’s creator and who pushed the artifact it deploys.',
+      ),
     requestedAt: timestamp,
     expiresAt: timestamp.describe('When it expires unless approved or rejected.'),
     summary: z

@@ -109,6 +109,16 @@ describe.each(storeEngines)('approving what a rule deploys on %s', (engine) => {
     }
     const shown = accepted(await api.call('GET', `/apps/shop/envs/prod/deployments/${id}`));
     expect(shown.status).toBe('awaiting-approval');
+    // The list says who may not decide it, so the portal offers them no Approve button.
+    const listed = (await api.call('GET', '/approvals?app=shop')).json().items as Array<{
+      id: string;
+      requestedBy: string;
+      requesters: string[];
+    }>;
+    expect(listed.find((approval) => approval.id === id)).toMatchObject({
+      requestedBy: `rule:${ruleId}`,
+      requesters: ['dora', 'ann'],
+    });
 
     const approved = await as('abe', 'POST', `/approvals/${id}/approve`, {});
     expect(approved.statusCode, approved.body).toBe(200);

@@ -47,7 +47,7 @@ export function ApprovalPanel({
         mayDecide={
           target !== undefined &&
           session.can('deployment.approve', target) &&
-          pending.requestedBy !== session.whoami.username
+          !pending.requesters.includes(session.whoami.username)
         }
         onDecided={(deployment, verb) => {
           approvals.reload();
@@ -136,7 +136,9 @@ function PendingApproval({
         <p className="muted">
           {approval.requestedBy === session.whoami.username
             ? 'You asked for it: someone else with the approver role must approve it.'
-            : 'An approver of this environment type decides it.'}
+            : approval.requesters.includes(session.whoami.username)
+              ? `You made the rule that asked for it, or pushed the artifact it deploys: someone else with the approver role must approve it.`
+              : 'An approver of this environment type decides it.'}
         </p>
       )}
       <Command>{`pave approvals approve ${approval.id} --comment "..."`}</Command>

@@ -494,6 +494,7 @@ export async function listApprovals(db: Executor, actor: Actor, app?: string): P
       deployment,
       envType,
       requestedBy: row.actor,
+      requesters: (await requestersOf(db, row)).map((requester) => requester.username),
       requestedAt: row.created_at,
       expiresAt: expiryOf(row.created_at),
       summary: summarizeDiff(diff),
