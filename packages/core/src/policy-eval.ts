@@ -195,12 +195,30 @@ function checkFreeze(freeze: PolicyFreeze): PolicyProblem[] {
       return problems;
     }
   }
+  const form = 'minute hour day-of-month month day-of-week, e.g. "0 16 * * FRI"';
+  // croner also reads six fields (seconds first), which would shift every field of a schedule meant otherwise.
+  const fields = freeze.schedule.trim().split(/\s+/u).length;
+  if (fields !== 5) {
+    problems.push({
+      field: 'freeze/schedule',
+      message: `has ${fields} fields; a freeze schedule has five (${form})`,
+    });
+    return problems;
+  }
+  let cron: Cron;
   try {
-    new Cron(freeze.schedule, { timezone: freeze.timezone, paused: true });
+    cron = new Cron(freeze.schedule, { timezone: freeze.timezone, paused: true });
   } catch (error) {
     problems.push({
       field: 'freeze/schedule',
-      message: `not a cron schedule (minute hour day-of-month month day-of-week, e.g. "0 16 * * FRI"): ${(error as Error).message}`,
+      message: `not a cron schedule (${form}): ${(error as Error).message}`,
+    });
+    return problems;
+  }
+  if (cron.nextRun() === null) {
+    problems.push({
+      field: 'freeze/schedule',
+      message: `never starts a window (no date matches it, e.g. February 30th), so it would freeze nothing; write one that does (${form})`,
     });
   }
   return problems;

@@ -69,6 +69,7 @@ export function applyManifestPatch(
   patch: Pick<ExpandedProfilePatch, 'profile' | 'index' | 'ops'>,
 ): PatchableManifest {
   let document = jsonPatch.deepClone(object) as PatchableManifest;
+  const identity = identityOf(object);
   patch.ops.forEach((op, index) => {
     try {
       document = jsonPatch.applyOperation(document, op as Operation, true, true).newDocument;
@@ -77,8 +78,38 @@ export function applyManifestPatch(
       const reason = REASONS[name] ?? (error as Error).message.split('\n')[0] ?? 'cannot apply';
       throw new ManifestPatchError(patch, index, op, reason, describeObject(object));
     }
+    const changed = [...identity].find(([field, value]) => identityOf(document).get(field) !== value)?.[0];
+    if (changed !== undefined) {
+      const reason =
+        `it changes ${changed}, which Pave sets to place, find and prune the object; a profile may shape an ` +
+        'object, not move, rename or re-kind it; to add another object, use `objects`';
+      throw new ManifestPatchError(patch, index, op, reason, describeObject(object));
+    }
   });
   return document;
+}
+
+/**
+ * What Pave identifies a rendered object by, as `field -> value`: its apiVersion, kind, name and namespace
+ * (another namespace would leave the environment's, secrets and all, where pruning never looks) and its
+ * `pave.dev/` labels (prune, remove and destroy select objects by them).
+ */
+function identityOf(object: PatchableManifest): Map<string, unknown> {
+  const metadata = isRecord(object.metadata) ? object.metadata : {};
+  const labels = isRecord(metadata.labels) ? metadata.labels : {};
+  return new Map<string, unknown>([
+    ['apiVersion', object.apiVersion],
+    ['kind', object.kind],
+    ['metadata.name', metadata.name],
+    ['metadata.namespace', metadata.namespace],
+    ...Object.keys(labels)
+      .filter((key) => key.startsWith('pave.dev/'))
+      .map((key): [string, unknown] => [`the label ${key}`, labels[key]]),
+  ]);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 /**

@@ -75,6 +75,17 @@ describe('checkPolicy', () => {
     );
     expect(freeze({ from: '2026-12-03T00:00:00Z', to: '2026-12-02T00:00:00Z' })[0]?.field).toBe('freeze/to');
   });
+
+  it('refuses a schedule that never starts a window, or that is not the documented five fields', () => {
+    const freeze = (schedule: string) =>
+      checkPolicy({ id: 'f', severity: 'deny', message: 'm', freeze: { schedule, duration: '1h' } });
+    expect(freeze('0 0 30 2 *')).toEqual([
+      { field: 'freeze/schedule', message: expect.stringContaining('never starts a window') },
+    ]);
+    expect(freeze('0 0 16 * * FRI')).toEqual([
+      { field: 'freeze/schedule', message: expect.stringContaining('has 6 fields') },
+    ]);
+  });
 });
 
 describe('evaluatePolicies', () => {

@@ -163,6 +163,40 @@ describe.each(storeEngines)('workload profiles through the API on %s', (engine) 
     expect((await call('GET', '/profiles')).json().items).toEqual([]);
   });
 
+  it('refuses a patch that moves, renames or re-kinds an object, or drops the labels Pave finds it by', async () => {
+    const ops = [
+      { op: 'replace', path: '/metadata/namespace', value: 'kube-system' },
+      { op: 'add', path: '/metadata/name', value: 'other' },
+      { op: 'replace', path: '/kind', value: 'ClusterRole' },
+      { op: 'remove', path: '/metadata/labels/pave.dev~1workload' },
+      { op: 'move', from: '/metadata', path: '/spec/metadata' },
+    ];
+    const response = await apply(
+      ops.map((op, index) => ({
+        id: `escape-${index}`,
+        criteria: [],
+        patches: [{ target: { kind: index % 2 ? 'Secret' : 'Deployment' }, ops: [op] }],
+      })),
+    );
+    expect(response.statusCode, response.body).toBe(400);
+    const field = [
+      'metadata.namespace',
+      'metadata.name',
+      'kind',
+      'the label pave.dev/workload',
+      'metadata.name',
+    ];
+    expect(response.json().errors).toEqual(
+      ops.map((op, index) => ({
+        path: `/profiles/${index}/patches/0/ops/0/path`,
+        message: expect.stringContaining(
+          `profile escape-${index}, patch 0, operation 0 (${op.op} ${op.path}): it changes ${field[index]},`,
+        ),
+      })),
+    );
+    expect((await call('GET', '/profiles')).json().items).toEqual([]);
+  });
+
   it('says which profiles apply to an environment, most specific first', async () => {
     await apply([PROD_HARDENING, SHOP_PROD]);
     const prod = await call('GET', '/profiles/match?app=shop&env=prod');

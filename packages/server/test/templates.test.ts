@@ -156,6 +156,78 @@ describe.each(storeEngines)('templates on %s', (engine) => {
     expect((await api.call('GET', '/templates/shop-api')).statusCode).toBe(404);
   });
 
+  it('gives templates only their data: no way out to JavaScript, and the server keeps running nothing', async () => {
+    const escapes = [
+      '{{ range.constructor("return process.pid")() }}',
+      '{{ name.constructor.constructor("return process.pid")() }}',
+      '{{ cycler.constructor("return process.pid")() }}',
+      '{{ constructor.getOwnPropertyNames(name) }}',
+      '{{ name["__proto__"] }}',
+      '{% set f = range %}{{ f["constr" ~ "uctor"]("return 1")() }}',
+    ];
+    const response = await api.call('PUT', '/templates/shop-api', {
+      ...SHOP,
+      files: escapes.map((content, index) => ({ path: `f${index}.txt`, content })),
+    });
+    expect(response.statusCode, response.body).toBe(400);
+    expect(response.body).not.toContain(String(process.pid));
+    expect(response.json().errors).toEqual(
+      escapes.map((_, index) => ({
+        path: `/files/${index}/content`,
+        // A member computed at render time has no place in the text to point at.
+        message: expect.stringMatching(
+          new RegExp(`^f${index}\\.txt${index < 5 ? ':1:\\d+' : ''}: .*only their answers`, 'u'),
+        ),
+      })),
+    );
+    // What templates do with their data still works: members, methods of strings and lists, filters.
+    const fine = await api.call('PUT', '/templates/shop-api', {
+      ...SHOP,
+      files: [
+        {
+          path: 'a.txt',
+          content:
+            '{{ name.toUpperCase() }} {{ name | length }} {{ [1, 2].length }} {% for i in range(2) %}{{ i }}{% endfor %}',
+        },
+      ],
+    });
+    expect(fine.statusCode, fine.body).toBe(200);
+    const rendered = await api.call('POST', '/templates/shop-api/render', { answers: { name: 'shop' } });
+    expect(rendered.json().files[0].content).toBe('SHOP 4 2 01');
+  });
+
+  it('refuses file paths that reach into .git, or that clash as file and directory', async () => {
+    const response = await api.call('PUT', '/templates/shop-api', {
+      ...SHOP,
+      files: [
+        { path: '.git/hooks/post-commit', content: '#!/bin/sh\ntouch pwned\n', executable: true },
+        { path: 'src/.GIT/config', content: '[core]\n' },
+        { path: 'a/./b.txt', content: 'b' },
+        { path: 'lib', content: 'a file' },
+        { path: 'lib/index.js', content: 'and a directory' },
+      ],
+    });
+    expect(response.statusCode, response.body).toBe(400);
+    expect(response.json().errors).toEqual([
+      { path: '/files/0/path', message: expect.stringContaining('.git') },
+      { path: '/files/1/path', message: expect.stringContaining('.git') },
+      { path: '/files/2/path', message: expect.stringContaining('not a relative path') },
+      { path: '/files/4/path', message: expect.stringContaining('/files/3 generates the file lib') },
+    ]);
+    // An answer cannot lead there either.
+    await api.call('PUT', '/templates/shop-api', {
+      ...SHOP,
+      parameters: { type: 'object', properties: { name: { type: 'string' } } },
+      setup: { ...SHOP.setup, app: 'shop' },
+      files: [{ path: '{{ name }}/config', content: 'x' }],
+    });
+    const rendered = await api.call('POST', '/templates/shop-api/render', { answers: { name: '.git' } });
+    expect(rendered.statusCode).toBe(400);
+    expect(rendered.json().errors).toEqual([
+      { path: '/files/0/path', message: expect.stringContaining('.git') },
+    ]);
+  });
+
   it('refuses parameters that are not a valid JSON Schema', async () => {
     const response = await api.call('PUT', '/templates/shop-api', {
       ...SHOP,

@@ -133,6 +133,25 @@ describe('workload profiles in the Kubernetes manifests', () => {
     );
   });
 
+  it("refuse a patch that would move the workload's objects out of the environment's namespace", () => {
+    const escape = (): WorkloadProfileEffects => ({
+      ids: ['escape'],
+      patches: [
+        {
+          profile: 'escape',
+          index: 0,
+          target: { kind: 'Secret' },
+          ops: [{ op: 'replace', path: '/metadata/namespace', value: 'kube-system' }],
+        },
+      ],
+      objects: [],
+    });
+    const error = refusal(() => renderManifests(withProfiles(twoWorkloadsApp(), escape)));
+    expect(error.errors?.[0]?.message).toMatch(
+      /^profile escape, patch 0, operation 0 \(replace \/metadata\/namespace\): it changes metadata\.namespace, /u,
+    );
+  });
+
   it('validate the patched objects against the Kubernetes schemas', () => {
     const three = (): WorkloadProfileEffects => ({
       ids: ['typo'],

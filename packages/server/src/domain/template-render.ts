@@ -17,6 +17,66 @@ import {
  * answers against them, and rendering its files and setup with Nunjucks. Nothing here touches the store.
  */
 
+/*
+ * Nunjucks has no sandbox: a member lookup reaches any JavaScript property, so `{{ range.constructor("return
+ * process")() }}` would run code in the server, with its keys and its database. Rendering looks every name and
+ * member up through two functions of the runtime the compiled templates share; they are replaced here, once,
+ * by ones that keep a template to its data: names are the answers, `{% set %}` variables and Nunjucks'
+ * globals (never what objects inherit, such as `constructor`), and no member leads to a prototype, a
+ * constructor or into a function. Strings' and lists' own methods (`name.toUpperCase()`) stay usable.
+ */
+const HIDDEN_MEMBERS: ReadonlySet<string> = new Set([
+  'constructor',
+  'prototype',
+  '__proto__',
+  '__defineGetter__',
+  '__defineSetter__',
+  '__lookupGetter__',
+  '__lookupSetter__',
+]);
+
+/**
+ * A template reached for something outside its data (see HIDDEN_MEMBERS). Nunjucks keeps only the text of
+ * what a lookup throws, so the member is named in it, in backticks, for nunjucksProblem to find.
+ */
+class TemplateSandboxError extends Error {
+  override name = 'TemplateSandboxError';
+  constructor(member: string, ofFunction = false) {
+    super(
+      `\`${member}\`${ofFunction ? ' of a function' : ''} is not available: templates see only their answers ` +
+        "and Nunjucks' own globals",
+    );
+  }
+}
+
+interface NunjucksScope {
+  lookup(name: string): unknown;
+}
+
+const runtime = nunjucks.runtime as unknown as {
+  memberLookup(object: unknown, member: unknown): unknown;
+  contextOrFrameLookup(
+    context: NunjucksScope & { ctx: object; env: { globals: object } },
+    frame: NunjucksScope,
+    name: string,
+  ): unknown;
+};
+const memberLookup = runtime.memberLookup;
+runtime.memberLookup = (object, member) => {
+  const name = String(member);
+  if (typeof object === 'function') throw new TemplateSandboxError(name, true);
+  if (HIDDEN_MEMBERS.has(name)) throw new TemplateSandboxError(name);
+  return memberLookup(object, member);
+};
+runtime.contextOrFrameLookup = (context, frame, name) => {
+  const value = frame.lookup(name);
+  if (value !== undefined) return value;
+  if (Object.hasOwn(context.ctx, name)) return (context.ctx as Record<string, unknown>)[name];
+  if (Object.hasOwn(context.env.globals, name)) return (context.env.globals as Record<string, unknown>)[name];
+  if (HIDDEN_MEMBERS.has(name) || name in context.ctx) throw new TemplateSandboxError(name);
+  return undefined;
+};
+
 function newAjv(): Ajv2020 {
   const ajv = new Ajv2020({ allErrors: true, strict: false, useDefaults: true });
   addFormats(ajv);
@@ -186,11 +246,9 @@ export function renderTemplateFiles(template: Template, answers: TemplateAnswers
       });
       return;
     }
-    if (path.startsWith('/') || path.split('/').some((part) => part === '..' || part === '')) {
-      problems.push({
-        path: `/files/${index}/path`,
-        message: `renders to "${path}", which is not a relative path inside the project`,
-      });
+    const problem = pathProblem(path);
+    if (problem) {
+      problems.push({ path: `/files/${index}/path`, message: `renders to "${path}", ${problem}` });
       return;
     }
     seen.set(path, index);
@@ -205,6 +263,7 @@ export function renderTemplateFiles(template: Template, answers: TemplateAnswers
       });
     }
   });
+  problems.push(...fileDirectoryClashes(files, seen));
   const { setup } = template;
   const app = render(setup.app, 'setup.app', '/setup/app').trim();
   const values = setup.values.map((value, index) => ({
@@ -233,6 +292,42 @@ export function renderTemplateFiles(template: Template, answers: TemplateAnswers
   };
 }
 
+/**
+ * Why a rendered file path may not be written, or undefined when it may. `pave init` writes the files and then
+ * runs git in the directory: a file under `.git` (a hook, `core.fsmonitor` in its config) would run commands
+ * there, even with `--no-deploy`, so no segment may be `.git` (in any case, as case-insensitive file systems
+ * see it).
+ */
+function pathProblem(path: string): string | undefined {
+  const parts = path.split('/');
+  if (path.startsWith('/') || parts.some((part) => part === '..' || part === '.' || part === '')) {
+    return 'which is not a relative path inside the project (no leading "/", no "." or ".." and no empty segment)';
+  }
+  if (parts.some((part) => part.toLowerCase() === '.git')) {
+    return "which is inside .git: git's own files (hooks, config) may run commands, so a template may not write them";
+  }
+  return undefined;
+}
+
+/** A file whose path is also a directory of another file (`lib` and `lib/index.js`): both cannot be written. */
+function fileDirectoryClashes(files: readonly RenderedFile[], indexes: Map<string, number>): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  for (const file of files) {
+    const parts = file.path.split('/');
+    for (let length = 1; length < parts.length; length++) {
+      const directory = parts.slice(0, length).join('/');
+      const clash = indexes.get(directory);
+      if (clash === undefined) continue;
+      problems.push({
+        path: `/files/${indexes.get(file.path)!}/path`,
+        message: `${file.path} needs the directory ${directory}, but /files/${clash} generates the file ${directory}; rename one`,
+      });
+      break;
+    }
+  }
+  return problems;
+}
+
 /** Problems of a rendered setup that only answers can cause: an app id that is not a DNS label. */
 export function renderedSetupProblems(rendering: Rendering): FieldProblem[] {
   const { app } = rendering.setup;
@@ -246,6 +341,16 @@ export function renderedSetupProblems(rendering: Rendering): FieldProblem[] {
  */
 export function nunjucksProblem(error: unknown, text: string, name: string): string {
   const raw = error instanceof Error ? error.message : String(error);
+  const sandbox = /TemplateSandboxError: (`([^`]*)`.*)$/su.exec(raw);
+  if (sandbox) {
+    // Nunjucks gives no position for errors of lookups: the first place the text names the member is it.
+    const [, message, member = ''] = sandbox;
+    const literal = member.replace(/[.*+?^${}()|[\]\\]/gu, '\\$&');
+    const at = new RegExp(`(?<![\\w$])${literal}(?![\\w$])`, 'u').exec(text)?.index;
+    if (at === undefined) return `${name}: ${message}`;
+    const before = text.slice(0, at).split('\n');
+    return `${name}:${before.length}:${before.at(-1)!.length + 1}: ${message}`;
+  }
   const position = /\[Line (\d+), Column (\d+)\]/u.exec(raw);
   const detail = (raw.split('\n').slice(1).join(' ').trim() || raw).replace(/^Error: /u, '');
   if (!position) {
