@@ -238,6 +238,22 @@ describe.each(storeEngines)('users, teams and password login on %s', (engine) =>
     expect((await login('alice', PASSWORDS.alice, '10.0.5.2')).statusCode).toBe(200);
   });
 
+  it('checks no more than 5 of a burst of concurrent guesses for one user from one address', async () => {
+    const burst = await Promise.all(
+      Array.from({ length: 30 }, (_, attempt) => login('bob', `a concurrent guess ${attempt}`, '10.0.5.90')),
+    );
+    const statuses = burst.map((response) => response.statusCode);
+    expect(statuses.filter((status) => status === 401).length).toBeLessThanOrEqual(5);
+    expect(statuses.filter((status) => status !== 401).every((status) => status === 429)).toBe(true);
+    // Refused attempts count for nothing: bob is let in from there once the failures that were checked expire.
+    const failures = await store.db
+      .selectFrom('login_failures')
+      .select('id')
+      .where('key', '=', 'user:bob@10.0.5.90')
+      .execute();
+    expect(failures.length).toBe(statuses.filter((status) => status === 401).length);
+  });
+
   it('forgets failed logins older than 5 minutes', async () => {
     const longAgo = new Date(Date.now() - 6 * 60_000).toISOString();
     await store.db
@@ -348,6 +364,17 @@ describe.each(storeEngines)('users, teams and password login on %s', (engine) =>
       teams: ['qa'],
       tokensDeleted: 1,
     });
+  });
+
+  it("stops a deleted user's tokens at once on the replica that deleted them", async () => {
+    const user = (await call('POST', '/users', { payload: { username: 'gone' } })).json() as { id: string };
+    const gone = (await insertToken(store.db, { id: user.id, username: 'gone' }, 'laptop', null)).token;
+    // A request right before the deletion leaves the token's actor cached on this replica.
+    expect((await call('GET', '/whoami', { token: gone })).statusCode).toBe(200);
+    expect((await call('DELETE', '/users/gone')).statusCode).toBe(204);
+    const after = await call('GET', '/whoami', { token: gone });
+    expect(after.statusCode).toBe(401);
+    expect(after.json().detail).toBe('the bearer token is not valid');
   });
 
   it('lets a user change their own password with the current one, revoking their other tokens', async () => {

@@ -134,6 +134,40 @@ describe.each(storeEngines)('roles, teams and scoped tokens through the API on %
     expect(bad.json().errors[0].path).toBe('/scope');
   });
 
+  it("keeps a scoped token to its scope's tokens: it neither lists nor revokes its user's wider tokens", async () => {
+    const create = async (token: string, body: object) => {
+      const created = await call(token, 'POST', '/tokens', body);
+      expect(created.statusCode, created.body).toBe(201);
+      return created.json() as { id: string; token: string };
+    };
+    const wide = await create(tokens.olivia!, { name: 'laptop' });
+    const ci = await create(tokens.olivia!, { name: 'ci', scope: 'app:shop:developer' });
+    const narrower = await create(ci.token, { name: 'ci-read', scope: 'app:shop:viewer' });
+
+    const listed = await call(ci.token, 'GET', '/tokens');
+    expect(listed.statusCode).toBe(200);
+    expect(
+      listed
+        .json()
+        .items.map((t: { name: string }) => t.name)
+        .sort(),
+    ).toEqual(['ci', 'ci-read']);
+
+    const revokeWide = await call(ci.token, 'DELETE', `/tokens/${wide.id}`);
+    expect(revokeWide.statusCode).toBe(403);
+    expect(revokeWide.json().detail).toContain('app:shop:developer');
+    expect((await call(wide.token, 'GET', '/whoami')).statusCode).toBe(200);
+    // From the narrower token, the wider one is out of reach too.
+    expect((await call(narrower.token, 'DELETE', `/tokens/${ci.id}`)).statusCode).toBe(403);
+
+    expect((await call(ci.token, 'DELETE', `/tokens/${narrower.id}`)).statusCode).toBe(204);
+    expect((await call(narrower.token, 'GET', '/whoami')).statusCode).toBe(401);
+    expect((await call(ci.token, 'DELETE', `/tokens/${ci.id}`)).statusCode).toBe(204);
+    expect((await call(ci.token, 'GET', '/whoami')).statusCode).toBe(401);
+    // The unscoped token still sees and manages them all.
+    expect((await call(wide.token, 'GET', '/tokens')).json().items.length).toBeGreaterThanOrEqual(4);
+  });
+
   it('lets a member create apps, owning them, and see only those', async () => {
     expect((await call(tokens.member!, 'POST', '/apps', { id: 'mine' })).statusCode).toBe(201);
     await fresh();

@@ -230,6 +230,22 @@ describe.each(storeEngines)('single sign-on with OIDC on %s', (engine) => {
     expect(portalParams(again.headers.location as string).get('username')).toBe('bob-2');
   });
 
+  it('finishes first sign-ins made at the same moment: one user per subject, a name of their own each', async () => {
+    for (const subject of ['sam-sub-1', 'sam-sub-2', 'sam-sub-3']) {
+      provider.accounts.set(subject, { preferredUsername: 'sam', groups: [] });
+    }
+    // Three people called sam, and the first of them in a second browser tab, come back from the provider at once.
+    const callbacks: string[] = [];
+    for (const subject of ['sam-sub-1', 'sam-sub-2', 'sam-sub-3', 'sam-sub-1']) {
+      callbacks.push(await signInAtProvider(await start(), subject));
+    }
+    const answers = await Promise.all(callbacks.map(callback));
+    for (const answer of answers) expect(answer.statusCode, answer.body).toBe(302);
+    const names = answers.map((answer) => portalParams(answer.headers.location as string).get('username'));
+    expect(new Set(names.slice(0, 3))).toEqual(new Set(['sam', 'sam-2', 'sam-3']));
+    expect(names[3]).toBe(names[0]);
+  });
+
   it('refreshes team memberships from the groups at every sign-in: added and removed', async () => {
     provider.accounts.set('alice-sub', { preferredUsername: 'alice', groups: ['ops'] });
     expect((await call('PUT', '/teams/web/members/alice')).statusCode).toBe(200);

@@ -8,6 +8,7 @@ import {
   type LoginResult,
   type OrgRole,
 } from '@pave/core';
+import { sql } from 'kysely';
 import type { Executor, Store } from '../store/index.ts';
 import { recordAudit } from './audit.ts';
 import { refusalsFor } from './audit-refusals.ts';
@@ -321,6 +322,7 @@ export class OidcSignOn {
     const signedInAt = new Date();
     const expiresAt = new Date(signedInAt.getTime() + LOGIN_TOKEN_TTL_MS).toISOString();
     return this.store.transaction(async (tx) => {
+      await lockSignIns(this.store, tx);
       const linked = await tx
         .selectFrom('oidc_identities')
         .innerJoin('users', 'users.id', 'oidc_identities.user_id')
@@ -410,6 +412,19 @@ export class OidcSignOn {
       },
     });
     return { id, username };
+  }
+}
+
+/**
+ * Makes SSO sign-ins that finish at the same moment take turns, so that two first sign-ins (one subject in
+ * two browser tabs, or two people whose names make the same username) do not both create the user: the second
+ * finds the first's user, or takes the next free name. On PostgreSQL (read committed, several replicas) that
+ * is a transaction-scoped advisory lock, held until commit or rollback; each later statement then sees what
+ * the first committed. SQLite needs none: Pave's one connection to it runs one transaction at a time.
+ */
+async function lockSignIns(store: Store, tx: Executor): Promise<void> {
+  if (store.engine === 'postgres') {
+    await sql`select pg_advisory_xact_lock(hashtext('pave.sso-sign-ins'))`.execute(tx);
   }
 }
 

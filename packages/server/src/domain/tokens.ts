@@ -173,7 +173,21 @@ function scopeText(scope: AccessGrant): string {
     : `${scope.scope.kind}:${scope.scope.id}:${scope.role}`;
 }
 
-/** The calling user's tokens (revoked ones included, marked), newest first. */
+/**
+ * Whether the calling token reaches a token of its user: an unscoped token reaches them all, a scoped one
+ * only those limited to its scope or a narrower one (so a CI token for one app cannot see or revoke its
+ * user's wider tokens).
+ */
+function reachesToken(actor: Actor, row: Pick<Selectable<TokensTable>, 'scope'>): boolean {
+  if (!actor.tokenScope) return true;
+  const scope = row.scope ? parseTokenScope(row.scope) : null;
+  return scope !== null && scopeWithin(scope, actor.tokenScope);
+}
+
+/**
+ * The calling user's tokens (revoked ones included, marked), newest first; through a scoped token, only
+ * those within its scope.
+ */
 export async function listTokens(db: Executor, actor: Actor): Promise<TokenInfo[]> {
   const rows = await db
     .selectFrom('tokens')
@@ -181,10 +195,13 @@ export async function listTokens(db: Executor, actor: Actor): Promise<TokenInfo[
     .where('user_id', '=', actor.userId)
     .orderBy('created_at', 'desc')
     .execute();
-  return rows.map((row) => toTokenInfo(row, actor.username));
+  return rows.filter((row) => reachesToken(actor, row)).map((row) => toTokenInfo(row, actor.username));
 }
 
-/** Revokes one of the calling user's tokens; it stops working at once. NotFoundError if there is no such token. */
+/**
+ * Revokes one of the calling user's tokens; it stops working at once. NotFoundError if there is no such
+ * token; NotAllowedError when the calling token is scoped and the token reaches beyond that scope.
+ */
 export async function revokeToken(store: Store, context: RequestContext, tokenId: string): Promise<void> {
   await store.transaction(async (tx) => {
     const row = await tx
@@ -197,6 +214,13 @@ export async function revokeToken(store: Store, context: RequestContext, tokenId
       throw new NotFoundError(`token "${tokenId}" not found`, [
         { path: 'id', message: 'no such token of yours; `pave tokens list` shows their ids' },
       ]);
+    }
+    const { tokenScope } = context.actor;
+    if (tokenScope && !reachesToken(context.actor, row)) {
+      throw new NotAllowedError(
+        `this token is limited to ${scopeText(tokenScope)}; it cannot revoke a token that reaches further`,
+        [{ path: 'id', message: 'revoke it with an unscoped token, e.g. after `pave login`' }],
+      );
     }
     if (row.revoked_at) return;
     await tx.updateTable('tokens').set({ revoked_at: now() }).where('id', '=', tokenId).execute();

@@ -243,7 +243,7 @@ export async function keepingAnOrgAdmin<T>(
  * is none; ConflictError when it is the caller (log in as another admin to do it) or the last org admin.
  */
 export async function deleteUser(store: Store, context: RequestContext, username: string): Promise<void> {
-  await store.transaction(async (tx) => {
+  const userId = await store.transaction(async (tx) => {
     const user = await tx.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
     if (!user) throw userNotFound(username);
     if (user.id === context.actor.userId) {
@@ -293,7 +293,10 @@ export async function deleteUser(store: Store, context: RequestContext, username
         tokensDeleted: Number(tokens.count),
       },
     });
+    return user.id;
   });
+  // Their tokens went with them: on this replica they stop at once, elsewhere within AUTH_CACHE_TTL_MS.
+  forgetUserTokens(userId);
 }
 
 // Login
@@ -340,11 +343,12 @@ export interface LoginAttempt {
  * tells whether a user exists. Each failure is counted for the username from the client address, and for the
  * address: with 5 failures for that username from that address, or 20 from that address, within 5 minutes,
  * attempts from there are refused with TooManyRequestsError (429, Retry-After) without checking the password,
- * until enough of them are 5 minutes old. Failures elsewhere never block a user: nobody can lock anyone out.
+ * until enough of them are 5 minutes old; of concurrent attempts, no more than the limits allow are checked.
+ * Failures elsewhere never block a user: nobody can lock anyone out.
  */
 export async function login(store: Store, attempt: LoginAttempt): Promise<LoginResult> {
   const keys = failureCounters(attempt.username, attempt.clientAddress);
-  await refuseWhileBlocked(store.db, keys);
+  const counted = await countAttempt(store.db, keys);
   const user = await store.db
     .selectFrom('users')
     .select(['id', 'username', 'kind', 'password_hash'])
@@ -354,7 +358,7 @@ export async function login(store: Store, attempt: LoginAttempt): Promise<LoginR
   // Always hash, even for no user, so timing does not reveal which usernames exist.
   const matches = await verifyPassword(attempt.password, hash ?? DUMMY_HASH);
   if (!user || !hash || !matches) {
-    await recordLoginFailure(store, keys);
+    await forgetStaleFailures(store.db);
     refusalsFor(store).loginFailed(attempt);
     throw new AuthenticationError('username or password is wrong', [
       {
@@ -366,6 +370,7 @@ export async function login(store: Store, attempt: LoginAttempt): Promise<LoginR
   const loggedInAt = new Date();
   const expiresAt = new Date(loggedInAt.getTime() + LOGIN_TOKEN_TTL_MS).toISOString();
   return store.transaction(async (tx) => {
+    await uncount(tx, counted);
     const created = await insertToken(
       tx,
       { id: user.id, username: user.username },
@@ -387,13 +392,45 @@ export async function login(store: Store, attempt: LoginAttempt): Promise<LoginR
   });
 }
 
-/** Rejects with TooManyRequestsError (429, Retry-After) while any of `keys` has reached its limit. */
-async function refuseWhileBlocked(db: Executor, keys: FailureCounter[]): Promise<void> {
-  const retryAfterMs = await loginBlockedFor(db, keys);
-  if (retryAfterMs <= 0) return;
+/**
+ * Counts an attempt as failed before its password is checked, and returns the ids of the rows that count it
+ * (for {@link uncount} when the password is right), so that a burst of concurrent attempts cannot all find
+ * room before any of them is counted. Each row is committed before the rows are counted again, so of
+ * attempts made at once no more than a limit find room; the others are uncounted and refused with
+ * TooManyRequestsError (429, Retry-After), like every attempt while a limit is reached (those write nothing).
+ */
+async function countAttempt(db: Executor, keys: FailureCounter[]): Promise<number[]> {
+  const blockedFor = await loginBlockedFor(db, keys);
+  if (blockedFor > 0) throw tooManyFailures(blockedFor);
+  const at = now();
+  const rows = await db
+    .insertInto('login_failures')
+    .values(keys.map(({ key }) => ({ key, at })))
+    .returning('id')
+    .execute();
+  const counted = rows.map((row) => Number(row.id));
+  // This attempt's own rows are among those counted now: one more than each limit allows.
+  const retryAfterMs = await loginBlockedFor(
+    db,
+    keys.map(({ key, limit }) => ({ key, limit: limit + 1 })),
+  );
+  if (retryAfterMs > 0) {
+    await uncount(db, counted);
+    throw tooManyFailures(retryAfterMs);
+  }
+  return counted;
+}
+
+/** Takes back the failures {@link countAttempt} counted for an attempt that succeeded (or was refused). */
+async function uncount(db: Executor, counted: number[]): Promise<void> {
+  await db.deleteFrom('login_failures').where('id', 'in', counted).execute();
+}
+
+/** The refusal while failed logins block: TooManyRequestsError (429) with Retry-After. */
+function tooManyFailures(retryAfterMs: number): TooManyRequestsError {
   const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
   const minutes = LOGIN_FAILURE_WINDOW_MS / 60_000;
-  throw new TooManyRequestsError(`too many failed logins; try again in ${seconds} s`, seconds, [
+  return new TooManyRequestsError(`too many failed logins; try again in ${seconds} s`, seconds, [
     {
       path: '/',
       message:
@@ -428,19 +465,12 @@ async function loginBlockedFor(db: Executor, keys: FailureCounter[]): Promise<nu
   return wait;
 }
 
-/** Counts a failed login for each key, and forgets failures that no longer count. */
-async function recordLoginFailure(store: Store, keys: FailureCounter[]): Promise<void> {
-  const at = now();
-  await store.transaction(async (tx) => {
-    await tx
-      .insertInto('login_failures')
-      .values(keys.map(({ key }) => ({ key, at })))
-      .execute();
-    await tx
-      .deleteFrom('login_failures')
-      .where('at', '<', new Date(Date.now() - LOGIN_FAILURE_WINDOW_MS).toISOString())
-      .execute();
-  });
+/** Forgets failed logins that no longer count. */
+async function forgetStaleFailures(db: Executor): Promise<void> {
+  await db
+    .deleteFrom('login_failures')
+    .where('at', '<', new Date(Date.now() - LOGIN_FAILURE_WINDOW_MS).toISOString())
+    .execute();
 }
 
 /**
@@ -560,9 +590,9 @@ async function checkCurrentPassword(
     ]);
   }
   const keys = failureCounters(target.username, target.clientAddress);
-  await refuseWhileBlocked(store.db, keys);
+  const counted = await countAttempt(store.db, keys);
   if (!(await verifyPassword(currentPassword, hash))) {
-    await recordLoginFailure(store, keys);
+    await forgetStaleFailures(store.db);
     throw new InputError('the current password is wrong', [
       {
         path: '/currentPassword',
@@ -570,6 +600,7 @@ async function checkCurrentPassword(
       },
     ]);
   }
+  await uncount(store.db, counted);
 }
 
 // Teams
