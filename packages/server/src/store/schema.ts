@@ -380,7 +380,14 @@ export interface EventCursorTable {
 export interface WebhooksTable {
   id: string;
   name: string;
+  /** The URL as the API shows it: a password in it `***`, credential-like query values `[redacted]`. */
   url: string;
+  /**
+   * The whole URL, credentials included, encrypted with the secret box (the signing secret's scope); the
+   * dispatcher sends to it. Null for a row stored before URLs were sealed, whose `url` is still the whole URL
+   * until the dispatcher seals it at start.
+   */
+  sealed_url: Generated<string | null>;
   /** The app whose events it receives (of incarnation `app_incarnation`); null: every event. */
   app_id: string | null;
   app_incarnation: string | null;

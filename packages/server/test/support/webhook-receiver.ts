@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 
 /** One request a receiver got. */
 interface Received {
+  /** The request target: path and query. */
+  url: string;
   headers: IncomingHttpHeaders;
   body: string;
   at: number;
@@ -29,6 +31,7 @@ export async function startReceiver(answer: Receiver['answer'] = () => 200): Pro
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       const received = {
+        url: request.url ?? '',
         headers: request.headers,
         body: Buffer.concat(chunks).toString('utf8'),
         at: Date.now(),

@@ -10,6 +10,7 @@ import type { SecretBox } from '../../secrets/secret-box.ts';
 import { recordAudit } from '../audit.ts';
 import { now, systemContext } from '../context.ts';
 import { recordEvent } from '../events.ts';
+import { sealStoredUrls, urlToSend } from './records.ts';
 import { WebhookSender, WEBHOOK_TIMEOUT_MS, type SendResult } from './sender.ts';
 import type { WebhookAllowList } from './ssrf.ts';
 
@@ -88,10 +89,12 @@ export class WebhookDispatcher {
   private readonly batchSize: number;
   private readonly leaseMs: number;
   private readonly held = new Map<string, HeldWebhook>();
-  private readonly secrets = new Map<string, { sealed: string; secret: string }>();
+  /** Sealed values (signing secrets, URLs) already opened, by their ciphertext. */
+  private readonly opened = new Map<string, string>();
   private readonly stopping = new AbortController();
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
+  private sealing: Promise<void> | undefined;
   /** The last event id the tick saw committed; loops read up to it. */
   private latest = 0;
 
@@ -104,8 +107,19 @@ export class WebhookDispatcher {
     this.leaseMs = options.leaseMs ?? 10_000;
   }
 
-  /** Starts looking for work every `pollMs`. */
+  /**
+   * Starts looking for work every `pollMs`, and seals the URLs of the webhooks stored before URLs were
+   * sealed (meanwhile, and if that fails, they are sent to as stored).
+   */
   start(): void {
+    const { store, box, logger } = this.options;
+    this.sealing = sealStoredUrls(store, box)
+      .then((count) => {
+        if (count > 0) logger.info({ webhooks: count }, `sealed the plaintext URLs of ${count} webhooks`);
+      })
+      .catch((error: unknown) =>
+        logger.error({ err: error }, 'could not seal the stored webhook URLs; the next start tries again'),
+      );
     this.timer = setInterval(() => this.poke(), this.pollMs);
     this.poke();
   }
@@ -122,6 +136,7 @@ export class WebhookDispatcher {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.stopping.abort();
+    await this.sealing;
     await this.ticking;
     await Promise.allSettled([...this.held.values()].map((held) => held.loop));
     this.sender.close();
@@ -317,13 +332,14 @@ export class WebhookDispatcher {
       .limit(this.batchSize)
       .execute();
     const secret = await this.secretOf(webhook);
+    const url = await this.urlOf(webhook);
     const sent: Array<{ row: Selectable<WebhookDeliveriesTable> & { event_id: number } }> = [];
     let failed: Selectable<WebhookDeliveriesTable> | undefined;
     for (const event of events) {
       const id = deliveryIdOf(webhook.id, Number(event.id));
       const body = eventBody(event);
       const createdAt = now();
-      const result = await this.sender.send(webhook.url, secret, { id, body }, signal);
+      const result = await this.sender.send(url, secret, { id, body }, signal);
       if (signal.aborted) break;
       this.options.onAttempt?.(result);
       const row: Selectable<WebhookDeliveriesTable> & { event_id: number } = {
@@ -383,7 +399,7 @@ export class WebhookDispatcher {
     if ((delivery.next_attempt_at ?? '') > now()) return { outcome: 'idle', failed: true };
     const secret = await this.secretOf(webhook);
     const result = await this.sender.send(
-      webhook.url,
+      await this.urlOf(webhook),
       secret,
       { id: delivery.id, body: delivery.payload },
       signal,
@@ -508,12 +524,22 @@ export class WebhookDispatcher {
     return Math.round(base * (0.75 + Math.random() * 0.5));
   }
 
-  private async secretOf(webhook: WebhookRow): Promise<string> {
-    const cached = this.secrets.get(webhook.id);
-    if (cached?.sealed === webhook.secret) return cached.secret;
-    const secret = await this.options.box.decrypt(webhook.secret);
-    this.secrets.set(webhook.id, { sealed: webhook.secret, secret });
-    return secret;
+  private secretOf(webhook: WebhookRow): Promise<string> {
+    return this.open(webhook.secret);
+  }
+
+  /** The whole URL to send the webhook's deliveries to, credentials included. */
+  private urlOf(webhook: WebhookRow): Promise<string> {
+    return urlToSend({ decrypt: (sealed) => this.open(sealed) }, webhook);
+  }
+
+  private async open(sealed: string): Promise<string> {
+    const cached = this.opened.get(sealed);
+    if (cached !== undefined) return cached;
+    const plaintext = await this.options.box.decrypt(sealed);
+    if (this.opened.size >= 1000) this.opened.clear();
+    this.opened.set(sealed, plaintext);
+    return plaintext;
   }
 }
 

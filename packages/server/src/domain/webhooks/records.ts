@@ -25,6 +25,7 @@ import { incarnationOf, recordAudit } from '../audit.ts';
 import { now, type Actor, type RequestContext } from '../context.ts';
 import type { WebhookSender } from './sender.ts';
 import type { WebhookAllowList } from './ssrf.ts';
+import { auditUrl, shownUrl } from './urls.ts';
 
 /** What the webhook routes need besides the store. */
 export interface WebhookDeps {
@@ -47,25 +48,45 @@ export function newWebhookSecret(): string {
   return WEBHOOK_SECRET_PREFIX + randomBytes(32).toString('base64');
 }
 
-/** A URL fit to show and audit: its password (if any) masked, everything else as given. */
-export function displayUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (!parsed.password) return url;
-    parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url;
-  }
+/** Seals a webhook's whole URL with the secret box, in its signing secret's scope. */
+function sealUrl(box: SecretBox, app: string | null, url: string): Promise<string> {
+  return box.encrypt(webhookSecretScope(app), url);
 }
 
-/** A URL fit for the audit log: no credentials, no query (it may hold a token). */
-function auditUrl(url: string): string {
-  const parsed = new URL(url);
-  parsed.username = '';
-  parsed.password = '';
-  if (parsed.search) parsed.search = '?…';
-  return parsed.toString();
+/**
+ * The whole URL of a stored webhook, credentials included, to send to: opened from the secret box, or for a
+ * row stored before URLs were sealed (and not sealed yet), its `url`. Rejects with ServiceUnavailableError
+ * when the master key that seals it is missing.
+ */
+export async function urlToSend(
+  box: Pick<SecretBox, 'decrypt'>,
+  row: Pick<Selectable<WebhooksTable>, 'url' | 'sealed_url'>,
+): Promise<string> {
+  return row.sealed_url === null ? row.url : box.decrypt(row.sealed_url);
+}
+
+/**
+ * Seals the URLs of the webhooks stored before URLs were sealed (migration 0029): each one's whole URL goes
+ * to the secret box, and its `url` keeps only the shown form. Each row is changed once even when replicas do
+ * this at the same time. Resolves with how many this call sealed.
+ */
+export async function sealStoredUrls(store: Store, box: SecretBox): Promise<number> {
+  const rows = await store.db
+    .selectFrom('webhooks')
+    .select(['id', 'app_id', 'url'])
+    .where('sealed_url', 'is', null)
+    .execute();
+  let sealed = 0;
+  for (const row of rows) {
+    const result = await store.db
+      .updateTable('webhooks')
+      .set({ url: shownUrl(row.url), sealed_url: await sealUrl(box, row.app_id, row.url) })
+      .where('id', '=', row.id)
+      .where('sealed_url', 'is', null)
+      .executeTakeFirst();
+    sealed += Number(result.numUpdatedRows);
+  }
+  return sealed;
 }
 
 /** The error for a webhook id that does not exist (or that the caller may not see). */
@@ -90,7 +111,7 @@ export function toWebhook(row: Selectable<WebhooksTable>): Webhook {
   return {
     id: row.id,
     name: row.name,
-    url: displayUrl(row.url),
+    url: shownUrl(row.url),
     app: row.app_id,
     events: row.events === null ? null : (JSON.parse(row.events) as EventType[]),
     enabled: Number(row.enabled) === 1,
@@ -169,6 +190,7 @@ export async function createWebhook(
   const app = input.app ?? null;
   const secret = newWebhookSecret();
   const sealed = await deps.box.encrypt(webhookSecretScope(app), secret);
+  const sealedUrl = await sealUrl(deps.box, app, input.url);
   const row = await deps.store
     .transaction(async (tx) => {
       if (app !== null) {
@@ -192,7 +214,8 @@ export async function createWebhook(
       const values = {
         id: `wh_${randomUUID().replaceAll('-', '').slice(0, 20)}`,
         name: input.name,
-        url: input.url,
+        url: shownUrl(input.url),
+        sealed_url: sealedUrl,
         app_id: app,
         app_incarnation: app === null ? null : await incarnationOf(tx, app),
         events: input.events ? JSON.stringify([...new Set(input.events)]) : null,
@@ -215,7 +238,7 @@ export async function createWebhook(
         summary: {
           id: values.id,
           name: values.name,
-          url: auditUrl(values.url),
+          url: auditUrl(input.url),
           events: input.events ?? null,
         },
       });
@@ -487,5 +510,5 @@ export async function testWebhook(
     type: 'webhook.test',
     data: { webhookId: row.id, name: row.name },
   });
-  return deps.sender.send(row.url, secret, { id: newDeliveryId(), body });
+  return deps.sender.send(await urlToSend(deps.box, row), secret, { id: newDeliveryId(), body });
 }

@@ -1,6 +1,7 @@
 import { lookup as dnsLookup } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { InputError } from '@pave/core';
+import { shownUrl } from './urls.ts';
 
 /*
  * The SSRF guard of webhook deliveries: a webhook URL is chosen by an app owner, so without a guard Pave
@@ -28,23 +29,28 @@ const REFUSED_RANGES: ReadonlyArray<[string, number, 'ipv4' | 'ipv6']> = [
 const refused = new BlockList();
 for (const [network, prefix, family] of REFUSED_RANGES) refused.addSubnet(network, prefix, family);
 
-/** A delivery the guard refused: `message` says which address and how to allow it. */
+/**
+ * A delivery the guard refused: `message` says which address and how to allow it. It names the URL without
+ * its credentials (`url` too): the message lands in API answers and in the delivery's `last_error`.
+ */
 export class WebhookAddressRefused extends Error {
   override name = 'WebhookAddressRefused';
   readonly code = 'PAVE_WEBHOOK_REFUSED';
+  readonly url: string;
   constructor(
-    readonly url: string,
+    url: string,
     readonly address: string,
   ) {
     super(refusalMessage(url, address));
+    this.url = shownUrl(url);
   }
 }
 
-/** The words of a refusal, the same at creation and at send time. */
+/** The words of a refusal, the same at creation and at send time; the URL's credentials masked. */
 export function refusalMessage(url: string, address: string): string {
   const cidr = `${address}/${isIP(address) === 6 ? 128 : 32}`;
   return (
-    `refused: ${url} resolves to ${address}, a loopback/private/link-local address; ` +
+    `refused: ${shownUrl(url)} resolves to ${address}, a loopback/private/link-local address; ` +
     `allow it with pave up --webhook-allow ${cidr}`
   );
 }

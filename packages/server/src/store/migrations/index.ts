@@ -26,6 +26,7 @@ import { scaleIndexes } from './0025_scale_indexes.ts';
 import { readsByApp } from './0026_reads_by_app.ts';
 import { webhookNames } from './0027_webhook_names.ts';
 import { deploymentProgress } from './0028_deployment_progress.ts';
+import { webhookSealedUrls } from './0029_webhook_sealed_urls.ts';
 
 /** The database engines the store runs on. */
 export type StoreEngine = 'sqlite' | 'postgres';
@@ -66,4 +67,5 @@ export const migrations: readonly StoreMigration[] = [
   readsByApp,
   webhookNames,
   deploymentProgress,
+  webhookSealedUrls,
 ];
