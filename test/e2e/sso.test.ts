@@ -27,6 +27,9 @@ async function signInWithSso(page: Page, login: string): Promise<void> {
   await page.getByRole('button', { name: 'Sign out' }).waitFor();
 }
 
+/** The portal's token kept for the browser tab (null when none). */
+const STORED_TOKEN = 'window.sessionStorage.getItem("pave.token")';
+
 /** Follows one redirect by hand; resolves with where it points. */
 async function redirectOf(url: string): Promise<string> {
   const response = await fetch(url, { redirect: 'manual' });
@@ -61,6 +64,10 @@ describe('single sign-on through a real `pave up` and an OIDC provider', () => {
     provider.setRedirectUri(`${server.url}/api/v1/auth/sso/callback`);
     await pave(['teams', 'create', 'backend', '--oidc-group', 'backend-devs']);
   });
+  /** What `GET /whoami` answers with `token`: 200 while it works, 401 once revoked. */
+  const whoamiStatus = async (token: string) =>
+    (await fetch(`${server.url}/api/v1/whoami`, { headers: { authorization: `Bearer ${token}` } })).status;
+
   afterAll(async () => {
     await server?.stop();
     await provider?.close();
@@ -138,6 +145,71 @@ describe('single sign-on through a real `pave up` and an OIDC provider', () => {
         await browser.close();
       }
       expect(await members()).toEqual([]);
+    },
+    60_000,
+  );
+
+  it.skipIf(!hasChromium)(
+    'takes no token from a sign-in another browser started (login CSRF), and revokes it',
+    async () => {
+      // The attacker starts a sign-in, signs in at the provider as themselves and keeps Pave's callback URL.
+      provider.accounts.set('mallory-sub', { preferredUsername: 'mallory', groups: [] });
+      const attackers = await signInAtProvider(
+        await redirectOf(`${server.url}/api/v1/auth/sso/start`),
+        'mallory-sub',
+      );
+      const errors: string[] = [];
+      const browser: TestBrowser = await launchBrowser({ errors });
+      let token: string | null = null;
+      try {
+        const page = await browser.newPage();
+        page.setDefaultTimeout(10_000);
+        const where = async () => `at ${page.url()}: ${(await page.content()).slice(0, 1500)}`;
+        try {
+          // The victim opens the attacker's callback URL within the 10 minutes.
+          const callback = page.waitForResponse((r) => r.url().startsWith(`${server.url}/api/v1/auth/sso/`));
+          await page.goto(attackers);
+          const handedOver = (await callback).headers().location ?? '';
+          token = new URLSearchParams(handedOver.split('#/sso?')[1]).get('token');
+          expect(token).toMatch(/^pave_/);
+          await page
+            .getByRole('alert')
+            .getByText('This SSO sign-in was not started in this tab, so it was not used: start it again.')
+            .waitFor();
+          expect(await page.getByRole('button', { name: 'Sign out' }).count()).toBe(0);
+          expect(await page.evaluate(STORED_TOKEN)).toBeNull();
+          expect(page.url()).not.toContain('token=');
+        } catch (error) {
+          throw new Error(`${(error as Error).message}\n${await where()}`, { cause: error });
+        }
+        expect(errors).toEqual([]);
+      } finally {
+        await browser.close();
+      }
+      // The token the attacker's sign-in issued is revoked, so it is of no use to anyone.
+      await expect.poll(() => whoamiStatus(token!)).toBe(401);
+    },
+    60_000,
+  );
+
+  it.skipIf(!hasChromium)(
+    "revokes an SSO sign-in's token when the portal signs out",
+    async () => {
+      const browser: TestBrowser = await launchBrowser();
+      try {
+        const page = await browser.newPage();
+        page.setDefaultTimeout(10_000);
+        await page.goto(`${server.url}/`);
+        await signInWithSso(page, 'carol-sub');
+        const token = String(await page.evaluate(STORED_TOKEN));
+        expect(await whoamiStatus(token)).toBe(200);
+        await page.getByRole('button', { name: 'Sign out' }).click();
+        await page.getByRole('button', { name: 'Sign in' }).waitFor();
+        expect(await page.evaluate(STORED_TOKEN)).toBeNull();
+        expect(await whoamiStatus(token)).toBe(401);
+      } finally {
+        await browser.close();
+      }
     },
     60_000,
   );

@@ -278,6 +278,33 @@ describe.each(storeEngines)('single sign-on with OIDC on %s', (engine) => {
     expect(elsewhere.json().detail).toContain('only to this portal or to `pave login --sso`');
   });
 
+  it('hands the portal back, beside the token, the value its browser tab started the sign-in with', async () => {
+    const tab = 'one-browser-tab_0123456789abcdef';
+    const started = await app.inject({ url: `/api/v1/auth/sso/start?tab=${tab}`, headers: HOST });
+    expect(started.statusCode, started.body).toBe(302);
+    const back = await callback(await signInAtProvider(started.headers.location as string, 'alice-sub'));
+    const params = portalParams(back.headers.location as string);
+    expect(params.get('token')).toMatch(/^pave_/);
+    expect(params.get('tab')).toBe(tab);
+
+    // A sign-in started without one (not by the portal) hands back none: the portal will not take it.
+    expect(portalParams((await signIn('alice-sub')).headers.location as string).get('tab')).toBeNull();
+    // The CLI's loopback URL has a secret of its own; a value for a tab is not passed on to it.
+    const cli = await app.inject({
+      url: `/api/v1/auth/sso/start?tab=${tab}&redirect=${encodeURIComponent('http://127.0.0.1:45678/callback')}`,
+      headers: HOST,
+    });
+    const toCli = new URL(
+      (await callback(await signInAtProvider(cli.headers.location as string, 'alice-sub'))).headers
+        .location as string,
+    );
+    expect(toCli.searchParams.get('token')).toMatch(/^pave_/);
+    expect(toCli.searchParams.get('tab')).toBeNull();
+
+    const malformed = await app.inject({ url: '/api/v1/auth/sso/start?tab=%3Cscript%3E', headers: HOST });
+    expect(malformed.statusCode).toBe(400);
+  });
+
   it('refuses a replayed or unknown state with a clear problem', async () => {
     const back = await signInAtProvider(await start(), 'alice-sub');
     expect((await callback(back)).statusCode).toBe(302);

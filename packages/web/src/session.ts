@@ -8,6 +8,19 @@ import {
 } from '@pave/core';
 
 const TOKEN_KEY = 'pave.token';
+/** How the kept token was had (a TokenSource), so that a reloaded tab still knows whether to revoke it. */
+const SOURCE_KEY = 'pave.token-source';
+/** What the sign-in page says after a sign-out that could not revoke the token. */
+const SIGNED_OUT_KEY = 'pave.signed-out';
+/** How long sign-out waits for the server to revoke the token before signing the tab out anyway. */
+const REVOKE_TIMEOUT_MS = 5_000;
+
+/**
+ * How a session's token was had: `sign-in`, a token of the portal's own from a password or SSO sign-in,
+ * revoked when the user signs out; `pasted`, a token the user brought on the Token tab (the admin token of
+ * `admin.token`, a CI token), which other tools go on using, so sign-out only forgets it.
+ */
+export type TokenSource = 'sign-in' | 'pasted';
 
 /** The signed-in user: a client with their token, and what they may do (the server still decides). */
 export interface Session {
@@ -17,6 +30,11 @@ export interface Session {
   can(permission: Permission, target?: AccessTarget): boolean;
   /** Reloads the user's roles (after creating an app, which makes them its owner). */
   refresh(): Promise<void>;
+  /**
+   * Signs the tab out: forgets the token and, when the portal got it by signing in, revokes it first. A token
+   * that cannot be revoked (the server unreachable) still leaves the tab signed out; `signedOutNotice()` then
+   * says so.
+   */
   signOut(): void;
 }
 
@@ -30,13 +48,30 @@ export function storedToken(): string | undefined {
   return window.sessionStorage.getItem(TOKEN_KEY) ?? undefined;
 }
 
-/** Opens a session with `token` (checks it with /whoami) and keeps the token for this tab. */
-export async function openSession(token: string, onSignOut: () => void): Promise<Session> {
+/** Why the last sign-out of this tab could not revoke its token; null when there is nothing to say. */
+export function signedOutNotice(): string | null {
+  return window.sessionStorage.getItem(SIGNED_OUT_KEY);
+}
+
+/**
+ * Opens a session with `token` (checks it with /whoami) and keeps the token for this tab. `source` says how
+ * the token was had; left out for the token kept for this tab (a reload), it is what was kept with it, and a
+ * token of unknown source counts as pasted: it is never revoked.
+ */
+export async function openSession(
+  token: string,
+  onSignOut: () => void,
+  source?: TokenSource,
+): Promise<Session> {
   const client = clientWith(token);
   const whoami = await client.whoami();
+  const kept = source ?? (window.sessionStorage.getItem(SOURCE_KEY) === 'sign-in' ? 'sign-in' : 'pasted');
   window.sessionStorage.setItem(TOKEN_KEY, token);
+  window.sessionStorage.setItem(SOURCE_KEY, kept);
+  window.sessionStorage.removeItem(SIGNED_OUT_KEY);
   let grants = whoami.grants as AccessGrant[];
   const scope = (whoami.token.scope as AccessGrant | null) ?? null;
+  let signingOut = false;
   return {
     client,
     whoami,
@@ -45,8 +80,61 @@ export async function openSession(token: string, onSignOut: () => void): Promise
       grants = (await client.whoami()).grants as AccessGrant[];
     },
     signOut() {
+      if (signingOut) return;
+      signingOut = true;
       window.sessionStorage.removeItem(TOKEN_KEY);
-      onSignOut();
+      window.sessionStorage.removeItem(SOURCE_KEY);
+      if (kept !== 'sign-in') {
+        onSignOut();
+        return;
+      }
+      void revoke(token, whoami.token.id)
+        .catch((error: unknown) => {
+          const until = whoami.token.expiresAt
+            ? ` until ${new Date(whoami.token.expiresAt).toLocaleString()}`
+            : '';
+          window.sessionStorage.setItem(
+            SIGNED_OUT_KEY,
+            `Signed out, but the token could not be revoked (${reasonOf(error)}): it keeps working${until}. ` +
+              `Once Pave answers again, revoke it with \`pave tokens revoke ${whoami.token.id}\` ` +
+              `(logged in as ${whoami.username}).`,
+          );
+        })
+        .finally(onSignOut);
     },
   };
+}
+
+/**
+ * Revokes `token`, a token the portal got by signing in, with itself. Resolves once the server revoked it or
+ * it works no longer (401); rejects when the server could not be reached or refused, or after 5 seconds.
+ */
+export async function revokeSignInToken(token: string): Promise<void> {
+  const { token: info } = await withTimeout(token).whoami();
+  await revoke(token, info.id);
+}
+
+async function revoke(token: string, id: string): Promise<void> {
+  try {
+    await withTimeout(token).revokeToken(id);
+  } catch (error) {
+    // A token the server refuses is of no use to anyone any more: nothing is left to revoke.
+    const { name, status } = (error ?? {}) as { name?: unknown; status?: unknown };
+    if (name !== 'ApiError' || status !== 401) throw error;
+  }
+}
+
+/** A client with `token` whose requests give up after REVOKE_TIMEOUT_MS. */
+function withTimeout(token: string): PaveClient {
+  return new PaveClient({
+    server: window.location.origin,
+    token,
+    fetch: (input, init) => window.fetch(input, { ...init, signal: AbortSignal.timeout(REVOKE_TIMEOUT_MS) }),
+  });
+}
+
+function reasonOf(error: unknown): string {
+  const { name, status, message } = (error ?? {}) as { name?: unknown; status?: unknown; message?: unknown };
+  if (name === 'ApiError') return `the server answered ${String(status)}: ${String(message)}`;
+  return 'the server did not answer';
 }

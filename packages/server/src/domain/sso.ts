@@ -46,8 +46,15 @@ export const SSO_SIGN_IN_TTL_MS = 10 * 60 * 1000;
 /** The org roles a first SSO sign-in may grant, or none. */
 export const SSO_DEFAULT_ROLES = ['member', 'platform', 'admin', 'none'] as const;
 
-/** Where an SSO sign-in hands the token over: the portal (by origin), or the CLI's loopback server. */
-export type SsoReturn = { kind: 'portal'; origin: string } | { kind: 'cli'; url: string };
+/**
+ * Where an SSO sign-in hands the token over: the portal (by origin), or the CLI's loopback server. A portal
+ * sign-in carries the random value of the browser tab that started it (`tab`), handed back with the token:
+ * the portal takes a token only from a sign-in its own tab started, so a callback URL someone else started
+ * cannot sign a victim's browser in as them (login CSRF). The CLI needs none: its loopback URL has a secret
+ * path.
+ */
+export type SsoReturn =
+  { kind: 'portal'; origin: string; tab?: string | undefined } | { kind: 'cli'; url: string };
 
 /** A finished sign-in: the user's new token, and where it goes. */
 export interface SsoSignedIn {

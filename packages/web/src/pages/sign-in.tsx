@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import { clientWith, openSession, type Session } from '../session.ts';
+import { clientWith, openSession, signedOutNotice, type Session } from '../session.ts';
 import { Command, ErrorMessage } from '../components/common.tsx';
 import { SsoSignIn, useSsoHandOver } from '../components/sso-sign-in.tsx';
 
@@ -18,15 +18,19 @@ export function SignIn({
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const sso = useSsoHandOver(onSignedIn, onSignOut);
+  const notice = signedOutNotice();
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setBusy(true);
     setError(null);
     try {
-      const value =
-        mode === 'password' ? (await clientWith().login({ username, password })).token : token.trim();
-      onSignedIn(await openSession(value, onSignOut));
+      // A token the portal got by signing in is its own, revoked at sign-out; a pasted one is only forgotten.
+      const opened =
+        mode === 'password'
+          ? openSession((await clientWith().login({ username, password })).token, onSignOut, 'sign-in')
+          : openSession(token.trim(), onSignOut, 'pasted');
+      onSignedIn(await opened);
     } catch (e) {
       setError(e);
     } finally {
@@ -37,6 +41,11 @@ export function SignIn({
   return (
     <main className="sign-in">
       <h1>Sign in to Pave</h1>
+      {notice && (
+        <p className="notice" role="status">
+          {notice}
+        </p>
+      )}
       <SsoSignIn />
       <ErrorMessage error={sso.error} />
       <div role="tablist" aria-label="Sign-in method" className="tabs">

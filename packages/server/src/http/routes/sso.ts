@@ -27,17 +27,19 @@ function originOf(request: FastifyRequest): string {
 /**
  * Where a sign-in may hand its token: this server's portal (a URL of this origin, or nothing), or the
  * loopback server of `pave login --sso` (http://127.0.0.1:PORT/…). Anything else would send a token to a
- * site of the caller's choosing, so it is refused (InputError).
+ * site of the caller's choosing, so it is refused (InputError). `tab`, the portal tab's value, goes with a
+ * portal return only.
  */
-export function ssoReturnFor(redirect: string | undefined, origin: string): SsoReturn {
-  if (redirect === undefined || redirect === '') return { kind: 'portal', origin };
+export function ssoReturnFor(redirect: string | undefined, origin: string, tab?: string): SsoReturn {
+  const portal: SsoReturn = { kind: 'portal', origin, ...(tab ? { tab } : {}) };
+  if (redirect === undefined || redirect === '') return portal;
   let url: URL | undefined;
   try {
     url = new URL(redirect);
   } catch {
     url = undefined;
   }
-  if (url?.origin === origin) return { kind: 'portal', origin };
+  if (url?.origin === origin) return portal;
   if (url && url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname) && url.port) {
     url.hash = '';
     url.search = '';
@@ -58,10 +60,11 @@ function acceptsHtml(request: FastifyRequest): boolean {
 
 /** The URL that hands a finished (or refused) sign-in to where it started. */
 function handOver(returnTo: SsoReturn, params: Record<string, string>): string {
-  const query = new URLSearchParams(params).toString();
-  // The portal reads the token from the fragment, which browsers never send to a server.
-  if (returnTo.kind === 'portal') return `${returnTo.origin}/#/sso?${query}`;
-  return `${returnTo.url}?${query}`;
+  if (returnTo.kind === 'cli') return `${returnTo.url}?${new URLSearchParams(params).toString()}`;
+  // The portal reads the token from the fragment, which browsers never send to a server, and takes it only
+  // when `tab` is the value its tab started the sign-in with.
+  const query = new URLSearchParams({ ...params, ...(returnTo.tab ? { tab: returnTo.tab } : {}) });
+  return `${returnTo.origin}/#/sso?${query.toString()}`;
 }
 
 function redirect(reply: FastifyReply, location: string): FastifyReply {
@@ -136,12 +139,20 @@ export function signInRoutes(api: ApiServer, methods: SignInMethods): void {
             .describe(
               'Where the token goes: this portal (default) or the loopback URL of `pave login --sso`.',
             ),
+          tab: z
+            .string()
+            .regex(/^[\w-]{16,128}$/, 'give 16 to 128 letters, digits, `-` or `_`')
+            .optional()
+            .describe(
+              'The portal only: a random value its browser tab keeps, handed back with the token so that ' +
+                'the tab takes only a sign-in it started. Not kept for a loopback redirect.',
+            ),
         }),
       },
     },
     async (request, reply) => {
       const origin = portalOrigin(request);
-      const returnTo = ssoReturnFor(request.query.redirect, origin);
+      const returnTo = ssoReturnFor(request.query.redirect, origin, request.query.tab);
       const url = await sso.start(returnTo, sso.settings.callbackUrl ?? `${origin}${CALLBACK_PATH}`);
       return redirect(reply, url.toString());
     },

@@ -1,0 +1,109 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { hasChromium, launchBrowser, type TestBrowser } from '../support/browser.ts';
+import { clientEnv, runPave, startPave, type PaveProcess } from '../support/pave.ts';
+
+const ALICE_PASSWORD = 'alice correct horse battery';
+/** The portal's token kept for the browser tab (null when none). */
+const STORED_TOKEN = 'window.sessionStorage.getItem("pave.token")';
+
+describe.skipIf(!hasChromium)('signing out of the portal', () => {
+  let dataDir: string;
+  let server: PaveProcess;
+  let browser: TestBrowser;
+  const pageErrors: string[] = [];
+
+  /** What `GET /whoami` answers with `token`: 200 while it works, 401 once revoked. */
+  const whoamiStatus = async (token: string) =>
+    (await fetch(`${server.url}/api/v1/whoami`, { headers: { authorization: `Bearer ${token}` } })).status;
+
+  /** A new tab signed in as alice with her password; resolves with the tab and the token it got. */
+  async function signInWithPassword(): Promise<{ page: Page; token: string }> {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/`);
+    await page.getByLabel('Username').fill('alice');
+    await page.getByLabel('Password').fill(ALICE_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    return { page, token: String(await page.evaluate(STORED_TOKEN)) };
+  }
+
+  async function signOut(page: Page): Promise<void> {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    expect(await page.evaluate(STORED_TOKEN)).toBeNull();
+  }
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'pave-portal-sign-out-'));
+    server = await startPave(['--data-dir', dataDir]);
+    const created = await runPave(
+      ['users', 'create', 'alice', '--password-stdin'],
+      clientEnv(server.url, dataDir),
+      `${ALICE_PASSWORD}\n`,
+    );
+    expect(created.code, created.stderr).toBe(0);
+    browser = await launchBrowser({ errors: pageErrors });
+    browser.context.setDefaultTimeout(15_000);
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('revokes the token a password sign-in got, also after the page was reloaded', async () => {
+    const first = await signInWithPassword();
+    expect(await whoamiStatus(first.token)).toBe(200);
+    await signOut(first.page);
+    expect(await whoamiStatus(first.token)).toBe(401);
+
+    const second = await signInWithPassword();
+    await second.page.reload();
+    await second.page.getByRole('button', { name: 'Sign out' }).waitFor();
+    await signOut(second.page);
+    expect(await whoamiStatus(second.token)).toBe(401);
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+
+  it('only forgets a token pasted on the Token tab: the admin token keeps working for the CLI', async () => {
+    const adminToken = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/`);
+    await page.getByRole('tab', { name: 'Token' }).click();
+    await page.getByLabel('Token').fill(adminToken);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    // Reloaded, the tab still knows the token was pasted.
+    await page.reload();
+    await signOut(page);
+    expect(await whoamiStatus(adminToken)).toBe(200);
+    expect(await page.getByText('could not be revoked').count()).toBe(0);
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+
+  it('signs the tab out when the server cannot revoke the token, and says so', async () => {
+    const { page, token } = await signInWithPassword();
+    await page.route('**/api/v1/tokens/**', (route) => route.abort('connectionrefused'));
+    await signOut(page);
+    await page
+      .getByRole('status')
+      .getByText(/^Signed out, but the token could not be revoked/)
+      .waitFor();
+    expect(await page.getByRole('status').innerText()).toContain('pave tokens revoke');
+    // The message is honest: the token still works until it expires or is revoked.
+    expect(await whoamiStatus(token)).toBe(200);
+    // Signing in again clears the message.
+    await page.unroute('**/api/v1/tokens/**');
+    await page.getByLabel('Username').fill('alice');
+    await page.getByLabel('Password').fill(ALICE_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signOut(page);
+    expect(await page.getByRole('status').count()).toBe(0);
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+});
