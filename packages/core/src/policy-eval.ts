@@ -249,8 +249,22 @@ export function activeFreezeWindow(freeze: PolicyFreeze, now: Date): { from: Dat
   const cron = cronFor(freeze.schedule, freeze.timezone);
   // The first window start after (now - duration): if it is not after now, now is inside that window.
   const start = cron.nextRun(new Date(now.getTime() - length));
-  return start && start <= now ? { from: start, to: new Date(start.getTime() + length) } : undefined;
+  if (!start || start > now) return undefined;
+  // A window that starts before the one before it has ended, or as it ends (a freeze as long as the time
+  // between its starts, or longer), carries the freeze on: it lasts until the last such window ends, looked ahead CHAINED_WINDOWS far.
+  let end = start.getTime() + length;
+  let previous: Date = start;
+  for (let chained = 0; chained < CHAINED_WINDOWS; chained++) {
+    const next = cron.nextRun(previous);
+    if (!next || next.getTime() > end) break;
+    end = Math.max(end, next.getTime() + length);
+    previous = next;
+  }
+  return { from: start, to: new Date(end) };
 }
+
+/** How many following windows activeFreezeWindow chains onto the current one at most. */
+const CHAINED_WINDOWS = 100;
 
 function declaredResources(workloads: ScoreWorkload[]): Map<string, Omit<PolicyResource, 'action'>> {
   const declared = new Map<string, Omit<PolicyResource, 'action'>>();

@@ -207,6 +207,19 @@ describe('freeze windows', () => {
     expect(activeFreezeWindow(weekend, new Date('2026-12-07T07:00:00Z'))).toBeUndefined();
   });
 
+  it('lasts until the last of overlapping windows ends, not the first', () => {
+    // Daily starts at 02:00 UTC, each lasting 30 h: every window starts before the one before it ends.
+    const overlapping = { schedule: '0 2 * * *', duration: '30h' };
+    const window = activeFreezeWindow(overlapping, new Date('2026-06-05T12:00:00Z'));
+    expect(window?.from).toEqual(new Date('2026-06-05T02:00:00Z'));
+    // The next windows start before it ends, without a gap: not this window's end (06-06 08:00).
+    expect(window!.to.getTime()).toBeGreaterThan(new Date('2026-06-20T00:00:00Z').getTime());
+    // Windows with gaps between them end where the current one ends.
+    expect(
+      activeFreezeWindow({ schedule: '0 2 * * *', duration: '20h' }, new Date('2026-06-05T12:00:00Z')),
+    ).toEqual({ from: new Date('2026-06-05T02:00:00Z'), to: new Date('2026-06-05T22:00:00Z') });
+  });
+
   it('holds an instant exactly when it lies in [start, start + duration) of some scheduled start', () => {
     // Daily windows at 02:00 UTC lasting `hours`: the instant is inside when its time of day is below 02:00 + hours.
     fc.assert(
