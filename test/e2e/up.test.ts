@@ -1,5 +1,6 @@
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -120,5 +121,84 @@ describe('pave up stops on a signal that comes while it starts', () => {
     expect(result.signal, result.output).toBeNull();
     expect(result.code, result.output).toBe(143);
     expect(result.output).not.toContain('is listening on');
+  });
+});
+
+/** Runs `pave up ARGS` and resolves with how it ended; a run still going after `limitMs` is killed (`hung`). */
+async function upWithin(
+  args: string[],
+  limitMs: number,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; hung: boolean; stderr: string }> {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('PAVE_')));
+  const child = spawn(process.execPath, [PAVE_BIN, 'up', '--port', '0', ...args], {
+    env: { ...base, NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  let hung = false;
+  // SIGKILL: a start that hangs takes a first SIGTERM as a request to stop once started.
+  const timer = setTimeout(() => ((hung = true), child.kill('SIGKILL')), limitMs);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  clearTimeout(timer);
+  return { code, hung, stderr };
+}
+
+describe('pave up with a data directory it cannot create or use', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pave-up-data-dir-'));
+  const file = join(dir, 'a-file');
+  writeFileSync(file, '');
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it.runIf(existsSync('/proc/self'))(
+    'fails at once where the file system refuses new directories (/proc), naming --data-dir, instead of hanging',
+    async () => {
+      const result = await upWithin(['--data-dir', '/proc/pave-data'], 15_000);
+      expect(result.hung, result.stderr).toBe(false);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toBe(
+        'pave: error: --data-dir: cannot use /proc/pave-data as the data directory: cannot create it: /proc ' +
+          'does not allow directories to be created in it; give --data-dir a directory that pave up may ' +
+          'create and write to\n',
+      );
+    },
+  );
+
+  it('fails clearly under a regular file, or on one, naming --data-dir or PAVE_DATA_DIR and creating nothing', async () => {
+    const under = await upWithin(['--data-dir', join(file, 'x', 'y')], 15_000);
+    expect(under).toMatchObject({ hung: false, code: 2 });
+    expect(under.stderr).toBe(
+      `pave: error: --data-dir: cannot use ${join(file, 'x', 'y')} as the data directory: ${file} is not ` +
+        'a directory; give --data-dir a directory that pave up may create and write to\n',
+    );
+    const on = await upWithin([], 15_000, { PAVE_DATA_DIR: file });
+    expect(on).toMatchObject({ hung: false, code: 2 });
+    expect(on.stderr).toMatch(
+      /^pave: error: PAVE_DATA_DIR: cannot use \S+ as the data directory: it is not a directory;/,
+    );
+    expect(readFileSync(file, 'utf8')).toBe('');
+  });
+});
+
+describe('pave up after a start that a second signal ended', () => {
+  it('takes over the lock the ended process left, at once: the data directory is not refused', async () => {
+    const location = await createTestStoreLocation('sqlite');
+    try {
+      // What a second Ctrl-C during a start leaves: pave.lock naming a process that is gone.
+      const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout;
+      writeFileSync(join(location.dataDir, 'pave.lock'), `${gone.toString()}\n`);
+      const started = Date.now();
+      const pave = await startPave(['--data-dir', location.dataDir]);
+      try {
+        expect(Date.now() - started).toBeLessThan(15_000);
+        expect(readFileSync(join(location.dataDir, 'pave.lock'), 'utf8').trim()).toBe(String(pave.child.pid));
+      } finally {
+        await pave.stop();
+      }
+      expect(existsSync(join(location.dataDir, 'pave.lock'))).toBe(false);
+    } finally {
+      await location.cleanup();
+    }
   });
 });

@@ -123,8 +123,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (isCommanderError(error)) return error.exitCode === 0 ? 0 : EXIT_USAGE;
     // `pave auth can-i` printed its "no" already; the exit code says the rest.
     if (isCanIDenied(error)) return exitCodeFor(error);
+    // A TypeError reading an answer of the server: the server is not Pave (said so, not the TypeError).
+    const shown = (await import('./server-answers.ts')).unreadableAnswerError(error, io) ?? error;
     const colors = colorsFor(io.stderr, io.env);
-    io.stderr.write(formatError(error, { highlight: colors.red, debug: io.env.PAVE_DEBUG === '1' }));
+    io.stderr.write(formatError(shown, { highlight: colors.red, debug: io.env.PAVE_DEBUG === '1' }));
     if (isUnauthorized(error)) {
       const note = (await import('./connection.ts')).refusedTokenNote(io);
       if (note) io.stderr.write(`  (${note})\n`);

@@ -4,6 +4,7 @@ import { redactUrlPassword, type PaveClient } from '@pave/core';
 import { configPath, readConfig } from './config.ts';
 import type { CliConfig, CliEnvironment } from './config.ts';
 import { CliUsageError } from './errors.ts';
+import { recordAnswers } from './server-answers.ts';
 
 /** Where `pave up` listens by default. */
 export const DEFAULT_SERVER = 'http://127.0.0.1:7300';
@@ -94,7 +95,11 @@ export async function connect(
     import('./http-fetch.ts'),
   ]);
   return {
-    client: new PaveClient({ server: connection.server, token: connection.token, fetch: nodeFetch }),
+    client: new PaveClient({
+      server: connection.server,
+      token: connection.token,
+      fetch: recordAnswers(environment, nodeFetch),
+    }),
     connection,
   };
 }

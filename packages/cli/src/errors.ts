@@ -66,8 +66,9 @@ export function exitCodeFor(error: unknown): number {
 
 /**
  * Renders an error for stderr: one `pave: error: <detail>` line, then for an API problem each field error as
- * `  - <path>: <message>` and the request id as `  (request id <id>)`. Expected errors (ApiError,
- * ConnectionError, CliUsageError) never show a stack; an unexpected one shows it only with `debug`.
+ * `  - <path>: <message>` and the request id as `  (request id <id>)`. Control characters in messages are
+ * shown escaped, never obeyed (see escapeControlCharacters). Expected errors (ApiError, ConnectionError,
+ * CliUsageError) never show a stack; an unexpected one shows it, and its cause's, only with `debug`.
  * The result ends with a newline.
  */
 export function formatError(error: unknown, options: ErrorFormatOptions = {}): string {
@@ -82,7 +83,10 @@ export function formatError(error: unknown, options: ErrorFormatOptions = {}): s
     if (problem.requestId) lines.push(`  (request id ${problem.requestId})`);
     return `${lines.join('\n')}\n`;
   }
-  const message = error instanceof Error ? error.message : String(error);
+  // Messages carry what the server said too (a stream's error, a deployment's reason): escaped likewise.
+  const message = escapeControlCharacters(error instanceof Error ? error.message : String(error), {
+    keepLineBreaks: true,
+  });
   const expected = [
     'ConnectionError',
     'CliUsageError',
@@ -97,8 +101,15 @@ export function formatError(error: unknown, options: ErrorFormatOptions = {}): s
     'AuditLogBrokenError',
     'NotHealthyError',
   ].includes(name ?? '');
-  const stack = !expected && options.debug && error instanceof Error && error.stack ? `\n${error.stack}` : '';
+  const stack = !expected && options.debug ? stackOf(error) : '';
   return `${prefix} ${message}${stack}\n`;
+}
+
+// The stack of an unexpected error, then of what caused it (PAVE_DEBUG=1), each on lines of its own.
+function stackOf(error: unknown): string {
+  if (!(error instanceof Error) || !error.stack) return '';
+  const cause = error.cause instanceof Error && error.cause.stack ? `\nCaused by: ${error.cause.stack}` : '';
+  return `\n${error.stack}${cause}`;
 }
 
 function errorName(error: unknown): string | undefined {

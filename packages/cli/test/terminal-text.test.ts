@@ -1,8 +1,10 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../src/program.ts';
 import { escapeControlCharacters, escapeStrings } from '../src/output/terminal-text.ts';
-import { cliArgs, fakeIo, fakeServer } from './helpers.ts';
+import { cliArgs, deploymentDetail, fakeIo, fakeServer } from './helpers.ts';
 
 const app = (name: string) => ({
   id: 'shop',
@@ -69,6 +71,63 @@ describe('what the CLI prints for people never carries raw control characters', 
     // The header is bold (the CLI's own SGR); the name's escape sequence is shown, not obeyed.
     expect(io.stdout.text).toContain('\u001b[1mID');
     expect(io.stdout.text).toContain('Shop\\x1b[31m');
+  });
+});
+
+describe('what the server says in a streamed error or a log line’s metadata is shown escaped too', () => {
+  let closeStream: (() => void) | undefined;
+  afterEach(() => closeStream?.());
+
+  /** A server answering every request with this Server-Sent Events text. */
+  async function eventStream(text: string): Promise<string> {
+    const server = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.end(text);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    closeStream = () => server.close();
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  it('`pave logs -f`: the error ending the stream, and the workload/container prefix and time of a line', async () => {
+    const url = await eventStream(
+      'event: log\ndata: {"workload":"web\\u001b[2J","container":"main\\u009b1m","stream":"stdout",' +
+        '"at":"2026-01-01T00:00:00Z\\u0007","line":"hello"}\n\n' +
+        'event: error\ndata: {"message":"pod gone\\u001b]0;owned\\u0007\\r"}\n\n',
+    );
+    const io = fakeIo();
+    const args = ['logs', '--app', 'shop', '--env', 'dev', '-f', '--timestamps'];
+    expect(await runCli(cliArgs(url, ...args), io)).toBe(1);
+    expect(io.stdout.text).toBe('2026-01-01T00:00:00Z\\x07 web\\x1b[2J/main\\x9b1m | hello\n');
+    expect(io.stderr.text).toBe('pave: error: the log stream ended: pod gone\\x1b]0;owned\\x07\\r\n');
+  });
+
+  it('`pave events -f`: the error ending the stream', async () => {
+    const url = await eventStream('event: error\ndata: {"message":"token revoked\\u001b[8m"}\n\n');
+    const io = fakeIo();
+    expect(await runCli(cliArgs(url, 'events', '-f'), io)).toBe(1);
+    expect(io.stderr.text).toBe('pave: error: the event stream ended: token revoked\\x1b[8m\n');
+    expect(io.stderr.text).not.toMatch(RAW_CONTROL);
+  });
+
+  it('`--wait`: the reason a deployment failed, its lines kept', async () => {
+    const failed = deploymentDetail({
+      status: 'failed',
+      reason: 'web: exited\u001b[2J\u001b]0;owned\u0007\nlast line\u009b',
+      finishedAt: '2025-01-31T09:31:00.000Z',
+    });
+    const server = await fakeServer((request) => ({
+      status: request.method === 'POST' ? 202 : 200,
+      body: failed,
+    }));
+    const io = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'rollback', '--app', 'shop', '--env', 'dev', '--wait'), io)).toBe(
+      1,
+    );
+    expect(io.stderr.text).toContain(
+      'pave: error: deployment 17 failed: web: exited\\x1b[2J\\x1b]0;owned\\x07\n  last line\\x9b\n',
+    );
+    expect(io.stderr.text).not.toMatch(RAW_CONTROL);
   });
 });
 

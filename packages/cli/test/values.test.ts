@@ -472,6 +472,26 @@ describe('pave values commands', () => {
     expect(masked.stdout.text).toBe('GREETING="hello world"\nMULTI="a \\"quoted\\"\\nline=2"\n');
     expect(masked.stderr.text).toContain('left out 1 secret (API_TOKEN)');
   });
+
+  it('export to a file it cannot write says which file, why and what to do, exit 2, not Node’s ENOENT', async () => {
+    const server = await fakeServer(() => ({ status: 200, body: list }));
+    const dir = temporaryDir();
+    const notADirectory = join(dir, 'plain-file');
+    writeFileSync(notADirectory, '');
+    for (const [file, why] of [
+      [join(dir, 'missing', 'x.env'), `the directory ${join(dir, 'missing')} does not exist`],
+      [dir, 'it is a directory, not a file'],
+      [join(notADirectory, 'x.env'), 'a part of the path is a file, not a directory'],
+    ] as const) {
+      const io = fakeIo();
+      const args = ['values', 'export', '--app', 'shop', '--env', 'prod', '-f', file];
+      expect(await runCli(cliArgs(server.url, ...args), io), file).toBe(2);
+      expect(io.stderr.text).toContain(
+        `pave: error: cannot write ${file} (-f): ${why}; give -f a file in an existing directory you may write to\n`,
+      );
+      expect(io.stderr.text).not.toMatch(/ENOENT|EISDIR|ENOTDIR/);
+    }
+  });
 });
 
 const queuedDeployment = {

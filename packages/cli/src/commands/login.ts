@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { configPath, writeConfig } from '../config.ts';
 import { connect, DEFAULT_SERVER, resolveServer } from '../connection.ts';
 import { CliUsageError } from '../errors.ts';
+import { notPaveAnswerError, recordAnswers } from '../server-answers.ts';
 import { ssoLogin } from '../sso-login.ts';
 import type { CliIo } from '../io.ts';
 import type { OutputFormat } from '../output/output.ts';
@@ -81,6 +82,8 @@ export function registerLoginCommand(program: Command, io: CliIo): void {
           : await passwordLogin(options, username, io);
       const { client, connection } = await connect({ server: options.server, token }, io);
       const identity = await client.whoami();
+      // Another JSON API behind a mistyped --server would not fail here but be saved as the login.
+      if (typeof identity.username !== 'string') throw notPaveAnswerError(io);
       writeConfig(configPath(io), { server: connection.server, token });
       outputFor(options, io).show(identity, (body) =>
         username === undefined && !options.sso
@@ -120,7 +123,7 @@ async function passwordLogin(options: LoginOptions, username: string, io: CliIo)
   const server = resolveServer({ server: options.server }, io);
   const { PaveClient } = await import('../api-client.ts');
   const { nodeFetch } = await import('../http-fetch.ts');
-  const client = new PaveClient({ server, fetch: nodeFetch });
+  const client = new PaveClient({ server, fetch: recordAnswers(io, nodeFetch) });
   const result = await client.login({ username, password });
   return result.token;
 }

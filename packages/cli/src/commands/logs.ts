@@ -8,6 +8,7 @@ import { colorsFor } from '../output/colors.ts';
 import { streamItemText } from '../output/output.ts';
 import type { OutputFormat } from '../output/output.ts';
 import { padEnd, visibleWidth } from '../output/table.ts';
+import { escapeControlCharacters } from '../output/terminal-text.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
 
@@ -119,7 +120,7 @@ const PREFIX_COLORS = ['cyan', 'magenta', 'yellow', 'blue', 'green'] as const;
  * of JSON, with `-o yaml` as one YAML document starting with `---`, otherwise `workload/container | line`,
  * the prefixes padded to the widest seen so far and, when colour is on, coloured per workload (the same
  * workload always gets the same colour). With `timestamps`, text lines start with the event's time (the data
- * formats always carry it as `at`).
+ * formats always carry it as `at`). Control characters in the prefix and the time are escaped.
  */
 export function logPrinter(
   format: OutputFormat,
@@ -129,10 +130,12 @@ export function logPrinter(
   if (format !== 'table') return (event) => streamItemText(format, event);
   let width = 0;
   return (event) => {
-    const prefix = `${event.workload}/${event.container}`;
+    // The line is the workload's output, printed as it wrote it (as `docker logs` does); the prefix and the
+    // time are the server's metadata, and their control characters are shown escaped, never obeyed.
+    const prefix = escapeControlCharacters(`${event.workload}/${event.container}`);
     width = Math.max(width, visibleWidth(prefix));
     const color = colors[PREFIX_COLORS[hash(event.workload) % PREFIX_COLORS.length] ?? 'cyan'];
-    const time = options.timestamps ? `${colors.dim(event.at)} ` : '';
+    const time = options.timestamps ? `${colors.dim(escapeControlCharacters(event.at))} ` : '';
     return `${time}${color(padEnd(prefix, width))} | ${event.line}\n`;
   };
 }

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunningServer } from '@pave/server';
 import { resolveDataDir } from '../connection.ts';
+import { dataDirFailure, prepareDataDir } from '../data-dir.ts';
 import { DURATION_FORMAT, parseDuration } from '../duration.ts';
 import { CliUsageError } from '../errors.ts';
 import { colorsFor, type Colors } from '../output/colors.ts';
@@ -116,8 +117,16 @@ export function registerUpCommand(program: Command): void {
         const dataDir = resolve(
           resolveDataDir({ dataDir: options.dataDir }, { env: process.env, homeDir: homedir() }),
         );
+        const dataDirSource =
+          options.dataDir !== undefined
+            ? '--data-dir'
+            : process.env.PAVE_DATA_DIR
+              ? 'PAVE_DATA_DIR'
+              : 'default';
         // The --oidc-* options are added by addSsoOptions below.
         const sso = ssoServerOptions(options as SsoUpOptions, process.env);
+        // Created once every flag is known to be good, and before the server, whose mkdir may never return.
+        prepareDataDir(dataDir, dataDirSource);
         keepYoungGenerationSmall();
         const { runServer } = await import('@pave/server');
         await runServer(
@@ -143,7 +152,9 @@ export function registerUpCommand(program: Command): void {
             boundOldGeneration();
             if (pretty) process.stdout.write(banner(server, dataDir, colors));
           },
-        );
+        ).catch((error: unknown) => {
+          throw dataDirFailure(error, dataDir, dataDirSource) ?? error;
+        });
       },
     );
   addSsoOptions(up);

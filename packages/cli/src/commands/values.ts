@@ -14,6 +14,7 @@ import type {
   ValuesVersion,
 } from '@pave/core';
 import { CliUsageError } from '../errors.ts';
+import { describeFileError } from '../file-errors.ts';
 import type { CliIo } from '../io.ts';
 import type { Colors } from '../output/colors.ts';
 import { colorsFor } from '../output/colors.ts';
@@ -765,24 +766,26 @@ async function readDotenvFile(file: string, io: CliIo): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (error) {
-    const reason = {
-      ENOENT: 'no such file',
-      EISDIR: 'it is a directory',
-      EACCES: 'permission denied',
-      EPERM: 'permission denied',
-    }[(error as NodeJS.ErrnoException).code ?? ''];
-    throw new CliUsageError(`cannot read ${file}: ${reason ?? (error as Error).message}`);
+    throw new CliUsageError(`cannot read ${file}: ${describeFileError(error, file, 'read')}`);
   }
 }
 
 // A file that holds secrets is made 0600 before anything is written to it, even when it existed already.
+// CliUsageError naming the file, why and what to do when it cannot be written.
 async function writeExport(file: string, text: string, holdsSecrets: boolean): Promise<void> {
-  const handle = await open(file, 'w', holdsSecrets ? 0o600 : 0o666);
   try {
-    if (holdsSecrets) await handle.chmod(0o600);
-    await handle.writeFile(text, 'utf8');
-  } finally {
-    await handle.close();
+    const handle = await open(file, 'w', holdsSecrets ? 0o600 : 0o666);
+    try {
+      if (holdsSecrets) await handle.chmod(0o600);
+      await handle.writeFile(text, 'utf8');
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    throw new CliUsageError(
+      `cannot write ${file} (-f): ${describeFileError(error, file, 'write')}; ` +
+        'give -f a file in an existing directory you may write to',
+    );
   }
 }
 

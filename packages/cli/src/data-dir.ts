@@ -1,0 +1,79 @@
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { CliUsageError } from './errors.ts';
+import { describeFileError } from './file-errors.ts';
+
+/**
+ * Makes sure `pave up` can keep its state in `dir` (an absolute path) before the server starts: creates it and
+ * its missing parents (mode 0700) one level at a time, and checks that it is a directory this process may
+ * write to. Node's recursive mkdir never returns where the file system refuses a new directory with ENOENT
+ * (as /proc does): it keeps trying the parent, which exists. `source` names where the directory came from
+ * (`--data-dir`, `PAVE_DATA_DIR`, or the default) for the message. Throws CliUsageError saying which
+ * directory, why, and to choose another.
+ */
+export function prepareDataDir(dir: string, source: DataDirSource): void {
+  const fail = (why: string) => unusableDataDir(dir, source, why);
+  const missing: string[] = [];
+  for (let path = dir; ; path = dirname(path)) {
+    let isDirectory: boolean;
+    try {
+      isDirectory = statSync(path).isDirectory();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if ((code === 'ENOENT' || code === 'ENOTDIR') && dirname(path) !== path) {
+        missing.unshift(path);
+        continue;
+      }
+      throw fail(describeFileError(error, path, 'read'));
+    }
+    if (!isDirectory) throw fail(path === dir ? 'it is not a directory' : `${path} is not a directory`);
+    break;
+  }
+  for (const path of missing) {
+    try {
+      mkdirSync(path, { mode: 0o700 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      const why = describeFileError(error, path, 'create-directory');
+      throw fail(path === dir ? `cannot create it: ${why}` : `cannot create ${path}: ${why}`);
+    }
+  }
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch (error) {
+    throw fail(describeFileError(error, dir, 'write'));
+  }
+}
+
+/**
+ * The error to show for a file-system error the server's start met in the data directory `dir` (it could not
+ * change the modes of /proc's files, say), in the words of {@link prepareDataDir}; undefined for any other
+ * error.
+ */
+export function dataDirFailure(
+  error: unknown,
+  dir: string,
+  source: DataDirSource,
+): CliUsageError | undefined {
+  const { code, path, syscall } = (error ?? {}) as NodeJS.ErrnoException;
+  if (typeof code !== 'string' || typeof path !== 'string' || !isWithin(path, dir)) return undefined;
+  const why = describeFileError(error, path, syscall === 'mkdir' ? 'create-directory' : 'write');
+  return unusableDataDir(dir, source, syscall ? `${syscall} ${path}: ${why}` : `${path}: ${why}`);
+}
+
+function unusableDataDir(dir: string, source: DataDirSource, why: string): CliUsageError {
+  const fix =
+    source === 'default'
+      ? 'choose another with --data-dir or PAVE_DATA_DIR'
+      : `give ${source} a directory that pave up may create and write to`;
+  const where = source === 'default' ? '' : `${source}: `;
+  return new CliUsageError(`${where}cannot use ${dir} as the data directory: ${why}; ${fix}`);
+}
+
+function isWithin(path: string, dir: string): boolean {
+  const from = relative(dir, resolve(path));
+  return from === '' || (!from.startsWith('..') && !isAbsolute(from));
+}
+
+/** Where the data directory of `pave up` was given: a flag, its variable, or neither (~/.pave). */
+export type DataDirSource = '--data-dir' | 'PAVE_DATA_DIR' | 'default';

@@ -1,0 +1,47 @@
+import { dirname } from 'node:path';
+
+/** What the CLI was doing with a path when the file system refused. */
+export type FileAction = 'read' | 'write' | 'create-directory';
+
+/**
+ * Why a file-system call on `path` failed, in words for the person who gave the path, never Node's own
+ * message: e.g. `the directory /missing/dir does not exist` (writing /missing/dir/x.env), `permission denied`,
+ * `the file system is read-only`. The caller says which file and what to do.
+ */
+export function describeFileError(error: unknown, path: string, action: FileAction): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'ENOENT':
+      if (action === 'read') return 'no such file';
+      // A directory is created once its parent exists, so there it is the file system that refuses (/proc).
+      return action === 'write'
+        ? `the directory ${dirname(path)} does not exist`
+        : `${dirname(path)} does not allow directories to be created in it`;
+    case 'ENOTDIR':
+      return 'a part of the path is a file, not a directory';
+    case 'EISDIR':
+      return 'it is a directory, not a file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EROFS':
+      return 'the file system is read-only';
+    case 'ENOSPC':
+      return 'no space is left on the device';
+    case 'EDQUOT':
+      return 'the disk quota is used up';
+    case 'ENAMETOOLONG':
+      return 'the name is too long';
+    case 'ELOOP':
+      return 'too many symbolic links (a loop?)';
+    default:
+      return otherFileError(error, code);
+  }
+}
+
+// Node's message without the call and path it repeats: "EIO: i/o error, open '/x'" becomes "i/o error (EIO)".
+function otherFileError(error: unknown, code: string | undefined): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const reason = /^[A-Z0-9_]+: (.+?), \w+ '/.exec(message)?.[1];
+  return reason && code ? `${reason} (${code})` : message;
+}
