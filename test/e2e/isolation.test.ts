@@ -38,7 +38,8 @@ describe('workload isolation, end to end through `pave up`', () => {
 
   beforeAll(async () => {
     location = await createTestStoreLocation('sqlite');
-    // A data directory someone left open to everyone, with a file anyone could read.
+    // Pave's data directory, which someone then left open to everyone, with a file anyone could read.
+    await (await startPave(['--data-dir', location.dataDir])).stop();
     chmodSync(location.dataDir, 0o777);
     writeFileSync(join(location.dataDir, 'notes.txt'), 'left here', { mode: 0o666 });
     chmodSync(join(location.dataDir, 'notes.txt'), 0o666);

@@ -1,4 +1,4 @@
-import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { CliUsageError } from './errors.ts';
 import { describeFileError } from './file-errors.ts';
@@ -43,6 +43,29 @@ export function prepareDataDir(dir: string, source: DataDirSource): void {
   } catch (error) {
     throw fail(describeFileError(error, dir, 'write'));
   }
+  if (missing.length === 0) {
+    const others = foreignEntries(dir);
+    if (others.length > 0) {
+      const shown =
+        others.slice(0, 3).join(', ') + (others.length > 3 ? `, … (${others.length} in all)` : '');
+      throw fail(
+        `it holds files that are not Pave's (${shown}), and pave up makes everything in its data directory ` +
+          'its own (no access for group or others), so it takes only a new or empty directory, or one it made',
+      );
+    }
+  }
+}
+
+/** What `pave up` keeps at the top of its data directory: one of them marks a directory as Pave's. */
+const PAVE_ENTRIES = new Set(['pave.db', 'master.key', 'admin.token', 'pave.lock', 'runtime']);
+
+/**
+ * The entries of an existing directory when it is not Pave's (it holds something and none of PAVE_ENTRIES):
+ * a home directory or a project given as `--data-dir` by mistake, whose files must keep their modes.
+ */
+function foreignEntries(dir: string): string[] {
+  const entries = readdirSync(dir).sort();
+  return entries.some((entry) => PAVE_ENTRIES.has(entry)) ? [] : entries;
 }
 
 /**

@@ -16,6 +16,18 @@ describe('the data directory of pave up', () => {
     expect(() => prepareDataDir(dir, '--data-dir')).not.toThrow();
   });
 
+  it("is refused when it holds others' files and none of Pave's, and taken when it is Pave's or empty", () => {
+    const dir = temporaryDir();
+    expect(() => prepareDataDir(dir, 'default')).not.toThrow();
+    for (const name of ['b.txt', 'a.txt', 'c', 'd']) writeFileSync(join(dir, name), '');
+    expect(() => prepareDataDir(dir, '--data-dir')).toThrow(
+      `--data-dir: cannot use ${dir} as the data directory: it holds files that are not Pave's (a.txt, b.txt, ` +
+        'c, … (4 in all)), and pave up makes everything',
+    );
+    writeFileSync(join(dir, 'master.key'), '');
+    expect(() => prepareDataDir(dir, '--data-dir')).not.toThrow();
+  });
+
   it('is refused on or under a file, naming where it came from and the part that is a file', () => {
     const file = join(temporaryDir(), 'notes.txt');
     writeFileSync(file, '');
