@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { expect } from 'vitest';
 import type { ResourceDriver, RuntimeDriver, WorkloadStatus } from '@pave/plugin-api';
 import type { ExecRequest } from '@pave/resource-basic';
@@ -39,6 +39,8 @@ export type DeployingApiOptions = DeployingRuntime & {
    * a test that runs deployments itself wants no worker racing it.
    */
   worker?: boolean;
+  /** Where the worker logs (what runs deployments); default nowhere. */
+  logger?: Logger;
   /** More options for buildApi. */
   api?: Partial<BuildApiOptions>;
 };
@@ -108,7 +110,7 @@ export async function openDeployingApi(
         box,
         resourceDrivers,
         targets,
-        logger: pino({ level: 'silent' }),
+        logger: options.logger ?? pino({ level: 'silent' }),
       })
     : undefined;
   const app = await buildApi({

@@ -7,7 +7,7 @@ import {
   type ResourceCheck,
   type ResourceGraph,
 } from '@pave/core';
-import type { DriverContext, ResourceInputs, ResourceOutputs } from '@pave/plugin-api';
+import type { DriverContext } from '@pave/plugin-api';
 import type { Selectable } from 'kysely';
 import type { Executor, Store } from '../../store/index.ts';
 import type { ResourcesTable } from '../../store/schema.ts';
@@ -17,7 +17,14 @@ import { environmentRow } from '../environments.ts';
 import { currentWorkloads } from '../deployments/service.ts';
 import { candidates, listDefinitions } from './definitions.ts';
 import { buildResourceGraph, renderGraphText } from './graph.ts';
-import { lastInputs, resourceRows, rowOutputs, type ResourceDeps } from './provision.ts';
+import {
+  lastInputs,
+  resourceDriver,
+  resourceRows,
+  rowOutputs,
+  storedOutputs,
+  type ResourceDeps,
+} from './provision.ts';
 
 /** A resource's address: `<workload>.<name>` or `shared.<id>`. */
 const ADDRESS = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\.[A-Za-z0-9]([-A-Za-z0-9._]*[A-Za-z0-9])?$/;
@@ -212,8 +219,8 @@ export async function environmentGraph(db: Executor, app: string, env: string): 
 /**
  * Asks each resource's driver to read it (`read` with the inputs it was provisioned with, as a dry run) and
  * compares what it finds with what Pave recorded: `ok`, `missing` (read found nothing), `drifted` (outputs
- * differ: their names, never their values) or `error` (the read failed: the driver's message with the
- * resource's secrets masked). Changes nothing. NotFoundError if the environment does not exist.
+ * differ: their names, never their values) or `error` (the read failed: the driver's message). What a driver
+ * says has the resource's secrets masked, those its params hold from other resources' secret outputs too. Changes nothing. NotFoundError if the environment does not exist.
  */
 export async function checkResources(
   deps: ResourceDeps,
@@ -226,13 +233,15 @@ export async function checkResources(
   const rows = [...(await resourceRows(deps.store.db, app, env)).values()].sort((a, b) =>
     a.address.localeCompare(b.address),
   );
+  const others = await storedOutputs(deps.box, rows);
   const checks: ResourceCheck[] = [];
   for (const row of rows) {
     const recorded = await rowOutputs(deps.box, row);
     const inputs = await lastInputs(deps, target, row);
     const result = { address: row.address, type: row.type, driver: row.driver, driftedOutputs: [] };
     try {
-      const found = await deps.drivers.get(row.driver).read(row.driver_id, inputs, { ...ctx, dryRun: true });
+      const driver = await resourceDriver(deps.drivers, deps.box, row.driver, { inputs, row }, others);
+      const found = await driver.read(row.driver_id, inputs, { ...ctx, dryRun: true });
       if (!found) {
         checks.push({
           ...result,
@@ -252,7 +261,7 @@ export async function checkResources(
               `outputs differ from those recorded: ${drifted.join(', ')}; a deployment that updates it records them again`,
             ]
           : []),
-        ...reported.map((line) => masked(line, secretsOf(recorded, inputs))),
+        ...reported,
       ];
       checks.push(
         details.length
@@ -263,7 +272,7 @@ export async function checkResources(
       checks.push({
         ...result,
         status: 'error',
-        detail: `${row.driver} could not read it: ${masked((error as Error).message, secretsOf(recorded, inputs))}`,
+        detail: `${row.driver} could not read it: ${(error as Error).message}`,
       });
     }
   }
@@ -273,20 +282,4 @@ export async function checkResources(
 /** The keys whose values differ between two records (present in one only, or with other values). */
 function differingKeys(a: Record<string, string>, b: Record<string, string>): string[] {
   return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((key) => a[key] !== b[key]);
-}
-
-/** The secret strings a resource's check must not show: its recorded secret outputs and its driver secrets. */
-function secretsOf(recorded: ResourceOutputs, inputs: ResourceInputs): string[] {
-  return [
-    ...Object.values(recorded.secrets),
-    ...Object.values(inputs.driverSecrets).filter((value) => typeof value === 'string'),
-  ];
-}
-
-/** `text` with every secret in it replaced by `***`. */
-function masked(text: string, secrets: string[]): string {
-  return secrets
-    .filter((secret) => secret.length > 0)
-    .sort((x, y) => y.length - x.length)
-    .reduce((result, secret) => result.split(secret).join('***'), text);
 }

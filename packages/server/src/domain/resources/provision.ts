@@ -23,6 +23,7 @@ import { canonicalJson } from '../canonical-json.ts';
 import type { SetWorkloads } from '../deployments/sets.ts';
 import { candidates, loadDefinitions, listDefinitions, type LoadedDefinition } from './definitions.ts';
 import { buildResourceGraph, type ResourceNode } from './graph.ts';
+import { maskingDriver, resourceSecrets } from './masking.ts';
 import { claimRouteHost, releaseRouteHosts } from './routes.ts';
 import { deleteStates } from './state.ts';
 
@@ -270,7 +271,7 @@ export async function planResources(
       });
       continue;
     }
-    if (inspect.read && change.olds && (await isMissing(inspect, row, change.olds))) {
+    if (inspect.read && change.olds && (await isMissing(inspected.driver, row, change.olds, inspect.ctx))) {
       changes.push({
         address: node.address,
         type: node.type,
@@ -336,7 +337,7 @@ async function inspectChange(
   workloads: SetWorkloads,
   nodes: ResourceNode[],
   known: Map<string, ResourceOutputs>,
-): Promise<{ change: ResourceChangeOf } | undefined> {
+): Promise<{ change: ResourceChangeOf; driver: ResourceDriver } | undefined> {
   if (row.inputs === null) return undefined;
   let inputs: ResourceInputs;
   try {
@@ -345,8 +346,14 @@ async function inspectChange(
     if (error instanceof ProvisioningError) return undefined;
     throw error;
   }
-  const driver = inspect.drivers.get(definition.driver);
-  return { change: await changeOf(inspect.box, driver, row, definition, inputs, inspect.ctx) };
+  const driver = await resourceDriver(
+    inspect.drivers,
+    inspect.box,
+    definition.driver,
+    { inputs, row },
+    known.values(),
+  );
+  return { change: await changeOf(inspect.box, driver, row, definition, inputs, inspect.ctx), driver };
 }
 
 /** How an existing resource changes with new inputs, as its driver's diff says. */
@@ -390,14 +397,12 @@ async function changeOf(
 
 /** Whether `row`'s driver reports the resource gone (`read` resolved null); a failed read is not "gone". */
 async function isMissing(
-  inspect: Pick<PlanInspection, 'drivers' | 'ctx'>,
+  driver: ResourceDriver,
   row: Selectable<ResourcesTable>,
   olds: ResourceInputs,
+  ctx: DriverContext,
 ): Promise<boolean> {
-  const found = await inspect.drivers
-    .get(row.driver)
-    .read(row.driver_id, olds, { ...inspect.ctx, dryRun: true })
-    .catch(() => undefined);
+  const found = await driver.read(row.driver_id, olds, { ...ctx, dryRun: true }).catch(() => undefined);
   return found === null;
 }
 
@@ -471,6 +476,40 @@ export async function rowOutputs(box: SecretBox, row: Selectable<ResourcesTable>
     values: JSON.parse(row.output_values) as Record<string, string>,
     secrets: JSON.parse(await box.decrypt(row.output_secrets)) as Record<string, string>,
   };
+}
+
+/**
+ * The driver `name` as the control plane calls it about one resource: what it says (errors, check
+ * failures, drift, log lines) has every secret Pave knows for the resource masked (see maskingDriver): those
+ * of `inputs`, and of `row` when the resource is stored (the inputs it was provisioned with and its secret
+ * outputs), with the secret outputs of `others` (the environment's resources) its params hold. Every driver
+ * call about a resource goes through it, so no driver's message reaches a journal, an event, a log or a
+ * client unmasked.
+ */
+export async function resourceDriver(
+  drivers: ResourceDriverRegistry,
+  box: SecretBox,
+  name: string,
+  resource: { inputs?: ResourceInputs | undefined; row?: Selectable<ResourcesTable> | undefined },
+  others: Iterable<ResourceOutputs>,
+): Promise<ResourceDriver> {
+  const { inputs, row } = resource;
+  const secrets = resourceSecrets(
+    {
+      inputs: [inputs ?? null, row ? await storedInputs(box, row) : null],
+      outputs: row ? await rowOutputs(box, row) : undefined,
+    },
+    others,
+  );
+  return maskingDriver(drivers.get(name), secrets);
+}
+
+/** The outputs of stored resources, decrypted: the `others` of resourceDriver. */
+export async function storedOutputs(
+  box: SecretBox,
+  rows: Iterable<Selectable<ResourcesTable>>,
+): Promise<ResourceOutputs[]> {
+  return Promise.all([...rows].map((row) => rowOutputs(box, row)));
 }
 
 /**
@@ -708,12 +747,18 @@ export async function provisionResources(
             : `${node.address}: no resource definition provisions type "${node.type}" here; add one with \`pave defs apply\``,
         );
       }
-      const driver = drivers.get(definition.driver);
       const inputs = resourceInputs(
         target,
         node,
         definition,
         expandParams(node, workloads, graph.nodes, outputsByAddress),
+      );
+      const driver = await resourceDriver(
+        drivers,
+        box,
+        definition.driver,
+        { inputs, row },
+        outputsByAddress.values(),
       );
       if (row) {
         const change = await changeOf(box, driver, row, definition, inputs, ctx);
@@ -764,7 +809,7 @@ export async function provisionResources(
           });
           continue;
         }
-        if (change.olds && (await isMissing({ drivers, ctx }, row, change.olds))) {
+        if (change.olds && (await isMissing(driver, row, change.olds, ctx))) {
           if (!options.recreateMissing) {
             throw new ProvisioningError(
               `${node.address} (${node.type}) is missing: Pave recorded it, but ${row.driver} reports it gone ` +
@@ -919,10 +964,15 @@ async function madeOf(
   target: ResourceTarget,
   row: Selectable<ResourcesTable>,
 ): Promise<MadeResource> {
+  const inputs = await lastInputs(deps, target, row);
+  const others = await storedOutputs(
+    deps.box,
+    (await resourceRows(deps.store.db, target.app, target.env)).values(),
+  );
   return {
-    driver: deps.drivers.get(row.driver),
+    driver: await resourceDriver(deps.drivers, deps.box, row.driver, { inputs, row }, others),
     id: row.driver_id,
-    inputs: await lastInputs(deps, target, row),
+    inputs,
     recorded: true,
   };
 }
@@ -1047,8 +1097,12 @@ async function deleteResource(
   note: JournalNote,
   options: { keepRow?: boolean } = {},
 ): Promise<void> {
-  const driver = deps.drivers.get(row.driver);
   const inputs = await lastInputs(deps, target, row);
+  const others = await storedOutputs(
+    deps.box,
+    (await resourceRows(deps.store.db, target.app, target.env)).values(),
+  );
+  const driver = await resourceDriver(deps.drivers, deps.box, row.driver, { inputs, row }, others);
   await note({
     step: 'provision',
     status: 'started',
