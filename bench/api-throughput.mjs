@@ -101,7 +101,7 @@ function spawnServer(name, args, { stdout, stderr, env }) {
  */
 async function startPave({ dataDir, store, logLevel }) {
   const logFile = join(dataDir, `pave-${logLevel}.log`);
-  const stderrFile = join(dataDir, `pave-${logLevel}.stderr`);
+  const stderrFile = join(dataDir, `pave-${logLevel}-stderr.log`);
   const out = openSync(logFile, 'a');
   const err = openSync(stderrFile, 'a');
   const port = await freePort();

@@ -61,11 +61,17 @@ const PAVE_ENTRIES = new Set(['pave.db', 'master.key', 'admin.token', 'pave.lock
 
 /**
  * The entries of an existing directory when it is not Pave's (it holds something and none of PAVE_ENTRIES):
- * a home directory or a project given as `--data-dir` by mistake, whose files must keep their modes.
+ * a home directory or a project given as `--data-dir` by mistake, whose files must keep their modes. Log
+ * files (`*.log`, as a service's output redirected into the directory before Pave starts) are no sign of
+ * either.
  */
 function foreignEntries(dir: string): string[] {
-  const entries = readdirSync(dir).sort();
-  return entries.some((entry) => PAVE_ENTRIES.has(entry)) ? [] : entries;
+  const entries = readdirSync(dir, { withFileTypes: true });
+  if (entries.some((entry) => PAVE_ENTRIES.has(entry.name))) return [];
+  return entries
+    .filter((entry) => !(entry.isFile() && entry.name.endsWith('.log')))
+    .map((entry) => entry.name)
+    .sort();
 }
 
 /**

@@ -19,6 +19,9 @@ describe('the data directory of pave up', () => {
   it("is refused when it holds others' files and none of Pave's, and taken when it is Pave's or empty", () => {
     const dir = temporaryDir();
     expect(() => prepareDataDir(dir, 'default')).not.toThrow();
+    // A service's output redirected into it before it starts is no sign of someone else's directory.
+    writeFileSync(join(dir, 'pave.log'), '');
+    expect(() => prepareDataDir(dir, 'default')).not.toThrow();
     for (const name of ['b.txt', 'a.txt', 'c', 'd']) writeFileSync(join(dir, name), '');
     expect(() => prepareDataDir(dir, '--data-dir')).toThrow(
       `--data-dir: cannot use ${dir} as the data directory: it holds files that are not Pave's (a.txt, b.txt, ` +
