@@ -2,8 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeEngines } from '../../../test/support/stores.ts';
 import { openFullApi, type FullApi } from './support/full-api.ts';
 
-const PASSWORD = 'a long enough password';
-
 /*
  * Comparing two environments (`GET …/diff?toEnv=`) compared their secrets by fingerprint, so whoever could
  * set a secret in one environment and read the other's values learnt whether a guess equalled the other's
@@ -13,13 +11,7 @@ describe.each(storeEngines)('comparing two environments’ secrets on %s', (engi
   let api: FullApi;
   let developer: string;
 
-  const callAs = (token: string, method: 'GET' | 'PATCH', url: string, payload?: object) =>
-    api.app.inject({
-      method,
-      url: `/api/v1${url}`,
-      headers: { authorization: `Bearer ${token}` },
-      ...(payload ? { payload } : {}),
-    });
+  const callAs: FullApi['callAs'] = (...args) => api.callAs(...args);
   const setSecret = async (token: string, env: string, value: string) => {
     const response = await callAs(token, 'PATCH', `/apps/shop/envs/${env}/values`, {
       set: { DB_PASSWORD: { value, secret: true } },
@@ -35,11 +27,11 @@ describe.each(storeEngines)('comparing two environments’ secrets on %s', (engi
 
   beforeAll(async () => {
     api = await openFullApi(engine);
+    developer = await api.createUser('dave');
     const setup: Array<[string, object]> = [
       ['/apps', { id: 'shop' }],
       ['/apps/shop/envs', { id: 'dev', type: 'development' }],
       ['/apps/shop/envs', { id: 'prod', type: 'production' }],
-      ['/users', { username: 'dave', password: PASSWORD }],
       ['/roles', { role: 'developer', user: 'dave', app: 'shop' }],
     ];
     for (const [url, body] of setup) {
@@ -47,12 +39,6 @@ describe.each(storeEngines)('comparing two environments’ secrets on %s', (engi
       expect(response.statusCode, `POST ${url}: ${response.body}`).toBe(201);
     }
     await setSecret(api.token, 'prod', 'hunter2');
-    const login = await api.app.inject({
-      method: 'POST',
-      url: '/api/v1/auth/login',
-      payload: { username: 'dave', password: PASSWORD },
-    });
-    developer = login.json().token;
   });
   afterAll(async () => {
     await api?.cleanup();

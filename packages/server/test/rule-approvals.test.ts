@@ -4,8 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeEngines } from '../../../test/support/stores.ts';
 import { openFullApi, type FullApi } from './support/full-api.ts';
 
-const PASSWORD = 'a long enough password';
-
 const scoreFile = (greeting: string) => ({
   file: 'api.score.yaml',
   dir: '/srv/shop',
@@ -33,13 +31,8 @@ describe.each(storeEngines)('approving what a rule deploys on %s', (engine) => {
   const tokens: Record<string, string> = {};
   let ruleId: string;
 
-  const as = (user: string, method: 'GET' | 'POST', url: string, payload?: object) =>
-    api.app.inject({
-      method,
-      url: `/api/v1${url}`,
-      headers: { authorization: `Bearer ${tokens[user]}` },
-      ...(payload ? { payload } : {}),
-    });
+  const as = (user: string, method: 'GET' | 'POST' | 'DELETE', url: string, payload?: object) =>
+    api.callAs(tokens[user]!, method, url, payload);
   const accepted = (response: LightMyRequestResponse) => {
     expect(response.statusCode, response.body).toBeLessThan(300);
     return response.json();
@@ -65,13 +58,11 @@ describe.each(storeEngines)('approving what a rule deploys on %s', (engine) => {
 
   beforeAll(async () => {
     api = await openFullApi(engine);
+    for (const username of ['ann', 'dora', 'abe']) tokens[username] = await api.createUser(username);
     const setup: Array<['PATCH' | 'POST', string, object]> = [
       ['PATCH', '/env-types/production', { requiresApproval: true }],
       ['POST', '/apps', { id: 'shop' }],
       ['POST', '/apps/shop/envs', { id: 'prod', type: 'production' }],
-      ['POST', '/users', { username: 'ann', password: PASSWORD }],
-      ['POST', '/users', { username: 'dora', password: PASSWORD }],
-      ['POST', '/users', { username: 'abe', password: PASSWORD }],
       ['POST', '/roles', { role: 'developer', user: 'ann', app: 'shop' }],
       ['POST', '/roles', { role: 'deployer', user: 'ann', envType: 'production' }],
       ['POST', '/roles', { role: 'approver', user: 'ann', envType: 'production' }],
@@ -84,14 +75,6 @@ describe.each(storeEngines)('approving what a rule deploys on %s', (engine) => {
     for (const [method, url, body] of setup) {
       const response = await api.call(method, url, body);
       expect(response.statusCode, `${method} ${url}: ${response.body}`).toBeLessThan(300);
-    }
-    for (const username of ['ann', 'dora', 'abe']) {
-      const login = await api.app.inject({
-        method: 'POST',
-        url: '/api/v1/auth/login',
-        payload: { username, password: PASSWORD },
-      });
-      tokens[username] = login.json().token;
     }
     ruleId = accepted(await as('dora', 'POST', '/apps/shop/rules', { env: 'prod', branch: 'main' })).id;
   });

@@ -2,8 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeEngines } from '../../../test/support/stores.ts';
 import { openFullApi, type FullApi } from './support/full-api.ts';
 
-const PASSWORD = 'a long enough password';
-
 /*
  * Making a rule into production needs deployer on the production type, but deleting one needed only
  * rule.write: a developer without deployer could remove a deployer's rule and so change what reaches
@@ -15,25 +13,18 @@ describe.each(storeEngines)('who may delete a rule on %s', (engine) => {
   const rules: Record<string, string> = {};
 
   const as = (user: string, method: 'GET' | 'POST' | 'DELETE', url: string, payload?: object) =>
-    api.app.inject({
-      method,
-      url: `/api/v1${url}`,
-      headers: { authorization: `Bearer ${tokens[user]}` },
-      ...(payload ? { payload } : {}),
-    });
+    api.callAs(tokens[user]!, method, url, payload);
   const ruleIds = async (): Promise<string[]> =>
     (await api.call('GET', '/apps/shop/rules')).json().items.map((rule: { id: string }) => rule.id);
 
   beforeAll(async () => {
     api = await openFullApi(engine);
+    for (const username of ['dave', 'dora', 'olga']) tokens[username] = await api.createUser(username);
     const setup: Array<[string, object]> = [
       ['/apps', { id: 'shop' }],
       ['/apps', { id: 'blog' }],
       ['/apps/shop/envs', { id: 'dev', type: 'development' }],
       ['/apps/shop/envs', { id: 'prod', type: 'production' }],
-      ['/users', { username: 'dave', password: PASSWORD }],
-      ['/users', { username: 'dora', password: PASSWORD }],
-      ['/users', { username: 'olga', password: PASSWORD }],
       ['/roles', { role: 'developer', user: 'dave', app: 'shop' }],
       ['/roles', { role: 'developer', user: 'dora', app: 'shop' }],
       ['/roles', { role: 'deployer', user: 'dora', envType: 'production' }],
@@ -43,14 +34,6 @@ describe.each(storeEngines)('who may delete a rule on %s', (engine) => {
     for (const [url, body] of setup) {
       const response = await api.call('POST', url, body);
       expect(response.statusCode, `POST ${url}: ${response.body}`).toBe(201);
-    }
-    for (const username of ['dave', 'dora', 'olga']) {
-      const login = await api.app.inject({
-        method: 'POST',
-        url: '/api/v1/auth/login',
-        payload: { username, password: PASSWORD },
-      });
-      tokens[username] = login.json().token;
     }
     for (const env of ['dev', 'prod']) {
       const rule = await as('dora', 'POST', '/apps/shop/rules', { env, branch: 'main' });

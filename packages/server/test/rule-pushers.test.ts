@@ -3,8 +3,6 @@ import type { PushedArtifact } from '@pave/core';
 import { storeEngines } from '../../../test/support/stores.ts';
 import { openFullApi, type FullApi } from './support/full-api.ts';
 
-const PASSWORD = 'a long enough password';
-
 const scoreFile = (greeting: string) => ({
   file: 'api.score.yaml',
   dir: '/srv/shop',
@@ -31,13 +29,7 @@ describe.each(storeEngines)('what a rule deploys for the person who pushed it on
   let api: FullApi;
   const tokens: Record<string, string> = {};
 
-  const as = (token: string, method: 'GET' | 'POST', url: string, payload?: object) =>
-    api.app.inject({
-      method,
-      url: `/api/v1${url}`,
-      headers: { authorization: `Bearer ${token}` },
-      ...(payload ? { payload } : {}),
-    });
+  const as: FullApi['callAs'] = (...args) => api.callAs(...args);
   const push = async (token: string, commit: string): Promise<PushedArtifact> => {
     const response = await as(token, 'POST', '/apps/shop/artifacts', {
       commit,
@@ -52,12 +44,11 @@ describe.each(storeEngines)('what a rule deploys for the person who pushed it on
 
   beforeAll(async () => {
     api = await openFullApi(engine);
+    for (const username of ['dave', 'dora']) tokens[username] = await api.createUser(username);
     const setup: Array<[string, object]> = [
       ['/apps', { id: 'shop' }],
       ['/apps/shop/envs', { id: 'dev', type: 'development' }],
       ['/apps/shop/envs', { id: 'prod', type: 'production' }],
-      ['/users', { username: 'dave', password: PASSWORD }],
-      ['/users', { username: 'dora', password: PASSWORD }],
       ['/roles', { role: 'developer', user: 'dave', app: 'shop' }],
       ['/roles', { role: 'developer', user: 'dora', app: 'shop' }],
       ['/roles', { role: 'deployer', user: 'dora', envType: 'production' }],
@@ -65,14 +56,6 @@ describe.each(storeEngines)('what a rule deploys for the person who pushed it on
     for (const [url, body] of setup) {
       const response = await api.call('POST', url, body);
       expect(response.statusCode, `POST ${url}: ${response.body}`).toBe(201);
-    }
-    for (const username of ['dave', 'dora']) {
-      const login = await api.app.inject({
-        method: 'POST',
-        url: '/api/v1/auth/login',
-        payload: { username, password: PASSWORD },
-      });
-      tokens[username] = login.json().token;
     }
     for (const env of ['dev', 'prod']) {
       const rule = await as(tokens.dora!, 'POST', '/apps/shop/rules', { env, branch: 'main' });

@@ -59,6 +59,13 @@ export interface DeployingApi {
   token: string;
   /** Sends a request to `/api/v1<url>` as the admin; `payload` is the JSON body. */
   call(method: Method, url: string, payload?: object): Promise<LightMyRequestResponse>;
+  /** The same as the holder of `token`. */
+  callAs(token: string, method: Method, url: string, payload?: object): Promise<LightMyRequestResponse>;
+  /**
+   * Creates the user `username` (as the admin, with USER_PASSWORD) and signs in as them; resolves with their
+   * token. Roles granted later reach a token within a second (the actor cache): grant them first.
+   */
+  createUser(username: string): Promise<string>;
   /**
    * Queues a deployment of `app`/`env` with `body` (expecting 202) and polls it until it succeeded or failed;
    * resolves with its record, whatever the outcome, and rejects if it has not finished after 15 s.
@@ -67,6 +74,9 @@ export interface DeployingApi {
   /** Stops the worker, closes the API and removes the store. */
   cleanup(): Promise<void>;
 }
+
+/** The password of the users `createUser` makes. */
+export const USER_PASSWORD = 'a long enough password';
 
 /**
  * A runtime that runs nothing and answers ready, for tests about what a deployment does around its workloads
@@ -126,13 +136,14 @@ export async function openDeployingApi(
   await app.ready();
   worker?.start();
 
-  const call: DeployingApi['call'] = (method, url, payload) =>
+  const callAs: DeployingApi['callAs'] = (as, method, url, payload) =>
     app.inject({
       method,
       url: `/api/v1${url}`,
-      headers: { authorization: `Bearer ${token}` },
+      headers: { authorization: `Bearer ${as}` },
       ...(payload ? { payload } : {}),
     });
+  const call: DeployingApi['call'] = (method, url, payload) => callAs(token, method, url, payload);
   return {
     app,
     store,
@@ -140,6 +151,18 @@ export async function openDeployingApi(
     dataDir,
     token,
     call,
+    callAs,
+    async createUser(username) {
+      const created = await call('POST', '/users', { username, password: USER_PASSWORD });
+      expect(created.statusCode, created.body).toBe(201);
+      const login = await app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { username, password: USER_PASSWORD },
+      });
+      expect(login.statusCode, login.body).toBe(200);
+      return login.json().token as string;
+    },
     async deploy(app, env, body) {
       const queued = await call('POST', `/apps/${app}/envs/${env}/deployments`, body);
       expect(queued.statusCode, queued.body).toBe(202);
