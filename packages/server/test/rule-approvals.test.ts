@@ -2,24 +2,8 @@ import type { LightMyRequestResponse } from 'fastify';
 import type { PushedArtifact } from '@pave/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeEngines } from '../../../test/support/stores.ts';
+import { pushedScoreFile } from './support/artifacts.ts';
 import { openFullApi, type FullApi } from './support/full-api.ts';
-
-const scoreFile = (greeting: string) => ({
-  file: 'api.score.yaml',
-  dir: '/srv/shop',
-  content: [
-    'apiVersion: score.dev/v1b1',
-    'metadata:',
-    '  name: api',
-    'containers:',
-    '  main:',
-    '    image: busybox',
-    '    command: ["sleep", "100"]',
-    '    variables:',
-    `      GREETING: ${greeting}`,
-    '',
-  ].join('\n'),
-});
 
 /*
  * Four eyes held for a deployment someone asked for directly, but a deployment a rule queued counted only
@@ -43,7 +27,7 @@ describe.each(storeEngines)('approving what a rule deploys on %s', (engine) => {
       await as(user, 'POST', '/apps/shop/artifacts', {
         commit,
         branch: 'main',
-        scoreFiles: [scoreFile(commit)],
+        scoreFiles: [pushedScoreFile(commit)],
       }),
     ) as PushedArtifact;
     expect(pushed.triggered).toMatchObject([{ ruleId, env: 'prod', refused: null }]);

@@ -1,24 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PushedArtifact } from '@pave/core';
 import { storeEngines } from '../../../test/support/stores.ts';
+import { pushedScoreFile } from './support/artifacts.ts';
 import { openFullApi, type FullApi } from './support/full-api.ts';
-
-const scoreFile = (greeting: string) => ({
-  file: 'api.score.yaml',
-  dir: '/srv/shop',
-  content: [
-    'apiVersion: score.dev/v1b1',
-    'metadata:',
-    '  name: api',
-    'containers:',
-    '  main:',
-    '    image: busybox',
-    '    command: ["sleep", "100"]',
-    '    variables:',
-    `      GREETING: ${greeting}`,
-    '',
-  ].join('\n'),
-});
 
 /*
  * A rule checked only its creator's roles, while whoever pushed the artifact chose what it deploys: a
@@ -34,7 +18,7 @@ describe.each(storeEngines)('what a rule deploys for the person who pushed it on
     const response = await as(token, 'POST', '/apps/shop/artifacts', {
       commit,
       branch: 'main',
-      scoreFiles: [scoreFile(commit)],
+      scoreFiles: [pushedScoreFile(commit)],
     });
     expect(response.statusCode, response.body).toBe(201);
     return response.json();
