@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -191,23 +192,27 @@ describe('pave up with a data directory it cannot create or use', () => {
 });
 
 describe('pave up given a directory that is not its own', () => {
-  it('refuses a directory holding other files (a home, a project), leaving their modes and creating nothing', async () => {
+  it('refuses a directory like a home or a project, leaving its modes and creating nothing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pave-up-foreign-'));
     try {
-      writeFileSync(join(dir, 'notes.txt'), 'mine', { mode: 0o644 });
-      chmodSync(join(dir, 'notes.txt'), 0o644);
+      writeFileSync(join(dir, '.profile'), 'mine', { mode: 0o644 });
+      chmodSync(join(dir, '.profile'), 0o644);
+      mkdirSync(join(dir, 'projects'), { mode: 0o755 });
+      chmodSync(join(dir, 'projects'), 0o755);
       chmodSync(dir, 0o755);
       const result = await upWithin(['--data-dir', dir], 15_000);
       expect(result).toMatchObject({ hung: false, code: 2 });
       expect(result.stderr).toBe(
-        `pave: error: --data-dir: cannot use ${dir} as the data directory: it holds files that are not ` +
-          "Pave's (notes.txt), and pave up makes everything in its data directory its own (no access for " +
-          'group or others), so it takes only a new or empty directory, or one it made; give --data-dir a ' +
+        `pave: error: --data-dir: cannot use ${dir} as the data directory: it holds directories or hidden ` +
+          "files that are not Pave's (.profile, projects/), as a home or a project does, and pave up makes " +
+          'everything in its data directory its own (no access for group or others), so it takes only a new ' +
+          'directory, one with plain files only (a log, a secret file), or one it made; give --data-dir a ' +
           'directory that pave up may create and write to\n',
       );
-      expect(statSync(join(dir, 'notes.txt')).mode & 0o777).toBe(0o644);
+      expect(statSync(join(dir, '.profile')).mode & 0o777).toBe(0o644);
+      expect(statSync(join(dir, 'projects')).mode & 0o777).toBe(0o755);
       expect(statSync(dir).mode & 0o777).toBe(0o755);
-      expect(readdirSync(dir)).toEqual(['notes.txt']);
+      expect(readdirSync(dir).sort()).toEqual(['.profile', 'projects']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -49,8 +49,9 @@ export function prepareDataDir(dir: string, source: DataDirSource): void {
       const shown =
         others.slice(0, 3).join(', ') + (others.length > 3 ? `, … (${others.length} in all)` : '');
       throw fail(
-        `it holds files that are not Pave's (${shown}), and pave up makes everything in its data directory ` +
-          'its own (no access for group or others), so it takes only a new or empty directory, or one it made',
+        `it holds directories or hidden files that are not Pave's (${shown}), as a home or a project does, ` +
+          'and pave up makes everything in its data directory its own (no access for group or others), so it ' +
+          'takes only a new directory, one with plain files only (a log, a secret file), or one it made',
       );
     }
   }
@@ -60,17 +61,17 @@ export function prepareDataDir(dir: string, source: DataDirSource): void {
 const PAVE_ENTRIES = new Set(['pave.db', 'master.key', 'admin.token', 'pave.lock', 'runtime']);
 
 /**
- * The entries of an existing directory when it is not Pave's (it holds something and none of PAVE_ENTRIES):
- * a home directory or a project given as `--data-dir` by mistake, whose files must keep their modes. Log
- * files (`*.log`, as a service's output redirected into the directory before Pave starts) are no sign of
- * either.
+ * What in an existing directory that is not Pave's (none of PAVE_ENTRIES) shows it to be someone else's: its
+ * subdirectories, symbolic links and hidden entries, as a home directory or a project given as `--data-dir`
+ * by mistake has, whose files must keep their modes. Plain files (a log the service's output goes to, the
+ * OIDC client secret) are no sign of that.
  */
 function foreignEntries(dir: string): string[] {
   const entries = readdirSync(dir, { withFileTypes: true });
   if (entries.some((entry) => PAVE_ENTRIES.has(entry.name))) return [];
   return entries
-    .filter((entry) => !(entry.isFile() && entry.name.endsWith('.log')))
-    .map((entry) => entry.name)
+    .filter((entry) => !entry.isFile() || entry.name.startsWith('.'))
+    .map((entry) => `${entry.name}${entry.isDirectory() ? '/' : ''}`)
     .sort();
 }
 

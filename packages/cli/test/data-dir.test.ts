@@ -1,4 +1,4 @@
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { dataDirFailure, prepareDataDir } from '../src/data-dir.ts';
@@ -16,16 +16,18 @@ describe('the data directory of pave up', () => {
     expect(() => prepareDataDir(dir, '--data-dir')).not.toThrow();
   });
 
-  it("is refused when it holds others' files and none of Pave's, and taken when it is Pave's or empty", () => {
+  it("is refused when it holds others' directories or hidden files and none of Pave's, not for plain files", () => {
     const dir = temporaryDir();
     expect(() => prepareDataDir(dir, 'default')).not.toThrow();
-    // A service's output redirected into it before it starts is no sign of someone else's directory.
+    // A log the service's output is redirected to, the OIDC client secret: plain files are no sign of a home.
     writeFileSync(join(dir, 'pave.log'), '');
+    writeFileSync(join(dir, 'oidc-client-secret'), '');
     expect(() => prepareDataDir(dir, 'default')).not.toThrow();
-    for (const name of ['b.txt', 'a.txt', 'c', 'd']) writeFileSync(join(dir, name), '');
+    writeFileSync(join(dir, '.bashrc'), '');
+    for (const name of ['projects', 'Downloads', 'src']) mkdirSync(join(dir, name));
     expect(() => prepareDataDir(dir, '--data-dir')).toThrow(
-      `--data-dir: cannot use ${dir} as the data directory: it holds files that are not Pave's (a.txt, b.txt, ` +
-        'c, … (4 in all)), and pave up makes everything',
+      `--data-dir: cannot use ${dir} as the data directory: it holds directories or hidden files that are ` +
+        "not Pave's (.bashrc, Downloads/, projects/, … (4 in all)), as a home or a project does",
     );
     writeFileSync(join(dir, 'master.key'), '');
     expect(() => prepareDataDir(dir, '--data-dir')).not.toThrow();
