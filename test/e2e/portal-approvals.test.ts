@@ -7,6 +7,7 @@ import type { Deployment, DeploymentDetail } from '@pave/core';
 import { hasChromium, launchBrowser, type TestBrowser } from '../support/browser.ts';
 import { EDGE_SCORE, makeAppDir } from '../support/app-dir.ts';
 import { clientEnv, runPave, shortenStabilityWindow, startPave, type PaveProcess } from '../support/pave.ts';
+import { portalUrl, runPaveOk, signInToPortal } from '../support/portal.ts';
 import { eventually } from '../support/processes.ts';
 
 const ALICE_PASSWORD = 'alice correct horse battery';
@@ -19,20 +20,8 @@ describe.skipIf(!hasChromium)('approving a deployment in the portal', () => {
   let browser: TestBrowser;
   let pendingId: string;
   const pageErrors: string[] = [];
-  const pave = async (args: string[], input?: string) => {
-    const result = await runPave(args, clientEnv(server.url, dataDir), input);
-    expect(result.code, `pave ${args.join(' ')}\n${result.stderr}${result.stdout}`).toBe(0);
-    return result;
-  };
-  const portal = (route: string) => `${server.url}/#/${route}`;
-
-  async function signIn(page: Page, username: string, password: string) {
-    await page.goto(portal('apps'));
-    await page.getByLabel('Username').fill(username);
-    await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('button', { name: 'Sign out' }).waitFor();
-  }
+  const pave = (args: string[], input?: string) => runPaveOk(server, dataDir, args, input);
+  const portal = (route: string) => portalUrl(server, route);
 
   /** Deploys edge to prod through the CLI with the token of `page`'s portal session; the deployment. */
   async function deployAs(page: Page): Promise<Deployment> {
@@ -74,7 +63,7 @@ describe.skipIf(!hasChromium)('approving a deployment in the portal', () => {
 
   it('shows the requester the pending deployment and its diff, without Approve', async () => {
     const alice = await browser.newPage();
-    await signIn(alice, 'alice', ALICE_PASSWORD);
+    await signInToPortal(alice, portal('apps'), { username: 'alice', password: ALICE_PASSWORD });
     const deployment = await deployAs(alice);
     expect(deployment.status).toBe('awaiting-approval');
     pendingId = deployment.id;
@@ -90,7 +79,7 @@ describe.skipIf(!hasChromium)('approving a deployment in the portal', () => {
 
   it('lets an approver reject only with a comment, and approve: the deployment then runs', async () => {
     const bob = await browser.newPage();
-    await signIn(bob, 'bob', BOB_PASSWORD);
+    await signInToPortal(bob, portal('apps'), { username: 'bob', password: BOB_PASSWORD });
     await bob.goto(portal('apps/shop/envs/prod'));
     const panel = bob.getByRole('region', { name: 'Pending approval' });
     await panel.getByText('edge').first().waitFor();
@@ -127,7 +116,7 @@ describe.skipIf(!hasChromium)('approving a deployment in the portal', () => {
 
   it('lets the requester withdraw a deployment awaiting approval, as pave deployments cancel does', async () => {
     const alice = await browser.newPage();
-    await signIn(alice, 'alice', ALICE_PASSWORD);
+    await signInToPortal(alice, portal('apps'), { username: 'alice', password: ALICE_PASSWORD });
     const waiting = await deployAs(alice);
     expect(waiting.status).toBe('awaiting-approval');
 

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { hasChromium, launchBrowser, type TestBrowser } from '../support/browser.ts';
 import { makeAppDir } from '../support/app-dir.ts';
-import { clientEnv, runPave, startPave, type PaveProcess } from '../support/pave.ts';
+import { startPave, type PaveProcess } from '../support/pave.ts';
+import { openSignedInTab, portalUrl, runPaveOk } from '../support/portal.ts';
 
 /** More deployments than the API gives in one page (500 at most). */
 const DEPLOYMENTS = 520;
@@ -17,23 +18,8 @@ describe.skipIf(!hasChromium)('the environment page’s deployment history and i
   let browser: TestBrowser;
   let adminToken: string;
   const pageErrors: string[] = [];
-  const pave = async (args: string[]) => {
-    const result = await runPave(args, clientEnv(server.url, dataDir));
-    expect(result.code, `pave ${args.join(' ')}\n${result.stderr}${result.stdout}`).toBe(0);
-    return result;
-  };
-  const portal = (route: string) => `${server.url}/#/${route}`;
-
-  /** A tab signed in with the admin token, as the sign-in form's Token tab does. */
-  async function signInAsAdmin(): Promise<Page> {
-    const page = await browser.newPage();
-    await page.goto(portal('apps'));
-    await page.getByRole('tab', { name: 'Token' }).click();
-    await page.getByLabel('Token').fill(adminToken);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('button', { name: 'Sign out' }).waitFor();
-    return page;
-  }
+  const pave = (args: string[]) => runPaveOk(server, dataDir, args);
+  const portal = (route: string) => portalUrl(server, route);
 
   const history = (page: Page) => page.getByRole('table', { name: 'Deployment history' });
 
@@ -85,7 +71,7 @@ describe.skipIf(!hasChromium)('the environment page’s deployment history and i
   }, 60_000);
 
   it('pages through every deployment with "Show older", past the 500 the API gives at once', async () => {
-    const page = await signInAsAdmin();
+    const page = await openSignedInTab(browser, portal('apps'), { token: adminToken });
     await page.goto(portal('apps/shop/envs/prod'));
     const rows = history(page).locator('tbody tr');
     await rows.filter({ hasText: `release ${DEPLOYMENTS}` }).waitFor();
@@ -112,7 +98,7 @@ describe.skipIf(!hasChromium)('the environment page’s deployment history and i
   }, 120_000);
 
   it('shows the pave promote command of the source the user picked', async () => {
-    const page = await signInAsAdmin();
+    const page = await openSignedInTab(browser, portal('apps'), { token: adminToken });
     await page.goto(portal('apps/shop/envs/prod'));
     const commands = page.getByRole('region', { name: 'Deployments', exact: true }).locator('.command');
     const promote = commands.filter({ hasText: 'pave promote' });

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasChromium, launchBrowser, type TestBrowser } from '../support/browser.ts';
 import { EDGE_SCORE, makeAppDir } from '../support/app-dir.ts';
 import { clientEnv, runPave, shortenStabilityWindow, startPave, type PaveProcess } from '../support/pave.ts';
+import { runPaveOk } from '../support/portal.ts';
 
 const VERA_PASSWORD = 'vera staple battery horse';
 
@@ -14,11 +15,7 @@ describe.skipIf(!hasChromium)('DORA insights in the portal', () => {
   let server: PaveProcess;
   let browser: TestBrowser;
   const pageErrors: string[] = [];
-  const pave = async (args: string[], input?: string) => {
-    const result = await runPave(args, clientEnv(server.url, dataDir), input);
-    expect(result.code, `pave ${args.join(' ')}\n${result.stderr}${result.stdout}`).toBe(0);
-    return result;
-  };
+  const pave = (args: string[], input?: string) => runPaveOk(server, dataDir, args, input);
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'pave-portal-insights-'));

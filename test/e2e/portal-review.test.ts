@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { hasChromium, launchBrowser, type TestBrowser } from '../support/browser.ts';
 import { clientEnv, runPave, startPave, type PaveProcess } from '../support/pave.ts';
+import { openSignedInTab, portalUrl, runPaveOk } from '../support/portal.ts';
 
 const ALICE_PASSWORD = 'alice correct horse battery';
 const DAVE_PASSWORD = 'dave staple battery horse';
@@ -18,22 +19,11 @@ describe.skipIf(!hasChromium)('the portal under review: failures, permissions, f
   let server: PaveProcess;
   let browser: TestBrowser;
   const pageErrors: string[] = [];
-  const pave = async (args: string[], input?: string) => {
-    const result = await runPave(args, clientEnv(server.url, dataDir), input);
-    expect(result.code, `pave ${args.join(' ')}\n${result.stderr}${result.stdout}`).toBe(0);
-    return result;
-  };
-  const portal = (route: string) => `${server.url}/#/${route}`;
-
-  async function signIn(username: string, password: string): Promise<Page> {
-    const page = await browser.newPage();
-    await page.goto(portal('apps'));
-    await page.getByLabel('Username').fill(username);
-    await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('button', { name: 'Sign out' }).waitFor();
-    return page;
-  }
+  const pave = (args: string[], input?: string) => runPaveOk(server, dataDir, args, input);
+  const portal = (route: string) => portalUrl(server, route);
+  /** A new tab signed in on the portal as `username`. */
+  const signIn = (username: string, password: string) =>
+    openSignedInTab(browser, portal('apps'), { username, password });
 
   /** The messages a field points at with aria-describedby, or '' when it points at none. */
   const fieldMessage = async (page: Page, label: string) => {

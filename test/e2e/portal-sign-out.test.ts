@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { hasChromium, launchBrowser, type TestBrowser } from '../support/browser.ts';
 import { clientEnv, runPave, startPave, type PaveProcess } from '../support/pave.ts';
+import { openSignedInTab } from '../support/portal.ts';
 
 const ALICE_PASSWORD = 'alice correct horse battery';
 /** The portal's token kept for the browser tab (null when none). */
@@ -22,12 +23,10 @@ describe.skipIf(!hasChromium)('signing out of the portal', () => {
 
   /** A new tab signed in as alice with her password; resolves with the tab and the token it got. */
   async function signInWithPassword(): Promise<{ page: Page; token: string }> {
-    const page = await browser.newPage();
-    await page.goto(`${server.url}/`);
-    await page.getByLabel('Username').fill('alice');
-    await page.getByLabel('Password').fill(ALICE_PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    const page = await openSignedInTab(browser, `${server.url}/`, {
+      username: 'alice',
+      password: ALICE_PASSWORD,
+    });
     return { page, token: String(await page.evaluate(STORED_TOKEN)) };
   }
 
@@ -72,12 +71,7 @@ describe.skipIf(!hasChromium)('signing out of the portal', () => {
 
   it('only forgets a token pasted on the Token tab: the admin token keeps working for the CLI', async () => {
     const adminToken = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
-    const page = await browser.newPage();
-    await page.goto(`${server.url}/`);
-    await page.getByRole('tab', { name: 'Token' }).click();
-    await page.getByLabel('Token').fill(adminToken);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    const page = await openSignedInTab(browser, `${server.url}/`, { token: adminToken });
     // Reloaded, the tab still knows the token was pasted.
     await page.reload();
     await signOut(page);

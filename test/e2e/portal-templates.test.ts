@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
 import { hasChromium, launchBrowser, type TestBrowser } from '../support/browser.ts';
 import { clientEnv, runPave, startPave, type PaveProcess } from '../support/pave.ts';
+import { portalUrl, runPaveOk, signInToPortal } from '../support/portal.ts';
 
 const ALICE_PASSWORD = 'alice correct horse battery';
 const VERA_PASSWORD = 'vera staple battery horse';
@@ -15,20 +15,8 @@ describe.skipIf(!hasChromium)('a new app from a template in the portal', () => {
   let server: PaveProcess;
   let browser: TestBrowser;
   const pageErrors: string[] = [];
-  const pave = async (args: string[], input?: string) => {
-    const result = await runPave(args, clientEnv(server.url, dataDir), input);
-    expect(result.code, `pave ${args.join(' ')}\n${result.stderr}${result.stdout}`).toBe(0);
-    return result;
-  };
-  const portal = (route: string) => `${server.url}/#/${route}`;
-
-  async function signIn(page: Page, username: string, password: string) {
-    await page.goto(portal('apps'));
-    await page.getByLabel('Username').fill(username);
-    await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('button', { name: 'Sign out' }).waitFor();
-  }
+  const pave = (args: string[], input?: string) => runPaveOk(server, dataDir, args, input);
+  const portal = (route: string) => portalUrl(server, route);
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'pave-portal-templates-'));
@@ -49,7 +37,7 @@ describe.skipIf(!hasChromium)('a new app from a template in the portal', () => {
 
   it('creates an app from static-site: a bad name is marked at its field, then the app, its files and the pave init command', async () => {
     const alice = await browser.newPage();
-    await signIn(alice, 'alice', ALICE_PASSWORD);
+    await signInToPortal(alice, portal('apps'), { username: 'alice', password: ALICE_PASSWORD });
     await alice.getByRole('link', { name: 'New app from template' }).click();
 
     const list = alice.getByRole('region', { name: 'Templates' });
@@ -127,7 +115,7 @@ describe.skipIf(!hasChromium)('a new app from a template in the portal', () => {
 
   it('offers no New app from template to someone who may not create apps', async () => {
     const vera = await browser.newPage();
-    await signIn(vera, 'vera', VERA_PASSWORD);
+    await signInToPortal(vera, portal('apps'), { username: 'vera', password: VERA_PASSWORD });
     await vera.getByRole('heading', { name: 'Apps', exact: true }).waitFor();
     expect(await vera.getByRole('link', { name: 'New app from template' }).count()).toBe(0);
     await vera.close();

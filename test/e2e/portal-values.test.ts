@@ -7,6 +7,7 @@ import type { ValueList, ValuesVersion } from '@pave/core';
 import { hasChromium, launchBrowser, type TestBrowser } from '../support/browser.ts';
 import { EDGE_SCORE, makeAppDir } from '../support/app-dir.ts';
 import { clientEnv, runPave, shortenStabilityWindow, startPave, type PaveProcess } from '../support/pave.ts';
+import { portalUrl, runPaveOk, signInToPortal } from '../support/portal.ts';
 
 const ALICE_PASSWORD = 'alice correct horse battery';
 const VERA_PASSWORD = 'vera staple battery horse';
@@ -20,12 +21,8 @@ describe.skipIf(!hasChromium)('values, resource details, audit lines and errors 
   let browser: TestBrowser;
   let alice: Page;
   const pageErrors: string[] = [];
-  const pave = async (args: string[], input?: string) => {
-    const result = await runPave(args, clientEnv(server.url, dataDir), input);
-    expect(result.code, `pave ${args.join(' ')}\n${result.stderr}${result.stdout}`).toBe(0);
-    return result;
-  };
-  const portal = (route: string) => `${server.url}/#/${route}`;
+  const pave = (args: string[], input?: string) => runPaveOk(server, dataDir, args, input);
+  const portal = (route: string) => portalUrl(server, route);
   const history = async () =>
     (
       JSON.parse(
@@ -34,14 +31,6 @@ describe.skipIf(!hasChromium)('values, resource details, audit lines and errors 
         items: ValuesVersion[];
       }
     ).items;
-
-  async function signIn(page: Page, username: string, password: string) {
-    await page.goto(portal('apps'));
-    await page.getByLabel('Username').fill(username);
-    await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('button', { name: 'Sign out' }).waitFor();
-  }
 
   /** The message a field points at with aria-describedby, or '' when it points at none. */
   const fieldMessage = async (page: Page, label: string) => {
@@ -73,7 +62,7 @@ describe.skipIf(!hasChromium)('values, resource details, audit lines and errors 
     browser = await launchBrowser({ errors: pageErrors });
     browser.context.setDefaultTimeout(30_000);
     alice = await browser.newPage();
-    await signIn(alice, 'alice', ALICE_PASSWORD);
+    await signInToPortal(alice, portal('apps'), { username: 'alice', password: ALICE_PASSWORD });
   }, 180_000);
 
   afterAll(async () => {
@@ -203,7 +192,7 @@ describe.skipIf(!hasChromium)('values, resource details, audit lines and errors 
 
   it('shows a viewer the values and their history, but no control to change them', async () => {
     const vera = await browser.newPage();
-    await signIn(vera, 'vera', VERA_PASSWORD);
+    await signInToPortal(vera, portal('apps'), { username: 'vera', password: VERA_PASSWORD });
     await vera.goto(portal('apps/shop/envs/dev'));
     await valuesRow(vera, 'API_TOKEN').waitFor();
     await vera.getByRole('table', { name: 'Versions', exact: true }).waitFor();

@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
 import type { CreatedWebhook } from '@pave/core';
 import { hasChromium, launchBrowser, type TestBrowser } from '../support/browser.ts';
 import { EDGE_SCORE, makeAppDir } from '../support/app-dir.ts';
 import { clientEnv, runPave, shortenStabilityWindow, startPave, type PaveProcess } from '../support/pave.ts';
+import { portalUrl, runPaveOk, signInToPortal } from '../support/portal.ts';
 import { eventually } from '../support/processes.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
 
@@ -20,20 +20,8 @@ describe.skipIf(!hasChromium)('webhooks and their deliveries in the portal', () 
   let receiver: WebhookReceiver;
   let browser: TestBrowser;
   const pageErrors: string[] = [];
-  const pave = async (args: string[], input?: string) => {
-    const result = await runPave(args, clientEnv(server.url, dataDir), input);
-    expect(result.code, `pave ${args.join(' ')}\n${result.stderr}${result.stdout}`).toBe(0);
-    return result;
-  };
-  const portal = (route: string) => `${server.url}/#/${route}`;
-
-  async function signIn(page: Page, username: string, password: string) {
-    await page.goto(portal('apps'));
-    await page.getByLabel('Username').fill(username);
-    await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('button', { name: 'Sign out' }).waitFor();
-  }
+  const pave = (args: string[], input?: string) => runPaveOk(server, dataDir, args, input);
+  const portal = (route: string) => portalUrl(server, route);
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'pave-portal-webhooks-'));
@@ -81,7 +69,7 @@ describe.skipIf(!hasChromium)('webhooks and their deliveries in the portal', () 
     expect(first!.event).toMatchObject({ type: 'deployment.succeeded', app: 'shop', env: 'dev' });
 
     const alice = await browser.newPage();
-    await signIn(alice, 'alice', ALICE_PASSWORD);
+    await signInToPortal(alice, portal('apps'), { username: 'alice', password: ALICE_PASSWORD });
     await alice.goto(portal('apps/shop'));
     const section = alice.getByRole('region', { name: 'Webhooks' });
     const webhookRow = section
@@ -151,7 +139,7 @@ describe.skipIf(!hasChromium)('webhooks and their deliveries in the portal', () 
       );
 
       const alice = await browser.newPage();
-      await signIn(alice, 'alice', ALICE_PASSWORD);
+      await signInToPortal(alice, portal('apps'), { username: 'alice', password: ALICE_PASSWORD });
       await alice.goto(portal('apps/shop'));
       const section = alice.getByRole('region', { name: 'Webhooks' });
       const panel = section
@@ -181,7 +169,7 @@ describe.skipIf(!hasChromium)('webhooks and their deliveries in the portal', () 
 
   it('shows a viewer neither the webhooks nor a Redeliver button', async () => {
     const vera = await browser.newPage();
-    await signIn(vera, 'vera', VERA_PASSWORD);
+    await signInToPortal(vera, portal('apps'), { username: 'vera', password: VERA_PASSWORD });
     await vera.goto(portal('apps/shop'));
     await vera.getByRole('region', { name: 'Environments' }).getByRole('link', { name: 'dev' }).waitFor();
     expect(await vera.getByRole('region', { name: 'Webhooks' }).count()).toBe(0);

@@ -7,6 +7,7 @@ import type { Page } from 'playwright-core';
 import type { EnvironmentStatus } from '@pave/core';
 import { hasChromium, launchBrowser, type TestBrowser } from '../support/browser.ts';
 import { clientEnv, runPave, shortenStabilityWindow, startPave, type PaveProcess } from '../support/pave.ts';
+import { portalUrl, runPaveOk, signInToPortal } from '../support/portal.ts';
 import { EDGE_SCORE, makeAppDir } from '../support/app-dir.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/two-workloads', import.meta.url));
@@ -22,11 +23,7 @@ describe.skipIf(!hasChromium)('the portal in a real browser, against a real `pav
   let browser: TestBrowser;
   let alice: Page;
   const pageErrors: string[] = [];
-  const pave = async (args: string[], input?: string) => {
-    const result = await runPave(args, clientEnv(server.url, dataDir), input);
-    expect(result.code, `pave ${args.join(' ')}\n${result.stderr}${result.stdout}`).toBe(0);
-    return result;
-  };
+  const pave = (args: string[], input?: string) => runPaveOk(server, dataDir, args, input);
   const deploy = (message: string) =>
     pave([
       'deploy',
@@ -46,15 +43,7 @@ describe.skipIf(!hasChromium)('the portal in a real browser, against a real `pav
     const file = join(appDir, 'api.score.yaml');
     writeFileSync(file, readFileSync(file, 'utf8').replace(/GREETING: .*/, `GREETING: ${greeting}`));
   };
-  const portal = (route: string) => `${server.url}/#/${route}`;
-
-  async function signInWithPassword(page: Page, username: string, password: string) {
-    await page.goto(portal('apps'));
-    await page.getByLabel('Username').fill(username);
-    await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('button', { name: 'Sign out' }).waitFor();
-  }
+  const portal = (route: string) => portalUrl(server, route);
 
   /** The workloads table's row of `workload`, once its state reads exactly `state`. */
   const workloadIn = (page: Page, workload: string, state: string) =>
@@ -110,7 +99,7 @@ describe.skipIf(!hasChromium)('the portal in a real browser, against a real `pav
 
   it('signs alice in with her password; she creates an environment with the app page form', async () => {
     alice = await browser.newPage();
-    await signInWithPassword(alice, 'alice', ALICE_PASSWORD);
+    await signInToPortal(alice, portal('apps'), { username: 'alice', password: ALICE_PASSWORD });
     await alice.goto(portal('apps/shop'));
     await alice.getByLabel('Environment id').fill('dev');
     await alice.getByRole('combobox', { name: 'Type', exact: true }).selectOption('development');
@@ -293,7 +282,7 @@ describe.skipIf(!hasChromium)('the portal in a real browser, against a real `pav
   it('shows a viewer no rollback or promote button, and no secret value to anyone', async () => {
     await pave(['values', 'set', `API_TOKEN=${SECRET_MARKER}`, '--app', 'shop', '--secret']);
     const vera = await browser.newPage();
-    await signInWithPassword(vera, 'vera', VERA_PASSWORD);
+    await signInToPortal(vera, portal('apps'), { username: 'vera', password: VERA_PASSWORD });
     await vera.goto(portal('apps/shop/envs/dev'));
     await workloadIn(vera, 'api', 'ready').waitFor();
     await history(vera).locator('tbody tr').nth(2).waitFor();

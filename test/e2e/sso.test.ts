@@ -7,6 +7,7 @@ import type { Page } from 'playwright-core';
 import { hasChromium, launchBrowser, type TestBrowser } from '../support/browser.ts';
 import { signInAtProvider, startOidcProvider, type TestOidcProvider } from '../support/oidc-provider.ts';
 import { PAVE_BIN, clientEnv, runPave, startPave, type PaveProcess } from '../support/pave.ts';
+import { runPaveOk } from '../support/portal.ts';
 
 /**
  * From the portal's sign-in page: "Sign in with SSO", the provider's (development) login page as `login`, its
@@ -44,11 +45,7 @@ describe('single sign-on through a real `pave up` and an OIDC provider', () => {
   let dataDir: string;
   let server: PaveProcess;
   let provider: TestOidcProvider;
-  const pave = async (args: string[], input?: string) => {
-    const result = await runPave(args, clientEnv(server.url, dataDir), input);
-    expect(result.code, `pave ${args.join(' ')}\n${result.stderr}${result.stdout}`).toBe(0);
-    return result;
-  };
+  const pave = (args: string[], input?: string) => runPaveOk(server, dataDir, args, input);
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'pave-sso-'));
