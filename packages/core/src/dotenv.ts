@@ -1,4 +1,4 @@
-import { VALUE_KEY_PATTERN } from './values.ts';
+import { MAX_VALUE_KEY_LENGTH, MAX_VALUE_LENGTH, VALUE_KEY_PATTERN } from './values.ts';
 
 /** A problem in a dotenv file, with its 1-based line. */
 export interface DotenvProblem {
@@ -15,8 +15,9 @@ export interface DotenvParse {
 /**
  * Parses dotenv text strictly: `KEY=value` lines (optionally `export KEY=value`), `#` comments and blank
  * lines; values unquoted (trimmed, a ` #` starts a comment), single-quoted (literal) or double-quoted (`\n`,
- * `\t`, `\"`, `\\` escapes; may span lines). Anything else is a problem naming its line; a file with problems
- * yields no entries, so an import writes nothing.
+ * `\t`, `\"`, `\\` escapes; may span lines, keeping every space inside the quotes). Keys and values longer than
+ * the API takes (MAX_VALUE_KEY_LENGTH, MAX_VALUE_LENGTH) are problems too. Anything else is a problem naming its
+ * line; a file with problems yields no entries, so an import writes nothing.
  */
 export function parseDotenv(text: string, options: { quoteText?: boolean } = {}): DotenvParse {
   // A file of secrets must not have its text quoted back in messages.
@@ -28,11 +29,12 @@ export function parseDotenv(text: string, options: { quoteText?: boolean } = {})
   for (let index = 0; index < lines.length; index++) {
     const lineNumber = index + 1;
     const raw = lines[index]!;
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) continue;
+    // Trailing spaces stay: inside a double-quoted value spanning lines they are part of it.
+    const line = raw.trimStart();
+    if (line.trimEnd() === '' || line.startsWith('#')) continue;
     const match = /^(?:export\s+)?([^=\s]*)\s*=\s*(.*)$/.exec(line);
     if (!match) {
-      problems.push({ line: lineNumber, message: `expected KEY=VALUE, found "${truncate(line)}"` });
+      problems.push({ line: lineNumber, message: `expected KEY=VALUE, found "${truncate(line.trimEnd())}"` });
       continue;
     }
     const key = match[1]!;
@@ -41,6 +43,13 @@ export function parseDotenv(text: string, options: { quoteText?: boolean } = {})
       problems.push({
         line: lineNumber,
         message: `"${truncate(key)}" is not a valid key: use letters, digits and "_", not starting with a digit`,
+      });
+      continue;
+    }
+    if (key.length > MAX_VALUE_KEY_LENGTH) {
+      problems.push({
+        line: lineNumber,
+        message: `the key is ${key.length} characters long; a key may have at most ${MAX_VALUE_KEY_LENGTH}`,
       });
       continue;
     }
@@ -79,6 +88,13 @@ export function parseDotenv(text: string, options: { quoteText?: boolean } = {})
       problems.push({
         line: lineNumber,
         message: `unexpected text after the value: "${truncate(rest.trim())}"`,
+      });
+      continue;
+    }
+    if (value.length > MAX_VALUE_LENGTH) {
+      problems.push({
+        line: lineNumber,
+        message: `the value of ${key} is ${value.length} characters long; a value may have at most ${MAX_VALUE_LENGTH}`,
       });
       continue;
     }

@@ -10,7 +10,11 @@ const timestamp = z.string().describe('RFC 3339 timestamp (UTC)');
 
 /** An environment variable name. */
 export const VALUE_KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
-export const valueKey = z.string().max(256).regex(VALUE_KEY_PATTERN, {
+/** The longest key a value may have, in characters. */
+export const MAX_VALUE_KEY_LENGTH = 256;
+/** The longest value, in characters, set directly or imported. */
+export const MAX_VALUE_LENGTH = 65_536;
+export const valueKey = z.string().max(MAX_VALUE_KEY_LENGTH).regex(VALUE_KEY_PATTERN, {
   message: 'must be an environment variable name: letters, digits and "_", not starting with a digit',
 });
 
@@ -39,7 +43,10 @@ export type ValueList = z.infer<typeof ValueList>;
 /** Change values: set some keys (optionally as secrets), unset others. */
 export const PatchValuesBody = z.strictObject({
   set: z
-    .record(valueKey, z.strictObject({ value: z.string().max(65_536), secret: z.boolean().optional() }))
+    .record(
+      valueKey,
+      z.strictObject({ value: z.string().max(MAX_VALUE_LENGTH), secret: z.boolean().optional() }),
+    )
     .optional(),
   unset: z.array(valueKey).optional(),
 });

@@ -17,6 +17,7 @@ import { insertDeployment } from './deployments/service.ts';
 import { DEFAULT_TIMEOUT_SECONDS } from './deployments/records.ts';
 import { now, type RequestContext } from './context.ts';
 import { deleteStates } from './resources/state.ts';
+import { recordInheritedValues } from './values.ts';
 
 function toEnvironment(row: Selectable<EnvironmentsTable>): Environment {
   return {
@@ -96,6 +97,7 @@ export async function createEnvironment(
         cloneSetId = source.current_set_id;
       }
       await tx.insertInto('environments').values(row).execute();
+      await recordInheritedValues(tx, context, appId, row.id);
       await recordAudit(tx, context, {
         action: 'environment.create',
         target: `apps/${appId}/envs/${row.id}`,
@@ -187,10 +189,11 @@ export interface EnvironmentTeardown {
 }
 
 /**
- * How long a deletion holds an environment's deployment lease: no replica starts or resumes a deployment of
- * it meanwhile. A deletion that succeeds removes the row with it; one that fails releases it at once.
+ * How long a deletion (a request's or the janitor's) holds an environment's deployment lease: no replica starts
+ * or resumes a deployment of it, or deletes it too, meanwhile. A deletion that succeeds removes the row with
+ * it; one that fails releases it at once.
  */
-const DELETION_LEASE_MS = 10 * 60_000;
+export const DELETION_LEASE_MS = 10 * 60_000;
 
 /**
  * Deletes an environment: stops its workloads, deprovisions its resources (databases are dropped), then
@@ -212,7 +215,8 @@ export async function deleteEnvironment(
 ): Promise<void> {
   const cause = options.cause ?? 'request';
   const existing = await environmentRow(store.db, appId, envId);
-  const owner = options.leaseOwner ?? (await takeLeaseForDeletion(store.db, appId, envId));
+  const owner =
+    options.leaseOwner ?? (await takeLeaseForDeletion(store.db, appId, envId, existing.created_at));
   try {
     if (teardown) {
       await teardown.workloads({ app: appId, env: envId });
@@ -290,14 +294,25 @@ const LEASE_RETURN_WAIT_MS = 3_000;
 /** How often a waiting deletion tries the lease again. */
 const LEASE_RETRY_MS = 25;
 
+/** How the owners of deletions' leases begin: a request's (`deletion:`) or the janitor's (`janitor:`). */
+const DELETION_OWNER_PREFIX = 'deletion:';
+export const JANITOR_OWNER_PREFIX = 'janitor:';
+
 /**
  * Takes the deployment lease of an environment (the one a replica's deployment worker holds while it runs the
- * environment's deployments) for its deletion; resolves with the owner written. ConflictError when a
- * deployment of the environment is running, or a worker keeps the lease for longer than LEASE_RETURN_WAIT_MS
- * (a deployment of it is about to run).
+ * environment's deployments) for its deletion; resolves with the owner written. Only the environment created
+ * at `createdAt` is taken: one created again under its id while this waited is another environment.
+ * NotFoundError when it is gone (another deletion finished first). ConflictError when a deployment of the
+ * environment is running, or a worker keeps the lease for longer than LEASE_RETURN_WAIT_MS (a deployment of it
+ * is about to run).
  */
-async function takeLeaseForDeletion(db: Executor, appId: string, envId: string): Promise<string> {
-  const owner = `deletion:${randomUUID()}`;
+async function takeLeaseForDeletion(
+  db: Executor,
+  appId: string,
+  envId: string,
+  createdAt: string,
+): Promise<string> {
+  const owner = `${DELETION_OWNER_PREFIX}${randomUUID()}`;
   const giveUpAt = Date.now() + LEASE_RETURN_WAIT_MS;
   let running: { id: number | string } | undefined;
   for (;;) {
@@ -307,9 +322,18 @@ async function takeLeaseForDeletion(db: Executor, appId: string, envId: string):
       .set({ lease_owner: owner, lease_until: new Date(Date.now() + DELETION_LEASE_MS).toISOString() })
       .where('app_id', '=', appId)
       .where('id', '=', envId)
+      .where('created_at', '=', createdAt)
       .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_until', '<', at)]))
       .executeTakeFirst();
     if (Number(taken.numUpdatedRows) === 1) return owner;
+    const still = await db
+      .selectFrom('environments')
+      .select('id')
+      .where('app_id', '=', appId)
+      .where('id', '=', envId)
+      .where('created_at', '=', createdAt)
+      .executeTakeFirst();
+    if (!still) throw environmentNotFound(appId, envId);
     running = await db
       .selectFrom('deployments')
       .select('id')
@@ -332,7 +356,11 @@ async function takeLeaseForDeletion(db: Executor, appId: string, envId: string):
   ]);
 }
 
-/** Sets an environment to expire `ttlSeconds` from now (`pave envs extend`); audited. */
+/**
+ * Sets an environment to expire `ttlSeconds` from now (`pave envs extend`); audited. NotFoundError if it does
+ * not exist; ConflictError while it is being deleted (by a request, or by the janitor once it expired): the
+ * deletion goes on, so the new expiry would be a promise about an environment that is about to be gone.
+ */
 export async function extendEnvironment(
   store: Store,
   context: RequestContext,
@@ -343,12 +371,31 @@ export async function extendEnvironment(
   const expiresAt = new Date(Date.now() + ttlSeconds * 1000).toISOString();
   return store.transaction(async (tx) => {
     const row = await environmentRow(tx, appId, envId);
-    await tx
+    const at = now();
+    const extended = await tx
       .updateTable('environments')
       .set({ expires_at: expiresAt })
       .where('app_id', '=', appId)
       .where('id', '=', envId)
-      .execute();
+      .where((eb) =>
+        eb.or([
+          eb('lease_owner', 'is', null),
+          eb('lease_until', '<', at),
+          eb.and([
+            eb('lease_owner', 'not like', `${DELETION_OWNER_PREFIX}%`),
+            eb('lease_owner', 'not like', `${JANITOR_OWNER_PREFIX}%`),
+          ]),
+        ]),
+      )
+      .executeTakeFirst();
+    if (Number(extended.numUpdatedRows) !== 1) {
+      throw new ConflictError(`environment "${envId}" of app "${appId}" is being deleted`, [
+        {
+          path: 'env',
+          message: `its deletion goes on; create it again (\`pave envs create ${envId} --app ${appId}\`) once it is gone`,
+        },
+      ]);
+    }
     await recordAudit(tx, context, {
       action: 'environment.extend',
       target: `apps/${appId}/envs/${envId}`,

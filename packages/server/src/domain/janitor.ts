@@ -1,8 +1,13 @@
 import type { Logger } from 'pino';
 import type { Store } from '../store/index.ts';
 import { now, systemContext, type RequestContext } from './context.ts';
-import { deleteEnvironment, expiredEnvironments, type EnvironmentTeardown } from './environments.ts';
-import { LEASE_MS } from './deployments/worker.ts';
+import {
+  DELETION_LEASE_MS,
+  JANITOR_OWNER_PREFIX,
+  deleteEnvironment,
+  expiredEnvironments,
+  type EnvironmentTeardown,
+} from './environments.ts';
 import { deleteEventsBefore } from './events.ts';
 import { deleteDeliveriesBefore, removeRetiredWebhooks } from './webhooks/records.ts';
 import { approvalTtlMs, expirePendingApprovals } from './deployments/approvals.ts';
@@ -86,10 +91,10 @@ export class EnvironmentJanitor {
   private async sweepEnvironments(): Promise<void> {
     const { store, logger } = this.deps;
     for (const { app, env } of await expiredEnvironments(store.db)) {
-      const owner = `janitor:${this.deps.replicaId}`;
+      const owner = `${JANITOR_OWNER_PREFIX}${this.deps.replicaId}`;
       const taken = await store.db
         .updateTable('environments')
-        .set({ lease_owner: owner, lease_until: new Date(Date.now() + LEASE_MS * 10).toISOString() })
+        .set({ lease_owner: owner, lease_until: new Date(Date.now() + DELETION_LEASE_MS).toISOString() })
         .where('app_id', '=', app)
         .where('id', '=', env)
         .where('expires_at', '<', now())

@@ -221,13 +221,30 @@ async function requireApp(db: Executor, app: string): Promise<void> {
   if (!exists) throw appNotFound(app);
 }
 
+/** The reason of a version that took the app's values without a change to the environment's own. */
+const INHERITED = 'inherited from the app';
+
+/**
+ * Gives a new environment its app's values as its first version (inside the transaction that creates it), so
+ * that listing, history and diff show what a deployment would run with; nothing when the app has no values.
+ */
+export async function recordInheritedValues(
+  tx: Executor,
+  context: RequestContext,
+  app: string,
+  env: string,
+): Promise<void> {
+  await recordVersions(tx, context, app, [env], INHERITED);
+}
+
 /**
  * The values version a deployment of `env` should run with: the newest one, after recording a new version if
- * the layers give something else (an environment created after its app's values were set has none yet).
+ * the layers give something else (an environment created by a Pave that did not record its inherited values at
+ * creation may have none yet).
  */
 export async function currentValuesVersion(store: Store, app: string, env: string): Promise<number | null> {
   await store.transaction((tx) =>
-    recordVersions(tx, systemContext('pave', 'deployment'), app, [env], 'inherited from the app'),
+    recordVersions(tx, systemContext('pave', 'deployment'), app, [env], INHERITED),
   );
   return latestValuesVersion(store.db, app, env);
 }
