@@ -11,6 +11,21 @@ import type { WorkloadSource } from './deployments.ts';
 const timestamp = z.string().describe('RFC 3339 timestamp (UTC)');
 const numericId = (what: string) => z.string().regex(NUMERIC_ID_PATTERN, { message: `must be ${what} id` });
 
+/** How far ahead of the control plane's clock a commit time may be: the clocks of CI and laptops drift. */
+export const COMMIT_TIME_SKEW_SECONDS = 300;
+
+/**
+ * When a commit was made, as CI or `pave deploy --commit-time` sends it: an RFC 3339 time with an offset, not
+ * in the future (beyond {@link COMMIT_TIME_SKEW_SECONDS} of clock drift), since it starts a lead time.
+ */
+export const CommitTime = z.iso
+  .datetime({ offset: true, message: 'must be an RFC 3339 time, e.g. 2026-01-31T12:00:00Z' })
+  .refine((text) => Date.parse(text) <= Date.now() + COMMIT_TIME_SKEW_SECONDS * 1000, {
+    message:
+      'is in the future: give the time the commit was made (`git show -s --format=%cI <commit>`), ' +
+      'or check the clock of the machine that sent it',
+  });
+
 /** A build artifact: the Score workloads of one commit, with the image CI built for them. */
 export const Artifact = z
   .object({
@@ -66,9 +81,7 @@ export const PushArtifactInput = z
       .max(255)
       .regex(/^\S+$/, { message: 'must be a branch name without spaces' })
       .optional(),
-    commitTime: z.iso
-      .datetime({ offset: true, message: 'must be an RFC 3339 time, e.g. 2026-01-31T12:00:00Z' })
-      .optional(),
+    commitTime: CommitTime.optional(),
   })
   .meta({ id: 'PushArtifactInput' });
 export type PushArtifactInput = z.infer<typeof PushArtifactInput>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CommitTime } from './artifacts.ts';
 import { ResourceChange } from './resources.ts';
 import { NUMERIC_ID_PATTERN, dnsLabel, printableText } from './ids.ts';
 import { ScoreWorkload } from './score/schema.ts';
@@ -246,10 +247,9 @@ export const CreateDeploymentBody = z.strictObject({
     .regex(/^\S+$/, { message: 'must be a commit id without spaces, e.g. a git SHA' })
     .optional()
     .describe('The commit the workloads were built from (an artifact names its own).'),
-  commitTime: z.iso
-    .datetime({ offset: true, message: 'must be an RFC 3339 time, e.g. 2026-01-31T12:00:00Z' })
-    .optional()
-    .describe('When that commit was made: the start of its lead time (see docs/insights.md).'),
+  commitTime: CommitTime.optional().describe(
+    'When that commit was made: the start of its lead time (see docs/insights.md); not in the future.',
+  ),
   ...deployOptions,
 });
 export type CreateDeploymentBody = z.infer<typeof CreateDeploymentBody>;

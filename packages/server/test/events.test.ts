@@ -354,6 +354,26 @@ describe.each(storeEngines)('the event stream on %s', (engine) => {
     expect(last.event).toBe('error');
     expect(JSON.stringify(last.data)).toContain('revoked');
   });
+
+  it("shows an org admin's token scoped to one app the events of that app, though the admin holds no role on it", async () => {
+    const mia = await api.createUser('mia');
+    expect((await api.call('POST', '/roles', { role: 'member', user: 'mia' })).statusCode).toBe(201);
+    // mia's token caches her grants for a second: wait, so that she holds the member role she was just given.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect((await api.callAs(mia, 'POST', '/apps', { id: 'mine' })).statusCode).toBe(201);
+    const env = await api.call('POST', '/apps/mine/envs', { id: 'dev', type: 'development' });
+    expect(env.statusCode, env.body).toBe(201);
+    const created = await api.call('POST', '/tokens', { name: 'mine-only', scope: 'app:mine:viewer' });
+    expect(created.statusCode, created.body).toBe(201);
+    const scoped = (created.json() as { token: string }).token;
+
+    expect((await as(scoped, '/apps/mine')).statusCode).toBe(200);
+    expect((await events('?app=mine', scoped)).map((e) => `${e.type} ${e.app}/${e.env}`)).toEqual([
+      'environment.created mine/dev',
+    ]);
+    expect(new Set((await events('?limit=1000', scoped)).map((e) => e.app))).toEqual(new Set(['mine']));
+    expect((await as(scoped, '/events?app=shop')).statusCode).toBe(404);
+  });
 });
 
 interface StreamedEvent {

@@ -293,4 +293,36 @@ describe.each(storeEngines)('DORA insights on %s', (engine) => {
     expect(queued.statusCode, queued.body).toBe(202);
     expect(queued.json()).toMatchObject({ commit: 'abc1234', commitTime: '2026-01-31T12:00:00.000Z' });
   });
+
+  it('refuses a commit time in the future, which would give a negative lead time', async () => {
+    const tomorrow = new Date(Date.now() + DAY).toISOString();
+    const deployment = await api.call('POST', '/apps/shop/envs/dev/deployments', {
+      workloads: [],
+      commit: 'abc1234',
+      commitTime: tomorrow,
+    });
+    expect(deployment.statusCode, deployment.body).toBe(400);
+    expect(deployment.json().errors).toEqual([
+      { path: '/commitTime', message: expect.stringMatching(/in the future/) },
+    ]);
+    const score =
+      'apiVersion: score.dev/v1b1\nmetadata:\n  name: api\ncontainers:\n  main:\n    image: node:20\n';
+    const artifact = await api.call('POST', '/apps/shop/artifacts', {
+      commit: 'abc1234',
+      commitTime: tomorrow,
+      scoreFiles: [{ file: 'score.yaml', dir: '/srv/shop', content: score }],
+    });
+    expect(artifact.statusCode, artifact.body).toBe(400);
+    expect(artifact.json().errors).toEqual([
+      { path: '/commitTime', message: expect.stringMatching(/in the future/) },
+    ]);
+    // A clock a little ahead of the control plane's is not a mistake: a minute ahead is taken.
+    const skewed = await api.call('POST', '/apps/shop/envs/dev/deployments', {
+      workloads: [],
+      commit: 'abc1234',
+      commitTime: new Date(Date.now() + 60_000).toISOString(),
+    });
+    expect(skewed.statusCode, skewed.body).toBe(202);
+    expect((await insights('?env=dev')).leadTime.medianSeconds).toBeGreaterThanOrEqual(0);
+  });
 });

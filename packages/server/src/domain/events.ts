@@ -2,7 +2,7 @@ import { EVENT_DATA, type EventData, type EventQuery, type EventType, type PaveE
 import type { Selectable } from 'kysely';
 import type { Executor } from '../store/index.ts';
 import type { EventsTable } from '../store/schema.ts';
-import { decideFor } from './access.ts';
+import { appsActorSees, decideFor } from './access.ts';
 import { incarnationOf } from './audit.ts';
 import { now, type Actor, type RequestContext } from './context.ts';
 
@@ -80,12 +80,11 @@ export interface EventVisibility {
 
 /** The visibility of the stream for `actor` (see EventVisibility). */
 export function eventVisibility(actor: Actor): EventVisibility {
-  const scope = actor.tokenScope;
-  const orgAdmin = (grant: { role: string; scope: { kind: string } }) =>
-    grant.scope.kind === 'org' && grant.role === 'admin';
-  const allApps = actor.grants.some(orgAdmin) && (!scope || orgAdmin(scope));
-  const candidates = new Set(actor.grants.flatMap((g) => (g.scope.kind === 'app' ? [g.scope.id] : [])));
-  const apps = [...candidates].filter((app) => decideFor(actor, 'app.read', { app }).allowed);
+  // The apps the actor may know exist, as every app route decides: an org admin's token scoped to one app
+  // sees that app, though the admin holds no role on it.
+  const seen = appsActorSees(actor);
+  const allApps = seen === 'all';
+  const apps = allApps ? [] : seen.filter((app) => decideFor(actor, 'app.read', { app }).allowed);
   const orgTypes = (Object.keys(ORG_EVENT_PERMISSIONS) as (keyof typeof ORG_EVENT_PERMISSIONS)[]).filter(
     (type) => decideFor(actor, ORG_EVENT_PERMISSIONS[type]).allowed,
   );
