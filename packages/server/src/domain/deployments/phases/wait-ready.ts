@@ -1,10 +1,14 @@
-import type { DriverContext, RenderedWorkload, RuntimeDriver } from '@pave/plugin-api';
+import type { DriverContext, ReadyResult, RenderedWorkload, RuntimeDriver } from '@pave/plugin-api';
+import { valuesContent } from '../../values.ts';
+import { maskSecrets } from '../../resources/masking.ts';
+import { resourceRows, storedOutputs } from '../../resources/provision.ts';
 import { DeploymentInterrupted, PhaseFailed, type SetRun } from './phase.ts';
 
 /**
  * Wait ready: waits for every workload side by side. A workload with a readiness probe is ready when it
  * passes; one without when it kept running for the stability window. Fails with each workload's reason and
- * last log lines.
+ * last log lines, in which the secrets the run gave its workloads are masked (a workload may print its
+ * environment as it crashes, and the reason goes to the journal, the deployment.failed event and webhooks).
  */
 export async function waitReady(
   run: SetRun,
@@ -23,16 +27,18 @@ export async function waitReady(
   );
   if (run.signal.aborted) throw new DeploymentInterrupted('the control plane is stopping');
   const failures: string[] = [];
+  const secrets = results.every(({ result }) => result.ready) ? [] : await secretsGiven(run);
   for (const { workload, result } of results) {
     if (result.ready) {
       await run.note({ step: 'wait ready', workload: workload.name, status: 'succeeded', message: 'ready' });
       continue;
     }
+    const { reason: said, lastLogs } = masked(result, secrets);
     const reason =
-      timeout.aborted && !/timed out/.test(result.reason)
-        ? `not ready after ${run.options.timeoutSeconds} s (${result.reason})`
-        : result.reason;
-    const logs = result.lastLogs.length ? `\nlast log lines:\n${result.lastLogs.join('\n')}` : '';
+      timeout.aborted && !/timed out/.test(said)
+        ? `not ready after ${run.options.timeoutSeconds} s (${said})`
+        : said;
+    const logs = lastLogs.length ? `\nlast log lines:\n${lastLogs.join('\n')}` : '';
     failures.push(`${workload.name}: ${reason}${logs}`);
     await run.note({
       step: 'wait ready',
@@ -42,4 +48,30 @@ export async function waitReady(
     });
   }
   if (failures.length) throw new PhaseFailed('wait ready', failures.join('\n'), runtime.name, true);
+}
+
+/** A not-ready result with `secrets` masked in its reason and log lines. */
+function masked(result: Extract<ReadyResult, { ready: false }>, secrets: string[]) {
+  return {
+    reason: maskSecrets(result.reason, secrets),
+    lastLogs: result.lastLogs.map((line) => maskSecrets(line, secrets)),
+  };
+}
+
+/**
+ * The secrets the run gave its workloads: its pinned values that are secret, and the secret outputs of the
+ * environment's resources (a database's password).
+ */
+async function secretsGiven(run: SetRun): Promise<string[]> {
+  const { store, box } = run.deps;
+  const { app, env } = run.target;
+  const version = run.pinned.valuesVersion;
+  const content = version === null ? {} : await valuesContent(store.db, app, env, version);
+  const values = await Promise.all(
+    Object.values(content)
+      .filter((entry) => entry.secret)
+      .map((entry) => box.decrypt(entry.value)),
+  );
+  const outputs = await storedOutputs(box, (await resourceRows(store.db, app, env)).values());
+  return [...values, ...outputs.flatMap((output) => Object.values(output.secrets))];
 }
