@@ -40,7 +40,9 @@ describe('pave up refuses to start where it cannot serve, having changed nothing
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain(`port ${port} on 127.0.0.1 is already in use by pid ${process.pid}`);
-    expect(result.stderr).toContain('--port');
+    expect(result.stderr).toContain(`--port ${port + 1}`);
+    // Clients default to 7300, the other process: the message says how to point them at the new port.
+    expect(result.stderr).toContain(`PAVE_SERVER=http://127.0.0.1:${port + 1}`);
     expect(result.stderr).not.toMatch(/\n\s+at /);
     expect(existsSync(join(location.dataDir, 'admin.token'))).toBe(false);
     expect(existsSync(join(location.dataDir, 'pave.lock'))).toBe(false);

@@ -320,6 +320,21 @@ describe('match explanation output', () => {
         'staging): a deployment that uses it is refused. Add one with `pave defs apply -f defs.yaml`.',
     );
   });
+
+  it('names no resource id when the query has none (pave defs match without --id)', () => {
+    const headline = renderMatchExplanation(
+      {
+        query: { ...query, resId: '' },
+        winner: { id: 'default-postgres', criterion: null, specificity: -1 },
+        candidates: [{ ...explanation.candidates[2]!, outcome: 'won' }],
+      },
+      plain,
+    ).split('\n')[0];
+    expect(headline).toBe(
+      'default-postgres provisions the postgres resource (class default) in shop/stage (environment type ' +
+        'staging), as the built-in default (no other definition matches).',
+    );
+  });
 });
 
 describe('pave defs apply', () => {

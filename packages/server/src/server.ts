@@ -377,6 +377,11 @@ function ownDataDirectory(dataDir: string): void {
 function localUrl(app: FastifyInstance, host: string): string {
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
+  return reachableUrl(host, port);
+}
+
+/** The URL a client on this host reaches `host:port` at: loopback for a wildcard address, IPv6 in brackets. */
+function reachableUrl(host: string, port: number): string {
   const wildcard = host === '0.0.0.0' || host === '::' || host === '';
   const reachable = wildcard ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   return `http://${reachable}:${port}`;
@@ -390,7 +395,11 @@ function listenError(error: unknown, host: string, port: number): unknown {
   if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') return error;
   const holder = portHolder(port);
   const by = holder ? ` by pid ${holder.pid}${holder.command ? ` (${holder.command})` : ''}` : '';
-  const fix = `stop that process, or start Pave on another port, e.g. --port ${port + 1}`;
+  // Client commands default to port 7300: without PAVE_SERVER they would reach the other process, and its
+  // answer (an unknown token) would not say why.
+  const fix =
+    `stop that process, or start Pave on another port, e.g. --port ${port + 1}, and point client commands ` +
+    `at it with PAVE_SERVER=${reachableUrl(host, port + 1)} (or --server)`;
   return new ConflictError(`port ${port} on ${host} is already in use${by}; ${fix}`, [
     { path: '--port', message: fix },
   ]);

@@ -271,7 +271,7 @@ export function renderDefinitionsPlan(plan: DefinitionsPlan, colors: Colors): st
 export function renderMatchExplanation(explanation: MatchExplanation, colors: Colors): string {
   const { query, winner } = explanation;
   const subject =
-    `${query.type} resource ${query.resId} (class ${query.class}) in ${query.appId}/${query.envId} ` +
+    `${query.type} resource ${query.resId ? `${query.resId} ` : ''}(class ${query.class}) in ${query.appId}/${query.envId} ` +
     `(environment type ${query.envType})`;
   let headline: string;
   if (winner === null) {
