@@ -130,6 +130,25 @@ describe.each(storeEngines)('credentials in webhook URLs on %s', (engine) => {
     ).toEqual([]);
   });
 
+  it('keeps a token in the URL path (as Slack and Discord put theirs) out of the store and the API, and sends to it', async () => {
+    const hook = await receiver();
+    const pathToken = 'T0DEADBEEF/B0CAFE/path-token-in-the-url';
+    const created = await create(`http://localhost:${hook.port}/services/${pathToken}`);
+    const shownUrl = `http://localhost:${hook.port}/services/…`;
+    expect(created.webhook.url).toBe(shownUrl);
+    const listed = await api.call('GET', '/webhooks?app=shop');
+    await recordOne();
+    dispatcher();
+    await eventually(() => hook.requests.length === 1);
+    expect(hook.requests[0]!.url).toBe(`/services/${pathToken}`);
+    const places = {
+      ...(await storedText()),
+      'POST /webhooks answer': JSON.stringify(created.webhook),
+      'GET /webhooks answer': listed.body,
+    };
+    expect(Object.entries(places).filter(([, text]) => text.includes('path-token-in-the-url'))).toEqual([]);
+  });
+
   it('names the URL without its credentials in refusals: last_error, attempt log, disabled reason, test and 400 answers, log', async () => {
     const metadata = await api.call('POST', '/webhooks', {
       name: 'meta',
