@@ -42,7 +42,7 @@ describe.each(storeEngines)('an environment deleted while other requests reach i
     await api?.cleanup();
   });
 
-  it('a second deletion that waited for the first does not delete the environment created again under its id', async () => {
+  it('a second deletion while the first runs says so at once, and does not delete the environment created again under its id', async () => {
     expect(
       (await api.call('POST', '/apps/shop/envs', { id: 'preview', type: 'development' })).statusCode,
     ).toBe(201);
@@ -56,9 +56,13 @@ describe.each(storeEngines)('an environment deleted while other requests reach i
     const again = await api.call('POST', '/apps/shop/envs', { id: 'preview', type: 'development' });
     expect(again.statusCode, again.body).toBe(201);
 
+    // Not "a deployment of it is starting" after waiting for a lease that a deletion holds.
     const late = await second;
-    expect(late.statusCode, late.body).toBe(404);
-    expect(late.json().detail).toBe('environment "preview" of app "shop" not found');
+    expect(late.statusCode, late.body).toBe(409);
+    expect(late.json()).toMatchObject({
+      detail: 'environment "preview" of app "shop" is being deleted',
+      errors: [{ path: 'env', message: expect.stringContaining('its deletion goes on') }],
+    });
     const kept = await api.call('GET', '/apps/shop/envs/preview');
     expect(kept.statusCode, kept.body).toBe(200);
     expect(kept.json().createdAt).toBe(again.json().createdAt);

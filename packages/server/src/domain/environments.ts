@@ -197,9 +197,10 @@ export const DELETION_LEASE_MS = 10 * 60_000;
 
 /**
  * Deletes an environment: stops its workloads, deprovisions its resources (databases are dropped), then
- * removes its rows. NotFoundError if it does not exist. ConflictError while a deployment of it runs (its
- * resources would be created as they are deleted, and be left behind): the deletion takes the environment's
- * deployment lease first, so none starts meanwhile, and queued ones are deleted with it. If a resource cannot
+ * removes its rows. NotFoundError if it does not exist. ConflictError while another deletion of it runs (a
+ * request's or the janitor's), and while a deployment of it runs (its resources would be created as they are
+ * deleted, and be left behind): the deletion takes the environment's deployment lease first, so none starts
+ * meanwhile, and queued ones are deleted with it. If a resource cannot
  * be deleted, the environment is kept (with the resources that remain) and the driver's failure is returned,
  * so nothing is orphaned. `cause`: a request (the event environment.deleted) or the end of its time to live
  * (environment.expired); `leaseOwner`: the caller took the lease already, as this owner (released here on
@@ -328,12 +329,13 @@ async function takeLeaseForDeletion(
     if (Number(taken.numUpdatedRows) === 1) return owner;
     const still = await db
       .selectFrom('environments')
-      .select('id')
+      .select('lease_owner')
       .where('app_id', '=', appId)
       .where('id', '=', envId)
       .where('created_at', '=', createdAt)
       .executeTakeFirst();
     if (!still) throw environmentNotFound(appId, envId);
+    if (isDeletionOwner(still.lease_owner)) throw beingDeleted(appId, envId);
     running = await db
       .selectFrom('deployments')
       .select('id')
@@ -352,6 +354,21 @@ async function takeLeaseForDeletion(
       message:
         'its resources would be created while they are deleted; delete it again once the deployment has ' +
         `finished (\`pave deployments list --app ${appId} --env ${envId}\` shows it)`,
+    },
+  ]);
+}
+
+/** Whether `owner` is a deletion's: a request's or the janitor's. */
+function isDeletionOwner(owner: string | null): boolean {
+  return Boolean(owner?.startsWith(DELETION_OWNER_PREFIX) || owner?.startsWith(JANITOR_OWNER_PREFIX));
+}
+
+/** The refusal of a change to an environment that a deletion (a request's or the janitor's) holds. */
+function beingDeleted(appId: string, envId: string): ConflictError {
+  return new ConflictError(`environment "${envId}" of app "${appId}" is being deleted`, [
+    {
+      path: 'env',
+      message: `its deletion goes on; create it again (\`pave envs create ${envId} --app ${appId}\`) once it is gone`,
     },
   ]);
 }
@@ -388,14 +405,7 @@ export async function extendEnvironment(
         ]),
       )
       .executeTakeFirst();
-    if (Number(extended.numUpdatedRows) !== 1) {
-      throw new ConflictError(`environment "${envId}" of app "${appId}" is being deleted`, [
-        {
-          path: 'env',
-          message: `its deletion goes on; create it again (\`pave envs create ${envId} --app ${appId}\`) once it is gone`,
-        },
-      ]);
-    }
+    if (Number(extended.numUpdatedRows) !== 1) throw beingDeleted(appId, envId);
     await recordAudit(tx, context, {
       action: 'environment.extend',
       target: `apps/${appId}/envs/${envId}`,
