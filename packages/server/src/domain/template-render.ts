@@ -236,7 +236,7 @@ export function renderTemplateFiles(template: Template, answers: TemplateAnswers
   const files: RenderedFile[] = [];
   const seen = new Map<string, number>();
   template.files.forEach((file, index) => {
-    const path = render(file.path, file.path, `/files/${index}/path`).trim();
+    const path = withoutDotSegments(render(file.path, file.path, `/files/${index}/path`).trim());
     if (!path) return;
     const earlier = seen.get(path);
     if (earlier !== undefined) {
@@ -300,13 +300,22 @@ export function renderTemplateFiles(template: Template, answers: TemplateAnswers
  */
 function pathProblem(path: string): string | undefined {
   const parts = path.split('/');
-  if (path.startsWith('/') || parts.some((part) => part === '..' || part === '.' || part === '')) {
-    return 'which is not a relative path inside the project (no leading "/", no "." or ".." and no empty segment)';
+  if (path.startsWith('/') || parts.some((part) => part === '..' || part === '')) {
+    return 'which is not a relative path inside the project (no leading "/", no ".." and no empty segment)';
   }
   if (parts.some((part) => part.toLowerCase() === '.git')) {
     return "which is inside .git: git's own files (hooks, config) may run commands, so a template may not write them";
   }
   return undefined;
+}
+
+/** `path` without its `.` segments (`./README.md` is `README.md`), so that one file has one path. */
+function withoutDotSegments(path: string): string {
+  if (path.startsWith('/')) return path;
+  return path
+    .split('/')
+    .filter((part) => part !== '.')
+    .join('/');
 }
 
 /** A file whose path is also a directory of another file (`lib` and `lib/index.js`): both cannot be written. */
