@@ -87,8 +87,10 @@ export interface ProgressRecord {
   earlier: RunProgress;
   /**
    * Stores `progress` with the deployment, with `db` when given (the transaction that records the change it
-   * is about). A phase saves before it calls the driver that makes a change, so a run that dies in the call
-   * is counted as having made it.
+   * is about). The switch-target, remove and start phases save before they call the runtime, so a run that
+   * dies in the call counts as having made the change; provisioning saves a resource it created in the
+   * transaction that stores its record, so one whose run dies between the driver's create and that
+   * transaction is not known to the resumed run.
    */
   save(progress: RunProgress, db?: Executor): Promise<void>;
 }
