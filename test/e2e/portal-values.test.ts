@@ -223,18 +223,23 @@ describe.skipIf(!hasChromium)('values, resource details, audit lines and errors 
     expect(await alice.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     await alice.setViewportSize({ width: 1280, height: 800 });
 
-    // Tab to another node and open it with Enter; Escape closes the panel and gives the focus back.
+    // Tab to another node and open it with Enter; Escape closes the panel and gives the focus back, also
+    // when it comes before the focus has moved into the panel (the next frame).
     const route = graph.getByRole('button', { name: /^edge\.route: route/ });
+    const routePanel = alice.getByRole('complementary', { name: 'Resource edge.route' });
+    const focused = () => alice.evaluate<string>("document.activeElement?.getAttribute('aria-label') ?? ''");
     await route.focus();
     await alice.keyboard.press('Enter');
-    const routePanel = alice.getByRole('complementary', { name: 'Resource edge.route' });
-    await routePanel.waitFor();
-    expect(await routePanel.innerText()).toMatch(/Depends on\s+edge\.dns/);
     await alice.keyboard.press('Escape');
     await routePanel.waitFor({ state: 'detached' });
-    expect(await alice.evaluate<string>("document.activeElement?.getAttribute('aria-label') ?? ''")).toMatch(
-      /^edge\.route: route/,
-    );
+    expect(await focused()).toMatch(/^edge\.route: route/);
+    await alice.keyboard.press('Enter');
+    await routePanel.waitFor();
+    expect(await routePanel.innerText()).toMatch(/Depends on\s+edge\.dns/);
+    await expect.poll(focused).toBe('Resource edge.route');
+    await alice.keyboard.press('Escape');
+    await routePanel.waitFor({ state: 'detached' });
+    expect(await focused()).toMatch(/^edge\.route: route/);
   }, 60_000);
 
   it('reads audit entries as sentences, not JSON', async () => {

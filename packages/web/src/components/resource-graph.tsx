@@ -210,7 +210,14 @@ export function ResourceGraphView({
     opener.current?.focus();
   };
   return (
-    <div className={chosen ? 'resource-graph with-details' : 'resource-graph'}>
+    // Escape closes the panel wherever the focus is in the graph: on the panel, or still on the node that
+    // opened it (focus moves into the panel only on the next frame).
+    <div
+      className={chosen ? 'resource-graph with-details' : 'resource-graph'}
+      onKeyDown={(event) => {
+        if (event.key === 'Escape' && chosen) close();
+      }}
+    >
       <div className="graph-main">
         {/* Focusable so that keyboard users can scroll a graph wider than the screen. */}
         <div className="graph-canvas" role="group" aria-label="Resource graph drawing" tabIndex={0}>
@@ -311,9 +318,6 @@ export function ResourceGraphView({
           className="graph-details"
           aria-label={`Resource ${chosen.address}`}
           tabIndex={-1}
-          onKeyDown={(event) => {
-            if (event.key === 'Escape') close();
-          }}
         >
           <div className="section-head">
             <h3>{chosen.address}</h3>
