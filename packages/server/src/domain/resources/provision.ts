@@ -504,6 +504,15 @@ export async function resourceDriver(
   return maskingDriver(drivers.get(name), secrets);
 }
 
+/** The outputs of an environment's stored resources, decrypted (see storedOutputs). */
+export async function environmentOutputs(
+  box: SecretBox,
+  db: Executor,
+  target: ResourceTarget,
+): Promise<ResourceOutputs[]> {
+  return storedOutputs(box, (await resourceRows(db, target.app, target.env)).values());
+}
+
 /** The outputs of stored resources, decrypted: the `others` of resourceDriver. */
 export async function storedOutputs(
   box: SecretBox,
@@ -964,16 +973,24 @@ async function madeOf(
   target: ResourceTarget,
   row: Selectable<ResourcesTable>,
 ): Promise<MadeResource> {
+  const { driver, inputs } = await storedResourceDriver(deps, target, row);
+  return { driver, id: row.driver_id, inputs, recorded: true };
+}
+
+/**
+ * The driver of a stored resource (masking as resourceDriver does, with the environment's resources as
+ * `others`) and the inputs it was last provisioned with: what deleting it takes.
+ */
+async function storedResourceDriver(
+  deps: ResourceDeps,
+  target: ResourceTarget,
+  row: Selectable<ResourcesTable>,
+): Promise<{ driver: ResourceDriver; inputs: ResourceInputs }> {
   const inputs = await lastInputs(deps, target, row);
-  const others = await storedOutputs(
-    deps.box,
-    (await resourceRows(deps.store.db, target.app, target.env)).values(),
-  );
+  const others = await environmentOutputs(deps.box, deps.store.db, target);
   return {
     driver: await resourceDriver(deps.drivers, deps.box, row.driver, { inputs, row }, others),
-    id: row.driver_id,
     inputs,
-    recorded: true,
   };
 }
 
@@ -1097,12 +1114,7 @@ async function deleteResource(
   note: JournalNote,
   options: { keepRow?: boolean } = {},
 ): Promise<void> {
-  const inputs = await lastInputs(deps, target, row);
-  const others = await storedOutputs(
-    deps.box,
-    (await resourceRows(deps.store.db, target.app, target.env)).values(),
-  );
-  const driver = await resourceDriver(deps.drivers, deps.box, row.driver, { inputs, row }, others);
+  const { driver, inputs } = await storedResourceDriver(deps, target, row);
   await note({
     step: 'provision',
     status: 'started',

@@ -1,7 +1,7 @@
 import type { DriverContext, ReadyResult, RenderedWorkload, RuntimeDriver } from '@pave/plugin-api';
 import { valuesContent } from '../../values.ts';
 import { maskSecrets } from '../../resources/masking.ts';
-import { resourceRows, storedOutputs } from '../../resources/provision.ts';
+import { environmentOutputs } from '../../resources/provision.ts';
 import { DeploymentInterrupted, PhaseFailed, type SetRun } from './phase.ts';
 
 /**
@@ -72,6 +72,6 @@ async function secretsGiven(run: SetRun): Promise<string[]> {
       .filter((entry) => entry.secret)
       .map((entry) => box.decrypt(entry.value)),
   );
-  const outputs = await storedOutputs(box, (await resourceRows(store.db, app, env)).values());
+  const outputs = await environmentOutputs(box, store.db, run.target);
   return [...values, ...outputs.flatMap((output) => Object.values(output.secrets))];
 }
