@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { hasChromium, launchBrowser, type TestBrowser } from '../support/browser.ts';
-import { clientEnv, runPave, startPave, type PaveProcess } from '../support/pave.ts';
-import { openSignedInTab } from '../support/portal.ts';
+import { startPave, type PaveProcess } from '../support/pave.ts';
+import { openSignedInTab, runPaveOk } from '../support/portal.ts';
 
 const ALICE_PASSWORD = 'alice correct horse battery';
 /** The portal's token kept for the browser tab (null when none). */
@@ -39,12 +39,7 @@ describe.skipIf(!hasChromium)('signing out of the portal', () => {
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'pave-portal-sign-out-'));
     server = await startPave(['--data-dir', dataDir]);
-    const created = await runPave(
-      ['users', 'create', 'alice', '--password-stdin'],
-      clientEnv(server.url, dataDir),
-      `${ALICE_PASSWORD}\n`,
-    );
-    expect(created.code, created.stderr).toBe(0);
+    await runPaveOk(server, dataDir, ['users', 'create', 'alice', '--password-stdin'], `${ALICE_PASSWORD}\n`);
     browser = await launchBrowser({ errors: pageErrors });
     browser.context.setDefaultTimeout(15_000);
   }, 120_000);

@@ -76,7 +76,7 @@ export interface DeployingApi {
 }
 
 /** The password of the users `createUser` makes. */
-export const USER_PASSWORD = 'a long enough password';
+const USER_PASSWORD = 'a long enough password';
 
 /**
  * A runtime that runs nothing and answers ready, for tests about what a deployment does around its workloads
