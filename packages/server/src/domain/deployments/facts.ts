@@ -51,9 +51,11 @@ export async function recordSuccessFacts(db: Executor, id: number, finishedAt: s
     .executeTakeFirst();
   if (!row) return;
   if (row.kind !== 'rollback' && row.commit_time) {
+    // The API takes a commit time up to five minutes ahead of its own clock (a committer's clock may run
+    // ahead); a change cannot have reached production before it was made, so such a lead time is zero.
     await db
       .updateTable('deployments')
-      .set({ lead_seconds: seconds(row.commit_time, finishedAt) })
+      .set({ lead_seconds: Math.max(0, seconds(row.commit_time, finishedAt)) })
       .where('id', '=', id)
       .execute();
   }
