@@ -46,13 +46,18 @@ export function startTracing(env: NodeJS.ProcessEnv, logger: Pick<Logger, 'info'
 async function loadTracing(env: NodeJS.ProcessEnv, endpoint: string): Promise<Tracing> {
   // Imported only here, so a control plane without an endpoint never loads the SDK (a chunk of its own in
   // the bundled CLI).
-  const [{ NodeSDK }, { BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes }] =
-    await Promise.all([
-      import('@opentelemetry/sdk-node'),
-      import('@opentelemetry/sdk-trace'),
-      import('@opentelemetry/exporter-trace-otlp-http'),
-      import('@opentelemetry/resources'),
-    ]);
+  // The SDK's packages are CommonJS: their exports are the import's `default`, both in Node and in the
+  // bundled CLI (whose chunks give a CommonJS package nothing else).
+  const [sdkNode, sdkTrace, otlpHttp, resources] = await Promise.all([
+    import('@opentelemetry/sdk-node'),
+    import('@opentelemetry/sdk-trace'),
+    import('@opentelemetry/exporter-trace-otlp-http'),
+    import('@opentelemetry/resources'),
+  ]);
+  const { NodeSDK } = sdkNode.default;
+  const { BatchSpanProcessor } = sdkTrace.default;
+  const { OTLPTraceExporter } = otlpHttp.default;
+  const { resourceFromAttributes } = resources.default;
   const sdk = new NodeSDK({
     resource: resourceFromAttributes({
       'service.name': env.OTEL_SERVICE_NAME || 'pave',
