@@ -270,7 +270,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       onDeploymentQueued: () => worker.poke(),
       webhookAllow: webhookAllow.cidrs,
       metrics,
-      sso: options.sso ? new OidcSignOn(store, options.sso) : undefined,
+      sso: options.sso ? new OidcSignOn(store, options.sso, box) : undefined,
       passwordLogin: options.passwordLogin,
     });
     // Bind before anything changes: a busy port fails the start with no user created and no workload adopted.

@@ -7,6 +7,8 @@ import { buildApi, bootstrapAdmin, type Store } from '../src/index.ts';
 import { OidcSignOn, usernameFrom } from '../src/domain/sso.ts';
 import { refusalsFor } from '../src/domain/audit-refusals.ts';
 import { SSO_STARTS_PER_MINUTE } from '../src/http/routes/sso.ts';
+import { keyringSource } from '../src/secrets/keyring.ts';
+import { SecretBox } from '../src/secrets/secret-box.ts';
 import { openTestStore, storeEngines } from '../../../test/support/stores.ts';
 import {
   signInAtProvider,
@@ -29,6 +31,8 @@ describe('usernames from provider claims', () => {
 
 describe.each(storeEngines)('single sign-on with OIDC on %s', (engine) => {
   let store: Store;
+  /** Seals the sign-ins under way. */
+  let box: SecretBox;
   let app: FastifyInstance;
   let adminToken: string;
   let provider: TestOidcProvider;
@@ -52,16 +56,21 @@ describe.each(storeEngines)('single sign-on with OIDC on %s', (engine) => {
     cleanup = opened.cleanup;
     const file = await bootstrapAdmin(store, opened.location.dataDir);
     adminToken = readFileSync(file ?? join(opened.location.dataDir, 'admin.token'), 'utf8').trim();
+    box = new SecretBox(store.db, keyringSource(opened.location.dataDir, {}));
     provider = await startOidcProvider();
     provider.setRedirectUri(`${PAVE}/api/v1/auth/sso/callback`);
     provider.accounts.set('alice-sub', { preferredUsername: 'alice', groups: ['backend-devs', 'staff'] });
     provider.accounts.set('bob-sub', { email: 'Bob@example.com', groups: [] });
-    const sso = new OidcSignOn(store, {
-      issuer: provider.issuer,
-      clientId: provider.clientId,
-      clientSecret: provider.clientSecret,
-      fetch: interceptingFetch,
-    });
+    const sso = new OidcSignOn(
+      store,
+      {
+        issuer: provider.issuer,
+        clientId: provider.clientId,
+        clientSecret: provider.clientSecret,
+        fetch: interceptingFetch,
+      },
+      box,
+    );
     app = await buildApi({ store, sso });
   });
   afterAll(async () => {
@@ -157,13 +166,17 @@ describe.each(storeEngines)('single sign-on with OIDC on %s', (engine) => {
       ['erin-sub', 'none'],
       ['finn-sub', 'platform'],
     ] as const) {
-      const sso = new OidcSignOn(store, {
-        issuer: provider.issuer,
-        clientId: provider.clientId,
-        clientSecret: provider.clientSecret,
-        fetch: interceptingFetch,
-        defaultRole,
-      });
+      const sso = new OidcSignOn(
+        store,
+        {
+          issuer: provider.issuer,
+          clientId: provider.clientId,
+          clientSecret: provider.clientSecret,
+          fetch: interceptingFetch,
+          defaultRole,
+        },
+        box,
+      );
       const other = await buildApi({ store, sso });
       try {
         const started = await other.inject({ url: '/api/v1/auth/sso/start', headers: HOST });
@@ -187,11 +200,15 @@ describe.each(storeEngines)('single sign-on with OIDC on %s', (engine) => {
   });
 
   it('refuses more than 60 sign-in starts a minute from one address with a 429 that says when to retry', async () => {
-    const sso = new OidcSignOn(store, {
-      issuer: provider.issuer,
-      clientId: provider.clientId,
-      clientSecret: provider.clientSecret,
-    });
+    const sso = new OidcSignOn(
+      store,
+      {
+        issuer: provider.issuer,
+        clientId: provider.clientId,
+        clientSecret: provider.clientSecret,
+      },
+      box,
+    );
     const limited = await buildApi({ store, sso });
     try {
       const startFrom = (remoteAddress: string) =>
@@ -395,11 +412,15 @@ describe.each(storeEngines)('single sign-on with OIDC on %s', (engine) => {
   });
 
   it('answers 503 naming the provider when it cannot be reached, and starts anyway', async () => {
-    const unreachable = new OidcSignOn(store, {
-      issuer: 'http://127.0.0.1:1',
-      clientId: 'pave',
-      clientSecret: 'secret',
-    });
+    const unreachable = new OidcSignOn(
+      store,
+      {
+        issuer: 'http://127.0.0.1:1',
+        clientId: 'pave',
+        clientSecret: 'secret',
+      },
+      box,
+    );
     const offline = await buildApi({ store, sso: unreachable });
     try {
       const response = await offline.inject({ url: '/api/v1/auth/sso/start', headers: HOST });

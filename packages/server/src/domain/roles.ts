@@ -25,8 +25,11 @@ interface ResolvedGrant {
   scopeId: string;
 }
 
-/** Checks a grant request's shape and that what it names exists; InputError/NotFoundError otherwise. */
-async function resolve(db: Executor, body: RoleGrantBody): Promise<ResolvedGrant> {
+/** A grant request whose shape is checked, before anything it names is looked up. */
+type GrantRequest = Omit<ResolvedGrant, 'subjectId'>;
+
+/** Checks a grant request's shape, without looking anything up; InputError otherwise. */
+function checkShape(body: RoleGrantBody): GrantRequest {
   const problems: Array<{ path: string; message: string }> = [];
   if (Boolean(body.user) === Boolean(body.team)) {
     problems.push({ path: '/user', message: 'name exactly one of user (--user) or team (--team)' });
@@ -45,52 +48,63 @@ async function resolve(db: Executor, body: RoleGrantBody): Promise<ResolvedGrant
     });
   }
   if (problems.length) throw new InputError('the role grant is invalid', problems);
-  let subjectId: string;
-  if (body.user) {
-    const user = await db
-      .selectFrom('users')
-      .select('id')
-      .where('username', '=', body.user)
-      .executeTakeFirst();
-    if (!user) {
-      throw new NotFoundError(`user "${body.user}" not found`, [
-        { path: '/user', message: '`pave users list` shows the users' },
-      ]);
-    }
-    subjectId = user.id;
-  } else {
-    const team = await db.selectFrom('teams').select('id').where('id', '=', body.team!).executeTakeFirst();
-    if (!team) {
-      throw new NotFoundError(`team "${body.team}" not found`, [
-        { path: '/team', message: '`pave teams list` shows the teams' },
-      ]);
-    }
-    subjectId = team.id;
-  }
-  if (kind === 'env-type') {
-    const type = await db
-      .selectFrom('env_types')
-      .select('id')
-      .where('id', '=', body.envType!)
-      .executeTakeFirst();
-    if (!type) {
-      throw new NotFoundError(`environment type "${body.envType}" not found`, [
-        { path: '/envType', message: '`pave env-types list` shows the types' },
-      ]);
-    }
-  }
   return {
     role: body.role,
     subjectKind: body.user ? 'user' : 'team',
-    subjectId,
     subjectName: body.user ?? body.team!,
     scopeKind: kind,
     scopeId: kind === 'app' ? body.app! : kind === 'env-type' ? body.envType! : '',
   };
 }
 
+/**
+ * Checks that what a grant request names exists; NotFoundError otherwise. Called only once the caller is
+ * known to be allowed to make the grant, so that those who are not cannot learn which users and teams exist.
+ */
+async function resolve(db: Executor, request: GrantRequest): Promise<ResolvedGrant> {
+  let subjectId: string;
+  if (request.subjectKind === 'user') {
+    const user = await db
+      .selectFrom('users')
+      .select('id')
+      .where('username', '=', request.subjectName)
+      .executeTakeFirst();
+    if (!user) {
+      throw new NotFoundError(`user "${request.subjectName}" not found`, [
+        { path: '/user', message: '`pave users list` shows the users' },
+      ]);
+    }
+    subjectId = user.id;
+  } else {
+    const team = await db
+      .selectFrom('teams')
+      .select('id')
+      .where('id', '=', request.subjectName)
+      .executeTakeFirst();
+    if (!team) {
+      throw new NotFoundError(`team "${request.subjectName}" not found`, [
+        { path: '/team', message: '`pave teams list` shows the teams' },
+      ]);
+    }
+    subjectId = team.id;
+  }
+  if (request.scopeKind === 'env-type') {
+    const type = await db
+      .selectFrom('env_types')
+      .select('id')
+      .where('id', '=', request.scopeId)
+      .executeTakeFirst();
+    if (!type) {
+      throw new NotFoundError(`environment type "${request.scopeId}" not found`, [
+        { path: '/envType', message: '`pave env-types list` shows the types' },
+      ]);
+    }
+  }
+  return { ...request, subjectId };
+}
+
 /** App roles are granted by the app's owners (and admins); org and environment-type roles by admins. */
-function authorizeGrant(actor: Actor, grant: ResolvedGrant): void {
+function authorizeGrant(actor: Actor, grant: GrantRequest): void {
   if (grant.scopeKind === 'app') authorize(actor, 'role.grant', { app: grant.scopeId });
   else authorize(actor, 'user.write');
 }
@@ -101,8 +115,9 @@ export async function grantRole(
   context: RequestContext,
   body: RoleGrantBody,
 ): Promise<RoleGrant> {
-  const grant = await resolve(store.db, body);
-  authorizeGrant(context.actor, grant);
+  const request = checkShape(body);
+  authorizeGrant(context.actor, request);
+  const grant = await resolve(store.db, request);
   if (grant.scopeKind === 'app') {
     const app = await store.db
       .selectFrom('apps')
@@ -148,8 +163,9 @@ export async function grantRole(
 
 /** Revokes a role; NotFoundError if it is not held; ConflictError for the last org admin. Audited. */
 export async function revokeRole(store: Store, context: RequestContext, body: RoleGrantBody): Promise<void> {
-  const grant = await resolve(store.db, body);
-  authorizeGrant(context.actor, grant);
+  const request = checkShape(body);
+  authorizeGrant(context.actor, request);
+  const grant = await resolve(store.db, request);
   await store.transaction(async (tx) => {
     const remove = () =>
       tx

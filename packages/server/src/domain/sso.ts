@@ -10,11 +10,12 @@ import {
 } from '@pave/core';
 import { sql } from 'kysely';
 import type { Executor, Store } from '../store/index.ts';
+import type { SecretBox } from '../secrets/secret-box.ts';
 import { recordAudit } from './audit.ts';
 import { refusalsFor } from './audit-refusals.ts';
 import { now, systemContext } from './context.ts';
 import { insertToken } from './tokens.ts';
-import { LOGIN_TOKEN_TTL_MS } from './users.ts';
+import { LOGIN_TOKEN_TTL_MS, countOrgAdmins, lockOrgAdmins } from './users.ts';
 
 /** How Pave signs users in with an OpenID Connect provider (`pave up --oidc-issuer …`). */
 export interface SsoSettings {
@@ -60,6 +61,11 @@ export type SsoReturn =
 export interface SsoSignedIn {
   returnTo: SsoReturn;
   login: LoginResult;
+  /**
+   * The teams the user stayed in although their groups no longer name them: leaving would have left the
+   * organisation without an org admin. Audited as `team.member.keep`; empty as a rule.
+   */
+  teamsKept: string[];
 }
 
 /** A refused sign-in: why (an AuthenticationError the caller may see) and, when known, where to say so. */
@@ -116,10 +122,27 @@ function hashState(state: string): string {
 }
 
 /**
+ * The data key a sign-in's secrets are sealed with. A master-key rotation re-wraps data keys and leaves what
+ * they sealed as it is, so a sign-in started before a rotation still finishes after it, on any replica.
+ */
+const SIGN_IN_SCOPE = 'pave:sso-sign-ins';
+
+/** What a sign-in under way keeps sealed: whoever can read the store must not be able to finish it. */
+interface SealedSignIn {
+  /** The row's state_hash, so that a sealed value moved to another row opens to nothing. */
+  stateHash: string;
+  nonce: string;
+  codeVerifier: string;
+  /** Secret too: the CLI's loopback path, the portal tab's value. */
+  returnTo: SsoReturn;
+}
+
+/**
  * Single sign-on with an OpenID Connect provider: the authorization code flow with PKCE, state and nonce.
  * What a sign-in needs between its start and its callback is kept in the store (single use, 10 minutes), so
- * any replica can finish a sign-in another started. The provider is discovered at the first sign-in (and
- * again after a failure), so Pave starts while the provider is down.
+ * any replica can finish a sign-in another started; its nonce, verifier and return are sealed with `box`.
+ * The provider is discovered at the first sign-in (and again after a failure), so Pave starts while the
+ * provider is down.
  */
 export class OidcSignOn {
   private configuration: Promise<oidc.Configuration> | undefined;
@@ -128,6 +151,7 @@ export class OidcSignOn {
   constructor(
     private readonly store: Store,
     readonly settings: SsoSettings,
+    private readonly box: SecretBox,
   ) {
     checkSsoSettings(settings);
     this.groupsClaim = settings.groupsClaim ?? 'groups';
@@ -179,8 +203,9 @@ export class OidcSignOn {
   }
 
   /**
-   * Starts a sign-in: keeps its state, nonce and PKCE verifier, and returns the provider's authorization
-   * URL to send the browser to. `callbackUrl` is Pave's /auth/sso/callback as the browser reaches it.
+   * Starts a sign-in: keeps its state's hash and, sealed, its nonce, PKCE verifier and return, and returns
+   * the provider's authorization URL to send the browser to. `callbackUrl` is Pave's /auth/sso/callback as
+   * the browser reaches it.
    */
   async start(returnTo: SsoReturn, callbackUrl: string): Promise<URL> {
     const configuration = await this.provider();
@@ -192,14 +217,14 @@ export class OidcSignOn {
       .deleteFrom('sso_sign_ins')
       .where('expires_at', '<', new Date(at).toISOString())
       .execute();
+    const stateHash = hashState(state);
+    const sealed: SealedSignIn = { stateHash, nonce, codeVerifier: verifier, returnTo };
     await this.store.db
       .insertInto('sso_sign_ins')
       .values({
-        state_hash: hashState(state),
-        nonce,
-        code_verifier: verifier,
+        state_hash: stateHash,
+        sealed: await this.box.encrypt(SIGN_IN_SCOPE, JSON.stringify(sealed)),
         callback_url: callbackUrl,
-        return_to: JSON.stringify(returnTo),
         created_at: new Date(at).toISOString(),
         expires_at: new Date(at + SSO_SIGN_IN_TTL_MS).toISOString(),
       })
@@ -233,7 +258,7 @@ export class OidcSignOn {
       const state = query.state;
       if (!state) throw refused('the answer from the SSO provider has no state', 'start the sign-in again');
       const signIn = await this.takeSignIn(state);
-      returnTo = JSON.parse(signIn.return_to) as SsoReturn;
+      returnTo = signIn.returnTo;
       if (query.error) {
         const description = query.error_description ? `: ${query.error_description}` : '';
         throw refused(
@@ -242,12 +267,12 @@ export class OidcSignOn {
         );
       }
       const configuration = await this.provider();
-      const currentUrl = new URL(signIn.callback_url);
+      const currentUrl = new URL(signIn.callbackUrl);
       for (const [name, value] of Object.entries(query)) currentUrl.searchParams.set(name, value);
       let tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
       try {
         tokens = await oidc.authorizationCodeGrant(configuration, currentUrl, {
-          pkceCodeVerifier: signIn.code_verifier,
+          pkceCodeVerifier: signIn.codeVerifier,
           expectedState: state,
           expectedNonce: signIn.nonce,
           idTokenExpected: true,
@@ -272,7 +297,7 @@ export class OidcSignOn {
       const groups = Array.isArray(groupsValue)
         ? groupsValue.filter((g): g is string => typeof g === 'string')
         : [];
-      const login = await this.signIn(
+      const { login, teamsKept } = await this.signIn(
         {
           issuer: claims.iss,
           subject: claims.sub,
@@ -281,7 +306,7 @@ export class OidcSignOn {
         },
         client,
       );
-      return { returnTo, login };
+      return { returnTo, login, teamsKept };
     } catch (error) {
       const refusal =
         error instanceof SsoRefusal
@@ -299,33 +324,50 @@ export class OidcSignOn {
     }
   }
 
-  /** Takes (deletes) the sign-in `state` names; refused when it is unknown, used already, or expired. */
-  private async takeSignIn(state: string) {
+  /**
+   * Takes (deletes) the sign-in `state` names and opens its sealed secrets; refused when it is unknown, used
+   * already, expired, or its sealed secrets are not its own. ServiceUnavailableError when the master key that
+   * opens them is missing.
+   */
+  private async takeSignIn(state: string): Promise<SealedSignIn & { callbackUrl: string }> {
+    const stateHash = hashState(state);
     const row = await this.store.db
       .deleteFrom('sso_sign_ins')
-      .where('state_hash', '=', hashState(state))
+      .where('state_hash', '=', stateHash)
       .returningAll()
       .executeTakeFirst();
-    if (!row) {
-      throw refused(
+    const unknown = () =>
+      refused(
         'this SSO sign-in is unknown or was used already (state)',
         'a sign-in link works once; start the sign-in again',
       );
+    if (!row) throw unknown();
+    let sealed: SealedSignIn;
+    try {
+      sealed = JSON.parse(await this.box.decrypt(row.sealed)) as SealedSignIn;
+    } catch (error) {
+      if ((error as Error).name === 'ServiceUnavailableError') throw error;
+      // Not a ciphertext of this store's keys: the row was written by something other than Pave.
+      throw unknown();
     }
+    if (sealed.stateHash !== stateHash) throw unknown();
     if (Date.parse(row.expires_at) <= Date.now()) {
       throw refused(
         `this SSO sign-in took longer than ${SSO_SIGN_IN_TTL_MS / 60_000} minutes`,
         'start the sign-in again',
       );
     }
-    return row;
+    return { ...sealed, callbackUrl: row.callback_url };
   }
 
-  /** Finds or creates the user of a validated identity, refreshes their teams, and issues their token. */
+  /**
+   * Finds or creates the user of a validated identity, refreshes their teams, and issues their token; also
+   * says which teams the user stayed in to keep an org admin.
+   */
   private async signIn(
     identity: { issuer: string; subject: string; preferredName: string | undefined; groups: string[] },
     client: { address: string; requestId: string },
-  ): Promise<LoginResult> {
+  ): Promise<{ login: LoginResult; teamsKept: string[] }> {
     const signedInAt = new Date();
     const expiresAt = new Date(signedInAt.getTime() + LOGIN_TOKEN_TTL_MS).toISOString();
     return this.store.transaction(async (tx) => {
@@ -347,7 +389,7 @@ export class OidcSignOn {
           .execute();
       }
       const context = systemContext(user.username, client.requestId, user.id);
-      const teams = await syncTeams(tx, user, identity.groups, context);
+      const teams = await syncTeams(this.store, tx, user, identity.groups, context);
       const created = await insertToken(tx, user, `sso ${signedInAt.toISOString()}`, expiresAt);
       await recordAudit(tx, context, {
         action: 'user.login',
@@ -361,9 +403,13 @@ export class OidcSignOn {
           clientAddress: client.address,
           teamsJoined: teams.joined,
           teamsLeft: teams.left,
+          teamsKept: teams.kept,
         },
       });
-      return { token: created.token, expiresAt, username: user.username };
+      return {
+        login: { token: created.token, expiresAt, username: user.username },
+        teamsKept: teams.kept,
+      };
     });
   }
 
@@ -509,44 +555,67 @@ async function freeUsername(tx: Executor, base: string): Promise<string> {
 /**
  * Makes the user a member of exactly those teams following an SSO group that `groups` holds: joins the
  * ones they are missing, leaves the others. Teams without a group are left alone. Audited per change.
+ * Like removing a member by hand, leaving never takes the organisation's last org admin away: such a team is
+ * kept (audited as `team.member.keep`, with why) and the sign-in goes on, since refusing it would lock the
+ * organisation out just the same. The user leaves at a later sign-in, once someone else is an org admin.
  */
 async function syncTeams(
+  store: Store,
   tx: Executor,
   user: { id: string; username: string },
   groups: string[],
   context: ReturnType<typeof systemContext>,
-): Promise<{ joined: string[]; left: string[] }> {
+): Promise<{ joined: string[]; left: string[]; kept: string[] }> {
   const following = await tx
     .selectFrom('teams')
     .select(['id', 'oidc_group'])
     .where('oidc_group', 'is not', null)
     .orderBy('id')
     .execute();
-  const current = new Set(
-    (await tx.selectFrom('team_members').select('team_id').where('user_id', '=', user.id).execute()).map(
-      (row) => row.team_id,
-    ),
+  const current = new Map(
+    (
+      await tx
+        .selectFrom('team_members')
+        .select(['team_id', 'added_at'])
+        .where('user_id', '=', user.id)
+        .execute()
+    ).map((row) => [row.team_id, row.added_at]),
   );
   const inGroups = new Set(groups);
-  const joined: string[] = [];
+  const toJoin = following.filter((team) => inGroups.has(team.oidc_group!) && !current.has(team.id));
+  const toLeave = following.filter((team) => !inGroups.has(team.oidc_group!) && current.has(team.id));
+  // Joins first: a user moving from one team that makes them org admin to another stays one throughout.
+  for (const team of toJoin) {
+    await tx
+      .insertInto('team_members')
+      .values({ team_id: team.id, user_id: user.id, added_at: now() })
+      .execute();
+  }
   const left: string[] = [];
-  for (const team of following) {
-    const member = inGroups.has(team.oidc_group!);
-    if (member && !current.has(team.id)) {
-      await tx
-        .insertInto('team_members')
-        .values({ team_id: team.id, user_id: user.id, added_at: now() })
-        .execute();
-      joined.push(team.id);
-    } else if (!member && current.has(team.id)) {
+  const kept: string[] = [];
+  if (toLeave.length > 0) {
+    // Counted in turn with concurrent changes to org admins (see keepingAnOrgAdmin).
+    await lockOrgAdmins(store, tx);
+    const before = await countOrgAdmins(tx);
+    for (const team of toLeave) {
       await tx
         .deleteFrom('team_members')
         .where('team_id', '=', team.id)
         .where('user_id', '=', user.id)
         .execute();
-      left.push(team.id);
+      if (before > 0 && (await countOrgAdmins(tx)) === 0) {
+        // Put back as it was: leaving this team would leave nobody who can manage Pave.
+        await tx
+          .insertInto('team_members')
+          .values({ team_id: team.id, user_id: user.id, added_at: current.get(team.id)! })
+          .execute();
+        kept.push(team.id);
+      } else {
+        left.push(team.id);
+      }
     }
   }
+  const joined = toJoin.map((team) => team.id);
   for (const team of joined) {
     await recordAudit(tx, context, {
       action: 'team.member.add',
@@ -561,5 +630,20 @@ async function syncTeams(
       summary: { team, username: user.username, via: 'sso' },
     });
   }
-  return { joined, left };
+  for (const team of kept) {
+    await recordAudit(tx, context, {
+      action: 'team.member.keep',
+      target: `teams/${team}`,
+      summary: {
+        team,
+        username: user.username,
+        via: 'sso',
+        reason:
+          `${user.username} is the last org admin (through team ${team}): their SSO groups no longer name ` +
+          "the team's group, but leaving it would leave nobody to manage Pave; make another user an org " +
+          'admin, and they leave the team at their next sign-in',
+      },
+    });
+  }
+  return { joined, left, kept };
 }

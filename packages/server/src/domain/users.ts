@@ -183,7 +183,7 @@ export async function listUsers(db: Executor): Promise<User[]> {
  * How many users are org admins, directly or through a team. Used to refuse changes that would leave the
  * organisation without one (nobody could grant roles any more).
  */
-async function countOrgAdmins(tx: Executor): Promise<number> {
+export async function countOrgAdmins(tx: Executor): Promise<number> {
   const direct = tx
     .selectFrom('role_grants')
     .select('subject_id')
@@ -214,7 +214,7 @@ async function countOrgAdmins(tx: Executor): Promise<number> {
  * PostgreSQL (read committed, several replicas) that is a transaction-scoped advisory lock, held until commit
  * or rollback. SQLite needs none: Pave's one connection to it runs one transaction at a time.
  */
-async function lockOrgAdmins(store: Store, tx: Executor): Promise<void> {
+export async function lockOrgAdmins(store: Store, tx: Executor): Promise<void> {
   if (store.engine === 'postgres') {
     await sql`select pg_advisory_xact_lock(hashtext('pave.org-admins'))`.execute(tx);
   }

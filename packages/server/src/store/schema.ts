@@ -520,10 +520,9 @@ export interface TemplatesTable {
 /** An SSO sign-in under way: started at /auth/sso/start, finished (once) at /auth/sso/callback. */
 export interface SsoSignInsTable {
   state_hash: string;
-  nonce: string;
-  code_verifier: string;
+  /** The secret box's ciphertext of the sign-in's nonce, PKCE verifier and return (JSON), with state_hash. */
+  sealed: string;
   callback_url: string;
-  return_to: string;
   created_at: string;
   expires_at: string;
 }

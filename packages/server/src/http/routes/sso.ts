@@ -172,10 +172,16 @@ export function signInRoutes(api: ApiServer, methods: SignInMethods): void {
     },
     async (request, reply) => {
       try {
-        const { returnTo, login } = await sso.finish(request.query, {
+        const { returnTo, login, teamsKept } = await sso.finish(request.query, {
           address: request.ip,
           requestId: String(request.id),
         });
+        if (teamsKept.length > 0) {
+          request.log.warn(
+            { username: login.username, teams: teamsKept },
+            'SSO sign-in kept the user in teams their groups no longer name: leaving would leave no org admin',
+          );
+        }
         return redirect(
           reply,
           handOver(returnTo, { token: login.token, username: login.username, expiresAt: login.expiresAt }),

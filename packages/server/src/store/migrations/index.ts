@@ -27,6 +27,7 @@ import { readsByApp } from './0026_reads_by_app.ts';
 import { webhookNames } from './0027_webhook_names.ts';
 import { deploymentProgress } from './0028_deployment_progress.ts';
 import { webhookSealedUrls } from './0029_webhook_sealed_urls.ts';
+import { ssoSealedSignIns } from './0030_sso_sealed_sign_ins.ts';
 
 /** The database engines the store runs on. */
 export type StoreEngine = 'sqlite' | 'postgres';
@@ -68,4 +69,5 @@ export const migrations: readonly StoreMigration[] = [
   webhookNames,
   deploymentProgress,
   webhookSealedUrls,
+  ssoSealedSignIns,
 ];
