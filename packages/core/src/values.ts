@@ -14,6 +14,11 @@ export const VALUE_KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const MAX_VALUE_KEY_LENGTH = 256;
 /** The longest value, in characters, set directly or imported. */
 export const MAX_VALUE_LENGTH = 65_536;
+/**
+ * The most keys one scope of values may hold: an app's defaults, or one environment's own overrides (so an
+ * environment's effective values hold at most twice as many). Set, imported or copied by a clone.
+ */
+export const MAX_VALUE_KEYS = 1_000;
 export const valueKey = z.string().max(MAX_VALUE_KEY_LENGTH).regex(VALUE_KEY_PATTERN, {
   message: 'must be an environment variable name: letters, digits and "_", not starting with a digit',
 });

@@ -52,7 +52,9 @@ export function registerEnvsCommands(program: Command, io: CliIo): void {
         .command('create')
         .description(
           'Create an environment of an application; ENV is a DNS label. With --from it starts with the ' +
-            'current set of workloads of another environment (a clone deployment), and with --with-data ' +
+            'current set of workloads of another environment (a clone deployment) and with that ' +
+            "environment's own values and secrets over the app's (its first values version; secrets stay " +
+            'encrypted), which needs the right to reveal them there (deployer, for production); with --with-data ' +
             "also with a copy of that environment's data: postgres, mysql and redis resources and volumes " +
             'are copied; amqp resources start empty (queues and messages are not copied), which the clone ' +
             "deployment's journal says (printed with --wait, else see `pave deployments get`). With --ttl it " +
@@ -61,7 +63,10 @@ export function registerEnvsCommands(program: Command, io: CliIo): void {
         .argument('<env>', 'environment id, e.g. dev')
         .requiredOption('--app <app>', 'the application it belongs to')
         .requiredOption('--type <type>', 'its environment type (see `pave env-types list`)')
-        .option('--from <env>', "start it with this environment's current set of workloads")
+        .option(
+          '--from <env>',
+          "start it with this environment's current set of workloads and its own values",
+        )
         .option(
           '--with-data',
           "with --from: copy the source's data too (postgres, mysql, redis, volumes); amqp resources " +

@@ -17,7 +17,7 @@ import { insertDeployment } from './deployments/service.ts';
 import { DEFAULT_TIMEOUT_SECONDS } from './deployments/records.ts';
 import { now, type RequestContext } from './context.ts';
 import { deleteStates } from './resources/state.ts';
-import { recordInheritedValues } from './values.ts';
+import { recordClonedValues, recordInheritedValues } from './values.ts';
 
 function toEnvironment(row: Selectable<EnvironmentsTable>): Environment {
   return {
@@ -31,8 +31,11 @@ function toEnvironment(row: Selectable<EnvironmentsTable>): Environment {
 }
 
 /**
- * Creates an environment of an app. NotFoundError if the app does not exist, InputError if the type does
- * not, ConflictError if the app already has an environment with this id.
+ * Creates an environment of an app. With `from`, a clone: it starts with the source's own values and secrets
+ * (see recordClonedValues) and a clone deployment of the source's current set is queued. NotFoundError if the
+ * app does not exist, InputError if the type or the source does not (or the source holds more keys than an
+ * environment may), ConflictError if the app already has an environment with this id or the source has no
+ * successful deployment.
  */
 export async function createEnvironment(
   store: Store,
@@ -97,7 +100,6 @@ export async function createEnvironment(
         cloneSetId = source.current_set_id;
       }
       await tx.insertInto('environments').values(row).execute();
-      await recordInheritedValues(tx, context, appId, row.id);
       await recordAudit(tx, context, {
         action: 'environment.create',
         target: `apps/${appId}/envs/${row.id}`,
@@ -115,6 +117,9 @@ export async function createEnvironment(
         env: row.id,
         data: { type: row.type, ttlSeconds: body.ttlSeconds ?? null },
       });
+      // A clone starts with the source's own values too (as Heroku's fork copies config vars).
+      if (body.from) await recordClonedValues(tx, context, appId, row.id, body.from);
+      else await recordInheritedValues(tx, context, appId, row.id);
       if (cloneSetId) {
         await insertDeployment(
           tx,

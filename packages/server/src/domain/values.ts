@@ -1,6 +1,7 @@
 import {
   ConflictError,
   InputError,
+  MAX_VALUE_KEYS,
   NotFoundError,
   parseDotenv,
   type ImportValuesBody,
@@ -238,6 +239,76 @@ export async function recordInheritedValues(
 }
 
 /**
+ * Gives an environment cloned from `from` (inside the transaction that creates it) a copy of the source's own
+ * values: its overrides of the app's values, plain and secret, and the app values it hides. Secrets are
+ * copied sealed, as stored (a ciphertext names its data key), so nothing is decrypted. The app's values with
+ * the copy are the new environment's first version; the copy is audited by key (`values.clone`), never by
+ * value. Without overrides to copy, this is recordInheritedValues. InputError (at `/from`) when the source
+ * holds more keys than MAX_VALUE_KEYS (set before there was a limit).
+ */
+export async function recordClonedValues(
+  tx: Executor,
+  context: RequestContext,
+  app: string,
+  env: string,
+  from: string,
+): Promise<void> {
+  await lockAppValues(tx, app);
+  const rows = await tx
+    .selectFrom('env_values')
+    .select(['key', 'secret', 'value', 'fp'])
+    .where('app_id', '=', app)
+    .where('env_id', '=', from)
+    .execute();
+  // Sorted here, not by the engine: PostgreSQL's collation would order "_" otherwise than SQLite.
+  rows.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  if (rows.length === 0) return recordInheritedValues(tx, context, app, env);
+  if (rows.length > MAX_VALUE_KEYS) {
+    throw new InputError(
+      `environment "${from}" holds ${rows.length} keys of its own; an environment may hold at most ${MAX_VALUE_KEYS}`,
+      [
+        {
+          path: '/from',
+          message:
+            `its ${rows.length} keys would be copied, and an environment may hold at most ${MAX_VALUE_KEYS}: ` +
+            `unset keys it no longer needs (\`pave values unset KEY... --app ${app} --env ${from}\`) first`,
+        },
+      ],
+    );
+  }
+  const at = now();
+  await tx
+    .insertInto('env_values')
+    .values(
+      rows.map((row) => ({
+        app_id: app,
+        env_id: env,
+        key: row.key,
+        secret: Number(row.secret),
+        value: row.value,
+        fp: row.fp,
+        updated_by: context.actor.username,
+        updated_at: at,
+      })),
+    )
+    .execute();
+  const changed = await recordVersions(tx, context, app, [env], `cloned from ${from}`);
+  await recordAudit(tx, context, {
+    action: 'values.clone',
+    target: `apps/${app}/envs/${env}/values`,
+    appId: app,
+    summary: {
+      from,
+      set: rows
+        .filter((row) => row.value !== null)
+        .map((row) => ({ key: row.key, secret: Number(row.secret) === 1 })),
+      hidden: rows.filter((row) => row.value === null).map((row) => row.key),
+      versions: changed.versions,
+    },
+  });
+}
+
+/**
  * The values version a deployment of `env` should run with: the newest one, after recording a new version if
  * the layers give something else (an environment created by a Pave that did not record its inherited values at
  * creation may have none yet).
@@ -247,6 +318,41 @@ export async function currentValuesVersion(store: Store, app: string, env: strin
     recordVersions(tx, systemContext('pave', 'deployment'), app, [env], INHERITED),
   );
   return latestValuesVersion(store.db, app, env);
+}
+
+/**
+ * The refusal of a change that would leave a scope of values holding `count` keys, more than MAX_VALUE_KEYS:
+ * `where` names the scope (`shop/dev`, or `app shop`), `path` what the caller sent.
+ */
+function tooManyKeys(where: string, count: number, path: string): InputError {
+  return new InputError(
+    `${where} would hold ${count} keys; a scope of values holds at most ${MAX_VALUE_KEYS}`,
+    [
+      {
+        path,
+        message:
+          `would give ${where} ${count} keys, and it may hold at most ${MAX_VALUE_KEYS}: unset keys it no longer ` +
+          'needs (`pave values unset KEY...`) or send fewer',
+      },
+    ],
+  );
+}
+
+/** How many keys a scope of values holds: an app's defaults (`env` undefined) or an environment's own. */
+async function keysInScope(db: Executor, app: string, env: string | undefined): Promise<number> {
+  const row = env
+    ? await db
+        .selectFrom('env_values')
+        .select((eb) => eb.fn.countAll<number | string>().as('count'))
+        .where('app_id', '=', app)
+        .where('env_id', '=', env)
+        .executeTakeFirstOrThrow()
+    : await db
+        .selectFrom('app_values')
+        .select((eb) => eb.fn.countAll<number | string>().as('count'))
+        .where('app_id', '=', app)
+        .executeTakeFirstOrThrow();
+  return Number(row.count);
 }
 
 /**
@@ -274,6 +380,11 @@ export async function patchValues(
       overlap.map((key) => ({ path: `/unset`, message: `${key} is also set` })),
     );
   }
+  // Where a refusal points: a PATCH's keys, or the file an import read them from.
+  const keysPath = reason === 'import' ? '/dotenv' : '/set';
+  const where = env ? `${app}/${env}` : `app ${app}`;
+  // Refused before encrypting anything: the keys set alone are too many.
+  if (set.length > MAX_VALUE_KEYS) throw tooManyKeys(where, set.length, keysPath);
   const scope = env ? `env:${app}/${env}` : `app:${app}`;
   // Encrypt outside the transaction: the data key may need creating, through the store.
   const rows: Array<{ key: string; secret: number; value: string; fp: string | null }> = [];
@@ -315,6 +426,9 @@ export async function patchValues(
         await tx.deleteFrom('app_values').where('app_id', '=', app).where('key', '=', key).execute();
       }
     }
+    // Counted once written, under the app's lock: the transaction rolls back when there are too many.
+    const count = await keysInScope(tx, app, env);
+    if (count > MAX_VALUE_KEYS) throw tooManyKeys(where, count, keysPath);
     const changed = await recordVersions(
       tx,
       context,

@@ -8,7 +8,7 @@ import {
 } from '@pave/core';
 import type { ApiServer } from '../app.ts';
 import type { Store } from '../../store/index.ts';
-import { environmentCreationChecks } from '../../domain/access.ts';
+import { environmentAccess, environmentCreationChecks, type AccessCheck } from '../../domain/access.ts';
 import {
   createEnvironment,
   deleteEnvironment,
@@ -43,9 +43,15 @@ export function environmentRoutes(
     {
       config: {
         permission: 'env.create',
-        // A restricted type, or a clone of a restricted environment, needs deployer on that type too.
-        access: async (request) =>
-          environmentCreationChecks(store.db, (request.params as { app: string }).app, request.body),
+        // A restricted type, or a clone of a restricted environment, needs deployer on that type too. A clone
+        // copies the source's secrets, so it needs what revealing them needs (asked first, so a refusal says so).
+        access: async (request) => {
+          const { app } = request.params as { app: string };
+          return [
+            ...(await cloneRevealCheck(store, app, request.body)),
+            ...(await environmentCreationChecks(store.db, app, request.body)),
+          ];
+        },
       },
       schema: {
         tags: ['environments'],
@@ -104,4 +110,16 @@ export function environmentRoutes(
       return reply.code(204).send();
     },
   );
+}
+
+/**
+ * `values.reveal` on the environment a clone copies (`from` in the body): its secrets become the new
+ * environment's, readable by whoever may read that one. None when there is no source, or no such environment
+ * (the route refuses that next); the body is read defensively, as it is not validated yet.
+ */
+async function cloneRevealCheck(store: Store, app: string, body: unknown): Promise<AccessCheck[]> {
+  const from = typeof body === 'object' && body !== null ? (body as { from?: unknown }).from : undefined;
+  if (typeof from !== 'string') return [];
+  const source = await environmentAccess(store.db, app, from);
+  return source ? [{ permission: 'values.reveal', target: { app, ...source } }] : [];
 }

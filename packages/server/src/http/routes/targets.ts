@@ -1,6 +1,7 @@
 import {
   ApplyTargetsBody,
   InputError,
+  NotFoundError,
   DefinitionsPlan,
   EnvParams,
   RenderQuery,
@@ -104,7 +105,20 @@ export function targetRoutes(
       {
         // The manifests hold the environment's secret values (in Secret objects). A Compose file holds none
         // (references instead), but shows every other value as rendered: the same permission guards both.
-        config: { permission: 'values.reveal' },
+        // Rendering for another target than the environment's own previews a move there; its settings show
+        // in the manifests (the namespace), so naming one needs what reading it needs: target.read. Asked
+        // whether it exists or not, so the answer does not tell which targets exist.
+        config: {
+          permission: 'values.reveal',
+          access: async (request) => {
+            const { app, env } = request.params as { app: string; env: string };
+            const { target: named, format } = request.query as { target?: unknown; format?: unknown };
+            // A Compose file takes no target: the route refuses one with a 400 that says so.
+            if (typeof named !== 'string' || format === 'compose') return [];
+            if (await isOwnTarget(store, app, env, named)) return [];
+            return [{ permission: 'target.read', target: {} }];
+          },
+        },
         schema: {
           tags,
           summary:
@@ -128,7 +142,9 @@ export function targetRoutes(
           return { format: 'compose' as const, manifests };
         }
         const view = request.query.target
-          ? await getTarget(store.db, request.query.target)
+          ? await getTarget(store.db, request.query.target).catch((error: Error) => {
+              throw error.name === 'NotFoundError' ? unknownRenderTarget(request.query.target!) : error;
+            })
           : await matchTarget(store.db, app, env, environment.type);
         const manifests = await renderer.renderer.render(store, renderer.box, { app, env }, view);
         // The manifests hold the environment's secrets in plaintext: audited as listing them revealed is.
@@ -151,4 +167,32 @@ export function targetRoutes(
       return reply.code(204).send();
     },
   );
+}
+
+/**
+ * Whether `id` is the target an environment runs on (recorded by its last deployment) or would run on next
+ * (the one it matches, what `pave render` renders for by default). True when the environment does not exist:
+ * the route answers 404 for it.
+ */
+async function isOwnTarget(store: Store, app: string, env: string, id: string): Promise<boolean> {
+  const row = await store.db
+    .selectFrom('environments')
+    .select(['type', 'runtime_target'])
+    .where('app_id', '=', app)
+    .where('id', '=', env)
+    .executeTakeFirst();
+  if (!row || row.runtime_target === id) return true;
+  return (await matchTarget(store.db, app, env, row.type)).id === id;
+}
+
+/** The answer to `pave render --target` naming a target that does not exist. */
+function unknownRenderTarget(id: string): NotFoundError {
+  return new NotFoundError(`runtime target "${id}" not found`, [
+    {
+      path: 'query.target',
+      message:
+        'no such runtime target: `pave targets list` shows them; leave --target out to render for the one ' +
+        'the environment runs on',
+    },
+  ]);
 }
