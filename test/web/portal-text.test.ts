@@ -20,6 +20,31 @@ describe('audit entries as lines for people', () => {
     ).toBe('set values GREETING, API_TOKEN (secret) on shop/dev');
   });
 
+  it("writes a clone's copied values, and a membership SSO kept for the last org admin", () => {
+    expect(
+      describeAuditEntry({
+        action: 'values.clone',
+        target: 'apps/shop/envs/preview/values',
+        summary: {
+          from: 'dev',
+          set: [
+            { key: 'GREETING', secret: false },
+            { key: 'API_TOKEN', secret: true },
+          ],
+          hidden: ['DEBUG'],
+          versions: [{ envId: 'preview', version: 1 }],
+        },
+      }),
+    ).toBe('copied the values GREETING, API_TOKEN (secret) of shop/dev into shop/preview, hiding DEBUG');
+    expect(
+      describeAuditEntry({
+        action: 'team.member.keep',
+        target: 'teams/admins',
+        summary: { team: 'admins', username: 'alice', via: 'sso', reason: 'the last org admin' },
+      }),
+    ).toBe("kept alice in team admins: the organization's last admin");
+  });
+
   it('writes deployments with their number, and a promotion with where it came from', () => {
     expect(
       describeAuditEntry({

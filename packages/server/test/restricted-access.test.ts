@@ -132,7 +132,7 @@ describe.each(storeEngines)('restricted environments and token scopes on %s', (e
       await call(tokens.dave!, 'PATCH', '/apps/alpha/values', { set: { GREETING: { value: 'hi' } } }),
     );
     expectRefusedForDeployer(
-      await call(tokens.dave!, 'POST', '/apps/alpha/values/import', { content: 'GREETING=hi\n' }),
+      await call(tokens.dave!, 'POST', '/apps/alpha/values/import', { dotenv: 'GREETING=hi\n' }),
     );
     expect((await call(admin, 'GET', '/apps/alpha/values')).json()).toEqual(before);
     // An app without restricted environments is the developer's own.

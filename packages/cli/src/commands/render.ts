@@ -36,7 +36,10 @@ export function registerRenderCommand(program: Command, io: CliIo): void {
     )
     .requiredOption('--app <app>', 'the application')
     .requiredOption('--env <env>', 'the environment')
-    .option('--target <id>', 'render for this runtime target instead (see `pave targets list`)')
+    .option(
+      '--target <id>',
+      'render for this runtime target instead (see `pave targets list`; one the environment neither runs on nor matches needs target.read)',
+    )
     .addOption(
       new Option('--format <format>', 'the manifests of a kubernetes target (yaml), or a Compose file')
         .choices(['yaml', 'compose'] satisfies RenderTextFormat[])

@@ -62,6 +62,9 @@ const describers: Record<string, (summary: Summary, where: string) => string> = 
   },
   'values.unset': (s, where) => `unset values ${keyList(s.unset)} on ${where}`,
   'values.import': (s, where) => `imported values ${keyList(s.set)} on ${where}`,
+  'values.clone': (s, where) =>
+    `copied the values ${keyList(s.set) || '(none)'} of ${sibling(s.from, where)} into ${where}` +
+    (list(s.hidden).length ? `, hiding ${keyList(s.hidden)}` : ''),
   'values.reveal': (s, where) => `revealed the secrets ${keyList(s.keys) || '(none)'} of ${where}`,
   'values.rollback': (s, where) =>
     `rolled the values of ${where} back to version ${text(s.toVersion)}` +
@@ -92,6 +95,8 @@ const describers: Record<string, (summary: Summary, where: string) => string> = 
   'team.delete': (s) => `deleted team ${text(s.id)}`,
   'team.member.add': (s) => `added ${text(s.username)} to team ${text(s.team)}`,
   'team.member.remove': (s) => `removed ${text(s.username)} from team ${text(s.team)}`,
+  'team.member.keep': (s) =>
+    `kept ${text(s.username)} in team ${text(s.team)}: the organization's last admin`,
   'role.grant': (s) => `granted role ${text(s.role)} to ${subject(s)} ${roleScope(s)}`,
   'role.revoke': (s) => `revoked role ${text(s.role)} from ${subject(s)} ${roleScope(s)}`,
   'token.create': (s) => `created token ${text(s.name)} (${text(s.prefix)}…) for ${text(s.user)}`,
