@@ -1,5 +1,6 @@
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { describeFileError } from './file-errors.ts';
 
 /** What `pave login` remembers: one server and the token to use with it. */
 export interface CliConfig {
@@ -32,7 +33,9 @@ export function readConfig(path: string): CliConfig | undefined {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new Error(`cannot read the config file ${path}: ${(error as Error).message}`, { cause: error });
+    throw new Error(`cannot read the config file ${path}: ${describeFileError(error, path, 'read')}`, {
+      cause: error,
+    });
   }
   let parsed: unknown;
   try {

@@ -4,6 +4,7 @@ import { redactUrlPassword, type PaveClient } from '@pave/core';
 import { configPath, readConfig } from './config.ts';
 import type { CliConfig, CliEnvironment } from './config.ts';
 import { CliUsageError } from './errors.ts';
+import { describeFileError } from './file-errors.ts';
 import { recordAnswers } from './server-answers.ts';
 
 /** Where `pave up` listens by default. */
@@ -80,9 +81,8 @@ export function resolveConnection(flags: ConnectionFlags, environment: CliEnviro
 }
 
 /**
- * Resolves the connection and creates an API client for it. The client module is imported only here, so
- * `pave --help` never loads it; ./api-client.ts keeps core's schemas (and zod) out of the commands that only
- * call the API.
+ * Resolves the connection and creates an API client for it (see {@link createClient}). Throws CliUsageError
+ * when the connection or PAVE_TIMEOUT cannot be resolved.
  */
 export async function connect(
   flags: ConnectionFlags,
@@ -90,18 +90,62 @@ export async function connect(
 ): Promise<{ client: PaveClient; connection: Connection }> {
   const connection = resolveConnection(flags, environment);
   tokenSources.set(environment, describeTokenSource(connection.tokenSource, flags, environment));
-  const [{ PaveClient }, { nodeFetch }] = await Promise.all([
+  return { client: await createClient(connection.server, connection.token, environment), connection };
+}
+
+/**
+ * An API client of `server` presenting `token` (none: for a login), whose requests time out after
+ * {@link resolveRequestTimeout} with a ConnectionError that says how to allow longer. The client module is
+ * imported only here, so `pave --help` never loads it; ./api-client.ts keeps core's schemas (and zod) out of
+ * the commands that only call the API. Throws CliUsageError when PAVE_TIMEOUT is not a number of seconds.
+ */
+export async function createClient(
+  server: string,
+  token: string | undefined,
+  environment: CliEnvironment,
+): Promise<PaveClient> {
+  const seconds = resolveRequestTimeout(environment);
+  const [{ ConnectionError, PaveClient }, { nodeFetch }] = await Promise.all([
     import('./api-client.ts'),
     import('./http-fetch.ts'),
   ]);
-  return {
-    client: new PaveClient({
-      server: connection.server,
-      token: connection.token,
-      fetch: recordAnswers(environment, nodeFetch),
-    }),
-    connection,
+  const timeout = {
+    ms: seconds * 1000,
+    error: (method: string, url: URL) =>
+      new ConnectionError(
+        `the server at ${redactUrlPassword(url.origin)} did not answer ${method} ${url.pathname} within ` +
+          `${seconds} s; if it is only slow, allow it longer with PAVE_TIMEOUT=<seconds> (0: no limit)`,
+      ),
   };
+  return new PaveClient({
+    server,
+    token,
+    fetch: recordAnswers(environment, (input, init) => nodeFetch(input, init, timeout)),
+  });
+}
+
+/** How long a request may take when PAVE_TIMEOUT does not say, in seconds. */
+export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 60;
+
+const MAX_REQUEST_TIMEOUT_SECONDS = 86_400;
+
+/**
+ * How many seconds the CLI waits for the whole answer to a request before it gives up: PAVE_TIMEOUT (0: no
+ * limit), else {@link DEFAULT_REQUEST_TIMEOUT_SECONDS}. An event stream (`logs -f`, `events -f`) is held to it
+ * only until it is connected; `--wait` asks again and again, each request held to it. Throws CliUsageError
+ * when PAVE_TIMEOUT is not a number of seconds from 0 to 86400.
+ */
+export function resolveRequestTimeout({ env }: CliEnvironment): number {
+  const text = env.PAVE_TIMEOUT?.trim();
+  if (!text) return DEFAULT_REQUEST_TIMEOUT_SECONDS;
+  const seconds = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || seconds > MAX_REQUEST_TIMEOUT_SECONDS) {
+    throw new CliUsageError(
+      `PAVE_TIMEOUT: "${env.PAVE_TIMEOUT}" is not a number of seconds; ` +
+        `use e.g. PAVE_TIMEOUT=120 (at most ${MAX_REQUEST_TIMEOUT_SECONDS}; 0: no limit)`,
+    );
+  }
+  return seconds;
 }
 
 // Where the token of each run's connection came from, in words, by the run's environment (see refusedTokenNote).
@@ -188,7 +232,7 @@ function readAdminToken(dataDir: string): string | undefined {
     return readFileSync(path, 'utf8').trim() || undefined;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new Error(`cannot read the admin token ${path}: ${(error as Error).message}`, {
+    throw new Error(`cannot read the admin token ${path}: ${describeFileError(error, path, 'read')}`, {
       cause: error,
     });
   }

@@ -61,6 +61,14 @@ export function prepareDataDir(dir: string, source: DataDirSource): void {
 const PAVE_ENTRIES = new Set(['pave.db', 'master.key', 'admin.token', 'pave.lock', 'runtime']);
 
 /**
+ * Whether the directory `dir` holds one of the entries `pave up` keeps in its data directory (pave.db,
+ * master.key, admin.token, pave.lock, runtime/). Throws the file-system error when `dir` cannot be read.
+ */
+export function isPaveDataDir(dir: string): boolean {
+  return readdirSync(dir).some((name) => PAVE_ENTRIES.has(name));
+}
+
+/**
  * What in an existing directory that is not Pave's (none of PAVE_ENTRIES) shows it to be someone else's: its
  * subdirectories, symbolic links and hidden entries, as a home directory or a project given as `--data-dir`
  * by mistake has, whose files must keep their modes. Plain files (a log the service's output goes to, the

@@ -15,6 +15,7 @@ import {
 } from '@pave/core';
 import type { ResourceDefinitionSpec, RuntimeTargetSpec, YamlAnchor } from '@pave/core';
 import { CliUsageError } from './errors.ts';
+import { describeFileError } from './file-errors.ts';
 
 /**
  * One problem in a declarations file (resource definitions, runtime targets), with where it is; the same
@@ -264,13 +265,8 @@ export async function readDeclarationsFile(
   try {
     return await readFile(file, 'utf8');
   } catch (error) {
-    const reason = {
-      ENOENT: 'no such file',
-      EISDIR: 'it is a directory; pass the YAML file inside it',
-      EACCES: 'permission denied',
-      EPERM: 'permission denied',
-    }[(error as NodeJS.ErrnoException).code ?? ''];
-    throw new CliUsageError(`cannot read the ${noun} file ${file}: ${reason ?? (error as Error).message}`);
+    const why = describeFileError(error, file, 'read', { directory: 'pass the YAML file inside it' });
+    throw new CliUsageError(`cannot read the ${noun} file ${file}: ${why}`);
   }
 }
 

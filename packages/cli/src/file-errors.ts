@@ -1,26 +1,41 @@
 import { dirname } from 'node:path';
 
 /** What the CLI was doing with a path when the file system refused. */
-export type FileAction = 'read' | 'write' | 'create-directory';
+export type FileAction = 'read' | 'read-directory' | 'write' | 'create-directory';
+
+/** What {@link describeFileError} adds for the caller's kind of file. */
+export interface FileErrorHints {
+  /** What to pass instead of a directory given for a file (EISDIR), e.g. `pass the YAML file inside it`. */
+  directory?: string;
+}
 
 /**
  * Why a file-system call on `path` failed, in words for the person who gave the path, never Node's own
  * message: e.g. `the directory /missing/dir does not exist` (writing /missing/dir/x.env), `permission denied`,
  * `the file system is read-only`. The caller says which file and what to do.
  */
-export function describeFileError(error: unknown, path: string, action: FileAction): string {
+export function describeFileError(
+  error: unknown,
+  path: string,
+  action: FileAction,
+  hints: FileErrorHints = {},
+): string {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   switch (code) {
     case 'ENOENT':
       if (action === 'read') return 'no such file';
+      if (action === 'read-directory') return 'no such directory';
       // A directory is created once its parent exists, so there it is the file system that refuses (/proc).
       return action === 'write'
         ? `the directory ${dirname(path)} does not exist`
         : `${dirname(path)} does not allow directories to be created in it`;
     case 'ENOTDIR':
-      return 'a part of the path is a file, not a directory';
+      // Listing a directory, it is most likely the path itself.
+      return action === 'read-directory'
+        ? 'it is not a directory'
+        : 'a part of the path is a file, not a directory';
     case 'EISDIR':
-      return 'it is a directory, not a file';
+      return hints.directory ? `it is a directory; ${hints.directory}` : 'it is a directory, not a file';
     case 'EACCES':
     case 'EPERM':
       return 'permission denied';

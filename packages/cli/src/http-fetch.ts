@@ -1,42 +1,96 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 
 /**
+ * How long a request of {@link nodeFetch} may take, and the error it fails with when that runs out. An ordinary
+ * request must have its whole answer within `ms`; an event stream (`accept: text/event-stream`) only its
+ * connection, since a followed stream may rightly stay quiet for as long as nothing happens.
+ */
+export interface RequestTimeout {
+  /** Milliseconds; 0 for no limit. */
+  ms: number;
+  /** The error the request fails with (from fetch, or from reading its answer). */
+  error: (method: string, url: URL) => Error;
+}
+
+/**
  * The part of `fetch` that PaveClient uses, on node:http. Node 20's built-in fetch (undici) compiles a
  * WebAssembly HTTP parser on first use, which costs a short-lived CLI process about 0.3 s; this does not.
  * Supports method, headers, a string body and an AbortSignal; the response offers status, ok, statusText,
- * headers.get, text() and body as an async iterable of chunks (for Server-Sent Events).
+ * headers.get, text() and body as an async iterable of chunks (for Server-Sent Events). With `timeout`, a
+ * request that runs out of it fails with `timeout.error` (see {@link RequestTimeout}).
  */
-export async function nodeFetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
+export async function nodeFetch(
+  input: string | URL | Request,
+  init: RequestInit = {},
+  timeout?: RequestTimeout,
+): Promise<Response> {
   const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
+  const method = init.method ?? 'GET';
+  const headers = init.headers as Record<string, string> | undefined;
+  const stream = headers?.accept === 'text/event-stream';
   // node:https brings TLS and most of node:crypto (about 6 ms of a command's start): only for https servers.
   const send = url.protocol === 'https:' ? (await import('node:https')).request : httpRequest;
   return new Promise((resolve, reject) => {
+    let answer: IncomingMessage | undefined;
+    let timedOut: Error | undefined;
     const request = send(
       url,
       {
-        method: init.method ?? 'GET',
+        method,
         headers: {
-          ...(init.headers as Record<string, string>),
+          ...headers,
           ...(typeof init.body === 'string'
             ? { 'content-length': String(Buffer.byteLength(init.body)) }
             : {}),
         },
         ...(init.signal ? { signal: init.signal } : {}),
       },
-      (response) => resolve(toResponse(response)),
+      (response) => {
+        answer = response;
+        response.once('end', stop).once('close', stop);
+        resolve(toResponse(response, () => timedOut));
+      },
     );
-    request.on('error', (error) => reject(new TypeError('fetch failed', { cause: error })));
+    const timer =
+      timeout && timeout.ms > 0
+        ? setTimeout(() => {
+            // An answer already received in full (a 204 nobody reads) is not cut.
+            if (answer?.complete) return;
+            timedOut = timeout.error(method, url);
+            answer?.destroy(timedOut);
+            request.destroy(timedOut);
+          }, timeout.ms)
+        : undefined;
+    // The socket holds the process while the request is on; the timer alone should not.
+    timer?.unref();
+    function stop() {
+      clearTimeout(timer);
+    }
+    if (stream && timer) {
+      // A reused keep-alive socket is connected already.
+      const connected = url.protocol === 'https:' ? 'secureConnect' : 'connect';
+      request.once('socket', (socket) => (socket.connecting ? socket.once(connected, stop) : stop()));
+    }
+    request.on('error', (error) => {
+      stop();
+      reject(timedOut ?? new TypeError('fetch failed', { cause: error }));
+    });
     request.end(typeof init.body === 'string' ? init.body : undefined);
   });
 }
 
-function toResponse(message: IncomingMessage): Response {
+// `timedOut`: the error the request was cut with, if it was (reading the rest of the answer fails with it).
+function toResponse(message: IncomingMessage, timedOut: () => Error | undefined): Response {
   const status = message.statusCode ?? 0;
   let consumed = false;
   const text = async () => {
     consumed = true;
     const chunks: Buffer[] = [];
-    for await (const chunk of message) chunks.push(chunk as Buffer);
+    try {
+      for await (const chunk of message) chunks.push(chunk as Buffer);
+    } catch (error) {
+      throw timedOut() ?? error;
+    }
     return Buffer.concat(chunks).toString('utf8');
   };
   const response = {

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { LineCounter, isNode, parseAllDocuments } from 'yaml';
 import { WORKLOAD_MANIFEST_LIMITS, WorkloadManifest } from '@pave/core';
 import { CliUsageError } from './errors.ts';
+import { describeFileError } from './file-errors.ts';
 
 /**
  * Reads the Kubernetes manifests of a `--manifests DIR`: every `*.yaml` and `*.yml` file directly in `dir`
@@ -23,14 +24,7 @@ export async function readManifestsDir(
       .map((entry) => entry.name)
       .sort();
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT'
-        ? 'no such directory'
-        : code === 'ENOTDIR'
-          ? 'it is not a directory'
-          : (error as Error).message;
-    throw new CliUsageError(`--manifests ${dir}: ${why}`);
+    throw new CliUsageError(`--manifests ${dir}: ${describeFileError(error, dir, 'read-directory')}`);
   }
   if (names.length === 0) {
     throw new CliUsageError(`--manifests ${dir}: the directory has no *.yaml or *.yml file`);

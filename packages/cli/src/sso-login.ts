@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CliUsageError } from './errors.ts';
 import type { CliIo } from './io.ts';
-import { recordAnswers } from './server-answers.ts';
+import { createClient } from './connection.ts';
 
 /** How long `pave login --sso` waits for the browser to come back. */
 export const SSO_LOGIN_TIMEOUT_MS = 5 * 60 * 1000;
@@ -22,9 +22,7 @@ export async function ssoLogin(
   io: CliIo,
   options: { openBrowser: boolean },
 ): Promise<string> {
-  const { PaveClient } = await import('./api-client.ts');
-  const { nodeFetch } = await import('./http-fetch.ts');
-  const methods = await new PaveClient({ server, fetch: recordAnswers(io, nodeFetch) }).authMethods();
+  const methods = await (await createClient(server, undefined, io)).authMethods();
   if (!methods.sso) {
     throw new CliUsageError(
       `${server} offers no single sign-on; log in with --username NAME or --token-stdin instead`,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { CliUsageError } from './errors.ts';
+import { describeFileError } from './file-errors.ts';
 
 /** The single sign-on options of `pave up`, as commander parses them. */
 export interface SsoUpOptions {
@@ -83,7 +84,7 @@ export function ssoServerOptions(options: SsoUpOptions, env: NodeJS.ProcessEnv):
     clientSecret = readFileSync(secretFile, 'utf8').trim();
   } catch (error) {
     throw new CliUsageError(
-      `--oidc-client-secret-file: cannot read ${secretFile}: ${(error as Error).message}`,
+      `--oidc-client-secret-file: cannot read ${secretFile}: ${describeFileError(error, secretFile, 'read')}`,
     );
   }
   if (!clientSecret) throw new CliUsageError(`--oidc-client-secret-file: ${secretFile} is empty`);

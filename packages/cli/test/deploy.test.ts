@@ -228,8 +228,18 @@ containers:
   const WORKER = WEB.replace('name: web', 'name: worker').replace('image: nginx:1.27', 'image: .');
   const IMAGE = 'registry.example.com/shop/api:1f2e3d';
 
-  // A stand-in server that answers every deployment request with an empty plan, for `--plan -o json`.
-  const planServer = () => fakeServer(() => ({ status: 200, body: {} }));
+  // A stand-in server that answers every deployment request with a plan of no changes, for `--plan -o json`.
+  const noChanges = { setId: null, label: 'the current set' };
+  const planServer = () =>
+    fakeServer(() => ({
+      status: 200,
+      body: {
+        setId: 'a1b2c3d4e5f6a7b8',
+        workloads: [],
+        diff: { from: noChanges, to: noChanges, changes: [], values: [], unified: '' },
+        resources: [],
+      },
+    }));
   const imagesSent = (body: unknown) =>
     (
       body as {

@@ -115,6 +115,11 @@ export class ConnectionError extends Error {
   override name = 'ConnectionError';
 }
 
+// By name, not instanceof: the fetch may come from a bundle with a copy of this module of its own.
+function isConnectionError(error: unknown): error is ConnectionError {
+  return error instanceof Error && error.name === 'ConnectionError';
+}
+
 /** How many times in a row `streamEvents` connects again after its stream dropped, before it gives up. */
 export const STREAM_RECONNECTS = 6;
 
@@ -128,6 +133,10 @@ export interface PaveClientOptions {
   server: string;
   /** A bearer token (`pave_…`). */
   token?: string | undefined;
+  /**
+   * The fetch to send requests with (default: the global one). One that gives up on its own (the CLI's request
+   * timeout) may reject with a ConnectionError saying why: the client passes it on as it is.
+   */
   fetch?: typeof fetch;
 }
 
@@ -172,6 +181,7 @@ export class PaveClient {
         ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
       });
     } catch (error) {
+      if (isConnectionError(error)) throw error;
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
       throw new ConnectionError(
         `cannot reach Pave at ${this.shownServer} (${cause?.code ?? cause?.message ?? String(error)}); ` +
@@ -645,6 +655,7 @@ export class PaveClient {
       response = await this.fetchImpl(url, { headers, ...(signal ? { signal } : {}) });
     } catch (error) {
       if (signal?.aborted) return;
+      if (isConnectionError(error)) throw error;
       throw new ConnectionError(`cannot reach Pave at ${this.shownServer} (${String(error)})`);
     }
     if (!response.ok || !response.body) {

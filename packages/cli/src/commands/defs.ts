@@ -1,8 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { DefinitionsPlan, MatchCriterion, MatchExplanation, ResourceDefinition } from '@pave/core';
 import { confirmOrRefuse } from '../confirm.ts';
-import { CliUsageError } from '../errors.ts';
 import type { CliIo } from '../io.ts';
 import type { Colors } from '../output/colors.ts';
 import { colorsFor } from '../output/colors.ts';
@@ -69,8 +67,9 @@ export function registerDefsCommands(program: Command, io: CliIo): void {
     )
     .action(async (options: ApplyOptions) => {
       const name = options.file === '-' ? '<stdin>' : options.file;
-      const text = await readDefinitionsFile(options.file, io);
-      const { parseDefinitionsFile, formatDefinitionProblem } = await import('../definitions-file.ts');
+      const { parseDefinitionsFile, formatDefinitionProblem, readDeclarationsFile } =
+        await import('../definitions-file.ts');
+      const text = await readDeclarationsFile(options.file, 'definitions', () => io.readStdin());
       const { definitions, problems } = parseDefinitionsFile(text, name);
       if (problems.length > 0) {
         for (const problem of problems) io.stderr.write(`${formatDefinitionProblem(problem)}\n`);
@@ -339,23 +338,6 @@ function colorOutcome(outcome: MatchCandidate['outcome'], colors: Colors): strin
 // A driver input's value in one line: strings as they are, anything else as JSON.
 function showInput(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
-}
-
-async function readDefinitionsFile(file: string, io: CliIo): Promise<string> {
-  if (file === '-') return io.readStdin();
-  try {
-    return await readFile(file, 'utf8');
-  } catch (error) {
-    const reason = {
-      ENOENT: 'no such file',
-      EISDIR: 'it is a directory; pass the YAML file inside it',
-      EACCES: 'permission denied',
-      EPERM: 'permission denied',
-    }[(error as NodeJS.ErrnoException).code ?? ''];
-    throw new CliUsageError(
-      `cannot read the definitions file ${file}: ${reason ?? (error as Error).message}`,
-    );
-  }
 }
 
 function plural(count: number, noun: string): string {

@@ -12,6 +12,7 @@ import type {
   WorkloadSource,
 } from '@pave/core';
 import { CliUsageError } from '../errors.ts';
+import { describeFileError } from '../file-errors.ts';
 import { durationSeconds } from '../duration.ts';
 import type { CliIo } from '../io.ts';
 import { colorsFor } from '../output/colors.ts';
@@ -533,18 +534,7 @@ function decodeUtf8(bytes: Uint8Array): string | undefined {
 
 // Why a file could not be read, in words, with the absolute path when `given` was relative.
 function describeFsError(error: unknown, given: string, path: string): string {
-  const where = given === path ? '' : ` (${path})`;
-  switch ((error as NodeJS.ErrnoException).code) {
-    case 'ENOENT':
-      return `no such file${where}`;
-    case 'EISDIR':
-      return `it is a directory, not a file${where}`;
-    case 'EACCES':
-    case 'EPERM':
-      return `permission denied${where}`;
-    default:
-      return `${(error as Error).message}`;
-  }
+  return `${describeFileError(error, path, 'read')}${given === path ? '' : ` (${path})`}`;
 }
 
 function plural(count: number, noun: string): string {

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { configPath, writeConfig } from '../config.ts';
-import { connect, DEFAULT_SERVER, resolveServer } from '../connection.ts';
+import { connect, createClient, DEFAULT_SERVER, resolveServer } from '../connection.ts';
 import { CliUsageError } from '../errors.ts';
-import { notPaveAnswerError, recordAnswers } from '../server-answers.ts';
+import { notPaveAnswerError } from '../server-answers.ts';
 import { ssoLogin } from '../sso-login.ts';
 import type { CliIo } from '../io.ts';
 import type { OutputFormat } from '../output/output.ts';
@@ -121,9 +121,7 @@ async function passwordLogin(options: LoginOptions, username: string, io: CliIo)
     question: `Password for ${username}: `,
   });
   const server = resolveServer({ server: options.server }, io);
-  const { PaveClient } = await import('../api-client.ts');
-  const { nodeFetch } = await import('../http-fetch.ts');
-  const client = new PaveClient({ server, fetch: recordAnswers(io, nodeFetch) });
+  const client = await createClient(server, undefined, io);
   const result = await client.login({ username, password });
   return result.token;
 }

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { ScoreProblem, ScoreWorkload } from '@pave/core';
 import { connect } from '../connection.ts';
 import { CliUsageError } from '../errors.ts';
+import { describeFileError } from '../file-errors.ts';
 import type { CliIo } from '../io.ts';
 import { dataText } from '../output/output.ts';
 import { addClientOptions, examples } from './client-options.ts';
@@ -218,7 +219,8 @@ async function readScoreFiles(files: string[], io: CliIo): Promise<{ file: strin
       try {
         return { file, text: file === '-' ? await io.readStdin() : await readFile(file, 'utf8') };
       } catch (error) {
-        failures.push(`${file}: ${readFailure(error)}`);
+        const directory = 'pass the Score file inside it, e.g. score.yaml';
+        failures.push(`${file}: ${describeFileError(error, file, 'read', { directory })}`);
         return { file, text: '' };
       }
     }),
@@ -230,20 +232,6 @@ async function readScoreFiles(files: string[], io: CliIo): Promise<{ file: strin
     );
   }
   return texts;
-}
-
-function readFailure(error: unknown): string {
-  switch ((error as NodeJS.ErrnoException).code) {
-    case 'ENOENT':
-      return 'no such file';
-    case 'EISDIR':
-      return 'it is a directory; pass the Score file inside it, e.g. score.yaml';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    default:
-      return (error as Error).message;
-  }
 }
 
 function plural(count: number, noun: string): string {

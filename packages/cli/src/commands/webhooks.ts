@@ -28,7 +28,7 @@ class WebhookTestFailedError extends Error {
 const webhookColumns: Column<Webhook>[] = [
   { header: 'id', value: (webhook) => webhook.id },
   { header: 'name', value: (webhook) => webhook.name },
-  { header: 'app', value: (webhook) => webhook.app ?? '(org-wide)' },
+  { header: 'scope', value: (webhook) => scopeOf(webhook) },
   { header: 'url', value: (webhook) => webhook.url },
   { header: 'events', value: (webhook) => webhook.events?.join(',') ?? 'all' },
   { header: 'state', value: (webhook) => state(webhook) },
@@ -108,20 +108,16 @@ export function registerWebhooksCommands(program: Command, io: CliIo): void {
   addClientOptions(
     webhooks
       .command('list')
-      .description("List an app's webhooks, or without --app the org-wide ones")
-      .option('--app <app>', 'the application (default: the org-wide webhooks)'),
+      .description(
+        'List an app’s webhooks, or without --app the org-wide ones (those that receive every app’s events)',
+      )
+      .option('--app <app>', 'list this app’s webhooks (default: the org-wide ones, not every app’s)'),
   )
     .addHelpText('after', examples('pave webhooks list --app shop', 'pave webhooks list -o json'))
     .action(async (options: ListOptions) => {
       const { client, output } = await clientFor(options, io);
       const list = await client.listWebhooks(options.app !== undefined ? { app: options.app } : {});
-      output.show(list, (body) =>
-        output.table(
-          body.items,
-          webhookColumns,
-          `No webhooks ${options.app ? `for app ${options.app}` : 'org-wide'}. Create one with \`pave webhooks create\`.`,
-        ),
-      );
+      output.show(list, (body) => output.table(body.items, webhookColumns, noWebhooksLine(options.app)));
     });
 
   addClientOptions(
@@ -261,6 +257,17 @@ export function parseEventTypes(text: string): EventType[] {
     );
   }
   return types as EventType[];
+}
+
+// What `pave webhooks list` says when it lists none: which webhooks there are none of, and how to create one.
+function noWebhooksLine(app: string | undefined): string {
+  if (app !== undefined) {
+    return `No webhooks of app ${app}. Create one with \`pave webhooks create NAME --url URL --app ${app}\`.`;
+  }
+  return (
+    'No org-wide webhooks (those that receive every app’s events); an app’s own are listed with ' +
+    '`pave webhooks list --app APP`. Create one with `pave webhooks create NAME --url URL`.'
+  );
 }
 
 function scopeOf(webhook: Webhook): string {

@@ -36,12 +36,15 @@ export class CommandOutput {
   /**
    * Prints an API response: as indented JSON with `-o json`, as a YAML document with `-o yaml`, otherwise as
    * the text `render` makes of it, from a copy of the response whose strings have their control characters
-   * escaped.
+   * escaped. An answer `render` cannot read (a TypeError: a field Pave always sends is missing) is not Pave's
+   * and is printed in no format: the error goes on, and runCli says the server is not Pave
+   * (server-answers.ts), so a script never takes another API's JSON for Pave's.
    */
   show<T>(body: T, render: (body: T) => string): void {
     if (this.format === 'table') {
       this.stdout.write(`${forPeople(render(escapeStrings(body)))}\n`);
     } else {
+      checkReadable(body, render);
       this.stdout.write(dataText(this.format, body));
     }
   }
@@ -59,6 +62,17 @@ export class CommandOutput {
   /** Renders one object as aligned `LABEL  value` lines. */
   details(fields: ReadonlyArray<readonly [label: string, value: string]>): string {
     return formatDetails(fields, { styleHeader: this.colors.bold });
+  }
+}
+
+// Renders `body` for people and drops the text: only whether the answer can be read counts. Other errors of the
+// text for people (which scripts never see) do not stop the data.
+function checkReadable<T>(body: T, render: (body: T) => string): void {
+  try {
+    render(body);
+  } catch (error) {
+    const name = (error as Error | undefined)?.name;
+    if (name === 'TypeError' || name === 'SyntaxError') throw error;
   }
 }
 
