@@ -131,7 +131,11 @@ describe.each(storeEngines)('route hosts belong to one environment on %s', (engi
     for (let attempt = 0; attempt < 200; attempt++) {
       const shown = (await call(tokens.admin!, 'GET', `/apps/${target}/deployments/${id}`)).json();
       if (shown.status === 'succeeded' || shown.status === 'failed') {
-        return shown as { status: string; reason: string | null };
+        return shown as {
+          status: string;
+          reason: string | null;
+          journal: Array<{ step: string; message: string }>;
+        };
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -239,6 +243,10 @@ describe.each(storeEngines)('route hosts belong to one environment on %s', (engi
   it('gives any other host to the first environment that routes it, whatever path the others ask for', async () => {
     const first = await deploy('alina', 'alpha/envs/dev', routed('portal', 'portal.localhost', '/'));
     expect(first.status, first.reason ?? '').toBe('succeeded');
+    // The journal names the route, not a URL: the proxy's port is wherever Pave listens, which it does not know
+    // here (http://portal.localhost/ would point at port 80).
+    const routesLine = first.journal.find((entry) => entry.step === 'routes')?.message;
+    expect(routesLine).toMatch(/^portal\.localhost\/ -> 127\.0\.0\.1:\d+$/);
 
     // bob has no role on alpha: the refusal does not name it.
     const other = await deploy('bob', 'beta/envs/dev', routed('admin', 'portal.localhost', '/admin'));

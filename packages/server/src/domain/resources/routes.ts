@@ -182,13 +182,14 @@ export async function writeRoutes(
   const kept = owned.filter((host) => hosts.includes(host));
   if (kept.length) await db.deleteFrom('routes').where('host', 'in', kept).execute();
   const written = new Map<string, string>();
+  // Lines name a route as host and path, not as a URL: the proxy serves it on whatever port Pave listens on.
   for (const route of routes) {
     if (!kept.includes(route.host)) {
       await note({
         step: 'routes',
         workload: route.workload,
         status: 'failed',
-        message: `http://${route.host}${route.path}: the host is not claimed by ${target.app}/${target.env}; not routed (deploy again to claim it)`,
+        message: `${route.host}${route.path}: the host is not claimed by ${target.app}/${target.env}; not routed (deploy again to claim it)`,
       });
       continue;
     }
@@ -198,7 +199,7 @@ export async function writeRoutes(
         step: 'routes',
         workload: route.workload,
         status: 'failed',
-        message: `http://${route.host}${route.path} is already routed to workload ${first} of this environment; not routed to ${route.workload}`,
+        message: `${route.host}${route.path} is already routed to workload ${first} of this environment; not routed to ${route.workload}`,
       });
       continue;
     }
@@ -218,7 +219,7 @@ export async function writeRoutes(
       step: 'routes',
       workload: route.workload,
       status: 'info',
-      message: `http://${route.host}${route.path} -> 127.0.0.1:${route.hostPort}`,
+      message: `${route.host}${route.path} -> 127.0.0.1:${route.hostPort}`,
     });
   }
 }
