@@ -10,11 +10,13 @@ import { recordEvent } from '../events.ts';
 import {
   deploymentToRun,
   journal,
+  leaseFence,
   progressOf,
   recordFailure,
   recordProgress,
   recordRunStart,
   recordSuccess,
+  storedProgress,
   valuesVersionOf,
   type DeploymentRequest,
 } from './records.ts';
@@ -33,7 +35,7 @@ import {
 } from '../resources/provision.ts';
 import { minReadySecondsOf } from '../env-types.ts';
 import { applySet, type ApplyOutcome } from './phases/apply-set.ts';
-import { DeploymentInterrupted, type ProgressRecord, type SetRun } from './phases/phase.ts';
+import { DeploymentInterrupted, type ProgressRecord, type RunProgress, type SetRun } from './phases/phase.ts';
 import type { DeploymentTelemetry } from '../../observability/telemetry.ts';
 
 export { DeploymentInterrupted } from './phases/phase.ts';
@@ -157,11 +159,21 @@ export function environmentTeardown(
 }
 
 /**
+ * The reason of a deployment that failed on an error in Pave itself rather than a driver's: what went wrong is
+ * in the server's log only, under the deployment's id.
+ */
+export function internalErrorReason(deploymentId: number): string {
+  return `internal error; the server log has details under deployment ${deploymentId}`;
+}
+
+/**
  * Runs one deployment to its end: resolves its set and applies it phase by phase (see applySet). When a phase
- * fails, one decision follows whatever failed: restore the previous set (unless asked not to), or with none to
- * restore stop what the run started; then delete the resources the run created, once nothing of the failed
- * set uses them. Every step lands in the deployment's journal. Rejects only with DeploymentInterrupted (the
- * deployment stays `running`, to be resumed).
+ * fails, or Pave itself does once the run has started, one decision follows whatever failed: restore the
+ * previous set (unless asked not to), or with none to restore stop what the deployment started; then delete
+ * the resources it created, once nothing of the failed set uses them. Every step lands in the deployment's
+ * journal, and every write needs the environment's lease (see leaseFence). Rejects with DeploymentInterrupted
+ * (the deployment stays `running`, to be resumed; after `leaseLost` nothing was undone), and with an error of
+ * the store when even failing the deployment could not be recorded.
  */
 export async function runDeployment(
   deps: OrchestratorDeps,
@@ -180,7 +192,8 @@ export async function runDeployment(
   };
   const logger = deps.logger.child({ deployment: deploymentId, app: target.app, env: target.env });
   const request = JSON.parse(row.request) as DeploymentRequest;
-  const note: JournalNote = (entry) => journal(store.db, deploymentId, entry);
+  const fence = leaseFence(store, target, deps.replicaId);
+  const note: JournalNote = (entry) => fence.write((db) => journal(db, deploymentId, entry));
   const checkSignal = () => {
     if (signal.aborted) throw new DeploymentInterrupted('the control plane is stopping');
   };
@@ -221,28 +234,7 @@ export async function runDeployment(
   const about = { app: target.app, env: target.env };
   const deployment = { deploymentId: String(deploymentId), kind: row.kind as DeploymentKind };
   const runSetId = setId;
-  await store.transaction(async (tx) => {
-    await recordRunStart(tx, deploymentId, {
-      setId: runSetId,
-      previousSetId,
-      valuesVersion,
-      startedAt: row.started_at,
-    });
-    await recordEvent(tx, actor, {
-      type: 'deployment.started',
-      ...about,
-      data: { ...deployment, status: 'running', setId: runSetId, valuesVersion },
-    });
-  });
   const minReadySeconds = request.minReadySeconds ?? (await minReadySecondsOf(store.db, environment.type));
-  await note({
-    step: 'plan',
-    status: 'info',
-    message:
-      `set ${setId.slice(0, 12)} with ${Object.keys(workloads).length} workload(s): ` +
-      `${Object.keys(workloads).sort().join(', ') || 'none'}; values version ${valuesVersion ?? 'none'}; ` +
-      `workloads without a readiness probe must run ${minReadySeconds} s`,
-  });
 
   const run = (
     set: SetWorkloads,
@@ -251,110 +243,176 @@ export async function runDeployment(
     record?: ProgressRecord,
   ): Promise<ApplyOutcome> =>
     applySet({ deps, target, workloads: set, pinned, options, signal, note, logger, record });
-  // The run of the deployment's own set keeps its progress in the store as it goes; resumed, it starts from
-  // what the interrupted runs had done, so a failure now takes that back too.
-  const outcome = await run(
-    workloads,
-    { deploymentId: String(deploymentId), valuesVersion },
-    { ...request, keepUnused: row.kind === 'rollback', minReadySeconds },
-    {
-      earlier: resumed ? progressOf(row) : { touched: false, started: [], created: [] },
-      save: (progress, db = store.db) => recordProgress(db, deploymentId, progress),
-    },
-  );
-  checkSignal();
-  if (outcome.ok) {
-    await store.transaction(async (tx) => {
-      if (!(await recordSuccess(tx, deploymentId, { ...target, setId }, deps.replicaId))) {
-        throw new DeploymentInterrupted('this replica lost its lease on the environment');
+
+  /**
+   * The one rollback decision, on what the deployment's runs changed (`progress`). Resolves true when the
+   * previous set is back.
+   */
+  const undo = async (progress: RunProgress): Promise<boolean> => {
+    // Only the lease's holder undoes: a replica that lost it leaves the deployment to the one that has it.
+    await fence.check();
+    // `cleared`: nothing of the failed set still runs.
+    let rolledBack = false;
+    let cleared = !progress.touched || progress.started.length === 0;
+    if (!progress.touched) {
+      await note({
+        step: 'rollback',
+        status: 'info',
+        message: 'no workload was changed: the previous deployment keeps running',
+      });
+    } else if (!request.autoRollback) {
+      await note({
+        step: 'rollback',
+        status: 'info',
+        message: 'automatic rollback is off for this deployment',
+      });
+    } else if (previousSetId && previousSetId !== runSetId) {
+      await note({
+        step: 'rollback',
+        status: 'started',
+        message: `restoring the previous set ${previousSetId.slice(0, 12)} (deployment ${previousDeploymentId ?? '?'})`,
+      });
+      const previousValues = await valuesVersionOf(store.db, previousDeploymentId);
+      const restored = await run(
+        (await loadSet(store.db, previousSetId)).workloads,
+        { deploymentId: String(previousDeploymentId ?? deploymentId), valuesVersion: previousValues },
+        {
+          timeoutSeconds: request.timeoutSeconds,
+          prune: false,
+          allowDataLoss: false,
+          keepUnused: true,
+          minReadySeconds,
+        },
+      );
+      checkSignal();
+      rolledBack = cleared = restored.ok;
+      await note({
+        step: 'rollback',
+        status: restored.ok ? 'succeeded' : 'failed',
+        message: restored.ok
+          ? 'the previous set is back and ready'
+          : `the previous set did not come back: ${restored.reason}`,
+      });
+    } else if (!previousSetId) {
+      cleared = await stopStarted(deps.runtime, target, progress.started, logger, note);
+    } else {
+      await note({
+        step: 'rollback',
+        status: 'info',
+        message: 'the previous deployment ran this same set: there is nothing else to restore',
+      });
+    }
+    await takeBackResources(deps, target, progress.created, cleared, logger, note);
+    return rolledBack;
+  };
+
+  /**
+   * The one exit for failure, whatever failed: undoes what the deployment changed (best effort: an error in
+   * Pave while undoing is journaled and logged, and the failure recorded all the same), then records the
+   * deployment failed with `reason`.
+   */
+  const fail = async (progress: RunProgress, reason: string): Promise<void> => {
+    const rolledBack = await undo(progress).catch(async (error: unknown) => {
+      if (error instanceof DeploymentInterrupted) throw error;
+      logger.error({ err: error }, 'could not undo what the failed deployment changed');
+      await note({
+        step: 'rollback',
+        status: 'failed',
+        message: `could not undo all this deployment changed: ${internalErrorReason(deploymentId)}`,
+      });
+      return false;
+    });
+    await fence.write(async (tx) => {
+      await recordFailure(tx, deploymentId, reason, rolledBack);
+      const failure = { ...deployment, status: 'failed' as const, reason, rolledBack };
+      await recordEvent(tx, actor, { type: 'deployment.failed', ...about, data: failure });
+      if (rolledBack) {
+        await recordEvent(tx, actor, { type: 'deployment.rolled-back', ...about, data: failure });
       }
-      // A rollback brings its config back too, so the next deployment does not undo it.
-      if (request.valuesVersion !== undefined && request.valuesVersion !== null) {
-        const latest = await latestValuesVersion(tx, target.app, target.env);
-        if (latest !== request.valuesVersion) {
-          const restored = await restoreValues(
-            tx,
-            actor,
-            target.app,
-            target.env,
-            request.valuesVersion,
-            `rollback with deployment ${deploymentId}`,
-          );
-          await recordValuesEvents(tx, actor, target.app, 'env', restored);
-        }
-      }
+    });
+    await note({ step: 'finish', status: 'failed', message: reason });
+    logger.warn({ reason }, 'deployment failed');
+  };
+
+  let outcome: ApplyOutcome;
+  try {
+    await fence.write(async (tx) => {
+      await recordRunStart(tx, deploymentId, {
+        setId: runSetId,
+        previousSetId,
+        valuesVersion,
+        startedAt: row.started_at,
+      });
       await recordEvent(tx, actor, {
-        type: 'deployment.succeeded',
+        type: 'deployment.started',
         ...about,
-        data: { ...deployment, status: 'succeeded' },
+        data: { ...deployment, status: 'running', setId: runSetId, valuesVersion },
       });
     });
+    await note({
+      step: 'plan',
+      status: 'info',
+      message:
+        `set ${runSetId.slice(0, 12)} with ${Object.keys(workloads).length} workload(s): ` +
+        `${Object.keys(workloads).sort().join(', ') || 'none'}; values version ${valuesVersion ?? 'none'}; ` +
+        `workloads without a readiness probe must run ${minReadySeconds} s`,
+    });
+    // The run of the deployment's own set keeps its progress in the store as it goes; resumed, it starts from
+    // what the interrupted runs had done, so a failure now takes that back too.
+    outcome = await run(
+      workloads,
+      { deploymentId: String(deploymentId), valuesVersion },
+      { ...request, keepUnused: row.kind === 'rollback', minReadySeconds },
+      {
+        earlier: resumed ? progressOf(row) : { touched: false, started: [], created: [] },
+        save: (progress, db) => fence.write((tx) => recordProgress(tx, deploymentId, progress), db),
+      },
+    );
+    checkSignal();
+    if (outcome.ok) {
+      await store.transaction(async (tx) => {
+        if (!(await recordSuccess(tx, deploymentId, { ...target, setId: runSetId }, deps.replicaId))) {
+          throw new DeploymentInterrupted('this replica lost its lease on the environment', true);
+        }
+        // A rollback brings its config back too, so the next deployment does not undo it.
+        if (request.valuesVersion !== undefined && request.valuesVersion !== null) {
+          const latest = await latestValuesVersion(tx, target.app, target.env);
+          if (latest !== request.valuesVersion) {
+            const restored = await restoreValues(
+              tx,
+              actor,
+              target.app,
+              target.env,
+              request.valuesVersion,
+              `rollback with deployment ${deploymentId}`,
+            );
+            await recordValuesEvents(tx, actor, target.app, 'env', restored);
+          }
+        }
+        await recordEvent(tx, actor, {
+          type: 'deployment.succeeded',
+          ...about,
+          data: { ...deployment, status: 'succeeded' },
+        });
+      });
+    }
+  } catch (error) {
+    if (error instanceof DeploymentInterrupted) throw error;
+    // Pave itself failed, not a driver: the deployment fails as it would in a phase, undoing what its runs
+    // changed as the store has it. What went wrong is for the log only: it may hold the store's words.
+    logger.error({ err: error }, 'the deployment stopped on an unexpected error');
+    await fail(await storedProgress(store.db, deploymentId), internalErrorReason(deploymentId));
+    return;
+  }
+  if (outcome.ok) {
     await note({ step: 'finish', status: 'succeeded', message: 'every workload is ready' });
     logger.info('deployment succeeded');
     return;
   }
-
-  // The one rollback decision, whichever phase failed. `cleared`: nothing of the failed set still runs.
-  let rolledBack = false;
-  let cleared = !outcome.touched || outcome.started.length === 0;
-  if (!outcome.touched) {
-    await note({
-      step: 'rollback',
-      status: 'info',
-      message: 'no workload was changed: the previous deployment keeps running',
-    });
-  } else if (!request.autoRollback) {
-    await note({
-      step: 'rollback',
-      status: 'info',
-      message: 'automatic rollback is off for this deployment',
-    });
-  } else if (previousSetId && previousSetId !== setId) {
-    await note({
-      step: 'rollback',
-      status: 'started',
-      message: `restoring the previous set ${previousSetId.slice(0, 12)} (deployment ${previousDeploymentId ?? '?'})`,
-    });
-    const previousValues = await valuesVersionOf(store.db, previousDeploymentId);
-    const restored = await run(
-      (await loadSet(store.db, previousSetId)).workloads,
-      { deploymentId: String(previousDeploymentId ?? deploymentId), valuesVersion: previousValues },
-      {
-        timeoutSeconds: request.timeoutSeconds,
-        prune: false,
-        allowDataLoss: false,
-        keepUnused: true,
-        minReadySeconds,
-      },
-    );
-    checkSignal();
-    rolledBack = cleared = restored.ok;
-    await note({
-      step: 'rollback',
-      status: restored.ok ? 'succeeded' : 'failed',
-      message: restored.ok
-        ? 'the previous set is back and ready'
-        : `the previous set did not come back: ${restored.reason}`,
-    });
-  } else if (!previousSetId) {
-    cleared = await stopStarted(deps.runtime, target, outcome.started, logger, note);
-  } else {
-    await note({
-      step: 'rollback',
-      status: 'info',
-      message: 'the previous deployment ran this same set: there is nothing else to restore',
-    });
-  }
-  await takeBackResources(deps, target, outcome.created, cleared, logger, note);
-  const reason = `${outcome.phase} failed${outcome.driver ? ` (${outcome.driver})` : ''}: ${outcome.reason}`;
-  await store.transaction(async (tx) => {
-    await recordFailure(tx, deploymentId, reason, rolledBack);
-    const failure = { ...deployment, status: 'failed' as const, reason, rolledBack };
-    await recordEvent(tx, actor, { type: 'deployment.failed', ...about, data: failure });
-    if (rolledBack) await recordEvent(tx, actor, { type: 'deployment.rolled-back', ...about, data: failure });
-  });
-  await note({ step: 'finish', status: 'failed', message: reason });
-  logger.warn({ reason }, 'deployment failed');
+  await fail(
+    outcome,
+    `${outcome.phase} failed${outcome.driver ? ` (${outcome.driver})` : ''}: ${outcome.reason}`,
+  );
 }
 
 /**

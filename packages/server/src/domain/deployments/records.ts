@@ -10,11 +10,11 @@ import {
   type RecordedPolicyOverride,
   type WorkloadSource,
 } from '@pave/core';
-import type { Executor } from '../../store/index.ts';
+import type { Executor, Store } from '../../store/index.ts';
 import type { DeploymentsTable, EnvironmentsTable } from '../../store/schema.ts';
 import { now, type Clock } from '../context.ts';
 import { recordRollbackStartFacts, recordSuccessFacts } from './facts.ts';
-import type { RunProgress } from './phases/phase.ts';
+import { DeploymentInterrupted, type RunProgress } from './phases/phase.ts';
 
 /** What a deployment was asked to do, as stored in its `request` column. */
 export interface DeploymentRequest {
@@ -181,6 +181,62 @@ export async function recordFailure(
 export function progressOf(row: Pick<Selectable<DeploymentsTable>, 'progress'>): RunProgress {
   const stored = row.progress ? (JSON.parse(row.progress) as Partial<RunProgress>) : {};
   return { touched: stored.touched ?? false, started: stored.started ?? [], created: stored.created ?? [] };
+}
+
+/** What a deployment's runs have changed so far, as stored now (see progressOf). */
+export async function storedProgress(db: Executor, id: number): Promise<RunProgress> {
+  return progressOf(
+    await db.selectFrom('deployments').select('progress').where('id', '=', id).executeTakeFirstOrThrow(),
+  );
+}
+
+/**
+ * Fencing: the writes a replica makes for a deployment it runs (status, progress, journal) land only while it
+ * holds the environment's lease. Without a replica (a deployment run outside a worker) nothing is fenced.
+ */
+export interface LeaseFence {
+  /**
+   * Runs `write` in `tx`, or in a transaction of its own, after confirming the lease in it: an update of the
+   * environment's row that matches only the lease's holder, and locks the row, so a replica taking the lease
+   * over waits for the transaction to end. Rejects with DeploymentInterrupted (`leaseLost`), having written
+   * nothing, when another replica or an environment deletion holds the lease.
+   */
+  write<T>(write: (db: Executor) => Promise<T>, tx?: Executor): Promise<T>;
+  /** Rejects as `write` does when the lease is no longer held; writes nothing. */
+  check(): Promise<void>;
+}
+
+/** The fence of `replicaId`'s writes for deployments of `target` (see LeaseFence). */
+export function leaseFence(
+  store: Store,
+  target: { app: string; env: string },
+  replicaId: string | undefined,
+): LeaseFence {
+  const confirm = async (tx: Executor) => {
+    if (replicaId === undefined) return;
+    const held = await tx
+      .updateTable('environments')
+      .set({ lease_owner: replicaId })
+      .where('app_id', '=', target.app)
+      .where('id', '=', target.env)
+      .where('lease_owner', '=', replicaId)
+      .executeTakeFirst();
+    if (Number(held.numUpdatedRows) !== 1) {
+      throw new DeploymentInterrupted('this replica lost its lease on the environment', true);
+    }
+  };
+  const write = async <T>(fn: (db: Executor) => Promise<T>, tx?: Executor): Promise<T> => {
+    if (tx) {
+      await confirm(tx);
+      return fn(tx);
+    }
+    if (replicaId === undefined) return fn(store.db);
+    return store.transaction(async (own) => {
+      await confirm(own);
+      return fn(own);
+    });
+  };
+  return { write, check: () => write(async () => undefined) };
 }
 
 /** Stores what a deployment's run has changed so far, for a run that resumes it (see progressOf). */

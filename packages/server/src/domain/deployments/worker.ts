@@ -7,10 +7,11 @@ import { recordEvent } from '../events.ts';
 import {
   DeploymentInterrupted,
   destroyWorkloads,
+  internalErrorReason,
   runDeployment,
   type OrchestratorDeps,
 } from './orchestrator.ts';
-import { journal, pendingDeployment } from './records.ts';
+import { journal, leaseFence, pendingDeployment, type LeaseFence } from './records.ts';
 import { releaseStateLocks } from '../resources/state.ts';
 import { releaseEnvironmentLease } from '../environments.ts';
 
@@ -24,7 +25,8 @@ const POLL_MS = 250;
  * a lease on an environment (a conditional update, atomic on both engines), runs that environment's oldest
  * deployment, and renews the lease while it works. So deployments of one environment run one at a time, in
  * the order they were queued, and a deployment whose replica died is resumed by whoever takes the lease
- * next, once it has expired.
+ * next, once it has expired. Every write a replica makes for a deployment needs the lease (see leaseFence): one
+ * that finds it taken over stops the deployment where it is, undoing nothing, and logs that.
  */
 export class DeploymentWorker {
   /** This replica's identity in leases and logs. */
@@ -84,13 +86,15 @@ export class DeploymentWorker {
    * Releases the state locks of the environment's resources that a killed run left behind (one deployment runs
    * per environment at a time, so none is still in use), noting them in the deployment's journal.
    */
-  private async releaseStateLocks(app: string, env: string, id: number): Promise<void> {
-    const released = await releaseStateLocks(this.deps.store.db, app, env);
-    if (released.length === 0) return;
-    await journal(this.deps.store.db, id, {
-      step: 'run',
-      status: 'info',
-      message: `released the state lock of ${released.join(', ')} left by an interrupted run`,
+  private async releaseStateLocks(fence: LeaseFence, app: string, env: string, id: number): Promise<void> {
+    await fence.write(async (tx) => {
+      const released = await releaseStateLocks(tx, app, env);
+      if (released.length === 0) return;
+      await journal(tx, id, {
+        step: 'run',
+        status: 'info',
+        message: `released the state lock of ${released.join(', ')} left by an interrupted run`,
+      });
     });
   }
 
@@ -122,6 +126,21 @@ export class DeploymentWorker {
     return Number(result.numUpdatedRows) === 1;
   }
 
+  /**
+   * Extends this replica's lease on an environment; false once another replica or a deletion holds it, or
+   * it was given back (a lease lost is never taken again here: the deployment may have moved on meanwhile).
+   */
+  private async renewLease(app: string, env: string): Promise<boolean> {
+    const result = await this.deps.store.db
+      .updateTable('environments')
+      .set({ lease_until: new Date(Date.now() + LEASE_MS).toISOString() })
+      .where('app_id', '=', app)
+      .where('id', '=', env)
+      .where('lease_owner', '=', this.replicaId)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
   private async releaseLease(app: string, env: string): Promise<void> {
     await releaseEnvironmentLease(this.deps.store.db, app, env, this.replicaId);
   }
@@ -131,7 +150,7 @@ export class DeploymentWorker {
     const lost = new AbortController();
     const signal = AbortSignal.any([this.stopping.signal, lost.signal]);
     const renew = setInterval(() => {
-      this.acquireLease(app, env)
+      this.renewLease(app, env)
         .then((held) => {
           if (!held) lost.abort();
         })
@@ -143,25 +162,26 @@ export class DeploymentWorker {
         if (!next) break;
         const id = Number(next.id);
         const resumed = next.status === 'running';
-        if (!resumed) {
-          const taken = await this.deps.store.db
-            .updateTable('deployments')
-            .set({ status: 'running', started_at: now() })
-            .where('id', '=', id)
-            .where('status', '=', 'queued')
-            .executeTakeFirst();
-          // Cancelled since it was read: it never runs.
-          if (Number(taken.numUpdatedRows) === 0) continue;
-        }
-        await journal(this.deps.store.db, id, {
-          step: 'run',
-          status: 'info',
-          message: `run by replica ${this.replicaId}`,
-        });
-        // Locks found before the run were left by one that was killed; released before it, so that the journal
-        // says so before the deployment ends.
-        await this.releaseStateLocks(app, env, id);
+        const fence = leaseFence(this.deps.store, { app, env }, this.replicaId);
         try {
+          if (!resumed) {
+            const taken = await fence.write((tx) =>
+              tx
+                .updateTable('deployments')
+                .set({ status: 'running', started_at: now() })
+                .where('id', '=', id)
+                .where('status', '=', 'queued')
+                .executeTakeFirst(),
+            );
+            // Cancelled since it was read: it never runs.
+            if (Number(taken.numUpdatedRows) === 0) continue;
+          }
+          await fence.write((tx) =>
+            journal(tx, id, { step: 'run', status: 'info', message: `run by replica ${this.replicaId}` }),
+          );
+          // Locks found before the run were left by one that was killed; released before it, so that the journal
+          // says so before the deployment ends.
+          await this.releaseStateLocks(fence, app, env, id);
           const deps = { ...this.deps, replicaId: this.replicaId };
           const telemetry = this.deps.telemetry;
           await (telemetry
@@ -169,35 +189,50 @@ export class DeploymentWorker {
                 runDeployment(deps, id, signal, resumed),
               )
             : runDeployment(deps, id, signal, resumed));
-          await this.releaseStateLocks(app, env, id);
+          await this.releaseStateLocks(fence, app, env, id);
         } catch (error) {
-          if (error instanceof DeploymentInterrupted || signal.aborted) {
-            await journal(this.deps.store.db, id, {
-              step: 'interrupted',
-              status: 'info',
-              message: lost.signal.aborted
-                ? 'this replica lost its lease on the environment; another replica resumes the deployment'
-                : 'the control plane is stopping; the deployment resumes when a control plane runs again',
-            }).catch(() => undefined);
-            break;
-          }
           if (!(await this.environmentExists(app, env))) {
             // Deleted while it deployed: take down whatever the run started after the deletion removed it.
             this.deps.logger.warn({ app, env, deployment: id }, 'environment deleted during a deployment');
             await destroyWorkloads(this.deps.runtime, this.deps.logger, [{ app, env }]);
             break;
           }
+          const interrupted = error instanceof DeploymentInterrupted;
+          if ((interrupted && error.leaseLost) || lost.signal.aborted) {
+            // Nothing is journaled or undone: the deployment is the lease holder's now.
+            this.deps.logger.warn(
+              { app, env, deployment: id },
+              'this replica lost its lease on the environment: it stopped the deployment, undoing nothing; the replica holding the lease resumes it',
+            );
+            break;
+          }
+          if (interrupted || signal.aborted) {
+            await fence
+              .write((tx) =>
+                journal(tx, id, {
+                  step: 'interrupted',
+                  status: 'info',
+                  message:
+                    'the control plane is stopping; the deployment resumes when a control plane runs again',
+                }),
+              )
+              .catch(() => undefined);
+            break;
+          }
+          // runDeployment fails a deployment itself, whatever went wrong; this is for when even that failed.
           this.deps.logger.error({ err: error, deployment: id }, 'deployment crashed');
-          const reason = `internal error: ${(error as Error).message}`;
-          await this.deps.store
-            .transaction(async (tx) => {
+          const reason = internalErrorReason(id);
+          await fence
+            .write(async (tx) => {
               const failed = await tx
                 .updateTable('deployments')
                 .set({ status: 'failed', reason, finished_at: now(), failed_change: 1 })
                 .where('id', '=', id)
+                .where('status', '=', 'running')
                 .returning(['kind', 'actor'])
                 .executeTakeFirst();
               if (!failed) return;
+              await journal(tx, id, { step: 'finish', status: 'failed', message: reason });
               await recordEvent(tx, systemContext(failed.actor, `deployment-${id}`), {
                 type: 'deployment.failed',
                 app,
@@ -212,12 +247,7 @@ export class DeploymentWorker {
               });
             })
             .catch(() => undefined);
-          await journal(this.deps.store.db, id, {
-            step: 'finish',
-            status: 'failed',
-            message: reason,
-          }).catch(() => undefined);
-          await this.releaseStateLocks(app, env, id);
+          await this.releaseStateLocks(fence, app, env, id).catch(() => undefined);
         }
         if (!(await this.environmentExists(app, env))) {
           await destroyWorkloads(this.deps.runtime, this.deps.logger, [{ app, env }]);

@@ -21,6 +21,7 @@ import { now, systemContext } from '../context.ts';
 import { recordEvent } from '../events.ts';
 import { canonicalJson } from '../canonical-json.ts';
 import type { SetWorkloads } from '../deployments/sets.ts';
+import { DeploymentInterrupted } from '../deployments/phases/phase.ts';
 import { candidates, loadDefinitions, listDefinitions, type LoadedDefinition } from './definitions.ts';
 import { buildResourceGraph, type ResourceNode } from './graph.ts';
 import { maskingDriver, resourceSecrets } from './masking.ts';
@@ -582,7 +583,9 @@ export async function provisionResources(
     createdBefore?: string[] | undefined;
     /**
      * Keeps the list durable with the deployment: called with `created` as it is then, in the transaction that
-     * stores each resource this call creates and in the one that deletes such a resource again.
+     * stores each resource this call creates (first in it) and in the one that deletes such a resource again.
+     * Rejecting with DeploymentInterrupted (its replica lost the environment's lease) ends provisioning at once:
+     * the resource is not stored, and nothing is taken back (the lease's holder is in charge now).
      */
     saveCreated?: ((db: Executor, created: string[]) => Promise<void>) | undefined;
   } = {},
@@ -690,12 +693,12 @@ export async function provisionResources(
     write: (tx: Executor) => Promise<unknown>,
   ) =>
     store.transaction(async (tx) => {
+      if (change === 'created') await options.saveCreated?.(tx, createdAddresses());
       await write(tx);
       await recordResourceEvent(tx, target, nodeSubject(node, definition), {
         type: 'resource.provisioned',
         change,
       });
-      if (change === 'created') await options.saveCreated?.(tx, createdAddresses());
     });
   /** Records a resource.failed event and rejects with the error. */
   const failed = async (node: ResourceNode, definition: LoadedDefinition, error: ProvisioningError) => {
@@ -934,6 +937,8 @@ export async function provisionResources(
       });
     }
   } catch (error) {
+    // Interrupted by a lost lease: the replica that holds it now decides what to take back.
+    if (error instanceof DeploymentInterrupted) throw error;
     await releaseRouteHosts(store.db, target, claimed);
     // Nothing half-created: take back what this deployment created, newest first; those an interrupted run
     // created as their rows say now (this run may have updated them).
@@ -997,7 +1002,8 @@ async function storedResourceDriver(
 /**
  * Takes back the resources a failed deployment created (`addresses`, in the order they were created),
  * newest first, with the inputs stored for them. Resolves with the addresses that could not be deleted: their
- * rows stay (the resources are assumed to still exist) and the next deployment reuses them.
+ * rows stay (the resources are assumed to still exist) and the next deployment reuses them. Rejects with
+ * DeploymentInterrupted when `note` does (the deployment's replica lost its lease), deleting no more.
  */
 export async function deleteCreatedResources(
   deps: ResourceDeps,
@@ -1011,7 +1017,10 @@ export async function deleteCreatedResources(
   for (const address of [...addresses].reverse()) {
     const row = rows.get(address);
     if (!row) continue;
-    await deleteResource(deps, target, row, ctx, note).catch(() => kept.push(address));
+    await deleteResource(deps, target, row, ctx, note).catch((error: unknown) => {
+      if (error instanceof DeploymentInterrupted) throw error;
+      kept.push(address);
+    });
   }
   return kept;
 }

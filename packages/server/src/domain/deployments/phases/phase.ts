@@ -20,9 +20,19 @@ export const PHASES = [
 ] as const;
 export type PhaseName = (typeof PHASES)[number];
 
-/** Thrown inside a run when the replica is stopping or lost its lease: the deployment is left to be resumed. */
+/**
+ * Thrown inside a run when the replica is stopping or lost its lease: the deployment is left to be resumed.
+ * `leaseLost`: a write found that another replica (or an environment deletion) holds the environment's lease
+ * now; the run stops without undoing anything, since the lease's holder is in charge of the deployment.
+ */
 export class DeploymentInterrupted extends Error {
   override name = 'DeploymentInterrupted';
+  constructor(
+    message: string,
+    readonly leaseLost = false,
+  ) {
+    super(message);
+  }
 }
 
 /**
@@ -90,7 +100,8 @@ export interface ProgressRecord {
    * is about). The switch-target, remove and start phases save before they call the runtime, so a run that
    * dies in the call counts as having made the change; provisioning saves a resource it created in the
    * transaction that stores its record, so one whose run dies between the driver's create and that
-   * transaction is not known to the resumed run.
+   * transaction is not known to the resumed run. Rejects with DeploymentInterrupted (`leaseLost`), saving
+   * nothing, once the run's replica no longer holds the environment's lease.
    */
   save(progress: RunProgress, db?: Executor): Promise<void>;
 }
