@@ -153,7 +153,11 @@ const serverDir = join(outdir, 'server');
 const serverEntry = '../server/index.js';
 await build({
   ...common,
-  entryPoints: { index: join(root, 'packages/server/src/index.ts') },
+  entryPoints: {
+    index: join(root, 'packages/server/src/index.ts'),
+    // The worker thread that checks and renders templates, found beside index.js (template-jobs.ts).
+    'template-worker': join(root, 'packages/server/src/domain/template-worker.ts'),
+  },
   outdir: serverDir,
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',

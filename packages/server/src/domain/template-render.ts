@@ -77,6 +77,44 @@ runtime.contextOrFrameLookup = (context, frame, name) => {
   return undefined;
 };
 
+/** The most items one `range()` may make: a bigger one is refused rather than allocated. */
+export const RANGE_ITEMS_LIMIT = 100_000;
+/** The most bytes one rendering of a template may produce: its paths, files and setup together. */
+export const OUTPUT_BYTES_LIMIT = 10 * 1024 * 1024;
+
+/**
+ * A step of checking or rendering a template that runs its author's loops or patterns, told before it is
+ * taken (see template-jobs.ts: a job stopped at its time limit says where it was).
+ */
+export interface TemplateStep {
+  stage: 'parameters' | 'samples' | 'answers' | 'render';
+  /** A JSON pointer into the template (`/files/3/content`) or the answers (`/answers/name`). */
+  path: string;
+  /** What the step works on, as a reader knows it: a file's path, `setup.app`, a parameter's name. */
+  subject: string;
+}
+
+/** Told each step before it is taken. */
+export type StepObserver = (step: TemplateStep) => void;
+
+const unobserved: StepObserver = () => undefined;
+
+/** Nunjucks' `range()`, refusing to make more than RANGE_ITEMS_LIMIT items. */
+function boundedRange(range: (start: number, stop?: number, step?: number) => number[]) {
+  return (...args: unknown[]): number[] => {
+    const [start = 0, stop, step] = args.map((arg) => (arg === undefined ? undefined : Number(arg)));
+    const [from, to, by] = stop === undefined ? [0, start, 1] : [start, stop, step || 1];
+    const items = Math.ceil((to - from) / by);
+    if (items > RANGE_ITEMS_LIMIT) {
+      throw new Error(
+        `range(${args.join(', ')}) would make ${items} items; templates may make at most ` +
+          `${RANGE_ITEMS_LIMIT} at once: loop over fewer`,
+      );
+    }
+    return range(start, stop, step);
+  };
+}
+
 function newAjv(): Ajv2020 {
   const ajv = new Ajv2020({ allErrors: true, strict: false, useDefaults: true });
   addFormats(ajv);
@@ -118,9 +156,17 @@ export function parameterProblems(parameters: TemplateParameters): FieldProblem[
  * default, else its first enum value (or const), else a sample of its type that fits its pattern when one of
  * a few candidates does.
  */
-export function sampleAnswers(parameters: TemplateParameters): TemplateAnswers {
+export function sampleAnswers(
+  parameters: TemplateParameters,
+  onStep: StepObserver = unobserved,
+): TemplateAnswers {
   return Object.fromEntries(
-    Object.entries(parameters.properties).map(([name, schema]) => [name, sampleOf(schema)]),
+    Object.entries(parameters.properties).map(([name, schema]) => {
+      if (typeof schema.pattern === 'string') {
+        onStep({ stage: 'samples', path: `/parameters/properties/${name}/pattern`, subject: name });
+      }
+      return [name, sampleOf(schema)];
+    }),
   );
 }
 
@@ -168,8 +214,10 @@ function sampleString(schema: Record<string, unknown>): string {
 export function checkAnswers(
   parameters: TemplateParameters,
   answers: TemplateAnswers,
+  onStep: StepObserver = unobserved,
 ): { answers: TemplateAnswers; problems: FieldProblem[] } {
   let validate: ValidateFunction;
+  onStep({ stage: 'parameters', path: '/parameters', subject: 'parameters' });
   try {
     validate = newAjv().compile(parameters);
   } catch (error) {
@@ -178,6 +226,19 @@ export function checkAnswers(
       problems: [{ path: '/parameters', message: `does not compile: ${(error as Error).message}` }],
     };
   }
+  // Ajv matches every pattern in one call; matching each answer to its own pattern first lets a job stopped
+  // in a pattern that backtracks say which one.
+  for (const [name, schema] of Object.entries(parameters.properties)) {
+    const answer = answers[name];
+    if (typeof schema.pattern !== 'string' || typeof answer !== 'string') continue;
+    onStep({ stage: 'answers', path: `/answers/${name}`, subject: name });
+    try {
+      new RegExp(schema.pattern, 'u').test(answer);
+    } catch {
+      // Ajv reports a pattern that does not compile.
+    }
+  }
+  onStep({ stage: 'answers', path: '/answers', subject: 'answers' });
   const filled = structuredClone(answers);
   if (validate(filled)) return { answers: filled, problems: [] };
   return { answers: filled, problems: (validate.errors ?? []).map(answerProblem) };
@@ -207,6 +268,47 @@ function answerProblem(error: ErrorObject): FieldProblem {
   };
 }
 
+/** The problems of a template's parameters; when there is none, those of rendering it with sample answers. */
+export interface TemplateCheck {
+  parameterProblems: FieldProblem[];
+  renderProblems: FieldProblem[];
+}
+
+/**
+ * The problems a template has when it is applied, as far as rendering finds them: its parameters as a JSON
+ * Schema, else every path and file rendered with sample answers. `onStep` is told each step first.
+ */
+export function checkTemplateRendering(template: Template, onStep: StepObserver = unobserved): TemplateCheck {
+  onStep({ stage: 'parameters', path: '/parameters', subject: 'parameters' });
+  const problems = parameterProblems(template.parameters);
+  if (problems.length) return { parameterProblems: problems, renderProblems: [] };
+  const answers = sampleAnswers(template.parameters, onStep);
+  return { parameterProblems: [], renderProblems: renderTemplateFiles(template, answers, onStep).problems };
+}
+
+/** What checking answers and rendering a template with them gives. */
+export interface AnswersRendering {
+  /** The answers with defaults filled in. */
+  answers: TemplateAnswers;
+  /** Why the answers do not fit the parameters; when there is any, nothing was rendered. */
+  answerProblems: FieldProblem[];
+  /** The rendering; its problems include an app id that is not a DNS label. */
+  rendering?: Rendering;
+}
+
+/** Checks `given` answers against a template's parameters and renders it with them (see checkAnswers). */
+export function renderWithAnswers(
+  template: Template,
+  given: TemplateAnswers,
+  onStep: StepObserver = unobserved,
+): AnswersRendering {
+  const { answers, problems } = checkAnswers(template.parameters, given, onStep);
+  if (problems.length) return { answers, answerProblems: problems };
+  const rendering = renderTemplateFiles(template, answers, onStep);
+  rendering.problems.push(...renderedSetupProblems(rendering));
+  return { answers, answerProblems: [], rendering };
+}
+
 /** What rendering a template gives: the files and setup, or the problems that stopped it. */
 export interface Rendering {
   files: RenderedFile[];
@@ -220,18 +322,44 @@ const SCORE_FILE = /(^|\/)(score\.ya?ml|[^/]+\.score\.ya?ml)$/u;
  * Renders every file path and text file of a template, and the expressions of its setup, with Nunjucks
  * (`throwOnUndefined`: a variable that is not an answer fails). Problems point into the template
  * (`/files/3/content`) and say which file, line and column: `src/server.js:12:5: {{ nme }} is undefined`.
- * Binary files are copied as they are. Nothing is thrown for a bad template.
+ * Binary files are copied as they are. Nothing is thrown for a bad template. `range()` makes at most
+ * RANGE_ITEMS_LIMIT items, and what is rendered after OUTPUT_BYTES_LIMIT bytes is a problem, not output;
+ * `onStep` is told each path, file and expression before it is rendered.
  */
-export function renderTemplateFiles(template: Template, answers: TemplateAnswers): Rendering {
+export function renderTemplateFiles(
+  template: Template,
+  answers: TemplateAnswers,
+  onStep: StepObserver = unobserved,
+): Rendering {
   const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
+  env.addGlobal('range', boundedRange(env.getGlobal('range') as Parameters<typeof boundedRange>[0]));
   const problems: FieldProblem[] = [];
+  let output = 0;
   const render = (text: string, name: string, pointer: string): string => {
+    if (output > OUTPUT_BYTES_LIMIT) return '';
+    onStep({ stage: 'render', path: pointer, subject: name });
+    let rendered: string;
     try {
-      return new nunjucks.Template(text, env, name, true).render(answers);
+      rendered = new nunjucks.Template(text, env, name, true).render(answers);
     } catch (error) {
-      problems.push({ path: pointer, message: nunjucksProblem(error, text, name) });
-      return '';
+      // A string longer than V8 allows: far more than the limit.
+      if (!/Invalid string length/u.test(String(error))) {
+        problems.push({ path: pointer, message: nunjucksProblem(error, text, name) });
+        return '';
+      }
+      rendered = '';
+      output = Infinity;
     }
+    output += Buffer.byteLength(rendered);
+    if (output <= OUTPUT_BYTES_LIMIT) return rendered;
+    problems.push({
+      path: pointer,
+      message:
+        `${name}: produced more than ${OUTPUT_BYTES_LIMIT} bytes (${OUTPUT_BYTES_LIMIT / 1024 / 1024} MiB), ` +
+        'counting what was rendered before it; templates may produce at most that: look for a loop that ' +
+        'repeats too much text',
+    });
+    return '';
   };
   const files: RenderedFile[] = [];
   const seen = new Map<string, number>();
@@ -367,8 +495,11 @@ export function nunjucksProblem(error: unknown, text: string, name: string): str
     if (/end of file/u.test(detail)) return `${name}:${text.split('\n').length}:1: ${detail}`;
     return `${name}: ${detail}`;
   }
-  const line = Number(position[1]);
-  const column = Number(position[2]);
+  // What a function or filter throws while rendering (`Error: …`, `RangeError: …`) is placed 0-based by
+  // Nunjucks' runtime; its parser and its undefined-value check count from 1.
+  const fromZero = /^\w*Error: /u.test(raw.split('\n').slice(1).join(' ').trim()) ? 1 : 0;
+  const line = Number(position[1]) + fromZero;
+  const column = Number(position[2]) + fromZero;
   if (/undefined value/u.test(detail)) {
     const source = text.split('\n')[line - 1] ?? '';
     const expression = /\{\{.*?\}\}/u.exec(source.slice(Math.max(0, column - 3)))?.[0];

@@ -30,6 +30,7 @@ import { createEnvironment } from './environments.ts';
 import { patchValues } from './values.ts';
 import { forgetUserTokens } from './tokens.ts';
 import type { Rendering } from './template-render.ts';
+import { checkTemplateInWorker, renderInWorker } from './template-jobs.ts';
 import { templateArchive } from './template-archive.ts';
 
 /*
@@ -37,12 +38,6 @@ import { templateArchive } from './template-archive.ts';
  * none), rendered from answers, and instantiated into an app with its environments and values through the
  * same domain functions the API's own routes use.
  */
-
-/**
- * Checking and rendering templates (Ajv, Nunjucks), loaded on first use: a control plane that is not asked
- * about a template does not hold them in memory.
- */
-const loadRenderer = () => import('./template-render.ts');
 
 function templateNotFound(id: string, version?: number): NotFoundError {
   return new NotFoundError(
@@ -55,13 +50,20 @@ function templateNotFound(id: string, version?: number): NotFoundError {
  * Every problem of a template, at once, as JSON pointers into it: parameters that are not a valid JSON
  * Schema, files that do not render with sample answers (an undefined variable or a syntax error, with the
  * file, line and column), and a setup that does not add up (repeated ids or keys, `deploy` or `from` naming
- * no environment of the template).
+ * no environment of the template). Parameters and files are checked in a worker thread (template-jobs.ts):
+ * one that runs past its time or memory limit is the one problem of its kind, naming the file or parameter.
  */
 export async function templateProblems(template: Template): Promise<FieldProblem[]> {
-  const { parameterProblems, renderTemplateFiles, sampleAnswers } = await loadRenderer();
-  const problems = parameterProblems(template.parameters);
+  const checked = await checkTemplateInWorker(template);
+  const { parameterProblems, renderProblems } =
+    'result' in checked
+      ? checked.result
+      : checked.stage === 'parameters'
+        ? { parameterProblems: [checked.stopped], renderProblems: [] }
+        : { parameterProblems: [], renderProblems: [checked.stopped] };
+  const problems = [...parameterProblems];
   if (problems.length) return problems;
-  problems.push(...renderTemplateFiles(template, sampleAnswers(template.parameters)).problems);
+  problems.push(...renderProblems);
   const { setup } = template;
   const envIds = setup.environments.map((env) => env.id);
   setup.environments.forEach((env, index) => {
@@ -238,23 +240,24 @@ async function renderChecked(
   record: TemplateRecord,
   given: Record<string, unknown>,
 ): Promise<Rendering & { answers: Record<string, unknown> }> {
-  const { checkAnswers, renderTemplateFiles, renderedSetupProblems } = await loadRenderer();
   const template = Template.parse(templateOf(record));
-  const { answers, problems } = checkAnswers(template.parameters, given);
-  if (problems.length) {
-    throw new InputError(
+  const outcome = await renderInWorker(template, given);
+  const answersDoNotFit = (problems: FieldProblem[]) =>
+    new InputError(
       `the answers do not fit template ${record.id} version ${record.version}: ${problems.length} problem(s)`,
       problems,
     );
-  }
-  const rendering = renderTemplateFiles(template, answers);
-  const rendered = [...rendering.problems, ...renderedSetupProblems(rendering)];
-  if (rendered.length) {
-    throw new InputError(
+  const doesNotRender = (problems: FieldProblem[]) =>
+    new InputError(
       `template ${record.id} version ${record.version} does not render with these answers`,
-      rendered,
+      problems,
     );
+  if (!('result' in outcome)) {
+    throw outcome.stage === 'render' ? doesNotRender([outcome.stopped]) : answersDoNotFit([outcome.stopped]);
   }
+  const { answers, answerProblems, rendering } = outcome.result;
+  if (answerProblems.length || !rendering) throw answersDoNotFit(answerProblems);
+  if (rendering.problems.length) throw doesNotRender(rendering.problems);
   return { ...rendering, answers };
 }
 
