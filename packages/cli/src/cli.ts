@@ -27,6 +27,7 @@ export type Registration = (program: Command, io: CliIo) => void;
  */
 export const COMMANDS = {
   up: async () => (await import('./commands/up.ts')).registerUpCommand,
+  down: async () => (await import('./commands/down.ts')).registerDownCommand,
   login: async () => (await import('./commands/login.ts')).registerLoginCommand,
   whoami: async () => (await import('./commands/whoami.ts')).registerWhoamiCommand,
   apps: async () => (await import('./commands/apps.ts')).registerAppsCommands,
@@ -159,7 +160,7 @@ function commandsFor(argv: readonly string[]): Array<() => Promise<Registration>
 }
 
 /** Top-level commands that do not call the API (`validate` does only with --app and --env). */
-const OFFLINE_COMMANDS: ReadonlySet<string> = new Set(['up', 'validate']);
+const OFFLINE_COMMANDS: ReadonlySet<string> = new Set(['up', 'down', 'validate']);
 
 /**
  * Starts loading the API client and the HTTP layer when `argv` names a command that calls the API, so they load

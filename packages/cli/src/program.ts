@@ -30,6 +30,7 @@ import { registerTokensCommands } from './commands/tokens.ts';
 import { registerTeamsCommands } from './commands/teams.ts';
 import { registerUsersCommands } from './commands/users.ts';
 import { registerUpCommand } from './commands/up.ts';
+import { registerDownCommand } from './commands/down.ts';
 import { registerValidateCommand } from './commands/validate.ts';
 import { registerValuesCommands } from './commands/values.ts';
 import { registerWhoamiCommand } from './commands/whoami.ts';
@@ -45,6 +46,7 @@ export { runCli } from './cli.ts';
 // Every command's registration, loaded up front; the compiler keeps this list and cli.ts's COMMANDS the same.
 const REGISTRATIONS = {
   up: registerUpCommand,
+  down: registerDownCommand,
   login: registerLoginCommand,
   whoami: registerWhoamiCommand,
   apps: registerAppsCommands,

@@ -33,7 +33,7 @@ import { EnvironmentJanitor, EVENT_RETENTION_MS, JANITOR_INTERVAL_MS } from './d
 import { setApprovalTtlMs } from './domain/deployments/approvals.ts';
 import { RouteTable } from './domain/resources/routes.ts';
 import { StateCredentials, withStateBackends } from './domain/resources/state.ts';
-import { claimDataDir } from './data-dir-lock.ts';
+import { claimDataDir } from '@pave/core/data-dir-lock';
 import { portHolder } from './port-holder.ts';
 import { ConflictError } from '@pave/core';
 import { PaveMetrics } from './observability/metrics.ts';
@@ -163,7 +163,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     `workloads and exec commands run with isolation ${isolationDescription}`,
   );
   // One control plane per data directory on SQLite; replicas share a PostgreSQL store (and may share the dir).
-  const releaseDataDir = options.store ? () => undefined : claimDataDir(dataDir);
+  const releaseDataDir = options.store ? () => undefined : claimDataDir(dataDir, refuseSecondServer(dataDir));
   let store: Store;
   try {
     store = await openStore({
@@ -502,4 +502,16 @@ export function logError(error: Error): ReturnType<typeof pino.stdSerializers.er
   const serialized = pino.stdSerializers.err(error);
   if (error instanceof Error) serialized.type = error.name;
   return serialized;
+}
+
+/** The refusal of a second `pave up` on a data directory whose SQLite store another live process holds. */
+function refuseSecondServer(dataDir: string): (holder: number) => Error {
+  return (holder) => {
+    const fix =
+      'stop that one first, give this one another --data-dir, or run several replicas on one PostgreSQL --store';
+    return new ConflictError(
+      `another pave up (pid ${holder}) already uses the data directory ${dataDir} with its SQLite store; ${fix}`,
+      [{ path: '--data-dir', message: fix }],
+    );
+  };
 }

@@ -193,27 +193,45 @@ export async function embeddedRabbitmqAdminUrl(dataDir: string): Promise<string 
   return `http://${EMBEDDED_ADMIN_USER}:${encodeURIComponent(node.password)}@127.0.0.1:${node.managementPort}`;
 }
 
+/** The embedded node as {@link stopEmbeddedRabbitmq} stopped it. */
+export interface StoppedRabbitmqNode {
+  /** `RabbitMQ`, for people. */
+  name: string;
+  /** Its start script's pid, or the Erlang VM's when the script was gone. */
+  pid: number;
+  /** Whether it had to be killed (SIGKILL): it had not stopped 30 s after SIGTERM. */
+  killed: boolean;
+}
+
 /**
  * Stops the embedded node of `dataDir` if it runs (SIGTERM to its start script, which stops RabbitMQ cleanly;
  * SIGKILL to its process group if it is not gone within 30 s) and forgets its pid. Its data and ports stay: the
- * next call starts it again with everything it held. For tests and maintenance; Pave never stops it on its own.
+ * next call starts it again with everything it held. Only processes that are the node's are signalled: the
+ * start script its state file recorded (command and start time), and the Erlang VM of its pid file if that VM
+ * runs with the node's HOME. Resolves with the node it stopped, or none when it was not running. For tests and
+ * `pave down`; Pave never stops it on its own.
  */
-export async function stopEmbeddedRabbitmq(dataDir: string): Promise<void> {
+export async function stopEmbeddedRabbitmq(dataDir: string): Promise<StoppedRabbitmqNode[]> {
   const layout = embeddedRabbitmqLayout(dataDir);
   await starts.get(layout.root)?.catch(() => undefined);
   const state = readState(layout);
-  if (!state) return;
-  const vmPid = readVmPid(layout);
-  const vmAlive = () => vmPid !== null && procStat(vmPid) !== null && !procStat(vmPid)?.zombie;
+  if (!state) return [];
+  // After a reboot the pid file may name a stranger: only this node's VM counts.
+  const recordedVm = readVmPid(layout);
+  const vmPid = recordedVm !== null && isNodeVm(recordedVm, layout) ? recordedVm : null;
+  const vmAlive = () => vmPid !== null && isNodeVm(vmPid, layout);
   const gone = () => !isNodeProcess(state) && !vmAlive();
-  if (isNodeProcess(state)) signalIfRunning(state.pid, 'SIGTERM');
-  else if (vmAlive() && vmPid) signalIfRunning(vmPid, 'SIGTERM');
-  if (!(await waitUntil(gone, 30_000))) {
-    if (state.pid > 0) signalIfRunning(-state.pid, 'SIGKILL');
-    if (vmPid) signalIfRunning(vmPid, 'SIGKILL');
+  const scriptRuns = isNodeProcess(state);
+  const pid = scriptRuns ? state.pid : vmPid;
+  if (pid !== null) signalIfRunning(pid, 'SIGTERM');
+  const stopped = await waitUntil(gone, 30_000);
+  if (!stopped) {
+    if (scriptRuns) signalIfRunning(-state.pid, 'SIGKILL');
+    if (vmPid !== null && vmAlive()) signalIfRunning(vmPid, 'SIGKILL');
     await waitUntil(gone, 5_000);
   }
   await writeState(layout, { ...state, pid: 0, startTime: undefined, startedAt: '' });
+  return pid !== null ? [{ name: 'RabbitMQ', pid, killed: !stopped }] : [];
 }
 
 async function ensureRunning(
@@ -442,6 +460,17 @@ function readVmPid(layout: EmbeddedRabbitmqLayout): number | null {
     return Number.isInteger(pid) && pid > 0 ? pid : null;
   } catch {
     return null;
+  }
+}
+
+/** Whether `pid` is the Erlang VM of the embedded node (it runs with the node's HOME, `-home <home>`). */
+function isNodeVm(pid: number, layout: EmbeddedRabbitmqLayout): boolean {
+  const stat = procStat(pid);
+  if (!stat || stat.zombie) return false;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(layout.home);
+  } catch {
+    return false;
   }
 }
 

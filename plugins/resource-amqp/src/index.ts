@@ -4,6 +4,10 @@ export {
   type EmbeddedRabbitmqConfig,
   type EmbeddedRabbitmqDeps,
 } from './embedded-driver.ts';
-export { embeddedRabbitmqAdminUrl, stopEmbeddedRabbitmq } from './embedded-server.ts';
+export {
+  embeddedRabbitmqAdminUrl,
+  stopEmbeddedRabbitmq,
+  type StoppedRabbitmqNode,
+} from './embedded-server.ts';
 export { derivePassword, type PasswordSource } from './passwords.ts';
 export { resourceNames, type AmqpResourceNames } from './names.ts';

@@ -165,23 +165,38 @@ export async function embeddedMysqlAdminUrl(dataDir: string): Promise<string | n
   return server && mysqlUrl(embeddedAdminEndpoint(server));
 }
 
+/** The embedded server as {@link stopEmbeddedMysql} stopped it. */
+export interface StoppedMysqlServer {
+  /** `MariaDB` or `MySQL`, for people. */
+  name: string;
+  pid: number;
+  /** Whether it had to be killed (SIGKILL): it had not shut down 60 s after SIGTERM. */
+  killed: boolean;
+}
+
 /**
  * Stops the embedded server of `dataDir` if it runs (SIGTERM, which shuts it down cleanly; SIGKILL after 60 s)
  * and forgets its pid, keeping its port. Its data stays: the next call starts it again with everything it held.
- * For tests and maintenance; Pave never stops it on its own.
+ * Only the process its state file recorded (executable and start time) is signalled. Resolves with the server
+ * it stopped, or none when it was not running. For tests and `pave down`; Pave never stops it on its own.
  */
-export async function stopEmbeddedMysql(dataDir: string): Promise<void> {
+export async function stopEmbeddedMysql(dataDir: string): Promise<StoppedMysqlServer[]> {
   const layout = embeddedMysqlLayout(dataDir);
   await starts.get(layout.root)?.catch(() => undefined);
   const state = readState(layout);
-  if (!state) return;
+  if (!state) return [];
+  const stopped: StoppedMysqlServer[] = [];
   if (isServerProcess(state)) {
     signalIfRunning(state.pid, 'SIGTERM');
-    if (!(await waitUntil(() => !isServerProcess(state), 60_000))) signalIfRunning(state.pid, 'SIGKILL');
+    const exited = await waitUntil(() => !isServerProcess(state), 60_000);
+    if (!exited) signalIfRunning(state.pid, 'SIGKILL');
     await waitUntil(() => !isServerProcess(state), 5_000);
+    const name = state.command.includes('mariadb') ? 'MariaDB' : 'MySQL';
+    stopped.push({ name, pid: state.pid, killed: !exited });
   }
   // Keep the port: the next start uses it again, so the outputs of every resource stay right.
   await writeState(layout, { ...state, pid: 0 });
+  return stopped;
 }
 
 async function ensureRunning(

@@ -3,6 +3,7 @@ export {
   EmbeddedPostgresDriver,
   EMBEDDED_POSTGRES_ENGINE_VARIABLE,
   stopEmbeddedPostgres,
+  type StoppedPostgresServer,
   type EmbeddedPostgresConfig,
   type EmbeddedPostgresDeps,
   type EmbeddedPostgresEngine,

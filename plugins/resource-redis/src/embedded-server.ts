@@ -140,16 +140,30 @@ export async function embeddedRedisAdminUrl(dataDir: string): Promise<string | n
   return server && formatRedisUrl(embeddedAdminEndpoint(server));
 }
 
+/** The embedded server as {@link stopEmbeddedRedis} stopped it. */
+export interface StoppedRedisServer {
+  /** `redis-server`, for people. */
+  name: string;
+  pid: number;
+  /** Whether it had to be killed (SIGKILL): it neither shut down nor exited on SIGTERM in time. */
+  killed: boolean;
+}
+
 /**
  * Stops the embedded server of `dataDir` if it runs (SHUTDOWN, which flushes its append-only file; SIGTERM
- * and then SIGKILL if it does not answer) and forgets its pid and port. Its data stays: the next call starts
- * it again with everything it held. For tests and `pave` maintenance; Pave never stops it on its own.
+ * and then SIGKILL if it does not answer) and forgets its pid, keeping its port. Its data stays: the next call
+ * starts it again with everything it held. Only the process its state file recorded (executable and start
+ * time) is signalled. Resolves with the server it stopped, or none when it was not running. For tests and
+ * `pave down`; Pave never stops it on its own.
  */
-export async function stopEmbeddedRedis(dataDir: string): Promise<void> {
+export async function stopEmbeddedRedis(dataDir: string): Promise<StoppedRedisServer[]> {
   const layout = embeddedRedisLayout(dataDir);
   await starts.get(layout.root)?.catch(() => undefined);
   const state = readState(layout);
-  if (!state) return;
+  // pid 0: stopped by this function, or never started.
+  if (!state || state.pid <= 0) return [];
+  const wasRunning = isServerProcess(state);
+  let killed = false;
   const password = readPassword(layout);
   if (password) {
     await withRedis(
@@ -161,10 +175,15 @@ export async function stopEmbeddedRedis(dataDir: string): Promise<void> {
   }
   if (!(await waitUntil(() => !isServerProcess(state), 10_000)) && isServerProcess(state)) {
     signalIfRunning(state.pid, 'SIGTERM');
-    if (!(await waitUntil(() => !isServerProcess(state), 5_000))) signalIfRunning(state.pid, 'SIGKILL');
+    if (!(await waitUntil(() => !isServerProcess(state), 5_000)) && isServerProcess(state)) {
+      signalIfRunning(state.pid, 'SIGKILL');
+      killed = true;
+      await waitUntil(() => !isServerProcess(state), 2_000);
+    }
   }
   // Keep the port: the next start uses it again, so the outputs of every resource stay right.
   await writeState(layout, { ...state, pid: 0 });
+  return wasRunning ? [{ name: 'redis-server', pid: state.pid, killed }] : [];
 }
 
 async function ensureRunning(

@@ -323,11 +323,29 @@ export class EmbeddedPostgresDriver implements ResourceDriver {
   }
 }
 
+/** A server {@link stopEmbeddedPostgres} stopped. */
+export interface StoppedPostgresServer {
+  /** `PostgreSQL`, or `PGlite <instance>`, for people. */
+  name: string;
+  pid: number;
+  /** Whether it had to be killed (SIGKILL): it had not exited 15 s after it was asked to shut down. */
+  killed: boolean;
+}
+
 /**
  * Stops the embedded PostgreSQL server and every PGlite daemon of `dataDir`, keeping their data; they start
- * again on the next call that needs them. For tests and `pave` clean-up; succeeds when nothing runs.
+ * again on the next call that needs them. Only processes running on their own data directory (their command
+ * line names it) are signalled, never another process that got a recorded pid. Resolves with what was
+ * running; empty (success) when nothing was. For tests and `pave down`.
  */
-export async function stopEmbeddedPostgres(dataDir: string): Promise<void> {
+export async function stopEmbeddedPostgres(dataDir: string): Promise<StoppedPostgresServer[]> {
   const layout = embeddedLayout(dataDir);
-  await Promise.all([stopSystemServer(layout), stopPgliteDaemons(layout.pgliteDir)]);
+  const [system, daemons] = await Promise.all([
+    stopSystemServer(layout),
+    stopPgliteDaemons(layout.pgliteDir),
+  ]);
+  return [
+    ...(system ? [{ name: 'PostgreSQL', ...system }] : []),
+    ...daemons.map(({ instance, pid, killed }) => ({ name: `PGlite ${instance}`, pid, killed })),
+  ];
 }

@@ -297,17 +297,26 @@ export function pgliteInstanceByPort(pgliteDir: string, port: number): PgliteIns
   return null;
 }
 
-/** Stops every instance's daemon, keeping their data. */
-export async function stopPgliteDaemons(pgliteDir: string): Promise<void> {
-  await Promise.all(
-    instanceNames(pgliteDir).map(async (name) => {
+/**
+ * Stops every instance's daemon, keeping their data. Resolves with the daemons that were running, by instance
+ * name, each with its pid and whether it had to be killed.
+ */
+export async function stopPgliteDaemons(
+  pgliteDir: string,
+): Promise<Array<{ instance: string; pid: number; killed: boolean }>> {
+  const stopped = await Promise.all(
+    instanceNames(pgliteDir).map((name) => {
       const paths = instancePaths(pgliteDir, name);
-      await withLock(paths.dir, async () => {
+      return withLock(paths.dir, async () => {
         const state = readJsonFile<PgliteDaemonState>(paths.state);
-        if (state) await stopProcess(state.pid, paths.data, 'SIGTERM');
+        const outcome = state ? await stopProcess(state.pid, paths.data, 'SIGTERM') : 'not-running';
+        return state && outcome !== 'not-running'
+          ? [{ instance: name, pid: state.pid, killed: outcome === 'killed' }]
+          : [];
       });
     }),
   );
+  return stopped.flat();
 }
 
 function instanceNames(pgliteDir: string): string[] {

@@ -32,24 +32,35 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 /**
  * Stops the daemon `pid` (recognised by `argument`, see `processRunsWith`): sends `signal`, waits up to
- * `graceMs` for it to exit, then kills it. Resolves once it is gone; at once when it is not running.
+ * `graceMs` for it to exit, then kills it. Resolves once it is gone, with `stopped` (it exited on `signal`)
+ * or `killed` (it needed SIGKILL); at once with `not-running` when it is not running.
  */
 export async function stopProcess(
   pid: number,
   argument: string,
   signal: NodeJS.Signals,
   graceMs = 15_000,
-): Promise<void> {
-  if (!processRunsWith(pid, argument)) return;
-  process.kill(pid, signal);
+): Promise<'stopped' | 'killed' | 'not-running'> {
+  if (!processRunsWith(pid, argument)) return 'not-running';
+  signalIfAlive(pid, signal);
   const deadline = Date.now() + graceMs;
   while (processRunsWith(pid, argument)) {
     if (Date.now() > deadline) {
-      process.kill(pid, 'SIGKILL');
+      signalIfAlive(pid, 'SIGKILL');
       await sleep(100);
-      return;
+      return 'killed';
     }
     await sleep(50);
+  }
+  return 'stopped';
+}
+
+/** Sends `signal` to `pid`; nothing when it has exited meanwhile. */
+function signalIfAlive(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
   }
 }
 

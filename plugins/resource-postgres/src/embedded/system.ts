@@ -293,12 +293,18 @@ export function systemClusterExists(layout: EmbeddedLayout): boolean {
   return existsSync(join(layout.system.dataDir, 'PG_VERSION'));
 }
 
-/** Stops the embedded server (fast shutdown: sessions are ended) if it runs; keeps its data. */
-export async function stopSystemServer(layout: EmbeddedLayout): Promise<void> {
-  await withLock(layout.system.clusterDir, async () => {
+/**
+ * Stops the embedded server (fast shutdown: sessions are ended) if it runs; keeps its data. Resolves with its
+ * pid and whether it had to be killed, or null when it was not running.
+ */
+export async function stopSystemServer(
+  layout: EmbeddedLayout,
+): Promise<{ pid: number; killed: boolean } | null> {
+  return withLock(layout.system.clusterDir, async () => {
     const state = readJsonFile<SystemServerState>(layout.system.stateFile);
-    if (!state?.pid) return;
-    await stopProcess(state.pid, layout.system.dataDir, 'SIGINT');
+    if (!state?.pid) return null;
+    const outcome = await stopProcess(state.pid, layout.system.dataDir, 'SIGINT');
     writeJsonFile(layout.system.stateFile, { port: state.port, pid: null } satisfies SystemServerState);
+    return outcome === 'not-running' ? null : { pid: state.pid, killed: outcome === 'killed' };
   });
 }

@@ -1,17 +1,16 @@
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConflictError } from '@pave/core';
 
-/** The file that says which `pave up` uses a data directory with its SQLite store. */
+/** The file that says which `pave up` (or `pave down`) uses a data directory with its SQLite store. */
 export const LOCK_FILE = 'pave.lock';
 
 /**
  * Claims `dataDir` for this process: SQLite allows one control plane per data directory (replicas share a
- * PostgreSQL store instead). Writes the lock file with this pid; a lock left by a process that is gone is
- * taken over. Throws ConflictError naming the holder's pid when another live process holds it. Resolves
- * with a function that releases the claim.
+ * PostgreSQL store instead), and `pave down` must not stop what a `pave up` serving it runs. Writes the lock
+ * file with this pid; a lock left by a process that is gone is taken over. When another live process holds
+ * it, throws what `refuse` makes of the holder's pid. Returns a function that releases the claim.
  */
-export function claimDataDir(dataDir: string): () => void {
+export function claimDataDir(dataDir: string, refuse: (holder: number) => Error): () => void {
   const file = join(dataDir, LOCK_FILE);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
@@ -25,14 +24,7 @@ export function claimDataDir(dataDir: string): () => void {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const holder = holderOf(file);
-    if (holder !== null && holder !== process.pid && isAlive(holder)) {
-      const fix =
-        'stop that one first, give this one another --data-dir, or run several replicas on one PostgreSQL --store';
-      throw new ConflictError(
-        `another pave up (pid ${holder}) already uses the data directory ${dataDir} with its SQLite store; ${fix}`,
-        [{ path: '--data-dir', message: fix }],
-      );
-    }
+    if (holder !== null && holder !== process.pid && isAlive(holder)) throw refuse(holder);
     // Left by a process that is gone (or unreadable): take it over.
     rmSync(file, { force: true });
   }
