@@ -23,7 +23,7 @@ export type Registration = (program: Command, io: CliIo) => void;
 /**
  * Every top-level command, in the order `pave --help` lists them, with how to add it to the program. A command's
  * module (and what it imports: the API client, zod, YAML, ...) is loaded only when that command is about to run
- * or every command's help is asked for, so `pave apps list` does not compile the code of 36 other commands.
+ * or every command's help is asked for, so `pave apps list` does not compile the code of every other command.
  */
 export const COMMANDS = {
   up: async () => (await import('./commands/up.ts')).registerUpCommand,

@@ -215,7 +215,7 @@ function banner(server: RunningServer, dataDir: string, colors: Colors): string 
     ['Users', 'pave users create <name> makes a user who signs in with a password'],
   ];
   const lines = rows.map(([label, value]) => `  ${colors.dim(`${label}:`.padEnd(13))}${value}`);
-  return `\n${colors.bold(`Pave is running at ${server.url}`)}\n${lines.join('\n')}\n  Stop it with Ctrl-C.\n\n`;
+  return `\n${colors.bold(`Pave is running at ${server.url}`)}\n${lines.join('\n')}\n  Stop it with Ctrl-C; workloads keep running until \`pave down\`.\n\n`;
 }
 
 /**
