@@ -170,26 +170,34 @@ describe('pave down', () => {
     );
   }, 60_000);
 
-  // Known defect, as after a reboot: the next `pave up` records the workloads as stopped and starts nothing
-  // (the process runtime cannot restart a container by itself: its environment is never written to disk, and
-  // the control plane does not redeploy). Remove `.fails` once `pave up` starts them again.
-  it.fails(
-    'the next pave up starts the workloads pave down stopped by itself',
-    async () => {
-      server = await startPave(['--data-dir', location.dataDir]);
-      await eventually(
-        async () => {
-          const status = JSON.parse(
-            (await pave('status', '--app', 'shop', '--env', 'dev', '-o', 'json')).stdout,
-          ) as EnvironmentStatus;
-          return status.workloads[0]?.state === 'ready' ? true : undefined;
-        },
-        15_000,
-        'the workload to run again',
-      );
-    },
-    40_000,
-  );
+  // As after a reboot: the process runtime cannot restart a container by itself (its environment is never
+  // written to disk), so the control plane deploys the current set again, as a restart by `system`.
+  it('the next pave up starts the workloads pave down stopped by itself', async () => {
+    server = await startPave(['--data-dir', location.dataDir]);
+    const status = await eventually(
+      async () => {
+        const shown = JSON.parse(
+          (await pave('status', '--app', 'shop', '--env', 'dev', '-o', 'json')).stdout,
+        ) as EnvironmentStatus;
+        const restarted = shown.currentDeployment?.kind === 'restart';
+        return restarted && shown.workloads[0]?.state === 'ready' ? shown : undefined;
+      },
+      30_000,
+      'the workload to run again',
+    );
+    expect(status.currentDeployment).toMatchObject({
+      kind: 'restart',
+      actor: 'system',
+      status: 'succeeded',
+      message: 'restart: the workloads were not running when Pave started',
+    });
+    expect((await (await fetch(status.workloads[0]!.urls[0]!)).text()).trim()).toBe('blue');
+    expect(leftRunning().redis).toHaveLength(1);
+    const insights = JSON.parse(
+      (await ok('insights', '--app', 'shop', '--env', 'dev', '-o', 'json')).stdout,
+    ) as { deploymentFrequency: { deployments: number } };
+    expect(insights.deploymentFrequency.deployments).toBe(1);
+  }, 60_000);
 
   it('after the next pave up, deploying again runs the app with the data it kept', async () => {
     server ??= await startPave(['--data-dir', location.dataDir]);

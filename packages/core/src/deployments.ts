@@ -133,7 +133,14 @@ export const DeploymentStatus = z.enum([
 ]);
 export type DeploymentStatus = z.infer<typeof DeploymentStatus>;
 
-export const DeploymentKind = z.enum(['deploy', 'rollback', 'promote', 'clone']);
+/**
+ * What a deployment does: `deploy` (workloads or an artifact), `rollback` (an earlier deployment's set),
+ * `promote` (another environment's current set), `clone` (the source's set, into a new environment), `restart`
+ * (the environment's current set and values again, queued by Pave itself when it starts and finds workloads of
+ * that set stopped, e.g. after a reboot or `pave down`: it restores the desired state, is not a change, and
+ * cannot be asked for through the API).
+ */
+export const DeploymentKind = z.enum(['deploy', 'rollback', 'promote', 'clone', 'restart']);
 export type DeploymentKind = z.infer<typeof DeploymentKind>;
 
 /** One step in a deployment's journal. */
@@ -155,7 +162,7 @@ export const Deployment = z
     kind: DeploymentKind,
     /** The set this deployment applies; null while queued (a partial deploy's set is made when it starts). */
     setId: z.string().nullable(),
-    /** What it was made from: another deployment (rollback) or environment (promote, clone). */
+    /** What it was made from: another deployment (rollback, restart) or environment (promote, clone). */
     source: z.object({ deploymentId: z.string().optional(), envId: z.string().optional() }),
     actor: z.string(),
     message: z.string(),

@@ -70,7 +70,12 @@ export const Insights = z
     until: timestamp.describe('End of the window: when the figures were computed.'),
     days: z.number().describe('The window’s length in days.'),
     deploymentFrequency: z.object({
-      deployments: z.number().int().describe('Succeeded deployments that finished in the window.'),
+      deployments: z
+        .number()
+        .int()
+        .describe(
+          'Succeeded deployments that finished in the window (restarts by Pave are no changes: never counted).',
+        ),
       perDay: z.number(),
       perWeek: z.number(),
       band: DoraBand,
@@ -79,7 +84,10 @@ export const Insights = z
       'From the commit’s time to the deployment’s success, over succeeded deployments (not rollbacks) that know the time of their commit.',
     ),
     changeFailureRate: z.object({
-      finished: z.number().int().describe('Deployments that finished in the window (succeeded or failed).'),
+      finished: z
+        .number()
+        .int()
+        .describe('Deployments that finished in the window (succeeded or failed), restarts aside.'),
       failures: z
         .number()
         .int()

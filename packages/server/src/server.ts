@@ -20,6 +20,7 @@ import { REDACTED, redactUrl } from './http/redact.ts';
 import { PAVE_VERSION } from './version.ts';
 import { ProcessRuntime } from '@pave/runtime-process';
 import { DeploymentWorker } from './domain/deployments/worker.ts';
+import { queueRestarts } from './domain/deployments/restart.ts';
 import { keyringSource } from './secrets/keyring.ts';
 import { SecretBox } from './secrets/secret-box.ts';
 import { loadAuditKey } from './domain/audit-key.ts';
@@ -117,10 +118,10 @@ export interface RunningServer {
 
 /**
  * Starts the control plane: claims the data directory (SQLite: one control plane each), opens (and migrates)
- * the store, listens on host:port, and only then creates the first admin on an empty store and adopts the
- * running workloads. Rejects with a domain error (StoreVersionError, ServiceUnavailableError, InputError;
- * ConflictError for a port in use or a data directory another `pave up` holds) when it cannot start, having
- * released what it opened.
+ * the store, listens on host:port, and only then creates the first admin on an empty store, adopts the
+ * running workloads and queues a restart of the environments whose current set it finds stopped. Rejects with
+ * a domain error (StoreVersionError, ServiceUnavailableError, InputError; ConflictError for a port in use or a
+ * data directory another `pave up` holds) when it cannot start, having released what it opened.
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const logger = pino(
@@ -182,7 +183,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   logger.info({ engine: store.engine, store: store.location }, 'store ready');
   let app: FastifyInstance | undefined;
   let ipv6Loopback: Server | null = null;
-  // Workloads keep running while the control plane is down; on start it takes them back.
+  // Workloads keep running while the control plane is down; on start it takes them back, and deploys again
+  // the current sets it finds stopped (after a reboot or `pave down`).
   const processes = ProcessRuntime.fromConfig({
     dataDir,
     supervisorScript: options.supervisorScript,
@@ -308,6 +310,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     } finally {
       ctx.dispose();
     }
+    await restartStoppedWorkloads(store, runtime, logger, worker.replicaId);
     worker.start();
     janitor.start();
     webhooks.start();
@@ -353,6 +356,26 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       logger.flush();
     },
   };
+}
+
+/**
+ * Queues a restart of every environment whose current set the runtimes report stopped (see queueRestarts). It
+ * never stops the start: a failure is logged, and the workloads stay as they are until the next deployment.
+ */
+async function restartStoppedWorkloads(
+  store: Store,
+  runtime: RuntimeDriver,
+  logger: Logger,
+  replicaId: string,
+): Promise<void> {
+  const ctx = driverContext(logger.child({ component: 'restarts' }), AbortSignal.timeout(30_000));
+  try {
+    await queueRestarts(store, runtime, ctx, `start:${replicaId}`);
+  } catch (error) {
+    logger.error({ err: error }, 'could not look for workloads to restart; they stay as they are');
+  } finally {
+    ctx.dispose();
+  }
 }
 
 /**

@@ -15,6 +15,8 @@ const DAY = 24 * HOUR;
 
 /** One deployment of the seeded history, at times counted from T0 (ms). */
 interface Seeded {
+  /** Default: shop. */
+  app?: string;
   env: string;
   kind?: DeploymentKind;
   commitAt?: number;
@@ -67,7 +69,7 @@ const HISTORY: Seeded[] = [
  */
 async function seed(api: DeployingApi, deployment: Seeded, setId: string): Promise<void> {
   const context = systemContext('seed', 'seed-insights');
-  const target = { app: 'shop', env: deployment.env };
+  const target = { app: deployment.app ?? 'shop', env: deployment.env };
   const queued = await api.store.transaction((tx) =>
     insertDeployment(
       tx,
@@ -256,6 +258,37 @@ describe.each(storeEngines)('DORA insights on %s', (engine) => {
     } finally {
       await location.cleanup();
     }
+  });
+
+  it('counts restarts nowhere: no deployment, failure, lead time or restore; a rollback looks past them', async () => {
+    for (const [url, payload] of [
+      ['/apps', { id: 'cafe' }],
+      ['/apps/cafe/envs', { id: 'live', type: 'development' }],
+    ] as const) {
+      expect((await api.call('POST', url, payload)).statusCode).toBe(201);
+    }
+    const setId = await saveSet(api.store.db, {});
+    const live = { app: 'cafe', env: 'live' };
+    for (const deployment of [
+      // Succeeded, then rolled back after the restart that followed it: a failed change, restored in 2.5 h.
+      { ...live, commitAt: 0, createdAt: HOUR, finishedAt: 2 * HOUR, outcome: 'succeeded' },
+      { ...live, kind: 'restart', createdAt: 3 * HOUR, finishedAt: 3.5 * HOUR, outcome: 'succeeded' },
+      { ...live, kind: 'rollback', createdAt: 4 * HOUR, finishedAt: 4.5 * HOUR, outcome: 'succeeded' },
+      { ...live, kind: 'restart', createdAt: 5 * HOUR, finishedAt: 5.5 * HOUR, outcome: 'failed' },
+    ] as Seeded[]) {
+      await seed(api, deployment, setId);
+    }
+    const figures = await computeInsights(api.store, {
+      app: 'cafe',
+      envs: ['live'],
+      since: iso(-4 * DAY),
+      until: iso(10 * DAY),
+    });
+    expect(figures.deploymentFrequency.deployments).toBe(2);
+    expect(figures.changeFailureRate).toMatchObject({ finished: 2, failures: 1 });
+    expect(figures.leadTime).toMatchObject({ count: 1, medianSeconds: 7200 });
+    expect(figures.timeToRestore).toMatchObject({ count: 1, medianSeconds: 9000, unrestored: 0 });
+    expect(figures.series.reduce((sum, day) => sum + day.finished, 0)).toBe(2);
   });
 
   it('is read like deployments: a viewer of the app sees it, others do not learn the app exists', async () => {

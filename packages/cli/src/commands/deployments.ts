@@ -209,6 +209,8 @@ function firstLine(text: string): string {
 function describeKind(deployment: Deployment): string {
   const { deploymentId, envId } = deployment.source;
   if (deployment.kind === 'rollback' && deploymentId !== undefined) return `rollback to ${deploymentId}`;
+  // Queued by Pave at start: the current set of that deployment again, its workloads having stopped.
+  if (deployment.kind === 'restart' && deploymentId !== undefined) return `restart of ${deploymentId}`;
   if ((deployment.kind === 'promote' || deployment.kind === 'clone') && envId !== undefined) {
     return `${deployment.kind} from ${envId}`;
   }

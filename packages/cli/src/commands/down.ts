@@ -105,7 +105,8 @@ export function registerDownCommand(program: Command, io: CliIo): void {
       } else {
         io.stdout.write(
           `Stopped ${stopped.length} process${stopped.length === 1 ? '' : 'es'}; all data in ${dataDir} is kept. ` +
-            'After the next `pave up`, deploy an environment again to start its workloads.\n',
+            'The next `pave up` starts the workloads of each environment again (a restart of its current ' +
+            'deployment).\n',
         );
       }
     });

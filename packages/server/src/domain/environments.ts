@@ -363,8 +363,8 @@ async function takeLeaseForDeletion(
   ]);
 }
 
-/** Whether `owner` is a deletion's: a request's or the janitor's. */
-function isDeletionOwner(owner: string | null): boolean {
+/** Whether `owner` (an environment's lease owner) is a deletion's: a request's or the janitor's. */
+export function isDeletionOwner(owner: string | null): boolean {
   return Boolean(owner?.startsWith(DELETION_OWNER_PREFIX) || owner?.startsWith(JANITOR_OWNER_PREFIX));
 }
 

@@ -169,7 +169,7 @@ async function dailyFigures(store: Pick<Store, 'db' | 'engine'>, scope: Insights
   if (store.engine === 'sqlite') {
     const { rows } = await sql<DayRow>`select substr(finished_at, 1, 10) as day, ${figures}
       from deployments
-      where ${inScope(scope)} and status in ('succeeded', 'failed')
+      where ${inScope(scope)} and status in ('succeeded', 'failed') and ${isChange}
       group by substr(finished_at, 1, 10)`.execute(store.db);
     return rows;
   }
@@ -182,12 +182,19 @@ async function dailyFigures(store: Pick<Store, 'db' | 'engine'>, scope: Insights
     from unnest(${days}::text[], ${nextDays}::text[]) as d(day, next_day)
     cross join lateral (
       select ${figures} from deployments
-      where ${inScope(scope)} and status in ('succeeded', 'failed')
+      where ${inScope(scope)} and status in ('succeeded', 'failed') and ${isChange}
         and finished_at >= d.day and finished_at < d.next_day
     ) f
     where f.finished > 0`.execute(store.db);
   return rows;
 }
+
+/**
+ * Deployments that are changes: restarts (Pave bringing back a current set it found stopped at start) are not,
+ * and count nowhere (see isChange in deployments/facts.ts). They never carry a lead time or a time to restore,
+ * so the percentiles need no such test.
+ */
+const isChange = sql<boolean>`kind <> 'restart'`;
 
 /** The deployments of the scope that finished in its window (any status). */
 function inScope(scope: InsightsScope): RawBuilder<boolean> {

@@ -1,10 +1,16 @@
 import type { Deployment } from '@pave/core';
 import { Time } from './common.tsx';
 
-/** What a deployment did, for people: `deploy`, `rollback to #3`, `promote from staging`. */
+/**
+ * What a deployment did, for people: `deploy`, `rollback to #3`, `promote from staging`, `restart of #5` (Pave
+ * deployed the current set again at start, its workloads having stopped).
+ */
 export function describeKind(deployment: Deployment): string {
   if (deployment.kind === 'rollback' && deployment.source.deploymentId) {
     return `rollback to #${deployment.source.deploymentId}`;
+  }
+  if (deployment.kind === 'restart' && deployment.source.deploymentId) {
+    return `restart of #${deployment.source.deploymentId}`;
   }
   if ((deployment.kind === 'promote' || deployment.kind === 'clone') && deployment.source.envId) {
     return `${deployment.kind} from ${deployment.source.envId}`;

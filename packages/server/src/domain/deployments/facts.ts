@@ -1,7 +1,17 @@
 // The DORA facts stored with each deployment (migration 0024): whether it is a failed change, its lead time
 // and its time to restore. They are written as deployments start and finish, so insights only count and rank
 // them (domain/insights.ts); docs/insights.md defines each.
+import type { DeploymentKind } from '@pave/core';
 import type { Executor } from '../../store/index.ts';
+
+/**
+ * Whether deployments of `kind` are changes DORA counts. A restart is not: Pave queues it at start to bring
+ * back the current set it found stopped (see restart.ts), so it is no deployment-frequency event, has no lead
+ * time, is never a failed change and restores none, and a rollback after it looks past it.
+ */
+export function isChange(kind: DeploymentKind | string): boolean {
+  return kind !== 'restart';
+}
 
 /** How long after a deployment finished a rollback still makes it a failed change. */
 export const ROLLBACK_HORIZON_SECONDS = 24 * 3600;
@@ -9,9 +19,9 @@ export const ROLLBACK_HORIZON_SECONDS = 24 * 3600;
 const seconds = (from: string, to: string) => (Date.parse(to) - Date.parse(from)) / 1000;
 
 /**
- * A rollback started: the deployment it follows (its environment's previous one that started) becomes a failed
- * change when it succeeded less than 24 hours before the rollback was created. Its time to restore is set by
- * the next success (see recordSuccessFacts).
+ * A rollback started: the deployment it follows (its environment's previous one that started, restarts aside)
+ * becomes a failed change when it succeeded less than 24 hours before the rollback was created. Its time to
+ * restore is set by the next success (see recordSuccessFacts).
  */
 export async function recordRollbackStartFacts(db: Executor, id: number): Promise<void> {
   const rollback = await db
@@ -27,6 +37,7 @@ export async function recordRollbackStartFacts(db: Executor, id: number): Promis
     .where('env_id', '=', rollback.env_id)
     .where('id', '<', id)
     .where('started_at', 'is not', null)
+    .where('kind', '!=', 'restart')
     .orderBy('id', 'desc')
     .limit(1)
     .executeTakeFirst();
@@ -49,7 +60,7 @@ export async function recordSuccessFacts(db: Executor, id: number, finishedAt: s
     .select(['app_id', 'env_id', 'kind', 'commit_time'])
     .where('id', '=', id)
     .executeTakeFirst();
-  if (!row) return;
+  if (!row || !isChange(row.kind)) return;
   if (row.kind !== 'rollback' && row.commit_time) {
     // The API takes a commit time up to five minutes ahead of its own clock (a committer's clock may run
     // ahead); a change cannot have reached production before it was made, so such a lead time is zero.

@@ -362,7 +362,8 @@ export async function runDeployment(
     outcome = await run(
       workloads,
       { deploymentId: String(deploymentId), valuesVersion },
-      { ...request, keepUnused: row.kind === 'rollback', minReadySeconds },
+      // A rollback or a restart deploys a set that ran before: resources it no longer uses stay as they are.
+      { ...request, keepUnused: row.kind === 'rollback' || row.kind === 'restart', minReadySeconds },
       {
         earlier: resumed ? progressOf(row) : { touched: false, started: [], created: [] },
         save: (progress, db) => fence.write((tx) => recordProgress(tx, deploymentId, progress), db),
@@ -374,8 +375,13 @@ export async function runDeployment(
         if (!(await recordSuccess(tx, deploymentId, { ...target, setId: runSetId }, deps.replicaId))) {
           throw new DeploymentInterrupted('this replica lost its lease on the environment', true);
         }
-        // A rollback brings its config back too, so the next deployment does not undo it.
-        if (request.valuesVersion !== undefined && request.valuesVersion !== null) {
+        // A rollback brings its config back too, so the next deployment does not undo it. A restart runs with
+        // the values its current deployment ran with, and leaves values set since for the next deployment.
+        if (
+          row.kind === 'rollback' &&
+          request.valuesVersion !== undefined &&
+          request.valuesVersion !== null
+        ) {
           const latest = await latestValuesVersion(tx, target.app, target.env);
           if (latest !== request.valuesVersion) {
             const restored = await restoreValues(

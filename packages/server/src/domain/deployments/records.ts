@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import type { ExpressionBuilder, Selectable } from 'kysely';
 import {
   NotFoundError,
   type Deployment,
@@ -11,7 +11,7 @@ import {
   type WorkloadSource,
 } from '@pave/core';
 import type { Executor, Store } from '../../store/index.ts';
-import type { DeploymentsTable, EnvironmentsTable } from '../../store/schema.ts';
+import type { Database, DeploymentsTable, EnvironmentsTable } from '../../store/schema.ts';
 import { now, type Clock } from '../context.ts';
 import { recordRollbackStartFacts, recordSuccessFacts } from './facts.ts';
 import { DeploymentInterrupted, type RunProgress } from './phases/phase.ts';
@@ -22,13 +22,16 @@ export interface DeploymentRequest {
   upsert?: WorkloadSource[];
   /** Deploy: workloads to remove. */
   remove?: string[];
-  /** Rollback, promote, clone: the whole set to deploy. */
+  /** Rollback, promote, clone, restart: the whole set to deploy. */
   setId?: string;
   fromDeploymentId?: string;
   fromEnvId?: string;
   timeoutSeconds: number;
   autoRollback: boolean;
-  /** Rollback: the values version to run with (the source deployment's), restored when it succeeds. */
+  /**
+   * Rollback: the values version to run with (the source deployment's), restored when it succeeds. Restart: the
+   * version the current deployment ran with (not restored: later values wait for the next deployment).
+   */
   valuesVersion?: number | null;
   /** Delete resources the set no longer uses. */
   prune?: boolean;
@@ -156,7 +159,10 @@ export async function recordSuccess(
   return true;
 }
 
-/** Marks a deployment failed (at `clock()`) with its reason, and whether the previous set was restored. */
+/**
+ * Marks a deployment failed (at `clock()`) with its reason, and whether the previous set was restored. It is a
+ * failed change unless it is no change at all (a restart: see isChange).
+ */
 export async function recordFailure(
   db: Executor,
   id: number,
@@ -166,15 +172,23 @@ export async function recordFailure(
 ): Promise<void> {
   await db
     .updateTable('deployments')
-    .set({
+    .set((eb) => ({
       status: 'failed',
       reason,
       finished_at: clock(),
       rolled_back: rolledBack ? 1 : 0,
-      failed_change: 1,
-    })
+      failed_change: failedChangeOf(eb),
+    }))
     .where('id', '=', id)
     .execute();
+}
+
+/**
+ * The `failed_change` of a deployment that fails, by its kind: 1, except for a restart, which is no change
+ * (see isChange in facts.ts).
+ */
+export function failedChangeOf(eb: ExpressionBuilder<Database, 'deployments'>) {
+  return eb.case().when('kind', '=', 'restart').then(0).else(1).end();
 }
 
 /** What a deployment's runs have changed so far, as recordProgress stored it (nothing before its first change). */

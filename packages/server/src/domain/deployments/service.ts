@@ -64,7 +64,7 @@ export interface DeploymentOrigin {
  * the build artifact or commit it deploys, recorded with its commit and commit time. `clock` says when it is
  * created (tests seeding a history pass their own). Into an environment whose type requires approval
  * it is `awaiting-approval` instead, with an approval.requested event; either way it supersedes the older
- * deployments of the environment still awaiting approval.
+ * deployments of the environment still awaiting approval. A restart does neither (see below).
  */
 export async function insertDeployment(
   tx: Executor,
@@ -77,7 +77,12 @@ export async function insertDeployment(
   clock: Clock = now,
 ): Promise<Deployment> {
   await holdQueue(tx, target);
-  const awaitsApproval = await approvalRequired(tx, target.app, target.env);
+  // A restart deploys the environment's current set again, with the values it ran with: a set that was approved
+  // (and checked against policies and freezes) when it was deployed. It restores that desired state and changes
+  // nothing, so it neither awaits approval nor ends the requests that do. Only the server queues one, when it
+  // starts (restart.ts); no route can ask for this kind.
+  const restart = kind === 'restart';
+  const awaitsApproval = !restart && (await approvalRequired(tx, target.app, target.env));
   const row = await tx
     .insertInto('deployments')
     .values({
@@ -131,7 +136,7 @@ export async function insertDeployment(
       commit: deployment.commit,
     },
   });
-  await supersedePending(tx, context, deployment);
+  if (!restart) await supersedePending(tx, context, deployment);
   if (awaitsApproval) await requestApproval(tx, context, deployment);
   return deployment;
 }
@@ -144,7 +149,7 @@ export async function insertDeployment(
  * changes nothing, takes the row's lock on PostgreSQL (as the audit chain's head is taken); SQLite runs one
  * transaction at a time.
  */
-async function holdQueue(tx: Executor, target: { app: string; env: string }): Promise<void> {
+export async function holdQueue(tx: Executor, target: { app: string; env: string }): Promise<void> {
   await tx
     .updateTable('environments')
     .set((eb) => ({ type: eb.ref('type') }))

@@ -11,7 +11,7 @@ import {
   runDeployment,
   type OrchestratorDeps,
 } from './orchestrator.ts';
-import { journal, leaseFence, pendingDeployment, type LeaseFence } from './records.ts';
+import { failedChangeOf, journal, leaseFence, pendingDeployment, type LeaseFence } from './records.ts';
 import { releaseStateLocks } from '../resources/state.ts';
 import { releaseEnvironmentLease } from '../environments.ts';
 
@@ -226,7 +226,12 @@ export class DeploymentWorker {
             .write(async (tx) => {
               const failed = await tx
                 .updateTable('deployments')
-                .set({ status: 'failed', reason, finished_at: now(), failed_change: 1 })
+                .set((eb) => ({
+                  status: 'failed',
+                  reason,
+                  finished_at: now(),
+                  failed_change: failedChangeOf(eb),
+                }))
                 .where('id', '=', id)
                 .where('status', '=', 'running')
                 .returning(['kind', 'actor'])

@@ -28,6 +28,7 @@ import { webhookNames } from './0027_webhook_names.ts';
 import { deploymentProgress } from './0028_deployment_progress.ts';
 import { webhookSealedUrls } from './0029_webhook_sealed_urls.ts';
 import { ssoSealedSignIns } from './0030_sso_sealed_sign_ins.ts';
+import { restartDeployments } from './0031_restart_deployments.ts';
 
 /** The database engines the store runs on. */
 export type StoreEngine = 'sqlite' | 'postgres';
@@ -70,4 +71,5 @@ export const migrations: readonly StoreMigration[] = [
   deploymentProgress,
   webhookSealedUrls,
   ssoSealedSignIns,
+  restartDeployments,
 ];

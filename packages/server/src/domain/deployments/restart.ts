@@ -1,0 +1,167 @@
+// Bringing an environment's current set back when the control plane starts, as Argo CD's self-heal brings an
+// application back to its desired state and Heroku brings dynos back: the process runtime cannot restart a
+// container on its own (its environment, secrets included, is never written to disk), so after a reboot or
+// `pave down` its workloads stay stopped until the control plane deploys them again.
+import type { Deployment } from '@pave/core';
+import type { DriverContext, RuntimeDriver } from '@pave/plugin-api';
+import type { Executor, Store } from '../../store/index.ts';
+import { now, systemContext } from '../context.ts';
+import { isDeletionOwner } from '../environments.ts';
+import { DEFAULT_TIMEOUT_SECONDS, pendingDeployment, type DeploymentRequest } from './records.ts';
+import { holdQueue, insertDeployment } from './service.ts';
+import { loadSet } from './sets.ts';
+
+/** Who queues restarts, in their deployments, audit entries and events. */
+export const RESTART_ACTOR = 'system';
+
+/** The message of every restart. */
+export const RESTART_MESSAGE = 'restart: the workloads were not running when Pave started';
+
+/** An environment whose current set runs on, as the store has it when the control plane starts. */
+interface Candidate {
+  app: string;
+  env: string;
+  deploymentId: number;
+  setId: string;
+}
+
+/**
+ * Queues a restart (a deployment of kind `restart`, by RESTART_ACTOR) for every environment whose current set
+ * has workloads the runtime reports `stopped`: those whose supervisor or host went away while the control plane
+ * was down (a reboot, `pave down`). Called once at start, after the runtimes adopted their workloads; the
+ * worker then runs each restart like any deployment (resources and their servers first, values and secrets
+ * pinned to the version the current deployment ran with). An environment is left alone when it is being
+ * deleted or has expired, when it has a deployment queued or running, or when its newest finished deployment
+ * is not its current one (it failed: someone should look first). Replicas starting together queue one restart
+ * per environment: the check is made again in the transaction that queues it, under the environment's queue
+ * lock. A runtime that cannot say what runs is logged and skipped. Resolves with the restarts queued.
+ */
+export async function queueRestarts(
+  store: Store,
+  runtime: RuntimeDriver,
+  ctx: DriverContext,
+  requestId: string,
+): Promise<Deployment[]> {
+  const context = systemContext(RESTART_ACTOR, requestId);
+  const queued: Deployment[] = [];
+  for (const candidate of await candidates(store.db)) {
+    const { app, env } = candidate;
+    if (!(await restartable(store.db, candidate))) continue;
+    let stopped: string[];
+    try {
+      stopped = await stoppedWorkloads(store.db, runtime, candidate, ctx);
+    } catch (error) {
+      ctx.logger.warn('cannot tell whether the workloads of an environment run; not restarting them', {
+        app,
+        env,
+        error: (error as Error).message,
+      });
+      continue;
+    }
+    if (stopped.length === 0) continue;
+    const deployment = await store.transaction(async (tx) => {
+      await holdQueue(tx, candidate);
+      const current = await restartable(tx, candidate);
+      if (!current) return undefined;
+      const request: DeploymentRequest = {
+        setId: candidate.setId,
+        fromDeploymentId: String(candidate.deploymentId),
+        valuesVersion: current.valuesVersion,
+        timeoutSeconds: current.request.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
+        autoRollback: true,
+        ...(current.request.minReadySeconds !== undefined
+          ? { minReadySeconds: current.request.minReadySeconds }
+          : {}),
+      };
+      return insertDeployment(tx, context, candidate, 'restart', request, RESTART_MESSAGE);
+    });
+    if (!deployment) continue;
+    queued.push(deployment);
+    ctx.logger.info(`queued deployment ${deployment.id} to restart ${stopped.join(', ')} of ${app}/${env}`, {
+      app,
+      env,
+      deployment: deployment.id,
+      workloads: stopped,
+    });
+  }
+  return queued;
+}
+
+/** Every environment with a current set, apart from those being deleted and ephemeral ones that expired. */
+async function candidates(db: Executor): Promise<Candidate[]> {
+  const at = now();
+  const rows = await db
+    .selectFrom('environments')
+    .select(['app_id', 'id', 'current_deployment_id', 'current_set_id', 'lease_owner', 'expires_at'])
+    .where('current_deployment_id', 'is not', null)
+    .where('current_set_id', 'is not', null)
+    .orderBy('app_id')
+    .orderBy('id')
+    .execute();
+  return rows
+    .filter((row) => !isDeletionOwner(row.lease_owner) && !(row.expires_at !== null && row.expires_at <= at))
+    .map((row) => ({
+      app: row.app_id,
+      env: row.id,
+      deploymentId: Number(row.current_deployment_id),
+      setId: row.current_set_id!,
+    }));
+}
+
+/** The workloads of the candidate's current set that its runtime reports stopped, by name. */
+async function stoppedWorkloads(
+  db: Executor,
+  runtime: RuntimeDriver,
+  candidate: Candidate,
+  ctx: DriverContext,
+): Promise<string[]> {
+  const statuses = await runtime.status({ app: candidate.app, env: candidate.env }, ctx);
+  const workloads = Object.keys((await loadSet(db, candidate.setId)).workloads).sort();
+  return workloads.filter((name) => statuses.find((status) => status.workload === name)?.state === 'stopped');
+}
+
+/**
+ * The current deployment of the candidate, when a restart of it may be queued now: the environment still
+ * runs that deployment's set, is not being deleted, has nothing queued or running, and no deployment failed
+ * after it. Undefined otherwise.
+ */
+async function restartable(
+  db: Executor,
+  candidate: Candidate,
+): Promise<{ valuesVersion: number | null; request: Partial<DeploymentRequest> } | undefined> {
+  const environment = await db
+    .selectFrom('environments')
+    .select(['current_deployment_id', 'current_set_id', 'lease_owner'])
+    .where('app_id', '=', candidate.app)
+    .where('id', '=', candidate.env)
+    .executeTakeFirst();
+  if (
+    !environment ||
+    Number(environment.current_deployment_id) !== candidate.deploymentId ||
+    environment.current_set_id !== candidate.setId ||
+    isDeletionOwner(environment.lease_owner)
+  ) {
+    return undefined;
+  }
+  if (await pendingDeployment(db, candidate.app, candidate.env, 'asc')) return undefined;
+  const failedSince = await db
+    .selectFrom('deployments')
+    .select('id')
+    .where('app_id', '=', candidate.app)
+    .where('env_id', '=', candidate.env)
+    .where('status', '=', 'failed')
+    .where('id', '>', candidate.deploymentId)
+    .limit(1)
+    .executeTakeFirst();
+  if (failedSince) return undefined;
+  const current = await db
+    .selectFrom('deployments')
+    .select(['status', 'values_version', 'request'])
+    .where('id', '=', candidate.deploymentId)
+    .executeTakeFirst();
+  if (current?.status !== 'succeeded') return undefined;
+  return {
+    valuesVersion: current.values_version === null ? null : Number(current.values_version),
+    request: JSON.parse(current.request) as Partial<DeploymentRequest>,
+  };
+}
