@@ -15,6 +15,34 @@ export const PASSWORD_MAX_LENGTH = 1024;
 /** Why a password is refused, for messages. */
 export const PASSWORD_RULE = `must be at least ${PASSWORD_MIN_LENGTH} characters long (at most ${PASSWORD_MAX_LENGTH})`;
 
+/**
+ * The names Pave records its own actions under (audit entries, deployments' `createdBy`, events): `pave` for
+ * set-up and bookkeeping it does itself (the first admin, SSO users, provisioning, resource state), `system`
+ * for restarts and the built-in templates, and its janitor and webhook dispatcher. No user may have one of
+ * them, so that a person's actions can always be told from Pave's own. Every actor Pave acts as is one of
+ * these, or is not a DNS label at all (`rule:<id>`), so it cannot be a username either.
+ */
+export const SYSTEM_ACTORS = {
+  pave: 'pave',
+  system: 'system',
+  janitor: 'pave-janitor',
+  webhooks: 'pave-webhooks',
+} as const;
+/** One of the names Pave records its own actions under. */
+export type SystemActor = (typeof SYSTEM_ACTORS)[keyof typeof SYSTEM_ACTORS];
+
+const reservedUsernames: ReadonlySet<string> = new Set(Object.values(SYSTEM_ACTORS));
+
+/** Whether `username` is one Pave records its own actions under (SYSTEM_ACTORS), which no user may have. */
+export function isReservedUsername(username: string): boolean {
+  return reservedUsernames.has(username);
+}
+
+/** Why a reserved username is refused, for messages. */
+export const RESERVED_USERNAME_RULE =
+  "is reserved for Pave's own actions (audit, deployments, events), so that they cannot be mistaken for a " +
+  "person's; choose another username";
+
 /** `user`: a person, who may have a password; `service`: a service account, which has tokens only. */
 export const UserKind = z.enum(['user', 'service']);
 export type UserKind = z.infer<typeof UserKind>;

@@ -20,6 +20,7 @@ import { REDACTED, redactUrl } from './http/redact.ts';
 import { PAVE_VERSION } from './version.ts';
 import { ProcessRuntime } from '@pave/runtime-process';
 import { DeploymentWorker } from './domain/deployments/worker.ts';
+import { usersWithReservedNames } from './domain/users.ts';
 import { queueRestarts } from './domain/deployments/restart.ts';
 import { keyringSource } from './secrets/keyring.ts';
 import { SecretBox } from './secrets/secret-box.ts';
@@ -303,6 +304,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     if (tokenFile) {
       logger.info({ file: tokenFile }, `created the admin user; its token is in ${tokenFile} (mode 0600)`);
+    }
+    const reserved = await usersWithReservedNames(store.db);
+    if (reserved.length) {
+      logger.warn(
+        { users: reserved },
+        `users named like Pave's own actors (${reserved.join(', ')}) exist: the audit log cannot tell their ` +
+          "actions from Pave's; create each of them again under another name, move their roles, and delete them",
+      );
     }
     const ctx = driverContext(logger, AbortSignal.timeout(30_000));
     try {

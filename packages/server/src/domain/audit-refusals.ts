@@ -1,3 +1,4 @@
+import { SYSTEM_ACTORS } from '@pave/core';
 import type { Store } from '../store/index.ts';
 import { recordAudit, type AuditRecord } from './audit.ts';
 import { now, systemContext, type Actor } from './context.ts';
@@ -147,7 +148,12 @@ export class RefusalRecorder {
     if (!tally && this.tallies.size >= (this.options.kindsPerWindow ?? REFUSAL_KINDS_PER_WINDOW)) {
       tally = this.overflow.get(record.action);
       if (!tally) {
-        tally = this.newTally({ userId: '', username: 'pave' }, overflowRecord(record.action), at, requestId);
+        tally = this.newTally(
+          { userId: '', username: SYSTEM_ACTORS.pave },
+          overflowRecord(record.action),
+          at,
+          requestId,
+        );
         this.overflow.set(record.action, tally);
       }
     } else if (!tally) {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SYSTEM_ACTORS } from '@pave/core';
 import { isUniqueViolation, type Store } from '../store/index.ts';
 import { recordAudit } from './audit.ts';
 import { now, systemContext } from './context.ts';
@@ -33,12 +34,12 @@ export async function bootstrapAdmin(store: Store, dataDir: string): Promise<str
           role: 'admin',
           scope_kind: 'org',
           scope_id: '',
-          created_by: 'pave',
+          created_by: SYSTEM_ACTORS.pave,
           created_at: now(),
         })
         .execute();
       const created = await insertToken(tx, user, 'admin (created at first start)', null);
-      await recordAudit(tx, systemContext('pave', 'bootstrap', user.id), {
+      await recordAudit(tx, systemContext(SYSTEM_ACTORS.pave, 'bootstrap', user.id), {
         action: 'user.create',
         target: `users/${user.username}`,
         summary: { username: 'admin', tokenId: created.id },

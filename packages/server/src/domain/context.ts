@@ -32,7 +32,9 @@ export type Clock = () => string;
 
 /**
  * The context of work Pave does on its own (bootstrap, the janitor, a deployment restoring values): audited
- * under `username`, holding no roles (it is never authorised through the API).
+ * under `username`, holding no roles (it is never authorised through the API). `username` is one of
+ * SYSTEM_ACTORS (from @pave/core, which no user may have) when Pave acts for itself, or the user's own name
+ * when it finishes work a user asked for (a login, a queued deployment).
  */
 export function systemContext(username: string, requestId: string, userId = ''): RequestContext {
   return {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { SYSTEM_ACTORS } from '@pave/core';
 import type { Store } from '../store/index.ts';
 import { now, systemContext, type RequestContext } from './context.ts';
 import {
@@ -19,7 +20,7 @@ export const JANITOR_INTERVAL_MS = 10_000;
 export const EVENT_RETENTION_MS = 30 * 86_400_000;
 
 /** The actor the janitor's deletions are audited as. */
-const JANITOR: RequestContext = systemContext('pave-janitor', 'janitor');
+const JANITOR: RequestContext = systemContext(SYSTEM_ACTORS.janitor, 'janitor');
 
 /**
  * Deletes ephemeral environments whose time to live has run out, with their workloads and resources, as

@@ -1,10 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import * as oidc from 'openid-client';
 import {
+  SYSTEM_ACTORS,
   AuthenticationError,
   InputError,
   ServiceUnavailableError,
   isDnsLabel,
+  isReservedUsername,
   type LoginResult,
   type OrgRole,
 } from '@pave/core';
@@ -446,12 +448,12 @@ export class OidcSignOn {
           role,
           scope_kind: 'org',
           scope_id: '',
-          created_by: 'pave',
+          created_by: SYSTEM_ACTORS.pave,
           created_at: at,
         })
         .execute();
     }
-    await recordAudit(tx, systemContext('pave', requestId), {
+    await recordAudit(tx, systemContext(SYSTEM_ACTORS.pave, requestId), {
       action: 'user.create',
       target: `users/${username}`,
       summary: {
@@ -535,7 +537,10 @@ export function usernameFrom(name: string | undefined): string {
   return label && isDnsLabel(label) ? label : 'user';
 }
 
-/** `base`, or `base-2`, `base-3`, … : the first that no user or service account has. */
+/**
+ * `base`, or `base-2`, `base-3`, … : the first that no user or service account has and that is not reserved
+ * for Pave's own actions (a provider's `system` becomes `system-2`).
+ */
 async function freeUsername(tx: Executor, base: string): Promise<string> {
   const taken = new Set(
     (
@@ -546,9 +551,10 @@ async function freeUsername(tx: Executor, base: string): Promise<string> {
         .execute()
     ).map((row) => row.username),
   );
-  if (!taken.has(base)) return base;
+  const free = (name: string) => !taken.has(name) && !isReservedUsername(name);
+  if (free(base)) return base;
   for (let n = 2; ; n += 1) {
-    if (!taken.has(`${base}-${n}`)) return `${base}-${n}`;
+    if (free(`${base}-${n}`)) return `${base}-${n}`;
   }
 }
 

@@ -1,4 +1,5 @@
 import {
+  SYSTEM_ACTORS,
   ConflictError,
   InputError,
   NotFoundError,
@@ -39,7 +40,7 @@ const localView: RuntimeTargetView = {
   ...LOCAL_TARGET,
   criteria: [],
   builtIn: true,
-  updatedBy: 'pave',
+  updatedBy: SYSTEM_ACTORS.pave,
   updatedAt: '1970-01-01T00:00:00.000Z',
 };
 

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { FieldProblem, Template, TemplateAnswers } from '@pave/core';
+import { TooManyRequestsError, type FieldProblem, type Template, type TemplateAnswers } from '@pave/core';
 import type { AnswersRendering, TemplateCheck, TemplateStep } from './template-render.ts';
 
 /*
@@ -21,7 +21,12 @@ export const TEMPLATE_TIME_LIMIT_SECONDS = 5;
 /** How much heap one check or rendering of a template may use. */
 export const TEMPLATE_MEMORY_LIMIT_MB = 256;
 /** Jobs that run at once; more wait for a worker. At least two, so one runaway does not hold every other. */
-const MAX_WORKERS = Math.min(4, Math.max(2, availableParallelism() - 1));
+export const TEMPLATE_JOBS_AT_ONCE = Math.min(4, Math.max(2, availableParallelism() - 1));
+/**
+ * Jobs that may wait for a worker; more are refused at once (TooManyRequestsError, 429 with Retry-After), so
+ * that a burst of runaway renders keeps every other template request waiting seconds, not minutes.
+ */
+export const TEMPLATE_JOBS_WAITING = 16;
 
 /** What a worker is asked to do: check a template as applied, or check answers and render with them. */
 export type TemplateJob =
@@ -42,7 +47,7 @@ export type TemplateJobOutcome<T> = { result: T } | { stopped: FieldProblem; sta
 
 /**
  * The problems a template has when applied (see checkTemplateRendering in template-render.ts), worked out in
- * a worker; or the limit it hit.
+ * a worker; or the limit it hit. TooManyRequestsError when TEMPLATE_JOBS_WAITING jobs already wait.
  */
 export async function checkTemplateInWorker(template: Template): Promise<TemplateJobOutcome<TemplateCheck>> {
   return (await runJob({ kind: 'check', template })) as TemplateJobOutcome<TemplateCheck>;
@@ -50,7 +55,8 @@ export async function checkTemplateInWorker(template: Template): Promise<Templat
 
 /**
  * `answers` checked against a template and the template rendered with them (see renderWithAnswers in
- * template-render.ts), in a worker; or the limit it hit.
+ * template-render.ts), in a worker; or the limit it hit. TooManyRequestsError when TEMPLATE_JOBS_WAITING jobs
+ * already wait.
  */
 export async function renderInWorker(
   template: Template,
@@ -69,7 +75,14 @@ const waiting: Array<() => void> = [];
 let busy = 0;
 
 async function runJob(job: TemplateJob): Promise<TemplateJobOutcome<TemplateCheck | AnswersRendering>> {
-  while (busy >= MAX_WORKERS) await new Promise<void>((resolve) => waiting.push(resolve));
+  if (busy >= TEMPLATE_JOBS_AT_ONCE && waiting.length >= TEMPLATE_JOBS_WAITING) {
+    throw new TooManyRequestsError(
+      `the template workers are busy (${TEMPLATE_JOBS_AT_ONCE} jobs running, ${TEMPLATE_JOBS_WAITING} waiting): ` +
+        `retry in ${TEMPLATE_TIME_LIMIT_SECONDS} seconds`,
+      TEMPLATE_TIME_LIMIT_SECONDS,
+    );
+  }
+  while (busy >= TEMPLATE_JOBS_AT_ONCE) await new Promise<void>((resolve) => waiting.push(resolve));
   busy += 1;
   let slot: TemplateWorker | undefined;
   try {

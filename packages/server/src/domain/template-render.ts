@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import nunjucks from 'nunjucks';
@@ -121,6 +122,31 @@ function newAjv(): Ajv2020 {
   return ajv;
 }
 
+/** How many templates' compiled parameters a worker keeps (compiling is most of the time of a render). */
+const COMPILED_PARAMETERS_KEPT = 50;
+/** Compiled parameters by a hash of their exact JSON text, the least recently used first. */
+const compiled = new Map<string, ValidateFunction>();
+
+/**
+ * `parameters` compiled with Ajv, from the cache when the very same parameters (by their JSON text, not the
+ * template's id: another version or tenant has other parameters) were compiled before. Each compiles with
+ * an Ajv of its own, so that no schema (an `$id`, say) is shared between templates. A compiled function keeps
+ * nothing between calls but `errors`, which each call replaces; defaults are filled in as fresh copies.
+ * Throws what Ajv throws for parameters that do not compile (never cached).
+ */
+function compiledParameters(parameters: TemplateParameters): ValidateFunction {
+  const key = createHash('sha256').update(JSON.stringify(parameters)).digest('hex');
+  let validate = compiled.get(key);
+  if (validate) {
+    compiled.delete(key);
+  } else {
+    validate = newAjv().compile(parameters);
+    if (compiled.size >= COMPILED_PARAMETERS_KEPT) compiled.delete(compiled.keys().next().value!);
+  }
+  compiled.set(key, validate);
+  return validate;
+}
+
 /**
  * Every problem of a template's parameters as a JSON Schema, as JSON pointers into the template: keywords
  * with wrong values (a type that does not exist, a default of the wrong shape is not checked), patterns that
@@ -219,7 +245,7 @@ export function checkAnswers(
   let validate: ValidateFunction;
   onStep({ stage: 'parameters', path: '/parameters', subject: 'parameters' });
   try {
-    validate = newAjv().compile(parameters);
+    validate = compiledParameters(parameters);
   } catch (error) {
     return {
       answers,

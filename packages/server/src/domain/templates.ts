@@ -1,6 +1,7 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import {
+  SYSTEM_ACTORS,
   ConflictError,
   InputError,
   NotFoundError,
@@ -459,7 +460,7 @@ function utf8(bytes: Uint8Array): string | undefined {
 export async function seedBuiltInTemplates(store: Store, dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
   const seeded: string[] = [];
-  const context = systemContext('system', 'seed-templates');
+  const context = systemContext(SYSTEM_ACTORS.system, 'seed-templates');
   for (const entry of entries.filter((e) => e.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
     const input = await readTemplateDirectory(join(dir, entry.name));
     if (await latestRow(store.db, input.id)) continue;

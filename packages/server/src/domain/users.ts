@@ -9,8 +9,11 @@ import {
   PASSWORD_MAX_LENGTH,
   PASSWORD_MIN_LENGTH,
   PASSWORD_RULE,
+  SYSTEM_ACTORS,
+  RESERVED_USERNAME_RULE,
   TooManyRequestsError,
   isDnsLabel,
+  isReservedUsername,
   type CreateTeamBody,
   type CreateUserBody,
   type LoginFailuresCleared,
@@ -116,14 +119,20 @@ function userNotFound(username: string, path = 'username'): NotFoundError {
 
 /**
  * Creates a user (kind `user`, with a password when one is given) or a service account (kind `service`: it
- * has tokens only, never a password). InputError for a username that is not a DNS label, a password shorter
- * than 12 characters, or a password for a service account; ConflictError if the username is taken.
+ * has tokens only, never a password). InputError for a username that is not a DNS label or is one Pave records
+ * its own actions under (SYSTEM_ACTORS), a password shorter than 12 characters, or a password for a service
+ * account; ConflictError if the username is taken.
  */
 export async function createUser(store: Store, context: RequestContext, body: CreateUserBody): Promise<User> {
   const kind: UserKind = body.kind ?? 'user';
   if (!isDnsLabel(body.username)) {
     throw new InputError(`"${body.username}" is not a valid username`, [
       { path: '/username', message: DNS_LABEL_RULE },
+    ]);
+  }
+  if (isReservedUsername(body.username)) {
+    throw new InputError(`"${body.username}" is a reserved username`, [
+      { path: '/username', message: RESERVED_USERNAME_RULE },
     ]);
   }
   if (body.password !== undefined) {
@@ -162,6 +171,23 @@ export async function createUser(store: Store, context: RequestContext, body: Cr
     throw error;
   }
   return toUser(row, []);
+}
+
+/**
+ * The users and service accounts, by username, that have a name Pave records its own actions under
+ * (SYSTEM_ACTORS): made before such names were refused. Their actions cannot be told from Pave's own in the
+ * audit log, so the server warns about them at start; they keep working, since refusing their login could lock
+ * an organisation out of its only admin.
+ */
+export async function usersWithReservedNames(db: Executor): Promise<string[]> {
+  const reserved = Object.values(SYSTEM_ACTORS);
+  const rows = await db
+    .selectFrom('users')
+    .select('username')
+    .where('username', 'in', reserved)
+    .orderBy('username')
+    .execute();
+  return rows.map((row) => row.username);
 }
 
 /** Every user and service account, ordered by username, each with the ids of its teams (sorted). */

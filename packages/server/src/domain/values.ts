@@ -1,4 +1,5 @@
 import {
+  SYSTEM_ACTORS,
   ConflictError,
   InputError,
   MAX_VALUE_KEYS,
@@ -315,7 +316,7 @@ export async function recordClonedValues(
  */
 export async function currentValuesVersion(store: Store, app: string, env: string): Promise<number | null> {
   await store.transaction((tx) =>
-    recordVersions(tx, systemContext('pave', 'deployment'), app, [env], INHERITED),
+    recordVersions(tx, systemContext(SYSTEM_ACTORS.pave, 'deployment'), app, [env], INHERITED),
   );
   return latestValuesVersion(store.db, app, env);
 }

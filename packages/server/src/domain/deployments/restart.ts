@@ -4,6 +4,7 @@
 // `pave down` its workloads stay stopped until the control plane deploys them again.
 import type { Deployment } from '@pave/core';
 import type { DriverContext, RuntimeDriver } from '@pave/plugin-api';
+import { SYSTEM_ACTORS } from '@pave/core';
 import type { Executor, Store } from '../../store/index.ts';
 import { now, systemContext } from '../context.ts';
 import { isDeletionOwner } from '../environments.ts';
@@ -12,7 +13,7 @@ import { holdQueue, insertDeployment } from './service.ts';
 import { loadSet } from './sets.ts';
 
 /** Who queues restarts, in their deployments, audit entries and events. */
-export const RESTART_ACTOR = 'system';
+export const RESTART_ACTOR = SYSTEM_ACTORS.system;
 
 /** The message of every restart. */
 export const RESTART_MESSAGE = 'restart: the workloads were not running when Pave started';

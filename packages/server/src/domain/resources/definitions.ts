@@ -1,4 +1,5 @@
 import {
+  SYSTEM_ACTORS,
   ConflictError,
   InputError,
   NotFoundError,
@@ -75,7 +76,7 @@ function builtInDefinition(spec: ResourceDefinitionSpec): ResourceDefinition {
     driverInputs: { values: {}, secrets: [] },
     criteria: [],
     builtIn: true,
-    updatedBy: 'pave',
+    updatedBy: SYSTEM_ACTORS.pave,
     updatedAt: '1970-01-01T00:00:00.000Z',
   };
 }

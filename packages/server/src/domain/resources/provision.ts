@@ -1,4 +1,5 @@
 import {
+  SYSTEM_ACTORS,
   RESOURCE_TYPES,
   UpstreamError,
   explainMatch,
@@ -77,7 +78,7 @@ async function recordResourceEvent(
     | { type: 'resource.deleted' }
     | { type: 'resource.failed'; reason: string },
 ): Promise<void> {
-  const context = systemContext(target.actor ?? 'pave', `resources:${target.app}/${target.env}`);
+  const context = systemContext(target.actor ?? SYSTEM_ACTORS.pave, `resources:${target.app}/${target.env}`);
   const data = {
     resource: subject.address,
     type: subject.type,

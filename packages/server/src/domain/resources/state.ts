@@ -8,6 +8,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { DriverContext, ResourceDriver, ResourceScope, ResourceStateBackend } from '@pave/plugin-api';
 import { DriverRegistry } from '@pave/plugin-api';
+import { SYSTEM_ACTORS } from '@pave/core';
 import type { Executor, Store } from '../../store/index.ts';
 import type { SecretBox } from '../../secrets/secret-box.ts';
 import { now } from '../context.ts';
@@ -17,7 +18,7 @@ import { envScope, type ResourceDriverRegistry } from './provision.ts';
 export const STATE_CREDENTIAL_TTL_MS = 60 * 60 * 1000;
 
 /** The HTTP basic user name of state credentials (the password is what counts). */
-export const STATE_USERNAME = 'pave';
+export const STATE_USERNAME = SYSTEM_ACTORS.pave;
 
 /** The MAC key scope state credentials are signed with (see SecretBox.macKey). */
 const CREDENTIAL_KEY_SCOPE = 'pave:resource-state-credentials';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { PaveEvent, type WebhookAttempt } from '@pave/core';
+import { SYSTEM_ACTORS, PaveEvent, type WebhookAttempt } from '@pave/core';
 import type { Selectable } from 'kysely';
 import type { Store, Executor } from '../../store/index.ts';
 import type { EventsTable, WebhookDeliveriesTable, WebhooksTable } from '../../store/schema.ts';
@@ -57,7 +57,7 @@ export interface WebhookDispatcherOptions {
 const PENDING_PAGE = 50;
 
 /** The actor Pave records for what the dispatcher does (disabling a webhook). */
-export const WEBHOOK_ACTOR = 'pave-webhooks';
+export const WEBHOOK_ACTOR = SYSTEM_ACTORS.webhooks;
 
 type WebhookRow = Selectable<WebhooksTable>;
 
