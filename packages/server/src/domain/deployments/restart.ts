@@ -8,7 +8,8 @@ import { SYSTEM_ACTORS } from '@pave/core';
 import type { Executor, Store } from '../../store/index.ts';
 import { now, systemContext } from '../context.ts';
 import { isDeletionOwner } from '../environments.ts';
-import { DEFAULT_TIMEOUT_SECONDS, pendingDeployment, type DeploymentRequest } from './records.ts';
+import { recordEvent } from '../events.ts';
+import { DEFAULT_TIMEOUT_SECONDS, journal, pendingDeployment, type DeploymentRequest } from './records.ts';
 import { holdQueue, insertDeployment } from './service.ts';
 import { loadSet } from './sets.ts';
 
@@ -165,4 +166,51 @@ async function restartable(
     valuesVersion: current.values_version === null ? null : Number(current.values_version),
     request: JSON.parse(current.request) as Partial<DeploymentRequest>,
   };
+}
+
+/**
+ * Cancels the queued deployment `id` instead of running it when it is a restart whose source is no longer the
+ * environment's current deployment: another deployment (one approved meanwhile, say) has run since the restart
+ * was queued, and running the restart would put the older set back over it, unapproved. Called by the worker
+ * in the transaction that would start it; journaled, with a `deployment.cancelled` event. Resolves with
+ * whether it cancelled.
+ */
+export async function cancelStaleRestart(tx: Executor, id: number): Promise<boolean> {
+  const row = await tx
+    .selectFrom('deployments')
+    .innerJoin('environments', (join) =>
+      join
+        .onRef('environments.app_id', '=', 'deployments.app_id')
+        .onRef('environments.id', '=', 'deployments.env_id'),
+    )
+    .select([
+      'deployments.kind',
+      'deployments.request',
+      'deployments.app_id',
+      'deployments.env_id',
+      'environments.current_deployment_id',
+    ])
+    .where('deployments.id', '=', id)
+    .where('deployments.status', '=', 'queued')
+    .executeTakeFirst();
+  if (row?.kind !== 'restart') return false;
+  const source = (JSON.parse(row.request) as Partial<DeploymentRequest>).fromDeploymentId;
+  const current = row.current_deployment_id === null ? null : String(row.current_deployment_id);
+  if (current === source) return false;
+  const reason =
+    `not needed: deployment ${current ?? '(none)'} has run since this restart of deployment ${source} was ` +
+    'queued, and is what the environment runs now';
+  await tx
+    .updateTable('deployments')
+    .set({ status: 'cancelled', reason, finished_at: now() })
+    .where('id', '=', id)
+    .execute();
+  await journal(tx, id, { step: 'cancel', status: 'info', message: reason });
+  await recordEvent(tx, systemContext(RESTART_ACTOR, `deployment-${id}`), {
+    type: 'deployment.cancelled',
+    app: row.app_id,
+    env: row.env_id,
+    data: { deploymentId: String(id), kind: 'restart', status: 'cancelled', reason },
+  });
+  return true;
 }

@@ -14,6 +14,7 @@ import {
 import { failedChangeOf, journal, leaseFence, pendingDeployment, type LeaseFence } from './records.ts';
 import { releaseStateLocks } from '../resources/state.ts';
 import { releaseEnvironmentLease } from '../environments.ts';
+import { cancelStaleRestart } from './restart.ts';
 
 /** How long a replica's claim on an environment lasts without renewal. */
 export const LEASE_MS = 6_000;
@@ -165,16 +166,19 @@ export class DeploymentWorker {
         const fence = leaseFence(this.deps.store, { app, env }, this.replicaId);
         try {
           if (!resumed) {
-            const taken = await fence.write((tx) =>
-              tx
+            const taken = await fence.write(async (tx) => {
+              // A restart the environment has moved on from is cancelled instead (see cancelStaleRestart).
+              if (await cancelStaleRestart(tx, id)) return false;
+              const started = await tx
                 .updateTable('deployments')
                 .set({ status: 'running', started_at: now() })
                 .where('id', '=', id)
                 .where('status', '=', 'queued')
-                .executeTakeFirst(),
-            );
+                .executeTakeFirst();
+              return Number(started.numUpdatedRows) === 1;
+            });
             // Cancelled since it was read: it never runs.
-            if (Number(taken.numUpdatedRows) === 0) continue;
+            if (!taken) continue;
           }
           await fence.write((tx) =>
             journal(tx, id, { step: 'run', status: 'info', message: `run by replica ${this.replicaId}` }),

@@ -1,0 +1,108 @@
+import type { DeploymentDetail } from '@pave/core';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DeploymentWorker } from '../src/domain/deployments/worker.ts';
+import { insertDeployment } from '../src/domain/deployments/service.ts';
+import { systemContext } from '../src/domain/context.ts';
+import { storeEngines } from '../../../test/support/stores.ts';
+import { idleRuntime, openDeployingApi, type DeployingApi } from './support/deploying-api.ts';
+
+const body = (name: string) => ({
+  workloads: [
+    {
+      spec: {
+        apiVersion: 'score.dev/v1b1',
+        metadata: { name },
+        containers: { main: { image: 'node:20', command: ['node', 'server.js'] } },
+      },
+      dir: '/srv/app',
+    },
+  ],
+});
+
+/*
+ * A restart is queued at start for the environment's current deployment. If another deployment becomes current
+ * before the worker takes the restart up (an approval that lands meanwhile, on another replica), running the
+ * restart would put the older set back over the approved change, unapproved: it must not run.
+ */
+describe.each(storeEngines)('a restart the environment moved on from on %s', (engine) => {
+  let api: DeployingApi;
+
+  const detail = async (id: string): Promise<DeploymentDetail> =>
+    (await api.call('GET', `/apps/shop/envs/dev/deployments/${id}`)).json();
+  const run = async (until: () => Promise<boolean>) => {
+    const worker = new DeploymentWorker({
+      store: api.store,
+      runtime: idleRuntime,
+      box: api.box,
+      resourceDrivers: undefined as never,
+      logger: pino({ level: 'silent' }),
+    });
+    worker.start();
+    try {
+      for (let i = 0; i < 200 && !(await until()); i++) await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      await worker.stop();
+    }
+  };
+  const deploy = async (name: string) => {
+    const response = await api.call('POST', '/apps/shop/envs/dev/deployments', body(name));
+    expect(response.statusCode, response.body).toBe(202);
+    const id = response.json().id as string;
+    await run(async () => (await detail(id)).status === 'succeeded');
+    return detail(id);
+  };
+
+  beforeAll(async () => {
+    api = await openDeployingApi(engine, { runtime: idleRuntime });
+    for (const [url, payload] of [
+      ['/apps', { id: 'shop' }],
+      ['/apps/shop/envs', { id: 'dev', type: 'development' }],
+    ] as const) {
+      expect((await api.call('POST', url, payload)).statusCode).toBe(201);
+    }
+  });
+  afterAll(async () => {
+    await api?.cleanup();
+  });
+
+  it('is cancelled, saying why, and leaves the newer set running', async () => {
+    const first = await deploy('v1');
+    // The restart the control plane queued at start, for the deployment then current.
+    const restart = await api.store.transaction((tx) =>
+      insertDeployment(
+        tx,
+        systemContext('system', 'start:test'),
+        { app: 'shop', env: 'dev' },
+        'restart',
+        { setId: first.setId!, fromDeploymentId: first.id, timeoutSeconds: 60, autoRollback: true },
+        'restart: the workloads were not running when Pave started',
+      ),
+    );
+    // A newer deployment (an approval that landed meanwhile) runs first: it has the lower id in the queue's
+    // order here because the restart waits behind it.
+    await api.store.db
+      .updateTable('deployments')
+      .set({ status: 'awaiting-approval' })
+      .where('id', '=', Number(restart.id))
+      .execute();
+    const second = await deploy('v2');
+    await api.store.db
+      .updateTable('deployments')
+      .set({ status: 'queued' })
+      .where('id', '=', Number(restart.id))
+      .execute();
+    await run(async () => !['queued', 'running'].includes((await detail(restart.id)).status));
+
+    const skipped = await detail(restart.id);
+    expect(skipped.status).toBe('cancelled');
+    expect(skipped.reason).toContain(`deployment ${second.id}`);
+    const environment = await api.store.db
+      .selectFrom('environments')
+      .select(['current_deployment_id', 'current_set_id'])
+      .where('app_id', '=', 'shop')
+      .where('id', '=', 'dev')
+      .executeTakeFirstOrThrow();
+    expect(environment).toEqual({ current_deployment_id: Number(second.id), current_set_id: second.setId });
+  });
+});
