@@ -1,7 +1,10 @@
 import type { DeploymentDetail } from '@pave/core';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RuntimeDriver } from '@pave/plugin-api';
 import { DeploymentWorker } from '../src/domain/deployments/worker.ts';
+import { driverContext } from '../src/domain/deployments/orchestrator.ts';
+import { queueRestarts } from '../src/domain/deployments/restart.ts';
 import { insertDeployment } from '../src/domain/deployments/service.ts';
 import { systemContext } from '../src/domain/context.ts';
 import { storeEngines } from '../../../test/support/stores.ts';
@@ -104,5 +107,56 @@ describe.each(storeEngines)('a restart the environment moved on from on %s', (en
       .where('id', '=', 'dev')
       .executeTakeFirstOrThrow();
     expect(environment).toEqual({ current_deployment_id: Number(second.id), current_set_id: second.setId });
+  });
+
+  it('is queued only for the process runtime: elsewhere a stopped workload was stopped on purpose', async () => {
+    // On kubernetes a workload reports stopped when it is scaled to zero (kubectl scale, a night-time
+    // downscaler), which a restart at every start of Pave would undo.
+    expect(
+      (await api.call('POST', '/apps/shop/envs', { id: 'cluster', type: 'development' })).statusCode,
+    ).toBe(201);
+    const applied = await api.call('POST', '/runtime-targets/apply', {
+      targets: [
+        {
+          id: 'lab',
+          type: 'kubernetes',
+          config: { kubeconfig: '/nonexistent/kubeconfig', context: 'lab' },
+          criteria: [{ envId: 'cluster' }],
+        },
+      ],
+    });
+    expect(applied.statusCode, applied.body).toBe(200);
+    const current = await detail(
+      (await api.call('GET', '/apps/shop/envs/dev/deployments')).json().items[0].id,
+    );
+    for (const env of ['dev', 'cluster']) {
+      await api.store.db
+        .updateTable('environments')
+        .set({
+          current_deployment_id: Number(current.id),
+          current_set_id: current.setId!,
+          runtime_target: env === 'cluster' ? 'lab' : null,
+        })
+        .where('app_id', '=', 'shop')
+        .where('id', '=', env)
+        .execute();
+    }
+    await api.store.db
+      .updateTable('deployments')
+      .set({ status: 'succeeded' })
+      .where('id', '=', Number(current.id))
+      .execute();
+    // Every workload of every environment reports stopped.
+    const stopped: RuntimeDriver = {
+      ...idleRuntime,
+      status: async () => [{ workload: 'v2', state: 'stopped', detail: '' }] as never,
+    };
+    const ctx = driverContext(pino({ level: 'silent' }), AbortSignal.timeout(10_000));
+    try {
+      const queued = await queueRestarts(api.store, stopped, ctx, 'start:test');
+      expect(queued.map((deployment) => deployment.envId)).toEqual(['dev']);
+    } finally {
+      ctx.dispose();
+    }
   });
 });

@@ -8,6 +8,7 @@ import { SYSTEM_ACTORS } from '@pave/core';
 import type { Executor, Store } from '../../store/index.ts';
 import { now, systemContext } from '../context.ts';
 import { isDeletionOwner } from '../environments.ts';
+import { LOCAL_TARGET } from '../targets.ts';
 import { recordEvent } from '../events.ts';
 import { DEFAULT_TIMEOUT_SECONDS, journal, pendingDeployment, type DeploymentRequest } from './records.ts';
 import { holdQueue, insertDeployment } from './service.ts';
@@ -28,8 +29,8 @@ interface Candidate {
 }
 
 /**
- * Queues a restart (a deployment of kind `restart`, by RESTART_ACTOR) for every environment whose current set
- * has workloads the runtime reports `stopped`: those whose supervisor or host went away while the control plane
+ * Queues a restart (a deployment of kind `restart`, by RESTART_ACTOR) for every environment on the process
+ * runtime whose current set has workloads the runtime reports `stopped`: those whose supervisor or host went away while the control plane
  * was down (a reboot, `pave down`). Called once at start, after the runtimes adopted their workloads; the
  * worker then runs each restart like any deployment (resources and their servers first, values and secrets
  * pinned to the version the current deployment ran with). An environment is left alone when it is being
@@ -89,19 +90,40 @@ export async function queueRestarts(
   return queued;
 }
 
-/** Every environment with a current set, apart from those being deleted and ephemeral ones that expired. */
+/**
+ * Every environment with a current set on the process runtime, apart from those being deleted and ephemeral
+ * ones that expired.
+ */
 async function candidates(db: Executor): Promise<Candidate[]> {
   const at = now();
   const rows = await db
     .selectFrom('environments')
-    .select(['app_id', 'id', 'current_deployment_id', 'current_set_id', 'lease_owner', 'expires_at'])
+    .select([
+      'app_id',
+      'id',
+      'current_deployment_id',
+      'current_set_id',
+      'lease_owner',
+      'expires_at',
+      'runtime_target',
+    ])
     .where('current_deployment_id', 'is not', null)
     .where('current_set_id', 'is not', null)
     .orderBy('app_id')
     .orderBy('id')
     .execute();
+  // Only the process runtime's `stopped` means that the workload's supervisor went away: docker restarts its
+  // containers itself (a stopped one is stopped for good reason), and on kubernetes a workload reports stopped
+  // when someone scaled it to zero on purpose.
+  const processTargets = new Set(
+    (await db.selectFrom('runtime_targets').select('id').where('type', '=', 'process').execute()).map(
+      (target) => target.id,
+    ),
+  );
+  processTargets.add(LOCAL_TARGET.id);
   return rows
     .filter((row) => !isDeletionOwner(row.lease_owner) && !(row.expires_at !== null && row.expires_at <= at))
+    .filter((row) => processTargets.has(row.runtime_target ?? LOCAL_TARGET.id))
     .map((row) => ({
       app: row.app_id,
       env: row.id,
