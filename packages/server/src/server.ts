@@ -35,7 +35,7 @@ import { EnvironmentJanitor, EVENT_RETENTION_MS, JANITOR_INTERVAL_MS } from './d
 import { setApprovalTtlMs } from './domain/deployments/approvals.ts';
 import { RouteTable } from './domain/resources/routes.ts';
 import { StateCredentials, withStateBackends } from './domain/resources/state.ts';
-import { claimDataDir } from '@pave/core/data-dir-lock';
+import { claimDataDir, registerReplica } from '@pave/core/data-dir-lock';
 import { portHolder } from './port-holder.ts';
 import { ConflictError } from '@pave/core';
 import { PaveMetrics } from './observability/metrics.ts';
@@ -165,7 +165,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     `workloads and exec commands run with isolation ${isolationDescription}`,
   );
   // One control plane per data directory on SQLite; replicas share a PostgreSQL store (and may share the dir).
-  const releaseDataDir = options.store ? () => undefined : claimDataDir(dataDir, refuseSecondServer(dataDir));
+  // SQLite: one control plane per data directory; PostgreSQL: replicas share it, and each registers there, so
+  // that `pave down` does not stop the workloads they run.
+  const releaseDataDir = options.store
+    ? registerReplica(dataDir, refuseReplica(dataDir))
+    : claimDataDir(dataDir, refuseSecondServer(dataDir));
   let store: Store;
   try {
     store = await openStore({
@@ -543,6 +547,17 @@ function refuseSecondServer(dataDir: string): (holder: number) => Error {
       'stop that one first, give this one another --data-dir, or run several replicas on one PostgreSQL --store';
     return new ConflictError(
       `another pave up (pid ${holder}) already uses the data directory ${dataDir} with its SQLite store; ${fix}`,
+      [{ path: '--data-dir', message: fix }],
+    );
+  };
+}
+
+/** The refusal of a replica (PostgreSQL store) on a data directory another live process holds alone. */
+function refuseReplica(dataDir: string): (holder: number) => Error {
+  return (holder) => {
+    const fix = 'wait for it to finish (pave down), or stop it (a pave up on SQLite) first';
+    return new ConflictError(
+      `process ${holder} holds the data directory ${dataDir} alone (a pave down, or a pave up on SQLite); ${fix}`,
       [{ path: '--data-dir', message: fix }],
     );
   };
