@@ -184,6 +184,41 @@ describe.each(storeEngines)('a replica whose lease on an environment was taken o
     ).toBe(true);
   });
 
+  it('stalled just after its driver created a resource: records it all the same, so that it is not lost', async () => {
+    const stalled = stall();
+    const driverOfA = new FakeResourceDriver();
+    const a = replica({
+      runtime,
+      driver: Object.assign(Object.create(driverOfA) as FakeResourceDriver, {
+        create: async (...args: Parameters<FakeResourceDriver['create']>) => {
+          const made = await driverOfA.create(...args);
+          await stalled.wait();
+          return made;
+        },
+      }),
+    });
+    // Names are made from the resource's scope: B's create of the same resource finds it exists already.
+    const driverOfB = new FakeResourceDriver();
+    driverOfB.fail('create', { message: 'database "shop_dev_cache" already exists' });
+    const b = replica({ runtime, driver: driverOfB });
+    a.start();
+    expect((await finished(await queue(web('v1')))).status).toBe('succeeded');
+
+    const id = await queue(web('v2', true));
+    await stalled.inCall;
+    await takeOver(b);
+    expect((await finished(id)).status).toBe('failed');
+
+    stalled.release();
+    await a.stop();
+    // The resource A's driver made is recorded, so that the next deployment keeps it rather than failing on
+    // it again (and deleting the environment deletes it).
+    const [madeByA] = [...driverOfA.resources.keys()];
+    expect((await stored(id)).resources.map((row) => [row.address, row.driver_id])).toEqual([
+      ['web.cache', madeByA],
+    ]);
+  });
+
   it('stalled waiting for its workloads, which then fail: neither rolls back nor fails the deployment', async () => {
     const { logger, lines } = keptLogger();
     const stalled = stall();

@@ -586,7 +586,8 @@ export async function provisionResources(
      * Keeps the list durable with the deployment: called with `created` as it is then, in the transaction that
      * stores each resource this call creates (first in it) and in the one that deletes such a resource again.
      * Rejecting with DeploymentInterrupted (its replica lost the environment's lease) ends provisioning at once:
-     * the resource is not stored, and nothing is taken back (the lease's holder is in charge now).
+     * nothing is taken back (the lease's holder is in charge now), and a resource the driver has just created is
+     * still recorded, outside the deployment's list, so that it is not left unknown to Pave.
      */
     saveCreated?: ((db: Executor, created: string[]) => Promise<void>) | undefined;
   } = {},
@@ -687,20 +688,38 @@ export async function provisionResources(
    * Stores what a driver made of a resource, with its resource.provisioned event (and for one it created, the
    * deployment's list of what it created), in one transaction.
    */
-  const storeProvisioned = (
+  const storeProvisioned = async (
     node: ResourceNode,
     definition: LoadedDefinition,
     change: 'created' | 'updated' | 'replaced',
     write: (tx: Executor) => Promise<unknown>,
-  ) =>
-    store.transaction(async (tx) => {
-      if (change === 'created') await options.saveCreated?.(tx, createdAddresses());
+  ) => {
+    const provisioned = async (tx: Executor) => {
       await write(tx);
       await recordResourceEvent(tx, target, nodeSubject(node, definition), {
         type: 'resource.provisioned',
         change,
       });
-    });
+    };
+    try {
+      await store.transaction(async (tx) => {
+        if (change === 'created') await options.saveCreated?.(tx, createdAddresses());
+        await provisioned(tx);
+      });
+    } catch (error) {
+      if (!(error instanceof DeploymentInterrupted && error.leaseLost && change === 'created')) throw error;
+      // The lease went while the driver created the resource. It exists all the same: recorded, it is kept by
+      // the next deployment (and deleted with the environment) rather than created again, which fails on a
+      // name that is taken. Unless the lease's holder has recorded one at this address since.
+      await store.transaction(provisioned).catch((recordError: unknown) => {
+        ctx.logger.warn(`${node.address}: created, but not recorded after this replica lost its lease`, {
+          address: node.address,
+          error: (recordError as Error).message,
+        });
+      });
+      throw error;
+    }
+  };
   /** Records a resource.failed event and rejects with the error. */
   const failed = async (node: ResourceNode, definition: LoadedDefinition, error: ProvisioningError) => {
     await recordResourceEvent(store.db, target, nodeSubject(node, definition), {
