@@ -50,7 +50,9 @@ async function startOnTerminal(
     output: () => output.replace(/\r\n/g, '\n'),
     async stop() {
       if (child.exitCode !== null) return;
-      process.kill(Number(readFileSync(`${location.dataDir}/pave.lock`, 'utf8').trim()), 'SIGTERM');
+      // The lock names pave up's pid first (then when it started).
+      const [pid] = readFileSync(`${location.dataDir}/pave.lock`, 'utf8').trim().split(' ');
+      process.kill(Number(pid), 'SIGTERM');
       await exited;
     },
   };

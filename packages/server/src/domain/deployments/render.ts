@@ -22,8 +22,11 @@ import { hashOf } from '../canonical-json.ts';
 import { profilesForEnvironment } from '../profiles.ts';
 import type { SetWorkloads } from './sets.ts';
 
-/** Where host ports for workloads are allocated from. */
-export const HOST_PORT_RANGE = { from: 20_000, to: 39_999 } as const;
+/**
+ * Where host ports for workloads are allocated from: below Linux's ephemeral range (32768–60999 by default), from
+ * which the kernel gives outgoing connections their local ports, so that none can take a workload's port.
+ */
+export const HOST_PORT_RANGE = { from: 20_000, to: 32_767 } as const;
 
 /** The environment a set is rendered for. */
 export interface RenderTarget {

@@ -1,0 +1,19 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { HOST_PORT_RANGE } from '../src/domain/deployments/render.ts';
+
+/*
+ * A workload's host port is allocated once and kept. One inside the ephemeral range the kernel picks the
+ * local ports of outgoing connections (and of listen(0)) from can be taken by any process meanwhile, and the
+ * workload then fails with EADDRINUSE: a test run saw exactly that (port 38718).
+ */
+describe('host ports', () => {
+  it("are allocated below the kernel's ephemeral port range", () => {
+    const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    expect(low).toBeGreaterThan(HOST_PORT_RANGE.from);
+    expect(HOST_PORT_RANGE.to).toBeLessThan(low!);
+  });
+});
