@@ -4,14 +4,19 @@
 // `pave down` its workloads stay stopped until the control plane deploys them again.
 import type { Deployment } from '@pave/core';
 import type { DriverContext, RuntimeDriver } from '@pave/plugin-api';
+import type { Logger } from 'pino';
 import { SYSTEM_ACTORS } from '@pave/core';
 import type { Executor, Store } from '../../store/index.ts';
 import { now, systemContext } from '../context.ts';
 import { isDeletionOwner } from '../environments.ts';
 import { LOCAL_TARGET } from '../targets.ts';
 import { recordEvent } from '../events.ts';
+import { listDefinitions } from '../resources/definitions.ts';
+import { planResources, type ResourceDriverRegistry } from '../resources/provision.ts';
+import type { SecretBox } from '../../secrets/secret-box.ts';
+import { driverContext } from './orchestrator.ts';
 import { DEFAULT_TIMEOUT_SECONDS, journal, pendingDeployment, type DeploymentRequest } from './records.ts';
-import { holdQueue, insertDeployment } from './service.ts';
+import { PLAN_TIMEOUT_MS, holdQueue, insertDeployment } from './service.ts';
 import { loadSet } from './sets.ts';
 
 /** Who queues restarts, in their deployments, audit entries and events. */
@@ -222,17 +227,90 @@ export async function cancelStaleRestart(tx: Executor, id: number): Promise<bool
   const reason =
     `not needed: deployment ${current ?? '(none)'} has run since this restart of deployment ${source} was ` +
     'queued, and is what the environment runs now';
+  await cancelRestart(tx, { id, app: row.app_id, env: row.env_id }, reason);
+  return true;
+}
+
+/**
+ * Why the queued restart `id` must not run, although its source is still current: the resources it would
+ * provision are not the ones that run. A resource definition changed since the current deployment (a restart
+ * would update or replace resources with it, unapproved and uncounted), or no longer provisions a resource
+ * (`pave defs delete --force`). A restart changes nothing; such changes wait for a deployment. Asks the drivers
+ * as `pave deploy --plan` does (`dryRun`). Undefined when it may run.
+ */
+export async function restartWouldChange(
+  deps: { store: Store; box: SecretBox; resourceDrivers?: ResourceDriverRegistry; logger: Logger },
+  id: number,
+): Promise<string | undefined> {
+  const row = await deps.store.db
+    .selectFrom('deployments')
+    .innerJoin('environments', (join) =>
+      join
+        .onRef('environments.app_id', '=', 'deployments.app_id')
+        .onRef('environments.id', '=', 'deployments.env_id'),
+    )
+    .select(['deployments.kind', 'deployments.request', 'deployments.actor', 'environments.type'])
+    .select(['deployments.app_id as app', 'deployments.env_id as env'])
+    .where('deployments.id', '=', id)
+    .executeTakeFirst();
+  if (row?.kind !== 'restart' || !deps.resourceDrivers) return undefined;
+  const request = JSON.parse(row.request) as Partial<DeploymentRequest>;
+  if (!request.setId) return undefined;
+  const workloads = (await loadSet(deps.store.db, request.setId)).workloads;
+  const ctx = driverContext(deps.logger, AbortSignal.timeout(PLAN_TIMEOUT_MS));
+  try {
+    const plan = await planResources(
+      deps.store.db,
+      { app: row.app, env: row.env, envType: row.type, actor: row.actor },
+      workloads,
+      { keepUnused: true },
+      { box: deps.box, drivers: deps.resourceDrivers, ctx: { ...ctx, dryRun: true }, read: false },
+    );
+    const deploy =
+      'a restart changes nothing: deploy to put that right (with approval where needed); the workloads stay ' +
+      'stopped until then';
+    if (plan.problems.length) {
+      const problems = plan.problems.map((problem) => `${problem.path}: ${problem.message}`).join('; ');
+      return `not run: its resources can no longer be provisioned as they were (${problems}); ${deploy}`;
+    }
+    // A resource whose definition was deleted (with --force) is planned as kept, but cannot be provisioned.
+    const defined = new Set((await listDefinitions(deps.store.db)).map((definition) => definition.id));
+    const orphans = plan.changes.filter((change) => change.definitionId && !defined.has(change.definitionId));
+    if (orphans.length) {
+      const listed = orphans
+        .map((change) => `${change.address}: its definition "${change.definitionId}" no longer exists`)
+        .join('; ');
+      return `not run: ${listed}; ${deploy}`;
+    }
+    const changes = plan.changes.filter((change) => change.action !== 'keep');
+    if (changes.length === 0) return undefined;
+    const listed = changes
+      .map((change) => `${change.address}: ${change.action} (${change.reason})`)
+      .join('; ');
+    return `not run: the resources would change since deployment ${request.fromDeploymentId} (${listed}); ${deploy}`;
+  } finally {
+    ctx.dispose();
+  }
+}
+
+/** Cancels the queued restart `deployment` instead of running it, saying why: journaled, with an event. */
+export async function cancelRestart(
+  tx: Executor,
+  deployment: { id: number; app: string; env: string },
+  reason: string,
+): Promise<void> {
+  const { id, app, env } = deployment;
   await tx
     .updateTable('deployments')
     .set({ status: 'cancelled', reason, finished_at: now() })
     .where('id', '=', id)
+    .where('status', '=', 'queued')
     .execute();
   await journal(tx, id, { step: 'cancel', status: 'info', message: reason });
   await recordEvent(tx, systemContext(RESTART_ACTOR, `deployment-${id}`), {
     type: 'deployment.cancelled',
-    app: row.app_id,
-    env: row.env_id,
+    app,
+    env,
     data: { deploymentId: String(id), kind: 'restart', status: 'cancelled', reason },
   });
-  return true;
 }

@@ -180,7 +180,7 @@ export interface DeploymentPlanning {
 }
 
 /** How long planning may wait for resource drivers to answer `diff` and `read`. */
-const PLAN_TIMEOUT_MS = 30_000;
+export const PLAN_TIMEOUT_MS = 30_000;
 
 /**
  * Queues a deployment of an environment, or with `plan: true` only says what it would change. Deploys

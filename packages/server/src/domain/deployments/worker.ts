@@ -14,7 +14,7 @@ import {
 import { failedChangeOf, journal, leaseFence, pendingDeployment, type LeaseFence } from './records.ts';
 import { releaseStateLocks } from '../resources/state.ts';
 import { releaseEnvironmentLease } from '../environments.ts';
-import { cancelStaleRestart } from './restart.ts';
+import { cancelRestart, cancelStaleRestart, restartWouldChange } from './restart.ts';
 
 /** How long a replica's claim on an environment lasts without renewal. */
 export const LEASE_MS = 6_000;
@@ -165,6 +165,13 @@ export class DeploymentWorker {
         const resumed = next.status === 'running';
         const fence = leaseFence(this.deps.store, { app, env }, this.replicaId);
         try {
+          // A restart whose resources would change is not run (see restartWouldChange); asked before the
+          // transaction that starts it, as it may wait on drivers.
+          const refusal = resumed ? undefined : await restartWouldChange(this.deps, id);
+          if (refusal) {
+            await fence.write((tx) => cancelRestart(tx, { id, app, env }, refusal));
+            continue;
+          }
           if (!resumed) {
             const taken = await fence.write(async (tx) => {
               // A restart the environment has moved on from is cancelled instead (see cancelStaleRestart).
