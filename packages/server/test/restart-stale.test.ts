@@ -102,6 +102,14 @@ describe.each(storeEngines)('a restart the environment moved on from on %s', (en
     const skipped = await detail(restart.id);
     expect(skipped.status).toBe('cancelled');
     expect(skipped.reason).toContain(`deployment ${second.id}`);
+    const audit = (await api.call('GET', '/audit?app=shop&limit=500')).json().items as Array<{
+      action: string;
+      actor: string;
+      target: string;
+    }>;
+    expect(audit.filter((entry) => entry.action === 'deployment.cancel')).toMatchObject([
+      { actor: 'system', target: `apps/shop/envs/dev/deployments/${restart.id}` },
+    ]);
     const environment = await api.store.db
       .selectFrom('environments')
       .select(['current_deployment_id', 'current_set_id'])

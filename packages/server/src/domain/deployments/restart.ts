@@ -10,6 +10,7 @@ import type { Executor, Store } from '../../store/index.ts';
 import { now, systemContext } from '../context.ts';
 import { isDeletionOwner } from '../environments.ts';
 import { LOCAL_TARGET } from '../targets.ts';
+import { recordAudit } from '../audit.ts';
 import { recordEvent } from '../events.ts';
 import { listDefinitions } from '../resources/definitions.ts';
 import { planResources, type ResourceDriverRegistry } from '../resources/provision.ts';
@@ -293,7 +294,7 @@ export async function restartWouldChange(
   }
 }
 
-/** Cancels the queued restart `deployment` instead of running it, saying why: journaled, with an event. */
+/** Cancels the queued restart `deployment` instead of running it, saying why: journaled and audited, with an event. */
 export async function cancelRestart(
   tx: Executor,
   deployment: { id: number; app: string; env: string },
@@ -307,7 +308,14 @@ export async function cancelRestart(
     .where('status', '=', 'queued')
     .execute();
   await journal(tx, id, { step: 'cancel', status: 'info', message: reason });
-  await recordEvent(tx, systemContext(RESTART_ACTOR, `deployment-${id}`), {
+  const context = systemContext(RESTART_ACTOR, `deployment-${id}`);
+  await recordAudit(tx, context, {
+    action: 'deployment.cancel',
+    target: `apps/${app}/envs/${env}/deployments/${id}`,
+    appId: app,
+    summary: { id: String(id), kind: 'restart', reason },
+  });
+  await recordEvent(tx, context, {
     type: 'deployment.cancelled',
     app,
     env,
