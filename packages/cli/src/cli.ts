@@ -11,8 +11,10 @@ Environment:
   PAVE_TOKEN     API token for client commands
   PAVE_DATA_DIR  data directory of \`pave up\` (default ~/.pave); its admin.token is used for a local server
   PAVE_CONFIG    path of the config file \`pave login\` writes
-  PAVE_TIMEOUT   seconds to wait for the server's answer to a request (default 60; 0: no limit); streams
-                 (\`logs -f\`, \`events -f\`) wait only for the connection, \`--wait\` for each of its requests
+  PAVE_TIMEOUT   seconds allowed to connect, to send each part of a request, and for its whole answer once
+                 sent (default 60; 0: no limit); the answers to \`envs delete\`, \`apps delete\`, \`--plan\` and
+                 \`resources check\` (the server answers when its drivers are done) and streams (\`logs -f\`,
+                 \`events -f\`) have no limit; \`--wait\` allows it to each of its requests
   NO_COLOR       set to turn colour off
   PAVE_DEBUG     set to 1 to print stack traces of unexpected errors
 `;

@@ -95,7 +95,9 @@ export async function connect(
 
 /**
  * An API client of `server` presenting `token` (none: for a login), whose requests time out after
- * {@link resolveRequestTimeout} with a ConnectionError that says how to allow longer. The client module is
+ * {@link resolveRequestTimeout} with a ConnectionError that says how to allow longer; the requests that wait for
+ * drivers (core's `waitsForDrivers`: deleting an app or environment, plans, `resources check`) only while they
+ * are being sent, as the server answers them only when the drivers are done. The client module is
  * imported only here, so `pave --help` never loads it; ./api-client.ts keeps core's schemas (and zod) out of
  * the commands that only call the API. Throws CliUsageError when PAVE_TIMEOUT is not a number of seconds.
  */
@@ -121,6 +123,9 @@ export async function createClient(
     server,
     token,
     fetch: recordAnswers(environment, (input, init) => nodeFetch(input, init, timeout)),
+    fetchWaitingForDrivers: recordAnswers(environment, (input, init) =>
+      nodeFetch(input, init, { ...timeout, untilSent: true }),
+    ),
   });
 }
 
@@ -130,10 +135,12 @@ export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 60;
 const MAX_REQUEST_TIMEOUT_SECONDS = 86_400;
 
 /**
- * How many seconds the CLI waits for the whole answer to a request before it gives up: PAVE_TIMEOUT (0: no
- * limit), else {@link DEFAULT_REQUEST_TIMEOUT_SECONDS}. An event stream (`logs -f`, `events -f`) is held to it
- * only until it is connected; `--wait` asks again and again, each request held to it. Throws CliUsageError
- * when PAVE_TIMEOUT is not a number of seconds from 0 to 86400.
+ * How many seconds the CLI allows for connecting, for each part of an upload, and for the whole answer to a
+ * request once it is sent, before it gives up: PAVE_TIMEOUT (0: no limit), else
+ * {@link DEFAULT_REQUEST_TIMEOUT_SECONDS}. An event stream (`logs -f`, `events -f`) and a request that waits for
+ * drivers (deleting an app or environment, a plan, `resources check`) are held to it only until they are sent;
+ * `--wait` asks again and again, each request held to it. Throws CliUsageError when PAVE_TIMEOUT is not a number
+ * of seconds from 0 to 86400.
  */
 export function resolveRequestTimeout({ env }: CliEnvironment): number {
   const text = env.PAVE_TIMEOUT?.trim();

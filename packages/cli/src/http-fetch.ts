@@ -1,16 +1,23 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 
 /**
- * How long a request of {@link nodeFetch} may take, and the error it fails with when that runs out. An ordinary
- * request must have its whole answer within `ms`; an event stream (`accept: text/event-stream`) only its
- * connection, since a followed stream may rightly stay quiet for as long as nothing happens.
+ * How long a request of {@link nodeFetch} may take, and the error it fails with when that runs out. The limit
+ * holds for making the connection and for each part of the upload (a slow link that is still taking the body
+ * is not cut); then an ordinary request must have its whole answer within `ms` of the end of the upload. An
+ * event stream (`accept: text/event-stream`), or any request with `untilSent`, is not held to it once sent:
+ * a followed stream may rightly stay quiet, and some requests are answered only when long work is done.
  */
 export interface RequestTimeout {
   /** Milliseconds; 0 for no limit. */
   ms: number;
   /** The error the request fails with (from fetch, or from reading its answer). */
   error: (method: string, url: URL) => Error;
+  /** Hold only the sending of the request to the limit, not the wait for its answer. */
+  untilSent?: boolean;
 }
+
+// The upload goes in parts this big, each written once the last is out, so that each restarts the limit.
+const UPLOAD_PART_BYTES = 64 * 1024;
 
 /**
  * The part of `fetch` that PaveClient uses, on node:http. Node 20's built-in fetch (undici) compiles a
@@ -51,31 +58,44 @@ export async function nodeFetch(
         resolve(toResponse(response, () => timedOut));
       },
     );
-    const timer =
-      timeout && timeout.ms > 0
-        ? setTimeout(() => {
-            // An answer already received in full (a 204 nobody reads) is not cut.
-            if (answer?.complete) return;
-            timedOut = timeout.error(method, url);
-            answer?.destroy(timedOut);
-            request.destroy(timedOut);
-          }, timeout.ms)
-        : undefined;
-    // The socket holds the process while the request is on; the timer alone should not.
-    timer?.unref();
+    let timer: NodeJS.Timeout | undefined;
+    let settled = false;
+    // (Re)starts the limit: at the start, after each part of the upload, and at the end of the upload.
+    function restart() {
+      clearTimeout(timer);
+      if (!timeout || timeout.ms <= 0 || settled) return;
+      timer = setTimeout(() => {
+        // An answer already received in full (a 204 nobody reads) is not cut.
+        if (answer?.complete) return;
+        timedOut = timeout.error(method, url);
+        answer?.destroy(timedOut);
+        request.destroy(timedOut);
+      }, timeout.ms);
+      // The socket holds the process while the request is on; the timer alone should not.
+      timer.unref();
+    }
     function stop() {
+      settled = true;
       clearTimeout(timer);
     }
-    if (stream && timer) {
-      // A reused keep-alive socket is connected already.
-      const connected = url.protocol === 'https:' ? 'secureConnect' : 'connect';
-      request.once('socket', (socket) => (socket.connecting ? socket.once(connected, stop) : stop()));
-    }
+    restart();
+    // Sent in full (so connected): the wait for the answer begins.
+    request.once('finish', () => (stream || timeout?.untilSent ? stop() : restart()));
     request.on('error', (error) => {
       stop();
       reject(timedOut ?? new TypeError('fetch failed', { cause: error }));
     });
-    request.end(typeof init.body === 'string' ? init.body : undefined);
+    const body = typeof init.body === 'string' ? Buffer.from(init.body) : Buffer.alloc(0);
+    let sent = 0;
+    const sendPart = (error?: Error | null) => {
+      if (error || request.destroyed) return;
+      if (sent > 0) restart();
+      if (sent >= body.length) return void request.end();
+      const part = body.subarray(sent, sent + UPLOAD_PART_BYTES);
+      sent += part.length;
+      request.write(part, sendPart);
+    };
+    sendPart();
   });
 }
 

@@ -68,6 +68,91 @@ describe('the request timeout (PAVE_TIMEOUT)', () => {
     expect(io.stderr.text).toBe('');
   });
 
+  // A server that answers only once its drivers are done (a terraform destroy, a plan) takes as long as they do.
+  async function slowServer(ms: number, body: unknown) {
+    const requests: string[] = [];
+    const url = await listen(
+      createHttpServer((request, response) => {
+        requests.push(`${request.method} ${request.url}`);
+        request.resume();
+        setTimeout(() => {
+          if (body === undefined) return void response.writeHead(204).end();
+          response.writeHead(200, { 'content-type': 'application/json' });
+          response.end(JSON.stringify(body));
+        }, ms);
+      }),
+    );
+    return { url, requests };
+  }
+
+  it('waits for `envs delete` and `apps delete` past the limit, as the server answers only when all is torn down', async () => {
+    const server = await slowServer(1_200, undefined);
+    const io = fakeIo({ env: { PAVE_TIMEOUT: '0.3', NO_COLOR: '1' } });
+    const envArgs = cliArgs(server.url, 'envs', 'delete', 'y', '--app', 'x', '--force');
+    const codes = [
+      await within(5_000, runCli(envArgs, io)),
+      await within(5_000, runCli(cliArgs(server.url, 'apps', 'delete', 'x', '--force'), io)),
+    ];
+    expect(io.stderr.text).toBe('');
+    expect(codes).toEqual([0, 0]);
+    expect(io.stdout.text).toContain('Deleted environment y of app x, its workloads and its resources\n');
+    expect(server.requests).toEqual(['DELETE /api/v1/apps/x/envs/y', 'DELETE /api/v1/apps/x?force=true']);
+  });
+
+  it('waits for a plan (`promote --plan`) past the limit, as drivers work it out', async () => {
+    const noChanges = { setId: null, label: 'the current set' };
+    const plan = {
+      setId: 'a1b2c3d4e5f6a7b8',
+      workloads: [],
+      diff: { from: noChanges, to: noChanges, changes: [], values: [], unified: '' },
+      resources: [],
+    };
+    const server = await slowServer(1_200, plan);
+    const io = fakeIo({ env: { PAVE_TIMEOUT: '0.3', NO_COLOR: '1' } });
+    const args = cliArgs(
+      server.url,
+      'promote',
+      '--app',
+      'x',
+      '--from',
+      'dev',
+      '--to',
+      'y',
+      '--plan',
+      '-o',
+      'json',
+    );
+    const code = await within(5_000, runCli(args, io));
+    expect(io.stderr.text).toBe('');
+    expect(code).toBe(0);
+    expect(JSON.parse(io.stdout.text)).toEqual(plan);
+    expect(server.requests).toEqual(['POST /api/v1/apps/x/envs/y/deployments']);
+  });
+
+  it('waits for `resources check` past the limit, as each driver reads its resource', async () => {
+    const server = await slowServer(1_200, { items: [] });
+    const io = fakeIo({ env: { PAVE_TIMEOUT: '0.3', NO_COLOR: '1' } });
+    const args = cliArgs(server.url, 'resources', 'check', '--app', 'x', '--env', 'y', '-o', 'json');
+    const code = await within(5_000, runCli(args, io));
+    expect(io.stderr.text).toBe('');
+    expect(code).toBe(0);
+    expect(server.requests).toEqual(['GET /api/v1/apps/x/envs/y/resources/check']);
+  });
+
+  it('still cuts an ordinary request to a server as slow, and a deployment that is not a plan', async () => {
+    const server = await slowServer(1_200, { items: [], nextCursor: null });
+    const io = fakeIo({ env: { PAVE_TIMEOUT: '0.3', NO_COLOR: '1' } });
+    expect(await within(5_000, runCli(cliArgs(server.url, 'apps', 'list'), io))).toBe(1);
+    const promote = cliArgs(server.url, 'promote', '--app', 'x', '--from', 'dev', '--to', 'y');
+    expect(await within(5_000, runCli(promote, io))).toBe(1);
+    expect(io.stderr.text).toBe(
+      `pave: error: the server at ${server.url} did not answer GET /api/v1/apps within 0.3 s; ` +
+        'if it is only slow, allow it longer with PAVE_TIMEOUT=<seconds> (0: no limit)\n' +
+        `pave: error: the server at ${server.url} did not answer POST /api/v1/apps/x/envs/y/deployments within ` +
+        '0.3 s; if it is only slow, allow it longer with PAVE_TIMEOUT=<seconds> (0: no limit)\n',
+    );
+  });
+
   it('refuses a PAVE_TIMEOUT that is not a number of seconds, as a usage error', async () => {
     const url = await silentServer();
     for (const value of ['abc', '-1', '1m', '100000']) {

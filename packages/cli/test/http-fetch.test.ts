@@ -2,19 +2,22 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { nodeFetch } from '../src/http-fetch.ts';
 
-const servers: Server[] = [];
+const servers: Array<Server | ReturnType<typeof createTcpServer>> = [];
+const sockets: Socket[] = [];
 afterEach(async () => {
+  for (const socket of sockets.splice(0)) socket.destroy();
   await Promise.all(servers.splice(0).map((server) => new Promise((done) => server.close(done))));
 });
 
-async function listen(server: Server): Promise<number> {
+async function listen(server: Server | ReturnType<typeof createTcpServer>): Promise<number> {
   servers.push(server);
+  server.on('connection', (socket: Socket) => sockets.push(socket));
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   return (server.address() as AddressInfo).port;
 }
@@ -80,5 +83,20 @@ describe('nodeFetch', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  // Requests the server answers only when drivers are done are not held to the limit once sent; until then
+  // they are, so an upload a server stops taking in is still cut, though bytes flowed at first.
+  it('cuts an upload that stops flowing, even of a request whose answer has no limit', async () => {
+    const port = await listen(createTcpServer((socket) => socket.pause()));
+    const timeout = { ms: 300, untilSent: true, error: () => new Error('timed out') };
+    const started = Date.now();
+    const failure = await nodeFetch(
+      `http://127.0.0.1:${port}/plan`,
+      { method: 'POST', body: 'x'.repeat(64 * 1024 * 1024) },
+      timeout,
+    ).catch((error: unknown) => error);
+    expect(failure).toEqual(new Error('timed out'));
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 });

@@ -138,6 +138,37 @@ export interface PaveClientOptions {
    * timeout) may reject with a ConnectionError saying why: the client passes it on as it is.
    */
   fetch?: typeof fetch;
+  /**
+   * The fetch to send the requests that wait for drivers with ({@link waitsForDrivers}; default: `fetch`), so
+   * that one giving up on slow answers can let these take as long as the drivers do.
+   */
+  fetchWaitingForDrivers?: typeof fetch;
+}
+
+/**
+ * The requests the server answers only once drivers have done their work, which may rightly take minutes (a
+ * terraform destroy or plan, an exec driver's delete): deleting an environment, deleting an app (all its
+ * environments), a deployment plan (`plan: true`: `deploy --plan`, `promote --plan`) and checking an
+ * environment's resources (each driver reads its resource). Paths are under /api/v1, without the query.
+ */
+const REQUESTS_WAITING_FOR_DRIVERS: ReadonlyArray<{ method: string; path: RegExp; plan?: true }> = [
+  { method: 'DELETE', path: /^\/apps\/[^/]+$/ },
+  { method: 'DELETE', path: /^\/apps\/[^/]+\/envs\/[^/]+$/ },
+  { method: 'POST', path: /^\/apps\/[^/]+\/envs\/[^/]+\/deployments$/, plan: true },
+  { method: 'GET', path: /^\/apps\/[^/]+\/envs\/[^/]+\/resources\/check$/ },
+];
+
+/**
+ * Whether the server answers `method path` (under /api/v1, without the query; `body` as sent) only when drivers
+ * have done their work (see REQUESTS_WAITING_FOR_DRIVERS), so that the answer may take minutes.
+ */
+export function waitsForDrivers(method: string, path: string, body?: unknown): boolean {
+  return REQUESTS_WAITING_FOR_DRIVERS.some(
+    (request) =>
+      request.method === method &&
+      request.path.test(path) &&
+      (!request.plan || (body as { plan?: unknown } | undefined)?.plan === true),
+  );
 }
 
 type Query = Record<string, string | number | boolean | undefined>;
@@ -152,12 +183,14 @@ export class PaveClient {
   private readonly shownServer: string;
   private readonly token: string | undefined;
   private readonly fetchImpl: typeof fetch;
+  private readonly fetchWaitingForDrivers: typeof fetch;
 
   constructor(options: PaveClientOptions) {
     this.server = options.server.replace(/\/+$/, '');
     this.shownServer = redactUrlPassword(this.server);
     this.token = options.token;
     this.fetchImpl = options.fetch ?? fetch;
+    this.fetchWaitingForDrivers = options.fetchWaitingForDrivers ?? this.fetchImpl;
   }
 
   /** Sends one request to `/api/v1{path}` and returns the parsed JSON body (undefined for 204). */
@@ -175,7 +208,8 @@ export class PaveClient {
     if (options.body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
     try {
-      response = await this.fetchImpl(url, {
+      const send = waitsForDrivers(method, path, options.body) ? this.fetchWaitingForDrivers : this.fetchImpl;
+      response = await send(url, {
         method,
         headers,
         ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
