@@ -267,3 +267,152 @@ describe.each(storeEngines)('a restart whose resources would change on %s', (eng
     expect(gone.reason).toContain('web.cache');
   });
 });
+
+/** The fake driver whose `diff` can be made to fail, or to wait until the test lets it go on. */
+class ControlledDiff extends FakeResourceDriver {
+  failing = false;
+  held: Promise<void> | undefined;
+  reached: (() => void) | undefined;
+  override async diff(...args: Parameters<FakeResourceDriver['diff']>) {
+    this.reached?.();
+    await this.held;
+    if (this.failing) {
+      this.calls.push({ method: 'diff', id: args[0], inputs: args[2], olds: args[1] });
+      throw new Error('the backend is unreachable');
+    }
+    return super.diff(...args);
+  }
+}
+
+/*
+ * Checking a restart's resources asks drivers, which may fail or take a while: the restart must still end,
+ * once, and only resources the set uses count.
+ */
+describe.each(storeEngines)('checking a restart before it runs, on %s', (engine) => {
+  let api: DeployingApi;
+  let driver: ControlledDiff;
+
+  const detail = async (id: string): Promise<DeploymentDetail> =>
+    (await api.call('GET', `/apps/shop/envs/dev/deployments/${id}`)).json();
+  const settle = (id: string) =>
+    eventually(
+      async () => {
+        const shown = await detail(id);
+        return ['queued', 'running'].includes(shown.status) ? undefined : shown;
+      },
+      15_000,
+      `deployment ${id} to end`,
+    );
+  const define = async (id: string, type: string, values: Record<string, string>) => {
+    const applied = await api.call('POST', '/resource-definitions/apply', {
+      definitions: [{ id, type, driver: 'fake', driverInputs: { values }, criteria: [{ appId: 'shop' }] }],
+    });
+    expect(applied.statusCode, applied.body).toBe(200);
+  };
+  const deploy = async (resources: Record<string, { type: string }>) => {
+    const queued = await api.call('POST', '/apps/shop/envs/dev/deployments', {
+      workloads: [
+        {
+          spec: {
+            apiVersion: 'score.dev/v1b1',
+            metadata: { name: 'web' },
+            containers: { main: { image: 'fake', command: ['serve'] } },
+            resources,
+          },
+          dir: '/srv/app',
+        },
+      ],
+      minReadySeconds: 0,
+    });
+    expect(queued.statusCode, queued.body).toBe(202);
+    const done = await settle(queued.json().id);
+    expect(done.status, done.reason ?? '').toBe('succeeded');
+    return done;
+  };
+  const queueRestartOf = (current: DeploymentDetail) =>
+    api.store.transaction((tx) =>
+      insertDeployment(
+        tx,
+        systemContext('system', 'start:test'),
+        { app: 'shop', env: 'dev' },
+        'restart',
+        { setId: current.setId!, fromDeploymentId: current.id, timeoutSeconds: 60, autoRollback: true },
+        'restart: the workloads were not running when Pave started',
+      ),
+    );
+
+  beforeAll(async () => {
+    driver = new ControlledDiff();
+    api = await openDeployingApi(engine, {
+      runtime: new FakeRuntime({ serveHttp: false }),
+      resourceDrivers: [driver],
+      worker: true,
+    });
+    for (const [url, payload] of [
+      ['/apps', { id: 'shop' }],
+      ['/apps/shop/envs', { id: 'dev', type: 'development' }],
+    ] as const) {
+      expect((await api.call('POST', url, payload)).statusCode).toBe(201);
+    }
+    await define('fake-redis', 'redis', { region: 'east' });
+    await define('fake-dns', 'dns', {});
+  });
+  afterAll(async () => {
+    await api?.cleanup();
+  });
+
+  it('ends a restart whose check fails, once, and the next deployment runs', async () => {
+    const current = await deploy({ cache: { type: 'redis' } });
+    await define('fake-redis', 'redis', { region: 'west' });
+    driver.failing = true;
+    try {
+      const restart = await settle((await queueRestartOf(current)).id);
+      expect(restart.status).toBe('cancelled');
+      expect(restart.reason).toContain('the backend is unreachable');
+      // Checked once, not again and again.
+      expect(driver.calls.filter((call) => call.method === 'diff')).toHaveLength(1);
+    } finally {
+      driver.failing = false;
+    }
+    await deploy({ cache: { type: 'redis' } });
+  });
+
+  it('does not count a resource the set no longer uses, whose definition went', async () => {
+    await deploy({ cache: { type: 'redis' }, names: { type: 'dns' } });
+    // Deployed without it: the dns resource is kept, unused.
+    const current = await deploy({ cache: { type: 'redis' } });
+    expect((await api.call('DELETE', '/resource-definitions/fake-dns?force=true')).statusCode).toBe(204);
+    const restart = await settle((await queueRestartOf(current)).id);
+    expect(restart.status, restart.reason ?? '').toBe('succeeded');
+  });
+
+  it('is cancelled once when a person cancels it while its check waits on a driver', async () => {
+    const current = await deploy({ cache: { type: 'redis' } });
+    await define('fake-redis', 'redis', { region: 'north' });
+    let release: () => void = () => undefined;
+    driver.held = new Promise<void>((resolve) => (release = resolve));
+    const reached = new Promise<void>((resolve) => (driver.reached = resolve));
+    try {
+      const restart = await queueRestartOf(current);
+      await reached;
+      const cancelled = await api.call('POST', `/apps/shop/envs/dev/deployments/${restart.id}/cancel`);
+      expect(cancelled.statusCode, cancelled.body).toBe(200);
+      release();
+      const shown = await settle(restart.id);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const events = (await api.call('GET', '/events?app=shop&env=dev&limit=500')).json().items as Array<{
+        type: string;
+        data: { deploymentId?: string };
+      }>;
+      expect(
+        events.filter((e) => e.type === 'deployment.cancelled' && e.data.deploymentId === restart.id),
+      ).toHaveLength(1);
+      expect((await detail(restart.id)).journal.filter((entry) => entry.step === 'cancel')).toHaveLength(1);
+      expect(shown.reason).toContain('cancelled by admin');
+    } finally {
+      driver.reached = undefined;
+      driver.held = undefined;
+      release();
+    }
+  });
+});

@@ -13,6 +13,7 @@ import { LOCAL_TARGET } from '../targets.ts';
 import { recordAudit } from '../audit.ts';
 import { recordEvent } from '../events.ts';
 import { listDefinitions } from '../resources/definitions.ts';
+import { buildResourceGraph } from '../resources/graph.ts';
 import { planResources, type ResourceDriverRegistry } from '../resources/provision.ts';
 import type { SecretBox } from '../../secrets/secret-box.ts';
 import { driverContext } from './orchestrator.ts';
@@ -233,7 +234,8 @@ export async function cancelStaleRestart(tx: Executor, id: number): Promise<bool
 }
 
 /**
- * Why the queued restart `id` must not run, although its source is still current: the resources it would
+ * Why the queued restart `id` must not run, although its source is still current (never throws: a check that
+ * fails is a reason too): the resources it would
  * provision are not the ones that run. A resource definition changed since the current deployment (a restart
  * would update or replace resources with it, unapproved and uncounted), or no longer provisions a resource
  * (`pave defs delete --force`). A restart changes nothing; such changes wait for a deployment. Asks the drivers
@@ -257,9 +259,13 @@ export async function restartWouldChange(
   if (row?.kind !== 'restart' || !deps.resourceDrivers) return undefined;
   const request = JSON.parse(row.request) as Partial<DeploymentRequest>;
   if (!request.setId) return undefined;
-  const workloads = (await loadSet(deps.store.db, request.setId)).workloads;
+  const deploy =
+    'a restart changes nothing: deploy to put that right (with approval where needed); the workloads stay ' +
+    'stopped until then';
   const ctx = driverContext(deps.logger, AbortSignal.timeout(PLAN_TIMEOUT_MS));
   try {
+    const workloads = (await loadSet(deps.store.db, request.setId)).workloads;
+    const used = new Set(buildResourceGraph(workloads).nodes.map((node) => node.address));
     const plan = await planResources(
       deps.store.db,
       { app: row.app, env: row.env, envType: row.type, actor: row.actor },
@@ -267,16 +273,15 @@ export async function restartWouldChange(
       { keepUnused: true },
       { box: deps.box, drivers: deps.resourceDrivers, ctx: { ...ctx, dryRun: true }, read: false },
     );
-    const deploy =
-      'a restart changes nothing: deploy to put that right (with approval where needed); the workloads stay ' +
-      'stopped until then';
     if (plan.problems.length) {
       const problems = plan.problems.map((problem) => `${problem.path}: ${problem.message}`).join('; ');
       return `not run: its resources can no longer be provisioned as they were (${problems}); ${deploy}`;
     }
     // A resource whose definition was deleted (with --force) is planned as kept, but cannot be provisioned.
     const defined = new Set((await listDefinitions(deps.store.db)).map((definition) => definition.id));
-    const orphans = plan.changes.filter((change) => change.definitionId && !defined.has(change.definitionId));
+    const orphans = plan.changes.filter(
+      (change) => used.has(change.address) && change.definitionId && !defined.has(change.definitionId),
+    );
     if (orphans.length) {
       const listed = orphans
         .map((change) => `${change.address}: its definition "${change.definitionId}" no longer exists`)
@@ -289,6 +294,9 @@ export async function restartWouldChange(
       .map((change) => `${change.address}: ${change.action} (${change.reason})`)
       .join('; ');
     return `not run: the resources would change since deployment ${request.fromDeploymentId} (${listed}); ${deploy}`;
+  } catch (error) {
+    // Drivers' errors come masked (see resourceDriver): the reason may quote them.
+    return `not run: checking whether its resources would change failed (${(error as Error).message}); ${deploy}`;
   } finally {
     ctx.dispose();
   }
@@ -301,12 +309,14 @@ export async function cancelRestart(
   reason: string,
 ): Promise<void> {
   const { id, app, env } = deployment;
-  await tx
+  const cancelled = await tx
     .updateTable('deployments')
     .set({ status: 'cancelled', reason, finished_at: now() })
     .where('id', '=', id)
     .where('status', '=', 'queued')
-    .execute();
+    .executeTakeFirst();
+  // Cancelled (by a person) or taken up meanwhile: nothing to record.
+  if (Number(cancelled.numUpdatedRows) === 0) return;
   await journal(tx, id, { step: 'cancel', status: 'info', message: reason });
   const context = systemContext(RESTART_ACTOR, `deployment-${id}`);
   await recordAudit(tx, context, {
