@@ -540,13 +540,17 @@ export function logError(error: Error): ReturnType<typeof pino.stdSerializers.er
   return serialized;
 }
 
-/** The refusal of a second `pave up` on a data directory whose SQLite store another live process holds. */
+/**
+ * The refusal of a `pave up` on SQLite on a data directory another live process uses: another `pave up` (on
+ * SQLite, or a replica on PostgreSQL), or a `pave down`.
+ */
 function refuseSecondServer(dataDir: string): (holder: number) => Error {
   return (holder) => {
     const fix =
       'stop that one first, give this one another --data-dir, or run several replicas on one PostgreSQL --store';
     return new ConflictError(
-      `another pave up (pid ${holder}) already uses the data directory ${dataDir} with its SQLite store; ${fix}`,
+      `another pave up (pid ${holder}) already uses the data directory ${dataDir} (with a SQLite store, or as ` +
+        `a replica on PostgreSQL), or a pave down is stopping what runs there; ${fix}`,
       [{ path: '--data-dir', message: fix }],
     );
   };
