@@ -1,37 +1,15 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { storeEngines } from '../../../test/support/stores.ts';
 import { idleRuntime, openDeployingApi, type DeployingApi } from './support/deploying-api.ts';
+import { LOOP, LOOP_N, template } from './support/runaway-templates.ts';
 
 /*
  * A template's loops and its parameters' patterns are the author's code: rendering and checking answers run
  * with a time limit, an output limit and a bounded range(), away from the requests of everyone else.
  */
 
-// Sizes that take this machine's Nunjucks and V8 tens of seconds at least (minutes without a limit): far past
-// the limit of 5 seconds on any machine, so the limit is what ends them.
-const LOOP = '{% for i in range(0, n) %}{% for j in range(0, n) %}{% endfor %}{% endfor %}';
-const LOOP_N = 6000;
 const BACKTRACKING = '^(a+)+$';
 const BACKTRACKED = `${'a'.repeat(33)}!`;
-
-/** A template with a `name`, an integer `n` (default 1) and the given files and other parameters. */
-function template(
-  id: string,
-  files: Array<{ path: string; content: string }>,
-  properties: Record<string, object> = {},
-) {
-  return {
-    id,
-    title: id,
-    parameters: {
-      type: 'object',
-      properties: { name: { type: 'string' }, n: { type: 'integer', default: 1 }, ...properties },
-      required: ['name'],
-    },
-    files,
-    setup: { environments: [{ id: 'dev', type: 'development' }] },
-  };
-}
 
 describe.each(storeEngines)('template limits on %s', (engine) => {
   let api: DeployingApi;

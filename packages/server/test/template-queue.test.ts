@@ -3,34 +3,13 @@ import { Template } from '@pave/core';
 import { TEMPLATE_JOBS_AT_ONCE, TEMPLATE_JOBS_WAITING, renderInWorker } from '../src/domain/template-jobs.ts';
 import { storeEngines } from '../../../test/support/stores.ts';
 import { idleRuntime, openDeployingApi, type DeployingApi } from './support/deploying-api.ts';
+import { LOOP, LOOP_N, template } from './support/runaway-templates.ts';
 
 /*
  * Templates are checked and rendered by a few worker threads. Jobs beyond those wait in a bounded queue, and
  * past that they are refused at once, so that runaway renders cannot make everyone else's wait for minutes;
  * and a worker that is kept warm between jobs carries nothing from one job to the next.
  */
-
-// Far past the 5 second limit on any machine, so the limit is what ends each render.
-const LOOP = '{% for i in range(0, n) %}{% for j in range(0, n) %}{% endfor %}{% endfor %}';
-const LOOP_N = 6000;
-
-function template(
-  id: string,
-  files: Array<{ path: string; content: string }>,
-  properties: Record<string, object> = {},
-) {
-  return {
-    id,
-    title: id,
-    parameters: {
-      type: 'object',
-      properties: { name: { type: 'string' }, n: { type: 'integer', default: 1 }, ...properties },
-      required: ['name'],
-    },
-    files,
-    setup: { environments: [{ id: 'dev', type: 'development' }] },
-  };
-}
 
 describe.each(storeEngines)('the template job queue on %s', (engine) => {
   let api: DeployingApi;

@@ -167,7 +167,8 @@ export class DeploymentWorker {
         try {
           // A restart whose resources would change is not run (see restartWouldChange); asked before the
           // transaction that starts it, as it may wait on drivers.
-          const refusal = resumed ? undefined : await restartWouldChange(this.deps, id);
+          const restart = !resumed && next.kind === 'restart';
+          const refusal = restart ? await restartWouldChange(this.deps, id) : undefined;
           if (refusal) {
             await fence.write((tx) => cancelRestart(tx, { id, app, env }, refusal));
             continue;
@@ -175,7 +176,7 @@ export class DeploymentWorker {
           if (!resumed) {
             const taken = await fence.write(async (tx) => {
               // A restart the environment has moved on from is cancelled instead (see cancelStaleRestart).
-              if (await cancelStaleRestart(tx, id)) return false;
+              if (restart && (await cancelStaleRestart(tx, id))) return false;
               const started = await tx
                 .updateTable('deployments')
                 .set({ status: 'running', started_at: now() })
