@@ -25,4 +25,18 @@ describe('the locked dependencies and the Node.js Pave supports', () => {
     });
     expect(excluding, `Node.js ${oldest} (package.json engines.node "${supported}")`).toEqual([]);
   });
+
+  it('says for every package with an install script whether it may run it (allowScripts)', () => {
+    // npm 11 runs an unreviewed package's install script and then warns about it at every install; npm 12
+    // skips it. A newcomer's first `npm install` should print neither.
+    const allow: Record<string, boolean> = readJson('package.json').allowScripts ?? {};
+    const lock = readJson('package-lock.json') as {
+      packages: Record<string, { hasInstallScript?: boolean; link?: boolean }>;
+    };
+    const unreviewed = Object.entries(lock.packages).flatMap(([path, entry]) => {
+      const name = path.replace(/^.*node_modules\//, '');
+      return path && entry.hasInstallScript && !(name in allow) ? [name] : [];
+    });
+    expect(unreviewed, 'packages with install scripts missing from package.json allowScripts').toEqual([]);
+  });
 });
