@@ -112,6 +112,26 @@ describe.each(storeEngines)('values API on %s', (engine) => {
     expect(await rows()).toEqual(before);
   });
 
+  it('refuses a change that names no key (nothing to set or unset), and records nothing', async () => {
+    const audited = async () =>
+      (await store.db.selectFrom('audit_entries').select('action').execute()).filter((entry) =>
+        entry.action.startsWith('values.'),
+      ).length;
+    const before = { rows: await rows(), audited: await audited() };
+    for (const [url, body] of [
+      ['/apps/shop/envs/dev/values', {}],
+      ['/apps/shop/envs/dev/values', { set: {}, unset: [] }],
+      ['/apps/shop/values', {}],
+    ] as const) {
+      const response = await call('PATCH', url, body);
+      expect(response.statusCode, `${url} ${JSON.stringify(body)}`).toBe(400);
+      expect(response.json().errors).toEqual([
+        { path: '/', message: 'give at least one key in "set" or "unset"' },
+      ]);
+    }
+    expect({ rows: await rows(), audited: await audited() }).toEqual(before);
+  });
+
   it('does not quote the text of a malformed secret import back', async () => {
     const response = await call('POST', '/apps/shop/envs/dev/values/import', {
       dotenv: `${marker}\n`,

@@ -381,6 +381,12 @@ export async function patchValues(
       overlap.map((key) => ({ path: `/unset`, message: `${key} is also set` })),
     );
   }
+  // A change of nothing would still be audited and announced as one.
+  if (reason === 'set' && set.length === 0 && unset.length === 0) {
+    throw new InputError('nothing to change', [
+      { path: '/', message: 'give at least one key in "set" or "unset"' },
+    ]);
+  }
   // Where a refusal points: a PATCH's keys, or the file an import read them from.
   const keysPath = reason === 'import' ? '/dotenv' : '/set';
   const where = env ? `${app}/${env}` : `app ${app}`;
