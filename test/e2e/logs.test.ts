@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { cpSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -118,6 +118,127 @@ describe('pave logs on the process runtime: --tail across workloads, --timestamp
       );
     }
   });
+
+  it('ends a followed stream once its token is revoked or its role taken away, sending nothing after', async () => {
+    const admin = readFileSync(join(location.dataDir, 'admin.token'), 'utf8').trim();
+    const api = async (method: string, path: string, body?: object, token = admin) => {
+      const response = await fetch(`${server.url}/api/v1${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+      expect(response.ok, `${method} ${path}: ${response.status} ${await response.clone().text()}`).toBe(
+        true,
+      );
+      return response.status === 204 ? undefined : ((await response.json()) as Record<string, string>);
+    };
+    await api('POST', '/users', { username: 'watcher', kind: 'service' });
+    await api('POST', '/roles', { role: 'viewer', user: 'watcher', app: 'shop' });
+    /** Follows the logs with `token` until `cutOff` has run and the stream ended (or 10 s passed). */
+    const follow = async (token: string, cutOff: () => Promise<unknown>) => {
+      const response = await fetch(`${server.url}/api/v1/apps/shop/envs/dev/logs?follow=true&tail=0`, {
+        headers: { authorization: `Bearer ${token}` },
+        signal: AbortSignal.timeout(10_000),
+      });
+      expect(response.status).toBe(200);
+      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let text = '';
+      const read = async () => {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) return;
+          text += value;
+        }
+      };
+      const reading = read().catch((error: Error) => (text += `\n(stopped: ${error.name})`));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const before = text;
+      await cutOff();
+      await reading;
+      return { before, after: text.slice(before.length) };
+    };
+    const events = (text: string) => [...text.matchAll(/^event: (\w+)$/gm)].map((match) => match[1]);
+
+    const revoked = await api('POST', '/tokens', { name: 'watch', user: 'watcher' });
+    // Its holder revokes it (an admin revokes only their own tokens).
+    const byToken = await follow(revoked!.token!, () =>
+      api('DELETE', `/tokens/${revoked!.id}`, undefined, revoked!.token),
+    );
+    expect(events(byToken.before)).toContain('log');
+    const tokenEnd = events(byToken.after);
+    expect(byToken.after, 'the stream ends, saying why').toMatch(/revoked/);
+    expect(tokenEnd.slice(tokenEnd.indexOf('error'))).toEqual(['error']);
+    expect(tokenEnd.filter((event) => event === 'log').length).toBeLessThan(30);
+
+    const kept = await api('POST', '/tokens', { name: 'watch-2', user: 'watcher' });
+    const byRole = await follow(kept!.token!, () =>
+      api('POST', '/roles/revoke', { role: 'viewer', user: 'watcher', app: 'shop' }),
+    );
+    expect(events(byRole.before)).toContain('log');
+    const roleEnd = events(byRole.after);
+    expect(roleEnd.slice(roleEnd.indexOf('error'))).toEqual(['error']);
+    expect(byRole.after).toMatch(/not found|may not/);
+    await api('DELETE', '/users/watcher');
+  }, 40_000);
+
+  it("masks the environment's secrets in its logs for a caller who may not reveal them", async () => {
+    const admin = readFileSync(join(location.dataDir, 'admin.token'), 'utf8').trim();
+    const secret = `s3cr3t-${Math.random().toString(36).slice(2)}`;
+    writeFileSync(
+      join(appDir, 'gamma.score.yaml'),
+      [
+        'apiVersion: score.dev/v1b1',
+        'metadata: { name: gamma }',
+        'containers:',
+        '  main:',
+        '    image: node:20',
+        "    command: ['node', 'ticker.js']",
+        '    variables:',
+        '      NAME: token=${resources.env.TOKEN}',
+        'resources:',
+        '  env: { type: environment }',
+        '',
+      ].join('\n'),
+    );
+    expect((await pave('envs', 'create', 'prod', '--app', 'shop', '--type', 'production')).code).toBe(0);
+    const set = await pave('values', 'set', `TOKEN=${secret}`, '--secret', '--app', 'shop', '--env', 'prod');
+    expect(set.code, set.stderr).toBe(0);
+    const deploy = await pave(
+      ...['deploy', '-f', join(appDir, 'gamma.score.yaml'), '--app', 'shop', '--env', 'prod', '--wait'],
+    );
+    expect(deploy.code, deploy.stderr + deploy.stdout).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const post = (path: string, body: object) =>
+      fetch(`${server.url}/api/v1${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }).then(async (response) => {
+        expect(response.ok, await response.clone().text()).toBe(true);
+        return (await response.json()) as { token: string };
+      });
+    await post('/users', { username: 'prod-reader', kind: 'service' });
+    await post('/roles', { role: 'developer', user: 'prod-reader', app: 'shop' });
+    const developer = (await post('/tokens', { name: 'read', user: 'prod-reader' })).token;
+    const lines = async (token: string) => {
+      const response = await fetch(`${server.url}/api/v1/apps/shop/envs/prod/logs?tail=5`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(response.status).toBe(200);
+      return [...(await response.text()).matchAll(/^data: (.*)$/gm)]
+        .map((match) => JSON.parse(match[1]!) as Partial<LogEvent>)
+        .flatMap((event) => (event.line === undefined ? [] : [event.line]));
+    };
+    const masked = await lines(developer);
+    expect(masked).toHaveLength(5);
+    for (const line of masked) expect(line).toMatch(/^token=\*\*\* \d+$/);
+    const shown = await lines(admin);
+    for (const line of shown) expect(line).toMatch(new RegExp(`^token=${secret} \\d+$`));
+    expect((await pave('envs', 'delete', 'prod', '--app', 'shop', '--force')).code).toBe(0);
+  }, 60_000);
 
   it('--timestamps starts each line with the time it was printed', async () => {
     const text = await logs('--tail', '4', '--timestamps');

@@ -3,6 +3,10 @@
 import { byLogTime, logTimeKey } from '@pave/plugin-api';
 import type { DriverContext, LogLine, RuntimeDriver, RuntimeTarget } from '@pave/plugin-api';
 import { NotFoundError } from '@pave/core';
+import type { SecretBox } from '../secrets/secret-box.ts';
+import type { Executor } from '../store/index.ts';
+import { resourceRows, storedOutputs } from './resources/provision.ts';
+import { latestValuesVersion, valuesContent } from './values.ts';
 
 /** The most lines one request may ask for (LogsQuery.tail's maximum). */
 export const MAX_LOG_LINES = 10_000;
@@ -105,4 +109,34 @@ export async function requireLoggedWorkload(
         : `nothing is deployed in ${target.app}/${target.env} yet`,
     },
   ]);
+}
+
+/**
+ * Every secret Pave knows that an environment's workloads were given and may print: the secret values of its
+ * newest values version and of the one its current deployment runs with, and its resources' secret outputs (a
+ * database's password). The logs route masks them for callers who may not reveal the environment's secrets.
+ */
+export async function environmentSecrets(
+  box: SecretBox,
+  db: Executor,
+  target: { app: string; env: string },
+): Promise<string[]> {
+  const { app, env } = target;
+  const deployed = await db
+    .selectFrom('environments')
+    .leftJoin('deployments', 'deployments.id', 'environments.current_deployment_id')
+    .select('deployments.values_version as version')
+    .where('environments.app_id', '=', app)
+    .where('environments.id', '=', env)
+    .executeTakeFirst();
+  const versions = new Set([deployed?.version ?? null, await latestValuesVersion(db, app, env)]);
+  const secrets: string[] = [];
+  for (const version of versions) {
+    if (version === null) continue;
+    for (const entry of Object.values(await valuesContent(db, app, env, Number(version)))) {
+      if (entry.secret) secrets.push(await box.decrypt(entry.value));
+    }
+  }
+  const outputs = await storedOutputs(box, (await resourceRows(db, app, env)).values());
+  return [...secrets, ...outputs.flatMap((output) => Object.values(output.secrets))];
 }

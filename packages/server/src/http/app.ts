@@ -411,6 +411,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
           onQueued: options.onDeploymentQueued ?? (() => undefined),
           resources,
           targets: options.targets,
+          box: options.secrets?.box,
         });
         appStatusRoutes(scoped, { store: options.store, runtime: options.runtime });
       }

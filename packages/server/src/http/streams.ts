@@ -1,5 +1,10 @@
 import type { FastifyRequest } from 'fastify';
 import type { ApiServer } from './app.ts';
+import { bearerToken } from './bearer.ts';
+import { authorize } from '../domain/access.ts';
+import type { Actor } from '../domain/context.ts';
+import { authenticate } from '../domain/tokens.ts';
+import type { Store } from '../store/index.ts';
 
 /**
  * For routes that answer with a long-lived stream (Server-Sent Events): makes the function that gives each
@@ -17,5 +22,31 @@ export function streamSignals(api: ApiServer): (request: FastifyRequest) => Abor
     stream.signal.addEventListener('abort', () => open.delete(stream), { once: true });
     request.raw.on('close', () => stream.abort());
     return stream.signal;
+  };
+}
+
+/**
+ * For a stream that outlives the check its request passed: asks again whether the caller may still do what the
+ * route needs on what the request named (the token's user from the token cache, so a query a second at most).
+ * A token revoked or expired meanwhile, its user deleted, or the role that allowed it revoked, ends the stream as
+ * it would refuse a new request. Resolves with the caller as they are now, or with the refusal's message.
+ */
+export function callerCheck(
+  store: Store,
+  request: FastifyRequest,
+): () => Promise<{ actor: Actor } | { refusal: string }> {
+  const token = bearerToken(request, 'send "Authorization: Bearer pave_…"');
+  const permission = request.routeOptions.config.permission!;
+  const target = request.accessTarget;
+  return async () => {
+    try {
+      const actor = await authenticate(store.db, token);
+      authorize(actor, permission, target);
+      return { actor };
+    } catch (error) {
+      const known = ['AuthenticationError', 'NotAllowedError', 'NotFoundError'];
+      if (!known.includes((error as Error).name)) throw error;
+      return { refusal: (error as Error).message };
+    }
   };
 }

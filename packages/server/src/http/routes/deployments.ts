@@ -24,11 +24,14 @@ import { createDeployment, diffDeployments, rollback } from '../../domain/deploy
 import { cancelDeployment } from '../../domain/deployments/cancel.ts';
 import { driverContext, type EnvironmentTargets } from '../../domain/deployments/orchestrator.ts';
 import { environmentStatus } from '../../domain/deployments/status.ts';
-import { environmentLogs, requireLoggedWorkload } from '../../domain/logs.ts';
+import { environmentLogs, environmentSecrets, requireLoggedWorkload } from '../../domain/logs.ts';
+import { maskSecrets } from '../../domain/resources/masking.ts';
+import type { Actor } from '../../domain/context.ts';
+import type { SecretBox } from '../../secrets/secret-box.ts';
 import { loadSet } from '../../domain/deployments/sets.ts';
 import { listeningPort } from './app-status.ts';
 import type { ResourceDeps } from '../../domain/resources/provision.ts';
-import { streamSignals } from '../streams.ts';
+import { callerCheck, streamSignals } from '../streams.ts';
 
 /** What the deployment routes need besides the store. */
 export interface DeploymentRouteDeps {
@@ -40,9 +43,15 @@ export interface DeploymentRouteDeps {
   resources?: Pick<ResourceDeps, 'box' | 'drivers'> | undefined;
   /** Which runtime each environment deploys to; without it, `runtime` for all. */
   targets?: EnvironmentTargets | undefined;
+  /** Opens the environment's secrets, which log streams mask for callers who may not reveal them. */
+  box?: SecretBox | undefined;
 }
 
+/** How long a log stream masks the secrets it looked up before it looks them up again. */
+const SECRETS_REFRESH_MS = 5_000;
+
 /** Deployments, rollback, promote, status, diff and logs of an environment. */
+
 export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): void {
   const streamSignal = streamSignals(api);
   const { store, runtime } = deps;
@@ -230,6 +239,7 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
         }
       }
       const signal = streamSignal(request);
+      const mayStillRead = callerCheck(store, request);
       reply.hijack();
       reply.raw.writeHead(200, {
         ...API_SECURITY_HEADERS,
@@ -237,8 +247,42 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
         connection: 'keep-alive',
         'x-request-id': String(request.id),
       });
-      const heartbeat = setInterval(() => reply.raw.write(': keep-alive\n\n'), 15_000);
-      const ctx = driverContext(request.log, signal);
+      const refusedNow = new AbortController();
+      const ctx = driverContext(request.log, AbortSignal.any([signal, refusedNow.signal]));
+      // The caller is checked again before every line and at every heartbeat (see callerCheck): a quiet stream
+      // whose caller lost access ends at its next heartbeat. A caller who may not reveal the environment's
+      // secrets gets the ones Pave knows masked in the lines, looked up again every few seconds (values change,
+      // resources are rotated).
+      let ended = false;
+      let masking: { secrets: string[]; until: number } | undefined;
+      const maskingFor = async (actor: Actor) => {
+        const { box } = deps;
+        if (!box || decideFor(actor, 'values.reveal', request.accessTarget).allowed) return undefined;
+        if (masking && masking.until > Date.now()) return masking;
+        const secrets = await environmentSecrets(box, store.db, { app, env });
+        return { secrets, until: Date.now() + SECRETS_REFRESH_MS };
+      };
+      /** Checks the caller again; true once the stream is to end (refused, or over). */
+      const refused = async () => {
+        if (ended) return true;
+        const check = await mayStillRead();
+        if (ended) return true;
+        if ('actor' in check) {
+          masking = await maskingFor(check.actor);
+          return false;
+        }
+        ended = true;
+        const message = `${check.refusal}; reconnect once you may read these logs`;
+        reply.raw.write(`event: error\ndata: ${JSON.stringify({ message })}\n\n`);
+        refusedNow.abort();
+        return true;
+      };
+      const heartbeat = setInterval(() => {
+        refused().then(
+          (stop) => stop || reply.raw.write(': keep-alive\n\n'),
+          (error: unknown) => request.log.error({ err: error }, 'log stream check failed'),
+        );
+      }, 15_000);
       try {
         const lines = environmentLogs(
           runtime.logs.bind(runtime),
@@ -252,16 +296,18 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
           ctx,
         );
         for await (const line of lines) {
-          if (signal.aborted) break;
-          reply.raw.write(`event: log\ndata: ${JSON.stringify(line)}\n\n`);
+          if (signal.aborted || ended || (await refused())) break;
+          const shown = masking ? { ...line, line: maskSecrets(line.line, masking.secrets) } : line;
+          reply.raw.write(`event: log\ndata: ${JSON.stringify(shown)}\n\n`);
         }
-        if (!signal.aborted) reply.raw.write('event: end\ndata: {}\n\n');
+        if (!signal.aborted && !ended) reply.raw.write('event: end\ndata: {}\n\n');
       } catch (error) {
-        if (!signal.aborted) {
+        if (!signal.aborted && !ended) {
           request.log.error({ err: error }, 'log stream failed');
           reply.raw.write(`event: error\ndata: ${JSON.stringify({ message: (error as Error).message })}\n\n`);
         }
       } finally {
+        ended = true;
         clearInterval(heartbeat);
         ctx.dispose();
         reply.raw.end();
