@@ -137,7 +137,7 @@ describe('pave init end to end with the static-site and worker templates', () =>
       (await ok('resources', 'list', '--app', 'jobs', '--env', 'dev', '-o', 'json')).stdout,
     ).items as { type: string; values: Record<string, string> }[];
     const queue = resources.find((r) => r.type === 'redis');
-    expect(queue?.values.prefix).toBe('jobs:dev:worker.queue:');
+    expect(queue?.values.prefix).toMatch(/^jobs:dev:worker\.queue_[0-9a-f]{8}:$/);
     const list = `${queue!.values.prefix}jobs`;
     const logs = async () => (await ok('logs', '--app', 'jobs', '--env', 'dev')).stdout;
     // It logs once it has connected and starts waiting; a job pushed before would be taken too, but waiting

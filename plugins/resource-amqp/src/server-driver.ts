@@ -35,11 +35,12 @@ const ADMIN_URL_HELP =
  * URL with the credentials of a user tagged `administrator`; optional `amqpHost` and `amqpPort`: where workloads
  * connect over AMQP (default: the admin URL's host, and 5672).
  *
- * Each resource gets the vhost `<app>-<env>-<resId>` (also its id) and a user of the same name with no tags (so
- * no management UI access), a password derived from the admin credentials (see derivePassword) and permission
- * to configure, write and read everything in that vhost and nothing else. Outputs: host, port, vhost,
- * username; password, url. Changing the admin credentials changes the derived passwords: `update` sets them.
- * Pointing `adminUrl` at another broker is a replacement. Messages are never copied (`cloneFrom` only warns).
+ * Each resource gets the vhost `<app>-<env>-<resId>_<hash>` (also its id; see resourceNames) and a user of the
+ * same name with no tags (so no management UI access), a password derived from the admin credentials (see
+ * derivePassword) and permission to configure, write and read everything in that vhost and nothing else.
+ * Outputs: host, port, vhost, username; password, url. Changing the admin credentials changes the derived
+ * passwords: `update` sets them. Pointing `adminUrl` at another broker is a replacement. Messages are never
+ * copied (`cloneFrom` only warns).
  */
 export class RabbitmqServerDriver implements ResourceDriver {
   readonly name = 'rabbitmq-server';

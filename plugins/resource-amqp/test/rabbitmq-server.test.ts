@@ -119,6 +119,54 @@ describe('rabbitmq-server driver', () => {
     ).toBe('opened');
   });
 
+  it('gives app a-b env c and app a env b-c (same resource id) vhosts of their own', async () => {
+    const base = uniqueScope().app;
+    const first = await create(serverInputs(uniqueScope({ app: `${base}-a`, env: 'b' })));
+    // The second environment is not refused because the first one's name looks like its own.
+    const second = await create(serverInputs(uniqueScope({ app: base, env: 'a-b' })));
+    expect(second.outputs.values.vhost).not.toBe(first.outputs.values.vhost);
+    expect(second.outputs.values.username).not.toBe(first.outputs.values.username);
+    await withChannel(first.outputs.secrets.url ?? '', async (channel) => {
+      await channel.assertQueue('orders');
+      channel.sendToQueue('orders', Buffer.from("the first environment's order"));
+    });
+    const queues = await management(ADMIN_URL, 'GET', `/api/queues/${encodeURIComponent(second.id)}`);
+    expect(queues).toEqual({ status: 200, body: [] });
+  });
+
+  it("gives a shared resource and a workload's own resource of the same resId vhosts of their own", async () => {
+    // Score id `web.queue` (address shared.web.queue) and workload web's resource queue (address web.queue).
+    const own = uniqueScope({ resId: 'web.queue', address: 'web.queue' });
+    const shared = { ...own, address: 'shared.web.queue' };
+    const a = await create(serverInputs(own));
+    const b = await create(serverInputs(shared));
+    expect(b.id).not.toBe(a.id);
+    await withChannel(a.outputs.secrets.url ?? '', (channel) => channel.assertQueue('orders'));
+    const queues = await management(ADMIN_URL, 'GET', `/api/queues/${encodeURIComponent(b.id)}`);
+    expect(queues).toEqual({ status: 200, body: [] });
+    // Deleting one leaves the other's vhost.
+    await driver.delete(b.id, serverInputs(shared), ctx);
+    expect(await vhostExists(ADMIN_URL, a.id)).toBe(true);
+  });
+
+  it('keeps serving a resource whose id was made by the old <app>-<env>-<resId> naming', async () => {
+    const scope = uniqueScope();
+    const legacy = `${scope.app}-${scope.env}-${scope.resId}`;
+    prefixes.push(scope.app);
+    const inputs = serverInputs(scope);
+    // A legacy vhost as create used to make it (update makes the user and its permissions).
+    await management(ADMIN_URL, 'PUT', `/api/vhosts/${legacy}`, {
+      description: `Pave resource: app ${scope.app}, environment ${scope.env}, resource ${scope.resId}`,
+    });
+    const { outputs } = await driver.update(legacy, inputs, inputs, ctx);
+    expect(outputs.values).toMatchObject({ vhost: legacy, username: legacy });
+    expect(await driver.read(legacy, inputs, ctx)).toEqual({ outputs });
+    expect(await openVhost('127.0.0.1', 5672, legacy, outputs.secrets.password ?? '', legacy)).toBe('opened');
+    await driver.delete(legacy, inputs, ctx);
+    expect(await vhostExists(ADMIN_URL, legacy)).toBe(false);
+    expect(await userExists(ADMIN_URL, legacy)).toBe(false);
+  });
+
   it('deletes the vhost with its queues and the user', async () => {
     const inputs = serverInputs(uniqueScope());
     const { id, outputs } = await create(inputs);

@@ -21,12 +21,15 @@ function namePart(text: string): string {
  * The name of a resource's database and of its user (MySQL keeps them in separate catalogues, so one name
  * serves both; it is also the resource id): `<app>_<env>_<resId>` reduced to lowercase letters, digits and
  * underscores, cut so that with `_<hash>` it fits 32 characters. The hash (8 hex digits of SHA-256 over app,
- * env and resId) keeps names apart that the cut or the reduction would merge (`api.db` and `api_db`) and makes
- * the name the same on every call for one resource.
+ * env and graph address) keeps names apart that the cut or the reduction would merge (`api.db` and `api_db`),
+ * and a shared resource `web.db` (address `shared.web.db`) from workload web's resource `db` (address
+ * `web.db`), which have the same resId; and it makes the name the same on every call for one resource.
+ * Names made before the hash covered the address (it covered `app\0env\0resId`) have the same form, so their
+ * ids stay valid; the hash now runs over other text (JSON), so a new name is not an old resource's name.
  */
-export function resourceObjectName(scope: Pick<ResourceScope, 'app' | 'env' | 'resId'>): string {
+export function resourceObjectName(scope: Pick<ResourceScope, 'app' | 'env' | 'resId' | 'address'>): string {
   const hash = createHash('sha256')
-    .update(`${scope.app}\0${scope.env}\0${scope.resId}`)
+    .update(JSON.stringify([scope.app, scope.env, scope.address]))
     .digest('hex')
     .slice(0, HASH_LENGTH);
   const readable = [scope.app, scope.env, scope.resId]

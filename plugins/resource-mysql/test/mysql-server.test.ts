@@ -66,19 +66,47 @@ describe('MysqlServerDriver', () => {
 
   it('names every resource with a valid, stable name of at most 32 characters', () => {
     fc.assert(
-      fc.property(fc.string(), fc.string(), fc.string(), (app, env, resId) => {
-        const name = resourceObjectName({ app, env, resId });
+      fc.property(fc.string(), fc.string(), fc.string(), fc.string(), (app, env, resId, address) => {
+        const name = resourceObjectName({ app, env, resId, address });
         expect(isResourceObjectName(name)).toBe(true);
         expect(name.length).toBeLessThanOrEqual(32);
-        expect(resourceObjectName({ app, env, resId })).toBe(name);
+        expect(resourceObjectName({ app, env, resId, address })).toBe(name);
       }),
     );
-    expect(resourceObjectName({ app: 'shop', env: 'dev', resId: 'api.db' })).toMatch(
+    expect(resourceObjectName({ app: 'shop', env: 'dev', resId: 'api.db', address: 'api.db' })).toMatch(
       /^shop_dev_api_db_[0-9a-f]{8}$/,
     );
     const long = 'a'.repeat(80);
-    expect(resourceObjectName({ app: long, env: 'dev', resId: 'db' })).not.toBe(
-      resourceObjectName({ app: long, env: 'prod', resId: 'db' }),
+    expect(resourceObjectName({ app: long, env: 'dev', resId: 'db', address: 'shared.db' })).not.toBe(
+      resourceObjectName({ app: long, env: 'prod', resId: 'db', address: 'shared.db' }),
+    );
+  });
+
+  it('gives different (app, env, address) different names', () => {
+    // Few characters, so that the readable parts often agree (or are cut alike) and only the hash differs.
+    const label = fc.stringMatching(/^[ab]([ab_-]{0,12}[ab])?$/);
+    const resId = fc.array(label, { minLength: 1, maxLength: 3 }).map((labels) => labels.join('.'));
+    const scope = fc
+      .record({ app: label, env: label, resId, shared: fc.boolean() })
+      .map(({ shared, ...rest }) => ({ ...rest, address: shared ? `shared.${rest.resId}` : rest.resId }));
+    // Independent pairs, and look-alikes: one resId as a workload's own resource and as a shared one.
+    const scopePairs = fc.oneof(
+      fc.tuple(scope, scope),
+      scope.map(
+        (s) => [s, { ...s, address: s.address === s.resId ? `shared.${s.resId}` : s.resId }] as const,
+      ),
+    );
+    fc.assert(
+      fc.property(scopePairs, ([a, b]) => {
+        fc.pre(a.app !== b.app || a.env !== b.env || a.address !== b.address);
+        expect(resourceObjectName(a)).not.toBe(resourceObjectName(b));
+      }),
+      { numRuns: 2000 },
+    );
+    const own = { app: 'shop', env: 'dev', resId: 'web.db', address: 'web.db' };
+    expect(resourceObjectName(own)).not.toBe(resourceObjectName({ ...own, address: 'shared.web.db' }));
+    expect(resourceObjectName({ ...own, app: 'a-b', env: 'c' })).not.toBe(
+      resourceObjectName({ ...own, app: 'a', env: 'b-c' }),
     );
   });
 
@@ -131,6 +159,17 @@ describe('MysqlServerDriver', () => {
     const text = grants.map((row) => Object.values(row)[0]).join('\n');
     expect(text).toMatch(new RegExp(`GRANT ALL PRIVILEGES ON \`${a.id}\`\\.\\* TO`));
     expect(text).not.toMatch(/ON \*\.\*.*(ALL|CREATE)/);
+  });
+
+  it("gives a shared resource and a workload's own resource of the same resId databases of their own", async () => {
+    // Score id `web.db` (address shared.web.db) and workload web's resource db (address web.db), one env.
+    const ownScope = scope('same-res', 'web.db');
+    const own = await create(inputsFor(ownScope, { adminUrl: ADMIN_URL }));
+    const shared = await create(
+      inputsFor({ ...ownScope, address: 'shared.web.db' }, { adminUrl: ADMIN_URL }),
+    );
+    expect(shared.id).not.toBe(own.id);
+    await expectIsolated(own.outputs, shared.outputs);
   });
 
   it('is idempotent: a second create of the same resource takes it over with its data', async () => {

@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
-import type { CheckFailure, ResourceInputs } from '@pave/plugin-api';
+import { shortHash, type CheckFailure, type ResourceInputs, type ResourceScope } from '@pave/plugin-api';
 import { inspectModule, type ModuleInspection } from './module.ts';
 
 /** How long one driver call may run Terraform when `driverInputs.values.timeout` is not set. */
@@ -219,7 +219,31 @@ async function isExecutableFile(path: string): Promise<boolean> {
 }
 
 /** The `${context.*}` placeholders a variable may use. */
-const CONTEXT_PLACEHOLDERS = ['app', 'env', 'envType', 'res', 'type', 'class'] as const;
+const CONTEXT_PLACEHOLDERS = ['app', 'env', 'envType', 'res', 'type', 'class', 'name'] as const;
+
+/** The longest `${context.name}`: a DNS label, and the limit of RDS identifiers, S3 buckets and the like. */
+const MAX_NAME_LENGTH = 63;
+const NAME_HASH_LENGTH = 8;
+
+/**
+ * `${context.name}`: a name for what the module creates that no other resource gets, in any environment:
+ * `pave-<app>-<env>-<res>` reduced to lowercase letters, digits and single `-`, cut so that with `-<hash>` it
+ * fits 63 characters. The hash (8 hex digits of SHA-256 over app, environment and graph address) keeps apart
+ * what joining with `-` would merge (app `a-b` env `c`, app `a` env `b-c`), what the reduction or the cut
+ * would merge, and a shared resource `web.db` from workload web's resource `db`. It starts with a letter and
+ * has no `--`: a valid DNS label, RDS identifier, S3 bucket or Kubernetes name. The same resource always gets
+ * the same name (`pave resources move` refuses resources with Terraform state, so the address stays).
+ */
+function uniqueName(scope: Pick<ResourceScope, 'app' | 'env' | 'resId' | 'address'>): string {
+  const hash = shortHash(JSON.stringify([scope.app, scope.env, scope.address]), NAME_HASH_LENGTH);
+  const readable = ['pave', scope.app, scope.env, scope.resId]
+    .join('-')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .slice(0, MAX_NAME_LENGTH - NAME_HASH_LENGTH - 1)
+    .replace(/-+$/, '');
+  return `${readable}-${hash}`;
+}
 
 /** What each placeholder of a resource's variables stands for: `context.app` -> "shop", `resource.params.size` -> … */
 export function placeholderValues(inputs: ResourceInputs): Map<string, unknown> {
@@ -231,6 +255,7 @@ export function placeholderValues(inputs: ResourceInputs): Map<string, unknown> 
     ['context.res', scope.resId],
     ['context.type', scope.type],
     ['context.class', scope.class],
+    ['context.name', uniqueName(scope)],
   ]);
   for (const [key, value] of Object.entries(inputs.params)) values.set(`resource.params.${key}`, value);
   return values;

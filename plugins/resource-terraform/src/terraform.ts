@@ -48,8 +48,8 @@ const NO_STATE_BACKEND =
  * - `driverInputs.values.source` (required): the module, an absolute directory on the Pave host or a `git::`
  *   address;
  * - `driverInputs.values.variables`: the module's input variables; strings may use `${context.app}`,
- *   `${context.env}`, `${context.envType}`, `${context.res}`, `${context.type}`, `${context.class}` and
- *   `${resource.params.<key>}`;
+ *   `${context.env}`, `${context.envType}`, `${context.res}`, `${context.type}`, `${context.class}`,
+ *   `${context.name}` (a name no other resource gets, see docs/terraform.md) and `${resource.params.<key>}`;
  * - `driverInputs.values.terraformBinary`: the terraform program (default: `terraform` on PATH);
  * - `driverInputs.values.timeout`: seconds one call may take, default 600;
  * - `driverInputs.secrets`: sensitive input variables of the module.

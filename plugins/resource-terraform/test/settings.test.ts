@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { ResourceInputs } from '@pave/plugin-api';
 import { expandPlaceholders, planSummary, refreshFindings } from '../src/index.ts';
+import { placeholderValues } from '../src/settings.ts';
 
 const values = new Map<string, unknown>([
   ['context.app', 'shop'],
@@ -117,6 +119,73 @@ describe('refresh findings', () => {
     expect(refreshFindings({ resource_drift: [], output_changes: { a: { actions: ['no-op'] } } })).toEqual({
       lines: [],
       deleted: [],
+    });
+  });
+});
+
+describe('${context.name}', () => {
+  const inputsAt = (scope: { app: string; env: string; resId: string; address: string }): ResourceInputs => ({
+    scope: { ...scope, envType: 'development', type: 'postgres', class: 'default' },
+    driverInputs: {},
+    driverSecrets: {},
+    params: {},
+  });
+  const nameOf = (scope: { app: string; env: string; resId: string; address: string }) =>
+    placeholderValues(inputsAt(scope)).get('context.name');
+
+  // Few characters, so that parts often look alike and only the hash keeps names apart.
+  const label = fc.stringMatching(/^[ab]([ab-]{0,4}[ab])?$/);
+  const resId = fc.array(label, { minLength: 1, maxLength: 3 }).map((labels) => labels.join('.'));
+  const scope = fc
+    .record({ app: label, env: label, resId, shared: fc.boolean() })
+    .map(({ shared, ...rest }) => ({ ...rest, address: shared ? `shared.${rest.resId}` : rest.resId }));
+  const scopePairs = fc.oneof(
+    fc.tuple(scope, scope),
+    fc.tuple(scope, fc.nat()).map(([s, n]) => {
+      const joined = `${s.app}-${s.env}`;
+      const cuts = [...joined.matchAll(/(?<=[^-])-(?=[^-])/g)].map((match) => match.index);
+      const cut = cuts[n % cuts.length] ?? s.app.length;
+      return [s, { ...s, app: joined.slice(0, cut), env: joined.slice(cut + 1) }] as const;
+    }),
+    scope.map((s) => [s, { ...s, address: s.address === s.resId ? `shared.${s.resId}` : s.resId }] as const),
+  );
+
+  it('gives app a-b env c and app a env b-c, and two resources of one environment, different names', () => {
+    const db = { app: 'a-b', env: 'c', resId: 'db', address: 'shared.db' };
+    expect(nameOf(db)).toMatch(/^pave-a-b-c-db-[0-9a-f]{8}$/);
+    expect(nameOf(db)).not.toBe(nameOf({ ...db, app: 'a', env: 'b-c' }));
+    expect(nameOf(db)).not.toBe(nameOf({ ...db, resId: 'cache', address: 'shared.cache' }));
+    fc.assert(
+      fc.property(scopePairs, ([a, b]) => {
+        fc.pre(a.app !== b.app || a.env !== b.env || a.address !== b.address);
+        expect(nameOf(a)).not.toBe(nameOf(b));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('is the same for one resource every time, and a DNS label that starts with a letter', () => {
+    const anyScope = fc.record({
+      app: fc.string({ unit: 'grapheme' }),
+      env: fc.string({ unit: 'grapheme' }),
+      resId: fc.string({ unit: 'grapheme' }),
+      address: fc.string({ unit: 'grapheme' }),
+    });
+    fc.assert(
+      fc.property(fc.oneof(scope, anyScope), (s) => {
+        const name = nameOf(s);
+        expect(nameOf({ ...s })).toBe(name);
+        // RDS identifiers, S3 buckets and Kubernetes names take this: no "--", no trailing "-".
+        expect(name).toMatch(/^[a-z]([a-z0-9]|-(?=[a-z0-9])){0,62}$/);
+      }),
+    );
+  });
+
+  it('expands in a definition as any other placeholder', () => {
+    const inputs = inputsAt({ app: 'shop', env: 'staging', resId: 'db', address: 'shared.db' });
+    expect(expandPlaceholders({ identifier: '${context.name}' }, placeholderValues(inputs))).toEqual({
+      value: { identifier: expect.stringMatching(/^pave-shop-staging-db-[0-9a-f]{8}$/) as unknown },
+      unknown: [],
     });
   });
 });
