@@ -32,11 +32,12 @@ export const DEFAULT_BATCH_SIZE = 500;
 
 /**
  * The commands a resource's user may run, after its key and channel patterns: everything ordinary apps use
- * (strings, hashes, lists, sets, sorted sets, streams, pub/sub, transactions, scripts, SCAN, INFO), but nothing
+ * (strings, hashes, lists, sets, sorted sets, streams, pub/sub, transactions, scripts, INFO), but nothing
  * that administers the server (`@admin`: CONFIG, ACL changes, SHUTDOWN…) or reaches beyond the user's keys
  * (`@dangerous`: KEYS, FLUSHALL, FLUSHDB, SORT, MIGRATE…). INFO is given back because client libraries call it
- * on connect; RANDOMKEY is taken away because it names other tenants' keys; FUNCTION and SCRIPT FLUSH/KILL act
- * on state every user of the server shares.
+ * on connect. RANDOMKEY, SCAN and PUBSUB CHANNELS/SHARDCHANNELS are taken away because they name other
+ * tenants' keys and channels (key patterns do not filter what they list), a production environment's among
+ * them; FUNCTION and SCRIPT FLUSH/KILL act on state every user of the server shares.
  */
 export const RESOURCE_USER_COMMANDS: readonly string[] = [
   '+@all',
@@ -44,6 +45,9 @@ export const RESOURCE_USER_COMMANDS: readonly string[] = [
   '-@dangerous',
   '+info',
   '-randomkey',
+  '-scan',
+  '-pubsub|channels',
+  '-pubsub|shardchannels',
   '-function',
   '-script|flush',
   '-script|kill',
@@ -335,7 +339,8 @@ async function unlinkKeys(
 /**
  * Copies the keys of the resource `from` into the prefix of `names`, keeping each key's remaining time to
  * live. On the same server Pave reads them as admin; from another server it logs in with the source's own
- * URL (so it reads only what the source may read), and moves them with DUMP and RESTORE.
+ * URL (so it reads only what the source may read), and moves them with DUMP and RESTORE. A source whose user
+ * may not list its keys (a Pave resource user: no SCAN) is not copied: the clone starts empty, with a warning.
  */
 async function cloneKeys(
   server: AclServer,
@@ -371,9 +376,19 @@ async function cloneKeys(
         { path: 'cloneFrom.secrets.url', message: errorMessage(error) },
       ]);
     }
-    copied = await withRedis(source, ctx.signal, (redis) =>
-      copyKeys(redis, admin, fromPrefix, names.prefix, server.batchSize, ctx.signal),
-    );
+    try {
+      copied = await withRedis(source, ctx.signal, (redis) =>
+        copyKeys(redis, admin, fromPrefix, names.prefix, server.batchSize, ctx.signal),
+      );
+    } catch (error) {
+      if (!/NOPERM.*'scan'/.test(errorMessage(error))) throw error;
+      // A user Pave made for a resource may not SCAN (see RESOURCE_USER_COMMANDS): nothing was copied.
+      ctx.logger.warn(
+        "the resource to copy from is on another server and its user may not list its keys (SCAN): starting empty; copy them with that server's admin (redis-cli --scan --pattern, then DUMP and RESTORE) if they are needed",
+        { from: fromPrefix, to: names.prefix },
+      );
+      return;
+    }
   }
   ctx.logger.info('copied keys from the source resource', {
     from: fromPrefix,

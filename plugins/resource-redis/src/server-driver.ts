@@ -42,12 +42,13 @@ const ADMIN_URL_HELP =
  * URL of a user allowed to run ACL, SCAN, DUMP, RESTORE and UNLINK; optional `host` and `port`: what workloads
  * connect to, when it is not the admin URL's host and port.
  *
- * Each resource gets the user `pave_<app>_<env>_<res>` (also its id) with a password derived from the admin
- * credentials (see derivePassword), limited to keys and channels starting with `<app>:<env>:<res>:`, the
- * `prefix` output. Apps must put that prefix in front of every key: outside it, the user can neither read nor
- * write, and `KEYS`, `FLUSHALL`, `CONFIG` and other server-wide commands are refused (SCAN still lists other key
- * names, not their values). Changing the admin credentials changes the derived passwords: `diff` reports it and
- * `update` sets the new password. Pointing `adminUrl` at another server is a replacement.
+ * Each resource gets the user `pave_<app>_<env>_<res>_<hash>` (also its id; see resourceNames) with a password
+ * derived from the admin credentials (see derivePassword), limited to keys and channels starting with
+ * `<app>:<env>:<res>_<hash>:`, the `prefix` output. Apps must put that prefix in front of every key: outside
+ * it, the user can neither read nor write, and `KEYS`, `SCAN`, `FLUSHALL`, `CONFIG` and other server-wide
+ * commands are refused (see RESOURCE_USER_COMMANDS). Changing the admin credentials changes the derived
+ * passwords: `diff` reports it and `update` sets the new password. Pointing `adminUrl` at another server is a
+ * replacement.
  *
  * Users are saved with `ACL SAVE` when the server keeps them in an aclfile; otherwise a server restart forgets
  * them, after which `read` returns null and Pave creates them again.

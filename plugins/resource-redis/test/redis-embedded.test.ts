@@ -142,7 +142,7 @@ describe('redis-embedded driver', () => {
     expect(await keysUnder(adminUrl, b.outputs.values.prefix!)).toHaveLength(1);
   });
 
-  it('copies a resource of another server (the shared Redis) into a new embedded one', async () => {
+  it('copies a resource of another server (the shared Redis) into a new embedded one, where its URL may list keys', async () => {
     const app = uniqueScope().app;
     const sourceInputs = serverInputs(uniqueScope({ app, env: 'prod' }));
     const source = await serverDriver.create(sourceInputs, ctx);
@@ -151,9 +151,12 @@ describe('redis-embedded driver', () => {
       await redis.set(`${source.outputs.values.prefix}plan`, 'pro', 'EX', 300);
       await redis.sadd(`${source.outputs.values.prefix}tags`, 'a', 'b');
     });
-    const driver = EmbeddedRedisDriver.fromConfig({ dataDir: dataDir() });
+    const dir = dataDir();
+    const driver = EmbeddedRedisDriver.fromConfig({ dataDir: dir });
+    // A source on a server whose URL may SCAN (one Pave does not manage users on) is copied.
+    const scannable = { ...source.outputs, secrets: { ...source.outputs.secrets, url: ADMIN_URL } };
     const clone: { outputs: ResourceOutputs } = await driver.create(
-      { ...embeddedInputs(uniqueScope({ app, env: 'dev' })), cloneFrom: source.outputs },
+      { ...embeddedInputs(uniqueScope({ app, env: 'dev' })), cloneFrom: scannable },
       ctx,
     );
     const to = clone.outputs.values.prefix!;
@@ -163,6 +166,17 @@ describe('redis-embedded driver', () => {
       expect((await redis.smembers(`${to}tags`)).sort()).toEqual(['a', 'b']);
     });
     expect(await keysUnder(ADMIN_URL, to)).toEqual([]); // nothing written to the source server
+
+    // Through the resource's own user, which may not list keys (it would name other tenants'), the clone
+    // starts empty and says why.
+    const warnings: string[] = [];
+    const warned = { ...ctx, logger: { ...ctx.logger, warn: (message: string) => warnings.push(message) } };
+    const empty: { outputs: ResourceOutputs } = await driver.create(
+      { ...embeddedInputs(uniqueScope({ app, env: 'preview' })), cloneFrom: source.outputs },
+      warned,
+    );
+    expect(await keysUnder((await embeddedRedisAdminUrl(dir))!, empty.outputs.values.prefix!)).toEqual([]);
+    expect(warnings.join('\n')).toMatch(/may not list its keys \(SCAN\): starting empty/);
   });
 
   it('says how to fix a missing redis-server, in check and in create', async () => {

@@ -74,8 +74,8 @@ describe('redis-server driver', () => {
     const app = uniqueScope().app;
     const a = await create(serverInputs(uniqueScope({ app, env: 'dev' })));
     const b = await create(serverInputs(uniqueScope({ app, env: 'prod' })));
-    expect(a.outputs.values.prefix).toBe(`${app}:dev:web.cache:`);
-    expect(b.outputs.values.prefix).toBe(`${app}:prod:web.cache:`);
+    expect(a.outputs.values.prefix).toMatch(new RegExp(`^${app}:dev:web\\.cache_[0-9a-f]{8}:$`));
+    expect(b.outputs.values.prefix).toMatch(new RegExp(`^${app}:prod:web\\.cache_[0-9a-f]{8}:$`));
     const aKey = `${a.outputs.values.prefix}greeting`;
     const bKey = `${b.outputs.values.prefix}greeting`;
 
@@ -91,8 +91,6 @@ describe('redis-server driver', () => {
       await redis.lpush(`${a.outputs.values.prefix}list`, 'item');
       expect(await redis.publish(`${a.outputs.values.prefix}events`, 'hello')).toBe(0);
       expect(await redis.get(aKey)).toBe('from a');
-      const [, scanned] = await redis.scan('0', 'MATCH', `${a.outputs.values.prefix}*`, 'COUNT', 1000);
-      expect(scanned.length).toBeGreaterThan(0);
       await redis.del(`${a.outputs.values.prefix}list`);
 
       expect(await rejection(redis.get(bKey))).toMatch(/NOPERM/);
@@ -100,6 +98,10 @@ describe('redis-server driver', () => {
       expect(await rejection(redis.set('unprefixed', 'x'))).toMatch(/NOPERM/);
       expect(await rejection(redis.publish(`${b.outputs.values.prefix}events`, 'x'))).toMatch(/NOPERM/);
       expect(await rejection(redis.keys('*'))).toMatch(/NOPERM/);
+      // Key patterns do not filter what SCAN lists, nor PUBSUB CHANNELS: they would name b's keys and channels.
+      expect(await rejection(redis.scan('0', 'COUNT', 1000))).toMatch(/NOPERM/);
+      expect(await rejection(redis.call('PUBSUB', 'CHANNELS'))).toMatch(/NOPERM/);
+      expect(await rejection(redis.call('PUBSUB', 'SHARDCHANNELS'))).toMatch(/NOPERM/);
       expect(await rejection(redis.flushall())).toMatch(/NOPERM/);
       expect(await rejection(redis.flushdb())).toMatch(/NOPERM/);
       expect(await rejection(redis.call('CONFIG', 'GET', 'maxmemory'))).toMatch(/NOPERM/);
@@ -164,6 +166,25 @@ describe('redis-server driver', () => {
     await withClient(source.outputs.secrets.url!, async (redis) =>
       expect(await redis.get(`${from}name`)).toBe('shop'),
     );
+  });
+
+  it("gives a shared resource and a workload's own resource of the same resId users and prefixes of their own", async () => {
+    // Score id `web.cache` (address shared.web.cache) and workload web's resource cache (address web.cache).
+    const ownScope = uniqueScope({ resId: 'web.cache', address: 'web.cache' });
+    const own = await create(serverInputs(ownScope));
+    const sharedInputs = serverInputs({ ...ownScope, address: 'shared.web.cache' });
+    const shared = await create(sharedInputs);
+    expect(shared.id).not.toBe(own.id);
+    const ownKey = `${own.outputs.values.prefix}secret`;
+    await withClient(own.outputs.secrets.url!, (redis) => redis.set(ownKey, 'only for the own resource'));
+    expect(await rejection(withClient(shared.outputs.secrets.url!, (redis) => redis.get(ownKey)))).toMatch(
+      /NOPERM/,
+    );
+    // Neither prefix lies under the other, so deleting one resource leaves the other's keys.
+    const [p1, p2] = [own.outputs.values.prefix!, shared.outputs.values.prefix!];
+    expect(p1.startsWith(p2) || p2.startsWith(p1)).toBe(false);
+    await driver.delete(shared.id, sharedInputs, ctx);
+    expect(await keysUnder(ADMIN_URL, own.outputs.values.prefix!)).toEqual([ownKey]);
   });
 
   it('refuses to hand an existing prefix to a new user, and creates nothing', async () => {
@@ -267,12 +288,11 @@ describe('redis-server driver', () => {
   });
 
   it('turns any resource id into names without glob characters, keeping different ids apart', () => {
-    const odd = resourceNames({ app: 'shop', env: 'dev', resId: 'Web/Cache*[1]' });
-    expect(odd.prefix).toMatch(/^shop:dev:web-cache-1--[0-9a-f]{8}:$/);
-    expect(odd.username).toMatch(/^pave_shop_dev_web-cache-1--[0-9a-f]{8}$/);
-    expect(resourceNames({ app: 'shop', env: 'dev', resId: 'web/cache*[1]' }).prefix).not.toBe(odd.prefix);
-    expect(resourceNames({ app: 'shop', env: 'dev', resId: 'shared_cache' }).username).toMatch(
-      /^pave_shop_dev_shared-cache-[0-9a-f]{8}$/,
-    );
+    const at = (resId: string) => ({ app: 'shop', env: 'dev', resId, address: resId });
+    const odd = resourceNames(at('Web/Cache*[1]'));
+    expect(odd.prefix).toMatch(/^shop:dev:web-cache-1-_[0-9a-f]{8}:$/);
+    expect(odd.username).toMatch(/^pave_shop_dev_web-cache-1-_[0-9a-f]{8}$/);
+    expect(resourceNames(at('web/cache*[1]')).prefix).not.toBe(odd.prefix);
+    expect(resourceNames(at('shared_cache')).username).toMatch(/^pave_shop_dev_shared-cache_[0-9a-f]{8}$/);
   });
 });
