@@ -19,6 +19,7 @@ import {
   storedProgress,
   valuesVersionOf,
   type DeploymentRequest,
+  type LeaseFence,
 } from './records.ts';
 import type { SecretBox } from '../../secrets/secret-box.ts';
 import { currentValuesVersion, latestValuesVersion, recordValuesEvents, restoreValues } from '../values.ts';
@@ -242,7 +243,7 @@ export async function runDeployment(
     options: SetRun['options'],
     record?: ProgressRecord,
   ): Promise<ApplyOutcome> =>
-    applySet({ deps, target, workloads: set, pinned, options, signal, note, logger, record });
+    applySet({ deps, target, workloads: set, pinned, options, signal, note, fence, logger, record });
 
   /**
    * The one rollback decision, on what the deployment's runs changed (`progress`). Resolves true when the
@@ -302,7 +303,7 @@ export async function runDeployment(
         message: 'the previous deployment ran this same set: there is nothing else to restore',
       });
     }
-    await takeBackResources(deps, target, progress.created, cleared, logger, note);
+    await takeBackResources(deps, target, progress.created, cleared, fence, logger, note);
     return rolledBack;
   };
 
@@ -462,6 +463,7 @@ async function takeBackResources(
   target: ResourceTarget,
   created: string[],
   cleared: boolean,
+  fence: LeaseFence,
   logger: Logger,
   note: JournalNote,
 ): Promise<void> {
@@ -477,7 +479,7 @@ async function takeBackResources(
   const ctx = driverContext(logger.child({ step: 'provision' }), AbortSignal.timeout(600_000));
   try {
     const kept = await deleteCreatedResources(
-      { store: deps.store, box: deps.box, drivers: deps.resourceDrivers },
+      { store: deps.store, box: deps.box, drivers: deps.resourceDrivers, fence },
       target,
       created,
       ctx,

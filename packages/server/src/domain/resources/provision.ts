@@ -14,14 +14,15 @@ import type {
   ResourceInputs,
   ResourceOutputs,
 } from '@pave/plugin-api';
-import type { Selectable } from 'kysely';
+import type { ExpressionBuilder, Selectable } from 'kysely';
 import type { Executor, Store } from '../../store/index.ts';
-import type { ResourcesTable } from '../../store/schema.ts';
+import type { Database, ResourcesTable } from '../../store/schema.ts';
 import type { SecretBox } from '../../secrets/secret-box.ts';
 import { now, systemContext } from '../context.ts';
 import { recordEvent } from '../events.ts';
 import { canonicalJson } from '../canonical-json.ts';
 import type { SetWorkloads } from '../deployments/sets.ts';
+import type { LeaseFence } from '../deployments/records.ts';
 import { DeploymentInterrupted } from '../deployments/phases/phase.ts';
 import { candidates, loadDefinitions, listDefinitions, type LoadedDefinition } from './definitions.ts';
 import { buildResourceGraph, type ResourceNode } from './graph.ts';
@@ -37,6 +38,63 @@ export interface ResourceDeps {
   store: Store;
   box: SecretBox;
   drivers: ResourceDriverRegistry;
+  /**
+   * For the work of a deployment: every record it writes needs its replica's lease (see LeaseFence and
+   * recordDriverChange). Without it (deleting an environment) records are written in plain transactions.
+   */
+  fence?: LeaseFence | undefined;
+}
+
+/**
+ * Runs `write` in a transaction, after confirming the deployment's lease in it when `deps` has a fence (then
+ * it rejects with DeploymentInterrupted, having written nothing, when the lease is lost).
+ */
+function recordWith<T>(
+  deps: Pick<ResourceDeps, 'store' | 'fence'>,
+  write: (tx: Executor) => Promise<T>,
+): Promise<T> {
+  return deps.store.transaction((tx) => (deps.fence ? deps.fence.write(write, tx) : write(tx)));
+}
+
+/**
+ * Records what a driver has just done to a resource (`record(tx, false)`, see recordWith). The driver's work
+ * stands whatever happened to the lease, so a replica that lost it meanwhile records it all the same where
+ * the record is still the one it read (`record(tx, true)` adds that condition, and writes nothing else):
+ * the resource does not end with a stale record, and one the lease's holder stored since stands. Then it
+ * rejects with DeploymentInterrupted, as for any write refused for a lost lease; the lease's holder takes
+ * over from there.
+ */
+async function recordDriverChange(
+  deps: Pick<ResourceDeps, 'store' | 'fence'>,
+  ctx: DriverContext,
+  address: string,
+  record: (tx: Executor, leaseLost: boolean) => Promise<void>,
+): Promise<void> {
+  try {
+    await recordWith(deps, (tx) => record(tx, false));
+  } catch (error) {
+    if (!(error instanceof DeploymentInterrupted && error.leaseLost)) throw error;
+    await deps.store
+      .transaction((tx) => record(tx, true))
+      .catch((recordError: unknown) => {
+        const message = `${address}: changed by its driver, but not recorded after this replica lost its lease`;
+        ctx.logger.warn(message, { address, error: (recordError as Error).message });
+      });
+    throw error;
+  }
+}
+
+/**
+ * Matches a resource's record only as `row` read it: neither its resource, nor its inputs, nor its outputs
+ * were recorded again since.
+ */
+function asRead(row: Selectable<ResourcesTable>) {
+  return (eb: ExpressionBuilder<Database, 'resources'>) =>
+    eb.and([
+      eb('driver_id', '=', row.driver_id),
+      eb('inputs_fp', '=', row.inputs_fp),
+      eb('updated_at', '=', row.updated_at),
+    ]);
 }
 
 /** The outputs a workload's resources provide, by workload then resource name: what rendering consumes. */
@@ -566,6 +624,10 @@ export type JournalNote = (entry: {
  * order (those created again with `recreateMissing` too, not replaced ones), for a caller that must take
  * them back when a later phase of its deployment fails (deleteCreatedResources). A deployment resumed after a
  * crash passes what its interrupted runs created as `createdBefore`, and keeps the list with `saveCreated`.
+ * With `deps.fence`, every record it writes (resources, route host claims, resource events) needs the
+ * deployment's lease: once a write finds it lost, provisioning rejects with DeploymentInterrupted, takes
+ * nothing back, and records what a driver had just done only where the lease's holder has not recorded the
+ * resource since (see recordDriverChange).
  */
 export async function provisionResources(
   deps: ResourceDeps,
@@ -618,18 +680,23 @@ export async function provisionResources(
   const takeBack = async (address: string, resource: MadeResource | Promise<MadeResource>) => {
     let made: MadeResource | undefined;
     try {
-      made = await resource;
-      await made.driver.delete(made.id, made.inputs, ctx);
-      await store.transaction(async (tx) => {
+      const deleting = await resource;
+      made = deleting;
+      await deleting.driver.delete(deleting.id, deleting.inputs, ctx);
+      // After a lost lease, only a record of the resource just deleted goes (see recordDriverChange).
+      await recordDriverChange(deps, ctx, address, async (tx, leaseLost) => {
         const gone = await tx
           .deleteFrom('resources')
           .where('app_id', '=', target.app)
           .where('env_id', '=', target.env)
           .where('address', '=', address)
+          .$if(leaseLost, (qb) => qb.where('driver_id', '=', deleting.id))
           .returningAll()
           .executeTakeFirst();
+        if (leaseLost && !gone) return;
         await deleteStates(tx, target.app, target.env, address);
         if (gone) await recordResourceEvent(tx, target, rowSubject(gone), { type: 'resource.deleted' });
+        if (leaseLost) return;
         const remaining = createdAddresses().filter((other) => other !== address);
         if (remaining.length < created.length) await options.saveCreated?.(tx, remaining);
       });
@@ -641,6 +708,7 @@ export async function provisionResources(
         message: `${address}: deleted again (this deployment created it)`,
       });
     } catch (cleanup) {
+      if (cleanup instanceof DeploymentInterrupted) throw cleanup;
       const kept =
         !made || made.recorded
           ? 'it is kept and reused by the next deployment'
@@ -654,13 +722,13 @@ export async function provisionResources(
   };
   // A route's host belongs to one environment: claim it before the route is stored (see claimRouteHost).
   const claimed: string[] = [];
-  const claimHost = async (node: ResourceNode, outputs: ResourceOutputs) => {
+  const claimHost = async (tx: Executor, node: ResourceNode, outputs: ResourceOutputs) => {
     const host = node.type === 'route' ? outputs.values.host : undefined;
     const consumer = node.consumers[0];
     const where = consumer
       ? `workloads.${consumer.workload}.resources.${consumer.name}.params.host`
       : `${node.address}.params.host`;
-    if (host && (await claimRouteHost(store.db, target, host, where))) claimed.push(host);
+    if (host && (await claimRouteHost(tx, target, host, where))) claimed.push(host);
   };
   const rowFields = async (
     node: ResourceNode,
@@ -676,56 +744,58 @@ export async function provisionResources(
     secret_names: JSON.stringify(Object.keys(outputs.secrets).sort()),
     updated_at: now(),
   });
-  const updateRow = (address: string, fields: Partial<Selectable<ResourcesTable>>, db: Executor = store.db) =>
-    db
+  /** Updates the record at `address`, only as `read` read it when given; resolves true when it did. */
+  const updateRow = async (
+    address: string,
+    fields: Partial<Selectable<ResourcesTable>>,
+    db: Executor,
+    read?: Selectable<ResourcesTable>,
+  ) => {
+    const updated = await db
       .updateTable('resources')
       .set(fields)
       .where('app_id', '=', target.app)
       .where('env_id', '=', target.env)
       .where('address', '=', address)
-      .execute();
+      .$if(read !== undefined, (qb) => qb.where(asRead(read!)))
+      .executeTakeFirst();
+    return Number(updated.numUpdatedRows) > 0;
+  };
   /**
-   * Stores what a driver made of a resource, with its resource.provisioned event (and for one it created, the
-   * deployment's list of what it created), in one transaction.
+   * Stores what a driver made of a resource (`write`, resolving true when it stored it) with its
+   * resource.provisioned event, the claim of a route's host in `outputs`, and for one it created the
+   * deployment's list of what it created, in one transaction that needs the lease. A replica that lost the
+   * lease while the driver worked records the resource all the same, without the rest, where the lease's
+   * holder has not recorded it since (`write(tx, true)`; see recordDriverChange): a resource it created is
+   * then kept by the next deployment (and deleted with the environment) rather than created again, which
+   * fails on a name that is taken, and one it updated or replaced does not keep the outputs and inputs it had.
    */
   const storeProvisioned = async (
     node: ResourceNode,
     definition: LoadedDefinition,
     change: 'created' | 'updated' | 'replaced',
-    write: (tx: Executor) => Promise<unknown>,
-  ) => {
-    const provisioned = async (tx: Executor) => {
-      await write(tx);
+    outputs: ResourceOutputs,
+    write: (tx: Executor, leaseLost: boolean) => Promise<boolean>,
+  ) =>
+    recordDriverChange(deps, ctx, node.address, async (tx, leaseLost) => {
+      if (!leaseLost) {
+        if (change === 'created') await options.saveCreated?.(tx, createdAddresses());
+        await claimHost(tx, node, outputs);
+      }
+      if (!(await write(tx, leaseLost))) return;
       await recordResourceEvent(tx, target, nodeSubject(node, definition), {
         type: 'resource.provisioned',
         change,
       });
-    };
-    try {
-      await store.transaction(async (tx) => {
-        if (change === 'created') await options.saveCreated?.(tx, createdAddresses());
-        await provisioned(tx);
-      });
-    } catch (error) {
-      if (!(error instanceof DeploymentInterrupted && error.leaseLost && change === 'created')) throw error;
-      // The lease went while the driver created the resource. It exists all the same: recorded, it is kept by
-      // the next deployment (and deleted with the environment) rather than created again, which fails on a
-      // name that is taken. Unless the lease's holder has recorded one at this address since.
-      await store.transaction(provisioned).catch((recordError: unknown) => {
-        ctx.logger.warn(`${node.address}: created, but not recorded after this replica lost its lease`, {
-          address: node.address,
-          error: (recordError as Error).message,
-        });
-      });
-      throw error;
-    }
-  };
-  /** Records a resource.failed event and rejects with the error. */
-  const failed = async (node: ResourceNode, definition: LoadedDefinition, error: ProvisioningError) => {
-    await recordResourceEvent(store.db, target, nodeSubject(node, definition), {
-      type: 'resource.failed',
-      reason: error.message,
     });
+  /** Records a resource.failed event (with the lease) and rejects with the error. */
+  const failed = async (node: ResourceNode, definition: LoadedDefinition, error: ProvisioningError) => {
+    await recordWith(deps, (tx) =>
+      recordResourceEvent(tx, target, nodeSubject(node, definition), {
+        type: 'resource.failed',
+        reason: error.message,
+      }),
+    );
     return Promise.reject(error);
   };
   /** Checks the inputs and creates the resource with its driver; rejects with ProvisioningError. */
@@ -810,24 +880,32 @@ export async function provisionResources(
             `replacing (${describeProperties(change.properties)} cannot change in place)`,
           ).catch(async (error: unknown) => {
             // The old resource is gone: its row goes too, so the next deployment creates it.
-            await store.transaction(async (tx) => {
-              await tx
+            await recordDriverChange(deps, ctx, node.address, async (tx, leaseLost) => {
+              const gone = await tx
                 .deleteFrom('resources')
                 .where('app_id', '=', target.app)
                 .where('env_id', '=', target.env)
                 .where('address', '=', node.address)
-                .execute();
+                .$if(leaseLost, (qb) => qb.where(asRead(row)))
+                .executeTakeFirst();
+              if (Number(gone.numDeletedRows) === 0) return;
               await recordResourceEvent(tx, target, rowSubject(row), { type: 'resource.deleted' });
             });
             throw error;
           });
           try {
-            await claimHost(node, replaced.outputs);
             const replacedFields = await rowFields(node, change.fingerprint, inputs, replaced.outputs);
-            await storeProvisioned(node, definition, 'replaced', (tx) =>
-              updateRow(node.address, { driver_id: replaced.id, created_at: now(), ...replacedFields }, tx),
+            await storeProvisioned(node, definition, 'replaced', replaced.outputs, (tx, leaseLost) =>
+              updateRow(
+                node.address,
+                { driver_id: replaced.id, created_at: now(), ...replacedFields },
+                tx,
+                leaseLost ? row : undefined,
+              ),
             );
           } catch (error) {
+            // Interrupted by a lost lease: the lease's holder is in charge of the new resource now.
+            if (error instanceof DeploymentInterrupted) throw error;
             // Unrecorded, nothing would ever delete the new resource: it goes again, as a created one
             // whose record cannot be stored does, and so does the row of the one it replaced.
             await takeBack(node.address, { driver, id: replaced.id, inputs, recorded: false });
@@ -855,10 +933,14 @@ export async function provisionResources(
           const recreated = await createWith(node, definition, driver, inputs, 'missing: creating it again');
           const made = { driver, id: recreated.id, inputs, recorded: false };
           addCreated({ address: node.address, made });
-          await claimHost(node, recreated.outputs);
           const recreatedFields = await rowFields(node, change.fingerprint, inputs, recreated.outputs);
-          await storeProvisioned(node, definition, 'created', (tx) =>
-            updateRow(node.address, { driver_id: recreated.id, ...recreatedFields }, tx),
+          await storeProvisioned(node, definition, 'created', recreated.outputs, (tx, leaseLost) =>
+            updateRow(
+              node.address,
+              { driver_id: recreated.id, ...recreatedFields },
+              tx,
+              leaseLost ? row : undefined,
+            ),
           );
           made.recorded = true;
           outputsByAddress.set(node.address, recreated.outputs);
@@ -870,17 +952,25 @@ export async function provisionResources(
           continue;
         }
         if (change.action === 'keep') {
-          outputsByAddress.set(node.address, await rowOutputs(box, row));
-          if (row.inputs_fp !== change.fingerprint || row.inputs === null) {
-            // The driver has nothing to change, or the resource was provisioned before 0011 with these very
-            // inputs: these are the inputs it now stands for.
-            await updateRow(node.address, {
-              inputs_fp: change.fingerprint,
-              inputs: await sealInputs(box, target, inputs),
-              params: canonicalJson(node.params),
+          const kept = await rowOutputs(box, row);
+          outputsByAddress.set(node.address, kept);
+          // The driver has nothing to change, or the resource was provisioned before 0011 with these very
+          // inputs: these are the inputs it now stands for. Nothing changed but the record, which needs the
+          // lease like any other.
+          const refreshed =
+            row.inputs_fp !== change.fingerprint || row.inputs === null
+              ? {
+                  inputs_fp: change.fingerprint,
+                  inputs: await sealInputs(box, target, inputs),
+                  params: canonicalJson(node.params),
+                }
+              : undefined;
+          if (refreshed || node.type === 'route') {
+            await recordWith(deps, async (tx) => {
+              if (refreshed) await updateRow(node.address, refreshed, tx);
+              await claimHost(tx, node, kept);
             });
           }
-          await claimHost(node, outputsByAddress.get(node.address)!);
           await note({
             step: 'provision',
             status: 'info',
@@ -907,10 +997,9 @@ export async function provisionResources(
               ),
             ),
           );
-        await claimHost(node, outputs);
         const updatedFields = await rowFields(node, change.fingerprint, inputs, outputs);
-        await storeProvisioned(node, definition, 'updated', (tx) =>
-          updateRow(node.address, updatedFields, tx),
+        await storeProvisioned(node, definition, 'updated', outputs, (tx, leaseLost) =>
+          updateRow(node.address, updatedFields, tx, leaseLost ? row : undefined),
         );
         outputsByAddress.set(node.address, outputs);
         await note({ step: 'provision', status: 'succeeded', message: `${node.address}: updated` });
@@ -923,15 +1012,15 @@ export async function provisionResources(
       const result = await createWith(node, definition, driver, inputs, 'creating');
       const made = { driver, id: result.id, inputs, recorded: false };
       addCreated({ address: node.address, made });
-      await claimHost(node, result.outputs);
       const createdFields = await rowFields(
         node,
         inputsFingerprint(box, definition, inputs),
         inputs,
         result.outputs,
       );
-      await storeProvisioned(node, definition, 'created', (tx) =>
-        tx
+      // After a lost lease too: unless the lease's holder has recorded one at this address since.
+      await storeProvisioned(node, definition, 'created', result.outputs, async (tx) => {
+        await tx
           .insertInto('resources')
           .values({
             app_id: target.app,
@@ -946,8 +1035,9 @@ export async function provisionResources(
             ...createdFields,
             created_at: now(),
           })
-          .execute(),
-      );
+          .execute();
+        return true;
+      });
       made.recorded = true;
       outputsByAddress.set(node.address, result.outputs);
       await note({
@@ -959,7 +1049,8 @@ export async function provisionResources(
   } catch (error) {
     // Interrupted by a lost lease: the replica that holds it now decides what to take back.
     if (error instanceof DeploymentInterrupted) throw error;
-    await releaseRouteHosts(store.db, target, claimed);
+    // Only the lease's holder takes anything back: releasing the claims finds out whether this replica is it.
+    await recordWith(deps, (tx) => releaseRouteHosts(tx, target, claimed));
     // Nothing half-created: take back what this deployment created, newest first; those an interrupted run
     // created as their rows say now (this run may have updated them).
     const rowsNow = created.every((resource) => resource.made)
@@ -1133,7 +1224,8 @@ export async function pruneResources(
 /**
  * Deletes one resource with its driver, then its row (unless `keepRow`: a replacement or a re-creation
  * stores the new resource in it); rejects (keeping the row) if the driver fails. The driver gets the inputs the resource was
- * last created or updated with, whatever its definition says now (or if it was deleted).
+ * last created or updated with, whatever its definition says now (or if it was deleted). What it records
+ * needs the lease of `deps.fence`; see recordDriverChange for a lease lost while the driver deleted.
  */
 async function deleteResource(
   deps: ResourceDeps,
@@ -1160,10 +1252,9 @@ async function deleteResource(
     const failure = new ProvisioningError(
       `${row.address} (${row.type}): ${row.driver} could not delete it: ${(error as Error).message}`,
     );
-    await recordResourceEvent(deps.store.db, target, rowSubject(row), {
-      type: 'resource.failed',
-      reason: failure.message,
-    });
+    await recordWith(deps, (tx) =>
+      recordResourceEvent(tx, target, rowSubject(row), { type: 'resource.failed', reason: failure.message }),
+    );
     throw failure;
   }
   if (options.keepRow) {
@@ -1174,13 +1265,16 @@ async function deleteResource(
     });
     return;
   }
-  await deps.store.transaction(async (tx) => {
-    await tx
+  // After a lost lease, only the record as it was read goes: one stored since is of another resource.
+  await recordDriverChange(deps, ctx, row.address, async (tx, leaseLost) => {
+    const gone = await tx
       .deleteFrom('resources')
       .where('app_id', '=', target.app)
       .where('env_id', '=', target.env)
       .where('address', '=', row.address)
-      .execute();
+      .$if(leaseLost, (qb) => qb.where(asRead(row)))
+      .executeTakeFirst();
+    if (leaseLost && Number(gone.numDeletedRows) === 0) return;
     await deleteStates(tx, target.app, target.env, row.address);
     await recordResourceEvent(tx, target, rowSubject(row), { type: 'resource.deleted' });
   });

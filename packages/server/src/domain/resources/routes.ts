@@ -6,6 +6,9 @@ import { now } from '../context.ts';
 import type { SetWorkloads } from '../deployments/sets.ts';
 import type { JournalNote, ResourceTarget, WorkloadResourceOutputs } from './provision.ts';
 
+/** A journal entry about the routes of a deployment (see writeRoutes). */
+export type RouteNote = Parameters<JournalNote>[0];
+
 /** One route Pave's reverse proxy serves: requests for `host` under `path` go to a workload's host port. */
 export interface ProxyRoute {
   host: string;
@@ -119,7 +122,9 @@ async function actorMaySee(db: Executor, username: string, app: string): Promise
  * uses sends its host and path to that workload's port. Provisioning has claimed each host for this
  * environment (claimRouteHost); the claims of hosts the environment no longer routes are given up here, and
  * routes other environments left on this environment's hosts are dropped. A host and path two workloads of
- * the environment both route is served by the first (in workload order), with a journal note.
+ * the environment both route is served by the first (in workload order). Resolves with the journal entries
+ * of what it routed and did not, in order, for the caller to journal once `db` (a transaction, so that the
+ * proxy never reads half of the routes) has committed.
  */
 export async function writeRoutes(
   db: Executor,
@@ -127,8 +132,8 @@ export async function writeRoutes(
   workloads: SetWorkloads,
   rendered: RenderedWorkload[],
   resources: WorkloadResourceOutputs,
-  note: JournalNote,
-): Promise<void> {
+): Promise<RouteNote[]> {
+  const notes: RouteNote[] = [];
   const routes: ProxyRoute[] = [];
   for (const workload of Object.keys(workloads).sort()) {
     for (const [name, output] of resources.get(workload) ?? []) {
@@ -138,7 +143,7 @@ export async function writeRoutes(
         .find((w) => w.name === workload)
         ?.ports.find((p) => p.port === port || p.targetPort === port);
       if (!served || !output.values.host) {
-        await note({
+        notes.push({
           step: 'routes',
           workload,
           status: 'failed',
@@ -185,7 +190,7 @@ export async function writeRoutes(
   // Lines name a route as host and path, not as a URL: the proxy serves it on whatever port Pave listens on.
   for (const route of routes) {
     if (!kept.includes(route.host)) {
-      await note({
+      notes.push({
         step: 'routes',
         workload: route.workload,
         status: 'failed',
@@ -195,7 +200,7 @@ export async function writeRoutes(
     }
     const first = written.get(`${route.host}${route.path}`);
     if (first) {
-      await note({
+      notes.push({
         step: 'routes',
         workload: route.workload,
         status: 'failed',
@@ -215,13 +220,14 @@ export async function writeRoutes(
         host_port: route.hostPort,
       })
       .execute();
-    await note({
+    notes.push({
       step: 'routes',
       workload: route.workload,
       status: 'info',
       message: `${route.host}${route.path} -> 127.0.0.1:${route.hostPort}`,
     });
   }
+  return notes;
 }
 
 function normalisePath(path: string): string {

@@ -67,9 +67,12 @@ export async function applySet(run: SetRun): Promise<ApplyOutcome> {
     await runRuntimePhase('remove', (ctx) => remove(run, runtime, running, ctx, progress));
     await runRuntimePhase('start', (ctx) => start(run, runtime, rendered, running, ctx, progress));
     await runRuntimePhase('wait ready', (ctx) => waitReady(run, runtime, rendered, ctx, timeout));
-    await runPhase('routes', null, signal, () =>
-      writeRoutes(run.deps.store.db, run.target, run.workloads, rendered, resources, run.note),
-    );
+    await runPhase('routes', null, signal, async () => {
+      const notes = await run.deps.store.transaction((tx) =>
+        run.fence.write((db) => writeRoutes(db, run.target, run.workloads, rendered, resources), tx),
+      );
+      for (const entry of notes) await run.note(entry);
+    });
     await runPhase('prune', null, signal, () => prune(run, stop));
     return { ok: true };
   } catch (error) {

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { RuntimeDriver } from '@pave/plugin-api';
 import type { Executor } from '../../../store/index.ts';
 import type { OrchestratorDeps } from '../orchestrator.ts';
-import type { DeploymentRequest } from '../records.ts';
+import type { DeploymentRequest, LeaseFence } from '../records.ts';
 import type { SetWorkloads } from '../sets.ts';
 import type { JournalNote, ResourceTarget } from '../../resources/provision.ts';
 
@@ -70,6 +70,8 @@ export interface SetRun {
   /** Aborted when the control plane stops or loses the environment's lease: the run is interrupted. */
   signal: AbortSignal;
   note: JournalNote;
+  /** What every write of the run goes through: it lands only while the replica holds the lease. */
+  fence: LeaseFence;
   logger: Logger;
   /**
    * Keeps the run's progress with its deployment, for a run of the deployment's own set; a rollback's run of

@@ -21,7 +21,7 @@ export async function provision(run: SetRun, progress: RunProgress): Promise<Wor
   const { record } = run;
   try {
     const { outputs, created } = await provisionResources(
-      { store: run.deps.store, box: run.deps.box, drivers: run.deps.resourceDrivers },
+      { store: run.deps.store, box: run.deps.box, drivers: run.deps.resourceDrivers, fence: run.fence },
       run.target,
       run.workloads,
       ctx,

@@ -1,6 +1,6 @@
 import { driverContext } from '../orchestrator.ts';
 import { pruneResources } from '../../resources/provision.ts';
-import { messageOf, type SetRun } from './phase.ts';
+import { DeploymentInterrupted, messageOf, type SetRun } from './phase.ts';
 
 /**
  * Prune (with `--prune`): deletes the resources the set no longer uses. The workloads already run, so a
@@ -13,13 +13,14 @@ export async function prune(run: SetRun, signal: AbortSignal): Promise<void> {
   const ctx = driverContext(run.logger, signal, { note: run.note, step: 'prune' });
   try {
     await pruneResources(
-      { store: run.deps.store, box: run.deps.box, drivers: run.deps.resourceDrivers },
+      { store: run.deps.store, box: run.deps.box, drivers: run.deps.resourceDrivers, fence: run.fence },
       run.target,
       run.workloads,
       ctx,
       ctx.note,
       { allowDataLoss: run.options.allowDataLoss ?? false },
     ).catch(async (error: unknown) => {
+      if (error instanceof DeploymentInterrupted) throw error;
       await ctx.note({ step: 'prune', status: 'failed', message: messageOf(error) });
     });
   } finally {
