@@ -111,6 +111,41 @@ describe('pave validate knows the runtime target of --app/--env', () => {
     expect(parse(yaml.stdout)).toEqual(report);
   });
 
+  it('refuses a resource type no definition provisions in the environment, at its line, as pave deploy would', async () => {
+    const withResources = join(dir, 'resources.yaml');
+    writeFileSync(
+      withResources,
+      [
+        'apiVersion: score.dev/v1b1',
+        'metadata:',
+        '  name: api',
+        'containers:',
+        '  main:',
+        '    image: node:20',
+        "    command: ['node', 'server.js']",
+        'resources:',
+        '  db:',
+        '    type: postgres',
+        '  env:',
+        '    type: environment',
+        '  events:',
+        '    type: kafka-topic',
+        '',
+      ].join('\n'),
+    );
+    const result = await pave('validate', '-f', withResources, '--app', 'shop', '--env', 'dev');
+    expect(result.code).toBe(1);
+    const [problem, summary] = result.stderr.trimEnd().split('\n');
+    expect(problem).toBe(
+      `${withResources}:13:3: resources.events.type: no resource definition provisions type "kafka-topic" ` +
+        '(class "default") in shop/dev, so `pave deploy` would refuse it; `pave defs match --app shop --env dev ' +
+        '--type kafka-topic` says why none matches (a platform engineer adds one)',
+    );
+    expect(summary).toContain('1 problem in 1 of 1 file');
+    // Checked without --app/--env, the file alone is valid: definitions belong to environments.
+    expect((await runPave(['validate', '-f', withResources])).code).toBe(0);
+  });
+
   it('needs --app and --env together, saying which is missing', async () => {
     const result = await pave('validate', '-f', file, '--app', 'shop');
     expect(result.code).toBe(2);

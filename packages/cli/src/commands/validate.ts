@@ -31,7 +31,7 @@ export class ScoreFilesInvalidError extends Error {
  * prints every problem as `file:line:column: json.path: message` on stderr; `-o json` prints a
  * {@link ValidateReport} on stdout instead. A container without `command` is a warning (the process runtime
  * cannot run it) or, with --app and --env naming an environment that runs on the process runtime, an
- * error. Exits 1 when any file has errors, 2 when a file cannot be read; warnings do not change the exit code.
+ * error; with --app and --env, a resource whose type no definition provisions there is an error too. Exits 1 when any file has errors, 2 when a file cannot be read; warnings do not change the exit code.
  */
 export function registerValidateCommand(program: Command, io: CliIo): void {
   addClientOptions(
@@ -39,14 +39,15 @@ export function registerValidateCommand(program: Command, io: CliIo): void {
       .command('validate')
       .description(
         'Check Score files (apiVersion score.dev/v1b1): YAML, schema and placeholders offline; with --app and ' +
-          '--env also what the runtime of that environment can run',
+          '--env also what the runtime of that environment can run and that its resource definitions provision ' +
+          'every resource',
       )
       .requiredOption(
         '-f, --file <files...>',
         'Score files to check (repeat -f or list several; - reads stdin)',
       )
-      .option('--app <app>', "with --env: check against that environment's runtime target")
-      .option('--env <env>', "with --app: check against that environment's runtime target"),
+      .option('--app <app>', "with --env: check against that environment's runtime target and definitions")
+      .option('--env <env>', "with --app: check against that environment's runtime target and definitions"),
   )
     .addHelpText(
       'after',
@@ -114,6 +115,15 @@ export function registerValidateCommand(program: Command, io: CliIo): void {
           };
         }),
       };
+      if (options.app !== undefined && options.env !== undefined) {
+        const environment = { app: options.app, env: options.env };
+        const unprovisioned = await resourcesWithoutDefinition(options, environment, texts, io, parseScore);
+        for (const entry of report.files) {
+          const found = unprovisioned.filter((problem) => problem.file === entry.file);
+          entry.problems.push(...found);
+          if (found.length > 0) entry.valid = false;
+        }
+      }
       const invalid = report.files.filter((entry) => !entry.valid);
       const warnings = report.files.flatMap((entry) => entry.warnings);
       if (options.output !== 'table') {
@@ -135,6 +145,59 @@ export function registerValidateCommand(program: Command, io: CliIo): void {
         );
       }
     });
+}
+
+/**
+ * A problem at each resource of the files' workloads whose type no resource definition provisions in `app`/`env`
+ * (as `pave deploy` would find when it plans them): asked of the server's match explainer once per type, class
+ * and resource id. Types Pave resolves itself (`environment`, `service-port`) need no definition.
+ */
+async function resourcesWithoutDefinition(
+  options: ClientOptions,
+  environment: { app: string; env: string },
+  texts: { file: string; text: string }[],
+  io: CliIo,
+  parseScore: typeof import('../score.ts').parseScore,
+): Promise<ScoreProblem[]> {
+  const { mappingKeyPositions } = await import('../score.ts');
+  const { BUILT_IN_RESOURCE_TYPES, DEFAULT_RESOURCE_CLASS } = await import('@pave/core');
+  const builtIn = new Set<string>(BUILT_IN_RESOURCE_TYPES);
+  const { client } = await connect(options, io);
+  const answers = new Map<string, Promise<boolean>>();
+  const provisioned = (type: string, resourceClass: string, id: string) => {
+    const key = JSON.stringify([type, resourceClass, id]);
+    let answer = answers.get(key);
+    if (!answer) {
+      answer = client
+        .matchResourceDefinition({ ...environment, type, class: resourceClass, id })
+        .then((match) => match.winner !== null);
+      answers.set(key, answer);
+    }
+    return answer;
+  };
+  const problems: ScoreProblem[] = [];
+  for (const { file, text } of texts) {
+    const { workload } = parseScore(text, file);
+    if (!workload) continue;
+    const positions = mappingKeyPositions(text, 'resources');
+    for (const [name, resource] of Object.entries(workload.resources ?? {})) {
+      if (builtIn.has(resource.type)) continue;
+      const resourceClass = resource.class ?? DEFAULT_RESOURCE_CLASS;
+      const id = resource.id ?? `${workload.metadata.name}.${name}`;
+      if (await provisioned(resource.type, resourceClass, id)) continue;
+      const { app, env } = environment;
+      problems.push({
+        file,
+        ...(positions.get(name) ?? { line: 1, column: 1 }),
+        path: `resources.${name}.type`,
+        message:
+          `no resource definition provisions type "${resource.type}" (class "${resourceClass}") in ${app}/${env}, ` +
+          `so \`pave deploy\` would refuse it; \`pave defs match --app ${app} --env ${env} --type ${resource.type}\` ` +
+          'says why none matches (a platform engineer adds one)',
+      });
+    }
+  }
+  return problems;
 }
 
 /**
