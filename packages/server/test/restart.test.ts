@@ -59,9 +59,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * A control plane that starts while the workloads of current sets are stopped (as after a reboot or `pave
  * down`) deploys those sets again by itself: one restart per environment, by `system`, that runs with the
- * values the current deployment ran with, needs no approval, and counts nowhere in DORA insights. It leaves
- * alone environments whose newest deployment failed or that have one queued or running. Real control planes,
- * real processes, both stores; on PostgreSQL two replicas start together and still queue one restart each.
+ * values the current deployment ran with, needs no approval, and counts nowhere in DORA insights. A later
+ * deployment that failed and was rolled back to the current set does not stop that. It leaves alone, saying so
+ * in its log, environments whose later deployment failed and was not rolled back, and those that have one
+ * queued or running. Real control planes, real processes, both stores; on PostgreSQL two replicas start
+ * together and still queue one restart each.
  */
 describe.each(storeEngines)('restarting stopped workloads when the control plane starts on %s', (engine) => {
   let location: TestStoreLocation;
@@ -69,6 +71,8 @@ describe.each(storeEngines)('restarting stopped workloads when the control plane
   let servers: RunningServer[] = [];
   let admin: string;
   let bob: string;
+  /** What the control planes logged, line by line. */
+  const log: string[] = [];
 
   const start = () =>
     startServer({
@@ -77,7 +81,7 @@ describe.each(storeEngines)('restarting stopped workloads when the control plane
       dataDir: location.dataDir,
       store: location.url,
       env: {},
-      logDestination: new PassThrough().resume(),
+      logDestination: new PassThrough().on('data', (chunk: Buffer) => log.push(...String(chunk).split('\n'))),
       supervisorScript: SUPERVISOR,
       janitorIntervalMs: 3_600_000,
     });
@@ -138,6 +142,7 @@ describe.each(storeEngines)('restarting stopped workloads when the control plane
     for (const [env, type] of [
       ['dev', 'development'],
       ['broken', 'development'],
+      ['rolled', 'development'],
       ['busy', 'development'],
       ['prod', 'production'],
     ]) {
@@ -158,7 +163,13 @@ describe.each(storeEngines)('restarting stopped workloads when the control plane
       set: { GREETING: { value: 'dev-v2', secret: true } },
     });
     expect((await deploy('broken', workload())).status).toBe('succeeded');
-    expect((await deploy('broken', workload({ exitCode: 3 }))).status).toBe('failed');
+    // broken: its failed deployment was not rolled back, so what runs there is uncertain.
+    const failing = await queue('broken', workload({ exitCode: 3 }), { autoRollback: false });
+    expect((await settled('broken', failing.id)).status).toBe('failed');
+    // rolled: its failed deployment was rolled back to the set that succeeded before, which runs again.
+    expect((await deploy('rolled', workload())).status).toBe('succeeded');
+    const rolledBack = await deploy('rolled', workload({ exitCode: 3 }));
+    expect([rolledBack.status, rolledBack.rolledBack]).toEqual(['failed', true]);
     const prod = await queue('prod', workload());
     expect(prod.status).toBe('awaiting-approval');
     await call('POST', `/approvals/${prod.id}/approve`, {}, bob);
@@ -217,8 +228,29 @@ describe.each(storeEngines)('restarting stopped workloads when the control plane
     expect(await call('GET', '/approvals')).toMatchObject({ items: [] });
   }, 60_000);
 
-  it('leaves alone an environment whose newest deployment failed, or that has one queued or running', async () => {
+  it('restarts an environment whose later deployment failed and was rolled back to its current set', async () => {
+    const [rolledRestart, ...more] = await restarts('rolled');
+    expect(more).toEqual([]);
+    const current = (await history('rolled')).find((d) => d.kind === 'deploy' && d.status === 'succeeded')!;
+    expect(rolledRestart!.source).toEqual({ deploymentId: current.id });
+    expect((await settled('rolled', rolledRestart!.id)).status).toBe('succeeded');
+    expect(await greeting('rolled')).toBe('rolled-v1');
+  }, 60_000);
+
+  it('leaves alone an environment whose later deployment failed and was not rolled back, saying so', async () => {
     expect(await restarts('broken')).toEqual([]);
+    const [failed, current] = await history('broken');
+    const warnings = log
+      .filter((line) => line.includes('"env":"broken"') && line.includes('not restarting'))
+      .map((line) => JSON.parse(line) as { level: number; msg: string });
+    // One line per control plane that started.
+    expect(warnings).toHaveLength(engine === 'postgres' ? 2 : 1);
+    expect(warnings[0]!.level).toBe(40);
+    expect(warnings[0]!.msg).toContain(`shop/broken: deployment ${failed!.id} failed`);
+    expect(warnings[0]!.msg).toContain(`pave rollback ${current!.id} --app shop --env broken`);
+  });
+
+  it('leaves alone an environment that has a deployment queued or running', async () => {
     expect(await restarts('busy')).toEqual([]);
     const busy = await history('busy');
     expect(busy.map((d) => d.status).slice(0, 2)).toEqual(['queued', 'running']);
@@ -232,6 +264,7 @@ describe.each(storeEngines)('restarting stopped workloads when the control plane
       [
         ['system', `apps/shop/envs/dev/deployments/${restart.id}`],
         ['system', `apps/shop/envs/prod/deployments/${(await restarts('prod'))[0]!.id}`],
+        ['system', `apps/shop/envs/rolled/deployments/${(await restarts('rolled'))[0]!.id}`],
       ].sort(),
     );
     const events: PaveEvent[] = (await call('GET', '/events?app=shop&env=dev&limit=500')).items;

@@ -17,7 +17,13 @@ import { buildResourceGraph } from '../resources/graph.ts';
 import { planResources, type ResourceDriverRegistry } from '../resources/provision.ts';
 import type { SecretBox } from '../../secrets/secret-box.ts';
 import { driverContext } from './orchestrator.ts';
-import { DEFAULT_TIMEOUT_SECONDS, journal, pendingDeployment, type DeploymentRequest } from './records.ts';
+import {
+  DEFAULT_TIMEOUT_SECONDS,
+  journal,
+  pendingDeployment,
+  progressOf,
+  type DeploymentRequest,
+} from './records.ts';
 import { PLAN_TIMEOUT_MS, holdQueue, insertDeployment } from './service.ts';
 import { loadSet } from './sets.ts';
 
@@ -41,10 +47,13 @@ interface Candidate {
  * was down (a reboot, `pave down`). Called once at start, after the runtimes adopted their workloads; the
  * worker then runs each restart like any deployment (resources and their servers first, values and secrets
  * pinned to the version the current deployment ran with). An environment is left alone when it is being
- * deleted or has expired, when it has a deployment queued or running, or when its newest finished deployment
- * is not its current one (it failed: someone should look first). Replicas starting together queue one restart
- * per environment: the check is made again in the transaction that queues it, under the environment's queue
- * lock. A runtime that cannot say what runs is logged and skipped. Resolves with the restarts queued.
+ * deleted or has expired, when it has a deployment queued or running, or when a deployment that failed since
+ * its current one left it uncertain (see unsettledFailure: someone should look first; a warning names the
+ * environment, the failure and what to do). A failed deployment that was rolled back to the current set, or
+ * that changed no workload, does not stop its restart: the current set is what ran. Replicas starting
+ * together queue one restart per environment: the check is made again in the transaction that queues it,
+ * under the environment's queue lock. A runtime that cannot say what runs is logged and skipped. Resolves with
+ * the restarts queued.
  */
 export async function queueRestarts(
   store: Store,
@@ -56,7 +65,8 @@ export async function queueRestarts(
   const queued: Deployment[] = [];
   for (const candidate of await candidates(store.db)) {
     const { app, env } = candidate;
-    if (!(await restartable(store.db, candidate))) continue;
+    const verdict = await restartable(store.db, candidate);
+    if (!verdict.ok && verdict.warning === undefined) continue;
     let stopped: string[];
     try {
       stopped = await stoppedWorkloads(store.db, runtime, candidate, ctx);
@@ -69,10 +79,19 @@ export async function queueRestarts(
       continue;
     }
     if (stopped.length === 0) continue;
+    if (!verdict.ok) {
+      // Left stopped for a reason the user has to act on: say so once, with what to do.
+      ctx.logger.warn(`not restarting ${stopped.join(', ')} of ${app}/${env}: ${verdict.warning}`, {
+        app,
+        env,
+        workloads: stopped,
+      });
+      continue;
+    }
     const deployment = await store.transaction(async (tx) => {
       await holdQueue(tx, candidate);
       const current = await restartable(tx, candidate);
-      if (!current) return undefined;
+      if (!current.ok) return undefined;
       const request: DeploymentRequest = {
         setId: candidate.setId,
         fromDeploymentId: String(candidate.deploymentId),
@@ -151,15 +170,18 @@ async function stoppedWorkloads(
   return workloads.filter((name) => statuses.find((status) => status.workload === name)?.state === 'stopped');
 }
 
+/** Whether a restart of the candidate's current deployment may be queued now (see restartable). */
+type Verdict =
+  | { ok: true; valuesVersion: number | null; request: Partial<DeploymentRequest> }
+  /** `warning`: why, when it is something the user has to act on; none when nothing needs saying. */
+  | { ok: false; warning?: string };
+
 /**
- * The current deployment of the candidate, when a restart of it may be queued now: the environment still
- * runs that deployment's set, is not being deleted, has nothing queued or running, and no deployment failed
- * after it. Undefined otherwise.
+ * Whether a restart of the candidate's current deployment may be queued now: the environment still runs that
+ * deployment's set, which succeeded, is not being deleted, has nothing queued or running, and no deployment
+ * that failed since left it uncertain (see unsettledFailure). With it, what the restart runs with.
  */
-async function restartable(
-  db: Executor,
-  candidate: Candidate,
-): Promise<{ valuesVersion: number | null; request: Partial<DeploymentRequest> } | undefined> {
+async function restartable(db: Executor, candidate: Candidate): Promise<Verdict> {
   const environment = await db
     .selectFrom('environments')
     .select(['current_deployment_id', 'current_set_id', 'lease_owner'])
@@ -172,29 +194,73 @@ async function restartable(
     environment.current_set_id !== candidate.setId ||
     isDeletionOwner(environment.lease_owner)
   ) {
-    return undefined;
+    return { ok: false };
   }
-  if (await pendingDeployment(db, candidate.app, candidate.env, 'asc')) return undefined;
-  const failedSince = await db
-    .selectFrom('deployments')
-    .select('id')
-    .where('app_id', '=', candidate.app)
-    .where('env_id', '=', candidate.env)
-    .where('status', '=', 'failed')
-    .where('id', '>', candidate.deploymentId)
-    .limit(1)
-    .executeTakeFirst();
-  if (failedSince) return undefined;
+  // It resumes or runs instead.
+  if (await pendingDeployment(db, candidate.app, candidate.env, 'asc')) return { ok: false };
+  const failure = await unsettledFailure(db, candidate);
+  if (failure) return { ok: false, warning: failure };
   const current = await db
     .selectFrom('deployments')
     .select(['status', 'values_version', 'request'])
     .where('id', '=', candidate.deploymentId)
     .executeTakeFirst();
-  if (current?.status !== 'succeeded') return undefined;
+  if (current?.status !== 'succeeded') return { ok: false };
   return {
+    ok: true,
     valuesVersion: current.values_version === null ? null : Number(current.values_version),
     request: JSON.parse(current.request) as Partial<DeploymentRequest>,
   };
+}
+
+/**
+ * The newest deployment that failed since the candidate's current one and left the environment uncertain, as
+ * a sentence for the log that says what to do; undefined when there is none. A failure leaves the current set
+ * running, as the orchestrator journaled it, when its rollback brought that set back and it was ready
+ * (`rolled_back`, and the set it replaced, `previous_set_id`, is the current one), or when it changed no
+ * workload (its stored progress is not `touched`, which the runtime phases save before they call the
+ * runtime). Any other failure (automatic rollback off, a rollback that failed too, a failed restart of the
+ * same set, a crash of the worker) may have left workloads of the failed set, or none: a restart would not
+ * put that right on its own, and nobody asked for it.
+ */
+async function unsettledFailure(db: Executor, candidate: Candidate): Promise<string | undefined> {
+  const { app, env, deploymentId, setId } = candidate;
+  // Those rolled back to the current set are settled. The rest are read without their requests (a deploy's
+  // holds its workloads): only the one found is named.
+  const failures = await db
+    .selectFrom('deployments')
+    .select(['id', 'progress'])
+    .where('app_id', '=', app)
+    .where('env_id', '=', env)
+    .where('status', '=', 'failed')
+    .where('id', '>', deploymentId)
+    .where((eb) =>
+      eb.or([
+        eb('rolled_back', '!=', 1),
+        eb('previous_set_id', 'is', null),
+        eb('previous_set_id', '!=', setId),
+      ]),
+    )
+    .orderBy('id', 'desc')
+    .execute();
+  const unsettled = failures.find((failure) => progressOf(failure).touched);
+  if (!unsettled) return undefined;
+  const { request } = await db
+    .selectFrom('deployments')
+    .select('request')
+    .where('id', '=', unsettled.id)
+    .executeTakeFirstOrThrow();
+  const asked = JSON.parse(request) as Partial<DeploymentRequest>;
+  const how =
+    asked.autoRollback === false
+      ? 'was not rolled back (automatic rollback was off)'
+      : `was not rolled back to deployment ${deploymentId}'s set`;
+  return (
+    `deployment ${unsettled.id} failed after deployment ${deploymentId} (the current one) and ${how}, so ` +
+    `what the environment runs is uncertain. Look first (\`pave deployments get ${unsettled.id} --app ${app} ` +
+    `--env ${env}\`), then deploy again, or bring deployment ${deploymentId}'s set back with ` +
+    `\`pave rollback ${deploymentId} --app ${app} --env ${env}\``
+  );
 }
 
 /**
