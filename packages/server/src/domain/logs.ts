@@ -6,7 +6,7 @@ import { NotFoundError } from '@pave/core';
 import type { SecretBox } from '../secrets/secret-box.ts';
 import type { Executor } from '../store/index.ts';
 import { resourceRows, storedOutputs } from './resources/provision.ts';
-import { latestValuesVersion, valuesContent } from './values.ts';
+import { latestValuesVersion, type ValuesContent } from './values.ts';
 
 /** The most lines one request may ask for (LogsQuery.tail's maximum). */
 export const MAX_LOG_LINES = 10_000;
@@ -112,9 +112,43 @@ export async function requireLoggedWorkload(
 }
 
 /**
- * Every secret Pave knows that an environment's workloads were given and may print: the secret values of its
- * newest values version and of the one its current deployment runs with, and its resources' secret outputs (a
- * database's password). The logs route masks them for callers who may not reveal the environment's secrets.
+ * What changes whenever the secrets an environment's workloads may print (environmentSecrets) may have: its
+ * newest values version, its current deployment and its resources' records. Cheap: a log stream asks it every
+ * second and looks the secrets up again only when it changed.
+ */
+export async function environmentSecretsMark(
+  db: Executor,
+  target: { app: string; env: string },
+): Promise<string> {
+  const { app, env } = target;
+  const [environment, resources] = await Promise.all([
+    db
+      .selectFrom('environments')
+      .select('current_deployment_id')
+      .where('app_id', '=', app)
+      .where('id', '=', env)
+      .executeTakeFirst(),
+    db
+      .selectFrom('resources')
+      .select([(eb) => eb.fn.max('updated_at').as('updated'), (eb) => eb.fn.countAll().as('count')])
+      .where('app_id', '=', app)
+      .where('env_id', '=', env)
+      .executeTakeFirst(),
+  ]);
+  const version = await latestValuesVersion(db, app, env);
+  return JSON.stringify([
+    version,
+    environment?.current_deployment_id ?? null,
+    resources?.updated ?? null,
+    Number(resources?.count ?? 0),
+  ]);
+}
+
+/**
+ * Every secret Pave knows that an environment's workloads were given and may print: the secret values of every
+ * values version it has had (a log keeps what a workload printed under an older one), and its resources' secret
+ * outputs as recorded now (a database's password). The logs route masks them for callers who may not reveal the
+ * environment's secrets.
  */
 export async function environmentSecrets(
   box: SecretBox,
@@ -122,21 +156,20 @@ export async function environmentSecrets(
   target: { app: string; env: string },
 ): Promise<string[]> {
   const { app, env } = target;
-  const deployed = await db
-    .selectFrom('environments')
-    .leftJoin('deployments', 'deployments.id', 'environments.current_deployment_id')
-    .select('deployments.values_version as version')
-    .where('environments.app_id', '=', app)
-    .where('environments.id', '=', env)
-    .executeTakeFirst();
-  const versions = new Set([deployed?.version ?? null, await latestValuesVersion(db, app, env)]);
-  const secrets: string[] = [];
-  for (const version of versions) {
-    if (version === null) continue;
-    for (const entry of Object.values(await valuesContent(db, app, env, Number(version)))) {
-      if (entry.secret) secrets.push(await box.decrypt(entry.value));
+  const versions = await db
+    .selectFrom('env_value_versions')
+    .select('content')
+    .where('app_id', '=', app)
+    .where('env_id', '=', env)
+    .execute();
+  // The same secret is in every version from the one that set it on, sealed the same way: opened once.
+  const sealed = new Set<string>();
+  for (const { content } of versions) {
+    for (const entry of Object.values(JSON.parse(content) as ValuesContent)) {
+      if (entry.secret) sealed.add(entry.value);
     }
   }
+  const secrets = await Promise.all([...sealed].map((value) => box.decrypt(value)));
   const outputs = await storedOutputs(box, (await resourceRows(db, app, env)).values());
-  return [...secrets, ...outputs.flatMap((output) => Object.values(output.secrets))];
+  return [...new Set([...secrets, ...outputs.flatMap((output) => Object.values(output.secrets))])];
 }

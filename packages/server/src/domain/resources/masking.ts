@@ -9,9 +9,13 @@ import type {
 /** Secrets shorter than this are masked only as they are: their encoded forms would mask ordinary text. */
 const MIN_ENCODED_SECRET_LENGTH = 4;
 
+/** The lines of a multi-line secret at least this long are masked on their own too. */
+const MIN_SECRET_LINE_LENGTH = 8;
+
 /**
  * `text` with every secret in it replaced by `***`: each as it is, JSON-escaped and URL-encoded (as a driver
- * quoting a request or a connection string prints it), longest first so no part of a longer one survives.
+ * quoting a request or a connection string prints it), longest first so no part of a longer one survives. The
+ * lines of a multi-line secret (a PEM key) are masked one by one as well, since logs come a line at a time.
  */
 export function maskSecrets(text: string, secrets: Iterable<string>): string {
   const forms = [...secrets]
@@ -20,6 +24,12 @@ export function maskSecrets(text: string, secrets: Iterable<string>): string {
       secret,
       JSON.stringify(secret).slice(1, -1),
       ...(secret.length >= MIN_ENCODED_SECRET_LENGTH ? [encodeURIComponent(secret)] : []),
+      ...(secret.includes('\n')
+        ? secret
+            .split(/\r?\n/)
+            .map((line) => line.trim())
+            .filter((line) => line.length >= MIN_SECRET_LINE_LENGTH)
+        : []),
     ]);
   return [...new Set(forms)]
     .sort((x, y) => y.length - x.length)

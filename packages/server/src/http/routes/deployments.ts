@@ -24,7 +24,12 @@ import { createDeployment, diffDeployments, rollback } from '../../domain/deploy
 import { cancelDeployment } from '../../domain/deployments/cancel.ts';
 import { driverContext, type EnvironmentTargets } from '../../domain/deployments/orchestrator.ts';
 import { environmentStatus } from '../../domain/deployments/status.ts';
-import { environmentLogs, environmentSecrets, requireLoggedWorkload } from '../../domain/logs.ts';
+import {
+  environmentLogs,
+  environmentSecrets,
+  environmentSecretsMark,
+  requireLoggedWorkload,
+} from '../../domain/logs.ts';
 import { maskSecrets } from '../../domain/resources/masking.ts';
 import type { Actor } from '../../domain/context.ts';
 import type { SecretBox } from '../../secrets/secret-box.ts';
@@ -47,8 +52,8 @@ export interface DeploymentRouteDeps {
   box?: SecretBox | undefined;
 }
 
-/** How long a log stream masks the secrets it looked up before it looks them up again. */
-const SECRETS_REFRESH_MS = 5_000;
+/** How often a log stream asks whether the secrets it masks may have changed (see environmentSecretsMark). */
+const SECRETS_CHECK_MS = 1_000;
 
 /** Deployments, rollback, promote, status, diff and logs of an environment. */
 
@@ -251,16 +256,18 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
       const ctx = driverContext(request.log, AbortSignal.any([signal, refusedNow.signal]));
       // The caller is checked again before every line and at every heartbeat (see callerCheck): a quiet stream
       // whose caller lost access ends at its next heartbeat. A caller who may not reveal the environment's
-      // secrets gets the ones Pave knows masked in the lines, looked up again every few seconds (values change,
-      // resources are rotated).
+      // secrets gets the ones Pave knows masked in the lines; whether they may have changed (a value set, a
+      // deployment, a resource provisioned) is asked at most once a second, and they are looked up again then.
       let ended = false;
-      let masking: { secrets: string[]; until: number } | undefined;
+      let masking: { secrets: string[]; mark: string; checkedAt: number } | undefined;
       const maskingFor = async (actor: Actor) => {
         const { box } = deps;
         if (!box || decideFor(actor, 'values.reveal', request.accessTarget).allowed) return undefined;
-        if (masking && masking.until > Date.now()) return masking;
+        if (masking && Date.now() - masking.checkedAt < SECRETS_CHECK_MS) return masking;
+        const mark = await environmentSecretsMark(store.db, { app, env });
+        if (masking?.mark === mark) return { ...masking, checkedAt: Date.now() };
         const secrets = await environmentSecrets(box, store.db, { app, env });
-        return { secrets, until: Date.now() + SECRETS_REFRESH_MS };
+        return { secrets, mark, checkedAt: Date.now() };
       };
       /** Checks the caller again; true once the stream is to end (refused, or over). */
       const refused = async () => {
@@ -269,7 +276,7 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
         if (ended) return true;
         if ('actor' in check) {
           masking = await maskingFor(check.actor);
-          return false;
+          return ended;
         }
         ended = true;
         const message = `${check.refusal}; reconnect once you may read these logs`;
