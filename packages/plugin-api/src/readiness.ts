@@ -64,11 +64,12 @@ export interface ReadinessCheck<S> {
  * since it last started (`{ ready: true }`), it fails for good (the runtime's answer, e.g. a container that
  * exited inside that window), or `signal` aborts or the time is up (not ready: "timed out after N s: <the
  * last round's detail>", with the last log lines). The time is `timeoutMs`, plus `stableMs` when a container
- * has no readiness probe: the window comes on top of the time a workload may take to start.
+ * has no readiness probe: the window comes on top of the time a workload may take to start. Without
+ * `timeoutMs`, only `signal` ends the wait: the caller's deadline (a deployment's `--timeout`) is the one.
  */
 export async function waitForReady<S>(
   workload: string,
-  options: { signal: AbortSignal; timeoutMs: number; pollMs: number; stableMs?: number },
+  options: { signal: AbortSignal; timeoutMs?: number | undefined; pollMs: number; stableMs?: number },
   check: ReadinessCheck<S>,
 ): Promise<ReadyResult> {
   const stableMs = options.stableMs ?? DEFAULT_STABLE_MS;
@@ -80,10 +81,13 @@ export async function waitForReady<S>(
     if (!snapshot) return { ready: false, reason: `workload "${workload}" is not deployed`, lastLogs: [] };
     // Whether the window applies is known from the first snapshot on; a window longer than the timeout
     // could otherwise never pass.
-    signal ??= AbortSignal.any([
-      options.signal,
-      AbortSignal.timeout(options.timeoutMs + (check.unprobed(snapshot).length > 0 ? stableMs : 0)),
-    ]);
+    signal ??=
+      options.timeoutMs === undefined
+        ? options.signal
+        : AbortSignal.any([
+            options.signal,
+            AbortSignal.timeout(options.timeoutMs + (check.unprobed(snapshot).length > 0 ? stableMs : 0)),
+          ]);
     const early = check.before ? await check.before(snapshot) : null;
     if (early) return early;
     const probed = await check.probe(snapshot, signal);

@@ -20,6 +20,18 @@ describe('waitForReady', () => {
     ...over,
   });
 
+  it("without timeoutMs waits until the caller's signal aborts, then says it timed out", async () => {
+    let rounds = 0;
+    const result = await waitForReady(
+      'web',
+      { signal: AbortSignal.timeout(300), pollMs: 10 },
+      check({ probe: () => Promise.resolve({ ok: false, detail: `GET /health: 503 (round ${++rounds})` }) }),
+    );
+    expect(result).toMatchObject({ ready: false, lastLogs: ['booting'] });
+    expect((result as { reason: string }).reason).toMatch(/^timed out after 0 s: GET \/health: 503 \(round \d+\)$/);
+    expect(rounds).toBeGreaterThan(5);
+  });
+
   it('is ready once a round of checks passes', async () => {
     let rounds = 0;
     const result = await waitForReady(

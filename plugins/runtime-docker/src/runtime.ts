@@ -53,7 +53,8 @@ export interface DockerRuntimeConfig {
   dataDir: string;
   /**
    * Longest `waitReady` waits even if `ctx.signal` does not abort, plus the stability window when a container
-   * has no readiness probe; default 60 000 ms.
+   * has no readiness probe; default: no limit of its own, the caller's signal ends the wait (Pave's carries the
+   * deployment's `--timeout`).
    */
   readyTimeoutMs?: number;
   /** Between SIGTERM and SIGKILL when a container is stopped; default 5 000 ms. */
@@ -97,7 +98,6 @@ interface ExitInfo {
   oomKilled: boolean;
 }
 
-const DEFAULT_READY_TIMEOUT_MS = 60_000;
 const DEFAULT_STOP_GRACE_MS = 5_000;
 const POLL_MS = 200;
 const LOG_POLL_MS = 1_000;
@@ -276,7 +276,7 @@ export class DockerRuntime implements RuntimeDriver {
    * this host: a 2xx/3xx answer; exec inside the container: exit code 0); a container without a probe must
    * have kept running `options.stableMs` (default DEFAULT_STABLE_MS) since it last started. Not ready when
    * a container exits or restarts before that (`container "main" exited with code 3`, with its exit code
-   * and last log lines), or when `ctx.signal` aborts or `readyTimeoutMs` passes ("timed out after …").
+   * and last log lines), or when `ctx.signal` aborts or `readyTimeoutMs` (if set) passes ("timed out after …").
    */
   async waitReady(
     target: RuntimeTarget,
@@ -285,7 +285,7 @@ export class DockerRuntime implements RuntimeDriver {
     options: WaitReadyOptions = {},
   ): Promise<ReadyResult> {
     assertValidNames(target, workload);
-    const timeoutMs = this.config.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
+    const timeoutMs = this.config.readyTimeoutMs;
     return waitForReady(
       workload,
       { signal: ctx.signal, timeoutMs, pollMs: POLL_MS, stableMs: options.stableMs },

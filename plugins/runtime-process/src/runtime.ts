@@ -59,7 +59,8 @@ export interface ProcessRuntimeConfig {
   supervisorScript: string;
   /**
    * Longest `waitReady` waits even if `ctx.signal` does not abort, plus the stability window when a container
-   * has no readiness probe; default 60 000 ms.
+   * has no readiness probe; default: no limit of its own, the caller's signal ends the wait (Pave's carries the
+   * deployment's `--timeout`).
    */
   readyTimeoutMs?: number;
   /** Restarts of crashed processes; default 1 s doubling to 60 s, reset after a run of 10 s. */
@@ -118,7 +119,6 @@ interface Snapshot {
 }
 
 const DEFAULT_BACKOFF: RestartBackoff = { initialMs: 1_000, maxMs: 60_000, resetAfterMs: 10_000 };
-const DEFAULT_READY_TIMEOUT_MS = 60_000;
 const DEFAULT_STOP_GRACE_MS = 5_000;
 const DEFAULT_MAX_LOG_BYTES = 10 * 1024 * 1024;
 /** How long the supervisor host may take to start a container's process (not counting its own start). */
@@ -286,7 +286,7 @@ export class ProcessRuntime implements RuntimeDriver {
    * a 2xx/3xx answer; exec: exit code 0); without probes, its first port accepts connections. A container
    * without a probe must also have kept running `options.stableMs` (default DEFAULT_STABLE_MS) since it
    * last started. Not ready when a process exits before that (`container "main" exited with code 3`, with
-   * its exit code or signal and last log lines), or when `ctx.signal` aborts or `readyTimeoutMs` passes
+   * its exit code or signal and last log lines), or when `ctx.signal` aborts or `readyTimeoutMs` (if set) passes
    * ("timed out after …").
    */
   async waitReady(
@@ -296,7 +296,7 @@ export class ProcessRuntime implements RuntimeDriver {
     options: WaitReadyOptions = {},
   ): Promise<ReadyResult> {
     assertValidNames(target, workload);
-    const timeoutMs = this.config.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
+    const timeoutMs = this.config.readyTimeoutMs;
     return waitForReady(
       workload,
       { signal: ctx.signal, timeoutMs, pollMs: POLL_MS, stableMs: options.stableMs },
