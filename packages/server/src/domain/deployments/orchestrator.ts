@@ -56,6 +56,8 @@ export interface OrchestratorDeps {
   logger: Logger;
   /** Metrics and spans of each deployment and its phases; none when absent. */
   telemetry?: DeploymentTelemetry | undefined;
+  /** How often the wait ready phase journals which workloads are still not ready; default 10 s. */
+  readyProgressMs?: number;
 }
 
 /** Chooses the runtime of a deployment and moves the environment to it (see RuntimeRouter). */

@@ -1,14 +1,28 @@
-import type { DriverContext, ReadyResult, RenderedWorkload, RuntimeDriver } from '@pave/plugin-api';
+import {
+  sleep,
+  type DriverContext,
+  type ReadyResult,
+  type RenderedWorkload,
+  type RuntimeDriver,
+  type RuntimeTarget,
+  type WorkloadStatus,
+} from '@pave/plugin-api';
 import { valuesContent } from '../../values.ts';
 import { maskSecrets } from '../../resources/masking.ts';
 import { environmentOutputs } from '../../resources/provision.ts';
 import { DeploymentInterrupted, PhaseFailed, type SetRun } from './phase.ts';
 
+/** How often, by default, the phase journals the workloads it still waits for (OrchestratorDeps.readyProgressMs). */
+const PROGRESS_MS = 10_000;
+
 /**
  * Wait ready: waits for every workload side by side. A workload with a readiness probe is ready when it
- * passes; one without when it kept running for the stability window. Fails with each workload's reason and
- * last log lines, in which the secrets the run gave its workloads are masked (a workload may print its
- * environment as it crashes, and the reason goes to the journal, the deployment.failed event and webhooks).
+ * passes; one without when it kept running for the stability window. Every `run.deps.readyProgressMs`
+ * (default 10 s) while it waits, it journals each workload that is not ready yet, how long it has waited and
+ * why not as the runtime's `status` says. Fails with each workload's reason and last log lines, and for a
+ * wait that timed out what to try. The secrets the run gave its workloads are masked in everything it
+ * journals (a workload may print its environment as it crashes, a probe may carry a token in its URL, and the
+ * reason goes to the journal, the deployment.failed event and webhooks).
  */
 export async function waitReady(
   run: SetRun,
@@ -19,35 +33,136 @@ export async function waitReady(
 ): Promise<void> {
   const target = { app: run.target.app, env: run.target.env };
   const stableMs = run.options.minReadySeconds * 1000;
-  const results = await Promise.all(
-    rendered.map(async (workload) => ({
-      workload,
-      result: await runtime.waitReady(target, workload.name, ctx, { stableMs }),
-    })),
+  let given: Promise<string[]> | undefined;
+  const secrets = () => (given ??= secretsGiven(run));
+  const waiting = new Set(rendered.map((workload) => workload.name));
+  const settled = new AbortController();
+  const progress = journalProgress(run, runtime, rendered, ctx, {
+    waiting,
+    secrets,
+    stop: AbortSignal.any([settled.signal, ctx.signal]),
+  }).then(
+    () => null,
+    (error: unknown) => ({ error }),
   );
+  let results: Array<{ workload: RenderedWorkload; result: ReadyResult }>;
+  let progressFailed: { error: unknown } | null;
+  try {
+    results = await Promise.all(
+      rendered.map(async (workload) => {
+        const result = await runtime.waitReady(target, workload.name, ctx, { stableMs });
+        waiting.delete(workload.name);
+        return { workload, result };
+      }),
+    );
+  } finally {
+    settled.abort();
+    // A progress line being written lands before the outcome's.
+    progressFailed = await progress;
+  }
   if (run.signal.aborted) throw new DeploymentInterrupted('the control plane is stopping');
+  if (progressFailed) throw progressFailed.error;
   const failures: string[] = [];
-  const secrets = results.every(({ result }) => result.ready) ? [] : await secretsGiven(run);
+  const known = results.every(({ result }) => result.ready) ? [] : await secrets();
   for (const { workload, result } of results) {
     if (result.ready) {
       await run.note({ step: 'wait ready', workload: workload.name, status: 'succeeded', message: 'ready' });
       continue;
     }
-    const { reason: said, lastLogs } = masked(result, secrets);
+    const { reason: said, lastLogs } = masked(result, known);
+    const timedOut = timeout.aborted || /^timed out/.test(said);
     const reason =
       timeout.aborted && !/timed out/.test(said)
         ? `not ready after ${run.options.timeoutSeconds} s (${said})`
         : said;
+    const hint = timedOut ? `\n${whatToTry(workload)}` : '';
     const logs = lastLogs.length ? `\nlast log lines:\n${lastLogs.join('\n')}` : '';
-    failures.push(`${workload.name}: ${reason}${logs}`);
+    failures.push(`${workload.name}: ${reason}${hint}${logs}`);
     await run.note({
       step: 'wait ready',
       workload: workload.name,
       status: 'failed',
-      message: `${reason}${logs}`,
+      message: `${reason}${hint}${logs}`,
     });
   }
   if (failures.length) throw new PhaseFailed('wait ready', failures.join('\n'), runtime.name, true);
+}
+
+/**
+ * Journals, every interval until `stop` aborts, one line for each workload still `waiting`: how long the phase
+ * has waited, of the deployment's timeout, and why it is not ready as the runtime's status says (masked). One
+ * `status` call per interval serves every workload; without an answer (a failed call, a runtime that says
+ * nothing) the line gives the time alone. Rejects when a line cannot be journaled (DeploymentInterrupted when
+ * the lease is lost).
+ */
+async function journalProgress(
+  run: SetRun,
+  runtime: RuntimeDriver,
+  rendered: RenderedWorkload[],
+  ctx: DriverContext,
+  options: { waiting: ReadonlySet<string>; secrets: () => Promise<string[]>; stop: AbortSignal },
+): Promise<void> {
+  const { waiting, secrets, stop } = options;
+  const startedMs = Date.now();
+  while (await sleep(run.deps.readyProgressMs ?? PROGRESS_MS, stop)) {
+    const reasons = await notReadyReasons(run, runtime, rendered, ctx);
+    if (stop.aborted) return;
+    const waited = Math.round((Date.now() - startedMs) / 1000);
+    const known = reasons.size ? await secrets() : [];
+    for (const { name } of rendered) {
+      if (!waiting.has(name)) continue;
+      const reason = reasons.get(name);
+      await run.note({
+        step: 'wait ready',
+        workload: name,
+        status: 'info',
+        message:
+          `not ready yet after ${waited} s of the ${run.options.timeoutSeconds} s timeout` +
+          (reason === undefined ? '' : `: ${maskSecrets(reason, known)}`),
+      });
+    }
+  }
+}
+
+/**
+ * Why each workload of `rendered` is not ready, by name, as the runtime's status tells of the version being
+ * waited for (its detail, else its state); empty when the status cannot be had, since the lines it is for
+ * can do without.
+ */
+async function notReadyReasons(
+  run: SetRun,
+  runtime: RuntimeDriver,
+  rendered: RenderedWorkload[],
+  ctx: DriverContext,
+): Promise<Map<string, string>> {
+  const target: RuntimeTarget = { app: run.target.app, env: run.target.env };
+  let statuses: WorkloadStatus[];
+  try {
+    statuses = await runtime.status(target, ctx);
+  } catch (error) {
+    run.logger.debug({ err: error }, 'no runtime status for the progress of wait ready');
+    return new Map();
+  }
+  const hashes = new Map(rendered.map((workload) => [workload.name, workload.hash]));
+  return new Map(
+    statuses
+      .filter((status) => hashes.get(status.workload) === status.hash)
+      .map((status) => [status.workload, status.detail ?? `it is ${status.state}`]),
+  );
+}
+
+/**
+ * What to try when a workload timed out: a longer `--timeout`, and for one with an HTTP readiness probe, that
+ * it listens where the probe looks (most such timeouts are a process listening on another port).
+ */
+function whatToTry(workload: RenderedWorkload): string {
+  const longer = 'if it needs longer to start, deploy again with a longer --timeout <seconds>';
+  const probed = workload.containers.some((container) => container.readinessProbe?.httpGet);
+  if (!probed) return longer;
+  return (
+    `${longer}; if not, check that it listens on the port its readiness probe names (on the process ` +
+    'runtime: $PORT, or $PORT_<NAME> for the port NAME; in a container: the port in its Score file)'
+  );
 }
 
 /** A not-ready result with `secrets` masked in its reason and log lines. */
