@@ -88,7 +88,7 @@ describe('pave CLI errors and tokens', () => {
     expect(result.code).toBe(1);
     const [first, second] = result.stderr.split('\n');
     expect(first).toBe('pave: error: the request body is invalid');
-    expect(second).toMatch(/^ {2}- \/id: must be a DNS label/);
+    expect(second).toMatch(/^ {2}- <app> "My_Shop": must be a DNS label/);
     expect(result.stderr).not.toMatch(/at .*\.js:\d+/);
     const list = await runPave(['apps', 'list', '-o', 'json'], env());
     expect(JSON.parse(list.stdout).items).toEqual([]);

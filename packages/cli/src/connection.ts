@@ -201,8 +201,14 @@ function resolveServerWith(
   return DEFAULT_SERVER;
 }
 
+// A URL copied from the API's own (`…/api/v1`, as in openapi.json or curl examples) names the same server: the
+// client adds /api/v1 itself, so it is taken off rather than refused. A server behind any other path prefix
+// keeps it.
 function checkServer(value: string, source: string): string {
-  const server = value.trim().replace(/\/+$/, '');
+  const server = value
+    .trim()
+    .replace(/\/+$/, '')
+    .replace(/\/api\/v1$/, '');
   let url: URL | undefined;
   try {
     url = new URL(server);

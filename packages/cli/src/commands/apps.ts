@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { App, AppDetail } from '@pave/core';
+import { withFieldOrigins } from '../field-origins.ts';
 import type { CliIo } from '../io.ts';
 import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
@@ -36,10 +37,14 @@ export function registerAppsCommands(program: Command, io: CliIo): void {
     .addHelpText('after', examples('pave apps create shop', 'pave apps create shop --name "Web shop"'))
     .action(async (app: string, options: ClientOptions & { name?: string }) => {
       const { client, output } = await clientFor(options, io);
-      const created = await client.createApp({
-        id: app,
-        ...(options.name !== undefined ? { name: options.name } : {}),
-      });
+      const created = await withFieldOrigins(
+        { '/id': { name: '<app>', value: app }, '/name': { name: '--name', value: options.name } },
+        () =>
+          client.createApp({
+            id: app,
+            ...(options.name !== undefined ? { name: options.name } : {}),
+          }),
+      );
       output.show(
         created,
         (body) => `Created app ${body.id}` + (body.name !== body.id ? ` (${body.name})` : ''),

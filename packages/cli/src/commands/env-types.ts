@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { EnvType } from '@pave/core';
 import { CliUsageError } from '../errors.ts';
+import { withFieldOrigins } from '../field-origins.ts';
 import type { CliIo } from '../io.ts';
 import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
@@ -121,13 +122,23 @@ export function registerEnvTypesCommands(program: Command, io: CliIo): void {
         const minReadySeconds =
           options.minReady === undefined ? undefined : minReadySettingOf(options.minReady);
         const { client, output } = await clientFor(options, io);
-        const created = await client.createEnvType({
-          id,
-          ...(options.description !== undefined ? { description: options.description } : {}),
-          ...(options.restricted ? { restricted: true } : {}),
-          ...(options.requiresApproval ? { requiresApproval: true } : {}),
-          ...(minReadySeconds !== undefined ? { minReadySeconds } : {}),
-        });
+        const created = await withFieldOrigins(
+          {
+            '/id': { name: '<id>', value: id },
+            '/description': { name: '--description', value: options.description },
+            '/restricted': { name: '--restricted' },
+            '/requiresApproval': { name: '--requires-approval' },
+            '/minReadySeconds': { name: '--min-ready', value: options.minReady },
+          },
+          () =>
+            client.createEnvType({
+              id,
+              ...(options.description !== undefined ? { description: options.description } : {}),
+              ...(options.restricted ? { restricted: true } : {}),
+              ...(options.requiresApproval ? { requiresApproval: true } : {}),
+              ...(minReadySeconds !== undefined ? { minReadySeconds } : {}),
+            }),
+        );
         output.show(created, (body) =>
           [
             body.restricted

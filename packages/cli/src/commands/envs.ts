@@ -3,6 +3,7 @@ import type { Environment, PaveClient } from '@pave/core';
 import { confirmOrRefuse } from '../confirm.ts';
 import { DURATION_FORMAT, durationSeconds } from '../duration.ts';
 import { CliUsageError } from '../errors.ts';
+import { withFieldOrigins } from '../field-origins.ts';
 import type { CliIo } from '../io.ts';
 import type { Colors } from '../output/colors.ts';
 import { colorsFor } from '../output/colors.ts';
@@ -96,13 +97,23 @@ export function registerEnvsCommands(program: Command, io: CliIo): void {
       const timeoutSeconds = timeoutSecondsOf(options);
       const ttlSeconds = options.ttl === undefined ? undefined : durationSeconds(options.ttl, '--ttl');
       const { client, output } = await clientFor(options, io);
-      const created = await client.createEnvironment(options.app, {
-        id: env,
-        type: options.type,
-        ...(options.from !== undefined ? { from: options.from } : {}),
-        ...(options.withData ? { withData: true } : {}),
-        ...(ttlSeconds !== undefined ? { ttlSeconds } : {}),
-      });
+      const created = await withFieldOrigins(
+        {
+          '/id': { name: '<env>', value: env },
+          '/type': { name: '--type', value: options.type },
+          '/from': { name: '--from', value: options.from },
+          '/withData': { name: '--with-data' },
+          '/ttlSeconds': { name: '--ttl', value: options.ttl },
+        },
+        () =>
+          client.createEnvironment(options.app, {
+            id: env,
+            type: options.type,
+            ...(options.from !== undefined ? { from: options.from } : {}),
+            ...(options.withData ? { withData: true } : {}),
+            ...(ttlSeconds !== undefined ? { ttlSeconds } : {}),
+          }),
+      );
       output.show(created, (body) => createdLine(body, options));
       if (options.wait) {
         await waitForClone(client, options.app, env, output, {

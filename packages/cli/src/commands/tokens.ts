@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { TokenInfo } from '@pave/core';
 import { DURATION_FORMAT, expiresAtAfter } from '../duration.ts';
 import { CliUsageError } from '../errors.ts';
+import { withFieldOrigins } from '../field-origins.ts';
 import type { CliIo } from '../io.ts';
 import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
@@ -81,12 +82,21 @@ export function registerTokensCommands(program: Command, io: CliIo): void {
       const expiresAt = options.expiresIn === undefined ? undefined : expiresAtAfter(options.expiresIn);
       const scope = options.scope === undefined ? undefined : await tokenScope(options.scope);
       const { client, output } = await clientFor(options, io);
-      const created = await client.createToken({
-        name,
-        ...(options.user !== undefined ? { user: options.user } : {}),
-        ...(scope !== undefined ? { scope } : {}),
-        ...(expiresAt !== undefined ? { expiresAt } : {}),
-      });
+      const created = await withFieldOrigins(
+        {
+          '/name': { name: '<name>', value: name },
+          '/user': { name: '--user', value: options.user },
+          '/scope': { name: '--scope', value: options.scope },
+          '/expiresAt': { name: '--expires-in', value: options.expiresIn },
+        },
+        () =>
+          client.createToken({
+            name,
+            ...(options.user !== undefined ? { user: options.user } : {}),
+            ...(scope !== undefined ? { scope } : {}),
+            ...(expiresAt !== undefined ? { expiresAt } : {}),
+          }),
+      );
       output.show(created, (body) =>
         [
           `Created token ${body.name} (id ${body.id}, ${body.scope === null ? '' : `scope ${body.scope}, `}` +

@@ -6,11 +6,12 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunningServer } from '@pave/server';
 import { resolveDataDir } from '../connection.ts';
-import { dataDirFailure, prepareDataDir } from '../data-dir.ts';
+import { dataDirFailure, isPaveDataDir, prepareDataDir } from '../data-dir.ts';
 import { DURATION_FORMAT, parseDuration } from '../duration.ts';
 import { CliUsageError } from '../errors.ts';
 import { colorsFor, type Colors } from '../output/colors.ts';
 import { humanLogStream } from '../output/log-lines.ts';
+import { checkPortsFree } from '../port-check.ts';
 import { addSsoOptions, ssoServerOptions, type SsoUpOptions } from '../sso-options.ts';
 
 /**
@@ -125,6 +126,17 @@ export function registerUpCommand(program: Command): void {
               : 'default';
         // The --oidc-* options are added by addSsoOptions below.
         const sso = ssoServerOptions(options as SsoUpOptions, process.env);
+        // A busy port is refused before a new data directory is initialised (store, keys, admin user). One that
+        // is Pave's already is left to the server, which refuses a second pave up on it (its lock) first.
+        if (!holdsPaveData(dataDir)) {
+          const metricsHost = options.metricsHost ?? (process.env.PAVE_METRICS_HOST || '127.0.0.1');
+          await checkPortsFree([
+            { host: options.host, port, serves: 'api' },
+            ...(metricsPort !== undefined
+              ? [{ host: metricsHost, port: metricsPort, serves: 'metrics' as const }]
+              : []),
+          ]);
+        }
         // Created once every flag is known to be good, and before the server, whose mkdir may never return.
         prepareDataDir(dataDir, dataDirSource);
         keepYoungGenerationSmall();
@@ -158,6 +170,15 @@ export function registerUpCommand(program: Command): void {
       },
     );
   addSsoOptions(up);
+}
+
+// Whether `dir` exists and holds Pave's data already; false for a new, empty or unreadable one.
+function holdsPaveData(dir: string): boolean {
+  try {
+    return isPaveDataDir(dir);
+  } catch {
+    return false;
+  }
 }
 
 /** The log levels `--log-level` (and PAVE_LOG_LEVEL) accept: pino's. */

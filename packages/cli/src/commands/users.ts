@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { User } from '@pave/core';
 import { confirmOrRefuse } from '../confirm.ts';
 import { CliUsageError } from '../errors.ts';
+import { withFieldOrigins } from '../field-origins.ts';
 import type { CliIo } from '../io.ts';
 import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
@@ -105,11 +106,20 @@ export function registerUsersCommands(program: Command, io: CliIo): void {
             question: `Password for ${name}: `,
             confirm: 'Repeat the password: ',
           });
-      const created = await client.createUser({
-        username: name,
-        ...(options.service ? { kind: 'service' as const } : {}),
-        ...(password !== undefined ? { password } : {}),
-      });
+      // The password is never shown, only named.
+      const created = await withFieldOrigins(
+        {
+          '/username': { name: '<name>', value: name },
+          '/kind': { name: '--service' },
+          '/password': { name: options.passwordStdin ? 'the password (--password-stdin)' : 'the password' },
+        },
+        () =>
+          client.createUser({
+            username: name,
+            ...(options.service ? { kind: 'service' as const } : {}),
+            ...(password !== undefined ? { password } : {}),
+          }),
+      );
       output.show(created, (body) =>
         body.kind === 'service'
           ? `Created service account ${body.username}; it has no password and uses tokens only`

@@ -168,7 +168,10 @@ export async function listEnvironments(db: Executor, appId: string): Promise<Env
   return rows.map(toEnvironment);
 }
 
-/** An environment's stored row, deployment state included; NotFoundError if it (or its app) does not exist. */
+/**
+ * An environment's stored row, deployment state included; NotFoundError if it does not exist, the app's own
+ * (appNotFound, as for a caller without a role on it) when its app does not exist either.
+ */
 export async function environmentRow(db: Executor, appId: string, envId: string) {
   const row = await db
     .selectFrom('environments')
@@ -176,7 +179,7 @@ export async function environmentRow(db: Executor, appId: string, envId: string)
     .where('app_id', '=', appId)
     .where('id', '=', envId)
     .executeTakeFirst();
-  if (!row) throw environmentNotFound(appId, envId);
+  if (!row) throw await missingEnvironment(db, appId, envId);
   return row;
 }
 
@@ -339,7 +342,7 @@ async function takeLeaseForDeletion(
       .where('id', '=', envId)
       .where('created_at', '=', createdAt)
       .executeTakeFirst();
-    if (!still) throw environmentNotFound(appId, envId);
+    if (!still) throw await missingEnvironment(db, appId, envId);
     if (isDeletionOwner(still.lease_owner)) throw beingDeleted(appId, envId);
     running = await db
       .selectFrom('deployments')
@@ -434,6 +437,14 @@ export async function expiredEnvironments(
     .orderBy('expires_at')
     .execute();
   return rows.map((row) => ({ app: row.app_id, env: row.id }));
+}
+
+// Whichever is missing: the app (so that `pave envs list --app` is not suggested for an app that does not
+// exist) or only the environment. Routes refuse an app the caller has no role on before they get here, with
+// the same appNotFound, so this tells them nothing about apps they cannot see.
+async function missingEnvironment(db: Executor, appId: string, envId: string): Promise<NotFoundError> {
+  const app = await db.selectFrom('apps').select('id').where('id', '=', appId).executeTakeFirst();
+  return app ? environmentNotFound(appId, envId) : appNotFound(appId);
 }
 
 function environmentNotFound(appId: string, envId: string): NotFoundError {

@@ -23,6 +23,8 @@ import { authorize, loadGrants } from './access.ts';
 
 /** Every token starts with this, so secret scanners (and people) can recognise a leaked Pave token. */
 export const TOKEN_PREFIX = 'pave_';
+// 256 bits in base64url without padding (see generateToken).
+const TOKEN_BODY_LENGTH = 43;
 const TOKEN_SHAPE = /^pave_[A-Za-z0-9_-]{43}$/;
 /** How many characters of a token are kept in clear to recognise it (the prefix plus 4). */
 const VISIBLE_CHARS = TOKEN_PREFIX.length + 4;
@@ -273,16 +275,30 @@ export async function authenticate(db: Executor, token: string): Promise<Actor> 
  * authenticated without waiting for anything. Throws AuthenticationError for a malformed token.
  */
 export function cachedActor(token: string): Actor | undefined {
-  if (!TOKEN_SHAPE.test(token)) {
-    throw new AuthenticationError('the bearer token is not a Pave token', [
-      {
-        path: 'Authorization',
-        message: 'expected "Bearer pave_…"; create a token with `pave tokens create`',
-      },
-    ]);
-  }
+  if (!TOKEN_SHAPE.test(token)) throw malformedToken(token);
   const cached = authCache.get(hashToken(token));
   return cached && cached.validUntil > Date.now() ? cached.actor : undefined;
+}
+
+// What is wrong with a token that is not shaped like one: its prefix, its characters or its length. Never the
+// token itself, which may be a real one cut short or with something pasted on.
+function malformedToken(token: string): AuthenticationError {
+  const create = 'create a token with `pave tokens create`';
+  if (!token.startsWith(TOKEN_PREFIX)) {
+    return new AuthenticationError('the bearer token is not a Pave token', [
+      { path: 'Authorization', message: `expected "Bearer pave_…"; ${create}` },
+    ]);
+  }
+  const rest = token.slice(TOKEN_PREFIX.length);
+  const message = !/^[A-Za-z0-9_-]*$/.test(rest)
+    ? `after "pave_" a token has only letters, digits, "-" and "_", this one has other characters`
+    : `after "pave_" a token has ${TOKEN_BODY_LENGTH} characters, this one has ${rest.length}`;
+  return new AuthenticationError('the bearer token is not a whole Pave token', [
+    {
+      path: 'Authorization',
+      message: `${message}; copy the whole token as \`pave tokens create\` printed it, or ${create}`,
+    },
+  ]);
 }
 
 async function lookUpActor(db: Executor, hash: string): Promise<Actor> {

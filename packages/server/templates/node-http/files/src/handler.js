@@ -1,4 +1,5 @@
 // The API's routes, independent of the database: `rows` is anything with list() and insert(value).
+//   GET  /         what the routes are (the URL `pave init` and `pave deploy --wait` print)
 //   GET  /healthz  ok
 //   POST /rows     {"value": "..."} (or ?value=...) inserts a row; answers it
 //   GET  /rows     every row, oldest first
@@ -11,6 +12,13 @@ async function readJson(request) {
   return text ? JSON.parse(text) : {};
 }
 
+// GET /: the routes, so that the app's URL answers with something to go on rather than 404.
+const ROUTES = {
+  'GET /healthz': 'ok (the readiness probe)',
+  'POST /rows': 'inserts {"value": "..."} (or ?value=...) and answers the row',
+  'GET /rows': 'every row, oldest first',
+};
+
 function send(response, status, body) {
   response.statusCode = status;
   response.setHeader('content-type', 'application/json');
@@ -21,6 +29,7 @@ function send(response, status, body) {
 function createHandler(rows) {
   return async (request, response) => {
     const url = new URL(request.url, 'http://localhost');
+    if (url.pathname === '/' && request.method === 'GET') return send(response, 200, { routes: ROUTES });
     if (url.pathname === '/healthz') return send(response, 200, { status: 'ok' });
     if (url.pathname === '/rows' && request.method === 'POST') {
       let value = url.searchParams.get('value');

@@ -18,11 +18,14 @@ async function withServer(run) {
   }
 }
 
-test('GET /healthz answers ok', async () => {
+test('GET /healthz answers ok, and GET / (the URL Pave prints) the routes', async () => {
   await withServer(async (base) => {
     const response = await fetch(`${base}/healthz`);
     assert.equal(response.status, 200);
     assert.deepEqual(await response.json(), { status: 'ok' });
+    const index = await fetch(`${base}/`);
+    assert.equal(index.status, 200);
+    assert.ok('GET /rows' in (await index.json()).routes);
   });
 });
 
