@@ -115,6 +115,7 @@ export async function createAclUser(
         },
       ]);
     }
+    await tightenEarlierUsers(redis, server, ctx.logger);
     try {
       await setUser(redis, names, outputs.secrets.password ?? '');
       if (cloneFrom) await cloneKeys(server, redis, names, cloneFrom, ctx);
@@ -157,6 +158,7 @@ export async function updateAclUser(
     return outputs;
   }
   await withRedis(server.admin, ctx.signal, async (redis) => {
+    await tightenEarlierUsers(redis, server, ctx.logger);
     await setUser(redis, names, outputs.secrets.password ?? '');
     await checkLogin(server, names, outputs.secrets.password ?? '', ctx.signal);
     await saveAcl(redis, server, ctx.logger);
@@ -206,9 +208,34 @@ export async function deleteAclUser(
     });
     return;
   }
-  await withRedis(server.admin, ctx.signal, (redis) =>
-    removeUserAndKeys(redis, server, names, ctx.signal, ctx.logger),
-  );
+  await withRedis(server.admin, ctx.signal, async (redis) => {
+    await tightenEarlierUsers(redis, server, ctx.logger);
+    await removeUserAndKeys(redis, server, names, ctx.signal, ctx.logger);
+  });
+}
+
+/** The commands users made before 2026-12-06 may still run that RESOURCE_USER_COMMANDS now takes away. */
+const TAKEN_AWAY_SINCE = ['-scan', '-pubsub|channels', '-pubsub|shardchannels'] as const;
+
+/**
+ * Takes away from the users Pave made on `server` before RESOURCE_USER_COMMANDS lost SCAN and PUBSUB CHANNELS
+ * what they would list of other tenants' keys and channels (a rule added to each, nothing reset). At every
+ * create, update and delete on the server (one `ACL LIST`): an existing resource's user is otherwise never set
+ * again.
+ */
+async function tightenEarlierUsers(redis: Redis, server: AclServer, logger: DriverLogger): Promise<void> {
+  const rules = (await redis.call('ACL', 'LIST')) as string[];
+  const earlier = rules
+    .map((line) => /^user (pave_\S+) (.*)$/.exec(line))
+    .filter((match) => match !== null && !/(^| )-scan( |$)/.test(match[2]!))
+    .map((match) => match![1]!);
+  for (const username of earlier) await redis.call('ACL', 'SETUSER', username, ...TAKEN_AWAY_SINCE);
+  if (earlier.length > 0) {
+    await saveAcl(redis, server, logger);
+    logger.info('took SCAN and PUBSUB CHANNELS away from resource users made before they were refused', {
+      users: earlier.length,
+    });
+  }
 }
 
 /** What `ACL GETUSER` says about a user, as far as Pave needs it. */

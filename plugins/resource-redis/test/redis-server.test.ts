@@ -111,6 +111,34 @@ describe('redis-server driver', () => {
     await withClient(b.outputs.secrets.url!, async (redis) => expect(await redis.get(bKey)).toBe('from b'));
   });
 
+  it('takes SCAN and PUBSUB CHANNELS away from a user made before, at the next create on the server', async () => {
+    // A user as this driver made them before 2026-12-06: it could list every key name on the server.
+    const earlier = `pave_${uniqueScope().app}_dev_web.cache`;
+    const password = 'earlier-password-1';
+    await withClient(ADMIN_URL, (redis) =>
+      redis.call(
+        'ACL',
+        'SETUSER',
+        earlier,
+        'reset',
+        'on',
+        `>${password}`,
+        '~x:*',
+        '&x:*',
+        ...['+@all', '-@admin', '-@dangerous', '+info', '-randomkey'],
+      ),
+    );
+    const url = ADMIN_URL.replace(/\/\/([^@]*@)?/, `//${earlier}:${password}@`);
+    await withClient(url, async (redis) => expect(await redis.scan('0')).toHaveLength(2));
+    await create(serverInputs(uniqueScope()));
+    await withClient(url, async (redis) => {
+      expect(await rejection(redis.scan('0'))).toMatch(/NOPERM/);
+      expect(await rejection(redis.call('PUBSUB', 'CHANNELS'))).toMatch(/NOPERM/);
+      await redis.set('x:still', 'works');
+    });
+    await withClient(ADMIN_URL, (redis) => redis.call('ACL', 'DELUSER', earlier));
+  });
+
   it('deletes the user and every key under its prefix, leaving other resources alone', async () => {
     const app = uniqueScope().app;
     const doomed = await create(serverInputs(uniqueScope({ app, env: 'dev' })));
