@@ -28,7 +28,9 @@ describe('waitForReady', () => {
       check({ probe: () => Promise.resolve({ ok: false, detail: `GET /health: 503 (round ${++rounds})` }) }),
     );
     expect(result).toMatchObject({ ready: false, lastLogs: ['booting'] });
-    expect((result as { reason: string }).reason).toMatch(/^timed out after 0 s: GET \/health: 503 \(round \d+\)$/);
+    expect((result as { reason: string }).reason).toMatch(
+      /^timed out after 0 s: GET \/health: 503 \(round \d+\)$/,
+    );
     expect(rounds).toBeGreaterThan(5);
   });
 
