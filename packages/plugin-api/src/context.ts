@@ -2,8 +2,9 @@
  * The logger a driver writes to; the control plane adds the deployment and step to every line a deployment's
  * calls write. While a deployment provisions or prunes resources, the info, warn and error lines of resource
  * drivers also land in its journal (`pave deployments get`): the message only, prefixed with a string
- * `address` field when the line has one. Keep secrets out of messages (mask them); fields go only to the
- * control plane's log.
+ * `address` field when the line has one; in its runtime phases (start, wait ready, …) the warn and error lines
+ * of the runtime driver do. Keep secrets out of messages (mask them); fields go only to the control plane's
+ * log.
  */
 export interface DriverLogger {
   debug(message: string, fields?: Record<string, unknown>): void;

@@ -83,23 +83,24 @@ export interface EnvironmentTargets {
 export type LevelLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 
 /**
- * Builds the context object a driver call receives. With `journal` (a deployment's resource phases), every
- * line names its `step` in the log, and every info, warn and error line also lands in the deployment's journal
- * under it, as DriverLogger documents: the message only, prefixed with the resource's `address` field when it
- * has one. `flushed()` resolves once every line so far is written; the returned `note` waits for it, so journal
+ * Builds the context object a driver call receives. With `journal` (a deployment's phases), every line names
+ * its `step` in the log, and every line of `journal.levels` (default info, warn and error; a runtime's phases
+ * take warn and error) also lands in the deployment's journal under it, as DriverLogger documents: the message
+ * only, prefixed with the resource's `address` field when it has one. `flushed()` resolves once every line so far is written; the returned `note` waits for it, so journal
  * entries keep their order.
  */
 export function driverContext(
   logger: LevelLogger,
   signal: AbortSignal,
-  journal?: { note: JournalNote; step: string },
+  journal?: { note: JournalNote; step: string; levels?: ReadonlyArray<'info' | 'warn' | 'error'> },
 ): DriverContext & { dispose(): void; note: JournalNote } {
   const scratchDir = mkdtempSync(join(tmpdir(), 'pave-driver-'));
   let written: Promise<void> = Promise.resolve();
+  const journaled = new Set<string>(journal?.levels ?? ['info', 'warn', 'error']);
   const log =
     (level: 'debug' | 'info' | 'warn' | 'error') => (message: string, fields?: Record<string, unknown>) => {
       logger[level](journal ? { ...fields, step: journal.step } : (fields ?? {}), message);
-      if (!journal || level === 'debug') return;
+      if (!journal || !journaled.has(level)) return;
       const address = typeof fields?.address === 'string' ? `${fields.address}: ` : '';
       const entry = { step: journal.step, status: 'info' as const, message: `${address}${message}` };
       written = written.then(() => journal.note(entry)).catch(() => undefined);

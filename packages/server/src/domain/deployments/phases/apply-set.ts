@@ -53,7 +53,10 @@ export async function applySet(run: SetRun): Promise<ApplyOutcome> {
     // Each runtime phase calls its driver with a context of its own, whose log lines name the phase.
     const runRuntimePhase = <T>(phase: PhaseName, fn: (ctx: DriverContext) => Promise<T>) =>
       runPhase(phase, runtime.name, signal, async () => {
-        const ctx = driverContext(run.logger.child({ step: phase }), stop);
+        // The runtime's warnings and errors are journaled (files it could not place, a previous version left
+        // behind); its info lines only logged.
+        const journal = { note: run.note, step: phase, levels: ['warn', 'error'] as const };
+        const ctx = driverContext(run.logger.child({ step: phase }), stop, journal);
         try {
           return await fn(ctx);
         } finally {
