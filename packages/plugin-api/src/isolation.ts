@@ -7,16 +7,7 @@
 //            /proc, Pave's data directory not there at all, no new privileges; as the workload user when
 //            Pave runs as root.
 import { spawnSync } from 'node:child_process';
-import {
-  chmodSync,
-  chownSync,
-  lstatSync,
-  readdirSync,
-  readlinkSync,
-  realpathSync,
-  statSync,
-  type Dirent,
-} from 'node:fs';
+import { chmodSync, chownSync, lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { InputError } from '@pave/core';
 
@@ -68,20 +59,6 @@ export interface IsolatedRun {
   writable: string[];
   /** Directories it may read only (read-only volumes). */
   readOnly?: string[];
-  /**
-   * Host paths the command sees at other paths, in the sandbox only (levels none and user cannot place
-   * anything at another path): a container's files and volumes at their Score `target`s.
-   */
-  mounts?: SandboxMount[];
-}
-
-/** A host file or directory shown at `target` inside the sandbox. */
-export interface SandboxMount {
-  /** The host path. */
-  source: string;
-  /** The absolute path the command sees it at; need not exist on the host, nor its parent. */
-  target: string;
-  readOnly: boolean;
 }
 
 /** What to spawn for an IsolatedRun: `file` + `args`, as `uid`/`gid` when set, in `cwd`. */
@@ -205,11 +182,8 @@ export function describeIsolation(isolation: Isolation, host?: IsolationHost): s
  * - user: the command itself, spawned with the workload user's uid and gid (no supplementary groups);
  * - sandbox: `bwrap` with the host read-only, a private /tmp, /dev and /proc (own pid namespace), every
  *   hidden directory (and any directory the workload user could not enter anyway) replaced by an empty
- *   tmpfs, then `writable` bound read-write and `readOnly` read-only at their own paths, and each of `mounts`
- *   at its target (the way there made in the sandbox only: a directory of the host's read-only view that
- *   lacks the target is shown as a copy of its entries, read-only again once the mount is in; below a
- *   writable bind, bwrap makes the mount point in the bound host directory); as root, `setpriv` drops to the
- *   workload user inside. bwrap sets no-new-privileges.
+ *   tmpfs, then `writable` bound read-write and `readOnly` read-only at their own paths; as root, `setpriv`
+ *   drops to the workload user inside. bwrap sets no-new-privileges.
  */
 export function isolatedCommand(isolation: Isolation, run: IsolatedRun): IsolatedCommand {
   const [command = '', ...rest] = run.argv;
@@ -233,44 +207,36 @@ export function isolatedCommand(isolation: Isolation, run: IsolatedRun): Isolate
     // /tmp would hide them, so what the working directory links to there stays readable.
     ...linkedIntoPrivateTmp(resolve(run.cwd), secret).map((path) => ({ path, flag: '--ro-bind' })),
   ];
-  const mounts = (run.mounts ?? [])
-    .map((mount) => ({ ...mount, source: resolve(mount.source), target: resolve('/', mount.target) }))
-    .filter((mount) => mount.target !== '/');
   const hidden = new Set(['/tmp', ...secret]);
   // A bound directory below one the workload user cannot enter would be out of its reach: hide such
   // ancestors behind a tmpfs (it could not see into them anyway), so the bind is reachable.
   if (identity) {
-    const reached = [...binds.map((bind) => bind.path), ...mounts.map((mount) => mount.target)];
-    for (const path of reached) {
+    for (const { path } of binds) {
       for (const ancestor of ancestorsOf(path)) {
-        if (isDirectoryOnHost(ancestor) && !mayEnter(ancestor, identity)) hidden.add(ancestor);
+        if (!mayEnter(ancestor, identity)) hidden.add(ancestor);
       }
     }
   }
-  const view = new SandboxView();
-  for (const path of hidden) {
+  const args = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc'];
+  for (const path of [...hidden].sort(byDepth)) {
     // The private /tmp is writable by everyone, like the host's; hidden directories are empty and fixed.
-    view.add({
-      path,
-      kind: 'tmpfs',
-      args: [...(path === '/tmp' ? ['--perms', '1777'] : []), '--tmpfs', path],
-    });
+    args.push(...(path === '/tmp' ? ['--perms', '1777'] : []), '--tmpfs', path);
   }
   // bwrap makes the directories on the way to a bind inside a tmpfs owner-only; the workload user must be
   // able to pass them (node resolves its main module by absolute path), so they are made 0755 first.
+  const onTheWay = new Set<string>();
   for (const { path } of binds) {
     for (const ancestor of ancestorsOf(path)) {
-      if ([...hidden].some((dir) => isBelow(ancestor, dir))) view.addDirectory(ancestor);
+      if ([...hidden].some((dir) => isBelow(ancestor, dir))) onTheWay.add(ancestor);
     }
   }
+  for (const dir of [...onTheWay].sort(byDepth)) args.push('--perms', '0755', '--dir', dir);
   const seen = new Set<string>();
-  for (const { path, flag } of binds) {
+  for (const { path, flag } of binds.sort((a, b) => byDepth(a.path, b.path))) {
     if (seen.has(path)) continue;
     seen.add(path);
-    view.add({ path, kind: 'bind', source: path, writable: flag === '--bind', args: [flag, path, path] });
+    args.push(flag, path, path);
   }
-  for (const mount of mounts.sort((a, b) => byDepth(a.target, b.target))) view.mount(mount);
-  const args = [...view.arguments()];
   args.push('--unshare-pid', '--unshare-ipc', '--unshare-uts', '--chdir', resolve(run.cwd), '--');
   if (identity && process.getuid?.() === 0) {
     if (!isolation.setpriv) throw new Error('sandbox isolation as root without setpriv');
@@ -460,194 +426,6 @@ function chownTree(path: string, identity: WorkloadIdentity): void {
     chownSync(path, identity.uid, identity.gid);
   }
   if (stat.isDirectory()) for (const entry of readdirSync(path)) chownTree(join(path, entry), identity);
-}
-
-/** One step of a sandbox's mount table: what is at `path` inside it. */
-interface SandboxStep {
-  path: string;
-  /**
-   * root: the host read-only at /; tmpfs: an empty directory (/dev too); proc: the sandbox's /proc, where
-   * nothing can be placed; bind: `source` from the host; dir, symlink: made.
-   */
-  kind: 'root' | 'tmpfs' | 'proc' | 'bind' | 'dir' | 'symlink';
-  source?: string;
-  writable?: boolean;
-  args: string[];
-}
-
-const STEP_ORDER: Record<SandboxStep['kind'], number> = {
-  root: 0,
-  tmpfs: 1,
-  proc: 1,
-  dir: 2,
-  symlink: 3,
-  bind: 3,
-};
-
-/**
- * The mount table of a sandbox as it is built: the host read-only at /, then steps that bwrap applies
- * parent first. A mount at a path the host lacks needs a writable directory to make its mount point in; below
- * a read-only bind (the host's /, /etc…) the deepest directory that exists is rebuilt as a tmpfs holding a
- * read-only bind of each of its entries (a mirror), made read-only again once every mount is in place.
- */
-class SandboxView {
-  private steps: SandboxStep[] = [
-    { path: '/', kind: 'root', source: '/', writable: false, args: ['--ro-bind', '/', '/'] },
-    { path: '/dev', kind: 'tmpfs', args: ['--dev', '/dev'] },
-    { path: '/proc', kind: 'proc', args: ['--proc', '/proc'] },
-  ];
-  private readonly remountReadOnly: string[] = [];
-
-  add(step: SandboxStep): void {
-    this.steps.push(step);
-  }
-
-  /** A directory made (0755) inside a tmpfs, on the way to something bound below it. */
-  addDirectory(path: string): void {
-    if (!this.steps.some((step) => step.path === path && step.kind === 'dir')) {
-      this.add({ path, kind: 'dir', args: ['--perms', '0755', '--dir', path] });
-    }
-  }
-
-  /**
-   * Shows `mount.source` at `mount.target`, making the way there first. Nothing is shown in /proc, nor below a
-   * host file or a directory Pave cannot list.
-   */
-  mount(mount: SandboxMount): void {
-    let cover = this.covering(mount.target);
-    if (cover.kind === 'proc') return;
-    const hostPath = (step: SandboxStep, path: string) =>
-      step.source === undefined ? null : join(step.source, relative(step.path, path));
-    if (cover.kind === 'bind' || cover.kind === 'root') {
-      const host = hostPath(cover, mount.target);
-      if (!(host && existsOnHost(host))) {
-        // The deepest directory on the way that is there: its mount point must be made in it.
-        let existing = cover.path;
-        for (const ancestor of ancestorsOf(mount.target)) {
-          if (!isBelow(ancestor, cover.path)) continue;
-          const inHost = hostPath(cover, ancestor);
-          if (inHost && existsOnHost(inHost)) existing = ancestor;
-          else break;
-        }
-        if (!cover.writable) {
-          const mirrored = this.mirror(existing, cover);
-          if (!mirrored) return;
-          cover = mirrored;
-        } else {
-          // bwrap makes the way in the bound host directory itself: passable by the workload user.
-          for (const ancestor of ancestorsOf(mount.target)) {
-            const inHost = isBelow(ancestor, existing) ? hostPath(cover, ancestor) : null;
-            if (inHost && !existsOnHost(inHost)) this.addDirectory(ancestor);
-          }
-        }
-      }
-    }
-    if (cover.kind === 'tmpfs') {
-      for (const ancestor of ancestorsOf(mount.target)) {
-        if (isBelow(ancestor, cover.path)) this.addDirectory(ancestor);
-      }
-    }
-    const flag = mount.readOnly ? '--ro-bind' : '--bind';
-    this.add({
-      path: mount.target,
-      kind: 'bind',
-      source: mount.source,
-      writable: !mount.readOnly,
-      args: [flag, mount.source, mount.target],
-    });
-  }
-
-  /** bwrap's arguments for the table, parents first; read-only again what was mirrored. */
-  *arguments(): Generator<string> {
-    const ordered = this.steps
-      .map((step, index) => ({ step, index }))
-      .sort(
-        (a, b) =>
-          depthOf(a.step.path) - depthOf(b.step.path) ||
-          STEP_ORDER[a.step.kind] - STEP_ORDER[b.step.kind] ||
-          a.index - b.index,
-      );
-    for (const { step } of ordered) yield* step.args;
-    for (const path of this.remountReadOnly) yield* ['--remount-ro', path];
-  }
-
-  /** The step whose mount `path` lies in: the deepest at or above it. */
-  private covering(path: string): SandboxStep {
-    let found = this.steps[0] as SandboxStep;
-    for (const step of this.steps) {
-      if (step.kind === 'dir' || step.kind === 'symlink') continue;
-      if ((step.path === path || isBelow(path, step.path)) && depthOf(step.path) >= depthOf(found.path)) {
-        found = step;
-      }
-    }
-    return found;
-  }
-
-  /**
-   * Replaces `path` (in read-only `cover`) with a tmpfs holding its host entries; returns the tmpfs, or null
-   * when `path` is no directory Pave can list.
-   */
-  private mirror(path: string, cover: SandboxStep): SandboxStep | null {
-    const host = join(cover.source ?? '/', relative(cover.path, path));
-    let entries: Dirent[];
-    try {
-      entries = readdirSync(host, { withFileTypes: true });
-    } catch {
-      return null;
-    }
-    const stat = statSync(host);
-    let tmpfs: SandboxStep;
-    if (path === '/') {
-      // bwrap's own root is a tmpfs already: only the host's / bound over it goes.
-      tmpfs = { path: '/', kind: 'tmpfs', args: [] };
-      this.steps = this.steps.filter((step) => step.kind !== 'root');
-    } else {
-      if (cover.path === path) this.steps = this.steps.filter((step) => step !== cover);
-      const mode = (stat.mode & 0o7777).toString(8).padStart(4, '0');
-      tmpfs = { path, kind: 'tmpfs', args: ['--perms', mode, '--tmpfs', path] };
-    }
-    this.add(tmpfs);
-    const taken = new Set(this.steps.map((step) => step.path));
-    for (const entry of entries) {
-      const inside = join(path, entry.name);
-      if (taken.has(inside)) continue;
-      const from = join(host, entry.name);
-      if (entry.isSymbolicLink()) {
-        this.add({ path: inside, kind: 'symlink', args: ['--symlink', readlinkSync(from), inside] });
-      } else {
-        this.add({
-          path: inside,
-          kind: 'bind',
-          source: from,
-          writable: false,
-          args: ['--ro-bind', from, inside],
-        });
-      }
-    }
-    this.remountReadOnly.push(path);
-    return tmpfs;
-  }
-}
-
-/** Whether the host has `path` (false too when a file is on the way, or Pave may not look). */
-function existsOnHost(path: string): boolean {
-  try {
-    return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
-  } catch {
-    return false;
-  }
-}
-
-function isDirectoryOnHost(path: string): boolean {
-  try {
-    return statSync(path, { throwIfNoEntry: false })?.isDirectory() === true;
-  } catch {
-    return false;
-  }
-}
-
-function depthOf(path: string): number {
-  return path === '/' ? 0 : path.split(sep).length - 1;
 }
 
 function byDepth(a: string, b: string): number {

@@ -1,6 +1,5 @@
-// A container's `files`. A process has no root directory of its own, so a file's absolute target path is
-// written under <workload dir>/files/<container>/ (announced to the process as PAVE_FILES_DIR); in a sandbox
-// the runtime also binds each file at its target.
+// A container's `files`. A process cannot be given its own root directory, so a file's absolute target
+// path is placed under <workload dir>/files/<container>/ instead (announced to the process as PAVE_FILES_DIR).
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 import type { FieldProblem } from '@pave/core';

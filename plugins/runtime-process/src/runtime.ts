@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
-import { dirname, isAbsolute, join, posix, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { InputError, isDnsLabel, type FieldProblem } from '@pave/core';
 import {
   directoryAccessProblem,
@@ -34,7 +34,7 @@ import type {
   WorkloadStatus,
 } from '@pave/plugin-api';
 import { containerEnvironment, inheritedEnvironment } from './environment.ts';
-import { relativeFilePath, writeFiles } from './files.ts';
+import { writeFiles } from './files.ts';
 import { HostTimeout, SupervisorHostClient } from './host-client.ts';
 import { environmentDir, hostPaths, runtimeRoot, workloadPaths, type WorkloadPaths } from './layout.ts';
 import { byTime, listLogSources, LogCursor, tailLog, type SourcedLogLine } from './log-reader.ts';
@@ -206,7 +206,6 @@ export class ProcessRuntime implements RuntimeDriver {
         problems,
       );
     }
-    this.warnUnplaced(workload, this.paths(target, workload.name), isolation, ctx);
     await this.locks.run(target, workload.name, async () => {
       const paths = this.paths(target, workload.name);
       const current = this.snapshot(target, workload.name);
@@ -556,35 +555,7 @@ export class ProcessRuntime implements RuntimeDriver {
         ...volumes.filter((volume) => !volume.readOnly).map((volume) => volume.path),
       ],
       readOnly: volumes.filter((volume) => volume.readOnly).map((volume) => volume.path),
-      mounts: scoreMounts(container, paths.files(container.name)),
     });
-  }
-
-  /**
-   * Without the sandbox nothing can be placed at a Score target path: says so once per container that has
-   * files or volumes, naming each target and where the process finds it instead.
-   */
-  private warnUnplaced(
-    workload: RenderedWorkload,
-    paths: WorkloadPaths,
-    isolation: Isolation,
-    ctx: DriverContext,
-  ): void {
-    if (isolation.level === 'sandbox') return;
-    for (const container of workload.containers) {
-      const filesDir = paths.files(container.name);
-      const places = scoreMounts(container, filesDir).map((mount) =>
-        mount.kind === 'file'
-          ? `file ${mount.target} is at $PAVE_FILES_DIR/${relative(filesDir, mount.source)}`
-          : `volume ${mount.target} is at ${mount.source}`,
-      );
-      if (places.length === 0) continue;
-      ctx.logger.warn(
-        `container "${container.name}" runs without the sandbox (isolation "${isolation.level}"), so its ` +
-          `files and volumes are not at their Score target paths: ${places.join('; ')}`,
-        { workload: workload.name, container: container.name },
-      );
-    }
   }
 
   /**
@@ -879,39 +850,13 @@ class IsolatedProcessRuntime implements RuntimeDriver {
 }
 
 /** The host directories of a container's volumes (source, plus sub path), that exist. */
-function volumesOf(container: RenderedContainer): Array<{ path: string; target: string; readOnly: boolean }> {
+function volumesOf(container: RenderedContainer): Array<{ path: string; readOnly: boolean }> {
   return (container.volumes ?? [])
     .map((volume) => ({
       path: volume.path ? join(volume.source, volume.path) : volume.source,
-      target: volume.target,
       readOnly: volume.readOnly === true,
     }))
     .filter((volume) => isAbsolute(volume.path) && existsSync(volume.path));
-}
-
-/**
- * Where a container's files and volumes belong: each file (written under `filesDir`) and each volume's host
- * directory, with its Score target as an absolute path. Volumes whose directory is missing are left out.
- */
-function scoreMounts(
-  container: RenderedContainer,
-  filesDir: string,
-): Array<{ kind: 'file' | 'volume'; source: string; target: string; readOnly: boolean }> {
-  const files = container.files.flatMap((file) => {
-    const inside = relativeFilePath(file.target);
-    return inside === null
-      ? []
-      : [{ kind: 'file' as const, source: join(filesDir, inside), target: `/${inside}`, readOnly: true }];
-  });
-  const volumes = volumesOf(container)
-    .map((volume) => ({
-      kind: 'volume' as const,
-      source: volume.path,
-      target: posix.normalize(`/${volume.target}`).replace(/(.)\/$/, '$1'),
-      readOnly: volume.readOnly,
-    }))
-    .filter((volume) => volume.target !== '/');
-  return [...files, ...volumes];
 }
 
 function isInside(dir: string, path: string): boolean {

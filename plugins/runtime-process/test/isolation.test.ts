@@ -1,10 +1,10 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { detectIsolationHost, type IsolationLevel, type RuntimeTarget } from '@pave/plugin-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcessRuntime } from '../src/index.ts';
-import { copySupervisor, freePort, httpText, nodeWorkload, port, testContext, waitFor } from './support.ts';
+import { copySupervisor, freePort, httpText, nodeWorkload, port, testContext } from './support.ts';
 
 // A workload that tries to get at what is not its own and reports each attempt, while serving normally.
 const PROBE = `
@@ -59,47 +59,6 @@ afterAll(async () => {
   for (const target of targets) await runtime?.destroy(target, testContext());
   rmSync(dir, { recursive: true, force: true });
 });
-
-/**
- * The Score sample `files` on this runtime: a shell that reads its files and volumes at their Score target
- * paths (targets that do not exist on the host, one under the read-only /etc), then reports and waits.
- */
-function scorePathsWorkload(env: string) {
-  const rw = join(dataDir, 'volumes', 'shop', env, 'data');
-  const ro = join(dir, `config-${env}`);
-  for (const volume of [rw, ro]) {
-    mkdirSync(volume, { recursive: true, mode: 0o755 });
-    writeFileSync(join(volume, 'seed.txt'), 'seed', { mode: 0o644 });
-  }
-  const script = [
-    'cat /fileA.txt || echo failed: /fileA.txt',
-    'cat /etc/pave-score-test/app/config.yaml || echo failed: config.yaml',
-    'cat "$PAVE_FILES_DIR/fileA.txt" || echo failed: PAVE_FILES_DIR',
-    'ls /data || echo failed: /data',
-    'ls /config-ro || echo failed: /config-ro',
-    'echo w > /data/written || echo failed: write /data',
-    '(echo x > /config-ro/x) 2>/dev/null && echo ro-writable || echo ro-refused',
-    'echo done',
-    'exec sleep 600',
-  ].join('\n');
-  const workload = nodeWorkload('files', {
-    dir: appDir,
-    script: 'unused',
-    container: {
-      command: ['/bin/sh', '-c', script],
-      args: [],
-      files: [
-        { target: '/fileA.txt', content: 'content of fileA\n' },
-        { target: '/etc/pave-score-test/app/config.yaml', content: 'nested config\n', mode: '0644' },
-      ],
-      volumes: [
-        { source: rw, target: '/data' },
-        { source: ro, target: '/config-ro', readOnly: true },
-      ],
-    },
-  });
-  return { workload, volume: { rw, ro } };
-}
 
 /** Deploys the probe at `level` next to a neighbour environment holding a file, and returns its report. */
 async function attempts(level: IsolationLevel): Promise<Record<string, unknown>> {
@@ -191,58 +150,6 @@ describe('workload isolation on the process runtime', () => {
     },
     60_000,
   );
-
-  it('sandbox: a container finds its files and volumes at their Score target paths, as in a container', async (context) => {
-    if (!host.bwrap) context.skip(`bubblewrap is not usable here: ${host.bwrapProblem}`);
-    const target = { app: 'shop', env: `score-paths-${process.pid}` };
-    targets.push(target);
-    const { workload, volume } = scorePathsWorkload(target.env);
-    const ctx = testContext();
-    await runtime.isolated('sandbox').deploy(target, workload, ctx);
-    const output = await waitFor(
-      async () => {
-        const lines: string[] = [];
-        for await (const line of runtime.logs(target, { workload: 'files', follow: false }, ctx)) {
-          lines.push(line.line);
-        }
-        return lines.includes('done') || lines.some((line) => line.startsWith('failed')) ? lines : null;
-      },
-      15_000,
-      'the workload reporting what it found',
-    );
-    expect(output).toEqual([
-      'content of fileA', // cat /fileA.txt
-      'nested config', // cat /etc/pave-score-test/app/config.yaml
-      'content of fileA', // $PAVE_FILES_DIR still works
-      'seed.txt', // ls /data
-      'seed.txt', // ls /config-ro
-      'ro-refused',
-      'done',
-    ]);
-    expect(readFileSync(join(volume.rw, 'written'), 'utf8')).toBe('w\n');
-    expect(existsSync(join(volume.ro, 'x'))).toBe(false);
-    // Nothing was placed on the host itself.
-    expect(existsSync('/fileA.txt')).toBe(false);
-    expect(existsSync('/etc/pave-score-test')).toBe(false);
-    expect(ctx.logged.filter((line) => line.startsWith('warn'))).toEqual([]);
-  }, 60_000);
-
-  it('none: deploy warns, per container, that files and volumes are not at their Score target paths and says where they are', async () => {
-    const target = { app: 'shop', env: `score-paths-none-${process.pid}` };
-    targets.push(target);
-    const { workload, volume } = scorePathsWorkload(target.env);
-    const ctx = testContext();
-    await runtime.isolated('none').deploy(target, workload, ctx);
-    const warnings = ctx.logged.filter((line) => line.startsWith('warn'));
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain('container "main"');
-    expect(warnings[0]).toContain('/fileA.txt is at $PAVE_FILES_DIR/fileA.txt');
-    expect(warnings[0]).toContain(
-      '/etc/pave-score-test/app/config.yaml is at $PAVE_FILES_DIR/etc/pave-score-test/app/config.yaml',
-    );
-    expect(warnings[0]).toContain(`volume /data is at ${volume.rw}`);
-    expect(warnings[0]).toContain(`volume /config-ro is at ${volume.ro}`);
-  }, 60_000);
 
   it.skipIf(!root)(
     'refuses a workload whose working directory the workload user cannot read, saying how to fix it',
