@@ -34,7 +34,7 @@ import type {
   WorkloadStatus,
 } from '@pave/plugin-api';
 import { containerEnvironment, inheritedEnvironment } from './environment.ts';
-import { writeFiles } from './files.ts';
+import { relativeFilePath, writeFiles } from './files.ts';
 import { HostTimeout, SupervisorHostClient } from './host-client.ts';
 import { environmentDir, hostPaths, runtimeRoot, workloadPaths, type WorkloadPaths } from './layout.ts';
 import { byTime, listLogSources, LogCursor, tailLog, type SourcedLogLine } from './log-reader.ts';
@@ -206,6 +206,7 @@ export class ProcessRuntime implements RuntimeDriver {
         problems,
       );
     }
+    warnOfScorePaths(workload, ctx);
     await this.locks.run(target, workload.name, async () => {
       const paths = this.paths(target, workload.name);
       const current = this.snapshot(target, workload.name);
@@ -846,6 +847,32 @@ class IsolatedProcessRuntime implements RuntimeDriver {
   }
   logs(target: RuntimeTarget, options: LogsOptions, ctx: DriverContext): AsyncIterable<LogLine> {
     return this.runtime.logs(target, options, ctx);
+  }
+}
+
+/**
+ * A process has no root file system of its own: a container's files are under `$PAVE_FILES_DIR` and its volumes
+ * at their host directories, not at their Score targets. Says so, once per container that has any, naming each
+ * target and where the process finds it instead (the deployment's journal shows a runtime's warnings).
+ */
+function warnOfScorePaths(workload: RenderedWorkload, ctx: DriverContext): void {
+  for (const container of workload.containers) {
+    const places = [
+      ...container.files.flatMap((file) => {
+        const inside = relativeFilePath(file.target);
+        return inside === null ? [] : [`file /${inside} is at $PAVE_FILES_DIR/${inside}`];
+      }),
+      ...(container.volumes ?? []).map((volume) => {
+        const source = volume.path ? join(volume.source, volume.path) : volume.source;
+        return `volume ${volume.target} is at ${source}`;
+      }),
+    ];
+    if (places.length === 0) continue;
+    ctx.logger.warn(
+      `container "${container.name}" of ${workload.name}: the process runtime does not place files and volumes ` +
+        `at their Score targets: ${places.join('; ')}`,
+      { workload: workload.name, container: container.name },
+    );
   }
 }
 

@@ -183,8 +183,18 @@ describe('ProcessRuntime', () => {
       container: { files: [{ target: '/etc/app/config.txt', content: 'mode=test' }] },
     });
 
-    await runtime.deploy(target, workload, testContext());
+    const warnings: string[] = [];
+    const deploying = testContext();
+    await runtime.deploy(target, workload, {
+      ...deploying,
+      logger: { ...deploying.logger, warn: (message: string) => warnings.push(message) },
+    });
     expect(await runtime.waitReady(target, 'api', testContext(), SHORT_WINDOW)).toEqual({ ready: true });
+    // The file is not at its Score target, and the deployment says where it is instead.
+    expect(warnings).toEqual([
+      'container "main" of api: the process runtime does not place files and volumes at their Score targets: ' +
+        'file /etc/app/config.txt is at $PAVE_FILES_DIR/etc/app/config.txt',
+    ]);
 
     expect(await httpText(web)).toBe('hello from api');
     expect(JSON.parse(await httpText(web, '/ports'))).toEqual({
