@@ -217,10 +217,14 @@ export function isolatedCommand(isolation: Isolation, run: IsolatedRun): Isolate
       }
     }
   }
-  const args = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc'];
-  for (const path of [...hidden].sort(byDepth)) {
+  // bwrap applies its steps in order, each over what the ones before made: they go parent first, so that a
+  // hidden directory inside a bound one (a data directory inside the working directory) is hidden again after
+  // the bind, and a bind inside a hidden one (a volume in the data directory) shows through its tmpfs. At one
+  // depth: the tmpfs, then the directories made in it, then the binds.
+  const steps: Array<{ path: string; rank: number; args: string[] }> = [];
+  for (const path of hidden) {
     // The private /tmp is writable by everyone, like the host's; hidden directories are empty and fixed.
-    args.push(...(path === '/tmp' ? ['--perms', '1777'] : []), '--tmpfs', path);
+    steps.push({ path, rank: 0, args: [...(path === '/tmp' ? ['--perms', '1777'] : []), '--tmpfs', path] });
   }
   // bwrap makes the directories on the way to a bind inside a tmpfs owner-only; the workload user must be
   // able to pass them (node resolves its main module by absolute path), so they are made 0755 first.
@@ -230,13 +234,24 @@ export function isolatedCommand(isolation: Isolation, run: IsolatedRun): Isolate
       if ([...hidden].some((dir) => isBelow(ancestor, dir))) onTheWay.add(ancestor);
     }
   }
-  for (const dir of [...onTheWay].sort(byDepth)) args.push('--perms', '0755', '--dir', dir);
+  for (const dir of onTheWay) steps.push({ path: dir, rank: 1, args: ['--perms', '0755', '--dir', dir] });
   const seen = new Set<string>();
-  for (const { path, flag } of binds.sort((a, b) => byDepth(a.path, b.path))) {
+  for (const { path, flag } of binds) {
     if (seen.has(path)) continue;
     seen.add(path);
-    args.push(flag, path, path);
+    steps.push({ path, rank: 2, args: [flag, path, path] });
   }
+  steps.sort((a, b) => byDepth(a.path, b.path) || a.rank - b.rank);
+  const args = [
+    '--ro-bind',
+    '/',
+    '/',
+    '--dev',
+    '/dev',
+    '--proc',
+    '/proc',
+    ...steps.flatMap((step) => step.args),
+  ];
   args.push('--unshare-pid', '--unshare-ipc', '--unshare-uts', '--chdir', resolve(run.cwd), '--');
   if (identity && process.getuid?.() === 0) {
     if (!isolation.setpriv) throw new Error('sandbox isolation as root without setpriv');

@@ -62,4 +62,28 @@ describe('the sandbox with a private /tmp', () => {
     expect(run.status).not.toBe(0);
     expect(run.stdout).not.toContain('canary');
   });
+
+  it('keeps the data directory hidden when it lies inside the working directory', (context) => {
+    if (!host.bwrap) context.skip(`no sandbox on this host: ${host.bwrapProblem ?? 'bwrap missing'}`);
+    // `pave up --data-dir ./.pave` in the project that is then deployed from its own directory.
+    const project = mkdtempSync(join(root, 'project-'));
+    chmodSync(project, 0o755);
+    const inner = join(project, '.pave');
+    // Readable by the workload user: only the sandbox's hiding keeps it out (as when Pave does not run as root,
+    // and its workloads run as its own user).
+    mkdirSync(inner, { mode: 0o755 });
+    writeFileSync(join(inner, 'master.key'), 'canary', { mode: 0o644 });
+    for (const writable of [[], [project]]) {
+      const command = isolatedCommand(
+        { ...isolationFor(host, 'sandbox'), hidden: [inner] },
+        {
+          argv: ['/bin/sh', '-c', `cat ${join(inner, 'master.key')} || echo hidden`],
+          cwd: project,
+          writable,
+        },
+      );
+      const run = spawnSync(command.file, command.args, { cwd: command.cwd, encoding: 'utf8' });
+      expect(run.stdout.trim(), `writable: ${JSON.stringify(writable)}`).toBe('hidden');
+    }
+  });
 });
