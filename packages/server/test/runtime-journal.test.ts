@@ -13,13 +13,18 @@ import { runDeployment, type OrchestratorDeps } from '../src/domain/deployments/
 import { storeEngines } from '../../../test/support/stores.ts';
 import { openDeployingApi, type DeployingApi } from './support/deploying-api.ts';
 
-/** A runtime that says something at each level while it deploys, as the process runtime warns about files. */
+/**
+ * A runtime that says something at each level while it deploys, as the process runtime warns about files; and
+ * then fails, as the docker runtime does after logging why it could not clean up, when `fail` is set.
+ */
 class TalkativeRuntime extends FakeRuntime {
+  refuse = false;
   override async deploy(target: RuntimeTarget, workload: RenderedWorkload, ctx: DriverContext) {
     ctx.logger.debug('a debug line');
     ctx.logger.info('started container main');
     ctx.logger.warn('file /config.yaml is at $PAVE_FILES_DIR/config.yaml');
     ctx.logger.error('could not remove the previous version');
+    if (this.refuse) throw new Error('the engine refused the container');
     return super.deploy(target, workload, ctx);
   }
 }
@@ -77,6 +82,30 @@ describe.each(storeEngines)("a runtime's warnings in the deployment's journal, o
     expect(said).toEqual([
       'file /config.yaml is at $PAVE_FILES_DIR/config.yaml',
       'could not remove the previous version',
+    ]);
+  });
+
+  it('journals them before the failure they explain', async () => {
+    runtime.refuse = true;
+    const queued = await api.call('POST', '/apps/shop/envs/dev/deployments', {
+      workloads: [{ spec: { ...web, metadata: { name: 'web-2' } }, dir: '/srv/app' }],
+      minReadySeconds: 0,
+    });
+    expect(queued.statusCode, queued.body).toBe(202);
+    const id = Number(queued.json().id);
+    await runDeployment(deps(), id, new AbortController().signal, false);
+    const deployment: DeploymentDetail = (
+      await api.call('GET', `/apps/shop/envs/dev/deployments/${id}`)
+    ).json();
+    expect(deployment.status).toBe('failed');
+    const start = deployment.journal
+      .filter((entry) => entry.step === 'start' && entry.status !== 'started')
+      .map((entry) => [entry.status, entry.message.split('\n')[0]]);
+    // (What follows is the rollback to the previous set, which this runtime refuses too.)
+    expect(start.slice(0, 3)).toEqual([
+      ['info', 'file /config.yaml is at $PAVE_FILES_DIR/config.yaml'],
+      ['info', 'could not remove the previous version'],
+      ['failed', expect.stringContaining('the engine refused the container')],
     ]);
   });
 });

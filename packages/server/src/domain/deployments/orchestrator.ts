@@ -93,7 +93,7 @@ export function driverContext(
   logger: LevelLogger,
   signal: AbortSignal,
   journal?: { note: JournalNote; step: string; levels?: ReadonlyArray<'info' | 'warn' | 'error'> },
-): DriverContext & { dispose(): void; note: JournalNote } {
+): DriverContext & { dispose(): void; note: JournalNote; flushed(): Promise<void> } {
   const scratchDir = mkdtempSync(join(tmpdir(), 'pave-driver-'));
   let written: Promise<void> = Promise.resolve();
   const journaled = new Set<string>(journal?.levels ?? ['info', 'warn', 'error']);
@@ -103,7 +103,9 @@ export function driverContext(
       if (!journal || !journaled.has(level)) return;
       const address = typeof fields?.address === 'string' ? `${fields.address}: ` : '';
       const entry = { step: journal.step, status: 'info' as const, message: `${address}${message}` };
-      written = written.then(() => journal.note(entry)).catch(() => undefined);
+      // Handed over at once, so it takes its place among the deployment's entries (written in call order) now.
+      const pending = journal.note(entry).catch(() => undefined);
+      written = written.then(() => pending);
     };
   return {
     logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
@@ -115,6 +117,7 @@ export function driverContext(
       await written;
       await journal?.note(entry);
     },
+    flushed: () => written,
   };
 }
 
@@ -197,7 +200,14 @@ export async function runDeployment(
   const logger = deps.logger.child({ deployment: deploymentId, app: target.app, env: target.env });
   const request = JSON.parse(row.request) as DeploymentRequest;
   const fence = leaseFence(store, target, deps.replicaId);
-  const note: JournalNote = (entry) => fence.write((db) => journal(db, deploymentId, entry));
+  // Entries are written one after the other, in the order they are made: a driver's lines before the phase's
+  // outcome they explain (see driverContext).
+  let lastNote: Promise<unknown> = Promise.resolve();
+  const note: JournalNote = (entry) => {
+    const written = lastNote.then(() => fence.write((db) => journal(db, deploymentId, entry)));
+    lastNote = written.catch(() => undefined);
+    return written;
+  };
   const checkSignal = () => {
     if (signal.aborted) throw new DeploymentInterrupted('the control plane is stopping');
   };

@@ -60,6 +60,8 @@ export async function applySet(run: SetRun): Promise<ApplyOutcome> {
         try {
           return await fn(ctx);
         } finally {
+          // Its lines land before the phase's outcome (a failure they explain).
+          await ctx.flushed();
           ctx.dispose();
         }
       });
