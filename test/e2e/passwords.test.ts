@@ -76,7 +76,8 @@ describe('passwords, failed logins and printable names through the real CLI', ()
     expect(refused.code).toBe(1);
     expect(refused.stderr.split('\n')).toEqual([
       'pave: error: the request body is invalid',
-      '  - /name: contains a control character (U+001B) at character 5; remove it: names and messages must be printable text',
+      // The flag, and the value as typed, escaped.
+      '  - --name "Shop\\u001b[2J": contains a control character (U+001B) at character 5; remove it: names and messages must be printable text',
       expect.stringMatching(/^ {2}\(request id .+\)$/),
       '',
     ]);
