@@ -36,7 +36,7 @@ import { setApprovalTtlMs } from './domain/deployments/approvals.ts';
 import { RouteTable } from './domain/resources/routes.ts';
 import { StateCredentials, withStateBackends } from './domain/resources/state.ts';
 import { claimDataDir, registerReplica } from '@pave/core/data-dir-lock';
-import { portHolder } from './port-holder.ts';
+import { metricsPortInUseError, portInUseError, reachableUrl } from '@pave/core/ports';
 import { ConflictError } from '@pave/core';
 import { PaveMetrics } from './observability/metrics.ts';
 import { runtimeWorkloads } from './observability/workload-source.ts';
@@ -416,38 +416,17 @@ function localUrl(app: FastifyInstance, host: string): string {
   return reachableUrl(host, port);
 }
 
-/** The URL a client on this host reaches `host:port` at: loopback for a wildcard address, IPv6 in brackets. */
-function reachableUrl(host: string, port: number): string {
-  const wildcard = host === '0.0.0.0' || host === '::' || host === '';
-  const reachable = wildcard ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-  return `http://${reachable}:${port}`;
-}
-
 /**
  * The error for a port Pave cannot listen on: for a port in use, which process holds it (when this host shows
- * it) and the `--port` fix; anything else as it came.
+ * it) and the `--port` fix (see portInUseError); anything else as it came.
  */
 function listenError(error: unknown, host: string, port: number): unknown {
-  if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') return error;
-  const holder = portHolder(port);
-  const by = holder ? ` by pid ${holder.pid}${holder.command ? ` (${holder.command})` : ''}` : '';
-  // Client commands default to port 7300: without PAVE_SERVER they would reach the other process, and its
-  // answer (an unknown token) would not say why.
-  const fix =
-    `stop that process, or start Pave on another port, e.g. --port ${port + 1}, and point client commands ` +
-    `at it with PAVE_SERVER=${reachableUrl(host, port + 1)} (or --server)`;
-  return new ConflictError(`port ${port} on ${host} is already in use${by}; ${fix}`, [
-    { path: '--port', message: fix },
-  ]);
+  return (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? portInUseError(host, port) : error;
 }
 
 /** The error for a metrics port Pave cannot listen on: for a port in use, the `--metrics-port` fix. */
 function metricsListenError(error: unknown, host: string, port: number): unknown {
-  if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') return error;
-  const fix = `stop that process, or choose another port, e.g. --metrics-port ${port + 1}`;
-  return new ConflictError(`metrics port ${port} on ${host} is already in use; ${fix}`, [
-    { path: '--metrics-port', message: fix },
-  ]);
+  return (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? metricsPortInUseError(host, port) : error;
 }
 
 /**

@@ -1,4 +1,7 @@
+// What `pave up` says about a port it cannot listen on, for the server (when it listens) and the CLI (which
+// checks the ports before it makes a new data directory): which process holds it, and the flag that fixes it.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { ConflictError } from './errors.ts';
 
 /** A process that listens on a TCP port, as far as this host lets Pave see it. */
 export interface PortHolder {
@@ -60,4 +63,35 @@ export function portHolder(port: number): PortHolder | null {
     }
   }
   return null;
+}
+
+/**
+ * The error for an API port in use on `host`: which process holds it (when this host shows it) and the `--port`
+ * fix. Client commands default to port 7300: without PAVE_SERVER they would reach the other process, and its
+ * answer (an unknown token) would not say why, so the fix says how to point them at the new port.
+ */
+export function portInUseError(host: string, port: number): ConflictError {
+  const holder = portHolder(port);
+  const by = holder ? ` by pid ${holder.pid}${holder.command ? ` (${holder.command})` : ''}` : '';
+  const fix =
+    `stop that process, or start Pave on another port, e.g. --port ${port + 1}, and point client commands ` +
+    `at it with PAVE_SERVER=${reachableUrl(host, port + 1)} (or --server)`;
+  return new ConflictError(`port ${port} on ${host} is already in use${by}; ${fix}`, [
+    { path: '--port', message: fix },
+  ]);
+}
+
+/** The error for a metrics port in use on `host`, with the `--metrics-port` fix. */
+export function metricsPortInUseError(host: string, port: number): ConflictError {
+  const fix = `stop that process, or choose another port, e.g. --metrics-port ${port + 1}`;
+  return new ConflictError(`metrics port ${port} on ${host} is already in use; ${fix}`, [
+    { path: '--metrics-port', message: fix },
+  ]);
+}
+
+/** The URL a client on this host reaches host:port at: loopback for a wildcard address, IPv6 in brackets. */
+export function reachableUrl(host: string, port: number): string {
+  const wildcard = host === '0.0.0.0' || host === '::' || host === '';
+  const reachable = wildcard ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  return `http://${reachable}:${port}`;
 }
