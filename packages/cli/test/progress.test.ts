@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { DeploymentDetail, JournalEntry } from '@pave/core';
 import {
   clockTime,
+  deploymentDuration,
   formatDuration,
   formatJournalEntry,
   giveUpAfterMs,
@@ -163,6 +164,26 @@ async function wait(
   );
   return { ...(await result), stdout: stdout.text, client, waitedMs: clock };
 }
+
+describe('deploymentDuration', () => {
+  it('is the time from start to finish, and none for a deployment that finished without starting', () => {
+    const ran = detail({
+      createdAt: '2026-12-06T03:00:00.000Z',
+      startedAt: '2026-12-06T03:00:04.000Z',
+      finishedAt: '2026-12-06T03:00:06.500Z',
+    });
+    expect(deploymentDuration(ran)).toBe(formatDuration(2_500));
+    // Cancelled or superseded while queued: the time it waited is no duration of a run.
+    const cancelled = detail({
+      status: 'cancelled',
+      createdAt: '2026-12-06T03:00:00.000Z',
+      startedAt: null,
+      finishedAt: '2026-12-06T03:00:04.400Z',
+    });
+    expect(deploymentDuration(cancelled)).toBeUndefined();
+    expect(deploymentDuration(detail({ finishedAt: null }))).toBeUndefined();
+  });
+});
 
 describe('clockTime', () => {
   const intl = (timestamp: string, timeZone?: string) =>

@@ -127,10 +127,11 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(totalMinutes / 60)}h${String(totalMinutes % 60).padStart(2, '0')}m`;
 }
 
-/** How long a deployment ran (start to finish), or undefined while it has not finished. */
+/** How long a deployment ran (start to finish); undefined while it has not finished, or if it never started. */
 export function deploymentDuration(deployment: Deployment): string | undefined {
-  if (deployment.finishedAt === null) return undefined;
-  const start = Date.parse(deployment.startedAt ?? deployment.createdAt);
+  // One cancelled or superseded while queued never ran: the time it waited is no duration of a run.
+  if (deployment.finishedAt === null || deployment.startedAt === null) return undefined;
+  const start = Date.parse(deployment.startedAt);
   const end = Date.parse(deployment.finishedAt);
   return Number.isNaN(start) || Number.isNaN(end) ? undefined : formatDuration(end - start);
 }
