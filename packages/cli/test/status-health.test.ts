@@ -79,7 +79,7 @@ describe('pave status: sync and health', () => {
       /^ENVIRONMENT\s+TYPE\s+HEALTH\s+CURRENT DEPLOYMENT\s+SYNC\s+READY\s+URLS\s+DETAIL$/,
     );
     expect(lines[3]).toMatch(
-      /^dev\s+development\s+degraded\s+17 \(deploy, succeeded\)\s+failed \(18, rolled back\)\s+0\/1\s+http:\/\/api\.dev\.shop\.localhost:7300\/\s+api: crash-looping \(5 restarts\)$/,
+      /^dev\s+development\s+degraded\s+17 \(deploy, succeeded\)\s+failed \(18, rolled back\)\s+0\/1\s+http:\/\/api\.dev\.shop\.localhost:7300\/ http:\/\/127\.0\.0\.1:41001\s+api: crash-looping \(5 restarts\)$/,
     );
     expect(lines[4]).toMatch(/^prod\s+production \(restricted\)\s+healthy\s+-\s+-\s+0\/0\s+-$/);
   });

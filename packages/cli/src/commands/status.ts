@@ -183,7 +183,8 @@ export function renderAppStatus(status: AppStatus, colors: Colors): string {
     },
     {
       header: 'urls',
-      value: (env) => env.workloads.flatMap((w) => w.routes ?? []).join(' ') || '-',
+      // As an environment's own status lists them: its routes, then its workloads' host ports.
+      value: (env) => env.workloads.flatMap((w) => [...(w.routes ?? []), ...w.urls]).join(' ') || '-',
     },
   ];
   if (status.environments.some((env) => env.healthDetail)) {
