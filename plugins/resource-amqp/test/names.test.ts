@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { anyScope, lookAlikeScopes } from '@pave/plugin-api/testing';
 import { namesFromId, resourceNames } from '../src/names.ts';
 
 /** What RabbitMQ takes as a vhost and user name here: AMQP's 255-byte field, nothing to escape but in URLs. */
@@ -7,30 +8,7 @@ const RABBITMQ_NAME = /^[a-z0-9._-]{1,255}$/;
 
 // Few characters, so that parts often look alike and only the hash keeps names apart.
 const label = fc.stringMatching(/^[ab]([ab-]{0,4}[ab])?$/);
-const resId = fc.array(label, { minLength: 1, maxLength: 3 }).map((labels) => labels.join('.'));
-const scope = fc
-  .record({ app: label, env: label, resId, shared: fc.boolean() })
-  .map(({ shared, ...rest }) => ({ ...rest, address: shared ? `shared.${rest.resId}` : rest.resId }));
-/**
- * Pairs of scopes: independent ones, and look-alikes: the same `<app>-<env>` text cut elsewhere into app and env,
- * and one resId as a workload's own resource and as a shared one.
- */
-const scopePairs = fc.oneof(
-  fc.tuple(scope, scope),
-  fc.tuple(scope, fc.nat()).map(([s, n]) => {
-    const joined = `${s.app}-${s.env}`;
-    const cuts = [...joined.matchAll(/(?<=[^-])-(?=[^-])/g)].map((match) => match.index);
-    const cut = cuts[n % cuts.length] ?? s.app.length;
-    return [s, { ...s, app: joined.slice(0, cut), env: joined.slice(cut + 1) }] as const;
-  }),
-  scope.map((s) => [s, { ...s, address: s.address === s.resId ? `shared.${s.resId}` : s.resId }] as const),
-);
-const anyScope = fc.record({
-  app: fc.string({ unit: 'grapheme' }),
-  env: fc.string({ unit: 'grapheme' }),
-  resId: fc.string({ unit: 'grapheme' }),
-  address: fc.string({ unit: 'grapheme' }),
-});
+const { scope, scopePairs } = lookAlikeScopes(label);
 
 describe('amqp resource names', () => {
   it('gives different (app, env, address) different vhosts and users', () => {

@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ResourceInputs } from '@pave/plugin-api';
-import { describeResourceDriverContract, testDriverContext } from '@pave/plugin-api/testing';
+import { describeResourceDriverContract, lookAlikeScopes, testDriverContext } from '@pave/plugin-api/testing';
 import { MysqlServerDriver, isResourceObjectName, resourceObjectName } from '../src/index.ts';
 import { isAccessDenied } from '../src/connection.ts';
 import {
@@ -85,17 +85,7 @@ describe('MysqlServerDriver', () => {
   it('gives different (app, env, address) different names', () => {
     // Few characters, so that the readable parts often agree (or are cut alike) and only the hash differs.
     const label = fc.stringMatching(/^[ab]([ab_-]{0,12}[ab])?$/);
-    const resId = fc.array(label, { minLength: 1, maxLength: 3 }).map((labels) => labels.join('.'));
-    const scope = fc
-      .record({ app: label, env: label, resId, shared: fc.boolean() })
-      .map(({ shared, ...rest }) => ({ ...rest, address: shared ? `shared.${rest.resId}` : rest.resId }));
-    // Independent pairs, and look-alikes: one resId as a workload's own resource and as a shared one.
-    const scopePairs = fc.oneof(
-      fc.tuple(scope, scope),
-      scope.map(
-        (s) => [s, { ...s, address: s.address === s.resId ? `shared.${s.resId}` : s.resId }] as const,
-      ),
-    );
+    const { scopePairs } = lookAlikeScopes(label);
     fc.assert(
       fc.property(scopePairs, ([a, b]) => {
         fc.pre(a.app !== b.app || a.env !== b.env || a.address !== b.address);

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ResourceInputs } from '@pave/plugin-api';
+import { anyScope, lookAlikeScopes } from '@pave/plugin-api/testing';
 import { expandPlaceholders, planSummary, refreshFindings } from '../src/index.ts';
 import { placeholderValues } from '../src/settings.ts';
 
@@ -135,20 +136,7 @@ describe('${context.name}', () => {
 
   // Few characters, so that parts often look alike and only the hash keeps names apart.
   const label = fc.stringMatching(/^[ab]([ab-]{0,4}[ab])?$/);
-  const resId = fc.array(label, { minLength: 1, maxLength: 3 }).map((labels) => labels.join('.'));
-  const scope = fc
-    .record({ app: label, env: label, resId, shared: fc.boolean() })
-    .map(({ shared, ...rest }) => ({ ...rest, address: shared ? `shared.${rest.resId}` : rest.resId }));
-  const scopePairs = fc.oneof(
-    fc.tuple(scope, scope),
-    fc.tuple(scope, fc.nat()).map(([s, n]) => {
-      const joined = `${s.app}-${s.env}`;
-      const cuts = [...joined.matchAll(/(?<=[^-])-(?=[^-])/g)].map((match) => match.index);
-      const cut = cuts[n % cuts.length] ?? s.app.length;
-      return [s, { ...s, app: joined.slice(0, cut), env: joined.slice(cut + 1) }] as const;
-    }),
-    scope.map((s) => [s, { ...s, address: s.address === s.resId ? `shared.${s.resId}` : s.resId }] as const),
-  );
+  const { scope, scopePairs } = lookAlikeScopes(label);
 
   it('gives app a-b env c and app a env b-c, and two resources of one environment, different names', () => {
     const db = { app: 'a-b', env: 'c', resId: 'db', address: 'shared.db' };
@@ -165,12 +153,6 @@ describe('${context.name}', () => {
   });
 
   it('is the same for one resource every time, and a DNS label that starts with a letter', () => {
-    const anyScope = fc.record({
-      app: fc.string({ unit: 'grapheme' }),
-      env: fc.string({ unit: 'grapheme' }),
-      resId: fc.string({ unit: 'grapheme' }),
-      address: fc.string({ unit: 'grapheme' }),
-    });
     fc.assert(
       fc.property(fc.oneof(scope, anyScope), (s) => {
         const name = nameOf(s);

@@ -27,3 +27,4 @@ export {
   type RuntimeContractTest,
   type RuntimeDriverContractOptions,
 } from './runtime-contract.ts';
+export { anyScope, lookAlikeScopes, type NamedScope } from './scope-arbitraries.ts';
