@@ -20,6 +20,7 @@ import { environmentRow } from './domain/environments.ts';
 import type { JournalNote } from './domain/resources/provision.ts';
 import type { SecretBox } from './secrets/secret-box.ts';
 import { previewEnvironment } from './domain/deployments/preview.ts';
+import type { LeaseFence } from './domain/deployments/records.ts';
 
 /** Where a deployment runs: the target matched now, and the one the environment ran on before. */
 export interface TargetMove {
@@ -114,13 +115,17 @@ export class RuntimeRouter implements RuntimeDriver {
 
   /**
    * Moves an environment to the target of `move`: if it ran on another one, its workloads there are removed
-   * first (the deployment then starts them on the new one), and the new target is recorded.
+   * first (the deployment then starts them on the new one), and the new target is recorded. Both need the
+   * lease of the deployment's `fence`: a replica that lost it neither removes the workloads nor records the
+   * target (the new holder may run the environment elsewhere by now), and the call rejects with
+   * DeploymentInterrupted (`leaseLost`). A fence without a replica lets both through.
    */
   async commit(
     target: RuntimeTarget,
     move: TargetMove,
     ctx: DriverContext,
     note: JournalNote,
+    fence: LeaseFence,
   ): Promise<void> {
     if (move.previous?.id === move.next.id) return;
     if (move.previous) {
@@ -129,6 +134,7 @@ export class RuntimeRouter implements RuntimeDriver {
         status: 'info',
         message: `moving from runtime target ${move.previous.id} (${move.previous.type}) to ${move.next.id} (${move.next.type})`,
       });
+      await fence.check();
       // An environment must be able to leave a target that cannot be reached any more (a deleted cluster
       // context, a docker socket that is gone): its workloads there are reported as possibly left behind.
       try {
@@ -141,12 +147,16 @@ export class RuntimeRouter implements RuntimeDriver {
         });
       }
     }
-    await this.store.db
-      .updateTable('environments')
-      .set({ runtime_target: move.next.id })
-      .where('app_id', '=', target.app)
-      .where('id', '=', target.env)
-      .execute();
+    // Not recorded after a lost lease, unlike what a resource driver did: nothing runs on the new target yet,
+    // and the lease's holder may have kept the environment where it was.
+    await fence.write((db) =>
+      db
+        .updateTable('environments')
+        .set({ runtime_target: move.next.id })
+        .where('app_id', '=', target.app)
+        .where('id', '=', target.env)
+        .execute(),
+    );
   }
 
   async deploy(target: RuntimeTarget, workload: RenderedWorkload, ctx: DriverContext): Promise<void> {

@@ -2,6 +2,7 @@ import { pino, type Logger } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   DriverRegistry,
+  RuntimeRegistry,
   type ResourceDriver,
   type ResourceInputs,
   type ResourceOutputs,
@@ -10,6 +11,8 @@ import {
 import { FakeResourceDriver, FakeRuntime } from '@pave/plugin-api/testing';
 import type { DeploymentDetail, ScoreWorkload } from '@pave/core';
 import { DeploymentWorker } from '../src/domain/deployments/worker.ts';
+import type { EnvironmentTargets } from '../src/domain/deployments/orchestrator.ts';
+import { RuntimeRouter } from '../src/runtime-router.ts';
 import { DeploymentTelemetry } from '../src/observability/telemetry.ts';
 import { storeEngines } from '../../../test/support/stores.ts';
 import { eventually } from '../../../test/support/processes.ts';
@@ -114,9 +117,13 @@ describe.each(storeEngines)('a replica whose lease on an environment was taken o
   let runtime: FakeRuntime;
   const workers: DeploymentWorker[] = [];
 
-  /** A worker of its own replica, with `runtime` and `driver` as its resource driver `fake`. */
+  /**
+   * A worker of its own replica, with `runtime` and `driver` as its resource driver `fake`; with `targets`,
+   * it moves environments between runtime targets.
+   */
   const replica = (options: {
     runtime: RuntimeDriver;
+    targets?: EnvironmentTargets;
     driver: ResourceDriver;
     logger?: Logger;
     telemetry?: DeploymentTelemetry;
@@ -124,6 +131,7 @@ describe.each(storeEngines)('a replica whose lease on an environment was taken o
     const worker = new DeploymentWorker({
       store: api.store,
       runtime: options.runtime,
+      targets: options.targets,
       box: api.box,
       resourceDrivers: new DriverRegistry<ResourceDriver>('resource').register(options.driver),
       logger: options.logger ?? pino({ level: 'silent' }),
@@ -685,6 +693,81 @@ describe.each(storeEngines)('a replica whose lease on an environment was taken o
     expect(shared.calls.filter((call) => call.method === 'delete')).toHaveLength(deletes);
     expect([...shared.resources.keys()]).toEqual([before.resources[0]?.driver_id]);
   });
+  it('stalled moving the environment off a runtime target: leaves it on the target the lease holder runs it on', async () => {
+    const { logger, lines } = keptLogger();
+    const stalled = stall();
+    let stalling = false;
+    const local = new FakeRuntime({ serveHttp: false });
+    const east = new FakeRuntime({ name: 'east', serveHttp: false });
+    // A stalls once its driver has removed the workloads on the target the environment leaves.
+    const eastOfA = Object.assign(Object.create(east) as FakeRuntime, {
+      destroy: async (...args: Parameters<FakeRuntime['destroy']>) => {
+        await east.destroy(...args);
+        if (stalling) await stalled.wait();
+      },
+    });
+    /** A replica's router: the `local` target runs on `local`, the docker target `east` on `onEast`. */
+    const router = (onEast: RuntimeDriver) =>
+      new RuntimeRouter(
+        api.store,
+        new RuntimeRegistry()
+          .register({ type: 'process', fromConfig: () => local })
+          .register({ type: 'docker', fromConfig: () => onEast }),
+      );
+    const routerOfA = router(eastOfA);
+    const routerOfB = router(east);
+    const driver = new FakeResourceDriver();
+    const a = replica({ runtime: routerOfA, targets: routerOfA, driver, logger });
+    const b = replica({ runtime: routerOfB, targets: routerOfB, driver });
+    /** Makes the target `east` match the environment `envId`. */
+    const eastMatches = async (envId: string) => {
+      const applied = await api.call('POST', '/runtime-targets/apply', {
+        targets: [
+          { id: 'east', type: 'docker', config: { socketPath: '/run/east.sock' }, criteria: [{ envId }] },
+        ],
+      });
+      expect(applied.statusCode, applied.body).toBe(200);
+    };
+    const recordedTarget = async () =>
+      (
+        await api.store.db
+          .selectFrom('environments')
+          .select('runtime_target')
+          .where('app_id', '=', 'shop')
+          .where('id', '=', 'dev')
+          .executeTakeFirstOrThrow()
+      ).runtime_target;
+    const greetingsOn = (on: FakeRuntime) =>
+      Object.fromEntries([...on.running(TARGET)].map(([name, w]) => [name, w.env.GREETING ?? '']));
+
+    try {
+      await eastMatches('dev');
+      a.start();
+      expect((await finished(await queue(web('v1')))).status).toBe('succeeded');
+      expect(await recordedTarget()).toBe('east');
+
+      // The environment is to move to the local target; A removes its workloads on east, then stalls.
+      await eastMatches('nowhere');
+      stalling = true;
+      const id = await queue(web('v2'));
+      await stalled.inCall;
+      // By the time B takes over, east matches again: B keeps the environment there and runs v2 on it.
+      await eastMatches('dev');
+      await takeOver(b);
+      const done = await finished(id);
+      expect(done.status, done.reason ?? '').toBe('succeeded');
+      expect(await recordedTarget()).toBe('east');
+      expect(greetingsOn(east)).toEqual({ web: 'v2' });
+
+      await resumeUntilStopped(a, stalled, lines, id);
+      expect(await recordedTarget()).toBe('east');
+      expect(greetingsOn(east)).toEqual({ web: 'v2' });
+      expect(greetingsOn(local)).toEqual({});
+    } finally {
+      await eastMatches('nowhere');
+    }
+  });
+
   it('stalled checking a kept resource, which it then finds gone: takes back nothing it created', async () => {
     const { logger, lines } = keptLogger();
     const stalled = stall();

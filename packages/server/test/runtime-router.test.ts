@@ -1,12 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RuntimeRegistry, type DriverContext, type RuntimeDriver } from '@pave/plugin-api';
+import { FakeRuntime } from '@pave/plugin-api/testing';
 import { ProcessRuntime } from '@pave/runtime-process';
 import type { Store } from '../src/index.ts';
+import { createApp } from '../src/domain/apps.ts';
 import { systemContext } from '../src/domain/context.ts';
+import { DeploymentInterrupted } from '../src/domain/deployments/phases/phase.ts';
+import { leaseFence } from '../src/domain/deployments/records.ts';
+import { createEnvironment } from '../src/domain/environments.ts';
 import { applyTargets } from '../src/domain/targets.ts';
 import { RuntimeRouter } from '../src/runtime-router.ts';
 import { runtimeRegistry } from '../src/runtimes.ts';
-import { openTestStore } from '../../../test/support/stores.ts';
+import { openTestStore, storeEngines } from '../../../test/support/stores.ts';
 
 /** A driver context whose logger keeps what it is told. */
 function recordingContext(): DriverContext & { warnings: Array<Record<string, unknown>> } {
@@ -85,5 +90,74 @@ describe('the runtime router after a control-plane start', () => {
       new RuntimeRouter(store, runtimeRegistry({ local, dataDir })).adopt(ctx),
     ).resolves.toBeUndefined();
     expect(JSON.stringify(ctx.warnings)).toContain('/nonexistent/docker.sock');
+  });
+});
+
+/**
+ * Moving an environment between runtime targets is part of a deployment's run: only the replica holding the
+ * environment's lease removes its workloads from the target it leaves and records the new one.
+ */
+describe.each(storeEngines)('the runtime router moving an environment on %s', (engine) => {
+  const target = { app: 'shop', env: 'dev' };
+  const context = systemContext('alice', 'req-test');
+  let store: Store;
+  let cleanup: () => Promise<void>;
+
+  beforeAll(async () => {
+    const opened = await openTestStore(engine);
+    store = opened.store;
+    cleanup = opened.cleanup;
+    await createApp(store, context, { id: 'shop' });
+    await createEnvironment(store, context, 'shop', { id: 'dev', type: 'development' });
+    await applyTargets(store, context, {
+      targets: [{ id: 'east', type: 'docker', config: {}, criteria: [{ envId: 'dev' }] }],
+    });
+  });
+  afterAll(() => cleanup());
+
+  const recordedTarget = async () =>
+    (
+      await store.db
+        .selectFrom('environments')
+        .select('runtime_target')
+        .where('app_id', '=', 'shop')
+        .where('id', '=', 'dev')
+        .executeTakeFirstOrThrow()
+    ).runtime_target;
+
+  it('leaves the environment, and its workloads on the target it runs on, to the replica holding the lease', async () => {
+    const local = new FakeRuntime({ serveHttp: false });
+    const east = new FakeRuntime({ name: 'east', serveHttp: false });
+    const router = new RuntimeRouter(
+      store,
+      new RuntimeRegistry()
+        .register({ type: 'process', fromConfig: () => local })
+        .register({ type: 'docker', fromConfig: () => east }),
+    );
+    await store.db
+      .updateTable('environments')
+      .set({ runtime_target: 'local', lease_owner: 'replica-b' })
+      .where('app_id', '=', 'shop')
+      .where('id', '=', 'dev')
+      .execute();
+    const move = await router.plan({ ...target, envType: 'development' });
+    expect(move.moving).toBe(true);
+    const note = async () => undefined;
+
+    const stale = router.commit(
+      target,
+      move,
+      recordingContext(),
+      note,
+      leaseFence(store, target, 'replica-a'),
+    );
+    await expect(stale).rejects.toBeInstanceOf(DeploymentInterrupted);
+    await expect(stale).rejects.toMatchObject({ leaseLost: true });
+    expect(local.calls.filter((call) => call.method === 'destroy')).toEqual([]);
+    expect(await recordedTarget()).toBe('local');
+
+    await router.commit(target, move, recordingContext(), note, leaseFence(store, target, 'replica-b'));
+    expect(local.calls.filter((call) => call.method === 'destroy')).toHaveLength(1);
+    expect(await recordedTarget()).toBe('east');
   });
 });

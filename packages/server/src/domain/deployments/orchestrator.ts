@@ -71,11 +71,16 @@ export interface EnvironmentTargets {
     moving: boolean;
     next?: { id: string; type: string };
   }>;
+  /**
+   * Moves the environment to the target `move` planned; every change it makes needs the lease of `fence` (it
+   * rejects with DeploymentInterrupted, `leaseLost`, once the run's replica no longer holds it).
+   */
   commit(
     target: RuntimeTarget,
     move: { runtime: RuntimeDriver; moving: boolean },
     ctx: DriverContext,
     note: (entry: Parameters<typeof journal>[2]) => Promise<void>,
+    fence: LeaseFence,
   ): Promise<void>;
 }
 

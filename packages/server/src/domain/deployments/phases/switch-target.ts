@@ -4,7 +4,7 @@ import type { PlannedRuntime, RunProgress, SetRun } from './phase.ts';
 /**
  * Switch target: asks the matched target what runs there, which also proves it can be reached before
  * anything changes, then moves the environment to it (its workloads on the target it ran on before are
- * removed). Resolves with the workloads running on the target.
+ * removed), while the run's replica holds the lease. Resolves with the workloads running on the target.
  */
 export async function switchTarget(
   run: SetRun,
@@ -19,7 +19,7 @@ export async function switchTarget(
       progress.touched = true;
       await run.record?.save(progress);
     }
-    await run.deps.targets.commit(target, planned.move, ctx, run.note);
+    await run.deps.targets.commit(target, planned.move, ctx, run.note, run.fence);
   }
   return running;
 }
