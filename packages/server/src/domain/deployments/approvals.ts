@@ -13,15 +13,17 @@ import {
   type Permission,
   type RejectBody,
   type SetDiff,
+  SYSTEM_ACTORS,
 } from '@pave/core';
 import type { Selectable } from 'kysely';
 import type { Executor, Store } from '../../store/index.ts';
 import type { DeploymentsTable } from '../../store/schema.ts';
-import { actorSeesApp, decideFor, loadGrants, type AccessCheck } from '../access.ts';
+import { actorSeesApp, decideFor, environmentAccess, loadGrants, type AccessCheck } from '../access.ts';
 import { recordAudit } from '../audit.ts';
 import { now, type Actor, type RequestContext } from '../context.ts';
 import { recordEvent } from '../events.ts';
 import { checkDeploymentPolicies } from '../policies.ts';
+import { cancelQueued } from './cancel.ts';
 import { diffSets } from './diff.ts';
 import { getDeployment, journal, toDeployment, type DeploymentRequest } from './records.ts';
 import { applyPatch, currentWorkloads } from './service.ts';
@@ -257,33 +259,93 @@ function permissionToRequest(kind: string): Permission {
   return kind === 'rollback' ? 'deployment.rollback' : 'deployment.create';
 }
 
+/** A requester of a deployment who may no longer ask for it (requesterRefusal). */
+export interface RequesterRefusal {
+  /** The requester no longer exists (else they lost a role). */
+  gone: boolean;
+  /** Who and what, to follow "its requester": `dora may no longer do deployment.create on shop/prod (…)`. */
+  what: string;
+}
+
 /**
- * Throws unless every requester of `pending` (requestersOf) may still ask for it: they may have lost a role
- * since. 409 when one no longer exists, 403 naming the permission one lost.
+ * The first requester of `pending` (requestersOf) who may no longer ask for it, as the grants stored now say;
+ * undefined when every one still may. Each needs the permission of its kind on its environment and, for a
+ * clone with data, `values.reveal` on the environment it copies, as creating the clone needed (its run copies
+ * that environment's data).
  */
-async function checkRequestersStillAllowed(db: Executor, pending: PendingRow): Promise<void> {
+export async function requesterRefusal(
+  db: Executor,
+  pending: PendingRow,
+): Promise<RequesterRefusal | undefined> {
   const { deployment } = pending;
-  const permission = permissionToRequest(deployment.kind);
+  const app = deployment.app_id;
+  const checks: Array<{ permission: Permission; env: string; target: AccessTarget }> = [
+    {
+      permission: permissionToRequest(deployment.kind),
+      env: deployment.env_id,
+      target: { app, envType: pending.envType, restricted: pending.restricted },
+    },
+  ];
+  const copied = (JSON.parse(deployment.request) as DeploymentRequest).cloneDataFrom;
+  // A source deleted since is not checked here: the run says it is missing.
+  const source = copied === undefined ? undefined : await environmentAccess(db, app, copied);
+  if (copied !== undefined && source) {
+    checks.push({ permission: 'values.reveal', env: copied, target: { app, ...source } });
+  }
   for (const requester of await requestersOf(db, deployment)) {
-    if (requester.userId === undefined) {
-      throw new ConflictError(
-        `deployment ${deployment.id} cannot be approved: its requester ${requester.username} no longer exists`,
-        [{ path: 'path.id', message: 'reject it; whoever deploys now asks again' }],
-      );
-    }
-    const decision = decide(await loadGrants(db, requester.userId), permission, {
-      app: deployment.app_id,
-      envType: pending.envType,
-      restricted: pending.restricted,
-    });
-    if (!decision.allowed) {
-      throw new NotAllowedError(
-        `deployment ${deployment.id} cannot be approved: its requester ${requester.username} may no longer ` +
-          `do ${permission} on ${deployment.app_id}/${deployment.env_id} (${decision.reason})`,
-        [{ path: 'path.id', message: 'reject it, or grant the requester their roles again' }],
-      );
+    if (requester.userId === undefined) return { gone: true, what: `${requester.username} no longer exists` };
+    const grants = await loadGrants(db, requester.userId);
+    for (const check of checks) {
+      const decision = decide(grants, check.permission, check.target);
+      if (!decision.allowed) {
+        return {
+          gone: false,
+          what:
+            `${requester.username} may no longer do ${check.permission} on ${app}/${check.env} ` +
+            `(${decision.reason})`,
+        };
+      }
     }
   }
+  return undefined;
+}
+
+/**
+ * Throws unless every requester of `pending` may still ask for it (requesterRefusal): 409 when one no longer
+ * exists, 403 naming the permission one lost.
+ */
+async function checkRequestersStillAllowed(db: Executor, pending: PendingRow): Promise<void> {
+  const refusal = await requesterRefusal(db, pending);
+  if (!refusal) return;
+  const message = `deployment ${pending.deployment.id} cannot be approved: its requester ${refusal.what}`;
+  if (refusal.gone) {
+    throw new ConflictError(message, [
+      { path: 'path.id', message: 'reject it; whoever deploys now asks again' },
+    ]);
+  }
+  throw new NotAllowedError(message, [
+    { path: 'path.id', message: 'reject it, or grant the requester their roles again' },
+  ]);
+}
+
+/**
+ * Cancels queued deployment `id`, saying who and why, when one of its requesters may no longer ask for it
+ * (requesterRefusal): it would run with their authority, and it may have waited in the queue, or for its
+ * approval, long after they lost it (or left). True when it did.
+ */
+export async function cancelRefusedRequest(tx: Executor, id: number): Promise<boolean> {
+  const pending = await deploymentWithType(tx, String(id));
+  if (!pending || pending.deployment.status !== 'queued') return false;
+  const refusal = await requesterRefusal(tx, pending);
+  if (!refusal) return false;
+  const { deployment } = pending;
+  await cancelQueued(
+    tx,
+    { id, app: deployment.app_id, env: deployment.env_id, kind: deployment.kind as DeploymentKind },
+    `cancelled before it started: its requester ${refusal.what}`,
+    SYSTEM_ACTORS.system,
+  );
+  return true;
 }
 
 async function pendingOrThrow(db: Executor, id: string): Promise<PendingRow> {

@@ -1,7 +1,7 @@
 import { ConflictError, type DeploymentDetail, type DeploymentKind } from '@pave/core';
-import type { Store } from '../../store/index.ts';
+import type { Executor, Store } from '../../store/index.ts';
 import { recordAudit } from '../audit.ts';
-import { now, type RequestContext } from '../context.ts';
+import { now, systemContext, type RequestContext } from '../context.ts';
 import { recordEvent } from '../events.ts';
 import { getDeployment, journal } from './records.ts';
 
@@ -57,4 +57,39 @@ export async function cancelDeployment(
     ]);
   }
   return getDeployment(store.db, app, env, id);
+}
+
+/**
+ * Cancels queued deployment `deployment` for `reason` on Pave's own account (the worker finding it should
+ * not run), as `actor`: journaled and audited, with a `deployment.cancelled` event. Nothing when it was
+ * cancelled or taken up meanwhile.
+ */
+export async function cancelQueued(
+  tx: Executor,
+  deployment: { id: number; app: string; env: string; kind: DeploymentKind },
+  reason: string,
+  actor: string,
+): Promise<void> {
+  const { id, app, env, kind } = deployment;
+  const cancelled = await tx
+    .updateTable('deployments')
+    .set({ status: 'cancelled', reason, finished_at: now() })
+    .where('id', '=', id)
+    .where('status', '=', 'queued')
+    .executeTakeFirst();
+  if (Number(cancelled.numUpdatedRows) === 0) return;
+  await journal(tx, id, { step: 'cancel', status: 'info', message: reason });
+  const context = systemContext(actor, `deployment-${id}`);
+  await recordAudit(tx, context, {
+    action: 'deployment.cancel',
+    target: `apps/${app}/envs/${env}/deployments/${id}`,
+    appId: app,
+    summary: { id: String(id), kind, reason },
+  });
+  await recordEvent(tx, context, {
+    type: 'deployment.cancelled',
+    app,
+    env,
+    data: { deploymentId: String(id), kind, status: 'cancelled', reason },
+  });
 }

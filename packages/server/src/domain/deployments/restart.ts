@@ -10,22 +10,15 @@ import type { Executor, Store } from '../../store/index.ts';
 import { now, systemContext } from '../context.ts';
 import { isDeletionOwner } from '../environments.ts';
 import { LOCAL_TARGET } from '../targets.ts';
-import { recordAudit } from '../audit.ts';
-import { recordEvent } from '../events.ts';
 import { listDefinitions } from '../resources/definitions.ts';
 import { buildResourceGraph } from '../resources/graph.ts';
 import { planResources, type ResourceDriverRegistry } from '../resources/provision.ts';
 import type { SecretBox } from '../../secrets/secret-box.ts';
 import { driverContext } from './orchestrator.ts';
-import {
-  DEFAULT_TIMEOUT_SECONDS,
-  journal,
-  pendingDeployment,
-  progressOf,
-  type DeploymentRequest,
-} from './records.ts';
+import { DEFAULT_TIMEOUT_SECONDS, pendingDeployment, progressOf, type DeploymentRequest } from './records.ts';
 import { PLAN_TIMEOUT_MS, holdQueue, insertDeployment } from './service.ts';
 import { loadSet } from './sets.ts';
+import { cancelQueued } from './cancel.ts';
 
 /** Who queues restarts, in their deployments, audit entries and events. */
 export const RESTART_ACTOR = SYSTEM_ACTORS.system;
@@ -374,27 +367,5 @@ export async function cancelRestart(
   deployment: { id: number; app: string; env: string },
   reason: string,
 ): Promise<void> {
-  const { id, app, env } = deployment;
-  const cancelled = await tx
-    .updateTable('deployments')
-    .set({ status: 'cancelled', reason, finished_at: now() })
-    .where('id', '=', id)
-    .where('status', '=', 'queued')
-    .executeTakeFirst();
-  // Cancelled (by a person) or taken up meanwhile: nothing to record.
-  if (Number(cancelled.numUpdatedRows) === 0) return;
-  await journal(tx, id, { step: 'cancel', status: 'info', message: reason });
-  const context = systemContext(RESTART_ACTOR, `deployment-${id}`);
-  await recordAudit(tx, context, {
-    action: 'deployment.cancel',
-    target: `apps/${app}/envs/${env}/deployments/${id}`,
-    appId: app,
-    summary: { id: String(id), kind: 'restart', reason },
-  });
-  await recordEvent(tx, context, {
-    type: 'deployment.cancelled',
-    app,
-    env,
-    data: { deploymentId: String(id), kind: 'restart', status: 'cancelled', reason },
-  });
+  await cancelQueued(tx, { ...deployment, kind: 'restart' }, reason, RESTART_ACTOR);
 }
