@@ -47,6 +47,29 @@ export const BUILT_IN_RESOURCE_TYPES = ['environment', 'service-port'] as const;
 /** The class a Score resource has when it names none. */
 export const DEFAULT_RESOURCE_CLASS = 'default';
 
+/**
+ * Why a deployment cannot provision a resource whose definition was deleted (`pave defs delete --force`): a
+ * provisioned resource keeps the definition it was provisioned by, whichever definition matches it now.
+ * `pave deploy` and `pave validate --app --env` both give this reason, after the resource's address.
+ */
+export function deletedDefinitionReason(definitionId: string): string {
+  return (
+    `its resource definition "${definitionId}" no longer exists; apply it again (\`pave defs apply\`), or ` +
+    'delete the resource (deploy without it, with --prune) so that the definition matching it now provisions it anew'
+  );
+}
+
+/**
+ * Why a deployment refuses a resource declared with another type than the one provisioned at its address.
+ * `pave deploy` and `pave validate --app --env` both give this reason, after the resource's address.
+ */
+export function changedResourceTypeReason(provisioned: string, declared: string): string {
+  return (
+    `is a ${provisioned} resource here, but the set declares it as ${declared}; move the old one elsewhere ` +
+    '(`pave resources move`) or delete it (deploy without it, with --prune) first'
+  );
+}
+
 /** One criterion of a resource definition: every field it sets must match. */
 export const matchCriterionSchema = z
   .object({

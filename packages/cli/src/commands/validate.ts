@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { ScoreProblem, ScoreWorkload } from '@pave/core';
+import type { Resource, ScoreProblem, ScoreWorkload } from '@pave/core';
 import { connect } from '../connection.ts';
 import { CliUsageError } from '../errors.ts';
 import { describeFileError } from '../file-errors.ts';
@@ -31,7 +31,10 @@ export class ScoreFilesInvalidError extends Error {
  * prints every problem as `file:line:column: json.path: message` on stderr; `-o json` prints a
  * {@link ValidateReport} on stdout instead. A container without `command` is a warning (the process runtime
  * cannot run it) or, with --app and --env naming an environment that runs on the process runtime, an
- * error; with --app and --env, a resource whose type no definition provisions there is an error too. Exits 1 when any file has errors, 2 when a file cannot be read; warnings do not change the exit code.
+ * error; with --app and --env, a resource `pave deploy` would refuse there is an error too: one whose type no
+ * definition provisions, or one provisioned there whose definition was deleted or whose type changed (deploy keeps
+ * a provisioned resource on its definition). Exits 1 when any file has errors, 2 when a file cannot be read;
+ * warnings do not change the exit code.
  */
 export function registerValidateCommand(program: Command, io: CliIo): void {
   addClientOptions(
@@ -117,10 +120,11 @@ export function registerValidateCommand(program: Command, io: CliIo): void {
       };
       if (options.app !== undefined && options.env !== undefined) {
         const environment = { app: options.app, env: options.env };
-        const unprovisioned = await resourcesWithoutDefinition(options, environment, texts, io, parseScore);
+        const refused = await resourcesDeployRefuses(options, environment, texts, io, parseScore);
         for (const entry of report.files) {
-          const found = unprovisioned.filter((problem) => problem.file === entry.file);
+          const found = refused.problems.filter((problem) => problem.file === entry.file);
           entry.problems.push(...found);
+          entry.warnings.push(...refused.warnings.filter((warning) => warning.file === entry.file));
           if (found.length > 0) entry.valid = false;
         }
       }
@@ -148,23 +152,34 @@ export function registerValidateCommand(program: Command, io: CliIo): void {
 }
 
 /**
- * A problem at each resource of the files' workloads whose type no resource definition provisions in `app`/`env`
- * (as `pave deploy` would find when it plans them): asked of the server's match explainer once per type, class
- * and resource id. Types Pave resolves itself (`environment`, `service-port`) need no definition.
+ * A problem at each resource of the files' workloads that `pave deploy` to `app`/`env` would refuse: one whose
+ * type no resource definition provisions there (the server's match explainer is asked once per type, class and
+ * resource id), and one already provisioned there that a deployment cannot keep. A deployment keeps a
+ * provisioned resource on the definition stored with it rather than matching again, so that one is checked as
+ * deploy checks it: refused when it was provisioned with another type, or when its definition was deleted,
+ * even though another definition matches now. Types Pave resolves itself (`environment`, `service-port`) need
+ * no definition. Seeing the environment's resources needs a role in the app (a platform engineer may have
+ * none): without one, the resources are checked as new ones, with a warning in each file that says so.
  */
-async function resourcesWithoutDefinition(
+async function resourcesDeployRefuses(
   options: ClientOptions,
   environment: { app: string; env: string },
   texts: { file: string; text: string }[],
   io: CliIo,
   parseScore: typeof import('../score.ts').parseScore,
-): Promise<ScoreProblem[]> {
+): Promise<{ problems: ScoreProblem[]; warnings: ScoreProblem[] }> {
   const { mappingKeyPositions } = await import('../score.ts');
-  const { BUILT_IN_RESOURCE_TYPES, DEFAULT_RESOURCE_CLASS } = await import('@pave/core');
+  const {
+    BUILT_IN_RESOURCE_TYPES,
+    DEFAULT_RESOURCE_CLASS,
+    changedResourceTypeReason,
+    deletedDefinitionReason,
+  } = await import('@pave/core');
   const builtIn = new Set<string>(BUILT_IN_RESOURCE_TYPES);
   const { client } = await connect(options, io);
+  const { app, env } = environment;
   const answers = new Map<string, Promise<boolean>>();
-  const provisioned = (type: string, resourceClass: string, id: string) => {
+  const matched = (type: string, resourceClass: string, id: string) => {
     const key = JSON.stringify([type, resourceClass, id]);
     let answer = answers.get(key);
     if (!answer) {
@@ -175,29 +190,82 @@ async function resourcesWithoutDefinition(
     }
     return answer;
   };
+  // Asked once, after the match explainer has found the environment: a refusal then means no role in the app.
+  let provisioned: Promise<Map<string, Resource> | undefined> | undefined;
+  const provisionedAt = async (address: string) => {
+    provisioned ??= client.listResources(app, env).then(
+      ({ items }) => new Map(items.map((resource) => [resource.address, resource])),
+      (error: unknown) => {
+        const status = (error as { status?: number }).status;
+        if ((error as Error).name === 'ApiError' && (status === 403 || status === 404)) return undefined;
+        throw error;
+      },
+    );
+    const resources = await provisioned;
+    return resources ? { seen: true, resource: resources.get(address) } : { seen: false };
+  };
+  let definitions: Promise<Set<string>> | undefined;
+  const definitionExists = async (id: string) => {
+    definitions ??= client.listResourceDefinitions().then(({ items }) => new Set(items.map((d) => d.id)));
+    return (await definitions).has(id);
+  };
   const problems: ScoreProblem[] = [];
+  const warnings: ScoreProblem[] = [];
   for (const { file, text } of texts) {
     const { workload } = parseScore(text, file);
     if (!workload) continue;
     const positions = mappingKeyPositions(text, 'resources');
+    let unseen: ScoreProblem | undefined;
     for (const [name, resource] of Object.entries(workload.resources ?? {})) {
       if (builtIn.has(resource.type)) continue;
+      const at = { file, ...(positions.get(name) ?? { line: 1, column: 1 }), path: `resources.${name}.type` };
       const resourceClass = resource.class ?? DEFAULT_RESOURCE_CLASS;
       const id = resource.id ?? `${workload.metadata.name}.${name}`;
-      if (await provisioned(resource.type, resourceClass, id)) continue;
-      const { app, env } = environment;
-      problems.push({
-        file,
-        ...(positions.get(name) ?? { line: 1, column: 1 }),
-        path: `resources.${name}.type`,
-        message:
-          `no resource definition provisions type "${resource.type}" (class "${resourceClass}") in ${app}/${env}, ` +
-          `so \`pave deploy\` would refuse it; \`pave defs match --app ${app} --env ${env} --type ${resource.type}\` ` +
-          'says why none matches (a platform engineer adds one)',
-      });
+      // Deploy refuses a resource no definition matches before it looks at what is provisioned.
+      if (!(await matched(resource.type, resourceClass, id))) {
+        problems.push({
+          ...at,
+          message:
+            `no resource definition provisions type "${resource.type}" (class "${resourceClass}") in ${app}/${env}, ` +
+            `so \`pave deploy\` would refuse it; \`pave defs match --app ${app} --env ${env} --type ${resource.type}\` ` +
+            'says why none matches (a platform engineer adds one)',
+        });
+        continue;
+      }
+      const address = resource.id === undefined ? id : `shared.${resource.id}`;
+      const { seen, resource: existing } = await provisionedAt(address);
+      if (!seen) {
+        unseen ??= {
+          ...at,
+          path: 'resources',
+          message:
+            `warning: cannot see which resources ${app}/${env} has provisioned (that needs a role in app ` +
+            `"${app}"), so this file's resources were checked as new ones; \`pave deploy\` keeps a provisioned ` +
+            'resource on the definition it was provisioned by, and fails on one whose definition was deleted: ' +
+            'ask an owner of the app for a role (viewer is enough) to check them as deploy would',
+        };
+        continue;
+      }
+      if (!existing) continue;
+      if (existing.type !== resource.type) {
+        problems.push({
+          ...at,
+          message:
+            `${address} in ${app}/${env} ${changedResourceTypeReason(existing.type, resource.type)}; ` +
+            '`pave deploy` refuses it until then',
+        });
+      } else if (!(await definitionExists(existing.definitionId))) {
+        problems.push({
+          ...at,
+          message:
+            `${address} in ${app}/${env}: ${deletedDefinitionReason(existing.definitionId)}; ` +
+            '`pave deploy` would fail until then',
+        });
+      }
     }
+    if (unseen) warnings.push(unseen);
   }
-  return problems;
+  return { problems, warnings };
 }
 
 /**

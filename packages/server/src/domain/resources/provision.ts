@@ -2,6 +2,8 @@ import {
   SYSTEM_ACTORS,
   RESOURCE_TYPES,
   UpstreamError,
+  changedResourceTypeReason,
+  deletedDefinitionReason,
   explainMatch,
   substitutePlaceholders,
   type FieldProblem,
@@ -291,7 +293,7 @@ export async function planResources(
     if (row.type !== node.type) {
       problems.push({
         path: node.address,
-        message: `${node.address} is a ${row.type} resource here, but the set declares it as ${node.type}; move or delete the old one first`,
+        message: `${node.address} ${changedResourceTypeReason(row.type, node.type)}`,
       });
       continue;
     }
@@ -845,7 +847,7 @@ export async function provisionResources(
       if (!definition) {
         throw new ProvisioningError(
           row
-            ? `${node.address}: its resource definition "${row.definition_id}" no longer exists; apply it again or delete the resource`
+            ? `${node.address}: ${deletedDefinitionReason(row.definition_id)}`
             : `${node.address}: no resource definition provisions type "${node.type}" here; add one with \`pave defs apply\``,
         );
       }
