@@ -100,7 +100,8 @@ export function maskingDriver(driver: ResourceDriver, secrets: string[]): Resour
   };
 }
 
-function maskingLogger(logger: DriverLogger, mask: (text: string) => string): DriverLogger {
+/** `logger` with `mask` applied to each line's message and string fields before it is written. */
+export function maskingLogger(logger: DriverLogger, mask: (text: string) => string): DriverLogger {
   const log =
     (write: DriverLogger['info']) =>
     (message: string, fields?: Record<string, unknown>): void =>

@@ -1,5 +1,6 @@
 import type { DriverContext } from '@pave/plugin-api';
 import { driverContext } from '../orchestrator.ts';
+import { maskSecrets, maskingLogger } from '../../resources/masking.ts';
 import { writeRoutes } from '../../resources/routes.ts';
 import {
   PhaseFailed,
@@ -16,6 +17,7 @@ import { remove } from './remove.ts';
 import { start } from './start.ts';
 import { waitReady } from './wait-ready.ts';
 import { prune } from './prune.ts';
+import { secretsGiven } from './secrets.ts';
 
 /** How applying a set ended; a failure names its phase and says what the run had done by then. */
 export type ApplyOutcome =
@@ -54,11 +56,16 @@ export async function applySet(run: SetRun): Promise<ApplyOutcome> {
     const runRuntimePhase = <T>(phase: PhaseName, fn: (ctx: DriverContext) => Promise<T>) =>
       runPhase(phase, runtime.name, signal, async () => {
         // The runtime's warnings and errors are journaled (files it could not place, a previous version left
-        // behind); its info lines only logged.
+        // behind); its info lines only logged. Either has the secrets the run gives its workloads masked: a
+        // runtime may quote what it was given.
         const journal = { note: run.note, step: phase, levels: ['warn', 'error'] as const };
         const ctx = driverContext(run.logger.child({ step: phase }), stop, journal);
         try {
-          return await fn(ctx);
+          const secrets = await secretsGiven(run);
+          return await fn({
+            ...ctx,
+            logger: maskingLogger(ctx.logger, (text) => maskSecrets(text, secrets)),
+          });
         } finally {
           // Its lines land before the phase's outcome (a failure they explain).
           await ctx.flushed();

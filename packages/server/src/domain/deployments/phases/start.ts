@@ -1,9 +1,11 @@
 import type { DriverContext, RenderedWorkload, RuntimeDriver, WorkloadStatus } from '@pave/plugin-api';
 import { DeploymentInterrupted, messageOf, PhaseFailed, type RunProgress, type SetRun } from './phase.ts';
+import { maskGiven } from './secrets.ts';
 
 /**
  * Start: deploys every workload of the set side by side (a workload whose running version has the same hash
- * keeps running). Fails naming every workload the runtime could not start.
+ * keeps running). Fails naming every workload the runtime could not start, with the runtime's error (the
+ * secrets the run gives its workloads masked).
  */
 export async function start(
   run: SetRun,
@@ -44,13 +46,10 @@ export async function start(
       try {
         await runtime.deploy(target, workload, ctx);
       } catch (error) {
-        failures.push(`${workload.name}: ${messageOf(error)}`);
-        await run.note({
-          step: 'start',
-          workload: workload.name,
-          status: 'failed',
-          message: messageOf(error),
-        });
+        // A runtime's error may quote what it was given (a cluster's validation error, say), secrets included.
+        const message = await maskGiven(run, messageOf(error));
+        failures.push(`${workload.name}: ${message}`);
+        await run.note({ step: 'start', workload: workload.name, status: 'failed', message });
         return;
       }
       if (!unchanged && !progress.started.includes(workload.name)) progress.started.push(workload.name);

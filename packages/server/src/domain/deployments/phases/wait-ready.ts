@@ -7,10 +7,9 @@ import {
   type RuntimeTarget,
   type WorkloadStatus,
 } from '@pave/plugin-api';
-import { valuesContent } from '../../values.ts';
 import { maskSecrets } from '../../resources/masking.ts';
-import { environmentOutputs } from '../../resources/provision.ts';
 import { DeploymentInterrupted, PhaseFailed, type SetRun } from './phase.ts';
+import { secretsGiven } from './secrets.ts';
 
 /** How often, by default, the phase journals the workloads it still waits for (OrchestratorDeps.readyProgressMs). */
 const PROGRESS_MS = 10_000;
@@ -33,8 +32,7 @@ export async function waitReady(
 ): Promise<void> {
   const target = { app: run.target.app, env: run.target.env };
   const stableMs = run.options.minReadySeconds * 1000;
-  let given: Promise<string[]> | undefined;
-  const secrets = () => (given ??= secretsGiven(run));
+  const secrets = () => secretsGiven(run);
   const waiting = new Set(rendered.map((workload) => workload.name));
   const settled = new AbortController();
   const progress = journalProgress(run, runtime, rendered, ctx, {
@@ -171,22 +169,4 @@ function masked(result: Extract<ReadyResult, { ready: false }>, secrets: string[
     reason: maskSecrets(result.reason, secrets),
     lastLogs: result.lastLogs.map((line) => maskSecrets(line, secrets)),
   };
-}
-
-/**
- * The secrets the run gave its workloads: its pinned values that are secret, and the secret outputs of the
- * environment's resources (a database's password).
- */
-async function secretsGiven(run: SetRun): Promise<string[]> {
-  const { store, box } = run.deps;
-  const { app, env } = run.target;
-  const version = run.pinned.valuesVersion;
-  const content = version === null ? {} : await valuesContent(store.db, app, env, version);
-  const values = await Promise.all(
-    Object.values(content)
-      .filter((entry) => entry.secret)
-      .map((entry) => box.decrypt(entry.value)),
-  );
-  const outputs = await environmentOutputs(box, store.db, run.target);
-  return [...values, ...outputs.flatMap((output) => Object.values(output.secrets))];
 }

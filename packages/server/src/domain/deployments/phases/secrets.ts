@@ -1,0 +1,39 @@
+import { valuesContent } from '../../values.ts';
+import { maskSecrets } from '../../resources/masking.ts';
+import { environmentOutputs } from '../../resources/provision.ts';
+import type { SetRun } from './phase.ts';
+
+const given = new WeakMap<SetRun, Promise<string[]>>();
+
+/**
+ * The secrets run gives its workloads: the secret values of its pinned values version and its resources'
+ * secret outputs. Read (and decrypted) once per run, when something is first masked: after the provision
+ * phase, so the outputs are the ones the workloads get.
+ */
+export function secretsGiven(run: SetRun): Promise<string[]> {
+  let secrets = given.get(run);
+  if (!secrets) {
+    secrets = readSecrets(run);
+    given.set(run, secrets);
+  }
+  return secrets;
+}
+
+/** `text` with every secret run gives its workloads replaced by `***` (see maskSecrets). */
+export async function maskGiven(run: SetRun, text: string): Promise<string> {
+  return maskSecrets(text, await secretsGiven(run));
+}
+
+async function readSecrets(run: SetRun): Promise<string[]> {
+  const { store, box } = run.deps;
+  const { app, env } = run.target;
+  const version = run.pinned.valuesVersion;
+  const content = version === null ? {} : await valuesContent(store.db, app, env, version);
+  const values = await Promise.all(
+    Object.values(content)
+      .filter((entry) => entry.secret)
+      .map((entry) => box.decrypt(entry.value)),
+  );
+  const outputs = await environmentOutputs(box, store.db, run.target);
+  return [...values, ...outputs.flatMap((output) => Object.values(output.secrets))];
+}
