@@ -20,8 +20,8 @@ export const Approval = z
     requesters: z
       .array(z.string())
       .describe(
-        'The users who may not decide it: its requester or, for a deployment a rule queued (`rule:<id>`), ' +
-          'the rule’s creator and who pushed the artifact it deploys.',
+        'The users who may not decide it: its requester (for a deployment a rule queued, `rule:<id>`, the ' +
+          'rule’s creator) and, for a deployment of an artifact, who pushed it.',
       ),
     requestedAt: timestamp,
     expiresAt: timestamp.describe('When it expires unless approved or rejected.'),

@@ -196,53 +196,58 @@ interface Requester {
   username: string;
   /** How they asked for it, said to them: `you asked for deployment 7 yourself`. */
   how: string;
+  /**
+   * It runs with their authority, so they must still be allowed to ask for it (requesterRefusal). Not so for
+   * the pusher of an artifact someone deployed by hand: what runs is theirs, but whoever deployed it chose to.
+   */
+  authority: boolean;
 }
 
 /**
  * Who asked for a deployment: the user named as its actor or, for a deployment a rule queued (actor
- * `rule:<id>`), the user whose roles the rule deploys with and the user who pushed the artifact it deploys
- * (what gets deployed is theirs; the rule's creator may never have seen it). A rule that no longer exists
- * counts as a requester who no longer exists.
+ * `rule:<id>`), the user whose roles the rule deploys with; and, for a deployment of an artifact, the user who
+ * pushed it when that is someone else (what gets deployed is theirs: the one who deploys it may never have
+ * read it). A rule that no longer exists counts as a requester who no longer exists.
  */
 async function requestersOf(db: Executor, deployment: Selectable<DeploymentsTable>): Promise<Requester[]> {
   const id = String(deployment.id);
   const rule = /^rule:(\d+)$/.exec(deployment.actor);
+  const requesters: Requester[] = [];
   if (!rule) {
-    return [
-      {
-        userId: await userIdOf(db, deployment.actor),
-        username: deployment.actor,
-        how: `you asked for deployment ${id} yourself`,
-      },
-    ];
-  }
-  const ruleId = rule[1]!;
-  const creator = await db
-    .selectFrom('rules')
-    .innerJoin('users', 'users.id', 'rules.created_by_id')
-    .select(['users.id as userId', 'users.username as username'])
-    .where('rules.id', '=', Number(ruleId))
-    .executeTakeFirst();
-  const requesters: Requester[] = [
-    {
+    requesters.push({
+      userId: await userIdOf(db, deployment.actor),
+      username: deployment.actor,
+      how: `you asked for deployment ${id} yourself`,
+      authority: true,
+    });
+  } else {
+    const creator = await db
+      .selectFrom('rules')
+      .innerJoin('users', 'users.id', 'rules.created_by_id')
+      .select(['users.id as userId', 'users.username as username'])
+      .where('rules.id', '=', Number(rule[1]))
+      .executeTakeFirst();
+    requesters.push({
       userId: creator?.userId,
       username: creator?.username ?? deployment.actor,
-      how: `you made rule ${ruleId}, which asked for deployment ${id}`,
-    },
-  ];
+      how: `you made rule ${rule[1]}, which asked for deployment ${id}`,
+      authority: true,
+    });
+  }
   if (deployment.artifact_id !== null) {
     const artifact = await db
       .selectFrom('artifacts')
       .select('created_by')
       .where('id', '=', Number(deployment.artifact_id))
       .executeTakeFirst();
-    if (artifact && artifact.created_by !== creator?.username) {
+    if (artifact && artifact.created_by !== requesters[0]!.username) {
+      const deploys = rule ? `rule ${rule[1]} deploys in deployment ${id}` : `deployment ${id} deploys`;
       requesters.push({
         userId: await userIdOf(db, artifact.created_by),
         username: artifact.created_by,
-        how:
-          `you pushed the artifact that rule ${ruleId} deploys in deployment ${id} ` +
-          `(artifact ${String(deployment.artifact_id)})`,
+        how: `you pushed the artifact that ${deploys} (artifact ${String(deployment.artifact_id)})`,
+        // A rule's deployment: the rule deploys what they push, on their word as much as its creator's.
+        authority: rule !== null,
       });
     }
   }
@@ -293,6 +298,7 @@ export async function requesterRefusal(
     checks.push({ permission: 'values.reveal', env: copied, target: { app, ...source } });
   }
   for (const requester of await requestersOf(db, deployment)) {
+    if (!requester.authority) continue;
     if (requester.userId === undefined) return { gone: true, what: `${requester.username} no longer exists` };
     const grants = await loadGrants(db, requester.userId);
     for (const check of checks) {
