@@ -160,6 +160,37 @@ describe.each(storeEngines)('a queued deployment whose requester may no longer d
     expect(runtime.deployed).toContain('prod:img:gus');
   });
 
+  it('cancels it when a policy denies it now: a freeze began while it waited', async () => {
+    const { first, id } = await queuedBehind('prod', 'gus', 'img:frozen');
+    const hour = 3_600_000;
+    await admin('POST', '/policies/apply', {
+      policies: [
+        {
+          id: 'release-freeze',
+          criteria: [{ envType: 'production' }],
+          severity: 'deny',
+          message: 'production is frozen for the release',
+          freeze: {
+            from: new Date(Date.now() - hour).toISOString(),
+            to: new Date(Date.now() + hour).toISOString(),
+          },
+        },
+      ],
+    });
+    try {
+      runtime.release();
+      expect((await finished('prod', first)).status).toBe('succeeded');
+      const shown = await finished('prod', id);
+      expect(shown.status).toBe('cancelled');
+      expect(shown.reason).toMatch(
+        /^cancelled before it started: policy release-freeze refuses this deployment to shop\/prod now \(release-freeze: production is frozen for the release/,
+      );
+      expect(runtime.deployed).not.toContain('prod:img:frozen');
+    } finally {
+      await admin('DELETE', '/policies/release-freeze');
+    }
+  });
+
   it('refuses to approve a clone with data once its requester may no longer read the source', async () => {
     await admin('POST', '/roles', { role: 'deployer', user: 'dora', envType: 'production' });
     await admin('POST', '/apps/shop/envs/prod/deployments', body('img:prod'));

@@ -319,35 +319,31 @@ function where(verdict: PolicyVerdict): string {
 }
 
 /**
- * Re-evaluates the policies for a recorded deployment that has not started (e.g. when an approval is
- * granted), from its stored request, honouring the overrides recorded on it (authorised when it was asked
+ * Re-evaluates the policies for a recorded deployment that has not started (when an approval is granted, and
+ * when the worker takes it up), from its stored request, honouring the overrides recorded on it (authorised when it was asked
  * for). Returns the verdicts; throws PolicyDeniedError (422) when a policy denies it now, NotFoundError when
  * there is no such deployment.
  */
-export async function checkDeploymentPolicies(
-  store: Store,
-  _context: RequestContext,
-  deploymentId: string,
-): Promise<PolicyVerdict[]> {
-  const row = await store.db
+export async function checkDeploymentPolicies(db: Executor, deploymentId: string): Promise<PolicyVerdict[]> {
+  const row = await db
     .selectFrom('deployments')
     .selectAll()
     .where('id', '=', Number(deploymentId))
     .executeTakeFirst();
   if (!row) throw new NotFoundError(`deployment ${deploymentId} not found`);
   const request = JSON.parse(row.request) as DeploymentRequest;
-  const environment = await environmentRow(store.db, row.app_id, row.env_id);
+  const environment = await environmentRow(db, row.app_id, row.env_id);
   let workloads: SetWorkloads;
   if (request.setId) {
-    workloads = (await loadSet(store.db, request.setId)).workloads;
+    workloads = (await loadSet(db, request.setId)).workloads;
   } else {
     workloads = environment.current_set_id
-      ? { ...(await loadSet(store.db, environment.current_set_id)).workloads }
+      ? { ...(await loadSet(db, environment.current_set_id)).workloads }
       : {};
     for (const source of request.upsert ?? []) workloads[source.spec.metadata.name] = source;
     for (const name of request.remove ?? []) delete workloads[name];
   }
-  const { verdicts } = await judge(store.db, row.actor, {
+  const { verdicts } = await judge(db, row.actor, {
     app: row.app_id,
     env: row.env_id,
     envType: environment.type,

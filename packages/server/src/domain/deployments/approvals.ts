@@ -3,6 +3,7 @@ import {
   NotAllowedError,
   NotFoundError,
   NUMERIC_ID_PATTERN,
+  PolicyDeniedError,
   decide,
   type AccessTarget,
   type Approval,
@@ -335,20 +336,30 @@ async function checkRequestersStillAllowed(db: Executor, pending: PendingRow): P
 }
 
 /**
- * Cancels queued deployment `id`, saying who and why, when one of its requesters may no longer ask for it
- * (requesterRefusal): it would run with their authority, and it may have waited in the queue, or for its
- * approval, long after they lost it (or left). True when it did.
+ * Cancels queued deployment `id`, saying why, when it may not run now: one of its requesters may no longer ask
+ * for it (requesterRefusal: it runs with their authority), or a policy denies it now (a freeze that began,
+ * with the overrides recorded on it). It may have waited in the queue, or for its approval, long after it was
+ * asked for. True when it did.
  */
-export async function cancelRefusedRequest(tx: Executor, id: number): Promise<boolean> {
+export async function cancelRefusedNow(tx: Executor, id: number): Promise<boolean> {
   const pending = await deploymentWithType(tx, String(id));
   if (!pending || pending.deployment.status !== 'queued') return false;
   const refusal = await requesterRefusal(tx, pending);
-  if (!refusal) return false;
+  let reason = refusal && `its requester ${refusal.what}`;
+  if (!reason) {
+    try {
+      await checkDeploymentPolicies(tx, String(id));
+    } catch (error) {
+      if (!(error instanceof PolicyDeniedError)) throw error;
+      reason = `${error.message} now (${error.errors.map((problem) => problem.message).join('; ')})`;
+    }
+  }
+  if (!reason) return false;
   const { deployment } = pending;
   await cancelQueued(
     tx,
     { id, app: deployment.app_id, env: deployment.env_id, kind: deployment.kind as DeploymentKind },
-    `cancelled before it started: its requester ${refusal.what}`,
+    `cancelled before it started: ${reason}`,
     SYSTEM_ACTORS.system,
   );
   return true;
@@ -381,7 +392,7 @@ export async function approveDeployment(
   const pending = await pendingOrThrow(store.db, id);
   await checkRequestersStillAllowed(store.db, pending);
   // Policies may have changed (or a freeze begun) since it was asked for: a deny now refuses it (422).
-  await checkDeploymentPolicies(store, context, id);
+  await checkDeploymentPolicies(store.db, id);
   const comment = body.comment?.trim() ? body.comment.trim() : null;
   return decideDeployment(store, context, pending, {
     status: 'queued',

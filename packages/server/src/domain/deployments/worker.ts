@@ -14,7 +14,7 @@ import {
 import { failedChangeOf, journal, leaseFence, pendingDeployment, type LeaseFence } from './records.ts';
 import { releaseStateLocks } from '../resources/state.ts';
 import { releaseEnvironmentLease } from '../environments.ts';
-import { cancelRefusedRequest } from './approvals.ts';
+import { cancelRefusedNow } from './approvals.ts';
 import { cancelRestart, cancelStaleRestart, restartWouldChange } from './restart.ts';
 
 /** How long a replica's claim on an environment lasts without renewal. */
@@ -178,8 +178,9 @@ export class DeploymentWorker {
             const taken = await fence.write(async (tx) => {
               // A restart the environment has moved on from is cancelled instead (see cancelStaleRestart).
               if (restart && (await cancelStaleRestart(tx, id))) return false;
-              // Anything else runs with its requesters' authority, which they may have lost while it waited.
-              if (!restart && (await cancelRefusedRequest(tx, id))) return false;
+              // Anything else runs with its requesters' authority, which they may have lost while it waited, and
+              // within the policies, which may deny it now.
+              if (!restart && (await cancelRefusedNow(tx, id))) return false;
               const started = await tx
                 .updateTable('deployments')
                 .set({ status: 'running', started_at: now() })
