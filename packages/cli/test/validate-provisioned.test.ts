@@ -119,10 +119,14 @@ describe.each(storeEngines)('pave validate --app --env of a provisioned resource
   it('refuses a resource whose definition was deleted at its line, as deploy refuses it', async () => {
     // dev's resource was provisioned by dns-shop-dev; once it is deleted, dns-shop would match a new one.
     await ok('DELETE', '/resource-definitions/dns-shop-dev?force=true');
-    const redeployed = await deploy('dev');
-    expect(redeployed.status).toBe('failed');
+    const refused = await api.call('POST', '/apps/shop/envs/dev/deployments', {
+      workloads: [{ spec: SPEC, dir: '/srv/shop' }],
+    });
+    expect(refused.statusCode).toBe(409);
     const reason = 'its resource definition "dns-shop-dev" no longer exists';
-    expect(redeployed.reason).toContain(`web.dns: ${reason}`);
+    expect(refused.json().errors).toMatchObject([
+      { path: 'web.dns', message: expect.stringMatching(new RegExp(`^${escape(reason)}`)) },
+    ]);
 
     const file = scoreFile();
     const result = await pave('validate', '-f', file, '--app', 'shop', '--env', 'dev');
@@ -130,7 +134,7 @@ describe.each(storeEngines)('pave validate --app --env of a provisioned resource
     const [problem, summary, ...rest] = result.stderr.trimEnd().split('\n');
     expect(problem).toMatch(new RegExp(`^${escape(file)}:9:3: resources\\.dns\\.type: `));
     expect(problem).toContain(`web.dns in shop/dev: ${reason}`);
-    expect(problem).toContain('`pave deploy` would fail until then');
+    expect(problem).toContain('`pave deploy` refuses it until then');
     expect(summary).toBe('pave: error: 1 problem in 1 of 1 file');
     expect(rest).toEqual([]);
     expect(result.code).toBe(1);
@@ -155,25 +159,35 @@ describe.each(storeEngines)('pave validate --app --env of a provisioned resource
     expect(result.code).toBe(1);
   });
 
-  it('refuses a provisioned resource no definition matches any more, as deploy refuses it', async () => {
-    // Deploy keeps a resource on its definition only while some definition matches it (any one).
+  it('accepts a provisioned resource no definition matches any more, as deploy keeps it on its stored one', async () => {
+    // ci's bucket was provisioned by bucket-shop; narrowed to another environment, nothing matches it now.
     await ok('POST', '/resource-definitions/apply', {
       definitions: [bucketDefinition({ appId: 'shop', envId: 'staging' })],
     });
-    const refused = await api.call('POST', '/apps/shop/envs/ci/deployments', {
-      workloads: [{ spec: BUCKET_SPEC, dir: '/srv/shop' }],
-    });
-    expect(refused.statusCode).toBe(409);
-    expect(refused.body).toContain('no resource definition provisions type \\"bucket\\"');
+    const redeployed = await deploy('ci', BUCKET_SPEC);
+    expect(redeployed.status, JSON.stringify(redeployed)).toBe('succeeded');
+    const resource = (await api.call('GET', '/apps/shop/envs/ci/resources/web.files')).json();
+    expect(resource).toMatchObject({ definitionId: 'bucket-shop' });
 
-    const file = scoreFile(BUCKET_SCORE);
+    expect(await pave('validate', '-f', scoreFile(BUCKET_SCORE), '--app', 'shop', '--env', 'ci')).toEqual({
+      code: 0,
+      stdout: '1 file valid\n',
+      stderr: '',
+    });
+  });
+
+  it('refuses a resource not provisioned yet that no definition matches, at its line', async () => {
+    // The same bucket under another name is a new resource: it needs a definition that matches it.
+    const renamed = BUCKET_SCORE.replace('  files:', '  assets:');
+    const file = scoreFile(renamed);
     const result = await pave('validate', '-f', file, '--app', 'shop', '--env', 'ci');
-    const [problem] = result.stderr.trimEnd().split('\n');
+    const [problem, summary] = result.stderr.trimEnd().split('\n');
     expect(problem).toMatch(
       new RegExp(
-        `^${escape(file)}:9:3: resources\\.files\\.type: no resource definition provisions type "bucket"`,
+        `^${escape(file)}:9:3: resources\\.assets\\.type: no resource definition provisions type "bucket"`,
       ),
     );
+    expect(summary).toBe('pave: error: 1 problem in 1 of 1 file');
     expect(result.code).toBe(1);
   });
 

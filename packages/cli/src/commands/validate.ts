@@ -31,9 +31,9 @@ export class ScoreFilesInvalidError extends Error {
  * prints every problem as `file:line:column: json.path: message` on stderr; `-o json` prints a
  * {@link ValidateReport} on stdout instead. A container without `command` is a warning (the process runtime
  * cannot run it) or, with --app and --env naming an environment that runs on the process runtime, an
- * error; with --app and --env, a resource `pave deploy` would refuse there is an error too: one whose type no
- * definition provisions, or one provisioned there whose definition was deleted or whose type changed (deploy keeps
- * a provisioned resource on its definition). Exits 1 when any file has errors, 2 when a file cannot be read;
+ * error; with --app and --env, a resource `pave deploy` would refuse there is an error too: one not provisioned
+ * there yet whose type no definition provisions, or one provisioned there whose definition was deleted or whose
+ * type changed (deploy keeps a provisioned resource on its stored definition, whichever matches now). Exits 1 when any file has errors, 2 when a file cannot be read;
  * warnings do not change the exit code.
  */
 export function registerValidateCommand(program: Command, io: CliIo): void {
@@ -152,14 +152,14 @@ export function registerValidateCommand(program: Command, io: CliIo): void {
 }
 
 /**
- * A problem at each resource of the files' workloads that `pave deploy` to `app`/`env` would refuse: one whose
- * type no resource definition provisions there (the server's match explainer is asked once per type, class and
- * resource id), and one already provisioned there that a deployment cannot keep. A deployment keeps a
- * provisioned resource on the definition stored with it rather than matching again, so that one is checked as
- * deploy checks it: refused when it was provisioned with another type, or when its definition was deleted,
- * even though another definition matches now. Types Pave resolves itself (`environment`, `service-port`) need
- * no definition. Seeing the environment's resources needs a role in the app (a platform engineer may have
- * none): without one, the resources are checked as new ones, with a warning in each file that says so.
+ * A problem at each resource of the files' workloads that `pave deploy` to `app`/`env` would refuse, checked
+ * as deploy checks it. A resource already provisioned there stays on the definition stored with it, whichever
+ * definition matches now (or none): it is refused only when it was provisioned with another type, or when its
+ * definition was deleted. A resource not provisioned yet is refused when no definition matches it (the
+ * server's match explainer is asked once per type, class and resource id). Types Pave resolves itself
+ * (`environment`, `service-port`) need no definition. Seeing the environment's resources needs a role in the
+ * app (a platform engineer may have none): without one, the resources are checked as new ones, with a warning
+ * in each file that says so.
  */
 async function resourcesDeployRefuses(
   options: ClientOptions,
@@ -190,7 +190,7 @@ async function resourcesDeployRefuses(
     }
     return answer;
   };
-  // Asked once, after the match explainer has found the environment: a refusal then means no role in the app.
+  // Asked once, after environmentTarget has found the environment: a refusal then means no role in the app.
   let provisioned: Promise<Map<string, Resource> | undefined> | undefined;
   const provisionedAt = async (address: string) => {
     provisioned ??= client.listResources(app, env).then(
@@ -221,19 +221,27 @@ async function resourcesDeployRefuses(
       const at = { file, ...(positions.get(name) ?? { line: 1, column: 1 }), path: `resources.${name}.type` };
       const resourceClass = resource.class ?? DEFAULT_RESOURCE_CLASS;
       const id = resource.id ?? `${workload.metadata.name}.${name}`;
-      // Deploy refuses a resource no definition matches before it looks at what is provisioned.
-      if (!(await matched(resource.type, resourceClass, id))) {
-        problems.push({
-          ...at,
-          message:
-            `no resource definition provisions type "${resource.type}" (class "${resourceClass}") in ${app}/${env}, ` +
-            `so \`pave deploy\` would refuse it; \`pave defs match --app ${app} --env ${env} --type ${resource.type}\` ` +
-            'says why none matches (a platform engineer adds one)',
-        });
-        continue;
-      }
       const address = resource.id === undefined ? id : `shared.${resource.id}`;
       const { seen, resource: existing } = await provisionedAt(address);
+      if (existing) {
+        // Deploy keeps it on its stored definition without matching it again.
+        if (existing.type !== resource.type) {
+          problems.push({
+            ...at,
+            message:
+              `${address} in ${app}/${env} ${changedResourceTypeReason(existing.type, resource.type)}; ` +
+              '`pave deploy` refuses it until then',
+          });
+        } else if (!(await definitionExists(existing.definitionId))) {
+          problems.push({
+            ...at,
+            message:
+              `${address} in ${app}/${env}: ${deletedDefinitionReason(existing.definitionId)}; ` +
+              '`pave deploy` refuses it until then',
+          });
+        }
+        continue;
+      }
       if (!seen) {
         unseen ??= {
           ...at,
@@ -241,25 +249,18 @@ async function resourcesDeployRefuses(
           message:
             `warning: cannot see which resources ${app}/${env} has provisioned (that needs a role in app ` +
             `"${app}"), so this file's resources were checked as new ones; \`pave deploy\` keeps a provisioned ` +
-            'resource on the definition it was provisioned by, and fails on one whose definition was deleted: ' +
-            'ask an owner of the app for a role (viewer is enough) to check them as deploy would',
+            'resource on the definition it was provisioned by, even when none matches it now, and refuses one ' +
+            'whose definition was deleted: ask an owner of the app for a role (viewer is enough) to check them ' +
+            'as deploy would',
         };
-        continue;
       }
-      if (!existing) continue;
-      if (existing.type !== resource.type) {
+      if (!(await matched(resource.type, resourceClass, id))) {
         problems.push({
           ...at,
           message:
-            `${address} in ${app}/${env} ${changedResourceTypeReason(existing.type, resource.type)}; ` +
-            '`pave deploy` refuses it until then',
-        });
-      } else if (!(await definitionExists(existing.definitionId))) {
-        problems.push({
-          ...at,
-          message:
-            `${address} in ${app}/${env}: ${deletedDefinitionReason(existing.definitionId)}; ` +
-            '`pave deploy` would fail until then',
+            `no resource definition provisions type "${resource.type}" (class "${resourceClass}") in ${app}/${env}, ` +
+            `so \`pave deploy\` would refuse it; \`pave defs match --app ${app} --env ${env} --type ${resource.type}\` ` +
+            'says why none matches (a platform engineer adds one)',
         });
       }
     }

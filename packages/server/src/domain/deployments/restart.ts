@@ -10,8 +10,6 @@ import type { Executor, Store } from '../../store/index.ts';
 import { now, systemContext } from '../context.ts';
 import { isDeletionOwner } from '../environments.ts';
 import { LOCAL_TARGET } from '../targets.ts';
-import { listDefinitions } from '../resources/definitions.ts';
-import { buildResourceGraph } from '../resources/graph.ts';
 import { planResources, type ResourceDriverRegistry } from '../resources/provision.ts';
 import type { SecretBox } from '../../secrets/secret-box.ts';
 import { driverContext } from './orchestrator.ts';
@@ -324,7 +322,6 @@ export async function restartWouldChange(
   const ctx = driverContext(deps.logger, AbortSignal.timeout(PLAN_TIMEOUT_MS));
   try {
     const workloads = (await loadSet(deps.store.db, request.setId)).workloads;
-    const used = new Set(buildResourceGraph(workloads).nodes.map((node) => node.address));
     const plan = await planResources(
       deps.store.db,
       { app: row.app, env: row.env, envType: row.type, actor: row.actor },
@@ -332,20 +329,10 @@ export async function restartWouldChange(
       { keepUnused: true },
       { box: deps.box, drivers: deps.resourceDrivers, ctx: { ...ctx, dryRun: true }, read: false },
     );
+    // Among them a resource whose definition was deleted (with --force): it cannot be provisioned again.
     if (plan.problems.length) {
       const problems = plan.problems.map((problem) => `${problem.path}: ${problem.message}`).join('; ');
       return `not run: its resources can no longer be provisioned as they were (${problems}); ${deploy}`;
-    }
-    // A resource whose definition was deleted (with --force) is planned as kept, but cannot be provisioned.
-    const defined = new Set((await listDefinitions(deps.store.db)).map((definition) => definition.id));
-    const orphans = plan.changes.filter(
-      (change) => used.has(change.address) && change.definitionId && !defined.has(change.definitionId),
-    );
-    if (orphans.length) {
-      const listed = orphans
-        .map((change) => `${change.address}: its definition "${change.definitionId}" no longer exists`)
-        .join('; ');
-      return `not run: ${listed}; ${deploy}`;
     }
     const changes = plan.changes.filter((change) => change.action !== 'keep');
     if (changes.length === 0) return undefined;

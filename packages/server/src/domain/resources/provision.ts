@@ -224,10 +224,13 @@ export interface PlanInspection {
 
 /**
  * What a deployment of `workloads` would do to the environment's resources: create the new ones, keep,
- * update or replace those it still uses, delete unused ones when `prune` allows it. `problems` lists what
- * refuses the deployment: types no definition provisions, stateful resources the set no longer uses without
- * `--prune --allow-data-loss` (a renamed Score resource: `pave resources move` first), and stateful resources
- * their driver can only replace without `--allow-data-loss`.
+ * update or replace those it still uses, delete unused ones when `prune` allows it. A new resource is
+ * provisioned by the definition that matches it; one that exists stays on the definition stored with it,
+ * whichever matches now, as provisionResources keeps it. `problems` lists what refuses the deployment: new
+ * resources no definition matches, existing ones whose stored definition was deleted or that the set
+ * declares with another type, stateful resources the set no longer uses without `--prune --allow-data-loss`
+ * (a renamed Score resource: `pave resources move` first), and stateful resources their driver can only
+ * replace without `--allow-data-loss`.
  *
  * With `inspect`, an existing resource's new inputs are built as provisionResources builds them and
  * compared with the stored ones; where they differ the driver's `diff` (called with `dryRun`) decides between
@@ -257,7 +260,9 @@ export async function planResources(
   // Inputs need the definitions' secrets, which only inspecting decrypts.
   const loaded = inspect ? await loadDefinitions(db, inspect.box) : undefined;
   const byId = new Map((loaded ?? []).map((definition) => [definition.id, definition]));
-  const matchable = candidates(loaded ?? (await listDefinitions(db)));
+  const definitions = loaded ?? (await listDefinitions(db));
+  const defined = new Set(definitions.map((definition) => definition.id));
+  const matchable = candidates(definitions);
   const rows = await resourceRows(db, target.app, target.env);
   const changes: ResourceChange[] = [];
   const problems: FieldProblem[] = [];
@@ -268,19 +273,20 @@ export async function planResources(
     if (node.builtIn) continue;
     used.add(node.address);
     const row = rows.get(node.address);
-    const winner = explainMatch(matchable, matchQuery(target, node)).winner;
-    if (!winner) {
-      const consumer = node.consumers[0];
-      problems.push({
-        path: consumer ? `workloads.${consumer.workload}.resources.${consumer.name}.type` : node.address,
-        message:
-          `no resource definition provisions type "${node.type}"${node.class !== 'default' ? ` of class "${node.class}"` : ''} ` +
-          `in ${target.app}/${target.env}; add one with \`pave defs apply -f defs.yaml\` ` +
-          `(id, type: ${node.type}, driver: e.g. static or exec, criteria) — \`pave defs match --app ${target.app} --env ${target.env} --type ${node.type}\` explains the matching`,
-      });
-      continue;
-    }
     if (!row) {
+      // Only a resource not provisioned yet is matched: one that exists keeps its stored definition.
+      const winner = explainMatch(matchable, matchQuery(target, node)).winner;
+      if (!winner) {
+        const consumer = node.consumers[0];
+        problems.push({
+          path: consumer ? `workloads.${consumer.workload}.resources.${consumer.name}.type` : node.address,
+          message:
+            `no resource definition provisions type "${node.type}"${node.class !== 'default' ? ` of class "${node.class}"` : ''} ` +
+            `in ${target.app}/${target.env}; add one with \`pave defs apply -f defs.yaml\` ` +
+            `(id, type: ${node.type}, driver: e.g. static or exec, criteria) — \`pave defs match --app ${target.app} --env ${target.env} --type ${node.type}\` explains the matching`,
+        });
+        continue;
+      }
       changes.push({
         address: node.address,
         type: node.type,
@@ -297,8 +303,18 @@ export async function planResources(
       });
       continue;
     }
-    const stays =
-      row.definition_id !== winner.id
+    // Provisioning would fail on it (`pave defs delete --force`): refused now, before anything changes.
+    if (!defined.has(row.definition_id)) {
+      problems.push({
+        path: node.address,
+        message: deletedDefinitionReason(row.definition_id),
+      });
+      continue;
+    }
+    const winner = explainMatch(matchable, matchQuery(target, node)).winner;
+    const stays = !winner
+      ? `stays on ${row.definition_id}; no definition matches it now`
+      : winner.id !== row.definition_id
         ? `stays on ${row.definition_id} (${winner.id} matches now; delete and recreate the resource to switch)`
         : undefined;
     const definition = byId.get(row.definition_id);
@@ -612,12 +628,14 @@ export type JournalNote = (entry: {
 }) => Promise<void>;
 
 /**
- * Provisions the resources of `workloads` in dependency order: creates missing ones, updates those whose
- * inputs changed (as their driver's `diff` says), replaces those the driver cannot change in place (deletes
- * with the stored inputs, then creates), keeps the rest, and returns every workload's resource outputs for
- * rendering. A stateful resource is replaced only with `allowDataLoss`; otherwise provisioning rejects naming
- * it. A kept or updated resource whose driver's `read` reports it gone rejects, naming `--recreate-missing`,
- * unless `recreateMissing` says to create it again (after a `delete` that clears whatever is left).
+ * Provisions the resources of `workloads` in dependency order, each existing one with the definition stored
+ * with it and each new one with the definition that matches it (as planResources plans them; rejects when
+ * there is none): creates missing ones, updates those whose inputs changed (as their driver's `diff` says),
+ * replaces those the driver cannot change in place (deletes with the stored inputs, then creates), keeps the
+ * rest, and returns every workload's resource outputs for rendering. A stateful resource is replaced only
+ * with `allowDataLoss`; otherwise provisioning rejects naming it. A kept or updated resource whose driver's
+ * `read` reports it gone rejects, naming `--recreate-missing`, unless `recreateMissing` says to create it
+ * again (after a `delete` that clears whatever is left).
  * Resources it created are deleted again if a later one fails (nothing is left half-created), and so is a
  * resource a driver created whose record cannot be stored (a replacement's too, whose row then goes with the
  * resource it replaced); it then rejects with ProvisioningError carrying the driver's message. Resources that
@@ -841,9 +859,14 @@ export async function provisionResources(
   try {
     for (const node of graph.nodes) {
       if (node.builtIn) continue;
-      const winner = explainMatch(candidates(definitions), matchQuery(target, node)).winner;
       const row = rows.get(node.address);
-      const definition = row ? byId.get(row.definition_id) : winner ? byId.get(winner.id) : undefined;
+      // An existing resource stays on its stored definition (planning refuses one whose definition was
+      // deleted; this catches one deleted since); only a new one is matched.
+      const matched = row
+        ? undefined
+        : explainMatch(candidates(definitions), matchQuery(target, node)).winner;
+      const definitionId = row?.definition_id ?? matched?.id;
+      const definition = definitionId === undefined ? undefined : byId.get(definitionId);
       if (!definition) {
         throw new ProvisioningError(
           row
