@@ -198,7 +198,10 @@ export class ProcessRuntime implements RuntimeDriver {
     const isolation = this.isolationOf(level);
     const problems: FieldProblem[] = workload.containers.flatMap((container) => {
       const problem = directoryAccessProblem(isolation, container.workingDir);
-      return problem ? [{ path: `containers.${container.name}.workingDir`, message: problem }] : [];
+      return [
+        ...(problem ? [{ path: `containers.${container.name}.workingDir`, message: problem }] : []),
+        ...hiddenDirectoryProblems(isolation, this.config.dataDir, target, container),
+      ];
     });
     if (problems.length > 0) {
       throw new InputError(
@@ -874,6 +877,47 @@ function warnOfScorePaths(workload: RenderedWorkload, ctx: DriverContext): void 
       { workload: workload.name, container: container.name },
     );
   }
+}
+
+/**
+ * What a container would show of the directories its isolation hides (Pave's data directory): it may not run
+ * in one of them, nor mount a volume inside one unless it is one of this environment's own volume-dir volumes
+ * (`<dataDir>/volumes/<app>/<env>/…`). The control plane only hands over volumes Pave provisioned for the
+ * environment; this keeps a bind from exposing the rest (the master key, other environments' volumes) whatever
+ * reaches the runtime.
+ */
+function hiddenDirectoryProblems(
+  isolation: Isolation,
+  dataDir: string,
+  target: RuntimeTarget,
+  container: RenderedContainer,
+): FieldProblem[] {
+  if (isolation.level === 'none') return [];
+  const hidden = isolation.hidden.map((dir) => resolve(dir));
+  const within = (path: string) => hidden.find((dir) => resolve(path) === dir || isInside(dir, path));
+  const problems: FieldProblem[] = [];
+  const where = `containers.${container.name}`;
+  const cwdIn = within(container.workingDir);
+  if (cwdIn) {
+    problems.push({
+      path: `${where}.workingDir`,
+      message:
+        `${resolve(container.workingDir)} is inside ${cwdIn}, which workloads may not see (Pave's data ` +
+        'directory): deploy from a directory outside it',
+    });
+  }
+  const ownVolumes = join(resolve(dataDir), 'volumes', target.app, target.env);
+  (container.volumes ?? []).forEach((volume, index) => {
+    const path = volume.path ? join(volume.source, volume.path) : volume.source;
+    const volumeIn = within(path);
+    if (volumeIn && !isInside(ownVolumes, path)) {
+      problems.push({
+        path: `${where}.volumes[${index}].source`,
+        message: `${resolve(path)} is inside ${volumeIn}, which workloads may not see, and not a volume of ${target.app}/${target.env}`,
+      });
+    }
+  });
+  return problems;
 }
 
 /** The host directories of a container's volumes (source, plus sub path), that exist. */

@@ -169,4 +169,43 @@ describe('workload isolation on the process runtime', () => {
       });
     },
   );
+
+  // Whatever reaches the runtime, a bind must not show what the sandbox hides: the data directory as the
+  // working directory, or a volume inside it that is not this environment's own.
+  it("refuses a working directory inside the data directory, and a volume there that is not the environment's own", async (context) => {
+    if (!host.bwrap) context.skip(`bubblewrap is not usable here: ${host.bwrapProblem}`);
+    const target = { app: 'shop', env: `hidden-${process.pid}` };
+    targets.push(target);
+    const isolated = runtime.isolated('sandbox');
+    await expect(
+      isolated.deploy(target, nodeWorkload('probe', { dir: dataDir, script: 'probe.cjs' }), testContext()),
+    ).rejects.toMatchObject({
+      name: 'InputError',
+      // (As root, the workload user also cannot read it.)
+      errors: expect.arrayContaining([
+        {
+          path: 'containers.main.workingDir',
+          message: `${dataDir} is inside ${dataDir}, which workloads may not see (Pave's data directory): deploy from a directory outside it`,
+        },
+      ]),
+    });
+    const others = join(dataDir, 'volumes', 'bank', 'prod', 'vault.data');
+    mkdirSync(others, { recursive: true, mode: 0o700 });
+    for (const source of [dataDir, others]) {
+      const workload = nodeWorkload('probe', {
+        dir: appDir,
+        script: 'probe.cjs',
+        container: { volumes: [{ source, target: '/data' }] },
+      });
+      await expect(isolated.deploy(target, workload, testContext())).rejects.toMatchObject({
+        name: 'InputError',
+        errors: [
+          {
+            path: 'containers.main.volumes[0].source',
+            message: `${source} is inside ${dataDir}, which workloads may not see, and not a volume of shop/${target.env}`,
+          },
+        ],
+      });
+    }
+  }, 60_000);
 });

@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import { posix } from 'node:path';
 import {
   InputError,
   manifestSource,
@@ -116,7 +117,7 @@ export async function renderSet(
           problems,
         ),
         ...probe('livenessProbe', container.livenessProbe, workloadPorts, `${where}.livenessProbe`, problems),
-        ...renderVolumes(container, expand),
+        ...renderVolumes(container, source.spec, expand, where, problems),
         ...(container.resources ? { resources: container.resources } : {}),
       });
     }
@@ -183,9 +184,21 @@ function renderFiles(
   });
 }
 
+/** The sources a Score volume may have: `${resources.NAME}`, as Score writes it, or its `source` output. */
+const VOLUME_SOURCE = /^\$\{resources\.([^.}]+)(?:\.source)?\}$/;
+
+/**
+ * A container's volumes, each mounting the directory of a `volume` resource of the workload (its `source`
+ * output), optionally a `path` inside it. Nothing else may be a source: a host path there would hand the
+ * workload whatever the runtime's host can read (Pave's data directory, another environment's volumes, the
+ * container engine's socket), and a `path` may not climb out of the volume.
+ */
 function renderVolumes(
   container: ScoreContainer,
+  spec: ScoreWorkload,
   expand: (text: string, path: string) => string,
+  where: string,
+  problems: FieldProblem[],
 ): { volumes?: RenderedVolume[] } {
   if (!container.volumes) return {};
   const entries: Array<[string, { source: string; path?: string; readOnly?: boolean }]> = Array.isArray(
@@ -194,12 +207,39 @@ function renderVolumes(
     ? container.volumes.map((volume) => [String(volume.target ?? ''), volume])
     : Object.entries(container.volumes);
   return {
-    volumes: entries.map(([target, volume]) => ({
-      source: expand(volume.source, `volumes.${target}.source`),
-      target,
-      ...(volume.path ? { path: volume.path } : {}),
-      ...(volume.readOnly ? { readOnly: true } : {}),
-    })),
+    volumes: entries.map(([target, volume]) => {
+      const at = `${where}.volumes.${target}`;
+      const name = VOLUME_SOURCE.exec(volume.source.trim())?.[1];
+      if (name === undefined || spec.resources?.[name]?.type !== 'volume') {
+        const volumes = Object.entries(spec.resources ?? {})
+          .filter(([, resource]) => resource.type === 'volume')
+          .map(([resource]) => `\${resources.${resource}}`);
+        problems.push({
+          path: `${at}.source`,
+          message:
+            `"${volume.source}" is not a volume resource of the workload: a volume's source must be ` +
+            `\${resources.NAME} of a resource of type volume under its resources ` +
+            `(${volumes.length ? `here: ${volumes.join(', ')}` : 'it declares none'}); ` +
+            'a workload mounts only volumes Pave provisions for its environment, never a host path',
+        });
+        return { source: '', target };
+      }
+      if (volume.path !== undefined) {
+        const inside = posix.normalize(volume.path);
+        if (posix.isAbsolute(inside) || inside === '..' || inside.startsWith('../')) {
+          problems.push({
+            path: `${at}.path`,
+            message: `"${volume.path}" climbs out of the volume: a path is relative to the volume's directory, inside it`,
+          });
+        }
+      }
+      return {
+        source: expand(`\${resources.${name}.source}`, `volumes.${target}.source`),
+        target,
+        ...(volume.path ? { path: volume.path } : {}),
+        ...(volume.readOnly ? { readOnly: true } : {}),
+      };
+    }),
   };
 }
 
