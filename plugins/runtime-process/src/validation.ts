@@ -34,6 +34,9 @@ export function shapeFailures(workload: WorkloadShape): CheckFailure[] {
     }));
 }
 
+/** The hosts a readiness probe may name: this machine's loopback. */
+const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
+
 /** Every reason the process runtime cannot run `workload`, at once; the message lists them all. */
 export function assertValid(target: RuntimeTarget, workload: RenderedWorkload): void {
   const problems = runtimeNameProblems(target, workload);
@@ -54,6 +57,17 @@ export function assertValid(target: RuntimeTarget, workload: RenderedWorkload): 
       });
     }
     problems.push(...checkFiles(container.name, container.files));
+    const host = container.readinessProbe?.httpGet?.host;
+    // The runtime probes from this machine, on the workload's own host port: another host would have Pave
+    // send requests where the workload's author points it.
+    if (host !== undefined && !LOOPBACK_NAMES.has(host.toLowerCase())) {
+      problems.push({
+        path: `${path}.readinessProbe.httpGet.host`,
+        message:
+          `"${host}" is not this machine: the process runtime probes the workload where it runs, so leave ` +
+          '`host` out (or use localhost, 127.0.0.1 or ::1)',
+      });
+    }
   }
   workload.ports.forEach((port, index) => {
     if (!Number.isInteger(port.hostPort) || port.hostPort < 1 || port.hostPort > 65535) {

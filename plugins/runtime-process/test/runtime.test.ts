@@ -898,6 +898,31 @@ describe('ProcessRuntime', () => {
     expect(await runtime.status(target, testContext())).toEqual([]);
   });
 
+  it('refuses a readiness probe aimed at another host, and probes a loopback one', async () => {
+    const runtime = newRuntime();
+    const target = newTarget();
+    const aimed = (host: string) =>
+      nodeWorkload('api', {
+        dir: fixtures,
+        script: 'server.cjs',
+        container: { readinessProbe: { httpGet: { port: 8080, path: '/', host } } },
+      });
+    for (const host of ['10.0.0.5', '169.254.169.254', 'db.internal']) {
+      await expect(runtime.deploy(target, aimed(host), testContext())).rejects.toMatchObject({
+        name: 'InputError',
+        errors: [
+          {
+            path: 'containers.main.readinessProbe.httpGet.host',
+            message:
+              `"${host}" is not this machine: the process runtime probes the workload where it runs, so ` +
+              'leave `host` out (or use localhost, 127.0.0.1 or ::1)',
+          },
+        ],
+      });
+    }
+    expect(await runtime.status(target, testContext())).toEqual([]);
+  });
+
   it('refuses to deploy a command that cannot be started, naming it, and leaves nothing running', async () => {
     const runtime = newRuntime();
     const target = newTarget();
