@@ -67,7 +67,8 @@ describe('pave status: sync and health', () => {
           currentDeployment: null,
           pendingDeployment: null,
           latestDeployment: null,
-          health: 'healthy',
+          health: 'unknown',
+          healthDetail: 'nothing deployed yet',
           target: { id: 'local', reachable: true },
           workloads: [],
         },
@@ -81,6 +82,27 @@ describe('pave status: sync and health', () => {
     expect(lines[3]).toMatch(
       /^dev\s+development\s+degraded\s+17 \(deploy, succeeded\)\s+failed \(18, rolled back\)\s+0\/1\s+http:\/\/api\.dev\.shop\.localhost:7300\/ http:\/\/127\.0\.0\.1:41001\s+api: crash-looping \(5 restarts\)$/,
     );
-    expect(lines[4]).toMatch(/^prod\s+production \(restricted\)\s+healthy\s+-\s+-\s+0\/0\s+-$/);
+    expect(lines[4]).toMatch(
+      /^prod\s+production \(restricted\)\s+unknown\s+-\s+-\s+0\/0\s+-\s+nothing deployed yet$/,
+    );
+  });
+
+  it('shows an environment whose first deployment failed as unknown, not healthy, saying nothing is deployed', () => {
+    const fresh: EnvironmentStatus = {
+      appId: 'orders',
+      envId: 'dev',
+      currentDeployment: null,
+      pendingDeployment: null,
+      latestDeployment: deployment({ id: '3', status: 'failed' }),
+      health: 'unknown',
+      healthDetail: 'nothing deployed yet',
+      target: { id: 'local', reachable: true },
+      workloads: [],
+    };
+    const lines = renderStatus(fresh, plain).split('\n');
+    expect(lines.slice(0, 2)).toEqual([
+      'orders/dev: nothing deployed yet',
+      'sync: failed (deployment 3); health: unknown (nothing deployed yet)',
+    ]);
   });
 });

@@ -44,7 +44,14 @@ export type Artifact = z.infer<typeof Artifact>;
 
 /** One Score file of an artifact, as text: the server validates it and reports problems at file:line:column. */
 export const ArtifactScoreFile = z.strictObject({
-  file: z.string().min(1).max(500).describe('The Score file’s path as CI knows it, for messages.'),
+  file: z
+    .string()
+    .min(1)
+    .max(500)
+    .describe(
+      'The Score file’s path relative to `dir`, i.e. its name (`pave artifacts push` sends that however the ' +
+        'path was typed), for messages; it is part of the deployment set.',
+    ),
   content: z
     .string()
     .max(512 * 1024)

@@ -23,7 +23,10 @@ export const WORKLOAD_MANIFEST_LIMITS = { count: 100, bytes: 256 * 1024 } as con
  */
 export const WorkloadManifest = z
   .strictObject({
-    /** The YAML file it was read from, as given on the command line (`k8s/netpol.yaml`). */
+    /**
+     * The YAML file it was read from, relative to the Score file's directory with `/` separators
+     * (`k8s/netpol.yaml`), however the path was typed: it is part of the deployment set.
+     */
     file: z.string().min(1).max(1000),
     /** Which document of the file it is, counted from 1 (empty documents count too). */
     document: z.number().int().min(1).max(10_000).optional(),
@@ -92,7 +95,10 @@ export const WorkloadSource = z.strictObject({
     .string()
     .min(1)
     .describe('Absolute directory of the Score file; the process runtime runs commands there.'),
-  /** The Score file's path, for messages. */
+  /**
+   * The Score file's name in `dir` (`score.yaml`), for messages. `pave deploy` sends it relative to `dir`, not
+   * as typed: it is part of the deployment set, which must not depend on the path given on the command line.
+   */
   file: z.string().optional(),
   manifests: z
     .array(WorkloadManifest)
@@ -351,7 +357,8 @@ export const DiffQuery = z.strictObject({
 /**
  * How a workload or environment is doing now, apart from how its last deployment went (as Argo CD separates
  * health from sync): `healthy` (ready), `progressing` (starting, not ready yet, or a deployment is running),
- * `degraded` (crash-looping, stopped or missing though it should run), `unknown` (the runtime cannot say).
+ * `degraded` (crash-looping, stopped or missing though it should run), `unknown` (the runtime cannot say, or
+ * nothing was ever deployed to say it of).
  */
 export const HealthStatus = z
   .enum(['healthy', 'progressing', 'degraded', 'unknown'])
@@ -372,8 +379,9 @@ export const EnvironmentStatus = z
         'The newest deployment whatever its status (the sync: did the last deployment succeed?); null: none yet.',
       ),
     health: HealthStatus.optional().describe(
-      'The worst health of its workloads (degraded > unknown > progressing > healthy); healthy when nothing ' +
-        'is deployed, unknown when the runtime target cannot be reached.',
+      'The worst health of its workloads (degraded > unknown > progressing > healthy); unknown when nothing ' +
+        'was deployed yet (no deployment succeeded) or the runtime target cannot be reached; healthy when the ' +
+        'current set has no workloads.',
     ),
     healthDetail: z
       .string()

@@ -17,7 +17,9 @@ const workload: ScoreWorkload = {
 function reportingRuntime(reports: Record<string, WorkloadStatus[] | Error>): RuntimeDriver {
   return {
     name: 'reporting',
-    deploy: async () => undefined,
+    deploy: async (target) => {
+      if (target.env === 'fresh') throw new Error('image registry.example.com/shop/api:1 not found');
+    },
     waitReady: async () => ({ ready: true }),
     remove: async () => undefined,
     destroy: async () => undefined,
@@ -51,6 +53,8 @@ describe.each(storeEngines)('the status of every environment of an app at once o
       ['gone', 'development'],
       ['prod', 'production'],
       ['stage', 'staging'],
+      ['emptied', 'development'],
+      ['fresh', 'development'],
     ]) {
       expect((await api.call('POST', '/apps/shop/envs', { id, type })).statusCode).toBe(201);
     }
@@ -60,6 +64,16 @@ describe.each(storeEngines)('the status of every environment of an app at once o
         minReadySeconds: 0,
       });
       expect(deployed.status).toBe('succeeded');
+    }
+    // Its first deployment fails: nothing is deployed there yet.
+    const failed = await api.deploy('shop', 'fresh', {
+      workloads: [{ spec: workload, dir: '/srv/app' }],
+      minReadySeconds: 0,
+    });
+    expect(failed.status).toBe('failed');
+    // Deployed, then every workload removed: its desired state is to run nothing.
+    for (const body of [{ workloads: [{ spec: workload, dir: '/srv/app' }] }, { remove: ['api'] }]) {
+      expect((await api.deploy('shop', 'emptied', { ...body, minReadySeconds: 0 })).status).toBe('succeeded');
     }
     reports.dev = [crashLooping];
     reports.stage = new Error('connect ENOENT /var/run/docker.sock');
@@ -77,10 +91,13 @@ describe.each(storeEngines)('the status of every environment of an app at once o
       status.environments.map((env) => [env.envId, env.type, env.restricted, env.health, env.healthDetail]),
     ).toEqual([
       ['dev', 'development', false, 'degraded', 'api: crash-looping (5 restarts)'],
+      // Nothing runs because nothing is meant to: healthy, as an Argo CD application without resources is.
+      ['emptied', 'development', false, 'healthy', undefined],
+      // The first deployment failed: with nothing deployed and nothing running, health cannot be known.
+      ['fresh', 'development', false, 'unknown', 'nothing deployed yet'],
       // Deployed and succeeded, yet the runtime runs nothing of it: sync and health disagree.
       ['gone', 'development', false, 'degraded', 'api: missing (deployed, but not running)'],
-      // Nothing deployed is healthy, as an Argo CD application without resources is.
-      ['prod', 'production', true, 'healthy', undefined],
+      ['prod', 'production', true, 'unknown', 'nothing deployed yet'],
       [
         'stage',
         'staging',
@@ -89,6 +106,8 @@ describe.each(storeEngines)('the status of every environment of an app at once o
         'the runtime target cannot be reached: connect ENOENT /var/run/docker.sock',
       ],
     ]);
+    const fresh = status.environments.find((env) => env.envId === 'fresh');
+    expect([fresh?.currentDeployment, fresh?.latestDeployment?.status]).toEqual([null, 'failed']);
     const gone = status.environments.find((env) => env.envId === 'gone');
     expect(gone?.latestDeployment?.status).toBe('succeeded');
     expect(status.environments.find((env) => env.envId === 'prod')?.latestDeployment).toBeNull();

@@ -39,7 +39,7 @@ describe('the health of a workload, apart from how its deployment went', () => {
 });
 
 describe('the health of an environment', () => {
-  const settled = { deploying: false, expected: [] as string[] };
+  const settled = { deploying: false, deployed: true, expected: [] as string[] };
 
   it('is the worst of its workloads: degraded > unknown > progressing > healthy, with the worst reasons', () => {
     const result = environmentHealth({
@@ -60,11 +60,23 @@ describe('the health of an environment', () => {
     });
   });
 
-  it('is healthy with nothing deployed (an Argo CD app without resources is), progressing while one deploys', () => {
-    expect(environmentHealth({ ...settled, workloads: [] }).environment).toEqual({ health: 'healthy' });
-    expect(environmentHealth({ ...settled, deploying: true, workloads: [] }).environment.health).toBe(
-      'progressing',
-    );
+  it('is unknown, not healthy, when nothing was ever deployed and nothing runs; progressing while one deploys', () => {
+    const fresh = { ...settled, deployed: false, workloads: [] };
+    expect(environmentHealth(fresh).environment).toEqual({
+      health: 'unknown',
+      detail: 'nothing deployed yet',
+    });
+    expect(environmentHealth({ ...fresh, deploying: true }).environment.health).toBe('progressing');
+    // What a failed first deployment left running still says how it is doing.
+    expect(
+      environmentHealth({ ...fresh, workloads: [workload('api', 'crash-looping', 2)] }).environment,
+    ).toEqual({ health: 'degraded', detail: 'api: crash-looping (2 restarts)' });
+  });
+
+  it('is healthy when its current set has no workloads on purpose (an Argo CD app without resources is)', () => {
+    expect(environmentHealth({ ...settled, workloads: [] }).environment).toEqual({
+      health: 'healthy',
+    });
   });
 
   it('is degraded when a workload of the current set is not running at all, unless a deployment runs', () => {

@@ -144,8 +144,10 @@ async function artifactScoreFiles(files: string[], io: CliIo): Promise<ArtifactS
   const { stringify } = await import('yaml');
   return Promise.all(
     loaded.workloads.map(async (workload) => {
+      // Named as loadScoreFiles names it, relative to `dir`: deploying the artifact then gives the same set as
+      // `pave deploy -f` of the same files, however either was typed.
       const file = workload.file ?? '';
-      const text = await readFile(resolve(file), 'utf8');
+      const text = await readFile(resolve(workload.dir, file), 'utf8');
       const asWritten = parseScore(text, file).workload;
       const inlined = JSON.stringify(asWritten) !== JSON.stringify(workload.spec);
       return { file, dir: workload.dir, content: inlined ? stringify(workload.spec) : text };

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
 import type {
   CreateDeploymentBody,
@@ -389,7 +389,9 @@ export function pruneFields(options: PruneOptions): Pick<CreateDeploymentBody, '
 /**
  * Reads and validates Score files for a deployment. Resolves with the workloads to send (each file's spec
  * with the files its containers mount by `source` inlined, see {@link inlineFileSources}; the absolute
- * directory of the Score file; its path as given) and every problem found in any file, one line each:
+ * directory of the Score file; its name in that directory, and its manifests' files relative to that
+ * directory, so that the deployment set is the same however the paths were typed and wherever from) and
+ * every problem found in any file, one line each, naming the files as given:
  * `file:line:column: path: message` from validation, `file: path: message` for a source that cannot be read,
  * and two files defining one workload. `manifestDirs[i]`, when given, is the `--manifests` directory of
  * `files[i]`: its Kubernetes manifests go with that workload (see readManifestsDir), and their problems are
@@ -426,14 +428,26 @@ export async function loadScoreFiles(
     const own =
       dir === undefined ? undefined : await (await import('../manifests-dir.ts')).readManifestsDir(dir, cwd);
     problems.push(...(own?.problems ?? []));
+    const scoreDir = dirname(path);
+    // Relative to the Score file's directory, not to `cwd`: `-f ./score.yaml` and `-f dev/orders/score.yaml`
+    // (from the parent directory) are the same workload, and their sets must be the same set.
+    const manifests = own?.manifests.map((entry) => ({
+      ...entry,
+      file: posixRelative(scoreDir, resolve(cwd, entry.file)),
+    }));
     workloads.push({
       spec: inlined.spec,
-      dir: dirname(path),
-      file,
-      ...(own && own.manifests.length > 0 ? { manifests: own.manifests } : {}),
+      dir: scoreDir,
+      file: basename(path),
+      ...(manifests && manifests.length > 0 ? { manifests } : {}),
     });
   }
   return { workloads, problems };
+}
+
+// `to` relative to `from` with `/` between its parts on every OS, so that a set made on Windows is the same.
+function posixRelative(from: string, to: string): string {
+  return relative(from, to).split(sep).join('/');
 }
 
 // Reads every file before validating any, so that a mistyped path is reported plainly, with all the others.

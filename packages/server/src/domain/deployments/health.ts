@@ -50,6 +50,11 @@ export interface EnvironmentHealthInput {
   deploying: boolean;
   /** The workloads of the environment's current set: each should run. */
   expected: readonly string[];
+  /**
+   * Whether the environment has a current set, i.e. a deployment into it succeeded. Without one and with
+   * nothing running, there is nothing whose health could be known.
+   */
+  deployed: boolean;
   /** What the runtime reports. */
   workloads: ReadonlyArray<Pick<WorkloadStatus, 'workload' | 'state' | 'restarts' | 'detail'>>;
 }
@@ -58,9 +63,11 @@ export interface EnvironmentHealthInput {
  * The health of an environment and of each workload the runtime reports. The environment's is the worst of
  * its workloads' (degraded > unknown > progressing > healthy), its detail the reasons of the workloads that
  * are that bad. A workload of the current set that the runtime does not report is degraded (missing), or
- * progressing while a deployment runs. Unreachable targets are unknown. An environment with nothing deployed
- * and nothing running is healthy, as an Argo CD application without resources is; a deployment on its way
- * makes it progressing.
+ * progressing while a deployment runs. Unreachable targets are unknown. An environment nothing was ever
+ * deployed into (no deployment succeeded, say the first one failed) with nothing running is unknown, `nothing
+ * deployed yet`, as Argo CD does not call an application healthy whose resources are missing; one whose current
+ * set was emptied on purpose (every workload removed) is healthy, as an Argo CD application without resources
+ * is. A deployment on its way makes either progressing.
  */
 export function environmentHealth(input: EnvironmentHealthInput): {
   environment: HealthAssessment;
@@ -88,8 +95,10 @@ export function environmentHealth(input: EnvironmentHealthInput): {
         : { health: 'degraded', detail: `${name}: missing (deployed, but not running)` },
     );
   }
-  if (input.deploying && assessments.length === 0) {
+  if (assessments.length === 0 && input.deploying) {
     assessments.push({ health: 'progressing', detail: 'a deployment is running' });
+  } else if (assessments.length === 0 && !input.deployed) {
+    assessments.push({ health: 'unknown', detail: 'nothing deployed yet' });
   }
   return { environment: worstOf(assessments), workloads };
 }

@@ -71,6 +71,7 @@ export async function environmentStatus(
   const health = environmentHealth({
     unreachable: unreachable ?? undefined,
     deploying: pending !== undefined,
+    deployed: Boolean(environment.current_set_id),
     expected,
     workloads,
   });
