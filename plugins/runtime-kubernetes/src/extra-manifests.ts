@@ -28,6 +28,7 @@ import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClai
 import { ResourceQuota } from 'kubernetes-models/v1/ResourceQuota';
 import { Service } from 'kubernetes-models/v1/Service';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
+import { checkManifestPolicy, type ManifestPolicy } from './manifest-policy.ts';
 import { validateObject, type ModelClass } from './validate.ts';
 
 /*
@@ -162,6 +163,13 @@ export interface ExtraManifestTarget {
   labels: Record<string, string>;
   /** Whether cluster-scoped kinds ({@link CLUSTER_SCOPED_KINDS}) are accepted (the target's setting). */
   allowClusterScoped?: boolean;
+  /**
+   * The target's bounds on developers' manifests (its `manifests` setting; `{}` for the defaults). Absent for
+   * objects the platform team wrote (profiles' objects), which are not bounded.
+   */
+  policy?: ManifestPolicy;
+  /** `namespace` is a stand-in (a deployment is only checked): the bindings' subjects are checked later. */
+  namespaceUnknown?: boolean;
 }
 
 /** An object a manifest renders, with whether it lives in a namespace. */
@@ -174,8 +182,9 @@ export interface ExtraObject {
 /**
  * The objects of a workload's own manifests: each with `metadata.namespace` set to the environment's namespace
  * (cluster-scoped kinds get none) and the workload's labels added. A manifest naming another namespace, of a
- * cluster-scoped kind the target does not allow, or that fails its schema (see SCHEMAS) or the generic checks
- * adds problems at `<source>: <JSON pointer>`, e.g. `k8s/netpol.yaml#2: /spec/podSelector`; it is left out.
+ * cluster-scoped kind the target does not allow, that fails its schema (see SCHEMAS) or the generic checks,
+ * or that `target.policy` refuses (see checkManifestPolicy) adds problems at `<source>: <JSON pointer>`, e.g.
+ * `k8s/netpol.yaml#2: /spec/podSelector`; it is left out.
  */
 export function renderExtraManifests(
   manifests: readonly ExtraManifest[],
@@ -231,11 +240,14 @@ export function renderExtraManifests(
         labels: { ...labels, ...target.labels },
       },
     };
-    const found = validateObject(object, { model: SCHEMAS.get(`${apiVersion} ${kind}`) ?? null, namespaced });
-    if (found.length > 0) {
-      problems.push(...found.map((problem) => ({ path: at(problem.path), message: problem.message })));
-      continue;
+    const before = problems.length;
+    if (target.policy) {
+      const scope = target.namespaceUnknown ? {} : { namespace: target.namespace };
+      if (!checkManifestPolicy(object, source, target.policy, scope, problems)) continue;
     }
+    const found = validateObject(object, { model: SCHEMAS.get(`${apiVersion} ${kind}`) ?? null, namespaced });
+    problems.push(...found.map((problem) => ({ path: at(problem.path), message: problem.message })));
+    if (problems.length > before) continue;
     objects.push({ object, namespaced, source });
   }
   return objects;

@@ -49,4 +49,10 @@ export {
   type RolloutStatus,
 } from './apply.ts';
 export { labelValue } from './names.ts';
+export {
+  DEFAULT_MANIFEST_KINDS,
+  checkManifestPolicy,
+  manifestPolicyProblems,
+  type ManifestPolicy,
+} from './manifest-policy.ts';
 export { KubernetesRuntime, type KubernetesRuntimeConfig, type KubernetesRuntimeDeps } from './runtime.ts';

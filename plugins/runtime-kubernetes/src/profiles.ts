@@ -3,21 +3,12 @@ import { ManifestPatchError, applyManifestPatches } from '@pave/core/profile-pat
 import type { RenderedWorkload } from '@pave/plugin-api';
 
 /*
- * Workload profiles (RenderedWorkload.profiles) in the Kubernetes runtime. Their extra objects join the
- * workload's own manifests (see extra-manifests.ts: placed in the namespace, labelled as the workload's,
- * checked, applied and pruned with it); their patches are applied to the objects rendered for the workload,
- * which are then validated like any other.
+ * Workload profiles (RenderedWorkload.profiles) in the Kubernetes runtime. Their extra objects are handled
+ * like the workload's own manifests (see extra-manifests.ts: placed in the namespace, labelled as the
+ * workload's, checked, applied and pruned with it) but not bounded by the target's `manifests` setting: the
+ * platform team wrote them. Their patches are applied to the objects Pave renders for the workload only, not
+ * to the developer's manifests, whose shape Pave does not know; those the `manifests` setting bounds instead.
  */
-
-/**
- * `workload` with its profiles' extra objects after its own manifests (`manifests`), so that both are placed,
- * labelled, validated and pruned the same way. Without profile objects, `workload` itself.
- */
-export function withProfileObjects(workload: RenderedWorkload): RenderedWorkload {
-  const objects = workload.profiles?.objects ?? [];
-  if (objects.length === 0) return workload;
-  return { ...workload, manifests: [...(workload.manifests ?? []), ...objects] };
-}
 
 /**
  * The objects rendered for one workload with its profiles' patches applied: each patch, in order, to every

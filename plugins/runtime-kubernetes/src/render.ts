@@ -17,7 +17,8 @@ import type { IVolumeMount } from 'kubernetes-models/v1/VolumeMount';
 import { dataKey, dns1035Label, labelValue } from './names.ts';
 import { assertValidManifests } from './validate.ts';
 import { kindKey, kindRank, renderExtraManifests } from './extra-manifests.ts';
-import { applyProfilePatches, withProfileObjects } from './profiles.ts';
+import type { ManifestPolicy } from './manifest-policy.ts';
+import { applyProfilePatches } from './profiles.ts';
 
 /** Every kind Pave renders, as the kubernetes-models types that check their fields at compile time. */
 export type KubernetesManifest =
@@ -111,6 +112,11 @@ export interface RenderManifestsInput {
    * are refused.
    */
   allowClusterScoped?: boolean;
+  /**
+   * What workloads' own manifests (`--manifests`) may contain: the target's `manifests` setting (see
+   * ManifestPolicy); default its defaults. Profiles' objects are the platform team's and are not bounded.
+   */
+  manifestPolicy?: ManifestPolicy;
 }
 
 /**
@@ -149,7 +155,7 @@ export function renderManifests(input: RenderManifestsInput): KubernetesManifest
   // The developer's own manifests (`--manifests`) come last, so a clash with an object of Pave's is theirs.
   const extraKeys = new Set<string>();
   for (const workload of input.workloads) {
-    for (const key of addExtraManifests(input, withProfileObjects(workload), objects, problems)) {
+    for (const key of addExtraManifests(input, workload, objects, problems)) {
       extraKeys.add(key);
     }
   }
@@ -170,8 +176,8 @@ function objectKey(object: { kind: string; metadata?: { name?: string } }): stri
 }
 
 /**
- * Adds `workload`'s own manifests to `objects` (see renderExtraManifests), refusing one that has the kind and
- * name of another object, and records their kinds on the workload's Deployment (ANNOTATIONS.manifestKinds) so
+ * Adds `workload`'s own manifests, bounded by `input.manifestPolicy`, then its profiles' objects, to `objects`
+ * (see renderExtraManifests), refusing one that has the kind and name of another object, and records their kinds on the workload's Deployment (ANNOTATIONS.manifestKinds) so
  * that a later deploy prunes them when they are gone. Returns the keys of the objects added.
  */
 function addExtraManifests(
@@ -180,16 +186,20 @@ function addExtraManifests(
   objects: Map<string, KubernetesManifest>,
   problems: FieldProblem[],
 ): string[] {
-  if (!workload.manifests?.length) return [];
-  const extras = renderExtraManifests(
-    workload.manifests,
-    {
-      namespace: input.namespace,
-      labels: workloadLabels(input, workload.name),
-      ...(input.allowClusterScoped ? { allowClusterScoped: true } : {}),
-    },
-    problems,
-  );
+  const place = {
+    namespace: input.namespace,
+    labels: workloadLabels(input, workload.name),
+    ...(input.allowClusterScoped ? { allowClusterScoped: true } : {}),
+  };
+  const extras = [
+    ...renderExtraManifests(
+      workload.manifests ?? [],
+      { ...place, policy: input.manifestPolicy ?? {} },
+      problems,
+    ),
+    ...renderExtraManifests(workload.profiles?.objects ?? [], place, problems),
+  ];
+  if (extras.length === 0) return [];
   const keys: string[] = [];
   const kinds = new Map<string, { apiVersion: string; kind: string; namespaced: boolean }>();
   for (const { object, namespaced, source } of extras) {

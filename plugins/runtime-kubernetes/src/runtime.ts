@@ -50,6 +50,7 @@ import {
 } from './render.ts';
 import { manifestsToYaml } from './yaml.ts';
 import { renderExtraManifests } from './extra-manifests.ts';
+import { manifestPolicyProblems, type ManifestPolicy } from './manifest-policy.ts';
 
 /** Configuration of the Kubernetes runtime. */
 export interface KubernetesRuntimeConfig {
@@ -69,6 +70,12 @@ export interface KubernetesRuntimeConfig {
    * environment of the cluster, so only a platform team that trusts its deployers turns this on.
    */
   allowClusterScoped?: boolean;
+  /**
+   * What developers' own manifests may contain (see ManifestPolicy): `allow` (default true), `kinds` (default
+   * DEFAULT_MANIFEST_KINDS: no RBAC, Ingress or custom resources) and `privileged` (default false: no pod
+   * template that uses the node, no binding beyond a Role to the namespace's service accounts).
+   */
+  manifests?: ManifestPolicy;
 }
 
 /** What the Kubernetes runtime takes from its surroundings (replaceable in tests). */
@@ -106,7 +113,7 @@ export class KubernetesRuntime implements RuntimeDriver {
 
   /**
    * The Kubernetes runtime for `config` (a runtime target's `config`: kubeconfig, context, namespacePattern,
-   * readyTimeoutMs, pollMs); the kubeconfig is read on first use, not here. Throws InputError listing every
+   * readyTimeoutMs, pollMs, allowClusterScoped, manifests); the kubeconfig is read on first use, not here. Throws InputError listing every
    * setting of the wrong type.
    */
   static fromConfig(config: KubernetesRuntimeConfig = {}, deps?: KubernetesRuntimeDeps): KubernetesRuntime {
@@ -123,6 +130,7 @@ export class KubernetesRuntime implements RuntimeDriver {
       ...(settings.allowClusterScoped !== undefined && typeof settings.allowClusterScoped !== 'boolean'
         ? [{ path: 'config.allowClusterScoped', message: 'must be true or false' }]
         : []),
+      ...manifestPolicyProblems(settings.manifests),
     ];
     if (problems.length > 0) {
       throw new InputError('the kubernetes runtime target has invalid settings', problems);
@@ -132,9 +140,11 @@ export class KubernetesRuntime implements RuntimeDriver {
 
   /**
    * Why the workload's own manifests (`--manifests`) cannot be deployed, as far as that is known without the
-   * environment: cluster-scoped kinds the target does not allow, and manifests that fail their schema or the
-   * generic checks (see renderExtraManifests), each reason starting with the manifest's `file#document`.
-   * Whether a manifest names another namespace is checked when it is deployed.
+   * environment: cluster-scoped kinds the target does not allow, what the target's `manifests` setting refuses
+   * (kinds, and fields such as a privileged container, see checkManifestPolicy), and manifests that fail their
+   * schema or the generic checks (see renderExtraManifests), each reason starting with the manifest's
+   * `file#document` and the JSON pointer. Whether a manifest names another namespace, or binds a service
+   * account of another one, is checked when it is deployed.
    */
   check(workload: WorkloadShape): CheckFailure[] {
     if (!workload.manifests?.length) return [];
@@ -147,7 +157,9 @@ export class KubernetesRuntime implements RuntimeDriver {
       }),
       {
         namespace: 'pave-check',
+        namespaceUnknown: true,
         labels: {},
+        policy: this.config.manifests ?? {},
         ...(this.config.allowClusterScoped ? { allowClusterScoped: true } : {}),
       },
       problems,
@@ -186,6 +198,7 @@ export class KubernetesRuntime implements RuntimeDriver {
         routes: environment.routes,
         secretKeys: environment.secretKeys,
         ...(this.config.allowClusterScoped ? { allowClusterScoped: true } : {}),
+        ...(this.config.manifests ? { manifestPolicy: this.config.manifests } : {}),
       }),
     );
   }
@@ -210,6 +223,7 @@ export class KubernetesRuntime implements RuntimeDriver {
       workloads: [workload],
       secretKeys: (_name, container) => secretKeys(workload, container),
       ...(this.config.allowClusterScoped ? { allowClusterScoped: true } : {}),
+      ...(this.config.manifests ? { manifestPolicy: this.config.manifests } : {}),
     });
     const clients = await this.clients();
     const log = { app: target.app, env: target.env, workload: workload.name, namespace, hash: workload.hash };

@@ -1,6 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DriverContext, ExtraManifest, RenderedWorkload } from '@pave/plugin-api';
-import { KubernetesRuntime, renderManifests } from '../src/index.ts';
+import {
+  DEFAULT_MANIFEST_KINDS,
+  KubernetesRuntime,
+  renderManifests,
+  type KubernetesRuntimeConfig,
+} from '../src/index.ts';
 import { startFakeCluster, type FakeCluster, type FakeKubeApi } from './support/fake-kube-api.ts';
 import { NAMESPACE, twoWorkloadsApp } from './support/two-workloads.ts';
 
@@ -39,12 +44,16 @@ function apiWith(manifests: ExtraManifest[]): RenderedWorkload {
   return { ...api, manifests };
 }
 
-function renderWith(manifests: ExtraManifest[], allowClusterScoped = false) {
+// The kinds beyond the defaults these tests ship need the target to list them (see manifest-policy.test.ts).
+const WITH_CLUSTER_ROLE = { kinds: [...DEFAULT_MANIFEST_KINDS, 'ClusterRole'] };
+
+function renderWith(manifests: ExtraManifest[], allowClusterScoped = false, kinds?: string[]) {
   const app = twoWorkloadsApp();
   return renderManifests({
     ...app,
     workloads: [apiWith(manifests), ...app.workloads.slice(1)],
-    ...(allowClusterScoped ? { allowClusterScoped: true } : {}),
+    ...(allowClusterScoped ? { allowClusterScoped: true, manifestPolicy: WITH_CLUSTER_ROLE } : {}),
+    ...(kinds ? { manifestPolicy: { kinds } } : {}),
   });
 }
 
@@ -137,30 +146,39 @@ describe("a workload's own manifests (--manifests)", () => {
     expect(paths.some((path) => path.startsWith('k8s/b.yaml#3: /spec/policyTypes/0'))).toBe(true);
   });
 
-  it('accepts a custom resource with the generic checks only', () => {
-    const objects = renderWith([
-      {
-        source: 'k8s/cert.yaml#1',
-        manifest: {
-          apiVersion: 'cert-manager.io/v1',
-          kind: 'Certificate',
-          metadata: { name: 'api-tls' },
-          spec: { secretName: 'api-tls' },
-        },
-      },
-    ]);
-    expect(objects.at(-1)).toMatchObject({ kind: 'Certificate', metadata: { namespace: NAMESPACE } });
-    const error = caught(() =>
-      renderWith([
+  it('accepts a custom resource the target lists with the generic checks only', () => {
+    const certificates = ['cert-manager.io/Certificate'];
+    const objects = renderWith(
+      [
         {
           source: 'k8s/cert.yaml#1',
           manifest: {
             apiVersion: 'cert-manager.io/v1',
             kind: 'Certificate',
-            metadata: { name: 'Not_A_Name' },
+            metadata: { name: 'api-tls' },
+            spec: { secretName: 'api-tls' },
           },
         },
-      ]),
+      ],
+      false,
+      certificates,
+    );
+    expect(objects.at(-1)).toMatchObject({ kind: 'Certificate', metadata: { namespace: NAMESPACE } });
+    const error = caught(() =>
+      renderWith(
+        [
+          {
+            source: 'k8s/cert.yaml#1',
+            manifest: {
+              apiVersion: 'cert-manager.io/v1',
+              kind: 'Certificate',
+              metadata: { name: 'Not_A_Name' },
+            },
+          },
+        ],
+        false,
+        certificates,
+      ),
     );
     expect(error.errors.map((problem) => problem.path)).toEqual(['k8s/cert.yaml#1: /metadata/name']);
   });
@@ -183,7 +201,7 @@ afterEach(async () => {
 });
 
 async function clusterRuntime(
-  config: { allowClusterScoped?: boolean } = {},
+  config: KubernetesRuntimeConfig = {},
 ): Promise<{ cluster: FakeCluster; runtime: KubernetesRuntime }> {
   const started = await startFakeCluster();
   api = started.api;
@@ -228,7 +246,10 @@ describe("the kubernetes runtime with a workload's own manifests", () => {
   });
 
   it('applies a ClusterRole when the target allows it, keeps it on the next deploy, and deletes it on remove', async () => {
-    const { cluster, runtime } = await clusterRuntime({ allowClusterScoped: true });
+    const { cluster, runtime } = await clusterRuntime({
+      allowClusterScoped: true,
+      manifests: WITH_CLUSTER_ROLE,
+    });
     await runtime.deploy(target, apiWith([CLUSTER_ROLE]), context());
     expect(stored(cluster)).toContain('clusterroles//api-reader');
     await runtime.deploy(target, apiWith([CLUSTER_ROLE]), context());
@@ -257,9 +278,11 @@ describe('checking a workload’s own manifests when a deployment is planned', (
         reason: expect.stringMatching(/^k8s\/rbac\.yaml#1: \/kind: ClusterRole is cluster-scoped/),
       },
     ]);
-    expect(KubernetesRuntime.fromConfig({ allowClusterScoped: true }).check(shape([CLUSTER_ROLE]))).toEqual(
-      [],
-    );
+    expect(
+      KubernetesRuntime.fromConfig({ allowClusterScoped: true, manifests: WITH_CLUSTER_ROLE }).check(
+        shape([CLUSTER_ROLE]),
+      ),
+    ).toEqual([]);
     // Another namespace is only known to be wrong once the environment is: deploy refuses it.
     const elsewhere = {
       ...CONFIG_MAP,

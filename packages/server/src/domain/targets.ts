@@ -99,8 +99,38 @@ export async function matchTarget(
 const CONFIG_KEYS: Record<RuntimeType, string[]> = {
   process: ['isolation'],
   docker: ['socketPath', 'host', 'port'],
-  kubernetes: ['kubeconfig', 'context', 'namespacePattern', 'allowClusterScoped'],
+  kubernetes: ['kubeconfig', 'context', 'namespacePattern', 'allowClusterScoped', 'manifests'],
 };
+
+/**
+ * The shape of a kubernetes target's `manifests` setting (what developers' own manifests may contain:
+ * `allow`, `kinds`, `privileged`; see docs/kubernetes-yaml.md). The runtime checks the kinds' names when it
+ * is built from the target; this refuses a wrong shape when the target is applied, before any deployment.
+ */
+function manifestsSettingProblems(value: unknown, path: string): Array<{ path: string; message: string }> {
+  if (value === undefined) return [];
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return [{ path, message: 'must be a mapping of allow, kinds, privileged' }];
+  }
+  const setting = value as Record<string, unknown>;
+  const problems: Array<{ path: string; message: string }> = [];
+  for (const [key, field] of Object.entries(setting)) {
+    if (key === 'allow' || key === 'privileged') {
+      if (typeof field !== 'boolean')
+        problems.push({ path: `${path}/${key}`, message: 'must be true or false' });
+    } else if (key === 'kinds') {
+      if (!Array.isArray(field) || field.some((kind) => typeof kind !== 'string' || kind === '')) {
+        problems.push({
+          path: `${path}/kinds`,
+          message: 'must be a list of kinds: built-in ones by name (NetworkPolicy), others as group/Kind',
+        });
+      }
+    } else {
+      problems.push({ path: `${path}/${key}`, message: 'the setting takes allow, kinds, privileged' });
+    }
+  }
+  return problems;
+}
 
 /**
  * Applies targets declaratively (create or update; others stay). Refuses, changing nothing, config keys the
@@ -134,6 +164,7 @@ export async function applyTargets(
         message: `must be true or false (accept workloads' own cluster-scoped manifests), not ${JSON.stringify(allowClusterScoped)}`,
       });
     }
+    problems.push(...manifestsSettingProblems(target.config.manifests, `/targets/${index}/config/manifests`));
     const isolation = target.config.isolation;
     if (
       target.type === 'process' &&
