@@ -106,6 +106,12 @@ describe('resources end to end: embedded defaults, shared servers, refactoring, 
     expect(JSON.parse((await api('dev', 'GET', '/keys/color')).body)).toEqual({ value: 'blue' });
     const whoami = JSON.parse((await api('dev', 'GET', '/whoami')).body);
     expect(whoami.host).toBe('api.dev.shop.localhost');
+    // A full URL as the request target is refused, not forwarded (it answered 500).
+    const absolute = await api('dev', 'GET', `${server.url}/api/v1/whoami`);
+    expect(absolute.status).toBe(400);
+    expect(JSON.parse(absolute.body).detail).toBe(
+      `the request target must be a path, not "${server.url}/api/v1/whoami"`,
+    );
     const list = await resources('dev');
     expect(list.map((r) => [r.address, r.type, r.definitionId])).toEqual([
       ['api.cache', 'redis', 'default-redis'],

@@ -21,6 +21,13 @@ export async function proxyRoutes(app: FastifyInstance, routes: RouteTable): Pro
 
   /** Answers a request for a `*.localhost` host: through to its route's workload, or with a 404 problem. */
   async function forward(request: FastifyRequest, reply: FastifyReply, host: string) {
+    // A full URL or `*` as the request target (absolute or asterisk form) cannot be appended to the workload's
+    // address; only a path goes through.
+    if (!request.url.startsWith('/')) {
+      return sendProblem(request, reply, 400, `the request target must be a path, not "${request.url}"`, [
+        { path: 'url', message: `send the path on http://${host} alone, e.g. GET /orders` },
+      ]);
+    }
     const path = request.url.split('?')[0] ?? '/';
     const route = await routes.lookup(host, path);
     if (!route) {
