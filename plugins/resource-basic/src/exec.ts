@@ -570,8 +570,10 @@ function commandError(
     tail.length > 0
       ? `last ${tail.length} line(s) of stderr:\n${tail.map((line) => `  | ${line}`).join('\n')}`
       : 'stderr was empty';
+  // "exited with code 1" says it already.
+  const status = /^exited with code /.test(reason) ? '' : ` (exit code ${exit}${signal})`;
   const message =
     `exec ${action} of ${scope.address} (app ${scope.app}, env ${scope.env}) failed: ` +
-    `the command "${basename(argv[0] ?? '')}" ${reason} (exit code ${exit}${signal}); ${stderr}`;
+    `the command "${basename(argv[0] ?? '')}" ${reason}${status}; ${stderr}`;
   return new ExecCommandError(message, action, result.exitCode, tail, result.started);
 }

@@ -166,7 +166,7 @@ exit 7
     const error = (await driver.read('x', inputs, ctx).catch((e: unknown) => e)) as ExecCommandError;
     expect(error).toBeInstanceOf(ExecCommandError);
     expect(error.exitCode).toBe(7);
-    expect(error.message).toContain('exit code 7');
+    expect(error.message).toContain('exited with code 7');
     expect(error.message).toContain('exec read of api.volume');
     expect(error.stderrTail).toEqual(Array.from({ length: 20 }, (_, i) => `problem ${i + 11}`));
     expect(error.message).toMatch(/\| problem 11$/m);
@@ -181,7 +181,7 @@ exit 7
     });
     inputs.driverInputs.env = { TOKEN: 'tok-991' };
     const error = (await driver.read('x', inputs, ctx).catch((e: unknown) => e)) as ExecCommandError;
-    expect(error.message).toContain('exit code 2');
+    expect(error.message).toContain('exited with code 2');
     expect(error.message).toContain('"apiKey":"***"');
     expect(error.message).toContain('using ***');
     expect(error.message).not.toContain('hunter2');
@@ -248,7 +248,10 @@ exit 7
   it('says so when the compensating delete fails too', async () => {
     const inputs = scriptInputs(`printf '%s failed\\n' "$PAVE_ACTION" >&2\nexit 1\n`);
     const error = (await driver.create(inputs, ctx).catch((e: unknown) => e)) as ExecCommandError;
-    expect(error.message).toMatch(/^exec create of api.volume .*exit code 1.*\n {2}\| create failed/s);
+    expect(error.message).toMatch(
+      /^exec create of api.volume .*exited with code 1; last 1 line\(s\) of stderr:\n {2}\| create failed/s,
+    );
+    expect(error.message).not.toContain('(exit code');
     expect(error.message).toMatch(/compensating delete failed as well, so the resource may still exist/);
     expect(error.message).toMatch(/exec delete of api.volume .*\n {2}\| delete failed/s);
   });
