@@ -3,6 +3,7 @@ import {
   ConflictError,
   InputError,
   NotFoundError,
+  RESOURCE_TYPES,
   explainMatch,
   findDefinitionConflicts,
   type ApplyDefinitionsBody,
@@ -139,6 +140,34 @@ export function candidates(
   return definitions.map((d) => ({ id: d.id, type: d.type, criteria: d.criteria, builtIn: d.builtIn }));
 }
 
+/** A URL with a password in it (`postgres://admin:pw@db/`), unless the password is a placeholder. */
+const URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/@:\s]*:(?![^@]*\$\{)[^/@\s]+@/i;
+
+/**
+ * Secrets a definition keeps in `driverInputs.values`, which Pave stores and shows in plain text (`pave defs
+ * get`): a secret output of its type (a `password` of postgres), or any URL with a password in it (an
+ * `adminUrl`). They belong in `driverInputs.secrets`, which is encrypted and never shown; refused here so
+ * that they are never stored, rather than when a deployment first uses the definition.
+ */
+function plainSecretProblems(
+  definition: { type: string; driverInputs: { values?: Record<string, unknown> } },
+  path: string,
+): Array<{ path: string; message: string }> {
+  const secretOutputs = new Set(RESOURCE_TYPES[definition.type]?.secretOutputs ?? []);
+  const move = 'move it to driverInputs.secrets, which Pave stores encrypted and never shows';
+  return Object.entries(definition.driverInputs.values ?? {}).flatMap(([key, value]) => {
+    if (secretOutputs.has(key)) {
+      return [
+        { path: `${path}/${key}`, message: `"${key}" is a secret of ${definition.type} resources: ${move}` },
+      ];
+    }
+    if (typeof value === 'string' && URL_WITH_PASSWORD.test(value)) {
+      return [{ path: `${path}/${key}`, message: `holds a URL with a password in it: ${move}` }];
+    }
+    return [];
+  });
+}
+
 /**
  * Applies definitions declaratively: creates new ones, updates changed ones, leaves unchanged and unnamed
  * ones alone (so applying the same file twice changes nothing). Refuses, changing nothing, definitions
@@ -175,6 +204,7 @@ export async function applyDefinitions(
         message: `no resource driver "${definition.driver}"; known drivers: ${knownDrivers.join(', ')}`,
       });
     }
+    problems.push(...plainSecretProblems(definition, `/definitions/${index}/driverInputs/values`));
   });
   if (problems.length) throw new InputError('the resource definitions cannot be applied', problems);
 
