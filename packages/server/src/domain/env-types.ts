@@ -140,3 +140,34 @@ export async function updateEnvType(
     return after;
   });
 }
+
+/**
+ * A problem at each criterion of `items` that names an environment type that does not exist: such a criterion
+ * never matches, so a typo (`prodution`) would leave a production guardrail, definition or target silently
+ * unused. Each item's `path` is the JSON pointer of its criteria list.
+ */
+export async function unknownEnvTypeProblems(
+  db: Executor,
+  items: ReadonlyArray<{
+    path: string;
+    criteria?: ReadonlyArray<{ envType?: string | undefined }> | undefined;
+  }>,
+): Promise<Array<{ path: string; message: string }>> {
+  const named = items.flatMap((item) => (item.criteria ?? []).flatMap((c) => (c.envType ? [c.envType] : [])));
+  if (named.length === 0) return [];
+  const known = (await db.selectFrom('env_types').select('id').orderBy('id').execute()).map((row) => row.id);
+  return items.flatMap(({ path, criteria }) =>
+    (criteria ?? []).flatMap((criterion, index) =>
+      criterion.envType === undefined || known.includes(criterion.envType)
+        ? []
+        : [
+            {
+              path: `${path}/${index}/envType`,
+              message:
+                `environment type "${criterion.envType}" does not exist (there are: ${known.join(', ')}), so ` +
+                `this criterion would never match; fix the name, or create the type first (\`pave env-types create ${criterion.envType}\`)`,
+            },
+          ],
+    ),
+  );
+}

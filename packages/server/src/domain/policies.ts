@@ -24,6 +24,7 @@ import { recordAudit } from './audit.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { now, type RequestContext } from './context.ts';
 import { environmentRow } from './environments.ts';
+import { unknownEnvTypeProblems } from './env-types.ts';
 import { latestValuesVersion, valuesContent } from './values.ts';
 import { loadSet, type SetWorkloads } from './deployments/sets.ts';
 import { journal, type DeploymentRequest } from './deployments/records.ts';
@@ -120,7 +121,16 @@ export async function applyPolicies(
   context: RequestContext,
   body: ApplyPoliciesBody,
 ): Promise<PoliciesPlan> {
-  const problems = policyProblems(body.policies);
+  const problems = [
+    ...policyProblems(body.policies),
+    ...(await unknownEnvTypeProblems(
+      store.db,
+      body.policies.map((policy, index) => ({
+        path: `/policies/${index}/criteria`,
+        criteria: policy.criteria,
+      })),
+    )),
+  ];
   if (problems.length) throw new InputError('the policies cannot be applied', problems);
   return store.transaction(async (tx) => {
     const existing = new Map(

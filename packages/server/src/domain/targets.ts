@@ -20,6 +20,7 @@ import { recordAudit } from './audit.ts';
 import { recordEvent } from './events.ts';
 import { now, type RequestContext } from './context.ts';
 import { canonicalJson } from './canonical-json.ts';
+import { unknownEnvTypeProblems } from './env-types.ts';
 
 /** The target every environment runs on until a platform team's target matches it: local processes. */
 export const LOCAL_TARGET: RuntimeTargetSpec = { id: 'local', type: 'process', config: {}, criteria: [] };
@@ -177,6 +178,15 @@ export async function applyTargets(
       });
     }
   });
+  problems.push(
+    ...(await unknownEnvTypeProblems(
+      store.db,
+      body.targets.map((target, index) => ({
+        path: `/targets/${index}/criteria`,
+        criteria: target.criteria,
+      })),
+    )),
+  );
   if (problems.length) throw new InputError('the runtime targets cannot be applied', problems);
   return store.transaction(async (tx) => {
     const existing = new Map(

@@ -22,6 +22,7 @@ import { recordAudit } from '../audit.ts';
 import { recordEvent } from '../events.ts';
 import { now, type RequestContext } from '../context.ts';
 import { canonicalJson } from '../canonical-json.ts';
+import { unknownEnvTypeProblems } from '../env-types.ts';
 
 /** The SecretBox scope definition secrets are encrypted under. */
 const PLATFORM_SCOPE = 'platform:definitions';
@@ -206,6 +207,15 @@ export async function applyDefinitions(
     }
     problems.push(...plainSecretProblems(definition, `/definitions/${index}/driverInputs/values`));
   });
+  problems.push(
+    ...(await unknownEnvTypeProblems(
+      store.db,
+      body.definitions.map((definition, index) => ({
+        path: `/definitions/${index}/criteria`,
+        criteria: definition.criteria,
+      })),
+    )),
+  );
   if (problems.length) throw new InputError('the resource definitions cannot be applied', problems);
 
   // Encrypt before the transaction: the SecretBox uses the store itself (one connection on SQLite).
