@@ -1,5 +1,4 @@
 // The Docker Engine API body that creates one container of a workload: a pure function of what was rendered.
-import { posix } from 'node:path';
 import type Docker from 'dockerode';
 import type {
   RenderedContainer,
@@ -61,7 +60,7 @@ export function containerSpec(plan: ContainerPlan): Docker.ContainerCreateOption
       })),
       ...(container.volumes ?? []).map((volume): Docker.MountSettings => ({
         Type: 'bind',
-        Source: volume.path ? posix.join(volume.source, posix.normalize(volume.path)) : volume.source,
+        Source: volume.source,
         Target: volume.target,
         ReadOnly: volume.readOnly ?? false,
       })),

@@ -99,8 +99,16 @@ function containerProblems(container: RenderedContainer, path: string): FieldPro
     if (!posix.isAbsolute(volume.target)) {
       problems.push({ path: `${where}.target`, message: `"${volume.target}" is not an absolute path` });
     }
-    if (volume.path !== undefined && posix.normalize(volume.path).split('/')[0] === '..') {
-      problems.push({ path: `${where}.path`, message: `"${volume.path}" climbs out of the volume` });
+    // Docker resolves a bind's source on the host when the container starts: a symbolic link the workload
+    // made inside its own volume (`sub -> /`) would have it mount whatever the link names.
+    if (volume.path !== undefined) {
+      problems.push({
+        path: `${where}.path`,
+        message:
+          `the docker runtime mounts a volume whole, not a path inside it ("${volume.path}"): a workload could ` +
+          'point that path anywhere on the host with a symbolic link; leave `path` out and use the directory ' +
+          'inside the mounted volume',
+      });
     }
   });
   const { limits, requests } = container.resources ?? {};

@@ -24,7 +24,7 @@ const rendered = (): RenderedWorkload => ({
       env: { PORT: '8080', GREETING: 'hi' },
       files: [],
       workingDir: '/src',
-      volumes: [{ source: '/data/vol', path: 'sub/dir', target: '/var/data', readOnly: true }],
+      volumes: [{ source: '/data/vol', target: '/var/data', readOnly: true }],
       resources: { limits: { memory: '128Mi', cpu: '500m' }, requests: { memory: '64Mi', cpu: '250m' } },
       readinessProbe: { httpGet: { port: 20001, path: '/healthz' } },
     },
@@ -104,7 +104,7 @@ describe('the create-container body', () => {
         },
         Mounts: [
           { Type: 'bind', Source: '/data/files/etc/app.conf', Target: '/etc/app.conf', ReadOnly: true },
-          { Type: 'bind', Source: '/data/vol/sub/dir', Target: '/var/data', ReadOnly: true },
+          { Type: 'bind', Source: '/data/vol', Target: '/var/data', ReadOnly: true },
         ],
       },
       NetworkingConfig: { EndpointsConfig: { 'pave-shop-prod': { Aliases: ['api'] } } },
@@ -140,6 +140,27 @@ describe('the create-container body', () => {
 });
 
 describe('what the docker runtime refuses', () => {
+  it('refuses a path inside a volume: a symbolic link in the volume could point it anywhere on the host', () => {
+    const workload = rendered();
+    workload.containers[0] = {
+      ...workload.containers[0]!,
+      volumes: [{ source: '/data/vol', path: 'escape', target: '/host' }],
+    };
+    expect(() => assertValid({ app: 'shop', env: 'prod' }, workload)).toThrow(
+      expect.objectContaining({
+        errors: [
+          {
+            path: 'containers.main.volumes[0].path',
+            message:
+              'the docker runtime mounts a volume whole, not a path inside it ("escape"): a workload could point ' +
+              'that path anywhere on the host with a symbolic link; leave `path` out and use the directory inside ' +
+              'the mounted volume',
+          },
+        ],
+      }),
+    );
+  });
+
   it('lists every problem at once, with where it is', () => {
     const workload = rendered();
     workload.containers[0] = {

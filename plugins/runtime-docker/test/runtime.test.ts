@@ -429,7 +429,7 @@ describe.skipIf(!podmanAvailable())(
               { target: '/www/config.txt', content: 'from a file\n', mode: '0644' },
               { target: '/www/secret.txt', content: 'c2VjcmV0Cg==', binary: true },
             ],
-            volumes: [{ source: volumeDir, path: 'public', target: '/www/data', readOnly: true }],
+            volumes: [{ source: join(volumeDir, 'public'), target: '/www/data', readOnly: true }],
           },
           [staticPort],
         ),

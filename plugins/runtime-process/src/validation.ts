@@ -35,7 +35,7 @@ export function shapeFailures(workload: WorkloadShape): CheckFailure[] {
 }
 
 /** The hosts a readiness probe may name: this machine's loopback. */
-const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
+const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1']);
 
 /** Every reason the process runtime cannot run `workload`, at once; the message lists them all. */
 export function assertValid(target: RuntimeTarget, workload: RenderedWorkload): void {
@@ -57,6 +57,18 @@ export function assertValid(target: RuntimeTarget, workload: RenderedWorkload): 
       });
     }
     problems.push(...checkFiles(container.name, container.files));
+    (container.volumes ?? []).forEach((volume, index) => {
+      // The sandbox binds the path as it finds it: a symbolic link the workload made inside its own volume
+      // (`sub -> another environment's volume`) would be followed.
+      if (volume.path !== undefined) {
+        problems.push({
+          path: `${path}.volumes[${index}].path`,
+          message:
+            `the process runtime uses a volume whole, not a path inside it ("${volume.path}"): a workload could ` +
+            'point that path elsewhere with a symbolic link; leave `path` out and use the directory inside the volume',
+        });
+      }
+    });
     const host = container.readinessProbe?.httpGet?.host;
     // The runtime probes from this machine, on the workload's own host port: another host would have Pave
     // send requests where the workload's author points it.

@@ -898,7 +898,29 @@ describe('ProcessRuntime', () => {
     expect(await runtime.status(target, testContext())).toEqual([]);
   });
 
-  it('refuses a readiness probe aimed at another host, and probes a loopback one', async () => {
+  it('refuses a path inside a volume, which a symbolic link in the volume could point elsewhere', async () => {
+    const runtime = newRuntime();
+    const target = newTarget();
+    const workload = nodeWorkload('api', {
+      dir: fixtures,
+      script: 'server.cjs',
+      container: { volumes: [{ source: fixtures, path: 'escape', target: '/data' }] },
+    });
+    await expect(runtime.deploy(target, workload, testContext())).rejects.toMatchObject({
+      name: 'InputError',
+      errors: [
+        {
+          path: 'containers.main.volumes[0].path',
+          message:
+            'the process runtime uses a volume whole, not a path inside it ("escape"): a workload could point ' +
+            'that path elsewhere with a symbolic link; leave `path` out and use the directory inside the volume',
+        },
+      ],
+    });
+    expect(await runtime.status(target, testContext())).toEqual([]);
+  });
+
+  it('refuses a readiness probe aimed at another host', async () => {
     const runtime = newRuntime();
     const target = newTarget();
     const aimed = (host: string) =>
