@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { InputError, isDnsLabel, type FieldProblem } from '@pave/core';
@@ -893,8 +893,20 @@ function hiddenDirectoryProblems(
   container: RenderedContainer,
 ): FieldProblem[] {
   if (isolation.level === 'none') return [];
-  const hidden = isolation.hidden.map((dir) => resolve(dir));
-  const within = (path: string) => hidden.find((dir) => resolve(path) === dir || isInside(dir, path));
+  // Where each path really is: a symbolic link (one a workload made in its own directory, say) is bound as
+  // what it points to.
+  const real = (path: string) => {
+    try {
+      return realpathSync(path);
+    } catch {
+      return resolve(path);
+    }
+  };
+  const hidden = isolation.hidden.map(real);
+  const within = (path: string) => {
+    const target = real(path);
+    return hidden.find((dir) => target === dir || isInside(dir, target));
+  };
   const problems: FieldProblem[] = [];
   const where = `containers.${container.name}`;
   const cwdIn = within(container.workingDir);
@@ -906,11 +918,11 @@ function hiddenDirectoryProblems(
         'directory): deploy from a directory outside it',
     });
   }
-  const ownVolumes = join(resolve(dataDir), 'volumes', target.app, target.env);
+  const ownVolumes = join(real(dataDir), 'volumes', target.app, target.env);
   (container.volumes ?? []).forEach((volume, index) => {
     const path = volume.path ? join(volume.source, volume.path) : volume.source;
     const volumeIn = within(path);
-    if (volumeIn && !isInside(ownVolumes, path)) {
+    if (volumeIn && !isInside(ownVolumes, real(path))) {
       problems.push({
         path: `${where}.volumes[${index}].source`,
         message: `${resolve(path)} is inside ${volumeIn}, which workloads may not see, and not a volume of ${target.app}/${target.env}`,

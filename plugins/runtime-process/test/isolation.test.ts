@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { detectIsolationHost, type IsolationLevel, type RuntimeTarget } from '@pave/plugin-api';
@@ -187,6 +187,20 @@ describe('workload isolation on the process runtime', () => {
           path: 'containers.main.workingDir',
           message: `${dataDir} is inside ${dataDir}, which workloads may not see (Pave's data directory): deploy from a directory outside it`,
         },
+      ]),
+    });
+    // Nor through a symbolic link to it (one a workload could make in its own working directory).
+    const link = join(dir, `link-${process.pid}`);
+    symlinkSync(dataDir, link);
+    await expect(
+      isolated.deploy(target, nodeWorkload('probe', { dir: link, script: 'probe.cjs' }), testContext()),
+    ).rejects.toMatchObject({
+      name: 'InputError',
+      errors: expect.arrayContaining([
+        expect.objectContaining({
+          path: 'containers.main.workingDir',
+          message: expect.stringContaining(`is inside ${dataDir}, which workloads may not see`),
+        }),
       ]),
     });
     const others = join(dataDir, 'volumes', 'bank', 'prod', 'vault.data');
