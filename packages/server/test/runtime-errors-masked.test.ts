@@ -30,16 +30,23 @@ const body = (name: string) => ({
  * A runtime that quotes what it was given, as a container engine's or a cluster's validation errors and
  * warnings may: it warns with the workload's environment, and fails to start `broken` saying the same.
  */
+let lastEnv = '';
+let inspectFails = false;
 const quotingRuntime: RuntimeDriver = {
   name: 'quoting',
   deploy: async (_target, workload, ctx) => {
     const env = JSON.stringify(workload.containers[0]?.env);
+    lastEnv = env;
     ctx.logger.warn(`container env ${env} looks odd`);
     if (workload.name === 'broken') throw new Error(`invalid container spec: env ${env}`);
   },
   waitReady: async () => ({ ready: true }),
   remove: async () => undefined,
-  status: async (): Promise<WorkloadStatus[]> => [],
+  // As an engine's inspect error may describe the container it found, environment included.
+  status: async (): Promise<WorkloadStatus[]> => {
+    if (inspectFails) throw new Error(`cannot inspect the container (env ${lastEnv})`);
+    return [];
+  },
   destroy: async () => undefined,
 };
 
@@ -81,5 +88,18 @@ describe.each(storeEngines)('what a runtime says while it starts workloads, on %
     const warning = deployed.journal.find((entry) => entry.message.includes('looks odd'));
     expect(warning?.message).toContain('"DB_PASSWORD":"***"');
     expect(JSON.stringify(deployed)).not.toContain(SECRET);
+  });
+
+  it('masks the secrets in any failed phase, such as the runtime failing to say what runs', async () => {
+    inspectFails = true;
+    try {
+      const failed: DeploymentDetail = await api.deploy('shop', 'dev', body('api'));
+      expect(failed.status).toBe('failed');
+      expect(failed.reason).toContain('cannot inspect the container');
+      expect(failed.reason).toContain('***');
+      expect(JSON.stringify(failed)).not.toContain(SECRET);
+    } finally {
+      inspectFails = false;
+    }
   });
 });

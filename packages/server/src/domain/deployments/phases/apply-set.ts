@@ -17,7 +17,7 @@ import { remove } from './remove.ts';
 import { start } from './start.ts';
 import { waitReady } from './wait-ready.ts';
 import { prune } from './prune.ts';
-import { secretsGiven } from './secrets.ts';
+import { maskGiven, secretsGiven } from './secrets.ts';
 
 /** How applying a set ended; a failure names its phase and says what the run had done by then. */
 export type ApplyOutcome =
@@ -89,13 +89,16 @@ export async function applySet(run: SetRun): Promise<ApplyOutcome> {
     return { ok: true };
   } catch (error) {
     if (!(error instanceof PhaseFailed)) throw error;
+    // Whichever phase failed, a driver's words may quote what it was given (the workloads' secrets among it);
+    // the reason goes to the journal, the deployment.failed event and webhooks.
+    const reason = await maskGiven(run, error.message);
     if (!error.journaled) {
       await run.note({
         step: error.phase,
         status: 'failed',
-        message: error.driver ? `${error.driver}: ${error.message}` : error.message,
+        message: error.driver ? `${error.driver}: ${reason}` : reason,
       });
     }
-    return { ok: false, phase: error.phase, driver: error.driver, reason: error.message, ...progress };
+    return { ok: false, phase: error.phase, driver: error.driver, reason, ...progress };
   }
 }
