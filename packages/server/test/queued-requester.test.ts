@@ -191,6 +191,28 @@ describe.each(storeEngines)('a queued deployment whose requester may no longer d
     }
   });
 
+  it('fails it, rather than trying again and again, when asking about it fails', async () => {
+    const { first, id } = await queuedBehind('prod', 'gus', 'img:unreadable');
+    // A request that cannot be read (a store written by something else, say): asking about it throws.
+    await api.store.db
+      .updateTable('deployments')
+      .set({ request: 'not json' })
+      .where('id', '=', Number(id))
+      .execute();
+    runtime.release();
+    expect((await finished('prod', first)).status).toBe('succeeded');
+    // (Its record cannot be shown either: read from the store.)
+    const row = () =>
+      api.store.db
+        .selectFrom('deployments')
+        .select(['status', 'reason'])
+        .where('id', '=', Number(id))
+        .executeTakeFirstOrThrow();
+    for (let attempt = 0; attempt < 300 && (await row()).status === 'queued'; attempt++) await sleep(50);
+    expect(await row()).toMatchObject({ status: 'failed', reason: expect.stringMatching(/internal error/) });
+    expect(runtime.deployed).not.toContain('prod:img:unreadable');
+  });
+
   it('refuses to approve a clone with data once its requester may no longer read the source', async () => {
     await admin('POST', '/roles', { role: 'deployer', user: 'dora', envType: 'production' });
     await admin('POST', '/apps/shop/envs/prod/deployments', body('img:prod'));

@@ -235,7 +235,8 @@ export class DeploymentWorker {
               .catch(() => undefined);
             break;
           }
-          // runDeployment fails a deployment itself, whatever went wrong; this is for when even that failed.
+          // runDeployment fails a deployment itself, whatever went wrong; this is for when even that failed, or
+          // taking it up did (a queued one left queued would be taken up again at once, and fail again).
           this.deps.logger.error({ err: error, deployment: id }, 'deployment crashed');
           const reason = internalErrorReason(id);
           await fence
@@ -249,7 +250,7 @@ export class DeploymentWorker {
                   failed_change: failedChangeOf(eb),
                 }))
                 .where('id', '=', id)
-                .where('status', '=', 'running')
+                .where('status', 'in', ['queued', 'running'])
                 .returning(['kind', 'actor'])
                 .executeTakeFirst();
               if (!failed) return;
