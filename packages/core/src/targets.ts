@@ -85,3 +85,61 @@ export const RenderResult = z
   })
   .meta({ id: 'RenderResult' });
 export type RenderResult = z.infer<typeof RenderResult>;
+
+/**
+ * The API group of each built-in Kubernetes kind ('' is the core group): what a kubernetes target's
+ * `manifests.kinds` may name bare (any other kind is named `<group>/<Kind>`). The kubernetes runtime bounds
+ * developers' manifests by it; the server checks a target's setting against it when the target is applied.
+ */
+export const KUBERNETES_KIND_GROUPS: ReadonlyMap<string, string> = new Map([
+  ...[
+    'ConfigMap',
+    'Endpoints',
+    'LimitRange',
+    'Namespace',
+    'Node',
+    'PersistentVolume',
+    'PersistentVolumeClaim',
+    'Pod',
+    'PodTemplate',
+    'ReplicationController',
+    'ResourceQuota',
+    'Secret',
+    'Service',
+    'ServiceAccount',
+  ].map((kind) => [kind, ''] as const),
+  ...['ControllerRevision', 'DaemonSet', 'Deployment', 'ReplicaSet', 'StatefulSet'].map(
+    (kind) => [kind, 'apps'] as const,
+  ),
+  ['CronJob', 'batch'],
+  ['Job', 'batch'],
+  ['HorizontalPodAutoscaler', 'autoscaling'],
+  ['PodDisruptionBudget', 'policy'],
+  ['Ingress', 'networking.k8s.io'],
+  ['IngressClass', 'networking.k8s.io'],
+  ['NetworkPolicy', 'networking.k8s.io'],
+  ...['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'].map(
+    (kind) => [kind, 'rbac.authorization.k8s.io'] as const,
+  ),
+  ['PriorityClass', 'scheduling.k8s.io'],
+  ...['CSIDriver', 'CSINode', 'StorageClass', 'VolumeAttachment'].map(
+    (kind) => [kind, 'storage.k8s.io'] as const,
+  ),
+  ['RuntimeClass', 'node.k8s.io'],
+  ['CustomResourceDefinition', 'apiextensions.k8s.io'],
+  ...[
+    'MutatingWebhookConfiguration',
+    'ValidatingAdmissionPolicy',
+    'ValidatingAdmissionPolicyBinding',
+    'ValidatingWebhookConfiguration',
+  ].map((kind) => [kind, 'admissionregistration.k8s.io'] as const),
+  ['APIService', 'apiregistration.k8s.io'],
+  ['CertificateSigningRequest', 'certificates.k8s.io'],
+  ['FlowSchema', 'flowcontrol.apiserver.k8s.io'],
+  ['PriorityLevelConfiguration', 'flowcontrol.apiserver.k8s.io'],
+  ['EndpointSlice', 'discovery.k8s.io'],
+  ['Lease', 'coordination.k8s.io'],
+]);
+
+/** The built-in kinds a bare entry of `manifests.kinds` may name, sorted. */
+export const KUBERNETES_BUILT_IN_KINDS: readonly string[] = [...KUBERNETES_KIND_GROUPS.keys()].sort();

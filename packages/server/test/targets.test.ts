@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { ProcessRuntime } from '@pave/runtime-process';
+import { BUILT_IN_KINDS } from '@pave/runtime-kubernetes';
 import type { ScoreWorkload } from '@pave/core';
 import { bootstrapAdmin, buildApi, type Store } from '../src/index.ts';
 import { keyringSource } from '../src/secrets/keyring.ts';
@@ -87,6 +88,25 @@ describe.each(storeEngines)('runtime targets and `pave render` through the API o
       targets: [{ id: 'other', type: 'docker', criteria: [{ envType: 'staging' }] }],
     });
     expect(tie.statusCode).toBe(409);
+  });
+
+  it('refuses a kubernetes target whose `manifests.kinds` names a kind that does not exist, before it is stored', async () => {
+    const apply = (kinds: string[]) =>
+      call('POST', '/runtime-targets/apply', {
+        dryRun: true,
+        targets: [{ id: 'strict', type: 'kubernetes', config: { manifests: { kinds } }, criteria: [] }],
+      });
+    const misspelt = await apply(['NetworkPolicy', 'Deploymnet', 'cert-manager.io/Certificate']);
+    expect(misspelt.statusCode).toBe(400);
+    expect(misspelt.json().errors).toEqual([
+      {
+        path: '/targets/0/config/manifests/kinds/1',
+        message: expect.stringMatching(/^"Deploymnet" is not a built-in Kubernetes kind; .*group\/Kind/u),
+      },
+    ]);
+    // Every built-in kind the kubernetes runtime knows is accepted, as are custom resources by group/Kind.
+    const known = await apply([...BUILT_IN_KINDS, 'cert-manager.io/Certificate']);
+    expect(known.statusCode).toBe(200);
   });
 
   it('renders the current set as validated Kubernetes manifests with secrets in a Secret, applying nothing', async () => {

@@ -50,6 +50,7 @@ export {
 } from './apply.ts';
 export { labelValue } from './names.ts';
 export {
+  BUILT_IN_KINDS,
   DEFAULT_MANIFEST_KINDS,
   checkManifestPolicy,
   manifestPolicyProblems,

@@ -1,4 +1,4 @@
-import type { FieldProblem } from '@pave/core';
+import { KUBERNETES_BUILT_IN_KINDS, KUBERNETES_KIND_GROUPS, type FieldProblem } from '@pave/core';
 
 /*
  * What developers may ship with `pave deploy --manifests` on a kubernetes target. A developer needs only an
@@ -21,8 +21,10 @@ export interface ManifestPolicy {
    */
   kinds?: string[];
   /**
-   * Whether pod templates may use the node (privileged containers, host namespaces, hostPath, …) and bindings
-   * may grant ClusterRoles or bind users and groups; default false.
+   * Whether pod templates may use the node (privileged containers, host namespaces, volumes the node mounts,
+   * unconfined seccomp/AppArmor/SELinux, unsafe sysctls, nodeName, control-plane tolerations, …), Services may
+   * open node ports or alias other hosts, claims may bind a chosen PersistentVolume or copy another's data, and
+   * bindings may grant ClusterRoles or bind users and groups; default false.
    */
   privileged?: boolean;
 }
@@ -47,56 +49,10 @@ export const DEFAULT_MANIFEST_KINDS: readonly string[] = [
   'StatefulSet',
 ];
 
-/** The API group of each built-in kind a bare entry of `manifests.kinds` may name ('' is the core group). */
-const BUILT_IN_GROUPS: ReadonlyMap<string, string> = new Map([
-  ...[
-    'ConfigMap',
-    'Endpoints',
-    'LimitRange',
-    'Namespace',
-    'Node',
-    'PersistentVolume',
-    'PersistentVolumeClaim',
-    'Pod',
-    'PodTemplate',
-    'ReplicationController',
-    'ResourceQuota',
-    'Secret',
-    'Service',
-    'ServiceAccount',
-  ].map((kind) => [kind, ''] as const),
-  ...['ControllerRevision', 'DaemonSet', 'Deployment', 'ReplicaSet', 'StatefulSet'].map(
-    (kind) => [kind, 'apps'] as const,
-  ),
-  ['CronJob', 'batch'],
-  ['Job', 'batch'],
-  ['HorizontalPodAutoscaler', 'autoscaling'],
-  ['PodDisruptionBudget', 'policy'],
-  ['Ingress', 'networking.k8s.io'],
-  ['IngressClass', 'networking.k8s.io'],
-  ['NetworkPolicy', 'networking.k8s.io'],
-  ...['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'].map(
-    (kind) => [kind, 'rbac.authorization.k8s.io'] as const,
-  ),
-  ['PriorityClass', 'scheduling.k8s.io'],
-  ...['CSIDriver', 'CSINode', 'StorageClass', 'VolumeAttachment'].map(
-    (kind) => [kind, 'storage.k8s.io'] as const,
-  ),
-  ['RuntimeClass', 'node.k8s.io'],
-  ['CustomResourceDefinition', 'apiextensions.k8s.io'],
-  ...[
-    'MutatingWebhookConfiguration',
-    'ValidatingAdmissionPolicy',
-    'ValidatingAdmissionPolicyBinding',
-    'ValidatingWebhookConfiguration',
-  ].map((kind) => [kind, 'admissionregistration.k8s.io'] as const),
-  ['APIService', 'apiregistration.k8s.io'],
-  ['CertificateSigningRequest', 'certificates.k8s.io'],
-  ['FlowSchema', 'flowcontrol.apiserver.k8s.io'],
-  ['PriorityLevelConfiguration', 'flowcontrol.apiserver.k8s.io'],
-  ['EndpointSlice', 'discovery.k8s.io'],
-  ['Lease', 'coordination.k8s.io'],
-]);
+/**
+ * The built-in kinds a bare entry of `manifests.kinds` may name; any other kind is named as `<group>/<Kind>`.
+ */
+export const BUILT_IN_KINDS = KUBERNETES_BUILT_IN_KINDS;
 
 /** Where each kind that runs pods keeps its pod spec. */
 const POD_SPECS: ReadonlyMap<string, readonly string[]> = new Map<string, readonly string[]>([
@@ -110,6 +66,53 @@ const POD_SPECS: ReadonlyMap<string, readonly string[]> = new Map<string, readon
 
 /** The one capability the Pod Security Standards' restricted profile lets a container add. */
 const HARMLESS_CAPABILITIES = new Set(['NET_BIND_SERVICE']);
+
+/** The volume types the Pod Security Standards' restricted profile allows: none of them reaches the node. */
+const NAMESPACED_VOLUME_TYPES = new Set([
+  'configMap',
+  'csi',
+  'downwardAPI',
+  'emptyDir',
+  'ephemeral',
+  'persistentVolumeClaim',
+  'projected',
+  'secret',
+]);
+
+/** The SELinux types the Pod Security Standards' baseline profile allows (besides none). */
+const CONTAINER_SELINUX_TYPES = new Set([
+  'container_t',
+  'container_init_t',
+  'container_kvm_t',
+  'container_engine_t',
+]);
+
+/** The sysctls the Pod Security Standards' baseline profile allows: namespaced, they leave the node alone. */
+const SAFE_SYSCTLS = new Set([
+  'kernel.shm_rmid_forced',
+  'net.ipv4.ip_local_port_range',
+  'net.ipv4.ip_local_reserved_ports',
+  'net.ipv4.ip_unprivileged_port_start',
+  'net.ipv4.ping_group_range',
+  'net.ipv4.tcp_fin_timeout',
+  'net.ipv4.tcp_keepalive_intvl',
+  'net.ipv4.tcp_keepalive_probes',
+  'net.ipv4.tcp_keepalive_time',
+  'net.ipv4.tcp_rmem',
+  'net.ipv4.tcp_syncookies',
+  'net.ipv4.tcp_wmem',
+]);
+
+/** Taints that keep workloads off the control plane: tolerating them lets a pod run beside the API server. */
+const CONTROL_PLANE_TAINTS = new Set([
+  'node-role.kubernetes.io/control-plane',
+  'node-role.kubernetes.io/master',
+]);
+
+/** Legacy annotations that set a pod's or container's seccomp or AppArmor profile, before the fields did. */
+const SECCOMP_ANNOTATIONS =
+  /^(?:seccomp\.security\.alpha\.kubernetes\.io\/pod|container\.seccomp\.security\.alpha\.kubernetes\.io\/.+)$/u;
+const APPARMOR_ANNOTATION = /^container\.apparmor\.security\.beta\.kubernetes\.io\/.+$/u;
 
 const POLICY_KEYS = ['allow', 'kinds', 'privileged'];
 
@@ -139,7 +142,7 @@ export function manifestPolicyProblems(value: unknown): FieldProblem[] {
       continue;
     }
     for (const [index, kind] of (field as string[]).entries()) {
-      if (!kind.includes('/') && !BUILT_IN_GROUPS.has(kind)) {
+      if (!kind.includes('/') && !KUBERNETES_KIND_GROUPS.has(kind)) {
         problems.push({
           path: `config.manifests.kinds[${index}]`,
           message: `"${kind}" is not a built-in Kubernetes kind; name a custom resource as group/Kind, e.g. cert-manager.io/Certificate`,
@@ -179,7 +182,7 @@ export function checkManifestPolicy(
   const group = manifest.apiVersion.includes('/')
     ? manifest.apiVersion.slice(0, manifest.apiVersion.indexOf('/'))
     : '';
-  const builtIn = BUILT_IN_GROUPS.get(manifest.kind) === group;
+  const builtIn = KUBERNETES_KIND_GROUPS.get(manifest.kind) === group;
   const kindName = builtIn ? manifest.kind : `${group}/${manifest.kind}`;
   const object = `${kindName} ${String(manifest.metadata.name)}`;
   const add = (pointer: string, message: string) =>
@@ -211,16 +214,16 @@ export function checkManifestPolicy(
   if (podSpecPath) {
     const spec = getPath(manifest, podSpecPath);
     if (isRecord(spec)) checkPodSpec(spec, `/${podSpecPath.join('/')}`, add);
+    const metadataPath = [...podSpecPath.slice(0, -1), 'metadata'];
+    checkPodAnnotations(getPath(manifest, metadataPath), `/${metadataPath.join('/')}`, add);
   }
-  if (manifest.kind === 'Service') {
-    const externalIPs = getPath(manifest, ['spec', 'externalIPs']);
-    if (Array.isArray(externalIPs) && externalIPs.length > 0) {
-      add(
-        '/spec/externalIPs',
-        privileged('a Service with externalIPs can take over traffic to those addresses'),
-      );
+  if (manifest.kind === 'StatefulSet') {
+    for (const [index, template] of arrayAt(recordAt(manifest, 'spec'), 'volumeClaimTemplates').entries()) {
+      checkClaimSpec(recordAt(template, 'spec'), `/spec/volumeClaimTemplates/${index}/spec`, add);
     }
   }
+  if (manifest.kind === 'PersistentVolumeClaim') checkClaimSpec(recordAt(manifest, 'spec'), '/spec', add);
+  if (manifest.kind === 'Service') checkService(recordAt(manifest, 'spec'), add);
   if (manifest.kind === 'ClusterRoleBinding') {
     add('/kind', privileged('a ClusterRoleBinding grants its role in every namespace of the cluster'));
   }
@@ -230,7 +233,8 @@ export function checkManifestPolicy(
 
 function kindRisk(kind: string, builtIn: boolean): string {
   if (!builtIn) return 'Pave cannot tell what a custom resource does; ';
-  if (BUILT_IN_GROUPS.get(kind) === 'rbac.authorization.k8s.io') return 'RBAC objects grant permissions; ';
+  if (KUBERNETES_KIND_GROUPS.get(kind) === 'rbac.authorization.k8s.io')
+    return 'RBAC objects grant permissions; ';
   if (kind === 'Ingress') {
     return "an Ingress can claim any host, and Pave cannot check it against the environment's routes; ";
   }
@@ -263,22 +267,59 @@ function checkPodSpec(
       );
     }
   }
+  if (typeof spec.nodeName === 'string' && spec.nodeName !== '') {
+    add(
+      `${at}/nodeName`,
+      privileged(
+        `nodeName places the pod on node "${spec.nodeName}" past the scheduler and its taints, control-plane nodes too; leave placement to the scheduler`,
+      ),
+    );
+  }
   for (const [index, toleration] of arrayAt(spec, 'tolerations').entries()) {
-    if (isRecord(toleration) && toleration.operator === 'Exists' && !toleration.key) {
+    if (!isRecord(toleration)) continue;
+    if (toleration.operator === 'Exists' && !toleration.key) {
       add(
         `${at}/tolerations/${index}`,
         privileged(
           'a toleration with operator Exists and no key tolerates every taint, control-plane nodes too',
         ),
       );
+    } else if (typeof toleration.key === 'string' && CONTROL_PLANE_TAINTS.has(toleration.key)) {
+      add(
+        `${at}/tolerations/${index}`,
+        privileged(`a toleration of ${toleration.key} lets the pod run on control-plane nodes`),
+      );
     }
   }
   for (const [index, volume] of arrayAt(spec, 'volumes').entries()) {
-    if (isRecord(volume) && volume.hostPath !== undefined) {
-      add(`${at}/volumes/${index}/hostPath`, privileged("a hostPath volume mounts the node's filesystem"));
+    if (!isRecord(volume)) continue;
+    for (const type of Object.keys(volume).filter((key) => key !== 'name')) {
+      if (type === 'hostPath') {
+        add(`${at}/volumes/${index}/hostPath`, privileged("a hostPath volume mounts the node's filesystem"));
+      } else if (!NAMESPACED_VOLUME_TYPES.has(type)) {
+        add(
+          `${at}/volumes/${index}/${escapePointer(type)}`,
+          privileged(
+            `a ${type} volume is mounted by the node itself; use ${[...NAMESPACED_VOLUME_TYPES].join(', ')}`,
+          ),
+        );
+      }
     }
+    const claim = getPath(volume, ['ephemeral', 'volumeClaimTemplate', 'spec']);
+    checkClaimSpec(claim, `${at}/volumes/${index}/ephemeral/volumeClaimTemplate/spec`, add);
   }
   checkSecurityContext(spec.securityContext, `${at}/securityContext`, add);
+  const sysctls = isRecord(spec.securityContext) ? arrayAt(spec.securityContext, 'sysctls') : [];
+  for (const [index, sysctl] of sysctls.entries()) {
+    const name = isRecord(sysctl) ? sysctl.name : undefined;
+    if (typeof name === 'string' && SAFE_SYSCTLS.has(name)) continue;
+    add(
+      `${at}/securityContext/sysctls/${index}`,
+      privileged(
+        `sysctl ${String(name)} is not one of the safe, namespaced ones (${[...SAFE_SYSCTLS].join(', ')})`,
+      ),
+    );
+  }
   for (const list of ['initContainers', 'containers', 'ephemeralContainers'] as const) {
     for (const [index, container] of arrayAt(spec, list).entries()) {
       if (!isRecord(container)) continue;
@@ -318,6 +359,34 @@ function checkSecurityContext(context: unknown, at: string, add: (pointer: strin
   if (isRecord(windows) && windows.hostProcess === true) {
     add(`${at}/windowsOptions/hostProcess`, privileged('a host process runs on the node itself'));
   }
+  for (const field of ['seccompProfile', 'appArmorProfile'] as const) {
+    const type = isRecord(context[field]) ? context[field].type : undefined;
+    if (type !== undefined && type !== 'RuntimeDefault' && type !== 'Localhost') {
+      add(
+        `${at}/${field}/type`,
+        privileged(
+          `${field} type ${String(type)} lifts the node's confinement of the process; use RuntimeDefault or Localhost`,
+        ),
+      );
+    }
+  }
+  const seLinux = isRecord(context.seLinuxOptions) ? context.seLinuxOptions : {};
+  if (typeof seLinux.type === 'string' && seLinux.type !== '' && !CONTAINER_SELINUX_TYPES.has(seLinux.type)) {
+    add(
+      `${at}/seLinuxOptions/type`,
+      privileged(
+        `SELinux type ${seLinux.type} is not a container type (${[...CONTAINER_SELINUX_TYPES].join(', ')})`,
+      ),
+    );
+  }
+  for (const field of ['user', 'role'] as const) {
+    if (seLinux[field] !== undefined && seLinux[field] !== '') {
+      add(
+        `${at}/seLinuxOptions/${field}`,
+        privileged(`an SELinux ${field} of its own takes the process out of the container's SELinux domain`),
+      );
+    }
+  }
   const added = isRecord(context.capabilities) ? context.capabilities.add : undefined;
   for (const [index, capability] of (Array.isArray(added) ? added : []).entries()) {
     if (typeof capability === 'string' && HARMLESS_CAPABILITIES.has(capability.replace(/^CAP_/u, '')))
@@ -327,6 +396,75 @@ function checkSecurityContext(context: unknown, at: string, add: (pointer: strin
       privileged(
         `capability ${String(capability)} goes beyond what an application needs (only NET_BIND_SERVICE may be added)`,
       ),
+    );
+  }
+}
+
+/** The legacy seccomp and AppArmor annotations of a pod template's `metadata`: the same bounds as the fields. */
+function checkPodAnnotations(metadata: unknown, at: string, add: (pointer: string, message: string) => void) {
+  const annotations = isRecord(metadata) ? recordAt(metadata, 'annotations') : {};
+  for (const [key, value] of Object.entries(annotations)) {
+    const seccomp = SECCOMP_ANNOTATIONS.test(key);
+    if (!seccomp && !APPARMOR_ANNOTATION.test(key)) continue;
+    const confined =
+      typeof value === 'string' &&
+      (value === 'runtime/default' ||
+        value.startsWith('localhost/') ||
+        (seccomp && value === 'docker/default'));
+    if (confined) continue;
+    add(
+      `${at}/annotations/${escapePointer(key)}`,
+      privileged(
+        `${String(value)} lifts the node's ${seccomp ? 'seccomp' : 'AppArmor'} confinement of the process; use runtime/default or localhost/<profile>`,
+      ),
+    );
+  }
+}
+
+/** A Service stays inside the cluster: no port on every node, no load balancer, no alias for another name. */
+function checkService(spec: Record<string, unknown>, add: (pointer: string, message: string) => void) {
+  const externalIPs = spec.externalIPs;
+  if (Array.isArray(externalIPs) && externalIPs.length > 0) {
+    add(
+      '/spec/externalIPs',
+      privileged('a Service with externalIPs can take over traffic to those addresses'),
+    );
+  }
+  if (spec.type === 'NodePort' || spec.type === 'LoadBalancer') {
+    add(
+      '/spec/type',
+      privileged(
+        `a ${spec.type} Service opens a port on every node of the cluster; use ClusterIP and the environment's routes`,
+      ),
+    );
+  } else if (spec.type === 'ExternalName') {
+    add(
+      '/spec/type',
+      privileged(
+        'an ExternalName Service makes a name of the namespace an alias of any host, which ingress controllers and proxies then reach on its behalf',
+      ),
+    );
+  }
+}
+
+/** A claim gets a new volume of its own: it neither binds a chosen PersistentVolume nor copies another's data. */
+function checkClaimSpec(spec: unknown, at: string, add: (pointer: string, message: string) => void) {
+  if (!isRecord(spec)) return;
+  if (typeof spec.volumeName === 'string' && spec.volumeName !== '') {
+    add(
+      `${at}/volumeName`,
+      privileged(
+        `volumeName binds PersistentVolume "${spec.volumeName}", which the platform team made (it may be a hostPath one); let the claim get a new volume`,
+      ),
+    );
+  }
+  for (const field of ['dataSource', 'dataSourceRef'] as const) {
+    const source = spec[field];
+    if (source === undefined || source === null) continue;
+    const { kind, name } = isRecord(source) ? source : {};
+    add(
+      `${at}/${field}`,
+      privileged(`${field} copies the data of ${String(kind)} "${String(name)}" into the new volume`),
     );
   }
 }
@@ -360,6 +498,16 @@ function checkRoleBinding(
       );
     }
   }
+}
+
+function recordAt(value: unknown, key: string): Record<string, unknown> {
+  const field = isRecord(value) ? value[key] : undefined;
+  return isRecord(field) ? field : {};
+}
+
+/** A key as one JSON pointer token (RFC 6901): `~` and `/` escaped. */
+function escapePointer(key: string): string {
+  return key.replaceAll('~', '~0').replaceAll('/', '~1');
 }
 
 function arrayAt(record: Record<string, unknown>, key: string): unknown[] {

@@ -275,3 +275,304 @@ describe('the target setting `manifests`', () => {
     );
   });
 });
+
+/** A Deployment `web` whose pod template is a plain container `app` changed by `change`. */
+function deployment(
+  change: (template: { metadata: Record<string, unknown>; spec: Record<string, unknown> }) => void,
+) {
+  const template = {
+    metadata: { labels: { run: 'web' } } as Record<string, unknown>,
+    spec: { containers: [{ name: 'app', image: 'nginx' }] } as Record<string, unknown>,
+  };
+  change(template);
+  return {
+    source: 'k8s/web.yaml#1',
+    manifest: {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web' },
+      spec: { selector: { matchLabels: { run: 'web' } }, template },
+    },
+  } satisfies ExtraManifest;
+}
+
+const CONTAINER = `${POD_SPEC}/containers/0`;
+const ANNOTATIONS = '/spec/template/metadata/annotations';
+
+/** Past the scheduler, the node's security profiles, kernel settings and storage: each needs `privileged`. */
+const NODE_REACHING: Array<[string, ExtraManifest, string]> = [
+  [
+    'nodeName (skips the scheduler and taints)',
+    deployment((t) => (t.spec.nodeName = 'cp-1')),
+    `${POD_SPEC}/nodeName`,
+  ],
+  ...['node-role.kubernetes.io/control-plane', 'node-role.kubernetes.io/master'].map(
+    (key): [string, ExtraManifest, string] => [
+      `a toleration of ${key}`,
+      deployment((t) => (t.spec.tolerations = [{ key, operator: 'Exists', effect: 'NoSchedule' }])),
+      `${POD_SPEC}/tolerations/0`,
+    ],
+  ),
+  [
+    'seccomp Unconfined (pod)',
+    deployment((t) => (t.spec.securityContext = { seccompProfile: { type: 'Unconfined' } })),
+    `${POD_SPEC}/securityContext/seccompProfile/type`,
+  ],
+  [
+    'seccomp Unconfined (container)',
+    deployment(
+      (t) =>
+        (t.spec.containers = [
+          { name: 'app', image: 'nginx', securityContext: { seccompProfile: { type: 'Unconfined' } } },
+        ]),
+    ),
+    `${CONTAINER}/securityContext/seccompProfile/type`,
+  ],
+  [
+    'seccomp unconfined (legacy pod annotation)',
+    deployment(
+      (t) => (t.metadata.annotations = { 'seccomp.security.alpha.kubernetes.io/pod': 'unconfined' }),
+    ),
+    `${ANNOTATIONS}/seccomp.security.alpha.kubernetes.io~1pod`,
+  ],
+  [
+    'seccomp unconfined (legacy container annotation)',
+    deployment(
+      (t) =>
+        (t.metadata.annotations = { 'container.seccomp.security.alpha.kubernetes.io/app': 'unconfined' }),
+    ),
+    `${ANNOTATIONS}/container.seccomp.security.alpha.kubernetes.io~1app`,
+  ],
+  [
+    'appArmor Unconfined (pod)',
+    deployment((t) => (t.spec.securityContext = { appArmorProfile: { type: 'Unconfined' } })),
+    `${POD_SPEC}/securityContext/appArmorProfile/type`,
+  ],
+  [
+    'appArmor Unconfined (container)',
+    deployment(
+      (t) =>
+        (t.spec.containers = [
+          { name: 'app', image: 'nginx', securityContext: { appArmorProfile: { type: 'Unconfined' } } },
+        ]),
+    ),
+    `${CONTAINER}/securityContext/appArmorProfile/type`,
+  ],
+  [
+    'appArmor unconfined (legacy annotation)',
+    deployment(
+      (t) =>
+        (t.metadata.annotations = { 'container.apparmor.security.beta.kubernetes.io/app': 'unconfined' }),
+    ),
+    `${ANNOTATIONS}/container.apparmor.security.beta.kubernetes.io~1app`,
+  ],
+  [
+    'an SELinux type outside the baseline set',
+    deployment((t) => (t.spec.securityContext = { seLinuxOptions: { type: 'spc_t' } })),
+    `${POD_SPEC}/securityContext/seLinuxOptions/type`,
+  ],
+  [
+    'an SELinux user',
+    deployment(
+      (t) =>
+        (t.spec.containers = [
+          { name: 'app', image: 'nginx', securityContext: { seLinuxOptions: { user: 'system_u' } } },
+        ]),
+    ),
+    `${CONTAINER}/securityContext/seLinuxOptions/user`,
+  ],
+  [
+    'an SELinux role',
+    deployment((t) => (t.spec.securityContext = { seLinuxOptions: { role: 'system_r' } })),
+    `${POD_SPEC}/securityContext/seLinuxOptions/role`,
+  ],
+  [
+    'an unsafe sysctl',
+    deployment((t) => (t.spec.securityContext = { sysctls: [{ name: 'kernel.msgmax', value: '65536' }] })),
+    `${POD_SPEC}/securityContext/sysctls/0`,
+  ],
+  ...Object.entries({
+    nfs: { server: '10.0.0.1', path: '/' },
+    flexVolume: { driver: 'example.com/flex' },
+    iscsi: { targetPortal: '10.0.0.1:3260', iqn: 'iqn.2001-04.com.example:disk', lun: 0 },
+    rbd: { monitors: ['10.0.0.1:6789'], image: 'disk' },
+    cephfs: { monitors: ['10.0.0.1:6789'] },
+    glusterfs: { endpoints: 'gluster', path: 'vol' },
+    gitRepo: { repository: 'https://example.com/repo.git' },
+  }).map(([type, source]): [string, ExtraManifest, string] => [
+    `a ${type} volume`,
+    deployment((t) => (t.spec.volumes = [{ name: 'data', [type]: source }])),
+    `${POD_SPEC}/volumes/0/${type}`,
+  ]),
+  [
+    'a privileged init container',
+    deployment(
+      (t) =>
+        (t.spec.initContainers = [{ name: 'init', image: 'busybox', securityContext: { privileged: true } }]),
+    ),
+    `${POD_SPEC}/initContainers/0/securityContext/privileged`,
+  ],
+  [
+    'an ephemeral container with seccomp Unconfined',
+    deployment(
+      (t) =>
+        (t.spec.ephemeralContainers = [
+          { name: 'debug', image: 'busybox', securityContext: { seccompProfile: { type: 'Unconfined' } } },
+        ]),
+    ),
+    `${POD_SPEC}/ephemeralContainers/0/securityContext/seccompProfile/type`,
+  ],
+  [
+    'an ephemeral volume bound to a chosen PersistentVolume',
+    deployment(
+      (t) =>
+        (t.spec.volumes = [
+          { name: 'data', ephemeral: { volumeClaimTemplate: { spec: { volumeName: 'node-root' } } } },
+        ]),
+    ),
+    `${POD_SPEC}/volumes/0/ephemeral/volumeClaimTemplate/spec/volumeName`,
+  ],
+  ...['NodePort', 'LoadBalancer', 'ExternalName'].map((type): [string, ExtraManifest, string] => [
+    `a Service of type ${type}`,
+    {
+      source: 'k8s/svc.yaml#1',
+      manifest: {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'edge' },
+        spec:
+          type === 'ExternalName'
+            ? { type, externalName: 'kubernetes.default.svc.cluster.local' }
+            : { type, selector: { run: 'web' }, ports: [{ port: 80 }] },
+      },
+    },
+    '/spec/type',
+  ]),
+  ...(
+    [
+      ['volumeName', 'node-root'],
+      ['dataSource', { kind: 'PersistentVolumeClaim', name: 'other-db' }],
+      ['dataSourceRef', { kind: 'VolumeSnapshot', apiGroup: 'snapshot.storage.k8s.io', name: 'db-snap' }],
+    ] as const
+  ).map(([field, value]): [string, ExtraManifest, string] => [
+    `a PersistentVolumeClaim with ${field}`,
+    {
+      source: 'k8s/pvc.yaml#1',
+      manifest: {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { name: 'data' },
+        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } }, [field]: value },
+      },
+    },
+    `/spec/${field}`,
+  ]),
+  [
+    "a StatefulSet's claim template bound to a chosen PersistentVolume",
+    {
+      source: 'k8s/sts.yaml#1',
+      manifest: {
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        metadata: { name: 'db' },
+        spec: {
+          serviceName: 'db',
+          selector: { matchLabels: { run: 'db' } },
+          template: {
+            metadata: { labels: { run: 'db' } },
+            spec: { containers: [{ name: 'db', image: 'postgres' }] },
+          },
+          volumeClaimTemplates: [
+            {
+              metadata: { name: 'data' },
+              spec: {
+                accessModes: ['ReadWriteOnce'],
+                resources: { requests: { storage: '1Gi' } },
+                volumeName: 'node-root',
+              },
+            },
+          ],
+        },
+      },
+    },
+    '/spec/volumeClaimTemplates/0/spec/volumeName',
+  ],
+];
+
+describe('a developer manifest that reaches past its namespace by the node, the scheduler or storage', () => {
+  it.each(NODE_REACHING)('is refused on a default target: %s', (_, manifest, pointer) => {
+    const found = reasons({}, [manifest]);
+    expect(found).toEqual([expect.stringContaining(`${manifest.source}: ${pointer}: `)]);
+    const { kind, metadata } = manifest.manifest as { kind: string; metadata: { name: string } };
+    expect(found[0]).toContain(`${kind} ${metadata.name}: `);
+    expect(found[0]).toContain('`manifests.privileged: true`');
+  });
+
+  it.each(NODE_REACHING)('is accepted with privileged: true: %s', (_, manifest) => {
+    expect(reasons({ manifests: { privileged: true } }, [manifest])).toEqual([]);
+  });
+
+  it('is accepted within the baseline: keyed tolerations of other taints, RuntimeDefault and Localhost profiles, container SELinux types, safe sysctls, restricted volume types, ClusterIP Services', () => {
+    const plain = deployment((t) => {
+      t.metadata.annotations = {
+        'seccomp.security.alpha.kubernetes.io/pod': 'runtime/default',
+        'container.apparmor.security.beta.kubernetes.io/app': 'localhost/app',
+      };
+      t.spec.tolerations = [{ key: 'dedicated', operator: 'Equal', value: 'shop', effect: 'NoSchedule' }];
+      t.spec.securityContext = {
+        seccompProfile: { type: 'RuntimeDefault' },
+        appArmorProfile: { type: 'Localhost', localhostProfile: 'app' },
+        seLinuxOptions: { type: 'container_t', level: 's0:c1,c2' },
+        sysctls: [{ name: 'net.ipv4.ip_local_port_range', value: '1024 65535' }],
+      };
+      t.spec.volumes = [
+        'configMap',
+        'csi',
+        'downwardAPI',
+        'emptyDir',
+        'ephemeral',
+        'persistentVolumeClaim',
+        'projected',
+        'secret',
+      ].map((type) => ({
+        name: type.toLowerCase(),
+        [type]:
+          { csi: { driver: 'secrets-store.csi.k8s.io' }, persistentVolumeClaim: { claimName: 'data' } }[
+            type
+          ] ?? {},
+      }));
+    });
+    const service: ExtraManifest = {
+      source: 'k8s/svc.yaml#1',
+      manifest: {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'web' },
+        spec: { type: 'ClusterIP', selector: { run: 'web' }, ports: [{ port: 80 }] },
+      },
+    };
+    expect(reasons({}, [plain, service])).toEqual([]);
+  });
+
+  it('is refused by deploy too, applying nothing', async () => {
+    const { cluster, runtime } = await clusterRuntime();
+    const nodePort = NODE_REACHING.find(([name]) => name.includes('NodePort'))![1];
+    await expect(runtime.deploy(target, apiWith([CONFIG_MAP, nodePort]), context())).rejects.toMatchObject({
+      name: 'InputError',
+      errors: [expect.objectContaining({ path: 'k8s/svc.yaml#1: /spec/type' })],
+    });
+    expect(stored(cluster)).toEqual([]);
+  });
+
+  it('is refused by render', () => {
+    const app = twoWorkloadsApp();
+    const nodeName = NODE_REACHING[0]![1];
+    expect(() =>
+      renderManifests({ ...app, workloads: [apiWith([nodeName]), ...app.workloads.slice(1)] }),
+    ).toThrow(
+      expect.objectContaining({
+        errors: [expect.objectContaining({ path: `k8s/web.yaml#1: ${POD_SPEC}/nodeName` })],
+      }),
+    );
+  });
+});

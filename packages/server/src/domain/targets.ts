@@ -3,6 +3,7 @@ import {
   ConflictError,
   InputError,
   NotFoundError,
+  KUBERNETES_KIND_GROUPS,
   explainMatch,
   findDefinitionConflicts,
   type ApplyTargetsBody,
@@ -104,9 +105,9 @@ const CONFIG_KEYS: Record<RuntimeType, string[]> = {
 };
 
 /**
- * The shape of a kubernetes target's `manifests` setting (what developers' own manifests may contain:
- * `allow`, `kinds`, `privileged`; see docs/kubernetes-yaml.md). The runtime checks the kinds' names when it
- * is built from the target; this refuses a wrong shape when the target is applied, before any deployment.
+ * The problems with a kubernetes target's `manifests` setting (what developers' own manifests may contain:
+ * `allow`, `kinds`, `privileged`; see docs/kubernetes-yaml.md): a wrong shape, or a bare kind that is not a
+ * built-in one (a misspelt kind would otherwise allow nothing, silently), refused when the target is applied.
  */
 function manifestsSettingProblems(value: unknown, path: string): Array<{ path: string; message: string }> {
   if (value === undefined) return [];
@@ -124,6 +125,14 @@ function manifestsSettingProblems(value: unknown, path: string): Array<{ path: s
         problems.push({
           path: `${path}/kinds`,
           message: 'must be a list of kinds: built-in ones by name (NetworkPolicy), others as group/Kind',
+        });
+        continue;
+      }
+      for (const [index, kind] of (field as string[]).entries()) {
+        if (kind.includes('/') || KUBERNETES_KIND_GROUPS.has(kind)) continue;
+        problems.push({
+          path: `${path}/kinds/${index}`,
+          message: `"${kind}" is not a built-in Kubernetes kind; name a custom resource as group/Kind, e.g. cert-manager.io/Certificate`,
         });
       }
     } else {
