@@ -100,7 +100,17 @@ describe('pave logs on the process runtime: --tail across workloads, --timestamp
     );
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    // Until enough lines of both have come (the tickers print ten a second each), however long the CLI takes
+    // to start on a busy machine; then interrupted.
+    const enough = () => {
+      const lines = output.split('\n').filter((line) => line.endsWith('}'));
+      return ['alpha', 'beta'].every(
+        (workload) => lines.filter((line) => line.includes(`"workload":"${workload}"`)).length > 6,
+      );
+    };
+    for (let waited = 0; waited < 15_000 && !enough(); waited += 100) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     child.kill('SIGINT');
     expect(await new Promise((resolve) => child.once('exit', resolve))).toBe(0);
     const followed = output
