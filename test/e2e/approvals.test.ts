@@ -103,6 +103,19 @@ describe('four-eyes approvals through the real CLI and server', () => {
     expect(own.code).toBe(1);
     expect(own.stderr).toContain('approver');
 
+    // What bob reads before deciding: who asked, and the diff against what runs now.
+    const shown = (await ok(as('bob', 'approvals', 'get', approval!.id))).stdout;
+    expect(shown).toContain(`Deployment ${approval!.id} (deploy) of shop/prod awaits approval`);
+    expect(shown).toMatch(/^ {2}requested by {6}alice, /m);
+    expect(shown).toMatch(/^ {2}changes {11}add api$/m);
+    expect(shown).toMatch(/^\+\+\+ .*shop\/prod@\d+ \(awaiting approval\)/m);
+    expect(shown).toMatch(/^\+ +image: /m);
+    const json = JSON.parse((await ok(as('bob', 'approvals', 'get', approval!.id, '-o', 'json'))).stdout);
+    expect(json).toEqual(approval);
+    const unknown = await as('bob', 'approvals', 'get', 'latest');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('ID: "latest" is not a deployment id');
+
     await ok(as('bob', 'approvals', 'approve', approval!.id, '--comment', 'looks right'));
     const done = await waiting;
     expect(done.code, done.stderr).toBe(0);

@@ -782,6 +782,10 @@ export class PaveClient {
   listApprovals(query: { app?: string | undefined } = {}) {
     return this.request<{ items: Approval[] }>('GET', '/approvals', { query });
   }
+  /** Deployment `id` awaiting approval, with what it would change. */
+  getApproval(id: string) {
+    return this.request<Approval>('GET', `/approvals/${encodeURIComponent(id)}`);
+  }
   /** Approves deployment `id` (awaiting approval): it is queued and runs. Answers the deployment. */
   approveDeployment(id: string, body: ApproveBody = {}) {
     return this.request<DeploymentDetail>('POST', `/approvals/${encodeURIComponent(id)}/approve`, { body });

@@ -118,6 +118,10 @@ describe.each(storeEngines)('four-eyes approvals on %s', (engine) => {
       { id: queued.id, requestedBy: 'alice', envType: 'production', summary: 'add api' },
     ]);
     expect(listed[0]!.diff.changes).toMatchObject([{ workload: 'api', action: 'add' }]);
+    // The first deployment into an empty environment: neither side has a stored set, yet they differ.
+    expect(listed[0]!.diff.unified).toMatch(/^\+ +image: node:20$/m);
+    // One of them alone, as `pave approvals get` shows it: the same as listed.
+    expect(accepted(await as('bob', 'GET', `/approvals/${queued.id}`))).toEqual(listed[0]);
 
     const own = await as('alice', 'POST', `/approvals/${queued.id}/approve`, {});
     expect(own.statusCode).toBe(403);
@@ -129,6 +133,12 @@ describe.each(storeEngines)('four-eyes approvals on %s', (engine) => {
     expect((await settled('prod', queued.id)).status).toBe('succeeded');
     expect((await as('bob', 'POST', `/approvals/${queued.id}/approve`, {})).json().detail).toContain(
       'is succeeded, not awaiting approval',
+    );
+    const decided = await as('bob', 'GET', `/approvals/${queued.id}`);
+    expect(decided.statusCode).toBe(404);
+    expect(decided.json().detail).toBe(`deployment ${queued.id} is not awaiting approval: it is succeeded`);
+    expect(decided.json().errors[0].message).toContain(
+      `pave deployments get ${queued.id} --app shop --env prod`,
     );
 
     expect(await events('approval.requested')).toMatchObject([
@@ -190,6 +200,17 @@ describe.each(storeEngines)('four-eyes approvals on %s', (engine) => {
     ) as DeploymentDetail;
     expect(other.status).toBe('awaiting-approval');
     expect((await as('bob', 'POST', `/approvals/${other.id}/approve`, {})).statusCode).toBe(404);
+    // Reading it tells bob no more than a deployment that does not exist would.
+    const hidden = await as('bob', 'GET', `/approvals/${other.id}`);
+    expect(hidden.statusCode).toBe(404);
+    expect(hidden.json().detail).toBe(`deployment ${other.id} not found`);
+    expect((await as('bob', 'GET', '/approvals/999999')).json().detail).toBe('deployment 999999 not found');
+    expect(accepted(await api.call('GET', `/approvals/${other.id}`))).toMatchObject({
+      id: other.id,
+      requestedBy: 'admin',
+      summary: 'add web',
+    });
+    expect((await as('bob', 'GET', '/approvals/latest')).statusCode).toBe(400);
     const seen = accepted(await as('bob', 'GET', '/approvals')).items as Approval[];
     expect(seen.map((approval) => approval.deployment.appId)).not.toContain('blog');
     expect((await as('bob', 'GET', '/approvals?app=blog')).statusCode).toBe(404);

@@ -3,9 +3,11 @@ import type { Approval, DeploymentDetail } from '@pave/core';
 import { CliUsageError } from '../errors.ts';
 import type { CliIo } from '../io.ts';
 import type { Column } from '../output/table.ts';
+import { colorsFor } from '../output/colors.ts';
 import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
+import { renderSetDiff } from './diff.ts';
 
 const approvalColumns: Column<Approval>[] = [
   { header: 'id', value: (approval) => approval.id },
@@ -42,6 +44,7 @@ export function registerApprovalsCommands(program: Command, io: CliIo): void {
       'after',
       examples(
         'pave approvals list --app shop',
+        'pave approvals get 42',
         'pave approvals approve 42 --comment "checked the diff"',
         'pave approvals reject 42 --comment "wait for the freeze to end"',
       ),
@@ -59,6 +62,35 @@ export function registerApprovalsCommands(program: Command, io: CliIo): void {
       output.show(await client.listApprovals(options.app !== undefined ? { app: options.app } : {}), (body) =>
         output.table(body.items, approvalColumns, 'No deployments await approval.'),
       );
+    });
+
+  addClientOptions(
+    approvals
+      .command('get')
+      .description(
+        'Show a deployment awaiting approval: who asked, when it expires, and what it would change',
+      )
+      .argument('<id>', 'the deployment id (see `pave approvals list`)'),
+  )
+    .addHelpText('after', examples('pave approvals get 42', 'pave approvals get 42 -o json'))
+    .action(async (id: string, options: ClientOptions) => {
+      const { client, output } = await clientFor(options, io);
+      const colors = colorsFor(io.stdout, io.env);
+      output.show(await client.getApproval(deploymentId(id)), (approval) => {
+        const { deployment } = approval;
+        const others = approval.requesters.filter((name) => name !== approval.requestedBy);
+        return [
+          `Deployment ${approval.id} (${deployment.kind}) of ${where(deployment)} awaits approval` +
+            (deployment.message ? `: ${deployment.message}` : ''),
+          `  environment type  ${approval.envType}`,
+          `  requested by      ${approval.requestedBy}, ${formatTime(approval.requestedAt)}` +
+            (others.length ? ` (may not decide it either: ${others.join(', ')})` : ''),
+          `  expires           ${formatTime(approval.expiresAt)}`,
+          `  changes           ${approval.summary}`,
+          '',
+          renderSetDiff(approval.diff, colors),
+        ].join('\n');
+      });
     });
 
   addClientOptions(
@@ -96,6 +128,6 @@ export function registerApprovalsCommands(program: Command, io: CliIo): void {
     });
 }
 
-function where(deployment: DeploymentDetail): string {
+function where(deployment: Pick<DeploymentDetail, 'appId' | 'envId'>): string {
   return `${deployment.appId}/${deployment.envId}`;
 }

@@ -564,23 +564,54 @@ export async function listApprovals(db: Executor, actor: Actor, app?: string): P
   const rows = await query.orderBy('deployments.id', 'desc').limit(500).execute();
   const approvals: Approval[] = [];
   for (const { envType, ...row } of rows) {
-    if (!actorSeesApp(actor, row.app_id)) continue;
-    if (!decideFor(actor, 'deployment.read', { app: row.app_id }).allowed) continue;
-    const deployment = toDeployment(row);
-    const diff = await plannedDiff(db, row);
-    approvals.push({
-      id: deployment.id,
-      deployment,
-      envType,
-      requestedBy: row.actor,
-      requesters: (await requestersOf(db, row)).map((requester) => requester.username),
-      requestedAt: row.created_at,
-      expiresAt: expiryOf(row.created_at),
-      summary: summarizeDiff(diff),
-      diff,
-    });
+    if (!mayReadDeployments(actor, row.app_id)) continue;
+    approvals.push(await toApproval(db, row, envType));
   }
   return approvals;
+}
+
+/**
+ * One deployment awaiting approval, with what it would change. NotFoundError when there is no such deployment
+ * or the caller may not read its app's deployments; when it exists but no longer awaits approval, too, saying
+ * what became of it.
+ */
+export async function getApproval(db: Executor, actor: Actor, id: string): Promise<Approval> {
+  const pending = await deploymentWithType(db, id);
+  if (!pending || !mayReadDeployments(actor, pending.deployment.app_id)) throw deploymentNotFound(id);
+  const { deployment, envType } = pending;
+  if (deployment.status !== 'awaiting-approval') {
+    throw new NotFoundError(`deployment ${id} is not awaiting approval: it is ${deployment.status}`, [
+      {
+        path: 'path.id',
+        message: `\`pave deployments get ${id} --app ${deployment.app_id} --env ${deployment.env_id}\` shows it`,
+      },
+    ]);
+  }
+  return toApproval(db, deployment, envType);
+}
+
+function mayReadDeployments(actor: Actor, app: string): boolean {
+  return actorSeesApp(actor, app) && decideFor(actor, 'deployment.read', { app }).allowed;
+}
+
+async function toApproval(
+  db: Executor,
+  row: Selectable<DeploymentsTable>,
+  envType: string,
+): Promise<Approval> {
+  const deployment = toDeployment(row);
+  const diff = await plannedDiff(db, row);
+  return {
+    id: deployment.id,
+    deployment,
+    envType,
+    requestedBy: row.actor,
+    requesters: (await requestersOf(db, row)).map((requester) => requester.username),
+    requestedAt: row.created_at,
+    expiresAt: expiryOf(row.created_at),
+    summary: summarizeDiff(diff),
+    diff,
+  };
 }
 
 /** What a pending deployment would change: its set (or patch) against the environment's current set. */

@@ -37,8 +37,10 @@ export function diffSets(from: DiffSide, to: DiffSide, options = { compareSecret
     const fields = changedPaths(before, after, '');
     return { workload, action: fields.length ? 'update' : 'keep', fields, ...extra };
   });
+  // The same stored set has no differences; two sides without one (an empty environment, a patch not yet
+  // saved as a set) are compared as they are.
   const unified =
-    from.setId === to.setId
+    from.setId !== null && from.setId === to.setId
       ? ''
       : createTwoFilesPatch(
           from.label,

@@ -13,6 +13,7 @@ import type { Store } from '../../store/index.ts';
 import {
   approvalAccess,
   approveDeployment,
+  getApproval,
   listApprovals,
   rejectDeployment,
 } from '../../domain/deployments/approvals.ts';
@@ -51,6 +52,24 @@ export function approvalRoutes(
       },
     },
     async (request) => ({ items: await listApprovals(store.db, request.pave.actor, request.query.app) }),
+  );
+
+  api.get(
+    '/approvals/:id',
+    {
+      // Whether the caller may read the deployment's app is decided with the deployment (404 otherwise).
+      config: { permission: 'app.list' },
+      schema: {
+        tags,
+        summary: 'One deployment awaiting approval, with what it would change',
+        description:
+          'Needs deployment.read on its app; 404 when there is no such deployment, the caller may not read ' +
+          'it, or it no longer awaits approval.',
+        params: ApprovalParams,
+        response: { 200: Approval },
+      },
+    },
+    async (request) => getApproval(store.db, request.pave.actor, request.params.id),
   );
 
   api.post(
