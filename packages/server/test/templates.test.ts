@@ -1,5 +1,6 @@
 import { gunzipSync } from 'node:zlib';
-import { readdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { extract } from 'tar-stream';
@@ -194,6 +195,43 @@ describe.each(storeEngines)('templates on %s', (engine) => {
     expect(fine.statusCode, fine.body).toBe(200);
     const rendered = await api.call('POST', '/templates/shop-api/render', { answers: { name: 'shop' } });
     expect(rendered.json().files[0].content).toBe('SHOP 4 2 01');
+  });
+
+  it('reads no file of the server: include, import and extends are refused', async () => {
+    // Nunjucks reads templates from `views/` under the working directory unless told otherwise.
+    const dir = mkdtempSync(join(tmpdir(), 'pave-template-cwd-'));
+    mkdirSync(join(dir, 'views'));
+    mkdirSync(join(dir, 'views-private'));
+    writeFileSync(join(dir, 'views/readme.txt'), 'FILE-IN-VIEWS');
+    writeFileSync(join(dir, 'views-private/db.txt'), 'PRIVATE-FILE');
+    const before = process.cwd();
+    process.chdir(dir);
+    try {
+      const reads = [
+        '{% include "readme.txt" %}',
+        'B={% include "x/../../views-private/db.txt" %}',
+        '{% import "readme.txt" as r %}',
+        '{% extends "readme.txt" %}',
+        '{% from "readme.txt" import x %}',
+      ];
+      const response = await api.call('PUT', '/templates/shop-api', {
+        ...SHOP,
+        files: reads.map((content, index) => ({ path: `f${index}.txt`, content })),
+      });
+      expect(response.statusCode, response.body).toBe(400);
+      expect(response.body).not.toMatch(/FILE-IN-VIEWS|PRIVATE-FILE/u);
+      expect(response.json().errors).toEqual(
+        reads.map((_, index) => ({
+          path: `/files/${index}/content`,
+          message: expect.stringMatching(
+            new RegExp(`^f${index}\\.txt.*: .*cannot include, import or extend other files`, 'u'),
+          ),
+        })),
+      );
+    } finally {
+      process.chdir(before);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses file paths that reach into .git, or that clash as file and directory', async () => {

@@ -342,6 +342,19 @@ export interface Rendering {
   problems: FieldProblem[];
 }
 
+/**
+ * The only loader templates get: every file lives in the template itself. (Without a loader Nunjucks reads
+ * `views/` under the server's working directory, and `../` names reach beside it.)
+ */
+const noFiles = {
+  getSource(name: string): never {
+    throw new Error(
+      `templates cannot include, import or extend other files ("${name}"): put the text in this file, ` +
+        'or use a {% macro %} defined here',
+    );
+  },
+};
+
 const SCORE_FILE = /(^|\/)(score\.ya?ml|[^/]+\.score\.ya?ml)$/u;
 
 /**
@@ -357,7 +370,7 @@ export function renderTemplateFiles(
   answers: TemplateAnswers,
   onStep: StepObserver = unobserved,
 ): Rendering {
-  const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
+  const env = new nunjucks.Environment([noFiles], { autoescape: false, throwOnUndefined: true });
   env.addGlobal('range', boundedRange(env.getGlobal('range') as Parameters<typeof boundedRange>[0]));
   const problems: FieldProblem[] = [];
   let output = 0;
