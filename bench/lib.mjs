@@ -140,7 +140,7 @@ export function redactUrl(url) {
  * A throw-away `pave_bench_*` database on the server of `maintenanceUrl` (dropped by the clean-up registry):
  * resolves with its URL and name, or with `{ skipped }` saying why when PostgreSQL is unreachable.
  */
-export async function createBenchDatabase(maintenanceUrl) {
+export async function createBenchDatabase(maintenanceUrl, { keep = false } = {}) {
   const { default: pg } = await import('pg');
   const name = `pave_bench_${randomBytes(6).toString('hex')}`;
   const client = new pg.Client({ connectionString: maintenanceUrl, connectionTimeoutMillis: 3_000 });
@@ -156,15 +156,16 @@ export async function createBenchDatabase(maintenanceUrl) {
   } finally {
     await client.end();
   }
-  onCleanup(`database ${name}`, async () => {
-    const admin = new pg.Client({ connectionString: maintenanceUrl, connectionTimeoutMillis: 3_000 });
-    await admin.connect();
-    try {
-      await admin.query(`drop database if exists "${name}" with (force)`);
-    } finally {
-      await admin.end();
-    }
-  });
+  if (!keep)
+    onCleanup(`database ${name}`, async () => {
+      const admin = new pg.Client({ connectionString: maintenanceUrl, connectionTimeoutMillis: 3_000 });
+      await admin.connect();
+      try {
+        await admin.query(`drop database if exists "${name}" with (force)`);
+      } finally {
+        await admin.end();
+      }
+    });
   const url = new URL(maintenanceUrl);
   url.pathname = `/${name}`;
   return { url: url.toString(), name };

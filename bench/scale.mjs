@@ -16,7 +16,10 @@
 //
 // Before seeding, `pave up` starts once on the empty store (it creates the admin user, the master key and
 // the audit key); after, PostgreSQL gets the `vacuum analyze` that autovacuum would have run by then (SQLite
-// gets nothing: Pave does not run ANALYZE). Then `pave up` starts again and the bench measures, sequentially
+// gets nothing: Pave does not run ANALYZE), then a checkpoint on either engine, so that no write-back from
+// seeding overlaps the requests. Then `pave up` starts again; once it has looked at every environment for
+// stopped workloads to restart (it does so after it starts listening; the bench reports how long that took),
+// the bench measures, sequentially
 // over one keep-alive connection, BENCH_SCALE_REQUESTS (200) requests per endpoint after 20 warm-up requests:
 // p50/p95/max of list apps (first page, and the last page by following nextCursor when GET /apps pages),
 // get an app, list the hot environment's deployments (first page and the 100th, by following nextCursor),
@@ -37,6 +40,8 @@
 //   BENCH_SCALE_BATCH     domain calls per seeding transaction (1000 on SQLite, 100 on PostgreSQL)
 //   BENCH_PG_URL          postgres://postgres@127.0.0.1:5432/postgres (a throw-away pave_bench_* database)
 //   BENCH_CHROMIUM        /usr/bin/chromium
+//   BENCH_SCALE_KEEP      1 keeps each seeded store (the PostgreSQL database, the SQLite data directory) and
+//                         prints where it is, to look into it afterwards; drop or remove it yourself
 // Goals (reported, never failing the run): every list/get p95 <= 10 ms on SQLite and <= 20 ms on PostgreSQL
 // at 1 M rows; p95 growth from the smallest to the largest scale <= 1.5x; audit verify of 1 M entries under
 // 30 s in constant memory; `pave up` RSS <= 250 MB under load. Writes bench/results/scale.json (results of
@@ -59,6 +64,7 @@ import {
   onCleanup,
   paveBin,
   positiveInt,
+  redactUrl,
   root,
   startPave,
   wasInterrupted,
@@ -80,6 +86,7 @@ const batchSize = (engine) => positiveInt('BENCH_SCALE_BATCH', engine === 'postg
 const WARM_UP = 20;
 const maintenanceUrl = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const chromiumPath = process.env.BENCH_CHROMIUM || '/usr/bin/chromium';
+const keepStores = process.env.BENCH_SCALE_KEEP === '1';
 const engines = (process.env.BENCH_SCALE_ENGINES || 'sqlite,postgres').split(',').map((e) => e.trim());
 for (const engine of engines) {
   if (engine !== 'sqlite' && engine !== 'postgres') {
@@ -437,8 +444,31 @@ function sampleHeap(server) {
   };
 }
 
+/**
+ * Waits until `pave up` has looked at every environment for stopped workloads to restart (it does so once,
+ * after it starts listening: a query and a question to the runtime per environment); resolves with how long
+ * that took, by its log line.
+ */
+async function startUpScan(logFile, from) {
+  const deadline = Date.now() + 600_000;
+  while (Date.now() < deadline) {
+    const line = readFileSync(logFile, 'utf8')
+      .slice(from)
+      .split('\n')
+      .find((text) => text.includes('looked for stopped workloads'));
+    if (line) return { environments: JSON.parse(line).environments, ms: JSON.parse(line).ms };
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`pave up did not finish looking for stopped workloads within 10 minutes (${logFile})`);
+}
+
 async function measure(engine, size, dataDir, storeArgs) {
+  // The log of the first start (before seeding) comes first in the same file.
+  const logFile = join(dataDir, 'pave-up.log');
+  const logged = existsSync(logFile) ? readFileSync(logFile, 'utf8').length : 0;
   const server = await startPave(dataDir, storeArgs);
+  // Measure the server as it runs, not while it takes stock after its start.
+  const startUp = await startUpScan(server.logFile, logged);
   const idleRss = memoryOf(server.pid)?.rss ?? null;
   const problems = [];
   const call = async (path) => {
@@ -607,6 +637,7 @@ async function measure(engine, size, dataDir, storeArgs) {
       serverPeakRssMiB: afterVerify && Number(afterVerify.peak.toFixed(1)),
     },
     rss: { idleMiB: idleRss && Number(idleRss.toFixed(1)), underLoadMaxMiB: rssUnderLoadMiB },
+    startUp,
     problems,
   };
 }
@@ -732,12 +763,13 @@ async function portalPage(server, app, env) {
 
 async function run(engine, size) {
   const dataDir = mkdtempSync(join(tmpdir(), `pave-bench-scale-${engine}-`));
-  const forgetDir = onCleanup(`directory ${dataDir}`, () =>
-    rmSync(dataDir, { recursive: true, force: true }),
-  );
+  const removeDir = () => {
+    if (!keepStores) rmSync(dataDir, { recursive: true, force: true });
+  };
+  const forgetDir = onCleanup(`directory ${dataDir}`, removeDir);
   let url;
   if (engine === 'postgres') {
-    const database = await createBenchDatabase(maintenanceUrl);
+    const database = await createBenchDatabase(maintenanceUrl, { keep: keepStores });
     if (database.skipped) return { engine, size, skipped: database.skipped };
     url = database.url;
   }
@@ -754,7 +786,15 @@ async function run(engine, size) {
     try {
       console.log(`  ${engine}: seeding`);
       seeded = await seed(store, dataDir, size);
-      if (engine === 'postgres') await domain.sql`vacuum analyze`.execute(store.db);
+      // Measure a store at rest, as after a quiet night: PostgreSQL vacuumed and analyzed (as autovacuum
+      // would have), then every dirty page written out (else the checkpoints after seeding, gigabytes at
+      // 1 M rows, write while the requests are measured); SQLite's write-ahead log folded into the database.
+      if (engine === 'postgres') {
+        await domain.sql`vacuum analyze`.execute(store.db);
+        await domain.sql`checkpoint`.execute(store.db);
+      } else {
+        await domain.sql`pragma wal_checkpoint(truncate)`.execute(store.db);
+      }
       rows = await counts(store);
     } finally {
       await store.close();
@@ -794,8 +834,9 @@ async function run(engine, size) {
     delete measured.problems;
     return { engine, size, rows, seeding, ...measured, problems };
   } finally {
-    rmSync(dataDir, { recursive: true, force: true });
+    removeDir();
     forgetDir();
+    if (keepStores) console.log(`  kept: ${url ? redactUrl(url) : dataDir} (BENCH_SCALE_KEEP)`);
   }
 }
 
@@ -843,6 +884,12 @@ function table(result) {
   lines.push(
     `  pave up RSS: ${result.rss.idleMiB} MiB after start, max ${result.rss.underLoadMaxMiB} MiB under load`,
   );
+  if (result.startUp) {
+    lines.push(
+      `  start-up: looked for stopped workloads in ${result.startUp.environments} environments in ` +
+        `${result.startUp.ms} ms (measured after it)`,
+    );
+  }
   const slow = result.endpoints.filter((e) => e.p95 > goal).map((e) => e.name);
   const verifyGrowthMiB = Number((v.serverPeakRssMiB - v.serverRssBeforeMiB).toFixed(1));
   const rssPeakMiB = Math.max(result.rss.underLoadMaxMiB, v.serverPeakRssMiB);

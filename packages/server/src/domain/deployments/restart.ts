@@ -3,7 +3,7 @@
 // container on its own (its environment, secrets included, is never written to disk), so after a reboot or
 // `pave down` its workloads stay stopped until the control plane deploys them again.
 import type { Deployment } from '@pave/core';
-import type { DriverContext, RuntimeDriver } from '@pave/plugin-api';
+import type { DriverContext, RuntimeDriver, WorkloadStatus } from '@pave/plugin-api';
 import type { Logger } from 'pino';
 import { SYSTEM_ACTORS } from '@pave/core';
 import type { Executor, Store } from '../../store/index.ts';
@@ -54,21 +54,31 @@ export async function queueRestarts(
 ): Promise<Deployment[]> {
   const context = systemContext(RESTART_ACTOR, requestId);
   const queued: Deployment[] = [];
-  for (const candidate of await candidates(store.db)) {
+  const started = performance.now();
+  const all = await candidates(store.db);
+  for (const candidate of all) {
     const { app, env } = candidate;
+    // The runtime first: most environments run (or the runtime knows nothing of them), and asking it is cheaper
+    // than the store's checks, which matter only for an environment with stopped workloads.
+    let statuses: WorkloadStatus[] | undefined;
+    let unknown: Error | undefined;
+    try {
+      statuses = await runtime.status({ app, env }, ctx);
+    } catch (error) {
+      unknown = error as Error;
+    }
+    if (statuses && !statuses.some((status) => status.state === 'stopped')) continue;
     const verdict = await restartable(store.db, candidate);
     if (!verdict.ok && verdict.warning === undefined) continue;
-    let stopped: string[];
-    try {
-      stopped = await stoppedWorkloads(store.db, runtime, candidate, ctx);
-    } catch (error) {
+    if (!statuses) {
       ctx.logger.warn('cannot tell whether the workloads of an environment run; not restarting them', {
         app,
         env,
-        error: (error as Error).message,
+        error: unknown?.message,
       });
       continue;
     }
+    const stopped = await stoppedWorkloads(store.db, candidate, statuses);
     if (stopped.length === 0) continue;
     if (!verdict.ok) {
       // Left stopped for a reason the user has to act on: say so once, with what to do.
@@ -104,6 +114,11 @@ export async function queueRestarts(
       workloads: stopped,
     });
   }
+  const ms = Math.round(performance.now() - started);
+  ctx.logger.info(
+    `looked for stopped workloads in ${all.length} environment(s) in ${ms} ms; queued ${queued.length} restart(s)`,
+    { environments: all.length, restarts: queued.length, ms },
+  );
   return queued;
 }
 
@@ -149,14 +164,12 @@ async function candidates(db: Executor): Promise<Candidate[]> {
     }));
 }
 
-/** The workloads of the candidate's current set that its runtime reports stopped, by name. */
+/** The workloads of the candidate's current set that its runtime reports stopped (`statuses`), by name. */
 async function stoppedWorkloads(
   db: Executor,
-  runtime: RuntimeDriver,
   candidate: Candidate,
-  ctx: DriverContext,
+  statuses: WorkloadStatus[],
 ): Promise<string[]> {
-  const statuses = await runtime.status({ app: candidate.app, env: candidate.env }, ctx);
   const workloads = Object.keys((await loadSet(db, candidate.setId)).workloads).sort();
   return workloads.filter((name) => statuses.find((status) => status.workload === name)?.state === 'stopped');
 }
