@@ -167,13 +167,107 @@ describe.skipIf(!hasChromium)('webhooks and their deliveries in the portal', () 
     }
   }, 120_000);
 
+  it('lets an owner edit a webhook and rotate its secret: the next event goes to the new URL, signed with the new secret', async () => {
+    const first = await startWebhookReceiver();
+    const second = await startWebhookReceiver();
+    try {
+      const created = JSON.parse(
+        (
+          await pave([
+            ...['webhooks', 'create', 'editable', '--url', first.url, '--app', 'shop'],
+            ...['--events', 'values.changed', '-o', 'json'],
+          ])
+        ).stdout,
+      ) as CreatedWebhook;
+      first.secret = created.secret;
+
+      const alice = await browser.newPage();
+      await signInToPortal(alice, portal('apps'), { username: 'alice', password: ALICE_PASSWORD });
+      await alice.goto(portal('apps/shop'));
+      const section = alice.getByRole('region', { name: 'Webhooks' });
+      await section.getByRole('button', { name: 'Edit webhook editable' }).click();
+      const form = section.getByRole('form', { name: 'Edit webhook editable' });
+      const url = form.getByRole('textbox', { name: 'New URL' });
+      // The URL starts empty (the shown one has its credentials masked): left so, it stays.
+      expect(await url.inputValue()).toBe('');
+
+      // A refused address stands under the URL field, saying how to allow it.
+      await url.fill('http://169.254.169.254/latest');
+      await form.getByRole('button', { name: 'Save' }).click();
+      const urlError = form.locator('.field-error').filter({ hasText: '--webhook-allow 169.254.169.254/32' });
+      await urlError.waitFor();
+      expect(await url.getAttribute('aria-invalid')).toBe('true');
+      expect(await form.getByRole('alert').filter({ hasText: '--webhook-allow' }).count()).toBe(1);
+
+      await form.getByRole('textbox', { name: 'Name' }).fill('edited');
+      await url.fill(second.url);
+      await form.getByRole('checkbox', { name: 'deployment.succeeded' }).check();
+      expect(await form.locator('.command code').innerText()).toBe(
+        `pave webhooks update ${created.webhook.id} --name edited --url ${second.url} ` +
+          '--events deployment.succeeded,values.changed',
+      );
+      await form.getByRole('button', { name: 'Save' }).click();
+      await section.getByRole('status').filter({ hasText: 'Saved webhook edited.' }).waitFor();
+      expect(await form.count()).toBe(0);
+      const row = section
+        .getByRole('table', { name: 'Webhooks' })
+        .getByRole('row')
+        .filter({ has: alice.getByRole('rowheader', { name: /^edited/ }) });
+      await row.waitFor();
+      const rowText = (await row.innerText()).replace(/\s+/g, ' ');
+      expect(rowText).toContain(second.url);
+      expect(rowText).toContain('deployment.succeeded, values.changed');
+      const shown = JSON.parse((await pave(['webhooks', 'get', created.webhook.id, '-o', 'json'])).stdout);
+      expect(shown).toMatchObject({
+        name: 'edited',
+        url: second.url,
+        events: ['deployment.succeeded', 'values.changed'],
+      });
+
+      await section.getByRole('button', { name: 'Rotate the secret of webhook edited' }).click();
+      const dialog = alice.getByRole('dialog', { name: 'Rotate the secret of edited?' });
+      await dialog.getByRole('button', { name: 'Rotate secret', exact: true }).click();
+      const newSecret = section.getByRole('status', { name: 'New secret of edited' });
+      await newSecret.waitFor();
+      expect(await newSecret.innerText()).toContain('This secret is shown only now');
+      const secret = await newSecret.locator('code').innerText();
+      expect(secret).toMatch(/^whsec_/);
+      expect(secret).not.toBe(created.secret);
+      second.secret = secret;
+
+      await pave(['values', 'set', 'EDITED=yes', '--app', 'shop', '--env', 'dev']);
+      const [delivered] = await eventually(
+        () => (second.unique().length > 0 ? second.unique() : undefined),
+        30_000,
+        'the values.changed delivery to the new URL',
+      );
+      expect(delivered!.event).toMatchObject({ type: 'values.changed', app: 'shop', env: 'dev' });
+      expect(second.rejected).toEqual([]);
+      expect(first.raw).toEqual([]);
+
+      // Shown once: gone after Done, and not there after a reload.
+      await newSecret.getByRole('button', { name: 'Done' }).click();
+      expect(await section.getByRole('status', { name: 'New secret of edited' }).count()).toBe(0);
+      await alice.reload();
+      await section.getByRole('table', { name: 'Webhooks' }).waitFor();
+      expect(await alice.content()).not.toContain(secret);
+      await alice.close();
+      await pave(['webhooks', 'delete', created.webhook.id]);
+    } finally {
+      await first.stop();
+      await second.stop();
+    }
+  }, 120_000);
+
   it('shows a viewer neither the webhooks nor a Redeliver button', async () => {
     const vera = await browser.newPage();
     await signInToPortal(vera, portal('apps'), { username: 'vera', password: VERA_PASSWORD });
     await vera.goto(portal('apps/shop'));
     await vera.getByRole('region', { name: 'Environments' }).getByRole('link', { name: 'dev' }).waitFor();
     expect(await vera.getByRole('region', { name: 'Webhooks' }).count()).toBe(0);
-    expect(await vera.getByRole('button', { name: /Redeliver/ }).count()).toBe(0);
+    expect(await vera.getByRole('button', { name: /Redeliver|Edit webhook|Rotate the secret/ }).count()).toBe(
+      0,
+    );
     await vera.close();
     expect(pageErrors).toEqual([]);
   }, 60_000);

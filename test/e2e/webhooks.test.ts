@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CreatedWebhook, EventPage, PaveEvent, WebhookDelivery, WebhookTestResult } from '@pave/core';
+import type {
+  CreatedWebhook,
+  EventPage,
+  PaveEvent,
+  Webhook,
+  WebhookDelivery,
+  WebhookTestResult,
+} from '@pave/core';
 import { makeAppDir } from '../support/app-dir.ts';
 import { clientEnv, runPave, shortenStabilityWindow, startPave, type PaveProcess } from '../support/pave.ts';
 import { eventually } from '../support/processes.ts';
@@ -283,6 +290,84 @@ describe('signed webhooks through the real CLI and server', () => {
       error: expect.stringMatching(/ECONNREFUSED/),
     });
   }, 90_000);
+
+  it('changes a webhook and rotates its secret: the next events go to the new URL, signed with the new secret', async () => {
+    const before = await receiver();
+    const after = await receiver();
+    const id = await createWebhook('movable', before, '--events', 'values.changed');
+
+    const nothing = await pave('webhooks', 'update', id);
+    expect(nothing.code).toBe(2);
+    expect(nothing.stderr).toContain(
+      'nothing to change: give --name NAME, --url URL, --events TYPE,… or --all-events',
+    );
+    const both = await pave('webhooks', 'update', id, '--events', 'values.changed', '--all-events');
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('--events and --all-events');
+    const unknownType = await pave('webhooks', 'update', id, '--events', 'values.changd');
+    expect(unknownType.code).toBe(2);
+    expect(unknownType.stderr).toContain('"values.changd" is not an event type');
+    const refused = await pave('webhooks', 'update', id, '--url', 'http://169.254.169.254/latest/meta-data/');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('pave up --webhook-allow 169.254.169.254/32');
+    expect(refused.stderr).not.toMatch(/\n\s+at /);
+    const other = await receiver();
+    const otherId = await createWebhook('taken', other, '--events', 'values.changed');
+    const taken = await pave('webhooks', 'update', id, '--name', 'taken');
+    expect(taken.code).toBe(1);
+    expect(taken.stderr).toContain('a webhook named "taken" already exists for app shop');
+    await ok('webhooks', 'delete', otherId);
+
+    const updated = await ok('webhooks', 'update', id, '--name', 'moved', '--url', after.url, '--all-events');
+    expect(updated.stdout).toContain(`Updated webhook moved (${id}).`);
+    expect(updated.stdout).toContain(after.url);
+    expect(updated.stdout).toMatch(/EVENTS\s+all/);
+    const narrowed = JSON.parse(
+      (await ok('webhooks', 'update', id, '--events', 'values.changed', '-o', 'json')).stdout,
+    ) as Webhook;
+    expect(narrowed).toMatchObject({
+      id,
+      name: 'moved',
+      url: after.url,
+      app: 'shop',
+      events: ['values.changed'],
+    });
+
+    const rotated = await ok('webhooks', 'rotate-secret', id);
+    expect(rotated.stdout).toContain(`Rotated the signing secret of webhook moved (${id}).`);
+    expect(rotated.stdout).toContain('This secret is shown only now');
+    const secret = /Signing secret: (whsec_\S+)/.exec(rotated.stdout)?.[1];
+    expect(secret).toBeDefined();
+    expect(secret).not.toBe(before.secret);
+    after.secret = secret;
+
+    const start = await lastEventId();
+    await ok('values', 'set', 'MOVED=yes', '--app', 'shop');
+    const happened = (await events(start)).filter((event) => event.type === 'values.changed');
+    expect(happened).toHaveLength(1);
+    await receivedAll(after, happened, 30_000);
+    expect(after.rejected).toEqual([]);
+    expect(before.received.map((r) => r.event.id)).not.toContain(happened[0]!.id);
+
+    // -o json prints the whole answer, the new secret included; the one before it no longer verifies.
+    const again = JSON.parse(
+      (await ok('webhooks', 'rotate-secret', id, '-o', 'json')).stdout,
+    ) as CreatedWebhook;
+    expect(again.webhook).toMatchObject({ id, name: 'moved' });
+    expect(again.secret).toMatch(/^whsec_/);
+    expect(again.secret).not.toBe(secret);
+    const next = await lastEventId();
+    await ok('values', 'set', 'MOVED=again', '--app', 'shop');
+    const later = (await events(next)).filter((event) => event.type === 'values.changed');
+    await eventually(
+      () => (after.rejected.length > 0 ? true : undefined),
+      30_000,
+      'a delivery signed with the new secret',
+    );
+    after.secret = again.secret;
+    await receivedAll(after, later, 60_000);
+    await ok('webhooks', 'delete', id);
+  }, 120_000);
 
   it('never sends or records the value of a secret', async () => {
     const everywhere = [

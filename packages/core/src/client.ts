@@ -57,6 +57,8 @@ import type { CatalogEntityList, CatalogQuery } from './catalog.ts';
 import type {
   CreateWebhookInput,
   CreatedWebhook,
+  RotatedWebhookSecret,
+  UpdateWebhookInput,
   Webhook,
   WebhookDelivery,
   WebhookDeliveryPage,
@@ -757,6 +759,17 @@ export class PaveClient {
   /** Deletes a webhook with its deliveries. */
   deleteWebhook(id: string) {
     return this.request<void>('DELETE', webhookPath(id));
+  }
+  /**
+   * Changes a webhook's name, URL or event types (a field left out stays; `events: null` is every type);
+   * answers the webhook as it is now.
+   */
+  updateWebhook(id: string, body: UpdateWebhookInput) {
+    return this.request<Webhook>('PATCH', webhookPath(id), { body });
+  }
+  /** Gives a webhook a new signing secret (the old one stops at once); the answer is the only place it appears. */
+  rotateWebhookSecret(id: string) {
+    return this.request<RotatedWebhookSecret>('POST', `${webhookPath(id)}/rotate-secret`);
   }
   /** Enables a webhook again (after Pave disabled it); its failures in a row start again from 0. */
   enableWebhook(id: string) {

@@ -75,6 +75,35 @@ export const CreatedWebhook = z
   .meta({ id: 'CreatedWebhook' });
 export type CreatedWebhook = z.infer<typeof CreatedWebhook>;
 
+/**
+ * `PATCH /webhooks/{id}`: what to change; a field left out (or, for `name` and `url`, null) stays as it is.
+ * `events: null` goes back to every event type (as `events` is null in a Webhook); an array narrows it to
+ * those types. At least one change must be given.
+ */
+export const UpdateWebhookInput = z
+  .strictObject({
+    name: dnsLabel
+      .nullish()
+      .describe('A new name, unique among the webhooks of its app (or the org-wide ones).'),
+    url: webhookUrl.nullish().describe('A new URL; pending deliveries go to it from now on.'),
+    events: z
+      .array(eventType)
+      .min(1, { message: 'name at least one event type, or give null for every type' })
+      .nullish()
+      .describe('The event types it receives from now on; null: every type; left out: unchanged.'),
+  })
+  .meta({ id: 'UpdateWebhookInput' });
+export type UpdateWebhookInput = z.infer<typeof UpdateWebhookInput>;
+
+/** A webhook and its new signing secret (`POST /webhooks/{id}/rotate-secret`): the only time it is shown. */
+export const RotatedWebhookSecret = z
+  .object({
+    webhook: Webhook,
+    secret: z.string().describe('The new `whsec_…` signing secret; shown this once only.'),
+  })
+  .meta({ id: 'RotatedWebhookSecret' });
+export type RotatedWebhookSecret = z.infer<typeof RotatedWebhookSecret>;
+
 /** One attempt of a delivery. */
 export const WebhookAttempt = z
   .object({

@@ -19,7 +19,7 @@ describe.each(storeEngines)('webhooks on %s', (engine) => {
   const dispatchers: WebhookDispatcher[] = [];
   const tokens: Record<string, string> = {};
 
-  const as = (who: string, method: 'GET' | 'POST' | 'DELETE', url: string, payload?: object) =>
+  const as = (who: string, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: object) =>
     api.app.inject({
       method,
       url: `/api/v1${url}`,
@@ -139,6 +139,223 @@ describe.each(storeEngines)('webhooks on %s', (engine) => {
     const gone = await as('admin', 'GET', `/webhooks/${created.webhook.id}`);
     expect(gone.statusCode).toBe(404);
     expect(gone.json().detail).toContain(`webhook "${created.webhook.id}" not found`);
+  });
+
+  it('changes a webhook’s name, URL and event types, checking them as creation does', async () => {
+    const created = await create({
+      name: 'changing',
+      url: 'https://hooks.example.com/pave',
+      app: 'shop',
+      events: ['values.changed'],
+    });
+    const path = `/webhooks/${created.webhook.id}`;
+    const patch = (body: object, who = 'admin') => as(who, 'PATCH', path, body);
+
+    const renamed = await patch({ name: 'renamed' });
+    expect(renamed.statusCode, renamed.body).toBe(200);
+    expect(renamed.json()).toEqual({ ...created.webhook, name: 'renamed' });
+    const moved = await patch({
+      url: 'https://pave:hunter2@new.example.com/services/T1/B2/XYZZY?token=tok3n',
+    });
+    expect(moved.statusCode, moved.body).toBe(200);
+    expect(moved.json()).toMatchObject({
+      name: 'renamed',
+      url: 'https://pave:***@new.example.com/services/…?token=[redacted]',
+      events: ['values.changed'],
+    });
+    const narrowed = await patch({ events: ['deployment.failed', 'deployment.failed', 'values.changed'] });
+    expect(narrowed.json().events).toEqual(['deployment.failed', 'values.changed']);
+    // null and left out mean "unchanged" for name and url; events: null is every type again.
+    const everything = await patch({ name: null, url: null, events: null });
+    expect(everything.statusCode, everything.body).toBe(200);
+    expect(everything.json()).toMatchObject({ name: 'renamed', events: null, url: moved.json().url });
+    const shown = await as('admin', 'GET', path);
+    expect(shown.json()).toEqual(everything.json());
+    expect(shown.json()).toMatchObject({ id: created.webhook.id, createdAt: created.webhook.createdAt });
+    // The same name as now is no change and no conflict.
+    expect((await patch({ name: 'renamed' })).statusCode).toBe(200);
+
+    // The whole URL is stored only sealed, as at creation.
+    const row = await api.store.db
+      .selectFrom('webhooks')
+      .selectAll()
+      .where('id', '=', created.webhook.id)
+      .executeTakeFirstOrThrow();
+    expect(row.url).toBe(moved.json().url);
+    expect(JSON.stringify(row)).not.toMatch(/hunter2|XYZZY|tok3n/);
+    expect(await api.box.decrypt(row.sealed_url!)).toBe(
+      'https://pave:hunter2@new.example.com/services/T1/B2/XYZZY?token=tok3n',
+    );
+  });
+
+  it('answers a change it cannot make with a 400 naming the field, or a 409 for a name taken', async () => {
+    const created = await create({ name: 'first', url: 'https://hooks.example.com/a', app: 'shop' });
+    await create({ name: 'second', url: 'https://hooks.example.com/b', app: 'shop' });
+    await create({ name: 'first', url: 'https://hooks.example.com/c', app: 'blog' });
+    const path = `/webhooks/${created.webhook.id}`;
+    const patch = (body: object) => as('admin', 'PATCH', path, body);
+
+    const nothing = await patch({});
+    expect(nothing.statusCode).toBe(400);
+    expect(nothing.json().detail).toBe(
+      'nothing to change: give at least one of name, url and events (null: every event type)',
+    );
+    const ftp = await patch({ url: 'ftp://example.com/' });
+    expect(ftp.statusCode).toBe(400);
+    expect(ftp.json().errors).toEqual([
+      { path: '/url', message: expect.stringContaining('must be an http:// or https:// URL') },
+    ]);
+    const metadata = await patch({ url: 'http://169.254.169.254/latest' });
+    expect(metadata.statusCode).toBe(400);
+    expect(metadata.json().detail).toBe(
+      'refused: http://169.254.169.254/latest resolves to 169.254.169.254, a loopback/private/link-local ' +
+        'address; allow it with pave up --webhook-allow 169.254.169.254/32',
+    );
+    expect(metadata.json().errors).toEqual([{ path: '/url', message: metadata.json().detail }]);
+    const loopback = await patch({ url: 'http://[::1]:8080/hook' });
+    expect(loopback.statusCode).toBe(400);
+    expect(loopback.json().errors[0].path).toBe('/url');
+    const noTypes = await patch({ events: [] });
+    expect(noTypes.statusCode).toBe(400);
+    expect(noTypes.json().errors[0].path).toBe('/events');
+    const badType = await patch({ events: ['nope'] });
+    expect(badType.statusCode).toBe(400);
+    expect(badType.body).toContain('deployment.succeeded');
+    const badName = await patch({ name: 'Not A Label' });
+    expect(badName.statusCode).toBe(400);
+    expect(badName.json().errors[0].path).toBe('/name');
+    const unknownField = await patch({ app: 'blog' });
+    expect(unknownField.statusCode).toBe(400);
+
+    const taken = await patch({ name: 'second' });
+    expect(taken.statusCode).toBe(409);
+    expect(taken.json().detail).toBe('a webhook named "second" already exists for app shop');
+    expect(taken.json().errors).toEqual([
+      { path: '/name', message: expect.stringContaining('another name') },
+    ]);
+    // Nothing of a refused change was kept; a name taken only in another scope is free here.
+    expect((await as('admin', 'GET', path)).json()).toEqual(created.webhook);
+    expect((await patch({ name: 'first' })).statusCode).toBe(200);
+    const missing = await as('admin', 'PATCH', '/webhooks/wh_nope', { name: 'x' });
+    expect(missing.statusCode).toBe(404);
+    expect((await as('admin', 'POST', '/webhooks/wh_nope/rotate-secret')).statusCode).toBe(404);
+  });
+
+  it('lets only those who may delete a webhook change it or rotate its secret', async () => {
+    const owned = await create({ name: 'owned', url: 'https://hooks.example.com/a', app: 'shop' }, 'olga');
+    const orgWide = await create({ name: 'all', url: 'https://a.example' }, 'pat');
+    const ownedPath = `/webhooks/${owned.webhook.id}`;
+    const orgPath = `/webhooks/${orgWide.webhook.id}`;
+    const byDeveloper = await as('dev', 'PATCH', ownedPath, { name: 'mine' });
+    expect(byDeveloper.statusCode).toBe(403);
+    expect(byDeveloper.body).toContain('webhook.manage');
+    expect((await as('dev', 'POST', `${ownedPath}/rotate-secret`)).statusCode).toBe(403);
+    const byOwner = await as('olga', 'PATCH', orgPath, { name: 'mine' });
+    expect(byOwner.statusCode).toBe(403);
+    expect(byOwner.body).toContain('webhook.manage-org');
+    expect((await as('olga', 'POST', `${orgPath}/rotate-secret`)).statusCode).toBe(403);
+    // A webhook of an app the caller has no role on does not exist.
+    expect((await as('pat', 'PATCH', ownedPath, { name: 'mine' })).statusCode).toBe(404);
+    expect((await as('pat', 'POST', `${ownedPath}/rotate-secret`)).statusCode).toBe(404);
+    expect((await as('admin', 'GET', ownedPath)).json()).toEqual(owned.webhook);
+
+    const changed = await as('olga', 'PATCH', ownedPath, { events: ['deployment.failed'] });
+    expect(changed.statusCode, changed.body).toBe(200);
+    const rotated = await as('olga', 'POST', `${ownedPath}/rotate-secret`);
+    expect(rotated.statusCode, rotated.body).toBe(200);
+    expect((await as('pat', 'PATCH', orgPath, { name: 'everything' })).json().name).toBe('everything');
+    expect((await as('pat', 'POST', `${orgPath}/rotate-secret`)).statusCode).toBe(200);
+  });
+
+  it('sends the pending delivery and the next events to the new URL at once, signed with the rotated secret', async () => {
+    const old = await receiver(() => 500);
+    const created = await create({ name: 'moving', url: old.url, app: 'shop' });
+    await record(1);
+    dispatcher({ retry: { firstBackoffMs: 600_000 } });
+    await eventually(() => old.requests.length === 1);
+    await eventually(async () => (await deliveries(created.webhook.id)).length === 1);
+    const [pending] = await deliveries(created.webhook.id);
+    expect(pending).toMatchObject({ status: 'pending', attempts: 1 });
+
+    const rotated = await as('olga', 'POST', `/webhooks/${created.webhook.id}/rotate-secret`);
+    expect(rotated.statusCode, rotated.body).toBe(200);
+    const { webhook, secret } = rotated.json() as CreatedWebhook;
+    expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{42}[A-Za-z0-9+/=]{2}$/);
+    expect(secret).not.toBe(created.secret);
+    expect(webhook).toEqual(created.webhook);
+    const next = await receiver();
+    // The query carries a credential: the receiver must get it, which only the sealed whole URL has.
+    const moved = await as('olga', 'PATCH', `/webhooks/${created.webhook.id}`, {
+      url: `${next.url}?token=sesame`,
+    });
+    expect(moved.statusCode, moved.body).toBe(200);
+    expect(moved.json().url).toBe(`${next.url}?token=[redacted]`);
+
+    // Well before the ten-minute backoff the pending delivery was waiting out at the old URL.
+    await eventually(() => next.requests.length === 1, 5_000);
+    const [retried] = next.requests;
+    expect(retried!.url).toBe('/hook?token=sesame');
+    expect(retried!.headers['webhook-id']).toBe(pending!.id);
+    new Webhook(secret).verify(retried!.body, signatureHeaders(retried!.headers));
+    expect(() =>
+      new Webhook(created.secret).verify(retried!.body, signatureHeaders(retried!.headers)),
+    ).toThrow();
+    await record(1);
+    await eventually(() => next.requests.length === 2);
+    const fresh = new Webhook(secret).verify(
+      next.requests[1]!.body,
+      signatureHeaders(next.requests[1]!.headers),
+    ) as PaveEvent;
+    expect(Number(fresh.id)).toBeGreaterThan(Number(pending!.eventId));
+    // A redelivery of an earlier delivery goes to the new URL as well.
+    const queued = await as('olga', 'POST', `/webhook-deliveries/${pending!.id}/redeliver`);
+    expect(queued.statusCode, queued.body).toBe(202);
+    await eventually(() => next.requests.length === 3);
+    expect(next.requests[2]!.headers['webhook-id']).toBe(queued.json().id);
+    new Webhook(secret).verify(next.requests[2]!.body, signatureHeaders(next.requests[2]!.headers));
+    expect(old.requests).toHaveLength(1);
+    await eventually(async () => {
+      const recorded = await deliveries(created.webhook.id);
+      return recorded.length === 3 && recorded.every((d) => d.status === 'succeeded');
+    });
+    // The history stays: the first delivery's attempts at the old URL and at the new one.
+    const first = (await deliveries(created.webhook.id)).find((d) => d.id === pending!.id);
+    expect(first!.attemptLog.map((attempt) => attempt.statusCode)).toEqual([500, 200]);
+  });
+
+  it('audits changes and rotations with neither the secret nor the URL’s credentials', async () => {
+    const created = await create({ name: 'audited', url: 'https://hooks.example.com/a', app: 'shop' });
+    const path = `/webhooks/${created.webhook.id}`;
+    const url = 'https://pave:hunter2@hooks.example.com/services/T1/B2/XYZZY?token=tok3n';
+    expect(
+      (await as('olga', 'PATCH', path, { name: 'audited-2', url, events: ['deployment.failed'] })).statusCode,
+    ).toBe(200);
+    const rotated = await as('olga', 'POST', `${path}/rotate-secret`);
+    const { secret } = rotated.json() as CreatedWebhook;
+    const audit = await as('admin', 'GET', '/audit?app=shop');
+    const entries = (
+      audit.json().items as Array<{ action: string; actor: string; target: string; summary: unknown }>
+    ).filter((entry) => entry.target === `webhooks/${created.webhook.id}`);
+    expect(entries.map((entry) => [entry.action, entry.actor]).sort()).toEqual([
+      ['webhook.create', 'admin'],
+      ['webhook.rotate-secret', 'olga'],
+      ['webhook.update', 'olga'],
+    ]);
+    expect(entries.find((entry) => entry.action === 'webhook.update')!.summary).toEqual({
+      id: created.webhook.id,
+      name: 'audited-2',
+      previousName: 'audited',
+      // As create audits it: no credentials, no query, the path as shown.
+      url: expect.stringMatching(/^https:\/\/hooks\.example\.com\/services\/…\?[^=]*$/),
+      events: ['deployment.failed'],
+    });
+    const stored = JSON.stringify(await api.store.db.selectFrom('audit_entries').selectAll().execute());
+    for (const text of [audit.body, stored]) {
+      expect(text).not.toContain(secret.slice('whsec_'.length));
+      expect(text).not.toMatch(/hunter2|XYZZY|tok3n/);
+    }
+    const rows = JSON.stringify(await api.store.db.selectFrom('webhooks').selectAll().execute());
+    expect(rows).not.toContain(secret.slice('whsec_'.length));
   });
 
   it('answers bad input with a 400 naming the field and what is allowed', async () => {

@@ -4,6 +4,8 @@ import {
   WEBHOOK_DELIVERY_PAGE_MAX,
   type CreatedWebhook,
   type EventType,
+  type RotatedWebhookSecret,
+  type UpdateWebhookInput,
   type Webhook,
   type WebhookDelivery,
   type WebhookTestResult,
@@ -18,6 +20,7 @@ import { parseLimit } from './paging.ts';
 
 type CreateOptions = ClientOptions & { url: string; app?: string; events?: string };
 type ListOptions = ClientOptions & { app?: string };
+type UpdateOptions = ClientOptions & { name?: string; url?: string; events?: string; allEvents?: boolean };
 type DeliveriesOptions = ClientOptions & { limit?: string; cursor?: string };
 
 /** The receiver did not answer a `pave webhooks test` with 2xx in time: exit code 1, after the result. */
@@ -46,8 +49,8 @@ const deliveryColumns: Column<WebhookDelivery>[] = [
 ];
 
 /**
- * `pave webhooks create|list|get|delete|enable|test|deliveries|redeliver`: signed HTTP callbacks of the
- * event stream, for an app (its owners) or the whole organisation (platform).
+ * `pave webhooks create|list|get|update|rotate-secret|delete|enable|test|deliveries|redeliver`: signed HTTP
+ * callbacks of the event stream, for an app (its owners) or the whole organisation (platform).
  */
 export function registerWebhooksCommands(program: Command, io: CliIo): void {
   const webhooks = program
@@ -65,6 +68,7 @@ export function registerWebhooksCommands(program: Command, io: CliIo): void {
       examples(
         'pave webhooks create ci --url https://ci.example.com/pave --app shop --events deployment.failed',
         'pave webhooks list --app shop',
+        'pave webhooks update wh_0123 --url https://ci.example.com/pave/v2',
         'pave webhooks test wh_0123',
         'pave webhooks deliveries wh_0123',
       ),
@@ -129,18 +133,61 @@ export function registerWebhooksCommands(program: Command, io: CliIo): void {
     .addHelpText('after', examples('pave webhooks get wh_0123', 'pave webhooks get wh_0123 -o json'))
     .action(async (id: string, options: ClientOptions) => {
       const { client, output } = await clientFor(options, io);
-      output.show(await client.getWebhook(id), (webhook) =>
-        output.details([
-          ['id', webhook.id],
-          ['name', webhook.name],
-          ['scope', scopeOf(webhook)],
-          ['url', webhook.url],
-          ['events', webhook.events?.join(', ') ?? 'all'],
-          ['state', state(webhook)],
-          ['failures in a row', String(webhook.consecutiveFailures)],
-          ['last event', webhook.lastEventId ?? '-'],
-          ['created', `${formatTime(webhook.createdAt)} by ${webhook.createdBy}`],
-        ]),
+      output.show(await client.getWebhook(id), (webhook) => output.details(detailsOf(webhook)));
+    });
+
+  addClientOptions(
+    webhooks
+      .command('update')
+      .description(
+        'Change a webhook’s name, URL or event types; its deliveries, secret and place in the stream stay',
+      )
+      .argument('<id>', 'webhook id (see `pave webhooks list`)')
+      .option('--name <name>', 'a new name, unique among the webhooks of its app')
+      .option('--url <url>', 'a new URL (http:// or https://); pending deliveries go to it from now on')
+      .option(
+        '--events <types>',
+        `only these event types from now on, comma-separated (${EVENT_TYPES.join(', ')})`,
+      )
+      .option('--all-events', 'every event type from now on (undoes --events)'),
+  )
+    .addHelpText(
+      'after',
+      examples(
+        'pave webhooks update wh_0123 --url https://ci.example.com/pave/v2',
+        'pave webhooks update wh_0123 --name deploys --events deployment.failed,deployment.succeeded',
+        'pave webhooks update wh_0123 --all-events -o json',
+      ),
+    )
+    .action(async (id: string, options: UpdateOptions) => {
+      const changes = updateInput(options);
+      const { client, output } = await clientFor(options, io);
+      output.show(await client.updateWebhook(id, changes), (webhook) =>
+        [`Updated webhook ${webhook.name} (${webhook.id}).`, output.details(detailsOf(webhook))].join('\n'),
+      );
+    });
+
+  addClientOptions(
+    webhooks
+      .command('rotate-secret')
+      .description(
+        'Give a webhook a new signing secret, printed only this once; the old one signs nothing more',
+      )
+      .argument('<id>', 'webhook id'),
+  )
+    .addHelpText(
+      'after',
+      examples('pave webhooks rotate-secret wh_0123', 'pave webhooks rotate-secret wh_0123 -o json'),
+    )
+    .action(async (id: string, options: ClientOptions) => {
+      const { client, output } = await clientFor(options, io);
+      output.show(await client.rotateWebhookSecret(id), (body: RotatedWebhookSecret) =>
+        [
+          `Rotated the signing secret of webhook ${body.webhook.name} (${body.webhook.id}).`,
+          `Signing secret: ${body.secret}`,
+          'This secret is shown only now: put it in the receiver, which must verify with it from now on ' +
+            '(every delivery, retries included, is signed with it alone).',
+        ].join('\n'),
       );
     });
 
@@ -259,6 +306,32 @@ export function parseEventTypes(text: string): EventType[] {
   return types as EventType[];
 }
 
+/** The body of `pave webhooks update` from its flags; a usage error naming the flags when none is given. */
+export function updateInput(
+  options: Pick<UpdateOptions, 'name' | 'url' | 'events' | 'allEvents'>,
+): UpdateWebhookInput {
+  if (options.events !== undefined && options.allEvents) {
+    throw new CliUsageError('--events and --all-events contradict each other: give one of them');
+  }
+  if (
+    options.name === undefined &&
+    options.url === undefined &&
+    options.events === undefined &&
+    !options.allEvents
+  ) {
+    throw new CliUsageError(
+      'nothing to change: give --name NAME, --url URL, --events TYPE,… or --all-events ' +
+        '(e.g. pave webhooks update wh_0123 --url https://ci.example.com/pave)',
+    );
+  }
+  return {
+    ...(options.name !== undefined ? { name: options.name } : {}),
+    ...(options.url !== undefined ? { url: options.url } : {}),
+    ...(options.events !== undefined ? { events: parseEventTypes(options.events) } : {}),
+    ...(options.allEvents ? { events: null } : {}),
+  };
+}
+
 // What `pave webhooks list` says when it lists none: which webhooks there are none of, and how to create one.
 function noWebhooksLine(app: string | undefined): string {
   if (app !== undefined) {
@@ -268,6 +341,21 @@ function noWebhooksLine(app: string | undefined): string {
     'No org-wide webhooks (those that receive every app’s events); an app’s own are listed with ' +
     '`pave webhooks list --app APP`. Create one with `pave webhooks create NAME --url URL`.'
   );
+}
+
+/** The fields of one webhook, for people (`get`, `update`). */
+function detailsOf(webhook: Webhook): Array<[string, string]> {
+  return [
+    ['id', webhook.id],
+    ['name', webhook.name],
+    ['scope', scopeOf(webhook)],
+    ['url', webhook.url],
+    ['events', webhook.events?.join(', ') ?? 'all'],
+    ['state', state(webhook)],
+    ['failures in a row', String(webhook.consecutiveFailures)],
+    ['last event', webhook.lastEventId ?? '-'],
+    ['created', `${formatTime(webhook.createdAt)} by ${webhook.createdBy}`],
+  ];
 }
 
 function scopeOf(webhook: Webhook): string {

@@ -1,7 +1,27 @@
-import { useEffect, useRef, useState } from 'react';
-import type { Webhook, WebhookDelivery } from '@pave/core';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
+import {
+  EVENT_TYPES,
+  type EventType,
+  type RotatedWebhookSecret,
+  type UpdateWebhookInput,
+  type Webhook,
+  type WebhookDelivery,
+} from '@pave/core';
 import type { Session } from '../session.ts';
-import { Command, ErrorMessage, LoadStatus, Section, Time, useLoad, usePages } from './common.tsx';
+import {
+  Command,
+  Confirm,
+  ErrorMessage,
+  FieldError,
+  LoadStatus,
+  Section,
+  Time,
+  fieldProblems,
+  problemsOf,
+  shellWord,
+  useLoad,
+  usePages,
+} from './common.tsx';
 import { asSentence } from './problem-text.ts';
 
 /** How often the webhooks and their deliveries are fetched again while the page is open. */
@@ -12,10 +32,11 @@ const DELIVERIES_SHOWN = 10;
 const DELIVERIES_MORE = 50;
 
 /**
- * An app's webhooks: where each one posts, which events it takes, whether it is enabled (and why not), and
- * its recent deliveries with a "Redeliver" button each. Reading webhooks and their deliveries needs the same
- * permission as managing them (`webhook.manage`), so the section is shown only to those who hold it; the
- * server decides regardless.
+ * An app's webhooks: where each one posts, which events it takes, whether it is enabled (and why not), an
+ * Edit (name, URL, event types) and a "Rotate secret" button each, and its recent deliveries with a
+ * "Redeliver" button each. Reading webhooks and their deliveries needs the same permission as managing them
+ * (`webhook.manage`), so the section, and every action in it, is shown only to those who hold it; the server
+ * decides regardless.
  */
 export function WebhooksPanel({ session, app }: { session: Session; app: string }) {
   if (!session.can('webhook.manage', { app })) return null;
@@ -25,6 +46,25 @@ export function WebhooksPanel({ session, app }: { session: Session; app: string 
 function WebhooksSection({ session, app }: { session: Session; app: string }) {
   const webhooks = useLoad(() => session.client.listWebhooks({ app }), [session, app], POLL_MS);
   const items = webhooks.data?.items ?? [];
+  const [editing, setEditing] = useState<Webhook | null>(null);
+  const [rotating, setRotating] = useState<Webhook | null>(null);
+  const [rotated, setRotated] = useState<RotatedWebhookSecret | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+
+  const rotate = async (webhook: Webhook) => {
+    setRotating(null);
+    setNotice(null);
+    setError(null);
+    setRotated(null);
+    try {
+      setRotated(await session.client.rotateWebhookSecret(webhook.id));
+      webhooks.reload();
+    } catch (e) {
+      setError(e);
+    }
+  };
+
   return (
     <Section title="Webhooks">
       <LoadStatus state={webhooks} what="webhooks" empty="No webhooks yet." />
@@ -36,6 +76,7 @@ function WebhooksSection({ session, app }: { session: Session; app: string }) {
               <th scope="col">URL</th>
               <th scope="col">Events</th>
               <th scope="col">State</th>
+              <th scope="col">Actions</th>
             </tr>
           </thead>
           <tbody>
@@ -51,18 +92,262 @@ function WebhooksSection({ session, app }: { session: Session; app: string }) {
                 <td>
                   <WebhookState webhook={webhook} />
                 </td>
+                <td className="actions">
+                  <button
+                    type="button"
+                    aria-label={`Edit webhook ${webhook.name}`}
+                    onClick={() => {
+                      setNotice(null);
+                      setEditing(webhook);
+                    }}
+                  >
+                    Edit
+                  </button>{' '}
+                  <button
+                    type="button"
+                    aria-label={`Rotate the secret of webhook ${webhook.name}`}
+                    onClick={() => setRotating(webhook)}
+                  >
+                    Rotate secret
+                  </button>
+                </td>
               </tr>
             ))}
           </tbody>
         </table>
+      )}
+      {notice && (
+        <p role="status" className="notice">
+          {notice}
+        </p>
+      )}
+      <ErrorMessage error={error} />
+      {rotated && <NewSecret rotated={rotated} onDone={() => setRotated(null)} />}
+      {editing && (
+        <WebhookEditForm
+          key={editing.id}
+          session={session}
+          webhook={editing}
+          onCancel={() => setEditing(null)}
+          onSaved={(webhook) => {
+            setEditing(null);
+            setNotice(`Saved webhook ${webhook.name}.`);
+            webhooks.reload();
+          }}
+        />
+      )}
+      {rotating && (
+        <Confirm
+          title={`Rotate the secret of ${rotating.name}?`}
+          confirmLabel="Rotate secret"
+          onConfirm={() => void rotate(rotating)}
+          onCancel={() => setRotating(null)}
+        >
+          <p>
+            Pave signs every delivery from now on, retries included, with a new secret only, shown once. Until
+            the receiver verifies with the new secret it will reject them, and Pave will retry.
+          </p>
+        </Confirm>
       )}
       {items.map((webhook) => (
         <WebhookDeliveries key={webhook.id} session={session} webhook={webhook} />
       ))}
       <Command>{`pave webhooks list --app ${app}`}</Command>
       <Command>{`pave webhooks create NAME --url URL --app ${app}`}</Command>
+      <Command>{'pave webhooks rotate-secret WEBHOOK_ID'}</Command>
     </Section>
   );
+}
+
+/** A rotated signing secret, shown this once with what to do with it, until "Done". */
+function NewSecret({ rotated, onDone }: { rotated: RotatedWebhookSecret; onDone: () => void }) {
+  return (
+    <div className="notice" role="status" aria-label={`New secret of ${rotated.webhook.name}`}>
+      <p>
+        New signing secret of {rotated.webhook.name}: <code>{rotated.secret}</code>
+      </p>
+      <p>
+        This secret is shown only now: put it in the receiver, which must verify every delivery with it from
+        now on.
+      </p>
+      <button type="button" onClick={onDone}>
+        Done
+      </button>
+    </div>
+  );
+}
+
+/** How the edit form names its fields in the server's problems. */
+const EDIT_FIELDS = { '/name': 'the name', '/url': 'the URL', '/events': 'the event types' } as const;
+
+/**
+ * The form that changes a webhook's name, URL and event types; only what was changed is sent. The URL
+ * field starts empty (the webhook's URL is shown with its credentials masked, and sending that back would
+ * replace the real one): left empty, the URL stays.
+ */
+function WebhookEditForm({
+  session,
+  webhook,
+  onSaved,
+  onCancel,
+}: {
+  session: Session;
+  webhook: Webhook;
+  onSaved: (webhook: Webhook) => void;
+  onCancel: () => void;
+}) {
+  const [name, setName] = useState(webhook.name);
+  const [url, setUrl] = useState('');
+  const [every, setEvery] = useState(webhook.events === null);
+  const [types, setTypes] = useState<EventType[]>(webhook.events ?? []);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const changes = editChanges(webhook, { name, url, every, types });
+  const prefix = `edit-webhook-${webhook.id}`;
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setError(null);
+    if (!every && types.length === 0) {
+      setError(new Error('Choose at least one event type, or "Every event type".'));
+      return;
+    }
+    if (Object.keys(changes).length === 0) {
+      setError(new Error('Nothing to change: edit the name, the URL or the event types first.'));
+      return;
+    }
+    setBusy(true);
+    try {
+      onSaved(await session.client.updateWebhook(webhook.id, changes));
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const fields = fieldProblems(error, EDIT_FIELDS);
+  const problems = problemsOf(error);
+  const allAtFields = problems.length > 0 && problems.every(fields.shownAtField);
+  const toggle = (type: EventType, on: boolean) =>
+    setTypes((chosen) => (on ? [...chosen, type] : chosen.filter((t) => t !== type)));
+  return (
+    <form onSubmit={submit} aria-label={`Edit webhook ${webhook.name}`} className="webhook-edit">
+      <h3>Edit webhook {webhook.name}</h3>
+      <div className="form-row">
+        <div className="field">
+          <label>
+            Name
+            <input
+              name="name"
+              value={name}
+              onChange={(event) => setName(event.target.value)}
+              required
+              autoComplete="off"
+              {...fields.describe('/name', `${prefix}-name-error`)}
+            />
+          </label>
+          <FieldError id={`${prefix}-name-error`} messages={fields.at('/name')} />
+        </div>
+        <div className="field">
+          <label>
+            New URL
+            <input
+              name="url"
+              type="url"
+              value={url}
+              onChange={(event) => setUrl(event.target.value)}
+              placeholder={webhook.url}
+              autoComplete="off"
+              {...fields.describe('/url', `${prefix}-url-error`, `${prefix}-url-hint`)}
+            />
+          </label>
+          <span id={`${prefix}-url-hint`} className="hint">
+            Left empty, the URL stays. Pending deliveries go to a new one at once.
+          </span>
+          <FieldError id={`${prefix}-url-error`} messages={fields.at('/url')} />
+        </div>
+      </div>
+      <fieldset aria-describedby={fields.at('/events').length > 0 ? `${prefix}-events-error` : undefined}>
+        <legend>Event types</legend>
+        <label className="checkbox">
+          <input
+            type="radio"
+            name="every"
+            checked={every}
+            onChange={(event) => setEvery(event.target.checked)}
+          />
+          Every event type
+        </label>
+        <label className="checkbox">
+          <input
+            type="radio"
+            name="every"
+            checked={!every}
+            onChange={(event) => setEvery(!event.target.checked)}
+          />
+          Only these:
+        </label>
+        <div className="event-type-grid">
+          {EVENT_TYPES.map((type) => (
+            <label key={type} className="checkbox">
+              <input
+                type="checkbox"
+                name="events"
+                value={type}
+                checked={types.includes(type)}
+                disabled={every}
+                onChange={(event) => toggle(type, event.target.checked)}
+              />
+              {type}
+            </label>
+          ))}
+        </div>
+        <FieldError id={`${prefix}-events-error`} messages={fields.at('/events')} />
+      </fieldset>
+      {/* A problem the server put at a field stands there alone; anything else shows here. */}
+      {!allAtFields && <ErrorMessage error={error} shownAtField={fields.shownAtField} />}
+      <button type="submit" className="primary" disabled={busy}>
+        {busy ? 'Saving…' : 'Save'}
+      </button>{' '}
+      <button type="button" onClick={onCancel} disabled={busy}>
+        Cancel
+      </button>
+      <Command>{updateCommand(webhook, changes)}</Command>
+    </form>
+  );
+}
+
+/** What the edit form changes: the fields that differ from the webhook (and a URL, when one is given). */
+function editChanges(
+  webhook: Webhook,
+  form: { name: string; url: string; every: boolean; types: readonly EventType[] },
+): UpdateWebhookInput {
+  const name = form.name.trim();
+  const url = form.url.trim();
+  const events = form.every ? null : EVENT_TYPES.filter((type) => form.types.includes(type));
+  const sameEvents =
+    events === null
+      ? webhook.events === null
+      : webhook.events !== null &&
+        events.length === new Set(webhook.events).size &&
+        events.every((type) => webhook.events!.includes(type));
+  return {
+    ...(name !== webhook.name ? { name } : {}),
+    ...(url ? { url } : {}),
+    ...(sameEvents || (events !== null && events.length === 0) ? {} : { events }),
+  };
+}
+
+/** The `pave webhooks update` command that makes the same change. */
+function updateCommand(webhook: Webhook, changes: UpdateWebhookInput): string {
+  return [
+    `pave webhooks update ${webhook.id}`,
+    changes.name ? ` --name ${shellWord(changes.name)}` : '',
+    changes.url ? ` --url ${shellWord(changes.url)}` : '',
+    changes.events === null ? ' --all-events' : '',
+    changes.events ? ` --events ${changes.events.join(',')}` : '',
+  ].join('');
 }
 
 function WebhookState({ webhook }: { webhook: Webhook }) {

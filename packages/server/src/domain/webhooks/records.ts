@@ -9,6 +9,8 @@ import {
   type CreateWebhookInput,
   type CreatedWebhook,
   type EventType,
+  type RotatedWebhookSecret,
+  type UpdateWebhookInput,
   type Webhook,
   type WebhookAttempt,
   type WebhookDelivery,
@@ -257,6 +259,138 @@ function nameTaken(name: string, app: string | null): ConflictError {
     `a webhook named "${name}" already exists ${app ? `for app ${app}` : 'org-wide'}`,
     [{ path: '/name', message: 'choose another name, or delete that webhook first' }],
   );
+}
+
+/** The app of live webhook `id` (null: org-wide); NotFoundError when there is no such webhook. */
+async function appOfWebhook(db: Executor, id: string): Promise<string | null> {
+  const row = await db
+    .selectFrom('webhooks')
+    .select('app_id')
+    .where('id', '=', id)
+    .where('retire_after_event_id', 'is', null)
+    .executeTakeFirst();
+  if (!row) throw webhookNotFound(id);
+  return row.app_id;
+}
+
+/** The error for a PATCH that changes nothing. */
+function nothingToChange(): InputError {
+  const message = 'give at least one of name, url and events (null: every event type)';
+  return new InputError(`nothing to change: ${message}`, [{ path: '/', message }]);
+}
+
+/**
+ * Changes a webhook's name, URL or event types; a field left out (or a null name or URL) stays as it is,
+ * `events: null` is every type again. A new URL passes the guard as at creation and is stored sealed the
+ * same way; the webhook's pending deliveries go to it from now on, at once rather than after the backoff
+ * they were waiting out. The cursor stays: new event types apply to the events not delivered yet. Rejects
+ * with InputError for no change or a refused URL, ConflictError for a name taken in its scope, NotFoundError
+ * for no such webhook.
+ */
+export async function updateWebhook(
+  deps: Pick<WebhookDeps, 'store' | 'box' | 'allow'>,
+  context: RequestContext,
+  id: string,
+  input: UpdateWebhookInput,
+): Promise<Webhook> {
+  const { name, url, events } = input;
+  if (name == null && url == null && events === undefined) throw nothingToChange();
+  if (url != null) {
+    const refused = deps.allow.refuseLiteral(url);
+    if (refused) throw new InputError(refused.message, [{ path: '/url', message: refused.message }]);
+  }
+  // A webhook's app never changes: its URL can be sealed in its scope before the transaction.
+  const app = await appOfWebhook(deps.store.db, id);
+  const newUrl =
+    url == null ? undefined : { url: shownUrl(url), sealed_url: await sealUrl(deps.box, app, url) };
+  return deps.store
+    .transaction(async (tx) => {
+      const row = await tx
+        .selectFrom('webhooks')
+        .selectAll()
+        .where('id', '=', id)
+        .where('retire_after_event_id', 'is', null)
+        .executeTakeFirst();
+      if (!row) throw webhookNotFound(id);
+      const changes: Partial<Pick<Selectable<WebhooksTable>, 'name' | 'url' | 'sealed_url' | 'events'>> = {};
+      if (name != null && name !== row.name) {
+        const taken = await tx
+          .selectFrom('webhooks')
+          .select('id')
+          .where('name', '=', name)
+          .where((eb) => (app === null ? eb('app_id', 'is', null) : eb('app_id', '=', app)))
+          .where('retire_after_event_id', 'is', null)
+          .where('id', '!=', id)
+          .executeTakeFirst();
+        if (taken) throw nameTaken(name, app);
+        changes.name = name;
+      }
+      if (newUrl) Object.assign(changes, newUrl);
+      if (events !== undefined)
+        changes.events = events === null ? null : JSON.stringify([...new Set(events)]);
+      if (Object.keys(changes).length > 0) {
+        await tx.updateTable('webhooks').set(changes).where('id', '=', id).execute();
+      }
+      if (newUrl) {
+        // The deliveries waiting to be retried were failing at the old URL: try the new one now.
+        await tx
+          .updateTable('webhook_deliveries')
+          .set({ next_attempt_at: now() })
+          .where('webhook_id', '=', id)
+          .where('status', '=', 'pending')
+          .execute();
+      }
+      await recordAudit(tx, context, {
+        action: 'webhook.update',
+        target: `webhooks/${id}`,
+        appId: app,
+        summary: {
+          id,
+          name: changes.name ?? row.name,
+          ...(changes.name !== undefined ? { previousName: row.name } : {}),
+          ...(url != null ? { url: auditUrl(url) } : {}),
+          ...(events !== undefined ? { events: events === null ? null : [...new Set(events)] } : {}),
+        },
+      });
+      return toWebhook({ ...row, ...changes });
+    })
+    .catch((error: unknown) => {
+      // Another webhook took the name between the check above and the update.
+      throw isUniqueViolation(error) && name != null ? nameTaken(name, app) : error;
+    });
+}
+
+/**
+ * Gives a webhook a new signing secret, stored encrypted as at creation; the old one signs nothing more (a
+ * delivery in flight may still carry it). The result is the only place the new secret appears.
+ * NotFoundError when there is no such webhook.
+ */
+export async function rotateWebhookSecret(
+  deps: Pick<WebhookDeps, 'store' | 'box'>,
+  context: RequestContext,
+  id: string,
+): Promise<RotatedWebhookSecret> {
+  const app = await appOfWebhook(deps.store.db, id);
+  const secret = newWebhookSecret();
+  const sealed = await deps.box.encrypt(webhookSecretScope(app), secret);
+  const row = await deps.store.transaction(async (tx) => {
+    const found = await tx
+      .selectFrom('webhooks')
+      .selectAll()
+      .where('id', '=', id)
+      .where('retire_after_event_id', 'is', null)
+      .executeTakeFirst();
+    if (!found) throw webhookNotFound(id);
+    await tx.updateTable('webhooks').set({ secret: sealed }).where('id', '=', id).execute();
+    await recordAudit(tx, context, {
+      action: 'webhook.rotate-secret',
+      target: `webhooks/${id}`,
+      appId: app,
+      summary: { id, name: found.name },
+    });
+    return { ...found, secret: sealed };
+  });
+  return { webhook: toWebhook(row), secret };
 }
 
 /** The webhooks of `app`, or the org-wide ones when `app` is null, by name; NotFoundError for no such app. */

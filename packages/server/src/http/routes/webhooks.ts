@@ -1,6 +1,8 @@
 import {
   CreateWebhookInput,
   CreatedWebhook,
+  RotatedWebhookSecret,
+  UpdateWebhookInput,
   Webhook,
   WebhookDelivery,
   WebhookDeliveryPage,
@@ -23,7 +25,9 @@ import {
   listDeliveries,
   listWebhooks,
   redeliver,
+  rotateWebhookSecret,
   testWebhook,
+  updateWebhook,
   webhookAccess,
   webhookScopeCheck,
   type WebhookDeps,
@@ -32,9 +36,9 @@ import { WebhookSender } from '../../domain/webhooks/sender.ts';
 import { WebhookAllowList } from '../../domain/webhooks/ssrf.ts';
 
 /**
- * Webhooks: create, list, get, delete, enable and test them, list their deliveries and redeliver one. A
- * webhook of an app needs webhook.manage on that app (its owners); an org-wide one (no app) needs
- * webhook.manage-org (platform, admins). The app is not in the path, so each route's gate is the event
+ * Webhooks: create, list, get, change, delete, enable and test them, rotate their signing secrets, list their
+ * deliveries and redeliver one. A webhook of an app needs webhook.manage on that app (its owners); an
+ * org-wide one (no app) needs webhook.manage-org (platform, admins). The app is not in the path, so each route's gate is the event
  * stream's own permission (everyone signed in may read the stream) and `access` checks the webhook's scope:
  * the app named in the query or body, or the app of the webhook (or delivery) in the path. A webhook of an
  * app the caller cannot see answers 404, as if it did not exist.
@@ -104,6 +108,40 @@ export function webhookRoutes(
       },
     },
     async (request) => getWebhook(store.db, request.params.id),
+  );
+
+  api.patch(
+    '/webhooks/:id',
+    {
+      config: { permission: 'event.read', access: byId },
+      schema: {
+        tags,
+        summary: "Change a webhook's name, URL or event types",
+        description:
+          'A field left out (or a null `name` or `url`) stays as it is; `events: null` is every event type ' +
+          'again. A new URL is checked as at creation; pending deliveries go to it from now on, at once. ' +
+          'Its deliveries, cursor and secret stay.',
+        params: WebhookParams,
+        body: UpdateWebhookInput,
+        response: { 200: Webhook },
+      },
+    },
+    async (request) => updateWebhook(deps, request.pave, request.params.id, request.body),
+  );
+
+  api.post(
+    '/webhooks/:id/rotate-secret',
+    {
+      config: { permission: 'event.read', access: byId },
+      schema: {
+        tags,
+        summary: 'Give a webhook a new signing secret; answers it, shown this once only',
+        description: 'Every delivery from now on (retries included) is signed with the new secret only.',
+        params: WebhookParams,
+        response: { 200: RotatedWebhookSecret },
+      },
+    },
+    async (request) => rotateWebhookSecret(deps, request.pave, request.params.id),
   );
 
   api.delete(
