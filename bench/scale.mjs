@@ -19,8 +19,9 @@
 // gets nothing: Pave does not run ANALYZE), then a checkpoint on either engine, so that no write-back from
 // seeding overlaps the requests. Then `pave up` starts again; once it has looked at every environment for
 // stopped workloads to restart (it does so after it starts listening; the bench reports how long that took),
-// the bench measures, sequentially
-// over one keep-alive connection, BENCH_SCALE_REQUESTS (200) requests per endpoint after 20 warm-up requests:
+// the bench measures, sequentially over one keep-alive connection from a process of its own per endpoint
+// (bench/timed-get.mjs: the bench's own process, with the heap seeding left it, added milliseconds to every
+// request), BENCH_SCALE_REQUESTS (200) requests per endpoint after 20 warm-up requests:
 // p50/p95/max of list apps (first page, and the last page by following nextCursor when GET /apps pages),
 // get an app, list the hot environment's deployments (first page and the 100th, by following nextCursor),
 // get a deployment, diff two deployments, the default diff of a typical environment (its previous successful
@@ -462,6 +463,22 @@ async function startUpScan(logFile, from) {
   throw new Error(`pave up did not finish looking for stopped workloads within 10 minutes (${logFile})`);
 }
 
+/** Runs bench/timed-get.mjs: `count` sequential GETs of `url`; resolves with what it printed. */
+function timedGets(server, url, count) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(root, 'bench/timed-get.mjs'), url, String(count)], {
+      env: cleanEnvironment({ BENCH_TOKEN: server.token }),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`bench/timed-get.mjs exited with ${code}`)),
+    );
+  });
+}
+
 async function measure(engine, size, dataDir, storeArgs) {
   // The log of the first start (before seeding) comes first in the same file.
   const logFile = join(dataDir, 'pave-up.log');
@@ -479,36 +496,29 @@ async function measure(engine, size, dataDir, storeArgs) {
     if (!response.ok) throw new Error(`GET ${path}: ${response.status} ${text.slice(0, 300)}`);
     return JSON.parse(text);
   };
+  // Each endpoint's requests go from a process of their own (bench/timed-get.mjs), the same for every scale.
   const timed = async (name, path, check) => {
-    const samples = [];
-    let bytes = 0;
-    for (let i = 0; i < WARM_UP + requests; i++) {
-      const started = performance.now();
-      const response = await fetch(`${server.url}/api/v1${path}`, {
-        headers: { authorization: `Bearer ${server.token}` },
-      });
-      const text = await response.text();
-      const ms = performance.now() - started;
-      if (!response.ok) {
-        problems.push(`${name}: GET ${path} answered ${response.status}: ${text.slice(0, 300)}`);
-        return { name, path, error: `HTTP ${response.status}` };
-      }
-      if (i === 0) {
-        bytes = text.length;
-        const problem = check?.(JSON.parse(text));
-        if (problem) {
-          problems.push(`${name}: GET ${path}: ${problem}`);
-          return { name, path, error: problem };
-        }
-      }
-      if (i >= WARM_UP) samples.push(ms);
+    const { status, samples, bytes, body } = await timedGets(
+      server,
+      `${server.url}/api/v1${path}`,
+      WARM_UP + requests,
+    );
+    if (status < 200 || status > 299) {
+      problems.push(`${name}: GET ${path} answered ${status}: ${body.slice(0, 300)}`);
+      return { name, path, error: `HTTP ${status}` };
     }
+    const problem = check?.(JSON.parse(body));
+    if (problem) {
+      problems.push(`${name}: GET ${path}: ${problem}`);
+      return { name, path, error: problem };
+    }
+    const measured = samples.slice(WARM_UP);
     return {
       name,
       path,
-      p50: round(percentile(samples, 0.5)),
-      p95: round(percentile(samples, 0.95)),
-      max: round(Math.max(...samples)),
+      p50: round(percentile(measured, 0.5)),
+      p95: round(percentile(measured, 0.95)),
+      max: round(Math.max(...measured)),
       bytes,
     };
   };
