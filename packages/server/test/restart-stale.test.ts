@@ -169,6 +169,48 @@ describe.each(storeEngines)('a restart the environment moved on from on %s', (en
       ctx.dispose();
     }
   });
+
+  it('goes on past an environment it cannot check, saying so', async () => {
+    // The restart the test before queued is done with.
+    await api.store.db
+      .updateTable('deployments')
+      .set({ status: 'cancelled' })
+      .where('kind', '=', 'restart')
+      .execute();
+    expect((await api.call('POST', '/apps/shop/envs', { id: 'aaa', type: 'development' })).statusCode).toBe(
+      201,
+    );
+    const dev = await api.store.db
+      .selectFrom('environments')
+      .select('current_deployment_id')
+      .where('app_id', '=', 'shop')
+      .where('id', '=', 'dev')
+      .executeTakeFirstOrThrow();
+    // Looked at first, and its current set cannot be read.
+    await api.store.db
+      .updateTable('environments')
+      .set({ current_deployment_id: dev.current_deployment_id, current_set_id: 'gone' })
+      .where('app_id', '=', 'shop')
+      .where('id', '=', 'aaa')
+      .execute();
+    const stopped: RuntimeDriver = {
+      ...idleRuntime,
+      status: async () => [{ workload: 'v2', state: 'stopped', detail: '' }] as never,
+    };
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const ctx = driverContext(logger, AbortSignal.timeout(10_000));
+    try {
+      const queued = await queueRestarts(api.store, stopped, ctx, 'start:test');
+      expect(queued.map((deployment) => deployment.envId)).toEqual(['dev']);
+    } finally {
+      ctx.dispose();
+    }
+    const warnings = lines.map((line) => JSON.parse(line)).filter((line) => line.level === 40);
+    expect(warnings).toMatchObject([
+      { env: 'aaa', msg: 'cannot tell whether the workloads of an environment run; not restarting them' },
+    ]);
+  });
 });
 
 /** The fake driver whose `diff` can be made to fail, or to wait until the test lets it go on. */

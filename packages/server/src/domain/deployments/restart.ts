@@ -70,15 +70,18 @@ export async function queueRestarts(
     if (statuses && !statuses.some((status) => status.state === 'stopped')) continue;
     const verdict = await restartable(store.db, candidate);
     if (!verdict.ok && verdict.warning === undefined) continue;
-    if (!statuses) {
+    let stopped: string[] = [];
+    try {
+      if (statuses === undefined) throw unknown;
+      stopped = await stoppedWorkloads(store.db, candidate, statuses);
+    } catch (error) {
       ctx.logger.warn('cannot tell whether the workloads of an environment run; not restarting them', {
         app,
         env,
-        error: unknown?.message,
+        error: (error as Error).message,
       });
       continue;
     }
-    const stopped = await stoppedWorkloads(store.db, candidate, statuses);
     if (stopped.length === 0) continue;
     if (!verdict.ok) {
       // Left stopped for a reason the user has to act on: say so once, with what to do.
