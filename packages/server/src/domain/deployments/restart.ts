@@ -70,7 +70,7 @@ export async function queueRestarts(
     if (statuses && !statuses.some((status) => status.state === 'stopped')) continue;
     const verdict = await restartable(store.db, candidate);
     if (!verdict.ok && verdict.warning === undefined) continue;
-    let stopped: string[] = [];
+    let stopped: string[];
     try {
       if (statuses === undefined) throw unknown;
       stopped = await stoppedWorkloads(store.db, candidate, statuses);

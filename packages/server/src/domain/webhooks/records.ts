@@ -261,16 +261,16 @@ function nameTaken(name: string, app: string | null): ConflictError {
   );
 }
 
-/** The app of live webhook `id` (null: org-wide); NotFoundError when there is no such webhook. */
-async function appOfWebhook(db: Executor, id: string): Promise<string | null> {
+/** Webhook `id`, unless retired (its app was deleted); NotFoundError when there is no such webhook. */
+async function liveWebhook(db: Executor, id: string): Promise<Selectable<WebhooksTable>> {
   const row = await db
     .selectFrom('webhooks')
-    .select('app_id')
+    .selectAll()
     .where('id', '=', id)
     .where('retire_after_event_id', 'is', null)
     .executeTakeFirst();
   if (!row) throw webhookNotFound(id);
-  return row.app_id;
+  return row;
 }
 
 /** The error for a PATCH that changes nothing. */
@@ -300,18 +300,12 @@ export async function updateWebhook(
     if (refused) throw new InputError(refused.message, [{ path: '/url', message: refused.message }]);
   }
   // A webhook's app never changes: its URL can be sealed in its scope before the transaction.
-  const app = await appOfWebhook(deps.store.db, id);
+  const app = (await liveWebhook(deps.store.db, id)).app_id;
   const newUrl =
     url == null ? undefined : { url: shownUrl(url), sealed_url: await sealUrl(deps.box, app, url) };
   return deps.store
     .transaction(async (tx) => {
-      const row = await tx
-        .selectFrom('webhooks')
-        .selectAll()
-        .where('id', '=', id)
-        .where('retire_after_event_id', 'is', null)
-        .executeTakeFirst();
-      if (!row) throw webhookNotFound(id);
+      const row = await liveWebhook(tx, id);
       const changes: Partial<Pick<Selectable<WebhooksTable>, 'name' | 'url' | 'sealed_url' | 'events'>> = {};
       if (name != null && name !== row.name) {
         const taken = await tx
@@ -370,17 +364,11 @@ export async function rotateWebhookSecret(
   context: RequestContext,
   id: string,
 ): Promise<RotatedWebhookSecret> {
-  const app = await appOfWebhook(deps.store.db, id);
+  const app = (await liveWebhook(deps.store.db, id)).app_id;
   const secret = newWebhookSecret();
   const sealed = await deps.box.encrypt(webhookSecretScope(app), secret);
   const row = await deps.store.transaction(async (tx) => {
-    const found = await tx
-      .selectFrom('webhooks')
-      .selectAll()
-      .where('id', '=', id)
-      .where('retire_after_event_id', 'is', null)
-      .executeTakeFirst();
-    if (!found) throw webhookNotFound(id);
+    const found = await liveWebhook(tx, id);
     await tx.updateTable('webhooks').set({ secret: sealed }).where('id', '=', id).execute();
     await recordAudit(tx, context, {
       action: 'webhook.rotate-secret',
