@@ -6,7 +6,7 @@ import { recordEvent } from '../src/domain/events.ts';
 import { systemContext } from '../src/domain/context.ts';
 import { WebhookDispatcher, type WebhookDispatcherOptions } from '../src/domain/webhooks/dispatcher.ts';
 import { WebhookAllowList } from '../src/domain/webhooks/ssrf.ts';
-import { removeRetiredWebhooks } from '../src/domain/webhooks/records.ts';
+import { removeRetiredWebhooks, retireAppWebhooks } from '../src/domain/webhooks/records.ts';
 import { storeEngines } from '../../../test/support/stores.ts';
 import { openFullApi, type FullApi } from './support/full-api.ts';
 import { eventually, signatureHeaders, startReceiver, type Receiver } from './support/webhook-receiver.ts';
@@ -31,8 +31,8 @@ describe.each(storeEngines)('webhooks on %s', (engine) => {
     expect(response.statusCode, response.body).toBe(201);
     return response.json();
   };
-  const receiver = async (answer?: Receiver['answer']) => {
-    const started = await startReceiver(answer);
+  const receiver = async (answer?: Receiver['answer'], options?: { delayMs?: number }) => {
+    const started = await startReceiver(answer, options);
     receivers.push(started);
     return started;
   };
@@ -321,6 +321,89 @@ describe.each(storeEngines)('webhooks on %s', (engine) => {
     // The history stays: the first delivery's attempts at the old URL and at the new one.
     const first = (await deliveries(created.webhook.id)).find((d) => d.id === pending!.id);
     expect(first!.attemptLog.map((attempt) => attempt.statusCode)).toEqual([500, 200]);
+  });
+
+  it('retries at the new URL at once when the URL changed while an attempt at the old one was under way', async () => {
+    const old = await receiver(() => null);
+    const created = await create({ name: 'in-flight', url: old.url, app: 'shop' });
+    dispatcher({ retry: { firstBackoffMs: 600_000 }, timeoutMs: 1_500 });
+    await record(1);
+    await eventually(() => old.requests.length === 1);
+    const next = await receiver();
+    expect((await as('olga', 'PATCH', `/webhooks/${created.webhook.id}`, { url: next.url })).statusCode).toBe(
+      200,
+    );
+    // The attempt at the old URL times out after the change: its failure was the old URL's, not a reason to
+    // wait out ten minutes of backoff.
+    await eventually(() => next.requests.length === 1, 8_000);
+    expect(next.requests[0]!.headers['webhook-id']).toBe(old.requests[0]!.headers['webhook-id']);
+  });
+
+  it('signs every attempt after a rotation with the new secret, within a batch too', async () => {
+    const slow = await receiver(() => 200, { delayMs: 300 });
+    const created = await create({ name: 'rotating', url: slow.url, app: 'shop' });
+    await record(5);
+    dispatcher();
+    await eventually(() => slow.requests.length === 1);
+    const rotated = await as('olga', 'POST', `/webhooks/${created.webhook.id}/rotate-secret`);
+    expect(rotated.statusCode, rotated.body).toBe(200);
+    const rotatedAt = Date.now();
+    const { secret } = rotated.json() as CreatedWebhook;
+    await eventually(() => slow.requests.length === 5);
+    const after = slow.requests.filter((request) => request.at > rotatedAt);
+    expect(after.length).toBeGreaterThanOrEqual(3);
+    for (const request of after) new Webhook(secret).verify(request.body, signatureHeaders(request.headers));
+  });
+
+  it('records nothing for a change to what the webhook has already', async () => {
+    const created = await create({ name: 'steady', url: 'https://hooks.example.com/a', app: 'shop' });
+    const path = `/webhooks/${created.webhook.id}`;
+    const audited = async () =>
+      (
+        await api.store.db
+          .selectFrom('audit_entries')
+          .select('id')
+          .where('action', '=', 'webhook.update')
+          .execute()
+      ).length;
+    const before = await audited();
+    for (const body of [
+      { name: 'steady' },
+      { url: 'https://hooks.example.com/a' },
+      { events: null },
+      { name: 'steady', url: 'https://hooks.example.com/a', events: null },
+    ]) {
+      const same = await as('olga', 'PATCH', path, body);
+      expect(same.statusCode, same.body).toBe(200);
+      expect(same.json()).toEqual(created.webhook);
+    }
+    expect(await audited()).toBe(before);
+    expect((await as('olga', 'PATCH', path, { events: ['deployment.failed'] })).statusCode).toBe(200);
+    expect(await audited()).toBe(before + 1);
+  });
+
+  it('changes nothing of a webhook its app’s deletion retired while the change waited', async () => {
+    const created = await create({ name: 'retiring', url: 'https://hooks.example.com/r', app: 'blog' });
+    const path = `/webhooks/${created.webhook.id}`;
+    let change: Promise<{ statusCode: number }> | undefined;
+    let rotation: Promise<{ statusCode: number }> | undefined;
+    await api.store.transaction(async (tx) => {
+      await retireAppWebhooks(tx, 'blog');
+      // Asked while the deletion has not committed yet: they wait for it, then find the webhook retired.
+      change = as('admin', 'PATCH', path, { url: 'https://hooks.example.com/elsewhere' });
+      rotation = as('admin', 'POST', `${path}/rotate-secret`);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    });
+    expect((await change!).statusCode).toBe(404);
+    expect((await rotation!).statusCode).toBe(404);
+    const row = await api.store.db
+      .selectFrom('webhooks')
+      .select(['url', 'secret'])
+      .where('id', '=', created.webhook.id)
+      .executeTakeFirstOrThrow();
+    expect(row.url).toBe('https://hooks.example.com/r');
+    // The retired webhook is not the tests' after this one: its row goes.
+    await api.store.db.deleteFrom('webhooks').where('id', '=', created.webhook.id).execute();
   });
 
   it('audits changes and rotations with neither the secret nor the URL’s credentials', async () => {

@@ -12,7 +12,7 @@ interface Received {
 
 /**
  * A real HTTP receiver on 127.0.0.1 that answers each request with the status `answer` chooses (null: it
- * never answers).
+ * never answers), after `delayMs`.
  */
 export interface Receiver {
   /** Its URL through `localhost` (a name: the SSRF guard resolves it at send time). */
@@ -23,7 +23,10 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-export async function startReceiver(answer: Receiver['answer'] = () => 200): Promise<Receiver> {
+export async function startReceiver(
+  answer: Receiver['answer'] = () => 200,
+  options: { delayMs?: number } = {},
+): Promise<Receiver> {
   const requests: Received[] = [];
   const receiver = { requests, answer } as Receiver;
   const server: Server = createServer((request, response) => {
@@ -39,8 +42,10 @@ export async function startReceiver(answer: Receiver['answer'] = () => 200): Pro
       requests.push(received);
       const status = receiver.answer(received, requests.length - 1);
       if (status === null) return;
-      response.statusCode = status;
-      response.end(response.statusCode < 300 ? 'ok' : 'receiver is down');
+      setTimeout(() => {
+        response.statusCode = status;
+        response.end(response.statusCode < 300 ? 'ok' : 'receiver is down');
+      }, options.delayMs ?? 0);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -344,7 +344,8 @@ function updateCommand(webhook: Webhook, changes: UpdateWebhookInput): string {
   return [
     `pave webhooks update ${webhook.id}`,
     changes.name ? ` --name ${shellWord(changes.name)}` : '',
-    changes.url ? ` --url ${shellWord(changes.url)}` : '',
+    // Not the URL itself: it may carry credentials, which the page shows nowhere else.
+    changes.url ? ' --url URL' : '',
     changes.events === null ? ' --all-events' : '',
     changes.events ? ` --events ${changes.events.join(',')}` : '',
   ].join('');

@@ -331,15 +331,15 @@ export class WebhookDispatcher {
       .orderBy('id')
       .limit(this.batchSize)
       .execute();
-    const secret = await this.secretOf(webhook);
-    const url = await this.urlOf(webhook);
     const sent: Array<{ row: Selectable<WebhookDeliveriesTable> & { event_id: number } }> = [];
     let failed: Selectable<WebhookDeliveriesTable> | undefined;
+    let failedTarget = '';
     for (const event of events) {
       const id = deliveryIdOf(webhook.id, Number(event.id));
       const body = eventBody(event);
       const createdAt = now();
-      const result = await this.sender.send(url, secret, { id, body }, signal);
+      const target = await this.target(webhook);
+      const result = await this.sender.send(target.url, target.secret, { id, body }, signal);
       if (signal.aborted) break;
       this.options.onAttempt?.(result);
       const row: Selectable<WebhookDeliveriesTable> & { event_id: number } = {
@@ -358,6 +358,7 @@ export class WebhookDispatcher {
       };
       if (!result.ok) {
         failed = row;
+        failedTarget = target.key;
         break;
       }
       sent.push({ row });
@@ -381,10 +382,14 @@ export class WebhookDispatcher {
           .values({ ...failed, attempt_log: '[]', attempts: 0 })
           .onConflict((oc) => oc.column('id').doNothing())
           .execute();
-        await this.recordFailure(tx, webhook, failed, JSON.parse(failed.attempt_log) as WebhookAttempt[], {
-          ...webhook,
-          consecutive_failures: sent.length > 0 ? 0 : webhook.consecutive_failures,
-        });
+        await this.recordFailure(
+          tx,
+          webhook,
+          failed,
+          JSON.parse(failed.attempt_log) as WebhookAttempt[],
+          { ...webhook, consecutive_failures: sent.length > 0 ? 0 : webhook.consecutive_failures },
+          failedTarget,
+        );
       }
     });
     return { outcome: events.length === this.batchSize ? 'more' : 'idle', failed: failed !== undefined };
@@ -397,10 +402,10 @@ export class WebhookDispatcher {
     signal: AbortSignal,
   ): Promise<{ outcome: StepOutcome; failed: boolean }> {
     if ((delivery.next_attempt_at ?? '') > now()) return { outcome: 'idle', failed: true };
-    const secret = await this.secretOf(webhook);
+    const target = await this.target(webhook);
     const result = await this.sender.send(
-      await this.urlOf(webhook),
-      secret,
+      target.url,
+      target.secret,
       { id: delivery.id, body: delivery.payload },
       signal,
     );
@@ -427,15 +432,17 @@ export class WebhookDispatcher {
         return;
       }
       await this.leaseCheck(tx, webhook.id);
-      await this.recordFailure(tx, webhook, delivery, log, webhook);
+      await this.recordFailure(tx, webhook, delivery, log, webhook, target.key);
     });
     return { outcome: 'more', failed: !result.ok };
   }
 
   /**
-   * Records a failed attempt of `delivery` (its log `log`, the last entry the new attempt): a retry later
-   * with backoff, or, past giveUpAfterMs, a failed delivery; the webhook moves past it, and is disabled
-   * after disableAfterFailures in a row.
+   * Records a failed attempt of `delivery` (its log `log`, the last entry the new attempt), made to the URL
+   * `targetKey` names (see target): a retry later with backoff, or, past giveUpAfterMs, a failed delivery;
+   * the webhook moves past it, and is disabled after disableAfterFailures in a row. When the webhook's URL
+   * changed while the attempt was under way, the failure was the old URL's: it is retried at once, never
+   * given up on for it.
    */
   private async recordFailure(
     tx: Executor,
@@ -443,16 +450,24 @@ export class WebhookDispatcher {
     delivery: Selectable<WebhookDeliveriesTable>,
     log: WebhookAttempt[],
     state: WebhookRow,
+    targetKey: string,
   ): Promise<void> {
     const last = log.at(-1)!;
+    const current = await tx
+      .selectFrom('webhooks')
+      .select(['url', 'sealed_url'])
+      .where('id', '=', webhook.id)
+      .executeTakeFirst();
+    const moved = current !== undefined && urlKey(current) !== targetKey;
     const age = Date.now() - Date.parse(delivery.created_at);
-    const givenUp = age >= this.policy.giveUpAfterMs;
+    const givenUp = !moved && age >= this.policy.giveUpAfterMs;
+    const nextAttempt = moved ? Date.now() : Date.now() + this.backoff(log.length);
     await tx
       .updateTable('webhook_deliveries')
       .set({
         status: givenUp ? 'failed' : 'pending',
         attempts: log.length,
-        next_attempt_at: givenUp ? null : new Date(Date.now() + this.backoff(log.length)).toISOString(),
+        next_attempt_at: givenUp ? null : new Date(nextAttempt).toISOString(),
         last_status_code: last.statusCode,
         last_error: last.error,
         attempt_log: JSON.stringify(log),
@@ -524,12 +539,23 @@ export class WebhookDispatcher {
     return Math.round(base * (0.75 + Math.random() * 0.5));
   }
 
-  private secretOf(webhook: WebhookRow): Promise<string> {
-    return this.open(webhook.secret);
+  /**
+   * Where and how the webhook's next attempt goes: its URL and signing secret as stored now, read again
+   * before every attempt, so that a change (`PATCH /webhooks/{id}`, a rotated secret) applies from the next
+   * one on, within a batch too. `key` tells the URL apart from another (see recordFailure).
+   */
+  private async target(webhook: WebhookRow): Promise<{ url: string; secret: string; key: string }> {
+    const row = await this.options.store.db
+      .selectFrom('webhooks')
+      .select(['url', 'sealed_url', 'secret'])
+      .where('id', '=', webhook.id)
+      .executeTakeFirst();
+    const current = row ?? webhook;
+    return { url: await this.urlOf(current), secret: await this.open(current.secret), key: urlKey(current) };
   }
 
   /** The whole URL to send the webhook's deliveries to, credentials included. */
-  private urlOf(webhook: WebhookRow): Promise<string> {
+  private urlOf(webhook: Pick<WebhookRow, 'url' | 'sealed_url'>): Promise<string> {
     return urlToSend({ decrypt: (sealed) => this.open(sealed) }, webhook);
   }
 
@@ -541,6 +567,11 @@ export class WebhookDispatcher {
     this.opened.set(sealed, plaintext);
     return plaintext;
   }
+}
+
+/** Which URL a webhook's row names: its sealed form (or, not sealed yet, the URL itself). */
+function urlKey(row: Pick<WebhookRow, 'url' | 'sealed_url'>): string {
+  return row.sealed_url ?? row.url;
 }
 
 /** This replica no longer holds the webhook's lease: another sends its events now. */

@@ -319,13 +319,21 @@ export async function updateWebhook(
         if (taken) throw nameTaken(name, app);
         changes.name = name;
       }
-      if (newUrl) Object.assign(changes, newUrl);
-      if (events !== undefined)
-        changes.events = events === null ? null : JSON.stringify([...new Set(events)]);
-      if (Object.keys(changes).length > 0) {
-        await tx.updateTable('webhooks').set(changes).where('id', '=', id).execute();
-      }
-      if (newUrl) {
+      if (newUrl && url !== (await urlToSend(deps.box, row))) Object.assign(changes, newUrl);
+      const newEvents =
+        events === undefined ? undefined : events === null ? null : JSON.stringify([...new Set(events)]);
+      if (newEvents !== undefined && newEvents !== row.events) changes.events = newEvents;
+      // What it asks for is what the webhook has already: nothing to record.
+      if (Object.keys(changes).length === 0) return toWebhook(row);
+      // Not if its app's deletion retired it meanwhile (PostgreSQL lets the update wait for that to commit).
+      const updated = await tx
+        .updateTable('webhooks')
+        .set(changes)
+        .where('id', '=', id)
+        .where('retire_after_event_id', 'is', null)
+        .executeTakeFirst();
+      if (Number(updated.numUpdatedRows) !== 1) throw webhookNotFound(id);
+      if (changes.sealed_url !== undefined) {
         // The deliveries waiting to be retried were failing at the old URL: try the new one now.
         await tx
           .updateTable('webhook_deliveries')
@@ -342,8 +350,10 @@ export async function updateWebhook(
           id,
           name: changes.name ?? row.name,
           ...(changes.name !== undefined ? { previousName: row.name } : {}),
-          ...(url != null ? { url: auditUrl(url) } : {}),
-          ...(events !== undefined ? { events: events === null ? null : [...new Set(events)] } : {}),
+          ...(url != null && changes.sealed_url !== undefined ? { url: auditUrl(url) } : {}),
+          ...(events !== undefined && changes.events !== undefined
+            ? { events: events === null ? null : [...new Set(events)] }
+            : {}),
         },
       });
       return toWebhook({ ...row, ...changes });
@@ -355,9 +365,10 @@ export async function updateWebhook(
 }
 
 /**
- * Gives a webhook a new signing secret, stored encrypted as at creation; the old one signs nothing more (a
- * delivery in flight may still carry it). The result is the only place the new secret appears.
- * NotFoundError when there is no such webhook.
+ * Gives a webhook a new signing secret, stored encrypted as at creation; every attempt from now on is signed
+ * with it (one already being sent carries the old one). The result is the only place the new secret
+ * appears. NotFoundError when there is no such webhook, ConflictError when another rotation of it committed
+ * first.
  */
 export async function rotateWebhookSecret(
   deps: Pick<WebhookDeps, 'store' | 'box'>,
@@ -369,7 +380,21 @@ export async function rotateWebhookSecret(
   const sealed = await deps.box.encrypt(webhookSecretScope(app), secret);
   const row = await deps.store.transaction(async (tx) => {
     const found = await liveWebhook(tx, id);
-    await tx.updateTable('webhooks').set({ secret: sealed }).where('id', '=', id).execute();
+    // Only over the secret read above, and not once its app's deletion retired it (both can commit while
+    // PostgreSQL lets this update wait): two rotations at once must not both answer a secret.
+    const updated = await tx
+      .updateTable('webhooks')
+      .set({ secret: sealed })
+      .where('id', '=', id)
+      .where('secret', '=', found.secret)
+      .where('retire_after_event_id', 'is', null)
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) !== 1) {
+      await liveWebhook(tx, id);
+      throw new ConflictError(`the signing secret of webhook ${id} was rotated by someone else just now`, [
+        { path: 'path.id', message: 'rotate it again, or ask them for the secret they were shown' },
+      ]);
+    }
     await recordAudit(tx, context, {
       action: 'webhook.rotate-secret',
       target: `webhooks/${id}`,
