@@ -210,6 +210,29 @@ describe.each(storeEngines)('a restart the environment moved on from on %s', (en
     expect(warnings).toMatchObject([
       { env: 'aaa', msg: 'cannot tell whether the workloads of an environment run; not restarting them' },
     ]);
+
+    // A runtime that answers no list for one environment (a plugin breaking its contract) is the same.
+    await api.store.db
+      .updateTable('deployments')
+      .set({ status: 'cancelled' })
+      .where('kind', '=', 'restart')
+      .execute();
+    const silent: RuntimeDriver = {
+      ...idleRuntime,
+      status: async (target) =>
+        (target.env === 'aaa' ? undefined : [{ workload: 'v2', state: 'stopped', detail: '' }]) as never,
+    };
+    lines.length = 0;
+    const again = driverContext(logger, AbortSignal.timeout(10_000));
+    try {
+      const queued = await queueRestarts(api.store, silent, again, 'start:test');
+      expect(queued.map((deployment) => deployment.envId)).toEqual(['dev']);
+    } finally {
+      again.dispose();
+    }
+    expect(lines.map((line) => JSON.parse(line)).filter((line) => line.level === 40)).toMatchObject([
+      { env: 'aaa', error: 'the runtime answered no list of workloads' },
+    ]);
   });
 });
 

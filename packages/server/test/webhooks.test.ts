@@ -355,6 +355,31 @@ describe.each(storeEngines)('webhooks on %s', (engine) => {
     for (const request of after) new Webhook(secret).verify(request.body, signatureHeaders(request.headers));
   });
 
+  it('sends nothing more once a webhook is deleted, also in the middle of a batch', async () => {
+    const slow = await receiver(() => 200, { delayMs: 300 });
+    const created = await create({ name: 'deleted', url: slow.url, app: 'shop' });
+    await record(5);
+    dispatcher();
+    await eventually(() => slow.requests.length === 1);
+    expect((await as('olga', 'DELETE', `/webhooks/${created.webhook.id}`)).statusCode).toBe(204);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(slow.requests).toHaveLength(1);
+  });
+
+  it('replaces a stored URL that can no longer be opened', async () => {
+    const created = await create({ name: 'unreadable', url: 'https://hooks.example.com/a', app: 'shop' });
+    await api.store.db
+      .updateTable('webhooks')
+      .set({ sealed_url: 'not a sealed value' })
+      .where('id', '=', created.webhook.id)
+      .execute();
+    const changed = await as('olga', 'PATCH', `/webhooks/${created.webhook.id}`, {
+      url: 'https://hooks.example.com/b',
+    });
+    expect(changed.statusCode, changed.body).toBe(200);
+    expect(changed.json().url).toBe('https://hooks.example.com/b');
+  });
+
   it('records nothing for a change to what the webhook has already', async () => {
     const created = await create({ name: 'steady', url: 'https://hooks.example.com/a', app: 'shop' });
     const path = `/webhooks/${created.webhook.id}`;

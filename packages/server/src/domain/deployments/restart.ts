@@ -34,8 +34,8 @@ interface Candidate {
 
 /**
  * Queues a restart (a deployment of kind `restart`, by RESTART_ACTOR) for every environment on the process
- * runtime whose current set has workloads the runtime reports `stopped`: those whose supervisor or host went away while the control plane
- * was down (a reboot, `pave down`). Called once at start, after the runtimes adopted their workloads; the
+ * runtime whose current set has workloads the runtime reports `stopped`: those whose supervisor or host went
+ * away while the control plane was down (a reboot, `pave down`). Called once at start, after the runtimes adopted their workloads; the
  * worker then runs each restart like any deployment (resources and their servers first, values and secrets
  * pinned to the version the current deployment ran with). An environment is left alone when it is being
  * deleted or has expired, when it has a deployment queued or running, or when a deployment that failed since
@@ -43,8 +43,11 @@ interface Candidate {
  * environment, the failure and what to do). A failed deployment that was rolled back to the current set, or
  * that changed no workload, does not stop its restart: the current set is what ran. Replicas starting
  * together queue one restart per environment: the check is made again in the transaction that queues it,
- * under the environment's queue lock. A runtime that cannot say what runs is logged and skipped. Resolves with
- * the restarts queued.
+ * under the environment's queue lock. The runtime is asked first and the store only about an environment with
+ * stopped workloads (or whose runtime cannot say): an environment whose runtime cannot say what runs, or whose
+ * current set cannot be read, is logged and skipped when it would otherwise be restarted or warned about; one
+ * whose runtime reports nothing stopped is not looked at further. Logs how long the whole look took. Resolves
+ * with the restarts queued.
  */
 export async function queueRestarts(
   store: Store,
@@ -63,16 +66,18 @@ export async function queueRestarts(
     let statuses: WorkloadStatus[] | undefined;
     let unknown: Error | undefined;
     try {
-      statuses = await runtime.status({ app, env }, ctx);
+      const answered: unknown = await runtime.status({ app, env }, ctx);
+      if (!Array.isArray(answered)) throw new Error('the runtime answered no list of workloads');
+      statuses = answered as WorkloadStatus[];
     } catch (error) {
-      unknown = error as Error;
+      unknown = error instanceof Error ? error : new Error(String(error));
     }
     if (statuses && !statuses.some((status) => status.state === 'stopped')) continue;
     const verdict = await restartable(store.db, candidate);
     if (!verdict.ok && verdict.warning === undefined) continue;
     let stopped: string[];
     try {
-      if (statuses === undefined) throw unknown;
+      if (statuses === undefined) throw unknown ?? new Error('the runtime answered nothing');
       stopped = await stoppedWorkloads(store.db, candidate, statuses);
     } catch (error) {
       ctx.logger.warn('cannot tell whether the workloads of an environment run; not restarting them', {

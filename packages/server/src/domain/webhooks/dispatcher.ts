@@ -334,11 +334,16 @@ export class WebhookDispatcher {
     const sent: Array<{ row: Selectable<WebhookDeliveriesTable> & { event_id: number } }> = [];
     let failed: Selectable<WebhookDeliveriesTable> | undefined;
     let failedTarget = '';
+    let stopped = false;
     for (const event of events) {
       const id = deliveryIdOf(webhook.id, Number(event.id));
       const body = eventBody(event);
       const createdAt = now();
       const target = await this.target(webhook);
+      if (!target) {
+        stopped = true;
+        break;
+      }
       const result = await this.sender.send(target.url, target.secret, { id, body }, signal);
       if (signal.aborted) break;
       this.options.onAttempt?.(result);
@@ -364,7 +369,7 @@ export class WebhookDispatcher {
       sent.push({ row });
     }
     // Everything up to `latest` was looked at when the page was not full and nothing stopped it.
-    const complete = !failed && !signal.aborted && events.length < this.batchSize;
+    const complete = !failed && !stopped && !signal.aborted && events.length < this.batchSize;
     const lastSent = sent.at(-1)?.row.event_id;
     const advanceTo = complete ? latest : (lastSent ?? cursor);
     await this.options.store.transaction(async (tx) => {
@@ -403,6 +408,7 @@ export class WebhookDispatcher {
   ): Promise<{ outcome: StepOutcome; failed: boolean }> {
     if ((delivery.next_attempt_at ?? '') > now()) return { outcome: 'idle', failed: true };
     const target = await this.target(webhook);
+    if (!target) return { outcome: 'idle', failed: true };
     const result = await this.sender.send(
       target.url,
       target.secret,
@@ -526,8 +532,15 @@ export class WebhookDispatcher {
   }
 
   private async leaseCheck(tx: Executor, id: string): Promise<void> {
-    const row = await tx.selectFrom('webhooks').select('lease_owner').where('id', '=', id).executeTakeFirst();
-    if (row?.lease_owner !== this.replicaId) throw new LeaseLost(id);
+    // An update rather than a read: on PostgreSQL it locks the row, so that a change of the webhook (its URL)
+    // commits either before recordFailure reads it or after this transaction, never in between.
+    const result = await tx
+      .updateTable('webhooks')
+      .set({ lease_owner: this.replicaId })
+      .where('id', '=', id)
+      .where('lease_owner', '=', this.replicaId)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) !== 1) throw new LeaseLost(id);
   }
 
   /** The wait before attempt `attempts + 1`: doubling from firstBackoffMs up to maxBackoffMs, ±25 % jitter. */
@@ -542,16 +555,20 @@ export class WebhookDispatcher {
   /**
    * Where and how the webhook's next attempt goes: its URL and signing secret as stored now, read again
    * before every attempt, so that a change (`PATCH /webhooks/{id}`, a rotated secret) applies from the next
-   * one on, within a batch too. `key` tells the URL apart from another (see recordFailure).
+   * one on, within a batch too. `key` tells the URL apart from another (see recordFailure). Undefined when
+   * the webhook was deleted or disabled, or this replica lost its lease: then nothing more is sent.
    */
-  private async target(webhook: WebhookRow): Promise<{ url: string; secret: string; key: string }> {
+  private async target(
+    webhook: WebhookRow,
+  ): Promise<{ url: string; secret: string; key: string } | undefined> {
     const row = await this.options.store.db
       .selectFrom('webhooks')
-      .select(['url', 'sealed_url', 'secret'])
+      .select(['url', 'sealed_url', 'secret', 'enabled', 'lease_owner'])
       .where('id', '=', webhook.id)
       .executeTakeFirst();
-    const current = row ?? webhook;
-    return { url: await this.urlOf(current), secret: await this.open(current.secret), key: urlKey(current) };
+    // Deleted, disabled or another replica's now: nothing more goes out from here.
+    if (!row || Number(row.enabled) !== 1 || row.lease_owner !== this.replicaId) return undefined;
+    return { url: await this.urlOf(row), secret: await this.open(row.secret), key: urlKey(row) };
   }
 
   /** The whole URL to send the webhook's deliveries to, credentials included. */

@@ -319,7 +319,9 @@ export async function updateWebhook(
         if (taken) throw nameTaken(name, app);
         changes.name = name;
       }
-      if (newUrl && url !== (await urlToSend(deps.box, row))) Object.assign(changes, newUrl);
+      // A stored URL that cannot be opened (its key gone) is replaced, not a reason to refuse the change.
+      const storedUrl = newUrl ? await urlToSend(deps.box, row).catch(() => undefined) : undefined;
+      if (newUrl && url !== storedUrl) Object.assign(changes, newUrl);
       const newEvents =
         events === undefined ? undefined : events === null ? null : JSON.stringify([...new Set(events)]);
       if (newEvents !== undefined && newEvents !== row.events) changes.events = newEvents;
