@@ -52,11 +52,15 @@ export function useSsoHandOver(onSignedIn: (s: Session) => void, onSignOut: () =
       return;
     }
     if (!started || handOver.tab !== started) {
-      setError(
-        new Error('This SSO sign-in was not started in this tab, so it was not used: start it again.'),
-      );
-      // Best effort: the token then works for no one.
-      revokeSignInToken(handOver.token).catch(() => undefined);
+      // The token then works for no one. Said once the revocation has been answered, so that a tab closed
+      // on reading it does not cut the revocation short (best effort still: a failure is not shown).
+      void revokeSignInToken(handOver.token)
+        .catch(() => undefined)
+        .then(() =>
+          setError(
+            new Error('This SSO sign-in was not started in this tab, so it was not used: start it again.'),
+          ),
+        );
       return;
     }
     openSession(handOver.token, onSignOut, 'sign-in').then(onSignedIn, setError);
