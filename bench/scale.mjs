@@ -457,7 +457,10 @@ async function startUpScan(logFile, from) {
       .slice(from)
       .split('\n')
       .find((text) => text.includes('looked for stopped workloads'));
-    if (line) return { environments: JSON.parse(line).environments, ms: JSON.parse(line).ms };
+    if (line) {
+      const { environments, ms } = JSON.parse(line);
+      return { environments, ms };
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`pave up did not finish looking for stopped workloads within 10 minutes (${logFile})`);
