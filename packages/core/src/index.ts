@@ -24,3 +24,4 @@ export * from './profiles.ts';
 export * from './catalog.ts';
 export * from './templates.ts';
 export * from './insights.ts';
+export * from './paging.ts';
