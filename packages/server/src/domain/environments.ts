@@ -247,6 +247,11 @@ export async function deleteEnvironment(
       await tx.deleteFrom('routes').where('app_id', '=', appId).where('env_id', '=', envId).execute();
       await tx.deleteFrom('route_hosts').where('app_id', '=', appId).where('env_id', '=', envId).execute();
       await tx.deleteFrom('resources').where('app_id', '=', appId).where('env_id', '=', envId).execute();
+      await tx
+        .deleteFrom('retired_resource_secrets')
+        .where('app_id', '=', appId)
+        .where('env_id', '=', envId)
+        .execute();
       await deleteStates(tx, appId, envId);
       await tx.deleteFrom('rules').where('app_id', '=', appId).where('env_id', '=', envId).execute();
       await tx.deleteFrom('environments').where('app_id', '=', appId).where('id', '=', envId).execute();

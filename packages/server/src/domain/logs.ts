@@ -121,7 +121,7 @@ export async function environmentSecretsMark(
   target: { app: string; env: string },
 ): Promise<string> {
   const { app, env } = target;
-  const [environment, resources] = await Promise.all([
+  const [environment, resources, retired] = await Promise.all([
     db
       .selectFrom('environments')
       .select('current_deployment_id')
@@ -134,6 +134,12 @@ export async function environmentSecretsMark(
       .where('app_id', '=', app)
       .where('env_id', '=', env)
       .executeTakeFirst(),
+    db
+      .selectFrom('retired_resource_secrets')
+      .select((eb) => eb.fn.countAll().as('count'))
+      .where('app_id', '=', app)
+      .where('env_id', '=', env)
+      .executeTakeFirst(),
   ]);
   const version = await latestValuesVersion(db, app, env);
   return JSON.stringify([
@@ -141,14 +147,15 @@ export async function environmentSecretsMark(
     environment?.current_deployment_id ?? null,
     resources?.updated ?? null,
     Number(resources?.count ?? 0),
+    Number(retired?.count ?? 0),
   ]);
 }
 
 /**
  * Every secret Pave knows that an environment's workloads were given and may print: the secret values of every
  * values version it has had (a log keeps what a workload printed under an older one), and its resources' secret
- * outputs as recorded now (a database's password). The logs route masks them for callers who may not reveal the
- * environment's secrets.
+ * outputs as recorded now (a database's password) and as they were before a replacement, an update or the
+ * resource's deletion. The logs route masks them for callers who may not reveal the environment's secrets.
  */
 export async function environmentSecrets(
   box: SecretBox,
@@ -171,5 +178,22 @@ export async function environmentSecrets(
   }
   const secrets = await Promise.all([...sealed].map((value) => box.decrypt(value)));
   const outputs = await storedOutputs(box, (await resourceRows(db, app, env)).values());
-  return [...new Set([...secrets, ...outputs.flatMap((output) => Object.values(output.secrets))])];
+  const retired = await db
+    .selectFrom('retired_resource_secrets')
+    .select('output_secrets')
+    .where('app_id', '=', app)
+    .where('env_id', '=', env)
+    .execute();
+  const retiredSecrets = await Promise.all(
+    [...new Set(retired.map((row) => row.output_secrets))].map(
+      async (sealedOutputs) => JSON.parse(await box.decrypt(sealedOutputs)) as Record<string, string>,
+    ),
+  );
+  return [
+    ...new Set([
+      ...secrets,
+      ...outputs.flatMap((output) => Object.values(output.secrets)),
+      ...retiredSecrets.flatMap((retiredOutputs) => Object.values(retiredOutputs)),
+    ]),
+  ];
 }

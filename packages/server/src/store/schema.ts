@@ -34,6 +34,7 @@ export interface Database {
   rules: RulesTable;
   policies: PoliciesTable;
   resource_states: ResourceStatesTable;
+  retired_resource_secrets: RetiredResourceSecretsTable;
   profiles: ProfilesTable;
   templates: TemplatesTable;
   sso_sign_ins: SsoSignInsTable;
@@ -491,6 +492,18 @@ export interface ResourceStatesTable {
   lock_info: string | null;
   locked_at: string | null;
   updated_at: string;
+}
+
+/**
+ * The secret outputs a resource had before they were replaced or it was deleted (0032): sealed as its record
+ * held them, to mask them in its environment's logs.
+ */
+export interface RetiredResourceSecretsTable {
+  app_id: string;
+  env_id: string;
+  address: string;
+  output_secrets: string;
+  retired_at: string;
 }
 
 /** A workload profile (0019): JSON columns hold the criteria, patches and extra objects as applied. */

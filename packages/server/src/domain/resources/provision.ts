@@ -16,7 +16,7 @@ import type {
   ResourceInputs,
   ResourceOutputs,
 } from '@pave/plugin-api';
-import type { ExpressionBuilder, Selectable } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type Selectable, type SqlBool } from 'kysely';
 import type { Executor, Store } from '../../store/index.ts';
 import type { Database, ResourcesTable } from '../../store/schema.ts';
 import type { SecretBox } from '../../secrets/secret-box.ts';
@@ -97,6 +97,39 @@ function asRead(row: Selectable<ResourcesTable>) {
       eb('inputs_fp', '=', row.inputs_fp),
       eb('updated_at', '=', row.updated_at),
     ]);
+}
+
+/**
+ * Keeps the sealed secret outputs of the record at `address` (where `which` holds too, when given) before the
+ * record is deleted or its outputs replaced: the environment's workloads may have printed them (a database's
+ * old password), and its logs are masked with every secret they were given (see environmentSecrets).
+ */
+async function retireSecrets(
+  db: Executor,
+  target: { app: string; env: string },
+  address: string,
+  which?: (eb: ExpressionBuilder<Database, 'resources'>) => Expression<SqlBool>,
+): Promise<void> {
+  await db
+    .insertInto('retired_resource_secrets')
+    .columns(['app_id', 'env_id', 'address', 'output_secrets', 'retired_at'])
+    .expression(
+      db
+        .selectFrom('resources')
+        .select([
+          'app_id',
+          'env_id',
+          'address',
+          'output_secrets',
+          sql<string>`cast(${now()} as text)`.as('retired_at'),
+        ])
+        .where('app_id', '=', target.app)
+        .where('env_id', '=', target.env)
+        .where('address', '=', address)
+        .where('secret_names', '!=', '[]')
+        .$if(which !== undefined, (qb) => qb.where(which!)),
+    )
+    .execute();
 }
 
 /** The outputs a workload's resources provide, by workload then resource name: what rendering consumes. */
@@ -705,6 +738,12 @@ export async function provisionResources(
       await deleting.driver.delete(deleting.id, deleting.inputs, ctx);
       // After a lost lease, only a record of the resource just deleted goes (see recordDriverChange).
       await recordDriverChange(deps, ctx, address, async (tx, leaseLost) => {
+        await retireSecrets(
+          tx,
+          target,
+          address,
+          leaseLost ? (eb) => eb('driver_id', '=', deleting.id) : undefined,
+        );
         const gone = await tx
           .deleteFrom('resources')
           .where('app_id', '=', target.app)
@@ -771,6 +810,9 @@ export async function provisionResources(
     db: Executor,
     read?: Selectable<ResourcesTable>,
   ) => {
+    if (fields.output_secrets !== undefined) {
+      await retireSecrets(db, target, address, read === undefined ? undefined : asRead(read));
+    }
     const updated = await db
       .updateTable('resources')
       .set(fields)
@@ -906,6 +948,7 @@ export async function provisionResources(
           ).catch(async (error: unknown) => {
             // The old resource is gone: its row goes too, so the next deployment creates it.
             await recordDriverChange(deps, ctx, node.address, async (tx, leaseLost) => {
+              await retireSecrets(tx, target, node.address, leaseLost ? asRead(row) : undefined);
               const gone = await tx
                 .deleteFrom('resources')
                 .where('app_id', '=', target.app)
@@ -1292,6 +1335,7 @@ async function deleteResource(
   }
   // After a lost lease, only the record as it was read goes: one stored since is of another resource.
   await recordDriverChange(deps, ctx, row.address, async (tx, leaseLost) => {
+    await retireSecrets(tx, target, row.address, leaseLost ? asRead(row) : undefined);
     const gone = await tx
       .deleteFrom('resources')
       .where('app_id', '=', target.app)

@@ -29,6 +29,8 @@ import { deploymentProgress } from './0028_deployment_progress.ts';
 import { webhookSealedUrls } from './0029_webhook_sealed_urls.ts';
 import { ssoSealedSignIns } from './0030_sso_sealed_sign_ins.ts';
 import { restartDeployments } from './0031_restart_deployments.ts';
+import { retiredResourceSecrets } from './0032_retired_resource_secrets.ts';
+import { rulesByApp } from './0033_rules_by_app.ts';
 
 /** The database engines the store runs on. */
 export type StoreEngine = 'sqlite' | 'postgres';
@@ -72,4 +74,6 @@ export const migrations: readonly StoreMigration[] = [
   webhookSealedUrls,
   ssoSealedSignIns,
   restartDeployments,
+  retiredResourceSecrets,
+  rulesByApp,
 ];
