@@ -12,7 +12,7 @@
 // connection, so nothing may use `store.db` inside a transaction). One deployment in 20 fails. One
 // environment (the "hot" one, the first environment of the first app) gets 5 100 deployments whatever the
 // scale, so that its 100th page exists; the other deployments go round the other environments, interleaved
-// in time over a year.
+// in time over a year. Every scale seeds at least 50 apps (a page of GET /apps), 10 environments each.
 //
 // Before seeding, `pave up` starts once on the empty store (it creates the admin user, the master key and
 // the audit key); after, PostgreSQL gets the `vacuum analyze` that autovacuum would have run by then (SQLite
@@ -111,7 +111,9 @@ function scales() {
 
 /** What a scale seeds. */
 function sizes(fraction) {
-  const apps = Math.max(1, Math.round(FULL.apps * fraction));
+  // At least a page of apps at every scale, so that the first page of GET /apps answers the same 50 apps at
+  // 10 k rows as at 1 M and its growth compares like with like (10 k rows alone would seed 10 apps).
+  const apps = Math.max(PAGE, Math.round(FULL.apps * fraction));
   const deployments = Math.max(2, Math.round(FULL.deployments * fraction));
   return {
     fraction,
