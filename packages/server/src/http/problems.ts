@@ -4,6 +4,7 @@ import { httpStatusForError, isPaveError, type FieldProblem, type Problem } from
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
+import { isStoreUnavailable } from '../store/index.ts';
 import { redactUrl } from './redact.ts';
 
 const titles: Record<number, string> = {
@@ -154,6 +155,18 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
     const detail = error instanceof SyntaxError ? 'the request body is not valid JSON' : error.message;
     return sendProblem(request, reply, status, detail, [{ path: '/', message: error.message }]);
   }
+  if (isStoreUnavailable(error)) {
+    // Not the client's mistake nor a bug: the database is down, restarting or out of connections.
+    request.log.error({ err: error }, 'request failed: the store does not answer');
+    reply.header('retry-after', String(STORE_RETRY_AFTER_SECONDS));
+    return sendProblem(
+      request,
+      reply,
+      503,
+      'the store does not answer right now; try again in a few seconds (the server log has details under ' +
+        `request id ${request.id})`,
+    );
+  }
   request.log.error({ err: error }, 'request failed');
   return sendProblem(
     request,
@@ -162,6 +175,9 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
     `internal error; the server log has details under request id ${request.id}`,
   );
 }
+
+/** The Retry-After of a 503 answered while the store does not answer. */
+const STORE_RETRY_AFTER_SECONDS = 5;
 
 /**
  * Errors Fastify raises while routing, before a request reaches a route (its `frameworkErrors` option): a

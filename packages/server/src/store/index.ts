@@ -2,6 +2,7 @@ export {
   openStore,
   redactUrl,
   isUniqueViolation,
+  isStoreUnavailable,
   type Store,
   type StoreOptions,
   type Executor,

@@ -298,6 +298,45 @@ function describe(error: unknown): string {
   return String(error);
 }
 
+/** PostgreSQL's SQLSTATEs for a server that cannot serve now: shutting down, starting up, out of connections. */
+const PG_UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '53000', '53100', '53200', '53300', '53400']);
+/** The system errors of a connection that cannot be made or was lost. */
+const NETWORK_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
+/** What node-postgres says when it loses a connection or cannot get one in time (its errors have no code). */
+const PG_LOST =
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/;
+/** SQLite's primary result codes for a database that cannot serve now: busy, locked, I/O error, full, cannot open. */
+const SQLITE_UNAVAILABLE = new Set([5, 6, 10, 13, 14]);
+
+/**
+ * Whether an error says the store cannot be reached or cannot serve right now (a lost or refused connection,
+ * a server shutting down or out of connections, a locked or full SQLite file), rather than something wrong
+ * with the request or with Pave: a client may try again later.
+ */
+export function isStoreUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const { code, errcode } = error as { code?: unknown; errcode?: unknown };
+  if (
+    typeof code === 'string' &&
+    (code.startsWith('08') || PG_UNAVAILABLE.has(code) || NETWORK_ERRORS.has(code))
+  ) {
+    return true;
+  }
+  if (typeof errcode === 'number' && SQLITE_UNAVAILABLE.has(errcode & 0xff)) return true;
+  if (PG_LOST.test(error.message)) return true;
+  // An AggregateError (a connection tried on several addresses) is unavailable when its parts are.
+  return error instanceof AggregateError && error.errors.length > 0 && error.errors.every(isStoreUnavailable);
+}
+
 /** SQLite's extended result codes for a duplicate primary key and a duplicate unique key. */
 const SQLITE_CONSTRAINT_PRIMARYKEY = 1555;
 const SQLITE_CONSTRAINT_UNIQUE = 2067;
