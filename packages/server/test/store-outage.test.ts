@@ -127,3 +127,18 @@ function catchError(run: () => unknown): unknown {
   }
   throw new Error('expected an error');
 }
+
+describe("the store's location in messages", () => {
+  it('shows no password given in the query of a PostgreSQL URL', async () => {
+    const refused = await openStore({
+      url: 'postgres://pave@127.0.0.1:1/pave?password=hunter2-in-the-query&sslmode=disable',
+      dataDir: tmpdir(),
+    }).catch((error: unknown) => error as Error);
+    expect(refused).toBeInstanceOf(Error);
+    expect((refused as Error).message).toContain(
+      'cannot reach the store at postgres://pave@127.0.0.1:1/pave?',
+    );
+    expect((refused as Error).message).toContain('sslmode=disable');
+    expect((refused as Error).message).not.toContain('hunter2');
+  });
+});

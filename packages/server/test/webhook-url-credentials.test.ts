@@ -149,6 +149,26 @@ describe.each(storeEngines)('credentials in webhook URLs on %s', (engine) => {
     expect(Object.entries(places).filter(([, text]) => text.includes('path-token-in-the-url'))).toEqual([]);
   });
 
+  it('keeps a token given as the user name of the URL (no password) out of the store and the API, and sends with it', async () => {
+    const hook = await receiver();
+    const userToken = 'ghp_user-name-token-in-the-url';
+    const created = await create(`http://${userToken}@localhost:${hook.port}/hook`);
+    expect(created.webhook.url).toBe(`http://***@localhost:${hook.port}/hook`);
+    const listed = await api.call('GET', '/webhooks?app=shop');
+    await recordOne();
+    dispatcher();
+    await eventually(() => hook.requests.length === 1);
+    expect(hook.requests[0]!.headers.authorization).toBe(
+      `Basic ${Buffer.from(`${userToken}:`).toString('base64')}`,
+    );
+    const places = {
+      ...(await storedText()),
+      'POST /webhooks answer': JSON.stringify(created.webhook),
+      'GET /webhooks answer': listed.body,
+    };
+    expect(Object.entries(places).filter(([, text]) => text.includes(userToken))).toEqual([]);
+  });
+
   it('names the URL without its credentials in refusals: last_error, attempt log, disabled reason, test and 400 answers, log', async () => {
     const metadata = await api.call('POST', '/webhooks', {
       name: 'meta',

@@ -15,6 +15,7 @@ import {
 } from 'kysely';
 import { InputError, ServiceUnavailableError, StoreVersionError, redactUrlPassword } from '@pave/core';
 import type { Database } from './schema.ts';
+import { redactUrl as redactQueryCredentials } from '../http/redact.ts';
 import { migrations as knownMigrations, type StoreEngine, type StoreMigration } from './migrations/index.ts';
 import { readDirectly, type DirectReads } from './prepared.ts';
 
@@ -283,9 +284,12 @@ async function migrate(db: Kysely<unknown>, engine: StoreEngine, migrations: rea
   }
 }
 
-/** Removes the password from a connection URL so it can be logged or shown. */
+/**
+ * A connection URL fit to log or show: its password `***`, and the value of each credential-like query
+ * parameter (`password`, `sslkey`, … as node-postgres takes them) `[redacted]`.
+ */
 export function redactUrl(url: string): string {
-  return redactUrlPassword(url);
+  return redactQueryCredentials(redactUrlPassword(url));
 }
 
 function describe(error: unknown): string {
