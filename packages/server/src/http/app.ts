@@ -413,7 +413,11 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
           targets: options.targets,
           box: options.secrets?.box,
         });
-        appStatusRoutes(scoped, { store: options.store, runtime: options.runtime });
+        appStatusRoutes(scoped, {
+          store: options.store,
+          runtime: options.runtime,
+          box: options.secrets?.box,
+        });
       }
     },
     { prefix: '/api/v1' },

@@ -6,6 +6,8 @@ import type { DriverContext, RuntimeDriver, RuntimeTarget } from '@pave/plugin-a
 import type { DeploymentKind } from '@pave/core';
 import type { Store } from '../../store/index.ts';
 import { systemContext } from '../context.ts';
+import { environmentSecrets } from '../logs.ts';
+import { maskSecrets, maskingLogger } from '../resources/masking.ts';
 import { recordEvent } from '../events.ts';
 import {
   deploymentToRun,
@@ -313,7 +315,7 @@ export async function runDeployment(
           : `the previous set did not come back: ${restored.reason}`,
       });
     } else if (!previousSetId) {
-      cleared = await stopStarted(deps.runtime, target, progress.started, logger, note);
+      cleared = await stopStarted(deps, target, progress.started, logger, note);
     } else {
       await note({
         step: 'rollback',
@@ -442,22 +444,29 @@ export async function runDeployment(
 
 /**
  * A failed deployment with no earlier set to go back to stops the workloads it started, so a failed first
- * deployment leaves nothing crash-looping. Resolves true when every one of them is gone.
+ * deployment leaves nothing crash-looping. Resolves true when every one of them is gone. What the runtime
+ * says (its errors in the journal, its log lines) has the environment's secrets masked: it may quote the
+ * environment the workloads were given.
  */
 async function stopStarted(
-  runtime: RuntimeDriver,
+  deps: Pick<OrchestratorDeps, 'runtime' | 'store' | 'box'>,
   target: RuntimeTarget,
   started: string[],
   logger: Logger,
   note: JournalNote,
 ): Promise<boolean> {
-  const ctx = driverContext(logger.child({ step: 'rollback' }), AbortSignal.timeout(60_000));
+  const secrets = await environmentSecrets(deps.box, deps.store.db, target);
+  const mask = (text: string) => maskSecrets(text, secrets);
+  const ctx = driverContext(
+    maskingLogger(logger.child({ step: 'rollback' }), mask),
+    AbortSignal.timeout(60_000),
+  );
   const failures: string[] = [];
   try {
     for (const workload of [...started].sort()) {
-      await runtime
+      await deps.runtime
         .remove({ app: target.app, env: target.env }, workload, ctx)
-        .catch((error: unknown) => failures.push(`${workload}: ${(error as Error).message}`));
+        .catch((error: unknown) => failures.push(`${workload}: ${mask((error as Error).message)}`));
     }
   } finally {
     ctx.dispose();

@@ -1,6 +1,9 @@
 import type { EnvironmentStatus } from '@pave/core';
 import type { RuntimeDriver } from '@pave/plugin-api';
+import type { SecretBox } from '../../secrets/secret-box.ts';
 import type { Store } from '../../store/index.ts';
+import { environmentSecrets } from '../logs.ts';
+import { maskSecrets } from '../resources/masking.ts';
 import { environmentRow } from '../environments.ts';
 import { LOCAL_TARGET } from '../targets.ts';
 import { servedRoutes } from '../resources/routes.ts';
@@ -19,6 +22,11 @@ export interface EnvironmentStatusOptions {
    * `http://<host>:<port><path>`. Without it (a server not listening yet), no route URLs are reported.
    */
   proxyPort?: number | undefined;
+  /**
+   * Opens the environment's secrets, to mask them in what the runtime says (its error, workloads' details),
+   * which may quote the environment the workloads were given. Without it (no encrypted values), nothing is.
+   */
+  box?: SecretBox | undefined;
 }
 
 /**
@@ -61,9 +69,18 @@ export async function environmentStatus(
     workloads = await runtime.status(target, ctx);
   } catch (error) {
     unreachable = (error as Error).message;
-    logger.warn({ app, env, target: targetId, error: unreachable }, 'the runtime target cannot be reached');
   } finally {
     ctx.dispose();
+  }
+  // The runtime's words about the workloads may quote their environment: masked, for everyone who may read
+  // the status (whoever may reveal the secrets reads them elsewhere). Looked up only when there are some.
+  if (options.box && (unreachable !== null || workloads.some((w) => w.detail))) {
+    const secrets = await environmentSecrets(options.box, store.db, target);
+    if (unreachable !== null) unreachable = maskSecrets(unreachable, secrets);
+    workloads = workloads.map((w) => (w.detail ? { ...w, detail: maskSecrets(w.detail, secrets) } : w));
+  }
+  if (unreachable !== null) {
+    logger.warn({ app, env, target: targetId, error: unreachable }, 'the runtime target cannot be reached');
   }
   const expected = environment.current_set_id
     ? Object.keys((await loadSet(store.db, environment.current_set_id)).workloads)

@@ -2,6 +2,7 @@ import { AppParams, AppStatus } from '@pave/core';
 import type { RuntimeDriver } from '@pave/plugin-api';
 import type { FastifyInstance } from 'fastify';
 import type { ApiServer } from '../app.ts';
+import type { SecretBox } from '../../secrets/secret-box.ts';
 import type { Store } from '../../store/index.ts';
 import { decideFor, environmentAccess } from '../../domain/access.ts';
 import { listEnvironments } from '../../domain/environments.ts';
@@ -22,8 +23,11 @@ export function listeningPort(server: FastifyInstance): number | undefined {
  * environment is included when the caller may read its status on its own (`deployment.read` on the app,
  * checked against the environment's type as the per-environment status route is); the others are left out.
  */
-export function appStatusRoutes(api: ApiServer, deps: { store: Store; runtime: RuntimeDriver }): void {
-  const { store, runtime } = deps;
+export function appStatusRoutes(
+  api: ApiServer,
+  deps: { store: Store; runtime: RuntimeDriver; box?: SecretBox | undefined },
+): void {
+  const { store, runtime, box } = deps;
   api.get(
     '/apps/:app/status',
     {
@@ -55,7 +59,7 @@ export function appStatusRoutes(api: ApiServer, deps: { store: Store; runtime: R
               runtime,
               { app, env: environment.id },
               request.log,
-              { proxyPort },
+              { proxyPort, box },
             );
             return { ...status, type: environment.type, restricted: environment.restricted };
           } catch (error) {

@@ -213,6 +213,7 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
     async (request) =>
       environmentStatus(store, runtime, request.params, request.log, {
         proxyPort: listeningPort(request.server),
+        box: deps.box,
       }),
   );
   api.get(
@@ -310,8 +311,17 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
         if (!signal.aborted && !ended) reply.raw.write('event: end\ndata: {}\n\n');
       } catch (error) {
         if (!signal.aborted && !ended) {
-          request.log.error({ err: error }, 'log stream failed');
-          reply.raw.write(`event: error\ndata: ${JSON.stringify({ message: (error as Error).message })}\n\n`);
+          // The runtime's error may quote the workloads' environment: masked for everyone, in the log too.
+          const { box } = deps;
+          const said = (error as Error).message;
+          const message = box
+            ? await environmentSecrets(box, store.db, { app, env }).then(
+                (secrets) => maskSecrets(said, secrets),
+                () => "reading the logs failed (the runtime's words are withheld: they could not be masked)",
+              )
+            : said;
+          request.log.error({ error: message }, 'log stream failed');
+          reply.raw.write(`event: error\ndata: ${JSON.stringify({ message })}\n\n`);
         }
       } finally {
         ended = true;

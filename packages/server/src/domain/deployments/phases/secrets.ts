@@ -1,3 +1,4 @@
+import { environmentSecrets } from '../../logs.ts';
 import { valuesContent } from '../../values.ts';
 import { maskSecrets } from '../../resources/masking.ts';
 import { environmentOutputs } from '../../resources/provision.ts';
@@ -6,9 +7,11 @@ import type { SetRun } from './phase.ts';
 const given = new WeakMap<SetRun, Promise<string[]>>();
 
 /**
- * The secrets run gives its workloads: the secret values of its pinned values version and its resources'
- * secret outputs. Read (and decrypted) once per run, when something is first masked: after the provision
- * phase, so the outputs are the ones the workloads get.
+ * The secrets run gives its workloads, and every secret the environment's workloads were given before (the
+ * secret values of every values version, its resources' secret outputs now and before they were replaced):
+ * what a runtime says about the containers of an earlier set (switching targets, rolling back) may quote an
+ * older one. Read (and decrypted) once per run, when something is first masked: after the provision phase,
+ * so the outputs are the ones the workloads get.
  */
 export function secretsGiven(run: SetRun): Promise<string[]> {
   let secrets = given.get(run);
@@ -35,5 +38,6 @@ async function readSecrets(run: SetRun): Promise<string[]> {
       .map((entry) => box.decrypt(entry.value)),
   );
   const outputs = await environmentOutputs(box, store.db, run.target);
-  return [...values, ...outputs.flatMap((output) => Object.values(output.secrets))];
+  const earlier = await environmentSecrets(box, store.db, run.target);
+  return [...new Set([...values, ...outputs.flatMap((output) => Object.values(output.secrets)), ...earlier])];
 }
