@@ -167,6 +167,17 @@ describe.each(storeEngines)('credentials in webhook URLs on %s', (engine) => {
       'GET /webhooks answer': listed.body,
     };
     expect(Object.entries(places).filter(([, text]) => text.includes(userToken))).toEqual([]);
+
+    // As an earlier Pave stored it: sealed, but shown with the user name. A dispatcher starting shows it no more.
+    await api.store.db
+      .updateTable('webhooks')
+      .set({ url: `http://${userToken}@localhost:${hook.port}/hook` })
+      .where('id', '=', created.webhook.id)
+      .execute();
+    dispatcher();
+    await eventually(async () => !(await storedText())['webhooks rows']!.includes(userToken));
+    const shown = await api.call('GET', `/webhooks/${created.webhook.id}`);
+    expect(shown.json().url).toBe(`http://***@localhost:${hook.port}/hook`);
   });
 
   it('names the URL without its credentials in refusals: last_error, attempt log, disabled reason, test and 400 answers, log', async () => {

@@ -70,25 +70,32 @@ export async function urlToSend(
 /**
  * Seals the URLs of the webhooks stored before URLs were sealed (migration 0029): each one's whole URL goes
  * to the secret box, and its `url` keeps only the shown form. Each row is changed once even when replicas do
- * this at the same time. Resolves with how many this call sealed.
+ * this at the same time. Also gives a sealed webhook's `url` the shown form as it is now, where an earlier
+ * Pave showed more (a user name without a password, which is as likely a token). Resolves with how many
+ * rows this call changed.
  */
 export async function sealStoredUrls(store: Store, box: SecretBox): Promise<number> {
-  const rows = await store.db
-    .selectFrom('webhooks')
-    .select(['id', 'app_id', 'url'])
-    .where('sealed_url', 'is', null)
-    .execute();
-  let sealed = 0;
+  const rows = await store.db.selectFrom('webhooks').select(['id', 'app_id', 'url', 'sealed_url']).execute();
+  let changed = 0;
   for (const row of rows) {
+    const shown = shownUrl(row.url);
+    if (row.sealed_url !== null && shown === row.url) continue;
     const result = await store.db
       .updateTable('webhooks')
-      .set({ url: shownUrl(row.url), sealed_url: await sealUrl(box, row.app_id, row.url) })
+      .set(
+        row.sealed_url === null
+          ? { url: shown, sealed_url: await sealUrl(box, row.app_id, row.url) }
+          : { url: shown },
+      )
       .where('id', '=', row.id)
-      .where('sealed_url', 'is', null)
+      .where('url', '=', row.url)
+      .where((eb) =>
+        row.sealed_url === null ? eb('sealed_url', 'is', null) : eb('sealed_url', '=', row.sealed_url),
+      )
       .executeTakeFirst();
-    sealed += Number(result.numUpdatedRows);
+    changed += Number(result.numUpdatedRows);
   }
-  return sealed;
+  return changed;
 }
 
 /** The error for a webhook id that does not exist (or that the caller may not see). */
