@@ -358,7 +358,7 @@ export async function cancelRefusedNow(tx: Executor, id: number): Promise<boolea
   const { deployment } = pending;
   await cancelQueued(
     tx,
-    { id, app: deployment.app_id, env: deployment.env_id, kind: deployment.kind as DeploymentKind },
+    { id, app: deployment.app_id, env: deployment.env_id },
     `cancelled before it started: ${reason}`,
     SYSTEM_ACTORS.system,
   );

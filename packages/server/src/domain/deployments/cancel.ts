@@ -1,4 +1,4 @@
-import { ConflictError, type DeploymentDetail, type DeploymentKind } from '@pave/core';
+import { ConflictError, type DeploymentDetail, type DeploymentKind, type DeploymentStatus } from '@pave/core';
 import type { Executor, Store } from '../../store/index.ts';
 import { recordAudit } from '../audit.ts';
 import { now, systemContext, type RequestContext } from '../context.ts';
@@ -22,30 +22,12 @@ export async function cancelDeployment(
 ): Promise<DeploymentDetail> {
   const existing = await getDeployment(store.db, app, env, id);
   const reason = `cancelled by ${context.actor.username} before it started${existing.status === 'awaiting-approval' ? ' (it was awaiting approval)' : ''}`;
-  const cancelled = await store.transaction(async (tx) => {
-    const row = await tx
-      .updateTable('deployments')
-      .set({ status: 'cancelled', reason, finished_at: now() })
-      .where('id', '=', Number(existing.id))
-      .where('status', 'in', ['queued', 'awaiting-approval'])
-      .returning(['kind'])
-      .executeTakeFirst();
-    if (!row) return false;
-    await journal(tx, Number(existing.id), { step: 'cancel', status: 'info', message: reason });
-    await recordAudit(tx, context, {
-      action: 'deployment.cancel',
-      target: `apps/${app}/envs/${env}/deployments/${existing.id}`,
-      appId: app,
-      summary: { id: existing.id, kind: row.kind },
-    });
-    await recordEvent(tx, context, {
-      type: 'deployment.cancelled',
-      app,
-      env,
-      data: { deploymentId: existing.id, kind: row.kind as DeploymentKind, status: 'cancelled', reason },
-    });
-    return true;
-  });
+  const cancelled = await store.transaction((tx) =>
+    markCancelled(tx, context, { id: Number(existing.id), app, env }, reason, [
+      'queued',
+      'awaiting-approval',
+    ]),
+  );
   if (!cancelled) {
     const now = await getDeployment(store.db, app, env, id);
     const why =
@@ -66,20 +48,38 @@ export async function cancelDeployment(
  */
 export async function cancelQueued(
   tx: Executor,
-  deployment: { id: number; app: string; env: string; kind: DeploymentKind },
+  deployment: { id: number; app: string; env: string },
   reason: string,
   actor: string,
 ): Promise<void> {
-  const { id, app, env, kind } = deployment;
-  const cancelled = await tx
+  await markCancelled(tx, systemContext(actor, `deployment-${deployment.id}`), deployment, reason, [
+    'queued',
+  ]);
+}
+
+/**
+ * Marks `deployment` cancelled for `reason` if its status is still one of `from` (a conditional update, so a
+ * worker taking it at the same moment either runs it or finds it cancelled), journaled and audited as
+ * `context`'s, with a `deployment.cancelled` event; false when it had left those statuses.
+ */
+async function markCancelled(
+  tx: Executor,
+  context: RequestContext,
+  deployment: { id: number; app: string; env: string },
+  reason: string,
+  from: readonly DeploymentStatus[],
+): Promise<boolean> {
+  const { id, app, env } = deployment;
+  const row = await tx
     .updateTable('deployments')
     .set({ status: 'cancelled', reason, finished_at: now() })
     .where('id', '=', id)
-    .where('status', '=', 'queued')
+    .where('status', 'in', from)
+    .returning(['kind'])
     .executeTakeFirst();
-  if (Number(cancelled.numUpdatedRows) === 0) return;
+  if (!row) return false;
+  const kind = row.kind as DeploymentKind;
   await journal(tx, id, { step: 'cancel', status: 'info', message: reason });
-  const context = systemContext(actor, `deployment-${id}`);
   await recordAudit(tx, context, {
     action: 'deployment.cancel',
     target: `apps/${app}/envs/${env}/deployments/${id}`,
@@ -92,4 +92,5 @@ export async function cancelQueued(
     env,
     data: { deploymentId: String(id), kind, status: 'cancelled', reason },
   });
+  return true;
 }

@@ -375,5 +375,5 @@ export async function cancelRestart(
   deployment: { id: number; app: string; env: string },
   reason: string,
 ): Promise<void> {
-  await cancelQueued(tx, { ...deployment, kind: 'restart' }, reason, RESTART_ACTOR);
+  await cancelQueued(tx, deployment, reason, RESTART_ACTOR);
 }
