@@ -102,6 +102,9 @@ describe('four-eyes approvals through the real CLI and server', () => {
     const own = await as('alice', 'approvals', 'approve', approval!.id);
     expect(own.code).toBe(1);
     expect(own.stderr).toContain('approver');
+    // A page of one is all there is: no next page.
+    const page = JSON.parse((await ok(as('bob', 'approvals', 'list', '--limit', '1', '-o', 'json'))).stdout);
+    expect(page).toMatchObject({ items: [{ id: approval!.id }], nextCursor: null });
 
     // What bob reads before deciding: who asked, and the diff against what runs now.
     const shown = (await ok(as('bob', 'approvals', 'get', approval!.id))).stdout;

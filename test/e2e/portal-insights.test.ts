@@ -63,6 +63,11 @@ describe.skipIf(!hasChromium)('DORA insights in the portal', () => {
     await expect
       .poll(() => page.getByRole('row', { name: new RegExp(`^${today}`) }).textContent())
       .toMatch(new RegExp(`^${today}1\\s*1\\s*0`));
+    // The environments to choose from: every one of the app, however many pages the API answers them in.
+    const envChoice = page.getByRole('combobox', { name: /^Environment/ });
+    await expect
+      .poll(() => envChoice.locator('option').allTextContents())
+      .toEqual(['all you may read', 'dev']);
     await page.getByRole('combobox', { name: /^Window/ }).selectOption('7d');
     await expect.poll(() => page.locator('.command code').textContent()).toContain('--since 7d');
     expect(pageErrors).toEqual([]);

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -258,6 +258,59 @@ describe.skipIf(!hasChromium)('webhooks and their deliveries in the portal', () 
       await second.stop();
     }
   }, 120_000);
+
+  it('shows an app’s environments and webhooks a page at a time, with "More" buttons, kept across a refresh', async () => {
+    const admin = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
+    const call = async (path: string, body: object) => {
+      const response = await fetch(`${server.url}/api/v1${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      expect(response.status, await response.text()).toBe(201);
+    };
+    // One more of each than a page of the API holds (100).
+    const COUNT = 101;
+    const label = (n: number) => `n${String(n).padStart(3, '0')}`;
+    await call('/apps', { id: 'many' });
+    for (let n = 1; n <= COUNT; n++) {
+      await call('/apps/many/envs', { id: label(n), type: 'development' });
+      await call('/webhooks', {
+        name: label(n),
+        url: receiver.url,
+        app: 'many',
+        events: ['deployment.failed'],
+      });
+    }
+    const page = await browser.newPage();
+    try {
+      await signInToPortal(page, portal('apps'), { token: admin });
+      await page.goto(portal('apps/many'));
+      const environments = page.getByRole('region', { name: 'Environments' });
+      const envRows = environments.getByRole('table').first().getByRole('row');
+      // The header row and the first 100 environments, by id.
+      await expect.poll(() => envRows.count(), { timeout: 30_000 }).toBe(101);
+      expect(await environments.getByRole('link', { name: label(COUNT) }).count()).toBe(0);
+      await environments.getByRole('button', { name: 'More environments' }).click();
+      await environments.getByRole('link', { name: label(COUNT) }).waitFor();
+      expect(await envRows.count()).toBe(COUNT + 1);
+      expect(await environments.getByRole('button', { name: 'More environments' }).count()).toBe(0);
+
+      const webhooks = page.getByRole('region', { name: 'Webhooks' });
+      const hookRows = webhooks.getByRole('table', { name: 'Webhooks' }).getByRole('row');
+      await expect.poll(() => hookRows.count(), { timeout: 30_000 }).toBe(101);
+      await webhooks.getByRole('button', { name: 'More webhooks' }).click();
+      await expect.poll(() => hookRows.count(), { timeout: 15_000 }).toBe(COUNT + 1);
+      expect(await webhooks.getByRole('button', { name: 'More webhooks' }).count()).toBe(0);
+      // The list is fetched again every 5 s: the page the user asked for stays.
+      await page.waitForTimeout(6_000);
+      expect(await hookRows.count()).toBe(COUNT + 1);
+      await webhooks.getByRole('rowheader', { name: new RegExp(`^${label(COUNT)}`) }).waitFor();
+    } finally {
+      await page.close();
+      await runPave(['apps', 'delete', 'many', '--force'], clientEnv(server.url, dataDir));
+    }
+  }, 180_000);
 
   it('shows a viewer neither the webhooks nor a Redeliver button', async () => {
     const vera = await browser.newPage();

@@ -113,25 +113,30 @@ describe('--wait on a deployment awaiting approval', () => {
   });
 });
 
+/** A deployment awaiting approval, as GET /approvals lists it. */
+function pendingApproval(id = '17'): Approval {
+  return {
+    id,
+    deployment: detail({ id }),
+    envType: 'production',
+    requestedBy: 'alice',
+    requesters: ['alice'],
+    requestedAt: '2025-01-31T09:30:00.000Z',
+    expiresAt: '2025-02-01T09:30:00.000Z',
+    summary: 'update api (containers.main.image)',
+    diff: {
+      from: { setId: null, label: 'shop/prod (current)' },
+      to: { setId: null, label: `shop/prod@${id}` },
+      changes: [],
+      values: [],
+      unified: '',
+    },
+  };
+}
+
 describe('pave approvals', () => {
   it('lists pending deployments with who asked, when they expire and what they change', async () => {
-    const approval: Approval = {
-      id: '17',
-      deployment: detail(),
-      envType: 'production',
-      requestedBy: 'alice',
-      requesters: ['alice'],
-      requestedAt: '2025-01-31T09:30:00.000Z',
-      expiresAt: '2025-02-01T09:30:00.000Z',
-      summary: 'update api (containers.main.image)',
-      diff: {
-        from: { setId: null, label: 'shop/prod (current)' },
-        to: { setId: null, label: 'shop/prod@17' },
-        changes: [],
-        values: [],
-        unified: '',
-      },
-    };
+    const approval = pendingApproval();
     const server = await fakeServer(() => ({ status: 200, body: { items: [approval] } }));
     const io = fakeIo();
     expect(await runCli(cliArgs(server.url, 'approvals', 'list', '--app', 'shop'), io)).toBe(0);
@@ -139,6 +144,34 @@ describe('pave approvals', () => {
     const [header, row] = io.stdout.text.split('\n');
     expect(header).toMatch(/^ID\s+APP\/ENV\s+KIND\s+REQUESTED BY\s+WHEN\s+EXPIRES\s+CHANGES$/);
     expect(row).toMatch(/^17\s+shop\/prod\s+deploy\s+alice\s+.*update api \(containers\.main\.image\)$/);
+  });
+
+  it('pages with --limit and --cursor, and says how to get the next page', async () => {
+    const page = { items: [pendingApproval('42'), pendingApproval('40')], nextCursor: '40' };
+    const server = await fakeServer(() => ({ status: 200, body: page }));
+    const io = fakeIo();
+    const args = ['approvals', 'list', '--app', 'shop', '--limit', '2', '--cursor', '45'];
+    expect(await runCli(cliArgs(server.url, ...args), io)).toBe(0);
+    expect(server.requests[0]!.url).toBe('/api/v1/approvals?app=shop&limit=2&cursor=45');
+    const lines = io.stdout.text.trimEnd().split('\n');
+    expect(lines.slice(1, 3).map((line) => line.split(/\s+/)[0])).toEqual(['42', '40']);
+    expect(lines.at(-1)).toBe('More approvals: pave approvals list --app shop --limit 2 --cursor 40');
+
+    const json = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'approvals', 'list', '-o', 'json'), json)).toBe(0);
+    expect(server.requests[1]!.url).toBe('/api/v1/approvals');
+    expect(JSON.parse(json.stdout.text)).toEqual(page);
+
+    // The last page (or a server from before paging, which answers no nextCursor) says nothing more.
+    const last = await fakeServer(() => ({ status: 200, body: { items: [pendingApproval()] } }));
+    const io2 = fakeIo();
+    expect(await runCli(cliArgs(last.url, 'approvals', 'list'), io2)).toBe(0);
+    expect(io2.stdout.text).not.toContain('More approvals');
+
+    const refused = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'approvals', 'list', '--limit', 'lots'), refused)).toBe(2);
+    expect(refused.stderr.text).toContain('--limit: "lots" is not a number of approvals');
+    expect(server.requests).toHaveLength(2);
   });
 
   it('approves with an optional comment and refuses to reject without one', async () => {

@@ -50,6 +50,33 @@ describe('pave webhooks list', () => {
     );
   });
 
+  it('asks for the page it is given and prints how to get the next one, with the same --app', async () => {
+    const server = await fakeServer(() => ({
+      status: 200,
+      body: { items: [{ ...orgWide, app: 'shop' }], nextCursor: 'audit-sink' },
+    }));
+    const io = fakeIo({ env: { NO_COLOR: '1' } });
+    const args = ['webhooks', 'list', '--app', 'shop', '--limit', '1', '--cursor', 'alerts'];
+    expect(await runCli(cliArgs(server.url, ...args), io)).toBe(0);
+    expect(server.requests.map((request) => request.url)).toEqual([
+      '/api/v1/webhooks?app=shop&limit=1&cursor=alerts',
+    ]);
+    expect(io.stdout.text).toMatch(
+      /\n\nMore webhooks: pave webhooks list --app shop --limit 1 --cursor audit-sink\n$/,
+    );
+  });
+
+  it('prints no next-page hint on the last page, and the page as it is with -o json', async () => {
+    const page = { items: [orgWide], nextCursor: null };
+    const server = await fakeServer(() => ({ status: 200, body: page }));
+    const table = fakeIo({ env: { NO_COLOR: '1' } });
+    expect(await runCli(cliArgs(server.url, 'webhooks', 'list'), table)).toBe(0);
+    expect(table.stdout.text).not.toContain('More webhooks');
+    const json = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'webhooks', 'list', '-o', 'json'), json)).toBe(0);
+    expect(JSON.parse(json.stdout.text)).toEqual(page);
+  });
+
   it('says in its help what it lists without --app', async () => {
     const io = fakeIo();
     expect(await runCli(['node', 'pave', 'webhooks', 'list', '--help'], io)).toBe(0);

@@ -138,4 +138,40 @@ describe('pave envs create|extend|list', () => {
       ].join('\n'),
     );
   });
+
+  it('asks for the page it is given and prints how to get the next one', async () => {
+    const server = await fakeServer(() => ({
+      status: 200,
+      body: { items: [environment({ id: 'pr-1' }), environment({ id: 'pr-2' })], nextCursor: 'pr-2' },
+    }));
+    const io = fakeIo();
+    expect(
+      await runCli(
+        cliArgs(server.url, 'envs', 'list', '--app', 'shop', '--limit', '2', '--cursor', 'dev'),
+        io,
+      ),
+    ).toBe(0);
+    expect(server.requests.map((request) => request.url)).toEqual([
+      '/api/v1/apps/shop/envs?limit=2&cursor=dev',
+    ]);
+    expect(io.stdout.text).toContain('pr-1');
+    expect(io.stdout.text).toMatch(
+      /\n\nMore environments: pave envs list --app shop --limit 2 --cursor pr-2\n$/,
+    );
+  });
+
+  it('prints no next-page hint on the last page, the page as it is with -o json, and refuses a bad --limit', async () => {
+    const page = { items: [environment()], nextCursor: null };
+    const server = await fakeServer(() => ({ status: 200, body: page }));
+    const table = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'envs', 'list', '--app', 'shop'), table)).toBe(0);
+    expect(table.stdout.text).not.toContain('More environments');
+    const json = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'envs', 'list', '--app', 'shop', '-o', 'json'), json)).toBe(0);
+    expect(JSON.parse(json.stdout.text)).toEqual(page);
+    const bad = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'envs', 'list', '--app', 'shop', '--limit', '0'), bad)).toBe(2);
+    expect(bad.stderr.text).toContain('--limit: "0" is not a number of environments');
+    expect(server.requests).toHaveLength(2);
+  });
 });

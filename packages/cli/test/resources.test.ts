@@ -116,4 +116,21 @@ describe('pave resources commands', () => {
       ['GET', '/api/v1/apps/shop/envs/dev/resource-graph', undefined],
     ]);
   });
+
+  it('list asks for the page it is given and prints how to get the next one', async () => {
+    const server = await fakeServer(() => ({
+      status: 200,
+      body: { items: [resource()], nextCursor: 'api.db' },
+    }));
+    const io = fakeIo({ env: { NO_COLOR: '1' } });
+    const env = ['--app', 'shop', '--env', 'dev'];
+    const paging = ['--limit', '1', '--cursor', 'api.cache'];
+    expect(await runCli(cliArgs(server.url, 'resources', 'list', ...env, ...paging), io)).toBe(0);
+    expect(server.requests.map((request) => request.url)).toEqual([
+      '/api/v1/apps/shop/envs/dev/resources?limit=1&cursor=api.cache',
+    ]);
+    expect(io.stdout.text).toMatch(
+      /\n\nMore resources: pave resources list --app shop --env dev --limit 1 --cursor api\.db\n$/,
+    );
+  });
 });

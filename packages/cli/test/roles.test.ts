@@ -175,6 +175,25 @@ describe('pave roles list', () => {
       '/api/v1/roles?user=alice',
     ]);
   });
+
+  it('asks for the page it is given and prints how to get the next one, with the same filters', async () => {
+    const server = await fakeServer(() => ({ status: 200, body: { items: [grant()], nextCursor: '42' } }));
+    const io = fakeIo();
+    const args = ['roles', 'list', '--app', 'shop', '--limit', '1', '--cursor', '7'];
+    expect(await runCli(cliArgs(server.url, ...args), io)).toBe(0);
+    expect(server.requests.map((request) => request.url)).toEqual([
+      '/api/v1/roles?app=shop&limit=1&cursor=7',
+    ]);
+    expect(io.stdout.text).toMatch(/\n\nMore grants: pave roles list --app shop --limit 1 --cursor 42\n$/);
+    const json = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'roles', 'list', '-o', 'json'), json)).toBe(0);
+    expect(JSON.parse(json.stdout.text)).toEqual({ items: [grant()], nextCursor: '42' });
+    const bad = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'roles', 'list', '--limit', '0'), bad)).toBe(2);
+    expect(bad.stderr.text).toBe(
+      'pave: error: --limit: "0" is not a number of grants; use a whole number from 1\n',
+    );
+  });
 });
 
 describe('pave auth can-i', () => {
@@ -312,6 +331,19 @@ describe('pave tokens with scopes', () => {
       'tok_1  ci      alice  app:shop:viewer  ',
       'tok_2  laptop  alice  -                ',
     ]);
+  });
+
+  it('lists tokens a page at a time and prints how to get the next page', async () => {
+    const server = await fakeServer(() => ({
+      status: 200,
+      body: { items: [token()], nextCursor: 'WyJ4Il0' },
+    }));
+    const io = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'tokens', 'list', '--limit', '1', '--cursor', 'abc'), io)).toBe(
+      0,
+    );
+    expect(server.requests.map((request) => request.url)).toEqual(['/api/v1/tokens?limit=1&cursor=abc']);
+    expect(io.stdout.text).toMatch(/\n\nMore tokens: pave tokens list --limit 1 --cursor WyJ4Il0\n$/);
   });
 });
 

@@ -114,6 +114,24 @@ describe('pave users list|delete', () => {
     );
   });
 
+  it('asks for the page it is given and prints how to get the next one; -o json prints the page', async () => {
+    const page = { items: [user()], nextCursor: 'alice' };
+    const server = await fakeServer(() => ({ status: 200, body: page }));
+    const io = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'users', 'list', '--limit', '1', '--cursor', 'admin'), io)).toBe(
+      0,
+    );
+    expect(server.requests.map((request) => request.url)).toEqual(['/api/v1/users?limit=1&cursor=admin']);
+    expect(io.stdout.text).toMatch(/\n\nMore users: pave users list --limit 1 --cursor alice\n$/);
+    const json = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'users', 'list', '-o', 'json'), json)).toBe(0);
+    expect(JSON.parse(json.stdout.text)).toEqual(page);
+    const last = await fakeServer(() => ({ status: 200, body: { items: [user()], nextCursor: null } }));
+    const table = fakeIo();
+    expect(await runCli(cliArgs(last.url, 'users', 'list'), table)).toBe(0);
+    expect(table.stdout.text).not.toContain('More users');
+  });
+
   it('deletes only after confirmation, or with --force', async () => {
     const server = await fakeServer(() => ({ status: 204 }));
     const script = fakeIo({ stdinTTY: false });
@@ -273,6 +291,14 @@ describe('pave teams', () => {
     const none = fakeIo();
     expect(await runCli(cliArgs(empty.url, 'teams', 'list'), none)).toBe(0);
     expect(none.stdout.text).toBe('No teams yet. Create one with `pave teams create TEAM`.\n');
+  });
+
+  it('lists teams a page at a time and prints how to get the next page', async () => {
+    const server = await fakeServer(() => ({ status: 200, body: { items: [team()], nextCursor: 'web' } }));
+    const io = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'teams', 'list', '--limit', '1', '--cursor', 'api'), io)).toBe(0);
+    expect(server.requests.map((request) => request.url)).toEqual(['/api/v1/teams?limit=1&cursor=api']);
+    expect(io.stdout.text).toMatch(/\n\nMore teams: pave teams list --limit 1 --cursor web\n$/);
   });
 });
 

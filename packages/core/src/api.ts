@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { EnvironmentStatus, HealthStatus } from './deployments.ts';
 import { DNS_LABEL_PATTERN, NUMERIC_ID_PATTERN, dnsLabel, printableText } from './ids.ts';
-import { pageLimit } from './paging.ts';
+import { labelPageQuery, pageLimit, pageOf } from './paging.ts';
 
 /**
  * The schemas of Pave's REST API (`/api/v1`). The server validates requests and responses with them and
@@ -139,6 +139,12 @@ export type CreateEnvTypeBody = z.infer<typeof CreateEnvTypeBody>;
 
 export const EnvTypeParams = z.strictObject({ type: dnsLabel });
 
+export const EnvTypeListQuery = labelPageQuery('environment types', 100);
+export type EnvTypeListQuery = z.infer<typeof EnvTypeListQuery>;
+/** A page of environment types, ordered by id. */
+export const EnvTypePage = pageOf(EnvType);
+export type EnvTypePage = z.infer<typeof EnvTypePage>;
+
 /** Changes an environment type: only the fields given change; `minReadySeconds: null` resets the window. */
 export const UpdateEnvTypeBody = z
   .strictObject({
@@ -179,6 +185,23 @@ export const Environment = z
   })
   .meta({ id: 'Environment' });
 export type Environment = z.infer<typeof Environment>;
+
+/** `GET /apps/{app}/envs`: a page of an app's environments, ordered by id. */
+export const EnvironmentListQuery = z.strictObject({
+  limit: pageLimit('environments', 100),
+  cursor: z
+    .string()
+    .regex(DNS_LABEL_PATTERN, { message: 'must be the nextCursor value of a previous page' })
+    .optional()
+    .describe(
+      'Continue after a previous page: its `nextCursor` (environments whose id sorts after that one).',
+    ),
+});
+export type EnvironmentListQuery = z.infer<typeof EnvironmentListQuery>;
+
+/** A page of an app's environments, by id; `nextCursor` fetches the next page, null on the last. */
+export const EnvironmentPage = z.object({ items: z.array(Environment), nextCursor: dnsLabel.nullable() });
+export type EnvironmentPage = z.infer<typeof EnvironmentPage>;
 
 export const CreateEnvironmentBody = z.strictObject({
   id: dnsLabel,
@@ -253,6 +276,61 @@ export const CreateTokenBody = z.strictObject({
 export type CreateTokenBody = z.infer<typeof CreateTokenBody>;
 
 export const TokenParams = z.strictObject({ id: z.string().min(1).max(64) });
+
+/** How many tokens `GET /tokens` answers when the caller does not say. */
+export const TOKEN_PAGE_DEFAULT = 100;
+
+/** Where a page of tokens ends: the sort key (newest first: `createdAt`, then `id`) of its last token. */
+export interface TokenPosition {
+  createdAt: string;
+  id: string;
+}
+
+const TOKEN_CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+
+/** The `nextCursor` of a page of tokens that ends at `last`: opaque base64url text. */
+export function tokenCursor(last: TokenPosition): string {
+  const bytes = new TextEncoder().encode(JSON.stringify([last.createdAt, last.id]));
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+}
+
+/** The position a token cursor stands for; undefined when `cursor` is not one tokenCursor made. */
+export function parseTokenCursor(cursor: string): TokenPosition | undefined {
+  if (cursor.length > 256 || !/^[A-Za-z0-9_-]+$/.test(cursor)) return undefined;
+  try {
+    const binary = atob(cursor.replaceAll('-', '+').replaceAll('_', '/'));
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(
+      Uint8Array.from(binary, (char) => char.charCodeAt(0)),
+    );
+    const value: unknown = JSON.parse(text);
+    if (!Array.isArray(value) || value.length !== 2) return undefined;
+    const [createdAt, id] = value as unknown[];
+    if (typeof createdAt !== 'string' || !TOKEN_CURSOR_TIME.test(createdAt)) return undefined;
+    if (typeof id !== 'string' || id.length === 0 || id.length > 64) return undefined;
+    return { createdAt, id };
+  } catch {
+    return undefined;
+  }
+}
+
+/** `GET /tokens`: a page of the caller's tokens, newest first. */
+export const TokenListQuery = z.strictObject({
+  limit: pageLimit('tokens', TOKEN_PAGE_DEFAULT),
+  cursor: z
+    .string()
+    .refine((text) => parseTokenCursor(text) !== undefined, {
+      message: 'must be the nextCursor value of a previous page',
+    })
+    .optional()
+    .describe('Continue after a previous page: its `nextCursor` (tokens older than its last one).'),
+});
+export type TokenListQuery = z.infer<typeof TokenListQuery>;
+
+/** A page of the caller's tokens, newest first; `nextCursor` fetches the next (older) page, null on the last. */
+export const TokenPage = pageOf(TokenInfo);
+export type TokenPage = z.infer<typeof TokenPage>;
 
 /** A role held somewhere, and through what (`user`, or `team:<id>`). */
 export const GrantView = z

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { NUMERIC_ID_PATTERN, dnsLabel, printableText } from './ids.ts';
 import { Deployment, SetDiff } from './deployments.ts';
+import { pageLimit, pageOf } from './paging.ts';
 
 /*
  * Four-eyes approvals: a deployment, rollback or promotion into an environment whose type requires approval
@@ -33,12 +34,23 @@ export const Approval = z
   .meta({ id: 'Approval' });
 export type Approval = z.infer<typeof Approval>;
 
+/** `GET /approvals`: a page of the deployments awaiting approval, newest first (50 unless `limit` says). */
 export const ApprovalListQuery = z.strictObject({
   app: dnsLabel
     .optional()
     .describe("Only this app's pending deployments; default: every app the caller may read."),
+  limit: pageLimit('approvals', 50),
+  cursor: z
+    .string()
+    .regex(NUMERIC_ID_PATTERN, { message: 'must be the nextCursor value of a previous page' })
+    .optional()
+    .describe('Continue after a previous page: its `nextCursor` (deployments older than that one).'),
 });
 export type ApprovalListQuery = z.infer<typeof ApprovalListQuery>;
+
+/** A page of the deployments awaiting approval, newest first; `nextCursor` fetches the next (older) page. */
+export const ApprovalPage = pageOf(Approval);
+export type ApprovalPage = z.infer<typeof ApprovalPage>;
 
 export const ApprovalParams = z.strictObject({
   id: z.string().regex(NUMERIC_ID_PATTERN, { message: 'must be a deployment id' }),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { NUMERIC_ID_PATTERN, dnsLabel } from './ids.ts';
+import { pageLimit } from './paging.ts';
 import type { WorkloadSource } from './deployments.ts';
 
 /*
@@ -155,6 +156,21 @@ export type ArtifactListQuery = z.infer<typeof ArtifactListQuery>;
 /** A page of an app's artifacts, newest first; `nextCursor` fetches the next (older) page, null on the last. */
 export const ArtifactPage = z.object({ items: z.array(Artifact), nextCursor: z.string().nullable() });
 export type ArtifactPage = z.infer<typeof ArtifactPage>;
+
+/** `GET /apps/{app}/rules`: a page of an app's rules, oldest first. */
+export const RuleListQuery = z.strictObject({
+  limit: pageLimit('rules', 100),
+  cursor: z
+    .string()
+    .regex(NUMERIC_ID_PATTERN, { message: 'must be the nextCursor value of a previous page' })
+    .optional()
+    .describe('Continue after a previous page: its `nextCursor` (rules created after that one).'),
+});
+export type RuleListQuery = z.infer<typeof RuleListQuery>;
+
+/** A page of an app's rules, oldest first; `nextCursor` (a rule id) fetches the next page, null on the last. */
+export const RulePage = z.object({ items: z.array(Rule), nextCursor: z.string().nullable() });
+export type RulePage = z.infer<typeof RulePage>;
 
 /** The image a Score container names to say "the image built for this deployment", as in score-compose. */
 export const BUILT_IMAGE = '.';

@@ -35,10 +35,12 @@ import type {
   CreateTokenBody,
   CreatedToken,
   EnvType,
+  EnvTypePage,
   Environment,
+  EnvironmentPage,
   ExtendEnvironmentBody,
   Problem,
-  TokenInfo,
+  TokenPage,
   UpdateEnvTypeBody,
   WhoAmI,
 } from './api.ts';
@@ -51,6 +53,7 @@ import type {
   PushArtifactInput,
   PushedArtifact,
   Rule,
+  RulePage,
 } from './artifacts.ts';
 import type { EventPage, EventQuery, PaveEvent } from './events.ts';
 import type { CatalogEntityList, CatalogQuery } from './catalog.ts';
@@ -62,11 +65,12 @@ import type {
   Webhook,
   WebhookDelivery,
   WebhookDeliveryPage,
+  WebhookPage,
   WebhookTestResult,
 } from './webhooks.ts';
 import type { Permission } from './permissions.ts';
-import type { Approval, ApproveBody, RejectBody } from './approvals.ts';
-import type { CanIResult, RoleGrant, RoleGrantBody } from './roles.ts';
+import type { Approval, ApprovalPage, ApproveBody, RejectBody } from './approvals.ts';
+import type { CanIResult, RoleGrant, RoleGrantBody, RoleGrantPage } from './roles.ts';
 import type {
   CreateTeamBody,
   UpdateTeamBody,
@@ -77,18 +81,34 @@ import type {
   PasswordChanged,
   SetPasswordBody,
   Team,
+  TeamPage,
   User,
+  UserPage,
 } from './identities.ts';
 import type {
+  DefinitionPage,
   DefinitionsPlan,
   MoveResourceBody,
   Resource,
   ResourceDefinition,
   ResourceDefinitionInput,
   ResourceGraph,
+  ResourcePage,
 } from './resources.ts';
-import type { ApplyTargetsBody, RenderFormat, RenderResult, RuntimeTargetView } from './targets.ts';
-import type { ApplyProfilesBody, ProfileMatch, ProfilesPlan, WorkloadProfileRecord } from './profiles.ts';
+import type {
+  ApplyTargetsBody,
+  RenderFormat,
+  RenderResult,
+  RuntimeTargetView,
+  TargetPage,
+} from './targets.ts';
+import type {
+  ApplyProfilesBody,
+  ProfileMatch,
+  ProfilePage,
+  ProfilesPlan,
+  WorkloadProfileRecord,
+} from './profiles.ts';
 
 import type {
   InstantiateTemplateBody,
@@ -97,8 +117,8 @@ import type {
   TemplateApplied,
   TemplateInput,
   TemplateInstance,
+  TemplatePage,
   TemplateRecord,
-  TemplateSummary,
 } from './templates.ts';
 
 /** The server answered with an error; `problem` is its RFC 9457 body. */
@@ -269,8 +289,9 @@ export class PaveClient {
       query: { force: options.force ? 'true' : undefined },
     });
   }
-  listEnvTypes() {
-    return this.request<{ items: EnvType[] }>('GET', '/env-types');
+  /** A page of the environment types, by id; `allPages` gives them all. */
+  listEnvTypes(query: { limit?: number; cursor?: string } = {}) {
+    return this.request<EnvTypePage>('GET', '/env-types', { query });
   }
   createEnvType(body: CreateEnvTypeBody) {
     return this.request<EnvType>('POST', '/env-types', { body });
@@ -282,8 +303,9 @@ export class PaveClient {
   updateEnvType(type: string, body: UpdateEnvTypeBody) {
     return this.request<EnvType>('PATCH', `/env-types/${encodeURIComponent(type)}`, { body });
   }
-  listEnvironments(app: string) {
-    return this.request<{ items: Environment[] }>('GET', `/apps/${encodeURIComponent(app)}/envs`);
+  /** A page of the environments of `app`, by id (`nextCursor` fetches the next). */
+  listEnvironments(app: string, query: { limit?: number; cursor?: string } = {}) {
+    return this.request<EnvironmentPage>('GET', `/apps/${encodeURIComponent(app)}/envs`, { query });
   }
   getEnvironment(app: string, env: string) {
     return this.request<Environment>(
@@ -302,8 +324,9 @@ export class PaveClient {
   extendEnvironment(app: string, env: string, body: ExtendEnvironmentBody) {
     return this.request<Environment>('POST', `${envPath(app, env)}/extend`, { body });
   }
-  listResourceDefinitions() {
-    return this.request<{ items: ResourceDefinition[] }>('GET', '/resource-definitions');
+  /** A page of the resource definitions, the built-in ones included, by id. */
+  listResourceDefinitions(query: { limit?: number; cursor?: string } = {}) {
+    return this.request<DefinitionPage>('GET', '/resource-definitions', { query });
   }
   getResourceDefinition(id: string) {
     return this.request<ResourceDefinition>('GET', `/resource-definitions/${encodeURIComponent(id)}`);
@@ -325,9 +348,9 @@ export class PaveClient {
   matchResourceDefinition(query: { app: string; env: string; type: string; class?: string; id?: string }) {
     return this.request<MatchExplanation>('GET', '/resource-definitions/match', { query });
   }
-  /** Every runtime target, the built-in `local` one included. */
-  listTargets() {
-    return this.request<{ items: RuntimeTargetView[] }>('GET', '/runtime-targets');
+  /** A page of the runtime targets, the built-in `local` one included, by id. */
+  listTargets(query: { limit?: number; cursor?: string } = {}) {
+    return this.request<TargetPage>('GET', '/runtime-targets', { query });
   }
   getTarget(id: string) {
     return this.request<RuntimeTargetView>('GET', `/runtime-targets/${encodeURIComponent(id)}`);
@@ -354,9 +377,9 @@ export class PaveClient {
   render(app: string, env: string, query: { target?: string; format?: RenderFormat } = {}) {
     return this.request<RenderResult>('GET', `${envPath(app, env)}/render`, { query });
   }
-  /** Every workload profile, by id. */
-  listProfiles() {
-    return this.request<{ items: WorkloadProfileRecord[] }>('GET', '/profiles');
+  /** A page of the workload profiles, by id. */
+  listProfiles(query: { limit?: number; cursor?: string } = {}) {
+    return this.request<ProfilePage>('GET', '/profiles', { query });
   }
   getProfile(id: string) {
     return this.request<WorkloadProfileRecord>('GET', `/profiles/${encodeURIComponent(id)}`);
@@ -375,8 +398,9 @@ export class PaveClient {
   matchProfiles(query: { app: string; env: string }) {
     return this.request<ProfileMatch>('GET', '/profiles/match', { query });
   }
-  listResources(app: string, env: string) {
-    return this.request<{ items: Resource[] }>('GET', `${envPath(app, env)}/resources`);
+  /** A page of the resources of an environment, by address (`nextCursor` fetches the next). */
+  listResources(app: string, env: string, query: { limit?: number; cursor?: string } = {}) {
+    return this.request<ResourcePage>('GET', `${envPath(app, env)}/resources`, { query });
   }
   /** One resource by its address, e.g. `api.db` or `shared.main`. */
   getResource(app: string, env: string, address: string) {
@@ -389,9 +413,12 @@ export class PaveClient {
   resourceGraph(app: string, env: string) {
     return this.request<ResourceGraph>('GET', `${envPath(app, env)}/resource-graph`);
   }
-  /** Role grants: with `app` only those on that app (owners and developers), with `user` only theirs (admins). */
-  listRoles(query: { app?: string; user?: string } = {}) {
-    return this.request<{ items: RoleGrant[] }>('GET', '/roles', { query });
+  /**
+   * One page of role grants, in the order they were granted: with `app` only those on that app (owners and
+   * developers), with `user` only theirs (admins). `cursor`: a previous page's nextCursor (same filters).
+   */
+  listRoles(query: { app?: string; user?: string; limit?: number; cursor?: string } = {}) {
+    return this.request<RoleGrantPage>('GET', '/roles', { query });
   }
   /** Grants a role to a user or a team; resolves with the grant (409 if they hold it already). */
   grantRole(body: RoleGrantBody) {
@@ -405,8 +432,9 @@ export class PaveClient {
   canI(query: { action: Permission; app?: string; env?: string; as?: string }) {
     return this.request<CanIResult>('GET', '/auth/can-i', { query });
   }
-  listTokens() {
-    return this.request<{ items: TokenInfo[] }>('GET', '/tokens');
+  /** One page of your tokens, newest first; `cursor`: a previous page's nextCursor. */
+  listTokens(query: { limit?: number; cursor?: string } = {}) {
+    return this.request<TokenPage>('GET', '/tokens', { query });
   }
   createToken(body: CreateTokenBody) {
     return this.request<CreatedToken>('POST', '/tokens', { body });
@@ -422,9 +450,9 @@ export class PaveClient {
   authMethods() {
     return this.request<AuthMethods>('GET', '/auth/methods');
   }
-  /** Users and service accounts, with the teams they are in. */
-  listUsers() {
-    return this.request<{ items: User[] }>('GET', '/users');
+  /** One page of users and service accounts, by username, with their teams; `cursor`: a previous nextCursor. */
+  listUsers(query: { limit?: number; cursor?: string } = {}) {
+    return this.request<UserPage>('GET', '/users', { query });
   }
   /** Creates a user (with an optional password) or a service account (`kind: 'service'`, no password). */
   createUser(body: CreateUserBody) {
@@ -448,9 +476,9 @@ export class PaveClient {
   setPassword(username: string, body: SetPasswordBody) {
     return this.request<PasswordChanged>('PUT', `/users/${encodeURIComponent(username)}/password`, { body });
   }
-  /** Teams, with their members. */
-  listTeams() {
-    return this.request<{ items: Team[] }>('GET', '/teams');
+  /** One page of teams, by id, with their members; `cursor`: a previous page's nextCursor. */
+  listTeams(query: { limit?: number; cursor?: string } = {}) {
+    return this.request<TeamPage>('GET', '/teams', { query });
   }
   createTeam(body: CreateTeamBody) {
     return this.request<Team>('POST', '/teams', { body });
@@ -607,8 +635,9 @@ export class PaveClient {
   createRule(app: string, body: CreateRuleInput) {
     return this.request<Rule>('POST', `/apps/${encodeURIComponent(app)}/rules`, { body });
   }
-  listRules(app: string) {
-    return this.request<{ items: Rule[] }>('GET', `/apps/${encodeURIComponent(app)}/rules`);
+  /** A page of the automation rules of `app`, oldest first (`nextCursor` fetches the next). */
+  listRules(app: string, query: { limit?: number; cursor?: string } = {}) {
+    return this.request<RulePage>('GET', `/apps/${encodeURIComponent(app)}/rules`, { query });
   }
   deleteRule(app: string, id: string) {
     return this.request<void>('DELETE', `/apps/${encodeURIComponent(app)}/rules/${encodeURIComponent(id)}`);
@@ -749,9 +778,9 @@ export class PaveClient {
   createWebhook(body: CreateWebhookInput) {
     return this.request<CreatedWebhook>('POST', '/webhooks', { body });
   }
-  /** The webhooks of an app, or without `app` the org-wide ones. */
-  listWebhooks(query: { app?: string | undefined } = {}) {
-    return this.request<{ items: Webhook[] }>('GET', '/webhooks', { query });
+  /** A page of the webhooks of an app, or without `app` of the org-wide ones, by name. */
+  listWebhooks(query: { app?: string | undefined; limit?: number; cursor?: string } = {}) {
+    return this.request<WebhookPage>('GET', '/webhooks', { query });
   }
   getWebhook(id: string) {
     return this.request<Webhook>('GET', webhookPath(id));
@@ -791,9 +820,12 @@ export class PaveClient {
     );
   }
 
-  /** The deployments awaiting approval the caller may see (of `app`, or of every app), newest first. */
-  listApprovals(query: { app?: string | undefined } = {}) {
-    return this.request<{ items: Approval[] }>('GET', '/approvals', { query });
+  /**
+   * A page of the deployments awaiting approval the caller may see (of `app`, or of every app), newest first
+   * (`nextCursor` fetches older ones).
+   */
+  listApprovals(query: { app?: string | undefined; limit?: number; cursor?: string } = {}) {
+    return this.request<ApprovalPage>('GET', '/approvals', { query });
   }
   /** Deployment `id` awaiting approval, with what it would change. */
   getApproval(id: string) {
@@ -808,9 +840,9 @@ export class PaveClient {
     return this.request<DeploymentDetail>('POST', `/approvals/${encodeURIComponent(id)}/reject`, { body });
   }
 
-  /** The templates (golden paths), each at its latest version. */
-  listTemplates() {
-    return this.request<{ items: TemplateSummary[] }>('GET', '/templates');
+  /** A page of the templates (golden paths), each at its latest version, by id. */
+  listTemplates(query: { limit?: number; cursor?: string } = {}) {
+    return this.request<TemplatePage>('GET', '/templates', { query });
   }
   /** A template at `version` (default: the latest). */
   getTemplate(id: string, version?: number) {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { dnsLabel } from './ids.ts';
+import { DNS_LABEL_PATTERN, dnsLabel } from './ids.ts';
+import { pageLimit, pageOf } from './paging.ts';
 
 /*
  * Identities in the REST API: local users (who may log in with a password), service accounts (token-only
@@ -113,6 +114,26 @@ export type CreateUserBody = z.infer<typeof CreateUserBody>;
 
 export const UserParams = z.strictObject({ username: dnsLabel });
 
+/** How many users `GET /users` answers when the caller does not say. */
+export const USER_PAGE_DEFAULT = 100;
+
+/** `GET /users`: a page of users and service accounts, ordered by username. */
+export const UserListQuery = z.strictObject({
+  limit: pageLimit('users', USER_PAGE_DEFAULT),
+  cursor: z
+    .string()
+    .regex(DNS_LABEL_PATTERN, { message: 'must be the nextCursor value of a previous page' })
+    .optional()
+    .describe(
+      'Continue after a previous page: its `nextCursor` (users whose username sorts after that one).',
+    ),
+});
+export type UserListQuery = z.infer<typeof UserListQuery>;
+
+/** A page of users; `nextCursor` is the last username of the page, null on the last page. */
+export const UserPage = pageOf(User);
+export type UserPage = z.infer<typeof UserPage>;
+
 /**
  * Set a user's password (`PUT /users/{username}/password`). Your own: give `currentPassword` when you have
  * one. An admin setting another user's password gives none.
@@ -187,4 +208,22 @@ export const TeamMemberBody = z.strictObject({ username: dnsLabel }).meta({ id: 
 export type TeamMemberBody = z.infer<typeof TeamMemberBody>;
 
 export const TeamParams = z.strictObject({ team: dnsLabel });
+
+/** How many teams `GET /teams` answers when the caller does not say. */
+export const TEAM_PAGE_DEFAULT = 100;
+
+/** `GET /teams`: a page of teams with their members, ordered by id. */
+export const TeamListQuery = z.strictObject({
+  limit: pageLimit('teams', TEAM_PAGE_DEFAULT),
+  cursor: z
+    .string()
+    .regex(DNS_LABEL_PATTERN, { message: 'must be the nextCursor value of a previous page' })
+    .optional()
+    .describe('Continue after a previous page: its `nextCursor` (teams whose id sorts after that one).'),
+});
+export type TeamListQuery = z.infer<typeof TeamListQuery>;
+
+/** A page of teams; `nextCursor` is the last team id of the page, null on the last page. */
+export const TeamPage = pageOf(Team);
+export type TeamPage = z.infer<typeof TeamPage>;
 export const TeamMemberParams = z.strictObject({ team: dnsLabel, username: dnsLabel });

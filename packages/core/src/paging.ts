@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DNS_LABEL_PATTERN } from './ids.ts';
 
 /** The largest page a list route answers. */
 const PAGE_MAX = 500;
@@ -12,6 +13,23 @@ export function pageLimit(items: string, defaultSize: number) {
     .max(PAGE_MAX)
     .optional()
     .describe(`At most this many ${items} (${defaultSize} unless given).`);
+}
+
+/**
+ * The query of a list ordered by a DNS-label id that pages with cursors: `limit` (`defaultSize` unless
+ * given) and `cursor`, the `nextCursor` of the previous page (the items whose id sorts after it).
+ */
+export function labelPageQuery(items: string, defaultSize: number) {
+  return z.strictObject({
+    limit: pageLimit(items, defaultSize),
+    cursor: z
+      .string()
+      .regex(DNS_LABEL_PATTERN, { message: 'must be the nextCursor value of a previous page' })
+      .optional()
+      .describe(
+        `Continue after a previous page: its \`nextCursor\` (${items} whose id sorts after that one).`,
+      ),
+  });
 }
 
 /**

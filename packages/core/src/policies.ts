@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { dnsLabel, printableText } from './ids.ts';
+import { labelPageQuery, pageOf } from './paging.ts';
 
 /*
  * Schemas of policies as code: rules every deployment, rollback and promotion is checked against when it is
@@ -177,3 +178,9 @@ export const RecordedPolicyOverride = z.object({ id: z.string(), reason: z.strin
 export type RecordedPolicyOverride = z.infer<typeof RecordedPolicyOverride>;
 
 export const PolicyParams = z.strictObject({ id: dnsLabel });
+
+export const PolicyListQuery = labelPageQuery('policies', 100);
+export type PolicyListQuery = z.infer<typeof PolicyListQuery>;
+/** A page of policies, ordered by id. */
+export const PolicyPage = pageOf(PolicyRecord);
+export type PolicyPage = z.infer<typeof PolicyPage>;

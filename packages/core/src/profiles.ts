@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { dnsLabel, printableText } from './ids.ts';
+import { labelPageQuery, pageOf } from './paging.ts';
 import { criterionMatches, criterionSpecificity } from './matching.ts';
 import { DEFAULT_RESOURCE_CLASS, matchCriterionSchema } from './resources.ts';
 import { substitutePlaceholders } from './score/placeholders.ts';
@@ -194,6 +195,12 @@ export const ProfileMatch = z
 export type ProfileMatch = z.infer<typeof ProfileMatch>;
 
 export const ProfileParams = z.strictObject({ id: dnsLabel });
+
+export const ProfileListQuery = labelPageQuery('profiles', 100);
+export type ProfileListQuery = z.infer<typeof ProfileListQuery>;
+/** A page of workload profiles, ordered by id. */
+export const ProfilePage = pageOf(WorkloadProfileRecord);
+export type ProfilePage = z.infer<typeof ProfilePage>;
 export const ProfileMatchQuery = z.strictObject({ app: dnsLabel, env: dnsLabel });
 
 /** The environment profiles are matched against. */

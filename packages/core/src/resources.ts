@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { dnsLabel } from './ids.ts';
+import { labelPageQuery, pageLimit, pageOf } from './paging.ts';
 
 /** What Pave knows about one resource type: the outputs it provides and how carefully it is deleted. */
 export interface ResourceTypeInfo {
@@ -151,6 +152,12 @@ export const DefinitionsPlan = z
 export type DefinitionsPlan = z.infer<typeof DefinitionsPlan>;
 
 export const DefinitionParams = z.strictObject({ id: dnsLabel });
+
+export const DefinitionListQuery = labelPageQuery('definitions', 100);
+export type DefinitionListQuery = z.infer<typeof DefinitionListQuery>;
+/** A page of resource definitions, the built-in ones included, ordered by id. */
+export const DefinitionPage = pageOf(ResourceDefinition);
+export type DefinitionPage = z.infer<typeof DefinitionPage>;
 export const DeleteDefinitionQuery = z.strictObject({
   force: z
     .enum(['true', 'false'])
@@ -239,6 +246,24 @@ export const ResourceCheck = z
   })
   .meta({ id: 'ResourceCheck' });
 export type ResourceCheck = z.infer<typeof ResourceCheck>;
+
+/** `GET /apps/{app}/envs/{env}/resources`: a page of an environment's resources, by address. */
+export const ResourceListQuery = z.strictObject({
+  limit: pageLimit('resources', 100),
+  cursor: z
+    .string()
+    .max(300, { message: 'must be the nextCursor value of a previous page' })
+    .regex(/^[^\s.]+\.\S+$/, { message: 'must be the nextCursor value of a previous page' })
+    .optional()
+    .describe(
+      'Continue after a previous page: its `nextCursor` (resources whose address sorts after that one).',
+    ),
+});
+export type ResourceListQuery = z.infer<typeof ResourceListQuery>;
+
+/** A page of an environment's resources, by address; `nextCursor` (an address) fetches the next page. */
+export const ResourcePage = z.object({ items: z.array(Resource), nextCursor: z.string().nullable() });
+export type ResourcePage = z.infer<typeof ResourcePage>;
 
 export const ResourceParams = z.strictObject({
   app: dnsLabel,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { dnsLabel } from './ids.ts';
+import { NUMERIC_ID_PATTERN, dnsLabel } from './ids.ts';
+import { pageLimit, pageOf } from './paging.ts';
 import { APP_ROLES, ENV_TYPE_ROLES, ORG_ROLES, PERMISSIONS, type Permission } from './permissions.ts';
 
 const roleName = z.enum([...ORG_ROLES, ...APP_ROLES, ...ENV_TYPE_ROLES]);
@@ -30,10 +31,25 @@ export const RoleGrant = z
   .meta({ id: 'RoleGrant' });
 export type RoleGrant = z.infer<typeof RoleGrant>;
 
+/** How many grants `GET /roles` answers when the caller does not say. */
+export const ROLE_GRANT_PAGE_DEFAULT = 100;
+
+/** `GET /roles`: a page of role grants, oldest first (in the order they were granted). */
 export const RolesQuery = z.strictObject({
   app: dnsLabel.optional().describe("Only this app's grants (owners and developers may list them)."),
   user: dnsLabel.optional().describe("Only this user's grants (admins)."),
+  limit: pageLimit('grants', ROLE_GRANT_PAGE_DEFAULT),
+  cursor: z
+    .string()
+    .regex(NUMERIC_ID_PATTERN, { message: 'must be the nextCursor value of a previous page' })
+    .optional()
+    .describe('Continue after a previous page: its `nextCursor` (grants made after its last one).'),
 });
+export type RolesQuery = z.infer<typeof RolesQuery>;
+
+/** A page of role grants; `nextCursor` fetches the next page (with the same filters), null on the last. */
+export const RoleGrantPage = pageOf(RoleGrant);
+export type RoleGrantPage = z.infer<typeof RoleGrantPage>;
 
 const permissionName = z.string().refine((value): value is Permission => Object.hasOwn(PERMISSIONS, value), {
   message: `must be a permission: ${Object.keys(PERMISSIONS).join(', ')}`,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { dnsLabel } from './ids.ts';
+import { labelPageQuery, pageOf } from './paging.ts';
 
 /** The kinds of runtime a target can be. */
 export const RUNTIME_TYPES = ['process', 'docker', 'kubernetes'] as const;
@@ -46,6 +47,12 @@ export const ApplyTargetsBody = z.strictObject({
 export type ApplyTargetsBody = z.infer<typeof ApplyTargetsBody>;
 
 export const TargetParams = z.strictObject({ id: dnsLabel });
+
+export const TargetListQuery = labelPageQuery('targets', 100);
+export type TargetListQuery = z.infer<typeof TargetListQuery>;
+/** A page of runtime targets, the built-in `local` one included, ordered by id. */
+export const TargetPage = pageOf(RuntimeTargetView);
+export type TargetPage = z.infer<typeof TargetPage>;
 export const TargetMatchQuery = z.strictObject({ app: dnsLabel, env: dnsLabel });
 
 /**

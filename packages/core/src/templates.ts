@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { dnsLabel, printableText } from './ids.ts';
+import { labelPageQuery, pageOf } from './paging.ts';
 import { App, Environment } from './api.ts';
 import { PolicyDuration } from './policies.ts';
 
@@ -165,6 +166,12 @@ export const TemplateApplied = z.strictObject({
 export type TemplateApplied = z.infer<typeof TemplateApplied>;
 
 export const TemplateParams = z.object({ id: dnsLabel });
+
+export const TemplateListQuery = labelPageQuery('templates', 100);
+export type TemplateListQuery = z.infer<typeof TemplateListQuery>;
+/** A page of templates at their latest versions, ordered by id. */
+export const TemplatePage = pageOf(TemplateSummary);
+export type TemplatePage = z.infer<typeof TemplatePage>;
 export const TemplateVersionQuery = z.object({
   version: z.coerce
     .number()

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EVENT_TYPES, type EventType } from './events.ts';
-import { dnsLabel } from './ids.ts';
+import { DNS_LABEL_PATTERN, dnsLabel } from './ids.ts';
+import { pageLimit } from './paging.ts';
 
 /*
  * Webhooks: Pave POSTs each event of the stream (as `GET /events` shows it) to a URL, signed the Standard
@@ -150,9 +151,21 @@ export const WebhookTestResult = z
   .meta({ id: 'WebhookTestResult' });
 export type WebhookTestResult = z.infer<typeof WebhookTestResult>;
 
-/** `GET /webhooks`: an app's webhooks, or without `app` the org-wide ones. */
-export const WebhookListQuery = z.strictObject({ app: dnsLabel.optional() });
+/** `GET /webhooks`: a page of an app's webhooks, or without `app` of the org-wide ones, by name. */
+export const WebhookListQuery = z.strictObject({
+  app: dnsLabel.optional(),
+  limit: pageLimit('webhooks', 100),
+  cursor: z
+    .string()
+    .regex(DNS_LABEL_PATTERN, { message: 'must be the nextCursor value of a previous page' })
+    .optional()
+    .describe('Continue after a previous page: its `nextCursor` (webhooks whose name sorts after that one).'),
+});
 export type WebhookListQuery = z.infer<typeof WebhookListQuery>;
+
+/** A page of webhooks, by name; `nextCursor` (a name) fetches the next page, null on the last. */
+export const WebhookPage = z.object({ items: z.array(Webhook), nextCursor: z.string().nullable() });
+export type WebhookPage = z.infer<typeof WebhookPage>;
 
 /** A webhook in the path. */
 export const WebhookParams = z.strictObject({ id: z.string().min(1).max(64) });

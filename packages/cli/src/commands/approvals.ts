@@ -8,6 +8,7 @@ import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
 import { renderSetDiff } from './diff.ts';
+import { parseLimit } from './paging.ts';
 
 const approvalColumns: Column<Approval>[] = [
   { header: 'id', value: (approval) => approval.id },
@@ -53,15 +54,40 @@ export function registerApprovalsCommands(program: Command, io: CliIo): void {
   addClientOptions(
     approvals
       .command('list')
-      .description('List the deployments awaiting approval you may see, newest first, with what they change')
-      .option('--app <app>', "only this app's (default: every app you may read)"),
+      .description(
+        'List the deployments awaiting approval you may see, newest first, with what they change, a page at a time',
+      )
+      .option('--app <app>', "only this app's (default: every app you may read)")
+      .option('--limit <n>', 'at most this many (50 unless given; the server caps it at 500)')
+      .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)'),
   )
-    .addHelpText('after', examples('pave approvals list', 'pave approvals list --app shop -o json'))
-    .action(async (options: ClientOptions & { app?: string }) => {
+    .addHelpText(
+      'after',
+      examples(
+        'pave approvals list',
+        'pave approvals list --app shop -o json',
+        'pave approvals list --limit 20 --cursor 120',
+      ),
+    )
+    .action(async (options: ClientOptions & { app?: string; limit?: string; cursor?: string }) => {
+      const query = {
+        ...(options.app === undefined ? {} : { app: options.app }),
+        ...(options.limit === undefined ? {} : { limit: parseLimit(options.limit, 'approvals') }),
+        ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
+      };
       const { client, output } = await clientFor(options, io);
-      output.show(await client.listApprovals(options.app !== undefined ? { app: options.app } : {}), (body) =>
-        output.table(body.items, approvalColumns, 'No deployments await approval.'),
-      );
+      output.show(await client.listApprovals(query), (page) => {
+        const table = output.table(page.items, approvalColumns, 'No deployments await approval.');
+        // A server from before paging answers no nextCursor: one page, nothing more to fetch.
+        if (!page.nextCursor) return table;
+        const next = [
+          'pave approvals list',
+          ...(options.app === undefined ? [] : [`--app ${options.app}`]),
+          ...(options.limit === undefined ? [] : [`--limit ${options.limit.trim()}`]),
+          `--cursor ${page.nextCursor}`,
+        ];
+        return `${table}\n\nMore approvals: ${next.join(' ')}`;
+      });
     });
 
   addClientOptions(

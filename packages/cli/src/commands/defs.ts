@@ -9,6 +9,7 @@ import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
+import { pageQuery, withMoreLine } from './paging.ts';
 
 type ApplyOptions = ClientOptions & { file: string; dryRun?: boolean; yes?: boolean };
 type MatchOptions = ClientOptions & { app: string; env: string; type: string; class?: string; id?: string };
@@ -115,13 +116,29 @@ export function registerDefsCommands(program: Command, io: CliIo): void {
     });
 
   addClientOptions(
-    defs.command('list').description('List the resource definitions, built-in defaults included'),
+    defs
+      .command('list')
+      .description(
+        'List the resource definitions, built-in defaults included, ordered by id, a page at a time',
+      )
+      .option('--limit <n>', 'at most this many (100 unless given; the server caps it at 500)')
+      .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)'),
   )
-    .addHelpText('after', examples('pave defs list', 'pave defs list -o json'))
-    .action(async (options: ClientOptions) => {
+    .addHelpText(
+      'after',
+      examples('pave defs list', 'pave defs list -o json', 'pave defs list --cursor default-postgres'),
+    )
+    .action(async (options: ClientOptions & { limit?: string; cursor?: string }) => {
+      const query = pageQuery(options, 'definitions');
       const { client, output } = await clientFor(options, io);
       const colors = colorsFor(io.stdout, io.env);
-      output.show(await client.listResourceDefinitions(), (body) => renderDefinitionList(body.items, colors));
+      output.show(await client.listResourceDefinitions(query), (page) =>
+        withMoreLine(renderDefinitionList(page.items, colors), page.nextCursor, {
+          items: 'definitions',
+          command: 'pave defs list',
+          limit: options.limit,
+        }),
+      );
     });
 
   addClientOptions(

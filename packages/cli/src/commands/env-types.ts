@@ -8,6 +8,7 @@ import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
 import { minReadySecondsOf } from './deploy.ts';
+import { pageQuery, withMoreLine } from './paging.ts';
 
 /** The server's stability window for a type that sets none, shown in place of null. */
 const DEFAULT_MIN_READY = '5s (default)';
@@ -61,15 +62,33 @@ export function registerEnvTypesCommands(program: Command, io: CliIo): void {
       ),
     );
 
-  addClientOptions(envTypes.command('list').description('List environment types'))
-    .addHelpText('after', examples('pave env-types list', 'pave env-types list -o json'))
-    .action(async (options: ClientOptions) => {
+  addClientOptions(
+    envTypes
+      .command('list')
+      .description('List environment types, ordered by id, a page at a time')
+      .option('--limit <n>', 'at most this many (100 unless given; the server caps it at 500)')
+      .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)'),
+  )
+    .addHelpText(
+      'after',
+      examples(
+        'pave env-types list',
+        'pave env-types list -o json',
+        'pave env-types list --cursor production',
+      ),
+    )
+    .action(async (options: ClientOptions & { limit?: string; cursor?: string }) => {
+      const query = pageQuery(options, 'environment types');
       const { client, output } = await clientFor(options, io);
-      output.show(await client.listEnvTypes(), (body) =>
-        output.table(
-          body.items,
-          envTypeColumns,
-          'No environment types yet. Create one with `pave env-types create ID`.',
+      output.show(await client.listEnvTypes(query), (page) =>
+        withMoreLine(
+          output.table(
+            page.items,
+            envTypeColumns,
+            'No environment types yet. Create one with `pave env-types create ID`.',
+          ),
+          page.nextCursor,
+          { items: 'environment types', command: 'pave env-types list', limit: options.limit },
         ),
       );
     });

@@ -12,6 +12,7 @@ import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
+import { parseLimit } from './paging.ts';
 import {
   addWaitOptions,
   giveUpAfterMs,
@@ -126,20 +127,39 @@ export function registerEnvsCommands(program: Command, io: CliIo): void {
   addClientOptions(
     envs
       .command('list')
-      .description('List the environments of an application')
-      .requiredOption('--app <app>', 'the application'),
+      .description('List the environments of an application, ordered by id, a page at a time')
+      .requiredOption('--app <app>', 'the application')
+      .option('--limit <n>', 'at most this many (100 unless given; the server caps it at 500)')
+      .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)'),
   )
-    .addHelpText('after', examples('pave envs list --app shop', 'pave envs list --app shop -o json'))
-    .action(async (options: EnvOptions) => {
+    .addHelpText(
+      'after',
+      examples(
+        'pave envs list --app shop',
+        'pave envs list --app shop --limit 20 -o json',
+        'pave envs list --app shop --cursor pr-1234',
+      ),
+    )
+    .action(async (options: EnvOptions & { limit?: string; cursor?: string }) => {
+      const query = {
+        ...(options.limit === undefined ? {} : { limit: parseLimit(options.limit, 'environments') }),
+        ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
+      };
       const { client, output } = await clientFor(options, io);
-      output.show(await client.listEnvironments(options.app), (body) =>
-        output.table(
-          body.items,
+      output.show(await client.listEnvironments(options.app, query), (page) => {
+        const table = output.table(
+          page.items,
           environmentColumns,
           `No environments in app ${options.app} yet. ` +
             `Create one with \`pave envs create ENV --app ${options.app} --type TYPE\`.`,
-        ),
-      );
+        );
+        if (!page.nextCursor) return table;
+        const limit = options.limit === undefined ? '' : ` --limit ${options.limit.trim()}`;
+        return (
+          `${table}\n\nMore environments: pave envs list --app ${options.app}${limit} ` +
+          `--cursor ${page.nextCursor}`
+        );
+      });
     });
 
   addClientOptions(

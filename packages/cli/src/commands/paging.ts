@@ -8,3 +8,28 @@ export function parseLimit(text: string, items: string): number {
   }
   return limit;
 }
+
+/** The query of a paged list from its `--limit` and `--cursor` options; `items` names them in errors. */
+export function pageQuery(
+  options: { limit?: string | undefined; cursor?: string | undefined },
+  items: string,
+): { limit?: number; cursor?: string } {
+  return {
+    ...(options.limit === undefined ? {} : { limit: parseLimit(options.limit, items) }),
+    ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
+  };
+}
+
+/**
+ * A page printed for people: `shown`, then, when the list goes on, the command that prints the next page
+ * (`More policies: pave policies list --cursor X`, keeping `--limit`).
+ */
+export function withMoreLine(
+  shown: string,
+  nextCursor: string | null,
+  more: { items: string; command: string; limit?: string | undefined },
+): string {
+  if (!nextCursor) return shown;
+  const limit = more.limit === undefined ? '' : ` --limit ${more.limit.trim()}`;
+  return `${shown}\n\nMore ${more.items}: ${more.command}${limit} --cursor ${nextCursor}`;
+}

@@ -4,6 +4,7 @@ import type {
   PoliciesPlan,
   Policy,
   PolicyOverride,
+  PolicyPage,
   PolicyRecord,
   PolicyVerdict,
   WorkloadSource,
@@ -17,6 +18,7 @@ import type { DeclarationProblem } from '../definitions-file.ts';
 import { addClientOptions, addOutputOption, clientFor, examples, outputFor } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
 import type { OutputFormat } from '../output/output.ts';
+import { pageQuery, withMoreLine } from './paging.ts';
 
 type ApplyOptions = ClientOptions & { file: string; dryRun?: boolean };
 type TestOptions = {
@@ -257,28 +259,42 @@ export function registerPoliciesCommands(program: Command, io: CliIo): void {
       output.show(applied, () => `Applied ${changes} change${changes === 1 ? '' : 's'}.`);
     });
 
-  addClientOptions(policies.command('list').description('List the policies'))
-    .addHelpText('after', examples('pave policies list', 'pave policies list -o json'))
-    .action(async (options: ClientOptions) => {
+  addClientOptions(
+    policies
+      .command('list')
+      .description('List the policies, ordered by id, a page at a time')
+      .option('--limit <n>', 'at most this many (100 unless given; the server caps it at 500)')
+      .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)'),
+  )
+    .addHelpText(
+      'after',
+      examples('pave policies list', 'pave policies list -o json', 'pave policies list --cursor no-latest'),
+    )
+    .action(async (options: ClientOptions & { limit?: string; cursor?: string }) => {
+      const query = pageQuery(options, 'policies');
       const { client, output } = await clientFor(options, io);
       const colors = colorsFor(io.stdout, io.env);
-      const body = await client.request<{ items: PolicyRecord[] }>('GET', '/policies');
-      output.show(body, ({ items }) =>
-        formatTable(
-          items,
-          [
-            { header: 'id', value: (p) => p.id },
-            { header: 'severity', value: (p) => p.severity },
+      const page = await client.request<PolicyPage>('GET', '/policies', { query });
+      output.show(page, ({ items, nextCursor }) =>
+        withMoreLine(
+          formatTable(
+            items,
+            [
+              { header: 'id', value: (p) => p.id },
+              { header: 'severity', value: (p) => p.severity },
+              {
+                header: 'kind',
+                value: (p) => (p.rule !== undefined ? 'rule' : p.promotionGate ? 'promotionGate' : 'freeze'),
+              },
+              { header: 'message', value: (p) => p.message },
+            ],
             {
-              header: 'kind',
-              value: (p) => (p.rule !== undefined ? 'rule' : p.promotionGate ? 'promotionGate' : 'freeze'),
+              empty: 'No policies yet. Apply some with `pave policies apply -f policies.yaml`.',
+              styleHeader: colors.bold,
             },
-            { header: 'message', value: (p) => p.message },
-          ],
-          {
-            empty: 'No policies yet. Apply some with `pave policies apply -f policies.yaml`.',
-            styleHeader: colors.bold,
-          },
+          ),
+          nextCursor,
+          { items: 'policies', command: 'pave policies list', limit: options.limit },
         ),
       );
     });

@@ -6,6 +6,7 @@ import { formatTable } from '../output/table.ts';
 import type { DeclarationProblem } from '../definitions-file.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
+import { pageQuery, withMoreLine } from './paging.ts';
 
 type ApplyOptions = ClientOptions & { file: string; dryRun?: boolean };
 type MatchOptions = ClientOptions & { app: string; env: string };
@@ -179,25 +180,39 @@ export function registerProfilesCommands(program: Command, io: CliIo): void {
       output.show(applied, () => `Applied ${changes} change${changes === 1 ? '' : 's'}.`);
     });
 
-  addClientOptions(profiles.command('list').description('List the workload profiles'))
-    .addHelpText('after', examples('pave profiles list', 'pave profiles list -o json'))
-    .action(async (options: ClientOptions) => {
+  addClientOptions(
+    profiles
+      .command('list')
+      .description('List the workload profiles, ordered by id, a page at a time')
+      .option('--limit <n>', 'at most this many (100 unless given; the server caps it at 500)')
+      .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)'),
+  )
+    .addHelpText(
+      'after',
+      examples('pave profiles list', 'pave profiles list -o json', 'pave profiles list --cursor gpu'),
+    )
+    .action(async (options: ClientOptions & { limit?: string; cursor?: string }) => {
+      const query = pageQuery(options, 'profiles');
       const { client, output } = await clientFor(options, io);
       const colors = colorsFor(io.stdout, io.env);
-      output.show(await client.listProfiles(), ({ items }) =>
-        formatTable(
-          items,
-          [
-            { header: 'id', value: (p) => p.id },
-            { header: 'applies', value: (p) => criteriaText(p.criteria) },
-            { header: 'patches', value: (p) => String(p.patches.length) },
-            { header: 'objects', value: (p) => String((p.objects ?? []).length) },
-            { header: 'version', value: (p) => String(p.version) },
-          ],
-          {
-            empty: 'No profiles yet. Apply some with `pave profiles apply -f profiles.yaml`.',
-            styleHeader: colors.bold,
-          },
+      output.show(await client.listProfiles(query), ({ items, nextCursor }) =>
+        withMoreLine(
+          formatTable(
+            items,
+            [
+              { header: 'id', value: (p) => p.id },
+              { header: 'applies', value: (p) => criteriaText(p.criteria) },
+              { header: 'patches', value: (p) => String(p.patches.length) },
+              { header: 'objects', value: (p) => String((p.objects ?? []).length) },
+              { header: 'version', value: (p) => String(p.version) },
+            ],
+            {
+              empty: 'No profiles yet. Apply some with `pave profiles apply -f profiles.yaml`.',
+              styleHeader: colors.bold,
+            },
+          ),
+          nextCursor,
+          { items: 'profiles', command: 'pave profiles list', limit: options.limit },
         ),
       );
     });

@@ -10,6 +10,7 @@ import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
 import { SECRET_MARK } from './defs.ts';
+import { parseLimit } from './paging.ts';
 
 type ResourceOptions = ClientOptions & { app: string; env: string };
 
@@ -35,23 +36,39 @@ export function registerResourcesCommands(program: Command, io: CliIo): void {
   addClientOptions(
     resources
       .command('list')
-      .description('List the resources of an environment with their outputs; secret outputs are named only')
+      .description(
+        'List the resources of an environment with their outputs, by address, a page at a time; secret ' +
+          'outputs are named only',
+      )
       .requiredOption('--app <app>', 'the application')
-      .requiredOption('--env <env>', 'the environment'),
+      .requiredOption('--env <env>', 'the environment')
+      .option('--limit <n>', 'at most this many (100 unless given; the server caps it at 500)')
+      .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)'),
   )
     .addHelpText(
       'after',
       examples(
         'pave resources list --app shop --env dev',
         'pave resources list --app shop --env dev -o json',
+        'pave resources list --app shop --env dev --cursor api.db',
       ),
     )
-    .action(async (options: ResourceOptions) => {
+    .action(async (options: ResourceOptions & { limit?: string; cursor?: string }) => {
+      const query = {
+        ...(options.limit === undefined ? {} : { limit: parseLimit(options.limit, 'resources') }),
+        ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
+      };
       const { client, output } = await clientFor(options, io);
       const colors = colorsFor(io.stdout, io.env);
-      output.show(await client.listResources(options.app, options.env), (body) =>
-        renderResourceList(body.items, options.app, options.env, colors),
-      );
+      output.show(await client.listResources(options.app, options.env, query), (page) => {
+        const table = renderResourceList(page.items, options.app, options.env, colors);
+        if (!page.nextCursor) return table;
+        const limit = options.limit === undefined ? '' : ` --limit ${options.limit.trim()}`;
+        return (
+          `${table}\n\nMore resources: pave resources list --app ${options.app} --env ${options.env}${limit} ` +
+          `--cursor ${page.nextCursor}`
+        );
+      });
     });
 
   addClientOptions(

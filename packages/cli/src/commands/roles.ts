@@ -8,9 +8,10 @@ import { addHelpFromCore } from './auth.ts';
 import type { PaveCore } from './auth.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
+import { parseLimit } from './paging.ts';
 
 type GrantOptions = ClientOptions & { user?: string; team?: string; app?: string; envType?: string };
-type ListOptions = ClientOptions & { app?: string; user?: string };
+type ListOptions = ClientOptions & { app?: string; user?: string; limit?: string; cursor?: string };
 
 /** Where a grant is held, for tables: `org`, `app shop`, `env-type production`. */
 export function formatRoleScope(scope: RoleGrant['scope']): string {
@@ -113,27 +114,48 @@ export function registerRolesCommands(program: Command, io: CliIo): void {
   addClientOptions(
     roles
       .command('list')
-      .summary("List role grants: all, one app's or one user's")
+      .summary("List role grants: all, one app's or one user's, a page at a time")
       .description(
-        'List role grants: with --app those on one app (its owners and developers may), with --user ' +
-          "one user's own grants (not those through teams); without either all of them (admins)",
+        'List role grants, in the order they were granted: with --app those on one app (its owners and ' +
+          "developers may), with --user one user's own grants (not those through teams); without either " +
+          'all of them (admins). A page at a time (--limit, --cursor)',
       )
       .option('--app <app>', 'only the grants on this app')
-      .option('--user <user>', "only this user's direct grants"),
+      .option('--user <user>', "only this user's direct grants")
+      .option('--limit <n>', 'at most this many (100 unless given; the server caps it at 500)')
+      .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)'),
   )
     .addHelpText(
       'after',
-      examples('pave roles list --app shop', 'pave roles list --user alice', 'pave roles list -o json'),
+      examples(
+        'pave roles list --app shop',
+        'pave roles list --user alice',
+        'pave roles list --limit 20 -o json',
+      ),
     )
     .action(async (options: ListOptions) => {
-      const { client, output } = await clientFor(options, io);
-      const query = {
+      const filters = {
         ...(options.app !== undefined ? { app: options.app } : {}),
         ...(options.user !== undefined ? { user: options.user } : {}),
       };
-      output.show(await client.listRoles(query), (body) =>
-        output.table(body.items, roleColumns, emptyListMessage(options)),
-      );
+      const query = {
+        ...filters,
+        ...(options.limit === undefined ? {} : { limit: parseLimit(options.limit, 'grants') }),
+        ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
+      };
+      const { client, output } = await clientFor(options, io);
+      output.show(await client.listRoles(query), (page) => {
+        const table = output.table(page.items, roleColumns, emptyListMessage(options));
+        if (!page.nextCursor) return table;
+        // The next page needs the same filters as this one.
+        const again = [
+          ...(filters.app !== undefined ? [`--app ${filters.app}`] : []),
+          ...(filters.user !== undefined ? [`--user ${filters.user}`] : []),
+          ...(options.limit === undefined ? [] : [`--limit ${options.limit.trim()}`]),
+          `--cursor ${page.nextCursor}`,
+        ];
+        return `${table}\n\nMore grants: pave roles list ${again.join(' ')}`;
+      });
     });
 
   addHelpFromCore(roles, (subcommand, core) =>

@@ -9,6 +9,7 @@ import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
+import { parseLimit } from './paging.ts';
 
 type CreateOptions = ClientOptions & { app: string; env: string; branch: string; workload?: string };
 
@@ -71,15 +72,34 @@ export function registerRulesCommands(program: Command, io: CliIo): void {
     });
 
   addClientOptions(
-    rules.command('list').description("List an app's rules").requiredOption('--app <app>', 'the application'),
+    rules
+      .command('list')
+      .description("List an app's rules, oldest first, a page at a time")
+      .requiredOption('--app <app>', 'the application')
+      .option('--limit <n>', 'at most this many (100 unless given; the server caps it at 500)')
+      .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)'),
   )
-    .addHelpText('after', examples('pave rules list --app shop', 'pave rules list --app shop -o json'))
-    .action(async (options: ClientOptions & { app: string }) => {
+    .addHelpText(
+      'after',
+      examples(
+        'pave rules list --app shop',
+        'pave rules list --app shop -o json',
+        'pave rules list --app shop --limit 20',
+      ),
+    )
+    .action(async (options: ClientOptions & { app: string; limit?: string; cursor?: string }) => {
+      const query = {
+        ...(options.limit === undefined ? {} : { limit: parseLimit(options.limit, 'rules') }),
+        ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
+      };
       const { client, output } = await clientFor(options, io);
       const colors = colorsFor(io.stdout, io.env);
-      output.show(await client.listRules(options.app), (page) =>
-        renderRuleList(page.items, colors, options.app),
-      );
+      output.show(await client.listRules(options.app, query), (page) => {
+        const table = renderRuleList(page.items, colors, options.app);
+        if (!page.nextCursor) return table;
+        const limit = options.limit === undefined ? '' : ` --limit ${options.limit.trim()}`;
+        return `${table}\n\nMore rules: pave rules list --app ${options.app}${limit} --cursor ${page.nextCursor}`;
+      });
     });
 
   addClientOptions(

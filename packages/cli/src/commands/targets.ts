@@ -9,6 +9,7 @@ import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
+import { pageQuery, withMoreLine } from './paging.ts';
 import {
   DefinitionsFileError,
   countChanges,
@@ -112,12 +113,28 @@ export function registerTargetsCommands(program: Command, io: CliIo): void {
       output.show(applied, (body) => `Applied ${plural(countChanges(body), 'change')}.`);
     });
 
-  addClientOptions(targets.command('list').description('List the runtime targets, the built-in one included'))
-    .addHelpText('after', examples('pave targets list', 'pave targets list -o json'))
-    .action(async (options: ClientOptions) => {
+  addClientOptions(
+    targets
+      .command('list')
+      .description('List the runtime targets, the built-in one included, ordered by id, a page at a time')
+      .option('--limit <n>', 'at most this many (100 unless given; the server caps it at 500)')
+      .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)'),
+  )
+    .addHelpText(
+      'after',
+      examples('pave targets list', 'pave targets list -o json', 'pave targets list --cursor local'),
+    )
+    .action(async (options: ClientOptions & { limit?: string; cursor?: string }) => {
+      const query = pageQuery(options, 'targets');
       const { client, output } = await clientFor(options, io);
       const colors = colorsFor(io.stdout, io.env);
-      output.show(await client.listTargets(), (body) => renderTargetList(body.items, colors));
+      output.show(await client.listTargets(query), (page) =>
+        withMoreLine(renderTargetList(page.items, colors), page.nextCursor, {
+          items: 'targets',
+          command: 'pave targets list',
+          limit: options.limit,
+        }),
+      );
     });
 
   addClientOptions(

@@ -6,6 +6,7 @@ import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
+import { parseLimit } from './paging.ts';
 
 const teamColumns: Column<Team>[] = [
   { header: 'id', value: (team) => team.id },
@@ -80,13 +81,33 @@ export function registerTeamsCommands(program: Command, io: CliIo): void {
       );
     });
 
-  addClientOptions(teams.command('list').description('List teams with their members'))
-    .addHelpText('after', examples('pave teams list', 'pave teams list -o json'))
-    .action(async (options: ClientOptions) => {
+  addClientOptions(
+    teams
+      .command('list')
+      .description('List teams with their members, ordered by id, a page at a time')
+      .option('--limit <n>', 'at most this many (100 unless given; the server caps it at 500)')
+      .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)'),
+  )
+    .addHelpText(
+      'after',
+      examples('pave teams list', 'pave teams list --limit 20 -o json', 'pave teams list --cursor web'),
+    )
+    .action(async (options: ClientOptions & { limit?: string; cursor?: string }) => {
+      const query = {
+        ...(options.limit === undefined ? {} : { limit: parseLimit(options.limit, 'teams') }),
+        ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
+      };
       const { client, output } = await clientFor(options, io);
-      output.show(await client.listTeams(), (body) =>
-        output.table(body.items, teamColumns, 'No teams yet. Create one with `pave teams create TEAM`.'),
-      );
+      output.show(await client.listTeams(query), (page) => {
+        const table = output.table(
+          page.items,
+          teamColumns,
+          'No teams yet. Create one with `pave teams create TEAM`.',
+        );
+        if (!page.nextCursor) return table;
+        const limit = options.limit === undefined ? '' : ` --limit ${options.limit.trim()}`;
+        return `${table}\n\nMore teams: pave teams list${limit} --cursor ${page.nextCursor}`;
+      });
     });
 
   addClientOptions(

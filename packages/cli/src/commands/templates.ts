@@ -6,6 +6,7 @@ import { colorsFor } from '../output/colors.ts';
 import { formatTable } from '../output/table.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
+import { pageQuery, withMoreLine } from './paging.ts';
 
 type ApplyOptions = ClientOptions & { file: string; dryRun?: boolean };
 type GetOptions = ClientOptions & { version?: string };
@@ -138,25 +139,39 @@ export function registerTemplatesCommands(program: Command, io: CliIo): void {
       );
     });
 
-  addClientOptions(templates.command('list').description('List the templates at their latest versions'))
-    .addHelpText('after', examples('pave templates list', 'pave templates list -o json'))
-    .action(async (options: ClientOptions) => {
+  addClientOptions(
+    templates
+      .command('list')
+      .description('List the templates at their latest versions, ordered by id, a page at a time')
+      .option('--limit <n>', 'at most this many (100 unless given; the server caps it at 500)')
+      .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)'),
+  )
+    .addHelpText(
+      'after',
+      examples('pave templates list', 'pave templates list -o json', 'pave templates list --cursor service'),
+    )
+    .action(async (options: ClientOptions & { limit?: string; cursor?: string }) => {
+      const query = pageQuery(options, 'templates');
       const { client, output } = await clientFor(options, io);
       const colors = colorsFor(io.stdout, io.env);
-      output.show(await client.listTemplates(), ({ items }) =>
-        formatTable<TemplateSummary>(
-          items,
-          [
-            { header: 'id', value: (t) => t.id },
-            { header: 'version', value: (t) => String(t.version) },
-            { header: 'title', value: (t) => t.title },
-            { header: 'tags', value: (t) => t.tags.join(',') || '-' },
-            { header: 'parameters', value: (t) => Object.keys(t.parameters.properties).join(', ') || '-' },
-          ],
-          {
-            empty: 'No templates yet. Apply one with `pave templates apply -f DIR`.',
-            styleHeader: colors.bold,
-          },
+      output.show(await client.listTemplates(query), ({ items, nextCursor }) =>
+        withMoreLine(
+          formatTable<TemplateSummary>(
+            items,
+            [
+              { header: 'id', value: (t) => t.id },
+              { header: 'version', value: (t) => String(t.version) },
+              { header: 'title', value: (t) => t.title },
+              { header: 'tags', value: (t) => t.tags.join(',') || '-' },
+              { header: 'parameters', value: (t) => Object.keys(t.parameters.properties).join(', ') || '-' },
+            ],
+            {
+              empty: 'No templates yet. Apply one with `pave templates apply -f DIR`.',
+              styleHeader: colors.bold,
+            },
+          ),
+          nextCursor,
+          { items: 'templates', command: 'pave templates list', limit: options.limit },
         ),
       );
     });

@@ -8,6 +8,7 @@ import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
+import { parseLimit } from './paging.ts';
 
 /** Whether a token still works: revoked and expired tokens are refused by the server. */
 export function tokenStatus(
@@ -109,13 +110,30 @@ export function registerTokensCommands(program: Command, io: CliIo): void {
       );
     });
 
-  addClientOptions(tokens.command('list').description('List your API tokens (never their secret values)'))
-    .addHelpText('after', examples('pave tokens list', 'pave tokens list -o json'))
-    .action(async (options: ClientOptions) => {
+  addClientOptions(
+    tokens
+      .command('list')
+      .description('List your API tokens (never their secret values), newest first, a page at a time')
+      .option('--limit <n>', 'at most this many (100 unless given; the server caps it at 500)')
+      .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)'),
+  )
+    .addHelpText('after', examples('pave tokens list', 'pave tokens list --limit 20 -o json'))
+    .action(async (options: ClientOptions & { limit?: string; cursor?: string }) => {
+      const query = {
+        ...(options.limit === undefined ? {} : { limit: parseLimit(options.limit, 'tokens') }),
+        ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
+      };
       const { client, output } = await clientFor(options, io);
-      output.show(await client.listTokens(), (body) =>
-        output.table(body.items, tokenColumns, 'No tokens yet. Create one with `pave tokens create NAME`.'),
-      );
+      output.show(await client.listTokens(query), (page) => {
+        const table = output.table(
+          page.items,
+          tokenColumns,
+          'No tokens yet. Create one with `pave tokens create NAME`.',
+        );
+        if (!page.nextCursor) return table;
+        const limit = options.limit === undefined ? '' : ` --limit ${options.limit.trim()}`;
+        return `${table}\n\nMore tokens: pave tokens list${limit} --cursor ${page.nextCursor}`;
+      });
     });
 
   addClientOptions(

@@ -9,6 +9,7 @@ import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
 import { readPassword } from './login.ts';
+import { parseLimit } from './paging.ts';
 
 /**
  * Reads the current password (empty when the user has none) and the new one: two lines of standard input with
@@ -127,13 +128,33 @@ export function registerUsersCommands(program: Command, io: CliIo): void {
       );
     });
 
-  addClientOptions(users.command('list').description('List users and service accounts, with their teams'))
-    .addHelpText('after', examples('pave users list', 'pave users list -o json'))
-    .action(async (options: ClientOptions) => {
+  addClientOptions(
+    users
+      .command('list')
+      .description('List users and service accounts, with their teams, ordered by username, a page at a time')
+      .option('--limit <n>', 'at most this many (100 unless given; the server caps it at 500)')
+      .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)'),
+  )
+    .addHelpText(
+      'after',
+      examples('pave users list', 'pave users list --limit 20 -o json', 'pave users list --cursor alice'),
+    )
+    .action(async (options: ClientOptions & { limit?: string; cursor?: string }) => {
+      const query = {
+        ...(options.limit === undefined ? {} : { limit: parseLimit(options.limit, 'users') }),
+        ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
+      };
       const { client, output } = await clientFor(options, io);
-      output.show(await client.listUsers(), (body) =>
-        output.table(body.items, userColumns, 'No users yet. Create one with `pave users create NAME`.'),
-      );
+      output.show(await client.listUsers(query), (page) => {
+        const table = output.table(
+          page.items,
+          userColumns,
+          'No users yet. Create one with `pave users create NAME`.',
+        );
+        if (!page.nextCursor) return table;
+        const limit = options.limit === undefined ? '' : ` --limit ${options.limit.trim()}`;
+        return `${table}\n\nMore users: pave users list${limit} --cursor ${page.nextCursor}`;
+      });
     });
 
   addClientOptions(

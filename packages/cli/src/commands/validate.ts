@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { Resource, ScoreProblem, ScoreWorkload } from '@pave/core';
+import { allPages, type Resource, type ScoreProblem, type ScoreWorkload } from '@pave/core';
 import { connect } from '../connection.ts';
 import { CliUsageError } from '../errors.ts';
 import { describeFileError } from '../file-errors.ts';
@@ -193,8 +193,8 @@ async function resourcesDeployRefuses(
   // Asked once, after environmentTarget has found the environment: a refusal then means no role in the app.
   let provisioned: Promise<Map<string, Resource> | undefined> | undefined;
   const provisionedAt = async (address: string) => {
-    provisioned ??= client.listResources(app, env).then(
-      ({ items }) => new Map(items.map((resource) => [resource.address, resource])),
+    provisioned ??= allPages((cursor) => client.listResources(app, env, cursor ? { cursor } : {})).then(
+      (items) => new Map(items.map((resource) => [resource.address, resource])),
       (error: unknown) => {
         const status = (error as { status?: number }).status;
         if ((error as Error).name === 'ApiError' && (status === 403 || status === 404)) return undefined;
@@ -206,7 +206,9 @@ async function resourcesDeployRefuses(
   };
   let definitions: Promise<Set<string>> | undefined;
   const definitionExists = async (id: string) => {
-    definitions ??= client.listResourceDefinitions().then(({ items }) => new Set(items.map((d) => d.id)));
+    definitions ??= allPages((cursor) => client.listResourceDefinitions(cursor ? { cursor } : {})).then(
+      (items) => new Set(items.map((d) => d.id)),
+    );
     return (await definitions).has(id);
   };
   const problems: ScoreProblem[] = [];

@@ -19,7 +19,7 @@ import type { ClientOptions } from './client-options.ts';
 import { parseLimit } from './paging.ts';
 
 type CreateOptions = ClientOptions & { url: string; app?: string; events?: string };
-type ListOptions = ClientOptions & { app?: string };
+type ListOptions = ClientOptions & { app?: string; limit?: string; cursor?: string };
 type UpdateOptions = ClientOptions & { name?: string; url?: string; events?: string; allEvents?: boolean };
 type DeliveriesOptions = ClientOptions & { limit?: string; cursor?: string };
 
@@ -115,13 +115,32 @@ export function registerWebhooksCommands(program: Command, io: CliIo): void {
       .description(
         'List an app’s webhooks, or without --app the org-wide ones (those that receive every app’s events)',
       )
-      .option('--app <app>', 'list this app’s webhooks (default: the org-wide ones, not every app’s)'),
+      .option('--app <app>', 'list this app’s webhooks (default: the org-wide ones, not every app’s)')
+      .option('--limit <n>', 'at most this many, by name (100 unless given; the server caps it at 500)')
+      .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)'),
   )
-    .addHelpText('after', examples('pave webhooks list --app shop', 'pave webhooks list -o json'))
+    .addHelpText(
+      'after',
+      examples(
+        'pave webhooks list --app shop',
+        'pave webhooks list -o json',
+        'pave webhooks list --limit 20',
+      ),
+    )
     .action(async (options: ListOptions) => {
+      const query = {
+        ...(options.app === undefined ? {} : { app: options.app }),
+        ...(options.limit === undefined ? {} : { limit: parseLimit(options.limit, 'webhooks') }),
+        ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
+      };
       const { client, output } = await clientFor(options, io);
-      const list = await client.listWebhooks(options.app !== undefined ? { app: options.app } : {});
-      output.show(list, (body) => output.table(body.items, webhookColumns, noWebhooksLine(options.app)));
+      output.show(await client.listWebhooks(query), (page) => {
+        const table = output.table(page.items, webhookColumns, noWebhooksLine(options.app));
+        if (!page.nextCursor) return table;
+        const app = options.app === undefined ? '' : ` --app ${options.app}`;
+        const limit = options.limit === undefined ? '' : ` --limit ${options.limit.trim()}`;
+        return `${table}\n\nMore webhooks: pave webhooks list${app}${limit} --cursor ${page.nextCursor}`;
+      });
     });
 
   addClientOptions(

@@ -3,6 +3,7 @@ import {
   NotFoundError,
   type CreateEnvTypeBody,
   type EnvType,
+  type EnvTypePage,
   type UpdateEnvTypeBody,
 } from '@pave/core';
 import { isUniqueViolation, type Executor, type Store } from '../store/index.ts';
@@ -10,6 +11,7 @@ import type { Selectable } from 'kysely';
 import type { EnvTypesTable } from '../store/schema.ts';
 import { recordAudit } from './audit.ts';
 import { now, type RequestContext } from './context.ts';
+import { DEFAULT_CONFIG_PAGE, type IdPageRequest } from './config-pages.ts';
 
 /**
  * The stability window, in seconds, of deployments to environments whose type sets none: a workload without a
@@ -30,10 +32,18 @@ function toEnvType(row: Selectable<EnvTypesTable>): EnvType {
   };
 }
 
-/** Every environment type, ordered by id (seeded: development, production, staging). */
-export async function listEnvTypes(db: Executor): Promise<EnvType[]> {
-  const rows = await db.selectFrom('env_types').selectAll().orderBy('id').execute();
-  return rows.map(toEnvType);
+/** One page of the environment types, ordered by id (seeded: development, production, staging). */
+export async function listEnvTypes(db: Executor, page: IdPageRequest = {}): Promise<EnvTypePage> {
+  const limit = page.limit ?? DEFAULT_CONFIG_PAGE;
+  const rows = await db
+    .selectFrom('env_types')
+    .selectAll()
+    .$if(page.cursor !== undefined, (qb) => qb.where('id', '>', page.cursor!))
+    .orderBy('id')
+    .limit(limit + 1)
+    .execute();
+  const items = rows.slice(0, limit).map(toEnvType);
+  return { items, nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
 }
 
 async function envTypeRow(db: Executor, id: string): Promise<Selectable<EnvTypesTable>> {

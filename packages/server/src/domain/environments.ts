@@ -4,6 +4,7 @@ import {
   NotFoundError,
   type CreateEnvironmentBody,
   type Environment,
+  type EnvironmentPage,
 } from '@pave/core';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -155,7 +156,39 @@ export async function createEnvironment(
   };
 }
 
-/** The environments of an app, ordered by id; NotFoundError if the app does not exist. */
+/** How many environments a page holds when the caller does not say. */
+const DEFAULT_ENVIRONMENT_PAGE = 100;
+
+/**
+ * One page of the environments of an app, ordered by id (`limit`, default 100): with `cursor` (a previous
+ * page's nextCursor, the id of its last environment), those whose id sorts after it. NotFoundError if the app
+ * does not exist. For the list route; code that needs every environment calls listEnvironments.
+ */
+export async function environmentPage(
+  db: Executor,
+  appId: string,
+  page: { limit?: number | undefined; cursor?: string | undefined } = {},
+): Promise<EnvironmentPage> {
+  const app = await db.selectFrom('apps').select('id').where('id', '=', appId).executeTakeFirst();
+  if (!app) throw appNotFound(appId);
+  const limit = page.limit ?? DEFAULT_ENVIRONMENT_PAGE;
+  // Keyset pagination on the primary key (app_id, id): a deep page costs what the first does.
+  const rows = await db
+    .selectFrom('environments')
+    .selectAll()
+    .where('app_id', '=', appId)
+    .$if(page.cursor !== undefined, (qb) => qb.where('id', '>', page.cursor!))
+    .orderBy('id')
+    .limit(limit + 1)
+    .execute();
+  const items = rows.slice(0, limit).map(toEnvironment);
+  return { items, nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
+}
+
+/**
+ * Every environment of an app, ordered by id; NotFoundError if the app does not exist. For the server's own
+ * work on the whole app (deleting it, its status, insights); the API lists them a page at a time.
+ */
 export async function listEnvironments(db: Executor, appId: string): Promise<Environment[]> {
   const app = await db.selectFrom('apps').select('id').where('id', '=', appId).executeTakeFirst();
   if (!app) throw appNotFound(appId);

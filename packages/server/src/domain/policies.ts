@@ -11,6 +11,7 @@ import {
   type DeploymentKind,
   type PoliciesPlan,
   type PolicyOverride,
+  type PolicyPage,
   type PolicyRecord,
   type PolicyVerdict,
   type RecordedPolicyOverride,
@@ -23,6 +24,7 @@ import type { PoliciesTable } from '../store/schema.ts';
 import { recordAudit } from './audit.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { now, type RequestContext } from './context.ts';
+import { DEFAULT_CONFIG_PAGE, type IdPageRequest } from './config-pages.ts';
 import { environmentRow } from './environments.ts';
 import { unknownEnvTypeProblems } from './env-types.ts';
 import { latestValuesVersion, valuesContent } from './values.ts';
@@ -62,10 +64,24 @@ function asPolicy(record: PolicyRecord): Policy {
   return policy as Policy;
 }
 
-/** Every stored policy, by id. */
+/** Every stored policy, by id: what deployments are checked against. */
 export async function listPolicies(db: Executor): Promise<PolicyRecord[]> {
   const rows = await db.selectFrom('policies').selectAll().orderBy('id').execute();
   return rows.map(toPolicy);
+}
+
+/** One page of the stored policies, ordered by id: what `GET /policies` answers. */
+export async function listPolicyPage(db: Executor, page: IdPageRequest = {}): Promise<PolicyPage> {
+  const limit = page.limit ?? DEFAULT_CONFIG_PAGE;
+  const rows = await db
+    .selectFrom('policies')
+    .selectAll()
+    .$if(page.cursor !== undefined, (qb) => qb.where('id', '>', page.cursor!))
+    .orderBy('id')
+    .limit(limit + 1)
+    .execute();
+  const items = rows.slice(0, limit).map(toPolicy);
+  return { items, nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
 }
 
 /** One policy; NotFoundError naming how to list them. */

@@ -9,6 +9,7 @@ import {
   type ProfileMatch,
   type ProfilesPlan,
   type WorkloadProfile,
+  type ProfilePage,
   type WorkloadProfileRecord,
 } from '@pave/core';
 import { checkProfilePatches } from '@pave/core/profile-patch';
@@ -18,6 +19,7 @@ import type { ProfilesTable } from '../store/schema.ts';
 import { recordAudit } from './audit.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { now, type RequestContext } from './context.ts';
+import { DEFAULT_CONFIG_PAGE, type IdPageRequest } from './config-pages.ts';
 
 /*
  * Workload profiles: stored declaratively (apply with a plan, like policies and resource definitions) and
@@ -41,10 +43,24 @@ function toProfile(row: Selectable<ProfilesTable>): WorkloadProfileRecord {
   };
 }
 
-/** Every stored profile, by id. */
+/** Every stored profile, by id: what matching reads. */
 export async function listProfiles(db: Executor): Promise<WorkloadProfileRecord[]> {
   const rows = await db.selectFrom('profiles').selectAll().orderBy('id').execute();
   return rows.map(toProfile);
+}
+
+/** One page of the stored profiles, ordered by id: what `GET /profiles` answers. */
+export async function listProfilePage(db: Executor, page: IdPageRequest = {}): Promise<ProfilePage> {
+  const limit = page.limit ?? DEFAULT_CONFIG_PAGE;
+  const rows = await db
+    .selectFrom('profiles')
+    .selectAll()
+    .$if(page.cursor !== undefined, (qb) => qb.where('id', '>', page.cursor!))
+    .orderBy('id')
+    .limit(limit + 1)
+    .execute();
+  const items = rows.slice(0, limit).map(toProfile);
+  return { items, nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
 }
 
 /** One profile; NotFoundError naming how to list them. */

@@ -2,12 +2,14 @@ import {
   ConflictError,
   InputError,
   NotFoundError,
+  ROLE_GRANT_PAGE_DEFAULT,
   roleScopeKind,
   type AccessDecision,
   type AccessTarget,
   type Permission,
   type RoleGrant,
   type RoleGrantBody,
+  type RoleGrantPage,
 } from '@pave/core';
 import { isUniqueViolation, type Executor, type Store } from '../store/index.ts';
 import { recordAudit } from './audit.ts';
@@ -237,21 +239,32 @@ function toView(grant: ResolvedGrant, createdBy: string, createdAt: string): Rol
 }
 
 /**
- * Lists role grants: of one app (for those who may read its roles), or (admins) all of them or one user's.
+ * One page of role grants (`limit`, default ROLE_GRANT_PAGE_DEFAULT), in the order they were granted: with
+ * `app`, those on that app (needs role.read on it); with `user`, that user's direct grants; otherwise all of
+ * them (needs user.read). With `cursor` (a previous page's nextCursor: its last grant's id), the grants after
+ * that one; nextCursor is null on the last page.
  */
 export async function listRoles(
   db: Executor,
   actor: Actor,
-  query: { app?: string | undefined; user?: string | undefined },
-): Promise<RoleGrant[]> {
+  query: {
+    app?: string | undefined;
+    user?: string | undefined;
+    limit?: number | undefined;
+    cursor?: string | undefined;
+  },
+): Promise<RoleGrantPage> {
   if (query.app) authorize(actor, 'role.read', { app: query.app });
   else authorize(actor, 'user.read');
+  const limit = query.limit ?? ROLE_GRANT_PAGE_DEFAULT;
+  // Keyset pagination on the primary key; the filters are in the query, so a page is never cut short.
   let select = db
     .selectFrom('role_grants')
     .leftJoin('users', (join) =>
       join.onRef('users.id', '=', 'role_grants.subject_id').on('role_grants.subject_kind', '=', 'user'),
     )
     .select([
+      'role_grants.id as id',
       'role_grants.role as role',
       'role_grants.scope_kind as scope_kind',
       'role_grants.scope_id as scope_id',
@@ -264,8 +277,13 @@ export async function listRoles(
   if (query.app)
     select = select.where('role_grants.scope_kind', '=', 'app').where('role_grants.scope_id', '=', query.app);
   if (query.user) select = select.where('users.username', '=', query.user);
-  const rows = await select.orderBy('role_grants.id').execute();
-  return rows.map((row) =>
+  if (query.cursor !== undefined) select = select.where('role_grants.id', '>', Number(query.cursor));
+  const rows = await select
+    .orderBy('role_grants.id')
+    .limit(limit + 1)
+    .execute();
+  const page = rows.slice(0, limit);
+  const items = page.map((row) =>
     toView(
       {
         role: row.role,
@@ -279,6 +297,8 @@ export async function listRoles(
       row.created_at,
     ),
   );
+  const last = page.at(-1);
+  return { items, nextCursor: rows.length > limit && last ? String(last.id) : null };
 }
 
 /**

@@ -8,6 +8,7 @@ import {
   type CreateRuleInput,
   type Rule,
   type RuleOutcome,
+  type RulePage,
 } from '@pave/core';
 import type { Executor, Store } from '../store/index.ts';
 import type { RulesTable } from '../store/schema.ts';
@@ -74,10 +75,30 @@ export async function createRule(
   });
 }
 
-/** The rules of `app`, oldest first. */
-export async function listRules(db: Executor, app: string): Promise<Rule[]> {
-  const rows = await db.selectFrom('rules').selectAll().where('app_id', '=', app).orderBy('id').execute();
-  return rows.map(toRule);
+/** How many rules a page holds when the caller does not say. */
+const DEFAULT_RULE_PAGE = 100;
+
+/**
+ * One page of the rules of `app`, oldest first (`limit`, default 100): with `cursor` (a previous page's
+ * nextCursor, the id of its last rule), those created after it.
+ */
+export async function listRules(
+  db: Executor,
+  app: string,
+  page: { limit?: number | undefined; cursor?: string | undefined } = {},
+): Promise<RulePage> {
+  const limit = page.limit ?? DEFAULT_RULE_PAGE;
+  // Keyset pagination on the id, along the index rules_app_id (app_id, id).
+  const rows = await db
+    .selectFrom('rules')
+    .selectAll()
+    .where('app_id', '=', app)
+    .$if(page.cursor !== undefined, (qb) => qb.where('id', '>', Number(page.cursor)))
+    .orderBy('id')
+    .limit(limit + 1)
+    .execute();
+  const items = rows.slice(0, limit).map(toRule);
+  return { items, nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   type MatchCriterion,
   type RuntimeTargetSpec,
   type RuntimeTargetView,
+  type TargetPage,
   type RuntimeType,
 } from '@pave/core';
 import { ISOLATION_LEVELS } from '@pave/plugin-api';
@@ -20,6 +21,7 @@ import type { RuntimeTargetsTable } from '../store/schema.ts';
 import { recordAudit } from './audit.ts';
 import { recordEvent } from './events.ts';
 import { now, type RequestContext } from './context.ts';
+import { idPage, type IdPageRequest } from './config-pages.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { unknownEnvTypeProblems } from './env-types.ts';
 
@@ -46,10 +48,21 @@ const localView: RuntimeTargetView = {
   updatedAt: '1970-01-01T00:00:00.000Z',
 };
 
-/** Every runtime target, the built-in `local` one included, by id. */
+/** Every runtime target, the built-in `local` one included, by id: what matching reads. */
 export async function listTargets(db: Executor): Promise<RuntimeTargetView[]> {
   const rows = await db.selectFrom('runtime_targets').selectAll().orderBy('id').execute();
   return [...rows.map(toView), localView].sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/** One page of the runtime targets, the built-in `local` one included, ordered by id: `GET /runtime-targets`. */
+export async function listTargetPage(db: Executor, page: IdPageRequest = {}): Promise<TargetPage> {
+  const { ids, nextCursor } = await idPage(db, 'runtime_targets', [LOCAL_TARGET.id], page);
+  const stored = ids.length
+    ? await db.selectFrom('runtime_targets').selectAll().where('id', 'in', ids).execute()
+    : [];
+  const views = new Map([...stored.map((row) => [row.id, toView(row)] as const), [localView.id, localView]]);
+  // A target deleted between the two reads is left out.
+  return { items: ids.flatMap((id) => views.get(id) ?? []), nextCursor };
 }
 
 /** One target; NotFoundError naming how to list them. */

@@ -17,6 +17,7 @@ import {
   type TemplateInput,
   type TemplateInstance,
   type TemplateRecord,
+  type TemplatePage,
   type TemplateSummary,
 } from '@pave/core';
 import { parse as parseYaml } from 'yaml';
@@ -27,6 +28,7 @@ import { createApp, deleteApp } from './apps.ts';
 import { recordAudit } from './audit.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { now, systemContext, type RequestContext } from './context.ts';
+import { DEFAULT_CONFIG_PAGE, type IdPageRequest } from './config-pages.ts';
 import { createEnvironment } from './environments.ts';
 import { patchValues } from './values.ts';
 import { forgetUserTokens } from './tokens.ts';
@@ -180,17 +182,24 @@ async function latestRow(db: Executor, id: string) {
     .executeTakeFirst();
 }
 
-/** Every template at its latest version, by id, without files. */
-export async function listTemplates(db: Executor): Promise<TemplateSummary[]> {
+/** One page of the templates at their latest versions, ordered by id, without files. */
+export async function listTemplates(db: Executor, page: IdPageRequest = {}): Promise<TemplatePage> {
+  const limit = page.limit ?? DEFAULT_CONFIG_PAGE;
+  // Keyset pagination on the primary key (id, version): each id's latest version only.
   const rows = await db
     .selectFrom('templates')
     .selectAll()
+    .where('version', '=', (eb) =>
+      eb
+        .selectFrom('templates as newer')
+        .select((newer) => newer.fn.max('newer.version').as('version'))
+        .whereRef('newer.id', '=', 'templates.id'),
+    )
+    .$if(page.cursor !== undefined, (qb) => qb.where('id', '>', page.cursor!))
     .orderBy('id')
-    .orderBy('version', 'desc')
+    .limit(limit + 1)
     .execute();
-  const latest = new Map<string, (typeof rows)[number]>();
-  for (const row of rows) if (!latest.has(row.id)) latest.set(row.id, row);
-  return [...latest.values()].map((row) => {
+  const items = rows.slice(0, limit).map((row): TemplateSummary => {
     const record = toRecord(row);
     return {
       id: record.id,
@@ -203,6 +212,7 @@ export async function listTemplates(db: Executor): Promise<TemplateSummary[]> {
       createdBy: record.createdBy,
     };
   });
+  return { items, nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
 }
 
 /** A template at `version` (default: the latest); NotFoundError if there is no such template or version. */

@@ -1,18 +1,25 @@
 import { hash, randomBytes, randomUUID } from 'node:crypto';
 import {
   AuthenticationError,
+  APP_ROLES,
+  ENV_TYPE_ROLES,
   InputError,
   NotAllowedError,
   NotFoundError,
+  ORG_ROLES,
+  TOKEN_PAGE_DEFAULT,
   describeGrant,
   holdsScope,
+  parseTokenCursor,
   parseTokenScope,
   scopeWithin,
+  tokenCursor,
   TOKEN_SCOPE_FORMAT,
   type AccessGrant,
   type CreateTokenBody,
   type CreatedToken,
   type TokenInfo,
+  type TokenPage,
 } from '@pave/core';
 import type { Executor, Store } from '../store/index.ts';
 import type { Insertable, Selectable } from 'kysely';
@@ -187,17 +194,72 @@ function reachesToken(actor: Actor, row: Pick<Selectable<TokensTable>, 'scope'>)
 }
 
 /**
- * The calling user's tokens (revoked ones included, marked), newest first; through a scoped token, only
- * those within its scope.
+ * The stored scopes of the tokens a calling token reaches (see reachesToken): 'all' for an unscoped token,
+ * 'scoped' for one scoped to org:admin (every scoped token), otherwise the scopes, as stored, within its own.
+ * Lets a list filter in SQL, so that a page is never cut short after its LIMIT.
  */
-export async function listTokens(db: Executor, actor: Actor): Promise<TokenInfo[]> {
+function scopesReached(actor: Actor): 'all' | 'scoped' | string[] {
+  const outer = actor.tokenScope;
+  if (!outer) return 'all';
+  if (outer.scope.kind === 'org' && outer.role === 'admin') return 'scoped';
+  const roles =
+    outer.scope.kind === 'org' ? ORG_ROLES : outer.scope.kind === 'app' ? APP_ROLES : ENV_TYPE_ROLES;
+  return roles
+    .map((role): AccessGrant => ({ ...outer, role }))
+    .filter((inner) => scopeWithin(inner, outer))
+    .map(scopeText);
+}
+
+/**
+ * One page of the calling user's tokens (revoked ones included, marked), newest first (`limit`, default
+ * TOKEN_PAGE_DEFAULT); through a scoped token, only those within its scope. With `cursor` (a previous page's
+ * nextCursor: the position of its last token, see tokenCursor), the tokens older than that one; nextCursor is
+ * null on the last page. InputError for a cursor tokenCursor did not make.
+ */
+export async function listTokens(
+  db: Executor,
+  actor: Actor,
+  page: { limit?: number | undefined; cursor?: string | undefined } = {},
+): Promise<TokenPage> {
+  const limit = page.limit ?? TOKEN_PAGE_DEFAULT;
+  const after = page.cursor === undefined ? undefined : parseTokenCursor(page.cursor);
+  if (page.cursor !== undefined && !after) {
+    throw new InputError('invalid cursor', [
+      { path: 'query.cursor', message: 'must be the nextCursor value of a previous page' },
+    ]);
+  }
+  const reached = scopesReached(actor);
+  if (Array.isArray(reached) && reached.length === 0) return { items: [], nextCursor: null };
+  // Keyset pagination on the index tokens_user_created (user_id, created_at, id): a page walks it backwards
+  // from the cursor; tokens of the same instant are ordered by id, as ORDER BY does.
   const rows = await db
     .selectFrom('tokens')
     .selectAll()
     .where('user_id', '=', actor.userId)
+    .$if(reached === 'scoped', (qb) => qb.where('scope', 'is not', null))
+    .$if(Array.isArray(reached), (qb) => qb.where('scope', 'in', reached as string[]))
+    .$if(after !== undefined, (qb) =>
+      qb.where((eb) =>
+        eb.or([
+          eb('created_at', '<', after!.createdAt),
+          eb.and([eb('created_at', '=', after!.createdAt), eb('id', '<', after!.id)]),
+        ]),
+      ),
+    )
     .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit + 1)
     .execute();
-  return rows.filter((row) => reachesToken(actor, row)).map((row) => toTokenInfo(row, actor.username));
+  // reachesToken also drops a stored scope that does not parse; a page may then be short, never wrong.
+  const items = rows
+    .slice(0, limit)
+    .filter((row) => reachesToken(actor, row))
+    .map((row) => toTokenInfo(row, actor.username));
+  const last = rows[Math.min(rows.length, limit) - 1];
+  return {
+    items,
+    nextCursor: rows.length > limit && last ? tokenCursor({ createdAt: last.created_at, id: last.id }) : null,
+  };
 }
 
 /**

@@ -11,7 +11,9 @@ import {
   PASSWORD_RULE,
   SYSTEM_ACTORS,
   RESERVED_USERNAME_RULE,
+  TEAM_PAGE_DEFAULT,
   TooManyRequestsError,
+  USER_PAGE_DEFAULT,
   isDnsLabel,
   isReservedUsername,
   type CreateTeamBody,
@@ -21,9 +23,11 @@ import {
   type PasswordChanged,
   type SetPasswordBody,
   type Team,
+  type TeamPage,
   type UpdateTeamBody,
   type User,
   type UserKind,
+  type UserPage,
 } from '@pave/core';
 import { sql, type Selectable } from 'kysely';
 import { isUniqueViolation, type Executor, type Store } from '../store/index.ts';
@@ -190,19 +194,42 @@ export async function usersWithReservedNames(db: Executor): Promise<string[]> {
   return rows.map((row) => row.username);
 }
 
-/** Every user and service account, ordered by username, each with the ids of its teams (sorted). */
-export async function listUsers(db: Executor): Promise<User[]> {
-  const rows = await db.selectFrom('users').selectAll().orderBy('username').execute();
-  const memberships = await db
-    .selectFrom('team_members')
-    .select(['user_id', 'team_id'])
-    .orderBy('team_id')
+/**
+ * One page of the users and service accounts (`limit`, default USER_PAGE_DEFAULT), ordered by username, each
+ * with the ids of its teams (sorted). With `cursor` (a previous page's nextCursor: its last username), the
+ * users after that one; nextCursor is null on the last page.
+ */
+export async function listUsers(
+  db: Executor,
+  page: { limit?: number | undefined; cursor?: string | undefined } = {},
+): Promise<UserPage> {
+  const limit = page.limit ?? USER_PAGE_DEFAULT;
+  // Keyset pagination on the unique index of username: a deep page costs what the first does.
+  const rows = await db
+    .selectFrom('users')
+    .selectAll()
+    .$if(page.cursor !== undefined, (qb) => qb.where('username', '>', page.cursor!))
+    .orderBy('username')
+    .limit(limit + 1)
     .execute();
+  const users = rows.slice(0, limit);
+  // The memberships of this page's users only (index team_members_user).
+  const userIds = users.map((user) => user.id);
+  const memberships =
+    userIds.length === 0
+      ? []
+      : await db
+          .selectFrom('team_members')
+          .select(['user_id', 'team_id'])
+          .where('user_id', 'in', userIds)
+          .orderBy('team_id')
+          .execute();
   const teams = new Map<string, string[]>();
   for (const { user_id, team_id } of memberships) {
     teams.set(user_id, [...(teams.get(user_id) ?? []), team_id]);
   }
-  return rows.map((row) => toUser(row, teams.get(row.id) ?? []));
+  const items = users.map((row) => toUser(row, teams.get(row.id) ?? []));
+  return { items, nextCursor: rows.length > limit ? (items.at(-1)?.username ?? null) : null };
 }
 
 /**
@@ -637,22 +664,45 @@ function teamNotFound(team: string): NotFoundError {
   ]);
 }
 
-/** Every team, ordered by id, with the usernames of its members (sorted). */
-export async function listTeams(db: Executor): Promise<Team[]> {
-  const teams = await db.selectFrom('teams').selectAll().orderBy('id').execute();
-  const members = await db
-    .selectFrom('team_members')
-    .innerJoin('users', 'users.id', 'team_members.user_id')
-    .select(['team_members.team_id as team_id', 'users.username as username'])
-    .orderBy('users.username')
+/**
+ * One page of the teams (`limit`, default TEAM_PAGE_DEFAULT), ordered by id, each with the usernames of its
+ * members (sorted). With `cursor` (a previous page's nextCursor: its last team id), the teams after that one;
+ * nextCursor is null on the last page.
+ */
+export async function listTeams(
+  db: Executor,
+  page: { limit?: number | undefined; cursor?: string | undefined } = {},
+): Promise<TeamPage> {
+  const limit = page.limit ?? TEAM_PAGE_DEFAULT;
+  // Keyset pagination on the primary key: a deep page costs what the first does.
+  const rows = await db
+    .selectFrom('teams')
+    .selectAll()
+    .$if(page.cursor !== undefined, (qb) => qb.where('id', '>', page.cursor!))
+    .orderBy('id')
+    .limit(limit + 1)
     .execute();
-  return teams.map((team) => ({
+  const teams = rows.slice(0, limit);
+  // The members of this page's teams only (team_members' primary key starts with team_id).
+  const teamIds = teams.map((team) => team.id);
+  const members =
+    teamIds.length === 0
+      ? []
+      : await db
+          .selectFrom('team_members')
+          .innerJoin('users', 'users.id', 'team_members.user_id')
+          .select(['team_members.team_id as team_id', 'users.username as username'])
+          .where('team_members.team_id', 'in', teamIds)
+          .orderBy('users.username')
+          .execute();
+  const items = teams.map((team) => ({
     id: team.id,
     members: members.filter((member) => member.team_id === team.id).map((member) => member.username),
     oidcGroup: team.oidc_group,
     createdBy: team.created_by,
     createdAt: team.created_at,
   }));
+  return { items, nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
 }
 
 async function getTeam(db: Executor, teamId: string): Promise<Team> {

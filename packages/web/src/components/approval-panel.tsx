@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import type { AccessTarget, Approval, DeploymentDetail } from '@pave/core';
+import { allPages, type AccessTarget, type Approval, type DeploymentDetail } from '@pave/core';
 import type { Session } from '../session.ts';
 import { Command, ErrorMessage, Time, useLoad } from './common.tsx';
 import { SetDiffView } from './deployment-diff.tsx';
@@ -28,12 +28,13 @@ export function ApprovalPanel({
   refreshKey: string;
   onDecided: (deployment: DeploymentDetail, verb: 'approved' | 'rejected') => void;
 }) {
+  // The app's requests, every page: at most one per environment (a newer request supersedes the older).
   const approvals = useLoad(
-    () => session.client.listApprovals({ app }),
+    () => allPages((cursor) => session.client.listApprovals({ app, ...(cursor ? { cursor } : {}) })),
     [app, refreshKey],
     APPROVALS_POLL_MS,
   );
-  const pending = approvals.data?.items.find((approval) => approval.deployment.envId === env);
+  const pending = approvals.data?.find((approval) => approval.deployment.envId === env);
   if (!pending) return <ErrorMessage error={approvals.error} />;
   return (
     <section aria-label="Pending approval" className="approval-panel">

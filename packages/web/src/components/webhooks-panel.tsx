@@ -19,7 +19,6 @@ import {
   fieldProblems,
   problemsOf,
   shellWord,
-  useLoad,
   usePages,
 } from './common.tsx';
 import { asSentence } from './problem-text.ts';
@@ -44,8 +43,20 @@ export function WebhooksPanel({ session, app }: { session: Session; app: string 
 }
 
 function WebhooksSection({ session, app }: { session: Session; app: string }) {
-  const webhooks = useLoad(() => session.client.listWebhooks({ app }), [session, app], POLL_MS);
-  const items = webhooks.data?.items ?? [];
+  // A page at a time; every few seconds the pages shown are fetched again (keepDepth), so the state of each
+  // webhook stays live without dropping those the user paged to.
+  const webhooks = usePages(
+    (cursor) => session.client.listWebhooks(cursor ? { app, cursor } : { app }),
+    [session, app],
+    { keepDepth: true },
+  );
+  const reload = useRef(webhooks.reload);
+  reload.current = webhooks.reload;
+  useEffect(() => {
+    const timer = window.setInterval(() => reload.current(), POLL_MS);
+    return () => window.clearInterval(timer);
+  }, [session, app]);
+  const items = webhooks.items ?? [];
   const [editing, setEditing] = useState<Webhook | null>(null);
   const [rotating, setRotating] = useState<Webhook | null>(null);
   const [rotated, setRotated] = useState<RotatedWebhookSecret | null>(null);
@@ -67,7 +78,11 @@ function WebhooksSection({ session, app }: { session: Session; app: string }) {
 
   return (
     <Section title="Webhooks">
-      <LoadStatus state={webhooks} what="webhooks" empty="No webhooks yet." />
+      <LoadStatus
+        state={{ data: webhooks.items && { items: webhooks.items }, error: webhooks.error }}
+        what="webhooks"
+        empty="No webhooks yet."
+      />
       {items.length > 0 && (
         <table aria-label="Webhooks">
           <thead>
@@ -115,6 +130,14 @@ function WebhooksSection({ session, app }: { session: Session; app: string }) {
             ))}
           </tbody>
         </table>
+      )}
+      <ErrorMessage error={webhooks.moreError} />
+      {webhooks.cursor && (
+        <p>
+          <button type="button" onClick={() => void webhooks.more()} disabled={webhooks.busy}>
+            More webhooks
+          </button>
+        </p>
       )}
       {notice && (
         <p role="status" className="notice">

@@ -1,5 +1,5 @@
 import { useRef, useState, type FormEvent, type ReactNode } from 'react';
-import type { EnvType, Environment, EnvironmentStatus } from '@pave/core';
+import { allPages, type AppDetail, type EnvType, type Environment, type EnvironmentStatus } from '@pave/core';
 import type { Session } from '../session.ts';
 import { href } from '../router.ts';
 import {
@@ -12,6 +12,7 @@ import {
   Time,
   fieldProblems,
   useLoad,
+  usePages,
 } from '../components/common.tsx';
 import { WebhooksPanel } from '../components/webhooks-panel.tsx';
 import { AppTabs } from '../components/app-tabs.tsx';
@@ -26,8 +27,20 @@ const STATUS_POLL_MS = 5000;
  */
 export function AppPage({ session, app }: { session: Session; app: string }) {
   const detail = useLoad(() => session.client.getApp(app), [session, app]);
-  const envs = useLoad(() => session.client.listEnvironments(app), [session, app]);
-  const envTypes = useLoad(() => session.client.listEnvTypes(), [session]);
+  // A page at a time (an app with many preview environments has a long list); a reload after a change keeps
+  // the pages shown.
+  const envs = usePages(
+    (cursor) => session.client.listEnvironments(app, cursor ? { cursor } : {}),
+    [session, app],
+    { keepDepth: true },
+  );
+  // The types are the choices of the new-environment form: all of them, page after page.
+  const envTypes = useLoad(
+    async () => ({
+      items: await allPages((cursor) => session.client.listEnvTypes(cursor ? { cursor } : {})),
+    }),
+    [session],
+  );
   const [deleting, setDeleting] = useState<Environment | null>(null);
   const [deleted, setDeleted] = useState<string | null>(null);
   // The button that opened the confirmation, to give focus back to when it is cancelled.
@@ -41,7 +54,7 @@ export function AppPage({ session, app }: { session: Session; app: string }) {
   // A restricted type, or a clone of a restricted environment, needs the deployer role on that type too.
   const mayCreateAs = (type: string) =>
     session.can('env.create', { app, envType: type, restricted: restricted(type) });
-  const items = envs.data?.items ?? [];
+  const items = envs.items ?? [];
   const anyDeletable = items.some(mayDelete);
   const reload = () => {
     envs.reload();
@@ -83,7 +96,11 @@ export function AppPage({ session, app }: { session: Session; app: string }) {
       <Command>{`pave apps get ${app}`}</Command>
 
       <Section title="Environments">
-        <LoadStatus state={envs} what="environments" empty="No environments yet." />
+        <LoadStatus
+          state={{ data: envs.items && { items: envs.items }, error: envs.error }}
+          what="environments"
+          empty="No environments yet."
+        />
         {deleted && (
           <p className="notice" role="status">
             Deleted environment {deleted}.
@@ -131,6 +148,14 @@ export function AppPage({ session, app }: { session: Session; app: string }) {
             </tbody>
           </table>
         )}
+        <ErrorMessage error={envs.moreError} />
+        {envs.cursor && (
+          <p>
+            <button type="button" onClick={() => void envs.more()} disabled={envs.busy}>
+              More environments
+            </button>
+          </p>
+        )}
         <Command>{`pave envs list --app ${app}`}</Command>
         <Command>{`pave status --app ${app} --env ENV`}</Command>
       </Section>
@@ -141,7 +166,8 @@ export function AppPage({ session, app }: { session: Session; app: string }) {
           app={app}
           types={types.filter((t) => mayCreateAs(t.id))}
           typesError={envTypes.error}
-          environments={items.filter((env) => mayCreateAs(env.type))}
+          // Every environment, not only the pages shown: the app's detail lists them all.
+          environments={(detail.data?.environments ?? []).filter((env) => mayCreateAs(env.type))}
           onCreated={reload}
         />
       )}
@@ -330,7 +356,7 @@ function CreateEnvironment({
   app: string;
   types: EnvType[];
   typesError: unknown;
-  environments: Environment[];
+  environments: AppDetail['environments'];
   onCreated: () => void;
 }) {
   const [id, setId] = useState('');

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import type { App, RoleGrant } from '@pave/core';
+import { allPages, type App, type RoleGrant } from '@pave/core';
 import type { Session } from '../session.ts';
 import { href } from '../router.ts';
 import {
@@ -104,10 +104,14 @@ function AppRow({ session, app }: { session: Session; app: App }) {
   const healthOf = (env: string) => status.data?.environments.find((e) => e.envId === env);
   const mayReadRoles = session.can('role.read', { app: app.id });
   const roles = useLoad(
-    () => (mayReadRoles ? session.client.listRoles({ app: app.id }) : Promise.resolve(null)),
+    // Every grant on the app: the owners are among them, on whichever page.
+    () =>
+      mayReadRoles
+        ? allPages((cursor) => session.client.listRoles({ app: app.id, ...(cursor ? { cursor } : {}) }))
+        : Promise.resolve(null),
     [session, app.id, mayReadRoles],
   );
-  const owners = roles.data?.items.filter((grant) => grant.role === 'owner') ?? [];
+  const owners = roles.data?.filter((grant) => grant.role === 'owner') ?? [];
 
   return (
     <tr>

@@ -1,5 +1,5 @@
 import { useMemo, useState } from 'react';
-import type { AccessTarget, Deployment } from '@pave/core';
+import { allPages, type AccessTarget, type Deployment } from '@pave/core';
 import type { Session } from '../session.ts';
 import { href } from '../router.ts';
 import { Command, ErrorMessage, Section, Time, useLoad, usePages } from '../components/common.tsx';
@@ -32,7 +32,12 @@ export function EnvironmentPage({ session, app, env }: { session: Session; app: 
 function EnvironmentView({ session, app, env }: { session: Session; app: string; env: string }) {
   const environment = useLoad(() => session.client.getEnvironment(app, env), [app, env]);
   const appDetail = useLoad(() => session.client.getApp(app), [app]);
-  const envTypes = useLoad(() => session.client.listEnvTypes(), []);
+  const envTypes = useLoad(
+    async () => ({
+      items: await allPages((cursor) => session.client.listEnvTypes(cursor ? { cursor } : {})),
+    }),
+    [],
+  );
   const status = useLoad(() => session.client.getStatus(app, env), [app, env], STATUS_POLL_MS);
   const current = status.data?.currentDeployment ?? null;
   const pending = status.data?.pendingDeployment ?? null;

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import type { DoraBand, Insights, InsightsDay } from '@pave/core';
+import { allPages, type DoraBand, type Insights, type InsightsDay } from '@pave/core';
 import type { Session } from '../session.ts';
 import { href } from '../router.ts';
 import { Command, ErrorMessage, Section, useLoad } from '../components/common.tsx';
@@ -17,7 +17,13 @@ const WINDOWS = ['7d', '30d', '90d', '26w'] as const;
 export function InsightsPage({ session, app }: { session: Session; app: string }) {
   const [since, setSince] = useState<string>('30d');
   const [env, setEnv] = useState<string>('');
-  const envs = useLoad(() => session.client.listEnvironments(app), [session, app]);
+  // Every environment, for the choice below (the API lists them a page at a time).
+  const envs = useLoad(
+    async () => ({
+      items: await allPages((cursor) => session.client.listEnvironments(app, cursor ? { cursor } : {})),
+    }),
+    [session, app],
+  );
   const insights = useLoad(
     () => session.client.getInsights(app, { since, ...(env ? { env } : {}) }),
     [session, app, since, env],

@@ -1,6 +1,7 @@
 import { useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import {
   APP_ROLES,
+  allPages,
   ENV_TYPE_ROLES,
   ORG_ROLES,
   RESOURCE_TYPES,
@@ -24,6 +25,7 @@ import {
   shellWord,
   Time,
   useLoad,
+  usePages,
 } from '../components/common.tsx';
 
 /** The platform page's tabs, in order, each with the permission needed to see it. */
@@ -157,12 +159,19 @@ function formatCriterion(criterion: MatchCriterion): string {
 // Resource definitions
 
 function DefinitionsTab({ session }: { session: Session }) {
-  const definitions = useLoad(() => session.client.listResourceDefinitions(), [session]);
-  const items = definitions.data?.items ?? [];
+  const definitions = usePages(
+    (cursor) => session.client.listResourceDefinitions(cursor ? { cursor } : {}),
+    [session],
+  );
+  const items = definitions.items ?? [];
   return (
     <>
       <Section title="Resource definitions">
-        <LoadStatus state={definitions} what="definitions" empty="No resource definitions." />
+        <LoadStatus
+          state={{ data: definitions.items && { items: definitions.items }, error: definitions.error }}
+          what="definitions"
+          empty="No resource definitions."
+        />
         {items.length > 0 && (
           <table>
             <thead>
@@ -197,6 +206,14 @@ function DefinitionsTab({ session }: { session: Session }) {
               ))}
             </tbody>
           </table>
+        )}
+        <ErrorMessage error={definitions.moreError} />
+        {definitions.cursor && (
+          <p>
+            <button type="button" onClick={() => void definitions.more()} disabled={definitions.busy}>
+              More definitions
+            </button>
+          </p>
         )}
         <p className="hint">Secret inputs are listed by name only; their values are never shown.</p>
         <Command>pave defs list</Command>
@@ -366,12 +383,19 @@ function MatchResult({
 // Environment types
 
 function EnvTypesTab({ session }: { session: Session }) {
-  const envTypes = useLoad(() => session.client.listEnvTypes(), [session]);
-  const items = envTypes.data?.items ?? [];
+  // keepDepth: creating a type reloads as many pages as were shown.
+  const envTypes = usePages((cursor) => session.client.listEnvTypes(cursor ? { cursor } : {}), [session], {
+    keepDepth: true,
+  });
+  const items = envTypes.items ?? [];
   return (
     <>
       <Section title="Environment types">
-        <LoadStatus state={envTypes} what="environment types" empty="No environment types." />
+        <LoadStatus
+          state={{ data: envTypes.items && { items: envTypes.items }, error: envTypes.error }}
+          what="environment types"
+          empty="No environment types."
+        />
         {items.length > 0 && (
           <table>
             <thead>
@@ -399,6 +423,14 @@ function EnvTypesTab({ session }: { session: Session }) {
               ))}
             </tbody>
           </table>
+        )}
+        <ErrorMessage error={envTypes.moreError} />
+        {envTypes.cursor && (
+          <p>
+            <button type="button" onClick={() => void envTypes.more()} disabled={envTypes.busy}>
+              More environment types
+            </button>
+          </p>
         )}
         <Command>pave env-types list</Command>
       </Section>
@@ -500,13 +532,13 @@ function CreateEnvType({ session, onCreated }: { session: Session; onCreated: ()
 // Runtime targets
 
 function TargetsTab({ session }: { session: Session }) {
-  const targets = useLoad(() => session.client.listTargets(), [session]);
-  const items = targets.data?.items ?? [];
+  const targets = usePages((cursor) => session.client.listTargets(cursor ? { cursor } : {}), [session]);
+  const items = targets.items ?? [];
   return (
     <>
       <Section title="Runtime targets">
         <ErrorMessage error={targets.error} />
-        {!targets.data && !targets.error && <p className="loading">Loading runtime targets…</p>}
+        {!targets.items && !targets.error && <p className="loading">Loading runtime targets…</p>}
         {items.length > 0 && (
           <table>
             <thead>
@@ -549,6 +581,14 @@ function TargetsTab({ session }: { session: Session }) {
               ))}
             </tbody>
           </table>
+        )}
+        <ErrorMessage error={targets.moreError} />
+        {targets.cursor && (
+          <p>
+            <button type="button" onClick={() => void targets.more()} disabled={targets.busy}>
+              More runtime targets
+            </button>
+          </p>
         )}
         <Command>pave targets list</Command>
       </Section>
@@ -600,13 +640,13 @@ function TargetMatch({ session }: { session: Session }) {
 // Users and service accounts
 
 function UsersTab({ session }: { session: Session }) {
-  const users = useLoad(() => session.client.listUsers(), [session]);
-  const items = users.data?.items ?? [];
+  const users = usePages((cursor) => session.client.listUsers(cursor ? { cursor } : {}), [session]);
+  const items = users.items ?? [];
   return (
     <>
       <Section title="Users and service accounts">
         <ErrorMessage error={users.error} />
-        {!users.data && !users.error && <p className="loading">Loading users…</p>}
+        {!users.items && !users.error && <p className="loading">Loading users…</p>}
         {items.length > 0 && (
           <table>
             <thead>
@@ -636,6 +676,14 @@ function UsersTab({ session }: { session: Session }) {
               ))}
             </tbody>
           </table>
+        )}
+        <ErrorMessage error={users.moreError} />
+        {users.cursor && (
+          <p>
+            <button type="button" onClick={() => void users.more()} disabled={users.busy}>
+              More users
+            </button>
+          </p>
         )}
         <Command>pave users list</Command>
       </Section>
@@ -746,11 +794,15 @@ function CreateUser({ session, onCreated }: { session: Session; onCreated: () =>
 // Teams
 
 function TeamsTab({ session }: { session: Session }) {
-  const teams = useLoad(() => session.client.listTeams(), [session]);
-  const items = teams.data?.items ?? [];
+  const teams = usePages((cursor) => session.client.listTeams(cursor ? { cursor } : {}), [session]);
+  const items = teams.items ?? [];
   return (
     <Section title="Teams">
-      <LoadStatus state={teams} what="teams" empty="No teams yet." />
+      <LoadStatus
+        state={{ data: teams.items && { items: teams.items }, error: teams.error }}
+        what="teams"
+        empty="No teams yet."
+      />
       {items.length > 0 && (
         <table>
           <thead>
@@ -776,6 +828,14 @@ function TeamsTab({ session }: { session: Session }) {
             ))}
           </tbody>
         </table>
+      )}
+      <ErrorMessage error={teams.moreError} />
+      {teams.cursor && (
+        <p>
+          <button type="button" onClick={() => void teams.more()} disabled={teams.busy}>
+            More teams
+          </button>
+        </p>
       )}
       <Command>pave teams list</Command>
     </Section>
@@ -824,7 +884,10 @@ function scopeText(grant: RoleGrant): string {
 }
 
 function RolesTab({ session }: { session: Session }) {
-  const roles = useLoad(() => session.client.listRoles(), [session]);
+  // keepDepth: a grant or revoke reloads as many pages as were shown.
+  const roles = usePages((cursor) => session.client.listRoles(cursor ? { cursor } : {}), [session], {
+    keepDepth: true,
+  });
   const [revoking, setRevoking] = useState<RoleGrantBody | null>(null);
   // The button that opened the confirmation, to give focus back to when it is cancelled.
   const opener = useRef<HTMLElement | null>(null);
@@ -835,13 +898,13 @@ function RolesTab({ session }: { session: Session }) {
   };
   const [done, setDone] = useState<string | null>(null);
   const mayWrite = session.can('user.write');
-  const items = roles.data?.items ?? [];
+  const items = roles.items ?? [];
 
   return (
     <>
       <Section title="Role grants">
         <ErrorMessage error={roles.error} />
-        {!roles.data && !roles.error && <p className="loading">Loading role grants…</p>}
+        {!roles.items && !roles.error && <p className="loading">Loading role grants…</p>}
         {done && (
           <p className="notice" role="status">
             {done}
@@ -893,6 +956,14 @@ function RolesTab({ session }: { session: Session }) {
             </tbody>
           </table>
         )}
+        <ErrorMessage error={roles.moreError} />
+        {roles.cursor && (
+          <p>
+            <button type="button" onClick={() => void roles.more()} disabled={roles.busy}>
+              More role grants
+            </button>
+          </p>
+        )}
         <Command>pave roles list</Command>
       </Section>
       {mayWrite && (
@@ -934,7 +1005,12 @@ function GrantRole({
   onGranted: (body: RoleGrantBody) => void;
   onRevoke: (body: RoleGrantBody) => void;
 }) {
-  const envTypes = useLoad(() => session.client.listEnvTypes(), [session]);
+  const envTypes = useLoad(
+    async () => ({
+      items: await allPages((cursor) => session.client.listEnvTypes(cursor ? { cursor } : {})),
+    }),
+    [session],
+  );
   const form = useRef<HTMLFormElement>(null);
   const [role, setRole] = useState<RoleName>('developer');
   const [holderKind, setHolderKind] = useState<'user' | 'team'>('user');

@@ -1,4 +1,5 @@
 import { Fragment } from 'react';
+import { allPages } from '@pave/core';
 import type { Session } from '../session.ts';
 import { href } from '../router.ts';
 import { Command, LoadStatus, Section, useLoad } from '../components/common.tsx';
@@ -9,7 +10,13 @@ import { NewAppFromTemplate } from '../components/new-app-form.tsx';
  * chosen one (`#/templates/<id>`) a form of its parameters that creates the app, its environments and values.
  */
 export function TemplatesPage({ session, template }: { session: Session; template?: string | undefined }) {
-  const templates = useLoad(() => session.client.listTemplates(), [session]);
+  // The templates are the choices of a new app: all of them, page after page.
+  const templates = useLoad(
+    async () => ({
+      items: await allPages((cursor) => session.client.listTemplates(cursor ? { cursor } : {})),
+    }),
+    [session],
+  );
   const mayCreate = session.can('app.create');
   const items = templates.data?.items ?? [];
   return (

@@ -7,6 +7,7 @@ import {
   decide,
   type AccessTarget,
   type Approval,
+  type ApprovalPage,
   type ApproveBody,
   type Deployment,
   type DeploymentDetail,
@@ -19,7 +20,14 @@ import {
 import type { Selectable } from 'kysely';
 import type { Executor, Store } from '../../store/index.ts';
 import type { DeploymentsTable } from '../../store/schema.ts';
-import { actorSeesApp, decideFor, environmentAccess, loadGrants, type AccessCheck } from '../access.ts';
+import {
+  actorSeesApp,
+  appsActorSees,
+  decideFor,
+  environmentAccess,
+  loadGrants,
+  type AccessCheck,
+} from '../access.ts';
 import { recordAudit } from '../audit.ts';
 import { now, type Actor, type RequestContext } from '../context.ts';
 import { recordEvent } from '../events.ts';
@@ -545,12 +553,26 @@ function describeTtl(ms: number): string {
   return `${Math.round(ms / 1000)}s`;
 }
 
+/** The page size of GET /approvals unless the caller asks (each approval computes a diff). */
+const DEFAULT_APPROVAL_PAGE = 50;
+
 /**
- * The deployments awaiting approval the actor may see (deployment.read on their app), of `app` or of every
- * app, newest first, each with what it would change against the environment's current set.
+ * A page of the deployments awaiting approval the actor may see (deployment.read on their app), of `app` or
+ * of every app, newest first, each with what it would change against the environment's current set. The
+ * page continues after `page.cursor` (a deployment id: older ones); `nextCursor` is null on the last page.
  */
-export async function listApprovals(db: Executor, actor: Actor, app?: string): Promise<Approval[]> {
-  let query = db
+export async function listApprovals(
+  db: Executor,
+  actor: Actor,
+  filter: { app?: string | undefined } = {},
+  page: { limit?: number | undefined; cursor?: string | undefined } = {},
+): Promise<ApprovalPage> {
+  const readable = appsWithReadableDeployments(actor, filter.app);
+  if (readable !== 'all' && readable.length === 0) return { items: [], nextCursor: null };
+  const limit = page.limit ?? DEFAULT_APPROVAL_PAGE;
+  // The apps are filtered in SQL, before the LIMIT, so a page is never short for rows the actor may not
+  // read; keyset pagination on the index (status, id) keeps a deep page as cheap as the first.
+  const rows = await db
     .selectFrom('deployments')
     .innerJoin('environments', (join) =>
       join
@@ -559,15 +581,25 @@ export async function listApprovals(db: Executor, actor: Actor, app?: string): P
     )
     .selectAll('deployments')
     .select('environments.type as envType')
-    .where('deployments.status', '=', 'awaiting-approval');
-  if (app) query = query.where('deployments.app_id', '=', app);
-  const rows = await query.orderBy('deployments.id', 'desc').limit(500).execute();
-  const approvals: Approval[] = [];
-  for (const { envType, ...row } of rows) {
-    if (!mayReadDeployments(actor, row.app_id)) continue;
-    approvals.push(await toApproval(db, row, envType));
-  }
-  return approvals;
+    .where('deployments.status', '=', 'awaiting-approval')
+    .$if(readable !== 'all', (qb) => qb.where('deployments.app_id', 'in', readable as readonly string[]))
+    .$if(page.cursor !== undefined, (qb) => qb.where('deployments.id', '<', Number(page.cursor)))
+    .orderBy('deployments.id', 'desc')
+    .limit(limit + 1)
+    .execute();
+  const items: Approval[] = [];
+  for (const { envType, ...row } of rows.slice(0, limit)) items.push(await toApproval(db, row, envType));
+  return { items, nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
+}
+
+/**
+ * The apps whose deployments the actor may read (mayReadDeployments decides each), `app` alone when given:
+ * `all` for an org admin whose token is not narrowed, who may read every app's.
+ */
+function appsWithReadableDeployments(actor: Actor, app: string | undefined): 'all' | string[] {
+  if (app !== undefined) return mayReadDeployments(actor, app) ? [app] : [];
+  const seen = appsActorSees(actor);
+  return seen === 'all' ? 'all' : seen.filter((id) => mayReadDeployments(actor, id));
 }
 
 /**

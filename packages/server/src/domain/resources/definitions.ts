@@ -13,6 +13,7 @@ import {
   type MatchQuery,
   type ResourceDefinition,
   type ResourceDefinitionSpec,
+  type DefinitionPage,
 } from '@pave/core';
 import type { Selectable } from 'kysely';
 import type { Executor, Store } from '../../store/index.ts';
@@ -21,6 +22,7 @@ import type { SecretBox } from '../../secrets/secret-box.ts';
 import { recordAudit } from '../audit.ts';
 import { recordEvent } from '../events.ts';
 import { now, type RequestContext } from '../context.ts';
+import { idPage, type IdPageRequest } from '../config-pages.ts';
 import { canonicalJson } from '../canonical-json.ts';
 import { unknownEnvTypeProblems } from '../env-types.ts';
 
@@ -83,7 +85,19 @@ function builtInDefinition(spec: ResourceDefinitionSpec): ResourceDefinition {
   };
 }
 
-/** Every definition, the built-in defaults included, ordered by type then id. */
+/** One page of the definitions, the built-in defaults included, ordered by id: `GET /resource-definitions`. */
+export async function listDefinitionPage(db: Executor, page: IdPageRequest = {}): Promise<DefinitionPage> {
+  const builtIns = new Map(BUILT_IN_DEFINITIONS.map((spec) => [spec.id, builtInDefinition(spec)] as const));
+  const { ids, nextCursor } = await idPage(db, 'resource_definitions', [...builtIns.keys()], page);
+  const stored = ids.length
+    ? await db.selectFrom('resource_definitions').selectAll().where('id', 'in', ids).execute()
+    : [];
+  const definitions = new Map([...stored.map((row) => [row.id, toDefinition(row)] as const), ...builtIns]);
+  // A definition deleted between the two reads is left out.
+  return { items: ids.flatMap((id) => definitions.get(id) ?? []), nextCursor };
+}
+
+/** Every definition, the built-in defaults included, ordered by type then id: what matching reads. */
 export async function listDefinitions(db: Executor): Promise<ResourceDefinition[]> {
   const rows = await db.selectFrom('resource_definitions').selectAll().execute();
   return [...rows.map(toDefinition), ...BUILT_IN_DEFINITIONS.map(builtInDefinition)].sort(

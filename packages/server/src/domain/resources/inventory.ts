@@ -6,6 +6,7 @@ import {
   type Resource,
   type ResourceCheck,
   type ResourceGraph,
+  type ResourcePage,
 } from '@pave/core';
 import type { DriverContext } from '@pave/plugin-api';
 import type { Selectable } from 'kysely';
@@ -48,17 +49,34 @@ function toResource(row: Selectable<ResourcesTable>): Resource {
   };
 }
 
-/** The resources provisioned for an environment, by address. NotFoundError if the environment does not exist. */
-export async function listResources(db: Executor, app: string, env: string): Promise<Resource[]> {
+/** How many resources a page holds when the caller does not say. */
+const DEFAULT_RESOURCE_PAGE = 100;
+
+/**
+ * One page of the resources provisioned for an environment, by address (`limit`, default 100): with `cursor`
+ * (a previous page's nextCursor, the address of its last resource), those whose address sorts after it.
+ * NotFoundError if the environment does not exist.
+ */
+export async function listResources(
+  db: Executor,
+  app: string,
+  env: string,
+  page: { limit?: number | undefined; cursor?: string | undefined } = {},
+): Promise<ResourcePage> {
   await environmentRow(db, app, env);
+  const limit = page.limit ?? DEFAULT_RESOURCE_PAGE;
+  // Keyset pagination on the primary key (app_id, env_id, address): a deep page costs what the first does.
   const rows = await db
     .selectFrom('resources')
     .selectAll()
     .where('app_id', '=', app)
     .where('env_id', '=', env)
+    .$if(page.cursor !== undefined, (qb) => qb.where('address', '>', page.cursor!))
     .orderBy('address')
+    .limit(limit + 1)
     .execute();
-  return rows.map(toResource);
+  const items = rows.slice(0, limit).map(toResource);
+  return { items, nextCursor: rows.length > limit ? (items.at(-1)?.address ?? null) : null };
 }
 
 /** One resource; NotFoundError naming how to list them. */

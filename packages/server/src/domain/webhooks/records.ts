@@ -15,6 +15,7 @@ import {
   type WebhookAttempt,
   type WebhookDelivery,
   type WebhookDeliveryPage,
+  type WebhookPage,
   type WebhookTestResult,
 } from '@pave/core';
 import type { Selectable } from 'kysely';
@@ -415,19 +416,37 @@ export async function rotateWebhookSecret(
   return { webhook: toWebhook(row), secret };
 }
 
-/** The webhooks of `app`, or the org-wide ones when `app` is null, by name; NotFoundError for no such app. */
-export async function listWebhooks(db: Executor, app: string | null): Promise<Webhook[]> {
+/** How many webhooks a page holds when the caller does not say. */
+const DEFAULT_WEBHOOK_PAGE = 100;
+
+/**
+ * One page of the webhooks of `app`, or of the org-wide ones when `app` is null, by name (`limit`, default
+ * 100): with `cursor` (a previous page's nextCursor, the name of its last webhook), those whose name sorts
+ * after it. A retired webhook (of a deleted app, still delivering) is never listed. NotFoundError for no such
+ * app.
+ */
+export async function listWebhooks(
+  db: Executor,
+  app: string | null,
+  page: { limit?: number | undefined; cursor?: string | undefined } = {},
+): Promise<WebhookPage> {
   if (app !== null && !(await db.selectFrom('apps').select('id').where('id', '=', app).executeTakeFirst())) {
     throw appNotFound(app);
   }
+  const limit = page.limit ?? DEFAULT_WEBHOOK_PAGE;
+  // Keyset pagination on the name, unique among the live webhooks of a scope (webhooks_live_name); the index
+  // webhooks_app_id (app_id, name) serves the order, so a deep page costs what the first does.
   const rows = await db
     .selectFrom('webhooks')
     .selectAll()
     .where((eb) => (app === null ? eb('app_id', 'is', null) : eb('app_id', '=', app)))
     .where('retire_after_event_id', 'is', null)
+    .$if(page.cursor !== undefined, (qb) => qb.where('name', '>', page.cursor!))
     .orderBy('name')
+    .limit(limit + 1)
     .execute();
-  return rows.map(toWebhook);
+  const items = rows.slice(0, limit).map(toWebhook);
+  return { items, nextCursor: rows.length > limit ? (items.at(-1)?.name ?? null) : null };
 }
 
 /** One webhook; NotFoundError when it does not exist. */

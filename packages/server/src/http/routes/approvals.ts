@@ -1,11 +1,11 @@
 import {
   ApprovalListQuery,
+  ApprovalPage,
   ApprovalParams,
   Approval,
   ApproveBody,
   DeploymentDetail,
   RejectBody,
-  listOf,
 } from '@pave/core';
 import type { FastifyRequest } from 'fastify';
 import type { ApiServer } from '../app.ts';
@@ -47,11 +47,18 @@ export function approvalRoutes(
       schema: {
         tags,
         summary: 'List the deployments awaiting approval, newest first, with what each would change',
+        description:
+          'Pages with cursors, 50 approvals a page unless `limit` says (at most 500); give the answer’s ' +
+          '`nextCursor` as `cursor` for the next (older) page. Only the apps whose deployments the caller ' +
+          'may read (deployment.read) are listed.',
         querystring: ApprovalListQuery,
-        response: { 200: listOf(Approval) },
+        response: { 200: ApprovalPage },
       },
     },
-    async (request) => ({ items: await listApprovals(store.db, request.pave.actor, request.query.app) }),
+    async (request) => {
+      const { app, limit, cursor } = request.query;
+      return listApprovals(store.db, request.pave.actor, { app }, { limit, cursor });
+    },
   );
 
   api.get(

@@ -8,8 +8,9 @@ import {
   PushArtifactInput,
   PushedArtifact,
   Rule,
+  RuleListQuery,
+  RulePage,
   RuleParams,
-  listOf,
 } from '@pave/core';
 import type { RuntimeDriver } from '@pave/plugin-api';
 import type { ApiServer } from '../app.ts';
@@ -135,14 +136,16 @@ export function artifactRoutes(api: ApiServer, deps: ArtifactRouteDeps): void {
       config: { permission: 'artifact.read' },
       schema: {
         tags,
-        summary: "List an app's automation rules",
+        summary: "List an app's automation rules, oldest first, a page at a time",
+        description: 'A page holds 100 rules unless `limit` says otherwise (at most 500).',
         params: AppParams,
-        response: { 200: listOf(Rule) },
+        querystring: RuleListQuery,
+        response: { 200: RulePage },
       },
     },
     async (request) => {
       await getApp(store.db, request.params.app);
-      return { items: await listRules(store.db, request.params.app) };
+      return listRules(store.db, request.params.app, request.query);
     },
   );
   api.delete(

@@ -1,4 +1,11 @@
-import { CreateEnvTypeBody, EnvType, EnvTypeParams, UpdateEnvTypeBody, listOf } from '@pave/core';
+import {
+  CreateEnvTypeBody,
+  EnvType,
+  EnvTypeListQuery,
+  EnvTypePage,
+  EnvTypeParams,
+  UpdateEnvTypeBody,
+} from '@pave/core';
 import type { ApiServer } from '../app.ts';
 import type { Store } from '../../store/index.ts';
 import { createEnvType, getEnvType, listEnvTypes, updateEnvType } from '../../domain/env-types.ts';
@@ -10,9 +17,14 @@ export function envTypeRoutes(api: ApiServer, store: Store): void {
     '/env-types',
     {
       config: { permission: 'env-type.read' },
-      schema: { tags, summary: 'List environment types', response: { 200: listOf(EnvType) } },
+      schema: {
+        tags,
+        summary: 'List environment types, ordered by id, a page at a time (100 unless `limit` says)',
+        querystring: EnvTypeListQuery,
+        response: { 200: EnvTypePage },
+      },
     },
-    async () => ({ items: await listEnvTypes(store.db) }),
+    async (request) => listEnvTypes(store.db, request.query),
   );
   api.post(
     '/env-types',

@@ -3,8 +3,9 @@ import {
   CreateEnvironmentBody,
   EnvParams,
   Environment,
+  EnvironmentListQuery,
+  EnvironmentPage,
   ExtendEnvironmentBody,
-  listOf,
 } from '@pave/core';
 import type { ApiServer } from '../app.ts';
 import type { Store } from '../../store/index.ts';
@@ -12,9 +13,9 @@ import { environmentAccess, environmentCreationChecks, type AccessCheck } from '
 import {
   createEnvironment,
   deleteEnvironment,
+  environmentPage,
   extendEnvironment,
   getEnvironment,
-  listEnvironments,
   type EnvironmentTeardown,
 } from '../../domain/environments.ts';
 
@@ -31,12 +32,14 @@ export function environmentRoutes(
       config: { permission: 'env.read' },
       schema: {
         tags: ['environments'],
-        summary: "List an application's environments",
+        summary: "List an application's environments, ordered by id, a page at a time",
+        description: 'A page holds 100 environments unless `limit` says otherwise (at most 500).',
         params: AppParams,
-        response: { 200: listOf(Environment) },
+        querystring: EnvironmentListQuery,
+        response: { 200: EnvironmentPage },
       },
     },
-    async (request) => ({ items: await listEnvironments(store.db, request.params.app) }),
+    async (request) => environmentPage(store.db, request.params.app, request.query),
   );
   api.post(
     '/apps/:app/envs',

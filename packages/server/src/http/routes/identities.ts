@@ -6,13 +6,18 @@ import {
   PasswordChanged,
   SetPasswordBody,
   LoginResult,
+  TEAM_PAGE_DEFAULT,
   Team,
+  TeamListQuery,
   TeamMemberParams,
+  TeamPage,
   TeamParams,
   UpdateTeamBody,
+  USER_PAGE_DEFAULT,
   User,
+  UserListQuery,
+  UserPage,
   UserParams,
-  listOf,
 } from '@pave/core';
 import type { ApiServer } from '../app.ts';
 import type { Store } from '../../store/index.ts';
@@ -70,11 +75,13 @@ export function identityRoutes(api: ApiServer, store: Store): void {
       config: { permission: 'user.read' },
       schema: {
         tags: ['users'],
-        summary: 'List users and service accounts',
-        response: { 200: listOf(User) },
+        summary: 'List users and service accounts, ordered by username, a page at a time',
+        description: `At most \`limit\` users a page (${USER_PAGE_DEFAULT} unless given); \`nextCursor\` fetches the next page.`,
+        querystring: UserListQuery,
+        response: { 200: UserPage },
       },
     },
-    async () => ({ items: await listUsers(store.db) }),
+    async (request) => listUsers(store.db, request.query),
   );
   api.post(
     '/users',
@@ -152,9 +159,15 @@ export function identityRoutes(api: ApiServer, store: Store): void {
     '/teams',
     {
       config: { permission: 'user.read' },
-      schema: { tags: ['teams'], summary: 'List teams with their members', response: { 200: listOf(Team) } },
+      schema: {
+        tags: ['teams'],
+        summary: 'List teams with their members, ordered by id, a page at a time',
+        description: `At most \`limit\` teams a page (${TEAM_PAGE_DEFAULT} unless given); \`nextCursor\` fetches the next page.`,
+        querystring: TeamListQuery,
+        response: { 200: TeamPage },
+      },
     },
-    async () => ({ items: await listTeams(store.db) }),
+    async (request) => listTeams(store.db, request.query),
   );
   api.post(
     '/teams',

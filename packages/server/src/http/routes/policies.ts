@@ -1,7 +1,14 @@
-import { ApplyPoliciesBody, PoliciesPlan, PolicyParams, PolicyRecord, listOf } from '@pave/core';
+import {
+  ApplyPoliciesBody,
+  PoliciesPlan,
+  PolicyListQuery,
+  PolicyPage,
+  PolicyParams,
+  PolicyRecord,
+} from '@pave/core';
 import type { ApiServer } from '../app.ts';
 import type { Store } from '../../store/index.ts';
-import { applyPolicies, deletePolicy, getPolicy, listPolicies } from '../../domain/policies.ts';
+import { applyPolicies, deletePolicy, getPolicy, listPolicyPage } from '../../domain/policies.ts';
 
 /** Policies as code: rules, promotion gates and freezes every deployment is checked against. */
 export function policyRoutes(api: ApiServer, store: Store): void {
@@ -23,9 +30,14 @@ export function policyRoutes(api: ApiServer, store: Store): void {
     '/policies',
     {
       config: { permission: 'policy.read' },
-      schema: { tags, summary: 'List policies', response: { 200: listOf(PolicyRecord) } },
+      schema: {
+        tags,
+        summary: 'List policies, ordered by id, a page at a time (100 unless `limit` says)',
+        querystring: PolicyListQuery,
+        response: { 200: PolicyPage },
+      },
     },
-    async () => ({ items: await listPolicies(store.db) }),
+    async (request) => listPolicyPage(store.db, request.query),
   );
   api.get(
     '/policies/:id',

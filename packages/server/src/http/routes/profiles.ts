@@ -1,11 +1,12 @@
 import {
   ApplyProfilesBody,
+  ProfileListQuery,
   ProfileMatch,
   ProfileMatchQuery,
   ProfileParams,
+  ProfilePage,
   ProfilesPlan,
   WorkloadProfileRecord,
-  listOf,
 } from '@pave/core';
 import type { ApiServer } from '../app.ts';
 import type { Store } from '../../store/index.ts';
@@ -15,7 +16,7 @@ import {
   deleteProfile,
   explainProfileMatch,
   getProfile,
-  listProfiles,
+  listProfilePage,
 } from '../../domain/profiles.ts';
 
 /** Workload profiles: patches and extra objects for the manifests of every workload of matching environments. */
@@ -38,9 +39,14 @@ export function profileRoutes(api: ApiServer, store: Store): void {
     '/profiles',
     {
       config: { permission: 'profile.read' },
-      schema: { tags, summary: 'List workload profiles', response: { 200: listOf(WorkloadProfileRecord) } },
+      schema: {
+        tags,
+        summary: 'List workload profiles, ordered by id, a page at a time (100 unless `limit` says)',
+        querystring: ProfileListQuery,
+        response: { 200: ProfilePage },
+      },
     },
-    async () => ({ items: await listProfiles(store.db) }),
+    async (request) => listProfilePage(store.db, request.query),
   );
   api.get(
     '/profiles/match',

@@ -1,5 +1,7 @@
 import {
   ApplyDefinitionsBody,
+  DefinitionListQuery,
+  DefinitionPage,
   DefinitionParams,
   DeleteDefinitionQuery,
   DefinitionsPlan,
@@ -11,6 +13,8 @@ import {
   ResourceCheck,
   ResourceDefinition,
   ResourceGraph,
+  ResourceListQuery,
+  ResourcePage,
   ResourceParams,
   DEFAULT_RESOURCE_CLASS,
   listOf,
@@ -24,7 +28,7 @@ import {
   deleteDefinition,
   explainDefinitionMatch,
   getDefinition,
-  listDefinitions,
+  listDefinitionPage,
 } from '../../domain/resources/definitions.ts';
 import { driverContext } from '../../domain/deployments/orchestrator.ts';
 import {
@@ -56,11 +60,14 @@ export function resourceRoutes(api: ApiServer, deps: ResourceRouteDeps): void {
       config: { permission: 'definition.read' },
       schema: {
         tags,
-        summary: 'List resource definitions, the built-in defaults included',
-        response: { 200: listOf(ResourceDefinition) },
+        summary:
+          'List resource definitions, the built-in defaults included, ordered by id, a page at a time ' +
+          '(100 unless `limit` says)',
+        querystring: DefinitionListQuery,
+        response: { 200: DefinitionPage },
       },
     },
-    async () => ({ items: await listDefinitions(store.db) }),
+    async (request) => listDefinitionPage(store.db, request.query),
   );
   api.post(
     '/resource-definitions/apply',
@@ -137,12 +144,15 @@ export function resourceRoutes(api: ApiServer, deps: ResourceRouteDeps): void {
       config: { permission: 'resource.read' },
       schema: {
         tags,
-        summary: "List an environment's provisioned resources (secret outputs by name only)",
+        summary:
+          "List an environment's provisioned resources (secret outputs by name only), by address, a page at a time",
+        description: 'A page holds 100 resources unless `limit` says otherwise (at most 500).',
         params: EnvParams,
-        response: { 200: listOf(Resource) },
+        querystring: ResourceListQuery,
+        response: { 200: ResourcePage },
       },
     },
-    async (request) => ({ items: await listResources(store.db, request.params.app, request.params.env) }),
+    async (request) => listResources(store.db, request.params.app, request.params.env, request.query),
   );
   api.get(
     '/apps/:app/envs/:env/resources/check',

@@ -1,4 +1,12 @@
-import { CanIQuery, CanIResult, RoleGrant, RoleGrantBody, RolesQuery, listOf } from '@pave/core';
+import {
+  CanIQuery,
+  CanIResult,
+  ROLE_GRANT_PAGE_DEFAULT,
+  RoleGrant,
+  RoleGrantBody,
+  RoleGrantPage,
+  RolesQuery,
+} from '@pave/core';
 import type { ApiServer } from '../app.ts';
 import type { Store } from '../../store/index.ts';
 import { canI, grantRole, listRoles, revokeRole } from '../../domain/roles.ts';
@@ -15,12 +23,13 @@ export function roleRoutes(api: ApiServer, store: Store): void {
       config: { permission: 'token.self' },
       schema: {
         tags,
-        summary: 'List role grants',
+        summary: 'List role grants, in the order they were granted, a page at a time',
+        description: `At most \`limit\` grants a page (${ROLE_GRANT_PAGE_DEFAULT} unless given); \`nextCursor\` fetches the next page (give the same \`app\` or \`user\`).`,
         querystring: RolesQuery,
-        response: { 200: listOf(RoleGrant) },
+        response: { 200: RoleGrantPage },
       },
     },
-    async (request) => ({ items: await listRoles(store.db, request.pave.actor, request.query) }),
+    async (request) => listRoles(store.db, request.pave.actor, request.query),
   );
   api.post(
     '/roles',

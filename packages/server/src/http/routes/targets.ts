@@ -8,9 +8,10 @@ import {
   RenderResult,
   MatchExplanationSchema,
   RuntimeTargetView,
+  TargetListQuery,
   TargetMatchQuery,
+  TargetPage,
   TargetParams,
-  listOf,
   type RuntimeTargetView as RuntimeTargetViewType,
 } from '@pave/core';
 import type { SecretBox } from '../../secrets/secret-box.ts';
@@ -23,7 +24,7 @@ import {
   deleteTarget,
   explainTargetMatch,
   getTarget,
-  listTargets,
+  listTargetPage,
   matchTarget,
 } from '../../domain/targets.ts';
 
@@ -51,11 +52,14 @@ export function targetRoutes(
       config: { permission: 'target.read' },
       schema: {
         tags,
-        summary: 'List runtime targets, the built-in local one included',
-        response: { 200: listOf(RuntimeTargetView) },
+        summary:
+          'List runtime targets, the built-in local one included, ordered by id, a page at a time ' +
+          '(100 unless `limit` says)',
+        querystring: TargetListQuery,
+        response: { 200: TargetPage },
       },
     },
-    async () => ({ items: await listTargets(store.db) }),
+    async (request) => listTargetPage(store.db, request.query),
   );
   api.post(
     '/runtime-targets/apply',

@@ -6,11 +6,11 @@ import {
   Template,
   TemplateApplied,
   TemplateInstance,
+  TemplateListQuery,
+  TemplatePage,
   TemplateParams,
   TemplateRecord,
-  TemplateSummary,
   TemplateVersionQuery,
-  listOf,
 } from '@pave/core';
 import type { ApiServer } from '../app.ts';
 import type { Store } from '../../store/index.ts';
@@ -71,11 +71,13 @@ export function templateRoutes(api: ApiServer, deps: { store: Store; box?: Secre
       config: { permission: 'template.read' },
       schema: {
         tags,
-        summary: 'List templates at their latest versions',
-        response: { 200: listOf(TemplateSummary) },
+        summary:
+          'List templates at their latest versions, ordered by id, a page at a time (100 unless `limit` says)',
+        querystring: TemplateListQuery,
+        response: { 200: TemplatePage },
       },
     },
-    async () => ({ items: await listTemplates(store.db) }),
+    async (request) => listTemplates(store.db, request.query),
   );
   api.get(
     '/templates/:id',

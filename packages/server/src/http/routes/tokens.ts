@@ -1,4 +1,12 @@
-import { CreateTokenBody, CreatedToken, TokenInfo, TokenParams, WhoAmI, listOf } from '@pave/core';
+import {
+  CreateTokenBody,
+  CreatedToken,
+  TOKEN_PAGE_DEFAULT,
+  TokenListQuery,
+  TokenPage,
+  TokenParams,
+  WhoAmI,
+} from '@pave/core';
 import type { ApiServer } from '../app.ts';
 import type { Store } from '../../store/index.ts';
 import { createToken, listTokens, revokeToken } from '../../domain/tokens.ts';
@@ -26,9 +34,15 @@ export function tokenRoutes(api: ApiServer, store: Store): void {
     '/tokens',
     {
       config: { permission: 'token.self' },
-      schema: { tags: ['tokens'], summary: 'List your tokens', response: { 200: listOf(TokenInfo) } },
+      schema: {
+        tags: ['tokens'],
+        summary: 'List your tokens, newest first, a page at a time',
+        description: `At most \`limit\` tokens a page (${TOKEN_PAGE_DEFAULT} unless given); \`nextCursor\` fetches the next page. Through a scoped token, only the tokens within its scope.`,
+        querystring: TokenListQuery,
+        response: { 200: TokenPage },
+      },
     },
-    async (request) => ({ items: await listTokens(store.db, request.pave.actor) }),
+    async (request) => listTokens(store.db, request.pave.actor, request.query),
   );
   api.post(
     '/tokens',

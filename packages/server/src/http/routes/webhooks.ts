@@ -8,9 +8,9 @@ import {
   WebhookDeliveryPage,
   WebhookDeliveryQuery,
   WebhookListQuery,
+  WebhookPage,
   WebhookParams,
   WebhookTestResult,
-  listOf,
 } from '@pave/core';
 import type { FastifyRequest } from 'fastify';
 import type { ApiServer } from '../app.ts';
@@ -88,12 +88,14 @@ export function webhookRoutes(
       },
       schema: {
         tags,
-        summary: 'List the webhooks of an app, or (without `app`) the org-wide ones',
+        summary:
+          'List the webhooks of an app, or (without `app`) the org-wide ones, by name, a page at a time',
+        description: 'A page holds 100 webhooks unless `limit` says otherwise (at most 500).',
         querystring: WebhookListQuery,
-        response: { 200: listOf(Webhook) },
+        response: { 200: WebhookPage },
       },
     },
-    async (request) => ({ items: await listWebhooks(store.db, request.query.app ?? null) }),
+    async (request) => listWebhooks(store.db, request.query.app ?? null, request.query),
   );
 
   api.get(

@@ -31,6 +31,7 @@ import { ssoSealedSignIns } from './0030_sso_sealed_sign_ins.ts';
 import { restartDeployments } from './0031_restart_deployments.ts';
 import { retiredResourceSecrets } from './0032_retired_resource_secrets.ts';
 import { rulesByApp } from './0033_rules_by_app.ts';
+import { identityLists } from './0034_identity_lists.ts';
 
 /** The database engines the store runs on. */
 export type StoreEngine = 'sqlite' | 'postgres';
@@ -76,4 +77,5 @@ export const migrations: readonly StoreMigration[] = [
   restartDeployments,
   retiredResourceSecrets,
   rulesByApp,
+  identityLists,
 ];
