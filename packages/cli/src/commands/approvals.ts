@@ -8,7 +8,7 @@ import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
 import { renderSetDiff } from './diff.ts';
-import { parseLimit } from './paging.ts';
+import { pageQuery } from './paging.ts';
 
 const approvalColumns: Column<Approval>[] = [
   { header: 'id', value: (approval) => approval.id },
@@ -72,8 +72,7 @@ export function registerApprovalsCommands(program: Command, io: CliIo): void {
     .action(async (options: ClientOptions & { app?: string; limit?: string; cursor?: string }) => {
       const query = {
         ...(options.app === undefined ? {} : { app: options.app }),
-        ...(options.limit === undefined ? {} : { limit: parseLimit(options.limit, 'approvals') }),
-        ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
+        ...pageQuery(options, 'approvals'),
       };
       const { client, output } = await clientFor(options, io);
       output.show(await client.listApprovals(query), (page) => {

@@ -5,7 +5,7 @@ import type { CliIo } from '../io.ts';
 import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
-import { parseLimit } from './paging.ts';
+import { pageQuery, withMoreLine } from './paging.ts';
 import type { ClientOptions } from './client-options.ts';
 
 const appColumns: Column<App>[] = [
@@ -63,10 +63,7 @@ export function registerAppsCommands(program: Command, io: CliIo): void {
       examples('pave apps list', 'pave apps list --limit 20 -o json', 'pave apps list --cursor shop'),
     )
     .action(async (options: ClientOptions & { limit?: string; cursor?: string }) => {
-      const query = {
-        ...(options.limit === undefined ? {} : { limit: parseLimit(options.limit, 'apps') }),
-        ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
-      };
+      const query = pageQuery(options, 'apps');
       const { client, output } = await clientFor(options, io);
       output.show(await client.listApps(query), (page) => {
         const table = output.table(
@@ -74,9 +71,11 @@ export function registerAppsCommands(program: Command, io: CliIo): void {
           appColumns,
           'No apps yet. Create one with `pave apps create NAME`.',
         );
-        if (!page.nextCursor) return table;
-        const limit = options.limit === undefined ? '' : ` --limit ${options.limit.trim()}`;
-        return `${table}\n\nMore apps: pave apps list${limit} --cursor ${page.nextCursor}`;
+        return withMoreLine(table, page.nextCursor, {
+          items: 'apps',
+          command: 'pave apps list',
+          limit: options.limit,
+        });
       });
     });
 

@@ -11,7 +11,7 @@ import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
-import { parseLimit } from './paging.ts';
+import { pageQuery, withMoreLine } from './paging.ts';
 import { ScoreFilesError, loadScoreFiles } from './deploy.ts';
 
 type PushOptions = ClientOptions & {
@@ -111,18 +111,16 @@ export function registerArtifactsCommands(program: Command, io: CliIo): void {
       ),
     )
     .action(async (options: ClientOptions & { app: string; limit?: string; cursor?: string }) => {
-      const query = {
-        ...(options.limit === undefined ? {} : { limit: parseLimit(options.limit, 'artifacts') }),
-        ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
-      };
+      const query = pageQuery(options, 'artifacts');
       const { client, output } = await clientFor(options, io);
       const colors = colorsFor(io.stdout, io.env);
       output.show(await client.listArtifacts(options.app, query), (page) => {
         const table = renderArtifactList(page.items, colors, options.app);
-        // A server from before paging answers no nextCursor: one page, nothing more to fetch.
-        if (!page.nextCursor) return table;
-        const limit = options.limit === undefined ? '' : ` --limit ${options.limit.trim()}`;
-        return `${table}\n\nMore artifacts: pave artifacts list --app ${options.app}${limit} --cursor ${page.nextCursor}`;
+        return withMoreLine(table, page.nextCursor, {
+          items: 'artifacts',
+          command: `pave artifacts list --app ${options.app}`,
+          limit: options.limit,
+        });
       });
     });
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Deployment, DeploymentDetail, JournalEntry } from '@pave/core';
 import { CliUsageError } from '../errors.ts';
-import { parseLimit } from './paging.ts';
+import { pageQuery } from './paging.ts';
 import type { CliIo } from '../io.ts';
 import type { Colors } from '../output/colors.ts';
 import { colorsFor } from '../output/colors.ts';
@@ -44,10 +44,7 @@ export function registerDeploymentsCommands(program: Command, io: CliIo): void {
       ),
     )
     .action(async (options: DeploymentsOptions & { limit?: string; cursor?: string }) => {
-      const query = {
-        ...(options.limit === undefined ? {} : { limit: parseLimit(options.limit, 'deployments') }),
-        ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
-      };
+      const query = pageQuery(options, 'deployments');
       const { client, output } = await clientFor(options, io);
       const colors = colorsFor(io.stdout, io.env);
       output.show(await client.listDeployments(options.app, options.env, query), (page) => {

@@ -12,7 +12,7 @@ import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
-import { parseLimit } from './paging.ts';
+import { pageQuery, withMoreLine } from './paging.ts';
 import {
   addWaitOptions,
   giveUpAfterMs,
@@ -141,10 +141,7 @@ export function registerEnvsCommands(program: Command, io: CliIo): void {
       ),
     )
     .action(async (options: EnvOptions & { limit?: string; cursor?: string }) => {
-      const query = {
-        ...(options.limit === undefined ? {} : { limit: parseLimit(options.limit, 'environments') }),
-        ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
-      };
+      const query = pageQuery(options, 'environments');
       const { client, output } = await clientFor(options, io);
       output.show(await client.listEnvironments(options.app, query), (page) => {
         const table = output.table(
@@ -153,12 +150,11 @@ export function registerEnvsCommands(program: Command, io: CliIo): void {
           `No environments in app ${options.app} yet. ` +
             `Create one with \`pave envs create ENV --app ${options.app} --type TYPE\`.`,
         );
-        if (!page.nextCursor) return table;
-        const limit = options.limit === undefined ? '' : ` --limit ${options.limit.trim()}`;
-        return (
-          `${table}\n\nMore environments: pave envs list --app ${options.app}${limit} ` +
-          `--cursor ${page.nextCursor}`
-        );
+        return withMoreLine(table, page.nextCursor, {
+          items: 'environments',
+          command: `pave envs list --app ${options.app}`,
+          limit: options.limit,
+        });
       });
     });
 

@@ -10,7 +10,7 @@ import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
 import { SECRET_MARK } from './defs.ts';
-import { parseLimit } from './paging.ts';
+import { pageQuery, withMoreLine } from './paging.ts';
 
 type ResourceOptions = ClientOptions & { app: string; env: string };
 
@@ -54,20 +54,16 @@ export function registerResourcesCommands(program: Command, io: CliIo): void {
       ),
     )
     .action(async (options: ResourceOptions & { limit?: string; cursor?: string }) => {
-      const query = {
-        ...(options.limit === undefined ? {} : { limit: parseLimit(options.limit, 'resources') }),
-        ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
-      };
+      const query = pageQuery(options, 'resources');
       const { client, output } = await clientFor(options, io);
       const colors = colorsFor(io.stdout, io.env);
       output.show(await client.listResources(options.app, options.env, query), (page) => {
         const table = renderResourceList(page.items, options.app, options.env, colors);
-        if (!page.nextCursor) return table;
-        const limit = options.limit === undefined ? '' : ` --limit ${options.limit.trim()}`;
-        return (
-          `${table}\n\nMore resources: pave resources list --app ${options.app} --env ${options.env}${limit} ` +
-          `--cursor ${page.nextCursor}`
-        );
+        return withMoreLine(table, page.nextCursor, {
+          items: 'resources',
+          command: `pave resources list --app ${options.app} --env ${options.env}`,
+          limit: options.limit,
+        });
       });
     });
 

@@ -8,7 +8,7 @@ import { addHelpFromCore } from './auth.ts';
 import type { PaveCore } from './auth.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
-import { parseLimit } from './paging.ts';
+import { pageQuery } from './paging.ts';
 
 type GrantOptions = ClientOptions & { user?: string; team?: string; app?: string; envType?: string };
 type ListOptions = ClientOptions & { app?: string; user?: string; limit?: string; cursor?: string };
@@ -140,8 +140,7 @@ export function registerRolesCommands(program: Command, io: CliIo): void {
       };
       const query = {
         ...filters,
-        ...(options.limit === undefined ? {} : { limit: parseLimit(options.limit, 'grants') }),
-        ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
+        ...pageQuery(options, 'grants'),
       };
       const { client, output } = await clientFor(options, io);
       output.show(await client.listRoles(query), (page) => {

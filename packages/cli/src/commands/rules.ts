@@ -9,7 +9,7 @@ import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
-import { parseLimit } from './paging.ts';
+import { pageQuery, withMoreLine } from './paging.ts';
 
 type CreateOptions = ClientOptions & { app: string; env: string; branch: string; workload?: string };
 
@@ -88,17 +88,16 @@ export function registerRulesCommands(program: Command, io: CliIo): void {
       ),
     )
     .action(async (options: ClientOptions & { app: string; limit?: string; cursor?: string }) => {
-      const query = {
-        ...(options.limit === undefined ? {} : { limit: parseLimit(options.limit, 'rules') }),
-        ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
-      };
+      const query = pageQuery(options, 'rules');
       const { client, output } = await clientFor(options, io);
       const colors = colorsFor(io.stdout, io.env);
       output.show(await client.listRules(options.app, query), (page) => {
         const table = renderRuleList(page.items, colors, options.app);
-        if (!page.nextCursor) return table;
-        const limit = options.limit === undefined ? '' : ` --limit ${options.limit.trim()}`;
-        return `${table}\n\nMore rules: pave rules list --app ${options.app}${limit} --cursor ${page.nextCursor}`;
+        return withMoreLine(table, page.nextCursor, {
+          items: 'rules',
+          command: `pave rules list --app ${options.app}`,
+          limit: options.limit,
+        });
       });
     });
 

@@ -6,7 +6,7 @@ import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
-import { parseLimit } from './paging.ts';
+import { pageQuery, withMoreLine } from './paging.ts';
 
 const teamColumns: Column<Team>[] = [
   { header: 'id', value: (team) => team.id },
@@ -93,10 +93,7 @@ export function registerTeamsCommands(program: Command, io: CliIo): void {
       examples('pave teams list', 'pave teams list --limit 20 -o json', 'pave teams list --cursor web'),
     )
     .action(async (options: ClientOptions & { limit?: string; cursor?: string }) => {
-      const query = {
-        ...(options.limit === undefined ? {} : { limit: parseLimit(options.limit, 'teams') }),
-        ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
-      };
+      const query = pageQuery(options, 'teams');
       const { client, output } = await clientFor(options, io);
       output.show(await client.listTeams(query), (page) => {
         const table = output.table(
@@ -104,9 +101,11 @@ export function registerTeamsCommands(program: Command, io: CliIo): void {
           teamColumns,
           'No teams yet. Create one with `pave teams create TEAM`.',
         );
-        if (!page.nextCursor) return table;
-        const limit = options.limit === undefined ? '' : ` --limit ${options.limit.trim()}`;
-        return `${table}\n\nMore teams: pave teams list${limit} --cursor ${page.nextCursor}`;
+        return withMoreLine(table, page.nextCursor, {
+          items: 'teams',
+          command: 'pave teams list',
+          limit: options.limit,
+        });
       });
     });
 

@@ -8,7 +8,7 @@ import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
-import { parseLimit } from './paging.ts';
+import { pageQuery, withMoreLine } from './paging.ts';
 
 /** Whether a token still works: revoked and expired tokens are refused by the server. */
 export function tokenStatus(
@@ -119,10 +119,7 @@ export function registerTokensCommands(program: Command, io: CliIo): void {
   )
     .addHelpText('after', examples('pave tokens list', 'pave tokens list --limit 20 -o json'))
     .action(async (options: ClientOptions & { limit?: string; cursor?: string }) => {
-      const query = {
-        ...(options.limit === undefined ? {} : { limit: parseLimit(options.limit, 'tokens') }),
-        ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
-      };
+      const query = pageQuery(options, 'tokens');
       const { client, output } = await clientFor(options, io);
       output.show(await client.listTokens(query), (page) => {
         const table = output.table(
@@ -130,9 +127,11 @@ export function registerTokensCommands(program: Command, io: CliIo): void {
           tokenColumns,
           'No tokens yet. Create one with `pave tokens create NAME`.',
         );
-        if (!page.nextCursor) return table;
-        const limit = options.limit === undefined ? '' : ` --limit ${options.limit.trim()}`;
-        return `${table}\n\nMore tokens: pave tokens list${limit} --cursor ${page.nextCursor}`;
+        return withMoreLine(table, page.nextCursor, {
+          items: 'tokens',
+          command: 'pave tokens list',
+          limit: options.limit,
+        });
       });
     });
 

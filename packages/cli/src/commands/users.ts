@@ -9,7 +9,7 @@ import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
 import { readPassword } from './login.ts';
-import { parseLimit } from './paging.ts';
+import { pageQuery, withMoreLine } from './paging.ts';
 
 /**
  * Reads the current password (empty when the user has none) and the new one: two lines of standard input with
@@ -140,10 +140,7 @@ export function registerUsersCommands(program: Command, io: CliIo): void {
       examples('pave users list', 'pave users list --limit 20 -o json', 'pave users list --cursor alice'),
     )
     .action(async (options: ClientOptions & { limit?: string; cursor?: string }) => {
-      const query = {
-        ...(options.limit === undefined ? {} : { limit: parseLimit(options.limit, 'users') }),
-        ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
-      };
+      const query = pageQuery(options, 'users');
       const { client, output } = await clientFor(options, io);
       output.show(await client.listUsers(query), (page) => {
         const table = output.table(
@@ -151,9 +148,11 @@ export function registerUsersCommands(program: Command, io: CliIo): void {
           userColumns,
           'No users yet. Create one with `pave users create NAME`.',
         );
-        if (!page.nextCursor) return table;
-        const limit = options.limit === undefined ? '' : ` --limit ${options.limit.trim()}`;
-        return `${table}\n\nMore users: pave users list${limit} --cursor ${page.nextCursor}`;
+        return withMoreLine(table, page.nextCursor, {
+          items: 'users',
+          command: 'pave users list',
+          limit: options.limit,
+        });
       });
     });
 

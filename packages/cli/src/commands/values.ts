@@ -25,7 +25,7 @@ import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
-import { parseLimit } from './paging.ts';
+import { pageQuery, withMoreLine } from './paging.ts';
 import {
   addWaitOptions,
   giveUpAfterMs,
@@ -201,21 +201,16 @@ export function registerValuesCommands(program: Command, io: CliIo): void {
       ),
     )
     .action(async (options: ValuesOptions & { env: string; limit?: string; cursor?: string }) => {
-      const query = {
-        ...(options.limit === undefined ? {} : { limit: parseLimit(options.limit, 'versions') }),
-        ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
-      };
+      const query = pageQuery(options, 'versions');
       const { client, output } = await clientFor(options, io);
       const colors = colorsFor(io.stdout, io.env);
       output.show(await client.valuesHistory(options.app, options.env, query), (page) => {
         const table = renderValuesHistory(page.items, options.app, options.env, colors);
-        // A server from before paging answers no nextCursor: one page, nothing more to fetch.
-        if (!page.nextCursor) return table;
-        const limit = options.limit === undefined ? '' : ` --limit ${options.limit.trim()}`;
-        return (
-          `${table}\n\nMore versions: pave values history --app ${options.app} --env ${options.env}${limit}` +
-          ` --cursor ${page.nextCursor}`
-        );
+        return withMoreLine(table, page.nextCursor, {
+          items: 'versions',
+          command: `pave values history --app ${options.app} --env ${options.env}`,
+          limit: options.limit,
+        });
       });
     });
 

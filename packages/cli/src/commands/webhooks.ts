@@ -16,7 +16,7 @@ import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
-import { parseLimit } from './paging.ts';
+import { pageQuery, parseLimit, withMoreLine } from './paging.ts';
 
 type CreateOptions = ClientOptions & { url: string; app?: string; events?: string };
 type ListOptions = ClientOptions & { app?: string; limit?: string; cursor?: string };
@@ -130,16 +130,16 @@ export function registerWebhooksCommands(program: Command, io: CliIo): void {
     .action(async (options: ListOptions) => {
       const query = {
         ...(options.app === undefined ? {} : { app: options.app }),
-        ...(options.limit === undefined ? {} : { limit: parseLimit(options.limit, 'webhooks') }),
-        ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
+        ...pageQuery(options, 'webhooks'),
       };
       const { client, output } = await clientFor(options, io);
       output.show(await client.listWebhooks(query), (page) => {
         const table = output.table(page.items, webhookColumns, noWebhooksLine(options.app));
-        if (!page.nextCursor) return table;
-        const app = options.app === undefined ? '' : ` --app ${options.app}`;
-        const limit = options.limit === undefined ? '' : ` --limit ${options.limit.trim()}`;
-        return `${table}\n\nMore webhooks: pave webhooks list${app}${limit} --cursor ${page.nextCursor}`;
+        return withMoreLine(table, page.nextCursor, {
+          items: 'webhooks',
+          command: `pave webhooks list${options.app === undefined ? '' : ` --app ${options.app}`}`,
+          limit: options.limit,
+        });
       });
     });
 
