@@ -412,21 +412,30 @@ describe.each(storeEngines)('webhooks on %s', (engine) => {
     const path = `/webhooks/${created.webhook.id}`;
     let change: Promise<{ statusCode: number }> | undefined;
     let rotation: Promise<{ statusCode: number }> | undefined;
+    let enabling: Promise<{ statusCode: number }> | undefined;
+    await api.store.db
+      .updateTable('webhooks')
+      .set({ enabled: 0, disabled_reason: 'failed 10 times in a row' })
+      .where('id', '=', created.webhook.id)
+      .execute();
     await api.store.transaction(async (tx) => {
       await retireAppWebhooks(tx, 'blog');
       // Asked while the deletion has not committed yet: they wait for it, then find the webhook retired.
       change = as('admin', 'PATCH', path, { url: 'https://hooks.example.com/elsewhere' });
       rotation = as('admin', 'POST', `${path}/rotate-secret`);
+      enabling = as('admin', 'POST', `${path}/enable`);
       await new Promise((resolve) => setTimeout(resolve, 300));
     });
     expect((await change!).statusCode).toBe(404);
     expect((await rotation!).statusCode).toBe(404);
+    expect((await enabling!).statusCode).toBe(404);
     const row = await api.store.db
       .selectFrom('webhooks')
-      .select(['url', 'secret'])
+      .select(['url', 'secret', 'enabled'])
       .where('id', '=', created.webhook.id)
       .executeTakeFirstOrThrow();
     expect(row.url).toBe('https://hooks.example.com/r');
+    expect(Number(row.enabled)).toBe(0);
     // The retired webhook is not the tests' after this one: its row goes.
     await api.store.db.deleteFrom('webhooks').where('id', '=', created.webhook.id).execute();
   });

@@ -543,13 +543,15 @@ export async function deleteDeliveriesBefore(db: Executor, before: string): Prom
  */
 export async function enableWebhook(store: Store, context: RequestContext, id: string): Promise<Webhook> {
   return store.transaction(async (tx) => {
-    const row = await tx.selectFrom('webhooks').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!row) throw webhookNotFound(id);
-    await tx
+    const row = await liveWebhook(tx, id);
+    // Not if its app's deletion retired it meanwhile (PostgreSQL lets the update wait for that to commit).
+    const enabled = await tx
       .updateTable('webhooks')
       .set({ enabled: 1, disabled_reason: null, consecutive_failures: 0 })
       .where('id', '=', id)
-      .execute();
+      .where('retire_after_event_id', 'is', null)
+      .executeTakeFirst();
+    if (Number(enabled.numUpdatedRows) !== 1) throw webhookNotFound(id);
     await recordAudit(tx, context, {
       action: 'webhook.enable',
       target: `webhooks/${id}`,
