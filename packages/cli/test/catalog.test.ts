@@ -163,4 +163,49 @@ describe('pave catalog against a real server', () => {
     expect(json.code, json.stderr).toBe(0);
     expect((JSON.parse(json.stdout) as { items: Entity[] }).items).toHaveLength(5);
   });
+
+  it('list --limit prints a page and the command for the next one', async () => {
+    const first = await pave('catalog', 'list', '--limit', '1', '--portal-url', 'https://pave.example.com');
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/^System\s+shop\s/m);
+    expect(first.stdout).not.toMatch(/^User/m);
+    const more =
+      /^More entities: pave catalog list --portal-url https:\/\/pave\.example\.com --limit 1 --cursor (\S+)$/m.exec(
+        first.stdout,
+      );
+    expect(more, first.stdout).not.toBeNull();
+    const second = await pave('catalog', 'list', '--limit', '1', '--cursor', more![1]!, '-o', 'json');
+    expect(second.code, second.stderr).toBe(0);
+    expect(JSON.parse(second.stdout)).toMatchObject({
+      items: [{ kind: 'User', metadata: { name: 'admin' } }],
+      nextCursor: null,
+    });
+    const bad = await pave('catalog', 'list', '--limit', 'ten');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('--limit');
+  });
+
+  it('export --dir writes every entity when the catalog spans several pages', async () => {
+    // 1 + 120 apps and a user: more than the 100 apps, teams and users of a page.
+    for (let index = 0; index < 120; index++) {
+      const response = await api.call('POST', '/apps', { id: `app-${String(index).padStart(3, '0')}` });
+      expect(response.statusCode, response.body).toBe(201);
+    }
+    const firstPage = await pave('catalog', 'list', '-o', 'json');
+    expect((JSON.parse(firstPage.stdout) as { nextCursor: string | null }).nextCursor).not.toBeNull();
+    const dir = temporaryDir();
+    const result = await pave('catalog', 'export', '--dir', dir);
+    expect(result.code, result.stderr).toBe(0);
+    expect(readdirSync(join(dir, 'apps'))).toHaveLength(121);
+    expect(readdirSync(join(dir, 'apps')).toSorted().at(-1)).toBe('shop');
+    const [location] = await readCatalogFile(join(dir, 'catalog-info.yaml'));
+    expect((location?.spec as { targets: string[] }).targets).toHaveLength(122);
+    const last = await readCatalogFile(join(dir, 'apps', 'app-119', 'catalog-info.yaml'));
+    expect(last.map((entity) => `${entity.kind} ${entity.metadata.name}`)).toEqual(['System app-119']);
+    expect(
+      (await readCatalogFile(join(dir, 'apps', 'shop', 'catalog-info.yaml'))).map((entity) => entity.kind),
+    ).toEqual(['System', 'Component', 'Component', 'Resource']);
+    const org = await readCatalogFile(join(dir, 'org', 'catalog-info.yaml'));
+    expect(org.map((entity) => `${entity.kind} ${entity.metadata.name}`)).toEqual(['User admin']);
+  });
 });

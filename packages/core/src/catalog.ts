@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { DNS_LABEL_PATTERN } from './ids.ts';
+import { pageLimit, pageOf } from './paging.ts';
 
 /*
  * Pave as a Backstage software catalog: `GET /catalog/entities` describes the apps a caller may read as
@@ -11,7 +13,7 @@ import { z } from 'zod';
 /** The `apiVersion` of every entity Pave describes. */
 export const CATALOG_API_VERSION = 'backstage.io/v1alpha1';
 
-/** The entity kinds Pave describes, in the order `GET /catalog/entities` lists them. */
+/** The entity kinds Pave describes, in the order a page of `GET /catalog/entities` lists them. */
 export const CATALOG_KINDS = ['System', 'Component', 'Resource', 'Group', 'User'] as const;
 export type CatalogKind = (typeof CATALOG_KINDS)[number];
 
@@ -106,8 +108,59 @@ export const CatalogEntity = z
   .meta({ id: 'CatalogEntity' });
 export type CatalogEntity = z.infer<typeof CatalogEntity>;
 
-/** `GET /catalog/entities`: where the portal links point. */
+/** How many apps, teams or users a page of `GET /catalog/entities` covers unless `limit` says. */
+export const CATALOG_PAGE_DEFAULT = 100;
+
+/**
+ * The sections `GET /catalog/entities` walks, in this order: apps (by id), then teams (by id), then users
+ * (by username). Teams and users only for callers with user.read.
+ */
+export const CATALOG_SECTIONS = ['apps', 'teams', 'users'] as const;
+export type CatalogSection = (typeof CATALOG_SECTIONS)[number];
+
+/** Where a page of the catalog ended: the section, and the id (or username) of its last app, team or user. */
+export interface CatalogPosition {
+  section: CatalogSection;
+  key: string;
+}
+
+/** The `nextCursor` of a catalog page that ends at `last`: opaque base64url text. */
+export function catalogCursor(last: CatalogPosition): string {
+  const bytes = new TextEncoder().encode(JSON.stringify([last.section, last.key]));
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+}
+
+/** The position a catalog cursor stands for; undefined when `cursor` is not one catalogCursor made. */
+export function parseCatalogCursor(cursor: string): CatalogPosition | undefined {
+  if (cursor.length > 256 || !/^[A-Za-z0-9_-]+$/.test(cursor)) return undefined;
+  try {
+    const binary = atob(cursor.replaceAll('-', '+').replaceAll('_', '/'));
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(
+      Uint8Array.from(binary, (char) => char.charCodeAt(0)),
+    );
+    const value: unknown = JSON.parse(text);
+    if (!Array.isArray(value) || value.length !== 2) return undefined;
+    const [section, key] = value as unknown[];
+    if (!CATALOG_SECTIONS.some((known) => known === section)) return undefined;
+    if (typeof key !== 'string' || !DNS_LABEL_PATTERN.test(key)) return undefined;
+    return { section: section as CatalogSection, key };
+  } catch {
+    return undefined;
+  }
+}
+
+/** `GET /catalog/entities`: which page, and where the portal links point. */
 export const CatalogQuery = z.strictObject({
+  limit: pageLimit('apps, teams or users (not entities)', CATALOG_PAGE_DEFAULT),
+  cursor: z
+    .string()
+    .refine((text) => parseCatalogCursor(text) !== undefined, {
+      message: 'must be the nextCursor value of a previous page',
+    })
+    .optional()
+    .describe('Continue after a previous page: its `nextCursor`.'),
   portalUrl: z
     .url({ protocol: /^https?$/, message: 'must be an http(s) URL, e.g. https://pave.example.com' })
     .optional()
@@ -115,8 +168,10 @@ export const CatalogQuery = z.strictObject({
 });
 export type CatalogQuery = z.infer<typeof CatalogQuery>;
 
-/** Every entity the caller may read, in CATALOG_KINDS order, then by name. */
-export const CatalogEntityList = z
-  .object({ items: z.array(CatalogEntity) })
-  .meta({ id: 'CatalogEntityList' });
+/**
+ * A page of the catalog: the entities of up to `limit` apps (each app's System, Components and Resources),
+ * then of teams (a Group each) and users (a User each) when the apps run out; within a page in CATALOG_KINDS
+ * order, then by name. `nextCursor` fetches the next page, null on the last.
+ */
+export const CatalogEntityList = pageOf(CatalogEntity).meta({ id: 'CatalogEntityList' });
 export type CatalogEntityList = z.infer<typeof CatalogEntityList>;

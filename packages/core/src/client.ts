@@ -643,7 +643,10 @@ export class PaveClient {
     return this.request<void>('DELETE', `/apps/${encodeURIComponent(app)}/rules/${encodeURIComponent(id)}`);
   }
 
-  /** The Backstage catalog entities the caller may read (`pave catalog`): see docs/backstage.md. */
+  /**
+   * A page of the Backstage catalog entities the caller may read (`pave catalog`): see docs/backstage.md.
+   * `nextCursor` fetches the next page (allPages reads them all).
+   */
   listCatalogEntities(query: CatalogQuery = {}) {
     return this.request<CatalogEntityList>('GET', '/catalog/entities', { query });
   }

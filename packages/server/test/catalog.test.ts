@@ -211,6 +211,144 @@ describe.each(storeEngines)(
     it('shows a user without a role on an app none of its entities', async () => {
       expect(await entitiesAs(bobToken)).toEqual([]);
     });
+
+    describe('a page at a time', () => {
+      /** carol is a viewer of a2 and a5 only; a1..a5 sort before shop. */
+      let carolToken: string;
+      const label = (entity: CatalogEntity) => `${entity.kind} ${entity.metadata.name}`;
+      /** The app, team or user an entity is about: what `limit` counts. */
+      const unitOf = (entity: CatalogEntity) =>
+        entity.metadata.annotations['pave.dev/app'] ?? `${entity.kind} ${entity.metadata.name}`;
+      /** Every page as `token`, following nextCursor. */
+      const pagesAs = async (token: string, query: string): Promise<CatalogEntity[][]> => {
+        const pages: CatalogEntity[][] = [];
+        let cursor: string | null = null;
+        do {
+          const response = await as(token, `/catalog/entities?${query}${cursor ? `&cursor=${cursor}` : ''}`);
+          expect(response.statusCode, response.body).toBe(200);
+          const page = response.json() as { items: CatalogEntity[]; nextCursor: string | null };
+          pages.push(page.items);
+          cursor = page.nextCursor;
+        } while (cursor !== null && pages.length < 50);
+        expect(cursor).toBeNull();
+        return pages;
+      };
+
+      beforeAll(async () => {
+        const ok = async (method: 'POST' | 'PUT', url: string, body?: object) => {
+          const response = await api.call(method, url, body);
+          expect(response.statusCode, response.body).toBeLessThan(300);
+          return response.json() as { id: string };
+        };
+        for (const app of ['a4', 'a2', 'a5', 'a1', 'a3']) await ok('POST', '/apps', { id: app });
+        await ok('POST', '/apps/a3/envs', { id: 'dev', type: 'development' });
+        for (const team of ['qa', 'ops']) await ok('POST', '/teams', { id: team });
+        await ok('POST', '/roles', { role: 'owner', team: 'ops', app: 'a1' });
+        const carol = await ok('POST', '/users', { username: 'carol' });
+        await ok('PUT', '/teams/qa/members/carol');
+        await ok('POST', '/roles', { role: 'viewer', user: 'carol', app: 'a2' });
+        await ok('POST', '/roles', { role: 'viewer', user: 'carol', app: 'a5' });
+        carolToken = (await insertToken(api.store.db, { id: carol.id, username: 'carol' }, 'test', null))
+          .token;
+      });
+
+      it('walks apps, then teams, then users, limit of them a page, with no gap or repeat', async () => {
+        const [whole] = await pagesAs(api.token, 'limit=500');
+        const units = [...new Set(whole!.map(unitOf))];
+        // 6 apps, 3 teams (ops, qa, web), 4 users (admin, alice, bob, carol).
+        expect(units).toHaveLength(13);
+        for (const limit of [1, 2, 4, 5, 12, 13]) {
+          const pages = await pagesAs(api.token, `limit=${limit}`);
+          expect(pages, `limit=${limit}`).toHaveLength(Math.ceil(13 / limit));
+          const pageUnits = pages.map((page) => [...new Set(page.map(unitOf))]);
+          for (const [index, page] of pageUnits.entries()) {
+            expect(page.length, `limit=${limit} page ${index}`).toBe(
+              index < pages.length - 1 ? limit : 13 - limit * (pages.length - 1),
+            );
+          }
+          // An app's entities are all on one page; every unit is on exactly one page.
+          expect(pageUnits.flat().toSorted(), `limit=${limit}`).toEqual(units.toSorted());
+          // Apps (by id), then teams, then users, across pages.
+          expect(pageUnits.flat(), `limit=${limit}`).toEqual([
+            'a1',
+            'a2',
+            'a3',
+            'a4',
+            'a5',
+            'shop',
+            'Group ops',
+            'Group qa',
+            'Group web',
+            'User admin',
+            'User alice',
+            'User bob',
+            'User carol',
+          ]);
+          // The same entities, each as the one big page describes it (owners, lifecycle, dependsOn, members).
+          const paged = pages.flat();
+          expect(paged.map(label).toSorted(), `limit=${limit}`).toEqual(whole!.map(label).toSorted());
+          for (const entity of paged) {
+            expect(entity, label(entity)).toEqual(whole!.find((other) => label(other) === label(entity)));
+          }
+        }
+        const [, second] = await pagesAs(api.token, 'limit=1');
+        expect(find(second!, 'System', 'a2')?.spec).toEqual({ owner: 'user:default/admin' });
+        const [first] = await pagesAs(api.token, 'limit=1');
+        expect(find(first!, 'System', 'a1')?.spec).toEqual({ owner: 'group:default/ops' });
+      });
+
+      it('keeps portalUrl on every page', async () => {
+        const pages = await pagesAs(api.token, 'limit=2&portalUrl=https://pave.example.com');
+        for (const entity of pages.flat()) {
+          for (const link of entity.metadata.links ?? []) {
+            expect(link.url).toMatch(/^https:\/\/pave\.example\.com\/#\/apps\//);
+          }
+        }
+        expect(find(pages[2]!, 'System', 'a5')?.metadata.links).toEqual([
+          { url: 'https://pave.example.com/#/apps/a5', title: 'a5 in Pave' },
+        ]);
+      });
+
+      it("shows a viewer only its apps' entities, full pages, and no Group or User on any page", async () => {
+        const pages = await pagesAs(carolToken, 'limit=1');
+        expect(pages.map((page) => page.map(label))).toEqual([['System a2'], ['System a5']]);
+        const owner = await pagesAs(aliceToken, 'limit=1');
+        expect(owner).toHaveLength(1);
+        expect(owner[0]!.map(unitOf)).toEqual(Array(owner[0]!.length).fill('shop'));
+        expect(await pagesAs(bobToken, 'limit=1')).toEqual([[]]);
+      });
+
+      it('refuses a cursor that is not a nextCursor and a limit out of 1..500', async () => {
+        const cursorOf = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+        for (const cursor of [
+          'abc',
+          'shop',
+          cursorOf(['apps']),
+          cursorOf(['groups', 'web']),
+          cursorOf(['apps', 'Not A Label']),
+          cursorOf({ section: 'apps', key: 'shop' }),
+          Buffer.from('not json').toString('base64url'),
+          '%2B%2B',
+        ]) {
+          const response = await as(api.token, `/catalog/entities?cursor=${cursor}`);
+          expect(response.statusCode, cursor).toBe(400);
+          expect(response.json().errors, cursor).toEqual([
+            expect.objectContaining({
+              path: 'query.cursor',
+              message: 'must be the nextCursor value of a previous page',
+            }),
+          ]);
+        }
+        for (const limit of [0, 501, -1]) {
+          const response = await as(api.token, `/catalog/entities?limit=${limit}`);
+          expect(response.statusCode, `limit=${limit}`).toBe(400);
+          expect(JSON.stringify(response.json())).toContain('limit');
+        }
+        const valid = await as(api.token, `/catalog/entities?limit=1&cursor=${cursorOf(['users', 'alice'])}`);
+        expect(valid.statusCode, valid.body).toBe(200);
+        expect((valid.json() as { items: CatalogEntity[] }).items.map(label)).toEqual(['User bob']);
+      });
+    });
   },
 );
 

@@ -2,11 +2,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
-import { CATALOG_ANNOTATIONS, CATALOG_API_VERSION, type CatalogEntity } from '@pave/core';
+import { CATALOG_ANNOTATIONS, CATALOG_API_VERSION, allPages, type CatalogEntity } from '@pave/core';
 import type { CliIo } from '../io.ts';
 import type { Column } from '../output/table.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
+import { pageQuery, withMoreLine } from './paging.ts';
 
 const entityColumns: Column<CatalogEntity>[] = [
   { header: 'kind', value: (entity) => entity.kind },
@@ -84,17 +85,36 @@ export function registerCatalogCommands(program: Command, io: CliIo): void {
   addClientOptions(
     catalog
       .command('list')
-      .description('List the catalog entities: kind, name, owner and system')
+      .description(
+        'List the catalog entities: kind, name, owner and system, a page at a time (apps, then teams, then users)',
+      )
+      .option(
+        '--limit <n>',
+        'the entities of at most this many apps, teams or users (100 unless given; the server caps it at 500)',
+      )
+      .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)')
       .option('--portal-url <url>', "the portal's URL for entity links (default: the server's URL)"),
   )
-    .addHelpText('after', examples('pave catalog list', 'pave catalog list -o json'))
-    .action(async (options: ClientOptions & { portalUrl?: string }) => {
+    .addHelpText(
+      'after',
+      examples('pave catalog list', 'pave catalog list --limit 20', 'pave catalog list -o json'),
+    )
+    .action(async (options: ClientOptions & { portalUrl?: string; limit?: string; cursor?: string }) => {
       const { client, output } = await clientFor(options, io);
-      const list = await client.listCatalogEntities(
-        options.portalUrl === undefined ? {} : { portalUrl: options.portalUrl },
-      );
-      output.show(list, (body) =>
-        output.table(body.items, entityColumns, 'No entities: you have no role on any app.'),
+      const page = await client.listCatalogEntities({
+        ...pageQuery(options, 'apps, teams or users'),
+        ...(options.portalUrl === undefined ? {} : { portalUrl: options.portalUrl }),
+      });
+      output.show(page, (body) =>
+        withMoreLine(
+          output.table(body.items, entityColumns, 'No entities: you have no role on any app.'),
+          body.nextCursor,
+          {
+            items: 'entities',
+            command: `pave catalog list${options.portalUrl === undefined ? '' : ` --portal-url ${options.portalUrl}`}`,
+            limit: options.limit,
+          },
+        ),
       );
     });
 
@@ -119,10 +139,14 @@ export function registerCatalogCommands(program: Command, io: CliIo): void {
     )
     .action(async (options: ClientOptions & { dir: string; portalUrl?: string }) => {
       const { client, connection, output } = await clientFor(options, io);
-      const list = await client.listCatalogEntities(
-        options.portalUrl === undefined ? {} : { portalUrl: options.portalUrl },
+      // Every page: the files hold the whole catalog.
+      const entities = await allPages((cursor) =>
+        client.listCatalogEntities({
+          ...(cursor === undefined ? {} : { cursor }),
+          ...(options.portalUrl === undefined ? {} : { portalUrl: options.portalUrl }),
+        }),
       );
-      const files = catalogFiles(list.items);
+      const files = catalogFiles(entities);
       const written = [];
       for (const file of files) {
         const path = join(options.dir, ...file.path.split('/'));

@@ -1,11 +1,12 @@
-import { CatalogEntityList, CatalogQuery } from '@pave/core';
+import { CATALOG_PAGE_DEFAULT, CatalogEntityList, CatalogQuery } from '@pave/core';
 import type { ApiServer } from '../app.ts';
 import type { Store } from '../../store/index.ts';
-import { catalogEntities, catalogSnapshot } from '../../domain/catalog.ts';
+import { catalogEntities, catalogPage } from '../../domain/catalog.ts';
 
 /**
  * The Backstage catalog (docs/backstage.md): `GET /catalog/entities` describes the apps the caller may read,
- * their workloads and resources, and (for callers who may list users) teams and users, as Backstage entities.
+ * their workloads and resources, and (for callers who may list users) teams and users, as Backstage entities,
+ * a page at a time: apps, then teams, then users.
  */
 export function catalogRoutes(api: ApiServer, store: Store): void {
   api.get(
@@ -14,12 +15,15 @@ export function catalogRoutes(api: ApiServer, store: Store): void {
       config: { permission: 'catalog.read' },
       schema: {
         tags: ['catalog'],
-        summary: 'List Backstage catalog entities of what the caller may read',
+        summary: 'List Backstage catalog entities of what the caller may read, a page at a time',
         description:
           'A System per app, a Component per workload (`<app>.<workload>`), a Resource per provisioned ' +
           'resource (`<app>.<env>.<address>`), and, for callers with user.read, a Group per team and a ' +
           'User per user. Apps the caller has no role on are left out; no entity holds a secret. Links ' +
-          'point at the portal: `portalUrl`, or the URL the request was sent to.',
+          'point at the portal: `portalUrl`, or the URL the request was sent to. Pages walk apps (by id), ' +
+          'then teams (by id), then users (by username): `limit` counts apps, teams and users, not entities ' +
+          `(${CATALOG_PAGE_DEFAULT} unless given), a page holds all the entities of each of its apps and ` +
+          'continues into the next section when one runs out; `nextCursor` fetches the next page.',
         querystring: CatalogQuery,
         response: { 200: CatalogEntityList },
       },
@@ -29,8 +33,8 @@ export function catalogRoutes(api: ApiServer, store: Store): void {
         /\/+$/,
         '',
       );
-      const snapshot = await catalogSnapshot(store.db, request.pave.actor);
-      return { items: catalogEntities(snapshot, portalUrl) };
+      const { snapshot, nextCursor } = await catalogPage(store.db, request.pave.actor, request.query);
+      return { items: catalogEntities(snapshot, portalUrl), nextCursor };
     },
   );
 }
