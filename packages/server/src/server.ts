@@ -323,7 +323,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     } finally {
       ctx.dispose();
     }
-    await restartStoppedWorkloads(store, runtime, logger, worker.replicaId);
+    await restartStoppedWorkloads(store, box, runtime, logger, worker.replicaId);
     worker.start();
     janitor.start();
     webhooks.start();
@@ -377,13 +377,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
  */
 async function restartStoppedWorkloads(
   store: Store,
+  box: SecretBox,
   runtime: RuntimeDriver,
   logger: Logger,
   replicaId: string,
 ): Promise<void> {
   const ctx = driverContext(logger.child({ component: 'restarts' }), AbortSignal.timeout(30_000));
   try {
-    await queueRestarts(store, runtime, ctx, `start:${replicaId}`);
+    await queueRestarts(store, box, runtime, ctx, `start:${replicaId}`);
   } catch (error) {
     logger.error({ err: error }, 'could not look for workloads to restart; they stay as they are');
   } finally {

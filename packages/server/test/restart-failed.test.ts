@@ -108,7 +108,7 @@ describe.each(storeEngines)('restarting an environment whose later deployment fa
     };
     const ctx = driverContext(logger, AbortSignal.timeout(10_000));
     try {
-      const queued = await queueRestarts(api.store, stopped, ctx, 'start:test');
+      const queued = await queueRestarts(api.store, api.box, stopped, ctx, 'start:test');
       return { queued, warnings };
     } finally {
       ctx.dispose();

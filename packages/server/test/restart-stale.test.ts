@@ -163,7 +163,7 @@ describe.each(storeEngines)('a restart the environment moved on from on %s', (en
     };
     const ctx = driverContext(pino({ level: 'silent' }), AbortSignal.timeout(10_000));
     try {
-      const queued = await queueRestarts(api.store, stopped, ctx, 'start:test');
+      const queued = await queueRestarts(api.store, api.box, stopped, ctx, 'start:test');
       expect(queued.map((deployment) => deployment.envId)).toEqual(['dev']);
     } finally {
       ctx.dispose();
@@ -201,7 +201,7 @@ describe.each(storeEngines)('a restart the environment moved on from on %s', (en
     const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
     const ctx = driverContext(logger, AbortSignal.timeout(10_000));
     try {
-      const queued = await queueRestarts(api.store, stopped, ctx, 'start:test');
+      const queued = await queueRestarts(api.store, api.box, stopped, ctx, 'start:test');
       expect(queued.map((deployment) => deployment.envId)).toEqual(['dev']);
     } finally {
       ctx.dispose();
@@ -225,7 +225,7 @@ describe.each(storeEngines)('a restart the environment moved on from on %s', (en
     lines.length = 0;
     const again = driverContext(logger, AbortSignal.timeout(10_000));
     try {
-      const queued = await queueRestarts(api.store, silent, again, 'start:test');
+      const queued = await queueRestarts(api.store, api.box, silent, again, 'start:test');
       expect(queued.map((deployment) => deployment.envId)).toEqual(['dev']);
     } finally {
       again.dispose();

@@ -21,7 +21,8 @@ class RotatingDatabaseDriver implements ResourceDriver {
   }
   async diff(_id: string, olds: ResourceInputs, news: ResourceInputs): Promise<ResourceDiff> {
     const replace = olds.params.size !== news.params.size;
-    const changes = replace || olds.params.rotation !== news.params.rotation;
+    const changes =
+      replace || olds.params.rotation !== news.params.rotation || olds.params.label !== news.params.label;
     return { changes, replace, changedProperties: replace ? ['params.size'] : [] };
   }
   async create(): Promise<{ id: string; outputs: ResourceOutputs }> {
@@ -30,8 +31,14 @@ class RotatingDatabaseDriver implements ResourceDriver {
     this.accounts.set(id, outputs);
     return { id, outputs };
   }
-  async update(id: string): Promise<{ outputs: ResourceOutputs }> {
-    const outputs = this.outputs();
+  async update(
+    id: string,
+    olds: ResourceInputs,
+    news: ResourceInputs,
+  ): Promise<{ outputs: ResourceOutputs }> {
+    // Only a new rotation makes a new password; a new label keeps it.
+    const kept = this.accounts.get(id);
+    const outputs = kept && olds.params.rotation === news.params.rotation ? kept : this.outputs();
     this.accounts.set(id, outputs);
     return { outputs };
   }
@@ -49,7 +56,7 @@ class RotatingDatabaseDriver implements ResourceDriver {
 }
 
 /** A workload that uses a `partner-account` with `params`, or none. */
-const workload = (params?: { size: string; rotation: number }): ScoreWorkload => ({
+const workload = (params?: { size: string; rotation: number; label?: string }): ScoreWorkload => ({
   apiVersion: 'score.dev/v1b1',
   metadata: { name: 'api' },
   containers: { main: { image: 'node:20' } },
@@ -102,6 +109,18 @@ describe.each(storeEngines)('the secrets of a replaced, updated or deleted resou
 
     // Updated in place with a new password.
     await deploy(workload({ size: 'large', rotation: 2 }));
+    expect(await secrets()).toEqual(['password-1-x9', 'password-2-x9', 'password-3-x9']);
+
+    // Updated in place, the password kept: nothing more is retired.
+    const retiredRows = () =>
+      api.store.db
+        .selectFrom('retired_resource_secrets')
+        .select('address')
+        .where('app_id', '=', 'shop')
+        .execute();
+    const before = (await retiredRows()).length;
+    await deploy(workload({ size: 'large', rotation: 2, label: 'renamed' }));
+    expect((await retiredRows()).length).toBe(before);
     expect(await secrets()).toEqual(['password-1-x9', 'password-2-x9', 'password-3-x9']);
 
     // Deleted: the workload no longer uses it.

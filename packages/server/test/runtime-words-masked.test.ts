@@ -1,6 +1,10 @@
 import type { DeploymentDetail } from '@pave/core';
 import type { LogLine, ReadyResult, RenderedWorkload, RuntimeDriver, WorkloadStatus } from '@pave/plugin-api';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { driverContext } from '../src/domain/deployments/orchestrator.ts';
+import { queueRestarts } from '../src/domain/deployments/restart.ts';
 import { storeEngines } from '../../../test/support/stores.ts';
 import { openDeployingApi, type DeployingApi } from './support/deploying-api.ts';
 
@@ -36,7 +40,7 @@ class QuotingRuntime implements RuntimeDriver {
   readonly name = 'quoting';
   lastEnv = '';
   hash = '';
-  fails = { status: false, remove: false, ready: false };
+  fails = { status: false, remove: false, ready: false, destroy: false };
 
   async deploy(_target: unknown, workload: RenderedWorkload): Promise<void> {
     this.lastEnv = JSON.stringify(workload.containers[0]?.env);
@@ -64,7 +68,9 @@ class QuotingRuntime implements RuntimeDriver {
       },
     ];
   }
-  async destroy(): Promise<void> {}
+  async destroy(): Promise<void> {
+    if (this.fails.destroy) throw new Error(`cannot remove the containers (env ${this.lastEnv})`);
+  }
   async *logs(): AsyncIterable<LogLine> {
     yield* [];
     throw new Error(`cannot read the logs of the container (env ${this.lastEnv})`);
@@ -78,9 +84,20 @@ describe.each(storeEngines)('what a runtime says about workloads it was given se
   let api: DeployingApi;
   let viewer: string;
   const runtime = new QuotingRuntime();
+  /** What the server logs, a line a chunk. */
+  const logged: string[] = [];
+  const logger = pino(
+    { level: 'info' },
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logged.push(chunk.toString('utf8'));
+        done();
+      },
+    }),
+  );
 
   beforeAll(async () => {
-    api = await openDeployingApi(engine, { runtime, worker: true });
+    api = await openDeployingApi(engine, { runtime, worker: true, logger, api: { loggerInstance: logger } });
     for (const [method, url, payload] of [
       ['POST', '/apps', { id: 'shop' }],
       ['POST', '/apps/shop/envs', { id: 'dev', type: 'development' }],
@@ -157,5 +174,33 @@ describe.each(storeEngines)('what a runtime says about workloads it was given se
     const rollback = JSON.stringify(failed.journal.filter((entry) => entry.step === 'rollback'));
     expect(rollback).toContain('cannot stop the container');
     expect(leaks(JSON.stringify(failed)), rollback).toBe(false);
+  });
+
+  it('masks them in the server log when the runtime cannot tell what runs at start', async () => {
+    runtime.fails.status = true;
+    try {
+      const ctx = driverContext(logger, AbortSignal.timeout(10_000));
+      await queueRestarts(api.store, api.box, runtime, ctx, 'start:test');
+      ctx.dispose();
+    } finally {
+      runtime.fails.status = false;
+    }
+    const lines = logged.filter((line) => line.includes('cannot tell whether the workloads'));
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.join('')).toContain('cannot inspect the container');
+    expect(leaks(logged.join('')), lines.join('')).toBe(false);
+  });
+
+  it('masks them in the server log when an environment is deleted and its workloads cannot be removed', async () => {
+    runtime.fails.destroy = true;
+    try {
+      const deleted = await api.call('DELETE', '/apps/shop/envs/dev');
+      expect(deleted.statusCode, deleted.body).toBe(204);
+    } finally {
+      runtime.fails.destroy = false;
+    }
+    const lines = logged.filter((line) => line.includes('could not remove workloads'));
+    expect(lines.join('')).toContain('cannot remove the containers');
+    expect(leaks(logged.join('')), lines.join('')).toBe(false);
   });
 });

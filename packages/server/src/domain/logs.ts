@@ -5,6 +5,7 @@ import type { DriverContext, LogLine, RuntimeDriver, RuntimeTarget } from '@pave
 import { NotFoundError } from '@pave/core';
 import type { SecretBox } from '../secrets/secret-box.ts';
 import type { Executor } from '../store/index.ts';
+import { maskSecrets } from './resources/masking.ts';
 import { resourceRows, storedOutputs } from './resources/provision.ts';
 import { latestValuesVersion, type ValuesContent } from './values.ts';
 
@@ -196,4 +197,22 @@ export async function environmentSecrets(
       ...retiredSecrets.flatMap((retiredOutputs) => Object.values(retiredOutputs)),
     ]),
   ];
+}
+
+/** What is said instead of a runtime's words whose secrets could not be read to mask them. */
+export const WORDS_WITHHELD =
+  "(the runtime's words are withheld: the environment's secrets could not be read to mask them)";
+
+/**
+ * Masks what a runtime says about `target`'s workloads (an error, a status detail, a log line), which may
+ * quote the environment they were given, with every secret environmentSecrets knows; when those cannot be
+ * read (the store gone), every text becomes WORDS_WITHHELD. Never rejects.
+ */
+export async function environmentMasker(
+  box: SecretBox,
+  db: Executor,
+  target: { app: string; env: string },
+): Promise<(text: string) => string> {
+  const secrets = await environmentSecrets(box, db, target).catch(() => null);
+  return (text) => (secrets === null ? WORDS_WITHHELD : maskSecrets(text, secrets));
 }

@@ -6,8 +6,8 @@ import type { DriverContext, RuntimeDriver, RuntimeTarget } from '@pave/plugin-a
 import type { DeploymentKind } from '@pave/core';
 import type { Store } from '../../store/index.ts';
 import { systemContext } from '../context.ts';
-import { environmentSecrets } from '../logs.ts';
-import { maskSecrets, maskingLogger } from '../resources/masking.ts';
+import { environmentMasker } from '../logs.ts';
+import { maskingLogger } from '../resources/masking.ts';
 import { recordEvent } from '../events.ts';
 import {
   deploymentToRun,
@@ -128,22 +128,30 @@ export function driverContext(
   };
 }
 
-/** Stops and removes the workloads of deleted environments; a failure is logged, not reported to the caller. */
+/**
+ * Stops and removes the workloads of deleted environments; a failure is logged, not reported to the caller.
+ * What the runtime says (its error, its log lines) may quote the environment the workloads were given: it is
+ * logged through the mask `maskerOf` gives (see environmentMasker).
+ */
 export async function destroyWorkloads(
   runtime: RuntimeDriver | undefined,
   logger: LevelLogger,
   targets: Array<{ app: string; env: string }>,
+  maskerOf: (target: { app: string; env: string }) => Promise<(text: string) => string>,
 ): Promise<void> {
   if (!runtime) return;
-  const ctx = driverContext(logger, AbortSignal.timeout(60_000));
-  try {
-    for (const target of targets) {
+  for (const target of targets) {
+    const mask = await maskerOf(target);
+    const ctx = driverContext(maskingLogger(logger, mask), AbortSignal.timeout(60_000));
+    try {
       await runtime
         .destroy(target, ctx)
-        .catch((error: unknown) => logger.error({ err: error, ...target }, 'could not remove workloads'));
+        .catch((error: unknown) =>
+          logger.error({ ...target, error: mask((error as Error).message) }, 'could not remove workloads'),
+        );
+    } finally {
+      ctx.dispose();
     }
-  } finally {
-    ctx.dispose();
   }
 }
 
@@ -157,7 +165,10 @@ export function environmentTeardown(
   logger: LevelLogger,
 ): EnvironmentTeardown {
   return {
-    workloads: (target) => destroyWorkloads(runtime, logger, [target]),
+    workloads: (target) =>
+      destroyWorkloads(runtime, logger, [target], async (at) =>
+        resources ? environmentMasker(resources.box, resources.store.db, at) : (text) => text,
+      ),
     async resources(target) {
       if (!resources) return;
       const ctx = driverContext(logger, AbortSignal.timeout(600_000));
@@ -455,8 +466,8 @@ async function stopStarted(
   logger: Logger,
   note: JournalNote,
 ): Promise<boolean> {
-  const secrets = await environmentSecrets(deps.box, deps.store.db, target);
-  const mask = (text: string) => maskSecrets(text, secrets);
+  // Unreadable secrets (the store gone) withhold the runtime's words, and still stop the workloads.
+  const mask = await environmentMasker(deps.box, deps.store.db, target);
   const ctx = driverContext(
     maskingLogger(logger.child({ step: 'rollback' }), mask),
     AbortSignal.timeout(60_000),

@@ -9,6 +9,7 @@ import { SYSTEM_ACTORS } from '@pave/core';
 import type { Executor, Store } from '../../store/index.ts';
 import { now, systemContext } from '../context.ts';
 import { isDeletionOwner } from '../environments.ts';
+import { environmentMasker } from '../logs.ts';
 import { LOCAL_TARGET } from '../targets.ts';
 import { planResources, type ResourceDriverRegistry } from '../resources/provision.ts';
 import type { SecretBox } from '../../secrets/secret-box.ts';
@@ -51,6 +52,7 @@ interface Candidate {
  */
 export async function queueRestarts(
   store: Store,
+  box: SecretBox,
   runtime: RuntimeDriver,
   ctx: DriverContext,
   requestId: string,
@@ -80,10 +82,12 @@ export async function queueRestarts(
       if (statuses === undefined) throw unknown ?? new Error('the runtime answered nothing');
       stopped = await stoppedWorkloads(store.db, candidate, statuses);
     } catch (error) {
+      // The runtime's words may quote the environment the workloads were given.
+      const mask = await environmentMasker(box, store.db, candidate);
       ctx.logger.warn('cannot tell whether the workloads of an environment run; not restarting them', {
         app,
         env,
-        error: (error as Error).message,
+        error: mask((error as Error).message),
       });
       continue;
     }

@@ -2,8 +2,7 @@ import type { EnvironmentStatus } from '@pave/core';
 import type { RuntimeDriver } from '@pave/plugin-api';
 import type { SecretBox } from '../../secrets/secret-box.ts';
 import type { Store } from '../../store/index.ts';
-import { environmentSecrets } from '../logs.ts';
-import { maskSecrets } from '../resources/masking.ts';
+import { environmentMasker } from '../logs.ts';
 import { environmentRow } from '../environments.ts';
 import { LOCAL_TARGET } from '../targets.ts';
 import { servedRoutes } from '../resources/routes.ts';
@@ -75,9 +74,9 @@ export async function environmentStatus(
   // The runtime's words about the workloads may quote their environment: masked, for everyone who may read
   // the status (whoever may reveal the secrets reads them elsewhere). Looked up only when there are some.
   if (options.box && (unreachable !== null || workloads.some((w) => w.detail))) {
-    const secrets = await environmentSecrets(options.box, store.db, target);
-    if (unreachable !== null) unreachable = maskSecrets(unreachable, secrets);
-    workloads = workloads.map((w) => (w.detail ? { ...w, detail: maskSecrets(w.detail, secrets) } : w));
+    const mask = await environmentMasker(options.box, store.db, target);
+    if (unreachable !== null) unreachable = mask(unreachable);
+    workloads = workloads.map((w) => (w.detail ? { ...w, detail: mask(w.detail) } : w));
   }
   if (unreachable !== null) {
     logger.warn({ app, env, target: targetId, error: unreachable }, 'the runtime target cannot be reached');

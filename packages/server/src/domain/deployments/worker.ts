@@ -11,6 +11,7 @@ import {
   runDeployment,
   type OrchestratorDeps,
 } from './orchestrator.ts';
+import { environmentMasker } from '../logs.ts';
 import { failedChangeOf, journal, leaseFence, pendingDeployment, type LeaseFence } from './records.ts';
 import { releaseStateLocks } from '../resources/state.ts';
 import { releaseEnvironmentLease } from '../environments.ts';
@@ -39,6 +40,13 @@ export class DeploymentWorker {
   private ticking = false;
 
   constructor(private readonly deps: OrchestratorDeps & { logger: Logger }) {}
+
+  /**
+   * The mask of what the runtime says about an environment's workloads: the secrets of its values versions
+   * (kept after its deletion; its resources' are gone with it).
+   */
+  private readonly maskerOf = (target: { app: string; env: string }) =>
+    environmentMasker(this.deps.box, this.deps.store.db, target);
 
   start(): void {
     this.timer = setInterval(() => this.poke(), POLL_MS);
@@ -210,7 +218,7 @@ export class DeploymentWorker {
           if (!(await this.environmentExists(app, env))) {
             // Deleted while it deployed: take down whatever the run started after the deletion removed it.
             this.deps.logger.warn({ app, env, deployment: id }, 'environment deleted during a deployment');
-            await destroyWorkloads(this.deps.runtime, this.deps.logger, [{ app, env }]);
+            await destroyWorkloads(this.deps.runtime, this.deps.logger, [{ app, env }], this.maskerOf);
             break;
           }
           const interrupted = error instanceof DeploymentInterrupted;
@@ -272,7 +280,7 @@ export class DeploymentWorker {
           await this.releaseStateLocks(fence, app, env, id).catch(() => undefined);
         }
         if (!(await this.environmentExists(app, env))) {
-          await destroyWorkloads(this.deps.runtime, this.deps.logger, [{ app, env }]);
+          await destroyWorkloads(this.deps.runtime, this.deps.logger, [{ app, env }], this.maskerOf);
           break;
         }
       }

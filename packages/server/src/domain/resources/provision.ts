@@ -803,6 +803,22 @@ export async function provisionResources(
     secret_names: JSON.stringify(Object.keys(outputs.secrets).sort()),
     updated_at: now(),
   });
+  /**
+   * Whether `sealed` (secret outputs, sealed anew, so never the same text) holds other secrets than the record
+   * at `address`: only then are its secrets retired, not at every update that keeps them.
+   */
+  const secretsChange = async (db: Executor, address: string, sealed: string) => {
+    const row = await db
+      .selectFrom('resources')
+      .select('output_secrets')
+      .where('app_id', '=', target.app)
+      .where('env_id', '=', target.env)
+      .where('address', '=', address)
+      .executeTakeFirst();
+    if (!row) return false;
+    const [before, after] = await Promise.all([box.decrypt(row.output_secrets), box.decrypt(sealed)]);
+    return before !== after;
+  };
   /** Updates the record at `address`, only as `read` read it when given; resolves true when it did. */
   const updateRow = async (
     address: string,
@@ -810,7 +826,7 @@ export async function provisionResources(
     db: Executor,
     read?: Selectable<ResourcesTable>,
   ) => {
-    if (fields.output_secrets !== undefined) {
+    if (fields.output_secrets !== undefined && (await secretsChange(db, address, fields.output_secrets))) {
       await retireSecrets(db, target, address, read === undefined ? undefined : asRead(read));
     }
     const updated = await db

@@ -26,6 +26,7 @@ import { driverContext, type EnvironmentTargets } from '../../domain/deployments
 import { environmentStatus } from '../../domain/deployments/status.ts';
 import {
   environmentLogs,
+  environmentMasker,
   environmentSecrets,
   environmentSecretsMark,
   requireLoggedWorkload,
@@ -314,12 +315,7 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
           // The runtime's error may quote the workloads' environment: masked for everyone, in the log too.
           const { box } = deps;
           const said = (error as Error).message;
-          const message = box
-            ? await environmentSecrets(box, store.db, { app, env }).then(
-                (secrets) => maskSecrets(said, secrets),
-                () => "reading the logs failed (the runtime's words are withheld: they could not be masked)",
-              )
-            : said;
+          const message = box ? (await environmentMasker(box, store.db, { app, env }))(said) : said;
           request.log.error({ error: message }, 'log stream failed');
           reply.raw.write(`event: error\ndata: ${JSON.stringify({ message })}\n\n`);
         }
