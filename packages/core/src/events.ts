@@ -118,6 +118,25 @@ export const EVENT_DATA = {
     definition: z.string(),
     change: z.enum(['created', 'updated', 'deleted']),
   }),
+  'policy.changed': z.object({
+    policy: z.string(),
+    change: z.enum(['created', 'updated', 'deleted']),
+  }),
+  'profile.changed': z.object({
+    profile: z.string(),
+    version: z.number().int().describe('Its version after the change (before it, when deleted).'),
+    change: z.enum(['created', 'updated', 'deleted']),
+  }),
+  'template.changed': z.object({
+    template: z.string(),
+    version: z.number().int().describe('The version applied (the latest, when deleted with every version).'),
+    change: z.enum(['created', 'updated', 'deleted']),
+  }),
+  'env-type.changed': z.object({
+    type: z.string(),
+    change: z.enum(['created', 'updated']),
+    fields: z.array(z.string()).describe('The fields that changed (every field given, when created).'),
+  }),
 } as const;
 
 /** Every event type. */

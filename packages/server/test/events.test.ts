@@ -33,6 +33,17 @@ const workload = (name: string) => ({
   dir: '/srv/app',
 });
 
+/** The org-wide event types every signed-in caller may read: the platform team's lists are everyone's to see. */
+const READ_BY_EVERYONE = new Set([
+  'policy.changed',
+  'profile.changed',
+  'template.changed',
+  'env-type.changed',
+]);
+
+/** Whether an event is about an app, not org-wide. */
+const aboutApps = (event: PaveEvent) => event.app !== null;
+
 describe.each(storeEngines)('the event stream on %s', (engine) => {
   let api: DeployingApi;
   let viewer: string;
@@ -251,6 +262,71 @@ describe.each(storeEngines)('the event stream on %s', (engine) => {
     expect(await events(`?after=${before}`, viewer)).toEqual([]);
   });
 
+  it("records the platform team's policy, profile, template and environment type changes, for everyone to read", async () => {
+    const before = (await events('?limit=1000')).at(-1)!.id;
+    const policy = {
+      id: 'pinned-images',
+      severity: 'warn',
+      message: 'pin images',
+      each: 'container',
+      rule: 'container.image != ""',
+    };
+    const profile = {
+      id: 'two-replicas',
+      criteria: [{ envType: 'production' }],
+      patches: [{ target: { kind: 'Deployment' }, ops: [{ op: 'add', path: '/spec/replicas', value: 2 }] }],
+    };
+    const template = {
+      id: 'tiny',
+      title: 'Tiny',
+      parameters: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+      files: [{ path: 'README.md', content: '# {{ name }}\n' }],
+    };
+    const changes: Array<[string, string, object | undefined]> = [
+      ['POST', '/policies/apply', { policies: [policy] }],
+      ['POST', '/policies/apply', { policies: [{ ...policy, message: 'pin your images' }] }],
+      ['POST', '/policies/apply', { policies: [{ ...policy, message: 'pin your images' }] }],
+      ['DELETE', '/policies/pinned-images', undefined],
+      ['POST', '/profiles/apply', { profiles: [profile] }],
+      ['DELETE', '/profiles/two-replicas', undefined],
+      ['POST', '/templates', template],
+      ['POST', '/templates', { ...template, title: 'Tiny, again' }],
+      ['DELETE', '/templates/tiny', undefined],
+      ['POST', '/env-types', { id: 'soak', description: 'long tests' }],
+      ['PATCH', '/env-types/soak', { minReadySeconds: 120 }],
+      ['PATCH', '/env-types/soak', { minReadySeconds: 120 }],
+    ];
+    for (const [method, url, body] of changes) {
+      const response = await api.call(method as 'POST', url, body);
+      expect(response.statusCode, `${method} ${url}: ${response.body}`).toBeLessThan(300);
+    }
+    const expected = [
+      ['policy.changed', null, { policy: 'pinned-images', change: 'created' }],
+      ['policy.changed', null, { policy: 'pinned-images', change: 'updated' }],
+      ['policy.changed', null, { policy: 'pinned-images', change: 'deleted' }],
+      ['profile.changed', null, { profile: 'two-replicas', version: 1, change: 'created' }],
+      ['profile.changed', null, { profile: 'two-replicas', version: 1, change: 'deleted' }],
+      ['template.changed', null, { template: 'tiny', version: 1, change: 'created' }],
+      ['template.changed', null, { template: 'tiny', version: 2, change: 'updated' }],
+      ['template.changed', null, { template: 'tiny', version: 2, change: 'deleted' }],
+      [
+        'env-type.changed',
+        null,
+        {
+          type: 'soak',
+          change: 'created',
+          fields: ['description', 'restricted', 'requiresApproval', 'minReadySeconds'],
+        },
+      ],
+      ['env-type.changed', null, { type: 'soak', change: 'updated', fields: ['minReadySeconds'] }],
+    ];
+    const recorded = await events(`?after=${before}`);
+    expect(recorded.map((e) => [e.type, e.app, e.data])).toEqual(expected);
+    // vera views blog only, and reads what everyone may: these too.
+    const hers = await events(`?after=${before}`, viewer);
+    expect(hers.map((e) => [e.type, e.app, e.data])).toEqual(expected);
+  });
+
   it('pages with after and limit, oldest first', async () => {
     const all = await events('?limit=1000');
     const first = await as(api.token, '/events?limit=2');
@@ -265,7 +341,10 @@ describe.each(storeEngines)('the event stream on %s', (engine) => {
   it('shows a reader only the events of apps it may read', async () => {
     const seen = await events('?limit=1000', viewer);
     expect(seen.length).toBeGreaterThan(0);
-    expect(new Set(seen.map((e) => e.app))).toEqual(new Set(['blog']));
+    expect(new Set(seen.filter(aboutApps).map((e) => e.app))).toEqual(new Set(['blog']));
+    expect(seen.filter((e) => !aboutApps(e)).map((e) => e.type)).toEqual(
+      seen.filter((e) => READ_BY_EVERYONE.has(e.type)).map((e) => e.type),
+    );
     expect((await as(viewer, '/events?app=shop')).statusCode).toBe(404);
   });
 
@@ -371,7 +450,9 @@ describe.each(storeEngines)('the event stream on %s', (engine) => {
     expect((await events('?app=mine', scoped)).map((e) => `${e.type} ${e.app}/${e.env}`)).toEqual([
       'environment.created mine/dev',
     ]);
-    expect(new Set((await events('?limit=1000', scoped)).map((e) => e.app))).toEqual(new Set(['mine']));
+    expect(new Set((await events('?limit=1000', scoped)).filter(aboutApps).map((e) => e.app))).toEqual(
+      new Set(['mine']),
+    );
     expect((await as(scoped, '/events?app=shop')).statusCode).toBe(404);
   });
 });

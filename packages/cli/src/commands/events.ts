@@ -178,5 +178,13 @@ export function eventSummary(event: PaveEvent): string {
       return `target ${event.data.target} ${event.data.change}`;
     case 'definition.changed':
       return `definition ${event.data.definition} ${event.data.change}`;
+    case 'policy.changed':
+      return `policy ${event.data.policy} ${event.data.change}`;
+    case 'profile.changed':
+      return `profile ${event.data.profile} version ${event.data.version} ${event.data.change}`;
+    case 'template.changed':
+      return `template ${event.data.template} version ${event.data.version} ${event.data.change}`;
+    case 'env-type.changed':
+      return `environment type ${event.data.type} ${event.data.change} (${event.data.fields.join(', ')})`;
   }
 }

@@ -10,6 +10,7 @@ import { isUniqueViolation, type Executor, type Store } from '../store/index.ts'
 import type { Selectable } from 'kysely';
 import type { EnvTypesTable } from '../store/schema.ts';
 import { recordAudit } from './audit.ts';
+import { recordEvent } from './events.ts';
 import { now, type RequestContext } from './context.ts';
 import { DEFAULT_CONFIG_PAGE, type IdPageRequest } from './config-pages.ts';
 
@@ -98,6 +99,15 @@ export async function createEnvType(
           minReadySeconds: row.min_ready_seconds,
         },
       });
+      await recordEvent(tx, context, {
+        type: 'env-type.changed',
+        app: null,
+        data: {
+          type: row.id,
+          change: 'created',
+          fields: ['description', 'restricted', 'requiresApproval', 'minReadySeconds'],
+        },
+      });
     });
   } catch (error) {
     if (isUniqueViolation(error)) {
@@ -147,6 +157,13 @@ export async function updateEnvType(
       target: `env-types/${id}`,
       summary: { id, changes },
     });
+    if (Object.keys(changes).length > 0) {
+      await recordEvent(tx, context, {
+        type: 'env-type.changed',
+        app: null,
+        data: { type: id, change: 'updated', fields: Object.keys(changes) },
+      });
+    }
     return after;
   });
 }

@@ -62,6 +62,10 @@ const ORG_EVENT_PERMISSIONS = {
   'role.revoked': 'role.read',
   'target.changed': 'target.read',
   'definition.changed': 'definition.read',
+  'policy.changed': 'policy.read',
+  'profile.changed': 'profile.read',
+  'template.changed': 'template.read',
+  'env-type.changed': 'env-type.read',
   'webhook.disabled': 'webhook.manage-org',
 } as const;
 
@@ -69,8 +73,9 @@ const ORG_EVENT_PERMISSIONS = {
  * What of the stream an actor may read: events of the apps it may read (`app.read`; of their current
  * incarnation only, since an app id deleted and created again is another app; every app's, whole history
  * included, for org admins), and org-wide events (no app) of the types whose subject it may read: target.changed with
- * target.read, definition.changed with definition.read, org and environment-type role changes with role.read
- * on the organisation (admins).
+ * target.read, definition.changed with definition.read, policy.changed, profile.changed, template.changed and
+ * env-type.changed with the read permission of theirs, org and environment-type role changes with role.read on
+ * the organisation (admins).
  */
 export interface EventVisibility {
   allApps: boolean;
@@ -93,7 +98,7 @@ export function eventVisibility(actor: Actor): EventVisibility {
 
 /**
  * Above this many readable apps, a restricted reader's events are read with one query instead of one ordered
- * read per app (SQLite allows at most 500 parts in one compound select; there are at most 5 org-wide types).
+ * read per app (SQLite allows at most 500 parts in one compound select; there are at most 9 org-wide types).
  */
 export const MAX_APP_READS = 200;
 

@@ -22,6 +22,7 @@ import type { Selectable } from 'kysely';
 import type { Executor, Store } from '../store/index.ts';
 import type { PoliciesTable } from '../store/schema.ts';
 import { recordAudit } from './audit.ts';
+import { recordEvent } from './events.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { now, type RequestContext } from './context.ts';
 import { DEFAULT_CONFIG_PAGE, type IdPageRequest } from './config-pages.ts';
@@ -198,6 +199,11 @@ export async function applyPolicies(
         target: `policies/${policy.id}`,
         summary: { id: policy.id, kind: stored.kind, severity: policy.severity, fields: change.fields },
       });
+      await recordEvent(tx, context, {
+        type: 'policy.changed',
+        app: null,
+        data: { policy: policy.id, change: change.action === 'create' ? 'created' : 'updated' },
+      });
     }
     return { applied: !body.dryRun, changes };
   });
@@ -217,6 +223,11 @@ export async function deletePolicy(store: Store, context: RequestContext, id: st
       action: 'policy.delete',
       target: `policies/${id}`,
       summary: { id, kind: row.kind },
+    });
+    await recordEvent(tx, context, {
+      type: 'policy.changed',
+      app: null,
+      data: { policy: id, change: 'deleted' },
     });
   });
 }

@@ -17,6 +17,7 @@ import type { Selectable } from 'kysely';
 import type { Executor, Store } from '../store/index.ts';
 import type { ProfilesTable } from '../store/schema.ts';
 import { recordAudit } from './audit.ts';
+import { recordEvent } from './events.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { now, type RequestContext } from './context.ts';
 import { DEFAULT_CONFIG_PAGE, type IdPageRequest } from './config-pages.ts';
@@ -162,6 +163,11 @@ export async function applyProfiles(
         target: `profiles/${profile.id}`,
         summary: { id: profile.id, version, fields },
       });
+      await recordEvent(tx, context, {
+        type: 'profile.changed',
+        app: null,
+        data: { profile: profile.id, version, change: action === 'create' ? 'created' : 'updated' },
+      });
     }
     return { applied: !body.dryRun, changes };
   });
@@ -181,6 +187,11 @@ export async function deleteProfile(store: Store, context: RequestContext, id: s
       action: 'profile.delete',
       target: `profiles/${id}`,
       summary: { id, version: Number(row.version) },
+    });
+    await recordEvent(tx, context, {
+      type: 'profile.changed',
+      app: null,
+      data: { profile: id, version: Number(row.version), change: 'deleted' },
     });
   });
 }

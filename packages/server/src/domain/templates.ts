@@ -26,6 +26,7 @@ import type { SecretBox } from '../secrets/secret-box.ts';
 import { authorize } from './access.ts';
 import { createApp, deleteApp } from './apps.ts';
 import { recordAudit } from './audit.ts';
+import { recordEvent } from './events.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { now, systemContext, type RequestContext } from './context.ts';
 import { DEFAULT_CONFIG_PAGE, type IdPageRequest } from './config-pages.ts';
@@ -162,6 +163,11 @@ async function storeVersion(
         target: `templates/${template.id}`,
         summary: { id: template.id, version, files: template.files.length },
       });
+      await recordEvent(tx, context, {
+        type: 'template.changed',
+        app: null,
+        data: { template: template.id, version, change: action === 'create' ? 'created' : 'updated' },
+      });
       return { id: template.id, version, action, applied: true };
     })
     .catch((error: unknown) => {
@@ -243,6 +249,11 @@ export async function deleteTemplate(store: Store, context: RequestContext, id: 
       action: 'template.delete',
       target: `templates/${id}`,
       summary: { id, versions: latest.version },
+    });
+    await recordEvent(tx, context, {
+      type: 'template.changed',
+      app: null,
+      data: { template: id, version: Number(latest.version), change: 'deleted' },
     });
   });
 }
