@@ -226,10 +226,18 @@ describe.skipIf(!hasChromium)('webhooks and their deliveries in the portal', () 
 
       await section.getByRole('button', { name: 'Rotate the secret of webhook edited' }).click();
       const dialog = alice.getByRole('dialog', { name: 'Rotate the secret of edited?' });
+      // The old secret stays valid 24 hours unless the owner chooses otherwise; the command follows the choice.
+      const validity = dialog.getByRole('combobox', { name: 'The old secret stays valid' });
+      expect(await validity.inputValue()).toBe('24h');
+      await validity.selectOption({ label: '1 hour' });
+      expect(await dialog.locator('.command code').innerText()).toBe(
+        `pave webhooks rotate-secret ${created.webhook.id} --previous-valid-for 1h`,
+      );
       await dialog.getByRole('button', { name: 'Rotate secret', exact: true }).click();
       const newSecret = section.getByRole('status', { name: 'New secret of edited' });
       await newSecret.waitFor();
       expect(await newSecret.innerText()).toContain('This secret is shown only now');
+      expect(await newSecret.innerText()).toContain('Until then every delivery is signed with both');
       const secret = await newSecret.locator('code').innerText();
       expect(secret).toMatch(/^whsec_/);
       expect(secret).not.toBe(created.secret);

@@ -336,6 +336,10 @@ describe('signed webhooks through the real CLI and server', () => {
     const rotated = await ok('webhooks', 'rotate-secret', id);
     expect(rotated.stdout).toContain(`Rotated the signing secret of webhook moved (${id}).`);
     expect(rotated.stdout).toContain('This secret is shown only now');
+    // By default the old secret signs as well for 24 hours, so the receiver can switch over meanwhile.
+    expect(rotated.stdout).toContain(
+      'Until then every delivery is signed with both the old and the new secret',
+    );
     const secret = /Signing secret: (whsec_\S+)/.exec(rotated.stdout)?.[1];
     expect(secret).toBeDefined();
     expect(secret).not.toBe(before.secret);
@@ -349,11 +353,11 @@ describe('signed webhooks through the real CLI and server', () => {
     expect(after.rejected).toEqual([]);
     expect(before.received.map((r) => r.event.id)).not.toContain(happened[0]!.id);
 
-    // -o json prints the whole answer, the new secret included; the one before it no longer verifies.
+    // -o json prints the whole answer, the new secret included; with 0s the one before it no longer verifies.
     const again = JSON.parse(
-      (await ok('webhooks', 'rotate-secret', id, '-o', 'json')).stdout,
+      (await ok('webhooks', 'rotate-secret', id, '--previous-valid-for', '0s', '-o', 'json')).stdout,
     ) as CreatedWebhook;
-    expect(again.webhook).toMatchObject({ id, name: 'moved' });
+    expect(again.webhook).toMatchObject({ id, name: 'moved', previousSecretExpiresAt: null });
     expect(again.secret).toMatch(/^whsec_/);
     expect(again.secret).not.toBe(secret);
     const next = await lastEventId();

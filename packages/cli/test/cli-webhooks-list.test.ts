@@ -15,6 +15,7 @@ const orgWide: Webhook = {
   createdAt: '2026-01-01T00:00:00.000Z',
   createdBy: 'olga',
   lastEventId: null,
+  previousSecretExpiresAt: null,
 };
 
 describe('pave webhooks list', () => {

@@ -16,6 +16,7 @@ const webhook: Webhook = {
   createdAt: '2026-01-01T00:00:00.000Z',
   createdBy: 'olga',
   lastEventId: null,
+  previousSecretExpiresAt: null,
 };
 const created: CreatedWebhook = { webhook, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' };
 const delivery: WebhookDelivery = {
@@ -79,6 +80,49 @@ describe('pave webhooks', () => {
     expect(await runCli(cliArgs(failing.url, 'webhooks', 'test', 'wh_0123'), failed)).toBe(1);
     expect(failed.stdout.text).toContain(`Error: ${refused}`);
     expect(failed.stderr.text).toContain('the test message to webhook wh_0123 failed');
+  });
+
+  it('rotates a secret with --previous-valid-for, saying until when the old one signs as well', async () => {
+    const until = '2026-01-02T00:00:00.000Z';
+    const rotated = {
+      webhook: { ...webhook, previousSecretExpiresAt: until },
+      secret: 'whsec_NewSecretNewSecretNewSecretNewSecret0=',
+    };
+    const server = await fakeServer(() => ({ status: 200, body: rotated }));
+    const io = fakeIo({ env: { NO_COLOR: '1' } });
+    const args = ['webhooks', 'rotate-secret', 'wh_0123', '--previous-valid-for', '1h'];
+    expect(await runCli(cliArgs(server.url, ...args), io)).toBe(0);
+    expect(server.requests[0]).toMatchObject({
+      method: 'POST',
+      url: '/api/v1/webhooks/wh_0123/rotate-secret',
+      body: { previousValidFor: '1h' },
+    });
+    expect(io.stdout.text).toContain(`Signing secret: ${rotated.secret}`);
+    expect(io.stdout.text).toContain(
+      'put it in the receiver before 2026-01-02T00:00:00Z. Until then every delivery is signed with both',
+    );
+  });
+
+  it('rotates with the server’s default overlap without the flag, and cuts over at once with 0s', async () => {
+    const server = await fakeServer(() => ({ status: 200, body: { webhook, secret: created.secret } }));
+    expect(await runCli(cliArgs(server.url, 'webhooks', 'rotate-secret', 'wh_0123'), fakeIo())).toBe(0);
+    expect(server.requests[0]!.body).toEqual({});
+    const io = fakeIo();
+    const args = ['webhooks', 'rotate-secret', 'wh_0123', '--previous-valid-for', '0s'];
+    expect(await runCli(cliArgs(server.url, ...args), io)).toBe(0);
+    expect(server.requests[1]!.body).toEqual({ previousValidFor: '0s' });
+    expect(io.stdout.text).toContain('signed with it alone');
+  });
+
+  it('refuses a --previous-valid-for that is not a duration up to 7d, sending nothing', async () => {
+    const server = await fakeServer(() => ({ status: 200, body: { webhook, secret: created.secret } }));
+    for (const text of ['8d', 'soon', '1w']) {
+      const io = fakeIo();
+      const args = ['webhooks', 'rotate-secret', 'wh_0123', '--previous-valid-for', text];
+      expect(await runCli(cliArgs(server.url, ...args), io)).toBe(2);
+      expect(io.stderr.text).toContain(`--previous-valid-for: "${text}" is not a duration from 0s to 7d`);
+    }
+    expect(server.requests).toHaveLength(0);
   });
 
   it('lists deliveries as a table with their last code or error', async () => {

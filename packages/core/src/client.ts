@@ -60,6 +60,7 @@ import type { CatalogEntityList, CatalogQuery } from './catalog.ts';
 import type {
   CreateWebhookInput,
   CreatedWebhook,
+  RotateWebhookSecretInput,
   RotatedWebhookSecret,
   UpdateWebhookInput,
   Webhook,
@@ -799,9 +800,12 @@ export class PaveClient {
   updateWebhook(id: string, body: UpdateWebhookInput) {
     return this.request<Webhook>('PATCH', webhookPath(id), { body });
   }
-  /** Gives a webhook a new signing secret (the old one stops at once); the answer is the only place it appears. */
-  rotateWebhookSecret(id: string) {
-    return this.request<RotatedWebhookSecret>('POST', `${webhookPath(id)}/rotate-secret`);
+  /**
+   * Gives a webhook a new signing secret; the answer is the only place it appears. Deliveries are signed with
+   * the old one as well for `previousValidFor` (24h unless given; `0s`: the old one stops at once).
+   */
+  rotateWebhookSecret(id: string, body: RotateWebhookSecretInput = {}) {
+    return this.request<RotatedWebhookSecret>('POST', `${webhookPath(id)}/rotate-secret`, { body });
   }
   /** Enables a webhook again (after Pave disabled it); its failures in a row start again from 0. */
   enableWebhook(id: string) {

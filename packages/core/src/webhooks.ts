@@ -49,6 +49,13 @@ export const Webhook = z
     createdAt: z.string(),
     createdBy: z.string(),
     lastEventId: z.string().nullable().describe('The last event delivered (or given up on): its cursor.'),
+    previousSecretExpiresAt: z
+      .string()
+      .nullable()
+      .describe(
+        'Until when deliveries are also signed with the secret the last rotation replaced; null: signed ' +
+          'with the current secret only.',
+      ),
   })
   .meta({ id: 'Webhook' });
 export type Webhook = z.infer<typeof Webhook>;
@@ -95,6 +102,44 @@ export const UpdateWebhookInput = z
   })
   .meta({ id: 'UpdateWebhookInput' });
 export type UpdateWebhookInput = z.infer<typeof UpdateWebhookInput>;
+
+/** How long the replaced secret stays valid after a rotation when the caller does not say (as Svix does). */
+export const DEFAULT_PREVIOUS_SECRET_VALIDITY = '24h';
+
+const VALIDITY_UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+/** The longest a replaced secret may stay valid: 7 days. */
+const MAX_VALIDITY_MS = 7 * VALIDITY_UNIT_MS.d;
+
+/**
+ * Milliseconds of a rotation's `previousValidFor`: a whole number followed by s, m, h or d, from `0s` to
+ * `7d`. Undefined when `text` is not such a duration or is longer.
+ */
+export function previousSecretValidityMs(text: string): number | undefined {
+  const match = /^(\d{1,7})([smhd])$/.exec(text);
+  if (!match) return undefined;
+  const ms = Number(match[1]) * VALIDITY_UNIT_MS[match[2] as keyof typeof VALIDITY_UNIT_MS];
+  return ms <= MAX_VALIDITY_MS ? ms : undefined;
+}
+
+/**
+ * `POST /webhooks/{id}/rotate-secret` (the body may be left out): how long deliveries stay signed with the
+ * replaced secret as well as the new one.
+ */
+export const RotateWebhookSecretInput = z
+  .strictObject({
+    previousValidFor: z
+      .string()
+      .refine((text) => previousSecretValidityMs(text) !== undefined, {
+        message: 'must be a duration from 0s to 7d: a whole number followed by s, m, h or d, e.g. 1h or 24h',
+      })
+      .optional()
+      .describe(
+        `How long deliveries are also signed with the replaced secret, from 0s (cut over at once) to 7d; ` +
+          `${DEFAULT_PREVIOUS_SECRET_VALIDITY} unless given.`,
+      ),
+  })
+  .meta({ id: 'RotateWebhookSecretInput' });
+export type RotateWebhookSecretInput = z.infer<typeof RotateWebhookSecretInput>;
 
 /** A webhook and its new signing secret (`POST /webhooks/{id}/rotate-secret`): the only time it is shown. */
 export const RotatedWebhookSecret = z

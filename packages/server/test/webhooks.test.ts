@@ -277,7 +277,10 @@ describe.each(storeEngines)('webhooks on %s', (engine) => {
     const [pending] = await deliveries(created.webhook.id);
     expect(pending).toMatchObject({ status: 'pending', attempts: 1 });
 
-    const rotated = await as('olga', 'POST', `/webhooks/${created.webhook.id}/rotate-secret`);
+    // 0s: the old secret signs nothing more from now on.
+    const rotated = await as('olga', 'POST', `/webhooks/${created.webhook.id}/rotate-secret`, {
+      previousValidFor: '0s',
+    });
     expect(rotated.statusCode, rotated.body).toBe(200);
     const { webhook, secret } = rotated.json() as CreatedWebhook;
     expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{42}[A-Za-z0-9+/=]{2}$/);
@@ -353,6 +356,163 @@ describe.each(storeEngines)('webhooks on %s', (engine) => {
     const after = slow.requests.filter((request) => request.at > rotatedAt);
     expect(after.length).toBeGreaterThanOrEqual(3);
     for (const request of after) new Webhook(secret).verify(request.body, signatureHeaders(request.headers));
+  });
+
+  it('signs each delivery with both secrets while the old one stays valid, then with the new one alone', async () => {
+    const hook = await receiver();
+    const created = await create({ name: 'overlapping', url: hook.url, app: 'shop' });
+    const path = `/webhooks/${created.webhook.id}`;
+    dispatcher();
+    const before = Date.now();
+    const rotated = await as('olga', 'POST', `${path}/rotate-secret`, { previousValidFor: '1h' });
+    expect(rotated.statusCode, rotated.body).toBe(200);
+    const { webhook, secret } = rotated.json() as CreatedWebhook;
+    const expiresAt = Date.parse(webhook.previousSecretExpiresAt!);
+    expect(expiresAt).toBeGreaterThanOrEqual(before + 3_600_000);
+    expect(expiresAt).toBeLessThanOrEqual(Date.now() + 3_600_000);
+    expect((await as('admin', 'GET', path)).json()).toEqual(webhook);
+    const verifies = (key: string, index: number) => {
+      const request = hook.requests[index]!;
+      try {
+        new Webhook(key).verify(request.body, signatureHeaders(request.headers));
+        return true;
+      } catch {
+        return false;
+      }
+    };
+
+    await record(1);
+    await eventually(() => hook.requests.length === 1);
+    expect(String(hook.requests[0]!.headers['webhook-signature'])).toMatch(/^v1,\S+ v1,\S+$/);
+    expect([verifies(secret, 0), verifies(created.secret, 0)]).toEqual([true, true]);
+
+    // The window is over: the next attempt reads it and signs with the new secret alone.
+    await api.store.db
+      .updateTable('webhooks')
+      .set({ previous_secret_until: new Date(Date.now() - 1_000).toISOString() })
+      .where('id', '=', created.webhook.id)
+      .execute();
+    expect((await as('admin', 'GET', path)).json().previousSecretExpiresAt).toBeNull();
+    await record(1);
+    await eventually(() => hook.requests.length === 2);
+    expect(String(hook.requests[1]!.headers['webhook-signature'])).toMatch(/^v1,\S+$/);
+    expect([verifies(secret, 1), verifies(created.secret, 1)]).toEqual([true, false]);
+  });
+
+  it('drops the older secret at once when a rotation comes during another one’s overlap, and all with 0s', async () => {
+    const hook = await receiver();
+    const created = await create({ name: 'twice', url: hook.url, app: 'shop' });
+    const path = `/webhooks/${created.webhook.id}`;
+    dispatcher();
+    const rotate = async (body?: object) => {
+      const rotated = await as('olga', 'POST', `${path}/rotate-secret`, body);
+      expect(rotated.statusCode, rotated.body).toBe(200);
+      return rotated.json() as CreatedWebhook;
+    };
+    const verified = async (count: number) => {
+      await record(1);
+      await eventually(() => hook.requests.length === count);
+      const request = hook.requests[count - 1]!;
+      return [created.secret, second.secret, third.secret].map((key) => {
+        try {
+          new Webhook(key).verify(request.body, signatureHeaders(request.headers));
+          return true;
+        } catch {
+          return false;
+        }
+      });
+    };
+    // Without a body: 24 hours, as Svix does.
+    const second = await rotate();
+    expect(Date.parse(second.webhook.previousSecretExpiresAt!) - Date.now()).toBeGreaterThan(86_000_000);
+    const third = await rotate({ previousValidFor: '7d' });
+    expect(await verified(1)).toEqual([false, true, true]);
+    const fourth = await rotate({ previousValidFor: '0s' });
+    expect(fourth.webhook.previousSecretExpiresAt).toBeNull();
+    await record(1);
+    await eventually(() => hook.requests.length === 2);
+    const last = hook.requests[1]!;
+    new Webhook(fourth.secret).verify(last.body, signatureHeaders(last.headers));
+    expect(String(last.headers['webhook-signature'])).toMatch(/^v1,\S+$/);
+    const row = await api.store.db
+      .selectFrom('webhooks')
+      .select(['previous_secret', 'previous_secret_until'])
+      .where('id', '=', created.webhook.id)
+      .executeTakeFirstOrThrow();
+    expect(row).toEqual({ previous_secret: null, previous_secret_until: null });
+  });
+
+  it('keeps the replaced secret sealed and audits the window, never a secret', async () => {
+    const created = await create({ name: 'sealed', url: 'https://hooks.example.com/s', app: 'shop' });
+    const path = `/webhooks/${created.webhook.id}`;
+    const rotated = await as('olga', 'POST', `${path}/rotate-secret`, { previousValidFor: '2h' });
+    const { webhook, secret } = rotated.json() as CreatedWebhook;
+    const row = await api.store.db
+      .selectFrom('webhooks')
+      .selectAll()
+      .where('id', '=', created.webhook.id)
+      .executeTakeFirstOrThrow();
+    expect(await api.box.decrypt(row.previous_secret!)).toBe(created.secret);
+    const stored = JSON.stringify([
+      row,
+      await api.store.db.selectFrom('audit_entries').selectAll().execute(),
+    ]);
+    const audit = await as('admin', 'GET', '/audit?app=shop');
+    for (const text of [stored, audit.body, rotated.body.replace(secret, '')]) {
+      expect(text).not.toContain(created.secret.slice('whsec_'.length));
+    }
+    expect(stored).not.toContain(secret.slice('whsec_'.length));
+    const entry = (audit.json().items as Array<{ action: string; target: string; summary: unknown }>).find(
+      (item) => item.action === 'webhook.rotate-secret' && item.target === path.slice(1),
+    );
+    expect(entry!.summary).toEqual({
+      id: created.webhook.id,
+      name: 'sealed',
+      previousValidFor: '2h',
+      previousSecretExpiresAt: webhook.previousSecretExpiresAt,
+    });
+  });
+
+  it('answers a rotation over a secret that changed while it waited with a 409, keeping nothing of it', async () => {
+    const created = await create({ name: 'raced', url: 'https://hooks.example.com/r', app: 'shop' });
+    const path = `/webhooks/${created.webhook.id}`;
+    const other = await api.box.encrypt('app:shop', 'whsec_b3RoZXIgcm90YXRpb24gb3RoZXIgcm90YXRpb24hIQ==');
+    let rotation: Promise<{ statusCode: number; body: string }> | undefined;
+    await api.store.transaction(async (tx) => {
+      // Another rotation, not committed yet: on PostgreSQL this one waits for it, then finds its secret gone.
+      await tx.updateTable('webhooks').set({ secret: other }).where('id', '=', created.webhook.id).execute();
+      rotation = as('admin', 'POST', `${path}/rotate-secret`, { previousValidFor: '1h' });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    });
+    const answer = await rotation!;
+    const row = await api.store.db
+      .selectFrom('webhooks')
+      .select(['secret', 'previous_secret'])
+      .where('id', '=', created.webhook.id)
+      .executeTakeFirstOrThrow();
+    if (engine === 'postgres') {
+      expect(answer.statusCode, answer.body).toBe(409);
+      expect(row).toEqual({ secret: other, previous_secret: null });
+    } else {
+      // SQLite runs one write transaction at a time: the rotation starts after the other one committed.
+      expect(answer.statusCode, answer.body).toBe(200);
+      expect(row.previous_secret).toBe(other);
+    }
+  });
+
+  it('answers a rotation window that is not a duration from 0s to 7d with a 400 naming it', async () => {
+    const created = await create({ name: 'windows', url: 'https://hooks.example.com/w', app: 'shop' });
+    const path = `/webhooks/${created.webhook.id}/rotate-secret`;
+    for (const previousValidFor of ['8d', '169h', '1w', 'soon', '-1s', '1.5h', '', 24]) {
+      const refused = await as('olga', 'POST', path, { previousValidFor });
+      expect(refused.statusCode, `${String(previousValidFor)}: ${refused.body}`).toBe(400);
+      expect(refused.json().errors).toContainEqual({
+        path: '/previousValidFor',
+        message: expect.any(String),
+      });
+    }
+    expect((await as('olga', 'POST', path, { previousValidFor: '7d' })).statusCode).toBe(200);
+    expect((await as('olga', 'POST', path, { previousValidFor: '168h' })).statusCode).toBe(200);
   });
 
   it('sends nothing more once a webhook is deleted, also in the middle of a batch', async () => {

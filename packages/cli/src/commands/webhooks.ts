@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import {
+  DEFAULT_PREVIOUS_SECRET_VALIDITY,
   EVENT_TYPES,
   WEBHOOK_DELIVERY_PAGE_MAX,
+  previousSecretValidityMs,
   type CreatedWebhook,
   type EventType,
   type RotatedWebhookSecret,
@@ -22,6 +24,7 @@ type CreateOptions = ClientOptions & { url: string; app?: string; events?: strin
 type ListOptions = ClientOptions & { app?: string; limit?: string; cursor?: string };
 type UpdateOptions = ClientOptions & { name?: string; url?: string; events?: string; allEvents?: boolean };
 type DeliveriesOptions = ClientOptions & { limit?: string; cursor?: string };
+type RotateOptions = ClientOptions & { previousValidFor?: string };
 
 /** The receiver did not answer a `pave webhooks test` with 2xx in time: exit code 1, after the result. */
 class WebhookTestFailedError extends Error {
@@ -190,24 +193,35 @@ export function registerWebhooksCommands(program: Command, io: CliIo): void {
     webhooks
       .command('rotate-secret')
       .description(
-        'Give a webhook a new signing secret, printed only this once; the old one signs nothing more',
+        'Give a webhook a new signing secret, printed only this once; deliveries stay signed with the old ' +
+          'one as well for a while, so the receiver can switch over',
       )
-      .argument('<id>', 'webhook id'),
+      .argument('<id>', 'webhook id')
+      .option(
+        '--previous-valid-for <duration>',
+        `how long deliveries are also signed with the old secret, from 0s (cut over at once) to 7d, e.g. 1h ` +
+          `(default ${DEFAULT_PREVIOUS_SECRET_VALIDITY}); rotating again meanwhile drops the older one at once`,
+      ),
   )
     .addHelpText(
       'after',
-      examples('pave webhooks rotate-secret wh_0123', 'pave webhooks rotate-secret wh_0123 -o json'),
+      examples(
+        'pave webhooks rotate-secret wh_0123',
+        'pave webhooks rotate-secret wh_0123 --previous-valid-for 1h',
+        'pave webhooks rotate-secret wh_0123 --previous-valid-for 0s -o json',
+      ),
     )
-    .action(async (id: string, options: ClientOptions) => {
+    .action(async (id: string, options: RotateOptions) => {
+      const { previousValidFor } = options;
+      if (previousValidFor !== undefined && previousSecretValidityMs(previousValidFor) === undefined) {
+        throw new CliUsageError(
+          `--previous-valid-for: "${previousValidFor}" is not a duration from 0s to 7d; use a whole number ` +
+            'followed by s, m, h or d, e.g. 0s, 1h or 24h',
+        );
+      }
       const { client, output } = await clientFor(options, io);
-      output.show(await client.rotateWebhookSecret(id), (body: RotatedWebhookSecret) =>
-        [
-          `Rotated the signing secret of webhook ${body.webhook.name} (${body.webhook.id}).`,
-          `Signing secret: ${body.secret}`,
-          'This secret is shown only now: put it in the receiver, which must verify with it from now on ' +
-            '(every delivery, retries included, is signed with it alone).',
-        ].join('\n'),
-      );
+      const body = previousValidFor === undefined ? {} : { previousValidFor };
+      output.show(await client.rotateWebhookSecret(id, body), renderRotation);
     });
 
   addClientOptions(
@@ -373,8 +387,26 @@ function detailsOf(webhook: Webhook): Array<[string, string]> {
     ['state', state(webhook)],
     ['failures in a row', String(webhook.consecutiveFailures)],
     ['last event', webhook.lastEventId ?? '-'],
+    ...(webhook.previousSecretExpiresAt === null
+      ? []
+      : [['old secret also signs until', formatTime(webhook.previousSecretExpiresAt)] as [string, string]]),
     ['created', `${formatTime(webhook.createdAt)} by ${webhook.createdBy}`],
   ];
+}
+
+/** What `pave webhooks rotate-secret` prints for people: the new secret, and until when the old one signs. */
+function renderRotation({ webhook, secret }: RotatedWebhookSecret): string {
+  const until = webhook.previousSecretExpiresAt;
+  return [
+    `Rotated the signing secret of webhook ${webhook.name} (${webhook.id}).`,
+    `Signing secret: ${secret}`,
+    until === null
+      ? 'This secret is shown only now: put it in the receiver, which must verify with it from now on ' +
+        '(every delivery, retries included, is signed with it alone).'
+      : 'This secret is shown only now: put it in the receiver before ' +
+        `${formatTime(until)}. Until then every delivery is signed with both the old and the new secret; ` +
+        'after that, with the new one alone.',
+  ].join('\n');
 }
 
 function scopeOf(webhook: Webhook): string {

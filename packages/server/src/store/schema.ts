@@ -396,6 +396,10 @@ export interface WebhooksTable {
   events: string | null;
   /** The signing secret (`whsec_…`), encrypted with the secret box. */
   secret: string;
+  /** The secret the last rotation replaced, encrypted like `secret`; null when it was not kept. */
+  previous_secret: Generated<string | null>;
+  /** Until when (ISO 8601) deliveries are signed with `previous_secret` as well; null with no overlap. */
+  previous_secret_until: Generated<string | null>;
   enabled: number;
   disabled_reason: string | null;
   consecutive_failures: number;

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import {
+  DEFAULT_PREVIOUS_SECRET_VALIDITY,
   EVENT_TYPES,
   type EventType,
   type RotatedWebhookSecret,
@@ -29,6 +30,13 @@ const POLL_MS = 5000;
 const DELIVERIES_SHOWN = 10;
 /** How many older deliveries "More deliveries" loads at a time. */
 const DELIVERIES_MORE = 50;
+/** The choices of how long a rotated-out secret keeps signing deliveries, as `previousValidFor` values. */
+const PREVIOUS_VALIDITY_CHOICES = [
+  { value: '0s', label: 'Not at all: switch at once' },
+  { value: '1h', label: '1 hour' },
+  { value: DEFAULT_PREVIOUS_SECRET_VALIDITY, label: '24 hours' },
+  { value: '7d', label: '7 days' },
+] as const;
 
 /**
  * An app's webhooks: where each one posts, which events it takes, whether it is enabled (and why not), an
@@ -59,17 +67,18 @@ function WebhooksSection({ session, app }: { session: Session; app: string }) {
   const items = webhooks.items ?? [];
   const [editing, setEditing] = useState<Webhook | null>(null);
   const [rotating, setRotating] = useState<Webhook | null>(null);
+  const [previousValidFor, setPreviousValidFor] = useState<string>(DEFAULT_PREVIOUS_SECRET_VALIDITY);
   const [rotated, setRotated] = useState<RotatedWebhookSecret | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
 
-  const rotate = async (webhook: Webhook) => {
+  const rotate = async (webhook: Webhook, validFor: string) => {
     setRotating(null);
     setNotice(null);
     setError(null);
     setRotated(null);
     try {
-      setRotated(await session.client.rotateWebhookSecret(webhook.id));
+      setRotated(await session.client.rotateWebhookSecret(webhook.id, { previousValidFor: validFor }));
       webhooks.reload();
     } catch (e) {
       setError(e);
@@ -121,7 +130,10 @@ function WebhooksSection({ session, app }: { session: Session; app: string }) {
                   <button
                     type="button"
                     aria-label={`Rotate the secret of webhook ${webhook.name}`}
-                    onClick={() => setRotating(webhook)}
+                    onClick={() => {
+                      setPreviousValidFor(DEFAULT_PREVIOUS_SECRET_VALIDITY);
+                      setRotating(webhook);
+                    }}
                   >
                     Rotate secret
                   </button>
@@ -163,13 +175,30 @@ function WebhooksSection({ session, app }: { session: Session; app: string }) {
         <Confirm
           title={`Rotate the secret of ${rotating.name}?`}
           confirmLabel="Rotate secret"
-          onConfirm={() => void rotate(rotating)}
+          onConfirm={() => void rotate(rotating, previousValidFor)}
           onCancel={() => setRotating(null)}
         >
           <p>
-            Pave signs every delivery from now on, retries included, with a new secret only, shown once. Until
-            the receiver verifies with the new secret it will reject them, and Pave will retry.
+            Pave signs every delivery from now on, retries included, with a new secret, shown once. For as
+            long as the old secret stays valid it signs them with both, so the receiver can switch over
+            meanwhile; after that, a receiver still verifying with the old secret rejects them, and Pave
+            retries. Rotating again meanwhile drops the older secret at once.
           </p>
+          <label>
+            The old secret stays valid{' '}
+            <select
+              name="previousValidFor"
+              value={previousValidFor}
+              onChange={(event) => setPreviousValidFor(event.target.value)}
+            >
+              {PREVIOUS_VALIDITY_CHOICES.map((choice) => (
+                <option key={choice.value} value={choice.value}>
+                  {choice.label}
+                </option>
+              ))}
+            </select>
+          </label>
+          <Command>{`pave webhooks rotate-secret ${rotating.id} --previous-valid-for ${previousValidFor}`}</Command>
         </Confirm>
       )}
       {items.map((webhook) => (
@@ -177,7 +206,7 @@ function WebhooksSection({ session, app }: { session: Session; app: string }) {
       ))}
       <Command>{`pave webhooks list --app ${app}`}</Command>
       <Command>{`pave webhooks create NAME --url URL --app ${app}`}</Command>
-      <Command>{'pave webhooks rotate-secret WEBHOOK_ID'}</Command>
+      <Command>{'pave webhooks rotate-secret WEBHOOK_ID --previous-valid-for 24h'}</Command>
     </Section>
   );
 }
@@ -189,10 +218,18 @@ function NewSecret({ rotated, onDone }: { rotated: RotatedWebhookSecret; onDone:
       <p>
         New signing secret of {rotated.webhook.name}: <code>{rotated.secret}</code>
       </p>
-      <p>
-        This secret is shown only now: put it in the receiver, which must verify every delivery with it from
-        now on.
-      </p>
+      {rotated.webhook.previousSecretExpiresAt === null ? (
+        <p>
+          This secret is shown only now: put it in the receiver, which must verify every delivery with it from
+          now on.
+        </p>
+      ) : (
+        <p>
+          This secret is shown only now: put it in the receiver before{' '}
+          <Time at={rotated.webhook.previousSecretExpiresAt} />. Until then every delivery is signed with both
+          the old and the new secret; after that, with the new one alone.
+        </p>
+      )}
       <button type="button" onClick={onDone}>
         Done
       </button>
@@ -381,6 +418,11 @@ function WebhookState({ webhook }: { webhook: Webhook }) {
         <span className="status-succeeded">enabled</span>
         {webhook.consecutiveFailures > 0 && (
           <div className="hint">{failuresInARow(webhook.consecutiveFailures)}</div>
+        )}
+        {webhook.previousSecretExpiresAt !== null && (
+          <div className="hint">
+            old secret also signs until <Time at={webhook.previousSecretExpiresAt} />
+          </div>
         )}
       </>
     );

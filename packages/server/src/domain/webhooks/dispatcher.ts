@@ -10,7 +10,7 @@ import type { SecretBox } from '../../secrets/secret-box.ts';
 import { recordAudit } from '../audit.ts';
 import { now, systemContext } from '../context.ts';
 import { recordEvent } from '../events.ts';
-import { sealStoredUrls, urlToSend } from './records.ts';
+import { sealStoredUrls, signingSecrets, urlToSend } from './records.ts';
 import { WebhookSender, WEBHOOK_TIMEOUT_MS, type SendResult } from './sender.ts';
 import type { WebhookAllowList } from './ssrf.ts';
 
@@ -344,7 +344,7 @@ export class WebhookDispatcher {
         stopped = true;
         break;
       }
-      const result = await this.sender.send(target.url, target.secret, { id, body }, signal);
+      const result = await this.sender.send(target.url, target.secrets, { id, body }, signal);
       if (signal.aborted) break;
       this.options.onAttempt?.(result);
       const row: Selectable<WebhookDeliveriesTable> & { event_id: number } = {
@@ -411,7 +411,7 @@ export class WebhookDispatcher {
     if (!target) return { outcome: 'idle', failed: true };
     const result = await this.sender.send(
       target.url,
-      target.secret,
+      target.secrets,
       { id: delivery.id, body: delivery.payload },
       signal,
     );
@@ -553,22 +553,32 @@ export class WebhookDispatcher {
   }
 
   /**
-   * Where and how the webhook's next attempt goes: its URL and signing secret as stored now, read again
-   * before every attempt, so that a change (`PATCH /webhooks/{id}`, a rotated secret) applies from the next
-   * one on, within a batch too. `key` tells the URL apart from another (see recordFailure). Undefined when
+   * Where and how the webhook's next attempt goes: its URL and signing secrets as stored now (see
+   * signingSecrets: the replaced one too while a rotation's overlap lasts), read again before every attempt,
+   * so that a change (`PATCH /webhooks/{id}`, a rotated secret, an overlap's end) applies from the next one
+   * on, within a batch too. `key` tells the URL apart from another (see recordFailure). Undefined when
    * the webhook was deleted or disabled, or this replica lost its lease: then nothing more is sent.
    */
   private async target(
     webhook: WebhookRow,
-  ): Promise<{ url: string; secret: string; key: string } | undefined> {
+  ): Promise<{ url: string; secrets: string[]; key: string } | undefined> {
     const row = await this.options.store.db
       .selectFrom('webhooks')
-      .select(['url', 'sealed_url', 'secret', 'enabled', 'lease_owner'])
+      .select([
+        'url',
+        'sealed_url',
+        'secret',
+        'previous_secret',
+        'previous_secret_until',
+        'enabled',
+        'lease_owner',
+      ])
       .where('id', '=', webhook.id)
       .executeTakeFirst();
     // Deleted, disabled or another replica's now: nothing more goes out from here.
     if (!row || Number(row.enabled) !== 1 || row.lease_owner !== this.replicaId) return undefined;
-    return { url: await this.urlOf(row), secret: await this.open(row.secret), key: urlKey(row) };
+    const secrets = await signingSecrets((sealed) => this.open(sealed), row);
+    return { url: await this.urlOf(row), secrets, key: urlKey(row) };
   }
 
   /** The whole URL to send the webhook's deliveries to, credentials included. */

@@ -1,14 +1,17 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
   ConflictError,
+  DEFAULT_PREVIOUS_SECRET_VALIDITY,
   InputError,
   NotFoundError,
   WEBHOOK_SECRET_PREFIX,
   deliveryCursor,
   parseDeliveryCursor,
+  previousSecretValidityMs,
   type CreateWebhookInput,
   type CreatedWebhook,
   type EventType,
+  type RotateWebhookSecretInput,
   type RotatedWebhookSecret,
   type UpdateWebhookInput,
   type Webhook,
@@ -49,6 +52,22 @@ export function webhookSecretScope(app: string | null): string {
 /** A new signing secret: `whsec_` + base64 of 32 random bytes (Standard Webhooks). */
 export function newWebhookSecret(): string {
   return WEBHOOK_SECRET_PREFIX + randomBytes(32).toString('base64');
+}
+
+/**
+ * The secrets a webhook's attempt at `at` is signed with: its secret, then, while the overlap of its last
+ * rotation lasts, the secret that rotation replaced. `open` opens a sealed one; it rejects (and so does this)
+ * when the master key that sealed it is missing.
+ */
+export async function signingSecrets(
+  open: (sealed: string) => Promise<string>,
+  row: Pick<Selectable<WebhooksTable>, 'secret' | 'previous_secret' | 'previous_secret_until'>,
+  at: string = now(),
+): Promise<string[]> {
+  const current = await open(row.secret);
+  const { previous_secret: previous, previous_secret_until: until } = row;
+  if (previous === null || until === null || at >= until) return [current];
+  return [current, await open(previous)];
 }
 
 /** Seals a webhook's whole URL with the secret box, in its signing secret's scope. */
@@ -130,6 +149,10 @@ export function toWebhook(row: Selectable<WebhooksTable>): Webhook {
     createdAt: row.created_at,
     createdBy: row.created_by,
     lastEventId: cursor > 0 ? String(cursor) : null,
+    previousSecretExpiresAt:
+      row.previous_secret_until !== null && row.previous_secret_until > now()
+        ? row.previous_secret_until
+        : null,
   };
 }
 
@@ -230,6 +253,8 @@ export async function createWebhook(
         app_incarnation: app === null ? null : await incarnationOf(tx, app),
         events: input.events ? JSON.stringify([...new Set(input.events)]) : null,
         secret: sealed,
+        previous_secret: null,
+        previous_secret_until: null,
         enabled: 1,
         disabled_reason: null,
         consecutive_failures: 0,
@@ -376,25 +401,39 @@ export async function updateWebhook(
 
 /**
  * Gives a webhook a new signing secret, stored encrypted as at creation; every attempt from now on is signed
- * with it (one already being sent carries the old one). The result is the only place the new secret
- * appears. NotFoundError when there is no such webhook, ConflictError when another rotation of it committed
- * first.
+ * with it (one already being sent carries the old one) and, for `previousValidFor` (24h unless given; `0s`:
+ * not at all), with the secret it replaces as well, so that its receiver can switch over in the meantime. A
+ * rotation during an earlier one's overlap replaces the secret current then: the older one stops at once. The
+ * result is the only place the new secret appears. NotFoundError when there is no such webhook,
+ * ConflictError when another rotation of it committed first.
  */
 export async function rotateWebhookSecret(
   deps: Pick<WebhookDeps, 'store' | 'box'>,
   context: RequestContext,
   id: string,
+  input: RotateWebhookSecretInput = {},
 ): Promise<RotatedWebhookSecret> {
+  const previousValidFor = input.previousValidFor ?? DEFAULT_PREVIOUS_SECRET_VALIDITY;
+  // The route's schema checked it; an unchecked caller gets no overlap rather than an endless one.
+  const validityMs = previousSecretValidityMs(previousValidFor) ?? 0;
   const app = (await liveWebhook(deps.store.db, id)).app_id;
   const secret = newWebhookSecret();
   const sealed = await deps.box.encrypt(webhookSecretScope(app), secret);
   const row = await deps.store.transaction(async (tx) => {
     const found = await liveWebhook(tx, id);
+    // The replaced secret stays sealed as it was: the same scope, the same box.
+    const overlap =
+      validityMs > 0
+        ? {
+            previous_secret: found.secret,
+            previous_secret_until: new Date(Date.now() + validityMs).toISOString(),
+          }
+        : { previous_secret: null, previous_secret_until: null };
     // Only over the secret read above, and not once its app's deletion retired it (both can commit while
     // PostgreSQL lets this update wait): two rotations at once must not both answer a secret.
     const updated = await tx
       .updateTable('webhooks')
-      .set({ secret: sealed })
+      .set({ secret: sealed, ...overlap })
       .where('id', '=', id)
       .where('secret', '=', found.secret)
       .where('retire_after_event_id', 'is', null)
@@ -409,9 +448,14 @@ export async function rotateWebhookSecret(
       action: 'webhook.rotate-secret',
       target: `webhooks/${id}`,
       appId: app,
-      summary: { id, name: found.name },
+      summary: {
+        id,
+        name: found.name,
+        previousValidFor,
+        previousSecretExpiresAt: overlap.previous_secret_until,
+      },
     });
-    return { ...found, secret: sealed };
+    return { ...found, secret: sealed, ...overlap };
   });
   return { webhook: toWebhook(row), secret };
 }
@@ -677,7 +721,7 @@ export async function testWebhook(
 ): Promise<WebhookTestResult> {
   const row = await deps.store.db.selectFrom('webhooks').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row) throw webhookNotFound(id);
-  const secret = await deps.box.decrypt(row.secret);
+  const secrets = await signingSecrets((sealed) => deps.box.decrypt(sealed), row);
   const body = JSON.stringify({
     id: '0',
     time: now(),
@@ -687,5 +731,5 @@ export async function testWebhook(
     type: 'webhook.test',
     data: { webhookId: row.id, name: row.name },
   });
-  return deps.sender.send(await urlToSend(deps.box, row), secret, { id: newDeliveryId(), body });
+  return deps.sender.send(await urlToSend(deps.box, row), secrets, { id: newDeliveryId(), body });
 }

@@ -21,8 +21,9 @@ export type SendResult = WebhookTestResult;
 
 /**
  * Sends signed webhook requests (Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature:
- * v1,<base64 HMAC-SHA256>`) over keep-alive connections, through the SSRF guard: the socket connects only to
- * an address the allow list permits. Never throws for what the receiver does; the result says it.
+ * v1,<base64 HMAC-SHA256>`, one signature per secret, space-delimited) over keep-alive connections, through
+ * the SSRF guard: the socket connects only to an address the allow list permits. Never throws for what the
+ * receiver does; the result says it.
  */
 export class WebhookSender {
   private readonly http: HttpAgent;
@@ -37,10 +38,13 @@ export class WebhookSender {
     this.https = new HttpsAgent({ keepAlive: true, maxSockets: 8 });
   }
 
-  /** POSTs `message` to `url`, signed with `secret`; `signal` aborts it (then the result is a failure). */
+  /**
+   * POSTs `message` to `url`, signed with each of `secrets` (a receiver that knows any one of them verifies
+   * it); `signal` aborts it (then the result is a failure).
+   */
   async send(
     url: string,
-    secret: string,
+    secrets: readonly string[],
     message: WebhookMessage,
     signal?: AbortSignal,
   ): Promise<SendResult> {
@@ -49,7 +53,9 @@ export class WebhookSender {
     const refused = this.allow.refuseLiteral(url);
     if (refused)
       return { ok: false, statusCode: null, latencyMs: 0, error: refused.message, responseBody: '' };
-    const signature = this.signer(secret).sign(message.id, new Date(), message.body);
+    const at = new Date();
+    const signatures = secrets.map((secret) => this.signer(secret).sign(message.id, at, message.body));
+    const timestamp = String(Math.floor(at.getTime() / 1000));
     const timeout = AbortSignal.timeout(this.timeoutMs);
     const target = new URL(url);
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
@@ -65,8 +71,8 @@ export class WebhookSender {
             'content-length': Buffer.byteLength(message.body),
             'user-agent': `Pave-Webhooks/${PAVE_VERSION}`,
             'webhook-id': message.id,
-            'webhook-timestamp': signature.timestamp,
-            'webhook-signature': signature.header,
+            'webhook-timestamp': timestamp,
+            'webhook-signature': signatures.join(' '),
           },
         });
         request.once('response', resolve);
@@ -100,22 +106,14 @@ export class WebhookSender {
     this.https.destroy();
   }
 
-  private signer(secret: string): {
-    sign(id: string, at: Date, body: string): { timestamp: string; header: string };
-  } {
+  private signer(secret: string): StandardWebhook {
     let signer = this.signers.get(secret);
     if (!signer) {
       signer = new StandardWebhook(secret);
       if (this.signers.size > 1000) this.signers.clear();
       this.signers.set(secret, signer);
     }
-    const standard = signer;
-    return {
-      sign: (id, at, body) => ({
-        timestamp: String(Math.floor(at.getTime() / 1000)),
-        header: standard.sign(id, at, body),
-      }),
-    };
+    return signer;
   }
 }
 

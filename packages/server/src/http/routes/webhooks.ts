@@ -1,6 +1,7 @@
 import {
   CreateWebhookInput,
   CreatedWebhook,
+  RotateWebhookSecretInput,
   RotatedWebhookSecret,
   UpdateWebhookInput,
   Webhook,
@@ -138,12 +139,17 @@ export function webhookRoutes(
       schema: {
         tags,
         summary: 'Give a webhook a new signing secret; answers it, shown this once only',
-        description: 'Every delivery from now on (retries included) is signed with the new secret only.',
+        description:
+          'Every delivery from now on (retries included) is signed with the new secret and, for ' +
+          '`previousValidFor` (24h unless given, at most 7d), with the replaced one too: the ' +
+          '`webhook-signature` header carries both, so the receiver can switch secrets meanwhile. `0s` ' +
+          'cuts over at once. Rotating again during that time drops the older secret at once.',
         params: WebhookParams,
+        body: RotateWebhookSecretInput.nullish(),
         response: { 200: RotatedWebhookSecret },
       },
     },
-    async (request) => rotateWebhookSecret(deps, request.pave, request.params.id),
+    async (request) => rotateWebhookSecret(deps, request.pave, request.params.id, request.body ?? {}),
   );
 
   api.delete(

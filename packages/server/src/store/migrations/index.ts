@@ -32,6 +32,7 @@ import { restartDeployments } from './0031_restart_deployments.ts';
 import { retiredResourceSecrets } from './0032_retired_resource_secrets.ts';
 import { rulesByApp } from './0033_rules_by_app.ts';
 import { identityLists } from './0034_identity_lists.ts';
+import { webhookPreviousSecrets } from './0035_webhook_previous_secrets.ts';
 
 /** The database engines the store runs on. */
 export type StoreEngine = 'sqlite' | 'postgres';
@@ -78,4 +79,5 @@ export const migrations: readonly StoreMigration[] = [
   retiredResourceSecrets,
   rulesByApp,
   identityLists,
+  webhookPreviousSecrets,
 ];
