@@ -119,7 +119,11 @@ describe('deploying Score workloads on the process runtime, end to end through t
     );
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await new Promise((resolve) => setTimeout(resolve, 2500));
+    // Interrupted once two lines have come (the worker writes one a second), however slow the machine is.
+    const lineCount = () => output.split('\n').filter((line) => line.trim()).length;
+    for (const deadline = Date.now() + 20_000; lineCount() < 2 && Date.now() < deadline;) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     child.kill('SIGINT');
     const code = await new Promise((resolve) => child.once('exit', resolve));
     expect(code).toBe(0);
