@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { EnvironmentStatus, HealthStatus } from './deployments.ts';
-import { DNS_LABEL_PATTERN, NUMERIC_ID_PATTERN, dnsLabel, printableText } from './ids.ts';
-import { labelPageQuery, pageLimit, pageOf } from './paging.ts';
+import { NUMERIC_ID_PATTERN, dnsLabel, printableText } from './ids.ts';
+import { CURSOR_TIME, decodeCursor, encodeCursor, labelPageQuery, pageLimit, pageOf } from './paging.ts';
 
 /**
  * The schemas of Pave's REST API (`/api/v1`). The server validates requests and responses with them and
@@ -70,14 +70,7 @@ export type AppStatus = z.infer<typeof AppStatus>;
 
 export const AppParams = z.strictObject({ app: dnsLabel });
 
-export const AppListQuery = z.strictObject({
-  limit: pageLimit('apps', 100),
-  cursor: z
-    .string()
-    .regex(DNS_LABEL_PATTERN, { message: 'must be the nextCursor value of a previous page' })
-    .optional()
-    .describe('Continue after a previous page: its `nextCursor` (apps whose id sorts after that one).'),
-});
+export const AppListQuery = labelPageQuery('apps', 100);
 export type AppListQuery = z.infer<typeof AppListQuery>;
 
 export const AppPage = z.object({ items: z.array(App), nextCursor: dnsLabel.nullable() });
@@ -187,16 +180,7 @@ export const Environment = z
 export type Environment = z.infer<typeof Environment>;
 
 /** `GET /apps/{app}/envs`: a page of an app's environments, ordered by id. */
-export const EnvironmentListQuery = z.strictObject({
-  limit: pageLimit('environments', 100),
-  cursor: z
-    .string()
-    .regex(DNS_LABEL_PATTERN, { message: 'must be the nextCursor value of a previous page' })
-    .optional()
-    .describe(
-      'Continue after a previous page: its `nextCursor` (environments whose id sorts after that one).',
-    ),
-});
+export const EnvironmentListQuery = labelPageQuery('environments', 100);
 export type EnvironmentListQuery = z.infer<typeof EnvironmentListQuery>;
 
 /** A page of an app's environments, by id; `nextCursor` fetches the next page, null on the last. */
@@ -286,33 +270,17 @@ export interface TokenPosition {
   id: string;
 }
 
-const TOKEN_CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
-
 /** The `nextCursor` of a page of tokens that ends at `last`: opaque base64url text. */
 export function tokenCursor(last: TokenPosition): string {
-  const bytes = new TextEncoder().encode(JSON.stringify([last.createdAt, last.id]));
-  let binary = '';
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+  return encodeCursor([last.createdAt, last.id]);
 }
 
 /** The position a token cursor stands for; undefined when `cursor` is not one tokenCursor made. */
 export function parseTokenCursor(cursor: string): TokenPosition | undefined {
-  if (cursor.length > 256 || !/^[A-Za-z0-9_-]+$/.test(cursor)) return undefined;
-  try {
-    const binary = atob(cursor.replaceAll('-', '+').replaceAll('_', '/'));
-    const text = new TextDecoder('utf-8', { fatal: true }).decode(
-      Uint8Array.from(binary, (char) => char.charCodeAt(0)),
-    );
-    const value: unknown = JSON.parse(text);
-    if (!Array.isArray(value) || value.length !== 2) return undefined;
-    const [createdAt, id] = value as unknown[];
-    if (typeof createdAt !== 'string' || !TOKEN_CURSOR_TIME.test(createdAt)) return undefined;
-    if (typeof id !== 'string' || id.length === 0 || id.length > 64) return undefined;
-    return { createdAt, id };
-  } catch {
-    return undefined;
-  }
+  const [createdAt, id] = decodeCursor(cursor, 2, 256) ?? [];
+  if (typeof createdAt !== 'string' || !CURSOR_TIME.test(createdAt)) return undefined;
+  if (typeof id !== 'string' || id.length === 0 || id.length > 64) return undefined;
+  return { createdAt, id };
 }
 
 /** `GET /tokens`: a page of the caller's tokens, newest first. */

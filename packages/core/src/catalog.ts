@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DNS_LABEL_PATTERN } from './ids.ts';
-import { pageLimit, pageOf } from './paging.ts';
+import { decodeCursor, encodeCursor, pageLimit, pageOf } from './paging.ts';
 
 /*
  * Pave as a Backstage software catalog: `GET /catalog/entities` describes the apps a caller may read as
@@ -126,29 +126,15 @@ export interface CatalogPosition {
 
 /** The `nextCursor` of a catalog page that ends at `last`: opaque base64url text. */
 export function catalogCursor(last: CatalogPosition): string {
-  const bytes = new TextEncoder().encode(JSON.stringify([last.section, last.key]));
-  let binary = '';
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+  return encodeCursor([last.section, last.key]);
 }
 
 /** The position a catalog cursor stands for; undefined when `cursor` is not one catalogCursor made. */
 export function parseCatalogCursor(cursor: string): CatalogPosition | undefined {
-  if (cursor.length > 256 || !/^[A-Za-z0-9_-]+$/.test(cursor)) return undefined;
-  try {
-    const binary = atob(cursor.replaceAll('-', '+').replaceAll('_', '/'));
-    const text = new TextDecoder('utf-8', { fatal: true }).decode(
-      Uint8Array.from(binary, (char) => char.charCodeAt(0)),
-    );
-    const value: unknown = JSON.parse(text);
-    if (!Array.isArray(value) || value.length !== 2) return undefined;
-    const [section, key] = value as unknown[];
-    if (!CATALOG_SECTIONS.some((known) => known === section)) return undefined;
-    if (typeof key !== 'string' || !DNS_LABEL_PATTERN.test(key)) return undefined;
-    return { section: section as CatalogSection, key };
-  } catch {
-    return undefined;
-  }
+  const [section, key] = decodeCursor(cursor, 2, 256) ?? [];
+  const known = CATALOG_SECTIONS.find((name) => name === section);
+  if (!known || typeof key !== 'string' || !DNS_LABEL_PATTERN.test(key)) return undefined;
+  return { section: known, key };
 }
 
 /** `GET /catalog/entities`: which page, and where the portal links point. */

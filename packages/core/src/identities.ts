@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { DNS_LABEL_PATTERN, dnsLabel } from './ids.ts';
-import { pageLimit, pageOf } from './paging.ts';
+import { dnsLabel } from './ids.ts';
+import { labelPageQuery, pageOf } from './paging.ts';
 
 /*
  * Identities in the REST API: local users (who may log in with a password), service accounts (token-only
@@ -118,16 +118,7 @@ export const UserParams = z.strictObject({ username: dnsLabel });
 export const USER_PAGE_DEFAULT = 100;
 
 /** `GET /users`: a page of users and service accounts, ordered by username. */
-export const UserListQuery = z.strictObject({
-  limit: pageLimit('users', USER_PAGE_DEFAULT),
-  cursor: z
-    .string()
-    .regex(DNS_LABEL_PATTERN, { message: 'must be the nextCursor value of a previous page' })
-    .optional()
-    .describe(
-      'Continue after a previous page: its `nextCursor` (users whose username sorts after that one).',
-    ),
-});
+export const UserListQuery = labelPageQuery('users', USER_PAGE_DEFAULT, 'username');
 export type UserListQuery = z.infer<typeof UserListQuery>;
 
 /** A page of users; `nextCursor` is the last username of the page, null on the last page. */
@@ -213,14 +204,7 @@ export const TeamParams = z.strictObject({ team: dnsLabel });
 export const TEAM_PAGE_DEFAULT = 100;
 
 /** `GET /teams`: a page of teams with their members, ordered by id. */
-export const TeamListQuery = z.strictObject({
-  limit: pageLimit('teams', TEAM_PAGE_DEFAULT),
-  cursor: z
-    .string()
-    .regex(DNS_LABEL_PATTERN, { message: 'must be the nextCursor value of a previous page' })
-    .optional()
-    .describe('Continue after a previous page: its `nextCursor` (teams whose id sorts after that one).'),
-});
+export const TeamListQuery = labelPageQuery('teams', TEAM_PAGE_DEFAULT);
 export type TeamListQuery = z.infer<typeof TeamListQuery>;
 
 /** A page of teams; `nextCursor` is the last team id of the page, null on the last page. */

@@ -16,20 +16,57 @@ export function pageLimit(items: string, defaultSize: number) {
 }
 
 /**
- * The query of a list ordered by a DNS-label id that pages with cursors: `limit` (`defaultSize` unless
- * given) and `cursor`, the `nextCursor` of the previous page (the items whose id sorts after it).
+ * The `limit` and `cursor` query parameters of a list ordered by a DNS-label `key` (its id unless said) that
+ * pages with cursors: `cursor` is the `nextCursor` of the previous page (the items whose key sorts after it).
  */
-export function labelPageQuery(items: string, defaultSize: number) {
-  return z.strictObject({
+export function labelPageFields(items: string, defaultSize: number, key = 'id') {
+  return {
     limit: pageLimit(items, defaultSize),
     cursor: z
       .string()
       .regex(DNS_LABEL_PATTERN, { message: 'must be the nextCursor value of a previous page' })
       .optional()
       .describe(
-        `Continue after a previous page: its \`nextCursor\` (${items} whose id sorts after that one).`,
+        `Continue after a previous page: its \`nextCursor\` (${items} whose ${key} sorts after that one).`,
       ),
-  });
+  };
+}
+
+/** The query of a list ordered by a DNS-label key, with nothing but its page (see labelPageFields). */
+export function labelPageQuery(items: string, defaultSize: number, key = 'id') {
+  return z.strictObject(labelPageFields(items, defaultSize, key));
+}
+
+/** An ISO 8601 time as a cursor's part holds it (the store's `created_at`). */
+export const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+
+/**
+ * The `nextCursor` of a page whose position takes several parts (a time and an id, say): base64url of their
+ * JSON, opaque to callers. decodeCursor reads it back.
+ */
+export function encodeCursor(parts: readonly unknown[]): string {
+  const bytes = new TextEncoder().encode(JSON.stringify(parts));
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+}
+
+/**
+ * The `length` parts encodeCursor made `cursor` of; undefined for any other text (longer than `maxLength`,
+ * not base64url, not JSON, not a list of that length). The caller checks each part.
+ */
+export function decodeCursor(cursor: string, length: number, maxLength = 512): unknown[] | undefined {
+  if (cursor.length > maxLength || !/^[A-Za-z0-9_-]+$/.test(cursor)) return undefined;
+  try {
+    const binary = atob(cursor.replaceAll('-', '+').replaceAll('_', '/'));
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(
+      Uint8Array.from(binary, (char) => char.charCodeAt(0)),
+    );
+    const value: unknown = JSON.parse(text);
+    return Array.isArray(value) && value.length === length ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { EVENT_TYPES, type EventType } from './events.ts';
-import { DNS_LABEL_PATTERN, dnsLabel } from './ids.ts';
-import { pageLimit } from './paging.ts';
+import { dnsLabel } from './ids.ts';
+import { CURSOR_TIME, decodeCursor, encodeCursor, labelPageFields } from './paging.ts';
 
 /*
  * Webhooks: Pave POSTs each event of the stream (as `GET /events` shows it) to a URL, signed the Standard
@@ -199,12 +199,7 @@ export type WebhookTestResult = z.infer<typeof WebhookTestResult>;
 /** `GET /webhooks`: a page of an app's webhooks, or without `app` of the org-wide ones, by name. */
 export const WebhookListQuery = z.strictObject({
   app: dnsLabel.optional(),
-  limit: pageLimit('webhooks', 100),
-  cursor: z
-    .string()
-    .regex(DNS_LABEL_PATTERN, { message: 'must be the nextCursor value of a previous page' })
-    .optional()
-    .describe('Continue after a previous page: its `nextCursor` (webhooks whose name sorts after that one).'),
+  ...labelPageFields('webhooks', 100, 'name'),
 });
 export type WebhookListQuery = z.infer<typeof WebhookListQuery>;
 
@@ -225,34 +220,18 @@ export interface WebhookDeliveryPosition {
   id: string;
 }
 
-const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
-
 /** The `nextCursor` of a page of deliveries that ends at `last`: opaque base64url text. */
 export function deliveryCursor(last: WebhookDeliveryPosition): string {
-  const bytes = new TextEncoder().encode(JSON.stringify([last.createdAt, last.eventId, last.id]));
-  let binary = '';
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+  return encodeCursor([last.createdAt, last.eventId, last.id]);
 }
 
 /** The position a delivery cursor stands for; undefined when `cursor` is not one deliveryCursor made. */
 export function parseDeliveryCursor(cursor: string): WebhookDeliveryPosition | undefined {
-  if (cursor.length > 512 || !/^[A-Za-z0-9_-]+$/.test(cursor)) return undefined;
-  try {
-    const binary = atob(cursor.replaceAll('-', '+').replaceAll('_', '/'));
-    const text = new TextDecoder('utf-8', { fatal: true }).decode(
-      Uint8Array.from(binary, (char) => char.charCodeAt(0)),
-    );
-    const value: unknown = JSON.parse(text);
-    if (!Array.isArray(value) || value.length !== 3) return undefined;
-    const [createdAt, eventId, id] = value as unknown[];
-    if (typeof createdAt !== 'string' || !CURSOR_TIME.test(createdAt)) return undefined;
-    if (eventId !== null && (typeof eventId !== 'string' || !/^\d{1,15}$/.test(eventId))) return undefined;
-    if (typeof id !== 'string' || id.length === 0 || id.length > 128) return undefined;
-    return { createdAt, eventId, id };
-  } catch {
-    return undefined;
-  }
+  const [createdAt, eventId, id] = decodeCursor(cursor, 3) ?? [];
+  if (typeof createdAt !== 'string' || !CURSOR_TIME.test(createdAt)) return undefined;
+  if (eventId !== null && (typeof eventId !== 'string' || !/^\d{1,15}$/.test(eventId))) return undefined;
+  if (typeof id !== 'string' || id.length === 0 || id.length > 128) return undefined;
+  return { createdAt, eventId, id };
 }
 
 /** `GET /webhooks/{id}/deliveries`. */
