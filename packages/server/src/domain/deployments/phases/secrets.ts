@@ -1,7 +1,5 @@
 import { environmentSecrets } from '../../logs.ts';
-import { valuesContent } from '../../values.ts';
 import { maskSecrets } from '../../resources/masking.ts';
-import { environmentOutputs } from '../../resources/provision.ts';
 import type { SetRun } from './phase.ts';
 
 const given = new WeakMap<SetRun, Promise<string[]>>();
@@ -28,16 +26,6 @@ export async function maskGiven(run: SetRun, text: string): Promise<string> {
 }
 
 async function readSecrets(run: SetRun): Promise<string[]> {
-  const { store, box } = run.deps;
-  const { app, env } = run.target;
-  const version = run.pinned.valuesVersion;
-  const content = version === null ? {} : await valuesContent(store.db, app, env, version);
-  const values = await Promise.all(
-    Object.values(content)
-      .filter((entry) => entry.secret)
-      .map((entry) => box.decrypt(entry.value)),
-  );
-  const outputs = await environmentOutputs(box, store.db, run.target);
-  const earlier = await environmentSecrets(box, store.db, run.target);
-  return [...new Set([...values, ...outputs.flatMap((output) => Object.values(output.secrets)), ...earlier])];
+  // The pinned values version is one of the environment's, and its resources' outputs are read now: all in.
+  return environmentSecrets(run.deps.box, run.deps.store.db, run.target);
 }
