@@ -200,7 +200,7 @@ export async function environmentSecrets(
 }
 
 /** What is said instead of a runtime's words whose secrets could not be read to mask them. */
-export const WORDS_WITHHELD =
+const WORDS_WITHHELD =
   "(the runtime's words are withheld: the environment's secrets could not be read to mask them)";
 
 /**
