@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { TemplateParameters } from '@pave/core';
 import { runCli } from '../src/program.ts';
 import { coerceAnswer, initPlan, parseSetFlags } from '../src/commands/init.ts';
+import { templateTimeLimit } from '../src/commands/up.ts';
 import { NO_APP, cliArgs, fakeIo, fakeServer, temporaryDir } from './helpers.ts';
 
 const PARAMETERS: TemplateParameters = {
@@ -357,5 +358,22 @@ describe('pave templates apply -f FILE.yaml', () => {
     ]);
     expect(io.stdout.text).toBe('Template hello updated: version 3.\n');
     expect(io.stderr.text).toBe('');
+  });
+});
+
+describe('pave up --template-time-limit', () => {
+  it('takes a duration from 1s to 10m, from the flag before PAVE_TEMPLATE_TIME_LIMIT, and names the source of a bad one', () => {
+    expect(templateTimeLimit(undefined, undefined)).toBeUndefined();
+    expect(templateTimeLimit(undefined, '')).toBeUndefined();
+    expect(templateTimeLimit('30s', undefined)).toBe(30);
+    expect(templateTimeLimit('2m', '5s')).toBe(120);
+    expect(templateTimeLimit(undefined, '10m')).toBe(600);
+    expect(() => templateTimeLimit('11m', undefined)).toThrow(
+      '--template-time-limit: "11m" is too long; use at most 10m',
+    );
+    expect(() => templateTimeLimit(undefined, '0s')).toThrow(
+      /^PAVE_TEMPLATE_TIME_LIMIT: "0s" is not a duration; use a whole number followed by s/u,
+    );
+    expect(() => templateTimeLimit('5', '5s')).toThrow(/^--template-time-limit: "5" is not a duration/u);
   });
 });

@@ -33,6 +33,7 @@ import { WebhookDispatcher } from './domain/webhooks/dispatcher.ts';
 import { WebhookAllowList, parseAllowList } from './domain/webhooks/ssrf.ts';
 import { EnvironmentJanitor, EVENT_RETENTION_MS, JANITOR_INTERVAL_MS } from './domain/janitor.ts';
 import { setApprovalTtlMs } from './domain/deployments/approvals.ts';
+import { setTemplateTimeLimitSeconds } from './domain/template-jobs.ts';
 import { RouteTable } from './domain/resources/routes.ts';
 import { StateCredentials, withStateBackends } from './domain/resources/state.ts';
 import { claimDataDir, registerReplica } from '@pave/core/data-dir-lock';
@@ -71,6 +72,11 @@ export interface ServerOptions {
   eventRetentionMs?: number | undefined;
   /** How long a deployment may await approval before the janitor expires it; default 24 hours. */
   approvalTtlMs?: number | undefined;
+  /**
+   * How long one check or rendering of a template may take, in whole seconds from 1 to 600 (`pave up
+   * --template-time-limit`); default TEMPLATE_TIME_LIMIT_SECONDS (5).
+   */
+  templateTimeLimitSeconds?: number | undefined;
   /**
    * The unprivileged user workloads and exec commands run as when Pave runs as root; default
    * `pave-workload`, created as a system user when missing.
@@ -240,6 +246,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     onAttempt: (result) => metrics.webhookDeliveries.inc({ outcome: result.ok ? 'succeeded' : 'failed' }),
   });
   if (options.approvalTtlMs !== undefined) setApprovalTtlMs(options.approvalTtlMs);
+  if (options.templateTimeLimitSeconds !== undefined) {
+    setTemplateTimeLimitSeconds(options.templateTimeLimitSeconds);
+  }
   const janitor = new EnvironmentJanitor({
     store,
     teardown: environmentTeardown(runtime, { store, box, drivers: resourceDrivers }, logger),

@@ -1,11 +1,18 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { storeEngines } from '../../../test/support/stores.ts';
+import {
+  TEMPLATE_TIME_LIMIT_SECONDS,
+  setTemplateTimeLimitSeconds,
+  templateTimeLimitSeconds,
+} from '../src/domain/template-jobs.ts';
 import { idleRuntime, openDeployingApi, type DeployingApi } from './support/deploying-api.ts';
 import { LOOP, LOOP_N, template } from './support/runaway-templates.ts';
 
 /*
  * A template's loops and its parameters' patterns are the author's code: rendering and checking answers run
- * with a time limit, an output limit and a bounded range(), away from the requests of everyone else.
+ * with a time limit, an output limit and a bounded range(), away from the requests of everyone else. These
+ * tests run under a time limit of 2 seconds (`pave up --template-time-limit 2s`), so that each runaway job
+ * holds a core for 2 seconds rather than the default 5.
  */
 
 const BACKTRACKING = '^(a+)+$';
@@ -15,12 +22,14 @@ describe.each(storeEngines)('template limits on %s', (engine) => {
   let api: DeployingApi;
 
   beforeAll(async () => {
+    setTemplateTimeLimitSeconds(2);
     api = await openDeployingApi(engine, { runtime: idleRuntime });
   });
   afterEach(async () => {
     await api.store.db.deleteFrom('templates').execute();
   });
   afterAll(async () => {
+    setTemplateTimeLimitSeconds(TEMPLATE_TIME_LIMIT_SECONDS);
     await api?.cleanup();
   });
 
@@ -62,7 +71,7 @@ describe.each(storeEngines)('template limits on %s', (engine) => {
         {
           path: '/files/1/content',
           message: expect.stringMatching(
-            /^loop\.txt: rendering took longer than 5 seconds and was stopped; /u,
+            /^loop\.txt: rendering took longer than 2 seconds and was stopped; /u,
           ),
         },
       ]);
@@ -118,7 +127,7 @@ describe.each(storeEngines)('template limits on %s', (engine) => {
       expect(rendered.statusCode, rendered.body).toBe(400);
       const stopped = {
         path: '/files/0/content',
-        message: expect.stringMatching(/^loop\.txt: rendering took longer than 5 seconds and was stopped; /u),
+        message: expect.stringMatching(/^loop\.txt: rendering took longer than 2 seconds and was stopped; /u),
       };
       expect(rendered.json().errors).toEqual([stopped]);
 
@@ -150,7 +159,7 @@ describe.each(storeEngines)('template limits on %s', (engine) => {
       const stopped = {
         path: '/answers/word',
         message: expect.stringMatching(
-          /^word: matching the answer against its pattern took longer than 5 seconds/u,
+          /^word: matching the answer against its pattern took longer than 2 seconds/u,
         ),
       };
       const rendered = await whileOthersAreServed(() =>
@@ -183,10 +192,22 @@ describe.each(storeEngines)('template limits on %s', (engine) => {
         {
           path: '/parameters/properties/word/pattern',
           message: expect.stringMatching(
-            /^word: trying sample answers against its pattern took longer than 5 seconds/u,
+            /^word: trying sample answers against its pattern took longer than 2 seconds/u,
           ),
         },
       ]);
     },
   );
+});
+
+describe('the template time limit', () => {
+  it('is 5 seconds unless set, and takes whole seconds from 1 to 600', () => {
+    expect(templateTimeLimitSeconds()).toBe(5);
+    for (const bad of [0, 1.5, 601, Number.NaN]) {
+      expect(() => setTemplateTimeLimitSeconds(bad)).toThrow(
+        /the template time limit must be a whole number of seconds from 1 to 600/u,
+      );
+    }
+    expect(templateTimeLimitSeconds()).toBe(5);
+  });
 });

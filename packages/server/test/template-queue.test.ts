@@ -1,6 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Template } from '@pave/core';
-import { TEMPLATE_JOBS_AT_ONCE, TEMPLATE_JOBS_WAITING, renderInWorker } from '../src/domain/template-jobs.ts';
+import {
+  TEMPLATE_JOBS_AT_ONCE,
+  TEMPLATE_JOBS_WAITING,
+  TEMPLATE_TIME_LIMIT_SECONDS,
+  renderInWorker,
+  setTemplateTimeLimitSeconds,
+} from '../src/domain/template-jobs.ts';
 import { storeEngines } from '../../../test/support/stores.ts';
 import { idleRuntime, openDeployingApi, type DeployingApi } from './support/deploying-api.ts';
 import { LOOP, LOOP_N, template } from './support/runaway-templates.ts';
@@ -14,13 +20,16 @@ import { LOOP, LOOP_N, template } from './support/runaway-templates.ts';
 describe.each(storeEngines)('the template job queue on %s', (engine) => {
   let api: DeployingApi;
 
+  // Each runaway job holds a core until the time limit: 2 seconds here (`--template-time-limit 2s`), not 5.
   beforeAll(async () => {
+    setTemplateTimeLimitSeconds(2);
     api = await openDeployingApi(engine, { runtime: idleRuntime });
   });
   afterEach(async () => {
     await api.store.db.deleteFrom('templates').execute();
   });
   afterAll(async () => {
+    setTemplateTimeLimitSeconds(TEMPLATE_TIME_LIMIT_SECONDS);
     await api?.cleanup();
   });
 
@@ -53,8 +62,9 @@ describe.each(storeEngines)('the template job queue on %s', (engine) => {
       const refused = responses.filter((response) => response.statusCode === 429);
       expect(refused).toHaveLength(extra);
       for (const response of refused) {
-        expect(Number(response.headers['retry-after'])).toBeGreaterThan(0);
-        expect(response.json().detail).toMatch(/template workers are busy.*retry/iu);
+        // As long as a running job may still take: the time limit.
+        expect(response.headers['retry-after']).toBe('2');
+        expect(response.json().detail).toMatch(/template workers are busy.*retry in 2 seconds/iu);
       }
       const stopped = responses.filter((response) => response.statusCode === 400);
       expect(stopped).toHaveLength(TEMPLATE_JOBS_AT_ONCE + TEMPLATE_JOBS_WAITING);

@@ -52,6 +52,10 @@ export function registerUpCommand(program: Command): void {
       `how long a deployment may await approval before it expires (${DURATION_FORMAT}; env PAVE_APPROVAL_TTL; default 24h)`,
     )
     .option(
+      '--template-time-limit <duration>',
+      'how long one check or rendering of a template may take before it is stopped, from 1s to 10m (env PAVE_TEMPLATE_TIME_LIMIT; default 5s)',
+    )
+    .option(
       '--webhook-allow <cidrs>',
       'CIDRs webhooks may reach although they are loopback, private or link-local, comma-separated, e.g. 10.0.0.0/8,127.0.0.1/32 (env PAVE_WEBHOOK_ALLOW; default none)',
     )
@@ -78,6 +82,7 @@ export function registerUpCommand(program: Command): void {
         workloadUser?: string;
         eventRetention?: string;
         approvalTtl?: string;
+        templateTimeLimit?: string;
         webhookAllow?: string;
         metricsPort?: string;
         metricsHost?: string;
@@ -96,6 +101,10 @@ export function registerUpCommand(program: Command): void {
         const approvalTtlMs = ttlFromEnv
           ? parseDuration(ttlFromEnv, 'PAVE_APPROVAL_TTL')
           : parseDuration(options.approvalTtl ?? '24h', '--approval-ttl');
+        const templateTimeLimitSeconds = templateTimeLimit(
+          options.templateTimeLimit,
+          process.env.PAVE_TEMPLATE_TIME_LIMIT,
+        );
         const webhookAllow =
           options.webhookAllow !== undefined
             ? parseCidrs(options.webhookAllow, '--webhook-allow')
@@ -151,6 +160,7 @@ export function registerUpCommand(program: Command): void {
             workloadUser: options.workloadUser ?? (process.env.PAVE_WORKLOAD_USER || undefined),
             eventRetentionMs,
             approvalTtlMs,
+            templateTimeLimitSeconds,
             webhookAllow,
             ...sso,
             metricsPort,
@@ -197,6 +207,24 @@ export function checkLogLevel(flag: string | undefined, env: string | undefined)
     );
   }
   return level;
+}
+
+/** The longest `--template-time-limit`: a running job holds a worker thread, and a core, that long. */
+const TEMPLATE_TIME_LIMIT_MAX = '10m';
+
+/**
+ * The seconds of `--template-time-limit` (else PAVE_TEMPLATE_TIME_LIMIT), or undefined for the server's
+ * default; a usage error naming where a duration that is not one, or is over 10 minutes, came from.
+ */
+export function templateTimeLimit(flag: string | undefined, env: string | undefined): number | undefined {
+  const [text, source] =
+    flag !== undefined ? [flag, '--template-time-limit'] : env ? [env, 'PAVE_TEMPLATE_TIME_LIMIT'] : [];
+  if (text === undefined || source === undefined) return undefined;
+  const ms = parseDuration(text, source);
+  if (ms > parseDuration(TEMPLATE_TIME_LIMIT_MAX)) {
+    throw new CliUsageError(`${source}: "${text}" is too long; use at most ${TEMPLATE_TIME_LIMIT_MAX}`);
+  }
+  return ms / 1000;
 }
 
 /** The CIDRs of `--webhook-allow` (comma or space separated); a usage error naming `source` for a bad one. */

@@ -10,14 +10,16 @@ import type { AnswersRendering, TemplateCheck, TemplateStep } from './template-r
  * of its parameters' `pattern`s, matched against answers and sample answers. A few bytes of either can run
  * for hours (`{% for %}` nested three deep, `^(a+)+$` against `aaa…a!`), and in the API server's event loop
  * they would hold every request of every user meanwhile. So checking and rendering templates run here, in
- * worker threads (template-worker.ts), and a job that takes longer than TEMPLATE_TIME_LIMIT_SECONDS or uses
- * more than TEMPLATE_MEMORY_LIMIT_MB is stopped by terminating its worker; it ends with a problem naming the
+ * worker threads (template-worker.ts), and a job that takes longer than the time limit (templateTimeLimitSeconds)
+ * or uses more than TEMPLATE_MEMORY_LIMIT_MB is stopped by terminating its worker; it ends with a problem naming the
  * file or parameter it was at. One idle worker is kept warm: starting one takes about 100 ms, a job on a warm
  * one adds well under a millisecond.
  */
 
-/** How long one check or rendering of a template may take. */
+/** How long one check or rendering of a template may take unless `pave up --template-time-limit` says. */
 export const TEMPLATE_TIME_LIMIT_SECONDS = 5;
+/** The longest time limit `--template-time-limit` may set: a job holds a worker (and a core) that long. */
+export const TEMPLATE_TIME_LIMIT_MAX_SECONDS = 600;
 /** How much heap one check or rendering of a template may use. */
 export const TEMPLATE_MEMORY_LIMIT_MB = 256;
 /** Jobs that run at once; more wait for a worker. At least two, so one runaway does not hold every other. */
@@ -27,6 +29,28 @@ export const TEMPLATE_JOBS_AT_ONCE = Math.min(4, Math.max(2, availableParallelis
  * that a burst of runaway renders keeps every other template request waiting seconds, not minutes.
  */
 export const TEMPLATE_JOBS_WAITING = 16;
+
+// The time limit of this process: `pave up --template-time-limit` sets it once at start-up.
+let timeLimitSeconds = TEMPLATE_TIME_LIMIT_SECONDS;
+
+/**
+ * Sets how long one check or rendering of a template may take (whole seconds, 1 to
+ * TEMPLATE_TIME_LIMIT_MAX_SECONDS), for jobs started from now on. Called once when the server starts.
+ * RangeError for a value outside that range.
+ */
+export function setTemplateTimeLimitSeconds(seconds: number): void {
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > TEMPLATE_TIME_LIMIT_MAX_SECONDS) {
+    throw new RangeError(
+      `the template time limit must be a whole number of seconds from 1 to ${TEMPLATE_TIME_LIMIT_MAX_SECONDS}, not ${seconds}`,
+    );
+  }
+  timeLimitSeconds = seconds;
+}
+
+/** How long one check or rendering of a template may take (TEMPLATE_TIME_LIMIT_SECONDS unless set). */
+export function templateTimeLimitSeconds(): number {
+  return timeLimitSeconds;
+}
 
 /** What a worker is asked to do: check a template as applied, or check answers and render with them. */
 export type TemplateJob =
@@ -78,8 +102,8 @@ async function runJob(job: TemplateJob): Promise<TemplateJobOutcome<TemplateChec
   if (busy >= TEMPLATE_JOBS_AT_ONCE && waiting.length >= TEMPLATE_JOBS_WAITING) {
     throw new TooManyRequestsError(
       `the template workers are busy (${TEMPLATE_JOBS_AT_ONCE} jobs running, ${TEMPLATE_JOBS_WAITING} waiting): ` +
-        `retry in ${TEMPLATE_TIME_LIMIT_SECONDS} seconds`,
-      TEMPLATE_TIME_LIMIT_SECONDS,
+        `retry in ${timeLimitSeconds} seconds`,
+      timeLimitSeconds,
     );
   }
   while (busy >= TEMPLATE_JOBS_AT_ONCE) await new Promise<void>((resolve) => waiting.push(resolve));
@@ -111,13 +135,14 @@ function runOn(
   const { worker } = slot;
   return new Promise((resolve, reject) => {
     let step: TemplateStep | undefined;
+    const limitSeconds = timeLimitSeconds;
     const stop = (limit: 'time' | 'memory') => {
       finish();
       slot.alive = false;
       void worker.terminate();
-      resolve({ stopped: limitProblem(step, limit), stage: step?.stage ?? 'parameters' });
+      resolve({ stopped: limitProblem(step, limit, limitSeconds), stage: step?.stage ?? 'parameters' });
     };
-    const timer = setTimeout(() => stop('time'), TEMPLATE_TIME_LIMIT_SECONDS * 1000);
+    const timer = setTimeout(() => stop('time'), limitSeconds * 1000);
     const onMessage = (message: TemplateWorkerMessage) => {
       if (message.type === 'step') {
         step = message.step;
@@ -150,11 +175,18 @@ function runOn(
   });
 }
 
-/** The problem a job stopped at a limit answers with: where it was, what it was doing, and what to change. */
-function limitProblem(step: TemplateStep | undefined, limit: 'time' | 'memory'): FieldProblem {
+/**
+ * The problem a job stopped at a limit answers with: where it was, what it was doing, and what to change.
+ * `limitSeconds` is the time limit the job ran under.
+ */
+function limitProblem(
+  step: TemplateStep | undefined,
+  limit: 'time' | 'memory',
+  limitSeconds: number,
+): FieldProblem {
   const exceeded =
     limit === 'time'
-      ? `took longer than ${TEMPLATE_TIME_LIMIT_SECONDS} seconds`
+      ? `took longer than ${limitSeconds} ${limitSeconds === 1 ? 'second' : 'seconds'}`
       : `used more than ${TEMPLATE_MEMORY_LIMIT_MB} MB of memory`;
   const backtracks = 'backtracks catastrophically (nested quantifiers, as in ^(a+)+$): simplify it (^a+$)';
   const at = step ?? { stage: 'parameters', path: '/parameters', subject: 'parameters' };
