@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { DNS_LABEL_PATTERN } from './ids.ts';
 
-/** The largest page a list route answers. */
-const PAGE_MAX = 500;
+/** The largest page a list route answers (its `limit` at most). */
+export const PAGE_LIMIT_MAX = 500;
 
 /** The `limit` query parameter of a list that pages with cursors; `items` names them in its description. */
 export function pageLimit(items: string, defaultSize: number) {
@@ -10,7 +10,7 @@ export function pageLimit(items: string, defaultSize: number) {
     .number()
     .int()
     .min(1)
-    .max(PAGE_MAX)
+    .max(PAGE_LIMIT_MAX)
     .optional()
     .describe(`At most this many ${items} (${defaultSize} unless given).`);
 }
@@ -53,7 +53,8 @@ export function encodeCursor(parts: readonly unknown[]): string {
 
 /**
  * The `length` parts encodeCursor made `cursor` of; undefined for any other text (longer than `maxLength`,
- * not base64url, not JSON, not a list of that length). The caller checks each part.
+ * not base64url, not JSON, not a list of that length, a part with a NUL character). The caller checks each
+ * part.
  */
 export function decodeCursor(cursor: string, length: number, maxLength = 512): unknown[] | undefined {
   if (cursor.length > maxLength || !/^[A-Za-z0-9_-]+$/.test(cursor)) return undefined;
@@ -63,7 +64,9 @@ export function decodeCursor(cursor: string, length: number, maxLength = 512): u
       Uint8Array.from(binary, (char) => char.charCodeAt(0)),
     );
     const value: unknown = JSON.parse(text);
-    return Array.isArray(value) && value.length === length ? value : undefined;
+    if (!Array.isArray(value) || value.length !== length) return undefined;
+    // Pave makes no cursor with a NUL character, and PostgreSQL cannot compare text holding one.
+    return value.some((part) => typeof part === 'string' && part.includes('\u0000')) ? undefined : value;
   } catch {
     return undefined;
   }

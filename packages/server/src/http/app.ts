@@ -18,7 +18,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import { TooManyRequestsError, type AccessTarget, type Permission } from '@pave/core';
+import { InputError, TooManyRequestsError, type AccessTarget, type Permission } from '@pave/core';
 import { authorize, environmentAccess, type AccessCheck } from '../domain/access.ts';
 import type { RuntimeDriver } from '@pave/plugin-api';
 import type { Store } from '../store/index.ts';
@@ -187,6 +187,16 @@ function namedTarget(request: FastifyRequest): { app?: string | undefined; env?:
   return { app, env };
 }
 
+/** The answer to a URL with a NUL character (`%00`) in its path or query. */
+function nulInUrl(): InputError {
+  return new InputError('the URL holds a NUL character (%00)', [
+    {
+      path: 'url',
+      message: 'holds a NUL character (%00), which no name or value in Pave may hold; remove it',
+    },
+  ]);
+}
+
 /**
  * Authenticates a request and checks its route's permission against the app and the type of the environment it
  * names, setting `request.pave` and `request.accessTarget`. Returns undefined when that is done, which it is
@@ -332,6 +342,8 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
   await app.register(
     async (v1) => {
       v1.addHook('onRequest', (request, _reply, done) => {
+        // A NUL in a path or query parameter: no name or value may hold one, and PostgreSQL cannot take it.
+        if (request.url.includes('%00')) return done(nulInUrl());
         if (request.routeOptions.config.public) return done();
         let pending: Promise<void> | undefined;
         try {
