@@ -41,7 +41,7 @@ describe('pave apps list', () => {
       const io = fakeIo();
       expect(await runCli(cliArgs(server.url, 'apps', 'list', '--limit', limit), io), limit).toBe(2);
       expect(io.stderr.text).toBe(
-        `pave: error: --limit: "${limit}" is not a number of apps; use a whole number from 1\n`,
+        `pave: error: --limit: "${limit}" is not a number of apps; use a whole number from 1 to 500\n`,
       );
     }
     expect(server.requests).toEqual([]);

@@ -128,7 +128,13 @@ describe.each(LISTS)('pave $command.0 list pages', ({ command, route, items, ite
     const io = fakeIo();
     expect(await runCli(cliArgs(server.url, ...command, '--limit', '0'), io)).toBe(2);
     expect(io.stderr.text).toBe(
-      `pave: error: --limit: "0" is not a number of ${items}; use a whole number from 1\n`,
+      `pave: error: --limit: "0" is not a number of ${items}; use a whole number from 1 to 500\n`,
+    );
+    // The server answers at most 500 a page: more is refused here rather than by the server.
+    const over = fakeIo();
+    expect(await runCli(cliArgs(server.url, ...command, '--limit', '501'), over)).toBe(2);
+    expect(over.stderr.text).toBe(
+      `pave: error: --limit: "501" is more ${items} than a page holds; use at most 500\n`,
     );
     expect(server.requests).toEqual([]);
   });

@@ -110,9 +110,14 @@ describe.each(commands)('$name pages with --limit and --cursor', (command) => {
       const io = fakeIo();
       expect(await runCli(cliArgs(server.url, ...command.args, '--limit', limit), io), limit).toBe(2);
       expect(io.stderr.text).toBe(
-        `pave: error: --limit: "${limit}" is not a number of ${command.noun}; use a whole number from 1\n`,
+        `pave: error: --limit: "${limit}" is not a number of ${command.noun}; use a whole number from 1 to 500\n`,
       );
     }
+    const over = fakeIo();
+    expect(await runCli(cliArgs(server.url, ...command.args, '--limit', '501'), over)).toBe(2);
+    expect(over.stderr.text).toBe(
+      `pave: error: --limit: "501" is more ${command.noun} than a page holds; use at most 500\n`,
+    );
     expect(server.requests).toEqual([]);
   });
 

@@ -191,7 +191,7 @@ describe('pave roles list', () => {
     const bad = fakeIo();
     expect(await runCli(cliArgs(server.url, 'roles', 'list', '--limit', '0'), bad)).toBe(2);
     expect(bad.stderr.text).toBe(
-      'pave: error: --limit: "0" is not a number of grants; use a whole number from 1\n',
+      'pave: error: --limit: "0" is not a number of grants; use a whole number from 1 to 500\n',
     );
   });
 });

@@ -58,7 +58,7 @@ export function registerApprovalsCommands(program: Command, io: CliIo): void {
         'List the deployments awaiting approval you may see, newest first, with what they change, a page at a time',
       )
       .option('--app <app>', "only this app's (default: every app you may read)")
-      .option('--limit <n>', 'at most this many (50 unless given; the server caps it at 500)')
+      .option('--limit <n>', 'at most this many (50 unless given; at most 500)')
       .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)'),
   )
     .addHelpText(

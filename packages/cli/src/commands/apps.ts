@@ -55,7 +55,7 @@ export function registerAppsCommands(program: Command, io: CliIo): void {
     apps
       .command('list')
       .description('List applications, ordered by id, a page at a time')
-      .option('--limit <n>', 'at most this many (100 unless given; the server caps it at 500)')
+      .option('--limit <n>', 'at most this many (100 unless given; at most 500)')
       .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)'),
   )
     .addHelpText(

@@ -99,7 +99,7 @@ export function registerArtifactsCommands(program: Command, io: CliIo): void {
       .command('list')
       .description("List an app's build artifacts, newest first, a page at a time")
       .requiredOption('--app <app>', 'the application')
-      .option('--limit <n>', 'at most this many (50 unless given; the server caps it at 500)')
+      .option('--limit <n>', 'at most this many (50 unless given; at most 500)')
       .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)'),
   )
     .addHelpText(

@@ -70,7 +70,7 @@ export function registerAuditCommand(program: Command, io: CliIo): void {
         '--head <SEQ:HASH>',
         'with verify: a head printed earlier by `pave audit head`; the log must still contain it unchanged',
       )
-      .option('--limit <n>', 'entries per page (the server caps it)')
+      .option('--limit <n>', 'entries per page (1 to 500)')
       .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)'),
   )
     .addHelpText(

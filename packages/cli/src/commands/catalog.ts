@@ -90,7 +90,7 @@ export function registerCatalogCommands(program: Command, io: CliIo): void {
       )
       .option(
         '--limit <n>',
-        'the entities of at most this many apps, teams or users (100 unless given; the server caps it at 500)',
+        'the entities of at most this many apps, teams or users (100 unless given; at most 500)',
       )
       .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)')
       .option('--portal-url <url>', "the portal's URL for entity links (default: the server's URL)"),

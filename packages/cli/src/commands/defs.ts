@@ -121,7 +121,7 @@ export function registerDefsCommands(program: Command, io: CliIo): void {
       .description(
         'List the resource definitions, built-in defaults included, ordered by id, a page at a time',
       )
-      .option('--limit <n>', 'at most this many (100 unless given; the server caps it at 500)')
+      .option('--limit <n>', 'at most this many (100 unless given; at most 500)')
       .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)'),
   )
     .addHelpText(

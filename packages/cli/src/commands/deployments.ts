@@ -32,7 +32,7 @@ export function registerDeploymentsCommands(program: Command, io: CliIo): void {
       .description('List the deployments of an environment, newest first')
       .requiredOption('--app <app>', 'the application')
       .requiredOption('--env <env>', 'the environment')
-      .option('--limit <n>', 'at most this many (the server caps it at 500)')
+      .option('--limit <n>', 'at most this many (at most 500)')
       .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)'),
   )
     .addHelpText(

@@ -66,7 +66,7 @@ export function registerEnvTypesCommands(program: Command, io: CliIo): void {
     envTypes
       .command('list')
       .description('List environment types, ordered by id, a page at a time')
-      .option('--limit <n>', 'at most this many (100 unless given; the server caps it at 500)')
+      .option('--limit <n>', 'at most this many (100 unless given; at most 500)')
       .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)'),
   )
     .addHelpText(

@@ -129,7 +129,7 @@ export function registerEnvsCommands(program: Command, io: CliIo): void {
       .command('list')
       .description('List the environments of an application, ordered by id, a page at a time')
       .requiredOption('--app <app>', 'the application')
-      .option('--limit <n>', 'at most this many (100 unless given; the server caps it at 500)')
+      .option('--limit <n>', 'at most this many (100 unless given; at most 500)')
       .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)'),
   )
     .addHelpText(

@@ -1,10 +1,16 @@
+import { PAGE_LIMIT_MAX } from '@pave/core';
 import { CliUsageError } from '../errors.ts';
 
-/** The `--limit` of a paged list: a whole number from 1 (the server caps it). */
-export function parseLimit(text: string, items: string): number {
+/** The `--limit` of a paged list: a whole number from 1 to `max` (the largest page the server answers). */
+export function parseLimit(text: string, items: string, max: number = PAGE_LIMIT_MAX): number {
   const limit = Number(text.trim());
   if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(limit) || limit < 1) {
-    throw new CliUsageError(`--limit: "${text}" is not a number of ${items}; use a whole number from 1`);
+    throw new CliUsageError(
+      `--limit: "${text}" is not a number of ${items}; use a whole number from 1 to ${max}`,
+    );
+  }
+  if (limit > max) {
+    throw new CliUsageError(`--limit: "${text}" is more ${items} than a page holds; use at most ${max}`);
   }
   return limit;
 }

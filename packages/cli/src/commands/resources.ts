@@ -42,7 +42,7 @@ export function registerResourcesCommands(program: Command, io: CliIo): void {
       )
       .requiredOption('--app <app>', 'the application')
       .requiredOption('--env <env>', 'the environment')
-      .option('--limit <n>', 'at most this many (100 unless given; the server caps it at 500)')
+      .option('--limit <n>', 'at most this many (100 unless given; at most 500)')
       .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)'),
   )
     .addHelpText(

@@ -122,7 +122,7 @@ export function registerRolesCommands(program: Command, io: CliIo): void {
       )
       .option('--app <app>', 'only the grants on this app')
       .option('--user <user>', "only this user's direct grants")
-      .option('--limit <n>', 'at most this many (100 unless given; the server caps it at 500)')
+      .option('--limit <n>', 'at most this many (100 unless given; at most 500)')
       .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)'),
   )
     .addHelpText(

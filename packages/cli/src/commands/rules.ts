@@ -76,7 +76,7 @@ export function registerRulesCommands(program: Command, io: CliIo): void {
       .command('list')
       .description("List an app's rules, oldest first, a page at a time")
       .requiredOption('--app <app>', 'the application')
-      .option('--limit <n>', 'at most this many (100 unless given; the server caps it at 500)')
+      .option('--limit <n>', 'at most this many (100 unless given; at most 500)')
       .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)'),
   )
     .addHelpText(

@@ -117,7 +117,7 @@ export function registerTargetsCommands(program: Command, io: CliIo): void {
     targets
       .command('list')
       .description('List the runtime targets, the built-in one included, ordered by id, a page at a time')
-      .option('--limit <n>', 'at most this many (100 unless given; the server caps it at 500)')
+      .option('--limit <n>', 'at most this many (100 unless given; at most 500)')
       .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)'),
   )
     .addHelpText(

@@ -85,7 +85,7 @@ export function registerTeamsCommands(program: Command, io: CliIo): void {
     teams
       .command('list')
       .description('List teams with their members, ordered by id, a page at a time')
-      .option('--limit <n>', 'at most this many (100 unless given; the server caps it at 500)')
+      .option('--limit <n>', 'at most this many (100 unless given; at most 500)')
       .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)'),
   )
     .addHelpText(

@@ -143,7 +143,7 @@ export function registerTemplatesCommands(program: Command, io: CliIo): void {
     templates
       .command('list')
       .description('List the templates at their latest versions, ordered by id, a page at a time')
-      .option('--limit <n>', 'at most this many (100 unless given; the server caps it at 500)')
+      .option('--limit <n>', 'at most this many (100 unless given; at most 500)')
       .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)'),
   )
     .addHelpText(

@@ -114,7 +114,7 @@ export function registerTokensCommands(program: Command, io: CliIo): void {
     tokens
       .command('list')
       .description('List your API tokens (never their secret values), newest first, a page at a time')
-      .option('--limit <n>', 'at most this many (100 unless given; the server caps it at 500)')
+      .option('--limit <n>', 'at most this many (100 unless given; at most 500)')
       .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)'),
   )
     .addHelpText('after', examples('pave tokens list', 'pave tokens list --limit 20 -o json'))

@@ -132,7 +132,7 @@ export function registerUsersCommands(program: Command, io: CliIo): void {
     users
       .command('list')
       .description('List users and service accounts, with their teams, ordered by username, a page at a time')
-      .option('--limit <n>', 'at most this many (100 unless given; the server caps it at 500)')
+      .option('--limit <n>', 'at most this many (100 unless given; at most 500)')
       .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)'),
   )
     .addHelpText(
