@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from '@photostructure/sqlite';
 import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrapAdmin, buildApi, openStore, type Store } from '../src/index.ts';
 import { isStoreUnavailable } from '../src/store/index.ts';
@@ -90,9 +91,41 @@ describe('the API while PostgreSQL cannot be reached', () => {
       expect(problem.detail).toMatch(/^the store does not answer right now; try again in a few seconds/);
       expect(problem.detail).not.toContain('127.0.0.1');
     }
+    // The readiness check takes no token: it says the store does not answer, and nothing of where it is.
+    const ready = await app.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json()).toEqual({
+      status: 'unavailable',
+      detail: 'the store does not answer; the server log says why',
+    });
+    expect(ready.body).not.toMatch(/127\.0\.0\.1|postgres|pave_test/u);
     await relay.open();
     const back = await get('/apps/shop');
     expect(back.statusCode, back.body).toBe(200);
+  });
+
+  it('survives a connection cut while a query holds it: the query fails, the process goes on', async () => {
+    // node-postgres also emits 'error' on a client whose connection ends under a query; with no listener on
+    // a client the pool has handed out, that is an uncaught exception, which ends a real `pave up`.
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.prependListener('uncaughtException', onUncaught);
+    try {
+      const inFlight = sql`select pg_sleep(5)`.execute(store.db).then(
+        () => 'answered',
+        (error: Error) => error.message,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await relay.cut();
+      expect(await inFlight).toMatch(/Connection terminated/u);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(uncaught.map(String)).toEqual([]);
+      await relay.open();
+      const back = await get('/apps/shop');
+      expect(back.statusCode, back.body).toBe(200);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
   });
 });
 

@@ -104,8 +104,12 @@ function connect(options: StoreOptions): Connection {
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
     const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5_000 });
-    // An idle client losing its connection must not crash the process; the next query reports it.
+    // A client losing its connection emits 'error', which would crash the process with no listener: the pool
+    // listens while a client is idle (the next query reports it), and this listener while one is handed out
+    // (to a transaction or a prepared read), where the query it runs fails with the same error. The pool drops
+    // such a client when it comes back.
     pool.on('error', () => undefined);
+    pool.on('connect', (client) => client.on('error', () => undefined));
     return {
       engine: 'postgres',
       location: redactUrl(url),
