@@ -7,6 +7,7 @@ import { systemContext } from '../src/domain/context.ts';
 import { WebhookDispatcher, type WebhookDispatcherOptions } from '../src/domain/webhooks/dispatcher.ts';
 import { WebhookAllowList } from '../src/domain/webhooks/ssrf.ts';
 import { removeRetiredWebhooks, retireAppWebhooks } from '../src/domain/webhooks/records.ts';
+import { EnvironmentJanitor } from '../src/domain/janitor.ts';
 import { storeEngines } from '../../../test/support/stores.ts';
 import { openFullApi, type FullApi } from './support/full-api.ts';
 import { eventually, signatureHeaders, startReceiver, type Receiver } from './support/webhook-receiver.ts';
@@ -397,6 +398,23 @@ describe.each(storeEngines)('webhooks on %s', (engine) => {
     await eventually(() => hook.requests.length === 2);
     expect(String(hook.requests[1]!.headers['webhook-signature'])).toMatch(/^v1,\S+$/);
     expect([verifies(secret, 1), verifies(created.secret, 1)]).toEqual([true, false]);
+
+    // Signing nothing more, the old secret is not kept either: the janitor's next sweep forgets it.
+    const stored = () =>
+      api.store.db
+        .selectFrom('webhooks')
+        .select(['previous_secret', 'previous_secret_until'])
+        .where('id', '=', created.webhook.id)
+        .executeTakeFirstOrThrow();
+    expect((await stored()).previous_secret).not.toBeNull();
+    const janitor = new EnvironmentJanitor({
+      store: api.store,
+      teardown: { workloads: async () => undefined, resources: async () => undefined },
+      logger: pino({ level: 'silent' }),
+      replicaId: 'test',
+    });
+    await janitor.sweep();
+    expect(await stored()).toEqual({ previous_secret: null, previous_secret_until: null });
   });
 
   it('drops the older secret at once when a rotation comes during another one’s overlap, and all with 0s', async () => {

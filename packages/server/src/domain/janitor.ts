@@ -10,7 +10,11 @@ import {
   type EnvironmentTeardown,
 } from './environments.ts';
 import { deleteEventsBefore } from './events.ts';
-import { deleteDeliveriesBefore, removeRetiredWebhooks } from './webhooks/records.ts';
+import {
+  deleteDeliveriesBefore,
+  forgetExpiredPreviousSecrets,
+  removeRetiredWebhooks,
+} from './webhooks/records.ts';
 import { approvalTtlMs, expirePendingApprovals } from './deployments/approvals.ts';
 
 /** How often the janitor looks for expired environments by default. */
@@ -67,7 +71,7 @@ export class EnvironmentJanitor {
 
   /**
    * Deletes every expired environment this replica can take, expires deployments that awaited approval too
-   * long, then deletes the events past retention.
+   * long, then deletes the events past retention and forgets webhook secrets whose overlap has ended.
    */
   async sweep(): Promise<void> {
     await this.sweepEnvironments();
@@ -84,6 +88,10 @@ export class EnvironmentJanitor {
     const deliveries = await deleteDeliveriesBefore(this.deps.store.db, before);
     if (deliveries > 0) {
       this.deps.logger.info({ deleted: deliveries }, 'deleted webhook deliveries older than the retention');
+    }
+    const forgotten = await forgetExpiredPreviousSecrets(this.deps.store.db);
+    if (forgotten > 0) {
+      this.deps.logger.info({ webhooks: forgotten }, 'forgot webhook secrets replaced by a rotation');
     }
     const retired = await removeRetiredWebhooks(this.deps.store);
     if (retired > 0) this.deps.logger.info({ removed: retired }, "removed deleted apps' webhooks");

@@ -582,6 +582,20 @@ export async function deleteDeliveriesBefore(db: Executor, before: string): Prom
 }
 
 /**
+ * Forgets the replaced secrets whose overlap has ended: they sign nothing more, so nothing keeps them, not even
+ * sealed. Resolves with how many webhooks had one.
+ */
+export async function forgetExpiredPreviousSecrets(db: Executor): Promise<number> {
+  const result = await db
+    .updateTable('webhooks')
+    .set({ previous_secret: null, previous_secret_until: null })
+    .where('previous_secret', 'is not', null)
+    .where('previous_secret_until', '<=', now())
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/**
  * Enables a webhook (again): it goes on from its cursor, its count of failures in a row back at 0. Resolves
  * with the webhook; NotFoundError when it does not exist.
  */
