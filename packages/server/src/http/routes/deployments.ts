@@ -12,6 +12,7 @@ import {
   LogsQuery,
   RollbackBody,
   SetDiff,
+  type AccessTarget,
 } from '@pave/core';
 import type { RuntimeDriver } from '@pave/plugin-api';
 import type { ApiServer } from '../app.ts';
@@ -262,9 +263,9 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
       // deployment, a resource provisioned) is asked at most once a second, and they are looked up again then.
       let ended = false;
       let masking: { secrets: string[]; mark: string; checkedAt: number } | undefined;
-      const maskingFor = async (actor: Actor) => {
+      const maskingFor = async (actor: Actor, target: AccessTarget) => {
         const { box } = deps;
-        if (!box || decideFor(actor, 'values.reveal', request.accessTarget).allowed) return undefined;
+        if (!box || decideFor(actor, 'values.reveal', target).allowed) return undefined;
         if (masking && Date.now() - masking.checkedAt < SECRETS_CHECK_MS) return masking;
         const mark = await environmentSecretsMark(store.db, { app, env });
         if (masking?.mark === mark) return { ...masking, checkedAt: Date.now() };
@@ -277,7 +278,7 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
         const check = await mayStillRead();
         if (ended) return true;
         if ('actor' in check) {
-          masking = await maskingFor(check.actor);
+          masking = await maskingFor(check.actor, check.target);
           return ended;
         }
         ended = true;
