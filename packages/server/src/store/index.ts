@@ -2,6 +2,7 @@ export {
   openStore,
   redactUrl,
   isUniqueViolation,
+  refuseConcurrentApply,
   isStoreUnavailable,
   type Store,
   type StoreOptions,

@@ -13,7 +13,13 @@ import {
   type SqliteStatement,
   type Transaction,
 } from 'kysely';
-import { InputError, ServiceUnavailableError, StoreVersionError, redactUrlPassword } from '@pave/core';
+import {
+  ConflictError,
+  InputError,
+  ServiceUnavailableError,
+  StoreVersionError,
+  redactUrlPassword,
+} from '@pave/core';
 import type { Database } from './schema.ts';
 import { redactUrl as redactQueryCredentials } from '../http/redact.ts';
 import { migrations as knownMigrations, type StoreEngine, type StoreMigration } from './migrations/index.ts';
@@ -353,4 +359,18 @@ const SQLITE_CONSTRAINT_UNIQUE = 2067;
 export function isUniqueViolation(error: unknown): boolean {
   const { code, errcode } = (error ?? {}) as { code?: unknown; errcode?: unknown };
   return code === '23505' || errcode === SQLITE_CONSTRAINT_PRIMARYKEY || errcode === SQLITE_CONSTRAINT_UNIQUE;
+}
+
+/**
+ * What `applying` (a declarative apply: read what is stored, insert what is new) resolves with; a ConflictError
+ * naming `what` at `path` when it broke a unique key because another apply inserted the same ids at the same
+ * moment (both found none: PostgreSQL reads committed rows only). Applying again finds them.
+ */
+export function refuseConcurrentApply<T>(applying: Promise<T>, what: string, path: string): Promise<T> {
+  return applying.catch((error: unknown) => {
+    if (!isUniqueViolation(error)) throw error;
+    throw new ConflictError(`${what} were applied by someone else at the same moment`, [
+      { path, message: 'apply them again: what is the same then changes nothing' },
+    ]);
+  });
 }
