@@ -13,8 +13,8 @@ import {
  * Keys that would poison prototypes (`__proto__`, `constructor.prototype`) are refused as Fastify does by
  * default, and a body nested deeper than {@link MAX_NESTING_DEPTH} is refused with a 400 naming the JSON
  * pointer of its first too-deep value, found by one iterative scan before the text is parsed, so nothing
- * recursive (validation, hashing, diffs) ever sees it. A string or key holding a NUL character (`\u0000`) is
- * refused with a 400 at its pointer too: no name or value in Pave may hold one, and PostgreSQL cannot store it.
+ * recursive (validation, hashing, diffs) ever sees it. A string or key holding a NUL character (`\u0000`) or a
+ * lone surrogate (`\ud800`) is refused with a 400 at its pointer too: no name or value in Pave may hold one.
  */
 export function jsonBodies(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -32,14 +32,15 @@ export function jsonBodies(app: FastifyInstance): void {
       return;
     }
     void parseJson(request, text, (error, parsed) => {
-      // Only a body whose text has the escape can hold one.
-      const nul = !error && text.includes('\\u0000') ? firstNul(parsed, []) : undefined;
-      if (nul) {
-        const where = `${nul.inKey ? 'its name contains' : 'contains'} a NUL character (U+0000) at character ${nul.at + 1}`;
+      // Only a body whose text has such an escape can hold one.
+      const found = !error && UNSTORABLE_ESCAPE.test(text) ? firstUnstorable(parsed, []) : undefined;
+      if (found) {
+        const { kind, codePoint, position } = found.character;
+        const where = `${found.inKey ? 'its name contains' : 'contains'} ${kind} (${codePoint}) at character ${position}`;
         done(
-          new InputError('the request body holds a NUL character (\\u0000)', [
+          new InputError(`the request body holds ${kind}`, [
             {
-              path: jsonPointer(nul.path),
+              path: jsonPointer(found.path),
               message: `${where}; remove it: no name or value in Pave may hold one`,
             },
           ]),
@@ -52,31 +53,62 @@ export function jsonBodies(app: FastifyInstance): void {
   });
 }
 
-/** Where a NUL character is in a parsed body: a value's path, in its key or its text, at index `at`. */
-interface NulAt {
-  path: ValuePath;
-  inKey: boolean;
-  at: number;
+/** The JSON escape of a NUL character or of a surrogate (a lone one, or half of a pair). */
+const UNSTORABLE_ESCAPE = /\\u(?:0000|d[89a-f])/iu;
+
+/** A character no name or value may hold, and where it is in its text (in characters, from 1). */
+interface UnstorableCharacter {
+  kind: 'a NUL character' | 'a lone surrogate';
+  codePoint: string;
+  position: number;
 }
 
-/** The first string or key in `value` that holds a NUL character; undefined if none does. */
-function firstNul(value: unknown, path: ValuePath): NulAt | undefined {
+/**
+ * The first character of `text` that no name or value in Pave may hold: NUL (PostgreSQL cannot store it, a
+ * workload's environment cannot carry it) or a lone surrogate (neither engine stores it as it is: it would come
+ * back as U+FFFD). Undefined when there is none.
+ */
+function unstorableIn(text: string): UnstorableCharacter | undefined {
+  let position = 0;
+  for (const char of text) {
+    position++;
+    const code = char.codePointAt(0)!;
+    if (code === 0 || (code >= 0xd800 && code <= 0xdfff)) {
+      return {
+        kind: code === 0 ? 'a NUL character' : 'a lone surrogate',
+        codePoint: `U+${code.toString(16).toUpperCase().padStart(4, '0')}`,
+        position,
+      };
+    }
+  }
+  return undefined;
+}
+
+/** Where an unstorable character is in a parsed body: a value's path, in its key or its text. */
+interface Unstorable {
+  path: ValuePath;
+  inKey: boolean;
+  character: UnstorableCharacter;
+}
+
+/** The first string or key in `value` holding a character no name or value may hold; undefined if none does. */
+function firstUnstorable(value: unknown, path: ValuePath): Unstorable | undefined {
   if (typeof value === 'string') {
-    const at = value.indexOf('\u0000');
-    return at < 0 ? undefined : { path, inKey: false, at };
+    const character = unstorableIn(value);
+    return character ? { path, inKey: false, character } : undefined;
   }
   if (Array.isArray(value)) {
     for (let index = 0; index < value.length; index++) {
-      const found = firstNul(value[index], [...path, index]);
+      const found = firstUnstorable(value[index], [...path, index]);
       if (found) return found;
     }
     return undefined;
   }
   if (value !== null && typeof value === 'object') {
     for (const [key, item] of Object.entries(value)) {
-      const at = key.indexOf('\u0000');
-      if (at >= 0) return { path: [...path, key], inKey: true, at };
-      const found = firstNul(item, [...path, key]);
+      const character = unstorableIn(key);
+      if (character) return { path: [...path, key], inKey: true, character };
+      const found = firstUnstorable(item, [...path, key]);
       if (found) return found;
     }
   }

@@ -6,7 +6,8 @@ import { openFullApi, type FullApi } from './support/full-api.ts';
 /*
  * PostgreSQL cannot store or compare text holding a NUL character (U+0000), and SQLite would keep it where no
  * name or value may hold one. A NUL sent by a client, in a cursor, a path, a query or a JSON body, is the
- * client's mistake: a 400 saying where, on both engines, never a 500.
+ * client's mistake: a 400 saying where, on both engines, never a 500. So is a lone surrogate in a JSON body
+ * (`"\ud800"`), which neither engine stores as it is: it came back as U+FFFD, changed without a word.
  */
 describe.each(storeEngines)('NUL characters in requests on %s', (engine) => {
   let api: FullApi;
@@ -96,5 +97,52 @@ describe.each(storeEngines)('NUL characters in requests on %s', (engine) => {
       },
     ]);
     expect((await api.call('GET', '/apps/shop/values')).json()).toMatchObject({ items: [], version: null });
+  });
+
+  it('refuses a lone surrogate in a JSON body, at its JSON pointer and character, and stores nothing', async () => {
+    // As clients send it: escaped in the JSON text (raw, it is not UTF-8).
+    const answers = [
+      [
+        'PATCH',
+        '/apps/shop/envs/dev/values',
+        '{"set":{"SUR":{"value":"a\\udc00b"}}}',
+        '/set/SUR/value',
+        'DC00',
+        2,
+      ],
+      ['POST', '/apps/shop/rules', '{"env":"dev","branch":"x\\ud800"}', '/branch', 'D800', 2],
+      [
+        'POST',
+        '/webhooks',
+        '{"name":"w","url":"https://hooks.example.com/\\ud800","app":"shop"}',
+        '/url',
+        'D800',
+        27,
+      ],
+    ] as const;
+    for (const [method, url, payload, path, code, position] of answers) {
+      const response = await api.app.inject({
+        method,
+        url: `/api/v1${url}`,
+        headers: { authorization: `Bearer ${api.token}`, 'content-type': 'application/json' },
+        payload,
+      });
+      expect(response.statusCode, `${url}: ${response.body}`).toBe(400);
+      expect(response.json().errors).toEqual([
+        {
+          path,
+          message: `contains a lone surrogate (U+${code}) at character ${position}; remove it: no name or value in Pave may hold one`,
+        },
+      ]);
+    }
+    expect((await api.call('GET', '/apps/shop/envs/dev/values')).json()).toMatchObject({ items: [] });
+    // A pair, escaped, is one character: accepted.
+    const pair = await api.app.inject({
+      method: 'PATCH',
+      url: '/api/v1/apps/shop/envs/dev/values',
+      headers: { authorization: `Bearer ${api.token}`, 'content-type': 'application/json' },
+      payload: '{"set":{"SMILE":{"value":"\\ud83d\\ude00"}}}',
+    });
+    expect(pair.statusCode, pair.body).toBe(200);
   });
 });
