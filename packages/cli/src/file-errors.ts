@@ -34,6 +34,9 @@ export function describeFileError(
       return action === 'read-directory'
         ? 'it is not a directory'
         : 'a part of the path is a file, not a directory';
+    case 'EEXIST':
+      // mkdir over a file of the same name.
+      return 'a file of that name is in the way';
     case 'EISDIR':
       return hints.directory ? `it is a directory; ${hints.directory}` : 'it is a directory, not a file';
     case 'EACCES':

@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import {
@@ -103,6 +103,17 @@ describe('pave catalog against a real server', () => {
   });
   afterAll(async () => {
     await api?.cleanup();
+  });
+
+  it('export --dir says which directory it cannot make, why and what to do (exit 2)', async () => {
+    const file = join(temporaryDir(), 'a-file');
+    writeFileSync(file, 'in the way\n');
+    const result = await pave('catalog', 'export', '--dir', file);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `pave: error: cannot create ${file} (--dir): a file of that name is in the way; ` +
+        'give --dir a directory you may write to\n',
+    );
   });
 
   it('export --dir writes a catalog-info.yaml per app, one for the org and a Location of both', async () => {

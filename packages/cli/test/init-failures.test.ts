@@ -265,3 +265,20 @@ describe('pave init into a directory inside an existing git repository', () => {
     expect(git('status', '--porcelain')).toBe('A  staged.txt\n?? unstaged.txt');
   });
 });
+
+describe('pave init into a directory it cannot write', () => {
+  it('says which directory, why and what to do, before anything is created (exit 2)', async () => {
+    const server = await fakeServer(answerInit([]));
+    const file = join(temporaryDir(), 'a-file');
+    writeFileSync(file, 'in the way\n');
+    const io = gitIo();
+    expect(
+      await runCli(cliArgs(server.url, 'init', 'node-http', join(file, 'orders'), '--set', 'API_KEY=x'), io),
+    ).toBe(2);
+    expect(io.stderr.text).toBe(
+      `pave: error: cannot use ${join(file, 'orders')}: a part of the path is a file, not a directory; ` +
+        'give a directory you may write to\n',
+    );
+    expect(server.requests.some((r) => r.url.includes('/instantiate'))).toBe(false);
+  });
+});

@@ -3,6 +3,8 @@ import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { CATALOG_ANNOTATIONS, CATALOG_API_VERSION, allPages, type CatalogEntity } from '@pave/core';
+import { CliUsageError } from '../errors.ts';
+import { describeFileError } from '../file-errors.ts';
 import type { CliIo } from '../io.ts';
 import type { Column } from '../output/table.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
@@ -150,12 +152,31 @@ export function registerCatalogCommands(program: Command, io: CliIo): void {
       const written = [];
       for (const file of files) {
         const path = join(options.dir, ...file.path.split('/'));
-        await mkdir(dirname(path), { recursive: true });
-        await writeFile(path, fileText(file, connection.server));
+        await writeFileIn(path, fileText(file, connection.server));
         written.push({ path, entities: file.entities.length, kinds: kindCounts(file.entities) });
       }
       output.show({ files: written }, (body) =>
         body.files.map((file) => `Wrote ${file.path} (${file.kinds})`).join('\n'),
       );
     });
+}
+
+/** Writes `text` to `path`, making its directory; a usage error saying why and what to do when it cannot. */
+async function writeFileIn(path: string, text: string): Promise<void> {
+  const dir = dirname(path);
+  const fix = 'give --dir a directory you may write to';
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    throw new CliUsageError(
+      `cannot create ${dir} (--dir): ${describeFileError(error, dir, 'create-directory')}; ${fix}`,
+    );
+  }
+  try {
+    await writeFile(path, text);
+  } catch (error) {
+    throw new CliUsageError(
+      `cannot write ${path} (--dir): ${describeFileError(error, path, 'write')}; ${fix}`,
+    );
+  }
 }

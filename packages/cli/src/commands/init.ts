@@ -11,6 +11,7 @@ import type {
   TemplateRecord,
 } from '@pave/core';
 import { CliUsageError } from '../errors.ts';
+import { describeFileError } from '../file-errors.ts';
 import type { CliIo } from '../io.ts';
 import { colorsFor } from '../output/colors.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
@@ -167,19 +168,39 @@ async function isEmptyDir(dir: string): Promise<boolean> {
     return (await readdir(dir)).length === 0;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true;
-    throw new CliUsageError(`cannot use ${dir}: ${(error as Error).message}`);
+    throw new CliUsageError(
+      `cannot use ${dir}: ${describeFileError(error, dir, 'create-directory')}; give a directory you may write to`,
+    );
   }
 }
 
-/** Writes the rendered files under `dir` (created as needed). */
+const WRITABLE_DIR = 'give pave init a directory you may write to';
+
+/**
+ * Writes the rendered files under `dir` (created as needed); a usage error saying why and what to do when one
+ * cannot be written.
+ */
 async function writeFiles(rendered: RenderedTemplate, dir: string): Promise<void> {
   for (const file of rendered.files) {
     const path = join(dir, file.path);
-    await mkdir(dirname(path), { recursive: true });
     const bytes =
       file.binaryContent !== undefined ? Buffer.from(file.binaryContent, 'base64') : (file.content ?? '');
-    await writeFile(path, bytes);
-    if (file.executable) await chmod(path, 0o755);
+    const action = 'create-directory';
+    try {
+      await mkdir(dirname(path), { recursive: true });
+    } catch (error) {
+      throw new CliUsageError(
+        `cannot create ${dirname(path)}: ${describeFileError(error, dirname(path), action)}; ${WRITABLE_DIR}`,
+      );
+    }
+    try {
+      await writeFile(path, bytes);
+      if (file.executable) await chmod(path, 0o755);
+    } catch (error) {
+      throw new CliUsageError(
+        `cannot write ${path}: ${describeFileError(error, path, 'write')}; ${WRITABLE_DIR}`,
+      );
+    }
   }
 }
 
