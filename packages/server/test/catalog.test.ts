@@ -172,7 +172,7 @@ describe.each(storeEngines)(
             'pave.dev/env': 'dev',
             'pave.dev/resource-address': 'shared.orders',
           },
-          links: [{ url: 'http://localhost:80/#/apps/shop/envs/dev' }],
+          links: [{ url: 'http://localhost/#/apps/shop/envs/dev' }],
         },
         spec: { type: 'postgres', owner: 'group:default/web', system: 'system:default/shop' },
       });
@@ -198,6 +198,16 @@ describe.each(storeEngines)(
         { url: 'https://pave.example.com/#/apps/shop', title: 'shop in Pave' },
       ]);
       expect((await as(api.token, '/catalog/entities?portalUrl=ftp://x')).statusCode).toBe(400);
+      // Links carry the URL as a URL: what would end an HTML attribute is encoded.
+      const odd = await as(
+        api.token,
+        `/catalog/entities?portalUrl=${encodeURIComponent('http://x/"><script>')}`,
+      );
+      expect(odd.statusCode, odd.body).toBe(200);
+      expect(
+        find((odd.json() as { items: CatalogEntity[] }).items, 'System', 'shop')?.metadata.links,
+      ).toEqual([{ url: 'http://x/%22%3E%3Cscript%3E/#/apps/shop', title: 'shop in Pave' }]);
+      expect(odd.body).not.toContain('<script>');
     });
 
     it("shows an owner its app's entities, but no users or teams without user.read", async () => {

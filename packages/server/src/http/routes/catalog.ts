@@ -1,4 +1,4 @@
-import { CATALOG_PAGE_DEFAULT, CatalogEntityList, CatalogQuery } from '@pave/core';
+import { CATALOG_PAGE_DEFAULT, CatalogEntityList, CatalogQuery, InputError } from '@pave/core';
 import type { ApiServer } from '../app.ts';
 import type { Store } from '../../store/index.ts';
 import { catalogEntities, catalogPage } from '../../domain/catalog.ts';
@@ -29,12 +29,24 @@ export function catalogRoutes(api: ApiServer, store: Store): void {
       },
     },
     async (request) => {
-      const portalUrl = (request.query.portalUrl ?? `${request.protocol}://${request.host}`).replace(
-        /\/+$/,
-        '',
-      );
+      const portalUrl = portalUrlOf(request.query.portalUrl ?? `${request.protocol}://${request.host}`);
       const { snapshot, nextCursor } = await catalogPage(store.db, request.pave.actor, request.query);
       return { items: catalogEntities(snapshot, portalUrl), nextCursor };
     },
   );
+}
+
+/**
+ * The portal's base URL for entity links, as a URL writes it (what would end an HTML attribute or a YAML
+ * scalar, `"` `<` `>`, percent-encoded) and without a trailing slash. InputError when the request's Host
+ * header, the default, makes no URL.
+ */
+function portalUrlOf(given: string): string {
+  try {
+    return new URL(given).href.replace(/\/+$/, '');
+  } catch {
+    throw new InputError(`the portal's URL cannot be made from "${given}"`, [
+      { path: 'query.portalUrl', message: "give the portal's URL, e.g. https://pave.example.com" },
+    ]);
+  }
 }
