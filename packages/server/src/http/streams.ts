@@ -33,9 +33,9 @@ const TARGET_CHECK_MS = 1_000;
  * For a stream that outlives the check its request passed: asks again whether the caller may still do what the
  * route needs on what the request named (the token's user from the token cache, so a query a second at most).
  * A token revoked or expired meanwhile, its user deleted, or the role that allowed it revoked, ends the stream as
- * it would refuse a new request. An environment in the path is looked up again too, at most once a second: its
- * type may have become restricted (`PATCH /env-types`), or the environment been deleted and made again with
- * another type. Resolves with the caller and the target as they are now, or with the refusal's message.
+ * it would refuse a new request. An environment in the path is looked up again too, at most once a second: it
+ * may have been deleted and made again under the same name, of another type (a restricted one). Resolves with
+ * the caller and the target as they are now, or with the refusal's message.
  */
 export function callerCheck(
   store: Store,
