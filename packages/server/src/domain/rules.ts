@@ -1,6 +1,7 @@
 import type { Selectable } from 'kysely';
 import { minimatch } from 'minimatch';
 import {
+  ConflictError,
   NUMERIC_ID_PATTERN,
   NotAllowedError,
   NotFoundError,
@@ -41,7 +42,9 @@ export function branchMatches(glob: string, branch: string): boolean {
 
 /**
  * Creates a rule of `app` into `input.env`, made by (and deploying with the roles of) the caller. The route
- * has checked that the caller may deploy there; NotFoundError when the environment does not exist.
+ * has checked that the caller may deploy there; NotFoundError when the environment does not exist,
+ * ConflictError when a rule of the same branch glob and workload already deploys there (it would only deploy
+ * each push twice).
  */
 export async function createRule(
   store: Store,
@@ -51,13 +54,31 @@ export async function createRule(
 ): Promise<Rule> {
   return store.transaction(async (tx) => {
     await environmentRow(tx, app, input.env);
+    const workload = input.workload ?? null;
+    const same = await tx
+      .selectFrom('rules')
+      .select('id')
+      .where('app_id', '=', app)
+      .where('env_id', '=', input.env)
+      .where('branch', '=', input.branch)
+      .where((eb) => (workload === null ? eb('workload', 'is', null) : eb('workload', '=', workload)))
+      .executeTakeFirst();
+    if (same) {
+      const what = `branch ${input.branch}${workload === null ? '' : ` (workload ${workload})`}`;
+      throw new ConflictError(`rule ${same.id} already deploys ${what} to ${app}/${input.env}`, [
+        {
+          path: '/branch',
+          message: `keep rule ${same.id}, or delete it first (\`pave rules delete ${same.id} --app ${app}\`)`,
+        },
+      ]);
+    }
     const row = await tx
       .insertInto('rules')
       .values({
         app_id: app,
         env_id: input.env,
         branch: input.branch,
-        workload: input.workload ?? null,
+        workload,
         created_by_id: context.actor.userId,
         created_by: context.actor.username,
         created_at: now(),
@@ -222,8 +243,9 @@ const REFUSALS = new Set([
  * Runs the rules of an artifact's app just after `push` pushed it: each rule whose branch glob matches the
  * artifact's branch, and whose workload (if it names one) the artifact has, queues a deployment of the
  * artifact to its environment as `rule:<id>`, provided its creator still may deploy there and the pusher
- * may too (see refusal). Every rule that matched is audited (`rule.trigger`) and records a rule.triggered
- * event naming the deployment or why there is none. An artifact without a branch matches no rule. Resolves
+ * may too (see refusal); an environment gets the artifact once, from the first rule that queued it there. Every
+ * rule that matched is audited (`rule.trigger`) and records a rule.triggered event naming the deployment or
+ * why there is none. An artifact without a branch matches no rule. Resolves
  * with what each matching rule did; rejects only on a fault of the store.
  */
 export async function triggerRules(
@@ -246,7 +268,12 @@ export async function triggerRules(
     if (rule.workload !== null && !artifact.workloads.includes(rule.workload)) continue;
     const id = String(rule.id);
     const context = systemContext(`rule:${id}`, push.requestId, rule.created_by_id);
-    let refused = await refusal(store.db, rule, push.actor);
+    // Rules whose globs overlap (`main`, `*`) deploy a push to their environment once.
+    const earlier = outcomes.find((outcome) => outcome.env === rule.env_id && outcome.deploymentId);
+    let refused = earlier
+      ? `rule ${earlier.ruleId} already deploys artifact ${artifact.id} to ${rule.app_id}/${rule.env_id} ` +
+        `(deployment ${earlier.deploymentId})`
+      : await refusal(store.db, rule, push.actor);
     let deploymentId: string | null = null;
     if (refused === null) {
       try {
