@@ -154,6 +154,22 @@ describe.each(storeEngines)('templates on %s', (engine) => {
       path: '/files/0/content',
       message: 'a.txt:4:1: parseIf: expected elif, else, or endif, got end of file',
     });
+    // A macro that calls itself without end: not V8's "RangeError: Maximum call stack size exceeded".
+    const recursion = await api.call('PUT', '/templates/shop-api', {
+      ...SHOP,
+      files: [
+        {
+          path: 'loop.txt',
+          content: 'start\n{% macro again(n) %}{{ again(n + 1) }}{% endmacro %}{{ again(0) }}\n',
+        },
+      ],
+    });
+    expect(recursion.statusCode, recursion.body).toBe(400);
+    expect(recursion.json().errors[0]).toEqual({
+      path: '/files/0/content',
+      message: expect.stringMatching(/^loop\.txt:2:\d+: calls itself without end/),
+    });
+    expect(recursion.body).not.toMatch(/RangeError|call stack/);
     expect((await api.call('GET', '/templates/shop-api')).statusCode).toBe(404);
   });
 

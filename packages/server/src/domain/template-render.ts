@@ -547,5 +547,11 @@ export function nunjucksProblem(error: unknown, text: string, name: string): str
       'use a parameter of the template (or give it a default, or guard it with {% if %})'
     );
   }
+  if (/^RangeError: Maximum call stack size exceeded/u.test(detail)) {
+    return (
+      `${name}:${line}:${column}: calls itself without end (a macro that calls itself needs a condition ` +
+      'that stops it, e.g. {% if n < 10 %})'
+    );
+  }
   return `${name}:${line}:${column}: ${detail}`;
 }
