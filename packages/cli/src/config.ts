@@ -1,5 +1,7 @@
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { makeDirectories, whyUnmade } from './directories.ts';
+import { CliUsageError } from './errors.ts';
 import { describeFileError } from './file-errors.ts';
 
 /** What `pave login` remembers: one server and the token to use with it. */
@@ -59,7 +61,14 @@ export function readConfig(path: string): CliConfig | undefined {
  * so a crash never leaves half a token behind.
  */
 export function writeConfig(path: string, config: CliConfig): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  try {
+    makeDirectories(dirname(path), 0o700);
+  } catch (error) {
+    throw new CliUsageError(
+      `cannot save the config file ${path}: cannot create ${dirname(path)}: ${whyUnmade(error, dirname(path))}; ` +
+        'set PAVE_CONFIG to a file in a directory you may write to',
+    );
+  }
   const temporary = `${path}.${process.pid}.tmp`;
   try {
     writeFileSync(temporary, `${JSON.stringify({ server: config.server, token: config.token }, null, 2)}\n`, {
@@ -70,6 +79,9 @@ export function writeConfig(path: string, config: CliConfig): void {
     renameSync(temporary, path);
   } catch (error) {
     rmSync(temporary, { force: true });
-    throw new Error(`cannot save the config file ${path}: ${(error as Error).message}`, { cause: error });
+    throw new CliUsageError(
+      `cannot save the config file ${path}: ${describeFileError(error, path, 'write')}; ` +
+        'set PAVE_CONFIG to a file in a directory you may write to',
+    );
   }
 }

@@ -1,49 +1,35 @@
-import { accessSync, constants, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { accessSync, constants, readdirSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { CliUsageError } from './errors.ts';
+import { makeDirectories, UnmadeDirectory } from './directories.ts';
 import { describeFileError } from './file-errors.ts';
 
 /**
  * Makes sure `pave up` can keep its state in `dir` (an absolute path) before the server starts: creates it and
- * its missing parents (mode 0700) one level at a time, and checks that it is a directory this process may
- * write to. Node's recursive mkdir never returns where the file system refuses a new directory with ENOENT
- * (as /proc does): it keeps trying the parent, which exists. `source` names where the directory came from
- * (`--data-dir`, `PAVE_DATA_DIR`, or the default) for the message. Throws CliUsageError saying which
+ * its missing parents (mode 0700; see makeDirectories), and checks that it is a directory this process may
+ * write to. `source` names where the directory came from (`--data-dir`, `PAVE_DATA_DIR`, or the default) for
+ * the message. Throws CliUsageError saying which
  * directory, why, and to choose another.
  */
 export function prepareDataDir(dir: string, source: DataDirSource): void {
   const fail = (why: string) => unusableDataDir(dir, source, why);
-  const missing: string[] = [];
-  for (let path = dir; ; path = dirname(path)) {
-    let isDirectory: boolean;
-    try {
-      isDirectory = statSync(path).isDirectory();
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if ((code === 'ENOENT' || code === 'ENOTDIR') && dirname(path) !== path) {
-        missing.unshift(path);
-        continue;
-      }
-      throw fail(describeFileError(error, path, 'read'));
-    }
-    if (!isDirectory) throw fail(path === dir ? 'it is not a directory' : `${path} is not a directory`);
-    break;
-  }
-  for (const path of missing) {
-    try {
-      mkdirSync(path, { mode: 0o700 });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
-      const why = describeFileError(error, path, 'create-directory');
-      throw fail(path === dir ? `cannot create it: ${why}` : `cannot create ${path}: ${why}`);
-    }
+  let created: string[];
+  try {
+    created = makeDirectories(dir, 0o700);
+  } catch (error) {
+    if (!(error instanceof UnmadeDirectory)) throw error;
+    const { path } = error;
+    if (error.notDirectory) throw fail(path === dir ? 'it is not a directory' : `${path} is not a directory`);
+    const why = describeFileError(error.cause, path, error.action ?? 'create-directory');
+    if (error.action === 'read') throw fail(why);
+    throw fail(path === dir ? `cannot create it: ${why}` : `cannot create ${path}: ${why}`);
   }
   try {
     accessSync(dir, constants.W_OK | constants.X_OK);
   } catch (error) {
     throw fail(describeFileError(error, dir, 'write'));
   }
-  if (missing.length === 0) {
+  if (created.length === 0) {
     const others = foreignEntries(dir);
     if (others.length > 0) {
       const shown =

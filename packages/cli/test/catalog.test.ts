@@ -116,6 +116,15 @@ describe('pave catalog against a real server', () => {
     );
   });
 
+  it('export --dir under /proc, which refuses new directories, says so rather than hang', async () => {
+    const result = await pave('catalog', 'export', '--dir', '/proc/pave-catalog/out');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      'pave: error: cannot create /proc/pave-catalog/out (--dir): cannot create /proc/pave-catalog: /proc does ' +
+        'not allow directories to be created in it; give --dir a directory you may write to\n',
+    );
+  });
+
   it('export --dir writes a catalog-info.yaml per app, one for the org and a Location of both', async () => {
     const dir = temporaryDir();
     const result = await pave('catalog', 'export', '--dir', dir);

@@ -1,6 +1,7 @@
 import { symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { writeConfig } from '../src/config.ts';
 import { runCli } from '../src/program.ts';
 import { cliArgs, fakeIo, temporaryDir } from './helpers.ts';
 
@@ -58,6 +59,16 @@ describe('a file the CLI cannot read', () => {
     expect(await runCli(['node', 'pave', 'apps', 'list'], io)).toBe(1);
     expect(io.stderr.text).toBe(
       `pave: error: cannot read the config file ${config}: a part of the path is a file, not a directory\n`,
+    );
+  });
+
+  it('says why the config file cannot be saved, never Node’s own message', () => {
+    const config = throughAFile();
+    const dir = join(config, '..');
+    const token = `pave_${'a'.repeat(43)}`;
+    expect(() => writeConfig(join(config, 'config.json'), { server: NO_SERVER, token })).toThrow(
+      `cannot save the config file ${join(config, 'config.json')}: cannot create ${config}: ${dir} is a ` +
+        'file, not a directory; set PAVE_CONFIG to a file in a directory you may write to',
     );
   });
 });

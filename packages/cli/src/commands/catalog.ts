@@ -1,8 +1,9 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { CATALOG_ANNOTATIONS, CATALOG_API_VERSION, allPages, type CatalogEntity } from '@pave/core';
+import { makeDirectories, whyUnmade } from '../directories.ts';
 import { CliUsageError } from '../errors.ts';
 import { describeFileError } from '../file-errors.ts';
 import type { CliIo } from '../io.ts';
@@ -166,11 +167,9 @@ async function writeFileIn(path: string, text: string): Promise<void> {
   const dir = dirname(path);
   const fix = 'give --dir a directory you may write to';
   try {
-    await mkdir(dir, { recursive: true });
+    makeDirectories(dir);
   } catch (error) {
-    throw new CliUsageError(
-      `cannot create ${dir} (--dir): ${describeFileError(error, dir, 'create-directory')}; ${fix}`,
-    );
+    throw new CliUsageError(`cannot create ${dir} (--dir): ${whyUnmade(error, dir)}; ${fix}`);
   }
   try {
     await writeFile(path, text);

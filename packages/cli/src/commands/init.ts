@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { chmod, readdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type {
@@ -10,6 +10,7 @@ import type {
   TemplateParameters,
   TemplateRecord,
 } from '@pave/core';
+import { makeDirectories, whyUnmade } from '../directories.ts';
 import { CliUsageError } from '../errors.ts';
 import { describeFileError } from '../file-errors.ts';
 import type { CliIo } from '../io.ts';
@@ -185,12 +186,11 @@ async function writeFiles(rendered: RenderedTemplate, dir: string): Promise<void
     const path = join(dir, file.path);
     const bytes =
       file.binaryContent !== undefined ? Buffer.from(file.binaryContent, 'base64') : (file.content ?? '');
-    const action = 'create-directory';
     try {
-      await mkdir(dirname(path), { recursive: true });
+      makeDirectories(dirname(path));
     } catch (error) {
       throw new CliUsageError(
-        `cannot create ${dirname(path)}: ${describeFileError(error, dirname(path), action)}; ${WRITABLE_DIR}`,
+        `cannot create ${dirname(path)}: ${whyUnmade(error, dirname(path))}; ${WRITABLE_DIR}`,
       );
     }
     try {
