@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NUMERIC_ID_PATTERN, dnsLabel } from './ids.ts';
+import { NUMERIC_ID_PATTERN, SourceDir, dnsLabel } from './ids.ts';
 import { pageLimit } from './paging.ts';
 import type { WorkloadSource } from './deployments.ts';
 
@@ -57,10 +57,9 @@ export const ArtifactScoreFile = z.strictObject({
     .string()
     .max(512 * 1024)
     .describe('The Score file’s YAML text.'),
-  dir: z
-    .string()
-    .min(1)
-    .describe('Absolute directory of the Score file on the machine that built it (see WorkloadSource).'),
+  dir: SourceDir.describe(
+    'Absolute directory of the Score file on the machine that built it (see WorkloadSource).',
+  ),
 });
 export type ArtifactScoreFile = z.infer<typeof ArtifactScoreFile>;
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CommitTime } from './artifacts.ts';
 import { ResourceChange } from './resources.ts';
-import { NUMERIC_ID_PATTERN, dnsLabel, printableText } from './ids.ts';
+import { NUMERIC_ID_PATTERN, SourceDir, dnsLabel, printableText } from './ids.ts';
 import { ScoreWorkload } from './score/schema.ts';
 import { ValueChange } from './values.ts';
 import { PolicyOverride, PolicyVerdict, RecordedPolicyOverride } from './policies.ts';
@@ -244,7 +244,10 @@ const deployOptions = {
  * `fromDeployment` (rollback to that deployment's set), or `fromEnv` (promote: that environment's current set).
  */
 export const CreateDeploymentBody = z.strictObject({
-  workloads: z.array(WorkloadSource).max(200).optional(),
+  workloads: z
+    .array(WorkloadSource.extend({ dir: SourceDir.describe(WorkloadSource.shape.dir.description!) }))
+    .max(200)
+    .optional(),
   remove: z.array(dnsLabel).max(200).optional(),
   fromDeployment: z.string().regex(NUMERIC_ID_PATTERN, { message: 'must be a deployment id' }).optional(),
   fromEnv: dnsLabel.optional(),

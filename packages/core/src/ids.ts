@@ -67,3 +67,19 @@ export function printableText(options: { multiline?: boolean } = {}) {
     if (problem) context.addIssue({ code: 'custom', message: problem });
   });
 }
+
+/** The longest directory a client may name for its Score file: Linux's PATH_MAX. */
+export const SOURCE_DIR_MAX = 4096;
+
+/**
+ * The directory a client names for its Score file (a push's or a deployment's `dir`): absolute, on POSIX
+ * (`/srv/shop`) or Windows (`C:\src\shop`, `\\host\share`), printable, at most SOURCE_DIR_MAX characters.
+ * Checked where it comes in only: deployments stored before the check keep their directories.
+ */
+export const SourceDir = printableText()
+  .min(1)
+  .max(SOURCE_DIR_MAX, { message: `must be at most ${SOURCE_DIR_MAX} characters` })
+  .regex(/^(\/|[A-Za-z]:[\\/]|\\\\)/, {
+    message:
+      'must be an absolute directory, e.g. /srv/shop (`pave deploy` and `pave artifacts push` send the Score file’s)',
+  });

@@ -48,7 +48,7 @@ describe.each(storeEngines)('an environment of an app that does not exist, on %s
 
   it('says the app is not found, and suggests `pave apps list`, when deploying to an app that does not exist', async () => {
     const response = await call(admin, 'POST', '/apps/nosuch/envs/dev/deployments', {
-      workloads: [{ spec: SCORE, dir: '.' }],
+      workloads: [{ spec: SCORE, dir: '/srv/shop' }],
     });
     expect(response.statusCode, response.body).toBe(404);
     expect(response.json().detail).toBe('app "nosuch" not found');
