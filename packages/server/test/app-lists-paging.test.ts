@@ -69,8 +69,14 @@ describe.each(storeEngines)("an app's lists page with cursors on %s", (engine) =
     await ok('POST', '/webhooks', { name: 'w00', url: 'https://hooks.example.com/pave', app: 'other' });
     await ok('POST', '/webhooks', { name: 'org', url: 'https://hooks.example.com/pave' });
 
-    for (const env of ['e02', 'e01', 'e03', 'e01', 'e05']) {
-      ruleIds.push((await ok('POST', '/apps/shop/rules', { env, branch: 'main' })).id);
+    for (const [env, branch] of [
+      ['e02', 'main'],
+      ['e01', 'main'],
+      ['e03', 'main'],
+      ['e01', 'release/*'],
+      ['e05', 'main'],
+    ]) {
+      ruleIds.push((await ok('POST', '/apps/shop/rules', { env, branch })).id);
     }
     await ok('POST', '/apps/other/rules', { env: 'e03', branch: 'main' });
 

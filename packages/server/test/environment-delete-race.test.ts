@@ -62,7 +62,7 @@ describe.each(storeEngines)('deleting an environment while it deploys, on %s', (
     expect(refused.json()).toMatchObject({
       detail: `environment "dev" of app "shop" cannot be deleted now: deployment ${id} of it is running`,
       errors: [
-        { path: 'env', message: expect.stringContaining('pave deployments list --app shop --env dev') },
+        { path: 'path.env', message: expect.stringContaining('pave deployments list --app shop --env dev') },
       ],
     });
     const forced = await api.call('DELETE', '/apps/shop?force=true');

@@ -61,7 +61,7 @@ describe.each(storeEngines)('an environment deleted while other requests reach i
     expect(late.statusCode, late.body).toBe(409);
     expect(late.json()).toMatchObject({
       detail: 'environment "preview" of app "shop" is being deleted',
-      errors: [{ path: 'env', message: expect.stringContaining('its deletion goes on') }],
+      errors: [{ path: 'path.env', message: expect.stringContaining('its deletion goes on') }],
     });
     const kept = await api.call('GET', '/apps/shop/envs/preview');
     expect(kept.statusCode, kept.body).toBe(200);
@@ -82,7 +82,7 @@ describe.each(storeEngines)('an environment deleted while other requests reach i
     expect(extended.statusCode, extended.body).toBe(409);
     expect(extended.json()).toMatchObject({
       detail: 'environment "short" of app "shop" is being deleted',
-      errors: [{ path: 'env', message: expect.stringContaining('pave envs create') }],
+      errors: [{ path: 'path.env', message: expect.stringContaining('pave envs create') }],
     });
   });
 

@@ -84,7 +84,7 @@ describe.each(storeEngines)('the REST API under review on %s', (engine) => {
 
   it('looks up the deployment a diff names as from where nothing is deployed yet, not answering nothing vs nothing', async () => {
     const missing = await api.call('GET', '/apps/shop/envs/dev/diff?from=41');
-    expectProblemAt(missing, 404, 'from');
+    expectProblemAt(missing, 404, 'query.from');
     expect(missing.json().detail).toBe('deployment 41 of shop/dev not found');
     const nothing = await api.call('GET', '/apps/shop/envs/dev/diff');
     expect(nothing.statusCode, nothing.body).toBe(200);

@@ -92,6 +92,37 @@ function keyProblem(keyword: string, params: Record<string, unknown>): string | 
   return messages.length > 0 ? messages.join('; ') : undefined;
 }
 
+/** A field problem's path that is a bare name (`app`, `env`, `id`): what the domain layer says, not knowing the route. */
+const BARE_NAME = /^[A-Za-z][A-Za-z0-9]*$/;
+
+/** Bare names that say what was checked rather than where the request holds it. */
+const NOT_LOCATED = new Set(['permission', 'url', 'method', 'body']);
+
+/**
+ * The problems of a domain error, each bare name (`env`) turned into where this request holds it, as every other
+ * problem says (`path.env`, `query.env`, `/env`): the first of the route's path parameters, its query and its body
+ * that has a value of that name which the error's message quotes. A name the request does not hold that way (the
+ * environment of a deployment's `fromEnv`, say) stays as it is.
+ */
+function locatedErrors(request: FastifyRequest, message: string, errors: FieldProblem[]): FieldProblem[] {
+  const sources: Array<[string, unknown]> = [
+    ['path.', request.params],
+    ['query.', request.query],
+    ['/', request.body],
+  ];
+  return errors.map((problem) => {
+    if (!BARE_NAME.test(problem.path) || NOT_LOCATED.has(problem.path)) return problem;
+    for (const [prefix, values] of sources) {
+      if (typeof values !== 'object' || values === null || !Object.hasOwn(values, problem.path)) continue;
+      const value = (values as Record<string, unknown>)[problem.path];
+      if ((typeof value === 'string' || typeof value === 'number') && message.includes(String(value))) {
+        return { ...problem, path: `${prefix}${problem.path}` };
+      }
+    }
+    return problem;
+  });
+}
+
 /**
  * Fastify's error handler: the one place where errors become HTTP statuses. Domain errors map by name;
  * client mistakes (bad JSON, unknown fields, too large) are 4xx with the field or limit named; anything
@@ -121,7 +152,13 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     const retryAfter = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds;
     if (status === 429 && typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
-    return sendProblem(request, reply, status, error.message, error.errors);
+    return sendProblem(
+      request,
+      reply,
+      status,
+      error.message,
+      locatedErrors(request, error.message, error.errors),
+    );
   }
   if (isResponseSerializationError(error)) {
     request.log.error({ err: error }, 'response does not match its schema');
