@@ -295,6 +295,8 @@ export async function revokeToken(store: Store, context: RequestContext, tokenId
       summary: { id: tokenId, name: row.name, prefix: row.prefix },
     });
   });
+  // Again once committed: a request that read the token before then may have cached it meanwhile.
+  forgetToken(tokenId);
 }
 
 /**
@@ -304,9 +306,15 @@ export async function revokeToken(store: Store, context: RequestContext, tokenId
 export const AUTH_CACHE_TTL_MS = 1_000;
 const AUTH_CACHE_MAX_ENTRIES = 10_000;
 const authCache = new Map<string, { actor: Actor; validUntil: number }>();
+/**
+ * Counts forgettings: a lookup that began before one caches nothing, since it may have read a token or user
+ * that the forgetting's transaction was revoking or deleting.
+ */
+let forgettings = 0;
 
 /** Forgets cached authentications of one token (after it is revoked). */
 function forgetToken(tokenId: string): void {
+  forgettings++;
   for (const [hash, entry] of authCache) {
     if (entry.actor.tokenId === tokenId) authCache.delete(hash);
   }
@@ -314,6 +322,7 @@ function forgetToken(tokenId: string): void {
 
 /** Forgets cached authentications of a user's tokens but `keep` (after they are revoked together). */
 export function forgetUserTokens(userId: string, keep?: string): void {
+  forgettings++;
   for (const [hash, entry] of authCache) {
     if (entry.actor.userId === userId && entry.actor.tokenId !== keep) authCache.delete(hash);
   }
@@ -364,6 +373,7 @@ function malformedToken(token: string): AuthenticationError {
 }
 
 async function lookUpActor(db: Executor, hash: string): Promise<Actor> {
+  const began = forgettings;
   const row = await db
     .selectFrom('tokens')
     .innerJoin('users', 'users.id', 'tokens.user_id')
@@ -408,6 +418,7 @@ async function lookUpActor(db: Executor, hash: string): Promise<Actor> {
     grants: await loadGrants(db, row.user_id),
     tokenScope: row.scope ? parseTokenScope(row.scope) : null,
   };
+  if (began !== forgettings) return actor;
   if (authCache.size >= AUTH_CACHE_MAX_ENTRIES) authCache.clear();
   const expiry = row.expires_at ? Date.parse(row.expires_at) : Infinity;
   authCache.set(hash, { actor, validUntil: Math.min(Date.now() + AUTH_CACHE_TTL_MS, expiry) });
