@@ -7,7 +7,7 @@ import {
   type CreateAppBody,
 } from '@pave/core';
 import type { Kysely } from 'kysely';
-import { isUniqueViolation, type Database, type Executor, type Store } from '../store/index.ts';
+import { isUniqueViolation, lockRow, type Database, type Executor, type Store } from '../store/index.ts';
 import { preparedQuery } from '../store/prepared.ts';
 import { recordAudit } from './audit.ts';
 import { recordEvent } from './events.ts';
@@ -125,8 +125,9 @@ export async function deleteApp(
   options: { force: boolean },
 ): Promise<string[]> {
   return store.transaction(async (tx) => {
-    const app = await tx.selectFrom('apps').select('id').where('id', '=', appId).executeTakeFirst();
-    if (!app) throw appNotFound(appId);
+    // Locked first: what is being added to the app meanwhile (an environment, a grant, a webhook) is then
+    // either seen here or refused; a concurrent deletion waits and finds none (see lockRow).
+    if (!(await lockRow(store.engine, tx, 'apps', { id: appId }, 'update'))) throw appNotFound(appId);
     const environments = await tx
       .selectFrom('environments')
       .select(['id', 'type'])

@@ -8,7 +8,7 @@ import {
 } from '@pave/core';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isUniqueViolation, type Executor, type Store } from '../store/index.ts';
+import { isUniqueViolation, lockRow, type Executor, type Store } from '../store/index.ts';
 import type { Insertable, Selectable } from 'kysely';
 import type { EnvironmentsTable } from '../store/schema.ts';
 import { appNotFound } from './apps.ts';
@@ -59,8 +59,10 @@ export async function createEnvironment(
   }
   try {
     await store.transaction(async (tx) => {
-      const app = await tx.selectFrom('apps').select('id').where('id', '=', appId).executeTakeFirst();
-      if (!app) throw appNotFound(appId);
+      // Locked, so that a deletion of the app at the same moment sees this environment or refuses it (lockRow);
+      // `update`, not `share`: recording the new environment's values takes the app's row lock later, which
+      // would deadlock with another transaction holding it `share` meanwhile.
+      if (!(await lockRow(store.engine, tx, 'apps', { id: appId }, 'update'))) throw appNotFound(appId);
       const type = await tx
         .selectFrom('env_types')
         .select('id')
@@ -270,6 +272,8 @@ export async function deleteEnvironment(
       });
     }
     await store.transaction(async (tx) => {
+      // Locked first, so that a rule or anything else added to it meanwhile is deleted with it (see lockRow).
+      await lockRow(store.engine, tx, 'environments', { app_id: appId, id: envId }, 'update');
       const row = await environmentRow(tx, appId, envId);
       await tx.deleteFrom('deployments').where('app_id', '=', appId).where('env_id', '=', envId).execute();
       await tx

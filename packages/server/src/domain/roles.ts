@@ -11,7 +11,7 @@ import {
   type RoleGrantBody,
   type RoleGrantPage,
 } from '@pave/core';
-import { isUniqueViolation, type Executor, type Store } from '../store/index.ts';
+import { isUniqueViolation, lockRow, type Executor, type Store } from '../store/index.ts';
 import { recordAudit } from './audit.ts';
 import { recordEvent } from './events.ts';
 import { now, type Actor, type RequestContext } from './context.ts';
@@ -59,6 +59,17 @@ function checkShape(body: RoleGrantBody): GrantRequest {
   };
 }
 
+/** The error for a grant request's user or team that does not exist. */
+function subjectNotFound(request: GrantRequest): NotFoundError {
+  return request.subjectKind === 'user'
+    ? new NotFoundError(`user "${request.subjectName}" not found`, [
+        { path: '/user', message: '`pave users list` shows the users' },
+      ])
+    : new NotFoundError(`team "${request.subjectName}" not found`, [
+        { path: '/team', message: '`pave teams list` shows the teams' },
+      ]);
+}
+
 /**
  * Checks that what a grant request names exists; NotFoundError otherwise. Called only once the caller is
  * known to be allowed to make the grant, so that those who are not cannot learn which users and teams exist.
@@ -71,11 +82,7 @@ async function resolve(db: Executor, request: GrantRequest): Promise<ResolvedGra
       .select('id')
       .where('username', '=', request.subjectName)
       .executeTakeFirst();
-    if (!user) {
-      throw new NotFoundError(`user "${request.subjectName}" not found`, [
-        { path: '/user', message: '`pave users list` shows the users' },
-      ]);
-    }
+    if (!user) throw subjectNotFound(request);
     subjectId = user.id;
   } else {
     const team = await db
@@ -83,11 +90,7 @@ async function resolve(db: Executor, request: GrantRequest): Promise<ResolvedGra
       .select('id')
       .where('id', '=', request.subjectName)
       .executeTakeFirst();
-    if (!team) {
-      throw new NotFoundError(`team "${request.subjectName}" not found`, [
-        { path: '/team', message: '`pave teams list` shows the teams' },
-      ]);
-    }
+    if (!team) throw subjectNotFound(request);
     subjectId = team.id;
   }
   if (request.scopeKind === 'env-type') {
@@ -119,47 +122,52 @@ export async function grantRole(
 ): Promise<RoleGrant> {
   const request = checkShape(body);
   authorizeGrant(context.actor, request);
-  const grant = await resolve(store.db, request);
-  if (grant.scopeKind === 'app') {
-    const app = await store.db
-      .selectFrom('apps')
-      .select('id')
-      .where('id', '=', grant.scopeId)
-      .executeTakeFirst();
-    if (!app)
-      throw new NotFoundError(`app "${grant.scopeId}" not found`, [{ path: '/app', message: 'no such app' }]);
-  }
   const createdAt = now();
-  try {
-    await store.transaction(async (tx) => {
+  // Only unique keys of the grant itself can be broken here: the same grant made at the same moment.
+  const grant = await store
+    .transaction(async (tx) => {
+      // What the grant names is locked, so that a deletion of it at the same moment deletes the grant too or
+      // finds it refused: a grant left behind would belong to the next app or team of that name (lockRow).
+      const resolved = await resolve(tx, request);
+      const subject = resolved.subjectKind === 'user' ? 'users' : 'teams';
+      if (!(await lockRow(store.engine, tx, subject, { id: resolved.subjectId }, 'share'))) {
+        throw subjectNotFound(request);
+      }
+      const scopeFound =
+        resolved.scopeKind !== 'app' ||
+        (await lockRow(store.engine, tx, 'apps', { id: resolved.scopeId }, 'share'));
+      if (!scopeFound) {
+        throw new NotFoundError(`app "${resolved.scopeId}" not found`, [
+          { path: '/app', message: 'no such app' },
+        ]);
+      }
       await tx
         .insertInto('role_grants')
         .values({
-          subject_kind: grant.subjectKind,
-          subject_id: grant.subjectId,
-          role: grant.role,
-          scope_kind: grant.scopeKind,
-          scope_id: grant.scopeId,
+          subject_kind: resolved.subjectKind,
+          subject_id: resolved.subjectId,
+          role: resolved.role,
+          scope_kind: resolved.scopeKind,
+          scope_id: resolved.scopeId,
           created_by: context.actor.username,
           created_at: createdAt,
         })
         .execute();
       await recordAudit(tx, context, {
         action: 'role.grant',
-        target: `roles/${grant.role}`,
-        appId: grant.scopeKind === 'app' ? grant.scopeId : null,
-        summary: describe(grant),
+        target: `roles/${resolved.role}`,
+        appId: resolved.scopeKind === 'app' ? resolved.scopeId : null,
+        summary: describe(resolved),
       });
-      await recordEvent(tx, context, roleEvent('role.granted', grant));
-    });
-  } catch (error) {
-    if (isUniqueViolation(error)) {
-      throw new ConflictError(`${grant.subjectKind} ${grant.subjectName} already holds this role`, [
+      await recordEvent(tx, context, roleEvent('role.granted', resolved));
+      return resolved;
+    })
+    .catch((error: unknown) => {
+      if (!isUniqueViolation(error)) throw error;
+      throw new ConflictError(`${request.subjectKind} ${request.subjectName} already holds this role`, [
         { path: '/role', message: '`pave roles list` shows the grants' },
       ]);
-    }
-    throw error;
-  }
+    });
   return toView(grant, context.actor.username, createdAt);
 }
 

@@ -11,7 +11,7 @@ import {
   type RuleOutcome,
   type RulePage,
 } from '@pave/core';
-import type { Executor, Store } from '../store/index.ts';
+import { lockRow, type Executor, type Store } from '../store/index.ts';
 import type { RulesTable } from '../store/schema.ts';
 import { recordAudit } from './audit.ts';
 import { recordEvent } from './events.ts';
@@ -53,6 +53,8 @@ export async function createRule(
   input: CreateRuleInput,
 ): Promise<Rule> {
   return store.transaction(async (tx) => {
+    // Locked, so that a deletion of the environment at the same moment deletes this rule too (see lockRow).
+    await lockRow(store.engine, tx, 'environments', { app_id: app, id: input.env }, 'share');
     await environmentRow(tx, app, input.env);
     const workload = input.workload ?? null;
     const same = await tx

@@ -30,7 +30,7 @@ import {
   type UserPage,
 } from '@pave/core';
 import { sql, type Selectable } from 'kysely';
-import { isUniqueViolation, type Executor, type Store } from '../store/index.ts';
+import { isUniqueViolation, lockRow, type Executor, type Store } from '../store/index.ts';
 import type { UsersTable } from '../store/schema.ts';
 import { authorize } from './access.ts';
 import { recordAudit } from './audit.ts';
@@ -297,6 +297,9 @@ export async function keepingAnOrgAdmin<T>(
  */
 export async function deleteUser(store: Store, context: RequestContext, username: string): Promise<void> {
   const userId = await store.transaction(async (tx) => {
+    // Locked first: a concurrent deletion waits and then finds none; a grant or membership adding to it is
+    // either deleted with it or refused (see lockRow).
+    if (!(await lockRow(store.engine, tx, 'users', { username }, 'update'))) throw userNotFound(username);
     const user = await tx.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
     if (!user) throw userNotFound(username);
     if (user.id === context.actor.userId) {
@@ -790,6 +793,8 @@ export async function updateTeam(
  */
 export async function deleteTeam(store: Store, context: RequestContext, teamId: string): Promise<void> {
   await store.transaction(async (tx) => {
+    // Locked first, as a user is (see deleteUser); getTeam then says it is not found.
+    await lockRow(store.engine, tx, 'teams', { id: teamId }, 'update');
     const team = await getTeam(tx, teamId);
     await keepingAnOrgAdmin(
       store,
@@ -830,18 +835,24 @@ export async function addTeamMember(
   username: string,
 ): Promise<Team> {
   return store.transaction(async (tx) => {
+    // Both locked, so that neither is deleted while the membership is added (see lockRow).
+    await lockRow(store.engine, tx, 'teams', { id: teamId }, 'share');
     const team = await getTeam(tx, teamId);
     if (team.members.includes(username)) return team;
+    if (!(await lockRow(store.engine, tx, 'users', { username }, 'share'))) throw userNotFound(username);
     const user = await tx
       .selectFrom('users')
       .select('id')
       .where('username', '=', username)
-      .executeTakeFirst();
-    if (!user) throw userNotFound(username);
-    await tx
+      .executeTakeFirstOrThrow();
+    const added = await tx
       .insertInto('team_members')
       .values({ team_id: teamId, user_id: user.id, added_at: now() })
-      .execute();
+      // Added by someone else at the same moment: as if it had been a member already.
+      .onConflict((conflict) => conflict.columns(['team_id', 'user_id']).doNothing())
+      .executeTakeFirst();
+    if (Number(added.numInsertedOrUpdatedRows ?? 0) === 0)
+      return { ...team, members: [...team.members, username].sort() };
     await recordAudit(tx, context, {
       action: 'team.member.add',
       target: `teams/${teamId}`,

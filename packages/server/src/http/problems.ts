@@ -4,7 +4,7 @@ import { httpStatusForError, isPaveError, type FieldProblem, type Problem } from
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
-import { isStoreUnavailable } from '../store/index.ts';
+import { isForeignKeyViolation, isStoreUnavailable } from '../store/index.ts';
 import { redactUrl } from './redact.ts';
 
 const titles: Record<number, string> = {
@@ -159,6 +159,16 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
       error.message,
       locatedErrors(request, error.message, error.errors),
     );
+  }
+  if (isForeignKeyViolation(error)) {
+    // Not the client's mistake, nor Pave's: the app, environment or team it names was deleted meanwhile.
+    request.log.warn({ err: error }, 'what the request refers to was deleted at the same moment');
+    return sendProblem(request, reply, 409, 'what this request refers to was deleted at the same moment', [
+      {
+        path: '/',
+        message: 'check that the app, environment or team it names still exists, and send it again',
+      },
+    ]);
   }
   if (isResponseSerializationError(error)) {
     request.log.error({ err: error }, 'response does not match its schema');

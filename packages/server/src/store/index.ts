@@ -2,6 +2,7 @@ export {
   openStore,
   redactUrl,
   isUniqueViolation,
+  isForeignKeyViolation,
   refuseConcurrentApply,
   isStoreUnavailable,
   type Store,
@@ -9,4 +10,5 @@ export {
   type Executor,
 } from './store.ts';
 export type { Database } from './schema.ts';
+export { lockRow, type ParentTable } from './locks.ts';
 export { migrations, type StoreMigration, type StoreEngine } from './migrations/index.ts';

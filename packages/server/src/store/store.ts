@@ -351,6 +351,18 @@ export function isStoreUnavailable(error: unknown): boolean {
   return error instanceof AggregateError && error.errors.length > 0 && error.errors.every(isStoreUnavailable);
 }
 
+/** SQLite's extended result code for a row that refers to one that is not there. */
+const SQLITE_CONSTRAINT_FOREIGNKEY = 787;
+
+/**
+ * Whether an error is a foreign-key violation, in either engine: a row written that refers to one deleted at
+ * the same moment (on PostgreSQL, after the write's own checks read it).
+ */
+export function isForeignKeyViolation(error: unknown): boolean {
+  const { code, errcode } = (error ?? {}) as { code?: unknown; errcode?: unknown };
+  return code === '23503' || errcode === SQLITE_CONSTRAINT_FOREIGNKEY;
+}
+
 /** SQLite's extended result codes for a duplicate primary key and a duplicate unique key. */
 const SQLITE_CONSTRAINT_PRIMARYKEY = 1555;
 const SQLITE_CONSTRAINT_UNIQUE = 2067;

@@ -22,7 +22,7 @@ import {
   type WebhookTestResult,
 } from '@pave/core';
 import type { Selectable } from 'kysely';
-import { isUniqueViolation, type Executor, type Store } from '../../store/index.ts';
+import { isUniqueViolation, lockRow, type Executor, type Store } from '../../store/index.ts';
 import type { WebhookDeliveriesTable, WebhooksTable } from '../../store/schema.ts';
 import type { SecretBox } from '../../secrets/secret-box.ts';
 import { actorSeesApp, type AccessCheck } from '../access.ts';
@@ -226,9 +226,9 @@ export async function createWebhook(
   const sealedUrl = await sealUrl(deps.box, app, input.url);
   const row = await deps.store
     .transaction(async (tx) => {
-      if (app !== null) {
-        const found = await tx.selectFrom('apps').select('id').where('id', '=', app).executeTakeFirst();
-        if (!found) throw appNotFound(app);
+      // Locked, so that a deletion of the app at the same moment retires this webhook too, or finds it refused.
+      if (app !== null && !(await lockRow(deps.store.engine, tx, 'apps', { id: app }, 'share'))) {
+        throw appNotFound(app);
       }
       const taken = await tx
         .selectFrom('webhooks')
