@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeEngines } from '../../../test/support/stores.ts';
+import { deleteApp } from '../src/domain/apps.ts';
+import { systemContext } from '../src/domain/context.ts';
 import { openFullApi, type FullApi } from './support/full-api.ts';
 
 /*
@@ -116,6 +118,23 @@ describe.each(storeEngines)('additions racing the deletion of what they hang fro
       expect([201, 404], rule.body).toContain(rule.statusCode);
     }
     expect((await api.call('GET', '/apps/ruled/rules')).json().items).toEqual([]);
+  });
+
+  it('refuses to finish a forced app deletion over an environment created after it deleted the others', async () => {
+    // DELETE /apps/{app}?force=true deletes each environment (workloads, resources) and then the app; one
+    // created in between had its rows deleted with the app and its database left running, deleted by nobody.
+    await created('/apps', { id: 'late' });
+    await created('/apps/late/envs', { id: 'dev2', type: 'development' });
+    const context = systemContext('admin', 'test-request');
+    await expect(
+      deleteApp(api.store, context, 'late', { force: true, deletedEnvironments: true }),
+    ).rejects.toMatchObject({
+      name: 'ConflictError',
+      message: 'app "late" got environments while it was being deleted: dev2',
+    });
+    expect((await api.call('GET', '/apps/late/envs/dev2')).statusCode).toBe(200);
+    // Asked again, the route deletes it first.
+    expect((await api.call('DELETE', '/apps/late?force=true')).statusCode).toBe(204);
   });
 
   it('deletes a thing once when asked to several times at once: one 204, one audit entry', async () => {

@@ -116,13 +116,16 @@ export async function getApp(db: Kysely<Database>, appId: string): Promise<AppDe
 
 /**
  * Deletes an application. If it still has environments, refuses with ConflictError unless `force`, in
- * which case the environments are deleted with it (and audited). Resolves with the deleted environments' ids.
+ * which case the environments are deleted with it (and audited). `deletedEnvironments`: the caller deleted
+ * every environment of the app first, with its workloads and resources (DELETE /apps/{app}?force=true); one
+ * there now was created since, and nobody deleted its resources: ConflictError rather than deleting it without
+ * them. Resolves with the deleted environments' ids.
  */
 export async function deleteApp(
   store: Store,
   context: RequestContext,
   appId: string,
-  options: { force: boolean },
+  options: { force: boolean; deletedEnvironments?: boolean },
 ): Promise<string[]> {
   return store.transaction(async (tx) => {
     // Locked first: what is being added to the app meanwhile (an environment, a grant, a webhook) is then
@@ -134,6 +137,16 @@ export async function deleteApp(
       .where('app_id', '=', appId)
       .orderBy('id')
       .execute();
+    if (options.deletedEnvironments && environments.length > 0) {
+      const ids = environments.map((env) => env.id).join(', ');
+      throw new ConflictError(`app "${appId}" got environments while it was being deleted: ${ids}`, [
+        {
+          path: 'query.force',
+          message:
+            'delete the app again: its environments are deleted first, with their workloads and resources',
+        },
+      ]);
+    }
     if (environments.length > 0 && !options.force) {
       const ids = environments.map((env) => env.id).join(', ');
       throw new ConflictError(`app "${appId}" still has environments: ${ids}`, [

@@ -70,7 +70,7 @@ export function appRoutes(api: ApiServer, store: Store, teardown?: EnvironmentTe
           await deleteEnvironment(store, request.pave, request.params.app, env.id, teardown);
         }
       }
-      await deleteApp(store, request.pave, request.params.app, { force });
+      await deleteApp(store, request.pave, request.params.app, { force, deletedEnvironments: force });
       return reply.code(204).send();
     },
   );
