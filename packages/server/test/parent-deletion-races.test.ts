@@ -141,10 +141,12 @@ describe.each(storeEngines)('additions racing the deletion of what they hang fro
     await created('/apps', { id: 'once' });
     await created('/teams', { id: 'once' });
     await created('/users', { username: 'once', kind: 'service' });
+    const webhook = await created('/webhooks', { name: 'once', url: 'https://hooks.example.com/pave' });
     for (const [url, action] of [
       ['/apps/once', 'app.delete'],
       ['/teams/once', 'team.delete'],
       ['/users/once', 'user.delete'],
+      [`/webhooks/${webhook.json().webhook.id}`, 'webhook.delete'],
     ] as const) {
       const answers = await Promise.all([1, 2, 3, 4].map(() => api.call('DELETE', url)));
       expect(answers.map((answer) => answer.statusCode).sort(), url).toEqual([204, 404, 404, 404]);
@@ -152,7 +154,9 @@ describe.each(storeEngines)('additions racing the deletion of what they hang fro
         action: string;
         target: string;
       }>;
-      const entries = audit.filter((entry) => entry.action === action && entry.target.endsWith('/once'));
+      const entries = audit.filter(
+        (entry) => entry.action === action && url.endsWith(entry.target.split('/')[1]!),
+      );
       expect(entries, url).toHaveLength(1);
     }
   });

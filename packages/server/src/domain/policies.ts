@@ -222,7 +222,9 @@ export async function deletePolicy(store: Store, context: RequestContext, id: st
       .where('id', '=', id)
       .executeTakeFirst();
     if (!row) throw policyNotFound(id);
-    await tx.deleteFrom('policies').where('id', '=', id).execute();
+    const deleted = await tx.deleteFrom('policies').where('id', '=', id).executeTakeFirst();
+    // None deleted: another deletion of it committed since it was read (PostgreSQL); that one is audited.
+    if (Number(deleted.numDeletedRows) === 0) throw policyNotFound(id);
     await recordAudit(tx, context, {
       action: 'policy.delete',
       target: `policies/${id}`,

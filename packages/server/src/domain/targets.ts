@@ -293,7 +293,9 @@ export async function deleteTarget(store: Store, context: RequestContext, id: st
         },
       ]);
     }
-    await tx.deleteFrom('runtime_targets').where('id', '=', id).execute();
+    const deleted = await tx.deleteFrom('runtime_targets').where('id', '=', id).executeTakeFirst();
+    // None deleted: another deletion of it committed since it was read (PostgreSQL); that one is audited.
+    if (Number(deleted.numDeletedRows) === 0) await getTarget(tx, id);
     await recordAudit(tx, context, {
       action: 'target.delete',
       target: `runtime-targets/${id}`,

@@ -384,7 +384,9 @@ export async function deleteDefinition(
         },
       ]);
     }
-    await tx.deleteFrom('resource_definitions').where('id', '=', id).execute();
+    const deleted = await tx.deleteFrom('resource_definitions').where('id', '=', id).executeTakeFirst();
+    // None deleted: another deletion of it committed since it was read (PostgreSQL); that one is audited.
+    if (Number(deleted.numDeletedRows) === 0) throw definitionNotFound(id);
     await recordAudit(tx, context, {
       action: 'definition.delete',
       target: `resource-definitions/${id}`,

@@ -172,13 +172,15 @@ export async function moveResource(
       ]);
     }
     const resId = to.startsWith('shared.') ? to.slice('shared.'.length) : to;
-    await tx
+    const moved = await tx
       .updateTable('resources')
       .set({ address: to, res_id: resId, updated_at: now() })
       .where('app_id', '=', app)
       .where('env_id', '=', env)
       .where('address', '=', from)
-      .execute();
+      .executeTakeFirst();
+    // None moved: another move of it committed since it was read (PostgreSQL); that one is audited.
+    if (Number(moved.numUpdatedRows) === 0) throw resourceNotFound(app, env, from);
     await recordAudit(tx, context, {
       action: 'resource.move',
       target: `apps/${app}/envs/${env}/resources/${to}`,

@@ -506,7 +506,9 @@ export async function deleteWebhook(store: Store, context: RequestContext, id: s
     const row = await tx.selectFrom('webhooks').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw webhookNotFound(id);
     await tx.deleteFrom('webhook_deliveries').where('webhook_id', '=', id).execute();
-    await tx.deleteFrom('webhooks').where('id', '=', id).execute();
+    const deleted = await tx.deleteFrom('webhooks').where('id', '=', id).executeTakeFirst();
+    // None deleted: another deletion of it committed since it was read (PostgreSQL); that one is audited.
+    if (Number(deleted.numDeletedRows) === 0) throw webhookNotFound(id);
     await recordAudit(tx, context, {
       action: 'webhook.delete',
       target: `webhooks/${id}`,
