@@ -1,6 +1,9 @@
 // `npm run bench`: requests/s and latency of an authenticated GET /api/v1/apps/{app} on a real `pave up`,
-// against a bare Fastify route returning the same JSON body (bench/bare-fastify.mjs). Every server runs in
-// its own child process on loopback; autocannon runs in this process. Pave is measured with SQLite and with
+// against a bare Fastify route returning the same JSON body (bench/bare-fastify.mjs), and against the floor
+// (bench/floor-fastify.mjs): the least an authenticated server can do for the same answer from Pave's SQLite
+// file (the token hashed and cached, one prepared query), which shows how close to bare Fastify any such
+// server comes on the machine. Every server runs in its own child process on loopback; autocannon runs in
+// this process. Pave is measured with SQLite and with
 // PostgreSQL (skipped, with the reason, when PostgreSQL does not answer), each at the default log level
 // (info: every request is logged, to a file) and at warn.
 //
@@ -147,9 +150,12 @@ async function startPave({ dataDir, store, logLevel }) {
   );
 }
 
-/** Starts bench/bare-fastify.mjs serving `bodyFile`; resolves with its URL. */
-async function startBareFastify(bodyFile) {
-  const server = spawnServer('bare Fastify', [join(root, 'bench/bare-fastify.mjs'), bodyFile], {
+/**
+ * Starts a Fastify script of bench/ (bare-fastify.mjs, floor-fastify.mjs) with its one argument; resolves with
+ * its URL, which it prints as a JSON line once it listens.
+ */
+async function startFastifyScript(name, script, argument) {
+  const server = spawnServer(name, [join(root, 'bench', script), argument], {
     stdout: 'pipe',
     stderr: 'pipe',
     env: process.env,
@@ -158,7 +164,7 @@ async function startBareFastify(bodyFile) {
   server.child.stderr.on('data', (chunk) => (stderr += chunk));
   const url = await new Promise((resolveUrl, reject) => {
     let stdout = '';
-    const timer = setTimeout(() => reject(new Error('bare Fastify did not start within 10 s')), 10_000);
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within 10 s`)), 10_000);
     server.child.stdout.on('data', (chunk) => {
       stdout += chunk;
       const line = stdout.split('\n').find((candidate) => candidate.startsWith('{'));
@@ -169,7 +175,7 @@ async function startBareFastify(bodyFile) {
     });
     void server.exited.then(({ code }) => {
       clearTimeout(timer);
-      reject(new Error(`bare Fastify exited with code ${code}: ${stderr.trim()}`));
+      reject(new Error(`${name} exited with code ${code}: ${stderr.trim()}`));
     });
   }).catch(async (error) => {
     await server.stop();
@@ -277,6 +283,7 @@ function summarize(target, runs, bareRuns) {
     : null;
   return {
     target: target.name,
+    kind: target.kind ?? (target.engine ? 'pave' : 'bare'),
     engine: target.engine ?? null,
     logLevel: target.logLevel ?? null,
     requestsPerSecond: median(runs.map((run) => run.requestsPerSecond)),
@@ -346,6 +353,7 @@ async function paveTargets(engine, store) {
       name: `pave ${engine}, log ${logLevel}`,
       engine,
       logLevel,
+      dataDir,
       server,
       url: server.url,
       headers: { authorization: `Bearer ${token}` },
@@ -374,7 +382,7 @@ async function main() {
   // The baseline serves the body Pave returned, byte for byte.
   const bodyFile = join(tempDir('pave-bench-bare-'), 'body.json');
   writeFileSync(bodyFile, paves[0].body);
-  const bareServer = await startBareFastify(bodyFile);
+  const bareServer = await startFastifyScript('bare Fastify', 'bare-fastify.mjs', bodyFile);
   const bare = {
     name: 'bare fastify',
     server: bareServer,
@@ -382,7 +390,22 @@ async function main() {
     headers: {},
     body: paves[0].body,
   };
-  const targets = [bare, ...paves];
+  // The floor reads the first SQLite Pave's store, with its token.
+  const floorServer = await startFastifyScript(
+    'floor Fastify',
+    'floor-fastify.mjs',
+    join(paves[0].dataDir, 'pave.db'),
+  );
+  const floor = {
+    name: 'floor (token + query)',
+    kind: 'floor',
+    engine: 'sqlite',
+    server: floorServer,
+    url: floorServer.url,
+    headers: paves[0].headers,
+    body: paves[0].body,
+  };
+  const targets = [bare, floor, ...paves];
 
   if (settings.warmupSeconds > 0) {
     console.log(`warming up (${settings.warmupSeconds} s each)`);
@@ -407,10 +430,13 @@ async function main() {
     summarize(target, runs.get(target), target === bare ? null : bareRuns),
   );
   printTable(rows);
-  const worst = Math.min(...rows.filter((row) => row.engine !== null).map((row) => row.ratioToBare));
+  const paveRows = rows.filter((row) => row.engine !== null && row.kind !== 'floor');
+  const worst = Math.min(...paveRows.map((row) => row.ratioToBare));
+  const floorRow = rows.find((row) => row.kind === 'floor');
   console.log(
     `\ngoal: Pave at least ${GOAL_RATIO} of bare Fastify's req/s; ` +
-      `lowest median ratio ${worst.toFixed(2)} (${worst >= GOAL_RATIO ? 'met' : 'NOT met'})`,
+      `lowest median ratio ${worst.toFixed(2)} (${worst >= GOAL_RATIO ? 'met' : 'NOT met'}); ` +
+      `the floor (an authenticated server doing nothing else) ${floorRow.ratioToBare.toFixed(2)}`,
   );
   for (const skip of skipped) console.log(`skipped ${skip.target}: ${skip.reason}`);
 
@@ -430,9 +456,9 @@ async function main() {
   console.log(`results: ${file}`);
 }
 
-// Bounded in time: start-up allowance plus five targets' runs, then give up and clean up.
+// Bounded in time: start-up allowance plus six targets' runs, then give up and clean up.
 const budgetMs =
-  (120 + 5 * (settings.warmupSeconds + settings.rounds * (settings.durationSeconds + 10))) * 1_000;
+  (120 + 6 * (settings.warmupSeconds + settings.rounds * (settings.durationSeconds + 10))) * 1_000;
 const watchdog = setTimeout(() => {
   console.error(`\napi-throughput: gave up after ${Math.round(budgetMs / 1000)} s`);
   void cleanUp().finally(() => process.exit(1));
