@@ -59,10 +59,8 @@ export async function createEnvironment(
   }
   try {
     await store.transaction(async (tx) => {
-      // Locked, so that a deletion of the app at the same moment sees this environment or refuses it (lockRow);
-      // `update`, not `share`: recording the new environment's values takes the app's row lock later, which
-      // would deadlock with another transaction holding it `share` meanwhile.
-      if (!(await lockRow(store.engine, tx, 'apps', { id: appId }, 'update'))) throw appNotFound(appId);
+      // Locked, so that a deletion of the app at the same moment sees this environment or refuses it (lockRow).
+      if (!(await lockRow(store.engine, tx, 'apps', { id: appId }, 'share'))) throw appNotFound(appId);
       const type = await tx
         .selectFrom('env_types')
         .select('id')

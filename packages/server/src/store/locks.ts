@@ -13,7 +13,10 @@ export type ParentTable = 'apps' | 'teams' | 'users' | 'environments';
  * statement sees what was committed when it began, that orders the two: the adder waits for the deletion and
  * then finds no row (and refuses), or the deletion waits for the adder and then deletes what it added too.
  * Without it, an addition that checked the row just before the deletion committed outlived it, and came to
- * belong to a new row of the same id. SQLite runs one write transaction at a time, so there it is a plain read.
+ * belong to a new row of the same id. `share` is PostgreSQL's FOR KEY SHARE, the lock a foreign key check
+ * takes: it keeps deletions out but not updates of the row (values take their app's row lock by updating it),
+ * so it waits for nothing but a deletion. SQLite runs one write transaction at a time, so there it is a plain
+ * read.
  */
 export async function lockRow(
   engine: StoreEngine,
@@ -24,7 +27,7 @@ export async function lockRow(
 ): Promise<boolean> {
   const conditions = Object.entries(where).map(([column, value]) => sql`${sql.ref(column)} = ${value}`);
   const lock =
-    engine === 'postgres' ? sql.raw(mode === 'update' ? ' for update' : ' for share') : sql.raw('');
+    engine === 'postgres' ? sql.raw(mode === 'update' ? ' for update' : ' for key share') : sql.raw('');
   const query = sql`select 1 as one from ${sql.table(table)} where ${sql.join(conditions, sql` and `)}${lock}`;
   return (await query.execute(tx)).rows.length > 0;
 }
