@@ -139,6 +139,7 @@ export async function createToken(
         [{ path: '/scope', message: `ask for ${scopeText(creator.tokenScope)} or a narrower scope` }],
       );
     }
+    await refuseMissingScopeTarget(store.db, asked);
     scope = body.scope;
   }
   // Admins create tokens for service accounts (and other users); everyone else only for themselves.
@@ -173,6 +174,28 @@ export async function createToken(
     });
     return created;
   });
+}
+
+/**
+ * NotFoundError when the app or environment type a scope names does not exist (a typo would make a token that
+ * can do nothing). Asked only of a creator who holds the scope, so that no one learns which apps exist.
+ */
+async function refuseMissingScopeTarget(db: Executor, scope: AccessGrant): Promise<void> {
+  const { kind } = scope.scope;
+  if (kind === 'org') return;
+  const id = scope.scope.id;
+  const found =
+    kind === 'app'
+      ? await db.selectFrom('apps').select('id').where('id', '=', id).executeTakeFirst()
+      : await db.selectFrom('env_types').select('id').where('id', '=', id).executeTakeFirst();
+  if (found) return;
+  throw kind === 'app'
+    ? new NotFoundError(`app "${id}" not found`, [
+        { path: '/scope', message: 'no such app; `pave apps list` shows the apps you can see' },
+      ])
+    : new NotFoundError(`environment type "${id}" not found`, [
+        { path: '/scope', message: 'no such environment type; `pave env-types list` shows them' },
+      ]);
 }
 
 /** A scope as it is written and stored: `app:shop:viewer`, `env-type:production:deployer`, `org:admin`. */
