@@ -24,7 +24,10 @@ export function isDnsLabel(value: string): boolean {
 
 /**
  * The first character of `text` that people cannot see or that breaks terminals and JSON tools: a control
- * character (C0 `U+0000`-`U+001F`, DEL `U+007F`, C1 `U+0080`-`U+009F`) or a lone UTF-16 surrogate. With
+ * character (C0 `U+0000`-`U+001F`, DEL `U+007F`, C1 `U+0080`-`U+009F`), a lone UTF-16 surrogate, or one that
+ * reorders or hides text where it is shown (the bidirectional embeddings, overrides and isolates
+ * `U+202A`-`U+202E` and `U+2066`-`U+2069`, which make a name read as another, and the invisible zero-width
+ * space `U+200B` and `U+FEFF`). Joiners (`U+200C`, `U+200D`, in emoji and many scripts) are text. With
  * `multiline`, line feeds and tabs are allowed (messages may span lines). `position` counts characters
  * (code points) from 1; undefined when the text is clean.
  */
@@ -39,18 +42,33 @@ export function findUnprintable(
     if (options.multiline && (char === '\n' || char === '\t')) continue;
     const control = code <= 0x1f || (code >= 0x7f && code <= 0x9f);
     const loneSurrogate = code >= 0xd800 && code <= 0xdfff;
-    if (control || loneSurrogate) {
+    if (control || loneSurrogate || isHidingCharacter(code)) {
       return { position, codePoint: `U+${code.toString(16).toUpperCase().padStart(4, '0')}` };
     }
   }
   return undefined;
 }
 
+/** Whether a code point reorders or hides the text around it where it is shown (see findUnprintable). */
+function isHidingCharacter(code: number): boolean {
+  return (
+    (code >= 0x202a && code <= 0x202e) ||
+    (code >= 0x2066 && code <= 0x2069) ||
+    code === 0x200b ||
+    code === 0xfeff
+  );
+}
+
 /** Why `text` is refused as a name or message, naming the character and where it is; undefined if it is fine. */
 export function unprintableProblem(text: string, options: { multiline?: boolean } = {}): string | undefined {
   const found = findUnprintable(text, options);
   if (!found) return undefined;
-  const kind = /^U\+D[89A-F]/.test(found.codePoint) ? 'a lone surrogate' : 'a control character';
+  const code = Number.parseInt(found.codePoint.slice(2), 16);
+  const kind = isHidingCharacter(code)
+    ? 'a character that reorders or hides text where it is shown'
+    : /^U\+D[89A-F]/.test(found.codePoint)
+      ? 'a lone surrogate'
+      : 'a control character';
   return (
     `contains ${kind} (${found.codePoint}) at character ${found.position}; remove it: names and messages ` +
     `must be printable text${options.multiline ? ' (line breaks and tabs are allowed)' : ''}`
