@@ -4,6 +4,7 @@ import { EmbeddedRedisDriver, RedisServerDriver } from '@pave/resource-redis';
 import { EmbeddedMysqlDriver, MysqlServerDriver } from '@pave/resource-mysql';
 import { EmbeddedRabbitmqDriver, RabbitmqServerDriver } from '@pave/resource-amqp';
 import {
+  DEFAULT_INHERITED_ENV,
   DnsLocalhostDriver,
   ExecDriver,
   RouteLocalhostDriver,
@@ -20,6 +21,11 @@ export interface ResourceDriverConfig {
   pgliteScript: string;
   /** How exec commands are isolated (as workloads are); default none. */
   isolation?: Isolation;
+  /**
+   * Variables of the control plane's environment the exec and terraform drivers pass on to their commands
+   * besides DEFAULT_INHERITED_ENV (`pave up --driver-env`), e.g. a cloud provider's credentials; default none.
+   */
+  driverEnv?: readonly string[] | undefined;
 }
 
 /**
@@ -28,6 +34,7 @@ export interface ResourceDriverConfig {
  * production ones (postgres-server, redis-server, mysql-server, rabbitmq-server, static, exec, terraform). This is the one place the server touches the resource plugins.
  */
 export function resourceDriverRegistry(config: ResourceDriverConfig): DriverRegistry<ResourceDriver> {
+  const inheritEnv = [...new Set([...DEFAULT_INHERITED_ENV, ...(config.driverEnv ?? [])])];
   return new DriverRegistry<ResourceDriver>('resource')
     .register(
       EmbeddedPostgresDriver.fromConfig({ dataDir: config.dataDir, pgliteScript: config.pgliteScript }),
@@ -40,9 +47,11 @@ export function resourceDriverRegistry(config: ResourceDriverConfig): DriverRegi
     .register(EmbeddedRabbitmqDriver.fromConfig({ dataDir: config.dataDir }))
     .register(RabbitmqServerDriver.fromConfig({}))
     .register(StaticDriver.fromConfig({}))
-    .register(ExecDriver.fromConfig(config.isolation ? { isolation: config.isolation } : {}))
+    .register(
+      ExecDriver.fromConfig({ inheritEnv, ...(config.isolation ? { isolation: config.isolation } : {}) }),
+    )
     .register(VolumeDirDriver.fromConfig({ dataDir: config.dataDir }))
     .register(DnsLocalhostDriver.fromConfig({}))
     .register(RouteLocalhostDriver.fromConfig({}))
-    .register(TerraformDriver.fromConfig({}));
+    .register(TerraformDriver.fromConfig({ inheritEnv }));
 }

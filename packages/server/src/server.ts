@@ -88,6 +88,11 @@ export interface ServerOptions {
    */
   webhookAllow?: readonly string[] | undefined;
   /**
+   * Variables of the control plane's environment passed on to the exec and terraform resource drivers'
+   * commands besides PATH, HOME and the other defaults (`pave up --driver-env`); default none.
+   */
+  driverEnv?: readonly string[] | undefined;
+  /**
    * The built-in templates to seed (one directory each); default `templates` beside the supervisor script,
    * where scripts/build.mjs bundles packages/server/templates.
    */
@@ -223,6 +228,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         // Bundled beside the supervisor by scripts/build.mjs.
         pgliteScript: join(dirname(options.supervisorScript), 'pglite-server.js'),
         isolation,
+        driverEnv: options.driverEnv,
       }),
       stateCredentials,
     ),

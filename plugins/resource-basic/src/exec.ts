@@ -28,8 +28,9 @@ export type ExecAction = 'create' | 'update' | 'delete' | 'read';
 export interface ExecDriverConfig {
   /**
    * Variables of the control plane's environment passed on to commands (besides `driverInputs.env` and the
-   * `PAVE_*` variables); default DEFAULT_INHERITED_ENV. Add e.g. `KUBECONFIG` or `AWS_PROFILE` here. Nothing
-   * else of the control plane's environment, which may hold its own secrets, reaches a command.
+   * `PAVE_*` variables); default DEFAULT_INHERITED_ENV. The server gives DEFAULT_INHERITED_ENV and the names
+   * of `pave up --driver-env` (e.g. `KUBECONFIG`, `AWS_PROFILE`). Nothing else of the control plane's
+   * environment, which may hold its own secrets, reaches a command.
    */
   inheritEnv?: string[];
   /** Between SIGTERM and SIGKILL when a command is stopped (timeout, cancelled deployment); default 5 000 ms. */
@@ -141,9 +142,10 @@ interface ExecSettings {
  *   with `action` one of `create`, `update`, `read`, `delete`; `id` is the resource's id (null on create);
  *   `previous` holds the old `{ inputs, secrets, params }` on update and is null otherwise; `cloneFrom`
  *   (create only) the outputs of a resource to copy data from.
- * - environment: the inherited variables (ExecDriverConfig.inheritEnv), `driverInputs.env`, and `PAVE_ACTION`,
- *   `PAVE_ID` (empty on create), `PAVE_APP`, `PAVE_ENV`, `PAVE_ENV_TYPE`, `PAVE_RESOURCE_TYPE`,
- *   `PAVE_RESOURCE_CLASS`, `PAVE_RESOURCE_ID` (Score's resource id) and `PAVE_RESOURCE_ADDRESS`.
+ * - environment: the inherited variables (ExecDriverConfig.inheritEnv, under `pave up` the defaults and the
+ *   names of `--driver-env`), `driverInputs.env`, and `PAVE_ACTION`, `PAVE_ID` (empty on create), `PAVE_APP`,
+ *   `PAVE_ENV`, `PAVE_ENV_TYPE`, `PAVE_RESOURCE_TYPE`, `PAVE_RESOURCE_CLASS`, `PAVE_RESOURCE_ID` (Score's
+ *   resource id) and `PAVE_RESOURCE_ADDRESS`.
  * - stdout, for create, update and read: one JSON object `{ "id"?: string, "values"?: {…}, "secrets"?: {…} }`
  *   whose values are strings, numbers or booleans (stringified into the outputs). `id` is used on create
  *   only (default: `exec-` and a hash of app, environment and address). For read, `null` means the resource

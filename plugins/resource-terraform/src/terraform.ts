@@ -18,8 +18,9 @@ import { TerraformError, TerraformWorkspace, secretStrings } from './workspace.t
 export interface TerraformDriverConfig {
   /**
    * Variables of the control plane's environment passed on to Terraform (and so to its providers and
-   * provisioners); default DEFAULT_INHERITED_ENV. Add the credentials the modules' providers read here, e.g.
-   * `AWS_PROFILE`, `AWS_REGION`, `GOOGLE_APPLICATION_CREDENTIALS`, `TF_PLUGIN_CACHE_DIR`.
+   * provisioners); default DEFAULT_INHERITED_ENV. The server gives DEFAULT_INHERITED_ENV and the names of
+   * `pave up --driver-env`, e.g. the credentials the modules' providers read (`AWS_PROFILE`, `AWS_REGION`,
+   * `GOOGLE_APPLICATION_CREDENTIALS`) or `TF_PLUGIN_CACHE_DIR`.
    */
   inheritEnv?: string[];
   /**

@@ -60,6 +60,10 @@ export function registerUpCommand(program: Command): void {
       'CIDRs webhooks may reach although they are loopback, private or link-local, comma-separated, e.g. 10.0.0.0/8,127.0.0.1/32 (env PAVE_WEBHOOK_ALLOW; default none)',
     )
     .option(
+      '--driver-env <names>',
+      "environment variables of pave up passed on to the exec and terraform resource drivers' commands besides PATH, HOME, USER, LOGNAME, SHELL, LANG, LC_ALL, LC_CTYPE, TZ and TMPDIR, comma-separated names, e.g. AWS_PROFILE,KUBECONFIG (env PAVE_DRIVER_ENV; default none)",
+    )
+    .option(
       '--metrics-port <port>',
       'also serve Prometheus metrics at /metrics on this port without a token (0 picks a free one; env PAVE_METRICS_PORT; default: only /metrics on the API port, for tokens with metrics.read)',
     )
@@ -69,7 +73,7 @@ export function registerUpCommand(program: Command): void {
     )
     .addHelpText(
       'after',
-      '\nExamples:\n  $ pave up\n  $ pave up --data-dir /tmp/pave --port 7400\n  $ pave up --store postgres://pave@db.internal:5432/pave\n  $ sudo pave up --workload-user svc-apps\n',
+      '\nExamples:\n  $ pave up\n  $ pave up --data-dir /tmp/pave --port 7400\n  $ pave up --store postgres://pave@db.internal:5432/pave\n  $ sudo pave up --workload-user svc-apps\n  $ AWS_PROFILE=platform pave up --driver-env AWS_PROFILE,AWS_REGION\n',
     )
     .action(
       async (options: {
@@ -84,6 +88,7 @@ export function registerUpCommand(program: Command): void {
         approvalTtl?: string;
         templateTimeLimit?: string;
         webhookAllow?: string;
+        driverEnv?: string;
         metricsPort?: string;
         metricsHost?: string;
       }) => {
@@ -109,6 +114,7 @@ export function registerUpCommand(program: Command): void {
           options.webhookAllow !== undefined
             ? parseCidrs(options.webhookAllow, '--webhook-allow')
             : parseCidrs(process.env.PAVE_WEBHOOK_ALLOW ?? '', 'PAVE_WEBHOOK_ALLOW');
+        const driverEnv = driverEnvNames(options.driverEnv, process.env.PAVE_DRIVER_ENV);
         const metricsPortText = options.metricsPort ?? (process.env.PAVE_METRICS_PORT || undefined);
         const metricsPort = metricsPortText === undefined ? undefined : Number(metricsPortText);
         if (
@@ -162,6 +168,7 @@ export function registerUpCommand(program: Command): void {
             approvalTtlMs,
             templateTimeLimitSeconds,
             webhookAllow,
+            driverEnv,
             ...sso,
             metricsPort,
             metricsHost: options.metricsHost ?? (process.env.PAVE_METRICS_HOST || undefined),
@@ -244,6 +251,28 @@ export function parseCidrs(text: string, source: string): string[] {
     );
   }
   return cidrs;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * The names of `--driver-env` (else PAVE_DRIVER_ENV), comma-separated: variables of `pave up`'s environment
+ * the exec and terraform drivers pass on to their commands. A usage error naming where a name that is not
+ * one of an environment variable came from.
+ */
+export function driverEnvNames(flag: string | undefined, env: string | undefined): string[] {
+  const [text, source] = flag !== undefined ? [flag, '--driver-env'] : [env ?? '', 'PAVE_DRIVER_ENV'];
+  const names = text
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+  const bad = names.filter((name) => !ENV_NAME.test(name));
+  if (bad.length > 0) {
+    throw new CliUsageError(
+      `${source}: not an environment variable name: ${bad.map((name) => `"${name}"`).join(', ')}; give names of letters, digits and _ that do not start with a digit, comma-separated, e.g. AWS_PROFILE,KUBECONFIG`,
+    );
+  }
+  return [...new Set(names)];
 }
 
 /**
