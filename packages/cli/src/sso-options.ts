@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
+import { ORG_ROLES, type OrgRole } from '@pave/core';
 import { CliUsageError } from './errors.ts';
 import { describeFileError } from './file-errors.ts';
+
+/** The org role a first SSO sign-in gives a user (the server's SsoSettings.defaultRole), or none. */
+export type SsoDefaultRole = OrgRole | 'none';
+
+/** What `--oidc-default-role` (and PAVE_OIDC_DEFAULT_ROLE) accept: core's org roles, or none. */
+const DEFAULT_ROLES: readonly SsoDefaultRole[] = [...ORG_ROLES, 'none'];
 
 /** The single sign-on options of `pave up`, as commander parses them. */
 export interface SsoUpOptions {
@@ -10,7 +17,7 @@ export interface SsoUpOptions {
   oidcClientSecretFile?: string;
   oidcGroupsClaim?: string;
   oidcRedirectUrl?: string;
-  oidcDefaultRole?: 'member' | 'platform' | 'admin' | 'none';
+  oidcDefaultRole?: SsoDefaultRole;
   disablePasswordLogin?: boolean;
 }
 
@@ -22,7 +29,7 @@ export interface SsoServerOptions {
     clientSecret: string;
     groupsClaim: string;
     callbackUrl?: string;
-    defaultRole: 'member' | 'platform' | 'admin' | 'none';
+    defaultRole: SsoDefaultRole;
   };
   passwordLogin: boolean;
 }
@@ -48,7 +55,7 @@ export function addSsoOptions(command: Command): Command {
       new Option(
         '--oidc-default-role <role>',
         'the org role of a user created at their first SSO sign-in (env PAVE_OIDC_DEFAULT_ROLE; default member)',
-      ).choices(['member', 'platform', 'admin', 'none']),
+      ).choices(DEFAULT_ROLES),
     )
     .option(
       '--disable-password-login',
@@ -90,8 +97,10 @@ export function ssoServerOptions(options: SsoUpOptions, env: NodeJS.ProcessEnv):
   if (!clientSecret) throw new CliUsageError(`--oidc-client-secret-file: ${secretFile} is empty`);
   const callbackUrl = options.oidcRedirectUrl ?? (env.PAVE_OIDC_REDIRECT_URL || undefined);
   const role = options.oidcDefaultRole ?? (env.PAVE_OIDC_DEFAULT_ROLE || 'member');
-  if (!['member', 'platform', 'admin', 'none'].includes(role)) {
-    throw new CliUsageError(`PAVE_OIDC_DEFAULT_ROLE: "${role}" is not member, platform, admin or none`);
+  if (!isDefaultRole(role)) {
+    throw new CliUsageError(
+      `PAVE_OIDC_DEFAULT_ROLE: "${role}" is not ${DEFAULT_ROLES.slice(0, -1).join(', ')} or ${DEFAULT_ROLES.at(-1)}`,
+    );
   }
   return {
     passwordLogin,
@@ -101,7 +110,11 @@ export function ssoServerOptions(options: SsoUpOptions, env: NodeJS.ProcessEnv):
       clientSecret,
       groupsClaim: options.oidcGroupsClaim ?? (env.PAVE_OIDC_GROUPS_CLAIM || 'groups'),
       ...(callbackUrl ? { callbackUrl } : {}),
-      defaultRole: role as 'member' | 'platform' | 'admin' | 'none',
+      defaultRole: role,
     },
   };
+}
+
+function isDefaultRole(role: string): role is SsoDefaultRole {
+  return (DEFAULT_ROLES as readonly string[]).includes(role);
 }

@@ -259,8 +259,3 @@ export const WebhookDeliveryPage = z.object({
   nextCursor: z.string().nullable(),
 });
 export type WebhookDeliveryPage = z.infer<typeof WebhookDeliveryPage>;
-
-/** Whether a string names an event type. */
-export function isEventType(value: string): value is EventType {
-  return (EVENT_TYPES as string[]).includes(value);
-}

@@ -47,14 +47,6 @@ export function parseAdminUrl(url: string): ManagementEndpoint {
   };
 }
 
-/** The admin URL of `endpoint`, credentials included (a secret). */
-export function formatAdminUrl(endpoint: ManagementEndpoint): string {
-  const url = new URL(endpoint.baseUrl);
-  url.username = encodeURIComponent(endpoint.username);
-  url.password = encodeURIComponent(endpoint.password);
-  return url.toString().replace(/\/$/, '');
-}
-
 /** `/api/<segments>`, each segment URL-encoded (vhost `/` is `%2F`). */
 export function apiPath(...segments: string[]): string {
   return `/api/${segments.map((segment) => encodeURIComponent(segment)).join('/')}`;

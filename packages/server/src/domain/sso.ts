@@ -46,9 +46,6 @@ export interface SsoSettings {
 /** How long a started sign-in may take at the provider before it must start again. */
 export const SSO_SIGN_IN_TTL_MS = 10 * 60 * 1000;
 
-/** The org roles a first SSO sign-in may grant, or none. */
-export const SSO_DEFAULT_ROLES = ['member', 'platform', 'admin', 'none'] as const;
-
 /**
  * Where an SSO sign-in hands the token over: the portal (by origin), or the CLI's loopback server. A portal
  * sign-in carries the random value of the browser tab that started it (`tab`), handed back with the token:
