@@ -246,6 +246,9 @@ export interface WorkloadShape {
  * - `destroy` removes everything of the target (environment deletion); idempotent.
  * - `adopt` is called once at control-plane start so the runtime can take back workloads that kept running
  *   while the control plane was down.
+ *
+ * `ctx.dryRun` is false in every runtime call: planning a deployment asks a runtime only `check` (and
+ * `renderManifests` for `pave render`), which take no context.
  */
 export interface RuntimeDriver {
   readonly name: string;
@@ -352,6 +355,9 @@ export interface ResourceDiff {
  *   driver found changed outside Pave although the resource exists (a Terraform refresh that finds changes, a
  *   failing check), with no secret in it: `pave resources check` reports such a resource as drifted;
  * - `delete`: if it rejects, the resource is assumed to still exist; deleting a missing one succeeds.
+ *
+ * `diff` and `read` are the calls that get `ctx.dryRun` set (planning, `pave resources check`): they report
+ * and change nothing. `check`, `create`, `update` and `delete` get it unset.
  */
 export interface ResourceDriver<Inputs = ResourceInputs, Outputs = ResourceOutputs> {
   readonly name: string;

@@ -189,13 +189,6 @@ export class DockerRuntime implements RuntimeDriver {
         ctx.logger.info('workload unchanged: keeping its running containers', log);
         return;
       }
-      if (ctx.dryRun) {
-        ctx.logger.info(
-          current.length ? 'would replace the running version' : 'would start the workload',
-          log,
-        );
-        return;
-      }
       ctx.signal.throwIfAborted();
       for (const image of new Set(workload.containers.map((container) => container.image))) {
         await this.ensureImage(image, ctx);
@@ -324,13 +317,9 @@ export class DockerRuntime implements RuntimeDriver {
   }
 
   /** Stops and removes `workload`'s containers and deletes its files. Succeeds if it is not there. */
-  async remove(target: RuntimeTarget, workload: string, ctx: DriverContext): Promise<void> {
+  async remove(target: RuntimeTarget, workload: string, _ctx: DriverContext): Promise<void> {
     assertValidNames(target, workload);
     await this.locks.run(target, workload, async () => {
-      if (ctx.dryRun) {
-        ctx.logger.info('would remove the workload', { app: target.app, env: target.env, workload });
-        return;
-      }
       await this.removeContainers(await this.listContainers(target, workload), this.stopGraceMs);
       this.probes.delete(workloadKey(target, workload));
       await rm(workloadDir(this.config.dataDir, target, workload), { recursive: true, force: true });
@@ -356,16 +345,9 @@ export class DockerRuntime implements RuntimeDriver {
   }
 
   /** Removes every container of `target`, its network and its files. Idempotent. */
-  async destroy(target: RuntimeTarget, ctx: DriverContext): Promise<void> {
+  async destroy(target: RuntimeTarget, _ctx: DriverContext): Promise<void> {
     const docker = await this.engine();
     assertValidNames(target);
-    if (ctx.dryRun) {
-      ctx.logger.info('would destroy every workload of the environment', {
-        app: target.app,
-        env: target.env,
-      });
-      return;
-    }
     const workloads = new Set((await this.listContainers(target)).map((record) => record.workload));
     await Promise.all(
       [...workloads].map((workload) =>

@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import type { DriverContext, RenderedContainer, RenderedPort, RenderedWorkload } from '@pave/plugin-api';
 
 /** A driver context whose logger keeps everything it is given, for assertions. */
-export function testContext(options: { signal?: AbortSignal; dryRun?: boolean } = {}): DriverContext & {
+export function testContext(options: { signal?: AbortSignal } = {}): DriverContext & {
   logged: string[];
 } {
   const logged: string[] = [];
@@ -15,7 +15,7 @@ export function testContext(options: { signal?: AbortSignal; dryRun?: boolean } 
     logger: { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') },
     signal: options.signal ?? new AbortController().signal,
     scratchDir: '/tmp',
-    dryRun: options.dryRun ?? false,
+    dryRun: false,
     logged,
   };
 }

@@ -103,15 +103,15 @@ export const NAMESPACE_KIND: KindRef = { apiVersion: 'v1', kind: 'Namespace', na
 
 /**
  * Server-side applies each object in order (`PATCH` with `application/apply-patch+yaml`, field manager
- * {@link FIELD_MANAGER}, `force=true` so Pave takes back fields someone changed by hand). With `dryRun`, the
- * API server validates and admits the objects but stores nothing. Returns what was applied. Rejects with
+ * {@link FIELD_MANAGER}, `force=true` so Pave takes back fields someone changed by hand). Returns what was
+ * applied. Rejects with
  * UpstreamError naming the object and the API server's message at the first object that fails; the ones
  * before it stay applied.
  */
 export async function applyManifests(
   clients: KubernetesClients,
   objects: readonly ManifestObject[],
-  options: { dryRun?: boolean; signal?: AbortSignal } = {},
+  options: { signal?: AbortSignal } = {},
 ): Promise<ObjectRef[]> {
   const { PatchStrategy } = await clientNode();
   const applied: ObjectRef[] = [];
@@ -123,7 +123,7 @@ export async function applyManifests(
         // The client fills in defaults (a namespace) on what it is given: give it a copy.
         structuredClone(object) as KubernetesObject,
         undefined,
-        options.dryRun ? 'All' : undefined,
+        undefined,
         FIELD_MANAGER,
         true,
         PatchStrategy.ServerSideApply,
@@ -179,8 +179,7 @@ export async function listManaged(
 
 /**
  * Deletes the objects of `kinds` that match `selector` (in `namespace`) and are not in `keep`: what a new
- * set no longer has. Objects already gone count as deleted. With `dryRun`, only lists them. Returns the
- * objects deleted (or that would be).
+ * set no longer has. Objects already gone count as deleted. Returns the objects deleted.
  */
 export async function pruneManifests(
   clients: KubernetesClients,
@@ -189,7 +188,6 @@ export async function pruneManifests(
     selector: string;
     keep: readonly ManifestObject[];
     kinds?: readonly KindRef[];
-    dryRun?: boolean;
     signal?: AbortSignal;
   },
 ): Promise<ObjectRef[]> {
@@ -205,7 +203,7 @@ export async function pruneManifests(
     ),
   );
   const stale = (await listManaged(clients, options)).filter((ref) => !kept.has(refKey(ref)));
-  if (!options.dryRun) await deleteObjects(clients, stale, options.signal);
+  await deleteObjects(clients, stale, options.signal);
   return stale;
 }
 
@@ -233,7 +231,6 @@ export async function applySet(
     selector: string;
     objects: readonly ManifestObject[];
     kinds?: readonly KindRef[];
-    dryRun?: boolean;
     signal?: AbortSignal;
   },
 ): Promise<{ applied: ObjectRef[]; pruned: ObjectRef[] }> {

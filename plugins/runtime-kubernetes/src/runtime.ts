@@ -24,7 +24,6 @@ import {
   describeRef,
   kubernetesClients,
   listDeployments,
-  listManaged,
   listPods,
   loadKubeConfig,
   podFailure,
@@ -209,8 +208,7 @@ export class KubernetesRuntime implements RuntimeDriver {
    * (a Service once its ports are gone, say). Resolves once applied, not once rolled out: see waitReady.
    * Rejects with InputError listing every problem for manifests that do not validate (nothing is applied
    * then), and with UpstreamError when the API server refuses an object; the running version keeps running
-   * until the new Deployment is applied. With `ctx.dryRun`, the API server checks the objects (server-side
-   * dry run) and nothing changes.
+   * until the new Deployment is applied.
    */
   async deploy(target: RuntimeTarget, workload: RenderedWorkload, ctx: DriverContext): Promise<void> {
     assertNames(target, workload.name);
@@ -230,19 +228,18 @@ export class KubernetesRuntime implements RuntimeDriver {
     const selector = selectorFor(target, workload.name);
     // The kinds of the developer's manifests the running version has: those the new one dropped are pruned.
     const before = await recordedManifestKinds(clients, namespace, selector);
-    await applyManifests(clients, objects, { dryRun: ctx.dryRun, signal: ctx.signal });
+    await applyManifests(clients, objects, { signal: ctx.signal });
     const pruned = await pruneManifests(clients, {
       namespace,
       selector,
       keep: objects,
       kinds: withKinds(WORKLOAD_KINDS, [...before, ...manifestKindsOf(objects)]),
-      dryRun: ctx.dryRun,
       signal: ctx.signal,
     });
-    ctx.logger.info(ctx.dryRun ? 'server-side dry run of the workload passed' : 'applied the workload', {
+    ctx.logger.info('applied the workload', {
       ...log,
       objects: objects.length,
-      ...(pruned.length > 0 ? { [ctx.dryRun ? 'wouldPrune' : 'pruned']: pruned.map(describeRef) } : {}),
+      ...(pruned.length > 0 ? { pruned: pruned.map(describeRef) } : {}),
     });
   }
 
@@ -320,11 +317,6 @@ export class KubernetesRuntime implements RuntimeDriver {
       MANAGED_KINDS.filter((kind) => kind.kind !== 'PersistentVolumeClaim'),
       await recordedManifestKinds(await this.clients(), options.namespace, options.selector),
     );
-    if (ctx.dryRun) {
-      const found = await listManaged(await this.clients(), { ...options, kinds });
-      ctx.logger.info('would remove the workload', { ...options, objects: found.map(describeRef) });
-      return;
-    }
     const deleted = await deleteManaged(await this.clients(), { ...options, kinds, signal: ctx.signal });
     ctx.logger.info('removed the workload', { ...options, objects: deleted.map(describeRef) });
   }
@@ -358,11 +350,6 @@ export class KubernetesRuntime implements RuntimeDriver {
       await recordedManifestKinds(await this.clients(), options.namespace, options.selector),
       [...MANAGED_KINDS, NAMESPACE_KIND],
     );
-    if (ctx.dryRun) {
-      const found = await listManaged(await this.clients(), { ...options, kinds });
-      ctx.logger.info('would destroy the environment', { ...options, objects: found.map(describeRef) });
-      return;
-    }
     const deleted = await deleteManaged(await this.clients(), { ...options, kinds, signal: ctx.signal });
     ctx.logger.info('destroyed the environment', { ...options, objects: deleted.map(describeRef) });
   }

@@ -62,16 +62,6 @@ describe('server-side apply', () => {
     expect(fake.requests.length - calls.length).toBe(3);
   });
 
-  it('asks for a server-side dry run when told to', async () => {
-    const fake = await fakeApi([APPLY]);
-    const objects = renderManifests(twoWorkloadsApp()).slice(0, 2);
-    await applyManifests(fake.clients, objects, { dryRun: true });
-    expect(fake.calls().map((call) => call.query)).toEqual([
-      { dryRun: 'All', fieldManager: 'pave', force: 'true' },
-      { dryRun: 'All', fieldManager: 'pave', force: 'true' },
-    ]);
-  });
-
   it("stops at the first object the API server refuses, with the object and the server's message", async () => {
     const fake = await fakeApi([
       {
@@ -140,7 +130,7 @@ describe('applying a set and pruning by label', () => {
     ).toBe(false);
   });
 
-  it('counts an object that is already gone as deleted, and deletes nothing in a dry run', async () => {
+  it('counts an object that is already gone as deleted', async () => {
     const gone: Route = {
       method: 'DELETE',
       path: `/apis/apps/v1/namespaces/${NAMESPACE}/deployments/old-worker`,
@@ -150,10 +140,6 @@ describe('applying a set and pruning by label', () => {
     const objects = renderManifests(twoWorkloadsApp());
     const options = { namespace: NAMESPACE, selector: selectorFor({ app: 'shop', env: 'dev' }), objects };
     expect((await applySet(fake.clients, options)).pruned).toHaveLength(5);
-    fake.requests.length = 0;
-    const dry = await applySet(fake.clients, { ...options, dryRun: true });
-    expect(dry.pruned).toHaveLength(5);
-    expect(fake.calls().filter((call) => call.method === 'DELETE')).toEqual([]);
   });
 });
 

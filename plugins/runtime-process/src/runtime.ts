@@ -223,10 +223,6 @@ export class ProcessRuntime implements RuntimeDriver {
         ctx.logger.info('workload unchanged: keeping its running processes', log);
         return;
       }
-      if (ctx.dryRun) {
-        ctx.logger.info(current ? 'would replace the running version' : 'would start the workload', log);
-        return;
-      }
       await this.stopWorkload(paths, ctx);
       await rm(paths.stateDir, { recursive: true, force: true });
       await rm(paths.filesDir, { recursive: true, force: true });
@@ -347,10 +343,6 @@ export class ProcessRuntime implements RuntimeDriver {
     assertValidNames(target, workload);
     await this.locks.run(target, workload, async () => {
       const paths = this.paths(target, workload);
-      if (ctx.dryRun) {
-        ctx.logger.info('would remove the workload', { app: target.app, env: target.env, workload });
-        return;
-      }
       await this.stopWorkload(paths, ctx);
       this.checks.delete(workloadKey(target, workload));
       for (const entry of await readdir(paths.dir).catch(() => [] as string[])) {
@@ -377,13 +369,6 @@ export class ProcessRuntime implements RuntimeDriver {
   async destroy(target: RuntimeTarget, ctx: DriverContext): Promise<void> {
     assertValidNames(target);
     const dir = environmentDir(this.config.dataDir, target);
-    if (ctx.dryRun) {
-      ctx.logger.info('would destroy every workload of the environment', {
-        app: target.app,
-        env: target.env,
-      });
-      return;
-    }
     const names = await readdir(dir).catch(() => [] as string[]);
     await Promise.all(
       names.map((name) =>

@@ -960,18 +960,6 @@ describe('ProcessRuntime', () => {
     expect(await runtime.status(target, testContext())).toEqual([]);
   });
 
-  it('changes nothing on a dry run', async () => {
-    const runtime = newRuntime();
-    const target = newTarget();
-    const ctx = testContext({ dryRun: true });
-
-    await runtime.deploy(target, nodeWorkload('worker', { dir: fixtures, script: 'worker.cjs' }), ctx);
-
-    expect(ctx.logged.join('\n')).toMatch(/would start the workload/);
-    expect(await runtime.status(target, testContext())).toEqual([]);
-    expect(existsSync(workloadDir(target, 'worker'))).toBe(false);
-  });
-
   it('is bundled as a small supervisor that loads nothing but Node.js built-ins', () => {
     const bundle = bundleFiles(supervisorScript)
       .map((file) => readFileSync(file, 'utf8'))

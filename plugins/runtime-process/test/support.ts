@@ -68,7 +68,7 @@ export function freePort(): Promise<number> {
 }
 
 /** A driver context whose logger keeps everything it is given, for assertions. */
-export function testContext(options: { signal?: AbortSignal; dryRun?: boolean } = {}): DriverContext & {
+export function testContext(options: { signal?: AbortSignal } = {}): DriverContext & {
   logged: string[];
 } {
   const logged: string[] = [];
@@ -81,7 +81,7 @@ export function testContext(options: { signal?: AbortSignal; dryRun?: boolean } 
     logger: { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') },
     signal: options.signal ?? new AbortController().signal,
     scratchDir: '/tmp',
-    dryRun: options.dryRun ?? false,
+    dryRun: false,
     logged,
   };
 }
