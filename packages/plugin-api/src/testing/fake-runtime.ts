@@ -146,9 +146,9 @@ export class FakeRuntime implements RuntimeDriver {
   /**
    * Starts `workload` (stopping the version before it), or keeps it when its hash is the same. Rejects with
    * InputError when `check` finds problems, and when a host port cannot be served; nothing of the new
-   * version runs then. With `ctx.dryRun`, changes nothing.
+   * version runs then.
    */
-  async deploy(target: RuntimeTarget, workload: RenderedWorkload, ctx: DriverContext): Promise<void> {
+  async deploy(target: RuntimeTarget, workload: RenderedWorkload, _ctx: DriverContext): Promise<void> {
     this.record('deploy', target, workload.name);
     this.injectedFailure('deploy', workload.name);
     const problems = this.check(workload);
@@ -162,7 +162,6 @@ export class FakeRuntime implements RuntimeDriver {
       const key = workloadKey(target, workload.name);
       const current = this.deployed.get(key);
       if (current && current.workload.hash === workload.hash && current.exitCode === null) return;
-      if (ctx.dryRun) return;
       if (current) await this.stop(key, current);
       this.deployed.set(key, await this.start(workload));
     });
@@ -206,10 +205,9 @@ export class FakeRuntime implements RuntimeDriver {
   }
 
   /** Stops and forgets the workload; succeeds when it is not there. */
-  async remove(target: RuntimeTarget, workload: string, ctx: DriverContext): Promise<void> {
+  async remove(target: RuntimeTarget, workload: string, _ctx: DriverContext): Promise<void> {
     this.record('remove', target, workload);
     this.injectedFailure('remove', workload);
-    if (ctx.dryRun) return;
     await this.locks.run(target, workload, async () => {
       const key = workloadKey(target, workload);
       const deployed = this.deployed.get(key);
@@ -249,10 +247,9 @@ export class FakeRuntime implements RuntimeDriver {
   }
 
   /** Stops and forgets every workload of `target`; idempotent. */
-  async destroy(target: RuntimeTarget, ctx: DriverContext): Promise<void> {
+  async destroy(target: RuntimeTarget, _ctx: DriverContext): Promise<void> {
     this.record('destroy', target);
     this.injectedFailure('destroy');
-    if (ctx.dryRun) return;
     for (const [name] of this.workloadsOf(target)) {
       await this.locks.run(target, name, async () => {
         const key = workloadKey(target, name);
