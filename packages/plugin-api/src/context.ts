@@ -1,10 +1,10 @@
 /**
  * The logger a driver writes to; the control plane adds the deployment and step to every line a deployment's
- * calls write. While a deployment provisions or prunes resources, the info, warn and error lines of resource
- * drivers also land in its journal (`pave deployments get`): the message only, prefixed with a string
- * `address` field when the line has one; in its runtime phases (start, wait ready, …) the warn and error lines
- * of the runtime driver do. Keep secrets out of messages (mask them); fields go only to the control plane's
- * log.
+ * calls write. While a deployment provisions or prunes resources (or, failed, deletes those it created), the
+ * info, warn and error lines of resource drivers also land in its journal (`pave deployments get`): the message
+ * only, prefixed with a string `address` field when the line has one; in its runtime phases (start, wait
+ * ready, …, and a failed first deployment's stopping what it started) the warn and error lines of the runtime
+ * driver do. Keep secrets out of messages (mask them); fields go only to the control plane's log.
  */
 export interface DriverLogger {
   debug(message: string, fields?: Record<string, unknown>): void;
@@ -17,7 +17,9 @@ export interface DriverLogger {
  * The one object every driver call receives (like Backstage's scaffolder ActionContext): where to log,
  * when to stop, where to put scratch files, and whether to change anything. A deployment resumed after a crash
  * does not repeat finished work through the context: the control plane records every resource it created or
- * updated in its store and calls a driver again only for what is not recorded as done.
+ * updated in its store, and of those recorded as done it only `read`s each (as every deployment reads the
+ * resources it keeps, to find one gone behind its back) and changes nothing; it creates or updates only what
+ * is not recorded as done.
  */
 export interface DriverContext {
   logger: DriverLogger;
@@ -45,9 +47,10 @@ export interface DriverContext {
 /**
  * A resource's own state store, kept by the control plane in its store (encrypted with the environment's data
  * key, so it moves with the control plane and every replica sees it). It speaks Terraform's `http` backend
- * protocol: GET `address` reads the state (404 when there is none), POST writes it, DELETE removes it, and the
- * LOCK / UNLOCK methods on `lockAddress` / `unlockAddress` take and release its lock (a held lock answers 423
- * with the holder's lock info). Writes while the lock is held must carry `?ID=<lock id>`.
+ * protocol: GET `address` reads the state (204 with no body when there is none, which Terraform takes as no
+ * state, as it does a 404), POST writes it, DELETE removes it, and the LOCK / UNLOCK methods on `lockAddress`
+ * / `unlockAddress` take and release its lock (a held lock answers 423 with the holder's lock info). Writes
+ * while the lock is held must carry `?ID=<lock id>`.
  */
 export interface ResourceStateBackend {
   address: string;

@@ -142,10 +142,11 @@ export async function destroyWorkloads(
   if (!runtime) return;
   for (const target of targets) {
     const mask = await maskerOf(target);
-    const ctx = driverContext(maskingLogger(logger, mask), AbortSignal.timeout(60_000));
+    const ctx = driverContext(logger, AbortSignal.timeout(60_000));
     try {
+      // Masked as the driver writes it (driverContext hands its logger pino's arguments, not a driver's).
       await runtime
-        .destroy(target, ctx)
+        .destroy(target, { ...ctx, logger: maskingLogger(ctx.logger, mask) })
         .catch((error: unknown) =>
           logger.error({ ...target, error: mask((error as Error).message) }, 'could not remove workloads'),
         );
@@ -326,7 +327,8 @@ export async function runDeployment(
           : `the previous set did not come back: ${restored.reason}`,
       });
     } else if (!previousSetId) {
-      cleared = await stopStarted(deps, target, progress.started, logger, note);
+      cleared = await stopStarted(deps, target, progress.started, signal, logger, note);
+      checkSignal();
     } else {
       await note({
         step: 'rollback',
@@ -334,7 +336,9 @@ export async function runDeployment(
         message: 'the previous deployment ran this same set: there is nothing else to restore',
       });
     }
-    await takeBackResources(deps, target, progress.created, cleared, fence, logger, note);
+    await takeBackResources(deps, target, progress.created, cleared, fence, signal, logger, note);
+    // Stopped while it undid (a call aborted, not failed): the run that resumes the deployment finishes it.
+    checkSignal();
     return rolledBack;
   };
 
@@ -463,26 +467,32 @@ async function stopStarted(
   deps: Pick<OrchestratorDeps, 'runtime' | 'store' | 'box'>,
   target: RuntimeTarget,
   started: string[],
+  signal: AbortSignal,
   logger: Logger,
   note: JournalNote,
 ): Promise<boolean> {
   // Unreadable secrets (the store gone) withhold the runtime's words, and still stop the workloads.
   const mask = await environmentMasker(deps.box, deps.store.db, target);
+  // Stopped with the deployment (the control plane stopping, its lease lost) as every driver call of its run
+  // is; the runtime's warnings and errors are journaled as in the runtime phases, masked as they are written.
   const ctx = driverContext(
-    maskingLogger(logger.child({ step: 'rollback' }), mask),
-    AbortSignal.timeout(60_000),
+    logger.child({ step: 'rollback' }),
+    AbortSignal.any([signal, AbortSignal.timeout(60_000)]),
+    { note, step: 'rollback', levels: ['warn', 'error'] },
   );
+  const driverCtx = { ...ctx, logger: maskingLogger(ctx.logger, mask) };
   const failures: string[] = [];
   try {
     for (const workload of [...started].sort()) {
       await deps.runtime
-        .remove({ app: target.app, env: target.env }, workload, ctx)
+        .remove({ app: target.app, env: target.env }, workload, driverCtx)
         .catch((error: unknown) => failures.push(`${workload}: ${mask((error as Error).message)}`));
     }
   } finally {
     ctx.dispose();
   }
-  await note({
+  // After the runtime's lines, which it explains.
+  await ctx.note({
     step: 'rollback',
     status: failures.length ? 'failed' : 'info',
     message: failures.length
@@ -502,6 +512,7 @@ async function takeBackResources(
   created: string[],
   cleared: boolean,
   fence: LeaseFence,
+  signal: AbortSignal,
   logger: Logger,
   note: JournalNote,
 ): Promise<void> {
@@ -514,17 +525,22 @@ async function takeBackResources(
     });
     return;
   }
-  const ctx = driverContext(logger.child({ step: 'provision' }), AbortSignal.timeout(600_000));
+  // Stopped with the deployment, as its provisioning is; what the drivers say while deleting is journaled
+  // as it is while provisioning, in order with the entries of the deletions.
+  const ctx = driverContext(logger, AbortSignal.any([signal, AbortSignal.timeout(600_000)]), {
+    note,
+    step: 'provision',
+  });
   try {
     const kept = await deleteCreatedResources(
       { store: deps.store, box: deps.box, drivers: deps.resourceDrivers, fence },
       target,
       created,
       ctx,
-      note,
+      ctx.note,
     );
     if (kept.length) {
-      await note({
+      await ctx.note({
         step: 'provision',
         status: 'failed',
         message: `${kept.join(', ')} could not be deleted again; kept, and reused by the next deployment`,
