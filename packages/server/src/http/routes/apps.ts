@@ -1,5 +1,6 @@
 import { App, AppDetail, AppListQuery, AppPage, AppParams, CreateAppBody, DeleteAppQuery } from '@pave/core';
 import type { ApiServer } from '../app.ts';
+import { noContent } from '../responses.ts';
 import { appsActorSees, onEveryRestrictedType } from '../../domain/access.ts';
 import type { Store } from '../../store/index.ts';
 import { createApp, deleteApp, getApp, listApps } from '../../domain/apps.ts';
@@ -60,6 +61,7 @@ export function appRoutes(api: ApiServer, store: Store, teardown?: EnvironmentTe
         summary: 'Delete an application',
         params: AppParams,
         querystring: DeleteAppQuery,
+        response: { 204: noContent('The app is deleted') },
       },
     },
     async (request, reply) => {
@@ -71,7 +73,7 @@ export function appRoutes(api: ApiServer, store: Store, teardown?: EnvironmentTe
         }
       }
       await deleteApp(store, request.pave, request.params.app, { force, deletedEnvironments: force });
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 }

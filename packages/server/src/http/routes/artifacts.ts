@@ -14,6 +14,7 @@ import {
 } from '@pave/core';
 import type { RuntimeDriver } from '@pave/plugin-api';
 import type { ApiServer } from '../app.ts';
+import { noContent } from '../responses.ts';
 import type { Store } from '../../store/index.ts';
 import { environmentAccess, type AccessCheck } from '../../domain/access.ts';
 import { getApp } from '../../domain/apps.ts';
@@ -166,11 +167,12 @@ export function artifactRoutes(api: ApiServer, deps: ArtifactRouteDeps): void {
           "Needs deployment.create on the rule's environment too, as creating it does (on a restricted type " +
           'such as production: the deployer role).',
         params: RuleParams,
+        response: { 204: noContent('The rule is deleted') },
       },
     },
     async (request, reply) => {
       await deleteRule(store, request.pave, request.params.app, request.params.id);
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 }

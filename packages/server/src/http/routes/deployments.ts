@@ -16,6 +16,7 @@ import {
 } from '@pave/core';
 import type { RuntimeDriver } from '@pave/plugin-api';
 import type { ApiServer } from '../app.ts';
+import { eventStream, noContent } from '../responses.ts';
 import { API_SECURITY_HEADERS } from '../headers.ts';
 import type { Store } from '../../store/index.ts';
 import { environmentRow, getEnvironment } from '../../domain/environments.ts';
@@ -227,13 +228,17 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
         summary: 'Stream workload logs as Server-Sent Events (event: log, data: LogEvent JSON)',
         params: EnvParams,
         querystring: LogsQuery,
+        response: {
+          200: eventStream('The log stream: an `event: log` with LogEvent JSON for each line'),
+          204: noContent("The environment's runtime cannot stream logs"),
+        },
       },
     },
     async (request, reply) => {
       const { app, env } = request.params;
       const environment = await environmentRow(store.db, app, env);
       if (!runtime.logs) {
-        return reply.code(204).send();
+        return reply.code(204).send(null);
       }
       if (request.query.workload) {
         const expected = environment.current_set_id

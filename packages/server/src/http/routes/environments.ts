@@ -8,6 +8,7 @@ import {
   ExtendEnvironmentBody,
 } from '@pave/core';
 import type { ApiServer } from '../app.ts';
+import { noContent } from '../responses.ts';
 import type { Store } from '../../store/index.ts';
 import { environmentAccess, environmentCreationChecks, type AccessCheck } from '../../domain/access.ts';
 import {
@@ -106,11 +107,12 @@ export function environmentRoutes(
         tags: ['environments'],
         summary: 'Delete an environment: stop its workloads and delete its resources (databases included)',
         params: EnvParams,
+        response: { 204: noContent('The environment, its workloads and its resources are deleted') },
       },
     },
     async (request, reply) => {
       await deleteEnvironment(store, request.pave, request.params.app, request.params.env, teardown);
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 }

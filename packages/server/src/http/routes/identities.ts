@@ -20,6 +20,7 @@ import {
   UserParams,
 } from '@pave/core';
 import type { ApiServer } from '../app.ts';
+import { noContent } from '../responses.ts';
 import type { Store } from '../../store/index.ts';
 import {
   addTeamMember,
@@ -104,11 +105,12 @@ export function identityRoutes(api: ApiServer, store: Store): void {
         tags: ['users'],
         summary: 'Delete a user or service account with its tokens, team memberships and roles',
         params: UserParams,
+        response: { 204: noContent('The user is deleted') },
       },
     },
     async (request, reply) => {
       await deleteUser(store, request.pave, request.params.username);
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 
@@ -204,11 +206,12 @@ export function identityRoutes(api: ApiServer, store: Store): void {
         tags: ['teams'],
         summary: 'Delete a team and the roles granted to it (its members stay)',
         params: TeamParams,
+        response: { 204: noContent('The team is deleted') },
       },
     },
     async (request, reply) => {
       await deleteTeam(store, request.pave, request.params.team);
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
   api.put(
@@ -232,11 +235,12 @@ export function identityRoutes(api: ApiServer, store: Store): void {
         tags: ['teams'],
         summary: 'Remove a user from a team',
         params: TeamMemberParams,
+        response: { 204: noContent('The user is not a member of the team (any more)') },
       },
     },
     async (request, reply) => {
       await removeTeamMember(store, request.pave, request.params.team, request.params.username);
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 }

@@ -7,6 +7,7 @@ import {
   PolicyRecord,
 } from '@pave/core';
 import type { ApiServer } from '../app.ts';
+import { noContent } from '../responses.ts';
 import type { Store } from '../../store/index.ts';
 import { applyPolicies, deletePolicy, getPolicy, listPolicyPage } from '../../domain/policies.ts';
 
@@ -51,11 +52,16 @@ export function policyRoutes(api: ApiServer, store: Store): void {
     '/policies/:id',
     {
       config: { permission: 'policy.write' },
-      schema: { tags, summary: 'Delete a policy', params: PolicyParams },
+      schema: {
+        tags,
+        summary: 'Delete a policy',
+        params: PolicyParams,
+        response: { 204: noContent('The policy is deleted') },
+      },
     },
     async (request, reply) => {
       await deletePolicy(store, request.pave, request.params.id);
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 }

@@ -9,6 +9,7 @@ import {
   WorkloadProfileRecord,
 } from '@pave/core';
 import type { ApiServer } from '../app.ts';
+import { noContent } from '../responses.ts';
 import type { Store } from '../../store/index.ts';
 import { environmentRow } from '../../domain/environments.ts';
 import {
@@ -82,11 +83,16 @@ export function profileRoutes(api: ApiServer, store: Store): void {
     '/profiles/:id',
     {
       config: { permission: 'profile.write' },
-      schema: { tags, summary: 'Delete a workload profile', params: ProfileParams },
+      schema: {
+        tags,
+        summary: 'Delete a workload profile',
+        params: ProfileParams,
+        response: { 204: noContent('The profile is deleted') },
+      },
     },
     async (request, reply) => {
       await deleteProfile(store, request.pave, request.params.id);
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 }

@@ -20,6 +20,7 @@ import {
   listOf,
 } from '@pave/core';
 import type { ApiServer } from '../app.ts';
+import { noContent } from '../responses.ts';
 import type { Store } from '../../store/index.ts';
 import type { SecretBox } from '../../secrets/secret-box.ts';
 import { environmentRow } from '../../domain/environments.ts';
@@ -128,13 +129,14 @@ export function resourceRoutes(api: ApiServer, deps: ResourceRouteDeps): void {
         summary: 'Delete a resource definition; refused while resources use it unless force=true',
         params: DefinitionParams,
         querystring: DeleteDefinitionQuery,
+        response: { 204: noContent('The resource definition is deleted') },
       },
     },
     async (request, reply) => {
       await deleteDefinition(store, request.pave, request.params.id, {
         force: request.query.force === 'true',
       });
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 

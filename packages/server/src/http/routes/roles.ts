@@ -8,6 +8,7 @@ import {
   RolesQuery,
 } from '@pave/core';
 import type { ApiServer } from '../app.ts';
+import { noContent } from '../responses.ts';
 import type { Store } from '../../store/index.ts';
 import { canI, grantRole, listRoles, revokeRole } from '../../domain/roles.ts';
 
@@ -48,11 +49,16 @@ export function roleRoutes(api: ApiServer, store: Store): void {
     '/roles/revoke',
     {
       config: { permission: 'token.self' },
-      schema: { tags, summary: 'Revoke a role from a user or a team', body: RoleGrantBody },
+      schema: {
+        tags,
+        summary: 'Revoke a role from a user or a team',
+        body: RoleGrantBody,
+        response: { 204: noContent('The role is revoked') },
+      },
     },
     async (request, reply) => {
       await revokeRole(store, request.pave, request.body);
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
   api.get(

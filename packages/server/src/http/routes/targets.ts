@@ -16,6 +16,7 @@ import {
 } from '@pave/core';
 import type { SecretBox } from '../../secrets/secret-box.ts';
 import type { ApiServer } from '../app.ts';
+import { noContent } from '../responses.ts';
 import type { Store } from '../../store/index.ts';
 import { environmentRow } from '../../domain/environments.ts';
 import { recordSecretsShown } from '../../domain/values.ts';
@@ -164,11 +165,16 @@ export function targetRoutes(
     '/runtime-targets/:id',
     {
       config: { permission: 'target.write' },
-      schema: { tags, summary: 'Delete a runtime target no environment runs on', params: TargetParams },
+      schema: {
+        tags,
+        summary: 'Delete a runtime target no environment runs on',
+        params: TargetParams,
+        response: { 204: noContent('The runtime target is deleted') },
+      },
     },
     async (request, reply) => {
       await deleteTarget(store, request.pave, request.params.id);
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 }

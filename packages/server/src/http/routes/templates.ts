@@ -13,6 +13,7 @@ import {
   TemplateVersionQuery,
 } from '@pave/core';
 import type { ApiServer } from '../app.ts';
+import { noContent } from '../responses.ts';
 import type { Store } from '../../store/index.ts';
 import type { SecretBox } from '../../secrets/secret-box.ts';
 import {
@@ -97,11 +98,16 @@ export function templateRoutes(api: ApiServer, deps: { store: Store; box?: Secre
     '/templates/:id',
     {
       config: { permission: 'template.write' },
-      schema: { tags, summary: 'Delete a template with every version', params: TemplateParams },
+      schema: {
+        tags,
+        summary: 'Delete a template with every version',
+        params: TemplateParams,
+        response: { 204: noContent('The template is deleted') },
+      },
     },
     async (request, reply) => {
       await deleteTemplate(store, request.pave, request.params.id);
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
   api.post(

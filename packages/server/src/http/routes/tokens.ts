@@ -8,6 +8,7 @@ import {
   WhoAmI,
 } from '@pave/core';
 import type { ApiServer } from '../app.ts';
+import { noContent } from '../responses.ts';
 import type { Store } from '../../store/index.ts';
 import { createToken, listTokens, revokeToken } from '../../domain/tokens.ts';
 
@@ -61,11 +62,16 @@ export function tokenRoutes(api: ApiServer, store: Store): void {
     '/tokens/:id',
     {
       config: { permission: 'token.self' },
-      schema: { tags: ['tokens'], summary: 'Revoke a token', params: TokenParams },
+      schema: {
+        tags: ['tokens'],
+        summary: 'Revoke a token',
+        params: TokenParams,
+        response: { 204: noContent('The token is revoked') },
+      },
     },
     async (request, reply) => {
       await revokeToken(store, request.pave, request.params.id);
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 }

@@ -15,6 +15,7 @@ import {
 } from '@pave/core';
 import type { FastifyRequest } from 'fastify';
 import type { ApiServer } from '../app.ts';
+import { noContent } from '../responses.ts';
 import type { Store } from '../../store/index.ts';
 import type { SecretBox } from '../../secrets/secret-box.ts';
 import {
@@ -156,11 +157,16 @@ export function webhookRoutes(
     '/webhooks/:id',
     {
       config: { permission: 'event.read', access: byId },
-      schema: { tags, summary: 'Delete a webhook and its deliveries', params: WebhookParams },
+      schema: {
+        tags,
+        summary: 'Delete a webhook and its deliveries',
+        params: WebhookParams,
+        response: { 204: noContent('The webhook is deleted') },
+      },
     },
     async (request, reply) => {
       await deleteWebhook(store, request.pave, request.params.id);
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 
