@@ -3,6 +3,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { ServiceUnavailableError } from '@pave/core';
 import type { AuditEntry, AuditHead, AuditPage, AuditQuery, AuditVerification } from '@pave/core';
 import type { Executor } from '../store/index.ts';
+import { appNotFound } from './apps.ts';
 import { auditKeyCheck, loadedAuditKey, storedAuditKey } from './audit-key.ts';
 import { now, type RequestContext } from './context.ts';
 
@@ -548,6 +549,25 @@ function describeEntry(entry: { id: number; seq: number; at: string; action: str
 }
 
 const DEFAULT_PAGE_SIZE = 50;
+
+/**
+ * Throws NotFoundError (appNotFound) unless the app `app` exists or audit entries about it are kept: the trail
+ * of an app that was deleted stays readable by those who may read the whole log (`incarnation: 'all'`), while
+ * naming an app that never existed answers 404, as every route naming an app does, not an empty page. (For a
+ * caller who may not read the whole log, the permission check has already answered 404 for an app it cannot
+ * see.)
+ */
+export async function requireAppWithEntries(db: Executor, app: string): Promise<void> {
+  const exists = await db.selectFrom('apps').select('id').where('id', '=', app).executeTakeFirst();
+  if (exists) return;
+  const recorded = await db
+    .selectFrom('audit_entries')
+    .select('id')
+    .where('app_id', '=', app)
+    .limit(1)
+    .executeTakeFirst();
+  if (!recorded) throw appNotFound(app);
+}
 
 /**
  * Lists audit entries newest first, one page at a time (cursor = last id seen). With `app`, only that app's

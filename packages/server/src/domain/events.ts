@@ -3,6 +3,7 @@ import type { Selectable } from 'kysely';
 import type { Executor } from '../store/index.ts';
 import type { EventsTable } from '../store/schema.ts';
 import { appsActorSees, decideFor } from './access.ts';
+import { appNotFound } from './apps.ts';
 import { incarnationOf } from './audit.ts';
 import { now, type Actor, type RequestContext } from './context.ts';
 
@@ -101,6 +102,24 @@ export function eventVisibility(actor: Actor): EventVisibility {
  * read per app (SQLite allows at most 500 parts in one compound select; there are at most 9 org-wide types).
  */
 export const MAX_APP_READS = 200;
+
+/**
+ * Throws NotFoundError (appNotFound) unless the app `app` exists or events about it are kept: the events of an
+ * app that was deleted stay readable by those who see them (org admins see the whole history), while a filter
+ * naming an app that never existed answers 404, as every route naming an app does, not an empty list. (For a
+ * caller who does not see every app, the permission check has already answered 404 for one it cannot see.)
+ */
+export async function requireAppWithEvents(db: Executor, app: string): Promise<void> {
+  const exists = await db.selectFrom('apps').select('id').where('id', '=', app).executeTakeFirst();
+  if (exists) return;
+  const recorded = await db
+    .selectFrom('events')
+    .select('id')
+    .where('app_id', '=', app)
+    .limit(1)
+    .executeTakeFirst();
+  if (!recorded) throw appNotFound(app);
+}
 
 /**
  * The events after `query.after` (all when absent), oldest first, that match the filters and that the

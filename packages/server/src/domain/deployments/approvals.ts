@@ -28,6 +28,7 @@ import {
   loadGrants,
   type AccessCheck,
 } from '../access.ts';
+import { appNotFound } from '../apps.ts';
 import { recordAudit } from '../audit.ts';
 import { now, type Actor, type RequestContext } from '../context.ts';
 import { recordEvent } from '../events.ts';
@@ -560,6 +561,8 @@ const DEFAULT_APPROVAL_PAGE = 50;
  * A page of the deployments awaiting approval the actor may see (deployment.read on their app), of `app` or
  * of every app, newest first, each with what it would change against the environment's current set. The
  * page continues after `page.cursor` (a deployment id: older ones); `nextCursor` is null on the last page.
+ * Rejects with NotFoundError (appNotFound) when `app` does not exist, as every route naming an app answers
+ * (a caller who does not see every app has had that answer from the permission check already).
  */
 export async function listApprovals(
   db: Executor,
@@ -567,6 +570,10 @@ export async function listApprovals(
   filter: { app?: string | undefined } = {},
   page: { limit?: number | undefined; cursor?: string | undefined } = {},
 ): Promise<ApprovalPage> {
+  if (filter.app !== undefined) {
+    const exists = await db.selectFrom('apps').select('id').where('id', '=', filter.app).executeTakeFirst();
+    if (!exists) throw appNotFound(filter.app);
+  }
   const readable = appsWithReadableDeployments(actor, filter.app);
   if (readable !== 'all' && readable.length === 0) return { items: [], nextCursor: null };
   const limit = page.limit ?? DEFAULT_APPROVAL_PAGE;

@@ -3,14 +3,20 @@ import { AuditHead, AuditPage, AuditQuery, AuditVerification, AuditVerifyQuery }
 import type { ApiServer } from '../app.ts';
 import type { Store } from '../../store/index.ts';
 import { authorize } from '../../domain/access.ts';
-import { listAudit, parsePublishedHead, readAuditHead, verifyAuditChain } from '../../domain/audit.ts';
+import {
+  listAudit,
+  parsePublishedHead,
+  readAuditHead,
+  requireAppWithEntries,
+  verifyAuditChain,
+} from '../../domain/audit.ts';
 import { refusalsFor } from '../../domain/audit-refusals.ts';
 
 /**
  * The audit log, newest first, filterable by app (its current incarnation, or all of them for those who
- * may read the whole log), paginated with `cursor`; the head of its hash chain, to publish elsewhere; and
- * the check of the chain (optionally against a published head), which answers 200 whether or not the chain
- * is intact (`ok` tells).
+ * may read the whole log; 404 for an app that neither exists nor has entries), paginated with `cursor`; the
+ * head of its hash chain, to publish elsewhere; and the check of the chain (optionally against a published
+ * head), which answers 200 whether or not the chain is intact (`ok` tells).
  *
  * It also records every request of `api` refused for want of a permission (403) in the log, counted per
  * actor, permission and target over a minute (see RefusalRecorder), and writes what is counted when the
@@ -40,6 +46,7 @@ export function auditRoutes(api: ApiServer, store: Store): void {
       if (request.query.app && request.query.incarnation === 'all') {
         authorize(request.pave.actor, 'audit.read-all');
       }
+      if (request.query.app) await requireAppWithEntries(store.db, request.query.app);
       return listAudit(store.db, request.query);
     },
   );

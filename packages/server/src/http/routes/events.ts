@@ -4,7 +4,7 @@ import type { ApiServer } from '../app.ts';
 import { API_SECURITY_HEADERS } from '../headers.ts';
 import { streamSignals } from '../streams.ts';
 import type { Store } from '../../store/index.ts';
-import { eventVisibility, listEvents } from '../../domain/events.ts';
+import { eventVisibility, listEvents, requireAppWithEvents } from '../../domain/events.ts';
 import { authenticate } from '../../domain/tokens.ts';
 
 /** How often the stream looks for new events: the table is the only channel, so every replica sees all. */
@@ -15,7 +15,8 @@ const HEARTBEAT_MS = 15_000;
 /**
  * The event stream: `GET /events` lists events after a cursor, oldest first; `GET /events/stream` sends
  * them as Server-Sent Events as they are committed, resumable with `Last-Event-ID`. Both show a caller only
- * the events it may read (see eventVisibility); naming an app the caller cannot see answers 404.
+ * the events it may read (see eventVisibility); naming an app the caller cannot see, or one that does not
+ * exist and has no events kept, answers 404.
  */
 export function eventRoutes(api: ApiServer, store: Store): void {
   const tags = ['events'];
@@ -37,6 +38,7 @@ export function eventRoutes(api: ApiServer, store: Store): void {
       },
     },
     async (request) => {
+      if (request.query.app !== undefined) await requireAppWithEvents(store.db, request.query.app);
       const items = await listEvents(store.db, eventVisibility(request.pave.actor), request.query);
       return { items, nextAfter: items.at(-1)?.id ?? request.query.after ?? null };
     },
@@ -67,6 +69,7 @@ export function eventRoutes(api: ApiServer, store: Store): void {
         }
         after = header.trim();
       }
+      if (request.query.app !== undefined) await requireAppWithEvents(store.db, request.query.app);
       // The stream asks again who the caller is before each look (answered from the token cache, a query a
       // second at most): a token revoked or expired meanwhile ends it, and roles granted or revoked meanwhile
       // change what it shows, as they would for a new request.
