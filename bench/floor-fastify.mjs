@@ -12,6 +12,7 @@
 import { hash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import Fastify from 'fastify';
+import { portArgument, serve } from './serve.mjs';
 
 const require = createRequire(new URL('../packages/server/package.json', import.meta.url));
 const { DatabaseSync } = require('@photostructure/sqlite');
@@ -21,11 +22,7 @@ if (!dbFile) {
   console.error('usage: node bench/floor-fastify.mjs PAVE_DB_FILE [PORT]');
   process.exit(2);
 }
-const port = Number(portArg);
-if (!Number.isInteger(port) || port < 0 || port > 65535) {
-  console.error(`floor-fastify: "${portArg}" is not a TCP port`);
-  process.exit(2);
-}
+const port = portArgument('floor-fastify', portArg);
 
 const db = new DatabaseSync(dbFile, { readOnly: true });
 const tokenUser = db.prepare(
@@ -87,14 +84,4 @@ app.get('/api/v1/apps/:app', { schema }, (request, reply) => {
   });
 });
 
-const url = await app.listen({ host: '127.0.0.1', port });
-process.stdout.write(`${JSON.stringify({ url })}\n`);
-
-const stop = () => {
-  app.close().then(
-    () => process.exit(0),
-    () => process.exit(1),
-  );
-};
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);
+await serve(app, port);
