@@ -285,7 +285,7 @@ describe('resources end to end: embedded defaults, shared servers, refactoring, 
     it('an ephemeral environment disappears with its resources after its time to live', async () => {
       const db = (await resources('s1')).find((r) => r.type === 'postgres')!;
       const extended = JSON.parse(
-        (await ok('envs', 'extend', 's1', '--app', 'shop', '--ttl', '2s', '-o', 'json')).stdout,
+        (await ok('envs', 'extend', 's1', '--app', 'shop', '--ttl', '2s', '--force', '-o', 'json')).stdout,
       );
       expect(Date.parse(extended.expiresAt)).toBeGreaterThan(Date.now());
       await eventually(

@@ -115,11 +115,36 @@ describe('pave envs create|extend|list', () => {
       await runCli(cliArgs(server.url, 'envs', 'extend', 'pr-42', '--app', 'shop', '--ttl', '24h'), io),
     ).toBe(0);
     expect(server.requests.map((request) => [request.method, request.url, request.body])).toEqual([
+      ['GET', '/api/v1/apps/shop/envs/pr-42', undefined],
       ['POST', '/api/v1/apps/shop/envs/pr-42/extend', { ttlSeconds: 86_400 }],
     ]);
     expect(io.stdout.text).toBe(
       'Environment pr-42 of app shop now expires at 2025-02-01T09:30:00Z (24h from now); it and its resources are deleted then\n',
     );
+  });
+
+  // Found by review: `extend prod --ttl 1s` made a production environment ephemeral, deleted a second later.
+  it('asks before giving a time to live to an environment that never expires, and needs --force without a terminal', async () => {
+    const server = await fakeServer((request) => ({
+      status: 200,
+      body: environment(request.method === 'GET' ? {} : { expiresAt: '2025-02-01T09:30:00.000Z' }),
+    }));
+    const args = cliArgs(server.url, 'envs', 'extend', 'pr-42', '--app', 'shop', '--ttl', '1s');
+    const script = fakeIo({ stdinTTY: false });
+    expect(await runCli(args, script)).toBe(2);
+    expect(script.stderr.text).toBe(
+      'pave: error: refusing to make environment pr-42 of app shop, which never expires, ephemeral without ' +
+        'confirmation: stdin is not a terminal, so pave cannot ask; pass --force to go ahead\n',
+    );
+    const declined = fakeIo({ stdinTTY: true, answers: ['n'] });
+    expect(await runCli(args, declined)).toBe(1);
+    expect(declined.questions).toEqual([
+      'Environment pr-42 of shop never expires. Delete it and its resources in 1s (databases are dropped)? [y/N] ',
+    ]);
+    expect(server.requests.filter((request) => request.method === 'POST')).toEqual([]);
+    const forced = fakeIo({ stdinTTY: false });
+    expect(await runCli([...args, '--force'], forced)).toBe(0);
+    expect(server.requests.filter((request) => request.method === 'POST')).toHaveLength(1);
   });
 
   it('lists environments with when each expires', async () => {

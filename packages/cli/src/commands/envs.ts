@@ -184,16 +184,31 @@ export function registerEnvsCommands(program: Command, io: CliIo): void {
     envs
       .command('extend')
       .description(
-        'Set when an ephemeral environment is deleted: --ttl from now (it may be sooner than before)',
+        'Set when an ephemeral environment is deleted: --ttl from now (it may be sooner than before). ' +
+          'Giving a time to live to an environment that never expires makes it ephemeral: asks first; ' +
+          'without a terminal to ask on it needs --force.',
       )
       .argument('<env>', 'environment id')
       .requiredOption('--app <app>', 'the application it belongs to')
-      .requiredOption('--ttl <duration>', `how long from now it is kept: ${DURATION_FORMAT}`),
+      .requiredOption('--ttl <duration>', `how long from now it is kept: ${DURATION_FORMAT}`)
+      .option('--force', 'make an environment that never expires ephemeral without asking'),
   )
     .addHelpText('after', examples('pave envs extend pr-42 --app shop --ttl 24h'))
-    .action(async (env: string, options: EnvOptions & { ttl: string }) => {
+    .action(async (env: string, options: EnvOptions & { ttl: string; force?: boolean }) => {
       const ttlSeconds = durationSeconds(options.ttl, '--ttl');
       const { client, output } = await clientFor(options, io);
+      const current = await client.getEnvironment(options.app, env);
+      if (current.expiresAt === null) {
+        const ttl = options.ttl.trim();
+        await confirmOrRefuse(io, {
+          question:
+            `Environment ${env} of ${options.app} never expires. Delete it and its resources in ${ttl} ` +
+            '(databases are dropped)?',
+          flag: '--force',
+          action: `make environment ${env} of app ${options.app}, which never expires, ephemeral`,
+          confirmed: options.force === true,
+        });
+      }
       output.show(
         await client.extendEnvironment(options.app, env, { ttlSeconds }),
         (body) =>
