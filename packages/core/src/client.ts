@@ -133,6 +133,21 @@ export class ApiError extends Error {
   }
 }
 
+/** The largest request body the server takes: 1 MiB. */
+export const REQUEST_BODY_LIMIT_BYTES = 1_048_576;
+
+/** A problem the client finds itself, before sending: shaped as the server's, so it is shown the same way. */
+function clientProblem(detail: string, path: string, message: string): Problem {
+  return {
+    type: 'about:blank',
+    title: 'Not sent',
+    status: 0,
+    detail,
+    requestId: '',
+    errors: [{ path, message }],
+  };
+}
+
 /** The server could not be reached at all. */
 export class ConnectionError extends Error {
   override name = 'ConnectionError';
@@ -216,12 +231,39 @@ export class PaveClient {
     this.fetchWaitingForDrivers = options.fetchWaitingForDrivers ?? this.fetchImpl;
   }
 
-  /** Sends one request to `/api/v1{path}` and returns the parsed JSON body (undefined for 204). */
+  /**
+   * Sends one request to `/api/v1{path}` and returns the parsed JSON body (undefined for 204). Refuses, without
+   * sending, a path with an empty segment (an empty id would make `/apps/` of `/apps/{app}`, another route)
+   * and a body over REQUEST_BODY_LIMIT_BYTES (the server would cut the connection while it is sent).
+   */
   async request<T>(
     method: string,
     path: string,
     options: { body?: unknown; query?: Query } = {},
   ): Promise<T> {
+    if (path.split('/').slice(1).includes('')) {
+      throw new ApiError(
+        400,
+        clientProblem(
+          `an id in the request is empty (${method} /api/v1${path})`,
+          'url',
+          'give every id a value',
+        ),
+      );
+    }
+    const sent = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const size = sent === undefined ? 0 : new TextEncoder().encode(sent).length;
+    if (size > REQUEST_BODY_LIMIT_BYTES) {
+      const mib = (size / 1_048_576).toFixed(1);
+      throw new ApiError(
+        413,
+        clientProblem(
+          `the request is ${mib} MiB; Pave takes at most 1 MiB`,
+          '/',
+          'send less: split the deployment, or keep large files out of the Score file (e.g. in the image)',
+        ),
+      );
+    }
     const url = new URL(`${this.server}/api/v1${path}`);
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
@@ -235,15 +277,10 @@ export class PaveClient {
       response = await send(url, {
         method,
         headers,
-        ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+        ...(sent !== undefined ? { body: sent } : {}),
       });
     } catch (error) {
-      if (isConnectionError(error)) throw error;
-      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      throw new ConnectionError(
-        `cannot reach Pave at ${this.shownServer} (${cause?.code ?? cause?.message ?? String(error)}); ` +
-          'start it with `pave up` or pass --server',
-      );
+      throw this.unreachable(error);
     }
     if (response.status === 204) return undefined as T;
     const text = await response.text();
@@ -271,6 +308,16 @@ export class PaveClient {
       throw new ApiError(response.status, notPaveAnswer(this.shownServer, response, 'a JSON object'));
     }
     return body as T;
+  }
+
+  /** The error for a request that did not reach the server: its system error's code, and what to do. */
+  private unreachable(error: unknown): Error {
+    if (isConnectionError(error)) return error as Error;
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    return new ConnectionError(
+      `cannot reach Pave at ${this.shownServer} (${cause?.code ?? cause?.message ?? String(error)}); ` +
+        'start it with `pave up` or pass --server',
+    );
   }
 
   whoami() {
@@ -724,8 +771,7 @@ export class PaveClient {
       response = await this.fetchImpl(url, { headers, ...(signal ? { signal } : {}) });
     } catch (error) {
       if (signal?.aborted) return;
-      if (isConnectionError(error)) throw error;
-      throw new ConnectionError(`cannot reach Pave at ${this.shownServer} (${String(error)})`);
+      throw this.unreachable(error);
     }
     if (!response.ok || !response.body) {
       const text = await response.text();

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { App, AppDetail } from '@pave/core';
+import { confirmOrRefuse } from '../confirm.ts';
 import { withFieldOrigins } from '../field-origins.ts';
 import type { CliIo } from '../io.ts';
 import type { Column } from '../output/table.ts';
@@ -109,13 +110,38 @@ export function registerAppsCommands(program: Command, io: CliIo): void {
   addClientOptions(
     apps
       .command('delete')
-      .description('Delete an application; refused while it has environments unless --force')
+      .description(
+        'Delete an application; refused while it has environments unless --force. On a terminal it asks ' +
+          'first (--yes does not); a script deletes without asking, as it must say --force for anything ' +
+          'beyond the app itself.',
+      )
       .argument('<app>', 'application id')
-      .option('--force', 'also delete its environments'),
+      .option(
+        '--force',
+        'also delete its environments, their workloads and resources (databases are dropped)',
+      )
+      .option('--yes', 'delete without asking on a terminal'),
   )
-    .addHelpText('after', examples('pave apps delete shop', 'pave apps delete shop --force'))
-    .action(async (app: string, options: ClientOptions & { force?: boolean }) => {
+    .addHelpText(
+      'after',
+      examples(
+        'pave apps delete shop',
+        'pave apps delete shop --force',
+        'pave apps delete shop --force --yes',
+      ),
+    )
+    .action(async (app: string, options: ClientOptions & { force?: boolean; yes?: boolean }) => {
       const { client, output } = await clientFor(options, io);
+      if (io.stdinIsTTY && options.yes !== true) {
+        await confirmOrRefuse(io, {
+          question: options.force
+            ? `Delete app ${app} and all its environments, their workloads and resources (databases are dropped)?`
+            : `Delete app ${app}?`,
+          flag: '--yes',
+          action: `delete app ${app}`,
+          confirmed: false,
+        });
+      }
       await client.deleteApp(app, { force: options.force === true });
       output.confirm(`Deleted app ${app}`);
     });

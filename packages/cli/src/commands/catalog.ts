@@ -141,6 +141,10 @@ export function registerCatalogCommands(program: Command, io: CliIo): void {
       ),
     )
     .action(async (options: ClientOptions & { dir: string; portalUrl?: string }) => {
+      // An empty one would write (and replace files) in the current directory.
+      if (!options.dir.trim()) {
+        throw new CliUsageError('--dir: give a directory, e.g. --dir ./catalog (use --dir . for this one)');
+      }
       const { client, connection, output } = await clientFor(options, io);
       // Every page: the files hold the whole catalog.
       const entities = await allPages((cursor) =>
