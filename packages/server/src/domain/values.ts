@@ -357,6 +357,37 @@ async function keysInScope(db: Executor, app: string, env: string | undefined): 
 }
 
 /**
+ * Which of `keys` are secrets now in the layer being set: the environment's (`env`), or the app's, whose
+ * secrets an environment's value of the same key overrides.
+ */
+async function secretKeys(
+  db: Executor,
+  app: string,
+  env: string | undefined,
+  keys: readonly string[],
+): Promise<Set<string>> {
+  if (keys.length === 0) return new Set();
+  const appLevel = await db
+    .selectFrom('app_values')
+    .select('key')
+    .where('app_id', '=', app)
+    .where('key', 'in', keys)
+    .where('secret', '=', 1)
+    .execute();
+  const envLevel = env
+    ? await db
+        .selectFrom('env_values')
+        .select('key')
+        .where('app_id', '=', app)
+        .where('env_id', '=', env)
+        .where('key', 'in', keys)
+        .where('secret', '=', 1)
+        .execute()
+    : [];
+  return new Set([...appLevel, ...envLevel].map((row) => row.key));
+}
+
+/**
  * Sets and unsets values at app level (`env` undefined: defaults for every environment) or for one
  * environment. Secrets are encrypted before anything is written. Every environment whose effective values
  * change gets a new version; the change is audited by key (never by value).
@@ -393,9 +424,19 @@ export async function patchValues(
   // Refused before encrypting anything: the keys set alone are too many.
   if (set.length > MAX_VALUE_KEYS) throw tooManyKeys(where, set.length, keysPath);
   const scope = env ? `env:${app}/${env}` : `app:${app}`;
+  const secretAlready = await secretKeys(
+    store.db,
+    app,
+    env,
+    set.filter(([, entry]) => entry.secret === undefined).map(([key]) => key),
+  );
   // Encrypt outside the transaction: the data key may need creating, through the store.
   const rows: Array<{ key: string; secret: number; value: string; fp: string | null }> = [];
-  for (const [key, { value, secret }] of set) {
+  for (const [key, entry] of set) {
+    const { value } = entry;
+    // A secret stays one unless the request says `secret: false` (the portal and `pave values set` without
+    // --secret say nothing): a new value of it is no less secret than the old.
+    const secret = entry.secret ?? secretAlready.has(key);
     if (secret) {
       rows.push({ key, secret: 1, value: await box.encrypt(scope, value), fp: box.fingerprint(value) });
     } else {

@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { storeEngines } from '../../../test/support/stores.ts';
+import { openFullApi, type FullApi } from './support/full-api.ts';
+
+/*
+ * Found by a review of the portal: setting a new value of a secret without saying `secret` (the portal's
+ * form, `pave values set KEY=v` without --secret) stored it as plain text, shown to everyone who may read the
+ * app's values. A secret stays a secret unless a request says `secret: false`.
+ */
+describe.each(storeEngines)('a new value of a secret key, on %s', (engine) => {
+  let api: FullApi;
+  let viewer: string;
+
+  const listed = async (url: string, token?: string) => {
+    const response = token ? await api.callAs(token, 'GET', url) : await api.call('GET', url);
+    expect(response.statusCode, response.body).toBe(200);
+    return response.json().items as Array<{ key: string; value: string; secret: boolean }>;
+  };
+
+  beforeAll(async () => {
+    api = await openFullApi(engine);
+    for (const [url, body] of [
+      ['/apps', { id: 'shop' }],
+      ['/apps/shop/envs', { id: 'dev', type: 'development' }],
+      ['/users', { username: 'vic', password: 'a long enough password' }],
+      ['/roles', { role: 'viewer', user: 'vic', app: 'shop' }],
+    ] as const) {
+      const response = await api.call('POST', url, body);
+      expect(response.statusCode, `POST ${url}: ${response.body}`).toBe(201);
+    }
+    viewer = (
+      await api.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { username: 'vic', password: 'a long enough password' },
+      })
+    ).json().token;
+  });
+  afterAll(async () => {
+    await api?.cleanup();
+  });
+
+  it('stays secret when the request does not say, in its layer and over the app-level one', async () => {
+    const set = (url: string, body: object) => api.call('PATCH', url, { set: body });
+    expect(
+      (await set('/apps/shop/envs/dev/values', { DB_PASSWORD: { value: 'first-EEE', secret: true } }))
+        .statusCode,
+    ).toBe(200);
+    expect(
+      (await set('/apps/shop/values', { API_KEY: { value: 'app-level-KKK', secret: true } })).statusCode,
+    ).toBe(200);
+    expect(
+      (await set('/apps/shop/envs/dev/values', { DB_PASSWORD: { value: 'rotated-FFF' } })).statusCode,
+    ).toBe(200);
+    expect(
+      (await set('/apps/shop/envs/dev/values', { API_KEY: { value: 'dev-override-GGG' } })).statusCode,
+    ).toBe(200);
+    const seen = await listed('/apps/shop/envs/dev/values', viewer);
+    expect(seen.find((value) => value.key === 'DB_PASSWORD')).toMatchObject({ secret: true });
+    expect(seen.find((value) => value.key === 'API_KEY')).toMatchObject({ secret: true });
+    expect(JSON.stringify(seen)).not.toMatch(/rotated-FFF|dev-override-GGG/);
+  });
+
+  it('becomes plain text only when the request says secret: false', async () => {
+    const response = await api.call('PATCH', '/apps/shop/envs/dev/values', {
+      set: { DB_PASSWORD: { value: 'now-public', secret: false } },
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    const seen = await listed('/apps/shop/envs/dev/values', viewer);
+    expect(seen.find((value) => value.key === 'DB_PASSWORD')).toMatchObject({
+      secret: false,
+      value: 'now-public',
+    });
+  });
+});
