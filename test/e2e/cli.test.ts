@@ -130,7 +130,13 @@ describe('pave CLI errors and tokens', () => {
   });
 
   it('explains an unreachable server without a stack trace', async () => {
-    const result = await runPave(['apps', 'list'], { ...env(), PAVE_SERVER: 'http://127.0.0.1:1' });
+    // A token of its own: the data directory's admin token goes only to the port its `pave up` listens on.
+    const token = `pave_${'a'.repeat(43)}`;
+    const result = await runPave(['apps', 'list'], {
+      ...env(),
+      PAVE_SERVER: 'http://127.0.0.1:1',
+      PAVE_TOKEN: token,
+    });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^pave: error: cannot reach Pave at http:\/\/127\.0\.0\.1:1/);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);

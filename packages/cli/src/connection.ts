@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { redactUrlPassword, type PaveClient } from '@pave/core';
+import { listeningPorts } from '@pave/core/data-dir-lock';
 import { configPath, readConfig } from './config.ts';
 import type { CliConfig, CliEnvironment } from './config.ts';
 import { CliUsageError } from './errors.ts';
@@ -41,6 +42,12 @@ export function resolveDataDir(flags: ConnectionFlags, environment: CliEnvironme
   return dir === '~' || dir.startsWith('~/') ? join(environment.homeDir, dir.slice(1)) : dir;
 }
 
+/** The TCP port of a server URL, its scheme's default when it names none. */
+function portOf(server: string): number {
+  const url = new URL(server);
+  return url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
+}
+
 /** Whether `server` is on this machine (127.0.0.1, localhost or ::1), where `pave up` leaves an admin token. */
 export function isLocalServer(server: string): boolean {
   const host = new URL(server).hostname;
@@ -66,13 +73,20 @@ export function resolveConnection(flags: ConnectionFlags, environment: CliEnviro
   if (saved && sameServer(saved.server, server) && saved.token.trim()) {
     return { server, token: saved.token.trim(), tokenSource: 'config' };
   }
+  let local = '';
   if (isLocalServer(server)) {
-    const adminToken = readAdminToken(resolveDataDir(flags, environment));
-    if (adminToken) return { server, token: adminToken, tokenSource: 'admin.token' };
+    const dataDir = resolveDataDir(flags, environment);
+    const adminToken = readAdminToken(dataDir);
+    // Only to the `pave up` that wrote it: a mistyped port would hand it to whatever listens there.
+    const ports = adminToken ? listeningPorts(dataDir) : [];
+    const port = portOf(server);
+    if (adminToken && ports.includes(port)) return { server, token: adminToken, tokenSource: 'admin.token' };
+    local = !adminToken
+      ? `, or run \`pave up\` on this machine (it writes ${join(dataDir, 'admin.token')})`
+      : ports.length === 0
+        ? `; no pave up of ${dataDir} is running, whose admin token it could use: start it`
+        : `; the pave up of ${dataDir} listens on port ${ports.join(', ')}, not ${port}: check --server`;
   }
-  const local = isLocalServer(server)
-    ? `, or run \`pave up\` on this machine (it writes ${join(resolveDataDir(flags, environment), 'admin.token')})`
-    : '';
   const shown = redactUrlPassword(server);
   throw new CliUsageError(
     `no API token for ${shown}; log in with \`pave login --server ${shown} --token T\`, ` +

@@ -3,18 +3,32 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configPath, readConfig, writeConfig } from '../src/config.ts';
 import { DEFAULT_SERVER, resolveConnection, resolveDataDir, resolveServer } from '../src/connection.ts';
+import { recordPort, registerReplica } from '@pave/core/data-dir-lock';
 import { temporaryDir } from './helpers.ts';
 
 const REMOTE = 'https://pave.example.com';
 
-/** A home directory with, optionally, a saved login (via PAVE_CONFIG) and a local admin token. */
-function setup(options: { saved?: { server: string; token: string }; adminToken?: string } = {}) {
+/**
+ * A home directory with, optionally, a saved login (via PAVE_CONFIG) and a local admin token, written by a
+ * `pave up` (this process, as far as the data directory can tell) listening on `ports` (7300, 9000 by default).
+ */
+function setup(
+  options: { saved?: { server: string; token: string }; adminToken?: string; ports?: number[] } = {},
+) {
   const homeDir = temporaryDir();
   const config = join(homeDir, 'pave-config.json');
   if (options.saved) writeConfig(config, options.saved);
   const dataDir = join(homeDir, 'pave-data');
   mkdirSync(dataDir);
   if (options.adminToken !== undefined) writeFileSync(join(dataDir, 'admin.token'), options.adminToken);
+  // As `pave up` leaves it: its lock file (or, on PostgreSQL, a file per replica) with the port it listens on.
+  for (const port of options.ports ?? [7300, 9000]) {
+    const release = registerReplica(dataDir, () => new Error('held'));
+    recordPort(dataDir, port);
+    const file = join(dataDir, 'replicas', String(process.pid));
+    writeFileSync(join(dataDir, 'replicas', `${process.pid}-${port}`), readFileSync(file));
+    release();
+  }
   return { homeDir, dataDir, env: { PAVE_CONFIG: config, PAVE_DATA_DIR: dataDir } as Record<string, string> };
 }
 
@@ -71,9 +85,21 @@ describe('token resolution order', () => {
 
   it('reads admin.token from --data-dir before PAVE_DATA_DIR', () => {
     const { homeDir, env } = setup({ adminToken: 'pave_from_env_dir' });
-    const flagDir = temporaryDir();
-    writeFileSync(join(flagDir, 'admin.token'), 'pave_from_flag_dir');
+    const flagDir = setup({ adminToken: 'pave_from_flag_dir' }).dataDir;
     expect(resolveConnection({ dataDir: flagDir }, { env, homeDir }).token).toBe('pave_from_flag_dir');
+  });
+
+  // Found by a review of the CLI: a mistyped port handed the admin token to whatever listened there.
+  it('sends the admin token only to a port its `pave up` listens on, and says where that is', () => {
+    const { homeDir, dataDir, env } = setup({ adminToken: 'pave_admin', ports: [7300] });
+    expect(resolveConnection({ server: 'http://127.0.0.1:7300' }, { env, homeDir }).token).toBe('pave_admin');
+    expect(() => resolveConnection({ server: 'http://127.0.0.1:7481' }, { env, homeDir })).toThrow(
+      `the pave up of ${dataDir} listens on port 7300, not 7481`,
+    );
+    const stopped = setup({ adminToken: 'pave_admin', ports: [] });
+    expect(() => resolveConnection({ server: 'http://127.0.0.1:7300' }, stopped)).toThrow(
+      `no pave up of ${stopped.dataDir} is running`,
+    );
   });
 
   it('never sends the local admin token to a remote server', () => {

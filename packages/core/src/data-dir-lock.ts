@@ -4,6 +4,7 @@ import {
   openSync,
   readFileSync,
   readdirSync,
+  renameSync,
   rmSync,
   writeFileSync,
   writeSync,
@@ -94,26 +95,67 @@ function liveReplicas(dataDir: string): number[] {
   });
 }
 
-/** What a lock or replica file says of its process: `<pid> <start time>` (the start time when known). */
-function identity(pid: number): string {
-  const started = startTimeOf(pid);
-  return started === undefined ? `${pid}\n` : `${pid} ${started}\n`;
+/**
+ * What a lock or replica file says of its process: `<pid> <start time>` (`-` when /proc cannot tell), and
+ * once its API listens, the port (see recordPort).
+ */
+function identity(pid: number, port?: number): string {
+  const fields = [pid, startTimeOf(pid) ?? '-', ...(port === undefined ? [] : [port])];
+  return `${fields.join(' ')}\n`;
 }
 
 interface Holder {
   pid: number;
   /** When it started, in clock ticks after boot; undefined for files written before Pave recorded it. */
   started: string | undefined;
+  /** The port its API listens on; undefined before it listens (or for files of an older Pave). */
+  port: number | undefined;
 }
 
 function holderOf(file: string): Holder | undefined {
   try {
-    const [pidText, started] = readFileSync(file, 'utf8').trim().split(/\s+/);
+    const [pidText, started, portText] = readFileSync(file, 'utf8').trim().split(/\s+/);
     const pid = Number.parseInt(pidText ?? '', 10);
-    return Number.isSafeInteger(pid) && pid > 0 ? { pid, started } : undefined;
+    const port = Number.parseInt(portText ?? '', 10);
+    if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
+    return {
+      pid,
+      started: started === '-' ? undefined : started,
+      port: Number.isInteger(port) && port > 0 && port < 65536 ? port : undefined,
+    };
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Adds the port this process's API listens on to its lock or replica file in `dataDir` (claimDataDir,
+ * registerReplica), replaced whole (renamed over it), so that a reader never finds it half written.
+ */
+export function recordPort(dataDir: string, port: number): void {
+  for (const file of [join(dataDir, LOCK_FILE), join(dataDir, REPLICAS_DIR, String(process.pid))]) {
+    if (holderOf(file)?.pid !== process.pid) continue;
+    const temporary = `${file}.${process.pid}.tmp`;
+    writeFileSync(temporary, identity(process.pid, port), { mode: 0o600 });
+    renameSync(temporary, file);
+  }
+}
+
+/**
+ * The ports the live `pave up` processes serving `dataDir` listen on (its lock file's, or its replicas'):
+ * where the admin token it wrote may be sent. Empty when none runs.
+ */
+export function listeningPorts(dataDir: string): number[] {
+  let replicas: string[];
+  try {
+    replicas = readdirSync(join(dataDir, REPLICAS_DIR)).map((name) => join(dataDir, REPLICAS_DIR, name));
+  } catch {
+    replicas = [];
+  }
+  return [join(dataDir, LOCK_FILE), ...replicas].flatMap((file) => {
+    const holder = holderOf(file);
+    return holder?.port !== undefined && isAlive(holder) ? [holder.port] : [];
+  });
 }
 
 function isAlive(holder: Holder): boolean {

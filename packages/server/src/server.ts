@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import { chmodSync, chownSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
@@ -36,7 +37,7 @@ import { setApprovalTtlMs } from './domain/deployments/approvals.ts';
 import { setTemplateTimeLimitSeconds } from './domain/template-jobs.ts';
 import { RouteTable } from './domain/resources/routes.ts';
 import { StateCredentials, withStateBackends } from './domain/resources/state.ts';
-import { claimDataDir, registerReplica } from '@pave/core/data-dir-lock';
+import { claimDataDir, recordPort, registerReplica } from '@pave/core/data-dir-lock';
 import { metricsPortInUseError, portInUseError, reachableUrl } from '@pave/core/ports';
 import { ConflictError } from '@pave/core';
 import { PaveMetrics } from './observability/metrics.ts';
@@ -299,6 +300,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await app.listen({ port: options.port, host: options.host }).catch((error: unknown) => {
       throw listenError(error, options.host, options.port);
     });
+    // The CLI sends this data directory's admin token to this port only (listeningPorts); written before any
+    // request is served.
+    recordPort(dataDir, (app.server.address() as AddressInfo).port);
     ipv6Loopback = await listenOnIpv6Loopback(app, options.host, logger);
     if (options.metricsPort !== undefined) {
       const metricsHost = options.metricsHost ?? '127.0.0.1';
