@@ -128,6 +128,27 @@ containers:
     ]);
   });
 
+  it('finds a repeated key among thousands, at its line, and lets merge keys repeat', () => {
+    const variables = Array.from({ length: 5000 }, (_, index) => `      KEY_${index}: value-${index}\n`);
+    const text =
+      'apiVersion: score.dev/v1b1\nmetadata:\n  name: shop\ncontainers:\n  web:\n    image: nginx\n' +
+      `    variables:\n${variables.join('')}      KEY_7: again\n`;
+    expect(problems(text)).toEqual([
+      '5008:7 containers.web.variables.KEY_7: YAML syntax error: Map keys must be unique',
+    ]);
+    const merged = [
+      'apiVersion: score.dev/v1b1',
+      'metadata: {name: shop}',
+      'base: &base {image: nginx}',
+      'more: &more {command: [nginx]}',
+      'containers:',
+      '  web:',
+      '    <<: *base',
+      '    <<: *more',
+    ].join('\n');
+    expect(problems(merged).filter((problem) => problem.includes('unique'))).toEqual([]);
+  });
+
   it('reports a broken structure once, without restating it as schema problems', () => {
     const text = 'apiVersion: score.dev/v1b1\nmetadata:\n\tname: ab\ncontainers:\n  web:\n    image: x\n';
     expect(problems(text)).toEqual(['3:1 (root): YAML syntax error: Tabs are not allowed as indentation']);
