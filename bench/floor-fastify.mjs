@@ -25,6 +25,9 @@ if (!dbFile) {
 const port = portArgument('floor-fastify', portArg);
 
 const db = new DatabaseSync(dbFile, { readOnly: true });
+// Kept reachable: nothing else refers to the connection once its statements are prepared, and the driver
+// closes a connection it collects (every query then fails with "Database connection is closed").
+process.once('exit', () => db.close());
 const tokenUser = db.prepare(
   'select tokens.user_id as user_id from tokens where tokens.token_hash = ? and tokens.revoked_at is null',
 );
