@@ -70,7 +70,7 @@ describe('pave webhooks', () => {
     }));
     const passed = fakeIo();
     expect(await runCli(cliArgs(ok.url, 'webhooks', 'test', 'wh_0123'), passed)).toBe(0);
-    expect(passed.stdout.text).toContain('OK: status 204 in 12 ms');
+    expect(passed.stdout.text).toContain('OK: status 204 after 12 ms');
     const refused = 'refused: http://10.0.0.5/ resolves to 10.0.0.5, a loopback/private/link-local address';
     const failing = await fakeServer(() => ({
       status: 200,

@@ -425,7 +425,7 @@ function lastOutcome(delivery: WebhookDelivery): string {
 
 function renderTestResult(result: WebhookTestResult): string {
   const answer = result.statusCode === null ? 'no answer' : `status ${result.statusCode}`;
-  const lines = [`${result.ok ? 'OK' : 'Failed'}: ${answer} in ${Math.round(result.latencyMs)} ms`];
+  const lines = [`${result.ok ? 'OK' : 'Failed'}: ${answer} after ${Math.round(result.latencyMs)} ms`];
   if (result.error) lines.push(`Error: ${result.error}`);
   if (result.responseBody) lines.push(`Response: ${result.responseBody.slice(0, 200)}`);
   return lines.join('\n');

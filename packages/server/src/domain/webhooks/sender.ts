@@ -135,9 +135,33 @@ function describe(error: unknown, timeout: AbortSignal, timeoutMs: number): stri
   const found = refusalIn(error);
   if (found) return found;
   if (timeout.aborted) return `no answer within ${timeoutMs / 1000} s`;
-  const failure = error as NodeJS.ErrnoException;
+  const failure = error as NodeJS.ErrnoException & { hostname?: string; address?: string; port?: number };
   if (failure.name === 'AbortError') return 'stopped: Pave is shutting down';
-  return failure.code ? `${failure.code}: ${failure.message}` : failure.message || String(error);
+  const code = failure.code;
+  const where = failure.address
+    ? `${failure.address}${failure.port ? `:${failure.port}` : ''}`
+    : 'the receiver';
+  switch (code) {
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `the host name ${failure.hostname ?? "of the receiver's URL"} does not resolve (${code})`;
+    case 'ECONNREFUSED':
+      return `the connection to ${where} was refused (${code})`;
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return `the connection to ${where} was closed before an answer (${code})`;
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'ETIMEDOUT':
+      return `${where} cannot be reached (${code})`;
+    default:
+      break;
+  }
+  if (code && /CERT|SELF_SIGNED|TLS|SSL/.test(code))
+    return `its TLS certificate is not trusted: ${failure.message} (${code})`;
+  return failure.message
+    ? `${failure.message}${code && !failure.message.includes(code) ? ` (${code})` : ''}`
+    : String(error);
 }
 
 function refusalIn(error: unknown): string | undefined {
