@@ -95,4 +95,29 @@ describe.skipIf(!hasChromium)('signing out of the portal', () => {
     expect(await page.getByRole('status').count()).toBe(0);
     expect(pageErrors).toEqual([]);
   }, 60_000);
+
+  // Found by a review of the portal: a revoked token left the tab "signed in", every section failing with 401
+  // and polling on, until a reload.
+  it('ends the session and shows the sign-in page, saying why, once the server refuses the token', async () => {
+    const { page, token } = await signInWithPassword();
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    const revoked = await fetch(`${server.url}/api/v1/whoami`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const id = ((await revoked.json()) as { token: { id: string } }).token.id;
+    const revocation = await fetch(`${server.url}/api/v1/tokens/${id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(revocation.status).toBe(204);
+    // The next page the tab loads gets a 401.
+    await page.evaluate("window.location.hash = '#/templates'");
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await page
+      .getByRole('status')
+      .getByText(/no longer accepts this tab's token/)
+      .waitFor();
+    expect(await page.evaluate(STORED_TOKEN)).toBeNull();
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
 });

@@ -63,8 +63,33 @@ export async function openSession(
   onSignOut: () => void,
   source?: TokenSource,
 ): Promise<Session> {
-  const client = clientWith(token);
+  // Any answer that refuses the token (revoked, expired, its user deleted) ends the session: the tab would
+  // otherwise stay "signed in" with every section failing, and go on polling.
+  let ended = false;
+  const endSession = () => {
+    if (ended) return;
+    ended = true;
+    window.sessionStorage.removeItem(TOKEN_KEY);
+    window.sessionStorage.removeItem(SOURCE_KEY);
+    window.sessionStorage.setItem(
+      SIGNED_OUT_KEY,
+      "Signed out: the server no longer accepts this tab's token (revoked, expired, or its user deleted). " +
+        'Sign in again.',
+    );
+    onSignOut();
+  };
+  let opened = false;
+  const client = new PaveClient({
+    server: window.location.origin,
+    token,
+    fetch: async (input, init) => {
+      const response = await window.fetch(input, init);
+      if (response.status === 401 && opened) endSession();
+      return response;
+    },
+  });
   const whoami = await client.whoami();
+  opened = true;
   const kept = source ?? (window.sessionStorage.getItem(SOURCE_KEY) === 'sign-in' ? 'sign-in' : 'pasted');
   window.sessionStorage.setItem(TOKEN_KEY, token);
   window.sessionStorage.setItem(SOURCE_KEY, kept);
@@ -82,6 +107,8 @@ export async function openSession(
     signOut() {
       if (signingOut) return;
       signingOut = true;
+      // Its own requests still in flight may now get 401s: they end nothing more.
+      ended = true;
       window.sessionStorage.removeItem(TOKEN_KEY);
       window.sessionStorage.removeItem(SOURCE_KEY);
       if (kept !== 'sign-in') {
