@@ -45,6 +45,33 @@ describe.skipIf(!hasChromium)('the portal pages through users and role grants', 
     rmSync(dataDir, { recursive: true, force: true });
   }, 60_000);
 
+  // Found by a review of the portal: each app's row polled its status every 5 s, environments or not (20
+  // requests a second for 100 apps); and a 200-character name widened the page past the window.
+  it('polls no status of apps without environments, and wraps a long app name', async () => {
+    await api('/apps', { id: 'long', name: 'L'.repeat(200) });
+    const page = await openSignedInTab(browser, portalUrl(server, 'apps'), { token: adminToken });
+    const statusRequests: string[] = [];
+    page.on('request', (request) => {
+      if (request.url().endsWith('/status')) statusRequests.push(request.url());
+    });
+    await page.getByRole('link', { name: 'L'.repeat(200) }).waitFor();
+    await page.waitForTimeout(6_000);
+    expect(statusRequests).toEqual([]);
+    await page.goto(portalUrl(server, 'apps/long'));
+    await page.getByRole('heading', { name: 'L'.repeat(200) }).waitFor();
+    const widths = await page.evaluate('[document.documentElement.scrollWidth, window.innerWidth]');
+    const [scrollWidth, innerWidth] = widths as [number, number];
+    expect(scrollWidth).toBeLessThanOrEqual(innerWidth);
+    expect(pageErrors).toEqual([]);
+    await page.close();
+    // Its owner grant would count among the role grants the next tests page through.
+    const deleted = await fetch(`${server.url}/api/v1/apps/long`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${adminToken}` },
+    });
+    expect(deleted.status).toBe(204);
+  }, 60_000);
+
   it('shows a page of users, then the rest on "More users"', async () => {
     const page = await openSignedInTab(browser, portalUrl(server, 'apps'), { token: adminToken });
     await page.goto(portalUrl(server, 'platform/users'));

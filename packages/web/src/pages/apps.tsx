@@ -52,7 +52,11 @@ export function AppsPage({ session }: { session: Session }) {
         </label>
         <ErrorMessage error={apps.error} />
         {!apps.items && !apps.error && <p className="loading">Loading apps…</p>}
-        {apps.items && apps.items.length === 0 && <p className="muted">No apps yet.</p>}
+        {apps.items && apps.items.length === 0 && (
+          <p className="muted">
+            No apps yet, or none you have a role on (an app&apos;s owner can grant you one).
+          </p>
+        )}
         {apps.items && apps.items.length > 0 && shown.length === 0 && (
           <p className="muted">
             No app matches “{search.trim()}”{apps.cursor ? ' among the apps loaded' : ''}.
@@ -96,9 +100,12 @@ export function AppsPage({ session }: { session: Session }) {
 function AppRow({ session, app }: { session: Session; app: App }) {
   const detail = useLoad(() => session.client.getApp(app.id), [session, app.id]);
   const mayReadStatus = session.can('deployment.read', { app: app.id });
+  // Only an app with environments has a health to poll: a page of apps without any sent a request per app
+  // every few seconds (20 a second for 100 apps).
+  const hasEnvironments = (detail.data?.environments.length ?? 0) > 0;
   const status = useLoad(
-    () => (mayReadStatus ? session.client.getAppStatus(app.id) : Promise.resolve(null)),
-    [session, app.id, mayReadStatus],
+    () => (mayReadStatus && hasEnvironments ? session.client.getAppStatus(app.id) : Promise.resolve(null)),
+    [session, app.id, mayReadStatus, hasEnvironments],
     HEALTH_POLL_MS,
   );
   const healthOf = (env: string) => status.data?.environments.find((e) => e.envId === env);
