@@ -192,9 +192,15 @@ describe.skipIf(!hasChromium)('the portal in a real browser, against a real `pav
     const rollback = alice.getByRole('button', { name: 'Rollback' });
     const focused = () => alice.evaluate<string>("document.activeElement?.textContent ?? ''");
     const dialog = alice.getByRole('dialog', { name: 'Roll back shop/dev to deployment #1?' });
-    // Escape closes the plan without doing anything, and gives the focus back to the button.
+    // Escape closes the plan without doing anything, and gives the focus back to the button. The keyboard
+    // stays in the dialog meanwhile: Shift+Tab goes round its controls (it left them, and Escape then did
+    // nothing; found by a review of the portal).
     await rollback.click();
     await dialog.waitFor();
+    for (let press = 0; press < 4; press++) await alice.keyboard.press('Shift+Tab');
+    expect(await alice.evaluate<boolean>("Boolean(document.activeElement?.closest('[role=dialog]'))")).toBe(
+      true,
+    );
     await alice.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
     expect(await focused()).toBe('Rollback');

@@ -255,14 +255,40 @@ export function Confirm({
   onConfirm: () => void;
   onCancel: () => void;
 }) {
+  const dialog = useRef<HTMLDivElement>(null);
+  // A modal dialog keeps the keyboard: Tab and Shift+Tab go round its controls, and Escape cancels wherever
+  // the focus is (it could leave the dialog, after which Escape did nothing).
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key === 'Escape') {
+        event.preventDefault();
+        onCancel();
+        return;
+      }
+      if (event.key !== 'Tab' || !dialog.current) return;
+      const controls = [
+        ...dialog.current.querySelectorAll<HTMLElement>(
+          'button:not([disabled]), [href], input:not([disabled]), select, textarea, [tabindex]:not([tabindex="-1"])',
+        ),
+      ];
+      const first = controls[0];
+      const last = controls.at(-1);
+      if (!first || !last) return;
+      const inside = dialog.current.contains(document.activeElement);
+      if (event.shiftKey && (!inside || document.activeElement === first)) {
+        event.preventDefault();
+        last.focus();
+      } else if (!event.shiftKey && (!inside || document.activeElement === last)) {
+        event.preventDefault();
+        first.focus();
+      }
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [onCancel]);
   return (
-    <div
-      className="dialog-backdrop"
-      onKeyDown={(event) => {
-        if (event.key === 'Escape') onCancel();
-      }}
-    >
-      <div role="dialog" aria-modal="true" aria-label={title} className="dialog">
+    <div className="dialog-backdrop">
+      <div ref={dialog} role="dialog" aria-modal="true" aria-label={title} className="dialog">
         <h3>{title}</h3>
         {children}
         <div className="dialog-actions">
