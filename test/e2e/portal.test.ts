@@ -103,6 +103,14 @@ describe.skipIf(!hasChromium)('the portal in a real browser, against a real `pav
     await alice.goto(portal('apps/shop'));
     await alice.getByLabel('Environment id').fill('dev');
     await alice.getByRole('combobox', { name: 'Type', exact: true }).selectOption('development');
+    // A time to live that is not one is said at its field (it was said under the button).
+    await alice.getByLabel('Time to live (optional)').fill('0s');
+    await alice.getByRole('button', { name: 'Create environment' }).click();
+    await alice
+      .locator('#create-env-ttl-error')
+      .getByText('The time to live must be more than zero')
+      .waitFor();
+    await alice.getByLabel('Time to live (optional)').fill('');
     await alice.getByRole('button', { name: 'Create environment' }).click();
     await alice.getByRole('status').filter({ hasText: 'Created environment dev' }).waitFor();
     await browser.screenshot(alice, 'app');

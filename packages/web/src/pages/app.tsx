@@ -329,7 +329,12 @@ function DeleteEnvironment({
 }
 
 /** The create-environment fields a server problem can point at, named for people. */
-const FIELD_NAMES: Record<string, string> = { '/id': 'the environment id', '/type': 'the type' };
+const FIELD_NAMES: Record<string, string> = {
+  '/id': 'the environment id',
+  '/type': 'the type',
+  '/from': 'the environment to clone from',
+  '/ttlSeconds': 'the time to live',
+};
 
 const DURATION = /^([0-9]+)([smhd])$/;
 const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
@@ -371,13 +376,20 @@ function CreateEnvironment({
   const chosenType = type || types[0]?.id || '';
   const ttlSeconds = ttl.trim() ? durationSeconds(ttl) : undefined;
   const ttlInvalid = ttl.trim() !== '' && ttlSeconds === undefined;
+  const ttlProblem = !ttlInvalid
+    ? undefined
+    : /^0+[smhd]$/.test(ttl.trim())
+      ? 'must be more than zero, e.g. 30m, 12h or 90d'
+      : `"${ttl.trim()}" is not a duration; use e.g. 30m, 12h or 90d`;
+  const [ttlShown, setTtlShown] = useState(false);
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setError(null);
     setCreated(null);
     if (ttlInvalid) {
-      setError(new Error(`Time to live: "${ttl.trim()}" is not a duration; use e.g. 30m, 12h or 90d.`));
+      // Said at the field, as the server's problems are.
+      setTtlShown(true);
       return;
     }
     setBusy(true);
@@ -471,22 +483,33 @@ function CreateEnvironment({
               ))}
             </select>
           </label>
+          <FieldError id="create-env-from-error" messages={fields.at('/from')} />
           <div className="field">
             <label>
               Time to live (optional)
               <input
                 name="ttl"
                 value={ttl}
-                onChange={(event) => setTtl(event.target.value)}
+                onChange={(event) => {
+                  setTtl(event.target.value);
+                  setTtlShown(false);
+                }}
                 placeholder="e.g. 48h"
                 autoComplete="off"
                 aria-invalid={ttlInvalid}
-                aria-describedby="create-env-ttl-hint"
+                aria-describedby="create-env-ttl-hint create-env-ttl-error"
               />
             </label>
             <span id="create-env-ttl-hint" className="hint">
               Makes it ephemeral: deleted with its resources after this long (s, m, h or d).
             </span>
+            <FieldError
+              id="create-env-ttl-error"
+              messages={[
+                ...(ttlShown && ttlProblem ? [`The time to live ${ttlProblem}.`] : []),
+                ...fields.at('/ttlSeconds'),
+              ]}
+            />
           </div>
         </div>
         <label className="checkbox">
