@@ -141,7 +141,7 @@ describe.skipIf(!hasChromium)('the portal under review: failures, permissions, f
     await expect.poll(() => fieldMessage(mia, 'App id')).toMatch(/^The app id must be a DNS label/);
     expect(await mia.getByLabel('App id').getAttribute('aria-invalid')).toBe('true');
     const form = mia.getByRole('region', { name: 'Create app' });
-    expect(await form.getByText('Correct the fields marked below.').count()).toBe(1);
+    expect(await form.getByText('Correct the marked fields.').count()).toBe(1);
     expect(await mia.getByLabel('App id').inputValue()).toBe('Bad_Id');
     expect(await mia.getByLabel('Display name (optional)').inputValue()).toBe('Ünïcödé 名前');
 
@@ -173,7 +173,7 @@ describe.skipIf(!hasChromium)('the portal under review: failures, permissions, f
     await refused('Create user', 'Username', 'Bad_Name', /^The username must be a DNS label/);
     expect(await ada.getByLabel('Password (optional)').inputValue()).toBe(ADA_PASSWORD);
     const users = ada.getByRole('region', { name: 'Create user or service account' });
-    expect(await users.getByText('Correct the fields marked below.').count()).toBe(1);
+    expect(await users.getByText('Correct the marked fields.').count()).toBe(1);
 
     await ada.goto(portal('platform/env-types'));
     await ada.getByLabel('Environment type id').fill('production');

@@ -180,7 +180,7 @@ describe.skipIf(!hasChromium)('values, resource details, audit lines and errors 
     await expect
       .poll(() => fieldMessage(alice, 'Environment id'))
       .toMatch(/^The environment id must be a DNS label/);
-    expect(await alice.getByText('Correct the fields marked below.').count()).toBe(1);
+    expect(await alice.getByText('Correct the marked fields.').count()).toBe(1);
     await alice.getByLabel('Environment id').fill('dev');
     await alice.getByRole('button', { name: 'Create environment' }).click();
     await expect

@@ -16,15 +16,15 @@ const verification = (fields: Partial<AuditVerification> = {}): AuditVerificatio
 });
 
 describe('pave audit head', () => {
-  it('prints SEQ:HASH on a line of its own, then how to check it later', async () => {
+  // stdout is the head alone (found by a review of the CLI: `H=$(pave audit head)` caught the explanation too).
+  it('prints SEQ:HASH alone on stdout, and how to check it later on stderr', async () => {
     const head: AuditHead = { seq: 42, hash: HASH, head: `42:${HASH}`, keyedFrom: 1 };
     const server = await fakeServer(() => ({ status: 200, body: head }));
     const io = fakeIo();
     expect(await runCli(cliArgs(server.url, 'audit', 'head'), io)).toBe(0);
     expect(server.requests).toEqual([{ method: 'GET', url: '/api/v1/audit/head', body: undefined }]);
-    const [first, second] = io.stdout.text.split('\n');
-    expect(first).toBe(`42:${HASH}`);
-    expect(second).toContain(`pave audit verify --head 42:${HASH}`);
+    expect(io.stdout.text).toBe(`42:${HASH}\n`);
+    expect(io.stderr.text).toContain(`pave audit verify --head 42:${HASH}`);
   });
 
   it('refuses listing options', async () => {

@@ -97,7 +97,10 @@ export function registerAuditCommand(program: Command, io: CliIo): void {
       }
       if (verb === 'head') {
         const { client, output } = await clientFor(options, io);
-        output.show(await client.getAuditHead(), describeHead);
+        const head = await client.getAuditHead();
+        // stdout holds the head alone, so that `H=$(pave audit head)` is it; what to do with it goes to stderr.
+        output.show(head, (shown) => shown.head);
+        if (!output.forScripts) io.stderr.write(`${describeHead(head)}\n`);
         return;
       }
       const query = auditQuery(options);
@@ -153,7 +156,6 @@ function describeIntact(result: AuditVerification): string {
 
 function describeHead(head: AuditHead): string {
   return (
-    `${head.head}\n` +
     `The head of the audit log (entry #${head.seq}). Publish it outside Pave; ` +
     `\`pave audit verify --head ${head.head}\` later proves that nothing up to it was changed.`
   );

@@ -32,7 +32,8 @@ export function registerLogsCommand(program: Command, io: CliIo): void {
       .summary("Print (or follow) the logs of an environment's workloads")
       .description(
         "Print the logs of an environment's workloads (all of them, or WORKLOAD's) as `workload/container | line`, " +
-          'the lines of every container merged in time order',
+          'the lines of every container merged in time order; with -o json, one JSON object per line (JSON ' +
+          'Lines, as the stream goes on), with -o yaml one YAML document per line',
       )
       .argument('[workload]', 'only this workload')
       .requiredOption('--app <app>', 'the application')

@@ -35,7 +35,7 @@ export function ErrorMessage({
     error instanceof ApiError && error.status === 400 && /^the request \w+ is invalid$/.test(error.message);
   const detail =
     generic && all.length > 0 && problems.length === 0
-      ? 'Correct the fields marked below.'
+      ? 'Correct the marked fields.'
       : asSentence(error instanceof Error ? error.message : String(error));
   // A lone problem that only repeats the detail adds nothing.
   const extra = problems.map((p) => problemSentence(p)).filter((sentence) => sentence !== detail);
