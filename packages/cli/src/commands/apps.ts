@@ -67,11 +67,12 @@ export function registerAppsCommands(program: Command, io: CliIo): void {
       const query = pageQuery(options, 'apps');
       const { client, output } = await clientFor(options, io);
       output.show(await client.listApps(query), (page) => {
-        const table = output.table(
-          page.items,
-          appColumns,
-          'No apps yet. Create one with `pave apps create NAME`.',
-        );
+        // A page after a cursor can be empty with apps before it; a user may see none of the apps there are.
+        const none =
+          options.cursor !== undefined
+            ? `No apps after ${options.cursor}.`
+            : 'No apps yet, or none you have a role on. Create one with `pave apps create NAME`.';
+        const table = output.table(page.items, appColumns, none);
         return withMoreLine(table, page.nextCursor, {
           items: 'apps',
           command: 'pave apps list',
