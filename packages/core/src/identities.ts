@@ -14,7 +14,7 @@ export const PASSWORD_MIN_LENGTH = 12;
 /** The longest password Pave accepts (a bound on the work of hashing it). */
 export const PASSWORD_MAX_LENGTH = 1024;
 /** Why a password is refused, for messages. */
-export const PASSWORD_RULE = `must be at least ${PASSWORD_MIN_LENGTH} characters long (at most ${PASSWORD_MAX_LENGTH})`;
+export const PASSWORD_RULE = `must be ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters long`;
 
 /**
  * The names Pave records its own actions under (audit entries, deployments' `createdBy`, events): `pave` for
