@@ -62,6 +62,9 @@ describe.skipIf(!hasChromium)('the portal pages through users and role grants', 
     const widths = await page.evaluate('[document.documentElement.scrollWidth, window.innerWidth]');
     const [scrollWidth, innerWidth] = widths as [number, number];
     expect(scrollWidth).toBeLessThanOrEqual(innerWidth);
+    // An address the portal does not link to is no page, not environment "y" of `#/apps/shop/x/y`.
+    await page.goto(portalUrl(server, 'apps/shop/x/y'));
+    await page.getByRole('heading', { name: 'No such page' }).waitFor();
     expect(pageErrors).toEqual([]);
     await page.close();
     // Its owner grant would count among the role grants the next tests page through.

@@ -64,16 +64,28 @@ export function App() {
   }
   if (!session) return <SignIn onSignedIn={setSession} onSignOut={() => setSession(null)} />;
 
-  const [section, app, , env] = route;
+  const [section, app, sub, env] = route;
+  // Only the routes the portal links to: `#/apps/shop/x/y` was taken for environment y.
+  const depth = route.length;
   let page;
-  if (section === 'apps' && app && env) page = <EnvironmentPage session={session} app={app} env={env} />;
-  else if (section === 'apps' && app && route[2] === 'insights')
+  if (section === 'apps' && app && sub === 'envs' && env && depth === 4)
+    page = <EnvironmentPage session={session} app={app} env={env} />;
+  else if (section === 'apps' && app && sub === 'insights' && depth === 3)
     page = (
       <Suspense fallback={<p className="loading">Loading…</p>}>
         <InsightsPage session={session} app={app} />
       </Suspense>
     );
-  else if (section === 'apps' && app) page = <AppPage session={session} app={app} />;
+  else if (section === 'apps' && app && depth === 2) page = <AppPage session={session} app={app} />;
+  else if (depth > 2 || !['apps', 'audit', 'platform', 'templates', undefined].includes(section))
+    page = (
+      <>
+        <h1>No such page</h1>
+        <p>
+          The portal has no page at this address. <a href={href('apps')}>Go to the apps</a>.
+        </p>
+      </>
+    );
   else if (section === 'audit') page = <AuditPage session={session} app={app} />;
   else if (section === 'platform') page = <PlatformPage session={session} tab={app} />;
   else if (section === 'templates')
