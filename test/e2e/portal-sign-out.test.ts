@@ -120,4 +120,21 @@ describe.skipIf(!hasChromium)('signing out of the portal', () => {
     expect(await page.evaluate(STORED_TOKEN)).toBeNull();
     expect(pageErrors).toEqual([]);
   }, 60_000);
+
+  // Found by a review of the portal: the sign-in tabs are a tab list, but the arrow keys did nothing.
+  it('moves between the sign-in tabs with the arrow keys', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${server.url}/`);
+    const password = page.getByRole('tab', { name: 'Username and password' });
+    const token = page.getByRole('tab', { name: 'Token' });
+    await password.focus();
+    await page.keyboard.press('ArrowRight');
+    expect(await token.getAttribute('aria-selected')).toBe('true');
+    expect(await page.evaluate("document.activeElement?.textContent ?? ''")).toBe('Token');
+    await page.getByLabel('Token').first().waitFor();
+    await page.keyboard.press('ArrowLeft');
+    expect(await password.getAttribute('aria-selected')).toBe('true');
+    await page.close();
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
 });

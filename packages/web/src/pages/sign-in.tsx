@@ -48,16 +48,37 @@ export function SignIn({
       )}
       <SsoSignIn />
       <ErrorMessage error={sso.error} />
-      <div role="tablist" aria-label="Sign-in method" className="tabs">
+      <div
+        role="tablist"
+        aria-label="Sign-in method"
+        className="tabs"
+        onKeyDown={(event) => {
+          // As a tab list does: the arrow keys move between the tabs (one tab stop for the list).
+          if (event.key !== 'ArrowRight' && event.key !== 'ArrowLeft') return;
+          event.preventDefault();
+          const next = mode === 'password' ? 'token' : 'password';
+          setMode(next);
+          event.currentTarget.querySelector<HTMLButtonElement>(`[data-mode="${next}"]`)?.focus();
+        }}
+      >
         <button
           role="tab"
           type="button"
+          data-mode="password"
           aria-selected={mode === 'password'}
+          tabIndex={mode === 'password' ? 0 : -1}
           onClick={() => setMode('password')}
         >
           Username and password
         </button>
-        <button role="tab" type="button" aria-selected={mode === 'token'} onClick={() => setMode('token')}>
+        <button
+          role="tab"
+          type="button"
+          data-mode="token"
+          aria-selected={mode === 'token'}
+          tabIndex={mode === 'token' ? 0 : -1}
+          onClick={() => setMode('token')}
+        >
           Token
         </button>
       </div>
