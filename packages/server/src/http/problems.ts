@@ -66,6 +66,14 @@ const locations: Record<string, string> = {
   headers: 'header.',
 };
 
+/** What part of a request Fastify's validation contexts are, in words (`the request query is invalid`). */
+const CONTEXT_WORDS: Record<string, string> = {
+  body: 'body',
+  querystring: 'query',
+  params: 'path',
+  headers: 'headers',
+};
+
 /** Where a validation issue is, for people: a JSON pointer in the body, or `query.x` / `path.x`. */
 function issuePath(
   context: string | undefined,
@@ -143,7 +151,7 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
       request,
       reply,
       400,
-      `the request ${error.validationContext ?? 'input'} is invalid`,
+      `the request ${CONTEXT_WORDS[error.validationContext ?? ''] ?? 'input'} is invalid`,
       errors,
     );
   }
