@@ -33,7 +33,7 @@ export interface ExecDriverConfig {
    * environment, which may hold its own secrets, reaches a command.
    */
   inheritEnv?: string[];
-  /** Between SIGTERM and SIGKILL when a command is stopped (timeout, cancelled deployment); default 5 000 ms. */
+  /** Between SIGTERM and SIGKILL when a command is stopped (timeout, the deployment stopped); default 5 000 ms. */
   killGraceMs?: number;
   /**
    * How commands are isolated, as the process runtime's workloads are (see `isolatedCommand`); default none.
@@ -150,7 +150,7 @@ interface ExecSettings {
  *   whose values are strings, numbers or booleans (stringified into the outputs). `id` is used on create
  *   only (default: `exec-` and a hash of app, environment and address). For read, `null` means the resource
  *   is gone. For delete stdout is ignored (it may be empty).
- * - exit code 0 means success. A non-zero exit, a timeout, a cancelled deployment (`ctx.signal`), or stdout
+ * - exit code 0 means success. A non-zero exit, a timeout, the deployment stopped (`ctx.signal`), or stdout
  *   that is not a JSON object rejects with ExecCommandError, quoting the exit code and the last 20 lines of
  *   stderr (secrets masked), never stdout. A stopped command's process group gets SIGTERM, then SIGKILL; when
  *   the command exits, whatever it left running in its process group is killed.
@@ -159,7 +159,7 @@ interface ExecSettings {
  * be asked to delete a resource that it only partly created: when `create` fails the driver runs the command
  * again with `action: "delete"`, `id: null` and `previous: null` to remove whatever was left, then rejects
  * with the create's error (saying so when that compensating delete failed too, as the resource may then
- * still exist). The compensating run is not tied to `ctx.signal`, so it also runs after a cancellation. An
+ * still exist). The compensating run is not tied to `ctx.signal`, so it also runs after the deployment stopped. An
  * update that fails should leave the resource as it was.
  *
  * `diff` reports a change (never a replacement) when `driverInputs`, `driverSecrets` or `params` differ;
@@ -465,9 +465,10 @@ function settingsOf(inputs: ResourceInputs): { settings?: ExecSettings; failures
 /** Why a run failed, before its stdout is looked at; undefined when it exited with 0. */
 function failureReason(result: CommandResult, timeoutSeconds: number): string | undefined {
   if (result.spawnError) return `could not be started: ${result.spawnError.message}`;
-  if (!result.started && result.aborted) return 'was not started: the deployment was cancelled';
+  if (!result.started && result.aborted)
+    return 'was not started: the deployment stopped (the control plane stopping or losing it)';
   if (result.timedOut) return `timed out after ${timeoutSeconds} s and was killed`;
-  if (result.aborted) return 'was stopped: the deployment was cancelled';
+  if (result.aborted) return 'was stopped: the deployment stopped (the control plane stopping or losing it)';
   if (result.stdout === undefined) return 'printed more than 16 MiB on stdout and was killed';
   if (result.exitSignal) return `was killed by ${result.exitSignal}`;
   if (result.exitCode !== 0) return `exited with code ${result.exitCode}`;

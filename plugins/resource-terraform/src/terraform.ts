@@ -24,7 +24,7 @@ export interface TerraformDriverConfig {
    */
   inheritEnv?: string[];
   /**
-   * Between SIGTERM and SIGKILL when Terraform is stopped (timeout, cancelled deployment), so that it can
+   * Between SIGTERM and SIGKILL when Terraform is stopped (timeout, the deployment stopped), so that it can
    * stop its providers and release the state lock; default 20 000 ms.
    */
   killGraceMs?: number;
@@ -144,7 +144,7 @@ export class TerraformDriver implements ResourceDriver {
   /**
    * `terraform apply` of the module, then its outputs. When the apply fails after it may have changed
    * anything (it started and took the state lock), `terraform destroy` removes what it made (running to the
-   * end even when the deployment was cancelled), then create rejects with the apply's error.
+   * end even when the deployment stopped), then create rejects with the apply's error.
    */
   async create(
     inputs: ResourceInputs,

@@ -292,10 +292,11 @@ function describeSource(settings: TerraformSettings): string {
 /** Why a run failed; undefined when it exited with 0. */
 function failureReason(result: CommandResult, timeoutSeconds: number): string | undefined {
   if (result.spawnError) return `could not be started: ${result.spawnError.message}`;
-  if (!result.started && result.aborted) return 'was not started: the deployment was cancelled';
+  if (!result.started && result.aborted)
+    return 'was not started: the deployment stopped (the control plane stopping or losing it)';
   if (result.timedOut)
     return `timed out (driverInputs.values.timeout is ${timeoutSeconds} s) and was stopped`;
-  if (result.aborted) return 'was stopped: the deployment was cancelled';
+  if (result.aborted) return 'was stopped: the deployment stopped (the control plane stopping or losing it)';
   if (result.stdout === undefined) return 'printed more than 64 MiB and was stopped';
   if (result.exitSignal) return `was killed by ${result.exitSignal}`;
   if (result.exitCode !== 0) return `exited with code ${result.exitCode}`;

@@ -237,7 +237,7 @@ describe('terraform driver', () => {
     );
   });
 
-  it('stops terraform when the deployment is cancelled', async () => {
+  it('stops terraform when the deployment stops', async () => {
     const controller = new AbortController();
     const ctx = recordingContext(controller.signal);
     const resource = inputs({ variables: { delay_seconds: 30 } });
@@ -245,7 +245,7 @@ describe('terraform driver', () => {
     const started = Date.now();
 
     await expect(driver.create(resource, withState(ctx, resource))).rejects.toThrow(
-      'the deployment was cancelled',
+      'the deployment stopped (the control plane stopping or losing it)',
     );
     expect(Date.now() - started).toBeLessThan(25_000);
     expect(server.locked(stateKey(resource.scope))).toBe(false);
