@@ -48,7 +48,7 @@ export class TerraformError extends Error {
 interface RunOptions {
   /** Keep stdout for parsing instead of logging it (it may hold sensitive values). */
   capture?: boolean;
-  /** Stop it when the deployment is cancelled (default true; a compensating destroy runs to the end). */
+  /** Stop it when the deployment stops (default true; a compensating destroy runs to the end). */
   stopOnAbort?: boolean;
 }
 
