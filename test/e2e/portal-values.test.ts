@@ -287,4 +287,23 @@ describe.skipIf(!hasChromium)('values, resource details, audit lines and errors 
     expect(await alice.content()).not.toContain(SECRET);
     expect(pageErrors).toEqual([]);
   }, 90_000);
+
+  // Found by a review of the portal: a new value typed for a secret key was stored as plain text, shown to
+  // every viewer of the app; the form neither knew the key was a secret nor masked what was typed.
+  it('keeps a secret a secret when its new value is set: the box is ticked, the value masked', async () => {
+    await alice.goto(portal('apps/shop/envs/dev'));
+    const form = alice.getByRole('form', { name: 'Set a value' });
+    await valuesRow(alice, 'API_TOKEN').waitFor();
+    await alice.getByLabel('Key', { exact: true }).fill('API_TOKEN');
+    const box = form.getByRole('checkbox');
+    await expect.poll(() => box.isChecked()).toBe(true);
+    expect(await box.isDisabled()).toBe(true);
+    expect(await alice.getByLabel('Value', { exact: true }).getAttribute('type')).toBe('password');
+    await alice.getByLabel('Value', { exact: true }).fill(`${SECRET}-rotated`);
+    await alice.getByRole('button', { name: 'Save value' }).click();
+    await alice.getByRole('status').filter({ hasText: 'Set API_TOKEN (secret): saved as version' }).waitFor();
+    expect(await valuesRow(alice, 'API_TOKEN').innerText()).toContain('secret, hidden');
+    expect(await alice.content()).not.toContain(SECRET);
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
 });

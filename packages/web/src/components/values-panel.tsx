@@ -83,6 +83,7 @@ export function ValuesPanel({
           session={session}
           app={app}
           env={env}
+          secretKeys={new Set(values.data?.items.filter((item) => item.secret).map((item) => item.key))}
           onSaved={(what, result) => changed(what)(result)}
           onStart={() => setNotice(null)}
         />
@@ -121,17 +122,22 @@ function SetValueForm({
   session,
   app,
   env,
+  secretKeys,
   onSaved,
   onStart,
 }: {
   session: Session;
   app: string;
   env: string;
+  /** The keys that are secrets here: a new value of one stays a secret, typed masked. */
+  secretKeys: ReadonlySet<string>;
   onSaved: (what: string, result: ValuesChanged) => void;
   onStart: () => void;
 }) {
   const [key, setKey] = useState('');
-  const [secret, setSecret] = useState(false);
+  const [ticked, setTicked] = useState(false);
+  const alreadySecret = secretKeys.has(key.trim());
+  const secret = ticked || alreadySecret;
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [keyProblem, setKeyProblem] = useState<string | null>(null);
@@ -173,7 +179,7 @@ function SetValueForm({
       });
       if (valueInput.current) valueInput.current.value = '';
       setKey('');
-      setSecret(false);
+      setTicked(false);
       onSaved(`Set ${wanted}${secret ? ' (secret)' : ''}`, result);
     } catch (e) {
       setError(e);
@@ -230,9 +236,17 @@ function SetValueForm({
           />
           <FieldError id={valueErrorId} messages={valueMessages} />
         </div>
-        <label className="checkbox">
-          <input type="checkbox" checked={secret} onChange={(event) => setSecret(event.target.checked)} />
-          Secret
+        <label
+          className="checkbox"
+          title={alreadySecret ? `${key.trim()} is a secret: its new value stays one` : undefined}
+        >
+          <input
+            type="checkbox"
+            checked={secret}
+            disabled={alreadySecret}
+            onChange={(event) => setTicked(event.target.checked)}
+          />
+          Secret{alreadySecret ? ' (it is one)' : ''}
         </label>
         <button type="submit" className="primary" disabled={busy}>
           {busy ? 'Saving…' : 'Save value'}
