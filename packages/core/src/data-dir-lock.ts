@@ -96,12 +96,13 @@ function liveReplicas(dataDir: string): number[] {
 }
 
 /**
- * What a lock or replica file says of its process: `<pid> <start time>` (`-` when /proc cannot tell), and
- * once its API listens, the port (see recordPort).
+ * What a lock or replica file says of its process: `<pid> <start time>` (the start time when known), and once
+ * its API listens, the port (see recordPort), after a start time of `-` when none is known.
  */
 function identity(pid: number, port?: number): string {
-  const fields = [pid, startTimeOf(pid) ?? '-', ...(port === undefined ? [] : [port])];
-  return `${fields.join(' ')}\n`;
+  const started = startTimeOf(pid);
+  if (port === undefined) return started === undefined ? `${pid}\n` : `${pid} ${started}\n`;
+  return `${pid} ${started ?? '-'} ${port}\n`;
 }
 
 interface Holder {
