@@ -18,7 +18,13 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import { InputError, TooManyRequestsError, type AccessTarget, type Permission } from '@pave/core';
+import {
+  InputError,
+  REQUEST_BODY_LIMIT_BYTES,
+  TooManyRequestsError,
+  type AccessTarget,
+  type Permission,
+} from '@pave/core';
 import { authorize, environmentAccess, type AccessCheck } from '../domain/access.ts';
 import type { RuntimeDriver } from '@pave/plugin-api';
 import type { Store } from '../store/index.ts';
@@ -162,7 +168,7 @@ export interface BuildApiOptions {
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** The largest request body Pave accepts: 1 MiB. */
-export const BODY_LIMIT_BYTES = 1_048_576;
+export const BODY_LIMIT_BYTES = REQUEST_BODY_LIMIT_BYTES;
 
 /** The permission a request needs: its route's; an audit listing without an app needs the whole log. */
 function permissionOf(request: FastifyRequest): Permission {
