@@ -87,7 +87,7 @@ export function printableText(options: { multiline?: boolean } = {}) {
 }
 
 /** The longest directory a client may name for its Score file: Linux's PATH_MAX. */
-export const SOURCE_DIR_MAX = 4096;
+const SOURCE_DIR_MAX = 4096;
 
 /**
  * The directory a client names for its Score file (a push's or a deployment's `dir`): absolute, on POSIX

@@ -311,14 +311,14 @@ export async function revokeToken(store: Store, context: RequestContext, tokenId
     }
     if (row.revoked_at) return;
     await tx.updateTable('tokens').set({ revoked_at: now() }).where('id', '=', tokenId).execute();
-    forgetToken(tokenId);
     await recordAudit(tx, context, {
       action: 'token.revoke',
       target: `tokens/${tokenId}`,
       summary: { id: tokenId, name: row.name, prefix: row.prefix },
     });
   });
-  // Again once committed: a request that read the token before then may have cached it meanwhile.
+  // Once committed: a request that read the token before then, and cached it, is forgotten; one still
+  // reading it caches nothing (see forgettings).
   forgetToken(tokenId);
 }
 
