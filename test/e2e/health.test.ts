@@ -156,6 +156,17 @@ describe('health apart from sync: a workload that starts crash-looping after a s
     expect(env.code, env.stderr).toBe(0);
     expect(env.stdout.split('\n')[1]).toMatch(/^sync: succeeded \(deployment \d+\); health: healthy$/);
     expect(env.stdout).toContain(`${routeOf('dev')} http://127.0.0.1:`);
+
+    const containers = await pave('status', '--app', 'shop', '--env', 'dev', '--containers');
+    expect(containers.code, containers.stderr).toBe(0);
+    expect(containers.stdout).toMatch(/^WORKLOAD\s+CONTAINER\s+STATE\s+RESTARTS\s+PID\s+LAST EXIT$/m);
+    const row = /^api\s+main\s+running\s+0\s+(\d+)\s+-$/m.exec(containers.stdout);
+    expect(row, containers.stdout).not.toBeNull();
+    // The process id is the workload's own process: it answers on its port.
+    expect(() => process.kill(Number(row![1]), 0)).not.toThrow();
+    const everyEnv = await pave('status', '--app', 'shop', '--containers');
+    expect(everyEnv.code).toBe(2);
+    expect(everyEnv.stderr).toMatch(/--containers shows the containers of one environment: add --env <env>/);
   }, 60_000);
 
   it('once dev crash-loops, exits 1 and shows it degraded with the reason; prod stays healthy', async () => {
@@ -195,6 +206,13 @@ describe('health apart from sync: a workload that starts crash-looping after a s
       health: 'degraded',
     });
     expect(status.workloads[0]?.routes).toEqual([routeOf('dev')]);
+    // Why it crashes: the container's last exit, with the code the server exits with.
+    expect(status.workloads[0]?.containers).toEqual([
+      expect.objectContaining({
+        name: 'main',
+        lastExit: expect.stringMatching(/^exited with code 5 at \d{4}-/),
+      }),
+    ]);
     const text = await pave('status', '--app', 'shop', '--env', 'dev');
     expect(text.code).toBe(0);
     expect(text.stdout.split('\n')[1]).toMatch(
@@ -232,6 +250,12 @@ describe('health apart from sync: a workload that starts crash-looping after a s
         expect(await badge.getAttribute('title')).toMatch(/^api: crash-looping/);
         await browser.screenshot(page, 'apps-health');
         expect(existsSync(join(SCREENSHOTS_DIR, 'apps-health.png'))).toBe(true);
+
+        // The environment's page says why under its workloads: the container's last exit.
+        await dev.getByRole('link', { name: 'dev' }).click();
+        await page.getByText(/^Containers \(1, some have exited\)$/).click();
+        const container = page.getByRole('table', { name: 'Containers' }).getByRole('row', { name: /main/ });
+        await container.getByText(/^exited with code 5 at /).waitFor();
         expect(errors).toEqual([]);
       } finally {
         await browser.close();

@@ -9,7 +9,7 @@ import {
   renderSetDiff,
 } from '../src/commands/diff.ts';
 import { logPrinter, parseTail } from '../src/commands/logs.ts';
-import { renderStatus } from '../src/commands/status.ts';
+import { renderContainers, renderStatus } from '../src/commands/status.ts';
 import { colorsFor } from '../src/output/colors.ts';
 import { capture, deployment as sharedDeployment } from './helpers.ts';
 
@@ -267,6 +267,38 @@ describe('status output', () => {
         'worker    crash-looping  4         -                        -                       17',
       ].join('\n'),
     );
+  });
+
+  it('lists the containers of every workload with --containers, "-" where the runtime says nothing', () => {
+    const [web, worker] = status.workloads;
+    const text = renderContainers(
+      {
+        ...status,
+        workloads: [
+          { ...web!, containers: [{ name: 'main', state: 'running', restarts: 0, pid: 4242 }] },
+          {
+            ...worker!,
+            containers: [
+              {
+                name: 'main',
+                state: 'waiting: CrashLoopBackOff',
+                restarts: 4,
+                lastExit: 'exited with code 3',
+              },
+            ],
+          },
+        ],
+      },
+      plain,
+    );
+    expect(text).toBe(
+      [
+        'WORKLOAD  CONTAINER  STATE                      RESTARTS  PID   LAST EXIT',
+        'web       main       running                    0         4242  -',
+        'worker    main       waiting: CrashLoopBackOff  4         -     exited with code 3',
+      ].join('\n'),
+    );
+    expect(renderContainers({ ...status, workloads: [] }, plain)).toBe('No containers run in shop/dev.');
   });
 
   it('names the values version the current deployment runs with', () => {

@@ -413,6 +413,29 @@ export const EnvironmentStatus = z
         detail: z.string().optional(),
         health: HealthStatus.optional(),
         healthDetail: z.string().optional().describe('Why it is not healthy, for people.'),
+        containers: z
+          .array(
+            z.object({
+              name: z.string(),
+              state: z
+                .string()
+                .describe(
+                  "The runtime's word for it: `running`, `starting`, `stopped`, `waiting: CrashLoopBackOff`, …",
+                ),
+              restarts: z.number().int().describe('Restarts since this version of the workload started.'),
+              pid: z
+                .number()
+                .int()
+                .optional()
+                .describe('Its process id on the host, where the runtime has one.'),
+              lastExit: z
+                .string()
+                .optional()
+                .describe('How it last ended, for people: `exited with code 3 at 2026-12-06T20:31:08Z`.'),
+            }),
+          )
+          .optional()
+          .describe("The workload's containers as the runtime reports them (older servers send none)."),
       }),
     ),
   })

@@ -146,8 +146,6 @@ export type ReadyResult =
        * "timed out after 60 s: …".
        */
       reason: string;
-      exitCode?: number | null;
-      signal?: string | null;
       /** The last log lines of the failing container(s), at most 20. */
       lastLogs: string[];
     };
@@ -162,6 +160,12 @@ export interface WorkloadStatus {
   hash: string;
   deploymentId: string;
   ports: RenderedPort[];
+  /**
+   * Its containers, shown by `pave status --containers`, the API's environment status and the portal:
+   * `state` in the runtime's words (`running`, `waiting: CrashLoopBackOff`), `pid` on the host where there is
+   * one, `lastExit` how it last ended for people (`exited with code 3 at <RFC 3339 time>`). Pave masks the
+   * environment's secrets in `lastExit`, as in `detail`.
+   */
   containers: Array<{ name: string; state: string; pid?: number; restarts: number; lastExit?: string }>;
   detail?: string;
 }

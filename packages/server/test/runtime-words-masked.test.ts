@@ -63,7 +63,9 @@ class QuotingRuntime implements RuntimeDriver {
         hash: this.hash,
         deploymentId: '1',
         ports: [],
-        containers: [],
+        containers: [
+          { name: 'main', state: 'running', restarts: 1, lastExit: `could not start: env ${this.lastEnv}` },
+        ],
         detail: `readiness: container env ${this.lastEnv}`,
       },
     ];
@@ -116,11 +118,12 @@ describe.each(storeEngines)('what a runtime says about workloads it was given se
     await api?.cleanup();
   });
 
-  it("masks them in an environment's and an app's status: details and a runtime that cannot answer", async () => {
+  it("masks them in an environment's and an app's status: details, containers' exits and a runtime that cannot answer", async () => {
     for (const url of ['/apps/shop/envs/dev/status', '/apps/shop/status']) {
       const shown = await api.callAs(viewer, 'GET', url);
       expect(shown.statusCode, shown.body).toBe(200);
       expect(shown.body).toContain('readiness: container env');
+      expect(shown.body).toContain('could not start: env');
       expect(leaks(shown.body), shown.body).toBe(false);
     }
     runtime.fails.status = true;

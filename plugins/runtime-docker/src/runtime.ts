@@ -302,8 +302,6 @@ export class DockerRuntime implements RuntimeDriver {
             reason:
               `container "${failed.record.container}" ${describeExit(exit)}` +
               (restarts > 0 ? ` (restarted ${restarts} time${restarts === 1 ? '' : 's'})` : ''),
-            exitCode: exit.code,
-            signal: null,
             lastLogs: await this.lastLogs(snapshot, [failed.record]),
           };
         },

@@ -334,8 +334,6 @@ export interface PodFailure {
   reason: string;
   pod: string;
   container: string;
-  exitCode: number | null;
-  signal: string | null;
 }
 
 /**
@@ -358,8 +356,6 @@ export function podFailure(pods: readonly V1Pod[], hash?: string): PodFailure | 
         reason: `container "${container.name}" of pod ${pod.metadata?.name ?? '?'} is in ${waiting.reason}${exit}${waiting.message ? `: ${waiting.message}` : ''}`,
         pod: pod.metadata?.name ?? '',
         container: container.name,
-        exitCode: last ? last.exitCode : null,
-        signal: last?.signal !== undefined ? String(last.signal) : null,
       };
     }
   }
@@ -372,8 +368,6 @@ export type RolloutOutcome =
   | {
       ok: false;
       reason: string;
-      exitCode?: number | null;
-      signal?: string | null;
       /** The pod whose container failed, when one did: where to read the last logs from. */
       pod?: string;
     };
@@ -406,13 +400,7 @@ export async function waitForRollout(
     const pods = await listPods(clients, options.namespace, matchLabelsSelector(deployment));
     const failure = podFailure(pods, deployment.spec?.template?.metadata?.annotations?.[ANNOTATIONS.hash]);
     if (failure) {
-      return {
-        ok: false,
-        reason: failure.reason,
-        exitCode: failure.exitCode,
-        signal: failure.signal,
-        pod: failure.pod,
-      };
+      return { ok: false, reason: failure.reason, pod: failure.pod };
     }
     if (!(await sleep(options.pollMs ?? 1_000, signal))) {
       return {
@@ -497,8 +485,6 @@ export async function waitForStableContainers(
           return {
             ok: false,
             reason: `container "${container.name}" of pod ${pod.metadata?.name ?? '?'} restarted within ${options.stableMs} ms of starting${exit}`,
-            exitCode: last ? last.exitCode : null,
-            signal: last?.signal !== undefined ? String(last.signal) : null,
             pod: pod.metadata?.name ?? '',
           };
         }

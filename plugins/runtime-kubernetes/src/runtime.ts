@@ -297,8 +297,6 @@ export class KubernetesRuntime implements RuntimeDriver {
     return {
       ready: false,
       reason: outcome.reason,
-      ...(outcome.exitCode !== undefined ? { exitCode: outcome.exitCode } : {}),
-      ...(outcome.signal !== undefined ? { signal: outcome.signal } : {}),
       lastLogs: lines
         .slice(-LAST_LOG_LINES)
         .map((line) => (prefix ? `${line.container}: ${line.line}` : line.line)),

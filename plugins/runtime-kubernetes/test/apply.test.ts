@@ -195,8 +195,6 @@ describe('waiting for a rollout', () => {
       reason: expect.stringMatching(
         /^container "main" of pod api-6d4cf56db6-x2k9p is in CrashLoopBackOff; it last exited with code 3 \(Error\): back-off 40s/u,
       ),
-      exitCode: 3,
-      signal: null,
       pod: 'api-6d4cf56db6-x2k9p',
     });
     expect(fake.calls()).toHaveLength(2);

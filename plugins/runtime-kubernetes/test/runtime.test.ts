@@ -189,8 +189,6 @@ describe('the kubernetes runtime', () => {
     expect(result).toEqual({
       ready: false,
       reason: expect.stringContaining('is in CrashLoopBackOff; it last exited with code 3 (Error)'),
-      exitCode: 3,
-      signal: null,
       lastLogs: ['refusing to start: missing DATABASE_URL'],
     });
     const logRead = fake.calls().find((call) => call.path.endsWith('/log'));
@@ -397,8 +395,6 @@ describe('the kubernetes runtime', () => {
         reason: expect.stringMatching(
           /^container "main" of pod worker-\S+ restarted within 5000 ms of starting; it last exited with code 1 \(Error\)$/u,
         ),
-        exitCode: 1,
-        signal: null,
         lastLogs: ['lost the connection to the queue'],
       });
       expect(Date.now() - started).toBeLessThan(2_000);

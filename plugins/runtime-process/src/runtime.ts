@@ -309,8 +309,6 @@ export class ProcessRuntime implements RuntimeDriver {
           return {
             ready: false,
             reason: `container "${stopped.name}" is stopped${lastExit ? ` (it ${describeExit(lastExit)})` : ''}`,
-            exitCode: lastExit?.code ?? null,
-            signal: lastExit?.signal ?? null,
             lastLogs: await this.lastLogs(snapshot, [stopped.name]),
           };
         },
@@ -325,8 +323,6 @@ export class ProcessRuntime implements RuntimeDriver {
           return {
             ready: false,
             reason: `container "${exited.name}" ${describeExit(lastExit)}`,
-            exitCode: lastExit.code,
-            signal: lastExit.signal,
             lastLogs: await this.lastLogs(snapshot, [exited.name]),
           };
         },

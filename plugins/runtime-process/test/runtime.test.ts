@@ -281,8 +281,6 @@ describe('ProcessRuntime', () => {
     expect(result).toMatchObject({
       ready: false,
       reason: 'container "main" exited with code 3',
-      exitCode: 3,
-      signal: null,
     });
     expect(result.ready === false && result.lastLogs).toEqual(
       expect.arrayContaining(['connecting to the database', 'cannot connect to the database']),
@@ -303,8 +301,6 @@ describe('ProcessRuntime', () => {
     expect(result).toMatchObject({
       ready: false,
       reason: 'container "main" killed by SIGSEGV',
-      exitCode: null,
-      signal: 'SIGSEGV',
     });
   });
 
@@ -423,7 +419,6 @@ describe('ProcessRuntime', () => {
     expect(result).toMatchObject({
       ready: false,
       reason: 'container "main" exited with code 3',
-      exitCode: 3,
     });
     expect(result.ready === false && result.lastLogs).toEqual(
       expect.arrayContaining(['working', 'lost the connection']),

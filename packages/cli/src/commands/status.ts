@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { AppStatus, Deployment, EnvironmentStatus, HealthStatus } from '@pave/core';
+import { CliUsageError } from '../errors.ts';
 import type { CliIo } from '../io.ts';
 import type { Colors } from '../output/colors.ts';
 import { colorsFor } from '../output/colors.ts';
@@ -9,7 +10,7 @@ import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
 import { colorStatus } from './progress.ts';
 
-type StatusOptions = ClientOptions & { app: string; env?: string; exitCode?: boolean };
+type StatusOptions = ClientOptions & { app: string; env?: string; exitCode?: boolean; containers?: boolean };
 type WorkloadStatus = EnvironmentStatus['workloads'][number];
 type AppEnvironmentStatus = AppStatus['environments'][number];
 
@@ -38,12 +39,18 @@ export function registerStatusCommand(program: Command, io: CliIo): void {
       .option(
         '--exit-code',
         'exit 1 when the environment (or an environment of the app) is not healthy, 0 when all are',
+      )
+      .option(
+        '--containers',
+        "with --env, also one row per container: its state in the runtime's words, restarts, process id " +
+          'and how it last ended (`-o json` always has them)',
       ),
   )
     .addHelpText(
       'after',
       examples(
         'pave status --app shop --env dev',
+        'pave status --app shop --env dev --containers',
         'pave status --app shop',
         'pave status --app shop --exit-code -o json',
       ),
@@ -51,9 +58,16 @@ export function registerStatusCommand(program: Command, io: CliIo): void {
     .action(async (options: StatusOptions) => {
       const { client, output } = await clientFor(options, io);
       const colors = colorsFor(io.stdout, io.env);
+      if (options.containers && options.env === undefined) {
+        throw new CliUsageError('--containers shows the containers of one environment: add --env <env>');
+      }
       if (options.env !== undefined) {
         const status = await client.getStatus(options.app, options.env);
-        output.show(status, (body) => renderStatus(body, colors));
+        output.show(status, (body) =>
+          options.containers
+            ? `${renderStatus(body, colors)}\n\n${renderContainers(body, colors)}`
+            : renderStatus(body, colors),
+        );
         if (options.exitCode && status.health !== 'healthy') {
           throw new NotHealthyError(
             `${status.appId}/${status.envId} is ${status.health ?? 'of unknown health'}` +
@@ -117,6 +131,28 @@ export function renderStatus(status: EnvironmentStatus, colors: Colors): string 
     styleHeader: colors.bold,
   });
   return `${statusHeader(status, colors)}\n\n${table}`;
+}
+
+/**
+ * One row per container of an environment's workloads, as the runtime reports them: its state in the
+ * runtime's words, restarts, process id (where there is one) and how it last ended.
+ */
+export function renderContainers(status: EnvironmentStatus, colors: Colors): string {
+  const rows = status.workloads.flatMap((workload) =>
+    (workload.containers ?? []).map((container) => ({ workload: workload.workload, ...container })),
+  );
+  const columns: Column<(typeof rows)[number]>[] = [
+    { header: 'workload', value: (row) => row.workload },
+    { header: 'container', value: (row) => row.name },
+    { header: 'state', value: (row) => row.state },
+    { header: 'restarts', value: (row) => String(row.restarts) },
+    { header: 'pid', value: (row) => (row.pid === undefined ? '-' : String(row.pid)) },
+    { header: 'last exit', value: (row) => row.lastExit ?? '-' },
+  ];
+  return formatTable(rows, columns, {
+    empty: `No containers run in ${status.appId}/${status.envId}.`,
+    styleHeader: colors.bold,
+  });
 }
 
 function statusHeader(status: EnvironmentStatus, colors: Colors): string {

@@ -183,8 +183,6 @@ export class FakeRuntime implements RuntimeDriver {
       return {
         ready: false,
         reason: `container "${container?.name ?? ''}" exited with code ${deployed.exitCode}`,
-        exitCode: deployed.exitCode,
-        signal: null,
         lastLogs: lastLines(deployed),
       };
     }

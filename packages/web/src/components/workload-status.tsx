@@ -11,7 +11,8 @@ const STATE_TEXT: Record<EnvironmentStatus['workloads'][number]['state'], string
 
 /**
  * The workloads of an environment as they run now: the environment's health, then each workload's state,
- * health, restarts, URLs (routes through Pave's proxy first) and the deployment it came from.
+ * health, restarts, URLs (routes through Pave's proxy first) and the deployment it came from; then their
+ * containers.
  */
 export function WorkloadStatusTable({ status }: { status: EnvironmentStatus }) {
   const pending = status.pendingDeployment;
@@ -83,7 +84,55 @@ export function WorkloadStatusTable({ status }: { status: EnvironmentStatus }) {
           </tbody>
         </table>
       )}
+      <ContainerTable status={status} />
     </>
+  );
+}
+
+/**
+ * The containers of the workloads, folded away under the workloads: each one's state in the runtime's words,
+ * restarts, process id and how it last ended (why a crash-looping workload crashes).
+ */
+function ContainerTable({ status }: { status: EnvironmentStatus }) {
+  const rows = status.workloads.flatMap((w) =>
+    (w.containers ?? []).map((container) => ({ workload: w.workload, ...container })),
+  );
+  if (rows.length === 0) return null;
+  return (
+    <details className="containers">
+      <summary>
+        Containers ({rows.length}
+        {rows.some((row) => row.lastExit) ? ', some have exited' : ''})
+      </summary>
+      <table aria-label="Containers">
+        <thead>
+          <tr>
+            <th scope="col">Workload</th>
+            <th scope="col">Container</th>
+            <th scope="col">State</th>
+            <th scope="col">Restarts</th>
+            <th scope="col" className="wide-only">
+              Process id
+            </th>
+            <th scope="col">Last exit</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((row) => (
+            <tr key={`${row.workload}/${row.name}`}>
+              <td>{row.workload}</td>
+              <th scope="row" className="row-head">
+                {row.name}
+              </th>
+              <td>{row.state}</td>
+              <td>{row.restarts}</td>
+              <td className="wide-only">{row.pid ?? <span className="muted">-</span>}</td>
+              <td>{row.lastExit ?? <span className="muted">-</span>}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </details>
   );
 }
 

@@ -1,5 +1,5 @@
 import type { EnvironmentStatus } from '@pave/core';
-import type { RuntimeDriver } from '@pave/plugin-api';
+import type { RuntimeDriver, WorkloadStatus } from '@pave/plugin-api';
 import type { SecretBox } from '../../secrets/secret-box.ts';
 import type { Store } from '../../store/index.ts';
 import { environmentMasker } from '../logs.ts';
@@ -73,10 +73,17 @@ export async function environmentStatus(
   }
   // The runtime's words about the workloads may quote their environment: masked, for everyone who may read
   // the status (whoever may reveal the secrets reads them elsewhere). Looked up only when there are some.
-  if (options.box && (unreachable !== null || workloads.some((w) => w.detail))) {
+  if (options.box && (unreachable !== null || workloads.some(quotesAnything))) {
     const mask = await environmentMasker(options.box, store.db, target);
     if (unreachable !== null) unreachable = mask(unreachable);
-    workloads = workloads.map((w) => (w.detail ? { ...w, detail: mask(w.detail) } : w));
+    workloads = workloads.map((w) => ({
+      ...w,
+      ...(w.detail ? { detail: mask(w.detail) } : {}),
+      containers: w.containers.map((c) => ({
+        ...c,
+        ...(c.lastExit ? { lastExit: mask(c.lastExit) } : {}),
+      })),
+    }));
   }
   if (unreachable !== null) {
     logger.warn({ app, env, target: targetId, error: unreachable }, 'the runtime target cannot be reached');
@@ -118,9 +125,21 @@ export async function environmentStatus(
         ...(w.detail ? { detail: w.detail } : {}),
         ...(assessment ? { health: assessment.health } : {}),
         ...(assessment?.detail ? { healthDetail: assessment.detail } : {}),
+        containers: w.containers.map((c) => ({
+          name: c.name,
+          state: c.state,
+          restarts: c.restarts,
+          ...(c.pid !== undefined ? { pid: c.pid } : {}),
+          ...(c.lastExit ? { lastExit: c.lastExit } : {}),
+        })),
       };
     }),
   };
+}
+
+/** Whether the runtime says something in its own words about `workload`: its detail, how a container ended. */
+function quotesAnything(workload: WorkloadStatus): boolean {
+  return Boolean(workload.detail) || workload.containers.some((c) => c.lastExit !== undefined);
 }
 
 /**
