@@ -168,7 +168,13 @@ export const ValuesRollbackBody = z.strictObject({
 
 export const ImportValuesBody = z.strictObject({
   dotenv: z.string().max(1_048_000).describe('The content of a dotenv file.'),
-  secret: z.boolean().optional().describe('Mark every imported key secret.'),
+  secret: z
+    .boolean()
+    .optional()
+    .describe(
+      'true: every imported key is secret; false: every one is plain text; absent: a key that is a secret ' +
+        'stays one, a new key is plain text.',
+    ),
 });
 export type ImportValuesBody = z.infer<typeof ImportValuesBody>;
 

@@ -61,6 +61,19 @@ describe.each(storeEngines)('a new value of a secret key, on %s', (engine) => {
     expect(JSON.stringify(seen)).not.toMatch(/rotated-FFF|dev-override-GGG/);
   });
 
+  // Found by a review of RBAC and secrets: an import (`pave values import`, the copy workflow of `values
+  // export --reveal`) without --secret turned every secret it set into plain text.
+  it('stays secret when a dotenv import does not say, while a new key of it is plain', async () => {
+    const response = await api.call('POST', '/apps/shop/envs/dev/values/import', {
+      dotenv: 'DB_PASSWORD=imported-HHH\nLOG_LEVEL=debug\n',
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    const seen = await listed('/apps/shop/envs/dev/values', viewer);
+    expect(seen.find((value) => value.key === 'DB_PASSWORD')).toMatchObject({ secret: true });
+    expect(seen.find((value) => value.key === 'LOG_LEVEL')).toMatchObject({ secret: false, value: 'debug' });
+    expect(JSON.stringify(seen)).not.toContain('imported-HHH');
+  });
+
   it('becomes plain text only when the request says secret: false', async () => {
     const response = await api.call('PATCH', '/apps/shop/envs/dev/values', {
       set: { DB_PASSWORD: { value: 'now-public', secret: false } },
@@ -70,6 +83,16 @@ describe.each(storeEngines)('a new value of a secret key, on %s', (engine) => {
     expect(seen.find((value) => value.key === 'DB_PASSWORD')).toMatchObject({
       secret: false,
       value: 'now-public',
+    });
+    const imported = await api.call('POST', '/apps/shop/envs/dev/values/import', {
+      dotenv: 'API_KEY=imported-public\n',
+      secret: false,
+    });
+    expect(imported.statusCode, imported.body).toBe(200);
+    const after = await listed('/apps/shop/envs/dev/values', viewer);
+    expect(after.find((value) => value.key === 'API_KEY')).toMatchObject({
+      secret: false,
+      value: 'imported-public',
     });
   });
 });

@@ -534,7 +534,10 @@ export async function recordValuesEvents(
   }
 }
 
-/** Imports a dotenv file; a malformed one is refused with every bad line named, and nothing is written. */
+/**
+ * Imports a dotenv file; a malformed one is refused with every bad line named, and nothing is written. Keys are
+ * secret as `body.secret` says, or else as they were (a new key is plain).
+ */
 export async function importValues(
   store: Store,
   box: SecretBox,
@@ -553,8 +556,12 @@ export async function importValues(
       })),
     );
   }
+  // Without `secret`, as a PATCH without it: a key that is a secret stays one, a new key is plain.
   const set = Object.fromEntries(
-    parsed.entries.map((e) => [e.key, { value: e.value, secret: body.secret ?? false }]),
+    parsed.entries.map((e) => [
+      e.key,
+      body.secret === undefined ? { value: e.value } : { value: e.value, secret: body.secret },
+    ]),
   );
   return patchValues(store, box, context, app, env, { set }, 'import');
 }
