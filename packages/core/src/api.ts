@@ -250,7 +250,7 @@ export const CreateTokenBody = z.strictObject({
     .max(200)
     .optional()
     .describe(
-      "Narrow the token below its user's roles: app:<app>:<owner|developer|viewer>, env-type:<type>:<deployer|approver> or org:<role>.",
+      "Narrow the token below its user's roles: app:<app>:<owner|developer|viewer> (with the user's deployer roles on environment types) or org:<role>.",
     ),
   expiresAt: z.iso
     .datetime({ offset: true })

@@ -394,8 +394,7 @@ export function holdsScope(grants: readonly AccessGrant[], scope: AccessGrant): 
 }
 
 /** How token scopes are written, for messages. */
-export const TOKEN_SCOPE_FORMAT =
-  'app:<app>:<owner|developer|viewer>, env-type:<type>:<deployer|approver> or org:<role>';
+export const TOKEN_SCOPE_FORMAT = 'app:<app>:<owner|developer|viewer> or org:<role>';
 
 /**
  * Decides for a token: its user's grants decide, and a scoped token must also be allowed by its scope alone
@@ -409,10 +408,12 @@ export function decideForToken(
 ): AccessDecision {
   const byUser = decide(grants, permission, target);
   if (!byUser.allowed || !tokenScope) return byUser;
-  // The scope alone, plus the user's env-type grants (deployer, approver) when the scope is an app role (a scope names one role).
+  // The scope alone, plus the user's deployer grants when the scope is an app role (a scope names one role):
+  // deployer adds reach into restricted environments to what the app role may do, never an action of its own.
+  // Approver grants are not added: approving is no app role's, so an app-scoped token never approves.
   const scoped = decide(
     tokenScope.scope.kind === 'app'
-      ? [tokenScope, ...grants.filter((g) => g.role === 'deployer' || g.role === 'approver')]
+      ? [tokenScope, ...grants.filter((g) => g.role === 'deployer')]
       : [tokenScope],
     permission,
     target,

@@ -272,6 +272,29 @@ describe.each(storeEngines)('four-eyes approvals on %s', (engine) => {
     expect(kinds).toEqual(expect.arrayContaining(['promote', 'rollback']));
   });
 
+  // Found by a review of RBAC: a token bob limited to viewing shop approved and rejected production
+  // deployments, as his approver role does; a scope lets a token do only what the scope allows too.
+  it('refuses an app-scoped token of an approver: approving takes a token without a scope', async () => {
+    const queued = await deploy('alice', 'prod', 'api', 'node:24');
+    const scoped = accepted(
+      await as('bob', 'POST', '/tokens', { name: 'read-shop', scope: 'app:shop:viewer' }),
+    ) as { token: string };
+    const withScope = (action: 'approve' | 'reject') =>
+      api.app.inject({
+        method: 'POST',
+        url: `/api/v1/approvals/${queued.id}/${action}`,
+        headers: { authorization: `Bearer ${scoped.token}` },
+        payload: { comment: 'from a read-only token' },
+      });
+    for (const action of ['approve', 'reject'] as const) {
+      const refused = await withScope(action);
+      expect(refused.statusCode, refused.body).toBe(403);
+      expect(refused.json().detail).toContain('the token is limited to viewer on app shop');
+    }
+    expect((await detail('prod', queued.id)).status).toBe('awaiting-approval');
+    accepted(await as('bob', 'POST', `/approvals/${queued.id}/reject`, { comment: 'tidying up' }));
+  });
+
   it('lets the requester withdraw a pending request with cancel; it can no longer be approved', async () => {
     const queued = await deploy('alice', 'prod', 'api', 'node:23');
     expect(queued.status).toBe('awaiting-approval');

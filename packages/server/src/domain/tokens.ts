@@ -125,8 +125,22 @@ export async function createToken(
     const asked = parseTokenScope(body.scope);
     if (!asked) {
       throw new InputError(`"${body.scope}" is not a token scope`, [
-        { path: '/scope', message: `write it as ${TOKEN_SCOPE_FORMAT}, with a DNS-label app or type id` },
+        { path: '/scope', message: `write it as ${TOKEN_SCOPE_FORMAT}, with a DNS-label app id` },
       ]);
+    }
+    // An environment-type role reaches no app by itself (it adds to an app role): such a token could do nothing.
+    if (asked.scope.kind === 'env-type') {
+      throw new InputError(
+        `"${body.scope}" cannot scope a token: ${asked.role} on a type reaches no app alone`,
+        [
+          {
+            path: '/scope',
+            message:
+              'scope the token to an app, e.g. app:<app>:developer, which carries your deployer roles on ' +
+              'environment types; approving takes a token without a scope',
+          },
+        ],
+      );
     }
     if (!holdsScope(creator.grants, asked)) {
       throw new NotAllowedError(`you do not hold ${describeGrant(asked)}, so no token of yours can`, [
@@ -181,21 +195,12 @@ export async function createToken(
  * can do nothing). Asked only of a creator who holds the scope, so that no one learns which apps exist.
  */
 async function refuseMissingScopeTarget(db: Executor, scope: AccessGrant): Promise<void> {
-  const { kind } = scope.scope;
-  if (kind === 'org') return;
+  if (scope.scope.kind !== 'app') return;
   const id = scope.scope.id;
-  const found =
-    kind === 'app'
-      ? await db.selectFrom('apps').select('id').where('id', '=', id).executeTakeFirst()
-      : await db.selectFrom('env_types').select('id').where('id', '=', id).executeTakeFirst();
-  if (found) return;
-  throw kind === 'app'
-    ? new NotFoundError(`app "${id}" not found`, [
-        { path: '/scope', message: 'no such app; `pave apps list` shows the apps you can see' },
-      ])
-    : new NotFoundError(`environment type "${id}" not found`, [
-        { path: '/scope', message: 'no such environment type; `pave env-types list` shows them' },
-      ]);
+  if (await db.selectFrom('apps').select('id').where('id', '=', id).executeTakeFirst()) return;
+  throw new NotFoundError(`app "${id}" not found`, [
+    { path: '/scope', message: 'no such app; `pave apps list` shows the apps you can see' },
+  ]);
 }
 
 /** A scope as it is written and stored: `app:shop:viewer`, `env-type:production:deployer`, `org:admin`. */
