@@ -320,15 +320,88 @@ describe.skipIf(!hasChromium)('webhooks and their deliveries in the portal', () 
     }
   }, 180_000);
 
+  it('lets an owner create a webhook, whose secret is shown once and signs its deliveries, and delete it', async () => {
+    const made = await startWebhookReceiver();
+    try {
+      const alice = await browser.newPage();
+      await signInToPortal(alice, portal('apps'), { username: 'alice', password: ALICE_PASSWORD });
+      await alice.goto(portal('apps/shop'));
+      const section = alice.getByRole('region', { name: 'Webhooks' });
+      const form = section.getByRole('form', { name: 'Create webhook' });
+      const name = form.getByRole('textbox', { name: 'Name' });
+
+      // A name already taken stands under the name field.
+      await name.fill('deploys');
+      await form.getByRole('textbox', { name: 'URL' }).fill(made.url);
+      await form.getByRole('button', { name: 'Create webhook' }).click();
+      await form.locator('#create-webhook-name-error').waitFor();
+      expect(await name.getAttribute('aria-invalid')).toBe('true');
+
+      await name.fill('from-portal');
+      await form.getByRole('radio', { name: 'Only these:' }).check();
+      await form.getByRole('checkbox', { name: 'values.changed' }).check();
+      expect(await section.locator('.webhook-create .command code').innerText()).toBe(
+        'pave webhooks create from-portal --url URL --app shop --events values.changed',
+      );
+      await form.getByRole('button', { name: 'Create webhook' }).click();
+      const secret = section.getByRole('status', { name: 'Signing secret of from-portal' });
+      await secret.waitFor();
+      expect(await secret.innerText()).toContain('shown only this once');
+      made.secret = (await secret.locator('code').innerText()).trim();
+      expect(made.secret).toMatch(/^whsec_/);
+      const row = section
+        .getByRole('table', { name: 'Webhooks' })
+        .getByRole('row')
+        .filter({ has: alice.getByRole('rowheader', { name: /^from-portal/ }) });
+      await row.waitFor();
+      const id = (await row.getByRole('rowheader').locator('code').innerText()).trim();
+      expect(JSON.parse((await pave(['webhooks', 'get', id, '-o', 'json'])).stdout)).toMatchObject({
+        name: 'from-portal',
+        app: 'shop',
+        url: made.url,
+        events: ['values.changed'],
+      });
+
+      // The secret the page showed verifies the deliveries.
+      await pave(['values', 'set', 'FROM_PORTAL=1', '--app', 'shop', '--env', 'dev']);
+      await eventually(
+        () => (made.unique().some((r) => r.event.type === 'values.changed') ? true : undefined),
+        30_000,
+        'the values.changed delivery to the webhook made in the portal',
+      );
+      expect(made.rejected).toEqual([]);
+      await secret.getByRole('button', { name: 'Done' }).click();
+      expect(await alice.content()).not.toContain(made.secret);
+
+      await row.getByRole('button', { name: 'Delete webhook from-portal' }).click();
+      const dialog = alice.getByRole('dialog', { name: 'Delete webhook from-portal?' });
+      expect(await dialog.locator('.command code').innerText()).toBe(`pave webhooks delete ${id}`);
+      await dialog.getByRole('button', { name: 'Delete webhook' }).click();
+      await section.getByRole('status').filter({ hasText: 'Deleted webhook from-portal.' }).waitFor();
+      await expect.poll(() => row.count()).toBe(0);
+      const gone = await runPave(['webhooks', 'get', id], clientEnv(server.url, dataDir));
+      expect(gone.code, gone.stderr).not.toBe(0);
+      expect(gone.stderr).toContain('not found');
+      expect(pageErrors).toEqual([]);
+      await alice.close();
+    } finally {
+      await made.stop();
+    }
+  }, 90_000);
+
   it('shows a viewer neither the webhooks nor a Redeliver button', async () => {
     const vera = await browser.newPage();
     await signInToPortal(vera, portal('apps'), { username: 'vera', password: VERA_PASSWORD });
     await vera.goto(portal('apps/shop'));
     await vera.getByRole('region', { name: 'Environments' }).getByRole('link', { name: 'dev' }).waitFor();
     expect(await vera.getByRole('region', { name: 'Webhooks' }).count()).toBe(0);
-    expect(await vera.getByRole('button', { name: /Redeliver|Edit webhook|Rotate the secret/ }).count()).toBe(
-      0,
-    );
+    expect(
+      await vera
+        .getByRole('button', {
+          name: /Redeliver|Edit webhook|Rotate the secret|Delete webhook|Create webhook/,
+        })
+        .count(),
+    ).toBe(0);
     await vera.close();
     expect(pageErrors).toEqual([]);
   }, 60_000);

@@ -7,6 +7,7 @@ import { AppPage } from './pages/app.tsx';
 import { EnvironmentPage } from './pages/environment.tsx';
 import { AuditPage } from './pages/audit.tsx';
 import { PlatformPage } from './pages/platform.tsx';
+import { TokensPage } from './pages/tokens.tsx';
 import { ErrorMessage } from './components/common.tsx';
 
 // The insights page (and its chart library) is loaded only when someone opens it.
@@ -77,7 +78,7 @@ export function App() {
       </Suspense>
     );
   else if (section === 'apps' && app && depth === 2) page = <AppPage session={session} app={app} />;
-  else if (depth > 2 || !['apps', 'audit', 'platform', 'templates', undefined].includes(section))
+  else if (depth > 2 || !['apps', 'audit', 'platform', 'templates', 'tokens', undefined].includes(section))
     page = (
       <>
         <h1>No such page</h1>
@@ -88,6 +89,7 @@ export function App() {
     );
   else if (section === 'audit') page = <AuditPage session={session} app={app} />;
   else if (section === 'platform') page = <PlatformPage session={session} tab={app} />;
+  else if (section === 'tokens') page = <TokensPage session={session} />;
   else if (section === 'templates')
     page = (
       <Suspense fallback={<p className="loading">Loading…</p>}>
@@ -117,6 +119,11 @@ export function App() {
           {(session.can('definition.read') || session.can('user.read')) && (
             <a href={href('platform')} aria-current={section === 'platform' ? 'page' : undefined}>
               Platform
+            </a>
+          )}
+          {session.can('token.self') && (
+            <a href={href('tokens')} aria-current={section === 'tokens' ? 'page' : undefined}>
+              API tokens
             </a>
           )}
         </nav>

@@ -101,6 +101,27 @@ export function fieldProblems(error: unknown, fields: Readonly<Record<string, st
   };
 }
 
+/**
+ * Runs a form's action: `busy` while it runs, and its failure kept for ErrorMessage (null while it runs and
+ * after it succeeds).
+ */
+export function useAction() {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const run = async (action: () => Promise<void>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await action();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, run };
+}
+
 /** How long a one-shot load waits before each new try after a failure that may pass (see `mayPass`). */
 const RETRY_DELAYS_MS = [1000, 2000, 4000];
 

@@ -23,6 +23,7 @@ import {
   usePages,
 } from './common.tsx';
 import { asSentence } from './problem-text.ts';
+import { WebhookCreateForm } from './webhook-create-form.tsx';
 
 /** How often the webhooks and their deliveries are fetched again while the page is open. */
 const POLL_MS = 5000;
@@ -40,10 +41,10 @@ const PREVIOUS_VALIDITY_CHOICES = [
 
 /**
  * An app's webhooks: where each one posts, which events it takes, whether it is enabled (and why not), an
- * Edit (name, URL, event types) and a "Rotate secret" button each, and its recent deliveries with a
- * "Redeliver" button each. Reading webhooks and their deliveries needs the same permission as managing them
- * (`webhook.manage`), so the section, and every action in it, is shown only to those who hold it; the server
- * decides regardless.
+ * Edit (name, URL, event types), a "Rotate secret" and a Delete button each, and its recent deliveries with a
+ * "Redeliver" button each; below them, a form that creates one. Reading webhooks and their deliveries needs
+ * the same permission as managing them (`webhook.manage`), so the section, and every action in it, is shown
+ * only to those who hold it; the server decides regardless.
  */
 export function WebhooksPanel({ session, app }: { session: Session; app: string }) {
   if (!session.can('webhook.manage', { app })) return null;
@@ -67,6 +68,7 @@ function WebhooksSection({ session, app }: { session: Session; app: string }) {
   const items = webhooks.items ?? [];
   const [editing, setEditing] = useState<Webhook | null>(null);
   const [rotating, setRotating] = useState<Webhook | null>(null);
+  const [deleting, setDeleting] = useState<Webhook | null>(null);
   const [previousValidFor, setPreviousValidFor] = useState<string>(DEFAULT_PREVIOUS_SECRET_VALIDITY);
   const [rotated, setRotated] = useState<RotatedWebhookSecret | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -79,6 +81,20 @@ function WebhooksSection({ session, app }: { session: Session; app: string }) {
     setRotated(null);
     try {
       setRotated(await session.client.rotateWebhookSecret(webhook.id, { previousValidFor: validFor }));
+      webhooks.reload();
+    } catch (e) {
+      setError(e);
+    }
+  };
+
+  const remove = async (webhook: Webhook) => {
+    setDeleting(null);
+    setNotice(null);
+    setError(null);
+    try {
+      await session.client.deleteWebhook(webhook.id);
+      if (editing?.id === webhook.id) setEditing(null);
+      setNotice(`Deleted webhook ${webhook.name}.`);
       webhooks.reload();
     } catch (e) {
       setError(e);
@@ -136,6 +152,17 @@ function WebhooksSection({ session, app }: { session: Session; app: string }) {
                     }}
                   >
                     Rotate secret
+                  </button>{' '}
+                  <button
+                    type="button"
+                    className="danger"
+                    aria-label={`Delete webhook ${webhook.name}`}
+                    onClick={() => {
+                      setNotice(null);
+                      setDeleting(webhook);
+                    }}
+                  >
+                    Delete
                   </button>
                 </td>
               </tr>
@@ -201,11 +228,32 @@ function WebhooksSection({ session, app }: { session: Session; app: string }) {
           <Command>{`pave webhooks rotate-secret ${rotating.id} --previous-valid-for ${previousValidFor}`}</Command>
         </Confirm>
       )}
+      {deleting && (
+        <Confirm
+          title={`Delete webhook ${deleting.name}?`}
+          confirmLabel="Delete webhook"
+          onConfirm={() => void remove(deleting)}
+          onCancel={() => setDeleting(null)}
+        >
+          <p>
+            Pave stops sending events to <code>{deleting.url}</code> at once: deliveries not yet made are
+            dropped, and the webhook&apos;s delivery history is deleted with it.
+          </p>
+          <Command>{`pave webhooks delete ${deleting.id}`}</Command>
+        </Confirm>
+      )}
       {items.map((webhook) => (
         <WebhookDeliveries key={webhook.id} session={session} webhook={webhook} />
       ))}
+      <WebhookCreateForm
+        session={session}
+        app={app}
+        onCreated={() => {
+          setNotice(null);
+          webhooks.reload();
+        }}
+      />
       <Command>{`pave webhooks list --app ${app}`}</Command>
-      <Command>{`pave webhooks create NAME --url URL --app ${app}`}</Command>
       <Command>{'pave webhooks rotate-secret WEBHOOK_ID --previous-valid-for 24h'}</Command>
     </Section>
   );

@@ -24,9 +24,11 @@ import {
   fieldProblems,
   shellWord,
   Time,
+  useAction,
   useLoad,
   usePages,
 } from '../components/common.tsx';
+import { TeamsTab } from './platform-teams.tsx';
 
 /** The platform page's tabs, in order, each with the permission needed to see it. */
 const TABS = [
@@ -114,24 +116,6 @@ export function PlatformPage({ session, tab }: { session: Session; tab?: string 
       </div>
     </>
   );
-}
-
-/** Runs a form's action: `busy` while it runs, and its failure kept for ErrorMessage. */
-function useAction() {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const run = async (action: () => Promise<void>) => {
-    setBusy(true);
-    setError(null);
-    try {
-      await action();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
-  return { busy, error, run };
 }
 
 /** A definition's or target's criteria, one per line as `field=value` pairs; "none" when it has none. */
@@ -639,14 +623,31 @@ function TargetMatch({ session }: { session: Session }) {
 
 // Users and service accounts
 
+/**
+ * Users and service accounts, with a Delete button each for those who may manage users (`user.write`), except
+ * on the signed-in user, whom the server never deletes; deleting asks first.
+ */
 function UsersTab({ session }: { session: Session }) {
-  const users = usePages((cursor) => session.client.listUsers(cursor ? { cursor } : {}), [session]);
+  // keepDepth: creating or deleting a user reloads as many pages as were shown.
+  const users = usePages((cursor) => session.client.listUsers(cursor ? { cursor } : {}), [session], {
+    keepDepth: true,
+  });
+  const mayWrite = session.can('user.write');
+  const [deleting, setDeleting] = useState<User | null>(null);
+  const [deleted, setDeleted] = useState<string | null>(null);
+  // The button that opened the confirmation, to give focus back to when it is cancelled.
+  const opener = useRef<HTMLElement | null>(null);
   const items = users.items ?? [];
   return (
     <>
       <Section title="Users and service accounts">
         <ErrorMessage error={users.error} />
         {!users.items && !users.error && <p className="loading">Loading users…</p>}
+        {deleted && (
+          <p className="notice" role="status">
+            {deleted}
+          </p>
+        )}
         {items.length > 0 && (
           <table>
             <thead>
@@ -656,6 +657,7 @@ function UsersTab({ session }: { session: Session }) {
                 <th scope="col">Password login</th>
                 <th scope="col">Teams</th>
                 <th scope="col">Created</th>
+                {mayWrite && <th scope="col">Actions</th>}
               </tr>
             </thead>
             <tbody>
@@ -672,6 +674,27 @@ function UsersTab({ session }: { session: Session }) {
                   <td>
                     <Time at={user.createdAt} />
                   </td>
+                  {mayWrite && (
+                    <td>
+                      {user.username === session.whoami.username ? (
+                        <span className="muted">you</span>
+                      ) : (
+                        <button
+                          type="button"
+                          className="danger"
+                          aria-label={`Delete ${kindWord(user)} ${user.username}`}
+                          onClick={() => {
+                            setDeleted(null);
+                            opener.current =
+                              document.activeElement instanceof HTMLElement ? document.activeElement : null;
+                            setDeleting(user);
+                          }}
+                        >
+                          Delete
+                        </button>
+                      )}
+                    </td>
+                  )}
                 </tr>
               ))}
             </tbody>
@@ -687,8 +710,64 @@ function UsersTab({ session }: { session: Session }) {
         )}
         <Command>pave users list</Command>
       </Section>
-      {session.can('user.write') && <CreateUser session={session} onCreated={users.reload} />}
+      {mayWrite && <CreateUser session={session} onCreated={users.reload} />}
+      {deleting && (
+        <DeleteUser
+          session={session}
+          user={deleting}
+          onDone={() => {
+            setDeleting(null);
+            setDeleted(`Deleted ${kindWord(deleting)} ${deleting.username}; their tokens no longer work.`);
+            users.reload();
+          }}
+          onCancel={() => {
+            setDeleting(null);
+            opener.current?.focus();
+          }}
+        />
+      )}
     </>
+  );
+}
+
+function kindWord(user: User): string {
+  return user.kind === 'service' ? 'service account' : 'user';
+}
+
+/** Asks before deleting a user or service account, then deletes it. */
+function DeleteUser({
+  session,
+  user,
+  onDone,
+  onCancel,
+}: {
+  session: Session;
+  user: User;
+  onDone: () => void;
+  onCancel: () => void;
+}) {
+  const action = useAction();
+  const confirm = () => {
+    if (action.busy) return;
+    void action.run(async () => {
+      await session.client.deleteUser(user.username);
+      onDone();
+    });
+  };
+  return (
+    <Confirm
+      title={`Delete ${kindWord(user)}?`}
+      confirmLabel={action.busy ? 'Deleting…' : `Delete ${kindWord(user)}`}
+      onConfirm={confirm}
+      onCancel={onCancel}
+    >
+      <p>
+        Delete <strong>{user.username}</strong>? Their tokens stop working at once, and their team memberships
+        and roles are removed. This cannot be undone.
+      </p>
+      <ErrorMessage error={action.error} />
+      <Command>{`pave users delete ${user.username} --force`}</Command>
+    </Confirm>
   );
 }
 
@@ -787,57 +866,6 @@ function CreateUser({ session, onCreated }: { session: Session; onCreated: () =>
         </p>
       )}
       <Command>{command}</Command>
-    </Section>
-  );
-}
-
-// Teams
-
-function TeamsTab({ session }: { session: Session }) {
-  const teams = usePages((cursor) => session.client.listTeams(cursor ? { cursor } : {}), [session]);
-  const items = teams.items ?? [];
-  return (
-    <Section title="Teams">
-      <LoadStatus
-        state={{ data: teams.items && { items: teams.items }, error: teams.error }}
-        what="teams"
-        empty="No teams yet."
-      />
-      {items.length > 0 && (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Team</th>
-              <th scope="col">Members</th>
-              <th scope="col">Created</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((team) => (
-              <tr key={team.id}>
-                <th scope="row" className="row-head">
-                  {team.id}
-                </th>
-                <td>
-                  {team.members.length > 0 ? team.members.join(', ') : <span className="muted">none</span>}
-                </td>
-                <td>
-                  {team.createdBy}, <Time at={team.createdAt} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      <ErrorMessage error={teams.moreError} />
-      {teams.cursor && (
-        <p>
-          <button type="button" onClick={() => void teams.more()} disabled={teams.busy}>
-            More teams
-          </button>
-        </p>
-      )}
-      <Command>pave teams list</Command>
     </Section>
   );
 }
