@@ -228,6 +228,121 @@ describe('pave CLI review against a real `pave up`', () => {
       '--server <url> Pave server URL (env PAVE_SERVER; default: the logged-in server, else http://127.0.0.1:7300)',
     );
   });
+  // Found by a review of the CLI: the server's problems named its route parameters (`path.env`,
+  // `query.cursor`), which no one typed; the CLI names the flag or argument they came from.
+  it('names the flag or argument a refused route parameter came from, with the value typed', async () => {
+    expect((await runPave(['apps', 'create', 'flags'], env())).code).toBe(0);
+    try {
+      const env404 = await runPave(['deployments', 'list', '--app', 'flags', '--env', 'nope'], env());
+      expect(env404.code).toBe(1);
+      expect(env404.stderr).toMatch(/^ {2}- --env "nope": no such environment/m);
+      const app404 = await runPave(['apps', 'get', 'nope'], env());
+      expect(app404.stderr).toMatch(/^ {2}- <app> "nope": /m);
+      expect(
+        (await runPave(['envs', 'create', 'dev', '--app', 'flags', '--type', 'development'], env())).code,
+      ).toBe(0);
+      const cursor = await runPave(
+        ['deployments', 'list', '--app', 'flags', '--env', 'dev', '--cursor', 'not-a-cursor'],
+        env(),
+      );
+      expect(cursor.code).toBe(1);
+      expect(cursor.stderr).toMatch(/^ {2}- --cursor "not-a-cursor": /m);
+      expect(`${env404.stderr}${app404.stderr}${cursor.stderr}`).not.toMatch(/path\.|query\./);
+    } finally {
+      await runPave(['apps', 'delete', 'flags', '--force'], env());
+    }
+  });
+
+  it('`pave values unset` of a key that is not set says so and exits 0, as `heroku config:unset` does', async () => {
+    expect((await runPave(['apps', 'create', 'unsets'], env())).code).toBe(0);
+    try {
+      const result = await runPave(['values', 'unset', 'NOPE', '--app', 'unsets'], env());
+      expect(result).toMatchObject({
+        code: 0,
+        stdout:
+          'NOPE is not set in the app-level values of unsets: nothing was removed ' +
+          '(`pave values list --app unsets` lists them).\n',
+        stderr: '',
+      });
+    } finally {
+      await runPave(['apps', 'delete', 'unsets', '--force'], env());
+    }
+  });
+
+  it('`pave deploy -f -` reads the Score file from stdin; an --override-policy of no policy is refused, naming it', async () => {
+    expect((await runPave(['apps', 'create', 'piped'], env())).code).toBe(0);
+    expect(
+      (await runPave(['envs', 'create', 'dev', '--app', 'piped', '--type', 'development'], env())).code,
+    ).toBe(0);
+    const score =
+      'apiVersion: score.dev/v1b1\nmetadata:\n  name: fromstdin\ncontainers:\n  main:\n    image: .\n' +
+      '    command: ["sleep", "600"]\n';
+    try {
+      const deploy = (...extra: string[]) =>
+        runPave(['deploy', '-f', '-', '--app', 'piped', '--env', 'dev', '--plan', ...extra], env(), score);
+      const plan = await deploy();
+      expect(plan.code, plan.stderr).toBe(0);
+      expect(plan.stdout).toContain('fromstdin');
+      const overridden = await deploy('--override-policy', 'no-such-policy', '--reason', 'INC-42');
+      expect(overridden).toMatchObject({ code: 1, stdout: '' });
+      expect(overridden.stderr).toContain(
+        '  - --override-policy "no-such-policy": there is no policy "no-such-policy" to override (there are none); ' +
+          'fix the id, or leave the override out (`pave policies list` shows the policies)\n',
+      );
+    } finally {
+      await runPave(['apps', 'delete', 'piped', '--force'], env());
+    }
+  });
+
+  it('`pave policies apply` refuses a promotion gate from a type that does not exist, at its line in the file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pave-review-policies-'));
+    const file = join(dir, 'policies.yaml');
+    writeFileSync(
+      file,
+      '- id: staging-first\n  severity: deny\n  message: deploy it to staging first\n' +
+        '  promotionGate: { from: stagin, within: 7d }\n',
+    );
+    try {
+      const result = await runPave(['policies', 'apply', '-f', file], env());
+      expect(result).toMatchObject({ code: 1, stdout: '' });
+      expect(result.stderr).toBe(
+        `${file}:4:26: staging-first.promotionGate.from: environment type "stagin" does not exist (there are: ` +
+          'development, production, staging), so no deployment could ever pass this gate; fix the name, or ' +
+          'create the type first (`pave env-types create stagin`)\n' +
+          `pave: error: 1 problem in ${file}, found by the server; nothing was applied\n`,
+      );
+      const listed = await runPave(['policies', 'list', '-o', 'json'], env());
+      expect(JSON.parse(listed.stdout).items).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('`pave logout` forgets the saved login, says which server, and is idempotent', async () => {
+    const admin = readFileSync(join(location.dataDir, 'admin.token'), 'utf8').trim();
+    const config = join(location.dataDir, 'logout-config.json');
+    // No PAVE_SERVER, and no admin token nearby: only the saved login can say where and as whom.
+    const saved = { PAVE_CONFIG: config, PAVE_DATA_DIR: join(location.dataDir, 'nowhere') };
+    expect((await runPave(['login', '--server', server.url, '--token', admin], saved)).code).toBe(0);
+    expect((await runPave(['apps', 'list'], saved)).code).toBe(0);
+
+    const logout = await runPave(['logout'], saved);
+    expect(logout).toMatchObject({
+      code: 0,
+      stdout: `Logged out of ${server.url}: forgot the token saved in ${config}.\n`,
+      stderr: '',
+    });
+    expect(existsSync(config)).toBe(false);
+    const after = await runPave(['apps', 'list', '--server', server.url], saved);
+    expect(after.code).toBe(2);
+    expect(after.stderr).toContain(`no API token for ${server.url}; log in with \`pave login`);
+
+    const again = await runPave(['logout'], saved);
+    expect(again).toMatchObject({
+      code: 0,
+      stdout: `Not logged in: no login is saved in ${config}; nothing to forget.\n`,
+    });
+  });
 });
 
 describe('pave up settings', () => {

@@ -20,6 +20,7 @@ describe('pave --help', () => {
       expect.arrayContaining([
         'up',
         'login',
+        'logout',
         'apps create',
         'envs create',
         'env-types list',

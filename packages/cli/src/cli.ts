@@ -31,6 +31,7 @@ export const COMMANDS = {
   up: async () => (await import('./commands/up.ts')).registerUpCommand,
   down: async () => (await import('./commands/down.ts')).registerDownCommand,
   login: async () => (await import('./commands/login.ts')).registerLoginCommand,
+  logout: async () => (await import('./commands/logout.ts')).registerLogoutCommand,
   whoami: async () => (await import('./commands/whoami.ts')).registerWhoamiCommand,
   apps: async () => (await import('./commands/apps.ts')).registerAppsCommands,
   'env-types': async () => (await import('./commands/env-types.ts')).registerEnvTypesCommands,
@@ -112,6 +113,8 @@ export function rootCommand(io: CliIo): Command {
  * failed), 2 for usage errors. Errors are printed to stderr, never thrown.
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  // The command whose action ran: its flags name the route parameters a refusal may point at.
+  let ran: Command | undefined;
   try {
     const program = rootCommand(io);
     loadClientAhead(argv);
@@ -119,6 +122,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const registrations = await Promise.all(commandsFor(argv).map((load) => load()));
     for (const register of registrations) register(program, io);
     program.hook('preAction', async (_program, command) => {
+      ran = command;
       if (command.opts().output === 'yaml') await (await import('./output/output.ts')).loadYamlOutput();
     });
     await program.parseAsync([...argv]);
@@ -129,7 +133,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     // `pave auth can-i` printed its "no" already; the exit code says the rest.
     if (isCanIDenied(error)) return exitCodeFor(error);
     // A TypeError reading an answer of the server: the server is not Pave (said so, not the TypeError).
-    const shown = (await import('./server-answers.ts')).unreadableAnswerError(error, io) ?? error;
+    const unreadable = (await import('./server-answers.ts')).unreadableAnswerError(error, io);
+    const shown =
+      unreadable ?? (ran ? (await import('./field-origins.ts')).namingCommandLine(error, ran) : error);
     const colors = colorsFor(io.stderr, io.env);
     io.stderr.write(formatError(shown, { highlight: colors.red, debug: io.env.PAVE_DEBUG === '1' }));
     if (isUnauthorized(error)) {
@@ -162,7 +168,7 @@ function commandsFor(argv: readonly string[]): Array<() => Promise<Registration>
 }
 
 /** Top-level commands that do not call the API (`validate` does only with --app and --env). */
-const OFFLINE_COMMANDS: ReadonlySet<string> = new Set(['up', 'down', 'validate']);
+const OFFLINE_COMMANDS: ReadonlySet<string> = new Set(['up', 'down', 'logout', 'validate']);
 
 /**
  * Starts loading the API client and the HTTP layer when `argv` names a command that calls the API, so they load

@@ -85,3 +85,19 @@ export function writeConfig(path: string, config: CliConfig): void {
     );
   }
 }
+
+/**
+ * Deletes the config file `pave login` saved (`pave logout`). Resolves to false when there was none; throws
+ * CliUsageError, naming the file and why, when it cannot be deleted.
+ */
+export function forgetConfig(path: string): boolean {
+  try {
+    rmSync(path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw new CliUsageError(
+      `cannot delete the config file ${path}: ${describeFileError(error, path, 'write')}; delete it yourself`,
+    );
+  }
+}

@@ -1,6 +1,5 @@
 // Loaded lazily by `pave defs apply` and `pave targets apply`, so that other commands do not pay for the YAML
 // parser and the schemas.
-import { readFile } from 'node:fs/promises';
 import { LineCounter, parseAllDocuments, type ParsedNode } from 'yaml';
 import {
   YamlNodeLocator,
@@ -15,6 +14,7 @@ import {
 } from '@pave/core';
 import type { ResourceDefinitionSpec, RuntimeTargetSpec, YamlAnchor } from '@pave/core';
 import { CliUsageError } from './errors.ts';
+import { readFileArgument } from './file-arguments.ts';
 import { describeFileError } from './file-errors.ts';
 
 /**
@@ -261,9 +261,8 @@ export async function readDeclarationsFile(
   noun: string,
   readStdin: () => Promise<string>,
 ): Promise<string> {
-  if (file === '-') return readStdin();
   try {
-    return await readFile(file, 'utf8');
+    return await readFileArgument(file, readStdin);
   } catch (error) {
     const why = describeFileError(error, file, 'read', { directory: 'pass the YAML file inside it' });
     throw new CliUsageError(`cannot read the ${noun} file ${file}: ${why}`);

@@ -53,3 +53,39 @@ function originOf(path: string, origins: FieldOrigins): string | undefined {
   }
   return undefined;
 }
+
+/** The shape of a commander command that {@link namingCommandLine} reads (commander's own Command has it). */
+export interface RanCommand {
+  readonly options: ReadonlyArray<{ long?: string | undefined; attributeName(): string }>;
+  readonly registeredArguments: ReadonlyArray<{ name(): string }>;
+  readonly processedArgs: readonly unknown[];
+  getOptionValue(name: string): unknown;
+}
+
+// Flags whose values are never repeated in a message.
+const SECRET_FLAG = /token|password|secret/iu;
+
+/**
+ * `error` with the path and query parameters its field errors name (`path.env`, `query.cursor`) replaced by
+ * the flag or argument of `command` they were made from and its value (`--env "nope"`), as
+ * {@link withFieldOrigins} does for body fields: the API's route parameters are named after the CLI's flags
+ * (`--app` is `path.app`, `--cursor` is `query.cursor`). Anything else is returned as it is.
+ */
+export function namingCommandLine(error: unknown, command: RanCommand): unknown {
+  const origins: FieldOrigins = {};
+  for (const option of command.options) {
+    const value = command.getOptionValue(option.attributeName());
+    if (!option.long || (typeof value !== 'string' && typeof value !== 'number')) continue;
+    const origin = SECRET_FLAG.test(option.long)
+      ? { name: option.long }
+      : { name: option.long, value: String(value) };
+    origins[`path.${option.attributeName()}`] = origin;
+    origins[`query.${option.attributeName()}`] = origin;
+  }
+  command.registeredArguments.forEach((argument, index) => {
+    const value = command.processedArgs[index];
+    if (typeof value === 'string')
+      origins[`path.${argument.name()}`] = { name: `<${argument.name()}>`, value };
+  });
+  return namingOrigins(error, origins);
+}

@@ -6,7 +6,10 @@ import type { OutputStream } from './output/colors.ts';
 export interface CliIo extends CliEnvironment {
   stdout: OutputStream;
   stderr: OutputStream;
-  /** Reads standard input to its end (for `--token-stdin`, `-f -`). */
+  /**
+   * Reads standard input to its end (for `--token-stdin`, `-f -`); a later call resolves with the same text,
+   * so a command may read it where it needs it.
+   */
   readStdin: () => Promise<string>;
   /** Whether standard input is a terminal, so that a person can answer a question. */
   stdinIsTTY: boolean;
@@ -24,16 +27,13 @@ export interface CliIo extends CliEnvironment {
 
 /** The real process: its streams, environment and home directory. */
 export function processIo(): CliIo {
+  let stdinText: Promise<string> | undefined;
   return {
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,
     homeDir: homedir(),
-    readStdin: async () => {
-      const chunks: Buffer[] = [];
-      for await (const chunk of process.stdin) chunks.push(Buffer.from(chunk as Buffer));
-      return Buffer.concat(chunks).toString('utf8');
-    },
+    readStdin: () => (stdinText ??= readAllOfStdin()),
     stdinIsTTY: process.stdin.isTTY === true,
     ask: async (question) => {
       const { createInterface } = await import('node:readline');
@@ -78,4 +78,11 @@ export function processIo(): CliIo {
       }
     },
   };
+}
+
+// Standard input, read once to its end: a second read of the stream would find it ended, and empty.
+async function readAllOfStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
 }

@@ -3,7 +3,7 @@ import { LineCounter, isMap, isScalar, isSeq, parseAllDocuments, type Node } fro
 
 /**
  * The 1-based line and column in a policies file (as `parseDeclarationsFile` reads it: a YAML list, or one
- * policy per document) of the `index`-th policy's `field` (`rule`, `freeze/schedule`, ...). For `rule` with
+ * policy per document) of the `index`-th policy's `field` (`rule`, `freeze/schedule`, `criteria/0/envType`, ...). For `rule` with
  * `offset`, the position of that character of the expression: exact for plain, quoted and literal (`|`)
  * scalars, the start of the value otherwise. Falls back to the start of the policy, then to 1:1.
  */
@@ -28,7 +28,9 @@ export function locatePolicyField(
   const item = items[index];
   if (!item || !isMap(item)) return item?.range ? at(item.range[0]) : { line: 1, column: 1 };
   let node: unknown = item;
-  for (const key of field.split('/')) node = isMap(node) ? node.get(key, true) : undefined;
+  for (const key of field.split('/')) {
+    node = isMap(node) ? node.get(key, true) : isSeq(node) ? node.get(Number(key), true) : undefined;
+  }
   if (!isScalar(node) || !node.range) return item.range ? at(item.range[0]) : { line: 1, column: 1 };
   const start = node.range[0];
   if (offset === undefined || typeof node.value !== 'string') return at(start);

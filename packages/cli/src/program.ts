@@ -14,6 +14,7 @@ import { registerDiffCommand } from './commands/diff.ts';
 import { registerEnvTypesCommands } from './commands/env-types.ts';
 import { registerEnvsCommands } from './commands/envs.ts';
 import { registerLoginCommand } from './commands/login.ts';
+import { registerLogoutCommand } from './commands/logout.ts';
 import { registerLogsCommand } from './commands/logs.ts';
 import { registerEventsCommand } from './commands/events.ts';
 import { registerCatalogCommands } from './commands/catalog.ts';
@@ -48,6 +49,7 @@ const REGISTRATIONS = {
   up: registerUpCommand,
   down: registerDownCommand,
   login: registerLoginCommand,
+  logout: registerLogoutCommand,
   whoami: registerWhoamiCommand,
   apps: registerAppsCommands,
   'env-types': registerEnvTypesCommands,

@@ -13,6 +13,18 @@ containers:
     image: nginx:1.27
 `;
 
+/** One plain value as `GET .../values` lists it. */
+function valueItem(key: string) {
+  return {
+    key,
+    value: 'x',
+    secret: false,
+    source: 'app',
+    updatedBy: 'admin',
+    updatedAt: '2025-01-31T09:30:00.000Z',
+  };
+}
+
 function scoreWithFiles(files: string): string {
   return `${WEB}    files:\n${files}`;
 }
@@ -213,6 +225,43 @@ describe('pave deploy: the request', () => {
     expect(
       deploymentBody([], { remove: ['worker'], autoRollback: true, allowDataLoss: true }, undefined),
     ).toEqual({ remove: ['worker'], autoRollback: true, allowDataLoss: true });
+  });
+});
+
+describe('pave deploy -f -: the Score file from stdin', () => {
+  const USES_VALUES = `${WEB}    variables:\n      GREETING: \${resources.env.GREETING}\nresources:\n  env:\n    type: environment\n`;
+
+  it('reads the Score file from stdin, as `pave defs apply -f -` reads its file, and deploys it', async () => {
+    const server = await fakeServer((request) =>
+      request.url.endsWith('/values')
+        ? { status: 200, body: { version: 1, revealed: false, items: [valueItem('GREETING')] } }
+        : { status: 202, body: deploymentDetail({ status: 'queued' }) },
+    );
+    const io = fakeIo({ stdin: USES_VALUES });
+    const code = await runCli(cliArgs(server.url, 'deploy', '-f', '-', '--app', 'shop', '--env', 'dev'), io);
+    expect(code, io.stderr.text).toBe(0);
+    const posted = server.requests.find((request) => request.method === 'POST');
+    expect(posted?.body).toMatchObject({
+      workloads: [{ spec: { metadata: { name: 'web' } }, dir: process.cwd(), file: '<stdin>' }],
+    });
+  });
+
+  it('names stdin as <stdin> in the problems of the Score file, and sends nothing', async () => {
+    const server = await fakeServer(() => ({ status: 500, body: {} }));
+    const io = fakeIo({ stdin: WEB.replace('image: nginx:1.27', 'image: 42') });
+    const code = await runCli(cliArgs(server.url, 'deploy', '-f', '-', '--app', 'shop', '--env', 'dev'), io);
+    expect(code).toBe(1);
+    expect(io.stderr.text).toMatch(/^<stdin>:6:12: containers\.main\.image: /m);
+    expect(server.requests).toEqual([]);
+  });
+
+  it('refuses stdin given twice: it can be read once', async () => {
+    const io = fakeIo({ stdin: WEB });
+    const args = ['deploy', '-f', '-', '-f', '-', '--app', 'shop', '--env', 'dev'];
+    expect(await runCli(cliArgs('http://127.0.0.1:9', ...args), io)).toBe(2);
+    expect(io.stderr.text).toBe(
+      'pave: error: -f - is given 2 times; standard input can be read once: give it once, the other files by name\n',
+    );
   });
 });
 

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/program.ts';
-import { fakeIo, temporaryDir } from './helpers.ts';
+import { cliArgs, fakeIo, fakeServer, temporaryDir } from './helpers.ts';
 
 // The four examples of docs/policies.md, as a platform team writes them.
 const POLICIES = `# Policies every deployment is checked against
@@ -167,5 +167,88 @@ describe('pave policies test (offline)', () => {
       expect(result.code, result.stderr).toBe(2);
       expect(result.stderr).toContain('--override-policy needs --reason');
     }
+  });
+
+  it('names the --override-policy the server does not know, on deploy, rollback and promote', async () => {
+    const server = await fakeServer(() => ({
+      status: 400,
+      body: {
+        type: 'about:blank',
+        title: 'Bad Request',
+        status: 400,
+        detail: 'a policy to override does not exist',
+        errors: [
+          {
+            path: '/overridePolicies/1/id',
+            message:
+              'there is no policy "no-such" to override (there are: release-freeze); fix the id, or leave the ' +
+              'override out (`pave policies list` shows the policies)',
+          },
+        ],
+      },
+    }));
+    const dir = temporaryDir();
+    writeFileSync(join(dir, 'score.yaml'), score('nginx:1.27'));
+    for (const command of [
+      ['deploy', '-f', join(dir, 'score.yaml'), '--app', 'shop', '--env', 'prod'],
+      ['rollback', '--app', 'shop', '--env', 'prod'],
+      ['promote', '--app', 'shop', '--from', 'staging', '--to', 'prod'],
+    ]) {
+      const io = fakeIo();
+      const args = [...command, '--override-policy', 'release-freeze', '--override-policy', 'no-such'];
+      expect(await runCli(cliArgs(server.url, ...args, '--reason', 'INC-42'), io)).toBe(1);
+      expect(io.stderr.text).toContain(
+        '  - --override-policy "no-such": there is no policy "no-such" to override (there are: release-freeze)',
+      );
+    }
+  });
+
+  it('apply shows what the server refuses at the line of the policies file, e.g. a gate from an unknown type', async () => {
+    const unknownType = (name: string, consequence: string) =>
+      `environment type "${name}" does not exist (there are: development, production, staging), so ` +
+      `${consequence}; fix the name, or create the type first (\`pave env-types create ${name}\`)`;
+    const server = await fakeServer(() => ({
+      status: 400,
+      body: {
+        type: 'about:blank',
+        title: 'Bad Request',
+        status: 400,
+        detail: 'the policies cannot be applied',
+        errors: [
+          {
+            path: '/policies/1/criteria/0/envType',
+            message: unknownType('prodution', 'this criterion would never match'),
+          },
+          {
+            path: '/policies/1/promotionGate/from',
+            message: unknownType('stagin', 'no deployment could ever pass this gate'),
+          },
+        ],
+      },
+    }));
+    const file = join(temporaryDir(), 'policies.yaml');
+    writeFileSync(
+      file,
+      `- id: memory-limits
+  severity: warn
+  message: declare memory limits
+  each: container
+  rule: has(container.resources)
+- id: staging-first
+  criteria:
+    - envType: prodution
+  severity: deny
+  message: deploy it to staging first
+  promotionGate: { from: stagin, within: 7d }
+`,
+    );
+    const io = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'policies', 'apply', '-f', file), io)).toBe(1);
+    expect(io.stderr.text).toBe(
+      `${file}:8:16: staging-first.criteria[0].envType: ${unknownType('prodution', 'this criterion would never match')}\n` +
+        `${file}:11:26: staging-first.promotionGate.from: ${unknownType('stagin', 'no deployment could ever pass this gate')}\n` +
+        `pave: error: 2 problems in ${file}, found by the server; nothing was applied\n`,
+    );
+    expect(server.requests).toHaveLength(1);
   });
 });

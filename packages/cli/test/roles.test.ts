@@ -312,8 +312,8 @@ describe('pave tokens with scopes', () => {
       const io = fakeIo();
       expect(await runCli(cliArgs(OFFLINE, 'tokens', 'create', 'ci', '--scope', scope), io)).toBe(2);
       expect(io.stderr.text).toBe(
-        `pave: error: --scope: "${scope}" is not a token scope; write it as app:<app>:<owner|developer|viewer>, ` +
-          'env-type:<type>:<deployer|approver> or org:<role>, e.g. app:shop:viewer\n',
+        `pave: error: --scope: "${scope}" is not a token scope; write it as app:<app>:<owner|developer|viewer> ` +
+          'or org:<role>, e.g. app:shop:viewer\n',
       );
     },
   );

@@ -391,6 +391,45 @@ describe('pave values commands', () => {
     expect(io.stdout.text + io.stderr.text).not.toContain(SECRET);
   });
 
+  it('unset of a key that is not set says so, and how to see the keys that are (exit 0, as Heroku config:unset)', async () => {
+    const server = await fakeServer((request) => ({
+      status: 200,
+      body: { changes: [], versions: [], notSet: (request.body as { unset: string[] }).unset },
+    }));
+    const app = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'values', 'unset', 'NOPE', '--app', 'shop'), app)).toBe(0);
+    expect(app.stdout.text).toBe(
+      'NOPE is not set in the app-level values of shop: nothing was removed ' +
+        '(`pave values list --app shop` lists them).\n',
+    );
+    const env = fakeIo();
+    const args = ['values', 'unset', 'NOPE', 'SHARED', '--app', 'shop', '--env', 'dev'];
+    expect(await runCli(cliArgs(server.url, ...args), env)).toBe(0);
+    expect(env.stdout.text).toBe(
+      "NOPE, SHARED are not set in shop/dev's own values: nothing was removed " +
+        '(`pave values list --app shop --env dev` lists them with their source; an app-level value is unset ' +
+        'without --env).\n',
+    );
+  });
+
+  it('unset of set and unset keys shows the change, then names the keys that were not set', () => {
+    const text = renderValuesChanged(
+      {
+        changes: [{ key: 'OLD', action: 'removed', secret: false, from: '1' }],
+        versions: [{ envId: 'dev', version: 3 }],
+        notSet: ['NOPE'],
+      },
+      { app: 'shop', env: 'dev' },
+      plain,
+    );
+    expect(text).toBe(
+      'Changed shop/dev:\n  - OLD: 1\nNew values version: shop/dev 3\n' +
+        "NOPE is not set in shop/dev's own values: nothing was removed " +
+        '(`pave values list --app shop --env dev` lists them with their source; an app-level value is unset ' +
+        'without --env).',
+    );
+  });
+
   it('set --deploy redeploys the current set with a message naming the keys', async () => {
     const server = await fakeServer((request) =>
       request.method === 'PATCH'

@@ -354,8 +354,10 @@ function decideApproval(grants: readonly AccessGrant[], target: AccessTarget): A
 }
 
 /**
- * A token's narrower scope, written `app:<app>:<role>`, `env-type:<type>:<deployer|approver>` or `org:<role>`; null
- * when the text is not one. The token then acts with the intersection of its user's grants and this one.
+ * A token's narrower scope, written `app:<app>:<role>` or `org:<role>`; null when the text is not one. The token
+ * then acts with the intersection of its user's grants and this one. `env-type:<type>:<deployer|approver>` is
+ * parsed too, for tokens stored before such scopes were refused (they reach no app): read as what it says, a
+ * stored scope never widens to none.
  */
 export function parseTokenScope(text: string): AccessGrant | null {
   const parts = text.split(':');

@@ -146,10 +146,20 @@ export const ValuesDiff = z
   .meta({ id: 'ValuesDiff' });
 export type ValuesDiff = z.infer<typeof ValuesDiff>;
 
-/** The result of a change: the new version of each environment whose effective values changed. */
+/**
+ * The result of a change: the new version of each environment whose effective values changed, and (for a
+ * PATCH) the keys to unset that were not set where the change was made.
+ */
 export const ValuesChanged = z.object({
   changes: z.array(ValueChange),
   versions: z.array(z.object({ envId: z.string(), version: z.number().int() })),
+  notSet: z
+    .array(z.string())
+    .optional()
+    .describe(
+      "Keys of `unset` that were not set at this level (app level, or the environment's own overrides): " +
+        'nothing was removed for them. Only in the answer of a PATCH.',
+    ),
 });
 export type ValuesChanged = z.infer<typeof ValuesChanged>;
 

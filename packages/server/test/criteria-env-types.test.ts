@@ -59,6 +59,31 @@ describe.each(storeEngines)('criteria naming an environment type, on %s', (engin
     expect((await api.call('GET', '/policies/freeze')).statusCode).toBe(404);
   });
 
+  it('refuses a promotion gate from a type that does not exist, with every other problem, applying nothing', async () => {
+    const policies = await api.call('POST', '/policies/apply', {
+      policies: [
+        {
+          id: 'staging-first',
+          criteria: [{ envType: 'prodution' }],
+          severity: 'deny',
+          message: 'deploy it to staging first',
+          promotionGate: { from: 'stagin', within: '7d' },
+        },
+      ],
+    });
+    expect(policies.statusCode, policies.body).toBe(400);
+    expect(policies.json().errors).toEqual([
+      typo('/policies/0/criteria/0/envType'),
+      {
+        path: '/policies/0/promotionGate/from',
+        message:
+          'environment type "stagin" does not exist (there are: development, production, staging), so no ' +
+          'deployment could ever pass this gate; fix the name, or create the type first (`pave env-types create stagin`)',
+      },
+    ]);
+    expect((await api.call('GET', '/policies/staging-first')).statusCode).toBe(404);
+  });
+
   it('accepts a type created first', async () => {
     expect((await api.call('POST', '/env-types', { id: 'prodution' })).statusCode).toBe(201);
     const policies = await api.call('POST', '/policies/apply', {

@@ -282,6 +282,33 @@ describe.each(storeEngines)('policies on %s', (engine) => {
     });
   });
 
+  it('refuses an override of a policy that does not exist, naming it and how to list the policies', async () => {
+    await applied([NO_LATEST, MEMORY_LIMIT]);
+    const deployments = async () =>
+      (await api.call('GET', '/apps/shop/envs/prod/deployments')).json().items.length as number;
+    const before = await deployments();
+    const body = {
+      workloads: [workload('api', { image: 'nginx:1.27', resources: { limits: { memory: '64Mi' } } })],
+      overridePolicies: [
+        { id: 'memory-limits', reason: 'INC-42' },
+        { id: 'no-such-policy', reason: 'INC-42' },
+      ],
+    };
+    for (const plan of [true, false]) {
+      const refused = await deploy('prod', { ...body, plan });
+      expect(refused.statusCode, refused.body).toBe(400);
+      expect(refused.json().errors).toEqual([
+        {
+          path: '/overridePolicies/1/id',
+          message:
+            'there is no policy "no-such-policy" to override (there are: memory-limits, no-latest-images); ' +
+            'fix the id, or leave the override out (`pave policies list` shows the policies)',
+        },
+      ]);
+    }
+    expect(await deployments()).toBe(before);
+  });
+
   it('fails closed: a rule that throws when evaluated denies, even as a warning', async () => {
     await applied([
       {

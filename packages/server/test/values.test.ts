@@ -132,6 +132,34 @@ describe.each(storeEngines)('values API on %s', (engine) => {
     expect({ rows: await rows(), audited: await audited() }).toEqual(before);
   });
 
+  it('answers an unset of keys that are not set with their names in notSet, and records nothing for them', async () => {
+    const audited = async () =>
+      (await store.db.selectFrom('audit_entries').select('action').execute()).filter((entry) =>
+        entry.action.startsWith('values.'),
+      ).length;
+    await call('PATCH', '/apps/shop/values', { set: { SHARED: { value: 'app' } } });
+    const before = { rows: await rows(), audited: await audited() };
+    for (const [url, unset] of [
+      ['/apps/shop/values', ['NOPE']],
+      // SHARED is set at app level, not as dev's own override: nothing of dev's to remove.
+      ['/apps/shop/envs/dev/values', ['NOPE', 'SHARED']],
+    ] as const) {
+      const response = await call('PATCH', url, { unset });
+      expect(response.statusCode, response.body).toBe(200);
+      expect(response.json()).toEqual({ changes: [], versions: [], notSet: unset });
+    }
+    expect({ rows: await rows(), audited: await audited() }).toEqual(before);
+
+    const mixed = await call('PATCH', '/apps/shop/values', { unset: ['SHARED', 'NOPE'] });
+    expect(mixed.statusCode, mixed.body).toBe(200);
+    expect(mixed.json()).toMatchObject({
+      changes: [{ key: 'SHARED', action: 'removed' }],
+      notSet: ['NOPE'],
+    });
+    const audit = await call('GET', '/audit?app=shop&limit=1');
+    expect(audit.json().items[0]).toMatchObject({ action: 'values.unset', summary: { unset: ['SHARED'] } });
+  });
+
   it('does not quote the text of a malformed secret import back', async () => {
     const response = await call('POST', '/apps/shop/envs/dev/values/import', {
       dotenv: `${marker}\n`,

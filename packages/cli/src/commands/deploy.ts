@@ -14,12 +14,19 @@ import type {
 import { CliUsageError } from '../errors.ts';
 import { describeFileError } from '../file-errors.ts';
 import { durationSeconds } from '../duration.ts';
+import { fileArgumentName, readFileArgument, refuseRepeatedStdin } from '../file-arguments.ts';
+import { withFieldOrigins } from '../field-origins.ts';
 import type { CliIo } from '../io.ts';
 import { colorsFor } from '../output/colors.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
 import { renderPlan } from './diff.ts';
-import { addPolicyOverrideOptions, policyOverrideFields, type PolicyOverrideOptions } from './policies.ts';
+import {
+  addPolicyOverrideOptions,
+  policyOverrideFields,
+  policyOverrideOrigins,
+  type PolicyOverrideOptions,
+} from './policies.ts';
 import {
   addWaitOptions,
   addWaitTimeoutOption,
@@ -73,7 +80,10 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
                 "environment's other workloads stay. The files are validated here first, and files they mount " +
                 'with `source` are sent along.',
             )
-            .option('-f, --file <files...>', 'Score files, one per workload (repeat -f or list several)')
+            .option(
+              '-f, --file <files...>',
+              'Score files, one per workload (repeat -f or list several); - reads one from stdin',
+            )
             .option(
               '--manifests <dir>',
               "your own Kubernetes YAML (every *.yaml/*.yml in DIR) deployed with the Score file's workload; with several Score files give one --manifests per -f, in the same order (kubernetes targets only)",
@@ -130,6 +140,7 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
         'pave deploy -f score.yaml --app shop --env dev',
         'pave deploy -f web/score.yaml -f api/score.yaml --app shop --env dev -m "new checkout" --wait',
         'pave deploy -f score.yaml --app shop --env dev --plan',
+        'envsubst < score.tpl.yaml | pave deploy -f - --app shop --env dev',
         'pave deploy -f api.score.yaml --manifests k8s/ --app shop --env dev',
         'pave deploy -f score.yaml --image registry.example.com/shop/web:1f2e3d --app shop --env dev',
         'pave deploy --artifact 42 --app shop --env staging --wait',
@@ -172,7 +183,8 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
       const timeoutSeconds = timeoutSecondsOf(options);
       checkWaitTimeout(options);
       // Validate everything locally before the server is contacted (or even a token looked up).
-      const loaded = await loadScoreFiles(files, process.cwd(), {}, manifestDirs);
+      const readStdin = () => io.readStdin();
+      const loaded = await loadScoreFiles(files, process.cwd(), { readStdin }, manifestDirs);
       const { problems } = loaded;
       if (problems.length > 0) {
         for (const problem of problems) io.stderr.write(`${problem}\n`);
@@ -208,7 +220,7 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
           .then((list) => new Set(list.items.map((item) => item.key)))
           .catch(() => undefined); // the server checks again when it renders the deployment
         const missing = keys
-          ? (await loadScoreFiles(files, process.cwd(), { environmentKeys: keys })).problems
+          ? (await loadScoreFiles(files, process.cwd(), { environmentKeys: keys, readStdin })).problems
           : [];
         if (missing.length > 0) {
           for (const problem of missing) io.stderr.write(`${problem}\n`);
@@ -218,7 +230,9 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
         }
       }
       const colors = colorsFor(io.stdout, io.env);
-      const response = await client.createDeployment(options.app, options.env, body);
+      const response = await withFieldOrigins(policyOverrideOrigins(options), () =>
+        client.createDeployment(options.app, options.env, body),
+      );
       if (options.plan) {
         output.show(response as DeploymentPlan, (plan) => renderPlan(plan, colors));
         return;
@@ -280,7 +294,9 @@ async function deployArtifact(options: DeployOptions, artifact: string, files: s
   };
   const { client, output } = await clientFor(options, io);
   const colors = colorsFor(io.stdout, io.env);
-  const response = await client.createDeployment(options.app, options.env, body);
+  const response = await withFieldOrigins(policyOverrideOrigins(options), () =>
+    client.createDeployment(options.app, options.env, body),
+  );
   if (options.plan) {
     output.show(response as DeploymentPlan, (plan) => renderPlan(plan, colors));
     return;
@@ -395,17 +411,18 @@ export function pruneFields(options: PruneOptions): Pick<CreateDeploymentBody, '
  * `file:line:column: path: message` from validation, `file: path: message` for a source that cannot be read,
  * and two files defining one workload. `manifestDirs[i]`, when given, is the `--manifests` directory of
  * `files[i]`: its Kubernetes manifests go with that workload (see readManifestsDir), and their problems are
- * listed too. Relative paths are resolved against `cwd`. Throws CliUsageError, naming
- * every one, when Score files cannot be read at all.
+ * listed too. Relative paths are resolved against `cwd`; `-` is read with `checks.readStdin` (as
+ * `pave defs apply -f -` reads its file), named `<stdin>` and placed in `cwd`. Throws CliUsageError, naming
+ * every one, when Score files cannot be read at all, and when `-` is given twice or without `readStdin`.
  */
 export async function loadScoreFiles(
   files: readonly string[],
   cwd = process.cwd(),
-  checks: { environmentKeys?: ReadonlySet<string> } = {},
+  checks: { environmentKeys?: ReadonlySet<string>; readStdin?: () => Promise<string> } = {},
   manifestDirs: readonly string[] = [],
 ): Promise<{ workloads: WorkloadSource[]; problems: string[] }> {
   if (files.length === 0) return { workloads: [], problems: [] };
-  const texts = await readScoreFiles(files, cwd);
+  const texts = await readScoreFiles(files, cwd, checks.readStdin ?? noStdin);
   const { parseScore, formatScoreProblem } = await import('../score.ts');
   const problems: string[] = [];
   const workloads: WorkloadSource[] = [];
@@ -451,16 +468,20 @@ function posixRelative(from: string, to: string): string {
 }
 
 // Reads every file before validating any, so that a mistyped path is reported plainly, with all the others.
+// A Score file read from stdin (`-`) is named <stdin> and lives in `cwd`: its `source` paths start there.
 async function readScoreFiles(
   files: readonly string[],
   cwd: string,
+  readStdin: () => Promise<string>,
 ): Promise<{ file: string; path: string; text: string }[]> {
+  refuseRepeatedStdin(files);
   const failures: string[] = [];
   const texts = await Promise.all(
-    files.map(async (file) => {
+    files.map(async (given) => {
+      const file = fileArgumentName(given);
       const path = resolve(cwd, file);
       try {
-        return { file, path, text: await readFile(path, 'utf8') };
+        return { file, path, text: await readFileArgument(given, readStdin, path) };
       } catch (error) {
         failures.push(`${file}: ${describeFsError(error, file, path)}`);
         return { file, path, text: '' };
@@ -535,6 +556,13 @@ export async function inlineFileSources(
     }
   }
   return { spec: { ...spec, containers }, problems };
+}
+
+// For the commands that read Score files by name only.
+async function noStdin(): Promise<string> {
+  throw new CliUsageError(
+    '-f -: this command reads Score files by name only; give the file, e.g. score.yaml',
+  );
 }
 
 // The text of `bytes` if they are valid UTF-8, else undefined.

@@ -49,7 +49,8 @@ export function registerLoginCommand(program: Command, io: CliIo): void {
     .addHelpText(
       'after',
       '\nThe server and token are saved (mode 0600) in $PAVE_CONFIG, else $XDG_CONFIG_HOME/pave/config.json,\n' +
-        'else ~/.config/pave/config.json. Later commands use the token when they talk to the same server.\n' +
+        'else ~/.config/pave/config.json. Later commands use the token when they talk to the same server;\n' +
+        '`pave logout` forgets them.\n' +
         examples(
           'pave login --server https://pave.example.com --token pave_0123abcd',
           'pave login --server http://127.0.0.1:7300 --token-stdin < ~/.pave/admin.token',

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type {
+  ApiError,
   PoliciesPlan,
   Policy,
   PolicyOverride,
@@ -14,7 +15,9 @@ import type { CliIo } from '../io.ts';
 import type { Colors } from '../output/colors.ts';
 import { colorsFor } from '../output/colors.ts';
 import { formatTable } from '../output/table.ts';
+import { escapeControlCharacters } from '../output/terminal-text.ts';
 import type { DeclarationProblem } from '../definitions-file.ts';
+import type { FieldOrigins } from '../field-origins.ts';
 import { addClientOptions, addOutputOption, clientFor, examples, outputFor } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
 import type { OutputFormat } from '../output/output.ts';
@@ -77,6 +80,19 @@ export function policyOverrideFields(options: PolicyOverrideOptions): {
     );
   }
   return { overridePolicies: ids.map((id) => ({ id, reason })) };
+}
+
+/**
+ * Where the override flags went in a deployment body: the server's refusal of `/overridePolicies/N/id` (a
+ * policy that does not exist) then names the `--override-policy` the user typed.
+ */
+export function policyOverrideOrigins(options: PolicyOverrideOptions): FieldOrigins {
+  return Object.fromEntries(
+    (options.overridePolicy ?? []).map((id, index) => [
+      `/overridePolicies/${index}/id`,
+      { name: '--override-policy', value: id },
+    ]),
+  );
 }
 
 function outcomeText(verdict: PolicyVerdict, colors: Colors): string {
@@ -154,16 +170,70 @@ async function readText(file: string, noun: string, io: CliIo): Promise<string> 
 }
 
 async function loadPolicies(file: string, io: CliIo): Promise<Policy[]> {
+  return (await readPolicies(file, io)).policies;
+}
+
+// The policies of a file, with its text and the name messages give it (`<stdin>` for `-`).
+async function readPolicies(
+  file: string,
+  io: CliIo,
+): Promise<{ policies: Policy[]; text: string; name: string }> {
   const name = file === '-' ? '<stdin>' : file;
   const { formatDeclarationProblem } = await import('../definitions-file.ts');
-  const { policies, problems } = await parsePoliciesFile(await readText(file, 'policies', io), name);
+  const text = await readText(file, 'policies', io);
+  const { policies, problems } = await parsePoliciesFile(text, name);
   if (problems.length) {
     for (const problem of problems) io.stderr.write(`${formatDeclarationProblem(problem)}\n`);
     throw new PoliciesFileError(
       `${problems.length} problem${problems.length === 1 ? '' : 's'} in ${name}; nothing was sent or evaluated`,
     );
   }
-  return policies;
+  return { policies, text, name };
+}
+
+/**
+ * Runs `request`, a call sending the policies of a file. When the server refuses fields of them (what only it
+ * can check, such as environment types that do not exist), each is printed on stderr at its line and column in
+ * the file, as a local problem is, and PoliciesFileError is thrown; other errors are thrown as they are.
+ */
+async function withPolicyPositions<T>(
+  file: { text: string; name: string; policies: readonly Policy[] },
+  io: CliIo,
+  request: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await request();
+  } catch (error) {
+    if (!(error instanceof Error) || error.name !== 'ApiError') throw error;
+    const fields = (error as ApiError).problem.errors ?? [];
+    const located = fields.map((field) => /^\/policies\/(\d+)\/(.+)$/u.exec(field.path));
+    if (fields.length === 0 || located.some((match) => match === null)) throw error;
+    const { locatePolicyField } = await import('../policy-positions.ts');
+    const { formatDeclarationProblem } = await import('../definitions-file.ts');
+    fields.forEach((field, index) => {
+      const [, position = '', pointer = ''] = located[index]!;
+      const policy = file.policies[Number(position)];
+      io.stderr.write(
+        `${formatDeclarationProblem({
+          file: file.name,
+          ...locatePolicyField(file.text, Number(position), pointer),
+          path: `${policy?.id ?? `[${position}]`}${pointerPath(pointer)}`,
+          message: escapeControlCharacters(field.message, { keepLineBreaks: true }),
+        })}\n`,
+      );
+    });
+    throw new PoliciesFileError(
+      `${fields.length} problem${fields.length === 1 ? '' : 's'} in ${file.name}, found by the server; nothing was applied`,
+    );
+  }
+}
+
+// `criteria/0/envType` as a path after a policy's id: `.criteria[0].envType`.
+function pointerPath(pointer: string): string {
+  return pointer
+    .split('/')
+    .map((part) => (/^\d+$/u.test(part) ? `[${part}]` : `.${part}`))
+    .join('');
 }
 
 const SCORE_FILE = /^apiVersion:\s*["']?score\.dev\//mu;
@@ -238,11 +308,14 @@ export function registerPoliciesCommands(program: Command, io: CliIo): void {
       examples('pave policies apply -f policies.yaml', 'pave policies apply -f policies.yaml --dry-run'),
     )
     .action(async (options: ApplyOptions) => {
-      const items = await loadPolicies(options.file, io);
+      const file = await readPolicies(options.file, io);
+      const items = file.policies;
       const { client, output } = await clientFor(options, io);
-      const plan = await client.request<PoliciesPlan>('POST', '/policies/apply', {
-        body: { policies: items, dryRun: true },
-      });
+      const plan = await withPolicyPositions(file, io, () =>
+        client.request<PoliciesPlan>('POST', '/policies/apply', {
+          body: { policies: items, dryRun: true },
+        }),
+      );
       const changes = plan.changes.filter((change) => change.action !== 'unchanged').length;
       if (changes === 0) {
         output.show(plan, () => 'No changes: every policy in the file is applied already.');

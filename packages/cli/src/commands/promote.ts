@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Deployment, DeploymentPlan } from '@pave/core';
 import { CliUsageError } from '../errors.ts';
+import { withFieldOrigins } from '../field-origins.ts';
 import type { CliIo } from '../io.ts';
 import { colorsFor } from '../output/colors.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
@@ -8,7 +9,12 @@ import type { ClientOptions } from './client-options.ts';
 import { pruneFields } from './deploy.ts';
 import type { PruneOptions } from './deploy.ts';
 import { renderPlan } from './diff.ts';
-import { addPolicyOverrideOptions, policyOverrideFields, type PolicyOverrideOptions } from './policies.ts';
+import {
+  addPolicyOverrideOptions,
+  policyOverrideFields,
+  policyOverrideOrigins,
+  type PolicyOverrideOptions,
+} from './policies.ts';
 import {
   addWaitOptions,
   addWaitTimeoutOption,
@@ -81,15 +87,17 @@ export function registerPromoteCommand(program: Command, io: CliIo): void {
       const overrides = policyOverrideFields(options);
       const { client, output } = await clientFor(options, io);
       const colors = colorsFor(io.stdout, io.env);
-      const response = await client.createDeployment(options.app, options.to, {
-        fromEnv: options.from,
-        ...(options.message !== undefined ? { message: options.message } : {}),
-        ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
-        autoRollback: options.autoRollback,
-        ...pruneFields(options),
-        ...(options.plan ? { plan: true } : {}),
-        ...overrides,
-      });
+      const response = await withFieldOrigins(policyOverrideOrigins(options), () =>
+        client.createDeployment(options.app, options.to, {
+          fromEnv: options.from,
+          ...(options.message !== undefined ? { message: options.message } : {}),
+          ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
+          autoRollback: options.autoRollback,
+          ...pruneFields(options),
+          ...(options.plan ? { plan: true } : {}),
+          ...overrides,
+        }),
+      );
       if (options.plan) {
         output.show(response as DeploymentPlan, (plan) => renderPlan(plan, colors));
         return;

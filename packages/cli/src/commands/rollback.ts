@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { CliUsageError } from '../errors.ts';
+import { withFieldOrigins } from '../field-origins.ts';
 import type { CliIo } from '../io.ts';
 import { colorsFor } from '../output/colors.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
@@ -12,7 +13,12 @@ import {
   timeoutSecondsOf,
 } from './progress.ts';
 import type { WaitOptions } from './progress.ts';
-import { addPolicyOverrideOptions, policyOverrideFields, type PolicyOverrideOptions } from './policies.ts';
+import {
+  addPolicyOverrideOptions,
+  policyOverrideFields,
+  policyOverrideOrigins,
+  type PolicyOverrideOptions,
+} from './policies.ts';
 
 type RollbackOptions = ClientOptions &
   WaitOptions &
@@ -59,12 +65,14 @@ export function registerRollbackCommand(program: Command, io: CliIo): void {
       checkWaitTimeout(options);
       const overrides = policyOverrideFields(options);
       const { client, output } = await clientFor(options, io);
-      const queued = await client.rollback(options.app, options.env, {
-        ...(deployment !== undefined ? { deploymentId: deployment } : {}),
-        ...(options.message !== undefined ? { message: options.message } : {}),
-        ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
-        ...overrides,
-      });
+      const queued = await withFieldOrigins(policyOverrideOrigins(options), () =>
+        client.rollback(options.app, options.env, {
+          ...(deployment !== undefined ? { deploymentId: deployment } : {}),
+          ...(options.message !== undefined ? { message: options.message } : {}),
+          ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
+          ...overrides,
+        }),
+      );
       await reportQueuedDeployment(client, queued, output, {
         wait: options.wait,
         waitTimeout: options.waitTimeout,

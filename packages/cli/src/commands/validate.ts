@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { allPages, type Resource, type ScoreProblem, type ScoreWorkload } from '@pave/core';
 import { connect } from '../connection.ts';
 import { CliUsageError } from '../errors.ts';
+import { readFileArgument, refuseRepeatedStdin } from '../file-arguments.ts';
 import { describeFileError } from '../file-errors.ts';
 import type { CliIo } from '../io.ts';
 import { dataText } from '../output/output.ts';
@@ -347,11 +347,12 @@ function commandlessReason(container: string, workload: string, image: string): 
 
 // Reads every file before validating any, so that a typo in one path is reported alone and plainly.
 async function readScoreFiles(files: string[], io: CliIo): Promise<{ file: string; text: string }[]> {
+  refuseRepeatedStdin(files);
   const failures: string[] = [];
   const texts = await Promise.all(
     files.map(async (file) => {
       try {
-        return { file, text: file === '-' ? await io.readStdin() : await readFile(file, 'utf8') };
+        return { file, text: await readFileArgument(file, () => io.readStdin()) };
       } catch (error) {
         const directory = 'pass the Score file inside it, e.g. score.yaml';
         failures.push(`${file}: ${describeFileError(error, file, 'read', { directory })}`);

@@ -128,7 +128,8 @@ export function registerValuesCommands(program: Command, io: CliIo): void {
         .command('unset')
         .description(
           "Remove values at app level, or an environment's overrides with --env (the app-level value, if " +
-            'any, applies again)',
+            'any, applies again); a key that is not set there is named, nothing is removed for it, and the ' +
+            'exit code is still 0',
         )
         .argument('<keys...>', 'the keys to remove, e.g. GREETING')
         .requiredOption('--app <app>', 'the application')
@@ -578,8 +579,9 @@ export function formatValueChange(change: ValueChange, colors: Colors): string {
 
 /**
  * Renders the result of a change for people: the changed keys (see {@link formatValueChange}), then the new
- * version of each environment whose effective values changed. `target` is where the change was made (`env`
- * absent: app level); `hintDeploy` adds how to make the values take effect.
+ * version of each environment whose effective values changed, then the keys to unset that were not set there.
+ * `target` is where the change was made (`env` absent: app level); `hintDeploy` adds how to make the values
+ * take effect.
  */
 export function renderValuesChanged(
   result: ValuesChanged,
@@ -589,17 +591,20 @@ export function renderValuesChanged(
 ): string {
   const where =
     target.env !== undefined ? `${target.app}/${target.env}` : `the app-level values of ${target.app}`;
-  if (result.changes.length === 0) return `No changes: ${where} already had these values.`;
+  const notSet = result.notSet?.length ? notSetText(result.notSet, target) : undefined;
+  if (result.changes.length === 0) return notSet ?? `No changes: ${where} already had these values.`;
   const lines = [
     `Changed ${where}:`,
     ...result.changes.map((change) => `  ${formatValueChange(change, colors)}`),
   ];
   if (result.versions.length === 0) {
     lines.push("No environment's effective values changed (each overrides these keys, or there are none).");
+    if (notSet !== undefined) lines.push(notSet);
     return lines.join('\n');
   }
   const versions = result.versions.map((entry) => `${target.app}/${entry.envId} ${entry.version}`).join(', ');
   lines.push(`New values ${result.versions.length === 1 ? 'version' : 'versions'}: ${versions}`);
+  if (notSet !== undefined) lines.push(notSet);
   if (options.hintDeploy) {
     lines.push(
       target.env !== undefined
@@ -608,6 +613,23 @@ export function renderValuesChanged(
     );
   }
   return lines.join('\n');
+}
+
+// Unsetting a key that is not there is no error (as with Heroku's config:unset), but it is said: a typo in the
+// key, or a value set at the other level, would otherwise look like a removal.
+function notSetText(keys: readonly string[], target: { app: string; env?: string | undefined }): string {
+  const subject = `${keys.join(', ')} ${keys.length === 1 ? 'is' : 'are'} not set`;
+  if (target.env === undefined) {
+    return (
+      `${subject} in the app-level values of ${target.app}: nothing was removed ` +
+      `(\`pave values list --app ${target.app}\` lists them).`
+    );
+  }
+  return (
+    `${subject} in ${target.app}/${target.env}'s own values: nothing was removed ` +
+    `(\`pave values list --app ${target.app} --env ${target.env}\` lists them with their source; an ` +
+    'app-level value is unset without --env).'
+  );
 }
 
 /**

@@ -169,6 +169,54 @@ export async function updateEnvType(
 }
 
 /**
+ * Where a declaration names an environment type: the JSON pointer of the name, the name, and what a name that
+ * does not exist leaves undone (`this criterion would never match`), for the message.
+ */
+export interface EnvTypeReference {
+  path: string;
+  envType: string;
+  consequence: string;
+}
+
+/**
+ * A problem at each of `references` that names an environment type that does not exist, in their order,
+ * saying which types there are and how to create the one named. None when every type exists.
+ */
+export async function unknownEnvTypeReferenceProblems(
+  db: Executor,
+  references: readonly EnvTypeReference[],
+): Promise<Array<{ path: string; message: string }>> {
+  if (references.length === 0) return [];
+  const known = (await db.selectFrom('env_types').select('id').orderBy('id').execute()).map((row) => row.id);
+  return references
+    .filter((reference) => !known.includes(reference.envType))
+    .map(({ path, envType, consequence }) => ({
+      path,
+      message:
+        `environment type "${envType}" does not exist (there are: ${known.join(', ')}), so ${consequence}; ` +
+        `fix the name, or create the type first (\`pave env-types create ${envType}\`)`,
+    }));
+}
+
+/** The environment types `criteria` name, as references at `path` (the JSON pointer of the criteria list). */
+export function criteriaEnvTypeReferences(
+  path: string,
+  criteria: ReadonlyArray<{ envType?: string | undefined }> | undefined,
+): EnvTypeReference[] {
+  return (criteria ?? []).flatMap((criterion, index) =>
+    criterion.envType === undefined
+      ? []
+      : [
+          {
+            path: `${path}/${index}/envType`,
+            envType: criterion.envType,
+            consequence: 'this criterion would never match',
+          },
+        ],
+  );
+}
+
+/**
  * A problem at each criterion of `items` that names an environment type that does not exist: such a criterion
  * never matches, so a typo (`prodution`) would leave a production guardrail, definition or target silently
  * unused. Each item's `path` is the JSON pointer of its criteria list.
@@ -180,21 +228,8 @@ export async function unknownEnvTypeProblems(
     criteria?: ReadonlyArray<{ envType?: string | undefined }> | undefined;
   }>,
 ): Promise<Array<{ path: string; message: string }>> {
-  const named = items.flatMap((item) => (item.criteria ?? []).flatMap((c) => (c.envType ? [c.envType] : [])));
-  if (named.length === 0) return [];
-  const known = (await db.selectFrom('env_types').select('id').orderBy('id').execute()).map((row) => row.id);
-  return items.flatMap(({ path, criteria }) =>
-    (criteria ?? []).flatMap((criterion, index) =>
-      criterion.envType === undefined || known.includes(criterion.envType)
-        ? []
-        : [
-            {
-              path: `${path}/${index}/envType`,
-              message:
-                `environment type "${criterion.envType}" does not exist (there are: ${known.join(', ')}), so ` +
-                `this criterion would never match; fix the name, or create the type first (\`pave env-types create ${criterion.envType}\`)`,
-            },
-          ],
-    ),
+  return unknownEnvTypeReferenceProblems(
+    db,
+    items.flatMap((item) => criteriaEnvTypeReferences(item.path, item.criteria)),
   );
 }

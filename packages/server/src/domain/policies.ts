@@ -27,7 +27,7 @@ import { canonicalJson } from './canonical-json.ts';
 import { now, type RequestContext } from './context.ts';
 import { DEFAULT_CONFIG_PAGE, type IdPageRequest } from './config-pages.ts';
 import { environmentRow } from './environments.ts';
-import { unknownEnvTypeProblems } from './env-types.ts';
+import { criteriaEnvTypeReferences, unknownEnvTypeReferenceProblems } from './env-types.ts';
 import { latestValuesVersion, valuesContent } from './values.ts';
 import { loadSet, type SetWorkloads } from './deployments/sets.ts';
 import { journal, type DeploymentRequest } from './deployments/records.ts';
@@ -131,7 +131,8 @@ export function policyProblems(policies: readonly Policy[]): Array<{ path: strin
 /**
  * Applies policies declaratively: creates new ones, updates changed ones, leaves unchanged and unnamed ones
  * alone (applying the same file twice changes nothing). Refuses, changing nothing, the whole batch when one
- * policy is invalid (InputError listing every problem). With `dryRun` it only returns the plan.
+ * policy is invalid (InputError listing every problem, environment types that do not exist among them, in
+ * criteria and promotion gates). With `dryRun` it only returns the plan.
  */
 export async function applyPolicies(
   store: Store,
@@ -140,12 +141,22 @@ export async function applyPolicies(
 ): Promise<PoliciesPlan> {
   const problems = [
     ...policyProblems(body.policies),
-    ...(await unknownEnvTypeProblems(
+    // A gate from a type that does not exist is as silent as a criterion naming one: it refuses every
+    // deployment it applies to, with a message about a type nobody can deploy to.
+    ...(await unknownEnvTypeReferenceProblems(
       store.db,
-      body.policies.map((policy, index) => ({
-        path: `/policies/${index}/criteria`,
-        criteria: policy.criteria,
-      })),
+      body.policies.flatMap((policy, index) => [
+        ...criteriaEnvTypeReferences(`/policies/${index}/criteria`, policy.criteria),
+        ...(policy.promotionGate
+          ? [
+              {
+                path: `/policies/${index}/promotionGate/from`,
+                envType: policy.promotionGate.from,
+                consequence: 'no deployment could ever pass this gate',
+              },
+            ]
+          : []),
+      ]),
     )),
   ];
   if (problems.length) throw new InputError('the policies cannot be applied', problems);
@@ -295,7 +306,8 @@ function isOrgAdmin(context: RequestContext): boolean {
  * and the overrides used (those that let a deny through; an override of a policy that does not deny is not
  * recorded). Throws PolicyDeniedError (HTTP 422) naming each denying policy, its message and, for container
  * rules, the workload and container; NotAllowedError (403) when someone other than an org admin asks to
- * override policies.
+ * override policies; InputError (400, at `/overridePolicies/N/id`) when an override names a policy that does
+ * not exist.
  */
 export async function enforcePolicies(
   db: Executor,
@@ -311,7 +323,40 @@ export async function enforcePolicies(
       },
     ]);
   }
+  if (subject.overrides?.length) await refuseUnknownOverrides(db, subject.overrides);
   return judge(db, context.actor.username, subject);
+}
+
+// An override naming no policy lets nothing through, silently: a typo would look like a granted override
+// until the deployment is refused, and a deleted policy's id would stay in scripts unnoticed.
+async function refuseUnknownOverrides(db: Executor, overrides: ReadonlyArray<PolicyOverride>): Promise<void> {
+  const known = (await db.selectFrom('policies').select('id').orderBy('id').execute()).map((row) => row.id);
+  const problems = overrides.flatMap((override, index) =>
+    known.includes(override.id)
+      ? []
+      : [
+          {
+            path: `/overridePolicies/${index}/id`,
+            message:
+              `there is no policy "${override.id}" to override ` +
+              `(${known.length ? `there are: ${shortList(known)}` : 'there are none'}); fix the id, or leave ` +
+              'the override out (`pave policies list` shows the policies)',
+          },
+        ],
+  );
+  if (problems.length) {
+    throw new InputError(
+      problems.length === 1 ? 'a policy to override does not exist' : 'policies to override do not exist',
+      problems,
+    );
+  }
+}
+
+// Ids in a message: all of a short list, the first ones of a long one.
+function shortList(ids: readonly string[], shown = 10): string {
+  return ids.length <= shown
+    ? ids.join(', ')
+    : `${ids.slice(0, shown).join(', ')} and ${ids.length - shown} more`;
 }
 
 async function judge(db: Executor, actor: string, subject: PolicySubject): Promise<PolicyEnforcement> {

@@ -390,7 +390,10 @@ async function secretKeys(
 /**
  * Sets and unsets values at app level (`env` undefined: defaults for every environment) or for one
  * environment. Secrets are encrypted before anything is written. Every environment whose effective values
- * change gets a new version; the change is audited by key (never by value).
+ * change gets a new version; the change is audited by key (never by value). Unsetting a key that is not set
+ * at that level (for an environment: among its own overrides) is not an error, as with Heroku's config vars:
+ * the answer names it in `notSet` (not for an import), and a change that removes and sets nothing records
+ * nothing.
  */
 export async function patchValues(
   store: Store,
@@ -462,17 +465,26 @@ export async function patchValues(
           .execute();
       }
     }
+    const removed: string[] = [];
+    const notSet: string[] = [];
     for (const key of unset) {
-      if (env) {
-        await tx
-          .deleteFrom('env_values')
-          .where('app_id', '=', app)
-          .where('env_id', '=', env)
-          .where('key', '=', key)
-          .execute();
-      } else {
-        await tx.deleteFrom('app_values').where('app_id', '=', app).where('key', '=', key).execute();
-      }
+      const deleted = env
+        ? await tx
+            .deleteFrom('env_values')
+            .where('app_id', '=', app)
+            .where('env_id', '=', env)
+            .where('key', '=', key)
+            .executeTakeFirst()
+        : await tx
+            .deleteFrom('app_values')
+            .where('app_id', '=', app)
+            .where('key', '=', key)
+            .executeTakeFirst();
+      (Number(deleted.numDeletedRows) > 0 ? removed : notSet).push(key);
+    }
+    // Unsetting keys that are not there is no change: answered (naming them), but not versioned or audited.
+    if (notSet.length > 0 && rows.length === 0 && removed.length === 0) {
+      return { changes: [], versions: [], notSet };
     }
     // Counted once written, under the app's lock: the transaction rolls back when there are too many.
     const count = await keysInScope(tx, app, env);
@@ -485,17 +497,17 @@ export async function patchValues(
       env ? reason : `app ${reason}`,
     );
     await recordAudit(tx, context, {
-      action: `values.${reason === 'import' ? 'import' : unset.length && !set.length ? 'unset' : 'set'}`,
+      action: `values.${reason === 'import' ? 'import' : removed.length && !set.length ? 'unset' : 'set'}`,
       target: env ? `apps/${app}/envs/${env}/values` : `apps/${app}/values`,
       appId: app,
       summary: {
         set: rows.map((row) => ({ key: row.key, secret: row.secret === 1 })),
-        unset,
+        unset: removed,
         versions: changed.versions,
       },
     });
     await recordValuesEvents(tx, context, app, env ? 'env' : 'app', changed);
-    return changed;
+    return reason === 'import' ? changed : { ...changed, notSet };
   });
 }
 
