@@ -40,6 +40,7 @@ export {
   isolatedCommand,
   isolationFor,
   restrictToOwner,
+  searchablePath,
   strongestIsolation,
   type Isolation,
   type IsolatedCommand,

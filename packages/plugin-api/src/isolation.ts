@@ -292,6 +292,25 @@ export function directoryAccessProblem(isolation: Isolation, path: string): stri
 }
 
 /**
+ * `path` (a PATH value, `:`-separated) without the directories the isolated command's workload user cannot
+ * search (the directory, or one on the way to it, is not enterable: Pave's own `~/.pyenv/shims` under a 0700
+ * home, say), so that a command name resolves to a program it may run, or is not found, rather than failing
+ * with "Permission denied". Unchanged when the command runs as Pave's own user.
+ */
+export function searchablePath(isolation: Isolation, path: string): string {
+  const identity = isolation.identity;
+  if (!identity || isolation.level === 'none') return path;
+  return path
+    .split(delimiter)
+    .filter((dir) => {
+      if (!isAbsolute(dir)) return false;
+      const absolute = resolve(dir);
+      return [...ancestorsOf(absolute), absolute].every((step) => mayEnter(step, identity));
+    })
+    .join(delimiter);
+}
+
+/**
  * Hands `path` (a directory Pave made for a workload, e.g. its files or a volume-dir volume) to the workload
  * user: owner of it and everything in it. With level user, directories from `root` (Pave's data directory)
  * down to it also get o+x, since the user must pass through them. Nothing happens without a workload user.

@@ -5,6 +5,7 @@ import {
   directoryAccessProblem,
   grantToWorkload,
   isolatedCommand,
+  searchablePath,
   type IsolatedCommand,
   type Isolation,
 } from '@pave/plugin-api';
@@ -64,6 +65,9 @@ export const DEFAULT_INHERITED_ENV: readonly string[] = [
 
 /** How long a command may run when `driverInputs.timeoutSeconds` is not set. */
 export const DEFAULT_EXEC_TIMEOUT_SECONDS = 300;
+
+/** The longest `timeoutSeconds` the driver takes: a day (a timer cannot wait much more than 24 days). */
+const MAX_EXEC_TIMEOUT_SECONDS = 86_400;
 
 /** Lines of stderr quoted in an ExecCommandError. */
 const STDERR_TAIL_LINES = 20;
@@ -383,7 +387,9 @@ export class ExecDriver implements ResourceDriver {
     const env: Record<string, string> = {};
     for (const name of this.inheritEnv) {
       const value = this.hostEnv[name];
-      if (value !== undefined) env[name] = value;
+      if (value === undefined) continue;
+      // Run as the workload user, the command looks up its program only where that user may.
+      env[name] = name === 'PATH' && this.isolation ? searchablePath(this.isolation, value) : value;
     }
     return {
       ...env,
@@ -426,11 +432,16 @@ function settingsOf(inputs: ResourceInputs): { settings?: ExecSettings; failures
   }
   if (
     timeoutSeconds !== undefined &&
-    (typeof timeoutSeconds !== 'number' || !Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0)
+    (typeof timeoutSeconds !== 'number' ||
+      !Number.isFinite(timeoutSeconds) ||
+      timeoutSeconds <= 0 ||
+      timeoutSeconds > MAX_EXEC_TIMEOUT_SECONDS)
   ) {
     failures.push({
       property: 'timeoutSeconds',
-      reason: `must be a positive number of seconds (default ${DEFAULT_EXEC_TIMEOUT_SECONDS})`,
+      reason:
+        `must be a positive number of seconds, at most ${MAX_EXEC_TIMEOUT_SECONDS} (a day); ` +
+        `default ${DEFAULT_EXEC_TIMEOUT_SECONDS}`,
     });
   }
   if (env !== undefined) {

@@ -6,6 +6,7 @@ import {
   directoryAccessProblem,
   grantToWorkload,
   isolatedCommand,
+  searchablePath,
   isolationFor,
   sinceFilter,
   sleep,
@@ -515,7 +516,15 @@ export class ProcessRuntime implements RuntimeDriver {
     const identity = isolation.identity;
     return containerEnvironment({
       hostEnv: identity
-        ? { ...this.hostEnv, USER: identity.user, LOGNAME: identity.user, HOME: paths.home(container.name) }
+        ? {
+            ...this.hostEnv,
+            USER: identity.user,
+            LOGNAME: identity.user,
+            HOME: paths.home(container.name),
+            ...(this.hostEnv.PATH !== undefined
+              ? { PATH: searchablePath(isolation, this.hostEnv.PATH) }
+              : {}),
+          }
         : this.hostEnv,
       ports: workload.ports,
       filesDir: paths.files(container.name),

@@ -151,6 +151,48 @@ describe('workload isolation on the process runtime', () => {
     60_000,
   );
 
+  // Found by a newcomer's review: run as root with pyenv, Pave handed workloads its own PATH, whose first
+  // entry (/root/.pyenv/shims) the workload user cannot enter: `python3` failed with "Permission denied",
+  // pointing into Pave's private home, instead of saying that no python3 is there for the workload.
+  it.skipIf(!root)(
+    "user: a command is looked up only where the workload user may look, never in Pave's private directories",
+    async () => {
+      const privateHome = mkdtempSync(join(dir, 'root-home-'));
+      chmodSync(privateHome, 0o700);
+      const shims = join(privateHome, 'shims');
+      mkdirSync(shims, { mode: 0o755 });
+      writeFileSync(join(shims, 'greet'), '#!/bin/sh\necho private\n', { mode: 0o755 });
+      const pathRuntime = ProcessRuntime.fromConfig(
+        {
+          dataDir,
+          supervisorScript: await copySupervisor(dir),
+          isolationHost: host,
+          readyTimeoutMs: 15_000,
+          stopGraceMs: 1_000,
+        },
+        { hostEnv: { ...process.env, PATH: `${shims}:/usr/bin:/bin` } },
+      );
+      const target = { app: 'shop', env: `path-${process.pid}` };
+      const ctx = testContext();
+      const workload = nodeWorkload('greeter', {
+        dir: appDir,
+        script: 'unused',
+        container: { command: ['/bin/sh', '-c', 'greet'] },
+      });
+      try {
+        await pathRuntime.isolated('user').deploy(target, workload, ctx);
+        const result = await pathRuntime.waitReady(target, 'greeter', ctx);
+        expect(result.ready).toBe(false);
+        const said = result.ready ? '' : result.lastLogs.join('\n');
+        expect(said).toMatch(/greet: not found/);
+        expect(said).not.toMatch(/Permission denied/);
+      } finally {
+        await pathRuntime.destroy(target, ctx);
+      }
+    },
+    60_000,
+  );
+
   it.skipIf(!root)(
     'refuses a workload whose working directory the workload user cannot read, saying how to fix it',
     async () => {
