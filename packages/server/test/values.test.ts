@@ -160,6 +160,28 @@ describe.each(storeEngines)('values API on %s', (engine) => {
     expect(audit.json().items[0]).toMatchObject({ action: 'values.unset', summary: { unset: ['SHARED'] } });
   });
 
+  // Found by a newcomer's review: app-level values of an app without environments were stored, yet the
+  // answer said nothing changed (`pave values set` printed "No changes").
+  it('answers an app-level change no environment shows with what changed at app level', async () => {
+    expect((await call('POST', '/apps', { id: 'lonely' })).statusCode).toBe(201);
+    const set = await call('PATCH', '/apps/lonely/values', {
+      set: { FOO: { value: 'bar' }, TOKEN: { value: 'hidden-XYZ', secret: true } },
+    });
+    expect(set.statusCode, set.body).toBe(200);
+    expect(set.json()).toEqual({
+      changes: [
+        { key: 'FOO', action: 'added', secret: false, to: 'bar' },
+        { key: 'TOKEN', action: 'added', secret: true },
+      ],
+      versions: [],
+      notSet: [],
+    });
+    const again = await call('PATCH', '/apps/lonely/values', { set: { FOO: { value: 'bar' } } });
+    expect(again.json()).toMatchObject({ changes: [], versions: [] });
+    const removed = await call('PATCH', '/apps/lonely/values', { unset: ['FOO'] });
+    expect(removed.json()).toMatchObject({ changes: [{ key: 'FOO', action: 'removed', from: 'bar' }] });
+  });
+
   it('does not quote the text of a malformed secret import back', async () => {
     const response = await call('POST', '/apps/shop/envs/dev/values/import', {
       dotenv: `${marker}\n`,

@@ -132,25 +132,32 @@ async function effectiveContent(db: Executor, app: string, env: string): Promise
     .where('env_id', '=', env)
     .execute();
   const content: ValuesContent = {};
-  const entry = (
-    row: { secret: number; value: string; fp: string | null; updated_by: string; updated_at: string },
-    source: 'app' | 'env',
-  ) => {
-    return {
-      secret: Number(row.secret) === 1,
-      value: row.value,
-      ...(row.fp ? { fp: row.fp } : {}),
-      source,
-      updatedBy: row.updated_by,
-      updatedAt: row.updated_at,
-    };
-  };
-  for (const row of appRows) content[row.key] = entry(row, 'app');
+  for (const row of appRows) content[row.key] = storedValue(row, 'app');
   for (const row of envRows) {
     if (row.value === null) delete content[row.key];
-    else content[row.key] = entry({ ...row, value: row.value }, 'env');
+    else content[row.key] = storedValue({ ...row, value: row.value }, 'env');
   }
   return content;
+}
+
+/** The app-level values of `app` alone, as valueChanges compares them. */
+async function appLayerContent(db: Executor, app: string): Promise<ValuesContent> {
+  const rows = await db.selectFrom('app_values').selectAll().where('app_id', '=', app).execute();
+  return Object.fromEntries(rows.map((row) => [row.key, storedValue(row, 'app')]));
+}
+
+function storedValue(
+  row: { secret: number; value: string; fp: string | null; updated_by: string; updated_at: string },
+  source: 'app' | 'env',
+): StoredValue {
+  return {
+    secret: Number(row.secret) === 1,
+    value: row.value,
+    ...(row.fp ? { fp: row.fp } : {}),
+    source,
+    updatedBy: row.updated_by,
+    updatedAt: row.updated_at,
+  };
 }
 
 /**
@@ -449,6 +456,8 @@ export async function patchValues(
   const at = now();
   return store.transaction(async (tx) => {
     await lockAppValues(tx, app);
+    // What app level held, to tell what changed there when no environment's effective values show it.
+    const appLevelBefore = env ? null : await appLayerContent(tx, app);
     for (const row of rows) {
       const values = { ...row, updated_by: context.actor.username, updated_at: at };
       if (env) {
@@ -496,6 +505,10 @@ export async function patchValues(
       env ? [env] : await envsOf(tx, app),
       env ? reason : `app ${reason}`,
     );
+    // An app without environments, or whose environments all override the keys: the change is app level's.
+    if (appLevelBefore && changed.versions.length === 0) {
+      changed.changes = valueChanges(appLevelBefore, await appLayerContent(tx, app));
+    }
     await recordAudit(tx, context, {
       action: `values.${reason === 'import' ? 'import' : removed.length && !set.length ? 'unset' : 'set'}`,
       target: env ? `apps/${app}/envs/${env}/values` : `apps/${app}/values`,
