@@ -387,6 +387,28 @@ describe('deployments output', () => {
     expect(text.endsWith('\n\nReason: web: exited with code 1\n  last log lines:\n  boom')).toBe(true);
     expect(text).not.toContain(ESCAPE);
   });
+
+  // Found by a newcomer's review: a failed first deployment said "no: the failed set was left as it is"
+  // while its journal said it had stopped what it started.
+  it('says what was undone instead when a failed deployment was not rolled back', () => {
+    const rollbackStep = (message: string) => ({
+      id: 2,
+      at: '2025-01-31T09:30:03.000Z',
+      step: 'rollback',
+      workload: null,
+      status: 'info' as const,
+      message,
+    });
+    const stopped = 'no previous set to restore: stopped what this deployment started (web)';
+    const failed = deployment({ status: 'failed', reason: 'web: exited with code 1', rolledBack: false });
+    const text = renderDeploymentDetail(
+      { ...failed, workloads: ['web'], journal: [rollbackStep(stopped)] },
+      plain,
+    );
+    expect(text).toContain(`ROLLED BACK  no: ${stopped}`);
+    const bare = renderDeploymentDetail({ ...failed, workloads: ['web'], journal: [] }, plain);
+    expect(bare).toMatch(/^ROLLED BACK {2}no$/m);
+  });
 });
 
 describe('logs output', () => {

@@ -152,4 +152,22 @@ describe.each(storeEngines)('restarting an environment whose later deployment fa
       expect(warning.message).toContain(`pave rollback ${current.get(env)!.id} --app shop --env ${env}`);
     }
   });
+
+  // Found by a newcomer's review: a first deployment that failed before it changed anything said "the
+  // previous deployment keeps running", of a deployment that never was.
+  it('says nothing was deployed before when a first deployment fails before it changes anything', async () => {
+    expect((await api.call('POST', '/apps/shop/envs', { id: 'first', type: 'development' })).statusCode).toBe(
+      201,
+    );
+    resources.fail('create');
+    try {
+      const broken = await api.deploy('shop', 'first', body({ resources: { cache: { type: 'cache' } } }));
+      expect(broken.status).toBe('failed');
+      const said = broken.journal.map((entry) => entry.message);
+      expect(said).toContain('no workload was changed: nothing was deployed here before');
+      expect(said.join('\n')).not.toContain('the previous deployment keeps running');
+    } finally {
+      resources.heal();
+    }
+  });
 });

@@ -7,6 +7,9 @@ import { inspectModule, type ModuleInspection } from './module.ts';
 /** How long one driver call may run Terraform when `driverInputs.values.timeout` is not set. */
 export const DEFAULT_TERRAFORM_TIMEOUT_SECONDS = 600;
 
+/** The longest `timeout` the driver takes: a day (a timer cannot wait much more than 24 days). */
+const MAX_TERRAFORM_TIMEOUT_SECONDS = 86_400;
+
 /** What the driver says when it cannot find Terraform. */
 export const INSTALL_HINT =
   'install Terraform (https://developer.hashicorp.com/terraform/install) or set ' +
@@ -164,10 +167,19 @@ function variablesOf(
 
 function timeoutOf(timeout: unknown, failures: CheckFailure[]): number {
   if (timeout === undefined) return DEFAULT_TERRAFORM_TIMEOUT_SECONDS;
-  if (typeof timeout === 'number' && Number.isFinite(timeout) && timeout > 0) return timeout;
+  if (
+    typeof timeout === 'number' &&
+    Number.isFinite(timeout) &&
+    timeout > 0 &&
+    timeout <= MAX_TERRAFORM_TIMEOUT_SECONDS
+  ) {
+    return timeout;
+  }
   failures.push({
     property: 'timeout',
-    reason: `must be a positive number of seconds (default ${DEFAULT_TERRAFORM_TIMEOUT_SECONDS}); got ${JSON.stringify(timeout)}`,
+    reason:
+      `must be a positive number of seconds, at most ${MAX_TERRAFORM_TIMEOUT_SECONDS} (a day); ` +
+      `default ${DEFAULT_TERRAFORM_TIMEOUT_SECONDS}; got ${JSON.stringify(timeout)}`,
   });
   return DEFAULT_TERRAFORM_TIMEOUT_SECONDS;
 }

@@ -143,11 +143,13 @@ export function renderDeploymentDetail(detail: DeploymentDetail, colors: Colors)
     ['status', describeStatus(detail, colors)],
   ];
   if (detail.status === 'failed') {
+    // Not rolled back says little alone: the journal's last rollback step says what was undone instead.
+    const undone = detail.journal.filter((entry) => entry.step === 'rollback').at(-1)?.message;
     fields.push([
       'rolled back',
       detail.rolledBack
         ? 'yes: the previous successful set was restored'
-        : 'no: the failed set was left as it is',
+        : `no${undone ? `: ${undone}` : ''}`,
     ]);
   }
   fields.push(

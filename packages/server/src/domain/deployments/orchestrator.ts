@@ -157,6 +157,12 @@ export async function destroyWorkloads(
 }
 
 /**
+ * How long deleting an environment's resources may take, all of them together, whatever their definitions'
+ * own timeouts: as long as the deletion holds the environment's lease (DELETION_LEASE_MS).
+ */
+const ENVIRONMENT_TEARDOWN_TIMEOUT_MS = 600_000;
+
+/**
  * What deleting an environment tears down: its workloads (failures logged: the processes are gone with the
  * environment either way) and its resources (failures reported, so the environment is kept).
  */
@@ -172,7 +178,7 @@ export function environmentTeardown(
       ),
     async resources(target) {
       if (!resources) return;
-      const ctx = driverContext(logger, AbortSignal.timeout(600_000));
+      const ctx = driverContext(logger, AbortSignal.timeout(ENVIRONMENT_TEARDOWN_TIMEOUT_MS));
       try {
         await deprovisionEnvironment(resources, target, ctx, async (entry) =>
           logger.info({ ...target, step: entry.step, status: entry.status }, entry.message),
@@ -291,7 +297,9 @@ export async function runDeployment(
       await note({
         step: 'rollback',
         status: 'info',
-        message: 'no workload was changed: the previous deployment keeps running',
+        message: previousSetId
+          ? 'no workload was changed: the previous deployment keeps running'
+          : 'no workload was changed: nothing was deployed here before',
       });
     } else if (!request.autoRollback) {
       await note({

@@ -179,7 +179,11 @@ export interface DeploymentPlanning {
   }) => Promise<{ id: string; type: string } | null>;
 }
 
-/** How long planning may wait for resource drivers to answer `diff` and `read`. */
+/**
+ * How long planning (queuing a deployment, `pave deploy --plan`, checking a restart) may wait for resource
+ * drivers to answer `diff` and `read`: for all the set's resources together, whatever their definitions' own
+ * timeouts (docs/architecture.md lists Pave's fixed budgets).
+ */
 export const PLAN_TIMEOUT_MS = 30_000;
 
 /**

@@ -876,13 +876,17 @@ export async function provisionResources(
     );
     return Promise.reject(error);
   };
-  /** Checks the inputs and creates the resource with its driver; rejects with ProvisioningError. */
+  /**
+   * Checks the inputs and creates the resource with its driver, `cloneFrom` (the outputs whose data it starts
+   * with) added for `create` alone, as ResourceInputs documents it; rejects with ProvisioningError.
+   */
   const createWith = async (
     node: ResourceNode,
     definition: LoadedDefinition,
     driver: ResourceDriver,
     inputs: ResourceInputs,
     why: string,
+    cloneFrom?: ResourceOutputs,
   ) => {
     const failures = await driver.check(inputs, ctx);
     if (failures.length) {
@@ -898,11 +902,11 @@ export async function provisionResources(
     await note({
       step: 'provision',
       status: 'started',
-      message: `${node.address} (${node.type}): ${why} with ${definition.id} (${definition.driver})${inputs.cloneFrom ? `, data from ${options.cloneFrom}` : ''}`,
+      message: `${node.address} (${node.type}): ${why} with ${definition.id} (${definition.driver})${cloneFrom ? `, data from ${options.cloneFrom}` : ''}`,
     });
     const started = Date.now();
     const result = await driver
-      .create(inputs, ctx)
+      .create(cloneFrom ? { ...inputs, cloneFrom } : inputs, ctx)
       .catch((error: unknown) =>
         failed(
           node,
@@ -914,6 +918,10 @@ export async function provisionResources(
       );
     return { ...result, ms: Date.now() - started };
   };
+  // A clone's new resources start with the data of the source environment's resource at the same address.
+  const cloneSources = options.cloneFrom
+    ? await resourceRows(store.db, target.app, options.cloneFrom)
+    : new Map<string, Selectable<ResourcesTable>>();
   try {
     for (const node of graph.nodes) {
       if (node.builtIn) continue;
@@ -938,11 +946,15 @@ export async function provisionResources(
         definition,
         expandParams(node, workloads, graph.nodes, outputsByAddress),
       );
+      // Another environment's outputs, secrets included: they go to `create` alone (not into `inputs`, which
+      // check, delete and the stored record get), and what the driver says is masked with them too.
+      const source = row ? undefined : cloneSources.get(node.address);
+      const cloneFrom = source?.type === node.type ? await rowOutputs(box, source) : undefined;
       const driver = await resourceDriver(
         drivers,
         box,
         definition.driver,
-        { inputs, row },
+        { inputs: cloneFrom ? { ...inputs, cloneFrom } : inputs, row },
         outputsByAddress.values(),
       );
       if (row) {
@@ -1089,11 +1101,7 @@ export async function provisionResources(
         await note({ step: 'provision', status: 'succeeded', message: `${node.address}: updated` });
         continue;
       }
-      if (options.cloneFrom) {
-        const source = (await resourceRows(store.db, target.app, options.cloneFrom)).get(node.address);
-        if (source && source.type === node.type) inputs.cloneFrom = await rowOutputs(box, source);
-      }
-      const result = await createWith(node, definition, driver, inputs, 'creating');
+      const result = await createWith(node, definition, driver, inputs, 'creating', cloneFrom);
       const made = { driver, id: result.id, inputs, recorded: false };
       addCreated({ address: node.address, made });
       const createdFields = await rowFields(

@@ -48,7 +48,10 @@ export interface ResourceRouteDeps {
   drivers: ResourceDriverRegistry;
 }
 
-/** How long `pave resources check` may wait for the drivers of an environment's resources to answer. */
+/**
+ * How long `pave resources check` may wait for the drivers of an environment's resources to answer, all of
+ * them together, whatever their definitions' own timeouts (docs/architecture.md lists Pave's fixed budgets).
+ */
 const CHECK_TIMEOUT_MS = 60_000;
 
 /** Resource definitions (platform config) and the resources provisioned for each environment. */
