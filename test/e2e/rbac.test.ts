@@ -129,7 +129,7 @@ describe('access control end to end: roles, restricted environment types, hidden
     const missing = await as('nobody', ['apps', 'get', 'no-such-app']);
     // The same answer as for an app that does not exist (request ids aside).
     const plain = (text: string) => text.replace(/\(request id [^)]+\)/, '');
-    expect(plain(missing.stderr.replace('no-such-app', 'shop'))).toBe(plain(get.stderr));
+    expect(plain(missing.stderr.replaceAll('no-such-app', 'shop'))).toBe(plain(get.stderr));
   }, 60_000);
 
   it('refuses revoked and expired tokens within a second', async () => {

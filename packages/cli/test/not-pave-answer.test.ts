@@ -80,3 +80,15 @@ describe('a log stream whose events are not Pave’s', () => {
     }
   });
 });
+
+// The server answers 204 for an environment whose runtime keeps no logs; the client showed "No Content".
+describe('pave logs of a runtime that keeps no logs', () => {
+  it('says so, naming the environment, exit 1', async () => {
+    const server = await fakeServer(() => ({ status: 204 }));
+    const io = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'logs', '--app', 'shop', '--env', 'dev'), io)).toBe(1);
+    expect(io.stderr.text).toBe(
+      "pave: error: the runtime of shop/dev's target keeps no logs: read them where its workloads run\n",
+    );
+  });
+});

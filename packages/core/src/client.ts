@@ -650,7 +650,8 @@ export class PaveClient {
     if (query.follow) url.searchParams.set('follow', 'true');
     // The server ends a stream it finished with `end`, and one the runtime failed with `error` and why.
     let ended = false;
-    for await (const message of this.serverSentEvents(url, signal)) {
+    const noLogs = `the runtime of ${app}/${env}'s target keeps no logs: read them where its workloads run`;
+    for await (const message of this.serverSentEvents(url, signal, noLogs)) {
       if (message.event === 'log') yield JSON.parse(message.data) as LogEvent;
       if (message.event === 'end') ended = true;
       if (message.event === 'error') {
@@ -760,9 +761,14 @@ export class PaveClient {
   }
 
   /** The messages of a Server-Sent Events response (comments skipped); ends quietly when `signal` aborts. */
+  /**
+   * The events of the stream at `url`. A 204 (a route that has no stream to give, as logs of a runtime that
+   * keeps none) throws an ApiError saying `noContent`; other answers that are no event stream throw too.
+   */
   private async *serverSentEvents(
     url: URL,
     signal?: AbortSignal,
+    noContent = 'the server has no events to stream here',
   ): AsyncGenerator<{ event: string | undefined; id: string | undefined; data: string }> {
     const headers: Record<string, string> = { accept: 'text/event-stream' };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
@@ -772,6 +778,16 @@ export class PaveClient {
     } catch (error) {
       if (signal?.aborted) return;
       throw this.unreachable(error);
+    }
+    if (response.status === 204) {
+      throw new ApiError(204, {
+        type: 'about:blank',
+        title: response.statusText,
+        status: 204,
+        detail: noContent,
+        requestId: response.headers.get('x-request-id') ?? '',
+        errors: [],
+      });
     }
     if (!response.ok || !response.body) {
       const text = await response.text();

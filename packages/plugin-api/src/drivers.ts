@@ -244,12 +244,13 @@ export interface WorkloadShape {
  *   passes; a container without a probe counts only after it kept running `options.stableMs` (default
  *   DEFAULT_STABLE_MS) without a restart, so a workload that crashes a few seconds after it starts is not
  *   reported ready. A container that exits or restarts before then makes the workload not ready at once,
- *   with its exit code, a reason naming it and its last log lines. It stops waiting when `ctx.signal` aborts.
+ *   with a reason naming its exit code, and its last log lines. It stops waiting when `ctx.signal` aborts.
  * - `remove` stops and removes one workload; removing one that is not there succeeds.
  * - `status` never changes anything; it lists every workload of the target the runtime knows.
  * - `destroy` removes everything of the target (environment deletion); idempotent.
  * - `adopt` is called once at control-plane start so the runtime can take back workloads that kept running
- *   while the control plane was down.
+ *   while the control plane was down: once per driver, however many targets use it (views of one driver,
+ *   see `viewOf`, count as that driver). It takes no target: it takes stock of everything the driver runs.
  *
  * `ctx.dryRun` is false in every runtime call: planning a deployment asks a runtime only `check` (and
  * `renderManifests` for `pave render`), which take no context.
@@ -282,6 +283,12 @@ export interface RuntimeDriver {
   status(target: RuntimeTarget, ctx: DriverContext): Promise<WorkloadStatus[]>;
   destroy(target: RuntimeTarget, ctx: DriverContext): Promise<void>;
   adopt?(ctx: DriverContext): Promise<void>;
+  /**
+   * The driver this one is a view of, when it is one (the process runtime as one target sees it, at the
+   * target's isolation level): the control plane asks `adopt` of the views of one driver once, not once per
+   * view. Absent: this driver is its own.
+   */
+  readonly viewOf?: RuntimeDriver;
   /**
    * Capability: the manifests this runtime would apply for `environment`, as one text (YAML for kubernetes),
    * applying nothing (`pave render`). A runtime without it cannot render manifests. Throws an InputError

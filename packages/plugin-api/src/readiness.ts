@@ -49,9 +49,9 @@ export interface ReadinessCheck<S> {
    */
   unprobed(snapshot: S): UnprobedContainer[];
   /**
-   * Asked after a round that did not pass: a final not-ready answer (a container that exited, with its
-   * exit code and last log lines), or null to keep waiting. Judged after probing, so a version that once
-   * crashed but now serves is ready.
+   * Asked after a round that did not pass: a final not-ready answer (a container that exited: a reason
+   * naming its exit code, and its last log lines), or null to keep waiting. Judged after probing, so a
+   * version that once crashed but now serves is ready.
    */
   failed(snapshot: S): Promise<ReadyResult | null>;
   /** The last log lines to report when waiting times out or is aborted. */

@@ -185,18 +185,20 @@ export class RuntimeRouter implements RuntimeDriver {
   }
 
   /**
-   * Asks the runtime of every target to take back its workloads after a control-plane start. A target whose
-   * runtime cannot be built or reached (a docker socket that is gone, say) is logged and skipped: the others
-   * are still adopted and the server still starts. Several process targets share one local runtime, whose
-   * adopt may run once per target: it is idempotent.
+   * Asks the runtime of every target to take back its workloads after a control-plane start: each driver
+   * once, as the runtime contract says. Targets that share one (every process target is a view of the one
+   * local process runtime, `viewOf`) ask it once: adopt takes stock of all the driver runs, not of a target.
+   * A target whose runtime cannot be built or reached (a docker socket that is gone, say) is logged and
+   * skipped: the others are still adopted and the server still starts.
    */
   async adopt(ctx: DriverContext): Promise<void> {
     const asked = new Set<RuntimeDriver>();
     for (const view of await listTargets(this.store.db)) {
       try {
         const runtime = this.runtimeOf(view);
-        if (!runtime.adopt || asked.has(runtime)) continue;
-        asked.add(runtime);
+        const driver = runtime.viewOf ?? runtime;
+        if (!runtime.adopt || asked.has(driver)) continue;
+        asked.add(driver);
         await runtime.adopt(ctx);
       } catch (error) {
         ctx.logger.warn('cannot take back the workloads of a runtime target; they are left as they are', {
@@ -208,6 +210,16 @@ export class RuntimeRouter implements RuntimeDriver {
     }
   }
 
+  /**
+   * Whether the runtime of the target an environment runs on can stream its logs (has the `logs`
+   * capability). The router has `logs` whatever the targets' runtimes can do: ask this first (the logs
+   * route answers 204 when it is false). Throws what runtimeOf throws for a target it cannot build.
+   */
+  async streamsLogs(target: RuntimeTarget): Promise<boolean> {
+    return (await this.runtimeFor(target)).logs !== undefined;
+  }
+
+  /** The logs of the environment's runtime; rejects when it cannot stream logs (see streamsLogs). */
   async *logs(target: RuntimeTarget, options: LogsOptions, ctx: DriverContext): AsyncIterable<LogLine> {
     const runtime = await this.runtimeFor(target);
     if (!runtime.logs) throw new Error(`the ${runtime.name} runtime cannot stream logs`);

@@ -118,11 +118,8 @@ export interface RunningServer {
   app: FastifyInstance;
   store: Store;
   logger: Logger;
-  worker: DeploymentWorker;
   /** How workloads and exec commands are isolated, in words, e.g. "sandbox: bubblewrap, …". */
   isolation: string;
-  /** The control plane's Prometheus metrics (what `/metrics` serves). */
-  metrics: PaveMetrics;
   /** The unauthenticated metrics URL of `metricsPort`, when one was asked for. */
   metricsUrl?: string | undefined;
   /** Stops accepting requests, finishes the ones in flight, and closes the store. */
@@ -273,7 +270,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   try {
     // Before anything is audited: entries are hashed with the audit key (created on the first start).
     const audit = await loadAuditKey(store.db, box);
-    logger.info({ keyedFrom: audit.keyedFrom }, 'the audit chain is keyed with the audit key');
+    logger.info(
+      { keyedFrom: audit.keyedFrom, created: audit.created },
+      audit.created
+        ? `created the audit key: the audit chain is keyed from entry ${audit.keyedFrom} on`
+        : 'the audit chain is keyed with the audit key',
+    );
     keyring.load();
     await box.init();
     await stateCredentials.init();
@@ -369,9 +371,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     app: running,
     store,
     logger,
-    worker,
     isolation: isolationDescription,
-    metrics,
     metricsUrl: metricsListener?.url,
     async close() {
       ipv6Loopback?.closeAllConnections();

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RuntimeRegistry, type DriverContext, type RuntimeDriver } from '@pave/plugin-api';
 import { FakeRuntime } from '@pave/plugin-api/testing';
 import { ProcessRuntime } from '@pave/runtime-process';
@@ -9,6 +9,7 @@ import { DeploymentInterrupted } from '../src/domain/deployments/phases/phase.ts
 import { leaseFence } from '../src/domain/deployments/records.ts';
 import { createEnvironment } from '../src/domain/environments.ts';
 import { applyTargets } from '../src/domain/targets.ts';
+import { instrumentRuntimes } from '../src/observability/telemetry.ts';
 import { RuntimeRouter } from '../src/runtime-router.ts';
 import { runtimeRegistry } from '../src/runtimes.ts';
 import { openTestStore, storeEngines } from '../../../test/support/stores.ts';
@@ -90,6 +91,37 @@ describe('the runtime router after a control-plane start', () => {
       new RuntimeRouter(store, runtimeRegistry({ local, dataDir })).adopt(ctx),
     ).resolves.toBeUndefined();
     expect(JSON.stringify(ctx.warnings)).toContain('/nonexistent/docker.sock');
+  });
+});
+
+describe('the runtime router adopting a runtime several targets share', () => {
+  it('asks it once per control-plane start, however many targets run on it', async () => {
+    const { store, cleanup, location } = await openTestStore('sqlite');
+    try {
+      // Two process targets besides the built-in `local`: all three run on the one local process runtime,
+      // each seen at its own isolation level, timed and traced, as the server wires it.
+      await applyTargets(store, systemContext('alice', 'req-test'), {
+        targets: [
+          {
+            id: 'team-a',
+            type: 'process',
+            config: { isolation: 'none' },
+            criteria: [{ envType: 'staging' }],
+          },
+          { id: 'team-b', type: 'process', config: {}, criteria: [{ envType: 'production' }] },
+        ],
+      });
+      const local = ProcessRuntime.fromConfig({
+        dataDir: location.dataDir,
+        supervisorScript: '/nonexistent/supervisor.js',
+      });
+      const adopt = vi.spyOn(local, 'adopt');
+      const runtimes = instrumentRuntimes(runtimeRegistry({ local, dataDir: location.dataDir }));
+      await new RuntimeRouter(store, runtimes).adopt(recordingContext());
+      expect(adopt).toHaveBeenCalledTimes(1);
+    } finally {
+      await cleanup();
+    }
   });
 });
 

@@ -376,17 +376,14 @@ export type RolloutOutcome =
  * Waits until Deployment `name` has rolled out (see {@link rolloutStatus}), polling every `pollMs` (default
  * 1 s). Fails at once when the rollout failed (progress deadline exceeded), when the Deployment does not
  * exist, or when a container of the new version's pods is stuck (see {@link podFailure}); fails with
- * "timed out after N s: <where it stood>" after `timeoutMs` (default 5 min) or when `signal` aborts.
+ * "timed out after N s: <where it stood>" when `signal` aborts, which alone ends the wait: the caller's
+ * deadline (a deployment's `--timeout`) is the one.
  */
 export async function waitForRollout(
   clients: KubernetesClients,
-  options: { namespace: string; name: string; timeoutMs?: number; pollMs?: number; signal?: AbortSignal },
+  options: { namespace: string; name: string; pollMs?: number; signal: AbortSignal },
 ): Promise<RolloutOutcome> {
-  const timeoutMs = options.timeoutMs ?? 300_000;
-  const signal = AbortSignal.any([
-    ...(options.signal ? [options.signal] : []),
-    AbortSignal.timeout(timeoutMs),
-  ]);
+  const { signal } = options;
   const started = Date.now();
   for (;;) {
     const deployment = await readDeployment(clients, options.namespace, options.name);
@@ -435,24 +432,14 @@ async function readDeployment(
  * last started, polling every `pollMs` (default 1 s): Kubernetes counts such a container ready as soon as it
  * runs, so a workload that crashes a few seconds after it starts would otherwise pass. Fails at once when
  * one of them restarted within that window or stopped running after a restart (with its last exit), or the
- * Deployment does not exist; fails with "timed out after N s: …" after `timeoutMs` or when `signal` aborts.
- * Ages are measured from the kubelet's `startedAt` against this machine's clock.
+ * Deployment does not exist; fails with "timed out after N s: …" when `signal` aborts, which alone ends the
+ * wait. Ages are measured from the kubelet's `startedAt` against this machine's clock.
  */
 export async function waitForStableContainers(
   clients: KubernetesClients,
-  options: {
-    namespace: string;
-    name: string;
-    stableMs: number;
-    timeoutMs?: number;
-    pollMs?: number;
-    signal?: AbortSignal;
-  },
+  options: { namespace: string; name: string; stableMs: number; pollMs?: number; signal: AbortSignal },
 ): Promise<RolloutOutcome> {
-  const signal = AbortSignal.any([
-    ...(options.signal ? [options.signal] : []),
-    AbortSignal.timeout(options.timeoutMs ?? 300_000),
-  ]);
+  const { signal } = options;
   const started = Date.now();
   for (;;) {
     const deployment = await readDeployment(clients, options.namespace, options.name);

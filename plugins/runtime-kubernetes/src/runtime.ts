@@ -59,9 +59,10 @@ export interface KubernetesRuntimeConfig {
   context?: string;
   /** The namespace of an environment, with `{app}` and `{env}`; default {@link DEFAULT_NAMESPACE_PATTERN}. */
   namespacePattern?: string;
-  /** Longest `waitReady` waits for a rollout; default 300 000 ms (images may have to be pulled). */
-  readyTimeoutMs?: number;
-  /** How often rollouts and followed logs are polled; default 1 000 ms. */
+  /**
+   * How often rollouts and followed logs are polled; default 1 000 ms. Not a target setting (a target's
+   * config takes the others): for programs and tests that build the runtime themselves.
+   */
   pollMs?: number;
   /**
    * Accept workloads' own manifests (`pave deploy --manifests`) of cluster-scoped kinds (ClusterRole,
@@ -111,9 +112,9 @@ export class KubernetesRuntime implements RuntimeDriver {
   }
 
   /**
-   * The Kubernetes runtime for `config` (a runtime target's `config`: kubeconfig, context, namespacePattern,
-   * readyTimeoutMs, pollMs, allowClusterScoped, manifests); the kubeconfig is read on first use, not here. Throws InputError listing every
-   * setting of the wrong type.
+   * The Kubernetes runtime for `config`: a runtime target's `config` (kubeconfig, context, namespacePattern,
+   * allowClusterScoped, manifests), or `pollMs` too when a program builds it. The kubeconfig is read on first
+   * use, not here. Throws InputError listing every setting of the wrong type.
    */
   static fromConfig(config: KubernetesRuntimeConfig = {}, deps?: KubernetesRuntimeDeps): KubernetesRuntime {
     const settings = config as Record<string, unknown>;
@@ -121,11 +122,9 @@ export class KubernetesRuntime implements RuntimeDriver {
       ...(['kubeconfig', 'context', 'namespacePattern'] as const)
         .filter((key) => settings[key] !== undefined && typeof settings[key] !== 'string')
         .map((key) => ({ path: `config.${key}`, message: 'must be a string' })),
-      ...(['readyTimeoutMs', 'pollMs'] as const)
-        .filter(
-          (key) => settings[key] !== undefined && !(typeof settings[key] === 'number' && settings[key] > 0),
-        )
-        .map((key) => ({ path: `config.${key}`, message: 'must be a positive number of milliseconds' })),
+      ...(settings.pollMs !== undefined && !(typeof settings.pollMs === 'number' && settings.pollMs > 0)
+        ? [{ path: 'config.pollMs', message: 'must be a positive number of milliseconds' }]
+        : []),
       ...(settings.allowClusterScoped !== undefined && typeof settings.allowClusterScoped !== 'boolean'
         ? [{ path: 'config.allowClusterScoped', message: 'must be true or false' }]
         : []),
@@ -247,9 +246,10 @@ export class KubernetesRuntime implements RuntimeDriver {
    * Waits until the workload's Deployment has rolled out and every container without a readiness probe has
    * kept running `options.stableMs` (default DEFAULT_STABLE_MS) since it last started: ready. Not ready when
    * the rollout fails (progress deadline exceeded), a container of the new version is stuck (CrashLoopBackOff
-   * with its last exit code, ImagePullBackOff, …) or restarts within that window, the workload is not
-   * deployed, or `ctx.signal` aborts or the time is up (`readyTimeoutMs`, plus the window for containers
-   * without a probe); then with the last 20 log lines of the failing container (or of the workload's pods).
+   * with its last exit code, ImagePullBackOff, …) or restarts within that window, or the workload is not
+   * deployed; then with the last 20 log lines of the failing container (or of the workload's pods). Only
+   * `ctx.signal` ends the wait otherwise ("timed out after N s: <where it stood>"): the caller's deadline (a
+   * deployment's `--timeout`) is the one, as the runtime contract says.
    */
   async waitReady(
     target: RuntimeTarget,
@@ -260,24 +260,13 @@ export class KubernetesRuntime implements RuntimeDriver {
     assertNames(target, workload);
     const namespace = this.namespace(target);
     const clients = await this.clients();
-    const timeoutMs = this.config.readyTimeoutMs ?? 300_000;
     const pollMs = this.config.pollMs ?? 1_000;
-    const started = Date.now();
     const stableMs = options.stableMs ?? DEFAULT_STABLE_MS;
     const name = workloadObjectName(workload);
-    const rollout = await waitForRollout(clients, { namespace, name, timeoutMs, pollMs, signal: ctx.signal });
+    const rollout = await waitForRollout(clients, { namespace, name, pollMs, signal: ctx.signal });
     const outcome = !rollout.ok
       ? rollout
-      : await waitForStableContainers(clients, {
-          namespace,
-          name,
-          stableMs,
-          // The window comes on top of the time a rollout may take, as in the other runtimes: a window
-          // longer than the timeout could otherwise never pass.
-          timeoutMs: Math.max(1, timeoutMs - (Date.now() - started)) + stableMs,
-          pollMs,
-          signal: ctx.signal,
-        });
+      : await waitForStableContainers(clients, { namespace, name, stableMs, pollMs, signal: ctx.signal });
     if (outcome.ok) return { ready: true };
     const selector = selectorFor(target, workload);
     let lines: PodLogLine[];

@@ -144,7 +144,7 @@ describe('applying a set and pruning by label', () => {
 });
 
 describe('waiting for a rollout', () => {
-  const options = { namespace: NAMESPACE, name: 'api', pollMs: 5, timeoutMs: 5_000 };
+  const options = { namespace: NAMESPACE, name: 'api', pollMs: 5, signal: new AbortController().signal };
 
   it('succeeds once the new version is observed, updated and available', async () => {
     const fake = await fakeApi([
@@ -205,7 +205,7 @@ describe('waiting for a rollout', () => {
       { method: 'GET', path: DEPLOYMENT_PATH, reply: { body: rollout.progressing } },
       { method: 'GET', path: PODS_PATH, reply: { body: rollout.podsOldCrashLoop } },
     ]);
-    expect(await waitForRollout(fake.clients, { ...options, timeoutMs: 60 })).toEqual({
+    expect(await waitForRollout(fake.clients, { ...options, signal: AbortSignal.timeout(60) })).toEqual({
       ok: false,
       reason: 'timed out after 0 s: 1 replica of the old version still running',
     });

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { DriverContext, RenderedWorkload } from '@pave/plugin-api';
 import { KubernetesRuntime } from '../src/index.ts';
 import errors from './recorded/errors.json' with { type: 'json' };
@@ -325,9 +325,39 @@ describe('the kubernetes runtime', () => {
     ]);
   });
 
+  it("sets no deadline of its own: a rollout that never completes is waited for until the caller's signal aborts", async () => {
+    const started = await startFakeCluster({ kubelet: () => ({ kind: 'never-ready' }) });
+    api = started.api;
+    const runtime = KubernetesRuntime.fromConfig({
+      kubeconfig: api.kubeconfigFile,
+      context: 'fake',
+      pollMs: 10,
+    });
+    const workload = apiWorkload();
+    await runtime.deploy(target, workload, context());
+    // A deployment's --timeout (up to an hour) is the deadline, through ctx.signal: one of the runtime's own
+    // (it had 300 s) would cut a longer one short.
+    const deadlines = vi.spyOn(AbortSignal, 'timeout');
+    const caller = new AbortController();
+    const aborting = setTimeout(() => caller.abort(), 300);
+    const waiting = Date.now();
+    try {
+      const result = await runtime.waitReady(target, workload.name, context({ signal: caller.signal }));
+      expect(Date.now() - waiting).toBeGreaterThanOrEqual(290);
+      expect(result).toMatchObject({
+        ready: false,
+        reason: expect.stringMatching(/^timed out after 0 s: /u),
+      });
+      expect(deadlines).not.toHaveBeenCalled();
+    } finally {
+      clearTimeout(aborting);
+      deadlines.mockRestore();
+    }
+  });
+
   describe('with containers that have no readiness probe', () => {
     /** A runtime against a fake cluster whose pods behave as `behaviour`, and a probe-less workload. */
-    async function probeless(behaviour: PodBehaviour, probed = false, readyTimeoutMs?: number) {
+    async function probeless(behaviour: PodBehaviour, probed = false) {
       await api?.close();
       const started = await startFakeCluster({ kubelet: () => behaviour });
       api = started.api;
@@ -335,7 +365,6 @@ describe('the kubernetes runtime', () => {
         kubeconfig: api.kubeconfigFile,
         context: 'fake',
         pollMs: 10,
-        ...(readyTimeoutMs ? { readyTimeoutMs } : {}),
       });
       const workload: RenderedWorkload = {
         name: 'worker',
@@ -372,13 +401,6 @@ describe('the kubernetes runtime', () => {
         ready: true,
       });
       expect(Date.now() - again).toBeLessThan(1_000);
-    });
-
-    it('waits out a window longer than readyTimeoutMs: the window comes on top of it', async () => {
-      const runtime = await probeless({ kind: 'ready' }, false, 200);
-      expect(await runtime.waitReady(target, 'worker', context(), { stableMs: 500 })).toEqual({
-        ready: true,
-      });
     });
 
     it('is not ready, at once, when one restarts within stableMs: with its exit code and last logs', async () => {

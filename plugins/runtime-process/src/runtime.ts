@@ -380,10 +380,11 @@ export class ProcessRuntime implements RuntimeDriver {
   }
 
   /**
-   * Takes stock after a control-plane start. The supervisor host keeps running on its own, so a container
-   * whose supervisor is alive (pid and start time match) needs nothing; a container whose supervisor is gone
-   * (the host was killed) is recorded as stopped, and a process it left behind (verified the same way) is
-   * killed, since nothing would restart or log it.
+   * Takes stock after a control-plane start, of every workload of this runtime whatever its target (every
+   * process target is a view of this runtime, see isolated(): the control plane asks this once). The
+   * supervisor host keeps running on its own, so a container whose supervisor is alive (pid and start time
+   * match) needs nothing; a container whose supervisor is gone (the host was killed) is recorded as stopped,
+   * and a process it left behind (verified the same way) is killed, since nothing would restart or log it.
    */
   async adopt(ctx: DriverContext): Promise<void> {
     let adopted = 0;
@@ -811,6 +812,11 @@ class IsolatedProcessRuntime implements RuntimeDriver {
     private readonly runtime: ProcessRuntime,
     private readonly level: IsolationLevel | undefined,
   ) {}
+
+  /** The runtime this is a view of: its `adopt` is asked once, however many process targets there are. */
+  get viewOf(): RuntimeDriver {
+    return this.runtime;
+  }
 
   deploy(target: RuntimeTarget, workload: RenderedWorkload, ctx: DriverContext): Promise<void> {
     return this.runtime.deployIsolated(target, workload, ctx, this.level);

@@ -14,7 +14,7 @@ import {
   SetDiff,
   type AccessTarget,
 } from '@pave/core';
-import type { RuntimeDriver } from '@pave/plugin-api';
+import type { RuntimeDriver, RuntimeTarget } from '@pave/plugin-api';
 import type { ApiServer } from '../app.ts';
 import { eventStream, noContent } from '../responses.ts';
 import { API_SECURITY_HEADERS } from '../headers.ts';
@@ -44,7 +44,11 @@ import { callerCheck, streamSignals } from '../streams.ts';
 /** What the deployment routes need besides the store. */
 export interface DeploymentRouteDeps {
   store: Store;
-  runtime: RuntimeDriver;
+  /**
+   * The runtime of every environment. One that serves several targets (the RuntimeRouter) says per
+   * environment whether it can stream logs (`streamsLogs`); for another, having `logs` says so for all.
+   */
+  runtime: RuntimeDriver & { streamsLogs?(target: RuntimeTarget): Promise<boolean> };
   /** Tells the local worker that work was queued, so it starts without waiting for its next poll. */
   onQueued: () => void;
   /** The resource drivers and the secret box: plans ask drivers what a change means (diff, read). */
@@ -237,7 +241,8 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
     async (request, reply) => {
       const { app, env } = request.params;
       const environment = await environmentRow(store.db, app, env);
-      if (!runtime.logs) {
+      const streams = runtime.streamsLogs ? await runtime.streamsLogs({ app, env }) : true;
+      if (!streams || !runtime.logs) {
         return reply.code(204).send(null);
       }
       if (request.query.workload) {
