@@ -54,13 +54,14 @@ export function makeTraversable(path: string, logger: DriverLogger): void {
   for (let dir = path; ; dir = dirname(dir)) {
     const mode = statSync(dir).mode & 0o7777;
     if ((mode & 0o001) === 0) {
+      const traversable = `0${(mode | 0o011).toString(8)}`;
       chmodSync(dir, mode | 0o011);
-      logger.warn(
-        'made a directory traversable for the embedded PostgreSQL server, which cannot run as root',
-        {
-          path: dir,
-          mode: `0${(mode | 0o011).toString(8)}`,
-        },
+      // Said with the directory, once per directory a start or deploy changes (the data directory is made
+      // owner-only at every start, so it is said once a start): for people reading a deploy, not an alarm.
+      logger.info(
+        `made ${dir} traversable (mode ${traversable}: enter, not list) for the embedded PostgreSQL server, ` +
+          'which cannot run as root',
+        { path: dir, mode: traversable },
       );
     }
     if (dirname(dir) === dir) return;
