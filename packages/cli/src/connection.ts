@@ -81,11 +81,21 @@ export function resolveConnection(flags: ConnectionFlags, environment: CliEnviro
     const ports = adminToken ? listeningPorts(dataDir) : [];
     const port = portOf(server);
     if (adminToken && ports.includes(port)) return { server, token: adminToken, tokenSource: 'admin.token' };
+    if (adminToken && ports.length > 0) {
+      // Most likely the server's address is wrong, not the token: said first, with the address to use.
+      const url = new URL(server);
+      url.port = String(ports[0]);
+      const listening = url.origin;
+      throw new CliUsageError(
+        `the pave up of ${dataDir} listens on ${listening} (port ${ports.join(', ')}), not on port ${port}: ` +
+          `pass --server ${listening} or set PAVE_SERVER=${listening} (its admin token goes only there); ` +
+          `for another server, log in with \`pave login --server URL --token T\``,
+      );
+    }
     local = !adminToken
-      ? `, or run \`pave up\` on this machine (it writes ${join(dataDir, 'admin.token')})`
-      : ports.length === 0
-        ? `; no pave up of ${dataDir} is running, whose admin token it could use: start it`
-        : `; the pave up of ${dataDir} listens on port ${ports.join(', ')}, not ${port}: check --server`;
+      ? `, or run \`pave up\` on this machine (it writes ${join(dataDir, 'admin.token')}; a pave up ` +
+        'already running with another data directory is found with --data-dir or PAVE_DATA_DIR)'
+      : `; no pave up of ${dataDir} is running, whose admin token it could use: start it`;
   }
   const shown = redactUrlPassword(server);
   throw new CliUsageError(

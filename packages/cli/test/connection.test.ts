@@ -93,8 +93,10 @@ describe('token resolution order', () => {
   it('sends the admin token only to a port its `pave up` listens on, and says where that is', () => {
     const { homeDir, dataDir, env } = setup({ adminToken: 'pave_admin', ports: [7300] });
     expect(resolveConnection({ server: 'http://127.0.0.1:7300' }, { env, homeDir }).token).toBe('pave_admin');
+    // The address to use comes first (a newcomer's review: the login hint led, though the port was known).
     expect(() => resolveConnection({ server: 'http://127.0.0.1:7481' }, { env, homeDir })).toThrow(
-      `the pave up of ${dataDir} listens on port 7300, not 7481`,
+      `the pave up of ${dataDir} listens on http://127.0.0.1:7300 (port 7300), not on port 7481: ` +
+        'pass --server http://127.0.0.1:7300 or set PAVE_SERVER=http://127.0.0.1:7300',
     );
     const stopped = setup({ adminToken: 'pave_admin', ports: [] });
     expect(() => resolveConnection({ server: 'http://127.0.0.1:7300' }, stopped)).toThrow(
@@ -122,6 +124,7 @@ describe('token resolution order', () => {
     expect(message).toContain(`pave login --server ${DEFAULT_SERVER} --token T`);
     expect(message).toContain('run `pave up`');
     expect(message).toContain(join(dataDir, 'admin.token'));
+    expect(message).toContain('found with --data-dir or PAVE_DATA_DIR');
   });
 });
 
