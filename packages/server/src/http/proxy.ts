@@ -7,8 +7,9 @@ import { markProxied } from './headers.ts';
 /**
  * Pave's embedded reverse proxy, on the API's own port: a request whose Host is a route's host under
  * `.localhost` (e.g. `api.dev.shop.localhost`) goes to the workload behind the route, with its method,
- * path, headers and body. Other hosts reach the API as before. An unknown `*.localhost` host with three or
- * more labels gets a 404 problem naming the host, instead of the API's answer.
+ * path, headers and body. Other hosts reach the API as before. Any other `*.localhost` host (a mistyped route
+ * host, say) gets a 404 problem naming the host, not the portal's page: the portal and the API answer at
+ * `localhost` and `127.0.0.1`.
  */
 export async function proxyRoutes(app: FastifyInstance, routes: RouteTable): Promise<void> {
   await app.register(replyFrom, { http: { requestOptions: { timeout: 60_000 } } });
@@ -31,7 +32,6 @@ export async function proxyRoutes(app: FastifyInstance, routes: RouteTable): Pro
     const path = request.url.split('?')[0] ?? '/';
     const route = await routes.lookup(host, path);
     if (!route) {
-      if (host.split('.').length < 4) return;
       return sendProblem(request, reply, 404, `no route serves http://${host}${path}`, [
         {
           path: 'header.host',
