@@ -1,5 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,7 +31,7 @@ describe('pave init end to end: a golden path from template to a deployed app', 
     ({ server, work } = fixture);
   }, 60_000);
   afterAll(async () => {
-    await fixture?.cleanup(['orders', 'legacy'], stopEmbeddedPostgres);
+    await fixture?.cleanup(['orders', 'legacy', 'nested'], stopEmbeddedPostgres);
   }, 120_000);
 
   it('refuses bad answers before anything is written, naming the parameter and the rule', async () => {
@@ -125,6 +134,48 @@ describe('pave init end to end: a golden path from template to a deployed app', 
       (await ok('templates', 'get', 'node-http', '--version', '1', '-o', 'json')).stdout,
     );
     expect(get.version).toBe(1);
+  });
+
+  it('inside a repository (a checkout, as in the README) commits nothing there; rm -rf and apps delete undo it', async () => {
+    mkdirSync(join(work, 'checkout'));
+    const checkout = realpathSync(join(work, 'checkout'));
+    const git = (...args: string[]) =>
+      execFileSync('git', args, { cwd: checkout, env: { ...process.env, ...NO_GIT_IDENTITY } })
+        .toString()
+        .trim();
+    git('init', '-q');
+    git(
+      '-c',
+      'user.name=t',
+      '-c',
+      'user.email=t@example.com',
+      'commit',
+      '-q',
+      '--allow-empty',
+      '-m',
+      'start',
+    );
+    const head = git('rev-parse', 'HEAD');
+    const dir = join(checkout, 'nested');
+
+    const dryRun = await ok('init', 'node-http', dir, '--no-deploy', '--dry-run');
+    expect(dryRun.stdout).not.toMatch(/^ {2}git /mu);
+    expect(dryRun.stdout).toContain(
+      `${dir} is inside the git repository at ${checkout}: would not create one; commit it there yourself`,
+    );
+    const result = await ok('init', 'node-http', dir, '--no-deploy');
+    expect(result.stdout).toContain(
+      `${dir} is inside the git repository at ${checkout}: not creating one; commit it there yourself`,
+    );
+    expect(git('rev-parse', 'HEAD')).toBe(head);
+    expect(existsSync(join(dir, '.git'))).toBe(false);
+    expect(git('status', '--porcelain')).toBe('?? nested/');
+
+    await ok('apps', 'delete', 'nested', '--force');
+    rmSync(dir, { recursive: true });
+    expect(git('status', '--porcelain')).toBe('');
+    expect(git('rev-parse', 'HEAD')).toBe(head);
+    expect((await ok('apps', 'list', '-o', 'json')).stdout).not.toContain('"nested"');
   });
 
   it('points at the template file and line when a template names an undefined variable', async () => {

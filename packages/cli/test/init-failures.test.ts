@@ -224,48 +224,6 @@ describe('pave init stopped before the environments cloned from the deployed one
   });
 });
 
-describe('pave init into a directory inside an existing git repository', () => {
-  it('commits only the generated files, leaving the repository’s other changes as they were', async () => {
-    const server = await fakeServer(answerInit([]));
-    const repo = temporaryDir();
-    const git = (...args: string[]) =>
-      execFileSync('git', args, {
-        cwd: repo,
-        encoding: 'utf8',
-        env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' },
-      }).trim();
-    git('init', '-q');
-    git(
-      '-c',
-      'user.name=t',
-      '-c',
-      'user.email=t@example.com',
-      'commit',
-      '-q',
-      '--allow-empty',
-      '-m',
-      'start',
-    );
-    // The user's own work in progress: one change staged, one not.
-    writeFileSync(join(repo, 'staged.txt'), 'staged\n');
-    git('add', 'staged.txt');
-    writeFileSync(join(repo, 'unstaged.txt'), 'unstaged\n');
-    const dir = join(repo, 'services', 'orders');
-    const io = gitIo();
-    expect(
-      await runCli(cliArgs(server.url, 'init', 'node-http', dir, '--set', 'API_KEY=x', '--no-deploy'), io),
-      io.stderr.text,
-    ).toBe(0);
-
-    expect(git('log', '-1', '--format=%s')).toBe('Generated from template node-http version 2 by pave init');
-    expect(git('show', '--name-only', '--format=', 'HEAD').split('\n')).toEqual([
-      'services/orders/score.yaml',
-    ]);
-    // Still staged, still untracked: nothing of the user's went into Pave's commit.
-    expect(git('status', '--porcelain')).toBe('A  staged.txt\n?? unstaged.txt');
-  });
-});
-
 describe('pave init into a directory it cannot write', () => {
   it('says which directory, why and what to do, before anything is created (exit 2)', async () => {
     const server = await fakeServer(answerInit([]));

@@ -69,3 +69,4 @@ export {
   type StartLock,
 } from './local-servers.ts';
 export { MAX_DNS_LABEL_LENGTH, dnsLabel, joinedDnsLabel, shortHash } from './dns-names.ts';
+export { portVariableName } from './ports.ts';

@@ -124,8 +124,30 @@ describe.each(storeEngines)('the journal while workloads are not ready yet, on %
       (entry) => entry.step === 'wait ready' && entry.status === 'failed',
     );
     for (const text of [deployment.reason, failed?.message]) {
-      expect(text).toContain('--timeout <seconds>');
+      expect(text).toContain('--timeout (e.g. --timeout 5m)');
       expect(text).toContain('listens on the port its readiness probe names');
+    }
+  });
+
+  it('ends a timed-out wait of a workload without a probe saying it must listen on $PORT', async () => {
+    const spec = web(true);
+    const { readinessProbe: _probe, ...main } = spec.containers.main!;
+    const deployment = await deploy({
+      ...spec,
+      containers: { main },
+      service: { ports: { 'web-api': { port: 80, targetPort: 3000 } } },
+    });
+    expect(deployment.status).toBe('failed');
+    const failed = deployment.journal.find(
+      (entry) => entry.step === 'wait ready' && entry.status === 'failed',
+    );
+    for (const text of [deployment.reason, failed?.message]) {
+      expect(text).toContain(
+        'if it needs longer to start, deploy again with a longer --timeout (e.g. --timeout 5m); if not, check that it ' +
+          'listens on its port web-api: without a readiness probe, Pave waits until that port accepts ' +
+          'connections (on the process runtime: on $PORT, also $PORT_WEB_API, the host port Pave gives it; ' +
+          'in a container: on port 3000)',
+      );
     }
   });
 

@@ -1,6 +1,6 @@
 // The environment a container's process gets. Not the control plane's own environment (it may hold
 // Pave's credentials): only a few host variables most programs need, then Pave's, then the workload's own.
-import type { RenderedPort } from '@pave/plugin-api';
+import { portVariableName, type RenderedPort } from '@pave/plugin-api';
 
 /** Host variables every process inherits (plus LC_*), so commands resolve on PATH and find HOME. */
 export const INHERITED_VARIABLES = [
@@ -26,13 +26,8 @@ export function inheritedEnvironment(hostEnv: NodeJS.ProcessEnv): Record<string,
   return result;
 }
 
-/** `PORT_<NAME>` for a port named `name`: upper-cased, anything but letters and digits becomes "_". */
-export function portVariableName(name: string): string {
-  return `PORT_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
-}
-
 /** `PORT` (the first port's host port) and `PORT_<NAME>` for every port. */
-export function portEnvironment(ports: RenderedPort[]): Record<string, string> {
+function portEnvironment(ports: RenderedPort[]): Record<string, string> {
   const result: Record<string, string> = {};
   if (ports[0]) result.PORT = String(ports[0].hostPort);
   for (const port of ports) result[portVariableName(port.name)] = String(port.hostPort);

@@ -1,4 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
+import { existsSync, realpathSync } from 'node:fs';
 import { chmod, readdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -105,17 +106,34 @@ function deployCommand(rendered: RenderedTemplate, env: string): string {
   return `pave deploy ${files} --app ${rendered.setup.app} --env ${env} --wait`;
 }
 
+/**
+ * What `pave init` does about git in the project's directory: `create` a repository there with a first commit;
+ * nothing when the directory is `inside` the work tree of the repository at `root` (pave init commits only into
+ * a repository it created), or when `git` is not installed.
+ */
+export type ProjectRepository = { kind: 'create' } | { kind: 'inside'; root: string } | { kind: 'no-git' };
+
 /** What `--dry-run` shows: the files to write, the commands to run and the API calls to make. */
 export interface InitPlan {
   template: { id: string; version: number };
   dir: string;
   files: string[];
   commands: string[];
+  /** Why no git command is listed (the directory is inside a repository, or git is missing); absent when listed. */
+  git?: string;
   calls: string[];
 }
 
-/** The plan of `pave init` for a rendered template into `dir`, deploying `deployEnv` (null: nothing). */
-export function initPlan(rendered: RenderedTemplate, dir: string, deployEnv: string | null): InitPlan {
+/**
+ * The plan of `pave init` for a rendered template into `dir`, deploying `deployEnv` (null: nothing), with git
+ * as `repository` says.
+ */
+export function initPlan(
+  rendered: RenderedTemplate,
+  dir: string,
+  deployEnv: string | null,
+  repository: ProjectRepository = { kind: 'create' },
+): InitPlan {
   const { setup } = rendered;
   const where = `?version=${rendered.version}`;
   const envs = setup.environments.filter((env) => env.from === undefined).map((env) => env.id);
@@ -138,21 +156,38 @@ export function initPlan(rendered: RenderedTemplate, dir: string, deployEnv: str
     dir,
     files: rendered.files.map((file) => file.path),
     commands: [
-      'git init',
-      'git add -A',
-      `git commit -m "${commitMessage(rendered)}"`,
+      ...(repository.kind === 'create'
+        ? ['git init', 'git add -A', `git commit -m "${commitMessage(rendered)}"`]
+        : []),
       ...setup.prepare.filter(() => deployEnv !== null),
     ],
+    ...(repository.kind === 'create' ? {} : { git: noRepositoryReason(dir, repository, 'would not') }),
     calls,
   };
+}
+
+/** Why `pave init` makes no repository in `dir` (`verb`: "not" when it did not, "would not" in a dry run). */
+function noRepositoryReason(
+  dir: string,
+  repository: Exclude<ProjectRepository, { kind: 'create' }>,
+  verb: 'not' | 'would not',
+): string {
+  const dryRun = verb === 'would not';
+  return repository.kind === 'inside'
+    ? `${dir} is inside the git repository at ${repository.root}: ` +
+        `${dryRun ? 'would not create one' : 'not creating one'}; commit it there yourself`
+    : `git is not installed: the files ${dryRun ? 'would not be' : 'are not'} committed; install git to ` +
+        'make the project a repository, or commit it yourself';
 }
 
 function renderInitPlan(plan: InitPlan): string {
   return [
     `Would write ${plan.files.length} files to ${plan.dir} (template ${plan.template.id} version ${plan.template.version}):`,
     ...plan.files.map((file) => `  ${file}`),
-    `Would run in ${plan.dir}:`,
-    ...plan.commands.map((command) => `  ${command}`),
+    ...(plan.commands.length
+      ? [`Would run in ${plan.dir}:`, ...plan.commands.map((command) => `  ${command}`)]
+      : []),
+    ...(plan.git ? [plan.git] : []),
     'Would call:',
     ...plan.calls.map((call) => `  ${call}`),
     'Dry run: nothing was written or created.',
@@ -218,28 +253,58 @@ function run(
   });
 }
 
+// Variables that point git at another repository than the one its working directory is in.
+const GIT_LOCATION = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_OBJECT_DIRECTORY', 'GIT_COMMON_DIR'];
+
+/** The environment for git in `pave init`: the caller's, without variables that would aim git elsewhere. */
+function gitEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([key]) => !GIT_LOCATION.includes(key)));
+}
+
+/** `dir`, or the nearest of its parents that exists: where git can be asked about it before it is made. */
+function nearestExisting(dir: string): string {
+  let at = dir;
+  while (!existsSync(at) && dirname(at) !== at) at = dirname(at);
+  return at;
+}
+
 /**
- * Makes `dir` a git repository (unless it is inside one already) with a first commit of everything in it. A
- * user with no git identity gets Pave's. Inside an existing repository only `dir` is added and committed:
- * the user's other changes, staged or not, stay as they were. Resolves with why it could not, or undefined
- * when committed.
+ * What `pave init` will do about git for a project in `dir` (which need not exist yet): make a repository
+ * there, unless `dir` is inside the work tree of an existing one (its root is given) or git is not installed.
+ * Like `cargo new`, it nests no repository in another one, except where that one ignores `dir`.
+ */
+async function projectRepository(dir: string, env: NodeJS.ProcessEnv): Promise<ProjectRepository> {
+  const at = nearestExisting(dir);
+  const top = await run('git', ['rev-parse', '--show-toplevel'], at, gitEnv(env));
+  if (top.code === 127) return { kind: 'no-git' };
+  if (top.code !== 0 || !top.output) return { kind: 'create' };
+  // The trailing slash asks about `dir` as a directory, as `generated/` in a .gitignore names one.
+  const ignored = await run('git', ['check-ignore', '-q', '--', `${dir}/`], at, gitEnv(env));
+  return ignored.code === 0 ? { kind: 'create' } : { kind: 'inside', root: top.output };
+}
+
+/**
+ * Makes `dir` a git repository with a first commit of everything in it. A user with no git identity gets
+ * Pave's. Commits only into the repository it has just created: resolves with why not when `git init` made
+ * none at `dir`, or when a step failed; undefined when committed.
  */
 async function commitFirst(
   dir: string,
   message: string,
   env: NodeJS.ProcessEnv,
 ): Promise<string | undefined> {
-  const inside = await run('git', ['rev-parse', '--is-inside-work-tree'], dir, env);
-  if (inside.code === 127) return 'git is not installed';
-  if (inside.code !== 0) {
-    const init = await run('git', ['init', '-q'], dir, env);
-    if (init.code !== 0) return `git init failed: ${init.output}`;
+  const clean = gitEnv(env);
+  const init = await run('git', ['init', '-q'], dir, clean);
+  if (init.code !== 0) return `git init failed: ${init.output}`;
+  const top = await run('git', ['rev-parse', '--show-toplevel'], dir, clean);
+  if (top.code !== 0 || !top.output || realpathSync(top.output) !== realpathSync(dir)) {
+    return `git init made no repository at ${dir} (${top.output})`;
   }
-  const add = await run('git', ['add', '-A', '--', '.'], dir, env);
+  const add = await run('git', ['add', '-A', '--', '.'], dir, clean);
   if (add.code !== 0) return `git add failed: ${add.output}`;
-  const identity = await run('git', ['config', 'user.email'], dir, env);
+  const identity = await run('git', ['config', 'user.email'], dir, clean);
   const author = identity.code === 0 && identity.output ? [] : FALLBACK_AUTHOR;
-  const commit = await run('git', [...author, 'commit', '-q', '-m', message, '--', '.'], dir, env);
+  const commit = await run('git', [...author, 'commit', '-q', '-m', message], dir, clean);
   return commit.code === 0 ? undefined : `git commit failed: ${commit.output}`;
 }
 
@@ -309,7 +374,8 @@ export function registerInitCommand(program: Command, io: CliIo): void {
       .description(
         'Generate a project from a template (a golden path, see `pave templates list`): the answers are checked ' +
           'by the server before anything is written, then the files are written to DIR (default ./NAME) and ' +
-          'committed with git, the app, its environments and values are created (you own the app), the ' +
+          'committed to a new git repository there (none when DIR is inside a repository already), the app, ' +
+          'its environments and values are created (you own the app), the ' +
           "template's prepare commands run in DIR, and its environment is deployed; the URL is printed. Missing " +
           'answers are asked for when stdin is a terminal.',
       )
@@ -369,8 +435,10 @@ export function registerInitCommand(program: Command, io: CliIo): void {
         );
       }
       const deployEnv = options.deploy ? rendered.setup.deploy : null;
+      const gitEnvironment = io.env as NodeJS.ProcessEnv;
+      const repository = await projectRepository(dir, gitEnvironment);
       if (options.dryRun) {
-        output.show(initPlan(rendered, shown, deployEnv), renderInitPlan);
+        output.show(initPlan(rendered, shown, deployEnv, repository), renderInitPlan);
         return;
       }
 
@@ -378,11 +446,15 @@ export function registerInitCommand(program: Command, io: CliIo): void {
       const app = rendered.setup.app;
       const progress = new InitProgress(shown, createdDir, app);
       progress.record(`files written to ${shown}`);
-      const notCommitted = await commitFirst(dir, commitMessage(rendered), io.env as NodeJS.ProcessEnv);
-      if (notCommitted) {
-        io.stderr.write(`pave: warning: the files are not committed (${notCommitted})\n`);
+      let notCommitted: string | undefined;
+      if (repository.kind === 'create') {
+        notCommitted = await commitFirst(dir, commitMessage(rendered), gitEnvironment);
+        if (notCommitted) io.stderr.write(`pave: warning: the files are not committed (${notCommitted})\n`);
+        else progress.record('committed');
       } else {
-        progress.record('committed');
+        notCommitted = noRepositoryReason(shown, repository, 'not');
+        if (repository.kind === 'inside') output.confirm(notCommitted);
+        else io.stderr.write(`pave: warning: ${notCommitted}\n`);
       }
       output.confirm(
         `Wrote ${rendered.files.length} files to ${shown}${notCommitted ? '' : ' and committed them'} ` +
@@ -466,6 +538,7 @@ export function registerInitCommand(program: Command, io: CliIo): void {
         dir,
         files: rendered.files.map((file) => file.path),
         committed: !notCommitted,
+        ...(repository.kind === 'inside' ? { repository: repository.root } : {}),
         app,
         environments: [...envs, ...(deployEnv ? instance.pendingEnvironments.map((env) => env.id) : [])],
         deployment: deployment ? { env: deployEnv, id: deployment.id } : null,

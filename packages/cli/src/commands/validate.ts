@@ -27,8 +27,8 @@ export class ScoreFilesInvalidError extends Error {
 }
 
 /**
- * `pave validate -f FILE…`: checks Score files offline (YAML syntax, the Score v1b1 schema, placeholders) and
- * prints every problem as `file:line:column: json.path: message` on stderr; `-o json` prints a
+ * `pave validate -f FILE…`: checks Score files offline (YAML syntax, the Score v1b1 schema, placeholders, and
+ * probes of ports that are not service ports, which no deployment can render) and prints every problem as `file:line:column: json.path: message` on stderr; `-o json` prints a
  * {@link ValidateReport} on stdout instead. A container without `command` is a warning (the process runtime
  * cannot run it) or, with --app and --env naming an environment that runs on the process runtime, an
  * error; with --app and --env, a resource `pave deploy` would refuse there is an error too: one not provisioned
@@ -41,7 +41,7 @@ export function registerValidateCommand(program: Command, io: CliIo): void {
     program
       .command('validate')
       .description(
-        'Check Score files (apiVersion score.dev/v1b1): YAML, schema and placeholders offline; with --app and ' +
+        'Check Score files (apiVersion score.dev/v1b1): YAML, schema, placeholders and probe ports offline; with --app and ' +
           '--env also what the runtime of that environment can run and that its resource definitions provision ' +
           'every resource',
       )
@@ -107,8 +107,12 @@ export function registerValidateCommand(program: Command, io: CliIo): void {
                 onProcess,
               )
             : [];
+          // Refused by the server's render on every runtime, so an error with or without --app/--env.
+          const unmapped = workload
+            ? probePortsOutsideService(file, workload, () => mappingKeyPositions(text, 'containers'))
+            : [];
           // Only the process runtime needs a command; without --app/--env the runtime is not known.
-          const errors = onProcess ? commandless : [];
+          const errors = [...unmapped, ...(onProcess ? commandless : [])];
           const warnings = target === undefined ? commandless : [];
           return {
             file,
@@ -298,6 +302,48 @@ async function environmentTarget(
     }
     throw error;
   }
+}
+
+/**
+ * One problem for each readiness or liveness probe of `workload` whose `httpGet.port` is not a port of its
+ * `service.ports` (by `targetPort`, then `port`), at its container's key in `file` (`containerPositions()`, by
+ * container name). The server's render refuses such a probe on every runtime, since it maps a probe's port to
+ * the host port of a service port, so a deployment of it fails after it was queued: this finds it before, in the
+ * words of that render, naming the ports the workload does declare. Empty when every probed port is declared.
+ */
+export function probePortsOutsideService(
+  file: string,
+  workload: ScoreWorkload,
+  containerPositions: () => Map<string, { line: number; column: number }>,
+): ScoreProblem[] {
+  const ports = Object.entries(workload.service?.ports ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  const declared = (port: number) =>
+    ports.some(([, service]) => (service.targetPort ?? service.port) === port || service.port === port);
+  const unmapped = Object.entries(workload.containers).flatMap(([name, container]) =>
+    (['readinessProbe', 'livenessProbe'] as const).flatMap((probe) => {
+      const port = container[probe]?.httpGet?.port;
+      return port === undefined || declared(port) ? [] : [{ name, probe, port }];
+    }),
+  );
+  if (unmapped.length === 0) return [];
+  const positions = containerPositions();
+  const has = ports.length
+    ? ports
+        .map(([name, service]) =>
+          service.targetPort === undefined || service.targetPort === service.port
+            ? `${name}: port ${service.port}`
+            : `${name}: port ${service.port}, targetPort ${service.targetPort}`,
+        )
+        .join('; ')
+    : 'none';
+  return unmapped.map(({ name, probe, port }) => ({
+    file,
+    ...(positions.get(name) ?? { line: 1, column: 1 }),
+    path: `containers.${name}.${probe}.httpGet.port`,
+    message:
+      `port ${port} is not a port of service.ports; declare it there so Pave can map it to a host port, or ` +
+      `probe a declared one (workload "${workload.metadata.name}" declares ${has})`,
+  }));
 }
 
 /**

@@ -112,11 +112,17 @@ export async function renderSet(
         ...probe(
           'readinessProbe',
           container.readinessProbe,
-          workloadPorts,
+          { workload: name, ports: workloadPorts },
           `${where}.readinessProbe`,
           problems,
         ),
-        ...probe('livenessProbe', container.livenessProbe, workloadPorts, `${where}.livenessProbe`, problems),
+        ...probe(
+          'livenessProbe',
+          container.livenessProbe,
+          { workload: name, ports: workloadPorts },
+          `${where}.livenessProbe`,
+          problems,
+        ),
         ...renderVolumes(container, source.spec, expand, where, problems),
         ...(container.resources ? { resources: container.resources } : {}),
       });
@@ -243,10 +249,14 @@ function renderVolumes(
   };
 }
 
+/**
+ * A probe with its httpGet port mapped to the host port of the service port it names (by targetPort, then
+ * port); a problem at `where` when it names none (`pave validate` and `pave deploy` find the same beforehand).
+ */
 function probe(
   key: 'readinessProbe' | 'livenessProbe',
   spec: ScoreContainerProbe | undefined,
-  ports: RenderedPort[],
+  { workload, ports }: { workload: string; ports: RenderedPort[] },
   where: string,
   problems: FieldProblem[],
 ): Partial<Record<typeof key, RenderedProbe>> {
@@ -257,9 +267,20 @@ function probe(
     const { port, ...rest } = spec.httpGet;
     const served = ports.find((p) => p.targetPort === port) ?? ports.find((p) => p.port === port);
     if (!served) {
+      const declared = ports.length
+        ? ports
+            .map((p) =>
+              p.targetPort === p.port
+                ? `${p.name}: port ${p.port}`
+                : `${p.name}: port ${p.port}, targetPort ${p.targetPort}`,
+            )
+            .join('; ')
+        : 'none';
       problems.push({
         path: `${where}.httpGet.port`,
-        message: `port ${port} is not a port of service.ports; declare it there so Pave can map it to a host port`,
+        message:
+          `port ${port} is not a port of service.ports; declare it there so Pave can map it to a host port, ` +
+          `or probe a declared one (workload "${workload}" declares ${declared})`,
       });
     } else {
       rendered.httpGet = { ...rest, port: served.hostPort };

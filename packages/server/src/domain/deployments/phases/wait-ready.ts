@@ -1,4 +1,5 @@
 import {
+  portVariableName,
   sleep,
   type DriverContext,
   type ReadyResult,
@@ -150,16 +151,28 @@ async function notReadyReasons(
 }
 
 /**
- * What to try when a workload timed out: a longer `--timeout`, and for one with an HTTP readiness probe, that
- * it listens where the probe looks (most such timeouts are a process listening on another port).
+ * What to try when a workload timed out: a longer `--timeout`; for one with an HTTP readiness probe, that it
+ * listens where the probe looks (most such timeouts are a process listening on another port); for one with
+ * service ports and no probe, that it listens on its first port, which runtimes wait for instead (on the
+ * process runtime that is `$PORT`, a host port Pave picks: a process listening on the port in its Score file
+ * is never reached).
  */
 function whatToTry(workload: RenderedWorkload): string {
-  const longer = 'if it needs longer to start, deploy again with a longer --timeout <seconds>';
+  const longer = 'if it needs longer to start, deploy again with a longer --timeout (e.g. --timeout 5m)';
   const probed = workload.containers.some((container) => container.readinessProbe?.httpGet);
-  if (!probed) return longer;
+  if (probed) {
+    return (
+      `${longer}; if not, check that it listens on the port its readiness probe names (on the process ` +
+      'runtime: $PORT, or $PORT_<NAME> for the port NAME; in a container: the port in its Score file)'
+    );
+  }
+  const first = workload.ports[0];
+  const unprobed = workload.containers.every((container) => !container.readinessProbe);
+  if (!first || !unprobed) return longer;
   return (
-    `${longer}; if not, check that it listens on the port its readiness probe names (on the process ` +
-    'runtime: $PORT, or $PORT_<NAME> for the port NAME; in a container: the port in its Score file)'
+    `${longer}; if not, check that it listens on its port ${first.name}: without a readiness probe, Pave ` +
+    `waits until that port accepts connections (on the process runtime: on $PORT, also ` +
+    `$${portVariableName(first.name)}, the host port Pave gives it; in a container: on port ${first.targetPort})`
   );
 }
 
