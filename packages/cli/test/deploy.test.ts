@@ -246,6 +246,23 @@ describe('pave deploy -f -: the Score file from stdin', () => {
     });
   });
 
+  // Found by a newcomer's review: "1 placeholder name values that …", and a fix without --app/--env.
+  it('says which values the environment lacks, with the whole command to set them, and deploys nothing', async () => {
+    const server = await fakeServer((request) =>
+      request.url.endsWith('/values')
+        ? { status: 200, body: { version: 1, revealed: false, items: [] } }
+        : { status: 202, body: deploymentDetail({ status: 'queued' }) },
+    );
+    const io = fakeIo({ stdin: USES_VALUES });
+    const code = await runCli(cliArgs(server.url, 'deploy', '-f', '-', '--app', 'shop', '--env', 'dev'), io);
+    expect(code).toBe(1);
+    expect(io.stderr.text).toContain(
+      'pave: error: 1 placeholder names a value that shop/dev does not have; nothing was deployed: set it with ' +
+        '`pave values set KEY=… --app shop --env dev` (or without --env for every environment)',
+    );
+    expect(server.requests.some((request) => request.method === 'POST')).toBe(false);
+  });
+
   it('names stdin as <stdin> in the problems of the Score file, and sends nothing', async () => {
     const server = await fakeServer(() => ({ status: 500, body: {} }));
     const io = fakeIo({ stdin: WEB.replace('image: nginx:1.27', 'image: 42') });

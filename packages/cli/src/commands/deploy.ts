@@ -224,8 +224,11 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
           : [];
         if (missing.length > 0) {
           for (const problem of missing) io.stderr.write(`${problem}\n`);
+          const names = missing.length === 1 ? 'names a value' : 'name values';
           throw new ScoreFilesError(
-            `${plural(missing.length, 'placeholder')} name values that ${options.app}/${options.env} does not have; nothing was deployed`,
+            `${plural(missing.length, 'placeholder')} ${names} that ${options.app}/${options.env} does not ` +
+              `have; nothing was deployed: set ${missing.length === 1 ? 'it' : 'them'} with \`pave values set ` +
+              `KEY=… --app ${options.app} --env ${options.env}\` (or without --env for every environment)`,
           );
         }
       }
