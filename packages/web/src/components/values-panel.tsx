@@ -10,7 +10,8 @@ import { ValuesHistory } from './values-history.tsx';
  * An environment's values: the effective values (secrets masked), for those who may write them a form that
  * sets one value and an "Unset" button per override, and the history of versions with a comparison of any
  * two. A secret is typed into a masked input that is never bound to the page's HTML and is cleared once
- * saved; the server never sends it back.
+ * saved; the portal never asks the server for it back (`pave values list --reveal` does, for those with
+ * `values.reveal`, audited).
  */
 export function ValuesPanel({
   session,
@@ -253,7 +254,9 @@ function SetValueForm({
         </button>
       </div>
       <p className="hint muted">
-        A secret is stored encrypted and never shown again, here or anywhere: the list only says it exists.
+        A secret is stored encrypted and not shown here again: the list only says it exists. Those allowed to
+        reveal secrets can read it with <code>{`pave values list --app ${app} --env ${env} --reveal`}</code>{' '}
+        (recorded in the audit log).
       </p>
       {secret ? (
         <Command>{`pave values import - --secret --app ${app} --env ${env} < secrets.env`}</Command>

@@ -1,4 +1,5 @@
-import type { EnvironmentStatus } from '@pave/core';
+import type { Deployment, EnvironmentStatus } from '@pave/core';
+import { Command } from './common.tsx';
 import { HealthBadge } from './health-badge.tsx';
 
 const STATE_TEXT: Record<EnvironmentStatus['workloads'][number]['state'], string> = {
@@ -10,27 +11,44 @@ const STATE_TEXT: Record<EnvironmentStatus['workloads'][number]['state'], string
 };
 
 /**
- * The workloads of an environment as they run now: the environment's health, then each workload's state,
- * health, restarts, URLs (routes through Pave's proxy first) and the deployment it came from; then their
- * containers.
+ * The workloads of an environment as they run now: the deployment that runs (or the one under way), a newer
+ * deployment that failed with why (and the `pave deployments get` command that shows its journal), the
+ * environment's health, then each workload's state, health, restarts, URLs (routes through Pave's proxy first)
+ * and the deployment it came from; then their containers.
  */
 export function WorkloadStatusTable({ status }: { status: EnvironmentStatus }) {
   const pending = status.pendingDeployment;
+  const current = status.currentDeployment;
+  // A failed deployment newer than what runs (or the only one) is said, with why: it is not "nothing deployed".
+  const latest = status.latestDeployment;
+  const failed = !pending && latest?.status === 'failed' && latest.id !== current?.id ? latest : null;
   return (
     <>
       <p role="status" className="deployment-state">
         {pending
           ? `Deployment #${pending.id} (${pending.kind}) is ${pending.status}…`
-          : status.currentDeployment
-            ? `Running deployment #${status.currentDeployment.id} (${status.currentDeployment.kind}).`
-            : 'Nothing deployed yet.'}
+          : current
+            ? `Running deployment #${current.id} (${current.kind}).`
+            : failed
+              ? `${failedText(failed)} — nothing runs here yet.`
+              : 'Nothing deployed yet.'}
+        {current && failed && ` ${failedText(failed)}.`}
         {status.health && (
           <>
             {' '}
-            Health: <HealthBadge health={status.health} detail={status.healthDetail} showDetail />
+            Health:{' '}
+            {/* With nothing current, the failed deployment above says why better than "nothing deployed yet". */}
+            <HealthBadge
+              health={status.health}
+              detail={status.healthDetail}
+              showDetail={!failed || !!current}
+            />
           </>
         )}
       </p>
+      {failed && (
+        <Command>{`pave deployments get ${failed.id} --app ${status.appId} --env ${status.envId}`}</Command>
+      )}
       {!status.target.reachable && (
         <div className="error" role="alert">
           Runtime target {status.target.id} cannot be reached: {status.target.detail ?? 'no answer'}. Fix the
@@ -134,6 +152,13 @@ function ContainerTable({ status }: { status: EnvironmentStatus }) {
       </table>
     </details>
   );
+}
+
+/** `Deployment #3 failed (previous set restored): wait ready failed …`, without a final full stop. */
+function failedText(deployment: Deployment): string {
+  const restored = deployment.rolledBack ? ' (previous set restored)' : '';
+  const reason = deployment.reason?.replace(/\.\s*$/, '');
+  return `Deployment #${deployment.id} failed${restored}${reason ? `: ${reason}` : ''}`;
 }
 
 // Routes through Pave's proxy are the addresses to share; host ports follow. Only http(s) URLs become links:

@@ -16,6 +16,7 @@ import {
 } from '../components/common.tsx';
 import { WebhooksPanel } from '../components/webhooks-panel.tsx';
 import { AppTabs } from '../components/app-tabs.tsx';
+import { SyncStatus } from '../components/sync-status.tsx';
 
 /** How often the environments' status is fetched again while the page is open. */
 const STATUS_POLL_MS = 5000;
@@ -228,8 +229,14 @@ function EnvironmentRow({
   );
 }
 
+/**
+ * The deployment that runs in an environment, by whom and when; the latest one when it failed after that (or
+ * failed first, so the environment does not read as never deployed to); then any under way.
+ */
 function DeploymentCell({ status }: { status: EnvironmentStatus }) {
-  const { currentDeployment: current, pendingDeployment: pending } = status;
+  const { currentDeployment: current, pendingDeployment: pending, latestDeployment: latest } = status;
+  const failed =
+    latest?.status === 'failed' && latest.id !== current?.id && latest.id !== pending?.id ? latest : null;
   return (
     <>
       {current ? (
@@ -241,7 +248,12 @@ function DeploymentCell({ status }: { status: EnvironmentStatus }) {
           </span>
         </div>
       ) : (
-        <span className="muted">nothing deployed yet</span>
+        !failed && <span className="muted">nothing deployed yet</span>
+      )}
+      {failed && (
+        <div>
+          <SyncStatus latest={failed} />
+        </div>
       )}
       {pending && (
         <div className="hint">

@@ -13,13 +13,15 @@ import {
   shellWord,
 } from '../components/common.tsx';
 import { HealthBadge } from '../components/health-badge.tsx';
+import { SyncStatus } from '../components/sync-status.tsx';
 
 // The health of environments is live: a workload that starts crash-looping shows up without a reload.
 const HEALTH_POLL_MS = 5000;
 
 /**
  * The apps the user can see, searchable by id or name, each with its owners (when the user may read the app's
- * roles) and its environments with their health; and, for those who may create apps, a form to create one.
+ * roles) and its environments with their health beside how their latest deployment went; and, for those who
+ * may create apps, a form to create one.
  */
 export function AppsPage({ session }: { session: Session }) {
   const apps = usePages((cursor) => session.client.listApps(cursor ? { cursor } : {}), [session]);
@@ -94,8 +96,10 @@ export function AppsPage({ session }: { session: Session }) {
 }
 
 /**
- * One app: its name, its owners if the user may read its roles, and its environments by type with the health
- * of those whose status the user may read (a degraded one with its reason).
+ * One app: its name, its owners if the user may read its roles, and its environments by type with, for those
+ * whose status the user may read, their health (a degraded one with its reason) and their latest deployment's
+ * result (a failed one with its reason as tooltip), so a failed first deployment does not read as "never
+ * deployed".
  */
 function AppRow({ session, app }: { session: Session; app: App }) {
   const detail = useLoad(() => session.client.getApp(app.id), [session, app.id]);
@@ -108,7 +112,7 @@ function AppRow({ session, app }: { session: Session; app: App }) {
     [session, app.id, mayReadStatus, hasEnvironments],
     HEALTH_POLL_MS,
   );
-  const healthOf = (env: string) => status.data?.environments.find((e) => e.envId === env);
+  const statusOf = (env: string) => status.data?.environments.find((e) => e.envId === env);
   const mayReadRoles = session.can('role.read', { app: app.id });
   const roles = useLoad(
     // Every grant on the app: the owners are among them, on whichever page.
@@ -142,17 +146,19 @@ function AppRow({ session, app }: { session: Session; app: App }) {
         {detail.data && detail.data.environments.length > 0 && (
           <ul className="plain-list inline-list">
             {detail.data.environments.map((env) => {
-              const health = healthOf(env.id);
+              const envStatus = statusOf(env.id);
               return (
                 <li key={env.id}>
                   <a href={href('apps', app.id, 'envs', env.id)}>{env.id}</a>{' '}
                   <span className="tag">{env.type}</span>
-                  {health && (
-                    <HealthBadge
-                      health={health.health}
-                      detail={health.healthDetail}
-                      showDetail={health.health === 'degraded'}
-                    />
+                  {envStatus && (
+                    <>
+                      <HealthBadge health={envStatus.health} detail={envStatus.healthDetail} />
+                      <SyncStatus latest={envStatus.latestDeployment} />
+                      {envStatus.health === 'degraded' && envStatus.healthDetail && (
+                        <span className="health-detail">{envStatus.healthDetail}</span>
+                      )}
+                    </>
                   )}
                 </li>
               );
