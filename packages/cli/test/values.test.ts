@@ -294,8 +294,8 @@ describe('pave values export', () => {
     expect(text).not.toContain('API_TOKEN');
     expect(parseDotenv(text)).toEqual({
       entries: [
-        { key: 'GREETING', value: 'hello world', line: 1 },
-        { key: 'MULTI', value: 'a "quoted"\nline=2', line: 2 },
+        { key: 'GREETING', value: 'hello world' },
+        { key: 'MULTI', value: 'a "quoted"\nline=2' },
       ],
       problems: [],
     });

@@ -8,7 +8,7 @@ export interface DotenvProblem {
 
 /** The result of parsing a dotenv file: its entries in order, or every problem found. */
 export interface DotenvParse {
-  entries: Array<{ key: string; value: string; line: number }>;
+  entries: Array<{ key: string; value: string }>;
   problems: DotenvProblem[];
 }
 
@@ -104,7 +104,7 @@ export function parseDotenv(text: string, options: { quoteText?: boolean } = {})
       continue;
     }
     seen.set(key, lineNumber);
-    entries.push({ key, value, line: lineNumber });
+    entries.push({ key, value });
   }
   return problems.length ? { entries: [], problems } : { entries, problems };
 }

@@ -263,14 +263,6 @@ export function explainMatch(definitions: CandidateDefinition[], query: MatchQue
   };
 }
 
-/**
- * The id of the definition that provisions the resource described by `query` (see {@link explainMatch} for the
- * rules), or null when none matches.
- */
-export function matchDefinition(definitions: CandidateDefinition[], query: MatchQuery): string | null {
-  return explainMatch(definitions, query).winner?.id ?? null;
-}
-
 // A criterion's identity for matching: its weighted fields and its class, "default" when unset.
 function criterionKey(criterion: MatchCriterion): string {
   return JSON.stringify([

@@ -5,7 +5,6 @@ import {
   criterionSpecificity,
   explainMatch,
   findDefinitionConflicts,
-  matchDefinition,
   type CandidateDefinition,
   type MatchCriterion,
   type MatchQuery,
@@ -20,6 +19,10 @@ const query = (overrides: Partial<MatchQuery> = {}): MatchQuery => ({
   class: 'default',
   ...overrides,
 });
+
+// The winner's id, as provisioning reads it from explainMatch.
+const winnerOf = (definitions: CandidateDefinition[], q: MatchQuery): string | null =>
+  explainMatch(definitions, q).winner?.id ?? null;
 
 const definition = (
   id: string,
@@ -77,17 +80,12 @@ describe('matching definitions', () => {
   ];
 
   it("follows Humanitec's order: resId, then envId, then appId, then envType, then no criteria", () => {
-    expect(matchDefinition(definitions, query())).toBe('the-db');
-    expect(matchDefinition(definitions, query({ resId: 'other.db' }))).toBe('prod-eu');
-    expect(matchDefinition(definitions, query({ resId: 'other.db', envId: 'prod-us' }))).toBe('shop');
-    expect(matchDefinition(definitions, query({ resId: 'other.db', envId: 'prod-us', appId: 'blog' }))).toBe(
-      'prod',
-    );
+    expect(winnerOf(definitions, query())).toBe('the-db');
+    expect(winnerOf(definitions, query({ resId: 'other.db' }))).toBe('prod-eu');
+    expect(winnerOf(definitions, query({ resId: 'other.db', envId: 'prod-us' }))).toBe('shop');
+    expect(winnerOf(definitions, query({ resId: 'other.db', envId: 'prod-us', appId: 'blog' }))).toBe('prod');
     expect(
-      matchDefinition(
-        definitions,
-        query({ resId: 'o.db', envId: 'dev', appId: 'blog', envType: 'development' }),
-      ),
+      winnerOf(definitions, query({ resId: 'o.db', envId: 'dev', appId: 'blog', envType: 'development' })),
     ).toBe('any');
   });
 
@@ -103,9 +101,9 @@ describe('matching definitions', () => {
 
   it('picks a definition for a class only for resources of that class', () => {
     const withClass = [definition('default-db', []), definition('large-db', [{ class: 'large' }])];
-    expect(matchDefinition(withClass, query())).toBe('default-db');
-    expect(matchDefinition(withClass, query({ class: 'large' }))).toBe('large-db');
-    expect(matchDefinition(withClass, query({ class: 'huge' }))).toBeNull();
+    expect(winnerOf(withClass, query())).toBe('default-db');
+    expect(winnerOf(withClass, query({ class: 'large' }))).toBe('large-db');
+    expect(winnerOf(withClass, query({ class: 'huge' }))).toBeNull();
   });
 
   it('falls back to a built-in default only when nothing else matches, whatever its criteria', () => {
@@ -113,14 +111,14 @@ describe('matching definitions', () => {
       definition('pave-postgres', [{ resId: 'shop-api.db' }], { builtIn: true }),
       definition('staging', [{ envType: 'staging' }]),
     ];
-    expect(matchDefinition(withBuiltIn, query())).toBe('pave-postgres');
+    expect(winnerOf(withBuiltIn, query())).toBe('pave-postgres');
     expect(explainMatch(withBuiltIn, query()).winner?.specificity).toBe(-1);
-    expect(matchDefinition(withBuiltIn, query({ envType: 'staging' }))).toBe('staging');
-    expect(matchDefinition([...withBuiltIn, definition('any', [])], query())).toBe('any');
+    expect(winnerOf(withBuiltIn, query({ envType: 'staging' }))).toBe('staging');
+    expect(winnerOf([...withBuiltIn, definition('any', [])], query())).toBe('any');
   });
 
   it('matches nothing when no definition of the type matches', () => {
-    expect(matchDefinition([definition('cache', [], { type: 'redis' })], query())).toBeNull();
+    expect(winnerOf([definition('cache', [], { type: 'redis' })], query())).toBeNull();
     expect(explainMatch([], query())).toEqual({ query: query(), winner: null, candidates: [] });
   });
 });
@@ -451,8 +449,8 @@ describe('matching, for any definitions and query', () => {
         ([q, definitions, extras]) => {
           const extra = extras.filter((candidate) => matching([candidate], q).length === 0)[0];
           if (extra === undefined) return;
-          expect(matchDefinition([...definitions, extra], q)).toBe(matchDefinition(definitions, q));
-          expect(matchDefinition([extra, ...definitions], q)).toBe(matchDefinition(definitions, q));
+          expect(winnerOf([...definitions, extra], q)).toBe(winnerOf(definitions, q));
+          expect(winnerOf([extra, ...definitions], q)).toBe(winnerOf(definitions, q));
         },
       ),
     );

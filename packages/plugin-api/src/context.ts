@@ -56,8 +56,10 @@ export interface ResourceStateBackend {
   address: string;
   lockAddress: string;
   unlockAddress: string;
-  /** HTTP basic credentials good for this resource's state only, until `expiresAt` (RFC 3339). */
+  /**
+   * HTTP basic credentials good for this resource's state only, and only for a while (the control plane
+   * hands out a fresh pair with every driver call).
+   */
   username: string;
   password: string;
-  expiresAt: string;
 }

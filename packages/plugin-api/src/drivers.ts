@@ -227,8 +227,7 @@ export interface WaitReadyOptions {
 
 /** What `check` looks at: a workload as planned, before anything of it is provisioned or rendered. */
 export interface WorkloadShape {
-  name: string;
-  containers: Array<{ name: string; image: string; command?: string[]; args?: string[] }>;
+  containers: Array<{ name: string; image: string; command?: string[] }>;
   /** The developer's own manifests (`--manifests`), for runtimes that render manifests to check. */
   manifests?: ExtraManifest[];
 }

@@ -27,9 +27,10 @@ export interface WorkloadIdentity {
 
 /** What this host offers for isolation, found once when the control plane starts (see detectIsolationHost). */
 export interface IsolationHost {
-  /** Whether Pave runs as root: only then can it run commands as another user. */
-  root: boolean;
-  /** The workload user when Pave runs as root; null otherwise (commands run as Pave's user). */
+  /**
+   * The workload user when Pave runs as root (only then can it run commands as another user); null
+   * otherwise (commands run as Pave's user).
+   */
   identity: WorkloadIdentity | null;
   /** A working `bwrap`, or null when bubblewrap is missing or cannot make a sandbox here. */
   bwrap: string | null;
@@ -116,7 +117,7 @@ export function detectIsolationHost(options: {
     else
       bwrapProblem = `bwrap cannot make a sandbox here: ${(result.stderr || result.error?.message || '').trim()}`;
   }
-  return { root, identity, bwrap, ...(bwrapProblem ? { bwrapProblem } : {}), hidden, setpriv };
+  return { identity, bwrap, ...(bwrapProblem ? { bwrapProblem } : {}), hidden, setpriv };
 }
 
 /** The strongest level `host` offers: sandbox where bwrap works, else user when Pave is root, else none. */

@@ -234,9 +234,7 @@ describe('FakeRuntime', () => {
         reason: 'container "main" has neither an image nor a command: nothing to run; give it one',
       },
     ]);
-    expect(
-      runtime.check({ name: 'web', containers: [{ name: 'main', image: '', command: ['run'] }] }),
-    ).toEqual([]);
+    expect(runtime.check({ containers: [{ name: 'main', image: '', command: ['run'] }] })).toEqual([]);
     await expect(runtime.deploy(target, empty, ctx)).rejects.toMatchObject({ name: 'InputError' });
     expect(await runtime.status(target, ctx)).toEqual([]);
   });

@@ -103,7 +103,7 @@ export interface ServerOptions {
    * without it, metrics are only at `/metrics` on the API port, for tokens holding metrics.read.
    */
   metricsPort?: number | undefined;
-  /** The address of the metrics port; default 127.0.0.1 (`--metrics-host`). */
+  /** The address of the metrics port; default 127.0.0.1 (`--metrics-host`). Unused without `metricsPort`. */
   metricsHost?: string | undefined;
   /** Single sign-on with an OIDC provider (`pave up --oidc-issuer …`); none when absent. */
   sso?: SsoSettings | undefined;

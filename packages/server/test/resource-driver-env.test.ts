@@ -107,7 +107,6 @@ describe('resource-driver config driverEnv', () => {
       unlockAddress: 'http://127.0.0.1:9/unlock',
       username: 'u',
       password: 'p',
-      expiresAt: new Date(Date.now() + 60_000).toISOString(),
     };
     await expect(driver.create(inputs, { ...ctx, stateBackend: backend })).rejects.toThrow();
     expect(readFileSync(seen, 'utf8')).toBe('passed-on|unset|init');

@@ -29,8 +29,6 @@ import {
 export interface EmbeddedRabbitmqConfig {
   /** Pave's data directory; the driver keeps everything under `<dataDir>/resources/rabbitmq/`. */
   dataDir: string;
-  /** The rabbitmq-server start script; default: the first `rabbitmq-server` on the search path. */
-  rabbitmqServerPath?: string;
 }
 
 /** What the rabbitmq-embedded driver takes from its surroundings (replaceable in tests). */
@@ -59,17 +57,12 @@ export class EmbeddedRabbitmqDriver implements ResourceDriver {
 
   private constructor(
     private readonly dataDir: string,
-    private readonly rabbitmqServerPath: string | undefined,
     private readonly searchPath: readonly string[],
   ) {}
 
   /** The driver for `config.dataDir`; it starts nothing until a call needs the node. */
   static fromConfig(config: EmbeddedRabbitmqConfig, deps: EmbeddedRabbitmqDeps = {}): EmbeddedRabbitmqDriver {
-    return new EmbeddedRabbitmqDriver(
-      config.dataDir,
-      config.rabbitmqServerPath,
-      deps.searchPath ?? defaultSearchPath(),
-    );
+    return new EmbeddedRabbitmqDriver(config.dataDir, deps.searchPath ?? defaultSearchPath());
   }
 
   /**
@@ -156,13 +149,11 @@ export class EmbeddedRabbitmqDriver implements ResourceDriver {
   }
 
   private executable(): string | null {
-    return findRabbitmqServer(this.rabbitmqServerPath, this.searchPath);
+    return findRabbitmqServer(this.searchPath);
   }
 
   private missingExecutable(): string {
-    const what = this.rabbitmqServerPath
-      ? `the configured rabbitmqServerPath ${this.rabbitmqServerPath} is not an executable file`
-      : `rabbitmq-server was not found (searched ${this.searchPath.join(', ') || 'nothing'})`;
+    const what = `rabbitmq-server was not found (searched ${this.searchPath.join(', ') || 'nothing'})`;
     return (
       `${what}, and RabbitMQ is too heavy for Pave to bring along and start per data directory without it. ` +
       'Add a resource definition for type amqp that uses the rabbitmq-server driver with ' +

@@ -117,17 +117,13 @@ export function defaultSearchPath(pathEnv = process.env.PATH ?? ''): string[] {
 }
 
 /**
- * The rabbitmq-server start script to run: `configured` when given, else the first `rabbitmq-server` in
- * `searchPath` that is (or leads to) RabbitMQ's own start script, with `rabbitmq-env` beside it; else null. Debian's /usr/sbin/rabbitmq-server is a wrapper that
- * switches to the `rabbitmq` user (and drops the environment): the script it wraps, in ../lib/rabbitmq/bin, is
- * run instead.
+ * The rabbitmq-server start script to run: the first `rabbitmq-server` in `searchPath` that is (or leads to)
+ * RabbitMQ's own start script, with `rabbitmq-env` beside it; else null. Debian's /usr/sbin/rabbitmq-server is
+ * a wrapper that switches to the `rabbitmq` user (and drops the environment): the script it wraps, in
+ * ../lib/rabbitmq/bin, is run instead.
  */
-export function findRabbitmqServer(
-  configured: string | undefined,
-  searchPath: readonly string[],
-): string | null {
-  const candidates = configured ? [configured] : searchPath.map((dir) => join(dir, 'rabbitmq-server'));
-  for (const candidate of candidates) {
+export function findRabbitmqServer(searchPath: readonly string[]): string | null {
+  for (const candidate of searchPath.map((dir) => join(dir, 'rabbitmq-server'))) {
     if (!isExecutableFile(candidate)) continue;
     const real = realpathSync(candidate);
     const scripts = [candidate, join(dirname(real), 'rabbitmq-server')];

@@ -34,7 +34,10 @@ export interface ExecDriverConfig {
    * environment, which may hold its own secrets, reaches a command.
    */
   inheritEnv?: string[];
-  /** Between SIGTERM and SIGKILL when a command is stopped (timeout, the deployment stopped); default 5 000 ms. */
+  /**
+   * Between SIGTERM and SIGKILL when a command is stopped (timeout, the deployment stopped); default 5 000 ms.
+   * For tests and embedding: `pave up` leaves it unset and no setting changes it.
+   */
   killGraceMs?: number;
   /**
    * How commands are isolated, as the process runtime's workloads are (see `isolatedCommand`); default none.

@@ -121,7 +121,7 @@ export async function withMysql<T>(
 }
 
 /** The MySQL error code (`ER_ACCESS_DENIED_ERROR`, `ECONNREFUSED`, …) of `error`, if it has one. */
-export function errorCode(error: unknown): string | undefined {
+function errorCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
 }

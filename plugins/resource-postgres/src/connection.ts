@@ -44,7 +44,7 @@ export function parsePostgresUrl(text: string): ServerAddress | null {
 }
 
 /** `postgres://user:password@host:port/database`, every part percent-encoded, IPv6 hosts in brackets. */
-export function postgresUrl(parts: {
+function postgresUrl(parts: {
   host: string;
   port: number;
   username: string;

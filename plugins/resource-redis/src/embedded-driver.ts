@@ -29,10 +29,11 @@ import { namesFromId, resourceNames, type RedisResourceNames } from './names.ts'
 export interface EmbeddedRedisConfig {
   /** Pave's data directory; the driver keeps everything under `<dataDir>/resources/redis/`. */
   dataDir: string;
-  /** The redis-server executable; default: the first `redis-server` on PATH. */
+  /**
+   * The redis-server executable; default: the first `redis-server` on PATH. For tests and embedding: `pave up`
+   * leaves it unset.
+   */
   redisServerPath?: string;
-  /** Keys per SCAN, UNLINK and copy batch when deleting or cloning a resource; default 500. */
-  batchSize?: number;
 }
 
 /** What the redis-embedded driver takes from its surroundings (replaceable in tests). */
@@ -68,17 +69,11 @@ export class EmbeddedRedisDriver implements ResourceDriver {
     private readonly dataDir: string,
     private readonly redisServerPath: string | undefined,
     private readonly pathEnv: string | undefined,
-    private readonly batchSize: number,
   ) {}
 
   /** The driver for `config.dataDir`; it starts nothing until a call needs the server. */
   static fromConfig(config: EmbeddedRedisConfig, deps: EmbeddedRedisDeps = {}): EmbeddedRedisDriver {
-    return new EmbeddedRedisDriver(
-      config.dataDir,
-      config.redisServerPath,
-      deps.pathEnv,
-      config.batchSize ?? DEFAULT_BATCH_SIZE,
-    );
+    return new EmbeddedRedisDriver(config.dataDir, config.redisServerPath, deps.pathEnv);
   }
 
   /**
@@ -199,7 +194,7 @@ export class EmbeddedRedisDriver implements ResourceDriver {
       host: HOST,
       port: running.port,
       aclSave: 'required',
-      batchSize: this.batchSize,
+      batchSize: DEFAULT_BATCH_SIZE,
     };
   }
 }

@@ -21,7 +21,10 @@ import { namesFromId, resourceNames } from './names.ts';
 
 /** Configuration of the redis-server driver. */
 export interface RedisServerDriverConfig {
-  /** Keys per SCAN, UNLINK and copy batch when deleting or cloning a resource; default 500. */
+  /**
+   * Keys per SCAN, UNLINK and copy batch when deleting or cloning a resource; default 500. For tests and
+   * embedding: `pave up` leaves it unset.
+   */
   batchSize?: number;
 }
 

@@ -25,7 +25,7 @@ export interface TerraformDriverConfig {
   inheritEnv?: string[];
   /**
    * Between SIGTERM and SIGKILL when Terraform is stopped (timeout, the deployment stopped), so that it can
-   * stop its providers and release the state lock; default 20 000 ms.
+   * stop its providers and release the state lock; default 20 000 ms. A programmatic option for tests and embedding; `pave up` leaves it unset and no setting changes it.
    */
   killGraceMs?: number;
 }

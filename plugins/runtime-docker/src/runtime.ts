@@ -52,12 +52,9 @@ export interface DockerRuntimeConfig {
   /** Pave's data directory; container files are kept under `<dataDir>/runtime/docker/`. */
   dataDir: string;
   /**
-   * Longest `waitReady` waits even if `ctx.signal` does not abort, plus the stability window when a container
-   * has no readiness probe; default: no limit of its own, the caller's signal ends the wait (Pave's carries the
-   * deployment's `--timeout`).
+   * Between SIGTERM and SIGKILL when a container is stopped; default 5 000 ms. For tests and embedding: a
+   * docker target's config takes only socketPath, host and port.
    */
-  readyTimeoutMs?: number;
-  /** Between SIGTERM and SIGKILL when a container is stopped; default 5 000 ms. */
   stopGraceMs?: number;
 }
 
@@ -269,7 +266,7 @@ export class DockerRuntime implements RuntimeDriver {
    * this host: a 2xx/3xx answer; exec inside the container: exit code 0); a container without a probe must
    * have kept running `options.stableMs` (default DEFAULT_STABLE_MS) since it last started. Not ready when
    * a container exits or restarts before that (`container "main" exited with code 3`, with its exit code
-   * and last log lines), or when `ctx.signal` aborts or `readyTimeoutMs` (if set) passes ("timed out after …").
+   * and last log lines), or when `ctx.signal` aborts (Pave's carries the deployment's `--timeout`).
    */
   async waitReady(
     target: RuntimeTarget,
@@ -278,10 +275,9 @@ export class DockerRuntime implements RuntimeDriver {
     options: WaitReadyOptions = {},
   ): Promise<ReadyResult> {
     assertValidNames(target, workload);
-    const timeoutMs = this.config.readyTimeoutMs;
     return waitForReady(
       workload,
-      { signal: ctx.signal, timeoutMs, pollMs: POLL_MS, stableMs: options.stableMs },
+      { signal: ctx.signal, pollMs: POLL_MS, stableMs: options.stableMs },
       {
         snapshot: () => this.snapshot(target, workload),
         probe: (snapshot, signal) => this.evaluateReadiness(target, snapshot, signal),

@@ -7,7 +7,6 @@ const runtime = DockerRuntime.fromConfig({ socketPath: '/nonexistent/docker.sock
 describe('DockerRuntime.check', () => {
   it('refuses the `.` image when a deployment is planned, saying to build an image or use the process runtime', () => {
     const failures = runtime.check({
-      name: 'shop',
       containers: [
         { name: 'web', image: '.' },
         { name: 'api', image: 'registry.example.com/shop/api:1.2' },
@@ -34,10 +33,9 @@ describe('DockerRuntime.check', () => {
   it('accepts a workload whose containers all name an image, with or without a command', () => {
     expect(
       runtime.check({
-        name: 'api',
         containers: [
           { name: 'main', image: 'nginx:1.27' },
-          { name: 'sidecar', image: 'busybox', command: ['/bin/sh'], args: ['-c', 'sleep 1'] },
+          { name: 'sidecar', image: 'busybox', command: ['/bin/sh', '-c', 'sleep 1'] },
         ],
       }),
     ).toEqual([]);

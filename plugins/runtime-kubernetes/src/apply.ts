@@ -333,7 +333,6 @@ const FATAL_WAITING_REASONS = new Set([
 export interface PodFailure {
   reason: string;
   pod: string;
-  container: string;
 }
 
 /**
@@ -355,7 +354,6 @@ export function podFailure(pods: readonly V1Pod[], hash?: string): PodFailure | 
       return {
         reason: `container "${container.name}" of pod ${pod.metadata?.name ?? '?'} is in ${waiting.reason}${exit}${waiting.message ? `: ${waiting.message}` : ''}`,
         pod: pod.metadata?.name ?? '',
-        container: container.name,
       };
     }
   }

@@ -270,7 +270,7 @@ describe("the kubernetes runtime with a workload's own manifests", () => {
 describe('checking a workload’s own manifests when a deployment is planned', () => {
   it('refuses cluster-scoped kinds the target does not allow and schema errors, naming the file#document', () => {
     const runtime = KubernetesRuntime.fromConfig({});
-    const shape = (manifests: ExtraManifest[]) => ({ name: 'api', containers: [], manifests });
+    const shape = (manifests: ExtraManifest[]) => ({ containers: [], manifests });
     expect(runtime.check(shape([CONFIG_MAP, NETWORK_POLICY]))).toEqual([]);
     expect(runtime.check(shape([CLUSTER_ROLE]))).toEqual([
       {

@@ -84,7 +84,7 @@ const CONFIG_MAP: ExtraManifest = {
   manifest: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'api-config' }, data: { A: '1' } },
 };
 
-const shape = (manifests: ExtraManifest[]) => ({ name: 'api', containers: [], manifests });
+const shape = (manifests: ExtraManifest[]) => ({ containers: [], manifests });
 
 function apiWith(manifests: ExtraManifest[]): RenderedWorkload {
   return { ...twoWorkloadsApp().workloads[0]!, manifests };

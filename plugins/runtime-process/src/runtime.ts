@@ -61,7 +61,8 @@ export interface ProcessRuntimeConfig {
   /**
    * Longest `waitReady` waits even if `ctx.signal` does not abort, plus the stability window when a container
    * has no readiness probe; default: no limit of its own, the caller's signal ends the wait (Pave's carries the
-   * deployment's `--timeout`).
+   * deployment's `--timeout`). For tests and embedding, as are the three below: `pave up` leaves them unset
+   * and no target setting changes them.
    */
   readyTimeoutMs?: number;
   /** Restarts of crashed processes; default 1 s doubling to 60 s, reset after a run of 10 s. */
@@ -75,8 +76,6 @@ export interface ProcessRuntimeConfig {
    * the control plane's user (only for tests and embedding; `pave up` always passes it).
    */
   isolationHost?: IsolationHost;
-  /** The level `deploy` uses; default the strongest the host offers. Targets choose theirs with `isolated`. */
-  isolation?: IsolationLevel;
 }
 
 /** What the process runtime takes from its surroundings (replaceable in tests). */
@@ -182,10 +181,11 @@ export class ProcessRuntime implements RuntimeDriver {
    * before; keeps the running version untouched when its hash is the same. Resolves once every process has
    * been started (not when ready). Rejects with InputError (listing every problem) for a workload this
    * runtime cannot run, e.g. a container without `command`, a working directory the workload user cannot
-   * read, or an isolation level the host cannot give; if it rejects, none of the new processes runs.
+   * read, or an isolation level the host cannot give; if it rejects, none of the new processes runs. Runs
+   * them at the strongest isolation the host offers; a target chooses its own level through `isolated`.
    */
   async deploy(target: RuntimeTarget, workload: RenderedWorkload, ctx: DriverContext): Promise<void> {
-    return this.deployIsolated(target, workload, ctx, this.config.isolation);
+    return this.deployIsolated(target, workload, ctx, undefined);
   }
 
   /** `deploy` at isolation `level` (see isolated()). */

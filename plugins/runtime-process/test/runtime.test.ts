@@ -853,11 +853,10 @@ describe('ProcessRuntime', () => {
   it('refuses a container without a command when it is planned, saying how to fix it', () => {
     const runtime = newRuntime();
     const failures = runtime.check({
-      name: 'shop',
       containers: [
         { name: 'web', image: 'nginx:1.27' },
         { name: 'api', image: 'node:20', command: ['node', 'server.js'] },
-        { name: 'worker', image: 'node:20', command: [], args: ['worker.js'] },
+        { name: 'worker', image: 'node:20', command: [] },
       ],
     });
 
@@ -870,7 +869,7 @@ describe('ProcessRuntime', () => {
         '("nginx:1.27"): give it a "command" in the Score file, e.g. ["node", "server.js"] (paths are ' +
         "relative to the Score file's directory), or deploy it to a docker or kubernetes target to run the image",
     );
-    expect(runtime.isolated(undefined).check?.({ name: 'api', containers: [] })).toEqual([]);
+    expect(runtime.isolated(undefined).check?.({ containers: [] })).toEqual([]);
   });
 
   it('refuses a container without a command at deploy too, with the same reason, and starts nothing', async () => {

@@ -69,7 +69,7 @@ export function registerUpCommand(program: Command): void {
     )
     .option(
       '--metrics-host <host>',
-      'the address of --metrics-port (env PAVE_METRICS_HOST; default 127.0.0.1)',
+      'the address of --metrics-port, which it needs (env PAVE_METRICS_HOST; default 127.0.0.1)',
     )
     .addHelpText(
       'after',
@@ -126,6 +126,16 @@ export function registerUpCommand(program: Command): void {
             `${source}: "${metricsPortText}" is not a TCP port; use a number from 0 to 65535`,
           );
         }
+        const metricsHostText = options.metricsHost ?? (process.env.PAVE_METRICS_HOST || undefined);
+        if (metricsHostText !== undefined && metricsPort === undefined) {
+          // The address only says where the metrics port listens: without a port it would silently do nothing.
+          const fromFlag = options.metricsHost !== undefined;
+          throw new CliUsageError(
+            `${fromFlag ? '--metrics-host' : 'PAVE_METRICS_HOST'}: "${metricsHostText}" is the address of the ` +
+              'metrics port, and no metrics port is set; add --metrics-port (or PAVE_METRICS_PORT), or ' +
+              (fromFlag ? 'leave --metrics-host out' : 'unset PAVE_METRICS_HOST'),
+          );
+        }
         const logLevel = checkLogLevel(options.logLevel, process.env.PAVE_LOG_LEVEL);
         const pretty = (options.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json')) === 'pretty';
         const colors = colorsFor(process.stdout, process.env);
@@ -144,7 +154,7 @@ export function registerUpCommand(program: Command): void {
         // A busy port is refused before a new data directory is initialised (store, keys, admin user). One that
         // is Pave's already is left to the server, which refuses a second pave up on it (its lock) first.
         if (!holdsPaveData(dataDir)) {
-          const metricsHost = options.metricsHost ?? (process.env.PAVE_METRICS_HOST || '127.0.0.1');
+          const metricsHost = metricsHostText ?? '127.0.0.1';
           await checkPortsFree([
             { host: options.host, port, serves: 'api' },
             ...(metricsPort !== undefined
@@ -171,7 +181,7 @@ export function registerUpCommand(program: Command): void {
             driverEnv,
             ...sso,
             metricsPort,
-            metricsHost: options.metricsHost ?? (process.env.PAVE_METRICS_HOST || undefined),
+            metricsHost: metricsHostText,
             // scripts/build.mjs bundles this command into dist/chunks/ and the supervisor into dist/.
             supervisorScript: fileURLToPath(new URL('../process-supervisor.js', import.meta.url)),
             ...(pretty ? { logDestination: humanLogStream(process.stdout, colors) } : {}),

@@ -55,14 +55,6 @@ export function splitPlaceholderRef(ref: string): string[] {
   return parts;
 }
 
-/**
- * Writes the placeholder for `parts`, escaping dots inside them: ['metadata', 'annotations', 'a.io/x'] gives
- * `${metadata.annotations.a\.io/x}`. Parts must not contain `}` (nothing can escape it) nor end in `\`.
- */
-export function formatPlaceholder(parts: readonly string[]): string {
-  return `\${${parts.map((part) => part.replaceAll('.', '\\.')).join('.')}}`;
-}
-
 /** Finds the placeholders of `text` with their offsets; escaped ones (`$${…}`, `$$`) are skipped. */
 export function findPlaceholders(text: string): PlaceholderScan {
   const placeholders: Placeholder[] = [];
@@ -95,31 +87,6 @@ export function substitutePlaceholders(
     },
   );
   return result;
-}
-
-/**
- * Escapes `text` so that it contains no placeholders: {@link substitutePlaceholders} (and score-go) give back
- * `text`. A `${…}` becomes `$${…}`; every other `$` is doubled. Escape whole strings: a piece that has a `${`
- * with no `}` after it does not stay literal when a placeholder is appended to its escaped form, because
- * score-go reads `$${` up to the next `}`.
- */
-export function escapePlaceholderText(text: string): string {
-  let result = '';
-  let position = 0;
-  for (;;) {
-    const dollar = text.indexOf('$', position);
-    if (dollar < 0) return result + text.slice(position);
-    result += text.slice(position, dollar);
-    const close = text[dollar + 1] === '{' ? text.indexOf('}', dollar + 2) : -1;
-    if (close >= 0) {
-      // Inside `$${…}` nothing is unescaped, so the braces' content is written as it is.
-      result += '$' + text.slice(dollar, close + 1);
-      position = close + 1;
-    } else {
-      result += '$$';
-      position = dollar + 1;
-    }
-  }
 }
 
 // The one tokenizer behind find and substitute, matching score-go's `\$((?:\$?{([^}]*)})|\$)`: literal text

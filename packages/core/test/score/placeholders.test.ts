@@ -3,9 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   PlaceholderSyntaxError,
   checkScorePlaceholders,
-  escapePlaceholderText,
   findPlaceholders,
-  formatPlaceholder,
   splitPlaceholderRef,
   substitutePlaceholders,
 } from '../../src/index.ts';
@@ -45,6 +43,38 @@ function scoreGoSplit(ref: string): string[] {
     .replaceAll('\\.', '\0')
     .split('.')
     .map((part) => part.replaceAll('\0', '.'));
+}
+
+// How a tool that writes Score files would build them (Pave itself writes none): the generators below
+// use these to make texts whose literal parts and placeholders are known, so the parser can be checked.
+
+// Escapes `text` so that it contains no placeholders: substitutePlaceholders (and score-go) give back
+// `text`. A `${…}` becomes `$${…}`; every other `$` is doubled. Escape whole strings: a piece that has a `${`
+// with no `}` after it does not stay literal when a placeholder is appended to its escaped form, because
+// score-go reads `$${` up to the next `}`.
+function escapePlaceholderText(text: string): string {
+  let result = '';
+  let position = 0;
+  for (;;) {
+    const dollar = text.indexOf('$', position);
+    if (dollar < 0) return result + text.slice(position);
+    result += text.slice(position, dollar);
+    const close = text[dollar + 1] === '{' ? text.indexOf('}', dollar + 2) : -1;
+    if (close >= 0) {
+      // Inside `$${…}` nothing is unescaped, so the braces' content is written as it is.
+      result += '$' + text.slice(dollar, close + 1);
+      position = close + 1;
+    } else {
+      result += '$$';
+      position = dollar + 1;
+    }
+  }
+}
+
+// Writes the placeholder for `parts`, escaping dots inside them: ['metadata', 'annotations', 'a.io/x'] gives
+// `${metadata.annotations.a\.io/x}`. Parts must not contain `}` (nothing can escape it) nor end in `\`.
+function formatPlaceholder(parts: readonly string[]): string {
+  return `\${${parts.map((part) => part.replaceAll('.', '\\.')).join('.')}}`;
 }
 
 describe('substitutePlaceholders', () => {
@@ -99,8 +129,8 @@ describe('substitutePlaceholders', () => {
   });
 });
 
-describe('escapePlaceholderText', () => {
-  it('makes any text come back unchanged from substitution, with no placeholders found in it', () => {
+describe('escapes', () => {
+  it('give back any text unchanged from substitution once it is escaped, with no placeholders found in it', () => {
     fc.assert(
       fc.property(anyText, (text) => {
         const escaped = escapePlaceholderText(text);
@@ -113,7 +143,7 @@ describe('escapePlaceholderText', () => {
   });
 });
 
-describe('splitPlaceholderRef and formatPlaceholder', () => {
+describe('splitPlaceholderRef and findPlaceholders', () => {
   it('split on unescaped dots as score-go does', () => {
     expect(splitPlaceholderRef('metadata.annotations.example\\.com/team')).toEqual([
       'metadata',
@@ -127,7 +157,7 @@ describe('splitPlaceholderRef and formatPlaceholder', () => {
     );
   });
 
-  it('build placeholders that are found again with the same parts, among escaped literal text', () => {
+  it('find placeholders with the parts they were written with, among escaped literal text', () => {
     type Segment = { text: string } | { parts: string[] };
     const segment: fc.Arbitrary<Segment> = fc.oneof(
       anyText.map((text) => ({ text })),

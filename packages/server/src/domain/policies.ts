@@ -66,7 +66,7 @@ function asPolicy(record: PolicyRecord): Policy {
 }
 
 /** Every stored policy, by id: what deployments are checked against. */
-export async function listPolicies(db: Executor): Promise<PolicyRecord[]> {
+async function listPolicies(db: Executor): Promise<PolicyRecord[]> {
   const rows = await db.selectFrom('policies').selectAll().orderBy('id').execute();
   return rows.map(toPolicy);
 }
@@ -103,7 +103,7 @@ function policyNotFound(id: string): NotFoundError {
  * that do not compile or name unknown variables or fields (the message gives the column in the expression),
  * invalid freeze schedules and time zones.
  */
-export function policyProblems(policies: readonly Policy[]): Array<{ path: string; message: string }> {
+function policyProblems(policies: readonly Policy[]): Array<{ path: string; message: string }> {
   const problems: Array<{ path: string; message: string }> = [];
   const seen = new Map<string, number>();
   policies.forEach((policy, index) => {

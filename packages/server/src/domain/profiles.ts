@@ -82,7 +82,7 @@ function profileNotFound(id: string): NotFoundError {
  * patches that do not apply to the objects Pave renders for a sample workload (naming the profile, the
  * patch index, the operation index and the path; see checkProfilePatches).
  */
-export function profileProblems(profiles: readonly WorkloadProfile[]): FieldProblem[] {
+function profileProblems(profiles: readonly WorkloadProfile[]): FieldProblem[] {
   const problems: FieldProblem[] = [];
   const seen = new Map<string, number>();
   profiles.forEach((profile, index) => {

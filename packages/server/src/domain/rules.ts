@@ -36,7 +36,7 @@ function toRule(row: Selectable<RulesTable>): Rule {
  * Whether a branch matches a rule's glob: `*` stays within one path segment (`release/*` matches
  * `release/1.2`, not `release/1/hotfix`), `**` crosses them; a dot is an ordinary character.
  */
-export function branchMatches(glob: string, branch: string): boolean {
+function branchMatches(glob: string, branch: string): boolean {
   return minimatch(branch, glob, { dot: true, nocomment: true, nonegate: true });
 }
 

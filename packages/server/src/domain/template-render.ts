@@ -182,10 +182,7 @@ export function parameterProblems(parameters: TemplateParameters): FieldProblem[
  * default, else its first enum value (or const), else a sample of its type that fits its pattern when one of
  * a few candidates does.
  */
-export function sampleAnswers(
-  parameters: TemplateParameters,
-  onStep: StepObserver = unobserved,
-): TemplateAnswers {
+function sampleAnswers(parameters: TemplateParameters, onStep: StepObserver = unobserved): TemplateAnswers {
   return Object.fromEntries(
     Object.entries(parameters.properties).map(([name, schema]) => {
       if (typeof schema.pattern === 'string') {
@@ -505,7 +502,7 @@ function fileDirectoryClashes(files: readonly RenderedFile[], indexes: Map<strin
 }
 
 /** Problems of a rendered setup that only answers can cause: an app id that is not a DNS label. */
-export function renderedSetupProblems(rendering: Rendering): FieldProblem[] {
+function renderedSetupProblems(rendering: Rendering): FieldProblem[] {
   const { app } = rendering.setup;
   if (isDnsLabel(app)) return [];
   return [{ path: '/setup/app', message: `the app id renders to "${app}", which ${DNS_LABEL_RULE}` }];

@@ -123,7 +123,7 @@ export function instrumentRuntimes(runtimes: RuntimeRegistry, metrics?: PaveMetr
 }
 
 /** One runtime driver, timed and traced as instrumentRuntimes says. */
-export function instrumentRuntime(runtime: RuntimeDriver, metrics?: PaveMetrics): RuntimeDriver {
+function instrumentRuntime(runtime: RuntimeDriver, metrics?: PaveMetrics): RuntimeDriver {
   return instrumentCalls(runtime, RUNTIME_OPERATIONS, (operation, args) => {
     const target = args[0] as { app?: unknown; env?: unknown } | undefined;
     const workload = args[1] as { name?: unknown } | string | undefined;

@@ -96,7 +96,7 @@ export function SetDiffView({ diff, title }: { diff: SetDiff; title?: string }) 
 }
 
 /** A unified diff in a <pre>, added lines green and removed lines red (with +/- kept for non-colour readers). */
-export function UnifiedDiff({ text }: { text: string }) {
+function UnifiedDiff({ text }: { text: string }) {
   const lines = text.replace(/\n$/, '').split('\n');
   return (
     <pre className="unified-diff" aria-label="Unified diff" tabIndex={0}>

@@ -44,7 +44,7 @@ const MAX_LABEL = 26;
  * its column by where the boxes pointing at it sit, so lines cross less. `workloads` adds workloads that
  * use no resource. A cycle (the server refuses them) cannot loop: depth stops growing after n rounds.
  */
-export function layoutResourceGraph(graph: ResourceGraph, workloads: readonly string[] = []): GraphLayout {
+function layoutResourceGraph(graph: ResourceGraph, workloads: readonly string[] = []): GraphLayout {
   const workloadNames = [
     ...new Set([...workloads, ...graph.edges.filter((e) => e.kind === 'uses').map((e) => e.from)]),
   ].sort();

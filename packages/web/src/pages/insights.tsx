@@ -178,7 +178,7 @@ function Measure(props: { title: string; value: string; detail: string; band: Do
 }
 
 /** A DORA band as a badge; "no data" without one. */
-export function BandBadge({ band }: { band: DoraBand | null }) {
+function BandBadge({ band }: { band: DoraBand | null }) {
   return <span className={`band band-${band ?? 'none'}`}>{band ?? 'no data'}</span>;
 }
 

@@ -72,7 +72,6 @@ export class TestStateServer {
       unlockAddress: address,
       username: `state-${key}`,
       password,
-      expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
     };
   }
 

@@ -668,7 +668,7 @@ async function plannedDiff(db: Executor, row: Selectable<DeploymentsTable>): Pro
 }
 
 /** One line for people: `update api (containers.main.image); add worker`, or `no workload changes`. */
-export function summarizeDiff(diff: SetDiff): string {
+function summarizeDiff(diff: SetDiff): string {
   const parts = diff.changes
     .filter((change) => change.action !== 'keep')
     .map(

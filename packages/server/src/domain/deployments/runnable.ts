@@ -11,12 +11,10 @@ export function unrunnable(runtime: RuntimeDriver, workloads: SetWorkloads): Fie
   if (!runtime.check) return [];
   return Object.entries(workloads).flatMap(([name, source]) =>
     runtime.check!({
-      name,
       containers: Object.entries(source.spec.containers).map(([container, spec]) => ({
         name: container,
         image: spec.image,
         ...(spec.command ? { command: spec.command } : {}),
-        ...(spec.args ? { args: spec.args } : {}),
       })),
       ...(source.manifests?.length
         ? {

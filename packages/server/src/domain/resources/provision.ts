@@ -616,7 +616,7 @@ export async function resourceDriver(
 }
 
 /** The outputs of an environment's stored resources, decrypted (see storedOutputs). */
-export async function environmentOutputs(
+async function environmentOutputs(
   box: SecretBox,
   db: Executor,
   target: ResourceTarget,

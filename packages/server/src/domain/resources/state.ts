@@ -87,7 +87,6 @@ export class StateCredentials {
       unlockAddress: address,
       username: STATE_USERNAME,
       password: this.sign(id, expires),
-      expiresAt: new Date(expires).toISOString(),
     };
   }
 

@@ -621,7 +621,7 @@ function deliveryIdOf(webhookId: string, eventId: number): string {
 }
 
 /** The body of an event's delivery: the event exactly as `GET /events` shows it. */
-export function eventBody(row: Selectable<EventsTable>): string {
+function eventBody(row: Selectable<EventsTable>): string {
   const event = {
     id: String(row.id),
     time: row.time,

@@ -47,7 +47,7 @@ export class WebhookAddressRefused extends Error {
 }
 
 /** The words of a refusal, the same at creation and at send time; the URL's credentials masked. */
-export function refusalMessage(url: string, address: string): string {
+function refusalMessage(url: string, address: string): string {
   const cidr = `${address}/${isIP(address) === 6 ? 128 : 32}`;
   return (
     `refused: ${shownUrl(url)} resolves to ${address}, a loopback/private/link-local address; ` +

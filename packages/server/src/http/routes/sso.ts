@@ -30,7 +30,7 @@ function originOf(request: FastifyRequest): string {
  * site of the caller's choosing, so it is refused (InputError). `tab`, the portal tab's value, goes with a
  * portal return only.
  */
-export function ssoReturnFor(redirect: string | undefined, origin: string, tab?: string): SsoReturn {
+function ssoReturnFor(redirect: string | undefined, origin: string, tab?: string): SsoReturn {
   const portal: SsoReturn = { kind: 'portal', origin, ...(tab ? { tab } : {}) };
   if (redirect === undefined || redirect === '') return portal;
   let url: URL | undefined;
