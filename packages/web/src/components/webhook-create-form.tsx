@@ -48,8 +48,6 @@ export function WebhookCreateForm({
   };
 
   const fields = fieldProblems(action.error, CREATE_FIELDS);
-  const toggle = (type: EventType, on: boolean) =>
-    setTypes((chosen) => (on ? [...chosen, type] : chosen.filter((t) => t !== type)));
   const command =
     `pave webhooks create ${shellWord(name.trim() || 'NAME')} --url URL --app ${app}` +
     (events?.length ? ` --events ${events.join(',')}` : '');
@@ -94,45 +92,15 @@ export function WebhookCreateForm({
             <FieldError id="create-webhook-url-error" messages={fields.at('/url')} />
           </div>
         </div>
-        <fieldset
-          aria-describedby={fields.at('/events').length > 0 ? 'create-webhook-events-error' : undefined}
-        >
-          <legend>Event types</legend>
-          <label className="checkbox">
-            <input
-              type="radio"
-              name="create-every"
-              checked={every}
-              onChange={(event) => setEvery(event.target.checked)}
-            />
-            Every event type
-          </label>
-          <label className="checkbox">
-            <input
-              type="radio"
-              name="create-every"
-              checked={!every}
-              onChange={(event) => setEvery(!event.target.checked)}
-            />
-            Only these:
-          </label>
-          <div className="event-type-grid">
-            {EVENT_TYPES.map((type) => (
-              <label key={type} className="checkbox">
-                <input
-                  type="checkbox"
-                  name="events"
-                  value={type}
-                  checked={types.includes(type)}
-                  disabled={every}
-                  onChange={(event) => toggle(type, event.target.checked)}
-                />
-                {type}
-              </label>
-            ))}
-          </div>
-          <FieldError id="create-webhook-events-error" messages={fields.at('/events')} />
-        </fieldset>
+        <EventTypesField
+          radioName="create-every"
+          errorId="create-webhook-events-error"
+          errors={fields.at('/events')}
+          every={every}
+          onEvery={setEvery}
+          types={types}
+          onTypes={setTypes}
+        />
         <button type="submit" className="primary" disabled={action.busy}>
           {action.busy ? 'Creating…' : 'Create webhook'}
         </button>
@@ -160,5 +128,69 @@ function FirstSecret({ created, onDone }: { created: CreatedWebhook; onDone: () 
         Done
       </button>
     </div>
+  );
+}
+
+/**
+ * The event types a webhook receives, as its create and edit forms ask for them: every type, or only those
+ * ticked; the server's problems with `/events` under them.
+ */
+export function EventTypesField({
+  radioName,
+  errorId,
+  errors,
+  every,
+  onEvery,
+  types,
+  onTypes,
+}: {
+  radioName: string;
+  errorId: string;
+  errors: string[];
+  every: boolean;
+  onEvery: (every: boolean) => void;
+  types: EventType[];
+  onTypes: (change: (chosen: EventType[]) => EventType[]) => void;
+}) {
+  const toggle = (type: EventType, on: boolean) =>
+    onTypes((chosen) => (on ? [...chosen, type] : chosen.filter((t) => t !== type)));
+  return (
+    <fieldset aria-describedby={errors.length > 0 ? errorId : undefined}>
+      <legend>Event types</legend>
+      <label className="checkbox">
+        <input
+          type="radio"
+          name={radioName}
+          checked={every}
+          onChange={(event) => onEvery(event.target.checked)}
+        />
+        Every event type
+      </label>
+      <label className="checkbox">
+        <input
+          type="radio"
+          name={radioName}
+          checked={!every}
+          onChange={(event) => onEvery(!event.target.checked)}
+        />
+        Only these:
+      </label>
+      <div className="event-type-grid">
+        {EVENT_TYPES.map((type) => (
+          <label key={type} className="checkbox">
+            <input
+              type="checkbox"
+              name="events"
+              value={type}
+              checked={types.includes(type)}
+              disabled={every}
+              onChange={(event) => toggle(type, event.target.checked)}
+            />
+            {type}
+          </label>
+        ))}
+      </div>
+      <FieldError id={errorId} messages={errors} />
+    </fieldset>
   );
 }

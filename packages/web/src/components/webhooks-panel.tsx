@@ -23,7 +23,7 @@ import {
   usePages,
 } from './common.tsx';
 import { asSentence } from './problem-text.ts';
-import { WebhookCreateForm } from './webhook-create-form.tsx';
+import { EventTypesField, WebhookCreateForm } from './webhook-create-form.tsx';
 
 /** How often the webhooks and their deliveries are fetched again while the page is open. */
 const POLL_MS = 5000;
@@ -337,8 +337,6 @@ function WebhookEditForm({
   const fields = fieldProblems(error, EDIT_FIELDS);
   const problems = problemsOf(error);
   const allAtFields = problems.length > 0 && problems.every(fields.shownAtField);
-  const toggle = (type: EventType, on: boolean) =>
-    setTypes((chosen) => (on ? [...chosen, type] : chosen.filter((t) => t !== type)));
   return (
     <form onSubmit={submit} aria-label={`Edit webhook ${webhook.name}`} className="webhook-edit">
       <h3>Edit webhook {webhook.name}</h3>
@@ -376,43 +374,15 @@ function WebhookEditForm({
           <FieldError id={`${prefix}-url-error`} messages={fields.at('/url')} />
         </div>
       </div>
-      <fieldset aria-describedby={fields.at('/events').length > 0 ? `${prefix}-events-error` : undefined}>
-        <legend>Event types</legend>
-        <label className="checkbox">
-          <input
-            type="radio"
-            name="every"
-            checked={every}
-            onChange={(event) => setEvery(event.target.checked)}
-          />
-          Every event type
-        </label>
-        <label className="checkbox">
-          <input
-            type="radio"
-            name="every"
-            checked={!every}
-            onChange={(event) => setEvery(!event.target.checked)}
-          />
-          Only these:
-        </label>
-        <div className="event-type-grid">
-          {EVENT_TYPES.map((type) => (
-            <label key={type} className="checkbox">
-              <input
-                type="checkbox"
-                name="events"
-                value={type}
-                checked={types.includes(type)}
-                disabled={every}
-                onChange={(event) => toggle(type, event.target.checked)}
-              />
-              {type}
-            </label>
-          ))}
-        </div>
-        <FieldError id={`${prefix}-events-error`} messages={fields.at('/events')} />
-      </fieldset>
+      <EventTypesField
+        radioName="every"
+        errorId={`${prefix}-events-error`}
+        errors={fields.at('/events')}
+        every={every}
+        onEvery={setEvery}
+        types={types}
+        onTypes={setTypes}
+      />
       {/* A problem the server put at a field stands there alone; anything else shows here. */}
       {!allAtFields && <ErrorMessage error={error} shownAtField={fields.shownAtField} />}
       <button type="submit" className="primary" disabled={busy}>
