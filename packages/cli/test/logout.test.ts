@@ -23,6 +23,15 @@ describe('pave logout', () => {
     expect(io.stderr.text).toBe('');
   });
 
+  it('never shows a password in the saved server URL', async () => {
+    const { io } = loggedIn('https://ci:hunter2@pave.example.com');
+    expect(await runCli(['node', 'pave', 'logout', '-o', 'json'], io)).toBe(0);
+    expect(io.stdout.text).not.toContain('hunter2');
+    const text = loggedIn('https://ci:hunter2@pave.example.com');
+    expect(await runCli(['node', 'pave', 'logout'], text.io)).toBe(0);
+    expect(text.io.stdout.text).toMatch(/^Logged out of https:\/\/ci:\*+@pave\.example\.com/);
+  });
+
   it('is idempotent: with nothing saved it says so and exits 0', async () => {
     const { config, io } = loggedIn();
     expect(await runCli(['node', 'pave', 'logout'], io)).toBe(0);

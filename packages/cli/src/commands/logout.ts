@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { redactUrlPassword } from '@pave/core';
 import { configPath, forgetConfig, readConfig } from '../config.ts';
 import { resolveServer, sameServer } from '../connection.ts';
 import type { CliIo } from '../io.ts';
@@ -46,13 +47,15 @@ export function registerLogoutCommand(program: Command, io: CliIo): void {
       const server = named ?? saved?.server ?? null;
       const loggedOut =
         saved !== undefined && (named === undefined || sameServer(saved.server, named)) && forgetConfig(path);
-      const result: LogoutResult = { server, config: path, loggedOut };
+      // A server URL may carry a password (https://user:pass@host): never shown.
+      const result: LogoutResult = { server: server && redactUrlPassword(server), config: path, loggedOut };
       outputFor(options, io).show(result, () => {
-        if (loggedOut) return `Logged out of ${saved!.server}: forgot the token saved in ${path}.`;
+        const savedServer = saved && redactUrlPassword(saved.server);
+        if (loggedOut) return `Logged out of ${savedServer}: forgot the token saved in ${path}.`;
         if (saved === undefined) return `Not logged in: no login is saved in ${path}; nothing to forget.`;
         return (
-          `Not logged in to ${named}: the login saved in ${path} is for ${saved.server} ` +
-          `(\`pave logout --server ${saved.server}\` forgets it); nothing changed.`
+          `Not logged in to ${named && redactUrlPassword(named)}: the login saved in ${path} is for ` +
+          `${savedServer} (\`pave logout --server ${savedServer}\` forgets it); nothing changed.`
         );
       });
       if (io.env.PAVE_TOKEN?.trim()) {
