@@ -27,6 +27,10 @@ describe('the provisioning budget', () => {
     expect(provisionBudgetMs([{ driver: 'exec', values: { timeoutSeconds: 'soon' } }])).toBe(
       600_000 + CALLS * 300_000,
     );
+    // Over a day, which the drivers refuse: the default, not weeks of budget.
+    expect(provisionBudgetMs([{ driver: 'terraform', values: { timeout: 10_000_000 } }])).toBe(
+      600_000 + CALLS * 600_000,
+    );
   });
 
   it('never exceeds what a timer can wait (a longer one would fire at once)', () => {

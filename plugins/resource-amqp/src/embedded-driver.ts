@@ -72,7 +72,8 @@ export class EmbeddedRabbitmqDriver implements ResourceDriver {
   async check(inputs: ResourceInputs, _ctx: DriverContext): Promise<CheckFailure[]> {
     const failures: CheckFailure[] = [];
     if (!this.executable())
-      failures.push({ property: 'rabbitmqServerPath', reason: this.missingExecutable() });
+      // The driver itself cannot run on this host: the definition's `driver` is what to change.
+      failures.push({ property: 'driver', reason: this.missingExecutable() });
     for (const property of [...Object.keys(inputs.driverInputs), ...Object.keys(inputs.driverSecrets)]) {
       failures.push({
         property,
@@ -173,7 +174,7 @@ export class EmbeddedRabbitmqDriver implements ResourceDriver {
         if (path) return path;
         throw new InputError(this.missingExecutable(), [
           {
-            path: 'rabbitmqServerPath',
+            path: 'driver',
             message: 'install rabbitmq-server or use the rabbitmq-server driver',
           },
         ]);

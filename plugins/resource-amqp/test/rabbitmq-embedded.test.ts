@@ -145,7 +145,7 @@ describe('rabbitmq-embedded driver without the rabbitmq-server program', () => {
     const inputs: ResourceInputs = embeddedInputs(uniqueScope());
     const failures = await without.check(inputs, ctx);
     expect(failures).toHaveLength(1);
-    expect(failures[0]?.property).toBe('rabbitmqServerPath');
+    expect(failures[0]?.property).toBe('driver');
     for (const text of [failures[0]?.reason ?? '', await rejection(without.create(inputs, ctx))]) {
       expect(text).toMatch(/^rabbitmq-server was not found/);
       expect(text).toContain('uses the rabbitmq-server driver with driverInputs.secrets.adminUrl');

@@ -18,9 +18,9 @@ export const PROVISION_TIMEOUT_MS = 600_000;
  * The drivers whose definitions say how long each of their calls may take: the key of `driverInputs.values`
  * that does and its default in seconds, as plugins/resource-terraform and plugins/resource-basic document them.
  */
-const DRIVER_CALL_TIMEOUTS: Record<string, { key: string; defaultSeconds: number }> = {
-  terraform: { key: 'timeout', defaultSeconds: 600 },
-  exec: { key: 'timeoutSeconds', defaultSeconds: 300 },
+const DRIVER_CALL_TIMEOUTS: Record<string, { key: string; defaultSeconds: number; maxSeconds: number }> = {
+  terraform: { key: 'timeout', defaultSeconds: 600, maxSeconds: 86_400 },
+  exec: { key: 'timeoutSeconds', defaultSeconds: 300, maxSeconds: 86_400 },
 };
 
 /**
@@ -48,7 +48,9 @@ export function provisionBudgetMs(
     if (!timeout) continue;
     const given = definition.values[timeout.key];
     const seconds =
-      typeof given === 'number' && Number.isFinite(given) && given > 0 ? given : timeout.defaultSeconds;
+      typeof given === 'number' && Number.isFinite(given) && given > 0 && given <= timeout.maxSeconds
+        ? given
+        : timeout.defaultSeconds;
     budget += CALLS_PER_RESOURCE * seconds * 1000;
   }
   return Math.min(budget, MAX_TIMER_MS);
