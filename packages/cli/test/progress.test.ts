@@ -295,6 +295,28 @@ describe('waitForDeployment', () => {
     expect(kept.error!.message).not.toContain('restored');
   });
 
+  it('tells a many-line reason once: the journal shown above has it whole, the error its first line', async () => {
+    const reason =
+      'wait ready failed (process): web: container "main" exited with code 3\nlast log lines:\nstarting\ndying';
+    const failed = detail({
+      status: 'failed',
+      reason,
+      finishedAt: '2025-01-31T09:31:05.000Z',
+      journal: [first, entry(4, { step: 'finish', status: 'failed', message: reason })],
+    });
+    const shown = await wait([failed]);
+    expect(shown.stdout).toContain('dying');
+    expect(shown.error!.message.split('\n')).toEqual([
+      'deployment 17 failed: wait ready failed (process): web: container "main" exited with code 3 ' +
+        '(the journal above has the rest)',
+      '  Details: pave deployments get 17 --app shop --env dev',
+    ]);
+
+    // With -o json no journal is printed: the error keeps the whole reason.
+    const scripted = await wait([failed], 'json');
+    expect(scripted.error!.message).toContain('last log lines:\n  starting\n  dying');
+  });
+
   it('stops waiting for a deployment cancelled before it ran, and says so', async () => {
     const cancelled = detail({
       status: 'cancelled',

@@ -308,11 +308,18 @@ export async function routeLines(
 }
 
 /**
- * A deployment finished and failed (or ended before it ran: cancelled, rejected, expired, superseded); its message is the server's reason (and whether Pave restored the old set). */
+ * A deployment finished and failed (or ended before it ran: cancelled, rejected, expired, superseded); its
+ * message is the server's reason (and whether Pave restored the old set). With `journalShown` (the journal was
+ * printed as it came) and the reason whole in one of its entries, only the reason's first line: a failure's
+ * last log lines are not told twice.
+ */
 export class DeploymentFailedError extends Error {
   override name = 'DeploymentFailedError';
-  constructor(readonly deployment: DeploymentDetail) {
-    super(failureMessage(deployment));
+  constructor(
+    readonly deployment: DeploymentDetail,
+    options: { journalShown?: boolean } = {},
+  ) {
+    super(failureMessage(deployment, options.journalShown ?? false));
   }
 }
 
@@ -321,7 +328,7 @@ export class WaitGaveUpError extends Error {
   override name = 'WaitGaveUpError';
 }
 
-function failureMessage(deployment: DeploymentDetail): string {
+function failureMessage(deployment: DeploymentDetail, journalShown: boolean): string {
   const details = `  Details: ${showDeploymentCommand(deployment.appId, deployment.envId, deployment.id)}`;
   switch (deployment.status) {
     case 'rejected':
@@ -346,7 +353,14 @@ function failureMessage(deployment: DeploymentDetail): string {
     );
   }
   const reason = deployment.reason ?? lastFailure(deployment.journal) ?? 'no reason given';
-  const lines = [`deployment ${deployment.id} failed: ${reason.replace(/\r?\n/g, '\n  ')}`];
+  const [firstLine = '', ...rest] = reason.split(/\r?\n/);
+  // The journal printed as it came holds the reason whole when one of its entries (the finish line) does.
+  const toldAbove = journalShown && deployment.journal.some((entry) => entry.message.includes(reason));
+  const told =
+    toldAbove && rest.length
+      ? `${firstLine} (the journal above has the rest)`
+      : [firstLine, ...rest].join('\n  ');
+  const lines = [`deployment ${deployment.id} failed: ${told}`];
   if (deployment.rolledBack) {
     lines.push(
       '  Pave restored the previous successful set (automatic rollback); the failed set is not running.',
@@ -472,7 +486,9 @@ export async function waitForDeployment(
       } else if (detail.status === 'succeeded') {
         output.confirm(succeededLine(detail, colors));
       }
-      if (detail.status !== 'succeeded') throw new DeploymentFailedError(detail);
+      if (detail.status !== 'succeeded') {
+        throw new DeploymentFailedError(detail, { journalShown: !output.forScripts });
+      }
       return detail;
     }
     await pause();
