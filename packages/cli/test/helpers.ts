@@ -130,6 +130,17 @@ export const NO_APP = {
   },
 };
 
+/** `GET /auth/can-i`'s answer for a caller who may create apps (`pave init` asks before it writes a file). */
+export const MAY_CREATE_APPS = {
+  status: 200,
+  body: {
+    allowed: true,
+    action: 'app.create',
+    as: 'alice',
+    reason: 'alice holds member on the organisation',
+  },
+};
+
 /** A deployment as the API lists it: deployment 17 of shop/dev, running, with `fields` over it. */
 export function deployment(fields: Partial<Deployment> = {}): Deployment {
   return {

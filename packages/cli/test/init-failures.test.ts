@@ -121,9 +121,11 @@ const FAILED: DeploymentDetail = {
 function answerInit(
   prepare: string[],
   instance: typeof INSTANCE = INSTANCE,
+  mayCreateApps = true,
 ): (request: Recorded) => { status: number; body?: unknown } {
   return (request) => {
     const { method, url } = request;
+    if (url.startsWith('/api/v1/auth/can-i')) return { status: 200, body: canI(mayCreateApps) };
     if (url.includes('/render')) return { status: 200, body: rendered(prepare) };
     if (url.includes('/instantiate')) return { status: 201, body: instance };
     if (method === 'POST' && url === '/api/v1/apps/orders/envs/dev/deployments') {
@@ -137,6 +139,18 @@ function answerInit(
   };
 }
 
+/** What `GET /auth/can-i?action=app.create` answers for a caller who may (or may not) create apps. */
+function canI(allowed: boolean) {
+  return {
+    allowed,
+    action: 'app.create',
+    as: 'bob',
+    reason: allowed
+      ? 'bob holds member on the organisation'
+      : 'app.create needs admin or member on the organisation',
+  };
+}
+
 /** An io whose git has no user configuration, so the commit is made with Pave's fallback identity. */
 function gitIo() {
   return fakeIo({
@@ -147,6 +161,27 @@ function gitIo() {
 function commitSubject(dir: string): string {
   return execFileSync('git', ['log', '-1', '--format=%s'], { cwd: dir, encoding: 'utf8' }).trim();
 }
+
+describe('pave init for someone who may not create apps', () => {
+  it('is refused before it writes a file, as its dry run is, naming the permission', async () => {
+    const server = await fakeServer(answerInit([], INSTANCE, false));
+    const dir = join(temporaryDir(), 'orders');
+    for (const dryRun of [['--dry-run'], []]) {
+      const io = gitIo();
+      expect(
+        await runCli(cliArgs(server.url, 'init', 'node-http', dir, '--set', 'API_KEY=x', ...dryRun), io),
+      ).toBe(1);
+      expect(io.stderr.text).toBe(
+        'pave: error: pave init makes the app orders, and you may not create apps: app.create needs admin or ' +
+          'member on the organisation; ask an admin for such a role (`pave auth can-i app.create` tells you ' +
+          'when you may)\n',
+      );
+      expect(io.stdout.text).toBe('');
+    }
+    expect(existsSync(dir)).toBe(false);
+    expect(server.requests.some((r) => r.url.includes('/instantiate'))).toBe(false);
+  });
+});
 
 describe('pave init stopped after the app was created', () => {
   it('says what exists and how to finish or undo it when a prepare command fails', async () => {

@@ -5,7 +5,7 @@ import type { TemplateParameters } from '@pave/core';
 import { runCli } from '../src/program.ts';
 import { coerceAnswer, initPlan, parseSetFlags } from '../src/commands/init.ts';
 import { templateTimeLimit } from '../src/commands/up.ts';
-import { NO_APP, cliArgs, fakeIo, fakeServer, temporaryDir } from './helpers.ts';
+import { MAY_CREATE_APPS, NO_APP, cliArgs, fakeIo, fakeServer, temporaryDir } from './helpers.ts';
 
 const PARAMETERS: TemplateParameters = {
   type: 'object',
@@ -91,6 +91,7 @@ describe('pave init --dry-run', () => {
 
   it('asks the server to check the answers, then writes nothing', async () => {
     const server = await fakeServer((request) => {
+      if (request.url.startsWith('/api/v1/auth/can-i')) return MAY_CREATE_APPS;
       if (request.url.startsWith('/api/v1/apps/')) return NO_APP;
       return request.url.includes('/render')
         ? { status: 200, body: RENDERED }
@@ -106,6 +107,7 @@ describe('pave init --dry-run', () => {
     expect(server.requests.map((r) => [r.method, r.url, r.body])).toEqual([
       ['GET', '/api/v1/templates/node-http', undefined],
       ['POST', '/api/v1/templates/node-http/render?version=2', { answers: { port: 8080, name: 'orders' } }],
+      ['GET', '/api/v1/auth/can-i?action=app.create', undefined],
       ['GET', '/api/v1/apps/orders', undefined],
     ]);
     expect(io.stdout.text).toContain('Would write 1 files to');
@@ -114,6 +116,7 @@ describe('pave init --dry-run', () => {
 
   it('refuses a missing secret value and a non-empty directory before writing anything', async () => {
     const server = await fakeServer((request) => {
+      if (request.url.startsWith('/api/v1/auth/can-i')) return MAY_CREATE_APPS;
       if (request.url.startsWith('/api/v1/apps/')) return NO_APP;
       return request.url.includes('/render')
         ? { status: 200, body: RENDERED }
@@ -136,6 +139,7 @@ describe('pave init --dry-run', () => {
   it('says what exists and how to finish or undo it when creating the app fails after the files were written', async () => {
     const server = await fakeServer((request) => {
       if (request.url.includes('/render')) return { status: 200, body: RENDERED };
+      if (request.url.startsWith('/api/v1/auth/can-i')) return MAY_CREATE_APPS;
       if (request.url.startsWith('/api/v1/apps/')) return NO_APP;
       if (request.url.includes('/instantiate')) {
         return {
@@ -169,9 +173,12 @@ describe('pave init --dry-run', () => {
   });
 
   it('refuses an app id that is taken before writing anything', async () => {
-    const server = await fakeServer((request) =>
-      request.url.includes('/render') ? { status: 200, body: RENDERED } : { status: 200, body: TEMPLATE },
-    );
+    const server = await fakeServer((request) => {
+      if (request.url.startsWith('/api/v1/auth/can-i')) return MAY_CREATE_APPS;
+      return request.url.includes('/render')
+        ? { status: 200, body: RENDERED }
+        : { status: 200, body: TEMPLATE };
+    });
     const dir = join(temporaryDir(), 'orders');
     const io = fakeIo();
     expect(await runCli(cliArgs(server.url, 'init', 'node-http', dir, '--set', 'API_KEY=x'), io)).toBe(2);

@@ -428,6 +428,7 @@ export function registerInitCommand(program: Command, io: CliIo): void {
             '(files of the template replace files of the same name)',
         );
       }
+      await refuseUnlessMayCreateApps(client, rendered.setup.app);
       if (await appExists(client, rendered.setup.app)) {
         throw new CliUsageError(
           `app ${rendered.setup.app} already exists; choose another name (--set name=…), or delete it first ` +
@@ -564,6 +565,19 @@ function nextStep(rendered: RenderedTemplate, shown: string, deployed: string | 
 }
 
 /** Whether the caller can see an app with this id (an app they may not see is found out when it is created). */
+/**
+ * Refuses (before anything is written, in a dry run too) when the caller may not create apps, which the
+ * template's instantiation needs: the server would refuse it after the files were written and committed.
+ */
+async function refuseUnlessMayCreateApps(client: PaveClient, app: string): Promise<void> {
+  const answer = await client.canI({ action: 'app.create' });
+  if (answer.allowed) return;
+  throw new Error(
+    `pave init makes the app ${app}, and you may not create apps: ${answer.reason}; ask an admin for such a ` +
+      'role (`pave auth can-i app.create` tells you when you may)',
+  );
+}
+
 async function appExists(client: PaveClient, app: string): Promise<boolean> {
   try {
     await client.getApp(app);
