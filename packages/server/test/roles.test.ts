@@ -107,6 +107,25 @@ describe.each(storeEngines)('roles, teams and scoped tokens through the API on %
     expect(reveal.json().detail).toContain('values.reveal');
   });
 
+  it('answers can-i for app-level actions as the server decides them: they reach every restricted environment', async () => {
+    // shop has a production environment: app-level values are its defaults, deleting shop deletes it.
+    await fresh();
+    for (const [token, query, denied] of [
+      [tokens.dave!, 'action=values.reveal&app=shop', 'GET /apps/shop/values?reveal=true'],
+      [tokens.dave!, 'action=values.write&app=shop', 'PATCH /apps/shop/values'],
+      [tokens.olivia!, 'action=app.delete&app=shop', 'DELETE /apps/shop'],
+    ] as const) {
+      const answer = await canI(token, query);
+      expect(answer, query).toMatchObject({ allowed: false });
+      expect(answer.reason, query).toContain('deployer on environment type production');
+      const [method, url] = denied.split(' ') as [string, string];
+      const refused = await call(token, method, url, method === 'PATCH' ? { set: { A: 'b' } } : undefined);
+      expect(refused.statusCode, denied).toBe(403);
+    }
+    // What needs no restricted type stays allowed.
+    expect(await canI(tokens.dave!, 'action=values.read&app=shop')).toMatchObject({ allowed: true });
+  });
+
   it('answers can-i for another user only to admins, and says what is missing', async () => {
     const forVera = await canI(adminToken, 'action=deployment.create&app=shop&env=prod&as=vera');
     expect(forVera.allowed).toBe(false);

@@ -147,6 +147,28 @@ export async function onEveryRestrictedType(
 }
 
 /**
+ * The app-level actions that reach every environment of the app, and the permission each then needs on every
+ * restricted type among them: app-level values are the defaults of every environment (changing or revealing
+ * them), and deleting an app deletes its environments. The routes of these actions and `pave auth can-i` both
+ * check them through appWideChecks.
+ */
+const APP_WIDE_REACH: Partial<Record<Permission, Permission>> = {
+  'values.write': 'values.write',
+  'values.reveal': 'values.reveal',
+  'app.delete': 'env.delete',
+};
+
+/** What `permission` on the whole of `app` (no environment named) needs besides the app role; see APP_WIDE_REACH. */
+export async function appWideChecks(
+  db: Executor,
+  app: string,
+  permission: Permission,
+): Promise<AccessCheck[]> {
+  const reach = APP_WIDE_REACH[permission];
+  return reach ? onEveryRestrictedType(db, app, reach) : [];
+}
+
+/**
  * What creating an environment reaches besides the app: the new environment's type, and (for a clone) the
  * source environment, which is read and whose data may be copied. Body fields are read defensively: the
  * checks run before the body is validated, and a missing or malformed field adds no check (validation

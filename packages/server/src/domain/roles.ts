@@ -15,7 +15,14 @@ import { isUniqueViolation, lockRow, type Executor, type Store } from '../store/
 import { recordAudit } from './audit.ts';
 import { recordEvent } from './events.ts';
 import { now, type Actor, type RequestContext } from './context.ts';
-import { authorize, decideFor, environmentAccess, loadGrants } from './access.ts';
+import {
+  appWideChecks,
+  authorize,
+  decideFor,
+  environmentAccess,
+  loadGrants,
+  type AccessCheck,
+} from './access.ts';
 import { keepingAnOrgAdmin } from './users.ts';
 
 interface ResolvedGrant {
@@ -340,13 +347,20 @@ export async function canI(
     };
   }
   const target: AccessTarget = {};
+  // What the action's route checks besides its own permission: on a whole app, every restricted type it reaches.
+  let further: AccessCheck[] = [];
   if (query.app) {
     target.app = query.app;
     if (query.env) {
       const access = await environmentAccess(db, query.app, query.env);
       if (access) Object.assign(target, access);
+    } else {
+      further = await appWideChecks(db, query.app, query.action);
     }
   }
   const decision = decideFor(subject, query.action, target);
-  return { ...decision, action: query.action, as: subject.username };
+  const refusal = decision.allowed
+    ? further.map((check) => decideFor(subject, check.permission, check.target)).find((d) => !d.allowed)
+    : undefined;
+  return { ...(refusal ?? decision), action: query.action, as: subject.username };
 }

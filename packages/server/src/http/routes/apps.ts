@@ -1,7 +1,7 @@
 import { App, AppDetail, AppListQuery, AppPage, AppParams, CreateAppBody, DeleteAppQuery } from '@pave/core';
 import type { ApiServer } from '../app.ts';
 import { noContent } from '../responses.ts';
-import { appsActorSees, onEveryRestrictedType } from '../../domain/access.ts';
+import { appWideChecks, appsActorSees } from '../../domain/access.ts';
 import type { Store } from '../../store/index.ts';
 import { createApp, deleteApp, getApp, listApps } from '../../domain/apps.ts';
 import { deleteEnvironment, listEnvironments, type EnvironmentTeardown } from '../../domain/environments.ts';
@@ -54,7 +54,7 @@ export function appRoutes(api: ApiServer, store: Store, teardown?: EnvironmentTe
         permission: 'app.delete',
         // Deleting an app deletes its environments, restricted ones included.
         access: async (request) =>
-          onEveryRestrictedType(store.db, (request.params as { app: string }).app, 'env.delete'),
+          appWideChecks(store.db, (request.params as { app: string }).app, 'app.delete'),
       },
       schema: {
         tags: ['apps'],

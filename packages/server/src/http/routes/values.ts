@@ -26,7 +26,7 @@ import {
   valuesHistory,
 } from '../../domain/values.ts';
 import { recordAudit } from '../../domain/audit.ts';
-import { onEveryRestrictedType, type AccessCheck } from '../../domain/access.ts';
+import { appWideChecks, type AccessCheck } from '../../domain/access.ts';
 import type { FastifyRequest } from 'fastify';
 
 /** What the values routes need. */
@@ -48,7 +48,7 @@ export function valuesRoutes(api: ApiServer, deps: ValuesRouteDeps): void {
     const appLevelWrite =
       scope === 'app'
         ? async (request: FastifyRequest) =>
-            onEveryRestrictedType(store.db, (request.params as { app: string }).app, 'values.write')
+            appWideChecks(store.db, (request.params as { app: string }).app, 'values.write')
         : undefined;
     api.get(
       base,
@@ -60,9 +60,7 @@ export function valuesRoutes(api: ApiServer, deps: ValuesRouteDeps): void {
             if ((request.query as { reveal?: unknown }).reveal !== 'true') return [];
             const { app } = request.params as { app: string };
             const own: AccessCheck = { permission: 'values.reveal', target: request.accessTarget };
-            return scope === 'env'
-              ? [own]
-              : [own, ...(await onEveryRestrictedType(store.db, app, 'values.reveal'))];
+            return scope === 'env' ? [own] : [own, ...(await appWideChecks(store.db, app, 'values.reveal'))];
           },
         },
         schema: {
