@@ -26,6 +26,32 @@ describe('pave validate of several files', () => {
   });
 });
 
+describe('pave validate of a probe of a port that is not a service port', () => {
+  it('refuses it offline at the port, which no deployment could render, and accepts a declared one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pave-validate-probe-'));
+    try {
+      const file = join(dir, 'score.yaml');
+      const score = (port: number) =>
+        'apiVersion: score.dev/v1b1\nmetadata:\n  name: api\ncontainers:\n  main:\n    image: busybox\n' +
+        `    readinessProbe:\n      httpGet:\n        path: /healthz\n        port: ${port}\n` +
+        'service:\n  ports:\n    web:\n      port: 80\n      targetPort: 3000\n';
+      writeFileSync(file, score(8080));
+      const refused = await runPave(['validate', '-f', file], {});
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(
+        `${file}:10:15: containers.main.readinessProbe.httpGet.port: port 8080 is not a port of service.ports; ` +
+          'declare it there so Pave can map it to a host port, or probe a declared one (workload "api" declares ' +
+          'web: port 80, targetPort 3000)\n',
+      );
+      writeFileSync(file, score(3000));
+      const accepted = await runPave(['validate', '-f', file], {});
+      expect(accepted.stdout).toBe('1 file valid\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('a --server URL with a password', () => {
   it('never prints the password, whether the server cannot be reached or no token is known for it', async () => {
     const server = 'http://ops:hunter2pw@127.0.0.1:9';

@@ -10,7 +10,7 @@ import { fakeIo, temporaryDir } from './helpers.ts';
 // A probe of a port that is not in service.ports cannot be rendered: `pave validate` and `pave deploy --plan`
 // say so before anything is deployed, as the deployment's render would, and `pave deploy` says it once.
 
-// The container `main` is on line 5, column 3.
+// The probe's port is on line 11, column 15.
 const SCORE = `apiVersion: score.dev/v1b1
 metadata:
   name: api
@@ -61,7 +61,7 @@ describe.each(storeEngines)('a readiness probe of a port service.ports lacks, on
     return file;
   };
   const problemLine = (file: string) =>
-    `${file}:5:3: containers.main.readinessProbe.httpGet.port: ${RENDER_SAYS}`;
+    `${file}:11:15: containers.main.readinessProbe.httpGet.port: ${RENDER_SAYS}`;
   const deploymentsOf = async (env: string) =>
     (await api.call('GET', `/apps/shop/envs/${env}/deployments`)).json().items as unknown[];
 
@@ -90,7 +90,7 @@ describe.each(storeEngines)('a readiness probe of a port service.ports lacks, on
     );
   });
 
-  it('is refused by pave validate, alone and with --app and --env, at the container', async () => {
+  it('is refused by pave validate, alone and with --app and --env, at the port', async () => {
     const file = scoreFile();
     for (const args of [[], ['--app', 'shop', '--env', 'dev']]) {
       expect(await pave('validate', '-f', file, ...args)).toEqual({

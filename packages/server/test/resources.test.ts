@@ -276,11 +276,12 @@ describe.each(storeEngines)('resource definitions and resources API on %s', (eng
     let planned = 0;
     const plannedSamples = new Set<string>();
     for (const sample of samples) {
-      const { workload } = parseScore(readFileSync(join(SAMPLES_DIR, sample), 'utf8'), sample);
+      const text = readFileSync(join(SAMPLES_DIR, sample), 'utf8');
+      const { workload } = parseScore(text, sample);
       if (!workload) continue;
       const types = Object.values((workload as ScoreWorkload).resources ?? {}).map((r) => r.type);
       if (types.length === 0 || !types.every((type) => PLANNABLE.has(type))) continue;
-      // service-port needs the workload it names: plan the sample beside a stand-in for it.
+      // service-port needs the workload it names, with the port it names: plan the sample beside a stand-in.
       const others = Object.values(workload.resources ?? {})
         .filter((r) => r.type === 'service-port' && typeof r.params?.workload === 'string')
         .map((r) => ({
@@ -288,10 +289,23 @@ describe.each(storeEngines)('resource definitions and resources API on %s', (eng
             apiVersion: 'score.dev/v1b1',
             metadata: { name: String(r.params!.workload) },
             containers: { main: { image: 'busybox' } },
+            service: {
+              ports: { [typeof r.params?.port === 'string' ? r.params.port : 'web']: { port: 8080 } },
+            },
           },
           dir: '/tmp',
         }))
         .filter((other) => other.spec.metadata.name !== workload.metadata.name);
+      // The values its environment resources' placeholders name, which the plan checks as the render would.
+      const keys = Object.entries(workload.resources ?? {})
+        .filter(([, r]) => r.type === 'environment')
+        .flatMap(([name]) => [...text.matchAll(new RegExp(`\\$\\{resources\\.${name}\\.(\\w+)\\}`, 'gu'))])
+        .map((match) => match[1]!);
+      if (keys.length > 0) {
+        const set = Object.fromEntries(keys.map((key) => [key, { value: 'set' }]));
+        const patched = await call('PATCH', '/apps/shop/envs/dev/values', { set });
+        expect(patched.statusCode, patched.body).toBe(200);
+      }
       const response = await call('POST', '/apps/shop/envs/dev/deployments', {
         workloads: [{ spec: workload, dir: '/tmp' }, ...others],
         plan: true,

@@ -411,8 +411,8 @@ export function pruneFields(options: PruneOptions): Pick<CreateDeploymentBody, '
  * directory of the Score file; its name in that directory, and its manifests' files relative to that
  * directory, so that the deployment set is the same however the paths were typed and wherever from) and
  * every problem found in any file, one line each, naming the files as given:
- * `file:line:column: path: message` from validation and for a probe of a port the server's render could not
- * map (see probePortsOutsideService), `file: path: message` for a source that cannot be read, and two files
+ * `file:line:column: path: message` from validation (a probe of a port the server's render could not map
+ * included, see checkScoreProbePorts), `file: path: message` for a source that cannot be read, and two files
  * defining one workload. `manifestDirs[i]`, when given, is the `--manifests` directory of
  * `files[i]`: its Kubernetes manifests go with that workload (see readManifestsDir), and their problems are
  * listed too. Relative paths are resolved against `cwd`; `-` is read with `checks.readStdin` (as
@@ -427,20 +427,15 @@ export async function loadScoreFiles(
 ): Promise<{ workloads: WorkloadSource[]; problems: string[] }> {
   if (files.length === 0) return { workloads: [], problems: [] };
   const texts = await readScoreFiles(files, cwd, checks.readStdin ?? noStdin);
-  const { parseScore, formatScoreProblem, mappingKeyPositions } = await import('../score.ts');
-  const { probePortsOutsideService } = await import('./validate.ts');
+  const { parseScore, formatScoreProblem } = await import('../score.ts');
   const problems: string[] = [];
   const workloads: WorkloadSource[] = [];
   const seen = new Map<string, string>();
   for (const [index, { file, path, text }] of texts.entries()) {
-    const parsed = parseScore(text, file, checks);
+    // `renderable`: also what the server's render would refuse after the deployment was queued.
+    const parsed = parseScore(text, file, { ...checks, renderable: true });
     problems.push(...parsed.problems.map(formatScoreProblem));
     if (!parsed.workload) continue;
-    // What the server's render would refuse after the deployment was queued (and `--plan` would not foresee).
-    const unmapped = probePortsOutsideService(file, parsed.workload, () =>
-      mappingKeyPositions(text, 'containers'),
-    );
-    problems.push(...unmapped.map(formatScoreProblem));
     const name = parsed.workload.metadata.name;
     const earlier = seen.get(name);
     if (earlier !== undefined) {

@@ -81,7 +81,8 @@ export function registerValidateCommand(program: Command, io: CliIo): void {
       const report: ValidateReport = {
         ...(target ? { target } : {}),
         files: texts.map(({ file, text }) => {
-          const { problems, workload } = parseScore(text, file);
+          // With Pave's own rule: a probe of a port that is not a service port, which no deployment can render.
+          const { problems, workload } = parseScore(text, file, { renderable: true });
           const name = workload?.metadata.name;
           const earlier = name === undefined ? undefined : seen.get(name);
           if (name !== undefined && earlier !== undefined) {
@@ -107,12 +108,8 @@ export function registerValidateCommand(program: Command, io: CliIo): void {
                 onProcess,
               )
             : [];
-          // Refused by the server's render on every runtime, so an error with or without --app/--env.
-          const unmapped = workload
-            ? probePortsOutsideService(file, workload, () => mappingKeyPositions(text, 'containers'))
-            : [];
           // Only the process runtime needs a command; without --app/--env the runtime is not known.
-          const errors = [...unmapped, ...(onProcess ? commandless : [])];
+          const errors = onProcess ? commandless : [];
           const warnings = target === undefined ? commandless : [];
           return {
             file,
@@ -302,48 +299,6 @@ async function environmentTarget(
     }
     throw error;
   }
-}
-
-/**
- * One problem for each readiness or liveness probe of `workload` whose `httpGet.port` is not a port of its
- * `service.ports` (by `targetPort`, then `port`), at its container's key in `file` (`containerPositions()`, by
- * container name). The server's render refuses such a probe on every runtime, since it maps a probe's port to
- * the host port of a service port, so a deployment of it fails after it was queued: this finds it before, in the
- * words of that render, naming the ports the workload does declare. Empty when every probed port is declared.
- */
-export function probePortsOutsideService(
-  file: string,
-  workload: ScoreWorkload,
-  containerPositions: () => Map<string, { line: number; column: number }>,
-): ScoreProblem[] {
-  const ports = Object.entries(workload.service?.ports ?? {}).sort(([a], [b]) => a.localeCompare(b));
-  const declared = (port: number) =>
-    ports.some(([, service]) => (service.targetPort ?? service.port) === port || service.port === port);
-  const unmapped = Object.entries(workload.containers).flatMap(([name, container]) =>
-    (['readinessProbe', 'livenessProbe'] as const).flatMap((probe) => {
-      const port = container[probe]?.httpGet?.port;
-      return port === undefined || declared(port) ? [] : [{ name, probe, port }];
-    }),
-  );
-  if (unmapped.length === 0) return [];
-  const positions = containerPositions();
-  const has = ports.length
-    ? ports
-        .map(([name, service]) =>
-          service.targetPort === undefined || service.targetPort === service.port
-            ? `${name}: port ${service.port}`
-            : `${name}: port ${service.port}, targetPort ${service.targetPort}`,
-        )
-        .join('; ')
-    : 'none';
-  return unmapped.map(({ name, probe, port }) => ({
-    file,
-    ...(positions.get(name) ?? { line: 1, column: 1 }),
-    path: `containers.${name}.${probe}.httpGet.port`,
-    message:
-      `port ${port} is not a port of service.ports; declare it there so Pave can map it to a host port, or ` +
-      `probe a declared one (workload "${workload.metadata.name}" declares ${has})`,
-  }));
 }
 
 /**

@@ -1,3 +1,4 @@
 export * from './schema.ts';
 export * from './parse.ts';
 export * from './placeholders.ts';
+export * from './probes.ts';

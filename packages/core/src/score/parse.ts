@@ -2,6 +2,7 @@ import { LineCounter, YAMLParseError, isAlias, isMap, isScalar, isSeq, parseAllD
 import type { Document, Node, ParsedNode } from 'yaml';
 import type { z } from 'zod';
 import { checkScorePlaceholders, type PlaceholderCheckOptions } from './placeholders.ts';
+import { checkScoreProbePorts } from './probes.ts';
 import { ScoreWorkload } from './schema.ts';
 import { MAX_NESTING_DEPTH, firstTooDeepValue, tooDeepMessage } from '../nesting.ts';
 
@@ -23,8 +24,21 @@ export interface ScoreProblem {
 export interface ScoreParseResult {
   /** The workload, present exactly when `problems` is empty. */
   workload?: ScoreWorkload;
-  /** Every problem found, sorted by position: YAML syntax, schema and placeholder problems together. */
+  /**
+   * Every problem found, sorted by position: YAML syntax, schema, placeholder and (with `renderable`) probe
+   * port problems together.
+   */
   problems: ScoreProblem[];
+}
+
+/** What else {@link parseScore} checks besides the Score specification. */
+export interface ScoreCheckOptions extends PlaceholderCheckOptions {
+  /**
+   * Also refuse what is valid Score but no Pave deployment can render, on any runtime: a probe of a port that
+   * is not a service port (see checkScoreProbePorts). What `pave validate` and `pave deploy` check; Score files
+   * written for other platforms may do it (the official samples do), so it is not part of validity.
+   */
+  renderable?: boolean;
 }
 
 /** The path printed for problems with the document as a whole. */
@@ -32,15 +46,6 @@ export const ROOT_PATH = '(root)';
 
 type PathSegment = string | number;
 
-/**
- * Parses and validates the text of a Score file (`apiVersion: score.dev/v1b1`). Every problem is reported at
- * once with the line and column of the node it concerns: YAML syntax errors, a second YAML document, schema
- * violations (for a missing key: the mapping that lacks it; for an unknown key: the key itself), and
- * placeholders that name an undeclared resource, a missing metadata key or an unknown root. Schema checks are
- * skipped while the YAML structure is broken (anything worse than a duplicate key), since they would mostly
- * restate the syntax error. `file` only labels the problems. Never throws for bad input: the result's
- * `workload` is set only when there are no problems.
- */
 /**
  * A parse error for each key of a mapping that repeats an earlier key of it (scalar keys, compared by value as
  * the YAML parser does; merge keys `<<` may repeat), as the parser reports them when it checks keys itself.
@@ -63,11 +68,17 @@ function duplicateKeyErrors(document: Document.Parsed): YAMLParseError[] {
   return errors;
 }
 
-export function parseScore(
-  text: string,
-  file: string,
-  options: PlaceholderCheckOptions = {},
-): ScoreParseResult {
+/**
+ * Parses and validates the text of a Score file (`apiVersion: score.dev/v1b1`). Every problem is reported at
+ * once with the line and column of the node it concerns: YAML syntax errors, a second YAML document, schema
+ * violations (for a missing key: the mapping that lacks it; for an unknown key: the key itself),
+ * placeholders that name an undeclared resource, a missing metadata key or an unknown root, and with
+ * `options.renderable` probes of a port that is not a service port, at the port. Schema checks are
+ * skipped while the YAML structure is broken (anything worse than a duplicate key), since they would mostly
+ * restate the syntax error. `file` only labels the problems. Never throws for bad input: the result's
+ * `workload` is set only when there are no problems.
+ */
+export function parseScore(text: string, file: string, options: ScoreCheckOptions = {}): ScoreParseResult {
   const lineCounter = new LineCounter();
   let documents: ReturnType<typeof parseAllDocuments<ParsedNode>>;
   try {
@@ -157,6 +168,12 @@ export function parseScore(
   for (const problem of checkScorePlaceholders(data, options)) {
     const position = locator.locateInString(problem.path, problem.offset, problem.length);
     add(position, problem.path, problem.message);
+  }
+  // Pave's own rule, on a valid spec: at the port, which is where the fix goes (or in service.ports).
+  if (parsed.success && options.renderable) {
+    for (const problem of checkScoreProbePorts(parsed.data)) {
+      add(locator.locate(problem.path, 'value'), problem.path, problem.message);
+    }
   }
 
   const sorted = sortProblems(problems);

@@ -2,7 +2,10 @@ import { createServer } from 'node:net';
 import { posix } from 'node:path';
 import {
   InputError,
+  checkScoreProbePorts,
+  formatScorePath,
   manifestSource,
+  probedServicePort,
   substitutePlaceholders,
   type FieldProblem,
   type ScoreContainer,
@@ -21,6 +24,7 @@ import type {
 import { isUniqueViolation, type Executor } from '../../store/index.ts';
 import { hashOf } from '../canonical-json.ts';
 import { profilesForEnvironment } from '../profiles.ts';
+import { latestValuesVersion, valuesContent } from '../values.ts';
 import type { SetWorkloads } from './sets.ts';
 
 /**
@@ -51,6 +55,13 @@ export interface RenderTarget {
    * does not restart their workloads. Default false.
    */
   withProfiles?: boolean;
+  /**
+   * Only check that the set renders, as a plan does before anything is provisioned (see checkSetRenders): no
+   * host port is allocated (a port without one renders as host port 0), and a resource that `resources` lacks
+   * and Pave does not resolve itself counts as provisioned by the deployment, with outputs only its driver knows
+   * (any output of it resolves). Default false.
+   */
+  dryRun?: boolean;
 }
 
 /**
@@ -81,14 +92,23 @@ export async function renderSet(
       target.values ?? {},
       target.resources?.get(name),
       target.serviceAddress,
+      target.dryRun === true,
     );
     const workloadPorts = ports.get(name) ?? [];
+    // Name the Score file when the client sent it, so people know where to look.
+    const file = source.file ? `${source.file}: ` : '';
+    // `pave validate` and `pave deploy` refuse these beforehand; a client of the API may not have.
+    for (const problem of checkScoreProbePorts(source.spec)) {
+      problems.push({
+        path: `${file}workloads.${name}.${formatScorePath(problem.path)}`,
+        message: problem.message,
+      });
+    }
     const containers: RenderedContainer[] = [];
     for (const [containerName, container] of Object.entries(source.spec.containers).sort(([a], [b]) =>
       a.localeCompare(b),
     )) {
-      // Name the Score file when the client sent it, so people know where to look.
-      const where = `${source.file ? `${source.file}: ` : ''}workloads.${name}.containers.${containerName}`;
+      const where = `${file}workloads.${name}.containers.${containerName}`;
       const expand = (text: string, path: string) => {
         try {
           return substitutePlaceholders(text, (parts) => resolvePlaceholder(parts, source.spec, outputs));
@@ -109,20 +129,8 @@ export async function renderSet(
         ),
         files: renderFiles(container, expand, where, problems),
         workingDir: source.dir,
-        ...probe(
-          'readinessProbe',
-          container.readinessProbe,
-          { workload: name, ports: workloadPorts },
-          `${where}.readinessProbe`,
-          problems,
-        ),
-        ...probe(
-          'livenessProbe',
-          container.livenessProbe,
-          { workload: name, ports: workloadPorts },
-          `${where}.livenessProbe`,
-          problems,
-        ),
+        ...probe('readinessProbe', container.readinessProbe, source.spec, workloadPorts),
+        ...probe('livenessProbe', container.livenessProbe, source.spec, workloadPorts),
         ...renderVolumes(container, source.spec, expand, where, problems),
         ...(container.resources ? { resources: container.resources } : {}),
       });
@@ -159,6 +167,26 @@ export async function renderSet(
     throw new InputError(`the deployment set cannot be rendered for ${target.app}/${target.env}`, problems);
   }
   return rendered;
+}
+
+/**
+ * Refuses a set the deployment's render would refuse, with the same InputError (every problem), checked in a
+ * dry run of renderSet: what a plan (`plan: true`) checks, so that it does not say yes to a set whose deployment
+ * would fail after it was queued. Nothing is allocated or provisioned and no runtime is asked: a resource not
+ * provisioned yet may have any output, and the environment's values are those of values version
+ * `valuesVersion` (default: the newest, which a deployment pins when it starts), of which only the keys are read.
+ */
+export async function checkSetRenders(
+  db: Executor,
+  target: { app: string; env: string; valuesVersion?: number | null | undefined },
+  workloads: SetWorkloads,
+): Promise<void> {
+  const { app, env } = target;
+  const version =
+    target.valuesVersion !== undefined ? target.valuesVersion : await latestValuesVersion(db, app, env);
+  const content = version === null ? {} : await valuesContent(db, app, env, version);
+  const values = Object.fromEntries(Object.keys(content).map((key) => [key, '']));
+  await renderSet(db, { app, env, deploymentId: 'plan', values, dryRun: true }, workloads);
 }
 
 function renderFiles(
@@ -250,47 +278,32 @@ function renderVolumes(
 }
 
 /**
- * A probe with its httpGet port mapped to the host port of the service port it names (by targetPort, then
- * port); a problem at `where` when it names none (`pave validate` and `pave deploy` find the same beforehand).
+ * A probe with its httpGet port mapped to the host port of the service port it names (see probedServicePort);
+ * without httpGet when it names none, which checkScoreProbePorts reports.
  */
 function probe(
   key: 'readinessProbe' | 'livenessProbe',
   spec: ScoreContainerProbe | undefined,
-  { workload, ports }: { workload: string; ports: RenderedPort[] },
-  where: string,
-  problems: FieldProblem[],
+  workload: ScoreWorkload,
+  ports: RenderedPort[],
 ): Partial<Record<typeof key, RenderedProbe>> {
   if (!spec) return {};
   const rendered: RenderedProbe = {};
   if (spec.exec) rendered.exec = { command: spec.exec.command };
   if (spec.httpGet) {
     const { port, ...rest } = spec.httpGet;
-    const served = ports.find((p) => p.targetPort === port) ?? ports.find((p) => p.port === port);
-    if (!served) {
-      const declared = ports.length
-        ? ports
-            .map((p) =>
-              p.targetPort === p.port
-                ? `${p.name}: port ${p.port}`
-                : `${p.name}: port ${p.port}, targetPort ${p.targetPort}`,
-            )
-            .join('; ')
-        : 'none';
-      problems.push({
-        path: `${where}.httpGet.port`,
-        message:
-          `port ${port} is not a port of service.ports; declare it there so Pave can map it to a host port, ` +
-          `or probe a declared one (workload "${workload}" declares ${declared})`,
-      });
-    } else {
-      rendered.httpGet = { ...rest, port: served.hostPort };
-    }
+    const name = probedServicePort(workload.service, port);
+    const served = ports.find((p) => p.name === name);
+    if (served) rendered.httpGet = { ...rest, port: served.hostPort };
   }
   return { [key]: rendered };
 }
 
-/** Outputs of the workload's resources, by resource name. */
-type ResourceOutputs = Map<string, { type: string; values: Record<string, string> }>;
+/**
+ * Outputs of the workload's resources, by resource name. `unknown`: a resource a dry run takes to be provisioned
+ * later, whose outputs only its driver knows; any output of it resolves, to an empty string.
+ */
+type ResourceOutputs = Map<string, { type: string; values: Record<string, string>; unknown?: true }>;
 
 /** The resource types this version of Pave provisions, with what each outputs. */
 function resolveResources(
@@ -301,6 +314,7 @@ function resolveResources(
   values: Record<string, string>,
   provisioned: Map<string, { type: string; values: Record<string, string> }> | undefined,
   serviceAddress: RenderTarget['serviceAddress'],
+  dryRun: boolean,
 ): ResourceOutputs {
   const outputs: ResourceOutputs = new Map();
   for (const [name, resource] of Object.entries(spec.resources ?? {})) {
@@ -347,6 +361,11 @@ function resolveResources(
       });
       continue;
     }
+    if (dryRun) {
+      // The plan has found a definition that provisions it, or refused the set (planResources).
+      outputs.set(name, { type: resource.type, values: {}, unknown: true });
+      continue;
+    }
     problems.push({
       path: `${path}.type`,
       message:
@@ -372,6 +391,7 @@ function resolvePlaceholder(parts: string[], spec: ScoreWorkload, outputs: Resou
     const provided = outputs.get(resource);
     if (!provided) throw new Error(`\${${parts.join('.')}}: resource "${resource}" has no outputs`);
     const { type, values } = provided;
+    if (provided.unknown) return '';
     const value = Object.hasOwn(values, output) ? values[output] : undefined;
     if (value === undefined) {
       const known = Object.keys(values).sort().join(', ') || 'none';
@@ -388,7 +408,7 @@ function resolvePlaceholder(parts: string[], spec: ScoreWorkload, outputs: Resou
   );
 }
 
-/** The host ports of one workload, allocated on first use and stable afterwards. */
+/** The host ports of one workload, allocated on first use (not in a dry run) and stable afterwards. */
 async function allocatePorts(
   db: Executor,
   target: RenderTarget,
@@ -407,7 +427,8 @@ async function allocatePorts(
   const byName = new Map(existing.map((row) => [row.port_name, Number(row.host_port)]));
   const result: RenderedPort[] = [];
   for (const [name, port] of declared) {
-    let hostPort = byName.get(name);
+    // A dry run takes no port: one not allocated yet renders as 0, which no check looks at.
+    let hostPort = byName.get(name) ?? (target.dryRun ? 0 : undefined);
     for (let attempt = 0; hostPort === undefined && attempt < 50; attempt++) {
       const candidate =
         HOST_PORT_RANGE.from + Math.floor(Math.random() * (HOST_PORT_RANGE.to - HOST_PORT_RANGE.from));

@@ -21,6 +21,7 @@ import { driverContext, type LevelLogger } from './orchestrator.ts';
 import { DEFAULT_TIMEOUT_SECONDS, toDeployment, type DeploymentRequest } from './records.ts';
 import { loadSet, saveSet, type SetWorkloads } from './sets.ts';
 import { unrenderableManifests, unrunnable } from './runnable.ts';
+import { checkSetRenders } from './render.ts';
 import { artifactToDeploy } from '../artifacts.ts';
 import { enforcePolicies, recordPolicyOutcome } from '../policies.ts';
 import { approvalRequired, requestApproval, supersedePending } from './approvals.ts';
@@ -187,7 +188,8 @@ export interface DeploymentPlanning {
 export const PLAN_TIMEOUT_MS = 30_000;
 
 /**
- * Queues a deployment of an environment, or with `plan: true` only says what it would change. Deploys
+ * Queues a deployment of an environment, or with `plan: true` only says what it would change, refusing (as
+ * InputError) what the deployment's render would refuse, see checkSetRenders. Deploys
  * replace the named workloads and keep the others; `fromEnv` promotes another environment's current set;
  * `fromDeployment` redeploys an earlier deployment's set. ConflictError when the resources would end in a
  * state Pave refuses (see planResources), e.g. a stateful resource replaced without `allowDataLoss`.
@@ -342,6 +344,8 @@ export async function createDeployment(
     overrides: body.overridePolicies,
   });
   if (body.plan) {
+    // What the deployment checks only when it renders, after it was queued and its resources provisioned.
+    await checkSetRenders(store.db, { app, env, valuesVersion: request.valuesVersion }, next);
     const setId = await saveSet(store.db, next);
     return {
       setId,
