@@ -191,6 +191,24 @@ describe.each(storeEngines)('pave validate --app --env of a provisioned resource
     expect(result.code).toBe(1);
   });
 
+  it('checks the runtime target and the resources for a developer of the app, who may not read targets', async () => {
+    const token = await api.createUser('dana');
+    await ok('POST', '/roles', { role: 'developer', user: 'dana', app: 'shop' });
+    const file = scoreFile();
+    const result = await paveAs(token, 'validate', '-f', file, '--app', 'shop', '--env', 'dev');
+    expect(result.stdout).toBe('1 file valid\n');
+    // The definitions are the platform's: the resource check is left to the server's plan, and it says so.
+    expect(result.stderr).toBe(
+      `${file}:9:3: resources: warning: cannot tell whether resource definitions provision this file's ` +
+        'resources in shop/dev (reading definitions needs the definition.read permission, which platform ' +
+        `engineers hold); \`pave deploy -f ${file} --app shop --env dev --plan\` checks them on the server\n`,
+    );
+    expect(result.code).toBe(0);
+    // The environment tells which target a deployment would use, to whoever may read the environment.
+    const environment = await api.callAs(token, 'GET', '/apps/shop/envs/dev');
+    expect(environment.json()).toMatchObject({ runtimeTarget: { id: 'local', type: 'process' } });
+  });
+
   it('warns that it checked the resources as new ones when it cannot see the provisioned ones', async () => {
     // A platform engineer reads definitions and targets, but an app's resources only with a role in it.
     const token = await api.createUser('pat');

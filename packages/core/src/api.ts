@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EnvironmentStatus, HealthStatus } from './deployments.ts';
 import { NUMERIC_ID_PATTERN, dnsLabel, printableText } from './ids.ts';
+import { RUNTIME_TYPES } from './targets.ts';
 import { CURSOR_TIME, decodeCursor, encodeCursor, labelPageQuery, pageLimit, pageOf } from './paging.ts';
 
 /**
@@ -178,6 +179,18 @@ export const Environment = z
   })
   .meta({ id: 'Environment' });
 export type Environment = z.infer<typeof Environment>;
+
+/**
+ * `GET /apps/{app}/envs/{env}`: an environment, and the runtime target a deployment of it would use now, so
+ * that whoever may read the environment can tell where it runs (`pave validate --app --env` checks a Score
+ * file against that runtime) without reading the platform's targets.
+ */
+export const EnvironmentDetail = Environment.extend({
+  runtimeTarget: z
+    .object({ id: dnsLabel, type: z.enum(RUNTIME_TYPES) })
+    .describe('The runtime target a deployment would use now, as matching picks it, and its runtime type.'),
+}).meta({ id: 'EnvironmentDetail' });
+export type EnvironmentDetail = z.infer<typeof EnvironmentDetail>;
 
 /** `GET /apps/{app}/envs`: a page of an app's environments, ordered by id. */
 export const EnvironmentListQuery = labelPageQuery('environments', 100);

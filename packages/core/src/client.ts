@@ -37,6 +37,7 @@ import type {
   EnvType,
   EnvTypePage,
   Environment,
+  EnvironmentDetail,
   EnvironmentPage,
   ExtendEnvironmentBody,
   Problem,
@@ -355,8 +356,9 @@ export class PaveClient {
   listEnvironments(app: string, query: { limit?: number; cursor?: string } = {}) {
     return this.request<EnvironmentPage>('GET', `/apps/${encodeURIComponent(app)}/envs`, { query });
   }
+  /** An environment, with the runtime target a deployment of it would use now. */
   getEnvironment(app: string, env: string) {
-    return this.request<Environment>(
+    return this.request<EnvironmentDetail>(
       'GET',
       `/apps/${encodeURIComponent(app)}/envs/${encodeURIComponent(env)}`,
     );

@@ -173,6 +173,7 @@ export function registerEnvsCommands(program: Command, io: CliIo): void {
           ['app', body.appId],
           ['id', body.id],
           ['type', body.type],
+          ['runtime target', `${body.runtimeTarget.id} (${body.runtimeTarget.type})`],
           ['created by', body.createdBy],
           ['created at', formatTime(body.createdAt)],
           ['expires', formatTime(body.expiresAt, 'never')],

@@ -179,14 +179,19 @@ async function resourcesDeployRefuses(
   const builtIn = new Set<string>(BUILT_IN_RESOURCE_TYPES);
   const { client } = await connect(options, io);
   const { app, env } = environment;
-  const answers = new Map<string, Promise<boolean>>();
+  // Whether a definition matches; null when the caller may not read definitions (a developer of the app).
+  const answers = new Map<string, Promise<boolean | null>>();
   const matched = (type: string, resourceClass: string, id: string) => {
     const key = JSON.stringify([type, resourceClass, id]);
     let answer = answers.get(key);
     if (!answer) {
-      answer = client
-        .matchResourceDefinition({ ...environment, type, class: resourceClass, id })
-        .then((match) => match.winner !== null);
+      answer = client.matchResourceDefinition({ ...environment, type, class: resourceClass, id }).then(
+        (match) => match.winner !== null,
+        (error: unknown) => {
+          if (isRefused(error, 403)) return null;
+          throw error;
+        },
+      );
       answers.set(key, answer);
     }
     return answer;
@@ -197,21 +202,34 @@ async function resourcesDeployRefuses(
     provisioned ??= allPages((cursor) => client.listResources(app, env, cursor ? { cursor } : {})).then(
       (items) => new Map(items.map((resource) => [resource.address, resource])),
       (error: unknown) => {
-        const status = (error as { status?: number }).status;
-        if ((error as Error).name === 'ApiError' && (status === 403 || status === 404)) return undefined;
+        if (isRefused(error, 403, 404)) return undefined;
         throw error;
       },
     );
     const resources = await provisioned;
     return resources ? { seen: true, resource: resources.get(address) } : { seen: false };
   };
-  let definitions: Promise<Set<string>> | undefined;
+  // Null, like `matched`, when the caller may not read definitions.
+  let definitions: Promise<Set<string> | null> | undefined;
   const definitionExists = async (id: string) => {
     definitions ??= allPages((cursor) => client.listResourceDefinitions(cursor ? { cursor } : {})).then(
       (items) => new Set(items.map((d) => d.id)),
+      (error: unknown) => {
+        if (isRefused(error, 403)) return null;
+        throw error;
+      },
     );
-    return (await definitions).has(id);
+    const ids = await definitions;
+    return ids && ids.has(id);
   };
+  const definitionsHidden = (at: { file: string; line: number; column: number }): ScoreProblem => ({
+    ...at,
+    path: 'resources',
+    message:
+      `warning: cannot tell whether resource definitions provision this file's resources in ${app}/${env} ` +
+      '(reading definitions needs the definition.read permission, which platform engineers hold); ' +
+      `\`pave deploy -f ${at.file} --app ${app} --env ${env} --plan\` checks them on the server`,
+  });
   const problems: ScoreProblem[] = [];
   const warnings: ScoreProblem[] = [];
   for (const { file, text } of texts) {
@@ -219,6 +237,7 @@ async function resourcesDeployRefuses(
     if (!workload) continue;
     const positions = mappingKeyPositions(text, 'resources');
     let unseen: ScoreProblem | undefined;
+    let unmatched: ScoreProblem | undefined;
     for (const [name, resource] of Object.entries(workload.resources ?? {})) {
       if (builtIn.has(resource.type)) continue;
       const at = { file, ...(positions.get(name) ?? { line: 1, column: 1 }), path: `resources.${name}.type` };
@@ -235,7 +254,12 @@ async function resourcesDeployRefuses(
               `${address} in ${app}/${env} ${changedResourceTypeReason(existing.type, resource.type)}; ` +
               '`pave deploy` refuses it until then',
           });
-        } else if (!(await definitionExists(existing.definitionId))) {
+          continue;
+        }
+        const exists = await definitionExists(existing.definitionId);
+        if (exists === null) {
+          unmatched ??= definitionsHidden(at);
+        } else if (!exists) {
           problems.push({
             ...at,
             message:
@@ -257,7 +281,10 @@ async function resourcesDeployRefuses(
             'as deploy would',
         };
       }
-      if (!(await matched(resource.type, resourceClass, id))) {
+      const found = await matched(resource.type, resourceClass, id);
+      if (found === null) {
+        unmatched ??= definitionsHidden(at);
+      } else if (!found) {
         problems.push({
           ...at,
           message:
@@ -268,14 +295,15 @@ async function resourcesDeployRefuses(
       }
     }
     if (unseen) warnings.push(unseen);
+    if (unmatched) warnings.push(unmatched);
   }
   return { problems, warnings };
 }
 
 /**
- * The runtime target `app`/`env` runs on (the one a deployment would use now) and its runtime type, as the
- * server tells it. Reading runtime targets needs the target.read permission; without it, says so and how to
- * validate anyway.
+ * The runtime target a deployment of `app`/`env` would use now and its runtime type, as the environment tells
+ * whoever may read it (the app's people), else as the targets tell whoever may read those (platform engineers,
+ * who need no role in the app). Refused for a caller who may do neither, saying how to validate anyway.
  */
 async function environmentTarget(
   options: ClientOptions,
@@ -285,20 +313,27 @@ async function environmentTarget(
 ): Promise<{ id: string; type: string }> {
   const { client } = await connect(options, io);
   try {
-    const match = await client.matchTarget({ app, env });
-    const id = match.winner?.id ?? 'local';
-    const target = await client.getTarget(id);
-    return { id, type: target.type };
+    return (await client.getEnvironment(app, env)).runtimeTarget;
   } catch (error) {
-    if ((error as Error).name === 'ApiError' && (error as { status?: number }).status === 403) {
-      throw new CliUsageError(
-        `--app ${app} --env ${env}: cannot tell which runtime target ${app}/${env} runs on, since reading ` +
-          'runtime targets needs the target.read permission (platform engineers and admins hold it); validate ' +
-          'the files alone without --app and --env, or ask a platform engineer for the target (`pave targets match`)',
-      );
-    }
-    throw error;
+    if (!isRefused(error, 403, 404)) throw error;
   }
+  try {
+    const id = (await client.matchTarget({ app, env })).winner?.id ?? 'local';
+    return { id, type: (await client.getTarget(id)).type };
+  } catch (error) {
+    if (!isRefused(error, 403)) throw error;
+    throw new CliUsageError(
+      `--app ${app} --env ${env}: cannot tell which runtime target ${app}/${env} runs on: that needs a role in ` +
+        `app "${app}" (ask an owner of the app; viewer is enough), or the target.read permission; validate the ` +
+        'files alone without --app and --env',
+    );
+  }
+}
+
+/** Whether `error` is the API's answer with one of `statuses`. */
+function isRefused(error: unknown, ...statuses: number[]): boolean {
+  const status = (error as { status?: number }).status;
+  return (error as Error).name === 'ApiError' && status !== undefined && statuses.includes(status);
 }
 
 /**

@@ -3,6 +3,7 @@ import {
   CreateEnvironmentBody,
   EnvParams,
   Environment,
+  EnvironmentDetail,
   EnvironmentListQuery,
   EnvironmentPage,
   ExtendEnvironmentBody,
@@ -19,6 +20,7 @@ import {
   getEnvironment,
   type EnvironmentTeardown,
 } from '../../domain/environments.ts';
+import { matchTarget } from '../../domain/targets.ts';
 
 /** Environments of an application: list, create, get, extend, delete. */
 export function environmentRoutes(
@@ -77,12 +79,16 @@ export function environmentRoutes(
       config: { permission: 'env.read' },
       schema: {
         tags: ['environments'],
-        summary: 'Get an environment',
+        summary: 'Get an environment, and the runtime target a deployment of it would use now',
         params: EnvParams,
-        response: { 200: Environment },
+        response: { 200: EnvironmentDetail },
       },
     },
-    async (request) => getEnvironment(store.db, request.params.app, request.params.env),
+    async (request) => {
+      const environment = await getEnvironment(store.db, request.params.app, request.params.env);
+      const target = await matchTarget(store.db, environment.appId, environment.id, environment.type);
+      return { ...environment, runtimeTarget: { id: target.id, type: target.type } };
+    },
   );
   api.post(
     '/apps/:app/envs/:env/extend',
