@@ -37,8 +37,12 @@ export function ErrorMessage({
     generic && all.length > 0 && problems.length === 0
       ? 'Correct the marked fields.'
       : asSentence(error instanceof Error ? error.message : String(error));
-  // A lone problem that only repeats the detail adds nothing.
-  const extra = problems.map((p) => problemSentence(p)).filter((sentence) => sentence !== detail);
+  // A problem that only repeats the detail adds nothing: a lone one, or a refusal's reason after the
+  // permission it names.
+  const extra = problems
+    .filter((p) => !repeats(detail, p.message))
+    .map((p) => problemSentence(p))
+    .filter((sentence) => sentence !== detail);
   return (
     <div className="error" role="alert">
       <p>{detail}</p>
@@ -51,6 +55,15 @@ export function ErrorMessage({
       )}
     </div>
   );
+}
+
+/**
+ * Whether a problem's message is a name and then only what the detail already says, as a refusal's is: the
+ * detail "you may not do this: R" with the problem "app.delete: R".
+ */
+function repeats(detail: string, message: string): boolean {
+  const match = /^[\w.-]+: (.+?)\.?$/s.exec(message.trim());
+  return match !== null && detail.toLowerCase().includes(match[1]!.toLowerCase());
 }
 
 /** A problem shown under the form field that caused it; the field names it with `aria-describedby`. */
@@ -246,13 +259,16 @@ export function Section({
   title,
   children,
   actions,
+  className,
 }: {
   title: string;
   children: ReactNode;
   actions?: ReactNode;
+  /** A class for the section, e.g. `danger-zone` for actions that cannot be undone. */
+  className?: string;
 }) {
   return (
-    <section aria-label={title}>
+    <section aria-label={title} className={className}>
       <div className="section-head">
         <h2>{title}</h2>
         {actions}
@@ -267,12 +283,15 @@ export function Confirm({
   title,
   children,
   confirmLabel,
+  confirmDisabled = false,
   onConfirm,
   onCancel,
 }: {
   title: string;
   children: ReactNode;
   confirmLabel: string;
+  /** Whether the confirm button is disabled (until the user has typed what the dialog asks for, say). */
+  confirmDisabled?: boolean;
   onConfirm: () => void;
   onCancel: () => void;
 }) {
@@ -316,12 +335,87 @@ export function Confirm({
           <button type="button" onClick={onCancel}>
             Cancel
           </button>
-          <button type="button" className="primary" onClick={onConfirm} autoFocus>
+          <button type="button" className="primary" onClick={onConfirm} disabled={confirmDisabled} autoFocus>
             {confirmLabel}
           </button>
         </div>
       </div>
     </div>
+  );
+}
+
+/**
+ * The portal's confirm-then-act dialog (delete, revoke, remove, restore): a Confirm whose button runs
+ * `action`, says `busyLabel` meanwhile, and calls `onDone` once it succeeded. A failure (a 403, a 409) shows
+ * in the dialog as sentences, which stays open so the user reads why; the `pave` command that does the same
+ * stands at its foot. With `typeToConfirm`, the button works only once the user has typed that text (an
+ * app's id), as GitHub and Heroku ask before deleting what cannot be restored.
+ */
+export function ConfirmAction({
+  title,
+  confirmLabel,
+  busyLabel,
+  action,
+  onDone,
+  onCancel,
+  command,
+  typeToConfirm,
+  shownAtField,
+  children,
+}: {
+  title: string;
+  confirmLabel: string;
+  busyLabel: string;
+  action: () => Promise<void>;
+  onDone: () => void;
+  onCancel: () => void;
+  command: string;
+  typeToConfirm?: string;
+  /** Problems the dialog's own fields show (see ErrorMessage); the rest show above the command. */
+  shownAtField?: (problem: FieldProblem) => boolean;
+  /** What the action does; a function gets the last failure, for fields that show their own problems. */
+  children: ReactNode | ((error: unknown) => ReactNode);
+}) {
+  const { busy, error, run } = useAction();
+  const [typed, setTyped] = useState('');
+  const ready = typeToConfirm === undefined || typed.trim() === typeToConfirm;
+  const confirm = () => {
+    if (busy || !ready) return;
+    void run(async () => {
+      await action();
+      onDone();
+    });
+  };
+  return (
+    <Confirm
+      title={title}
+      confirmLabel={busy ? busyLabel : confirmLabel}
+      confirmDisabled={!ready}
+      onConfirm={confirm}
+      onCancel={onCancel}
+    >
+      {typeof children === 'function' ? children(error) : children}
+      {typeToConfirm !== undefined && (
+        <label>
+          <span>
+            Type <strong>{typeToConfirm}</strong> to confirm
+          </span>
+          <input
+            name="confirm"
+            value={typed}
+            onChange={(event) => setTyped(event.target.value)}
+            onKeyDown={(event) => {
+              if (event.key === 'Enter') confirm();
+            }}
+            autoComplete="off"
+            spellCheck={false}
+            autoFocus
+          />
+        </label>
+      )}
+      <ErrorMessage error={error} shownAtField={shownAtField} />
+      <Command>{command}</Command>
+    </Confirm>
   );
 }
 

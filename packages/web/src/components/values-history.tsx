@@ -1,7 +1,7 @@
-import { useState } from 'react';
-import type { ValueChange, ValueKeyDiff, ValuesVersion } from '@pave/core';
+import { useRef, useState } from 'react';
+import type { ValueChange, ValueKeyDiff, ValuesChanged, ValuesVersion } from '@pave/core';
 import type { Session } from '../session.ts';
-import { Command, ErrorMessage, Time, useLoad } from './common.tsx';
+import { Command, ConfirmAction, ErrorMessage, Time, useLoad } from './common.tsx';
 
 /** `+GREETING`, `~API_TOKEN (secret)`, `-OLD`: one version's changes, compactly. */
 function describeChange(change: ValueChange): string {
@@ -12,7 +12,8 @@ function describeChange(change: ValueChange): string {
 /**
  * The versions of an environment's values (who, when, why, which keys), a page at a time, and a comparison of
  * any two of those loaded, which the server makes: key names, plain values, and for secrets only whether they
- * changed.
+ * changed. With `onRestored` (those who may write the values), each version but the newest has a "Restore
+ * this version" button that asks first, then restores it as a new version (`pave values rollback`).
  */
 export function ValuesHistory({
   session,
@@ -21,6 +22,7 @@ export function ValuesHistory({
   app,
   env,
   older = {},
+  onRestored,
 }: {
   session: Session;
   /** Newest first, as the API lists them; undefined while loading. */
@@ -30,8 +32,13 @@ export function ValuesHistory({
   env: string;
   /** Older versions: `more` loads the next page (absent when every version is loaded). */
   older?: { more?: (() => void) | undefined; busy?: boolean; error?: unknown };
+  /** Told of a version restored and what that changed; absent for those who may not write the values. */
+  onRestored?: ((version: number, result: ValuesChanged) => void) | undefined;
 }) {
   const [picked, setPicked] = useState<{ from: number; to: number } | null>(null);
+  const [restoring, setRestoring] = useState<ValuesVersion | null>(null);
+  // The button that opened the confirmation, to give focus back to when it is cancelled.
+  const opener = useRef<HTMLElement | null>(null);
   const list = versions ?? [];
   const from = picked?.from ?? list[1]?.version ?? 0;
   const to = picked?.to ?? list[0]?.version ?? 0;
@@ -59,6 +66,7 @@ export function ValuesHistory({
                 <th scope="col">Who</th>
                 <th scope="col">Why</th>
                 <th scope="col">Keys changed</th>
+                {onRestored && <th scope="col">Actions</th>}
               </tr>
             </thead>
             <tbody>
@@ -79,6 +87,24 @@ export function ValuesHistory({
                       <code>{v.changes.map(describeChange).join(' ')}</code>
                     )}
                   </td>
+                  {onRestored && (
+                    <td>
+                      {v.version === list[0]?.version ? (
+                        <span className="muted">current</span>
+                      ) : (
+                        <button
+                          type="button"
+                          aria-label={`Restore version ${v.version}`}
+                          onClick={(event) => {
+                            opener.current = event.currentTarget;
+                            setRestoring(v);
+                          }}
+                        >
+                          Restore this version
+                        </button>
+                      )}
+                    </td>
+                  )}
                 </tr>
               ))}
             </tbody>
@@ -94,6 +120,29 @@ export function ValuesHistory({
         </p>
       )}
       <Command>{`pave values history --app ${app} --env ${env}`}</Command>
+      {restoring && onRestored && (
+        <ConfirmAction
+          title={`Restore version ${restoring.version} of the values?`}
+          confirmLabel={`Restore version ${restoring.version}`}
+          busyLabel="Restoring…"
+          action={async () =>
+            onRestored(restoring.version, await session.client.rollbackValues(app, env, restoring.version))
+          }
+          onDone={() => setRestoring(null)}
+          onCancel={() => {
+            setRestoring(null);
+            opener.current?.focus();
+          }}
+          command={`pave values rollback ${restoring.version} --app ${app} --env ${env}`}
+        >
+          <p>
+            The values of {app}/{env} become those of version <strong>{restoring.version}</strong> again (set
+            by {restoring.actor}, <Time at={restoring.createdAt} />
+            ), secrets included, saved as a new version; the versions since stay in the history. The workloads
+            get them on the next deployment.
+          </p>
+        </ConfirmAction>
+      )}
       {list.length > 0 && (
         <>
           <h3>Compare versions</h3>

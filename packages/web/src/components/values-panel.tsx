@@ -9,9 +9,9 @@ import { ValuesHistory } from './values-history.tsx';
 /**
  * An environment's values: the effective values (secrets masked), for those who may write them a form that
  * sets one value and an "Unset" button per override, and the history of versions with a comparison of any
- * two. A secret is typed into a masked input that is never bound to the page's HTML and is cleared once
- * saved; the portal never asks the server for it back (`pave values list --reveal` does, for those with
- * `values.reveal`, audited).
+ * two (and, for those who may write, restoring one). A secret is typed into a masked input that is never
+ * bound to the page's HTML and is cleared once saved; the portal never asks the server for it back (`pave
+ * values list --reveal` does, for those with `values.reveal`, audited).
  */
 export function ValuesPanel({
   session,
@@ -101,6 +101,9 @@ export function ValuesPanel({
           busy: history.busy,
           error: history.moreError,
         }}
+        onRestored={
+          canWrite ? (restored, result) => changed(`Restored version ${restored}`)(result) : undefined
+        }
       />
     </>
   );

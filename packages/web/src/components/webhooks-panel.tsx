@@ -7,11 +7,12 @@ import {
   type UpdateWebhookInput,
   type Webhook,
   type WebhookDelivery,
+  type WebhookTestResult,
 } from '@pave/core';
 import type { Session } from '../session.ts';
 import {
   Command,
-  Confirm,
+  ConfirmAction,
   ErrorMessage,
   FieldError,
   LoadStatus,
@@ -41,10 +42,11 @@ const PREVIOUS_VALIDITY_CHOICES = [
 
 /**
  * An app's webhooks: where each one posts, which events it takes, whether it is enabled (and why not), an
- * Edit (name, URL, event types), a "Rotate secret" and a Delete button each, and its recent deliveries with a
- * "Redeliver" button each; below them, a form that creates one. Reading webhooks and their deliveries needs
- * the same permission as managing them (`webhook.manage`), so the section, and every action in it, is shown
- * only to those who hold it; the server decides regardless.
+ * Enable button on one Pave disabled, a "Send test" (showing what the receiver answered), an Edit (name, URL,
+ * event types), a "Rotate secret" and a Delete button each, and its recent deliveries with a "Redeliver"
+ * button each; below them, a form that creates one. Reading webhooks and their deliveries needs the same
+ * permission as managing them (`webhook.manage`), so the section, and every action in it, is shown only to
+ * those who hold it; the server decides regardless.
  */
 export function WebhooksPanel({ session, app }: { session: Session; app: string }) {
   if (!session.can('webhook.manage', { app })) return null;
@@ -73,31 +75,37 @@ function WebhooksSection({ session, app }: { session: Session; app: string }) {
   const [rotated, setRotated] = useState<RotatedWebhookSecret | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
+  // The webhook an Enable or "Send test" is under way for, and the last test's result.
+  const [busy, setBusy] = useState<{ id: string; action: 'enable' | 'test' } | null>(null);
+  const [tested, setTested] = useState<{ webhook: Webhook; result: WebhookTestResult } | null>(null);
 
-  const rotate = async (webhook: Webhook, validFor: string) => {
-    setRotating(null);
+  const enable = async (webhook: Webhook) => {
     setNotice(null);
     setError(null);
-    setRotated(null);
+    setTested(null);
+    setBusy({ id: webhook.id, action: 'enable' });
     try {
-      setRotated(await session.client.rotateWebhookSecret(webhook.id, { previousValidFor: validFor }));
+      const enabled = await session.client.enableWebhook(webhook.id);
+      setNotice(`Enabled webhook ${enabled.name}: it goes on from the event where it stopped.`);
       webhooks.reload();
     } catch (e) {
       setError(e);
+    } finally {
+      setBusy(null);
     }
   };
 
-  const remove = async (webhook: Webhook) => {
-    setDeleting(null);
+  const test = async (webhook: Webhook) => {
     setNotice(null);
     setError(null);
+    setTested(null);
+    setBusy({ id: webhook.id, action: 'test' });
     try {
-      await session.client.deleteWebhook(webhook.id);
-      if (editing?.id === webhook.id) setEditing(null);
-      setNotice(`Deleted webhook ${webhook.name}.`);
-      webhooks.reload();
+      setTested({ webhook, result: await session.client.testWebhook(webhook.id) });
     } catch (e) {
       setError(e);
+    } finally {
+      setBusy(null);
     }
   };
 
@@ -143,11 +151,34 @@ function WebhooksSection({ session, app }: { session: Session; app: string }) {
                   >
                     Edit
                   </button>{' '}
+                  {!webhook.enabled && (
+                    <>
+                      <button
+                        type="button"
+                        className="primary"
+                        aria-label={`Enable webhook ${webhook.name}`}
+                        disabled={busy !== null}
+                        onClick={() => void enable(webhook)}
+                      >
+                        {busy?.id === webhook.id && busy.action === 'enable' ? 'Enabling…' : 'Enable'}
+                      </button>{' '}
+                    </>
+                  )}
+                  <button
+                    type="button"
+                    aria-label={`Send a test event to webhook ${webhook.name}`}
+                    disabled={busy !== null}
+                    onClick={() => void test(webhook)}
+                  >
+                    {busy?.id === webhook.id && busy.action === 'test' ? 'Sending…' : 'Send test'}
+                  </button>{' '}
                   <button
                     type="button"
                     aria-label={`Rotate the secret of webhook ${webhook.name}`}
                     onClick={() => {
                       setPreviousValidFor(DEFAULT_PREVIOUS_SECRET_VALIDITY);
+                      setNotice(null);
+                      setRotated(null);
                       setRotating(webhook);
                     }}
                   >
@@ -184,6 +215,7 @@ function WebhooksSection({ session, app }: { session: Session; app: string }) {
         </p>
       )}
       <ErrorMessage error={error} />
+      {tested && <TestResult {...tested} onDone={() => setTested(null)} />}
       {rotated && <NewSecret rotated={rotated} onDone={() => setRotated(null)} />}
       {editing && (
         <WebhookEditForm
@@ -199,11 +231,19 @@ function WebhooksSection({ session, app }: { session: Session; app: string }) {
         />
       )}
       {rotating && (
-        <Confirm
+        <ConfirmAction
           title={`Rotate the secret of ${rotating.name}?`}
           confirmLabel="Rotate secret"
-          onConfirm={() => void rotate(rotating, previousValidFor)}
+          busyLabel="Rotating…"
+          action={async () =>
+            setRotated(await session.client.rotateWebhookSecret(rotating.id, { previousValidFor }))
+          }
+          onDone={() => {
+            setRotating(null);
+            webhooks.reload();
+          }}
           onCancel={() => setRotating(null)}
+          command={`pave webhooks rotate-secret ${rotating.id} --previous-valid-for ${previousValidFor}`}
         >
           <p>
             Pave signs every delivery from now on, retries included, with a new secret, shown once. For as
@@ -225,22 +265,28 @@ function WebhooksSection({ session, app }: { session: Session; app: string }) {
               ))}
             </select>
           </label>
-          <Command>{`pave webhooks rotate-secret ${rotating.id} --previous-valid-for ${previousValidFor}`}</Command>
-        </Confirm>
+        </ConfirmAction>
       )}
       {deleting && (
-        <Confirm
+        <ConfirmAction
           title={`Delete webhook ${deleting.name}?`}
           confirmLabel="Delete webhook"
-          onConfirm={() => void remove(deleting)}
+          busyLabel="Deleting…"
+          action={() => session.client.deleteWebhook(deleting.id)}
+          onDone={() => {
+            if (editing?.id === deleting.id) setEditing(null);
+            setDeleting(null);
+            setNotice(`Deleted webhook ${deleting.name}.`);
+            webhooks.reload();
+          }}
           onCancel={() => setDeleting(null)}
+          command={`pave webhooks delete ${deleting.id}`}
         >
           <p>
             Pave stops sending events to <code>{deleting.url}</code> at once: deliveries not yet made are
             dropped, and the webhook&apos;s delivery history is deleted with it.
           </p>
-          <Command>{`pave webhooks delete ${deleting.id}`}</Command>
-        </Confirm>
+        </ConfirmAction>
       )}
       {items.map((webhook) => (
         <WebhookDeliveries key={webhook.id} session={session} webhook={webhook} />
@@ -255,7 +301,48 @@ function WebhooksSection({ session, app }: { session: Session; app: string }) {
       />
       <Command>{`pave webhooks list --app ${app}`}</Command>
       <Command>{'pave webhooks rotate-secret WEBHOOK_ID --previous-valid-for 24h'}</Command>
+      <Command>{'pave webhooks test WEBHOOK_ID'}</Command>
+      {items.some((webhook) => !webhook.enabled) && <Command>{'pave webhooks enable WEBHOOK_ID'}</Command>}
     </Section>
+  );
+}
+
+/**
+ * What the receiver answered a "Send test" (a signed `webhook.test` message, which Pave records as no event
+ * or delivery): its HTTP status and how long it took, or why it failed, as `pave webhooks test` prints it.
+ */
+function TestResult({
+  webhook,
+  result,
+  onDone,
+}: {
+  webhook: Webhook;
+  result: WebhookTestResult;
+  onDone: () => void;
+}) {
+  const answer = `HTTP ${result.statusCode ?? '-'} in ${Math.round(result.latencyMs)} ms`;
+  const why = result.error ?? `the receiver answered ${answer}`;
+  const body = result.responseBody.trim();
+  return (
+    <div
+      className={result.ok ? 'notice' : 'error'}
+      role={result.ok ? 'status' : 'alert'}
+      aria-label={`Test of ${webhook.name}`}
+    >
+      <p>
+        {result.ok
+          ? `Sent a test event to ${webhook.name}: the receiver answered ${answer}.`
+          : asSentence(`The test event to ${webhook.name} failed: ${why}`)}
+      </p>
+      {!result.ok && body && (
+        <p>
+          It answered: <code className="detail">{body.length > 200 ? `${body.slice(0, 200)}…` : body}</code>
+        </p>
+      )}
+      <button type="button" onClick={onDone}>
+        Done
+      </button>
+    </div>
   );
 }
 

@@ -1,30 +1,39 @@
 import { useRef, useState, type FormEvent, type ReactNode } from 'react';
-import { allPages, type AppDetail, type EnvType, type Environment, type EnvironmentStatus } from '@pave/core';
+import {
+  allPages,
+  type AppDetail,
+  type EnvType,
+  type Environment,
+  type EnvironmentStatus,
+  type FieldProblem,
+} from '@pave/core';
 import type { Session } from '../session.ts';
-import { href } from '../router.ts';
+import { goTo, href } from '../router.ts';
 import {
   Command,
-  Confirm,
+  ConfirmAction,
   ErrorMessage,
   FieldError,
   LoadStatus,
   Section,
   Time,
   fieldProblems,
+  problemsOf,
   useLoad,
   usePages,
 } from '../components/common.tsx';
 import { WebhooksPanel } from '../components/webhooks-panel.tsx';
 import { AppTabs } from '../components/app-tabs.tsx';
 import { SyncStatus } from '../components/sync-status.tsx';
+import { durationSeconds, ttlProblem } from '../components/duration.ts';
 
 /** How often the environments' status is fetched again while the page is open. */
 const STATUS_POLL_MS = 5000;
 
 /**
  * One app: its environments with their current deployment, live status, type and expiry; a form to create an
- * environment and a button to delete one; its webhooks with their recent deliveries. Each is shown only to
- * those who may.
+ * environment and a button to delete one; its webhooks with their recent deliveries; and, set apart in a
+ * "Danger zone", deleting the app itself. Each is shown only to those who may.
  */
 export function AppPage({ session, app }: { session: Session; app: string }) {
   const detail = useLoad(() => session.client.getApp(app), [session, app]);
@@ -57,6 +66,14 @@ export function AppPage({ session, app }: { session: Session; app: string }) {
     session.can('env.create', { app, envType: type, restricted: restricted(type) });
   const items = envs.items ?? [];
   const anyDeletable = items.some(mayDelete);
+  // Deleting the app deletes its environments: those of a restricted type need env.delete there too.
+  const mayDeleteApp =
+    session.can('app.delete', { app }) &&
+    (detail.data?.environments ?? []).every(
+      (env) =>
+        !restricted(env.type) || session.can('env.delete', { app, envType: env.type, restricted: true }),
+    );
+  const [deletingApp, setDeletingApp] = useState(false);
   const reload = () => {
     envs.reload();
     detail.reload();
@@ -174,6 +191,42 @@ export function AppPage({ session, app }: { session: Session; app: string }) {
       )}
 
       <WebhooksPanel session={session} app={app} />
+
+      {mayDeleteApp && detail.data && (
+        <Section title="Danger zone" className="danger-zone">
+          <div className="danger-zone-row">
+            <div>
+              <strong>Delete this app</strong>
+              <p className="hint">
+                Deletes {app} with its deployments, values, webhooks and role grants, and (when you say so)
+                its environments with their workloads and resources. This cannot be undone.
+              </p>
+            </div>
+            <button
+              type="button"
+              className="danger"
+              onClick={(event) => {
+                opener.current = event.currentTarget;
+                setDeletingApp(true);
+              }}
+            >
+              Delete app
+            </button>
+          </div>
+          <Command>{`pave apps delete ${app}`}</Command>
+        </Section>
+      )}
+
+      {deletingApp && detail.data && (
+        <DeleteApp
+          session={session}
+          app={detail.data}
+          onCancel={() => {
+            setDeletingApp(false);
+            opener.current?.focus();
+          }}
+        />
+      )}
 
       {deleting && (
         <DeleteEnvironment
@@ -309,34 +362,81 @@ function DeleteEnvironment({
   onDone: () => void;
   onCancel: () => void;
 }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const confirm = async () => {
-    if (busy) return;
-    setBusy(true);
-    setError(null);
-    try {
-      await session.client.deleteEnvironment(env.appId, env.id);
-      onDone();
-    } catch (e) {
-      setError(e);
-      setBusy(false);
-    }
-  };
   return (
-    <Confirm
+    <ConfirmAction
       title={`Delete environment ${env.id}?`}
-      confirmLabel={busy ? 'Deleting…' : 'Delete environment'}
-      onConfirm={() => void confirm()}
+      confirmLabel="Delete environment"
+      busyLabel="Deleting…"
+      action={() => session.client.deleteEnvironment(env.appId, env.id)}
+      onDone={onDone}
       onCancel={onCancel}
+      command={`pave envs delete ${env.id} --app ${env.appId}`}
     >
       <p>
         This stops the workloads of <strong>{env.id}</strong> ({env.type}) and deletes its resources:
         databases are dropped and their data is lost. This cannot be undone.
       </p>
-      <ErrorMessage error={error} />
-      <Command>{`pave envs delete ${env.id} --app ${env.appId}`}</Command>
-    </Confirm>
+    </ConfirmAction>
+  );
+}
+
+/** Whether a problem is the server's refusal to delete an app that still has environments without `force`. */
+const atForce = (problem: FieldProblem) => problem.path === 'force';
+
+/**
+ * Asks before deleting an app, with its name typed to confirm (as GitHub asks before deleting a repository),
+ * and deletes it; with its environments only when the box is ticked (`--force`), else the server refuses
+ * while it has any and the box says why. Then goes back to the apps list, which says it is deleted.
+ */
+function DeleteApp({ session, app, onCancel }: { session: Session; app: AppDetail; onCancel: () => void }) {
+  const [force, setForce] = useState(false);
+  const environments = app.environments.map((env) => env.id);
+  return (
+    <ConfirmAction
+      title={`Delete app ${app.id}?`}
+      confirmLabel="Delete this app"
+      busyLabel="Deleting…"
+      action={() => session.client.deleteApp(app.id, { force })}
+      onDone={() => goTo(`Deleted app ${app.id}.`, 'apps')}
+      onCancel={onCancel}
+      command={`pave apps delete ${app.id}${force ? ' --force' : ''}`}
+      typeToConfirm={app.id}
+      shownAtField={(problem) => environments.length > 0 && atForce(problem)}
+    >
+      {(error) => {
+        const refused = problemsOf(error).some(atForce);
+        return (
+          <>
+            <p>
+              This deletes <strong>{app.name}</strong> ({app.id}) with its deployments, values, webhooks and
+              role grants. This cannot be undone.
+            </p>
+            {environments.length > 0 && (
+              <div className="field">
+                <label className="checkbox">
+                  <input
+                    type="checkbox"
+                    name="force"
+                    checked={force}
+                    onChange={(event) => setForce(event.target.checked)}
+                    aria-invalid={refused}
+                    aria-describedby={refused ? 'delete-app-force-error' : undefined}
+                  />
+                  Also delete its environments ({environments.join(', ')}), their workloads and resources:
+                  databases are dropped
+                </label>
+                <FieldError
+                  id="delete-app-force-error"
+                  messages={
+                    refused ? ['Tick this box to delete them with the app, or delete them first.'] : []
+                  }
+                />
+              </div>
+            )}
+          </>
+        );
+      }}
+    </ConfirmAction>
   );
 }
 
@@ -347,18 +447,6 @@ const FIELD_NAMES: Record<string, string> = {
   '/from': 'the environment to clone from',
   '/ttlSeconds': 'the time to live',
 };
-
-const DURATION = /^([0-9]+)([smhd])$/;
-const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
-
-/** A duration such as 30m, 12h or 90d in seconds, or undefined when the text is not one. */
-function durationSeconds(text: string): number | undefined {
-  const match = DURATION.exec(text.trim());
-  if (!match) return undefined;
-  const amount = Number(match[1]);
-  const seconds = amount * UNIT_SECONDS[match[2] as keyof typeof UNIT_SECONDS];
-  return amount >= 1 && Number.isSafeInteger(seconds) ? seconds : undefined;
-}
 
 /** Creates an environment: fresh, cloned from another one (optionally with its data), and optionally ephemeral. */
 function CreateEnvironment({
@@ -388,11 +476,7 @@ function CreateEnvironment({
   const chosenType = type || types[0]?.id || '';
   const ttlSeconds = ttl.trim() ? durationSeconds(ttl) : undefined;
   const ttlInvalid = ttl.trim() !== '' && ttlSeconds === undefined;
-  const ttlProblem = !ttlInvalid
-    ? undefined
-    : /^0+[smhd]$/.test(ttl.trim())
-      ? 'must be more than zero, e.g. 30m, 12h or 90d'
-      : `"${ttl.trim()}" is not a duration; use e.g. 30m, 12h or 90d`;
+  const ttlWrong = ttlProblem(ttl);
   const [ttlShown, setTtlShown] = useState(false);
 
   const submit = async (event: FormEvent) => {
@@ -518,7 +602,7 @@ function CreateEnvironment({
             <FieldError
               id="create-env-ttl-error"
               messages={[
-                ...(ttlShown && ttlProblem ? [`The time to live ${ttlProblem}.`] : []),
+                ...(ttlShown && ttlWrong ? [`The time to live ${ttlWrong}.`] : []),
                 ...fields.at('/ttlSeconds'),
               ]}
             />

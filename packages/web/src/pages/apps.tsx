@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { allPages, type App, type RoleGrant } from '@pave/core';
 import type { Session } from '../session.ts';
-import { href } from '../router.ts';
+import { href, useArrivalNotice } from '../router.ts';
 import {
   Command,
   ErrorMessage,
@@ -26,6 +26,8 @@ const HEALTH_POLL_MS = 5000;
 export function AppsPage({ session }: { session: Session }) {
   const apps = usePages((cursor) => session.client.listApps(cursor ? { cursor } : {}), [session]);
   const [search, setSearch] = useState('');
+  // What was done on the page the user came from, e.g. "Deleted app shop.".
+  const notice = useArrivalNotice();
 
   const needle = search.trim().toLowerCase();
   const shown = (apps.items ?? []).filter(
@@ -42,6 +44,11 @@ export function AppsPage({ session }: { session: Session }) {
           </a>
         )}
       </div>
+      {notice && (
+        <p className="notice" role="status">
+          {notice}
+        </p>
+      )}
       <Section title="Apps you can see">
         <label>
           Search apps

@@ -1,8 +1,19 @@
-import { useMemo, useState } from 'react';
+import { useMemo, useState, type FormEvent } from 'react';
 import { allPages, type AccessTarget, type Deployment } from '@pave/core';
 import type { Session } from '../session.ts';
 import { href } from '../router.ts';
-import { Command, ErrorMessage, Section, Time, useLoad, usePages } from '../components/common.tsx';
+import {
+  Command,
+  ErrorMessage,
+  FieldError,
+  Section,
+  Time,
+  fieldProblems,
+  useAction,
+  useLoad,
+  usePages,
+} from '../components/common.tsx';
+import { durationSeconds, ttlProblem } from '../components/duration.ts';
 import { WorkloadStatusTable } from '../components/workload-status.tsx';
 import { DeploymentHistory } from '../components/deployment-history.tsx';
 import { DeploymentDiff } from '../components/deployment-diff.tsx';
@@ -21,7 +32,8 @@ const HISTORY_PAGE = 50;
 /**
  * One environment of an app: its workloads' live status, deployment history with a diff between any two
  * deployments, rollback and promote (each shows its plan first), the resource graph (a resource's details
- * on click), values (secrets masked; set, unset, history and comparison of versions) and live logs.
+ * on click), values (secrets masked; set, unset, history, comparison and restoring of versions), live logs,
+ * and for an ephemeral environment a form that extends its time to live.
  * Controls the user may not use are hidden; the server decides regardless.
  */
 export function EnvironmentPage({ session, app, env }: { session: Session; app: string; env: string }) {
@@ -65,6 +77,7 @@ function EnvironmentView({ session, app, env }: { session: Session; app: string;
   const canRollback = target !== undefined && session.can('deployment.rollback', target);
   const canPromote = target !== undefined && session.can('deployment.create', target);
   const canWriteValues = target !== undefined && session.can('values.write', target);
+  const canExtend = target !== undefined && session.can('env.update', target);
   const sources = (appDetail.data?.environments ?? []).map((e) => e.id).filter((id) => id !== env);
   // The environment to promote from: the one picked, else the first; the CLI hint below names it too.
   const [pickedSource, pickSource] = useState('');
@@ -123,6 +136,9 @@ function EnvironmentView({ session, app, env }: { session: Session; app: string;
           </span>
         )}
       </div>
+      {canExtend && environment.data?.expiresAt && (
+        <ExtendEnvironment session={session} app={app} env={env} onExtended={environment.reload} />
+      )}
       {/* Without the environment types, the actions that depend on them stay hidden: say why. */}
       {!envTypes.data && <ErrorMessage error={envTypes.error} />}
 
@@ -245,6 +261,88 @@ function EnvironmentView({ session, app, env }: { session: Session; app: string;
         </Section>
       )}
     </div>
+  );
+}
+
+/** How the extend form names its field in the server's problems. */
+const EXTEND_FIELDS = { '/ttlSeconds': 'the time to live' };
+
+/**
+ * Sets when an ephemeral environment is deleted, as `pave envs extend --ttl` does: a time to live from now,
+ * which may be sooner than before. A duration the form cannot read, and the server's problems with it, stand
+ * under the field; the new expiry is said once set.
+ */
+function ExtendEnvironment({
+  session,
+  app,
+  env,
+  onExtended,
+}: {
+  session: Session;
+  app: string;
+  env: string;
+  onExtended: () => void;
+}) {
+  const [ttl, setTtl] = useState('');
+  const [checked, setChecked] = useState(false);
+  const [extended, setExtended] = useState<{ expiresAt: string | null; ttl: string } | null>(null);
+  const action = useAction();
+  const wrong = ttl.trim() ? ttlProblem(ttl) : 'is needed, e.g. 30m, 12h or 90d';
+  const fields = fieldProblems(action.error, EXTEND_FIELDS);
+  const messages = [...(checked && wrong ? [`The time to live ${wrong}.`] : []), ...fields.at('/ttlSeconds')];
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    setExtended(null);
+    const ttlSeconds = durationSeconds(ttl);
+    if (ttlSeconds === undefined) {
+      setChecked(true);
+      return;
+    }
+    void action.run(async () => {
+      const body = await session.client.extendEnvironment(app, env, { ttlSeconds });
+      setExtended({ expiresAt: body.expiresAt, ttl: ttl.trim() });
+      setTtl('');
+      onExtended();
+    });
+  };
+
+  return (
+    <form className="extend-form" aria-label="Extend time to live" onSubmit={submit} noValidate>
+      <div className="form-row">
+        <label>
+          Keep it for
+          <input
+            name="ttl"
+            value={ttl}
+            onChange={(event) => {
+              setTtl(event.target.value);
+              setChecked(false);
+            }}
+            placeholder="e.g. 48h"
+            autoComplete="off"
+            aria-invalid={messages.length > 0}
+            aria-describedby={`extend-ttl-hint${messages.length > 0 ? ' extend-ttl-error' : ''}`}
+          />
+        </label>
+        <button type="submit" disabled={action.busy}>
+          {action.busy ? 'Extending…' : 'Extend'}
+        </button>
+      </div>
+      <FieldError id="extend-ttl-error" messages={messages} />
+      <span id="extend-ttl-hint" className="hint">
+        How long from now it is kept, in s, m, h or d (sooner than now set, too); then it and its resources
+        are deleted.
+      </span>
+      <ErrorMessage error={action.error} shownAtField={fields.shownAtField} />
+      {extended && (
+        <p className="notice" role="status">
+          {env} now expires <Time at={extended.expiresAt} /> ({extended.ttl} from now); it and its resources
+          are deleted then.
+        </p>
+      )}
+      <Command>{`pave envs extend ${env} --app ${app} --ttl ${ttl.trim() || 'DURATION'}`}</Command>
+    </form>
   );
 }
 

@@ -3,7 +3,7 @@ import type { Team } from '@pave/core';
 import type { Session } from '../session.ts';
 import {
   Command,
-  Confirm,
+  ConfirmAction,
   ErrorMessage,
   FieldError,
   LoadStatus,
@@ -348,45 +348,38 @@ function ConfirmRemoval({
   onDone: () => void;
   onCancel: () => void;
 }) {
-  const action = useAction();
-  const confirm = () => {
-    if (action.busy) return;
-    void action.run(async () => {
-      if (removal.kind === 'team') await session.client.deleteTeam(removal.team);
-      else await session.client.removeTeamMember(removal.team, removal.username);
-      onDone();
-    });
-  };
   if (removal.kind === 'team') {
     return (
-      <Confirm
+      <ConfirmAction
         title="Delete team?"
-        confirmLabel={action.busy ? 'Deleting…' : 'Delete team'}
-        onConfirm={confirm}
+        confirmLabel="Delete team"
+        busyLabel="Deleting…"
+        action={() => session.client.deleteTeam(removal.team)}
+        onDone={onDone}
         onCancel={onCancel}
+        command={`pave teams delete ${removal.team}`}
       >
         <p>
           Delete team <strong>{removal.team}</strong>? The roles granted to it are revoked, so its members
           lose what the team gave them at once; they stay users.
         </p>
-        <ErrorMessage error={action.error} />
-        <Command>{`pave teams delete ${removal.team}`}</Command>
-      </Confirm>
+      </ConfirmAction>
     );
   }
   return (
-    <Confirm
+    <ConfirmAction
       title="Remove team member?"
-      confirmLabel={action.busy ? 'Removing…' : 'Remove member'}
-      onConfirm={confirm}
+      confirmLabel="Remove member"
+      busyLabel="Removing…"
+      action={() => session.client.removeTeamMember(removal.team, removal.username)}
+      onDone={onDone}
       onCancel={onCancel}
+      command={`pave teams remove ${removal.team} ${removal.username}`}
     >
       <p>
         Remove <strong>{removal.username}</strong> from team <strong>{removal.team}</strong>? They lose the
         roles granted to the team at once.
       </p>
-      <ErrorMessage error={action.error} />
-      <Command>{`pave teams remove ${removal.team} ${removal.username}`}</Command>
-    </Confirm>
+    </ConfirmAction>
   );
 }

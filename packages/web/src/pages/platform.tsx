@@ -16,7 +16,7 @@ import type { Session } from '../session.ts';
 import { href } from '../router.ts';
 import {
   Command,
-  Confirm,
+  ConfirmAction,
   ErrorMessage,
   FieldError,
   LoadStatus,
@@ -746,28 +746,21 @@ function DeleteUser({
   onDone: () => void;
   onCancel: () => void;
 }) {
-  const action = useAction();
-  const confirm = () => {
-    if (action.busy) return;
-    void action.run(async () => {
-      await session.client.deleteUser(user.username);
-      onDone();
-    });
-  };
   return (
-    <Confirm
+    <ConfirmAction
       title={`Delete ${kindWord(user)}?`}
-      confirmLabel={action.busy ? 'Deleting…' : `Delete ${kindWord(user)}`}
-      onConfirm={confirm}
+      confirmLabel={`Delete ${kindWord(user)}`}
+      busyLabel="Deleting…"
+      action={() => session.client.deleteUser(user.username)}
+      onDone={onDone}
       onCancel={onCancel}
+      command={`pave users delete ${user.username} --force`}
     >
       <p>
         Delete <strong>{user.username}</strong>? Their tokens stop working at once, and their team memberships
         and roles are removed. This cannot be undone.
       </p>
-      <ErrorMessage error={action.error} />
-      <Command>{`pave users delete ${user.username} --force`}</Command>
-    </Confirm>
+    </ConfirmAction>
   );
 }
 
@@ -1202,26 +1195,19 @@ function RevokeRole({
   onDone: () => void;
   onCancel: () => void;
 }) {
-  const action = useAction();
-  const confirm = () => {
-    if (action.busy) return;
-    void action.run(async () => {
-      await session.client.revokeRole(body);
-      onDone();
-    });
-  };
   return (
-    <Confirm
+    <ConfirmAction
       title="Revoke role?"
-      confirmLabel={action.busy ? 'Revoking…' : 'Revoke role'}
-      onConfirm={confirm}
+      confirmLabel="Revoke role"
+      busyLabel="Revoking…"
+      action={() => session.client.revokeRole(body)}
+      onDone={onDone}
       onCancel={onCancel}
+      command={roleCommand('revoke', body)}
     >
       <p>
         Revoke <strong>{describeGrant(body)}</strong>? They lose what the role allows at once.
       </p>
-      <ErrorMessage error={action.error} />
-      <Command>{roleCommand('revoke', body)}</Command>
-    </Confirm>
+    </ConfirmAction>
   );
 }

@@ -3,7 +3,7 @@ import type { CreatedToken, TokenInfo, WhoAmI } from '@pave/core';
 import type { Session } from '../session.ts';
 import {
   Command,
-  Confirm,
+  ConfirmAction,
   ErrorMessage,
   FieldError,
   LoadStatus,
@@ -399,20 +399,15 @@ function RevokeToken({
   onDone: () => void;
   onCancel: () => void;
 }) {
-  const action = useAction();
-  const confirm = () => {
-    if (action.busy) return;
-    void action.run(async () => {
-      await session.client.revokeToken(token.id);
-      onDone();
-    });
-  };
   return (
-    <Confirm
+    <ConfirmAction
       title="Revoke token?"
-      confirmLabel={action.busy ? 'Revoking…' : 'Revoke token'}
-      onConfirm={confirm}
+      confirmLabel="Revoke token"
+      busyLabel="Revoking…"
+      action={() => session.client.revokeToken(token.id)}
+      onDone={onDone}
       onCancel={onCancel}
+      command={`pave tokens revoke ${token.id}`}
     >
       <p>
         Revoke token <strong>{token.name}</strong> ({token.id})? Whatever uses it is refused from now on.
@@ -422,8 +417,6 @@ function RevokeToken({
           <strong>This tab signed in with it:</strong> revoking it signs you out here.
         </p>
       )}
-      <ErrorMessage error={action.error} />
-      <Command>{`pave tokens revoke ${token.id}`}</Command>
-    </Confirm>
+    </ConfirmAction>
   );
 }
