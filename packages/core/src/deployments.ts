@@ -50,7 +50,7 @@ export const WorkloadManifest = z
         path: ['manifest', 'kind'],
         message:
           'a Secret would be stored in plaintext in the deployment set; keep secrets in the environment ' +
-          '(`pave values set KEY --secret`) and use them through Score variables',
+          '(`pave values set KEY=VALUE --secret`) and use them through Score variables',
       });
     }
     const metadata = manifest.metadata;
