@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Environment } from '@pave/core';
 import { runCli } from '../src/program.ts';
-import { cliArgs, fakeIo, fakeServer } from './helpers.ts';
+import { cliArgs, deployment, fakeIo, fakeServer } from './helpers.ts';
 
 const environment = (fields: Partial<Environment> = {}): Environment => ({
   appId: 'shop',
@@ -71,10 +71,11 @@ describe('pave envs delete', () => {
 
 describe('pave envs create|extend|list', () => {
   it('sends --with-data and --ttl (as seconds) and says when the environment expires', async () => {
-    const server = await fakeServer(() => ({
-      status: 201,
-      body: environment({ expiresAt: '2025-02-02T09:30:00.000Z' }),
-    }));
+    const server = await fakeServer((request) =>
+      request.method === 'GET'
+        ? { status: 200, body: { items: [], nextCursor: null } }
+        : { status: 201, body: environment({ expiresAt: '2025-02-02T09:30:00.000Z' }) },
+    );
     const io = fakeIo();
     const args = ['envs', 'create', 'pr-42', '--app', 'shop', '--type', 'development'];
     expect(
@@ -90,6 +91,36 @@ describe('pave envs create|extend|list', () => {
     expect(io.stdout.text).toBe(
       'Created environment pr-42 (type development) in app shop, starting with the current set of staging ' +
         'and a copy of its data; it expires at 2025-02-02T09:30:00Z and is deleted then\n',
+    );
+  });
+
+  it('says when a clone’s first deployment awaits approval, and how to approve it', async () => {
+    const server = await fakeServer((request) =>
+      request.method === 'GET'
+        ? {
+            status: 200,
+            body: {
+              items: [
+                deployment({
+                  id: '31',
+                  envId: 'prod3',
+                  kind: 'clone',
+                  status: 'awaiting-approval',
+                  source: { envId: 'staging' },
+                }),
+              ],
+              nextCursor: null,
+            },
+          }
+        : { status: 201, body: environment({ id: 'prod3', type: 'production' }) },
+    );
+    const io = fakeIo();
+    const args = ['envs', 'create', 'prod3', '--app', 'shop', '--type', 'production', '--from', 'staging'];
+    expect(await runCli(cliArgs(server.url, ...args), io)).toBe(0);
+    expect(io.stdout.text).toBe(
+      'Created environment prod3 (type production) in app shop, starting with the current set of staging\n' +
+        'Deployment 31 of shop/prod3 awaits approval by someone else (`pave approvals approve 31`) ' +
+        '(clone from staging)\n',
     );
   });
 

@@ -64,8 +64,22 @@ describe.each(storeEngines)('roles, teams and scoped tokens through the API on %
   it('lets an app owner grant app roles on their app, but not org roles or roles on other apps', async () => {
     const grant = await call(tokens.olivia!, 'POST', '/roles', { role: 'viewer', user: 'vera', app: 'shop' });
     expect(grant.statusCode, grant.body).toBe(201);
-    expect((await call(tokens.olivia!, 'POST', '/roles', { role: 'admin', user: 'vera' })).statusCode).toBe(
-      403,
+    const orgRole = await call(tokens.olivia!, 'POST', '/roles', { role: 'admin', user: 'vera' });
+    expect(orgRole.statusCode).toBe(403);
+    // The refusal names what she asked for and who may grant it, not a permission she never asked to use.
+    expect(orgRole.json().detail).toBe(
+      'you may not do this: granting admin on the organisation needs admin on the organisation ' +
+        '(app owners grant app roles, with an app)',
+    );
+    const typeRole = await call(tokens.olivia!, 'POST', '/roles', {
+      role: 'deployer',
+      user: 'vera',
+      envType: 'production',
+    });
+    expect(typeRole.statusCode).toBe(403);
+    expect(typeRole.json().detail).toBe(
+      'you may not do this: granting deployer on environment type production needs admin on the ' +
+        'organisation (app owners grant app roles, with an app)',
     );
     expect(
       (await call(tokens.olivia!, 'POST', '/roles', { role: 'viewer', user: 'vera', app: 'blog' }))

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Environment, PaveClient } from '@pave/core';
+import type { Deployment, Environment, PaveClient } from '@pave/core';
 import { confirmOrRefuse } from '../confirm.ts';
 import { DURATION_FORMAT, durationSeconds } from '../duration.ts';
 import { CliUsageError } from '../errors.ts';
@@ -121,6 +121,10 @@ export function registerEnvsCommands(program: Command, io: CliIo): void {
           timeoutMs: giveUpAfterMs(timeoutSeconds),
           colors: colorsFor(io.stdout, io.env),
         });
+      } else if (options.from !== undefined && !output.forScripts) {
+        // The clone's deployment: queued, or (into a type that needs it) awaiting someone's approval.
+        const clone = await newestDeployment(client, options.app, env);
+        if (clone) output.confirm(queuedLine(clone));
       }
     });
 
@@ -271,8 +275,7 @@ async function waitForClone(
   output: CommandOutput,
   options: { timeoutMs: number; colors: Colors },
 ): Promise<void> {
-  const { items } = await client.listDeployments(app, env);
-  const newest = [...items].sort((a, b) => Number(b.id) - Number(a.id))[0];
+  const newest = await newestDeployment(client, app, env);
   if (newest === undefined) {
     output.confirm(
       `Nothing to wait for: ${app}/${env} has no deployment (the source environment runs nothing)`,
@@ -281,4 +284,14 @@ async function waitForClone(
   }
   output.confirm(queuedLine(newest));
   await waitForDeployment(client, app, env, newest.id, output, { ...options, printResult: false });
+}
+
+/** The newest deployment of `app`/`env`: a new environment's clone deployment, if it has one. */
+async function newestDeployment(
+  client: PaveClient,
+  app: string,
+  env: string,
+): Promise<Deployment | undefined> {
+  const { items } = await client.listDeployments(app, env);
+  return [...items].sort((a, b) => Number(b.id) - Number(a.id))[0];
 }

@@ -1,6 +1,7 @@
 import {
   ConflictError,
   InputError,
+  NotAllowedError,
   NotFoundError,
   ROLE_GRANT_PAGE_DEFAULT,
   roleScopeKind,
@@ -117,8 +118,14 @@ async function resolve(db: Executor, request: GrantRequest): Promise<ResolvedGra
 
 /** App roles are granted by the app's owners (and admins); org and environment-type roles by admins. */
 function authorizeGrant(actor: Actor, grant: GrantRequest): void {
-  if (grant.scopeKind === 'app') authorize(actor, 'role.grant', { app: grant.scopeId });
-  else authorize(actor, 'user.write');
+  if (grant.scopeKind === 'app') return authorize(actor, 'role.grant', { app: grant.scopeId });
+  if (decideFor(actor, 'user.write').allowed) return;
+  const scope = grant.scopeKind === 'org' ? 'the organisation' : `environment type ${grant.scopeId}`;
+  throw new NotAllowedError(
+    `you may not do this: granting ${grant.role} on ${scope} needs admin on the organisation (app owners ` +
+      'grant app roles, with an app)',
+    [{ path: 'permission', message: 'user.write: org and environment-type roles are granted by admins' }],
+  );
 }
 
 /** Grants a role; ConflictError if the subject holds it already. Audited. */
