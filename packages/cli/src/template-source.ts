@@ -17,17 +17,20 @@ export interface TemplateSource {
   yaml: { file: string; text: string };
 }
 
-/** How `parseDeclarationsFile` checks a template and words its problems. */
-async function templatesKind(): Promise<DeclarationsKind<Template>> {
-  const { Template: schema } = await import('./core.ts');
+/**
+ * How `parseDeclarationsFile` checks a template and words its problems: `template.yaml` of a directory may
+ * leave `files` out (its files are under files/); a single YAML file lists them.
+ */
+async function templatesKind(form: 'directory' | 'file'): Promise<DeclarationsKind<Template>> {
+  const { Template, TemplateDirectorySpec } = await import('./core.ts');
   return {
     noun: 'template',
     keys: 'id, title, description, tags, parameters, files, setup',
-    schema,
+    schema: form === 'directory' ? TemplateDirectorySpec : Template,
     requiredHints: {
       id: 'the template id, a DNS label such as node-http',
       title: 'what the template makes, in a few words',
-      files: 'the files it generates (a list of path and content; may be empty when files/ holds them)',
+      files: 'the files it generates (a list of path and content; may be empty)',
     },
     knownKeys(path) {
       if (path.length === 0)
@@ -48,8 +51,9 @@ async function templatesKind(): Promise<DeclarationsKind<Template>> {
 
 /**
  * Reads a template: a directory holding `template.yaml` and its files under `files/` (text rendered, anything
- * that is not UTF-8 copied as base64), or one YAML file with the files inline. The YAML's problems are
- * reported at file:line:column; a path that cannot be read is a CliUsageError.
+ * that is not UTF-8 copied as base64; `files:` in template.yaml is optional and comes first), or one YAML file
+ * with the files inline. The YAML's problems are reported at file:line:column; a path that cannot be read is
+ * a CliUsageError.
  */
 export async function readTemplateSource(path: string): Promise<TemplateSource> {
   const info = await stat(path).catch(() => undefined);
@@ -61,7 +65,11 @@ export async function readTemplateSource(path: string): Promise<TemplateSource> 
     );
   });
   const { parseDeclarationsFile } = await import('./definitions-file.ts');
-  const parsed = parseDeclarationsFile<Template>(text, yamlFile, await templatesKind());
+  const parsed = parseDeclarationsFile<Template>(
+    text,
+    yamlFile,
+    await templatesKind(info.isDirectory() ? 'directory' : 'file'),
+  );
   const yaml = { file: yamlFile, text };
   if (parsed.problems.length) return { templates: [], origins: [], problems: parsed.problems, yaml };
   if (!info.isDirectory()) {

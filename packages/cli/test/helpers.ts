@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
-import type { Deployment, DeploymentDetail } from '@pave/core';
+import type { Deployment, DeploymentDetail, RenderedTemplate, TemplateInstancePlan } from '@pave/core';
 import type { CliIo } from '../src/io.ts';
 
 /** A captured stream: everything written to it, and whether it claims to be a terminal. */
@@ -130,16 +130,30 @@ export const NO_APP = {
   },
 };
 
-/** `GET /auth/can-i`'s answer for a caller who may create apps (`pave init` asks before it writes a file). */
-export const MAY_CREATE_APPS = {
-  status: 200,
-  body: {
-    allowed: true,
-    action: 'app.create',
-    as: 'alice',
-    reason: 'alice holds member on the organisation',
-  },
-};
+/**
+ * The dry run of instantiating `rendered` (`POST …/instantiate?dryRun=true`, which `pave init` asks before it
+ * writes a file): every check passed, what it would create.
+ */
+export function plannedInstance(rendered: RenderedTemplate): { status: number; body: TemplateInstancePlan } {
+  const { setup } = rendered;
+  return {
+    status: 200,
+    body: {
+      template: { id: rendered.id, version: rendered.version },
+      app: setup.app,
+      environments: setup.environments.filter((env) => env.from === undefined),
+      pendingEnvironments: setup.environments.filter((env) => env.from !== undefined),
+      values: setup.values.map((value) => ({ key: value.key, secret: value.secret })),
+      setup,
+      files: rendered.files.map((file) => file.path),
+    },
+  };
+}
+
+/** Whether a request to a fake server is the dry run of instantiating a template. */
+export function isInstantiateDryRun(request: Recorded): boolean {
+  return /\/instantiate\?(.*&)?dryRun=true(&|$)/u.test(request.url);
+}
 
 /** A deployment as the API lists it: deployment 17 of shop/dev, running, with `fields` over it. */
 export function deployment(fields: Partial<Deployment> = {}): Deployment {

@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Deployment, DeploymentDetail, RenderedTemplate, TemplateRecord } from '@pave/core';
 import { runCli } from '../src/program.ts';
-import { NO_APP, cliArgs, fakeIo, fakeServer, temporaryDir } from './helpers.ts';
+import {
+  NO_APP,
+  cliArgs,
+  fakeIo,
+  fakeServer,
+  isInstantiateDryRun,
+  plannedInstance,
+  temporaryDir,
+} from './helpers.ts';
 import type { Recorded } from './helpers.ts';
 
 // `pave init` stopping half-way, after it wrote files: the message names what exists and how to finish or undo.
@@ -125,8 +133,14 @@ function answerInit(
 ): (request: Recorded) => { status: number; body?: unknown } {
   return (request) => {
     const { method, url } = request;
-    if (url.startsWith('/api/v1/auth/can-i')) return { status: 200, body: canI(mayCreateApps) };
     if (url.includes('/render')) return { status: 200, body: rendered(prepare) };
+    if (isInstantiateDryRun(request)) {
+      if (mayCreateApps) return plannedInstance(rendered(prepare));
+      const reason = 'app.create needs admin or member on the organisation';
+      return forbidden(`you may not do this: ${reason}`, [
+        { path: 'permission', message: `app.create: ${reason}` },
+      ]);
+    }
     if (url.includes('/instantiate')) return { status: 201, body: instance };
     if (method === 'POST' && url === '/api/v1/apps/orders/envs/dev/deployments') {
       return { status: 202, body: QUEUED };
@@ -139,15 +153,11 @@ function answerInit(
   };
 }
 
-/** What `GET /auth/can-i?action=app.create` answers for a caller who may (or may not) create apps. */
-function canI(allowed: boolean) {
+/** A 403 problem, as the server refuses a request for want of a permission. */
+function forbidden(detail: string, errors: Array<{ path: string; message: string }>) {
   return {
-    allowed,
-    action: 'app.create',
-    as: 'bob',
-    reason: allowed
-      ? 'bob holds member on the organisation'
-      : 'app.create needs admin or member on the organisation',
+    status: 403,
+    body: { type: 'about:blank', title: 'Forbidden', status: 403, detail, requestId: 'r', errors },
   };
 }
 
@@ -179,7 +189,44 @@ describe('pave init for someone who may not create apps', () => {
       expect(io.stdout.text).toBe('');
     }
     expect(existsSync(dir)).toBe(false);
-    expect(server.requests.some((r) => r.url.includes('/instantiate'))).toBe(false);
+    // Only the dry runs were asked for.
+    expect(server.requests.filter((r) => r.url.includes('/instantiate')).every(isInstantiateDryRun)).toBe(
+      true,
+    );
+  });
+});
+
+describe('pave init of a template with a production environment, for someone without deployer on it', () => {
+  const reason =
+    'env.create on a production environment needs deployer on environment type production besides owner ' +
+    'on app orders, which you would hold as its creator';
+  const fix =
+    'the template creates prod of type production: ask an admin for deployer on environment type production ' +
+    '(`pave roles grant deployer --user erin --env-type production`)';
+
+  it('is refused before it writes a file, as its dry run is, saying what is refused and how to fix it', async () => {
+    const server = await fakeServer((request) =>
+      request.url.includes('/instantiate')
+        ? forbidden(`you may not do this: ${reason}`, [{ path: '/setup/environments/1/type', message: fix }])
+        : answerInit([])(request),
+    );
+    const dir = join(temporaryDir(), 'orders');
+    for (const dryRun of [['--dry-run'], ['--no-deploy']]) {
+      const io = gitIo();
+      expect(
+        await runCli(cliArgs(server.url, 'init', 'node-http', dir, '--set', 'API_KEY=k1', ...dryRun), io),
+      ).toBe(1);
+      expect(io.stderr.text).toBe(
+        `pave: error: pave init makes the app orders, and you may not: ${reason}; ${fix}\n`,
+      );
+      expect(io.stdout.text).toBe('');
+    }
+    expect(existsSync(dir)).toBe(false);
+    // Only the dry runs were asked for.
+    expect(server.requests.filter((r) => r.url.includes('/instantiate')).map((r) => r.url)).toEqual([
+      '/api/v1/templates/node-http/instantiate?version=2&dryRun=true',
+      '/api/v1/templates/node-http/instantiate?version=2&dryRun=true',
+    ]);
   });
 });
 
@@ -193,7 +240,8 @@ describe('pave init stopped after the app was created', () => {
     // What the message says exists does: the files, their commit, the app with dev; nothing was deployed.
     expect(existsSync(join(dir, 'score.yaml'))).toBe(true);
     expect(commitSubject(dir)).toBe('Generated from template node-http version 2 by pave init');
-    expect(server.requests.filter((r) => r.url.includes('/instantiate'))).toHaveLength(1);
+    const instantiations = server.requests.filter((r) => r.url.includes('/instantiate'));
+    expect(instantiations.map(isInstantiateDryRun)).toEqual([true, false]);
     expect(server.requests.some((r) => r.url.includes('/deployments'))).toBe(false);
 
     expect(io.stdout.text).toContain('Running echo preparing');

@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RenderedTemplate, TemplateRecord } from '@pave/core';
 import { runCli } from '../src/program.ts';
-import { MAY_CREATE_APPS, NO_APP, cliArgs, fakeIo, fakeServer, temporaryDir } from './helpers.ts';
+import {
+  NO_APP,
+  cliArgs,
+  isInstantiateDryRun,
+  plannedInstance,
+  fakeIo,
+  fakeServer,
+  temporaryDir,
+} from './helpers.ts';
 import type { Recorded } from './helpers.ts';
 
 // `pave init` makes the new project a git repository of its own, and never commits into one it did not create.
@@ -66,8 +74,8 @@ const INSTANCE = {
 };
 
 function answerInit(request: Recorded): { status: number; body?: unknown } {
-  if (request.url.startsWith('/api/v1/auth/can-i')) return MAY_CREATE_APPS;
   if (request.url.includes('/render')) return { status: 200, body: RENDERED };
+  if (isInstantiateDryRun(request)) return plannedInstance(RENDERED);
   if (request.url.includes('/instantiate')) return { status: 201, body: INSTANCE };
   if (request.url.startsWith('/api/v1/apps/')) return NO_APP;
   return { status: 200, body: TEMPLATE };

@@ -5,7 +5,14 @@ import type { TemplateParameters } from '@pave/core';
 import { runCli } from '../src/program.ts';
 import { coerceAnswer, initPlan, parseSetFlags } from '../src/commands/init.ts';
 import { templateTimeLimit } from '../src/commands/up.ts';
-import { MAY_CREATE_APPS, NO_APP, cliArgs, fakeIo, fakeServer, temporaryDir } from './helpers.ts';
+import {
+  cliArgs,
+  fakeIo,
+  fakeServer,
+  isInstantiateDryRun,
+  plannedInstance,
+  temporaryDir,
+} from './helpers.ts';
 
 const PARAMETERS: TemplateParameters = {
   type: 'object',
@@ -89,10 +96,9 @@ describe('pave init --dry-run', () => {
     expect(initPlan(RENDERED, './orders', null).commands).not.toContain('npm install');
   });
 
-  it('asks the server to check the answers, then writes nothing', async () => {
+  it('asks the server to check the answers and a dry run of the instantiation, then writes nothing', async () => {
     const server = await fakeServer((request) => {
-      if (request.url.startsWith('/api/v1/auth/can-i')) return MAY_CREATE_APPS;
-      if (request.url.startsWith('/api/v1/apps/')) return NO_APP;
+      if (isInstantiateDryRun(request)) return plannedInstance(RENDERED);
       return request.url.includes('/render')
         ? { status: 200, body: RENDERED }
         : { status: 200, body: TEMPLATE };
@@ -107,8 +113,11 @@ describe('pave init --dry-run', () => {
     expect(server.requests.map((r) => [r.method, r.url, r.body])).toEqual([
       ['GET', '/api/v1/templates/node-http', undefined],
       ['POST', '/api/v1/templates/node-http/render?version=2', { answers: { port: 8080, name: 'orders' } }],
-      ['GET', '/api/v1/auth/can-i?action=app.create', undefined],
-      ['GET', '/api/v1/apps/orders', undefined],
+      [
+        'POST',
+        '/api/v1/templates/node-http/instantiate?version=2&dryRun=true',
+        { answers: { port: 8080, name: 'orders' }, secrets: { API_KEY: 'x' } },
+      ],
     ]);
     expect(io.stdout.text).toContain('Would write 1 files to');
     expect(existsSync(dir)).toBe(false);
@@ -116,8 +125,7 @@ describe('pave init --dry-run', () => {
 
   it('refuses a missing secret value and a non-empty directory before writing anything', async () => {
     const server = await fakeServer((request) => {
-      if (request.url.startsWith('/api/v1/auth/can-i')) return MAY_CREATE_APPS;
-      if (request.url.startsWith('/api/v1/apps/')) return NO_APP;
+      if (isInstantiateDryRun(request)) return plannedInstance(RENDERED);
       return request.url.includes('/render')
         ? { status: 200, body: RENDERED }
         : { status: 200, body: TEMPLATE };
@@ -139,8 +147,8 @@ describe('pave init --dry-run', () => {
   it('says what exists and how to finish or undo it when creating the app fails after the files were written', async () => {
     const server = await fakeServer((request) => {
       if (request.url.includes('/render')) return { status: 200, body: RENDERED };
-      if (request.url.startsWith('/api/v1/auth/can-i')) return MAY_CREATE_APPS;
-      if (request.url.startsWith('/api/v1/apps/')) return NO_APP;
+      // Someone else creates the app between the dry run and the real instantiation.
+      if (isInstantiateDryRun(request)) return plannedInstance(RENDERED);
       if (request.url.includes('/instantiate')) {
         return {
           status: 409,
@@ -172,9 +180,21 @@ describe('pave init --dry-run', () => {
     expect(io.stderr.text).not.toContain('API_KEY=x');
   });
 
-  it('refuses an app id that is taken before writing anything', async () => {
+  it('refuses an app id that is taken before writing anything, as the dry run of instantiating says', async () => {
     const server = await fakeServer((request) => {
-      if (request.url.startsWith('/api/v1/auth/can-i')) return MAY_CREATE_APPS;
+      if (isInstantiateDryRun(request)) {
+        return {
+          status: 409,
+          body: {
+            type: 'about:blank',
+            title: 'Conflict',
+            status: 409,
+            detail: 'app "orders" already exists',
+            requestId: 'r',
+            errors: [{ path: '/answers', message: 'the template names its app after the answers' }],
+          },
+        };
+      }
       return request.url.includes('/render')
         ? { status: 200, body: RENDERED }
         : { status: 200, body: TEMPLATE };
@@ -215,6 +235,38 @@ describe('pave templates apply', () => {
       { path: 'src/index.js', content: 'console.log("{{ name }}");\n' },
     ]);
     expect(io.stdout.text).toContain('Template hello created: version 1.');
+  });
+
+  it('needs no `files:` key in template.yaml: the files are those under files/', async () => {
+    const dir = temporaryDir();
+    writeFileSync(join(dir, 'template.yaml'), 'id: hello\ntitle: Hello\n');
+    mkdirSync(join(dir, 'files'));
+    writeFileSync(join(dir, 'files', 'README.md'), '# {{ name }}\n');
+    const server = await fakeServer(() => ({
+      status: 200,
+      body: { id: 'hello', version: 1, action: 'create', applied: true },
+    }));
+    const io = fakeIo();
+    expect(
+      await runCli(cliArgs(server.url, 'templates', 'apply', '-f', join(dir, '.')), io),
+      io.stderr.text,
+    ).toBe(0);
+    expect((server.requests[0]!.body as { files: unknown[] }).files).toEqual([
+      { path: 'README.md', content: '# {{ name }}\n' },
+    ]);
+  });
+
+  it('needs `files:` in a single-file template, which has no files/ to take them from', async () => {
+    const path = join(temporaryDir(), 'hello.yaml');
+    writeFileSync(path, 'id: hello\ntitle: Hello\n');
+    const server = await fakeServer(() => ({ status: 500 }));
+    const io = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'templates', 'apply', '-f', path), io)).toBe(1);
+    expect(io.stderr.text).toContain(
+      `${path}:1:1: (root): missing required key "files": the files it generates (a list of path and ` +
+        'content; may be empty)',
+    );
+    expect(server.requests).toEqual([]);
   });
 
   it("reports the YAML's own problems at file:line:column, sending nothing", async () => {

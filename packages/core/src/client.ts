@@ -119,6 +119,7 @@ import type {
   TemplateApplied,
   TemplateInput,
   TemplateInstance,
+  TemplateInstancePlan,
   TemplatePage,
   TemplateRecord,
 } from './templates.ts';
@@ -939,6 +940,16 @@ export class PaveClient {
     return this.request<TemplateInstance>('POST', `${templatePath(id)}/instantiate`, {
       body,
       query: { version },
+    });
+  }
+  /**
+   * Instantiates a template as a dry run: every check of {@link instantiateTemplate} (the answers, the secret
+   * values, a free app id, the permissions), nothing created; answers what it would create.
+   */
+  planTemplateInstance(id: string, body: InstantiateTemplateBody, version?: number) {
+    return this.request<TemplateInstancePlan>('POST', `${templatePath(id)}/instantiate`, {
+      body,
+      query: { version, dryRun: 'true' },
     });
   }
 }

@@ -130,6 +130,15 @@ export type Template = z.infer<typeof Template>;
 /** A template as written, before defaults are filled in. */
 export type TemplateInput = z.input<typeof Template>;
 
+/**
+ * `template.yaml` of a template directory: a template whose `files` may be left out, since the directory's
+ * `files/` holds them (files listed inline come before those).
+ */
+export const TemplateDirectorySpec = z.strictObject({
+  ...templateShape,
+  files: templateShape.files.default([]),
+});
+
 /** A stored version of a template. */
 export const TemplateRecord = z
   .strictObject({
@@ -187,6 +196,14 @@ export const TemplateVersionQuery = z.object({
 export const ApplyTemplateQuery = z.object({
   dryRun: z.enum(['true', 'false']).optional().describe('true: validate only, store nothing.'),
 });
+export const InstantiateTemplateQuery = TemplateVersionQuery.extend({
+  dryRun: z
+    .enum(['true', 'false'])
+    .optional()
+    .describe(
+      'true: run every check of the instantiation, create nothing; answers 200 with what it would create.',
+    ),
+});
 
 /** Answers to a template's parameters (validated against them, defaults filled in). */
 export const TemplateAnswers = z.record(TemplateParameterName, z.unknown());
@@ -242,6 +259,25 @@ export const RenderedTemplate = z
   })
   .meta({ id: 'RenderedTemplate' });
 export type RenderedTemplate = z.infer<typeof RenderedTemplate>;
+
+/**
+ * What instantiating a template would create (a dry run, every check passed): the app id (the caller would own
+ * it), the environments created at once and those cloned later, the keys of the values, the generated files.
+ */
+export const TemplateInstancePlan = z
+  .strictObject({
+    template: z.strictObject({ id: dnsLabel, version: z.number().int().positive() }),
+    app: z.string().describe('The id of the app it would create.'),
+    environments: z.array(TemplateEnvironment).describe('The environments it would create with the app.'),
+    pendingEnvironments: z
+      .array(TemplateEnvironment)
+      .describe('The environments to clone `from` another once that one is deployed.'),
+    values: z.array(z.strictObject({ key: z.string(), secret: z.boolean() })),
+    setup: RenderedSetup,
+    files: z.array(z.string()).describe('The paths of the files it would generate.'),
+  })
+  .meta({ id: 'TemplateInstancePlan' });
+export type TemplateInstancePlan = z.infer<typeof TemplateInstancePlan>;
 
 /**
  * What instantiating a template created: the app (the caller owns it), its environments (those with `from`

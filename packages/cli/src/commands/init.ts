@@ -4,7 +4,9 @@ import { chmod, readdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type {
+  ApiError,
   Deployment,
+  InstantiateTemplateBody,
   PaveClient,
   RenderedTemplate,
   TemplateAnswers,
@@ -372,12 +374,12 @@ export function registerInitCommand(program: Command, io: CliIo): void {
       .command('init')
       .summary('Generate a project from a template, create its app and deploy it')
       .description(
-        'Generate a project from a template (a golden path, see `pave templates list`): the answers are checked ' +
-          'by the server before anything is written, then the files are written to DIR (default ./NAME) and ' +
-          'committed to a new git repository there (none when DIR is inside a repository already), the app, ' +
-          'its environments and values are created (you own the app), the ' +
-          "template's prepare commands run in DIR, and its environment is deployed; the URL is printed. Missing " +
-          'answers are asked for when stdin is a terminal.',
+        'Generate a project from a template (a golden path, see `pave templates list`): the server checks the ' +
+          'answers, and that you may create the app and its environments, before anything is written; then ' +
+          'the files are written to DIR (default ./NAME) and committed to a new git repository there (none ' +
+          'when DIR is inside a repository already), the app, its environments and values are created (you ' +
+          "own the app), the template's prepare commands run in DIR, and its environment is deployed; the URL " +
+          'is printed. Missing answers are asked for when stdin is a terminal.',
       )
       .argument('<template>', 'the template id, e.g. node-http')
       .argument('[dir]', 'where to generate the project (default ./NAME); its name is the default of `name`')
@@ -428,13 +430,8 @@ export function registerInitCommand(program: Command, io: CliIo): void {
             '(files of the template replace files of the same name)',
         );
       }
-      await refuseUnlessMayCreateApps(client, rendered.setup.app);
-      if (await appExists(client, rendered.setup.app)) {
-        throw new CliUsageError(
-          `app ${rendered.setup.app} already exists; choose another name (--set name=…), or delete it first ` +
-            `(\`pave apps delete ${rendered.setup.app} --force\`)`,
-        );
-      }
+      // Everything the server checks when it creates the app, asked before a file is written.
+      await refuseUnlessInstantiable(client, rendered, { answers, secrets });
       const deployEnv = options.deploy ? rendered.setup.deploy : null;
       const gitEnvironment = io.env as NodeJS.ProcessEnv;
       const repository = await projectRepository(dir, gitEnvironment);
@@ -564,27 +561,47 @@ function nextStep(rendered: RenderedTemplate, shown: string, deployed: string | 
   return `Next: deploy it with \`${steps}\``;
 }
 
-/** Whether the caller can see an app with this id (an app they may not see is found out when it is created). */
 /**
- * Refuses (before anything is written, in a dry run too) when the caller may not create apps, which the
- * template's instantiation needs: the server would refuse it after the files were written and committed.
+ * Asks the server for a dry run of the instantiation (before a file is written, in pave init's dry run too),
+ * which runs every check the real one does: the answers, the secret values, that the app id is free, that
+ * the caller may create apps and environments of each restricted type of the template. Refused, the server
+ * would otherwise refuse the app only after the files were written and committed.
  */
-async function refuseUnlessMayCreateApps(client: PaveClient, app: string): Promise<void> {
-  const answer = await client.canI({ action: 'app.create' });
-  if (answer.allowed) return;
-  throw new Error(
-    `pave init makes the app ${app}, and you may not create apps: ${answer.reason}; ask an admin for such a ` +
-      'role (`pave auth can-i app.create` tells you when you may)',
-  );
-}
-
-async function appExists(client: PaveClient, app: string): Promise<boolean> {
+async function refuseUnlessInstantiable(
+  client: PaveClient,
+  rendered: RenderedTemplate,
+  body: InstantiateTemplateBody,
+): Promise<void> {
+  const app = rendered.setup.app;
   try {
-    await client.getApp(app);
-    return true;
+    await client.planTemplateInstance(rendered.id, body, rendered.version);
   } catch (error) {
-    if ((error as { status?: number }).status === 404) return false;
-    throw error;
+    const { status, problem } = error as Partial<ApiError>;
+    if ((error as Error).name !== 'ApiError' || !problem) throw error;
+    if (status === 409) {
+      throw new CliUsageError(
+        `app ${app} already exists; choose another name (--set name=…), or delete it first ` +
+          `(\`pave apps delete ${app} --force\`)`,
+      );
+    }
+    if (status !== 403) throw error;
+    const reason = (problem.detail || problem.title).replace(/^you may not do this: /u, '');
+    const problems = problem.errors ?? [];
+    // The route's own permission: the caller may create no app at all.
+    if (problems.some((e) => e.path === 'permission' && e.message.startsWith('app.create:'))) {
+      throw new Error(
+        `pave init makes the app ${app}, and you may not create apps: ${reason}; ask an admin for such a ` +
+          'role (`pave auth can-i app.create` tells you when you may)',
+        { cause: error },
+      );
+    }
+    // What the template sets up: the server says which of its environments, and how to be allowed.
+    throw new Error(
+      [`pave init makes the app ${app}, and you may not: ${reason}`, ...problems.map((e) => e.message)].join(
+        '; ',
+      ),
+      { cause: error },
+    );
   }
 }
 

@@ -4,8 +4,11 @@ import {
   SYSTEM_ACTORS,
   ConflictError,
   InputError,
+  NotAllowedError,
   NotFoundError,
   Template,
+  decide,
+  describeGrant,
   durationMs,
   type AccessGrant,
   type Environment,
@@ -16,6 +19,7 @@ import {
   type TemplateApplied,
   type TemplateInput,
   type TemplateInstance,
+  type TemplateInstancePlan,
   type TemplateRecord,
   type TemplatePage,
   type TemplateSummary,
@@ -23,7 +27,7 @@ import {
 import { parse as parseYaml } from 'yaml';
 import { isUniqueViolation, type Executor, type Store } from '../store/index.ts';
 import type { SecretBox } from '../secrets/secret-box.ts';
-import { authorize } from './access.ts';
+import { decideFor } from './access.ts';
 import { createApp, deleteApp } from './apps.ts';
 import { recordAudit } from './audit.ts';
 import { recordEvent } from './events.ts';
@@ -309,7 +313,9 @@ export async function renderTemplate(
  * they are answered as pending) and its app-level values (secret ones from `secrets`), each through the
  * domain function its own route uses, so each is audited as usual; then audits `template.instantiate`.
  * Everything is checked first (the app id is free, the environment types exist and the caller may create
- * them, every secret is given); if creating fails half-way, the new app is deleted again.
+ * them, every secret is given); if creating fails half-way, the new app is deleted again. With `dryRun` it
+ * stops after those checks, creating and auditing nothing, and answers what it would create: `pave init`
+ * asks so before it writes a file.
  */
 export async function instantiateTemplate(
   store: Store,
@@ -318,7 +324,8 @@ export async function instantiateTemplate(
   id: string,
   version: number | undefined,
   body: InstantiateTemplateBody,
-): Promise<TemplateInstance> {
+  options: { dryRun?: boolean } = {},
+): Promise<TemplateInstance | TemplateInstancePlan> {
   const record = await getTemplate(store.db, id, version);
   const { files, setup } = await renderChecked(record, body.answers ?? {});
   const secrets = body.secrets ?? {};
@@ -340,12 +347,21 @@ export async function instantiateTemplate(
   if (setup.values.length && !box) {
     throw new InputError('this server keeps no values (it has no master key); the template sets some');
   }
-  await checkSetupAllowed(
-    store.db,
-    context,
-    setup.app,
-    setup.environments.map((env) => env.type),
-  );
+  await checkSetupAllowed(store.db, context, setup.app, setup.environments);
+  const template = { id, version: record.version };
+  const pendingEnvironments = setup.environments.filter((env) => env.from !== undefined);
+  const values = setup.values.map((value) => ({ key: value.key, secret: value.secret }));
+  if (options.dryRun) {
+    return {
+      template,
+      app: setup.app,
+      environments: setup.environments.filter((env) => env.from === undefined),
+      pendingEnvironments,
+      values,
+      setup: { ...setup },
+      files: files.map((file) => file.path),
+    };
+  }
 
   const app = await createApp(store, context, { id: setup.app });
   // The caller now owns the app: their next request (a deployment, say) must not meet their cached roles.
@@ -384,11 +400,11 @@ export async function instantiateTemplate(
   }
   const archive = await templateArchive(files, app.id);
   return {
-    template: { id, version: record.version },
+    template,
     app,
     environments,
-    pendingEnvironments: setup.environments.filter((env) => env.from !== undefined),
-    values: setup.values.map((value) => ({ key: value.key, secret: value.secret })),
+    pendingEnvironments,
+    values,
     setup: { ...setup },
     files: files.map((file) => file.path),
     archive: archive.toString('base64'),
@@ -398,13 +414,13 @@ export async function instantiateTemplate(
 /**
  * Refuses, before anything is created, what instantiation would fail at half-way: an app id that is taken,
  * an environment type that does not exist, and restricted types the caller may not create environments of
- * (checked as if the caller already owned the new app).
+ * (decided as if the caller already owned the new app, as they will; the refusal says they would).
  */
 async function checkSetupAllowed(
   db: Executor,
   context: RequestContext,
   app: string,
-  types: string[],
+  environments: ReadonlyArray<{ id: string; type: string }>,
 ): Promise<void> {
   if (await db.selectFrom('apps').select('id').where('id', '=', app).executeTakeFirst()) {
     throw new ConflictError(`app "${app}" already exists`, [
@@ -422,7 +438,7 @@ async function checkSetupAllowed(
   );
   const owner: AccessGrant = { role: 'owner', scope: { kind: 'app', id: app }, via: 'user' };
   const asOwner = { ...context.actor, grants: [...context.actor.grants, owner] };
-  for (const type of new Set(types)) {
+  for (const type of new Set(environments.map((env) => env.type))) {
     const restricted = known.get(type);
     if (restricted === undefined) {
       throw new InputError(`environment type "${type}" does not exist`, [
@@ -432,7 +448,24 @@ async function checkSetupAllowed(
         },
       ]);
     }
-    authorize(asOwner, 'env.create', { app, envType: type, restricted });
+    const target = { app, envType: type, restricted };
+    const decision = decideFor(asOwner, 'env.create', target);
+    if (decision.allowed) continue;
+    // The app does not exist yet: the owner grant the decision names is one the caller would hold.
+    const held = describeGrant(owner);
+    const reason = decision.reason.replace(held, `${held}, which you would hold as its creator`);
+    const ids = environments.filter((env) => env.type === type).map((env) => env.id);
+    // Only a deployer grant is missing unless the caller's token is what limits them.
+    const fix = decide(asOwner.grants, 'env.create', target).allowed
+      ? ''
+      : `: ask an admin for deployer on environment type ${type} ` +
+        `(\`pave roles grant deployer --user ${context.actor.username} --env-type ${type}\`)`;
+    throw new NotAllowedError(`you may not do this: ${reason}`, [
+      {
+        path: `/setup/environments/${environments.findIndex((env) => env.type === type)}/type`,
+        message: `the template creates ${ids.join(', ')} of type ${type}${fix}`,
+      },
+    ]);
   }
 }
 

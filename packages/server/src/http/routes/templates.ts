@@ -1,11 +1,13 @@
 import {
   ApplyTemplateQuery,
   InstantiateTemplateBody,
+  InstantiateTemplateQuery,
   RenderTemplateBody,
   RenderedTemplate,
   Template,
   TemplateApplied,
   TemplateInstance,
+  TemplateInstancePlan,
   TemplateListQuery,
   TemplatePage,
   TemplateParams,
@@ -27,7 +29,8 @@ import {
 
 /**
  * Templates (golden paths): apply (platform users and org admins), read and render (everyone signed in), and
- * instantiate into a new app (whoever may create apps; they own it). `box` encrypts the values a template sets.
+ * instantiate into a new app (whoever may create apps; they own it), or check that they may (a dry run). `box`
+ * encrypts the values a template sets.
  */
 export function templateRoutes(api: ApiServer, deps: { store: Store; box?: SecretBox | undefined }): void {
   const { store, box } = deps;
@@ -133,25 +136,26 @@ export function templateRoutes(api: ApiServer, deps: { store: Store; box?: Secre
         tags,
         summary:
           'Create the app (the caller owns it), environments and values of a template; answers with them and ' +
-          'the files as a base64 .tar.gz',
+          'the files as a base64 .tar.gz. With dryRun=true: every check, nothing created; 200 with what it ' +
+          'would create',
         params: TemplateParams,
-        querystring: TemplateVersionQuery,
+        querystring: InstantiateTemplateQuery,
         body: InstantiateTemplateBody,
-        response: { 201: TemplateInstance },
+        response: { 200: TemplateInstancePlan, 201: TemplateInstance },
       },
     },
-    async (request, reply) =>
-      reply
-        .code(201)
-        .send(
-          await instantiateTemplate(
-            store,
-            box,
-            request.pave,
-            request.params.id,
-            request.query.version,
-            request.body,
-          ),
-        ),
+    async (request, reply) => {
+      const dryRun = request.query.dryRun === 'true';
+      const answer = await instantiateTemplate(
+        store,
+        box,
+        request.pave,
+        request.params.id,
+        request.query.version,
+        request.body,
+        { dryRun },
+      );
+      return reply.code(dryRun ? 200 : 201).send(answer);
+    },
   );
 }
