@@ -67,7 +67,9 @@ describe('pave deploy --wait of a workload that never becomes ready, on the proc
     expect(result.stdout).toMatch(
       /wait ready\s+never\s+info\s+not ready yet after 1\d s of the 15 s timeout: readiness probe GET \/healthz on port \d+: .*ECONNREFUSED/,
     );
-    expect(result.stderr).toMatch(/timed out after \d+ s: readiness probe GET \/healthz on port \d+/);
+    expect(result.stderr).toMatch(
+      /timed out after the 15 s timeout and the \d+ s stability window: readiness probe GET \/healthz on port \d+/,
+    );
     expect(result.stderr).toContain('deploy again with a longer --timeout (e.g. --timeout 5m)');
     expect(result.stderr).toContain('listens on the port its readiness probe names');
   }, 60_000);

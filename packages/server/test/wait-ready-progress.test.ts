@@ -64,11 +64,11 @@ describe.each(storeEngines)('the journal while workloads are not ready yet, on %
     readyProgressMs: 150,
   });
   /** Queues a deployment of `workload`, runs it to its end and resolves with its record. */
-  const deploy = async (workload: ScoreWorkload): Promise<DeploymentDetail> => {
+  const deploy = async (workload: ScoreWorkload, minReadySeconds = 0): Promise<DeploymentDetail> => {
     const queued = await api.call('POST', '/apps/shop/envs/dev/deployments', {
       workloads: [{ spec: workload, dir: '/srv/app' }],
       timeoutSeconds: 1,
-      minReadySeconds: 0,
+      minReadySeconds,
     });
     expect(queued.statusCode, queued.body).toBe(202);
     const id = Number(queued.json().id);
@@ -127,6 +127,18 @@ describe.each(storeEngines)('the journal while workloads are not ready yet, on %
       expect(text).toContain('--timeout (e.g. --timeout 5m)');
       expect(text).toContain('listens on the port its readiness probe names');
     }
+  });
+
+  it('says a timed-out wait ran out of the timeout and the stability window, not of seconds of its own', async () => {
+    // The wait may take the timeout plus the window: `--timeout 40s` used to read "timed out after 45 s".
+    const deployment = await deploy(web(true), 1);
+    expect(deployment.status).toBe('failed');
+    const failed = deployment.journal.find(
+      (entry) => entry.step === 'wait ready' && entry.status === 'failed',
+    );
+    expect(failed?.message).toMatch(
+      /^timed out after the 1 s timeout and the 1 s stability window: FAKE_NEVER_READY is set\n/,
+    );
   });
 
   it('ends a timed-out wait of a workload without a probe saying it must listen on $PORT', async () => {

@@ -70,10 +70,7 @@ export async function waitReady(
     }
     const { reason: said, lastLogs } = masked(result, known);
     const timedOut = timeout.aborted || /^timed out/.test(said);
-    const reason =
-      timeout.aborted && !/timed out/.test(said)
-        ? `not ready after ${run.options.timeoutSeconds} s (${said})`
-        : said;
+    const reason = timeout.aborted ? timedOutReason(run, said) : said;
     const hint = timedOut ? `\n${whatToTry(workload)}` : '';
     const logs = lastLogs.length ? `\nlast log lines:\n${lastLogs.join('\n')}` : '';
     failures.push(`${workload.name}: ${reason}${hint}${logs}`);
@@ -174,6 +171,17 @@ function whatToTry(workload: RenderedWorkload): string {
     `waits until that port accepts connections (on the process runtime: on $PORT, also ` +
     `$${portVariableName(first.name)}, the host port Pave gives it; in a container: on port ${first.targetPort})`
   );
+}
+
+/**
+ * Why a workload was not ready when the deployment's time ran out, in the deployment's own terms: its timeout
+ * and the stability window the wait adds to it (so `--timeout 40s` does not read "timed out after 45 s"),
+ * then what the runtime last saw, without the runtime's own count of the seconds.
+ */
+function timedOutReason(run: SetRun, said: string): string {
+  const { timeoutSeconds, minReadySeconds } = run.options;
+  const window = minReadySeconds > 0 ? ` and the ${minReadySeconds} s stability window` : '';
+  return `timed out after the ${timeoutSeconds} s timeout${window}: ${said.replace(/^timed out after \d+ s: /, '')}`;
 }
 
 /** A not-ready result with `secrets` masked in its reason and log lines. */
