@@ -135,7 +135,7 @@ async function restrictedTypesOfApp(db: Executor, app: string): Promise<string[]
  * `permission` on every restricted environment type the app has: app-level values are the defaults of
  * every environment, and deleting an app deletes them all, so such changes reach production too.
  */
-export async function onEveryRestrictedType(
+async function onEveryRestrictedType(
   db: Executor,
   app: string,
   permission: Permission,
