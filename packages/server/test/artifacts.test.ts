@@ -107,6 +107,20 @@ describe.each(storeEngines)('build artifacts and automation rules on %s', (engin
       message: expect.stringMatching(/^api\.score\.yaml:6:\d+: containers\.main\.image: /),
     });
 
+    // What no deployment could render is refused at the push, as `pave deploy` refuses it, at the port's line.
+    const probe = '    readinessProbe:\n      httpGet:\n        path: /healthz\n        port: 9090\n';
+    const unrenderable = await api.call('POST', '/apps/shop/artifacts', {
+      commit: 'abc1234',
+      scoreFiles: [{ file: 'api.score.yaml', dir: '/srv/shop', content: score('api') + probe }],
+    });
+    expect(unrenderable.statusCode, unrenderable.body).toBe(400);
+    expect(unrenderable.json().errors).toContainEqual({
+      path: '/scoreFiles/0/content',
+      message: expect.stringMatching(
+        /^api\.score\.yaml:13:\d+: containers\.main\.readinessProbe\.httpGet\.port: port 9090 is not a port of service\.ports/,
+      ),
+    });
+
     const noCommit = await api.call('POST', '/apps/shop/artifacts', { scoreFiles: [scoreFile('api')] });
     expect(noCommit.statusCode).toBe(400);
     expect(noCommit.json().errors.map((e: { path: string }) => e.path)).toContain('/commit');

@@ -44,7 +44,8 @@ export function artifactWorkloads(input: PushArtifactInput): WorkloadSource[] {
   const workloads: WorkloadSource[] = [];
   const seen = new Map<string, string>();
   input.scoreFiles.forEach((scoreFile, index) => {
-    const parsed = parseScore(scoreFile.content, scoreFile.file);
+    // `renderable`: a workload no deployment could render is refused now, not when a rule deploys it.
+    const parsed = parseScore(scoreFile.content, scoreFile.file, { renderable: true });
     for (const problem of parsed.problems) {
       problems.push({ path: `/scoreFiles/${index}/content`, message: formatScoreProblem(problem) });
     }
