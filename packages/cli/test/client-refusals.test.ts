@@ -56,7 +56,7 @@ describe('requests the CLI refuses or cannot send', () => {
     const server = await fakeServer(() => ({ status: 200, body: { items: [], nextCursor: null } }));
     const io = fakeIo();
     expect(await runCli(cliArgs(server.url, 'apps', 'list', '--cursor', 'zzz'), io)).toBe(0);
-    expect(io.stdout.text).toBe('No apps after zzz.\n');
+    expect(io.stdout.text).toBe('No apps after "zzz".\n');
   });
 
   it('says a request body is over the 1 MiB the server takes, before sending it, naming the size', async () => {

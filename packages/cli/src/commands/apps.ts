@@ -6,7 +6,7 @@ import type { CliIo } from '../io.ts';
 import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
-import { pageQuery, withMoreLine } from './paging.ts';
+import { emptyPageLine, pageQuery, withMoreLine } from './paging.ts';
 import type { ClientOptions } from './client-options.ts';
 
 const appColumns: Column<App>[] = [
@@ -67,11 +67,11 @@ export function registerAppsCommands(program: Command, io: CliIo): void {
       const query = pageQuery(options, 'apps');
       const { client, output } = await clientFor(options, io);
       output.show(await client.listApps(query), (page) => {
-        // A page after a cursor can be empty with apps before it; a user may see none of the apps there are.
-        const none =
-          options.cursor !== undefined
-            ? `No apps after ${options.cursor}.`
-            : 'No apps yet, or none you have a role on. Create one with `pave apps create NAME`.';
+        const none = emptyPageLine(
+          'No apps yet, or none you have a role on. Create one with `pave apps create NAME`.',
+          options.cursor,
+          'apps',
+        );
         const table = output.table(page.items, appColumns, none);
         return withMoreLine(table, page.nextCursor, {
           items: 'apps',

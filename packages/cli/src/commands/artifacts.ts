@@ -11,7 +11,7 @@ import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
-import { pageQuery, withMoreLine } from './paging.ts';
+import { emptyPageLine, pageQuery, withMoreLine } from './paging.ts';
 import { ScoreFilesError, loadScoreFiles } from './deploy.ts';
 
 type PushOptions = ClientOptions & {
@@ -115,7 +115,7 @@ export function registerArtifactsCommands(program: Command, io: CliIo): void {
       const { client, output } = await clientFor(options, io);
       const colors = colorsFor(io.stdout, io.env);
       output.show(await client.listArtifacts(options.app, query), (page) => {
-        const table = renderArtifactList(page.items, colors, options.app);
+        const table = renderArtifactList(page.items, colors, options.app, options.cursor);
         return withMoreLine(table, page.nextCursor, {
           items: 'artifacts',
           command: `pave artifacts list --app ${options.app}`,
@@ -168,8 +168,16 @@ export function renderPushed(pushed: PushedArtifact, colors: Colors): string {
   return `${head}\nRules:\n${lines.join('\n')}`;
 }
 
-/** Renders artifacts as an ID, COMMIT (12 characters), BRANCH, WORKLOADS, IMAGE, PUSHED, BY table. */
-export function renderArtifactList(items: readonly Artifact[], colors: Colors, app: string): string {
+/**
+ * Renders artifacts as an ID, COMMIT (12 characters), BRANCH, WORKLOADS, IMAGE, PUSHED, BY table; an empty
+ * page after `cursor` (its `--cursor`) says there are no more rather than none at all.
+ */
+export function renderArtifactList(
+  items: readonly Artifact[],
+  colors: Colors,
+  app: string,
+  cursor?: string,
+): string {
   const columns: Column<Artifact>[] = [
     { header: 'id', value: (artifact) => artifact.id },
     { header: 'commit', value: (artifact) => artifact.commit.slice(0, 12) },
@@ -180,7 +188,11 @@ export function renderArtifactList(items: readonly Artifact[], colors: Colors, a
     { header: 'by', value: (artifact) => artifact.createdBy },
   ];
   return formatTable(items, columns, {
-    empty: `No artifacts of ${app} yet. CI pushes them with \`pave artifacts push --app ${app} -f score.yaml --commit SHA\`.`,
+    empty: emptyPageLine(
+      `No artifacts of ${app} yet. CI pushes them with \`pave artifacts push --app ${app} -f score.yaml --commit SHA\`.`,
+      cursor,
+      `artifacts of ${app}`,
+    ),
     styleHeader: colors.bold,
   });
 }

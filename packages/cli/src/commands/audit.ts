@@ -7,7 +7,7 @@ import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
-import { parseLimit } from './paging.ts';
+import { emptyPageLine, parseLimit } from './paging.ts';
 
 type AuditOptions = ClientOptions & {
   app?: string;
@@ -106,7 +106,8 @@ export function registerAuditCommand(program: Command, io: CliIo): void {
       const query = auditQuery(options);
       const { client, output } = await clientFor(options, io);
       output.show(await client.listAudit(query), (page) => {
-        const table = output.table(page.items, auditColumns, 'No audit entries yet.');
+        const none = emptyPageLine('No audit entries yet.', options.cursor, 'audit entries');
+        const table = output.table(page.items, auditColumns, none);
         if (page.nextCursor === null) return table;
         return `${table}\n\nMore entries: ${nextPageCommand(options, page.nextCursor)}`;
       });

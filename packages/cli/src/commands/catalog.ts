@@ -10,7 +10,7 @@ import type { CliIo } from '../io.ts';
 import type { Column } from '../output/table.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
-import { pageQuery, withMoreLine } from './paging.ts';
+import { emptyPageLine, pageQuery, withMoreLine } from './paging.ts';
 
 const entityColumns: Column<CatalogEntity>[] = [
   { header: 'kind', value: (entity) => entity.kind },
@@ -110,7 +110,11 @@ export function registerCatalogCommands(program: Command, io: CliIo): void {
       });
       output.show(page, (body) =>
         withMoreLine(
-          output.table(body.items, entityColumns, 'No entities: you have no role on any app.'),
+          output.table(
+            body.items,
+            entityColumns,
+            emptyPageLine('No entities: you have no role on any app.', options.cursor, 'entities'),
+          ),
           body.nextCursor,
           {
             items: 'entities',

@@ -9,7 +9,7 @@ import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
-import { pageQuery, withMoreLine } from './paging.ts';
+import { emptyPageLine, pageQuery, withMoreLine } from './paging.ts';
 
 type ApplyOptions = ClientOptions & { file: string; dryRun?: boolean; yes?: boolean };
 type MatchOptions = ClientOptions & { app: string; env: string; type: string; class?: string; id?: string };
@@ -133,7 +133,7 @@ export function registerDefsCommands(program: Command, io: CliIo): void {
       const { client, output } = await clientFor(options, io);
       const colors = colorsFor(io.stdout, io.env);
       output.show(await client.listResourceDefinitions(query), (page) =>
-        withMoreLine(renderDefinitionList(page.items, colors), page.nextCursor, {
+        withMoreLine(renderDefinitionList(page.items, colors, options.cursor), page.nextCursor, {
           items: 'definitions',
           command: 'pave defs list',
           limit: options.limit,
@@ -227,8 +227,15 @@ export function formatCriterion(criterion: MatchCriterion): string {
   return fields.length > 0 ? fields.join(',') : '(any)';
 }
 
-/** Renders definitions as an ID, TYPE, DRIVER, CRITERIA, BUILT-IN table. */
-export function renderDefinitionList(items: readonly ResourceDefinition[], colors: Colors): string {
+/**
+ * Renders definitions as an ID, TYPE, DRIVER, CRITERIA, BUILT-IN table; an empty page after `cursor` (its
+ * `--cursor`) says there are no more rather than none at all.
+ */
+export function renderDefinitionList(
+  items: readonly ResourceDefinition[],
+  colors: Colors,
+  cursor?: string,
+): string {
   const columns: Column<ResourceDefinition>[] = [
     { header: 'id', value: (def) => def.id },
     { header: 'type', value: (def) => def.type },
@@ -237,7 +244,11 @@ export function renderDefinitionList(items: readonly ResourceDefinition[], color
     { header: 'built-in', value: (def) => (def.builtIn ? 'yes' : '-') },
   ];
   return formatTable(items, columns, {
-    empty: 'No resource definitions yet. Add some with `pave defs apply -f defs.yaml`.',
+    empty: emptyPageLine(
+      'No resource definitions yet. Add some with `pave defs apply -f defs.yaml`.',
+      cursor,
+      'resource definitions',
+    ),
     styleHeader: colors.bold,
   });
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Deployment, DeploymentDetail, JournalEntry } from '@pave/core';
 import { CliUsageError } from '../errors.ts';
-import { pageQuery } from './paging.ts';
+import { emptyPageLine, pageQuery, withMoreLine } from './paging.ts';
 import type { CliIo } from '../io.ts';
 import type { Colors } from '../output/colors.ts';
 import { colorsFor } from '../output/colors.ts';
@@ -48,12 +48,12 @@ export function registerDeploymentsCommands(program: Command, io: CliIo): void {
       const { client, output } = await clientFor(options, io);
       const colors = colorsFor(io.stdout, io.env);
       output.show(await client.listDeployments(options.app, options.env, query), (page) => {
-        const list = renderDeploymentList(page.items, colors, options.app, options.env);
-        if (page.nextCursor === null) return list;
-        const next = [`pave deployments list --app ${options.app} --env ${options.env}`];
-        if (options.limit !== undefined) next.push(`--limit ${options.limit.trim()}`);
-        next.push(`--cursor ${page.nextCursor}`);
-        return `${list}\n\nMore deployments: ${next.join(' ')}`;
+        const list = renderDeploymentList(page.items, colors, options.app, options.env, options.cursor);
+        return withMoreLine(list, page.nextCursor, {
+          items: 'deployments',
+          command: `pave deployments list --app ${options.app} --env ${options.env}`,
+          limit: options.limit,
+        });
       });
     });
 
@@ -105,13 +105,15 @@ export function registerDeploymentsCommands(program: Command, io: CliIo): void {
 
 /**
  * Renders the deployments of `app`/`env` as a table: ID, KIND, STATUS, SET, VALUES (the values version it runs
- * with), COMMIT (only when one of them deployed a build artifact), ACTOR, MESSAGE, CREATED, DURATION.
+ * with), COMMIT (only when one of them deployed a build artifact), ACTOR, MESSAGE, CREATED, DURATION. An empty
+ * page after `cursor` (its `--cursor`) says there are no more rather than none at all.
  */
 export function renderDeploymentList(
   items: readonly Deployment[],
   colors: Colors,
   app: string,
   env: string,
+  cursor?: string,
 ): string {
   const columns: Column<Deployment>[] = [
     { header: 'id', value: (deployment) => deployment.id },
@@ -129,7 +131,11 @@ export function renderDeploymentList(
     { header: 'duration', value: (deployment) => deploymentDuration(deployment) ?? '-' },
   ];
   return formatTable(items, columns, {
-    empty: `No deployments in ${app}/${env} yet. Deploy with \`pave deploy -f score.yaml --app ${app} --env ${env}\`.`,
+    empty: emptyPageLine(
+      `No deployments in ${app}/${env} yet. Deploy with \`pave deploy -f score.yaml --app ${app} --env ${env}\`.`,
+      cursor,
+      `deployments in ${app}/${env}`,
+    ),
     styleHeader: colors.bold,
   });
 }

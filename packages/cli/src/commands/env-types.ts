@@ -8,7 +8,7 @@ import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
 import { minReadySecondsOf } from './deploy.ts';
-import { pageQuery, withMoreLine } from './paging.ts';
+import { emptyPageLine, pageQuery, withMoreLine } from './paging.ts';
 
 /** The server's stability window for a type that sets none, shown in place of null. */
 const DEFAULT_MIN_READY = '5s (default)';
@@ -85,7 +85,11 @@ export function registerEnvTypesCommands(program: Command, io: CliIo): void {
           output.table(
             page.items,
             envTypeColumns,
-            'No environment types yet. Create one with `pave env-types create ID`.',
+            emptyPageLine(
+              'No environment types yet. Create one with `pave env-types create ID`.',
+              options.cursor,
+              'environment types',
+            ),
           ),
           page.nextCursor,
           { items: 'environment types', command: 'pave env-types list', limit: options.limit },

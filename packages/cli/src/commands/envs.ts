@@ -12,7 +12,7 @@ import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
-import { pageQuery, withMoreLine } from './paging.ts';
+import { emptyPageLine, pageQuery, withMoreLine } from './paging.ts';
 import {
   addWaitOptions,
   giveUpAfterMs,
@@ -151,8 +151,12 @@ export function registerEnvsCommands(program: Command, io: CliIo): void {
         const table = output.table(
           page.items,
           environmentColumns,
-          `No environments in app ${options.app} yet. ` +
-            `Create one with \`pave envs create ENV --app ${options.app} --type TYPE\`.`,
+          emptyPageLine(
+            `No environments in app ${options.app} yet. ` +
+              `Create one with \`pave envs create ENV --app ${options.app} --type TYPE\`.`,
+            options.cursor,
+            `environments in app ${options.app}`,
+          ),
         );
         return withMoreLine(table, page.nextCursor, {
           items: 'environments',

@@ -39,3 +39,12 @@ export function withMoreLine(
   const limit = more.limit === undefined ? '' : ` --limit ${more.limit.trim()}`;
   return `${shown}\n\nMore ${more.items}: ${more.command}${limit} --cursor ${nextCursor}`;
 }
+
+/**
+ * What an empty page prints. The first page says the list is empty, in the list's own `empty` line with its
+ * advice (`No policies yet. Apply some with …`). A page after `--cursor` is past the end of a list that has
+ * entries before it, so it says only that: `No policies after "no-latest".`
+ */
+export function emptyPageLine(empty: string, cursor: string | undefined, items: string): string {
+  return cursor === undefined ? empty : `No ${items} after "${cursor}".`;
+}

@@ -21,7 +21,7 @@ import type { FieldOrigins } from '../field-origins.ts';
 import { addClientOptions, addOutputOption, clientFor, examples, outputFor } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
 import type { OutputFormat } from '../output/output.ts';
-import { pageQuery, withMoreLine } from './paging.ts';
+import { emptyPageLine, pageQuery, withMoreLine } from './paging.ts';
 
 type ApplyOptions = ClientOptions & { file: string; dryRun?: boolean };
 type TestOptions = {
@@ -362,7 +362,11 @@ export function registerPoliciesCommands(program: Command, io: CliIo): void {
               { header: 'message', value: (p) => p.message },
             ],
             {
-              empty: 'No policies yet. Apply some with `pave policies apply -f policies.yaml`.',
+              empty: emptyPageLine(
+                'No policies yet. Apply some with `pave policies apply -f policies.yaml`.',
+                options.cursor,
+                'policies',
+              ),
               styleHeader: colors.bold,
             },
           ),

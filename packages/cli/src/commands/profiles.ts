@@ -6,7 +6,7 @@ import { formatTable } from '../output/table.ts';
 import type { DeclarationProblem } from '../definitions-file.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
-import { pageQuery, withMoreLine } from './paging.ts';
+import { emptyPageLine, pageQuery, withMoreLine } from './paging.ts';
 
 type ApplyOptions = ClientOptions & { file: string; dryRun?: boolean };
 type MatchOptions = ClientOptions & { app: string; env: string };
@@ -207,7 +207,11 @@ export function registerProfilesCommands(program: Command, io: CliIo): void {
               { header: 'version', value: (p) => String(p.version) },
             ],
             {
-              empty: 'No profiles yet. Apply some with `pave profiles apply -f profiles.yaml`.',
+              empty: emptyPageLine(
+                'No profiles yet. Apply some with `pave profiles apply -f profiles.yaml`.',
+                options.cursor,
+                'profiles',
+              ),
               styleHeader: colors.bold,
             },
           ),

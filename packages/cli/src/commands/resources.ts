@@ -10,7 +10,7 @@ import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
 import { SECRET_MARK } from './defs.ts';
-import { pageQuery, withMoreLine } from './paging.ts';
+import { emptyPageLine, pageQuery, withMoreLine } from './paging.ts';
 
 type ResourceOptions = ClientOptions & { app: string; env: string };
 
@@ -58,7 +58,7 @@ export function registerResourcesCommands(program: Command, io: CliIo): void {
       const { client, output } = await clientFor(options, io);
       const colors = colorsFor(io.stdout, io.env);
       output.show(await client.listResources(options.app, options.env, query), (page) => {
-        const table = renderResourceList(page.items, options.app, options.env, colors);
+        const table = renderResourceList(page.items, options.app, options.env, colors, options.cursor);
         return withMoreLine(table, page.nextCursor, {
           items: 'resources',
           command: `pave resources list --app ${options.app} --env ${options.env}`,
@@ -188,12 +188,16 @@ export function formatOutputs(resource: Pick<Resource, 'values' | 'secrets'>): s
   return outputs.length > 0 ? outputs.join(', ') : '-';
 }
 
-/** Renders resources as an ADDRESS, TYPE, CLASS, DEFINITION, DRIVER, OUTPUTS table. */
+/**
+ * Renders resources as an ADDRESS, TYPE, CLASS, DEFINITION, DRIVER, OUTPUTS table; an empty page after `cursor`
+ * (its `--cursor`) says there are no more rather than none at all.
+ */
 export function renderResourceList(
   items: readonly Resource[],
   app: string,
   env: string,
   colors: Colors,
+  cursor?: string,
 ): string {
   const columns: Column<Resource>[] = [
     { header: 'address', value: (resource) => resource.address },
@@ -204,9 +208,12 @@ export function renderResourceList(
     { header: 'outputs', value: formatOutputs },
   ];
   return formatTable(items, columns, {
-    empty:
+    empty: emptyPageLine(
       `No resources in ${app}/${env} yet. A deployment provisions those its Score files declare ` +
-      '(see `pave defs list` for how).',
+        '(see `pave defs list` for how).',
+      cursor,
+      `resources in ${app}/${env}`,
+    ),
     styleHeader: colors.bold,
   });
 }

@@ -8,7 +8,7 @@ import { addHelpFromCore } from './auth.ts';
 import type { PaveCore } from './auth.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
-import { pageQuery } from './paging.ts';
+import { emptyPageLine, pageQuery, withMoreLine } from './paging.ts';
 
 type GrantOptions = ClientOptions & { user?: string; team?: string; app?: string; envType?: string };
 type ListOptions = ClientOptions & { app?: string; user?: string; limit?: string; cursor?: string };
@@ -145,15 +145,16 @@ export function registerRolesCommands(program: Command, io: CliIo): void {
       const { client, output } = await clientFor(options, io);
       output.show(await client.listRoles(query), (page) => {
         const table = output.table(page.items, roleColumns, emptyListMessage(options));
-        if (!page.nextCursor) return table;
         // The next page needs the same filters as this one.
-        const again = [
-          ...(filters.app !== undefined ? [`--app ${filters.app}`] : []),
-          ...(filters.user !== undefined ? [`--user ${filters.user}`] : []),
-          ...(options.limit === undefined ? [] : [`--limit ${options.limit.trim()}`]),
-          `--cursor ${page.nextCursor}`,
+        const filterFlags = [
+          ...(filters.app !== undefined ? [` --app ${filters.app}`] : []),
+          ...(filters.user !== undefined ? [` --user ${filters.user}`] : []),
         ];
-        return `${table}\n\nMore grants: pave roles list ${again.join(' ')}`;
+        return withMoreLine(table, page.nextCursor, {
+          items: 'grants',
+          command: `pave roles list${filterFlags.join('')}`,
+          limit: options.limit,
+        });
       });
     });
 
@@ -251,13 +252,23 @@ function rolesHelp(core: PaveCore): string {
 
 function emptyListMessage(options: ListOptions): string {
   if (options.app !== undefined) {
-    return (
+    return emptyPageLine(
       `No roles granted on app ${options.app}. ` +
-      `Grant one with \`pave roles grant developer --user USER --app ${options.app}\`.`
+        `Grant one with \`pave roles grant developer --user USER --app ${options.app}\`.`,
+      options.cursor,
+      `roles granted on app ${options.app}`,
     );
   }
   if (options.user !== undefined) {
-    return `User ${options.user} holds no roles directly (roles through teams are not listed).`;
+    return emptyPageLine(
+      `User ${options.user} holds no roles directly (roles through teams are not listed).`,
+      options.cursor,
+      `roles granted to user ${options.user}`,
+    );
   }
-  return 'No roles granted yet. Grant one with `pave roles grant ROLE --user USER`.';
+  return emptyPageLine(
+    'No roles granted yet. Grant one with `pave roles grant ROLE --user USER`.',
+    options.cursor,
+    'roles granted',
+  );
 }

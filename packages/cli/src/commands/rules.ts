@@ -9,7 +9,7 @@ import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
-import { pageQuery, withMoreLine } from './paging.ts';
+import { emptyPageLine, pageQuery, withMoreLine } from './paging.ts';
 
 type CreateOptions = ClientOptions & { app: string; env: string; branch: string; workload?: string };
 
@@ -92,7 +92,7 @@ export function registerRulesCommands(program: Command, io: CliIo): void {
       const { client, output } = await clientFor(options, io);
       const colors = colorsFor(io.stdout, io.env);
       output.show(await client.listRules(options.app, query), (page) => {
-        const table = renderRuleList(page.items, colors, options.app);
+        const table = renderRuleList(page.items, colors, options.app, options.cursor);
         return withMoreLine(table, page.nextCursor, {
           items: 'rules',
           command: `pave rules list --app ${options.app}`,
@@ -117,8 +117,11 @@ export function registerRulesCommands(program: Command, io: CliIo): void {
     });
 }
 
-/** Renders rules as an ID, ENV, BRANCH, WORKLOAD, CREATED BY, CREATED table. */
-export function renderRuleList(items: readonly Rule[], colors: Colors, app: string): string {
+/**
+ * Renders rules as an ID, ENV, BRANCH, WORKLOAD, CREATED BY, CREATED table; an empty page after `cursor` (its
+ * `--cursor`) says there are no more rather than none at all.
+ */
+export function renderRuleList(items: readonly Rule[], colors: Colors, app: string, cursor?: string): string {
   const columns: Column<Rule>[] = [
     { header: 'id', value: (rule) => rule.id },
     { header: 'env', value: (rule) => rule.env },
@@ -128,7 +131,11 @@ export function renderRuleList(items: readonly Rule[], colors: Colors, app: stri
     { header: 'created', value: (rule) => formatTime(rule.createdAt) },
   ];
   return formatTable(items, columns, {
-    empty: `No rules in ${app}. Create one with \`pave rules create --app ${app} --env dev --branch main\`.`,
+    empty: emptyPageLine(
+      `No rules in ${app}. Create one with \`pave rules create --app ${app} --env dev --branch main\`.`,
+      cursor,
+      `rules in ${app}`,
+    ),
     styleHeader: colors.bold,
   });
 }

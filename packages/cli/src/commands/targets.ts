@@ -9,7 +9,7 @@ import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
-import { pageQuery, withMoreLine } from './paging.ts';
+import { emptyPageLine, pageQuery, withMoreLine } from './paging.ts';
 import {
   DefinitionsFileError,
   countChanges,
@@ -129,7 +129,7 @@ export function registerTargetsCommands(program: Command, io: CliIo): void {
       const { client, output } = await clientFor(options, io);
       const colors = colorsFor(io.stdout, io.env);
       output.show(await client.listTargets(query), (page) =>
-        withMoreLine(renderTargetList(page.items, colors), page.nextCursor, {
+        withMoreLine(renderTargetList(page.items, colors, options.cursor), page.nextCursor, {
           items: 'targets',
           command: 'pave targets list',
           limit: options.limit,
@@ -197,8 +197,15 @@ export function formatTargetConfig(config: Readonly<Record<string, unknown>>): s
   return entries.map(([key, value]) => `${key}=${showValue(value)}`).join(',');
 }
 
-/** Renders runtime targets as an ID, TYPE, CRITERIA, CONFIG, BUILT-IN table. */
-export function renderTargetList(items: readonly RuntimeTargetView[], colors: Colors): string {
+/**
+ * Renders runtime targets as an ID, TYPE, CRITERIA, CONFIG, BUILT-IN table; an empty page after `cursor` (its
+ * `--cursor`) says there are no more rather than none at all.
+ */
+export function renderTargetList(
+  items: readonly RuntimeTargetView[],
+  colors: Colors,
+  cursor?: string,
+): string {
   const columns: Column<RuntimeTargetView>[] = [
     { header: 'id', value: (target) => target.id },
     { header: 'type', value: (target) => target.type },
@@ -207,7 +214,11 @@ export function renderTargetList(items: readonly RuntimeTargetView[], colors: Co
     { header: 'built-in', value: (target) => (target.builtIn ? 'yes' : '-') },
   ];
   return formatTable(items, columns, {
-    empty: 'No runtime targets. Add some with `pave targets apply -f targets.yaml`.',
+    empty: emptyPageLine(
+      'No runtime targets. Add some with `pave targets apply -f targets.yaml`.',
+      cursor,
+      'runtime targets',
+    ),
     styleHeader: colors.bold,
   });
 }

@@ -6,7 +6,7 @@ import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
-import { pageQuery, withMoreLine } from './paging.ts';
+import { emptyPageLine, pageQuery, withMoreLine } from './paging.ts';
 
 const teamColumns: Column<Team>[] = [
   { header: 'id', value: (team) => team.id },
@@ -99,7 +99,7 @@ export function registerTeamsCommands(program: Command, io: CliIo): void {
         const table = output.table(
           page.items,
           teamColumns,
-          'No teams yet. Create one with `pave teams create TEAM`.',
+          emptyPageLine('No teams yet. Create one with `pave teams create TEAM`.', options.cursor, 'teams'),
         );
         return withMoreLine(table, page.nextCursor, {
           items: 'teams',

@@ -6,7 +6,7 @@ import { colorsFor } from '../output/colors.ts';
 import { formatTable } from '../output/table.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
-import { pageQuery, withMoreLine } from './paging.ts';
+import { emptyPageLine, pageQuery, withMoreLine } from './paging.ts';
 
 type ApplyOptions = ClientOptions & { file: string; dryRun?: boolean };
 type GetOptions = ClientOptions & { version?: string };
@@ -166,7 +166,11 @@ export function registerTemplatesCommands(program: Command, io: CliIo): void {
               { header: 'parameters', value: (t) => Object.keys(t.parameters.properties).join(', ') || '-' },
             ],
             {
-              empty: 'No templates yet. Apply one with `pave templates apply -f DIR`.',
+              empty: emptyPageLine(
+                'No templates yet. Apply one with `pave templates apply -f DIR`.',
+                options.cursor,
+                'templates',
+              ),
               styleHeader: colors.bold,
             },
           ),

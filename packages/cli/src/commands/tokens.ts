@@ -8,7 +8,7 @@ import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
-import { pageQuery, withMoreLine } from './paging.ts';
+import { emptyPageLine, pageQuery, withMoreLine } from './paging.ts';
 
 /** Whether a token still works: revoked and expired tokens are refused by the server. */
 export function tokenStatus(
@@ -125,7 +125,11 @@ export function registerTokensCommands(program: Command, io: CliIo): void {
         const table = output.table(
           page.items,
           tokenColumns,
-          'No tokens yet. Create one with `pave tokens create NAME`.',
+          emptyPageLine(
+            'No tokens yet. Create one with `pave tokens create NAME`.',
+            options.cursor,
+            'tokens',
+          ),
         );
         return withMoreLine(table, page.nextCursor, {
           items: 'tokens',

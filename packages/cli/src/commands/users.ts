@@ -9,7 +9,7 @@ import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
 import { readPassword } from './login.ts';
-import { pageQuery, withMoreLine } from './paging.ts';
+import { emptyPageLine, pageQuery, withMoreLine } from './paging.ts';
 
 /**
  * Reads the current password (empty when the user has none) and the new one: two lines of standard input with
@@ -146,7 +146,7 @@ export function registerUsersCommands(program: Command, io: CliIo): void {
         const table = output.table(
           page.items,
           userColumns,
-          'No users yet. Create one with `pave users create NAME`.',
+          emptyPageLine('No users yet. Create one with `pave users create NAME`.', options.cursor, 'users'),
         );
         return withMoreLine(table, page.nextCursor, {
           items: 'users',

@@ -25,7 +25,7 @@ import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
-import { pageQuery, withMoreLine } from './paging.ts';
+import { emptyPageLine, pageQuery, withMoreLine } from './paging.ts';
 import {
   addWaitOptions,
   giveUpAfterMs,
@@ -206,7 +206,7 @@ export function registerValuesCommands(program: Command, io: CliIo): void {
       const { client, output } = await clientFor(options, io);
       const colors = colorsFor(io.stdout, io.env);
       output.show(await client.valuesHistory(options.app, options.env, query), (page) => {
-        const table = renderValuesHistory(page.items, options.app, options.env, colors);
+        const table = renderValuesHistory(page.items, options.app, options.env, colors, options.cursor);
         return withMoreLine(table, page.nextCursor, {
           items: 'versions',
           command: `pave values history --app ${options.app} --env ${options.env}`,
@@ -666,12 +666,17 @@ export function renderValueList(
   return `${where}: ${scope}${version}${secrets}\n\n${table}`;
 }
 
-/** Renders the versions of an environment's values as VERSION, ACTOR, CREATED, REASON, CHANGES (`+NEW ~GREETING -OLD`). */
+/**
+ * Renders the versions of an environment's values as VERSION, ACTOR, CREATED, REASON, CHANGES
+ * (`+NEW ~GREETING -OLD`); an empty page after `cursor` (its `--cursor`) says there are no more rather than
+ * none at all.
+ */
 export function renderValuesHistory(
   items: readonly ValuesVersion[],
   app: string,
   env: string,
   colors: Colors,
+  cursor?: string,
 ): string {
   const columns: Column<ValuesVersion>[] = [
     { header: 'version', value: (version) => String(version.version) },
@@ -681,7 +686,11 @@ export function renderValuesHistory(
     { header: 'changes', value: (version) => summarizeChanges(version.changes) || '-' },
   ];
   return formatTable(items, columns, {
-    empty: `No values versions in ${app}/${env} yet. Set a value with \`pave values set KEY=VALUE --app ${app} --env ${env}\`.`,
+    empty: emptyPageLine(
+      `No values versions in ${app}/${env} yet. Set a value with \`pave values set KEY=VALUE --app ${app} --env ${env}\`.`,
+      cursor,
+      `values versions in ${app}/${env}`,
+    ),
     styleHeader: colors.bold,
   });
 }

@@ -18,7 +18,7 @@ import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
-import { pageQuery, parseLimit, withMoreLine } from './paging.ts';
+import { emptyPageLine, pageQuery, parseLimit, withMoreLine } from './paging.ts';
 
 type CreateOptions = ClientOptions & { url: string; app?: string; events?: string };
 type ListOptions = ClientOptions & { app?: string; limit?: string; cursor?: string };
@@ -137,7 +137,9 @@ export function registerWebhooksCommands(program: Command, io: CliIo): void {
       };
       const { client, output } = await clientFor(options, io);
       output.show(await client.listWebhooks(query), (page) => {
-        const table = output.table(page.items, webhookColumns, noWebhooksLine(options.app));
+        const which = options.app === undefined ? 'org-wide webhooks' : `webhooks of app ${options.app}`;
+        const none = emptyPageLine(noWebhooksLine(options.app), options.cursor, which);
+        const table = output.table(page.items, webhookColumns, none);
         return withMoreLine(table, page.nextCursor, {
           items: 'webhooks',
           command: `pave webhooks list${options.app === undefined ? '' : ` --app ${options.app}`}`,
@@ -295,7 +297,8 @@ export function registerWebhooksCommands(program: Command, io: CliIo): void {
       };
       const { client, output } = await clientFor(options, io);
       output.show(await client.listWebhookDeliveries(id, query), (page) => {
-        const table = output.table(page.items, deliveryColumns, 'No deliveries yet.');
+        const none = emptyPageLine('No deliveries yet.', options.cursor, `deliveries of webhook ${id}`);
+        const table = output.table(page.items, deliveryColumns, none);
         // A server from before paging answers no nextCursor: one page, nothing more to fetch.
         if (!page.nextCursor) return table;
         const limitFlag = limit === undefined ? '' : ` --limit ${limit}`;
