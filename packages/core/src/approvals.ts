@@ -24,12 +24,25 @@ export const Approval = z
         'The users who may not decide it: its requester (for a deployment a rule queued, `rule:<id>`, the ' +
           'rule’s creator) and, for a deployment of an artifact, who pushed it.',
       ),
+    runningValuesVersion: z
+      .number()
+      .int()
+      .nullable()
+      .optional()
+      .describe(
+        'The values version the environment runs with now (null: none; absent from servers before it); ' +
+          '`deployment.valuesVersion` is the one the deployment will run with, pinned when it was asked for. ' +
+          '`diff.values` compares the two.',
+      ),
     requestedAt: timestamp,
     expiresAt: timestamp.describe('When it expires unless approved or rejected.'),
     summary: z
       .string()
       .describe('What it would change, in one line, e.g. `update api (containers.main.image); add worker`.'),
-    diff: SetDiff.describe("Its planned set against the environment's current one."),
+    diff: SetDiff.describe(
+      "Its planned set against the environment's current one, and the values it will run with against those " +
+        'that run now (a secret only says that it changed).',
+    ),
   })
   .meta({ id: 'Approval' });
 export type Approval = z.infer<typeof Approval>;

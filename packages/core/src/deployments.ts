@@ -176,7 +176,10 @@ export const Deployment = z
     reason: z.string().nullable().describe('Why it failed, for people.'),
     /** Whether a failed deployment restored the previous set. */
     rolledBack: z.boolean(),
-    /** The version of the environment's values it runs with (pinned when it starts). */
+    /**
+     * The version of the environment's values it runs with: pinned when it starts, or already when it is asked
+     * for if it awaits approval (the values approved), is a rollback (its source's) or a restart.
+     */
     valuesVersion: z.number().int().nullable(),
     /** The build artifact it deploys (`pave deploy --artifact`, or a rule), if one. */
     artifactId: z.string().nullable(),

@@ -112,6 +112,11 @@ export function registerApprovalsCommands(program: Command, io: CliIo): void {
             (others.length ? ` (may not decide it either: ${others.join(', ')})` : ''),
           `  expires           ${formatTime(approval.expiresAt)}`,
           `  changes           ${approval.summary}`,
+          ...(approval.runningValuesVersion === undefined
+            ? []
+            : [
+                `  values            ${valuesVersions(approval.deployment.valuesVersion, approval.runningValuesVersion)}`,
+              ]),
           '',
           renderSetDiff(approval.diff, colors),
         ].join('\n');
@@ -151,6 +156,15 @@ export function registerApprovalsCommands(program: Command, io: CliIo): void {
       const detail = await client.rejectDeployment(deploymentId(id), { comment: options.comment });
       output.show(detail, (body) => `Rejected deployment ${body.id} of ${where(body)}: it will not run`);
     });
+}
+
+/**
+ * The values version a deployment awaiting approval will run with (pinned when it was asked for) and the one
+ * that runs now: `version 4, pinned (now: version 1)`.
+ */
+function valuesVersions(pinned: number | null, running: number | null): string {
+  const version = (number: number | null) => (number === null ? 'no values' : `version ${number}`);
+  return `${version(pinned)}, pinned (${pinned === running ? 'as now' : `now: ${version(running)}`})`;
 }
 
 function where(deployment: Pick<DeploymentDetail, 'appId' | 'envId'>): string {

@@ -59,6 +59,22 @@ export function ApprovalPanel({
   );
 }
 
+/**
+ * The values version the deployment runs with, pinned when it was asked for, and the one that runs now; nothing
+ * when neither has values, or from a server that does not say (runningValuesVersion absent).
+ */
+function PinnedValues({ pinned, running }: { pinned: number | null; running: number | null | undefined }) {
+  if (running === undefined || (pinned === null && running === null)) return null;
+  const version = (number: number | null) => (number === null ? 'no values' : `values version ${number}`);
+  return (
+    <p className="muted">
+      It runs with {version(pinned)}, pinned when it was asked for (
+      {pinned === running ? 'as now' : `now: ${version(running)}`}); values changed since then wait for the
+      next deployment.
+    </p>
+  );
+}
+
 function PendingApproval({
   session,
   approval,
@@ -102,6 +118,7 @@ function PendingApproval({
         <strong>{approval.requestedBy}</strong> <Time at={approval.requestedAt} /> and awaits approval; it
         expires <Time at={approval.expiresAt} />.
       </p>
+      <PinnedValues pinned={deployment.valuesVersion} running={approval.runningValuesVersion} />
       <SetDiffView diff={approval.diff} title="It changes" />
       <ErrorMessage error={error} />
       {mayDecide ? (

@@ -33,9 +33,10 @@ import { recordAudit } from '../audit.ts';
 import { now, type Actor, type RequestContext } from '../context.ts';
 import { recordEvent } from '../events.ts';
 import { checkDeploymentPolicies } from '../policies.ts';
+import { latestValuesVersion, valuesContent, type ValuesContent } from '../values.ts';
 import { cancelQueued } from './cancel.ts';
 import { diffSets } from './diff.ts';
-import { getDeployment, journal, toDeployment, type DeploymentRequest } from './records.ts';
+import { getDeployment, journal, toDeployment, valuesVersionOf, type DeploymentRequest } from './records.ts';
 import { applyPatch, currentWorkloads } from './service.ts';
 import { loadSet } from './sets.ts';
 
@@ -639,11 +640,12 @@ async function toApproval(
   envType: string,
 ): Promise<Approval> {
   const deployment = toDeployment(row);
-  const diff = await plannedDiff(db, row);
+  const { diff, runningValuesVersion } = await plannedDiff(db, row);
   return {
     id: deployment.id,
     deployment,
     envType,
+    runningValuesVersion,
     requestedBy: row.actor,
     requesters: (await requestersOf(db, row)).map((requester) => requester.username),
     requestedAt: row.created_at,
@@ -653,18 +655,50 @@ async function toApproval(
   };
 }
 
-/** What a pending deployment would change: its set (or patch) against the environment's current set. */
-async function plannedDiff(db: Executor, row: Selectable<DeploymentsTable>): Promise<SetDiff> {
+/**
+ * What a pending deployment would change: its set (or patch) against the environment's current set, and the
+ * values it runs with (its pinned version) against those the current deployment runs with, as `pave diff`
+ * compares them (a secret only says that it changed, never its value). With the version running now.
+ */
+async function plannedDiff(
+  db: Executor,
+  row: Selectable<DeploymentsTable>,
+): Promise<{ diff: SetDiff; runningValuesVersion: number | null }> {
+  const app = row.app_id;
+  const env = row.env_id;
   const request = JSON.parse(row.request) as DeploymentRequest;
-  const current = await currentWorkloads(db, row.app_id, row.env_id);
+  const current = await currentWorkloads(db, app, env);
   const next = request.setId
     ? (await loadSet(db, request.setId)).workloads
     : applyPatch(current.workloads, request.upsert, request.remove);
-  const label = `${row.app_id}/${row.env_id}`;
-  return diffSets(
-    { setId: current.setId, label: `${label} (current)`, workloads: current.workloads },
-    { setId: request.setId ?? null, label: `${label}@${row.id} (awaiting approval)`, workloads: next },
+  const environment = await db
+    .selectFrom('environments')
+    .select('current_deployment_id')
+    .where('app_id', '=', app)
+    .where('id', '=', env)
+    .executeTakeFirst();
+  const runningValuesVersion = await valuesVersionOf(db, environment?.current_deployment_id ?? null);
+  // Requests from before versions were pinned at request time run with the newest when they start.
+  const nextVersion =
+    request.valuesVersion !== undefined ? request.valuesVersion : await latestValuesVersion(db, app, env);
+  const valuesOf = (version: number | null): Promise<ValuesContent> =>
+    version === null ? Promise.resolve({}) : valuesContent(db, app, env, version);
+  const label = `${app}/${env}`;
+  const diff = diffSets(
+    {
+      setId: current.setId,
+      label: `${label} (current)`,
+      workloads: current.workloads,
+      values: await valuesOf(runningValuesVersion),
+    },
+    {
+      setId: request.setId ?? null,
+      label: `${label}@${row.id} (awaiting approval)`,
+      workloads: next,
+      values: await valuesOf(nextVersion),
+    },
   );
+  return { diff, runningValuesVersion };
 }
 
 /** One line for people: `update api (containers.main.image); add worker`, or `no workload changes`. */

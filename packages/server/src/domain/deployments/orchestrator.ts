@@ -248,8 +248,9 @@ export async function runDeployment(
   // On a resume the previous set is the one recorded at the first start, not what the env says now.
   const previousSetId = resumed && row.set_id ? row.previous_set_id : environment.current_set_id;
   const previousDeploymentId = environment.current_deployment_id;
-  // Config is pinned when a deployment starts: a rollback runs with its source's values, others with the
-  // environment's newest values.
+  // Config is pinned when a deployment starts: a rollback runs with its source's values, one that awaited
+  // approval with those pinned when it was asked for (the values approved), others with the environment's
+  // newest values.
   const valuesVersion =
     request.valuesVersion !== undefined
       ? request.valuesVersion

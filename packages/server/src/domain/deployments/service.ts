@@ -61,11 +61,66 @@ export interface DeploymentOrigin {
 }
 
 /**
+ * What the deployment a new one is made from deployed (its provenance): for a rollback, redeploy or restart
+ * (`fromDeploymentId`) that deployment's artifact and commit; for a promotion or a clone (`fromEnvId`) those of
+ * the source environment's deployment that made the set it copies. Undefined when that deployment named no
+ * commit, or for a deployment made from nothing else.
+ */
+async function originOfSource(
+  db: Executor,
+  app: string,
+  request: DeploymentRequest,
+): Promise<DeploymentOrigin | undefined> {
+  const columns = ['deployments.artifact_id', 'deployments.commit', 'deployments.commit_time'] as const;
+  let row:
+    { artifact_id: number | string | null; commit: string | null; commit_time: string | null } | undefined;
+  if (request.fromDeploymentId !== undefined) {
+    row = await db
+      .selectFrom('deployments')
+      .select(columns)
+      .where('app_id', '=', app)
+      .where('id', '=', Number(request.fromDeploymentId))
+      .executeTakeFirst();
+  } else if (request.fromEnvId !== undefined && request.setId !== undefined) {
+    // The source's current deployment made the set; should it have moved on since the set was read, the
+    // newest deployment of the source that ran this set did.
+    row =
+      (await db
+        .selectFrom('environments')
+        .innerJoin('deployments', 'deployments.id', 'environments.current_deployment_id')
+        .select(columns)
+        .where('environments.app_id', '=', app)
+        .where('environments.id', '=', request.fromEnvId)
+        .where('deployments.set_id', '=', request.setId)
+        .executeTakeFirst()) ??
+      (await db
+        .selectFrom('deployments')
+        .select(columns)
+        .where('app_id', '=', app)
+        .where('env_id', '=', request.fromEnvId)
+        .where('set_id', '=', request.setId)
+        .where('status', '=', 'succeeded')
+        .orderBy('id', 'desc')
+        .limit(1)
+        .executeTakeFirst());
+  }
+  if (!row?.commit) return undefined;
+  return {
+    id: row.artifact_id === null ? null : String(row.artifact_id),
+    commit: row.commit,
+    commitTime: row.commit_time,
+  };
+}
+
+/**
  * Inserts a queued deployment, its audit entry and its deployment.queued event (inside `tx`). `artifact`:
- * the build artifact or commit it deploys, recorded with its commit and commit time. `clock` says when it is
- * created (tests seeding a history pass their own). Into an environment whose type requires approval
- * it is `awaiting-approval` instead, with an approval.requested event; either way it supersedes the older
- * deployments of the environment still awaiting approval. A restart does neither (see below).
+ * the build artifact or commit it deploys, recorded with its commit and commit time; a deployment made from
+ * another one (a promotion, rollback, redeploy, clone or restart) keeps that one's instead (originOfSource):
+ * it deploys the same code, whose pusher is one of its requesters (see requestersOf in approvals.ts). `clock`
+ * says when it is created (tests seeding a history pass their own). Into an environment whose type requires
+ * approval it is `awaiting-approval` instead, with an approval.requested event, and its values version is
+ * pinned now, so that it runs with the values approved; either way it supersedes the older deployments of
+ * the environment still awaiting approval. A restart does neither (see below).
  */
 export async function insertDeployment(
   tx: Executor,
@@ -84,13 +139,20 @@ export async function insertDeployment(
   // starts (restart.ts); no route can ask for this kind.
   const restart = kind === 'restart';
   const awaitsApproval = !restart && (await approvalRequired(tx, target.app, target.env));
+  const origin = artifact ?? (await originOfSource(tx, target.app, request));
+  // The approver decides on the values it runs with (the approval shows them against what runs now): a change
+  // of values after the request waits for the next deployment rather than ride along with this one.
+  const stored: DeploymentRequest =
+    awaitsApproval && request.valuesVersion === undefined
+      ? { ...request, valuesVersion: await latestValuesVersion(tx, target.app, target.env) }
+      : request;
   const row = await tx
     .insertInto('deployments')
     .values({
       app_id: target.app,
       env_id: target.env,
       kind,
-      request: JSON.stringify(request),
+      request: JSON.stringify(stored),
       set_id: request.setId ?? null,
       previous_set_id: null,
       actor: context.actor.username,
@@ -100,9 +162,11 @@ export async function insertDeployment(
       created_at: clock(),
       started_at: null,
       finished_at: null,
-      artifact_id: artifact?.id ? Number(artifact.id) : null,
-      commit: artifact?.commit ?? null,
-      commit_time: artifact?.commitTime ? new Date(artifact.commitTime).toISOString() : null,
+      artifact_id: origin?.id ? Number(origin.id) : null,
+      commit: origin?.commit ?? null,
+      commit_time: origin?.commitTime ? new Date(origin.commitTime).toISOString() : null,
+      // Known now for a rollback, a restart and one pinned for its approval; else pinned when it starts.
+      values_version: stored.valuesVersion ?? null,
     })
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -120,8 +184,8 @@ export async function insertDeployment(
       setId: request.setId,
       fromDeployment: request.fromDeploymentId,
       fromEnv: request.fromEnvId,
-      ...(artifact?.id ? { artifact: artifact.id } : {}),
-      ...(artifact ? { commit: artifact.commit } : {}),
+      ...(origin?.id ? { artifact: origin.id } : {}),
+      ...(origin ? { commit: origin.commit } : {}),
     },
   });
   await recordEvent(tx, context, {
@@ -230,6 +294,18 @@ export async function createDeployment(
   if (body.artifact !== undefined && body.commit !== undefined) {
     throw new InputError('an artifact names its own commit', [
       { path: '/commit', message: 'leave `commit` out when deploying an artifact' },
+    ]);
+  }
+  // What a promotion or a redeploy deploys was built from its source's commit (see originOfSource): naming
+  // another would also drop the source artifact's pusher from the requesters of its approval.
+  const madeFrom =
+    body.fromEnv !== undefined ? 'fromEnv' : body.fromDeployment !== undefined ? 'fromDeployment' : null;
+  if (madeFrom && (body.commit !== undefined || body.commitTime !== undefined)) {
+    throw new InputError('a deployment made from another deploys its commit', [
+      {
+        path: body.commit !== undefined ? '/commit' : '/commitTime',
+        message: `leave it out with \`${madeFrom}\`: the deployment keeps its source's artifact and commit`,
+      },
     ]);
   }
   if (body.commitTime !== undefined && body.commit === undefined && body.artifact === undefined) {
