@@ -196,6 +196,27 @@ describe.each(storeEngines)(
       expect(response.statusCode, response.body).toBe(200);
     });
 
+    it('reads the values a deployment would record first: an app-level value an older environment has no version of', async () => {
+      // An environment made by a Pave that did not record its inherited values has no version yet; the
+      // deployment records one from the layers before it renders, so the plan must read the layers too.
+      const set = await api.call('PATCH', '/apps/shop/values', { set: { APP_LEVEL: { value: 'yes' } } });
+      expect(set.statusCode, set.body).toBeLessThan(300);
+      await api.store.db
+        .deleteFrom('env_value_versions')
+        .where('app_id', '=', 'shop')
+        .where('env_id', '=', 'dev')
+        .execute();
+      const spec = base(
+        { main: { ...main, variables: { LEVEL: '${resources.env.APP_LEVEL}' } } },
+        { resources: { env: { type: 'environment' } } },
+      );
+      const planned = await plan('dev', spec);
+      expect(planned.statusCode, planned.body).toBe(200);
+      expect(await api.deploy('shop', 'dev', { workloads: [{ spec, dir: '/srv/api' }] })).toMatchObject({
+        status: 'succeeded',
+      });
+    });
+
     it('plans a promotion of a set the render accepts', async () => {
       const good = base({ main });
       expect((await api.deploy('shop', 'qa', { workloads: [{ spec: good, dir: '/srv/api' }] })).status).toBe(

@@ -78,8 +78,8 @@ describe.each(storeEngines)('roles, teams and scoped tokens through the API on %
     });
     expect(typeRole.statusCode).toBe(403);
     expect(typeRole.json().detail).toBe(
-      'you may not do this: granting deployer on environment type production needs admin on the ' +
-        'organisation (app owners grant app roles, with an app)',
+      'you may not do this: granting deployer on an environment type needs admin on the organisation ' +
+        '(app owners grant app roles, with an app)',
     );
     expect(
       (await call(tokens.olivia!, 'POST', '/roles', { role: 'viewer', user: 'vera', app: 'blog' }))
@@ -91,6 +91,15 @@ describe.each(storeEngines)('roles, teams and scoped tokens through the API on %
         .json()
         .items.map((g: { role: string; subject: { name: string } }) => `${g.role}:${g.subject.name}`),
     ).toEqual(['owner:admin', 'owner:olivia', 'viewer:vera']); // whoever creates an app owns it
+  });
+
+  it('tells an admin whose token is scoped to an app that the token, not her role, refuses an org grant', async () => {
+    const created = await call(adminToken, 'POST', '/tokens', { name: 'shop-only', scope: 'app:shop:owner' });
+    expect(created.statusCode, created.body).toBe(201);
+    const refused = await call(created.json().token, 'POST', '/roles', { role: 'member', user: 'vera' });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().detail).toMatch(/^you may not do this: .*token/);
+    expect(refused.json().detail).not.toContain('needs admin on the organisation (app owners');
   });
 
   it('gives team members the team’s roles', async () => {

@@ -4,6 +4,7 @@ import {
   NotAllowedError,
   NotFoundError,
   ROLE_GRANT_PAGE_DEFAULT,
+  decide,
   roleScopeKind,
   type AccessDecision,
   type AccessTarget,
@@ -119,8 +120,10 @@ async function resolve(db: Executor, request: GrantRequest): Promise<ResolvedGra
 /** App roles are granted by the app's owners (and admins); org and environment-type roles by admins. */
 function authorizeGrant(actor: Actor, grant: GrantRequest): void {
   if (grant.scopeKind === 'app') return authorize(actor, 'role.grant', { app: grant.scopeId });
-  if (decideFor(actor, 'user.write').allowed) return;
-  const scope = grant.scopeKind === 'org' ? 'the organisation' : `environment type ${grant.scopeId}`;
+  // An admin whose token's scope refuses it is told so (authorize gives the token's reason).
+  if (decide(actor.grants, 'user.write').allowed) return authorize(actor, 'user.write');
+  // The type is not named: the refusal reads the same whether or not it exists.
+  const scope = grant.scopeKind === 'org' ? 'the organisation' : 'an environment type';
   throw new NotAllowedError(
     `you may not do this: granting ${grant.role} on ${scope} needs admin on the organisation (app owners ` +
       'grant app roles, with an app)',

@@ -317,6 +317,15 @@ export async function recordClonedValues(
 }
 
 /**
+ * The keys of the values a deployment of `env` started now would run with, read without recording anything:
+ * those of the layers (app-level values and the environment's own), which currentValuesVersion records as a
+ * version when the newest one differs. What a plan checks placeholders against.
+ */
+export async function deployableValueKeys(db: Executor, app: string, env: string): Promise<string[]> {
+  return Object.keys(await effectiveContent(db, app, env));
+}
+
+/**
  * The values version a deployment of `env` should run with: the newest one, after recording a new version if
  * the layers give something else (an environment created by a Pave that did not record its inherited values at
  * creation may have none yet).

@@ -24,7 +24,7 @@ import type {
 import { isUniqueViolation, type Executor } from '../../store/index.ts';
 import { hashOf } from '../canonical-json.ts';
 import { profilesForEnvironment } from '../profiles.ts';
-import { latestValuesVersion, valuesContent } from '../values.ts';
+import { deployableValueKeys, valuesContent } from '../values.ts';
 import type { SetWorkloads } from './sets.ts';
 
 /**
@@ -174,18 +174,22 @@ export async function renderSet(
  * dry run of renderSet: what a plan (`plan: true`) checks, so that it does not say yes to a set whose deployment
  * would fail after it was queued. Nothing is allocated or provisioned and no runtime is asked: a resource not
  * provisioned yet may have any output, and the environment's values are those of values version
- * `valuesVersion` (default: the newest, which a deployment pins when it starts), of which only the keys are read.
+ * `valuesVersion` (default: those of the layers, which a deployment records as a version and pins when it
+ * starts, see deployableValueKeys), of which only the keys are read.
  */
 export async function checkSetRenders(
   db: Executor,
   target: { app: string; env: string; valuesVersion?: number | null | undefined },
   workloads: SetWorkloads,
 ): Promise<void> {
-  const { app, env } = target;
-  const version =
-    target.valuesVersion !== undefined ? target.valuesVersion : await latestValuesVersion(db, app, env);
-  const content = version === null ? {} : await valuesContent(db, app, env, version);
-  const values = Object.fromEntries(Object.keys(content).map((key) => [key, '']));
+  const { app, env, valuesVersion } = target;
+  const keys =
+    valuesVersion === undefined
+      ? await deployableValueKeys(db, app, env)
+      : valuesVersion === null
+        ? []
+        : Object.keys(await valuesContent(db, app, env, valuesVersion));
+  const values = Object.fromEntries(keys.map((key) => [key, '']));
   await renderSet(db, { app, env, deploymentId: 'plan', values, dryRun: true }, workloads);
 }
 
