@@ -16,7 +16,7 @@ const VERA_PASSWORD = 'vera staple battery horse';
 
 /**
  * What the CLI and the API could do and the portal could not: delete an app, extend an ephemeral
- * environment's time to live, restore an earlier version of the values, and enable and test a webhook. Each
+ * environment's time to live, restore an earlier version of the values, and enable, disable and test a webhook. Each
  * is driven in Chromium against one real `pave up`, and its outcome checked through the CLI too.
  */
 describe.skipIf(!hasChromium)('the portal does what the CLI does', () => {
@@ -294,6 +294,27 @@ describe.skipIf(!hasChromium)('the portal does what the CLI does', () => {
       disabledReason: null,
       consecutiveFailures: 0,
     });
+
+    // Disabled on purpose, after confirming, with a reason: the command that does the same is shown.
+    await row.getByRole('button', { name: 'Disable webhook hooks' }).click();
+    const dialog = alice.getByRole('dialog', { name: 'Disable webhook hooks?' });
+    await dialog.getByRole('textbox', { name: 'Reason (optional)' }).fill('receiver under maintenance');
+    expect(await dialog.locator('.command code').innerText()).toBe(
+      `pave webhooks disable ${id} --reason 'receiver under maintenance'`,
+    );
+    await dialog.getByRole('button', { name: 'Disable webhook' }).click();
+    await section
+      .getByRole('status')
+      .filter({ hasText: 'Disabled webhook hooks: nothing is sent to it until it is enabled again.' })
+      .waitFor();
+    await expect
+      .poll(async () => (await row.innerText()).replace(/\s+/g, ' '))
+      .toContain('disabled Disabled by alice: receiver under maintenance.');
+    await row.getByRole('button', { name: 'Enable webhook hooks' }).waitFor();
+    expect(await json<Webhook>(['webhooks', 'get', id])).toMatchObject({
+      enabled: false,
+      disabledReason: 'disabled by alice: receiver under maintenance',
+    });
     expect(await text(alice)).not.toMatch(/[{}]/);
   }, 60_000);
 
@@ -305,7 +326,9 @@ describe.skipIf(!hasChromium)('the portal does what the CLI does', () => {
       await vera.getByRole('region', { name: 'Environments' }).getByRole('link', { name: 'dev' }).waitFor();
       expect(await vera.getByRole('region', { name: 'Danger zone' }).count()).toBe(0);
       expect(
-        await vera.getByRole('button', { name: /Delete app|Send a test event|Enable webhook/ }).count(),
+        await vera
+          .getByRole('button', { name: /Delete app|Send a test event|Enable webhook|Disable webhook/ })
+          .count(),
       ).toBe(0);
       await vera.goto(portal('apps/shop/envs/preview'));
       await vera.getByText('No versions yet: no value was ever set.').waitFor();

@@ -61,6 +61,7 @@ import type { CatalogEntityList, CatalogQuery } from './catalog.ts';
 import type {
   CreateWebhookInput,
   CreatedWebhook,
+  DisableWebhookInput,
   RotateWebhookSecretInput,
   RotatedWebhookSecret,
   UpdateWebhookInput,
@@ -872,9 +873,16 @@ export class PaveClient {
   rotateWebhookSecret(id: string, body: RotateWebhookSecretInput = {}) {
     return this.request<RotatedWebhookSecret>('POST', `${webhookPath(id)}/rotate-secret`, { body });
   }
-  /** Enables a webhook again (after Pave disabled it); its failures in a row start again from 0. */
+  /** Enables a webhook again (after it was disabled); its failures in a row start again from 0. */
   enableWebhook(id: string) {
     return this.request<Webhook>('POST', `${webhookPath(id)}/enable`);
+  }
+  /**
+   * Disables a webhook on purpose (a receiver under maintenance), `reason` saying why: nothing is sent until
+   * it is enabled again, when it goes on from where it stopped.
+   */
+  disableWebhook(id: string, body: DisableWebhookInput = {}) {
+    return this.request<Webhook>('POST', `${webhookPath(id)}/disable`, { body });
   }
   /** Sends a signed `webhook.test` message to the webhook now and answers what the receiver said. */
   testWebhook(id: string) {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { EVENT_TYPES, type EventType } from './events.ts';
-import { dnsLabel } from './ids.ts';
+import { dnsLabel, printableText } from './ids.ts';
 import { CURSOR_TIME, decodeCursor, encodeCursor, labelPageFields } from './paging.ts';
 
 /*
@@ -44,7 +44,12 @@ export const Webhook = z
     app: z.string().nullable().describe('The app whose events it receives; null: every event (org-wide).'),
     events: z.array(eventType).nullable().describe('The event types it receives; null: every type.'),
     enabled: z.boolean(),
-    disabledReason: z.string().nullable().describe('Why Pave disabled it (failures in a row), if it did.'),
+    disabledReason: z
+      .string()
+      .nullable()
+      .describe(
+        'Why it is disabled: the failures in a row when Pave disabled it, or `disabled by USER[: REASON]`.',
+      ),
     consecutiveFailures: z.number().int().describe('Deliveries that failed in a row.'),
     createdAt: z.string(),
     createdBy: z.string(),
@@ -102,6 +107,26 @@ export const UpdateWebhookInput = z
   })
   .meta({ id: 'UpdateWebhookInput' });
 export type UpdateWebhookInput = z.infer<typeof UpdateWebhookInput>;
+
+/** The longest reason a webhook can be disabled with. */
+export const WEBHOOK_DISABLE_REASON_MAX = 500;
+
+/**
+ * `POST /webhooks/{id}/disable` (optional): why, for whoever looks at the webhook next; its `disabledReason`
+ * becomes `disabled by USER: REASON`.
+ */
+export const DisableWebhookInput = z
+  .strictObject({
+    reason: printableText()
+      .min(1)
+      .max(WEBHOOK_DISABLE_REASON_MAX, {
+        message: `must be at most ${WEBHOOK_DISABLE_REASON_MAX} characters`,
+      })
+      .optional()
+      .describe('Why it is disabled, e.g. "receiver under maintenance"; shown in its disabledReason.'),
+  })
+  .meta({ id: 'DisableWebhookInput' });
+export type DisableWebhookInput = z.infer<typeof DisableWebhookInput>;
 
 /** How long the replaced secret stays valid after a rotation when the caller does not say (as Svix does). */
 export const DEFAULT_PREVIOUS_SECRET_VALIDITY = '24h';

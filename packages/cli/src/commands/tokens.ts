@@ -66,7 +66,8 @@ export function registerTokensCommands(program: Command, io: CliIo): void {
       )
       .option(
         '--user <name>',
-        'admins: create it for this user or service account (see `pave users create --service`)',
+        'admins: create it for this user or service account (see `pave users create --service`); ' +
+          'a --scope must be a role it holds (grant it first with `pave roles grant`)',
       ),
   )
     .addHelpText(

@@ -13,6 +13,7 @@ import {
   type WebhookTestResult,
 } from '@pave/core';
 import { CliUsageError } from '../errors.ts';
+import { withFieldOrigins } from '../field-origins.ts';
 import type { CliIo } from '../io.ts';
 import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
@@ -25,6 +26,7 @@ type ListOptions = ClientOptions & { app?: string; limit?: string; cursor?: stri
 type UpdateOptions = ClientOptions & { name?: string; url?: string; events?: string; allEvents?: boolean };
 type DeliveriesOptions = ClientOptions & { limit?: string; cursor?: string };
 type RotateOptions = ClientOptions & { previousValidFor?: string };
+type DisableOptions = ClientOptions & { reason?: string };
 
 /** The receiver did not answer a `pave webhooks test` with 2xx in time: exit code 1, after the result. */
 class WebhookTestFailedError extends Error {
@@ -52,7 +54,7 @@ const deliveryColumns: Column<WebhookDelivery>[] = [
 ];
 
 /**
- * `pave webhooks create|list|get|update|rotate-secret|delete|enable|test|deliveries|redeliver`: signed HTTP
+ * `pave webhooks create|list|get|update|rotate-secret|delete|disable|enable|test|deliveries|redeliver`: signed HTTP
  * callbacks of the event stream, for an app (its owners) or the whole organisation (platform).
  */
 export function registerWebhooksCommands(program: Command, io: CliIo): void {
@@ -242,7 +244,7 @@ export function registerWebhooksCommands(program: Command, io: CliIo): void {
   addClientOptions(
     webhooks
       .command('enable')
-      .description('Enable a webhook Pave disabled; it goes on from the event where it stopped')
+      .description('Enable a disabled webhook; it goes on from the event where it stopped')
       .argument('<id>', 'webhook id'),
   )
     .addHelpText('after', examples('pave webhooks enable wh_0123'))
@@ -251,6 +253,36 @@ export function registerWebhooksCommands(program: Command, io: CliIo): void {
       output.show(
         await client.enableWebhook(id),
         (webhook) => `Enabled webhook ${webhook.name} (${webhook.id}).`,
+      );
+    });
+
+  addClientOptions(
+    webhooks
+      .command('disable')
+      .description(
+        'Disable a webhook on purpose (a receiver under maintenance): nothing is sent until `enable`, which ' +
+          'sends what waited',
+      )
+      .argument('<id>', 'webhook id')
+      .option('--reason <text>', "why, shown in the webhook's state (`pave webhooks get`)"),
+  )
+    .addHelpText(
+      'after',
+      examples(
+        'pave webhooks disable wh_0123',
+        "pave webhooks disable wh_0123 --reason 'receiver under maintenance'",
+      ),
+    )
+    .action(async (id: string, options: DisableOptions) => {
+      const { client, output } = await clientFor(options, io);
+      const disabled = await withFieldOrigins(
+        { '/reason': { name: '--reason', value: options.reason } },
+        () => client.disableWebhook(id, options.reason === undefined ? {} : { reason: options.reason }),
+      );
+      output.show(
+        disabled,
+        (webhook) =>
+          `Disabled webhook ${webhook.name} (${webhook.id}); \`pave webhooks enable ${webhook.id}\` sends what waited.`,
       );
     });
 

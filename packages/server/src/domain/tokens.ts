@@ -92,9 +92,10 @@ export async function insertToken(
  * Creates a token for the calling user, or (admins) for the user or service account `body.user`. A token can
  * never reach further than the one that creates it: its scope must be one the creator holds and within the
  * creating token's own scope (a scoped token's new token gets that scope when none is asked for), and it
- * expires no later than the creating token (which it inherits when no expiry is asked for). InputError if
- * `expiresAt` is not in the future or the scope is malformed; NotAllowedError for a scope or expiry beyond
- * the creator's.
+ * expires no later than the creating token (which it inherits when no expiry is asked for). A scope asked for
+ * another user's token must be one that user holds too (see refuseScopeOwnerLacks). InputError if `expiresAt`
+ * is not in the future, the scope is malformed or beyond the token's user; NotAllowedError for a scope or
+ * expiry beyond the creator's.
  */
 export async function createToken(
   store: Store,
@@ -142,15 +143,18 @@ export async function createToken(
         ],
       );
     }
-    if (!holdsScope(creator.grants, asked)) {
-      throw new NotAllowedError(`you do not hold ${describeGrant(asked)}, so no token of yours can`, [
-        { path: '/scope', message: 'ask for a scope within your roles; `pave whoami` lists them' },
-      ]);
-    }
+    // The creating token's scope first: a scoped token is told of its scope, whatever its user holds.
     if (creator.tokenScope && !scopeWithin(asked, creator.tokenScope)) {
+      const outer = scopeText(creator.tokenScope);
       throw new NotAllowedError(
-        `this token is limited to ${scopeText(creator.tokenScope)}; it cannot create a token for ${body.scope}`,
-        [{ path: '/scope', message: `ask for ${scopeText(creator.tokenScope)} or a narrower scope` }],
+        `this token's scope (${outer}) does not include ${body.scope}, so no token it creates can have it`,
+        [{ path: '/scope', message: `ask for ${outer} or a narrower scope` }],
+      );
+    }
+    if (!holdsScope(creator.grants, asked)) {
+      throw new NotAllowedError(
+        `you do not hold ${describeGrant({ ...asked, via: 'user' })}, so no token of yours can`,
+        [{ path: '/scope', message: 'ask for a scope within your roles; `pave whoami` lists them' }],
       );
     }
     await refuseMissingScopeTarget(store.db, asked);
@@ -171,6 +175,8 @@ export async function createToken(
       ]);
     }
     owner = user;
+    const asked = body.scope === undefined ? null : parseTokenScope(body.scope);
+    if (asked) await refuseScopeOwnerLacks(store.db, owner, asked);
   }
   return store.transaction(async (tx) => {
     const created = await insertToken(tx, owner, body.name, expiresAt, scope);
@@ -201,6 +207,47 @@ async function refuseMissingScopeTarget(db: Executor, scope: AccessGrant): Promi
   throw new NotFoundError(`app "${id}" not found`, [
     { path: '/scope', message: 'no such app; `pave apps list` shows the apps you can see' },
   ]);
+}
+
+/**
+ * InputError when a token made for another user (a service account) is scoped to a role that user does not
+ * hold, by the rule a creator's scope is held to (holdsScope): a scoped token may do only what both its user
+ * and its scope allow, so it could do less than its scope says, often nothing. A wider role passes (owner on
+ * an app covers developer there: the scope narrows it). Asked only of admins, who may see every user's roles.
+ */
+async function refuseScopeOwnerLacks(
+  db: Executor,
+  owner: { id: string; username: string },
+  asked: AccessGrant,
+): Promise<void> {
+  const grants = await loadGrants(db, owner.id);
+  if (holdsScope(grants, asked)) return;
+  const { username } = owner;
+  const text = scopeText(asked);
+  const app = asked.scope.kind === 'app' ? asked.scope.id : null;
+  const held = grants
+    .filter((grant) =>
+      app === null ? grant.scope.kind === 'org' : grant.scope.kind === 'app' && grant.scope.id === app,
+    )
+    .map((grant) => grant.role);
+  // org:admin narrows nothing: such a token does what its user may, and no more.
+  const could =
+    asked.scope.kind === 'org' && asked.role === 'admin'
+      ? `no more than ${username}'s own roles allow`
+      : held.length > 0
+        ? `no more than ${[...new Set(held)].join(' and ')} may there`
+        : 'nothing';
+  const grantCommand = `pave roles grant ${asked.role} --user ${username}${app === null ? '' : ` --app ${app}`}`;
+  throw new InputError(
+    `${username} holds no role on ${app === null ? 'the organisation' : `app ${app}`} that allows ${asked.role}, ` +
+      `so a token scoped ${text} could do ${could}`,
+    [
+      {
+        path: '/scope',
+        message: `grant it first: \`${grantCommand}\`, or ask for a scope within ${username}'s roles`,
+      },
+    ],
+  );
 }
 
 /** A scope as it is written and stored: `app:shop:viewer`, `env-type:production:deployer`, `org:admin`. */

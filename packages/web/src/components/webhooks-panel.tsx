@@ -2,6 +2,7 @@ import { useEffect, useRef, useState, type FormEvent } from 'react';
 import {
   DEFAULT_PREVIOUS_SECRET_VALIDITY,
   EVENT_TYPES,
+  WEBHOOK_DISABLE_REASON_MAX,
   type EventType,
   type RotatedWebhookSecret,
   type UpdateWebhookInput,
@@ -41,8 +42,9 @@ const PREVIOUS_VALIDITY_CHOICES = [
 ] as const;
 
 /**
- * An app's webhooks: where each one posts, which events it takes, whether it is enabled (and why not), an
- * Enable button on one Pave disabled, a "Send test" (showing what the receiver answered), an Edit (name, URL,
+ * An app's webhooks: where each one posts, which events it takes, whether it is enabled (and why not), a
+ * Disable button (after confirming, with an optional reason) on an enabled one and an Enable button on a
+ * disabled one, a "Send test" (showing what the receiver answered), an Edit (name, URL,
  * event types), a "Rotate secret" and a Delete button each, and its recent deliveries with a "Redeliver"
  * button each; below them, a form that creates one. Reading webhooks and their deliveries needs the same
  * permission as managing them (`webhook.manage`), so the section, and every action in it, is shown only to
@@ -71,6 +73,9 @@ function WebhooksSection({ session, app }: { session: Session; app: string }) {
   const [editing, setEditing] = useState<Webhook | null>(null);
   const [rotating, setRotating] = useState<Webhook | null>(null);
   const [deleting, setDeleting] = useState<Webhook | null>(null);
+  const [disabling, setDisabling] = useState<Webhook | null>(null);
+  // Why the webhook being disabled is, as its disabledReason will say; optional.
+  const [disableReason, setDisableReason] = useState('');
   const [previousValidFor, setPreviousValidFor] = useState<string>(DEFAULT_PREVIOUS_SECRET_VALIDITY);
   const [rotated, setRotated] = useState<RotatedWebhookSecret | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -151,7 +156,22 @@ function WebhooksSection({ session, app }: { session: Session; app: string }) {
                   >
                     Edit
                   </button>{' '}
-                  {!webhook.enabled && (
+                  {webhook.enabled ? (
+                    <>
+                      <button
+                        type="button"
+                        aria-label={`Disable webhook ${webhook.name}`}
+                        disabled={busy !== null}
+                        onClick={() => {
+                          setNotice(null);
+                          setDisableReason('');
+                          setDisabling(webhook);
+                        }}
+                      >
+                        Disable
+                      </button>{' '}
+                    </>
+                  ) : (
                     <>
                       <button
                         type="button"
@@ -267,6 +287,43 @@ function WebhooksSection({ session, app }: { session: Session; app: string }) {
           </label>
         </ConfirmAction>
       )}
+      {disabling && (
+        <ConfirmAction
+          title={`Disable webhook ${disabling.name}?`}
+          confirmLabel="Disable webhook"
+          busyLabel="Disabling…"
+          action={async () => {
+            const reason = disableReason.trim();
+            await session.client.disableWebhook(disabling.id, reason ? { reason } : {});
+          }}
+          onDone={() => {
+            setDisabling(null);
+            setNotice(`Disabled webhook ${disabling.name}: nothing is sent to it until it is enabled again.`);
+            webhooks.reload();
+          }}
+          onCancel={() => setDisabling(null)}
+          command={`pave webhooks disable ${disabling.id}${
+            disableReason.trim() ? ` --reason ${shellWord(disableReason.trim())}` : ''
+          }`}
+        >
+          <p>
+            Pave sends nothing to <code>{disabling.url}</code> until the webhook is enabled again (an attempt
+            under way finishes). Events wait meanwhile, and deliveries not yet made stay pending: Enable sends
+            them then, in order.
+          </p>
+          <label>
+            <span>Reason (optional)</span>
+            <input
+              name="reason"
+              value={disableReason}
+              onChange={(event) => setDisableReason(event.target.value)}
+              maxLength={WEBHOOK_DISABLE_REASON_MAX}
+              placeholder="receiver under maintenance"
+              autoComplete="off"
+            />
+          </label>
+        </ConfirmAction>
+      )}
       {deleting && (
         <ConfirmAction
           title={`Delete webhook ${deleting.name}?`}
@@ -302,6 +359,7 @@ function WebhooksSection({ session, app }: { session: Session; app: string }) {
       <Command>{`pave webhooks list --app ${app}`}</Command>
       <Command>{'pave webhooks rotate-secret WEBHOOK_ID --previous-valid-for 24h'}</Command>
       <Command>{'pave webhooks test WEBHOOK_ID'}</Command>
+      <Command>{'pave webhooks disable WEBHOOK_ID --reason REASON'}</Command>
       {items.some((webhook) => !webhook.enabled) && <Command>{'pave webhooks enable WEBHOOK_ID'}</Command>}
     </Section>
   );

@@ -10,6 +10,7 @@ import {
   previousSecretValidityMs,
   type CreateWebhookInput,
   type CreatedWebhook,
+  type DisableWebhookInput,
   type EventType,
   type RotateWebhookSecretInput,
   type RotatedWebhookSecret,
@@ -598,7 +599,8 @@ export async function forgetExpiredPreviousSecrets(db: Executor): Promise<number
 }
 
 /**
- * Enables a webhook (again): it goes on from its cursor, its count of failures in a row back at 0. Resolves
+ * Enables a webhook (again, after Pave or disableWebhook disabled it): it goes on from its cursor, sending its
+ * pending deliveries first, its count of failures in a row back at 0. Resolves
  * with the webhook; NotFoundError when it does not exist.
  */
 export async function enableWebhook(store: Store, context: RequestContext, id: string): Promise<Webhook> {
@@ -619,6 +621,40 @@ export async function enableWebhook(store: Store, context: RequestContext, id: s
       summary: { id, name: row.name, wasEnabled: Number(row.enabled) === 1 },
     });
     return toWebhook({ ...row, enabled: 1, disabled_reason: null, consecutive_failures: 0 });
+  });
+}
+
+/**
+ * Disables a webhook on purpose (a receiver under maintenance): its `disabledReason` says who did and why.
+ * As when Pave disables one after failures in a row, the dispatcher sends nothing more (an attempt under way
+ * finishes): new events wait behind its cursor and pending deliveries stay pending, until enableWebhook. Its
+ * count of failures in a row stays. Resolves with the webhook; NotFoundError when it does not exist.
+ */
+export async function disableWebhook(
+  store: Store,
+  context: RequestContext,
+  id: string,
+  input: DisableWebhookInput,
+): Promise<Webhook> {
+  const { reason } = input;
+  const disabledReason = `disabled by ${context.actor.username}${reason === undefined ? '' : `: ${reason}`}`;
+  return store.transaction(async (tx) => {
+    const row = await liveWebhook(tx, id);
+    // Not if its app's deletion retired it meanwhile, as in enableWebhook.
+    const disabled = await tx
+      .updateTable('webhooks')
+      .set({ enabled: 0, disabled_reason: disabledReason })
+      .where('id', '=', id)
+      .where('retire_after_event_id', 'is', null)
+      .executeTakeFirst();
+    if (Number(disabled.numUpdatedRows) !== 1) throw webhookNotFound(id);
+    await recordAudit(tx, context, {
+      action: 'webhook.disable',
+      target: `webhooks/${id}`,
+      appId: row.app_id,
+      summary: { id, name: row.name, wasEnabled: Number(row.enabled) === 1, reason: reason ?? null },
+    });
+    return toWebhook({ ...row, enabled: 0, disabled_reason: disabledReason });
   });
 }
 

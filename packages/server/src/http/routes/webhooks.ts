@@ -1,6 +1,7 @@
 import {
   CreateWebhookInput,
   CreatedWebhook,
+  DisableWebhookInput,
   RotateWebhookSecretInput,
   RotatedWebhookSecret,
   UpdateWebhookInput,
@@ -22,6 +23,7 @@ import {
   createWebhook,
   deleteWebhook,
   deliveryAccess,
+  disableWebhook,
   enableWebhook,
   getWebhook,
   listDeliveries,
@@ -38,7 +40,7 @@ import { WebhookSender } from '../../domain/webhooks/sender.ts';
 import { WebhookAllowList } from '../../domain/webhooks/ssrf.ts';
 
 /**
- * Webhooks: create, list, get, change, delete, enable and test them, rotate their signing secrets, list their
+ * Webhooks: create, list, get, change, delete, disable, enable and test them, rotate their signing secrets, list their
  * deliveries and redeliver one. A webhook of an app needs webhook.manage on that app (its owners); an
  * org-wide one (no app) needs webhook.manage-org (platform, admins). The app is not in the path, so each route's gate is the event
  * stream's own permission (everyone signed in may read the stream) and `access` checks the webhook's scope:
@@ -182,6 +184,25 @@ export function webhookRoutes(
       },
     },
     async (request) => enableWebhook(store, request.pave, request.params.id),
+  );
+
+  api.post(
+    '/webhooks/:id/disable',
+    {
+      config: { permission: 'event.read', access: byId },
+      schema: {
+        tags,
+        summary: 'Disable a webhook on purpose; nothing is sent until it is enabled again',
+        description:
+          'As when Pave disables a webhook after failures in a row: new events wait behind its cursor and ' +
+          'pending deliveries stay pending; `enable` sends them. `disabledReason` becomes `disabled by USER` ' +
+          'and the `reason` given, if any.',
+        params: WebhookParams,
+        body: DisableWebhookInput.nullish(),
+        response: { 200: Webhook },
+      },
+    },
+    async (request) => disableWebhook(store, request.pave, request.params.id, request.body ?? {}),
   );
 
   api.post(
