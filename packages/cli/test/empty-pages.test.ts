@@ -9,6 +9,11 @@ import { cliArgs, fakeIo, fakeServer } from './helpers.ts';
  */
 const LISTS = [
   {
+    command: ['approvals', 'list'],
+    first: 'No deployments await approval.',
+    after: 'No approvals after "zzz".',
+  },
+  {
     command: ['apps', 'list'],
     first: 'No apps yet, or none you have a role on. Create one with `pave apps create NAME`.',
     after: 'No apps after "zzz".',

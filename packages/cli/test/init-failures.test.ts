@@ -230,6 +230,23 @@ describe('pave init of a template with a production environment, for someone wit
   });
 });
 
+describe('pave init against a server from before the instantiation dry run', () => {
+  it('stops when the check created the app (the old server ignored dryRun), having written nothing', async () => {
+    const answer = answerInit([]);
+    const server = await fakeServer((request) =>
+      isInstantiateDryRun(request) ? { status: 201, body: INSTANCE } : answer(request),
+    );
+    const dir = join(temporaryDir(), 'orders');
+    const io = gitIo();
+    expect(await runCli(cliArgs(server.url, 'init', 'node-http', dir, '--set', 'API_KEY=x'), io)).toBe(1);
+    expect(io.stderr.text).toContain(
+      'pave: error: the server is older than this pave and created the app orders while asked only to check it',
+    );
+    expect(existsSync(dir)).toBe(false);
+    expect(server.requests.filter((r) => r.url.includes('/instantiate'))).toHaveLength(1);
+  });
+});
+
 describe('pave init stopped after the app was created', () => {
   it('says what exists and how to finish or undo it when a prepare command fails', async () => {
     const server = await fakeServer(answerInit(['echo preparing', 'exit 3']));

@@ -204,6 +204,11 @@ describe.each(storeEngines)('pave validate --app --env of a provisioned resource
         `engineers hold); \`pave deploy -f ${file} --app shop --env dev --plan\` checks them on the server\n`,
     );
     expect(result.code).toBe(0);
+    // A mistyped environment is not found, not blamed on a missing role.
+    const typo = await paveAs(token, 'validate', '-f', file, '--app', 'shop', '--env', 'typo');
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toMatch(/^pave: error: .*typo.* not found/);
+    expect(typo.stderr).not.toContain('needs a role');
     // The environment tells which target a deployment would use, to whoever may read the environment.
     const environment = await api.callAs(token, 'GET', '/apps/shop/envs/dev');
     expect(environment.json()).toMatchObject({ runtimeTarget: { id: 'local', type: 'process' } });

@@ -8,7 +8,7 @@ import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
 import { renderSetDiff } from './diff.ts';
-import { pageQuery } from './paging.ts';
+import { emptyPageLine, pageQuery } from './paging.ts';
 
 const approvalColumns: Column<Approval>[] = [
   { header: 'id', value: (approval) => approval.id },
@@ -76,7 +76,8 @@ export function registerApprovalsCommands(program: Command, io: CliIo): void {
       };
       const { client, output } = await clientFor(options, io);
       output.show(await client.listApprovals(query), (page) => {
-        const table = output.table(page.items, approvalColumns, 'No deployments await approval.');
+        const none = emptyPageLine('No deployments await approval.', options.cursor, 'approvals');
+        const table = output.table(page.items, approvalColumns, none);
         // A server from before paging answers no nextCursor: one page, nothing more to fetch.
         if (!page.nextCursor) return table;
         const next = [

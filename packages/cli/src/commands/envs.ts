@@ -181,7 +181,11 @@ export function registerEnvsCommands(program: Command, io: CliIo): void {
           ['app', body.appId],
           ['id', body.id],
           ['type', body.type],
-          ['runtime target', `${body.runtimeTarget.id} (${body.runtimeTarget.type})`],
+          // Absent from a server from before the environment named it.
+          [
+            'runtime target',
+            body.runtimeTarget ? `${body.runtimeTarget.id} (${body.runtimeTarget.type})` : '-',
+          ],
           ['created by', body.createdBy],
           ['created at', formatTime(body.createdAt)],
           ['expires', formatTime(body.expiresAt, 'never')],

@@ -573,8 +573,9 @@ async function refuseUnlessInstantiable(
   body: InstantiateTemplateBody,
 ): Promise<void> {
   const app = rendered.setup.app;
+  let plan: { app?: unknown };
   try {
-    await client.planTemplateInstance(rendered.id, body, rendered.version);
+    plan = await client.planTemplateInstance(rendered.id, body, rendered.version);
   } catch (error) {
     const { status, problem } = error as Partial<ApiError>;
     if ((error as Error).name !== 'ApiError' || !problem) throw error;
@@ -601,6 +602,14 @@ async function refuseUnlessInstantiable(
         '; ',
       ),
       { cause: error },
+    );
+  }
+  // A server from before the dry run ignores the flag and instantiates: it answers the app it made, not its id.
+  if (typeof plan.app !== 'string') {
+    throw new Error(
+      `the server is older than this pave and created the app ${app} while asked only to check it; no file ` +
+        `was written: upgrade the server, or delete the app (\`pave apps delete ${app} --force\`) and run ` +
+        "pave init with a pave of the server's version",
     );
   }
 }

@@ -312,16 +312,22 @@ async function environmentTarget(
   io: CliIo,
 ): Promise<{ id: string; type: string }> {
   const { client } = await connect(options, io);
+  let unseen: unknown;
   try {
-    return (await client.getEnvironment(app, env)).runtimeTarget;
+    // A server from before the environment named its target answers without it: asked the targets' way then.
+    const { runtimeTarget } = await client.getEnvironment(app, env);
+    if (runtimeTarget) return runtimeTarget;
   } catch (error) {
     if (!isRefused(error, 403, 404)) throw error;
+    unseen = error;
   }
   try {
     const id = (await client.matchTarget({ app, env })).winner?.id ?? 'local';
     return { id, type: (await client.getTarget(id)).type };
   } catch (error) {
     if (!isRefused(error, 403)) throw error;
+    // Not found for the app's people (or hidden from whoever holds no role in it): the server's words.
+    if (isRefused(unseen, 404)) throw unseen;
     throw new CliUsageError(
       `--app ${app} --env ${env}: cannot tell which runtime target ${app}/${env} runs on: that needs a role in ` +
         `app "${app}" (ask an owner of the app; viewer is enough), or the target.read permission; validate the ` +

@@ -9,7 +9,7 @@ import type { ScoreService, ScoreWorkload } from './schema.ts';
  */
 
 /** The probes a Score container may have, in the order their problems are reported. */
-export const SCORE_PROBES = ['readinessProbe', 'livenessProbe'] as const;
+const SCORE_PROBES = ['readinessProbe', 'livenessProbe'] as const;
 
 /** A probe of a port that is not a service port: where it is in the spec and what to do about it. */
 export interface ProbePortProblem {
