@@ -112,6 +112,8 @@ describe.skipIf(!hasChromium)('the portal does what the CLI does', () => {
     // Meanwhile alice becomes a viewer of the app: the page she opened still offers the deletion.
     await pave(['roles', 'revoke', 'owner', '--user', 'alice', '--app', 'kept']);
     await pave(['roles', 'grant', 'viewer', '--user', 'alice', '--app', 'kept']);
+    // The server holds a token's roles for up to a second (its actor cache): past that, it sees the change.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
     const dialog = alice.getByRole('dialog', { name: 'Delete app kept?' });
     await dialog.getByRole('textbox', { name: 'Type kept to confirm' }).fill('kept');
     await dialog.getByRole('textbox', { name: 'Type kept to confirm' }).press('Enter');
