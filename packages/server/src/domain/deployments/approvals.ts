@@ -671,13 +671,7 @@ async function plannedDiff(
   const next = request.setId
     ? (await loadSet(db, request.setId)).workloads
     : applyPatch(current.workloads, request.upsert, request.remove);
-  const environment = await db
-    .selectFrom('environments')
-    .select('current_deployment_id')
-    .where('app_id', '=', app)
-    .where('id', '=', env)
-    .executeTakeFirst();
-  const runningValuesVersion = await valuesVersionOf(db, environment?.current_deployment_id ?? null);
+  const runningValuesVersion = await valuesVersionOf(db, current.deploymentId);
   // Requests from before versions were pinned at request time run with the newest when they start.
   const nextVersion =
     request.valuesVersion !== undefined ? request.valuesVersion : await latestValuesVersion(db, app, env);

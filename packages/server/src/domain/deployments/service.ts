@@ -27,15 +27,17 @@ import { enforcePolicies, recordPolicyOutcome } from '../policies.ts';
 import { approvalRequired, requestApproval, supersedePending } from './approvals.ts';
 import type { RuntimeDriver } from '@pave/plugin-api';
 
-/** The workloads an environment currently runs (its last successful set), or none. */
+/** The workloads an environment currently runs (its last successful set), or none, and the deployment that made it. */
 export async function currentWorkloads(
   db: Executor,
   app: string,
   env: string,
-): Promise<{ setId: string | null; workloads: SetWorkloads }> {
+): Promise<{ setId: string | null; workloads: SetWorkloads; deploymentId: number | null }> {
   const row = await environmentRow(db, app, env);
-  if (!row.current_set_id) return { setId: null, workloads: {} };
-  return { setId: row.current_set_id, workloads: (await loadSet(db, row.current_set_id)).workloads };
+  const deploymentId = row.current_deployment_id;
+  if (!row.current_set_id) return { setId: null, workloads: {}, deploymentId };
+  const { workloads } = await loadSet(db, row.current_set_id);
+  return { setId: row.current_set_id, workloads, deploymentId };
 }
 
 /** Applies a partial deploy (upsert some workloads, remove others) to a set's workloads. */
