@@ -23,17 +23,6 @@ const main = { image: 'node:20', command: ['node', 'server.js'] };
 /** Workloads render refuses, each with the problem it reports (path and the start of the message). */
 const refused: Array<{ what: string; spec: ScoreWorkload; path: string; message: string | RegExp }> = [
   {
-    what: 'a readiness probe of a port that is not in service.ports',
-    spec: base(
-      { main: { ...main, readinessProbe: { httpGet: { path: '/healthz', port: 8080 } } } },
-      { service: { ports: { web: { port: 80, targetPort: 3000 } } } },
-    ),
-    path: 'workloads.api.containers.main.readinessProbe.httpGet.port',
-    message:
-      'port 8080 is not a port of service.ports; declare it there so Pave can map it to a host port, or probe a ' +
-      'declared one (workload "api" declares web: port 80, targetPort 3000)',
-  },
-  {
     what: 'a placeholder of a resource the workload does not declare',
     spec: base({ main: { ...main, variables: { DB_HOST: '${resources.db.host}' } } }),
     path: 'workloads.api.containers.main.variables.DB_HOST',
@@ -147,6 +136,30 @@ describe.each(storeEngines)(
       expect(problem!.message).toMatch(example.message);
       // The same words as the deployment's failure.
       expect(failure).toContain(`${example.path}: ${problem!.message}`);
+      expect(await deploymentsOf('dev')).toEqual([]);
+    });
+
+    it('refuses a probe of a port that is not in service.ports when asked, deployment or plan, at its JSON pointer', async () => {
+      // Found by review: a deployment (not a plan) was queued and failed at its render, after provisioning.
+      const spec = base(
+        { main: { ...main, readinessProbe: { httpGet: { path: '/healthz', port: 8080 } } } },
+        { service: { ports: { web: { port: 80, targetPort: 3000 } } } },
+      );
+      const problem = {
+        path: '/workloads/0/spec/containers/main/readinessProbe/httpGet/port',
+        message:
+          'port 8080 is not a port of service.ports; declare it there so Pave can map it to a host port, or ' +
+          'probe a declared one (workload "api" declares web: port 80, targetPort 3000)',
+      };
+      for (const planOnly of [false, true]) {
+        const response = await api.call('POST', '/apps/shop/envs/dev/deployments', {
+          workloads: [{ spec, dir: '/srv/api' }],
+          ...(planOnly ? { plan: true } : {}),
+        });
+        expect(response.statusCode, response.body).toBe(400);
+        expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+        expect(response.json().errors).toEqual([problem]);
+      }
       expect(await deploymentsOf('dev')).toEqual([]);
     });
 

@@ -97,7 +97,7 @@ export async function renderSet(
     const workloadPorts = ports.get(name) ?? [];
     // Name the Score file when the client sent it, so people know where to look.
     const file = source.file ? `${source.file}: ` : '';
-    // `pave validate` and `pave deploy` refuse these beforehand; a client of the API may not have.
+    // A deployment request refuses these in the workloads it is sent; a set saved earlier may have one.
     for (const problem of checkScoreProbePorts(source.spec)) {
       problems.push({
         path: `${file}workloads.${name}.${formatScorePath(problem.path)}`,

@@ -1,6 +1,7 @@
 import {
   ConflictError,
   InputError,
+  checkScoreProbePorts,
   NotFoundError,
   type CreateDeploymentBody,
   type Deployment,
@@ -460,6 +461,10 @@ function checkPatch(body: CreateDeploymentBody, current: SetWorkloads) {
       });
     }
     seen.set(name, index);
+    // The render refuses it too, but only after the deployment was queued and its resources provisioned.
+    for (const problem of checkScoreProbePorts(source.spec)) {
+      problems.push({ path: `/workloads/${index}/spec/${problem.path.join('/')}`, message: problem.message });
+    }
   });
   (body.remove ?? []).forEach((name, index) => {
     if (!(name in current)) {
