@@ -201,7 +201,7 @@ describe('target match output', () => {
         outcome: 'lost',
         specificity: -1,
         criterion: null,
-        reason: 'built-in default, used only when no other definition matches',
+        reason: 'built-in default, used only when no other target matches; target shop-qa-docker matched',
       },
       {
         id: 'prod-cluster',
@@ -223,7 +223,7 @@ describe('target match output', () => {
         'ID              OUTCOME   SPECIFICITY  REASON',
         'shop-qa-docker  won       6            matched with envId=qa,appId=shop (specificity 6)',
         'staging-docker  lost      1            matched with envType=staging (specificity 1) but shop-qa-docker is more specific',
-        'local           lost      built-in     built-in default, used only when no other definition matches',
+        'local           lost      built-in     built-in default, used only when no other target matches; target shop-qa-docker matched',
         'prod-cluster    no-match  -            envType is staging, not production',
       ].join('\n'),
     );

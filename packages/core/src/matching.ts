@@ -178,7 +178,12 @@ const byId = (a: { definition: CandidateDefinition }, b: { definition: Candidate
  * it happens anyway, the lowest id wins so that the result never depends on the order of `definitions`.
  * `winner` is null when no definition matches: the resource cannot be provisioned.
  */
-export function explainMatch(definitions: CandidateDefinition[], query: MatchQuery): MatchExplanation {
+export function explainMatch(
+  definitions: CandidateDefinition[],
+  query: MatchQuery,
+  /** What the reasons call a candidate: runtime targets match by the same rules. */
+  noun: 'definition' | 'target' = 'definition',
+): MatchExplanation {
   const evaluations = definitions.map((definition) => evaluate(definition, query));
   const matches = evaluations
     .filter((evaluation) => evaluation.kind === 'match')
@@ -192,9 +197,9 @@ export function explainMatch(definitions: CandidateDefinition[], query: MatchQue
     const tied = losers.filter((loser) => loser.specificity === best.specificity).map((l) => l.definition.id);
     let reason =
       best.definition.builtIn === true
-        ? `built-in default, used because no other definition matches`
+        ? `built-in default, used because no other ${noun} matches`
         : best.criterion === null
-          ? `most specific match: it has no criteria, so it matches every ${query.type} resource of class "default"`
+          ? `most specific match: it has no criteria, so it matches every ${noun === 'target' ? 'environment' : `${query.type} resource of class "default"`}`
           : `most specific match: ${fieldsOf(best.criterion)}`;
     if (tied.length > 0) {
       reason +=
@@ -215,13 +220,13 @@ export function explainMatch(definitions: CandidateDefinition[], query: MatchQue
       if (loser.specificity === best.specificity) {
         reason = builtIn
           ? `built-in default, tied with built-in ${best.definition.id}, which wins because its id sorts first`
-          : `${matchedWith(loser.criterion, loser.specificity)}, as did definition ${best.definition.id}, ` +
+          : `${matchedWith(loser.criterion, loser.specificity)}, as did ${noun} ${best.definition.id}, ` +
             'which wins because its id sorts first — make the criteria differ or delete one';
       } else if (builtIn) {
-        reason = `built-in default, used only when no other definition matches; definition ${best.definition.id} matched`;
+        reason = `built-in default, used only when no other ${noun} matches; ${noun} ${best.definition.id} matched`;
       } else {
         reason =
-          `${matchedWith(loser.criterion, loser.specificity)} but definition ${best.definition.id} ` +
+          `${matchedWith(loser.criterion, loser.specificity)} but ${noun} ${best.definition.id} ` +
           `matched more specifically (${best.criterion === null ? 'no criteria' : fieldsOf(best.criterion)})`;
       }
       candidates.push({

@@ -68,8 +68,19 @@ describe.each(storeEngines)('runtime targets and `pave render` through the API o
       ],
     });
     expect(applied.json().changes).toEqual([{ id: 'cluster', action: 'create', fields: [] }]);
-    expect((await call('GET', '/runtime-targets/match?app=shop&env=stage')).json().winner.id).toBe('cluster');
-    expect((await call('GET', '/runtime-targets/match?app=shop&env=dev')).json().winner.id).toBe('local');
+    const stage = (await call('GET', '/runtime-targets/match?app=shop&env=stage')).json();
+    expect(stage.winner.id).toBe('cluster');
+    // Found by review: the reasons called targets definitions.
+    expect(stage.candidates.map((c: { reason: string }) => c.reason)).toEqual([
+      'most specific match: envType',
+      'built-in default, used only when no other target matches; target cluster matched',
+    ]);
+    const dev = (await call('GET', '/runtime-targets/match?app=shop&env=dev')).json();
+    expect(dev.winner.id).toBe('local');
+    expect(dev.candidates.map((c: { reason: string }) => c.reason)).toEqual([
+      'built-in default, used because no other target matches',
+      'envType is "development", not "staging"',
+    ]);
   });
 
   it('refuses config a target type does not take, the built-in id, and tied criteria', async () => {

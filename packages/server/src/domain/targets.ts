@@ -90,14 +90,11 @@ function candidates(targets: RuntimeTargetView[]) {
 /** Which target an environment matches, and why the others do not (like `pave defs match`). */
 export async function explainTargetMatch(db: Executor, app: string, env: string, envType: string) {
   const targets = await listTargets(db);
-  return explainMatch(candidates(targets), {
-    type: 'runtime',
-    envType,
-    envId: env,
-    appId: app,
-    resId: '',
-    class: 'default',
-  });
+  return explainMatch(
+    candidates(targets),
+    { type: 'runtime', envType, envId: env, appId: app, resId: '', class: 'default' },
+    'target',
+  );
 }
 
 /** The target an environment's next deployment runs on. */
