@@ -2,7 +2,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InputError } from '@pave/core';
 import { runCli } from '../src/program.ts';
+import { checkSetRenders } from '../../server/src/domain/deployments/render.ts';
 import { idleRuntime, openDeployingApi, type DeployingApi } from '../../server/test/support/deploying-api.ts';
 import { storeEngines } from '../../../test/support/stores.ts';
 import { fakeIo, temporaryDir } from './helpers.ts';
@@ -82,12 +84,28 @@ describe.each(storeEngines)('a readiness probe of a port service.ports lacks, on
     await api?.cleanup();
   });
 
-  it('fails the deployment at render, which is what validate and --plan must foresee', async () => {
-    const deployed = await api.deploy('shop', 'qa', { workloads: [{ spec: SPEC, dir: '/srv/api' }] });
-    expect(deployed.status).toBe('failed');
-    expect(deployed.reason).toContain(
-      `workloads.api.containers.main.readinessProbe.httpGet.port: ${RENDER_SAYS}`,
-    );
+  it('is refused by the API with the render’s words, and by the render in a set saved before, which validate and --plan must foresee', async () => {
+    const refused = await api.call('POST', '/apps/shop/envs/qa/deployments', {
+      workloads: [{ spec: SPEC, dir: '/srv/api' }],
+    });
+    expect(refused.statusCode, refused.body).toBe(400);
+    expect(refused.json().errors).toEqual([
+      { path: '/workloads/0/spec/containers/main/readinessProbe/httpGet/port', message: RENDER_SAYS },
+    ]);
+    // A rollback or promotion of a set saved before the API refused such workloads reaches the render.
+    const rendered = await checkSetRenders(
+      api.store.db,
+      { app: 'shop', env: 'qa' },
+      {
+        api: { spec: SPEC, dir: '/srv/api' },
+      },
+    ).catch((error: unknown) => error);
+    expect(rendered).toBeInstanceOf(InputError);
+    expect((rendered as InputError).errors).toContainEqual({
+      path: 'workloads.api.containers.main.readinessProbe.httpGet.port',
+      message: RENDER_SAYS,
+    });
+    expect(await deploymentsOf('qa')).toEqual([]);
   });
 
   it('is refused by pave validate, alone and with --app and --env, at the port', async () => {
