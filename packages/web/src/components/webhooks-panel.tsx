@@ -83,11 +83,15 @@ function WebhooksSection({ session, app }: { session: Session; app: string }) {
   // The webhook an Enable or "Send test" is under way for, and the last test's result.
   const [busy, setBusy] = useState<{ id: string; action: 'enable' | 'test' } | null>(null);
   const [tested, setTested] = useState<{ webhook: Webhook; result: WebhookTestResult } | null>(null);
-
-  const enable = async (webhook: Webhook) => {
+  // What an earlier action said (a notice, an error, a test's result) goes when the next one starts.
+  const startAction = () => {
     setNotice(null);
     setError(null);
     setTested(null);
+  };
+
+  const enable = async (webhook: Webhook) => {
+    startAction();
     setBusy({ id: webhook.id, action: 'enable' });
     try {
       const enabled = await session.client.enableWebhook(webhook.id);
@@ -101,9 +105,7 @@ function WebhooksSection({ session, app }: { session: Session; app: string }) {
   };
 
   const test = async (webhook: Webhook) => {
-    setNotice(null);
-    setError(null);
-    setTested(null);
+    startAction();
     setBusy({ id: webhook.id, action: 'test' });
     try {
       setTested({ webhook, result: await session.client.testWebhook(webhook.id) });
@@ -150,7 +152,7 @@ function WebhooksSection({ session, app }: { session: Session; app: string }) {
                     type="button"
                     aria-label={`Edit webhook ${webhook.name}`}
                     onClick={() => {
-                      setNotice(null);
+                      startAction();
                       setEditing(webhook);
                     }}
                   >
@@ -163,7 +165,7 @@ function WebhooksSection({ session, app }: { session: Session; app: string }) {
                         aria-label={`Disable webhook ${webhook.name}`}
                         disabled={busy !== null}
                         onClick={() => {
-                          setNotice(null);
+                          startAction();
                           setDisableReason('');
                           setDisabling(webhook);
                         }}
@@ -197,7 +199,7 @@ function WebhooksSection({ session, app }: { session: Session; app: string }) {
                     aria-label={`Rotate the secret of webhook ${webhook.name}`}
                     onClick={() => {
                       setPreviousValidFor(DEFAULT_PREVIOUS_SECRET_VALIDITY);
-                      setNotice(null);
+                      startAction();
                       setRotated(null);
                       setRotating(webhook);
                     }}
@@ -209,7 +211,7 @@ function WebhooksSection({ session, app }: { session: Session; app: string }) {
                     className="danger"
                     aria-label={`Delete webhook ${webhook.name}`}
                     onClick={() => {
-                      setNotice(null);
+                      startAction();
                       setDeleting(webhook);
                     }}
                   >
