@@ -27,8 +27,12 @@ function talkingRuntime() {
         const line =
           said.shift() ??
           (await new Promise<string>((resolve) => {
-            waiting.push(resolve);
-            ctx.signal.addEventListener('abort', () => resolve(''), { once: true });
+            const aborted = () => resolve('');
+            waiting.push((text) => {
+              ctx.signal.removeEventListener('abort', aborted);
+              resolve(text);
+            });
+            ctx.signal.addEventListener('abort', aborted, { once: true });
           }));
         if (ctx.signal.aborted) return;
         yield { workload: 'api', container: 'main', stream: 'stdout', at: new Date().toISOString(), line };
