@@ -1,8 +1,9 @@
 import {
   ConflictError,
   InputError,
-  checkScoreProbePorts,
   NotFoundError,
+  checkScoreProbePorts,
+  jsonPointer,
   type CreateDeploymentBody,
   type Deployment,
   type DeploymentKind,
@@ -463,7 +464,10 @@ function checkPatch(body: CreateDeploymentBody, current: SetWorkloads) {
     seen.set(name, index);
     // The render refuses it too, but only after the deployment was queued and its resources provisioned.
     for (const problem of checkScoreProbePorts(source.spec)) {
-      problems.push({ path: `/workloads/${index}/spec/${problem.path.join('/')}`, message: problem.message });
+      problems.push({
+        path: jsonPointer(['workloads', index, 'spec', ...problem.path]),
+        message: problem.message,
+      });
     }
   });
   (body.remove ?? []).forEach((name, index) => {
