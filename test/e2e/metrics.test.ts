@@ -60,8 +60,12 @@ describe('a real Prometheus scraping pave up --metrics-port while deployments ru
 
   beforeAll(async () => {
     location = await createTestStoreLocation('sqlite');
-    const metricsPort = await freePort();
-    server = await startPave(['--data-dir', location.dataDir, '--metrics-port', String(metricsPort)]);
+    // Port 0: the OS picks the metrics port when pave up listens (a port picked here first and freed again
+    // could be handed to pave up's own API listener before the metrics listener takes it).
+    server = await startPave(['--data-dir', location.dataDir, '--metrics-port', '0']);
+    const metricsUrl = /"metricsUrl":"(http:\/\/[^"]+)"/.exec(server.output())?.[1];
+    expect(metricsUrl, server.output()).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+    const metricsPort = new URL(metricsUrl!).port;
     await shortenStabilityWindow(server.url, location.dataDir);
     appDir = makeAppDir('pave-metrics-e2e-');
     expect((await pave('apps', 'create', 'shop')).code).toBe(0);

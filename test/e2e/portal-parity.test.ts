@@ -184,7 +184,8 @@ describe.skipIf(!hasChromium)('the portal does what the CLI does', () => {
       versions
         .getByRole('row')
         .filter({ has: alice.getByRole('rowheader', { name: String(version), exact: true }) });
-    await row(2).waitFor();
+    // The Actions column comes once the page knows alice may write the values: wait for its first button.
+    await row(1).getByRole('button', { name: 'Restore version 1' }).waitFor();
     // The newest version is the current one: nothing to restore.
     expect(await row(2).getByRole('button').count()).toBe(0);
     expect(await row(2).innerText()).toContain('current');
