@@ -155,6 +155,11 @@ export interface DeploymentsTable {
   values_version: Generated<number | null>;
   /** The build artifact it deploys (0015), if one. */
   artifact_id: Generated<number | string | null>;
+  /**
+   * JSON: the artifact each workload of its set came from, `{"api": "3", "worker": null}` (0036); null before it
+   * starts when it builds its set then, and on deployments from before (see domain/deployments/provenance.ts).
+   */
+  workload_artifacts: Generated<string | null>;
   /** The commit of that artifact. */
   commit: Generated<string | null>;
   /** When that commit was made (0023): the artifact's commit time, or `pave deploy --commit-time`. */

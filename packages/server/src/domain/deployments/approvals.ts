@@ -39,6 +39,8 @@ import { diffSets } from './diff.ts';
 import { getDeployment, journal, toDeployment, valuesVersionOf, type DeploymentRequest } from './records.ts';
 import { applyPatch, currentWorkloads } from './service.ts';
 import { loadSet } from './sets.ts';
+import { workloadArtifactsOf } from './provenance.ts';
+import { canonicalJson } from '../canonical-json.ts';
 
 /*
  * Four-eyes approvals. A deployment, rollback or promotion into an environment whose type requires approval
@@ -216,9 +218,9 @@ interface Requester {
 
 /**
  * Who asked for a deployment: the user named as its actor or, for a deployment a rule queued (actor
- * `rule:<id>`), the user whose roles the rule deploys with; and, for a deployment of an artifact, the user who
- * pushed it when that is someone else (what gets deployed is theirs: the one who deploys it may never have
- * read it). A rule that no longer exists counts as a requester who no longer exists.
+ * `rule:<id>`), the user whose roles the rule deploys with; and the users who pushed the artifacts whose code it
+ * brings (artifactsBrought), when someone else (what gets deployed is theirs: the one who deploys it may never
+ * have read it). A rule that no longer exists counts as a requester who no longer exists.
  */
 async function requestersOf(db: Executor, deployment: Selectable<DeploymentsTable>): Promise<Requester[]> {
   const id = String(deployment.id);
@@ -245,24 +247,57 @@ async function requestersOf(db: Executor, deployment: Selectable<DeploymentsTabl
       authority: true,
     });
   }
-  if (deployment.artifact_id !== null) {
+  const own = deployment.artifact_id === null ? null : String(deployment.artifact_id);
+  for (const [artifactId, workloads] of await artifactsBrought(db, deployment)) {
     const artifact = await db
       .selectFrom('artifacts')
       .select('created_by')
-      .where('id', '=', Number(deployment.artifact_id))
+      .where('id', '=', Number(artifactId))
       .executeTakeFirst();
-    if (artifact && artifact.created_by !== requesters[0]!.username) {
-      const deploys = rule ? `rule ${rule[1]} deploys in deployment ${id}` : `deployment ${id} deploys`;
-      requesters.push({
-        userId: await userIdOf(db, artifact.created_by),
-        username: artifact.created_by,
-        how: `you pushed the artifact that ${deploys} (artifact ${String(deployment.artifact_id)})`,
-        // A rule's deployment: the rule deploys what they push, on their word as much as its creator's.
-        authority: rule !== null,
-      });
-    }
+    if (!artifact || requesters.some((requester) => requester.username === artifact.created_by)) continue;
+    const deploys = rule ? `rule ${rule[1]} deploys in deployment ${id}` : `deployment ${id} deploys`;
+    const which =
+      workloads.length === 1
+        ? `workload ${workloads[0]} of deployment ${id} comes from`
+        : `workloads ${workloads.join(', ')} of deployment ${id} come from`;
+    requesters.push({
+      userId: await userIdOf(db, artifact.created_by),
+      username: artifact.created_by,
+      how:
+        artifactId === own
+          ? `you pushed the artifact that ${deploys} (artifact ${artifactId})`
+          : `you pushed artifact ${artifactId}, which ${which}`,
+      // A rule's deployment: the rule deploys what they push, on their word as much as its creator's.
+      authority: rule !== null && artifactId === own,
+    });
   }
   return requesters;
+}
+
+/**
+ * The artifacts whose code a deployment brings, by id, each with the workloads it brings from it: its own
+ * artifact (the one it deploys or, made from another deployment, that one's; no workloads listed) first, then,
+ * for a set made from another deployment's (a promotion, rollback, redeploy or clone), the artifact each
+ * workload it adds or changes against the environment's current set came from (provenance.ts). A set is built
+ * up by many deployments: the one that made it may have been by hand while the code of others is an
+ * artifact's. A patch deploys only its own artifact's workloads.
+ */
+async function artifactsBrought(
+  db: Executor,
+  deployment: Selectable<DeploymentsTable>,
+): Promise<Map<string, string[]>> {
+  const own = deployment.artifact_id === null ? null : String(deployment.artifact_id);
+  const brought = new Map<string, string[]>(own === null ? [] : [[own, []]]);
+  const request = JSON.parse(deployment.request) as DeploymentRequest;
+  if (request.setId === undefined) return brought;
+  const next = (await loadSet(db, request.setId)).workloads;
+  const current = (await currentWorkloads(db, deployment.app_id, deployment.env_id)).workloads;
+  for (const [name, artifactId] of Object.entries(workloadArtifactsOf(deployment, next))) {
+    const running = current[name];
+    if (artifactId === null || (running && canonicalJson(running) === canonicalJson(next[name]))) continue;
+    if (artifactId !== own) brought.set(artifactId, [...(brought.get(artifactId) ?? []), name]);
+  }
+  return brought;
 }
 
 async function userIdOf(db: Executor, username: string): Promise<string | undefined> {

@@ -27,6 +27,7 @@ import type { SecretBox } from '../../secrets/secret-box.ts';
 import { currentValuesVersion, latestValuesVersion, recordValuesEvents, restoreValues } from '../values.ts';
 import { applyPatch } from './service.ts';
 import { loadSet, saveSet, type SetWorkloads } from './sets.ts';
+import { currentWorkloadArtifacts, patchWorkloadArtifacts, type WorkloadArtifacts } from './provenance.ts';
 import type { EnvironmentTeardown } from '../environments.ts';
 import {
   deleteCreatedResources,
@@ -260,6 +261,8 @@ export async function runDeployment(
 
   let setId = row.set_id;
   let workloads: SetWorkloads;
+  // Set when this start builds the set: where each of its workloads came from (provenance.ts).
+  let workloadArtifacts: WorkloadArtifacts | undefined;
   if (setId) {
     workloads = (await loadSet(store.db, setId)).workloads;
   } else {
@@ -268,6 +271,12 @@ export async function runDeployment(
       : {};
     workloads = applyPatch(base, request.upsert, request.remove);
     setId = await saveSet(store.db, workloads);
+    workloadArtifacts = patchWorkloadArtifacts(
+      await currentWorkloadArtifacts(store.db, previousDeploymentId, base),
+      (request.upsert ?? []).map((source) => source.spec.metadata.name),
+      request.remove ?? [],
+      row.artifact_id === null ? null : String(row.artifact_id),
+    );
   }
   // Events of the run are the actor's who queued it.
   const actor = systemContext(row.actor, `deployment-${deploymentId}`);
@@ -387,6 +396,7 @@ export async function runDeployment(
         previousSetId,
         valuesVersion,
         startedAt: row.started_at,
+        workloadArtifacts,
       });
       await recordEvent(tx, actor, {
         type: 'deployment.started',

@@ -15,6 +15,7 @@ import type { Database, DeploymentsTable, EnvironmentsTable } from '../../store/
 import { now, type Clock } from '../context.ts';
 import { recordRollbackStartFacts, recordSuccessFacts } from './facts.ts';
 import { DeploymentInterrupted, type RunProgress } from './phases/phase.ts';
+import type { WorkloadArtifacts } from './provenance.ts';
 
 /** What a deployment was asked to do, as stored in its `request` column. */
 export interface DeploymentRequest {
@@ -106,7 +107,10 @@ export async function valuesVersionOf(db: Executor, id: string | number | null):
     : Number(row.values_version);
 }
 
-/** Records what a deployment runs when it starts: its set, the set it replaces, the values version. */
+/**
+ * Records what a deployment runs when it starts: its set, the set it replaces, the values version and, when
+ * it built its set now, where each workload of it came from.
+ */
 export async function recordRunStart(
   db: Executor,
   id: number,
@@ -115,6 +119,7 @@ export async function recordRunStart(
     previousSetId: string | null;
     valuesVersion: number | null;
     startedAt: string | null;
+    workloadArtifacts?: WorkloadArtifacts | undefined;
   },
 ): Promise<void> {
   await db
@@ -124,6 +129,7 @@ export async function recordRunStart(
       previous_set_id: run.previousSetId,
       values_version: run.valuesVersion,
       started_at: run.startedAt ?? now(),
+      ...(run.workloadArtifacts ? { workload_artifacts: JSON.stringify(run.workloadArtifacts) } : {}),
     })
     .where('id', '=', id)
     .execute();

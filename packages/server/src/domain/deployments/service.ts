@@ -11,7 +11,9 @@ import {
   type RollbackBody,
   type SetDiff,
 } from '@pave/core';
+import type { Selectable } from 'kysely';
 import type { Store, Executor } from '../../store/index.ts';
+import type { DeploymentsTable } from '../../store/schema.ts';
 import { recordAudit } from '../audit.ts';
 import { recordEvent } from '../events.ts';
 import { environmentRow } from '../environments.ts';
@@ -64,62 +66,75 @@ export interface DeploymentOrigin {
   commitTime: string | null;
 }
 
+/** What the deployment a new one is made from deployed: its artifact, commit and each workload's artifact. */
+type SourceRow = Pick<
+  Selectable<DeploymentsTable>,
+  'artifact_id' | 'commit' | 'commit_time' | 'workload_artifacts'
+>;
+
 /**
- * What the deployment a new one is made from deployed (its provenance): for a rollback, redeploy or restart
- * (`fromDeploymentId`) that deployment's artifact and commit; for a promotion or a clone (`fromEnvId`) those of
- * the source environment's deployment that made the set it copies. Undefined when that deployment named no
- * commit, or for a deployment made from nothing else.
+ * The deployment a new one is made from (its provenance): for a rollback, redeploy or restart
+ * (`fromDeploymentId`) that deployment; for a promotion or a clone (`fromEnvId`) the source environment's
+ * deployment that made the set it copies. Undefined for a deployment made from nothing else.
  */
-async function originOfSource(
+async function sourceDeployment(
   db: Executor,
   app: string,
   request: DeploymentRequest,
-): Promise<DeploymentOrigin | undefined> {
-  const columns = ['deployments.artifact_id', 'deployments.commit', 'deployments.commit_time'] as const;
-  let row:
-    { artifact_id: number | string | null; commit: string | null; commit_time: string | null } | undefined;
+): Promise<SourceRow | undefined> {
+  const columns = [
+    'deployments.artifact_id',
+    'deployments.commit',
+    'deployments.commit_time',
+    'deployments.workload_artifacts',
+  ] as const;
   if (request.fromDeploymentId !== undefined) {
-    row = await db
+    return db
       .selectFrom('deployments')
       .select(columns)
       .where('app_id', '=', app)
       .where('id', '=', Number(request.fromDeploymentId))
       .executeTakeFirst();
-  } else if (request.fromEnvId !== undefined && request.setId !== undefined) {
-    // The source's current deployment made the set; should it have moved on since the set was read, the
-    // newest deployment of the source that ran this set did.
-    row =
-      (await db
-        .selectFrom('environments')
-        .innerJoin('deployments', 'deployments.id', 'environments.current_deployment_id')
-        .select(columns)
-        .where('environments.app_id', '=', app)
-        .where('environments.id', '=', request.fromEnvId)
-        .where('deployments.set_id', '=', request.setId)
-        .executeTakeFirst()) ??
-      (await db
-        .selectFrom('deployments')
-        .select(columns)
-        .where('app_id', '=', app)
-        .where('env_id', '=', request.fromEnvId)
-        .where('set_id', '=', request.setId)
-        .where('status', '=', 'succeeded')
-        .orderBy('id', 'desc')
-        .limit(1)
-        .executeTakeFirst());
   }
-  if (!row?.commit) return undefined;
+  if (request.fromEnvId === undefined || request.setId === undefined) return undefined;
+  // The source's current deployment made the set; should it have moved on since the set was read, the
+  // newest deployment of the source that ran this set did.
+  return (
+    (await db
+      .selectFrom('environments')
+      .innerJoin('deployments', 'deployments.id', 'environments.current_deployment_id')
+      .select(columns)
+      .where('environments.app_id', '=', app)
+      .where('environments.id', '=', request.fromEnvId)
+      .where('deployments.set_id', '=', request.setId)
+      .executeTakeFirst()) ??
+    (await db
+      .selectFrom('deployments')
+      .select(columns)
+      .where('app_id', '=', app)
+      .where('env_id', '=', request.fromEnvId)
+      .where('set_id', '=', request.setId)
+      .where('status', '=', 'succeeded')
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst())
+  );
+}
+
+/** The artifact and commit a source deployment deployed; undefined when it named no commit. */
+function originOf(source: SourceRow | undefined): DeploymentOrigin | undefined {
+  if (!source?.commit) return undefined;
   return {
-    id: row.artifact_id === null ? null : String(row.artifact_id),
-    commit: row.commit,
-    commitTime: row.commit_time,
+    id: source.artifact_id === null ? null : String(source.artifact_id),
+    commit: source.commit,
+    commitTime: source.commit_time,
   };
 }
 
 /**
  * Inserts a queued deployment, its audit entry and its deployment.queued event (inside `tx`). `artifact`:
  * the build artifact or commit it deploys, recorded with its commit and commit time; a deployment made from
- * another one (a promotion, rollback, redeploy, clone or restart) keeps that one's instead (originOfSource):
+ * another one (a promotion, rollback, redeploy, clone or restart) keeps that one's instead (sourceDeployment):
  * it deploys the same code, whose pusher is one of its requesters (see requestersOf in approvals.ts). `clock`
  * says when it is created (tests seeding a history pass their own). Into an environment whose type requires
  * approval it is `awaiting-approval` instead, with an approval.requested event, and its values version is
@@ -143,7 +158,8 @@ export async function insertDeployment(
   // starts (restart.ts); no route can ask for this kind.
   const restart = kind === 'restart';
   const awaitsApproval = !restart && (await approvalRequired(tx, target.app, target.env));
-  const origin = artifact ?? (await originOfSource(tx, target.app, request));
+  const source = artifact ? undefined : await sourceDeployment(tx, target.app, request);
+  const origin = artifact ?? originOf(source);
   // The approver decides on the values it runs with (the approval shows them against what runs now): a change
   // of values after the request waits for the next deployment rather than ride along with this one.
   const stored: DeploymentRequest =
@@ -167,6 +183,9 @@ export async function insertDeployment(
       started_at: null,
       finished_at: null,
       artifact_id: origin?.id ? Number(origin.id) : null,
+      // A set made from another deployment's is that one's code, workload by workload; a set built from a patch
+      // gets its provenance when it is built, as the deployment starts (see provenance.ts).
+      workload_artifacts: request.setId !== undefined ? (source?.workload_artifacts ?? null) : null,
       commit: origin?.commit ?? null,
       commit_time: origin?.commitTime ? new Date(origin.commitTime).toISOString() : null,
       // Known now for a rollback, a restart and one pinned for its approval; else pinned when it starts.
@@ -300,7 +319,7 @@ export async function createDeployment(
       { path: '/commit', message: 'leave `commit` out when deploying an artifact' },
     ]);
   }
-  // What a promotion or a redeploy deploys was built from its source's commit (see originOfSource): naming
+  // What a promotion or a redeploy deploys was built from its source's commit (see sourceDeployment): naming
   // another would also drop the source artifact's pusher from the requesters of its approval.
   const madeFrom =
     body.fromEnv !== undefined ? 'fromEnv' : body.fromDeployment !== undefined ? 'fromDeployment' : null;

@@ -87,9 +87,11 @@ export function approvalRoutes(
         tags,
         summary: 'Approve a deployment awaiting approval: it is queued and runs',
         description:
-          'Needs deployment.approve on its environment type (approver there, or admin); never its requester ' +
-          '(for a deployment a rule queued: neither the rule’s creator nor who pushed the artifact). Its ' +
-          'requesters must still be allowed to deploy there. 409 when it is not awaiting approval.',
+          'Needs deployment.approve on its environment type (approver there, or admin); never its requesters: ' +
+          'who asked for it (for a deployment a rule queued, the rule’s creator) and who pushed the artifacts ' +
+          'whose code it brings (its own, and those behind the workloads a promotion, rollback, redeploy or ' +
+          'clone changes). Its requesters must still be allowed to deploy there. 409 when it is not awaiting ' +
+          'approval.',
         params: ApprovalParams,
         body: ApproveBody.optional(),
         response: { 200: DeploymentDetail },

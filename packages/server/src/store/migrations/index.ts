@@ -33,6 +33,7 @@ import { retiredResourceSecrets } from './0032_retired_resource_secrets.ts';
 import { rulesByApp } from './0033_rules_by_app.ts';
 import { identityLists } from './0034_identity_lists.ts';
 import { webhookPreviousSecrets } from './0035_webhook_previous_secrets.ts';
+import { workloadArtifacts } from './0036_workload_artifacts.ts';
 
 /** The database engines the store runs on. */
 export type StoreEngine = 'sqlite' | 'postgres';
@@ -80,4 +81,5 @@ export const migrations: readonly StoreMigration[] = [
   rulesByApp,
   identityLists,
   webhookPreviousSecrets,
+  workloadArtifacts,
 ];
