@@ -157,11 +157,11 @@ describe('driver calls of a deployment keep the DriverContext promises', () => {
         .filter((line) => line.deployment === deployment)
         .map((line) => `${String(line.step)} ${line.msg!.slice('driver line: '.length)}`);
     expect(new Set(seen(first))).toEqual(
-      new Set(['provision create', 'switch target status', 'start deploy', 'wait ready waitReady']),
+      new Set(['provision create', 'reach target status', 'start deploy', 'wait ready waitReady']),
     );
     expect(new Set(seen(second))).toEqual(
       new Set([
-        'switch target status',
+        'reach target status',
         'remove remove',
         'start deploy',
         'wait ready waitReady',

@@ -165,7 +165,7 @@ describe.each(storeEngines)('the deployment orchestrator with fake drivers on %s
   const throwIn: Array<[PhaseName, () => void, string[]]> = [
     ['plan', () => (unreachableTarget = 'target "edge" is unreachable'), []],
     ['provision', () => resources.fail('create', { address: 'web.cache', message: 'quota exceeded' }), []],
-    ['switch target', () => runtime.fail('status', { message: 'socket /run/nope.sock is gone' }), []],
+    ['reach target', () => runtime.fail('status', { message: 'socket /run/nope.sock is gone' }), []],
     ['remove', () => runtime.fail('remove', { message: 'permission denied' }), ['worker']],
     // Once: the rollback that follows calls the runtime again, and must be able to restore the previous set.
     ['start', () => runtime.fail('deploy', { workload: 'web', message: 'image pull failed', times: 1 }), []],

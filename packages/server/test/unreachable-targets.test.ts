@@ -17,8 +17,8 @@ const workload: ScoreWorkload = {
 
 /**
  * Runtime targets that cannot be reached: a docker target whose socket does not exist, and a kubernetes
- * target whose kubeconfig has no such context. A deployment to one fails in a named phase with the driver's
- * words (never "internal error"), takes back the resources it created, and leaves the other environments as
+ * target whose kubeconfig has no such context. A deployment to one fails in its reach-target phase with the
+ * driver's words (never "internal error"), before it provisions anything, and leaves the other environments as
  * they were; `status` of an environment recorded on such a target answers; the environment can move off it.
  * The built-in local target runs a fake runtime here: what runs locally is not what these tests are about.
  */
@@ -104,16 +104,17 @@ describe.each(storeEngines)('deploying to a runtime target that cannot be reache
     await api?.cleanup();
   });
 
-  it('a docker target whose socket is gone: failed naming the socket and the phase, its resources gone', async () => {
+  it('a docker target whose socket is gone: failed naming the socket and the phase, nothing provisioned', async () => {
     const before = await status('other');
     const failed = await deploy('dev');
     expect(failed.status).toBe('failed');
-    expect(failed.reason).toMatch(/^switch target failed \(docker\): .*no-such-docker\.sock/);
+    expect(failed.reason).toMatch(/^reach target failed \(docker\): .*no-such-docker\.sock/);
     expect(failed.reason).not.toMatch(/internal error/);
-    expect(failed.journal.find((e) => e.step === 'switch target' && e.status === 'failed')?.message).toMatch(
+    expect(failed.journal.find((e) => e.step === 'reach target' && e.status === 'failed')?.message).toMatch(
       /no-such-docker\.sock/,
     );
-    expect(actions('dev')).toEqual(['create', 'delete']);
+    expect(failed.journal.some((e) => e.step === 'provision')).toBe(false);
+    expect(actions('dev')).toEqual([]);
     expect(await recorded('dev')).toEqual([]);
     expect(await status('other')).toEqual(before);
     expect((await status('dev')).workloads).toEqual([]);
@@ -122,7 +123,8 @@ describe.each(storeEngines)('deploying to a runtime target that cannot be reache
   it('a kubernetes target whose context is gone: failed naming the context; status answers; the env moves off it', async () => {
     const failed = await deploy('stage');
     expect(failed.status).toBe('failed');
-    expect(failed.reason).toMatch(/^switch target failed \(kubernetes\): .*no context "gone"/);
+    expect(failed.reason).toMatch(/^reach target failed \(kubernetes\): .*no context "gone"/);
+    expect(actions('stage')).toEqual([]);
     expect(await recorded('stage')).toEqual([]);
 
     // An environment that ran on the target before its context went away: `status` says so instead of a 500.

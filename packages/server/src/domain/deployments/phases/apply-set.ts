@@ -11,21 +11,21 @@ import {
 } from './phase.ts';
 import { plan } from './plan.ts';
 import { provision } from './provision.ts';
-import { switchTarget } from './switch-target.ts';
+import { reachTarget, switchTarget } from './switch-target.ts';
 import { render } from './render.ts';
 import { remove } from './remove.ts';
 import { start } from './start.ts';
 import { waitReady } from './wait-ready.ts';
 import { prune } from './prune.ts';
-import { maskGiven, secretsGiven } from './secrets.ts';
+import { maskGiven, secretsGiven, secretsKnownNow } from './secrets.ts';
 
 /** How applying a set ended; a failure names its phase and says what the run had done by then. */
 export type ApplyOutcome =
   { ok: true } | ({ ok: false; phase: PhaseName; driver: string | null; reason: string } & RunProgress);
 
 /**
- * Makes the environment run exactly `run.workloads`, phase by phase: plan → provision → switch target →
- * render → remove → start → wait ready → routes → prune. The first phase that fails ends the run; its
+ * Makes the environment run exactly `run.workloads`, phase by phase: plan → reach target → provision →
+ * switch target → render → remove → start → wait ready → routes → prune. The first phase that fails ends the run; its
  * failure is journaled under the phase's name with the driver and its message, and returned with what the
  * run had changed (with `run.record`, what interrupted runs of the deployment had changed too), for the
  * caller's rollback decision. Rejects only with DeploymentInterrupted.
@@ -47,13 +47,13 @@ export async function applySet(run: SetRun): Promise<ApplyOutcome> {
   try {
     const planned = await runPhase('plan', null, signal, () => plan(run));
     const { runtime } = planned;
-    const resources = await runPhase('provision', null, signal, () => provision(run, progress));
-    // The readiness timeout, plus the stability window probe-less workloads must run for after it (as the
-    // runtimes count it).
-    const timeout = AbortSignal.timeout((run.options.timeoutSeconds + run.options.minReadySeconds) * 1000);
-    const stop = AbortSignal.any([signal, timeout]);
     // Each runtime phase calls its driver with a context of its own, whose log lines name the phase.
-    const runRuntimePhase = <T>(phase: PhaseName, fn: (ctx: DriverContext) => Promise<T>) =>
+    const runRuntimePhase = <T>(
+      phase: PhaseName,
+      stop: AbortSignal,
+      secrets: () => Promise<string[]>,
+      fn: (ctx: DriverContext) => Promise<T>,
+    ) =>
       runPhase(phase, runtime.name, signal, async () => {
         // The runtime's warnings and errors are journaled (files it could not place, a previous version left
         // behind); its info lines only logged. Either has the secrets the run gives its workloads masked: a
@@ -61,10 +61,10 @@ export async function applySet(run: SetRun): Promise<ApplyOutcome> {
         const journal = { note: run.note, step: phase, levels: ['warn', 'error'] as const };
         const ctx = driverContext(run.logger.child({ step: phase }), stop, journal);
         try {
-          const secrets = await secretsGiven(run);
+          const masked = await secrets();
           return await fn({
             ...ctx,
-            logger: maskingLogger(ctx.logger, (text) => maskSecrets(text, secrets)),
+            logger: maskingLogger(ctx.logger, (text) => maskSecrets(text, masked)),
           });
         } finally {
           // Its lines land before the phase's outcome (a failure they explain).
@@ -72,13 +72,29 @@ export async function applySet(run: SetRun): Promise<ApplyOutcome> {
           ctx.dispose();
         }
       });
-    const running = await runRuntimePhase('switch target', (ctx) =>
-      switchTarget(run, planned, ctx, progress),
+    // Before anything is provisioned: a target that cannot be reached fails the run with nothing created. The
+    // secrets known so far are read afresh (the provisioning that follows may add some to those given).
+    const running = await runRuntimePhase(
+      'reach target',
+      signal,
+      () => secretsKnownNow(run),
+      (ctx) => reachTarget(run, planned, ctx),
     );
+    const resources = await runPhase('provision', null, signal, () => provision(run, progress));
+    // The readiness timeout, plus the stability window probe-less workloads must run for after it (as the
+    // runtimes count it).
+    const timeout = AbortSignal.timeout((run.options.timeoutSeconds + run.options.minReadySeconds) * 1000);
+    const stop = AbortSignal.any([signal, timeout]);
+    const given = () => secretsGiven(run);
+    await runRuntimePhase('switch target', stop, given, (ctx) => switchTarget(run, planned, ctx, progress));
     const rendered = await runPhase('render', null, signal, () => render(run, runtime, resources));
-    await runRuntimePhase('remove', (ctx) => remove(run, runtime, running, ctx, progress));
-    await runRuntimePhase('start', (ctx) => start(run, runtime, rendered, running, ctx, progress));
-    await runRuntimePhase('wait ready', (ctx) => waitReady(run, runtime, rendered, ctx, timeout));
+    await runRuntimePhase('remove', stop, given, (ctx) => remove(run, runtime, running, ctx, progress));
+    await runRuntimePhase('start', stop, given, (ctx) =>
+      start(run, runtime, rendered, running, ctx, progress),
+    );
+    await runRuntimePhase('wait ready', stop, given, (ctx) =>
+      waitReady(run, runtime, rendered, ctx, timeout),
+    );
     await runPhase('routes', null, signal, async () => {
       const notes = await run.deps.store.transaction((tx) =>
         run.fence.write((db) => writeRoutes(db, run.target, run.workloads, rendered, resources), tx),

@@ -9,6 +9,7 @@ import type { JournalNote, ResourceTarget } from '../../resources/provision.ts';
 /** The phases of applying a set, in the order they run; a failed deployment names the one that failed. */
 export const PHASES = [
   'plan',
+  'reach target',
   'provision',
   'switch target',
   'render',

@@ -20,6 +20,14 @@ export function secretsGiven(run: SetRun): Promise<string[]> {
   return secrets;
 }
 
+/**
+ * The secrets of the run's environment as they are now, read afresh and not kept: for a phase before
+ * provisioning, whose resources may add secrets that secretsGiven must then hold.
+ */
+export function secretsKnownNow(run: SetRun): Promise<string[]> {
+  return readSecrets(run);
+}
+
 /** `text` with every secret run gives its workloads replaced by `***` (see maskSecrets). */
 export async function maskGiven(run: SetRun, text: string): Promise<string> {
   return maskSecrets(text, await secretsGiven(run));
