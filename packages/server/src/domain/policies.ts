@@ -19,7 +19,7 @@ import {
 } from '@pave/core';
 import { checkPolicy, denials, evaluatePolicies, type SetSuccess } from '@pave/core/policy-eval';
 import type { Selectable } from 'kysely';
-import { refuseConcurrentApply, type Executor, type Store } from '../store/index.ts';
+import { applyAgainOnConflict, type Executor, type Store } from '../store/index.ts';
 import type { PoliciesTable } from '../store/schema.ts';
 import { recordAudit } from './audit.ts';
 import { recordEvent } from './events.ts';
@@ -160,65 +160,66 @@ export async function applyPolicies(
     )),
   ];
   if (problems.length) throw new InputError('the policies cannot be applied', problems);
-  return refuseConcurrentApply(
-    store.transaction(async (tx) => {
-      const existing = new Map(
-        (await tx.selectFrom('policies').selectAll().execute()).map((row) => [row.id, row]),
-      );
-      const changes: PoliciesPlan['changes'] = [];
-      for (const policy of body.policies) {
-        const row = existing.get(policy.id);
-        const stored = {
-          description: policy.description ?? null,
-          criteria: canonicalJson(policy.criteria ?? []),
-          severity: policy.severity,
-          message: policy.message,
-          kind: policyKind(policy),
-          spec: canonicalJson(specOf(policy)),
-        };
-        if (!row) {
-          changes.push({ id: policy.id, action: 'create', fields: [] });
-        } else {
-          const fields = (['description', 'criteria', 'severity', 'message', 'kind', 'spec'] as const).filter(
-            (field) => row[field] !== stored[field],
-          );
-          changes.push({ id: policy.id, action: fields.length ? 'update' : 'unchanged', fields });
+  return applyAgainOnConflict(
+    () =>
+      store.transaction(async (tx) => {
+        const existing = new Map(
+          (await tx.selectFrom('policies').selectAll().execute()).map((row) => [row.id, row]),
+        );
+        const changes: PoliciesPlan['changes'] = [];
+        for (const policy of body.policies) {
+          const row = existing.get(policy.id);
+          const stored = {
+            description: policy.description ?? null,
+            criteria: canonicalJson(policy.criteria ?? []),
+            severity: policy.severity,
+            message: policy.message,
+            kind: policyKind(policy),
+            spec: canonicalJson(specOf(policy)),
+          };
+          if (!row) {
+            changes.push({ id: policy.id, action: 'create', fields: [] });
+          } else {
+            const fields = (
+              ['description', 'criteria', 'severity', 'message', 'kind', 'spec'] as const
+            ).filter((field) => row[field] !== stored[field]);
+            changes.push({ id: policy.id, action: fields.length ? 'update' : 'unchanged', fields });
+          }
+          const change = changes.at(-1)!;
+          if (body.dryRun || change.action === 'unchanged') continue;
+          const at = now();
+          if (row) {
+            await tx
+              .updateTable('policies')
+              .set({ ...stored, updated_at: at, updated_by: context.actor.username })
+              .where('id', '=', policy.id)
+              .execute();
+          } else {
+            await tx
+              .insertInto('policies')
+              .values({
+                id: policy.id,
+                ...stored,
+                created_at: at,
+                created_by: context.actor.username,
+                updated_at: at,
+                updated_by: context.actor.username,
+              })
+              .execute();
+          }
+          await recordAudit(tx, context, {
+            action: `policy.${change.action}`,
+            target: `policies/${policy.id}`,
+            summary: { id: policy.id, kind: stored.kind, severity: policy.severity, fields: change.fields },
+          });
+          await recordEvent(tx, context, {
+            type: 'policy.changed',
+            app: null,
+            data: { policy: policy.id, change: change.action === 'create' ? 'created' : 'updated' },
+          });
         }
-        const change = changes.at(-1)!;
-        if (body.dryRun || change.action === 'unchanged') continue;
-        const at = now();
-        if (row) {
-          await tx
-            .updateTable('policies')
-            .set({ ...stored, updated_at: at, updated_by: context.actor.username })
-            .where('id', '=', policy.id)
-            .execute();
-        } else {
-          await tx
-            .insertInto('policies')
-            .values({
-              id: policy.id,
-              ...stored,
-              created_at: at,
-              created_by: context.actor.username,
-              updated_at: at,
-              updated_by: context.actor.username,
-            })
-            .execute();
-        }
-        await recordAudit(tx, context, {
-          action: `policy.${change.action}`,
-          target: `policies/${policy.id}`,
-          summary: { id: policy.id, kind: stored.kind, severity: policy.severity, fields: change.fields },
-        });
-        await recordEvent(tx, context, {
-          type: 'policy.changed',
-          app: null,
-          data: { policy: policy.id, change: change.action === 'create' ? 'created' : 'updated' },
-        });
-      }
-      return { applied: !body.dryRun, changes };
-    }),
+        return { applied: !body.dryRun, changes };
+      }),
     'the policies',
     '/policies',
   );

@@ -14,7 +14,7 @@ import {
 } from '@pave/core';
 import { checkProfilePatches } from '@pave/core/profile-patch';
 import type { Selectable } from 'kysely';
-import { refuseConcurrentApply, type Executor, type Store } from '../store/index.ts';
+import { applyAgainOnConflict, type Executor, type Store } from '../store/index.ts';
 import type { ProfilesTable } from '../store/schema.ts';
 import { recordAudit } from './audit.ts';
 import { recordEvent } from './events.ts';
@@ -115,63 +115,64 @@ export async function applyProfiles(
   const profiles = body.profiles;
   const problems = profileProblems(profiles);
   if (problems.length) throw new InputError('the profiles cannot be applied', problems);
-  return refuseConcurrentApply(
-    store.transaction(async (tx) => {
-      const existing = new Map(
-        (await tx.selectFrom('profiles').selectAll().execute()).map((row) => [row.id, row]),
-      );
-      const changes: ProfilesPlan['changes'] = [];
-      for (const profile of profiles) {
-        const row = existing.get(profile.id);
-        const stored = {
-          description: profile.description ?? null,
-          criteria: canonicalJson(profile.criteria),
-          patches: canonicalJson(profile.patches),
-          objects: canonicalJson(profile.objects ?? []),
-        };
-        const fields = row
-          ? (['description', 'criteria', 'patches', 'objects'] as const).filter(
-              (field) => row[field] !== stored[field],
-            )
-          : [];
-        const action = !row ? 'create' : fields.length ? 'update' : 'unchanged';
-        changes.push({ id: profile.id, action, fields });
-        if (body.dryRun || action === 'unchanged') continue;
-        const at = now();
-        const version = row ? Number(row.version) + 1 : 1;
-        if (row) {
-          await tx
-            .updateTable('profiles')
-            .set({ ...stored, version, updated_at: at, updated_by: context.actor.username })
-            .where('id', '=', profile.id)
-            .execute();
-        } else {
-          await tx
-            .insertInto('profiles')
-            .values({
-              id: profile.id,
-              ...stored,
-              version,
-              created_at: at,
-              created_by: context.actor.username,
-              updated_at: at,
-              updated_by: context.actor.username,
-            })
-            .execute();
+  return applyAgainOnConflict(
+    () =>
+      store.transaction(async (tx) => {
+        const existing = new Map(
+          (await tx.selectFrom('profiles').selectAll().execute()).map((row) => [row.id, row]),
+        );
+        const changes: ProfilesPlan['changes'] = [];
+        for (const profile of profiles) {
+          const row = existing.get(profile.id);
+          const stored = {
+            description: profile.description ?? null,
+            criteria: canonicalJson(profile.criteria),
+            patches: canonicalJson(profile.patches),
+            objects: canonicalJson(profile.objects ?? []),
+          };
+          const fields = row
+            ? (['description', 'criteria', 'patches', 'objects'] as const).filter(
+                (field) => row[field] !== stored[field],
+              )
+            : [];
+          const action = !row ? 'create' : fields.length ? 'update' : 'unchanged';
+          changes.push({ id: profile.id, action, fields });
+          if (body.dryRun || action === 'unchanged') continue;
+          const at = now();
+          const version = row ? Number(row.version) + 1 : 1;
+          if (row) {
+            await tx
+              .updateTable('profiles')
+              .set({ ...stored, version, updated_at: at, updated_by: context.actor.username })
+              .where('id', '=', profile.id)
+              .execute();
+          } else {
+            await tx
+              .insertInto('profiles')
+              .values({
+                id: profile.id,
+                ...stored,
+                version,
+                created_at: at,
+                created_by: context.actor.username,
+                updated_at: at,
+                updated_by: context.actor.username,
+              })
+              .execute();
+          }
+          await recordAudit(tx, context, {
+            action: `profile.${action}`,
+            target: `profiles/${profile.id}`,
+            summary: { id: profile.id, version, fields },
+          });
+          await recordEvent(tx, context, {
+            type: 'profile.changed',
+            app: null,
+            data: { profile: profile.id, version, change: action === 'create' ? 'created' : 'updated' },
+          });
         }
-        await recordAudit(tx, context, {
-          action: `profile.${action}`,
-          target: `profiles/${profile.id}`,
-          summary: { id: profile.id, version, fields },
-        });
-        await recordEvent(tx, context, {
-          type: 'profile.changed',
-          app: null,
-          data: { profile: profile.id, version, change: action === 'create' ? 'created' : 'updated' },
-        });
-      }
-      return { applied: !body.dryRun, changes };
-    }),
+        return { applied: !body.dryRun, changes };
+      }),
     'the profiles',
     '/profiles',
   );

@@ -16,7 +16,7 @@ import {
 } from '@pave/core';
 import { ISOLATION_LEVELS } from '@pave/plugin-api';
 import type { Selectable } from 'kysely';
-import { refuseConcurrentApply, type Executor, type Store } from '../store/index.ts';
+import { applyAgainOnConflict, type Executor, type Store } from '../store/index.ts';
 import type { RuntimeTargetsTable } from '../store/schema.ts';
 import { recordAudit } from './audit.ts';
 import { recordEvent } from './events.ts';
@@ -207,61 +207,63 @@ export async function applyTargets(
     )),
   );
   if (problems.length) throw new InputError('the runtime targets cannot be applied', problems);
-  return refuseConcurrentApply(
-    store.transaction(async (tx) => {
-      const existing = new Map(
-        (await tx.selectFrom('runtime_targets').selectAll().execute()).map((r) => [r.id, r]),
-      );
-      const merged = new Map<string, RuntimeTargetView>(
-        [...existing.values()].map((row) => [row.id, toView(row)]),
-      );
-      for (const t of body.targets) merged.set(t.id, { ...t, builtIn: false, updatedBy: '', updatedAt: '' });
-      const conflicts = findDefinitionConflicts(candidates([...merged.values()]));
-      if (conflicts.length) {
-        throw new ConflictError(
-          'the runtime targets would tie when matching',
-          conflicts.map((c) => ({ ...c, path: c.path.replace('/definitions/', '/targets/') })),
+  return applyAgainOnConflict(
+    () =>
+      store.transaction(async (tx) => {
+        const existing = new Map(
+          (await tx.selectFrom('runtime_targets').selectAll().execute()).map((r) => [r.id, r]),
         );
-      }
-      const changes: DefinitionsPlan['changes'] = [];
-      for (const target of body.targets) {
-        const row = existing.get(target.id);
-        const stored = {
-          type: target.type,
-          config: canonicalJson(target.config),
-          criteria: canonicalJson(target.criteria),
-          updated_by: context.actor.username,
-          updated_at: now(),
-        };
-        const fields = row
-          ? [
-              row.type !== stored.type ? 'type' : null,
-              canonicalJson(JSON.parse(row.config)) !== stored.config ? 'config' : null,
-              canonicalJson(JSON.parse(row.criteria)) !== stored.criteria ? 'criteria' : null,
-            ].filter((f): f is string => f !== null)
-          : [];
-        const action = !row ? 'create' : fields.length ? 'update' : 'unchanged';
-        changes.push({ id: target.id, action, fields });
-        if (body.dryRun || action === 'unchanged') continue;
-        if (row) await tx.updateTable('runtime_targets').set(stored).where('id', '=', target.id).execute();
-        else
-          await tx
-            .insertInto('runtime_targets')
-            .values({ id: target.id, ...stored })
-            .execute();
-        await recordAudit(tx, context, {
-          action: `target.${action}`,
-          target: `runtime-targets/${target.id}`,
-          summary: { id: target.id, type: target.type, fields },
-        });
-        await recordEvent(tx, context, {
-          type: 'target.changed',
-          app: null,
-          data: { target: target.id, change: action === 'create' ? 'created' : 'updated' },
-        });
-      }
-      return { applied: !body.dryRun, changes };
-    }),
+        const merged = new Map<string, RuntimeTargetView>(
+          [...existing.values()].map((row) => [row.id, toView(row)]),
+        );
+        for (const t of body.targets)
+          merged.set(t.id, { ...t, builtIn: false, updatedBy: '', updatedAt: '' });
+        const conflicts = findDefinitionConflicts(candidates([...merged.values()]));
+        if (conflicts.length) {
+          throw new ConflictError(
+            'the runtime targets would tie when matching',
+            conflicts.map((c) => ({ ...c, path: c.path.replace('/definitions/', '/targets/') })),
+          );
+        }
+        const changes: DefinitionsPlan['changes'] = [];
+        for (const target of body.targets) {
+          const row = existing.get(target.id);
+          const stored = {
+            type: target.type,
+            config: canonicalJson(target.config),
+            criteria: canonicalJson(target.criteria),
+            updated_by: context.actor.username,
+            updated_at: now(),
+          };
+          const fields = row
+            ? [
+                row.type !== stored.type ? 'type' : null,
+                canonicalJson(JSON.parse(row.config)) !== stored.config ? 'config' : null,
+                canonicalJson(JSON.parse(row.criteria)) !== stored.criteria ? 'criteria' : null,
+              ].filter((f): f is string => f !== null)
+            : [];
+          const action = !row ? 'create' : fields.length ? 'update' : 'unchanged';
+          changes.push({ id: target.id, action, fields });
+          if (body.dryRun || action === 'unchanged') continue;
+          if (row) await tx.updateTable('runtime_targets').set(stored).where('id', '=', target.id).execute();
+          else
+            await tx
+              .insertInto('runtime_targets')
+              .values({ id: target.id, ...stored })
+              .execute();
+          await recordAudit(tx, context, {
+            action: `target.${action}`,
+            target: `runtime-targets/${target.id}`,
+            summary: { id: target.id, type: target.type, fields },
+          });
+          await recordEvent(tx, context, {
+            type: 'target.changed',
+            app: null,
+            data: { target: target.id, change: action === 'create' ? 'created' : 'updated' },
+          });
+        }
+        return { applied: !body.dryRun, changes };
+      }),
     'the runtime targets',
     '/targets',
   );

@@ -3,7 +3,7 @@ export {
   redactUrl,
   isUniqueViolation,
   isForeignKeyViolation,
-  refuseConcurrentApply,
+  applyAgainOnConflict,
   isStoreUnavailable,
   type Store,
   type StoreOptions,

@@ -373,16 +373,31 @@ export function isUniqueViolation(error: unknown): boolean {
   return code === '23505' || errcode === SQLITE_CONSTRAINT_PRIMARYKEY || errcode === SQLITE_CONSTRAINT_UNIQUE;
 }
 
+/** How many times a declarative apply runs again after breaking a unique key (applyAgainOnConflict). */
+const APPLY_ATTEMPTS = 3;
+
 /**
- * What `applying` (a declarative apply: read what is stored, insert what is new) resolves with; a ConflictError
- * naming `what` at `path` when it broke a unique key because another apply inserted the same ids at the same
- * moment (both found none: PostgreSQL reads committed rows only). Applying again finds them.
+ * Runs `apply`, a declarative apply in a transaction (read what is stored, insert what is new), again when it
+ * broke a unique key because another apply inserted the same ids at the same moment: both found none, since
+ * PostgreSQL reads committed rows only, and the second to insert waited for the first to commit. Run again, it
+ * finds them and changes only what still differs, as it would have on SQLite, which serialises writers. A
+ * ConflictError naming `what` at `path` when it still breaks one after APPLY_ATTEMPTS runs.
  */
-export function refuseConcurrentApply<T>(applying: Promise<T>, what: string, path: string): Promise<T> {
-  return applying.catch((error: unknown) => {
-    if (!isUniqueViolation(error)) throw error;
-    throw new ConflictError(`${what} were applied by someone else at the same moment`, [
-      { path, message: 'apply them again: what is the same then changes nothing' },
-    ]);
-  });
+export async function applyAgainOnConflict<T>(
+  apply: () => Promise<T>,
+  what: string,
+  path: string,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await apply();
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      if (attempt === APPLY_ATTEMPTS) {
+        throw new ConflictError(`${what} were applied by others at the same moment, ${attempt} times over`, [
+          { path, message: 'apply them again: what is the same then changes nothing' },
+        ]);
+      }
+    }
+  }
 }

@@ -16,7 +16,7 @@ import {
   type DefinitionPage,
 } from '@pave/core';
 import type { Selectable } from 'kysely';
-import { refuseConcurrentApply, type Executor, type Store } from '../../store/index.ts';
+import { applyAgainOnConflict, type Executor, type Store } from '../../store/index.ts';
 import type { ResourceDefinitionsTable } from '../../store/schema.ts';
 import type { SecretBox } from '../../secrets/secret-box.ts';
 import { recordAudit } from '../audit.ts';
@@ -240,83 +240,88 @@ export async function applyDefinitions(
       await box.encrypt(PLATFORM_SCOPE, canonicalJson(definition.driverInputs.secrets)),
     );
   }
-  return refuseConcurrentApply(
-    store.transaction(async (tx) => {
-      const existing = new Map(
-        (await tx.selectFrom('resource_definitions').selectAll().execute()).map((row) => [row.id, row]),
-      );
-      // The definitions as they will be: stored ones replaced by the applied ones.
-      const merged = new Map<string, CandidateDefinition>(
-        [...existing.values()].map((row) => [
-          row.id,
-          { id: row.id, type: row.type, criteria: JSON.parse(row.criteria) as MatchCriterion[] },
-        ]),
-      );
-      for (const d of body.definitions) merged.set(d.id, { id: d.id, type: d.type, criteria: d.criteria });
-      const conflicts = findDefinitionConflicts([...merged.values()]);
-      if (conflicts.length) {
-        throw new ConflictError('the resource definitions would tie when matching', conflicts);
-      }
+  return applyAgainOnConflict(
+    () =>
+      store.transaction(async (tx) => {
+        const existing = new Map(
+          (await tx.selectFrom('resource_definitions').selectAll().execute()).map((row) => [row.id, row]),
+        );
+        // The definitions as they will be: stored ones replaced by the applied ones.
+        const merged = new Map<string, CandidateDefinition>(
+          [...existing.values()].map((row) => [
+            row.id,
+            { id: row.id, type: row.type, criteria: JSON.parse(row.criteria) as MatchCriterion[] },
+          ]),
+        );
+        for (const d of body.definitions) merged.set(d.id, { id: d.id, type: d.type, criteria: d.criteria });
+        const conflicts = findDefinitionConflicts([...merged.values()]);
+        if (conflicts.length) {
+          throw new ConflictError('the resource definitions would tie when matching', conflicts);
+        }
 
-      const changes: DefinitionsPlan['changes'] = [];
-      for (const definition of body.definitions) {
-        const secrets = definition.driverInputs.secrets;
-        const secretsFp = box.fingerprint(canonicalJson(secrets));
-        const row = existing.get(definition.id);
-        const values = canonicalJson(definition.driverInputs.values);
-        const criteria = canonicalJson(definition.criteria);
-        if (!row) {
-          changes.push({ id: definition.id, action: 'create', fields: [] });
-        } else {
-          const fields = [
-            row.type !== definition.type ? 'type' : null,
-            row.driver !== definition.driver ? 'driver' : null,
-            canonicalJson(JSON.parse(row.input_values)) !== values ? 'driverInputs.values' : null,
-            row.secrets_fp !== secretsFp ? 'driverInputs.secrets' : null,
-            canonicalJson(JSON.parse(row.criteria)) !== criteria ? 'criteria' : null,
-          ].filter((f): f is string => f !== null);
-          changes.push({ id: definition.id, action: fields.length ? 'update' : 'unchanged', fields });
-        }
-        if (body.dryRun || changes.at(-1)!.action === 'unchanged') continue;
-        const stored = {
-          type: definition.type,
-          driver: definition.driver,
-          input_values: values,
-          input_secrets: sealed.get(definition.id)!,
-          secrets_fp: secretsFp,
-          secret_names: JSON.stringify(Object.keys(secrets).sort()),
-          criteria,
-          updated_by: context.actor.username,
-          updated_at: now(),
-        };
-        if (row) {
-          await tx.updateTable('resource_definitions').set(stored).where('id', '=', definition.id).execute();
-        } else {
-          await tx
-            .insertInto('resource_definitions')
-            .values({ id: definition.id, ...stored })
-            .execute();
-        }
-        const change = changes.at(-1)!;
-        await recordAudit(tx, context, {
-          action: `definition.${change.action}`,
-          target: `resource-definitions/${definition.id}`,
-          summary: {
-            id: definition.id,
+        const changes: DefinitionsPlan['changes'] = [];
+        for (const definition of body.definitions) {
+          const secrets = definition.driverInputs.secrets;
+          const secretsFp = box.fingerprint(canonicalJson(secrets));
+          const row = existing.get(definition.id);
+          const values = canonicalJson(definition.driverInputs.values);
+          const criteria = canonicalJson(definition.criteria);
+          if (!row) {
+            changes.push({ id: definition.id, action: 'create', fields: [] });
+          } else {
+            const fields = [
+              row.type !== definition.type ? 'type' : null,
+              row.driver !== definition.driver ? 'driver' : null,
+              canonicalJson(JSON.parse(row.input_values)) !== values ? 'driverInputs.values' : null,
+              row.secrets_fp !== secretsFp ? 'driverInputs.secrets' : null,
+              canonicalJson(JSON.parse(row.criteria)) !== criteria ? 'criteria' : null,
+            ].filter((f): f is string => f !== null);
+            changes.push({ id: definition.id, action: fields.length ? 'update' : 'unchanged', fields });
+          }
+          if (body.dryRun || changes.at(-1)!.action === 'unchanged') continue;
+          const stored = {
             type: definition.type,
             driver: definition.driver,
-            fields: change.fields,
-            secretInputs: Object.keys(secrets).sort(),
-          },
-        });
-        await recordEvent(tx, context, {
-          type: 'definition.changed',
-          app: null,
-          data: { definition: definition.id, change: change.action === 'create' ? 'created' : 'updated' },
-        });
-      }
-      return { applied: !body.dryRun, changes };
-    }),
+            input_values: values,
+            input_secrets: sealed.get(definition.id)!,
+            secrets_fp: secretsFp,
+            secret_names: JSON.stringify(Object.keys(secrets).sort()),
+            criteria,
+            updated_by: context.actor.username,
+            updated_at: now(),
+          };
+          if (row) {
+            await tx
+              .updateTable('resource_definitions')
+              .set(stored)
+              .where('id', '=', definition.id)
+              .execute();
+          } else {
+            await tx
+              .insertInto('resource_definitions')
+              .values({ id: definition.id, ...stored })
+              .execute();
+          }
+          const change = changes.at(-1)!;
+          await recordAudit(tx, context, {
+            action: `definition.${change.action}`,
+            target: `resource-definitions/${definition.id}`,
+            summary: {
+              id: definition.id,
+              type: definition.type,
+              driver: definition.driver,
+              fields: change.fields,
+              secretInputs: Object.keys(secrets).sort(),
+            },
+          });
+          await recordEvent(tx, context, {
+            type: 'definition.changed',
+            app: null,
+            data: { definition: definition.id, change: change.action === 'create' ? 'created' : 'updated' },
+          });
+        }
+        return { applied: !body.dryRun, changes };
+      }),
     'the resource definitions',
     '/definitions',
   );
