@@ -5,6 +5,7 @@ import { SignIn } from './pages/sign-in.tsx';
 import { AppsPage } from './pages/apps.tsx';
 import { AppPage } from './pages/app.tsx';
 import { EnvironmentPage } from './pages/environment.tsx';
+import { DeliveryPage } from './pages/delivery.tsx';
 import { AuditPage } from './pages/audit.tsx';
 import { PlatformPage } from './pages/platform.tsx';
 import { TokensPage } from './pages/tokens.tsx';
@@ -77,6 +78,8 @@ export function App() {
         <InsightsPage session={session} app={app} />
       </Suspense>
     );
+  else if (section === 'apps' && app && sub === 'delivery' && depth === 3)
+    page = <DeliveryPage session={session} app={app} />;
   else if (section === 'apps' && app && depth === 2) page = <AppPage session={session} app={app} />;
   else if (depth > 2 || !['apps', 'audit', 'platform', 'templates', 'tokens', undefined].includes(section))
     page = (
