@@ -9,6 +9,7 @@ import Fastify, {
   type RawReplyDefaultExpression,
   type RawRequestDefaultExpression,
   type RawServerDefault,
+  type RouteOptions,
 } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifyRateLimit from '@fastify/rate-limit';
@@ -191,6 +192,28 @@ function namedTarget(request: FastifyRequest): { app?: string | undefined; env?:
   const app = params.app ?? (fromQuery && typeof query.app === 'string' ? query.app : undefined);
   const env = params.env ?? (params.app ? undefined : typeof query.env === 'string' ? query.env : undefined);
   return { app, env };
+}
+
+/** Whether a route changes something and declares no body: it refuses one (refuseBody). */
+function takesNoBody(route: RouteOptions): boolean {
+  const methods = [route.method].flat();
+  return !route.schema?.body && methods.some((method) => WRITE_METHODS.has(method));
+}
+
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * Refuses a body sent to a route that takes none (a deletion, `…/cancel`): nothing would read it, and a client
+ * that sent `{"force": true}` must not believe it did something. An empty object passes (some clients always
+ * send one).
+ */
+async function refuseBody(request: FastifyRequest): Promise<void> {
+  const { body } = request;
+  if (body === undefined || body === null) return;
+  if (typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0) return;
+  throw new InputError(`${request.method} ${request.url.split('?')[0]} takes no request body`, [
+    { path: '/', message: 'send none: nothing would read it' },
+  ]);
 }
 
 /** The answer to a URL with a NUL character (`%00`) in its path or query. */
@@ -376,9 +399,14 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
         }
         // Checks that depend on the body run once it is parsed (before the route's own preValidation hooks);
         // only routes that have them pay for the hook.
-        if (route.config?.public || (!route.config?.access && !options.authorizeOnly)) return;
-        const own = route.preValidation;
-        route.preValidation = [furtherChecks, ...(own ? [own].flat() : [])];
+        const own = route.preValidation ? [route.preValidation].flat() : [];
+        const checks = [
+          ...(takesNoBody(route) ? [refuseBody] : []),
+          ...(route.config?.public || (!route.config?.access && !options.authorizeOnly)
+            ? []
+            : [furtherChecks]),
+        ];
+        if (checks.length > 0) route.preValidation = [...checks, ...own];
       });
       const scoped = v1.withTypeProvider<ZodTypeProvider>();
       scoped.get('/openapi.json', { schema: { hide: true }, config: { public: true } }, async () =>
