@@ -1,4 +1,4 @@
-import type { Approval, Deployment, DeploymentDetail } from '@pave/core';
+import type { Approval, Deployment } from '@pave/core';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeEngines } from '../../../test/support/stores.ts';
@@ -44,14 +44,7 @@ describe.each(storeEngines)('the provenance of deployments made from others, on 
     expect(response.statusCode, response.body).toBeLessThan(300);
     return response.json();
   };
-  const settled = async (env: string, id: string): Promise<DeploymentDetail> => {
-    for (let attempt = 0; attempt < 300; attempt++) {
-      const shown = (await api.call('GET', `/apps/shop/envs/${env}/deployments/${id}`)).json();
-      if (['succeeded', 'failed', 'cancelled'].includes(shown.status)) return shown;
-      await sleep(50);
-    }
-    throw new Error(`deployment ${id} did not finish`);
-  };
+  const settled = (env: string, id: string) => api.finished('shop', env, id);
   /** Checks that bob, who pushed the artifact, may not approve deployment `id`; dave then approves it. */
   const approvedByDaveNotBob = async (env: string, id: string) => {
     const byPusher = await api.callAs(tokens.bob!, 'POST', `/approvals/${id}/approve`, {});

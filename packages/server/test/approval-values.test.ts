@@ -1,4 +1,4 @@
-import type { Approval, Deployment, DeploymentDetail } from '@pave/core';
+import type { Approval, Deployment } from '@pave/core';
 import type { RuntimeDriver } from '@pave/plugin-api';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,14 +48,7 @@ describe.each(storeEngines)('the values of a deployment awaiting approval, on %s
     expect(response.statusCode, response.body).toBeLessThan(300);
     return response.json();
   };
-  const settled = async (env: string, id: string): Promise<DeploymentDetail> => {
-    for (let attempt = 0; attempt < 300; attempt++) {
-      const shown = (await api.call('GET', `/apps/shop/envs/${env}/deployments/${id}`)).json();
-      if (['succeeded', 'failed', 'cancelled'].includes(shown.status)) return shown;
-      await sleep(50);
-    }
-    throw new Error(`deployment ${id} did not finish`);
-  };
+  const settled = (env: string, id: string) => api.finished('shop', env, id);
   const setValues = async (
     env: string,
     set: Record<string, { value: string; secret?: boolean }>,

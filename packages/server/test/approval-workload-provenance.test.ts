@@ -1,4 +1,4 @@
-import type { Approval, Deployment, DeploymentDetail } from '@pave/core';
+import type { Approval, Deployment } from '@pave/core';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeEngines } from '../../../test/support/stores.ts';
@@ -46,14 +46,7 @@ describe.each(storeEngines)('the requesters of a set deployed partly from an art
     expect(response.statusCode, response.body).toBeLessThan(300);
     return response.json();
   };
-  const settled = async (env: string, id: string): Promise<DeploymentDetail> => {
-    for (let attempt = 0; attempt < 300; attempt++) {
-      const shown = (await api.call('GET', `/apps/shop/envs/${env}/deployments/${id}`)).json();
-      if (['succeeded', 'failed', 'cancelled'].includes(shown.status)) return shown;
-      await sleep(50);
-    }
-    throw new Error(`deployment ${id} did not finish`);
-  };
+  const settled = (env: string, id: string) => api.finished('shop', env, id);
   const succeeded = async (env: string, id: string) => {
     const done = await settled(env, id);
     expect(done.status, done.reason ?? '').toBe('succeeded');

@@ -71,6 +71,11 @@ export interface DeployingApi {
    * resolves with its record, whatever the outcome, and rejects if it has not finished after 15 s.
    */
   deploy(app: string, env: string, body: object): Promise<DeploymentDetail>;
+  /**
+   * Polls deployment `id` of `app`/`env` until it succeeded, failed or was cancelled; resolves with its record,
+   * and rejects if it has not finished after 15 s.
+   */
+  finished(app: string, env: string, id: string): Promise<DeploymentDetail>;
   /** Stops the worker, closes the API and removes the store. */
   cleanup(): Promise<void>;
 }
@@ -144,6 +149,16 @@ export async function openDeployingApi(
       ...(payload ? { payload } : {}),
     });
   const call: DeployingApi['call'] = (method, url, payload) => callAs(token, method, url, payload);
+  const finished = async (app: string, env: string, id: string): Promise<DeploymentDetail> => {
+    for (let attempt = 0; attempt < POLLS; attempt++) {
+      const shown = (
+        await call('GET', `/apps/${app}/envs/${env}/deployments/${id}`)
+      ).json() as DeploymentDetail;
+      if (['succeeded', 'failed', 'cancelled'].includes(shown.status)) return shown;
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+    throw new Error(`deployment ${id} of ${app}/${env} did not finish in ${(POLLS * POLL_MS) / 1000} s`);
+  };
   return {
     app,
     store,
@@ -166,16 +181,9 @@ export async function openDeployingApi(
     async deploy(app, env, body) {
       const queued = await call('POST', `/apps/${app}/envs/${env}/deployments`, body);
       expect(queued.statusCode, queued.body).toBe(202);
-      const id = queued.json().id as string;
-      for (let attempt = 0; attempt < POLLS; attempt++) {
-        const shown = (
-          await call('GET', `/apps/${app}/envs/${env}/deployments/${id}`)
-        ).json() as DeploymentDetail;
-        if (shown.status === 'succeeded' || shown.status === 'failed') return shown;
-        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-      }
-      throw new Error(`deployment ${id} of ${app}/${env} did not finish in ${(POLLS * POLL_MS) / 1000} s`);
+      return finished(app, env, queued.json().id as string);
     },
+    finished,
     async cleanup() {
       await worker?.stop();
       await app.close();
