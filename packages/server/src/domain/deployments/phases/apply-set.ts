@@ -25,9 +25,9 @@ export type ApplyOutcome =
 
 /**
  * Makes the environment run exactly `run.workloads`, phase by phase: plan → reach target → provision →
- * switch target → render → remove → start → wait ready → routes → prune. The first phase that fails ends the run; its
- * failure is journaled under the phase's name with the driver and its message, and returned with what the
- * run had changed (with `run.record`, what interrupted runs of the deployment had changed too), for the
+ * switch target → render → remove → start → wait ready → routes → prune. The first phase that fails ends the
+ * run; its failure is journaled under the phase's name with the driver and its message, and returned with what
+ * the run had changed (with `run.record`, what interrupted runs of the deployment had changed too), for the
  * caller's rollback decision. Rejects only with DeploymentInterrupted.
  */
 export async function applySet(run: SetRun): Promise<ApplyOutcome> {
@@ -72,11 +72,13 @@ export async function applySet(run: SetRun): Promise<ApplyOutcome> {
           ctx.dispose();
         }
       });
-    // Before anything is provisioned: a target that cannot be reached fails the run with nothing created. The
-    // secrets known so far are read afresh (the provisioning that follows may add some to those given).
+    // Before anything is provisioned: a target that cannot be reached fails the run with nothing created, and
+    // one that does not answer within the deployment's timeout too. The secrets known so far are read afresh
+    // (the provisioning that follows may add some to those given).
+    const reachStop = AbortSignal.any([signal, AbortSignal.timeout(run.options.timeoutSeconds * 1000)]);
     const running = await runRuntimePhase(
       'reach target',
-      signal,
+      reachStop,
       () => secretsKnownNow(run),
       (ctx) => reachTarget(run, planned, ctx),
     );
