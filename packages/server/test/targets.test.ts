@@ -99,6 +99,20 @@ describe.each(storeEngines)('runtime targets and `pave render` through the API o
       targets: [{ id: 'other', type: 'docker', criteria: [{ envType: 'staging' }] }],
     });
     expect(tie.statusCode).toBe(409);
+    // One id twice in one apply: which should win? Refused, naming both places, as the other applies do.
+    const twice = await call('POST', '/runtime-targets/apply', {
+      targets: [
+        { id: 'twin', type: 'docker', criteria: [{ appId: 'a' }] },
+        { id: 'twin', type: 'docker', criteria: [{ appId: 'b' }] },
+      ],
+    });
+    expect(twice.statusCode, twice.body).toBe(400);
+    expect(twice.json().errors).toEqual([
+      { path: '/targets/1/id', message: '"twin" is also defined at /targets/0; each id may appear once' },
+    ]);
+    expect(
+      (await call('GET', '/runtime-targets')).json().items.map((t: { id: string }) => t.id),
+    ).not.toContain('twin');
   });
 
   it('refuses a kubernetes target whose `manifests.kinds` names a kind that does not exist, before it is stored', async () => {

@@ -45,7 +45,8 @@ export function addWaitOptions(command: Command, timeoutHelp?: string): Command 
     .option(
       '--timeout <duration>',
       timeoutHelp ??
-        `how long each workload may take to become ready, e.g. 60s or 2m (default ${DEFAULT_TIMEOUT_SECONDS}s)`,
+        `how long each workload may take to become ready (and the runtime target to answer first), e.g. 60s or 2m ` +
+          `(default ${DEFAULT_TIMEOUT_SECONDS}s)`,
     );
 }
 

@@ -376,7 +376,8 @@ function addRedeployOptions(command: Command): Command {
       '--deploy',
       "then redeploy the environment's current set with the new values (needs --env)",
     ),
-    'with --deploy: how long each workload may take to become ready, e.g. 60s or 2m (default 60s)',
+    'with --deploy: how long each workload may take to become ready (and the runtime target to answer first), ' +
+      'e.g. 60s or 2m (default 60s)',
   );
 }
 

@@ -162,7 +162,16 @@ export async function applyTargets(
   body: ApplyTargetsBody,
 ): Promise<DefinitionsPlan> {
   const problems: Array<{ path: string; message: string }> = [];
+  const seen = new Map<string, number>();
   body.targets.forEach((target, index) => {
+    const first = seen.get(target.id);
+    if (first !== undefined) {
+      problems.push({
+        path: `/targets/${index}/id`,
+        message: `"${target.id}" is also defined at /targets/${first}; each id may appear once`,
+      });
+    }
+    seen.set(target.id, first ?? index);
     if (target.id === LOCAL_TARGET.id) {
       problems.push({
         path: `/targets/${index}/id`,

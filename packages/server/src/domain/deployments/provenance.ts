@@ -23,7 +23,7 @@ export function workloadArtifactsOf(row: ProvenanceRow, workloads: SetWorkloads)
     row.workload_artifacts === null ? {} : (JSON.parse(row.workload_artifacts) as WorkloadArtifacts);
   const own = row.artifact_id === null ? null : String(row.artifact_id);
   return Object.fromEntries(
-    Object.keys(workloads).map((name) => [name, name in stored ? (stored[name] ?? null) : own]),
+    Object.keys(workloads).map((name) => [name, Object.hasOwn(stored, name) ? (stored[name] ?? null) : own]),
   );
 }
 
