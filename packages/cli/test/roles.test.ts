@@ -350,6 +350,8 @@ describe('pave tokens with scopes', () => {
 describe('pave whoami', () => {
   const identity = (fields: Partial<WhoAmI> = {}): WhoAmI => ({
     username: 'alice',
+    kind: 'user',
+    hasPassword: true,
     token: {
       id: 'tok_1',
       name: 'ci',
@@ -371,6 +373,7 @@ describe('pave whoami', () => {
     expect(io.stdout.text).toBe(
       [
         'USER         alice',
+        'ACCOUNT      a person, signing in with a password',
         'TOKEN        ci',
         'TOKEN ID     tok_1',
         'TOKEN SCOPE  only viewer on app shop',
@@ -392,6 +395,15 @@ describe('pave whoami', () => {
     const io = fakeIo();
     expect(await runCli(cliArgs(server.url, 'whoami'), io)).toBe(0);
     expect(io.stdout.text).toContain('TOKEN SCOPE  none: all your roles apply\n');
+    for (const [account, shown] of [
+      [{ kind: 'service', hasPassword: false }, 'a service account: tokens only'],
+      [{ kind: 'user', hasPassword: false }, 'a person without a password (SSO, or none set yet)'],
+    ] as const) {
+      const other = await fakeServer(() => ({ status: 200, body: identity(account) }));
+      const out = fakeIo();
+      expect(await runCli(cliArgs(other.url, 'whoami'), out)).toBe(0);
+      expect(out.stdout.text).toContain(`ACCOUNT      ${shown}\n`);
+    }
     expect(io.stdout.text).toMatch(/\n\nRoles: none \(an admin grants them with `pave roles grant`\)\n$/);
     const json = fakeIo();
     expect(await runCli(cliArgs(server.url, 'whoami', '-o', 'json'), json)).toBe(0);

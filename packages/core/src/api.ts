@@ -324,6 +324,15 @@ export const GrantView = z
 
 export const WhoAmI = z.object({
   username: z.string(),
+  kind: z
+    .enum(['user', 'service'])
+    .describe('A person (`user`) or a service account (`service`, which signs in with tokens only).'),
+  hasPassword: z
+    .boolean()
+    .describe(
+      'Whether the user has a password: changing it then needs the current one (false for SSO users and the ' +
+        'first admin until they set one, and always for a service account).',
+    ),
   token: z.object({
     id: z.string(),
     name: z.string(),

@@ -137,7 +137,18 @@ describe.each(storeEngines)('users, teams and password login on %s', (engine) =>
 
     const whoami = await call('GET', '/whoami', { token: body.token });
     expect(whoami.statusCode).toBe(200);
-    expect(whoami.json()).toMatchObject({ username: 'alice', token: { expiresAt: body.expiresAt } });
+    expect(whoami.json()).toMatchObject({
+      username: 'alice',
+      kind: 'user',
+      hasPassword: true,
+      token: { expiresAt: body.expiresAt },
+    });
+    // The first admin signs in with its token and has no password until it sets one.
+    expect((await call('GET', '/whoami')).json()).toMatchObject({
+      username: 'admin',
+      kind: 'user',
+      hasPassword: false,
+    });
     expect(whoami.json().token.name).toMatch(/^login \d{4}-\d\d-\d\dT/);
   });
 

@@ -43,6 +43,14 @@ function renderWhoAmI(
   const details = formatDetails(
     [
       ['user', identity.username],
+      [
+        'account',
+        identity.kind === 'service'
+          ? 'a service account: tokens only'
+          : identity.hasPassword
+            ? 'a person, signing in with a password'
+            : 'a person without a password (SSO, or none set yet)',
+      ],
       ['token', token.name],
       ['token id', token.id],
       ['token scope', scope],

@@ -28,6 +28,7 @@ import {
   type User,
   type UserKind,
   type UserPage,
+  type WhoAmI,
 } from '@pave/core';
 import { sql, type Selectable } from 'kysely';
 import { isUniqueViolation, lockRow, type Executor, type Store } from '../store/index.ts';
@@ -906,4 +907,14 @@ export async function removeTeamMember(
       summary: { team: teamId, username },
     });
   });
+}
+
+/** Whether user `userId` is a person or a service account, and whether they have a password (`GET /whoami`). */
+export async function accountOf(db: Executor, userId: string): Promise<Pick<WhoAmI, 'kind' | 'hasPassword'>> {
+  const row = await db
+    .selectFrom('users')
+    .select(['kind', 'password_hash'])
+    .where('id', '=', userId)
+    .executeTakeFirstOrThrow();
+  return { kind: row.kind === 'service' ? 'service' : 'user', hasPassword: row.password_hash !== null };
 }

@@ -7,6 +7,7 @@ import {
   RESOURCE_TYPES,
   type MatchCriterion,
   type MatchExplanation,
+  type PasswordChanged,
   type Permission,
   type RoleGrant,
   type RoleGrantBody,
@@ -28,6 +29,7 @@ import {
   useLoad,
   usePages,
 } from '../components/common.tsx';
+import { SetPasswordDialog } from '../components/set-password-dialog.tsx';
 import { TeamsTab } from './platform-teams.tsx';
 
 /** The platform page's tabs, in order, each with the permission needed to see it. */
@@ -624,8 +626,10 @@ function TargetMatch({ session }: { session: Session }) {
 // Users and service accounts
 
 /**
- * Users and service accounts, with a Delete button each for those who may manage users (`user.write`), except
- * on the signed-in user, whom the server never deletes; deleting asks first.
+ * Users and service accounts. Those who may manage users (`user.write`) get, on each but the signed-in user
+ * (whom the server never deletes, and whose own password needs their current one: the API tokens page
+ * changes it), a Delete button and, on users (service accounts have no password), a "Set password…" button;
+ * both ask first.
  */
 function UsersTab({ session }: { session: Session }) {
   // keepDepth: creating or deleting a user reloads as many pages as were shown.
@@ -634,18 +638,25 @@ function UsersTab({ session }: { session: Session }) {
   });
   const mayWrite = session.can('user.write');
   const [deleting, setDeleting] = useState<User | null>(null);
-  const [deleted, setDeleted] = useState<string | null>(null);
-  // The button that opened the confirmation, to give focus back to when it is cancelled.
+  const [settingPassword, setSettingPassword] = useState<User | null>(null);
+  // What the last deletion or password change did.
+  const [done, setDone] = useState<string | null>(null);
+  // The button that opened a dialog, to give focus back to when it is cancelled.
   const opener = useRef<HTMLElement | null>(null);
+  const open = (user: User, dialog: (user: User) => void) => {
+    setDone(null);
+    opener.current = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+    dialog(user);
+  };
   const items = users.items ?? [];
   return (
     <>
       <Section title="Users and service accounts">
         <ErrorMessage error={users.error} />
         {!users.items && !users.error && <p className="loading">Loading users…</p>}
-        {deleted && (
+        {done && (
           <p className="notice" role="status">
-            {deleted}
+            {done}
           </p>
         )}
         {items.length > 0 && (
@@ -679,19 +690,25 @@ function UsersTab({ session }: { session: Session }) {
                       {user.username === session.whoami.username ? (
                         <span className="muted">you</span>
                       ) : (
-                        <button
-                          type="button"
-                          className="danger"
-                          aria-label={`Delete ${kindWord(user)} ${user.username}`}
-                          onClick={() => {
-                            setDeleted(null);
-                            opener.current =
-                              document.activeElement instanceof HTMLElement ? document.activeElement : null;
-                            setDeleting(user);
-                          }}
-                        >
-                          Delete
-                        </button>
+                        <div className="button-row">
+                          {user.kind === 'user' && (
+                            <button
+                              type="button"
+                              aria-label={`Set password of ${user.username}`}
+                              onClick={() => open(user, setSettingPassword)}
+                            >
+                              Set password…
+                            </button>
+                          )}
+                          <button
+                            type="button"
+                            className="danger"
+                            aria-label={`Delete ${kindWord(user)} ${user.username}`}
+                            onClick={() => open(user, setDeleting)}
+                          >
+                            Delete
+                          </button>
+                        </div>
                       )}
                     </td>
                   )}
@@ -717,7 +734,7 @@ function UsersTab({ session }: { session: Session }) {
           user={deleting}
           onDone={() => {
             setDeleting(null);
-            setDeleted(`Deleted ${kindWord(deleting)} ${deleting.username}; their tokens no longer work.`);
+            setDone(`Deleted ${kindWord(deleting)} ${deleting.username}; their tokens no longer work.`);
             users.reload();
           }}
           onCancel={() => {
@@ -726,8 +743,31 @@ function UsersTab({ session }: { session: Session }) {
           }}
         />
       )}
+      {settingPassword && (
+        <SetPasswordDialog
+          session={session}
+          username={settingPassword.username}
+          onDone={(changed) => {
+            setSettingPassword(null);
+            setDone(passwordSetSentence(changed));
+            // Its "Password login" column now says yes.
+            users.reload();
+            opener.current?.focus();
+          }}
+          onCancel={() => {
+            setSettingPassword(null);
+            opener.current?.focus();
+          }}
+        />
+      )}
     </>
   );
+}
+
+/** What the users tab says once an admin set a user's password: how many of their tokens were revoked. */
+function passwordSetSentence({ username, tokensRevoked: count }: PasswordChanged): string {
+  const tokens = `${count} ${count === 1 ? 'token' : 'tokens'} of theirs ${count === 1 ? 'was' : 'were'}`;
+  return `Set the password of ${username}; ${tokens} revoked, so they sign in again with the new password.`;
 }
 
 function kindWord(user: User): string {

@@ -14,6 +14,7 @@ import {
   useAction,
   usePages,
 } from '../components/common.tsx';
+import { ChangePasswordForm } from '../components/password-form.tsx';
 
 /** How long a new token may work: the choices of the form, each with its `pave tokens create --expires-in`. */
 const LIFETIMES = [
@@ -27,8 +28,9 @@ const LIFETIMES = [
 
 /**
  * The API tokens page (`#/tokens`): the signed-in user's tokens (never their secret values) with a Revoke
- * button each, and a form that creates one and shows it this once. Everyone signed in may do this for
- * themselves (`token.self`); the page is reached from the main navigation.
+ * button each, a form that creates one and shows it this once, and the form that changes the user's own
+ * password (which revokes their other tokens). Everyone signed in may do this for themselves (`token.self`);
+ * the page is reached from the main navigation.
  */
 export function TokensPage({ session }: { session: Session }) {
   // keepDepth: creating or revoking a token reloads as many pages as were shown.
@@ -128,6 +130,14 @@ export function TokensPage({ session }: { session: Session }) {
         <Command>pave tokens list</Command>
       </Section>
       <CreateToken session={session} onCreated={tokens.reload} />
+      <Section title="Your password">
+        <p className="muted">
+          Changing it revokes every other token of yours, so whoever knew the old password (or holds one of
+          those tokens) is signed out; this tab stays signed in.
+        </p>
+        {/* The revoked tokens show as such in the list above. */}
+        <ChangePasswordForm session={session} onChanged={tokens.reload} />
+      </Section>
       {revoking && (
         <RevokeToken
           session={session}

@@ -11,6 +11,7 @@ import type { ApiServer } from '../app.ts';
 import { noContent } from '../responses.ts';
 import type { Store } from '../../store/index.ts';
 import { createToken, listTokens, revokeToken } from '../../domain/tokens.ts';
+import { accountOf } from '../../domain/users.ts';
 
 /** The caller's identity and tokens: whoami, list, create (the token is returned once), revoke. */
 export function tokenRoutes(api: ApiServer, store: Store): void {
@@ -22,6 +23,7 @@ export function tokenRoutes(api: ApiServer, store: Store): void {
     },
     async (request) => ({
       username: request.pave.actor.username,
+      ...(await accountOf(store.db, request.pave.actor.userId)),
       token: {
         id: request.pave.actor.tokenId,
         name: request.pave.actor.tokenName,

@@ -1,0 +1,105 @@
+import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
+import { PASSWORD_RULE, type PasswordChanged } from '@pave/core';
+import type { Session } from '../session.ts';
+import { Command, Confirm, ErrorMessage, FieldError, fieldProblems, useAction } from './common.tsx';
+import { PASSWORDS_DIFFER } from './password-form.tsx';
+
+/**
+ * The dialog in which an admin (`user.write`) sets another user's password, as `pave users set-password NAME`
+ * does: the new password twice, which must match before anything is sent. Every token of the user is
+ * revoked, as the dialog says; `onDone` gets the server's answer (how many). A refusal stands in the dialog,
+ * which stays open; the server's problem with the password stands under its field.
+ */
+export function SetPasswordDialog({
+  session,
+  username,
+  onDone,
+  onCancel,
+}: {
+  session: Session;
+  username: string;
+  onDone: (changed: PasswordChanged) => void;
+  onCancel: () => void;
+}) {
+  const [password, setPassword] = useState('');
+  const [repeat, setRepeat] = useState('');
+  const [differ, setDiffer] = useState(false);
+  const action = useAction();
+  // Typing starts in the first field (Confirm's own autoFocus would put it on the button).
+  const first = useRef<HTMLInputElement>(null);
+  useEffect(() => first.current?.focus(), []);
+  const fields = fieldProblems(action.error, { '/password': 'the new password' });
+
+  const confirm = () => {
+    const empty = password === '' || repeat === '';
+    if (action.busy || empty) return;
+    if (password !== repeat) {
+      setDiffer(true);
+      return;
+    }
+    setDiffer(false);
+    void action.run(async () => onDone(await session.client.setPassword(username, { password })));
+  };
+  const onEnter = (event: KeyboardEvent) => {
+    if (event.key === 'Enter') confirm();
+  };
+
+  return (
+    <Confirm
+      title={`Set password of ${username}`}
+      confirmLabel={action.busy ? 'Setting…' : 'Set password'}
+      confirmDisabled={password === '' || repeat === ''}
+      onConfirm={confirm}
+      onCancel={onCancel}
+    >
+      <p>
+        Set a new password for <strong>{username}</strong>. Every token of theirs is revoked at once, so they
+        are signed out everywhere and sign in again with this password. Pave does not send it to them: tell
+        them yourself.
+      </p>
+      <div className="form-row">
+        <div className="field">
+          <label>
+            New password
+            <input
+              type="password"
+              name="new-password"
+              value={password}
+              onChange={(event) => setPassword(event.target.value)}
+              onKeyDown={onEnter}
+              autoComplete="new-password"
+              ref={first}
+              {...fields.describe('/password', 'set-password-new-error', 'set-password-new-hint')}
+            />
+          </label>
+          <FieldError id="set-password-new-error" messages={fields.at('/password')} />
+          <span id="set-password-new-hint" className="hint">
+            It {PASSWORD_RULE}.
+          </span>
+        </div>
+        <div className="field">
+          <label>
+            Repeat new password
+            <input
+              type="password"
+              name="repeat-password"
+              value={repeat}
+              onChange={(event) => {
+                setRepeat(event.target.value);
+                setDiffer(false);
+              }}
+              onKeyDown={onEnter}
+              autoComplete="new-password"
+              aria-invalid={differ}
+              aria-describedby={differ ? 'set-password-repeat-error' : undefined}
+            />
+          </label>
+          <FieldError id="set-password-repeat-error" messages={differ ? [PASSWORDS_DIFFER] : []} />
+        </div>
+      </div>
+      <ErrorMessage error={action.error} shownAtField={fields.shownAtField} />
+      {/* The CLI asks for the password on a terminal: it is never part of the command. */}
+      <Command>{`pave users set-password ${username}`}</Command>
+    </Confirm>
+  );
+}
