@@ -5,13 +5,14 @@ import { Command, ErrorMessage, FieldError, problemsOf, useLoad, usePages } from
 import { asSentence } from './problem-text.ts';
 import { ValuesTable } from './values-table.tsx';
 import { ValuesHistory } from './values-history.tsx';
+import { ValuesImport } from './values-import.tsx';
 
 /**
  * An environment's values: the effective values (secrets masked), for those who may write them a form that
- * sets one value and an "Unset" button per override, and the history of versions with a comparison of any
- * two (and, for those who may write, restoring one). A secret is typed into a masked input that is never
- * bound to the page's HTML and is cleared once saved; the portal never asks the server for it back (`pave
- * values list --reveal` does, for those with `values.reveal`, audited).
+ * sets one value, an "Unset" button per override and an import of a dotenv file, and the history of versions
+ * with a comparison of any two (and, for those who may write, restoring one). A secret is typed into a masked
+ * input that is never bound to the page's HTML and is cleared once saved; the portal never asks the server for
+ * it back (`pave values list --reveal` does, for those with `values.reveal`, audited).
  */
 export function ValuesPanel({
   session,
@@ -90,6 +91,16 @@ export function ValuesPanel({
         />
       )}
       {canWrite && <Command>{`pave values unset KEY --app ${app} --env ${env}`}</Command>}
+      {canWrite && (
+        <ValuesImport
+          session={session}
+          app={app}
+          env={env}
+          current={values.data}
+          onImported={(what, result) => changed(what)(result)}
+          onStart={() => setNotice(null)}
+        />
+      )}
       <ValuesHistory
         session={session}
         versions={history.items}
