@@ -109,8 +109,16 @@ describe.skipIf(!hasChromium)('passwords in the portal', () => {
     expect(await current.getAttribute('aria-invalid')).toBe('true');
     expect(await section.locator('.error').innerText()).toBe('The current password is wrong.');
     expect(sent).toHaveLength(2);
+    // A repeat that differs next: only that is said; the wrong password's words, about an attempt before, go.
+    await repeat.fill(`${OWN_PASSWORD}!`);
+    await submit.click();
+    await differ.waitFor();
+    await wrong.waitFor({ state: 'detached' });
+    expect(await section.locator('.error').count()).toBe(0);
+    expect(sent).toHaveLength(2);
 
     await current.fill(FIRST_PASSWORD);
+    await repeat.fill(OWN_PASSWORD);
     await submit.click();
     await section
       .getByRole('status')

@@ -116,7 +116,7 @@ export function fieldProblems(error: unknown, fields: Readonly<Record<string, st
 
 /**
  * Runs a form's action: `busy` while it runs, and its failure kept for ErrorMessage (null while it runs and
- * after it succeeds).
+ * after it succeeds, or once `clear`ed).
  */
 export function useAction() {
   const [busy, setBusy] = useState(false);
@@ -132,7 +132,9 @@ export function useAction() {
       setBusy(false);
     }
   };
-  return { busy, error, run };
+  /** Forgets the last error: a check in the page refused the next attempt before anything was sent. */
+  const clear = () => setError(null);
+  return { busy, error, run, clear };
 }
 
 /** How long a one-shot load waits before each new try after a failure that may pass (see `mayPass`). */

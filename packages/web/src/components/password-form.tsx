@@ -51,6 +51,7 @@ export function ChangePasswordForm({
     setChanged(null);
     if (password !== repeat) {
       setDiffer(true);
+      action.clear();
       return;
     }
     setDiffer(false);

@@ -35,6 +35,7 @@ export function SetPasswordDialog({
     if (action.busy || empty) return;
     if (password !== repeat) {
       setDiffer(true);
+      action.clear();
       return;
     }
     setDiffer(false);
