@@ -159,10 +159,15 @@ export function parseDeclarationsFile<Spec extends { id: string }>(
       problems.push({ file, ...locator.locate(path, at), path: formatScorePath(path), message });
 
     const reported = new Set<number>();
+    let stackOverflowReported = false;
     for (const error of document.errors) {
       // The parser often reports one mistake twice at the same place; the first message is the clearer one.
       if (reported.has(error.pos[0])) continue;
       reported.add(error.pos[0]);
+      // A stack overflow may be reported at several places, as many as the stack left room for: one is enough.
+      const stackOverflow = /call stack/i.test(error.message);
+      if (stackOverflow && stackOverflowReported) continue;
+      stackOverflowReported ||= stackOverflow;
       const path = locator.pathAt(error.pos[0]);
       // An unclosed quote or bracket is noticed at the end of the file; point at where it was opened instead.
       const atEnd = error.code === 'MISSING_CHAR' || error.pos[0] >= text.length;
@@ -173,9 +178,7 @@ export function parseDeclarationsFile<Spec extends { id: string }>(
         ...position,
         path: formatScorePath(path),
         // The YAML parser gives up on very deep collections with the engine's stack overflow message.
-        message: /call stack/i.test(error.message)
-          ? `the YAML ${tooDeepMessage()}`
-          : `YAML syntax error: ${error.message}`,
+        message: stackOverflow ? `the YAML ${tooDeepMessage()}` : `YAML syntax error: ${error.message}`,
       });
     }
     // When the YAML structure is broken the recovered tree is guesswork; a duplicate key leaves it intact.

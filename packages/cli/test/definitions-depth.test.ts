@@ -33,4 +33,17 @@ describe('definitions files nested too deep', () => {
     expect(problems).toHaveLength(1);
     expect(problems[0]!.message).toContain(`more than ${MAX_NESTING_DEPTH}`);
   });
+
+  it('reports it once however little stack is left (the parser may overflow at several places)', () => {
+    /** Calls `parse` `frames` calls deeper than this test, leaving it that much less stack. */
+    const deeper = (frames: number, parse: () => number): number =>
+      frames === 0 ? parse() : deeper(frames - 1, parse) + 0;
+    const counts = new Set<number>();
+    for (let frames = 0; frames < 8000; frames += 250) {
+      counts.add(
+        deeper(frames, () => parseDefinitionsFile(deepDefinitions(3000), 'defs.yaml').problems.length),
+      );
+    }
+    expect([...counts]).toEqual([1]);
+  });
 });

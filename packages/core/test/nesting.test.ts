@@ -103,6 +103,20 @@ describe('Score files nested too deep', () => {
     expect(result.problems.some((p) => p.message.includes(`more than ${MAX_NESTING_DEPTH}`))).toBe(true);
   });
 
+  it('reports a file too deep for the parser once however little stack is left (it may overflow at several places)', () => {
+    /** Calls `parse` `frames` calls deeper than this test, leaving it that much less stack. */
+    const deeper = (frames: number, parse: () => number): number =>
+      frames === 0 ? parse() : deeper(frames - 1, parse) + 0;
+    const texts = [deepBlock(3000), `${header}  deep: ${'['.repeat(5000)}${']'.repeat(5000)}\n${containers}`];
+    for (const text of texts) {
+      const counts = new Set<number>();
+      for (let frames = 0; frames < 8000; frames += 250) {
+        counts.add(deeper(frames, () => parseScore(text, 's.yaml').problems.length));
+      }
+      expect([...counts]).toEqual([1]);
+    }
+  });
+
   it('still accepts ordinary nesting', () => {
     const result = parseScore(`${header}  labels:\n    a:\n      b: [[1]]\n${containers}`, 'score.yaml');
     expect(result.problems).toEqual([]);

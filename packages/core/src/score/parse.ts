@@ -108,22 +108,31 @@ export function parseScore(text: string, file: string, options: ScoreCheckOption
   document.errors.sort((a, b) => a.pos[0] - b.pos[0]);
 
   const syntaxErrorAt = new Set<string>();
+  let stackOverflowReported = false;
+  let overflowProblem: ScoreProblem | undefined;
   for (const error of document.errors) {
     // The parser often reports one mistake twice at the same place; the first message is the clearer one.
     const key = String(error.pos[0]);
     if (syntaxErrorAt.has(key)) continue;
     syntaxErrorAt.add(key);
+    // A stack overflow may be reported at several places, as many as the stack left room for: one is enough.
+    const stackOverflow = /call stack/i.test(error.message);
+    if (stackOverflow && stackOverflowReported) continue;
+    stackOverflowReported ||= stackOverflow;
     const path = locator.pathAt(error.pos[0]);
     // An unclosed quote or bracket is noticed at the end of the file; point at where it was opened instead.
     const atEnd = error.code === 'MISSING_CHAR' || error.pos[0] >= text.length;
     const position =
       atEnd && path.length > 0 ? locator.locate(path, 'value') : locator.position(error.pos[0]);
     // The YAML parser gives up on very deep flow collections with the engine's stack overflow message.
-    const message = /call stack/i.test(error.message)
+    const message = stackOverflow
       ? `the YAML ${tooDeepMessage(MAX_NESTING_DEPTH)}`
       : `YAML syntax error: ${error.message}`;
     add(position, path, message);
+    if (stackOverflow) overflowProblem = problems.at(-1);
   }
+  // The checks below that find the value too deep say where more exactly: they replace the parser's overflow.
+  const withoutOverflow = () => problems.filter((problem) => problem !== overflowProblem);
   const extra = documents[1];
   if (extra !== undefined) {
     add(
@@ -139,7 +148,7 @@ export function parseScore(text: string, file: string, options: ScoreCheckOption
     data = document.toJS({ maxAliasCount: 100 });
   } catch (error) {
     if (error instanceof RangeError)
-      return { problems: sortProblems([...problems, yamlTooDeepProblem(text, file)]) };
+      return { problems: sortProblems([...withoutOverflow(), yamlTooDeepProblem(text, file)]) };
     // An alias to an undefined anchor, or an alias bomb: nothing more can be checked.
     const alias = unresolvedAlias(document);
     const offset = alias?.range?.[0] ?? document.range[0];
@@ -151,7 +160,7 @@ export function parseScore(text: string, file: string, options: ScoreCheckOption
   const tooDeep = firstTooDeepValue(data);
   if (tooDeep) {
     add(locator.locate(tooDeep, 'value'), tooDeep, tooDeepMessage());
-    return { problems: sortProblems(problems) };
+    return { problems: sortProblems(withoutOverflow()) };
   }
 
   // When the YAML structure itself is broken, the recovered tree is partly guesswork and schema problems would
