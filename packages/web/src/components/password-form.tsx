@@ -1,7 +1,15 @@
-import { useState, type FormEvent } from 'react';
+import { useState, type FormEvent, type KeyboardEvent, type Ref } from 'react';
 import { PASSWORD_RULE, type FieldProblem, type PasswordChanged } from '@pave/core';
 import type { Session } from '../session.ts';
-import { Command, ErrorMessage, FieldError, fieldProblems, problemsOf, useAction } from './common.tsx';
+import {
+  Command,
+  ErrorMessage,
+  FieldError,
+  fieldProblems,
+  problemsOf,
+  useAction,
+  type FieldProblems,
+} from './common.tsx';
 import { asSentence } from './problem-text.ts';
 
 /**
@@ -126,43 +134,18 @@ export function ChangePasswordForm({
               </span>
             </div>
           )}
-          <div className="field">
-            <label>
-              New password
-              <input
-                type="password"
-                name="new-password"
-                value={password}
-                onChange={(event) => setPassword(event.target.value)}
-                required
-                autoComplete="new-password"
-                {...fields.describe('/password', 'change-password-new-error', 'change-password-new-hint')}
-              />
-            </label>
-            <FieldError id="change-password-new-error" messages={fields.at('/password')} />
-            <span id="change-password-new-hint" className="hint">
-              It {PASSWORD_RULE}.
-            </span>
-          </div>
-          <div className="field">
-            <label>
-              Repeat new password
-              <input
-                type="password"
-                name="repeat-password"
-                value={repeat}
-                onChange={(event) => {
-                  setRepeat(event.target.value);
-                  setDiffer(false);
-                }}
-                required
-                autoComplete="new-password"
-                aria-invalid={differ}
-                aria-describedby={differ ? 'change-password-repeat-error' : undefined}
-              />
-            </label>
-            <FieldError id="change-password-repeat-error" messages={differ ? [PASSWORDS_DIFFER] : []} />
-          </div>
+          <NewPasswordFields
+            idPrefix="change-password"
+            password={password}
+            repeat={repeat}
+            differ={differ}
+            onPassword={setPassword}
+            onRepeat={(value) => {
+              setRepeat(value);
+              setDiffer(false);
+            }}
+            fields={fields}
+          />
         </div>
         <button type="submit" className="primary" disabled={action.busy}>
           {action.busy ? 'Changing…' : 'Change password'}
@@ -195,4 +178,74 @@ function passwordChangedSentence({ tokensRevoked: count }: PasswordChanged): str
       ? 'you had no other token to revoke'
       : `${count} other ${count === 1 ? 'token' : 'tokens'} of yours ${count === 1 ? 'was' : 'were'} revoked`;
   return `Changed your password; ${revoked}. This tab stays signed in.`;
+}
+
+/**
+ * The new password and its repeat, as both password forms ask for them (ids `<idPrefix>-new-…` and
+ * `<idPrefix>-repeat-error`): the server's problems with the new one under it, with the rule as a hint, and
+ * PASSWORDS_DIFFER under the repeat when `differ`. `onKeyDown` and `firstRef` are for a dialog, which has no
+ * form to submit and focuses its first field.
+ */
+export function NewPasswordFields({
+  idPrefix,
+  password,
+  repeat,
+  differ,
+  onPassword,
+  onRepeat,
+  fields,
+  onKeyDown,
+  firstRef,
+}: {
+  idPrefix: string;
+  password: string;
+  repeat: string;
+  differ: boolean;
+  onPassword: (value: string) => void;
+  onRepeat: (value: string) => void;
+  fields: FieldProblems;
+  onKeyDown?: (event: KeyboardEvent) => void;
+  firstRef?: Ref<HTMLInputElement>;
+}) {
+  return (
+    <>
+      <div className="field">
+        <label>
+          New password
+          <input
+            type="password"
+            name="new-password"
+            value={password}
+            onChange={(event) => onPassword(event.target.value)}
+            onKeyDown={onKeyDown}
+            required
+            autoComplete="new-password"
+            ref={firstRef}
+            {...fields.describe('/password', `${idPrefix}-new-error`, `${idPrefix}-new-hint`)}
+          />
+        </label>
+        <FieldError id={`${idPrefix}-new-error`} messages={fields.at('/password')} />
+        <span id={`${idPrefix}-new-hint`} className="hint">
+          It {PASSWORD_RULE}.
+        </span>
+      </div>
+      <div className="field">
+        <label>
+          Repeat new password
+          <input
+            type="password"
+            name="repeat-password"
+            value={repeat}
+            onChange={(event) => onRepeat(event.target.value)}
+            onKeyDown={onKeyDown}
+            required
+            autoComplete="new-password"
+            aria-invalid={differ}
+            aria-describedby={differ ? `${idPrefix}-repeat-error` : undefined}
+          />
+        </label>
+        <FieldError id={`${idPrefix}-repeat-error`} messages={differ ? [PASSWORDS_DIFFER] : []} />
+      </div>
+    </>
+  );
 }

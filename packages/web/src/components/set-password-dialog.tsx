@@ -1,8 +1,8 @@
 import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
-import { PASSWORD_RULE, type PasswordChanged } from '@pave/core';
+import type { PasswordChanged } from '@pave/core';
 import type { Session } from '../session.ts';
-import { Command, Confirm, ErrorMessage, FieldError, fieldProblems, useAction } from './common.tsx';
-import { PASSWORDS_DIFFER } from './password-form.tsx';
+import { Command, Confirm, ErrorMessage, fieldProblems, useAction } from './common.tsx';
+import { NewPasswordFields } from './password-form.tsx';
 
 /**
  * The dialog in which an admin (`user.write`) sets another user's password, as `pave users set-password NAME`
@@ -59,44 +59,20 @@ export function SetPasswordDialog({
         them yourself.
       </p>
       <div className="form-row">
-        <div className="field">
-          <label>
-            New password
-            <input
-              type="password"
-              name="new-password"
-              value={password}
-              onChange={(event) => setPassword(event.target.value)}
-              onKeyDown={onEnter}
-              autoComplete="new-password"
-              ref={first}
-              {...fields.describe('/password', 'set-password-new-error', 'set-password-new-hint')}
-            />
-          </label>
-          <FieldError id="set-password-new-error" messages={fields.at('/password')} />
-          <span id="set-password-new-hint" className="hint">
-            It {PASSWORD_RULE}.
-          </span>
-        </div>
-        <div className="field">
-          <label>
-            Repeat new password
-            <input
-              type="password"
-              name="repeat-password"
-              value={repeat}
-              onChange={(event) => {
-                setRepeat(event.target.value);
-                setDiffer(false);
-              }}
-              onKeyDown={onEnter}
-              autoComplete="new-password"
-              aria-invalid={differ}
-              aria-describedby={differ ? 'set-password-repeat-error' : undefined}
-            />
-          </label>
-          <FieldError id="set-password-repeat-error" messages={differ ? [PASSWORDS_DIFFER] : []} />
-        </div>
+        <NewPasswordFields
+          idPrefix="set-password"
+          password={password}
+          repeat={repeat}
+          differ={differ}
+          onPassword={setPassword}
+          onRepeat={(value) => {
+            setRepeat(value);
+            setDiffer(false);
+          }}
+          fields={fields}
+          onKeyDown={onEnter}
+          firstRef={first}
+        />
       </div>
       <ErrorMessage error={action.error} shownAtField={fields.shownAtField} />
       {/* The CLI asks for the password on a terminal: it is never part of the command. */}
