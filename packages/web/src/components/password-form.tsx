@@ -42,9 +42,7 @@ export function ChangePasswordForm({
   onChanged: (changed: PasswordChanged) => void;
 }) {
   const [currentPassword, setCurrentPassword] = useState('');
-  const [password, setPassword] = useState('');
-  const [repeat, setRepeat] = useState('');
-  const [differ, setDiffer] = useState(false);
+  const newPassword = useNewPassword();
   const [changed, setChanged] = useState<PasswordChanged | null>(null);
   const action = useAction();
   const { username, token, kind } = session.whoami;
@@ -57,22 +55,16 @@ export function ChangePasswordForm({
   const submit = (event: FormEvent) => {
     event.preventDefault();
     setChanged(null);
-    if (password !== repeat) {
-      setDiffer(true);
-      action.clear();
-      return;
-    }
-    setDiffer(false);
+    if (!newPassword.matches(action)) return;
     void action.run(async () => {
       const answer = await session.client.setPassword(username, {
-        password,
+        password: newPassword.password,
         ...(currentPassword ? { currentPassword } : {}),
       });
       setChanged(answer);
       setHasPassword(true);
       setCurrentPassword('');
-      setPassword('');
-      setRepeat('');
+      newPassword.reset();
       onChanged(answer);
     });
   };
@@ -134,18 +126,7 @@ export function ChangePasswordForm({
               </span>
             </div>
           )}
-          <NewPasswordFields
-            idPrefix="change-password"
-            password={password}
-            repeat={repeat}
-            differ={differ}
-            onPassword={setPassword}
-            onRepeat={(value) => {
-              setRepeat(value);
-              setDiffer(false);
-            }}
-            fields={fields}
-          />
+          <NewPasswordFields idPrefix="change-password" entry={newPassword} fields={fields} />
         </div>
         <button type="submit" className="primary" disabled={action.busy}>
           {action.busy ? 'Changing…' : 'Change password'}
@@ -180,6 +161,40 @@ function passwordChangedSentence({ tokensRevoked: count }: PasswordChanged): str
   return `Changed your password; ${revoked}. This tab stays signed in.`;
 }
 
+/** A new password typed twice (useNewPassword), for NewPasswordFields. */
+export type NewPasswordEntry = ReturnType<typeof useNewPassword>;
+
+/**
+ * The state of a new password typed twice: `differ` once `matches` found the two differ, until the repeat is
+ * typed again. `matches(action)` says whether they match and, when not, forgets `action`'s earlier error, so
+ * only the mismatch is said.
+ */
+export function useNewPassword() {
+  const [password, setPassword] = useState('');
+  const [repeat, setRepeatText] = useState('');
+  const [differ, setDiffer] = useState(false);
+  return {
+    password,
+    repeat,
+    differ,
+    setPassword,
+    setRepeat(value: string) {
+      setRepeatText(value);
+      setDiffer(false);
+    },
+    matches(action: { clear(): void }): boolean {
+      const same = password === repeat;
+      setDiffer(!same);
+      if (!same) action.clear();
+      return same;
+    },
+    reset() {
+      setPassword('');
+      setRepeatText('');
+    },
+  };
+}
+
 /**
  * The new password and its repeat, as both password forms ask for them (ids `<idPrefix>-new-…` and
  * `<idPrefix>-repeat-error`): the server's problems with the new one under it, with the rule as a hint, and
@@ -188,21 +203,13 @@ function passwordChangedSentence({ tokensRevoked: count }: PasswordChanged): str
  */
 export function NewPasswordFields({
   idPrefix,
-  password,
-  repeat,
-  differ,
-  onPassword,
-  onRepeat,
+  entry: { password, repeat, differ, setPassword, setRepeat },
   fields,
   onKeyDown,
   firstRef,
 }: {
   idPrefix: string;
-  password: string;
-  repeat: string;
-  differ: boolean;
-  onPassword: (value: string) => void;
-  onRepeat: (value: string) => void;
+  entry: NewPasswordEntry;
   fields: FieldProblems;
   onKeyDown?: (event: KeyboardEvent) => void;
   firstRef?: Ref<HTMLInputElement>;
@@ -216,7 +223,7 @@ export function NewPasswordFields({
             type="password"
             name="new-password"
             value={password}
-            onChange={(event) => onPassword(event.target.value)}
+            onChange={(event) => setPassword(event.target.value)}
             onKeyDown={onKeyDown}
             required
             autoComplete="new-password"
@@ -236,7 +243,7 @@ export function NewPasswordFields({
             type="password"
             name="repeat-password"
             value={repeat}
-            onChange={(event) => onRepeat(event.target.value)}
+            onChange={(event) => setRepeat(event.target.value)}
             onKeyDown={onKeyDown}
             required
             autoComplete="new-password"

@@ -1,8 +1,8 @@
-import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
+import { useEffect, useRef, type KeyboardEvent } from 'react';
 import type { PasswordChanged } from '@pave/core';
 import type { Session } from '../session.ts';
 import { Command, Confirm, ErrorMessage, fieldProblems, useAction } from './common.tsx';
-import { NewPasswordFields } from './password-form.tsx';
+import { NewPasswordFields, useNewPassword } from './password-form.tsx';
 
 /**
  * The dialog in which an admin (`user.write`) sets another user's password, as `pave users set-password NAME`
@@ -21,9 +21,8 @@ export function SetPasswordDialog({
   onDone: (changed: PasswordChanged) => void;
   onCancel: () => void;
 }) {
-  const [password, setPassword] = useState('');
-  const [repeat, setRepeat] = useState('');
-  const [differ, setDiffer] = useState(false);
+  const newPassword = useNewPassword();
+  const { password, repeat } = newPassword;
   const action = useAction();
   // Typing starts in the first field (Confirm's own autoFocus would put it on the button).
   const first = useRef<HTMLInputElement>(null);
@@ -33,12 +32,7 @@ export function SetPasswordDialog({
   const confirm = () => {
     const empty = password === '' || repeat === '';
     if (action.busy || empty) return;
-    if (password !== repeat) {
-      setDiffer(true);
-      action.clear();
-      return;
-    }
-    setDiffer(false);
+    if (!newPassword.matches(action)) return;
     void action.run(async () => onDone(await session.client.setPassword(username, { password })));
   };
   const onEnter = (event: KeyboardEvent) => {
@@ -61,14 +55,7 @@ export function SetPasswordDialog({
       <div className="form-row">
         <NewPasswordFields
           idPrefix="set-password"
-          password={password}
-          repeat={repeat}
-          differ={differ}
-          onPassword={setPassword}
-          onRepeat={(value) => {
-            setRepeat(value);
-            setDiffer(false);
-          }}
+          entry={newPassword}
           fields={fields}
           onKeyDown={onEnter}
           firstRef={first}
