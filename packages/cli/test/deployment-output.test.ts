@@ -365,6 +365,7 @@ describe('deployments output', () => {
       {
         ...deployment({ status: 'failed', reason, rolledBack: true, valuesVersion: 7 }),
         workloads: ['web'],
+        workloadArtifacts: { web: null },
         journal: [
           {
             id: 1,
@@ -388,6 +389,18 @@ describe('deployments output', () => {
     expect(text).not.toContain(ESCAPE);
   });
 
+  it('names the artifact each workload came from when any came from one, and nothing otherwise', () => {
+    const detail = (workloads: string[], workloadArtifacts: Record<string, string | null>) =>
+      renderDeploymentDetail({ ...deployment(), workloads, workloadArtifacts, journal: [] }, plain);
+    expect(detail(['api', 'web', 'worker'], { api: '3', web: null, worker: '5' })).toMatch(
+      /^WORKLOADS {4}api \(artifact 3\), web, worker \(artifact 5\)$/m,
+    );
+    expect(detail(['web', 'worker'], { web: null, worker: null })).toMatch(/^WORKLOADS {4}web, worker$/m);
+    // A workload the record does not name came from no artifact known; `constructor` names a property of every
+    // object's prototype, not an artifact.
+    expect(detail(['constructor', 'web'], { web: null })).toMatch(/^WORKLOADS {4}constructor, web$/m);
+  });
+
   // Found by a newcomer's review: a failed first deployment said "no: the failed set was left as it is"
   // while its journal said it had stopped what it started.
   it('says what was undone instead when a failed deployment was not rolled back', () => {
@@ -402,11 +415,14 @@ describe('deployments output', () => {
     const stopped = 'no previous set to restore: stopped what this deployment started (web)';
     const failed = deployment({ status: 'failed', reason: 'web: exited with code 1', rolledBack: false });
     const text = renderDeploymentDetail(
-      { ...failed, workloads: ['web'], journal: [rollbackStep(stopped)] },
+      { ...failed, workloads: ['web'], workloadArtifacts: { web: null }, journal: [rollbackStep(stopped)] },
       plain,
     );
     expect(text).toContain(`ROLLED BACK  no: ${stopped}`);
-    const bare = renderDeploymentDetail({ ...failed, workloads: ['web'], journal: [] }, plain);
+    const bare = renderDeploymentDetail(
+      { ...failed, workloads: ['web'], workloadArtifacts: { web: null }, journal: [] },
+      plain,
+    );
     expect(bare).toMatch(/^ROLLED BACK {2}no$/m);
   });
 });

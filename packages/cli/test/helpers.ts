@@ -179,7 +179,10 @@ export function deployment(fields: Partial<Deployment> = {}): Deployment {
   };
 }
 
-/** A deployment as the API shows one: {@link deployment} with its journal (empty) and workloads (`web`). */
+/**
+ * A deployment as the API shows one: {@link deployment} with its journal (empty) and workloads (`web`, deployed
+ * without an artifact).
+ */
 export function deploymentDetail(fields: Partial<DeploymentDetail> = {}): DeploymentDetail {
-  return { ...deployment(), journal: [], workloads: ['web'], ...fields };
+  return { ...deployment(), journal: [], workloads: ['web'], workloadArtifacts: { web: null }, ...fields };
 }

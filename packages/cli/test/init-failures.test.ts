@@ -105,6 +105,7 @@ const FAILED: DeploymentDetail = {
   startedAt: '2026-01-02T00:00:02.000Z',
   finishedAt: '2026-01-02T00:00:09.000Z',
   workloads: ['orders'],
+  workloadArtifacts: { orders: null },
   journal: [
     {
       id: 1,

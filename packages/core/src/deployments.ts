@@ -204,6 +204,13 @@ export const DeploymentDetail = Deployment.extend({
   journal: z.array(JournalEntry),
   /** Workloads of the set (null while queued). */
   workloads: z.array(z.string()).nullable(),
+  workloadArtifacts: z
+    .record(z.string(), z.string().nullable())
+    .nullable()
+    .describe(
+      'The build artifact each workload of the set came from, by workload (null: deployed without one); ' +
+        'a set is built up by many deployments, so it may name artifacts other than `artifactId`. Null while queued.',
+    ),
 }).meta({ id: 'DeploymentDetail' });
 export type DeploymentDetail = z.infer<typeof DeploymentDetail>;
 

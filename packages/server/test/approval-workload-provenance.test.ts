@@ -41,6 +41,8 @@ describe.each(storeEngines)('the requesters of a set deployed partly from an art
   let api: DeployingApi;
   const tokens: Record<string, string> = {};
   let artifactId = '';
+  /** Carol's deployment of worker by hand, the newest in staging after bob's artifact deployed api. */
+  let byHandId = '';
 
   const accepted = (response: LightMyRequestResponse) => {
     expect(response.statusCode, response.body).toBeLessThan(300);
@@ -50,6 +52,7 @@ describe.each(storeEngines)('the requesters of a set deployed partly from an art
   const succeeded = async (env: string, id: string) => {
     const done = await settled(env, id);
     expect(done.status, done.reason ?? '').toBe('succeeded');
+    return done;
   };
   const promote = async (): Promise<Deployment> => {
     const promoted = accepted(
@@ -104,6 +107,13 @@ describe.each(storeEngines)('the requesters of a set deployed partly from an art
     ) as Deployment;
     expect(worker.artifactId).toBeNull();
     await succeeded('staging', worker.id);
+    byHandId = worker.id;
+  });
+
+  it('shows which artifact each workload of a deployment came from', async () => {
+    const shown = await settled('staging', byHandId);
+    expect(shown.artifactId).toBeNull();
+    expect(shown.workloadArtifacts).toEqual({ api: artifactId, worker: null });
   });
   afterAll(async () => {
     await api?.cleanup();
@@ -120,7 +130,8 @@ describe.each(storeEngines)('the requesters of a set deployed partly from an art
         'someone else must approve or reject it (four eyes)',
     );
     accepted(await api.callAs(tokens.dave!, 'POST', `/approvals/${promotion.id}/approve`, {}));
-    await succeeded('prod', promotion.id);
+    const promoted = await succeeded('prod', promotion.id);
+    expect(promoted.workloadArtifacts).toEqual({ api: artifactId, worker: null });
   });
 
   it('leaves out the pusher of a workload the promotion does not change', async () => {

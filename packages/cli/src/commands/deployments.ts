@@ -140,6 +140,23 @@ export function renderDeploymentList(
   });
 }
 
+/**
+ * The workloads of a deployment's set, each with the build artifact it came from when any came from one
+ * (`api (artifact 3), worker`): a set is built up by many deployments, so they may differ from the
+ * deployment's own artifact.
+ */
+function describeWorkloads({ workloads, workloadArtifacts }: DeploymentDetail): string {
+  if (workloads === null) return '-';
+  if (workloads.length === 0) return '(none)';
+  // Own properties only: a workload may be called `constructor`.
+  const artifactOf = (name: string) =>
+    workloadArtifacts && Object.hasOwn(workloadArtifacts, name) ? workloadArtifacts[name] : null;
+  if (!workloads.some(artifactOf)) return workloads.join(', ');
+  return workloads
+    .map((name) => (artifactOf(name) ? `${name} (artifact ${artifactOf(name)})` : name))
+    .join(', ');
+}
+
 /** Renders one deployment for people: its fields, then its journal as a table. */
 export function renderDeploymentDetail(detail: DeploymentDetail, colors: Colors): string {
   const fields: [string, string][] = [
@@ -168,7 +185,7 @@ export function renderDeploymentDetail(detail: DeploymentDetail, colors: Colors)
           : '-'
         : `version ${detail.valuesVersion}`,
     ],
-    ['workloads', detail.workloads === null ? '-' : detail.workloads.join(', ') || '(none)'],
+    ['workloads', describeWorkloads(detail)],
   );
   if (detail.artifactId !== null) {
     fields.push(['artifact', detail.artifactId], ['commit', detail.commit ?? '-']);

@@ -15,7 +15,8 @@ import type { Database, DeploymentsTable, EnvironmentsTable } from '../../store/
 import { now, type Clock } from '../context.ts';
 import { recordRollbackStartFacts, recordSuccessFacts } from './facts.ts';
 import { DeploymentInterrupted, type RunProgress } from './phases/phase.ts';
-import type { WorkloadArtifacts } from './provenance.ts';
+import { workloadArtifactsOf, type WorkloadArtifacts } from './provenance.ts';
+import type { SetWorkloads } from './sets.ts';
 
 /** What a deployment was asked to do, as stored in its `request` column. */
 export interface DeploymentRequest {
@@ -314,17 +315,23 @@ export async function getDeployment(
     .orderBy('id')
     .execute();
   let workloads: string[] | null = null;
+  let workloadArtifacts: WorkloadArtifacts | null = null;
   if (row.set_id) {
     const set = await db
       .selectFrom('deployment_sets')
       .select('content')
       .where('id', '=', row.set_id)
       .executeTakeFirst();
-    if (set) workloads = Object.keys((JSON.parse(set.content) as { workloads: object }).workloads).sort();
+    if (set) {
+      const content = JSON.parse(set.content) as { workloads: SetWorkloads };
+      workloads = Object.keys(content.workloads).sort();
+      workloadArtifacts = workloadArtifactsOf(row, content.workloads);
+    }
   }
   return {
     ...toDeployment(row),
     workloads,
+    workloadArtifacts,
     journal: entries.map((entry) => ({
       id: Number(entry.id),
       at: entry.at,
