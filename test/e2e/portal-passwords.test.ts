@@ -12,7 +12,7 @@ const OWN_PASSWORD = 'alice chose this one herself';
 const ADMIN_SET_PASSWORD = 'the admin set this for alice';
 
 /**
- * Passwords in the portal, as `pave users set-password` does them: alice changes her own on the API tokens
+ * Passwords in the portal, as `pave users set-password` does them: alice changes her own on the tokens and password
  * page, and an admin sets hers from the platform page's users table. Driven in Chromium against a real `pave
  * up`; each outcome is checked by logging in with the real CLI.
  */
@@ -151,7 +151,7 @@ describe.skipIf(!hasChromium)('passwords in the portal', () => {
     const setAlice = users.getByRole('button', { name: 'Set password of alice' });
     await setAlice.waitFor();
     // A service account has no password: it may only be deleted. Nor is the admin's own row offered (their
-    // own password needs their current one: the API tokens page changes it).
+    // own password needs their current one: the tokens and password page changes it).
     await users.getByRole('button', { name: 'Delete service account deploy-bot' }).waitFor();
     expect(await users.getByRole('button', { name: 'Set password of deploy-bot' }).count()).toBe(0);
     expect(await users.getByRole('button', { name: 'Set password of admin' }).count()).toBe(0);
@@ -211,7 +211,7 @@ describe.skipIf(!hasChromium)('passwords in the portal', () => {
     await alice.getByRole('region', { name: 'Environment types' }).waitFor();
     expect(await alice.getByRole('tab', { name: 'Users' }).count()).toBe(0);
     expect(await alice.getByRole('button', { name: /^Set password of / }).count()).toBe(0);
-    // Her own password she changes on the API tokens page.
+    // Her own password she changes on the tokens and password page.
     await alice.goto(portal('tokens'));
     await alice.getByRole('form', { name: 'Change password' }).waitFor();
     expect(pageErrors).toEqual([]);

@@ -5,6 +5,7 @@ import { SignIn } from './pages/sign-in.tsx';
 import { AppsPage } from './pages/apps.tsx';
 import { AppPage } from './pages/app.tsx';
 import { EnvironmentPage } from './pages/environment.tsx';
+import { DeploymentPage } from './pages/deployment.tsx';
 import { DeliveryPage } from './pages/delivery.tsx';
 import { AuditPage } from './pages/audit.tsx';
 import { PlatformPage } from './pages/platform.tsx';
@@ -66,12 +67,31 @@ export function App() {
   }
   if (!session) return <SignIn onSignedIn={setSession} onSignOut={() => setSession(null)} />;
 
-  const [section, app, sub, env] = route;
+  const [section, app, sub, env, subOfEnv, deployment] = route;
   // Only the routes the portal links to: `#/apps/shop/x/y` was taken for environment y.
   const depth = route.length;
   let page;
   if (section === 'apps' && app && sub === 'envs' && env && depth === 4)
     page = <EnvironmentPage session={session} app={app} env={env} />;
+  else if (
+    section === 'apps' &&
+    app &&
+    sub === 'envs' &&
+    env &&
+    subOfEnv === 'deployments' &&
+    deployment &&
+    depth === 6
+  )
+    page = (
+      // Keyed: another deployment's page starts empty rather than showing this one's until it loads.
+      <DeploymentPage
+        key={`${app}/${env}/${deployment}`}
+        session={session}
+        app={app}
+        env={env}
+        id={deployment}
+      />
+    );
   else if (section === 'apps' && app && sub === 'insights' && depth === 3)
     page = (
       <Suspense fallback={<p className="loading">Loading…</p>}>
@@ -126,7 +146,7 @@ export function App() {
           )}
           {session.can('token.self') && (
             <a href={href('tokens')} aria-current={section === 'tokens' ? 'page' : undefined}>
-              API tokens
+              Tokens and password
             </a>
           )}
         </nav>

@@ -1,4 +1,5 @@
 import type { Deployment } from '@pave/core';
+import { href } from '../router.ts';
 import { Time } from './common.tsx';
 
 /**
@@ -18,7 +19,8 @@ export function describeKind(deployment: Deployment): string {
   return deployment.kind;
 }
 
-function took(deployment: Deployment): string {
+/** How long a deployment ran, from start to finish: `4.2 s`, `3 min`; `-` until it has finished. */
+export function took(deployment: Deployment): string {
   if (!deployment.startedAt || !deployment.finishedAt) return '-';
   const ms = Date.parse(deployment.finishedAt) - Date.parse(deployment.startedAt);
   return ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 60_000)} min`;
@@ -63,7 +65,12 @@ export function DeploymentHistory({
           {deployments.map((d) => (
             <tr key={d.id} aria-current={d.id === currentId ? 'true' : undefined}>
               <th scope="row" className="row-head">
-                {d.id}
+                <a
+                  href={href('apps', d.appId, 'envs', d.envId, 'deployments', d.id)}
+                  title={`Deployment #${d.id}: its journal`}
+                >
+                  {d.id}
+                </a>
                 {d.id === currentId && <span className="badge">current</span>}
               </th>
               <td>{describeKind(d)}</td>

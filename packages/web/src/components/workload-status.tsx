@@ -1,4 +1,5 @@
 import type { Deployment, EnvironmentStatus } from '@pave/core';
+import { href } from '../router.ts';
 import { Command } from './common.tsx';
 import { HealthBadge } from './health-badge.tsx';
 
@@ -12,7 +13,8 @@ const STATE_TEXT: Record<EnvironmentStatus['workloads'][number]['state'], string
 
 /**
  * The workloads of an environment as they run now: the deployment that runs (or the one under way), a newer
- * deployment that failed with why (and the `pave deployments get` command that shows its journal), the
+ * deployment that failed with why (a link to its page and the `pave deployments get` command that show its
+ * journal), the
  * environment's health, then each workload's state, health, restarts, URLs (routes through Pave's proxy first)
  * and the deployment it came from; then their containers.
  */
@@ -47,7 +49,14 @@ export function WorkloadStatusTable({ status }: { status: EnvironmentStatus }) {
         )}
       </p>
       {failed && (
-        <Command>{`pave deployments get ${failed.id} --app ${status.appId} --env ${status.envId}`}</Command>
+        <>
+          <p>
+            <a href={href('apps', status.appId, 'envs', status.envId, 'deployments', failed.id)}>
+              What deployment #{failed.id} did, step by step
+            </a>
+          </p>
+          <Command>{`pave deployments get ${failed.id} --app ${status.appId} --env ${status.envId}`}</Command>
+        </>
       )}
       {!status.target.reachable && (
         <div className="error" role="alert">

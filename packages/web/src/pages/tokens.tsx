@@ -27,7 +27,7 @@ const LIFETIMES = [
 ] as const;
 
 /**
- * The API tokens page (`#/tokens`): the signed-in user's tokens (never their secret values) with a Revoke
+ * The tokens and password page (`#/tokens`): the signed-in user's tokens (never their secret values) with a Revoke
  * button each, a form that creates one and shows it this once, and the form that changes the user's own
  * password (which revokes their other tokens). Everyone signed in may do this for themselves (`token.self`);
  * the page is reached from the main navigation.
@@ -46,7 +46,7 @@ export function TokensPage({ session }: { session: Session }) {
 
   return (
     <>
-      <h1>API tokens</h1>
+      <h1>Tokens and password</h1>
       <p className="muted">
         A token lets a script, a CI job or the <code>pave</code> command line act as you, with your roles or
         fewer. Pave keeps only a hash of each token, so a lost token cannot be shown again: revoke it and
