@@ -145,6 +145,24 @@ export type EventType = keyof typeof EVENT_DATA;
 /** The event types, in a stable order, for validation and help. */
 export const EVENT_TYPES = Object.keys(EVENT_DATA) as EventType[];
 
+/**
+ * The event types Pave records about no app (changes to the platform's configuration): only an org-wide
+ * webhook receives them, since an app's webhook receives the events of its app alone.
+ */
+export const APPLESS_EVENT_TYPES = [
+  'target.changed',
+  'definition.changed',
+  'policy.changed',
+  'profile.changed',
+  'template.changed',
+  'env-type.changed',
+] as const satisfies readonly EventType[];
+
+/** Whether Pave records the events of `type` about no app, so that only an org-wide webhook receives them. */
+export function isApplessEventType(type: EventType): boolean {
+  return (APPLESS_EVENT_TYPES as readonly EventType[]).includes(type);
+}
+
 /** The `data` of an event of `type`. */
 export type EventData<T extends EventType> = z.infer<(typeof EVENT_DATA)[T]>;
 

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import { EVENT_TYPES, type CreatedWebhook, type EventType } from '@pave/core';
+import { EVENT_TYPES, isApplessEventType, type CreatedWebhook, type EventType } from '@pave/core';
 import type { Session } from '../session.ts';
 import { Command, ErrorMessage, FieldError, fieldProblems, shellWord, useAction } from './common.tsx';
 
@@ -7,8 +7,23 @@ import { Command, ErrorMessage, FieldError, fieldProblems, shellWord, useAction 
 const CREATE_FIELDS = { '/name': 'the name', '/url': 'the URL', '/events': 'the event types' } as const;
 
 /**
- * The form that creates a webhook of `app`: a name, a URL and the event types it receives (every one unless
- * narrowed). Once created, its signing secret is shown this once, until "Done".
+ * The event types a webhook of `app` can receive, in EVENT_TYPES order: every type for an org-wide webhook
+ * (`app` null), the types of app events for an app's. `kept` (an existing webhook's types) stay offered
+ * whatever its scope, so that a form never hides a type the webhook already has.
+ */
+export function webhookEventTypes(app: string | null, kept: readonly EventType[] = []): EventType[] {
+  return EVENT_TYPES.filter((type) => app === null || !isApplessEventType(type) || kept.includes(type));
+}
+
+/** The `--app APP` of a `pave webhooks` command for a webhook of `app`; nothing for an org-wide one. */
+export function appFlag(app: string | null): string {
+  return app === null ? '' : ` --app ${app}`;
+}
+
+/**
+ * The form that creates a webhook of `app`, or an org-wide one when `app` is null: a name, a URL and the
+ * event types it receives (every one unless narrowed). Once created, its signing secret is shown this once,
+ * until "Done".
  */
 export function WebhookCreateForm({
   session,
@@ -16,7 +31,7 @@ export function WebhookCreateForm({
   onCreated,
 }: {
   session: Session;
-  app: string;
+  app: string | null;
   onCreated: () => void;
 }) {
   const [name, setName] = useState('');
@@ -35,7 +50,7 @@ export function WebhookCreateForm({
       const made = await session.client.createWebhook({
         name: name.trim(),
         url: url.trim(),
-        app,
+        ...(app === null ? {} : { app }),
         ...(events ? { events } : {}),
       });
       setCreated(made);
@@ -49,7 +64,7 @@ export function WebhookCreateForm({
 
   const fields = fieldProblems(action.error, CREATE_FIELDS);
   const command =
-    `pave webhooks create ${shellWord(name.trim() || 'NAME')} --url URL --app ${app}` +
+    `pave webhooks create ${shellWord(name.trim() || 'NAME')} --url URL${appFlag(app)}` +
     (events?.length ? ` --events ${events.join(',')}` : '');
 
   return (
@@ -95,6 +110,7 @@ export function WebhookCreateForm({
         <EventTypesField
           radioName="create-every"
           errorId="create-webhook-events-error"
+          offered={webhookEventTypes(app)}
           errors={fields.at('/events')}
           every={every}
           onEvery={setEvery}
@@ -133,11 +149,12 @@ function FirstSecret({ created, onDone }: { created: CreatedWebhook; onDone: () 
 
 /**
  * The event types a webhook receives, as its create and edit forms ask for them: every type, or only those
- * ticked; the server's problems with `/events` under them.
+ * of `offered` ticked; the server's problems with `/events` under them.
  */
 export function EventTypesField({
   radioName,
   errorId,
+  offered,
   errors,
   every,
   onEvery,
@@ -146,6 +163,8 @@ export function EventTypesField({
 }: {
   radioName: string;
   errorId: string;
+  /** The types to choose from (see webhookEventTypes). */
+  offered: readonly EventType[];
   errors: string[];
   every: boolean;
   onEvery: (every: boolean) => void;
@@ -176,7 +195,7 @@ export function EventTypesField({
         Only these:
       </label>
       <div className="event-type-grid">
-        {EVENT_TYPES.map((type) => (
+        {offered.map((type) => (
           <label key={type} className="checkbox">
             <input
               type="checkbox"

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import {
   DEFAULT_PREVIOUS_SECRET_VALIDITY,
   EVENT_TYPES,
@@ -25,7 +25,7 @@ import {
   usePages,
 } from './common.tsx';
 import { asSentence } from './problem-text.ts';
-import { EventTypesField, WebhookCreateForm } from './webhook-create-form.tsx';
+import { EventTypesField, WebhookCreateForm, appFlag, webhookEventTypes } from './webhook-create-form.tsx';
 
 /** How often the webhooks and their deliveries are fetched again while the page is open. */
 const POLL_MS = 5000;
@@ -42,24 +42,54 @@ const PREVIOUS_VALIDITY_CHOICES = [
 ] as const;
 
 /**
- * An app's webhooks: where each one posts, which events it takes, whether it is enabled (and why not), a
+ * The webhooks of `app`, or the org-wide ones when `app` is null (those that receive every app's events and
+ * the org-wide events): where each one posts, which events it takes, whether it is enabled (and why not), a
  * Disable button (after confirming, with an optional reason) on an enabled one and an Enable button on a
  * disabled one, a "Send test" (showing what the receiver answered), an Edit (name, URL,
  * event types), a "Rotate secret" and a Delete button each, and its recent deliveries with a "Redeliver"
  * button each; below them, a form that creates one. Reading webhooks and their deliveries needs the same
- * permission as managing them (`webhook.manage`), so the section, and every action in it, is shown only to
- * those who hold it; the server decides regardless.
+ * permission as managing them (`webhook.manage` on the app, `webhook.manage-org` for org-wide ones), so the
+ * section, and every action in it, is shown only to those who hold it; the server decides regardless.
+ * `intro` is said under the section's title.
  */
-export function WebhooksPanel({ session, app }: { session: Session; app: string }) {
-  if (!session.can('webhook.manage', { app })) return null;
-  return <WebhooksSection session={session} app={app} />;
+export function WebhooksPanel({
+  session,
+  app,
+  title = 'Webhooks',
+  intro,
+}: {
+  session: Session;
+  app: string | null;
+  title?: string;
+  intro?: ReactNode;
+}) {
+  if (!mayManageWebhooks(session, app)) return null;
+  return <WebhooksSection session={session} app={app} title={title} intro={intro} />;
 }
 
-function WebhooksSection({ session, app }: { session: Session; app: string }) {
+/** Whether the user may manage (and so see) the webhooks of `app`, or the org-wide ones when `app` is null. */
+function mayManageWebhooks(session: Session, app: string | null): boolean {
+  return app === null ? session.can('webhook.manage-org') : session.can('webhook.manage', { app });
+}
+
+function WebhooksSection({
+  session,
+  app,
+  title,
+  intro,
+}: {
+  session: Session;
+  app: string | null;
+  title: string;
+  intro: ReactNode;
+}) {
   // A page at a time; every few seconds the pages shown are fetched again (keepDepth), so the state of each
-  // webhook stays live without dropping those the user paged to.
+  // webhook stays live without dropping those the user paged to. Without an app, the org-wide ones.
   const webhooks = usePages(
-    (cursor) => session.client.listWebhooks(cursor ? { app, cursor } : { app }),
+    (cursor) => {
+      const scope = app === null ? {} : { app };
+      return session.client.listWebhooks(cursor ? { ...scope, cursor } : scope);
+    },
     [session, app],
     { keepDepth: true },
   );
@@ -117,7 +147,8 @@ function WebhooksSection({ session, app }: { session: Session; app: string }) {
   };
 
   return (
-    <Section title="Webhooks">
+    <Section title={title}>
+      {intro}
       <LoadStatus
         state={{ data: webhooks.items && { items: webhooks.items }, error: webhooks.error }}
         what="webhooks"
@@ -244,6 +275,7 @@ function WebhooksSection({ session, app }: { session: Session; app: string }) {
           key={editing.id}
           session={session}
           webhook={editing}
+          offered={webhookEventTypes(app, editing.events ?? [])}
           onCancel={() => setEditing(null)}
           onSaved={(webhook) => {
             setEditing(null);
@@ -358,7 +390,7 @@ function WebhooksSection({ session, app }: { session: Session; app: string }) {
           webhooks.reload();
         }}
       />
-      <Command>{`pave webhooks list --app ${app}`}</Command>
+      <Command>{`pave webhooks list${appFlag(app)}`}</Command>
       <Command>{'pave webhooks rotate-secret WEBHOOK_ID --previous-valid-for 24h'}</Command>
       <Command>{'pave webhooks test WEBHOOK_ID'}</Command>
       <Command>{'pave webhooks disable WEBHOOK_ID --reason REASON'}</Command>
@@ -443,11 +475,14 @@ const EDIT_FIELDS = { '/name': 'the name', '/url': 'the URL', '/events': 'the ev
 function WebhookEditForm({
   session,
   webhook,
+  offered,
   onSaved,
   onCancel,
 }: {
   session: Session;
   webhook: Webhook;
+  /** The event types to choose from (see webhookEventTypes). */
+  offered: readonly EventType[];
   onSaved: (webhook: Webhook) => void;
   onCancel: () => void;
 }) {
@@ -524,6 +559,7 @@ function WebhookEditForm({
       <EventTypesField
         radioName="every"
         errorId={`${prefix}-events-error`}
+        offered={offered}
         errors={fields.at('/events')}
         every={every}
         onEvery={setEvery}

@@ -6,6 +6,7 @@ import {
   NotFoundError,
   WEBHOOK_SECRET_PREFIX,
   deliveryCursor,
+  isApplessEventType,
   parseDeliveryCursor,
   previousSecretValidityMs,
   type CreateWebhookInput,
@@ -135,6 +136,11 @@ function deliveryNotFound(id: string): NotFoundError {
   ]);
 }
 
+/** The event types a stored webhook receives; null: every type. */
+function eventsOf(row: Pick<Selectable<WebhooksTable>, 'events'>): EventType[] | null {
+  return row.events === null ? null : (JSON.parse(row.events) as EventType[]);
+}
+
 /** The API's view of a stored webhook: never its secret. */
 export function toWebhook(row: Selectable<WebhooksTable>): Webhook {
   const cursor = Number(row.last_event_id);
@@ -143,7 +149,7 @@ export function toWebhook(row: Selectable<WebhooksTable>): Webhook {
     name: row.name,
     url: shownUrl(row.url),
     app: row.app_id,
-    events: row.events === null ? null : (JSON.parse(row.events) as EventType[]),
+    events: eventsOf(row),
     enabled: Number(row.enabled) === 1,
     disabledReason: row.disabled_reason,
     consecutiveFailures: Number(row.consecutive_failures),
@@ -222,6 +228,7 @@ export async function createWebhook(
   const refused = deps.allow.refuseLiteral(input.url);
   if (refused) throw new InputError(refused.message, [{ path: '/url', message: refused.message }]);
   const app = input.app ?? null;
+  refuseApplessEvents(app, input.events);
   const secret = newWebhookSecret();
   const sealed = await deps.box.encrypt(webhookSecretScope(app), secret);
   const sealedUrl = await sealUrl(deps.box, app, input.url);
@@ -308,6 +315,33 @@ async function liveWebhook(db: Executor, id: string): Promise<Selectable<Webhook
 }
 
 /** The error for a PATCH that changes nothing. */
+/**
+ * Refuses, for a webhook of `app`, event types Pave records about no app (but those in `kept`): it would never
+ * receive them, as an app's webhook receives the events of its app alone. Nothing to refuse for an org-wide one.
+ */
+function refuseApplessEvents(
+  app: string | null,
+  events: readonly EventType[] | null | undefined,
+  kept: readonly EventType[] = [],
+): void {
+  if (app === null || !events) return;
+  const problems = events.flatMap((type, index) =>
+    isApplessEventType(type) && !kept.includes(type)
+      ? [
+          {
+            path: `/events/${index}`,
+            message:
+              `${type} events are about no app, so a webhook of app ${app} never receives them: ` +
+              'leave it out, or create an org-wide webhook for it (`pave webhooks create` without --app)',
+          },
+        ]
+      : [],
+  );
+  if (problems.length > 0) {
+    throw new InputError(`webhook of app ${app}: event types it would never receive`, problems);
+  }
+}
+
 function nothingToChange(): InputError {
   const message = 'give at least one of name, url and events (null: every event type)';
   return new InputError(`nothing to change: ${message}`, [{ path: '/', message }]);
@@ -356,6 +390,8 @@ export async function updateWebhook(
       // A stored URL that cannot be opened (its key gone) is replaced, not a reason to refuse the change.
       const storedUrl = newUrl ? await urlToSend(deps.box, row).catch(() => undefined) : undefined;
       if (newUrl && url !== storedUrl) Object.assign(changes, newUrl);
+      // Types it has already stay allowed (a webhook made before they were refused), as the portal keeps them.
+      refuseApplessEvents(app, events, eventsOf(row) ?? []);
       const newEvents =
         events === undefined ? undefined : events === null ? null : JSON.stringify([...new Set(events)]);
       if (newEvents !== undefined && newEvents !== row.events) changes.events = newEvents;
