@@ -74,6 +74,22 @@ describe('requests the CLI refuses or cannot send', () => {
     );
     expect(io.stderr.text).toMatch(/^pave: error: the request is 1\.\d MiB; Pave takes at most 1 MiB/);
     expect(io.stderr.text).not.toMatch(/EPIPE|cannot reach/);
+    expect(io.stderr.text).toContain('split the deployment');
+    expect(server.requests).toEqual([]);
+  });
+
+  it('says what to do about a body over 1 MiB by what it sends: a values import is split, not a deployment', async () => {
+    const server = await fakeServer(() => ({ status: 200, body: {} }));
+    const file = join(temporaryDir(), 'big.env');
+    // Each value under the 64 KiB a value may have, together over 1 MiB.
+    const lines = Array.from({ length: 20 }, (_, index) => `KEY_${index}=${'x'.repeat(60_000)}`);
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const io = fakeIo();
+    const args = cliArgs(server.url, 'values', 'import', file, '--app', 'shop', '--env', 'dev');
+    expect(await runCli(args, io)).toBe(1);
+    expect(io.stderr.text).toMatch(/the request is 1\.\d MiB; Pave takes at most 1 MiB/);
+    expect(io.stderr.text).toContain('import the file in parts, each under 1 MiB');
+    expect(io.stderr.text).not.toContain('deployment');
     expect(server.requests).toEqual([]);
   });
 

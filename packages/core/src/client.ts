@@ -112,6 +112,7 @@ import type {
   ProfilesPlan,
   WorkloadProfileRecord,
 } from './profiles.ts';
+import type { ApplyPoliciesBody, PoliciesPlan, PolicyPage, PolicyRecord } from './policies.ts';
 
 import type {
   InstantiateTemplateBody,
@@ -134,6 +135,16 @@ export class ApiError extends Error {
   ) {
     super(problem.detail || problem.title);
   }
+}
+
+/** What to do about a request body to `path` over REQUEST_BODY_LIMIT_BYTES, by what the request sends. */
+function tooLargeAdvice(path: string): string {
+  if (/\/(deployments|artifacts)$/.test(path)) {
+    return 'send less: split the deployment, or keep large files out of the Score file (e.g. in the image)';
+  }
+  if (path.endsWith('/values/import')) return 'import the file in parts, each under 1 MiB';
+  if (path.endsWith('/values')) return 'set fewer values at once, or keep large files out of values';
+  return 'send less';
 }
 
 /** The largest request body the server takes: 1 MiB. */
@@ -260,11 +271,7 @@ export class PaveClient {
       const mib = (size / 1_048_576).toFixed(1);
       throw new ApiError(
         413,
-        clientProblem(
-          `the request is ${mib} MiB; Pave takes at most 1 MiB`,
-          '/',
-          'send less: split the deployment, or keep large files out of the Score file (e.g. in the image)',
-        ),
+        clientProblem(`the request is ${mib} MiB; Pave takes at most 1 MiB`, '/', tooLargeAdvice(path)),
       );
     }
     const url = new URL(`${this.server}/api/v1${path}`);
@@ -428,6 +435,24 @@ export class PaveClient {
    */
   render(app: string, env: string, query: { target?: string; format?: RenderFormat } = {}) {
     return this.request<RenderResult>('GET', `${envPath(app, env)}/render`, { query });
+  }
+  /** A page of the policies, by id. */
+  listPolicies(query: { limit?: number; cursor?: string } = {}) {
+    return this.request<PolicyPage>('GET', '/policies', { query });
+  }
+  getPolicy(id: string) {
+    return this.request<PolicyRecord>('GET', `/policies/${encodeURIComponent(id)}`);
+  }
+  deletePolicy(id: string) {
+    return this.request<void>('DELETE', `/policies/${encodeURIComponent(id)}`);
+  }
+  /**
+   * Applies policies declaratively: creates the new ones, updates the changed ones, leaves the rest; with
+   * `dryRun` only answers what it would change. Refuses the whole batch (ApiError with a problem per JSON
+   * pointer such as `/policies/0/rule`) when one policy is invalid.
+   */
+  applyPolicies(body: ApplyPoliciesBody) {
+    return this.request<PoliciesPlan>('POST', '/policies/apply', { body });
   }
   /** A page of the workload profiles, by id. */
   listProfiles(query: { limit?: number; cursor?: string } = {}) {

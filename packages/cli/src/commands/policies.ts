@@ -5,7 +5,6 @@ import type {
   PoliciesPlan,
   Policy,
   PolicyOverride,
-  PolicyPage,
   PolicyRecord,
   PolicyVerdict,
   WorkloadSource,
@@ -312,9 +311,7 @@ export function registerPoliciesCommands(program: Command, io: CliIo): void {
       const items = file.policies;
       const { client, output } = await clientFor(options, io);
       const plan = await withPolicyPositions(file, io, () =>
-        client.request<PoliciesPlan>('POST', '/policies/apply', {
-          body: { policies: items, dryRun: true },
-        }),
+        client.applyPolicies({ policies: items, dryRun: true }),
       );
       const changes = plan.changes.filter((change) => change.action !== 'unchanged').length;
       if (changes === 0) {
@@ -326,9 +323,7 @@ export function registerPoliciesCommands(program: Command, io: CliIo): void {
         return;
       }
       output.confirm(renderApplyPlan(plan));
-      const applied = await client.request<PoliciesPlan>('POST', '/policies/apply', {
-        body: { policies: items },
-      });
+      const applied = await client.applyPolicies({ policies: items });
       output.show(applied, () => `Applied ${changes} change${changes === 1 ? '' : 's'}.`);
     });
 
@@ -347,7 +342,7 @@ export function registerPoliciesCommands(program: Command, io: CliIo): void {
       const query = pageQuery(options, 'policies');
       const { client, output } = await clientFor(options, io);
       const colors = colorsFor(io.stdout, io.env);
-      const page = await client.request<PolicyPage>('GET', '/policies', { query });
+      const page = await client.listPolicies(query);
       output.show(page, ({ items, nextCursor }) =>
         withMoreLine(
           formatTable(
@@ -388,17 +383,14 @@ export function registerPoliciesCommands(program: Command, io: CliIo): void {
     )
     .action(async (id: string, options: ClientOptions) => {
       const { client, output } = await clientFor(options, io);
-      output.show(
-        await client.request<PolicyRecord>('GET', `/policies/${encodeURIComponent(id)}`),
-        renderPolicy,
-      );
+      output.show(await client.getPolicy(id), renderPolicy);
     });
 
   addClientOptions(policies.command('delete').description('Delete a policy').argument('<id>', 'policy id'))
     .addHelpText('after', examples('pave policies delete release-freeze'))
     .action(async (id: string, options: ClientOptions) => {
       const { client, output } = await clientFor(options, io);
-      await client.request('DELETE', `/policies/${encodeURIComponent(id)}`);
+      await client.deletePolicy(id);
       output.confirm(`Deleted policy ${id}.`);
     });
 

@@ -1,4 +1,5 @@
 import { useId, useMemo, useRef, useState, type ChangeEvent, type FormEvent } from 'react';
+import { useTextOrFile } from './text-or-file.ts';
 import {
   parseDotenv,
   type DotenvProblem,
@@ -51,12 +52,6 @@ export function previewImport(
           : 'unchanged';
     return { key, change, now, value, secret: secretAfter };
   });
-}
-
-/** The dotenv text to import and where it came from: a chosen file's name, or null for pasted text. */
-interface DotenvSource {
-  file: string | null;
-  text: string;
 }
 
 /**
@@ -147,14 +142,11 @@ function ImportValuesForm({
   onStart: () => void;
   onCancel: () => void;
 }) {
-  const [source, setSource] = useState<DotenvSource>({ file: null, text: '' });
+  const { source, unreadable, fileInput, chooseFile: readFile, type: paste } = useTextOrFile();
   const [secret, setSecret] = useState(false);
-  const [unreadable, setUnreadable] = useState<unknown>(null);
   const action = useAction();
-  const fileInput = useRef<HTMLInputElement>(null);
+  // Not controlled: the text is never put back into the page's HTML.
   const textInput = useRef<HTMLTextAreaElement>(null);
-  // The file whose text is being read: the read of a file chosen before it is dropped.
-  const reading = useRef<File | null>(null);
   const ids = useId();
   const sourceErrorId = `${ids}-source-error`;
 
@@ -174,27 +166,8 @@ function ImportValuesForm({
     `${secret ? ' --secret' : ''} --app ${app} --env ${env}`;
 
   const chooseFile = (event: ChangeEvent<HTMLInputElement>) => {
-    const file = event.target.files?.[0] ?? null;
-    reading.current = file;
-    setUnreadable(null);
     if (textInput.current) textInput.current.value = '';
-    setSource({ file: null, text: '' });
-    if (!file) return;
-    file.text().then(
-      (text) => {
-        if (reading.current === file) setSource({ file: file.name, text });
-      },
-      (error: unknown) => {
-        if (reading.current === file) setUnreadable(new Error(`Cannot read ${file.name}: ${String(error)}`));
-      },
-    );
-  };
-
-  const paste = (event: ChangeEvent<HTMLTextAreaElement>) => {
-    reading.current = null;
-    setUnreadable(null);
-    if (fileInput.current) fileInput.current.value = '';
-    setSource({ file: null, text: event.target.value });
+    readFile(event);
   };
 
   const submit = (event: FormEvent) => {
