@@ -116,8 +116,11 @@ describe.skipIf(!hasChromium)('teams, API tokens and user deletion in the portal
       username: 'alice',
       password: ALICE_PASSWORD,
     });
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API tokens' }).click();
-    await page.getByRole('heading', { name: 'API tokens' }).waitFor();
+    await page
+      .getByRole('navigation', { name: 'Main' })
+      .getByRole('link', { name: 'Tokens and password' })
+      .click();
+    await page.getByRole('heading', { name: 'Tokens and password' }).waitFor();
     const create = page.getByRole('region', { name: 'Create token' });
     // A member may not create tokens for others: no such field.
     expect(await create.getByRole('textbox', { name: /For user/ }).count()).toBe(0);
@@ -231,17 +234,22 @@ describe.skipIf(!hasChromium)('teams, API tokens and user deletion in the portal
     await page.close();
   }, 60_000);
 
-  it('shows a member the API tokens page and no team or user forms', async () => {
+  it('shows a member the tokens and password page and no team or user forms', async () => {
     const page = await openSignedInTab(browser, portalUrl(server, 'platform/teams'), {
       username: 'alice',
       password: ALICE_PASSWORD,
     });
-    // Everyone may read the environment types: the platform page shows that tab alone, not the teams.
+    // Everyone may read the environment types, policies and profiles: the platform page shows those tabs
+    // alone, not the teams.
     await page.getByRole('tab', { name: 'Environment types' }).waitFor();
-    expect(await page.getByRole('tab').allInnerTexts()).toEqual(['Environment types']);
+    expect(await page.getByRole('tab').allInnerTexts()).toEqual([
+      'Environment types',
+      'Policies',
+      'Workload profiles',
+    ]);
     const nav = page.getByRole('navigation', { name: 'Main' });
     expect(await nav.getByRole('link', { name: 'Platform' }).count()).toBe(0);
-    expect(await nav.getByRole('link', { name: 'API tokens' }).count()).toBe(1);
+    expect(await nav.getByRole('link', { name: 'Tokens and password' }).count()).toBe(1);
     expect(await page.getByRole('button', { name: /Create team|Add to team|Delete/ }).count()).toBe(0);
     expect(pageErrors).toEqual([]);
     await page.close();

@@ -240,7 +240,16 @@ function EnvironmentView({ session, app, env }: { session: Session; app: string;
             <ResourceGraphView
               graph={graph.data}
               workloads={workloadNames}
-              details={(node) => <ResourceDetails session={session} app={app} env={env} node={node} />}
+              details={(node) => (
+                <ResourceDetails
+                  session={session}
+                  app={app}
+                  env={env}
+                  node={node}
+                  target={target}
+                  onMoved={graph.reload}
+                />
+              )}
             />
           ) : (
             !graph.error && <p className="muted">Loading…</p>

@@ -1,4 +1,4 @@
-import { useRef, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import type { Team } from '@pave/core';
 import type { Session } from '../session.ts';
 import {
@@ -20,8 +20,8 @@ type TeamRemoval = { kind: 'team'; team: string } | { kind: 'member'; team: stri
 
 /**
  * The Teams tab: every team with its members, its SSO group and who created it. Those who may manage users
- * (`user.write`) also create and delete teams and add and remove members; deleting a team or removing a
- * member is asked about first.
+ * (`user.write`) also create, edit (the SSO group it follows) and delete teams and add and remove members;
+ * deleting a team or removing a member is asked about first.
  */
 export function TeamsTab({ session }: { session: Session }) {
   // keepDepth: a change reloads as many pages as were shown.
@@ -30,6 +30,7 @@ export function TeamsTab({ session }: { session: Session }) {
   });
   const mayWrite = session.can('user.write');
   const [removing, setRemoving] = useState<TeamRemoval | null>(null);
+  const [editing, setEditing] = useState<Team | null>(null);
   const [done, setDone] = useState<string | null>(null);
   // The button that opened the confirmation, to give focus back to when it is cancelled.
   const opener = useRef<HTMLElement | null>(null);
@@ -83,14 +84,28 @@ export function TeamsTab({ session }: { session: Session }) {
                   </td>
                   {mayWrite && (
                     <td>
-                      <button
-                        type="button"
-                        className="danger"
-                        aria-label={`Delete team ${team.id}`}
-                        onClick={() => askToRemove({ kind: 'team', team: team.id })}
-                      >
-                        Delete
-                      </button>
+                      <div className="button-row">
+                        <button
+                          type="button"
+                          aria-label={`Edit team ${team.id}`}
+                          aria-expanded={editing?.id === team.id}
+                          onClick={(event) => {
+                            setDone(null);
+                            opener.current = event.currentTarget;
+                            setEditing(team);
+                          }}
+                        >
+                          Edit
+                        </button>
+                        <button
+                          type="button"
+                          className="danger"
+                          aria-label={`Delete team ${team.id}`}
+                          onClick={() => askToRemove({ kind: 'team', team: team.id })}
+                        >
+                          Delete
+                        </button>
+                      </div>
                     </td>
                   )}
                 </tr>
@@ -108,6 +123,23 @@ export function TeamsTab({ session }: { session: Session }) {
         )}
         <Command>pave teams list</Command>
       </Section>
+      {mayWrite && editing && (
+        <EditTeam
+          // Keyed: another team's form starts from that team's SSO group.
+          key={editing.id}
+          session={session}
+          team={editing}
+          onSaved={(team) => {
+            setEditing(null);
+            changed(updatedNotice(team));
+            opener.current?.focus();
+          }}
+          onCancel={() => {
+            setEditing(null);
+            opener.current?.focus();
+          }}
+        />
+      )}
       {mayWrite && (
         <>
           <CreateTeam session={session} onCreated={(team) => changed(createdNotice(team))} />
@@ -144,6 +176,13 @@ function createdNotice(team: Team): string {
   return team.oidcGroup
     ? `Created team ${team.id}; its members are those of SSO group ${team.oidcGroup}, from their next sign-in.`
     : `Created team ${team.id}; add its members below.`;
+}
+
+function updatedNotice(team: Team): string {
+  return team.oidcGroup
+    ? `Team ${team.id} now follows SSO group ${team.oidcGroup}: from each user's next SSO sign-in on, the ` +
+        "group's members are its members."
+    : `Team ${team.id} follows no SSO group; its members are managed by hand and stay as they are.`;
 }
 
 /** A team's members, each with a Remove button when `onRemove` is given; "none" when it has none. */
@@ -239,6 +278,87 @@ function CreateTeam({ session, onCreated }: { session: Session; onCreated: (team
         <button type="submit" className="primary" disabled={action.busy}>
           Create team
         </button>
+      </form>
+      <ErrorMessage error={action.error} shownAtField={fields.shownAtField} />
+      <Command>{command}</Command>
+    </Section>
+  );
+}
+
+/** The edit-team field a server problem can point at, named for people. */
+const EDIT_TEAM_FIELDS: Record<string, string> = { '/oidcGroup': 'the SSO group' };
+
+/**
+ * Changes the SSO group a team follows (`PATCH /teams/{team}`), as `pave teams update` does: a group to
+ * follow from each member's next SSO sign-in on, or none (empty), after which its members are managed by
+ * hand. Its id cannot change.
+ */
+function EditTeam({
+  session,
+  team,
+  onSaved,
+  onCancel,
+}: {
+  session: Session;
+  team: Team;
+  onSaved: (team: Team) => void;
+  onCancel: () => void;
+}) {
+  const [oidcGroup, setOidcGroup] = useState(team.oidcGroup ?? '');
+  const action = useAction();
+  // The form opens with the focus in its field.
+  const field = useRef<HTMLInputElement>(null);
+  useEffect(() => field.current?.focus(), []);
+  const group = oidcGroup.trim() || null;
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    void action.run(async () => {
+      if (group === team.oidcGroup) {
+        throw new Error(
+          group
+            ? `Nothing to change: team ${team.id} already follows SSO group ${group}.`
+            : `Nothing to change: team ${team.id} follows no SSO group already.`,
+        );
+      }
+      onSaved(await session.client.updateTeam(team.id, { oidcGroup: group }));
+    });
+  };
+
+  const command =
+    `pave teams update ${team.id}` + (group ? ` --oidc-group ${shellWord(group)}` : ' --no-oidc-group');
+  const fields = fieldProblems(action.error, EDIT_TEAM_FIELDS);
+
+  return (
+    <Section title={`Edit team ${team.id}`}>
+      <form onSubmit={submit}>
+        <div className="form-row">
+          <div className="field">
+            <label>
+              SSO group
+              <input
+                ref={field}
+                value={oidcGroup}
+                onChange={(event) => setOidcGroup(event.target.value)}
+                autoComplete="off"
+                {...fields.describe('/oidcGroup', 'edit-team-sso-error', 'edit-team-sso-hint')}
+              />
+            </label>
+            <FieldError id="edit-team-sso-error" messages={fields.at('/oidcGroup')} />
+            <span id="edit-team-sso-hint" className="hint">
+              With one, each SSO sign-in adds the user to the team if they are in the group and removes them
+              if not. Empty: the team follows no group, and its members are managed by hand.
+            </span>
+          </div>
+        </div>
+        <div className="button-row">
+          <button type="submit" className="primary" disabled={action.busy}>
+            {action.busy ? 'Saving…' : 'Save'}
+          </button>
+          <button type="button" onClick={onCancel} disabled={action.busy}>
+            Cancel
+          </button>
+        </div>
       </form>
       <ErrorMessage error={action.error} shownAtField={fields.shownAtField} />
       <Command>{command}</Command>

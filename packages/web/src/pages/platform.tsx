@@ -1,16 +1,18 @@
-import { useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent, type Ref } from 'react';
 import {
   APP_ROLES,
   allPages,
   ENV_TYPE_ROLES,
   ORG_ROLES,
   RESOURCE_TYPES,
+  type EnvType,
   type MatchCriterion,
   type MatchExplanation,
   type PasswordChanged,
   type Permission,
   type RoleGrant,
   type RoleGrantBody,
+  type UpdateEnvTypeBody,
   type User,
 } from '@pave/core';
 import type { Session } from '../session.ts';
@@ -23,6 +25,7 @@ import {
   LoadStatus,
   Section,
   fieldProblems,
+  type FieldProblems,
   shellWord,
   Time,
   useAction,
@@ -31,12 +34,18 @@ import {
 } from '../components/common.tsx';
 import { SetPasswordDialog } from '../components/set-password-dialog.tsx';
 import { TeamsTab } from './platform-teams.tsx';
+import { PoliciesTab } from './platform-policies.tsx';
+import { ProfilesTab } from './platform-profiles.tsx';
+import { OrgWebhooksTab } from './platform-webhooks.tsx';
 
 /** The platform page's tabs, in order, each with the permission needed to see it. */
 const TABS = [
   { id: 'definitions', label: 'Resource definitions', permission: 'definition.read' },
   { id: 'env-types', label: 'Environment types', permission: 'env-type.read' },
   { id: 'targets', label: 'Runtime targets', permission: 'target.read' },
+  { id: 'policies', label: 'Policies', permission: 'policy.read' },
+  { id: 'profiles', label: 'Workload profiles', permission: 'profile.read' },
+  { id: 'webhooks', label: 'Org-wide webhooks', permission: 'webhook.manage-org' },
   { id: 'users', label: 'Users', permission: 'user.read' },
   { id: 'teams', label: 'Teams', permission: 'user.read' },
   { id: 'roles', label: 'Roles', permission: 'user.read' },
@@ -46,7 +55,7 @@ type TabId = (typeof TABS)[number]['id'];
 
 /**
  * What the platform team configures, one tab each (`#/platform/<tab>`): resource definitions, environment
- * types, runtime targets, users, teams and roles. Only the tabs the user may read are shown; an unknown or
+ * types, runtime targets, policies, workload profiles, org-wide webhooks, users, teams and roles. Only the tabs the user may read are shown; an unknown or
  * hidden tab in the route shows the first one the user may read.
  */
 export function PlatformPage({ session, tab }: { session: Session; tab?: string | undefined }) {
@@ -112,6 +121,9 @@ export function PlatformPage({ session, tab }: { session: Session; tab?: string 
         {current.id === 'definitions' && <DefinitionsTab session={session} />}
         {current.id === 'env-types' && <EnvTypesTab session={session} />}
         {current.id === 'targets' && <TargetsTab session={session} />}
+        {current.id === 'policies' && <PoliciesTab session={session} />}
+        {current.id === 'profiles' && <ProfilesTab session={session} />}
+        {current.id === 'webhooks' && <OrgWebhooksTab session={session} />}
         {current.id === 'users' && <UsersTab session={session} />}
         {current.id === 'teams' && <TeamsTab session={session} />}
         {current.id === 'roles' && <RolesTab session={session} />}
@@ -369,10 +381,19 @@ function MatchResult({
 // Environment types
 
 function EnvTypesTab({ session }: { session: Session }) {
-  // keepDepth: creating a type reloads as many pages as were shown.
+  // keepDepth: creating or changing a type reloads as many pages as were shown.
   const envTypes = usePages((cursor) => session.client.listEnvTypes(cursor ? { cursor } : {}), [session], {
     keepDepth: true,
   });
+  const mayWrite = session.can('env-type.write');
+  const [editing, setEditing] = useState<EnvType | null>(null);
+  const [saved, setSaved] = useState<string | null>(null);
+  // The Edit button that opened the form, to give focus back to when the form closes.
+  const opener = useRef<HTMLElement | null>(null);
+  const closeEdit = () => {
+    setEditing(null);
+    opener.current?.focus();
+  };
   const items = envTypes.items ?? [];
   return (
     <>
@@ -382,6 +403,11 @@ function EnvTypesTab({ session }: { session: Session }) {
           what="environment types"
           empty="No environment types."
         />
+        {saved && (
+          <p className="notice" role="status">
+            {saved}
+          </p>
+        )}
         {items.length > 0 && (
           <table>
             <thead>
@@ -389,8 +415,11 @@ function EnvTypesTab({ session }: { session: Session }) {
                 <th scope="col">Id</th>
                 <th scope="col">Description</th>
                 <th scope="col">Restricted</th>
+                <th scope="col">Approval</th>
+                <th scope="col">Stability window</th>
                 <th scope="col">Created by</th>
                 <th scope="col">Created</th>
+                {mayWrite && <th scope="col">Actions</th>}
               </tr>
             </thead>
             <tbody>
@@ -401,10 +430,28 @@ function EnvTypesTab({ session }: { session: Session }) {
                   </th>
                   <td>{envType.description || <span className="muted">-</span>}</td>
                   <td>{envType.restricted ? 'yes: needs the deployer role' : 'no'}</td>
+                  <td>{envType.requiresApproval ? 'required' : 'no'}</td>
+                  <td>{describeStabilityWindow(envType.minReadySeconds)}</td>
                   <td>{envType.createdBy}</td>
                   <td>
                     <Time at={envType.createdAt} />
                   </td>
+                  {mayWrite && (
+                    <td>
+                      <button
+                        type="button"
+                        aria-label={`Edit environment type ${envType.id}`}
+                        aria-expanded={editing?.id === envType.id}
+                        onClick={(event) => {
+                          opener.current = event.currentTarget;
+                          setSaved(null);
+                          setEditing(envType);
+                        }}
+                      >
+                        Edit
+                      </button>
+                    </td>
+                  )}
                 </tr>
               ))}
             </tbody>
@@ -420,23 +467,154 @@ function EnvTypesTab({ session }: { session: Session }) {
         )}
         <Command>pave env-types list</Command>
       </Section>
-      {session.can('env-type.write') && <CreateEnvType session={session} onCreated={envTypes.reload} />}
+      {mayWrite && editing && (
+        <EditEnvType
+          // Keyed: another type's form starts from that type's values.
+          key={editing.id}
+          session={session}
+          envType={editing}
+          onSaved={(updated) => {
+            setSaved(`Saved environment type ${updated.id}.`);
+            envTypes.reload();
+            closeEdit();
+          }}
+          onCancel={closeEdit}
+        />
+      )}
+      {mayWrite && <CreateEnvType session={session} onCreated={envTypes.reload} />}
     </>
   );
 }
 
-/** The create-environment-type fields a server problem can point at, named for people. */
+/** A stability window for people, as `pave env-types list` shows it: `30s`, `off`, or `5s (default)`. */
+function describeStabilityWindow(seconds: number | null): string {
+  if (seconds === null) return '5s (default)';
+  return seconds === 0 ? 'off' : `${seconds}s`;
+}
+
+/** What both environment type forms set besides the id and whether it is restricted, as typed. */
+interface EnvTypeSettings {
+  description: string;
+  requiresApproval: boolean;
+  /** The stability window in whole seconds; empty for the server's default (5 seconds). */
+  minReady: string;
+}
+
+/** An environment type's settings as its edit form starts with them. */
+function settingsOf(envType: EnvType): EnvTypeSettings {
+  return {
+    description: envType.description,
+    requiresApproval: envType.requiresApproval,
+    minReady: envType.minReadySeconds === null ? '' : String(envType.minReadySeconds),
+  };
+}
+
+/** The stability window a form sends: null (the default) when empty, else the seconds typed. */
+function minReadySecondsOf(settings: EnvTypeSettings): number | null {
+  const text = settings.minReady.trim();
+  return text === '' ? null : Number(text);
+}
+
+/** `--min-ready` of `pave env-types create|update` for a window: `30s`, or `default` for null. */
+function minReadyFlag(seconds: number | null): string {
+  return ` --min-ready ${seconds === null ? 'default' : `${seconds}s`}`;
+}
+
+/** The environment type fields a server problem can point at, named for people. */
 const ENV_TYPE_FIELDS: Record<string, string> = {
   '/id': 'the environment type id',
   '/description': 'the description',
+  '/requiresApproval': 'the approval setting',
+  '/minReadySeconds': 'the stability window',
 };
+
+/**
+ * The fields that creating and editing an environment type share: its description, its stability window and
+ * whether deployments into its environments need approval. `idPrefix` keeps the ids of the two forms apart.
+ */
+function EnvTypeSettingsFields({
+  idPrefix,
+  settings,
+  onChange,
+  fields,
+  firstRef,
+}: {
+  idPrefix: string;
+  settings: EnvTypeSettings;
+  onChange: (settings: EnvTypeSettings) => void;
+  fields: FieldProblems;
+  /** The description field, for a form that puts the focus there when it opens. */
+  firstRef?: Ref<HTMLInputElement>;
+}) {
+  const set = (change: Partial<EnvTypeSettings>) => onChange({ ...settings, ...change });
+  return (
+    <>
+      <div className="form-row">
+        <div className="field">
+          <label>
+            Description (optional)
+            <input
+              ref={firstRef}
+              value={settings.description}
+              onChange={(event) => set({ description: event.target.value })}
+              {...fields.describe('/description', `${idPrefix}-description-error`)}
+            />
+          </label>
+          <FieldError id={`${idPrefix}-description-error`} messages={fields.at('/description')} />
+        </div>
+        <div className="field">
+          <label>
+            Stability window in seconds (optional)
+            <input
+              type="number"
+              min={0}
+              step={1}
+              value={settings.minReady}
+              onChange={(event) => set({ minReady: event.target.value })}
+              placeholder="5 (the default)"
+              {...fields.describe(
+                '/minReadySeconds',
+                `${idPrefix}-min-ready-error`,
+                `${idPrefix}-min-ready-hint`,
+              )}
+            />
+          </label>
+          <FieldError id={`${idPrefix}-min-ready-error`} messages={fields.at('/minReadySeconds')} />
+          <span id={`${idPrefix}-min-ready-hint`} className="hint">
+            How long a workload without a readiness probe must keep running before a deployment counts it as
+            ready; 0 turns the wait off, empty means the default of 5 seconds.
+          </span>
+        </div>
+      </div>
+      <div className="field">
+        <label className="checkbox">
+          <input
+            type="checkbox"
+            checked={settings.requiresApproval}
+            onChange={(event) => set({ requiresApproval: event.target.checked })}
+            {...fields.describe('/requiresApproval', `${idPrefix}-approval-error`)}
+          />
+          Requires approval (deployments, rollbacks and promotions into its environments wait until someone
+          else with the approver role on this type approves them)
+        </label>
+        <FieldError id={`${idPrefix}-approval-error`} messages={fields.at('/requiresApproval')} />
+      </div>
+    </>
+  );
+}
 
 function CreateEnvType({ session, onCreated }: { session: Session; onCreated: () => void }) {
   const [id, setId] = useState('');
-  const [description, setDescription] = useState('');
+  const [settings, setSettings] = useState<EnvTypeSettings>({
+    description: '',
+    requiresApproval: false,
+    minReady: '',
+  });
   const [restricted, setRestricted] = useState(false);
   const [created, setCreated] = useState<string | null>(null);
   const action = useAction();
+  const description = settings.description.trim();
+  const minReadySeconds = minReadySecondsOf(settings);
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -444,12 +622,14 @@ function CreateEnvType({ session, onCreated }: { session: Session; onCreated: ()
     void action.run(async () => {
       const envType = await session.client.createEnvType({
         id: id.trim(),
-        ...(description.trim() ? { description: description.trim() } : {}),
+        ...(description ? { description } : {}),
         restricted,
+        ...(settings.requiresApproval ? { requiresApproval: true } : {}),
+        ...(minReadySeconds !== null ? { minReadySeconds } : {}),
       });
       setCreated(envType.id);
       setId('');
-      setDescription('');
+      setSettings({ description: '', requiresApproval: false, minReady: '' });
       setRestricted(false);
       onCreated();
     });
@@ -457,8 +637,10 @@ function CreateEnvType({ session, onCreated }: { session: Session; onCreated: ()
 
   const command =
     `pave env-types create ${shellWord(id.trim() || 'ID')}` +
-    (description.trim() ? ` --description ${shellWord(description.trim())}` : '') +
-    (restricted ? ' --restricted' : '');
+    (description ? ` --description ${shellWord(description)}` : '') +
+    (restricted ? ' --restricted' : '') +
+    (settings.requiresApproval ? ' --requires-approval' : '') +
+    (minReadySeconds !== null ? minReadyFlag(minReadySeconds) : '');
   const fields = fieldProblems(action.error, ENV_TYPE_FIELDS);
 
   return (
@@ -479,18 +661,13 @@ function CreateEnvType({ session, onCreated }: { session: Session; onCreated: ()
             </label>
             <FieldError id="create-env-type-id-error" messages={fields.at('/id')} />
           </div>
-          <div className="field">
-            <label>
-              Description (optional)
-              <input
-                value={description}
-                onChange={(event) => setDescription(event.target.value)}
-                {...fields.describe('/description', 'create-env-type-description-error')}
-              />
-            </label>
-            <FieldError id="create-env-type-description-error" messages={fields.at('/description')} />
-          </div>
         </div>
+        <EnvTypeSettingsFields
+          idPrefix="create-env-type"
+          settings={settings}
+          onChange={setSettings}
+          fields={fields}
+        />
         <label className="checkbox">
           <input
             type="checkbox"
@@ -498,7 +675,7 @@ function CreateEnvType({ session, onCreated }: { session: Session; onCreated: ()
             onChange={(event) => setRestricted(event.target.checked)}
           />
           Restricted (deploying to, rolling back, changing values of and deleting its environments need the
-          deployer role)
+          deployer role; this cannot be changed later)
         </label>
         <button type="submit" className="primary" disabled={action.busy}>
           Create environment type
@@ -511,6 +688,100 @@ function CreateEnvType({ session, onCreated }: { session: Session; onCreated: ()
         </p>
       )}
       <Command>{command}</Command>
+    </Section>
+  );
+}
+
+/** What an edit of `envType` changes: only the settings that differ from its current ones. */
+function envTypeChanges(envType: EnvType, settings: EnvTypeSettings): UpdateEnvTypeBody {
+  const description = settings.description.trim();
+  const minReadySeconds = minReadySecondsOf(settings);
+  return {
+    ...(description !== envType.description ? { description } : {}),
+    ...(settings.requiresApproval !== envType.requiresApproval
+      ? { requiresApproval: settings.requiresApproval }
+      : {}),
+    ...(minReadySeconds !== envType.minReadySeconds ? { minReadySeconds } : {}),
+  };
+}
+
+/** `pave env-types update ID` with the flags of what changes. */
+function envTypeUpdateCommand(id: string, changes: UpdateEnvTypeBody): string {
+  return (
+    `pave env-types update ${id}` +
+    (changes.description !== undefined ? ` --description ${shellWord(changes.description)}` : '') +
+    (changes.requiresApproval === undefined
+      ? ''
+      : changes.requiresApproval
+        ? ' --requires-approval'
+        : ' --no-requires-approval') +
+    (changes.minReadySeconds !== undefined ? minReadyFlag(changes.minReadySeconds) : '')
+  );
+}
+
+/**
+ * Changes an environment type (`PATCH /env-types/{type}`): the form starts with its current settings and
+ * sends only what was changed, as `pave env-types update` does with the flags given. Whether a type is
+ * restricted cannot change.
+ */
+function EditEnvType({
+  session,
+  envType,
+  onSaved,
+  onCancel,
+}: {
+  session: Session;
+  envType: EnvType;
+  onSaved: (envType: EnvType) => void;
+  onCancel: () => void;
+}) {
+  const [settings, setSettings] = useState(() => settingsOf(envType));
+  const action = useAction();
+  const changes = envTypeChanges(envType, settings);
+  // The form opens with the focus in its first field.
+  const first = useRef<HTMLInputElement>(null);
+  useEffect(() => first.current?.focus(), []);
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    void action.run(async () => {
+      if (Object.keys(changes).length === 0) {
+        throw new Error(
+          'Nothing to change: edit the description, the stability window or the approval first.',
+        );
+      }
+      onSaved(await session.client.updateEnvType(envType.id, changes));
+    });
+  };
+  const fields = fieldProblems(action.error, ENV_TYPE_FIELDS);
+
+  return (
+    <Section title={`Edit environment type ${envType.id}`}>
+      <form onSubmit={submit}>
+        <EnvTypeSettingsFields
+          idPrefix="edit-env-type"
+          settings={settings}
+          onChange={setSettings}
+          fields={fields}
+          firstRef={first}
+        />
+        <p className="muted">
+          {envType.restricted
+            ? 'Restricted: changing its environments needs the deployer role on it.'
+            : 'Not restricted.'}{' '}
+          Whether a type is restricted cannot be changed.
+        </p>
+        <div className="button-row">
+          <button type="submit" className="primary" disabled={action.busy}>
+            {action.busy ? 'Saving…' : 'Save'}
+          </button>
+          <button type="button" onClick={onCancel} disabled={action.busy}>
+            Cancel
+          </button>
+        </div>
+      </form>
+      <ErrorMessage error={action.error} shownAtField={fields.shownAtField} />
+      <Command>{envTypeUpdateCommand(envType.id, changes)}</Command>
     </Section>
   );
 }
@@ -627,7 +898,7 @@ function TargetMatch({ session }: { session: Session }) {
 
 /**
  * Users and service accounts. Those who may manage users (`user.write`) get, on each but the signed-in user
- * (whom the server never deletes, and whose own password needs their current one: the API tokens page
+ * (whom the server never deletes, and whose own password needs their current one: the tokens and password page
  * changes it), a Delete button and, on users (service accounts have no password), a "Set password…" button;
  * both ask first.
  */
