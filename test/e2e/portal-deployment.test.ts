@@ -39,6 +39,9 @@ describe.skipIf(!hasChromium)('a deployment’s page in the portal', () => {
   let browser: TestBrowser;
   let alice: Page;
   let artifact: PushedArtifact;
+  /** The deployment of the artifact to dev, before the worker was deployed there by hand. */
+  let artifactDeployment: DeploymentDetail;
+  let adminToken: string;
   const pageErrors: string[] = [];
   const pave = (args: string[], input?: string) => runPaveOk(server, dataDir, args, input);
   const portal = (route: string) => portalUrl(server, route);
@@ -95,6 +98,8 @@ describe.skipIf(!hasChromium)('a deployment’s page in the portal', () => {
       ).stdout,
     ) as PushedArtifact;
     await pave(['deploy', '--artifact', artifact.id, '--app', 'shop', '--env', 'dev', '--wait']);
+    artifactDeployment = await latest();
+    adminToken = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
     await pave([
       'deploy',
       '-f',
@@ -153,13 +158,15 @@ describe.skipIf(!hasChromium)('a deployment’s page in the portal', () => {
     );
 
     // The deployment of the artifact names it and its commit.
-    const first = await deploymentOf(String(Number(shown.id) - 1));
+    const first = artifactDeployment;
     expect(first.artifactId).toBe(artifact.id);
     await alice.goto(portal(`apps/shop/envs/dev/deployments/${first.id}`));
     await alice.getByRole('heading', { name: `Deployment #${first.id} of shop / dev` }).waitFor();
     await expect.poll(() => fieldsOf(alice)).toContain(`Artifact: artifact ${artifact.id}`);
     expect(await fieldsOf(alice)).toContain(`Commit: ${COMMIT}`);
     expect(await fieldsOf(alice)).toContain(`Workloads: api from artifact ${artifact.id}`);
+    // A viewer may not roll back: no such control.
+    expect(await alice.getByRole('button', { name: /^Roll back/ }).count()).toBe(0);
     expect(pageErrors).toEqual([]);
   }, 60_000);
 
@@ -191,7 +198,6 @@ describe.skipIf(!hasChromium)('a deployment’s page in the portal', () => {
   }, 120_000);
 
   it('follows a deployment that has not ended, without a reload, until it has', async () => {
-    const adminToken = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
     const call = async (token: string, path: string, body: unknown) => {
       const response = await fetch(`${server.url}/api/v1${path}`, {
         method: 'POST',
@@ -222,6 +228,11 @@ describe.skipIf(!hasChromium)('a deployment’s page in the portal', () => {
     expect(oneLine(await alice.locator('.deployment-page').innerText())).toContain(
       'No journal entries yet (the deployment has not started).',
     );
+    // Alice may approve it (admin asked for it): the page offers it, as the environment's page does.
+    const approval = alice.getByRole('region', { name: 'Pending approval' });
+    await approval.getByRole('button', { name: 'Approve' }).waitFor();
+    // She is no deployer of shop: she may not cancel it.
+    expect(await alice.getByRole('button', { name: 'Cancel deployment' }).count()).toBe(0);
 
     // Alice approves it through the API: the page she has open follows it to its end.
     const { token } = await call('', '/auth/login', { username: 'alice', password: ALICE_PASSWORD });
@@ -230,8 +241,60 @@ describe.skipIf(!hasChromium)('a deployment’s page in the portal', () => {
     const rows = await Promise.all(await journalOf(alice));
     expect(rows.some(([step, , status]) => step === 'finish' && status === 'succeeded')).toBe(true);
     expect(pageErrors).toEqual([]);
-    await runPaveOk(server, dataDir, ['envs', 'delete', 'qa', '--app', 'shop', '--force']);
   }, 90_000);
+
+  it('cancels a deployment awaiting approval, and rolls back to an earlier one, from their pages', async () => {
+    const admin = await browser.newPage();
+    await signInToPortal(admin, portal('apps'), { token: adminToken });
+    const requested = await pave([
+      ...['deploy', '-f', join(appDir, 'worker.score.yaml'), '--app', 'shop', '--env', 'qa'],
+      ...['-m', 'to cancel', '-o', 'json'],
+    ]);
+    const { id } = JSON.parse(requested.stdout) as { id: string };
+    await admin.goto(portal(`apps/shop/envs/qa/deployments/${id}`));
+    const cancel = admin.getByRole('button', { name: 'Cancel deployment' });
+    await cancel.click();
+    await admin
+      .getByRole('status')
+      .filter({ hasText: `Deployment #${id} is cancelled; it will not run.` })
+      .waitFor();
+    await expect.poll(() => fieldsOf(admin)).toContain('Status: cancelled');
+    expect(await cancel.count()).toBe(0);
+    const cancelled = JSON.parse(
+      (await pave(['deployments', 'get', id, '--app', 'shop', '--env', 'qa', '-o', 'json'])).stdout,
+    ) as DeploymentDetail;
+    expect(cancelled.status).toBe('cancelled');
+    // Nor ever started: what it would have run is not said to come.
+    expect(await fieldsOf(admin)).toContain('Set: -');
+
+    // dev runs the artifact's api and the worker; its first deployment ran the api alone.
+    await admin.goto(portal(`apps/shop/envs/dev/deployments/${artifactDeployment.id}`));
+    await admin.getByRole('button', { name: `Roll back to #${artifactDeployment.id}` }).click();
+    const dialog = admin.getByRole('dialog', {
+      name: `Roll back shop/dev to deployment #${artifactDeployment.id}?`,
+    });
+    await dialog.waitFor();
+    expect(await dialog.locator('.command code').innerText()).toBe(
+      `pave rollback ${artifactDeployment.id} --app shop --env dev`,
+    );
+    await dialog.getByRole('button', { name: `Roll back to #${artifactDeployment.id}` }).click();
+    // The new deployment's page, saying what was queued.
+    const notice = admin
+      .getByRole('status')
+      .filter({ hasText: `Rollback to #${artifactDeployment.id} queued` });
+    await notice.waitFor();
+    const queuedId = /as deployment #(\d+)\./.exec(await notice.innerText())?.[1];
+    expect(queuedId).toBeDefined();
+    expect(admin.url()).toMatch(new RegExp(`#/apps/shop/envs/dev/deployments/${queuedId}$`));
+    await expect.poll(() => fieldsOf(admin), { timeout: 30_000 }).toContain('Status: succeeded');
+    const rolledBack = await deploymentOf(queuedId!);
+    expect(rolledBack).toMatchObject({ kind: 'rollback', source: { deploymentId: artifactDeployment.id } });
+    expect(rolledBack.workloads).toEqual(['api']);
+    expect(await fieldsOf(admin)).toContain(`Kind: rollback to #${artifactDeployment.id}`);
+    expect(pageErrors).toEqual([]);
+    await admin.close();
+    await pave(['envs', 'delete', 'qa', '--app', 'shop', '--force']);
+  }, 120_000);
 
   it('says so for a deployment that does not exist', async () => {
     await alice.goto(portal('apps/shop/envs/dev/deployments/999'));

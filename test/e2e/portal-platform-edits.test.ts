@@ -138,6 +138,20 @@ describe.skipIf(!hasChromium)(
       expect(await window.inputValue()).toBe('7200');
       expect(await envType('staging')).toEqual(before);
 
+      // Something in the field that is no number (a window half typed) is said there and never sent: the
+      // browser reports it as empty, which would otherwise reset the window to the default.
+      await window.fill('');
+      await window.pressSequentially('1e');
+      await error
+        .filter({ hasText: 'The stability window must be a whole number of seconds, e.g. 30.' })
+        .waitFor();
+      expect(await form.locator('.command code').innerText()).toBe(
+        "pave env-types update staging --description 'Longer than an hour'",
+      );
+      await form.getByRole('button', { name: 'Save' }).click();
+      expect(await form.count()).toBe(1);
+      expect(await envType('staging')).toEqual(before);
+
       // Cancel closes the form and gives the focus back to its Edit button.
       await form.getByRole('button', { name: 'Cancel' }).click();
       expect(await form.count()).toBe(0);

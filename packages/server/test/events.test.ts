@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import type { PaveEvent } from '@pave/core';
+import { APPLESS_EVENT_TYPES, type PaveEvent } from '@pave/core';
 import type { RuntimeDriver, WorkloadStatus } from '@pave/plugin-api';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -325,6 +325,13 @@ describe.each(storeEngines)('the event stream on %s', (engine) => {
     // vera views blog only, and reads what everyone may: these too.
     const hers = await events(`?after=${before}`, viewer);
     expect(hers.map((e) => [e.type, e.app, e.data])).toEqual(expected);
+  });
+
+  // An app's webhook refuses the event types core says are about no app (APPLESS_EVENT_TYPES): the server must
+  // record those, and no others but grants of org roles, without an app.
+  it('records about no app exactly the types an app’s webhook refuses, besides grants of org roles', async () => {
+    const aboutNoApp = new Set((await events('?limit=1000')).filter((e) => !aboutApps(e)).map((e) => e.type));
+    expect([...aboutNoApp].sort()).toEqual([...APPLESS_EVENT_TYPES, 'role.granted', 'role.revoked'].sort());
   });
 
   it('pages with after and limit, oldest first', async () => {

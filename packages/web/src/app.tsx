@@ -8,7 +8,7 @@ import { EnvironmentPage } from './pages/environment.tsx';
 import { DeploymentPage } from './pages/deployment.tsx';
 import { DeliveryPage } from './pages/delivery.tsx';
 import { AuditPage } from './pages/audit.tsx';
-import { PlatformPage } from './pages/platform.tsx';
+import { PlatformPage, mayOpenPlatform } from './pages/platform.tsx';
 import { TokensPage } from './pages/tokens.tsx';
 import { ErrorMessage } from './components/common.tsx';
 
@@ -139,7 +139,7 @@ export function App() {
               Audit log
             </a>
           )}
-          {(session.can('definition.read') || session.can('user.read')) && (
+          {mayOpenPlatform(session) && (
             <a href={href('platform')} aria-current={section === 'platform' ? 'page' : undefined}>
               Platform
             </a>

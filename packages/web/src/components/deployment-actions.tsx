@@ -55,7 +55,8 @@ function PlanDialog({
 
 /**
  * Rollback: shows which deployment it returns to and the diff from the current one (GET …/diff), and only
- * on confirmation POSTs …/rollback naming that deployment, so what runs is what was shown.
+ * on confirmation POSTs …/rollback naming that deployment, so what runs is what was shown. It returns to `to`
+ * when given (`pave rollback N`), else to the deployment a plain rollback returns to.
  */
 export function RollbackAction({
   session,
@@ -64,6 +65,7 @@ export function RollbackAction({
   deployments,
   current,
   ready,
+  to,
   onQueued,
 }: {
   session: Session;
@@ -73,13 +75,15 @@ export function RollbackAction({
   current: Deployment | null;
   /** Whether `deployments` and `current` are loaded: until then the target is unknown. */
   ready: boolean;
+  /** The deployment to return to, instead of the one a plain rollback returns to. */
+  to?: Deployment | undefined;
   onQueued: (deployment: Deployment) => void;
 }) {
   const [plan, setPlan] = useState<{ target: Deployment; diff: SetDiff } | null>(null);
   const [busy, setBusy] = useState<'planning' | 'queueing' | null>(null);
   const [error, setError] = useState<unknown>(null);
   const button = useRef<HTMLButtonElement>(null);
-  const target = ready ? rollbackTarget(deployments, current) : undefined;
+  const target = ready ? (to ?? rollbackTarget(deployments, current)) : undefined;
 
   const open = async () => {
     if (!target) return;
@@ -130,7 +134,13 @@ export function RollbackAction({
               : 'Loading the deployments…'
         }
       >
-        {busy === 'planning' ? 'Planning…' : busy === 'queueing' ? 'Rolling back…' : 'Rollback'}
+        {busy === 'planning'
+          ? 'Planning…'
+          : busy === 'queueing'
+            ? 'Rolling back…'
+            : to
+              ? `Roll back to #${to.id}`
+              : 'Rollback'}
       </button>
       <ErrorMessage error={error} />
       {plan && (

@@ -19,6 +19,11 @@ export function describeKind(deployment: Deployment): string {
   return deployment.kind;
 }
 
+/** The route of a deployment's page (`#/apps/<app>/envs/<env>/deployments/<id>`). */
+export function deploymentRoute({ appId, envId, id }: Pick<Deployment, 'appId' | 'envId' | 'id'>): string[] {
+  return ['apps', appId, 'envs', envId, 'deployments', id];
+}
+
 /** How long a deployment ran, from start to finish: `4.2 s`, `3 min`; `-` until it has finished. */
 export function took(deployment: Deployment): string {
   if (!deployment.startedAt || !deployment.finishedAt) return '-';
@@ -65,10 +70,7 @@ export function DeploymentHistory({
           {deployments.map((d) => (
             <tr key={d.id} aria-current={d.id === currentId ? 'true' : undefined}>
               <th scope="row" className="row-head">
-                <a
-                  href={href('apps', d.appId, 'envs', d.envId, 'deployments', d.id)}
-                  title={`Deployment #${d.id}: its journal`}
-                >
+                <a href={href(...deploymentRoute(d))} title={`Deployment #${d.id}: its journal`}>
                   {d.id}
                 </a>
                 {d.id === currentId && <span className="badge">current</span>}

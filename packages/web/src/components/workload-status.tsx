@@ -1,6 +1,7 @@
 import type { Deployment, EnvironmentStatus } from '@pave/core';
 import { href } from '../router.ts';
 import { Command } from './common.tsx';
+import { deploymentRoute } from './deployment-history.tsx';
 import { HealthBadge } from './health-badge.tsx';
 
 const STATE_TEXT: Record<EnvironmentStatus['workloads'][number]['state'], string> = {
@@ -51,9 +52,7 @@ export function WorkloadStatusTable({ status }: { status: EnvironmentStatus }) {
       {failed && (
         <>
           <p>
-            <a href={href('apps', status.appId, 'envs', status.envId, 'deployments', failed.id)}>
-              What deployment #{failed.id} did, step by step
-            </a>
+            <a href={href(...deploymentRoute(failed))}>What deployment #{failed.id} did, step by step</a>
           </p>
           <Command>{`pave deployments get ${failed.id} --app ${status.appId} --env ${status.envId}`}</Command>
         </>

@@ -1,8 +1,8 @@
-import { allPages } from '@pave/core';
 import type { Session } from '../session.ts';
 import { href } from '../router.ts';
 import { ErrorMessage, useLoad } from '../components/common.tsx';
 import { AppTabs } from '../components/app-tabs.tsx';
+import { accessTargetOf, useEnvTypes } from '../components/env-types.ts';
 import { ArtifactsPanel } from '../components/artifacts-panel.tsx';
 import { RulesPanel } from '../components/rules-panel.tsx';
 import type { DeployTarget } from '../components/deploy-artifact-dialog.tsx';
@@ -15,28 +15,19 @@ import type { DeployTarget } from '../components/deploy-artifact-dialog.tsx';
 export function DeliveryPage({ session, app }: { session: Session; app: string }) {
   const detail = useLoad(() => session.client.getApp(app), [session, app]);
   // Whether each type is restricted (deploying there needs `deployer` on it) or requires approval.
-  const envTypes = useLoad(
-    async () => ({
-      items: await allPages((cursor) => session.client.listEnvTypes(cursor ? { cursor } : {})),
-    }),
-    [session],
-  );
+  const envTypes = useEnvTypes(session);
 
   // The environments the user may deploy to, as the server decides it; undefined until the types are known,
   // so that nothing is offered that may be refused.
   const environments: DeployTarget[] | undefined =
     detail.data && envTypes.data
       ? detail.data.environments.map((env) => {
-          const type = envTypes.data?.items.find((t) => t.id === env.type);
+          const target = accessTargetOf(app, env.type, envTypes.data);
           return {
             id: env.id,
             type: env.type,
-            requiresApproval: type?.requiresApproval ?? false,
-            mayDeploy: session.can('deployment.create', {
-              app,
-              envType: env.type,
-              restricted: type?.restricted ?? true,
-            }),
+            requiresApproval: envTypes.data?.items.find((t) => t.id === env.type)?.requiresApproval ?? false,
+            mayDeploy: target !== undefined && session.can('deployment.create', target),
           };
         })
       : undefined;

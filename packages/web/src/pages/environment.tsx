@@ -1,5 +1,5 @@
 import { useMemo, useState, type FormEvent } from 'react';
-import { allPages, type AccessTarget, type Deployment } from '@pave/core';
+import type { Deployment } from '@pave/core';
 import type { Session } from '../session.ts';
 import { href } from '../router.ts';
 import {
@@ -23,6 +23,7 @@ import { ResourceDetails } from '../components/resource-details.tsx';
 import { ValuesPanel } from '../components/values-panel.tsx';
 import { LogsView } from '../components/logs-view.tsx';
 import { ApprovalPanel } from '../components/approval-panel.tsx';
+import { accessTargetOf, useEnvTypes } from '../components/env-types.ts';
 
 /** How often the workloads' live status is fetched. */
 const STATUS_POLL_MS = 2000;
@@ -44,12 +45,7 @@ export function EnvironmentPage({ session, app, env }: { session: Session; app: 
 function EnvironmentView({ session, app, env }: { session: Session; app: string; env: string }) {
   const environment = useLoad(() => session.client.getEnvironment(app, env), [app, env]);
   const appDetail = useLoad(() => session.client.getApp(app), [app]);
-  const envTypes = useLoad(
-    async () => ({
-      items: await allPages((cursor) => session.client.listEnvTypes(cursor ? { cursor } : {})),
-    }),
-    [],
-  );
+  const envTypes = useEnvTypes(session);
   const status = useLoad(() => session.client.getStatus(app, env), [app, env], STATUS_POLL_MS);
   const current = status.data?.currentDeployment ?? null;
   const pending = status.data?.pendingDeployment ?? null;
@@ -71,9 +67,7 @@ function EnvironmentView({ session, app, env }: { session: Session; app: string;
 
   const envType = environment.data?.type ?? appDetail.data?.environments.find((e) => e.id === env)?.type;
   const typeInfo = envTypes.data?.items.find((t) => t.id === envType);
-  // Until the type (and whether it is restricted) is known, actions that depend on it stay hidden.
-  const target: AccessTarget | undefined =
-    envType && envTypes.data ? { app, envType, restricted: typeInfo?.restricted ?? false } : undefined;
+  const target = accessTargetOf(app, envType, envTypes.data);
   const canRollback = target !== undefined && session.can('deployment.rollback', target);
   const canPromote = target !== undefined && session.can('deployment.create', target);
   const canWriteValues = target !== undefined && session.can('values.write', target);

@@ -53,6 +53,11 @@ const TABS = [
 
 type TabId = (typeof TABS)[number]['id'];
 
+/** Whether the user may read any of the platform page's tabs, so that the navigation links to it. */
+export function mayOpenPlatform(session: Session): boolean {
+  return TABS.some((tab) => session.can(tab.permission));
+}
+
 /**
  * What the platform team configures, one tab each (`#/platform/<tab>`): resource definitions, environment
  * types, runtime targets, policies, workload profiles, org-wide webhooks, users, teams and roles. Only the tabs the user may read are shown; an unknown or
@@ -498,6 +503,8 @@ interface EnvTypeSettings {
   requiresApproval: boolean;
   /** The stability window in whole seconds; empty for the server's default (5 seconds). */
   minReady: string;
+  /** Whether the browser holds something in the window's field that is no number (`1e`): not sent. */
+  minReadyInvalid: boolean;
 }
 
 /** An environment type's settings as its edit form starts with them. */
@@ -506,6 +513,7 @@ function settingsOf(envType: EnvType): EnvTypeSettings {
     description: envType.description,
     requiresApproval: envType.requiresApproval,
     minReady: envType.minReadySeconds === null ? '' : String(envType.minReadySeconds),
+    minReadyInvalid: false,
   };
 }
 
@@ -570,7 +578,9 @@ function EnvTypeSettingsFields({
               min={0}
               step={1}
               value={settings.minReady}
-              onChange={(event) => set({ minReady: event.target.value })}
+              onChange={(event) =>
+                set({ minReady: event.target.value, minReadyInvalid: event.target.validity.badInput })
+              }
               placeholder="5 (the default)"
               {...fields.describe(
                 '/minReadySeconds',
@@ -579,7 +589,15 @@ function EnvTypeSettingsFields({
               )}
             />
           </label>
-          <FieldError id={`${idPrefix}-min-ready-error`} messages={fields.at('/minReadySeconds')} />
+          <FieldError
+            id={`${idPrefix}-min-ready-error`}
+            messages={[
+              ...(settings.minReadyInvalid
+                ? ['The stability window must be a whole number of seconds, e.g. 30.']
+                : []),
+              ...fields.at('/minReadySeconds'),
+            ]}
+          />
           <span id={`${idPrefix}-min-ready-hint`} className="hint">
             How long a workload without a readiness probe must keep running before a deployment counts it as
             ready; 0 turns the wait off, empty means the default of 5 seconds.
@@ -609,6 +627,7 @@ function CreateEnvType({ session, onCreated }: { session: Session; onCreated: ()
     description: '',
     requiresApproval: false,
     minReady: '',
+    minReadyInvalid: false,
   });
   const [restricted, setRestricted] = useState(false);
   const [created, setCreated] = useState<string | null>(null);
@@ -619,6 +638,7 @@ function CreateEnvType({ session, onCreated }: { session: Session; onCreated: ()
   const submit = (event: FormEvent) => {
     event.preventDefault();
     setCreated(null);
+    if (settings.minReadyInvalid) return; // said under the field
     void action.run(async () => {
       const envType = await session.client.createEnvType({
         id: id.trim(),
@@ -629,7 +649,7 @@ function CreateEnvType({ session, onCreated }: { session: Session; onCreated: ()
       });
       setCreated(envType.id);
       setId('');
-      setSettings({ description: '', requiresApproval: false, minReady: '' });
+      setSettings({ description: '', requiresApproval: false, minReady: '', minReadyInvalid: false });
       setRestricted(false);
       onCreated();
     });
@@ -694,10 +714,11 @@ function CreateEnvType({ session, onCreated }: { session: Session; onCreated: ()
 
 /** What an edit of `envType` changes: only the settings that differ from its current ones. */
 function envTypeChanges(envType: EnvType, settings: EnvTypeSettings): UpdateEnvTypeBody {
-  const description = settings.description.trim();
-  const minReadySeconds = minReadySecondsOf(settings);
+  // Compared as typed: a stored description with spaces around it is not changed by saving something else.
+  const description = settings.description;
+  const minReadySeconds = settings.minReadyInvalid ? envType.minReadySeconds : minReadySecondsOf(settings);
   return {
-    ...(description !== envType.description ? { description } : {}),
+    ...(description !== envType.description ? { description: description.trim() } : {}),
     ...(settings.requiresApproval !== envType.requiresApproval
       ? { requiresApproval: settings.requiresApproval }
       : {}),
@@ -744,6 +765,7 @@ function EditEnvType({
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
+    if (settings.minReadyInvalid) return; // said under the field
     void action.run(async () => {
       if (Object.keys(changes).length === 0) {
         throw new Error(

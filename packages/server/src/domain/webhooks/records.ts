@@ -314,7 +314,6 @@ async function liveWebhook(db: Executor, id: string): Promise<Selectable<Webhook
   return row;
 }
 
-/** The error for a PATCH that changes nothing. */
 /**
  * Refuses, for a webhook of `app`, event types Pave records about no app (but those in `kept`): it would never
  * receive them, as an app's webhook receives the events of its app alone. Nothing to refuse for an org-wide one.
@@ -342,6 +341,7 @@ function refuseApplessEvents(
   }
 }
 
+/** The error for a PATCH that changes nothing. */
 function nothingToChange(): InputError {
   const message = 'give at least one of name, url and events (null: every event type)';
   return new InputError(`nothing to change: ${message}`, [{ path: '/', message }]);
