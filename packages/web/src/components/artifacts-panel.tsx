@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import type { Artifact, Deployment } from '@pave/core';
 import type { Session } from '../session.ts';
 import { href } from '../router.ts';
-import { Command, ErrorMessage, Section, Time, usePages } from './common.tsx';
+import { Command, ErrorMessage, MorePages, Section, Time, usePages } from './common.tsx';
 import { DeployArtifactDialog, type DeployTarget } from './deploy-artifact-dialog.tsx';
 
 /** How often the artifacts shown are fetched again while the page is open: CI pushes new ones. */
@@ -105,14 +105,7 @@ export function ArtifactsPanel({
           </tbody>
         </table>
       )}
-      <ErrorMessage error={artifacts.moreError} />
-      {artifacts.cursor && (
-        <p>
-          <button type="button" onClick={() => void artifacts.more()} disabled={artifacts.busy}>
-            More artifacts
-          </button>
-        </p>
-      )}
+      <MorePages pages={artifacts} label="More artifacts" />
       <Command>{`pave artifacts list --app ${app}`}</Command>
       {deploying && deployTargets && (
         <DeployArtifactDialog

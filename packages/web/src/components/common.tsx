@@ -256,6 +256,31 @@ export function usePages<T>(
   return { items, error: first.error, moreError: error, cursor, busy, more, reload };
 }
 
+/**
+ * The foot of a list that `usePages` loads: why the last `more()` failed, and while there are further pages a
+ * button named `label` ("More teams") that loads the next one, disabled while a page is loading.
+ */
+export function MorePages({
+  pages,
+  label,
+}: {
+  pages: { cursor: string | null; busy: boolean; moreError: unknown; more: () => Promise<void> };
+  label: string;
+}) {
+  return (
+    <>
+      <ErrorMessage error={pages.moreError} />
+      {pages.cursor && (
+        <p>
+          <button type="button" onClick={() => void pages.more()} disabled={pages.busy}>
+            {label}
+          </button>
+        </p>
+      )}
+    </>
+  );
+}
+
 /** A titled section of a page. */
 export function Section({
   title,
@@ -278,6 +303,14 @@ export function Section({
       {children}
     </section>
   );
+}
+
+/**
+ * The HTML element that has the keyboard focus, or null if none has it (or it is not HTML, an SVG's say):
+ * what a dialog's opener keeps, to give the focus back to when the dialog closes.
+ */
+export function focusedElement(): HTMLElement | null {
+  return document.activeElement instanceof HTMLElement ? document.activeElement : null;
 }
 
 /** A confirmation dialog showing what an action will do before it runs. */

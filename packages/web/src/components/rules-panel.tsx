@@ -1,7 +1,7 @@
 import { useRef, useState } from 'react';
 import type { Rule } from '@pave/core';
 import type { Session } from '../session.ts';
-import { Command, ConfirmAction, ErrorMessage, Section, Time, usePages } from './common.tsx';
+import { Command, ConfirmAction, ErrorMessage, MorePages, Section, Time, usePages } from './common.tsx';
 import type { DeployTarget } from './deploy-artifact-dialog.tsx';
 import { RuleCreateForm } from './rule-create-form.tsx';
 
@@ -106,14 +106,7 @@ export function RulesPanel({
           </tbody>
         </table>
       )}
-      <ErrorMessage error={rules.moreError} />
-      {rules.cursor && (
-        <p>
-          <button type="button" onClick={() => void rules.more()} disabled={rules.busy}>
-            More rules
-          </button>
-        </p>
-      )}
+      <MorePages pages={rules} label="More rules" />
       <Command>{`pave rules list --app ${app}`}</Command>
       {deleting && (
         <ConfirmAction

@@ -17,6 +17,7 @@ import {
   ErrorMessage,
   FieldError,
   LoadStatus,
+  MorePages,
   Section,
   Time,
   fieldProblems,
@@ -254,14 +255,7 @@ function WebhooksSection({
           </tbody>
         </table>
       )}
-      <ErrorMessage error={webhooks.moreError} />
-      {webhooks.cursor && (
-        <p>
-          <button type="button" onClick={() => void webhooks.more()} disabled={webhooks.busy}>
-            More webhooks
-          </button>
-        </p>
-      )}
+      <MorePages pages={webhooks} label="More webhooks" />
       {notice && (
         <p role="status" className="notice">
           {notice}
@@ -746,14 +740,7 @@ function WebhookDeliveries({ session, webhook }: { session: Session; webhook: We
           </tbody>
         </table>
       )}
-      <ErrorMessage error={deliveries.moreError} />
-      {deliveries.cursor && (
-        <p>
-          <button type="button" onClick={() => void deliveries.more()} disabled={deliveries.busy}>
-            More deliveries
-          </button>
-        </p>
-      )}
+      <MorePages pages={deliveries} label="More deliveries" />
       <Command>{`pave webhooks deliveries ${webhook.id}`}</Command>
       <Command>{`pave webhooks redeliver DELIVERY_ID`}</Command>
     </div>

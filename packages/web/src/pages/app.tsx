@@ -15,6 +15,7 @@ import {
   ErrorMessage,
   FieldError,
   LoadStatus,
+  MorePages,
   Section,
   Time,
   fieldProblems,
@@ -166,14 +167,7 @@ export function AppPage({ session, app }: { session: Session; app: string }) {
             </tbody>
           </table>
         )}
-        <ErrorMessage error={envs.moreError} />
-        {envs.cursor && (
-          <p>
-            <button type="button" onClick={() => void envs.more()} disabled={envs.busy}>
-              More environments
-            </button>
-          </p>
-        )}
+        <MorePages pages={envs} label="More environments" />
         <Command>{`pave envs list --app ${app}`}</Command>
         <Command>{`pave status --app ${app} --env ENV`}</Command>
       </Section>

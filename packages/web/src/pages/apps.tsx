@@ -6,6 +6,7 @@ import {
   Command,
   ErrorMessage,
   FieldError,
+  MorePages,
   Section,
   fieldProblems,
   useLoad,
@@ -87,14 +88,7 @@ export function AppsPage({ session }: { session: Session }) {
             </tbody>
           </table>
         )}
-        <ErrorMessage error={apps.moreError} />
-        {apps.cursor && (
-          <p>
-            <button type="button" onClick={() => void apps.more()} disabled={apps.busy}>
-              More apps
-            </button>
-          </p>
-        )}
+        <MorePages pages={apps} label="More apps" />
         <Command>pave apps list</Command>
       </Section>
       {session.can('app.create') && <CreateApp session={session} onCreated={apps.reload} />}

@@ -2,7 +2,15 @@ import { useState, type FormEvent } from 'react';
 import type { AuditVerification } from '@pave/core';
 import type { Session } from '../session.ts';
 import { href } from '../router.ts';
-import { Command, ErrorMessage, Section, Time, shellWord, usePages } from '../components/common.tsx';
+import {
+  Command,
+  ErrorMessage,
+  MorePages,
+  Section,
+  Time,
+  shellWord,
+  usePages,
+} from '../components/common.tsx';
 import { describeAuditEntry } from '../components/audit-summary.ts';
 
 /**
@@ -101,14 +109,7 @@ function AuditEntries({ session, app }: { session: Session; app: string | undefi
           </tbody>
         </table>
       )}
-      <ErrorMessage error={pages.moreError} />
-      {cursor && (
-        <p>
-          <button type="button" onClick={() => void pages.more()} disabled={pages.busy}>
-            Older entries
-          </button>
-        </p>
-      )}
+      <MorePages pages={pages} label="Older entries" />
       <Command>{`pave audit${appFlag}`}</Command>
       {cursor && <Command>{`pave audit${appFlag} --cursor ${cursor}`}</Command>}
     </Section>

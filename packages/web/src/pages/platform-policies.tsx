@@ -4,10 +4,11 @@ import type { Session } from '../session.ts';
 import {
   Command,
   ConfirmAction,
-  ErrorMessage,
   LoadStatus,
+  MorePages,
   Section,
   Time,
+  focusedElement,
   usePages,
 } from '../components/common.tsx';
 import { Criteria, DeclarativeApply } from '../components/declarative-apply.tsx';
@@ -95,8 +96,7 @@ export function PoliciesTab({ session }: { session: Session }) {
                         aria-label={`Delete policy ${policy.id}`}
                         onClick={() => {
                           setDone(null);
-                          opener.current =
-                            document.activeElement instanceof HTMLElement ? document.activeElement : null;
+                          opener.current = focusedElement();
                           setDeleting(policy.id);
                         }}
                       >
@@ -109,14 +109,7 @@ export function PoliciesTab({ session }: { session: Session }) {
             </tbody>
           </table>
         )}
-        <ErrorMessage error={policies.moreError} />
-        {policies.cursor && (
-          <p>
-            <button type="button" onClick={() => void policies.more()} disabled={policies.busy}>
-              More policies
-            </button>
-          </p>
-        )}
+        <MorePages pages={policies} label="More policies" />
         <Command>pave policies list</Command>
       </Section>
       {mayWrite && (

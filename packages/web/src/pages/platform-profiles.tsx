@@ -6,8 +6,10 @@ import {
   ConfirmAction,
   ErrorMessage,
   LoadStatus,
+  MorePages,
   Section,
   Time,
+  focusedElement,
   shellWord,
   useAction,
   usePages,
@@ -98,8 +100,7 @@ export function ProfilesTab({ session }: { session: Session }) {
                         aria-label={`Delete profile ${profile.id}`}
                         onClick={() => {
                           setDone(null);
-                          opener.current =
-                            document.activeElement instanceof HTMLElement ? document.activeElement : null;
+                          opener.current = focusedElement();
                           setDeleting(profile.id);
                         }}
                       >
@@ -112,14 +113,7 @@ export function ProfilesTab({ session }: { session: Session }) {
             </tbody>
           </table>
         )}
-        <ErrorMessage error={profiles.moreError} />
-        {profiles.cursor && (
-          <p>
-            <button type="button" onClick={() => void profiles.more()} disabled={profiles.busy}>
-              More profiles
-            </button>
-          </p>
-        )}
+        <MorePages pages={profiles} label="More profiles" />
         <Command>pave profiles list</Command>
       </Section>
       <ProfileMatchExplainer session={session} />

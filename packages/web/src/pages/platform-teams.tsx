@@ -7,9 +7,11 @@ import {
   ErrorMessage,
   FieldError,
   LoadStatus,
+  MorePages,
   Section,
   Time,
   fieldProblems,
+  focusedElement,
   shellWord,
   useAction,
   usePages,
@@ -36,7 +38,7 @@ export function TeamsTab({ session }: { session: Session }) {
   const opener = useRef<HTMLElement | null>(null);
   const askToRemove = (removal: TeamRemoval) => {
     setDone(null);
-    opener.current = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+    opener.current = focusedElement();
     setRemoving(removal);
   };
   const changed = (notice: string) => {
@@ -113,14 +115,7 @@ export function TeamsTab({ session }: { session: Session }) {
             </tbody>
           </table>
         )}
-        <ErrorMessage error={teams.moreError} />
-        {teams.cursor && (
-          <p>
-            <button type="button" onClick={() => void teams.more()} disabled={teams.busy}>
-              More teams
-            </button>
-          </p>
-        )}
+        <MorePages pages={teams} label="More teams" />
         <Command>pave teams list</Command>
       </Section>
       {mayWrite && editing && (

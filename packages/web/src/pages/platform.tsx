@@ -23,8 +23,10 @@ import {
   ErrorMessage,
   FieldError,
   LoadStatus,
+  MorePages,
   Section,
   fieldProblems,
+  focusedElement,
   type FieldProblems,
   shellWord,
   Time,
@@ -210,14 +212,7 @@ function DefinitionsTab({ session }: { session: Session }) {
             </tbody>
           </table>
         )}
-        <ErrorMessage error={definitions.moreError} />
-        {definitions.cursor && (
-          <p>
-            <button type="button" onClick={() => void definitions.more()} disabled={definitions.busy}>
-              More definitions
-            </button>
-          </p>
-        )}
+        <MorePages pages={definitions} label="More definitions" />
         <p className="hint">Secret inputs are listed by name only; their values are never shown.</p>
         <Command>pave defs list</Command>
       </Section>
@@ -462,14 +457,7 @@ function EnvTypesTab({ session }: { session: Session }) {
             </tbody>
           </table>
         )}
-        <ErrorMessage error={envTypes.moreError} />
-        {envTypes.cursor && (
-          <p>
-            <button type="button" onClick={() => void envTypes.more()} disabled={envTypes.busy}>
-              More environment types
-            </button>
-          </p>
-        )}
+        <MorePages pages={envTypes} label="More environment types" />
         <Command>pave env-types list</Command>
       </Section>
       {mayWrite && editing && (
@@ -861,14 +849,7 @@ function TargetsTab({ session }: { session: Session }) {
             </tbody>
           </table>
         )}
-        <ErrorMessage error={targets.moreError} />
-        {targets.cursor && (
-          <p>
-            <button type="button" onClick={() => void targets.more()} disabled={targets.busy}>
-              More runtime targets
-            </button>
-          </p>
-        )}
+        <MorePages pages={targets} label="More runtime targets" />
         <Command>pave targets list</Command>
       </Section>
       <TargetMatch session={session} />
@@ -938,7 +919,7 @@ function UsersTab({ session }: { session: Session }) {
   const opener = useRef<HTMLElement | null>(null);
   const open = (user: User, dialog: (user: User) => void) => {
     setDone(null);
-    opener.current = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+    opener.current = focusedElement();
     dialog(user);
   };
   const items = users.items ?? [];
@@ -1010,14 +991,7 @@ function UsersTab({ session }: { session: Session }) {
             </tbody>
           </table>
         )}
-        <ErrorMessage error={users.moreError} />
-        {users.cursor && (
-          <p>
-            <button type="button" onClick={() => void users.more()} disabled={users.busy}>
-              More users
-            </button>
-          </p>
-        )}
+        <MorePages pages={users} label="More users" />
         <Command>pave users list</Command>
       </Section>
       {mayWrite && <CreateUser session={session} onCreated={users.reload} />}
@@ -1247,7 +1221,7 @@ function RolesTab({ session }: { session: Session }) {
   const opener = useRef<HTMLElement | null>(null);
   const askToRevoke = (body: RoleGrantBody) => {
     setDone(null);
-    opener.current = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+    opener.current = focusedElement();
     setRevoking(body);
   };
   const [done, setDone] = useState<string | null>(null);
@@ -1310,14 +1284,7 @@ function RolesTab({ session }: { session: Session }) {
             </tbody>
           </table>
         )}
-        <ErrorMessage error={roles.moreError} />
-        {roles.cursor && (
-          <p>
-            <button type="button" onClick={() => void roles.more()} disabled={roles.busy}>
-              More role grants
-            </button>
-          </p>
-        )}
+        <MorePages pages={roles} label="More role grants" />
         <Command>pave roles list</Command>
       </Section>
       {mayWrite && (

@@ -7,9 +7,11 @@ import {
   ErrorMessage,
   FieldError,
   LoadStatus,
+  MorePages,
   Section,
   Time,
   fieldProblems,
+  focusedElement,
   shellWord,
   useAction,
   usePages,
@@ -104,8 +106,7 @@ export function TokensPage({ session }: { session: Session }) {
                           aria-label={`Revoke token ${token.name} (${token.id})`}
                           onClick={() => {
                             setRevoked(null);
-                            opener.current =
-                              document.activeElement instanceof HTMLElement ? document.activeElement : null;
+                            opener.current = focusedElement();
                             setRevoking(token);
                           }}
                         >
@@ -119,14 +120,7 @@ export function TokensPage({ session }: { session: Session }) {
             </tbody>
           </table>
         )}
-        <ErrorMessage error={tokens.moreError} />
-        {tokens.cursor && (
-          <p>
-            <button type="button" onClick={() => void tokens.more()} disabled={tokens.busy}>
-              More tokens
-            </button>
-          </p>
-        )}
+        <MorePages pages={tokens} label="More tokens" />
         <Command>pave tokens list</Command>
       </Section>
       <CreateToken session={session} onCreated={tokens.reload} />
