@@ -55,13 +55,24 @@ function outcome(
   }
 }
 
-/** `value` with UNDECLARED properties on every object in it, nested ones included. */
-function withUndeclared(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withUndeclared);
+/**
+ * `value` with UNDECLARED properties on every object in it, nested ones included, but the values of the
+ * properties named in `records`: a record declares every key, so what is added to one is not undeclared.
+ */
+function withUndeclared(value: unknown, records: readonly string[] = []): unknown {
+  if (Array.isArray(value)) return value.map((item) => withUndeclared(item, records));
   if (value === null || typeof value !== 'object') return value;
-  const copy = Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, withUndeclared(inner)]));
+  const copy = Object.fromEntries(
+    Object.entries(value).map(([key, inner]) => [
+      key,
+      records.includes(key) ? inner : withUndeclared(inner, records),
+    ]),
+  );
   return { ...copy, ...UNDECLARED };
 }
+
+/** The properties of the hot routes' answers that are records (`z.record`): by workload name, say. */
+const RECORDS = ['workloadArtifacts'];
 
 // Values from a JSON Schema ------------------------------------------------------------------------------------
 
@@ -322,9 +333,9 @@ describe.each(storeEngines)('real answers on %s', (engine) => {
       // The guard takes real answers: they are not handed to zod.
       const written = compileSerializer(choice.schema, () => {
         throw new Error(`${route}: the guard refused a real answer`);
-      })(withUndeclared(body));
+      })(withUndeclared(body, RECORDS));
       expect(JSON.parse(written)).toEqual(body);
-      expect(JSON.parse(zodSerializerOf(choice)(withUndeclared(body)))).toEqual(body);
+      expect(JSON.parse(zodSerializerOf(choice)(withUndeclared(body, RECORDS)))).toEqual(body);
     }
   });
 
