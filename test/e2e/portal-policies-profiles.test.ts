@@ -38,8 +38,9 @@ const POLICIES_BROKEN = `- id: broken
   rule: 'true'
 `;
 
-// Valid YAML the server refuses: a rule that does not compile, an environment type that does not exist.
-const POLICIES_REFUSED = `- id: bad-rule
+// A rule that does not compile, found in the portal as \`pave policies apply -f\` finds it; once it is fixed,
+// what only the server knows: an environment type that does not exist.
+const POLICIES_BAD_RULE = `- id: bad-rule
   severity: deny
   message: never
   rule: 'deployment.kind =='
@@ -50,6 +51,7 @@ const POLICIES_REFUSED = `- id: bad-rule
   message: a typo
   rule: 'true'
 `;
+const POLICIES_REFUSED = POLICIES_BAD_RULE.replace("'deployment.kind =='", "'true'");
 
 const PROFILES = `- id: prod-hardening
   description: Three replicas and a disruption budget
@@ -75,7 +77,7 @@ const PROFILES = `- id: prod-hardening
 const PROFILES_CHANGED = PROFILES.replace('value: 3 }', 'value: 4 }');
 
 // A patch that cannot apply to what Pave renders: `replace` needs the key to exist.
-const PROFILES_REFUSED = `- id: broken-patch
+const PROFILES_BROKEN_PATCH = `- id: broken-patch
   criteria: [{ envType: production }]
   patches:
     - target: { kind: Deployment }
@@ -187,22 +189,40 @@ describe.skipIf(!hasChromium)('policies and workload profiles in the portal', ()
       'promotion gate: succeeded in staging within 7d',
     );
 
-    // A YAML syntax error is shown with its line, and Plan sends nothing while it is there.
-    await form.getByRole('textbox', { name: 'Or its text' }).fill(POLICIES_BROKEN);
+    // A YAML syntax error is shown at its line and column, and Plan sends nothing while it is there.
+    const textbox = form.getByRole('textbox', { name: 'Or its text' });
+    await textbox.fill(POLICIES_BROKEN);
     const problems = form.getByRole('alert', { name: 'Problems in the text' });
     await problems.waitFor();
-    expect(await problems.innerText()).toMatch(/Line 4, column \d+: YAML syntax error/);
+    expect(await problems.innerText()).toContain(
+      'Line 4, column 3: [0].message[0]: YAML syntax error: Flow sequence in block collection must be ' +
+        'sufficiently indented and end with a ]',
+    );
     expect(await form.getByRole('button', { name: 'Plan', exact: true }).isDisabled()).toBe(true);
     expect(await policies()).toEqual(applied);
 
-    // What only the server checks: each problem names its policy, its line and its field; nothing changes.
+    // A rule that does not compile: the portal says what `pave policies apply -f` says, at the same place.
+    await textbox.fill(POLICIES_BAD_RULE);
+    await problems.filter({ hasText: 'bad-rule.rule' }).waitFor();
+    const file = join(dataDir, 'bad-rule.yaml');
+    writeFileSync(file, POLICIES_BAD_RULE);
+    const cli = await runPave(['policies', 'apply', '-f', file], clientEnv(server.url, dataDir));
+    expect(cli.code).not.toBe(0);
+    const cliProblem = /:(\d+):(\d+): (bad-rule\.rule: .*)/u.exec(cli.stderr);
+    expect(cliProblem).not.toBeNull();
+    const [, line, column, rest] = cliProblem!;
+    expect(line).toBe('4');
+    expect((await problems.innerText()).split('\n')).toContain(`Line ${line}, column ${column}: ${rest}`);
+    expect(await form.getByRole('button', { name: 'Plan', exact: true }).isDisabled()).toBe(true);
+    expect(await policies()).toEqual(applied);
+
+    // What only the server checks: each problem is said at its line and column, with its policy and field,
+    // as the CLI says it; nothing changes.
     await plan(form, POLICIES_REFUSED);
     const refused = form.getByRole('alert').filter({ hasText: 'Nothing was applied.' });
     await refused.waitFor();
-    const refusal = await refused.innerText();
-    expect(refusal).toContain('Policy bad-rule (line 4): rule: ');
-    expect(refusal).toContain(
-      'Policy wrong-env (line 7): criteria[0].envType: environment type "prodution" does not exist',
+    expect(await refused.innerText()).toContain(
+      'Line 7, column 16: wrong-env.criteria[0].envType: environment type "prodution" does not exist',
     );
     expect(await form.getByRole('textbox', { name: 'Or its text' }).getAttribute('aria-invalid')).toBe(
       'true',
@@ -283,18 +303,24 @@ describe.skipIf(!hasChromium)('policies and workload profiles in the portal', ()
     expect(applied[0]?.patches[0]?.ops[0]).toEqual({ op: 'add', path: '/spec/replicas', value: 4 });
 
     // A YAML syntax error: nothing is sent.
-    await form.getByRole('textbox', { name: 'Or its text' }).fill('- id: x\n  criteria: [\n');
-    await form.getByRole('alert', { name: 'Problems in the text' }).waitFor();
+    const textbox = form.getByRole('textbox', { name: 'Or its text' });
+    await textbox.fill('- id: x\n  criteria: [\n');
+    const problems = form.getByRole('alert', { name: 'Problems in the text' });
+    await problems.filter({ hasText: 'Line 2, column 13: [0].criteria: YAML syntax error' }).waitFor();
     expect(await form.getByRole('button', { name: 'Plan', exact: true }).isDisabled()).toBe(true);
     expect(await profiles()).toEqual(applied);
 
-    // The server's refusal names the profile, the line and the operation.
-    await plan(form, PROFILES_REFUSED);
-    const refused = form.getByRole('alert').filter({ hasText: 'Nothing was applied.' });
-    await refused.waitFor();
-    expect(await refused.innerText()).toContain(
-      'Profile broken-patch (line 6): patches[0].ops[0].path: profile broken-patch, patch 0, operation 0',
-    );
+    // A patch that cannot apply is found before sending, as `pave profiles apply -f` finds it: at the
+    // operation's line and column, naming the profile, the patch and the operation.
+    await textbox.fill(PROFILES_BROKEN_PATCH);
+    await problems
+      .filter({
+        hasText:
+          'Line 6, column 32: broken-patch.patches.0.ops.0.path: profile broken-patch, patch 0, operation 0 ' +
+          '(replace /spec/template/spec/securityContext): the path does not exist',
+      })
+      .waitFor();
+    expect(await form.getByRole('button', { name: 'Plan', exact: true }).isDisabled()).toBe(true);
     expect(await profiles()).toEqual(applied);
 
     // The match explainer answers as `pave profiles match` does: most specific first.

@@ -3,7 +3,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { Template, TemplateInput } from '@pave/core';
 import { CliUsageError } from './errors.ts';
-import type { DeclarationProblem, DeclarationsKind } from './definitions-file.ts';
+import type { DeclarationProblem, DeclarationsKind } from '@pave/core/declarations';
 
 /** Templates read from a directory or file, with where each of their files came from. */
 export interface TemplateSource {
@@ -64,7 +64,7 @@ export async function readTemplateSource(path: string): Promise<TemplateSource> 
       `cannot read ${yamlFile}: a template directory holds template.yaml, and its files under files/`,
     );
   });
-  const { parseDeclarationsFile } = await import('./definitions-file.ts');
+  const { parseDeclarationsFile } = await import('@pave/core/declarations');
   const parsed = parseDeclarationsFile<Template>(
     text,
     yamlFile,
@@ -127,7 +127,7 @@ export async function localProblem(
     return `${origin}${problem.message.slice(file.path.length)}`;
   }
   if (origin) return `${origin}: ${problem.message}`;
-  const { locateDeclarationPath } = await import('./profile-positions.ts');
+  const { locateDeclarationPath } = await import('@pave/core/declarations');
   const segments = problem.path
     .split('/')
     .slice(1)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_NESTING_DEPTH } from '@pave/core';
-import { parseDefinitionsFile } from '../src/definitions-file.ts';
+import { parseDefinitionsFile } from '@pave/core/declarations';
 
 /** A definitions file whose first definition's driverInputs.values.deep is `levels` mappings deep. */
 function deepDefinitions(levels: number): string {

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { DefinitionsPlan, MatchExplanation, ResourceDefinition } from '@pave/core';
+import { parseDefinitionsFile } from '@pave/core/declarations';
 import {
   formatCriteria,
   renderDefinition,
@@ -9,7 +10,7 @@ import {
   renderDefinitionsPlan,
   renderMatchExplanation,
 } from '../src/commands/defs.ts';
-import { formatDefinitionProblem, parseDefinitionsFile } from '../src/definitions-file.ts';
+import { formatDefinitionProblem } from '../src/definitions-file.ts';
 import { colorsFor } from '../src/output/colors.ts';
 import { runCli } from '../src/program.ts';
 import { capture, cliArgs, fakeIo, fakeServer, temporaryDir } from './helpers.ts';

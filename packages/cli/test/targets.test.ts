@@ -2,13 +2,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { MatchExplanation, RenderResult, RuntimeTargetView } from '@pave/core';
+import { parseTargetsFile } from '@pave/core/declarations';
 import {
   formatTargetConfig,
   renderTarget,
   renderTargetList,
   renderTargetMatch,
 } from '../src/commands/targets.ts';
-import { formatDeclarationProblem, parseTargetsFile } from '../src/definitions-file.ts';
+import { formatDeclarationProblem } from '../src/definitions-file.ts';
 import { colorsFor } from '../src/output/colors.ts';
 import { runCli } from '../src/program.ts';
 import { capture, cliArgs, fakeIo, fakeServer, temporaryDir } from './helpers.ts';

@@ -68,8 +68,8 @@ export function registerDefsCommands(program: Command, io: CliIo): void {
     )
     .action(async (options: ApplyOptions) => {
       const name = options.file === '-' ? '<stdin>' : options.file;
-      const { parseDefinitionsFile, formatDefinitionProblem, readDeclarationsFile } =
-        await import('../definitions-file.ts');
+      const { formatDefinitionProblem, readDeclarationsFile } = await import('../definitions-file.ts');
+      const { parseDefinitionsFile } = await import('@pave/core/declarations');
       const text = await readDeclarationsFile(options.file, 'definitions', () => io.readStdin());
       const { definitions, problems } = parseDefinitionsFile(text, name);
       if (problems.length > 0) {

@@ -15,7 +15,6 @@ import type { Colors } from '../output/colors.ts';
 import { colorsFor } from '../output/colors.ts';
 import { formatTable } from '../output/table.ts';
 import { escapeControlCharacters } from '../output/terminal-text.ts';
-import type { DeclarationProblem } from '../definitions-file.ts';
 import type { FieldOrigins } from '../field-origins.ts';
 import { addClientOptions, addOutputOption, clientFor, examples, outputFor } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
@@ -116,53 +115,6 @@ export function renderPolicyVerdicts(verdicts: readonly PolicyVerdict[], colors:
   );
 }
 
-/**
- * Parses a policies file (a YAML list, or one policy per document) and checks every CEL rule, freeze
- * schedule and time zone offline. A rule problem is reported at the rule's line and column in the file plus
- * the column in the expression. Resolves to the policies, or none and every problem.
- */
-export async function parsePoliciesFile(
-  text: string,
-  file: string,
-): Promise<{ policies: Policy[]; problems: DeclarationProblem[] }> {
-  const { parseDeclarationsFile } = await import('../definitions-file.ts');
-  const { Policy: PolicySchema } = await import('../core.ts');
-  const { items, problems } = parseDeclarationsFile<Policy>(text, file, {
-    noun: 'policy',
-    keys: 'id, criteria, severity, message and one of rule, promotionGate, freeze',
-    schema: PolicySchema,
-    requiredHints: {
-      id: 'the policy id, a DNS label such as no-latest-images',
-      severity: 'deny (refuses the deployment) or warn (lets it through, with a warning)',
-      message: 'what a failing deployment is told, and how to fix it',
-    },
-    knownKeys(path) {
-      if (path.length === 0) {
-        return 'a policy has id, description, criteria, severity, message, each and one of rule, promotionGate, freeze';
-      }
-      if (path[0] === 'criteria') return 'a criterion may set envType, envId and appId';
-      if (path[0] === 'promotionGate') return 'a promotion gate has from and within';
-      if (path[0] === 'freeze') return 'a freeze has schedule, duration and timezone, or from and to';
-      return 'remove it';
-    },
-  });
-  if (problems.length) return { policies: [], problems };
-  const { checkPolicy } = await import('@pave/core/policy-eval');
-  const { locatePolicyField } = await import('../policy-positions.ts');
-  const found: DeclarationProblem[] = [];
-  items.forEach((policy, index) => {
-    for (const problem of checkPolicy(policy)) {
-      found.push({
-        file,
-        ...locatePolicyField(text, index, problem.field, problem.offset),
-        path: `${policy.id}.${problem.field.replace('/', '.')}`,
-        message: problem.message,
-      });
-    }
-  });
-  return found.length ? { policies: [], problems: found } : { policies: items, problems: [] };
-}
-
 async function readText(file: string, noun: string, io: CliIo): Promise<string> {
   const { readDeclarationsFile } = await import('../definitions-file.ts');
   return readDeclarationsFile(file, noun, () => io.readStdin());
@@ -180,7 +132,8 @@ async function readPolicies(
   const name = file === '-' ? '<stdin>' : file;
   const { formatDeclarationProblem } = await import('../definitions-file.ts');
   const text = await readText(file, 'policies', io);
-  const { policies, problems } = await parsePoliciesFile(text, name);
+  const { parsePoliciesFile } = await import('@pave/core/declarations');
+  const { policies, problems } = parsePoliciesFile(text, name);
   if (problems.length) {
     for (const problem of problems) io.stderr.write(`${formatDeclarationProblem(problem)}\n`);
     throw new PoliciesFileError(
@@ -207,7 +160,7 @@ async function withPolicyPositions<T>(
     const fields = (error as ApiError).problem.errors ?? [];
     const located = fields.map((field) => /^\/policies\/(\d+)\/(.+)$/u.exec(field.path));
     if (fields.length === 0 || located.some((match) => match === null)) throw error;
-    const { locatePolicyField } = await import('../policy-positions.ts');
+    const { locatePolicyField } = await import('@pave/core/declarations');
     const { formatDeclarationProblem } = await import('../definitions-file.ts');
     fields.forEach((field, index) => {
       const [, position = '', pointer = ''] = located[index]!;

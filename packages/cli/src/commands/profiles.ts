@@ -3,7 +3,6 @@ import type { ProfileMatch, ProfilesPlan, WorkloadProfile, WorkloadProfileRecord
 import type { CliIo } from '../io.ts';
 import { colorsFor } from '../output/colors.ts';
 import { formatTable } from '../output/table.ts';
-import type { DeclarationProblem } from '../definitions-file.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
 import { emptyPageLine, pageQuery, withMoreLine } from './paging.ts';
@@ -16,58 +15,12 @@ export class ProfilesFileError extends Error {
   override name = 'ProfilesFileError';
 }
 
-/**
- * Parses a profiles file (a YAML list, or one profile per document) and checks it offline: the schema
- * (RFC 6902 operations with JSON pointer paths, objects with apiVersion, kind and metadata.name), then every
- * patch against the objects Pave renders for a sample workload. Each problem has the file's line and column.
- * Resolves to the profiles, or none and every problem.
- */
-export async function parseProfilesFile(
-  text: string,
-  file: string,
-): Promise<{ profiles: WorkloadProfile[]; problems: DeclarationProblem[] }> {
-  const { parseDeclarationsFile } = await import('../definitions-file.ts');
-  const { WorkloadProfile: ProfileSchema } = await import('../core.ts');
-  const { items, problems } = parseDeclarationsFile<WorkloadProfile>(text, file, {
-    noun: 'profile',
-    keys: 'id, criteria, patches, objects',
-    schema: ProfileSchema,
-    requiredHints: {
-      id: 'the profile id, a DNS label such as prod-hardening',
-      criteria: 'where it applies, e.g. [{ envType: production }]; [] applies everywhere',
-    },
-    knownKeys(path) {
-      if (path.length === 0) return 'a profile has id, description, criteria, patches and objects';
-      if (path[0] === 'criteria') return 'a criterion may set envType, envId and appId';
-      if (path[0] === 'patches' && path.length === 2) return 'a patch has target and ops';
-      if (path[0] === 'patches' && path[2] === 'target') return 'a target has kind and name';
-      if (path[0] === 'patches') return 'an operation has op, path, value and from (RFC 6902)';
-      return 'remove it';
-    },
-  });
-  if (problems.length) return { profiles: [], problems };
-  const { checkProfilePatches } = await import('@pave/core/profile-patch');
-  const { locateDeclarationPath } = await import('../profile-positions.ts');
-  const found: DeclarationProblem[] = [];
-  items.forEach((profile, index) => {
-    for (const problem of checkProfilePatches(profile)) {
-      const path = problem.path.split('/').slice(1);
-      found.push({
-        file,
-        ...locateDeclarationPath(text, index, path),
-        path: `${profile.id}.${path.join('.')}`,
-        message: problem.message,
-      });
-    }
-  });
-  return found.length ? { profiles: [], problems: found } : { profiles: items, problems: [] };
-}
-
 async function loadProfiles(file: string, io: CliIo): Promise<WorkloadProfile[]> {
   const name = file === '-' ? '<stdin>' : file;
   const { formatDeclarationProblem, readDeclarationsFile } = await import('../definitions-file.ts');
   const text = await readDeclarationsFile(file, 'profiles', () => io.readStdin());
-  const { profiles, problems } = await parseProfilesFile(text, name);
+  const { parseProfilesFile } = await import('@pave/core/declarations');
+  const { profiles, problems } = parseProfilesFile(text, name);
   if (problems.length) {
     for (const problem of problems) io.stderr.write(`${formatDeclarationProblem(problem)}\n`);
     throw new ProfilesFileError(

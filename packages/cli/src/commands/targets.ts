@@ -66,8 +66,8 @@ export function registerTargetsCommands(program: Command, io: CliIo): void {
     )
     .action(async (options: ApplyOptions) => {
       const name = options.file === '-' ? '<stdin>' : options.file;
-      const { readDeclarationsFile, parseTargetsFile, formatDeclarationProblem } =
-        await import('../definitions-file.ts');
+      const { readDeclarationsFile, formatDeclarationProblem } = await import('../definitions-file.ts');
+      const { parseTargetsFile } = await import('@pave/core/declarations');
       const text = await readDeclarationsFile(options.file, 'targets', io.readStdin);
       const { targets: specs, problems } = parseTargetsFile(text, name);
       if (problems.length > 0) {

@@ -333,17 +333,19 @@ function problemsFromIssue(issue: z.core.$ZodIssue, prefix: PathSegment[], data:
   }
 }
 
+/** What a value of each zod type is called in problems: `expected a map, got a list`. */
+export const TYPE_NAMES: Readonly<Record<string, string>> = {
+  string: 'a string',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  object: 'a map',
+  record: 'a map',
+  array: 'a list',
+};
+
 function typeMessage(expected: string, value: unknown): string {
-  const names: Record<string, string> = {
-    string: 'a string',
-    number: 'a number',
-    int: 'a whole number',
-    boolean: 'true or false',
-    object: 'a map',
-    record: 'a map',
-    array: 'a list',
-  };
-  const wanted = names[expected] ?? expected;
+  const wanted = TYPE_NAMES[expected] ?? expected;
   if (expected === 'string' && (typeof value === 'number' || typeof value === 'boolean')) {
     return `expected a string, got the ${typeof value} ${String(value)}; put it in quotes: "${String(value)}"`;
   }
@@ -351,8 +353,9 @@ function typeMessage(expected: string, value: unknown): string {
   return `expected ${wanted}, got ${describe(value)}`;
 }
 
-function describe(value: unknown): string {
-  if (value === null) return 'an empty value';
+/** A YAML value as problems name it: `a list`, `"latest"`, `the number 3`, `an empty value`. */
+export function describe(value: unknown): string {
+  if (value === null || value === undefined) return 'an empty value';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a map';
   if (typeof value === 'string') return value.length > 60 ? 'a long string' : JSON.stringify(value);
@@ -364,11 +367,13 @@ function gotSuffix(value: unknown): string {
   return typeof value === 'string' && value.length <= 60 ? ` (got ${JSON.stringify(value)})` : '';
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
+/** Whether a value is a YAML map (not a list, not null). */
+export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function valueAt(data: unknown, path: readonly PathSegment[]): unknown {
+/** The value at `path` in `data`, own properties only; undefined where the path leads nowhere. */
+export function valueAt(data: unknown, path: readonly PathSegment[]): unknown {
   let value = data;
   for (const segment of path) {
     if (Array.isArray(value) && typeof segment === 'number') value = value[segment];
@@ -536,7 +541,8 @@ export class YamlNodeLocator {
   }
 }
 
-function unresolvedAlias(document: Document.Parsed): Node | undefined {
+/** The first alias of `document` to an anchor it does not define, to locate the problem at; none: undefined. */
+export function unresolvedAlias(document: Document.Parsed): Node | undefined {
   let found: Node | undefined;
   visit(document, {
     Alias(_key, alias) {

@@ -1,155 +1,65 @@
-import { useId, useMemo, useState, type FormEvent } from 'react';
+import { useEffect, useId, useState, type FormEvent } from 'react';
+import { ApiError, type FieldProblem } from '@pave/core';
+import type { DeclarationProblem } from '@pave/core/declarations';
 import { useTextOrFile } from './text-or-file.ts';
-import { LineCounter, isNode, parseAllDocuments, type Document } from 'yaml';
-import { ApiError, isEmptyYamlNode, type FieldProblem } from '@pave/core';
 import { Command, ErrorMessage, Section, shellWord, useAction } from './common.tsx';
 import { asSentence, problemSentence } from './problem-text.ts';
 
-/** One problem with a declarations text, found before anything is sent. */
-export interface DeclarationsProblem {
-  /** 1-based line and column in the text. */
-  line: number;
-  column: number;
-  message: string;
-}
-
-/** What {@link parseDeclarations} makes of a text. */
-export interface DeclarationsText {
-  /** The items in text order, as the YAML gives them (the server checks them); empty while there are problems. */
-  items: unknown[];
-  /** The YAML problems, by position; nothing may be sent while there are any. */
-  problems: DeclarationsProblem[];
+/**
+ * What checking a declarations text found, as `pave <list> apply -f` checks its file (core's
+ * `parsePoliciesFile`, `parseProfilesFile`): the items, or none and every problem.
+ */
+export interface DeclarationsCheck<Item> {
+  /** The items in text order, defaults applied; empty while there are problems. */
+  items: Item[];
+  /** Every problem, at its line and column; nothing may be sent while there are any. */
+  problems: DeclarationProblem[];
   /**
-   * The line of the value at `path` (the parts of a JSON pointer) inside item `index`, or of the nearest value
-   * around it that the text has (a missing key's item, say); undefined for an item the text does not have.
+   * The 1-based line and column in the text of the value at `path` (a JSON pointer's parts, unescaped) inside
+   * item `index`, or of the nearest value around it: where a server's problem with it is shown.
    */
-  lineOf(index: number, path: readonly string[]): number | undefined;
+  locate(index: number, path: readonly string[]): { line: number; column: number };
+}
+
+/** A problem as the form lists it: `Line 4, column 9: no-latest.rule: …`, as the CLI prints `file:4:9: …`. */
+export function problemLine(
+  problem: Pick<DeclarationProblem, 'line' | 'column' | 'path' | 'message'>,
+): string {
+  return `Line ${problem.line}, column ${problem.column}: ${problem.path}: ${problem.message}`;
 }
 
 /**
- * Reads a declarations text as `pave policies apply -f` and `pave profiles apply -f` read their file: one YAML
- * list of items, or one item per YAML document (`---`; a document may hold a list too). Only the YAML is
- * checked here, each syntax error with its line and column; what the items say is the server's to check.
- * A text without any item is a problem too (`noun` and `list`, e.g. `policy` and `policies`, name them). Never
- * throws.
+ * The lines for a server's problems with the items of a checked text: a problem at `/<list>/<index>/<field…>`
+ * (`/policies/0/criteria/0/envType`) is said as a problem found before sending is, at the field's line and
+ * column and with the path the CLI prints (`wrong-env.criteria[0].envType`); any other problem is said as a
+ * sentence.
  */
-export function parseDeclarations(
-  text: string,
-  { noun, list }: { noun: string; list: string },
-): DeclarationsText {
-  const lineCounter = new LineCounter();
-  const none = (problems: DeclarationsProblem[]): DeclarationsText => ({
-    items: [],
-    problems,
-    lineOf: () => undefined,
-  });
-  let documents: Document.Parsed[];
-  try {
-    documents = parseAllDocuments(text, { lineCounter, prettyErrors: false });
-  } catch (error) {
-    // The parser recurses once per level of nesting and overflows the stack on very deep texts.
-    if (error instanceof RangeError) {
-      return none([{ line: 1, column: 1, message: 'the YAML nests too deeply to read' }]);
-    }
-    return none([{ line: 1, column: 1, message: `the YAML cannot be read: ${String(error)}` }]);
-  }
-  const at = (offset: number) => {
-    const { line, col } = lineCounter.linePos(offset);
-    return { line, column: col };
-  };
-  const problems: DeclarationsProblem[] = [];
-  const located: Array<{ value: unknown; document: Document.Parsed; prefix: number[] }> = [];
-  for (const document of documents) {
-    const reported = new Set<number>();
-    for (const error of document.errors) {
-      // The parser often reports one mistake twice at the same place; the first message is the clearer one.
-      if (reported.has(error.pos[0])) continue;
-      reported.add(error.pos[0]);
-      problems.push({ ...at(error.pos[0]), message: `YAML syntax error: ${error.message}` });
-    }
-    if (document.errors.length > 0) continue;
-    if (isEmptyYamlNode(document.contents ?? undefined)) continue; // an empty document, e.g. after a last `---`
-    let value: unknown;
-    try {
-      value = document.toJS({ maxAliasCount: 100 });
-    } catch (error) {
-      problems.push({ ...at(document.range[0]), message: `YAML error: ${(error as Error).message}` });
-      continue;
-    }
-    if (Array.isArray(value))
-      value.forEach((item, index) => located.push({ value: item, document, prefix: [index] }));
-    else located.push({ value, document, prefix: [] });
-  }
-  if (problems.length === 0 && located.length === 0) {
-    problems.push({
-      line: 1,
-      column: 1,
-      message: `no ${list}: write a YAML list of ${list}, or one ${noun} per YAML document`,
-    });
-  }
-  if (problems.length > 0) return none(problems.sort((a, b) => a.line - b.line || a.column - b.column));
-  return {
-    items: located.map((item) => item.value),
-    problems: [],
-    lineOf(index, path) {
-      const item = located[index];
-      if (!item) return undefined;
-      const parts: unknown[] = [
-        ...item.prefix,
-        ...path.map((part) => (/^\d+$/.test(part) ? Number(part) : part)),
-      ];
-      for (; parts.length >= item.prefix.length; parts.pop()) {
-        const node: unknown = item.document.getIn(parts, true);
-        if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
-      }
-      return undefined;
-    },
-  };
-}
-
-/** A problem's message that reads as a sentence's predicate once its field is put before it. */
-const VERB_FIRST = /^(must|is|are|should|cannot|can't|has|was|does|needs|may)\b/;
-
-/** `criteria/0/envType` (a JSON pointer's parts) as people read a path: `criteria[0].envType`. */
-function pathText(parts: readonly string[]): string {
-  return parts.map((part, i) => (/^\d+$/.test(part) ? `[${part}]` : i === 0 ? part : `.${part}`)).join('');
-}
-
-/**
- * The sentences for a server's problems with the items of a declarations text: a problem at
- * `/<list>/<index>/<field…>` (`/policies/0/rule`) names the item by its id (by its position when it has none),
- * its line in the text and the field (`Policy a (line 4): rule: column 3 of the expression: …`); any other
- * problem is said as it is.
- */
-export function itemProblemSentences(
+export function itemProblemLines<Item>(
   problems: readonly FieldProblem[],
-  { list, noun, parsed }: { list: string; noun: string; parsed: DeclarationsText },
+  { list, checked }: { list: string; checked: DeclarationsCheck<Item> },
 ): string[] {
   const pattern = new RegExp(`^/${list}/(\\d+)(?:/(.*))?$`);
   return problems.map((problem) => {
     const match = pattern.exec(problem.path);
-    if (!match) return problemSentence(problem);
-    const index = Number(match[1]);
+    const index = Number(match?.[1]);
+    const item: unknown = match ? checked.items[index] : undefined;
+    if (!match || item === undefined) return problemSentence(problem);
     const parts = (match[2] ?? '')
       .split('/')
       .filter((part) => part !== '')
       .map((part) => part.replaceAll('~1', '/').replaceAll('~0', '~'));
-    const item = parsed.items[index];
-    const id =
-      item !== null && typeof item === 'object' && typeof (item as { id?: unknown }).id === 'string'
-        ? (item as { id: string }).id
-        : undefined;
-    const subject = id !== undefined ? `${noun} ${id}` : `the ${noun} at position ${index + 1}`;
-    const line = parsed.lineOf(index, parts);
-    const field = parts.length > 0 ? pathText(parts) : undefined;
-    // "message is required", but "rule: column 3 of the expression: …".
-    const what = !field
-      ? problem.message
-      : VERB_FIRST.test(problem.message)
-        ? `${field} ${problem.message}`
-        : `${field}: ${problem.message}`;
-    return asSentence(`${subject}${line !== undefined ? ` (line ${line})` : ''}: ${what}`);
+    const id = (item as { id?: unknown }).id;
+    return problemLine({
+      ...checked.locate(index, parts),
+      path: `${typeof id === 'string' ? id : `[${index}]`}${pointerPath(parts)}`,
+      message: problem.message,
+    });
   });
+}
+
+// `criteria/0/envType` (a JSON pointer's parts) after an item's id, as the CLI prints it: `.criteria[0].envType`.
+function pointerPath(parts: readonly string[]): string {
+  return parts.map((part) => (/^\d+$/.test(part) ? `[${part}]` : `.${part}`)).join('');
 }
 
 /** A declarative apply's plan, as the server answers `POST /policies/apply` and `POST /profiles/apply`. */
@@ -160,17 +70,19 @@ export interface DeclarativePlan {
 
 /**
  * The Apply YAML form of a declaratively applied list (policies, workload profiles): a YAML text typed or
- * read from a chosen file, the same file `pave <list> apply -f` takes. Its YAML is read here first, each
- * syntax error shown with its line, and nothing is sent while there are any. **Plan** sends the items as a dry
- * run and shows what would be created, updated or left unchanged; **Apply** then sends the same items for
- * real and calls `onApplied`. Editing the text drops the plan. The server's problems are sentences naming the
- * item (`/policies/0/rule` -> policy no-latest, its rule, its line). Items the text does not name are kept,
- * as by the CLI.
+ * read from a chosen file, the same file `pave <list> apply -f` takes. `check` checks the text as the CLI
+ * checks its file (YAML, schema, duplicate ids, and what each list checks offline: CEL rules, patches), and
+ * each problem is shown with its line and column; nothing is sent while there are any. **Plan** sends the
+ * checked items as a dry run and shows what would be created, updated or left unchanged; **Apply** then sends
+ * the same items for real and calls `onApplied`. Editing the text drops the plan. The server's problems
+ * (what only it knows, such as environment types) are shown at the line and column of the field they concern.
+ * Items the text does not name are kept, as by the CLI.
  */
-export function DeclarativeApply({
+export function DeclarativeApply<Item>({
   noun,
   list,
   example,
+  check,
   send,
   onApplied,
 }: {
@@ -180,8 +92,13 @@ export function DeclarativeApply({
   list: string;
   /** A short example text, shown as the textarea's placeholder. */
   example: string;
-  /** Sends the items (the server checks them); with `dryRun` it only plans. */
-  send: (items: unknown[], dryRun: boolean) => Promise<DeclarativePlan>;
+  /**
+   * Checks a text (`file` labels its problems); should load the parser when first called, so that the
+   * portal's first page does not wait for it. A stable function: a new one checks the text again.
+   */
+  check: (text: string, file: string) => Promise<DeclarationsCheck<Item>>;
+  /** Sends the checked items (the server checks them again); with `dryRun` it only plans. */
+  send: (items: Item[], dryRun: boolean) => Promise<DeclarativePlan>;
   /** Told once an apply changed something. */
   onApplied: (plan: DeclarativePlan) => void;
 }) {
@@ -191,6 +108,9 @@ export function DeclarativeApply({
   });
   // The plan of the text it was made for: once the text changes it no longer says what Apply would do.
   const [planned, setPlanned] = useState<{ text: string; plan: DeclarativePlan } | null>(null);
+  // The latest check and the text it was made for: only that text may be planned with its items.
+  const [checked, setChecked] = useState<{ text: string; result: DeclarationsCheck<Item> } | null>(null);
+  const [checkError, setCheckError] = useState<unknown>(null);
   const [step, setStep] = useState<'plan' | 'apply'>('plan');
   const [done, setDone] = useState<string | null>(null);
   const action = useAction();
@@ -198,31 +118,56 @@ export function DeclarativeApply({
   const problemsId = `${ids}-problems`;
   const serverProblemsId = `${ids}-server-problems`;
 
-  const parsed = useMemo(() => parseDeclarations(source.text, { noun, list }), [source.text, noun, list]);
   const blank = source.text.trim() === '';
+  const name = source.file ?? 'the text';
+  useEffect(() => {
+    if (blank) return;
+    const text = source.text;
+    let current = true;
+    check(text, name).then(
+      (result) => {
+        if (!current) return;
+        setChecked({ text, result });
+        setCheckError(null);
+      },
+      (error: unknown) => {
+        if (current) setCheckError(error);
+      },
+    );
+    return () => {
+      current = false;
+    };
+  }, [blank, source.text, name, check]);
+
+  // The problems shown are those of the latest check, which may be of the text before the last keystroke.
+  const problems = !blank && checked ? checked.result.problems : [];
+  // The items of this very text, once it is checked and has no problem: what Plan and Apply send.
+  const items =
+    !blank && checked?.text === source.text && checked.result.problems.length === 0
+      ? checked.result.items
+      : null;
   const plan = planned?.text === source.text ? planned.plan : null;
   const changes = plan?.changes.filter((change) => change.action !== 'unchanged').length ?? 0;
-  const name = source.file ?? 'the text';
   const fileArgument = source.file ?? `${list}.yaml`;
   const refused = action.error instanceof ApiError ? action.error : null;
-  const invalid = (!blank && parsed.problems.length > 0) || refused !== null;
+  const invalid = problems.length > 0 || refused !== null;
 
   const planIt = (event: FormEvent) => {
     event.preventDefault();
-    if (blank || parsed.problems.length > 0 || action.busy) return;
+    if (items === null || action.busy) return;
     const text = source.text;
     setStep('plan');
     setDone(null);
     setPlanned(null);
     void action.run(async () => {
-      setPlanned({ text, plan: await send(parsed.items, true) });
+      setPlanned({ text, plan: await send(items, true) });
     });
   };
   const applyIt = () => {
-    if (!plan || changes === 0 || action.busy) return;
+    if (!plan || items === null || changes === 0 || action.busy) return;
     setStep('apply');
     void action.run(async () => {
-      const applied = await send(parsed.items, false);
+      const applied = await send(items, false);
       setPlanned(null);
       setDone(appliedSentence(applied));
       onApplied(applied);
@@ -233,7 +178,8 @@ export function DeclarativeApply({
     <Section title="Apply YAML">
       <p className="muted">
         The YAML file <code>pave {list} apply -f</code> takes: a list of {list}, or one {noun} per YAML
-        document. Those it names are created or updated; {list} it does not name are kept.
+        document. It is checked here as the CLI checks it. Those it names are created or updated; {list} it
+        does not name are kept.
       </p>
       <form onSubmit={planIt} aria-label={`Apply ${list} from YAML`} noValidate>
         <label>
@@ -257,21 +203,18 @@ export function DeclarativeApply({
             autoComplete="off"
             placeholder={example}
             aria-invalid={invalid}
-            aria-describedby={
-              !blank && parsed.problems.length > 0 ? problemsId : refused ? serverProblemsId : undefined
-            }
+            aria-describedby={problems.length > 0 ? problemsId : refused ? serverProblemsId : undefined}
           />
         </label>
         <ErrorMessage error={unreadable} />
-        {!blank && parsed.problems.length > 0 && (
-          <YamlProblems id={problemsId} name={name} problems={parsed.problems} />
-        )}
-        {refused ? (
+        <ErrorMessage error={blank ? null : checkError} />
+        {problems.length > 0 && <CheckProblems id={problemsId} name={name} problems={problems} />}
+        {refused && checked ? (
           <ServerProblems
             id={serverProblemsId}
             error={refused}
             name={name}
-            sentences={itemProblemSentences(refused.problem.errors ?? [], { list, noun, parsed })}
+            lines={itemProblemLines(refused.problem.errors ?? [], { list, checked: checked.result })}
           />
         ) : (
           <ErrorMessage error={action.error} />
@@ -286,7 +229,7 @@ export function DeclarativeApply({
           <button
             type="submit"
             className={plan && changes > 0 ? undefined : 'primary'}
-            disabled={blank || parsed.problems.length > 0 || action.busy}
+            disabled={items === null || action.busy}
           >
             {action.busy && step === 'plan' ? 'Planning…' : 'Plan'}
           </button>
@@ -302,15 +245,15 @@ export function DeclarativeApply({
   );
 }
 
-/** The YAML problems of the text, each with its line; while there are any, nothing is sent. */
-function YamlProblems({
+/** The problems found in the text, each at its line and column; while there are any, nothing is sent. */
+function CheckProblems({
   id,
   name,
   problems,
 }: {
   id: string;
   name: string;
-  problems: readonly DeclarationsProblem[];
+  problems: readonly DeclarationProblem[];
 }) {
   return (
     <div id={id} className="error" role="alert" aria-label={`Problems in ${name}`}>
@@ -320,36 +263,34 @@ function YamlProblems({
       </p>
       <ul>
         {problems.map((problem, i) => (
-          <li key={i}>
-            Line {problem.line}, column {problem.column}: {problem.message}
-          </li>
+          <li key={i}>{problemLine(problem)}</li>
         ))}
       </ul>
     </div>
   );
 }
 
-/** The server's refusal of a plan or an apply: its detail, then each problem as a sentence. */
+/** The server's refusal of a plan or an apply: its detail, then each of its problems. */
 function ServerProblems({
   id,
   error,
   name,
-  sentences,
+  lines,
 }: {
   id: string;
   error: ApiError;
   name: string;
-  sentences: readonly string[];
+  lines: readonly string[];
 }) {
   // "The request body is invalid" says less than naming what the server refused.
   const generic = error.status === 400 && /^the request \w+ is invalid$/.test(error.message);
   return (
     <div id={id} className="error" role="alert">
       <p>{generic ? `The server refused ${name}.` : asSentence(error.message)} Nothing was applied.</p>
-      {sentences.length > 0 && (
+      {lines.length > 0 && (
         <ul>
-          {sentences.map((sentence, i) => (
-            <li key={i}>{sentence}</li>
+          {lines.map((line, i) => (
+            <li key={i}>{line}</li>
           ))}
         </ul>
       )}

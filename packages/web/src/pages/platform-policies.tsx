@@ -11,7 +11,7 @@ import {
   focusedElement,
   usePages,
 } from '../components/common.tsx';
-import { Criteria, DeclarativeApply } from '../components/declarative-apply.tsx';
+import { Criteria, DeclarativeApply, type DeclarationsCheck } from '../components/declarative-apply.tsx';
 
 /** The Apply YAML form's placeholder: the example of docs/policies.md, shortened. */
 const EXAMPLE = `- id: no-latest-images
@@ -20,6 +20,21 @@ const EXAMPLE = `- id: no-latest-images
   message: pin container images to a tag other than latest
   each: container
   rule: '!container.image.endsWith(":latest")'`;
+
+/**
+ * Checks an Apply YAML text as `pave policies apply -f` checks its file, with core's parser (loaded when
+ * first used): YAML, schema, duplicate ids, every CEL rule and freeze. A server's problem with a field is
+ * located as the CLI locates it.
+ */
+export async function checkPolicies(text: string, file: string): Promise<DeclarationsCheck<Policy>> {
+  const { locatePolicyField, parsePoliciesFile } = await import('@pave/core/declarations');
+  const { policies, problems } = parsePoliciesFile(text, file);
+  return {
+    items: policies,
+    problems,
+    locate: (index, path) => locatePolicyField(text, index, path.join('/')),
+  };
+}
 
 /**
  * The Policies tab: every policy (`pave policies list`) with where it applies, its severity, its message and
@@ -117,9 +132,9 @@ export function PoliciesTab({ session }: { session: Session }) {
           noun="policy"
           list="policies"
           example={EXAMPLE}
-          // The server checks the items against its schema; the form only reads their YAML.
+          check={checkPolicies}
           send={(items, dryRun) =>
-            session.client.applyPolicies({ policies: items as Policy[], ...(dryRun ? { dryRun } : {}) })
+            session.client.applyPolicies({ policies: items, ...(dryRun ? { dryRun } : {}) })
           }
           onApplied={() => {
             setDone(null);

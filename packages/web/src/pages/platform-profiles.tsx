@@ -14,7 +14,12 @@ import {
   useAction,
   usePages,
 } from '../components/common.tsx';
-import { Criteria, DeclarativeApply, criterionText } from '../components/declarative-apply.tsx';
+import {
+  Criteria,
+  DeclarativeApply,
+  criterionText,
+  type DeclarationsCheck,
+} from '../components/declarative-apply.tsx';
 
 /** The Apply YAML form's placeholder: the example of docs/profiles.md. */
 const EXAMPLE = `- id: prod-hardening
@@ -23,6 +28,20 @@ const EXAMPLE = `- id: prod-hardening
     - target: { kind: Deployment }
       ops:
         - { op: add, path: /spec/replicas, value: 3 }`;
+
+/**
+ * Checks an Apply YAML text as `pave profiles apply -f` checks its file, with core's parser (loaded when
+ * first used): YAML, schema, duplicate ids, and every patch against the objects Pave renders.
+ */
+export async function checkProfiles(text: string, file: string): Promise<DeclarationsCheck<WorkloadProfile>> {
+  const { locateDeclarationPath, parseProfilesFile } = await import('@pave/core/declarations');
+  const { profiles, problems } = parseProfilesFile(text, file);
+  return {
+    items: profiles,
+    problems,
+    locate: (index, path) => locateDeclarationPath(text, index, path),
+  };
+}
 
 /**
  * The Workload profiles tab: every profile (`pave profiles list`) with where it applies, its version, its
@@ -122,12 +141,9 @@ export function ProfilesTab({ session }: { session: Session }) {
           noun="profile"
           list="profiles"
           example={EXAMPLE}
-          // The server checks the items against its schema; the form only reads their YAML.
+          check={checkProfiles}
           send={(items, dryRun) =>
-            session.client.applyProfiles({
-              profiles: items as WorkloadProfile[],
-              ...(dryRun ? { dryRun } : {}),
-            })
+            session.client.applyProfiles({ profiles: items, ...(dryRun ? { dryRun } : {}) })
           }
           onApplied={() => {
             setDone(null);
