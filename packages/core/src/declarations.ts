@@ -464,7 +464,6 @@ function linesOf(text: string): LineCounter {
   return lineCounter;
 }
 
-// The first alias whose anchor is not set before it, if any.
 // Zod issues into problems ----------------------------------------------------------------------------------
 
 interface Issue {
