@@ -18,8 +18,8 @@ const FINAL = new Set(['succeeded', 'failed', 'cancelled', 'rejected', 'expired'
 /**
  * One deployment (`#/apps/<app>/envs/<env>/deployments/<id>`), as `pave deployments get` shows it: what it
  * deploys (each workload with the build artifact it came from), who asked for it and when, how it ended and
- * why, and its journal, step by step. A deployment still queued or running is fetched again every two seconds
- * until it ends.
+ * why, and its journal, step by step, with what may be done with it (see DeploymentActions). A deployment
+ * that has not ended is fetched again every two seconds (ten while it awaits approval) until it ends.
  */
 export function DeploymentPage({
   session,
@@ -43,7 +43,8 @@ export function DeploymentPage({
   );
   const deployment = shown.data;
   // What was done here, or on the page before (a rollback queued from there lands here).
-  const [notice, setNotice] = useState(useArrivalNotice());
+  const arrivalNotice = useArrivalNotice();
+  const [notice, setNotice] = useState(arrivalNotice);
   const gone = shown.error instanceof ApiError && shown.error.status === 404;
   useEffect(
     () =>
