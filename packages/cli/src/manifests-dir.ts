@@ -1,7 +1,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { LineCounter, isNode, parseAllDocuments } from 'yaml';
-import { WORKLOAD_MANIFEST_LIMITS, WorkloadManifest } from '@pave/core';
+import { isNode, parseAllDocuments } from 'yaml';
+import { WORKLOAD_MANIFEST_LIMITS, WorkloadManifest, lineCounterOf } from '@pave/core';
 import { CliUsageError } from './errors.ts';
 import { describeFileError } from './file-errors.ts';
 
@@ -51,8 +51,8 @@ export function parseManifests(
   text: string,
   file: string,
 ): { manifests: WorkloadManifest[]; problems: string[] } {
-  const lineCounter = new LineCounter();
-  const documents = parseAllDocuments(text, { lineCounter, prettyErrors: false });
+  const lineCounter = lineCounterOf(text);
+  const documents = parseAllDocuments(text, { prettyErrors: false });
   const at = (offset: number) => {
     const { line, col } = lineCounter.linePos(offset);
     return `${file}:${line}:${col}`;

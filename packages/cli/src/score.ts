@@ -2,7 +2,8 @@
 // (dist/score-parser.cjs, see scripts/build.mjs): only the parts of zod and yaml that parsing a Score file uses,
 // not the copies shared with the server's chunks, so `pave validate` and `pave deploy` compile ~170 kB less.
 // The bundled commands get it through score-compiled.ts, with V8's code cache.
-import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
+import { isMap, isScalar, parseDocument } from 'yaml';
+import { lineCounterOf } from '@pave/core';
 
 export { formatScorePath, formatScoreProblem, parseScore } from '@pave/core';
 
@@ -14,8 +15,8 @@ export function mappingKeyPositions(
   text: string,
   key: string,
 ): Map<string, { line: number; column: number }> {
-  const lineCounter = new LineCounter();
-  const mapping = parseDocument(text, { lineCounter }).get(key, true);
+  const lineCounter = lineCounterOf(text);
+  const mapping = parseDocument(text).get(key, true);
   const positions = new Map<string, { line: number; column: number }>();
   if (!isMap(mapping)) return positions;
   for (const { key: name } of mapping.items) {

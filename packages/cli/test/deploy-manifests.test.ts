@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { SetDiff } from '@pave/core';
 import { loadScoreFiles } from '../src/commands/deploy.ts';
 import { renderSetDiff } from '../src/commands/diff.ts';
+import { parseManifests } from '../src/manifests-dir.ts';
 import { colorsFor } from '../src/output/colors.ts';
 import { runCli } from '../src/program.ts';
 import { fakeIo, temporaryDir } from './helpers.ts';
@@ -115,6 +116,15 @@ describe('pave deploy --manifests', () => {
     );
     expect(lines.at(-1)).toMatch(/nothing was sent to the server$/);
     expect(io.stderr.text).not.toContain('cannot reach');
+  });
+
+  it('counts the lines after a flow collection the YAML parser cannot make sense of', () => {
+    // The parser's own line count misses the line break inside the broken `{`.
+    const { manifests, problems } = parseManifests('{]---\nid: amessage: m', 'k8s/broken.yaml');
+    expect(manifests).toEqual([]);
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^k8s\/broken\.yaml:2:5: YAML syntax error: Nested mappings are not allowed/),
+    );
   });
 
   it('needs one --manifests per Score file, and a directory with YAML in it', async () => {

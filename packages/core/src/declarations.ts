@@ -6,7 +6,7 @@
  * same places. Import this module on its own (`@pave/core/declarations`) and only where a file is checked:
  * it loads the YAML parser, the schemas, the CEL interpreter and the patch checks.
  */
-import { LineCounter, isMap, isScalar, isSeq, parseAllDocuments, type Node, type ParsedNode } from 'yaml';
+import { isMap, isScalar, isSeq, parseAllDocuments, type Node, type ParsedNode } from 'yaml';
 import { MAX_NESTING_DEPTH, firstTooDeepValue, tooDeepMessage } from './nesting.ts';
 import { checkPolicy } from './policy-eval.ts';
 import { Policy } from './policies.ts';
@@ -20,6 +20,7 @@ import {
   formatScorePath,
   isEmptyYamlNode,
   isObject,
+  lineCounterOf,
   unresolvedAlias,
   valueAt,
   yamlTooDeepProblem,
@@ -143,7 +144,7 @@ export function parseDeclarationsFile<Spec extends { id: string }>(
   file: string,
   kind: DeclarationsKind<Spec>,
 ): { items: Spec[]; problems: DeclarationProblem[] } {
-  const lineCounter = linesOf(text);
+  const lineCounter = lineCounterOf(text);
   let documents: ReturnType<typeof parseAllDocuments<ParsedNode>>;
   try {
     documents = parseAllDocuments(text, { prettyErrors: false });
@@ -391,7 +392,7 @@ export function locatePolicyField(
   field: string,
   offset?: number,
 ): { line: number; column: number } {
-  const lineCounter = linesOf(text);
+  const lineCounter = lineCounterOf(text);
   const documents = parseAllDocuments(text);
   const items: Node[] = [];
   for (const document of Array.isArray(documents) ? documents : []) {
@@ -440,7 +441,7 @@ export function locateDeclarationPath(
   index: number,
   path: readonly string[],
 ): { line: number; column: number } {
-  const lineCounter = linesOf(text);
+  const lineCounter = lineCounterOf(text);
   const segments = path.map((segment) => (/^\d+$/u.test(segment) ? Number(segment) : segment));
   let seen = 0;
   for (const document of parseAllDocuments(text)) {
@@ -453,15 +454,6 @@ export function locateDeclarationPath(
     seen += items;
   }
   return { line: 1, column: 1 };
-}
-
-// Where the lines of `text` start. The parser's own count misses the line breaks inside a flow collection it
-// cannot make sense of, which would put the problems after them on the wrong line.
-function linesOf(text: string): LineCounter {
-  const lineCounter = new LineCounter();
-  lineCounter.addNewLine(0);
-  for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) lineCounter.addNewLine(at + 1);
-  return lineCounter;
 }
 
 // Zod issues into problems ----------------------------------------------------------------------------------

@@ -79,12 +79,12 @@ function duplicateKeyErrors(document: Document.Parsed): YAMLParseError[] {
  * `workload` is set only when there are no problems.
  */
 export function parseScore(text: string, file: string, options: ScoreCheckOptions = {}): ScoreParseResult {
-  const lineCounter = new LineCounter();
+  const lineCounter = lineCounterOf(text);
   let documents: ReturnType<typeof parseAllDocuments<ParsedNode>>;
   try {
     // Duplicate keys are found by duplicateKeyErrors, in one pass: the parser's own check compares each key
     // with every one before it (20 000 variables took 5 s, 40 000 took 24 s).
-    documents = parseAllDocuments(text, { lineCounter, prettyErrors: false, merge: true, uniqueKeys: false });
+    documents = parseAllDocuments(text, { prettyErrors: false, merge: true, uniqueKeys: false });
   } catch (error) {
     // The YAML parser recurses once per level of block nesting and overflows the stack on deep files.
     if (error instanceof RangeError) return { problems: [yamlTooDeepProblem(text, file)] };
@@ -395,6 +395,18 @@ export interface YamlPosition {
 interface Step {
   key?: Node;
   value?: Node;
+}
+
+/**
+ * Where the lines of `text` start, for turning a YAML parser's offsets into lines and columns. The parser's own
+ * count (its `lineCounter` option) misses the line breaks inside a flow collection it cannot make sense of,
+ * which would put every problem after one on the wrong line.
+ */
+export function lineCounterOf(text: string): LineCounter {
+  const lineCounter = new LineCounter();
+  lineCounter.addNewLine(0);
+  for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) lineCounter.addNewLine(at + 1);
+  return lineCounter;
 }
 
 /**

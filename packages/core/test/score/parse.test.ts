@@ -149,6 +149,15 @@ containers:
     expect(problems(merged).filter((problem) => problem.includes('unique'))).toEqual([]);
   });
 
+  it('counts the lines after a flow collection it cannot make sense of', () => {
+    // The YAML parser's own line count misses the line break inside the broken `{`.
+    expect(problems('{]---\nid: amessage: m')).toContainEqual(
+      expect.stringMatching(
+        /^2:5 .*: YAML syntax error: Nested mappings are not allowed in compact mappings$/,
+      ),
+    );
+  });
+
   it('reports a broken structure once, without restating it as schema problems', () => {
     const text = 'apiVersion: score.dev/v1b1\nmetadata:\n\tname: ab\ncontainers:\n  web:\n    image: x\n';
     expect(problems(text)).toEqual(['3:1 (root): YAML syntax error: Tabs are not allowed as indentation']);
