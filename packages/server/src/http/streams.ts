@@ -26,16 +26,13 @@ export function streamSignals(api: ApiServer): (request: FastifyRequest) => Abor
   };
 }
 
-/** How long a stream trusts the type it last read of the environment it reaches (see callerCheck). */
-const TARGET_CHECK_MS = 1_000;
-
 /**
  * For a stream that outlives the check its request passed: asks again whether the caller may still do what the
  * route needs on what the request named (the token's user from the token cache, so a query a second at most).
  * A token revoked or expired meanwhile, its user deleted, or the role that allowed it revoked, ends the stream as
- * it would refuse a new request. An environment in the path is looked up again too, at most once a second: it
- * may have been deleted and made again under the same name, of another type (a restricted one). Resolves with
- * the caller and the target as they are now, or with the refusal's message.
+ * it would refuse a new request. An environment in the path is looked up again on every call: it may have been
+ * deleted and made again under the same name, of another type (a restricted one). Resolves with the caller and
+ * the target as they are now, or with the refusal's message.
  */
 export function callerCheck(
   store: Store,
@@ -44,15 +41,11 @@ export function callerCheck(
   const token = bearerToken(request, 'send "Authorization: Bearer pave_…"');
   const permission = request.routeOptions.config.permission!;
   const { env } = (request.params ?? {}) as { env?: string };
-  let target = request.accessTarget;
-  let checkedAt = Date.now();
+  const { app } = request.accessTarget;
   const targetNow = async (): Promise<AccessTarget> => {
-    const { app } = target;
-    if (!app || !env || Date.now() - checkedAt < TARGET_CHECK_MS) return target;
+    if (!app || !env) return request.accessTarget;
     const access = await environmentAccess(store.db, app, env);
-    target = access ? { app, envType: access.envType, restricted: access.restricted } : { app };
-    checkedAt = Date.now();
-    return target;
+    return access ? { app, envType: access.envType, restricted: access.restricted } : { app };
   };
   return async () => {
     try {
@@ -65,5 +58,59 @@ export function callerCheck(
       if (!known.includes((error as Error).name)) throw error;
       return { refusal: (error as Error).message };
     }
+  };
+}
+
+/**
+ * Reads `source` as fast as it gives (up to `limit` items waiting) and hands out, on each `take`, everything that
+ * arrived since the last one, waiting for one item when none has; `undefined` once the source is done. A stream
+ * that must check something after its items arrive and before it sends them (see the logs route) checks once
+ * for each batch rather than for each item. `close` stops reading. An error of the source is thrown by the take
+ * after the items that came before it.
+ */
+export function arrivals<T>(source: AsyncIterable<T>, limit = 1_000) {
+  const iterator = source[Symbol.asyncIterator]();
+  const waiting: T[] = [];
+  let finished = false;
+  let failure: { error: unknown } | undefined;
+  let wake: (() => void) | undefined;
+  let resume: (() => void) | undefined;
+  const signal = () => {
+    wake?.();
+    wake = undefined;
+  };
+  void (async () => {
+    try {
+      while (!finished) {
+        const next = await iterator.next();
+        if (next.done || finished) break;
+        waiting.push(next.value);
+        signal();
+        if (waiting.length >= limit) await new Promise<void>((resolve) => (resume = resolve));
+      }
+    } catch (error) {
+      failure = { error };
+    } finally {
+      finished = true;
+      signal();
+    }
+  })();
+  return {
+    async take(): Promise<T[] | undefined> {
+      while (waiting.length === 0 && !finished) await new Promise<void>((resolve) => (wake = resolve));
+      if (waiting.length > 0) {
+        const batch = waiting.splice(0);
+        resume?.();
+        resume = undefined;
+        return batch;
+      }
+      if (failure) throw failure.error;
+      return undefined;
+    },
+    close(): void {
+      finished = true;
+      resume?.();
+      void Promise.resolve(iterator.return?.()).catch(() => undefined);
+    },
   };
 }

@@ -14,6 +14,7 @@ import {
   SetDiff,
   type AccessTarget,
 } from '@pave/core';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { RuntimeDriver, RuntimeTarget } from '@pave/plugin-api';
 import type { ApiServer } from '../app.ts';
 import { eventStream, noContent } from '../responses.ts';
@@ -39,7 +40,7 @@ import type { SecretBox } from '../../secrets/secret-box.ts';
 import { loadSet } from '../../domain/deployments/sets.ts';
 import { listeningPort } from './app-status.ts';
 import type { ResourceDeps } from '../../domain/resources/provision.ts';
-import { callerCheck, streamSignals } from '../streams.ts';
+import { arrivals, callerCheck, streamSignals } from '../streams.ts';
 
 /** What the deployment routes need besides the store. */
 export interface DeploymentRouteDeps {
@@ -59,8 +60,11 @@ export interface DeploymentRouteDeps {
   box?: SecretBox | undefined;
 }
 
-/** How often a log stream asks whether the secrets it masks may have changed (see environmentSecretsMark). */
-const SECRETS_CHECK_MS = 1_000;
+/**
+ * The least time between two of a log stream's checks of its caller and of the secrets it masks (see the logs
+ * route): a stream of many lines checks once for each batch of lines that arrived during this time.
+ */
+const LOG_CHECK_SPACING_MS = 100;
 
 /** Deployments, rollback, promote, status, diff and logs of an environment. */
 
@@ -267,39 +271,41 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
       });
       const refusedNow = new AbortController();
       const ctx = driverContext(request.log, AbortSignal.any([signal, refusedNow.signal]));
-      // The caller is checked again before every line and at every heartbeat (see callerCheck): a quiet stream
-      // whose caller lost access ends at its next heartbeat. A caller who may not reveal the environment's
-      // secrets gets the ones Pave knows masked in the lines; whether they may have changed (a value set, a
-      // deployment, a resource provisioned) is asked at most once a second, and they are looked up again then.
+      // Lines are sent in batches, each after a check that began once its last line had arrived, of the caller
+      // (see callerCheck) and, for a caller who may not reveal the environment's secrets, of the secrets Pave
+      // knows, which are masked in the lines: a workload prints only a secret Pave recorded before it gave it
+      // to the workload, so the check that follows the line finds it (a value set, a deployment, a resource
+      // provisioned; environmentSecretsMark says whether to look them up again). A heartbeat checks too: a
+      // quiet stream whose caller lost access ends at its next one.
       let ended = false;
-      let masking: { secrets: string[]; mark: string; checkedAt: number } | undefined;
-      const maskingFor = async (actor: Actor, target: AccessTarget) => {
+      // The secrets last looked up, and the mark they were looked up at.
+      let known: { secrets: string[]; mark: string } | undefined;
+      const secretsFor = async (actor: Actor, target: AccessTarget) => {
         const { box } = deps;
-        if (!box || decideFor(actor, 'values.reveal', target).allowed) return undefined;
-        if (masking && Date.now() - masking.checkedAt < SECRETS_CHECK_MS) return masking;
+        if (!box || decideFor(actor, 'values.reveal', target).allowed) return [];
         const mark = await environmentSecretsMark(store.db, { app, env });
-        if (masking?.mark === mark) return { ...masking, checkedAt: Date.now() };
-        const secrets = await environmentSecrets(box, store.db, { app, env });
-        return { secrets, mark, checkedAt: Date.now() };
+        if (known?.mark !== mark)
+          known = { secrets: await environmentSecrets(box, store.db, { app, env }), mark };
+        return known.secrets;
       };
-      /** Checks the caller again; true once the stream is to end (refused, or over). */
-      const refused = async () => {
-        if (ended) return true;
+      /** Checks the caller again: the secrets to mask in what is sent next, or undefined once the stream ends. */
+      const checkAgain = async (): Promise<string[] | undefined> => {
+        if (ended) return undefined;
         const check = await mayStillRead();
-        if (ended) return true;
+        if (ended) return undefined;
         if ('actor' in check) {
-          masking = await maskingFor(check.actor, check.target);
-          return ended;
+          const secrets = await secretsFor(check.actor, check.target);
+          return ended ? undefined : secrets;
         }
         ended = true;
         const message = `${check.refusal}; reconnect once you may read these logs`;
         reply.raw.write(`event: error\ndata: ${JSON.stringify({ message })}\n\n`);
         refusedNow.abort();
-        return true;
+        return undefined;
       };
       const heartbeat = setInterval(() => {
-        refused().then(
-          (stop) => stop || reply.raw.write(': keep-alive\n\n'),
+        checkAgain().then(
+          (secrets) => secrets && reply.raw.write(': keep-alive\n\n'),
           (error: unknown) => request.log.error({ err: error }, 'log stream check failed'),
         );
       }, 15_000);
@@ -315,10 +321,23 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
           },
           ctx,
         );
-        for await (const line of lines) {
-          if (signal.aborted || ended || (await refused())) break;
-          const shown = masking ? { ...line, line: maskSecrets(line.line, masking.secrets) } : line;
-          reply.raw.write(`event: log\ndata: ${JSON.stringify(shown)}\n\n`);
+        const arrived = arrivals(lines);
+        try {
+          for (let checkedAt = 0; ;) {
+            const spacing = checkedAt + LOG_CHECK_SPACING_MS - Date.now();
+            if (spacing > 0) await sleep(spacing);
+            const batch = await arrived.take();
+            if (!batch || signal.aborted || ended) break;
+            checkedAt = Date.now();
+            const secrets = await checkAgain();
+            if (!secrets) break;
+            const shown = batch.map((line) =>
+              secrets.length > 0 ? { ...line, line: maskSecrets(line.line, secrets) } : line,
+            );
+            reply.raw.write(shown.map((line) => `event: log\ndata: ${JSON.stringify(line)}\n\n`).join(''));
+          }
+        } finally {
+          arrived.close();
         }
         if (!signal.aborted && !ended) reply.raw.write('event: end\ndata: {}\n\n');
       } catch (error) {
