@@ -316,7 +316,7 @@ describe.skipIf(!hasChromium)('policies and workload profiles in the portal', ()
     await problems
       .filter({
         hasText:
-          'Line 6, column 32: broken-patch.patches.0.ops.0.path: profile broken-patch, patch 0, operation 0 ' +
+          'Line 6, column 32: broken-patch.patches[0].ops[0].path: profile broken-patch, patch 0, operation 0 ' +
           '(replace /spec/template/spec/securityContext): the path does not exist',
       })
       .waitFor();

@@ -106,7 +106,7 @@ describe('workload profiles through the real CLI and server', () => {
     const refused = await pave('profiles', 'apply', '-f', path('broken.yaml'));
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(
-      `${path('broken.yaml')}:7:32: prod-hardening.patches.0.ops.1.path: profile prod-hardening, patch 0, ` +
+      `${path('broken.yaml')}:7:32: prod-hardening.patches[0].ops[1].path: profile prod-hardening, patch 0, ` +
         'operation 1 (replace /spec/template/spec/securityContext): the path does not exist',
     );
     expect(refused.stderr).toContain('nothing was sent');

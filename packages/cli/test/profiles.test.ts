@@ -60,7 +60,7 @@ describe('pave profiles apply', () => {
     expect(await runCli(cliArgs(server.url, 'profiles', 'apply', '-f', path), io)).toBe(1);
     expect(server.requests).toEqual([]);
     expect(io.stderr.text).toContain(
-      `${path}:8:32: prod-hardening.patches.0.ops.1.path: profile prod-hardening, patch 0, operation 1 ` +
+      `${path}:8:32: prod-hardening.patches[0].ops[1].path: profile prod-hardening, patch 0, operation 1 ` +
         '(replace /spec/template/spec/securityContext): the path does not exist',
     );
     const invalid = fakeIo();

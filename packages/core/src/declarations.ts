@@ -370,7 +370,10 @@ export function parseProfilesFile(text: string, file: string): ProfilesFile {
       found.push({
         file,
         ...locateDeclarationPath(text, index, path),
-        path: `${profile.id}.${path.join('.')}`,
+        path: formatScorePath([
+          profile.id,
+          ...path.map((part) => (/^\d+$/u.test(part) ? Number(part) : part)),
+        ]),
         message: problem.message,
       });
     }
