@@ -95,4 +95,29 @@ describe.each(storeEngines)('a new value of a secret key, on %s', (engine) => {
       value: 'imported-public',
     });
   });
+
+  // The portal's import preview showed such a key as plain, as the environment's values list it, while the
+  // server made it a secret again because the app-level value of the key is one.
+  it('keeps a key the environment made plain over an app-level secret plain, as its values show it', async () => {
+    // From the test before: API_KEY is a secret at app level, and plain in dev, its own value.
+    const imported = await api.call('POST', '/apps/shop/envs/dev/values/import', {
+      dotenv: 'API_KEY=imported-again\n',
+    });
+    expect(imported.statusCode, imported.body).toBe(200);
+    const seen = await listed('/apps/shop/envs/dev/values', viewer);
+    expect(seen.find((value) => value.key === 'API_KEY')).toMatchObject({
+      secret: false,
+      value: 'imported-again',
+    });
+    // Where the environment does not override it, a new value of the key is a secret.
+    const created = await api.call('POST', '/apps/shop/envs', { id: 'qa', type: 'development' });
+    expect(created.statusCode, created.body).toBe(201);
+    const set = await api.call('PATCH', '/apps/shop/envs/qa/values', {
+      set: { API_KEY: { value: 'qa-LLL' } },
+    });
+    expect(set.statusCode, set.body).toBe(200);
+    const qa = await listed('/apps/shop/envs/qa/values', viewer);
+    expect(qa.find((value) => value.key === 'API_KEY')).toMatchObject({ secret: true });
+    expect(JSON.stringify(qa)).not.toContain('qa-LLL');
+  });
 });

@@ -373,8 +373,9 @@ async function keysInScope(db: Executor, app: string, env: string | undefined): 
 }
 
 /**
- * Which of `keys` are secrets now in the layer being set: the environment's (`env`), or the app's, whose
- * secrets an environment's value of the same key overrides.
+ * Which of `keys` hold a secret now where they are being set: at app level (`env` undefined), or in the
+ * environment's effective values, where its own value of a key overrides the app-level one (a key the
+ * environment made plain over an app-level secret is plain there).
  */
 async function secretKeys(
   db: Executor,
@@ -385,22 +386,21 @@ async function secretKeys(
   if (keys.length === 0) return new Set();
   const appLevel = await db
     .selectFrom('app_values')
-    .select('key')
+    .select(['key', 'secret'])
     .where('app_id', '=', app)
     .where('key', 'in', keys)
-    .where('secret', '=', 1)
     .execute();
   const envLevel = env
     ? await db
         .selectFrom('env_values')
-        .select('key')
+        .select(['key', 'secret'])
         .where('app_id', '=', app)
         .where('env_id', '=', env)
         .where('key', 'in', keys)
-        .where('secret', '=', 1)
         .execute()
     : [];
-  return new Set([...appLevel, ...envLevel].map((row) => row.key));
+  const effective = new Map([...appLevel, ...envLevel].map((row) => [row.key, row.secret === 1]));
+  return new Set([...effective].filter(([, secret]) => secret).map(([key]) => key));
 }
 
 /**
