@@ -46,6 +46,26 @@ describe.each(storeEngines)('secrets in the plain values of a resource definitio
     expect((await api.call('GET', '/resource-definitions/plain')).statusCode).toBe(404);
   });
 
+  // Found by a review of secrets: only the top level of the values was looked at.
+  it("refuses them nested in the values too (an exec command's env, a Terraform variable), at their pointer", async () => {
+    const refused = await apply(
+      {
+        command: ['/usr/local/bin/provision'],
+        env: { ADMIN_URL: 'postgres://admin:nested-s3cret@db:5432/x' },
+        nested: { list: [{ password: 'nested-hunter2' }] },
+      },
+      'postgres',
+      'exec',
+    );
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json().errors.map((error: { path: string }) => error.path)).toEqual([
+      '/definitions/0/driverInputs/values/env/ADMIN_URL',
+      '/definitions/0/driverInputs/values/nested/list/0/password',
+    ]);
+    expect(refused.body).not.toMatch(/nested-s3cret|nested-hunter2/);
+    expect((await api.call('GET', '/resource-definitions/plain')).statusCode).toBe(404);
+  });
+
   it('accepts what is not a secret: a URL without a password, or with a placeholder for it', async () => {
     const accepted = await apply(
       { url: 'https://example.com/x', template: 'postgres://app:${secret}@db/x' },

@@ -6,6 +6,7 @@ import {
   RESOURCE_TYPES,
   explainMatch,
   findDefinitionConflicts,
+  jsonPointer,
   type ApplyDefinitionsBody,
   type CandidateDefinition,
   type DefinitionsPlan,
@@ -159,10 +160,11 @@ export function candidates(
 const URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/@:\s]*:(?![^@]*\$\{)[^/@\s]+@/i;
 
 /**
- * Secrets a definition keeps in `driverInputs.values`, which Pave stores and shows in plain text (`pave defs
- * get`): a secret output of its type (a `password` of postgres), or any URL with a password in it (an
- * `adminUrl`). They belong in `driverInputs.secrets`, which is encrypted and never shown; refused here so
- * that they are never stored, rather than when a deployment first uses the definition.
+ * Secrets a definition keeps in `driverInputs.values`, at any depth (a Terraform variable's object, an exec
+ * command's `env`), which Pave stores and shows in plain text (`pave defs get`): a secret output of its type
+ * (a `password` of postgres), or any URL with a password in it (an `adminUrl`). They belong in
+ * `driverInputs.secrets`, which is encrypted and never shown; refused here so that they are never stored,
+ * rather than when a deployment first uses the definition.
  */
 function plainSecretProblems(
   definition: { type: string; driverInputs: { values?: Record<string, unknown> } },
@@ -170,17 +172,25 @@ function plainSecretProblems(
 ): Array<{ path: string; message: string }> {
   const secretOutputs = new Set(RESOURCE_TYPES[definition.type]?.secretOutputs ?? []);
   const move = 'move it to driverInputs.secrets, which Pave stores encrypted and never shows';
-  return Object.entries(definition.driverInputs.values ?? {}).flatMap(([key, value]) => {
-    if (secretOutputs.has(key)) {
-      return [
-        { path: `${path}/${key}`, message: `"${key}" is a secret of ${definition.type} resources: ${move}` },
-      ];
+  const problemsIn = (value: unknown, at: string, key?: string): Array<{ path: string; message: string }> => {
+    if (key !== undefined && secretOutputs.has(key)) {
+      return [{ path: at, message: `"${key}" is a secret of ${definition.type} resources: ${move}` }];
     }
-    if (typeof value === 'string' && URL_WITH_PASSWORD.test(value)) {
-      return [{ path: `${path}/${key}`, message: `holds a URL with a password in it: ${move}` }];
+    if (typeof value === 'string') {
+      return URL_WITH_PASSWORD.test(value)
+        ? [{ path: at, message: `holds a URL with a password in it: ${move}` }]
+        : [];
+    }
+    if (Array.isArray(value))
+      return value.flatMap((item, index) => problemsIn(item, `${at}${jsonPointer([index])}`));
+    if (value !== null && typeof value === 'object') {
+      return Object.entries(value).flatMap(([name, item]) =>
+        problemsIn(item, `${at}${jsonPointer([name])}`, name),
+      );
     }
     return [];
-  });
+  };
+  return problemsIn(definition.driverInputs.values ?? {}, path);
 }
 
 /**

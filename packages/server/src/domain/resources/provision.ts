@@ -29,6 +29,7 @@ import { DeploymentInterrupted } from '../deployments/phases/phase.ts';
 import { candidates, loadDefinitions, listDefinitions, type LoadedDefinition } from './definitions.ts';
 import { buildResourceGraph, type ResourceNode } from './graph.ts';
 import { maskingDriver, resourceSecrets } from './masking.ts';
+import { plainOutputSecret, secretKeepingDriver } from './output-secrets.ts';
 import { claimRouteHost, releaseRouteHosts } from './routes.ts';
 import { deleteStates } from './state.ts';
 
@@ -612,7 +613,7 @@ export async function resourceDriver(
     },
     others,
   );
-  return maskingDriver(drivers.get(name), secrets);
+  return maskingDriver(secretKeepingDriver(drivers.get(name), secrets), secrets);
 }
 
 /** The outputs of an environment's stored resources, decrypted (see storedOutputs). */
@@ -794,15 +795,28 @@ export async function provisionResources(
     fingerprint: string,
     inputs: ResourceInputs,
     outputs: ResourceOutputs,
-  ) => ({
-    inputs_fp: fingerprint,
-    inputs: await sealInputs(box, target, inputs),
-    params: canonicalJson(node.params),
-    output_values: canonicalJson(outputs.values),
-    output_secrets: await box.encrypt(envScope(target.app, target.env), canonicalJson(outputs.secrets)),
-    secret_names: JSON.stringify(Object.keys(outputs.secrets).sort()),
-    updated_at: now(),
-  });
+  ) => {
+    const shown = plainOutputSecret(
+      outputs,
+      resourceSecrets({ inputs: [inputs], outputs }, outputsByAddress.values()),
+    );
+    if (shown !== undefined) {
+      throw new ProvisioningError(
+        `${node.address}: its output "${shown}" holds a secret (of its resource definition, or another ` +
+          `resource's secret output its params use), and a ${node.type}'s outputs are plain text that everyone ` +
+          `who may read the app sees: keep secrets out of its params`,
+      );
+    }
+    return {
+      inputs_fp: fingerprint,
+      inputs: await sealInputs(box, target, inputs),
+      params: canonicalJson(node.params),
+      output_values: canonicalJson(outputs.values),
+      output_secrets: await box.encrypt(envScope(target.app, target.env), canonicalJson(outputs.secrets)),
+      secret_names: JSON.stringify(Object.keys(outputs.secrets).sort()),
+      updated_at: now(),
+    };
+  };
   /**
    * Whether `sealed` (secret outputs, sealed anew, so never the same text) holds other secrets than the record
    * at `address`: only then are its secrets retired, not at every update that keeps them.
