@@ -181,7 +181,7 @@ export type TemplateListQuery = z.infer<typeof TemplateListQuery>;
 /** A page of templates at their latest versions, ordered by id. */
 export const TemplatePage = pageOf(TemplateSummary);
 export type TemplatePage = z.infer<typeof TemplatePage>;
-export const TemplateVersionQuery = z.object({
+export const TemplateVersionQuery = z.strictObject({
   version: z.coerce
     .number()
     .int()
@@ -193,7 +193,7 @@ export const TemplateVersionQuery = z.object({
     .optional()
     .describe('A version; default the latest.'),
 });
-export const ApplyTemplateQuery = z.object({
+export const ApplyTemplateQuery = z.strictObject({
   dryRun: z.enum(['true', 'false']).optional().describe('true: validate only, store nothing.'),
 });
 export const InstantiateTemplateQuery = TemplateVersionQuery.extend({

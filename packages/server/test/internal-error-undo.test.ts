@@ -106,7 +106,7 @@ describe.each(storeEngines)('a deployment failed by an internal error, on %s', (
   });
   beforeEach(async () => {
     await allowSuccess();
-    await api.call('DELETE', '/apps/shop/envs/dev?force=true');
+    await api.call('DELETE', '/apps/shop/envs/dev');
     expect((await api.call('POST', '/apps/shop/envs', { id: 'dev', type: 'development' })).statusCode).toBe(
       201,
     );

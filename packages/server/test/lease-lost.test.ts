@@ -293,7 +293,7 @@ describe.each(storeEngines)('a replica whose lease on an environment was taken o
   });
   beforeEach(async () => {
     await Promise.all(workers.splice(0).map((worker) => worker.stop()));
-    await api.call('DELETE', '/apps/shop/envs/dev?force=true');
+    await api.call('DELETE', '/apps/shop/envs/dev');
     expect((await api.call('POST', '/apps/shop/envs', { id: 'dev', type: 'development' })).statusCode).toBe(
       201,
     );

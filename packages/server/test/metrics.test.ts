@@ -145,7 +145,8 @@ describe('GET /metrics on a running control plane', () => {
   });
 
   it('labels request durations with the route pattern, never the URL', async () => {
-    await request('GET', '/api/v1/apps/shop?probe=hunter2', admin);
+    await request('GET', '/api/v1/apps/shop', admin);
+    await request('GET', '/api/v1/apps/shop/envs?cursor=hunter2', admin);
     await request('GET', '/api/v1/apps/no-such-app-xyz', admin);
     const text = await scrape();
     expect(text).toMatch(

@@ -132,7 +132,7 @@ describe.each(storeEngines)('the deployment orchestrator with fake drivers on %s
   });
   beforeEach(async () => {
     // Every test starts on a fresh environment with one successful deployment (web v1 and worker).
-    await api.call('DELETE', '/apps/shop/envs/dev?force=true');
+    await api.call('DELETE', '/apps/shop/envs/dev');
     expect((await api.call('POST', '/apps/shop/envs', { id: 'dev', type: 'development' })).statusCode).toBe(
       201,
     );
@@ -219,7 +219,7 @@ describe.each(storeEngines)('the deployment orchestrator with fake drivers on %s
   });
 
   it('a failed first deployment stops what it started and deletes what it created', async () => {
-    await api.call('DELETE', '/apps/shop/envs/dev?force=true');
+    await api.call('DELETE', '/apps/shop/envs/dev');
     expect((await api.call('POST', '/apps/shop/envs', { id: 'dev', type: 'development' })).statusCode).toBe(
       201,
     );
@@ -367,7 +367,7 @@ describe.each(storeEngines)('the deployment orchestrator with fake drivers on %s
   );
 
   it('a first deployment resumed after the control plane died, failing again, stops what it started and deletes what it created', async () => {
-    await api.call('DELETE', '/apps/shop/envs/dev?force=true');
+    await api.call('DELETE', '/apps/shop/envs/dev');
     expect((await api.call('POST', '/apps/shop/envs', { id: 'dev', type: 'development' })).statusCode).toBe(
       201,
     );

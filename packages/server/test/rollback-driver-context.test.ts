@@ -114,7 +114,7 @@ describe.each(storeEngines)('the driver calls of a rollback on %s', (engine) => 
   beforeEach(async () => {
     // Each test runs the environment's first deployment: with no set to restore, its rollback stops what it
     // started, then deletes what it created.
-    await api.call('DELETE', '/apps/shop/envs/dev?force=true');
+    await api.call('DELETE', '/apps/shop/envs/dev');
     expect((await api.call('POST', '/apps/shop/envs', { id: 'dev', type: 'development' })).statusCode).toBe(
       201,
     );

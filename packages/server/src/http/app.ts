@@ -11,6 +11,7 @@ import Fastify, {
   type RawServerDefault,
   type RouteOptions,
 } from 'fastify';
+import { z } from 'zod';
 import fastifySwagger from '@fastify/swagger';
 import fastifyRateLimit from '@fastify/rate-limit';
 import {
@@ -167,6 +168,9 @@ export interface BuildApiOptions {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** The query of a route that takes no query parameters. */
+const NO_QUERY = z.strictObject({});
 
 /** The largest request body Pave accepts: 1 MiB. */
 export const BODY_LIMIT_BYTES = REQUEST_BODY_LIMIT_BYTES;
@@ -397,6 +401,9 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
             `route ${String(route.method)} ${route.url} declares no permission (config.permission)`,
           );
         }
+        // A route that declares no query parameters refuses any, as the others refuse unknown ones: a client
+        // that sends `?plan=true` or `?dryRun=true` where the body says so would otherwise get the real thing.
+        if (!route.schema?.querystring) route.schema = { ...route.schema, querystring: NO_QUERY };
         // Checks that depend on the body run once it is parsed (before the route's own preValidation hooks);
         // only routes that have them pay for the hook.
         const own = route.preValidation ? [route.preValidation].flat() : [];
