@@ -1,4 +1,5 @@
 import { dirname } from 'node:path';
+import { describeNotUtf8, type NotUtf8 } from '@pave/core';
 
 /** What the CLI was doing with a path when the file system refused. */
 export type FileAction = 'read' | 'read-directory' | 'write' | 'create-directory';
@@ -52,9 +53,19 @@ export function describeFileError(
       return 'the name is too long';
     case 'ELOOP':
       return 'too many symbolic links (a loop?)';
+    case 'ENOTUTF8':
+      return notUtf8((error as { broken: NotUtf8 }).broken);
     default:
       return otherFileError(error, code);
   }
+}
+
+/** Why a file that is not UTF-8 cannot be read, with where and how to convert it. */
+export function notUtf8(broken: NotUtf8): string {
+  return (
+    `it is not UTF-8: ${describeNotUtf8(broken)} does not begin a UTF-8 character; ` +
+    'convert the file to UTF-8, e.g. `iconv -f latin1 -t utf-8`'
+  );
 }
 
 // Node's message without the call and path it repeats: "EIO: i/o error, open '/x'" becomes "i/o error (EIO)".

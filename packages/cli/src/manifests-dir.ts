@@ -1,9 +1,9 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { isNode, parseAllDocuments } from 'yaml';
-import { WORKLOAD_MANIFEST_LIMITS, WorkloadManifest, lineCounterOf } from '@pave/core';
+import { WORKLOAD_MANIFEST_LIMITS, WorkloadManifest, decodeUtf8, lineCounterOf } from '@pave/core';
 import { CliUsageError } from './errors.ts';
-import { describeFileError } from './file-errors.ts';
+import { describeFileError, notUtf8 } from './file-errors.ts';
 
 /**
  * Reads the Kubernetes manifests of a `--manifests DIR`: every `*.yaml` and `*.yml` file directly in `dir`
@@ -33,7 +33,11 @@ export async function readManifestsDir(
   const problems: string[] = [];
   for (const name of names) {
     const file = join(dir, name);
-    const text = await readFile(resolve(cwd, file), 'utf8');
+    const { text, broken } = decodeUtf8(await readFile(resolve(cwd, file)));
+    if (broken) {
+      problems.push(`${file}:${broken.line}:${broken.column}: ${notUtf8(broken)}`);
+      continue;
+    }
     const parsed = parseManifests(text, file);
     manifests.push(...parsed.manifests);
     problems.push(...parsed.problems);

@@ -123,6 +123,23 @@ describe('pave validate', () => {
     );
   });
 
+  // Found by a review of bad input: a Latin-1 file's é became U+FFFD, and the file was valid.
+  it('refuses a file that is not UTF-8, naming the byte, its line and column, and how to convert it', async () => {
+    const dir = temporaryDir();
+    const latin1 = join(dir, 'latin1.yaml');
+    writeFileSync(
+      latin1,
+      Buffer.from(GOOD.replace('DB_HOST', 'GREETING: caf\u00e9\n      DB_HOST'), 'latin1'),
+    );
+    expect(await validate(['-f', latin1])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr:
+        `pave: error: cannot read ${latin1}: it is not UTF-8: byte 165 (0xE9, line 9, column 20) does not ` +
+        'begin a UTF-8 character; convert the file to UTF-8, e.g. `iconv -f latin1 -t utf-8`\n',
+    });
+  });
+
   it('needs at least one -f', async () => {
     const result = await validate([]);
     expect(result.code).toBe(2);

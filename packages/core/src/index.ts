@@ -5,6 +5,7 @@ export * from './api.ts';
 export * from './client.ts';
 export * from './errors.ts';
 export * from './nesting.ts';
+export * from './utf8.ts';
 export * from './ids.ts';
 export * from './urls.ts';
 export * from './score/index.ts';

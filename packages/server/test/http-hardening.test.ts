@@ -210,6 +210,71 @@ describe('the hardened HTTP API', () => {
       expect(await rowCount('apps')).toBe(1);
     });
 
+    // Found by a review of bad input: bytes that are not UTF-8 became U+FFFD and were stored so, silently.
+    it('refuses a body that is not UTF-8, saying at which byte, line and column; stores nothing', async () => {
+      const payload = Buffer.concat([
+        Buffer.from('{"set":{\n  "GREETING":{"value":"caf'),
+        Buffer.from([0xe9]),
+        Buffer.from('"}}}'),
+      ]);
+      const response = await app.inject({
+        method: 'PATCH',
+        url: '/api/v1/apps/shop/envs/dev/values',
+        headers: auth(),
+        payload,
+      });
+      expect(response.statusCode, response.body).toBe(400);
+      expect(response.headers['content-type']).toContain('application/problem+json');
+      expect(response.json()).toMatchObject({
+        detail: 'the request body is not UTF-8',
+        errors: [
+          {
+            path: '/',
+            message: expect.stringMatching(
+              /^byte 36 \(0xE9, line 2, column 27\) does not begin a UTF-8 character;/u,
+            ),
+          },
+        ],
+      });
+      const values = await app.inject({
+        method: 'GET',
+        url: '/api/v1/apps/shop/envs/dev/values',
+        headers: auth(),
+      });
+      expect(values.body).not.toContain('GREETING');
+      // U+FFFD itself, sent as UTF-8, is text like any other.
+      const replacement = await app.inject({
+        method: 'PATCH',
+        url: '/api/v1/apps/shop/envs/dev/values',
+        headers: auth(),
+        payload: '{"set":{"MARK":{"value":"\uFFFD ok"}}}',
+      });
+      expect(replacement.statusCode, replacement.body).toBe(200);
+    });
+
+    it('refuses a JSON body in another charset with 415 naming it; takes charset=utf-8', async () => {
+      for (const charset of ['latin1', 'utf-16', 'ISO-8859-1']) {
+        const response = await app.inject({
+          method: 'POST',
+          url: '/api/v1/apps',
+          headers: { ...auth(), 'content-type': `application/json; charset=${charset}` },
+          payload: '{"id":"shop3"}',
+        });
+        expect(response.statusCode, charset).toBe(415);
+        expect(response.json()).toMatchObject({
+          detail: `the request body is in ${charset}; Pave reads JSON in UTF-8 only`,
+          errors: [{ path: 'header.content-type' }],
+        });
+      }
+      const utf8 = await app.inject({
+        method: 'POST',
+        url: '/api/v1/apps',
+        headers: { ...auth(), 'content-type': 'application/json; charset=UTF-8' },
+        payload: '{"id":"shop3"}',
+      });
+      expect(utf8.statusCode, utf8.body).toBe(201);
+    });
+
     it('answers an unknown path 404 and a wrong method 405 with Allow, both problem+json', async () => {
       const missing = await app.inject({ method: 'GET', url: '/api/v1/nothing-here', headers: auth() });
       expect(missing.statusCode).toBe(404);

@@ -1,4 +1,4 @@
-import { open, readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type {
   Deployment,
@@ -15,6 +15,7 @@ import type {
 } from '@pave/core';
 import { CliUsageError } from '../errors.ts';
 import { describeFileError } from '../file-errors.ts';
+import { readUtf8File } from '../file-arguments.ts';
 import type { CliIo } from '../io.ts';
 import type { Colors } from '../output/colors.ts';
 import { colorsFor } from '../output/colors.ts';
@@ -791,7 +792,7 @@ function displayName(file: string): string {
 async function readDotenvFile(file: string, io: CliIo): Promise<string> {
   if (file === '-') return io.readStdin();
   try {
-    return await readFile(file, 'utf8');
+    return await readUtf8File(file);
   } catch (error) {
     throw new CliUsageError(`cannot read ${file}: ${describeFileError(error, file, 'read')}`);
   }

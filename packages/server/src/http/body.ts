@@ -2,6 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import {
   InputError,
   MAX_NESTING_DEPTH,
+  UnsupportedMediaTypeError,
+  decodeUtf8,
+  describeNotUtf8,
   firstTooDeepInJson,
   jsonPointer,
   tooDeepMessage,
@@ -19,8 +22,35 @@ import {
 export function jsonBodies(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/iu.exec(request.headers['content-type'] ?? '')?.[1];
+    if (charset && !/^utf-?8$/iu.test(charset)) {
+      done(
+        new UnsupportedMediaTypeError(`the request body is in ${charset}; Pave reads JSON in UTF-8 only`, [
+          {
+            path: 'header.content-type',
+            message: 'send the body in UTF-8, with charset=utf-8 or no charset',
+          },
+        ]),
+        undefined,
+      );
+      return;
+    }
+    const { text, broken } = decodeUtf8(typeof body === 'string' ? Buffer.from(body, 'utf8') : body);
+    if (broken) {
+      done(
+        new InputError('the request body is not UTF-8', [
+          {
+            path: '/',
+            message:
+              `${describeNotUtf8(broken)} does not begin a UTF-8 character; send the text in UTF-8 ` +
+              '(Latin-1 or Windows-1252 text must be converted)',
+          },
+        ]),
+        undefined,
+      );
+      return;
+    }
     const tooDeep = firstTooDeepInJson(text);
     if (tooDeep) {
       done(
