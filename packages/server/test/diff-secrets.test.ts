@@ -75,7 +75,7 @@ describe.each(storeEngines)('comparing two environments’ secrets on %s', (engi
 
   it('still shows a secret only one side holds, and plain values, to the developer', async () => {
     const response = await callAs(developer, 'PATCH', '/apps/shop/envs/dev/values', {
-      set: { ONLY_DEV: { value: 'x', secret: true }, LOG_LEVEL: { value: 'debug' } },
+      set: { ONLY_DEV: { value: 'only-dev', secret: true }, LOG_LEVEL: { value: 'debug' } },
     });
     expect(response.statusCode, response.body).toBe(200);
     const diff = await callAs(developer, 'GET', '/apps/shop/envs/dev/diff?toEnv=prod');

@@ -28,7 +28,7 @@ const SVC = {
 };
 
 const DRY_RUN = '/templates/svc/instantiate?version=1&dryRun=true';
-const ANSWERS = { answers: { name: 'orders' }, secrets: { API_KEY: 'k1' } };
+const ANSWERS = { answers: { name: 'orders' }, secrets: { API_KEY: 'key-1' } };
 
 describe.each(storeEngines)('instantiating a template as a dry run on %s', (engine) => {
   let api: FullApi;
@@ -114,7 +114,7 @@ describe.each(storeEngines)('instantiating a template as a dry run on %s', (engi
 
   it('runs the real checks: the answers, the secret values, a free app id, and app.create', async () => {
     const before = await state('shop');
-    const badAnswers = await api.callAs(fred, 'POST', DRY_RUN, { secrets: { API_KEY: 'k1' } });
+    const badAnswers = await api.callAs(fred, 'POST', DRY_RUN, { secrets: { API_KEY: 'key-1' } });
     expect(badAnswers.statusCode).toBe(400);
     expect(badAnswers.json().errors).toEqual([
       { path: '/answers/name', message: expect.stringMatching(/^name: is required/) },
@@ -124,13 +124,26 @@ describe.each(storeEngines)('instantiating a template as a dry run on %s', (engi
     expect(noSecret.json().errors).toEqual([
       { path: '/secrets/API_KEY', message: 'API_KEY: is required (a secret value of the template)' },
     ]);
+    const shortSecret = await api.callAs(fred, 'POST', DRY_RUN, {
+      answers: { name: 'shop' },
+      secrets: { API_KEY: 'k1' },
+    });
+    expect(shortSecret.statusCode).toBe(400);
+    expect(shortSecret.json().errors).toEqual([
+      {
+        path: '/secrets/API_KEY',
+        message: expect.stringMatching(
+          /^API_KEY: a secret needs at least 4 characters, .*; give a longer one$/u,
+        ),
+      },
+    ]);
     // orders exists since the test before.
     const taken = await api.callAs(fred, 'POST', DRY_RUN, ANSWERS);
     expect(taken.statusCode).toBe(409);
     expect(taken.json().detail).toBe('app "orders" already exists');
     const noAppCreate = await api.callAs(visitor, 'POST', DRY_RUN, {
       answers: { name: 'shop' },
-      secrets: { API_KEY: 'k1' },
+      secrets: { API_KEY: 'key-1' },
     });
     expect(noAppCreate.statusCode).toBe(403);
     expect(noAppCreate.json().detail).toContain('app.create');

@@ -51,13 +51,13 @@ describe.each(storeEngines)('how many keys a scope of values holds on %s', (engi
       });
       expect(swapped.statusCode, swapped.body).toBe(200);
       // Changing a key the scope holds adds none.
-      const changed = await api.call('PATCH', base, { set: { FILL_1: { value: 'y', secret: true } } });
+      const changed = await api.call('PATCH', base, { set: { FILL_1: { value: 'fill', secret: true } } });
       expect(changed.statusCode, changed.body).toBe(200);
     });
 
     it(`refuses an import into ${scope} that would pass the limit, and writes nothing`, async () => {
       const before = (await api.call('GET', base)).json();
-      const dotenv = Array.from({ length: 3 }, (_, index) => `NEW_${index}=x\n`).join('');
+      const dotenv = Array.from({ length: 3 }, (_, index) => `NEW_${index}=secret\n`).join('');
       const refused = await api.call('POST', `${base}/import`, { dotenv, secret: true });
       expect(refused.statusCode, refused.body).toBe(400);
       expect(refused.json().errors).toEqual([
@@ -72,7 +72,7 @@ describe.each(storeEngines)('how many keys a scope of values holds on %s', (engi
 
   it('refuses a single PATCH that sets more keys than the limit, before encrypting any', async () => {
     const set = Object.fromEntries(
-      Array.from({ length: MAX_VALUE_KEYS + 1 }, (_, index) => [`S_${index}`, { value: 'v', secret: true }]),
+      Array.from({ length: MAX_VALUE_KEYS + 1 }, (_, index) => [`S_${index}`, { value: 'secret', secret: true }]),
     );
     expect((await api.call('POST', '/apps/shop/envs', { id: 'fresh', type: 'development' })).statusCode).toBe(
       201,

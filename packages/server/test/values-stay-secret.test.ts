@@ -120,4 +120,45 @@ describe.each(storeEngines)('a new value of a secret key, on %s', (engine) => {
     expect(qa.find((value) => value.key === 'API_KEY')).toMatchObject({ secret: true });
     expect(JSON.stringify(qa)).not.toContain('qa-LLL');
   });
+
+  // Found by a review of bad input: a one-letter secret masked that letter in every journal line and failure
+  // reason of the environment (`th*** s***rvic***`), and the masked text is what was stored.
+  it('refuses a secret shorter than 4 characters, set or imported, naming the key; changes nothing', async () => {
+    const before = await listed('/apps/shop/envs/dev/values', viewer);
+    const set = await api.call('PATCH', '/apps/shop/envs/dev/values', {
+      set: { FLAG: { value: 'e', secret: true }, PIN: { value: '1234', secret: true } },
+    });
+    expect(set.statusCode, set.body).toBe(400);
+    expect(set.json()).toMatchObject({
+      detail: 'a secret value is shorter than 4 characters; nothing was changed',
+      errors: [
+        {
+          path: '/set/FLAG/value',
+          message: expect.stringMatching(
+            /^FLAG: a secret needs at least 4 characters, .* set it without marking it secret$/u,
+          ),
+        },
+      ],
+    });
+    // A key that is a secret already stays one: a short new value of it is refused too.
+    const again = await api.call('PATCH', '/apps/shop/envs/qa/values', {
+      set: { API_KEY: { value: 'pw' } },
+    });
+    expect(again.statusCode, again.body).toBe(400);
+    expect(again.json().errors[0].message).toContain('unset it first');
+    const imported = await api.call('POST', '/apps/shop/envs/dev/values/import', {
+      dotenv: 'A=ab\n',
+      secret: true,
+    });
+    expect(imported.statusCode, imported.body).toBe(400);
+    expect(imported.json().errors).toEqual([
+      { path: '/dotenv', message: expect.stringMatching(/^A: a secret needs/u) },
+    ]);
+    expect(await listed('/apps/shop/envs/dev/values', viewer)).toEqual(before);
+    // An empty secret masks nothing, and plain values may be as short as they like.
+    const fine = await api.call('PATCH', '/apps/shop/envs/dev/values', {
+      set: { EMPTY: { value: '', secret: true }, ONE: { value: '1' } },
+    });
+    expect(fine.statusCode, fine.body).toBe(200);
+  });
 });

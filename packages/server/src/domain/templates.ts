@@ -35,7 +35,7 @@ import { canonicalJson } from './canonical-json.ts';
 import { now, systemContext, type RequestContext } from './context.ts';
 import { DEFAULT_CONFIG_PAGE, type IdPageRequest } from './config-pages.ts';
 import { createEnvironment } from './environments.ts';
-import { patchValues } from './values.ts';
+import { patchValues, shortSecretProblem } from './values.ts';
 import { forgetUserTokens } from './tokens.ts';
 import type { Rendering } from './template-render.ts';
 import { checkTemplateInWorker, renderInWorker } from './template-jobs.ts';
@@ -331,10 +331,12 @@ export async function instantiateTemplate(
   const secrets = body.secrets ?? {};
   const problems: FieldProblem[] = [];
   for (const value of setup.values.filter((v) => v.secret)) {
-    if (!secrets[value.key]) {
+    const given = secrets[value.key];
+    const short = given && shortSecretProblem(value.key, given, 'give a longer one');
+    if (!given || short) {
       problems.push({
         path: `/secrets/${value.key}`,
-        message: `${value.key}: is required (a secret value of the template)`,
+        message: short || `${value.key}: is required (a secret value of the template)`,
       });
     }
   }

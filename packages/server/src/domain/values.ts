@@ -4,6 +4,7 @@ import {
   InputError,
   MAX_VALUE_KEYS,
   NotFoundError,
+  jsonPointer,
   parseDotenv,
   type ImportValuesBody,
   type PatchValuesBody,
@@ -404,6 +405,46 @@ async function secretKeys(
 }
 
 /**
+ * The fewest characters a secret value may have (an empty one is allowed: it masks nothing). Pave masks every
+ * secret it gave a workload wherever it shows text (log lines, journals, failure reasons): a shorter one would
+ * mask the same letters in every word.
+ */
+const MIN_SECRET_LENGTH = 4;
+
+/**
+ * Why the secret `value` of `key` is refused, ending with `otherwise` (what to do instead), when it is shorter
+ * than MIN_SECRET_LENGTH; undefined when it is not.
+ */
+export function shortSecretProblem(key: string, value: string, otherwise: string): string | undefined {
+  if (value.length === 0 || [...value].length >= MIN_SECRET_LENGTH) return undefined;
+  return (
+    `${key}: a secret needs at least ${MIN_SECRET_LENGTH} characters, since Pave masks every secret in the ` +
+    `logs and journals it shows and a shorter one would mask ordinary words; ${otherwise}`
+  );
+}
+
+/** Refuses, with a problem at `pathOf(key)` for each, the secrets among `secrets` that are too short. */
+function refuseShortSecrets(
+  secrets: Array<[string, { value: string; secret?: boolean | undefined }]>,
+  pathOf: (key: string) => string,
+): void {
+  const problems = secrets.flatMap(([key, entry]) => {
+    const otherwise =
+      entry.secret === true
+        ? 'if it is not a secret, set it without marking it secret'
+        : 'if it is not a secret, unset it first, then set it again without marking it secret (or send "secret": false)';
+    const message = shortSecretProblem(key, entry.value, otherwise);
+    return message ? [{ path: pathOf(key), message }] : [];
+  });
+  if (problems.length === 0) return;
+  throw new InputError(
+    `${problems.length === 1 ? 'a secret value is' : `${problems.length} secret values are`} shorter than ` +
+      `${MIN_SECRET_LENGTH} characters; nothing was changed`,
+    problems,
+  );
+}
+
+/**
  * Sets and unsets values at app level (`env` undefined: defaults for every environment) or for one
  * environment. Secrets are encrypted before anything is written. Every environment whose effective values
  * change gets a new version; the change is audited by key (never by value). Unsetting a key that is not set
@@ -448,6 +489,10 @@ export async function patchValues(
     app,
     env,
     set.filter(([, entry]) => entry.secret === undefined).map(([key]) => key),
+  );
+  refuseShortSecrets(
+    set.filter(([key, entry]) => entry.secret ?? secretAlready.has(key)),
+    reason === 'import' ? () => keysPath : (key) => jsonPointer(['set', key, 'value']),
   );
   // Encrypt outside the transaction: the data key may need creating, through the store.
   const rows: Array<{ key: string; secret: number; value: string; fp: string | null }> = [];
