@@ -115,6 +115,46 @@ describe.each(storeEngines)('runtime targets and `pave render` through the API o
     ).not.toContain('twin');
   });
 
+  // Found by a review of bad input: the types were not checked, so a developer's deployment failed later with
+  // the runtime's words (`The "url" argument must be of type string. Received type number (5)`).
+  it('refuses settings of the wrong type when the target is applied, naming each and what it must be', async () => {
+    const bad = await call('POST', '/runtime-targets/apply', {
+      dryRun: true,
+      targets: [
+        { id: 'bad-docker', type: 'docker', config: { host: 5, port: 'abc' }, criteria: [{ appId: 'nope' }] },
+        {
+          id: 'bad-k8s',
+          type: 'kubernetes',
+          config: { namespacePattern: 5, kubeconfig: ['x'], context: 'kind-pave' },
+          criteria: [{ appId: 'nope' }],
+        },
+      ],
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().errors).toEqual([
+      { path: '/targets/0/config/host', message: 'must be a host name or address (a string), not 5' },
+      {
+        path: '/targets/0/config/port',
+        message: 'must be a port number from 1 to 65535, e.g. 2375, not "abc"',
+      },
+      {
+        path: '/targets/1/config/namespacePattern',
+        message: 'must be a string such as "pave-{app}-{env}", not 5',
+      },
+      {
+        path: '/targets/1/config/kubeconfig',
+        message: 'must be the path of a kubeconfig file (a string), not ["x"]',
+      },
+    ]);
+    const good = await call('POST', '/runtime-targets/apply', {
+      dryRun: true,
+      targets: [
+        { id: 'good-docker', type: 'docker', config: { host: 'docker.internal', port: 2375 }, criteria: [] },
+      ],
+    });
+    expect(good.statusCode, good.body).toBe(200);
+  });
+
   it('refuses a kubernetes target whose `manifests.kinds` names a kind that does not exist, before it is stored', async () => {
     const apply = (kinds: string[]) =>
       call('POST', '/runtime-targets/apply', {

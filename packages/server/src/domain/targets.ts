@@ -115,6 +115,35 @@ const CONFIG_KEYS: Record<RuntimeType, string[]> = {
 };
 
 /**
+ * What each plain setting of a target's config must be, checked when the target is applied: otherwise a wrong
+ * type reaches the runtime only when a developer deploys (`The "url" argument must be of type string`).
+ * `allowClusterScoped`, `manifests` and `isolation` are checked on their own.
+ */
+const SETTING_TYPES: Record<string, { valid: (value: unknown) => boolean; expected: string }> = {
+  socketPath: {
+    valid: (value) => typeof value === 'string',
+    expected: 'a path (a string), e.g. /run/docker.sock',
+  },
+  host: { valid: (value) => typeof value === 'string', expected: 'a host name or address (a string)' },
+  port: {
+    valid: (value) => Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 65_535,
+    expected: 'a port number from 1 to 65535, e.g. 2375',
+  },
+  kubeconfig: {
+    valid: (value) => typeof value === 'string',
+    expected: 'the path of a kubeconfig file (a string)',
+  },
+  context: {
+    valid: (value) => typeof value === 'string',
+    expected: 'a context of the kubeconfig (a string)',
+  },
+  namespacePattern: {
+    valid: (value) => typeof value === 'string',
+    expected: 'a string such as "pave-{app}-{env}"',
+  },
+};
+
+/**
  * The problems with a kubernetes target's `manifests` setting (what developers' own manifests may contain:
  * `allow`, `kinds`, `privileged`; see docs/kubernetes-yaml.md): a wrong shape, or a bare kind that is not a
  * built-in one (a misspelt kind would otherwise allow nothing, silently), refused when the target is applied.
@@ -178,11 +207,16 @@ export async function applyTargets(
         message: '"local" is the built-in process target; choose another id',
       });
     }
-    for (const key of Object.keys(target.config)) {
+    for (const [key, value] of Object.entries(target.config)) {
       if (!CONFIG_KEYS[target.type].includes(key)) {
         problems.push({
           path: `/targets/${index}/config/${key}`,
           message: `a ${target.type} target takes ${CONFIG_KEYS[target.type].join(', ') || 'no config'}`,
+        });
+      } else if (SETTING_TYPES[key] && !SETTING_TYPES[key].valid(value)) {
+        problems.push({
+          path: `/targets/${index}/config/${key}`,
+          message: `must be ${SETTING_TYPES[key].expected}, not ${JSON.stringify(value)}`,
         });
       }
     }
