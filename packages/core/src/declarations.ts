@@ -7,6 +7,7 @@
  * it loads the YAML parser, the schemas, the CEL interpreter and the patch checks.
  */
 import { isMap, isScalar, isSeq, parseAllDocuments, type Node, type ParsedNode } from 'yaml';
+import { closestForm } from './issues.ts';
 import { MAX_NESTING_DEPTH, firstTooDeepValue, tooDeepMessage } from './nesting.ts';
 import { checkPolicy } from './policy-eval.ts';
 import { Policy } from './policies.ts';
@@ -225,7 +226,7 @@ export function parseDeclarationsFile<Spec extends { id: string }>(
       found++;
       const parsed = kind.schema.safeParse(value);
       if (!parsed.success) {
-        for (const issue of parsed.error.issues) {
+        for (const issue of parsed.error.issues.flatMap(closestForm)) {
           const path = [...prefix, ...(issue.path as PathSegment[])];
           for (const problem of describeIssue(kind, issue, path, value, prefix.length)) {
             add(problem.path, problem.at, problem.message);

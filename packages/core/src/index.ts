@@ -6,6 +6,7 @@ export * from './client.ts';
 export * from './errors.ts';
 export * from './nesting.ts';
 export * from './utf8.ts';
+export * from './issues.ts';
 export * from './ids.ts';
 export * from './urls.ts';
 export * from './score/index.ts';

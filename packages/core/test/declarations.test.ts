@@ -49,6 +49,21 @@ describe('parsing a policies file', () => {
     });
   });
 
+  // Found by a review of bad input: a freeze that fits neither form was "Invalid input" at the freeze.
+  it('reports a value that fits none of its forms at what the closest form misses', () => {
+    const text = [
+      '- id: friday',
+      '  severity: deny',
+      '  message: no deploys on Friday',
+      '  freeze:',
+      "    schedule: '0 16 * * FRI'",
+      '',
+    ].join('\n');
+    expect(problems(text)).toEqual([
+      expect.stringMatching(/^4:3: \[0\]\.freeze: missing required key "duration"/u),
+    ]);
+  });
+
   it('reads one policy per YAML document, and a document holding a list', () => {
     const text = `id: z\nseverity: warn\nmessage: m\nrule: 'true'\n---\n${TWO}---\n`;
     expect(parse(text).policies.map((policy) => policy.id)).toEqual(['z', 'a', 'b']);

@@ -1,6 +1,13 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
-import { httpStatusForError, isPaveError, type FieldProblem, type Problem } from '@pave/core';
+import {
+  closestForm,
+  httpStatusForError,
+  isPaveError,
+  jsonPointer,
+  type FieldProblem,
+  type Problem,
+} from '@pave/core';
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
@@ -88,6 +95,31 @@ function issuePath(
   });
 }
 
+/** One issue of a request's validation, as fastify-type-provider-zod passes zod's on. */
+interface ValidationIssue {
+  keyword: string;
+  instancePath: string;
+  params: Record<string, unknown>;
+  message?: string | undefined;
+}
+
+/**
+ * A union's issue (zod's `Invalid input`) as the issues of the form the value came closest to (core's
+ * closestForm), each at its place inside the value; any other issue as it is.
+ */
+function closestFormIssues(issue: ValidationIssue): ValidationIssue[] {
+  if (issue.keyword !== 'invalid_union') return [issue];
+  const base = issue.instancePath.replace(/\/$/u, '');
+  type Inner = { code: string; path: PropertyKey[]; message?: string } & Record<string, unknown>;
+  const union: Inner = { ...issue.params, code: issue.keyword, path: [] };
+  return closestForm(union).map(({ code, path, message, ...params }) => ({
+    keyword: code,
+    instancePath: `${base}${jsonPointer(path.map(String))}`.replace(/\/$/u, '') || '/',
+    params,
+    message,
+  }));
+}
+
 /**
  * What is wrong with a record's key (zod's `invalid_key`, whose own message is only "Invalid key in record"):
  * the messages of the key's schema, which say what a key must be; undefined for other issues.
@@ -138,7 +170,7 @@ function locatedErrors(request: FastifyRequest, message: string, errors: FieldPr
  */
 export function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (hasZodFastifySchemaValidationErrors(error)) {
-    const errors = error.validation.flatMap((issue) => {
+    const errors = error.validation.flatMap(closestFormIssues).flatMap((issue) => {
       const unknownKey = issue.keyword === 'unrecognized_keys';
       return issuePath(error.validationContext, issue.instancePath, issue.params).map((path) => ({
         path,
