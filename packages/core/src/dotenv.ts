@@ -91,6 +91,13 @@ export function parseDotenv(text: string, options: { quoteText?: boolean } = {})
       });
       continue;
     }
+    if (value.includes('\0')) {
+      problems.push({
+        line: lineNumber,
+        message: `the value of ${key} contains a NUL character (U+0000); remove it: no value in Pave may hold one`,
+      });
+      continue;
+    }
     if (value.length > MAX_VALUE_LENGTH) {
       problems.push({
         line: lineNumber,

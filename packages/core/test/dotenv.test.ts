@@ -44,4 +44,13 @@ describe('parseDotenv', () => {
       }),
     );
   });
+
+  it('refuses a value holding a NUL character, at its line', () => {
+    expect(parseDotenv('A=1\nB="x\u0000y"\n').problems).toEqual([
+      {
+        line: 2,
+        message: 'the value of B contains a NUL character (U+0000); remove it: no value in Pave may hold one',
+      },
+    ]);
+  });
 });

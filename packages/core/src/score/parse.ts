@@ -178,6 +178,13 @@ export function parseScore(text: string, file: string, options: ScoreCheckOption
     const position = locator.locateInString(problem.path, problem.offset, problem.length);
     add(position, problem.path, problem.message);
   }
+  for (const { path, inKey } of nulCharacters(data, [])) {
+    add(
+      locator.locate(path, inKey ? 'key' : 'value'),
+      path,
+      `${inKey ? 'the key contains' : 'contains'} a NUL character (U+0000); remove it: no name or value in Pave may hold one`,
+    );
+  }
   // Pave's own rule, on a valid spec: at the port, which is where the fix goes (or in service.ports).
   if (parsed.success && options.renderable) {
     for (const problem of checkScoreProbePorts(parsed.data)) {
@@ -189,6 +196,20 @@ export function parseScore(text: string, file: string, options: ScoreCheckOption
   return parsed.success && sorted.length === 0
     ? { workload: parsed.data, problems: [] }
     : { problems: sorted };
+}
+
+/**
+ * Where `value` holds a NUL character (a YAML `"\0"`), which the server refuses in any name or value: the paths
+ * of such strings, and of keys that hold one.
+ */
+function nulCharacters(value: unknown, path: PathSegment[]): Array<{ path: PathSegment[]; inKey: boolean }> {
+  if (typeof value === 'string') return value.includes('\0') ? [{ path, inKey: false }] : [];
+  if (Array.isArray(value)) return value.flatMap((item, index) => nulCharacters(item, [...path, index]));
+  if (!isObject(value)) return [];
+  return Object.entries(value).flatMap(([key, item]) => [
+    ...(key.includes('\0') ? [{ path: [...path, key], inKey: true }] : []),
+    ...nulCharacters(item, [...path, key]),
+  ]);
 }
 
 /**

@@ -149,6 +149,17 @@ containers:
     expect(problems(merged).filter((problem) => problem.includes('unique'))).toEqual([]);
   });
 
+  // Found by a review of bad input: `pave validate` passed such a file, which the server then refused.
+  it('reports a NUL character in a value or a key, where it is', () => {
+    const text = VALID.replace('      NAME: ${metadata.name}', '      NAME: "a\\0b"\n      "X\\0": y');
+    expect(problems(text)).toEqual([
+      '9:13 containers.web.variables.NAME: contains a NUL character (U+0000); remove it: no name or value in Pave may hold one',
+      expect.stringMatching(
+        /^10:7 containers\.web\.variables\["X\\u0000"\]: the key contains a NUL character/u,
+      ),
+    ]);
+  });
+
   it('counts the lines after a flow collection it cannot make sense of', () => {
     // The YAML parser's own line count misses the line break inside the broken `{`.
     expect(problems('{]---\nid: amessage: m')).toContainEqual(
