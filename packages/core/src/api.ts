@@ -266,7 +266,7 @@ export const CreateTokenBody = z.strictObject({
       "Narrow the token below its user's roles: app:<app>:<owner|developer|viewer> (with the user's deployer roles on environment types) or org:<role>.",
     ),
   expiresAt: z.iso
-    .datetime({ offset: true })
+    .datetime({ offset: true, message: 'must be an RFC 3339 time such as 2027-01-31T00:00:00Z' })
     .optional()
     .describe('When the token stops working; never if absent.'),
 });

@@ -462,7 +462,10 @@ export const LogsQuery = z.strictObject({
     .optional()
     .describe('The last N lines, counted across the selected containers merged by time (default 100).'),
   since: z.iso
-    .datetime({ offset: true })
+    .datetime({
+      offset: true,
+      message: 'must be an RFC 3339 time such as 2026-12-07T10:00:00Z (the CLI turns --since 1h into one)',
+    })
     .optional()
     .describe('Only lines printed at or after this RFC 3339 time.'),
   follow: z.enum(['true', 'false']).optional(),

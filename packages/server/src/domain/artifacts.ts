@@ -194,6 +194,9 @@ async function artifactRow(db: Executor, app: string, id: string, path: string) 
     .where('id', '=', Number(id))
     .executeTakeFirst();
   if (!row) {
+    // Not "artifact 1 of nope": say it is the app that is not there.
+    const known = await db.selectFrom('apps').select('id').where('id', '=', app).executeTakeFirst();
+    if (!known) throw appNotFound(app);
     throw new NotFoundError(`artifact ${id} of ${app} not found`, [
       { path, message: `\`pave artifacts list --app ${app}\` shows its artifacts` },
     ]);

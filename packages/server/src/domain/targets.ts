@@ -71,7 +71,7 @@ export async function getTarget(db: Executor, id: string): Promise<RuntimeTarget
   const row = await db.selectFrom('runtime_targets').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row) {
     throw new NotFoundError(`runtime target "${id}" not found`, [
-      { path: 'target', message: '`pave targets list` shows the targets' },
+      { path: 'id', message: '`pave targets list` shows the targets' },
     ]);
   }
   return toView(row);
