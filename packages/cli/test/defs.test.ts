@@ -471,6 +471,46 @@ describe('pave defs apply', () => {
   });
 });
 
+// Found by a review of bad input: what only the server can check was printed as a JSON pointer.
+describe('pave defs apply, refused by the server', () => {
+  it('prints each refused field at its line in the file, naming the definition', async () => {
+    const server = await fakeServer(() => ({
+      status: 400,
+      body: {
+        type: 'about:blank',
+        title: 'Bad Request',
+        status: 400,
+        detail: 'the definitions cannot be applied',
+        errors: [
+          {
+            path: '/definitions/1/driver',
+            message: 'no resource driver "postgress"; Pave has: postgres-embedded',
+          },
+        ],
+      },
+    }));
+    const file = join(temporaryDir(), 'defs.yaml');
+    writeFileSync(
+      file,
+      [
+        '- id: dns-shop',
+        '  type: dns',
+        '  driver: dns-localhost',
+        '- id: pg-shop',
+        '  type: postgres',
+        '  driver: postgress',
+        '',
+      ].join('\n'),
+    );
+    const io = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'defs', 'apply', '-f', file, '--dry-run'), io)).toBe(1);
+    expect(io.stderr.text).toBe(
+      `${file}:6:11: pg-shop.driver: no resource driver "postgress"; Pave has: postgres-embedded\n` +
+        `pave: error: 1 problem in ${file}, found by the server; nothing was applied\n`,
+    );
+  });
+});
+
 describe('pave defs list|get|delete|match', () => {
   it('sends the match query and prints the explanation', async () => {
     const server = await fakeServer(() => ({

@@ -68,7 +68,8 @@ export function registerDefsCommands(program: Command, io: CliIo): void {
     )
     .action(async (options: ApplyOptions) => {
       const name = options.file === '-' ? '<stdin>' : options.file;
-      const { formatDefinitionProblem, readDeclarationsFile } = await import('../definitions-file.ts');
+      const { formatDefinitionProblem, readDeclarationsFile, withFilePositions } =
+        await import('../definitions-file.ts');
       const { parseDefinitionsFile } = await import('@pave/core/declarations');
       const text = await readDeclarationsFile(options.file, 'definitions', () => io.readStdin());
       const { definitions, problems } = parseDefinitionsFile(text, name);
@@ -80,7 +81,11 @@ export function registerDefsCommands(program: Command, io: CliIo): void {
       }
       const { client, output } = await clientFor(options, io);
       const colors = colorsFor(io.stdout, io.env);
-      const plan = await client.applyResourceDefinitions({ definitions, dryRun: true });
+      const sent = { text, name, ids: definitions.map((definition) => definition.id) };
+      const refused = (summary: string) => new DefinitionsFileError(summary);
+      const plan = await withFilePositions(sent, 'definitions', io, refused, () =>
+        client.applyResourceDefinitions({ definitions, dryRun: true }),
+      );
       const changes = countChanges(plan);
       if (changes === 0) {
         output.show(
@@ -111,7 +116,9 @@ export function registerDefsCommands(program: Command, io: CliIo): void {
           confirmed: options.yes === true,
         });
       }
-      const applied = await client.applyResourceDefinitions({ definitions });
+      const applied = await withFilePositions(sent, 'definitions', io, refused, () =>
+        client.applyResourceDefinitions({ definitions }),
+      );
       output.show(applied, (body) => `Applied ${plural(countChanges(body), 'change')}.`);
     });
 

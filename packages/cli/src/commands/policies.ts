@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type {
-  ApiError,
   PoliciesPlan,
   Policy,
   PolicyOverride,
@@ -14,7 +13,6 @@ import type { CliIo } from '../io.ts';
 import type { Colors } from '../output/colors.ts';
 import { colorsFor } from '../output/colors.ts';
 import { formatTable } from '../output/table.ts';
-import { escapeControlCharacters } from '../output/terminal-text.ts';
 import type { FieldOrigins } from '../field-origins.ts';
 import { addClientOptions, addOutputOption, clientFor, examples, outputFor } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
@@ -144,48 +142,24 @@ async function readPolicies(
 }
 
 /**
- * Runs `request`, a call sending the policies of a file. When the server refuses fields of them (what only it
- * can check, such as environment types that do not exist), each is printed on stderr at its line and column in
- * the file, as a local problem is, and PoliciesFileError is thrown; other errors are thrown as they are.
+ * Runs `request`, a call sending the policies of a file: the server's refusals of their fields are printed at
+ * their places in the file (withFilePositions), a rule's at the rule's line, and PoliciesFileError is thrown.
  */
 async function withPolicyPositions<T>(
   file: { text: string; name: string; policies: readonly Policy[] },
   io: CliIo,
   request: () => Promise<T>,
 ): Promise<T> {
-  try {
-    return await request();
-  } catch (error) {
-    if (!(error instanceof Error) || error.name !== 'ApiError') throw error;
-    const fields = (error as ApiError).problem.errors ?? [];
-    const located = fields.map((field) => /^\/policies\/(\d+)\/(.+)$/u.exec(field.path));
-    if (fields.length === 0 || located.some((match) => match === null)) throw error;
-    const { locatePolicyField } = await import('@pave/core/declarations');
-    const { formatDeclarationProblem } = await import('../definitions-file.ts');
-    fields.forEach((field, index) => {
-      const [, position = '', pointer = ''] = located[index]!;
-      const policy = file.policies[Number(position)];
-      io.stderr.write(
-        `${formatDeclarationProblem({
-          file: file.name,
-          ...locatePolicyField(file.text, Number(position), pointer),
-          path: `${policy?.id ?? `[${position}]`}${pointerPath(pointer)}`,
-          message: escapeControlCharacters(field.message, { keepLineBreaks: true }),
-        })}\n`,
-      );
-    });
-    throw new PoliciesFileError(
-      `${fields.length} problem${fields.length === 1 ? '' : 's'} in ${file.name}, found by the server; nothing was applied`,
-    );
-  }
-}
-
-// `criteria/0/envType` as a path after a policy's id: `.criteria[0].envType`.
-function pointerPath(pointer: string): string {
-  return pointer
-    .split('/')
-    .map((part) => (/^\d+$/u.test(part) ? `[${part}]` : `.${part}`))
-    .join('');
+  const { withFilePositions } = await import('../definitions-file.ts');
+  const { locatePolicyField } = await import('@pave/core/declarations');
+  return withFilePositions(
+    { ...file, ids: file.policies.map((policy) => policy.id) },
+    'policies',
+    io,
+    (summary) => new PoliciesFileError(summary),
+    request,
+    locatePolicyField,
+  );
 }
 
 const SCORE_FILE = /^apiVersion:\s*["']?score\.dev\//mu;

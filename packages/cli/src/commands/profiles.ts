@@ -15,7 +15,10 @@ export class ProfilesFileError extends Error {
   override name = 'ProfilesFileError';
 }
 
-async function loadProfiles(file: string, io: CliIo): Promise<WorkloadProfile[]> {
+async function loadProfiles(
+  file: string,
+  io: CliIo,
+): Promise<{ profiles: WorkloadProfile[]; text: string; name: string }> {
   const name = file === '-' ? '<stdin>' : file;
   const { formatDeclarationProblem, readDeclarationsFile } = await import('../definitions-file.ts');
   const text = await readDeclarationsFile(file, 'profiles', () => io.readStdin());
@@ -27,7 +30,7 @@ async function loadProfiles(file: string, io: CliIo): Promise<WorkloadProfile[]>
       `${problems.length} problem${problems.length === 1 ? '' : 's'} in ${name}; nothing was sent`,
     );
   }
-  return profiles;
+  return { profiles, text, name };
 }
 
 function renderApplyPlan(plan: ProfilesPlan): string {
@@ -116,9 +119,14 @@ export function registerProfilesCommands(program: Command, io: CliIo): void {
       examples('pave profiles apply -f profiles.yaml', 'pave profiles apply -f profiles.yaml --dry-run'),
     )
     .action(async (options: ApplyOptions) => {
-      const items = await loadProfiles(options.file, io);
+      const { profiles: items, text, name } = await loadProfiles(options.file, io);
       const { client, output } = await clientFor(options, io);
-      const plan = await client.applyProfiles({ profiles: items, dryRun: true });
+      const { withFilePositions } = await import('../definitions-file.ts');
+      const sent = { text, name, ids: items.map((profile) => profile.id) };
+      const refused = (summary: string) => new ProfilesFileError(summary);
+      const plan = await withFilePositions(sent, 'profiles', io, refused, () =>
+        client.applyProfiles({ profiles: items, dryRun: true }),
+      );
       const changes = plan.changes.filter((change) => change.action !== 'unchanged').length;
       if (changes === 0) {
         output.show(plan, () => 'No changes: every profile in the file is applied already.');
@@ -129,7 +137,9 @@ export function registerProfilesCommands(program: Command, io: CliIo): void {
         return;
       }
       output.confirm(renderApplyPlan(plan));
-      const applied = await client.applyProfiles({ profiles: items });
+      const applied = await withFilePositions(sent, 'profiles', io, refused, () =>
+        client.applyProfiles({ profiles: items }),
+      );
       output.show(applied, () => `Applied ${changes} change${changes === 1 ? '' : 's'}.`);
     });
 

@@ -66,7 +66,8 @@ export function registerTargetsCommands(program: Command, io: CliIo): void {
     )
     .action(async (options: ApplyOptions) => {
       const name = options.file === '-' ? '<stdin>' : options.file;
-      const { readDeclarationsFile, formatDeclarationProblem } = await import('../definitions-file.ts');
+      const { readDeclarationsFile, formatDeclarationProblem, withFilePositions } =
+        await import('../definitions-file.ts');
       const { parseTargetsFile } = await import('@pave/core/declarations');
       const text = await readDeclarationsFile(options.file, 'targets', io.readStdin);
       const { targets: specs, problems } = parseTargetsFile(text, name);
@@ -78,7 +79,11 @@ export function registerTargetsCommands(program: Command, io: CliIo): void {
       }
       const { client, output } = await clientFor(options, io);
       const colors = colorsFor(io.stdout, io.env);
-      const plan = await client.applyTargets({ targets: specs, dryRun: true });
+      const sent = { text, name, ids: specs.map((spec) => spec.id) };
+      const refused = (summary: string) => new DefinitionsFileError(summary);
+      const plan = await withFilePositions(sent, 'targets', io, refused, () =>
+        client.applyTargets({ targets: specs, dryRun: true }),
+      );
       const changes = countChanges(plan);
       if (changes === 0) {
         output.show(
@@ -109,7 +114,9 @@ export function registerTargetsCommands(program: Command, io: CliIo): void {
           confirmed: options.yes === true,
         });
       }
-      const applied = await client.applyTargets({ targets: specs });
+      const applied = await withFilePositions(sent, 'targets', io, refused, () =>
+        client.applyTargets({ targets: specs }),
+      );
       output.show(applied, (body) => `Applied ${plural(countChanges(body), 'change')}.`);
     });
 
