@@ -361,6 +361,17 @@ describe.each(storeEngines)('templates on %s', (engine) => {
         },
       ]),
     );
+    // An answer to no question is a typo, as the CLI's --set says (found by a review of bad input: ignored).
+    const typo = await api.call('POST', '/templates/shop-api/render', {
+      answers: { name: 'orders', prot: 9090 },
+    });
+    expect(typo.statusCode).toBe(400);
+    expect(typo.json().errors).toEqual([
+      {
+        path: '/answers/prot',
+        message: 'prot: is not a parameter of this template; its parameters: flavour, name, port',
+      },
+    ]);
     // No app was created by rendering.
     expect((await api.call('GET', '/apps/orders')).statusCode).toBe(404);
   });
@@ -410,7 +421,7 @@ describe.each(storeEngines)('templates on %s', (engine) => {
 
     const taken = await as(dora, 'POST', '/templates/shop-api/instantiate', {
       answers: { name: 'orders' },
-      secrets: { API_KEY: 'x' },
+      secrets: { API_KEY: 'xxxx' },
     });
     expect(taken.statusCode).toBe(409);
     await api.call('DELETE', '/apps/orders?force=true');

@@ -4,6 +4,7 @@ import addFormats from 'ajv-formats';
 import nunjucks from 'nunjucks';
 import {
   isDnsLabel,
+  jsonPointer,
   DNS_LABEL_RULE,
   type FieldProblem,
   type RenderedFile,
@@ -263,8 +264,21 @@ export function checkAnswers(
   }
   onStep({ stage: 'answers', path: '/answers', subject: 'answers' });
   const filled = structuredClone(answers);
-  if (validate(filled)) return { answers: filled, problems: [] };
-  return { answers: filled, problems: (validate.errors ?? []).map(answerProblem) };
+  // An answer to no question is a typo (`titel`), as `pave templates … --set` says, unless the template
+  // takes more answers than it names (its own `additionalProperties`).
+  const names = Object.keys(parameters.properties);
+  const unknown =
+    parameters.additionalProperties === undefined
+      ? Object.keys(answers).filter((name) => !Object.hasOwn(parameters.properties, name))
+      : [];
+  const problems = [
+    ...unknown.map((name) => ({
+      path: jsonPointer(['answers', name]),
+      message: `${name}: is not a parameter of this template; its parameters: ${names.join(', ') || '(none)'}`,
+    })),
+    ...(validate(filled) ? [] : (validate.errors ?? []).map(answerProblem)),
+  ];
+  return { answers: filled, problems };
 }
 
 function answerProblem(error: ErrorObject): FieldProblem {
