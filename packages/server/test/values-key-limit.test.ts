@@ -72,7 +72,10 @@ describe.each(storeEngines)('how many keys a scope of values holds on %s', (engi
 
   it('refuses a single PATCH that sets more keys than the limit, before encrypting any', async () => {
     const set = Object.fromEntries(
-      Array.from({ length: MAX_VALUE_KEYS + 1 }, (_, index) => [`S_${index}`, { value: 'secret', secret: true }]),
+      Array.from({ length: MAX_VALUE_KEYS + 1 }, (_, index) => [
+        `S_${index}`,
+        { value: 'secret', secret: true },
+      ]),
     );
     expect((await api.call('POST', '/apps/shop/envs', { id: 'fresh', type: 'development' })).statusCode).toBe(
       201,
