@@ -23,17 +23,27 @@ const eventType = z.enum(EVENT_TYPES as [EventType, ...EventType[]], {
 export const webhookUrl = z
   .string()
   .max(2048, { message: 'must be at most 2048 characters' })
-  .refine(
-    (value) => {
-      try {
-        const url = new URL(value);
-        return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
-      } catch {
-        return false;
-      }
-    },
-    { message: 'must be an http:// or https:// URL, e.g. https://hooks.example.com/pave' },
-  );
+  .superRefine((value, context) => {
+    const example = 'e.g. https://hooks.example.com/pave';
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      // The URL parser refuses a port past 65535 without saying so.
+      const port = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*:(\d+)(?:[/?#]|$)/iu.exec(value)?.[1];
+      const message =
+        port !== undefined && Number(port) > 65_535
+          ? `has port ${port}; a port is a number from 1 to 65535`
+          : `must be an http:// or https:// URL, ${example}`;
+      context.addIssue({ code: 'custom', message });
+      return;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      context.addIssue({ code: 'custom', message: `must be an http:// or https:// URL, ${example}` });
+    } else if (url.hostname === '') {
+      context.addIssue({ code: 'custom', message: `has no host; ${example}` });
+    }
+  });
 
 /** A webhook as the API shows it: never its secret. */
 export const Webhook = z

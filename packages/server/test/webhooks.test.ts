@@ -206,6 +206,11 @@ describe.each(storeEngines)('webhooks on %s', (engine) => {
     expect(ftp.json().errors).toEqual([
       { path: '/url', message: expect.stringContaining('must be an http:// or https:// URL') },
     ]);
+    // Found by a review of bad input: the port was the problem, and the answer did not say so.
+    const port = await patch({ url: 'https://hooks.example.com:99999/in' });
+    expect(port.json().errors).toEqual([
+      { path: '/url', message: 'has port 99999; a port is a number from 1 to 65535' },
+    ]);
     const metadata = await patch({ url: 'http://169.254.169.254/latest' });
     expect(metadata.statusCode).toBe(400);
     expect(metadata.json().detail).toBe(
