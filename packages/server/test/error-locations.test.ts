@@ -49,4 +49,10 @@ describe.each(storeEngines)('where a refusal points, on %s', (engine) => {
       { path: '/expiresAt', message: 'must be an RFC 3339 time such as 2027-01-31T00:00:00Z' },
     ]);
   });
+
+  it('names the query parameter of an environment to compare with that is not there', async () => {
+    const response = await api.call('GET', '/apps/shop/envs/dev/diff?toEnv=garbage');
+    expect(response.statusCode).toBe(404);
+    expect(response.json().errors.map((error: { path: string }) => error.path)).toEqual(['query.toEnv']);
+  });
 });

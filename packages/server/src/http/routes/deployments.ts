@@ -10,9 +10,11 @@ import {
   EnvParams,
   EnvironmentStatus,
   LogsQuery,
+  NotFoundError,
   RollbackBody,
   SetDiff,
   type AccessTarget,
+  type FieldProblem,
 } from '@pave/core';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RuntimeDriver, RuntimeTarget } from '@pave/plugin-api';
@@ -195,7 +197,17 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
       const { app, env } = request.params;
       const { toEnv } = request.query;
       await getEnvironment(store.db, app, env);
-      if (toEnv) await getEnvironment(store.db, app, toEnv);
+      if (toEnv) {
+        // Its problem names the query parameter, not the path's environment.
+        await getEnvironment(store.db, app, toEnv).catch((error: unknown) => {
+          if (!(error instanceof Error) || error.name !== 'NotFoundError') throw error;
+          const { errors = [] } = error as { errors?: FieldProblem[] };
+          throw new NotFoundError(
+            error.message,
+            errors.map((problem) => ({ ...problem, path: 'query.toEnv' })),
+          );
+        });
+      }
       // Whether two environments' secrets are equal tells something about them: only for who may see both.
       let mayCompareSecrets = false;
       if (toEnv) {
