@@ -98,9 +98,10 @@ export async function getResource(
   return toResource(row);
 }
 
-function resourceNotFound(app: string, env: string, address: string): NotFoundError {
+/** `path`: where the request names the address (`address`, a path parameter; `/from`, a move's body). */
+function resourceNotFound(app: string, env: string, address: string, path = 'address'): NotFoundError {
   return new NotFoundError(`resource ${address} of ${app}/${env} not found`, [
-    { path: 'address', message: `\`pave resources list --app ${app} --env ${env}\` shows the resources` },
+    { path, message: `\`pave resources list --app ${app} --env ${env}\` shows the resources` },
   ]);
 }
 
@@ -132,7 +133,7 @@ export async function moveResource(
       .where('env_id', '=', env)
       .where('address', '=', from)
       .executeTakeFirst();
-    if (!row) throw resourceNotFound(app, env, from);
+    if (!row) throw resourceNotFound(app, env, from, '/from');
     // A state the control plane keeps for the resource's driver (Terraform's) is keyed by the address, and
     // the driver's stored inputs name the old one: moving the resource alone would leave the next deployment
     // with an empty state at the new address, planning everything again.
