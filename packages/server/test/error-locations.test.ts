@@ -55,4 +55,20 @@ describe.each(storeEngines)('where a refusal points, on %s', (engine) => {
     expect(response.statusCode).toBe(404);
     expect(response.json().errors.map((error: { path: string }) => error.path)).toEqual(['query.toEnv']);
   });
+
+  it('names the query parameter of a template version that is not there', async () => {
+    const applied = await api.call('PUT', '/templates/readme', {
+      id: 'readme',
+      title: 'A README',
+      parameters: { type: 'object', properties: { name: { type: 'string' } } },
+      files: [{ path: 'README.md', content: '# {{ name }}\n' }],
+    });
+    expect(applied.statusCode, applied.body).toBeLessThan(300);
+    const response = await api.call('GET', '/templates/readme?version=99999');
+    expect(response.statusCode).toBe(404);
+    expect(response.json()).toMatchObject({
+      detail: 'template "readme" has no version 99999',
+      errors: [{ path: 'query.version', message: '`pave templates get readme` shows its latest version' }],
+    });
+  });
 });

@@ -48,10 +48,13 @@ import { templateArchive } from './template-archive.ts';
  */
 
 function templateNotFound(id: string, version?: number): NotFoundError {
-  return new NotFoundError(
-    version === undefined ? `template "${id}" not found` : `template "${id}" has no version ${version}`,
-    [{ path: 'id', message: '`pave templates list` shows the templates and their latest versions' }],
-  );
+  return version === undefined
+    ? new NotFoundError(`template "${id}" not found`, [
+        { path: 'id', message: '`pave templates list` shows the templates and their latest versions' },
+      ])
+    : new NotFoundError(`template "${id}" has no version ${version}`, [
+        { path: 'version', message: `\`pave templates get ${id}\` shows its latest version` },
+      ]);
 }
 
 /**
