@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -250,6 +251,22 @@ describe('the hardened HTTP API', () => {
         payload: '{"set":{"MARK":{"value":"\uFFFD ok"}}}',
       });
       expect(replacement.statusCode, replacement.body).toBe(200);
+    });
+
+    // Found by a review of bad input: a gzipped body was "not valid JSON".
+    it('refuses an encoded body with 415 naming the encoding', async () => {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/api/v1/apps',
+        headers: { ...auth(), 'content-encoding': 'gzip' },
+        payload: gzipSync('{"id":"zipped"}'),
+      });
+      expect(response.statusCode).toBe(415);
+      expect(response.json()).toMatchObject({
+        detail: 'the request body is encoded (gzip); Pave reads it unencoded only',
+        errors: [{ path: 'header.content-encoding' }],
+      });
+      expect(await rowCount('apps')).toBe(1);
     });
 
     it('refuses a JSON body in another charset with 415 naming it; takes charset=utf-8', async () => {

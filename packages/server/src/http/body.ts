@@ -23,6 +23,17 @@ export function jsonBodies(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const encoding = request.headers['content-encoding'];
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+      done(
+        new UnsupportedMediaTypeError(
+          `the request body is encoded (${encoding}); Pave reads it unencoded only`,
+          [{ path: 'header.content-encoding', message: 'send the JSON as it is, without Content-Encoding' }],
+        ),
+        undefined,
+      );
+      return;
+    }
     const charset = /;\s*charset\s*=\s*"?([^";\s]+)/iu.exec(request.headers['content-type'] ?? '')?.[1];
     if (charset && !/^utf-?8$/iu.test(charset)) {
       done(
