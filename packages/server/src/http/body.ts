@@ -18,6 +18,8 @@ import {
  * pointer of its first too-deep value, found by one iterative scan before the text is parsed, so nothing
  * recursive (validation, hashing, diffs) ever sees it. A string or key holding a NUL character (`\u0000`) or a
  * lone surrogate (`\ud800`) is refused with a 400 at its pointer too: no name or value in Pave may hold one.
+ * The body must be UTF-8, unencoded: another charset or a Content-Encoding is a 415, bytes that are not UTF-8 a
+ * 400 naming the first one with its line and column (never U+FFFD in their place).
  */
 export function jsonBodies(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -27,7 +29,7 @@ export function jsonBodies(app: FastifyInstance): void {
     if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
       done(
         new UnsupportedMediaTypeError(
-          `the request body is encoded (${encoding}); Pave reads it unencoded only`,
+          `the request body is encoded (${encoding.slice(0, 40)}); Pave reads it unencoded only`,
           [{ path: 'header.content-encoding', message: 'send the JSON as it is, without Content-Encoding' }],
         ),
         undefined,
@@ -37,12 +39,15 @@ export function jsonBodies(app: FastifyInstance): void {
     const charset = /;\s*charset\s*=\s*"?([^";\s]+)/iu.exec(request.headers['content-type'] ?? '')?.[1];
     if (charset && !/^utf-?8$/iu.test(charset)) {
       done(
-        new UnsupportedMediaTypeError(`the request body is in ${charset}; Pave reads JSON in UTF-8 only`, [
-          {
-            path: 'header.content-type',
-            message: 'send the body in UTF-8, with charset=utf-8 or no charset',
-          },
-        ]),
+        new UnsupportedMediaTypeError(
+          `the request body is in ${charset.slice(0, 40)}; Pave reads JSON in UTF-8 only`,
+          [
+            {
+              path: 'header.content-type',
+              message: 'send the body in UTF-8, with charset=utf-8 or no charset',
+            },
+          ],
+        ),
         undefined,
       );
       return;
