@@ -103,3 +103,27 @@ export function firstTooDeepValue(value: unknown, limit: number = MAX_NESTING_DE
   }
   return undefined;
 }
+
+/**
+ * Every string in `value`, keys included, for which `test` finds something, depth first (a key before its value),
+ * with its path (a key's ends with the key) and what `test` found: where a rule about the characters of every
+ * name and value applies (a NUL character, which no name or value in Pave may hold).
+ */
+export function* stringsWhere<Found>(
+  value: unknown,
+  test: (text: string) => Found | undefined,
+  path: ValuePath = [],
+): Generator<{ path: ValuePath; inKey: boolean; found: Found }> {
+  if (typeof value === 'string') {
+    const found = test(value);
+    if (found !== undefined) yield { path, inKey: false, found };
+  } else if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) yield* stringsWhere(item, test, [...path, index]);
+  } else if (value !== null && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      const found = test(key);
+      if (found !== undefined) yield { path: [...path, key], inKey: true, found };
+      yield* stringsWhere(item, test, [...path, key]);
+    }
+  }
+}

@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import { checkScorePlaceholders, type PlaceholderCheckOptions } from './placeholders.ts';
 import { checkScoreProbePorts } from './probes.ts';
 import { ScoreWorkload } from './schema.ts';
-import { MAX_NESTING_DEPTH, firstTooDeepValue, tooDeepMessage } from '../nesting.ts';
+import { MAX_NESTING_DEPTH, firstTooDeepValue, stringsWhere, tooDeepMessage } from '../nesting.ts';
 
 /** One problem in a Score file: where it is and what to do about it. */
 export interface ScoreProblem {
@@ -178,7 +178,7 @@ export function parseScore(text: string, file: string, options: ScoreCheckOption
     const position = locator.locateInString(problem.path, problem.offset, problem.length);
     add(position, problem.path, problem.message);
   }
-  for (const { path, inKey } of nulCharacters(data, [])) {
+  for (const { path, inKey } of stringsWhere(data, (text) => (text.includes('\0') ? true : undefined))) {
     add(
       locator.locate(path, inKey ? 'key' : 'value'),
       path,
@@ -196,20 +196,6 @@ export function parseScore(text: string, file: string, options: ScoreCheckOption
   return parsed.success && sorted.length === 0
     ? { workload: parsed.data, problems: [] }
     : { problems: sorted };
-}
-
-/**
- * Where `value` holds a NUL character (a YAML `"\0"`), which the server refuses in any name or value: the paths
- * of such strings, and of keys that hold one.
- */
-function nulCharacters(value: unknown, path: PathSegment[]): Array<{ path: PathSegment[]; inKey: boolean }> {
-  if (typeof value === 'string') return value.includes('\0') ? [{ path, inKey: false }] : [];
-  if (Array.isArray(value)) return value.flatMap((item, index) => nulCharacters(item, [...path, index]));
-  if (!isObject(value)) return [];
-  return Object.entries(value).flatMap(([key, item]) => [
-    ...(key.includes('\0') ? [{ path: [...path, key], inKey: true }] : []),
-    ...nulCharacters(item, [...path, key]),
-  ]);
 }
 
 /**

@@ -20,6 +20,7 @@ import {
 import type { Executor, Store } from '../store/index.ts';
 import type { SecretBox } from '../secrets/secret-box.ts';
 import { appNotFound } from './apps.ts';
+import { MIN_SECRET_LENGTH } from './resources/masking.ts';
 import { recordAudit } from './audit.ts';
 import { recordEvent } from './events.ts';
 import { now, systemContext, type RequestContext } from './context.ts';
@@ -403,13 +404,6 @@ async function secretKeys(
   const effective = new Map([...appLevel, ...envLevel].map((row) => [row.key, row.secret === 1]));
   return new Set([...effective].filter(([, secret]) => secret).map(([key]) => key));
 }
-
-/**
- * The fewest characters a secret value may have (an empty one is allowed: it masks nothing). Pave masks every
- * secret it gave a workload wherever it shows text (log lines, journals, failure reasons): a shorter one would
- * mask the same letters in every word.
- */
-const MIN_SECRET_LENGTH = 4;
 
 /**
  * Why the secret `value` of `key` is refused, ending with `otherwise` (what to do instead), when it is shorter

@@ -7,8 +7,8 @@ import {
   describeNotUtf8,
   firstTooDeepInJson,
   jsonPointer,
+  stringsWhere,
   tooDeepMessage,
-  type ValuePath,
 } from '@pave/core';
 
 /**
@@ -24,7 +24,7 @@ import {
 export function jsonBodies(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+  app.addContentTypeParser<Buffer>('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     const encoding = request.headers['content-encoding'];
     if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
       done(
@@ -52,7 +52,7 @@ export function jsonBodies(app: FastifyInstance): void {
       );
       return;
     }
-    const { text, broken } = decodeUtf8(typeof body === 'string' ? Buffer.from(body, 'utf8') : body);
+    const { text, broken } = decodeUtf8(body);
     if (broken) {
       done(
         new InputError('the request body is not UTF-8', [
@@ -79,9 +79,10 @@ export function jsonBodies(app: FastifyInstance): void {
     }
     void parseJson(request, text, (error, parsed) => {
       // Only a body whose text has such an escape can hold one.
-      const found = !error && UNSTORABLE_ESCAPE.test(text) ? firstUnstorable(parsed, []) : undefined;
+      const found =
+        !error && UNSTORABLE_ESCAPE.test(text) ? stringsWhere(parsed, unstorableIn).next().value : undefined;
       if (found) {
-        const { kind, codePoint, position } = found.character;
+        const { kind, codePoint, position } = found.found;
         const where = `${found.inKey ? 'its name contains' : 'contains'} ${kind} (${codePoint}) at character ${position}`;
         done(
           new InputError(`the request body holds ${kind}`, [
@@ -125,37 +126,6 @@ function unstorableIn(text: string): UnstorableCharacter | undefined {
         codePoint: `U+${code.toString(16).toUpperCase().padStart(4, '0')}`,
         position,
       };
-    }
-  }
-  return undefined;
-}
-
-/** Where an unstorable character is in a parsed body: a value's path, in its key or its text. */
-interface Unstorable {
-  path: ValuePath;
-  inKey: boolean;
-  character: UnstorableCharacter;
-}
-
-/** The first string or key in `value` holding a character no name or value may hold; undefined if none does. */
-function firstUnstorable(value: unknown, path: ValuePath): Unstorable | undefined {
-  if (typeof value === 'string') {
-    const character = unstorableIn(value);
-    return character ? { path, inKey: false, character } : undefined;
-  }
-  if (Array.isArray(value)) {
-    for (let index = 0; index < value.length; index++) {
-      const found = firstUnstorable(value[index], [...path, index]);
-      if (found) return found;
-    }
-    return undefined;
-  }
-  if (value !== null && typeof value === 'object') {
-    for (const [key, item] of Object.entries(value)) {
-      const character = unstorableIn(key);
-      if (character) return { path: [...path, key], inKey: true, character };
-      const found = firstUnstorable(item, [...path, key]);
-      if (found) return found;
     }
   }
   return undefined;

@@ -9,6 +9,12 @@ import type {
 /** Secrets shorter than this are masked only as they are: their encoded forms would mask ordinary text. */
 const MIN_ENCODED_SECRET_LENGTH = 4;
 
+/**
+ * The fewest characters a secret value may have (an empty one is allowed: it masks nothing), and below which a
+ * secret is not looked for in other text: a shorter one would be found, and masked, in ordinary words.
+ */
+export const MIN_SECRET_LENGTH = 4;
+
 /** The lines of a multi-line secret at least this long are masked on their own too. */
 const MIN_SECRET_LINE_LENGTH = 8;
 

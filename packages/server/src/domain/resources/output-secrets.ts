@@ -1,8 +1,6 @@
 import { RESOURCE_TYPES } from '@pave/core';
 import type { ResourceDriver, ResourceInputs, ResourceOutputs } from '@pave/plugin-api';
-
-/** Secrets shorter than this are not looked for in plain outputs: they would be found in ordinary words. */
-const MIN_FOUND_SECRET_LENGTH = 4;
+import { MIN_SECRET_LENGTH } from './masking.ts';
 
 /**
  * Types whose plain outputs Pave and the runtimes read themselves (a route's host and path, a volume's
@@ -30,7 +28,7 @@ export function secretsKept(
 ): ResourceOutputs {
   const declared = new Set(RESOURCE_TYPES[type]?.secretOutputs ?? []);
   const known = [...secrets, ...Object.values(outputs.secrets)].filter(
-    (secret) => secret.length >= MIN_FOUND_SECRET_LENGTH,
+    (secret) => secret.length >= MIN_SECRET_LENGTH,
   );
   const moved = Object.entries(outputs.values).filter(
     ([name, value]) =>
@@ -48,7 +46,7 @@ export function secretsKept(
  * database's password), or undefined: such a resource is not recorded (see secretsKept).
  */
 export function plainOutputSecret(outputs: ResourceOutputs, secrets: readonly string[]): string | undefined {
-  const known = secrets.filter((secret) => secret.length >= MIN_FOUND_SECRET_LENGTH);
+  const known = secrets.filter((secret) => secret.length >= MIN_SECRET_LENGTH);
   return Object.entries(outputs.values).find(([, value]) =>
     known.some((secret) => value.includes(secret)),
   )?.[0];
