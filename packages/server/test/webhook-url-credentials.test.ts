@@ -130,6 +130,24 @@ describe.each(storeEngines)('credentials in webhook URLs on %s', (engine) => {
     ).toEqual([]);
   });
 
+  it('keeps a query token after a `;` (a separator many receivers split on) out of the store and the API, and sends with it', async () => {
+    const hook = await receiver();
+    const created = await create(`http://localhost:${hook.port}/hook?source=pave;token=${TOKEN}`);
+    expect(created.webhook.url).toBe(`http://localhost:${hook.port}/hook?source=pave;token=[redacted]`);
+    const listed = await api.call('GET', '/webhooks?app=shop');
+    await recordOne();
+    dispatcher();
+    await eventually(() => hook.requests.length === 1);
+    expect(hook.requests[0]!.url).toBe(`/hook?source=pave;token=${TOKEN}`);
+    expect(
+      leaksIn({
+        ...(await storedText()),
+        'POST /webhooks answer': JSON.stringify(created.webhook),
+        'GET /webhooks answer': listed.body,
+      }),
+    ).toEqual([]);
+  });
+
   it('keeps a token in the URL path (as Slack and Discord put theirs) out of the store and the API, and sends to it', async () => {
     const hook = await receiver();
     const pathToken = 'T0DEADBEEF/B0CAFE/path-token-in-the-url';

@@ -51,21 +51,22 @@ function isCredentialName(name: string): boolean {
 
 /**
  * A request URL safe to log or echo: the value of every query parameter that looks like a credential
- * (`token`, `access_token`, `password`, `secret`, `api_key`, `code`, …) is replaced by `[redacted]`; the
- * path and other parameters are kept as sent. Never throws.
+ * (`token`, `access_token`, `password`, `secret`, `api_key`, `code`, …), whether after `&` or `;`, is replaced
+ * by `[redacted]`; the path and other parameters are kept as sent. Never throws.
  */
 export function redactUrl(url: string): string {
   const mark = url.indexOf('?');
   if (mark < 0) return url;
   const hashAt = url.indexOf('#', mark);
   const query = url.slice(mark + 1, hashAt < 0 ? undefined : hashAt);
+  // Split on `;` as well as `&`: some receivers (and older CGI conventions) take either as a separator.
   const redacted = query
-    .split('&')
+    .split(/([&;])/u)
     .map((pair) => {
       const equals = pair.indexOf('=');
       const name = equals < 0 ? pair : pair.slice(0, equals);
       return equals >= 0 && isCredentialName(name) ? `${name}=${REDACTED}` : pair;
     })
-    .join('&');
+    .join('');
   return `${url.slice(0, mark)}?${redacted}`;
 }
