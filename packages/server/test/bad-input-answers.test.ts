@@ -114,6 +114,34 @@ describe.each(storeEngines)('answers to bad input, on %s', (engine) => {
         },
       ]);
     });
+
+    it("escapes a key holding a slash in the JSON pointer of any issue, not only a union's", async () => {
+      const response = await api.call('POST', '/apps/shop/envs/dev/deployments', {
+        workloads: [
+          {
+            dir: '/srv/app',
+            spec: {
+              apiVersion: 'score.dev/v1b1',
+              metadata: { name: 'api' },
+              containers: {
+                main: { image: 'nginx', variables: { 'A/B': 5 } },
+              },
+            },
+          },
+        ],
+      });
+      expect(response.statusCode).toBe(400);
+      expect(response.json().errors).toEqual([
+        {
+          path: '/workloads/0/spec/containers/main/variables/A~1B',
+          message: expect.stringMatching(/expected string, received number/u),
+        },
+      ]);
+      const unknown = await api.call('POST', '/apps', { id: 'slashed', 'a/b~c': 1 });
+      expect(unknown.json().errors).toEqual([
+        { path: '/a~1b~0c', message: 'is not a known field; remove it (see /api/v1/openapi.json)' },
+      ]);
+    });
   });
 
   describe('where a refusal points', () => {

@@ -17,7 +17,6 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import {
   jsonSchemaTransform,
   jsonSchemaTransformObject,
-  validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import {
@@ -38,6 +37,7 @@ import {
   handleError,
   handleFrameworkError,
   notFoundHandler,
+  validatorCompiler,
 } from './problems.ts';
 import { jsonBodies } from './body.ts';
 import { bearerToken } from './bearer.ts';

@@ -1,5 +1,10 @@
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
+import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaCompiler } from 'fastify';
+import {
+  hasZodFastifySchemaValidationErrors,
+  isResponseSerializationError,
+  validatorCompiler as zodValidatorCompiler,
+} from 'fastify-type-provider-zod';
+import { safeParse, type $ZodType } from 'zod/v4/core';
 import {
   closestForm,
   httpStatusForError,
@@ -81,6 +86,25 @@ const CONTEXT_WORDS: Record<string, string> = {
   headers: 'headers',
 };
 
+/**
+ * fastify-type-provider-zod's validator compiler, with each issue's `instancePath` a JSON pointer: the library
+ * joins a path's keys with `/` as they are, so a key holding one (a container file's `/etc/app.conf`) read as
+ * several levels. Only a refused value is parsed a second time, for its issues' paths.
+ */
+export const validatorCompiler: FastifySchemaCompiler<$ZodType> = (route) => {
+  const validate = zodValidatorCompiler(route);
+  return (data: unknown) => {
+    const result = validate(data);
+    if (typeof result !== 'object' || !('error' in result) || !Array.isArray(result.error)) return result;
+    const issues = safeParse(route.schema, data).error?.issues ?? [];
+    result.error.forEach((issue, index) => {
+      const path = issues[index]?.path;
+      if (path) issue.instancePath = jsonPointer(path.map(String));
+    });
+    return result;
+  };
+};
+
 /** Where a validation issue is, for people: a JSON pointer in the body, or `query.x` / `path.x`. */
 function issuePath(
   context: string | undefined,
@@ -89,10 +113,16 @@ function issuePath(
 ): string[] {
   const keys = Array.isArray(params.keys) ? (params.keys as string[]) : [null];
   return keys.map((key) => {
-    const pointer = key === null ? instancePath : `${instancePath.replace(/\/$/, '')}/${key}`;
+    const pointer = key === null ? instancePath : `${instancePath.replace(/\/$/u, '')}${jsonPointer([key])}`;
     if (!context || context === 'body') return pointer || '/';
-    return `${locations[context] ?? `${context}.`}${pointer.replace(/^\//, '').replaceAll('/', '.')}`;
+    const names = pointer.replace(/^\//u, '').split('/').map(unescapePointerSegment);
+    return `${locations[context] ?? `${context}.`}${names.join('.')}`;
   });
+}
+
+/** A JSON pointer's segment as the key it names (RFC 6901: `~1` is `/`, `~0` is `~`). */
+function unescapePointerSegment(segment: string): string {
+  return segment.replaceAll('~1', '/').replaceAll('~0', '~');
 }
 
 /** One issue of a request's validation, as fastify-type-provider-zod passes zod's on. */
