@@ -170,6 +170,20 @@ describe.each(storeEngines)('templates on %s', (engine) => {
       message: expect.stringMatching(/^loop\.txt:2:\d+: calls itself without end/),
     });
     expect(recursion.body).not.toMatch(/RangeError|call stack/);
+    // Nunjucks names an unknown filter without its place: the first use of it in the file is it.
+    const filter = await api.call('PUT', '/templates/shop-api', {
+      ...SHOP,
+      files: [{ path: 'name.txt', content: 'name:\n  {{ name | upper }} {{ name |  shout(2) }}\n' }],
+    });
+    expect(filter.statusCode, filter.body).toBe(400);
+    expect(filter.json().errors).toEqual([
+      {
+        path: '/files/0/content',
+        message:
+          "name.txt:2:33: filter not found: shout; use one of Nunjucks' built-in filters " +
+          '(https://mozilla.github.io/nunjucks/templating.html#builtin-filters)',
+      },
+    ]);
     expect((await api.call('GET', '/templates/shop-api')).statusCode).toBe(404);
   });
 

@@ -535,8 +535,17 @@ export function nunjucksProblem(error: unknown, text: string, name: string): str
     const literal = member.replace(/[.*+?^${}()|[\]\\]/gu, '\\$&');
     const at = new RegExp(`(?<![\\w$])${literal}(?![\\w$])`, 'u').exec(text)?.index;
     if (at === undefined) return `${name}: ${message}`;
-    const before = text.slice(0, at).split('\n');
-    return `${name}:${before.length}:${before.at(-1)!.length + 1}: ${message}`;
+    return `${name}:${positionIn(text, at)}: ${message}`;
+  }
+  const filter = /filter not found: ([\w$]+)/u.exec(raw);
+  if (filter) {
+    // Nor for an unknown filter: the first use of it (`| name`) is it.
+    const [message, filterName = ''] = filter;
+    const advice =
+      "use one of Nunjucks' built-in filters (https://mozilla.github.io/nunjucks/templating.html#builtin-filters)";
+    const at = new RegExp(`\\|\\s*(?=${filterName.replaceAll('$', '\\$')}(?![\\w$]))`, 'u').exec(text);
+    if (!at) return `${name}: ${message}; ${advice}`;
+    return `${name}:${positionIn(text, at.index + at[0].length)}: ${message}; ${advice}`;
   }
   const position = /\[Line (\d+), Column (\d+)\]/u.exec(raw);
   const detail = (raw.split('\n').slice(1).join(' ').trim() || raw).replace(/^Error: /u, '');
@@ -565,4 +574,10 @@ export function nunjucksProblem(error: unknown, text: string, name: string): str
     );
   }
   return `${name}:${line}:${column}: ${detail}`;
+}
+
+/** The `line:column` (both from 1) of the character at `index` of `text`. */
+function positionIn(text: string, index: number): string {
+  const before = text.slice(0, index).split('\n');
+  return `${before.length}:${before.at(-1)!.length + 1}`;
 }
