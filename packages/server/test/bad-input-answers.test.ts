@@ -199,4 +199,32 @@ describe.each(storeEngines)('answers to bad input, on %s', (engine) => {
       });
     });
   });
+
+  // A rollback's and an approval's bodies are optional; sent without one (no Content-Type), they were refused
+  // with "expected object, received null", and the OpenAPI document said a body was required.
+  describe('optional bodies', () => {
+    it('takes a rollback and an approval without a body', async () => {
+      const rollback = await api.call('POST', '/apps/shop/envs/dev/rollback');
+      expect(rollback.json().detail ?? '').not.toMatch(/invalid/u);
+      expect(rollback.statusCode, rollback.body).toBe(409);
+      const approval = await api.call('POST', '/approvals/1/approve');
+      expect(approval.statusCode, approval.body).toBe(404);
+    });
+
+    it('says so in the OpenAPI document', async () => {
+      const document = (await api.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json();
+      for (const path of [
+        '/api/v1/apps/{app}/envs/{env}/rollback',
+        '/api/v1/approvals/{id}/approve',
+        '/api/v1/webhooks/{id}/disable',
+        '/api/v1/webhooks/{id}/rotate-secret',
+      ]) {
+        const { requestBody } = document.paths[path].post;
+        expect(requestBody.required, path).toBe(false);
+        expect(JSON.stringify(requestBody.content['application/json'].schema), path).not.toContain('"null"');
+      }
+      const create = document.paths['/api/v1/apps'].post.requestBody;
+      expect(create.required).toBe(true);
+    });
+  });
 });

@@ -200,8 +200,12 @@ function namedTarget(request: FastifyRequest): { app?: string | undefined; env?:
 
 /** Whether a route changes something and declares no body: it refuses one (refuseBody). */
 function takesNoBody(route: RouteOptions): boolean {
-  const methods = [route.method].flat();
-  return !route.schema?.body && methods.some((method) => WRITE_METHODS.has(method));
+  return !route.schema?.body && takesWrites(route);
+}
+
+/** Whether a route answers a method that writes (and may carry a body: a DELETE may bring `{}`). */
+function takesWrites(route: RouteOptions): boolean {
+  return [route.method].flat().some((method) => WRITE_METHODS.has(method));
 }
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -261,6 +265,26 @@ function authorizeRequest(store: Store, request: FastifyRequest): Promise<void> 
       !app ? {} : access ? { app, envType: access.envType, restricted: access.restricted } : { app },
     );
   })();
+}
+
+/**
+ * The OpenAPI document with the request bodies a route may go without (a zod `.nullish()` body: a rollback's,
+ * an approval's) marked `required: false` and shown as the object they are: @fastify/swagger marks every body
+ * required, and zod's null as a second form.
+ */
+function withOptionalBodies<T>(document: T): T {
+  const paths = (document as { paths?: Record<string, Record<string, unknown>> }).paths ?? {};
+  for (const operation of Object.values(paths).flatMap((methods) => Object.values(methods))) {
+    const body = (operation as { requestBody?: { required?: boolean; content?: Record<string, unknown> } })
+      .requestBody;
+    const json = body?.content?.['application/json'] as { schema?: { anyOf?: unknown[] } } | undefined;
+    const forms = json?.schema?.anyOf;
+    if (!body || !json || !forms?.some((form) => (form as { type?: unknown }).type === 'null')) continue;
+    const rest = forms.filter((form) => (form as { type?: unknown }).type !== 'null');
+    body.required = false;
+    json.schema = rest.length === 1 ? (rest[0] as { anyOf?: unknown[] }) : { anyOf: rest };
+  }
+  return document;
 }
 
 /**
@@ -334,7 +358,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
       security: [{ bearer: [] }],
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    transformObject: (documentObject) => withOptionalBodies(jsonSchemaTransformObject(documentObject)),
   });
 
   const api = app.withTypeProvider<ZodTypeProvider>();
@@ -387,6 +411,12 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
         if (!pending) return done();
         pending.then(() => done(), done);
       });
+      // The check above ran on the headers; a body may follow minutes later, and what the check read may
+      // change meanwhile (the environment made again of a restricted type, the token revoked). A request that
+      // may carry one is checked again once it is in, before anything reads it.
+      const checkedAgain = async (request: FastifyRequest) => {
+        await authorizeRequest(options.store, request);
+      };
       const furtherChecks = async (request: FastifyRequest, reply: FastifyReply) => {
         const further = request.routeOptions.config.access;
         for (const check of further ? await further(request) : []) {
@@ -408,6 +438,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
         // only routes that have them pay for the hook.
         const own = route.preValidation ? [route.preValidation].flat() : [];
         const checks = [
+          ...(!route.config?.public && takesWrites(route) ? [checkedAgain] : []),
           ...(takesNoBody(route) ? [refuseBody] : []),
           ...(route.config?.public || (!route.config?.access && !options.authorizeOnly)
             ? []

@@ -93,7 +93,7 @@ export function approvalRoutes(
           'clone changes). Its requesters must still be allowed to deploy there. 409 when it is not awaiting ' +
           'approval.',
         params: ApprovalParams,
-        body: ApproveBody.optional(),
+        body: ApproveBody.nullish(),
         response: { 200: DeploymentDetail },
       },
     },

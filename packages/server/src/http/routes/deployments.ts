@@ -121,7 +121,7 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
         tags,
         summary: "Redeploy an earlier deployment's set (default: the previous successful one)",
         params: EnvParams,
-        body: RollbackBody.optional(),
+        body: RollbackBody.nullish(),
         response: { 202: Deployment },
       },
     },
