@@ -44,11 +44,11 @@ export function prepareDataDir(dir: string, source: DataDirSource): void {
 }
 
 /** What `pave up` keeps at the top of its data directory: one of them marks a directory as Pave's. */
-const PAVE_ENTRIES = new Set(['pave.db', 'master.key', 'admin.token', 'pave.lock', 'runtime']);
+const PAVE_ENTRIES = new Set(['pave.db', 'master.key', 'admin.token', 'pave.lock', 'runtime', 'replicas']);
 
 /**
  * Whether the directory `dir` holds one of the entries `pave up` keeps in its data directory (pave.db,
- * master.key, admin.token, pave.lock, runtime/). Throws the file-system error when `dir` cannot be read.
+ * master.key, admin.token, pave.lock, runtime/, replicas/). Throws the file-system error when `dir` cannot be read.
  */
 export function isPaveDataDir(dir: string): boolean {
   return readdirSync(dir).some((name) => PAVE_ENTRIES.has(name));

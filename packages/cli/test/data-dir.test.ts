@@ -33,6 +33,13 @@ describe('the data directory of pave up', () => {
     expect(() => prepareDataDir(dir, '--data-dir')).not.toThrow();
   });
 
+  it('is taken again when a first start left only its replicas directory (the store could not be reached)', () => {
+    const dir = temporaryDir();
+    // A `pave up` on PostgreSQL registers under replicas/ before it reaches the store.
+    mkdirSync(join(dir, 'replicas'));
+    expect(() => prepareDataDir(dir, '--data-dir')).not.toThrow();
+  });
+
   it('is refused on or under a file, naming where it came from and the part that is a file', () => {
     const file = join(temporaryDir(), 'notes.txt');
     writeFileSync(file, '');
