@@ -137,6 +137,7 @@ export function registerUpCommand(program: Command): void {
           );
         }
         const logLevel = checkLogLevel(options.logLevel, process.env.PAVE_LOG_LEVEL);
+        const store = checkStoreUrl(options.store, process.env.PAVE_STORE);
         const pretty = (options.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json')) === 'pretty';
         const colors = colorsFor(process.stdout, process.env);
         // Found as client commands find it (`~` expanded), so they find the admin token written there.
@@ -171,7 +172,7 @@ export function registerUpCommand(program: Command): void {
             port,
             host: options.host,
             dataDir,
-            store: options.store ?? process.env.PAVE_STORE,
+            store,
             logLevel,
             workloadUser: options.workloadUser ?? (process.env.PAVE_WORKLOAD_USER || undefined),
             eventRetentionMs,
@@ -206,6 +207,20 @@ function holdsPaveData(dir: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The store URL of `pave up`: --store, else PAVE_STORE, else none (SQLite in the data directory). A usage error,
+ * before the data directory is made, for a URL of a kind the server does not take (its password not repeated).
+ */
+export function checkStoreUrl(flag: string | undefined, env: string | undefined): string | undefined {
+  const [url, source] = flag !== undefined ? [flag, '--store'] : [env || undefined, 'PAVE_STORE'];
+  if (url === undefined || /^(postgres(ql)?:\/\/|sqlite:)/u.test(url.trim())) return url;
+  const shown = url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*):[^@/?#]*@/iu, '$1:***@');
+  throw new CliUsageError(
+    `${source}: "${shown}" is not a store Pave can use; give postgres://USER:PASSWORD@HOST:PORT/DATABASE for ` +
+      'PostgreSQL, or leave it out for SQLite in the data directory',
+  );
 }
 
 /** The log levels `--log-level` (and PAVE_LOG_LEVEL) accept: pino's. */
