@@ -161,6 +161,26 @@ describe.each(storeEngines)('roles, teams and scoped tokens through the API on %
     expect(prod.reason).toContain('deployer on environment type production');
   });
 
+  it('answers can-i about an app or environment that is not there, or an app the asker cannot see, with 404', async () => {
+    // A misspelt environment answered "yes — allowed by developer on app shop".
+    const typo = await call(
+      adminToken,
+      'GET',
+      '/auth/can-i?action=deployment.create&app=shop&env=prdo&as=dave',
+    );
+    expect(typo.statusCode, typo.body).toBe(404);
+    expect(typo.json().errors).toEqual([
+      { path: 'query.env', message: 'no such environment; `pave envs list --app shop` shows them' },
+    ]);
+    const noApp = await call(adminToken, 'GET', '/auth/can-i?action=app.read&app=nosuch');
+    expect(noApp.statusCode, noApp.body).toBe(404);
+    expect(noApp.json().errors[0].path).toBe('query.app');
+    // dave has no role on blog: the same answer as for an app that does not exist, not a "no" that says it does.
+    const unseen = await call(tokens.dave!, 'GET', '/auth/can-i?action=app.read&app=blog');
+    expect(unseen.statusCode, unseen.body).toBe(404);
+    expect(unseen.json().detail).toBe('app "blog" not found');
+  });
+
   it('narrows a token to its scope: an admin token scoped to viewer on shop cannot change shop and cannot see blog', async () => {
     const created = await call(adminToken, 'POST', '/tokens', { name: 'narrow', scope: 'app:shop:viewer' });
     expect(created.statusCode, created.body).toBe(201);

@@ -487,7 +487,8 @@ async function missingEnvironment(db: Executor, appId: string, envId: string): P
   return app ? environmentNotFound(appId, envId) : appNotFound(appId);
 }
 
-function environmentNotFound(appId: string, envId: string): NotFoundError {
+/** The error for an environment of an existing app that does not exist. */
+export function environmentNotFound(appId: string, envId: string): NotFoundError {
   return new NotFoundError(`environment "${envId}" of app "${appId}" not found`, [
     { path: 'env', message: `no such environment; \`pave envs list --app ${appId}\` shows them` },
   ]);

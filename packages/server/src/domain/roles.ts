@@ -18,6 +18,7 @@ import { recordAudit } from './audit.ts';
 import { recordEvent } from './events.ts';
 import { now, type Actor, type RequestContext } from './context.ts';
 import {
+  actorSeesApp,
   appWideChecks,
   authorize,
   decideFor,
@@ -26,6 +27,8 @@ import {
   type AccessCheck,
 } from './access.ts';
 import { keepingAnOrgAdmin } from './users.ts';
+import { appNotFound } from './apps.ts';
+import { environmentNotFound } from './environments.ts';
 
 interface ResolvedGrant {
   role: string;
@@ -361,9 +364,14 @@ export async function canI(
   let further: AccessCheck[] = [];
   if (query.app) {
     target.app = query.app;
+    // A question about an app or environment that is not there (a typo) is answered as every route naming one
+    // answers: 404, for an app the asker cannot see too, never a "yes" about nothing.
+    const app = await db.selectFrom('apps').select('id').where('id', '=', query.app).executeTakeFirst();
+    if (!app || !actorSeesApp(actor, query.app)) throw appNotFound(query.app);
     if (query.env) {
       const access = await environmentAccess(db, query.app, query.env);
-      if (access) Object.assign(target, access);
+      if (!access) throw environmentNotFound(query.app, query.env);
+      Object.assign(target, access);
     } else {
       further = await appWideChecks(db, query.app, query.action);
     }
