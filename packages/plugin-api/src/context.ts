@@ -57,8 +57,8 @@ export interface ResourceStateBackend {
   lockAddress: string;
   unlockAddress: string;
   /**
-   * HTTP basic credentials good for this resource's state only, and only for a while (the control plane
-   * hands out a fresh pair with every driver call).
+   * HTTP basic credentials good for this resource's state only, and only while the driver call they were
+   * given to runs (the control plane hands out a fresh pair with every driver call).
    */
   username: string;
   password: string;

@@ -122,10 +122,11 @@ describe.each(storeEngines)('the resource state backend (%s)', (engine) => {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
+  /** The state backend of a driver call that runs until the test ends. */
   function backend(key = API): ResourceStateBackend {
-    const found = credentials.backendFor(key);
+    const found = credentials.open(key);
     if (!found) throw new Error('no state backend');
-    return found;
+    return found.backend;
   }
 
   it('refuses a missing credential, another resource’s, an expired one and a forged one', async () => {
@@ -143,7 +144,7 @@ describe.each(storeEngines)('the resource state backend (%s)', (engine) => {
     const shortLived = new StateCredentials(box, { ttlMs: 1 });
     await shortLived.init();
     shortLived.setBaseUrl('http://127.0.0.1');
-    const expired = shortLived.backendFor(API)!;
+    const expired = shortLived.open(API)!.backend;
     await new Promise((resolve) => setTimeout(resolve, 10));
     const late = await fetch(own.address, { headers: { authorization: basic(expired) } });
     expect(late.status).toBe(403);
@@ -158,6 +159,23 @@ describe.each(storeEngines)('the resource state backend (%s)', (engine) => {
 
     const fine = await fetch(own.address, { headers: { authorization: basic(own) } });
     expect(fine.status).toBe(204);
+  });
+
+  // A credential expired an hour after it was given, while a Terraform call may run for a day: an apply still
+  // running then had its state writes and its unlock refused.
+  it('takes a credential for as long as its driver call runs, a day if need be, and not once it has ended', async () => {
+    const call = credentials.open(API)!;
+    const [, payload] = call.backend.password.split('.');
+    const { exp } = JSON.parse(Buffer.from(payload!, 'base64url').toString('utf8')) as { exp: number };
+    expect(exp - Date.now()).toBeGreaterThan(24 * 60 * 60 * 1000);
+    const headers = { authorization: basic(call.backend) };
+    expect((await fetch(call.backend.address, { headers })).status).toBe(204);
+    call.end();
+    const ended = await fetch(call.backend.address, { headers });
+    expect(ended.status).toBe(403);
+    expect(((await ended.json()) as { detail: string }).detail).toBe(
+      'the driver call this state credential was given to has ended',
+    );
   });
 
   it('keeps the state encrypted, and a held lock answers 423 with its holder', async () => {

@@ -1,11 +1,11 @@
 /*
  * The state resource drivers keep in the control plane: Terraform's `http` backend, served under
  * /api/v1/terraform/state/{resource}. Each driver call gets a credential for its own resource's state only,
- * good for STATE_CREDENTIAL_TTL_MS; states are sealed with the environment's data key; a lock keeps two runs
+ * good while the call runs (and for STATE_CREDENTIAL_TTL_MS at most); states are sealed with the environment's data key; a lock keeps two runs
  * on one resource from overlapping, and locks a crashed run left behind are released when a deployment of its
  * environment starts or ends (releaseStateLocks).
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { DriverContext, ResourceDriver, ResourceScope, ResourceStateBackend } from '@pave/plugin-api';
 import { DriverRegistry } from '@pave/plugin-api';
 import { SYSTEM_ACTORS } from '@pave/core';
@@ -14,8 +14,11 @@ import type { SecretBox } from '../../secrets/secret-box.ts';
 import { now } from '../context.ts';
 import { envScope, type ResourceDriverRegistry } from './provision.ts';
 
-/** How long a state credential is good for: longer than a driver run may take (Terraform's default 600 s). */
-export const STATE_CREDENTIAL_TTL_MS = 60 * 60 * 1000;
+/**
+ * The longest a state credential is good for, its call still running: longer than a driver call may take
+ * (Terraform's `timeout` is at most a day). A credential is refused as soon as its call has ended.
+ */
+export const STATE_CREDENTIAL_TTL_MS = 25 * 60 * 60 * 1000;
 
 /** The HTTP basic user name of state credentials (the password is what counts). */
 export const STATE_USERNAME = SYSTEM_ACTORS.pave;
@@ -57,6 +60,8 @@ export class StateCredentials {
   private baseUrl: string | undefined;
 
   private readonly ttlMs: number;
+  /** The driver calls running on this replica that hold a credential (the state's address is this replica's). */
+  private readonly running = new Set<string>();
 
   constructor(
     private readonly box: SecretBox,
@@ -75,19 +80,27 @@ export class StateCredentials {
     this.baseUrl = url.replace(/\/+$/, '');
   }
 
-  /** The state backend of `scope`'s resource, with a fresh credential; undefined before init and setBaseUrl. */
-  backendFor(scope: Pick<ResourceScope, 'app' | 'env' | 'address'>): ResourceStateBackend | undefined {
+  /**
+   * The state backend of `scope`'s resource for one driver call, with a fresh credential good until `end` is
+   * called (once the call has settled); undefined before init and setBaseUrl.
+   */
+  open(
+    scope: Pick<ResourceScope, 'app' | 'env' | 'address'>,
+  ): { backend: ResourceStateBackend; end: () => void } | undefined {
     if (!this.key || !this.baseUrl) return undefined;
     const id = stateResourceId(scope);
     const expires = Date.now() + this.ttlMs;
     const address = `${this.baseUrl}/api/v1/terraform/state/${encodeURIComponent(id)}`;
-    return {
+    const call = randomUUID();
+    this.running.add(call);
+    const backend = {
       address,
       lockAddress: address,
       unlockAddress: address,
       username: STATE_USERNAME,
-      password: this.sign(id, expires),
+      password: this.sign(id, expires, call),
     };
+    return { backend, end: () => this.running.delete(call) };
   }
 
   /**
@@ -110,14 +123,16 @@ export class StateCredentials {
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as {
       r: string;
       exp: number;
+      c: string;
     };
     if (claims.r !== id) return 'the state credential is for another resource';
     if (claims.exp <= at) return 'the state credential has expired';
+    if (!this.running.has(claims.c)) return 'the driver call this state credential was given to has ended';
     return null;
   }
 
-  private sign(id: string, expires: number): string {
-    const payload = Buffer.from(JSON.stringify({ r: id, exp: expires })).toString('base64url');
+  private sign(id: string, expires: number, call: string): string {
+    const payload = Buffer.from(JSON.stringify({ r: id, exp: expires, c: call })).toString('base64url');
     return `${CREDENTIAL_PREFIX}.${payload}.${this.mac(payload).toString('base64url')}`;
   }
 
@@ -137,18 +152,28 @@ export function withStateBackends(
   const wrapped = new DriverRegistry<ResourceDriver>('resource');
   for (const name of drivers.names()) {
     const driver = drivers.get(name);
-    const withBackend = (scope: ResourceScope, ctx: DriverContext): DriverContext => {
-      const stateBackend = credentials.backendFor(scope);
-      return stateBackend ? { ...ctx, stateBackend } : ctx;
+    // The call's credential is good until the call settles.
+    const withBackend = async <T>(
+      scope: ResourceScope,
+      ctx: DriverContext,
+      call: (ctx: DriverContext) => Promise<T>,
+    ): Promise<T> => {
+      const opened = credentials.open(scope);
+      if (!opened) return call(ctx);
+      try {
+        return await call({ ...ctx, stateBackend: opened.backend });
+      } finally {
+        opened.end();
+      }
     };
     wrapped.register({
       name,
-      check: (inputs, ctx) => driver.check(inputs, withBackend(inputs.scope, ctx)),
-      diff: (id, olds, news, ctx) => driver.diff(id, olds, news, withBackend(news.scope, ctx)),
-      create: (inputs, ctx) => driver.create(inputs, withBackend(inputs.scope, ctx)),
-      update: (id, olds, news, ctx) => driver.update(id, olds, news, withBackend(news.scope, ctx)),
-      read: (id, inputs, ctx) => driver.read(id, inputs, withBackend(inputs.scope, ctx)),
-      delete: (id, inputs, ctx) => driver.delete(id, inputs, withBackend(inputs.scope, ctx)),
+      check: (inputs, ctx) => withBackend(inputs.scope, ctx, (c) => driver.check(inputs, c)),
+      diff: (id, olds, news, ctx) => withBackend(news.scope, ctx, (c) => driver.diff(id, olds, news, c)),
+      create: (inputs, ctx) => withBackend(inputs.scope, ctx, (c) => driver.create(inputs, c)),
+      update: (id, olds, news, ctx) => withBackend(news.scope, ctx, (c) => driver.update(id, olds, news, c)),
+      read: (id, inputs, ctx) => withBackend(inputs.scope, ctx, (c) => driver.read(id, inputs, c)),
+      delete: (id, inputs, ctx) => withBackend(inputs.scope, ctx, (c) => driver.delete(id, inputs, c)),
     });
   }
   return wrapped;
