@@ -53,16 +53,20 @@ describe('pave up refuses to start where it cannot serve, having changed nothing
     cleanups.push(() => location.cleanup());
     const first = await startPave(['--data-dir', location.dataDir]);
     cleanups.push(() => first.stop());
+    // What the running server (or an embedded server it started) relies on; a refused start changes nothing.
+    chmodSync(location.dataDir, 0o755);
     const second = await runPave(['up', '--port', '0', '--data-dir', location.dataDir]);
     expect(second.code).not.toBe(0);
     expect(second.stderr).toContain(
       `another pave up (pid ${first.child.pid}) already uses the data directory`,
     );
     expect(second.stderr).toMatch(/PostgreSQL --store/);
+    expect(statSync(location.dataDir).mode & 0o777).toBe(0o755);
     await first.stop();
     const third = await startPave(['--data-dir', location.dataDir]);
     cleanups.push(() => third.stop());
     expect((await fetch(`${third.url}/healthz`)).status).toBe(200);
+    expect(statSync(location.dataDir).mode & 0o777).toBe(0o700);
     await third.stop();
     expect(existsSync(join(location.dataDir, 'pave.lock'))).toBe(false);
   });

@@ -332,16 +332,20 @@ export function grantToWorkload(isolation: Isolation, path: string, root: string
 }
 
 /**
- * Makes `dir` and everything in it Pave's own: no access for group or others (directories 0700-style, files
- * 0600-style). Entries owned by another user (a workload's files and volumes) keep their mode. Symbolic links
- * are not followed.
+ * Makes `dir` and everything in it Pave's own: no access for group or others (files 0600-style, directories
+ * 0700-style), but for a directory they may only enter (0711, never list nor write): Pave made it so for the
+ * users of embedded servers and workloads to pass through to what was handed to them, and a server still
+ * running from before a restart must go on reaching its files. Entries owned by another user (a workload's
+ * files and volumes) keep their mode. Symbolic links are not followed.
  */
 export function restrictToOwner(dir: string): void {
   const uid = process.getuid?.();
   const walk = (path: string) => {
     const stat = lstatSync(path, { throwIfNoEntry: false });
     if (!stat || stat.isSymbolicLink() || stat.uid !== uid) return;
-    if ((stat.mode & 0o077) !== 0) chmodSync(path, stat.mode & 0o7700);
+    const enterOnly = stat.isDirectory() && (stat.mode & 0o066) === 0;
+    const kept = enterOnly ? 0o7711 : 0o7700;
+    if ((stat.mode & 0o077 & ~kept) !== 0) chmodSync(path, stat.mode & kept);
     if (stat.isDirectory()) for (const entry of readdirSync(path)) walk(join(path, entry));
   };
   walk(resolve(dir));

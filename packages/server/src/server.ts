@@ -9,6 +9,8 @@ import {
   isolationFor,
   restrictToOwner,
   strongestIsolation,
+  type Isolation,
+  type IsolationHost,
   type RuntimeDriver,
 } from '@pave/plugin-api';
 import pino, { type Logger } from 'pino';
@@ -159,28 +161,31 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Bad SSO settings stop the start before anything is opened (InputError naming the flag).
   if (options.sso) checkSsoSettings(options.sso);
   const dataDir = resolve(options.dataDir);
-  ownDataDirectory(dataDir);
-  // What workloads and exec commands are isolated with: the strongest level this host offers, unless a
-  // process runtime target chooses another.
-  const isolationHost = detectIsolationHost({
-    dataDir,
-    workloadUser: options.workloadUser,
-    env: options.env ?? process.env,
-  });
-  const isolation = isolationFor(isolationHost, strongestIsolation(isolationHost));
-  const isolationDescription = describeIsolation(isolation, isolationHost);
-  logger.info(
-    { isolation: isolation.level, workloadUser: isolation.identity?.user ?? null },
-    `workloads and exec commands run with isolation ${isolationDescription}`,
-  );
-  // One control plane per data directory on SQLite; replicas share a PostgreSQL store (and may share the dir).
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   // SQLite: one control plane per data directory; PostgreSQL: replicas share it, and each registers there, so
-  // that `pave down` does not stop the workloads they run.
+  // that `pave down` does not stop the workloads they run. A start refused here changes nothing in it.
   const releaseDataDir = options.store
     ? registerReplica(dataDir, refuseReplica(dataDir))
     : claimDataDir(dataDir, refuseSecondServer(dataDir));
+  let isolation: Isolation;
+  let isolationHost: IsolationHost;
+  let isolationDescription: string;
   let store: Store;
   try {
+    ownDataDirectory(dataDir);
+    // What workloads and exec commands are isolated with: the strongest level this host offers, unless a
+    // process runtime target chooses another.
+    isolationHost = detectIsolationHost({
+      dataDir,
+      workloadUser: options.workloadUser,
+      env: options.env ?? process.env,
+    });
+    isolation = isolationFor(isolationHost, strongestIsolation(isolationHost));
+    isolationDescription = describeIsolation(isolation, isolationHost);
+    logger.info(
+      { isolation: isolation.level, workloadUser: isolation.identity?.user ?? null },
+      `workloads and exec commands run with isolation ${isolationDescription}`,
+    );
     store = await openStore({
       url: options.store,
       dataDir,
@@ -412,17 +417,19 @@ async function restartStoppedWorkloads(
 }
 
 /**
- * Makes the data directory Pave's alone: created if missing, owned by Pave's user and mode 0700, and
- * everything Pave keeps in it without access for group or others, whatever a pre-existing directory's
- * modes were (workloads must not read the admin token, the master key or the store). What belongs to the
- * workload user (workloads' files and volumes) keeps its owner.
+ * Makes the data directory Pave's alone: owned by Pave's user, and everything Pave keeps in it without read
+ * or write access for group or others, whatever a pre-existing directory's modes were (workloads must not
+ * read the admin token, the master key or the store); a directory they may only enter (0711, as Pave makes
+ * those that embedded servers' and workloads' users pass through) stays so. What belongs to the workload user (workloads'
+ * files and volumes) keeps its owner.
  */
 function ownDataDirectory(dataDir: string): void {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const uid = process.getuid?.();
   const gid = process.getgid?.();
   if (uid === 0 && gid !== undefined && statSync(dataDir).uid !== 0) chownSync(dataDir, 0, gid);
-  chmodSync(dataDir, 0o700);
+  // Owner rwx; group and others keep an execute bit only when it is all they have (see restrictToOwner).
+  const mode = statSync(dataDir).mode;
+  chmodSync(dataDir, 0o700 | ((mode & 0o066) === 0 ? mode & 0o011 : 0));
   restrictToOwner(dataDir);
 }
 
