@@ -14,8 +14,9 @@ void runCli(process.argv, processIo()).then((code) => {
     // The control plane has stopped; let its buffered logs drain on their own.
     process.exitCode = code;
   } else {
-    // Exit now: Node 20 would otherwise wait ~0.3 s for V8 to finish compiling fetch's WebAssembly parser in
-    // the background. stdout and stderr are synchronous for files and pipes on Linux, so nothing printed is lost.
-    process.exit(code);
+    // Exit as soon as what was printed is out: Node 20 would otherwise wait ~0.3 s for V8 to finish compiling
+    // fetch's WebAssembly parser in the background. A pipe whose reader is slower than the output holds what
+    // did not fit in it in Node's buffer: an empty write's callback runs once everything before it is written.
+    process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
   }
 });
