@@ -106,6 +106,11 @@ describe.each(storeEngines)('credentials in webhook URLs on %s', (engine) => {
     const listed = await api.call('GET', '/webhooks?app=shop');
     const audit = await api.call('GET', '/audit?app=shop');
     expect(audit.body).toContain('webhook.create');
+    // No credentials, and the query as `?…` (it was `/hook?%E2%80%A6`, the "…" encoded).
+    const createdEntry = audit
+      .json()
+      .items.find((entry: { action: string }) => entry.action === 'webhook.create');
+    expect(JSON.stringify(createdEntry)).toContain(`"http://localhost:${hook.port}/hook?…"`);
     await recordOne();
     dispatcher();
     await eventually(() => hook.requests.length === 1);

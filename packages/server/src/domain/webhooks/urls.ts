@@ -39,11 +39,13 @@ function redactLoneUserName(url: string): string {
   }
 }
 
-/** A webhook URL fit for the audit log: no credentials, no query, no path after its first segment. */
+/** A webhook URL fit for the audit log: no credentials, its query `?…`, no path after its first segment. */
 export function auditUrl(url: string): string {
   const parsed = new URL(url);
   parsed.username = '';
   parsed.password = '';
-  if (parsed.search) parsed.search = '?…';
-  return shownUrl(parsed.toString());
+  // `?…` says there was a query, written as it reads (URL would encode the `…`).
+  const query = parsed.search ? '?…' : '';
+  parsed.search = '';
+  return `${shownUrl(parsed.toString())}${query}`;
 }
