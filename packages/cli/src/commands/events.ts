@@ -63,7 +63,19 @@ export function registerEventsCommand(program: Command, io: CliIo): void {
         output.show(await client.listEvents(query), (page) => {
           const table = output.table(page.items, eventColumns, 'No events.');
           if (page.items.length < (query.limit ?? 100) || page.nextAfter === null) return table;
-          return `${table}\n\nMore events: pave events --after ${page.nextAfter}`;
+          // The same filters and limit, after the page's last event.
+          const kept = (
+            [
+              ['--app', options.app],
+              ['--env', options.env],
+              ['--type', options.type],
+              ['--limit', options.limit?.trim()],
+            ] as const
+          )
+            .filter(([, value]) => value !== undefined)
+            .map(([flag, value]) => ` ${flag} ${value}`)
+            .join('');
+          return `${table}\n\nMore events: pave events${kept} --after ${page.nextAfter}`;
         });
         return;
       }
