@@ -19,17 +19,7 @@ describe('pave events, a page that is not the last', () => {
       body: { items: [event(93), event(94)], nextAfter: '94' },
     }));
     const io = fakeIo();
-    const args = [
-      'events',
-      '--app',
-      'shop',
-      '--env',
-      'dev',
-      '--type',
-      'deployment.succeeded',
-      '--limit',
-      '2',
-    ];
+    const args = ['events', '--app', 'shop', '--env', 'dev', '--type', 'environment.created', '--limit', '2'];
     expect(await runCli(cliArgs(server.url, ...args), io), io.stderr.text).toBe(0);
     expect(io.stdout.text).toContain(
       'More events: pave events --app shop --env dev --type environment.created --limit 2 --after 94',
