@@ -181,6 +181,18 @@ describe.each(storeEngines)('roles, teams and scoped tokens through the API on %
     expect(unseen.json().detail).toBe('app "blog" not found');
   });
 
+  it('answers a roles list filtered by an app or user that is not there with 404, naming the filter', async () => {
+    const noUser = await call(adminToken, 'GET', '/roles?user=nosuch');
+    expect(noUser.statusCode, noUser.body).toBe(404);
+    expect(noUser.json().errors).toEqual([
+      { path: 'query.user', message: '`pave users list` shows the users' },
+    ]);
+    const noApp = await call(adminToken, 'GET', '/roles?app=nosuch');
+    expect(noApp.statusCode, noApp.body).toBe(404);
+    expect(noApp.json().errors[0].path).toBe('query.app');
+    expect((await call(adminToken, 'GET', '/roles?user=dave')).statusCode).toBe(200);
+  });
+
   it('narrows a token to its scope: an admin token scoped to viewer on shop cannot change shop and cannot see blog', async () => {
     const created = await call(adminToken, 'POST', '/tokens', { name: 'narrow', scope: 'app:shop:viewer' });
     expect(created.statusCode, created.body).toBe(201);

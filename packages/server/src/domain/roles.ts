@@ -284,6 +284,21 @@ export async function listRoles(
 ): Promise<RoleGrantPage> {
   if (query.app) authorize(actor, 'role.read', { app: query.app });
   else authorize(actor, 'user.read');
+  // A filter naming an app or user that is not there (a typo) answers 404, as every route naming one does.
+  if (
+    query.app &&
+    !(await db.selectFrom('apps').select('id').where('id', '=', query.app).executeTakeFirst())
+  ) {
+    throw appNotFound(query.app);
+  }
+  if (
+    query.user &&
+    !(await db.selectFrom('users').select('id').where('username', '=', query.user).executeTakeFirst())
+  ) {
+    throw new NotFoundError(`user "${query.user}" not found`, [
+      { path: 'user', message: '`pave users list` shows the users' },
+    ]);
+  }
   const limit = query.limit ?? ROLE_GRANT_PAGE_DEFAULT;
   // Keyset pagination on the primary key; the filters are in the query, so a page is never cut short.
   let select = db
