@@ -6,7 +6,7 @@ import type { CliIo } from '../io.ts';
 import { colorsFor } from '../output/colors.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
-import { pruneFields } from './deploy.ts';
+import { minReadySecondsOf, pruneFields } from './deploy.ts';
 import type { PruneOptions } from './deploy.ts';
 import { renderPlan } from './diff.ts';
 import {
@@ -32,6 +32,8 @@ type PromoteOptions = ClientOptions &
     message?: string;
     plan?: boolean;
     autoRollback: boolean;
+    minReady?: string;
+    recreateMissing?: boolean;
   } & PruneOptions &
   PolicyOverrideOptions;
 
@@ -59,6 +61,14 @@ export function registerPromoteCommand(program: Command, io: CliIo): void {
               '--allow-data-loss',
               'accept losing data: --prune may delete unused stateful resources (postgres, redis, volumes), and a stateful resource whose driver cannot change it in place is replaced (deleted and created again, empty)',
             )
+            .option(
+              '--min-ready <duration>',
+              "how long a workload without a readiness probe must keep running to count as ready, e.g. 10s or 0s (default: the environment type's, else 5s)",
+            )
+            .option(
+              '--recreate-missing',
+              'create resources of the target again that Pave recorded but that are gone (see `pave resources check`)',
+            )
             .option('--plan', 'only show what would change in the target environment; deploy nothing')
             .option(
               '--no-auto-rollback',
@@ -84,6 +94,8 @@ export function registerPromoteCommand(program: Command, io: CliIo): void {
       }
       const timeoutSeconds = timeoutSecondsOf(options);
       checkWaitTimeout(options);
+      const minReadySeconds =
+        options.minReady === undefined ? undefined : minReadySecondsOf(options.minReady);
       const overrides = policyOverrideFields(options);
       const { client, output } = await clientFor(options, io);
       const colors = colorsFor(io.stdout, io.env);
@@ -94,6 +106,8 @@ export function registerPromoteCommand(program: Command, io: CliIo): void {
           ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
           autoRollback: options.autoRollback,
           ...pruneFields(options),
+          ...(minReadySeconds !== undefined ? { minReadySeconds } : {}),
+          ...(options.recreateMissing ? { recreateMissing: true } : {}),
           ...(options.plan ? { plan: true } : {}),
           ...overrides,
         }),
