@@ -6,7 +6,7 @@ import { CliUsageError } from '../errors.ts';
 import type { CliIo } from '../io.ts';
 import type { Colors } from '../output/colors.ts';
 import { colorsFor } from '../output/colors.ts';
-import { formatTable } from '../output/table.ts';
+import { formatDetails, formatTable } from '../output/table.ts';
 import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
@@ -123,6 +123,42 @@ export function registerArtifactsCommands(program: Command, io: CliIo): void {
         });
       });
     });
+
+  addClientOptions(
+    artifacts
+      .command('get')
+      .description('Show one build artifact of an app: its commit, branch, image and workloads')
+      .argument('<id>', 'the artifact (see `pave artifacts list`)')
+      .requiredOption('--app <app>', 'the application'),
+  )
+    .addHelpText(
+      'after',
+      examples('pave artifacts get 42 --app shop', 'pave artifacts get 42 --app shop -o json'),
+    )
+    .action(async (id: string, options: ClientOptions & { app: string }) => {
+      const { client, output } = await clientFor(options, io);
+      const colors = colorsFor(io.stdout, io.env);
+      output.show(await client.getArtifact(options.app, id), (artifact) => renderArtifact(artifact, colors));
+    });
+}
+
+/** One artifact as `LABEL  value` lines, and how to deploy it. */
+export function renderArtifact(artifact: Artifact, colors: Colors): string {
+  const details = formatDetails(
+    [
+      ['id', artifact.id],
+      ['app', artifact.app],
+      ['commit', artifact.commit],
+      ['branch', artifact.branch ?? '-'],
+      ['commit time', artifact.commitTime ? formatTime(artifact.commitTime) : '-'],
+      ['image', artifact.image ?? '-'],
+      ['workloads', artifact.workloads.join(', ')],
+      ['pushed', formatTime(artifact.createdAt)],
+      ['by', artifact.createdBy],
+    ],
+    { styleHeader: colors.bold },
+  );
+  return `${details}\n\nDeploy it: pave deploy --artifact ${artifact.id} --app ${artifact.app} --env ENV`;
 }
 
 /**
