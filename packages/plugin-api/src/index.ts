@@ -52,6 +52,7 @@ export {
 export {
   DEFAULT_STABLE_MS,
   sleep,
+  untilAborted,
   waitForReady,
   type ReadinessCheck,
   type ReadinessOutcome,

@@ -22,6 +22,35 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
   });
 }
 
+/**
+ * `work`, or, as soon as `signal` aborts, a rejection saying that `what` was given up: for a call into a client
+ * that takes no signal of its own, so that an engine or cluster API that accepts a connection and never
+ * answers does not hold the caller past its time (DriverContext.signal). The work itself goes on; its late
+ * result (or error) is ignored.
+ */
+export function untilAborted<T>(signal: AbortSignal, work: Promise<T>, what: string): Promise<T> {
+  const givenUp = () =>
+    new Error(`${what} was given up: the call's time is up, or the control plane is stopping`);
+  if (signal.aborted) {
+    work.catch(() => undefined);
+    return Promise.reject(givenUp());
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(givenUp());
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
 /** The outcome of one round of readiness checks; `detail` says why they did not pass. */
 export interface ReadinessOutcome {
   ok: boolean;

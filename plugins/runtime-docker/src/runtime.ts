@@ -21,6 +21,7 @@ import {
   joinedDnsLabel,
   sinceFilter,
   sleep,
+  untilAborted,
   waitForReady,
   workloadKey,
   WorkloadLocks,
@@ -311,13 +312,15 @@ export class DockerRuntime implements RuntimeDriver {
   }
 
   /** Stops and removes `workload`'s containers and deletes its files. Succeeds if it is not there. */
-  async remove(target: RuntimeTarget, workload: string, _ctx: DriverContext): Promise<void> {
+  async remove(target: RuntimeTarget, workload: string, ctx: DriverContext): Promise<void> {
     assertValidNames(target, workload);
-    await this.locks.run(target, workload, async () => {
+    // The engine's client takes no signal: an engine that never answers is given up when the call's time is.
+    const removed = this.locks.run(target, workload, async () => {
       await this.removeContainers(await this.listContainers(target, workload), this.stopGraceMs);
       this.probes.delete(workloadKey(target, workload));
       await rm(workloadDir(this.config.dataDir, target, workload), { recursive: true, force: true });
     });
+    await untilAborted(ctx.signal, removed, `removing workload "${workload}" from the container engine`);
   }
 
   /**
@@ -326,22 +329,33 @@ export class DockerRuntime implements RuntimeDriver {
    * did, `starting` before a container has started, then `ready` when the readiness checks pass right
    * now, else `running`. Ports are read from the published bindings. Changes nothing.
    */
-  async status(target: RuntimeTarget, _ctx: DriverContext): Promise<WorkloadStatus[]> {
+  async status(target: RuntimeTarget, ctx: DriverContext): Promise<WorkloadStatus[]> {
     assertValidNames(target);
-    const workloads = [...new Set((await this.listContainers(target)).map((record) => record.workload))];
-    const statuses = await Promise.all(
-      workloads.sort().map(async (workload) => {
-        const snapshot = await this.snapshot(target, workload);
-        return snapshot ? this.workloadStatus(target, snapshot) : null;
-      }),
-    );
-    return statuses.filter((status): status is WorkloadStatus => status !== null);
+    const read = async () => {
+      const workloads = [...new Set((await this.listContainers(target)).map((record) => record.workload))];
+      const statuses = await Promise.all(
+        workloads.sort().map(async (workload) => {
+          const snapshot = await this.snapshot(target, workload);
+          return snapshot ? this.workloadStatus(target, snapshot) : null;
+        }),
+      );
+      return statuses.filter((status): status is WorkloadStatus => status !== null);
+    };
+    return untilAborted(ctx.signal, read(), 'asking the container engine for the workloads');
   }
 
   /** Removes every container of `target`, its network and its files. Idempotent. */
-  async destroy(target: RuntimeTarget, _ctx: DriverContext): Promise<void> {
-    const docker = await this.engine();
+  async destroy(target: RuntimeTarget, ctx: DriverContext): Promise<void> {
     assertValidNames(target);
+    await untilAborted(
+      ctx.signal,
+      this.destroyNow(target),
+      'removing the environment from the container engine',
+    );
+  }
+
+  private async destroyNow(target: RuntimeTarget): Promise<void> {
+    const docker = await this.engine();
     const workloads = new Set((await this.listContainers(target)).map((record) => record.workload));
     await Promise.all(
       [...workloads].map((workload) =>
@@ -371,7 +385,11 @@ export class DockerRuntime implements RuntimeDriver {
   async adopt(ctx: DriverContext): Promise<void> {
     const docker = await this.engine();
     try {
-      const found = await docker.listContainers({ all: true, filters: { label: [LABELS.app] } });
+      const found = await untilAborted(
+        ctx.signal,
+        docker.listContainers({ all: true, filters: { label: [LABELS.app] } }),
+        'listing the containers of the container engine',
+      );
       ctx.logger.info('containers keep running under the container engine', {
         running: found.filter((container) => container.State === 'running').length,
         total: found.length,

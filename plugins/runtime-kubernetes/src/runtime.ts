@@ -15,7 +15,7 @@ import type {
   WorkloadShape,
   WorkloadStatus,
 } from '@pave/plugin-api';
-import { DEFAULT_STABLE_MS, sinceFilter, sleep } from '@pave/plugin-api';
+import { DEFAULT_STABLE_MS, sinceFilter, sleep, untilAborted } from '@pave/plugin-api';
 import {
   MANAGED_KINDS,
   NAMESPACE_KIND,
@@ -313,16 +313,20 @@ export class KubernetesRuntime implements RuntimeDriver {
    * `crash-looping` when a container of its current version is stuck (see podFailure), `stopped` when
    * scaled to zero, `running` while pods run but the rollout is not complete, else `starting`. Reads only.
    */
-  async status(target: RuntimeTarget, _ctx: DriverContext): Promise<WorkloadStatus[]> {
+  async status(target: RuntimeTarget, ctx: DriverContext): Promise<WorkloadStatus[]> {
     assertNames(target);
     const namespace = this.namespace(target);
-    const clients = await this.clients();
-    const selector = selectorFor(target);
-    const deployments = await listDeployments(clients, namespace, selector);
-    const pods = await listPods(clients, namespace, selector);
-    return deployments
-      .map((deployment) => workloadStatus(deployment, pods))
-      .sort((a, b) => (a.workload < b.workload ? -1 : a.workload > b.workload ? 1 : 0));
+    const read = async () => {
+      const clients = await this.clients();
+      const selector = selectorFor(target);
+      const deployments = await listDeployments(clients, namespace, selector);
+      const pods = await listPods(clients, namespace, selector);
+      return deployments
+        .map((deployment) => workloadStatus(deployment, pods))
+        .sort((a, b) => (a.workload < b.workload ? -1 : a.workload > b.workload ? 1 : 0));
+    };
+    // The cluster client takes no signal here: a cluster that never answers is given up when the call's time is.
+    return untilAborted(ctx.signal, read(), `asking the cluster for the workloads of namespace ${namespace}`);
   }
 
   /**
