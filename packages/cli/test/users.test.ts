@@ -203,6 +203,27 @@ describe('pave users set-password', () => {
         '(an empty line if you have none), then the new one\n',
     );
     expect(server.requests.filter((request) => request.method === 'PUT')).toHaveLength(1);
+
+    // A third line made the new password one with a line break in it, which no prompt can take.
+    const threeLines = fakeIo({ stdin: `${PASSWORD}\n${NEW}\nmore\n` });
+    expect(await runCli(cliArgs(server.url, 'users', 'set-password', '--password-stdin'), threeLines)).toBe(
+      2,
+    );
+    expect(threeLines.stderr.text).toBe(
+      'pave: error: --password-stdin: to change your own password, pipe two lines: your current password ' +
+        '(an empty line if you have none), then the new one; standard input has 3 lines\n',
+    );
+    expect(server.requests.filter((request) => request.method === 'PUT')).toHaveLength(1);
+  });
+
+  it("refuses a password of more than one line for another user's password too", async () => {
+    const server = await passwordServer('admin', 3);
+    const io = fakeIo({ stdin: `${NEW}\nsecond line\n` });
+    expect(await runCli(cliArgs(server.url, 'users', 'set-password', 'bob', '--password-stdin'), io)).toBe(2);
+    expect(io.stderr.text).toBe(
+      'pave: error: --password-stdin: standard input has 2 lines; pipe the password alone, on one line\n',
+    );
+    expect(server.requests.filter((request) => request.method === 'PUT')).toEqual([]);
   });
 
   it("sets another user's password (admins) from stdin, without asking for a current one", async () => {

@@ -140,6 +140,12 @@ export async function readPassword(
     const password = (await io.readStdin()).replace(/\r?\n$/, '');
     if (!password)
       throw new CliUsageError('--password-stdin: standard input was empty; pipe the password in');
+    const lines = password.split(/\r?\n/).length;
+    if (lines > 1) {
+      throw new CliUsageError(
+        `--password-stdin: standard input has ${lines} lines; pipe the password alone, on one line`,
+      );
+    }
     return password;
   }
   if (!io.stdinIsTTY || !io.askSecret) {

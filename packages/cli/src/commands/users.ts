@@ -21,15 +21,14 @@ async function readOwnPasswords(
   fromStdin: boolean,
 ): Promise<{ currentPassword: string; password: string }> {
   if (fromStdin) {
-    const text = (await io.readStdin()).replace(/\r?\n$/, '');
-    const match = /^(.*?)\r?\n([^]+)$/.exec(text);
-    if (!match) {
+    const lines = (await io.readStdin()).replace(/\r?\n$/, '').split(/\r?\n/);
+    if (lines.length !== 2 || !lines[1]) {
       throw new CliUsageError(
         '--password-stdin: to change your own password, pipe two lines: your current password (an empty ' +
-          'line if you have none), then the new one',
+          `line if you have none), then the new one${lines.length > 2 ? `; standard input has ${lines.length} lines` : ''}`,
       );
     }
-    return { currentPassword: match[1]!, password: match[2]! };
+    return { currentPassword: lines[0]!, password: lines[1] };
   }
   if (!io.stdinIsTTY || !io.askSecret) {
     throw new CliUsageError(
