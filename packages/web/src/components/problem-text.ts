@@ -22,6 +22,11 @@ export function problemField(path: string): string | undefined {
 /** One field problem as a sentence: "Name must be …", or the message with the field named after it. */
 export function problemSentence(problem: FieldProblem, field = problemField(problem.path)): string {
   if (!field) return asSentence(problem.message);
+  // A message that names its field first (`no-latest: pin your images`, a policy's): an id, kept as written.
+  if (problem.message.startsWith(`${field}:`)) {
+    const message = problem.message.trim();
+    return /[.!?]$/.test(message) ? message : `${message}.`;
+  }
   return /^(must|is|are|should|cannot|can't|has|was|does|needs|may)\b/.test(problem.message)
     ? asSentence(`${field} ${problem.message}`)
     : asSentence(`${problem.message} (${field})`);
