@@ -200,6 +200,10 @@ export type EnvironmentListQuery = z.infer<typeof EnvironmentListQuery>;
 export const EnvironmentPage = z.object({ items: z.array(Environment), nextCursor: dnsLabel.nullable() });
 export type EnvironmentPage = z.infer<typeof EnvironmentPage>;
 
+/** The longest time to live of an ephemeral environment: 36 500 days. */
+export const MAX_TTL_SECONDS = 36_500 * 86_400;
+const TTL_TOO_LONG = 'is too long; use at most 36500 days (3153600000 seconds)';
+
 export const CreateEnvironmentBody = z.strictObject({
   id: dnsLabel,
   type: dnsLabel.describe('An environment type id, e.g. development, staging or production.'),
@@ -212,7 +216,7 @@ export const CreateEnvironmentBody = z.strictObject({
     .number()
     .int()
     .min(1)
-    .max(3_153_600_000)
+    .max(MAX_TTL_SECONDS, { message: TTL_TOO_LONG })
     .optional()
     .describe('Ephemeral: the environment and its resources are deleted this long after creation.'),
 });
@@ -222,7 +226,7 @@ export const EnvParams = z.strictObject({ app: dnsLabel, env: dnsLabel });
 
 /** Set an ephemeral environment's expiry to `ttlSeconds` from now. */
 export const ExtendEnvironmentBody = z.strictObject({
-  ttlSeconds: z.number().int().min(1).max(3_153_600_000),
+  ttlSeconds: z.number().int().min(1).max(MAX_TTL_SECONDS, { message: TTL_TOO_LONG }),
 });
 export type ExtendEnvironmentBody = z.infer<typeof ExtendEnvironmentBody>;
 

@@ -145,6 +145,18 @@ describe.each(storeEngines)('answers to bad input, on %s', (engine) => {
   });
 
   describe('where a refusal points', () => {
+    it('says how long a time to live may be, in words, not "Too big: expected number to be <=…"', async () => {
+      const response = await api.call('POST', '/apps/shop/envs', {
+        id: 'forever',
+        type: 'development',
+        ttlSeconds: 4_000_000_000,
+      });
+      expect(response.statusCode).toBe(400);
+      expect(response.json().errors).toEqual([
+        { path: '/ttlSeconds', message: 'is too long; use at most 36500 days (3153600000 seconds)' },
+      ]);
+    });
+
     it('names the path parameter of a runtime target that is not there', async () => {
       const response = await api.call('GET', '/runtime-targets/nope');
       expect(response.statusCode).toBe(404);

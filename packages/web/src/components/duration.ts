@@ -1,3 +1,5 @@
+import { MAX_TTL_SECONDS } from '@pave/core';
+
 const DURATION = /^([0-9]+)([smhd])$/;
 const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
 
@@ -16,7 +18,11 @@ export function durationSeconds(text: string): number | undefined {
  */
 export function ttlProblem(text: string): string | undefined {
   const trimmed = text.trim();
-  if (!trimmed || durationSeconds(trimmed) !== undefined) return undefined;
+  const seconds = durationSeconds(trimmed);
+  if (seconds !== undefined && seconds > MAX_TTL_SECONDS) {
+    return `"${trimmed}" is too long; use at most ${MAX_TTL_SECONDS / 86_400}d`;
+  }
+  if (!trimmed || seconds !== undefined) return undefined;
   return /^0+[smhd]$/.test(trimmed)
     ? 'must be more than zero, e.g. 30m, 12h or 90d'
     : `"${trimmed}" is not a duration; use e.g. 30m, 12h or 90d`;
