@@ -187,6 +187,25 @@ describe.each(storeEngines)('templates on %s', (engine) => {
     expect((await api.call('GET', '/templates/shop-api')).statusCode).toBe(404);
   });
 
+  // A template whose setup deploys a score.yaml it does not make was stored, and `pave init` then failed.
+  it('refuses a setup that deploys a Score file the template does not make', async () => {
+    const response = await api.call('PUT', '/templates/shop-api', {
+      ...SHOP,
+      setup: { ...SHOP.setup, score: ['score.yaml', './api.score.yaml'] },
+      files: [{ path: 'api.score.yaml', content: 'apiVersion: score.dev/v1b1\n' }],
+    });
+    expect(response.statusCode, response.body).toBe(400);
+    expect(response.json().errors).toEqual([
+      {
+        path: '/setup/score/0',
+        message:
+          '"score.yaml" is not a file the template makes, so nothing could deploy it; add it to the ' +
+          "template's files (api.score.yaml), or name one it makes",
+      },
+    ]);
+    expect((await api.call('GET', '/templates/shop-api')).statusCode).toBe(404);
+  });
+
   it('gives templates only their data: no way out to JavaScript, and the server keeps running nothing', async () => {
     const escapes = [
       '{{ range.constructor("return process.pid")() }}',

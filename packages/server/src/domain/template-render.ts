@@ -456,6 +456,17 @@ export function renderTemplateFiles(
     render(command, `setup.prepare[${index}]`, `/setup/prepare/${index}`),
   );
   const score = setup.score ?? files.filter((file) => SCORE_FILE.test(file.path)).map((file) => file.path);
+  // Named Score files are deployed from the project: each must be one the template makes.
+  const made = new Set(files.map((file) => file.path));
+  (setup.score ?? []).forEach((path, index) => {
+    if (made.has(withoutDotSegments(path))) return;
+    problems.push({
+      path: `/setup/score/${index}`,
+      message:
+        `"${path}" is not a file the template makes, so nothing could deploy it; add it to the template's ` +
+        `files (${[...made].filter((file) => SCORE_FILE.test(file)).join(', ') || 'it makes no Score file'}), or name one it makes`,
+    });
+  });
   return {
     files,
     setup: {
