@@ -136,4 +136,24 @@ describe.skipIf(!hasChromium)('approving a deployment in the portal', () => {
     await alice.close();
     expect(pageErrors).toEqual([]);
   }, 90_000);
+
+  // A promotion into an environment whose type needs approval was announced as "queued".
+  it('says a promotion into production awaits approval, not that it is queued', async () => {
+    await pave(['envs', 'create', 'dev', '--app', 'shop', '--type', 'development']);
+    await pave(['deploy', '-f', join(appDir, 'edge.score.yaml'), '--app', 'shop', '--env', 'dev', '--wait']);
+    const alice = await browser.newPage();
+    await signInToPortal(alice, portal('apps'), { username: 'alice', password: ALICE_PASSWORD });
+    await alice.goto(portal('apps/shop/envs/prod'));
+    await alice.getByRole('combobox', { name: 'Promote from' }).selectOption('dev');
+    await alice.getByRole('button', { name: 'Promote', exact: true }).click();
+    const dialog = alice.getByRole('dialog', { name: 'Promote dev into prod?' });
+    await dialog.getByRole('button', { name: 'Promote dev to prod' }).click();
+    const notice = alice.getByRole('status').filter({ hasText: 'Promotion is deployment #' });
+    await notice.waitFor();
+    expect(await notice.innerText()).toMatch(
+      /^Promotion is deployment #\d+, which awaits approval: someone else must approve it before it runs\.$/u,
+    );
+    await alice.close();
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
 });

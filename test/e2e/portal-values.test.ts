@@ -111,7 +111,15 @@ describe.skipIf(!hasChromium)('values, resource details, audit lines and errors 
       secret: true,
     });
 
+    // Unsetting asks first, as every removal does; cancelling changes nothing.
     await alice.getByRole('button', { name: 'Unset GREETING' }).click();
+    const confirm = alice.getByRole('dialog', { name: 'Unset GREETING in shop/dev?' });
+    await confirm.getByText('pave values unset GREETING --app shop --env dev').waitFor();
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    await confirm.waitFor({ state: 'detached' });
+    await valuesRow(alice, 'GREETING').waitFor();
+    await alice.getByRole('button', { name: 'Unset GREETING' }).click();
+    await confirm.getByRole('button', { name: 'Unset GREETING' }).click();
     await status.filter({ hasText: 'Unset GREETING: saved as version 3.' }).waitFor();
     await valuesRow(alice, 'GREETING').waitFor({ state: 'detached' });
 

@@ -121,6 +121,8 @@ describe.skipIf(!hasChromium)('the portal in a real browser, against a real `pav
   it('shows a deployment made with the CLI becoming ready, live, on the environment page', async () => {
     await alice.goto(portal('apps/shop/envs/dev'));
     await alice.getByText('Nothing deployed yet.').waitFor();
+    // Deployment #1 runs with values version 1: rolling back to it restores them (see the rollback below).
+    await pave(['values', 'set', 'BASE=one', '--app', 'shop', '--env', 'dev']);
     const deployed = deploy('first release');
     await workloadIn(alice, 'api', 'ready').waitFor({ timeout: 60_000 });
     await workloadIn(alice, 'worker', 'ready').waitFor();
@@ -195,6 +197,11 @@ describe.skipIf(!hasChromium)('the portal in a real browser, against a real `pav
   }, 90_000);
 
   it('rolls back through the portal: shows the target and the diff first, then rolls back on confirm', async () => {
+    // A value set after deployment #1: the rollback restores #1's values, and the panel must show that.
+    await pave(['values', 'set', 'STALE_CHECK=one', '--app', 'shop', '--env', 'dev']);
+    await alice.reload();
+    const values = alice.getByRole('table', { name: 'Values' });
+    await values.getByRole('rowheader', { name: 'STALE_CHECK' }).waitFor();
     await alice.getByRole('region', { name: 'Deployments', exact: true }).scrollIntoViewIfNeeded();
     await alice.getByText('pave rollback --app shop --env dev').waitFor();
     const rollback = alice.getByRole('button', { name: 'Rollback' });
@@ -229,6 +236,8 @@ describe.skipIf(!hasChromium)('the portal in a real browser, against a real `pav
     const row = history(alice).locator('tbody tr').filter({ hasText: 'rollback to #1' });
     await row.filter({ hasText: 'succeeded' }).waitFor({ timeout: 60_000 });
     await workloadIn(alice, 'api', 'ready').waitFor();
+    // Without a reload: the values panel stayed at the version the rollback replaced.
+    await values.getByRole('rowheader', { name: 'STALE_CHECK' }).waitFor({ state: 'detached' });
 
     const status = JSON.parse(
       (await pave(['status', '--app', 'shop', '--env', 'dev', '-o', 'json'])).stdout,

@@ -1,7 +1,15 @@
 import { useId, useRef, useState, type FormEvent } from 'react';
 import { VALUE_KEY_PATTERN, type FieldProblem, type ValuesChanged } from '@pave/core';
 import type { Session } from '../session.ts';
-import { Command, ErrorMessage, FieldError, problemsOf, useLoad, usePages } from './common.tsx';
+import {
+  Command,
+  ConfirmAction,
+  ErrorMessage,
+  FieldError,
+  problemsOf,
+  useLoad,
+  usePages,
+} from './common.tsx';
 import { asSentence } from './problem-text.ts';
 import { ValuesTable } from './values-table.tsx';
 import { ValuesHistory } from './values-history.tsx';
@@ -19,22 +27,23 @@ export function ValuesPanel({
   app,
   env,
   canWrite,
+  refreshKey = '',
 }: {
   session: Session;
   app: string;
   env: string;
   /** Whether the user may set and unset values here (the server decides regardless). */
   canWrite: boolean;
+  /** Reloads the values when it changes: a deployment that ran (a rollback restores its values). */
+  refreshKey?: string;
 }) {
-  const values = useLoad(() => session.client.listValues(app, env), [app, env]);
+  const values = useLoad(() => session.client.listValues(app, env), [app, env, refreshKey]);
   const version = values.data?.version ?? null;
   const history = usePages(
     (cursor) => session.client.valuesHistory(app, env, cursor ? { cursor } : {}),
     [app, env, version],
   );
   const [notice, setNotice] = useState<string | null>(null);
-  const [unsetting, setUnsetting] = useState<string | null>(null);
-  const [unsetError, setUnsetError] = useState<unknown>(null);
 
   const changed = (what: string) => (result: ValuesChanged) => {
     const saved = result.versions.find((v) => v.envId === env)?.version;
@@ -46,18 +55,8 @@ export function ValuesPanel({
     values.reload();
   };
 
-  const unset = async (key: string) => {
-    setUnsetting(key);
-    setUnsetError(null);
-    setNotice(null);
-    try {
-      changed(`Unset ${key}`)(await session.client.patchValues(app, env, { unset: [key] }));
-    } catch (e) {
-      setUnsetError(e);
-    } finally {
-      setUnsetting(null);
-    }
-  };
+  // Unsetting asks first, as every removal in the portal does (the value, a secret maybe, is gone after it).
+  const [toUnset, setToUnset] = useState<string | null>(null);
 
   return (
     <>
@@ -70,12 +69,37 @@ export function ValuesPanel({
       {values.data ? (
         <ValuesTable
           values={values.data}
-          {...(canWrite ? { onUnset: (key: string) => void unset(key), unsetting } : {})}
+          {...(canWrite
+            ? {
+                onUnset: (key: string) => {
+                  setNotice(null);
+                  setToUnset(key);
+                },
+              }
+            : {})}
         />
       ) : (
         !values.error && <p className="muted">Loading…</p>
       )}
-      <ErrorMessage error={unsetError} />
+      {toUnset !== null && (
+        <ConfirmAction
+          title={`Unset ${toUnset} in ${app}/${env}?`}
+          confirmLabel={`Unset ${toUnset}`}
+          busyLabel="Unsetting…"
+          action={async () => {
+            changed(`Unset ${toUnset}`)(await session.client.patchValues(app, env, { unset: [toUnset] }));
+          }}
+          onDone={() => setToUnset(null)}
+          onCancel={() => setToUnset(null)}
+          command={`pave values unset ${toUnset} --app ${app} --env ${env}`}
+        >
+          <p>
+            Removes {toUnset} from the values of {env}, as a new version (the app&apos;s default applies
+            again, if it has one). It takes effect on the next deployment; restoring an earlier version brings
+            it back.
+          </p>
+        </ConfirmAction>
+      )}
       <button type="button" onClick={values.reload}>
         Refresh values
       </button>

@@ -8,13 +8,10 @@ import { Time } from './common.tsx';
 export function ValuesTable({
   values,
   onUnset,
-  unsetting = null,
 }: {
   values: ValueList;
   /** Given to those who may write values: an "Unset" button on each of this environment's own values. */
   onUnset?: (key: string) => void;
-  /** The key being unset, whose button is disabled meanwhile. */
-  unsetting?: string | null;
 }) {
   if (values.items.length === 0) return <p className="muted">No values set.</p>;
   return (
@@ -60,13 +57,8 @@ export function ValuesTable({
               {onUnset && (
                 <td>
                   {item.source === 'env' && (
-                    <button
-                      type="button"
-                      aria-label={`Unset ${item.key}`}
-                      disabled={unsetting !== null}
-                      onClick={() => onUnset(item.key)}
-                    >
-                      {unsetting === item.key ? 'Unsetting…' : 'Unset'}
+                    <button type="button" aria-label={`Unset ${item.key}`} onClick={() => onUnset(item.key)}>
+                      Unset
                     </button>
                   )}
                 </td>

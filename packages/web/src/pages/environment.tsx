@@ -94,7 +94,11 @@ function EnvironmentView({ session, app, env }: { session: Session; app: string;
       .catch(setCancelError);
   };
   const queued = (what: string) => (deployment: Deployment) => {
-    setNotice(`${what} queued as deployment #${deployment.id}.`);
+    setNotice(
+      deployment.status === 'awaiting-approval'
+        ? `${what} is deployment #${deployment.id}, which awaits approval: someone else must approve it before it runs.`
+        : `${what} queued as deployment #${deployment.id}.`,
+    );
     history.reload();
     status.reload();
   };
@@ -254,7 +258,13 @@ function EnvironmentView({ session, app, env }: { session: Session; app: string;
 
       {session.can('values.read', { app }) && (
         <Section title="Values">
-          <ValuesPanel session={session} app={app} env={env} canWrite={canWriteValues} />
+          <ValuesPanel
+            session={session}
+            app={app}
+            env={env}
+            canWrite={canWriteValues}
+            refreshKey={deploymentKey}
+          />
         </Section>
       )}
 
