@@ -47,6 +47,11 @@ describe.each(storeEngines)('role grants and tokens read a page through an index
       insert into tokens (id, user_id, name, token_hash, prefix, created_at)
       select 'tok-' || i, 'usr-' || (i % ${sql.lit(USERS)}), 'session', 'hash-' || i, 'pave_',
         '2026-01-01T00:00:00.000Z' from n`.execute(store.db);
+    // The app whose grants are listed (a filter naming an app that is not there answers 404).
+    await store.db
+      .insertInto('apps')
+      .values({ id: 'app-7', name: 'app-7', created_by: 'admin', created_at: '2026-01-01T00:00:00.000Z' })
+      .execute();
     if (engine === 'postgres') await sql`analyze`.execute(store.db);
   }, 120_000);
   afterAll(async () => {
