@@ -420,8 +420,8 @@ async function restartStoppedWorkloads(
  * Makes the data directory Pave's alone: owned by Pave's user, and everything Pave keeps in it without read
  * or write access for group or others, whatever a pre-existing directory's modes were (workloads must not
  * read the admin token, the master key or the store); a directory they may only enter (0711, as Pave makes
- * those that embedded servers' and workloads' users pass through) stays so. What belongs to the workload user (workloads'
- * files and volumes) keeps its owner.
+ * those that embedded servers' and workloads' users pass through) stays so. What belongs to the workload
+ * user (workloads' files and volumes) keeps its owner.
  */
 function ownDataDirectory(dataDir: string): void {
   const uid = process.getuid?.();
