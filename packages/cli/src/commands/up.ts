@@ -215,7 +215,8 @@ function holdsPaveData(dir: string): boolean {
  */
 export function checkStoreUrl(flag: string | undefined, env: string | undefined): string | undefined {
   const [url, source] = flag !== undefined ? [flag, '--store'] : [env || undefined, 'PAVE_STORE'];
-  if (url === undefined || /^(postgres(ql)?:\/\/|sqlite:)/u.test(url.trim())) return url;
+  if (!url?.trim()) return undefined;
+  if (/^(postgres(ql)?:\/\/|sqlite:)/u.test(url.trim())) return url;
   const shown = url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*):[^@/?#]*@/iu, '$1:***@');
   throw new CliUsageError(
     `${source}: "${shown}" is not a store Pave can use; give postgres://USER:PASSWORD@HOST:PORT/DATABASE for ` +

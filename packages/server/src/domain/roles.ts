@@ -71,12 +71,17 @@ function checkShape(body: RoleGrantBody): GrantRequest {
   };
 }
 
+/** The error for a user named at `path` (a body's `/user`, a query's `as`) that does not exist. */
+function userNotFound(username: string, path: string): NotFoundError {
+  return new NotFoundError(`user "${username}" not found`, [
+    { path, message: '`pave users list` shows the users' },
+  ]);
+}
+
 /** The error for a grant request's user or team that does not exist. */
 function subjectNotFound(request: GrantRequest): NotFoundError {
   return request.subjectKind === 'user'
-    ? new NotFoundError(`user "${request.subjectName}" not found`, [
-        { path: '/user', message: '`pave users list` shows the users' },
-      ])
+    ? userNotFound(request.subjectName, '/user')
     : new NotFoundError(`team "${request.subjectName}" not found`, [
         { path: '/team', message: '`pave teams list` shows the teams' },
       ]);
@@ -295,9 +300,7 @@ export async function listRoles(
     query.user &&
     !(await db.selectFrom('users').select('id').where('username', '=', query.user).executeTakeFirst())
   ) {
-    throw new NotFoundError(`user "${query.user}" not found`, [
-      { path: 'user', message: '`pave users list` shows the users' },
-    ]);
+    throw userNotFound(query.user, 'user');
   }
   const limit = query.limit ?? ROLE_GRANT_PAGE_DEFAULT;
   // Keyset pagination on the primary key; the filters are in the query, so a page is never cut short.
@@ -361,11 +364,7 @@ export async function canI(
       .select(['id', 'username'])
       .where('username', '=', query.as)
       .executeTakeFirst();
-    if (!user) {
-      throw new NotFoundError(`user "${query.as}" not found`, [
-        { path: 'as', message: '`pave users list` shows the users' },
-      ]);
-    }
+    if (!user) throw userNotFound(query.as, 'as');
     subject = {
       ...actor,
       userId: user.id,

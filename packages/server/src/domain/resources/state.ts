@@ -1,9 +1,9 @@
 /*
  * The state resource drivers keep in the control plane: Terraform's `http` backend, served under
  * /api/v1/terraform/state/{resource}. Each driver call gets a credential for its own resource's state only,
- * good while the call runs (and for STATE_CREDENTIAL_TTL_MS at most); states are sealed with the environment's data key; a lock keeps two runs
- * on one resource from overlapping, and locks a crashed run left behind are released when a deployment of its
- * environment starts or ends (releaseStateLocks).
+ * good while the call runs (and for STATE_CREDENTIAL_TTL_MS at most); states are sealed with the environment's
+ * data key; a lock keeps two runs on one resource from overlapping, and locks a crashed run left behind are
+ * released when a deployment of its environment starts or ends (releaseStateLocks).
  */
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { DriverContext, ResourceDriver, ResourceScope, ResourceStateBackend } from '@pave/plugin-api';
