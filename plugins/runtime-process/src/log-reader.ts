@@ -32,9 +32,12 @@ export async function listLogSources(
   for (const workload of names.sort()) {
     const logsDir = join(environmentDir, workload, 'logs');
     const files = await readdir(logsDir).catch(() => [] as string[]);
-    for (const file of files.sort()) {
-      const container = containerOfLogFile(file);
-      if (container) sources.push({ workload, container, path: join(logsDir, file) });
+    // A container whose file was just rotated has only its `.jsonl.1` until the supervisor writes again.
+    const containers = new Set(
+      files.map((file) => containerOfLogFile(file.replace(/\.1$/u, ''))).filter((name) => name !== null),
+    );
+    for (const container of [...containers].sort()) {
+      sources.push({ workload, container, path: join(logsDir, `${container}.jsonl`) });
     }
   }
   return sources;
