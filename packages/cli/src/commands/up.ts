@@ -4,6 +4,7 @@ import { setFlagsFromString } from 'node:v8';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { redactUrlPassword } from '@pave/core';
 import type { RunningServer } from '@pave/server';
 import { resolveDataDir } from '../connection.ts';
 import { dataDirFailure, isPaveDataDir, prepareDataDir } from '../data-dir.ts';
@@ -217,7 +218,7 @@ export function checkStoreUrl(flag: string | undefined, env: string | undefined)
   const [url, source] = flag !== undefined ? [flag, '--store'] : [env || undefined, 'PAVE_STORE'];
   if (!url?.trim()) return undefined;
   if (/^(postgres(ql)?:\/\/|sqlite:)/u.test(url.trim())) return url;
-  const shown = url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*):[^@/?#]*@/iu, '$1:***@');
+  const shown = redactUrlPassword(url);
   throw new CliUsageError(
     `${source}: "${shown}" is not a store Pave can use; give postgres://USER:PASSWORD@HOST:PORT/DATABASE for ` +
       'PostgreSQL, or leave it out for SQLite in the data directory',

@@ -4,8 +4,12 @@ import type { FieldProblem } from '@pave/core';
 export function asSentence(text: string): string {
   const trimmed = text.trim();
   if (!trimmed) return trimmed;
-  const capitalized = trimmed[0]!.toUpperCase() + trimmed.slice(1);
-  return /[.!?]$/.test(capitalized) ? capitalized : `${capitalized}.`;
+  return withFullStop(trimmed[0]!.toUpperCase() + trimmed.slice(1));
+}
+
+/** `text` ending in a full stop (or the `!` or `?` it ends in). */
+function withFullStop(text: string): string {
+  return /[.!?]$/.test(text) ? text : `${text}.`;
 }
 
 /**
@@ -23,10 +27,7 @@ export function problemField(path: string): string | undefined {
 export function problemSentence(problem: FieldProblem, field = problemField(problem.path)): string {
   if (!field) return asSentence(problem.message);
   // A message that names its field first (`no-latest: pin your images`, a policy's): an id, kept as written.
-  if (problem.message.startsWith(`${field}:`)) {
-    const message = problem.message.trim();
-    return /[.!?]$/.test(message) ? message : `${message}.`;
-  }
+  if (problem.message.startsWith(`${field}:`)) return withFullStop(problem.message.trim());
   return /^(must|is|are|should|cannot|can't|has|was|does|needs|may)\b/.test(problem.message)
     ? asSentence(`${field} ${problem.message}`)
     : asSentence(`${problem.message} (${field})`);
