@@ -234,6 +234,42 @@ describe.skipIf(!hasChromium)('teams, API tokens and user deletion in the portal
     await page.close();
   }, 60_000);
 
+  it('lets an admin clear the failed logins that hold a user back: she signs in again at once', async () => {
+    const login = async (password: string) =>
+      (
+        await fetch(`${server.url}/api/v1/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ username: 'alice', password }),
+        })
+      ).status;
+    for (let attempt = 1; attempt <= 5; attempt++) expect(await login(`wrong ${attempt}`)).toBe(401);
+    expect(await login(ALICE_PASSWORD)).toBe(429);
+
+    const page = await openSignedInTab(browser, portalUrl(server, 'platform/users'), { token: adminToken });
+    const users = page.getByRole('region', { name: 'Users and service accounts' });
+    await users.getByRole('rowheader', { name: 'alice' }).waitFor();
+    // Service accounts have no password to fail, and the admin is not held back while signed in.
+    expect(await users.getByRole('button', { name: 'Clear failed logins of deploy-bot' }).count()).toBe(0);
+    expect(await users.getByRole('button', { name: 'Clear failed logins of admin' }).count()).toBe(0);
+    await users.getByRole('button', { name: 'Clear failed logins of alice' }).click();
+    await users
+      .getByRole('status')
+      .filter({ hasText: 'Cleared 5 failed logins of alice; they can sign in again now.' })
+      .waitFor();
+    expect(await users.locator('.command code').first().innerText()).toBe('pave users unlock alice');
+    expect(await login(ALICE_PASSWORD)).toBe(200);
+
+    // Nothing left to clear: said so, and nothing changes.
+    await users.getByRole('button', { name: 'Clear failed logins of alice' }).click();
+    await users
+      .getByRole('status')
+      .filter({ hasText: 'alice had no failed logins to clear; nothing was changed.' })
+      .waitFor();
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
   it('shows a member the tokens and password page and no team or user forms', async () => {
     const page = await openSignedInTab(browser, portalUrl(server, 'platform/teams'), {
       username: 'alice',

@@ -62,15 +62,16 @@ function pointerPath(parts: readonly string[]): string {
   return parts.map((part) => (/^\d+$/.test(part) ? `[${part}]` : `.${part}`)).join('');
 }
 
-/** A declarative apply's plan, as the server answers `POST /policies/apply` and `POST /profiles/apply`. */
+/** A declarative apply's plan, as the server answers `POST /<list>/apply` (policies, profiles, definitions, targets). */
 export interface DeclarativePlan {
   applied: boolean;
   changes: Array<{ id: string; action: 'create' | 'update' | 'unchanged'; fields: string[] }>;
 }
 
 /**
- * The Apply YAML form of a declaratively applied list (policies, workload profiles): a YAML text typed or
- * read from a chosen file, the same file `pave <list> apply -f` takes. `check` checks the text as the CLI
+ * The Apply YAML form of a declaratively applied list (resource definitions, runtime targets, policies,
+ * workload profiles): a YAML text typed or read from a chosen file, the same file `pave <command> apply -f`
+ * takes. `check` checks the text as the CLI
  * checks its file (YAML, schema, duplicate ids, and what each list checks offline: CEL rules, patches), and
  * each problem is shown with its line and column; nothing is sent while there are any. **Plan** sends the
  * checked items as a dry run and shows what would be created, updated or left unchanged; **Apply** then sends
@@ -81,6 +82,7 @@ export interface DeclarativePlan {
 export function DeclarativeApply<Item>({
   noun,
   list,
+  command = list,
   example,
   check,
   send,
@@ -88,8 +90,10 @@ export function DeclarativeApply<Item>({
 }: {
   /** One item, e.g. `policy`. */
   noun: string;
-  /** The list, e.g. `policies`: the CLI command, the body's key and the first part of its problems' pointers. */
+  /** The list, e.g. `policies`: the body's key and the first part of its problems' pointers. */
   list: string;
+  /** The CLI command that applies such a file, e.g. `defs` (`pave defs apply -f`); `list` unless given. */
+  command?: string;
   /** A short example text, shown as the textarea's placeholder. */
   example: string;
   /**
@@ -148,7 +152,7 @@ export function DeclarativeApply<Item>({
       : null;
   const plan = planned?.text === source.text ? planned.plan : null;
   const changes = plan?.changes.filter((change) => change.action !== 'unchanged').length ?? 0;
-  const fileArgument = source.file ?? `${list}.yaml`;
+  const fileArgument = source.file ?? `${command}.yaml`;
   const refused = action.error instanceof ApiError ? action.error : null;
   const invalid = problems.length > 0 || refused !== null;
 
@@ -177,7 +181,7 @@ export function DeclarativeApply<Item>({
   return (
     <Section title="Apply YAML">
       <p className="muted">
-        The YAML file <code>pave {list} apply -f</code> takes: a list of {list}, or one {noun} per YAML
+        The YAML file <code>pave {command} apply -f</code> takes: a list of {list}, or one {noun} per YAML
         document. It is checked here as the CLI checks it. Those it names are created or updated; {list} it
         does not name are kept.
       </p>
@@ -240,7 +244,7 @@ export function DeclarativeApply<Item>({
           )}
         </div>
       </form>
-      <Command>{`pave ${list} apply -f ${shellWord(fileArgument)}`}</Command>
+      <Command>{`pave ${command} apply -f ${shellWord(fileArgument)}`}</Command>
     </Section>
   );
 }

@@ -4,10 +4,8 @@ import {
   allPages,
   ENV_TYPE_ROLES,
   ORG_ROLES,
-  RESOURCE_TYPES,
   type EnvType,
-  type MatchCriterion,
-  type MatchExplanation,
+  type LoginFailuresCleared,
   type PasswordChanged,
   type Permission,
   type RoleGrant,
@@ -39,6 +37,8 @@ import { TeamsTab } from './platform-teams.tsx';
 import { PoliciesTab } from './platform-policies.tsx';
 import { ProfilesTab } from './platform-profiles.tsx';
 import { OrgWebhooksTab } from './platform-webhooks.tsx';
+import { DefinitionsTab } from './platform-definitions.tsx';
+import { TargetsTab } from './platform-targets.tsx';
 
 /** The platform page's tabs, in order, each with the permission needed to see it. */
 const TABS = [
@@ -136,245 +136,6 @@ export function PlatformPage({ session, tab }: { session: Session; tab?: string 
         {current.id === 'roles' && <RolesTab session={session} />}
       </div>
     </>
-  );
-}
-
-/** A definition's or target's criteria, one per line as `field=value` pairs; "none" when it has none. */
-function Criteria({ criteria }: { criteria: readonly MatchCriterion[] }) {
-  if (criteria.length === 0) return <span className="muted">none</span>;
-  return (
-    <ul className="plain-list">
-      {criteria.map((criterion, index) => (
-        <li key={index}>
-          <code>{formatCriterion(criterion)}</code>
-        </li>
-      ))}
-    </ul>
-  );
-}
-
-/** One criterion as `field=value` pairs joined by `,`, as `pave defs list` prints it; `(any)` when empty. */
-function formatCriterion(criterion: MatchCriterion): string {
-  const fields = (['envType', 'envId', 'appId', 'resId', 'class'] as const)
-    .filter((field) => criterion[field] !== undefined)
-    .map((field) => `${field}=${criterion[field]}`);
-  return fields.length > 0 ? fields.join(',') : '(any)';
-}
-
-// Resource definitions
-
-function DefinitionsTab({ session }: { session: Session }) {
-  const definitions = usePages(
-    (cursor) => session.client.listResourceDefinitions(cursor ? { cursor } : {}),
-    [session],
-  );
-  const items = definitions.items ?? [];
-  return (
-    <>
-      <Section title="Resource definitions">
-        <LoadStatus
-          state={{ data: definitions.items && { items: definitions.items }, error: definitions.error }}
-          what="definitions"
-          empty="No resource definitions."
-        />
-        {items.length > 0 && (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Id</th>
-                <th scope="col">Type</th>
-                <th scope="col">Driver</th>
-                <th scope="col">Criteria</th>
-                <th scope="col">Secret inputs</th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((definition) => (
-                <tr key={definition.id}>
-                  <th scope="row" className="row-head">
-                    {definition.id}
-                    {definition.builtIn && <span className="tag">built-in</span>}
-                  </th>
-                  <td>{definition.type}</td>
-                  <td>{definition.driver}</td>
-                  <td>
-                    <Criteria criteria={definition.criteria} />
-                  </td>
-                  <td>
-                    {definition.driverInputs.secrets.length > 0 ? (
-                      definition.driverInputs.secrets.join(', ')
-                    ) : (
-                      <span className="muted">none</span>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-        <MorePages pages={definitions} label="More definitions" />
-        <p className="hint">Secret inputs are listed by name only; their values are never shown.</p>
-        <Command>pave defs list</Command>
-      </Section>
-      <DefinitionMatch session={session} />
-    </>
-  );
-}
-
-/** Explains which definition provisions a resource of a type in an app's environment. */
-function DefinitionMatch({ session }: { session: Session }) {
-  const [app, setApp] = useState('');
-  const [env, setEnv] = useState('');
-  const [type, setType] = useState('');
-  const [resourceClass, setResourceClass] = useState('');
-  const [id, setId] = useState('');
-  const [result, setResult] = useState<MatchExplanation | null>(null);
-  const action = useAction();
-
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    setResult(null);
-    void action.run(async () => {
-      setResult(
-        await session.client.matchResourceDefinition({
-          app: app.trim(),
-          env: env.trim(),
-          type: type.trim(),
-          ...(resourceClass.trim() ? { class: resourceClass.trim() } : {}),
-          ...(id.trim() ? { id: id.trim() } : {}),
-        }),
-      );
-    });
-  };
-
-  const command =
-    `pave defs match --app ${shellWord(app.trim() || 'APP')} --env ${shellWord(env.trim() || 'ENV')}` +
-    ` --type ${shellWord(type.trim() || 'TYPE')}` +
-    (resourceClass.trim() ? ` --class ${shellWord(resourceClass.trim())}` : '') +
-    (id.trim() ? ` --id ${shellWord(id.trim())}` : '');
-
-  return (
-    <Section title="Explain a definition match">
-      <p className="muted">Which definition provisions a resource, and why every other one does not.</p>
-      <form onSubmit={submit}>
-        <div className="form-row">
-          <label>
-            App
-            <input value={app} onChange={(event) => setApp(event.target.value)} required autoComplete="off" />
-          </label>
-          <label>
-            Environment
-            <input value={env} onChange={(event) => setEnv(event.target.value)} required autoComplete="off" />
-          </label>
-          <label>
-            Resource type
-            <input
-              value={type}
-              onChange={(event) => setType(event.target.value)}
-              required
-              list="platform-resource-types"
-              autoComplete="off"
-              placeholder="e.g. postgres"
-            />
-          </label>
-          <label>
-            Class (optional)
-            <input
-              value={resourceClass}
-              onChange={(event) => setResourceClass(event.target.value)}
-              placeholder="default"
-              autoComplete="off"
-            />
-          </label>
-          <label>
-            Resource id (optional)
-            <input
-              value={id}
-              onChange={(event) => setId(event.target.value)}
-              placeholder="e.g. api.db"
-              autoComplete="off"
-            />
-          </label>
-        </div>
-        <datalist id="platform-resource-types">
-          {Object.keys(RESOURCE_TYPES).map((name) => (
-            <option key={name} value={name} />
-          ))}
-        </datalist>
-        <button type="submit" className="primary" disabled={action.busy}>
-          Explain match
-        </button>
-      </form>
-      <ErrorMessage error={action.error} />
-      {result && <MatchResult explanation={result} noun="definition" />}
-      <Command>{command}</Command>
-    </Section>
-  );
-}
-
-/** A match explanation: the winner (or that none matches), then every candidate with why. */
-function MatchResult({
-  explanation,
-  noun,
-}: {
-  explanation: MatchExplanation;
-  noun: 'definition' | 'target';
-}) {
-  const { winner, candidates } = explanation;
-  const winnerBuiltIn = candidates.find((c) => c.id === winner?.id)?.builtIn === true;
-  return (
-    <div className="match-result">
-      <p role="status">
-        {winner ? (
-          <>
-            Winner: <strong>{winner.id}</strong>{' '}
-            {winnerBuiltIn
-              ? '(the built-in default: no other one matches)'
-              : winner.criterion
-                ? `(criterion ${formatCriterion(winner.criterion)}, specificity ${winner.specificity})`
-                : `(no criteria, specificity ${winner.specificity})`}
-          </>
-        ) : noun === 'definition' ? (
-          'No definition matches: a deployment that uses this resource is refused.'
-        ) : (
-          'No target matches this environment.'
-        )}
-      </p>
-      {candidates.length > 0 && (
-        <table>
-          <caption className="hint">Candidates</caption>
-          <thead>
-            <tr>
-              <th scope="col">{noun === 'definition' ? 'Definition' : 'Target'}</th>
-              <th scope="col">Outcome</th>
-              <th scope="col">Specificity</th>
-              <th scope="col">Criterion</th>
-              <th scope="col">Reason</th>
-            </tr>
-          </thead>
-          <tbody>
-            {candidates.map((candidate) => (
-              <tr key={candidate.id}>
-                <th scope="row" className="row-head">
-                  {candidate.id}
-                  {candidate.builtIn && <span className="tag">built-in</span>}
-                </th>
-                <td className={`outcome-${candidate.outcome}`}>{candidate.outcome}</td>
-                <td>
-                  {candidate.specificity === null
-                    ? '-'
-                    : candidate.builtIn
-                      ? 'built-in'
-                      : candidate.specificity}
-                </td>
-                <td>{candidate.criterion ? <code>{formatCriterion(candidate.criterion)}</code> : '-'}</td>
-                <td>{candidate.reason}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-    </div>
   );
 }
 
@@ -796,114 +557,14 @@ function EditEnvType({
   );
 }
 
-// Runtime targets
-
-function TargetsTab({ session }: { session: Session }) {
-  const targets = usePages((cursor) => session.client.listTargets(cursor ? { cursor } : {}), [session]);
-  const items = targets.items ?? [];
-  return (
-    <>
-      <Section title="Runtime targets">
-        <ErrorMessage error={targets.error} />
-        {!targets.items && !targets.error && <p className="loading">Loading runtime targets…</p>}
-        {items.length > 0 && (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Id</th>
-                <th scope="col">Type</th>
-                <th scope="col">Criteria</th>
-                <th scope="col">Config</th>
-                <th scope="col">Updated</th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((target) => (
-                <tr key={target.id}>
-                  <th scope="row" className="row-head">
-                    {target.id}
-                    {target.builtIn && <span className="tag">built-in</span>}
-                  </th>
-                  <td>{target.type}</td>
-                  <td>
-                    <Criteria criteria={target.criteria} />
-                  </td>
-                  <td>
-                    {Object.keys(target.config).length > 0 ? (
-                      <code className="summary-json">{JSON.stringify(target.config)}</code>
-                    ) : (
-                      <span className="muted">-</span>
-                    )}
-                  </td>
-                  <td>
-                    {target.builtIn ? (
-                      <span className="muted">ships with Pave</span>
-                    ) : (
-                      <>
-                        {target.updatedBy}, <Time at={target.updatedAt} />
-                      </>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-        <MorePages pages={targets} label="More runtime targets" />
-        <Command>pave targets list</Command>
-      </Section>
-      <TargetMatch session={session} />
-    </>
-  );
-}
-
-/** Explains which runtime target an app's environment runs on. */
-function TargetMatch({ session }: { session: Session }) {
-  const [app, setApp] = useState('');
-  const [env, setEnv] = useState('');
-  const [result, setResult] = useState<MatchExplanation | null>(null);
-  const action = useAction();
-
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    setResult(null);
-    void action.run(async () => {
-      setResult(await session.client.matchTarget({ app: app.trim(), env: env.trim() }));
-    });
-  };
-
-  return (
-    <Section title="Explain a target match">
-      <p className="muted">Which runtime target an environment runs on, and why every other one does not.</p>
-      <form onSubmit={submit}>
-        <div className="form-row">
-          <label>
-            App
-            <input value={app} onChange={(event) => setApp(event.target.value)} required autoComplete="off" />
-          </label>
-          <label>
-            Environment
-            <input value={env} onChange={(event) => setEnv(event.target.value)} required autoComplete="off" />
-          </label>
-        </div>
-        <button type="submit" className="primary" disabled={action.busy}>
-          Explain match
-        </button>
-      </form>
-      <ErrorMessage error={action.error} />
-      {result && <MatchResult explanation={result} noun="target" />}
-      <Command>{`pave targets match --app ${shellWord(app.trim() || 'APP')} --env ${shellWord(env.trim() || 'ENV')}`}</Command>
-    </Section>
-  );
-}
-
 // Users and service accounts
 
 /**
  * Users and service accounts. Those who may manage users (`user.write`) get, on each but the signed-in user
  * (whom the server never deletes, and whose own password needs their current one: the tokens and password page
- * changes it), a Delete button and, on users (service accounts have no password), a "Set password…" button;
- * both ask first.
+ * changes it), a Delete button and, on users (service accounts have no password), a "Set password…" button,
+ * both of which ask first, and a "Clear failed logins" button (`pave users unlock`), which does not: it only
+ * lets a user whose failed logins hold them back sign in again now.
  */
 function UsersTab({ session }: { session: Session }) {
   // keepDepth: creating or deleting a user reloads as many pages as were shown.
@@ -913,12 +574,25 @@ function UsersTab({ session }: { session: Session }) {
   const mayWrite = session.can('user.write');
   const [deleting, setDeleting] = useState<User | null>(null);
   const [settingPassword, setSettingPassword] = useState<User | null>(null);
-  // What the last deletion or password change did.
+  // What the last deletion, password change or unlock did.
   const [done, setDone] = useState<string | null>(null);
+  // The command of the last unlock, shown under what it did.
+  const [unlocked, setUnlocked] = useState<string | null>(null);
+  const unlocking = useAction();
+  const unlock = (user: User) => {
+    setDone(null);
+    setUnlocked(null);
+    void unlocking.run(async () => {
+      setDone(unlockedSentence(await session.client.unlockUser(user.username)));
+      setUnlocked(user.username);
+    });
+  };
   // The button that opened a dialog, to give focus back to when it is cancelled.
   const opener = useRef<HTMLElement | null>(null);
   const open = (user: User, dialog: (user: User) => void) => {
     setDone(null);
+    setUnlocked(null);
+    unlocking.clear();
     opener.current = focusedElement();
     dialog(user);
   };
@@ -933,6 +607,8 @@ function UsersTab({ session }: { session: Session }) {
             {done}
           </p>
         )}
+        {unlocked && <Command>{`pave users unlock ${unlocked}`}</Command>}
+        <ErrorMessage error={unlocking.error} />
         {items.length > 0 && (
           <table>
             <thead>
@@ -972,6 +648,16 @@ function UsersTab({ session }: { session: Session }) {
                               onClick={() => open(user, setSettingPassword)}
                             >
                               Set password…
+                            </button>
+                          )}
+                          {user.kind === 'user' && user.hasPassword && (
+                            <button
+                              type="button"
+                              aria-label={`Clear failed logins of ${user.username}`}
+                              disabled={unlocking.busy}
+                              onClick={() => unlock(user)}
+                            >
+                              Clear failed logins
                             </button>
                           )}
                           <button
@@ -1035,6 +721,13 @@ function UsersTab({ session }: { session: Session }) {
 function passwordSetSentence({ username, tokensRevoked: count }: PasswordChanged): string {
   const tokens = `${count} ${count === 1 ? 'token' : 'tokens'} of theirs ${count === 1 ? 'was' : 'were'}`;
   return `Set the password of ${username}; ${tokens} revoked, so they sign in again with the new password.`;
+}
+
+/** What the users tab says once an admin cleared a user's failed logins, as `pave users unlock` says it. */
+function unlockedSentence({ username, failuresCleared: count }: LoginFailuresCleared): string {
+  return count === 0
+    ? `${username} had no failed logins to clear; nothing was changed.`
+    : `Cleared ${count} failed login${count === 1 ? '' : 's'} of ${username}; they can sign in again now.`;
 }
 
 function kindWord(user: User): string {
