@@ -27,8 +27,10 @@ export class ScoreFilesInvalidError extends Error {
 }
 
 /**
- * `pave validate -f FILE…`: checks Score files offline (YAML syntax, the Score v1b1 schema, placeholders, and
- * probes of ports that are not service ports, which no deployment can render) and prints every problem as `file:line:column: json.path: message` on stderr; `-o json` prints a
+ * `pave validate -f FILE…`: checks Score files offline (YAML syntax, the Score v1b1 schema, placeholders,
+ * resource params that form a cycle, which the server's planner refuses, and probes of ports that are not
+ * service ports, which no deployment can render) and prints every problem as
+ * `file:line:column: json.path: message` on stderr; `-o json` prints a
  * {@link ValidateReport} on stdout instead. A container without `command` is a warning (the process runtime
  * cannot run it) or, with --app and --env naming an environment that runs on the process runtime, an
  * error; with --app and --env, a resource `pave deploy` would refuse there is an error too: one not provisioned
@@ -41,7 +43,8 @@ export function registerValidateCommand(program: Command, io: CliIo): void {
     program
       .command('validate')
       .description(
-        'Check Score files (apiVersion score.dev/v1b1): YAML, schema, placeholders and probe ports offline; with --app and ' +
+        'Check Score files (apiVersion score.dev/v1b1): YAML, schema, placeholders, resource params cycles and ' +
+          'probe ports offline; with --app and ' +
           '--env also what the runtime of that environment can run and that its resource definitions provision ' +
           'every resource',
       )

@@ -3,6 +3,7 @@ import type { Document, Node, ParsedNode } from 'yaml';
 import type { z } from 'zod';
 import { checkScorePlaceholders, type PlaceholderCheckOptions } from './placeholders.ts';
 import { checkScoreProbePorts } from './probes.ts';
+import { checkScoreResourceCycles } from './resource-order.ts';
 import { ScoreWorkload } from './schema.ts';
 import { MAX_NESTING_DEPTH, firstTooDeepValue, stringsWhere, tooDeepMessage } from '../nesting.ts';
 
@@ -25,8 +26,8 @@ export interface ScoreParseResult {
   /** The workload, present exactly when `problems` is empty. */
   workload?: ScoreWorkload;
   /**
-   * Every problem found, sorted by position: YAML syntax, schema, placeholder and (with `renderable`) probe
-   * port problems together.
+   * Every problem found, sorted by position: YAML syntax, schema, placeholder, resource params cycle and (with
+   * `renderable`) probe port problems together.
    */
   problems: ScoreProblem[];
 }
@@ -72,8 +73,9 @@ function duplicateKeyErrors(document: Document.Parsed): YAMLParseError[] {
  * Parses and validates the text of a Score file (`apiVersion: score.dev/v1b1`). Every problem is reported at
  * once with the line and column of the node it concerns: YAML syntax errors, a second YAML document, schema
  * violations (for a missing key: the mapping that lacks it; for an unknown key: the key itself),
- * placeholders that name an undeclared resource, a missing metadata key or an unknown root, and with
- * `options.renderable` probes of a port that is not a service port, at the port. Schema checks are
+ * placeholders that name an undeclared resource, a missing metadata key or an unknown root, resource params
+ * that form a cycle (`a -> b -> a`, at the placeholder where it starts: see checkScoreResourceCycles), and
+ * with `options.renderable` probes of a port that is not a service port, at the port. Schema checks are
  * skipped while the YAML structure is broken (anything worse than a duplicate key), since they would mostly
  * restate the syntax error. `file` only labels the problems. Never throws for bad input: the result's
  * `workload` is set only when there are no problems.
@@ -175,6 +177,11 @@ export function parseScore(text: string, file: string, options: ScoreCheckOption
     }
   }
   for (const problem of checkScorePlaceholders(data, options)) {
+    const position = locator.locateInString(problem.path, problem.offset, problem.length);
+    add(position, problem.path, problem.message);
+  }
+  // No platform can provision these: each resource's params wait for another's outputs.
+  for (const problem of checkScoreResourceCycles(data)) {
     const position = locator.locateInString(problem.path, problem.offset, problem.length);
     add(position, problem.path, problem.message);
   }

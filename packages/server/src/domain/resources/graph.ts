@@ -7,8 +7,10 @@ import {
   BUILT_IN_RESOURCE_TYPES,
   DEFAULT_RESOURCE_CLASS,
   InputError,
+  dependencyOrder,
   findPlaceholders,
   formatScorePath,
+  resourceCycleMessage,
   type FieldProblem,
   type ScoreResource,
 } from '@pave/core';
@@ -216,15 +218,13 @@ export function buildResourceGraph(workloads: SetWorkloads): SetResourceGraph {
     (nodes.get(address) as ResourceNode).dependsOn = [...targets.keys()].sort(compare);
   }
 
-  const { order, cycles } = provisioningOrder(nodes);
+  // The same detection as parseScore's (`pave validate`) for one file, here across the set's workloads.
+  const { order, cycles } = dependencyOrder(
+    new Map([...nodes].map(([address, node]) => [address, node.dependsOn])),
+  );
   for (const cycle of cycles) {
     const [start, next] = cycle as [string, string];
-    problems.push({
-      path: origins.get(start)?.get(next) ?? start,
-      message:
-        `resource params form a cycle: ${cycle.join(' -> ')}; a resource cannot use its own outputs, ` +
-        'directly or through other resources: remove one of these references',
-    });
+    problems.push({ path: origins.get(start)?.get(next) ?? start, message: resourceCycleMessage(cycle) });
   }
   if (problems.length > 0) {
     const summary = problems.map((problem) => `${problem.path}: ${problem.message}`).join('; ');
@@ -274,105 +274,6 @@ function canonical(value: unknown): string {
           )
         : item;
   return JSON.stringify(sorted(value));
-}
-
-/**
- * Kahn's algorithm, always taking the smallest ready address: the one topological order with ties by address.
- * The nodes it cannot place are on a cycle or depend on one; `cycles` has one cycle per strongly connected
- * component among them, each starting and ending at the component's smallest address.
- */
-function provisioningOrder(nodes: Map<string, ResourceNode>): { order: string[]; cycles: string[][] } {
-  const waitingOn = new Map<string, number>();
-  const dependents = new Map<string, string[]>();
-  for (const node of nodes.values()) {
-    waitingOn.set(node.address, node.dependsOn.length);
-    for (const dependency of node.dependsOn) {
-      dependents.set(dependency, [...(dependents.get(dependency) ?? []), node.address]);
-    }
-  }
-  const ready = [...waitingOn].filter(([, count]) => count === 0).map(([address]) => address);
-  const order: string[] = [];
-  while (ready.length > 0) {
-    ready.sort(compare);
-    const address = ready.shift() as string;
-    order.push(address);
-    for (const dependent of dependents.get(address) ?? []) {
-      const left = (waitingOn.get(dependent) ?? 0) - 1;
-      waitingOn.set(dependent, left);
-      if (left === 0) ready.push(dependent);
-    }
-  }
-  if (order.length === nodes.size) return { order, cycles: [] };
-
-  const placed = new Set(order);
-  const stuck = [...nodes.keys()].filter((address) => !placed.has(address)).sort(compare);
-  const edgesOf = (address: string) =>
-    (nodes.get(address)?.dependsOn ?? []).filter((dependency) => !placed.has(dependency));
-  const cycles = stronglyConnected(stuck, edgesOf)
-    .map((component) => shortestCycle(component, edgesOf))
-    .filter((cycle): cycle is string[] => cycle !== undefined)
-    .sort((a, b) => compare(a[0] as string, b[0] as string));
-  return { order, cycles };
-}
-
-// Tarjan's strongly connected components of the graph on `vertices`.
-function stronglyConnected(vertices: string[], edgesOf: (vertex: string) => string[]): string[][] {
-  const index = new Map<string, number>();
-  const low = new Map<string, number>();
-  const onStack = new Set<string>();
-  const stack: string[] = [];
-  const components: string[][] = [];
-  const connect = (vertex: string): void => {
-    index.set(vertex, index.size);
-    low.set(vertex, index.get(vertex) as number);
-    stack.push(vertex);
-    onStack.add(vertex);
-    for (const next of edgesOf(vertex)) {
-      if (!index.has(next)) {
-        connect(next);
-        low.set(vertex, Math.min(low.get(vertex) as number, low.get(next) as number));
-      } else if (onStack.has(next)) {
-        low.set(vertex, Math.min(low.get(vertex) as number, index.get(next) as number));
-      }
-    }
-    if (low.get(vertex) === index.get(vertex)) {
-      const component: string[] = [];
-      let member: string;
-      do {
-        member = stack.pop() as string;
-        onStack.delete(member);
-        component.push(member);
-      } while (member !== vertex);
-      components.push(component);
-    }
-  };
-  for (const vertex of vertices) if (!index.has(vertex)) connect(vertex);
-  return components;
-}
-
-// The shortest cycle through the smallest address of a component (breadth-first, neighbours in address order),
-// as a path that ends where it starts; undefined for a single vertex without a self-reference.
-function shortestCycle(component: string[], edgesOf: (vertex: string) => string[]): string[] | undefined {
-  const members = new Set(component);
-  const start = [...component].sort(compare)[0] as string;
-  const parent = new Map<string, string>();
-  const queue = [start];
-  while (queue.length > 0) {
-    const vertex = queue.shift() as string;
-    for (const next of [...edgesOf(vertex)].sort(compare)) {
-      if (!members.has(next)) continue;
-      if (next === start) {
-        const path = [vertex];
-        while (path[0] !== start) path.unshift(parent.get(path[0] as string) as string);
-        return [...path, start];
-      }
-      if (!parent.has(next)) {
-        parent.set(next, vertex);
-        queue.push(next);
-      }
-    }
-  }
-  return undefined;
 }
 
 /**
