@@ -395,6 +395,16 @@ export function holdsScope(grants: readonly AccessGrant[], scope: AccessGrant): 
   return grants.some((grant) => scopeWithin(scope, grant));
 }
 
+/**
+ * Whether a token acts as an org admin: its user holds the admin role on the organisation and the token is not
+ * scoped to less. What only org admins may do that no permission names (overriding a denying policy) is
+ * decided by this, in the server and, to offer it, in the portal.
+ */
+export function actsAsOrgAdmin(grants: readonly AccessGrant[], tokenScope: AccessGrant | null): boolean {
+  const admin = (grant: AccessGrant) => grant.scope.kind === 'org' && grant.role === 'admin';
+  return grants.some(admin) && (tokenScope === null || admin(tokenScope));
+}
+
 /** How token scopes are written, for messages. */
 export const TOKEN_SCOPE_FORMAT = 'app:<app>:<owner|developer|viewer> or org:<role>';
 

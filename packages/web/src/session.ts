@@ -1,5 +1,6 @@
 import {
   PaveClient,
+  actsAsOrgAdmin,
   decideForToken,
   type AccessGrant,
   type AccessTarget,
@@ -28,6 +29,8 @@ export interface Session {
   whoami: WhoAmI;
   /** Whether the user may do `permission` on `target`, by the same rules the server applies. */
   can(permission: Permission, target?: AccessTarget): boolean;
+  /** Whether the user acts as an org admin, who alone may override a denying policy (the server decides). */
+  isOrgAdmin(): boolean;
   /** Reloads the user's roles (after creating an app, which makes them its owner). */
   refresh(): Promise<void>;
   /**
@@ -101,6 +104,7 @@ export async function openSession(
     client,
     whoami,
     can: (permission, target = {}) => decideForToken(grants, scope, permission, target).allowed,
+    isOrgAdmin: () => actsAsOrgAdmin(grants, scope),
     async refresh() {
       grants = (await client.whoami()).grants as AccessGrant[];
     },

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
+  actsAsOrgAdmin,
   InputError,
   NotAllowedError,
   NotFoundError,
@@ -295,13 +296,6 @@ async function setSuccesses(db: Executor, app: string, setId: string): Promise<S
     .map((row) => ({ envId: row.env_id, envType: row.type, finishedAt: row.finished_at! }));
 }
 
-function isOrgAdmin(context: RequestContext): boolean {
-  const { grants, tokenScope } = context.actor;
-  const admin = (g: { role: string; scope: { kind: string } }) =>
-    g.scope.kind === 'org' && g.role === 'admin';
-  return grants.some(admin) && (tokenScope === null || admin(tokenScope));
-}
-
 /**
  * Evaluates every policy that applies to a deployment about to be queued. Returns the verdicts (for a plan)
  * and the overrides used (those that let a deny through; an override of a policy that does not deny is not
@@ -315,7 +309,7 @@ export async function enforcePolicies(
   context: RequestContext,
   subject: PolicySubject,
 ): Promise<PolicyEnforcement> {
-  if (subject.overrides?.length && !isOrgAdmin(context)) {
+  if (subject.overrides?.length && !actsAsOrgAdmin(context.actor.grants, context.actor.tokenScope)) {
     throw new NotAllowedError(`${context.actor.username} may not override policies`, [
       {
         path: '/overridePolicies',

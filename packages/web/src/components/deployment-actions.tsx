@@ -1,7 +1,13 @@
-import { useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
-import type { Deployment, DeploymentPlan, SetDiff } from '@pave/core';
+import { useId, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
+import {
+  ApiError,
+  type Deployment,
+  type DeploymentPlan,
+  type PolicyOverride,
+  type SetDiff,
+} from '@pave/core';
 import type { Session } from '../session.ts';
-import { Command, Confirm, ErrorMessage, Time } from './common.tsx';
+import { Command, Confirm, ErrorMessage, Time, shellWord } from './common.tsx';
 import { SetDiffView } from './deployment-diff.tsx';
 import { describeKind } from './deployment-history.tsx';
 
@@ -24,16 +30,122 @@ export function rollbackTarget(
   );
 }
 
+/** The ids of the policies a refusal names (HTTP 422, a problem at `policies/<id>` each); none for other errors. */
+export function deniedPolicies(error: unknown): string[] {
+  if (!(error instanceof ApiError) || error.status !== 422) return [];
+  const ids = (error.problem.errors ?? []).flatMap((problem) => {
+    const match = /^\/?policies\/(.+)$/u.exec(problem.path);
+    return match ? [match[1]!] : [];
+  });
+  return [...new Set(ids)];
+}
+
+/**
+ * What a rollback or a promotion sends besides what it deploys, as the CLI's flags say it: a message, and
+ * the denying policies an org admin lets it through, with the reason.
+ */
+interface DeployNote {
+  message: string;
+  /** The policies to override; empty unless a refusal named them and an org admin gave a reason. */
+  overrides: string[];
+  reason: string;
+}
+
+const NO_NOTE: DeployNote = { message: '', overrides: [], reason: '' };
+
+/** The body fields of `note`: `message` when one is typed, `overridePolicies` when there is a reason. */
+function noteFields(note: DeployNote): { message?: string; overridePolicies?: PolicyOverride[] } {
+  const message = note.message.trim();
+  const reason = note.reason.trim();
+  return {
+    ...(message ? { message } : {}),
+    ...(note.overrides.length > 0 && reason
+      ? { overridePolicies: note.overrides.map((id) => ({ id, reason })) }
+      : {}),
+  };
+}
+
+/** The CLI flags of `note`, e.g. ` -m 'release 42' --override-policy no-latest --reason 'hotfix'`. */
+function noteFlags(note: DeployNote): string {
+  const { message, overridePolicies } = noteFields(note);
+  return (
+    (message ? ` -m ${shellWord(message)}` : '') +
+    (overridePolicies
+      ? overridePolicies.map((o) => ` --override-policy ${shellWord(o.id)}`).join('') +
+        ` --reason ${shellWord(overridePolicies[0]!.reason)}`
+      : '')
+  );
+}
+
+/**
+ * The message field of a rollback's or a promotion's dialog and, once policies refused it and the user acts as
+ * an org admin (who alone may), the reason that lets it through them: sent with the next try, recorded on the
+ * deployment and audited, as `--override-policy ID --reason TEXT`.
+ */
+function NoteFields({
+  session,
+  note,
+  onChange,
+}: {
+  session: Session;
+  note: DeployNote;
+  onChange: (note: DeployNote) => void;
+}) {
+  const id = useId();
+  return (
+    <>
+      <label>
+        Message (optional)
+        <input
+          name="message"
+          value={note.message}
+          maxLength={1000}
+          autoComplete="off"
+          placeholder="why: shown in the history and the audit log"
+          onChange={(event) => onChange({ ...note, message: event.target.value })}
+        />
+      </label>
+      {note.overrides.length > 0 && session.isOrgAdmin() && (
+        <label>
+          <span>
+            Override {note.overrides.length === 1 ? 'policy' : 'policies'}{' '}
+            <strong>{note.overrides.join(', ')}</strong>: why (recorded on the deployment and audited)
+          </span>
+          <input
+            name="override-reason"
+            value={note.reason}
+            maxLength={1000}
+            autoComplete="off"
+            aria-describedby={`${id}-override-hint`}
+            onChange={(event) => onChange({ ...note, reason: event.target.value })}
+          />
+          <span id={`${id}-override-hint`} className="hint">
+            As an org admin you may let it through: give a reason, then try again.
+          </span>
+        </label>
+      )}
+    </>
+  );
+}
+
+/** `note` with the policies `error` names to override (once a refusal names them); unchanged otherwise. */
+function withDenied(note: DeployNote, error: unknown): DeployNote {
+  const denied = deniedPolicies(error);
+  return denied.length > 0 ? { ...note, overrides: denied } : note;
+}
+
 /** A Confirm that Escape cancels and that gives focus back to the button that opened it. */
 function PlanDialog({
   title,
   confirmLabel,
+  confirmDisabled = false,
   onConfirm,
   onClose,
   children,
 }: {
   title: string;
   confirmLabel: string;
+  confirmDisabled?: boolean;
   onConfirm: () => void;
   onClose: () => void;
   children: ReactNode;
@@ -46,7 +158,13 @@ function PlanDialog({
   };
   return (
     <div onKeyDown={onKeyDown}>
-      <Confirm title={title} confirmLabel={confirmLabel} onConfirm={onConfirm} onCancel={onClose}>
+      <Confirm
+        title={title}
+        confirmLabel={confirmLabel}
+        confirmDisabled={confirmDisabled}
+        onConfirm={onConfirm}
+        onCancel={onClose}
+      >
         {children}
       </Confirm>
     </div>
@@ -56,7 +174,9 @@ function PlanDialog({
 /**
  * Rollback: shows which deployment it returns to and the diff from the current one (GET …/diff), and only
  * on confirmation POSTs …/rollback naming that deployment, so what runs is what was shown. It returns to `to`
- * when given (`pave rollback N`), else to the deployment a plain rollback returns to.
+ * when given (`pave rollback N`), else to the deployment a plain rollback returns to. The dialog takes a
+ * message (`-m`) and stays open until the rollback is queued: a refusal stands in it, and one by policies
+ * offers an org admin to override them with a reason.
  */
 export function RollbackAction({
   session,
@@ -82,6 +202,7 @@ export function RollbackAction({
   const [plan, setPlan] = useState<{ target: Deployment; diff: SetDiff } | null>(null);
   const [busy, setBusy] = useState<'planning' | 'queueing' | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const [note, setNote] = useState<DeployNote>(NO_NOTE);
   const button = useRef<HTMLButtonElement>(null);
   const target = ready ? (to ?? rollbackTarget(deployments, current)) : undefined;
 
@@ -89,6 +210,7 @@ export function RollbackAction({
     if (!target) return;
     setBusy('planning');
     setError(null);
+    setNote(NO_NOTE);
     try {
       const diff = current
         ? await session.client.diff(app, env, { from: current.id, to: target.id })
@@ -102,21 +224,29 @@ export function RollbackAction({
   };
   const close = () => {
     setPlan(null);
+    setError(null);
     button.current?.focus();
   };
   const confirm = async () => {
-    if (!plan) return;
-    const { target: chosen } = plan;
-    close();
+    if (!plan || busy) return;
     setBusy('queueing');
+    setError(null);
     try {
-      onQueued(await session.client.rollback(app, env, { deploymentId: chosen.id }));
+      const queued = await session.client.rollback(app, env, {
+        deploymentId: plan.target.id,
+        ...noteFields(note),
+      });
+      setPlan(null);
+      button.current?.focus();
+      onQueued(queued);
     } catch (e) {
       setError(e);
+      setNote(withDenied(note, e));
     } finally {
       setBusy(null);
     }
   };
+  const overriding = noteFields(note).overridePolicies !== undefined;
 
   return (
     <div className="action">
@@ -142,11 +272,16 @@ export function RollbackAction({
               ? `Roll back to #${to.id}`
               : 'Rollback'}
       </button>
-      <ErrorMessage error={error} />
+      {!plan && <ErrorMessage error={error} />}
       {plan && (
         <PlanDialog
           title={`Roll back ${app}/${env} to deployment #${plan.target.id}?`}
-          confirmLabel={`Roll back to #${plan.target.id}`}
+          confirmLabel={
+            busy === 'queueing'
+              ? 'Rolling back…'
+              : `Roll back to #${plan.target.id}${overriding ? ', overriding' : ''}`
+          }
+          confirmDisabled={busy !== null}
           onConfirm={() => void confirm()}
           onClose={close}
         >
@@ -158,16 +293,27 @@ export function RollbackAction({
             {current && ` Now running: deployment #${current.id}.`}
           </p>
           <SetDiffView diff={plan.diff} title="Changes from" />
-          <Command>{`pave rollback ${plan.target.id} --app ${app} --env ${env}`}</Command>
+          <NoteFields session={session} note={note} onChange={setNote} />
+          <ErrorMessage error={error} />
+          <Command>{`pave rollback ${plan.target.id} --app ${app} --env ${env}${noteFlags(note)}`}</Command>
         </PlanDialog>
       )}
     </div>
   );
 }
 
+/** What a promotion deletes besides deploying: `--prune` and `--allow-data-loss`. */
+interface PruneChoice {
+  prune: boolean;
+  allowDataLoss: boolean;
+}
+
 /**
- * Promote another environment's current set into this one: POSTs a plan first (`plan: true`) and shows it,
- * and deploys only on confirmation.
+ * Promote another environment's current set into this one: POSTs a plan first (`plan: true`) and shows it in
+ * a dialog, and deploys only on confirmation. The dialog plans again when the resources the set no longer uses
+ * are to be deleted (`--prune`, stateful ones only with `--allow-data-loss`), takes a message (`-m`), and
+ * stays open until the promotion is queued. A refusal, of the plan or of the promotion, stands in it with
+ * **Plan again**: one by policies offers an org admin to override them with a reason, planning again with it.
  */
 export function PromoteAction({
   session,
@@ -188,41 +334,95 @@ export function PromoteAction({
   onSourceChange: (source: string) => void;
   onQueued: (deployment: Deployment) => void;
 }) {
-  const [plan, setPlan] = useState<{ from: string; plan: DeploymentPlan } | null>(null);
+  // The open dialog: the source it promotes from, and its plan (null while policies refuse it).
+  const [dialog, setDialog] = useState<{ from: string; plan: DeploymentPlan | null } | null>(null);
   const [busy, setBusy] = useState<'planning' | 'queueing' | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const [note, setNote] = useState<DeployNote>(NO_NOTE);
+  const [pruning, setPruning] = useState<PruneChoice>({ prune: false, allowDataLoss: false });
   const button = useRef<HTMLButtonElement>(null);
 
   if (sources.length === 0) return null;
-  const open = async () => {
+  const pruneFields = (choice: PruneChoice) => ({
+    ...(choice.prune ? { prune: true } : {}),
+    ...(choice.allowDataLoss ? { allowDataLoss: true } : {}),
+  });
+  // Plans promoting `from` with `choice` and `withNote`: the dialog opens with the plan or, when it is refused,
+  // with the refusal, as what it offers may answer it (--prune, --allow-data-loss, a policy override).
+  const plan = async (from: string, choice: PruneChoice, withNote: DeployNote) => {
     setBusy('planning');
     setError(null);
+    const { overridePolicies } = noteFields(withNote);
     try {
-      const answer = await session.client.createDeployment(app, env, { fromEnv: source, plan: true });
-      setPlan({ from: source, plan: answer as DeploymentPlan });
+      const answer = await session.client.createDeployment(app, env, {
+        fromEnv: from,
+        plan: true,
+        ...pruneFields(choice),
+        ...(overridePolicies ? { overridePolicies } : {}),
+      });
+      setDialog({ from, plan: answer as DeploymentPlan });
     } catch (e) {
       setError(e);
+      setDialog({ from, plan: null });
+      setNote(withDenied(withNote, e));
     } finally {
       setBusy(null);
     }
   };
+  const open = () => {
+    const fresh = { prune: false, allowDataLoss: false };
+    setPruning(fresh);
+    setNote(NO_NOTE);
+    void plan(source, fresh, NO_NOTE);
+  };
+  const choose = (choice: PruneChoice) => {
+    if (!dialog) return;
+    setPruning(choice);
+    void plan(dialog.from, choice, note);
+  };
   const close = () => {
-    setPlan(null);
+    setDialog(null);
+    setError(null);
     button.current?.focus();
   };
   const confirm = async () => {
-    if (!plan) return;
-    const chosen = plan.from;
-    close();
+    if (!dialog || busy) return;
+    if (!dialog.plan) {
+      await plan(dialog.from, pruning, note);
+      return;
+    }
     setBusy('queueing');
+    setError(null);
     try {
-      onQueued((await session.client.createDeployment(app, env, { fromEnv: chosen })) as Deployment);
+      const queued = await session.client.createDeployment(app, env, {
+        fromEnv: dialog.from,
+        ...pruneFields(pruning),
+        ...noteFields(note),
+      });
+      setDialog(null);
+      button.current?.focus();
+      onQueued(queued as Deployment);
     } catch (e) {
       setError(e);
+      if (deniedPolicies(e).length > 0) {
+        setDialog({ ...dialog, plan: null });
+        setNote(withDenied(note, e));
+      }
     } finally {
       setBusy(null);
     }
   };
+  const overriding = noteFields(note).overridePolicies !== undefined;
+  const flags =
+    (pruning.prune ? ' --prune' : '') + (pruning.allowDataLoss ? ' --allow-data-loss' : '') + noteFlags(note);
+  const label = (from: string) =>
+    busy === 'queueing'
+      ? 'Promoting…'
+      : busy === 'planning'
+        ? 'Planning…'
+        : dialog?.plan
+          ? `Promote ${from} to ${env}${overriding ? ', overriding' : ''}`
+          : `Plan again${overriding ? ', overriding' : ''}`;
 
   return (
     <div className="action promote">
@@ -236,47 +436,101 @@ export function PromoteAction({
           ))}
         </select>
       </label>
-      <button ref={button} type="button" disabled={busy !== null} onClick={() => void open()}>
-        {busy === 'planning' ? 'Planning…' : busy === 'queueing' ? 'Promoting…' : 'Promote'}
+      <button ref={button} type="button" disabled={busy !== null} onClick={open}>
+        {busy === 'planning' && !dialog ? 'Planning…' : busy === 'queueing' ? 'Promoting…' : 'Promote'}
       </button>
-      <ErrorMessage error={error} />
-      {plan && (
+      {dialog && (
         <PlanDialog
-          title={`Promote ${plan.from} into ${env}?`}
-          confirmLabel={`Promote ${plan.from} to ${env}`}
+          title={`Promote ${dialog.from} into ${env}?`}
+          confirmLabel={label(dialog.from)}
+          confirmDisabled={busy !== null}
           onConfirm={() => void confirm()}
           onClose={close}
         >
-          <p>
-            Deploys {plan.from}&apos;s current set (<code>{plan.plan.setId.slice(0, 12)}</code>, workloads{' '}
-            {plan.plan.workloads.join(', ') || 'none'}) to {app}/{env}.
-          </p>
-          <SetDiffView diff={plan.plan.diff} title="Changes from" />
-          {plan.plan.resources.length > 0 && (
-            <table aria-label="Resource changes">
-              <thead>
-                <tr>
-                  <th scope="col">Resource</th>
-                  <th scope="col">Type</th>
-                  <th scope="col">Action</th>
-                  <th scope="col">Why</th>
-                </tr>
-              </thead>
-              <tbody>
-                {plan.plan.resources.map((r) => (
-                  <tr key={r.address}>
-                    <td>{r.address}</td>
-                    <td>{r.type}</td>
-                    <td>{r.action}</td>
-                    <td>{r.reason}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+          {dialog.plan ? (
+            <PromotionPlan app={app} env={env} from={dialog.from} plan={dialog.plan} />
+          ) : (
+            <p>
+              Would deploy {dialog.from}&apos;s current set to {app}/{env}, but it is refused: see below.
+            </p>
           )}
-          <Command>{`pave promote --app ${app} --from ${plan.from} --to ${env}`}</Command>
+          <label className="checkbox">
+            <input
+              type="checkbox"
+              name="prune"
+              checked={pruning.prune}
+              disabled={busy !== null}
+              onChange={(event) =>
+                choose({
+                  prune: event.target.checked,
+                  allowDataLoss: event.target.checked && pruning.allowDataLoss,
+                })
+              }
+            />
+            Delete the resources of {env} that the promoted set no longer uses
+          </label>
+          {pruning.prune && (
+            <label className="checkbox">
+              <input
+                type="checkbox"
+                name="allow-data-loss"
+                checked={pruning.allowDataLoss}
+                disabled={busy !== null}
+                onChange={(event) => choose({ ...pruning, allowDataLoss: event.target.checked })}
+              />
+              Also those that hold data (postgres, redis, volumes): their data is lost
+            </label>
+          )}
+          <NoteFields session={session} note={note} onChange={setNote} />
+          <ErrorMessage error={error} />
+          <Command>{`pave promote --app ${app} --from ${dialog.from} --to ${env}${flags}`}</Command>
         </PlanDialog>
       )}
     </div>
+  );
+}
+
+/** What a promotion would do: the set it deploys, the workload changes, and what happens to each resource. */
+function PromotionPlan({
+  app,
+  env,
+  from,
+  plan,
+}: {
+  app: string;
+  env: string;
+  from: string;
+  plan: DeploymentPlan;
+}) {
+  return (
+    <>
+      <p>
+        Deploys {from}&apos;s current set (<code>{plan.setId.slice(0, 12)}</code>, workloads{' '}
+        {plan.workloads.join(', ') || 'none'}) to {app}/{env}.
+      </p>
+      <SetDiffView diff={plan.diff} title="Changes from" />
+      {plan.resources.length > 0 && (
+        <table aria-label="Resource changes">
+          <thead>
+            <tr>
+              <th scope="col">Resource</th>
+              <th scope="col">Type</th>
+              <th scope="col">Action</th>
+              <th scope="col">Why</th>
+            </tr>
+          </thead>
+          <tbody>
+            {plan.resources.map((r) => (
+              <tr key={r.address}>
+                <td>{r.address}</td>
+                <td>{r.type}</td>
+                <td>{r.action}</td>
+                <td>{r.reason}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
   );
 }
