@@ -122,7 +122,8 @@ describe('four-eyes approvals through the real CLI and server', () => {
     await ok(as('bob', 'approvals', 'approve', approval!.id, '--comment', 'looks right'));
     const done = await waiting;
     expect(done.code, done.stderr).toBe(0);
-    expect(done.stdout.match(new RegExp(`waiting for approval ${approval!.id}`, 'g'))).toHaveLength(1);
+    // The progress of --wait is on stderr; how it ended, on stdout.
+    expect(done.stderr.match(new RegExp(`waiting for approval ${approval!.id}`, 'g'))).toHaveLength(1);
     expect(done.stdout).toContain(`Deployment ${approval!.id} succeeded`);
   }, 120_000);
 
@@ -132,7 +133,7 @@ describe('four-eyes approvals through the real CLI and server', () => {
     await ok(as('bob', 'approvals', 'reject', approval!.id, '--comment', 'not during the sale'));
     const done = await waiting;
     expect(done.code).toBe(1);
-    expect(done.stdout).toContain(`waiting for approval ${approval!.id}`);
+    expect(done.stderr).toContain(`waiting for approval ${approval!.id}`);
     expect(done.stderr).toContain('was rejected by bob: not during the sale; nothing of it ran');
   }, 120_000);
 

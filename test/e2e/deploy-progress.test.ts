@@ -63,16 +63,16 @@ describe('pave deploy --wait of a workload that never becomes ready, on the proc
     );
     expect(result.code, result.stdout + result.stderr).toBe(1);
     // The phase journals every 10 s (once here, with time to spare before the timeout); the CLI prints each
-    // line as it appears.
-    expect(result.stdout).toMatch(
+    // line as it appears, on stderr (progress is for people; stdout keeps the result).
+    expect(result.stderr).toMatch(
       /wait ready\s+never\s+info\s+not ready yet after 1\d s of the 15 s timeout: readiness probe GET \/healthz on port \d+: .*ECONNREFUSED/,
     );
     expect(result.stderr).toMatch(
       /timed out after the 15 s timeout and the \d+ s stability window: readiness probe GET \/healthz on port \d+/,
     );
     // What to try is in the failure's journal line, printed above; the error gives the reason's first line.
-    expect(result.stdout).toContain('deploy again with a longer --timeout (e.g. --timeout 5m)');
-    expect(result.stdout).toContain('listens on the port its readiness probe names');
+    expect(result.stderr).toContain('deploy again with a longer --timeout (e.g. --timeout 5m)');
+    expect(result.stderr).toContain('listens on the port its readiness probe names');
     expect(result.stderr).toContain('(the journal above has the rest)');
   }, 60_000);
 });

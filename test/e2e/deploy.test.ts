@@ -80,8 +80,9 @@ describe('deploying Score workloads on the process runtime, end to end through t
       '--wait',
     );
     expect(result.code, result.stderr + result.stdout).toBe(0);
-    expect(result.stdout).toMatch(/ready\s+api/);
-    expect(result.stdout).toMatch(/ready\s+worker/);
+    // The journal of --wait is progress, on stderr.
+    expect(result.stderr).toMatch(/ready\s+api/);
+    expect(result.stderr).toMatch(/ready\s+worker/);
     const current = await status('dev');
     expect(current.workloads.map((w) => [w.workload, w.state])).toEqual([
       ['api', 'ready'],

@@ -56,36 +56,98 @@ function originOf(path: string, origins: FieldOrigins): string | undefined {
 
 /** The shape of a commander command that {@link namingCommandLine} reads (commander's own Command has it). */
 export interface RanCommand {
-  readonly options: ReadonlyArray<{ long?: string | undefined; attributeName(): string }>;
+  readonly options: ReadonlyArray<{ long?: string | undefined; negate?: boolean; attributeName(): string }>;
   readonly registeredArguments: ReadonlyArray<{ name(): string }>;
   readonly processedArgs: readonly unknown[];
   getOptionValue(name: string): unknown;
+  getOptionValueSource?(name: string): string | undefined;
+}
+
+/**
+ * The API's names of fields a command's flags and arguments become, where they are not named alike, each with
+ * the flag or argument as `--help` shows it: `{ 'path.type': '<id>', 'query.toEnv': '--to-env', '/fromEnv':
+ * '--from' }`. A name without a `path.`, `query.` or `/` prefix is one the server could not place (it answers
+ * a bare `env` for an environment that no parameter of the request is named after).
+ */
+export type ApiFieldAliases = Readonly<Record<string, `--${string}` | `<${string}>`>>;
+
+// The aliases each command declared, read when one of its requests is refused.
+const declaredAliases = new WeakMap<object, ApiFieldAliases>();
+
+/**
+ * Declares, once per command, which flag or argument each differently named API field of its requests comes
+ * from, so that {@link namingCommandLine} names the flag (`--from "dev"`) where the server names its field
+ * (`/fromEnv`). Fields named like a flag's attribute or an argument need no alias. Returns `command`.
+ */
+export function aliasApiFields<C extends object>(command: C, aliases: ApiFieldAliases): C {
+  declaredAliases.set(command, { ...declaredAliases.get(command), ...aliases });
+  return command;
+}
+
+/** The aliases {@link aliasApiFields} declared for `command` (none: `{}`). */
+export function apiFieldAliasesOf(command: object): ApiFieldAliases {
+  return declaredAliases.get(command) ?? {};
 }
 
 // Flags whose values are never repeated in a message.
 const SECRET_FLAG = /token|password|secret/iu;
 
 /**
- * `error` with the path and query parameters its field errors name (`path.env`, `query.cursor`) replaced by
- * the flag or argument of `command` they were made from and its value (`--env "nope"`), as
- * {@link withFieldOrigins} does for body fields: the API's route parameters are named after the CLI's flags
- * (`--app` is `path.app`, `--cursor` is `query.cursor`). Anything else is returned as it is.
+ * `error` with the fields its field errors name replaced by the flag or argument of `command` they were made
+ * from and its value (`--env "nope"`, `<id> "x"`), as {@link withFieldOrigins} does for one request. A flag or
+ * argument stands for the path parameter, query parameter and top-level body field of its name (`--app` is
+ * `path.app`, `query.app` and `/app`; `<delivery-id>` is `path.deliveryId`), and for the fields the command
+ * aliased to it with {@link aliasApiFields}. Anything else is returned as it is.
  */
 export function namingCommandLine(error: unknown, command: RanCommand): unknown {
-  const origins: FieldOrigins = {};
+  const byName = new Map<string, FieldOrigin>();
+  const sameNamed: FieldOrigins = {};
   for (const option of command.options) {
     const value = command.getOptionValue(option.attributeName());
-    if (!option.long || (typeof value !== 'string' && typeof value !== 'number')) continue;
-    const origin = SECRET_FLAG.test(option.long)
-      ? { name: option.long }
-      : { name: option.long, value: String(value) };
-    origins[`path.${option.attributeName()}`] = origin;
-    origins[`query.${option.attributeName()}`] = origin;
+    if (!option.long || !given(option, value, command)) continue;
+    const origin =
+      SECRET_FLAG.test(option.long) || (typeof value !== 'string' && typeof value !== 'number')
+        ? { name: option.long }
+        : { name: option.long, value: String(value) };
+    byName.set(option.long, origin);
+    for (const field of fieldsNamed(option.attributeName())) sameNamed[field] ??= origin;
   }
   command.registeredArguments.forEach((argument, index) => {
     const value = command.processedArgs[index];
-    if (typeof value === 'string')
-      origins[`path.${argument.name()}`] = { name: `<${argument.name()}>`, value };
+    if (value === undefined) return;
+    const name = `<${argument.name()}>`;
+    const origin = typeof value === 'string' ? { name, value } : { name };
+    byName.set(name, origin);
+    for (const field of fieldsNamed(camelCase(argument.name()))) sameNamed[field] ??= origin;
   });
-  return namingOrigins(error, origins);
+  const aliased: FieldOrigins = {};
+  for (const [field, name] of Object.entries(apiFieldAliasesOf(command))) {
+    const origin = byName.get(name);
+    if (origin) aliased[field] = origin;
+  }
+  // An alias wins over a flag that merely shares the field's name.
+  return namingOrigins(error, { ...aliased, ...withoutKeys(sameNamed, aliased) });
+}
+
+// Whether `option` made `value`: a flag with a value that is set; a switch (`--force`, `--no-browser`) only when
+// it was typed (a switch's default, and `--x` of a value `--no-x` set, stand for nothing the user typed).
+function given(option: RanCommand['options'][number], value: unknown, command: RanCommand): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') return true;
+  if (command.getOptionValueSource?.(option.attributeName()) === 'default') return false;
+  return value !== (option.negate === true);
+}
+
+// The fields of a request a flag or argument of this attribute name stands for.
+function fieldsNamed(attribute: string): string[] {
+  return [`path.${attribute}`, `query.${attribute}`, `/${attribute}`];
+}
+
+// `delivery-id` -> `deliveryId`, as commander names a flag's attribute.
+function camelCase(name: string): string {
+  return name.replace(/-([a-z])/gu, (_, letter: string) => letter.toUpperCase());
+}
+
+function withoutKeys(origins: FieldOrigins, drop: FieldOrigins): FieldOrigins {
+  return Object.fromEntries(Object.entries(origins).filter(([field]) => !Object.hasOwn(drop, field)));
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Approval, DeploymentDetail } from '@pave/core';
-import { waitForDeployment } from '../src/commands/progress.ts';
+import { progressOn, waitForDeployment } from '../src/commands/progress.ts';
 import { exitCodeFor } from '../src/errors.ts';
 import { colorsFor } from '../src/output/colors.ts';
 import { CommandOutput } from '../src/output/output.ts';
@@ -21,9 +21,13 @@ function detail(fields: Partial<DeploymentDetail> = {}): DeploymentDetail {
   });
 }
 
-/** Runs waitForDeployment against `answers` (the last repeats) on a fake clock. */
+/**
+ * Runs waitForDeployment against `answers` (the last repeats) on a fake clock; `stdout` holds the result, and
+ * `stderr` the progress.
+ */
 async function wait(answers: DeploymentDetail[], waitTimeoutMs?: number) {
   const stdout = capture();
+  const stderr = capture();
   let clock = 0;
   let calls = 0;
   const client = {
@@ -38,6 +42,7 @@ async function wait(answers: DeploymentDetail[], waitTimeoutMs?: number) {
     {
       timeoutMs: 90_000,
       colors: plain,
+      progress: progressOn(stderr, { NO_COLOR: '1' }, 'table'),
       timeZone: 'UTC',
       now: () => clock,
       sleep: async (ms) => {
@@ -49,12 +54,12 @@ async function wait(answers: DeploymentDetail[], waitTimeoutMs?: number) {
     (value) => ({ value, error: undefined }),
     (error: unknown) => ({ value: undefined, error: error as Error }),
   );
-  return { ...outcome, stdout: stdout.text };
+  return { ...outcome, stdout: stdout.text, stderr: stderr.text };
 }
 
 describe('--wait on a deployment awaiting approval', () => {
   it('says "waiting for approval" once, then follows the deployment once approved', async () => {
-    const { value, stdout } = await wait([
+    const { value, stdout, stderr } = await wait([
       detail(),
       detail(),
       detail(),
@@ -66,8 +71,8 @@ describe('--wait on a deployment awaiting approval', () => {
       }),
     ]);
     expect(value?.status).toBe('succeeded');
-    expect(stdout.match(/waiting for approval 17/g)).toHaveLength(1);
-    expect(stdout).toContain('pave approvals approve 17');
+    expect(stderr.match(/waiting for approval 17/g)).toHaveLength(1);
+    expect(stderr).toContain('pave approvals approve 17');
     expect(stdout).toContain('Deployment 17 succeeded');
   });
 
@@ -91,11 +96,11 @@ describe('--wait on a deployment awaiting approval', () => {
   });
 
   it('stops after --wait-timeout with exit code 4, leaving the request pending', async () => {
-    const { error, stdout } = await wait([detail()], 2_000);
+    const { error, stderr } = await wait([detail()], 2_000);
     expect(error).toMatchObject({ name: 'WaitTimeoutError' });
     expect(error!.message).toMatch(/^stopped waiting for deployment 17 after 2\.0s \(--wait-timeout\)/);
     expect(exitCodeFor(error)).toBe(4);
-    expect(stdout).toContain('waiting for approval 17');
+    expect(stderr).toContain('waiting for approval 17');
   });
 
   it('`pave rollback --wait --wait-timeout 1s` exits 4 while the rollback awaits approval', async () => {
@@ -107,7 +112,7 @@ describe('--wait on a deployment awaiting approval', () => {
     const io = fakeIo();
     const args = ['rollback', '--app', 'shop', '--env', 'prod', '--wait', '--wait-timeout', '1s'];
     expect(await runCli(cliArgs(server.url, ...args), io)).toBe(4);
-    expect(io.stdout.text).toContain('waiting for approval 17');
+    expect(io.stderr.text).toContain('waiting for approval 17');
     expect(io.stderr.text).toContain('stopped waiting for deployment 17');
     expect(server.requests.filter((request) => request.method === 'POST')).toHaveLength(1);
   });

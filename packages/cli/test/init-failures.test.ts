@@ -291,7 +291,8 @@ describe('pave init stopped after the app was created', () => {
     });
     expect(server.requests.some((r) => r.url === '/api/v1/apps/orders/envs/dev/deployments/7')).toBe(true);
 
-    expect(io.stdout.text).toContain('Deployment 7 queued for orders/dev');
+    // The deployment's progress is on stderr, as `pave deploy --wait` writes it.
+    expect(io.stderr.text).toContain('Deployment 7 queued for orders/dev');
     expect(io.stderr.text).toContain(
       `pave: error: files written to ${dir}; committed; the app orders exists with dev; ` +
         'deploying dev failed: deployment 7 failed: orders never became ready: ImagePullBackOff\n' +

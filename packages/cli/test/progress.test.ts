@@ -9,6 +9,7 @@ import {
   giveUpAfterMs,
   parseTimeout,
   pollDelayMs,
+  progressOn,
   queuedLine,
   waitForDeployment,
 } from '../src/commands/progress.ts';
@@ -140,19 +141,25 @@ function connectionError(): Error {
   });
 }
 
-/** Runs waitForDeployment on a fake clock: each sleep advances it. */
+/**
+ * Runs waitForDeployment on a fake clock (each sleep advances it), with stderr a terminal or not. Returns what it
+ * printed on stdout and, as progress, on stderr.
+ */
 async function wait(
   answers: (DeploymentDetail | Error)[],
   format: 'table' | 'json' = 'table',
   timeoutMs = 90_000,
+  stderrTTY = false,
 ) {
   const stdout = capture();
+  const stderr = capture(stderrTTY);
   const output = new CommandOutput(format, stdout, plain);
   let clock = 0;
   const client = scriptedClient(answers);
   const result = waitForDeployment(client, 'shop', 'dev', '17', output, {
     timeoutMs,
     colors: plain,
+    progress: progressOn(stderr, { NO_COLOR: '1' }, format),
     timeZone: 'UTC',
     now: () => clock,
     sleep: async (ms) => {
@@ -162,7 +169,7 @@ async function wait(
     (value) => ({ value, error: undefined }),
     (error: unknown) => ({ value: undefined, error: error as Error }),
   );
-  return { ...(await result), stdout: stdout.text, client, waitedMs: clock };
+  return { ...(await result), stdout: stdout.text, stderr: stderr.text, client, waitedMs: clock };
 }
 
 describe('deploymentDuration', () => {
@@ -251,8 +258,8 @@ describe('waitForDeployment', () => {
     expect(waitedMs).toBe(40 * 25 + 10 * 100);
   });
 
-  it('prints each journal entry once, in order, then says the deployment succeeded', async () => {
-    const { value, error, stdout } = await wait([
+  it('prints each journal entry once, in order, on stderr, then says on stdout the deployment succeeded', async () => {
+    const { value, error, stdout, stderr } = await wait([
       detail({ status: 'queued', journal: [] }),
       detail({ journal: [first] }),
       detail({ journal: [first, second] }),
@@ -265,13 +272,13 @@ describe('waitForDeployment', () => {
     ]);
     expect(error).toBeUndefined();
     expect(value?.status).toBe('succeeded');
-    expect(stdout.split('\n')).toEqual([
+    expect(stderr.split('\n')).toEqual([
       '09:30:05  render         -             succeeded  rendered 1 workload',
       '09:30:05  start          web           started    starting web',
       '09:30:05  wait ready     web           succeeded  web is ready',
-      'Deployment 17 succeeded in 4.3s: shop/dev is up to date',
       '',
     ]);
+    expect(stdout).toBe('Deployment 17 succeeded in 4.3s: shop/dev is up to date\n');
   });
 
   it('fails with the reason, and says when the previous set was restored', async () => {
@@ -282,14 +289,14 @@ describe('waitForDeployment', () => {
       finishedAt: '2025-01-31T09:31:05.000Z',
       journal: [first, entry(4, { step: 'rollback', status: 'succeeded', message: 'restored set 0f1e2d' })],
     });
-    const { error, stdout } = await wait([failed]);
+    const { error, stdout, stderr } = await wait([failed]);
     expect(error).toMatchObject({ name: 'DeploymentFailedError' });
     const lines = error!.message.split('\n');
     expect(lines[0]).toBe('deployment 17 failed: web did not become ready within 60s');
     expect(lines[1]).toContain('restored the previous successful set');
     expect(error!.message).toContain('pave deployments get 17 --app shop --env dev');
-    expect(stdout).toContain('rollback       web           succeeded  restored set 0f1e2d');
-    expect(stdout).not.toContain('Deployment 17');
+    expect(stderr).toContain('rollback       web           succeeded  restored set 0f1e2d');
+    expect(stdout).toBe('');
 
     const kept = await wait([{ ...failed, rolledBack: false }]);
     expect(kept.error!.message).not.toContain('restored');
@@ -305,16 +312,21 @@ describe('waitForDeployment', () => {
       journal: [first, entry(4, { step: 'finish', status: 'failed', message: reason })],
     });
     const shown = await wait([failed]);
-    expect(shown.stdout).toContain('dying');
+    expect(shown.stderr).toContain('dying');
     expect(shown.error!.message.split('\n')).toEqual([
       'deployment 17 failed: wait ready failed (process): web: container "main" exited with code 3 ' +
         '(the journal above has the rest)',
       '  Details: pave deployments get 17 --app shop --env dev',
     ]);
 
-    // With -o json no journal is printed: the error keeps the whole reason.
+    // With -o json and stderr no terminal no journal is printed: the error keeps the whole reason.
     const scripted = await wait([failed], 'json');
+    expect(scripted.stderr).toBe('');
     expect(scripted.error!.message).toContain('last log lines:\n  starting\n  dying');
+    // On a terminal the journal is shown there even with -o json: the error says its first line only.
+    const watched = await wait([failed], 'json', 90_000, true);
+    expect(watched.stderr).toContain('dying');
+    expect(watched.error!.message).toContain('(the journal above has the rest)');
   });
 
   it('stops waiting for a deployment cancelled before it ran, and says so', async () => {
@@ -335,18 +347,22 @@ describe('waitForDeployment', () => {
     ]);
   });
 
-  it('prints nothing while waiting with -o json, then the final DeploymentDetail as it came', async () => {
+  it('prints with -o json the final DeploymentDetail as it came, and no progress unless stderr is a terminal', async () => {
     const done = detail({ status: 'succeeded', finishedAt: '2025-01-31T09:30:05.300Z', journal: [first] });
-    const { stdout } = await wait([detail({ journal: [first] }), done], 'json');
-    expect(JSON.parse(stdout)).toEqual(done);
+    const piped = await wait([detail({ journal: [first] }), done], 'json');
+    expect(JSON.parse(piped.stdout)).toEqual(done);
+    expect(piped.stderr).toBe('');
+    const watched = await wait([detail({ journal: [first] }), done], 'json', 90_000, true);
+    expect(JSON.parse(watched.stdout)).toEqual(done);
+    expect(watched.stderr).toBe('09:30:05  render         -             succeeded  rendered 1 workload\n');
   });
 
   it('rides out a server that stops answering for a while', async () => {
     const done = detail({ status: 'succeeded', finishedAt: '2025-01-31T09:30:05.300Z' });
-    const { value, stdout } = await wait([detail(), connectionError(), connectionError(), done]);
+    const { value, stderr } = await wait([detail(), connectionError(), connectionError(), done]);
     expect(value?.status).toBe('succeeded');
-    expect(stdout).toContain('The server is not answering (cannot reach Pave');
-    expect(stdout).toContain('The server is answering again');
+    expect(stderr).toContain('The server is not answering (cannot reach Pave');
+    expect(stderr).toContain('The server is answering again');
   });
 
   it('gives up with a clear message when the server stays silent longer than the timeout and margin', async () => {

@@ -389,7 +389,7 @@ describe('pave whoami', () => {
     );
   });
 
-  it('says when the token is unscoped and no role is held, and prints JSON unchanged', async () => {
+  it('says when the token is unscoped and no role is held, and prints JSON with the server it asked', async () => {
     const body = identity({ token: { ...identity().token, scope: null }, grants: [] });
     const server = await fakeServer(() => ({ status: 200, body }));
     const io = fakeIo();
@@ -407,6 +407,6 @@ describe('pave whoami', () => {
     expect(io.stdout.text).toMatch(/\n\nRoles: none \(an admin grants them with `pave roles grant`\)\n$/);
     const json = fakeIo();
     expect(await runCli(cliArgs(server.url, 'whoami', '-o', 'json'), json)).toBe(0);
-    expect(JSON.parse(json.stdout.text)).toEqual(body);
+    expect(JSON.parse(json.stdout.text)).toEqual({ ...body, server: server.url });
   });
 });

@@ -15,7 +15,7 @@ import { CliUsageError } from '../errors.ts';
 import { describeFileError } from '../file-errors.ts';
 import { durationSeconds } from '../duration.ts';
 import { fileArgumentName, readFileArgument, refuseRepeatedStdin } from '../file-arguments.ts';
-import { withFieldOrigins } from '../field-origins.ts';
+import { aliasApiFields, withFieldOrigins } from '../field-origins.ts';
 import type { CliIo } from '../io.ts';
 import { colorsFor } from '../output/colors.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
@@ -31,6 +31,7 @@ import {
   addWaitOptions,
   addWaitTimeoutOption,
   checkWaitTimeout,
+  progressOn,
   reportQueuedDeployment,
   timeoutSecondsOf,
 } from './progress.ts';
@@ -72,8 +73,10 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
     addWaitTimeoutOption(
       addWaitOptions(
         addPolicyOverrideOptions(
-          program
-            .command('deploy')
+          aliasApiFields(program.command('deploy'), {
+            '/minReadySeconds': '--min-ready',
+            '/timeoutSeconds': '--timeout',
+          })
             .summary('Deploy Score workloads to an environment, or plan it with --plan')
             .description(
               'Deploy Score workloads to an environment: each file replaces the workload of the same name, the ' +
@@ -245,6 +248,7 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
         waitTimeout: options.waitTimeout,
         timeoutSeconds,
         colors,
+        progress: progressOn(io.stderr, io.env, output.format),
         // Only a `route` resource gives a workload an address through Pave's proxy: without one in the files,
         // asking for the environment's routes would only make the user wait for the answer.
         showRoutes: workloads.some((w) =>
@@ -309,6 +313,7 @@ async function deployArtifact(options: DeployOptions, artifact: string, files: s
     waitTimeout: options.waitTimeout,
     timeoutSeconds,
     colors,
+    progress: progressOn(io.stderr, io.env, output.format),
   });
 }
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { EnvType } from '@pave/core';
 import { CliUsageError } from '../errors.ts';
-import { withFieldOrigins } from '../field-origins.ts';
+import { aliasApiFields, withFieldOrigins } from '../field-origins.ts';
 import type { CliIo } from '../io.ts';
 import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
@@ -97,11 +97,14 @@ export function registerEnvTypesCommands(program: Command, io: CliIo): void {
       );
     });
 
-  addClientOptions(
-    envTypes
-      .command('get')
-      .description('Show one environment type')
-      .argument('<id>', 'environment type id (see `pave env-types list`)'),
+  aliasApiFields(
+    addClientOptions(
+      envTypes
+        .command('get')
+        .description('Show one environment type')
+        .argument('<id>', 'environment type id (see `pave env-types list`)'),
+    ),
+    { 'path.type': '<id>' },
   )
     .addHelpText('after', examples('pave env-types get production', 'pave env-types get production -o json'))
     .action(async (id: string, options: ClientOptions) => {
@@ -174,15 +177,18 @@ export function registerEnvTypesCommands(program: Command, io: CliIo): void {
       },
     );
 
-  addClientOptions(
-    envTypes
-      .command('update')
-      .description('Change an environment type: only the flags given change')
-      .argument('<id>', 'environment type id (see `pave env-types list`)')
-      .option('--description <text>', 'what environments of this type are for')
-      .option('--requires-approval', REQUIRES_APPROVAL_HELP)
-      .option('--no-requires-approval', 'deployments into its environments run without approval')
-      .option('--min-ready <duration>', MIN_READY_HELP),
+  aliasApiFields(
+    addClientOptions(
+      envTypes
+        .command('update')
+        .description('Change an environment type: only the flags given change')
+        .argument('<id>', 'environment type id (see `pave env-types list`)')
+        .option('--description <text>', 'what environments of this type are for')
+        .option('--requires-approval', REQUIRES_APPROVAL_HELP)
+        .option('--no-requires-approval', 'deployments into its environments run without approval')
+        .option('--min-ready <duration>', MIN_READY_HELP),
+    ),
+    { 'path.type': '<id>', '/minReadySeconds': '--min-ready' },
   )
     .addHelpText(
       'after',

@@ -3,7 +3,7 @@ import type { Deployment, Environment, PaveClient } from '@pave/core';
 import { confirmOrRefuse } from '../confirm.ts';
 import { DURATION_FORMAT, durationSeconds } from '../duration.ts';
 import { CliUsageError } from '../errors.ts';
-import { withFieldOrigins } from '../field-origins.ts';
+import { aliasApiFields, withFieldOrigins } from '../field-origins.ts';
 import type { CliIo } from '../io.ts';
 import type { Colors } from '../output/colors.ts';
 import { colorsFor } from '../output/colors.ts';
@@ -16,11 +16,12 @@ import { emptyPageLine, pageQuery, withMoreLine } from './paging.ts';
 import {
   addWaitOptions,
   giveUpAfterMs,
+  progressOn,
   queuedLine,
   timeoutSecondsOf,
   waitForDeployment,
 } from './progress.ts';
-import type { WaitOptions } from './progress.ts';
+import type { Progress, WaitOptions } from './progress.ts';
 
 type EnvOptions = ClientOptions & { app: string };
 type CreateOptions = EnvOptions &
@@ -92,6 +93,13 @@ export function registerEnvsCommands(program: Command, io: CliIo): void {
           '--wait follows the clone deployment of --from; without --from nothing is deployed',
         );
       }
+      if (options.timeout !== undefined && !options.wait) {
+        // Without --wait nothing waits: the clone deployment gets the server's readiness timeout either way.
+        throw new CliUsageError(
+          '--timeout goes with --wait: it only applies while --wait follows the clone deployment; add --wait, ' +
+            'or leave --timeout out',
+        );
+      }
       if (options.withData && options.from === undefined) {
         throw new CliUsageError('--with-data copies the data of the --from environment; add --from ENV');
       }
@@ -120,6 +128,7 @@ export function registerEnvsCommands(program: Command, io: CliIo): void {
         await waitForClone(client, options.app, env, output, {
           timeoutMs: giveUpAfterMs(timeoutSeconds),
           colors: colorsFor(io.stdout, io.env),
+          progress: progressOn(io.stderr, io.env, output.format),
         });
       } else if (options.from !== undefined && !output.forScripts) {
         // The clone's deployment: queued, or (into a type that needs it) awaiting someone's approval.
@@ -194,8 +203,7 @@ export function registerEnvsCommands(program: Command, io: CliIo): void {
     });
 
   addClientOptions(
-    envs
-      .command('extend')
+    aliasApiFields(envs.command('extend'), { '/ttlSeconds': '--ttl' })
       .description(
         'Set when an ephemeral environment is deleted: --ttl from now (it may be sooner than before). ' +
           'Giving a time to live to an environment that never expires makes it ephemeral: asks first; ' +
@@ -281,7 +289,7 @@ async function waitForClone(
   app: string,
   env: string,
   output: CommandOutput,
-  options: { timeoutMs: number; colors: Colors },
+  options: { timeoutMs: number; colors: Colors; progress: Progress },
 ): Promise<void> {
   const newest = await newestDeployment(client, app, env);
   if (newest === undefined) {
@@ -290,7 +298,7 @@ async function waitForClone(
     );
     return;
   }
-  output.confirm(queuedLine(newest));
+  options.progress.line(queuedLine(newest));
   await waitForDeployment(client, app, env, newest.id, output, { ...options, printResult: false });
 }
 

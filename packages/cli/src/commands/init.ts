@@ -15,6 +15,7 @@ import type {
 } from '@pave/core';
 import { makeDirectories, whyUnmade } from '../directories.ts';
 import { CliUsageError } from '../errors.ts';
+import { aliasApiFields } from '../field-origins.ts';
 import { describeFileError } from '../file-errors.ts';
 import type { CliIo } from '../io.ts';
 import { colorsFor } from '../output/colors.ts';
@@ -370,8 +371,7 @@ async function askMissing(
 /** `pave init TEMPLATE [DIR]`: generate a project from a template, set it up in Pave and deploy it. */
 export function registerInitCommand(program: Command, io: CliIo): void {
   addClientOptions(
-    program
-      .command('init')
+    aliasApiFields(program.command('init'), { 'path.id': '<template>' })
       .summary('Generate a project from a template, create its app and deploy it')
       .description(
         'Generate a project from a template (a golden path, see `pave templates list`): the server checks the ' +
@@ -639,7 +639,7 @@ async function deploy(
   output: Awaited<ReturnType<typeof clientFor>>['output'],
 ): Promise<Deployment> {
   const { loadScoreFiles, deploymentBody } = await import('./deploy.ts');
-  const { queuedLine, giveUpAfterMs, waitForDeployment } = await import('./progress.ts');
+  const { queuedLine, giveUpAfterMs, progressOn, waitForDeployment } = await import('./progress.ts');
   const loaded = await loadScoreFiles(rendered.setup.score, dir);
   if (loaded.problems.length)
     throw new Error(`the generated Score files have problems:\n  ${loaded.problems.join('\n  ')}`);
@@ -649,10 +649,12 @@ async function deploy(
     undefined,
   );
   const deployment = (await client.createDeployment(rendered.setup.app, env, body)) as Deployment;
-  output.confirm(queuedLine(deployment));
+  const progress = progressOn(io.stderr, io.env, output.format);
+  progress.line(queuedLine(deployment));
   await waitForDeployment(client, rendered.setup.app, env, deployment.id, output, {
     timeoutMs: giveUpAfterMs(undefined),
     colors: colorsFor(io.stdout, io.env),
+    progress,
     printResult: false,
   });
   return deployment;

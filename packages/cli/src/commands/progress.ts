@@ -2,9 +2,11 @@ import type { Command } from 'commander';
 import type { Deployment, DeploymentDetail, JournalEntry, PaveClient } from '@pave/core';
 import { parseDuration } from '../duration.ts';
 import { CliUsageError, WaitTimeoutError } from '../errors.ts';
-import type { Colors } from '../output/colors.ts';
-import type { CommandOutput } from '../output/output.ts';
+import type { Colors, OutputStream } from '../output/colors.ts';
+import { colorsFor } from '../output/colors.ts';
+import type { CommandOutput, OutputFormat } from '../output/output.ts';
 import { padEnd } from '../output/table.ts';
+import { escapeControlCharacters } from '../output/terminal-text.ts';
 
 /** The readiness timeout the server uses when a request gives none (CreateDeploymentBody.timeoutSeconds). */
 export const DEFAULT_TIMEOUT_SECONDS = 60;
@@ -41,7 +43,7 @@ export interface WaitOptions {
  */
 export function addWaitOptions(command: Command, timeoutHelp?: string): Command {
   return command
-    .option('--wait', 'follow the deployment, printing each step, and fail (exit 1) if it fails')
+    .option('--wait', 'follow the deployment, printing each step on stderr, and fail (exit 1) if it fails')
     .option(
       '--timeout <duration>',
       timeoutHelp ??
@@ -222,6 +224,43 @@ function clock(hours: number, minutes: number, seconds: number): string {
   return [hours, minutes, seconds].map((part) => String(part).padStart(2, '0')).join(':');
 }
 
+/**
+ * Where `--wait` tells people what happens while it waits: the queued line, each journal entry as it comes, a
+ * server that stops answering, a deployment awaiting approval. It is for people, so it goes to stderr, and
+ * stdout keeps only the command's result (how the deployment ended, or with `-o json`/`-o yaml` its data, pure
+ * for a script), as kubectl, gh and heroku keep progress off stdout.
+ */
+export interface Progress {
+  /** Writes one line (the server's control characters shown escaped); nothing when progress is off. */
+  line(text: string): void;
+  /** Whether lines are written at all. */
+  readonly shown: boolean;
+  /** Colours for the lines: on only when stderr is a terminal and NO_COLOR is not set (see colorsFor). */
+  readonly colors: Colors;
+}
+
+/**
+ * The {@link Progress} of a command printing its result in `format`, written to `stderr`: always for `-o table`
+ * (a person, or a CI log, follows it); with `-o json` or `-o yaml` only when stderr is a terminal, so that a
+ * person running a script's command sees it while a script that keeps stderr for errors (`2>errors.log`) still
+ * gets only errors there.
+ */
+export function progressOn(
+  stderr: OutputStream,
+  env: Record<string, string | undefined>,
+  format: OutputFormat,
+): Progress {
+  const shown = format === 'table' || stderr.isTTY === true;
+  return {
+    shown,
+    colors: colorsFor(stderr, env),
+    line: (text) => {
+      if (!shown) return;
+      stderr.write(`${escapeControlCharacters(text, { keepColors: true, keepLineBreaks: true })}\n`);
+    },
+  };
+}
+
 /** The line that says a deployment was queued, e.g. `Deployment 17 queued for shop/dev`. */
 export function queuedLine(deployment: Deployment): string {
   const line =
@@ -246,8 +285,9 @@ export function showDeploymentCommand(app: string, env: string, id: string): str
 
 /**
  * Reports a deployment the server has just queued: without `wait`, the API's JSON or a line saying it was
- * queued and how to follow it; with `wait`, that line (people only), then {@link waitForDeployment}, then
- * (people only, when the client can ask for the status) where the environment's routes answer.
+ * queued and how to follow it; with `wait`, that line as the first of its `progress`, then
+ * {@link waitForDeployment}, then (people only, when the client can ask for the status) where the environment's
+ * routes answer.
  */
 export async function reportQueuedDeployment(
   client: Pick<PaveClient, 'getDeployment'> & Partial<Pick<PaveClient, 'getStatus'>>,
@@ -256,7 +296,10 @@ export async function reportQueuedDeployment(
   options: {
     wait?: boolean | undefined;
     timeoutSeconds: number | undefined;
+    /** Colours of stdout, for the result. */
     colors: Colors;
+    /** Where the progress of `wait` goes (see {@link progressOn}). */
+    progress: Progress;
     /** `--wait-timeout`: stop waiting after this long (WaitTimeoutError, exit 4). */
     waitTimeout?: string | undefined;
     /**
@@ -276,11 +319,12 @@ export async function reportQueuedDeployment(
     );
     return;
   }
-  output.confirm(queuedLine(deployment));
+  options.progress.line(queuedLine(deployment));
   const waitTimeoutMs = waitTimeoutMsOf({ waitTimeout: options.waitTimeout });
   await waitForDeployment(client, app, env, id, output, {
     timeoutMs: giveUpAfterMs(options.timeoutSeconds),
     colors: options.colors,
+    progress: options.progress,
     ...(waitTimeoutMs !== undefined ? { waitTimeoutMs } : {}),
   });
   if (output.format === 'table' && client.getStatus && options.showRoutes !== false) {
@@ -383,8 +427,10 @@ function lastFailure(journal: readonly JournalEntry[]): string | undefined {
 export interface WaitForDeploymentOptions {
   /** Give up after the server has not answered for this long (see {@link giveUpAfterMs}). */
   timeoutMs: number;
-  /** Colours of stdout, for the progress lines. */
+  /** Colours of stdout, for the closing line. */
   colors: Colors;
+  /** Where the journal and notices go while waiting (see {@link progressOn}). */
+  progress: Progress;
   /** Stop waiting after this long, whatever the deployment is doing (`--wait-timeout`): WaitTimeoutError. */
   waitTimeoutMs?: number;
   /** Print the final DeploymentDetail with `-o json` (default true); false when the command prints its own result. */
@@ -398,9 +444,9 @@ export interface WaitForDeploymentOptions {
 /**
  * Follows deployment `id` of `app`/`env` until it has succeeded or failed, asking the server again and again
  * (see {@link pollDelayMs}).
- * For people (`-o table`) it prints each new journal entry once, as it appears, then a closing line; with
- * `-o json` it prints nothing while waiting and then the final DeploymentDetail. Resolves with that detail
- * when the deployment succeeded. Rejects with DeploymentFailedError (the server's reason, and whether the
+ * It writes each new journal entry once, as it appears, to `progress` (stderr); on stdout, for people
+ * (`-o table`) a closing line when it succeeded, with `-o json` the final DeploymentDetail. Resolves with that
+ * detail when the deployment succeeded. Rejects with DeploymentFailedError (the server's reason, and whether the
  * previous set was restored) when it failed, with the API's error when the server refuses to show it, and with
  * WaitGaveUpError when the server has not answered for `timeoutMs`; a server that comes back in time is fine,
  * since deployments survive a restart of the control plane. A deployment awaiting approval is waited for
@@ -417,7 +463,8 @@ export async function waitForDeployment(
 ): Promise<DeploymentDetail> {
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const colors = options.colors;
+  const { progress } = options;
+  const colors = progress.colors;
   const printed = new Set<number>();
   let lastAnswer = now();
   let outage: string | undefined;
@@ -448,7 +495,7 @@ export async function waitForDeployment(
       }
       if (outage === undefined) {
         outage = cause;
-        output.confirm(
+        progress.line(
           colors.yellow(
             `The server is not answering (${cause}); still trying for up to ${formatDuration(options.timeoutMs)}`,
           ),
@@ -460,35 +507,35 @@ export async function waitForDeployment(
     lastAnswer = now();
     if (outage !== undefined) {
       outage = undefined;
-      output.confirm(colors.yellow('The server is answering again'));
+      progress.line(colors.yellow('The server is answering again'));
     }
     if (detail.status === 'awaiting-approval' && !saidAwaiting) {
       saidAwaiting = true;
-      output.confirm(
+      progress.line(
         colors.yellow(`waiting for approval ${id}`) +
           colors.dim(` (someone else approves it with \`pave approvals approve ${id}\`)`),
       );
     }
     if (detail.status === 'queued' && !saidQueued && now() - startedWaiting >= QUEUED_NOTICE_MS) {
       saidQueued = true;
-      output.confirm(
+      progress.line(
         colors.dim(`Deployment ${id} is still queued (another deployment of ${app}/${env} may be running)`),
       );
     }
     for (const entry of detail.journal) {
       if (printed.has(entry.id)) continue;
       printed.add(entry.id);
-      output.confirm(formatJournalEntry(entry, { colors, ...optionalTimeZone(options.timeZone) }));
+      progress.line(formatJournalEntry(entry, { colors, ...optionalTimeZone(options.timeZone) }));
     }
     if (isFinished(detail.status)) {
       // A failure is told on stderr (DeploymentFailedError); people get no second, stdout line about it.
       if (output.forScripts) {
         if (options.printResult !== false) output.show(detail, () => '');
       } else if (detail.status === 'succeeded') {
-        output.confirm(succeededLine(detail, colors));
+        output.confirm(succeededLine(detail, options.colors));
       }
       if (detail.status !== 'succeeded') {
-        throw new DeploymentFailedError(detail, { journalShown: !output.forScripts });
+        throw new DeploymentFailedError(detail, { journalShown: progress.shown });
       }
       return detail;
     }

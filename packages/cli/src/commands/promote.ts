@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Deployment, DeploymentPlan } from '@pave/core';
 import { CliUsageError } from '../errors.ts';
-import { withFieldOrigins } from '../field-origins.ts';
+import { aliasApiFields, withFieldOrigins } from '../field-origins.ts';
 import type { CliIo } from '../io.ts';
 import { colorsFor } from '../output/colors.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
@@ -19,6 +19,7 @@ import {
   addWaitOptions,
   addWaitTimeoutOption,
   checkWaitTimeout,
+  progressOn,
   reportQueuedDeployment,
   timeoutSecondsOf,
 } from './progress.ts';
@@ -37,14 +38,23 @@ type PromoteOptions = ClientOptions &
   } & PruneOptions &
   PolicyOverrideOptions;
 
+// The target is the route's environment, the source the body's `fromEnv`; a source that does not exist is
+// answered with a bare `env`, as no parameter of the request is named so.
+const PROMOTE_FIELDS = {
+  'path.env': '--to',
+  '/fromEnv': '--from',
+  env: '--from',
+  '/minReadySeconds': '--min-ready',
+  '/timeoutSeconds': '--timeout',
+} as const;
+
 /** `pave promote`: deploy one environment's current set to another environment. */
 export function registerPromoteCommand(program: Command, io: CliIo): void {
   addClientOptions(
     addWaitTimeoutOption(
       addWaitOptions(
         addPolicyOverrideOptions(
-          program
-            .command('promote')
+          aliasApiFields(program.command('promote'), PROMOTE_FIELDS)
             .summary("Deploy one environment's current set to another environment")
             .description(
               "Deploy one environment's current set of workloads, exactly as it runs, to another environment",
@@ -121,6 +131,7 @@ export function registerPromoteCommand(program: Command, io: CliIo): void {
         waitTimeout: options.waitTimeout,
         timeoutSeconds,
         colors,
+        progress: progressOn(io.stderr, io.env, output.format),
       });
     });
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CliUsageError } from '../errors.ts';
-import { withFieldOrigins } from '../field-origins.ts';
+import { aliasApiFields, withFieldOrigins } from '../field-origins.ts';
 import type { CliIo } from '../io.ts';
 import { colorsFor } from '../output/colors.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
@@ -9,6 +9,7 @@ import {
   addWaitOptions,
   addWaitTimeoutOption,
   checkWaitTimeout,
+  progressOn,
   reportQueuedDeployment,
   timeoutSecondsOf,
 } from './progress.ts';
@@ -30,8 +31,10 @@ export function registerRollbackCommand(program: Command, io: CliIo): void {
     addWaitTimeoutOption(
       addWaitOptions(
         addPolicyOverrideOptions(
-          program
-            .command('rollback')
+          aliasApiFields(program.command('rollback'), {
+            '/deploymentId': '<deployment>',
+            '/timeoutSeconds': '--timeout',
+          })
             .summary("Redeploy an earlier deployment's set as a new deployment")
             .description(
               "Redeploy an earlier deployment's set of workloads as a new deployment " +
@@ -78,6 +81,7 @@ export function registerRollbackCommand(program: Command, io: CliIo): void {
         waitTimeout: options.waitTimeout,
         timeoutSeconds,
         colors: colorsFor(io.stdout, io.env),
+        progress: progressOn(io.stderr, io.env, output.format),
       });
     });
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Team } from '@pave/core';
 import { CliUsageError } from '../errors.ts';
+import { aliasApiFields } from '../field-origins.ts';
 import type { CliIo } from '../io.ts';
 import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
@@ -24,8 +25,7 @@ export function registerTeamsCommands(program: Command, io: CliIo): void {
     .addHelpText('after', examples('pave teams create web', 'pave teams add web alice', 'pave teams list'));
 
   addClientOptions(
-    teams
-      .command('create')
+    aliasApiFields(teams.command('create'), { '/id': '<team>' })
       .description('Create an empty team; roles granted to the team apply to all its members')
       .argument('<team>', 'team id, a DNS label, e.g. web')
       .option(
@@ -123,8 +123,7 @@ export function registerTeamsCommands(program: Command, io: CliIo): void {
     });
 
   addClientOptions(
-    teams
-      .command('add')
+    aliasApiFields(teams.command('add'), { 'path.username': '<user>' })
       .description('Add a user or service account to a team (nothing changes if already a member)')
       .argument('<team>', 'team id')
       .argument('<user>', 'username'),
@@ -139,8 +138,7 @@ export function registerTeamsCommands(program: Command, io: CliIo): void {
     });
 
   addClientOptions(
-    teams
-      .command('remove')
+    aliasApiFields(teams.command('remove'), { 'path.username': '<user>' })
       .description('Remove a user or service account from a team')
       .argument('<team>', 'team id')
       .argument('<user>', 'username'),

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { User } from '@pave/core';
 import { confirmOrRefuse } from '../confirm.ts';
 import { CliUsageError } from '../errors.ts';
-import { withFieldOrigins } from '../field-origins.ts';
+import { aliasApiFields, withFieldOrigins } from '../field-origins.ts';
 import type { CliIo } from '../io.ts';
 import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
@@ -156,8 +156,7 @@ export function registerUsersCommands(program: Command, io: CliIo): void {
     });
 
   addClientOptions(
-    users
-      .command('delete')
+    aliasApiFields(users.command('delete'), { 'path.username': '<name>' })
       .summary('Delete a user or service account with its tokens (asks first)')
       .description(
         'Delete a user or service account: its tokens stop working, and its team memberships and roles ' +
@@ -181,8 +180,7 @@ export function registerUsersCommands(program: Command, io: CliIo): void {
     });
 
   addClientOptions(
-    users
-      .command('set-password')
+    aliasApiFields(users.command('set-password'), { 'path.username': '<name>' })
       .summary("Change your password, or as an admin set another user's (revokes their other tokens)")
       .description(
         'Change your own password (without NAME, or with your own): you give your current one first, if you ' +
@@ -236,8 +234,7 @@ export function registerUsersCommands(program: Command, io: CliIo): void {
     });
 
   addClientOptions(
-    users
-      .command('unlock')
+    aliasApiFields(users.command('unlock'), { 'path.username': '<name>' })
       .summary("Clear a user's failed logins so that they may log in again now (admins)")
       .description(
         'After 5 failed logins for a user from one address within 5 minutes, logins for that user from that ' +

@@ -14,6 +14,7 @@ import type {
   ValuesVersion,
 } from '@pave/core';
 import { CliUsageError } from '../errors.ts';
+import { aliasApiFields } from '../field-origins.ts';
 import { describeFileError } from '../file-errors.ts';
 import { readUtf8File } from '../file-arguments.ts';
 import type { CliIo } from '../io.ts';
@@ -30,6 +31,8 @@ import { emptyPageLine, pageQuery, withMoreLine } from './paging.ts';
 import {
   addWaitOptions,
   giveUpAfterMs,
+  progressOn,
+  queuedLine,
   reportQueuedDeployment,
   timeoutSecondsOf,
   waitForDeployment,
@@ -79,8 +82,7 @@ export function registerValuesCommands(program: Command, io: CliIo): void {
 
   addClientOptions(
     addRedeployOptions(
-      values
-        .command('set')
+      aliasApiFields(values.command('set'), { '/set': '<assignments>' })
         .description(
           'Set values (KEY=VALUE, split at the first "="; VALUE may be empty) at app level, or for one ' +
             'environment with --env; a secret is stored encrypted and never printed',
@@ -125,8 +127,7 @@ export function registerValuesCommands(program: Command, io: CliIo): void {
 
   addClientOptions(
     addRedeployOptions(
-      values
-        .command('unset')
+      aliasApiFields(values.command('unset'), { '/unset': '<keys>' })
         .description(
           "Remove values at app level, or an environment's overrides with --env (the app-level value, if " +
             'any, applies again); a key that is not set there is named, nothing is removed for it, and the ' +
@@ -253,8 +254,7 @@ export function registerValuesCommands(program: Command, io: CliIo): void {
 
   addClientOptions(
     addRedeployOptions(
-      values
-        .command('import')
+      aliasApiFields(values.command('import'), { '/dotenv': '<file>' })
         .description(
           'Import a dotenv file (KEY=value lines, # comments, quoted values) at app level or for one ' +
             'environment; a malformed file is refused whole, naming each bad line, and nothing is written',
@@ -421,6 +421,7 @@ async function reportValuesChange(
     return;
   }
   const env = options.env;
+  const progress = progressOn(io.stderr, io.env, output.format);
   const body = {
     workloads: [],
     message: redeploy.message,
@@ -433,6 +434,7 @@ async function reportValuesChange(
       wait: options.wait,
       timeoutSeconds: redeploy.timeoutSeconds,
       colors,
+      progress,
     });
     return;
   }
@@ -440,9 +442,11 @@ async function reportValuesChange(
   try {
     deployment = (await client.createDeployment(options.app, env, body)) as Deployment;
     if (options.wait) {
+      progress.line(queuedLine(deployment));
       deployment = await waitForDeployment(client, options.app, env, deployment.id, output, {
         timeoutMs: giveUpAfterMs(redeploy.timeoutSeconds),
         colors,
+        progress,
         printResult: false,
       });
     }

@@ -13,7 +13,7 @@ import {
   type WebhookTestResult,
 } from '@pave/core';
 import { CliUsageError } from '../errors.ts';
-import { withFieldOrigins } from '../field-origins.ts';
+import { aliasApiFields, withFieldOrigins } from '../field-origins.ts';
 import type { CliIo } from '../io.ts';
 import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
@@ -339,8 +339,7 @@ export function registerWebhooksCommands(program: Command, io: CliIo): void {
     });
 
   addClientOptions(
-    webhooks
-      .command('redeliver')
+    aliasApiFields(webhooks.command('redeliver'), { 'path.id': '<delivery-id>' })
       .description('Queue a new delivery of the same event to the same webhook (a new webhook-id)')
       .argument('<delivery-id>', 'delivery id (see `pave webhooks deliveries`)'),
   )

@@ -13,15 +13,20 @@ export function registerWhoamiCommand(program: Command, io: CliIo): void {
   addClientOptions(
     program
       .command('whoami')
-      .description('Show the user and token the server sees for you, and the roles you hold'),
+      .description(
+        'Show the user and token the server sees for you, and the roles you hold. With -o json or yaml: the ' +
+          "API's answer (GET /api/v1/whoami) and `server`, the URL of the server that was asked",
+      ),
   )
     .addHelpText('after', examples('pave whoami', 'pave whoami --server https://pave.example.com -o json'))
     .action(async (options: ClientOptions) => {
       const { client, connection, output } = await clientFor(options, io);
       const identity = await client.whoami();
       const { describeGrant } = await import('../core.ts');
-      output.show(identity, (body) =>
-        renderWhoAmI(body, connection.server, colorsFor(io.stdout, io.env), describeGrant),
+      // The server asked is part of the answer for scripts too, as the table shows it: with several servers
+      // (PAVE_SERVER, a login, a local one) which one answered is not otherwise known.
+      output.show({ ...identity, server: connection.server }, (body) =>
+        renderWhoAmI(body, body.server, colorsFor(io.stdout, io.env), describeGrant),
       );
     });
 }
