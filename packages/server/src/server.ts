@@ -258,9 +258,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   if (options.templateTimeLimitSeconds !== undefined) {
     setTemplateTimeLimitSeconds(options.templateTimeLimitSeconds);
   }
+  // Aborted first when the control plane stops: environment deletions under way give up (see close()).
+  const stopping = new AbortController();
   const janitor = new EnvironmentJanitor({
     store,
-    teardown: environmentTeardown(runtime, { store, box, drivers: resourceDrivers }, logger),
+    teardown: environmentTeardown(runtime, { store, box, drivers: resourceDrivers }, logger, stopping.signal),
     logger: logger.child({ component: 'janitor' }),
     replicaId: worker.replicaId,
     eventRetentionMs: options.eventRetentionMs ?? EVENT_RETENTION_MS,
@@ -298,6 +300,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       // Bundled beside the supervisor by scripts/build.mjs.
       portalDir: join(dirname(options.supervisorScript), 'portal'),
       onDeploymentQueued: () => worker.poke(),
+      stopping: stopping.signal,
       webhookAllow: webhookAllow.cidrs,
       metrics,
       sso: options.sso ? new OidcSignOn(store, options.sso, box) : undefined,
@@ -354,6 +357,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     janitor.start();
     webhooks.start();
   } catch (error) {
+    stopping.abort();
     await webhooks.stop();
     await janitor.stop();
     await worker.stop();
@@ -379,6 +383,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     isolation: isolationDescription,
     metricsUrl: metricsListener?.url,
     async close() {
+      stopping.abort();
+      // The requests under way end soon (an environment's deletion gives up, see `stopping`): their connections
+      // close as they end rather than idle for the keep-alive timeout (Fastify's 72 s), which closing waits for.
+      running.server.keepAliveTimeout = 1;
       ipv6Loopback?.closeAllConnections();
       ipv6Loopback?.close();
       await metricsListener?.close();

@@ -38,6 +38,7 @@ const JANITOR: RequestContext = systemContext(SYSTEM_ACTORS.janitor, 'janitor');
 export class EnvironmentJanitor {
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
+  private stopped = false;
 
   constructor(
     private readonly deps: {
@@ -64,7 +65,9 @@ export class EnvironmentJanitor {
       .finally(() => (this.sweeping = undefined));
   }
 
+  /** Stops sweeping: a sweep under way takes no further environment and ends with the one it deletes. */
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
     await this.sweeping;
   }
@@ -100,6 +103,7 @@ export class EnvironmentJanitor {
   private async sweepEnvironments(): Promise<void> {
     const { store, logger } = this.deps;
     for (const { app, env } of await expiredEnvironments(store.db)) {
+      if (this.stopped) return;
       const owner = `${JANITOR_OWNER_PREFIX}${this.deps.replicaId}`;
       const taken = await store.db
         .updateTable('environments')

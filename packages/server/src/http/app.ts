@@ -165,6 +165,11 @@ export interface BuildApiOptions {
   sso?: OidcSignOn | undefined;
   /** False refuses `POST /auth/login` (`--disable-password-login`); default true. */
   passwordLogin?: boolean | undefined;
+  /**
+   * Aborts when the control plane stops: an environment deletion under way gives up (its drivers are asked to)
+   * and answers 503, rather than holding the stop until its drivers end (see environmentTeardown).
+   */
+  stopping?: AbortSignal | undefined;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -377,7 +382,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
     options.secrets && options.resourceDrivers
       ? { store: options.store, box: options.secrets.box, drivers: options.resourceDrivers }
       : undefined;
-  const teardown = environmentTeardown(options.runtime, resources, app.log);
+  const teardown = environmentTeardown(options.runtime, resources, app.log, options.stopping);
 
   // Only routes that ask for it (config.rateLimit) are limited, per client address.
   await app.register(fastifyRateLimit, {

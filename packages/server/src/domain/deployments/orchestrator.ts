@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { DriverContext, RuntimeDriver, RuntimeTarget } from '@pave/plugin-api';
-import type { DeploymentKind } from '@pave/core';
+import { ServiceUnavailableError, type DeploymentKind } from '@pave/core';
 import type { Store } from '../../store/index.ts';
 import { systemContext } from '../context.ts';
 import { environmentMasker } from '../logs.ts';
@@ -165,30 +165,52 @@ const ENVIRONMENT_TEARDOWN_TIMEOUT_MS = 600_000;
 
 /**
  * What deleting an environment tears down: its workloads (failures logged: the processes are gone with the
- * environment either way) and its resources (failures reported, so the environment is kept).
+ * environment either way) and its resources (failures reported, so the environment is kept). Once `stopping`
+ * aborts (the control plane stops), a teardown not begun is refused and the drivers of one under way are
+ * asked to give up (their `ctx.signal`), rather than holding the stop until they end: either way the caller
+ * gets a ServiceUnavailableError (503), and the environment is kept with what is left, to be deleted again.
  */
 export function environmentTeardown(
   runtime: RuntimeDriver | undefined,
   resources: ResourceDeps | undefined,
   logger: LevelLogger,
+  stopping?: AbortSignal,
 ): EnvironmentTeardown {
+  const refuseWhenStopping = () => {
+    if (stopping?.aborted) throw stoppingError();
+  };
   return {
-    workloads: (target) =>
-      destroyWorkloads(runtime, logger, [target], async (at) =>
+    async workloads(target) {
+      refuseWhenStopping();
+      await destroyWorkloads(runtime, logger, [target], async (at) =>
         resources ? environmentMasker(resources.box, resources.store.db, at) : (text) => text,
-      ),
+      );
+    },
     async resources(target) {
       if (!resources) return;
-      const ctx = driverContext(logger, AbortSignal.timeout(ENVIRONMENT_TEARDOWN_TIMEOUT_MS));
+      refuseWhenStopping();
+      const timeout = AbortSignal.timeout(ENVIRONMENT_TEARDOWN_TIMEOUT_MS);
+      const ctx = driverContext(logger, stopping ? AbortSignal.any([timeout, stopping]) : timeout);
       try {
         await deprovisionEnvironment(resources, target, ctx, async (entry) =>
           logger.info({ ...target, step: entry.step, status: entry.status }, entry.message),
         );
+      } catch (error) {
+        if (stopping?.aborted) throw stoppingError();
+        throw error;
       } finally {
         ctx.dispose();
       }
     },
   };
+}
+
+// Why an environment is kept when the control plane stopped while (or before) it was deleted.
+function stoppingError(): ServiceUnavailableError {
+  return new ServiceUnavailableError(
+    'the control plane is stopping, so the environment was not deleted: it is kept with the resources not ' +
+      'deleted yet; delete it again once Pave runs',
+  );
 }
 
 /**
