@@ -201,4 +201,46 @@ describe.skipIf(!hasChromium)('promotion and rollback options in the portal', ()
     expect(pageErrors).toEqual([]);
     await page.close();
   }, 120_000);
+
+  it('says which values set since the running deployment a rollback undoes', async () => {
+    const set = (...assignments: string[]) =>
+      pave('values', 'set', ...assignments, '--app', 'shop', '--env', 'dev');
+    const deployDev = () =>
+      pave('deploy', '-f', join(appDir, 'api.score.yaml'), '--app', 'shop', '--env', 'dev', '--wait');
+    await set('GREETING=one');
+    await deployDev();
+    await set('GREETING=two');
+    await set('TOKEN=s3cret-value', '--secret');
+    await deployDev();
+    // Set, not deployed: the rollback sets the values back to what the earlier deployment ran with.
+    await set('EXTRA=x');
+    const [running, earlier] = await deployments('dev');
+    expect([running?.valuesVersion, earlier?.valuesVersion]).toEqual([3, 1]);
+
+    const page = await openSignedInTab(browser, portalUrl(server, 'apps/shop/envs/dev'), {
+      username: 'alice',
+      password: ALICE_PASSWORD,
+    });
+    await page.getByRole('button', { name: 'Rollback', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: `Roll back shop/dev to deployment #${earlier!.id}?` });
+    const notice = dialog.getByRole('note', { name: 'Values set since the running deployment' });
+    await notice.waitFor();
+    expect((await notice.innerText()).replace(/\s+/g, ' ')).toBe(
+      `The values were changed after deployment #${running!.id} ran (they are at version 4 now). The ` +
+        `rollback sets them back to version 1, the one deployment #${earlier!.id} ran with, so it also ` +
+        'changes what is set now: EXTRA removed GREETING changed TOKEN removed (secret)',
+    );
+    expect(await dialog.innerText()).not.toContain('s3cret-value');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+
+    // Once what is set runs, there is nothing undeployed to undo: no notice.
+    await deployDev();
+    await page.reload();
+    await page.getByRole('button', { name: 'Rollback', exact: true }).click();
+    const again = page.getByRole('dialog', { name: /^Roll back shop\/dev to deployment/ });
+    await again.getByRole('button', { name: /^Roll back to #/ }).waitFor();
+    expect(await again.getByRole('note').count()).toBe(0);
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  }, 120_000);
 });

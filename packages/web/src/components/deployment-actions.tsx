@@ -134,6 +134,88 @@ function withDenied(note: DeployNote, error: unknown): DeployNote {
   return denied.length > 0 ? { ...note, overrides: denied } : note;
 }
 
+/**
+ * The values set since the running deployment that a rollback to `target` undoes: a rollback sets the
+ * environment's values back to its deployment's version, so what was set after the running deployment, and not
+ * deployed yet, goes too. The keys in which what is set now differs from `target`'s version, as the rollback
+ * changes them (`removed`: set now, not in that version). Undefined when what is set now is what runs, and
+ * when the user may not read the values (the diff then says what it can).
+ */
+interface UndeployedValues {
+  /** The version set now, and the one the rollback sets again. */
+  now: number;
+  restored: number;
+  keys: Array<{ key: string; change: 'added' | 'removed' | 'changed'; secret: boolean }>;
+}
+
+async function undeployedValues(
+  session: Session,
+  app: string,
+  env: string,
+  current: Deployment | null,
+  target: Deployment,
+): Promise<UndeployedValues | undefined> {
+  if (!session.can('values.read', { app })) return undefined;
+  const restored = target.valuesVersion ?? 0;
+  try {
+    const diff = await session.client.valuesDiff(app, env, { from: restored });
+    if (diff.to === (current?.valuesVersion ?? 0) || diff.to === restored) return undefined;
+    const keys = diff.keys.flatMap((key) =>
+      key.change === 'unchanged'
+        ? []
+        : [
+            {
+              key: key.key,
+              // From what is set now to the restored version: the diff's direction turned round.
+              change:
+                key.change === 'added'
+                  ? ('removed' as const)
+                  : key.change === 'removed'
+                    ? ('added' as const)
+                    : ('changed' as const),
+              secret: key.secret,
+            },
+          ],
+    );
+    return { now: diff.to, restored, keys };
+  } catch {
+    // The plan stands without it: the set's diff still says what the rollback deploys.
+    return undefined;
+  }
+}
+
+/** Says which values set since the running deployment the rollback undoes. */
+function UndeployedValuesNotice({
+  values,
+  current,
+  target,
+}: {
+  values: UndeployedValues;
+  current: Deployment | null;
+  target: Deployment;
+}) {
+  return (
+    <div className="notice" role="note" aria-label="Values set since the running deployment">
+      <p>
+        The values were changed after {current ? `deployment #${current.id} ran` : 'the last deployment'}{' '}
+        (they are at version {values.now} now). The rollback sets them back to version {values.restored}, the
+        one deployment #{target.id} ran with, so it also changes what is set now
+        {values.keys.length === 0 ? ' in no key.' : ':'}
+      </p>
+      {values.keys.length > 0 && (
+        <ul>
+          {values.keys.map((key) => (
+            <li key={key.key}>
+              <code>{key.key}</code> {key.change}
+              {key.secret ? ' (secret)' : ''}
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
 /** A Confirm that Escape cancels and that gives focus back to the button that opened it. */
 function PlanDialog({
   title,
@@ -199,7 +281,11 @@ export function RollbackAction({
   to?: Deployment | undefined;
   onQueued: (deployment: Deployment) => void;
 }) {
-  const [plan, setPlan] = useState<{ target: Deployment; diff: SetDiff } | null>(null);
+  const [plan, setPlan] = useState<{
+    target: Deployment;
+    diff: SetDiff;
+    values: UndeployedValues | undefined;
+  } | null>(null);
   const [busy, setBusy] = useState<'planning' | 'queueing' | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [note, setNote] = useState<DeployNote>(NO_NOTE);
@@ -212,10 +298,13 @@ export function RollbackAction({
     setError(null);
     setNote(NO_NOTE);
     try {
-      const diff = current
-        ? await session.client.diff(app, env, { from: current.id, to: target.id })
-        : await session.client.diff(app, env, { to: target.id });
-      setPlan({ target, diff });
+      const [diff, values] = await Promise.all([
+        current
+          ? session.client.diff(app, env, { from: current.id, to: target.id })
+          : session.client.diff(app, env, { to: target.id }),
+        undeployedValues(session, app, env, current, target),
+      ]);
+      setPlan({ target, diff, values });
     } catch (e) {
       setError(e);
     } finally {
@@ -293,6 +382,9 @@ export function RollbackAction({
             {current && ` Now running: deployment #${current.id}.`}
           </p>
           <SetDiffView diff={plan.diff} title="Changes from" />
+          {plan.values && (
+            <UndeployedValuesNotice values={plan.values} current={current} target={plan.target} />
+          )}
           <NoteFields session={session} note={note} onChange={setNote} />
           <ErrorMessage error={error} />
           <Command>{`pave rollback ${plan.target.id} --app ${app} --env ${env}${noteFlags(note)}`}</Command>
