@@ -440,7 +440,19 @@ describe('pave values commands', () => {
               versions: [{ envId: 'dev', version: 5 }],
             },
           }
-        : { status: 202, body: queuedDeployment },
+        : request.method === 'GET'
+          ? // Something runs there: there is a set to redeploy.
+            {
+              status: 200,
+              body: {
+                appId: 'shop',
+                envId: 'dev',
+                currentDeployment: { ...queuedDeployment, id: '17', status: 'succeeded' },
+                pendingDeployment: null,
+                workloads: [],
+              },
+            }
+          : { status: 202, body: queuedDeployment },
     );
     const io = fakeIo();
     const code = await runCli(
@@ -460,7 +472,7 @@ describe('pave values commands', () => {
       io,
     );
     expect(code).toBe(0);
-    expect(server.requests[1]).toEqual({
+    expect(server.requests[2]).toEqual({
       method: 'POST',
       url: '/api/v1/apps/shop/envs/dev/deployments',
       body: { workloads: [], message: 'values changed: GREETING' },

@@ -375,7 +375,7 @@ function addRedeployOptions(command: Command): Command {
   return addWaitOptions(
     command.option(
       '--deploy',
-      "then redeploy the environment's current set with the new values (needs --env)",
+      "then redeploy the environment's current set with the new values (needs --env; when it runs nothing yet, its first deployment takes them)",
     ),
     'with --deploy: how long each workload may take to become ready (and the runtime target to answer first), ' +
       'e.g. 60s or 2m (default 60s)',
@@ -404,7 +404,9 @@ function checkRedeployFlags(options: RedeployOptions): number | undefined {
  * Prints a change of values and, with --deploy, redeploys the environment's current set. For people: the
  * changes, the new version(s), then the queued deployment (followed with --wait). With `-o json`: the
  * ValuesChanged as it came, or with --deploy one object `{ values, deployment }` (the Deployment, or with
- * --wait the final DeploymentDetail; null when the redeploy was refused).
+ * --wait the final DeploymentDetail; null when the redeploy was refused, and when the environment runs
+ * nothing and has no deployment on its way: there is no set to redeploy, and its first deployment takes the
+ * values, which people are told).
  */
 async function reportValuesChange(
   client: PaveClient,
@@ -421,6 +423,19 @@ async function reportValuesChange(
     return;
   }
   const env = options.env;
+  // Nothing deployed and nothing on its way: a redeploy would record a deployment of nothing. A status the
+  // server does not give leaves it to the redeploy, which says what is wrong.
+  const status = await client.getStatus(options.app, env).catch(() => undefined);
+  if (status && !status.currentDeployment && !status.pendingDeployment) {
+    output.show({ values: changed, deployment: null }, (result) =>
+      [
+        renderValuesChanged(result.values, target, colors, { hintDeploy: false }),
+        `${options.app}/${env} runs nothing yet, so nothing was redeployed: its first deployment uses these ` +
+          `values (pave deploy -f score.yaml --app ${options.app} --env ${env})`,
+      ].join('\n'),
+    );
+    return;
+  }
   const progress = progressOn(io.stderr, io.env, output.format);
   const body = {
     workloads: [],
