@@ -3,7 +3,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { Template, TemplateInput } from '@pave/core';
 import { CliUsageError } from './errors.ts';
-import type { DeclarationProblem, DeclarationsKind } from '@pave/core/declarations';
+import type { DeclarationProblem } from '@pave/core/declarations';
 
 /** Templates read from a directory or file, with where each of their files came from. */
 export interface TemplateSource {
@@ -15,38 +15,6 @@ export interface TemplateSource {
   problems: DeclarationProblem[];
   /** The YAML file the templates were declared in, and its text (to point the server's problems at lines). */
   yaml: { file: string; text: string };
-}
-
-/**
- * How `parseDeclarationsFile` checks a template and words its problems: `template.yaml` of a directory may
- * leave `files` out (its files are under files/); a single YAML file lists them.
- */
-async function templatesKind(form: 'directory' | 'file'): Promise<DeclarationsKind<Template>> {
-  const { Template, TemplateDirectorySpec } = await import('./core.ts');
-  return {
-    noun: 'template',
-    keys: 'id, title, description, tags, parameters, files, setup',
-    schema: form === 'directory' ? TemplateDirectorySpec : Template,
-    requiredHints: {
-      id: 'the template id, a DNS label such as node-http',
-      title: 'what the template makes, in a few words',
-      files: 'the files it generates (a list of path and content; may be empty)',
-    },
-    knownKeys(path) {
-      if (path.length === 0)
-        return 'a template has id, title, description, tags, parameters, files and setup';
-      if (path[0] === 'files')
-        return 'a file has path and content (or binaryContent, base64), and executable';
-      if (path[0] === 'setup' && path.length === 1) {
-        return 'setup has app, environments, values, prepare, score and deploy';
-      }
-      if (path[0] === 'setup' && path[1] === 'environments')
-        return 'an environment has id, type, from and ttl';
-      if (path[0] === 'setup' && path[1] === 'values')
-        return 'a value has key, secret or value, and description';
-      return 'remove it';
-    },
-  };
 }
 
 /**
@@ -64,11 +32,11 @@ export async function readTemplateSource(path: string): Promise<TemplateSource> 
       `cannot read ${yamlFile}: a template directory holds template.yaml, and its files under files/`,
     );
   });
-  const { parseDeclarationsFile } = await import('@pave/core/declarations');
+  const { TEMPLATES, TEMPLATE_DIRECTORIES, parseDeclarationsFile } = await import('@pave/core/declarations');
   const parsed = parseDeclarationsFile<Template>(
     text,
     yamlFile,
-    await templatesKind(info.isDirectory() ? 'directory' : 'file'),
+    info.isDirectory() ? TEMPLATE_DIRECTORIES : TEMPLATES,
   );
   const yaml = { file: yamlFile, text };
   if (parsed.problems.length) return { templates: [], origins: [], problems: parsed.problems, yaml };

@@ -28,6 +28,7 @@ import {
   type YamlAnchor,
 } from './score/parse.ts';
 import { runtimeTargetSchema, type RuntimeTargetSpec } from './targets.ts';
+import { Template, TemplateDirectorySpec } from './templates.ts';
 
 /**
  * One problem in a declarations file (resource definitions, runtime targets, policies, workload profiles,
@@ -130,6 +131,43 @@ export const TARGETS: DeclarationsKind<RuntimeTargetSpec> = {
     return 'remove it';
   },
 };
+
+/** The words of a template's problems, whichever schema checks it. */
+function templatesKind(schema: DeclarationsKind<Template>['schema']): DeclarationsKind<Template> {
+  return {
+    noun: 'template',
+    keys: 'id, title, description, tags, parameters, files, setup',
+    schema,
+    requiredHints: {
+      id: 'the template id, a DNS label such as node-http',
+      title: 'what the template makes, in a few words',
+      files: 'the files it generates (a list of path and content; may be empty)',
+    },
+    knownKeys(path) {
+      if (path.length === 0)
+        return 'a template has id, title, description, tags, parameters, files and setup';
+      if (path[0] === 'files')
+        return 'a file has path and content (or binaryContent, base64), and executable';
+      if (path[0] === 'setup' && path.length === 1) {
+        return 'setup has app, environments, values, prepare, score and deploy';
+      }
+      if (path[0] === 'setup' && path[1] === 'environments')
+        return 'an environment has id, type, from and ttl';
+      if (path[0] === 'setup' && path[1] === 'values')
+        return 'a value has key, secret or value, and description';
+      return 'remove it';
+    },
+  };
+}
+
+/**
+ * Golden-path templates in one YAML file, their files inline: what `pave templates apply -f FILE` and the
+ * portal's Apply template form check, with core's `Template` schema.
+ */
+export const TEMPLATES: DeclarationsKind<Template> = templatesKind(Template);
+
+/** The `template.yaml` of a template directory, whose files may come from its `files/` folder instead. */
+export const TEMPLATE_DIRECTORIES: DeclarationsKind<Template> = templatesKind(TemplateDirectorySpec);
 
 /**
  * Parses and validates a declarations file of `kind`: either one YAML list of items, or one item per YAML

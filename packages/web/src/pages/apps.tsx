@@ -39,10 +39,17 @@ export function AppsPage({ session }: { session: Session }) {
     <>
       <div className="page-head">
         <h1>Apps</h1>
-        {session.can('app.create') && (
+        {session.can('app.create') ? (
           <a className="button" href={href('templates')}>
             New app from template
           </a>
+        ) : (
+          // The platform team writes templates without creating apps.
+          session.can('template.write') && (
+            <a className="button" href={href('templates')}>
+              Templates
+            </a>
+          )
         )}
       </div>
       {notice && (

@@ -1,0 +1,377 @@
+import { useEffect, useId, useState, type FormEvent } from 'react';
+import { ApiError, type FieldProblem, type Template, type TemplateApplied } from '@pave/core';
+import type { DeclarationProblem } from '@pave/core/declarations';
+import type { Session } from '../session.ts';
+import { useTextOrFile } from './text-or-file.ts';
+import { Command, ErrorMessage, Section, shellWord, useAction } from './common.tsx';
+import { problemLine } from './declarative-apply.tsx';
+import { asSentence, problemSentence } from './problem-text.ts';
+
+/** The form's placeholder: a small template as one YAML file, its files inline (docs/templates.md). */
+const EXAMPLE = `id: hello-web
+title: Hello web page
+parameters:
+  type: object
+  properties:
+    name: { type: string }
+  required: [name]
+files:
+  - path: index.html
+    content: <h1>Hello from {{ name }}</h1>
+setup:
+  environments: [{ id: dev, type: development }]
+  deploy: dev`;
+
+/** What checking a template file found: its templates, or none and every problem at its line and column. */
+export interface TemplatesCheck {
+  /** The templates in text order, defaults applied; empty while there are problems. */
+  templates: Template[];
+  /** Every problem, at its line and column; nothing may be sent while there are any. */
+  problems: DeclarationProblem[];
+  /** The 1-based line and column of `path` (a JSON pointer's parts) in template `index`, or the nearest value. */
+  locate(index: number, path: readonly string[]): { line: number; column: number };
+}
+
+/**
+ * Checks a template file's text as `pave templates apply -f` checks a YAML file before sending it, with core's
+ * parser (loaded on first use, so that the portal's first page does not wait for it): YAML, the `Template`
+ * schema, and ids that appear twice. `file` labels the problems.
+ */
+export async function checkTemplates(text: string, file: string): Promise<TemplatesCheck> {
+  const { TEMPLATES, locateDeclarationPath, parseDeclarationsFile } = await import('@pave/core/declarations');
+  const { items, problems } = parseDeclarationsFile(text, file, TEMPLATES);
+  return {
+    templates: items,
+    problems,
+    locate: (index, path) => locateDeclarationPath(text, index, path),
+  };
+}
+
+/**
+ * The server's problems with template `index` of a checked text, as `pave templates apply -f` prints them: a
+ * JSON pointer into the template (`/setup/deploy`, `/files/0/content`) at the line and column of that value
+ * in the text, `Line 12, column 11: /setup/deploy: must name …`; any other problem as a sentence.
+ */
+export function templateProblemLines(
+  problems: readonly FieldProblem[],
+  checked: TemplatesCheck,
+  index: number,
+): string[] {
+  return problems.map((problem) => {
+    if (!problem.path.startsWith('/')) return problemSentence(problem);
+    const parts = problem.path
+      .split('/')
+      .slice(1)
+      .map((part) => part.replaceAll('~1', '/').replaceAll('~0', '~'));
+    return problemLine({ ...checked.locate(index, parts), path: problem.path, message: problem.message });
+  });
+}
+
+/** A refusal by the server of template `index` of the text, and the templates applied before it. */
+interface Refusal {
+  error: unknown;
+  index: number;
+  applied: TemplateApplied[];
+}
+
+/**
+ * The Apply template form, for those who may write templates: the YAML file `pave templates apply -f` takes
+ * (one template, or several as a list or one per YAML document, files inline), chosen or typed. It is checked
+ * as the CLI checks it, each problem at its line and column, and nothing is sent while there are any. **Plan**
+ * applies each template as a dry run and says what would happen (created as version 1, a new version, or
+ * unchanged, as `--dry-run` says); **Apply** then applies them for real, one after the other as the CLI does,
+ * and calls `onApplied`. Editing the text drops the plan. The server's problems (files that do not render,
+ * a setup that does not add up) are shown at the line and column of the value they name.
+ */
+export function TemplateApply({
+  session,
+  onApplied,
+}: {
+  session: Session;
+  /** Told once an apply stored something (a new template or version). */
+  onApplied: () => void;
+}) {
+  const { source, unreadable, fileInput, chooseFile, type } = useTextOrFile(() => {
+    setDone(null);
+    setRefusal(null);
+  });
+  // The latest check and the text it was made for: only that text may be planned with its templates.
+  const [checked, setChecked] = useState<{ text: string; result: TemplatesCheck } | null>(null);
+  const [checkError, setCheckError] = useState<unknown>(null);
+  // The plan of the text it was made for: once the text changes it no longer says what Apply would do.
+  const [planned, setPlanned] = useState<{ text: string; plan: TemplateApplied[] } | null>(null);
+  const [refusal, setRefusal] = useState<Refusal | null>(null);
+  const [step, setStep] = useState<'plan' | 'apply'>('plan');
+  const [done, setDone] = useState<string | null>(null);
+  const action = useAction();
+  const ids = useId();
+  const problemsId = `${ids}-problems`;
+  const refusalId = `${ids}-refusal`;
+
+  const blank = source.text.trim() === '';
+  const name = source.file ?? 'the text';
+  useEffect(() => {
+    if (blank) return;
+    const text = source.text;
+    let current = true;
+    checkTemplates(text, name).then(
+      (result) => {
+        if (!current) return;
+        setChecked({ text, result });
+        setCheckError(null);
+      },
+      (error: unknown) => {
+        if (current) setCheckError(error);
+      },
+    );
+    return () => {
+      current = false;
+    };
+  }, [blank, source.text, name]);
+
+  // The problems shown are those of the latest check, which may be of the text before the last keystroke.
+  const problems = !blank && checked ? checked.result.problems : [];
+  const current = !blank && checked?.text === source.text ? checked.result : null;
+  // The templates of this very text, once it is checked and has no problem: what Plan and Apply send.
+  const templates = current && current.problems.length === 0 ? current.templates : null;
+  const plan = planned?.text === source.text ? planned.plan : null;
+  const changes = plan?.filter((applied) => applied.action !== 'unchanged').length ?? 0;
+  const fileArgument = source.file ?? 'template.yaml';
+
+  /** Applies the templates one after the other (a dry run only checks them); stops at the first refusal. */
+  const applyEach = async (
+    dryRun: boolean,
+  ): Promise<{ results: TemplateApplied[]; refusal: Refusal | null }> => {
+    const results: TemplateApplied[] = [];
+    for (const [index, template] of (templates ?? []).entries()) {
+      try {
+        results.push(await session.client.applyTemplate(template, { dryRun }));
+      } catch (error) {
+        return { results, refusal: { error, index, applied: results } };
+      }
+    }
+    return { results, refusal: null };
+  };
+  const planIt = (event: FormEvent) => {
+    event.preventDefault();
+    if (templates === null || action.busy) return;
+    const text = source.text;
+    setStep('plan');
+    setDone(null);
+    setPlanned(null);
+    setRefusal(null);
+    void action.run(async () => {
+      const { results, refusal } = await applyEach(true);
+      setRefusal(refusal);
+      if (!refusal) setPlanned({ text, plan: results });
+    });
+  };
+  const applyIt = () => {
+    if (!plan || templates === null || changes === 0 || action.busy) return;
+    setStep('apply');
+    setRefusal(null);
+    void action.run(async () => {
+      const { results, refusal } = await applyEach(false);
+      setPlanned(null);
+      setRefusal(refusal);
+      if (!refusal) setDone(results.map(appliedSentence).join(' '));
+      // Those before a refusal stay applied, as with the CLI: the list shows them.
+      if (results.some((applied) => applied.action !== 'unchanged')) onApplied();
+    });
+  };
+
+  const refusedLines =
+    refusal && refusal.error instanceof ApiError && current
+      ? templateProblemLines(refusal.error.problem.errors ?? [], current, refusal.index)
+      : null;
+
+  return (
+    <Section title="Apply template">
+      <p className="muted">
+        The YAML file <code>pave templates apply -f</code> takes, with the files inline: one template, or
+        several as a list or one per YAML document (see docs/templates.md). It is checked here as the CLI
+        checks it. A template is stored as version 1, or as a new version when it changed; earlier versions
+        stay. A directory (template.yaml and files/) is applied with the CLI.
+      </p>
+      <form onSubmit={planIt} aria-label="Apply a template from YAML" noValidate>
+        <label>
+          YAML file
+          <input
+            ref={fileInput}
+            type="file"
+            name="file"
+            accept=".yaml,.yml,application/yaml,text/yaml,text/plain"
+            onChange={chooseFile}
+          />
+        </label>
+        <label>
+          Or its text
+          <textarea
+            name="yaml"
+            value={source.text}
+            onChange={type}
+            rows={14}
+            spellCheck={false}
+            autoComplete="off"
+            placeholder={EXAMPLE}
+            aria-invalid={problems.length > 0 || refusedLines !== null}
+            aria-describedby={
+              problems.length > 0 ? problemsId : refusedLines !== null ? refusalId : undefined
+            }
+          />
+        </label>
+        <ErrorMessage error={unreadable} />
+        <ErrorMessage error={blank ? null : checkError} />
+        {problems.length > 0 && (
+          <div id={problemsId} className="error" role="alert" aria-label={`Problems in ${name}`}>
+            <p>
+              {plural(problems.length, 'problem')} in {name}: nothing is sent until{' '}
+              {problems.length === 1 ? 'it is' : 'they are'} fixed.
+            </p>
+            <ul>
+              {problems.map((problem, i) => (
+                <li key={i}>{problemLine(problem)}</li>
+              ))}
+            </ul>
+          </div>
+        )}
+        {refusal && (
+          <RefusalMessage
+            id={refusalId}
+            refusal={refusal}
+            template={templates?.[refusal.index]?.id ?? `[${refusal.index}]`}
+            name={name}
+            lines={refusedLines}
+          />
+        )}
+        <ErrorMessage error={action.error} />
+        {plan && <PlanTable plan={plan} name={name} />}
+        {done && (
+          <p className="notice" role="status">
+            {done}
+          </p>
+        )}
+        <div className="button-row">
+          <button
+            type="submit"
+            className={plan && changes > 0 ? undefined : 'primary'}
+            disabled={templates === null || action.busy}
+          >
+            {action.busy && step === 'plan' ? 'Planning…' : 'Plan'}
+          </button>
+          {plan && changes > 0 && (
+            <button type="button" className="primary" onClick={applyIt} disabled={action.busy}>
+              {action.busy && step === 'apply' ? 'Applying…' : `Apply ${plural(changes, 'template')}`}
+            </button>
+          )}
+        </div>
+      </form>
+      <Command>{`pave templates apply -f ${shellWord(fileArgument)}`}</Command>
+    </Section>
+  );
+}
+
+/**
+ * The server's refusal of a template: its detail, then each problem at its line and column; and which
+ * templates before it were applied all the same (an apply stops at the first refusal, as the CLI's does).
+ */
+function RefusalMessage({
+  id,
+  refusal,
+  template,
+  name,
+  lines,
+}: {
+  id: string;
+  refusal: Refusal;
+  /** The refused template's id. */
+  template: string;
+  /** What the text is called: its file's name, or "the text". */
+  name: string;
+  /** The refusal's problems, each at its line and column; null for a failure that is not a refusal. */
+  lines: readonly string[] | null;
+}) {
+  if (lines === null) return <ErrorMessage error={refusal.error} />;
+  const error = refusal.error as ApiError;
+  // "The request body is invalid" says less than naming what the server refused.
+  const generic = error.status === 400 && /^the request \w+ is invalid$/.test(error.message);
+  const message = generic ? `The server refused template ${template} in ${name}.` : asSentence(error.message);
+  const stored = refusal.applied.filter((applied) => applied.applied && applied.action !== 'unchanged');
+  return (
+    <div id={id} className="error" role="alert">
+      <p>
+        {message}{' '}
+        {stored.length > 0
+          ? `Template ${template} was not applied; applied before it: ${stored
+              .map((applied) => `${applied.id} (version ${applied.version})`)
+              .join(', ')}.`
+          : 'Nothing was applied.'}
+      </p>
+      {lines.length > 0 && (
+        <ul>
+          {lines.map((line, i) => (
+            <li key={i}>{line}</li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+/** What applying the text would do to each template: create it, store a new version, or nothing. */
+function PlanTable({ plan, name }: { plan: readonly TemplateApplied[]; name: string }) {
+  const count = (action: TemplateApplied['action']) =>
+    plan.filter((applied) => applied.action === action).length;
+  const summary =
+    count('create') + count('update') === 0
+      ? `No changes: every template in ${name} is applied already.`
+      : `Plan: ${count('create')} to create, ${count('update')} new ${count('update') === 1 ? 'version' : 'versions'}, ` +
+        `${count('unchanged')} unchanged. Nothing is applied until you press Apply.`;
+  return (
+    <div className="match-result">
+      <p role="status">{summary}</p>
+      <table aria-label="Plan">
+        <thead>
+          <tr>
+            <th scope="col">Template</th>
+            <th scope="col">Change</th>
+            <th scope="col">Version</th>
+          </tr>
+        </thead>
+        <tbody>
+          {plan.map((applied) => (
+            <tr key={applied.id}>
+              <th scope="row" className="row-head">
+                {applied.id}
+              </th>
+              <td>{CHANGE[applied.action]}</td>
+              <td>
+                {applied.action === 'unchanged'
+                  ? `stays version ${applied.version}`
+                  : `would be version ${applied.version}`}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <p className="hint">Templates not in {name} are kept.</p>
+    </div>
+  );
+}
+
+const CHANGE: Record<TemplateApplied['action'], string> = {
+  create: 'create',
+  update: 'new version',
+  unchanged: 'unchanged',
+};
+
+/** What applying a template did, as `pave templates apply` says it: `Template t created: version 1.` */
+function appliedSentence(applied: TemplateApplied): string {
+  if (applied.action === 'unchanged')
+    return `Template ${applied.id} is unchanged (version ${applied.version}).`;
+  return `Template ${applied.id} ${applied.action === 'create' ? 'created' : 'updated'}: version ${applied.version}.`;
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
