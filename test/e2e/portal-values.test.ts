@@ -314,4 +314,31 @@ describe.skipIf(!hasChromium)('values, resource details, audit lines and errors 
     expect(await alice.content()).not.toContain(SECRET);
     expect(pageErrors).toEqual([]);
   }, 60_000);
+
+  it('downloads the values as the .env file pave values export writes, secrets left out and named', async () => {
+    await pave(['values', 'set', 'LOG_LEVEL=debug', 'MOTD=hello "world"', '--app', 'shop', '--env', 'dev']);
+    await pave(
+      ['values', 'import', '-', '--secret', '--app', 'shop', '--env', 'dev'],
+      `DB_PASSWORD=${SECRET}\n`,
+    );
+    await alice.goto(portal('apps/shop/envs/dev'));
+    // What the page shows is what it downloads: values set meanwhile come with a reload.
+    await alice.reload();
+    const link = alice.getByRole('link', { name: /^Download as \.env \(\d+ values?\)$/ });
+    await link.waitFor();
+    const exported = await pave(['values', 'export', '--app', 'shop', '--env', 'dev']);
+    const [download] = await Promise.all([alice.waitForEvent('download'), link.click()]);
+    expect(download.suggestedFilename()).toBe('shop-dev.env');
+    const text = readFileSync((await download.path())!, 'utf8');
+    expect(text).toBe(exported.stdout);
+    expect(text).toContain('LOG_LEVEL=debug');
+    expect(text).not.toContain(SECRET);
+    const hint = alice.getByText(/^Secrets are left out \(/);
+    expect(await hint.innerText()).toContain('DB_PASSWORD');
+    await alice
+      .getByText('pave values export --app shop --env dev --reveal -f shop-dev.env', { exact: true })
+      .waitFor();
+    expect(await alice.content()).not.toContain(SECRET);
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
 });

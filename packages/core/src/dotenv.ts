@@ -1,4 +1,4 @@
-import { MAX_VALUE_KEY_LENGTH, MAX_VALUE_LENGTH, VALUE_KEY_PATTERN } from './values.ts';
+import { MAX_VALUE_KEY_LENGTH, MAX_VALUE_LENGTH, VALUE_KEY_PATTERN, type ValueList } from './values.ts';
 
 /** A problem in a dotenv file, with its 1-based line. */
 export interface DotenvProblem {
@@ -142,4 +142,18 @@ function findClosingQuote(body: string): number {
 
 function quoteable(text: string): string {
   return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
+
+/**
+ * A list of values as a dotenv file (`pave values export`, the portal's download): every value the list shows,
+ * and the keys of the secrets it does not (masked: listed without `reveal`), which are left out.
+ */
+export function valuesAsDotenv(list: ValueList): { text: string; omittedSecrets: string[] } {
+  const shown: { key: string; value: string }[] = [];
+  const omittedSecrets: string[] = [];
+  for (const entry of list.items) {
+    if (entry.value === null) omittedSecrets.push(entry.key);
+    else shown.push({ key: entry.key, value: entry.value });
+  }
+  return { text: formatDotenv(shown), omittedSecrets };
 }

@@ -759,18 +759,12 @@ export function summarizeChanges(changes: readonly ValueChange[]): string {
 }
 
 /**
- * The dotenv text of a listed set of values (see core's `formatDotenv`), and the keys of the secrets left
- * out because their values were masked (listed without --reveal).
+ * The dotenv text of a listed set of values and the keys of the secrets left out because their values were
+ * masked (listed without --reveal): core's `valuesAsDotenv`, loaded on demand.
  */
 export async function exportDotenv(list: ValueList): Promise<{ text: string; omittedSecrets: string[] }> {
-  const { formatDotenv } = await import('../core.ts');
-  const shown: { key: string; value: string }[] = [];
-  const omittedSecrets: string[] = [];
-  for (const entry of list.items) {
-    if (entry.value === null) omittedSecrets.push(entry.key);
-    else shown.push({ key: entry.key, value: entry.value });
-  }
-  return { text: formatDotenv(shown), omittedSecrets };
+  const { valuesAsDotenv } = await import('../core.ts');
+  return valuesAsDotenv(list);
 }
 
 /** The stderr note of `pave values export` about the secrets it left out. */

@@ -14,10 +14,11 @@ import { asSentence } from './problem-text.ts';
 import { ValuesTable } from './values-table.tsx';
 import { ValuesHistory } from './values-history.tsx';
 import { ValuesImport } from './values-import.tsx';
+import { ValuesExport } from './values-export.tsx';
 
 /**
- * An environment's values: the effective values (secrets masked), for those who may write them a form that
- * sets one value, an "Unset" button per override and an import of a dotenv file, and the history of versions
+ * An environment's values: the effective values (secrets masked) and their download as a dotenv file (secrets
+ * left out), for those who may write them a form that sets one value, an "Unset" button per override and an import of a dotenv file, and the history of versions
  * with a comparison of any two (and, for those who may write, restoring one). A secret is typed into a masked
  * input that is never bound to the page's HTML and is cleared once saved; the portal never asks the server for
  * it back (`pave values list --reveal` does, for those with `values.reveal`, audited).
@@ -104,6 +105,9 @@ export function ValuesPanel({
         Refresh values
       </button>
       <Command>{`pave values list --app ${app} --env ${env}`}</Command>
+      {values.data && values.data.items.length > 0 && (
+        <ValuesExport values={values.data} app={app} env={env} />
+      )}
       {canWrite && (
         <SetValueForm
           session={session}
