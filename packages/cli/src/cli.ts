@@ -17,6 +17,14 @@ Environment:
                  \`events -f\`) have no limit; \`--wait\` allows it to each of its requests
   NO_COLOR       set to turn colour off
   PAVE_DEBUG     set to 1 to print stack traces of unexpected errors
+
+Exit status:
+  0  done
+  1  failed: the server refused or could not be reached, a deployment failed, a file has problems, or a
+     check found something (\`status --exit-code\`, \`audit verify\`, \`auth can-i\`, \`policies test\`)
+  2  the command was called the wrong way (a flag, an argument, a value)
+  3  \`resources check\` found a resource that is not ok
+  4  \`--wait-timeout\` ran out while the deployment was still pending
 `;
 
 /** Adds one top-level command (with its subcommands) to the program. */
