@@ -114,11 +114,45 @@ describe.skipIf(!hasChromium)('promotion and rollback options in the portal', ()
     await dialog.getByRole('checkbox', { name: /Delete the resources of staging/ }).check();
     expect(await commandOf(dialog)).toBe('pave promote --app shop --from dev --to staging --prune');
     await refusal.filter({ hasText: 'deploy with --prune --allow-data-loss' }).waitFor();
-    await dialog.getByRole('checkbox', { name: /Also those that hold data/ }).check();
+    await dialog.getByRole('checkbox', { name: /^Accept losing data/ }).check();
     await refusal.filter({ hasText: 'Policy ci-images refuses this deployment to shop/staging' }).waitFor();
     expect(await refusal.innerText()).toContain('ci-images: deploy images built by CI');
     return dialog;
   };
+
+  it('keeps a promotion dialog closed once cancelled, and what was typed while it planned', async () => {
+    const page = await openSignedInTab(browser, portalUrl(server, 'apps/shop/envs/staging'), {
+      username: 'alice',
+      password: ALICE_PASSWORD,
+    });
+    await page.getByRole('combobox', { name: 'Promote from' }).selectOption('dev');
+    await page.getByRole('button', { name: 'Promote', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: 'Promote dev into staging?' });
+    await dialog.getByRole('alert').filter({ hasText: 'Volume resource old.files' }).waitFor();
+    // Plans answer a second late from now on.
+    await page.route('**/api/v1/apps/shop/envs/staging/deployments', async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await route.continue();
+    });
+    await dialog.getByRole('checkbox', { name: /Delete the resources of staging/ }).check();
+    await dialog.getByRole('button', { name: 'Planning…' }).waitFor();
+    await dialog.getByRole('textbox', { name: 'Message (optional)' }).fill('typed while it planned');
+    await dialog.getByRole('alert').filter({ hasText: '--allow-data-loss' }).waitFor();
+    expect(await dialog.getByRole('textbox', { name: 'Message (optional)' }).inputValue()).toBe(
+      'typed while it planned',
+    );
+    // Cancelled while it plans again: the plan's answer does not open it again.
+    await dialog.getByRole('checkbox', { name: /^Accept losing data/ }).check();
+    await dialog.getByRole('button', { name: 'Planning…' }).waitFor();
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    await page.waitForTimeout(2000);
+    expect(await page.getByRole('dialog').count()).toBe(0);
+    await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe('Promote');
+    await page.unroute('**/api/v1/apps/shop/envs/staging/deployments');
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  }, 60_000);
 
   it('offers a developer no override when a policy refuses a promotion, and says why', async () => {
     const page = await openSignedInTab(browser, portalUrl(server, 'apps/shop/envs/staging'), {

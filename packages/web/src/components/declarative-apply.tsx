@@ -87,6 +87,7 @@ export function DeclarativeApply<Item>({
   check,
   send,
   onApplied,
+  holdsSecrets,
 }: {
   /** One item, e.g. `policy`. */
   noun: string;
@@ -105,8 +106,13 @@ export function DeclarativeApply<Item>({
   send: (items: Item[], dryRun: boolean) => Promise<DeclarativePlan>;
   /** Told once an apply changed something. */
   onApplied: (plan: DeclarativePlan) => void;
+  /**
+   * Whether items hold secrets (a definition's secret inputs): once they are applied, the text is cleared, so
+   * that the page no longer holds them, and the notice says so.
+   */
+  holdsSecrets?: (items: Item[]) => boolean;
 }) {
-  const { source, unreadable, fileInput, chooseFile, type } = useTextOrFile(() => {
+  const { source, unreadable, fileInput, chooseFile, type, clear } = useTextOrFile(() => {
     setDone(null);
     action.clear();
   });
@@ -173,7 +179,9 @@ export function DeclarativeApply<Item>({
     void action.run(async () => {
       const applied = await send(items, false);
       setPlanned(null);
-      setDone(appliedSentence(applied));
+      const secret = holdsSecrets?.(items) === true;
+      if (secret) clear();
+      setDone(`${appliedSentence(applied)}${secret ? ' The text was cleared: it held secrets.' : ''}`);
       onApplied(applied);
     });
   };

@@ -1,4 +1,4 @@
-import { useId, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
+import { useEffect, useId, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
 import {
   ApiError,
   type Deployment,
@@ -311,7 +311,9 @@ export function RollbackAction({
       setBusy(null);
     }
   };
+  // Cancel and Escape; not while the rollback is being queued (it was sent): its outcome shows in the dialog.
   const close = () => {
+    if (busy === 'queueing') return;
     setPlan(null);
     setError(null);
     button.current?.focus();
@@ -330,7 +332,7 @@ export function RollbackAction({
       onQueued(queued);
     } catch (e) {
       setError(e);
-      setNote(withDenied(note, e));
+      setNote((current) => withDenied(current, e));
     } finally {
       setBusy(null);
     }
@@ -403,8 +405,9 @@ interface PruneChoice {
 /**
  * Promote another environment's current set into this one: POSTs a plan first (`plan: true`) and shows it in
  * a dialog, and deploys only on confirmation. The dialog plans again when the resources the set no longer uses
- * are to be deleted (`--prune`, stateful ones only with `--allow-data-loss`), takes a message (`-m`), and
- * stays open until the promotion is queued. A refusal, of the plan or of the promotion, stands in it with
+ * are to be deleted (`--prune`) and when data may be lost (`--allow-data-loss`: stateful resources pruned, or
+ * replaced because their driver cannot change them in place), takes a message (`-m`), and stays open until
+ * the promotion is queued. A refusal, of the plan or of the promotion, stands in it with
  * **Plan again**: one by policies offers an org admin to override them with a reason, planning again with it.
  */
 export function PromoteAction({
@@ -426,13 +429,22 @@ export function PromoteAction({
   onSourceChange: (source: string) => void;
   onQueued: (deployment: Deployment) => void;
 }) {
-  // The open dialog: the source it promotes from, and its plan (null while policies refuse it).
+  // The open dialog: the source it promotes from, and its plan (null while it is refused).
   const [dialog, setDialog] = useState<{ from: string; plan: DeploymentPlan | null } | null>(null);
   const [busy, setBusy] = useState<'planning' | 'queueing' | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [note, setNote] = useState<DeployNote>(NO_NOTE);
   const [pruning, setPruning] = useState<PruneChoice>({ prune: false, allowDataLoss: false });
   const button = useRef<HTMLButtonElement>(null);
+  // The number of the latest plan: the answer of an older one, or of one whose dialog was closed, is dropped.
+  const latestPlan = useRef(0);
+  // Set when the dialog closes: the Promote button gets the focus back once it is enabled again.
+  const refocus = useRef(false);
+  useEffect(() => {
+    if (dialog || busy || !refocus.current) return;
+    refocus.current = false;
+    button.current?.focus();
+  }, [dialog, busy]);
 
   if (sources.length === 0) return null;
   const pruneFields = (choice: PruneChoice) => ({
@@ -442,6 +454,7 @@ export function PromoteAction({
   // Plans promoting `from` with `choice` and `withNote`: the dialog opens with the plan or, when it is refused,
   // with the refusal, as what it offers may answer it (--prune, --allow-data-loss, a policy override).
   const plan = async (from: string, choice: PruneChoice, withNote: DeployNote) => {
+    const ticket = ++latestPlan.current;
     setBusy('planning');
     setError(null);
     const { overridePolicies } = noteFields(withNote);
@@ -452,13 +465,16 @@ export function PromoteAction({
         ...pruneFields(choice),
         ...(overridePolicies ? { overridePolicies } : {}),
       });
+      if (ticket !== latestPlan.current) return;
       setDialog({ from, plan: answer as DeploymentPlan });
     } catch (e) {
+      if (ticket !== latestPlan.current) return;
       setError(e);
       setDialog({ from, plan: null });
-      setNote(withDenied(withNote, e));
+      // What was typed while the plan ran is kept.
+      setNote((current) => withDenied(current, e));
     } finally {
-      setBusy(null);
+      if (ticket === latestPlan.current) setBusy(null);
     }
   };
   const open = () => {
@@ -472,10 +488,15 @@ export function PromoteAction({
     setPruning(choice);
     void plan(dialog.from, choice, note);
   };
+  // Cancel and Escape: a plan under way is dropped; a promotion under way is not (it was sent), and its
+  // outcome is shown in the dialog, which stays until it comes.
   const close = () => {
+    if (busy === 'queueing') return;
+    latestPlan.current++;
+    refocus.current = true;
+    setBusy(null);
     setDialog(null);
     setError(null);
-    button.current?.focus();
   };
   const confirm = async () => {
     if (!dialog || busy) return;
@@ -491,14 +512,14 @@ export function PromoteAction({
         ...pruneFields(pruning),
         ...noteFields(note),
       });
+      refocus.current = true;
       setDialog(null);
-      button.current?.focus();
       onQueued(queued as Deployment);
     } catch (e) {
       setError(e);
       if (deniedPolicies(e).length > 0) {
-        setDialog({ ...dialog, plan: null });
-        setNote(withDenied(note, e));
+        setDialog((current) => current && { ...current, plan: null });
+        setNote((current) => withDenied(current, e));
       }
     } finally {
       setBusy(null);
@@ -552,27 +573,21 @@ export function PromoteAction({
               name="prune"
               checked={pruning.prune}
               disabled={busy !== null}
-              onChange={(event) =>
-                choose({
-                  prune: event.target.checked,
-                  allowDataLoss: event.target.checked && pruning.allowDataLoss,
-                })
-              }
+              onChange={(event) => choose({ ...pruning, prune: event.target.checked })}
             />
             Delete the resources of {env} that the promoted set no longer uses
           </label>
-          {pruning.prune && (
-            <label className="checkbox">
-              <input
-                type="checkbox"
-                name="allow-data-loss"
-                checked={pruning.allowDataLoss}
-                disabled={busy !== null}
-                onChange={(event) => choose({ ...pruning, allowDataLoss: event.target.checked })}
-              />
-              Also those that hold data (postgres, redis, volumes): their data is lost
-            </label>
-          )}
+          <label className="checkbox">
+            <input
+              type="checkbox"
+              name="allow-data-loss"
+              checked={pruning.allowDataLoss}
+              disabled={busy !== null}
+              onChange={(event) => choose({ ...pruning, allowDataLoss: event.target.checked })}
+            />
+            Accept losing data (postgres, redis, volumes): with the box above those are deleted too, and one
+            whose driver cannot change it in place is replaced, empty
+          </label>
           <NoteFields session={session} note={note} onChange={setNote} />
           <ErrorMessage error={error} />
           <Command>{`pave promote --app ${app} --from ${dialog.from} --to ${env}${flags}`}</Command>

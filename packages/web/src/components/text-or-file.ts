@@ -46,5 +46,13 @@ export function useTextOrFile(onChange?: (source: TextSource) => void) {
     change({ file: null, text: event.target.value });
   };
 
-  return { source, unreadable, fileInput, chooseFile, type };
+  /** Forgets the text and the chosen file (a read under way is dropped); `onChange` is not told. */
+  const clear = () => {
+    reading.current = null;
+    setUnreadable(null);
+    if (fileInput.current) fileInput.current.value = '';
+    setSource({ file: null, text: '' });
+  };
+
+  return { source, unreadable, fileInput, chooseFile, type, clear };
 }

@@ -157,6 +157,9 @@ export function DefinitionsTab({ session }: { session: Session }) {
             setDone(null);
             definitions.reload();
           }}
+          holdsSecrets={(items) =>
+            items.some((definition) => Object.keys(definition.driverInputs?.secrets ?? {}).length > 0)
+          }
         />
       )}
       <DefinitionMatch session={session} />
