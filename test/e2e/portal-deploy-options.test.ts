@@ -148,7 +148,9 @@ describe.skipIf(!hasChromium)('promotion and rollback options in the portal', ()
     await dialog.waitFor({ state: 'detached' });
     await page.waitForTimeout(2000);
     expect(await page.getByRole('dialog').count()).toBe(0);
-    await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe('Promote');
+    await expect
+      .poll(() => page.evaluate<string>("document.activeElement?.textContent ?? ''"))
+      .toBe('Promote');
     await page.unroute('**/api/v1/apps/shop/envs/staging/deployments');
     expect(pageErrors).toEqual([]);
     await page.close();

@@ -14,4 +14,16 @@ describe('pave envs create --timeout', () => {
     );
     expect(server.requests).toEqual([]);
   });
+
+  it('without --from says that nothing is deployed, rather than to add --wait (which needs --from too)', async () => {
+    const server = await fakeServer(() => ({ status: 500 }));
+    const io = fakeIo();
+    const args = ['envs', 'create', 'pr-42', '--app', 'shop', '--type', 'development', '--timeout', '2m'];
+    expect(await runCli(cliArgs(server.url, ...args), io)).toBe(2);
+    expect(io.stderr.text).toBe(
+      'pave: error: --timeout and --wait follow the clone deployment of --from; without --from nothing is ' +
+        'deployed: leave --timeout out\n',
+    );
+    expect(server.requests).toEqual([]);
+  });
 });

@@ -263,6 +263,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const janitor = new EnvironmentJanitor({
     store,
     teardown: environmentTeardown(runtime, { store, box, drivers: resourceDrivers }, logger, stopping.signal),
+    stopping: stopping.signal,
     logger: logger.child({ component: 'janitor' }),
     replicaId: worker.replicaId,
     eventRetentionMs: options.eventRetentionMs ?? EVENT_RETENTION_MS,

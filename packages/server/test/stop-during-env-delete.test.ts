@@ -33,7 +33,7 @@ const slowDeleteRuns = (): boolean => {
 
 /**
  * Stopping the control plane while an environment is deleted: the deletion's drivers are asked to give up
- * (an `exec` delete that would run ten minutes is stopped), the request answers 503 saying the environment is
+ * (an `exec` delete that would run ten minutes is stopped) and no further delete is begun, the request answers 503 saying the environment is
  * kept, the stop does not wait for the drivers, and the environment, kept with its resource, is deleted by a
  * control plane started again. Real control planes (startServer, as `pave up`), the process runtime, a real
  * exec command, both stores.
@@ -71,6 +71,57 @@ describe.each(storeEngines)('stopping the control plane while an environment is 
     return text ? (JSON.parse(text) as unknown) : undefined;
   };
 
+  /** Deploys workload `api`, with a redis (static) and a dns name (exec) using its host, and waits for it. */
+  const deploy = async (app: string, env: string) => {
+    const queued = (await ok('POST', `/apps/${app}/envs/${env}/deployments`, {
+      workloads: [
+        {
+          dir: execDir,
+          spec: {
+            apiVersion: 'score.dev/v1b1',
+            metadata: { name: 'api' },
+            containers: {
+              main: { image: 'node:20', command: ['node', '-e', 'setInterval(() => {}, 1000)'] },
+            },
+            resources: {
+              cache: { type: 'redis' },
+              name: { type: 'dns', params: { near: '${resources.cache.host}' } },
+            },
+          },
+        },
+      ],
+      minReadySeconds: 0,
+    })) as DeploymentDetail;
+    for (let attempt = 0; ; attempt++) {
+      const shown = (await ok(
+        'GET',
+        `/apps/${app}/envs/${env}/deployments/${queued.id}`,
+      )) as DeploymentDetail;
+      if (shown.status === 'succeeded') return;
+      expect(shown.status, shown.reason ?? '').not.toBe('failed');
+      if (attempt > 600) throw new Error('the deployment did not finish in 30 s');
+      await sleep(50);
+    }
+  };
+  /** Sends `method path`, stops the control plane once the slow delete runs, and resolves with the answer. */
+  const stopWhileDeleting = async (method: string, path: string) => {
+    writeFileSync(join(execDir, 'slow'), '');
+    const deleting = request(method, path);
+    for (let attempt = 0; !slowDeleteRuns(); attempt++) {
+      if (attempt > 600) throw new Error('the exec delete did not start in 30 s');
+      await sleep(50);
+    }
+    // The stop neither waits ten minutes for the command nor leaves the request unanswered (the test's limit
+    // is a minute).
+    await server!.close();
+    server = undefined;
+    const answer = await deleting;
+    // The command was stopped, not left running.
+    await expect.poll(slowDeleteRuns).toBe(false);
+    rmSync(join(execDir, 'slow'));
+    return { status: answer.status, body: (await answer.json()) as { detail: string; errors: unknown[] } };
+  };
+
   beforeAll(async () => {
     location = await createTestStoreLocation(engine);
     execDir = mkdtempSync('/var/tmp/pave-stop-delete-exec-');
@@ -92,39 +143,35 @@ describe.each(storeEngines)('stopping the control plane while an environment is 
       ].join('\n'),
     );
     chmodSync(script, 0o755);
-    writeFileSync(join(execDir, 'slow'), '');
 
     server = await start();
     admin = readFileSync(join(location.dataDir, 'admin.token'), 'utf8').trim();
     await ok('POST', '/resource-definitions/apply', {
       definitions: [
         { id: 'dns-exec', type: 'dns', driver: 'exec', driverInputs: { values: { command: [script] } } },
-      ],
-    });
-    await ok('POST', '/apps', { id: 'shop' });
-    await ok('POST', '/apps/shop/envs', { id: 'dev', type: 'development' });
-    const queued = (await ok('POST', '/apps/shop/envs/dev/deployments', {
-      workloads: [
+        // Deleted after the dns name (made before it, as the name's params use its host), by a driver that
+        // does not watch the signal: begun after the stop, its delete would run in full.
         {
-          dir: execDir,
-          spec: {
-            apiVersion: 'score.dev/v1b1',
-            metadata: { name: 'api' },
-            containers: {
-              main: { image: 'node:20', command: ['node', '-e', 'setInterval(() => {}, 1000)'] },
+          id: 'cache-static',
+          type: 'redis',
+          driver: 'static',
+          driverInputs: {
+            values: { host: 'cache.internal', port: '6379', username: 'default' },
+            secrets: {
+              password: 'cache-password',
+              url: 'redis://default:cache-password@cache.internal:6379',
             },
-            resources: { name: { type: 'dns' } },
           },
         },
       ],
-      minReadySeconds: 0,
-    })) as DeploymentDetail;
-    for (let attempt = 0; ; attempt++) {
-      const shown = (await ok('GET', `/apps/shop/envs/dev/deployments/${queued.id}`)) as DeploymentDetail;
-      if (shown.status === 'succeeded') break;
-      expect(shown.status, shown.reason ?? '').not.toBe('failed');
-      if (attempt > 600) throw new Error('the deployment did not finish in 30 s');
-      await sleep(50);
+    });
+    for (const [app, env] of [
+      ['shop', 'dev'],
+      ['blog', 'b1'],
+    ] as const) {
+      await ok('POST', '/apps', { id: app });
+      await ok('POST', `/apps/${app}/envs`, { id: env, type: 'development' });
+      await deploy(app, env);
     }
   }, 120_000);
 
@@ -138,29 +185,47 @@ describe.each(storeEngines)('stopping the control plane while an environment is 
   }, 60_000);
 
   it('gives the deletion up, answers 503 and keeps the environment, which a restarted control plane deletes', async () => {
-    const deleting = request('DELETE', '/apps/shop/envs/dev');
-    for (let attempt = 0; !slowDeleteRuns(); attempt++) {
-      if (attempt > 600) throw new Error('the exec delete did not start in 30 s');
-      await sleep(50);
-    }
-    // The stop neither waits ten minutes for the command nor leaves the request unanswered (the test's limit
-    // is a minute).
-    await server!.close();
-    server = undefined;
-    const answer = await deleting;
-    expect(answer.status).toBe(503);
-    // The command was stopped, not left running.
-    await expect.poll(slowDeleteRuns).toBe(false);
-    expect(((await answer.json()) as { detail: string }).detail).toBe(
-      'the control plane is stopping, so the environment was not deleted: it is kept with the resources not ' +
-        'deleted yet; delete it again once Pave runs',
-    );
+    const answer = await stopWhileDeleting('DELETE', '/apps/shop/envs/dev');
+    expect(answer).toEqual({
+      status: 503,
+      body: expect.objectContaining({
+        detail:
+          'the control plane is stopping, so shop/dev was not deleted: it is kept with the resources not ' +
+          'deleted yet',
+        errors: [
+          {
+            path: 'path.env',
+            message: 'delete it again once Pave runs (an expired one is deleted at the next sweep)',
+          },
+        ],
+      }),
+    });
 
-    rmSync(join(execDir, 'slow'));
     server = await start();
     const kept = (await ok('GET', '/apps/shop/envs/dev/resources')) as { items: Array<{ address: string }> };
-    expect(kept.items.map((resource) => resource.address)).toEqual(['api.name']);
+    // Neither was deleted: the stop came during the first delete, and the second was not begun.
+    expect(kept.items.map((resource) => resource.address).sort()).toEqual(['api.cache', 'api.name']);
     expect((await request('DELETE', '/apps/shop/envs/dev')).status).toBe(204);
     expect((await request('GET', '/apps/shop/envs/dev')).status).toBe(404);
+  }, 60_000);
+
+  it('keeps an app whose deletion the stop cut short, and says how to finish it', async () => {
+    const answer = await stopWhileDeleting('DELETE', '/apps/blog?force=true');
+    expect(answer).toEqual({
+      status: 503,
+      body: expect.objectContaining({
+        detail:
+          'the control plane is stopping, so blog/b1 was not deleted: it is kept with the resources not ' +
+          'deleted yet; app blog is kept',
+        errors: [
+          { path: 'path.app', message: 'delete it again once Pave runs (pave apps delete blog --force)' },
+        ],
+      }),
+    });
+
+    server = await start();
+    expect((await request('GET', '/apps/blog/envs/b1')).status).toBe(200);
+    expect((await request('DELETE', '/apps/blog?force=true')).status).toBe(204);
+    expect((await request('GET', '/apps/blog')).status).toBe(404);
   }, 60_000);
 });

@@ -93,6 +93,12 @@ export function registerEnvsCommands(program: Command, io: CliIo): void {
           '--wait follows the clone deployment of --from; without --from nothing is deployed',
         );
       }
+      if (options.timeout !== undefined && options.from === undefined) {
+        throw new CliUsageError(
+          '--timeout and --wait follow the clone deployment of --from; without --from nothing is deployed: ' +
+            'leave --timeout out',
+        );
+      }
       if (options.timeout !== undefined && !options.wait) {
         // Without --wait nothing waits: the clone deployment gets the server's readiness timeout either way.
         throw new CliUsageError(

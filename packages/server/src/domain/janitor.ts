@@ -16,6 +16,7 @@ import {
   removeRetiredWebhooks,
 } from './webhooks/records.ts';
 import { approvalTtlMs, expirePendingApprovals } from './deployments/approvals.ts';
+import { isStoppingError } from './deployments/orchestrator.ts';
 
 /** How often the janitor looks for expired environments by default. */
 export const JANITOR_INTERVAL_MS = 10_000;
@@ -49,6 +50,8 @@ export class EnvironmentJanitor {
       intervalMs?: number;
       eventRetentionMs?: number;
       approvalTtlMs?: number | undefined;
+      /** Aborts when the control plane stops: no further expired environment is taken from then on. */
+      stopping?: AbortSignal;
     },
   ) {}
 
@@ -59,7 +62,7 @@ export class EnvironmentJanitor {
 
   /** Sweeps now unless a sweep is running. */
   poke(): void {
-    if (this.sweeping) return;
+    if (this.sweeping || this.stopped || this.deps.stopping?.aborted) return;
     this.sweeping = this.sweep()
       .catch((error: unknown) => this.deps.logger.error({ err: error }, 'janitor sweep failed'))
       .finally(() => (this.sweeping = undefined));
@@ -103,7 +106,7 @@ export class EnvironmentJanitor {
   private async sweepEnvironments(): Promise<void> {
     const { store, logger } = this.deps;
     for (const { app, env } of await expiredEnvironments(store.db)) {
-      if (this.stopped) return;
+      if (this.stopped || this.deps.stopping?.aborted) return;
       const owner = `${JANITOR_OWNER_PREFIX}${this.deps.replicaId}`;
       const taken = await store.db
         .updateTable('environments')
@@ -122,7 +125,14 @@ export class EnvironmentJanitor {
         logger.info({ app, env }, 'deleted an expired environment');
       } catch (error) {
         // deleteEnvironment gave the lease back: the next sweep tries again.
-        logger.error({ err: error, app, env }, 'could not delete an expired environment; retrying later');
+        if (isStoppingError(error)) {
+          logger.warn(
+            { app, env },
+            'kept an expired environment: the control plane is stopping; deleted at the next sweep',
+          );
+        } else {
+          logger.error({ err: error, app, env }, 'could not delete an expired environment; retrying later');
+        }
       }
     }
   }

@@ -176,19 +176,19 @@ export function environmentTeardown(
   logger: LevelLogger,
   stopping?: AbortSignal,
 ): EnvironmentTeardown {
-  const refuseWhenStopping = () => {
-    if (stopping?.aborted) throw stoppingError();
+  const refuseWhenStopping = (target: { app: string; env: string }) => {
+    if (stopping?.aborted) throw stoppingError(target);
   };
   return {
     async workloads(target) {
-      refuseWhenStopping();
+      refuseWhenStopping(target);
       await destroyWorkloads(runtime, logger, [target], async (at) =>
         resources ? environmentMasker(resources.box, resources.store.db, at) : (text) => text,
       );
     },
     async resources(target) {
       if (!resources) return;
-      refuseWhenStopping();
+      refuseWhenStopping(target);
       const timeout = AbortSignal.timeout(ENVIRONMENT_TEARDOWN_TIMEOUT_MS);
       const ctx = driverContext(logger, stopping ? AbortSignal.any([timeout, stopping]) : timeout);
       try {
@@ -196,7 +196,7 @@ export function environmentTeardown(
           logger.info({ ...target, step: entry.step, status: entry.status }, entry.message),
         );
       } catch (error) {
-        if (stopping?.aborted) throw stoppingError();
+        if (stopping?.aborted) throw stoppingError(target);
         throw error;
       } finally {
         ctx.dispose();
@@ -205,11 +205,27 @@ export function environmentTeardown(
   };
 }
 
-// Why an environment is kept when the control plane stopped while (or before) it was deleted.
-function stoppingError(): ServiceUnavailableError {
+/**
+ * Why an environment is kept when the control plane stopped while (or before) it was deleted: a
+ * ServiceUnavailableError (503) naming it, with a problem at `env` (the request's `path.env` where it has one).
+ */
+export function stoppingError({ app, env }: { app: string; env: string }): ServiceUnavailableError {
   return new ServiceUnavailableError(
-    'the control plane is stopping, so the environment was not deleted: it is kept with the resources not ' +
-      'deleted yet; delete it again once Pave runs',
+    `the control plane is stopping, so ${app}/${env} was not deleted: it is kept with the resources not ` +
+      'deleted yet',
+    [
+      {
+        path: 'env',
+        message: 'delete it again once Pave runs (an expired one is deleted at the next sweep)',
+      },
+    ],
+  );
+}
+
+/** Whether `error` is a {@link stoppingError}: the deletion gave up because the control plane stops. */
+export function isStoppingError(error: unknown): boolean {
+  return (
+    error instanceof ServiceUnavailableError && /^the control plane is stopping, so /.test(error.message)
   );
 }
 

@@ -1428,8 +1428,10 @@ async function currentInputs(
 }
 
 /**
- * Deletes every resource of an environment (environment deletion), newest first. Rejects with the first
- * driver failure after trying them all; the resources that could not be deleted keep their rows.
+ * Deletes every resource of an environment (environment deletion), newest first. Rejects with the drivers'
+ * failures after trying them all; the resources that could not be deleted keep their rows. Once `ctx.signal`
+ * aborts (the control plane stops, the budget is spent) no further delete is begun, since a driver that does
+ * not watch the signal would run it in full: the resources left keep their rows, and the rejection says so.
  */
 export async function deprovisionEnvironment(
   deps: ResourceDeps,
@@ -1441,7 +1443,12 @@ export async function deprovisionEnvironment(
     (a, b) => b.created_at.localeCompare(a.created_at) || b.address.localeCompare(a.address),
   );
   const failures: string[] = [];
-  for (const row of rows) {
+  for (const [index, row] of rows.entries()) {
+    if (ctx.signal.aborted) {
+      const left = rows.slice(index).map((r) => r.address);
+      failures.push(`stopped before deleting ${left.join(', ')}: they are kept`);
+      break;
+    }
     await deleteResource(deps, target, row, ctx, note).catch((error: unknown) =>
       failures.push((error as Error).message),
     );

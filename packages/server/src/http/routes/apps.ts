@@ -1,10 +1,20 @@
-import { App, AppDetail, AppListQuery, AppPage, AppParams, CreateAppBody, DeleteAppQuery } from '@pave/core';
+import {
+  App,
+  AppDetail,
+  AppListQuery,
+  AppPage,
+  AppParams,
+  CreateAppBody,
+  DeleteAppQuery,
+  ServiceUnavailableError,
+} from '@pave/core';
 import type { ApiServer } from '../app.ts';
 import { noContent } from '../responses.ts';
 import { appWideChecks, appsActorSees } from '../../domain/access.ts';
 import type { Store } from '../../store/index.ts';
 import { createApp, deleteApp, getApp, listApps } from '../../domain/apps.ts';
 import { deleteEnvironment, listEnvironments, type EnvironmentTeardown } from '../../domain/environments.ts';
+import { isStoppingError } from '../../domain/deployments/orchestrator.ts';
 
 /** Applications: list, create, get (with environments), delete (`?force=true` with environments). */
 export function appRoutes(api: ApiServer, store: Store, teardown?: EnvironmentTeardown): void {
@@ -69,7 +79,18 @@ export function appRoutes(api: ApiServer, store: Store, teardown?: EnvironmentTe
       if (force) {
         // Each environment's workloads and resources go first; a resource that cannot be deleted stops here.
         for (const env of await listEnvironments(store.db, request.params.app)) {
-          await deleteEnvironment(store, request.pave, request.params.app, env.id, teardown);
+          await deleteEnvironment(store, request.pave, request.params.app, env.id, teardown).catch(
+            (error: unknown) => {
+              if (!isStoppingError(error)) throw error;
+              const app = request.params.app;
+              throw new ServiceUnavailableError(`${(error as Error).message}; app ${app} is kept`, [
+                {
+                  path: 'path.app',
+                  message: `delete it again once Pave runs (pave apps delete ${app} --force)`,
+                },
+              ]);
+            },
+          );
         }
       }
       await deleteApp(store, request.pave, request.params.app, { force, deletedEnvironments: force });
