@@ -56,7 +56,7 @@ import type {
   Rule,
   RulePage,
 } from './artifacts.ts';
-import type { EventPage, EventQuery, PaveEvent } from './events.ts';
+import type { EventListQuery, EventPage, EventQuery, PaveEvent } from './events.ts';
 import type { CatalogEntityList, CatalogQuery } from './catalog.ts';
 import type {
   CreateWebhookInput,
@@ -729,8 +729,11 @@ export class PaveClient {
     return this.request<CatalogEntityList>('GET', '/catalog/entities', { query });
   }
 
-  /** A page of events after `query.after`, oldest first, of those the caller may read. */
-  listEvents(query: EventQuery = {}) {
+  /**
+   * A page of the events the caller may read: after `query.after`, oldest first; with `newest: 'true'`, newest
+   * first (before `query.before`, the previous page's `nextBefore`).
+   */
+  listEvents(query: EventListQuery = {}) {
     return this.request<EventPage>('GET', '/events', { query });
   }
 
@@ -848,7 +851,7 @@ export class PaveClient {
     const decoder = new TextDecoder();
     let buffer = '';
     try {
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      for await (const chunk of chunksOf(response.body)) {
         buffer += decoder.decode(chunk, { stream: true });
         let boundary: number;
         while ((boundary = buffer.indexOf('\n\n')) >= 0) {
@@ -1029,4 +1032,25 @@ function isProblem(body: unknown): body is Problem {
     typeof (body as Problem).title === 'string' &&
     Array.isArray((body as Problem).errors)
   );
+}
+
+/**
+ * The chunks of a response body: with a stream reader where the body has one (a browser's fetch; Safari's
+ * bodies are not async iterable), else as the async iterable it is (Node's, the CLI's own fetch). Stopping the
+ * iteration early cancels the body, closing the connection, as `for await` over it does.
+ */
+async function* chunksOf(body: unknown): AsyncGenerator<Uint8Array> {
+  const stream = body as Partial<ReadableStream<Uint8Array>> | null;
+  if (typeof stream?.getReader !== 'function') {
+    yield* body as AsyncIterable<Uint8Array>;
+    return;
+  }
+  const reader = stream.getReader();
+  let done = false;
+  try {
+    for (let read = await reader.read(); !read.done; read = await reader.read()) yield read.value;
+    done = true;
+  } finally {
+    if (!done) void reader.cancel().catch(() => undefined);
+  }
 }

@@ -225,11 +225,123 @@ export const EventQuery = z.strictObject({
 });
 export type EventQuery = z.infer<typeof EventQuery>;
 
-/** A page of events, oldest first; `nextAfter` continues after the last one (null when the page is empty). */
+const EVENT_ID = /^\d{1,15}$/;
+
+/**
+ * `GET /events`: the filters, and either the cursor of a list oldest first (`after`) or, with `newest=true`, of
+ * one newest first (`before`), as an activity feed shows them.
+ */
+export const EventListQuery = EventQuery.extend({
+  newest: z
+    .enum(['true', 'false'])
+    .optional()
+    .describe('true: newest first, from the newest event (or the one before `before`); not with `after`.'),
+  before: z
+    .string()
+    .regex(EVENT_ID, { message: 'must be the id of an event (a whole number): `nextBefore` of a page' })
+    .optional()
+    .describe('With newest=true: the events before this id (`nextBefore` of the previous page).'),
+}).superRefine((query, context) => {
+  const newest = query.newest === 'true';
+  if (newest && query.after !== undefined) {
+    context.addIssue({
+      code: 'custom',
+      path: ['after'],
+      message: 'lists oldest first; with newest=true continue with `before` (the page’s nextBefore)',
+    });
+  }
+  if (!newest && query.before !== undefined) {
+    context.addIssue({ code: 'custom', path: ['before'], message: 'goes with newest=true (newest first)' });
+  }
+});
+export type EventListQuery = z.infer<typeof EventListQuery>;
+
+/**
+ * A page of events, oldest first: `nextAfter` continues after the last one (null when the page is empty). With
+ * `newest=true`, newest first: `nextBefore` continues with older ones (null when there are none), and
+ * `nextAfter` is the newest event's id, to follow new ones from.
+ */
 export const EventPage = z
-  .object({ items: z.array(PaveEvent), nextAfter: z.string().nullable() })
+  .object({
+    items: z.array(PaveEvent),
+    nextAfter: z.string().nullable(),
+    nextBefore: z
+      .string()
+      .nullable()
+      .optional()
+      .describe('newest=true only: `before` of the next (older) page; null when none are older.'),
+  })
   .meta({ id: 'EventPage' });
 export interface EventPage {
   items: PaveEvent[];
   nextAfter: string | null;
+  nextBefore?: string | null | undefined;
+}
+
+/**
+ * A few words on what happened, from the event's data: the summary column of `pave events` and of the
+ * portal's Events page, so both say the same. `showTime` shows a time in the data (an environment's
+ * expiry) as the caller shows times; by default as it came.
+ */
+export function eventSummary(event: PaveEvent, showTime: (time: string) => string = (time) => time): string {
+  switch (event.type) {
+    case 'deployment.queued':
+      return `deployment ${event.data.deploymentId} (${event.data.kind})${event.data.message ? `: ${event.data.message}` : ''}`;
+    case 'deployment.started':
+      return `deployment ${event.data.deploymentId} (${event.data.kind}), set ${event.data.setId.slice(0, 12)}`;
+    case 'deployment.succeeded':
+      return `deployment ${event.data.deploymentId} (${event.data.kind})`;
+    case 'deployment.failed':
+    case 'deployment.rolled-back':
+    case 'deployment.cancelled':
+      return `deployment ${event.data.deploymentId}: ${event.data.reason}`;
+    case 'approval.requested':
+      return `deployment ${event.data.deploymentId} (${event.data.kind}) by ${event.data.requestedBy} awaits approval`;
+    case 'approval.approved':
+      return `deployment ${event.data.deploymentId} approved by ${event.data.approver}${event.data.comment ? `: ${event.data.comment}` : ''}`;
+    case 'approval.rejected':
+      return `deployment ${event.data.deploymentId} rejected by ${event.data.approver}: ${event.data.comment}`;
+    case 'approval.expired':
+      return `deployment ${event.data.deploymentId} was not approved in time`;
+    case 'approval.superseded':
+      return `deployment ${event.data.deploymentId} superseded by deployment ${event.data.supersededBy}`;
+    case 'resource.provisioned':
+      return `${event.data.resource} (${event.data.type}${event.data.driver ? `, ${event.data.driver}` : ''}) ${event.data.change}`;
+    case 'resource.deleted':
+      return `${event.data.resource} (${event.data.type}${event.data.driver ? `, ${event.data.driver}` : ''}) deleted`;
+    case 'resource.failed':
+      return `${event.data.resource} (${event.data.type}): ${event.data.reason}`;
+    case 'artifact.pushed':
+      return `artifact ${event.data.artifactId}, commit ${event.data.commit.slice(0, 12)}${event.data.branch ? ` on ${event.data.branch}` : ''}`;
+    case 'rule.triggered':
+      return event.data.deploymentId === null
+        ? `rule ${event.data.ruleId} did not deploy artifact ${event.data.artifactId}: ${event.data.refused ?? ''}`
+        : `rule ${event.data.ruleId} queued deployment ${event.data.deploymentId} of artifact ${event.data.artifactId}`;
+    case 'webhook.disabled':
+      return `webhook ${event.data.name} disabled after ${event.data.consecutiveFailures} failed deliveries`;
+    case 'environment.created':
+    case 'environment.deleted':
+      return `type ${event.data.type}`;
+    case 'environment.expired':
+      return `type ${event.data.type}, expired at ${showTime(event.data.expiresAt)}`;
+    case 'values.changed': {
+      const keys = [...event.data.set, ...event.data.unset.map((key) => `-${key}`)].join(', ');
+      return `${event.data.version === null ? '' : `version ${event.data.version}: `}${keys}`;
+    }
+    case 'role.granted':
+    case 'role.revoked':
+      return `${event.data.role} on ${event.data.scope} to ${event.data.subject}`;
+    case 'target.changed':
+      return `target ${event.data.target} ${event.data.change}`;
+    case 'definition.changed':
+      return `definition ${event.data.definition} ${event.data.change}`;
+    case 'policy.changed':
+      return `policy ${event.data.policy} ${event.data.change}`;
+    case 'profile.changed':
+      return `profile ${event.data.profile} version ${event.data.version} ${event.data.change}`;
+    case 'template.changed':
+      return `template ${event.data.template} version ${event.data.version} ${event.data.change}`;
+    case 'env-type.changed':
+      return `environment type ${event.data.type} ${event.data.change} (${event.data.fields.join(', ')})`;
+  }
 }

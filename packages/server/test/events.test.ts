@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { APPLESS_EVENT_TYPES, type PaveEvent } from '@pave/core';
+import { APPLESS_EVENT_TYPES, type EventPage, type PaveEvent } from '@pave/core';
 import type { RuntimeDriver, WorkloadStatus } from '@pave/plugin-api';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -345,6 +345,26 @@ describe.each(storeEngines)('the event stream on %s', (engine) => {
     expect(end.json()).toEqual({ items: [], nextAfter: all.at(-1)!.id });
   });
 
+  it('pages newest first with newest=true and before, for everyone and for a reader of one app', async () => {
+    for (const token of [api.token, viewer]) {
+      const all = await events('?limit=1000', token);
+      const pages: PaveEvent[][] = [];
+      let page = (await as(token, '/events?newest=true&limit=3')).json() as EventPage;
+      expect(page.nextAfter).toBe(all.at(-1)!.id);
+      pages.push(page.items);
+      while (page.nextBefore) {
+        page = (await as(token, `/events?newest=true&limit=3&before=${page.nextBefore}`)).json() as EventPage;
+        pages.push(page.items);
+      }
+      expect(pages.flat().map((e) => e.id)).toEqual(all.map((e) => e.id).reverse());
+      expect(pages.slice(0, -1).every((items) => items.length === 3)).toBe(true);
+    }
+    // The filters apply as they do oldest first.
+    const created = await events('?type=environment.created&limit=1000');
+    const newest = (await as(api.token, '/events?newest=true&type=environment.created&limit=1')).json();
+    expect(newest.items.map((e: PaveEvent) => e.id)).toEqual([created.at(-1)!.id]);
+  });
+
   it('shows a reader only the events of apps it may read', async () => {
     const seen = await events('?limit=1000', viewer);
     expect(seen.length).toBeGreaterThan(0);
@@ -386,6 +406,9 @@ describe.each(storeEngines)('the event stream on %s', (engine) => {
       ['limit=1001', 'limit'],
       ['limit=many', 'limit'],
       ['after=-1', 'after'],
+      ['newest=true&after=3', 'after'],
+      ['before=3', 'before'],
+      ['newest=true&before=x', 'before'],
       ['type=deployment.exploded', 'type'],
       ['app=Not_An_App', 'app'],
       ['colour=blue', ''],

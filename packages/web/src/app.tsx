@@ -8,6 +8,7 @@ import { EnvironmentPage } from './pages/environment.tsx';
 import { DeploymentPage } from './pages/deployment.tsx';
 import { DeliveryPage } from './pages/delivery.tsx';
 import { AuditPage } from './pages/audit.tsx';
+import { EventsPage } from './pages/events.tsx';
 import { PlatformPage, mayOpenPlatform } from './pages/platform.tsx';
 import { TokensPage } from './pages/tokens.tsx';
 import { ErrorMessage } from './components/common.tsx';
@@ -101,7 +102,10 @@ export function App() {
   else if (section === 'apps' && app && sub === 'delivery' && depth === 3)
     page = <DeliveryPage session={session} app={app} />;
   else if (section === 'apps' && app && depth === 2) page = <AppPage session={session} app={app} />;
-  else if (depth > 2 || !['apps', 'audit', 'platform', 'templates', 'tokens', undefined].includes(section))
+  else if (
+    depth > 2 ||
+    !['apps', 'audit', 'events', 'platform', 'templates', 'tokens', undefined].includes(section)
+  )
     page = (
       <>
         <h1>No such page</h1>
@@ -111,6 +115,7 @@ export function App() {
       </>
     );
   else if (section === 'audit') page = <AuditPage session={session} app={app} />;
+  else if (section === 'events') page = <EventsPage session={session} app={app} />;
   else if (section === 'platform') page = <PlatformPage session={session} tab={app} />;
   else if (section === 'tokens') page = <TokensPage session={session} />;
   else if (section === 'templates')
@@ -134,6 +139,11 @@ export function App() {
           >
             Apps
           </a>
+          {session.can('event.read') && (
+            <a href={href('events')} aria-current={section === 'events' ? 'page' : undefined}>
+              Events
+            </a>
+          )}
           {session.can('audit.read-all') && (
             <a href={href('audit')} aria-current={section === 'audit' ? 'page' : undefined}>
               Audit log

@@ -1,5 +1,12 @@
 import type { Command } from 'commander';
-import { EVENT_PAGE_MAX, EVENT_TYPES, type EventQuery, type EventType, type PaveEvent } from '@pave/core';
+import {
+  EVENT_PAGE_MAX,
+  EVENT_TYPES,
+  eventSummary,
+  type EventListQuery,
+  type EventType,
+  type PaveEvent,
+} from '@pave/core';
 import { CliUsageError } from '../errors.ts';
 import type { CliIo } from '../io.ts';
 import { streamItemText } from '../output/output.ts';
@@ -14,6 +21,8 @@ type EventsOptions = ClientOptions & {
   env?: string;
   type?: string;
   after?: string;
+  before?: string;
+  newest?: boolean;
   limit?: string;
   follow?: boolean;
 };
@@ -24,7 +33,7 @@ const eventColumns: Column<PaveEvent>[] = [
   { header: 'type', value: (event) => event.type },
   { header: 'app/env', value: (event) => where(event) },
   { header: 'actor', value: (event) => event.actor },
-  { header: 'summary', value: (event) => eventSummary(event) },
+  { header: 'summary', value: (event) => eventSummary(event, formatTime) },
 ];
 
 /**
@@ -44,6 +53,8 @@ export function registerEventsCommand(program: Command, io: CliIo): void {
       .option('--env <env>', 'only events of this environment')
       .option('--type <type>', `only events of this type (${EVENT_TYPES.join(', ')})`)
       .option('--after <id>', 'only events after this id (the cursor; the last id you saw)')
+      .option('--newest', 'newest first: the newest events, or with --before those before an id')
+      .option('--before <id>', 'with --newest: only events before this id (the cursor of older events)')
       .option('--limit <n>', `at most N events (1 to ${EVENT_PAGE_MAX}; default 100; not with -f)`)
       .option('-f, --follow', 'keep printing new events until Ctrl-C'),
   )
@@ -53,6 +64,7 @@ export function registerEventsCommand(program: Command, io: CliIo): void {
         'pave events',
         'pave events --app shop --type deployment.failed',
         'pave events --after 1042 -o json',
+        'pave events --newest --limit 20',
         'pave events --app shop -f -o json | jq -r .type',
       ),
     )
@@ -62,8 +74,13 @@ export function registerEventsCommand(program: Command, io: CliIo): void {
       if (!options.follow) {
         output.show(await client.listEvents(query), (page) => {
           const table = output.table(page.items, eventColumns, 'No events.');
-          if (page.items.length < (query.limit ?? 100) || page.nextAfter === null) return table;
-          // The same filters and limit, after the page's last event.
+          const next = options.newest
+            ? page.nextBefore && ` --newest --before ${page.nextBefore}`
+            : page.items.length >= (query.limit ?? 100) &&
+              page.nextAfter !== null &&
+              ` --after ${page.nextAfter}`;
+          if (!next) return table;
+          // The same filters and limit, after (or, newest first, before) the page's last event.
           const kept = (
             [
               ['--app', options.app],
@@ -75,7 +92,7 @@ export function registerEventsCommand(program: Command, io: CliIo): void {
             .filter(([, value]) => value !== undefined)
             .map(([flag, value]) => ` ${flag} ${value}`)
             .join('');
-          return `${table}\n\nMore events: pave events${kept} --after ${page.nextAfter}`;
+          return `${table}\n\nMore events: pave events${kept}${next}`;
         });
         return;
       }
@@ -96,16 +113,28 @@ export function registerEventsCommand(program: Command, io: CliIo): void {
 }
 
 /** The API query of the options; CliUsageError naming the option when one is malformed. */
-export function eventQuery(options: EventsOptions): EventQuery {
+export function eventQuery(options: EventsOptions): EventListQuery {
   if (options.type !== undefined && !(EVENT_TYPES as string[]).includes(options.type)) {
     throw new CliUsageError(
       `--type: "${options.type}" is not an event type; use one of ${EVENT_TYPES.join(', ')}`,
     );
   }
-  if (options.after !== undefined && !/^\d{1,15}$/.test(options.after.trim())) {
-    throw new CliUsageError(
-      `--after: "${options.after}" is not an event id; use the id of an event, e.g. 1042`,
-    );
+  for (const [flag, value] of [
+    ['--after', options.after],
+    ['--before', options.before],
+  ] as const) {
+    if (value !== undefined && !/^\d{1,15}$/.test(value.trim())) {
+      throw new CliUsageError(`${flag}: "${value}" is not an event id; use the id of an event, e.g. 1042`);
+    }
+  }
+  if (options.newest && options.after !== undefined) {
+    throw new CliUsageError('--after lists oldest first; with --newest continue with --before ID');
+  }
+  if (options.before !== undefined && !options.newest) {
+    throw new CliUsageError('--before goes with --newest (newest first); add --newest');
+  }
+  if (options.newest && options.follow) {
+    throw new CliUsageError('-f prints new events as they come; leave --newest out');
   }
   let limit: number | undefined;
   if (options.limit !== undefined) {
@@ -122,6 +151,8 @@ export function eventQuery(options: EventsOptions): EventQuery {
     ...(options.env !== undefined ? { env: options.env } : {}),
     ...(options.type !== undefined ? { type: options.type as EventType } : {}),
     ...(options.after !== undefined ? { after: options.after.trim() } : {}),
+    ...(options.newest ? { newest: 'true' as const } : {}),
+    ...(options.before !== undefined ? { before: options.before.trim() } : {}),
     ...(limit !== undefined ? { limit } : {}),
   };
 }
@@ -135,68 +166,4 @@ function where(event: PaveEvent): string {
 function eventLine(event: PaveEvent): string {
   const line = eventColumns.map((column) => column.value(event)).join('  ');
   return escapeControlCharacters(line);
-}
-
-/** A few words on what happened, from the event's data. */
-export function eventSummary(event: PaveEvent): string {
-  switch (event.type) {
-    case 'deployment.queued':
-      return `deployment ${event.data.deploymentId} (${event.data.kind})${event.data.message ? `: ${event.data.message}` : ''}`;
-    case 'deployment.started':
-      return `deployment ${event.data.deploymentId} (${event.data.kind}), set ${event.data.setId.slice(0, 12)}`;
-    case 'deployment.succeeded':
-      return `deployment ${event.data.deploymentId} (${event.data.kind})`;
-    case 'deployment.failed':
-    case 'deployment.rolled-back':
-    case 'deployment.cancelled':
-      return `deployment ${event.data.deploymentId}: ${event.data.reason}`;
-    case 'approval.requested':
-      return `deployment ${event.data.deploymentId} (${event.data.kind}) by ${event.data.requestedBy} awaits approval`;
-    case 'approval.approved':
-      return `deployment ${event.data.deploymentId} approved by ${event.data.approver}${event.data.comment ? `: ${event.data.comment}` : ''}`;
-    case 'approval.rejected':
-      return `deployment ${event.data.deploymentId} rejected by ${event.data.approver}: ${event.data.comment}`;
-    case 'approval.expired':
-      return `deployment ${event.data.deploymentId} was not approved in time`;
-    case 'approval.superseded':
-      return `deployment ${event.data.deploymentId} superseded by deployment ${event.data.supersededBy}`;
-    case 'resource.provisioned':
-      return `${event.data.resource} (${event.data.type}${event.data.driver ? `, ${event.data.driver}` : ''}) ${event.data.change}`;
-    case 'resource.deleted':
-      return `${event.data.resource} (${event.data.type}${event.data.driver ? `, ${event.data.driver}` : ''}) deleted`;
-    case 'resource.failed':
-      return `${event.data.resource} (${event.data.type}): ${event.data.reason}`;
-    case 'artifact.pushed':
-      return `artifact ${event.data.artifactId}, commit ${event.data.commit.slice(0, 12)}${event.data.branch ? ` on ${event.data.branch}` : ''}`;
-    case 'rule.triggered':
-      return event.data.deploymentId === null
-        ? `rule ${event.data.ruleId} did not deploy artifact ${event.data.artifactId}: ${event.data.refused ?? ''}`
-        : `rule ${event.data.ruleId} queued deployment ${event.data.deploymentId} of artifact ${event.data.artifactId}`;
-    case 'webhook.disabled':
-      return `webhook ${event.data.name} disabled after ${event.data.consecutiveFailures} failed deliveries`;
-    case 'environment.created':
-    case 'environment.deleted':
-      return `type ${event.data.type}`;
-    case 'environment.expired':
-      return `type ${event.data.type}, expired at ${formatTime(event.data.expiresAt)}`;
-    case 'values.changed': {
-      const keys = [...event.data.set, ...event.data.unset.map((key) => `-${key}`)].join(', ');
-      return `${event.data.version === null ? '' : `version ${event.data.version}: `}${keys}`;
-    }
-    case 'role.granted':
-    case 'role.revoked':
-      return `${event.data.role} on ${event.data.scope} to ${event.data.subject}`;
-    case 'target.changed':
-      return `target ${event.data.target} ${event.data.change}`;
-    case 'definition.changed':
-      return `definition ${event.data.definition} ${event.data.change}`;
-    case 'policy.changed':
-      return `policy ${event.data.policy} ${event.data.change}`;
-    case 'profile.changed':
-      return `profile ${event.data.profile} version ${event.data.version} ${event.data.change}`;
-    case 'template.changed':
-      return `template ${event.data.template} version ${event.data.version} ${event.data.change}`;
-    case 'env-type.changed':
-      return `environment type ${event.data.type} ${event.data.change} (${event.data.fields.join(', ')})`;
-  }
 }

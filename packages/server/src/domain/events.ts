@@ -123,7 +123,8 @@ export async function requireAppWithEvents(db: Executor, app: string): Promise<v
 
 /**
  * The events after `query.after` (all when absent), oldest first, that match the filters and that the
- * visibility admits; at most `query.limit` (default 100).
+ * visibility admits; at most `query.limit` (default 100). With `query.newest`, newest first instead: those
+ * before `query.before` (from the newest when absent).
  *
  * For a reader who sees only some apps, each app's events and each org-wide type it may see are read in
  * order through an index and merged, each read stopping at the limit: one query that filters the whole
@@ -133,14 +134,16 @@ export async function requireAppWithEvents(db: Executor, app: string): Promise<v
 export async function listEvents(
   db: Executor,
   visibility: EventVisibility,
-  query: EventQuery,
+  query: EventQuery & { newest?: boolean; before?: string | undefined },
 ): Promise<PaveEvent[]> {
   const limit = query.limit ?? 100;
+  const order = query.newest ? 'desc' : 'asc';
   const matching = () =>
     db
       .selectFrom('events')
       .selectAll()
       .$if(query.after !== undefined, (qb) => qb.where('id', '>', Number(query.after)))
+      .$if(query.before !== undefined, (qb) => qb.where('id', '<', Number(query.before)))
       .$if(query.app !== undefined, (qb) => qb.where('app_id', '=', query.app!))
       .$if(query.env !== undefined, (qb) => qb.where('env_id', '=', query.env!))
       .$if(query.type !== undefined, (qb) => qb.where('type', '=', query.type!));
@@ -161,7 +164,7 @@ export async function listEvents(
           .whereRef('apps.id', '=', 'events.app_id');
         return eb.or([eb.and([eb('app_id', 'in', apps), eb('app_incarnation', '=', current)]), org]);
       })
-      .orderBy('id')
+      .orderBy('id', order)
       .limit(limit)
       .execute();
     return rows.map(toEvent);
@@ -173,20 +176,27 @@ export async function listEvents(
       .where((eb) =>
         eb('app_incarnation', '=', eb.selectFrom('apps').select('incarnation').where('id', '=', app)),
       )
-      .orderBy('id')
+      .orderBy('id', order)
       .limit(limit),
   );
   if (query.app === undefined) {
     // One read per type, each in order through the index of org-wide events by type.
     for (const type of orgTypes) {
-      reads.push(matching().where('app_id', 'is', null).where('type', '=', type).orderBy('id').limit(limit));
+      reads.push(
+        matching().where('app_id', 'is', null).where('type', '=', type).orderBy('id', order).limit(limit),
+      );
     }
   }
   if (reads.length === 0) return [];
   // Each read is wrapped in a select of its own: SQLite takes no ORDER BY or LIMIT on a part of a compound.
   const parts = reads.map((read, index) => db.selectFrom(read.as(`part${index}`)).selectAll());
   const merged = parts.slice(1).reduce((all, part) => all.unionAll(part), parts[0]!);
-  const rows = await db.selectFrom(merged.as('visible')).selectAll().orderBy('id').limit(limit).execute();
+  const rows = await db
+    .selectFrom(merged.as('visible'))
+    .selectAll()
+    .orderBy('id', order)
+    .limit(limit)
+    .execute();
   return rows.map(toEvent);
 }
 

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EventPage, EventQuery, InputError } from '@pave/core';
+import { EventListQuery, EventPage, EventQuery, InputError } from '@pave/core';
 import type { ApiServer } from '../app.ts';
 import { API_SECURITY_HEADERS } from '../headers.ts';
 import { streamSignals } from '../streams.ts';
@@ -28,19 +28,33 @@ export function eventRoutes(api: ApiServer, store: Store): void {
       config: { permission: 'event.read' },
       schema: {
         tags,
-        summary: 'List events after a cursor, oldest first',
+        summary: 'List events after a cursor, oldest first (or, with newest=true, newest first)',
         description:
           '`after` is the id of the last event seen (`nextAfter` of the previous page); `limit` defaults ' +
-          'to 100. Events of apps the caller may not read, and org-wide events about things it may not ' +
-          'read, are left out.',
-        querystring: EventQuery,
+          'to 100. With `newest=true` the page starts at the newest event, or before `before` (`nextBefore` ' +
+          'of the previous page), newest first, as an activity feed shows them; its `nextAfter` is its ' +
+          'newest id, to follow new events from. Events of apps the caller may not read, and org-wide ' +
+          'events about things it may not read, are left out.',
+        querystring: EventListQuery,
         response: { 200: EventPage },
       },
     },
     async (request) => {
-      if (request.query.app !== undefined) await requireAppWithEvents(store.db, request.query.app);
-      const items = await listEvents(store.db, eventVisibility(request.pave.actor), request.query);
-      return { items, nextAfter: items.at(-1)?.id ?? request.query.after ?? null };
+      const { newest, ...query } = request.query;
+      if (query.app !== undefined) await requireAppWithEvents(store.db, query.app);
+      const visibility = eventVisibility(request.pave.actor);
+      if (newest !== 'true') {
+        const items = await listEvents(store.db, visibility, query);
+        return { items, nextAfter: items.at(-1)?.id ?? query.after ?? null };
+      }
+      const items = await listEvents(store.db, visibility, { ...query, newest: true });
+      const full = items.length === (query.limit ?? 100);
+      return {
+        items,
+        // To follow from the newest shown; with none shown, none matched: following from the start is the same.
+        nextAfter: items[0]?.id ?? null,
+        nextBefore: full ? (items.at(-1)?.id ?? null) : null,
+      };
     },
   );
 
