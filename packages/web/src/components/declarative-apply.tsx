@@ -194,30 +194,13 @@ export function DeclarativeApply<Item>({
         does not name are kept.
       </p>
       <form onSubmit={planIt} aria-label={`Apply ${list} from YAML`} noValidate>
-        <label>
-          YAML file
-          <input
-            ref={fileInput}
-            type="file"
-            name="file"
-            accept=".yaml,.yml,application/yaml,text/yaml,text/plain"
-            onChange={chooseFile}
-          />
-        </label>
-        <label>
-          Or its text
-          <textarea
-            name="yaml"
-            value={source.text}
-            onChange={type}
-            rows={12}
-            spellCheck={false}
-            autoComplete="off"
-            placeholder={example}
-            aria-invalid={invalid}
-            aria-describedby={problems.length > 0 ? problemsId : refused ? serverProblemsId : undefined}
-          />
-        </label>
+        <YamlSourceFields
+          input={{ source, fileInput, chooseFile, type }}
+          rows={12}
+          example={example}
+          invalid={invalid}
+          describedBy={problems.length > 0 ? problemsId : refused ? serverProblemsId : undefined}
+        />
         <ErrorMessage error={unreadable} />
         <ErrorMessage error={blank ? null : checkError} />
         {problems.length > 0 && <CheckProblems id={problemsId} name={name} problems={problems} />}
@@ -257,8 +240,57 @@ export function DeclarativeApply<Item>({
   );
 }
 
+/**
+ * The two ways a YAML file reaches an apply form: **YAML file** (a file input) or **Or its text** (a textarea
+ * that shows a chosen file's text), as `useTextOrFile` keeps them.
+ */
+export function YamlSourceFields({
+  input,
+  rows,
+  example,
+  invalid,
+  describedBy,
+}: {
+  input: Pick<ReturnType<typeof useTextOrFile>, 'source' | 'fileInput' | 'chooseFile' | 'type'>;
+  rows: number;
+  /** The textarea's placeholder. */
+  example: string;
+  invalid: boolean;
+  /** The id of what describes the text's problems, while there are any. */
+  describedBy: string | undefined;
+}) {
+  return (
+    <>
+      <label>
+        YAML file
+        <input
+          ref={input.fileInput}
+          type="file"
+          name="file"
+          accept=".yaml,.yml,application/yaml,text/yaml,text/plain"
+          onChange={input.chooseFile}
+        />
+      </label>
+      <label>
+        Or its text
+        <textarea
+          name="yaml"
+          value={input.source.text}
+          onChange={input.type}
+          rows={rows}
+          spellCheck={false}
+          autoComplete="off"
+          placeholder={example}
+          aria-invalid={invalid}
+          aria-describedby={describedBy}
+        />
+      </label>
+    </>
+  );
+}
+
 /** The problems found in the text, each at its line and column; while there are any, nothing is sent. */
-function CheckProblems({
+export function CheckProblems({
   id,
   name,
   problems,

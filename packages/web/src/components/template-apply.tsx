@@ -4,7 +4,7 @@ import type { DeclarationProblem } from '@pave/core/declarations';
 import type { Session } from '../session.ts';
 import { useTextOrFile } from './text-or-file.ts';
 import { Command, ErrorMessage, Section, shellWord, useAction } from './common.tsx';
-import { problemLine } from './declarative-apply.tsx';
+import { CheckProblems, YamlSourceFields, problemLine } from './declarative-apply.tsx';
 import { asSentence, problemSentence } from './problem-text.ts';
 
 /** The form's placeholder: a small template as one YAML file, its files inline (docs/templates.md). */
@@ -194,47 +194,16 @@ export function TemplateApply({
         stay. A directory (template.yaml and files/) is applied with the CLI.
       </p>
       <form onSubmit={planIt} aria-label="Apply a template from YAML" noValidate>
-        <label>
-          YAML file
-          <input
-            ref={fileInput}
-            type="file"
-            name="file"
-            accept=".yaml,.yml,application/yaml,text/yaml,text/plain"
-            onChange={chooseFile}
-          />
-        </label>
-        <label>
-          Or its text
-          <textarea
-            name="yaml"
-            value={source.text}
-            onChange={type}
-            rows={14}
-            spellCheck={false}
-            autoComplete="off"
-            placeholder={EXAMPLE}
-            aria-invalid={problems.length > 0 || refusedLines !== null}
-            aria-describedby={
-              problems.length > 0 ? problemsId : refusedLines !== null ? refusalId : undefined
-            }
-          />
-        </label>
+        <YamlSourceFields
+          input={{ source, fileInput, chooseFile, type }}
+          rows={14}
+          example={EXAMPLE}
+          invalid={problems.length > 0 || refusedLines !== null}
+          describedBy={problems.length > 0 ? problemsId : refusedLines !== null ? refusalId : undefined}
+        />
         <ErrorMessage error={unreadable} />
         <ErrorMessage error={blank ? null : checkError} />
-        {problems.length > 0 && (
-          <div id={problemsId} className="error" role="alert" aria-label={`Problems in ${name}`}>
-            <p>
-              {plural(problems.length, 'problem')} in {name}: nothing is sent until{' '}
-              {problems.length === 1 ? 'it is' : 'they are'} fixed.
-            </p>
-            <ul>
-              {problems.map((problem, i) => (
-                <li key={i}>{problemLine(problem)}</li>
-              ))}
-            </ul>
-          </div>
-        )}
+        {problems.length > 0 && <CheckProblems id={problemsId} name={name} problems={problems} />}
         {refusal && (
           <RefusalMessage
             id={refusalId}
