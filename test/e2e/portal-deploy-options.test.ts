@@ -276,6 +276,30 @@ describe.skipIf(!hasChromium)('promotion and rollback options in the portal', ()
     const again = page.getByRole('dialog', { name: /^Roll back shop\/dev to deployment/ });
     await again.getByRole('button', { name: /^Roll back to #/ }).waitFor();
     expect(await again.getByRole('note').count()).toBe(0);
+    await again.getByRole('button', { name: 'Cancel' }).click();
+
+    // A rollback stores the values it restores as a new version: the same values, so nothing is undeployed.
+    await pave('rollback', '--app', 'shop', '--env', 'dev', '--wait');
+    await page.reload();
+    await page.getByRole('button', { name: 'Rollback', exact: true }).click();
+    const afterRollback = page.getByRole('dialog', { name: /^Roll back shop\/dev to deployment/ });
+    await afterRollback.getByRole('button', { name: /^Roll back to #/ }).waitFor();
+    expect(await afterRollback.getByRole('note').count()).toBe(0);
+    await afterRollback.getByRole('button', { name: 'Cancel' }).click();
+
+    // The first deployment ran with no values: a rollback to it runs without any and leaves what is set.
+    await set('LATE=1');
+    const oldest = (await deployments('dev')).at(-1)!;
+    expect(oldest.valuesVersion).toBeNull();
+    await page.goto(portalUrl(server, `apps/shop/envs/dev/deployments/${oldest.id}`));
+    await page.getByRole('button', { name: `Roll back to #${oldest.id}` }).click();
+    const toOldest = page.getByRole('dialog', { name: `Roll back shop/dev to deployment #${oldest.id}?` });
+    const keep = toOldest.getByRole('note', { name: 'Values set since the running deployment' });
+    await keep.waitFor();
+    expect((await keep.innerText()).replace(/\s+/g, ' ')).toContain(
+      `Deployment #${oldest.id} ran with no values: the rollback runs without any and changes none, so ` +
+        'they stay set for the next deployment.',
+    );
     expect(pageErrors).toEqual([]);
     await page.close();
   }, 120_000);

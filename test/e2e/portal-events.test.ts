@@ -106,7 +106,7 @@ describe.skipIf(!hasChromium)('the Events page of the portal', () => {
     expect(first.length).toBeGreaterThanOrEqual(50);
     expect(first.length).toBeLessThan(all.length);
     expect(first).toEqual(newestFirst.slice(0, first.length));
-    expect(await page.locator('.command code').innerText()).toBe('pave events');
+    expect(await page.locator('.command code').innerText()).toBe('pave events --newest --limit 50');
 
     await showAll(page);
     expect(await shownRows(page)).toEqual(newestFirst);
@@ -137,7 +137,9 @@ describe.skipIf(!hasChromium)('the Events page of the portal', () => {
     await filter.getByRole('button', { name: 'Filter' }).click();
     await page.getByRole('heading', { name: 'Events of shop' }).waitFor();
     expect(page.url()).toMatch(/#\/events\/shop\?type=values.changed$/);
-    await page.getByText('pave events --app shop --type values.changed', { exact: true }).waitFor();
+    await page
+      .getByText('pave events --newest --limit 50 --app shop --type values.changed', { exact: true })
+      .waitFor();
     const expected = [...(await cliEvents('--app', 'shop', '--type', 'values.changed'))].reverse();
     expect(expected.length).toBeGreaterThanOrEqual(2);
     await expect.poll(() => shownRows(page)).toEqual(expected);
@@ -147,7 +149,9 @@ describe.skipIf(!hasChromium)('the Events page of the portal', () => {
     await filter.getByRole('textbox', { name: 'Environment' }).fill('staging');
     await filter.getByRole('combobox', { name: 'Type' }).selectOption('');
     await filter.getByRole('button', { name: 'Filter' }).click();
-    await page.getByText('pave events --app blog --env staging', { exact: true }).waitFor();
+    await page
+      .getByText('pave events --newest --limit 50 --app blog --env staging', { exact: true })
+      .waitFor();
     await page.reload();
     await page.getByRole('heading', { name: 'Events of blog' }).waitFor();
     expect(await page.getByRole('search').getByRole('textbox', { name: 'Environment' }).inputValue()).toBe(

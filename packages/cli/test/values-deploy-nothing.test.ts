@@ -91,4 +91,36 @@ describe('values set --deploy on an environment that runs nothing', () => {
       first.json().id,
     ]);
   });
+
+  it('says a first deployment awaiting approval keeps the values it was asked with', async () => {
+    for (const [url, body] of [
+      ['/env-types', { id: 'gated', requiresApproval: true }],
+      ['/apps/shop/envs', { id: 'prod', type: 'gated' }],
+    ] as const) {
+      const response = await api.call('POST', url, body);
+      expect(response.statusCode, response.body).toBe(201);
+    }
+    const first = await api.call('POST', '/apps/shop/envs/prod/deployments', {
+      workloads: [
+        {
+          dir: '/srv/shop',
+          spec: {
+            apiVersion: 'score.dev/v1b1',
+            metadata: { name: 'api' },
+            containers: { main: { image: 'node:20', command: ['node', 'server.js'] } },
+          },
+        },
+      ],
+    });
+    expect(first.json()).toMatchObject({ status: 'awaiting-approval' });
+    const io = fakeIo();
+    expect(
+      await runCli(pave('values', 'set', 'GREETING=new', '--app', 'shop', '--env', 'prod', '--deploy'), io),
+    ).toBe(0);
+    expect(io.stdout.text).toContain(
+      `shop/prod runs nothing yet, so nothing was redeployed: its first deployment (${first.json().id}) awaits ` +
+        'approval with the values it was asked with, not these: they reach shop/prod with the deployment ' +
+        'after it (pave deploy -f score.yaml --app shop --env prod)',
+    );
+  });
 });

@@ -358,6 +358,10 @@ describe.each(storeEngines)('the event stream on %s', (engine) => {
       }
       expect(pages.flat().map((e) => e.id)).toEqual(all.map((e) => e.id).reverse());
       expect(pages.slice(0, -1).every((items) => items.length === 3)).toBe(true);
+      // The last page is never empty: a page exactly full of the oldest events says none are older.
+      expect(pages.at(-1)!.length).toBeGreaterThan(0);
+      const exact = (await as(token, `/events?newest=true&limit=${all.length}`)).json() as EventPage;
+      expect([exact.items.length, exact.nextBefore]).toEqual([all.length, null]);
     }
     // The filters apply as they do oldest first.
     const created = await events('?type=environment.created&limit=1000');

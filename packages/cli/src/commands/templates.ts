@@ -131,7 +131,13 @@ export function registerTemplatesCommands(program: Command, io: CliIo): void {
             const origins = source.origins[index] ?? [];
             io.stderr.write(`${await localProblem(problem, template, origins, source.yaml, index)}\n`);
           }
-          throw new TemplateFileError(`${(error as Error).message}; nothing was applied`);
+          // Those before it were applied (without --dry-run): say which, as the portal does.
+          const before = results.filter((applied) => applied.action !== 'unchanged').map((a) => a.id);
+          const applied =
+            options.dryRun || before.length === 0
+              ? 'nothing was applied'
+              : `template ${source.templates[index]?.id ?? index} was not applied; applied before it: ${before.join(', ')}`;
+          throw new TemplateFileError(`${(error as Error).message}; ${applied}`);
         }
       }
       output.show(results.length === 1 ? results[0] : { items: results }, () =>

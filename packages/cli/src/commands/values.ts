@@ -427,11 +427,18 @@ async function reportValuesChange(
   // server does not give leaves it to the redeploy, which says what is wrong.
   const status = await client.getStatus(options.app, env).catch(() => undefined);
   if (status && !status.currentDeployment && !status.pendingDeployment) {
+    // A first deployment awaiting approval keeps the values it was asked with (the ones approved).
+    const awaiting =
+      status.latestDeployment?.status === 'awaiting-approval' ? status.latestDeployment : undefined;
+    const deployCommand = `pave deploy -f score.yaml --app ${options.app} --env ${env}`;
+    const why = awaiting
+      ? `its first deployment (${awaiting.id}) awaits approval with the values it was asked with, not these: ` +
+        `they reach ${options.app}/${env} with the deployment after it (${deployCommand})`
+      : `its first deployment uses these values (${deployCommand})`;
     output.show({ values: changed, deployment: null }, (result) =>
       [
         renderValuesChanged(result.values, target, colors, { hintDeploy: false }),
-        `${options.app}/${env} runs nothing yet, so nothing was redeployed: its first deployment uses these ` +
-          `values (pave deploy -f score.yaml --app ${options.app} --env ${env})`,
+        `${options.app}/${env} runs nothing yet, so nothing was redeployed: ${why}`,
       ].join('\n'),
     );
     return;

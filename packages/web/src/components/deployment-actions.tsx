@@ -5,6 +5,7 @@ import {
   type DeploymentPlan,
   type PolicyOverride,
   type SetDiff,
+  type ValuesDiff,
 } from '@pave/core';
 import type { Session } from '../session.ts';
 import { Command, Confirm, ErrorMessage, Time, shellWord } from './common.tsx';
@@ -135,18 +136,23 @@ function withDenied(note: DeployNote, error: unknown): DeployNote {
 }
 
 /**
- * The values set since the running deployment that a rollback to `target` undoes: a rollback sets the
- * environment's values back to its deployment's version, so what was set after the running deployment, and not
- * deployed yet, goes too. The keys in which what is set now differs from `target`'s version, as the rollback
- * changes them (`removed`: set now, not in that version). Undefined when what is set now is what runs, and
- * when the user may not read the values (the diff then says what it can).
+ * What a rollback to `target` does to the values set since the running deployment, which are not deployed yet
+ * (undefined when none are, judged by content: a rollback stores the values it restores as a new version,
+ * and the same values under another number are no change): `restore`, the rollback sets the values back to
+ * `target`'s version, so those go too, and `keys` says how what is set now changes (`removed`: set now, not in
+ * that version); `keep`, `target` ran with no values, so the rollback runs without any and restores none:
+ * what is set stays for the next deployment. Undefined too when the user may not read the values (the
+ * diff of the two deployments then says what it can).
  */
-interface UndeployedValues {
-  /** The version set now, and the one the rollback sets again. */
-  now: number;
-  restored: number;
-  keys: Array<{ key: string; change: 'added' | 'removed' | 'changed'; secret: boolean }>;
-}
+type UndeployedValues =
+  | {
+      kind: 'restore';
+      /** The version set now, and the one the rollback sets again. */
+      now: number;
+      restored: number;
+      keys: Array<{ key: string; change: 'added' | 'removed' | 'changed'; secret: boolean }>;
+    }
+  | { kind: 'keep'; now: number };
 
 async function undeployedValues(
   session: Session,
@@ -156,35 +162,32 @@ async function undeployedValues(
   target: Deployment,
 ): Promise<UndeployedValues | undefined> {
   if (!session.can('values.read', { app })) return undefined;
-  const restored = target.valuesVersion ?? 0;
+  const changed = (diff: ValuesDiff) => diff.keys.filter((key) => key.change !== 'unchanged');
   try {
-    const diff = await session.client.valuesDiff(app, env, { from: restored });
-    if (diff.to === (current?.valuesVersion ?? 0) || diff.to === restored) return undefined;
-    const keys = diff.keys.flatMap((key) =>
-      key.change === 'unchanged'
-        ? []
-        : [
-            {
-              key: key.key,
-              // From what is set now to the restored version: the diff's direction turned round.
-              change:
-                key.change === 'added'
-                  ? ('removed' as const)
-                  : key.change === 'removed'
-                    ? ('added' as const)
-                    : ('changed' as const),
-              secret: key.secret,
-            },
-          ],
-    );
-    return { now: diff.to, restored, keys };
+    // What was set since the running deployment ran: nothing, and there is nothing to say.
+    const since = await session.client.valuesDiff(app, env, { from: current?.valuesVersion ?? 0 });
+    if (changed(since).length === 0) return undefined;
+    if (target.valuesVersion === null) return { kind: 'keep', now: since.to };
+    const diff = await session.client.valuesDiff(app, env, { from: target.valuesVersion });
+    const keys = changed(diff).map((key) => ({
+      key: key.key,
+      // From what is set now to the restored version: the diff's direction turned round.
+      change:
+        key.change === 'added'
+          ? ('removed' as const)
+          : key.change === 'removed'
+            ? ('added' as const)
+            : ('changed' as const),
+      secret: key.secret,
+    }));
+    return { kind: 'restore', now: diff.to, restored: target.valuesVersion, keys };
   } catch {
     // The plan stands without it: the set's diff still says what the rollback deploys.
     return undefined;
   }
 }
 
-/** Says which values set since the running deployment the rollback undoes. */
+/** Says what the rollback does to the values set since the running deployment. */
 function UndeployedValuesNotice({
   values,
   current,
@@ -194,23 +197,32 @@ function UndeployedValuesNotice({
   current: Deployment | null;
   target: Deployment;
 }) {
+  const since = `The values were changed after ${current ? `deployment #${current.id} ran` : 'the last deployment'} (they are at version ${values.now} now).`;
   return (
     <div className="notice" role="note" aria-label="Values set since the running deployment">
-      <p>
-        The values were changed after {current ? `deployment #${current.id} ran` : 'the last deployment'}{' '}
-        (they are at version {values.now} now). The rollback sets them back to version {values.restored}, the
-        one deployment #{target.id} ran with, so it also changes what is set now
-        {values.keys.length === 0 ? ' in no key.' : ':'}
-      </p>
-      {values.keys.length > 0 && (
-        <ul>
-          {values.keys.map((key) => (
-            <li key={key.key}>
-              <code>{key.key}</code> {key.change}
-              {key.secret ? ' (secret)' : ''}
-            </li>
-          ))}
-        </ul>
+      {values.kind === 'keep' ? (
+        <p>
+          {since} Deployment #{target.id} ran with no values: the rollback runs without any and changes none,
+          so they stay set for the next deployment.
+        </p>
+      ) : (
+        <>
+          <p>
+            {since} The rollback sets them back to version {values.restored}, the one deployment #{target.id}{' '}
+            ran with, so it also changes what is set now
+            {values.keys.length === 0 ? ' in no key.' : ':'}
+          </p>
+          {values.keys.length > 0 && (
+            <ul>
+              {values.keys.map((key) => (
+                <li key={key.key}>
+                  <code>{key.key}</code> {key.change}
+                  {key.secret ? ' (secret)' : ''}
+                </li>
+              ))}
+            </ul>
+          )}
+        </>
       )}
     </div>
   );

@@ -270,7 +270,10 @@ function EventList({
           </button>
         </p>
       )}
-      <Command>{`pave events${flags}${following ? ' -f' : ''}`}</Command>
+      {/* What the page shows: the newest page, or while following the new events. */}
+      <Command>
+        {following ? `pave events${flags} -f` : `pave events --newest --limit ${PAGE_SIZE}${flags}`}
+      </Command>
     </Section>
   );
 }

@@ -47,13 +47,15 @@ export function eventRoutes(api: ApiServer, store: Store): void {
         const items = await listEvents(store.db, visibility, query);
         return { items, nextAfter: items.at(-1)?.id ?? query.after ?? null };
       }
-      const items = await listEvents(store.db, visibility, { ...query, newest: true });
-      const full = items.length === (query.limit ?? 100);
+      // One more than the page: whether any is older, so that a page that is exactly full ends the list too.
+      const limit = query.limit ?? 100;
+      const read = await listEvents(store.db, visibility, { ...query, limit: limit + 1, newest: true });
+      const items = read.slice(0, limit);
       return {
         items,
         // To follow from the newest shown; with none shown, none matched: following from the start is the same.
         nextAfter: items[0]?.id ?? null,
-        nextBefore: full ? (items.at(-1)?.id ?? null) : null,
+        nextBefore: read.length > limit ? (items.at(-1)?.id ?? null) : null,
       };
     },
   );
