@@ -205,12 +205,15 @@ export function environmentTeardown(
   };
 }
 
+/** A deletion given up because the control plane stops: a ServiceUnavailableError (503), by its name. */
+class DeletionStoppedError extends ServiceUnavailableError {}
+
 /**
  * Why an environment is kept when the control plane stopped while (or before) it was deleted: a
  * ServiceUnavailableError (503) naming it, with a problem at `env` (the request's `path.env` where it has one).
  */
 export function stoppingError({ app, env }: { app: string; env: string }): ServiceUnavailableError {
-  return new ServiceUnavailableError(
+  return new DeletionStoppedError(
     `the control plane is stopping, so ${app}/${env} was not deleted: it is kept with the resources not ` +
       'deleted yet',
     [
@@ -224,9 +227,7 @@ export function stoppingError({ app, env }: { app: string; env: string }): Servi
 
 /** Whether `error` is a {@link stoppingError}: the deletion gave up because the control plane stops. */
 export function isStoppingError(error: unknown): boolean {
-  return (
-    error instanceof ServiceUnavailableError && /^the control plane is stopping, so /.test(error.message)
-  );
+  return error instanceof DeletionStoppedError;
 }
 
 /**
