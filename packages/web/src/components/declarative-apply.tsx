@@ -1,6 +1,6 @@
 import { useEffect, useId, useState, type FormEvent } from 'react';
 import { ApiError, type FieldProblem } from '@pave/core';
-import type { DeclarationProblem } from '@pave/core/declarations';
+import type { DeclarationProblem, DeclarationsKind } from '@pave/core/declarations';
 import { useTextOrFile } from './text-or-file.ts';
 import { Command, ErrorMessage, Section, shellWord, useAction } from './common.tsx';
 import { asSentence, problemSentence } from './problem-text.ts';
@@ -220,20 +220,13 @@ export function DeclarativeApply<Item>({
             {done}
           </p>
         )}
-        <div className="button-row">
-          <button
-            type="submit"
-            className={plan && changes > 0 ? undefined : 'primary'}
-            disabled={items === null || action.busy}
-          >
-            {action.busy && step === 'plan' ? 'Planning…' : 'Plan'}
-          </button>
-          {plan && changes > 0 && (
-            <button type="button" className="primary" onClick={applyIt} disabled={action.busy}>
-              {action.busy && step === 'apply' ? 'Applying…' : `Apply ${plural(changes, 'change')}`}
-            </button>
-          )}
-        </div>
+        <PlanApplyButtons
+          changes={plan ? changes : 0}
+          noun="change"
+          ready={items !== null}
+          busy={action.busy ? step : null}
+          onApply={applyIt}
+        />
       </form>
       <Command>{`pave ${command} apply -f ${shellWord(fileArgument)}`}</Command>
     </Section>
@@ -287,6 +280,63 @@ export function YamlSourceFields({
       </label>
     </>
   );
+}
+
+/**
+ * An apply form's buttons: **Plan** (the form's submit: a dry run), and once a plan shows `changes`,
+ * **Apply N <noun>s**, which then is the primary one. `ready`: the text is checked and may be planned; `busy`:
+ * which of the two runs.
+ */
+export function PlanApplyButtons({
+  changes,
+  noun,
+  ready,
+  busy,
+  onApply,
+}: {
+  changes: number;
+  noun: string;
+  ready: boolean;
+  busy: 'plan' | 'apply' | null;
+  onApply: () => void;
+}) {
+  return (
+    <div className="button-row">
+      <button
+        type="submit"
+        className={changes > 0 ? undefined : 'primary'}
+        disabled={!ready || busy !== null}
+      >
+        {busy === 'plan' ? 'Planning…' : 'Plan'}
+      </button>
+      {changes > 0 && (
+        <button type="button" className="primary" onClick={onApply} disabled={busy !== null}>
+          {busy === 'apply' ? 'Applying…' : `Apply ${plural(changes, noun)}`}
+        </button>
+      )}
+    </div>
+  );
+}
+
+/**
+ * The `check` of DeclarativeApply for a kind of core's declarations files that has no checks of its own beyond
+ * its schema (resource definitions, runtime targets): `kindOf` picks it from `@pave/core/declarations`, which
+ * is loaded when first used, so that the portal's first page does not wait for it. A server's problem with a
+ * field is located as the CLI locates it.
+ */
+export async function checkDeclarationsOf<Item extends { id: string }>(
+  text: string,
+  file: string,
+  kindOf: (declarations: typeof import('@pave/core/declarations')) => DeclarationsKind<Item>,
+): Promise<DeclarationsCheck<Item>> {
+  const declarations = await import('@pave/core/declarations');
+  const { items, problems } = declarations.parseDeclarationsFile(text, file, kindOf(declarations));
+  return { items, problems, locate: (index, path) => declarations.locateDeclarationPath(text, index, path) };
+}
+
+/** `3 changes`, `1 template`. */
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 /** The problems found in the text, each at its line and column; while there are any, nothing is sent. */
@@ -410,10 +460,6 @@ function appliedSentence(plan: DeclarativePlan): string {
 
 function capitalized(word: string): string {
   return word.charAt(0).toUpperCase() + word.slice(1);
-}
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 /**

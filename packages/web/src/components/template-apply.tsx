@@ -4,7 +4,7 @@ import type { DeclarationProblem } from '@pave/core/declarations';
 import type { Session } from '../session.ts';
 import { useTextOrFile } from './text-or-file.ts';
 import { Command, ErrorMessage, Section, shellWord, useAction } from './common.tsx';
-import { CheckProblems, YamlSourceFields, problemLine } from './declarative-apply.tsx';
+import { CheckProblems, PlanApplyButtons, YamlSourceFields, problemLine } from './declarative-apply.tsx';
 import { asSentence, problemSentence } from './problem-text.ts';
 
 /** The form's placeholder: a small template as one YAML file, its files inline (docs/templates.md). */
@@ -220,20 +220,13 @@ export function TemplateApply({
             {done}
           </p>
         )}
-        <div className="button-row">
-          <button
-            type="submit"
-            className={plan && changes > 0 ? undefined : 'primary'}
-            disabled={templates === null || action.busy}
-          >
-            {action.busy && step === 'plan' ? 'Planning…' : 'Plan'}
-          </button>
-          {plan && changes > 0 && (
-            <button type="button" className="primary" onClick={applyIt} disabled={action.busy}>
-              {action.busy && step === 'apply' ? 'Applying…' : `Apply ${plural(changes, 'template')}`}
-            </button>
-          )}
-        </div>
+        <PlanApplyButtons
+          changes={plan ? changes : 0}
+          noun="template"
+          ready={templates !== null}
+          busy={action.busy ? step : null}
+          onApply={applyIt}
+        />
       </form>
       <Command>{`pave templates apply -f ${shellWord(fileArgument)}`}</Command>
     </Section>
@@ -339,8 +332,4 @@ function appliedSentence(applied: TemplateApplied): string {
   if (applied.action === 'unchanged')
     return `Template ${applied.id} is unchanged (version ${applied.version}).`;
   return `Template ${applied.id} ${applied.action === 'create' ? 'created' : 'updated'}: version ${applied.version}.`;
-}
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }

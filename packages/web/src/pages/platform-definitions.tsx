@@ -13,7 +13,11 @@ import {
   useAction,
   usePages,
 } from '../components/common.tsx';
-import { DeclarativeApply, type DeclarationsCheck } from '../components/declarative-apply.tsx';
+import {
+  DeclarativeApply,
+  checkDeclarationsOf,
+  type DeclarationsCheck,
+} from '../components/declarative-apply.tsx';
 import { MatchCriteria, MatchResult } from '../components/matching.tsx';
 
 /** The Apply YAML form's placeholder: a definition of docs/resources.md, shortened. */
@@ -31,17 +35,8 @@ const EXAMPLE = `- id: staging-postgres
  * used): YAML, schema, duplicate ids; secret inputs are never quoted in a problem. A server's problem with a
  * field (a driver it does not have, a secret among the plain values) is located as the CLI locates it.
  */
-export async function checkDefinitions(
-  text: string,
-  file: string,
-): Promise<DeclarationsCheck<ResourceDefinitionSpec>> {
-  const { locateDeclarationPath, parseDefinitionsFile } = await import('@pave/core/declarations');
-  const { definitions, problems } = parseDefinitionsFile(text, file);
-  return {
-    items: definitions,
-    problems,
-    locate: (index, path) => locateDeclarationPath(text, index, path),
-  };
+function checkDefinitions(text: string, file: string): Promise<DeclarationsCheck<ResourceDefinitionSpec>> {
+  return checkDeclarationsOf(text, file, (declarations) => declarations.DEFINITIONS);
 }
 
 /**

@@ -13,7 +13,11 @@ import {
   useAction,
   usePages,
 } from '../components/common.tsx';
-import { DeclarativeApply, type DeclarationsCheck } from '../components/declarative-apply.tsx';
+import {
+  DeclarativeApply,
+  checkDeclarationsOf,
+  type DeclarationsCheck,
+} from '../components/declarative-apply.tsx';
 import { MatchCriteria, MatchResult } from '../components/matching.tsx';
 
 /** The Apply YAML form's placeholder: a target of docs/runtimes.md. */
@@ -29,17 +33,8 @@ const EXAMPLE = `- id: podman
  * used): YAML, schema, duplicate ids. Which `config` keys a type takes only the server checks; its problems
  * are located as the CLI locates them.
  */
-export async function checkTargets(
-  text: string,
-  file: string,
-): Promise<DeclarationsCheck<RuntimeTargetSpec>> {
-  const { locateDeclarationPath, parseTargetsFile } = await import('@pave/core/declarations');
-  const { targets, problems } = parseTargetsFile(text, file);
-  return {
-    items: targets,
-    problems,
-    locate: (index, path) => locateDeclarationPath(text, index, path),
-  };
+function checkTargets(text: string, file: string): Promise<DeclarationsCheck<RuntimeTargetSpec>> {
+  return checkDeclarationsOf(text, file, (declarations) => declarations.TARGETS);
 }
 
 /**

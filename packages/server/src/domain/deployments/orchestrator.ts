@@ -212,7 +212,7 @@ class DeletionStoppedError extends ServiceUnavailableError {}
  * Why an environment is kept when the control plane stopped while (or before) it was deleted: a
  * ServiceUnavailableError (503) naming it, with a problem at `env` (the request's `path.env` where it has one).
  */
-export function stoppingError({ app, env }: { app: string; env: string }): ServiceUnavailableError {
+function stoppingError({ app, env }: { app: string; env: string }): ServiceUnavailableError {
   return new DeletionStoppedError(
     `the control plane is stopping, so ${app}/${env} was not deleted: it is kept with the resources not ` +
       'deleted yet',
