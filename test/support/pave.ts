@@ -87,6 +87,11 @@ export function runPave(args: string[], env: NodeJS.ProcessEnv = {}, input?: str
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
     child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    // A command may exit without reading its input (a usage error, say): the pipe then closes under the write,
+    // which is no failure of the run; its exit status and output say what happened.
+    child.stdin.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') reject(error);
+    });
     child.stdin.end(input ?? '');
   });
 }
