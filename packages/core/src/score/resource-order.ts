@@ -69,12 +69,13 @@ export function dependencyOrder(dependsOn: ReadonlyMap<string, readonly string[]
 
 /**
  * The message for resource params that form `cycle` (as {@link dependencyOrder} gives it, by resource names or
- * addresses): the cycle as `a -> b -> a`, why it cannot be deployed and how to fix it. The same words from the
- * server's planner and from `pave validate`.
+ * addresses): the cycle as `a -> b -> a`, then `note` in brackets if given, why it cannot be deployed and how to
+ * fix it. The same words from the server's planner and from `pave validate`.
  */
-export function resourceCycleMessage(cycle: readonly string[]): string {
+export function resourceCycleMessage(cycle: readonly string[], note?: string): string {
   return (
-    `resource params form a cycle: ${cycle.join(' -> ')}; a resource cannot use its own outputs, directly or ` +
+    `resource params form a cycle: ${cycle.join(' -> ')}${note === undefined ? '' : ` (${note})`}; ` +
+    'a resource cannot use its own outputs, directly or ' +
     'through other resources: remove one of these references (set that param to a literal value instead)'
   );
 }
@@ -129,6 +130,8 @@ export function checkScoreResourceCycles(spec: unknown): ResourceCycleProblem[] 
   const dependsOn = new Map<string, string[]>();
   // For each edge, the first placeholder that makes it: where a cycle starting with that edge is reported.
   const origins = new Map<string, Omit<ResourceCycleProblem, 'cycle' | 'message'>>();
+  // For each edge, the name its first placeholder uses for the resource it reaches (one of a shared id's names).
+  const namedAs = new Map<string, string>();
   for (const name of names) {
     const from = vertexOf.get(name) as string;
     if (!dependsOn.has(from)) dependsOn.set(from, []);
@@ -142,6 +145,7 @@ export function checkScoreResourceCycles(spec: unknown): ResourceCycleProblem[] 
         const edge = JSON.stringify([from, to]);
         if (origins.has(edge)) continue;
         origins.set(edge, { path, offset: placeholder.start, length: placeholder.end - placeholder.start });
+        namedAs.set(edge, other);
         (dependsOn.get(from) as string[]).push(to);
       }
     });
@@ -150,7 +154,23 @@ export function checkScoreResourceCycles(spec: unknown): ResourceCycleProblem[] 
   return dependencyOrder(dependsOn).cycles.map((cycle) => {
     const [start, next] = cycle as [string, string];
     const at = origins.get(JSON.stringify([start, next])) as Omit<ResourceCycleProblem, 'cycle' | 'message'>;
-    return { cycle, ...at, message: resourceCycleMessage(cycle) };
+    // The cycle as the file spells it: each step by the name its placeholder uses, so a step into a shared id
+    // through another of its names reads as written, and that those names are one resource is said.
+    const spelled = [
+      start,
+      ...cycle.slice(1).map((to, step) => namedAs.get(JSON.stringify([cycle[step], to]))),
+    ];
+    const shared = [...new Set(cycle)].flatMap((vertex) => {
+      const id = resources[vertex] as Json;
+      const names = [
+        ...new Set(spelled.filter((name) => name !== undefined && vertexOf.get(name) === vertex)),
+      ];
+      return names.length > 1
+        ? [`${names.join(' and ')} declare the same id "${String(id.id)}": one resource`]
+        : [];
+    });
+    const note = shared.length === 0 ? undefined : shared.join('; ');
+    return { cycle, ...at, message: resourceCycleMessage(spelled as string[], note) };
   });
 }
 

@@ -189,7 +189,27 @@ resources:
         path: ['resources', 'cache', 'params', 'peer'],
         offset: 0,
         length: '${resources.route.host}'.length,
-        message: `resource params form a cycle: cache -> route -> cache; ${FIX}`,
+        message:
+          'resource params form a cycle: cache -> route -> cache-again ' +
+          `(cache and cache-again declare the same id "main": one resource); ${FIX}`,
+      },
+    ]);
+  });
+
+  it('name both names of a shared id that uses its own outputs through its other name', () => {
+    const spec = {
+      resources: {
+        bb: { type: 'redis', id: 'main' },
+        aa: { type: 'redis', id: 'main', params: { peer: 'x-${resources.bb.host}' } },
+      },
+    };
+    expect(checkScoreResourceCycles(spec)).toEqual([
+      {
+        cycle: ['aa', 'aa'],
+        path: ['resources', 'aa', 'params', 'peer'],
+        offset: 2,
+        length: '${resources.bb.host}'.length,
+        message: `resource params form a cycle: aa -> bb (aa and bb declare the same id "main": one resource); ${FIX}`,
       },
     ]);
   });
