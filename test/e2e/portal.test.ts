@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { EnvironmentStatus } from '@pave/core';
-import { hasChromium, launchBrowser, type TestBrowser } from '../support/browser.ts';
+import { drawnOverDialog, hasChromium, launchBrowser, type TestBrowser } from '../support/browser.ts';
 import { clientEnv, runPave, shortenStabilityWindow, startPave, type PaveProcess } from '../support/pave.ts';
 import { portalUrl, runPaveOk, signInToPortal } from '../support/portal.ts';
 import { EDGE_SCORE, makeAppDir } from '../support/app-dir.ts';
@@ -227,6 +227,10 @@ describe.skipIf(!hasChromium)('the portal in a real browser, against a real `pav
     const unified = await dialog.getByLabel('Unified diff').innerText();
     expect(unified).toMatch(/^-\s+GREETING: hello again$/m);
     expect(unified).toMatch(/^\+\s+GREETING: hello from \$\{metadata\.name\}$/m);
+    // The dialog is drawn over the whole page: the history's sticky header showed through it when the plan's
+    // text scrolled past where the header stands.
+    await dialog.getByText('STALE_CHECK').scrollIntoViewIfNeeded();
+    expect(await drawnOverDialog(alice)).toEqual([]);
     await browser.screenshot(alice, 'rollback-plan');
     // Nothing is queued until the user confirms (the confirm button has the focus: Enter confirms).
     expect(await history(alice).locator('tbody tr').count()).toBe(2);

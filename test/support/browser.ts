@@ -78,3 +78,29 @@ export async function launchBrowser(options: { errors?: string[] } = {}): Promis
     },
   };
 }
+
+/**
+ * What the page draws over its open dialog (`[role=dialog]`): for a grid of points inside the dialog's visible
+ * box, the elements found there that are not part of it (their tag and text, once each). Empty when the dialog
+ * is on top everywhere; a sticky table header or a fixed bar painted over a modal shows up here.
+ */
+export async function drawnOverDialog(page: Page): Promise<string[]> {
+  // A string, as the other page scripts of these tests: the tests are type-checked without the DOM's types.
+  return page.evaluate<string[]>(`(() => {
+    const dialog = document.querySelector('[role=dialog]');
+    if (!dialog) throw new Error('no dialog is open');
+    const box = dialog.getBoundingClientRect();
+    const left = Math.max(box.left, 0);
+    const top = Math.max(box.top, 0);
+    const right = Math.min(box.right, window.innerWidth);
+    const bottom = Math.min(box.bottom, window.innerHeight);
+    const found = new Set();
+    for (let x = left + 2; x < right - 2; x += 16)
+      for (let y = top + 2; y < bottom - 2; y += 8) {
+        const element = document.elementFromPoint(x, y);
+        if (element && !dialog.contains(element))
+          found.add('<' + element.tagName.toLowerCase() + '> ' + (element.textContent ?? '').trim().slice(0, 40));
+      }
+    return [...found];
+  })()`);
+}
