@@ -6,6 +6,32 @@ import { runCommand, type CommandResult } from '@pave/resource-basic';
 import { copyModule, inspectModule } from './module.ts';
 import { INSTALL_HINT, moduleFailures, type TerraformSettings } from './settings.ts';
 
+/** What stands for an output's value in a logged line. */
+const VALUE_LEFT_OUT = '(value not logged: `pave resources get` shows the outputs, secrets masked)';
+
+/**
+ * A filter for the stdout lines of one Terraform command that leaves out the values of the module's outputs:
+ * the line to log in place of `line`, or undefined to log none. Terraform prints them at the end of an apply
+ * (`Outputs:`, then `name = value` to the end, a list or map over several lines) and in plans (`Changes to
+ * Outputs:`, then indented `+ name = value` lines), before Pave has the outputs: an output named `password`
+ * that the module did not mark sensitive is a secret of a `postgres` resource all the same, which only the
+ * control plane knows. Each output keeps a line with its name.
+ */
+function outputValuesLeftOut(): (line: string) => string | undefined {
+  let section: 'outputs' | 'changes' | undefined;
+  return (line) => {
+    if (section === 'changes' && !/^\s/.test(line)) section = undefined;
+    if (section === undefined) {
+      if (line.trim() === 'Outputs:') section = 'outputs';
+      else if (line.trim() === 'Changes to Outputs:') section = 'changes';
+      return line;
+    }
+    const output = section === 'outputs' ? /^([\w-]+) = / : /^(\s+[-+~]\s+[\w-]+)\s*= /;
+    const named = output.exec(line);
+    return named ? `${named[1]} = ${VALUE_LEFT_OUT}` : undefined;
+  };
+}
+
 /** Lines of Terraform's output quoted in a TerraformError. */
 const TAIL_LINES = 20;
 /** A quoted line is cut at this length (after masking). */
@@ -182,6 +208,7 @@ export class TerraformWorkspace {
     const { ctx, settings } = this.options;
     const tail: string[] = [];
     const capture = options.capture ?? false;
+    const withoutOutputValues = outputValuesLeftOut();
     const result = await runCommand({
       argv: [settings.binary, ...args],
       cwd: this.moduleDir,
@@ -193,7 +220,9 @@ export class TerraformWorkspace {
       maxStdoutBytes: MAX_CAPTURED_BYTES,
       onLine: (line, stream) => {
         if ((capture && stream === 'stdout') || line.trim() === '') return;
-        const masked = this.masked(line);
+        const shown = stream === 'stdout' ? withoutOutputValues(line) : line;
+        if (shown === undefined) return;
+        const masked = this.masked(shown);
         ctx.logger.info(masked, { terraform: command, stream });
         tail.push(masked);
         if (tail.length > TAIL_LINES) tail.shift();

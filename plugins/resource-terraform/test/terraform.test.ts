@@ -193,6 +193,48 @@ describe('terraform driver', () => {
     await driver.delete(id, rotated, withState(ctx, rotated));
   });
 
+  it("logs no output's value, as Terraform prints them after an apply and in plans", async () => {
+    // A module's own secret in an output it did not mark sensitive: only the control plane knows it is one
+    // (a postgres resource's `password`), and learns it after the apply printed it.
+    const ctx = recordingContext();
+    const resource = inputs();
+    const generated = (label: string): ResourceInputs => ({
+      ...resource,
+      scope: { ...resource.scope, type: 'token' },
+      driverInputs: { source: MODULES.generated, variables: { label } },
+      driverSecrets: {},
+    });
+    const first = generated('first');
+    const { id, outputs } = await driver.create(first, withState(ctx, first));
+    const token = outputs.values.password as string;
+    expect(token).toMatch(/^[0-9a-f]{24}$/);
+    expect(JSON.parse(outputs.values.settings as string)).toEqual({
+      label: 'first',
+      url: `postgres://app:${token}@127.0.0.1:5432/app`,
+    });
+    const second = generated('second');
+    await driver.update(id, first, second, withState(ctx, second));
+    const beforeDelete = ctx.lines.length;
+    await driver.delete(id, second, withState(ctx, second));
+
+    const logged = ctx.lines.map((line) => line.message);
+    // The delete's plan shows the module's own resource with the token as an attribute: by then the control
+    // plane knows the output is a secret and masks it in the driver's lines (see masking.ts).
+    const creating = logged.slice(0, beforeDelete).join('\n');
+    for (const value of [token, 'hello-first', 'hello-second']) expect(creating).not.toContain(value);
+    expect(logged.join('\n')).not.toContain('hello-second');
+    // Each output keeps its line, by name: after the apply, and in the update's and the delete's plans.
+    const leftOut = '(value not logged: `pave resources get` shows the outputs, secrets masked)';
+    expect(logged).toContain('Outputs:');
+    expect(logged).toContain(`password = ${leftOut}`);
+    expect(logged).toContain(`settings = ${leftOut}`);
+    expect(logged).toContain('Changes to Outputs:');
+    expect(logged.filter((line) => line.trim() === `~ greeting = ${leftOut}`)).toHaveLength(1);
+    expect(logged.filter((line) => line.trim() === `- password = ${leftOut}`)).toHaveLength(1);
+    expect(logged.some((line) => line.includes('Apply complete!'))).toBe(true);
+    expect(logged.some((line) => line.includes('Destroy complete!'))).toBe(true);
+  });
+
   it('applies a module fetched from git', async () => {
     const repo = mkdtempSync(join(tmpdir(), 'pave-tf-module-'));
     cpSync(MODULES.postgres, repo, { recursive: true });

@@ -9,6 +9,7 @@ import { testDriverContext } from '@pave/plugin-api/testing';
 export const MODULES = {
   postgres: fileURLToPath(new URL('./modules/postgres', import.meta.url)),
   broken: fileURLToPath(new URL('./modules/broken', import.meta.url)),
+  generated: fileURLToPath(new URL('./modules/generated', import.meta.url)),
 };
 
 /** A logged line. */
