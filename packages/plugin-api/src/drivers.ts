@@ -214,6 +214,8 @@ export interface RenderableEnvironment {
   routes: RenderedRoute[];
   /** The names of the environment variables of a container whose values are secrets. */
   secretKeys: (workload: string, container: string) => string[];
+  /** The targets of a container's files whose content holds a secret. */
+  secretFiles: (workload: string, container: string) => string[];
 }
 
 /** How `waitReady` judges readiness. */

@@ -40,10 +40,7 @@ export interface ComposeRenderer {
   serviceAddress(workload: string, port: RenderedPort): { hostname: string; port: number };
   render(
     target: RuntimeTarget,
-    environment: RenderableEnvironment & {
-      deploymentSet?: string | null;
-      secretFiles?: (workload: string, container: string) => string[];
-    },
+    environment: RenderableEnvironment & { deploymentSet?: string | null },
   ): string;
 }
 

@@ -183,6 +183,8 @@ describe.each(storeEngines)('runtime targets and `pave render` through the API o
       ...api.containers.main!.variables,
       API_KEY: '${resources.env.API_KEY}',
     };
+    // A file whose content holds the secret: it too goes to the Secret, not to the ConfigMap.
+    api.containers.main!.files = { '/etc/app/conf.ini': { content: 'key=${resources.env.API_KEY}\n' } };
     api.resources = { env: { type: 'environment' } };
     const worker = spec('worker.score.yaml');
     worker.containers.main!.image = 'registry.example.com/shop/worker:1';
@@ -213,6 +215,12 @@ describe.each(storeEngines)('runtime targets and `pave render` through the API o
     // The secret value sits only in the Secret (base64 or stringData), never in a ConfigMap.
     const configMaps = objects.filter((o) => o.kind === 'ConfigMap');
     expect(JSON.stringify(configMaps)).not.toContain('k8s-secret-value');
+    const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name === 'api') as unknown as {
+      data: Record<string, string>;
+    };
+    const file = Object.entries(secret.data).find(([key]) => key.startsWith('main.file.etc_app_conf.ini.'));
+    expect(Buffer.from(file?.[1] ?? '', 'base64').toString()).toBe('key=k8s-secret-value\n');
+    expect(manifests).toContain('pave-secret-files');
     // Rendering changed no deployment state.
     expect(await store.db.selectFrom('deployments').selectAll().execute()).toEqual([]);
   });

@@ -24,11 +24,6 @@ export const COMPOSE_HOST_GATEWAY = 'host.docker.internal';
 export interface ComposeEnvironment extends RenderableEnvironment {
   /** The deployment set the workloads come from, named in the header. */
   deploymentSet?: string | null;
-  /**
-   * The targets of a container's files whose content holds a secret: they are left out of the file (and
-   * named in the header), since Compose `configs` carry their content inline.
-   */
-  secretFiles?: (workload: string, container: string) => string[];
 }
 
 /**
@@ -84,7 +79,7 @@ export function renderCompose(target: RuntimeTarget, environment: ComposeEnviron
       const name = container === first ? owner : `${workload.name}-${container.name}`;
       if (services[name]) throw new Error(`two containers would both be the Compose service "${name}"`);
       const secrets = new Set(environment.secretKeys(workload.name, container.name));
-      const secretFiles = new Set(environment.secretFiles?.(workload.name, container.name) ?? []);
+      const secretFiles = new Set(environment.secretFiles(workload.name, container.name));
       const service: Record<string, unknown> = {
         image: escape(container.image),
         // Like the docker runtime: an init process forwards signals, and services keep running.

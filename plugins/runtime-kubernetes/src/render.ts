@@ -74,6 +74,8 @@ export const DEFAULT_VOLUME_SIZE = '1Gi';
 
 /** The pod volume that carries a workload's files (items of its ConfigMap, mounted one by one with subPath). */
 const FILES_VOLUME = 'pave-files';
+/** The pod volume that carries a workload's files that hold secrets (items of its Secret). */
+const SECRET_FILES_VOLUME = 'pave-secret-files';
 
 /** An HTTP route to a workload's port, rendered as an Ingress. */
 export interface RouteSpec {
@@ -98,6 +100,11 @@ export interface RenderManifestsInput {
    * workload's Secret instead of its ConfigMap. Default: none.
    */
   secretKeys?: (workload: string, container: string) => string[];
+  /**
+   * The targets of a container's files whose content holds a secret: they go into the workload's Secret, and
+   * are mounted from it, instead of its ConfigMap. Default: none.
+   */
+  secretFiles?: (workload: string, container: string) => string[];
   /**
    * Also publish every port on the node at its RenderedPort.hostPort (bound to `hostIP` when given). For
    * engines without Services, such as `podman kube play`; leave unset for a cluster.
@@ -349,6 +356,8 @@ interface WorkloadData {
   secret: Record<string, string>;
   /** ConfigMap items of the files volume. */
   items: IKeyToPath[];
+  /** Secret items of the secret files volume. */
+  secretItems: IKeyToPath[];
 }
 
 function renderWorkload(
@@ -359,7 +368,7 @@ function renderWorkload(
   const name = workloadObjectName(workload.name);
   const namespace = input.namespace;
   const labels = workloadLabels(input, workload.name);
-  const data: WorkloadData = { config: {}, binary: {}, secret: {}, items: [] };
+  const data: WorkloadData = { config: {}, binary: {}, secret: {}, items: [], secretItems: [] };
   const claims = new Map<string, IVolume>();
   const containers = [...workload.containers]
     .sort((a, b) => compareText(a.name, b.name))
@@ -371,6 +380,12 @@ function renderWorkload(
     volumes.push({
       name: FILES_VOLUME,
       configMap: { name, items: [...data.items].sort((a, b) => compareText(a.key, b.key)) },
+    });
+  }
+  if (data.secretItems.length > 0) {
+    volumes.push({
+      name: SECRET_FILES_VOLUME,
+      secret: { secretName: name, items: [...data.secretItems].sort((a, b) => compareText(a.key, b.key)) },
     });
   }
   const objects: KubernetesManifest[] = [];
@@ -470,6 +485,7 @@ function renderContainer(
 ): IContainer {
   const { name, data, claims, problems } = shared;
   const secrets = new Set(input.secretKeys?.(workload.name, container.name) ?? []);
+  const secretFiles = new Set(input.secretFiles?.(workload.name, container.name) ?? []);
   const env: IEnvVar[] = Object.keys(container.env)
     .sort(compareText)
     .map((variable) => {
@@ -485,7 +501,10 @@ function renderContainer(
   const mounts: IVolumeMount[] = [];
   for (const file of container.files) {
     const key = dataKey(container.name, 'file', file.target.replace(/^\/+/u, ''));
-    if (file.binary) data.binary[key] = file.content;
+    const secret = secretFiles.has(file.target);
+    // A Secret's data is base64, as a binary file's content already is.
+    if (secret) data.secret[key] = file.binary ? file.content : Buffer.from(file.content).toString('base64');
+    else if (file.binary) data.binary[key] = file.content;
     else data.config[key] = file.content;
     if (file.mode !== undefined && !/^0?[0-7]{3}$/u.test(file.mode)) {
       problems.push({
@@ -493,8 +512,10 @@ function renderContainer(
         message: `"${file.mode}" is not an octal file mode such as "0644"`,
       });
     }
-    data.items.push({ key, path: key, ...(file.mode ? { mode: Number.parseInt(file.mode, 8) } : {}) });
-    mounts.push({ name: FILES_VOLUME, mountPath: file.target, subPath: key, readOnly: true });
+    const item = { key, path: key, ...(file.mode ? { mode: Number.parseInt(file.mode, 8) } : {}) };
+    (secret ? data.secretItems : data.items).push(item);
+    const volume = secret ? SECRET_FILES_VOLUME : FILES_VOLUME;
+    mounts.push({ name: volume, mountPath: file.target, subPath: key, readOnly: true });
   }
   for (const volume of container.volumes ?? []) {
     const claimName = volumeClaimName(volume.source);

@@ -195,6 +195,7 @@ export class KubernetesRuntime implements RuntimeDriver {
         workloads: environment.workloads,
         routes: environment.routes,
         secretKeys: environment.secretKeys,
+        secretFiles: environment.secretFiles,
         ...(this.config.allowClusterScoped ? { allowClusterScoped: true } : {}),
         ...(this.config.manifests ? { manifestPolicy: this.config.manifests } : {}),
       }),
@@ -219,6 +220,8 @@ export class KubernetesRuntime implements RuntimeDriver {
       namespace,
       workloads: [workload],
       secretKeys: (_name, container) => secretKeys(workload, container),
+      // Nor which files' content holds a secret: all of them go to the Secret, mounted from it.
+      secretFiles: (_name, container) => allFiles(workload, container),
       ...(this.config.allowClusterScoped ? { allowClusterScoped: true } : {}),
       ...(this.config.manifests ? { manifestPolicy: this.config.manifests } : {}),
     });
@@ -472,6 +475,12 @@ function withKinds(first: readonly KindRef[], more: readonly KindRef[]): KindRef
 
 function allVariables(workload: RenderedWorkload, container: string): string[] {
   return Object.keys(workload.containers.find((candidate) => candidate.name === container)?.env ?? {});
+}
+
+function allFiles(workload: RenderedWorkload, container: string): string[] {
+  return (workload.containers.find((candidate) => candidate.name === container)?.files ?? []).map(
+    (file) => file.target,
+  );
 }
 
 function assertNames(target: RuntimeTarget, workload?: string): void {

@@ -143,6 +143,60 @@ describe('the Kubernetes manifests of the two-workload app', () => {
     expect(find(objects, 'Deployment', 'worker').spec?.strategy).toEqual({ type: 'RollingUpdate' });
   });
 
+  it('keep files that hold a secret out of ConfigMaps: in the Secret, base64, mounted from it', () => {
+    const input = twoWorkloadsApp();
+    const api = input.workloads[0]!;
+    const container = api.containers[0]!;
+    const withSecretFile: RenderedWorkload = {
+      ...api,
+      containers: [
+        {
+          ...container,
+          files: [
+            ...container.files,
+            { target: '/etc/app/conf.ini', content: 'key=s3cr3t-token\n', mode: '0400' },
+            { target: '/etc/app/key.bin', content: Buffer.from([0, 1, 2]).toString('base64'), binary: true },
+          ],
+        },
+      ],
+    };
+    const rendered = renderManifests({
+      ...input,
+      workloads: [withSecretFile, ...input.workloads.slice(1)],
+      secretFiles: (workload) => (workload === 'api' ? ['/etc/app/conf.ini', '/etc/app/key.bin'] : []),
+    });
+    expect(manifestsToYaml(rendered.filter((object) => object.kind === 'ConfigMap'))).not.toContain('s3cr3t');
+    const configMap = find(rendered, 'ConfigMap', 'api');
+    expect(Object.keys(configMap.data ?? {})).toEqual([
+      'main.GREETING',
+      expect.stringMatching(/^main\.file\.app_/u),
+    ]);
+    expect(configMap.binaryData).toBeUndefined();
+    const secret = find(rendered, 'Secret', 'api').data ?? {};
+    const ini = Object.keys(secret).find((key) => key.startsWith('main.file.etc_app_conf.ini.')) ?? '';
+    const bin = Object.keys(secret).find((key) => key.startsWith('main.file.etc_app_key.bin.')) ?? '';
+    expect(Buffer.from(secret[ini] ?? '', 'base64').toString()).toBe('key=s3cr3t-token\n');
+    expect(secret[bin]).toBe(Buffer.from([0, 1, 2]).toString('base64'));
+    const pod = find(rendered, 'Deployment', 'api').spec?.template.spec;
+    expect(pod?.volumes).toContainEqual({
+      name: 'pave-secret-files',
+      secret: {
+        secretName: 'api',
+        items: [
+          { key: ini, mode: 0o400, path: ini },
+          { key: bin, path: bin },
+        ],
+      },
+    });
+    expect(pod?.containers[0]?.volumeMounts).toContainEqual({
+      mountPath: '/etc/app/conf.ini',
+      name: 'pave-secret-files',
+      readOnly: true,
+      subPath: ini,
+    });
+    expect(() => assertValidManifests(rendered)).not.toThrow();
+  });
+
   it('route the host through an Ingress to the Service port; workloads without ports get no Service', () => {
     const ingress = objects.find((object) => object.kind === 'Ingress');
     expect(ingress?.kind === 'Ingress' && ingress.spec?.rules).toEqual([

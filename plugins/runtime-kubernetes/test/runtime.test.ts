@@ -109,15 +109,24 @@ describe('the kubernetes runtime', () => {
     const calls = fake.calls();
     expect(calls.filter((call) => call.method === 'PATCH').map((call) => call.path)).toEqual([
       `/api/v1/namespaces/${NAMESPACE}`,
-      `${base}/configmaps/api`,
       `${base}/secrets/api`,
       `${base}/persistentvolumeclaims/uploads`,
       `${base}/services/api`,
       `/apis/apps/v1/namespaces/${NAMESPACE}/deployments/api`,
     ]);
-    // The runtime cannot tell which variables are secret: all of them go to the Secret.
+    // The runtime cannot tell which variables or files hold secrets: all of them go to the Secret, and the
+    // workload has no ConfigMap (a ConfigMap may be readable to roles that cannot read Secrets).
     const secret = calls.find((call) => call.path === `${base}/secrets/api`)?.body as { data: object };
-    expect(Object.keys(secret.data).sort()).toEqual(['main.API_TOKEN', 'main.GREETING']);
+    const file = expect.stringMatching(/^main\.file\.app_config\.json\.[0-9a-f]{8}$/u) as string;
+    expect(Object.keys(secret.data).sort()).toEqual(['main.API_TOKEN', 'main.GREETING', file]);
+    const deployment = calls.find((call) => call.path.endsWith('/deployments/api'))?.body as {
+      spec: { template: { spec: { volumes: Array<{ name: string }> } } };
+    };
+    expect(deployment.spec.template.spec.volumes).toContainEqual({
+      name: 'pave-secret-files',
+      secret: { secretName: 'api', items: [{ key: file, mode: 0o640, path: file }] },
+    });
+    expect(deployment.spec.template.spec.volumes.map((volume) => volume.name)).not.toContain('pave-files');
     const lists = calls.filter((call) => call.method === 'GET');
     expect(lists.map((call) => call.path)).toEqual([
       // The kinds of the workload's own manifests are read from its Deployment first (none here).
