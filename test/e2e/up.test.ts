@@ -48,6 +48,36 @@ describe('pave up refuses to start where it cannot serve, having changed nothing
     expect(existsSync(join(location.dataDir, 'pave.lock'))).toBe(false);
   });
 
+  it('on a host that is not this machine’s: a usage error naming --host (or --metrics-host), before any data', async () => {
+    const location = await createTestStoreLocation('sqlite');
+    cleanups.push(() => location.cleanup());
+    const up = (...args: string[]) => runPave(['up', '--port', '0', '--data-dir', location.dataDir, ...args]);
+    const unresolved = await up('--host', '999.1.1.1');
+    expect(unresolved.code).toBe(2);
+    expect(unresolved.stderr).toContain('--host: "999.1.1.1" is not a host name this machine resolves;');
+    expect(unresolved.stderr).toContain('e.g. --host 127.0.0.1 (this machine only) or --host 0.0.0.0');
+    const foreign = await up('--host', '192.0.2.1');
+    expect(foreign.code).toBe(2);
+    expect(foreign.stderr).toContain('--host: 192.0.2.1 is not an address of this machine');
+    const metrics = await up('--metrics-port', '0', '--metrics-host', '192.0.2.1');
+    expect(metrics.code).toBe(2);
+    expect(metrics.stderr).toContain('--metrics-host: 192.0.2.1 is not an address of this machine');
+    expect(metrics.stderr).toContain('e.g. --metrics-host 127.0.0.1');
+    for (const result of [unresolved, foreign, metrics]) expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(join(location.dataDir, 'pave.db'))).toBe(false);
+    expect(existsSync(join(location.dataDir, 'master.key'))).toBe(false);
+
+    // A data directory Pave made before is checked by the server, in the same words.
+    const first = await startPave(['--data-dir', location.dataDir]);
+    await first.stop();
+    const again = await up('--host', '192.0.2.1');
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toMatch(
+      /cannot listen on 192\.0\.2\.1:\d+: 192\.0\.2\.1 is not an address of this machine/,
+    );
+    expect(again.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('on a SQLite data directory another pave up uses: refused with the holder’s pid, then allowed once it stops', async () => {
     const location = await createTestStoreLocation('sqlite');
     cleanups.push(() => location.cleanup());

@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
-import { metricsPortInUseError, portInUseError } from '@pave/core/ports';
+import { listenProblem, metricsPortInUseError, portInUseError } from '@pave/core/ports';
+import { CliUsageError } from './errors.ts';
 
 /** A port `pave up` is to listen on, and what for: the API (`--port`) or metrics (`--metrics-port`). */
 export interface PortToCheck {
@@ -9,18 +10,26 @@ export interface PortToCheck {
 }
 
 /**
- * Checks that `pave up` can listen on each of `ports` by listening there for a moment, so that a busy port is
- * refused before a new data directory is initialised (store, master key, audit key, admin user). Port 0 is
- * always free. Rejects with ConflictError when a port is in use, naming the process that holds it (when this
- * host shows it) and the flag to change, in the server's words; any other failure to listen (a host that is
- * not this machine's, say) is left to the server, which reports it in context.
+ * Checks that `pave up` can listen on each of `ports` by listening there for a moment, so that an address it
+ * cannot serve is refused before a new data directory is initialised (store, master key, audit key, admin
+ * user). Rejects with ConflictError when a port is in use, naming the process that holds it (when this host
+ * shows it) and the flag to change, in the server's words; with CliUsageError naming the flag when the host is
+ * not this machine's or the port needs privileges (see listenProblem). Port 0 checks the host alone. Any other
+ * failure to listen is left to the server, which reports it in context.
  */
 export async function checkPortsFree(ports: readonly PortToCheck[]): Promise<void> {
   for (const { host, port, serves } of ports) {
-    if (port === 0) continue;
     const code = await listenBriefly(host, port);
-    if (code !== 'EADDRINUSE') continue;
-    throw serves === 'api' ? portInUseError(host, port) : metricsPortInUseError(host, port);
+    if (code === undefined) continue;
+    if (code === 'EADDRINUSE') {
+      throw serves === 'api' ? portInUseError(host, port) : metricsPortInUseError(host, port);
+    }
+    const flags =
+      serves === 'api'
+        ? ({ host: '--host', port: '--port' } as const)
+        : ({ host: '--metrics-host', port: '--metrics-port' } as const);
+    const problem = listenProblem(code, host, port, flags);
+    if (problem) throw new CliUsageError(`${problem.path}: ${problem.message}`);
   }
 }
 

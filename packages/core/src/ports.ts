@@ -89,6 +89,51 @@ export function metricsPortInUseError(host: string, port: number): ConflictError
   ]);
 }
 
+/** The flags `pave up` sets a listening address with: the API's, or the metrics endpoint's. */
+export interface ListenFlags {
+  host: '--host' | '--metrics-host';
+  port: '--port' | '--metrics-port';
+}
+
+/**
+ * What is wrong with a host and port Pave could not listen on, by the error's code, for the reasons other than
+ * a port in use (see portInUseError): a host name that does not resolve, an address that is not this
+ * machine's, a port that needs privileges. The flag that fixes it is the problem's path. Undefined for other
+ * codes, whose error says more as it came.
+ */
+export function listenProblem(
+  code: string | undefined,
+  host: string,
+  port: number,
+  flags: ListenFlags,
+): { path: string; message: string } | undefined {
+  const addresses = `e.g. ${flags.host} 127.0.0.1 (this machine only) or ${flags.host} 0.0.0.0 (every address)`;
+  switch (code) {
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_FAIL':
+    case 'EAI_NONAME':
+      return {
+        path: flags.host,
+        message: `"${host}" is not a host name this machine resolves; give one of its addresses, ${addresses}`,
+      };
+    case 'EADDRNOTAVAIL':
+      return {
+        path: flags.host,
+        message: `${host} is not an address of this machine, so Pave cannot listen there; give one of its addresses, ${addresses}`,
+      };
+    case 'EACCES':
+      return {
+        path: flags.port,
+        message:
+          `port ${port} needs privileges this process lacks (below 1024: root or CAP_NET_BIND_SERVICE); ` +
+          `choose a port of 1024 or above, e.g. ${flags.port} ${flags.port === '--port' ? 7300 : 9464}`,
+      };
+    default:
+      return undefined;
+  }
+}
+
 /** The URL a client on this host reaches host:port at: loopback for a wildcard address, IPv6 in brackets. */
 export function reachableUrl(host: string, port: number): string {
   const wildcard = host === '0.0.0.0' || host === '::' || host === '';

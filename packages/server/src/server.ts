@@ -40,8 +40,8 @@ import { setTemplateTimeLimitSeconds } from './domain/template-jobs.ts';
 import { RouteTable } from './domain/resources/routes.ts';
 import { StateCredentials, withStateBackends } from './domain/resources/state.ts';
 import { claimDataDir, recordPort, registerReplica } from '@pave/core/data-dir-lock';
-import { metricsPortInUseError, portInUseError, reachableUrl } from '@pave/core/ports';
-import { ConflictError } from '@pave/core';
+import { listenProblem, metricsPortInUseError, portInUseError, reachableUrl } from '@pave/core/ports';
+import { ConflictError, InputError } from '@pave/core';
 import { PaveMetrics } from './observability/metrics.ts';
 import { runtimeWorkloads } from './observability/workload-source.ts';
 import {
@@ -453,16 +453,23 @@ function localUrl(app: FastifyInstance, host: string): string {
 }
 
 /**
- * The error for a port Pave cannot listen on: for a port in use, which process holds it (when this host shows
- * it) and the `--port` fix (see portInUseError); anything else as it came.
+ * The error for an address Pave cannot listen on: for a port in use, which process holds it (when this host
+ * shows it) and the `--port` fix (see portInUseError); for a host that is not this machine's or a port that
+ * needs privileges, an InputError naming `--host` or `--port` (see listenProblem); anything else as it came.
  */
 function listenError(error: unknown, host: string, port: number): unknown {
-  return (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? portInUseError(host, port) : error;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') return portInUseError(host, port);
+  const problem = listenProblem(code, host, port, { host: '--host', port: '--port' });
+  return problem ? new InputError(`cannot listen on ${host}:${port}: ${problem.message}`, [problem]) : error;
 }
 
-/** The error for a metrics port Pave cannot listen on: for a port in use, the `--metrics-port` fix. */
+/** The error for a metrics address Pave cannot listen on, as listenError with the `--metrics-*` flags. */
 function metricsListenError(error: unknown, host: string, port: number): unknown {
-  return (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? metricsPortInUseError(host, port) : error;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') return metricsPortInUseError(host, port);
+  const problem = listenProblem(code, host, port, { host: '--metrics-host', port: '--metrics-port' });
+  return problem ? new InputError(`cannot listen on ${host}:${port}: ${problem.message}`, [problem]) : error;
 }
 
 /**
