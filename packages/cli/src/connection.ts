@@ -55,6 +55,22 @@ export function isLocalServer(server: string): boolean {
 }
 
 /**
+ * `token` if an HTTP header can carry it; otherwise a CliUsageError naming `source` (the flag, variable or
+ * file it came from) and the character, which fetch would refuse to send with a message about reaching the
+ * server. Other characters no token has (`pave_ü`) are the server's to refuse, in its own words.
+ */
+function sendableToken(token: string, source: string): string {
+  // eslint-disable-next-line no-control-regex
+  const bad = /[\u0000-\u001f\u007f]|[^\u0000-\u00ff]/u.exec(token);
+  if (!bad) return token;
+  const code = bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+  throw new CliUsageError(
+    `${source}: the token holds U+${code} at position ${bad.index + 1}, a character no token has and no ` +
+      'request can carry; copy the token again (`pave tokens create` makes a new one)',
+  );
+}
+
+/**
  * Chooses the server (see {@link resolveServer}) and the token, first found wins: --token, PAVE_TOKEN, the
  * token saved by `pave login` if it was saved for this same server, and — only for a local server — the
  * admin token `pave up` wrote to `<data-dir>/admin.token`. Throws CliUsageError, saying how to get a
@@ -65,13 +81,14 @@ export function resolveConnection(flags: ConnectionFlags, environment: CliEnviro
   const server = resolveServerWith(flags, environment, config);
   if (flags.token !== undefined) {
     if (!flags.token.trim()) throw new CliUsageError('--token: the token is empty');
-    return { server, token: flags.token.trim(), tokenSource: '--token' };
+    return { server, token: sendableToken(flags.token.trim(), '--token'), tokenSource: '--token' };
   }
   const envToken = environment.env.PAVE_TOKEN?.trim();
-  if (envToken) return { server, token: envToken, tokenSource: 'PAVE_TOKEN' };
+  if (envToken) return { server, token: sendableToken(envToken, 'PAVE_TOKEN'), tokenSource: 'PAVE_TOKEN' };
   const saved = config();
   if (saved && sameServer(saved.server, server) && saved.token.trim()) {
-    return { server, token: saved.token.trim(), tokenSource: 'config' };
+    const where = `the token saved by \`pave login\` in ${configPath(environment)}`;
+    return { server, token: sendableToken(saved.token.trim(), where), tokenSource: 'config' };
   }
   let local = '';
   if (isLocalServer(server)) {

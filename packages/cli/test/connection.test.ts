@@ -111,6 +111,42 @@ describe('token resolution order', () => {
     );
   });
 
+  it('refuses a token no request can carry, naming where it came from, rather than failing to reach the server', () => {
+    const { homeDir, env } = setup();
+    const refusal = (flags: { token?: string }, extra: Record<string, string>) => {
+      try {
+        resolveConnection(flags, { env: { ...env, ...extra }, homeDir });
+      } catch (caught) {
+        return caught as Error;
+      }
+      throw new Error('expected a refusal');
+    };
+    const flag = refusal({ token: 'pave_abc\u007fdef' }, {});
+    expect(flag.name).toBe('CliUsageError');
+    expect(flag.message).toBe(
+      '--token: the token holds U+007F at position 9, a character no token has and no request can carry; ' +
+        'copy the token again (`pave tokens create` makes a new one)',
+    );
+    expect(refusal({}, { PAVE_TOKEN: 'pave_a\tb' }).message).toMatch(
+      /^PAVE_TOKEN: the token holds U\+0009 at/,
+    );
+    expect(refusal({}, { PAVE_TOKEN: 'pave_\u{1F600}' }).message).toMatch(
+      /^PAVE_TOKEN: the token holds U\+1F600 /,
+    );
+    const saved = setup({ saved: { server: DEFAULT_SERVER, token: 'pave_x\u0000y' } });
+    let fromConfig: unknown;
+    try {
+      resolveConnection({}, { env: saved.env, homeDir: saved.homeDir });
+    } catch (caught) {
+      fromConfig = caught;
+    }
+    expect((fromConfig as Error).message).toContain(
+      `the token saved by \`pave login\` in ${saved.env.PAVE_CONFIG}: the token holds U+0000`,
+    );
+    // Latin-1 letters can be sent: the server says what a token may hold.
+    expect(resolveConnection({ token: 'pave_ü' }, { env, homeDir }).token).toBe('pave_ü');
+  });
+
   it('fails with a usage error saying how to get a token when there is none', () => {
     const { homeDir, dataDir, env } = setup();
     let error: unknown;
