@@ -1,4 +1,4 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeploymentDetail, PushedArtifact } from '@pave/core';
@@ -153,5 +153,25 @@ describe('build artifacts and rules through the real CLI and server', () => {
     );
     const rules = await pave('rules', 'list', '--app', 'shop');
     expect(rules.stdout).toMatch(/dev +main +\(any\) +admin/);
+  });
+
+  it('pushes a Score file that mounts a file by `source`, inlined: deployed, the workload has it', async () => {
+    writeFileSync(join(appDir, 'conf.txt'), 'greeting=from the source file\n');
+    const withSource = join(appDir, 'sourced.score.yaml');
+    writeFileSync(
+      withSource,
+      `${score('sourced')}    files:\n      - target: /etc/app/conf.txt\n        source: conf.txt\n`,
+    );
+    const pushed = await pave(
+      ...['artifacts', 'push', '--app', 'shop', '-f', withSource, '--image', 'registry.test/shop/api:src'],
+      ...['--commit', '5ca1ab1e', '--branch', 'feature/source', '-o', 'json'],
+    );
+    expect(pushed.code, pushed.stderr).toBe(0);
+    const { id } = JSON.parse(pushed.stdout) as PushedArtifact;
+    const deployed = await pave('deploy', '--artifact', id, '--app', 'shop', '--env', 'dev', '--wait');
+    expect(deployed.code, deployed.stderr + deployed.stdout).toBe(0);
+    // The process runtime writes a container's files under its files directory, at their target path.
+    const written = join(location.dataDir, 'runtime/process/shop/dev/api/files/main/etc/app/conf.txt');
+    expect(readFileSync(written, 'utf8')).toBe('greeting=from the source file\n');
   });
 });

@@ -9,6 +9,7 @@ import { colorsFor } from '../output/colors.ts';
 import { formatDetails, formatTable } from '../output/table.ts';
 import type { Column } from '../output/table.ts';
 import { formatTime } from '../output/time.ts';
+import { importYaml } from '../output/output.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
 import { emptyPageLine, pageQuery, withMoreLine } from './paging.ts';
@@ -175,7 +176,7 @@ async function artifactScoreFiles(files: string[], io: CliIo): Promise<ArtifactS
     );
   }
   const { parseScore } = await import('../score.ts');
-  const { stringify } = await import('yaml');
+  const { stringify } = await importYaml();
   return Promise.all(
     loaded.workloads.map(async (workload) => {
       // Named as loadScoreFiles names it, relative to `dir`: deploying the artifact then gives the same set as

@@ -127,7 +127,13 @@ let yaml: typeof import('yaml') | undefined;
  * formats, and so most commands, start without compiling its 120 kB.
  */
 export async function loadYamlOutput(): Promise<void> {
-  // A CommonJS package imported dynamically: its exports are `default`, in Node and in Pave's bundle alike.
-  const loaded = (await import('yaml')) as unknown as { default: typeof import('yaml') };
-  yaml ??= loaded.default;
+  yaml ??= await importYaml();
+}
+
+/**
+ * The yaml package, loaded on demand. A CommonJS package imported dynamically: its exports are `default`, in
+ * Node and in Pave's bundle alike (a named import such as `{ stringify }` is undefined in the bundle).
+ */
+export async function importYaml(): Promise<typeof import('yaml')> {
+  return ((await import('yaml')) as unknown as { default: typeof import('yaml') }).default;
 }
