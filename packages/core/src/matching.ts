@@ -277,6 +277,25 @@ function criterionKey(criterion: MatchCriterion): string {
 }
 
 /**
+ * The request that applies definitions, for {@link findDefinitionConflicts}: where in its body each definition
+ * is, so that a problem points there.
+ */
+export interface DefinitionsRequest {
+  /** The JSON pointer of the body's list of them: `/definitions`, `/targets`. */
+  list: string;
+  /** The ids of the definitions the request applies, in its order; any other definition is a stored one. */
+  ids: readonly string[];
+  /** What one is called in messages: a resource `definition` (the default) or a `runtime target`. */
+  kind?: 'definition' | 'runtime target';
+}
+
+/** How problems speak of each kind: runtime targets are all of one type and their criteria have no class. */
+const CONFLICT_WORDS = {
+  definition: { typed: true, fields: 'envId or class' },
+  'runtime target': { typed: false, fields: 'envId or appId' },
+} as const;
+
+/**
  * Finds criteria that would make matching ambiguous: two criteria of non-built-in definitions of the same type
  * (in two definitions, or twice in one) that are the same once an unset class is read as "default" (a definition
  * with no criteria counts as one empty criterion). Because the weights are powers of two, a specificity is
@@ -284,37 +303,56 @@ function criterionKey(criterion: MatchCriterion): string {
  * query's; so two criteria that match the same query with the same specificity set the same fields to the same
  * values and the same class: ties happen exactly between such duplicates, and this check rules them all out.
  * Built-in definitions are not checked: they rank below every other match, and Pave ships at most one per type.
- * Each duplicate is reported at the later of the two, in the order given (put a new definition last), with a
- * path like `/definitions/<id>/criteria/<index>` (`/definitions/<id>/criteria` for an empty list). An empty
- * result means every query has at most one winner per specificity.
+ *
+ * `definitions` are all of them as they will be. A duplicate is reported at the one of the two `request`
+ * applies (the later in the request when it applies both), at its position in the request body
+ * (`/definitions/1/criteria/0`, `/definitions/1/criteria` for an empty list), naming the other by id; a
+ * duplicate of two stored definitions is not the request's doing and is not reported. An empty result means
+ * every query has at most one winner per specificity.
  */
-export function findDefinitionConflicts(definitions: CandidateDefinition[]): FieldProblem[] {
+export function findDefinitionConflicts(
+  definitions: readonly CandidateDefinition[],
+  request: DefinitionsRequest,
+): FieldProblem[] {
+  const kind = request.kind ?? 'definition';
+  const words = CONFLICT_WORDS[kind];
+  const positions = new Map(request.ids.map((id, index) => [id, index]));
+  // The stored definitions first, then the request's in its order: a duplicate is found at the later one.
+  const ordered = [
+    ...definitions.filter((definition) => !positions.has(definition.id)),
+    ...definitions
+      .filter((definition) => positions.has(definition.id))
+      .sort((a, b) => positions.get(a.id)! - positions.get(b.id)!),
+  ];
+  type Place = { id: string; index: number | null; stored: boolean };
+  const describe = (at: Place): string => {
+    const name = `${at.stored ? 'the stored ' : ''}${kind} ${at.id}`;
+    return at.index === null ? `${name} (which has no criteria)` : `criterion ${at.index} of ${name}`;
+  };
   const problems: FieldProblem[] = [];
-  const seen = new Map<string, { id: string; index: number | null }>();
-  const describe = (at: { id: string; index: number | null }): string =>
-    at.index === null
-      ? `definition ${at.id} (which has no criteria)`
-      : `criterion ${at.index} of definition ${at.id}`;
-  for (const definition of definitions) {
+  const seen = new Map<string, Place>();
+  for (const definition of ordered) {
     if (definition.builtIn === true) continue;
+    const at = positions.get(definition.id);
     const criteria: Array<[number | null, MatchCriterion]> =
       definition.criteria.length > 0
         ? definition.criteria.map((criterion, index) => [index, criterion])
         : [[null, {}]];
     for (const [index, criterion] of criteria) {
       const key = JSON.stringify([definition.type, criterionKey(criterion)]);
+      const here = { id: definition.id, index, stored: at === undefined };
       const first = seen.get(key);
       if (!first) {
-        seen.set(key, { id: definition.id, index });
+        seen.set(key, here);
         continue;
       }
-      const here = { id: definition.id, index };
+      if (at === undefined) continue;
       problems.push({
-        path: `/definitions/${definition.id}/criteria${index === null ? '' : `/${index}`}`,
+        path: `${request.list}/${at}/criteria${index === null ? '' : `/${index}`}`,
         message:
-          `${describe(here)} is the same as ${describe(first)} (type ${definition.type}), so neither would be ` +
-          'more specific and the match would be ambiguous; add a field such as envId or class to one of them, ' +
-          'or delete one',
+          `${describe(here)} is the same as ${describe(first)}${words.typed ? ` (type ${definition.type})` : ''}, ` +
+          'so neither would be more specific and the match would be ambiguous; add a field such as ' +
+          `${words.fields} to one of them, or delete one`,
       });
     }
   }

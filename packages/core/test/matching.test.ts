@@ -214,15 +214,19 @@ describe('match explanations', () => {
   });
 });
 
+/** The conflicts of `definitions` when one request applies them all, in this order. */
+const applyingAll = (definitions: CandidateDefinition[]) =>
+  findDefinitionConflicts(definitions, { list: '/definitions', ids: definitions.map(({ id }) => id) });
+
 describe('definition conflicts', () => {
   it('refuse two definitions of a type with the same criterion, naming the other and how to fix it', () => {
-    const problems = findDefinitionConflicts([
+    const problems = applyingAll([
       definition('first', [{ envType: 'staging' }, { envType: 'production' }]),
       definition('second', [{ envType: 'production' }]),
     ]);
     expect(problems).toEqual([
       {
-        path: '/definitions/second/criteria/0',
+        path: '/definitions/1/criteria/0',
         message: expect.stringContaining('the same as criterion 1 of definition first'),
       },
     ]);
@@ -233,26 +237,24 @@ describe('definition conflicts', () => {
 
   it('read an unset class as "default", and no criteria as one empty criterion', () => {
     expect(
-      findDefinitionConflicts([
+      applyingAll([
         definition('a', [{ envId: 'dev' }]),
         definition('b', [{ envId: 'dev', class: 'default' }]),
       ]),
     ).toHaveLength(1);
-    expect(findDefinitionConflicts([definition('a', []), definition('b', [{}])])).toEqual([
+    expect(applyingAll([definition('a', []), definition('b', [{}])])).toEqual([
       {
-        path: '/definitions/b/criteria/0',
+        path: '/definitions/1/criteria/0',
         message: expect.stringContaining('definition a (which has no criteria)'),
       },
     ]);
-    expect(findDefinitionConflicts([definition('a', []), definition('b', [])])[0]?.path).toBe(
-      '/definitions/b/criteria',
-    );
+    expect(applyingAll([definition('a', []), definition('b', [])])[0]?.path).toBe('/definitions/1/criteria');
   });
 
   it('refuse the same criterion twice in one definition', () => {
-    expect(findDefinitionConflicts([definition('a', [{ appId: 'shop' }, { appId: 'shop' }])])).toEqual([
+    expect(applyingAll([definition('a', [{ appId: 'shop' }, { appId: 'shop' }])])).toEqual([
       {
-        path: '/definitions/a/criteria/1',
+        path: '/definitions/0/criteria/1',
         message: expect.stringContaining('the same as criterion 0 of definition a'),
       },
     ]);
@@ -260,7 +262,7 @@ describe('definition conflicts', () => {
 
   it('allow criteria that differ in a field, in class, or in type, and built-in defaults', () => {
     expect(
-      findDefinitionConflicts([
+      applyingAll([
         definition('a', [{ envType: 'production' }]),
         definition('b', [{ envType: 'production', class: 'large' }]),
         definition('c', [{ envType: 'production', envId: 'prod-eu' }]),
@@ -269,6 +271,80 @@ describe('definition conflicts', () => {
         definition('f', []),
       ]),
     ).toEqual([]);
+  });
+});
+
+describe('definition conflicts of a request', () => {
+  const request = (ids: string[]) => ({ list: '/definitions', ids });
+
+  it('point at the later of two definitions the request applies, by its position in the request', () => {
+    expect(
+      findDefinitionConflicts(
+        [definition('b', [{ envType: 'production' }]), definition('a', [{ envType: 'production' }])],
+        request(['b', 'a']),
+      ),
+    ).toEqual([
+      {
+        path: '/definitions/1/criteria/0',
+        message: expect.stringMatching(
+          /^criterion 0 of definition a is the same as criterion 0 of definition b /u,
+        ),
+      },
+    ]);
+  });
+
+  it('point at the one the request applies, naming a stored one by id, wherever it stands in the list', () => {
+    const stored = definition('stored', []);
+    const applied = definition('applied', []);
+    for (const definitions of [
+      [stored, applied],
+      [applied, stored],
+    ]) {
+      expect(findDefinitionConflicts(definitions, request(['other', 'applied']))).toEqual([
+        {
+          path: '/definitions/1/criteria',
+          message: expect.stringMatching(
+            /^definition applied \(which has no criteria\) is the same as the stored definition stored \(which has no criteria\) \(type postgres\)/u,
+          ),
+        },
+      ]);
+    }
+  });
+
+  it('leave alone a tie of two stored definitions, which the request did not make', () => {
+    expect(
+      findDefinitionConflicts(
+        [
+          definition('old1', [{ appId: 'shop' }]),
+          definition('old2', [{ appId: 'shop' }]),
+          definition('new', []),
+        ],
+        request(['new']),
+      ),
+    ).toEqual([]);
+  });
+
+  it('speak of runtime targets as such, without a type or a class', () => {
+    const target = (id: string): CandidateDefinition => ({
+      id,
+      type: 'runtime',
+      criteria: [{ envId: 'dev' }],
+    });
+    expect(
+      findDefinitionConflicts([target('k1'), target('k2')], {
+        list: '/targets',
+        ids: ['k1', 'k2'],
+        kind: 'runtime target',
+      }),
+    ).toEqual([
+      {
+        path: '/targets/1/criteria/0',
+        message:
+          'criterion 0 of runtime target k2 is the same as criterion 0 of runtime target k1, so neither would ' +
+          'be more specific and the match would be ambiguous; add a field such as envId or appId to one of ' +
+          'them, or delete one',
+      },
+    ]);
   });
 });
 
@@ -385,7 +461,7 @@ describe('matching, for any definitions and query', () => {
     fc.assert(
       fc.property(scenario, ([q, generated]) => {
         const definitions = withoutConflicts(generated);
-        expect(findDefinitionConflicts(definitions)).toEqual([]);
+        expect(applyingAll(definitions)).toEqual([]);
         const explanation = explainMatch(definitions, q);
         const rivals = matching(definitions, q).filter(
           (candidate) =>
@@ -417,7 +493,7 @@ describe('matching, for any definitions and query', () => {
         const nonBuiltIn = definitions.filter((candidate) => candidate.builtIn !== true);
         const specificities = matching(nonBuiltIn, q).map((candidate) => candidate.specificity);
         if (new Set(specificities).size < specificities.length) {
-          expect(findDefinitionConflicts(nonBuiltIn).length).toBeGreaterThan(0);
+          expect(applyingAll(nonBuiltIn).length).toBeGreaterThan(0);
         }
       }),
     );

@@ -82,14 +82,11 @@ describe.each(storeEngines)('answers to bad input, on %s', (engine) => {
       const recurring = await api.call('POST', '/policies/apply', policy({ schedule: '0 16 * * FRI' }));
       expect(recurring.statusCode).toBe(400);
       expect(recurring.json().errors).toEqual([
-        {
-          path: '/policies/0/freeze/duration',
-          message: 'Invalid input: expected string, received undefined',
-        },
+        { path: '/policies/0/freeze/duration', message: 'is required: a string' },
       ]);
       const fixed = await api.call('POST', '/policies/apply', policy({ from: '2026-12-24T00:00:00Z' }));
       expect(fixed.json().errors).toEqual([
-        { path: '/policies/0/freeze/to', message: 'Invalid input: expected string, received undefined' },
+        { path: '/policies/0/freeze/to', message: 'is required: a string' },
       ]);
     });
 

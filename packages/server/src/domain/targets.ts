@@ -261,12 +261,13 @@ export async function applyTargets(
         );
         for (const t of body.targets)
           merged.set(t.id, { ...t, builtIn: false, updatedBy: '', updatedAt: '' });
-        const conflicts = findDefinitionConflicts(candidates([...merged.values()]));
+        const conflicts = findDefinitionConflicts(candidates([...merged.values()]), {
+          list: '/targets',
+          ids: body.targets.map((t) => t.id),
+          kind: 'runtime target',
+        });
         if (conflicts.length) {
-          throw new ConflictError(
-            'the runtime targets would tie when matching',
-            conflicts.map((c) => ({ ...c, path: c.path.replace('/definitions/', '/targets/') })),
-          );
+          throw new ConflictError('the runtime targets would tie when matching', conflicts);
         }
         const changes: DefinitionsPlan['changes'] = [];
         for (const target of body.targets) {

@@ -162,6 +162,71 @@ function keyProblem(keyword: string, params: Record<string, unknown>): string | 
   return messages.length > 0 ? messages.join('; ') : undefined;
 }
 
+/** What a value of each type zod expects is called in problems: `is required: a string`. */
+const TYPE_NAMES: Readonly<Record<string, string>> = {
+  string: 'a string',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  object: 'an object',
+  record: 'an object',
+  array: 'an array',
+};
+
+/** The values each of Fastify's validation contexts checked, as the request holds them. */
+function validatedValues(request: FastifyRequest, context: string | undefined): unknown {
+  switch (context) {
+    case 'querystring':
+      return request.query;
+    case 'params':
+      return request.params;
+    case 'headers':
+      return request.headers;
+    default:
+      return request.body;
+  }
+}
+
+/**
+ * Whether the request lacks the value at `pointer` of `values`: a key its object does not have, or a body not
+ * sent at all (which Fastify reads as null when the request has no Content-Type). False where a value is there,
+ * null included, and where what holds it is itself missing or not an object (that is the problem reported).
+ */
+function isMissing(request: FastifyRequest, values: unknown, pointer: string): boolean {
+  if (pointer === '/' || pointer === '') {
+    return values === undefined || (values === null && request.headers['content-type'] === undefined);
+  }
+  const keys = pointer.replace(/^\//u, '').split('/').map(unescapePointerSegment);
+  let parent = values;
+  for (const key of keys.slice(0, -1)) {
+    if (typeof parent !== 'object' || parent === null) return false;
+    parent = (parent as Record<string, unknown>)[key];
+  }
+  return typeof parent === 'object' && parent !== null && !Object.hasOwn(parent, keys.at(-1)!);
+}
+
+/**
+ * What a value the request lacks must be (zod's message is only "expected string, received undefined"):
+ * `is required: a string`, `is required: one of "deny", "warn"`; undefined for a value that is there, and for
+ * issues that do not say what the value must be.
+ */
+function requiredProblem(
+  request: FastifyRequest,
+  values: unknown,
+  issue: ValidationIssue,
+): string | undefined {
+  if (!isMissing(request, values, issue.instancePath)) return undefined;
+  const { expected, values: options } = issue.params;
+  if (issue.keyword === 'invalid_type' && typeof expected === 'string') {
+    return `is required: ${TYPE_NAMES[expected] ?? expected}`;
+  }
+  if (issue.keyword === 'invalid_value' && Array.isArray(options) && options.length > 0) {
+    const shown = options.map((option) => JSON.stringify(option)).join(', ');
+    return `is required: ${options.length === 1 ? shown : `one of ${shown}`}`;
+  }
+  return undefined;
+}
+
 /** A field problem's path that is a bare name (`app`, `env`, `id`): what the domain layer says, not knowing the route. */
 const BARE_NAME = /^[A-Za-z][A-Za-z0-9]*$/;
 
@@ -200,13 +265,18 @@ function locatedErrors(request: FastifyRequest, message: string, errors: FieldPr
  */
 export function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (hasZodFastifySchemaValidationErrors(error)) {
+    const values = validatedValues(request, error.validationContext);
     const errors = error.validation.flatMap(closestFormIssues).flatMap((issue) => {
-      const unknownKey = issue.keyword === 'unrecognized_keys';
+      const message =
+        issue.keyword === 'unrecognized_keys'
+          ? 'is not a known field; remove it (see /api/v1/openapi.json)'
+          : (requiredProblem(request, values, issue) ??
+            keyProblem(issue.keyword, issue.params) ??
+            issue.message ??
+            'is invalid');
       return issuePath(error.validationContext, issue.instancePath, issue.params).map((path) => ({
         path,
-        message: unknownKey
-          ? 'is not a known field; remove it (see /api/v1/openapi.json)'
-          : (keyProblem(issue.keyword, issue.params) ?? issue.message ?? 'is invalid'),
+        message,
       }));
     });
     return sendProblem(

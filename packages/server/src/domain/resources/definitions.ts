@@ -264,7 +264,10 @@ export async function applyDefinitions(
           ]),
         );
         for (const d of body.definitions) merged.set(d.id, { id: d.id, type: d.type, criteria: d.criteria });
-        const conflicts = findDefinitionConflicts([...merged.values()]);
+        const conflicts = findDefinitionConflicts([...merged.values()], {
+          list: '/definitions',
+          ids: body.definitions.map((d) => d.id),
+        });
         if (conflicts.length) {
           throw new ConflictError('the resource definitions would tie when matching', conflicts);
         }
