@@ -1,8 +1,10 @@
 // Loaded lazily by `pave templates apply`: reads a template from a directory or a YAML file.
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { Template, TemplateInput } from '@pave/core';
 import { CliUsageError } from './errors.ts';
+import { readFileBytes, readUtf8File } from './file-arguments.ts';
+import { describeFileError } from './file-errors.ts';
 import type { DeclarationProblem } from '@pave/core/declarations';
 
 /** Templates read from a directory or file, with where each of their files came from. */
@@ -20,16 +22,19 @@ export interface TemplateSource {
 /**
  * Reads a template: a directory holding `template.yaml` and its files under `files/` (text rendered, anything
  * that is not UTF-8 copied as base64; `files:` in template.yaml is optional and comes first), or one YAML file
- * with the files inline. The YAML's problems are reported at file:line:column; a path that cannot be read is
- * a CliUsageError.
+ * with the files inline. The YAML's problems are reported at file:line:column; a path that cannot be read, a
+ * YAML file that is not UTF-8 (at the byte that is not) and a file over FILE_SIZE_LIMIT_BYTES are a
+ * CliUsageError naming the file.
  */
 export async function readTemplateSource(path: string): Promise<TemplateSource> {
   const info = await stat(path).catch(() => undefined);
   if (!info) throw new CliUsageError(`cannot read the template ${path}: no such file or directory`);
   const yamlFile = info.isDirectory() ? join(path, 'template.yaml') : path;
-  const text = await readFile(yamlFile, 'utf8').catch(() => {
+  const text = await readUtf8File(yamlFile).catch((error: unknown) => {
+    const missing = info.isDirectory() && (error as NodeJS.ErrnoException).code === 'ENOENT';
     throw new CliUsageError(
-      `cannot read ${yamlFile}: a template directory holds template.yaml, and its files under files/`,
+      `cannot read ${yamlFile}: ${describeFileError(error, yamlFile, 'read')}` +
+        (missing ? '; a template directory holds template.yaml, and its files under files/' : ''),
     );
   });
   const { TEMPLATES, TEMPLATE_DIRECTORIES, parseDeclarationsFile } = await import('@pave/core/declarations');
@@ -63,7 +68,9 @@ export async function readTemplateSource(path: string): Promise<TemplateSource> 
     .map((entry) => join(entry.parentPath, entry.name))
     .sort();
   for (const file of local) {
-    const bytes = await readFile(file);
+    const bytes = await readFileBytes(file).catch((error: unknown) => {
+      throw new CliUsageError(`cannot read ${file}: ${describeFileError(error, file, 'read')}`);
+    });
     const text = utf8(bytes);
     const mode = (await stat(file)).mode;
     files.push({

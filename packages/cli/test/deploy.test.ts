@@ -73,11 +73,11 @@ describe('pave deploy: files mounted with `source`', () => {
   it('inlines the deprecated list form of `files` too, and leaves inline content alone', async () => {
     const dir = project({ 'a.txt': 'A' });
     const { parseScore } = await import('@pave/core');
-    const { workload } = parseScore(
-      scoreWithFiles('      - target: /a\n        source: a.txt\n      - target: /b\n        content: B\n'),
-      'score.yaml',
+    const text = scoreWithFiles(
+      '      - target: /a\n        source: a.txt\n      - target: /b\n        content: B\n',
     );
-    const result = await inlineFileSources(workload!, 'score.yaml', dir);
+    const { workload } = parseScore(text, 'score.yaml');
+    const result = await inlineFileSources(workload!, 'score.yaml', text, dir);
     expect(result.problems).toEqual([]);
     expect(result.spec.containers.main?.files).toEqual([
       { target: '/a', content: 'A' },
@@ -90,7 +90,7 @@ describe('pave deploy: files mounted with `source`', () => {
     ]);
   });
 
-  it('reports every missing source file with the Score file and the path in the spec', async () => {
+  it('reports every missing source file at its line and column, with the path in the spec', async () => {
     const dir = project({
       'svc/score.yaml': scoreWithFiles(
         '      /etc/a.conf:\n        source: missing-a.conf\n      /etc/b.conf:\n        source: ../missing-b.conf\n',
@@ -98,9 +98,9 @@ describe('pave deploy: files mounted with `source`', () => {
     });
     const { problems } = await loadScoreFiles(['svc/score.yaml'], dir);
     expect(problems).toEqual([
-      `svc/score.yaml: containers.main.files["/etc/a.conf"].source: cannot read "missing-a.conf": ` +
+      `svc/score.yaml:9:17: containers.main.files["/etc/a.conf"].source: cannot read "missing-a.conf": ` +
         `no such file (${join(dir, 'svc/missing-a.conf')})`,
-      `svc/score.yaml: containers.main.files["/etc/b.conf"].source: cannot read "../missing-b.conf": ` +
+      `svc/score.yaml:11:17: containers.main.files["/etc/b.conf"].source: cannot read "../missing-b.conf": ` +
         `no such file (${join(dir, 'missing-b.conf')})`,
     ]);
   });
@@ -159,7 +159,7 @@ describe('pave deploy: local validation', () => {
     const lines = io.stderr.text.trimEnd().split('\n');
     expect(lines[0]).toMatch(/score\.yaml:5:3: containers\.main: missing required key "image"/);
     expect(lines).toContainEqual(
-      expect.stringMatching(/ok\.yaml: containers\.main\.files\["\/x"\]\.source: cannot read/),
+      expect.stringMatching(/ok\.yaml:9:17: containers\.main\.files\["\/x"\]\.source: cannot read/),
     );
     expect(lines.at(-1)).toMatch(
       /^pave: error: \d problems in the Score files; nothing was sent to the server$/,

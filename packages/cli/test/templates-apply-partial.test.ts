@@ -21,11 +21,12 @@ setup:
 `;
 
 /*
- * `pave templates apply -f` sends a file's templates one after the other and stops at the first the server
- * refuses: it said "nothing was applied" though the templates before it were; it names them now.
+ * `pave templates apply -f` sent a file's templates one after the other and stopped at the first the server
+ * refused, leaving those before it applied; it checks them all first now (a dry run), and stores none when one
+ * is refused.
  */
 describe('pave templates apply of a file whose second template the server refuses', () => {
-  it('says which were applied before the refusal, and nothing for a dry run', async () => {
+  it('applies none of them, with --dry-run or without', async () => {
     const api = await openFullApi('sqlite');
     try {
       await api.app.listen({ port: 0, host: '127.0.0.1' });
@@ -60,8 +61,10 @@ describe('pave templates apply of a file whose second template the server refuse
 
       const applied = await apply();
       expect(applied.code).toBe(1);
-      expect(applied.stderr).toMatch(/; template bad-two was not applied; applied before it: good-one\n$/);
-      expect((await api.call('GET', '/templates/good-one')).statusCode).toBe(200);
+      expect(applied.stderr).toMatch(
+        /template "bad-two" cannot be applied: 1 problem\(s\); nothing was applied\n$/,
+      );
+      expect((await api.call('GET', '/templates/good-one')).statusCode).toBe(404);
     } finally {
       await api.cleanup();
     }

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { basename, dirname, relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
 import type {
@@ -14,7 +13,7 @@ import type {
 import { CliUsageError } from '../errors.ts';
 import { describeFileError } from '../file-errors.ts';
 import { durationSeconds } from '../duration.ts';
-import { fileArgumentName, readFileArgument, refuseRepeatedStdin } from '../file-arguments.ts';
+import { fileArgumentName, readFileArgument, readFileBytes, refuseRepeatedStdin } from '../file-arguments.ts';
 import { aliasApiFields, withFieldOrigins } from '../field-origins.ts';
 import type { CliIo } from '../io.ts';
 import { colorsFor } from '../output/colors.ts';
@@ -417,7 +416,7 @@ export function pruneFields(options: PruneOptions): Pick<CreateDeploymentBody, '
  * directory, so that the deployment set is the same however the paths were typed and wherever from) and
  * every problem found in any file, one line each, naming the files as given:
  * `file:line:column: path: message` from validation (a probe of a port the server's render could not map
- * included, see checkScoreProbePorts), `file: path: message` for a source that cannot be read, and two files
+ * included, see checkScoreProbePorts) and for a source that cannot be read, and `file: message` for two files
  * defining one workload. `manifestDirs[i]`, when given, is the `--manifests` directory of
  * `files[i]`: its Kubernetes manifests go with that workload (see readManifestsDir), and their problems are
  * listed too. Relative paths are resolved against `cwd`; `-` is read with `checks.readStdin` (as
@@ -448,7 +447,7 @@ export async function loadScoreFiles(
       continue;
     }
     seen.set(name, file);
-    const inlined = await inlineFileSources(parsed.workload, file, cwd);
+    const inlined = await inlineFileSources(parsed.workload, file, text, cwd);
     problems.push(...inlined.problems);
     const dir = manifestDirs[index];
     // Loaded only for --manifests: checking manifests needs core's deployment schemas, and with them classic zod.
@@ -511,16 +510,17 @@ async function readScoreFiles(
  * Replaces each container file's `source` (a path relative to the Score file's directory, or absolute) by
  * the file's bytes: `content` when they are valid UTF-8 (kept byte for byte, a BOM included), `binaryContent`
  * (base64) otherwise; the file's other fields (mode, noExpand) stay. Both the map and the (deprecated) list
- * form of `files` are handled. `scoreFile` is the Score file's path as given, relative to `cwd`. Returns the
- * new spec (the input is not changed) and one `scoreFile: path: message` problem per source that cannot be
- * read.
+ * form of `files` are handled. `scoreFile` is the Score file's path as given, relative to `cwd`, and `text` its
+ * text. Returns the new spec (the input is not changed) and one `scoreFile:line:column: path: message` problem
+ * per source that cannot be read (missing, or over FILE_SIZE_LIMIT_BYTES), at the `source` value.
  */
 export async function inlineFileSources(
   spec: ScoreWorkload,
   scoreFile: string,
+  text: string,
   cwd = process.cwd(),
 ): Promise<{ spec: ScoreWorkload; problems: string[] }> {
-  const { formatScorePath } = await import('../score.ts');
+  const { formatScorePath, formatScoreProblem } = await import('../score.ts');
   const baseDir = dirname(resolve(cwd, scoreFile));
   const problems: string[] = [];
 
@@ -533,17 +533,24 @@ export async function inlineFileSources(
     const sourcePath = resolve(baseDir, source);
     let bytes: Buffer;
     try {
-      bytes = await readFile(sourcePath);
+      bytes = await readFileBytes(sourcePath);
     } catch (error) {
+      // Loaded only now: finding the line parses the file again, which only a problem needs.
+      const { locateDeclarationPath } = await import('@pave/core/declarations');
+      const at = [...path, 'source'];
       problems.push(
-        `${scoreFile}: ${formatScorePath([...path, 'source'])}: cannot read "${source}": ` +
-          describeFsError(error, source, sourcePath),
+        formatScoreProblem({
+          file: scoreFile,
+          ...locateDeclarationPath(text, 0, at.map(String)),
+          path: formatScorePath(at),
+          message: `cannot read "${source}": ${describeFsError(error, source, sourcePath)}`,
+        }),
       );
       return file;
     }
-    const text = decodeUtf8(bytes);
+    const content = decodeUtf8(bytes);
     return (
-      text !== undefined ? { ...rest, content: text } : { ...rest, binaryContent: bytes.toString('base64') }
+      content !== undefined ? { ...rest, content } : { ...rest, binaryContent: bytes.toString('base64') }
     ) as File;
   }
 

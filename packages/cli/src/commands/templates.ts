@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
-import type { TemplateApplied, TemplateRecord, TemplateSummary } from '@pave/core';
+import type { Template, TemplateApplied, TemplateRecord, TemplateSummary } from '@pave/core';
 import { CliUsageError } from '../errors.ts';
 import type { CliIo } from '../io.ts';
 import { colorsFor } from '../output/colors.ts';
+import type { TemplateSource } from '../template-source.ts';
 import { formatTable } from '../output/table.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
@@ -72,6 +73,45 @@ function appliedLine(applied: TemplateApplied): string {
     : `Template ${applied.id} is valid; applying it would make version ${applied.version}. Dry run: nothing was applied.`;
 }
 
+/** A template the server refused: its id and the server's summary; its problems are printed. */
+interface TemplateRefusal {
+  id: string;
+  message: string;
+}
+
+/**
+ * Sends the templates of `source` one by one with `send`. The problems of one the server refuses are printed
+ * on stderr at their local file:line:column (see localProblem), and the next is sent, or, with
+ * `stopAtRefusal`, none. Resolves with the answers to those sent and the refusals; rejects with any other
+ * error (one the server gives no problems with, or not reaching it).
+ */
+async function sendEach(
+  source: TemplateSource,
+  io: CliIo,
+  stopAtRefusal: boolean,
+  send: (template: Template) => Promise<TemplateApplied>,
+): Promise<{ results: TemplateApplied[]; refused: TemplateRefusal[] }> {
+  const { localProblem } = await import('../template-source.ts');
+  const results: TemplateApplied[] = [];
+  const refused: TemplateRefusal[] = [];
+  for (const [index, template] of source.templates.entries()) {
+    try {
+      results.push(await send(template));
+    } catch (error) {
+      const problems = (error as { problem?: { errors?: Array<{ path: string; message: string }> } }).problem
+        ?.errors;
+      if ((error as Error).name !== 'ApiError' || !problems?.length) throw error;
+      const origins = source.origins[index] ?? [];
+      for (const problem of problems) {
+        io.stderr.write(`${await localProblem(problem, template, origins, source.yaml, index)}\n`);
+      }
+      refused.push({ id: template.id, message: (error as Error).message });
+      if (stopAtRefusal) break;
+    }
+  }
+  return { results, refused };
+}
+
 /** `pave templates apply|list|get|delete`: the golden paths `pave init` generates projects from. */
 export function registerTemplatesCommands(program: Command, io: CliIo): void {
   const templates = program
@@ -109,7 +149,7 @@ export function registerTemplatesCommands(program: Command, io: CliIo): void {
       examples('pave templates apply -f ./templates/node-api', 'pave templates apply -f t.yaml --dry-run'),
     )
     .action(async (options: ApplyOptions) => {
-      const { readTemplateSource, localProblem } = await import('../template-source.ts');
+      const { readTemplateSource } = await import('../template-source.ts');
       const { formatDeclarationProblem } = await import('../definitions-file.ts');
       const source = await readTemplateSource(options.file);
       if (source.problems.length) {
@@ -119,26 +159,38 @@ export function registerTemplatesCommands(program: Command, io: CliIo): void {
         );
       }
       const { client, output } = await clientFor(options, io);
-      const results: TemplateApplied[] = [];
-      for (const [index, template] of source.templates.entries()) {
-        try {
-          results.push(await client.applyTemplate(template, { dryRun: options.dryRun === true }));
-        } catch (error) {
-          const problems = (error as { problem?: { errors?: Array<{ path: string; message: string }> } })
-            .problem?.errors;
-          if ((error as Error).name !== 'ApiError' || !problems?.length) throw error;
-          for (const problem of problems) {
-            const origins = source.origins[index] ?? [];
-            io.stderr.write(`${await localProblem(problem, template, origins, source.yaml, index)}\n`);
-          }
-          // Those before it were applied (without --dry-run): say which, as the portal does.
-          const before = results.filter((applied) => applied.action !== 'unchanged').map((a) => a.id);
-          const applied =
-            options.dryRun || before.length === 0
-              ? 'nothing was applied'
-              : `template ${source.templates[index]?.id ?? index} was not applied; applied before it: ${before.join(', ')}`;
-          throw new TemplateFileError(`${(error as Error).message}; ${applied}`);
+      const send = (dryRun: boolean, stopAtRefusal: boolean) =>
+        sendEach(source, io, stopAtRefusal, (template) => client.applyTemplate(template, { dryRun }));
+      let results: TemplateApplied[] = [];
+      // The server takes one template a request: with several, every one is checked before any is stored, so
+      // that one refused stores none. One alone is checked by applying it.
+      if (options.dryRun || source.templates.length > 1) {
+        const checked = await send(true, false);
+        if (checked.refused.length) {
+          const [first] = checked.refused;
+          const summary =
+            checked.refused.length === 1 && first
+              ? first.message
+              : `${checked.refused.length} templates cannot be applied: ${checked.refused.map((r) => r.id).join(', ')}`;
+          throw new TemplateFileError(`${summary}; nothing was applied`);
         }
+        results = checked.results;
+      }
+      if (!options.dryRun) {
+        const applied = await send(false, true);
+        const [refused] = applied.refused;
+        if (refused) {
+          // The only template, or one someone else applied since the check: those before it stay applied.
+          const before = applied.results.filter((a) => a.action !== 'unchanged').map((a) => a.id);
+          throw new TemplateFileError(
+            `${refused.message}; ${
+              before.length === 0
+                ? 'nothing was applied'
+                : `template ${refused.id} was not applied; applied before it: ${before.join(', ')}`
+            }`,
+          );
+        }
+        results = applied.results;
       }
       output.show(results.length === 1 ? results[0] : { items: results }, () =>
         results.map(appliedLine).join('\n'),
