@@ -281,7 +281,12 @@ describe.skipIf(!hasChromium)('the portal in a real browser, against a real `pav
   it('draws a resource that another depends on one column further right, with its list fallback', async () => {
     // A workload whose route takes its host from its dns resource: route depends on dns.
     const file = join(appDir, 'edge.score.yaml');
-    writeFileSync(file, EDGE_SCORE);
+    // Serving its port, so the route serves it (its URL then shows on the app page below).
+    const serves = `command: ['node', '-e', 'require("http").createServer((q, r) => r.end()).listen(process.env.PORT)']`;
+    writeFileSync(
+      file,
+      `${EDGE_SCORE.replace(/command: .*/, serves)}service:\n  ports:\n    web:\n      port: 8080\n`,
+    );
     await pave(['envs', 'create', 'edge', '--app', 'shop', '--type', 'development']);
     await pave(['deploy', '-f', file, '--app', 'shop', '--env', 'edge', '--wait']);
     await alice.goto(portal('apps/shop/envs/edge'));
@@ -304,6 +309,18 @@ describe.skipIf(!hasChromium)('the portal in a real browser, against a real `pav
     expect(await list.filter({ has: alice.getByText('edge.dns', { exact: true }) }).innerText()).toContain(
       'needed by edge.route',
     );
+
+    // The app page lists each environment's addresses as `pave status` does: the route first.
+    const status = JSON.parse(
+      (await pave(['status', '--app', 'shop', '--env', 'edge', '-o', 'json'])).stdout,
+    ) as EnvironmentStatus;
+    const routes = status.workloads.flatMap((workload) => workload.routes ?? []);
+    expect(routes).toHaveLength(1);
+    await alice.goto(portal('apps/shop'));
+    const edgeRow = alice
+      .getByRole('row')
+      .filter({ has: alice.getByRole('link', { name: 'edge', exact: true }) });
+    await edgeRow.getByRole('link', { name: routes[0] }).waitFor();
   }, 90_000);
 
   it('shows a viewer no rollback or promote button, and no secret value to anyone', async () => {

@@ -169,8 +169,10 @@ function failedText(deployment: Deployment): string {
   return `Deployment #${deployment.id} failed${restored}${reason ? `: ${reason}` : ''}`;
 }
 
-// Routes through Pave's proxy are the addresses to share; host ports follow. Only http(s) URLs become links:
-// a workload's URL must never run script in the portal.
-function urlsOf(workload: EnvironmentStatus['workloads'][number]): string[] {
+/**
+ * A workload's addresses as links, as `pave status` lists them: routes through Pave's proxy first (the
+ * addresses to share), then host ports. Only http(s) URLs: a workload's URL must never run script in the portal.
+ */
+export function urlsOf(workload: EnvironmentStatus['workloads'][number]): string[] {
   return [...(workload.routes ?? []), ...workload.urls].filter((url) => /^https?:\/\//i.test(url));
 }

@@ -26,6 +26,7 @@ import {
 import { WebhooksPanel } from '../components/webhooks-panel.tsx';
 import { AppTabs } from '../components/app-tabs.tsx';
 import { SyncStatus } from '../components/sync-status.tsx';
+import { urlsOf } from '../components/workload-status.tsx';
 import { durationSeconds, ttlProblem } from '../components/duration.ts';
 
 /** How often the environments' status is fetched again while the page is open. */
@@ -325,7 +326,7 @@ function WorkloadsCell({ status }: { status: EnvironmentStatus }) {
             {w.workload}: <span className={`state-${w.state}`}>{w.state}</span>
             {w.restarts > 0 && <span className="hint"> ({w.restarts} restarts)</span>}
             {w.detail && <span className="hint"> — {w.detail}</span>}
-            {w.urls.filter(isWebUrl).map((url) => (
+            {urlsOf(w).map((url) => (
               <div key={url}>
                 <a href={url} target="_blank" rel="noreferrer">
                   {url}
@@ -337,11 +338,6 @@ function WorkloadsCell({ status }: { status: EnvironmentStatus }) {
       </ul>
     </>
   );
-}
-
-// Only http(s) URLs become links: a workload's URL must never run script in the portal.
-function isWebUrl(url: string): boolean {
-  return /^https?:\/\//i.test(url);
 }
 
 /** Asks before deleting an environment, saying what is lost, and deletes it. */
