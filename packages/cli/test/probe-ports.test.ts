@@ -99,6 +99,7 @@ describe.each(storeEngines)('a readiness probe of a port service.ports lacks, on
       {
         api: { spec: SPEC, dir: '/srv/api' },
       },
+      [],
     ).catch((error: unknown) => error);
     expect(rendered).toBeInstanceOf(InputError);
     expect((rendered as InputError).errors).toContainEqual({

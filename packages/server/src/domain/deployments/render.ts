@@ -8,6 +8,7 @@ import {
   probedServicePort,
   substitutePlaceholders,
   type FieldProblem,
+  type ResourceChange,
   type ScoreContainer,
   type ScoreContainerProbe,
   type ScoreWorkload,
@@ -20,10 +21,13 @@ import type {
   RenderedProbe,
   RenderedVolume,
   RenderedWorkload,
+  ResourceOutputs as DriverOutputs,
 } from '@pave/plugin-api';
 import { isUniqueViolation, type Executor } from '../../store/index.ts';
 import { hashOf } from '../canonical-json.ts';
 import { profilesForEnvironment } from '../profiles.ts';
+import { buildResourceGraph } from '../resources/graph.ts';
+import { resourceRows, workloadOutputs } from '../resources/provision.ts';
 import { deployableValueKeys, valuesContent } from '../values.ts';
 import type { SetWorkloads } from './sets.ts';
 
@@ -172,15 +176,19 @@ export async function renderSet(
 /**
  * Refuses a set the deployment's render would refuse, with the same InputError (every problem), checked in a
  * dry run of renderSet: what a plan (`plan: true`) checks, so that it does not say yes to a set whose deployment
- * would fail after it was queued. Nothing is allocated or provisioned and no runtime is asked: a resource not
- * provisioned yet may have any output, and the environment's values are those of values version
- * `valuesVersion` (default: those of the layers, which a deployment records as a version and pins when it
- * starts, see deployableValueKeys), of which only the keys are read.
+ * would fail after it was queued. Nothing is allocated or provisioned and no runtime is asked. A resource that
+ * `resources` (planResources' changes for the set) keeps renders with the outputs stored for it, so naming one
+ * it lacks is refused as the deployment refuses it; a resource not provisioned yet, or one the deployment
+ * updates or replaces (its driver makes its outputs anew), may have any output. The environment's values are
+ * those of values version `valuesVersion` (default: those of the layers, which a deployment records as a
+ * version and pins when it starts, see deployableValueKeys). Of values and outputs only the names are read:
+ * no secret reaches the check or its messages.
  */
 export async function checkSetRenders(
   db: Executor,
   target: { app: string; env: string; valuesVersion?: number | null | undefined },
   workloads: SetWorkloads,
+  resources: readonly ResourceChange[],
 ): Promise<void> {
   const { app, env, valuesVersion } = target;
   const keys =
@@ -190,7 +198,46 @@ export async function checkSetRenders(
         ? []
         : Object.keys(await valuesContent(db, app, env, valuesVersion));
   const values = Object.fromEntries(keys.map((key) => [key, '']));
-  await renderSet(db, { app, env, deploymentId: 'plan', values, dryRun: true }, workloads);
+  const provisioned = await keptOutputNames(db, target, workloads, resources);
+  await renderSet(
+    db,
+    { app, env, deploymentId: 'plan', values, resources: provisioned, dryRun: true },
+    workloads,
+  );
+}
+
+/**
+ * The outputs the set's kept resources render with, as provisionResources hands them to the render: those
+ * stored for the resource at the node's address, each an empty string (only their names matter to a check).
+ * Left out, as the deployment may have its driver update them: a resource kept while one whose outputs its
+ * params use is not (its inputs change with them), and one provisioned before its inputs were stored
+ * (migration 0011), which planning compares by its params alone.
+ */
+async function keptOutputNames(
+  db: Executor,
+  target: { app: string; env: string },
+  workloads: SetWorkloads,
+  resources: readonly ResourceChange[],
+) {
+  const kept = new Set(
+    resources.filter((change) => change.action === 'keep').map((change) => change.address),
+  );
+  const graph = buildResourceGraph(workloads);
+  const rows = await resourceRows(db, target.app, target.env);
+  const names = (list: string[]) => Object.fromEntries(list.map((name) => [name, '']));
+  const outputs = new Map<string, DriverOutputs>();
+  // Nodes come after the resources their params use, so those are settled first.
+  for (const node of graph.nodes) {
+    const row = rows.get(node.address);
+    if (node.builtIn || !row || row.type !== node.type || row.inputs === null) continue;
+    if (!kept.has(node.address)) continue;
+    if (!node.dependsOn.every((address) => outputs.has(address))) continue;
+    outputs.set(node.address, {
+      values: names(Object.keys(JSON.parse(row.output_values) as Record<string, string>)),
+      secrets: names(JSON.parse(row.secret_names) as string[]),
+    });
+  }
+  return workloadOutputs(workloads, graph.nodes, outputs);
 }
 
 function renderFiles(

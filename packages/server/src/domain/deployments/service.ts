@@ -444,7 +444,12 @@ export async function createDeployment(
   });
   if (body.plan) {
     // What the deployment checks only when it renders, after it was queued and its resources provisioned.
-    await checkSetRenders(store.db, { app, env, valuesVersion: request.valuesVersion }, next);
+    await checkSetRenders(
+      store.db,
+      { app, env, valuesVersion: request.valuesVersion },
+      next,
+      resources.changes,
+    );
     const setId = await saveSet(store.db, next);
     return {
       setId,
