@@ -287,8 +287,8 @@ export class ProcessRuntime implements RuntimeDriver {
    * a 2xx/3xx answer; exec: exit code 0); without probes, its first port accepts connections. A container
    * without a probe must also have kept running `options.stableMs` (default DEFAULT_STABLE_MS) since it
    * last started. Not ready when a process exits before that (`container "main" exited with code 3`, with
-   * its exit code or signal and last log lines), or when `ctx.signal` aborts or `readyTimeoutMs` (if set) passes
-   * ("timed out after …").
+   * its exit code or signal and the last lines the deployed version logged), or when `ctx.signal` aborts or
+   * `readyTimeoutMs` (if set) passes ("timed out after …").
    */
   async waitReady(
     target: RuntimeTarget,
@@ -769,13 +769,21 @@ export class ProcessRuntime implements RuntimeDriver {
       }));
   }
 
-  /** The last log lines of `containers` (null: all) for a ReadyResult, prefixed when there are several. */
+  /**
+   * The last log lines of `containers` (null: all) for a ReadyResult, prefixed when there are several: only
+   * those of the deployed version. A container's log file keeps the output of every version before it (for
+   * `logs`), and those lines would blame a failure on another deployment's output.
+   */
   private async lastLogs(snapshot: Snapshot, containers: string[] | null): Promise<string[]> {
-    const names = containers ?? snapshot.record.containers.map((container) => container.name);
     const lines: SourcedLogLine[] = [];
-    for (const name of names) {
+    for (const { name, state } of snapshot.containers) {
+      if (containers && !containers.includes(name)) continue;
+      // The supervisor host stamps each line and the version's start with one clock, and the version before
+      // was stopped, its log closed, before this one started: its lines are all older than `startedAt`.
+      const since = state?.startedAt;
+      if (!since) continue; // this version has not started it: nothing in the file is its
       const source = { workload: snapshot.record.workload, container: name, path: snapshot.paths.log(name) };
-      lines.push(...(await tailLog(source, LAST_LOG_LINES)));
+      lines.push(...(await tailLog(source, LAST_LOG_LINES)).filter((line) => line.at >= since));
     }
     const prefix = snapshot.record.containers.length > 1;
     return byTime(lines)
