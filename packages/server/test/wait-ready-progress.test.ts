@@ -163,6 +163,26 @@ describe.each(storeEngines)('the journal while workloads are not ready yet, on %
     }
   });
 
+  it('says so when the Score file sets PORT itself, which on the process runtime replaces the port Pave gives', async () => {
+    // A Heroku habit: PORT set in the Score file. The process listened there and the probe never reached it.
+    const spec = web(true);
+    const main = spec.containers.main!;
+    const deployment = await deploy({
+      ...spec,
+      containers: { main: { ...main, variables: { ...main.variables, PORT: '47466', PORT_HTTP: '47467' } } },
+    });
+    expect(deployment.status).toBe('failed');
+    const failed = deployment.journal.find(
+      (entry) => entry.step === 'wait ready' && entry.status === 'failed',
+    );
+    for (const text of [deployment.reason, failed?.message]) {
+      expect(text).toContain(
+        '; container main sets PORT and PORT_HTTP itself: on the process runtime these replace ' +
+          'the host ports Pave gives it, which its probes and routes use; remove them from the Score file',
+      );
+    }
+  });
+
   it('says nothing more for a workload that is ready at once', async () => {
     const deployment = await deploy(web(false));
     expect(deployment.status).toBe('succeeded');

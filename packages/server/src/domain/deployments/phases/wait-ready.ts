@@ -155,6 +155,32 @@ async function notReadyReasons(
  * is never reached).
  */
 function whatToTry(workload: RenderedWorkload): string {
+  return `${waysToTry(workload)}${portsSetByHand(workload)}`;
+}
+
+/**
+ * What to say of the port variables a workload's Score file sets itself (`PORT: "8080"`, a Heroku habit): on
+ * the process runtime they win over the host ports Pave gives, so the process listens where no probe or route
+ * looks. Named, not quoted. Empty for a workload without ports or without such variables.
+ */
+function portsSetByHand(workload: RenderedWorkload): string {
+  if (workload.ports.length === 0) return '';
+  const names = new Set(['PORT', ...workload.ports.map((port) => portVariableName(port.name))]);
+  const said = workload.containers.flatMap((container) => {
+    const set = Object.keys(container.env).filter((key) => names.has(key));
+    if (set.length === 0) return [];
+    // By name only: a value may come from a secret.
+    const listed = set.join(' and ');
+    const [these, replace, them] = set.length === 1 ? ['it', 'replaces', 'it'] : ['these', 'replace', 'them'];
+    return [
+      `container ${container.name} sets ${listed} itself: on the process runtime ${these} ${replace} the host ` +
+        `ports Pave gives it, which its probes and routes use; remove ${them} from the Score file`,
+    ];
+  });
+  return said.map((text) => `; ${text}`).join('');
+}
+
+function waysToTry(workload: RenderedWorkload): string {
   const longer = 'if it needs longer to start, deploy again with a longer --timeout (e.g. --timeout 5m)';
   const probed = workload.containers.some((container) => container.readinessProbe?.httpGet);
   if (probed) {
