@@ -1,7 +1,13 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { isNode, parseAllDocuments } from 'yaml';
-import { WORKLOAD_MANIFEST_LIMITS, WorkloadManifest, decodeUtf8, lineCounterOf } from '@pave/core';
+import { isNode } from 'yaml';
+import {
+  WORKLOAD_MANIFEST_LIMITS,
+  WorkloadManifest,
+  decodeUtf8,
+  lineCounterOf,
+  parseYamlDocuments,
+} from '@pave/core';
 import { CliUsageError } from './errors.ts';
 import { describeFileError, notUtf8 } from './file-errors.ts';
 
@@ -56,15 +62,14 @@ export function parseManifests(
   file: string,
 ): { manifests: WorkloadManifest[]; problems: string[] } {
   const lineCounter = lineCounterOf(text);
-  const documents = parseAllDocuments(text, { prettyErrors: false });
+  const documents = parseYamlDocuments(text);
   const at = (offset: number) => {
     const { line, col } = lineCounter.linePos(offset);
     return `${file}:${line}:${col}`;
   };
   const manifests: WorkloadManifest[] = [];
   const problems: string[] = [];
-  const list = Array.isArray(documents) ? documents : [documents];
-  for (const [index, document] of list.entries()) {
+  for (const [index, document] of documents.entries()) {
     const where = `${file}#${index + 1}`;
     if (document.errors.length > 0) {
       for (const error of document.errors) {

@@ -6,7 +6,7 @@
  * same places. Import this module on its own (`@pave/core/declarations`) and only where a file is checked:
  * it loads the YAML parser, the schemas, the CEL interpreter and the patch checks.
  */
-import { isMap, isScalar, isSeq, parseAllDocuments, type Node, type ParsedNode } from 'yaml';
+import { isMap, isScalar, isSeq, type Document, type Node, type ParsedNode } from 'yaml';
 import { closestForm } from './issues.ts';
 import { MAX_NESTING_DEPTH, firstTooDeepValue, tooDeepMessage } from './nesting.ts';
 import { checkPolicy } from './policy-eval.ts';
@@ -22,6 +22,7 @@ import {
   isEmptyYamlNode,
   isObject,
   lineCounterOf,
+  parseYamlDocuments,
   unresolvedAlias,
   valueAt,
   yamlTooDeepProblem,
@@ -184,9 +185,9 @@ export function parseDeclarationsFile<Spec extends { id: string }>(
   kind: DeclarationsKind<Spec>,
 ): { items: Spec[]; problems: DeclarationProblem[] } {
   const lineCounter = lineCounterOf(text);
-  let documents: ReturnType<typeof parseAllDocuments<ParsedNode>>;
+  let documents: Document.Parsed<ParsedNode>[];
   try {
-    documents = parseAllDocuments(text, { prettyErrors: false });
+    documents = parseYamlDocuments(text);
   } catch (error) {
     // The YAML parser recurses once per level of block nesting and overflows the stack on deep files.
     if (error instanceof RangeError) return { items: [], problems: [yamlTooDeepProblem(text, file)] };
@@ -435,9 +436,8 @@ export function locatePolicyField(
   offset?: number,
 ): { line: number; column: number } {
   const lineCounter = lineCounterOf(text);
-  const documents = parseAllDocuments(text);
   const items: Node[] = [];
-  for (const document of Array.isArray(documents) ? documents : []) {
+  for (const document of parseYamlDocuments(text)) {
     const contents = document.contents;
     if (isSeq(contents)) items.push(...(contents.items as Node[]));
     else if (contents) items.push(contents as Node);
@@ -486,7 +486,7 @@ export function locateDeclarationPath(
   const lineCounter = lineCounterOf(text);
   const segments = path.map((segment) => (/^\d+$/u.test(segment) ? Number(segment) : segment));
   let seen = 0;
-  for (const document of parseAllDocuments(text)) {
+  for (const document of parseYamlDocuments(text)) {
     const contents = document.contents;
     const items = isSeq(contents) ? contents.items.length : contents ? 1 : 0;
     if (index < seen + items) {

@@ -48,8 +48,31 @@ export const ROOT_PATH = '(root)';
 type PathSegment = string | number;
 
 /**
+ * Every YAML document of `text`, parsed as the yaml library's `parseAllDocuments` parses them (with
+ * `prettyErrors: false`), except that a key repeated in a mapping is found in one pass over the document: the
+ * parser's own check compares each key with every one before it, so a mapping of 20 000 keys took 5 s and one
+ * of 40 000 keys 24 s. Each repeated key is a `DUPLICATE_KEY` error at the key, as the parser reports it, and
+ * each document's errors stay in position order; as with the parser's check, the value of the last one wins
+ * (YamlNodeLocator locates problems at that value). `merge` turns on YAML merge keys (`<<`), which may repeat.
+ * Throws what the parser throws: a RangeError when the nesting overflows the stack.
+ */
+export function parseYamlDocuments(
+  text: string,
+  options: { merge?: boolean } = {},
+): Document.Parsed<ParsedNode>[] {
+  const documents = parseAllDocuments(text, { prettyErrors: false, ...options, uniqueKeys: false });
+  for (const document of documents) {
+    const repeated = duplicateKeyErrors(document);
+    if (repeated.length === 0) continue;
+    document.errors.push(...repeated);
+    document.errors.sort((a, b) => a.pos[0] - b.pos[0]);
+  }
+  return documents;
+}
+
+/**
  * A parse error for each key of a mapping that repeats an earlier key of it (scalar keys, compared by value as
- * the YAML parser does; merge keys `<<` may repeat), as the parser reports them when it checks keys itself.
+ * the YAML parser does; merge keys `<<` are each a value of their own, so they may repeat).
  */
 function duplicateKeyErrors(document: Document.Parsed): YAMLParseError[] {
   const errors: YAMLParseError[] = [];
@@ -57,7 +80,7 @@ function duplicateKeyErrors(document: Document.Parsed): YAMLParseError[] {
     Map(_, map) {
       const seen = new Set<unknown>();
       for (const pair of map.items) {
-        if (!isScalar(pair.key) || pair.key.value === '<<') continue;
+        if (!isScalar(pair.key)) continue;
         if (seen.has(pair.key.value)) {
           const at = pair.key.range?.[0] ?? 0;
           errors.push(new YAMLParseError([at, at + 1], 'DUPLICATE_KEY', 'Map keys must be unique'));
@@ -82,11 +105,9 @@ function duplicateKeyErrors(document: Document.Parsed): YAMLParseError[] {
  */
 export function parseScore(text: string, file: string, options: ScoreCheckOptions = {}): ScoreParseResult {
   const lineCounter = lineCounterOf(text);
-  let documents: ReturnType<typeof parseAllDocuments<ParsedNode>>;
+  let documents: Document.Parsed<ParsedNode>[];
   try {
-    // Duplicate keys are found by duplicateKeyErrors, in one pass: the parser's own check compares each key
-    // with every one before it (20 000 variables took 5 s, 40 000 took 24 s).
-    documents = parseAllDocuments(text, { prettyErrors: false, merge: true, uniqueKeys: false });
+    documents = parseYamlDocuments(text, { merge: true });
   } catch (error) {
     // The YAML parser recurses once per level of block nesting and overflows the stack on deep files.
     if (error instanceof RangeError) return { problems: [yamlTooDeepProblem(text, file)] };
@@ -106,8 +127,6 @@ export function parseScore(text: string, file: string, options: ScoreCheckOption
     return { problems };
   }
   const locator = new YamlNodeLocator(text, lineCounter, document);
-  document.errors.push(...duplicateKeyErrors(document));
-  document.errors.sort((a, b) => a.pos[0] - b.pos[0]);
 
   const syntaxErrorAt = new Set<string>();
   let stackOverflowReported = false;
@@ -491,9 +510,11 @@ export class YamlNodeLocator {
   pathAt(offset: number): PathSegment[] {
     const path: PathSegment[] = [];
     let node: unknown = this.document.contents;
+    // The last entry that holds `offset`: an entry's range ends where the next line, and so the next entry of a
+    // mapping at column 1, starts.
     for (;;) {
       if (isMap(node)) {
-        const pair = node.items.find((item) => {
+        const pair = node.items.findLast((item) => {
           const end = (item.value as Node | null)?.range?.[2] ?? (item.key as Node | null)?.range?.[2];
           const start = (item.key as Node | null)?.range?.[0];
           return start !== undefined && end !== undefined && start <= offset && offset <= end;
@@ -502,7 +523,7 @@ export class YamlNodeLocator {
         path.push(keyText(pair.key));
         node = pair.value;
       } else if (isSeq(node)) {
-        const index = node.items.findIndex((item) => {
+        const index = node.items.findLastIndex((item) => {
           const range = (item as Node | null)?.range;
           return range !== undefined && range !== null && range[0] <= offset && offset <= range[2];
         });
@@ -535,13 +556,12 @@ export class YamlNodeLocator {
     return steps;
   }
 
-  // The entry for `key` in a mapping, looking through `<<` merge keys as the YAML loader does.
+  // The entry for `key` in a mapping, looking through `<<` merge keys as the YAML loader does. Of a key written
+  // twice (a duplicate key, reported as such) the last one, whose value the loader keeps.
   private findPair(map: unknown, key: string, depth: number): Step | undefined {
     if (!isMap(map) || depth > 10) return undefined;
-    for (const pair of map.items) {
-      if (keyText(pair.key) === key)
-        return { key: pair.key as Node, value: (pair.value as Node | null) ?? undefined };
-    }
+    const pair = map.items.findLast((item) => keyText(item.key) === key);
+    if (pair) return { key: pair.key as Node, value: (pair.value as Node | null) ?? undefined };
     for (const pair of map.items) {
       if (!isScalar(pair.key) || pair.key.source !== '<<') continue;
       const sources = isSeq(pair.value) ? pair.value.items : [pair.value];

@@ -201,13 +201,43 @@ function checkOneFileSource(value: unknown, ctx: z.core.$RefinementCtx): void {
   });
 }
 
+// Why a binaryContent is not the standard base64 (RFC 4648, section 4) Score asks for: an alphabet of A-Z, a-z,
+// 0-9, "+" and "/", "=" padding to whole groups of 4 (z.base64()'s rule). Line breaks may split it: `base64`
+// wraps its output, and the decoders Score files meet (Go's, Node's) skip them.
+function base64Mistake(value: string): string | undefined {
+  const bad = /[^A-Za-z0-9+/=\r\n]/u.exec(value);
+  if (bad) {
+    const urlSafe = bad[0] === '-' || bad[0] === '_' ? ' (base64url writes "-" and "_" for "+" and "/")' : '';
+    return `character ${bad.index + 1} is ${JSON.stringify(bad[0])}, which base64 does not use${urlSafe}`;
+  }
+  const text = value.replace(/[\r\n]/gu, '');
+  if (/=[^=]|={3}/u.test(text)) return '"=" may only pad its end, once or twice';
+  if (text.length % 4 !== 0) {
+    return `its ${text.length} characters are not a multiple of 4 (is the "=" padding missing?)`;
+  }
+  return undefined;
+}
+
+const binaryContent = z.string().check(
+  z.superRefine((value, ctx) => {
+    const mistake = base64Mistake(value);
+    if (mistake === undefined) return;
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        `binaryContent is not base64: ${mistake}; write the file's bytes in standard base64 ` +
+        '(`base64 -w0 FILE`), or give a text file as content (its text) or as source (its path)',
+    });
+  }),
+);
+
 const fileFields = {
   mode: z.optional(
     matching(FILE_MODE_PATTERN, 'mode must be an octal access mode in quotes, e.g. "0644" or "600"'),
   ),
   source: z.optional(nonEmpty('source')),
   content: z.optional(z.string()),
-  binaryContent: z.optional(z.string()),
+  binaryContent: z.optional(binaryContent),
   noExpand: z.optional(z.boolean()),
 };
 
