@@ -14,7 +14,7 @@ export const DoraBand = z.enum(['elite', 'high', 'medium', 'low']).meta({ id: 'D
 export type DoraBand = z.infer<typeof DoraBand>;
 
 /** How a window is written: a whole number of hours, days or weeks (`24h`, `30d`, `12w`). */
-export const INSIGHTS_WINDOW_FORMAT = /^([1-9][0-9]{0,3})([hdw])$/;
+export const INSIGHTS_WINDOW_FORMAT = /^([1-9][0-9]{0,4})([hdw])$/;
 /** The longest window insights look back over: a year and a half. */
 export const INSIGHTS_MAX_WINDOW_DAYS = 550;
 
