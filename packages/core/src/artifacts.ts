@@ -98,6 +98,11 @@ export const RuleOutcome = z.object({
   ruleId: z.string(),
   env: z.string(),
   deploymentId: z.string().nullable(),
+  awaitsApproval: z
+    .boolean()
+    .describe(
+      "Whether that deployment awaits approval (the environment's type requires one) rather than queued.",
+    ),
   refused: z.string().nullable().describe('Why the rule did not deploy, if it did not.'),
 });
 export type RuleOutcome = z.infer<typeof RuleOutcome>;

@@ -240,7 +240,7 @@ describe.each(storeEngines)('build artifacts and automation rules on %s', (engin
       tokens.dora!,
     );
     expect(main.triggered).toEqual([
-      { ruleId: rule.id, env: 'dev', deploymentId: expect.any(String), refused: null },
+      { ruleId: rule.id, env: 'dev', deploymentId: expect.any(String), awaitsApproval: false, refused: null },
     ]);
     const deployment = await finished('dev', main.triggered[0]!.deploymentId!);
     expect(deployment).toMatchObject({
@@ -308,7 +308,13 @@ describe.each(storeEngines)('build artifacts and automation rules on %s', (engin
 
     const pushed = await push({ commit: 'dead01', branch: 'hotfix', scoreFiles: [scoreFile('api')] });
     expect(pushed.triggered).toEqual([
-      { ruleId: rule.id, env: 'dev', deploymentId: null, refused: expect.stringContaining('dora') },
+      {
+        ruleId: rule.id,
+        env: 'dev',
+        deploymentId: null,
+        awaitsApproval: false,
+        refused: expect.stringContaining('dora'),
+      },
     ]);
     expect((await api.call('GET', '/apps/shop/envs/dev/deployments')).json().items.length).toBe(before);
     const event = (await events('rule.triggered')).find(

@@ -354,6 +354,7 @@ describe.each(storeEngines)('policies on %s', (engine) => {
         ruleId: rule.json().id,
         env: 'dev',
         deploymentId: null,
+        awaitsApproval: false,
         refused: 'policy no-latest-images refuses this deployment to shop/dev',
       },
     ]);

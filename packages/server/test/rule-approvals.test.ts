@@ -30,7 +30,8 @@ describe.each(storeEngines)('approving what a rule deploys on %s', (engine) => {
         scoreFiles: [pushedScoreFile(commit)],
       }),
     ) as PushedArtifact;
-    expect(pushed.triggered).toMatchObject([{ ruleId, env: 'prod', refused: null }]);
+    // The push says the deployment awaits approval, so the CLI does not call it queued.
+    expect(pushed.triggered).toMatchObject([{ ruleId, env: 'prod', awaitsApproval: true, refused: null }]);
     const id = pushed.triggered[0]!.deploymentId!;
     expect(accepted(await api.call('GET', `/apps/shop/envs/prod/deployments/${id}`))).toMatchObject({
       status: 'awaiting-approval',

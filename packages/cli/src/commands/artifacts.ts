@@ -196,12 +196,17 @@ export function renderPushed(pushed: PushedArtifact, colors: Colors): string {
     pushed.branch ? ` on ${pushed.branch}` : ''
   }; workloads ${pushed.workloads.join(', ')})`;
   if (pushed.triggered.length === 0) return `${head}\nNo rule matched it.`;
-  const lines = pushed.triggered.map((outcome) =>
-    outcome.deploymentId !== null
-      ? `  rule ${outcome.ruleId}: queued deployment ${outcome.deploymentId} to ${pushed.app}/${outcome.env}` +
-        ` (\`pave deployments get ${outcome.deploymentId} --app ${pushed.app} --env ${outcome.env}\`)`
-      : `  rule ${outcome.ruleId}: ${colors.red('refused')} to deploy to ${pushed.app}/${outcome.env}: ${outcome.refused ?? ''}`,
-  );
+  const lines = pushed.triggered.map((outcome) => {
+    const { ruleId, deploymentId, env } = outcome;
+    if (deploymentId === null) {
+      return `  rule ${ruleId}: ${colors.red('refused')} to deploy to ${pushed.app}/${env}: ${outcome.refused ?? ''}`;
+    }
+    return outcome.awaitsApproval
+      ? `  rule ${ruleId}: deployment ${deploymentId} to ${pushed.app}/${env} awaits approval by someone else ` +
+          `(\`pave approvals get ${deploymentId}\`)`
+      : `  rule ${ruleId}: queued deployment ${deploymentId} to ${pushed.app}/${env}` +
+          ` (\`pave deployments get ${deploymentId} --app ${pushed.app} --env ${env}\`)`;
+  });
   return `${head}\nRules:\n${lines.join('\n')}`;
 }
 

@@ -277,6 +277,7 @@ export async function triggerRules(
         `(deployment ${earlier.deploymentId})`
       : await refusal(store.db, rule, push.actor);
     let deploymentId: string | null = null;
+    let awaitsApproval = false;
     if (refused === null) {
       try {
         const queued = await createDeployment(
@@ -287,13 +288,16 @@ export async function triggerRules(
           { artifact: artifact.id, message: `rule ${id}: artifact ${artifact.id} (${artifact.commit})` },
           planning,
         );
-        if ('id' in queued) deploymentId = queued.id;
+        if ('id' in queued) {
+          deploymentId = queued.id;
+          awaitsApproval = queued.status === 'awaiting-approval';
+        }
       } catch (error) {
         if (!REFUSALS.has((error as Error).name)) throw error;
         refused = (error as Error).message;
       }
     }
-    const outcome: RuleOutcome = { ruleId: id, env: rule.env_id, deploymentId, refused };
+    const outcome: RuleOutcome = { ruleId: id, env: rule.env_id, deploymentId, awaitsApproval, refused };
     await store.transaction(async (tx) => {
       await recordAudit(tx, context, {
         action: 'rule.trigger',
