@@ -6,7 +6,7 @@ import type { DeclarationProblem } from '@pave/core/declarations';
 import { CliUsageError } from './errors.ts';
 import type { CliIo } from './io.ts';
 import { escapeControlCharacters } from './output/terminal-text.ts';
-import { readFileArgument } from './file-arguments.ts';
+import { fileArgumentName, readFileArgument } from './file-arguments.ts';
 import { describeFileError } from './file-errors.ts';
 
 /** Renders a problem as one line: `file:line:column: json.path: message`. */
@@ -30,7 +30,7 @@ export async function readDeclarationsFile(
     return await readFileArgument(file, readStdin);
   } catch (error) {
     const why = describeFileError(error, file, 'read', { directory: 'pass the YAML file inside it' });
-    throw new CliUsageError(`cannot read the ${noun} file ${file}: ${why}`);
+    throw new CliUsageError(`cannot read the ${noun} file ${fileArgumentName(file)}: ${why}`);
   }
 }
 

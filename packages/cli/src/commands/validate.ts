@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { allPages, type Resource, type ScoreProblem, type ScoreWorkload } from '@pave/core';
 import { connect } from '../connection.ts';
 import { CliUsageError } from '../errors.ts';
-import { readFileArgument, refuseRepeatedStdin } from '../file-arguments.ts';
+import { fileArgumentName, readFileArgument, refuseRepeatedStdin } from '../file-arguments.ts';
 import { describeFileError } from '../file-errors.ts';
 import type { CliIo } from '../io.ts';
 import { dataText } from '../output/output.ts';
@@ -400,7 +400,7 @@ async function readScoreFiles(files: string[], io: CliIo): Promise<{ file: strin
         return { file, text: await readFileArgument(file, () => io.readStdin()) };
       } catch (error) {
         const directory = 'pass the Score file inside it, e.g. score.yaml';
-        failures.push(`${file}: ${describeFileError(error, file, 'read', { directory })}`);
+        failures.push(`${fileArgumentName(file)}: ${describeFileError(error, file, 'read', { directory })}`);
         return { file, text: '' };
       }
     }),

@@ -16,7 +16,7 @@ import type {
 import { CliUsageError } from '../errors.ts';
 import { aliasApiFields } from '../field-origins.ts';
 import { describeFileError } from '../file-errors.ts';
-import { readUtf8File } from '../file-arguments.ts';
+import { readFileArgument } from '../file-arguments.ts';
 import type { CliIo } from '../io.ts';
 import type { Colors } from '../output/colors.ts';
 import { colorsFor } from '../output/colors.ts';
@@ -810,11 +810,10 @@ function displayName(file: string): string {
 }
 
 async function readDotenvFile(file: string, io: CliIo): Promise<string> {
-  if (file === '-') return io.readStdin();
   try {
-    return await readUtf8File(file);
+    return await readFileArgument(file, () => io.readStdin());
   } catch (error) {
-    throw new CliUsageError(`cannot read ${file}: ${describeFileError(error, file, 'read')}`);
+    throw new CliUsageError(`cannot read ${displayName(file)}: ${describeFileError(error, file, 'read')}`);
   }
 }
 
