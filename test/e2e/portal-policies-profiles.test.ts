@@ -189,13 +189,14 @@ describe.skipIf(!hasChromium)('policies and workload profiles in the portal', ()
       'promotion gate: succeeded in staging within 7d',
     );
 
-    // A YAML syntax error is shown at its line and column, and Plan sends nothing while it is there.
+    // A YAML syntax error is shown at its line and column (the key where the parser found it: the `[` of
+    // `message` is never closed), and Plan sends nothing while it is there.
     const textbox = form.getByRole('textbox', { name: 'Or its text' });
     await textbox.fill(POLICIES_BROKEN);
     const problems = form.getByRole('alert', { name: 'Problems in the text' });
     await problems.waitFor();
     expect(await problems.innerText()).toContain(
-      'Line 4, column 3: [0].message[0]: YAML syntax error: Flow sequence in block collection must be ' +
+      'Line 4, column 3: [0].rule: YAML syntax error: Flow sequence in block collection must be ' +
         'sufficiently indented and end with a ]',
     );
     expect(await form.getByRole('button', { name: 'Plan', exact: true }).isDisabled()).toBe(true);
