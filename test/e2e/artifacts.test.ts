@@ -71,7 +71,7 @@ describe('build artifacts and rules through the real CLI and server', () => {
     const artifact = JSON.parse(pushed.stdout) as PushedArtifact;
     expect(artifact).toMatchObject({ commit, branch: 'main', workloads: ['api'] });
     expect(artifact.triggered).toEqual([
-      { ruleId, env: 'dev', deploymentId: expect.any(String), refused: null },
+      { ruleId, env: 'dev', deploymentId: expect.any(String), awaitsApproval: false, refused: null },
     ]);
     const deploymentId = artifact.triggered[0]!.deploymentId!;
 
