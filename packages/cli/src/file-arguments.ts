@@ -60,44 +60,56 @@ export class FileTooLargeError extends Error {
 }
 
 /**
- * The text of the file at `path`, which must be UTF-8: rejects with NotUtf8FileError where it is not, rather
- * than turning those bytes into U+FFFD, which would then be sent and stored in their place; with
- * FileTooLargeError over FILE_SIZE_LIMIT_BYTES (see readFileBytes); with the file system's error when it cannot
- * be read.
+ * The text of the file at `path`, which must be UTF-8 (see utf8Text); rejects with FileTooLargeError over
+ * FILE_SIZE_LIMIT_BYTES (see readFileBytes), with the file system's error when it cannot be read.
  */
 export async function readUtf8File(path: string): Promise<string> {
-  const { text, broken } = decodeUtf8(await readFileBytes(path));
+  return utf8Text(await readFileBytes(path));
+}
+
+/**
+ * `bytes` as text, which must be UTF-8: throws NotUtf8FileError where they are not, rather than turning them
+ * into U+FFFD, which would then be sent and stored in their place.
+ */
+export function utf8Text(bytes: Buffer): string {
+  const { text, broken } = decodeUtf8(bytes);
   if (broken) throw new NotUtf8FileError(broken);
   return text;
 }
 
 /**
- * The bytes of the file at `path`, reading at most FILE_SIZE_LIMIT_BYTES + 1 of them: rejects with
- * FileTooLargeError when there are more (so that /dev/zero and a pipe that never ends stop too), with the file
- * system's error when it cannot be read.
+ * The bytes of the file at `path` (see readAtMost: /dev/zero and a pipe that never ends stop too); rejects with
+ * the file system's error when it cannot be read.
  */
 export async function readFileBytes(path: string): Promise<Buffer> {
   const handle = await open(path, 'r');
   try {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      // Reads from where the last read ended (position null): a pipe or a device cannot seek.
-      const chunk = Buffer.allocUnsafe(Math.min(64 * 1024, FILE_SIZE_LIMIT_BYTES + 1 - total));
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
-      if (bytesRead === 0) break;
-      chunks.push(chunk.subarray(0, bytesRead));
-      total += bytesRead;
-      if (total > FILE_SIZE_LIMIT_BYTES) {
-        // A device, a pipe or a file of /proc has no size to tell.
-        const info = await handle.stat();
-        throw new FileTooLargeError(info.isFile() && info.size >= total ? info.size : undefined);
-      }
-    }
-    return Buffer.concat(chunks, total);
+    return await readAtMost(handle.createReadStream({ autoClose: false }), async (read) => {
+      // A device, a pipe or a file of /proc has no size to tell.
+      const info = await handle.stat();
+      return info.isFile() && info.size >= read ? info.size : undefined;
+    });
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * The bytes of `stream` (a file's, standard input), stopping once it has read more than FILE_SIZE_LIMIT_BYTES:
+ * rejects with FileTooLargeError then, with the size `sizeOf` tells (given how many bytes were read).
+ */
+export async function readAtMost(
+  stream: AsyncIterable<Uint8Array>,
+  sizeOf: (read: number) => Promise<number | undefined> = () => Promise.resolve(undefined),
+): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of stream) {
+    chunks.push(Buffer.from(chunk));
+    total += chunk.length;
+    if (total > FILE_SIZE_LIMIT_BYTES) throw new FileTooLargeError(await sizeOf(total));
+  }
+  return Buffer.concat(chunks, total);
 }
 
 /**

@@ -83,19 +83,6 @@ export function processIo(): CliIo {
 // Standard input, read once to its end (a second read of the stream would find it ended, and empty), as a file
 // argument is read: at most FILE_SIZE_LIMIT_BYTES (FileTooLargeError beyond), and UTF-8 (NotUtf8FileError).
 async function readAllOfStdin(): Promise<string> {
-  const { FILE_SIZE_LIMIT_BYTES, FileTooLargeError, NotUtf8FileError } = await import('./file-arguments.ts');
-  const { decodeUtf8 } = await import('@pave/core');
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of process.stdin) {
-    chunks.push(Buffer.from(chunk as Buffer));
-    total += (chunk as Buffer).length;
-    if (total > FILE_SIZE_LIMIT_BYTES) {
-      process.stdin.destroy();
-      throw new FileTooLargeError(undefined);
-    }
-  }
-  const { text, broken } = decodeUtf8(Buffer.concat(chunks));
-  if (broken) throw new NotUtf8FileError(broken);
-  return text;
+  const { readAtMost, utf8Text } = await import('./file-arguments.ts');
+  return utf8Text(await readAtMost(process.stdin));
 }

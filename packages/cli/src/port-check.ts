@@ -1,12 +1,12 @@
 import { createServer } from 'node:net';
-import { listenProblem, metricsPortInUseError, portInUseError } from '@pave/core/ports';
+import { listenProblem, listenerPortInUseError, type Listener } from '@pave/core/ports';
 import { CliUsageError } from './errors.ts';
 
 /** A port `pave up` is to listen on, and what for: the API (`--port`) or metrics (`--metrics-port`). */
 export interface PortToCheck {
   host: string;
   port: number;
-  serves: 'api' | 'metrics';
+  serves: Listener;
 }
 
 /**
@@ -21,14 +21,8 @@ export async function checkPortsFree(ports: readonly PortToCheck[]): Promise<voi
   for (const { host, port, serves } of ports) {
     const code = await listenBriefly(host, port);
     if (code === undefined) continue;
-    if (code === 'EADDRINUSE') {
-      throw serves === 'api' ? portInUseError(host, port) : metricsPortInUseError(host, port);
-    }
-    const flags =
-      serves === 'api'
-        ? ({ host: '--host', port: '--port' } as const)
-        : ({ host: '--metrics-host', port: '--metrics-port' } as const);
-    const problem = listenProblem(code, host, port, flags);
+    if (code === 'EADDRINUSE') throw listenerPortInUseError(serves, host, port);
+    const problem = listenProblem(code, host, port, serves);
     if (problem) throw new CliUsageError(`${problem.path}: ${problem.message}`);
   }
 }

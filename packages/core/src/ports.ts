@@ -89,24 +89,32 @@ export function metricsPortInUseError(host: string, port: number): ConflictError
   ]);
 }
 
-/** The flags `pave up` sets a listening address with: the API's, or the metrics endpoint's. */
-export interface ListenFlags {
-  host: '--host' | '--metrics-host';
-  port: '--port' | '--metrics-port';
+/** What `pave up` listens for: the API (`--host`, `--port`) or the metrics endpoint (`--metrics-*`). */
+export type Listener = 'api' | 'metrics';
+
+const LISTEN_FLAGS = {
+  api: { host: '--host', port: '--port', examplePort: 7300 },
+  metrics: { host: '--metrics-host', port: '--metrics-port', examplePort: 9464 },
+} as const;
+
+/** The error for a port of `listener` in use on `host`: portInUseError or metricsPortInUseError. */
+export function listenerPortInUseError(listener: Listener, host: string, port: number): ConflictError {
+  return listener === 'api' ? portInUseError(host, port) : metricsPortInUseError(host, port);
 }
 
 /**
  * What is wrong with a host and port Pave could not listen on, by the error's code, for the reasons other than
  * a port in use (see portInUseError): a host name that does not resolve, an address that is not this
- * machine's, a port that needs privileges. The flag that fixes it is the problem's path. Undefined for other
- * codes, whose error says more as it came.
+ * machine's, a port that needs privileges. The flag of `listener` that fixes it is the problem's path.
+ * Undefined for other codes, whose error says more as it came.
  */
 export function listenProblem(
   code: string | undefined,
   host: string,
   port: number,
-  flags: ListenFlags,
+  listener: Listener,
 ): { path: string; message: string } | undefined {
+  const flags = LISTEN_FLAGS[listener];
   const addresses = `e.g. ${flags.host} 127.0.0.1 (this machine only) or ${flags.host} 0.0.0.0 (every address)`;
   switch (code) {
     case 'ENOTFOUND':
@@ -127,7 +135,7 @@ export function listenProblem(
         path: flags.port,
         message:
           `port ${port} needs privileges this process lacks (below 1024: root or CAP_NET_BIND_SERVICE); ` +
-          `choose a port of 1024 or above, e.g. ${flags.port} ${flags.port === '--port' ? 7300 : 9464}`,
+          `choose a port of 1024 or above, e.g. ${flags.port} ${flags.examplePort}`,
       };
     default:
       return undefined;

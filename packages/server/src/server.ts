@@ -40,7 +40,7 @@ import { setTemplateTimeLimitSeconds } from './domain/template-jobs.ts';
 import { RouteTable } from './domain/resources/routes.ts';
 import { StateCredentials, withStateBackends } from './domain/resources/state.ts';
 import { claimDataDir, recordPort, registerReplica } from '@pave/core/data-dir-lock';
-import { listenProblem, metricsPortInUseError, portInUseError, reachableUrl } from '@pave/core/ports';
+import { listenProblem, listenerPortInUseError, reachableUrl, type Listener } from '@pave/core/ports';
 import { ConflictError, InputError } from '@pave/core';
 import { PaveMetrics } from './observability/metrics.ts';
 import { runtimeWorkloads } from './observability/workload-source.ts';
@@ -309,7 +309,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
     // Bind before anything changes: a busy port fails the start with no user created and no workload adopted.
     await app.listen({ port: options.port, host: options.host }).catch((error: unknown) => {
-      throw listenError(error, options.host, options.port);
+      throw listenError(error, options.host, options.port, 'api');
     });
     // The CLI sends this data directory's admin token to this port only (listeningPorts); written before any
     // request is served.
@@ -319,7 +319,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       const metricsHost = options.metricsHost ?? '127.0.0.1';
       metricsListener = await listenForMetrics(metrics, metricsHost, options.metricsPort).catch(
         (error: unknown) => {
-          throw metricsListenError(error, metricsHost, options.metricsPort!);
+          throw listenError(error, metricsHost, options.metricsPort!, 'metrics');
         },
       );
       logger.info(
@@ -453,22 +453,15 @@ function localUrl(app: FastifyInstance, host: string): string {
 }
 
 /**
- * The error for an address Pave cannot listen on: for a port in use, which process holds it (when this host
- * shows it) and the `--port` fix (see portInUseError); for a host that is not this machine's or a port that
- * needs privileges, an InputError naming `--host` or `--port` (see listenProblem); anything else as it came.
+ * The error for an address Pave cannot listen on for `listener`: for a port in use, which process holds it
+ * (when this host shows it) and the flag that fixes it (see listenerPortInUseError); for a host that is not this
+ * machine's or a port that needs privileges, an InputError naming the flag (see listenProblem); anything else
+ * as it came.
  */
-function listenError(error: unknown, host: string, port: number): unknown {
+function listenError(error: unknown, host: string, port: number, listener: Listener): unknown {
   const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'EADDRINUSE') return portInUseError(host, port);
-  const problem = listenProblem(code, host, port, { host: '--host', port: '--port' });
-  return problem ? new InputError(`cannot listen on ${host}:${port}: ${problem.message}`, [problem]) : error;
-}
-
-/** The error for a metrics address Pave cannot listen on, as listenError with the `--metrics-*` flags. */
-function metricsListenError(error: unknown, host: string, port: number): unknown {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'EADDRINUSE') return metricsPortInUseError(host, port);
-  const problem = listenProblem(code, host, port, { host: '--metrics-host', port: '--metrics-port' });
+  if (code === 'EADDRINUSE') return listenerPortInUseError(listener, host, port);
+  const problem = listenProblem(code, host, port, listener);
   return problem ? new InputError(`cannot listen on ${host}:${port}: ${problem.message}`, [problem]) : error;
 }
 
