@@ -175,3 +175,57 @@ describe('pave validate (the built executable)', () => {
     expect(help.stdout).toMatch(/Examples?:\n\s+\$ pave validate -f score\.yaml/u);
   });
 });
+
+describe('pave validate: files read from `source`', () => {
+  const WITH_SOURCES = `apiVersion: score.dev/v1b1
+metadata:
+  name: shop
+containers:
+  web:
+    image: nginx
+    command: ['nginx']
+    files:
+      /etc/app.conf:
+        source: app.conf
+      /etc/other.conf:
+        source: conf/missing.conf
+`;
+
+  it('reports a source that cannot be read at its line and column, as `pave deploy` does', async () => {
+    const { score } = scoreFiles({ score: WITH_SOURCES, 'app.conf': 'port = 80\n' });
+    const result = await validate(['-f', score!]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    const missing = join(score!, '..', 'conf/missing.conf');
+    expect(result.stderr.split('\n')).toEqual([
+      `${score}:12:17: containers.web.files["/etc/other.conf"].source: cannot read "conf/missing.conf": ` +
+        `no such file (${missing})`,
+      'pave: error: 1 problem in 1 of 1 file',
+      '',
+    ]);
+  });
+
+  it('lists it among the problems of -o json, and says the file is valid once the source is there', async () => {
+    const { score } = scoreFiles({ score: WITH_SOURCES, 'app.conf': 'port = 80\n' });
+    const report = JSON.parse((await validate(['-f', score!, '-o', 'json'])).stdout) as {
+      files: { valid: boolean; problems: object[] }[];
+    };
+    expect(report.files[0]).toMatchObject({
+      valid: false,
+      problems: [
+        {
+          file: score,
+          line: 12,
+          column: 17,
+          path: 'containers.web.files["/etc/other.conf"].source',
+          message: expect.stringMatching(/^cannot read "conf\/missing\.conf": no such file/u),
+        },
+      ],
+    });
+    const { score: fixed } = scoreFiles({
+      score: WITH_SOURCES.replace('conf/missing.conf', 'app.conf'),
+      'app.conf': 'port = 80\n',
+    });
+    expect(await validate(['-f', fixed!])).toEqual({ code: 0, stdout: '1 file valid\n', stderr: '' });
+  });
+});

@@ -7,6 +7,7 @@ import type {
   ScoreContainer,
   ScoreContainerFile,
   ScoreContainerFileListItem,
+  ScoreProblem,
   ScoreWorkload,
   WorkloadSource,
 } from '@pave/core';
@@ -448,7 +449,7 @@ export async function loadScoreFiles(
     }
     seen.set(name, file);
     const inlined = await inlineFileSources(parsed.workload, file, text, cwd);
-    problems.push(...inlined.problems);
+    problems.push(...inlined.problems.map(formatScoreProblem));
     const dir = manifestDirs[index];
     // Loaded only for --manifests: checking manifests needs core's deployment schemas, and with them classic zod.
     const own =
@@ -511,18 +512,18 @@ async function readScoreFiles(
  * the file's bytes: `content` when they are valid UTF-8 (kept byte for byte, a BOM included), `binaryContent`
  * (base64) otherwise; the file's other fields (mode, noExpand) stay. Both the map and the (deprecated) list
  * form of `files` are handled. `scoreFile` is the Score file's path as given, relative to `cwd`, and `text` its
- * text. Returns the new spec (the input is not changed) and one `scoreFile:line:column: path: message` problem
- * per source that cannot be read (missing, or over FILE_SIZE_LIMIT_BYTES), at the `source` value.
+ * text. Returns the new spec (the input is not changed) and one problem per source that cannot be read
+ * (missing, or over FILE_SIZE_LIMIT_BYTES), at the `source` value; `pave validate` reports the same problems.
  */
 export async function inlineFileSources(
   spec: ScoreWorkload,
   scoreFile: string,
   text: string,
   cwd = process.cwd(),
-): Promise<{ spec: ScoreWorkload; problems: string[] }> {
-  const { formatScorePath, formatScoreProblem } = await import('../score.ts');
+): Promise<{ spec: ScoreWorkload; problems: ScoreProblem[] }> {
+  const { formatScorePath } = await import('../score.ts');
   const baseDir = dirname(resolve(cwd, scoreFile));
-  const problems: string[] = [];
+  const problems: ScoreProblem[] = [];
 
   async function inline<File extends ScoreContainerFile | ScoreContainerFileListItem>(
     file: File,
@@ -538,14 +539,12 @@ export async function inlineFileSources(
       // Loaded only now: finding the line parses the file again, which only a problem needs.
       const { locateDeclarationPath } = await import('@pave/core/declarations');
       const at = [...path, 'source'];
-      problems.push(
-        formatScoreProblem({
-          file: scoreFile,
-          ...locateDeclarationPath(text, 0, at.map(String)),
-          path: formatScorePath(at),
-          message: `cannot read "${source}": ${describeFsError(error, source, sourcePath)}`,
-        }),
-      );
+      problems.push({
+        file: scoreFile,
+        ...locateDeclarationPath(text, 0, at.map(String)),
+        path: formatScorePath(at),
+        message: `cannot read "${source}": ${describeFsError(error, source, sourcePath)}`,
+      });
       return file;
     }
     const content = decodeUtf8(bytes);

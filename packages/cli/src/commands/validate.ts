@@ -8,6 +8,7 @@ import type { CliIo } from '../io.ts';
 import { dataText } from '../output/output.ts';
 import { addClientOptions, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
+import { inlineFileSources } from './deploy.ts';
 
 /**
  * What `pave validate -o json` (or yaml) prints: one entry per file, in the order given. `problems` are
@@ -28,8 +29,8 @@ export class ScoreFilesInvalidError extends Error {
 
 /**
  * `pave validate -f FILE…`: checks Score files offline (YAML syntax, the Score v1b1 schema, placeholders,
- * resource params that form a cycle, which the server's planner refuses, and probes of ports that are not
- * service ports, which no deployment can render) and prints every problem as
+ * resource params that form a cycle, which the server's planner refuses, probes of ports that are not
+ * service ports, which no deployment can render, and container files whose `source` cannot be read) and prints every problem as
  * `file:line:column: json.path: message` on stderr; `-o json` prints a
  * {@link ValidateReport} on stdout instead. A container without `command` is a warning (the process runtime
  * cannot run it) or, with --app and --env naming an environment that runs on the process runtime, an
@@ -43,8 +44,8 @@ export function registerValidateCommand(program: Command, io: CliIo): void {
     program
       .command('validate')
       .description(
-        'Check Score files (apiVersion score.dev/v1b1): YAML, schema, placeholders, resource params cycles and ' +
-          'probe ports offline; with --app and ' +
+        'Check Score files (apiVersion score.dev/v1b1): YAML, schema, placeholders, resource params cycles, ' +
+          'probe ports and files[].source offline; with --app and ' +
           '--env also what the runtime of that environment can run and that its resource definitions provision ' +
           'every resource',
       )
@@ -81,11 +82,13 @@ export function registerValidateCommand(program: Command, io: CliIo): void {
           : undefined;
       // Each workload once, as `pave deploy` of the same files requires.
       const seen = new Map<string, string>();
+      const workloads: (ScoreWorkload | undefined)[] = [];
       const report: ValidateReport = {
         ...(target ? { target } : {}),
         files: texts.map(({ file, text }) => {
           // With Pave's own rule: a probe of a port that is not a service port, which no deployment can render.
           const { problems, workload } = parseScore(text, file, { renderable: true });
+          workloads.push(workload);
           const name = workload?.metadata.name;
           const earlier = name === undefined ? undefined : seen.get(name);
           if (name !== undefined && earlier !== undefined) {
@@ -122,6 +125,14 @@ export function registerValidateCommand(program: Command, io: CliIo): void {
           };
         }),
       };
+      // A container file's `source` that cannot be read, as `pave deploy` reads it (relative to the file).
+      for (const [index, entry] of report.files.entries()) {
+        const workload = workloads[index];
+        if (!workload) continue;
+        const { problems } = await inlineFileSources(workload, entry.file, texts[index]?.text ?? '');
+        entry.problems.push(...problems);
+        if (problems.length > 0) entry.valid = false;
+      }
       if (options.app !== undefined && options.env !== undefined) {
         const environment = { app: options.app, env: options.env };
         const refused = await resourcesDeployRefuses(options, environment, texts, io, parseScore);
