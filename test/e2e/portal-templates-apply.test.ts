@@ -189,6 +189,22 @@ describe.skipIf(!hasChromium)('applying and deleting templates in the portal', (
     expect(await form.getByRole('table', { name: 'Plan' }).count()).toBe(0);
     expect(await templateIds()).toContain('hello-web@2');
 
+    // Two refused templates in one text: the plan lists both, as the CLI does, and stores neither.
+    const twoRefused = `${TEMPLATE_REFUSED}---\n${TEMPLATE_REFUSED.replace('id: hello-web', 'id: hello-two')}`;
+    await plan(form, twoRefused);
+    const bothRefused = form.getByRole('alert').filter({ hasText: 'Nothing was applied.' });
+    await expect.poll(() => bothRefused.count()).toBe(2);
+    const bothProblems = await cliProblems('two-refused.yaml', twoRefused);
+    expect(bothProblems).toEqual([
+      expect.stringMatching(/^Line 16, column 11: \/setup\/deploy: must name/),
+      expect.stringMatching(/^Line 33, column 11: \/setup\/deploy: must name/),
+    ]);
+    expect((await bothRefused.locator('li').allInnerTexts()).map((line) => line.trim())).toEqual(
+      bothProblems,
+    );
+    expect(await bothRefused.nth(1).innerText()).toContain('hello-two');
+    expect(await templateIds()).not.toContain('hello-two@1');
+
     // Its details, as `pave templates get` shows them.
     const item = list
       .getByRole('listitem')

@@ -79,8 +79,8 @@ interface Refusal {
  * (one template, or several as a list or one per YAML document, files inline), chosen or typed. It is checked
  * as the CLI checks it, each problem at its line and column, and nothing is sent while there are any. **Plan**
  * applies each template as a dry run and says what would happen (created as version 1, a new version, or
- * unchanged, as `--dry-run` says); **Apply** then applies them for real, one after the other as the CLI does,
- * and calls `onApplied`. Editing the text drops the plan. The server's problems (files that do not render,
+ * unchanged, as `--dry-run` says), or every template the server refuses, as the CLI lists them; **Apply**
+ * then applies them for real, one after the other as the CLI does, and calls `onApplied`. Editing the text drops the plan. The server's problems (files that do not render,
  * a setup that does not add up) are shown at the line and column of the value they name.
  */
 export function TemplateApply({
@@ -93,14 +93,15 @@ export function TemplateApply({
 }) {
   const { source, unreadable, fileInput, chooseFile, type } = useTextOrFile(() => {
     setDone(null);
-    setRefusal(null);
+    setRefusals([]);
   });
   // The latest check and the text it was made for: only that text may be planned with its templates.
   const [checked, setChecked] = useState<{ text: string; result: TemplatesCheck } | null>(null);
   const [checkError, setCheckError] = useState<unknown>(null);
   // The plan of the text it was made for: once the text changes it no longer says what Apply would do.
   const [planned, setPlanned] = useState<{ text: string; plan: TemplateApplied[] } | null>(null);
-  const [refusal, setRefusal] = useState<Refusal | null>(null);
+  // Every template a plan's dry run refused, or the one an apply stopped at.
+  const [refusals, setRefusals] = useState<Refusal[]>([]);
   const [step, setStep] = useState<'plan' | 'apply'>('plan');
   const [done, setDone] = useState<string | null>(null);
   const action = useAction();
@@ -138,19 +139,22 @@ export function TemplateApply({
   const changes = plan?.filter((applied) => applied.action !== 'unchanged').length ?? 0;
   const fileArgument = source.file ?? 'template.yaml';
 
-  /** Applies the templates one after the other (a dry run only checks them); stops at the first refusal. */
-  const applyEach = async (
-    dryRun: boolean,
-  ): Promise<{ results: TemplateApplied[]; refusal: Refusal | null }> => {
+  /**
+   * Applies the templates one after the other. A dry run only checks them, and checks them all, so that a plan
+   * lists every refusal; a real apply stops at the first, those before it staying applied (as with the CLI).
+   */
+  const applyEach = async (dryRun: boolean): Promise<{ results: TemplateApplied[]; refusals: Refusal[] }> => {
     const results: TemplateApplied[] = [];
+    const refused: Refusal[] = [];
     for (const [index, template] of (templates ?? []).entries()) {
       try {
         results.push(await session.client.applyTemplate(template, { dryRun }));
       } catch (error) {
-        return { results, refusal: { error, index, applied: results } };
+        refused.push({ error, index, applied: dryRun ? [] : [...results] });
+        if (!dryRun) break;
       }
     }
-    return { results, refusal: null };
+    return { results, refusals: refused };
   };
   const planIt = (event: FormEvent) => {
     event.preventDefault();
@@ -159,31 +163,34 @@ export function TemplateApply({
     setStep('plan');
     setDone(null);
     setPlanned(null);
-    setRefusal(null);
+    setRefusals([]);
     void action.run(async () => {
-      const { results, refusal } = await applyEach(true);
-      setRefusal(refusal);
-      if (!refusal) setPlanned({ text, plan: results });
+      const { results, refusals: refused } = await applyEach(true);
+      setRefusals(refused);
+      if (refused.length === 0) setPlanned({ text, plan: results });
     });
   };
   const applyIt = () => {
     if (!plan || templates === null || changes === 0 || action.busy) return;
     setStep('apply');
-    setRefusal(null);
+    setRefusals([]);
     void action.run(async () => {
-      const { results, refusal } = await applyEach(false);
+      const { results, refusals: refused } = await applyEach(false);
       setPlanned(null);
-      setRefusal(refusal);
-      if (!refusal) setDone(results.map(appliedSentence).join(' '));
+      setRefusals(refused);
+      if (refused.length === 0) setDone(results.map(appliedSentence).join(' '));
       // Those before a refusal stay applied, as with the CLI: the list shows them.
       if (results.some((applied) => applied.action !== 'unchanged')) onApplied();
     });
   };
 
-  const refusedLines =
-    refusal && refusal.error instanceof ApiError && current
+  // Each refusal's problems at their lines and columns (null for a failure that is not a refusal).
+  const refusedLines = refusals.map((refusal) =>
+    refusal.error instanceof ApiError && current
       ? templateProblemLines(refusal.error.problem.errors ?? [], current, refusal.index)
-      : null;
+      : null,
+  );
+  const refusalIds = refusals.map((_, i) => `${refusalId}-${i}`).join(' ');
 
   return (
     <Section title="Apply template">
@@ -198,21 +205,28 @@ export function TemplateApply({
           input={{ source, fileInput, chooseFile, type }}
           rows={14}
           example={EXAMPLE}
-          invalid={problems.length > 0 || refusedLines !== null}
-          describedBy={problems.length > 0 ? problemsId : refusedLines !== null ? refusalId : undefined}
+          invalid={problems.length > 0 || refusedLines.some((lines) => lines !== null)}
+          describedBy={
+            problems.length > 0
+              ? problemsId
+              : refusedLines.some((lines) => lines !== null)
+                ? refusalIds
+                : undefined
+          }
         />
         <ErrorMessage error={unreadable} />
         <ErrorMessage error={blank ? null : checkError} />
         {problems.length > 0 && <CheckProblems id={problemsId} name={name} problems={problems} />}
-        {refusal && (
+        {refusals.map((refusal, i) => (
           <RefusalMessage
-            id={refusalId}
+            key={refusal.index}
+            id={`${refusalId}-${i}`}
             refusal={refusal}
             template={templates?.[refusal.index]?.id ?? `[${refusal.index}]`}
             name={name}
-            lines={refusedLines}
+            lines={refusedLines[i] ?? null}
           />
-        )}
+        ))}
         <ErrorMessage error={action.error} />
         {plan && <PlanTable plan={plan} name={name} />}
         {done && (
