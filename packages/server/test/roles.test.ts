@@ -149,6 +149,17 @@ describe.each(storeEngines)('roles, teams and scoped tokens through the API on %
     expect(await canI(tokens.dave!, 'action=values.read&app=shop')).toMatchObject({ allowed: true });
   });
 
+  it('answers can-i for a rule into an environment as creating it is decided: a rule deploys there', async () => {
+    await fresh();
+    const answer = await canI(tokens.dave!, 'action=rule.write&app=shop&env=prod');
+    expect(answer).toMatchObject({ allowed: false });
+    expect(answer.reason).toContain('deployer on environment type production');
+    const refused = await call(tokens.dave!, 'POST', '/apps/shop/rules', { env: 'prod', branch: 'main' });
+    expect(refused.statusCode).toBe(403);
+    // The rules of the app, with no environment named, are the developer's to write.
+    expect(await canI(tokens.dave!, 'action=rule.write&app=shop')).toMatchObject({ allowed: true });
+  });
+
   it('answers can-i for another user only to admins, and says what is missing', async () => {
     const forVera = await canI(adminToken, 'action=deployment.create&app=shop&env=prod&as=vera');
     expect(forVera.allowed).toBe(false);

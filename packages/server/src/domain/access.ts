@@ -169,6 +169,20 @@ export async function appWideChecks(
 }
 
 /**
+ * What a permission on one environment reaches beyond it: a rule deploys into its environment, so writing one
+ * needs deployment.create there too (on a restricted type, the deployer role).
+ */
+const ENVIRONMENT_REACH: Partial<Record<Permission, Permission>> = {
+  'rule.write': 'deployment.create',
+};
+
+/** What `permission` on the environment `target` needs besides itself; see ENVIRONMENT_REACH. */
+export function environmentReach(permission: Permission, target: AccessTarget): AccessCheck[] {
+  const reach = ENVIRONMENT_REACH[permission];
+  return reach ? [{ permission: reach, target }] : [];
+}
+
+/**
  * What creating an environment reaches besides the app: the new environment's type, and (for a clone) the
  * source environment, which is read and whose data may be copied. Body fields are read defensively: the
  * checks run before the body is validated, and a missing or malformed field adds no check (validation

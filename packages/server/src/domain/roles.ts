@@ -20,6 +20,7 @@ import { now, type Actor, type RequestContext } from './context.ts';
 import {
   actorSeesApp,
   appWideChecks,
+  environmentReach,
   authorize,
   decideFor,
   environmentAccess,
@@ -374,7 +375,8 @@ export async function canI(
     };
   }
   const target: AccessTarget = {};
-  // What the action's route checks besides its own permission: on a whole app, every restricted type it reaches.
+  // What the action's route checks besides its own permission: on a whole app, every restricted type it
+  // reaches; on one environment, what the action does there (a rule deploys into it).
   let further: AccessCheck[] = [];
   if (query.app) {
     target.app = query.app;
@@ -386,6 +388,7 @@ export async function canI(
       const access = await environmentAccess(db, query.app, query.env);
       if (!access) throw environmentNotFound(query.app, query.env);
       Object.assign(target, access);
+      further = environmentReach(query.action, target);
     } else {
       further = await appWideChecks(db, query.app, query.action);
     }

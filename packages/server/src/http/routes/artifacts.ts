@@ -16,7 +16,7 @@ import type { RuntimeDriver } from '@pave/plugin-api';
 import type { ApiServer } from '../app.ts';
 import { noContent } from '../responses.ts';
 import type { Store } from '../../store/index.ts';
-import { environmentAccess, type AccessCheck } from '../../domain/access.ts';
+import { environmentAccess, environmentReach, type AccessCheck } from '../../domain/access.ts';
 import { getApp } from '../../domain/apps.ts';
 import { getArtifact, listArtifacts, pushArtifact } from '../../domain/artifacts.ts';
 import { createRule, deleteRule, listRules, ruleDeletionAccess, triggerRules } from '../../domain/rules.ts';
@@ -114,7 +114,7 @@ export function artifactRoutes(api: ApiServer, deps: ArtifactRouteDeps): void {
           const env = (request.body as { env?: unknown } | undefined)?.env;
           if (typeof env !== 'string') return [];
           const access = await environmentAccess(store.db, app, env);
-          return access ? [{ permission: 'deployment.create', target: { app, ...access } }] : [];
+          return access ? environmentReach('rule.write', { app, ...access }) : [];
         },
       },
       schema: {
