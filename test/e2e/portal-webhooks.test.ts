@@ -81,6 +81,9 @@ describe.skipIf(!hasChromium)('webhooks and their deliveries in the portal', () 
     expect(rowText).toContain(receiver.url);
     expect(rowText).toContain('deployment.succeeded');
     expect(rowText).toContain('enabled');
+    const createdBy = section.getByRole('table', { name: 'Webhooks' }).getByRole('columnheader');
+    expect(await createdBy.allInnerTexts()).toContain('Created by');
+    expect(rowText).toMatch(/ enabled .*\badmin /);
 
     const deliveries = section.getByRole('table', { name: 'Deliveries of deploys' });
     const rows = deliveries.getByRole('row').filter({ hasText: 'deployment.succeeded' });

@@ -40,14 +40,14 @@ describe('pave webhooks list', () => {
     );
   });
 
-  it('shows each webhook’s scope as `pave webhooks get` does', async () => {
+  it('shows each webhook’s scope as `pave webhooks get` does, and who created it', async () => {
     const server = await fakeServer(() => ({ status: 200, body: { items: [orgWide] } }));
     const io = fakeIo({ env: { NO_COLOR: '1' } });
     expect(await runCli(cliArgs(server.url, 'webhooks', 'list'), io)).toBe(0);
     const [header, row] = io.stdout.text.split('\n');
-    expect(header).toMatch(/^ID\s+NAME\s+SCOPE\s+URL\s+EVENTS\s+STATE\s+LAST EVENT$/);
+    expect(header).toMatch(/^ID\s+NAME\s+SCOPE\s+URL\s+EVENTS\s+STATE\s+LAST EVENT\s+CREATED BY$/);
     expect(row).toMatch(
-      /^wh_0456\s+audit-sink\s+every app \(org-wide\)\s+https:\/\/siem\.example\.com\/in\s+all\s/,
+      /^wh_0456\s+audit-sink\s+every app \(org-wide\)\s+https:\/\/siem\.example\.com\/in\s+all\s.*\solga$/,
     );
   });
 

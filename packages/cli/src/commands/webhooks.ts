@@ -41,6 +41,8 @@ const webhookColumns: Column<Webhook>[] = [
   { header: 'events', value: (webhook) => webhook.events?.join(',') ?? 'all' },
   { header: 'state', value: (webhook) => state(webhook) },
   { header: 'last event', value: (webhook) => webhook.lastEventId ?? '-' },
+  // A webhook outlives its creator's roles (docs/webhooks.md): who made it is what to look at when one goes.
+  { header: 'created by', value: (webhook) => webhook.createdBy },
 ];
 
 const deliveryColumns: Column<WebhookDelivery>[] = [

@@ -163,6 +163,7 @@ function WebhooksSection({
               <th scope="col">URL</th>
               <th scope="col">Events</th>
               <th scope="col">State</th>
+              <th scope="col">Created by</th>
               <th scope="col">Actions</th>
             </tr>
           </thead>
@@ -179,6 +180,8 @@ function WebhooksSection({
                 <td>
                   <WebhookState webhook={webhook} />
                 </td>
+                {/* A webhook outlives its creator's roles (docs/webhooks.md): who made it matters then. */}
+                <td>{webhook.createdBy}</td>
                 <td className="actions">
                   <button
                     type="button"
