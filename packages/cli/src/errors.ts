@@ -79,7 +79,13 @@ export function formatError(error: unknown, options: ErrorFormatOptions = {}): s
     // What the server says is shown, never obeyed: its control characters are escaped.
     const safe = (text: string) => escapeControlCharacters(text, { keepLineBreaks: true });
     const lines = [`${prefix} ${safe(problem.detail || problem.title || (error as Error).message)}`];
-    for (const field of problem.errors ?? []) lines.push(`  - ${safe(field.path)}: ${safe(field.message)}`);
+    const detail = problem.detail ?? '';
+    for (const field of problem.errors ?? []) {
+      // A refusal's `permission` field is `<permission>: <reason>`, the reason the detail already gives.
+      const reason = field.message.slice(field.message.indexOf(': ') + 2);
+      if (field.path === 'permission' && reason !== '' && detail.endsWith(reason)) continue;
+      lines.push(`  - ${safe(field.path)}: ${safe(field.message)}`);
+    }
     if (problem.requestId) lines.push(`  (request id ${problem.requestId})`);
     return `${lines.join('\n')}\n`;
   }

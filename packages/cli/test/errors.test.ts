@@ -30,6 +30,26 @@ describe('formatError', () => {
     );
   });
 
+  it('prints a refusal once: its permission field repeats the detail after the permission', () => {
+    const reason = 'deployment.create on app shop needs owner or developer; you have viewer on app shop';
+    const refusal = new ApiError(403, {
+      type: 'urn:pave:problem:403',
+      title: 'Forbidden',
+      status: 403,
+      detail: `you may not do this: ${reason}`,
+      requestId: 'req-1',
+      errors: [{ path: 'permission', message: `deployment.create: ${reason}` }],
+    });
+    expect(formatError(refusal)).toBe(`pave: error: you may not do this: ${reason}\n  (request id req-1)\n`);
+    // A permission field that says more than the detail is kept.
+    const other = new ApiError(403, {
+      ...refusal.problem,
+      detail: 'you may not grant this role',
+      errors: [{ path: 'permission', message: 'user.write: org roles are granted by admins' }],
+    });
+    expect(formatError(other)).toContain('  - permission: user.write: org roles are granted by admins\n');
+  });
+
   it('leaves out the request id line when the problem has none', () => {
     const error = new ApiError(502, {
       ...validationProblem.problem,

@@ -271,7 +271,10 @@ export function decide(
   grants: readonly AccessGrant[],
   permission: Permission,
   target: AccessTarget = {},
+  holder?: string,
 ): AccessDecision {
+  // Whose grants they are, as a refusal says it: "you have", or for another user (can-i --as) "alice has".
+  const has = holder === undefined ? 'you have' : `${holder} has`;
   const admin = grants.find((g) => g.scope.kind === 'org' && g.role === 'admin');
   if (admin) return { allowed: true, reason: `allowed by ${describeGrant(admin)}` };
   if (permission === 'deployment.approve') return decideApproval(grants, target);
@@ -294,7 +297,7 @@ export function decide(
         allowed: false,
         reason:
           `${permission} on app ${target.app} needs ${needed} on the app` +
-          (held.length ? `; you have ${held.map(describeGrant).join(', ')}` : '; you have no role on it'),
+          (held.length ? `; ${has} ${held.map(describeGrant).join(', ')}` : `; ${has} no role on it`),
       };
     }
     if (target.restricted && RESTRICTED_PERMISSIONS.includes(permission)) {

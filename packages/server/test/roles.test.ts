@@ -164,6 +164,8 @@ describe.each(storeEngines)('roles, teams and scoped tokens through the API on %
     const forVera = await canI(adminToken, 'action=deployment.create&app=shop&env=prod&as=vera');
     expect(forVera.allowed).toBe(false);
     expect(forVera.reason).toContain('needs owner or developer');
+    // Said of vera, whose roles they are, not of the admin asking.
+    expect(forVera.reason).toMatch(/; vera has (viewer on app shop|no role on it)$/);
     expect((await call(tokens.dave!, 'GET', '/auth/can-i?action=app.read&app=shop&as=vera')).statusCode).toBe(
       403,
     );

@@ -393,9 +393,14 @@ export async function canI(
       further = await appWideChecks(db, query.app, query.action);
     }
   }
-  const decision = decideFor(subject, query.action, target);
+  // For another user, their grants alone (no token of theirs narrows them), and reasons said of them.
+  const decideSubject = (permission: Permission, on: AccessTarget) =>
+    subject === actor
+      ? decideFor(actor, permission, on)
+      : decide(subject.grants, permission, on, subject.username);
+  const decision = decideSubject(query.action, target);
   const refusal = decision.allowed
-    ? further.map((check) => decideFor(subject, check.permission, check.target)).find((d) => !d.allowed)
+    ? further.map((check) => decideSubject(check.permission, check.target)).find((d) => !d.allowed)
     : undefined;
   return { ...(refusal ?? decision), action: query.action, as: subject.username };
 }
