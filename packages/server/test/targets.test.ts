@@ -115,6 +115,48 @@ describe.each(storeEngines)('runtime targets and `pave render` through the API o
     ).not.toContain('twin');
   });
 
+  // Found by a review of the driver contracts: a target's type was changed under the environments running on it,
+  // whose workloads were then looked for (and never removed) on the new runtime.
+  it('refuses to change the type of a target environments run on, naming them and how to move them', async () => {
+    const boxed = { id: 'box', type: 'process', criteria: [{ appId: 'shop', envType: 'development' }] };
+    expect((await call('POST', '/runtime-targets/apply', { targets: [boxed] })).statusCode).toBe(200);
+    // What a deployment to shop/dev on it records.
+    const runsOn = (target: string | null) =>
+      store.db
+        .updateTable('environments')
+        .set({ runtime_target: target })
+        .where('app_id', '=', 'shop')
+        .where('id', '=', 'dev')
+        .execute();
+    await runsOn('box');
+    for (const dryRun of [true, false]) {
+      const changed = await call('POST', '/runtime-targets/apply', {
+        targets: [{ ...boxed, type: 'docker' }],
+        dryRun,
+      });
+      expect(changed.statusCode, changed.body).toBe(409);
+      expect(changed.json().errors).toEqual([
+        {
+          path: '/targets/0/type',
+          message:
+            'cannot change from process to docker while shop/dev run on it (their workloads run on the ' +
+            'process runtime): apply a docker target under a new id whose criteria match them, and their ' +
+            'next deployment moves them there',
+        },
+      ]);
+    }
+    expect((await call('GET', '/runtime-targets/box')).json().type).toBe('process');
+    // Its config and criteria may change; its type once nothing runs on it.
+    const config = await call('POST', '/runtime-targets/apply', {
+      targets: [{ ...boxed, config: { isolation: 'none' } }],
+    });
+    expect(config.json().changes).toEqual([{ id: 'box', action: 'update', fields: ['config'] }]);
+    await runsOn(null);
+    const retyped = await call('POST', '/runtime-targets/apply', { targets: [{ ...boxed, type: 'docker' }] });
+    expect(retyped.statusCode, retyped.body).toBe(200);
+    expect((await call('DELETE', '/runtime-targets/box')).statusCode).toBe(204);
+  });
+
   // Found by a review of bad input: the types were not checked, so a developer's deployment failed later with
   // the runtime's words (`The "url" argument must be of type string. Received type number (5)`).
   it('refuses settings of the wrong type when the target is applied, naming each and what it must be', async () => {

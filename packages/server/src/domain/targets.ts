@@ -7,6 +7,7 @@ import {
   explainMatch,
   findDefinitionConflicts,
   type ApplyTargetsBody,
+  type FieldProblem,
   type DefinitionsPlan,
   type MatchCriterion,
   type RuntimeTargetSpec,
@@ -269,6 +270,10 @@ export async function applyTargets(
         if (conflicts.length) {
           throw new ConflictError('the runtime targets would tie when matching', conflicts);
         }
+        const retyped = await typeChangesUnderEnvironments(tx, body.targets, existing);
+        if (retyped.length) {
+          throw new ConflictError('a runtime target cannot change its type under its environments', retyped);
+        }
         const changes: DefinitionsPlan['changes'] = [];
         for (const target of body.targets) {
           const row = existing.get(target.id);
@@ -311,6 +316,41 @@ export async function applyTargets(
     'the runtime targets',
     '/targets',
   );
+}
+
+/**
+ * A problem at the type of each target the apply would give another type while environments run on it: their
+ * workloads run on the old type's runtime, where the new one would never look for them (a deployment moves an
+ * environment only when another target matches it). At most five environments are named per target.
+ */
+async function typeChangesUnderEnvironments(
+  tx: Executor,
+  targets: readonly { id: string; type: string }[],
+  existing: ReadonlyMap<string, { type: string }>,
+): Promise<FieldProblem[]> {
+  const problems: FieldProblem[] = [];
+  for (const [index, target] of targets.entries()) {
+    const before = existing.get(target.id)?.type;
+    if (before === undefined || before === target.type) continue;
+    const running = await tx
+      .selectFrom('environments')
+      .select(['app_id', 'id'])
+      .where('runtime_target', '=', target.id)
+      .orderBy('app_id')
+      .orderBy('id')
+      .limit(5)
+      .execute();
+    if (running.length === 0) continue;
+    const names = running.map((e) => `${e.app_id}/${e.id}`).join(', ');
+    problems.push({
+      path: `/targets/${index}/type`,
+      message:
+        `cannot change from ${before} to ${target.type} while ${names}${running.length === 5 ? ' and maybe more' : ''} ` +
+        `run on it (their workloads run on the ${before} runtime): apply a ${target.type} target under a new id ` +
+        'whose criteria match them, and their next deployment moves them there',
+    });
+  }
+  return problems;
 }
 
 /** Deletes a target no environment runs on. */
