@@ -157,10 +157,11 @@ interface ExecSettings {
  *   whose values are strings, numbers or booleans (stringified into the outputs). `id` is used on create
  *   only (default: `exec-` and a hash of app, environment and address). For read, `null` means the resource
  *   is gone. For delete stdout is ignored (it may be empty).
- * - exit code 0 means success. A non-zero exit, a timeout, the deployment stopped (`ctx.signal`), or stdout
- *   that is not a JSON object rejects with ExecCommandError, quoting the exit code and the last 20 lines of
- *   stderr (secrets masked), never stdout. A stopped command's process group gets SIGTERM, then SIGKILL; when
- *   the command exits, whatever it left running in its process group is killed.
+ * - exit code 0 means success. A non-zero exit, a timeout, `ctx.signal` (the deployment stopped, or the time
+ *   the control plane gives the work ran out: the error says which), or stdout that is not a JSON object
+ *   rejects with ExecCommandError, quoting the exit code and the last 20 lines of stderr (secrets masked),
+ *   never stdout. A stopped command's process group gets SIGTERM, then SIGKILL; when the command exits,
+ *   whatever it left running in its process group is killed.
  *
  * Failure rules: the command must make `delete` idempotent (deleting a missing resource succeeds) and may
  * be asked to delete a resource that it only partly created: when `create` fails the driver runs the command
@@ -315,6 +316,7 @@ export class ExecDriver implements ResourceDriver {
       throw commandError(action, inputs.scope, settings.argv, isolated.problem, NOT_STARTED, mask);
     }
     let result: CommandResult;
+    const started = Date.now();
     try {
       result = await runCommand({
         argv: [isolated.command.file, ...isolated.command.args],
@@ -331,7 +333,7 @@ export class ExecDriver implements ResourceDriver {
       await isolated.cleanup();
     }
     const fail = (reason: string) => commandError(action, inputs.scope, settings.argv, reason, result, mask);
-    const failure = failureReason(result, settings.timeoutSeconds);
+    const failure = failureReason(result, settings.timeoutSeconds, signal, Date.now() - started);
     if (failure) throw fail(failure);
     if (action === 'delete') return null;
 
@@ -476,13 +478,32 @@ function settingsOf(inputs: ResourceInputs): { settings?: ExecSettings; failures
   };
 }
 
-/** Why a run failed, before its stdout is looked at; undefined when it exited with 0. */
-function failureReason(result: CommandResult, timeoutSeconds: number): string | undefined {
+/**
+ * Why a run failed, before its stdout is looked at; undefined when it exited with 0. A run stopped by `signal`
+ * (ctx.signal) says whether the time the control plane gives the work ran out (a TimeoutError: a deployment's
+ * budget, see docs/architecture.md) or the deployment stopped; `elapsedMs` is how long it ran.
+ */
+function failureReason(
+  result: CommandResult,
+  timeoutSeconds: number,
+  signal: AbortSignal | undefined,
+  elapsedMs: number,
+): string | undefined {
   if (result.spawnError) return `could not be started: ${result.spawnError.message}`;
-  if (!result.started && result.aborted)
-    return 'was not started: the deployment stopped (the control plane stopping or losing it)';
+  const timeUp = (signal?.reason as { name?: unknown } | undefined)?.name === 'TimeoutError';
+  const budget = 'the time the control plane gives this work';
+  const raise = "(a deployment's grows with the definition's timeoutSeconds)";
+  if (!result.started && result.aborted) {
+    return timeUp
+      ? `was not started: ${budget} had run out ${raise}`
+      : 'was not started: the deployment stopped (the control plane stopping or losing it)';
+  }
   if (result.timedOut) return `timed out after ${timeoutSeconds} s and was killed`;
-  if (result.aborted) return 'was stopped: the deployment stopped (the control plane stopping or losing it)';
+  if (result.aborted) {
+    return timeUp
+      ? `was stopped after ${Math.round(elapsedMs / 100) / 10} s: ${budget} ran out ${raise}`
+      : 'was stopped: the deployment stopped (the control plane stopping or losing it)';
+  }
   if (result.stdout === undefined) return 'printed more than 16 MiB on stdout and was killed';
   if (result.exitSignal) return `was killed by ${result.exitSignal}`;
   if (result.exitCode !== 0) return `exited with code ${result.exitCode}`;

@@ -222,6 +222,21 @@ exit 7
     expect(await eventually(() => !isRunning(shell!) && !isRunning(sleeper!))).toBe(true);
   });
 
+  it('says the time given for the work ran out, not that the deployment stopped, when ctx.signal times out', async () => {
+    const inputs = scriptInputs(`sleep 30 &\nwait\n`);
+    const timingOut = driverContext(AbortSignal.timeout(300));
+    const error = (await driver.read('x', inputs, timingOut).catch((e: unknown) => e)) as Error;
+    expect(error.message).toMatch(
+      /was stopped after \d+(\.\d)? s: the time the control plane gives this work ran out \(a deployment's grows with the definition's timeoutSeconds\)/,
+    );
+    expect(error.message).not.toMatch(/the deployment stopped/);
+    const spent = driverContext(AbortSignal.abort(new DOMException('timed out', 'TimeoutError')));
+    const unstarted = (await driver.read('x', inputs, spent).catch((e: unknown) => e)) as Error;
+    expect(unstarted.message).toMatch(
+      /was not started: the time the control plane gives this work had run out/,
+    );
+  });
+
   it('refuses stdout that is not JSON without quoting it, and compensates a create that printed it', async () => {
     const deleted = join(work, 'invalid-json.deleted');
     const inputs = scriptInputs(

@@ -1318,20 +1318,51 @@ export async function pruneResources(
   note: JournalNote,
   options: { allowDataLoss: boolean },
 ): Promise<void> {
+  for (const row of await unusedRows(deps, target, workloads, options)) {
+    await deleteResource(deps, target, row, ctx, note, { step: 'prune' });
+  }
+}
+
+/**
+ * What pruneResources would delete now: each resource's driver and the `driverInputs` it was last provisioned
+ * with, which its `delete` is given (an exec command's `timeoutSeconds` among them), for the prune's budget.
+ */
+export async function pruneDeletions(
+  deps: Pick<ResourceDeps, 'store' | 'box'>,
+  target: ResourceTarget,
+  workloads: SetWorkloads,
+  options: { allowDataLoss: boolean },
+): Promise<Array<{ driver: string; values: Record<string, unknown> }>> {
+  const rows = await unusedRows(deps, target, workloads, options);
+  return Promise.all(
+    rows.map(async (row) => ({
+      driver: row.driver,
+      values: (await lastInputs(deps, target, row)).driverInputs,
+    })),
+  );
+}
+
+/** The environment's resources the set no longer uses, stateful ones only with `allowDataLoss`. */
+async function unusedRows(
+  deps: Pick<ResourceDeps, 'store'>,
+  target: ResourceTarget,
+  workloads: SetWorkloads,
+  options: { allowDataLoss: boolean },
+): Promise<Array<Selectable<ResourcesTable>>> {
   const used = new Set(buildResourceGraph(workloads).nodes.map((n) => n.address));
   const rows = await resourceRows(deps.store.db, target.app, target.env);
-  for (const row of rows.values()) {
-    if (used.has(row.address)) continue;
-    if ((RESOURCE_TYPES[row.type]?.stateful ?? false) && !options.allowDataLoss) continue;
-    await deleteResource(deps, target, row, ctx, note);
-  }
+  return [...rows.values()].filter(
+    (row) =>
+      !used.has(row.address) && (options.allowDataLoss || !(RESOURCE_TYPES[row.type]?.stateful ?? false)),
+  );
 }
 
 /**
  * Deletes one resource with its driver, then its row (unless `keepRow`: a replacement or a re-creation
  * stores the new resource in it); rejects (keeping the row) if the driver fails. The driver gets the inputs the resource was
  * last created or updated with, whatever its definition says now (or if it was deleted). What it records
- * needs the lease of `deps.fence`; see recordDriverChange for a lease lost while the driver deleted.
+ * needs the lease of `deps.fence`; see recordDriverChange for a lease lost while the driver deleted. Its
+ * journal entries are under `step`, the caller's (default `provision`).
  */
 async function deleteResource(
   deps: ResourceDeps,
@@ -1339,11 +1370,12 @@ async function deleteResource(
   row: Selectable<ResourcesTable>,
   ctx: DriverContext,
   note: JournalNote,
-  options: { keepRow?: boolean } = {},
+  options: { keepRow?: boolean; step?: string } = {},
 ): Promise<void> {
+  const step = options.step ?? 'provision';
   const { driver, inputs } = await storedResourceDriver(deps, target, row);
   await note({
-    step: 'provision',
+    step,
     status: 'started',
     message: `${row.address} (${row.type}): deleting with ${row.driver}`,
   });
@@ -1351,7 +1383,7 @@ async function deleteResource(
     await driver.delete(row.driver_id, inputs, ctx);
   } catch (error) {
     await note({
-      step: 'provision',
+      step,
       status: 'failed',
       message: `${row.address}: ${(error as Error).message}`,
     });
@@ -1365,7 +1397,7 @@ async function deleteResource(
   }
   if (options.keepRow) {
     await note({
-      step: 'provision',
+      step,
       status: 'succeeded',
       message: `${row.address}: deleted, to be created again`,
     });
@@ -1385,7 +1417,7 @@ async function deleteResource(
     await deleteStates(tx, target.app, target.env, row.address);
     await recordResourceEvent(tx, target, rowSubject(row), { type: 'resource.deleted' });
   });
-  await note({ step: 'provision', status: 'succeeded', message: `${row.address}: deleted` });
+  await note({ step, status: 'succeeded', message: `${row.address}: deleted` });
 }
 
 /**

@@ -2,6 +2,7 @@ import type { DriverContext } from '@pave/plugin-api';
 import { driverContext } from '../orchestrator.ts';
 import { maskSecrets, maskingLogger } from '../../resources/masking.ts';
 import { writeRoutes } from '../../resources/routes.ts';
+import { pruneDeletions } from '../../resources/provision.ts';
 import {
   PhaseFailed,
   runPhase as runPlainPhase,
@@ -10,7 +11,7 @@ import {
   type SetRun,
 } from './phase.ts';
 import { plan } from './plan.ts';
-import { provision } from './provision.ts';
+import { provision, provisionBudgetMs } from './provision.ts';
 import { reachTarget, switchTarget } from './switch-target.ts';
 import { render } from './render.ts';
 import { remove } from './remove.ts';
@@ -103,7 +104,9 @@ export async function applySet(run: SetRun): Promise<ApplyOutcome> {
       );
       for (const entry of notes) await run.note(entry);
     });
-    await runPhase('prune', null, signal, () => prune(run, stop));
+    // Not stopped by the readiness timeout: the workloads are ready, and prune's deletes have a budget of
+    // their own (pruneStop).
+    await runPhase('prune', null, signal, async () => prune(run, await pruneStop(run)));
     return { ok: true };
   } catch (error) {
     if (!(error instanceof PhaseFailed)) throw error;
@@ -119,4 +122,17 @@ export async function applySet(run: SetRun): Promise<ApplyOutcome> {
     }
     return { ok: false, phase: error.phase, driver: error.driver, reason, ...progress };
   }
+}
+
+/**
+ * What stops prune's driver calls: the deployment stopping (`run.signal`), or their budget spent, counted as
+ * provisioning's is (provisionBudgetMs) for the resources prune deletes, with the inputs they were last
+ * provisioned with (those their `delete` is given).
+ */
+async function pruneStop(run: SetRun): Promise<AbortSignal> {
+  if (!run.options.prune) return run.signal;
+  const options = { allowDataLoss: run.options.allowDataLoss ?? false };
+  // A store that cannot be read now fails prune's own read too, which journals it.
+  const deletions = await pruneDeletions(run.deps, run.target, run.workloads, options).catch(() => []);
+  return AbortSignal.any([run.signal, AbortSignal.timeout(provisionBudgetMs(deletions))]);
 }
