@@ -10,7 +10,7 @@ export class NotConfirmedError extends Error {
 export interface Confirmation {
   /** The question, without the `[y/N]` that is appended, e.g. "Delete environment dev of shop?". */
   question: string;
-  /** The flag that skips the question, e.g. `--force`. */
+  /** The flag that skips the question: `--yes` on every command that asks. */
   flag: string;
   /** What would be done, for the messages, e.g. "delete environment dev of app shop". */
   action: string;

@@ -56,7 +56,14 @@ function originOf(path: string, origins: FieldOrigins): string | undefined {
 
 /** The shape of a commander command that {@link namingCommandLine} reads (commander's own Command has it). */
 export interface RanCommand {
-  readonly options: ReadonlyArray<{ long?: string | undefined; negate?: boolean; attributeName(): string }>;
+  readonly options: ReadonlyArray<{
+    long?: string | undefined;
+    negate?: boolean;
+    /** The flag takes a value (`--target <id>`, `--x [y]`): commander's `required` and `optional`. */
+    required?: boolean;
+    optional?: boolean;
+    attributeName(): string;
+  }>;
   readonly registeredArguments: ReadonlyArray<{ name(): string }>;
   readonly processedArgs: readonly unknown[];
   getOptionValue(name: string): unknown;
@@ -92,19 +99,35 @@ export function apiFieldAliasesOf(command: object): ApiFieldAliases {
 // Flags whose values are never repeated in a message.
 const SECRET_FLAG = /token|password|secret/iu;
 
+// Flags of every client command that no request field is made from.
+const CONNECTION_FLAGS = new Set(['--server', '--token', '--data-dir', '--output']);
+
 /**
  * `error` with the fields its field errors name replaced by the flag or argument of `command` they were made
  * from and its value (`--env "nope"`, `<id> "x"`), as {@link withFieldOrigins} does for one request. A flag or
  * argument stands for the path parameter, query parameter and top-level body field of its name (`--app` is
  * `path.app`, `query.app` and `/app`; `<delivery-id>` is `path.deliveryId`), and for the fields the command
- * aliased to it with {@link aliasApiFields}. Anything else is returned as it is.
+ * aliased to it with {@link aliasApiFields}. A flag that takes a value and was not given stands, by its name
+ * alone, for the fields no given one stands for: the server refusing what it chose in its stead (the target
+ * `pave render` renders for) is told to pass it (`--target`). Anything else is returned as it is.
  */
 export function namingCommandLine(error: unknown, command: RanCommand): unknown {
   const byName = new Map<string, FieldOrigin>();
   const sameNamed: FieldOrigins = {};
+  // Flags that take a value but were not given: named only where no given flag or argument is.
+  const notGiven = new Map<string, FieldOrigin>();
+  const sameNamedNotGiven: FieldOrigins = {};
   for (const option of command.options) {
     const value = command.getOptionValue(option.attributeName());
-    if (!option.long || !given(option, value, command)) continue;
+    if (!option.long) continue;
+    if (!given(option, value, command)) {
+      if ((option.required || option.optional) && !option.negate && !CONNECTION_FLAGS.has(option.long)) {
+        const origin = { name: option.long };
+        notGiven.set(option.long, origin);
+        for (const field of fieldsNamed(option.attributeName())) sameNamedNotGiven[field] ??= origin;
+      }
+      continue;
+    }
     const origin =
       SECRET_FLAG.test(option.long) || (typeof value !== 'string' && typeof value !== 'number')
         ? { name: option.long }
@@ -121,12 +144,17 @@ export function namingCommandLine(error: unknown, command: RanCommand): unknown 
     for (const field of fieldsNamed(camelCase(argument.name()))) sameNamed[field] ??= origin;
   });
   const aliased: FieldOrigins = {};
+  const aliasedNotGiven: FieldOrigins = {};
   for (const [field, name] of Object.entries(apiFieldAliasesOf(command))) {
     const origin = byName.get(name);
     if (origin) aliased[field] = origin;
+    const absent = notGiven.get(name);
+    if (absent) aliasedNotGiven[field] = absent;
   }
-  // An alias wins over a flag that merely shares the field's name.
-  return namingOrigins(error, { ...aliased, ...withoutKeys(sameNamed, aliased) });
+  // An alias wins over a flag that merely shares the field's name; what was given over what was not.
+  const typed = { ...aliased, ...withoutKeys(sameNamed, aliased) };
+  const untyped = { ...aliasedNotGiven, ...withoutKeys(sameNamedNotGiven, aliasedNotGiven) };
+  return namingOrigins(error, { ...typed, ...withoutKeys(untyped, typed) });
 }
 
 // Whether `option` made `value`: a flag with a value that is set; a switch (`--force`, `--no-browser`) only when

@@ -132,13 +132,13 @@ describe('pave users list|delete', () => {
     expect(table.stdout.text).not.toContain('More users');
   });
 
-  it('deletes only after confirmation, or with --force', async () => {
+  it('deletes only after confirmation, or with --yes (--force too)', async () => {
     const server = await fakeServer(() => ({ status: 204 }));
     const script = fakeIo({ stdinTTY: false });
     expect(await runCli(cliArgs(server.url, 'users', 'delete', 'alice'), script)).toBe(2);
     expect(script.stderr.text).toBe(
       'pave: error: refusing to delete user alice without confirmation: stdin is not a terminal, so pave ' +
-        'cannot ask; pass --force to go ahead\n',
+        'cannot ask; pass --yes to go ahead\n',
     );
     const person = fakeIo({ stdinTTY: true, answers: ['n'] });
     expect(await runCli(cliArgs(server.url, 'users', 'delete', 'alice'), person)).toBe(1);

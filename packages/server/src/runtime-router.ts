@@ -237,7 +237,14 @@ export class RuntimeRouter implements RuntimeDriver {
     if (!runtime.renderManifests) {
       throw new InputError(
         `runtime target "${view.id}" is a ${view.type} target; only kubernetes targets render manifests`,
-        [{ path: 'query.target', message: 'name a kubernetes target (`pave targets list` shows them)' }],
+        [
+          {
+            path: 'query.target',
+            message:
+              'name a kubernetes target (`pave targets list` shows them), or ask for a Compose file with ' +
+              'format=compose',
+          },
+        ],
       );
     }
     const preview = await previewEnvironment(

@@ -119,7 +119,8 @@ export function registerAppsCommands(program: Command, io: CliIo): void {
       .argument('<app>', 'application id')
       .option(
         '--force',
-        'also delete its environments, their workloads and resources (databases are dropped)',
+        'also delete its environments, their workloads and resources (databases are dropped); it does not ' +
+          'skip the question: --yes does',
       )
       .option('--yes', 'delete without asking on a terminal'),
   )

@@ -170,7 +170,10 @@ export function registerDefsCommands(program: Command, io: CliIo): void {
           'definition again)',
       )
       .argument('<id>', 'definition id')
-      .option('--force', 'delete it even while resources use it'),
+      .option(
+        '--force',
+        'delete it even while resources use it (not the --yes of other commands: this one asks nothing)',
+      ),
   )
     .addHelpText(
       'after',

@@ -404,16 +404,21 @@ export function registerInitCommand(program: Command, io: CliIo): void {
       const template = await client.getTemplate(templateId, version);
       const secretKeys = template.setup.values.filter((value) => value.secret).map((value) => value.key);
       const { answers, secrets } = parseSetFlags(options.set ?? [], template.parameters, secretKeys);
-      if (
-        dirArg !== undefined &&
-        Object.hasOwn(template.parameters.properties, 'name') &&
-        !('name' in answers)
-      ) {
-        answers.name = basename(resolve(dirArg));
-      }
+      const nameFromDir =
+        dirArg !== undefined && Object.hasOwn(template.parameters.properties, 'name') && !('name' in answers);
+      if (nameFromDir) answers.name = basename(resolve(dirArg));
       if (io.stdinIsTTY && output.format === 'table') await askMissing(template, answers, secrets, io);
+      // A refusal of an answer or secret value names what gave it: `--set "port=abc"`, `[dir] "Bad_Dir"`.
+      const naming = {
+        set: options.set ?? [],
+        ...(nameFromDir ? { dir: dirArg } : {}),
+      };
       // The server checks the answers (naming each parameter and rule) before anything is written.
-      const rendered = await client.renderTemplate(template.id, { answers }, template.version);
+      const rendered = await client
+        .renderTemplate(template.id, { answers }, template.version)
+        .catch((error: unknown) => {
+          throw namingAnswers(error, naming);
+        });
       const missing = secretKeys.filter((key) => !secrets[key]);
       if (missing.length) {
         throw new CliUsageError(
@@ -431,7 +436,9 @@ export function registerInitCommand(program: Command, io: CliIo): void {
         );
       }
       // Everything the server checks when it creates the app, asked before a file is written.
-      await refuseUnlessInstantiable(client, rendered, { answers, secrets });
+      await refuseUnlessInstantiable(client, rendered, { answers, secrets }).catch((error: unknown) => {
+        throw namingAnswers(error, naming);
+      });
       const deployEnv = options.deploy ? rendered.setup.deploy : null;
       const gitEnvironment = io.env as NodeJS.ProcessEnv;
       const repository = await projectRepository(dir, gitEnvironment);
@@ -612,6 +619,40 @@ async function refuseUnlessInstantiable(
         "pave init with a pave of the server's version",
     );
   }
+}
+
+/**
+ * `error` with the answers and secret values its field errors name (`/answers/port`, `/secrets/API_KEY`)
+ * replaced by what gave them on the command line: the `--set` flag typed (`--set "port=abc"`; a secret's value
+ * is never shown), `[dir]` for a name made from the directory, else the `--set KEY=…` that would give it.
+ * Anything else is returned as it is.
+ */
+export function namingAnswers(error: unknown, from: { set: readonly string[]; dir?: string }): unknown {
+  // By name, not instanceof: the bundle may hold a copy of @pave/core of its own.
+  if (!(error instanceof Error) || error.name !== 'ApiError') return error;
+  const apiError = error as ApiError;
+  const fields = apiError.problem.errors ?? [];
+  const renamed = fields.map((field) => {
+    const match = /^\/(answers|secrets)\/([^/]+)(\/.*)?$/u.exec(field.path);
+    if (!match) return field;
+    const [, kind, pointerKey = '', rest] = match;
+    const key = pointerKey.replace(/~1/gu, '/').replace(/~0/gu, '~');
+    // The last --set of a key is the one parseSetFlags kept.
+    const typed = [...from.set].reverse().find((flag) => flag.slice(0, flag.indexOf('=')) === key);
+    let shown = `--set ${key}=…`;
+    let message = field.message;
+    if (kind === 'answers' && typed !== undefined) shown = `--set ${JSON.stringify(typed)}`;
+    else if (kind === 'answers' && key === 'name' && from.dir !== undefined) {
+      shown = `[dir] ${JSON.stringify(from.dir)}`;
+      message +=
+        "; the directory's name is the app's name: choose another directory, or keep this one and pass " +
+        '--set name=…';
+    }
+    return { ...field, path: rest ? `${shown} at ${rest}` : shown, message };
+  });
+  // A new error of the same class rather than a change: `problem` is read-only.
+  const ApiErrorClass = apiError.constructor as typeof ApiError;
+  return new ApiErrorClass(apiError.status, { ...apiError.problem, errors: renamed });
 }
 
 /** The --set flags to give again, secret values left for the user to fill in (they are never printed). */

@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import type { ApiError } from '@pave/core';
 import type { CliIo } from '../io.ts';
 import { addClientOptions, clientFor, examples } from './client-options.ts';
 import type { ClientOptions } from './client-options.ts';
@@ -65,13 +66,46 @@ export function registerRenderCommand(program: Command, io: CliIo): void {
     // passed as `table`, and `-o json` prints the API's JSON like every other command.
     const format = options.output === 'json' ? 'json' : 'table';
     const { client, output } = await clientFor({ ...options, output: format }, io);
-    const result = await client.render(options.app, options.env, {
-      target: options.target,
-      ...(options.format === 'compose' ? { format: 'compose' as const } : {}),
-    });
+    const result = await client
+      .render(options.app, options.env, {
+        target: options.target,
+        ...(options.format === 'compose' ? { format: 'compose' as const } : {}),
+      })
+      .catch((error: unknown) => {
+        throw inFlags(error);
+      });
     // The manifests as they came: `show` adds the final newline, so theirs is taken off first.
     output.show(result, (body) => body.manifests.replace(/\n$/, ''));
   });
+}
+
+// The server's refusals of the target (`query.target`, printed as `--target`) told in this command's flags:
+// for manifests, a target that is no kubernetes one (given, or the one the environment runs on) is refused,
+// and the ways out are another target or a Compose file; a Compose file takes no target. Other refusals of
+// the target (not a DNS label) are left as they are.
+function inFlags(error: unknown): unknown {
+  // By name, not instanceof: the bundle may hold a copy of @pave/core of its own.
+  if (!(error instanceof Error) || error.name !== 'ApiError') return error;
+  const apiError = error as ApiError;
+  const told = (field: { path: string; message: string }): string | undefined => {
+    if (field.path !== 'query.target') return undefined;
+    if (field.message.startsWith('name a kubernetes target')) {
+      return (
+        'name a kubernetes target with --target ID (`pave targets list` shows them), or print a Compose ' +
+        'file with --format compose'
+      );
+    }
+    if (field.message.startsWith('leave the target out')) {
+      return 'leave --target out with --format compose: a Compose file does not depend on a runtime target';
+    }
+    return undefined;
+  };
+  const fields = apiError.problem.errors ?? [];
+  if (!fields.some((field) => told(field) !== undefined)) return error;
+  const errors = fields.map((field) => ({ ...field, message: told(field) ?? field.message }));
+  // A new error of the same class rather than a change: `problem` is read-only.
+  const ApiErrorClass = apiError.constructor as typeof ApiError;
+  return new ApiErrorClass(apiError.status, { ...apiError.problem, errors });
 }
 
 // The connection flags of every client command (--server, --token, --data-dir), taken from the shared helper

@@ -161,19 +161,20 @@ export function registerUsersCommands(program: Command, io: CliIo): void {
       .description(
         'Delete a user or service account: its tokens stop working, and its team memberships and roles ' +
           'are removed. You cannot delete yourself or the last org admin. Asks first; without a terminal ' +
-          'to ask on it needs --force.',
+          'to ask on it needs --yes.',
       )
       .argument('<name>', 'username')
-      .option('--force', 'delete without asking'),
+      .option('--yes', 'delete without asking')
+      .option('--force', 'the same as --yes (kept for scripts that pass it)'),
   )
-    .addHelpText('after', examples('pave users delete alice', 'pave users delete deploy-bot --force'))
-    .action(async (name: string, options: ClientOptions & { force?: boolean }) => {
+    .addHelpText('after', examples('pave users delete alice', 'pave users delete deploy-bot --yes'))
+    .action(async (name: string, options: ClientOptions & { yes?: boolean; force?: boolean }) => {
       const { client, output } = await clientFor(options, io);
       await confirmOrRefuse(io, {
         question: `Delete user ${name}, their tokens, team memberships and roles?`,
-        flag: '--force',
+        flag: '--yes',
         action: `delete user ${name}`,
-        confirmed: options.force === true,
+        confirmed: options.yes === true || options.force === true,
       });
       await client.deleteUser(name);
       output.confirm(`Deleted user ${name}; their tokens no longer work`);
