@@ -223,7 +223,7 @@ describe.skipIf(!hasChromium)('teams, API tokens and user deletion in the portal
     expect(await users.getByRole('button', { name: 'Delete user admin' }).count()).toBe(0);
     await users.getByRole('button', { name: 'Delete user carol' }).click();
     const dialog = page.getByRole('dialog', { name: 'Delete user?' });
-    expect(await dialog.locator('.command code').innerText()).toBe('pave users delete carol --force');
+    expect(await dialog.locator('.command code').innerText()).toBe('pave users delete carol --yes');
     await dialog.getByRole('button', { name: 'Delete user' }).click();
     await page.getByRole('status').filter({ hasText: 'Deleted user carol' }).waitFor();
     await expect.poll(() => users.getByRole('rowheader', { name: 'carol' }).count()).toBe(0);

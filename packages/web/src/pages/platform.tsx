@@ -754,7 +754,7 @@ function DeleteUser({
       action={() => session.client.deleteUser(user.username)}
       onDone={onDone}
       onCancel={onCancel}
-      command={`pave users delete ${user.username} --force`}
+      command={`pave users delete ${user.username} --yes`}
     >
       <p>
         Delete <strong>{user.username}</strong>? Their tokens stop working at once, and their team memberships
