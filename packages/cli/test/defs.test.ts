@@ -187,6 +187,15 @@ describe('definitions output', () => {
     );
   });
 
+  it('shows a built-in definition as shipped with Pave, not as updated in 1970', () => {
+    const text = renderDefinition(
+      definition({ builtIn: true, updatedBy: 'pave', updatedAt: '1970-01-01T00:00:00.000Z' }),
+      plain,
+    );
+    expect(text).toMatch(/^UPDATED AT +- \(ships with Pave\)$/mu);
+    expect(text).not.toContain('1970');
+  });
+
   it('shows one definition with its inputs, a secret input by name only', () => {
     const text = renderDefinition(definition(), plain);
     expect(text).toContain('CRITERIA    envType=staging; appId=shop,class=large\n');

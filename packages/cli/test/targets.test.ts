@@ -164,6 +164,8 @@ describe('targets output', () => {
     expect(text.endsWith('Config:\n  port        2376\n  socketPath  /var/run/docker.sock')).toBe(true);
     expect(renderTarget(local, plain)).toContain('BUILT-IN    yes: a default Pave ships');
     expect(renderTarget(local, plain).endsWith('Config: none')).toBe(true);
+    // Not "updated at 1970".
+    expect(renderTarget(local, plain)).toMatch(/^UPDATED AT +- \(ships with Pave\)$/mu);
   });
 });
 

@@ -39,7 +39,7 @@ export function registerAuthCommands(program: Command, io: CliIo): void {
     .description('Ask the server what you (or, for admins, another user) may do')
     .addHelpText(
       'after',
-      examples('pave auth can-i deployment.create --app shop --env production', 'pave auth can-i app.create'),
+      examples('pave auth can-i deployment.create --app shop --env prod', 'pave auth can-i app.create'),
     );
 
   addClientOptions(
@@ -60,7 +60,7 @@ export function registerAuthCommands(program: Command, io: CliIo): void {
     .addHelpText(
       'after',
       examples(
-        'pave auth can-i deployment.create --app shop --env production',
+        'pave auth can-i deployment.create --app shop --env prod',
         'pave auth can-i values.reveal --app shop --as alice',
         'pave auth can-i app.create -o json',
       ),

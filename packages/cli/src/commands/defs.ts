@@ -276,7 +276,8 @@ export function renderDefinition(def: ResourceDefinition, colors: Colors): strin
       ['criteria', formatCriteria(def.criteria)],
       ['built-in', def.builtIn ? 'yes: a default Pave ships; it cannot be changed or deleted' : 'no'],
       ['updated by', def.updatedBy],
-      ['updated at', formatTime(def.updatedAt)],
+      // A default Pave ships was never updated by anyone (its time is the epoch).
+      ['updated at', def.builtIn ? '- (ships with Pave)' : formatTime(def.updatedAt)],
     ],
     { styleHeader: colors.bold },
   );

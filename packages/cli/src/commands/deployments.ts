@@ -85,7 +85,9 @@ export function registerDeploymentsCommands(program: Command, io: CliIo): void {
   addClientOptions(
     deployments
       .command('cancel')
-      .description('Cancel a queued deployment before it starts (a running one cannot be cancelled)')
+      .description(
+        'Cancel a queued deployment before it starts, or withdraw one awaiting approval (a running one cannot be cancelled)',
+      )
       .argument('<id>', 'deployment id, e.g. 17')
       .requiredOption('--app <app>', 'the application')
       .requiredOption('--env <env>', 'the environment'),

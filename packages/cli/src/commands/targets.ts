@@ -239,7 +239,8 @@ export function renderTarget(target: RuntimeTargetView, colors: Colors): string 
       ['criteria', formatCriteria(target.criteria)],
       ['built-in', target.builtIn ? 'yes: a default Pave ships; it cannot be changed or deleted' : 'no'],
       ['updated by', target.updatedBy],
-      ['updated at', formatTime(target.updatedAt)],
+      // A default Pave ships was never updated by anyone (its time is the epoch).
+      ['updated at', target.builtIn ? '- (ships with Pave)' : formatTime(target.updatedAt)],
     ],
     { styleHeader: colors.bold },
   );

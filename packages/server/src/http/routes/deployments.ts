@@ -173,7 +173,7 @@ export function deploymentRoutes(api: ApiServer, deps: DeploymentRouteDeps): voi
       config: { permission: 'deployment.create' },
       schema: {
         tags,
-        summary: 'Cancel a queued deployment (409 once it has started)',
+        summary: 'Cancel a queued deployment, or withdraw one awaiting approval (409 once it has started)',
         params: DeploymentParams,
         response: { 200: DeploymentDetail },
       },
