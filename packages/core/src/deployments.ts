@@ -285,6 +285,7 @@ export const RollbackBody = z.strictObject({
   deploymentId: z.string().regex(NUMERIC_ID_PATTERN, { message: 'must be a deployment id' }).optional(),
   message: deployOptions.message,
   timeoutSeconds: deployOptions.timeoutSeconds,
+  recreateMissing: deployOptions.recreateMissing,
   overridePolicies: deployOptions.overridePolicies,
 });
 export type RollbackBody = z.infer<typeof RollbackBody>;

@@ -118,7 +118,9 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
             )
             .option(
               '--recreate-missing',
-              'create resources again that Pave recorded but that are gone (see `pave resources check`)',
+              'create resources again that Pave recorded but that are gone (see `pave resources check`); ' +
+                "without -f, --artifact or --remove it redeploys the environment's current set to do so (a " +
+                'redeploy of an earlier set, so it needs the permission to roll back too)',
             )
             .option('--plan', 'only show what would change (and what each policy says); deploy nothing')
             .option(
@@ -150,6 +152,7 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
         'pave deploy -f score.yaml --app shop --env prod --commit "$(git rev-parse HEAD)" --commit-time "$(git show -s --format=%cI)"',
         'pave deploy --remove worker --app shop --env dev --wait --timeout 2m',
         'pave deploy --remove worker --app shop --env dev --prune --allow-data-loss --plan',
+        'pave deploy --recreate-missing --app shop --env dev --wait',
       ),
     )
     .action(async (options: DeployOptions) => {
@@ -160,8 +163,13 @@ export function registerDeployCommand(program: Command, io: CliIo): void {
         return;
       }
       if (files.length === 0 && (options.remove ?? []).length === 0) {
+        if (options.recreateMissing) {
+          await redeployCurrentSet(options, io);
+          return;
+        }
         throw new CliUsageError(
-          'nothing to deploy; give a Score file with -f FILE, or --remove WORKLOAD (or a build artifact with --artifact ID)',
+          'nothing to deploy; give a Score file with -f FILE, or --remove WORKLOAD (or a build artifact with ' +
+            "--artifact ID, or --recreate-missing alone to redeploy the environment's current set)",
         );
       }
       if (options.plan && options.wait) {
@@ -314,6 +322,74 @@ async function deployArtifact(options: DeployOptions, artifact: string, files: s
     timeoutSeconds,
     colors,
     progress: progressOn(io.stderr, io.env, output.format),
+  });
+}
+
+/**
+ * `pave deploy --recreate-missing` without -f, --artifact or --remove: redeploys the environment's current set
+ * (its current deployment's, with the values it runs with, via `fromDeployment`) with the resources Pave
+ * recorded but that are gone created again. CliUsageError, before anything is queued, when the environment has
+ * no current deployment, and for flags that go with Score files or name a commit (the redeploy keeps its own).
+ */
+async function redeployCurrentSet(options: DeployOptions, io: CliIo) {
+  const alone = "--recreate-missing without -f redeploys the environment's current set";
+  if (options.image !== undefined) {
+    throw new CliUsageError(
+      `--image sets the image of containers in Score files; give them with -f (${alone})`,
+    );
+  }
+  if ((options.manifests ?? []).length > 0) {
+    throw new CliUsageError(`--manifests goes with the workload of a Score file; give it with -f (${alone})`);
+  }
+  if (options.commit !== undefined || options.commitTime !== undefined) {
+    throw new CliUsageError(
+      `${options.commit !== undefined ? '--commit' : '--commit-time'}: ${alone}, which keeps the commit it was ` +
+        'deployed from; leave it out',
+    );
+  }
+  if (options.plan && options.wait) {
+    throw new CliUsageError('--plan only shows what would change, so there is nothing to --wait for');
+  }
+  const timeoutSeconds = timeoutSecondsOf(options);
+  checkWaitTimeout(options);
+  const minReady =
+    options.minReady !== undefined ? { minReadySeconds: minReadySecondsOf(options.minReady) } : {};
+  const { client, output } = await clientFor(options, io);
+  const current = (await client.getStatus(options.app, options.env)).currentDeployment;
+  if (!current) {
+    throw new CliUsageError(
+      `--recreate-missing: ${options.app}/${options.env} has no current deployment, so there is no set to ` +
+        `redeploy; deploy its Score files with \`pave deploy -f score.yaml --recreate-missing --app ` +
+        `${options.app} --env ${options.env}\``,
+    );
+  }
+  const body: CreateDeploymentBody = {
+    ...deploymentBody([], options, timeoutSeconds),
+    fromDeployment: current.id,
+    message: options.message ?? `recreate missing resources: redeploy of deployment ${current.id}`,
+    recreateMissing: true,
+    ...minReady,
+  };
+  const colors = colorsFor(io.stdout, io.env);
+  const response = await withFieldOrigins(
+    { ...policyOverrideOrigins(options), '/fromDeployment': { name: '--recreate-missing' } },
+    () => client.createDeployment(options.app, options.env, body),
+  );
+  if (options.plan) {
+    output.show(response as DeploymentPlan, (plan) => renderPlan(plan, colors));
+    return;
+  }
+  const progress = progressOn(io.stderr, io.env, output.format);
+  progress.line(
+    `Redeploying the current set of ${options.app}/${options.env} (deployment ${current.id}) to create its ` +
+      'missing resources again',
+  );
+  await reportQueuedDeployment(client, response as Deployment, output, {
+    wait: options.wait,
+    waitTimeout: options.waitTimeout,
+    timeoutSeconds,
+    colors,
+    progress,
   });
 }
 

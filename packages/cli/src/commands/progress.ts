@@ -30,7 +30,10 @@ const QUEUED_NOTICE_MS = 2000;
 const TIMEOUT_FORMAT = 'seconds, minutes or hours such as 90, 60s, 2m, 1m30s or 1h (at most 1h)';
 const TIMEOUT_UNITS = { h: 3600, m: 60, s: 1 } as const;
 
-/** The `--wait`, `--timeout` and (deploy, rollback, promote) `--wait-timeout` flags of commands that start a deployment. */
+/**
+ * The `--wait`, `--timeout` and (deploy, rollback, promote, values set/unset/import/rollback) `--wait-timeout`
+ * flags of commands that start a deployment.
+ */
 export interface WaitOptions {
   wait?: boolean;
   timeout?: string;

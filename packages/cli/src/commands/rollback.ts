@@ -23,7 +23,7 @@ import {
 
 type RollbackOptions = ClientOptions &
   WaitOptions &
-  PolicyOverrideOptions & { app: string; env: string; message?: string };
+  PolicyOverrideOptions & { app: string; env: string; message?: string; recreateMissing?: boolean };
 
 /** `pave rollback`: redeploy an earlier deployment's set as a new deployment. */
 export function registerRollbackCommand(program: Command, io: CliIo): void {
@@ -46,7 +46,11 @@ export function registerRollbackCommand(program: Command, io: CliIo): void {
             )
             .requiredOption('--app <app>', 'the application')
             .requiredOption('--env <env>', 'the environment')
-            .option('-m, --message <text>', 'why: shown in `pave deployments list` and the audit log'),
+            .option('-m, --message <text>', 'why: shown in `pave deployments list` and the audit log')
+            .option(
+              '--recreate-missing',
+              'create resources of the restored set again that Pave recorded but that are gone (see `pave resources check`)',
+            ),
         ),
       ),
     ),
@@ -56,6 +60,7 @@ export function registerRollbackCommand(program: Command, io: CliIo): void {
       examples(
         'pave rollback --app shop --env dev --wait',
         'pave rollback 15 --app shop --env dev -m "checkout broke" --wait --timeout 2m',
+        'pave rollback 15 --app shop --env dev --recreate-missing --wait',
       ),
     )
     .action(async (deployment: string | undefined, options: RollbackOptions) => {
@@ -73,6 +78,7 @@ export function registerRollbackCommand(program: Command, io: CliIo): void {
           ...(deployment !== undefined ? { deploymentId: deployment } : {}),
           ...(options.message !== undefined ? { message: options.message } : {}),
           ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
+          ...(options.recreateMissing ? { recreateMissing: true } : {}),
           ...overrides,
         }),
       );

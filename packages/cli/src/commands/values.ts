@@ -30,12 +30,15 @@ import type { ClientOptions } from './client-options.ts';
 import { emptyPageLine, pageQuery, withMoreLine } from './paging.ts';
 import {
   addWaitOptions,
+  addWaitTimeoutOption,
+  checkWaitTimeout,
   giveUpAfterMs,
   progressOn,
   queuedLine,
   reportQueuedDeployment,
   timeoutSecondsOf,
   waitForDeployment,
+  waitTimeoutMsOf,
 } from './progress.ts';
 import type { WaitOptions } from './progress.ts';
 
@@ -370,21 +373,27 @@ export function registerValuesCommands(program: Command, io: CliIo): void {
     });
 }
 
-/** Adds `--deploy`, `--wait` and `--timeout` to a command that changes values. */
+/**
+ * Adds `--deploy`, `--wait`, `--timeout` and `--wait-timeout` to a command that changes values (the redeploy
+ * may await approval, as a deployment of a production environment does).
+ */
 function addRedeployOptions(command: Command): Command {
-  return addWaitOptions(
-    command.option(
-      '--deploy',
-      "then redeploy the environment's current set with the new values (needs --env; when it runs nothing yet, its first deployment takes them)",
+  return addWaitTimeoutOption(
+    addWaitOptions(
+      command.option(
+        '--deploy',
+        "then redeploy the environment's current set with the new values (needs --env; when it runs nothing yet, its first deployment takes them)",
+      ),
+      'with --deploy: how long each workload may take to become ready (and the runtime target to answer first), ' +
+        'e.g. 60s or 2m (default 60s)',
     ),
-    'with --deploy: how long each workload may take to become ready (and the runtime target to answer first), ' +
-      'e.g. 60s or 2m (default 60s)',
   );
 }
 
 /**
- * Checks `--deploy`, `--wait` and `--timeout` before anything is sent; returns the timeout in seconds.
- * Throws CliUsageError when --deploy has no --env, or --wait/--timeout come without --deploy.
+ * Checks `--deploy`, `--wait`, `--timeout` and `--wait-timeout` before anything is sent; returns the timeout
+ * in seconds. Throws CliUsageError when --deploy has no --env, --wait/--timeout/--wait-timeout come without
+ * --deploy, or --wait-timeout without --wait or is no duration.
  */
 function checkRedeployFlags(options: RedeployOptions): number | undefined {
   if (options.deploy && options.env === undefined) {
@@ -392,11 +401,17 @@ function checkRedeployFlags(options: RedeployOptions): number | undefined {
       '--deploy redeploys one environment; name it with --env ENV (app-level values reach each environment on its next deployment)',
     );
   }
-  if (!options.deploy && (options.wait || options.timeout !== undefined)) {
-    throw new CliUsageError(
-      `${options.wait ? '--wait' : '--timeout'} goes with --deploy; add --deploy to redeploy`,
-    );
+  if (!options.deploy) {
+    const given = options.wait
+      ? '--wait'
+      : options.timeout !== undefined
+        ? '--timeout'
+        : options.waitTimeout !== undefined
+          ? '--wait-timeout'
+          : undefined;
+    if (given) throw new CliUsageError(`${given} goes with --deploy; add --deploy to redeploy`);
   }
+  checkWaitTimeout(options);
   return timeoutSecondsOf(options);
 }
 
@@ -404,9 +419,9 @@ function checkRedeployFlags(options: RedeployOptions): number | undefined {
  * Prints a change of values and, with --deploy, redeploys the environment's current set. For people: the
  * changes, the new version(s), then the queued deployment (followed with --wait). With `-o json`: the
  * ValuesChanged as it came, or with --deploy one object `{ values, deployment }` (the Deployment, or with
- * --wait the final DeploymentDetail; null when the redeploy was refused, and when the environment runs
- * nothing and has no deployment on its way: there is no set to redeploy, and its first deployment takes the
- * values, which people are told).
+ * --wait the final DeploymentDetail, or the Deployment as queued when --wait-timeout ran out; null when the
+ * redeploy was refused, and when the environment runs nothing and has no deployment on its way: there is no
+ * set to redeploy, and its first deployment takes the values, which people are told).
  */
 async function reportValuesChange(
   client: PaveClient,
@@ -454,6 +469,7 @@ async function reportValuesChange(
     const queued = (await client.createDeployment(options.app, env, body)) as Deployment;
     await reportQueuedDeployment(client, queued, output, {
       wait: options.wait,
+      waitTimeout: options.waitTimeout,
       timeoutSeconds: redeploy.timeoutSeconds,
       colors,
       progress,
@@ -465,11 +481,13 @@ async function reportValuesChange(
     deployment = (await client.createDeployment(options.app, env, body)) as Deployment;
     if (options.wait) {
       progress.line(queuedLine(deployment));
+      const waitTimeoutMs = waitTimeoutMsOf(options);
       deployment = await waitForDeployment(client, options.app, env, deployment.id, output, {
         timeoutMs: giveUpAfterMs(redeploy.timeoutSeconds),
         colors,
         progress,
         printResult: false,
+        ...(waitTimeoutMs !== undefined ? { waitTimeoutMs } : {}),
       });
     }
   } catch (error) {

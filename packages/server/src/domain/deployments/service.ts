@@ -585,6 +585,7 @@ export async function rollback(
     valuesVersion: source.valuesVersion,
     timeoutSeconds: body.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
     autoRollback: true,
+    ...(body.recreateMissing ? { recreateMissing: true } : {}),
   };
   const policyCheck = await enforcePolicies(store.db, context, {
     app,

@@ -267,7 +267,7 @@ export async function checkResources(
         checks.push({
           ...result,
           status: 'missing',
-          detail: `recorded, but ${row.driver} finds no resource ${row.driver_id}; \`pave deploy --recreate-missing\` creates it again`,
+          detail: `recorded, but ${row.driver} finds no resource ${row.driver_id}; \`pave deploy --recreate-missing --app ${app} --env ${env}\` creates it again`,
         });
         continue;
       }
