@@ -1,7 +1,7 @@
 import { readdir, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type Docker from 'dockerode';
-import { UpstreamError } from '@pave/core';
+import { ConflictError, UpstreamError } from '@pave/core';
 import type {
   CheckFailure,
   DriverContext,
@@ -174,7 +174,9 @@ export class DockerRuntime implements RuntimeDriver {
    * the new ones; without ports, starts the new ones first and removes the old ones after. Resolves once
    * every container has started (not when ready). Rejects with InputError for a workload it cannot run and
    * with UpstreamError when the engine refuses (a missing image that cannot be pulled, a port in use…);
-   * then none of the new containers is left, and without ports the old version keeps running.
+   * then none of the new containers is left, and without ports the old version keeps running. Rejects with
+   * ConflictError, before it changes anything, when the environment's network or one of the workload's
+   * container names is taken by another environment (see assertNetworkIsOwn, assertNamesAreFree).
    */
   async deploy(target: RuntimeTarget, workload: RenderedWorkload, ctx: DriverContext): Promise<void> {
     const docker = await this.engine();
@@ -188,6 +190,8 @@ export class DockerRuntime implements RuntimeDriver {
         return;
       }
       ctx.signal.throwIfAborted();
+      await this.assertNetworkIsOwn(target);
+      await this.assertNamesAreFree(target, workload);
       for (const image of new Set(workload.containers.map((container) => container.image))) {
         await this.ensureImage(image, ctx);
       }
@@ -344,17 +348,20 @@ export class DockerRuntime implements RuntimeDriver {
     return untilAborted(ctx.signal, read(), 'asking the container engine for the workloads');
   }
 
-  /** Removes every container of `target`, its network and its files. Idempotent. */
+  /**
+   * Removes every container of `target` (found by its labels), its network (unless the network of that name
+   * is not labelled for `target`: it is kept, and logged) and its files. Idempotent.
+   */
   async destroy(target: RuntimeTarget, ctx: DriverContext): Promise<void> {
     assertValidNames(target);
     await untilAborted(
       ctx.signal,
-      this.destroyNow(target),
+      this.destroyNow(target, ctx),
       'removing the environment from the container engine',
     );
   }
 
-  private async destroyNow(target: RuntimeTarget): Promise<void> {
+  private async destroyNow(target: RuntimeTarget, ctx: DriverContext): Promise<void> {
     const docker = await this.engine();
     const workloads = new Set((await this.listContainers(target)).map((record) => record.workload));
     await Promise.all(
@@ -367,12 +374,21 @@ export class DockerRuntime implements RuntimeDriver {
     );
     // Containers the list missed (created while it ran) would keep the network: list once more.
     await this.removeContainers(await this.listContainers(target), 0);
-    await docker
-      .getNetwork(networkName(target))
-      .remove()
-      .catch((error: unknown) => {
-        if (statusCode(error) !== 404) engineFailure(`removing network "${networkName(target)}"`, error);
-      });
+    const name = networkName(target);
+    const network = await this.networkOf(target);
+    if (network && !network.ours) {
+      ctx.logger.warn(
+        `kept network ${name}: ${network.owner ? `it belongs to environment ${network.owner}` : 'Pave did not create it'}`,
+        { app: target.app, env: target.env },
+      );
+    } else if (network) {
+      await docker
+        .getNetwork(name)
+        .remove()
+        .catch((error: unknown) => {
+          if (statusCode(error) !== 404) engineFailure(`removing network "${name}"`, error);
+        });
+    }
     const dir = environmentDir(this.config.dataDir, target);
     await rm(dir, { recursive: true, force: true });
     await rmdir(dirname(dir)).catch(() => undefined); // the app's directory, once its last environment is gone
@@ -741,18 +757,113 @@ export class DockerRuntime implements RuntimeDriver {
     }
   }
 
-  /** Creates the environment's network unless it exists; its name. */
+  /**
+   * The network named for `target`, if there is one: whether its labels say it is `target`'s, and whose it
+   * is (`app/env`; null without Pave's labels). Every version of this runtime labelled the networks it
+   * created (dev.pave.app, dev.pave.env), so one without them is not Pave's.
+   */
+  private async networkOf(target: RuntimeTarget): Promise<{ ours: boolean; owner: string | null } | null> {
+    const docker = await this.engine();
+    const name = networkName(target);
+    const info = await askAgainAfterExitRace(() => docker.getNetwork(name).inspect()).catch(
+      (error: unknown) =>
+        statusCode(error) === 404 ? null : engineFailure(`inspecting network "${name}"`, error),
+    );
+    if (!info) return null;
+    const owner = ownerOf((info as { Labels?: Record<string, string> | null }).Labels ?? {});
+    return { ours: owner === `${target.app}/${target.env}`, owner };
+  }
+
+  /**
+   * Whether the network named for `target` exists; refuses (ConflictError) one that is not labelled for it.
+   * Two environments can be given one name (app `shop` env `prod-eu` and app `shop-prod` env `eu` are both
+   * `pave-shop-prod-eu`), names that cannot change; joining the other's network would let each reach the
+   * other's workloads by name.
+   */
+  private async assertNetworkIsOwn(target: RuntimeTarget): Promise<boolean> {
+    const network = await this.networkOf(target);
+    if (!network) return false;
+    if (network.ours) return true;
+    const name = networkName(target);
+    if (network.owner) {
+      throw new ConflictError(
+        `network "${name}" belongs to environment ${network.owner} (its ${LABELS.app} and ${LABELS.env} ` +
+          `labels), not to ${target.app}/${target.env}: nothing was deployed`,
+        [
+          {
+            path: 'env',
+            message:
+              'give this environment another id (or the app another name) so that its Docker names ' +
+              "(pave-<app>-<env>…) differ from the other environment's",
+          },
+        ],
+      );
+    }
+    throw new ConflictError(
+      `network "${name}" exists but was not created by Pave for ${target.app}/${target.env} (it has no ` +
+        `${LABELS.app} and ${LABELS.env} labels): nothing was deployed`,
+      [
+        {
+          path: 'env',
+          message: `remove it if nothing uses it (\`docker network rm ${name}\` or \`podman network rm ${name}\`), or give this environment another id`,
+        },
+      ],
+    );
+  }
+
+  /**
+   * Refuses (ConflictError) to deploy `workload` when a container that is not this container of this workload
+   * of `target` holds one of the names its containers take: another environment's whose names run together
+   * with these (`pave-<app>-<env>-<workload>-<container>`), another workload's, or one Pave did not create.
+   * It is left as it is: removing it is for whoever knows what it is.
+   */
+  private async assertNamesAreFree(target: RuntimeTarget, workload: RenderedWorkload): Promise<void> {
+    const docker = await this.engine();
+    for (const container of workload.containers) {
+      const name = containerName(target, workload.name, container.name);
+      const info = await askAgainAfterExitRace(() => docker.getContainer(name).inspect()).catch(
+        (error: unknown) =>
+          statusCode(error) === 404 ? null : engineFailure(`inspecting container "${name}"`, error),
+      );
+      if (!info) continue;
+      const labels = info.Config?.Labels ?? {};
+      const owner = ownerOf(labels);
+      const theirs = { workload: labels[LABELS.workload], container: labels[LABELS.container] };
+      const env = `${target.app}/${target.env}`;
+      if (owner === env && theirs.workload === workload.name && theirs.container === container.name) continue;
+      const path = `workloads.${workload.name}`;
+      if (owner && theirs.workload && theirs.container) {
+        throw new ConflictError(
+          `container "${name}" is container "${theirs.container}" of workload "${theirs.workload}" of ` +
+            `${owner === env ? `this environment (${env})` : `environment ${owner}, not of ${env}`}: nothing was deployed`,
+          [
+            {
+              path,
+              message:
+                'rename the workload (or its container), or give this environment another id, so that its ' +
+                'container names (pave-<app>-<env>-<workload>-<container>) differ',
+            },
+          ],
+        );
+      }
+      throw new ConflictError(
+        `container "${name}" was not created by Pave for ${env} (its ${LABELS.app} and ${LABELS.env} labels ` +
+          'do not name it): nothing was deployed',
+        [
+          {
+            path,
+            message: `remove it if nothing needs it (\`docker rm ${name}\` or \`podman rm ${name}\`), or rename the workload or its container`,
+          },
+        ],
+      );
+    }
+  }
+
+  /** Creates the environment's network, labelled for it, unless it exists and is its own; its name. */
   private async ensureNetwork(target: RuntimeTarget): Promise<string> {
     const docker = await this.engine();
     const name = networkName(target);
-    const network = docker.getNetwork(name);
-    const exists = () =>
-      network.inspect().then(
-        () => true,
-        (error: unknown) =>
-          statusCode(error) === 404 ? false : engineFailure(`inspecting network "${name}"`, error),
-      );
-    if (await exists()) return name;
+    if (await this.assertNetworkIsOwn(target)) return name;
     try {
       await docker.createNetwork({
         Name: name,
@@ -760,8 +871,9 @@ export class DockerRuntime implements RuntimeDriver {
         Labels: { [LABELS.app]: target.app, [LABELS.env]: target.env },
       });
     } catch (error) {
-      // Another deployment of the same environment created it first (Docker: 409, Podman: 500).
-      if (!(await exists())) engineFailure(`creating network "${name}"`, error);
+      // Another deployment of the same environment created it first (Docker: 409, Podman: 500); one of
+      // another environment that has the same name is refused.
+      if (!(await this.assertNetworkIsOwn(target))) engineFailure(`creating network "${name}"`, error);
     }
     return name;
   }
@@ -843,6 +955,13 @@ export class DockerRuntime implements RuntimeDriver {
       if (statusCode(error) !== 404) engineFailure(`removing container "${record.name}"`, error);
     });
   }
+}
+
+/** `app/env` as Pave's labels on a network or container name its environment, or null when they name none. */
+function ownerOf(labels: Record<string, string>): string | null {
+  const app = labels[LABELS.app];
+  const env = labels[LABELS.env];
+  return app === undefined && env === undefined ? null : `${app ?? '?'}/${env ?? '?'}`;
 }
 
 /** Throws the reason of the first of `results` that failed, if one did. */

@@ -231,15 +231,18 @@ describe.skipIf(!podmanAvailable())(
 
     it('starts a new version of a workload without ports before removing the old one, and keeps the old one when the new one fails', async () => {
       const first = containerOf(`pave-${app}-test-worker-main`);
-      // A container of another program holds the name the new version's second container needs.
-      const squatter = `pave-${app}-test-worker-sidecar`;
-      podman(['create', '--name', squatter, '--label', `dev.pave.app=${app}`, image]);
+      // The engine refuses the new version's second container (a memory limit below its minimum):
+      // the deployment fails part way. (A name held by a container of another program is refused before
+      // anything changes: see isolation.test.ts.)
       const broken = worker('w-broken');
-      broken.containers.push({ ...broken.containers[0]!, name: 'sidecar' });
+      broken.containers.push({
+        ...broken.containers[0]!,
+        name: 'sidecar',
+        resources: { limits: { memory: '1Ki' } },
+      });
       await expect(runtime.deploy(target, broken, ctx)).rejects.toThrow(
-        /creating container "sidecar" failed/,
+        /(creating|starting) container "sidecar" failed/,
       );
-      podman(['rm', '-f', squatter]);
       expect(workloadContainers('worker')).toEqual([`pave-${app}-test-worker-main`]);
       expect(containerOf(`pave-${app}-test-worker-main`).Id).toBe(first.Id);
 

@@ -144,7 +144,15 @@ export async function listManaged(
   clients: KubernetesClients,
   options: { namespace: string; selector: string; kinds?: readonly KindRef[] },
 ): Promise<ObjectRef[]> {
-  const found: ObjectRef[] = [];
+  return (await listLabelled(clients, options)).map(({ labels: _labels, ...ref }) => ref);
+}
+
+/** As {@link listManaged}, with each object's labels. */
+export async function listLabelled(
+  clients: KubernetesClients,
+  options: { namespace: string; selector: string; kinds?: readonly KindRef[] },
+): Promise<Array<ObjectRef & { labels: Record<string, string> }>> {
+  const found: Array<ObjectRef & { labels: Record<string, string> }> = [];
   for (const kind of options.kinds ?? MANAGED_KINDS) {
     let list;
     try {
@@ -171,6 +179,7 @@ export async function listManaged(
         kind: kind.kind,
         name,
         ...(kind.namespaced ? { namespace: item.metadata?.namespace ?? options.namespace } : {}),
+        labels: item.metadata?.labels ?? {},
       });
     }
   }
@@ -239,7 +248,8 @@ export async function applySet(
   return { applied, pruned };
 }
 
-async function deleteObjects(
+/** Deletes `refs` in order; objects already gone are fine. UpstreamError naming the first that fails. */
+export async function deleteObjects(
   clients: KubernetesClients,
   refs: readonly ObjectRef[],
   signal: AbortSignal | undefined,
@@ -263,6 +273,20 @@ async function deleteObjects(
       if (statusCode(error) === 404) continue;
       throw upstream(`deleting ${describeRef(ref)} failed`, error);
     }
+  }
+}
+
+/** The labels of Namespace `name`, or null when it does not exist; UpstreamError when it cannot be read. */
+export async function namespaceLabels(
+  clients: KubernetesClients,
+  name: string,
+): Promise<Record<string, string> | null> {
+  try {
+    const namespace = await clients.objects.read({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    return namespace.metadata?.labels ?? {};
+  } catch (error) {
+    if (statusCode(error) === 404) return null;
+    throw upstream(`reading Namespace ${name} failed`, error);
   }
 }
 

@@ -6,6 +6,7 @@ export {
   LABELS,
   compareManifests,
   namespaceFor,
+  namespacePatternProblem,
   renderManifests,
   selectorFor,
   serviceAddress,

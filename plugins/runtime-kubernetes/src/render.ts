@@ -257,6 +257,26 @@ export function namespaceFor(pattern: string, app: string, env: string): string 
 }
 
 /**
+ * Why a target's `namespacePattern` cannot be used, or null when it can: without `{app}` environments of
+ * different apps, and without `{env}` environments of one app, would share one namespace, where a deploy
+ * overwrites the other's same-named objects and a destroy deletes them.
+ */
+export function namespacePatternProblem(pattern: string): string | null {
+  const lacks = ['{app}', '{env}'].filter((placeholder) => !pattern.includes(placeholder));
+  if (lacks.length === 0) return null;
+  const who =
+    lacks.length === 2
+      ? 'every environment of every app'
+      : lacks[0] === '{app}'
+        ? 'environments of different apps that have the same id'
+        : 'environments of one app';
+  return (
+    `"${pattern}" lacks ${lacks.join(' and ')}: ${who} would share one namespace and overwrite and delete ` +
+    `one another's objects; include both {app} and {env}, e.g. "${DEFAULT_NAMESPACE_PATTERN}" (the default)`
+  );
+}
+
+/**
  * How other workloads reach `port` of `workload`: its Service and service port. With `namespace`, the
  * hostname is `<service>.<namespace>.svc`, which resolves from any namespace without assuming the cluster
  * domain; without, the bare Service name, which resolves inside the same namespace.

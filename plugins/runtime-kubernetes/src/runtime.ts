@@ -1,5 +1,5 @@
 import type { KubeConfig, V1Deployment, V1Pod } from '@kubernetes/client-node';
-import { isDnsLabel, InputError, type FieldProblem } from '@pave/core';
+import { ConflictError, isDnsLabel, InputError, type FieldProblem } from '@pave/core';
 import type {
   CheckFailure,
   DriverContext,
@@ -21,11 +21,15 @@ import {
   NAMESPACE_KIND,
   applyManifests,
   deleteManaged,
+  deleteObjects,
   describeRef,
   kubernetesClients,
   listDeployments,
+  listLabelled,
+  listManaged,
   listPods,
   loadKubeConfig,
+  namespaceLabels,
   podFailure,
   pruneManifests,
   readPodLogs,
@@ -34,6 +38,7 @@ import {
   waitForStableContainers,
   type KindRef,
   type KubernetesClients,
+  type ObjectRef,
   type PodLogLine,
 } from './apply.ts';
 import {
@@ -41,6 +46,7 @@ import {
   DEFAULT_NAMESPACE_PATTERN,
   LABELS,
   namespaceFor,
+  namespacePatternProblem,
   renderManifests,
   selectorFor,
   serviceAddress,
@@ -50,6 +56,7 @@ import {
 import { manifestsToYaml } from './yaml.ts';
 import { renderExtraManifests } from './extra-manifests.ts';
 import { manifestPolicyProblems, type ManifestPolicy } from './manifest-policy.ts';
+import { labelValue } from './names.ts';
 
 /** Configuration of the Kubernetes runtime. */
 export interface KubernetesRuntimeConfig {
@@ -206,12 +213,22 @@ export class KubernetesRuntime implements RuntimeDriver {
    * Renders `workload` (its Namespace, Deployment, Service, ConfigMap, Secret and claims), validates the
    * manifests, server-side applies them, and deletes the workload's objects the new version no longer has
    * (a Service once its ports are gone, say). Resolves once applied, not once rolled out: see waitReady.
-   * Rejects with InputError listing every problem for manifests that do not validate (nothing is applied
-   * then), and with UpstreamError when the API server refuses an object; the running version keeps running
-   * until the new Deployment is applied.
+   * Rejects with InputError listing every problem for manifests that do not validate, or for a target whose
+   * namespacePattern lacks `{app}` or `{env}` (see namespacePatternProblem); with ConflictError when the
+   * namespace is another environment's (see assertOwnNamespace): nothing is applied then. Rejects with
+   * UpstreamError when the API server refuses an object; the running version keeps running until the new
+   * Deployment is applied.
    */
   async deploy(target: RuntimeTarget, workload: RenderedWorkload, ctx: DriverContext): Promise<void> {
     assertNames(target, workload.name);
+    // Status, logs, remove and destroy still work under such a pattern, so what runs there can be taken down.
+    const patternProblem = namespacePatternProblem(this.config.namespacePattern ?? DEFAULT_NAMESPACE_PATTERN);
+    if (patternProblem) {
+      throw new InputError(
+        `the kubernetes runtime target's namespacePattern would put ${target.app}/${target.env} in a namespace shared with other environments; nothing was applied`,
+        [{ path: 'config.namespacePattern', message: patternProblem }],
+      );
+    }
     const namespace = this.namespace(target);
     const secretKeys = this.deps.secretKeys ?? ((rendered, container) => allVariables(rendered, container));
     const objects = renderManifests({
@@ -229,6 +246,7 @@ export class KubernetesRuntime implements RuntimeDriver {
     const log = { app: target.app, env: target.env, workload: workload.name, namespace, hash: workload.hash };
     const selector = selectorFor(target, workload.name);
     // The kinds of the developer's manifests the running version has: those the new one dropped are pruned.
+    await assertOwnNamespace(clients, target, namespace);
     const before = await recordedManifestKinds(clients, namespace, selector);
     await applyManifests(clients, objects, { signal: ctx.signal });
     const pruned = await pruneManifests(clients, {
@@ -333,18 +351,33 @@ export class KubernetesRuntime implements RuntimeDriver {
   }
 
   /**
-   * Deletes everything of `target`: its workloads' objects, its volume claims, and its Namespace when Pave
-   * created it for this environment (labelled with the app and env). Idempotent.
+   * Deletes everything of `target` (found by its labels, so nothing of another environment): its workloads'
+   * objects, its volume claims, and the Namespaces labelled with its app and env, except one that still holds
+   * Pave's objects of another environment (left by a version of Pave that let two environments share a
+   * namespace), which is kept and logged. Idempotent.
    */
   async destroy(target: RuntimeTarget, ctx: DriverContext): Promise<void> {
     assertNames(target);
+    const clients = await this.clients();
     const options = { namespace: this.namespace(target), selector: selectorFor(target) };
     // The workloads' own manifests first (a cluster-scoped one outlives the Namespace), then Pave's objects.
     const kinds = withKinds(
-      await recordedManifestKinds(await this.clients(), options.namespace, options.selector),
-      [...MANAGED_KINDS, NAMESPACE_KIND],
+      await recordedManifestKinds(clients, options.namespace, options.selector),
+      MANAGED_KINDS,
     );
-    const deleted = await deleteManaged(await this.clients(), { ...options, kinds, signal: ctx.signal });
+    const deleted = await deleteManaged(clients, { ...options, kinds, signal: ctx.signal });
+    for (const namespace of await listManaged(clients, { ...options, kinds: [NAMESPACE_KIND] })) {
+      const others = await foreignObjects(clients, target, namespace.name);
+      if (others.length > 0) {
+        ctx.logger.warn(`kept namespace ${namespace.name}: it holds objects of other environments`, {
+          namespace: namespace.name,
+          objects: others.map((other) => `${describeRef(other)} (${other.owner})`),
+        });
+        continue;
+      }
+      await deleteObjects(clients, [namespace], ctx.signal);
+      deleted.push(namespace);
+    }
     ctx.logger.info('destroyed the environment', { ...options, objects: deleted.map(describeRef) });
   }
 
@@ -417,6 +450,74 @@ export class KubernetesRuntime implements RuntimeDriver {
       ...(this.config.kubeconfig ? { kubeconfig: this.config.kubeconfig } : {}),
       ...(this.config.context ? { context: this.config.context } : {}),
     });
+  }
+}
+
+/** `app/env` as a Pave-labelled object's labels name its environment, or null when they name none. */
+function ownerOf(labels: Record<string, string>): string | null {
+  const app = labels[LABELS.app];
+  const env = labels[LABELS.env];
+  return app === undefined && env === undefined ? null : `${app ?? '?'}/${env ?? '?'}`;
+}
+
+/** The `app/env` of `target` as its objects' labels carry it. */
+function ownerLabel(target: RuntimeTarget): string {
+  return `${labelValue(target.app)}/${labelValue(target.env)}`;
+}
+
+/**
+ * Pave's objects (of the kinds it renders) in `namespace` whose labels name an environment other than
+ * `target`, each with that environment (`app/env`).
+ */
+async function foreignObjects(
+  clients: KubernetesClients,
+  target: RuntimeTarget,
+  namespace: string,
+): Promise<Array<ObjectRef & { owner: string }>> {
+  const found = await listLabelled(clients, { namespace, selector: LABELS.app, kinds: MANAGED_KINDS });
+  return found.flatMap(({ labels, ...ref }) => {
+    const owner = ownerOf(labels);
+    return owner !== null && owner !== ownerLabel(target) ? [{ ...ref, owner }] : [];
+  });
+}
+
+/**
+ * Refuses (ConflictError) to deploy `target` into `namespace` when that namespace is another environment's:
+ * its Namespace carries Pave's app and env labels of another environment, or it holds Pave's objects of one.
+ * Two environments can be given one namespace (app `shop` env `prod-eu` and app `shop-prod` env `eu` under
+ * `pave-{app}-{env}`), and these names cannot change: applying would take over the other's Namespace and
+ * overwrite its same-named objects, and destroying would delete them. A Namespace without Pave's labels
+ * (made by the platform team) is used, and labelled, as it is.
+ */
+async function assertOwnNamespace(
+  clients: KubernetesClients,
+  target: RuntimeTarget,
+  namespace: string,
+): Promise<void> {
+  const labels = await namespaceLabels(clients, namespace);
+  if (labels === null) return;
+  const fix = {
+    path: 'namespace',
+    message:
+      `give this environment another id (or the app another name) so that its namespace is not "${namespace}"; ` +
+      `a target's namespacePattern must include both {app} and {env} (default "${DEFAULT_NAMESPACE_PATTERN}")`,
+  };
+  const mine = ownerLabel(target);
+  const owner = ownerOf(labels);
+  if (owner !== null && owner !== mine) {
+    throw new ConflictError(
+      `namespace "${namespace}" belongs to environment ${owner} (its ${LABELS.app} and ${LABELS.env} labels), ` +
+        `not to ${mine}: nothing was applied`,
+      [fix],
+    );
+  }
+  const [other] = await foreignObjects(clients, target, namespace);
+  if (other) {
+    throw new ConflictError(
+      `namespace "${namespace}" holds ${describeRef(other)} of environment ${other.owner}, not only objects of ` +
+        `${mine}: nothing was applied`,
+      [fix],
+    );
   }
 }
 

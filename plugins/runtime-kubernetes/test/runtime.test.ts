@@ -127,7 +127,10 @@ describe('the kubernetes runtime', () => {
       secret: { secretName: 'api', items: [{ key: file, mode: 0o640, path: file }] },
     });
     expect(deployment.spec.template.spec.volumes.map((volume) => volume.name)).not.toContain('pave-files');
-    const lists = calls.filter((call) => call.method === 'GET');
+    const reads = calls.filter((call) => call.method === 'GET');
+    // Whose the namespace is, first (it does not exist here, so nothing in it is another environment's).
+    expect(reads[0]?.path).toBe(`/api/v1/namespaces/${NAMESPACE}`);
+    const lists = reads.slice(1);
     expect(lists.map((call) => call.path)).toEqual([
       // The kinds of the workload's own manifests are read from its Deployment first (none here).
       `/apis/apps/v1/namespaces/${NAMESPACE}/deployments`,

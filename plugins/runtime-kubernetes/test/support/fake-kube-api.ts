@@ -198,15 +198,23 @@ export function appliedObject(request: SeenRequest): Reply {
   };
 }
 
-/** `body` with only the list items whose labels match every `key=value` of `selector`. */
+/**
+ * `body` with only the list items whose labels match every term of `selector`: `key=value`, or `key` (the
+ * label exists).
+ */
 function selectItems(body: unknown, selector: string): unknown {
   if (body === null || typeof body !== 'object' || !Array.isArray((body as { items?: unknown }).items))
     return body;
-  const wanted = selector.split(',').map((term) => term.split('=') as [string, string]);
+  const wanted = selector.split(',').map((term) => term.split('=') as [string, string | undefined]);
   const items = (body as { items: Array<{ metadata?: { labels?: Record<string, string> } }> }).items;
   return {
     ...body,
-    items: items.filter((item) => wanted.every(([key, value]) => item.metadata?.labels?.[key] === value)),
+    items: items.filter((item) =>
+      wanted.every(([key, value]) => {
+        const label = item.metadata?.labels?.[key];
+        return value === undefined ? label !== undefined : label === value;
+      }),
+    ),
   };
 }
 
