@@ -115,6 +115,30 @@ describe.each(storeEngines)('runtime targets and `pave render` through the API o
     ).not.toContain('twin');
   });
 
+  // Found by a security review: under a pattern without {app} or {env}, environments shared a namespace and
+  // overwrote and deleted one another's objects.
+  it('refuses a kubernetes namespacePattern without {app} or {env}, saying what would share a namespace', async () => {
+    const refused = await call('POST', '/runtime-targets/apply', {
+      targets: [
+        {
+          id: 'team',
+          type: 'kubernetes',
+          config: { namespacePattern: 'team-{env}' },
+          criteria: [{ appId: 'x' }],
+        },
+      ],
+    });
+    expect(refused.statusCode, refused.body).toBe(400);
+    expect(refused.json().errors).toEqual([
+      {
+        path: '/targets/0/config/namespacePattern',
+        message: expect.stringMatching(
+          /^"team-\{env\}" lacks \{app\}: environments of different apps that have the same id would share one namespace/u,
+        ),
+      },
+    ]);
+  });
+
   // Found by a review of the driver contracts: a target's type was changed under the environments running on it,
   // whose workloads were then looked for (and never removed) on the new runtime.
   it('refuses to change the type of a target environments run on, naming them and how to move them', async () => {

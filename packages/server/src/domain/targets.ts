@@ -16,6 +16,7 @@ import {
   type RuntimeType,
 } from '@pave/core';
 import { ISOLATION_LEVELS } from '@pave/plugin-api';
+import { namespacePatternProblem } from '@pave/runtime-kubernetes';
 import type { Selectable } from 'kysely';
 import { applyAgainOnConflict, type Executor, type Store } from '../store/index.ts';
 import type { RuntimeTargetsTable } from '../store/schema.ts';
@@ -229,6 +230,11 @@ export async function applyTargets(
       });
     }
     problems.push(...manifestsSettingProblems(target.config.manifests, `/targets/${index}/config/manifests`));
+    const pattern = target.config.namespacePattern;
+    const shared = typeof pattern === 'string' ? namespacePatternProblem(pattern) : null;
+    if (target.type === 'kubernetes' && shared) {
+      problems.push({ path: `/targets/${index}/config/namespacePattern`, message: shared });
+    }
     const isolation = target.config.isolation;
     if (
       target.type === 'process' &&
