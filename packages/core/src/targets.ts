@@ -150,3 +150,26 @@ export const KUBERNETES_KIND_GROUPS: ReadonlyMap<string, string> = new Map([
 
 /** The built-in kinds a bare entry of `manifests.kinds` may name, sorted. */
 export const KUBERNETES_BUILT_IN_KINDS: readonly string[] = [...KUBERNETES_KIND_GROUPS.keys()].sort();
+
+/** The namespace pattern a kubernetes target uses when none is configured: one namespace per app and environment. */
+export const DEFAULT_NAMESPACE_PATTERN = 'pave-{app}-{env}';
+
+/**
+ * Why a target's `namespacePattern` cannot be used, or null when it can: without `{app}` environments of
+ * different apps, and without `{env}` environments of one app, would share one namespace, where a deploy
+ * overwrites the other's same-named objects and a destroy deletes them.
+ */
+export function namespacePatternProblem(pattern: string): string | null {
+  const lacks = ['{app}', '{env}'].filter((placeholder) => !pattern.includes(placeholder));
+  if (lacks.length === 0) return null;
+  const who =
+    lacks.length === 2
+      ? 'every environment of every app'
+      : lacks[0] === '{app}'
+        ? 'environments of different apps that have the same id'
+        : 'environments of one app';
+  return (
+    `"${pattern}" lacks ${lacks.join(' and ')}: ${who} would share one namespace and overwrite and delete ` +
+    `one another's objects; include both {app} and {env}, e.g. "${DEFAULT_NAMESPACE_PATTERN}" (the default)`
+  );
+}

@@ -66,8 +66,9 @@ export const ANNOTATIONS = {
   manifestKinds: 'pave.dev/manifest-kinds',
 } as const;
 
-/** The namespace pattern used when none is configured: one namespace per app and environment. */
-export const DEFAULT_NAMESPACE_PATTERN = 'pave-{app}-{env}';
+// The namespace pattern used when none is configured, and the check of a configured one, are core's: the
+// server checks a target's pattern when it is applied.
+export { DEFAULT_NAMESPACE_PATTERN, namespacePatternProblem } from '@pave/core';
 
 /** Storage requested for a volume's PersistentVolumeClaim unless the caller says otherwise. */
 export const DEFAULT_VOLUME_SIZE = '1Gi';
@@ -254,26 +255,6 @@ export function compareManifests(a: KubernetesManifest, b: KubernetesManifest): 
  */
 export function namespaceFor(pattern: string, app: string, env: string): string {
   return dnsLabel(pattern.replaceAll('{app}', app).replaceAll('{env}', env));
-}
-
-/**
- * Why a target's `namespacePattern` cannot be used, or null when it can: without `{app}` environments of
- * different apps, and without `{env}` environments of one app, would share one namespace, where a deploy
- * overwrites the other's same-named objects and a destroy deletes them.
- */
-export function namespacePatternProblem(pattern: string): string | null {
-  const lacks = ['{app}', '{env}'].filter((placeholder) => !pattern.includes(placeholder));
-  if (lacks.length === 0) return null;
-  const who =
-    lacks.length === 2
-      ? 'every environment of every app'
-      : lacks[0] === '{app}'
-        ? 'environments of different apps that have the same id'
-        : 'environments of one app';
-  return (
-    `"${pattern}" lacks ${lacks.join(' and ')}: ${who} would share one namespace and overwrite and delete ` +
-    `one another's objects; include both {app} and {env}, e.g. "${DEFAULT_NAMESPACE_PATTERN}" (the default)`
-  );
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   KUBERNETES_KIND_GROUPS,
   explainMatch,
   findDefinitionConflicts,
+  namespacePatternProblem,
   type ApplyTargetsBody,
   type FieldProblem,
   type DefinitionsPlan,
@@ -16,7 +17,6 @@ import {
   type RuntimeType,
 } from '@pave/core';
 import { ISOLATION_LEVELS } from '@pave/plugin-api';
-import { namespacePatternProblem } from '@pave/runtime-kubernetes';
 import type { Selectable } from 'kysely';
 import { applyAgainOnConflict, type Executor, type Store } from '../store/index.ts';
 import type { RuntimeTargetsTable } from '../store/schema.ts';
