@@ -300,8 +300,13 @@ export function parseTokenCursor(cursor: string): TokenPosition | undefined {
   return { createdAt, id };
 }
 
-/** `GET /tokens`: a page of the caller's tokens, newest first. */
+/** `GET /tokens`: a page of the caller's tokens (or, for admins, another user's), newest first. */
 export const TokenListQuery = z.strictObject({
+  user: dnsLabel
+    .optional()
+    .describe(
+      "Admins (user.write): this user's or service account's tokens instead of yours; give the same `user` with `cursor`.",
+    ),
   limit: pageLimit('tokens', TOKEN_PAGE_DEFAULT),
   cursor: z
     .string()
@@ -313,7 +318,10 @@ export const TokenListQuery = z.strictObject({
 });
 export type TokenListQuery = z.infer<typeof TokenListQuery>;
 
-/** A page of the caller's tokens, newest first; `nextCursor` fetches the next (older) page, null on the last. */
+/**
+ * A page of tokens (the caller's or, with `user`, that user's), newest first; `nextCursor` fetches the next
+ * (older) page, null on the last.
+ */
 export const TokenPage = pageOf(TokenInfo);
 export type TokenPage = z.infer<typeof TokenPage>;
 

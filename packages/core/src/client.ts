@@ -509,13 +509,17 @@ export class PaveClient {
   canI(query: { action: Permission; app?: string; env?: string; as?: string }) {
     return this.request<CanIResult>('GET', '/auth/can-i', { query });
   }
-  /** One page of your tokens, newest first; `cursor`: a previous page's nextCursor. */
-  listTokens(query: { limit?: number; cursor?: string } = {}) {
+  /**
+   * One page of your tokens, newest first, or with `user` (admins) that user's or service account's;
+   * `cursor`: a previous page's nextCursor (same `user`).
+   */
+  listTokens(query: { user?: string; limit?: number; cursor?: string } = {}) {
     return this.request<TokenPage>('GET', '/tokens', { query });
   }
   createToken(body: CreateTokenBody) {
     return this.request<CreatedToken>('POST', '/tokens', { body });
   }
+  /** Revokes one of your tokens, or (admins) any user's or service account's; it stops working at once. */
   revokeToken(id: string) {
     return this.request<void>('DELETE', `/tokens/${encodeURIComponent(id)}`);
   }

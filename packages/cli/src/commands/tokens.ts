@@ -34,7 +34,7 @@ const tokenColumns: Column<TokenInfo>[] = [
 
 type CreateOptions = ClientOptions & { expiresIn?: string; scope?: string; user?: string };
 
-/** `pave tokens create|list|revoke`: API tokens of the current user. */
+/** `pave tokens create|list|revoke`: API tokens of the current user (admins: of other users too). */
 export function registerTokensCommands(program: Command, io: CliIo): void {
   const tokens = program
     .command('tokens')
@@ -45,6 +45,7 @@ export function registerTokensCommands(program: Command, io: CliIo): void {
         'pave tokens create ci --expires-in 90d',
         'pave tokens create shop-ci --scope app:shop:developer',
         'pave tokens list',
+        "pave tokens list --user ci-bot   # admins: a service account's tokens",
       ),
     );
 
@@ -114,27 +115,44 @@ export function registerTokensCommands(program: Command, io: CliIo): void {
   addClientOptions(
     tokens
       .command('list')
-      .description('List your API tokens (never their secret values), newest first, a page at a time')
+      .description(
+        "List your API tokens (admins: with --user, another user's or service account's), never their " +
+          'secret values, newest first, a page at a time',
+      )
+      .option(
+        '--user <name>',
+        "admins: this user's or service account's tokens instead of yours (to revoke a leaked one)",
+      )
       .option('--limit <n>', 'at most this many (100 unless given; at most 500)')
       .option('--cursor <cursor>', 'continue from a previous page (its nextCursor)'),
   )
-    .addHelpText('after', examples('pave tokens list', 'pave tokens list --limit 20 -o json'))
-    .action(async (options: ClientOptions & { limit?: string; cursor?: string }) => {
-      const query = pageQuery(options, 'tokens');
+    .addHelpText(
+      'after',
+      examples('pave tokens list', 'pave tokens list --limit 20 -o json', 'pave tokens list --user ci-bot'),
+    )
+    .action(async (options: ClientOptions & { user?: string; limit?: string; cursor?: string }) => {
+      const query = {
+        ...(options.user !== undefined ? { user: options.user } : {}),
+        ...pageQuery(options, 'tokens'),
+      };
       const { client, output } = await clientFor(options, io);
+      // The next page needs the same --user as this one.
+      const userFlag = options.user === undefined ? '' : ` --user ${options.user}`;
       output.show(await client.listTokens(query), (page) => {
         const table = output.table(
           page.items,
           tokenColumns,
           emptyPageLine(
-            'No tokens yet. Create one with `pave tokens create NAME`.',
+            options.user === undefined
+              ? 'No tokens yet. Create one with `pave tokens create NAME`.'
+              : `No tokens of ${options.user} yet. Create one with \`pave tokens create NAME${userFlag}\`.`,
             options.cursor,
             'tokens',
           ),
         );
         return withMoreLine(table, page.nextCursor, {
           items: 'tokens',
-          command: 'pave tokens list',
+          command: `pave tokens list${userFlag}`,
           limit: options.limit,
         });
       });
@@ -143,10 +161,13 @@ export function registerTokensCommands(program: Command, io: CliIo): void {
   addClientOptions(
     tokens
       .command('revoke')
-      .description('Revoke an API token; it stops working at once')
-      .argument('<id>', 'token id (see `pave tokens list`)'),
+      .description(
+        "Revoke an API token; it stops working at once. Admins may revoke any user's or service account's " +
+          'token (a leaked CI token, say) without deleting the account',
+      )
+      .argument('<id>', 'token id (see `pave tokens list`, admins: `pave tokens list --user NAME`)'),
   )
-    .addHelpText('after', examples('pave tokens revoke tok_01HZX3V9'))
+    .addHelpText('after', examples('pave tokens revoke tok_01HZX3V9', 'pave tokens list --user ci-bot'))
     .action(async (id: string, options: ClientOptions) => {
       const { client, output } = await clientFor(options, io);
       await client.revokeToken(id);

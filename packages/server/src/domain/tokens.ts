@@ -26,7 +26,7 @@ import type { Insertable, Selectable } from 'kysely';
 import type { TokensTable } from '../store/schema.ts';
 import { recordAudit } from './audit.ts';
 import { now, type Actor, type RequestContext } from './context.ts';
-import { authorize, loadGrants } from './access.ts';
+import { authorize, decideFor, loadGrants } from './access.ts';
 
 /** Every token starts with this, so secret scanners (and people) can recognise a leaked Pave token. */
 export const TOKEN_PREFIX = 'pave_';
@@ -286,15 +286,43 @@ function scopesReached(actor: Actor): 'all' | 'scoped' | string[] {
 }
 
 /**
- * One page of the calling user's tokens (revoked ones included, marked), newest first (`limit`, default
- * TOKEN_PAGE_DEFAULT); through a scoped token, only those within its scope. With `cursor` (a previous page's
- * nextCursor: the position of its last token, see tokenCursor), the tokens older than that one; nextCursor is
- * null on the last page. InputError for a cursor tokenCursor did not make.
+ * The user whose tokens a request names with `user` (`GET /tokens?user=`): the caller when it names none or
+ * itself; another user only for those who may create tokens for others (user.write, as createToken asks), else
+ * NotAllowedError naming it. NotFoundError at `query.user` for a user that does not exist.
+ */
+export async function tokenOwner(
+  db: Executor,
+  actor: Actor,
+  username: string | undefined,
+): Promise<{ id: string; username: string }> {
+  if (username === undefined || username === actor.username) {
+    return { id: actor.userId, username: actor.username };
+  }
+  authorize(actor, 'user.write');
+  const user = await db
+    .selectFrom('users')
+    .select(['id', 'username'])
+    .where('username', '=', username)
+    .executeTakeFirst();
+  if (!user) {
+    throw new NotFoundError(`user "${username}" not found`, [
+      { path: 'query.user', message: 'no such user or service account; `pave users list` shows them' },
+    ]);
+  }
+  return user;
+}
+
+/**
+ * One page of the calling user's tokens or, with `user`, that user's (see tokenOwner: admins only), revoked
+ * ones included, marked, newest first (`limit`, default TOKEN_PAGE_DEFAULT); through a scoped token, only those
+ * within its scope. With `cursor` (a previous page's nextCursor: the position of its last token, see
+ * tokenCursor), the tokens older than that one; nextCursor is null on the last page. InputError for a cursor
+ * tokenCursor did not make. Never a token's secret: Pave keeps only its hash.
  */
 export async function listTokens(
   db: Executor,
   actor: Actor,
-  page: { limit?: number | undefined; cursor?: string | undefined } = {},
+  page: { user?: string | undefined; limit?: number | undefined; cursor?: string | undefined } = {},
 ): Promise<TokenPage> {
   const limit = page.limit ?? TOKEN_PAGE_DEFAULT;
   const after = page.cursor === undefined ? undefined : parseTokenCursor(page.cursor);
@@ -303,6 +331,7 @@ export async function listTokens(
       { path: 'query.cursor', message: 'must be the nextCursor value of a previous page' },
     ]);
   }
+  const owner = await tokenOwner(db, actor, page.user);
   const reached = scopesReached(actor);
   if (Array.isArray(reached) && reached.length === 0) return { items: [], nextCursor: null };
   // Keyset pagination on the index tokens_user_created (user_id, created_at, id): a page walks it backwards
@@ -310,7 +339,7 @@ export async function listTokens(
   const rows = await db
     .selectFrom('tokens')
     .selectAll()
-    .where('user_id', '=', actor.userId)
+    .where('user_id', '=', owner.id)
     .$if(reached === 'scoped', (qb) => qb.where('scope', 'is not', null))
     .$if(Array.isArray(reached), (qb) => qb.where('scope', 'in', reached as string[]))
     .$if(after !== undefined, (qb) =>
@@ -329,7 +358,7 @@ export async function listTokens(
   const items = rows
     .slice(0, limit)
     .filter((row) => reachesToken(actor, row))
-    .map((row) => toTokenInfo(row, actor.username));
+    .map((row) => toTokenInfo(row, owner.username));
   const last = rows[Math.min(rows.length, limit) - 1];
   return {
     items,
@@ -338,24 +367,36 @@ export async function listTokens(
 }
 
 /**
- * Revokes one of the calling user's tokens; it stops working at once. NotFoundError if there is no such
- * token; NotAllowedError when the calling token is scoped and the token reaches beyond that scope.
+ * Revokes a token; it stops working at once. The calling user's own, or (for those who may create tokens for
+ * others: user.write) any user's or service account's, such as a leaked CI token; the audit entry names whose
+ * it was. NotFoundError if there is no such token, or it is another user's and the caller may not revoke it
+ * (so that no one learns another user's token ids); NotAllowedError when the calling token is scoped and the
+ * token reaches beyond that scope.
  */
 export async function revokeToken(store: Store, context: RequestContext, tokenId: string): Promise<void> {
+  const { actor } = context;
+  const mayRevokeOthers = decideFor(actor, 'user.write').allowed;
   await store.transaction(async (tx) => {
     const row = await tx
       .selectFrom('tokens')
-      .selectAll()
-      .where('id', '=', tokenId)
-      .where('user_id', '=', context.actor.userId)
+      .innerJoin('users', 'users.id', 'tokens.user_id')
+      .selectAll('tokens')
+      .select('users.username as username')
+      .where('tokens.id', '=', tokenId)
+      .$if(!mayRevokeOthers, (qb) => qb.where('tokens.user_id', '=', actor.userId))
       .executeTakeFirst();
     if (!row) {
       throw new NotFoundError(`token "${tokenId}" not found`, [
-        { path: 'id', message: 'no such token of yours; `pave tokens list` shows their ids' },
+        {
+          path: 'id',
+          message: mayRevokeOthers
+            ? "no such token; `pave tokens list` shows your tokens' ids, `pave tokens list --user NAME` another user's"
+            : 'no such token of yours; `pave tokens list` shows their ids',
+        },
       ]);
     }
-    const { tokenScope } = context.actor;
-    if (tokenScope && !reachesToken(context.actor, row)) {
+    const { tokenScope } = actor;
+    if (tokenScope && !reachesToken(actor, row)) {
       throw new NotAllowedError(
         `this token is limited to ${scopeText(tokenScope)}; it cannot revoke a token that reaches further`,
         [{ path: 'id', message: 'revoke it with an unscoped token, e.g. after `pave login`' }],
@@ -366,7 +407,7 @@ export async function revokeToken(store: Store, context: RequestContext, tokenId
     await recordAudit(tx, context, {
       action: 'token.revoke',
       target: `tokens/${tokenId}`,
-      summary: { id: tokenId, name: row.name, prefix: row.prefix },
+      summary: { id: tokenId, name: row.name, user: row.username, prefix: row.prefix },
     });
   });
   // Once committed: a request that read the token before then, and cached it, is forgotten; one still

@@ -179,6 +179,7 @@ export const MATRIX_VARIANTS: readonly MatrixVariant[] = [
   },
   { route: 'GET /webhooks', label: "?app= (the app's webhooks)", query: 'app={app}' },
   { route: 'GET /approvals', label: "?app= (the app's pending deployments)", query: 'app={app}' },
+  { route: 'GET /tokens', label: "?user= (another user's tokens)", query: 'user=someone' },
   {
     route: 'POST /webhooks',
     label: 'for the app',

@@ -32,13 +32,22 @@ const LIFETIMES = [
  * The tokens and password page (`#/tokens`): the signed-in user's tokens (never their secret values) with a Revoke
  * button each, a form that creates one and shows it this once, and the form that changes the user's own
  * password (which revokes their other tokens). Everyone signed in may do this for themselves (`token.self`);
- * the page is reached from the main navigation.
+ * the page is reached from the main navigation. Those who may create tokens for others (`user.write`: admins)
+ * may also show another user's or service account's tokens and revoke them (`pave tokens list --user`).
  */
 export function TokensPage({ session }: { session: Session }) {
+  const mayShowOthers = session.can('user.write');
+  // Whose tokens are shown: '' for the signed-in user's own; what the "Show the tokens of" field asks for.
+  const [owner, setOwner] = useState('');
+  const [ownerField, setOwnerField] = useState('');
   // keepDepth: creating or revoking a token reloads as many pages as were shown.
-  const tokens = usePages((cursor) => session.client.listTokens(cursor ? { cursor } : {}), [session], {
-    keepDepth: true,
-  });
+  const tokens = usePages(
+    (cursor) =>
+      session.client.listTokens({ ...(owner ? { user: owner } : {}), ...(cursor ? { cursor } : {}) }),
+    [session, owner],
+    { keepDepth: true },
+  );
+  const listTitle = owner ? `Tokens of ${owner}` : 'Your tokens';
   const [revoking, setRevoking] = useState<TokenInfo | null>(null);
   const [revoked, setRevoked] = useState<string | null>(null);
   // The button that opened the confirmation, to give focus back to when it is cancelled.
@@ -54,11 +63,33 @@ export function TokensPage({ session }: { session: Session }) {
         fewer. Pave keeps only a hash of each token, so a lost token cannot be shown again: revoke it and
         create another.
       </p>
-      <Section title="Your tokens">
+      <Section title={listTitle}>
+        {mayShowOthers && (
+          <form
+            className="form-row"
+            onSubmit={(event) => {
+              event.preventDefault();
+              setRevoked(null);
+              const asked = ownerField.trim();
+              setOwner(asked === session.whoami.username ? '' : asked);
+            }}
+          >
+            <label>
+              Show the tokens of
+              <input
+                value={ownerField}
+                onChange={(event) => setOwnerField(event.target.value)}
+                placeholder={session.whoami.username}
+                autoComplete="off"
+              />
+            </label>
+            <button type="submit">Show</button>
+          </form>
+        )}
         <LoadStatus
           state={{ data: tokens.items && { items: tokens.items }, error: tokens.error }}
           what="tokens"
-          empty="No tokens yet."
+          empty={owner ? `${owner} has no tokens yet.` : 'No tokens yet.'}
         />
         {revoked && (
           <p className="notice" role="status">
@@ -66,7 +97,7 @@ export function TokensPage({ session }: { session: Session }) {
           </p>
         )}
         {items.length > 0 && (
-          <table aria-label="Your tokens">
+          <table aria-label={listTitle}>
             <thead>
               <tr>
                 <th scope="col">Name</th>
@@ -91,7 +122,11 @@ export function TokensPage({ session }: { session: Session }) {
                     <td>
                       <code>{token.prefix}…</code>
                     </td>
-                    <td>{token.scope ?? <span className="muted">everything your roles allow</span>}</td>
+                    <td>
+                      {token.scope ?? (
+                        <span className="muted">everything {owner ? `${owner}'s` : 'your'} roles allow</span>
+                      )}
+                    </td>
                     <td className={status === 'active' ? 'status-succeeded' : 'muted'}>{status}</td>
                     <td>
                       <Time at={token.createdAt} />
@@ -121,7 +156,7 @@ export function TokensPage({ session }: { session: Session }) {
           </table>
         )}
         <MorePages pages={tokens} label="More tokens" />
-        <Command>pave tokens list</Command>
+        <Command>{`pave tokens list${owner ? ` --user ${shellWord(owner)}` : ''}`}</Command>
       </Section>
       <CreateToken session={session} onCreated={tokens.reload} />
       <Section title="Your password">
@@ -143,7 +178,7 @@ export function TokensPage({ session }: { session: Session }) {
               session.signOut();
               return;
             }
-            setRevoked(`Revoked token ${revoking.name}; it no longer works.`);
+            setRevoked(`Revoked token ${revoking.name}${owner ? ` of ${owner}` : ''}; it no longer works.`);
             tokens.reload();
           }}
           onCancel={() => {
@@ -307,8 +342,7 @@ function CreateToken({ session, onCreated }: { session: Session; onCreated: () =
               </label>
               <FieldError id="create-token-user-error" messages={fields.at('/user')} />
               <span id="create-token-user-hint" className="hint">
-                Left empty, the token is yours. Another user&apos;s token is not listed above, which shows
-                only your own.
+                Left empty, the token is yours. To list another user&apos;s tokens, show them above.
               </span>
             </div>
           )}
@@ -414,7 +448,9 @@ function RevokeToken({
       command={`pave tokens revoke ${token.id}`}
     >
       <p>
-        Revoke token <strong>{token.name}</strong> ({token.id})? Whatever uses it is refused from now on.
+        Revoke token <strong>{token.name}</strong> ({token.id}
+        {token.username === session.whoami.username ? '' : `, of ${token.username}`})? Whatever uses it is
+        refused from now on.
       </p>
       {token.id === session.whoami.token.id && (
         <p>

@@ -13,7 +13,10 @@ import type { Store } from '../../store/index.ts';
 import { createToken, listTokens, revokeToken } from '../../domain/tokens.ts';
 import { accountOf } from '../../domain/users.ts';
 
-/** The caller's identity and tokens: whoami, list, create (the token is returned once), revoke. */
+/**
+ * The caller's identity and tokens: whoami, list, create (the token is returned once), revoke; admins (user.write)
+ * also list, create and revoke other users' and service accounts' tokens.
+ */
 export function tokenRoutes(api: ApiServer, store: Store): void {
   api.get(
     '/whoami',
@@ -36,11 +39,20 @@ export function tokenRoutes(api: ApiServer, store: Store): void {
   api.get(
     '/tokens',
     {
-      config: { permission: 'token.self' },
+      config: {
+        permission: 'token.self',
+        // Another user's tokens (`?user=`): for those who may create tokens for others, as POST /tokens asks.
+        access: async (request) => {
+          const { user } = request.query as { user?: unknown };
+          return typeof user === 'string' && user !== request.pave.actor.username
+            ? [{ permission: 'user.write', target: {} }]
+            : [];
+        },
+      },
       schema: {
         tags: ['tokens'],
-        summary: 'List your tokens, newest first, a page at a time',
-        description: `At most \`limit\` tokens a page (${TOKEN_PAGE_DEFAULT} unless given); \`nextCursor\` fetches the next page. Through a scoped token, only the tokens within its scope.`,
+        summary: "List your tokens (admins: another user's), newest first, a page at a time",
+        description: `At most \`limit\` tokens a page (${TOKEN_PAGE_DEFAULT} unless given); \`nextCursor\` fetches the next page (give the same \`user\`). With \`user\`, that user's or service account's tokens: needs user.write, the permission that creates them. Through a scoped token, only the tokens within its scope. Never a token's secret.`,
         querystring: TokenListQuery,
         response: { 200: TokenPage },
       },
@@ -66,7 +78,9 @@ export function tokenRoutes(api: ApiServer, store: Store): void {
       config: { permission: 'token.self' },
       schema: {
         tags: ['tokens'],
-        summary: 'Revoke a token',
+        summary: "Revoke a token (admins: any user's)",
+        description:
+          "Your own token, or with user.write any user's or service account's (a leaked CI token, say); the audit entry names whose it was. Another user's token is 404 to those who may not revoke it.",
         params: TokenParams,
         response: { 204: noContent('The token is revoked') },
       },
