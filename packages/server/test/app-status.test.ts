@@ -119,6 +119,13 @@ describe.each(storeEngines)('the status of every environment of an app at once o
     });
   });
 
+  // Found by a review of the CLI: an app with no environments was healthy, and `status --exit-code` exited 0.
+  it('says the health of an app without environments is unknown: nothing is deployed anywhere', async () => {
+    expect((await api.call('POST', '/apps', { id: 'bare' })).statusCode).toBe(201);
+    const status = (await api.call('GET', '/apps/bare/status')).json();
+    expect(status).toMatchObject({ appId: 'bare', health: 'unknown', environments: [] });
+  });
+
   it('answers 404 with a problem for an app that does not exist', async () => {
     const response = await api.call('GET', '/apps/nope/status');
     expect(response.statusCode).toBe(404);

@@ -72,12 +72,16 @@ export function appStatusRoutes(
       const environments = statuses.filter((status) => status !== undefined);
       return {
         appId: app,
-        health: worstOf(
-          environments.map((status) => ({
-            health: status.health ?? 'unknown',
-            ...(status.healthDetail ? { detail: `${status.envId}: ${status.healthDetail}` } : {}),
-          })),
-        ).health,
+        // With no environment, nothing is deployed anywhere: unknown, as an environment with nothing deployed.
+        health:
+          environments.length === 0
+            ? 'unknown'
+            : worstOf(
+                environments.map((status) => ({
+                  health: status.health ?? 'unknown',
+                  ...(status.healthDetail ? { detail: `${status.envId}: ${status.healthDetail}` } : {}),
+                })),
+              ).health,
         environments,
       };
     },
