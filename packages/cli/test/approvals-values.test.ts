@@ -46,4 +46,15 @@ describe('pave approvals get', () => {
     expect(text).toMatch(/~ FOO: .*one.*two/);
     expect(text).toContain('~ TOKEN (secret, changed)');
   });
+
+  // Found by a review of the CLI: "(now: no values)" read as if the environment had none, while nothing ran.
+  it('says nothing runs with values yet when the environment runs none', async () => {
+    const first = { ...approval, runningValuesVersion: null };
+    const server = await fakeServer(() => ({ status: 200, body: first }));
+    const io = fakeIo();
+    expect(await runCli(cliArgs(server.url, 'approvals', 'get', '29'), io)).toBe(0);
+    expect(io.stdout.text).toContain(
+      '  values            version 4, pinned (nothing runs with values yet)\n',
+    );
+  });
 });

@@ -165,7 +165,14 @@ export function registerApprovalsCommands(program: Command, io: CliIo): void {
  */
 function valuesVersions(pinned: number | null, running: number | null): string {
   const version = (number: number | null) => (number === null ? 'no values' : `version ${number}`);
-  return `${version(pinned)}, pinned (${pinned === running ? 'as now' : `now: ${version(running)}`})`;
+  // None running: nothing deployed there yet (or only before it had values), not an environment without values.
+  const now =
+    running === null
+      ? 'nothing runs with values yet'
+      : pinned === running
+        ? 'as now'
+        : `now: ${version(running)}`;
+  return `${version(pinned)}, pinned (${now})`;
 }
 
 function where(deployment: Pick<DeploymentDetail, 'appId' | 'envId'>): string {
