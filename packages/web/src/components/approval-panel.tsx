@@ -69,8 +69,12 @@ function PinnedValues({ pinned, running }: { pinned: number | null; running: num
   return (
     <p className="muted">
       It runs with {version(pinned)}, pinned when it was asked for (
-      {pinned === running ? 'as now' : `now: ${version(running)}`}); values changed since then wait for the
-      next deployment.
+      {running === null
+        ? 'nothing runs with values yet'
+        : pinned === running
+          ? 'as now'
+          : `now: ${version(running)}`}
+      ); values changed since then wait for the next deployment.
     </p>
   );
 }
