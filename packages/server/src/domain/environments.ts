@@ -9,9 +9,11 @@ import {
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isUniqueViolation, lockRow, type Executor, type Store } from '../store/index.ts';
-import type { Insertable, Selectable } from 'kysely';
+import { sql, type Insertable, type Selectable } from 'kysely';
 import type { EnvironmentsTable } from '../store/schema.ts';
 import { appNotFound } from './apps.ts';
+import { actorSeesApp } from './access.ts';
+import { LOCAL_TARGET } from './targets.ts';
 import { recordAudit } from './audit.ts';
 import { recordEvent } from './events.ts';
 import { insertDeployment } from './deployments/service.ts';
@@ -35,8 +37,9 @@ function toEnvironment(row: Selectable<EnvironmentsTable>): Environment {
  * Creates an environment of an app. With `from`, a clone: it starts with the source's own values and secrets
  * (see recordClonedValues) and a clone deployment of the source's current set is queued. NotFoundError if the
  * app does not exist, InputError if the type or the source does not (or the source holds more keys than an
- * environment may), ConflictError if the app already has an environment with this id or the source has no
- * successful deployment.
+ * environment may), ConflictError if the app already has an environment with this id, another app has one
+ * whose runtime name would be the same (see refuseSharedRuntimeName), or the source has no successful
+ * deployment.
  */
 export async function createEnvironment(
   store: Store,
@@ -100,6 +103,7 @@ export async function createEnvironment(
         }
         cloneSetId = source.current_set_id;
       }
+      await refuseSharedRuntimeName(store, tx, context, appId, row.id);
       await tx.insertInto('environments').values(row).execute();
       await recordAudit(tx, context, {
         action: 'environment.create',
@@ -154,6 +158,57 @@ export async function createEnvironment(
     createdAt: row.created_at,
     expiresAt: row.expires_at,
   };
+}
+
+/**
+ * Refuses (ConflictError at `/id`) environment `envId` of app `appId` when an environment of another app has
+ * the same runtime name: runtimes name what they make for an environment after its app and id joined by a dash
+ * (the docker runtime's network `pave-<app>-<env>`, the kubernetes runtime's default namespace
+ * `pave-{app}-{env}`), names that are persisted and cannot change, so `prod-eu` of app `shop` and `eu` of app
+ * `shop-prod` would share a namespace, and the owner of one could overwrite or delete the other's workloads.
+ * The candidates are the splits of the joined name at each of its dashes, looked up by primary key. Concurrent
+ * creations of two such environments take turns on the joined name: on PostgreSQL a transaction-scoped
+ * advisory lock; SQLite runs one transaction at a time. The other app is named only to a caller who may see it.
+ */
+async function refuseSharedRuntimeName(
+  store: Store,
+  tx: Executor,
+  context: RequestContext,
+  appId: string,
+  envId: string,
+): Promise<void> {
+  const joined = `${appId}-${envId}`;
+  if (store.engine === 'postgres') {
+    await sql`select pg_advisory_xact_lock(hashtext(${`pave.runtime-name:${joined}`}))`.execute(tx);
+  }
+  const candidates: Array<{ app: string; env: string }> = [];
+  for (let at = joined.indexOf('-'); at !== -1; at = joined.indexOf('-', at + 1)) {
+    const app = joined.slice(0, at);
+    if (app !== appId) candidates.push({ app, env: joined.slice(at + 1) });
+  }
+  if (candidates.length === 0) return;
+  const other = await tx
+    .selectFrom('environments')
+    .select(['app_id', 'id'])
+    .where((eb) =>
+      eb.or(candidates.map(({ app, env }) => eb.and([eb('app_id', '=', app), eb('id', '=', env)]))),
+    )
+    .orderBy('app_id')
+    .executeTakeFirst();
+  if (!other) return;
+  const whose = actorSeesApp(context.actor, other.app_id)
+    ? `environment "${other.id}" of app "${other.app_id}"`
+    : 'an environment of another app';
+  throw new ConflictError(
+    `environment "${envId}" of app "${appId}" would share the runtime name "${joined}" with ${whose} ` +
+      '(runtimes name namespaces, networks and containers after it)',
+    [
+      {
+        path: '/id',
+        message: `is taken as "${joined}" by another app's environment; choose another id`,
+      },
+    ],
+  );
 }
 
 /** How many environments a page holds when the caller does not say. */
@@ -223,8 +278,11 @@ export async function getEnvironment(db: Executor, appId: string, envId: string)
 
 /** What deleting an environment tears down besides its rows. */
 export interface EnvironmentTeardown {
-  /** Stops and removes the environment's workloads. */
-  workloads(target: { app: string; env: string }): Promise<void>;
+  /**
+   * Stops and removes the environment's workloads on `runtimeTarget`, the target it runs on; rejects with the
+   * runtime's failure.
+   */
+  workloads(target: { app: string; env: string; runtimeTarget: string }): Promise<void>;
   /** Deletes the environment's resources; rejects with the drivers' failures. */
   resources(target: { app: string; env: string; envType: string; actor: string }): Promise<void>;
 }
@@ -241,11 +299,11 @@ export const DELETION_LEASE_MS = 10 * 60_000;
  * removes its rows. NotFoundError if it does not exist. ConflictError while another deletion of it runs (a
  * request's or the janitor's), and while a deployment of it runs (its resources would be created as they are
  * deleted, and be left behind): the deletion takes the environment's deployment lease first, so none starts
- * meanwhile, and queued ones are deleted with it. If a resource cannot
- * be deleted, the environment is kept (with the resources that remain) and the driver's failure is returned,
- * so nothing is orphaned. `cause`: a request (the event environment.deleted) or the end of its time to live
- * (environment.expired); `leaseOwner`: the caller took the lease already, as this owner (released here on
- * failure, as one taken here is).
+ * meanwhile, and queued ones are deleted with it. If its runtime cannot remove its workloads, or a resource
+ * cannot be deleted, the environment is kept (with its workloads and the resources that remain) and the
+ * driver's failure is returned, so nothing is orphaned or forgotten while it still runs. `cause`: a request
+ * (the event environment.deleted) or the end of its time to live (environment.expired); `leaseOwner`: the
+ * caller took the lease already, as this owner (released here on failure, as one taken here is).
  */
 export async function deleteEnvironment(
   store: Store,
@@ -261,7 +319,11 @@ export async function deleteEnvironment(
     options.leaseOwner ?? (await takeLeaseForDeletion(store.db, appId, envId, existing.created_at));
   try {
     if (teardown) {
-      await teardown.workloads({ app: appId, env: envId });
+      await teardown.workloads({
+        app: appId,
+        env: envId,
+        runtimeTarget: existing.runtime_target ?? LOCAL_TARGET.id,
+      });
       await teardown.resources({
         app: appId,
         env: envId,

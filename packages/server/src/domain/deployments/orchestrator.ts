@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { DriverContext, RuntimeDriver, RuntimeTarget } from '@pave/plugin-api';
-import { ServiceUnavailableError, type DeploymentKind } from '@pave/core';
+import { ServiceUnavailableError, UpstreamError, type DeploymentKind } from '@pave/core';
 import type { Store } from '../../store/index.ts';
 import { systemContext } from '../context.ts';
 import { environmentMasker } from '../logs.ts';
@@ -38,6 +38,7 @@ import {
   type ResourceTarget,
 } from '../resources/provision.ts';
 import { minReadySecondsOf } from '../env-types.ts';
+import { LOCAL_TARGET } from '../targets.ts';
 import { applySet, type ApplyOutcome } from './phases/apply-set.ts';
 import { DeploymentInterrupted, type ProgressRecord, type RunProgress, type SetRun } from './phases/phase.ts';
 import type { DeploymentTelemetry } from '../../observability/telemetry.ts';
@@ -129,10 +130,35 @@ export function driverContext(
   };
 }
 
+/** How long removing one environment's workloads may take. */
+const WORKLOADS_REMOVAL_TIMEOUT_MS = 60_000;
+
 /**
- * Stops and removes the workloads of deleted environments; a failure is logged, not reported to the caller.
- * What the runtime says (its error, its log lines) may quote the environment the workloads were given: it is
- * logged through the mask `maskerOf` gives (see environmentMasker).
+ * Asks `runtime` to stop and remove the workloads of `target`, giving up when `signal` aborts; rejects with
+ * the runtime's error. What the runtime says (its error, its log lines) may quote the environment the
+ * workloads were given: its log lines go through `mask` (see environmentMasker), and callers mask its error.
+ */
+async function removeWorkloads(
+  runtime: RuntimeDriver,
+  logger: LevelLogger,
+  target: { app: string; env: string },
+  mask: (text: string) => string,
+  signal: AbortSignal,
+): Promise<void> {
+  const ctx = driverContext(logger, signal);
+  try {
+    // Masked as the driver writes it (driverContext hands its logger pino's arguments, not a driver's).
+    await runtime.destroy(target, { ...ctx, logger: maskingLogger(ctx.logger, mask) });
+  } finally {
+    ctx.dispose();
+  }
+}
+
+/**
+ * Stops and removes the workloads of environments that are gone already (one deleted while a deployment of
+ * it ran): a failure is logged, there being no environment left to keep. Deleting an environment removes its
+ * workloads through environmentTeardown, which reports a failure. What the runtime says is logged through the
+ * mask `maskerOf` gives (see environmentMasker).
  */
 export async function destroyWorkloads(
   runtime: RuntimeDriver | undefined,
@@ -143,17 +169,15 @@ export async function destroyWorkloads(
   if (!runtime) return;
   for (const target of targets) {
     const mask = await maskerOf(target);
-    const ctx = driverContext(logger, AbortSignal.timeout(60_000));
-    try {
-      // Masked as the driver writes it (driverContext hands its logger pino's arguments, not a driver's).
-      await runtime
-        .destroy(target, { ...ctx, logger: maskingLogger(ctx.logger, mask) })
-        .catch((error: unknown) =>
-          logger.error({ ...target, error: mask((error as Error).message) }, 'could not remove workloads'),
-        );
-    } finally {
-      ctx.dispose();
-    }
+    await removeWorkloads(
+      runtime,
+      logger,
+      target,
+      mask,
+      AbortSignal.timeout(WORKLOADS_REMOVAL_TIMEOUT_MS),
+    ).catch((error: unknown) =>
+      logger.error({ ...target, error: mask((error as Error).message) }, 'could not remove workloads'),
+    );
   }
 }
 
@@ -164,11 +188,13 @@ export async function destroyWorkloads(
 const ENVIRONMENT_TEARDOWN_TIMEOUT_MS = 600_000;
 
 /**
- * What deleting an environment tears down: its workloads (failures logged: the processes are gone with the
- * environment either way) and its resources (failures reported, so the environment is kept). Once `stopping`
- * aborts (the control plane stops), a teardown not begun is refused and the drivers of one under way are
- * asked to give up (their `ctx.signal`), rather than holding the stop until they end: either way the caller
- * gets a ServiceUnavailableError (503), and the environment is kept with what is left, to be deleted again.
+ * What deleting an environment tears down: its workloads, then its resources. A failure of either is
+ * reported (the runtime's as a WorkloadsNotRemovedError, 502, masked, and logged), so that the environment is
+ * kept with what is left rather than forgotten while its workloads still run or its resources still exist.
+ * Once `stopping` aborts (the control plane stops), a teardown not begun is refused and the drivers of one
+ * under way are asked to give up (their `ctx.signal`), rather than holding the stop until they end: either
+ * way the caller gets a ServiceUnavailableError (503), and the environment is kept with what is left, to be
+ * deleted again.
  */
 export function environmentTeardown(
   runtime: RuntimeDriver | undefined,
@@ -180,11 +206,23 @@ export function environmentTeardown(
     if (stopping?.aborted) throw stoppingError(target);
   };
   return {
-    async workloads(target) {
+    async workloads({ app, env, runtimeTarget }) {
+      const target = { app, env };
       refuseWhenStopping(target);
-      await destroyWorkloads(runtime, logger, [target], async (at) =>
-        resources ? environmentMasker(resources.box, resources.store.db, at) : (text) => text,
-      );
+      if (!runtime) return;
+      const mask = resources
+        ? await environmentMasker(resources.box, resources.store.db, target)
+        : (text: string) => text;
+      const timeout = AbortSignal.timeout(WORKLOADS_REMOVAL_TIMEOUT_MS);
+      const signal = stopping ? AbortSignal.any([timeout, stopping]) : timeout;
+      try {
+        await removeWorkloads(runtime, logger, target, mask, signal);
+      } catch (error) {
+        if (stopping?.aborted) throw stoppingError(target);
+        const said = mask((error as Error).message);
+        logger.error({ ...target, runtimeTarget, error: said }, 'could not remove workloads');
+        throw workloadsNotRemoved(target, runtimeTarget, said);
+      }
     },
     async resources(target) {
       if (!resources) return;
@@ -203,6 +241,36 @@ export function environmentTeardown(
       }
     },
   };
+}
+
+/** A runtime that could not remove a deleted environment's workloads: an UpstreamError (502). */
+class WorkloadsNotRemovedError extends UpstreamError {}
+
+/**
+ * Why an environment is kept when the runtime of `runtimeTarget` could not remove its workloads (`said`, the
+ * runtime's words, masked): a WorkloadsNotRemovedError naming the environment and the target, with a problem
+ * at `env` (the request's `path.env` where it has one) saying how to finish: fix the target and delete again,
+ * or, for a target gone for good, move the environment off it with a deployment first (a deployment to
+ * another target leaves the workloads it cannot remove behind, saying so in its journal).
+ */
+function workloadsNotRemoved(
+  { app, env }: { app: string; env: string },
+  runtimeTarget: string,
+  said: string,
+): WorkloadsNotRemovedError {
+  const fix =
+    `fix runtime target ${runtimeTarget} (\`pave targets get ${runtimeTarget}\`, ` +
+    `\`pave status --app ${app} --env ${env}\`) and delete it again`;
+  const goneForGood =
+    runtimeTarget === LOCAL_TARGET.id
+      ? ''
+      : '; if the target is gone for good, move the environment off it first: apply the target with ' +
+        'criteria that no longer match the environment and deploy it once, then delete it';
+  return new WorkloadsNotRemovedError(
+    `could not remove the workloads of ${app}/${env} from runtime target "${runtimeTarget}": ${said}; ` +
+      'the environment is kept, with its workloads and resources',
+    [{ path: 'env', message: `${fix}${goneForGood}` }],
+  );
 }
 
 /** A deletion given up because the control plane stops: a ServiceUnavailableError (503), by its name. */
