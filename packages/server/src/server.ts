@@ -294,7 +294,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       runtime,
       targets: runtime,
       renderer: runtime,
-      secrets: { box, keyring },
+      secrets: { box },
       resourceDrivers,
       stateCredentials,
       routes: new RouteTable(store.db),

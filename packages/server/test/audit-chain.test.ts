@@ -663,10 +663,10 @@ describe.each(storeEngines)('audit hash chain on %s', (engine) => {
 
   describe('GET /api/v1/audit/verify and /audit/head', () => {
     it('tell an intact log from a tampered one, answering 200 both times, and check a published head', async () => {
-      const { store, location, keyring, box } = await keyedStore();
+      const { store, location, box } = await keyedStore();
       const tokenFile = await bootstrapAdmin(store, location.dataDir);
       const token = readFileSync(tokenFile!, 'utf8').trim();
-      const app = await buildApi({ store, secrets: { box, keyring } });
+      const app = await buildApi({ store, secrets: { box } });
       cleanups.push(() => app.close());
       const get = (url: string) =>
         app.inject({ method: 'GET', url: `/api/v1${url}`, headers: { authorization: `Bearer ${token}` } });

@@ -47,7 +47,7 @@ describe.each(storeEngines)('the audit trail of an app id deleted and created ag
     await loadAuditKey(store.db, box);
     adminToken = readFileSync((await bootstrapAdmin(store, opened.location.dataDir))!, 'utf8').trim();
     await box.init();
-    app = await buildApi({ store, secrets: { box, keyring } });
+    app = await buildApi({ store, secrets: { box } });
     for (const username of ['olivia', 'nina']) {
       expect((await call(adminToken, 'POST', '/users', { username, password: PASSWORD })).statusCode).toBe(
         201,

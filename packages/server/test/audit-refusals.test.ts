@@ -143,7 +143,7 @@ describe.each(storeEngines)('refused requests and failed logins through the API,
     cleanup = opened.cleanup;
     adminToken = readFileSync((await bootstrapAdmin(store, opened.location.dataDir))!, 'utf8').trim();
     await opened.box.init();
-    app = await buildApi({ store, secrets: { box: opened.box, keyring: opened.keyring } });
+    app = await buildApi({ store, secrets: { box: opened.box } });
     await call(adminToken, 'POST', '/apps', { id: 'shop' });
     await call(adminToken, 'PATCH', '/apps/shop/values', {
       set: { API_KEY: { value: 'the-secret-value', secret: true } },

@@ -45,7 +45,7 @@ describe.each(storeEngines)("the secrets an environment's logs are masked with, 
     const keyring = keyringSource(dataDir, {});
     box = new SecretBox(store.db, keyring);
     await box.init();
-    app = await buildApi({ store, secrets: { box, keyring } });
+    app = await buildApi({ store, secrets: { box } });
     await call('POST', '/apps', { id: 'shop' });
     await call('POST', '/apps/shop/envs', { id: 'dev', type: 'development' });
   });

@@ -77,7 +77,7 @@ describe.each(storeEngines)('workload profiles through the API on %s', (engine) 
     await box.init();
     const processes = ProcessRuntime.fromConfig({ dataDir, supervisorScript: '/nonexistent/supervisor.js' });
     const runtime = new RuntimeRouter(store, runtimeRegistry({ local: processes, dataDir }));
-    app = await buildApi({ store, secrets: { box, keyring }, runtime, renderer: runtime });
+    app = await buildApi({ store, secrets: { box }, runtime, renderer: runtime });
     for (const [url, payload] of [
       ['/apps', { id: 'shop' }],
       ['/apps/shop/envs', { id: 'dev', type: 'development' }],

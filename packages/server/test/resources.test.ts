@@ -50,7 +50,7 @@ describe.each(storeEngines)('resource definitions and resources API on %s', (eng
     await box.init();
     app = await buildApi({
       store,
-      secrets: { box, keyring },
+      secrets: { box },
       // Only plans are asked for here, of Score samples that run images: a runtime that can run any image.
       runtime: new FakeRuntime({ serveHttp: false }),
       resourceDrivers: resourceDriverRegistry({ dataDir, pgliteScript: '/nonexistent/pglite-server.js' }),

@@ -35,7 +35,7 @@ describe.each(storeEngines)('roles, teams and scoped tokens through the API on %
     const keyring = keyringSource(opened.location.dataDir, {});
     const box = new SecretBox(store.db, keyring);
     await box.init();
-    app = await buildApi({ store, secrets: { box, keyring } });
+    app = await buildApi({ store, secrets: { box } });
     await call(adminToken, 'POST', '/apps', { id: 'shop' });
     await call(adminToken, 'POST', '/apps', { id: 'blog' });
     await call(adminToken, 'POST', '/apps/shop/envs', { id: 'prod', type: 'production' });

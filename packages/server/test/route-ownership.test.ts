@@ -174,7 +174,7 @@ describe.each(storeEngines)('route hosts belong to one environment on %s', (engi
     app = await buildApi({
       store,
       runtime,
-      secrets: { box, keyring },
+      secrets: { box },
       resourceDrivers,
       routes: new RouteTable(store.db, 0),
       onDeploymentQueued: () => worker.poke(),

@@ -46,7 +46,7 @@ describe.each(storeEngines)('team sync at SSO sign-in never removes the last org
       { issuer: provider.issuer, clientId: provider.clientId, clientSecret: provider.clientSecret },
       box,
     );
-    app = await buildApi({ store, sso, secrets: { box, keyring } });
+    app = await buildApi({ store, sso, secrets: { box } });
   });
   afterAll(async () => {
     await app?.close();

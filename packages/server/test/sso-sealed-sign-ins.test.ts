@@ -4,7 +4,7 @@ import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrapAdmin, buildApi, openStore, type Store } from '../src/index.ts';
 import { OidcSignOn } from '../src/domain/sso.ts';
-import { keyringSource, type KeyringSource } from '../src/secrets/keyring.ts';
+import { keyringSource } from '../src/secrets/keyring.ts';
 import { SecretBox } from '../src/secrets/secret-box.ts';
 import { migrations } from '../src/store/migrations/index.ts';
 import {
@@ -29,7 +29,6 @@ const TAB = 'portal-tab-value-0123456789';
 describe.each(storeEngines)('SSO sign-ins under way are sealed at rest on %s', (engine) => {
   let store: Store;
   let dataDir: string;
-  let keyring: KeyringSource;
   let app: FastifyInstance;
   let adminToken: string;
   let provider: TestOidcProvider;
@@ -60,7 +59,7 @@ describe.each(storeEngines)('SSO sign-ins under way are sealed at rest on %s', (
       },
       box,
     );
-    return buildApi({ store, sso, secrets: { box, keyring } });
+    return buildApi({ store, sso, secrets: { box } });
   };
 
   beforeAll(async () => {
@@ -69,7 +68,6 @@ describe.each(storeEngines)('SSO sign-ins under way are sealed at rest on %s', (
     cleanup = opened.cleanup;
     dataDir = opened.location.dataDir;
     adminToken = readFileSync((await bootstrapAdmin(store, dataDir))!, 'utf8').trim();
-    keyring = keyringSource(dataDir, {});
     provider = await startOidcProvider();
     provider.setRedirectUri(`${PAVE}/api/v1/auth/sso/callback`);
     provider.accounts.set('alice-sub', { preferredUsername: 'alice', groups: [] });

@@ -41,7 +41,7 @@ describe.each(storeEngines)('runtime targets and `pave render` through the API o
     await box.init();
     const processes = ProcessRuntime.fromConfig({ dataDir, supervisorScript: '/nonexistent/supervisor.js' });
     const runtime = new RuntimeRouter(store, runtimeRegistry({ local: processes, dataDir }), composeRenderer);
-    app = await buildApi({ store, secrets: { box, keyring }, runtime, renderer: runtime });
+    app = await buildApi({ store, secrets: { box }, runtime, renderer: runtime });
     await call('POST', '/apps', { id: 'shop' });
     await call('POST', '/apps/shop/envs', { id: 'dev', type: 'development' });
     await call('POST', '/apps/shop/envs', { id: 'stage', type: 'staging' });

@@ -108,7 +108,7 @@ describe.each(storeEngines)('the resource state backend (%s)', (engine) => {
     await credentials.init();
     app = await buildApi({
       store,
-      secrets: { box, keyring: keyringSource(opened.location.dataDir, {}) },
+      secrets: { box },
       stateCredentials: credentials,
     });
     await app.listen({ port: 0, host: '127.0.0.1' });

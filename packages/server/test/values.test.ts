@@ -24,7 +24,7 @@ describe.each(storeEngines)('values API on %s', (engine) => {
     const keyring = keyringSource(dataDir, {});
     const box = new SecretBox(store.db, keyring);
     await box.init();
-    app = await buildApi({ store, secrets: { box, keyring } });
+    app = await buildApi({ store, secrets: { box } });
     const auth = { authorization: `Bearer ${token}` };
     await app.inject({ method: 'POST', url: '/api/v1/apps', headers: auth, payload: { id: 'shop' } });
     await app.inject({

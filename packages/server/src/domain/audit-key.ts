@@ -41,7 +41,9 @@ const RESTORE =
  *
  * Rejects with ServiceUnavailableError, refusing to start, when the store was changed outside Pave: the
  * chain is keyed but its key is gone or is not the one it was keyed with, or a key exists but the chain's
- * record of it was removed; and when the audit key's master key is missing.
+ * record of it was removed; and when this process's master key cannot open the audit key (its version is
+ * missing, the key is another, or there is no key file: one is never created for a store that has data keys),
+ * saying that every replica needs the same master key (see SecretBox).
  */
 export async function loadAuditKey(db: Kysely<Database>, box: SecretBox): Promise<AuditKeyState> {
   return db.transaction().execute(async (tx) => {

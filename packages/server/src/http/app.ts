@@ -59,7 +59,6 @@ import { artifactRoutes } from './routes/artifacts.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
 import { valuesRoutes } from './routes/values.ts';
 import type { SecretBox } from '../secrets/secret-box.ts';
-import type { KeyringSource } from '../secrets/keyring.ts';
 import { PAVE_VERSION } from '../version.ts';
 import { resourceRoutes } from './routes/resources.ts';
 import { policyRoutes } from './routes/policies.ts';
@@ -137,7 +136,7 @@ export interface BuildApiOptions {
   /** Called when a deployment is queued, so the local worker can start it at once. */
   onDeploymentQueued?: () => void;
   /** Encryption of secret values; without it, the values routes are not served. */
-  secrets?: { box: SecretBox; keyring: KeyringSource };
+  secrets?: { box: SecretBox };
   /** Resource drivers; without them, the resource routes are not served and resources are not deleted. */
   resourceDrivers?: ResourceDriverRegistry;
   /**

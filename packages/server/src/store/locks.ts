@@ -31,3 +31,20 @@ export async function lockRow(
   const query = sql`select 1 as one from ${sql.table(table)} where ${sql.join(conditions, sql` and `)}${lock}`;
   return (await query.execute(tx)).rows.length > 0;
 }
+
+/**
+ * Takes the advisory lock named `name` until `tx` ends: `exclusive` waits for every other holder, `shared` only
+ * for an exclusive one. On PostgreSQL that is a transaction-scoped advisory lock, which orders transactions of
+ * every replica of the store. SQLite runs one transaction at a time (a store has one control plane), so there
+ * the transaction itself is the lock and this does nothing.
+ */
+export async function lockAdvisory(
+  engine: StoreEngine,
+  tx: Transaction<Database>,
+  name: string,
+  mode: 'shared' | 'exclusive',
+): Promise<void> {
+  if (engine !== 'postgres') return;
+  const lock = sql.raw(mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock');
+  await sql`select ${lock}(hashtext(${name}))`.execute(tx);
+}

@@ -130,7 +130,7 @@ export async function openDeployingApi(
     : undefined;
   const app = await buildApi({
     store,
-    secrets: { box, keyring },
+    secrets: { box },
     runtime,
     targets,
     renderer,

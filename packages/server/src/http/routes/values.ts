@@ -16,7 +16,6 @@ import {
 import type { ApiServer } from '../app.ts';
 import type { Store } from '../../store/index.ts';
 import type { SecretBox } from '../../secrets/secret-box.ts';
-import type { KeyringSource } from '../../secrets/keyring.ts';
 import {
   importValues,
   listValues,
@@ -33,7 +32,6 @@ import type { FastifyRequest } from 'fastify';
 export interface ValuesRouteDeps {
   store: Store;
   box: SecretBox;
-  keyring: KeyringSource;
 }
 
 /** Configuration values and secrets at app and environment level, their versions, and key rotation. */
@@ -170,15 +168,14 @@ export function valuesRoutes(api: ApiServer, deps: ValuesRouteDeps): void {
       },
     },
     async (request) => {
-      const version = deps.keyring.addKey();
-      const rewrapped = await box.rewrapAll();
-      deps.keyring.retireOldKeys();
+      // One rotation at a time on every replica; only unreferenced master keys are retired (see SecretBox).
+      const { masterKeyVersion, rewrappedDataKeys } = await box.rotateMasterKey();
       await recordAudit(store.db, request.pave, {
         action: 'admin.rotate-master-key',
         target: 'master-key',
-        summary: { masterKeyVersion: version, rewrappedDataKeys: rewrapped },
+        summary: { masterKeyVersion, rewrappedDataKeys },
       });
-      return { masterKeyVersion: version, rewrappedDataKeys: rewrapped };
+      return { masterKeyVersion, rewrappedDataKeys };
     },
   );
 }
