@@ -9,7 +9,9 @@ import {
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isUniqueViolation, lockRow, type Executor, type Store } from '../store/index.ts';
-import { sql, type Insertable, type Selectable } from 'kysely';
+import { lockAdvisory } from '../store/locks.ts';
+import type { Database } from '../store/schema.ts';
+import type { Insertable, Selectable, Transaction } from 'kysely';
 import type { EnvironmentsTable } from '../store/schema.ts';
 import { appNotFound } from './apps.ts';
 import { actorSeesApp } from './access.ts';
@@ -172,15 +174,13 @@ export async function createEnvironment(
  */
 async function refuseSharedRuntimeName(
   store: Store,
-  tx: Executor,
+  tx: Transaction<Database>,
   context: RequestContext,
   appId: string,
   envId: string,
 ): Promise<void> {
   const joined = `${appId}-${envId}`;
-  if (store.engine === 'postgres') {
-    await sql`select pg_advisory_xact_lock(hashtext(${`pave.runtime-name:${joined}`}))`.execute(tx);
-  }
+  await lockAdvisory(store.engine, tx, `pave.runtime-name:${joined}`, 'exclusive');
   const candidates: Array<{ app: string; env: string }> = [];
   for (let at = joined.indexOf('-'); at !== -1; at = joined.indexOf('-', at + 1)) {
     const app = joined.slice(0, at);
