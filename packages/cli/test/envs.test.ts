@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Environment } from '@pave/core';
 import { runCli } from '../src/program.ts';
-import { cliArgs, deployment, fakeIo, fakeServer } from './helpers.ts';
+import { cliArgs, deployment, deploymentDetail, fakeIo, fakeServer } from './helpers.ts';
 
 const environment = (fields: Partial<Environment> = {}): Environment => ({
   appId: 'shop',
@@ -21,22 +21,27 @@ describe('pave envs delete', () => {
     return fakeServer(() => ({ status: 204 }));
   }
 
-  it('refuses without --force when stdin is not a terminal, before sending anything (exit 2)', async () => {
+  it('refuses without --yes when stdin is not a terminal, before sending anything (exit 2)', async () => {
     const server = await deleteServer();
     const io = fakeIo({ stdinTTY: false });
     expect(await runCli(cliArgs(server.url, 'envs', 'delete', 'pr-42', '--app', 'shop'), io)).toBe(2);
     expect(io.stderr.text).toBe(
       'pave: error: refusing to delete environment pr-42 of app shop and its resources without ' +
-        'confirmation: stdin is not a terminal, so pave cannot ask; pass --force to go ahead\n',
+        'confirmation: stdin is not a terminal, so pave cannot ask; pass --yes to go ahead\n',
     );
     expect(io.questions).toEqual([]);
     expect(server.requests).toEqual([]);
   });
 
-  it('deletes without asking with --force', async () => {
+  it('deletes without asking with --yes (or --force, as before)', async () => {
     const server = await deleteServer();
+    const forced = fakeIo({ stdinTTY: false });
+    expect(
+      await runCli(cliArgs(server.url, 'envs', 'delete', 'pr-41', '--app', 'shop', '--force'), forced),
+    ).toBe(0);
+    server.requests.length = 0;
     const io = fakeIo({ stdinTTY: true });
-    expect(await runCli(cliArgs(server.url, 'envs', 'delete', 'pr-42', '--app', 'shop', '--force'), io)).toBe(
+    expect(await runCli(cliArgs(server.url, 'envs', 'delete', 'pr-42', '--app', 'shop', '--yes'), io)).toBe(
       0,
     );
     expect(io.questions).toEqual([]);
@@ -155,7 +160,7 @@ describe('pave envs create|extend|list', () => {
   });
 
   // Found by review: `extend prod --ttl 1s` made a production environment ephemeral, deleted a second later.
-  it('asks before giving a time to live to an environment that never expires, and needs --force without a terminal', async () => {
+  it('asks before giving a time to live to an environment that never expires, and needs --yes without a terminal', async () => {
     const server = await fakeServer((request) => ({
       status: 200,
       body: environment(request.method === 'GET' ? {} : { expiresAt: '2025-02-01T09:30:00.000Z' }),
@@ -165,7 +170,7 @@ describe('pave envs create|extend|list', () => {
     expect(await runCli(args, script)).toBe(2);
     expect(script.stderr.text).toBe(
       'pave: error: refusing to make environment pr-42 of app shop, which never expires, ephemeral without ' +
-        'confirmation: stdin is not a terminal, so pave cannot ask; pass --force to go ahead\n',
+        'confirmation: stdin is not a terminal, so pave cannot ask; pass --yes to go ahead\n',
     );
     const declined = fakeIo({ stdinTTY: true, answers: ['n'] });
     expect(await runCli(args, declined)).toBe(1);
@@ -173,9 +178,11 @@ describe('pave envs create|extend|list', () => {
       'Environment pr-42 of shop never expires. Delete it and its resources in 1s (databases are dropped)? [y/N] ',
     ]);
     expect(server.requests.filter((request) => request.method === 'POST')).toEqual([]);
+    const confirmed = fakeIo({ stdinTTY: false });
+    expect(await runCli([...args, '--yes'], confirmed)).toBe(0);
+    expect(server.requests.filter((request) => request.method === 'POST')).toHaveLength(1);
     const forced = fakeIo({ stdinTTY: false });
     expect(await runCli([...args, '--force'], forced)).toBe(0);
-    expect(server.requests.filter((request) => request.method === 'POST')).toHaveLength(1);
   });
 
   it('lists environments with when each expires', async () => {
@@ -229,5 +236,37 @@ describe('pave envs create|extend|list', () => {
     expect(await runCli(cliArgs(server.url, 'envs', 'list', '--app', 'shop', '--limit', '0'), bad)).toBe(2);
     expect(bad.stderr.text).toContain('--limit: "0" is not a number of environments');
     expect(server.requests).toHaveLength(2);
+  });
+});
+
+// Found by a review of the CLI: a clone into a type that needs approval waited forever, and --wait-timeout was
+// an unknown option (deploy, rollback, promote and values --deploy have it).
+describe('pave envs create --from --wait --wait-timeout', () => {
+  it('stops waiting for a clone that awaits approval after that long, exit 4', async () => {
+    const server = await fakeServer((request) => {
+      if (request.method === 'POST')
+        return { status: 201, body: environment({ id: 'prod-eu', type: 'production' }) };
+      const clone = deploymentDetail({
+        id: '3',
+        envId: 'prod-eu',
+        kind: 'clone',
+        status: 'awaiting-approval',
+        startedAt: null,
+        setId: null,
+        workloads: null,
+      });
+      if (request.url.includes('/deployments/')) return { status: 200, body: clone };
+      return { status: 200, body: { items: [clone], nextCursor: null } };
+    });
+    const io = fakeIo({ env: { NO_COLOR: '1' } });
+    const args = ['envs', 'create', 'prod-eu', '--app', 'shop', '--type', 'production', '--from', 'prod'];
+    expect(await runCli(cliArgs(server.url, ...args, '--wait', '--wait-timeout', '1s'), io)).toBe(4);
+    expect(io.stderr.text).toMatch(/stopped waiting for deployment 3 after [\d.]+s \(--wait-timeout\)/u);
+    // Without --wait it is a usage error, before anything is sent.
+    const before = server.requests.length;
+    const usage = fakeIo();
+    expect(await runCli(cliArgs(server.url, ...args, '--wait-timeout', '1s'), usage)).toBe(2);
+    expect(usage.stderr.text).toContain('--wait-timeout goes with --wait');
+    expect(server.requests).toHaveLength(before);
   });
 });

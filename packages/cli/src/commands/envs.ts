@@ -15,11 +15,14 @@ import type { ClientOptions } from './client-options.ts';
 import { emptyPageLine, pageQuery, withMoreLine } from './paging.ts';
 import {
   addWaitOptions,
+  addWaitTimeoutOption,
+  checkWaitTimeout,
   giveUpAfterMs,
   progressOn,
   queuedLine,
   timeoutSecondsOf,
   waitForDeployment,
+  waitTimeoutMsOf,
 } from './progress.ts';
 import type { Progress, WaitOptions } from './progress.ts';
 
@@ -50,33 +53,35 @@ export function registerEnvsCommands(program: Command, io: CliIo): void {
     );
 
   addClientOptions(
-    addWaitOptions(
-      envs
-        .command('create')
-        .description(
-          'Create an environment of an application; ENV is a DNS label. With --from it starts with the ' +
-            'current set of workloads of another environment (a clone deployment) and with that ' +
-            "environment's own values and secrets over the app's (its first values version; secrets stay " +
-            'encrypted), which needs the right to reveal them there (deployer, for production); with --with-data ' +
-            "also with a copy of that environment's data: postgres, mysql and redis resources and volumes " +
-            'are copied; amqp resources start empty (queues and messages are not copied), which the clone ' +
-            "deployment's journal says (printed with --wait, else see `pave deployments get`). With --ttl it " +
-            'is ephemeral: it and its resources are deleted when the time is up (see `pave envs extend`).',
-        )
-        .argument('<env>', 'environment id, e.g. dev')
-        .requiredOption('--app <app>', 'the application it belongs to')
-        .requiredOption('--type <type>', 'its environment type (see `pave env-types list`)')
-        .option(
-          '--from <env>',
-          "start it with this environment's current set of workloads and its own values",
-        )
-        .option(
-          '--with-data',
-          "with --from: copy the source's data too (postgres, mysql, redis, volumes); amqp resources " +
-            "start empty, as the clone deployment's journal notes",
-        )
-        .option('--ttl <duration>', `delete it this long after it is created: ${DURATION_FORMAT}`),
-      'with --wait: stop waiting when the server has not answered for this long plus 30s (default 60s)',
+    addWaitTimeoutOption(
+      addWaitOptions(
+        envs
+          .command('create')
+          .description(
+            'Create an environment of an application; ENV is a DNS label. With --from it starts with the ' +
+              'current set of workloads of another environment (a clone deployment) and with that ' +
+              "environment's own values and secrets over the app's (its first values version; secrets stay " +
+              'encrypted), which needs the right to reveal them there (deployer, for production); with --with-data ' +
+              "also with a copy of that environment's data: postgres, mysql and redis resources and volumes " +
+              'are copied; amqp resources start empty (queues and messages are not copied), which the clone ' +
+              "deployment's journal says (printed with --wait, else see `pave deployments get`). With --ttl it " +
+              'is ephemeral: it and its resources are deleted when the time is up (see `pave envs extend`).',
+          )
+          .argument('<env>', 'environment id, e.g. dev')
+          .requiredOption('--app <app>', 'the application it belongs to')
+          .requiredOption('--type <type>', 'its environment type (see `pave env-types list`)')
+          .option(
+            '--from <env>',
+            "start it with this environment's current set of workloads and its own values",
+          )
+          .option(
+            '--with-data',
+            "with --from: copy the source's data too (postgres, mysql, redis, volumes); amqp resources " +
+              "start empty, as the clone deployment's journal notes",
+          )
+          .option('--ttl <duration>', `delete it this long after it is created: ${DURATION_FORMAT}`),
+        'with --wait: stop waiting when the server has not answered for this long plus 30s (default 60s)',
+      ),
     ),
   )
     .addHelpText(
@@ -84,6 +89,7 @@ export function registerEnvsCommands(program: Command, io: CliIo): void {
       examples(
         'pave envs create dev --app shop --type development',
         'pave envs create pr-42 --app shop --type development --from dev --wait',
+        'pave envs create prod-eu --app shop --type production --from prod --wait --wait-timeout 30m',
         'pave envs create pr-43 --app shop --type development --from staging --with-data --ttl 48h',
       ),
     )
@@ -109,6 +115,9 @@ export function registerEnvsCommands(program: Command, io: CliIo): void {
       if (options.withData && options.from === undefined) {
         throw new CliUsageError('--with-data copies the data of the --from environment; add --from ENV');
       }
+      // A clone into a type that needs approval waits for someone: --wait-timeout bounds that (exit 4).
+      checkWaitTimeout(options);
+      const waitTimeoutMs = waitTimeoutMsOf(options);
       const timeoutSeconds = timeoutSecondsOf(options);
       const ttlSeconds = options.ttl === undefined ? undefined : durationSeconds(options.ttl, '--ttl');
       const { client, output } = await clientFor(options, io);
@@ -135,6 +144,7 @@ export function registerEnvsCommands(program: Command, io: CliIo): void {
           timeoutMs: giveUpAfterMs(timeoutSeconds),
           colors: colorsFor(io.stdout, io.env),
           progress: progressOn(io.stderr, io.env, output.format),
+          ...(waitTimeoutMs !== undefined ? { waitTimeoutMs } : {}),
         });
       } else if (options.from !== undefined && !output.forScripts) {
         // The clone's deployment: queued, or (into a type that needs it) awaiting someone's approval.
@@ -213,15 +223,16 @@ export function registerEnvsCommands(program: Command, io: CliIo): void {
       .description(
         'Set when an ephemeral environment is deleted: --ttl from now (it may be sooner than before). ' +
           'Giving a time to live to an environment that never expires makes it ephemeral: asks first; ' +
-          'without a terminal to ask on it needs --force.',
+          'without a terminal to ask on it needs --yes.',
       )
       .argument('<env>', 'environment id')
       .requiredOption('--app <app>', 'the application it belongs to')
       .requiredOption('--ttl <duration>', `how long from now it is kept: ${DURATION_FORMAT}`)
-      .option('--force', 'make an environment that never expires ephemeral without asking'),
+      .option('--yes', 'make an environment that never expires ephemeral without asking')
+      .option('--force', 'the same as --yes (kept for scripts that pass it)'),
   )
     .addHelpText('after', examples('pave envs extend pr-42 --app shop --ttl 24h'))
-    .action(async (env: string, options: EnvOptions & { ttl: string; force?: boolean }) => {
+    .action(async (env: string, options: EnvOptions & { ttl: string; yes?: boolean; force?: boolean }) => {
       const ttlSeconds = durationSeconds(options.ttl, '--ttl');
       const { client, output } = await clientFor(options, io);
       const current = await client.getEnvironment(options.app, env);
@@ -231,9 +242,9 @@ export function registerEnvsCommands(program: Command, io: CliIo): void {
           question:
             `Environment ${env} of ${options.app} never expires. Delete it and its resources in ${ttl} ` +
             '(databases are dropped)?',
-          flag: '--force',
+          flag: '--yes',
           action: `make environment ${env} of app ${options.app}, which never expires, ephemeral`,
-          confirmed: options.force === true,
+          confirmed: options.yes === true || options.force === true,
         });
       }
       output.show(
@@ -251,25 +262,26 @@ export function registerEnvsCommands(program: Command, io: CliIo): void {
       .summary('Delete an environment, its workloads and its resources (asks first)')
       .description(
         'Delete an environment: its workloads are stopped and its resources deleted (databases are ' +
-          'dropped). Asks first; without a terminal to ask on it needs --force.',
+          'dropped). Asks first; without a terminal to ask on it needs --yes.',
       )
       .argument('<env>', 'environment id')
       .requiredOption('--app <app>', 'the application it belongs to')
-      .option('--force', 'delete without asking'),
+      .option('--yes', 'delete without asking')
+      .option('--force', 'the same as --yes (kept for scripts that pass it)'),
   )
     .addHelpText(
       'after',
-      examples('pave envs delete dev --app shop', 'pave envs delete pr-42 --app shop --force'),
+      examples('pave envs delete dev --app shop', 'pave envs delete pr-42 --app shop --yes'),
     )
-    .action(async (env: string, options: EnvOptions & { force?: boolean }) => {
+    .action(async (env: string, options: EnvOptions & { yes?: boolean; force?: boolean }) => {
       const { client, output } = await clientFor(options, io);
       await confirmOrRefuse(io, {
         question:
           `Delete environment ${env} of ${options.app}, its workloads and its resources ` +
           '(databases are dropped)?',
-        flag: '--force',
+        flag: '--yes',
         action: `delete environment ${env} of app ${options.app} and its resources`,
-        confirmed: options.force === true,
+        confirmed: options.yes === true || options.force === true,
       });
       await client.deleteEnvironment(options.app, env);
       output.confirm(`Deleted environment ${env} of app ${options.app}, its workloads and its resources`);
@@ -295,7 +307,7 @@ async function waitForClone(
   app: string,
   env: string,
   output: CommandOutput,
-  options: { timeoutMs: number; colors: Colors; progress: Progress },
+  options: { timeoutMs: number; colors: Colors; progress: Progress; waitTimeoutMs?: number },
 ): Promise<void> {
   const newest = await newestDeployment(client, app, env);
   if (newest === undefined) {
