@@ -79,7 +79,7 @@ export function registerReplica(dataDir: string, refuse: (holder: number) => Err
 }
 
 /** The pids of the live replicas registered in `dataDir`; the files of those that are gone are removed. */
-function liveReplicas(dataDir: string): number[] {
+export function liveReplicas(dataDir: string): number[] {
   const dir = join(dataDir, REPLICAS_DIR);
   let names: string[];
   try {

@@ -26,7 +26,11 @@ export interface RenderedFile {
   /** The content, placeholders already expanded; base64 when `binary`. */
   content: string;
   binary?: boolean;
-  /** Octal mode such as "0600"; default "0644". */
+  /**
+   * Octal mode such as "0600". Without one, each runtime chooses: the process and docker runtimes write the
+   * file with 0600 (owner only: rendered content may hold secrets); kubernetes leaves it to the ConfigMap or
+   * Secret volume's default mode (0644); the Compose export writes 0644.
+   */
   mode?: string;
 }
 

@@ -219,12 +219,15 @@ describe.each(storeEngines)(
       volumes.volumes.delete(before.driver_id);
       expect((await planned())['api.data']).toMatchObject({
         action: 'create',
-        reason: expect.stringContaining('--recreate-missing'),
+        reason: expect.stringContaining('`pave deploy --recreate-missing --app shop --env dev`'),
       });
       const failed = await deploy();
       expect(failed.status).toBe('failed');
       expect(failed.reason).toContain('api.data');
-      expect(failed.reason).toContain('--recreate-missing');
+      expect(failed.reason).toContain(
+        '`pave deploy --recreate-missing --app shop --env dev` creates it again',
+      );
+      expect(failed.reason).toContain('repeat the rollback or promote with --recreate-missing');
       expect(await volumeRow()).toEqual(before);
 
       expect((await deploy({ recreateMissing: true })).status).toBe('succeeded');

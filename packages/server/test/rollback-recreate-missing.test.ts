@@ -94,7 +94,7 @@ describe.each(storeEngines)('recreating missing resources on a rollback on %s', 
     };
     const failed = await rollback({ deploymentId: first });
     expect(failed.status).toBe('failed');
-    expect(failed.reason).toContain('--recreate-missing');
+    expect(failed.reason).toContain('repeat the rollback or promote with --recreate-missing');
     expect(volumes.volumes.size).toBe(0);
 
     const done = await rollback({ deploymentId: first, recreateMissing: true });

@@ -209,13 +209,15 @@ export class TerraformWorkspace {
     const tail: string[] = [];
     const capture = options.capture ?? false;
     const withoutOutputValues = outputValuesLeftOut();
+    const signal = options.stopOnAbort === false ? undefined : ctx.signal;
+    const started = Date.now();
     const result = await runCommand({
       argv: [settings.binary, ...args],
       cwd: this.moduleDir,
       env: this.env,
       timeoutMs: Math.max(1_000, this.deadline - Date.now()),
       killGraceMs: this.options.killGraceMs,
-      signal: options.stopOnAbort === false ? undefined : ctx.signal,
+      signal,
       captureStdout: capture,
       maxStdoutBytes: MAX_CAPTURED_BYTES,
       onLine: (line, stream) => {
@@ -228,7 +230,7 @@ export class TerraformWorkspace {
         if (tail.length > TAIL_LINES) tail.shift();
       },
     });
-    const reason = failureReason(result, settings.timeoutSeconds);
+    const reason = failureReason(result, settings.timeoutSeconds, signal, Date.now() - started);
     if (reason === undefined) return { stdout: result.stdout ?? '' };
     throw this.error(command, reason, tail, result);
   }
@@ -318,14 +320,33 @@ function describeSource(settings: TerraformSettings): string {
   return settings.source.kind === 'local' ? settings.source.path : settings.source.address;
 }
 
-/** Why a run failed; undefined when it exited with 0. */
-function failureReason(result: CommandResult, timeoutSeconds: number): string | undefined {
+/**
+ * Why a run failed; undefined when it exited with 0. A run stopped by `signal` (ctx.signal) says whether the
+ * time the control plane gives the work ran out (a TimeoutError: a deployment's budget, see
+ * docs/architecture.md) or the deployment stopped; `elapsedMs` is how long it ran.
+ */
+function failureReason(
+  result: CommandResult,
+  timeoutSeconds: number,
+  signal: AbortSignal | undefined,
+  elapsedMs: number,
+): string | undefined {
   if (result.spawnError) return `could not be started: ${result.spawnError.message}`;
-  if (!result.started && result.aborted)
-    return 'was not started: the deployment stopped (the control plane stopping or losing it)';
+  const timeUp = (signal?.reason as { name?: unknown } | undefined)?.name === 'TimeoutError';
+  const budget = 'the time the control plane gives this work';
+  const raise = "(a deployment's grows with the definition's driverInputs.values.timeout)";
+  if (!result.started && result.aborted) {
+    return timeUp
+      ? `was not started: ${budget} had run out ${raise}`
+      : 'was not started: the deployment stopped (the control plane stopping or losing it)';
+  }
   if (result.timedOut)
     return `timed out (driverInputs.values.timeout is ${timeoutSeconds} s) and was stopped`;
-  if (result.aborted) return 'was stopped: the deployment stopped (the control plane stopping or losing it)';
+  if (result.aborted) {
+    return timeUp
+      ? `was stopped after ${Math.round(elapsedMs / 100) / 10} s: ${budget} ran out ${raise}`
+      : 'was stopped: the deployment stopped (the control plane stopping or losing it)';
+  }
   if (result.stdout === undefined) return 'printed more than 64 MiB and was stopped';
   if (result.exitSignal) return `was killed by ${result.exitSignal}`;
   if (result.exitCode !== 0) return `exited with code ${result.exitCode}`;

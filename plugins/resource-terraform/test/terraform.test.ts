@@ -286,12 +286,36 @@ describe('terraform driver', () => {
     setTimeout(() => controller.abort(), 4_000);
     const started = Date.now();
 
-    await expect(driver.create(resource, withState(ctx, resource))).rejects.toThrow(
-      'the deployment stopped (the control plane stopping or losing it)',
+    const error = await rejection(driver.create(resource, withState(ctx, resource)));
+    expect(error.message).toContain(
+      'was stopped: the deployment stopped (the control plane stopping or losing it)',
     );
+    expect(error.message).not.toContain('the time the control plane gives this work');
     expect(Date.now() - started).toBeLessThan(25_000);
     expect(server.locked(stateKey(resource.scope))).toBe(false);
     expect(databaseExists(resource.name)).toBe(false);
+  }, 60_000);
+
+  it('says the time the control plane gives the work ran out, not that the deployment stopped, when ctx.signal times out', async () => {
+    const controller = new AbortController();
+    const ctx = recordingContext(controller.signal);
+    const resource = inputs({ variables: { delay_seconds: 30 } });
+    setTimeout(() => controller.abort(new DOMException('timed out', 'TimeoutError')), 4_000);
+
+    const error = await rejection(driver.create(resource, withState(ctx, resource)));
+    expect(error.message).toMatch(
+      /was stopped after \d+(\.\d)? s: the time the control plane gives this work ran out \(a deployment's grows with the definition's driverInputs\.values\.timeout\)/,
+    );
+    expect(error.message).not.toContain('the deployment stopped');
+    expect(server.locked(stateKey(resource.scope))).toBe(false);
+    expect(databaseExists(resource.name)).toBe(false);
+
+    const spent = recordingContext(AbortSignal.abort(new DOMException('timed out', 'TimeoutError')));
+    const unstarted = inputs();
+    const refused = await rejection(driver.create(unstarted, withState(spent, unstarted)));
+    expect(refused.message).toMatch(
+      /was not started: the time the control plane gives this work had run out/,
+    );
   }, 60_000);
 });
 

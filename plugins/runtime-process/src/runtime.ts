@@ -211,6 +211,7 @@ export class ProcessRuntime implements RuntimeDriver {
       );
     }
     warnOfScorePaths(workload, ctx);
+    warnOfLivenessProbes(workload, ctx);
     await this.locks.run(target, workload.name, async () => {
       const paths = this.paths(target, workload.name);
       const current = this.snapshot(target, workload.name);
@@ -878,6 +879,23 @@ function warnOfScorePaths(workload: RenderedWorkload, ctx: DriverContext): void 
     ctx.logger.warn(
       `container "${container.name}" of ${workload.name}: the process runtime does not place files and volumes ` +
         `at their Score targets: ${places.join('; ')}`,
+      { workload: workload.name, container: container.name },
+    );
+  }
+}
+
+/**
+ * A process runtime runs readiness probes only: a container's liveness probe is never run, so a process that
+ * hangs is not restarted. Says so, once per container that has one (the deployment's journal shows a runtime's
+ * warnings).
+ */
+function warnOfLivenessProbes(workload: RenderedWorkload, ctx: DriverContext): void {
+  for (const container of workload.containers) {
+    if (!container.livenessProbe) continue;
+    ctx.logger.warn(
+      `container "${container.name}" of ${workload.name}: the process runtime does not run liveness probes: ` +
+        'its livenessProbe is ignored, so a process that hangs is not restarted (one that exits is); the ' +
+        'kubernetes runtime runs it',
       { workload: workload.name, container: container.name },
     );
   }

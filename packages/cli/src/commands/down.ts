@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { claimDataDir } from '@pave/core/data-dir-lock';
+import { claimDataDir, liveReplicas } from '@pave/core/data-dir-lock';
 import { resolveDataDir } from '../connection.ts';
 import { isPaveDataDir, type DataDirSource } from '../data-dir.ts';
 import { CliUsageError } from '../errors.ts';
@@ -152,19 +152,36 @@ function checkPaveDataDir(dir: string, source: DataDirSource): void {
 /**
  * Holds the data directory's lock file while `pave down` works, so that no `pave up` starts on it meanwhile, and
  * returns the function that releases it. Throws naming the pid of the live process that holds it: a `pave up`
- * serving the directory, to be stopped first, or another `pave down`.
+ * serving the directory (on PostgreSQL, every replica serving it), to be stopped first, or another `pave down`.
  */
 function holdDataDir(dataDir: string): () => void {
-  return claimDataDir(dataDir, (holder) =>
-    commandLineOf(holder).includes('down')
-      ? new DataDirInUseError(
-          `another pave down (pid ${holder}) is stopping what runs on ${dataDir}; wait for it to finish`,
-        )
-      : new DataDirInUseError(
-          `pave up (pid ${holder}) is serving ${dataDir}; stop it first (Ctrl-C where it runs, or kill ${holder}), ` +
-            'then run pave down again',
-        ),
-  );
+  return claimDataDir(dataDir, (holder) => {
+    if (commandLineOf(holder).includes('down')) {
+      return new DataDirInUseError(
+        `another pave down (pid ${holder}) is stopping what runs on ${dataDir}; wait for it to finish`,
+      );
+    }
+    const pids = servingReplicas(dataDir, holder);
+    if (pids.length === 1) {
+      return new DataDirInUseError(
+        `pave up (pid ${holder}) is serving ${dataDir}; stop it first (Ctrl-C where it runs, or kill ${holder}), ` +
+          'then run pave down again',
+      );
+    }
+    return new DataDirInUseError(
+      `${pids.length} pave up replicas (pids ${pids.join(', ')}) are serving ${dataDir}; stop them all first ` +
+        `(Ctrl-C where they run, or kill ${pids.join(' ')}), then run pave down again`,
+    );
+  });
+}
+
+/**
+ * The pids of the `pave up` replicas (PostgreSQL store) registered in `dataDir`, sorted, when `holder` is one
+ * of them; else `holder` alone (a `pave up` on SQLite holds the lock file by itself).
+ */
+function servingReplicas(dataDir: string, holder: number): number[] {
+  const pids = liveReplicas(dataDir);
+  return pids.includes(holder) ? pids.sort((a, b) => a - b) : [holder];
 }
 
 /** A live process holds the data directory: `pave up` serving it, or another `pave down`. Exit code 1. */

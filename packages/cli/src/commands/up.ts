@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { homedir } from 'node:os';
@@ -304,9 +305,10 @@ export function driverEnvNames(flag: string | undefined, env: string | undefined
 
 /**
  * What a person starting `pave up` in a terminal needs first: where the API and the portal are, where
- * Pave keeps its state, how to sign in (the admin token's file, never the token) and how workloads run.
+ * Pave keeps its state, how to sign in (the admin token's file where this data directory has one, never the
+ * token) and how workloads run. Exported for its tests.
  */
-function banner(server: RunningServer, dataDir: string, colors: Colors): string {
+export function banner(server: RunningServer, dataDir: string, colors: Colors): string {
   const store = server.store.engine === 'sqlite' ? `SQLite ${server.store.location}` : server.store.location;
   const tokenFile = join(dataDir, 'admin.token');
   const rows: Array<[string, string]> = [
@@ -316,7 +318,14 @@ function banner(server: RunningServer, dataDir: string, colors: Colors): string 
     ['Store', store],
     ['Isolation', server.isolation],
     ...(server.metricsUrl ? [['Metrics', server.metricsUrl] as [string, string]] : []),
-    ['Admin token', `${tokenFile} (the CLI on this machine uses it; paste it on the portal's sign-in page)`],
+    [
+      'Admin token',
+      // Written by the pave up that created the store, to its own data dir: a replica beside it has none.
+      existsSync(tokenFile)
+        ? `${tokenFile} (the CLI on this machine uses it; paste it on the portal's sign-in page)`
+        : `none in ${dataDir}: the first admin's token is in the admin.token of the data dir of the pave up ` +
+          'that created this store (unless deleted since)',
+    ],
     ['Users', 'pave users create <name> makes a user who signs in with a password'],
   ];
   const lines = rows.map(([label, value]) => `  ${colors.dim(`${label}:`.padEnd(13))}${value}`);

@@ -391,7 +391,8 @@ export async function planResources(
         definitionId: row.definition_id,
         reason: options.recreateMissing
           ? 'missing: recorded but gone; created again (--recreate-missing)'
-          : 'missing: recorded but gone; deploy with --recreate-missing to create it again',
+          : `missing: recorded but gone; \`pave deploy --recreate-missing --app ${target.app} --env ${target.env}\` ` +
+            'creates it again (or repeat the rollback or promote with --recreate-missing)',
       });
       continue;
     }
@@ -1033,7 +1034,8 @@ export async function provisionResources(
           if (!options.recreateMissing) {
             throw new ProvisioningError(
               `${node.address} (${node.type}) is missing: Pave recorded it, but ${row.driver} reports it gone ` +
-                `(deleted outside Pave?). Deploy with --recreate-missing to create it again (its data is not ` +
+                `(deleted outside Pave?). \`pave deploy --recreate-missing --app ${target.app} --env ${target.env}\` ` +
+                `creates it again, or repeat the rollback or promote with --recreate-missing (its data is not ` +
                 `restored); \`pave resources check --app ${target.app} --env ${target.env}\` lists what is missing`,
             );
           }

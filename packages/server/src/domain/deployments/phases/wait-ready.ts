@@ -105,32 +105,50 @@ async function journalProgress(
     if (stop.aborted) return;
     const waited = Math.round((Date.now() - startedMs) / 1000);
     const known = reasons.size ? await secrets() : [];
-    for (const { name } of rendered) {
+    for (const workload of rendered) {
+      const { name } = workload;
       if (!waiting.has(name)) continue;
       const reason = reasons.get(name);
+      const of = `${waited} s of the ${run.options.timeoutSeconds} s timeout`;
       await run.note({
         step: 'wait ready',
         workload: name,
         status: 'info',
         message:
-          `not ready yet after ${waited} s of the ${run.options.timeoutSeconds} s timeout` +
-          (reason === undefined ? '' : `: ${maskSecrets(reason, known)}`),
+          reason === READY
+            ? `waited ${of}: ${readyButWaiting(workload, run.options.minReadySeconds)}`
+            : `not ready yet after ${of}` + (reason === undefined ? '' : `: ${maskSecrets(reason, known)}`),
       });
     }
   }
 }
 
+/** What notReadyReasons gives for a workload its runtime calls `ready` without a detail. */
+const READY = Symbol('ready');
+
+/**
+ * What the wait still waits for of a workload its runtime already calls ready: a container without a readiness
+ * probe must stay up for the stability window (--min-ready) before it counts; otherwise, the runtime's next
+ * look.
+ */
+function readyButWaiting(workload: RenderedWorkload, minReadySeconds: number): string {
+  const unprobed = workload.containers.some((container) => !container.readinessProbe);
+  return unprobed && minReadySeconds > 0
+    ? `ready, staying up for --min-ready ${minReadySeconds}s before it counts`
+    : "ready, counted at the runtime's next look";
+}
+
 /**
  * Why each workload of `rendered` is not ready, by name, as the runtime's status tells of the version being
- * waited for (its detail, else its state); empty when the status cannot be had, since the lines it is for
- * can do without.
+ * waited for (its detail, else its state; READY when it says `ready` and nothing more); empty when the status
+ * cannot be had, since the lines it is for can do without.
  */
 async function notReadyReasons(
   run: SetRun,
   runtime: RuntimeDriver,
   rendered: RenderedWorkload[],
   ctx: DriverContext,
-): Promise<Map<string, string>> {
+): Promise<Map<string, string | typeof READY>> {
   const target: RuntimeTarget = { app: run.target.app, env: run.target.env };
   let statuses: WorkloadStatus[];
   try {
@@ -143,7 +161,10 @@ async function notReadyReasons(
   return new Map(
     statuses
       .filter((status) => hashes.get(status.workload) === status.hash)
-      .map((status) => [status.workload, status.detail ?? `it is ${status.state}`]),
+      .map((status) => [
+        status.workload,
+        status.detail ?? (status.state === 'ready' ? READY : `it is ${status.state}`),
+      ]),
   );
 }
 
