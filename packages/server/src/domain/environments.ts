@@ -10,6 +10,8 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isUniqueViolation, lockRow, type Executor, type Store } from '../store/index.ts';
 import { lockAdvisory } from '../store/locks.ts';
+import { storeTime } from '../store/clock.ts';
+import type { StoreEngine } from '../store/migrations/index.ts';
 import type { Database } from '../store/schema.ts';
 import type { Insertable, Selectable, Transaction } from 'kysely';
 import type { EnvironmentsTable } from '../store/schema.ts';
@@ -288,11 +290,17 @@ export interface EnvironmentTeardown {
 }
 
 /**
- * How long a deletion (a request's or the janitor's) holds an environment's deployment lease: no replica starts
- * or resumes a deployment of it, or deletes it too, meanwhile. A deletion that succeeds removes the row with
- * it; one that fails releases it at once.
+ * How long a deletion's hold on an environment (a request's or the janitor's; its deployment lease) lasts
+ * without renewal, by the store's clock (see storeTime): no replica starts or resumes a deployment of it, or
+ * deletes it too, meanwhile. The deletion renews it every DELETION_RENEW_MS while it runs, however long its
+ * teardown takes (that has its own budget), as a deployment worker renews its lease (LEASE_MS, the same
+ * length); so the hold of a deletion whose replica stopped runs out within this, and deleting the environment
+ * again, or a deployment of it, takes it over. A deletion that succeeds removes the row with it; one that fails
+ * releases it at once.
  */
-export const DELETION_LEASE_MS = 10 * 60_000;
+export const DELETION_LEASE_MS = 6_000;
+/** How often a running deletion renews its hold on the environment. */
+const DELETION_RENEW_MS = 2_000;
 
 /**
  * Deletes an environment: stops its workloads, deprovisions its resources (databases are dropped), then
@@ -301,7 +309,9 @@ export const DELETION_LEASE_MS = 10 * 60_000;
  * deleted, and be left behind): the deletion takes the environment's deployment lease first, so none starts
  * meanwhile, and queued ones are deleted with it. If its runtime cannot remove its workloads, or a resource
  * cannot be deleted, the environment is kept (with its workloads and the resources that remain) and the
- * driver's failure is returned, so nothing is orphaned or forgotten while it still runs. `cause`: a request
+ * driver's failure is returned, so nothing is orphaned or forgotten while it still runs. The lease is renewed
+ * while the deletion runs (see DELETION_LEASE_MS); one that stalled past it while a deployment or another
+ * deletion took the environment over deletes none of its rows (ConflictError). `cause`: a request
  * (the event environment.deleted) or the end of its time to live (environment.expired); `leaseOwner`: the
  * caller took the lease already, as this owner (released here on failure, as one taken here is).
  */
@@ -316,7 +326,9 @@ export async function deleteEnvironment(
   const cause = options.cause ?? 'request';
   const existing = await environmentRow(store.db, appId, envId);
   const owner =
-    options.leaseOwner ?? (await takeLeaseForDeletion(store.db, appId, envId, existing.created_at));
+    options.leaseOwner ??
+    (await takeLeaseForDeletion(store.db, store.engine, appId, envId, existing.created_at));
+  const hold = holdForDeletion(store, appId, envId, owner);
   try {
     if (teardown) {
       await teardown.workloads({
@@ -324,6 +336,9 @@ export async function deleteEnvironment(
         env: envId,
         runtimeTarget: existing.runtime_target ?? LOCAL_TARGET.id,
       });
+      // Taken over while its workloads were removed (this replica stalled past the hold): its resources are left
+      // to whoever holds it now.
+      if (hold.lost) throw deletionTakenOver(appId, envId);
       await teardown.resources({
         app: appId,
         env: envId,
@@ -335,6 +350,9 @@ export async function deleteEnvironment(
       // Locked first, so that a rule or anything else added to it meanwhile is deleted with it (see lockRow).
       await lockRow(store.engine, tx, 'environments', { app_id: appId, id: envId }, 'update');
       const row = await environmentRow(tx, appId, envId);
+      // Fenced: a deletion that stalled past its hold, while a deployment or another deletion took the
+      // environment over, deletes nothing of it (a deployment would be recreating what it tore down).
+      if (row.lease_owner !== owner) throw deletionTakenOver(appId, envId);
       await tx.deleteFrom('deployments').where('app_id', '=', appId).where('env_id', '=', envId).execute();
       await tx
         .deleteFrom('port_allocations')
@@ -378,7 +396,58 @@ export async function deleteEnvironment(
     // Kept (in whole or in part): deployments of it may run again.
     await releaseEnvironmentLease(store.db, appId, envId, owner);
     throw error;
+  } finally {
+    hold.stop();
   }
+}
+
+/**
+ * Renews `owner`'s hold on an environment (its deployment lease) every DELETION_RENEW_MS until stop(); `lost`
+ * once a renewal found it held by another (taken over after it ran out) or gone. A renewal that fails (the
+ * store does not answer) changes nothing: the deletion's last transaction checks the hold anyway.
+ */
+function holdForDeletion(
+  store: Store,
+  appId: string,
+  envId: string,
+  owner: string,
+): { readonly lost: boolean; stop(): void } {
+  let lost = false;
+  const timer = setInterval(() => {
+    store.db
+      .updateTable('environments')
+      .set({ lease_until: storeTime(store.engine, DELETION_LEASE_MS) })
+      .where('app_id', '=', appId)
+      .where('id', '=', envId)
+      .where('lease_owner', '=', owner)
+      .executeTakeFirst()
+      .then((result) => {
+        if (Number(result.numUpdatedRows) !== 1) lost = true;
+      })
+      .catch(() => undefined);
+  }, DELETION_RENEW_MS);
+  return {
+    get lost() {
+      return lost;
+    },
+    stop: () => clearInterval(timer),
+  };
+}
+
+/** The refusal of a deletion that stalled past its hold on the environment while another took it over. */
+function deletionTakenOver(appId: string, envId: string): ConflictError {
+  return new ConflictError(
+    `environment "${envId}" of app "${appId}" was not deleted: this deletion stalled for longer than its ` +
+      `hold on the environment lasts (${DELETION_LEASE_MS / 1000} s), and a deployment or another deletion took it over`,
+    [
+      {
+        path: 'env',
+        message:
+          'its workloads may be removed already; delete it again once the deployment or deletion holding it has ' +
+          `finished (\`pave deployments list --app ${appId} --env ${envId}\` shows its deployments)`,
+      },
+    ],
+  );
 }
 
 /** Gives back the deployment lease of an environment that `owner` holds (nothing when another holds it). */
@@ -419,6 +488,7 @@ export const JANITOR_OWNER_PREFIX = 'janitor:';
  */
 async function takeLeaseForDeletion(
   db: Executor,
+  engine: StoreEngine,
   appId: string,
   envId: string,
   createdAt: string,
@@ -427,14 +497,14 @@ async function takeLeaseForDeletion(
   const giveUpAt = Date.now() + LEASE_RETURN_WAIT_MS;
   let running: { id: number | string } | undefined;
   for (;;) {
-    const at = now();
+    // Its expiry is the store's time, as every lease's (see storeTime); an expired hold is taken over.
     const taken = await db
       .updateTable('environments')
-      .set({ lease_owner: owner, lease_until: new Date(Date.now() + DELETION_LEASE_MS).toISOString() })
+      .set({ lease_owner: owner, lease_until: storeTime(engine, DELETION_LEASE_MS) })
       .where('app_id', '=', appId)
       .where('id', '=', envId)
       .where('created_at', '=', createdAt)
-      .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_until', '<', at)]))
+      .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_until', '<', storeTime(engine))]))
       .executeTakeFirst();
     if (Number(taken.numUpdatedRows) === 1) return owner;
     const still = await db
@@ -473,12 +543,18 @@ export function isDeletionOwner(owner: string | null): boolean {
   return Boolean(owner?.startsWith(DELETION_OWNER_PREFIX) || owner?.startsWith(JANITOR_OWNER_PREFIX));
 }
 
-/** The refusal of a change to an environment that a deletion (a request's or the janitor's) holds. */
+/**
+ * The refusal of a change to an environment that a deletion (a request's or the janitor's) holds: it was
+ * renewed within DELETION_LEASE_MS, so it goes on, unless its replica stopped since.
+ */
 function beingDeleted(appId: string, envId: string): ConflictError {
   return new ConflictError(`environment "${envId}" of app "${appId}" is being deleted`, [
     {
       path: 'env',
-      message: `its deletion goes on; create it again (\`pave envs create ${envId} --app ${appId}\`) once it is gone`,
+      message:
+        `its deletion goes on, by another request or the janitor: create it again (\`pave envs create ${envId} ` +
+        `--app ${appId}\`) once it is gone; if the replica deleting it stopped, try again in ` +
+        `${DELETION_LEASE_MS / 1000} s, when its hold on the environment has run out`,
     },
   ]);
 }
@@ -498,7 +574,6 @@ export async function extendEnvironment(
   const expiresAt = new Date(Date.now() + ttlSeconds * 1000).toISOString();
   return store.transaction(async (tx) => {
     const row = await environmentRow(tx, appId, envId);
-    const at = now();
     const extended = await tx
       .updateTable('environments')
       .set({ expires_at: expiresAt })
@@ -507,7 +582,8 @@ export async function extendEnvironment(
       .where((eb) =>
         eb.or([
           eb('lease_owner', 'is', null),
-          eb('lease_until', '<', at),
+          // A deletion's hold that ran out (its replica stopped): by the store's time (see storeTime).
+          eb('lease_until', '<', storeTime(store.engine)),
           eb.and([
             eb('lease_owner', 'not like', `${DELETION_OWNER_PREFIX}%`),
             eb('lease_owner', 'not like', `${JANITOR_OWNER_PREFIX}%`),

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { SYSTEM_ACTORS } from '@pave/core';
 import type { Store } from '../store/index.ts';
+import { storeTime } from '../store/clock.ts';
 import { now, systemContext, type RequestContext } from './context.ts';
 import {
   DELETION_LEASE_MS,
@@ -108,13 +109,16 @@ export class EnvironmentJanitor {
     for (const { app, env } of await expiredEnvironments(store.db)) {
       if (this.stopped || this.deps.stopping?.aborted) return;
       const owner = `${JANITOR_OWNER_PREFIX}${this.deps.replicaId}`;
+      // The lease's expiry is the store's time (as every lease's, see storeTime); deleteEnvironment renews it.
       const taken = await store.db
         .updateTable('environments')
-        .set({ lease_owner: owner, lease_until: new Date(Date.now() + DELETION_LEASE_MS).toISOString() })
+        .set({ lease_owner: owner, lease_until: storeTime(store.engine, DELETION_LEASE_MS) })
         .where('app_id', '=', app)
         .where('id', '=', env)
         .where('expires_at', '<', now())
-        .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_until', '<', now())]))
+        .where((eb) =>
+          eb.or([eb('lease_owner', 'is', null), eb('lease_until', '<', storeTime(store.engine))]),
+        )
         .executeTakeFirst();
       if (Number(taken.numUpdatedRows) !== 1) continue;
       try {

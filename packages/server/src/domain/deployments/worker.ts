@@ -17,8 +17,12 @@ import { releaseStateLocks } from '../resources/state.ts';
 import { releaseEnvironmentLease } from '../environments.ts';
 import { cancelRefusedNow } from './approvals.ts';
 import { cancelRestart, cancelStaleRestart, restartWouldChange } from './restart.ts';
+import { storeTime } from '../../store/clock.ts';
 
-/** How long a replica's claim on an environment lasts without renewal. */
+/**
+ * How long a replica's claim on an environment lasts without renewal, by the store's clock (see storeTime):
+ * replicas' own clocks may be off, by more than this.
+ */
 export const LEASE_MS = 6_000;
 const RENEW_MS = 2_000;
 const POLL_MS = 250;
@@ -118,17 +122,18 @@ export class DeploymentWorker {
     return Boolean(row);
   }
 
+  /** Takes the environment's lease if it is free, expired or this replica's; its expiry is the store's time. */
   private async acquireLease(app: string, env: string): Promise<boolean> {
-    const at = now();
+    const { engine } = this.deps.store;
     const result = await this.deps.store.db
       .updateTable('environments')
-      .set({ lease_owner: this.replicaId, lease_until: new Date(Date.now() + LEASE_MS).toISOString() })
+      .set({ lease_owner: this.replicaId, lease_until: storeTime(engine, LEASE_MS) })
       .where('app_id', '=', app)
       .where('id', '=', env)
       .where((eb) =>
         eb.or([
           eb('lease_owner', 'is', null),
-          eb('lease_until', '<', at),
+          eb('lease_until', '<', storeTime(engine)),
           eb('lease_owner', '=', this.replicaId),
         ]),
       )
@@ -143,7 +148,7 @@ export class DeploymentWorker {
   private async renewLease(app: string, env: string): Promise<boolean> {
     const result = await this.deps.store.db
       .updateTable('environments')
-      .set({ lease_until: new Date(Date.now() + LEASE_MS).toISOString() })
+      .set({ lease_until: storeTime(this.deps.store.engine, LEASE_MS) })
       .where('app_id', '=', app)
       .where('id', '=', env)
       .where('lease_owner', '=', this.replicaId)

@@ -6,6 +6,7 @@ import { SYSTEM_ACTORS, PaveEvent, type WebhookAttempt } from '@pave/core';
 import type { Selectable } from 'kysely';
 import type { Store, Executor } from '../../store/index.ts';
 import type { EventsTable, WebhookDeliveriesTable, WebhooksTable } from '../../store/schema.ts';
+import { storeTime } from '../../store/clock.ts';
 import type { SecretBox } from '../../secrets/secret-box.ts';
 import { recordAudit } from '../audit.ts';
 import { now, systemContext } from '../context.ts';
@@ -44,7 +45,10 @@ export interface WebhookDispatcherOptions {
   pollMs?: number;
   /** Events read, sent and recorded at a time per webhook. Default 100. */
   batchSize?: number;
-  /** How long a lease lasts without renewal. Default 10 s; renewed every quarter of it. */
+  /**
+   * How long a lease lasts without renewal, by the store's clock (see storeTime). Default 10 s; renewed every
+   * quarter of it.
+   */
   leaseMs?: number;
   /** How long a receiver has to answer. Default 10 s. */
   timeoutMs?: number;
@@ -147,9 +151,11 @@ export class WebhookDispatcher {
     const latest = await latestEventId(db);
     this.latest = Math.max(this.latest, latest);
     const at = now();
+    // Leases are compared with the store's time, which every replica shares (their own clocks may be off).
     const webhooks = await db
       .selectFrom('webhooks')
       .select(['id', 'last_event_id', 'lease_owner', 'lease_until'])
+      .select(storeTime(this.options.store.engine).as('store_now'))
       .where('enabled', '=', 1)
       .execute();
     const due = new Set(
@@ -175,23 +181,24 @@ export class WebhookDispatcher {
       const free =
         webhook.lease_owner === null ||
         webhook.lease_owner === this.replicaId ||
-        (webhook.lease_until ?? '') < at;
+        (webhook.lease_until ?? '') < webhook.store_now;
       if (!free || !(await this.acquireLease(webhook.id))) continue;
       this.hold(webhook.id);
     }
   }
 
+  /** Takes (or renews) the webhook's lease if it is free, expired or this replica's: by the store's time. */
   private async acquireLease(id: string): Promise<boolean> {
-    const at = now();
+    const { engine } = this.options.store;
     const result = await this.options.store.db
       .updateTable('webhooks')
-      .set({ lease_owner: this.replicaId, lease_until: new Date(Date.now() + this.leaseMs).toISOString() })
+      .set({ lease_owner: this.replicaId, lease_until: storeTime(engine, this.leaseMs) })
       .where('id', '=', id)
       .where('enabled', '=', 1)
       .where((eb) =>
         eb.or([
           eb('lease_owner', 'is', null),
-          eb('lease_until', '<', at),
+          eb('lease_until', '<', storeTime(engine)),
           eb('lease_owner', '=', this.replicaId),
         ]),
       )
