@@ -9,10 +9,12 @@ import { idleRuntime, openDeployingApi, type DeployingApi } from '../../server/t
 import { storeEngines } from '../../../test/support/stores.ts';
 import { fakeIo, temporaryDir } from './helpers.ts';
 
-// A probe of a port that is not in service.ports cannot be rendered: `pave validate` and `pave deploy --plan`
-// say so before anything is deployed, as the deployment's render would, and `pave deploy` says it once.
+// A readiness probe of a port that is not in service.ports is valid Score, which kubernetes and Compose probe
+// at the container port; the process and docker runtimes probe readiness from the host, at a service port's
+// host port, so there it cannot be run: `pave validate --app --env` says so for an environment on one of them,
+// as the deployment's render (and a plan that knows the runtime) would. Offline, nothing is refused.
 
-// The probe's port is on line 11, column 15.
+// The container's key is on line 5, column 3.
 const SCORE = `apiVersion: score.dev/v1b1
 metadata:
   name: api
@@ -44,10 +46,11 @@ const SPEC = {
   service: { ports: { web: { port: 80, targetPort: 3000 } } },
 };
 
-/** What the deployment's render says, without the file and path before it. */
+/** What the deployment's render on the process runtime says, without the file and path before it. */
 const RENDER_SAYS =
-  'port 8080 is not a port of service.ports; declare it there so Pave can map it to a host port, or probe a ' +
-  'declared one (workload "api" declares web: port 80, targetPort 3000)';
+  'port 8080 is not a port of service.ports, and the process runtime runs readiness probes from the host, at ' +
+  'the host port Pave gives a service port; declare it in service.ports, or probe a declared one (workload ' +
+  '"api" declares web: port 80, targetPort 3000)';
 
 describe.each(storeEngines)('a readiness probe of a port service.ports lacks, on %s', (engine) => {
   let api: DeployingApi;
@@ -57,22 +60,17 @@ describe.each(storeEngines)('a readiness probe of a port service.ports lacks, on
     const code = await runCli(['node', 'pave', ...args, '--server', server, '--token', api.token], io);
     return { code, stdout: io.stdout.text, stderr: io.stderr.text };
   };
-  const scoreFile = () => {
+  const scoreFile = (text = SCORE) => {
     const file = join(temporaryDir(), 'api.score.yaml');
-    writeFileSync(file, SCORE);
+    writeFileSync(file, text);
     return file;
   };
-  const problemLine = (file: string) =>
-    `${file}:11:15: containers.main.readinessProbe.httpGet.port: ${RENDER_SAYS}`;
-  const deploymentsOf = async (env: string) =>
-    (await api.call('GET', `/apps/shop/envs/${env}/deployments`)).json().items as unknown[];
 
   beforeAll(async () => {
     api = await openDeployingApi(engine, { runtime: idleRuntime, worker: true });
     for (const [url, body] of [
       ['/apps', { id: 'shop' }],
       ['/apps/shop/envs', { id: 'dev', type: 'development' }],
-      ['/apps/shop/envs', { id: 'qa', type: 'development' }],
     ] as const) {
       const response = await api.call('POST', url, body);
       expect(response.statusCode, response.body).toBeLessThan(300);
@@ -84,59 +82,45 @@ describe.each(storeEngines)('a readiness probe of a port service.ports lacks, on
     await api?.cleanup();
   });
 
-  it('is refused by the API with the render’s words, and by the render in a set saved before, which validate and --plan must foresee', async () => {
-    const refused = await api.call('POST', '/apps/shop/envs/qa/deployments', {
-      workloads: [{ spec: SPEC, dir: '/srv/api' }],
+  it('is accepted by pave validate offline, where the runtime is not known', async () => {
+    expect(await pave('validate', '-f', scoreFile())).toEqual({
+      code: 0,
+      stdout: '1 file valid\n',
+      stderr: '',
     });
-    expect(refused.statusCode, refused.body).toBe(400);
-    expect(refused.json().errors).toEqual([
-      { path: '/workloads/0/spec/containers/main/readinessProbe/httpGet/port', message: RENDER_SAYS },
+  });
+
+  it('is refused by pave validate --app --env for an environment on the process runtime, at the container', async () => {
+    const file = scoreFile();
+    expect(await pave('validate', '-f', file, '--app', 'shop', '--env', 'dev')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr:
+        `${file}:5:3: containers.main.readinessProbe.httpGet.port: ${RENDER_SAYS} (shop/dev runs on the ` +
+        'process runtime target "local")\npave: error: 1 problem in 1 of 1 file\n',
+    });
+  });
+
+  it('is refused by the render and the plan check that know the runtime is process, and by no other', async () => {
+    const check = (runtime?: string) =>
+      checkSetRenders(
+        api.store.db,
+        { app: 'shop', env: 'dev', ...(runtime ? { runtime } : {}) },
+        { api: { spec: SPEC, dir: '/srv/api' } },
+        [],
+      ).catch((error: unknown) => error);
+    const refused = await check('process');
+    expect(refused).toBeInstanceOf(InputError);
+    expect((refused as InputError).errors).toEqual([
+      { path: 'workloads.api.containers.main.readinessProbe.httpGet.port', message: RENDER_SAYS },
     ]);
-    // A rollback or promotion of a set saved before the API refused such workloads reaches the render.
-    const rendered = await checkSetRenders(
-      api.store.db,
-      { app: 'shop', env: 'qa' },
-      {
-        api: { spec: SPEC, dir: '/srv/api' },
-      },
-      [],
-    ).catch((error: unknown) => error);
-    expect(rendered).toBeInstanceOf(InputError);
-    expect((rendered as InputError).errors).toContainEqual({
-      path: 'workloads.api.containers.main.readinessProbe.httpGet.port',
-      message: RENDER_SAYS,
-    });
-    expect(await deploymentsOf('qa')).toEqual([]);
+    expect(await check('kubernetes')).toBeUndefined();
+    expect(await check()).toBeUndefined();
   });
 
-  it('is refused by pave validate, alone and with --app and --env, at the port', async () => {
-    const file = scoreFile();
-    for (const args of [[], ['--app', 'shop', '--env', 'dev']]) {
-      expect(await pave('validate', '-f', file, ...args)).toEqual({
-        code: 1,
-        stdout: '',
-        stderr: `${problemLine(file)}\npave: error: 1 problem in 1 of 1 file\n`,
-      });
-    }
-  });
-
-  it('is refused by pave deploy --plan, and said once by pave deploy, with nothing deployed', async () => {
-    const file = scoreFile();
-    for (const extra of [['--plan'], ['--wait']]) {
-      const result = await pave('deploy', '-f', file, '--app', 'shop', '--env', 'dev', ...extra);
-      expect(result.code).toBe(1);
-      expect(result.stdout).toBe('');
-      expect(result.stderr).toBe(
-        `${problemLine(file)}\npave: error: 1 problem in the Score files; nothing was sent to the server\n`,
-      );
-    }
-    expect(await deploymentsOf('dev')).toEqual([]);
-  });
-
-  it('passes once the probe names a declared port, by its targetPort or its port', async () => {
+  it('passes pave validate --app --env once the probe names a declared port, by its targetPort or its port', async () => {
     for (const port of [3000, 80]) {
-      const file = join(temporaryDir(), 'api.score.yaml');
-      writeFileSync(file, SCORE.replace('port: 8080', `port: ${port}`));
+      const file = scoreFile(SCORE.replace('port: 8080', `port: ${port}`));
       expect(await pave('validate', '-f', file, '--app', 'shop', '--env', 'dev')).toMatchObject({ code: 0 });
     }
   });

@@ -1,3 +1,4 @@
+import type { ScoreContainer } from '@pave/core';
 import type { DriverContext } from './context.ts';
 
 /** The environment a runtime driver acts in. */
@@ -57,6 +58,16 @@ export interface RenderedContainer {
     limits?: { cpu?: string; memory?: string };
     requests?: { cpu?: string; memory?: string };
   };
+  /**
+   * Score's `before`: the containers of this workload (by name) that start only once this one is `ready`:
+   * `started` (it has been started), `healthy` (its readiness probe passes, else its liveness probe; the
+   * control plane refuses `healthy` on a container with neither) or `complete` (it has exited with code 0).
+   * A container that another waits for to `complete` runs to completion: a runtime starts it once, does not
+   * restart it after it exits 0, and fails the deploy (with its last log lines) when it exits otherwise.
+   * The control plane refuses names that are not containers of the workload, the container itself, and
+   * cycles; a runtime checks again. Absent: nothing waits for this container.
+   */
+  before?: Record<string, { ready: 'started' | 'healthy' | 'complete' }>;
 }
 
 /** A volume mounted into a container. */
@@ -91,6 +102,12 @@ export interface RenderedWorkload {
   hash: string;
   /** The deployment that asked for this version, for labels and logs. */
   deploymentId: string;
+  /**
+   * Score's `metadata.annotations`, as written (counted in `hash`). Runtimes that render manifests pass them
+   * on: kubernetes onto the Deployment and its pod template (Pave's own `pave.dev/*` annotations win), the
+   * Compose file onto each service. Others ignore them. Absent: the Score file has none.
+   */
+  annotations?: Record<string, string>;
   /**
    * Patches and objects of the workload profiles matched to the environment (`pave profiles`), for the
    * manifests a runtime renders for this workload. A runtime that renders manifests applies them (and validates
@@ -231,9 +248,17 @@ export interface WaitReadyOptions {
   stableMs?: number;
 }
 
-/** What `check` looks at: a workload as planned, before anything of it is provisioned or rendered. */
+/**
+ * What `check` looks at: a workload as planned, before anything of it is provisioned or rendered. A
+ * container's `files`, `volumes` and `readinessProbe` are as the Score file writes them (placeholders not
+ * expanded; files and volumes a map keyed by target, or the deprecated list).
+ */
 export interface WorkloadShape {
-  containers: Array<{ name: string; image: string; command?: string[] }>;
+  containers: Array<
+    { name: string; image: string; command?: string[] } & Partial<
+      Pick<ScoreContainer, 'files' | 'volumes' | 'readinessProbe'>
+    >
+  >;
   /** The developer's own manifests (`--manifests`), for runtimes that render manifests to check. */
   manifests?: ExtraManifest[];
 }

@@ -28,6 +28,7 @@ export type {
   WorkloadStatus,
 } from './drivers.ts';
 export { byLogTime, logTimeKey, sinceFilter } from './log-times.ts';
+export { beforeProblems, runsToCompletion, startOrder, waitsFor, type BeforeReady } from './before.ts';
 export { DriverRegistry, RuntimeRegistry, type Named, type RuntimeFactory } from './registry.ts';
 export { runtimeNameProblems } from './validation.ts';
 export {

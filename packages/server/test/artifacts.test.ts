@@ -107,17 +107,18 @@ describe.each(storeEngines)('build artifacts and automation rules on %s', (engin
       message: expect.stringMatching(/^api\.score\.yaml:6:\d+: containers\.main\.image: /),
     });
 
-    // What no deployment could render is refused at the push, as `pave deploy` refuses it, at the port's line.
-    const probe = '    readinessProbe:\n      httpGet:\n        path: /healthz\n        port: 9090\n';
+    // What no deployment could render is refused at the push, as `pave deploy` refuses it, at the source's line
+    // (a probe of a port service.ports lacks is not: only the process and docker runtimes cannot run one).
+    const volume = '    volumes:\n      /data:\n        source: /var/run/docker.sock\n';
     const unrenderable = await api.call('POST', '/apps/shop/artifacts', {
       commit: 'abc1234',
-      scoreFiles: [{ file: 'api.score.yaml', dir: '/srv/shop', content: score('api') + probe }],
+      scoreFiles: [{ file: 'api.score.yaml', dir: '/srv/shop', content: score('api') + volume }],
     });
     expect(unrenderable.statusCode, unrenderable.body).toBe(400);
     expect(unrenderable.json().errors).toContainEqual({
       path: '/scoreFiles/0/content',
       message: expect.stringMatching(
-        /^api\.score\.yaml:13:\d+: containers\.main\.readinessProbe\.httpGet\.port: port 9090 is not a port of service\.ports/,
+        /^api\.score\.yaml:12:\d+: containers\.main\.volumes\["\/data"\]\.source: "\/var\/run\/docker\.sock" is not a volume resource/,
       ),
     });
 

@@ -18,7 +18,9 @@ export type RouteLocalhostDriverConfig = Record<string, never>;
  *
  * - Params: `host` (required, a valid host name, e.g. the `host` output of a `dns` resource), `path`
  *   (default `/`, must start with `/` and hold no whitespace), `port` (required: the workload's service port,
- *   an integer 1-65535, or a string of digits once placeholders are expanded).
+ *   an integer 1-65535, or a string of digits once placeholders are expanded; a Score file may name a port of
+ *   the workload's `service.ports` instead, e.g. `port: web`, which the server gives the driver as that port's
+ *   number, so a name that reaches the driver names none).
  * - Outputs: `{ host, path, port }`, all strings. `check` names each bad param (`params.host`, …).
  * - id: `route-localhost-` and a hash of app, environment and address. Nothing is created: `read` echoes the
  *   params again and `delete` does nothing (so `read` after `delete` still returns them).
@@ -60,7 +62,9 @@ export class RouteLocalhostDriver implements ResourceDriver {
     } else if (portOf(port) === undefined) {
       failures.push({
         property: 'params.port',
-        reason: `must be a port number 1-65535, not ${typeof port === 'string' ? `"${port}"` : describeValue(port)}`,
+        reason:
+          "must be a port number 1-65535, or the name of a port of the workload's service.ports, not " +
+          (typeof port === 'string' ? `"${port}"` : describeValue(port)),
       });
     }
     return failures;

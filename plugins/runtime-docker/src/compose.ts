@@ -10,6 +10,7 @@ import type {
   RenderedProbe,
   RuntimeTarget,
 } from '@pave/plugin-api';
+import { runsToCompletion, startOrder, waitsFor, type BeforeReady } from '@pave/plugin-api';
 import { PUBLISH_HOST_IP } from './container-spec.ts';
 import { networkName } from './names.ts';
 import { cpuShares, parseMemory, parseNanoCpus } from './quantities.ts';
@@ -41,11 +42,16 @@ export function composeServiceAddress(
  * The Compose file of `environment`'s workloads, as YAML with sorted keys under a comment header, ready for
  * `docker compose -f FILE up` or `podman-compose -f FILE up`:
  *
- * - one service per container: `<workload>` for a workload's first container, which holds its ports and
- *   its network and so answers to the workload's name as in the docker runtime, and
- *   `<workload>-<container>` for its other containers, which share that network (`network_mode:
- *   service:<workload>`) and reach it on localhost, as in a pod. (Naming the first `<workload>` rather
- *   than giving it a network alias keeps the file readable by podman-compose 1.0, which has no aliases.)
+ * - one service per container: `<workload>` for a workload's first container to start (in name order, after
+ *   those it waits for) that does not run to completion, which holds its ports and its network and so
+ *   answers to the workload's name as in the docker runtime, and `<workload>-<container>` for its other
+ *   containers, which share that network (`network_mode: service:<workload>`) and reach it on localhost, as
+ *   in a pod. (Naming the first `<workload>` rather than giving it a network alias keeps the file readable by
+ *   podman-compose 1.0, which has no aliases.)
+ * - Score's `before` as `depends_on` of the containers that wait, with the condition its `ready` asks for
+ *   (`service_started`, `service_healthy`, `service_completed_successfully`); a container another waits for
+ *   to complete runs to completion: `restart: "no"`, on a network of its own (one that waits for it cannot
+ *   hold the network it would join);
  * - `entrypoint` from Score's `command`, `command` from its `args`;
  * - `environment` with every value as rendered, except secret values (`secretKeys`): those are
  *   `${SERVICE_KEY:?…}` references, listed in the header as the variables to export (or to put in `.env`);
@@ -54,13 +60,15 @@ export function composeServiceAddress(
  * - `ports` published on 127.0.0.1 at the host ports Pave allocated: `"127.0.0.1:<hostPort>:<targetPort>/<protocol>"`;
  * - files as `configs` with inline `content`, mounted at their target with their mode;
  * - volumes as bind mounts of an absolute `source` (else a named volume);
- * - a healthcheck from the readiness probe: exec as `CMD`, httpGet as a shell `wget || curl` of the
- *   container port;
- * - CPU and memory from Score's resources.
+ * - a healthcheck from the readiness probe, else the liveness probe: exec as `CMD` (Score prefers exec when a
+ *   probe has both), httpGet as a shell `wget || curl` of the container port;
+ * - CPU and memory from Score's resources; the workload's annotations on each of its services.
  *
- * What has no Compose form (routes, liveness probes, probes with headers, secret and binary files) is left
- * out and named in the header. Every `$` of a rendered value is written `$$`, so Compose interpolates only
- * the secret references. Throws Error if two containers would get the same service name.
+ * What has no Compose form (routes, liveness probes next to readiness probes, probes with headers, secret
+ * and binary files) is left out and named in the header. Every `$` of a rendered value is written `$$`, so
+ * Compose interpolates only the secret references. The text is YAML that YAML 1.1 readers (podman-compose's
+ * PyYAML) read the same: `no`, `yes`, `on`… are quoted. Throws Error if two containers would get the same
+ * service name.
  */
 export function renderCompose(target: RuntimeTarget, environment: ComposeEnvironment): string {
   const exports: Array<{ variable: string; service: string; key: string }> = [];
@@ -71,20 +79,27 @@ export function renderCompose(target: RuntimeTarget, environment: ComposeEnviron
   let rewroteHost = false;
   const workloads = [...environment.workloads].sort((a, b) => compareText(a.name, b.name));
   for (const workload of workloads) {
-    const first = workload.containers[0];
+    const ordered = startOrder(workload.containers);
+    const first = ordered.find((container) => !runsToCompletion(container)) ?? ordered[0];
     if (!first) continue;
     const owner = workload.name;
-    let ownerNeedsHost = false;
-    for (const container of workload.containers) {
-      const name = container === first ? owner : `${workload.name}-${container.name}`;
+    const serviceOf = (container: RenderedContainer) =>
+      container === first ? owner : `${workload.name}-${container.name}`;
+    // Services that hold a network (the owner's is its other containers' too) whose values name the host.
+    const needHost = new Set<string>();
+    for (const container of ordered) {
+      const name = serviceOf(container);
       if (services[name]) throw new Error(`two containers would both be the Compose service "${name}"`);
+      const once = runsToCompletion(container);
+      const ownNetwork = container === first || once;
       const secrets = new Set(environment.secretKeys(workload.name, container.name));
       const secretFiles = new Set(environment.secretFiles(workload.name, container.name));
       const service: Record<string, unknown> = {
         image: escape(container.image),
-        // Like the docker runtime: an init process forwards signals, and services keep running.
+        // Like the docker runtime: an init process forwards signals, and services keep running, except one
+        // that runs to completion (another waits for it to complete).
         init: true,
-        restart: 'unless-stopped',
+        restart: once ? 'no' : 'unless-stopped',
       };
       // Score (like Kubernetes): `command` replaces the image's entrypoint (which drops its command too, in
       // Compose as in Kubernetes), `args` its command.
@@ -99,7 +114,7 @@ export function renderCompose(target: RuntimeTarget, environment: ComposeEnviron
           environmentVars[key] = `\${${variable}:?export ${variable} (a secret Pave does not print)}`;
         } else {
           const local = rewriteLoopback(value);
-          if (local !== value) ownerNeedsHost = true;
+          if (local !== value) needHost.add(ownNetwork ? name : owner);
           environmentVars[key] = escape(local);
         }
       }
@@ -132,31 +147,48 @@ export function renderCompose(target: RuntimeTarget, environment: ComposeEnviron
       });
       if (volumes.length > 0) service.volumes = volumes;
 
-      const healthcheck = container.readinessProbe
-        ? healthcheckOf(container.readinessProbe, workload.ports)
-        : null;
+      const healthcheck = healthcheckFor(container, workload.ports);
       if (healthcheck) service.healthcheck = healthcheck;
-      else if (container.readinessProbe) {
+      else if (container.readinessProbe ?? container.livenessProbe) {
+        const kind = container.readinessProbe ? 'readiness' : 'liveness';
         leftOut.push(
-          `readiness probe of service ${name}: an httpGet probe with headers (they may be credentials) has no mapping`,
+          `${kind} probe of service ${name}: an httpGet probe with headers (they may be credentials) has no mapping`,
         );
       }
-      if (container.livenessProbe) {
+      if (container.readinessProbe && container.livenessProbe) {
         leftOut.push(`liveness probe of service ${name}: Compose has one healthcheck, taken from readiness`);
       }
       Object.assign(service, resourceLimits(container));
 
       if (container === first) {
         if (workload.ports.length > 0) service.ports = workload.ports.map(publishedPort);
-      } else {
+      } else if (!once) {
         // Sharing the first container's network, as in a pod: it reaches the others on localhost.
         service.network_mode = `service:${owner}`;
+      }
+
+      const dependsOn: Record<string, { condition: string }> = {};
+      for (const { container: earlier, ready } of waitsFor(workload.containers, container.name)) {
+        let condition = CONDITIONS[ready];
+        if (ready === 'healthy' && !healthcheckFor(earlier, workload.ports)) {
+          condition = CONDITIONS.started;
+          leftOut.push(
+            `before of service ${serviceOf(earlier)}: ${name} waits for it to start, not to be healthy (its probe has no healthcheck)`,
+          );
+        }
+        dependsOn[serviceOf(earlier)] = { condition };
+      }
+      if (Object.keys(dependsOn).length > 0) service.depends_on = dependsOn;
+      if (workload.annotations && Object.keys(workload.annotations).length > 0) {
+        service.annotations = Object.fromEntries(
+          Object.entries(workload.annotations).map(([key, value]) => [key, escape(value)]),
+        );
       }
       services[name] = service;
     }
     // extra_hosts is refused next to `network_mode: service:…`: the owner carries it for the workload.
-    if (ownerNeedsHost) {
-      services[owner]!.extra_hosts = [`${COMPOSE_HOST_GATEWAY}:host-gateway`];
+    for (const name of needHost) {
+      services[name]!.extra_hosts = [`${COMPOSE_HOST_GATEWAY}:host-gateway`];
       rewroteHost = true;
     }
   }
@@ -171,7 +203,13 @@ export function renderCompose(target: RuntimeTarget, environment: ComposeEnviron
     project.volumes = Object.fromEntries([...namedVolumes].sort().map((volume) => [volume, {}]));
   }
   const header = headerLines(target, environment, { exports, leftOut, rewroteHost });
-  const body = stringify(sortKeysDeep(project), { sortMapEntries: true, lineWidth: 0, singleQuote: true });
+  // YAML 1.1 quoting: podman-compose (PyYAML) would read a bare `no` (a restart policy), `yes` or `on` as a boolean.
+  const body = stringify(sortKeysDeep(project), {
+    sortMapEntries: true,
+    lineWidth: 0,
+    singleQuote: true,
+    version: '1.1',
+  });
   return `${header.map((line) => (line ? `# ${line}` : '#')).join('\n')}\n${body}`;
 }
 
@@ -206,13 +244,27 @@ function fileMode(mode: string | undefined): number {
   return mode && /^0?[0-7]{3}$/.test(mode) ? parseInt(mode, 8) : 0o644;
 }
 
+/** The `depends_on` condition of each `ready` of Score's `before`. */
+const CONDITIONS: Record<BeforeReady, string> = {
+  started: 'service_started',
+  healthy: 'service_healthy',
+  complete: 'service_completed_successfully',
+};
+
+/** The healthcheck of `container`: of its readiness probe, else of its liveness probe (see healthcheckOf). */
+function healthcheckFor(container: RenderedContainer, ports: RenderedPort[]): Record<string, unknown> | null {
+  const probe = container.readinessProbe ?? container.livenessProbe;
+  return probe ? healthcheckOf(probe, ports) : null;
+}
+
 /**
- * The healthcheck of a readiness probe, run inside the container: exec as it is; httpGet as a shell command
- * fetching the container port with wget, else curl (the image needs a shell and one of them). Null for an
- * httpGet probe with headers, whose values may be credentials.
+ * The healthcheck of a probe, run inside the container: exec as it is (Score prefers exec when a probe has
+ * both); httpGet as a shell command fetching the container port with wget, else curl (the image needs a shell
+ * and one of them). Null for an httpGet probe with headers, whose values may be credentials.
  */
 function healthcheckOf(probe: RenderedProbe, ports: RenderedPort[]): Record<string, unknown> | null {
   const timing = { interval: '5s', retries: 3, timeout: '3s' };
+  if (probe.exec) return { test: ['CMD', ...probe.exec.command.map(escape)], ...timing };
   if (probe.httpGet) {
     if (probe.httpGet.httpHeaders?.length) return null;
     const { path, scheme } = probe.httpGet;
@@ -226,7 +278,6 @@ function healthcheckOf(probe: RenderedProbe, ports: RenderedPort[]): Record<stri
       ` || curl -fsS -o /dev/null ${insecure ? '-k ' : ''}${quoted}`;
     return { test: ['CMD-SHELL', escape(script)], ...timing };
   }
-  if (probe.exec) return { test: ['CMD', ...probe.exec.command.map(escape)], ...timing };
   return null;
 }
 

@@ -7,6 +7,7 @@ import type {
   RenderedWorkload,
   RuntimeTarget,
 } from '@pave/plugin-api';
+import { runsToCompletion } from '@pave/plugin-api';
 import type { FileMount } from './files.ts';
 import { LABELS } from './names.ts';
 import { cpuShares, parseMemory, parseNanoCpus } from './quantities.ts';
@@ -26,7 +27,9 @@ export interface ContainerPlan {
   /**
    * Null for the workload's first container, which joins the network under the workload's name and
    * publishes its ports; the id of that container for the others, which share its network namespace, so
-   * a workload's containers reach each other on localhost as in a Kubernetes pod.
+   * a workload's containers reach each other on localhost as in a Kubernetes pod. Ignored for a container
+   * that runs to completion (Score's `before`): it joins the network without a name of its own, since the
+   * first container may be one that waits for it.
    */
   joins: string | null;
   files: FileMount[];
@@ -35,8 +38,12 @@ export interface ContainerPlan {
 /** The create-container body for `plan`: labels, command, environment, mounts, limits, network, ports. */
 export function containerSpec(plan: ContainerPlan): Docker.ContainerCreateOptions {
   const { target, workload, container } = plan;
-  const owner = plan.joins === null;
-  const readiness = container.readinessProbe ? persistableProbe(container.readinessProbe) : null;
+  const completes = runsToCompletion(container);
+  const owner = plan.joins === null && !completes;
+  const joins = completes ? null : plan.joins;
+  // A container that runs to completion is not ready at some point: it is done (its probes are not run).
+  const readiness =
+    container.readinessProbe && !completes ? persistableProbe(container.readinessProbe) : null;
   const labels: Record<string, string> = {
     [LABELS.app]: target.app,
     [LABELS.env]: target.env,
@@ -46,11 +53,14 @@ export function containerSpec(plan: ContainerPlan): Docker.ContainerCreateOption
     [LABELS.hash]: workload.hash,
     [LABELS.ports]: JSON.stringify(workload.ports),
     ...(readiness ? { [LABELS.readiness]: JSON.stringify(readiness) } : {}),
+    ...(completes ? { [LABELS.completes]: 'true' } : {}),
+    ...(joins ? { [LABELS.joins]: joins } : {}),
   };
   const hostConfig: Docker.HostConfig = {
     // An init process forwards signals and reaps zombies, so a server running as PID 1 stops when asked.
     Init: true,
-    RestartPolicy: { Name: 'unless-stopped' },
+    // One that runs to completion runs once: the deploy waits for it, and what waits for it started after.
+    RestartPolicy: { Name: completes ? 'no' : 'unless-stopped' },
     Mounts: [
       ...plan.files.map((file): Docker.MountSettings => ({
         Type: 'bind',
@@ -65,7 +75,7 @@ export function containerSpec(plan: ContainerPlan): Docker.ContainerCreateOption
         ReadOnly: volume.readOnly ?? false,
       })),
     ],
-    NetworkMode: owner ? plan.network : `container:${plan.joins}`,
+    NetworkMode: joins ? `container:${joins}` : plan.network,
     ...resourceLimits(container),
     ...(owner && workload.ports.length > 0 ? { PortBindings: portBindings(workload.ports) } : {}),
   };

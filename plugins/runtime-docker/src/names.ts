@@ -18,6 +18,10 @@ export const LABELS = {
   ports: 'dev.pave.ports',
   /** The readiness checks that may be kept outside memory, as JSON (see persistableProbe). */
   readiness: 'dev.pave.readiness',
+  /** "true" on a container that runs to completion (another waits for it to complete: Score's `before`). */
+  completes: 'dev.pave.runs-to-completion',
+  /** On a container that shares another's network namespace: that container's id (it is removed last). */
+  joins: 'dev.pave.joins',
 } as const;
 
 /** The network every container of `target` joins: workloads reach each other by name on it. */

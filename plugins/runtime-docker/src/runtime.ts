@@ -8,6 +8,7 @@ import type {
   LogLine,
   LogsOptions,
   ReadyResult,
+  RenderedContainer,
   RenderedPort,
   RenderedProbe,
   RenderedWorkload,
@@ -26,6 +27,7 @@ import {
   workloadKey,
   WorkloadLocks,
 } from '@pave/plugin-api';
+import { runsToCompletion, startOrder, waitsFor, type BeforeReady } from '@pave/plugin-api';
 import { containerSpec, portKey } from './container-spec.ts';
 import { commitFiles, restoreFiles, stageFiles } from './files.ts';
 import {
@@ -89,7 +91,7 @@ interface Snapshot {
   containers: Array<{ record: ContainerRecord; info: Docker.ContainerInspectInfo }>;
 }
 
-type ContainerPhase = 'starting' | 'running' | 'crash-looping' | 'stopped';
+type ContainerPhase = 'starting' | 'running' | 'crash-looping' | 'stopped' | 'completed';
 
 interface ExitInfo {
   code: number | null;
@@ -169,10 +171,15 @@ export class DockerRuntime implements RuntimeDriver {
 
   /**
    * Makes `workload` run as rendered; keeps the running version untouched when its containers carry the
-   * same hash and run. Otherwise pulls missing images, then: when the workload publishes ports (whose
-   * host ports the old version holds), stops and removes the old containers before creating and starting
-   * the new ones; without ports, starts the new ones first and removes the old ones after. Resolves once
-   * every container has started (not when ready). Rejects with InputError for a workload it cannot run and
+   * same hash and run (or, for one that runs to completion, completed). Otherwise pulls missing images, then:
+   * when the workload publishes ports (whose host ports the old version holds), stops and removes the old
+   * containers before creating and starting the new ones; without ports, starts the new ones first and
+   * removes the old ones after. Containers start in Score's `before` order: one that others wait for starts
+   * first, and they start once it is what they wait for (started; healthy: its readiness probe, else its
+   * liveness probe, passes; complete: it exited with code 0, and is then left exited, not restarted). Resolves
+   * once every container has started (not when ready). Rejects, naming the container, its exit and its last
+   * log lines, when one others wait for exits otherwise or `ctx.signal` aborts first; with InputError for a
+   * workload it cannot run and
    * with UpstreamError when the engine refuses (a missing image that cannot be pulled, a port in use…);
    * then none of the new containers is left, and without ports the old version keeps running. Rejects with
    * ConflictError, before it changes anything, when the environment's network or one of the workload's
@@ -201,7 +208,8 @@ export class DockerRuntime implements RuntimeDriver {
       const replaceFirst = workload.ports.length > 0;
       if (replaceFirst) await this.removeContainers(current, this.stopGraceMs);
       const dir = workloadDir(this.config.dataDir, target, workload.name);
-      const containers = [...workload.containers].sort((a, b) => a.name.localeCompare(b.name));
+      // In start order (Score's before), so the first that does not run to completion holds the network.
+      const containers = startOrder(workload.containers);
       const retired: ContainerRecord[] = [];
       const staged: string[] = [];
       const created: ContainerRecord[] = [];
@@ -219,10 +227,19 @@ export class DockerRuntime implements RuntimeDriver {
             .createContainer(spec)
             .catch((error: unknown) => engineFailure(`creating container "${container.name}"`, error));
           created.push(recordOf(made.id, name, spec.Labels ?? {}, 'created'));
-          owner ??= made.id;
+          if (!runsToCompletion(container)) owner ??= made.id;
         }
+        const waited = new Map<string, Promise<void>>();
+        // `created` is in `containers` order: each starts once those it waits for are what it waits for.
         for (const record of created) {
           ctx.signal.throwIfAborted();
+          for (const { container: earlier, ready } of waitsFor(containers, record.container)) {
+            const first = created[containers.indexOf(earlier)]!;
+            const key = `${earlier.name}/${ready}`;
+            if (!waited.has(key))
+              waited.set(key, this.awaitBefore(first, earlier, ready, record.container, ctx));
+            await waited.get(key);
+          }
           await docker
             .getContainer(record.id)
             .start()
@@ -288,13 +305,15 @@ export class DockerRuntime implements RuntimeDriver {
         probe: (snapshot, signal) => this.evaluateReadiness(target, snapshot, signal),
         unprobed: (snapshot) =>
           this.probesOf(target, snapshot)
-            .filter(({ probe }) => !probe)
+            .filter(({ probe, info, record }) => !probe && !hasCompleted(record, info))
             .map(({ record, info }) => ({
               name: record.container,
               runningSinceMs: isRunning(info) ? Date.parse(info.State.StartedAt) || null : null,
             })),
         failed: async (snapshot) => {
-          const failed = snapshot.containers.find(({ info }) => hasFailed(info));
+          const failed = snapshot.containers.find(
+            ({ record, info }) => hasFailed(info) && !hasCompleted(record, info),
+          );
           if (!failed) return null;
           const exit = await this.lastExit(failed.info, true);
           const restarts = failed.info.RestartCount;
@@ -475,11 +494,64 @@ export class DockerRuntime implements RuntimeDriver {
     return this.config.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
   }
 
-  /** Keeps the full readiness probes of `workload`'s version in memory (they may hold credentials). */
+  /**
+   * Waits until `earlier` (started as `record`) is what `later` waits for (Score's before): `healthy` (its
+   * readiness probe, else its liveness probe, passes) or `complete` (it exited with code 0); `started` it
+   * already is. Rejects naming it, how it ended and its last log lines when it exits otherwise (or, waiting
+   * for healthy, at all), and when `ctx.signal` aborts first.
+   */
+  private async awaitBefore(
+    record: ContainerRecord,
+    earlier: RenderedContainer,
+    ready: BeforeReady,
+    later: string,
+    ctx: DriverContext,
+  ): Promise<void> {
+    if (ready === 'started') return;
+    const docker = await this.engine();
+    const handle = docker.getContainer(record.id);
+    const probe = earlier.readinessProbe ?? earlier.livenessProbe;
+    const waits = `container "${later}" waits for it to ${ready === 'complete' ? 'complete' : 'be healthy'} (Score's before)`;
+    const failure = async (what: string) => {
+      const lines = await this.readLogs(record.id, LAST_LOG_LINES).catch(() => []);
+      const logs = lines.length ? `\nlast log lines:\n${lines.map((line) => line.line).join('\n')}` : '';
+      return new Error(`container "${earlier.name}" ${what}: ${waits}${logs}`);
+    };
+    let detail = 'its probe has not run yet';
+    for (;;) {
+      const info = await askAgainAfterExitRace(() => handle.inspect()).catch((error: unknown) =>
+        engineFailure(`inspecting container "${record.name}"`, error),
+      );
+      const ended = !info.State.Running && ['exited', 'dead', 'stopped'].includes(info.State.Status);
+      if (ended || (ready === 'healthy' && hasFailed(info))) {
+        const exit = ended ? { code: info.State.ExitCode, oomKilled: info.State.OOMKilled } : null;
+        if (ready === 'complete' && exit?.code === 0 && !exit.oomKilled) return;
+        throw await failure(exit ? describeExit(exit) : 'restarted');
+      } else if (ready === 'healthy' && isRunning(info) && probe) {
+        const outcome = await probeOnce(probe, handle, ctx.signal);
+        if (outcome.ok) return;
+        detail = outcome.detail;
+      }
+      if (!(await sleep(POLL_MS, ctx.signal))) {
+        throw await failure(
+          ready === 'complete'
+            ? 'had not completed when the deployment stopped waiting'
+            : `was not healthy when the deployment stopped waiting (${detail})`,
+        );
+      }
+    }
+  }
+
+  /**
+   * Keeps the full readiness probes of `workload`'s version in memory (they may hold credentials); not those of
+   * containers that run to completion, which are done rather than ready.
+   */
   private remember(target: RuntimeTarget, workload: RenderedWorkload): void {
     const probes = new Map<string, RenderedProbe>();
     for (const container of workload.containers) {
-      if (container.readinessProbe) probes.set(container.name, container.readinessProbe);
+      if (container.readinessProbe && !runsToCompletion(container)) {
+        probes.set(container.name, container.readinessProbe);
+      }
     }
     this.probes.set(workloadKey(target, workload.name), { hash: workload.hash, probes });
   }
@@ -531,11 +603,14 @@ export class DockerRuntime implements RuntimeDriver {
     const phases = snapshot.containers.map(({ record, info }) => ({
       record,
       info,
-      phase: containerPhase(info, now),
+      phase: hasCompleted(record, info) ? ('completed' as const) : containerPhase(info, now),
     }));
     // The first phase in this order that a container is in decides; its container explains why.
     const decisive = (['stopped', 'crash-looping', 'starting'] as const)
-      .map((phase) => phases.find((container) => container.phase === phase))
+      .map((phase) => {
+        const found = phases.find((container) => container.phase === phase);
+        return found && { ...found, phase };
+      })
       .find((container) => container !== undefined);
     let state: WorkloadStatus['state'];
     let detail: string | undefined;
@@ -583,7 +658,7 @@ export class DockerRuntime implements RuntimeDriver {
   ): Promise<ProbeOutcome> {
     const docker = await this.engine();
     for (const { record, info } of snapshot.containers) {
-      if (!isRunning(info)) {
+      if (!isRunning(info) && !hasCompleted(record, info)) {
         return { ok: false, detail: `container "${record.container}" is ${info.State.Status}` };
       }
     }
@@ -934,12 +1009,21 @@ export class DockerRuntime implements RuntimeDriver {
     }
     const removed = await Promise.allSettled(
       [...versions.values()].map(async (version) => {
-        const [owner, ...others] = version.sort((a, b) => a.container.localeCompare(b.container));
+        // Those that share another's network (labelled so) go first; before that label, all but the first by name.
+        const labelled = version.some((record) => record.labels[LABELS.joins] !== undefined);
+        const sorted = version.sort((a, b) => a.container.localeCompare(b.container));
+        const others = labelled
+          ? sorted.filter((record) => record.labels[LABELS.joins] !== undefined)
+          : sorted.slice(1);
+        const holders = sorted.filter((record) => !others.includes(record));
         const othersRemoved = await Promise.allSettled(
           others.map((record) => this.removeContainer(record, graceMs)),
         );
-        if (owner) await this.removeContainer(owner, graceMs);
+        const holdersRemoved = await Promise.allSettled(
+          holders.map((record) => this.removeContainer(record, graceMs)),
+        );
         throwFirstFailure(othersRemoved);
+        throwFirstFailure(holdersRemoved);
       }),
     );
     throwFirstFailure(removed);
@@ -970,7 +1054,10 @@ function throwFirstFailure(results: PromiseSettledResult<unknown>[]): void {
   if (failed) throw failed.reason;
 }
 
-/** Whether `current` is exactly `workload`'s version, with every container running (or restarting). */
+/**
+ * Whether `current` is exactly `workload`'s version, with every container running (or restarting), or exited
+ * for one that runs to completion (the deploy that started it waited for it to exit with code 0).
+ */
 function isUnchanged(current: ContainerRecord[], workload: RenderedWorkload): boolean {
   if (current.length !== workload.containers.length) return false;
   return workload.containers.every((container) =>
@@ -978,8 +1065,21 @@ function isUnchanged(current: ContainerRecord[], workload: RenderedWorkload): bo
       (record) =>
         record.container === container.name &&
         record.hash === workload.hash &&
-        (record.state === 'running' || record.state === 'restarting'),
+        (record.state === 'running' ||
+          record.state === 'restarting' ||
+          (record.state === 'exited' && record.labels[LABELS.completes] === 'true')),
     ),
+  );
+}
+
+/** Whether a container that runs to completion (see LABELS.completes) did: it exited with code 0. */
+function hasCompleted(record: ContainerRecord, info: Docker.ContainerInspectInfo): boolean {
+  return (
+    record.labels[LABELS.completes] === 'true' &&
+    !info.State.Running &&
+    info.State.Status === 'exited' &&
+    info.State.ExitCode === 0 &&
+    !info.State.OOMKilled
   );
 }
 
@@ -1043,7 +1143,10 @@ function describeExit(exit: ExitInfo): string {
 
 /** The workload's published ports, named from the `dev.pave.ports` label where it matches a binding. */
 function publishedPorts(snapshot: Snapshot): RenderedPort[] {
-  const first = snapshot.containers[0];
+  // The container that holds the workload's network publishes them (the first by name, unless it joins another's).
+  const first =
+    snapshot.containers.find(({ info }) => Object.keys(info.HostConfig.PortBindings ?? {}).length > 0) ??
+    snapshot.containers[0];
   if (!first) return [];
   const declared = parseLabel<RenderedPort[]>(first.record.labels[LABELS.ports]) ?? [];
   const ports: RenderedPort[] = [];

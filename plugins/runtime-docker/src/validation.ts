@@ -9,6 +9,7 @@ import {
   type RuntimeTarget,
   type WorkloadShape,
 } from '@pave/plugin-api';
+import { beforeProblems } from '@pave/plugin-api';
 import { checkFiles } from './files.ts';
 import { parseMemory, parseNanoCpus } from './quantities.ts';
 
@@ -60,6 +61,7 @@ export function assertValid(target: RuntimeTarget, workload: RenderedWorkload): 
     const path = `containers.${container.name}`;
     problems.push(...containerProblems(container, path));
   }
+  problems.push(...beforeProblems(workload.containers, 'containers'));
   workload.ports.forEach((port, index) => {
     const path = `ports[${index}]`;
     if (!isPort(port.hostPort)) {

@@ -1,6 +1,6 @@
 import { InputError, type FieldProblem } from '@pave/core';
 import type { RenderedContainer, RenderedPort, RenderedProbe, RenderedWorkload } from '@pave/plugin-api';
-import { dnsLabel } from '@pave/plugin-api';
+import { beforeProblems, dnsLabel, startOrder } from '@pave/plugin-api';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IIngress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
 import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
@@ -129,7 +129,8 @@ export interface RenderManifestsInput {
 
 /**
  * Renders the Kubernetes manifests of `input.workloads` in one namespace: the Namespace; per workload a
- * Deployment (one pod with all its containers), a Service when it has ports, a ConfigMap for its plain
+ * Deployment (one pod with all its containers; those that others wait for, Score's `before`, as init
+ * containers), a Service when it has ports, a ConfigMap for its plain
  * variables and files, a Secret for its secret variables, a PersistentVolumeClaim per volume source; and an
  * Ingress per route. Names are stable DNS labels, keys are sorted recursively, and the objects come in
  * {@link KIND_ORDER}, then by name; the same input always gives the same output. The result is validated
@@ -371,11 +372,19 @@ function renderWorkload(
   const labels = workloadLabels(input, workload.name);
   const data: WorkloadData = { config: {}, binary: {}, secret: {}, items: [], secretItems: [] };
   const claims = new Map<string, IVolume>();
-  const containers = [...workload.containers]
+  // Score's `before`: a container others wait for is an init container, in start order (see initRole).
+  problems.push(...beforeProblems(workload.containers, `workloads.${workload.name}.containers`));
+  const ordered = startOrder(workload.containers);
+  const apps = ordered.filter((container) => initRole(container) === null);
+  // The pod's ports go on its first app container by name: one that exits cannot hold them.
+  const portHolder = [...apps].sort((a, b) => compareText(a.name, b.name))[0];
+  const shared = { name, data, claims, problems };
+  const containers = [...apps]
     .sort((a, b) => compareText(a.name, b.name))
-    .map((container, index) =>
-      renderContainer(input, workload, container, index === 0, { name, data, claims, problems }),
-    );
+    .map((container) => renderContainer(input, workload, container, container === portHolder, shared));
+  const initContainers = ordered
+    .filter((container) => initRole(container) !== null)
+    .map((container) => renderInitContainer(input, workload, container, shared));
   const volumes: IVolume[] = [...claims.values()];
   if (data.items.length > 0) {
     volumes.push({
@@ -390,6 +399,8 @@ function renderWorkload(
     });
   }
   const objects: KubernetesManifest[] = [];
+  // Score's metadata.annotations, as score-k8s places them; Pave's own (pave.dev/*) win over a clash.
+  const own = workload.annotations ?? {};
   const deployment: IDeployment = {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -398,6 +409,7 @@ function renderWorkload(
       namespace,
       labels,
       annotations: {
+        ...own,
         [ANNOTATIONS.hash]: workload.hash,
         [ANNOTATIONS.deployment]: workload.deploymentId,
         [ANNOTATIONS.ports]: JSON.stringify(
@@ -411,9 +423,10 @@ function renderWorkload(
       // A volume's claim is usually ReadWriteOnce: the old pod must let go of it before the new one starts.
       strategy: { type: claims.size > 0 ? 'Recreate' : 'RollingUpdate' },
       template: {
-        metadata: { labels, annotations: { [ANNOTATIONS.hash]: workload.hash } },
+        metadata: { labels, annotations: { ...own, [ANNOTATIONS.hash]: workload.hash } },
         spec: {
           containers,
+          ...(initContainers.length > 0 ? { initContainers } : {}),
           // Kubernetes would otherwise add variables for every Service in the namespace.
           enableServiceLinks: false,
           ...(volumes.length > 0 ? { volumes: volumes.sort((a, b) => compareText(a.name, b.name)) } : {}),
@@ -551,7 +564,37 @@ function renderContainer(
 }
 
 /**
- * The pod's ports, declared on its first container (containers of a pod share one network): one per target
+ * How a container others wait for (Score's `before`) runs in the pod: `complete` when one waits for it to
+ * complete (a plain init container: it runs to completion before the next starts; probes are not allowed
+ * there); `sidecar` when they wait for it to start or be healthy only (an init container with `restartPolicy:
+ * Always`, which keeps running: the kubelet starts the next container once it has started, or once its startup
+ * probe passes: its readiness probe, else its liveness probe, when one waits for it to be healthy). Null for
+ * the pod's app containers, which start together after every init container.
+ */
+function initRole(container: RenderedContainer): 'complete' | 'sidecar' | null {
+  const entries = Object.values(container.before ?? {});
+  if (entries.length === 0) return null;
+  return entries.some((entry) => entry.ready === 'complete') ? 'complete' : 'sidecar';
+}
+
+function renderInitContainer(
+  input: RenderManifestsInput,
+  workload: RenderedWorkload,
+  container: RenderedContainer,
+  shared: Parameters<typeof renderContainer>[4],
+): IContainer {
+  const rendered = renderContainer(input, workload, container, false, shared);
+  if (initRole(container) === 'complete') {
+    const { readinessProbe: _readiness, livenessProbe: _liveness, ...once } = rendered;
+    return once;
+  }
+  const healthy = Object.values(container.before ?? {}).some((entry) => entry.ready === 'healthy');
+  const startupProbe = healthy ? (rendered.readinessProbe ?? rendered.livenessProbe) : undefined;
+  return { ...rendered, restartPolicy: 'Always', ...(startupProbe ? { startupProbe } : {}) };
+}
+
+/**
+ * The pod's ports, declared on its first app container (containers of a pod share one network): one per target
  * port and protocol, without names (a container port name may have only 15 characters, and the Service
  * targets ports by number).
  */

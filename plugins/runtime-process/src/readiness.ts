@@ -50,8 +50,16 @@ export function readinessChecks(
     }
   }
   if (checks.length > 0) return checks;
-  const first = workload.ports[0];
-  return [{ container: null, check: first ? { kind: 'tcp', port: first.hostPort } : { kind: 'running' } }];
+  return [{ container: null, check: defaultCheck(workload.ports) }];
+}
+
+/**
+ * The check of a workload without readiness probes: that its first TCP port accepts connections; with no TCP
+ * port (none, or only UDP ones, which no connection can test), only that it runs.
+ */
+function defaultCheck(ports: RenderedPort[]): ReadinessCheck {
+  const tcp = ports.find((port) => port.protocol === 'TCP');
+  return tcp ? { kind: 'tcp', port: tcp.hostPort } : { kind: 'running' };
 }
 
 /**
@@ -65,12 +73,6 @@ export function persistableCheck(entry: ContainerCheck, ports: RenderedPort[]): 
     return { container: entry.container, check: { kind: 'tcp', port: check.port } };
   }
   if (check.kind === 'httpGet') return entry;
-  if (check.kind === 'exec') {
-    const first = ports[0];
-    return {
-      container: entry.container,
-      check: first ? { kind: 'tcp', port: first.hostPort } : { kind: 'running' },
-    };
-  }
+  if (check.kind === 'exec') return { container: entry.container, check: defaultCheck(ports) };
   return entry;
 }

@@ -34,6 +34,7 @@ import type {
   WorkloadShape,
   WorkloadStatus,
 } from '@pave/plugin-api';
+import { beforeProblems, runsToCompletion, startOrder, waitsFor, type BeforeReady } from '@pave/plugin-api';
 import { containerEnvironment, inheritedEnvironment } from './environment.ts';
 import { relativeFilePath, writeFiles } from './files.ts';
 import { HostTimeout, SupervisorHostClient } from './host-client.ts';
@@ -103,7 +104,8 @@ interface WorkloadRecord {
   granted?: string[];
 }
 
-type ContainerPhase = 'starting' | 'running' | 'crash-looping' | 'stopped';
+/** `completed`: a container that runs to completion (Score's before) exited with code 0, as it should. */
+type ContainerPhase = 'starting' | 'running' | 'crash-looping' | 'stopped' | 'completed';
 
 /** One container as read from its state file and checked against /proc. */
 interface ContainerView {
@@ -178,11 +180,16 @@ export class ProcessRuntime implements RuntimeDriver {
 
   /**
    * Starts `workload`'s containers under the supervisor host (started if none runs), after stopping the version that ran
-   * before; keeps the running version untouched when its hash is the same. Resolves once every process has
-   * been started (not when ready). Rejects with InputError (listing every problem) for a workload this
-   * runtime cannot run, e.g. a container without `command`, a working directory the workload user cannot
-   * read, or an isolation level the host cannot give; if it rejects, none of the new processes runs. Runs
-   * them at the strongest isolation the host offers; a target chooses its own level through `isolated`.
+   * before; keeps the running version untouched when its hash is the same. Containers start in Score's `before`
+   * order: one that others wait for starts first, and they start once it is what they wait for (started;
+   * healthy: its readiness probe, else its liveness probe, passes; complete: its process exited with code 0,
+   * and it is then not restarted). Resolves once every process has been started (not when ready). Rejects,
+   * naming the container, its exit and its last log lines, when one others wait for exits otherwise (or
+   * `ctx.signal` aborts first), stopping what started. Rejects with InputError (listing every problem) for a
+   * workload this runtime cannot run, e.g. a container without `command`, a `before` naming no container of
+   * it, a working directory the workload user cannot read, or an isolation level the host cannot give; if it
+   * rejects, none of the new processes runs. Runs them at the strongest isolation the host offers; a target
+   * chooses its own level through `isolated`.
    */
   async deploy(target: RuntimeTarget, workload: RenderedWorkload, ctx: DriverContext): Promise<void> {
     return this.deployIsolated(target, workload, ctx, undefined);
@@ -196,6 +203,13 @@ export class ProcessRuntime implements RuntimeDriver {
     level: IsolationLevel | undefined,
   ): Promise<void> {
     assertValid(target, workload);
+    const order = beforeProblems(workload.containers, 'containers');
+    if (order.length > 0) {
+      throw new InputError(
+        `workload "${workload.name}" cannot start: ${order.map((problem) => problem.message).join('; ')}`,
+        order,
+      );
+    }
     const isolation = this.isolationOf(level);
     const problems: FieldProblem[] = workload.containers.flatMap((container) => {
       const problem = directoryAccessProblem(isolation, container.workingDir);
@@ -262,8 +276,19 @@ export class ProcessRuntime implements RuntimeDriver {
       };
       writeJsonFile(paths.record, record);
       try {
-        for (const container of workload.containers) {
+        const waited = new Map<string, Promise<void>>();
+        for (const container of startOrder(workload.containers)) {
           ctx.signal.throwIfAborted();
+          for (const { container: earlier, ready } of waitsFor(workload.containers, container.name)) {
+            const key = `${earlier.name}/${ready}`;
+            if (!waited.has(key)) {
+              waited.set(
+                key,
+                this.awaitBefore(target, workload, earlier, ready, container.name, { paths, isolation }, ctx),
+              );
+            }
+            await waited.get(key);
+          }
           const supervisor = await this.startSupervisor(target, workload, container, paths, isolation);
           ctx.logger.info('started container', {
             ...log,
@@ -318,7 +343,7 @@ export class ProcessRuntime implements RuntimeDriver {
         unprobed: (snapshot) => this.unprobed(target, snapshot),
         failed: async (snapshot) => {
           const exited = snapshot.containers
-            .filter((container) => container.state?.lastExit)
+            .filter((container) => container.state?.lastExit && container.phase !== 'completed')
             .sort((a, b) => ((a.state?.lastExit?.at ?? '') < (b.state?.lastExit?.at ?? '') ? 1 : -1))[0];
           const lastExit = exited?.state?.lastExit;
           if (!exited || !lastExit) return null;
@@ -396,7 +421,7 @@ export class ProcessRuntime implements RuntimeDriver {
         if (!file.endsWith('.json')) continue;
         const stateFile = join(paths.stateDir, file);
         const state = readJsonFile<ContainerState>(stateFile);
-        if (!state || state.status === 'stopped') continue;
+        if (!state || state.status === 'stopped' || state.status === 'exited') continue;
         if (isRunning(state.supervisor)) {
           adopted += 1;
           continue;
@@ -500,8 +525,17 @@ export class ProcessRuntime implements RuntimeDriver {
     paths: WorkloadPaths,
     isolation: Isolation,
   ): ContainerCheck[] {
+    // A container that runs to completion is done rather than ready: its probes are not run.
+    const lasting = {
+      ...workload,
+      containers: workload.containers.map((container) =>
+        runsToCompletion(container)
+          ? { ...container, readinessProbe: undefined, livenessProbe: undefined }
+          : container,
+      ),
+    };
     const checks = readinessChecks(
-      workload,
+      lasting,
       (container) => this.environmentOf(workload, container, paths, isolation),
       (container, argv) => this.commandOf(container, argv, paths, isolation),
     );
@@ -555,6 +589,66 @@ export class ProcessRuntime implements RuntimeDriver {
   }
 
   /**
+   * Waits until `earlier`, started, is what `later` waits for (Score's before): `healthy` (its readiness probe,
+   * else its liveness probe, passes) or `complete` (its process exited with code 0); `started` it already is.
+   * Rejects naming it, how it ended and its last log lines when it exits otherwise (or, waiting for healthy, at
+   * all) or is stopped, and when `ctx.signal` aborts first.
+   */
+  private async awaitBefore(
+    target: RuntimeTarget,
+    workload: RenderedWorkload,
+    earlier: RenderedContainer,
+    ready: BeforeReady,
+    later: string,
+    run: { paths: WorkloadPaths; isolation: Isolation },
+    ctx: DriverContext,
+  ): Promise<void> {
+    if (ready === 'started') return;
+    const { paths, isolation } = run;
+    const waits = `container "${later}" waits for it to ${ready === 'complete' ? 'complete' : 'be healthy'} (Score's before)`;
+    const failure = async (what: string) => {
+      const snapshot = this.snapshot(target, workload.name);
+      const lines = snapshot ? await this.lastLogs(snapshot, [earlier.name]) : [];
+      const logs = lines.length ? `\nlast log lines:\n${lines.join('\n')}` : '';
+      return new Error(`container "${earlier.name}" ${what}: ${waits}${logs}`);
+    };
+    // Healthy: its readiness probe, else its liveness probe, as a readiness check of its own.
+    const probe = earlier.readinessProbe ?? earlier.livenessProbe;
+    const check =
+      ready === 'healthy' && probe
+        ? readinessChecks(
+            { ...workload, containers: [{ ...earlier, readinessProbe: probe }] },
+            (container) => this.environmentOf(workload, container, paths, isolation),
+            (container, argv) => this.commandOf(container, argv, paths, isolation),
+          ).find((entry) => entry.container === earlier.name)?.check
+        : undefined;
+    let detail = 'its probe has not run yet';
+    for (;;) {
+      const state = readJsonFile<ContainerState>(paths.state(earlier.name));
+      const exit = state?.lastExit;
+      if (state?.status === 'exited' || (ready === 'healthy' && exit)) {
+        if (ready === 'complete' && exit?.code === 0 && !exit.signal && !exit.error) return;
+        throw await failure(exit ? describeExit(exit) : 'ended');
+      }
+      if (!state || state.status === 'stopped' || !isRunning(state.supervisor)) {
+        throw await failure('was stopped');
+      }
+      if (check && check.kind !== 'running' && state.status === 'running') {
+        const outcome = await probeOnce(check, ctx.signal);
+        if (outcome.ok) return;
+        detail = outcome.detail;
+      }
+      if (!(await sleep(POLL_MS, ctx.signal))) {
+        throw await failure(
+          ready === 'complete'
+            ? 'had not completed when the deployment stopped waiting'
+            : `was not healthy when the deployment stopped waiting (${detail})`,
+        );
+      }
+    }
+  }
+
+  /**
    * Has the supervisor host start one container (starting the host first if none runs) and waits until it
    * has started the process (or failed to); resolves with the host's identity.
    */
@@ -590,6 +684,7 @@ export class ProcessRuntime implements RuntimeDriver {
       maxLogBytes: this.config.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES,
       stopGraceMs: this.config.stopGraceMs ?? DEFAULT_STOP_GRACE_MS,
       backoff: this.backoff,
+      ...(runsToCompletion(container) ? { runToCompletion: true } : {}),
     };
     // The configuration (environment included) crosses the host's socket only.
     const reply = await this.host.send({ type: 'start', config }, SUPERVISOR_START_TIMEOUT_MS);
@@ -597,6 +692,14 @@ export class ProcessRuntime implements RuntimeDriver {
       throw new Error(
         `the supervisor did not start container "${container.name}" (${reply.error ?? 'no state in its answer'}); ` +
           `see ${hostPaths(this.config.dataDir).log}`,
+      );
+    }
+    if (config.runToCompletion && reply.runsToCompletion !== true) {
+      // The caller stops what started; an older host would restart the container each time it completes.
+      throw new Error(
+        `the process runtime's supervisor host (pid ${reply.host.pid}) was started by an older Pave and ` +
+          `cannot run container "${container.name}" to completion (Score's before): stop the process ` +
+          'workloads (`pave down`), start Pave again and deploy again, so that a new host supervises them',
       );
     }
     const state = reply.state;
@@ -633,7 +736,7 @@ export class ProcessRuntime implements RuntimeDriver {
   private async stopContainer(state: ContainerState, ctx: DriverContext): Promise<void> {
     const grace = this.config.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
     const stateFile = this.stateFileOf(state);
-    let signal = isRunning(state.supervisor) && state.status !== 'stopped';
+    let signal = isRunning(state.supervisor) && state.status !== 'stopped' && state.status !== 'exited';
     if (signal) {
       try {
         const reply = await this.host.request(
@@ -692,7 +795,10 @@ export class ProcessRuntime implements RuntimeDriver {
     const { record, containers } = snapshot;
     // The first phase in this order that a container is in decides; its container explains why.
     const decisive = (['stopped', 'crash-looping', 'starting'] as const)
-      .map((phase) => containers.find((container) => container.phase === phase))
+      .map((phase) => {
+        const found = containers.find((container) => container.phase === phase);
+        return found && { ...found, phase };
+      })
       .find((container) => container !== undefined);
     let state: WorkloadStatus['state'];
     let detail: string | undefined;
@@ -718,7 +824,7 @@ export class ProcessRuntime implements RuntimeDriver {
       containers: containers.map((container) => ({
         name: container.name,
         state: container.phase,
-        ...(container.phase !== 'stopped' && container.state?.child
+        ...(container.phase !== 'stopped' && container.phase !== 'completed' && container.state?.child
           ? { pid: container.state.child.pid }
           : {}),
         restarts: container.state?.restarts ?? 0,
@@ -738,6 +844,7 @@ export class ProcessRuntime implements RuntimeDriver {
   ): Promise<ProbeOutcome> {
     for (const container of snapshot.containers) {
       const state = container.state;
+      if (container.phase === 'completed') continue;
       if (container.phase !== 'running' || state?.status !== 'running' || !isRunning(state.child)) {
         return { ok: false, detail: `container "${container.name}" is not running` };
       }
@@ -760,7 +867,7 @@ export class ProcessRuntime implements RuntimeDriver {
   private unprobed(target: RuntimeTarget, snapshot: Snapshot): UnprobedContainer[] {
     const probed = new Set(this.checksOf(target, snapshot).map((entry) => entry.container));
     return snapshot.containers
-      .filter((container) => !probed.has(container.name))
+      .filter((container) => !probed.has(container.name) && container.phase !== 'completed')
       .map((container) => ({
         name: container.name,
         runningSinceMs:
@@ -970,6 +1077,10 @@ function isInside(dir: string, path: string): boolean {
 }
 
 function containerPhase(state: ContainerState | null, now: number): ContainerPhase {
+  if (state?.status === 'exited') {
+    const exit = state.lastExit;
+    return exit?.code === 0 && !exit.signal && !exit.error ? 'completed' : 'stopped';
+  }
   if (!state || state.status === 'stopped' || !isRunning(state.supervisor)) return 'stopped';
   if (state.status === 'starting') return 'starting';
   const ranMs = now - (Date.parse(state.childStartedAt ?? '') || now);
@@ -982,6 +1093,9 @@ function containerPhase(state: ContainerState | null, now: number): ContainerPha
 function describeContainer(container: ContainerView): string {
   const state = container.state;
   if (container.phase === 'stopped') {
+    if (state?.status === 'exited' && state.lastExit) {
+      return `container "${container.name}" ${describeExit(state.lastExit)} (it runs to completion)`;
+    }
     return state && state.status !== 'stopped'
       ? `container "${container.name}" is not running: its supervisor is gone`
       : `container "${container.name}" is stopped`;

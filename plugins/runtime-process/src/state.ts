@@ -44,6 +44,11 @@ export interface SupervisorConfig {
   maxLogBytes: number;
   stopGraceMs: number;
   backoff: RestartBackoff;
+  /**
+   * Run the process once (a container another waits for to complete, Score's `before`): when it exits it is not
+   * restarted, and the state becomes `exited`, whatever its exit code. Absent: it is restarted (`backoff`).
+   */
+  runToCompletion?: boolean;
 }
 
 /** How a container's process last ended. */
@@ -64,7 +69,9 @@ export function describeExit(exit: ExitRecord): string {
 
 /**
  * One container's state file, written by the supervisor host (and by the runtime only once the host is
- * gone). `status` is the supervisor's view: `backoff` means it is waiting to restart the process.
+ * gone). `status` is the supervisor's view: `backoff` means it is waiting to restart the process; `exited`
+ * that the process of a container that runs to completion ended (`lastExit` says how) and is not supervised
+ * any more.
  */
 export interface ContainerState {
   app: string;
@@ -74,7 +81,7 @@ export interface ContainerState {
   hash: string;
   deploymentId: string;
   ports: RenderedPort[];
-  status: 'starting' | 'running' | 'backoff' | 'stopped';
+  status: 'starting' | 'running' | 'backoff' | 'stopped' | 'exited';
   /** The supervisor host (one per runtime directory; a per-container supervisor before it existed). */
   supervisor: ProcessIdentity;
   /** The running process (leader of its own process group), or null between runs. */

@@ -42,7 +42,7 @@ export async function stopProcessWorkloads(dataDir: string): Promise<StoppedProc
   const containers: Array<{ name: string; leader: ProcessIdentity }> = [];
   const supervisors = new Map<number, ProcessIdentity>();
   for (const state of await recordedContainers(dataDir)) {
-    if (state.status === 'stopped') continue;
+    if (state.status === 'stopped' || state.status === 'exited') continue;
     if (isRunning(state.supervisor)) supervisors.set(state.supervisor.pid, state.supervisor);
     if (state.child && isRunning(state.child)) {
       const name = `container ${state.container} of workload ${state.app}/${state.env}/${state.workload}`;

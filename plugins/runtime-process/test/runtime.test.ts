@@ -886,7 +886,7 @@ describe('ProcessRuntime', () => {
 
     expect(error).toMatchObject({
       name: 'InputError',
-      message: `the process runtime cannot run workload "api": ${reason}`,
+      message: 'the process runtime cannot run workload "api"',
       errors: [{ path: 'containers.main.command', message: reason }],
     });
     expect(await runtime.status(target, testContext())).toEqual([]);
@@ -904,7 +904,7 @@ describe('ProcessRuntime', () => {
       name: 'InputError',
       errors: [
         {
-          path: 'containers.main.volumes[0].path',
+          path: 'containers.main.volumes["/data"].path',
           message:
             'the process runtime uses a volume whole, not a path inside it ("escape"): a workload could point ' +
             'that path elsewhere with a symbolic link; leave `path` out and use the directory inside the volume',

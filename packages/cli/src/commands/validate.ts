@@ -1,5 +1,12 @@
 import type { Command } from 'commander';
-import { allPages, type Resource, type ScoreProblem, type ScoreWorkload } from '@pave/core';
+import {
+  HOST_PROBING_RUNTIMES,
+  allPages,
+  checkScoreProbePorts,
+  type Resource,
+  type ScoreProblem,
+  type ScoreWorkload,
+} from '@pave/core';
 import { connect } from '../connection.ts';
 import { CliUsageError } from '../errors.ts';
 import { fileArgumentName, readFileArgument, refuseRepeatedStdin } from '../file-arguments.ts';
@@ -29,12 +36,14 @@ export class ScoreFilesInvalidError extends Error {
 
 /**
  * `pave validate -f FILE…`: checks Score files offline (YAML syntax, the Score v1b1 schema, placeholders,
- * resource params that form a cycle, which the server's planner refuses, probes of ports that are not
- * service ports, which no deployment can render, and container files whose `source` cannot be read) and prints every problem as
+ * resource params that form a cycle, which the server's planner refuses, and container files whose `source`
+ * cannot be read) and prints every problem as
  * `file:line:column: json.path: message` on stderr; `-o json` prints a
  * {@link ValidateReport} on stdout instead. A container without `command` is a warning (the process runtime
  * cannot run it) or, with --app and --env naming an environment that runs on the process runtime, an
- * error; with --app and --env, a resource `pave deploy` would refuse there is an error too: one not provisioned
+ * error; so is, with --app and --env naming an environment on the process or docker runtime, a readiness probe
+ * of a port that is not a service port (those runtimes probe readiness from the host, at a service port's host
+ * port); with --app and --env, a resource `pave deploy` would refuse there is an error too: one not provisioned
  * there yet whose type no definition provisions, or one provisioned there whose definition was deleted or whose
  * type changed (deploy keeps a provisioned resource on its stored definition, whichever matches now). Exits 1 when any file has errors, 2 when a file cannot be read;
  * warnings do not change the exit code.
@@ -44,10 +53,10 @@ export function registerValidateCommand(program: Command, io: CliIo): void {
     program
       .command('validate')
       .description(
-        'Check Score files (apiVersion score.dev/v1b1): YAML, schema, placeholders, resource params cycles, ' +
-          'probe ports and files[].source offline; with --app and ' +
-          '--env also what the runtime of that environment can run and that its resource definitions provision ' +
-          'every resource',
+        'Check Score files (apiVersion score.dev/v1b1): YAML, schema, placeholders, resource params cycles ' +
+          'and files[].source offline; with --app and ' +
+          '--env also what the runtime of that environment can run (commands, probe ports) and that its ' +
+          'resource definitions provision every resource',
       )
       .requiredOption(
         '-f, --file <files...>',
@@ -86,7 +95,7 @@ export function registerValidateCommand(program: Command, io: CliIo): void {
       const report: ValidateReport = {
         ...(target ? { target } : {}),
         files: texts.map(({ file, text }) => {
-          // With Pave's own rule: a probe of a port that is not a service port, which no deployment can render.
+          // With Pave's own rules: what no deployment can render, whatever the runtime.
           const { problems, workload } = parseScore(text, file, { renderable: true });
           workloads.push(workload);
           const name = workload?.metadata.name;
@@ -115,7 +124,16 @@ export function registerValidateCommand(program: Command, io: CliIo): void {
               )
             : [];
           // Only the process runtime needs a command; without --app/--env the runtime is not known.
-          const errors = onProcess ? commandless : [];
+          const errors = [
+            ...(onProcess ? commandless : []),
+            ...(workload && target && options.app !== undefined && options.env !== undefined
+              ? unprobeablePorts(file, workload, () => mappingKeyPositions(text, 'containers'), {
+                  app: options.app,
+                  env: options.env,
+                  target,
+                })
+              : []),
+          ];
           const warnings = target === undefined ? commandless : [];
           return {
             file,
@@ -389,6 +407,31 @@ function containersWithoutCommand(
           "and --env to check against an environment's runtime target",
     };
   });
+}
+
+/**
+ * One problem for each readiness probe of `workload` that the runtime of `where.target` cannot run: on the
+ * process and docker runtimes (HOST_PROBING_RUNTIMES), which probe readiness from the host, one of a port that
+ * is not a service port (checkScoreProbePorts, as the deployment's render refuses it there). At the container's
+ * key in `file` (`containerPositions()`, by container name), naming the environment's target.
+ */
+function unprobeablePorts(
+  file: string,
+  workload: ScoreWorkload,
+  containerPositions: () => Map<string, { line: number; column: number }>,
+  where: { app: string; env: string; target: { id: string; type: string } },
+): ScoreProblem[] {
+  if (!HOST_PROBING_RUNTIMES.includes(where.target.type)) return [];
+  const found = checkScoreProbePorts(workload, where.target.type);
+  const positions = found.length > 0 ? containerPositions() : new Map<string, never>();
+  return found.map((problem) => ({
+    file,
+    ...(positions.get(problem.path[1] ?? '') ?? { line: 1, column: 1 }),
+    path: problem.path.join('.'),
+    message:
+      `${problem.message} (${where.app}/${where.env} runs on the ${where.target.type} runtime target ` +
+      `"${where.target.id}")`,
+  }));
 }
 
 // The reason `pave deploy` gives (the process runtime's check), naming the workload too.

@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { checkScorePlaceholders, type PlaceholderCheckOptions } from './placeholders.ts';
 import { checkScoreProbePorts } from './probes.ts';
 import { checkScoreResourceCycles } from './resource-order.ts';
+import { checkScoreVolumeSources } from './volumes.ts';
 import { ScoreWorkload } from './schema.ts';
 import { MAX_NESTING_DEPTH, firstTooDeepValue, stringsWhere, tooDeepMessage } from '../nesting.ts';
 
@@ -214,6 +215,9 @@ export function parseScore(text: string, file: string, options: ScoreCheckOption
   // Pave's own rule, on a valid spec: at the port, which is where the fix goes (or in service.ports).
   if (parsed.success && options.renderable) {
     for (const problem of checkScoreProbePorts(parsed.data)) {
+      add(locator.locate(problem.path, 'value'), problem.path, problem.message);
+    }
+    for (const problem of checkScoreVolumeSources(parsed.data)) {
       add(locator.locate(problem.path, 'value'), problem.path, problem.message);
     }
   }

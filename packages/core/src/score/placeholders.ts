@@ -132,6 +132,53 @@ function scan(
   }
 }
 
+/**
+ * What a `${resources.…}` placeholder names, by score-go's rule: `${resources.NAME}` is every output of the
+ * resource (as a JSON object, see {@link resourceOutputsJson}), `${resources.NAME.OUTPUT}` one output. Pave's
+ * resource outputs are strings, so nothing may follow an output.
+ */
+export type ResourceReference = { resource: string; output?: string } | { problem: string };
+
+/**
+ * The resource (and output) that a placeholder of parts `resources`, NAME, … names, or the problem with it,
+ * worded as the other placeholder problems (the placeholder, then what is wrong and how to fix it): what
+ * `pave validate` (checkScorePlaceholders) and the server's render both apply.
+ */
+export function resourceReference(parts: readonly string[]): ResourceReference {
+  const [, resource, output, extra] = parts;
+  const text = `\${${parts.map(escapeRefPart).join('.')}}`;
+  if (resource === undefined) {
+    return {
+      problem:
+        `${text} needs a resource name: \${resources.NAME.OUTPUT} for one output (e.g. ` +
+        '${resources.db.host}), or ${resources.NAME} for every output as JSON',
+    };
+  }
+  if (output === undefined) return { resource };
+  if (extra !== undefined) {
+    const single = ['resources', resource, output].map(escapeRefPart).join('.');
+    const whole = ['resources', resource].map(escapeRefPart).join('.');
+    return {
+      problem:
+        `${text}: ${single} is an output, and outputs are strings, so it has no key "${extra}"; write ` +
+        `\${${single}} for the output, or \${${whole}} for every output as JSON`,
+    };
+  }
+  return { resource, output };
+}
+
+/** What `${resources.NAME}` expands to: the resource's outputs as a JSON object, keys sorted (as score-go's). */
+export function resourceOutputsJson(outputs: Readonly<Record<string, string>>): string {
+  return JSON.stringify(
+    Object.fromEntries(Object.entries(outputs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+  );
+}
+
+// A part of a reference as it is written: a dot inside it escaped.
+function escapeRefPart(part: string): string {
+  return part.replaceAll('.', '\\.');
+}
+
 /** What else to check placeholders against. */
 export interface PlaceholderCheckOptions {
   /**
@@ -271,14 +318,14 @@ function placeholderError(placeholder: Placeholder, metadata: Json, resources: s
   }
   if (root === 'resources') {
     const name = keys[0];
-    if (name === undefined) return `${text} needs a resource name and output, e.g. \${resources.db.host}`;
-    if (!resources.includes(name)) {
+    if (name !== undefined && !resources.includes(name)) {
       return (
         `${text} names resource "${name}", which is not declared; declared resources: ${listOf(resources)}. ` +
         `Declare it under resources: (e.g. ${name}: { type: postgres }) or fix the name`
       );
     }
-    return undefined;
+    const reference = resourceReference(placeholder.parts);
+    return 'problem' in reference ? reference.problem : undefined;
   }
   return `${text}: unknown placeholder "${root}"; placeholders start with metadata. or resources., and $$ is a literal $`;
 }

@@ -153,7 +153,11 @@ export class SupervisorHost {
     supervisor.start();
     const state = await supervisor.settled;
     this.log(`container ${name} ${state.status === 'running' ? 'started' : state.status}`);
-    return { ok: true, state: { status: state.status, lastExit: state.lastExit, child: state.child } };
+    return {
+      ok: true,
+      state: { status: state.status, lastExit: state.lastExit, child: state.child },
+      runsToCompletion: config.runToCompletion === true,
+    };
   }
 
   private async stop(request: Extract<HostRequest, { type: 'stop' }>): Promise<HostReply> {

@@ -30,6 +30,11 @@ export interface HostReply {
   containers?: number;
   /** start: the container's state once its process started, or failed to. */
   state?: Pick<ContainerState, 'status' | 'lastExit' | 'child'>;
+  /**
+   * start: whether the host runs the container once, as its configuration's `runToCompletion` asked. A host
+   * older than that setting leaves this out and would restart the container when it exits.
+   */
+  runsToCompletion?: boolean;
   /** stop: whether the host supervised that container (false: nothing to stop here). */
   known?: boolean;
 }
@@ -89,6 +94,9 @@ export function configProblems(value: unknown): string[] {
   }
   for (const key of ['uid', 'gid'] as const) {
     if (config[key] !== undefined && typeof config[key] !== 'number') problems.push(key);
+  }
+  if (config.runToCompletion !== undefined && typeof config.runToCompletion !== 'boolean') {
+    problems.push('runToCompletion');
   }
   return problems;
 }

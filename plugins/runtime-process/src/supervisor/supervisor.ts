@@ -30,7 +30,9 @@ const SANDBOX_RACE_OUTPUT_WAIT_MS = 200;
  * Keeps one container's process running: starts it in its own process group, writes its output to the
  * log, restarts it with exponential backoff when it exits, and records what it does in the state file (with
  * this process, the supervisor host, as its `supervisor`). `stop()` ends the whole process group (SIGTERM,
- * then SIGKILL after the grace period) and then calls `onStopped`. The host (host.ts) runs one per container.
+ * then SIGKILL after the grace period) and then calls `onStopped`. A container that runs to completion
+ * (`runToCompletion`) is not restarted: when its process exits it is recorded `exited` and `onStopped` is
+ * called. The host (host.ts) runs one per container.
  */
 export class ContainerSupervisor {
   private readonly state: ContainerState;
@@ -228,6 +230,12 @@ export class ContainerSupervisor {
     // (and keep the port busy for the next run).
     if (pid !== undefined) signalGroup(pid, 'SIGKILL');
     const ranMs = Date.now() - this.childStartedMs;
+    if (this.config.runToCompletion) {
+      // Done, whatever the exit code: the runtime that waits for it decides what the exit means.
+      this.stopping = true;
+      void this.finishExit(exit, ranMs);
+      return;
+    }
     const backoff = this.config.backoff;
     if (ranMs >= backoff.resetAfterMs) this.state.consecutiveFailures = 0;
     this.state.consecutiveFailures += 1;
@@ -256,6 +264,18 @@ export class ContainerSupervisor {
     }
     this.markStopped();
     this.event('stopped');
+    this.log.close();
+    this.events.close();
+    this.onStopped(0);
+  }
+
+  /** Records a container that runs to completion as exited, once its output is in the log, and lets go of it. */
+  private async finishExit(exit: ExitRecord, ranMs: number): Promise<void> {
+    await Promise.race([this.childOutputClosed, sleep(1_000)]);
+    this.state.status = 'exited';
+    this.state.nextRestartAt = null;
+    this.save();
+    this.event(`process ${describeExit(exit)} after ${ranMs} ms; it runs to completion: not restarted`);
     this.log.close();
     this.events.close();
     this.onStopped(0);

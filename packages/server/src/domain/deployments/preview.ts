@@ -80,7 +80,11 @@ export async function previewEnvironment(
   }
   const container = (workload: string, name: string) =>
     rendered.find((w) => w.name === workload)?.containers.find((c) => c.name === name);
-  const holdsSecret = (text: string) => [...secrets].some((secret) => text.includes(secret));
+  // A secret counts JSON-escaped too: `${resources.NAME}` expands to the resource's outputs as JSON.
+  const forms = [...secrets]
+    .filter((secret) => secret !== '')
+    .flatMap((secret) => [secret, JSON.stringify(secret).slice(1, -1)]);
+  const holdsSecret = (text: string) => forms.some((form) => text.includes(form));
   return {
     setId,
     workloads: rendered,
@@ -97,7 +101,7 @@ export async function previewEnvironment(
       const env =
         rendered.find((w) => w.name === workload)?.containers.find((c) => c.name === container)?.env ?? {};
       return Object.entries(env)
-        .filter(([, value]) => [...secrets].some((secret) => value.includes(secret)))
+        .filter(([, value]) => holdsSecret(value))
         .map(([key]) => key)
         .sort();
     },

@@ -6,6 +6,10 @@ import {
   formatScorePath,
   manifestSource,
   probedServicePort,
+  resourceOutputsJson,
+  resourceReference,
+  routePortProblem,
+  servicePortOf,
   substitutePlaceholders,
   type FieldProblem,
   type ResourceChange,
@@ -66,13 +70,20 @@ export interface RenderTarget {
    * (any output of it resolves). Default false.
    */
   dryRun?: boolean;
+  /**
+   * The name of the runtime the set runs on. On one that runs readiness probes from the host (process, docker:
+   * HOST_PROBING_RUNTIMES) a readiness probe must probe a service port (see checkScoreProbePorts). Default:
+   * not known, so not checked (kubernetes and Compose probe the container port).
+   */
+  runtime?: string;
 }
 
 /**
  * Renders every workload of a set for one environment: allocates (or reuses) its host ports, expands
  * placeholders where Score expands them (variables, file content) and maps probe ports to host ports.
- * Rejects with InputError listing every problem (unknown resource types, bad placeholders, probe ports that
- * are not service ports).
+ * Rejects with InputError listing every problem (unknown resource types, bad placeholders, service-port and
+ * route resources naming a port the workload lacks, and on the process and docker runtimes readiness probes of
+ * ports that are not service ports).
  */
 export async function renderSet(
   db: Executor,
@@ -102,7 +113,7 @@ export async function renderSet(
     // Name the Score file when the client sent it, so people know where to look.
     const file = source.file ? `${source.file}: ` : '';
     // A deployment request refuses these in the workloads it is sent; a set saved earlier may have one.
-    for (const problem of checkScoreProbePorts(source.spec)) {
+    for (const problem of checkScoreProbePorts(source.spec, target.runtime)) {
       problems.push({
         path: `${file}workloads.${name}.${formatScorePath(problem.path)}`,
         message: problem.message,
@@ -137,8 +148,10 @@ export async function renderSet(
         ...probe('livenessProbe', container.livenessProbe, source.spec, workloadPorts),
         ...renderVolumes(container, source.spec, expand, where, problems),
         ...(container.resources ? { resources: container.resources } : {}),
+        ...(container.before ? { before: container.before } : {}),
       });
     }
+    problems.push(...beforeProblems(source.spec.containers, `${file}workloads.${name}.containers`));
     // The developer's own manifests (`--manifests`) count in the hash, so changing one rolls the workload
     // out; a workload without any hashes as before.
     const manifests = source.manifests?.map((entry, index) => ({
@@ -147,10 +160,12 @@ export async function renderSet(
     }));
     // Profiles count in the hash too, so changing one that applies rolls the workload out.
     const profiles = profilesOf(name);
+    const annotations = source.spec.metadata.annotations;
     const body = {
       name,
       containers,
       ports: workloadPorts,
+      ...(annotations && Object.keys(annotations).length > 0 ? { annotations } : {}),
       ...(manifests?.length ? { manifests } : {}),
       ...(profiles ? { profiles } : {}),
     };
@@ -186,11 +201,17 @@ export async function renderSet(
  */
 export async function checkSetRenders(
   db: Executor,
-  target: { app: string; env: string; valuesVersion?: number | null | undefined },
+  target: {
+    app: string;
+    env: string;
+    valuesVersion?: number | null | undefined;
+    /** The name of the runtime the deployment would run on (see RenderTarget.runtime); default not known. */
+    runtime?: string | undefined;
+  },
   workloads: SetWorkloads,
   resources: readonly ResourceChange[],
 ): Promise<void> {
-  const { app, env, valuesVersion } = target;
+  const { app, env, valuesVersion, runtime } = target;
   const keys =
     valuesVersion === undefined
       ? await deployableValueKeys(db, app, env)
@@ -201,7 +222,15 @@ export async function checkSetRenders(
   const provisioned = await keptOutputNames(db, target, workloads, resources);
   await renderSet(
     db,
-    { app, env, deploymentId: 'plan', values, resources: provisioned, dryRun: true },
+    {
+      app,
+      env,
+      deploymentId: 'plan',
+      values,
+      resources: provisioned,
+      dryRun: true,
+      ...(runtime === undefined ? {} : { runtime }),
+    },
     workloads,
   );
 }
@@ -329,8 +358,70 @@ function renderVolumes(
 }
 
 /**
- * A probe with its httpGet port mapped to the host port of the service port it names (see probedServicePort);
- * without httpGet when it names none, which checkScoreProbePorts reports.
+ * What is wrong with the `before` entries of a workload's containers (`where` is the path of its `containers`):
+ * a name that is not one of its containers, a container naming itself, `ready: healthy` on a container without
+ * a probe to tell, and entries that wait for each other in a cycle (the first one, in name order).
+ */
+function beforeProblems(containers: Record<string, ScoreContainer>, where: string): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const names = Object.keys(containers).sort((a, b) => a.localeCompare(b));
+  for (const name of names) {
+    const container = containers[name]!;
+    for (const [next, entry] of Object.entries(container.before ?? {})) {
+      const path = `${where}.${name}.before.${next}`;
+      if (next === name) {
+        problems.push({ path, message: 'a container cannot start before itself; remove this entry' });
+      } else if (!(next in containers)) {
+        problems.push({
+          path,
+          message: `no container "${next}" in this workload (its containers: ${names.join(', ')})`,
+        });
+      }
+      if (entry.ready === 'healthy' && !container.readinessProbe && !container.livenessProbe) {
+        problems.push({
+          path: `${path}.ready`,
+          message:
+            `"healthy" needs a readinessProbe or livenessProbe on container "${name}" to tell when it is ` +
+            'healthy; add one, or use "started"',
+        });
+      }
+    }
+  }
+  // Depth-first over `before` edges in name order: a container met again while its own walk is open closes a cycle.
+  const open: string[] = [];
+  const done = new Set<string>();
+  const walk = (name: string): string[] | null => {
+    const at = open.indexOf(name);
+    if (at !== -1) return [...open.slice(at), name];
+    if (done.has(name)) return null;
+    open.push(name);
+    for (const next of Object.keys(containers[name]?.before ?? {}).sort((a, b) => a.localeCompare(b))) {
+      if (next === name || !(next in containers)) continue;
+      const cycle = walk(next);
+      if (cycle) return cycle;
+    }
+    open.pop();
+    done.add(name);
+    return null;
+  };
+  for (const name of names) {
+    const cycle = walk(name);
+    if (!cycle) continue;
+    problems.push({
+      path: `${where}.${cycle[0]}.before`,
+      message:
+        `these containers wait for each other: ${cycle.join(' → ')} (each starts before the next), so none ` +
+        'could start; remove one of these before entries',
+    });
+    break;
+  }
+  return problems;
+}
+
+/**
+ * A probe with its httpGet port mapped to the host port of the service port it names (see probedServicePort),
+ * or left as it is when it names none: the container's own port, which kubernetes and Compose probe (the
+ * process and docker runtimes cannot, which checkScoreProbePorts reports for them).
  */
 function probe(
   key: 'readinessProbe' | 'livenessProbe',
@@ -345,7 +436,7 @@ function probe(
     const { port, ...rest } = spec.httpGet;
     const name = probedServicePort(workload.service, port);
     const served = ports.find((p) => p.name === name);
-    if (served) rendered.httpGet = { ...rest, port: served.hostPort };
+    rendered.httpGet = { ...rest, port: served ? served.hostPort : port };
   }
   return { [key]: rendered };
 }
@@ -370,6 +461,11 @@ function resolveResources(
   const outputs: ResourceOutputs = new Map();
   for (const [name, resource] of Object.entries(spec.resources ?? {})) {
     const path = `workloads.${workload}.resources.${name}`;
+    if (resource.type === 'route') {
+      // Pave's proxy routes to a port of this workload: a name must be one of its service.ports.
+      const problem = routePortProblem(spec, resource.params?.port);
+      if (problem) problems.push({ path: `${path}.params.port`, message: problem });
+    }
     const provided = provisioned?.get(name);
     if (provided) {
       outputs.set(name, provided);
@@ -383,8 +479,6 @@ function resolveResources(
     if (resource.type === 'service-port') {
       const params = resource.params ?? {};
       const other = typeof params.workload === 'string' ? params.workload : undefined;
-      const portName =
-        typeof params.port === 'string' || typeof params.port === 'number' ? String(params.port) : undefined;
       const otherPorts = other ? ports.get(other) : undefined;
       if (!other || !otherPorts) {
         problems.push({
@@ -393,15 +487,8 @@ function resolveResources(
         });
         continue;
       }
-      const port =
-        otherPorts.find((p) => p.name === portName || String(p.port) === portName) ?? otherPorts[0];
-      if (!port) {
-        problems.push({
-          path: `${path}.params.port`,
-          message: `workload "${other}" declares no service ports`,
-        });
-        continue;
-      }
+      const port = servicePort(other, otherPorts, params.port, `${path}.params.port`, problems);
+      if (!port) continue;
       outputs.set(name, {
         type: resource.type,
         values: serviceAddress
@@ -427,6 +514,48 @@ function resolveResources(
   return outputs;
 }
 
+/**
+ * The port of workload `other` (its rendered `ports`) that a service-port resource's `params.port` names, by
+ * name or number as servicePortOf finds it; without one, its first port (by name). Undefined, with a problem
+ * at `path` naming the ports it has, when it has none or none is named so (score-compose's "unknown service
+ * port"): a typo must not reach another port.
+ */
+function servicePort(
+  other: string,
+  ports: RenderedPort[],
+  ref: unknown,
+  path: string,
+  problems: FieldProblem[],
+): RenderedPort | undefined {
+  if (ports.length === 0) {
+    problems.push({ path, message: `workload "${other}" declares no service ports` });
+    return undefined;
+  }
+  const listed = ports.map((p) => `${p.name} (port ${p.port}, ${p.protocol})`).join(', ');
+  if (ref === undefined) return ports[0];
+  if (typeof ref !== 'string' && typeof ref !== 'number') {
+    problems.push({
+      path,
+      message:
+        `must be the name or the port number of a service port of workload "${other}", not ` +
+        `${Array.isArray(ref) ? 'a list' : ref === null ? 'null' : typeof ref === 'object' ? 'a map' : `a ${typeof ref}`}; its service.ports: ${listed}`,
+    });
+    return undefined;
+  }
+  const service = {
+    ports: Object.fromEntries(ports.map((p) => [p.name, { port: p.port, targetPort: p.targetPort }])),
+  };
+  const found = servicePortOf(service, ref);
+  if (!found) {
+    problems.push({
+      path,
+      message: `workload "${other}" has no service port "${ref}"; name one of its service.ports: ${listed}`,
+    });
+    return undefined;
+  }
+  return ports.find((p) => p.name === found.name);
+}
+
 function resolvePlaceholder(parts: string[], spec: ScoreWorkload, outputs: ResourceOutputs): string {
   const [root, ...rest] = parts;
   if (root === 'metadata') {
@@ -437,12 +566,24 @@ function resolvePlaceholder(parts: string[], spec: ScoreWorkload, outputs: Resou
     if (value === undefined) throw new Error(`\${${parts.join('.')}} names no metadata field`);
     return typeof value === 'string' ? value : JSON.stringify(value);
   }
-  if (root === 'resources' && rest.length >= 2) {
-    const [resource, output] = rest as [string, string];
-    const provided = outputs.get(resource);
-    if (!provided) throw new Error(`\${${parts.join('.')}}: resource "${resource}" has no outputs`);
+  if (root === 'resources') {
+    const provided = rest[0] === undefined ? undefined : outputs.get(rest[0]);
+    if (rest[0] !== undefined && !provided) {
+      throw new Error(`\${${parts.join('.')}}: resource "${rest[0]}" has no outputs`);
+    }
+    // The rule pave validate applies too: `${resources.NAME}` is every output, as JSON; nothing after one.
+    const reference = resourceReference(parts);
+    if ('problem' in reference || !provided) {
+      throw new Error(
+        'problem' in reference ? reference.problem : `\${${parts.join('.')}} names no resource`,
+      );
+    }
+    const { resource, output } = reference;
     const { type, values } = provided;
     if (provided.unknown) return '';
+    // Its secret outputs included: the text then holds each secret (JSON-escaped where JSON escapes), as a
+    // placeholder of the one output does, and is as secret.
+    if (output === undefined) return resourceOutputsJson(values);
     const value = Object.hasOwn(values, output) ? values[output] : undefined;
     if (value === undefined) {
       const known = Object.keys(values).sort().join(', ') || 'none';
@@ -455,7 +596,8 @@ function resolvePlaceholder(parts: string[], spec: ScoreWorkload, outputs: Resou
     return value;
   }
   throw new Error(
-    `\${${parts.join('.')}} is not a placeholder Score knows; use \${metadata.…} or \${resources.NAME.OUTPUT}`,
+    `\${${parts.join('.')}} is not a placeholder Score knows; use \${metadata.…}, \${resources.NAME.OUTPUT} ` +
+      'or ${resources.NAME}',
   );
 }
 

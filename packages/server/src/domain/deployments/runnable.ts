@@ -15,6 +15,9 @@ export function unrunnable(runtime: RuntimeDriver, workloads: SetWorkloads): Fie
         name: container,
         image: spec.image,
         ...(spec.command ? { command: spec.command } : {}),
+        ...(spec.files ? { files: spec.files } : {}),
+        ...(spec.volumes ? { volumes: spec.volumes } : {}),
+        ...(spec.readinessProbe ? { readinessProbe: spec.readinessProbe } : {}),
       })),
       ...(source.manifests?.length
         ? {

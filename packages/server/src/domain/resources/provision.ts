@@ -5,6 +5,7 @@ import {
   changedResourceTypeReason,
   deletedDefinitionReason,
   explainMatch,
+  resolveRoutePort,
   substitutePlaceholders,
   type FieldProblem,
   type ResourceChange,
@@ -1304,7 +1305,12 @@ function expandParams(
     }
     return value;
   };
-  return expand(node.params) as Record<string, unknown>;
+  const params = expand(node.params) as Record<string, unknown>;
+  // A route may name its workload's port (`port: web`, as score-compose's example does): drivers get its number.
+  if (node.type === 'route' && spec && params.port !== undefined) {
+    return { ...params, port: resolveRoutePort(spec, params.port) };
+  }
+  return params;
 }
 
 /**

@@ -25,6 +25,8 @@ export async function render(
       fingerprint: (value) => box.fingerprint(value),
       resources,
       withProfiles: runtime.renderManifests !== undefined,
+      // The process and docker runtimes probe readiness from the host: only a service port can be probed.
+      runtime: runtime.name,
       ...(runtime.serviceAddress
         ? { serviceAddress: (workload, port) => runtime.serviceAddress!(target, workload, port) }
         : {}),
