@@ -2,7 +2,6 @@ import { LineCounter, YAMLParseError, isAlias, isMap, isScalar, isSeq, parseAllD
 import type { Document, Node, ParsedNode } from 'yaml';
 import type { z } from 'zod';
 import { checkScorePlaceholders, type PlaceholderCheckOptions } from './placeholders.ts';
-import { checkScoreProbePorts } from './probes.ts';
 import { checkScoreResourceCycles } from './resource-order.ts';
 import { checkScoreVolumeSources } from './volumes.ts';
 import { ScoreWorkload } from './schema.ts';
@@ -28,7 +27,7 @@ export interface ScoreParseResult {
   workload?: ScoreWorkload;
   /**
    * Every problem found, sorted by position: YAML syntax, schema, placeholder, resource params cycle and (with
-   * `renderable`) probe port problems together.
+   * `renderable`) volume source problems together.
    */
   problems: ScoreProblem[];
 }
@@ -36,9 +35,10 @@ export interface ScoreParseResult {
 /** What else {@link parseScore} checks besides the Score specification. */
 export interface ScoreCheckOptions extends PlaceholderCheckOptions {
   /**
-   * Also refuse what is valid Score but no Pave deployment can render, on any runtime: a probe of a port that
-   * is not a service port (see checkScoreProbePorts). What `pave validate` and `pave deploy` check; Score files
-   * written for other platforms may do it (the official samples do), so it is not part of validity.
+   * Also refuse what is valid Score but no Pave deployment can render, on any runtime: a volume whose `source`
+   * is not a resource placeholder (see checkScoreVolumeSources). What `pave validate` and `pave deploy` check.
+   * A probe of a port that is not a service port is refused only where the runtime is known (process and
+   * docker; see checkScoreProbePorts).
    */
   renderable?: boolean;
 }
@@ -99,7 +99,7 @@ function duplicateKeyErrors(document: Document.Parsed): YAMLParseError[] {
  * violations (for a missing key: the mapping that lacks it; for an unknown key: the key itself),
  * placeholders that name an undeclared resource, a missing metadata key or an unknown root, resource params
  * that form a cycle (`a -> b -> a`, at the placeholder where it starts: see checkScoreResourceCycles), and
- * with `options.renderable` probes of a port that is not a service port, at the port. Schema checks are
+ * with `options.renderable` volume sources that are not a resource placeholder, at the source. Schema checks are
  * skipped while the YAML structure is broken (anything worse than a duplicate key), since they would mostly
  * restate the syntax error. `file` only labels the problems. Never throws for bad input: the result's
  * `workload` is set only when there are no problems.
@@ -212,11 +212,8 @@ export function parseScore(text: string, file: string, options: ScoreCheckOption
       `${inKey ? 'the key contains' : 'contains'} a NUL character (U+0000); remove it: no name or value in Pave may hold one`,
     );
   }
-  // Pave's own rule, on a valid spec: at the port, which is where the fix goes (or in service.ports).
+  // Pave's own rule, on a valid spec: at the value, which is where the fix goes.
   if (parsed.success && options.renderable) {
-    for (const problem of checkScoreProbePorts(parsed.data)) {
-      add(locator.locate(problem.path, 'value'), problem.path, problem.message);
-    }
     for (const problem of checkScoreVolumeSources(parsed.data)) {
       add(locator.locate(problem.path, 'value'), problem.path, problem.message);
     }

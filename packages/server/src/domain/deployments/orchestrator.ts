@@ -183,7 +183,7 @@ export async function destroyWorkloads(
 
 /**
  * How long deleting an environment's resources may take, all of them together, whatever their definitions'
- * own timeouts: as long as the deletion holds the environment's lease (DELETION_LEASE_MS).
+ * own timeouts: the deletion holds the environment's lease, renewed, for all of it.
  */
 const ENVIRONMENT_TEARDOWN_TIMEOUT_MS = 600_000;
 
