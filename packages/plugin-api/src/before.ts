@@ -53,7 +53,12 @@ export function startOrder(given: RenderedContainer[]): RenderedContainer[] {
  * container without a readiness or liveness probe to tell, and entries that wait for each other in a cycle (the
  * first one found, in name order). The control plane refuses these too; a runtime does not trust its caller.
  */
-export function beforeProblems(containers: RenderedContainer[], where: string): FieldProblem[] {
+export function beforeProblems(
+  containers: ReadonlyArray<
+    Pick<RenderedContainer, 'name' | 'before'> & { readinessProbe?: unknown; livenessProbe?: unknown }
+  >,
+  where: string,
+): FieldProblem[] {
   const problems: FieldProblem[] = [];
   const byName = new Map(containers.map((container) => [container.name, container]));
   const names = [...byName.keys()].sort(compareText);
@@ -71,7 +76,9 @@ export function beforeProblems(containers: RenderedContainer[], where: string): 
       if (entry.ready === 'healthy' && !container.readinessProbe && !container.livenessProbe) {
         problems.push({
           path: `${path}.ready`,
-          message: `"healthy" needs a readinessProbe or livenessProbe on container "${container.name}"`,
+          message:
+            `"healthy" needs a readinessProbe or livenessProbe on container "${container.name}" to tell when ` +
+            'it is healthy; add one, or use "started"',
         });
       }
     }
@@ -97,7 +104,9 @@ export function beforeProblems(containers: RenderedContainer[], where: string): 
     if (!cycle) continue;
     problems.push({
       path: `${where}.${cycle[0]}.before`,
-      message: `these containers wait for each other: ${cycle.join(' → ')}, so none could start`,
+      message:
+        `these containers wait for each other: ${cycle.join(' → ')} (each starts before the next), so none ` +
+        'could start; remove one of these before entries',
     });
     break;
   }

@@ -18,6 +18,7 @@ import {
   type ScoreWorkload,
   type WorkloadSource,
 } from '@pave/core';
+import { beforeProblems } from '@pave/plugin-api';
 import type {
   RenderedContainer,
   RenderedFile,
@@ -151,7 +152,14 @@ export async function renderSet(
         ...(container.before ? { before: container.before } : {}),
       });
     }
-    problems.push(...beforeProblems(source.spec.containers, `${file}workloads.${name}.containers`));
+    // Score's `before`, checked as every runtime checks it (see @pave/plugin-api's beforeProblems).
+    const ordered = Object.entries(source.spec.containers).map(([container, spec]) => ({
+      name: container,
+      ...(spec.before ? { before: spec.before } : {}),
+      readinessProbe: spec.readinessProbe,
+      livenessProbe: spec.livenessProbe,
+    }));
+    problems.push(...beforeProblems(ordered, `${file}workloads.${name}.containers`));
     // The developer's own manifests (`--manifests`) count in the hash, so changing one rolls the workload
     // out; a workload without any hashes as before.
     const manifests = source.manifests?.map((entry, index) => ({
@@ -355,67 +363,6 @@ function renderVolumes(
       };
     }),
   };
-}
-
-/**
- * What is wrong with the `before` entries of a workload's containers (`where` is the path of its `containers`):
- * a name that is not one of its containers, a container naming itself, `ready: healthy` on a container without
- * a probe to tell, and entries that wait for each other in a cycle (the first one, in name order).
- */
-function beforeProblems(containers: Record<string, ScoreContainer>, where: string): FieldProblem[] {
-  const problems: FieldProblem[] = [];
-  const names = Object.keys(containers).sort((a, b) => a.localeCompare(b));
-  for (const name of names) {
-    const container = containers[name]!;
-    for (const [next, entry] of Object.entries(container.before ?? {})) {
-      const path = `${where}.${name}.before.${next}`;
-      if (next === name) {
-        problems.push({ path, message: 'a container cannot start before itself; remove this entry' });
-      } else if (!(next in containers)) {
-        problems.push({
-          path,
-          message: `no container "${next}" in this workload (its containers: ${names.join(', ')})`,
-        });
-      }
-      if (entry.ready === 'healthy' && !container.readinessProbe && !container.livenessProbe) {
-        problems.push({
-          path: `${path}.ready`,
-          message:
-            `"healthy" needs a readinessProbe or livenessProbe on container "${name}" to tell when it is ` +
-            'healthy; add one, or use "started"',
-        });
-      }
-    }
-  }
-  // Depth-first over `before` edges in name order: a container met again while its own walk is open closes a cycle.
-  const open: string[] = [];
-  const done = new Set<string>();
-  const walk = (name: string): string[] | null => {
-    const at = open.indexOf(name);
-    if (at !== -1) return [...open.slice(at), name];
-    if (done.has(name)) return null;
-    open.push(name);
-    for (const next of Object.keys(containers[name]?.before ?? {}).sort((a, b) => a.localeCompare(b))) {
-      if (next === name || !(next in containers)) continue;
-      const cycle = walk(next);
-      if (cycle) return cycle;
-    }
-    open.pop();
-    done.add(name);
-    return null;
-  };
-  for (const name of names) {
-    const cycle = walk(name);
-    if (!cycle) continue;
-    problems.push({
-      path: `${where}.${cycle[0]}.before`,
-      message:
-        `these containers wait for each other: ${cycle.join(' → ')} (each starts before the next), so none ` +
-        'could start; remove one of these before entries',
-    });
-    break;
-  }
-  return problems;
 }
 
 /**
